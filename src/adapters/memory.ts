@@ -1,0 +1,105 @@
+/** The in-memory reference adapter: the simplest correct Store, for tests and as the oracle. */
+import type {Assertion, Kind, SignedRecord} from '../core/record.js'
+import type {Sealed} from '../core/seal.js'
+import {compareRecords, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+
+export class MemoryStore implements Store {
+  readonly location = 'memory:'
+  private readonly records = new Map<string, Sealed>()
+  private readonly meta = new Map<string, string>()
+
+  async insert(batch: readonly Sealed[]): Promise<InsertResult> {
+    let added = 0
+    for (const s of batch) {
+      if (this.records.has(s.record.id)) continue
+      this.records.set(s.record.id, s)
+      added++
+    }
+    return {added, present: batch.length - added}
+  }
+
+  async get(ids: readonly string[]): Promise<Sealed[]> {
+    const out: Sealed[] = []
+    for (const id of new Set(ids)) {
+      const s = this.records.get(id)
+      if (s) out.push(s)
+    }
+    return out
+  }
+
+  async has(ids: readonly string[]): Promise<Set<string>> {
+    return new Set(ids.filter((id) => this.records.has(id)))
+  }
+
+  async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
+    const out: Assertion[] = []
+    for (const {record: r} of this.records.values()) {
+      if (r.kind !== 'assertion' || r.subject !== subject) continue
+      if (predicate !== undefined && r.predicate !== predicate) continue
+      if (until !== undefined && r.hlc > until) continue
+      out.push(r)
+    }
+    return out.sort(compareRecords)
+  }
+
+  async referencing(ids: readonly string[]): Promise<SignedRecord[]> {
+    const want = new Set(ids)
+    const out: SignedRecord[] = []
+    for (const {record: r} of this.records.values()) {
+      if ((r.kind === 'vote' || r.kind === 'trust' || r.kind === 'retract') && r.target !== undefined && want.has(r.target)) out.push(r)
+      else if (r.kind === 'assertion' && (r.evidence?.some((e) => want.has(e)) || r.supersedes?.some((e) => want.has(e)))) out.push(r)
+    }
+    return out.sort(compareRecords)
+  }
+
+  async ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]> {
+    const out: SignedRecord[] = []
+    for (const {record: r} of this.records.values()) {
+      if (kinds.includes(r.kind) && (until === undefined || r.hlc <= until)) out.push(r)
+    }
+    return out.sort(compareRecords)
+  }
+
+  async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
+    const rows = [...this.records.values()]
+      .filter(({record: r}) => {
+        if (opts.kinds && !opts.kinds.includes(r.kind)) return false
+        if (opts.subject !== undefined && (r.kind !== 'assertion' || r.subject !== opts.subject)) return false
+        if (opts.since !== undefined && r.hlc <= opts.since) return false
+        if (opts.until !== undefined && r.hlc > opts.until) return false
+        return true
+      })
+      .sort((a, b) => compareRecords(a.record, b.record))
+      .slice(0, opts.limit ?? Infinity)
+    const size = opts.batch ?? 1000
+    for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size)
+  }
+
+  async stats(): Promise<StoreStats> {
+    const byKind: Record<Kind, number> = {assertion: 0, vote: 0, retract: 0, epoch: 0, trust: 0}
+    const agents = new Set<string>()
+    const subjects = new Set<string>()
+    for (const {record: r} of this.records.values()) {
+      byKind[r.kind]++
+      agents.add(r.agent)
+      if (r.kind === 'assertion') subjects.add(r.subject)
+    }
+    return {records: this.records.size, byKind, agents: agents.size, subjects: subjects.size}
+  }
+
+  async maxHlc(): Promise<string | undefined> {
+    let max: string | undefined
+    for (const {record: r} of this.records.values()) if (max === undefined || r.hlc > max) max = r.hlc
+    return max
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.meta.get(key)
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.meta.set(key, value)
+  }
+
+  async close(): Promise<void> {}
+}

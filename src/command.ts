@@ -1,0 +1,69 @@
+/** The base of every steme command: global flags, the runtime, and the one error renderer. */
+import {Command, Flags, Errors} from '@oclif/core'
+import {BugError, UserError} from './core/errors.js'
+import type {Runtime, RuntimeOptions} from './runtime.js'
+
+export abstract class StemeCommand extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    store: Flags.string({
+      description: 'store to use: a .steme directory or DuckDB file (default: STEME_STORE, else the nearest .steme/ upward)',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  private runtime?: Runtime
+
+  /** Open the store for this command; closed automatically when the command ends. */
+  protected async open(opts: Omit<RuntimeOptions, 'store'> & {store?: string} = {}): Promise<Runtime> {
+    const {openRuntime} = await import('./runtime.js')
+    this.runtime = await openRuntime(opts)
+    return this.runtime
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    if (this.runtime) {
+      const rt = this.runtime
+      this.runtime = undefined
+      await rt.close().catch((e) => {
+        if (!err) throw e
+      })
+    }
+    return super.finally(err)
+  }
+
+  /** Human output to stdout, only when --json is off. */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  /** Progress and notes go to stderr, so stdout stays parseable. */
+  protected note(text: string): void {
+    process.stderr.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof UserError) {
+      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({error: {code: err.code, message: err.message, hint: err.hint}}) + '\n')
+      process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)
+      process.exitCode = err.exit
+      return
+    }
+    if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) {
+      // oclif's own usage errors (unknown flag, missing argument) and this.exit(): usage exit code 2.
+      if (err.oclif?.exit === 0 || err.exitCode === 0) return
+      if (err.message.startsWith('EEXIT')) {
+        process.exitCode = err.oclif?.exit ?? 0
+        return
+      }
+      process.stderr.write(`error: ${err.message}\nhint: see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\`\n`)
+      process.exitCode = 2
+      return
+    }
+    const bug = err instanceof BugError ? err : new BugError(err?.message ?? String(err), {cause: err})
+    process.stderr.write(`internal error (a bug in steme, please report it): ${bug.message}\n`)
+    if (process.env.STEME_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n')
+    process.exitCode = 1
+  }
+}

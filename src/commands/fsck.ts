@@ -1,0 +1,24 @@
+import {StemeCommand} from '../command.js'
+import {fsckOp, type FsckResult} from '../ops/fsck.js'
+
+export default class Fsck extends StemeCommand {
+  static summary = 'Check integrity: recompute every id and verify every signature'
+  static description = 'Exit 1 if any stored record fails its check; each bad record is listed with the reason.'
+  static examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --json']
+
+  async run(): Promise<FsckResult> {
+    const {flags} = await this.parse(Fsck)
+    const rt = await this.open({store: flags.store})
+    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('fsck') : undefined
+    let res: FsckResult
+    try {
+      res = await fsckOp(rt, {onProgress: (checked) => progress?.update({checked})})
+    } finally {
+      progress?.stop()
+    }
+    for (const b of res.bad) this.note(`bad record ${b.id}: ${b.reason}`)
+    this.out(`${res.checked} records checked, ${res.bad.length} bad`)
+    if (res.bad.length) process.exitCode = 1
+    return res
+  }
+}

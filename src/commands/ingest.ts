@@ -1,0 +1,44 @@
+import {Args, Flags} from '@oclif/core'
+import {createReadStream, existsSync} from 'node:fs'
+import {StemeCommand} from '../command.js'
+import {UserError} from '../core/errors.js'
+import {ingestOp, type IngestSummary} from '../ops/ingest.js'
+
+export default class Ingest extends StemeCommand {
+  static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
+  static description = `Signed records (with "sig") are verified and kept exactly as they are; plain facts
+({"subject","predicate","value",...} without agent/hlc/id/sig) are signed with your key.
+Batches commit as they go. A bad line is reported with its line number and reason; the good
+lines are kept. Records already stored are skipped. Exit 1 if anything was rejected.
+
+CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_from,valid_to].`
+  static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
+  static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
+  static flags = {
+    format: Flags.string({description: 'input format (auto looks at the first character)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
+    threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
+    key: Flags.string({description: 'name of the key that signs plain facts'}),
+  }
+
+  async run(): Promise<IngestSummary> {
+    const {args, flags} = await this.parse(Ingest)
+    const name = args.file === '-' ? 'stdin' : args.file
+    if (args.file !== '-' && !existsSync(args.file)) throw new UserError(`no such file: ${args.file}`, {hint: 'pass a path to an NDJSON, JSON or CSV file, or - for stdin'})
+    let format = flags.format as 'auto'
+    if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
+    const rt = await this.open({store: flags.store, keyName: flags.key})
+    const input = args.file === '-' ? process.stdin : createReadStream(args.file)
+    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('ingest') : undefined
+    let res: IngestSummary
+    try {
+      res = await ingestOp(rt, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
+    } finally {
+      progress?.stop()
+    }
+    for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
+    if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
+    this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
+    if (res.rejected > 0) process.exitCode = 1
+    return res
+  }
+}

@@ -1,0 +1,20 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import {initOp, type InitResult} from '../ops/init.js'
+
+export default class Init extends StemeCommand {
+  static summary = 'Create a store in .steme/ here (database, config, .gitignore) and a signing key if you have none'
+  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --dir ../team-store']
+  static flags = {
+    dir: Flags.string({description: 'directory to create .steme/ in', default: '.'}),
+  }
+
+  async run(): Promise<InitResult> {
+    const {flags} = await this.parse(Init)
+    const res = await initOp({dir: flags.dir})
+    this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir}`)
+    if (res.key) this.out(`Generated signing key "${res.key.name}" (${res.key.agent}) in ${res.key.path}`)
+    else if (res.agent) this.out(`Signing as ${res.agent}`)
+    return res
+  }
+}

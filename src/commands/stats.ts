@@ -1,0 +1,28 @@
+import {StemeCommand} from '../command.js'
+import {statsOp} from '../ops/stats.js'
+import {table} from '../ui/table.js'
+
+export default class Stats extends StemeCommand {
+  static summary = 'Count what the store holds'
+  static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --json']
+
+  async run() {
+    const {flags} = await this.parse(Stats)
+    const rt = await this.open({store: flags.store})
+    const s = await statsOp(rt)
+    this.out(
+      table(
+        ['WHAT', 'COUNT'],
+        [
+          ['records', s.records],
+          ...Object.entries(s.byKind).map(([k, v]) => [`  ${k}`, v] as [string, number]),
+          ['agents', s.agents],
+          ['subjects', s.subjects],
+          ...(s.bytes === undefined ? [] : [['bytes on disk', s.bytes] as [string, number]]),
+        ],
+      ),
+    )
+    this.out(`store: ${s.location}\nclock: ${s.clock}`)
+    return s
+  }
+}

@@ -1,0 +1,15 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import {KeyStore} from '../keystore.js'
+
+export default class Whoami extends StemeCommand {
+  static summary = 'Print the agent id (public key) you sign with, and where the key comes from'
+  static flags = {key: Flags.string({description: 'name of a key other than the default'})}
+
+  async run(): Promise<{agent: string; name: string; origin: string}> {
+    const {flags} = await this.parse(Whoami)
+    const k = new KeyStore().load(flags.key)
+    this.out(`${k.publicHex}  (${k.name}, ${k.origin})`)
+    return {agent: k.publicHex, name: k.name, origin: k.origin}
+  }
+}

@@ -1,0 +1,53 @@
+/** The two kinds of error: one the user can fix (with a hint and an exit code), and a bug. */
+
+/** Stable machine-readable codes; `serve` maps them to HTTP statuses. */
+export type ErrorCode =
+  | 'usage'
+  | 'config'
+  | 'not_found'
+  | 'invalid_record'
+  | 'rejected'
+  | 'locked'
+  | 'no_store'
+  | 'no_key'
+  | 'integrity'
+  | 'conflict'
+  | 'remote'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'too_large'
+  | 'rate_limited'
+
+/** An error caused by input or environment the user controls. `exit` follows DESIGN.md §7. */
+export class UserError extends Error {
+  readonly code: ErrorCode
+  readonly hint?: string
+  readonly exit: 1 | 2
+  constructor(message: string, opts: {code?: ErrorCode; hint?: string; exit?: 1 | 2; cause?: unknown} = {}) {
+    super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
+    this.name = 'UserError'
+    this.code = opts.code ?? 'usage'
+    this.hint = opts.hint
+    this.exit = opts.exit ?? 2
+  }
+}
+
+/** A broken invariant inside steme: always a bug, never the user's fault. */
+export class BugError extends Error {
+  constructor(message: string, opts: {cause?: unknown} = {}) {
+    super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
+    this.name = 'BugError'
+  }
+}
+
+/** Why one record is invalid: which field, and what is wrong with it. */
+export class RecordError extends Error {
+  readonly field: string
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`)
+    this.name = 'RecordError'
+    this.field = field
+  }
+}
+
+export const isUserError = (e: unknown): e is UserError => e instanceof UserError

@@ -1,0 +1,46 @@
+/** BLAKE3-256 content ids: a WASM hasher on the hot path, @noble/hashes as the portable fallback. */
+import {blake3 as nobleBlake3} from '@noble/hashes/blake3.js'
+import {createBLAKE3, type IHasher} from 'hash-wasm'
+
+let wasm: IHasher | undefined
+const enc = new TextEncoder()
+
+/**
+ * Load the WASM hasher (about 10x faster than pure JS on short records, measured in
+ * bench/). Call once at start-up; until it resolves, ids are computed with noble.
+ */
+export async function initHash(): Promise<void> {
+  if (!wasm) wasm = await createBLAKE3(256)
+}
+
+/** BLAKE3-256 of bytes or UTF-8 text, as 32 raw bytes. */
+export function blake3(data: Uint8Array | string): Uint8Array {
+  if (wasm) return wasm.init().update(data).digest('binary')
+  return nobleBlake3(typeof data === 'string' ? enc.encode(data) : data)
+}
+
+/** BLAKE3-256 as 64 lowercase hex chars. */
+export function blake3Hex(data: Uint8Array | string): string {
+  if (wasm) return wasm.init().update(data).digest('hex')
+  return toHex(nobleBlake3(typeof data === 'string' ? enc.encode(data) : data))
+}
+
+/** The reference implementation, for cross-checks in tests. */
+export function blake3Reference(data: Uint8Array): Uint8Array {
+  return nobleBlake3(data)
+}
+
+const HEX = Array.from({length: 256}, (_, i) => i.toString(16).padStart(2, '0'))
+
+export function toHex(bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]]
+  return s
+}
+
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'))
+}
+
+const HEX_RE = /^[0-9a-f]*$/
+export const isHex = (s: string, len: number): boolean => s.length === len && HEX_RE.test(s)

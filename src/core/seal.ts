@@ -1,0 +1,71 @@
+/** Ids and signatures: seal a body with a key, and verify a received record end to end. */
+import {canonicalize} from './canonical.js'
+import {RecordError} from './errors.js'
+import {blake3, fromHex, toHex} from './hash.js'
+import {parseHlc} from './hlc.js'
+import {BOUNDS, bodyOf, checkShape, type AssertionBody, type RecordBody, type SignedRecord} from './record.js'
+import {verify, type KeyPair} from './sign.js'
+
+/** A validated record together with its canonical body text, the form stores keep verbatim. */
+export interface Sealed {
+  record: SignedRecord
+  /** RFC 8785 text of the record without id and sig; BLAKE3 of it is the id. */
+  canonical: string
+}
+
+export function canonicalBody(body: RecordBody): string {
+  const text = canonicalize(body)
+  if (text.length > BOUNDS.value && body.kind === 'assertion') {
+    const valueLen = canonicalize((body as AssertionBody).value).length
+    if (valueLen > BOUNDS.value) throw new RecordError('value', `is ${valueLen} bytes as canonical JSON, the bound is ${BOUNDS.value}`)
+  }
+  if (text.length > BOUNDS.line) throw new RecordError('record', `is ${text.length} bytes as canonical JSON, the bound is ${BOUNDS.line}`)
+  return text
+}
+
+export function seal(body: RecordBody, key: KeyPair): Sealed {
+  checkShape(body, false)
+  if (body.agent !== key.publicHex) throw new RecordError('agent', 'is not the public key of the signing key')
+  const canonical = canonicalBody(body)
+  const idBytes = blake3(canonical)
+  const record = {...body, id: toHex(idBytes), sig: toHex(key.sign(idBytes))} as SignedRecord
+  return {record, canonical}
+}
+
+export interface CheckOptions {
+  /** Wall clock now, ms; records stamped further ahead than `skewMs` are refused. */
+  nowMs: number
+  skewMs: number
+  /** Skip the signature (only when a worker pool verifies it separately). */
+  skipSignature?: boolean
+}
+
+/** Validate a received record: shape, bounds, clock skew, id, signature. Throws RecordError. */
+export function checkRecord(obj: unknown, opts: CheckOptions): Sealed {
+  checkShape(obj, true)
+  const record = obj as unknown as SignedRecord
+  const wall = parseHlc(record.hlc).wall
+  if (wall > opts.nowMs + opts.skewMs) {
+    throw new RecordError('hlc', `is ${Math.round((wall - opts.nowMs) / 1000)} s in the future, beyond the allowed clock skew of ${opts.skewMs / 1000} s`)
+  }
+  const canonical = canonicalBody(bodyOf(record))
+  const idBytes = blake3(canonical)
+  if (toHex(idBytes) !== record.id) throw new RecordError('id', `does not match the content (BLAKE3 of the canonical record is ${toHex(idBytes)})`)
+  if (!opts.skipSignature && !verify(record.agent, idBytes, fromHex(record.sig))) {
+    throw new RecordError('sig', 'does not verify against agent for this id')
+  }
+  return {record, canonical}
+}
+
+/** Re-check a stored record (fsck): canonical text hashes to the id, and the signature holds. */
+export function checkStored(id: string, canonical: string, agent: string, sig: string): string | undefined {
+  const idBytes = blake3(canonical)
+  if (toHex(idBytes) !== id) return `id does not match the stored content (content hashes to ${toHex(idBytes)})`
+  if (!verify(agent, idBytes, fromHex(sig))) return 'signature does not verify'
+  return undefined
+}
+
+/** Interchange form of a stored record: its canonical body with id and sig appended. */
+export function recordLine(canonical: string, id: string, sig: string): string {
+  return `${canonical.slice(0, -1)},"id":"${id}","sig":"${sig}"}`
+}

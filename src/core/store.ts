@@ -1,0 +1,63 @@
+/** The storage interface every adapter implements (DuckDB default, memory reference, PostgreSQL). */
+import type {Assertion, Kind, SignedRecord} from './record.js'
+import type {Sealed} from './seal.js'
+
+export interface InsertResult {
+  /** Records newly stored. */
+  added: number
+  /** Records that were already there (or repeated within the batch): stored nothing. */
+  present: number
+}
+
+export interface ScanOptions {
+  subject?: string
+  kinds?: Kind[]
+  /** Only records with hlc strictly above this stamp. */
+  since?: string
+  /** Only records with hlc at or below this stamp. */
+  until?: string
+  /** Rows per yielded batch. */
+  batch?: number
+  limit?: number
+}
+
+export interface StoreStats {
+  records: number
+  byKind: Record<Kind, number>
+  agents: number
+  subjects: number
+  /** Bytes on disk, where the adapter can tell. */
+  bytes?: number
+}
+
+/**
+ * A grow-only set of validated records. Adapters never validate: callers hand them records
+ * that passed checkRecord/seal. Every method is safe to call concurrently within a process.
+ */
+export interface Store {
+  /** Where the store lives, safe to print (no passwords). */
+  readonly location: string
+  /** Store records; idempotent (a record already present, or repeated in the batch, is counted once as present). */
+  insert(batch: readonly Sealed[]): Promise<InsertResult>
+  /** Records by id; ids not stored are simply absent from the result. */
+  get(ids: readonly string[]): Promise<Sealed[]>
+  /** Which of these ids are stored. */
+  has(ids: readonly string[]): Promise<Set<string>>
+  /** Assertions about a subject (and predicate), with hlc at or below `until` when given, in (hlc, id) order. */
+  assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]>
+  /** Records that point at any of these ids: votes, retractions and trust by target, assertions by evidence or supersedes. */
+  referencing(ids: readonly string[]): Promise<SignedRecord[]>
+  /** Every record of these kinds (the small kinds: epochs, trust, retractions by source). */
+  ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]>
+  /** All matching records in (hlc, id) order, in batches. */
+  scan(opts?: ScanOptions): AsyncIterable<Sealed[]>
+  stats(): Promise<StoreStats>
+  /** The highest hlc stored (for the clock after a crash), or undefined when empty. */
+  maxHlc(): Promise<string | undefined>
+  getMeta(key: string): Promise<string | undefined>
+  setMeta(key: string, value: string): Promise<void>
+  close(): Promise<void>
+}
+
+export const compareRecords = (a: {hlc: string; id: string}, b: {hlc: string; id: string}): number =>
+  a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0

@@ -1,0 +1,111 @@
+/** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
+import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+import {UserError} from './core/errors.js'
+import {isHex, toHex} from './core/hash.js'
+import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
+
+export interface KeyInfo {
+  name: string
+  agent: string
+  path: string
+  default: boolean
+}
+
+export interface LoadedKey extends KeyPair {
+  name: string
+  /** Where it came from, for `whoami`: a file path or "STEME_KEY". */
+  origin: string
+}
+
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/
+
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
+  return join(base, 'steme')
+}
+
+export class KeyStore {
+  readonly dir: string
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.dir = join(configDir(env), 'keys')
+  }
+
+  private defaultFile(): string {
+    return join(this.dir, 'DEFAULT')
+  }
+
+  defaultName(): string | undefined {
+    try {
+      const n = readFileSync(this.defaultFile(), 'utf8').trim()
+      return n || undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  list(): KeyInfo[] {
+    if (!existsSync(this.dir)) return []
+    const def = this.defaultName()
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.key'))
+      .sort()
+      .map((f) => {
+        const name = f.slice(0, -4)
+        const path = join(this.dir, f)
+        return {name, agent: this.readFile(path, name).publicHex, path, default: name === def}
+      })
+  }
+
+  generate(name = 'default', makeDefault?: boolean): KeyInfo {
+    if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid key name`, {hint: 'use letters, digits, ".", "_" or "-", at most 64 chars'})
+    const path = join(this.dir, `${name}.key`)
+    if (existsSync(path)) throw new UserError(`a key named "${name}" already exists at ${path}`, {hint: 'pick another --name; steme never overwrites a key'})
+    mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    const key = generateKeyPair()
+    const body = JSON.stringify({name, agent: key.publicHex, seed: toHex(key.seed())}) + '\n'
+    // 'wx' refuses to follow or replace an existing file; mode applies at creation.
+    writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
+    chmodSync(path, 0o600)
+    const isDefault = makeDefault ?? this.defaultName() === undefined
+    if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
+    return {name, agent: key.publicHex, path, default: isDefault}
+  }
+
+  /** The key to sign with: STEME_KEY (a 64-hex seed or a key file path), else the named or default key file. */
+  load(name?: string): LoadedKey {
+    const envKey = this.env.STEME_KEY
+    if (!name && envKey) {
+      if (isHex(envKey.trim(), 64)) return {...keyPairFromSeed(Buffer.from(envKey.trim(), 'hex')), name: 'env', origin: 'STEME_KEY'}
+      if (existsSync(envKey)) return {...this.readFile(envKey, 'env'), name: 'env', origin: envKey}
+      throw new UserError('STEME_KEY is set but is neither a 64-hex-char seed nor a path to a key file', {code: 'no_key', hint: 'set STEME_KEY to a key file path or unset it'})
+    }
+    const n = name ?? this.defaultName()
+    if (!n) throw new UserError('no signing key', {code: 'no_key', hint: 'create one with `steme keys generate` (or `steme init`), or set STEME_KEY'})
+    const path = join(this.dir, `${n}.key`)
+    if (!existsSync(path)) throw new UserError(`no key named "${n}" in ${this.dir}`, {code: 'no_key', hint: 'list keys with `steme keys list` or create one with `steme keys generate --name ' + n + '`'})
+    return {...this.readFile(path, n), name: n, origin: path}
+  }
+
+  has(): boolean {
+    return !!this.env.STEME_KEY || this.defaultName() !== undefined
+  }
+
+  private readFile(path: string, name: string): KeyPair {
+    const mode = statSync(path).mode & 0o777
+    if (mode & 0o077) {
+      throw new UserError(`key file ${path} is readable by others (mode ${mode.toString(8)})`, {code: 'no_key', hint: `run: chmod 600 ${path}`})
+    }
+    let parsed: {seed?: unknown}
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8'))
+    } catch {
+      throw new UserError(`key file ${path} is not a steme key file`, {code: 'no_key', hint: `generate a new key with \`steme keys generate --name ${name}\``})
+    }
+    if (typeof parsed.seed !== 'string' || !isHex(parsed.seed, 64)) {
+      throw new UserError(`key file ${path} has no valid seed`, {code: 'no_key', hint: 'the file is damaged; generate a new key'})
+    }
+    return keyPairFromSeed(Buffer.from(parsed.seed, 'hex'))
+  }
+}

@@ -1,0 +1,65 @@
+/** Record one assertion signed by the local key. */
+import {UserError} from '../core/errors.js'
+import type {AssertionBody, Json} from '../core/record.js'
+import {seal} from '../core/seal.js'
+import type {Deps} from './deps.js'
+import {sealOrExplain} from './sealing.js'
+
+export interface AssertInput {
+  subject: string
+  predicate: string
+  /** The value as typed: parsed as JSON when it is JSON, else kept as a string. */
+  value: string | Json
+  confidence?: number
+  source?: string
+  epoch?: string
+  evidence?: string[]
+  supersedes?: string[]
+  validFrom?: string
+  validTo?: string
+}
+
+export interface AssertResult {
+  id: string
+  record: AssertionBody & {id: string; sig: string}
+}
+
+export function parseValue(text: string): Json {
+  try {
+    return JSON.parse(text) as Json
+  } catch {
+    return text
+  }
+}
+
+export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertResult> {
+  const key = deps.key()
+  const body: AssertionBody = {
+    v: 1,
+    kind: 'assertion',
+    agent: key.publicHex,
+    hlc: deps.clock.tick(),
+    subject: input.subject,
+    predicate: input.predicate,
+    value: typeof input.value === 'string' ? parseValue(input.value) : input.value,
+    confidence: input.confidence ?? 1,
+  }
+  if (input.source !== undefined) body.source = input.source
+  if (input.epoch !== undefined) body.epoch = input.epoch
+  if (input.evidence?.length) body.evidence = input.evidence
+  if (input.supersedes?.length) body.supersedes = input.supersedes
+  if (input.validFrom !== undefined || input.validTo !== undefined) {
+    body.valid = {}
+    if (input.validFrom !== undefined) body.valid.from = input.validFrom
+    if (input.validTo !== undefined) body.valid.to = input.validTo
+  }
+  const sealed = sealOrExplain(() => seal(body, key))
+  if (body.evidence) {
+    const known = await deps.store.has(body.evidence)
+    const missing = body.evidence.filter((e) => !known.has(e))
+    if (missing.length) throw new UserError(`evidence ${missing[0]} is not a record in this store`, {exit: 1, code: 'not_found', hint: 'cite ids of stored records (see `steme log`)'})
+  }
+  await deps.store.insert([sealed])
+  await deps.saveClock()
+  return {id: sealed.record.id, record: sealed.record as AssertResult['record']}
+}

@@ -1,0 +1,17 @@
+/** Worker thread for ingest: parses and verifies chunks of lines off the main thread. */
+import {parentPort, workerData} from 'node:worker_threads'
+import {initHash} from '../core/hash.js'
+import {keyFromSeedHex, processChunk, type ChunkJob} from './ingest-check.js'
+
+const {seedHex, noKeyReason} = workerData as {seedHex?: string; noKeyReason?: string}
+const key = keyFromSeedHex(seedHex)
+await initHash()
+
+parentPort!.on('message', (job: ChunkJob) => {
+  try {
+    parentPort!.postMessage(processChunk(job, key, noKeyReason))
+  } catch (e) {
+    parentPort!.postMessage({seq: job.seq, fatal: (e as Error).stack ?? String(e)})
+  }
+})
+parentPort!.postMessage({ready: true})

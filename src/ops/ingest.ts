@@ -1,0 +1,204 @@
+/** Ingest NDJSON, a JSON array or CSV: verify signed records, sign plain facts, commit in batches, report bad lines. */
+import {parse as parseCsv} from 'csv-parse'
+import type {Readable} from 'node:stream'
+import {UserError} from '../core/errors.js'
+import type {KeyPair} from '../core/sign.js'
+import type {Deps} from './deps.js'
+import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
+import {startRunner} from './verify-pool.js'
+import {parseValue} from './assert.js'
+
+export type IngestFormat = 'auto' | 'ndjson' | 'json' | 'csv'
+
+export interface IngestProgress {
+  lines: number
+  added: number
+  present: number
+  rejected: number
+  bytes: number
+}
+
+export interface IngestSummary extends IngestProgress {
+  /** The first rejections, in line order (all are counted in `rejected`). */
+  errors: LineError[]
+  format: Exclude<IngestFormat, 'auto'>
+}
+
+export interface IngestInput {
+  input: Readable
+  format?: IngestFormat
+  /** Name of the input for messages (a path or "stdin"). */
+  name?: string
+  chunkLines?: number
+  threads?: number
+  maxErrors?: number
+  onProgress?: (p: IngestProgress) => void
+}
+
+const CHUNK = 4096
+
+/** CSV columns that are not plain strings. */
+const CSV_JSON = new Set(['value', 'evidence', 'supersedes', 'valid', 'weight'])
+const CSV_NUM = new Set(['confidence'])
+
+export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSummary> {
+  let key: KeyPair | undefined
+  let noKeyReason: string | undefined
+  try {
+    key = deps.key()
+  } catch (e) {
+    noKeyReason = e instanceof UserError ? `${e.message}; ${e.hint ?? ''}`.trim() : String(e)
+  }
+  const runner = await startRunner(key, {threads: input.threads, noKeyReason})
+  const skewMs = deps.config.skewSeconds * 1000
+  const maxErrors = input.maxErrors ?? 100
+  const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
+  const errors: LineError[] = []
+  let seq = 0
+  let inserting: Promise<void> = Promise.resolve()
+  let failure: unknown
+  const inflight = new Set<Promise<void>>()
+  const limit = runner.parallelism * 2
+
+  const onResult = (r: ChunkResult) => {
+    progress.lines += r.lines
+    progress.rejected += r.errors.length
+    for (const e of r.errors) if (errors.length < maxErrors) errors.push(e)
+    if (r.maxHlc) deps.clock.receive(r.maxHlc)
+    if (r.ok.length === 0) return
+    inserting = inserting.then(async () => {
+      const res = await deps.store.insert(r.ok)
+      progress.added += res.added
+      progress.present += res.present
+      input.onProgress?.({...progress})
+    })
+    inserting.catch((e) => (failure ??= e))
+  }
+
+  const submit = async (lines: string[], lineNos: ChunkJob['lineNos']) => {
+    if (failure) throw failure
+    while (inflight.size >= limit) await Promise.race(inflight)
+    const job: ChunkJob = {seq: seq++, lines, lineNos, nowMs: Date.now(), skewMs}
+    if (key) job.stamps = lines.map(() => deps.clock.tick())
+    const p = runner.run(job).then(onResult, (e) => {
+      failure ??= e
+    })
+    const tracked = p.finally(() => inflight.delete(tracked))
+    inflight.add(tracked)
+  }
+
+  let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
+  try {
+    const chunks = input.input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
+    // Peek at the first bytes to pick the format when not told.
+    const first = await chunks.next()
+    const head = first.done ? '' : first.value.toString()
+    if (!input.format || input.format === 'auto') {
+      const c = head.trimStart()[0]
+      format = c === '[' ? 'json' : c === '{' || c === undefined ? 'ndjson' : 'csv'
+    }
+    const rest = (async function* () {
+      if (!first.done) yield head
+      for (;;) {
+        const n = await chunks.next()
+        if (n.done) return
+        yield typeof n.value === 'string' ? n.value : n.value.toString()
+      }
+    })()
+    const size = input.chunkLines ?? CHUNK
+    if (format === 'ndjson') {
+      let carry = ''
+      let lineNo = 1
+      let batch: string[] = []
+      let batchFirst = 1
+      for await (const text of rest) {
+        progress.bytes += Buffer.byteLength(text)
+        const parts = (carry + text).split('\n')
+        carry = parts.pop()!
+        for (const p of parts) {
+          if (batch.length === 0) batchFirst = lineNo
+          batch.push(p.endsWith('\r') ? p.slice(0, -1) : p)
+          lineNo++
+          if (batch.length >= size) {
+            await submit(batch, {first: batchFirst})
+            batch = []
+          }
+        }
+      }
+      if (carry.length) {
+        if (batch.length === 0) batchFirst = lineNo
+        batch.push(carry)
+      }
+      if (batch.length) await submit(batch, {first: batchFirst})
+    } else if (format === 'json') {
+      let text = ''
+      for await (const t of rest) {
+        progress.bytes += Buffer.byteLength(t)
+        text += t
+      }
+      let arr: unknown
+      try {
+        arr = JSON.parse(text)
+      } catch (e) {
+        throw new UserError(`${input.name ?? 'input'} is not a valid JSON array: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
+      }
+      if (!Array.isArray(arr)) throw new UserError(`${input.name ?? 'input'} starts with [ but is not a JSON array`, {code: 'invalid_record', exit: 1})
+      for (let i = 0; i < arr.length; i += size) {
+        const part = arr.slice(i, i + size)
+        await submit(part.map((x) => JSON.stringify(x) ?? 'undefined'), part.map((_, j) => i + j + 1))
+      }
+    } else {
+      const parser = parseCsv({columns: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false})
+      const feed = (async () => {
+        for await (const t of rest) {
+          progress.bytes += Buffer.byteLength(t)
+          if (!parser.write(t)) await new Promise((r) => parser.once('drain', r))
+        }
+        parser.end()
+      })()
+      let lines: string[] = []
+      let nos: number[] = []
+      try {
+        for await (const row of parser as AsyncIterable<{record: Record<string, string>; info: {lines: number}}>) {
+          lines.push(JSON.stringify(csvFact(row.record)))
+          nos.push(row.info.lines)
+          if (lines.length >= size) {
+            await submit(lines, nos)
+            lines = []
+            nos = []
+          }
+        }
+      } catch (e) {
+        throw new UserError(`${input.name ?? 'input'}: CSV ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'the records before this line were kept; fix the line and ingest again (records already stored are skipped)'})
+      }
+      await feed
+      if (lines.length) await submit(lines, nos)
+    }
+    await Promise.all(inflight)
+    await inserting
+    if (failure) throw failure
+  } finally {
+    await Promise.allSettled(inflight)
+    await inserting.catch(() => undefined)
+    await runner.close()
+    await deps.saveClock()
+  }
+  errors.sort((a, b) => a.line - b.line)
+  return {...progress, errors, format}
+}
+
+/** A CSV row as a plain fact: JSON-looking cells parsed, empty cells dropped. */
+function csvFact(row: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(row)) {
+    if (v === '') continue
+    if (CSV_NUM.has(k)) out[k] = Number.isNaN(Number(v)) ? v : Number(v)
+    else if (k === 'value') out[k] = parseValue(v)
+    else if (CSV_JSON.has(k)) out[k] = parseValue(v)
+    else if (k === 'valid_from' || k === 'valid_to') {
+      const valid = (out.valid ??= {}) as Record<string, string>
+      valid[k.slice(6)] = v
+    } else out[k] = v
+  }
+  return out
+}

@@ -1,0 +1,69 @@
+/** Create a store: `.steme/` with the database, a config file, a .gitignore, and a key if there is none. */
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {UserError} from '../core/errors.js'
+import {CONFIG_FILE, DB_FILE, STEME_DIR} from '../config.js'
+import {KeyStore, type KeyInfo} from '../keystore.js'
+import {openStore} from '../runtime.js'
+
+export interface InitInput {
+  dir: string
+  env?: NodeJS.ProcessEnv
+  /** A store URL other than the embedded file (memory:, postgres://). */
+  storeUrl?: string
+}
+
+export interface InitResult {
+  dir: string
+  store: string
+  created: boolean
+  key?: KeyInfo
+  agent?: string
+}
+
+const CONFIG = `# steme store configuration. See \`steme --help\` and README.md.
+
+[query]
+# Lens used by \`steme query\` when --lens is not given.
+lens = "recency"
+
+[store]
+# Records stamped further in the future than this are refused.
+skew_seconds = 60
+
+[trust]
+# Agent keys trusted without endorsement (the store's own key always is).
+pretrusted = []
+`
+
+const GITIGNORE = `# The database and local state stay out of git; claims.toml and config.toml are shared.
+${DB_FILE}
+${DB_FILE}.wal
+*.tmp
+state/
+`
+
+export async function initOp(input: InitInput): Promise<InitResult> {
+  const dir = resolve(input.dir, STEME_DIR)
+  const dbPath = join(dir, DB_FILE)
+  const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
+  mkdirSync(dir, {recursive: true})
+  if (!existsSync(join(dir, CONFIG_FILE))) writeFileSync(join(dir, CONFIG_FILE), CONFIG)
+  if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), GITIGNORE)
+  const url = input.storeUrl ?? dbPath
+  if (input.storeUrl && input.storeUrl !== dbPath) {
+    throw new UserError('init --store with a server URL is not available in this build', {hint: 'run `steme init` for an embedded store'})
+  }
+  const store = await openStore(url, {create: true})
+  await store.close()
+  const keys = new KeyStore(input.env ?? process.env)
+  let key: KeyInfo | undefined
+  if (!keys.has()) key = keys.generate('default', true)
+  let agent: string | undefined
+  try {
+    agent = keys.load().publicHex
+  } catch {
+    agent = undefined
+  }
+  return {dir, store: url, created: !existed, key, agent}
+}

@@ -1,0 +1,36 @@
+/** One record: its content, whether its id and signature hold, what it cites and what cites it. */
+import {UserError} from '../core/errors.js'
+import {isHex} from '../core/hash.js'
+import type {SignedRecord} from '../core/record.js'
+import {checkStored} from '../core/seal.js'
+import type {Deps} from './deps.js'
+
+export interface ShowResult {
+  record: SignedRecord
+  /** "valid", or why the stored record fails its check. */
+  signature: string
+  cites: Array<{id: string; rel: string; found: boolean}>
+  citedBy: Array<{id: string; kind: string; rel: string}>
+}
+
+export async function showOp(deps: Pick<Deps, 'store'>, input: {id: string}): Promise<ShowResult> {
+  const id = input.id.toLowerCase()
+  if (!isHex(id, 64)) throw new UserError(`"${input.id}" is not a record id`, {hint: 'a record id is 64 hex chars, as printed by `steme assert` or `steme log`'})
+  const [found] = await deps.store.get([id])
+  if (!found) throw new UserError(`no record ${id} in ${deps.store.location}`, {code: 'not_found', exit: 1, hint: 'check the id, or pull from the peer that has it'})
+  const r = found.record
+  const bad = checkStored(r.id, found.canonical, r.agent, r.sig)
+  const outgoing: Array<{id: string; rel: string}> = []
+  if (r.kind === 'assertion') {
+    for (const e of r.evidence ?? []) outgoing.push({id: e, rel: 'evidence'})
+    for (const e of r.supersedes ?? []) outgoing.push({id: e, rel: 'supersedes'})
+  } else if ((r.kind === 'vote' || r.kind === 'retract' ) && r.target) outgoing.push({id: r.target, rel: r.kind})
+  const present = await deps.store.has(outgoing.map((o) => o.id))
+  const refs = await deps.store.referencing([r.id])
+  const citedBy = refs.map((x) => ({
+    id: x.id,
+    kind: x.kind,
+    rel: x.kind === 'assertion' ? (x.evidence?.includes(r.id) ? 'evidence' : 'supersedes') : x.kind,
+  }))
+  return {record: r, signature: bad ?? 'valid', cites: outgoing.map((o) => ({...o, found: present.has(o.id)})), citedBy}
+}

@@ -1,0 +1,85 @@
+/** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
+import {initHash} from './core/hash.js'
+import {Hlc, parseHlc} from './core/hlc.js'
+import type {Store} from './core/store.js'
+import {UserError} from './core/errors.js'
+import {locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
+import {KeyStore, type LoadedKey} from './keystore.js'
+
+export interface Runtime {
+  store: Store
+  location: StoreLocation
+  config: StoreConfig
+  clock: Hlc
+  keys: KeyStore
+  /** The signing key; loaded on first use so read-only commands never need one. */
+  key(): LoadedKey
+  /** Persist the clock so stamps never repeat across restarts. */
+  saveClock(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface RuntimeOptions {
+  store?: string
+  readOnly?: boolean
+  /** Create the schema if the file is new (init). */
+  create?: boolean
+  keyName?: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  now?: () => number
+}
+
+export const HLC_META = 'hlc'
+
+/** Open a store by URL with the adapter its scheme names; adapters load lazily (DuckDB costs ~190 ms to import). */
+export async function openStore(url: string, opts: {readOnly?: boolean; create?: boolean} = {}): Promise<Store> {
+  if (url === 'memory:') {
+    const {MemoryStore} = await import('./adapters/memory.js')
+    return new MemoryStore()
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new UserError('the PostgreSQL adapter is not available in this build', {code: 'config', hint: 'use a DuckDB store (a path) for now'})
+  }
+  if (!opts.create) {
+    const {existsSync} = await import('node:fs')
+    if (!existsSync(url)) throw new UserError(`no store at ${url}`, {code: 'no_store', hint: 'create one with `steme init`, or check --store / STEME_STORE'})
+  }
+  const {DuckDBStore} = await import('./adapters/duckdb/index.js')
+  return DuckDBStore.open(url, opts)
+}
+
+export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const env = opts.env ?? process.env
+  const location = locateStore(opts.store, env, opts.cwd)
+  const config = readConfig(location.dir)
+  const [store] = await Promise.all([openStore(location.url, opts), initHash()])
+  // The clock resumes above both its saved stamp and every stored record, so a crash between
+  // an insert and saveClock() still never reissues a stamp.
+  const [saved0, stored] = await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
+  const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()
+  const clock = new Hlc(last ? parseHlc(last) : undefined, opts.now)
+  const keys = new KeyStore(env)
+  let key: LoadedKey | undefined
+  let saved = saved0 ?? ''
+  const rt: Runtime = {
+    store,
+    location,
+    config,
+    clock,
+    keys,
+    key: () => (key ??= keys.load(opts.keyName)),
+    async saveClock() {
+      const now = clock.current()
+      if (now !== saved && !opts.readOnly) {
+        await store.setMeta(HLC_META, now)
+        saved = now
+      }
+    },
+    async close() {
+      await rt.saveClock()
+      await store.close()
+    },
+  }
+  return rt
+}
