@@ -236,10 +236,12 @@ export class DuckDBStore implements Store {
       const size = opts.batch ?? 2048
       let buf: Sealed[] = []
       for await (const rows of result.yieldRowObjectJs()) {
-        for (const r of rows) buf.push(toSealed(r as unknown as Row))
-        if (buf.length >= size) {
-          yield buf
-          buf = []
+        for (const r of rows) {
+          buf.push(toSealed(r as unknown as Row))
+          if (buf.length === size) {
+            yield buf
+            buf = []
+          }
         }
       }
       if (buf.length) yield buf
