@@ -1,0 +1,4 @@
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {storeContract} from '../contracts/store.js'
+
+storeContract('memory', async () => ({store: new MemoryStore(), teardown: async () => {}}))

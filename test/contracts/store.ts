@@ -1,0 +1,191 @@
+/** The contract every Store adapter passes: call storeContract with only setup and teardown. */
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import type {Store} from '../../src/core/store.js'
+import {MOD, bucketOf, idValue} from '../../src/core/bucket.js'
+import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
+
+export interface StoreFixture {
+  store: Store
+  /** Close and reopen the same store (for persistence checks); memory adapters return the same store. */
+  reopen?: () => Promise<Store>
+  teardown(): Promise<void>
+}
+
+export function storeContract(name: string, setup: () => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}`, () => {
+    let fx: StoreFixture
+    let store: Store
+    beforeEach(async () => {
+      fx = await setup()
+      store = fx.store
+    })
+    afterEach(async () => {
+      await fx.teardown()
+    })
+
+    it('starts empty', async () => {
+      const s = await store.stats()
+      expect(s.records).toBe(0)
+      expect(await store.maxHlc()).toBeUndefined()
+    })
+
+    it('stores records and returns them verbatim by id', async () => {
+      const a = assertion({value: {nested: [1, 'two', null]}, source: 'doi:10.1/x'})
+      const res = await store.insert([a])
+      expect(res).toEqual({added: 1, present: 0})
+      const [got] = await store.get([a.record.id])
+      expect(got.canonical).toBe(a.canonical)
+      expect(got.record).toEqual(a.record)
+    })
+
+    it('is idempotent: re-inserting stores nothing twice, within and across batches', async () => {
+      const rs = many(50)
+      expect(await store.insert(rs)).toEqual({added: 50, present: 0})
+      expect(await store.insert([...rs.slice(0, 10), ...rs.slice(0, 10)])).toEqual({added: 0, present: 20})
+      const extra = assertion({value: 'new'})
+      expect(await store.insert([extra, extra, rs[0]])).toEqual({added: 1, present: 2})
+      expect((await store.stats()).records).toBe(51)
+    })
+
+    it('reports which ids it has', async () => {
+      const [a, b] = [assertion({value: 1}), assertion({value: 2})]
+      await store.insert([a])
+      const has = await store.has([a.record.id, b.record.id])
+      expect([...has]).toEqual([a.record.id])
+    })
+
+    it('finds assertions by subject and predicate, in (hlc, id) order, bounded by as-of', async () => {
+      const t = (w: number) => stamp(1_700_000_000_000 + w, 0)
+      const x1 = assertion({subject: 's:x', predicate: 'p', value: 1, hlc: t(3)})
+      const x2 = assertion({subject: 's:x', predicate: 'p', value: 2, hlc: t(1)})
+      const x3 = assertion({subject: 's:x', predicate: 'q', value: 3, hlc: t(2)})
+      const y = assertion({subject: 's:y', predicate: 'p', value: 4, hlc: t(0)})
+      await store.insert([x1, x2, x3, y])
+      expect((await store.assertions('s:x')).map((a) => a.value)).toEqual([2, 3, 1])
+      expect((await store.assertions('s:x', 'p')).map((a) => a.value)).toEqual([2, 1])
+      expect((await store.assertions('s:x', undefined, t(2))).map((a) => a.value)).toEqual([2, 3])
+      expect(await store.assertions('s:none')).toEqual([])
+    })
+
+    it('finds records that reference ids: votes, retractions, trust, evidence and supersedes', async () => {
+      const base = assertion({value: 'base'})
+      const other = assertion({value: 'other'})
+      const vote = record({kind: 'vote', target: base.record.id, weight: 1})
+      const retract = record({kind: 'retract', target: base.record.id, reason: 'wrong'})
+      const derived = assertion({value: 'derived', evidence: [base.record.id]})
+      const newer = assertion({value: 'newer', supersedes: [base.record.id]})
+      const unrelated = record({kind: 'vote', target: other.record.id, weight: -1})
+      await store.insert([base, other, vote, retract, derived, newer, unrelated])
+      const refs = await store.referencing([base.record.id])
+      expect(new Set(refs.map((r) => r.id))).toEqual(new Set([vote, retract, derived, newer].map((s) => s.record.id)))
+    })
+
+    it('lists records of given kinds, bounded by as-of', async () => {
+      const e = record({kind: 'epoch', name: 'post-2024', starts: '2024-01-01', hlc: stamp(1_700_000_000_100, 0)})
+      const tr = record({kind: 'trust', target: testKey(2).publicHex, weight: 0.5, hlc: stamp(1_700_000_000_200, 0)})
+      await store.insert([e, tr, assertion()])
+      expect((await store.ofKinds(['epoch', 'trust'])).map((r) => r.kind)).toEqual(['epoch', 'trust'])
+      expect((await store.ofKinds(['epoch', 'trust'], stamp(1_700_000_000_150, 0))).map((r) => r.kind)).toEqual(['epoch'])
+    })
+
+    it('scans everything in (hlc, id) order, in batches, with filters', async () => {
+      const rs = many(120)
+      await store.insert([...rs].reverse())
+      const seen: string[] = []
+      let batches = 0
+      for await (const b of store.scan({batch: 50})) {
+        batches++
+        for (const s of b) seen.push(s.record.hlc + s.record.id)
+      }
+      expect(batches).toBe(3)
+      expect(seen).toEqual([...seen].sort())
+      expect(seen.length).toBe(120)
+      const since: string[] = []
+      for await (const b of store.scan({since: rs[99].record.hlc})) for (const s of b) since.push(s.record.id)
+      expect(since).toEqual(rs.slice(100).map((s) => s.record.id))
+      let n = 0
+      for await (const b of store.scan({subject: 's:3'})) n += b.length
+      expect(n).toBe(rs.filter((s) => s.record.kind === 'assertion' && s.record.subject === 's:3').length)
+      let limited = 0
+      for await (const b of store.scan({limit: 7})) limited += b.length
+      expect(limited).toBe(7)
+    })
+
+    it('counts by kind, agents and subjects', async () => {
+      await store.insert([assertion({subject: 'a'}), assertion({subject: 'b'}, testKey(2)), record({kind: 'vote', target: 'ab'.repeat(32), weight: 1})])
+      const s = await store.stats()
+      expect(s.records).toBe(3)
+      expect(s.byKind.assertion).toBe(2)
+      expect(s.byKind.vote).toBe(1)
+      expect(s.agents).toBe(2)
+      expect(s.subjects).toBe(2)
+    })
+
+    it('keeps meta values and the highest hlc', async () => {
+      expect(await store.getMeta('k')).toBeUndefined()
+      await store.setMeta('k', 'v1')
+      await store.setMeta('k', 'v2')
+      expect(await store.getMeta('k')).toBe('v2')
+      const hi = assertion({hlc: stamp(1_800_000_000_000, 5)})
+      await store.insert([assertion({hlc: stamp(1_700_000_000_000, 1)}), hi])
+      expect(await store.maxHlc()).toBe(hi.record.hlc)
+    })
+
+    it('survives concurrent inserts of overlapping batches without duplicates', async () => {
+      const rs = many(300)
+      const results = await Promise.all([store.insert(rs.slice(0, 200)), store.insert(rs.slice(100, 300)), store.insert(rs.slice(50, 250))])
+      expect(results.reduce((t, r) => t + r.added, 0)).toBe(300)
+      expect((await store.stats()).records).toBe(300)
+    })
+
+    it('persists across reopen', async () => {
+      if (!fx.reopen) return
+      const rs = many(20)
+      await store.insert(rs)
+      await store.setMeta('hlc', 'x')
+      store = await fx.reopen()
+      expect((await store.stats()).records).toBe(20)
+      expect(await store.getMeta('hlc')).toBe('x')
+      expect((await store.get([rs[7].record.id]))[0].canonical).toBe(rs[7].canonical)
+    })
+
+    it('keeps sync bucket sums equal to the sum of the stored ids, duplicates counted once', async () => {
+      const t0 = 1_700_000_000_000
+      const rs = Array.from({length: 60}, (_, i) => assertion({value: i, hlc: stamp(t0 + i * 200_000, i)}))
+      await store.insert(rs.slice(0, 40))
+      await Promise.all([store.insert(rs.slice(20, 60)), store.insert(rs.slice(30, 50))])
+      const want = new Map<number, {count: number; sum: bigint}>()
+      for (const r of rs) {
+        const b = bucketOf(r.record.hlc)
+        const w = want.get(b) ?? {count: 0, sum: 0n}
+        w.count++
+        w.sum = (w.sum + idValue(r.record.id)) % MOD
+        want.set(b, w)
+      }
+      const got = await store.bucketSums(0, 2 ** 44 - 1)
+      expect(got.map((g) => g.bucket)).toEqual([...want.keys()].sort((a, b) => a - b))
+      for (const g of got) expect({count: g.count, sum: g.sum}).toEqual(want.get(g.bucket))
+      const some = got.slice(1, 3)
+      expect(await store.bucketSums(some[0].bucket, some[1].bucket)).toEqual(some)
+    })
+
+    it('lists ids of a bucket range in (bucket, id) order', async () => {
+      const t0 = 1_700_000_000_000
+      const rs = Array.from({length: 30}, (_, i) => assertion({value: i, hlc: stamp(t0 + (i % 3) * 2_000_000, i)}))
+      await store.insert(rs)
+      const all = rs.map((r) => ({bucket: bucketOf(r.record.hlc), id: r.record.id})).sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : 1))
+      expect(await store.bucketIds(0, 2 ** 44 - 1)).toEqual(all)
+      const b1 = all[10].bucket
+      expect(await store.bucketIds(b1, b1)).toEqual(all.filter((x) => x.bucket === b1))
+      expect(await store.bucketIds(b1 + 1, b1 + 1)).toEqual(all.filter((x) => x.bucket === b1 + 1))
+    })
+
+    it('keeps bucket sums across reopen', async () => {
+      if (!fx.reopen) return
+      await store.insert(many(25))
+      const before = await store.bucketSums(0, 2 ** 44 - 1)
+      store = await fx.reopen()
+      expect(await store.bucketSums(0, 2 ** 44 - 1)).toEqual(before)
+    })
+  })
+}
