@@ -7,7 +7,7 @@ import {Receiver, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
 import {CAPS} from './server.js'
 import {LocalView} from './view.js'
-import {PROTOCOL, SOFT_MESSAGE, T, VERSION, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export type SyncMode = 'pull' | 'push' | 'sync'
 
@@ -117,7 +117,13 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.rounds++
       p.bytesOut += req.length
       p.bytesIn += res.length
-      const got = decode(res)
+      let got: Frame[]
+      try {
+        got = decode(res)
+      } catch (e) {
+        if (e instanceof WireError) throw new UserError(`${transport.remote} sent a bad message: ${e.message}`, {code: 'remote', exit: 1, hint: e.hint, cause: e})
+        throw e
+      }
       const head = got[0]
       if (head?.t === T.Error) throw remoteError(transport.remote, head.code, head.message)
       if (!head || head.t !== T.Hello || head.hello.proto !== PROTOCOL) throw new UserError(`${transport.remote} did not answer with a ${PROTOCOL} hello`, {code: 'remote', exit: 1, hint: 'check that the remote runs `steme sync-serve` (or `steme serve`)'})
