@@ -233,15 +233,32 @@ export class DuckDBStore implements Store {
   }
 
   async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
-    // hlc bounds rather than a bucket column: row-group min/max on hlc prune the scan.
+    // Narrow spans become one list of bucket keys (the first 11 hex digits of hlc), matched by a
+    // semi-join inside the hlc envelope of all of them; wide spans get a range query each, which
+    // row-group min/max on hlc prune. OR-ing hundreds of ranges instead makes DuckDB test every
+    // row against every range (seconds on 1M records).
+    const keys: string[] = []
+    const wide: BucketSpan[] = []
+    for (const sp of spans) {
+      if (sp.to - sp.from < 64) for (let b = sp.from; b <= sp.to; b++) keys.push(b.toString(16).padStart(11, '0'))
+      else wide.push(sp)
+    }
+    keys.sort()
     const out: BucketId[] = []
-    for (let i = 0; i < spans.length; i += 256) {
-      const part = spans.slice(i, i + 256)
-      const where = part.map(() => '(hlc >= ? AND hlc < ?)').join(' OR ')
-      const rows = await this.strings(`SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE ${where} ORDER BY 1, 2`, part.flatMap((s) => [bucketFloor(s.from), bucketFloor(s.to + 1)]))
+    const take = (rows: (string | null)[][]) => {
       for (const r of rows) out.push({bucket: parseInt(r[0]!, 16), id: r[1]!})
     }
-    return out
+    for (let i = 0; i < keys.length; i += 50_000) {
+      const part = keys.slice(i, i + 50_000)
+      take(
+        await this.strings(
+          `SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ? AND substr(hlc, 1, 11) IN (SELECT unnest(string_split(?, ',')))`,
+          [part[0] + '00000-0000', bucketFloor(parseInt(part[part.length - 1], 16) + 1), part.join(',')],
+        ),
+      )
+    }
+    for (const sp of wide) take(await this.strings('SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ?', [bucketFloor(sp.from), bucketFloor(sp.to + 1)]))
+    return out.sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {
