@@ -50,6 +50,7 @@ export interface SyncOptions {
 
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
+const RANGES_PER_REQUEST = 4096
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -80,8 +81,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
-      const frames: Frame[] = [{t: T.Hello, hello}, ...pending]
-      pending = []
+      // At most RANGES_PER_REQUEST range frames per request; the rest wait for the next one.
+      const sent = pending.slice(0, RANGES_PER_REQUEST)
+      pending = pending.slice(RANGES_PER_REQUEST)
+      const frames: Frame[] = [{t: T.Hello, hello}, ...sent]
       if (want.size) {
         const ids = [...want].slice(0, WANT_PER_MESSAGE)
         for (const id of ids) want.delete(id)
@@ -130,6 +133,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
       if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
       if (head.hello.more) more = true
+      // Frames the server had no room to answer go out again.
+      if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
       const lines: string[] = []
       for (const f of got) {
         if (f.t === T.Record) {
@@ -157,7 +162,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       view = await LocalView.load(store)
       const out = await respond(view, got, newOutcome())
       p.ranges += out.compared
-      pending = out.reply
+      pending = [...pending, ...out.reply]
       if (pulls) for (const id of out.iLack) want.add(id)
       if (pushes) for (const id of out.peerLacks) push.add(id)
       opts.onProgress?.({...p})

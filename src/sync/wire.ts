@@ -43,6 +43,8 @@ export interface Hello {
   root?: string
   /** Set by a server that could not list everything the client lacks in this response. */
   more?: boolean
+  /** In a response: how many of the request's range frames were answered; the client resends the rest. */
+  handled?: number
 }
 
 export type Frame =
