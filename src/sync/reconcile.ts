@@ -13,7 +13,7 @@ export const LIMITS = {
   /** A peer that holds nothing in a range gets all of ours directly, up to this many; else split first. */
   giveMax: 20_000,
   /** Sub-ranges per estimated difference when splitting, so most sub-ranges hold at most one. */
-  fanoutPerDiff: 8,
+  fanoutPerDiff: 4,
   minFanout: 16,
   maxFanout: 256,
   /** The opening message: ranges covering the history, and the newest bucket as ids when small. */
