@@ -133,6 +133,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
       if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
       if (head.hello.more) more = true
+      p.ranges += head.hello.compared ?? 0
       // Frames the server had no room to answer go out again.
       if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
       const lines: string[] = []

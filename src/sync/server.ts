@@ -55,6 +55,7 @@ export function createSyncHandler(deps: ReceiveDeps & {readOnly?: boolean}): Syn
     const root = await rootFingerprint(view)
     const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, max: SOFT_MESSAGE, top: view.top, records: root.count, root: root.fingerprint}
     if (out.handled < ranges.length) hello.handled = out.handled
+    if (out.compared) hello.compared = out.compared
     const head: Frame[] = [{t: T.Hello, hello}, ...reply, ...out.reply]
     if (takesRecords && out.iLack.length) head.push({t: T.Need, ids: out.iLack})
     // Records the client lacks: as many as fit, the rest offered by id for the next request.

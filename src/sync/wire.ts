@@ -45,6 +45,8 @@ export interface Hello {
   more?: boolean
   /** In a response: how many of the request's range frames were answered; the client resends the rest. */
   handled?: number
+  /** In a response: range frames the server compared for this request. */
+  compared?: number
 }
 
 export type Frame =
