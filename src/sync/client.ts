@@ -78,6 +78,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let remoteRoot: {count: number; fingerprint: string} | undefined
   let passes = 1
   let more = false
+  let inflight: Promise<void> = Promise.resolve()
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
@@ -103,6 +104,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         }
       }
       if (frames.length === 1) {
+        await inflight
+        view = await LocalView.load(store)
         // Another pass from the top when the server said it held back, or when a full sync did
         // not end in step (records written meanwhile on either side).
         const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
@@ -150,15 +153,21 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
         } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
       }
+      if (lines.length && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
+      // Verify and commit this batch while the next request goes out: one batch in flight at a
+      // time, committed in order. The view below may not hold it yet; that can only make us ask
+      // for a record twice (stored once), never miss one.
+      await inflight
       if (lines.length) {
-        if (!pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
-        const r = await receiver.take(lines)
-        p.received += lines.length
-        p.rejected += r.rejected
-        s.local.added += r.added
-        s.local.present += r.present
-        s.local.rejected += r.rejected
-        for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+        inflight = receiver.take(lines).then((r) => {
+          p.received += lines.length
+          p.rejected += r.rejected
+          s.local.added += r.added
+          s.local.present += r.present
+          s.local.rejected += r.rejected
+          for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+        })
+        inflight.catch(() => undefined)
       }
       view = await LocalView.load(store)
       const out = await respond(view, got, newOutcome())
@@ -169,8 +178,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       opts.onProgress?.({...p})
     }
   } finally {
+    await inflight.catch(() => undefined)
     await receiver.close()
   }
+  await inflight
   s.localRoot = await rootFingerprint(await LocalView.load(store))
   s.remoteRoot = remoteRoot
   Object.assign(s, p)
