@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
-import {existsSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import type {Runtime} from '../runtime.js'
 import {renderJunit, renderSarif, renderTable} from '../claims/report.js'
-import {verifyOp, type StoreDeps, type VerifyResult} from '../ops/verify.js'
+import {lazyStore, verifyOp, type VerifyResult} from '../ops/verify.js'
 import {table} from '../ui/table.js'
 
 export default class Verify extends StemeCommand {
@@ -34,20 +33,8 @@ The store is opened only when a claim has no observation in the files (or sets f
   async run(): Promise<VerifyResult> {
     const {flags} = await this.parse(Verify)
     const format = this.jsonEnabled() ? 'json' : flags.format
-    let opened: Promise<Runtime | undefined> | undefined
-    const openOnce = async (root: string): Promise<Runtime | undefined> => {
-      const {locateStore} = await import('../config.js')
-      let url: string
-      try {
-        url = locateStore(flags.store, process.env, root).url
-      } catch {
-        return undefined
-      }
-      if (!url.includes(':') && !existsSync(url)) return undefined
-      return this.open({store: flags.store, cwd: root, readOnly: !flags.record, keyName: flags.key})
-    }
-    // Opened at most once, and only when a claim needs the store (or --record): DuckDB costs ~190 ms to load.
-    const openStore = (root: string): Promise<StoreDeps | undefined> => (opened ??= openOnce(root))
+    // The store opens at most once, and only when a claim needs it (or --record): DuckDB costs ~190 ms to load.
+    const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: !flags.record, keyName: flags.key}))
     const res = await verifyOp({openStore}, {
       cwd: process.cwd(),
       claims: flags.claims,
@@ -57,7 +44,7 @@ The store is opened only when a claim has no observation in the files (or sets f
       failOnWarn: flags['fail-on-warn'],
     })
     if (flags.record) {
-      const rt = await (opened ??= openOnce(res.root))
+      const rt = (await openStore(res.root)) as Runtime | undefined
       if (!rt) throw new UserError('--record needs a store, and this repo has none', {code: 'no_store', hint: 'run `steme init` at the repo root, or pass --store'})
       const {recordVerifyOp} = await import('../ops/record-verify.js')
       const rec = await recordVerifyOp(rt, res)

@@ -19,6 +19,30 @@ export interface VerifyDeps {
   now?: () => number
 }
 
+/**
+ * A store opener for verify-like commands: finds the repo's store without opening it, and opens it at
+ * most once, on first need. Undefined when there is no store (no .steme database, no --store).
+ */
+export function lazyStore<T extends StoreDeps>(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  open: (root: string) => Promise<T>,
+): (root: string) => Promise<T | undefined> {
+  let opened: Promise<T | undefined> | undefined
+  const find = async (root: string): Promise<T | undefined> => {
+    const {locateStore} = await import('../config.js')
+    let url: string
+    try {
+      url = locateStore(flag, env, root).url
+    } catch {
+      return undefined
+    }
+    if (!url.includes(':') && !existsSync(url)) return undefined
+    return open(root)
+  }
+  return (root) => (opened ??= find(root))
+}
+
 export interface VerifyInput {
   cwd: string
   /** The claims file (default `.steme/claims.toml` at the repo root). */
@@ -72,7 +96,8 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const extraction = await extractAll(repo, cf, files)
   const byKey = indexObservations(extraction.observations)
 
-  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && !byKey.has(key(c.subject, c.predicate))))
+  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
+  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate))))
   let storeState: VerifyResult['store'] = 'unused'
   let answers = new Map<string, StoreAnswer>()
   if (needStore.length) {
