@@ -26,7 +26,7 @@ const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
 export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[]): Promise<LoadedClaims> {
   const abs = resolve(path ?? defaultClaimsPath(root))
   const rel = relative(root, abs).replaceAll('\\', '/')
-  if (repo?.staged && !rel.startsWith('..') && (files ?? repo.list()).includes(rel)) {
+  if (repo?.staged && !rel.startsWith('..') && (files ?? (await repo.list())).includes(rel)) {
     const [c] = await repo.read([rel], CLAIMS_MAX_BYTES)
     if ('skipped' in c) throw new UserError(`the staged claims file ${rel} ${c.detail}`, {code: 'config'})
     return {claims: parseClaims(c.text, rel), from: 'index'}

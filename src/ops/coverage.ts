@@ -29,7 +29,7 @@ export interface CoverageResult {
 export async function coverageOp(input: CoverageInput): Promise<CoverageResult> {
   const root = repoRoot(input.cwd)
   const repo = openRepo(root, {staged: !!input.staged})
-  const files = repo.list()
+  const files = await repo.list()
   const {claims} = await loadClaims(root, input.claims, repo, files)
   const ex = await extractAll(repo, claims, files)
   const covered = new Set(claims.claims.map((c) => key(c.subject, c.predicate)))

@@ -2,9 +2,9 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline} from '../claims/baseline.js'
-import {extractAll, type Skipped} from '../claims/extract.js'
+import {extractAll, prefetchParsers, type Skipped} from '../claims/extract.js'
 import type {Claim, ClaimsFile} from '../claims/file.js'
-import {loadClaims, repoRoot} from '../claims/load.js'
+import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
 import {key, type Observation} from '../claims/observation.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
@@ -90,7 +90,9 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const root = repoRoot(input.cwd)
   const staged = !!input.staged
   const repo = openRepo(root, {staged})
-  const files = repo.list()
+  const listing = repo.list()
+  prefetchParsers(input.claims ?? defaultClaimsPath(root))
+  const files = await listing
   const {claims: cf, from} = await loadClaims(root, input.claims, repo, files)
   await checkLenses(cf)
   const extraction = await extractAll(repo, cf, files)
