@@ -76,7 +76,8 @@ export function lineOfPath(text: string, path: readonly PathSegment[]): number |
   for (const seg of path) {
     if (typeof seg === 'number') continue
     const esc = seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    const re = new RegExp(`(["']${esc}["']\\s*[:=]|(^|[\\s{,.])${esc}\\s*[:=])`, 'mg')
+    // `"key":` (JSON), `key:` (YAML), `key =` (TOML) and `[key]` / `[a.key]` (TOML table headers).
+    const re = new RegExp(`(["']${esc}["']\\s*[:=\\]]|(^|[\\s{,.[])${esc}\\s*[:=\\]])`, 'mg')
     re.lastIndex = from
     const m = re.exec(text)
     if (!m) break
