@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {readFileSync} from 'node:fs'
 import {parseClaims} from '../../src/claims/file.js'
 import {UserError} from '../../src/core/errors.js'
 
@@ -71,5 +72,20 @@ describe('claims file', () => {
   it('names the line of the offending claim', () => {
     const e = fails(CLAIM + '\n' + CLAIM.replace('tsconfig-strict', 'b').replace('expect = true', 'expect = true\ncompare = "nope"'))
     expect(e.message).toMatch(/claims\.toml:8: claim #2 "b"/)
+  })
+})
+
+describe('fixtures', () => {
+  const read = (name: string) => readFileSync(new URL(`../../fixtures/claims/${name}`, import.meta.url), 'utf8')
+  it('the example claims file parses', () => {
+    const cf = parseClaims(read('node-service.toml'), 'node-service.toml')
+    expect(cf.claims.map((c) => c.id)).toContain('tsconfig-strict')
+    expect(cf.extracts.map((x) => x.kind)).toEqual(['yaml', 'toml', 'regex'])
+  })
+  it.each([
+    ['broken-toml.toml', /broken-toml\.toml:5:\d+: not valid TOML/],
+    ['bad-comparison.toml', /bad-comparison\.toml:2: claim #1 "x": unknown comparison "roughly"/],
+  ])('%s is refused with its line', (name, re) => {
+    expect(() => parseClaims(read(name), name)).toThrow(re)
   })
 })
