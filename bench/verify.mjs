@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Benchmark of the pre-commit path: `steme verify --staged` on a generated repo of 1,000 files and
 // 100 claims, as a process, against an oclif command that does nothing. Prints figures; asserts nothing.
-// Goal (issue 4): median <= 500 ms and <= 1.5x the empty command.
+// Goal (issue 4): median <= 500 ms and <= 1.5x the empty command. `steme --version` is the emptiest
+// (oclif answers it without loading a command); `steme keys list` with no keys is a command that does
+// next to nothing.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -98,7 +100,7 @@ function timeAll(commands) {
   })
 }
 
-const [verify, version, empty] = timeAll([['verify', '--staged', '--json'], ['--version'], ['keys', 'list']])
+const [verify, cold, version, empty] = timeAll([['verify', '--staged', '--json'], ['verify', '--staged', '--json', '--no-cache'], ['--version'], ['keys', 'list']])
 if (verify.last.status !== 0) console.error(verify.last.stderr)
 const report = JSON.parse(verify.last.stdout)
 if (process.env.BENCH_KEEP) console.log(`kept ${dir}`)
@@ -107,9 +109,12 @@ else rmSync(dir, {recursive: true, force: true})
 const f = (x) => `${x.median.toFixed(0)} ms (min ${x.min.toFixed(0)}, max ${x.max.toFixed(0)})`
 console.log(`repo: ${files} files, ${claims.length} claims, ${extracts.length} extractors; ${RUNS} runs each, median`)
 console.log(`verify --staged: ${report.summary.pass} pass, ${report.summary.conflict} conflict, ${report.summary.missing} missing, exit ${verify.last.status}, store ${report.store}`)
-console.log(`  steme verify --staged   ${f(verify)}`)
+console.log(`  steme verify --staged   ${f(verify)}  (extraction cache warm: the hook's usual case)`)
+console.log(`    ... --no-cache        ${f(cold)}  (every file read and parsed)`)
 console.log(`  steme --version         ${f(version)}`)
 console.log(`  steme keys list (empty) ${f(empty)}`)
-const r1 = verify.median / version.median
-const r2 = verify.median / empty.median
-console.log(`ratio vs --version ${r1.toFixed(2)}x, vs an empty command ${r2.toFixed(2)}x; goal <= 500 ms and <= 1.5x: ${verify.median <= 500 && r2 <= 1.5 ? 'met' : 'NOT met'}`)
+for (const [name, x] of [['warm', verify], ['cold', cold]]) {
+  const r1 = x.median / version.median
+  const r2 = x.median / empty.median
+  console.log(`${name}: ${x.median.toFixed(0)} ms, ${r1.toFixed(2)}x --version, ${r2.toFixed(2)}x keys list; goal <= 500 ms and <= 1.5x: ${x.median <= 500 && r1 <= 1.5 ? 'met against --version' : x.median <= 500 && r2 <= 1.5 ? 'met against keys list only' : 'NOT met'}`)
+}

@@ -25,103 +25,153 @@ export interface Extraction {
   files: number
 }
 
-/** A matcher for one or more globs; plain paths are looked up directly, which is most claims files. */
-export function globMatcher(globs: readonly string[]): (path: string) => boolean {
+/** The files matching one or more globs, in listing order; plain paths (most claims files) are looked up, not scanned. */
+export function matchFiles(globs: readonly string[], files: readonly string[], fileSet: ReadonlySet<string>): string[] {
   const exact = new Set<string>()
   const patterns: ((p: string) => boolean)[] = []
   for (const g of globs) {
     if (picomatch.scan(g).isGlob) patterns.push(picomatch(g, {dot: true}))
     else exact.add(g.replace(/^\.\//, ''))
   }
-  return (p) => exact.has(p) || patterns.some((m) => m(p))
+  if (patterns.length === 0) return [...exact].filter((f) => fileSet.has(f))
+  return files.filter((p) => exact.has(p) || patterns.some((m) => m(p)))
 }
 
-export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readonly string[]): Promise<Extraction> {
+/** What the extractors saw in one file; the unit the cache keeps, keyed by path and blob id. */
+export interface FileResult {
+  skipped?: Skipped
+  warnings: string[]
+  /** Observations of the built-ins that want this file, in BUILTINS order. */
+  builtin: Observation[]
+  /** Per `[[extract]]` index: the observations, or for count = true the number of matches and the first one's line. */
+  extract: Record<number, Observation[] | {n: number; line: number}>
+}
+
+/** Run every extractor that wants this file over its content (undefined when it was skipped). */
+function extractFile(path: string, content: FileContent | undefined, builtins: readonly Builtin[], extracts: readonly Extract[]): FileResult {
+  const r: FileResult = {warnings: [], builtin: [], extract: {}}
+  if (content && 'skipped' in content) r.skipped = {path, reason: content.skipped, detail: content.detail}
+  const text = content && 'text' in content ? content.text : undefined
+  for (const b of builtins) {
+    if (!b.reads) r.builtin.push(...b.extract(path, ''))
+    else if (text !== undefined) {
+      try {
+        r.builtin.push(...b.extract(path, text))
+      } catch (e) {
+        r.warnings.push(`${path}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
+      }
+    }
+  }
+  if (text === undefined) return r
+  const parsed = new Map<string, unknown>()
+  for (const x of extracts) {
+    const via = `extract#${x.index + 1}`
+    if (x.kind === 'regex') {
+      const re = new RegExp(x.regex!.source, x.regex!.flags)
+      const obs: Observation[] = []
+      let n = 0
+      let first = 0
+      // Lines are counted incrementally: one pass over the text however many matches there are.
+      let line = 1
+      let at = 0
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (m[0] === '') re.lastIndex++
+        for (let i = text.indexOf('\n', at); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++, (at = i + 1)
+        n++
+        first ||= line
+        if (!x.count && m[1] !== undefined) obs.push({subject: x.subject, predicate: x.predicate, value: m[1], file: path, line, via})
+      }
+      r.extract[x.index] = x.count ? {n, line: first} : obs
+      continue
+    }
+    if (!parsed.has(x.kind)) {
+      try {
+        parsed.set(x.kind, parseDoc(x.kind, text))
+      } catch (e) {
+        r.warnings.push(`${path}: not valid ${x.kind.toUpperCase()} (${firstLine(e)}), so extract #${x.index + 1} saw nothing there`)
+        parsed.set(x.kind, undefined)
+      }
+    }
+    const doc = parsed.get(x.kind)
+    const v = doc === undefined ? undefined : getPath(doc, x.path!)
+    r.extract[x.index] = v === undefined ? [] : [{subject: x.subject, predicate: x.predicate, value: toJson(v), file: path, line: lineOfPath(text, x.path!), via}]
+  }
+  return r
+}
+
+/** A cache of per-file results across runs (the hook runs on every commit; most files did not change). */
+export interface ExtractCache {
+  get(path: string): FileResult | undefined
+  set(path: string, r: FileResult): void
+}
+
+export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readonly string[], cache?: ExtractCache): Promise<Extraction> {
   files ??= await repo.list()
-  await preloadYaml(cf)
   const warnings: string[] = []
-  const skipped: Skipped[] = []
-  const observations: Observation[] = []
   const claimsRel = relativeClaims(repo.root, cf.path)
 
+  const fileSet = new Set(files)
+  fileSet.delete(claimsRel)
   const perExtract: string[][] = cf.extracts.map((x) => {
-    const m = globMatcher(x.files)
-    const hit = files.filter((f) => f !== claimsRel && m(f))
+    const hit = matchFiles(x.files, files, fileSet).filter((f) => f !== claimsRel)
     if (hit.length === 0) warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: files ${x.files.map((f) => `"${f}"`).join(', ')} matched no file${repo.staged ? ' in the index' : ''}`)
     return hit
   })
-  const builtinFiles: [Builtin, string][] = []
-  if (cf.settings.builtins) for (const f of files) for (const b of BUILTINS) if (b.wants(f)) builtinFiles.push([b, f])
-
-  const toRead = new Set<string>()
-  for (const hit of perExtract) for (const f of hit) toRead.add(f)
-  for (const [b, f] of builtinFiles) if (b.reads) toRead.add(f)
-  const contents = new Map<string, FileContent>()
-  if (toRead.size) for (const c of await repo.read([...toRead], cf.settings.maxFileBytes)) contents.set(c.path, c)
-  for (const c of contents.values()) {
-    if ('skipped' in c) {
-      skipped.push({path: c.path, reason: c.skipped, detail: c.detail})
-      if (c.skipped === 'symlink' || c.skipped === 'outside' || c.skipped === 'too_large') warnings.push(`${c.path} ${c.detail}: skipped`)
-    }
+  // Which extractors want each file, in a stable order.
+  const work = new Map<string, {builtins: Builtin[]; extracts: Extract[]}>()
+  const slot = (f: string) => {
+    let w = work.get(f)
+    if (!w) work.set(f, (w = {builtins: [], extracts: []}))
+    return w
   }
-  const text = (f: string) => {
-    const c = contents.get(f)
-    return c && 'text' in c ? c.text : undefined
-  }
+  if (cf.settings.builtins) for (const f of files) for (const b of BUILTINS) if (b.wants(f)) slot(f).builtins.push(b)
+  perExtract.forEach((hit, i) => hit.forEach((f) => slot(f).extracts.push(cf.extracts[i])))
 
-  for (const [b, f] of builtinFiles) {
-    if (!b.reads) {
-      observations.push(...b.extract(f, ''))
-      continue
-    }
-    const t = text(f)
-    if (t === undefined) continue
-    try {
-      observations.push(...b.extract(f, t))
-    } catch (e) {
-      warnings.push(`${f}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
+  const results = new Map<string, FileResult>()
+  const toRead: string[] = []
+  for (const [f, w] of work) {
+    const hit = cache?.get(f)
+    if (hit) results.set(f, hit)
+    else if (w.extracts.length || w.builtins.some((b) => b.reads)) toRead.push(f)
+    else results.set(f, extractFile(f, undefined, w.builtins, w.extracts))
+  }
+  if (toRead.length) {
+    if (toRead.some((f) => work.get(f)!.extracts.some((x) => x.kind === 'yaml'))) await preloadYaml()
+    const contents = await repo.read(toRead, cf.settings.maxFileBytes)
+    for (const c of contents) {
+      const w = work.get(c.path)!
+      const r = extractFile(c.path, c, w.builtins, w.extracts)
+      results.set(c.path, r)
+      if (!('skipped' in c) || c.skipped === 'binary' || c.skipped === 'too_large') cache?.set(c.path, r)
     }
   }
 
-  const parsed = new Map<string, unknown>()
+  const observations: Observation[] = []
+  const skipped: Skipped[] = []
+  for (const [f, r] of results) {
+    if (r.skipped) {
+      skipped.push(r.skipped)
+      if (r.skipped.reason === 'symlink' || r.skipped.reason === 'outside' || r.skipped.reason === 'too_large') warnings.push(`${f} ${r.skipped.detail}: skipped`)
+    }
+    warnings.push(...r.warnings)
+  }
+  for (const f of files) {
+    const r = work.has(f) ? results.get(f) : undefined
+    if (r) observations.push(...r.builtin)
+  }
   cf.extracts.forEach((x, i) => {
     let count = 0
     const countFiles: string[] = []
     let firstHit: {file: string; line: number} | undefined
     for (const f of perExtract[i]) {
-      const t = text(f)
-      if (t === undefined) continue
-      if (x.kind === 'regex') {
-        const re = new RegExp(x.regex!.source, x.regex!.flags)
-        let n = 0
-        for (let m = re.exec(t); m; m = re.exec(t)) {
-          if (m[0] === '') re.lastIndex++
-          n++
-          const line = lineAt(t, m.index)
-          firstHit ??= {file: f, line}
-          if (!x.count && m[1] !== undefined) observations.push({subject: x.subject, predicate: x.predicate, value: m[1], file: f, line, via: `extract#${x.index + 1}`})
-        }
-        if (n) {
-          count += n
-          countFiles.push(f)
-        }
-        continue
+      const e = results.get(f)?.extract[x.index]
+      if (e === undefined) continue
+      if (Array.isArray(e)) observations.push(...e)
+      else if (e.n) {
+        count += e.n
+        countFiles.push(f)
+        firstHit ??= {file: f, line: e.line}
       }
-      const cacheKey = `${x.kind}\u0000${f}`
-      let doc = parsed.get(cacheKey)
-      if (!parsed.has(cacheKey)) {
-        try {
-          doc = parseDoc(x.kind, t)
-        } catch (e) {
-          warnings.push(`${f}: not valid ${x.kind.toUpperCase()} (${firstLine(e)}), so extract #${x.index + 1} saw nothing there`)
-          doc = undefined
-        }
-        parsed.set(cacheKey, doc)
-      }
-      if (doc === undefined) continue
-      const v = getPath(doc, x.path!)
-      if (v === undefined) continue
-      observations.push({subject: x.subject, predicate: x.predicate, value: toJson(v), file: f, line: lineOfPath(t, x.path!), via: `extract#${x.index + 1}`})
     }
     if (x.count) {
       const o: Observation = {subject: x.subject, predicate: x.predicate, value: count, via: `extract#${x.index + 1}`}
@@ -173,8 +223,8 @@ export function prefetchParsers(claimsPath: string): void {
   }
 }
 
-async function preloadYaml(cf: ClaimsFile): Promise<void> {
-  if (!yamlParser && cf.extracts.some((x) => x.kind === 'yaml')) {
+async function preloadYaml(): Promise<void> {
+  if (!yamlParser) {
     const {parse} = await import('yaml')
     yamlParser = (t) => parse(t)
   }

@@ -1,6 +1,6 @@
 /** The files verify reads: the working tree or the git index (--staged), listed fast and read safely. */
 import {execFile, spawn, spawnSync} from 'node:child_process'
-import {closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, readdirSync, realpathSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
 import {UserError} from '../core/errors.js'
 
@@ -17,6 +17,10 @@ export interface RepoFiles {
   staged: boolean
   /** Every candidate file, repo-relative with forward slashes. */
   list(): Promise<string[]>
+  /** The git object id of a file's content, when known without reading it (the index, with --staged). */
+  blobId(path: string): string | undefined
+  /** The git directory (for per-clone state such as the extraction cache), when in git. */
+  gitDir(): string | undefined
   /** Contents of these files, in the same order; unreadable ones say why they were skipped. */
   read(paths: readonly string[], maxBytes: number): Promise<FileContent[]>
 }
@@ -60,6 +64,19 @@ export function git(root: string, args: string[], input?: string): string {
   if (r.error) throw new UserError(`could not run git: ${r.error.message}`, {code: 'config', hint: 'install git, or run outside a git repo without --staged'})
   if (r.status !== 0) throw new UserError(`git ${args[0]} failed: ${r.stderr.trim().split('\n')[0]}`, {code: 'config'})
   return r.stdout
+}
+
+/** The git directory of a work tree: $GIT_DIR (set for hooks), `.git`, or where a `.git` file points (worktrees). */
+export function gitDirOf(root: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GIT_DIR) return resolve(env.GIT_DIR)
+  const dotGit = join(root, '.git')
+  try {
+    if (statSync(dotGit).isDirectory()) return dotGit
+    const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))
+    return m ? resolve(root, m[1].trim()) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 const NUL_PROBE = 8000
@@ -145,6 +162,14 @@ class WorkTreeFiles implements RepoFiles {
   async read(paths: readonly string[], maxBytes: number): Promise<FileContent[]> {
     return paths.map((p) => readWorkTree(this.root, this.realRoot, p, maxBytes))
   }
+
+  blobId(): string | undefined {
+    return undefined
+  }
+
+  gitDir(): string | undefined {
+    return this.git ? gitDirOf(this.root) : undefined
+  }
 }
 
 const SKIP_DIRS = new Set(['.git', 'node_modules'])
@@ -191,6 +216,15 @@ class IndexFiles implements RepoFiles {
       this.entries.set(rec.slice(tab + 1), {mode, sha})
     }
     return [...this.entries.keys()]
+  }
+
+  blobId(path: string): string | undefined {
+    const e = this.entries.get(path)
+    return e && (e.mode === '100644' || e.mode === '100755') ? e.sha : undefined
+  }
+
+  gitDir(): string | undefined {
+    return gitDirOf(this.root)
   }
 
   async read(paths: readonly string[], maxBytes: number): Promise<FileContent[]> {

@@ -26,6 +26,7 @@ The store is opened only when a claim has no observation in the files (or sets f
     'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
     baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
     'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0'}),
+    cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
     key: Flags.string({description: 'name of the key to sign with, for --record'}),
   }
@@ -42,6 +43,7 @@ The store is opened only when a claim has no observation in the files (or sets f
       baseline: flags.baseline,
       updateBaseline: flags['update-baseline'],
       failOnWarn: flags['fail-on-warn'],
+      cache: flags.cache,
     })
     if (flags.record) {
       const rt = (await openStore(res.root)) as Runtime | undefined

@@ -1,6 +1,7 @@
 /** Verify the repo's claims against observations from its files (working tree or index) and, when needed, the store. */
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {hasCache, openCache} from '../claims/cache.js'
 import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline} from '../claims/baseline.js'
 import {extractAll, prefetchParsers, type Skipped} from '../claims/extract.js'
 import type {Claim, ClaimsFile} from '../claims/file.js'
@@ -55,6 +56,8 @@ export interface VerifyInput {
   updateBaseline?: boolean
   /** Warn claims fail the run too. */
   failOnWarn?: boolean
+  /** Reuse extraction results of unchanged files (--staged only; default on). */
+  cache?: boolean
 }
 
 export interface VerifySummary {
@@ -78,6 +81,8 @@ export interface VerifyResult {
   warnings: string[]
   skipped: Skipped[]
   baseline?: {path: string; fixed: string[]; updated: boolean}
+  /** Files whose extraction came from the cache (hits) or was done afresh (misses), with --staged. */
+  cache?: {hits: number; misses: number}
   /** Whether the store was consulted: not needed, consulted, or needed but absent. */
   store: 'unused' | 'used' | 'absent'
   summary: VerifySummary
@@ -91,11 +96,14 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const staged = !!input.staged
   const repo = openRepo(root, {staged})
   const listing = repo.list()
-  prefetchParsers(input.claims ?? defaultClaimsPath(root))
+  const useCache = staged && input.cache !== false
+  if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
   const files = await listing
   const {claims: cf, from} = await loadClaims(root, input.claims, repo, files)
   await checkLenses(cf)
-  const extraction = await extractAll(repo, cf, files)
+  const cache = useCache ? openCache(repo, cf) : undefined
+  const extraction = await extractAll(repo, cf, files, cache)
+  cache?.save()
   const byKey = indexObservations(extraction.observations)
 
   // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
@@ -145,6 +153,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
     warnings: extraction.warnings,
     skipped: extraction.skipped,
     baseline,
+    ...(cache ? {cache: {hits: cache.hits, misses: cache.misses}} : {}),
     store: storeState,
     summary,
     ok: summary.failing === 0,

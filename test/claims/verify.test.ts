@@ -186,3 +186,44 @@ describe('baseline', () => {
     await expect(verifyOp({}, {cwd: dir, baseline: join(dir, 'b.json')})).rejects.toMatchObject({exit: 2})
   })
 })
+
+describe('extraction cache (--staged)', () => {
+  it('reuses results of unchanged files, recomputes changed ones, and stays out of the work tree', async () => {
+    const dir = makeRepo(
+      {
+        '.nvmrc': '20\n',
+        'conf/a.yaml': 'tls: "1.3"\n',
+        'src/x.ts': 'const a = 1\n// key\nconst b = 2\n// key\n',
+        '.steme/claims.toml':
+          claim('node', 'repo:node', 'version', 'expect = 20') +
+          claim('tls', 'svc', 'tls', 'expect = "1.3"') +
+          claim('keys', 'repo:code', 'key_lines', 'expect = ["2", "4"]\ncompare = "in"') +
+          '[[extract]]\nfiles = "conf/*.yaml"\nyaml = "tls"\nsubject = "svc"\npredicate = "tls"\n' +
+          '[[extract]]\nfiles = "src/*.ts"\nregex = "^// (key)$"\nsubject = "repo:code"\npredicate = "key"\n',
+      },
+      {git: true},
+    )
+    const first = await verifyOp({}, {cwd: dir, staged: true})
+    expect(first.cache).toEqual({hits: 0, misses: 3})
+    const second = await verifyOp({}, {cwd: dir, staged: true})
+    expect(second.cache).toEqual({hits: 3, misses: 0})
+    expect(second.verdicts.map((v) => v.status)).toEqual(first.verdicts.map((v) => v.status))
+    expect(second.observations).toEqual(first.observations)
+    expect(second.observations!.filter((o) => o.predicate === 'key').map((o) => o.line)).toEqual([2, 4])
+    expect(gitIn(dir, 'status', '--porcelain')).toBe('')
+
+    writeFiles(dir, {'conf/a.yaml': 'tls: "1.2"\n'})
+    gitIn(dir, 'add', 'conf/a.yaml')
+    const third = await verifyOp({}, {cwd: dir, staged: true})
+    expect(third.cache).toEqual({hits: 2, misses: 1})
+    expect(third.verdicts.find((v) => v.id === 'tls')!.status).toBe('CONFLICT')
+
+    // A different extractor configuration invalidates every entry.
+    writeFiles(dir, {'.steme/claims.toml': claim('tls', 'svc', 'tls', 'expect = "1.2"') + '[[extract]]\nfiles = "conf/*.yaml"\nyaml = "tls"\nsubject = "svc"\npredicate = "tls"\n'})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    const fourth = await verifyOp({}, {cwd: dir, staged: true})
+    expect(fourth.cache!.hits).toBe(0)
+    expect(fourth.verdicts[0].status).toBe('PASS')
+    expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).cache).toBeUndefined()
+  })
+})
