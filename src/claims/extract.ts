@@ -7,7 +7,7 @@ import type {Json} from '../core/record.js'
 import {BUILTINS, type Builtin} from './builtins.js'
 import type {ClaimsFile, Extract} from './file.js'
 import type {Observation} from './observation.js'
-import {getPath, lineAt, lineOfPath, stripJsonc} from './path.js'
+import {getPath, lineOfPath, stripJsonc} from './path.js'
 import type {FileContent, RepoFiles, SkipReason} from './repo.js'
 import {toJson} from './file.js'
 

@@ -172,7 +172,8 @@ class WorkTreeFiles implements RepoFiles {
   }
 }
 
-const SKIP_DIRS = new Set(['.git', 'node_modules'])
+// Outside git nothing says what is ignored: skip VCS data, dependencies and steme's own database and state.
+const SKIP_DIRS = new Set(['.git', 'node_modules', '.steme'])
 
 function walk(root: string): string[] {
   const out: string[] = []

@@ -227,3 +227,27 @@ describe('extraction cache (--staged)', () => {
     expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).cache).toBeUndefined()
   })
 })
+
+describe('bad input from the index', () => {
+  it('skips binary, oversized and symlinked files in the index, whether read from the tree or the object store', async () => {
+    const dir = makeRepo(
+      {
+        'data/blob.txt': Buffer.from([75, 69, 89, 61, 0, 1, 2]),
+        'data/huge.txt': 'KEY=huge\n' + 'x'.repeat(500),
+        'data/ok.txt': 'KEY=fine\n',
+        '.steme/claims.toml': '[settings]\nmax_file_bytes = 200\n\n[[extract]]\nfiles = "data/*.txt"\nregex = "KEY=(\\\\w+)"\nsubject = "s"\npredicate = "key"\n',
+      },
+      {git: false},
+    )
+    symlinkSync('/etc/hostname', join(dir, 'data/link.txt'))
+    gitIn(dir, 'init', '-q')
+    gitIn(dir, 'add', '-A')
+    for (const dirty of [false, true]) {
+      // dirty: the working tree differs from the index, so the staged content comes from git cat-file.
+      if (dirty) writeFiles(dir, {'data/huge.txt': 'KEY=small\n', 'data/ok.txt': 'KEY=changed\n', 'data/blob.txt': 'KEY=text\n'})
+      const res = await verifyOp({}, {cwd: dir, staged: true, cache: false})
+      expect(res.observations!.map((o) => o.value)).toEqual(['fine'])
+      expect(Object.fromEntries(res.skipped.map((s) => [s.path, s.reason]))).toEqual({'data/blob.txt': 'binary', 'data/huge.txt': 'too_large', 'data/link.txt': 'symlink'})
+    }
+  })
+})
