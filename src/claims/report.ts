@@ -114,7 +114,7 @@ export function renderSarif(res: VerifyResult, toolVersion: string): string {
     version: '2.1.0',
     runs: [
       {
-        tool: {driver: {name: 'steme', version: toolVersion, informationUri: 'https://github.com/steme/steme', rules}},
+        tool: {driver: {name: 'steme', version: toolVersion, rules}},
         originalUriBaseIds: {'%SRCROOT%': {uri: 'file://' + encodeURI(res.root.endsWith('/') ? res.root : res.root + '/')}},
         results,
       },

@@ -21,6 +21,8 @@ export interface HookResult {
   action: 'installed' | 'updated' | 'uninstalled' | 'restored' | 'absent'
   /** Where a previous hook was kept, or where it was restored from. */
   backup?: string
+  /** After install: whether the repo has a claims file yet (without one, verify refuses every commit). */
+  claimsFile?: boolean
 }
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
@@ -78,7 +80,8 @@ export function installHookOp(input: HookInput): HookResult {
   mkdirSync(resolve(path, '..'), {recursive: true})
   writeFileSync(path, hookScript(input.self, input.args))
   chmodSync(path, 0o755)
-  return {path, action, ...(kept ? {backup: kept} : {})}
+  const claimsFile = existsSync(join(findGitRoot(input.cwd)!, '.steme', 'claims.toml'))
+  return {path, action, ...(kept ? {backup: kept} : {}), claimsFile}
 }
 
 export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {

@@ -22,6 +22,7 @@ export default class HookInstall extends StemeCommand {
       args: flags['fail-on-warn'] ? ['--fail-on-warn'] : [],
     })
     this.out(`${res.action === 'updated' ? 'Updated' : 'Installed'} ${res.path}${res.backup ? ` (the previous hook is kept as ${res.backup})` : ''}`)
+    if (!res.claimsFile) this.note('note: there is no .steme/claims.toml yet, so commits are refused until you add one: `steme claims add`')
     return res
   }
 }
