@@ -184,3 +184,22 @@ describe('claims commands', () => {
     expect(q.candidates[0].evidence).toHaveLength(1)
   })
 })
+
+describe('what verify loads', () => {
+  it('does not load DuckDB when the files answer every claim, even with a store present', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
+    expect(steme(dir, 'init').code).toBe(0)
+    const detector = join(dir, 'detect.cjs')
+    writeFileSync(detector, "process.on('exit', () => process.stderr.write('duckdb loaded: ' + Object.keys(require.cache).some((k) => k.includes('@duckdb')) + '\\n'))\n")
+    const run = () => spawnSync(process.execPath, ['--require', detector, BIN, 'verify', '--staged'], {cwd: dir, env, encoding: 'utf8'})
+    const light = run()
+    expect(light.status).toBe(0)
+    expect(light.stderr).toContain('duckdb loaded: false')
+    // A claim only the store can answer does load it: the detector sees the difference.
+    writeFiles(dir, {'.steme/claims.toml': claim('owner', 'service:app', 'owner', 'expect = "team-a"\nfrom = "store"')})
+    git(dir, ['add', '.steme/claims.toml'])
+    const heavy = run()
+    expect(heavy.stderr).toContain('duckdb loaded: true')
+    expect(heavy.stdout).toMatch(/MISSING\s+error\s+owner/)
+  })
+})
