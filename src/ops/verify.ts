@@ -161,14 +161,18 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   }
 }
 
-/** Unknown lens names are a broken claims file (exit 2); the lens registry loads only when a claim names one. */
+/** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
+type Registry = {compile?: (text: string) => unknown; lensByName: (name: string) => unknown}
+
+/** Unknown lenses are a broken claims file (exit 2); the lens registry loads only when a claim names one. */
 async function checkLenses(cf: ClaimsFile): Promise<void> {
   const named = cf.claims.filter((c) => c.lens !== undefined)
   if (!named.length) return
-  const {lensByName} = await import('../lenses/registry.js')
+  const reg = (await import('../lenses/registry.js')) as unknown as Registry
+  const check = reg.compile ?? reg.lensByName
   for (const c of named) {
     try {
-      lensByName(c.lens!)
+      check(c.lens!)
     } catch (e) {
       throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint})
     }
