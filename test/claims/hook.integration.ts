@@ -181,7 +181,12 @@ describe('claims commands', () => {
     expect(r.err).toMatch(/recorded 1 observations and 1 verdicts/)
     const q = JSON.parse(steme(dir, 'query', 'claim:name', 'verdict', '--json').out)
     expect(q.resolutions[0].winner.value).toMatchObject({status: 'PASS', observed: ['app']})
-    expect(q.candidates[0].evidence).toHaveLength(1)
+    const records = steme(dir, 'export').out.trim().split('\n').map((l) => JSON.parse(l))
+    const observation = records.find((r) => r.subject === 'repo:package')
+    const verdict = records.find((r) => r.subject === 'claim:name')
+    expect(observation).toMatchObject({predicate: 'name', value: 'app', source: 'file:package.json#L1', agent: verdict.agent})
+    expect(verdict.evidence).toEqual([observation.id])
+    expect(verdict.sig).toMatch(/^[0-9a-f]{128}$/)
   })
 })
 
