@@ -1,8 +1,21 @@
 /** Temp repos for claims tests: files as data, optionally a git repo with everything committed. */
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
+import {afterAll} from 'vitest'
+
+const made: string[] = []
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, {recursive: true, force: true})
+})
+
+/** A temp directory removed when the test file ends. */
+export function tempDir(prefix = 'steme-claims-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  made.push(d)
+  return d
+}
 
 export const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Test Author',
@@ -26,7 +39,7 @@ export function gitIn(dir: string, ...args: string[]): string {
 }
 
 export function makeRepo(files: Record<string, string | Buffer>, opts: {git?: boolean; commit?: boolean} = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'steme-claims-test-'))
+  const dir = tempDir()
   writeFiles(dir, files)
   if (opts.git) {
     gitIn(dir, 'init', '-q', '-b', 'main')

@@ -1,17 +1,16 @@
 /** Real git, real hook, real `git commit`: the pre-commit path end to end through the built CLI. */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {claim, GIT_ENV, makeRepo, writeFiles} from './helpers.js'
+import {claim, GIT_ENV, makeRepo, writeFiles, tempDir} from './helpers.js'
 
 const BIN = resolve(__dirname, '../../bin/run.js')
 let env: NodeJS.ProcessEnv
 
 beforeAll(() => {
   if (!existsSync(resolve(__dirname, '../../dist/commands/verify.js'))) throw new Error('build first: npm run build')
-  env = {...process.env, ...GIT_ENV, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'steme-xdg-')), NO_COLOR: '1', STEME_STORE: ''}
+  env = {...process.env, ...GIT_ENV, XDG_CONFIG_HOME: tempDir('steme-xdg-'), NO_COLOR: '1', STEME_STORE: ''}
   delete env.SKIP
   delete env.STEME_STORE
 })

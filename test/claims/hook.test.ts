@@ -1,10 +1,9 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {hookScript, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
-import {gitIn, makeRepo} from './helpers.js'
+import {gitIn, makeRepo, tempDir} from './helpers.js'
 
 describe('hook install / uninstall', () => {
   it('honours core.hooksPath and writes an executable hook', () => {
@@ -19,7 +18,7 @@ describe('hook install / uninstall', () => {
   })
 
   it('refuses outside git, and refuses to clobber an existing backup', () => {
-    expect(() => installHookOp({cwd: mkdtempSync(join(tmpdir(), 'steme-nogit-'))})).toThrow(/not inside a git repository/)
+    expect(() => installHookOp({cwd: tempDir('steme-nogit-')})).toThrow(/not inside a git repository/)
     const dir = makeRepo({'a': ''}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
     writeFileSync(hook, '#!/bin/sh\necho one\n')
@@ -31,7 +30,7 @@ describe('hook install / uninstall', () => {
   it('quotes paths for the shell and skips on SKIP=steme-verify among others', () => {
     const script = hookScript({node: "/opt/it's/node", script: '/x/bin/run.js'}, ['--fail-on-warn'])
     expect(script).toContain(`exec '/opt/it'\\''s/node' '/x/bin/run.js' 'verify' '--staged' '--fail-on-warn'`)
-    const dir = mkdtempSync(join(tmpdir(), 'steme-hookscript-'))
+    const dir = tempDir('steme-hookscript-')
     const path = join(dir, 'pre-commit')
     // With no CLI to be found, the hook fails unless skipped.
     writeFileSync(path, hookScript({node: '/nonexistent/node', script: '/nonexistent/run.js'}).replace('command -v steme', 'false'), {mode: 0o755})

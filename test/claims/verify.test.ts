@@ -1,5 +1,4 @@
-import {symlinkSync, writeFileSync, mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
@@ -8,7 +7,7 @@ import {UserError} from '../../src/core/errors.js'
 import {seal} from '../../src/core/seal.js'
 import {generateKeyPair} from '../../src/core/sign.js'
 import {verifyOp, type StoreDeps} from '../../src/ops/verify.js'
-import {claim, gitIn, makeRepo, writeFiles} from './helpers.js'
+import {claim, gitIn, makeRepo, writeFiles, tempDir} from './helpers.js'
 
 const TSCONFIG = '{\n  "compilerOptions": {\n    "strict": true,\n    "target": "ES2022"\n  }\n}\n'
 
@@ -66,7 +65,7 @@ describe('verify engine', () => {
   })
 
   it('skips binary files, bounds huge ones, and refuses symlinks out of the repo', async () => {
-    const outside = mkdtempSync(join(tmpdir(), 'steme-outside-'))
+    const outside = tempDir('steme-outside-')
     writeFileSync(join(outside, 'secret.txt'), 'KEY=leaked\n')
     const dir = makeRepo({
       'data/blob.txt': Buffer.from([75, 69, 89, 61, 0, 1, 2]),
@@ -84,7 +83,7 @@ describe('verify engine', () => {
   })
 
   it('refuses a file reached through a symlinked directory', async () => {
-    const outside = mkdtempSync(join(tmpdir(), 'steme-outside-'))
+    const outside = tempDir('steme-outside-')
     writeFileSync(join(outside, 'package.json'), '{"name":"evil"}')
     const dir = makeRepo({'.steme/claims.toml': claim('n', 'repo:package:vendor', 'name', 'expect = "evil"\nfrom = "files"')})
     symlinkSync(outside, join(dir, 'vendor'))
