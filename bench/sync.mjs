@@ -118,11 +118,13 @@ const scenarios = [
   {name: '1,000 scattered', client: scattered(1000, 17), goal: '<= 3 round trips, <= 200 B/diff'},
   {name: '1,000 newest missing', client: Array.from({length: 1000}, (_, j) => N - 1 - j), goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '100,000 scattered', client: scattered(100_000, 3), goal: '>= 10,000 records/s'},
+  {name: '1,000 newest pushed', client: [], server: Array.from({length: 1000}, (_, j) => N - 1 - j), mode: 'push', goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '1,000 both ways (sync)', client: scattered(500, 101), server: scattered(500, 211), mode: 'sync', goal: '(extra)'},
 ]
 try {
-  for (const sc of scenarios) {
-    for (const tn of ['path', 'ssh']) {
+  // BENCH_SYNC_ONLY=<prefix of a scenario name> runs just those.
+  for (const sc of scenarios.filter((x) => !process.env.BENCH_SYNC_ONLY || x.name.startsWith(process.env.BENCH_SYNC_ONLY))) {
+    for (const tn of (process.env.BENCH_SYNC_TRANSPORTS ?? 'path,ssh').split(',')) {
       const serverDir = sc.server ? await variant(base, 'server', lines, sc.server) : base
       const clientDir = await variant(base, 'client', lines, sc.client)
       log(`${sc.name} over ${tn}...`)
