@@ -90,7 +90,7 @@ async function split(view: LocalView, r: Range, mine: Summary, theirCount: numbe
     return
   }
   // One bucket: split by the next 4 or 8 bits of the id.
-  const step = fanout > 16 && mine.count > 256 ? 8 : 4
+  const step = fanout > 64 && mine.count > 1024 ? 8 : 4
   if (r.bits + step > 48) {
     out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
     return
