@@ -2,9 +2,9 @@
 import {DuckDBConnection, DuckDBInstance, blobValue, type DuckDBValue} from '@duckdb/node-api'
 import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
-import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
+import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
-import type {InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import type {CascadeGraph, CascadeSeed, EvidenceNode, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 
 const COLS = 'lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig'
@@ -194,6 +194,75 @@ export class DuckDBStore implements Store {
         [...part, ...part],
       )
       out.push(...rows.map((r) => toSealed(r).record))
+    }
+    return out
+  }
+
+  async lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
+    const found = new Map<string, Assertion>()
+    const start = (await this.get(ids)).map((s) => s.record).filter((r): r is Assertion => r.kind === 'assertion')
+    let frontier = [...new Set(start.flatMap((a) => a.evidence ?? []))]
+    // One query per level of derivation; lineages are shallow next to the store.
+    while (frontier.length) {
+      const next = new Set<string>()
+      for (const {record: r} of await this.get(frontier.filter((id) => !found.has(id)))) {
+        if (r.kind !== 'assertion' || (until !== undefined && r.hlc > until) || found.has(r.id)) continue
+        found.set(r.id, r)
+        for (const e of r.evidence ?? []) if (!found.has(e)) next.add(e)
+      }
+      frontier = [...next]
+    }
+    return [...found.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : 1))
+  }
+
+  async cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph> {
+    const roots = new Set<string>()
+    const nodes = new Map<string, EvidenceNode>()
+    const untilSql = until === undefined ? '' : ' AND hlc <= ?'
+    const untilParam: DuckDBValue[] = until === undefined ? [] : [until]
+    const parts: Array<{sql: string; params: DuckDBValue[]}> = []
+    const sources = [...(seed.sources ?? [])]
+    for (let i = 0; i < sources.length; i += CHUNK) {
+      const part = sources.slice(i, i + CHUNK)
+      parts.push({sql: `SELECT id FROM records WHERE kind = 'assertion' AND source IN (${part.map(() => '?').join(',')})${untilSql}`, params: [...part, ...untilParam]})
+    }
+    const ids = [...(seed.ids ?? [])]
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK)
+      parts.push({sql: `SELECT id FROM records WHERE kind = 'assertion' AND id IN (${part.map(() => '?').join(',')})${untilSql}`, params: [...part.map(idBlob), ...untilParam]})
+    }
+    for (const {sql, params} of parts) {
+      for (const r of await this.rows<{id: string}>(`SELECT lower(hex(id)) AS id FROM (${sql})`, params)) roots.add(r.id)
+      // The whole walk is one recursive query; refs hold evidence edges as (src blob, dst hex).
+      const rows = await this.rows<{id: string; evidence: string[]}>(
+        `WITH RECURSIVE seeds AS (${sql}),
+         reach(id) AS (
+           SELECT r.src FROM refs r JOIN seeds s ON r.dst = lower(hex(s.id)) WHERE r.rel = 'evidence'
+           UNION
+           SELECT r.src FROM refs r JOIN reach ON r.dst = lower(hex(reach.id)) WHERE r.rel = 'evidence'
+         )
+         SELECT lower(hex(x.id)) AS id, list(e.dst ORDER BY e.dst) AS evidence
+         FROM reach x JOIN records rec ON rec.id = x.id${until === undefined ? '' : ' AND rec.hlc <= ?'}
+         JOIN refs e ON e.src = x.id AND e.rel = 'evidence'
+         GROUP BY x.id`,
+        [...params, ...untilParam],
+      )
+      for (const r of rows) nodes.set(r.id, {id: r.id, evidence: [...r.evidence]})
+    }
+    return {roots: [...roots].sort(), nodes: [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : 1))}
+  }
+
+  async sourceRetractions(sources: readonly string[], until?: string): Promise<Retract[]> {
+    const out: Retract[] = []
+    for (let i = 0; i < sources.length; i += CHUNK) {
+      const part = sources.slice(i, i + CHUNK)
+      const params: DuckDBValue[] = [...part]
+      let sql = `SELECT ${COLS}, hlc FROM records WHERE kind = 'retract' AND target IS NULL AND source IN (${part.map(() => '?').join(',')})`
+      if (until !== undefined) {
+        sql += ' AND hlc <= ?'
+        params.push(until)
+      }
+      out.push(...(await this.rows<Row>(sql + ' ORDER BY hlc, id', params)).map((r) => toSealed(r).record as Retract))
     }
     return out
   }

@@ -1,0 +1,96 @@
+/**
+ * The retraction cascade with truth-maintenance semantics: an assertion is retracted when a
+ * retraction names it (or its source), or when it was derived (`evidence`) and every piece of
+ * its evidence is retracted. While any of its evidence stands, it stays justified.
+ */
+import type {RetractionWhy} from './types.js'
+
+export interface Justified {
+  id: string
+  evidence?: readonly string[]
+}
+
+/**
+ * Propagate direct retractions down evidence links. `nodes` must hold every assertion whose
+ * status matters, with its full evidence list; evidence ids not in `nodes` and not directly
+ * retracted count as standing. Linear in nodes plus edges; a cycle cannot loop it.
+ */
+export function cascade(nodes: Iterable<Justified>, direct: ReadonlyMap<string, RetractionWhy>): Map<string, RetractionWhy> {
+  const out = new Map(direct)
+  const dependents = new Map<string, string[]>()
+  const standing = new Map<string, number>()
+  const evidenceOf = new Map<string, readonly string[]>()
+  for (const n of nodes) {
+    if (!n.evidence?.length || evidenceOf.has(n.id)) continue
+    const ev = [...new Set(n.evidence)]
+    evidenceOf.set(n.id, ev)
+    standing.set(n.id, ev.length)
+    for (const e of ev) {
+      const list = dependents.get(e)
+      if (list) list.push(n.id)
+      else dependents.set(e, [n.id])
+    }
+  }
+  const queue = [...direct.keys()]
+  for (let i = 0; i < queue.length; i++) {
+    for (const d of dependents.get(queue[i]) ?? []) {
+      const left = standing.get(d)! - 1
+      standing.set(d, left)
+      if (left === 0 && !out.has(d)) {
+        out.set(d, {by: 'evidence', evidence: [...evidenceOf.get(d)!]})
+        queue.push(d)
+      }
+    }
+  }
+  return out
+}
+
+/** A cycle in evidence links among `nodes`, as the ids along it, or undefined. Content addressing makes one impossible for honest records. */
+export function findCycle(nodes: Iterable<Justified>): string[] | undefined {
+  const edges = new Map<string, readonly string[]>()
+  for (const n of nodes) edges.set(n.id, n.evidence ?? [])
+  const state = new Map<string, 1 | 2>()
+  for (const start of edges.keys()) {
+    if (state.has(start)) continue
+    // Iterative DFS: deep derivation chains must not overflow the stack.
+    const stack: Array<{id: string; i: number}> = [{id: start, i: 0}]
+    state.set(start, 1)
+    while (stack.length) {
+      const top = stack[stack.length - 1]
+      const next = (edges.get(top.id) ?? [])[top.i++]
+      if (next === undefined) {
+        state.set(top.id, 2)
+        stack.pop()
+        continue
+      }
+      if (!edges.has(next)) continue
+      const s = state.get(next)
+      if (s === 1) return [...stack.slice(stack.findIndex((f) => f.id === next)).map((f) => f.id), next]
+      if (s === undefined) {
+        state.set(next, 1)
+        stack.push({id: next, i: 0})
+      }
+    }
+  }
+  return undefined
+}
+
+/** The chain from a retracted id up to the retractions that caused it, one line per step. */
+export function explainRetraction(id: string, retracted: ReadonlyMap<string, RetractionWhy>, depth = 0, seen = new Set<string>()): string[] {
+  const why = retracted.get(id)
+  const pad = '  '.repeat(depth)
+  if (!why) return [`${pad}${id.slice(0, 12)} stands`]
+  if (seen.has(id)) return [`${pad}${id.slice(0, 12)} (see above)`]
+  seen.add(id)
+  switch (why.by) {
+    case 'target':
+      return [`${pad}${id.slice(0, 12)} is retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + why.reason : ''}`]
+    case 'source':
+      return [`${pad}${id.slice(0, 12)} cites source "${why.source}", retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + why.reason : ''}`]
+    case 'evidence':
+      return [
+        `${pad}${id.slice(0, 12)} is retracted because all ${why.evidence.length} of its evidence ${why.evidence.length === 1 ? 'is' : 'are'} retracted:`,
+        ...why.evidence.flatMap((e) => explainRetraction(e, retracted, depth + 1, seen)),
+      ]
+  }
+}
