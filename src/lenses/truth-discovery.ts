@@ -28,17 +28,25 @@ export interface Claim {
 export interface TruthOptions {
   /** Prior probability that an element named by some witness is true. */
   prior?: number
-  /** Starting rates: witnesses start better than chance. */
+  /** Starting rates: witnesses start better than chance. The false-positive prior (0.1 with the
+   * weight of 100 elements) is the one public LTM implementations use (alpha0 = 90/10). */
   sensitivity?: number
   falsePositive?: number
   /** Weight, in claims, of the pooled rates each witness's own rates are shrunk towards. */
   shrink?: number
+  /**
+   * Strength, in pseudo-elements, of the prior that a witness rarely lists false elements (mean
+   * `falsePositive`). Strong, as the LTM paper advises: false claims are rarer than omissions,
+   * and without it "the complete witnesses list false things" explains the data as well as
+   * "the incomplete witnesses leave true things out".
+   */
+  falsePositiveStrength?: number
   /** Stop when no rate moves more than this, or after maxIterations. */
   tolerance?: number
   maxIterations?: number
 }
 
-export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.2, shrink: 2, tolerance: 1e-4, maxIterations: 100}
+export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.1, shrink: 2, falsePositiveStrength: 100, tolerance: 1e-4, maxIterations: 100}
 
 export interface TruthResult {
   quality: Map<string, WitnessQuality>
@@ -159,8 +167,11 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
       F += fp[w]
       N += neg[w]
     }
-    const ps = P > 0 ? T / P : opt.sensitivity
-    const pf = N > 0 ? F / N : opt.falsePositive
+    // The pooled rates carry the starting rates as a prior too, so a store where (say) nothing
+    // is ever false does not divide by nothing.
+    const ps = (T + opt.shrink * opt.sensitivity) / (P + opt.shrink)
+    const kf = opt.falsePositiveStrength
+    const pf = (F + kf * opt.falsePositive) / (N + kf)
     pooled = {sensitivity: ps, falsePositive: pf, claims: sorted.length}
     const k = opt.shrink
     const nextS = new Float64Array(n)
@@ -168,7 +179,7 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     let delta = 0
     for (let w = 0; w < n; w++) {
       nextS[w] = (tp[w] + k * ps) / (pos[w] + k)
-      nextF[w] = (fp[w] + k * pf) / (neg[w] + k)
+      nextF[w] = (fp[w] + kf * opt.falsePositive) / (neg[w] + kf)
       delta = Math.max(delta, Math.abs(nextS[w] - sens[w]), Math.abs(nextF[w] - fpr[w]))
     }
     sens = nextS

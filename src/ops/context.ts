@@ -87,7 +87,10 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
       hint: 'records cannot cite each other in a loop; run `steme fsck` and remove the store that produced them',
     })
   }
-  const refs: SignedRecord[] = (await deps.store.referencing([...nodes.keys()])).filter(inScope)
+  const direct0 = (await deps.store.referencing([...nodes.keys()])).filter(inScope)
+  // Retractions of the votes on the candidates point one step further out.
+  const voteIds = direct0.filter((r) => r.kind === 'vote').map((r) => r.id)
+  const refs: SignedRecord[] = [...direct0, ...(voteIds.length ? (await deps.store.referencing(voteIds)).filter((r) => r.kind === 'retract' && inScope(r)) : [])]
   const sources = [...new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))]
   const bySource = sources.length ? await deps.store.sourceRetractions(sources, input.asOf) : []
   const retractions = [...refs.filter((r): r is Retract => r.kind === 'retract'), ...bySource].sort(compareRecords)
