@@ -72,6 +72,22 @@ export async function gatherPolicy(deps: Pick<Deps, 'store' | 'config'>, input: 
 
 const earliest = (a: Retract | undefined, b: Retract) => (a === undefined || compareRecords(b, a) < 0 ? b : a)
 
+/** Supersession among candidates: honoured when the newer assertion is live and by the same agent, or by the local policy's own agents. */
+export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap<string, RetractionWhy>, policy: Policy): Map<string, string> {
+  const superseded = new Map<string, string>()
+  const byId = new Map(cands.map((a) => [a.id, a]))
+  for (const s of [...cands].sort(compareRecords)) {
+    if (!s.supersedes || retracted.has(s.id)) continue
+    for (const old of s.supersedes) {
+      const o = byId.get(old)
+      if (!o || compareRecords(o, s) >= 0) continue
+      const authorised = o.agent === s.agent || s.agent === policy.self || policy.pretrusted.includes(s.agent) || policy.scores.get(s.agent)?.tier === 'authority'
+      if (authorised && !superseded.has(old)) superseded.set(old, s.id)
+    }
+  }
+  return superseded
+}
+
 export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands: readonly Assertion[], input: ContextInput): Promise<GatheredContext> {
   const inScope = (r: {hlc: string}) => input.asOf === undefined || r.hlc <= input.asOf
   const {policy, epochs} = await gatherPolicy(deps, input)
@@ -115,18 +131,7 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
   for (const [id] of targetRetraction) if (!nodes.has(id)) retracted.set(id, {by: 'target', retraction: targetRetraction.get(id)!.id, agent: targetRetraction.get(id)!.agent})
   const candIds = new Set(cands.map((a) => a.id))
   const votes = refs.filter((r): r is Vote => r.kind === 'vote' && candIds.has(r.target) && !retracted.has(r.id))
-  // Supersession: honoured when the newer assertion is a live candidate by the same agent, or by an agent of the local policy.
-  const superseded = new Map<string, string>()
-  const byId = new Map(cands.map((a) => [a.id, a]))
-  for (const s of [...cands].sort(compareRecords)) {
-    if (!s.supersedes || retracted.has(s.id)) continue
-    for (const old of s.supersedes) {
-      const o = byId.get(old)
-      if (!o || compareRecords(o, s) >= 0) continue
-      const authorised = o.agent === s.agent || s.agent === policy.self || policy.pretrusted.includes(s.agent) || policy.scores.get(s.agent)?.tier === 'authority'
-      if (authorised && !superseded.has(old)) superseded.set(old, s.id)
-    }
-  }
+  const superseded = supersession(cands, retracted, policy)
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
   return {
     now: input.now,
