@@ -236,21 +236,22 @@ export class DuckDBStore implements Store {
     }
     for (const {sql, params} of parts) {
       for (const r of await this.rows<{id: string}>(`SELECT lower(hex(id)) AS id FROM (${sql})`, params)) roots.add(r.id)
-      // The whole walk is one recursive query; refs hold evidence edges as (src blob, dst hex).
-      const rows = await this.rows<{id: string; evidence: string[]}>(
-        `WITH RECURSIVE seeds AS (${sql}),
-         reach(id) AS (
-           SELECT r.src FROM refs r JOIN seeds s ON r.dst = lower(hex(s.id)) WHERE r.rel = 'evidence'
+      // The whole walk is one recursive query over evidence edges keyed by hex ids (refs keep
+      // dst as hex; converting src once beats converting per join). Evidence lists come back
+      // as one comma-joined string per node: materialising lists costs more than the walk.
+      const reader = await this.conn.runAndReadAll(
+        `WITH RECURSIVE seeds AS (SELECT lower(hex(id)) AS h FROM (${sql})),
+         e AS (SELECT lower(hex(src)) AS s, dst FROM refs WHERE rel = 'evidence'${until === undefined ? '' : ' AND src IN (SELECT id FROM records WHERE hlc <= ?)'}),
+         reach(h) AS (
+           SELECT e.s FROM e JOIN seeds ON e.dst = seeds.h
            UNION
-           SELECT r.src FROM refs r JOIN reach ON r.dst = lower(hex(reach.id)) WHERE r.rel = 'evidence'
+           SELECT e.s FROM e JOIN reach ON e.dst = reach.h
          )
-         SELECT lower(hex(x.id)) AS id, list(e.dst ORDER BY e.dst) AS evidence
-         FROM reach x JOIN records rec ON rec.id = x.id${until === undefined ? '' : ' AND rec.hlc <= ?'}
-         JOIN refs e ON e.src = x.id AND e.rel = 'evidence'
-         GROUP BY x.id`,
+         SELECT e.s AS id, string_agg(e.dst, ',' ORDER BY e.dst) AS evidence FROM e JOIN reach ON e.s = reach.h GROUP BY e.s`,
         [...params, ...untilParam],
       )
-      for (const r of rows) nodes.set(r.id, {id: r.id, evidence: [...r.evidence]})
+      const [ids = [], evidence = []] = reader.getColumnsJS() as [string[]?, string[]?]
+      for (let i = 0; i < ids.length; i++) nodes.set(ids[i], {id: ids[i], evidence: evidence[i].split(',')})
     }
     return {roots: [...roots].sort(), nodes: [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : 1))}
   }
