@@ -71,22 +71,20 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     live = FILTERS[f.filter].run(live, f.arg, ctx)
     notes.push(`filter ${f.filter}:${f.arg} kept ${live.length} of ${before}`)
   }
-  let last: Resolution | undefined
-  const tried: string[] = []
-  for (const step of expr.chain) {
-    const res = LENSES[step.lens].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
-    last = res
-    if (res.status === 'decided' || res.status === 'empty') break
-    tried.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
+  let res: Resolution | undefined
+  const fellBack: string[] = []
+  for (let i = 0; i < expr.chain.length; i++) {
+    const step = expr.chain[i]
+    res = LENSES[step.lens].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
+    if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
+    fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
   }
-  const res = last!
-  const fellBack = tried.length > 0 && (res.status === 'decided' || expr.chain.length > 1) ? tried.slice(0, res.status === 'decided' ? tried.length : tried.length - 1) : []
   return {
-    ...res,
+    ...res!,
     lens: expr.text,
-    decidedBy: res.winner ? res.lens : undefined,
-    subject: subject || res.subject,
-    predicate: predicate || res.predicate,
-    explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res.explanation],
+    decidedBy: res!.winner ? res!.lens : undefined,
+    subject: subject || res!.subject,
+    predicate: predicate || res!.predicate,
+    explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }
 }

@@ -1,4 +1,5 @@
 /** Source reliability: values scored by witnesses whose reliability was learned across all subjects (truth-discovery.ts). */
+import type {Json} from '../core/record.js'
 import type {Lens, WitnessQuality} from './types.js'
 import {discoverTruth, elementsOf, posteriors, TRUTH_DEFAULTS} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, rank, resolved, showValue, valueKey} from './values.js'
@@ -33,7 +34,7 @@ export const reliability: Lens = (cands, ctx) => {
     TRUTH_DEFAULTS.prior,
   )
   // A value's log-likelihood: its elements true, every other named element false.
-  const logLik = (value: import('../core/record.js').Json) => {
+  const logLik = (value: Json) => {
     const mine = new Set(elementsOf(value))
     let l = 0
     for (const [e, i] of elements) {
