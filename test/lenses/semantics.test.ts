@@ -121,3 +121,27 @@ describe('truth discovery', () => {
     expect(discoverTruth([...claims].reverse())).toEqual(discoverTruth(claims))
   })
 })
+
+describe('evidence cycles in a store', () => {
+  it('a query over assertions whose evidence loops fails with an integrity error naming the ids', async () => {
+    const {MemoryStore} = await import('../../src/adapters/memory.js')
+    const {DEFAULT_CONFIG} = await import('../../src/config.js')
+    const {queryOp} = await import('../../src/ops/query.js')
+    const {UserError} = await import('../../src/core/errors.js')
+    // Honest records cannot form a cycle (an id hashes the evidence it cites), so these are
+    // forged: adapters store what they are given, and the query must still refuse cleanly.
+    const a = 'a'.repeat(64)
+    const b = 'b'.repeat(64)
+    const forged = (id: string, evidence: string) => ({
+      record: {v: 1, kind: 'assertion', agent: 'c'.repeat(64), hlc: '0000018bcfe56800-0000', subject: 's:x', predicate: 'p', value: id[0], confidence: 1, evidence: [evidence], id, sig: '0'.repeat(128)},
+      canonical: '{}',
+    })
+    const store = new MemoryStore()
+    await store.insert([forged(a, b), forged(b, a)] as never)
+    const err = await queryOp({store, config: DEFAULT_CONFIG}, {subject: 's:x', predicate: 'p', lens: 'recency'}).catch((e) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.exit).toBe(1)
+    expect(err.message).toContain('evidence links form a cycle')
+    expect(err.message).toContain(a.slice(0, 12))
+  })
+})
