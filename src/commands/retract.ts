@@ -20,7 +20,8 @@ Whose retractions count is the local policy: your own key, pre-trusted agents, a
     const rt = await this.open({store: flags.store, keyName: flags.key})
     const res = await retractOp(rt, {target: args.id, source: flags.source, reason: flags.reason})
     this.out(res.id)
-    this.note(`retracted ${res.direct} assertion${res.direct === 1 ? '' : 's'} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
+    if (res.targetKind !== undefined && res.targetKind !== 'assertion') this.note(`retracted the ${res.targetKind} ${res.target}`)
+    else this.note(`retracted ${res.direct} assertion${res.direct === 1 ? '' : 's'} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
     return res
   }
 }

@@ -17,6 +17,8 @@ export interface RetractInput {
 export interface RetractResult {
   id: string
   target?: string
+  /** The kind of the retracted record, for a target retraction. */
+  targetKind?: string
   source?: string
   /** Assertions retracted directly (the target, or every assertion citing the source). */
   direct: number
@@ -41,15 +43,17 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
   }
   const key = deps.key()
   const body: RetractBody = {v: 1, kind: 'retract', agent: key.publicHex, hlc: deps.clock.tick()}
+  let targetKind: string | undefined
   if (input.target !== undefined) {
     const record = await existingTarget(deps, input.target, 'retract')
     if (record.kind === 'retract') throw new UserError(`record ${record.id} is itself a retraction; retractions are permanent`, {code: 'rejected', exit: 1})
     body.target = record.id
+    targetKind = record.kind
   } else body.source = input.source
   if (input.reason !== undefined) body.reason = input.reason
   const sealed = sealOrExplain(() => seal(body, key))
   await deps.store.insert([sealed])
   await deps.saveClock()
   const effect = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, sealed.record.id, key.publicHex)
-  return {id: sealed.record.id, ...(body.target ? {target: body.target} : {source: body.source}), ...effect}
+  return {id: sealed.record.id, ...(body.target ? {target: body.target, targetKind} : {source: body.source}), ...effect}
 }
