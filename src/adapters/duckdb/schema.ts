@@ -26,9 +26,6 @@ export const MIGRATIONS: string[][] = [
     `CREATE INDEX IF NOT EXISTS records_target ON records (target)`,
     `CREATE INDEX IF NOT EXISTS refs_dst ON refs (dst)`,
   ],
-  // 2: source lookups (retraction by source, its cascade) and the evidence graph walked from both ends.
-  [
-    `CREATE INDEX IF NOT EXISTS records_source ON records (source)`,
-    `CREATE INDEX IF NOT EXISTS refs_src ON refs (src)`,
-  ],
+  // 2: source lookups, for retractions by source and the seeds of their cascade.
+  [`CREATE INDEX IF NOT EXISTS records_source ON records (source)`],
 ]
