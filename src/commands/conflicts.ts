@@ -17,7 +17,7 @@ export default class Conflicts extends StemeCommand {
     const {flags} = await this.parse(Conflicts)
     const min = Number(flags['min-score'])
     if (flags['min-score'].trim() === '' || !(min >= 0 && min <= 1)) this.error(`--min-score must be a number in [0, 1], got "${flags['min-score']}"`, {exit: 2})
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await conflictsOp(rt, {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of']})
     if (res.conflicts.length === 0) this.out(`no contested pairs${min > 0 ? ` at conflict >= ${min}` : ''} among ${res.pairs}`)
     else

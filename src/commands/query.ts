@@ -33,7 +33,7 @@ export default class Query extends StemeCommand {
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await queryOp(rt, {
       subject: args.subject,
       predicate: args.predicate,

@@ -11,7 +11,7 @@ Tiers: authority (pre-trusted), trusted (>= 0.5), established (>= 0.15), newcome
 
   async run(): Promise<TrustList> {
     const {flags} = await this.parse(TrustListCommand)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await trustListOp(rt, {asOf: flags['as-of']})
     if (res.agents.length === 0) this.out('no agents with trust yet (endorse one with `steme trust <agent> <weight>`)')
     else this.out(table(['AGENT', 'SCORE', 'TIER', 'WHY'], res.agents.map((a) => [a.agent.slice(0, 16), a.score.toFixed(3), a.tier, a.why])))
