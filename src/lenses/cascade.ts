@@ -16,29 +16,61 @@ export interface Justified {
  * retracted count as standing. Linear in nodes plus edges; a cycle cannot loop it.
  */
 export function cascade(nodes: Iterable<Justified>, direct: ReadonlyMap<string, RetractionWhy>): Map<string, RetractionWhy> {
-  const out = new Map(direct)
-  const dependents = new Map<string, string[]>()
-  const standing = new Map<string, number>()
-  const evidenceOf = new Map<string, readonly string[]>()
+  // Ids are interned to integers and dependents kept as flat arrays (CSR): on 100k+ derived
+  // assertions, maps keyed by 64-char ids were most of the cost.
+  const index = new Map<string, number>()
+  const ids: string[] = []
+  const intern = (id: string) => {
+    let i = index.get(id)
+    if (i === undefined) {
+      index.set(id, (i = ids.length))
+      ids.push(id)
+    }
+    return i
+  }
+  const derived: Array<{node: number; evidence: string[]; ev: number[]}> = []
+  const seen = new Set<number>()
   for (const n of nodes) {
-    if (!n.evidence?.length || evidenceOf.has(n.id)) continue
-    const ev = [...new Set(n.evidence)]
-    evidenceOf.set(n.id, ev)
-    standing.set(n.id, ev.length)
-    for (const e of ev) {
-      const list = dependents.get(e)
-      if (list) list.push(n.id)
-      else dependents.set(e, [n.id])
+    if (!n.evidence?.length) continue
+    const node = intern(n.id)
+    if (seen.has(node)) continue
+    seen.add(node)
+    const evidence = [...new Set(n.evidence)]
+    derived.push({node, evidence, ev: evidence.map(intern)})
+  }
+  for (const id of direct.keys()) intern(id)
+  const count = ids.length
+  const start = new Int32Array(count + 1)
+  for (const d of derived) for (const e of d.ev) start[e + 1]++
+  for (let i = 0; i < count; i++) start[i + 1] += start[i]
+  const fill = start.slice(0, count)
+  const dependents = new Int32Array(start[count])
+  const standing = new Int32Array(count)
+  const of = new Int32Array(count).fill(-1)
+  derived.forEach((d, k) => {
+    standing[d.node] = d.ev.length
+    of[d.node] = k
+    for (const e of d.ev) dependents[fill[e]++] = d.node
+  })
+  const out = new Map(direct)
+  const queue = new Int32Array(count)
+  let tail = 0
+  const fallen = new Uint8Array(count)
+  for (const id of direct.keys()) {
+    const i = index.get(id)!
+    if (!fallen[i]) {
+      fallen[i] = 1
+      queue[tail++] = i
     }
   }
-  const queue = [...direct.keys()]
-  for (let i = 0; i < queue.length; i++) {
-    for (const d of dependents.get(queue[i]) ?? []) {
-      const left = standing.get(d)! - 1
-      standing.set(d, left)
-      if (left === 0 && !out.has(d)) {
-        out.set(d, {by: 'evidence', evidence: [...evidenceOf.get(d)!]})
-        queue.push(d)
+  for (let head = 0; head < tail; head++) {
+    const x = queue[head]
+    for (let k = start[x]; k < start[x + 1]; k++) {
+      const d = dependents[k]
+      if (--standing[d] === 0 && !fallen[d]) {
+        fallen[d] = 1
+        queue[tail++] = d
+        out.set(ids[d], {by: 'evidence', evidence: derived[of[d]].evidence})
       }
     }
   }
