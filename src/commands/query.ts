@@ -33,7 +33,9 @@ export default class Query extends StemeCommand {
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const rt = await this.open({store: flags.store, readOnly: true})
+    // Read-only, so queries never lock the store; except that the reliability lens caches its
+    // store-wide training in the store's meta table, which needs a writable store.
+    const rt = await this.open({store: flags.store, readOnly: !/\breliability\b/.test(flags.lens ?? '')})
     const res = await queryOp(rt, {
       subject: args.subject,
       predicate: args.predicate,
