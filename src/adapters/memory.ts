@@ -121,6 +121,7 @@ export class MemoryStore implements Store {
       .filter(({record: r}) => {
         if (opts.kinds && !opts.kinds.includes(r.kind)) return false
         if (opts.subject !== undefined && (r.kind !== 'assertion' || r.subject !== opts.subject)) return false
+        if (opts.predicate !== undefined && (r.kind !== 'assertion' || r.predicate !== opts.predicate)) return false
         if (opts.since !== undefined && r.hlc <= opts.since) return false
         if (opts.until !== undefined && r.hlc > opts.until) return false
         return true

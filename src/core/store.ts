@@ -11,6 +11,8 @@ export interface InsertResult {
 
 export interface ScanOptions {
   subject?: string
+  /** Only assertions with this predicate. */
+  predicate?: string
   kinds?: Kind[]
   /** Only records with hlc strictly above this stamp. */
   since?: string

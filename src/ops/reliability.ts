@@ -41,7 +41,7 @@ export async function learnReliability(deps: Pick<Deps, 'store'>, predicate: str
     if (c.fingerprint === fingerprint) return {table: new Map(c.table), iterations: c.iterations, converged: c.converged, cached: true}
   }
   const all: Assertion[] = []
-  for await (const batch of deps.store.scan({kinds: ['assertion'], until: asOf, batch: 8192})) {
+  for await (const batch of deps.store.scan({kinds: ['assertion'], predicate, until: asOf, batch: 8192})) {
     for (const s of batch) if (s.record.kind === 'assertion' && s.record.predicate === predicate) all.push(s.record)
   }
   const res = discoverTruth(claimsOf(all))

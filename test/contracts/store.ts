@@ -190,5 +190,15 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await store.sourceRetractions(['lab:1'], stamp(1_700_000_004_000, 0))).toEqual([])
       expect((await store.sourceRetractions(['lab:1', 'lab:2'])).length).toBe(2)
     })
+
+    it('scans the assertions of one predicate', async () => {
+      const a = assertion({predicate: 'p1', value: 1})
+      const b = assertion({predicate: 'p2', value: 2})
+      const c = assertion({subject: 's:other', predicate: 'p1', value: 3})
+      await store.insert([a, b, c, record({kind: 'retract', target: a.record.id})])
+      const got: string[] = []
+      for await (const batch of store.scan({predicate: 'p1'})) for (const s of batch) got.push(s.record.id)
+      expect(got.sort()).toEqual([a.record.id, c.record.id].sort())
+    })
   })
 }

@@ -365,6 +365,10 @@ export class DuckDBStore implements Store {
       where.push('subject = ?')
       params.push(opts.subject)
     }
+    if (opts.predicate !== undefined) {
+      where.push('predicate = ?')
+      params.push(opts.predicate)
+    }
     if (opts.kinds) {
       where.push(`kind IN (${opts.kinds.map(() => '?').join(',')})`)
       params.push(...opts.kinds)
