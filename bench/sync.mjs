@@ -77,7 +77,7 @@ async function variant(base, name, lines, drop) {
     app.closeSync()
     await c.run('DELETE FROM records WHERE id IN (SELECT id FROM temp.main.gone)')
     await c.run('DELETE FROM sync_buckets')
-    await c.run(MIGRATIONS[1][1])
+    await c.run(MIGRATIONS[2][1])
     await c.run('CHECKPOINT')
     c.closeSync()
     inst.closeSync()
