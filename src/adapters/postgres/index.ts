@@ -1,0 +1,309 @@
+/** A store on a PostgreSQL server (or a wire-compatible engine): many writer processes, bulk inserts through COPY. */
+import pg from 'pg'
+import {from as copyFrom} from 'pg-copy-streams'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {UserError} from '../../core/errors.js'
+import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
+import type {Sealed} from '../../core/seal.js'
+import type {InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
+import {connectError, pgCode, RETRYABLE} from './errors.js'
+import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
+import {parsePgUrl} from './url.js'
+
+type Row = {id: Buffer; canonical: string; sig: Buffer}
+
+const COLS = 'id, canonical, sig'
+
+function toSealed(row: Row): Sealed {
+  const record = JSON.parse(row.canonical) as SignedRecord
+  record.id = row.id.toString('hex')
+  record.sig = row.sig.toString('hex')
+  return {record, canonical: row.canonical}
+}
+
+const idBuf = (hex: string) => Buffer.from(hex, 'hex')
+
+/** Array parameters are chunked so one statement never carries an unbounded list. */
+const CHUNK = 1000
+/** Attempts for a batch that hit a deadlock or serialization failure (the transaction rolled back whole). */
+const ATTEMPTS = 5
+
+// Per-transaction staging tables: ON COMMIT DELETE ROWS keeps them empty between batches, and
+// IF NOT EXISTS inside the transaction keeps this correct behind a transaction-mode pooler.
+const STAGE = `
+  CREATE TEMP TABLE IF NOT EXISTS steme_stage (id bytea, kind text, agent text, hlc text, subject text, predicate text,
+    target text, source text, canonical text, sig bytea) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS steme_stage_refs (src bytea, dst text, rel text) ON COMMIT DELETE ROWS`
+
+export interface PostgresOpenOptions {
+  readOnly?: boolean
+  /** Create the schema when the database has none (init, migrate --to). */
+  create?: boolean
+  /** Connections in the pool (default 4). */
+  connections?: number
+}
+
+export class PostgresStore implements Store {
+  private constructor(
+    readonly location: string,
+    private readonly pool: pg.Pool,
+    /** The quoted schema name, for SQL. */
+    private readonly s: string,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(url: string, opts: PostgresOpenOptions = {}): Promise<PostgresStore> {
+    const target = parsePgUrl(url)
+    const pool = new pg.Pool({
+      connectionString: target.connectionString,
+      max: opts.connections ?? 4,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'steme',
+    })
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined)
+    const store = new PostgresStore(target.location, pool, `"${target.schema}"`, !!opts.readOnly)
+    let client: pg.PoolClient
+    try {
+      client = await pool.connect()
+    } catch (e) {
+      await pool.end().catch(() => undefined)
+      throw connectError(target.location, e)
+    }
+    try {
+      await store.migrate(client, target.schema, !!opts.create)
+    } catch (e) {
+      client.release()
+      await pool.end().catch(() => undefined)
+      throw e instanceof UserError ? e : connectError(target.location, e)
+    }
+    client.release()
+    return store
+  }
+
+  private async version(client: pg.PoolClient, schema: string): Promise<number> {
+    const {rows} = await client.query<{t: string | null}>(`SELECT to_regclass($1)::text AS t`, [`"${schema}".schema_version`])
+    if (rows[0].t === null) return 0
+    const v = await client.query<{v: number | null}>(`SELECT max(version) AS v FROM ${this.s}.schema_version`)
+    return v.rows[0].v ?? 0
+  }
+
+  private async migrate(client: pg.PoolClient, schema: string, create: boolean): Promise<void> {
+    let version = await this.version(client, schema)
+    if (version > SCHEMA_VERSION) {
+      throw new UserError(`${this.location} has steme schema version ${version}, newer than this steme understands (${SCHEMA_VERSION})`, {
+        code: 'config',
+        hint: 'upgrade steme on this machine to the version that wrote the store',
+      })
+    }
+    if (version === SCHEMA_VERSION) return
+    if (version === 0 && !create) {
+      throw new UserError(`${this.location} has no steme store (no schema "${schema}" with steme's tables)`, {
+        code: 'no_store',
+        hint: `create it with \`steme init --store ${this.location}\`, or copy a store into it with \`steme migrate --from <store> --to ${this.location}\``,
+      })
+    }
+    if (this.readOnly) {
+      throw new UserError(`${this.location} needs a schema upgrade (version ${version} to ${SCHEMA_VERSION}) but is open read-only`, {code: 'config', hint: 'run any write command (for example `steme stats`) once'})
+    }
+    await client.query('BEGIN')
+    try {
+      // Several processes may open a new store at once: one migrates, the others wait and see it done.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steme-migrate:${schema}`])
+      version = await this.version(client, schema)
+      if (version < SCHEMA_VERSION) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`)
+        await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+        for (let v = version; v < SCHEMA_VERSION; v++) {
+          for (const sql of MIGRATIONS[v](this.s)) await client.query(sql)
+          await client.query(`INSERT INTO ${this.s}.schema_version (version) VALUES ($1)`, [v + 1])
+        }
+      }
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw e
+    }
+  }
+
+  private async rows<T extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query<T>({name, text, values})).rows
+  }
+
+  async insert(batch: readonly Sealed[]): Promise<InsertResult> {
+    if (this.readOnly) throw new UserError(`${this.location} is open read-only`, {code: 'locked'})
+    const unique = new Map<string, Sealed>()
+    for (const s of batch) unique.set(s.record.id, s)
+    if (unique.size === 0) return {added: 0, present: batch.length}
+    // Rows go in id order, so two writers inserting overlapping batches lock ids in the same
+    // order and never deadlock on each other.
+    const sorted = [...unique.values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1))
+    const {records, refs} = copyRows(sorted)
+    const client = await this.pool.connect()
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const added = await this.insertTx(client, records, refs)
+          return {added, present: batch.length - added}
+        } catch (e) {
+          if (attempt >= ATTEMPTS || !RETRYABLE.has(pgCode(e) ?? '')) throw e
+          await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * Math.random()))
+        }
+      }
+    } finally {
+      client.release()
+    }
+  }
+
+  /** One batch in one transaction: COPY into staging, then move what is new; returns how many rows were new. */
+  private async insertTx(client: pg.PoolClient, records: string, refs: string): Promise<number> {
+    await client.query('BEGIN;' + STAGE)
+    try {
+      await pipeline(Readable.from([records]), client.query(copyFrom(`COPY steme_stage (${STAGE_COLUMNS}) FROM STDIN`)))
+      if (refs) await pipeline(Readable.from([refs]), client.query(copyFrom('COPY steme_stage_refs (src, dst, rel) FROM STDIN')))
+      // ON CONFLICT DO NOTHING waits on a concurrent writer's uncommitted copy of an id and then
+      // skips it, so across processes every id is counted as added exactly once. Refs follow only
+      // the rows this transaction added.
+      const {rows} = await client.query<{added: number}>({
+        name: 'steme-insert',
+        text: `WITH ins AS (
+            INSERT INTO ${this.s}.records (${STAGE_COLUMNS})
+            SELECT ${STAGE_COLUMNS} FROM steme_stage ORDER BY id
+            ON CONFLICT (id) DO NOTHING RETURNING id
+          ), r AS (
+            INSERT INTO ${this.s}.refs (src, dst, rel) SELECT f.src, f.dst, f.rel FROM steme_stage_refs f JOIN ins ON ins.id = f.src
+          )
+          SELECT count(*)::integer AS added FROM ins`,
+      })
+      await client.query('COMMIT')
+      return rows[0].added
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw e
+    }
+  }
+
+  async get(ids: readonly string[]): Promise<Sealed[]> {
+    const out: Sealed[] = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.rows<Row>('steme-get', `SELECT ${COLS} FROM ${this.s}.records WHERE id = ANY($1::bytea[])`, [ids.slice(i, i + CHUNK).map(idBuf)])
+      out.push(...rows.map(toSealed))
+    }
+    return out
+  }
+
+  async has(ids: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.rows<{id: Buffer}>('steme-has', `SELECT id FROM ${this.s}.records WHERE id = ANY($1::bytea[])`, [ids.slice(i, i + CHUNK).map(idBuf)])
+      for (const r of rows) out.add(r.id.toString('hex'))
+    }
+    return out
+  }
+
+  async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
+    const rows = await this.rows<Row>(
+      'steme-assertions',
+      `SELECT ${COLS} FROM ${this.s}.records
+       WHERE subject = $1 AND ($2::text IS NULL OR predicate = $2) AND ($3::text IS NULL OR hlc <= $3)
+       ORDER BY hlc, id`,
+      [pgText(subject), predicate === undefined ? null : pgText(predicate), until ?? null],
+    )
+    return rows.map((r) => toSealed(r).record as Assertion).filter((a) => a.subject === subject && (predicate === undefined || a.predicate === predicate))
+  }
+
+  async referencing(ids: readonly string[]): Promise<SignedRecord[]> {
+    const out: SignedRecord[] = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.rows<Row>(
+        'steme-referencing',
+        `SELECT ${COLS}, hlc FROM ${this.s}.records WHERE target = ANY($1::text[])
+         UNION SELECT ${COLS}, hlc FROM ${this.s}.records WHERE id IN (SELECT src FROM ${this.s}.refs WHERE dst = ANY($1::text[]))
+         ORDER BY hlc, id`,
+        [ids.slice(i, i + CHUNK)],
+      )
+      out.push(...rows.map((r) => toSealed(r).record))
+    }
+    return out
+  }
+
+  async ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]> {
+    // Spelled out so the planner can use the partial index of the small kinds.
+    const small = !kinds.includes('assertion') && !kinds.includes('vote')
+    const rows = await this.rows<Row>(
+      small ? 'steme-of-small-kinds' : 'steme-of-kinds',
+      `SELECT ${COLS} FROM ${this.s}.records WHERE kind = ANY($1::text[]) ${small ? `AND kind <> 'assertion' AND kind <> 'vote'` : ''}
+       AND ($2::text IS NULL OR hlc <= $2) ORDER BY hlc, id`,
+      [[...kinds], until ?? null],
+    )
+    return rows.map((r) => toSealed(r).record)
+  }
+
+  async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
+    const where: string[] = []
+    const values: unknown[] = []
+    const param = (v: unknown) => {
+      values.push(v)
+      return `$${values.length}`
+    }
+    if (opts.subject !== undefined) where.push(`subject = ${param(pgText(opts.subject))}`)
+    if (opts.kinds) where.push(`kind = ANY(${param([...opts.kinds])}::text[])`)
+    if (opts.since !== undefined) where.push(`hlc > ${param(opts.since)}`)
+    if (opts.until !== undefined) where.push(`hlc <= ${param(opts.until)}`)
+    let sql = `SELECT ${COLS} FROM ${this.s}.records${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
+    if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
+    const size = Math.max(1, Math.floor(opts.batch ?? 2048))
+    // A cursor in a read-only snapshot: one consistent view however long the consumer takes.
+    const client = await this.pool.connect()
+    let open = false
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      open = true
+      await client.query(`DECLARE steme_scan NO SCROLL CURSOR FOR ${sql}`, values)
+      for (;;) {
+        const {rows} = await client.query<Row>(`FETCH FORWARD ${size} FROM steme_scan`)
+        let batch = rows.map(toSealed)
+        if (opts.subject !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.subject === opts.subject)
+        if (batch.length) yield batch
+        if (rows.length < size) break
+      }
+    } finally {
+      if (open) await client.query('COMMIT').catch(() => undefined)
+      client.release()
+    }
+  }
+
+  async stats(): Promise<StoreStats> {
+    const kinds = await this.rows<{kind: Kind; n: string}>('steme-stats-kinds', `SELECT kind, count(*) AS n FROM ${this.s}.records GROUP BY kind`)
+    const byKind: Record<Kind, number> = {assertion: 0, vote: 0, retract: 0, epoch: 0, trust: 0}
+    for (const k of kinds) byKind[k.kind] = Number(k.n)
+    const [c] = await this.rows<{records: string; agents: string; subjects: string; bytes: string}>(
+      'steme-stats',
+      `SELECT count(*) AS records, count(DISTINCT agent) AS agents, count(DISTINCT subject) AS subjects,
+         pg_total_relation_size('${this.s}.records') + pg_total_relation_size('${this.s}.refs') + pg_total_relation_size('${this.s}.meta') AS bytes
+       FROM ${this.s}.records`,
+    )
+    return {records: Number(c.records), byKind, agents: Number(c.agents), subjects: Number(c.subjects), bytes: Number(c.bytes)}
+  }
+
+  async maxHlc(): Promise<string | undefined> {
+    const [r] = await this.rows<{m: string | null}>('steme-max-hlc', `SELECT max(hlc) AS m FROM ${this.s}.records`)
+    return r.m ?? undefined
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const rows = await this.rows<{value: string}>('steme-get-meta', `SELECT value FROM ${this.s}.meta WHERE key = $1`, [key])
+    return rows[0]?.value
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    if (this.readOnly) throw new UserError(`${this.location} is open read-only`, {code: 'locked'})
+    await this.rows('steme-set-meta', `INSERT INTO ${this.s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [key, value])
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}
