@@ -21,7 +21,10 @@ start)
   pw=${STEME_PG_PASSWORD:-steme}
   mkdir -p "$dir"
   chmod 700 "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir"
+    runuser -u postgres -- test -w "$dir" || { echo "user postgres cannot write $dir: every parent directory must be searchable by it (use a directory directly under /tmp)" >&2; exit 2; }
+  fi
   printf '%s\n' "$pw" | as_pg sh -c "cat > '$dir/pwfile'"
   as_pg "$bin/initdb" -D "$dir/data" -U steme --pwfile="$dir/pwfile" --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
