@@ -22,6 +22,7 @@ class WorkerPool implements ChunkRunner {
   private readonly pending = new Map<number, Pending>()
 
   constructor(private readonly workers: Worker[]) {
+    this.idle.push(...workers)
     for (const w of workers) {
       w.on('message', (m: ChunkResult & {fatal?: string}) => {
         const p = this.pending.get(m.seq)
