@@ -1,6 +1,9 @@
-import {afterAll, beforeAll} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import pg from 'pg'
 import {PostgresStore} from '../../src/adapters/postgres/index.js'
+import {UserError} from '../../src/core/errors.js'
 import {storeContract} from '../contracts/store.js'
+import {assertion, many} from '../helpers/records.js'
 import {startPostgres, type PgServer} from '../helpers/pg-server.js'
 
 let server: PgServer
@@ -30,4 +33,96 @@ storeContract('postgres', async () => {
       await store.close().catch(() => undefined)
     },
   }
+})
+
+describe('PostgreSQL store: opening, bad input, text edge cases', () => {
+  const schemaUrl = (name: string) => `${base}?schema=${name}_${process.pid}`
+  const openErr = async (url: string, opts = {}) => {
+    try {
+      const s = await PostgresStore.open(url, opts)
+      await s.close()
+    } catch (e) {
+      return e as UserError
+    }
+    throw new Error(`opening ${url} did not fail`)
+  }
+
+  it('prints its location without the password', async () => {
+    const store = await PostgresStore.open(schemaUrl('loc'), {create: true})
+    expect(store.location).toMatch(/^postgres:\/\/steme@127\.0\.0\.1:\d+\/\w+\?schema=loc_\d+$/)
+    await store.close()
+  })
+
+  it('an unreachable server: a UserError naming the URL without password', async () => {
+    const e = await openErr(base.replace(/:\d+\//, ':1/'))
+    expect(e).toBeInstanceOf(UserError)
+    expect(e.code).toBe('remote')
+    expect(e.message).toMatch(/cannot reach the PostgreSQL server for postgres:\/\/steme@127\.0\.0\.1:1\//)
+    expect(e.message + e.hint).not.toMatch(/:steme@/)
+    expect(e.hint).toMatch(/server is running/)
+  })
+
+  it('wrong credentials: says so, and where the password goes', async () => {
+    const e = await openErr(server.withPassword('wrong-secret'))
+    expect(e).toBeInstanceOf(UserError)
+    expect(e.code).toBe('unauthorized')
+    expect(e.message).toMatch(/refused the login for postgres:\/\/steme@/)
+    expect(e.message + e.hint).not.toContain('wrong-secret')
+    expect(e.hint).toMatch(/PGPASSWORD/)
+  })
+
+  it('a database that does not exist, and one without the schema: points at steme init', async () => {
+    const missing = await openErr(base.replace(/\/\w+$/, '/no_such_db'))
+    expect(missing.code).toBe('no_store')
+    expect(missing.message).toMatch(/no_such_db does not exist/)
+    const bare = await openErr(schemaUrl('bare'))
+    expect(bare.code).toBe('no_store')
+    expect(bare.message).toMatch(/has no steme store/)
+    expect(bare.hint).toContain(`steme init --store postgres://steme@`)
+    expect(bare.message + bare.hint).not.toMatch(/:steme@/)
+  })
+
+  it('a schema from a newer steme: refuses and says to upgrade', async () => {
+    const url = schemaUrl('newer')
+    const s = await PostgresStore.open(url, {create: true})
+    await s.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`INSERT INTO newer_${process.pid}.schema_version (version) VALUES (99)`)
+    await c.end()
+    const e = await openErr(url)
+    expect(e.code).toBe('config')
+    expect(e.message).toMatch(/schema version 99, newer than this steme understands/)
+    expect(e.hint).toMatch(/upgrade steme/)
+  })
+
+  it('several processes creating the same new store at once all succeed', async () => {
+    const url = schemaUrl('race')
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresStore.open(url, {create: true})))
+    await stores[0].insert(many(10))
+    expect((await stores[3].stats()).records).toBe(10)
+    await Promise.all(stores.map((s) => s.close()))
+  })
+
+  it('keeps strings COPY and PostgreSQL text find awkward: tabs, newlines, backslashes, U+0000', async () => {
+    const store = await PostgresStore.open(schemaUrl('text'), {create: true})
+    const subjects = ['tab\there', 'line\nbreak\r', 'back\\slash\\N', 'nul\u0000byte', 'nul\uFFFDbyte', 'ünï😀']
+    const rs = subjects.map((subject) => assertion({subject, source: subject, value: subject}))
+    expect(await store.insert(rs)).toEqual({added: rs.length, present: 0})
+    for (const [i, subject] of subjects.entries()) {
+      const got = await store.assertions(subject)
+      expect(got.map((a) => a.id)).toEqual([rs[i].record.id])
+    }
+    const [back] = await store.get([rs[3].record.id])
+    expect(back.canonical).toBe(rs[3].canonical)
+    await store.close()
+  })
+
+  it('refuses writes when open read-only', async () => {
+    const url = schemaUrl('ro')
+    await (await PostgresStore.open(url, {create: true})).close()
+    const store = await PostgresStore.open(url, {readOnly: true})
+    await expect(store.insert(many(1))).rejects.toThrow(/read-only/)
+    await store.close()
+  })
 })

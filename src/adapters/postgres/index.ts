@@ -91,7 +91,7 @@ export class PostgresStore implements Store {
   }
 
   private async migrate(client: pg.PoolClient, schema: string, create: boolean): Promise<void> {
-    let version = await this.version(client, schema)
+    const version = await this.version(client, schema)
     if (version > SCHEMA_VERSION) {
       throw new UserError(`${this.location} has steme schema version ${version}, newer than this steme understands (${SCHEMA_VERSION})`, {
         code: 'config',
@@ -108,11 +108,22 @@ export class PostgresStore implements Store {
     if (this.readOnly) {
       throw new UserError(`${this.location} needs a schema upgrade (version ${version} to ${SCHEMA_VERSION}) but is open read-only`, {code: 'config', hint: 'run any write command (for example `steme stats`) once'})
     }
+    // Several processes may open a new store at once: one migrates, the others wait and then see
+    // it done. The lock is taken before BEGIN on purpose: a transaction that started before the
+    // winner committed can keep a stale catalog cache and miss the new schema.
+    const key = `steme-migrate:${schema}`
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key])
+    try {
+      await this.migrateLocked(client, schema)
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined)
+    }
+  }
+
+  private async migrateLocked(client: pg.PoolClient, schema: string): Promise<void> {
     await client.query('BEGIN')
     try {
-      // Several processes may open a new store at once: one migrates, the others wait and see it done.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`steme-migrate:${schema}`])
-      version = await this.version(client, schema)
+      const version = await this.version(client, schema)
       if (version < SCHEMA_VERSION) {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`)
         await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
