@@ -28,7 +28,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
     const rt = await this.open({store: flags.store, keyName: flags.key})
     const input = args.file === '-' ? process.stdin : createReadStream(args.file)
-    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('ingest') : undefined
+    const progress = await this.progress('ingest')
     let res: IngestSummary
     try {
       res = await ingestOp(rt, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})

@@ -31,7 +31,7 @@ export default class Log extends StemeCommand {
 
   async run(): Promise<{records: SignedRecord[]}> {
     const {args, flags} = await this.parse(Log)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await logOp(rt, {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since)})
     if (!this.jsonEnabled()) this.out(table(['HLC', 'ID', 'KIND', 'AGENT', 'WHAT'], res.records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])))
     return res

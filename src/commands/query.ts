@@ -24,7 +24,7 @@ export default class Query extends StemeCommand {
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const rt = await this.open({store: flags.store, readOnly: false})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await queryOp(rt, {subject: args.subject, predicate: args.predicate, lens: flags.lens, asOf: flags['as-of'], validAt: flags['valid-at']})
     if (this.jsonEnabled()) return res
     if (res.resolutions.length === 0) {

@@ -9,7 +9,7 @@ export default class Show extends StemeCommand {
 
   async run(): Promise<ShowResult> {
     const {args, flags} = await this.parse(Show)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const res = await showOp(rt, {id: args.id})
     this.out(JSON.stringify(res.record, null, 2))
     this.out(`signature: ${res.signature}`)

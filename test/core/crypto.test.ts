@@ -1,7 +1,8 @@
 import {describe, expect, it, beforeAll} from 'vitest'
 import {readFileSync} from 'node:fs'
 import {blake3Hex, blake3Reference, initHash, toHex} from '../../src/core/hash.js'
-import {generateKeyPair, keyPairFromSeed, signReference, verify, verifyReference} from '../../src/core/sign.js'
+import {generateKeyPair, keyPairFromSeed, verify} from '../../src/core/sign.js'
+import {signReference, verifyReference} from '../../src/core/sign-reference.js'
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/vectors/${name}`, import.meta.url), 'utf8'))
 const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'))
