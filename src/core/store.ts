@@ -21,6 +21,19 @@ export interface ScanOptions {
   limit?: number
 }
 
+/** One time bucket's share of the sync fingerprint (see core/bucket.ts and docs/sync-protocol.md). */
+export interface BucketSum {
+  bucket: number
+  count: number
+  /** Sum of the ids in the bucket as 256-bit big-endian integers, mod 2^256. */
+  sum: bigint
+}
+
+export interface BucketId {
+  bucket: number
+  id: string
+}
+
 export interface StoreStats {
   records: number
   byKind: Record<Kind, number>
@@ -54,6 +67,13 @@ export interface Store {
   stats(): Promise<StoreStats>
   /** The highest hlc stored (for the clock after a crash), or undefined when empty. */
   maxHlc(): Promise<string | undefined>
+  /**
+   * Sync: count and sum of ids for every non-empty bucket in [from, to], ascending. Adapters
+   * keep these up to date in the same transaction as insert, so this is a read of small rows.
+   */
+  bucketSums(from: number, to: number): Promise<BucketSum[]>
+  /** Sync: the ids of the records in buckets [from, to], in (bucket, id) order. */
+  bucketIds(from: number, to: number): Promise<BucketId[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

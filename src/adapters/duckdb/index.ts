@@ -7,7 +7,8 @@ import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
-import {compareRecords, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
+import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
+import {compareRecords, type BucketId, type BucketSum, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, type Param} from './lean.js'
 
@@ -36,6 +37,7 @@ const CHUNK = 1000
 
 export class DuckDBStore implements Store {
   private writes: Promise<unknown> = Promise.resolve()
+  private staged = false
   /** Whether this process wrote anything (close() checkpoints only then). */
   private dirty = false
 
@@ -176,6 +178,7 @@ export class DuckDBStore implements Store {
         app.closeSync()
         refs.flushSync()
         refs.closeSync()
+        await this.addBucketSums(fresh)
         await this.conn.run('COMMIT')
       } catch (e) {
         await this.conn.run('ROLLBACK')
@@ -183,6 +186,56 @@ export class DuckDBStore implements Store {
       }
       return {added: fresh.length, present: batch.length - fresh.length}
     })
+  }
+
+  /** Fold fresh records into sync_buckets (inside insert's transaction): stage per-bucket sums, then upsert. */
+  private async addBucketSums(fresh: readonly Sealed[]): Promise<void> {
+    const sums = new Map<number, [bigint, bigint, bigint, bigint, bigint]>()
+    for (const {record: r} of fresh) {
+      const b = bucketOf(r.hlc)
+      const acc = sums.get(b) ?? [0n, 0n, 0n, 0n, 0n]
+      const l = idLimbs(r.id)
+      acc[0]++
+      acc[1] += l[0]
+      acc[2] += l[1]
+      acc[3] += l[2]
+      acc[4] += l[3]
+      sums.set(b, acc)
+    }
+    if (!this.staged) {
+      await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
+      this.staged = true
+    }
+    const st = await this.conn.createAppender('sync_stage', 'main', 'temp')
+    for (const [b, [n, l0, l1, l2, l3]] of sums) {
+      st.appendBigInt(BigInt(b))
+      st.appendBigInt(n)
+      st.appendHugeInt(l0)
+      st.appendHugeInt(l1)
+      st.appendHugeInt(l2)
+      st.appendHugeInt(l3)
+      st.endRow()
+    }
+    st.flushSync()
+    st.closeSync()
+    await this.conn.run(`INSERT INTO sync_buckets SELECT * FROM temp.main.sync_stage ON CONFLICT (bucket) DO UPDATE SET
+      n = sync_buckets.n + excluded.n, l0 = sync_buckets.l0 + excluded.l0, l1 = sync_buckets.l1 + excluded.l1,
+      l2 = sync_buckets.l2 + excluded.l2, l3 = sync_buckets.l3 + excluded.l3`)
+    await this.conn.run('DELETE FROM temp.main.sync_stage')
+  }
+
+  async bucketSums(from: number, to: number): Promise<BucketSum[]> {
+    const rows = await this.strings(
+      'SELECT bucket::VARCHAR, n::VARCHAR, l0::VARCHAR, l1::VARCHAR, l2::VARCHAR, l3::VARCHAR FROM sync_buckets WHERE bucket BETWEEN ?::BIGINT AND ?::BIGINT ORDER BY bucket',
+      [String(from), String(to)],
+    )
+    return rows.map((r) => ({bucket: Number(r[0]), count: Number(r[1]), sum: fromLimbs(BigInt(r[2]!), BigInt(r[3]!), BigInt(r[4]!), BigInt(r[5]!))}))
+  }
+
+  async bucketIds(from: number, to: number): Promise<BucketId[]> {
+    // hlc bounds rather than a bucket column: row-group min/max on hlc prune the scan.
+    const rows = await this.strings('SELECT substr(hlc, 1, 11), lower(hex(id)) AS x FROM records WHERE hlc >= ? AND hlc < ? ORDER BY 1, 2', [bucketFloor(from), bucketFloor(to + 1)])
+    return rows.map((r) => ({bucket: parseInt(r[0]!, 16), id: r[1]!}))
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {
