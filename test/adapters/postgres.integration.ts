@@ -3,7 +3,7 @@ import pg from 'pg'
 import {PostgresStore} from '../../src/adapters/postgres/index.js'
 import {UserError} from '../../src/core/errors.js'
 import {storeContract} from '../contracts/store.js'
-import {assertion, many} from '../helpers/records.js'
+import {assertion, many, testKey} from '../helpers/records.js'
 import {startPostgres, type PgServer} from '../helpers/pg-server.js'
 
 let server: PgServer
@@ -116,6 +116,22 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     const [back] = await store.get([rs[3].record.id])
     expect(back.canonical).toBe(rs[3].canonical)
     await store.close()
+  })
+
+  it('upgrades a version-1 store: fills the sync buckets from the stored records', async () => {
+    const url = schemaUrl('upgrade')
+    const store = await PostgresStore.open(url, {create: true})
+    await store.insert([...many(300), ...many(40, 4, testKey(3))])
+    const want = await store.bucketSums(0, 2 ** 44 - 1)
+    expect(want.length).toBeGreaterThan(0)
+    await store.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`DROP TABLE upgrade_${process.pid}.sync_buckets; DELETE FROM upgrade_${process.pid}.schema_version WHERE version = 2`)
+    await c.end()
+    const upgraded = await PostgresStore.open(url)
+    expect(await upgraded.bucketSums(0, 2 ** 44 - 1)).toEqual(want)
+    await upgraded.close()
   })
 
   it('refuses writes when open read-only', async () => {

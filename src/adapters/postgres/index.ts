@@ -6,10 +6,11 @@ import {pipeline} from 'node:stream/promises'
 import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
-import type {InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
+import type {BucketId, BucketSum, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, pgCode, RETRYABLE} from './errors.js'
-import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
+import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
 
 type Row = {id: Buffer; canonical: string; sig: Buffer}
@@ -156,7 +157,7 @@ export class PostgresStore implements Store {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const added = await this.insertTx(client, records, refs)
+          const added = await this.insertTx(client, records, refs, unique)
           return {added, present: batch.length - added}
         } catch (e) {
           if (attempt >= ATTEMPTS || !RETRYABLE.has(pgCode(e) ?? '')) throw e
@@ -168,16 +169,16 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** One batch in one transaction: COPY into staging, then move what is new; returns how many rows were new. */
-  private async insertTx(client: pg.PoolClient, records: string, refs: string): Promise<number> {
+  /** One batch in one transaction: COPY into staging, move what is new, fold it into the sync buckets; returns how many rows were new. */
+  private async insertTx(client: pg.PoolClient, records: string, refs: string, batch: ReadonlyMap<string, Sealed>): Promise<number> {
     await client.query('BEGIN;' + STAGE)
     try {
       await pipeline(Readable.from([records]), client.query(copyFrom(`COPY steme_stage (${STAGE_COLUMNS}) FROM STDIN`)))
       if (refs) await pipeline(Readable.from([refs]), client.query(copyFrom('COPY steme_stage_refs (src, dst, rel) FROM STDIN')))
       // ON CONFLICT DO NOTHING waits on a concurrent writer's uncommitted copy of an id and then
-      // skips it, so across processes every id is counted as added exactly once. Refs follow only
-      // the rows this transaction added.
-      const {rows} = await client.query<{added: number}>({
+      // skips it, so across processes every id is added exactly once, by one transaction. Refs
+      // and bucket sums follow only the rows this transaction added.
+      const {rows} = await client.query<{id: Buffer}>({
         name: 'steme-insert',
         text: `WITH ins AS (
             INSERT INTO ${this.s}.records (${STAGE_COLUMNS})
@@ -186,14 +187,59 @@ export class PostgresStore implements Store {
           ), r AS (
             INSERT INTO ${this.s}.refs (src, dst, rel) SELECT f.src, f.dst, f.rel FROM steme_stage_refs f JOIN ins ON ins.id = f.src
           )
-          SELECT count(*)::integer AS added FROM ins`,
+          SELECT id FROM ins`,
       })
+      if (rows.length) await this.addBucketSums(client, rows.map((r) => batch.get(r.id.toString('hex'))!))
       await client.query('COMMIT')
-      return rows[0].added
+      return rows.length
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined)
       throw e
     }
+  }
+
+  /**
+   * Add freshly inserted records to their buckets' count and id sum. Buckets are upserted in
+   * ascending order so concurrent writers take the row locks in one order. The row lock is held
+   * to commit, so writers into the same bucket serialize only for this last statement.
+   */
+  private async addBucketSums(client: pg.PoolClient, fresh: readonly Sealed[]): Promise<void> {
+    const sums = new Map<number, {n: number; sum: bigint}>()
+    for (const {record: r} of fresh) {
+      const b = bucketOf(r.hlc)
+      const acc = sums.get(b)
+      if (acc) {
+        acc.n++
+        acc.sum += idValue(r.id)
+      } else sums.set(b, {n: 1, sum: idValue(r.id)})
+    }
+    const buckets = [...sums.keys()].sort((a, b) => a - b)
+    await client.query({
+      name: 'steme-buckets',
+      text: `INSERT INTO ${this.s}.sync_buckets AS b (bucket, n, sum)
+        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::numeric[])
+        ON CONFLICT (bucket) DO UPDATE SET n = b.n + excluded.n, sum = mod(b.sum + excluded.sum, ${MOD})`,
+      values: [buckets.map(String), buckets.map((b) => String(sums.get(b)!.n)), buckets.map((b) => (sums.get(b)!.sum % MOD).toString())],
+    })
+  }
+
+  async bucketSums(from: number, to: number): Promise<BucketSum[]> {
+    const rows = await this.rows<{bucket: string; n: string; sum: string}>(
+      'steme-bucket-sums',
+      `SELECT bucket, n, sum::text AS sum FROM ${this.s}.sync_buckets WHERE bucket BETWEEN $1 AND $2 ORDER BY bucket`,
+      [String(from), String(to)],
+    )
+    return rows.map((r) => ({bucket: Number(r.bucket), count: Number(r.n), sum: BigInt(r.sum)}))
+  }
+
+  async bucketIds(from: number, to: number): Promise<BucketId[]> {
+    // hlc bounds walk the (hlc, id) index; within a bucket the order is by id.
+    const rows = await this.rows<{b: string; id: Buffer}>(
+      'steme-bucket-ids',
+      `SELECT substr(hlc, 1, 11) AS b, id FROM ${this.s}.records WHERE hlc >= $1 AND hlc < $2 ORDER BY 1, 2`,
+      [bucketFloor(from), to >= MAX_BUCKET ? 'g' : bucketFloor(to + 1)],
+    )
+    return rows.map((r) => ({bucket: parseInt(r.b, 16), id: r.id.toString('hex')}))
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {

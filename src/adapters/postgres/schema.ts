@@ -1,6 +1,10 @@
 /** PostgreSQL schema and its migrations: each entry moves a store up one version, in one transaction. */
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
+
+/** 2^256, the modulus of bucket sums, and 2^64, one limb. */
+export const MOD = 2n ** 256n
+const LIMB = 2n ** 64n
 
 /**
  * MIGRATIONS[n](schema) upgrades a store from version n to n + 1. Tables live in their own
@@ -36,5 +40,20 @@ export const MIGRATIONS: Array<(s: string) => string[]> = [
     // The small kinds (epochs, trust, retractions) are listed whole by ofKinds.
     `CREATE INDEX records_kind ON ${s}.records (kind, hlc) WHERE kind <> 'assertion' AND kind <> 'vote'`,
     `CREATE INDEX refs_dst ON ${s}.refs (dst)`,
+  ],
+  (s) => [
+    // Sync fingerprints: per time bucket (hlc wall ms >> 20, its first 11 hex digits) the count
+    // and the sum of ids as 256-bit integers mod 2^256, an exact numeric. Insert keeps them up to
+    // date in its own transaction; here they are filled from what is already stored, summing the
+    // id in four unsigned 64-bit limbs (bit(64)::bigint is signed, hence the mod 2^64).
+    `CREATE TABLE ${s}.sync_buckets (bucket bigint PRIMARY KEY, n bigint NOT NULL, sum numeric(78, 0) NOT NULL)`,
+    `INSERT INTO ${s}.sync_buckets (bucket, n, sum)
+      SELECT bucket, count(*), mod(sum(l0) * ${2n ** 192n} + sum(l1) * ${2n ** 128n} + sum(l2) * ${2n ** 64n} + sum(l3), ${MOD})
+      FROM (
+        SELECT ('x' || lpad(substr(hlc, 1, 11), 16, '0'))::bit(64)::bigint AS bucket,
+          ${[0, 1, 2, 3].map((i) => `mod(('x' || encode(substr(id, ${i * 8 + 1}, 8), 'hex'))::bit(64)::bigint::numeric + ${LIMB}, ${LIMB}) AS l${i}`).join(', ')}
+        FROM ${s}.records
+      ) AS limbs
+      GROUP BY bucket`,
   ],
 ]
