@@ -339,7 +339,7 @@ export class PostgresStore implements Store {
     const [c] = await this.rows<{records: string; agents: string; subjects: string; bytes: string}>(
       'steme-stats',
       `SELECT count(*) AS records, count(DISTINCT agent) AS agents, count(DISTINCT subject) AS subjects,
-         pg_total_relation_size('${this.s}.records') + pg_total_relation_size('${this.s}.refs') + pg_total_relation_size('${this.s}.meta') AS bytes
+         (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = '${this.s}'::regnamespace AND c.relkind = 'r') AS bytes
        FROM ${this.s}.records`,
     )
     return {records: Number(c.records), byKind, agents: Number(c.agents), subjects: Number(c.subjects), bytes: Number(c.bytes)}
