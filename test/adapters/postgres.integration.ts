@@ -134,6 +134,20 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await upgraded.close()
   })
 
+  it('carries on after the server drops its connections (a restart, a failover, an admin)', async () => {
+    const store = await PostgresStore.open(schemaUrl('drop'), {create: true})
+    await store.insert(many(10))
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    const killed = await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steme' AND pid <> pg_backend_pid()`)
+    await c.end()
+    expect(killed.rowCount).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await store.stats()).records).toBe(10)
+    expect(await store.insert(many(12))).toEqual({added: 2, present: 10})
+    await store.close()
+  })
+
   it('refuses writes when open read-only', async () => {
     const url = schemaUrl('ro')
     await (await PostgresStore.open(url, {create: true})).close()

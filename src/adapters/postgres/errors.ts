@@ -51,3 +51,10 @@ export function connectError(location: string, e: unknown): UserError {
   }
   return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
 }
+
+/** Whether an error means the server went away (or never answered), rather than a bug in a statement. */
+export function isConnectionLoss(e: unknown): boolean {
+  const code = pgCode(e)
+  if (code === undefined) return /Connection terminated|timeout/i.test(message(e))
+  return UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'
+}

@@ -9,7 +9,7 @@ import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
 import type {BucketId, BucketSum, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
-import {connectError, pgCode, RETRYABLE} from './errors.js'
+import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
 
@@ -31,8 +31,9 @@ const CHUNK = 1000
 /** Attempts for a batch that hit a deadlock or serialization failure (the transaction rolled back whole). */
 const ATTEMPTS = 5
 
-// Per-transaction staging tables: ON COMMIT DELETE ROWS keeps them empty between batches, and
-// IF NOT EXISTS inside the transaction keeps this correct behind a transaction-mode pooler.
+// Staging tables: ON COMMIT DELETE ROWS keeps them empty between batches; creating them inside
+// each insert transaction (a no-op once they exist) keeps inserts correct on whichever server
+// connection a pooler hands out.
 const STAGE = `
   CREATE TEMP TABLE IF NOT EXISTS steme_stage (id bytea, kind text, agent text, hlc text, subject text, predicate text,
     target text, source text, canonical text, sig bytea) ON COMMIT DELETE ROWS;
@@ -141,7 +142,16 @@ export class PostgresStore implements Store {
   }
 
   private async rows<T extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query<T>({name, text, values})).rows
+    try {
+      return (await this.pool.query<T>({name, text, values})).rows
+    } catch (e) {
+      throw this.lost(e)
+    }
+  }
+
+  /** A lost server becomes a UserError naming the store; anything else stays as it is (a bug). */
+  private lost(e: unknown): unknown {
+    return isConnectionLoss(e) ? connectError(this.location, e) : e
   }
 
   async insert(batch: readonly Sealed[]): Promise<InsertResult> {
@@ -153,14 +163,14 @@ export class PostgresStore implements Store {
     // order and never deadlock on each other.
     const sorted = [...unique.values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1))
     const {records, refs} = copyRows(sorted)
-    const client = await this.pool.connect()
+    const client = await this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
     try {
       for (let attempt = 1; ; attempt++) {
         try {
           const added = await this.insertTx(client, records, refs, unique)
           return {added, present: batch.length - added}
         } catch (e) {
-          if (attempt >= ATTEMPTS || !RETRYABLE.has(pgCode(e) ?? '')) throw e
+          if (attempt >= ATTEMPTS || !RETRYABLE.has(pgCode(e) ?? '')) throw this.lost(e)
           await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * Math.random()))
         }
       }
@@ -313,7 +323,7 @@ export class PostgresStore implements Store {
     if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
     const size = Math.max(1, Math.floor(opts.batch ?? 2048))
     // A cursor in a read-only snapshot: one consistent view however long the consumer takes.
-    const client = await this.pool.connect()
+    const client = await this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
     let open = false
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -326,6 +336,8 @@ export class PostgresStore implements Store {
         if (batch.length) yield batch
         if (rows.length < size) break
       }
+    } catch (e) {
+      throw this.lost(e)
     } finally {
       if (open) await client.query('COMMIT').catch(() => undefined)
       client.release()
@@ -336,13 +348,17 @@ export class PostgresStore implements Store {
     const kinds = await this.rows<{kind: Kind; n: string}>('steme-stats-kinds', `SELECT kind, count(*) AS n FROM ${this.s}.records GROUP BY kind`)
     const byKind: Record<Kind, number> = {assertion: 0, vote: 0, retract: 0, epoch: 0, trust: 0}
     for (const k of kinds) byKind[k.kind] = Number(k.n)
-    const [c] = await this.rows<{records: string; agents: string; subjects: string; bytes: string}>(
+    const [c] = await this.rows<{records: string; agents: string; subjects: string}>(
       'steme-stats',
-      `SELECT count(*) AS records, count(DISTINCT agent) AS agents, count(DISTINCT subject) AS subjects,
-         (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relnamespace = '${this.s}'::regnamespace AND c.relkind = 'r') AS bytes
-       FROM ${this.s}.records`,
+      `SELECT count(*) AS records, count(DISTINCT agent) AS agents, count(DISTINCT subject) AS subjects FROM ${this.s}.records`,
     )
-    return {records: Number(c.records), byKind, agents: Number(c.agents), subjects: Number(c.subjects), bytes: Number(c.bytes)}
+    // Sizes come from catalog functions that some wire-compatible engines lack: leave them out there.
+    const size = await this.rows<{bytes: string | null}>(
+      'steme-stats-bytes',
+      `SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c WHERE c.relnamespace = '${this.s}'::regnamespace AND c.relkind = 'r'`,
+    ).catch(() => [])
+    const bytes = size[0]?.bytes == null ? undefined : Number(size[0].bytes)
+    return {records: Number(c.records), byKind, agents: Number(c.agents), subjects: Number(c.subjects), bytes}
   }
 
   async maxHlc(): Promise<string | undefined> {
