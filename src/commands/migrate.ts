@@ -5,11 +5,11 @@ import {migrateOp, type MigrateResult} from '../ops/migrate.js'
 
 export default class Migrate extends StemeCommand {
   static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
-  static description = `Every record is re-verified (id from its canonical body, signature) before it is written;
-a bad record is reported and not copied. Records the target already has are skipped, so an
-interrupted copy can simply be run again. The target is created when it does not exist yet
-(a new DuckDB file, or steme's schema in an existing PostgreSQL database). Exit 1 if any
-record failed verification.`
+  static description =
+    'Every record is re-verified (id from its canonical body, signature) before it is written; a bad record is reported and not copied. ' +
+    'Records the target already has are skipped, so an interrupted copy can simply be run again. ' +
+    "The target is created when it does not exist yet (a new DuckDB file, or steme's schema in an existing PostgreSQL database). " +
+    'Exit 1 if any record failed verification.'
   static examples = [
     '<%= config.bin %> migrate --from .steme --to postgres://steme@db.internal/steme',
     '<%= config.bin %> migrate --from postgres://steme@db.internal/steme --to backup.duckdb --json',

@@ -148,6 +148,15 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await store.close()
   })
 
+  it('copies batches of large records (several MiB of COPY data)', async () => {
+    const store = await PostgresStore.open(schemaUrl('large'), {create: true})
+    const big = Array.from({length: 40}, (_, i) => assertion({subject: `big:${i % 3}`, value: 'x\t'.repeat(20_000) + i}))
+    expect(await store.insert(big)).toEqual({added: 40, present: 0})
+    const got = await store.get(big.map((b) => b.record.id))
+    expect(new Set(got.map((g) => g.canonical))).toEqual(new Set(big.map((b) => b.canonical)))
+    await store.close()
+  })
+
   it('refuses writes when open read-only', async () => {
     const url = schemaUrl('ro')
     await (await PostgresStore.open(url, {create: true})).close()

@@ -22,10 +22,31 @@ const bytea = (hex: string) => '\\\\x' + hex
 
 export const STAGE_COLUMNS = 'id, kind, agent, hlc, subject, predicate, target, source, canonical, sig'
 
-/** COPY text for the records table and the refs table of a batch of distinct records. */
-export function copyRows(batch: readonly Sealed[]): {records: string; refs: string} {
-  const records: string[] = []
-  const refs: string[] = []
+/**
+ * Lines joined into pieces of about 1 MiB: few writes to the socket, and no single string
+ * near V8's length limit however large the batch (records may be 256 KiB each).
+ */
+class Pieces {
+  readonly out: string[] = []
+  private buf: string[] = []
+  private size = 0
+  push(line: string): void {
+    this.buf.push(line)
+    this.size += line.length
+    if (this.size >= 1 << 20) this.flush()
+  }
+  flush(): string[] {
+    if (this.buf.length) this.out.push(this.buf.join(''))
+    this.buf = []
+    this.size = 0
+    return this.out
+  }
+}
+
+/** COPY text for the records table and the refs table of a batch of distinct records, in pieces. */
+export function copyRows(batch: readonly Sealed[]): {records: string[]; refs: string[]} {
+  const records = new Pieces()
+  const refs = new Pieces()
   for (const {record: r, canonical} of batch) {
     const id = bytea(r.id)
     let subject: string | undefined
@@ -48,5 +69,5 @@ export function copyRows(batch: readonly Sealed[]): {records: string; refs: stri
       `${id}\t${r.kind}\t${r.agent}\t${r.hlc}\t${field(subject)}\t${field(predicate)}\t${field(target)}\t${field(source)}\t${field(canonical)}\t${bytea(r.sig)}\n`,
     )
   }
-  return {records: records.join(''), refs: refs.join('')}
+  return {records: records.flush(), refs: refs.flush()}
 }

@@ -180,11 +180,11 @@ export class PostgresStore implements Store {
   }
 
   /** One batch in one transaction: COPY into staging, move what is new, fold it into the sync buckets; returns how many rows were new. */
-  private async insertTx(client: pg.PoolClient, records: string, refs: string, batch: ReadonlyMap<string, Sealed>): Promise<number> {
+  private async insertTx(client: pg.PoolClient, records: string[], refs: string[], batch: ReadonlyMap<string, Sealed>): Promise<number> {
     await client.query('BEGIN;' + STAGE)
     try {
-      await pipeline(Readable.from([records]), client.query(copyFrom(`COPY steme_stage (${STAGE_COLUMNS}) FROM STDIN`)))
-      if (refs) await pipeline(Readable.from([refs]), client.query(copyFrom('COPY steme_stage_refs (src, dst, rel) FROM STDIN')))
+      await pipeline(Readable.from(records), client.query(copyFrom(`COPY steme_stage (${STAGE_COLUMNS}) FROM STDIN`)))
+      if (refs.length) await pipeline(Readable.from(refs), client.query(copyFrom('COPY steme_stage_refs (src, dst, rel) FROM STDIN')))
       // ON CONFLICT DO NOTHING waits on a concurrent writer's uncommitted copy of an id and then
       // skips it, so across processes every id is added exactly once, by one transaction. Refs
       // and bucket sums follow only the rows this transaction added.
