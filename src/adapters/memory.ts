@@ -2,7 +2,7 @@
 import type {Assertion, Kind, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
 import {MOD, bucketOf, idValue} from '../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSum, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
 
 export class MemoryStore implements Store {
   readonly location = 'memory:'
@@ -107,9 +107,10 @@ export class MemoryStore implements Store {
     return out.sort((a, b) => a.bucket - b.bucket)
   }
 
-  async bucketIds(from: number, to: number): Promise<BucketId[]> {
+  async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
     const out: BucketId[] = []
-    for (const bucket of [...this.buckets.keys()].filter((b) => b >= from && b <= to).sort((a, b) => a - b)) {
+    const inSpans = (b: number) => spans.some((s) => b >= s.from && b <= s.to)
+    for (const bucket of [...this.buckets.keys()].filter(inSpans).sort((a, b) => a - b)) {
       for (const id of [...this.buckets.get(bucket)!.ids].sort()) out.push({bucket, id})
     }
     return out

@@ -29,6 +29,11 @@ export interface BucketSum {
   sum: bigint
 }
 
+export interface BucketSpan {
+  from: number
+  to: number
+}
+
 export interface BucketId {
   bucket: number
   id: string
@@ -72,8 +77,12 @@ export interface Store {
    * keep these up to date in the same transaction as insert, so this is a read of small rows.
    */
   bucketSums(from: number, to: number): Promise<BucketSum[]>
-  /** Sync: the ids of the records in buckets [from, to], in (bucket, id) order. */
-  bucketIds(from: number, to: number): Promise<BucketId[]>
+  /**
+   * Sync: the ids of the records in the given bucket spans (each [from, to] inclusive), in
+   * (bucket, id) order. Spans come sorted and disjoint; one call answers many, so a message
+   * that checks hundreds of small ranges costs one query.
+   */
+  bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

@@ -49,6 +49,7 @@ export interface SyncOptions {
 }
 
 const WANT_PER_MESSAGE = 65_536
+const MAX_PASSES = 8
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -74,6 +75,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let view = await LocalView.load(store)
   let pending: Frame[] = await opening(view)
   let remoteRoot: {count: number; fingerprint: string} | undefined
+  let passes = 1
+  let more = false
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
@@ -96,7 +99,18 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           p.sent++
         }
       }
-      if (frames.length === 1) break
+      if (frames.length === 1) {
+        // Another pass from the top when the server said it held back, or when a full sync did
+        // not end in step (records written meanwhile on either side).
+        const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
+        if ((more || !inStep) && passes < MAX_PASSES) {
+          passes++
+          more = false
+          pending = await opening(view)
+          continue
+        }
+        break
+      }
       if (p.rounds >= (opts.maxRounds ?? 100_000)) throw new BugError(`sync with ${transport.remote} did not settle after ${p.rounds} rounds`)
       const req = encode(frames)
       const res = await requestWithRetry(transport, req, opts.retry ?? DEFAULT_RETRY)
@@ -109,6 +123,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       if (!head || head.t !== T.Hello || head.hello.proto !== PROTOCOL) throw new UserError(`${transport.remote} did not answer with a ${PROTOCOL} hello`, {code: 'remote', exit: 1, hint: 'check that the remote runs `steme sync-serve` (or `steme serve`)'})
       if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
       if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
+      if (head.hello.more) more = true
       const lines: string[] = []
       for (const f of got) {
         if (f.t === T.Record) {

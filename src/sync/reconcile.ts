@@ -141,8 +141,24 @@ async function onIds(view: LocalView, r: Range, theirs: readonly string[], out: 
   for (const id of theirs) if (!mineSet.has(id)) out.iLack.push(id)
 }
 
+/** Whether answering this frame will read ids (decided from counts and bucket sums alone). */
+function needsIds(view: LocalView, f: Frame): boolean {
+  if (f.t === T.Ids) return true
+  if (f.t !== T.Fp) return false
+  const r = f.range
+  if (r.bits > 0) return true
+  const mine = view.bucketSummary(r)
+  if (mine.count === f.count && (mine.count === 0 || sameBytes(fingerprint(mine), f.hash))) return false
+  if (f.count === 0) return mine.count <= LIMITS.giveMax
+  if (mine.count === 0) return false
+  if (mine.count === f.count + 1 && mine.count <= LIMITS.oneDiffMax) return true
+  if (f.count === mine.count + 1 && f.count <= LIMITS.oneDiffMax) return false
+  return mine.count <= LIMITS.idsMax || r.a === r.b
+}
+
 /** Run every range frame of a message through the comparison. */
 export async function respond(view: LocalView, frames: readonly Frame[], out: Outcome = newOutcome()): Promise<Outcome> {
+  await view.prefetch(frames.filter((f) => needsIds(view, f)).map((f) => (f as {range: Range}).range))
   for (const f of frames) {
     if (f.t === T.Fp) await onFp(view, f.range, f.count, f.hash, out)
     else if (f.t === T.Ids) await onIds(view, f.range, f.ids, out)

@@ -1,12 +1,15 @@
 /** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
 import {UserError} from '../core/errors.js'
 import {recordLine} from '../core/seal.js'
-import {LIMITS, newOutcome, respond, rootFingerprint} from './reconcile.js'
+import {newOutcome, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {LocalView} from './view.js'
 import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
+
+/** Ids offered per response at most (6 MiB); with records (4 MiB) and ranges a response stays under MAX_MESSAGE. */
+const MAX_OFFER = 196_608
 
 export interface SyncHandler {
   /** Answer one request. Never throws for a bad request: the answer is then an error frame. */
@@ -67,8 +70,10 @@ export function createSyncHandler(deps: ReceiveDeps & {readOnly?: boolean}): Syn
       i += part.length
     }
     const rest = ids.slice(i)
+    // Offers are bounded too; whatever does not fit is flagged, and the client runs another pass.
     const offer: Frame[] = []
-    for (let j = 0; j < rest.length && j < LIMITS.giveMax * 4; j += 4096) offer.push({t: T.Offer, ids: rest.slice(j, j + 4096)})
+    for (let j = 0; j < rest.length && j < MAX_OFFER; j += 4096) offer.push({t: T.Offer, ids: rest.slice(j, Math.min(j + 4096, MAX_OFFER))})
+    if (rest.length > MAX_OFFER) hello.more = true
     return encode([...head, ...records, ...offer])
   }
   return {

@@ -1,7 +1,7 @@
 /** One side's view of its record set for a sync message: range counts, sums, fingerprints and ids. */
 import {MAX_BUCKET, MOD, idValue} from '../core/bucket.js'
 import {blake3} from '../core/hash.js'
-import type {BucketSum, Store} from '../core/store.js'
+import type {BucketSpan, BucketSum, Store} from '../core/store.js'
 import {FP_BYTES, type Range} from './wire.js'
 
 export interface Summary {
@@ -72,12 +72,15 @@ export class LocalView {
     return this.buckets.slice(this.lower(a), this.lower(b + 1))
   }
 
+  /** Count and sum of a range of whole buckets, from the bucket table alone. */
+  bucketSummary(r: Range): Summary {
+    const i = this.lower(r.a)
+    const j = this.lower(r.b + 1)
+    return {count: this.cumCount[j] - this.cumCount[i], sum: (this.cumSum[j] - this.cumSum[i] + MOD) % MOD}
+  }
+
   async summary(r: Range): Promise<Summary> {
-    if (r.bits === 0) {
-      const i = this.lower(r.a)
-      const j = this.lower(r.b + 1)
-      return {count: this.cumCount[j] - this.cumCount[i], sum: (this.cumSum[j] - this.cumSum[i] + MOD) % MOD}
-    }
+    if (r.bits === 0) return this.bucketSummary(r)
     const ids = await this.ids(r)
     let sum = 0n
     for (const id of ids) sum += idValue(id)
@@ -91,17 +94,29 @@ export class LocalView {
     return this.cumCount[j] - this.cumCount[i]
   }
 
+  private cached(r: Range): boolean {
+    return this.bucketsIn(r.a, r.b).every((b) => this.idCache.has(b.bucket))
+  }
+
+  /** Read the ids of many ranges with one store call, for the ids() calls that follow. */
+  async prefetch(ranges: readonly Range[]): Promise<void> {
+    const spans: BucketSpan[] = []
+    for (const r of [...ranges].sort((x, y) => x.a - y.a)) {
+      if (this.countUpper(r) === 0 || this.cached(r)) continue
+      const last = spans[spans.length - 1]
+      if (last && r.a <= last.to + 1) last.to = Math.max(last.to, r.b)
+      else spans.push({from: r.a, to: r.b})
+    }
+    if (spans.length === 0) return
+    for (const sp of spans) for (const b of this.bucketsIn(sp.from, sp.to)) this.idCache.set(b.bucket, [])
+    for (const {bucket, id} of await this.store.bucketIds(spans)) this.idCache.get(bucket)?.push(id)
+  }
+
   /** The ids in a range, in (bucket, id) order. */
   async ids(r: Range): Promise<string[]> {
-    if (r.a === r.b) {
-      let ids = this.idCache.get(r.a)
-      if (!ids) {
-        ids = this.countUpper(r) === 0 ? [] : (await this.store.bucketIds(r.a, r.a)).map((x) => x.id)
-        this.idCache.set(r.a, ids)
-      }
-      return r.bits === 0 ? ids : ids.filter((id) => inPrefix(id, r))
-    }
-    if (this.countUpper(r) === 0) return []
-    return (await this.store.bucketIds(r.a, r.b)).map((x) => x.id)
+    if (!this.cached(r)) await this.prefetch([r])
+    const out: string[] = []
+    for (const b of this.bucketsIn(r.a, r.b)) for (const id of this.idCache.get(b.bucket)!) if (inPrefix(id, r)) out.push(id)
+    return out
   }
 }

@@ -41,6 +41,8 @@ export interface Hello {
   records?: number
   /** Root fingerprint of the sender's whole set, hex. */
   root?: string
+  /** Set by a server that could not list everything the client lacks in this response. */
+  more?: boolean
 }
 
 export type Frame =

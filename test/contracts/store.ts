@@ -174,10 +174,12 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const rs = Array.from({length: 30}, (_, i) => assertion({value: i, hlc: stamp(t0 + (i % 3) * 2_000_000, i)}))
       await store.insert(rs)
       const all = rs.map((r) => ({bucket: bucketOf(r.record.hlc), id: r.record.id})).sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : 1))
-      expect(await store.bucketIds(0, 2 ** 44 - 1)).toEqual(all)
+      expect(await store.bucketIds([{from: 0, to: 2 ** 44 - 1}])).toEqual(all)
       const b1 = all[10].bucket
-      expect(await store.bucketIds(b1, b1)).toEqual(all.filter((x) => x.bucket === b1))
-      expect(await store.bucketIds(b1 + 1, b1 + 1)).toEqual(all.filter((x) => x.bucket === b1 + 1))
+      expect(await store.bucketIds([{from: b1, to: b1}])).toEqual(all.filter((x) => x.bucket === b1))
+      const [lo, , hi] = [...new Set(all.map((x) => x.bucket))]
+      expect(await store.bucketIds([{from: lo, to: lo}, {from: hi, to: hi}])).toEqual(all.filter((x) => x.bucket === lo || x.bucket === hi))
+      expect(await store.bucketIds([])).toEqual([])
     })
 
     it('keeps bucket sums across reopen', async () => {

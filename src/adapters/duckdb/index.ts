@@ -8,7 +8,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSum, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, type Param} from './lean.js'
 
@@ -232,10 +232,16 @@ export class DuckDBStore implements Store {
     return rows.map((r) => ({bucket: Number(r[0]), count: Number(r[1]), sum: fromLimbs(BigInt(r[2]!), BigInt(r[3]!), BigInt(r[4]!), BigInt(r[5]!))}))
   }
 
-  async bucketIds(from: number, to: number): Promise<BucketId[]> {
+  async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
     // hlc bounds rather than a bucket column: row-group min/max on hlc prune the scan.
-    const rows = await this.strings('SELECT substr(hlc, 1, 11), lower(hex(id)) AS x FROM records WHERE hlc >= ? AND hlc < ? ORDER BY 1, 2', [bucketFloor(from), bucketFloor(to + 1)])
-    return rows.map((r) => ({bucket: parseInt(r[0]!, 16), id: r[1]!}))
+    const out: BucketId[] = []
+    for (let i = 0; i < spans.length; i += 256) {
+      const part = spans.slice(i, i + 256)
+      const where = part.map(() => '(hlc >= ? AND hlc < ?)').join(' OR ')
+      const rows = await this.strings(`SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE ${where} ORDER BY 1, 2`, part.flatMap((s) => [bucketFloor(s.from), bucketFloor(s.to + 1)]))
+      for (const r of rows) out.push({bucket: parseInt(r[0]!, 16), id: r[1]!})
+    }
+    return out
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {
