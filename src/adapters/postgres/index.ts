@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import type {BucketId, BucketSum, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import type {BucketId, BucketSpan, BucketSum, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -242,14 +242,21 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({bucket: Number(r.bucket), count: Number(r.n), sum: BigInt(r.sum)}))
   }
 
-  async bucketIds(from: number, to: number): Promise<BucketId[]> {
-    // hlc bounds walk the (hlc, id) index; within a bucket the order is by id.
-    const rows = await this.rows<{b: string; id: Buffer}>(
-      'steme-bucket-ids',
-      `SELECT substr(hlc, 1, 11) AS b, id FROM ${this.s}.records WHERE hlc >= $1 AND hlc < $2 ORDER BY 1, 2`,
-      [bucketFloor(from), to >= MAX_BUCKET ? 'g' : bucketFloor(to + 1)],
-    )
-    return rows.map((r) => ({bucket: parseInt(r.b, 16), id: r.id.toString('hex')}))
+  async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
+    const out: BucketId[] = []
+    // One statement per CHUNK spans: a nested loop of (hlc, id) index range scans, one per span.
+    for (let i = 0; i < spans.length; i += CHUNK) {
+      const part = spans.slice(i, i + CHUNK)
+      const rows = await this.rows<{b: string; id: Buffer}>(
+        'steme-bucket-ids',
+        `SELECT substr(r.hlc, 1, 11) AS b, r.id FROM unnest($1::text[], $2::text[]) AS s (lo, hi)
+         JOIN LATERAL (SELECT hlc, id FROM ${this.s}.records WHERE hlc >= s.lo AND hlc < s.hi) AS r ON true
+         ORDER BY 1, 2`,
+        [part.map((s) => bucketFloor(s.from)), part.map((s) => (s.to >= MAX_BUCKET ? 'g' : bucketFloor(s.to + 1)))],
+      )
+      for (const r of rows) out.push({bucket: parseInt(r.b, 16), id: r.id.toString('hex')})
+    }
+    return out
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {
