@@ -107,9 +107,8 @@ export class PostgresStore implements Store {
         hint: `create it with \`steme init --store ${this.location}\`, or copy a store into it with \`steme migrate --from <store> --to ${this.location}\``,
       })
     }
-    if (this.readOnly) {
-      throw new UserError(`${this.location} needs a schema upgrade (version ${version} to ${SCHEMA_VERSION}) but is open read-only`, {code: 'config', hint: 'run any write command (for example `steme stats`) once'})
-    }
+    // An older schema is upgraded even by read-only commands: unlike a DuckDB file, a server
+    // store has no single-writer lock to respect, and every process needs the same schema.
     // Several processes may open a new store at once: one migrates, the others wait and then see
     // it done. The lock is taken before BEGIN on purpose: a transaction that started before the
     // winner committed can keep a stale catalog cache and miss the new schema.
