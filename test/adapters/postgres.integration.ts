@@ -82,6 +82,18 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     expect(bare.message + bare.hint).not.toMatch(/:steme@/)
   })
 
+  it('a user without the privilege to create the store: says which grant is missing', async () => {
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`DROP ROLE IF EXISTS steme_weak; CREATE ROLE steme_weak LOGIN PASSWORD 'weak-pw'`)
+    await c.end()
+    const e = await openErr(base.replace(/\/\/[^@]*@/, '//steme_weak:weak-pw@') + `?schema=weak_${process.pid}`, {create: true})
+    expect(e.code).toBe('forbidden')
+    expect(e.message).toMatch(/lacks a privilege/)
+    expect(e.hint).toMatch(/GRANT CREATE ON DATABASE/)
+    expect(e.message + e.hint).not.toContain('weak-pw')
+  })
+
   it('a schema from a newer steme: refuses and says to upgrade', async () => {
     const url = schemaUrl('newer')
     const s = await PostgresStore.open(url, {create: true})
