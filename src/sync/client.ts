@@ -7,7 +7,7 @@ import {Receiver, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
 import {CAPS} from './server.js'
 import {LocalView} from './view.js'
-import {PROTOCOL, SOFT_MESSAGE, T, VERSION, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export type SyncMode = 'pull' | 'push' | 'sync'
 
@@ -50,6 +50,7 @@ export interface SyncOptions {
 
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
+const RANGES_PER_REQUEST = 4096
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -77,11 +78,14 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let remoteRoot: {count: number; fingerprint: string} | undefined
   let passes = 1
   let more = false
+  let inflight: Promise<void> = Promise.resolve()
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
-      const frames: Frame[] = [{t: T.Hello, hello}, ...pending]
-      pending = []
+      // At most RANGES_PER_REQUEST range frames per request; the rest wait for the next one.
+      const sent = pending.slice(0, RANGES_PER_REQUEST)
+      pending = pending.slice(RANGES_PER_REQUEST)
+      const frames: Frame[] = [{t: T.Hello, hello}, ...sent]
       if (want.size) {
         const ids = [...want].slice(0, WANT_PER_MESSAGE)
         for (const id of ids) want.delete(id)
@@ -100,6 +104,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         }
       }
       if (frames.length === 1) {
+        await inflight
+        view = await LocalView.load(store)
         // Another pass from the top when the server said it held back, or when a full sync did
         // not end in step (records written meanwhile on either side).
         const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
@@ -117,13 +123,22 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.rounds++
       p.bytesOut += req.length
       p.bytesIn += res.length
-      const got = decode(res)
+      let got: Frame[]
+      try {
+        got = decode(res)
+      } catch (e) {
+        if (e instanceof WireError) throw new UserError(`${transport.remote} sent a bad message: ${e.message}`, {code: 'remote', exit: 1, hint: e.hint, cause: e})
+        throw e
+      }
       const head = got[0]
       if (head?.t === T.Error) throw remoteError(transport.remote, head.code, head.message)
       if (!head || head.t !== T.Hello || head.hello.proto !== PROTOCOL) throw new UserError(`${transport.remote} did not answer with a ${PROTOCOL} hello`, {code: 'remote', exit: 1, hint: 'check that the remote runs `steme sync-serve` (or `steme serve`)'})
       if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
       if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
       if (head.hello.more) more = true
+      p.ranges += head.hello.compared ?? 0
+      // Frames the server had no room to answer go out again.
+      if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
       const lines: string[] = []
       for (const f of got) {
         if (f.t === T.Record) {
@@ -138,27 +153,35 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
         } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
       }
+      if (lines.length && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
+      // Verify and commit this batch while the next request goes out: one batch in flight at a
+      // time, committed in order. The view below may not hold it yet; that can only make us ask
+      // for a record twice (stored once), never miss one.
+      await inflight
       if (lines.length) {
-        if (!pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
-        const r = await receiver.take(lines)
-        p.received += lines.length
-        p.rejected += r.rejected
-        s.local.added += r.added
-        s.local.present += r.present
-        s.local.rejected += r.rejected
-        for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+        inflight = receiver.take(lines).then((r) => {
+          p.received += lines.length
+          p.rejected += r.rejected
+          s.local.added += r.added
+          s.local.present += r.present
+          s.local.rejected += r.rejected
+          for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+        })
+        inflight.catch(() => undefined)
       }
       view = await LocalView.load(store)
       const out = await respond(view, got, newOutcome())
       p.ranges += out.compared
-      pending = out.reply
+      pending = [...pending, ...out.reply]
       if (pulls) for (const id of out.iLack) want.add(id)
       if (pushes) for (const id of out.peerLacks) push.add(id)
       opts.onProgress?.({...p})
     }
   } finally {
+    await inflight.catch(() => undefined)
     await receiver.close()
   }
+  await inflight
   s.localRoot = await rootFingerprint(await LocalView.load(store))
   s.remoteRoot = remoteRoot
   Object.assign(s, p)

@@ -13,7 +13,7 @@ export const LIMITS = {
   /** A peer that holds nothing in a range gets all of ours directly, up to this many; else split first. */
   giveMax: 20_000,
   /** Sub-ranges per estimated difference when splitting, so most sub-ranges hold at most one. */
-  fanoutPerDiff: 8,
+  fanoutPerDiff: 4,
   minFanout: 16,
   maxFanout: 256,
   /** The opening message: ranges covering the history, and the newest bucket as ids when small. */
@@ -30,9 +30,11 @@ export interface Outcome {
   iLack: string[]
   /** Range frames compared. */
   compared: number
+  /** Range frames answered (all of them unless the reply budget ran out). */
+  handled: number
 }
 
-export const newOutcome = (): Outcome => ({reply: [], peerLacks: [], iLack: [], compared: 0})
+export const newOutcome = (): Outcome => ({reply: [], peerLacks: [], iLack: [], compared: 0, handled: 0})
 
 const fpFrame = (range: Range, s: Summary): Frame => ({t: T.Fp, range, count: s.count, hash: s.count ? fingerprint(s) : new Uint8Array(0)})
 
@@ -157,14 +159,28 @@ function needsIds(view: LocalView, f: Frame): boolean {
 }
 
 /** Run every range frame of a message through the comparison. */
-export async function respond(view: LocalView, frames: readonly Frame[], out: Outcome = newOutcome()): Promise<Outcome> {
-  await view.prefetch(frames.filter((f) => needsIds(view, f)).map((f) => (f as {range: Range}).range))
-  for (const f of frames) {
+export async function respond(view: LocalView, frames: readonly Frame[], out: Outcome = newOutcome(), maxReplyBytes = Infinity): Promise<Outcome> {
+  const ranges = frames.filter((f) => f.t === T.Fp || f.t === T.Ids)
+  await view.prefetch(ranges.filter((f) => needsIds(view, f)).map((f) => (f as {range: Range}).range))
+  let bytes = 0
+  let counted = 0
+  for (const f of ranges) {
+    // Stop once the reply is big enough; the caller reports how many frames were handled, and
+    // the peer sends the rest again.
+    if (bytes > maxReplyBytes) break
     if (f.t === T.Fp) await onFp(view, f.range, f.count, f.hash, out)
     else if (f.t === T.Ids) await onIds(view, f.range, f.ids, out)
+    out.handled++
+    for (; counted < out.reply.length; counted++) {
+      const r = out.reply[counted]
+      bytes += r.t === T.Ids ? 8 + 32 * r.ids.length : 24
+    }
   }
   return out
 }
+
+/** Frames of a message that carry ranges, in order (what `handled` counts). */
+export const rangeFrames = (frames: readonly Frame[]) => frames.filter((f) => f.t === T.Fp || f.t === T.Ids)
 
 /**
  * The initiator's first ranges: its history before the newest bucket in about equal-count

@@ -1,7 +1,7 @@
 /** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
 import {UserError} from '../core/errors.js'
 import {recordLine} from '../core/seal.js'
-import {newOutcome, respond, rootFingerprint} from './reconcile.js'
+import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {LocalView} from './view.js'
 import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
@@ -10,6 +10,8 @@ export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
 
 /** Ids offered per response at most (6 MiB); with records (4 MiB) and ranges a response stays under MAX_MESSAGE. */
 const MAX_OFFER = 196_608
+/** Range frames in a response stop at about this many bytes (the rest are answered next time). */
+const MAX_REPLY_RANGES_BYTES = 4 * 1024 * 1024
 
 export interface SyncHandler {
   /** Answer one request. Never throws for a bad request: the answer is then an error frame. */
@@ -48,9 +50,12 @@ export function createSyncHandler(deps: ReceiveDeps & {readOnly?: boolean}): Syn
       reply.push({t: T.Ack, added: r.added, present: r.present, rejected: r.rejected, errors: r.errors})
     }
     const view = await LocalView.load(deps.store)
-    const out = await respond(view, frames, newOutcome())
+    const ranges = rangeFrames(frames)
+    const out = await respond(view, ranges, newOutcome(), MAX_REPLY_RANGES_BYTES)
     const root = await rootFingerprint(view)
     const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, max: SOFT_MESSAGE, top: view.top, records: root.count, root: root.fingerprint}
+    if (out.handled < ranges.length) hello.handled = out.handled
+    if (out.compared) hello.compared = out.compared
     const head: Frame[] = [{t: T.Hello, hello}, ...reply, ...out.reply]
     if (takesRecords && out.iLack.length) head.push({t: T.Need, ids: out.iLack})
     // Records the client lacks: as many as fit, the rest offered by id for the next request.

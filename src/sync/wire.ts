@@ -43,6 +43,10 @@ export interface Hello {
   root?: string
   /** Set by a server that could not list everything the client lacks in this response. */
   more?: boolean
+  /** In a response: how many of the request's range frames were answered; the client resends the rest. */
+  handled?: number
+  /** In a response: range frames the server compared for this request. */
+  compared?: number
 }
 
 export type Frame =

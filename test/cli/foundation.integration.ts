@@ -123,7 +123,7 @@ await c.run("UPDATE records SET canonical = replace(canonical, '\\"value\\":1', 
       expect(r.status, r.stderr).toBe(0)
       const fsck = other.run(['fsck'])
       expect(fsck.code).toBe(1)
-      expect(fsck.stderr).toMatch(/bad record [0-9a-f]{64}: id does not match the stored content/)
+      expect(fsck.stderr).toMatch(/bad record [0-9a-f]{64}: id: does not match the content/)
     } finally {
       other.cleanup()
     }

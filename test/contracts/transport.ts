@@ -4,7 +4,7 @@ import type {Sealed} from '../../src/core/seal.js'
 import type {Transport} from '../../src/core/transport.js'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {runSync} from '../../src/sync/client.js'
-import {T, VERSION, PROTOCOL, decode, encode} from '../../src/sync/wire.js'
+import {MAX_MESSAGE, T, VERSION, PROTOCOL, decode, encode} from '../../src/sync/wire.js'
 import {allIds, makeRecords, receiveDeps, root} from '../sync/helpers.js'
 
 export interface TransportFixture {
@@ -82,6 +82,17 @@ export function transportContract(name: string, setup: (seed: readonly Sealed[])
       expect(v2[0]).toMatchObject({t: T.Error, code: 'version'})
       const junk = decode(await fx.transport.request(new Uint8Array([0x10, 0x05, 1, 2])))
       expect(junk[0]).toMatchObject({t: T.Error, code: 'malformed'})
+    })
+
+    it('refuses an oversized message: an error frame, or an error naming the remote', async () => {
+      fx = await setup([])
+      const huge = new Uint8Array(MAX_MESSAGE + 1024)
+      const outcome = await fx.transport.request(huge).then(
+        (r) => decode(r)[0],
+        (e: Error) => e,
+      )
+      if (outcome instanceof Error) expect(outcome.message).toContain(fx.transport.remote)
+      else expect(outcome).toMatchObject({t: T.Error, code: 'too_large'})
     })
   })
 }

@@ -59,8 +59,8 @@ describe('convergence', () => {
   it('random overlapping pairs, in every mode', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.nat(ALL.length - 1), {maxLength: 1200}),
-        fc.array(fc.nat(ALL.length - 1), {maxLength: 1200}),
+        fc.array(fc.nat(ALL.length - 1), {maxLength: 1200, size: 'large'}),
+        fc.array(fc.nat(ALL.length - 1), {maxLength: 1200, size: 'large'}),
         fc.constantFrom('sync' as const, 'pull' as const, 'push' as const),
         async (mine, theirs, mode) => {
           await expectConverged([...new Set(mine)], [...new Set(theirs)], mode)
@@ -69,16 +69,6 @@ describe('convergence', () => {
       {numRuns: 25},
     )
   })
-
-  it('100,000 records apart', async () => {
-    const big = await makeRecords(120_000, {tag: 'big', spanMs: 60 * DAY})
-    const local = await memoryWith(big.slice(0, 20_000))
-    const remote = await memoryWith(big)
-    const s = await syncPair(local, remote, 'sync')
-    expect(s.local.added).toBe(100_000)
-    expect(await root(local)).toEqual(await root(remote))
-    expect(s.localRoot.count).toBe(120_000)
-  }, 300_000)
 })
 
 /** Fails every request after the first `n`, like a cable pulled mid-sync. */
@@ -93,19 +83,19 @@ function cutAfter(t: Transport, n: number): Transport {
 
 describe('interruptions and safety', () => {
   it('a transport cut mid-sync keeps what arrived; the rerun completes', async () => {
-    const recs = await makeRecords(30_000, {tag: 'cut'})
+    const recs = await makeRecords(12_000, {tag: 'cut'})
     const local = new MemoryStore()
     const remote = await memoryWith(recs)
     const handler = createSyncHandler(receiveDeps(remote))
     const sleeps: number[] = []
     const retry = {retries: 2, baseMs: 100, maxMs: 1000, sleep: async (ms: number) => void sleeps.push(ms)}
-    await expect(runSync(receiveDeps(local), cutAfter(loopbackTransport('r', handler), 2), {mode: 'pull', threads: 0, retry})).rejects.toThrow(/connection reset/)
+    await expect(runSync(receiveDeps(local), cutAfter(loopbackTransport('r', handler), 1), {mode: 'pull', threads: 0, retry})).rejects.toThrow(/connection reset/)
     expect(sleeps).toHaveLength(2)
     const kept = (await local.stats()).records
     expect(kept).toBeGreaterThan(0)
-    expect(kept).toBeLessThan(30_000)
+    expect(kept).toBeLessThan(12_000)
     const s = await runSync(receiveDeps(local), loopbackTransport('r', handler), {mode: 'pull', threads: 0})
-    expect(s.local.added).toBe(30_000 - kept)
+    expect(s.local.added).toBe(12_000 - kept)
     expect(await root(local)).toEqual(await root(remote))
   })
 

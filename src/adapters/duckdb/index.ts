@@ -37,9 +37,10 @@ const CHUNK = 1000
 
 export class DuckDBStore implements Store {
   private writes: Promise<unknown> = Promise.resolve()
-  private staged = false
   /** Whether this process wrote anything (close() checkpoints only then). */
   private dirty = false
+  /** Whether recent batches were all new, so the next one is appended without a membership query. */
+  private expectFresh = true
 
   private full?: {instance: DuckDBInstance; conn: DuckDBConnection}
 
@@ -107,7 +108,8 @@ export class DuckDBStore implements Store {
       }
       await this.conn.run('COMMIT')
     } catch (e) {
-      await this.conn.run('ROLLBACK')
+      // A failed flush may already have ended the transaction; the original error matters.
+      await this.conn.run('ROLLBACK').catch(() => undefined)
       throw e
     }
   }
@@ -129,61 +131,22 @@ export class DuckDBStore implements Store {
     return this.exclusive(async () => {
       const unique = new Map<string, Sealed>()
       for (const s of batch) unique.set(s.record.id, s)
+      this.dirty = true
+      // Fresh data (a new ingest) is the common case: append directly and let the primary key
+      // catch an overlap, which rolls the batch back; only then pay for the membership query.
+      if (this.expectFresh) {
+        try {
+          await this.appendAll([...unique.values()])
+          return {added: unique.size, present: batch.length - unique.size}
+        } catch (e) {
+          if (!/Constraint Error|Duplicate key/i.test(String((e as Error)?.message))) throw e
+          this.expectFresh = false
+        }
+      }
       const present = await this.has([...unique.keys()])
       const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-      if (fresh.length === 0) return {added: 0, present: batch.length}
-      this.dirty = true
-      await this.conn.run('BEGIN TRANSACTION')
-      try {
-        const app = await this.conn.createAppender('records')
-        const refs = await this.conn.createAppender('refs')
-        for (const {record: r, canonical} of fresh) {
-          const id = Buffer.from(r.id, 'hex')
-          app.appendBlob(id)
-          app.appendVarchar(r.kind)
-          app.appendVarchar(r.agent)
-          app.appendVarchar(r.hlc)
-          if (r.kind === 'assertion') {
-            app.appendVarchar(r.subject)
-            app.appendVarchar(r.predicate)
-            app.appendNull()
-          } else {
-            app.appendNull()
-            app.appendNull()
-            if (r.kind === 'epoch' || (r.kind === 'retract' && r.target === undefined)) app.appendNull()
-            else app.appendVarchar((r as {target: string}).target)
-          }
-          const source = r.kind === 'assertion' || r.kind === 'retract' ? r.source : undefined
-          if (source === undefined) app.appendNull()
-          else app.appendVarchar(source)
-          app.appendVarchar(canonical)
-          app.appendBlob(Buffer.from(r.sig, 'hex'))
-          app.endRow()
-          if (r.kind === 'assertion') {
-            for (const dst of r.evidence ?? []) {
-              refs.appendBlob(id)
-              refs.appendVarchar(dst)
-              refs.appendVarchar('evidence')
-              refs.endRow()
-            }
-            for (const dst of r.supersedes ?? []) {
-              refs.appendBlob(id)
-              refs.appendVarchar(dst)
-              refs.appendVarchar('supersedes')
-              refs.endRow()
-            }
-          }
-        }
-        app.flushSync()
-        app.closeSync()
-        refs.flushSync()
-        refs.closeSync()
-        await this.addBucketSums(fresh)
-        await this.conn.run('COMMIT')
-      } catch (e) {
-        await this.conn.run('ROLLBACK')
-        throw e
-      }
+      this.expectFresh = present.size === 0
+      if (fresh.length) await this.appendAll(fresh)
       return {added: fresh.length, present: batch.length - fresh.length}
     })
   }
@@ -202,10 +165,8 @@ export class DuckDBStore implements Store {
       acc[4] += l[3]
       sums.set(b, acc)
     }
-    if (!this.staged) {
-      await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
-      this.staged = true
-    }
+    // Created inside the insert transaction, so a rollback cannot leave us believing it exists.
+    await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
     const st = await this.conn.createAppender('sync_stage', 'main', 'temp')
     for (const [b, [n, l0, l1, l2, l3]] of sums) {
       st.appendBigInt(BigInt(b))
@@ -233,15 +194,88 @@ export class DuckDBStore implements Store {
   }
 
   async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
-    // hlc bounds rather than a bucket column: row-group min/max on hlc prune the scan.
+    // Narrow spans become one list of bucket keys (the first 11 hex digits of hlc), matched by a
+    // semi-join inside the hlc envelope of all of them; wide spans get a range query each, which
+    // row-group min/max on hlc prune. OR-ing hundreds of ranges instead makes DuckDB test every
+    // row against every range (seconds on 1M records).
+    const keys: string[] = []
+    const wide: BucketSpan[] = []
+    for (const sp of spans) {
+      if (sp.to - sp.from < 64) for (let b = sp.from; b <= sp.to; b++) keys.push(b.toString(16).padStart(11, '0'))
+      else wide.push(sp)
+    }
+    keys.sort()
     const out: BucketId[] = []
-    for (let i = 0; i < spans.length; i += 256) {
-      const part = spans.slice(i, i + 256)
-      const where = part.map(() => '(hlc >= ? AND hlc < ?)').join(' OR ')
-      const rows = await this.strings(`SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE ${where} ORDER BY 1, 2`, part.flatMap((s) => [bucketFloor(s.from), bucketFloor(s.to + 1)]))
+    const take = (rows: (string | null)[][]) => {
       for (const r of rows) out.push({bucket: parseInt(r[0]!, 16), id: r[1]!})
     }
-    return out
+    for (let i = 0; i < keys.length; i += 50_000) {
+      const part = keys.slice(i, i + 50_000)
+      take(
+        await this.strings(
+          `SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ? AND substr(hlc, 1, 11) IN (SELECT unnest(string_split(?, ',')))`,
+          [part[0] + '00000-0000', bucketFloor(parseInt(part[part.length - 1], 16) + 1), part.join(',')],
+        ),
+      )
+    }
+    for (const sp of wide) take(await this.strings('SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ?', [bucketFloor(sp.from), bucketFloor(sp.to + 1)]))
+    return out.sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** Append records known to be new, in one transaction with their refs edges. */
+  private async appendAll(fresh: readonly Sealed[]): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION')
+    try {
+      const app = await this.conn.createAppender('records')
+      const refs = await this.conn.createAppender('refs')
+      for (const {record: r, canonical} of fresh) {
+        const id = Buffer.from(r.id, 'hex')
+        app.appendBlob(id)
+        app.appendVarchar(r.kind)
+        app.appendVarchar(r.agent)
+        app.appendVarchar(r.hlc)
+        if (r.kind === 'assertion') {
+          app.appendVarchar(r.subject)
+          app.appendVarchar(r.predicate)
+          app.appendNull()
+        } else {
+          app.appendNull()
+          app.appendNull()
+          if (r.kind === 'epoch' || (r.kind === 'retract' && r.target === undefined)) app.appendNull()
+          else app.appendVarchar((r as {target: string}).target)
+        }
+        const source = r.kind === 'assertion' || r.kind === 'retract' ? r.source : undefined
+        if (source === undefined) app.appendNull()
+        else app.appendVarchar(source)
+        app.appendVarchar(canonical)
+        app.appendBlob(Buffer.from(r.sig, 'hex'))
+        app.endRow()
+        if (r.kind === 'assertion') {
+          for (const dst of r.evidence ?? []) {
+            refs.appendBlob(id)
+            refs.appendVarchar(dst)
+            refs.appendVarchar('evidence')
+            refs.endRow()
+          }
+          for (const dst of r.supersedes ?? []) {
+            refs.appendBlob(id)
+            refs.appendVarchar(dst)
+            refs.appendVarchar('supersedes')
+            refs.endRow()
+          }
+        }
+      }
+      app.flushSync()
+      app.closeSync()
+      refs.flushSync()
+      refs.closeSync()
+      await this.addBucketSums(fresh)
+      await this.conn.run('COMMIT')
+    } catch (e) {
+      // A failed flush may already have ended the transaction; the original error matters.
+      await this.conn.run('ROLLBACK').catch(() => undefined)
+      throw e
+    }
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {

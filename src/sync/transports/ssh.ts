@@ -119,8 +119,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         })
       })
       c.on('error', (e: Error & {code?: string; level?: string}) => {
-        if (hostKeyError) return fail(hostKeyError), reject(hostKeyError)
-        const err = connectError(remote, where, e)
+        const err = hostKeyError ?? connectError(remote, where, e)
         fail(err)
         reject(err)
       })
