@@ -3,7 +3,8 @@ import pg from 'pg'
 import {PostgresStore} from '../../src/adapters/postgres/index.js'
 import {UserError} from '../../src/core/errors.js'
 import {storeContract} from '../contracts/store.js'
-import {assertion, many, testKey} from '../helpers/records.js'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {assertion, many, stamp, testKey} from '../helpers/records.js'
 import {startPostgres, type PgServer} from '../helpers/pg-server.js'
 
 let server: PgServer
@@ -113,6 +114,30 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresStore.open(url, {create: true})))
     await stores[0].insert(many(10))
     expect((await stores[3].stats()).records).toBe(10)
+    await Promise.all(stores.map((s) => s.close()))
+  })
+
+  it('writers on separate connections racing on the same records: each added once, fingerprints exact', async () => {
+    const url = schemaUrl('racers')
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(url, {create: true, connections: 2})))
+    const rs = Array.from({length: 600}, (_, i) => assertion({value: i, hlc: stamp(1_700_000_000_000 + i * 50_000, 0)}))
+    const oracle = new MemoryStore()
+    await oracle.insert(rs)
+    // Each writer sends every record, in its own order and batch sizes.
+    const orders = [rs, [...rs].reverse(), rs.filter((_, i) => i % 2).concat(rs.filter((_, i) => i % 2 === 0))]
+    const results = await Promise.all(
+      stores.map(async (s, w) => {
+        let added = 0
+        const size = [50, 77, 120][w]
+        const parts = []
+        for (let i = 0; i < orders[w].length; i += size) parts.push(s.insert(orders[w].slice(i, i + size)))
+        for (const r of await Promise.all(parts)) added += r.added
+        return added
+      }),
+    )
+    expect(results.reduce((a, b) => a + b, 0)).toBe(600)
+    expect((await stores[0].stats()).records).toBe(600)
+    expect(await stores[1].bucketSums(0, 2 ** 44 - 1)).toEqual(await oracle.bucketSums(0, 2 ** 44 - 1))
     await Promise.all(stores.map((s) => s.close()))
   })
 
