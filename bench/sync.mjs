@@ -77,7 +77,7 @@ async function variant(base, name, lines, drop) {
     app.closeSync()
     await c.run('DELETE FROM records WHERE id IN (SELECT id FROM temp.main.gone)')
     await c.run('DELETE FROM sync_buckets')
-    await c.run(MIGRATIONS[1][1])
+    await c.run(MIGRATIONS[2][1])
     await c.run('CHECKPOINT')
     c.closeSync()
     inst.closeSync()
@@ -118,11 +118,13 @@ const scenarios = [
   {name: '1,000 scattered', client: scattered(1000, 17), goal: '<= 3 round trips, <= 200 B/diff'},
   {name: '1,000 newest missing', client: Array.from({length: 1000}, (_, j) => N - 1 - j), goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '100,000 scattered', client: scattered(100_000, 3), goal: '>= 10,000 records/s'},
+  {name: '1,000 newest pushed', client: [], server: Array.from({length: 1000}, (_, j) => N - 1 - j), mode: 'push', goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '1,000 both ways (sync)', client: scattered(500, 101), server: scattered(500, 211), mode: 'sync', goal: '(extra)'},
 ]
 try {
-  for (const sc of scenarios) {
-    for (const tn of ['path', 'ssh']) {
+  // BENCH_SYNC_ONLY=<prefix of a scenario name> runs just those.
+  for (const sc of scenarios.filter((x) => !process.env.BENCH_SYNC_ONLY || x.name.startsWith(process.env.BENCH_SYNC_ONLY))) {
+    for (const tn of (process.env.BENCH_SYNC_TRANSPORTS ?? 'path,ssh').split(',')) {
       const serverDir = sc.server ? await variant(base, 'server', lines, sc.server) : base
       const clientDir = await variant(base, 'client', lines, sc.client)
       log(`${sc.name} over ${tn}...`)
@@ -132,8 +134,41 @@ try {
       log(JSON.stringify(r))
     }
   }
+  if (!process.env.BENCH_SYNC_ONLY || 'hot bucket'.startsWith(process.env.BENCH_SYNC_ONLY)) results.push(...(await hotBucket(sshd)))
 } finally {
   sshd.stop()
+}
+
+/** 100,000 records stamped within one minute (one bulk ingest): every range lands in one or two buckets. */
+async function hotBucket(sshd) {
+  const {seal} = await dist('core/seal.js')
+  const {keyPairFromSeed} = await dist('core/sign.js')
+  const {formatHlc} = await dist('core/hlc.js')
+  const key = keyPairFromSeed(new Uint8Array(32).fill(9))
+  const n = 100_000
+  const start = END - 120_000
+  log('hot bucket: signing 100,000 records...')
+  const recs = Array.from({length: n}, (_, i) => seal({v: 1, kind: 'assertion', agent: key.publicHex, hlc: formatHlc({wall: start + Math.floor((i * 60_000) / n), counter: i % 1000}), subject: `hot:${i}`, predicate: 'p', value: i, confidence: 0.5}, key))
+  const build = async (name, keep) => {
+    const dir = join(CACHE, `sync-hot-${name}`)
+    rmSync(dir, {recursive: true, force: true})
+    mkdirSync(join(dir, '.steme'), {recursive: true})
+    const st = await DuckDBStore.open(join(dir, '.steme', 'store.duckdb'), {create: true})
+    await st.insert(recs.filter((_, i) => keep(i)))
+    await st.close()
+    return dir
+  }
+  const server = await build('server', () => true)
+  const out = []
+  for (const tn of (process.env.BENCH_SYNC_TRANSPORTS ?? 'path,ssh').split(',')) {
+    const client = await build('client', (i) => i % 100 !== 7)
+    log(`hot bucket over ${tn}...`)
+    const r = await run('hot bucket, 1,000 missing', tn, client, server, sshd)
+    r.goal = '(extra: 100k records in one minute)'
+    out.push(r)
+    log(JSON.stringify(r))
+  }
+  return out
 }
 const pad = (s, w) => String(s).padEnd(w)
 const lpad = (s, w) => String(s).padStart(w)

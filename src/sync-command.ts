@@ -1,4 +1,5 @@
 /** The shared shape of `steme pull`, `push` and `sync`: flags, progress on a TTY, the summary and exit code. */
+import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from './command.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
@@ -28,8 +29,10 @@ export abstract class SyncCommand extends StemeCommand {
         mode: this.mode,
         threads: flags.threads,
         retry: {retries: flags.retries, baseMs: 200, maxMs: 10_000, onRetry: (n, ms, e) => this.note(`retry ${n} in ${ms} ms: ${e.message}`)},
-        open: (name, spec) =>
+        base: rt.location.dir ? dirname(rt.location.dir) : undefined,
+        open: (name, spec, base) =>
           openTransport(name, spec, {
+            cwd: base,
             acceptHostKey: flags['accept-host-key'],
             remoteCmd: flags['remote-cmd'] ?? process.env.STEME_REMOTE_CMD,
             identities: flags.identity,

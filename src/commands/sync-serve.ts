@@ -13,6 +13,7 @@ is the full daemon).`
     stdio: Flags.boolean({description: 'speak the protocol on stdin/stdout', exclusive: ['http']}),
     http: Flags.integer({description: 'serve POST /v1/sync on this port (0: any free port, printed)', min: 0, max: 65535}),
     host: Flags.string({description: 'address for --http', default: '127.0.0.1'}),
+    'read-only': Flags.boolean({description: 'serve pulls only: refuse pushed records'}),
   }
 
   async run(): Promise<void> {
@@ -20,7 +21,7 @@ is the full daemon).`
     if (!flags.stdio && flags.http === undefined) throw new UserError('say how to serve: --stdio or --http <port>', {hint: 'see `steme sync-serve --help`'})
     const rt = await this.open({store: flags.store})
     const {createSyncHandler} = await import('../sync/server.js')
-    const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000})
+    const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only']})
     try {
       if (flags.stdio) {
         const {serveStreams} = await import('../sync/stdio-server.js')

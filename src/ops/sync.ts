@@ -10,7 +10,9 @@ export interface SyncInput {
   remote?: string
   mode: SyncMode
   /** Opens the transport (the composition root decides which, and with what SSH options). */
-  open(name: string, spec: string): Promise<Transport>
+  open(name: string, spec: string, base: string | undefined): Promise<Transport>
+  /** Where relative paths of configured remotes start: the directory holding `.steme/`. */
+  base?: string
   retry?: RetryPolicy
   threads?: number
   onProgress?: (p: SyncProgress) => void
@@ -34,7 +36,9 @@ export function resolveRemote(remotes: Record<string, string>, given: string | u
 
 export async function syncOp(deps: Pick<Deps, 'store' | 'clock' | 'config' | 'saveClock'>, input: SyncInput): Promise<SyncSummary> {
   const {name, spec} = resolveRemote(deps.config.remotes, input.remote)
-  const transport = await input.open(name, spec)
+  // A configured relative path means relative to the store, not to wherever the command runs.
+  const configured = deps.config.remotes[name] === spec
+  const transport = await input.open(name, spec, configured ? input.base : undefined)
   try {
     return await runSync(
       {store: deps.store, clock: deps.clock, saveClock: deps.saveClock, skewMs: deps.config.skewSeconds * 1000},

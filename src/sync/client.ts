@@ -50,7 +50,7 @@ export interface SyncOptions {
 
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
-const RANGES_PER_REQUEST = 4096
+const RANGES_PER_REQUEST = 16_384
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()

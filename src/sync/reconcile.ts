@@ -62,6 +62,18 @@ export function partition(buckets: readonly BucketSum[], a: number, b: number, p
 async function split(view: LocalView, r: Range, mine: Summary, theirCount: number, out: Outcome): Promise<void> {
   const diffs = Math.max(2, Math.abs(mine.count - theirCount))
   const fanout = Math.min(LIMITS.maxFanout, Math.max(LIMITS.minFanout, diffs * LIMITS.fanoutPerDiff))
+  const top = view.top
+  if (r.a < r.b && theirCount > mine.count && top >= r.a && top < r.b) {
+    // They are ahead of our newest bucket: "nothing after `top`" settles the newer part, our
+    // newest bucket as ids settles the boundary, and the rest is compared as a whole. A peer
+    // that is merely behind by its newest records is done in the next step.
+    if (top > r.a) out.reply.push(fpFrame({a: r.a, b: top - 1, bits: 0, prefix: 0}, view.bucketSummary({a: r.a, b: top - 1, bits: 0, prefix: 0})))
+    const last: Range = {a: top, b: top, bits: 0, prefix: 0}
+    const s = view.bucketSummary(last)
+    out.reply.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.ids(last)} : fpFrame(last, s))
+    out.reply.push({t: T.Fp, range: {a: top + 1, b: r.b, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
+    return
+  }
   if (r.a < r.b) {
     const buckets = view.bucketsIn(r.a, r.b)
     let parts = partition(buckets, r.a, r.b, fanout)
@@ -78,7 +90,7 @@ async function split(view: LocalView, r: Range, mine: Summary, theirCount: numbe
     return
   }
   // One bucket: split by the next 4 or 8 bits of the id.
-  const step = fanout > 16 ? 8 : 4
+  const step = fanout > 64 && mine.count > 1024 ? 8 : 4
   if (r.bits + step > 48) {
     out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
     return

@@ -21,7 +21,17 @@ export function fingerprint(s: Summary): Uint8Array {
 
 export const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0
 
-const inPrefix = (id: string, r: Range) => r.bits === 0 || parseInt(id.slice(0, r.bits / 4), 16) === r.prefix
+/** Index of the first element of sorted `xs` that is >= `x`. */
+function firstAtLeast(xs: readonly string[], x: string): number {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (xs[mid] < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
 
 /**
  * Bucket sums are read once per message (a small table: one row per non-empty 17-minute
@@ -115,8 +125,15 @@ export class LocalView {
   /** The ids in a range, in (bucket, id) order. */
   async ids(r: Range): Promise<string[]> {
     if (!this.cached(r)) await this.prefetch([r])
+    if (r.bits > 0) {
+      // A prefix is a contiguous run of the bucket's sorted ids: two binary searches, so the
+      // hundreds of sub-ranges of a split bucket do not each scan the whole bucket.
+      const ids = this.idCache.get(r.a) ?? []
+      const head = r.prefix.toString(16).padStart(r.bits / 4, '0')
+      return ids.slice(firstAtLeast(ids, head.padEnd(64, '0')), firstAtLeast(ids, head.padEnd(64, 'f') + 'g'))
+    }
     const out: string[] = []
-    for (const b of this.bucketsIn(r.a, r.b)) for (const id of this.idCache.get(b.bucket)!) if (inPrefix(id, r)) out.push(id)
+    for (const b of this.bucketsIn(r.a, r.b)) out.push(...this.idCache.get(b.bucket)!)
     return out
   }
 }

@@ -1,4 +1,4 @@
-/** Schema migration 2 fills the sync bucket sums of a store created before sync existed. */
+/** Schema migration 3 fills the sync bucket sums of a store created before sync existed. */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,7 +13,7 @@ import {makeRecords} from '../sync/helpers.js'
 let dir: string
 afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
-it('backfills bucket sums when a version-1 store is opened', async () => {
+it('backfills bucket sums when a store from before sync is opened', async () => {
   dir = mkdtempSync(join(tmpdir(), 'steme-mig-'))
   const file = join(dir, 'store.duckdb')
   const recs = await makeRecords(500, {tag: 'mig'})

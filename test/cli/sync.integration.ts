@@ -108,6 +108,19 @@ describe('sync over SSH from the CLI', () => {
   })
 })
 
+describe('sync over a path from the CLI', () => {
+  it('resolves a configured relative path against the store, from any subdirectory', () => {
+    expect(sb.run(['remote', 'add', 'near', '../b'], {cwd: a()}).code).toBe(0)
+    mkdirSync(join(a(), 'deep', 'er'), {recursive: true})
+    const r = sb.run(['pull', 'near', '--json'], {cwd: join(a(), 'deep', 'er')})
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).remote).toBe('near (../b)')
+    const gone = sb.run(['pull', '../nowhere'], {cwd: a()})
+    expect(gone.code).toBe(2)
+    expect(gone.stderr).toMatch(/remote \.\.\/nowhere: no store at/)
+  })
+})
+
 describe('sync over HTTP from the CLI', () => {
   it('pulls from sync-serve --http and pushes back', async () => {
     const c = join(sb.dir, 'c')

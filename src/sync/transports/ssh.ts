@@ -26,6 +26,8 @@ export interface SshOptions {
   identities?: string[]
   agent?: string
   connectTimeoutMs?: number
+  /** How long to wait for the answer to one request (default 120 s). */
+  requestTimeoutMs?: number
   env?: NodeJS.ProcessEnv
   /** Told when an unknown host key was accepted and recorded. */
   onNote?: (text: string) => void
@@ -42,6 +44,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   const home = env.HOME ?? homedir()
   const knownHosts = opts.knownHosts ?? join(home, '.ssh', 'known_hosts')
   const where = `${target.user}@${hostEntryName(target.host, target.port)}`
+  const timeoutMs = opts.requestTimeoutMs ?? 120_000
   let conn: Client | undefined
   let channel: ClientChannel | undefined
   let reader: MessageReader | undefined
@@ -177,7 +180,12 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         await connect()
       }
       return new Promise<Uint8Array>((resolve, reject) => {
-        waiting = {resolve, reject}
+        // A remote that stops answering is treated like a dropped connection: retried on a new one.
+        const timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+        waiting = {
+          resolve: (m) => (clearTimeout(timer), resolve(m)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        }
         channel!.write(frameMessage(message))
       })
     },
