@@ -164,7 +164,8 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await store.close()
     const c = new pg.Client({connectionString: base})
     await c.connect()
-    await c.query(`DROP TABLE upgrade_${process.pid}.sync_buckets; DELETE FROM upgrade_${process.pid}.schema_version WHERE version = 2`)
+    const u = `upgrade_${process.pid}`
+    await c.query(`DROP TABLE ${u}.sync_buckets; DROP INDEX ${u}.records_source, ${u}.refs_src; DELETE FROM ${u}.schema_version WHERE version >= 2`)
     await c.end()
     const upgraded = await PostgresStore.open(url, {readOnly: true})
     expect(await upgraded.bucketSums(0, 2 ** 44 - 1)).toEqual(want)

@@ -4,10 +4,10 @@ import {from as copyFrom} from 'pg-copy-streams'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {UserError} from '../../core/errors.js'
-import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
+import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import type {BucketId, BucketSpan, BucketSum, InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -314,6 +314,65 @@ export class PostgresStore implements Store {
     return rows.map((r) => toSealed(r).record)
   }
 
+  async lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
+    const found = new Map<string, Assertion>()
+    const start = (await this.get(ids)).map((s) => s.record).filter((r): r is Assertion => r.kind === 'assertion')
+    let frontier = [...new Set(start.flatMap((a) => a.evidence ?? []))]
+    // One query per level of derivation; lineages are shallow next to the store.
+    while (frontier.length) {
+      const next = new Set<string>()
+      for (const {record: r} of await this.get(frontier.filter((id) => !found.has(id)))) {
+        if (r.kind !== 'assertion' || (until !== undefined && r.hlc > until) || found.has(r.id)) continue
+        found.set(r.id, r)
+        for (const e of r.evidence ?? []) if (!found.has(e)) next.add(e)
+      }
+      frontier = [...next]
+    }
+    return [...found.values()].sort(compareRecords)
+  }
+
+  async cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph> {
+    const sources = [...(seed.sources ?? [])]
+    const rootRows = await this.rows<{id: Buffer; source: string | null}>(
+      'steme-cascade-roots',
+      `SELECT id, source FROM ${this.s}.records
+       WHERE kind = 'assertion' AND (source = ANY($1::text[]) OR id = ANY($2::bytea[])) AND ($3::text IS NULL OR hlc <= $3)`,
+      [sources.map(pgText), (seed.ids ?? []).map(idBuf), until ?? null],
+    )
+    // Re-checked exactly: the typed source column maps U+0000 (see copy.ts).
+    const wanted = new Set(seed.ids ?? [])
+    const bySource = new Set(sources)
+    const roots = rootRows.map((r) => ({id: r.id.toString('hex'), source: r.source})).filter((r) => wanted.has(r.id) || (r.source !== null && bySource.has(r.source))).map((r) => r.id)
+    if (roots.length === 0) return {roots: [], nodes: []}
+    // The whole walk is one recursive query down evidence edges (refs.dst holds hex ids); a record
+    // stamped after `until` neither joins the graph nor carries the walk further.
+    const rows = await this.rows<{id: Buffer; evidence: string[]}>(
+      'steme-cascade-walk',
+      `WITH RECURSIVE reach (id) AS (
+         SELECT f.src FROM ${this.s}.refs f JOIN ${this.s}.records x ON x.id = f.src
+         WHERE f.rel = 'evidence' AND f.dst = ANY($1::text[]) AND ($2::text IS NULL OR x.hlc <= $2)
+         UNION
+         SELECT f.src FROM reach r JOIN ${this.s}.refs f ON f.dst = encode(r.id, 'hex') JOIN ${this.s}.records x ON x.id = f.src
+         WHERE f.rel = 'evidence' AND ($2::text IS NULL OR x.hlc <= $2)
+       )
+       SELECT r.id, array_agg(f.dst) AS evidence FROM reach r JOIN ${this.s}.refs f ON f.src = r.id AND f.rel = 'evidence'
+       GROUP BY r.id ORDER BY r.id`,
+      [roots, until ?? null],
+    )
+    return {roots: roots.sort(), nodes: rows.map((r) => ({id: r.id.toString('hex'), evidence: r.evidence}))}
+  }
+
+  async sourceRetractions(sources: readonly string[], until?: string): Promise<Retract[]> {
+    const rows = await this.rows<Row>(
+      'steme-source-retractions',
+      `SELECT ${COLS} FROM ${this.s}.records
+       WHERE kind = 'retract' AND target IS NULL AND source = ANY($1::text[]) AND ($2::text IS NULL OR hlc <= $2) ORDER BY hlc, id`,
+      [sources.map(pgText), until ?? null],
+    )
+    const want = new Set(sources)
+    return rows.map((r) => toSealed(r).record as Retract).filter((r) => r.source !== undefined && want.has(r.source))
+  }
+
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
     const where: string[] = []
     const values: unknown[] = []
@@ -322,6 +381,7 @@ export class PostgresStore implements Store {
       return `$${values.length}`
     }
     if (opts.subject !== undefined) where.push(`subject = ${param(pgText(opts.subject))}`)
+    if (opts.predicate !== undefined) where.push(`predicate = ${param(pgText(opts.predicate))}`)
     if (opts.kinds) where.push(`kind = ANY(${param([...opts.kinds])}::text[])`)
     if (opts.since !== undefined) where.push(`hlc > ${param(opts.since)}`)
     if (opts.until !== undefined) where.push(`hlc <= ${param(opts.until)}`)
@@ -339,6 +399,7 @@ export class PostgresStore implements Store {
         const {rows} = await client.query<Row>(`FETCH FORWARD ${size} FROM steme_scan`)
         let batch = rows.map(toSealed)
         if (opts.subject !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.subject === opts.subject)
+        if (opts.predicate !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.predicate === opts.predicate)
         if (batch.length) yield batch
         if (rows.length < size) break
       }

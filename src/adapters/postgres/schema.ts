@@ -1,6 +1,6 @@
 /** PostgreSQL schema and its migrations: each entry moves a store up one version, in one transaction. */
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** 2^256, the modulus of bucket sums, and 2^64, one limb. */
 export const MOD = 2n ** 256n
@@ -55,5 +55,10 @@ export const MIGRATIONS: Array<(s: string) => string[]> = [
         FROM ${s}.records
       ) AS limbs
       GROUP BY bucket`,
+  ],
+  (s) => [
+    // The retraction cascade: assertions and retractions by source, evidence lists by citing record.
+    `CREATE INDEX records_source ON ${s}.records (source) WHERE source IS NOT NULL`,
+    `CREATE INDEX refs_src ON ${s}.refs (src)`,
   ],
 ]
