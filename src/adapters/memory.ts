@@ -10,7 +10,14 @@ export class MemoryStore implements Store {
   private readonly meta = new Map<string, string>()
   private readonly buckets = new Map<number, {count: number; sum: bigint; ids: string[]}>()
 
+  private writes = 0
+
+  changeCounter(): number {
+    return this.writes
+  }
+
   async insert(batch: readonly Sealed[]): Promise<InsertResult> {
+    this.writes++
     let added = 0
     for (const s of batch) {
       if (this.records.has(s.record.id)) continue
