@@ -21,7 +21,7 @@ is the full daemon).`
     if (!flags.stdio && flags.http === undefined) throw new UserError('say how to serve: --stdio or --http <port>', {hint: 'see `steme sync-serve --help`'})
     const rt = await this.open({store: flags.store})
     const {createSyncHandler} = await import('../sync/server.js')
-    const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only']})
+    const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only'], soleWriter: true})
     try {
       if (flags.stdio) {
         const {serveStreams} = await import('../sync/stdio-server.js')

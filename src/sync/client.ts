@@ -169,7 +169,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         })
         inflight.catch(() => undefined)
       }
-      view = await LocalView.load(store)
+      // The bucket table is read once per pass (hundreds of ms on a large store); records that
+      // arrived since are only missing from it, which can make us ask for one twice, never miss
+      // one. Ids are read fresh every round.
+      view.forgetIds()
       const out = await respond(view, got, newOutcome())
       p.ranges += out.compared
       pending = [...pending, ...out.reply]

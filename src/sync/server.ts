@@ -21,9 +21,21 @@ export interface SyncHandler {
 
 const errorReply = (code: string, message: string) => encode([{t: T.Error, code, message}])
 
+export interface HandlerOptions {
+  /** Refuse pushed records. */
+  readOnly?: boolean
+  /**
+   * Nothing but this handler writes to the store while it lives (`sync-serve`, the path
+   * transport): the bucket table is then read once and reread only after pushes. Leave it off
+   * when other code writes to the same store (the daemon).
+   */
+  soleWriter?: boolean
+}
+
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
-export function createSyncHandler(deps: ReceiveDeps & {readOnly?: boolean}): SyncHandler {
+export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandler {
   const receiver = new Receiver(deps)
+  let cached: LocalView | undefined
   // One request at a time: pushes commit in order, and each view sees the last commit.
   let queue: Promise<unknown> = Promise.resolve()
   const handle = async (request: Uint8Array): Promise<Uint8Array> => {
@@ -47,9 +59,11 @@ export function createSyncHandler(deps: ReceiveDeps & {readOnly?: boolean}): Syn
     if (pushed.length) {
       if (!takesRecords) return errorReply('malformed', 'records pushed in pull mode')
       const r = await receiver.take(pushed)
+      cached = undefined
       reply.push({t: T.Ack, added: r.added, present: r.present, rejected: r.rejected, errors: r.errors})
     }
-    const view = await LocalView.load(deps.store)
+    const view = deps.soleWriter ? (cached ??= await LocalView.load(deps.store)) : await LocalView.load(deps.store)
+    view.forgetIds()
     const ranges = rangeFrames(frames)
     const out = await respond(view, ranges, newOutcome(), MAX_REPLY_RANGES_BYTES)
     const root = await rootFingerprint(view)

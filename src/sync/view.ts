@@ -56,6 +56,11 @@ export class LocalView {
     return v
   }
 
+  /** Drop cached ids (kept sums stay), so the next reads see records stored since. */
+  forgetIds(): void {
+    this.idCache.clear()
+  }
+
   /** Index of the first bucket row >= bucket. */
   private lower(bucket: number): number {
     let lo = 0

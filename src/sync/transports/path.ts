@@ -15,6 +15,6 @@ export async function openPathTransport(remote: string, path: string, env: NodeJ
     if (e instanceof UserError) throw new UserError(`remote ${remote}: ${e.message}`, {code: e.code, exit: e.exit, hint: e.hint, cause: e})
     throw e
   }
-  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000})
+  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, soleWriter: true})
   return loopbackTransport(remote, handler, () => rt.close())
 }
