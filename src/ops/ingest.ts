@@ -5,7 +5,7 @@ import {UserError} from '../core/errors.js'
 import type {KeyPair} from '../core/sign.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
-import {startRunner} from './verify-pool.js'
+import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
 export type IngestFormat = 'auto' | 'ndjson' | 'json' | 'csv'
@@ -33,6 +33,10 @@ export interface IngestInput {
   threads?: number
   maxErrors?: number
   onProgress?: (p: IngestProgress) => void
+  /** A long-lived worker pool to use (and leave open) instead of starting one; the daemon shares one across requests. */
+  runner?: ChunkRunner
+  /** Accept signed records only from these agents. */
+  allowAgents?: string[]
 }
 
 const CHUNK = 4096
@@ -49,7 +53,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   } catch (e) {
     noKeyReason = e instanceof UserError ? `${e.message}; ${e.hint ?? ''}`.trim() : String(e)
   }
-  const runner = await startRunner(key, {threads: input.threads, noKeyReason})
+  const runner = input.runner ?? (await startRunner(key, {threads: input.threads, noKeyReason}))
   const skewMs = deps.config.skewSeconds * 1000
   const maxErrors = input.maxErrors ?? 100
   const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
@@ -79,6 +83,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     if (failure) throw failure
     while (inflight.size >= limit) await Promise.race(inflight)
     const job: ChunkJob = {seq: seq++, lines, lineNos, nowMs: Date.now(), skewMs}
+    if (input.allowAgents) job.allowAgents = input.allowAgents
     if (key) job.stamps = lines.map(() => deps.clock.tick())
     const p = runner.run(job).then(onResult, (e) => {
       failure ??= e
@@ -180,7 +185,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   } finally {
     await Promise.allSettled(inflight)
     await inserting.catch(() => undefined)
-    await runner.close()
+    if (!input.runner) await runner.close()
     await deps.saveClock()
   }
   errors.sort((a, b) => a.line - b.line)
