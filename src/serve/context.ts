@@ -1,0 +1,38 @@
+/** What every route of the daemon gets: the runtime's deps, the observed store, metrics, the shared worker pool, the mounts. */
+import type {FastifyInstance} from 'fastify'
+import type {Deps} from '../ops/deps.js'
+import type {ChunkRunner} from '../ops/verify-pool.js'
+import type {ObservedStore} from './events.js'
+import type {Metrics} from './metrics.js'
+import type {Role} from './tokens.js'
+
+/** Operations that other parts of steme own; the daemon mounts each with one line in mounts.ts. */
+export interface Mounts {
+  /** GET /v1/conflicts: query string in, the `steme conflicts --json` result out. */
+  conflicts?: (deps: Deps, query: Record<string, unknown>) => Promise<unknown>
+  /** POST /v1/verify: {claims, observations} in, the `steme verify --json` report out. */
+  verify?: (deps: Deps, body: unknown) => Promise<unknown>
+  /** The sync protocol's HTTP side: registers its own routes under /v1/sync (each with a `config.role`). */
+  sync?: (app: FastifyInstance, ctx: ServeContext) => Promise<void> | void
+}
+
+export interface ServeContext {
+  deps: Deps
+  observed: ObservedStore
+  metrics: Metrics
+  runner: ChunkRunner
+  allowAgents?: string[]
+  mounts: Mounts
+  /** Most records one POST /v1/records reports rejections for (all are counted). */
+  maxErrors: number
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role a route needs; undefined means public (healthz, openapi). */
+    role?: Role
+  }
+  interface FastifyRequest {
+    principal?: import('./tokens.js').Principal
+  }
+}

@@ -1,0 +1,77 @@
+/** The store seen by the daemon: inserts are serialized so each one knows exactly which records it added, and announced to subscribers. */
+import {EventEmitter} from 'node:events'
+import type {SignedRecord} from '../core/record.js'
+import type {Sealed} from '../core/seal.js'
+import type {InsertResult, Store} from '../core/store.js'
+
+export interface Added {
+  records: SignedRecord[]
+}
+
+export interface InsertDetail extends InsertResult {
+  addedIds: string[]
+  presentIds: string[]
+}
+
+/**
+ * Wraps the runtime's store. The daemon is the only writer of the file, so checking presence
+ * and inserting under one in-process lock gives each request its exact added/present ids, and
+ * the `added` event carries only records that are new to the store.
+ */
+export class ObservedStore extends EventEmitter<{added: [Added]}> {
+  private chain: Promise<unknown> = Promise.resolve()
+
+  constructor(readonly inner: Store) {
+    super()
+    this.setMaxListeners(0)
+  }
+
+  insertDetailed(batch: readonly Sealed[]): Promise<InsertDetail> {
+    const run = async (): Promise<InsertDetail> => {
+      const unique = new Map<string, Sealed>()
+      for (const s of batch) unique.set(s.record.id, s)
+      const present = await this.inner.has([...unique.keys()])
+      const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
+      if (fresh.length) await this.inner.insert(fresh)
+      const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
+      if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
+      return out
+    }
+    const next = this.chain.then(run, run)
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  /** A Store for one request: same reads, inserts go through the lock and are tallied for the response. */
+  forRequest(): {store: Store; added: string[]; present: string[]} {
+    const added: string[] = []
+    const present: string[] = []
+    const inner = this.inner
+    const store: Store = {
+      location: inner.location,
+      insert: async (batch) => {
+        const d = await this.insertDetailed(batch)
+        added.push(...d.addedIds)
+        present.push(...d.presentIds)
+        return {added: d.added, present: d.present}
+      },
+      get: (ids) => inner.get(ids),
+      has: (ids) => inner.has(ids),
+      assertions: (s, p, u) => inner.assertions(s, p, u),
+      referencing: (ids) => inner.referencing(ids),
+      ofKinds: (k, u) => inner.ofKinds(k, u),
+      scan: (o) => inner.scan(o),
+      stats: () => inner.stats(),
+      maxHlc: () => inner.maxHlc(),
+      getMeta: (k) => inner.getMeta(k),
+      setMeta: (k, v) => inner.setMeta(k, v),
+      close: () => Promise.resolve(),
+    }
+    return {store, added, present}
+  }
+
+  /** Wait for the writes already queued (graceful shutdown). */
+  async drain(): Promise<void> {
+    await this.chain
+  }
+}

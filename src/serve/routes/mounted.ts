@@ -1,0 +1,29 @@
+/** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
+import type {FastifyInstance} from 'fastify'
+import type {ServeContext} from '../context.js'
+import {HttpError} from '../errors.js'
+
+const notYet = (what: string, part: string) => async () => {
+  throw new HttpError('not_implemented', `${what} is not available in this build of steme serve`, `it arrives with ${part}; upgrade steme`)
+}
+
+export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
+  const {conflicts, verify, sync} = ctx.mounts
+  app.get(
+    '/v1/conflicts',
+    {config: {role: 'read'}},
+    conflicts ? async (req) => conflicts(ctx.deps, req.query as Record<string, unknown>) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+  )
+  app.post('/v1/verify', {config: {role: 'read'}}, verify ? async (req) => verify(ctx.deps, parseJson(req.body)) : notYet('POST /v1/verify', 'claims and `steme verify`'))
+  if (sync) await sync(app, ctx)
+  else app.all('/v1/sync/*', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
+}
+
+function parseJson(body: unknown): unknown {
+  if (typeof body !== 'string') return body
+  try {
+    return JSON.parse(body)
+  } catch (e) {
+    throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
+  }
+}
