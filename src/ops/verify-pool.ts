@@ -24,6 +24,8 @@ class WorkerPool implements ChunkRunner {
   private nextId = 0
 
   constructor(private readonly workers: Worker[]) {
+    // Every worker has said it is ready (startRunner waits for that) and starts idle.
+    this.idle.push(...workers)
     for (const w of workers) {
       w.on('message', (m: ChunkResult & {fatal?: string}) => {
         const p = this.pending.get(m.seq)
