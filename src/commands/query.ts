@@ -20,12 +20,14 @@ export default class Query extends StemeCommand {
     explain: Flags.boolean({char: 'e', description: 'say why the winner won'}),
     'as-of': Flags.string({description: 'what the store knew then: only records stamped up to this date or hlc'}),
     'valid-at': Flags.string({description: 'what held in the world at this date (from assertions\' valid ranges)'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const rt = await this.open({store: flags.store, readOnly: false})
-    const res = await queryOp(rt, {subject: args.subject, predicate: args.predicate, lens: flags.lens, asOf: flags['as-of'], validAt: flags['valid-at']})
+    const t = await this.target(flags)
+    const input = {subject: args.subject, predicate: args.predicate, lens: flags.lens, asOf: flags['as-of'], validAt: flags['valid-at']}
+    const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     if (this.jsonEnabled()) return res
     if (res.resolutions.length === 0) {
       this.out(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`)

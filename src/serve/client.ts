@@ -8,6 +8,9 @@ import type {LogInput} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
 import type {ShowResult} from '../ops/show.js'
 import type {SignedRecord} from '../core/record.js'
+import {DEFAULT_CONFIG} from '../config.js'
+import type {KeyPair} from '../core/sign.js'
+import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
 
@@ -79,6 +82,11 @@ export class RemoteClient {
   async clock(): Promise<Hlc> {
     const s = await this.request<{clock: string}>('GET', '/v1/stats')
     return new Hlc(s.clock ? parseHlc(s.clock) : undefined)
+  }
+
+  /** Deps for ops that sign here and store there (assertOp, ingestOp): the key stays on this machine. */
+  async deps(key: () => KeyPair): Promise<Deps> {
+    return {store: this.store(), clock: await this.clock(), config: {...DEFAULT_CONFIG}, key, saveClock: async () => undefined}
   }
 
   /** The Store assertOp and ingestOp need when the records go to a daemon: insert and has; nothing else is called. */
