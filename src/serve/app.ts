@@ -105,6 +105,11 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     })
   }
 
+  let closing = false
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close')
+  })
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
     metrics.requests.inc({route, method: req.method, status: String(reply.statusCode)})
@@ -121,14 +126,21 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   await mountedRoutes(app, ctx)
   app.addHook('preClose', async () => events.closeAll())
 
-  let closing: Promise<void> | undefined
+  let closed: Promise<void> | undefined
   return {
     app,
     ctx,
     metrics,
     close: () =>
-      (closing ??= (async () => {
-        await app.close()
+      (closed ??= (async () => {
+        closing = true
+        // Keep-alive connections busy when close began would otherwise linger for keepAliveTimeout.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+        try {
+          await app.close()
+        } finally {
+          clearInterval(sweep)
+        }
         await observed.drain()
         await runner.close()
       })()),
