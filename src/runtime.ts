@@ -1,5 +1,4 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
-import {initHash} from './core/hash.js'
 import {Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
 import {UserError} from './core/errors.js'
@@ -54,10 +53,10 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const env = opts.env ?? process.env
   const location = locateStore(opts.store, env, opts.cwd)
   const config = readConfig(location.dir)
-  const [store] = await Promise.all([openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location))), initHash()])
+  const store = await openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location)))
   // The clock resumes above both its saved stamp and every stored record, so a crash between
-  // an insert and saveClock() still never reissues a stamp.
-  const [saved0, stored] = await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
+  // an insert and saveClock() still never reissues a stamp. Readers issue no stamps.
+  const [saved0, stored] = opts.readOnly ? [undefined, undefined] : await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
   const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()
   const clock = new Hlc(last ? parseHlc(last) : undefined, opts.now)
   const keys = new KeyStore(env)

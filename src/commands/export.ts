@@ -17,7 +17,7 @@ export default class Export extends StemeCommand {
 
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
-    const rt = await this.open({store: flags.store, readOnly: false})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const out = flags.output ? createWriteStream(flags.output, {mode: 0o644}) : process.stdout
     const res = await exportOp(rt, {
       since: flags.since === undefined ? undefined : hlcBound(flags.since),

@@ -25,7 +25,7 @@ export default class Query extends StemeCommand {
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const t = await this.target(flags)
+    const t = await this.target(flags, {readOnly: true})
     const input = {subject: args.subject, predicate: args.predicate, lens: flags.lens, asOf: flags['as-of'], validAt: flags['valid-at']}
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     if (this.jsonEnabled()) return res

@@ -8,7 +8,7 @@ export default class Stats extends StemeCommand {
 
   async run() {
     const {flags} = await this.parse(Stats)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, readOnly: true})
     const s = await statsOp(rt)
     this.out(
       table(

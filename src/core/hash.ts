@@ -1,6 +1,7 @@
 /** BLAKE3-256 content ids: a WASM hasher on the hot path, @noble/hashes as the portable fallback. */
 import {blake3 as nobleBlake3} from '@noble/hashes/blake3.js'
-import {createBLAKE3, type IHasher} from 'hash-wasm'
+import type {IHasher} from 'hash-wasm'
+import {createRequire} from 'node:module'
 
 let wasm: IHasher | undefined
 const enc = new TextEncoder()
@@ -10,7 +11,10 @@ const enc = new TextEncoder()
  * bench/). Call once at start-up; until it resolves, ids are computed with noble.
  */
 export async function initHash(): Promise<void> {
-  if (!wasm) wasm = await createBLAKE3(256)
+  if (wasm) return
+  // Only the BLAKE3 build: the package's index carries every algorithm's WASM (start-up cost).
+  const {createBLAKE3} = createRequire(import.meta.url)('hash-wasm/dist/blake3.umd.min.js') as typeof import('hash-wasm')
+  wasm = await createBLAKE3(256)
 }
 
 /** BLAKE3-256 of bytes or UTF-8 text, as 32 raw bytes. */

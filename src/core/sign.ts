@@ -1,9 +1,5 @@
-/** Ed25519 (strict RFC 8032) through node:crypto's OpenSSL; @noble/ed25519 as the reference. */
+/** Ed25519 (strict RFC 8032) through node:crypto's OpenSSL: the hot path for signing and verifying. */
 import {createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject} from 'node:crypto'
-import * as noble from '@noble/ed25519'
-import {sha512} from '@noble/hashes/sha2.js'
-
-noble.hashes.sha512 = sha512
 
 // DER prefixes that wrap raw Ed25519 keys as SPKI (public) and PKCS#8 (private) structures.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -59,17 +55,4 @@ export function verify(agentHex: string, message: Uint8Array, sig: Uint8Array): 
   } catch {
     return false // not a valid curve point, for instance
   }
-}
-
-/** The portable reference (pure JS), with ZIP-215 off so it agrees with OpenSSL on validity. */
-export function verifyReference(agentHex: string, message: Uint8Array, sig: Uint8Array): boolean {
-  try {
-    return noble.verify(sig, message, Buffer.from(agentHex, 'hex'), {zip215: false})
-  } catch {
-    return false
-  }
-}
-
-export function signReference(seed: Uint8Array, message: Uint8Array): Uint8Array {
-  return noble.sign(message, seed)
 }

@@ -1,4 +1,5 @@
 /** Integrity check: recompute every id and verify every signature; report each bad record. */
+import {initHash} from '../core/hash.js'
 import {checkStored} from '../core/seal.js'
 import type {Deps} from './deps.js'
 
@@ -8,6 +9,7 @@ export interface FsckResult {
 }
 
 export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (checked: number) => void} = {}): Promise<FsckResult> {
+  await initHash()
   const bad: FsckResult['bad'] = []
   let checked = 0
   for await (const batch of deps.store.scan({batch: 4096})) {

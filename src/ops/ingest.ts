@@ -2,6 +2,7 @@
 import {parse as parseCsv} from 'csv-parse'
 import type {Readable} from 'node:stream'
 import {UserError} from '../core/errors.js'
+import {initHash} from '../core/hash.js'
 import type {KeyPair} from '../core/sign.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
@@ -53,7 +54,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   } catch (e) {
     noKeyReason = e instanceof UserError ? `${e.message}; ${e.hint ?? ''}`.trim() : String(e)
   }
-  const runner = input.runner ?? (await startRunner(key, {threads: input.threads, noKeyReason}))
+  const [runner] = await Promise.all([input.runner ?? startRunner(key, {threads: input.threads, noKeyReason}), initHash()])
   const skewMs = deps.config.skewSeconds * 1000
   const maxErrors = input.maxErrors ?? 100
   const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}

@@ -4,6 +4,7 @@ import type {Socket} from 'node:net'
 import Fastify, {type FastifyInstance} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import {UserError} from '../core/errors.js'
+import {initHash} from '../core/hash.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
@@ -51,6 +52,7 @@ const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
 export async function createServer(opts: ServeOptions): Promise<Server> {
   const metrics = createMetrics()
   const observed = new ObservedStore(opts.deps.store)
+  await initHash()
   const runner: ChunkRunner = await startRunner(undefined, {
     threads: opts.threads,
     noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',

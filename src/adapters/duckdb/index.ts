@@ -1,11 +1,21 @@
 /** The default store: an embedded DuckDB file, one writer process, bulk inserts through the Appender. */
-import {DuckDBConnection, DuckDBInstance, blobValue, type DuckDBValue} from '@duckdb/node-api'
+import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
+import type * as DuckDB from '@duckdb/node-api'
+import type * as Bindings from '@duckdb/node-bindings'
+import {createRequire} from 'node:module'
 import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
-import type {InsertResult, ScanOptions, Store, StoreStats} from '../../core/store.js'
+import {compareRecords, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
+import {duck, openDatabase, queryStrings, type Param} from './lean.js'
+
+// The full API loads on first use by a method that needs it (writes, scans, stats), with a
+// plain CommonJS require: importing this CJS package from ESM makes Node lex its ~180
+// re-exporting files for named exports, ~100 ms per process start (bench (e)).
+let nodeApi: typeof DuckDB | undefined
+const api = () => (nodeApi ??= createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDB)
 
 const COLS = 'lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig'
 
@@ -18,47 +28,74 @@ function toSealed(row: Row): Sealed {
   return {record, canonical: row.canonical}
 }
 
-const idBlob = (hex: string) => blobValue(Buffer.from(hex, 'hex'))
+const idBytes = (hex: string): Param => new Uint8Array(Buffer.from(hex, 'hex'))
+const rowOf = (r: (string | null)[]): Row => ({id: r[0]!, canonical: r[1]!, sig: r[2]!})
 
 /** `IN (...)` lists are chunked so one query never carries an unbounded parameter list. */
 const CHUNK = 1000
 
 export class DuckDBStore implements Store {
   private writes: Promise<unknown> = Promise.resolve()
+  /** Whether this process wrote anything (close() checkpoints only then). */
+  private dirty = false
+
+  private full?: {instance: DuckDBInstance; conn: DuckDBConnection}
 
   private constructor(
     readonly location: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private readonly db: Bindings.Database,
+    private readonly raw: Bindings.Connection,
     readonly readOnly: boolean,
   ) {}
 
   static async open(path: string, opts: {readOnly?: boolean; create?: boolean} = {}): Promise<DuckDBStore> {
-    let instance: DuckDBInstance
+    let db: Bindings.Database
     try {
-      instance = await DuckDBInstance.create(path, opts.readOnly ? {access_mode: 'READ_ONLY'} : {})
+      db = await openDatabase(path, !!opts.readOnly)
     } catch (e) {
       throw openError(path, e)
     }
-    const conn = await instance.connect()
-    const store = new DuckDBStore(path, instance, conn, !!opts.readOnly)
+    const store = new DuckDBStore(path, db, await duck.connect(db), !!opts.readOnly)
     await store.migrate(!!opts.create)
     return store
   }
 
+  /** The full node-api over the same database and connection, loaded on first use. */
+  private get conn(): DuckDBConnection {
+    if (!this.full) {
+      const {DuckDBInstance, DuckDBConnection} = api()
+      this.full = {instance: new DuckDBInstance(this.db), conn: new DuckDBConnection(this.raw)}
+    }
+    return this.full.conn
+  }
+
+  private get instance(): DuckDBInstance {
+    void this.conn
+    return this.full!.instance
+  }
+
+  private strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
+    return queryStrings(this.raw, sql, params)
+  }
+
   private async migrate(create: boolean): Promise<void> {
-    const hasSchema = await this.rows<{n: number}>(`SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = 'schema_version'`)
     let version = 0
-    if (hasSchema[0].n > 0) version = (await this.rows<{v: number}>(`SELECT max(version)::INTEGER AS v FROM schema_version`))[0].v ?? 0
-    else if (!create) {
-      const tables = await this.rows<{n: number}>(`SELECT count(*)::INTEGER AS n FROM information_schema.tables`)
-      if (tables[0].n > 0) throw new UserError(`${this.location} is a DuckDB file but not a steme store`, {code: 'no_store', hint: 'point --store at a steme store, or run `steme init` in a new directory'})
+    let hasSchema = true
+    try {
+      version = Number((await this.strings(`SELECT coalesce(max(version), 0)::VARCHAR FROM schema_version`))[0][0])
+    } catch {
+      hasSchema = false
+    }
+    if (!hasSchema && !create) {
+      const tables = await this.strings(`SELECT count(*)::VARCHAR FROM information_schema.tables`)
+      if (Number(tables[0][0]) > 0) throw new UserError(`${this.location} is a DuckDB file but not a steme store`, {code: 'no_store', hint: 'point --store at a steme store, or run `steme init` in a new directory'})
     }
     if (version > SCHEMA_VERSION) {
       throw new UserError(`${this.location} has schema version ${version}, newer than this steme understands (${SCHEMA_VERSION})`, {code: 'config', hint: 'upgrade steme'})
     }
     if (version === SCHEMA_VERSION) return
     if (this.readOnly) throw new UserError(`${this.location} needs a schema upgrade but is open read-only`, {code: 'config', hint: 'run any write command (for example `steme stats`) once without the daemon'})
+    this.dirty = true
     await this.conn.run('BEGIN TRANSACTION')
     try {
       await this.conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP DEFAULT current_timestamp)')
@@ -93,6 +130,7 @@ export class DuckDBStore implements Store {
       const present = await this.has([...unique.keys()])
       const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
       if (fresh.length === 0) return {added: 0, present: batch.length}
+      this.dirty = true
       await this.conn.run('BEGIN TRANSACTION')
       try {
         const app = await this.conn.createAppender('records')
@@ -151,8 +189,8 @@ export class DuckDBStore implements Store {
     const out: Sealed[] = []
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.rows<Row>(`SELECT ${COLS} FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBlob))
-      out.push(...rows.map(toSealed))
+      const rows = await this.strings(`SELECT ${COLS} FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      out.push(...rows.map((r) => toSealed(rowOf(r))))
     }
     return out
   }
@@ -161,15 +199,15 @@ export class DuckDBStore implements Store {
     const out = new Set<string>()
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.rows<{id: string}>(`SELECT lower(hex(id)) AS id FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBlob))
-      for (const r of rows) out.add(r.id)
+      const rows = await this.strings(`SELECT lower(hex(id)) FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      for (const r of rows) out.add(r[0]!)
     }
     return out
   }
 
   async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
     let sql = `SELECT ${COLS} FROM records WHERE subject = ?`
-    const params: DuckDBValue[] = [subject]
+    const params: Param[] = [subject]
     if (predicate !== undefined) {
       sql += ' AND predicate = ?'
       params.push(predicate)
@@ -178,24 +216,38 @@ export class DuckDBStore implements Store {
       sql += ' AND hlc <= ?'
       params.push(until)
     }
-    const rows = await this.rows<Row>(sql + ' ORDER BY hlc, id', params)
-    return rows.map((r) => toSealed(r).record as Assertion)
+    const rows = await this.strings(sql + ' ORDER BY hlc, id', params)
+    return rows.map((r) => toSealed(rowOf(r)).record as Assertion)
   }
 
   async referencing(ids: readonly string[]): Promise<SignedRecord[]> {
     const out: SignedRecord[] = []
+    const seen = new Set<string>()
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = [...ids.slice(i, i + CHUNK)]
       const marks = part.map(() => '?').join(',')
-      const rows = await this.rows<Row>(
-        `SELECT ${COLS}, hlc FROM records WHERE target IN (${marks})
-         UNION SELECT ${COLS}, hlc FROM records WHERE id IN (SELECT src FROM refs WHERE dst IN (${marks}))
-         ORDER BY hlc, id`,
+      // Constant IN lists use the ART indexes on target and refs.dst; a semi-join against a
+      // subquery would scan every record instead. Rows with a null canonical are refs edges.
+      const rows = await this.strings(
+        `SELECT ${COLS} FROM records WHERE target IN (${marks})
+         UNION ALL SELECT lower(hex(src)), NULL, NULL FROM refs WHERE dst IN (${marks})`,
         [...part, ...part],
       )
-      out.push(...rows.map((r) => toSealed(r).record))
+      const edges: string[] = []
+      for (const r of rows) {
+        if (r[1] === null) edges.push(r[0]!)
+        else if (!seen.has(r[0]!)) {
+          seen.add(r[0]!)
+          out.push(toSealed(rowOf(r)).record)
+        }
+      }
+      const fresh = [...new Set(edges)].filter((id) => !seen.has(id))
+      for (const s of fresh.length ? await this.get(fresh) : []) {
+        seen.add(s.record.id)
+        out.push(s.record)
+      }
     }
-    return out
+    return out.sort(compareRecords)
   }
 
   async ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]> {
@@ -266,27 +318,28 @@ export class DuckDBStore implements Store {
     return {...c, byKind, bytes}
   }
 
-  async maxHlc(): Promise<string | undefined> {
-    const [r] = await this.rows<{m: string | null}>('SELECT max(hlc) AS m FROM records')
-    return r.m ?? undefined
+  async getMeta(key: string): Promise<string | undefined> {
+    const rows = await this.strings('SELECT value FROM meta WHERE key = ?', [key])
+    return rows[0]?.[0] ?? undefined
   }
 
-  async getMeta(key: string): Promise<string | undefined> {
-    const rows = await this.rows<{value: string}>('SELECT value FROM meta WHERE key = ?', [key])
-    return rows[0]?.value
+  async maxHlc(): Promise<string | undefined> {
+    const rows = await this.strings('SELECT max(hlc) FROM records')
+    return rows[0]?.[0] ?? undefined
   }
 
   setMeta(key: string, value: string): Promise<void> {
     return this.exclusive(async () => {
+      this.dirty = true
       await this.conn.run('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value])
     })
   }
 
   async close(): Promise<void> {
     await this.writes
-    if (!this.readOnly) await this.conn.run('CHECKPOINT').catch(() => undefined)
-    this.conn.closeSync()
-    this.instance.closeSync()
+    if (this.dirty) await queryStrings(this.raw, 'CHECKPOINT').catch(() => undefined)
+    duck.disconnect_sync(this.raw)
+    duck.close_sync(this.db)
   }
 }
 

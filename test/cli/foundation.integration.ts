@@ -1,0 +1,183 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, readFileSync, statSync, readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+let sb: Sandbox
+beforeAll(() => {
+  sb = sandbox()
+  expect(sb.run(['init']).code).toBe(0)
+})
+afterAll(() => sb.cleanup())
+
+describe('steme CLI on a real DuckDB file', () => {
+  it('init creates .steme with config, .gitignore, database and a 0600 key', () => {
+    const files = readdirSync(join(sb.dir, '.steme')).sort()
+    expect(files).toEqual(expect.arrayContaining(['.gitignore', 'config.toml', 'store.duckdb']))
+    const keyFile = join(sb.dir, 'xdg', 'steme', 'keys', 'default.key')
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+    const seed = JSON.parse(readFileSync(keyFile, 'utf8')).seed as string
+    const who = sb.run(['whoami'])
+    expect(who.stdout).toMatch(/^[0-9a-f]{64} /)
+    // the private seed never appears in any output
+    for (const args of [['whoami'], ['keys', 'list'], ['keys', 'list', '--json'], ['init']]) {
+      const r = sb.run(args)
+      expect(r.stdout + r.stderr).not.toContain(seed)
+    }
+  })
+
+  it('assert prints an id; query answers with the latest; --json is parseable', () => {
+    const a = sb.run(['assert', 'drug:aspirin', 'bleeding_rate', '0.002', '--confidence', '0.9', '--source', 'fda:label-2024'])
+    expect(a.code).toBe(0)
+    expect(a.stdout.trim()).toMatch(/^[0-9a-f]{64}$/)
+    sb.run(['assert', 'drug:aspirin', 'bleeding_rate', '0.003'])
+    sb.run(['assert', 'drug:aspirin', 'brand', 'Bayer'])
+    const q = sb.json<{resolutions: Array<{predicate: string; winner: {value: unknown}; candidates: unknown[]}>}>(['query', 'drug:aspirin'])
+    expect(q.resolutions.map((r) => [r.predicate, r.winner.value, r.candidates.length])).toEqual([
+      ['bleeding_rate', 0.003, 2],
+      ['brand', 'Bayer', 1],
+    ])
+    const table = sb.run(['query', 'drug:aspirin', 'bleeding_rate', '--all'])
+    expect(table.stdout).toContain('0.003')
+    expect(table.stdout).toContain('0.002')
+  })
+
+  it('show reports the signature and links; log and stats list what is there', () => {
+    const id = sb.run(['assert', 'x:1', 'p', '{"a":1}']).stdout.trim()
+    const derived = sb.run(['assert', 'x:2', 'p', 'derived', '--evidence', id]).stdout.trim()
+    const shown = sb.json<{signature: string; citedBy: Array<{id: string}>}>(['show', id])
+    expect(shown.signature).toBe('valid')
+    expect(shown.citedBy.map((c) => c.id)).toEqual([derived])
+    const log = sb.json<{records: Array<{id: string}>}>(['log', 'x:1'])
+    expect(log.records.map((r) => r.id)).toEqual([id])
+    const stats = sb.json<{records: number; byKind: {assertion: number}}>(['stats'])
+    expect(stats.records).toBe(stats.byKind.assertion)
+    expect(stats.records).toBeGreaterThanOrEqual(5)
+  })
+
+  it('ingest keeps good lines, reports bad ones, exits 1; export re-ingests cleanly elsewhere', () => {
+    const exported = sb.run(['export'])
+    expect(exported.code).toBe(0)
+    const lines = exported.stdout.trim().split('\n')
+    const bad = JSON.parse(lines[0])
+    bad.confidence = 0.1
+    const input = [...lines, '{oops', JSON.stringify(bad), '{"subject":"new:1","predicate":"p","value":true}'].join('\n')
+    const r = sb.run(['ingest', '-'], {input})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`stdin:${lines.length + 1}: rejected: not valid JSON`)
+    expect(r.stderr).toMatch(new RegExp(`stdin:${lines.length + 2}: rejected ${bad.id.slice(0, 12)}: id: does not match`))
+    expect(r.stdout).toContain(`1 added, ${lines.length} already present, 2 rejected`)
+
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const res = other.json<{added: number; rejected: number}>(['ingest', '-'], {input: exported.stdout})
+      expect(res).toMatchObject({added: lines.length, rejected: 0})
+      expect(other.run(['export']).stdout).toBe(exported.stdout)
+      expect(other.run(['fsck']).code).toBe(0)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('fsck finds a record whose stored bytes were altered, and exits 1', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      other.run(['assert', 'a', 'b', '1'])
+      expect(other.json<{bad: unknown[]}>(['fsck']).bad).toEqual([])
+      // Corrupt the store behind steme's back with DuckDB itself.
+      const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
+const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
+await c.run("UPDATE records SET canonical = replace(canonical, '\\"value\\":1', '\\"value\\":2')"); c.closeSync(); i.closeSync()`
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(other.dir, '.steme', 'store.duckdb')], {cwd: process.cwd(), encoding: 'utf8'})
+      expect(r.status, r.stderr).toBe(0)
+      const fsck = other.run(['fsck'])
+      expect(fsck.code).toBe(1)
+      expect(fsck.stderr).toMatch(/bad record [0-9a-f]{64}: id does not match the stored content/)
+    } finally {
+      other.cleanup()
+    }
+  })
+})
+
+describe('bad input: one clear message, the right exit code, nothing touched', () => {
+  const count = () => sb.json<{records: number}>(['stats']).records
+
+  it('usage errors exit 2 with a hint', () => {
+    const before = count()
+    const cases: Array<[string[], RegExp]> = [
+      [['assert', 'a', 'b', '1', '--confidence', '7'], /--confidence must be a number in \[0, 1\], got "7"/],
+      [['assert', 'a'], /Missing 2 required args/],
+      [['query', 'a', '--as-of', 'someday'], /"someday" is neither a date nor an HLC stamp/],
+      [['show', 'xyz'], /"xyz" is not a record id/],
+      [['ingest', 'no-such-file.ndjson'], /no such file: no-such-file.ndjson/],
+      [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid valid.from: must be an ISO-8601 date/],
+      [['log', '--frobnicate'], /Nonexistent flag: --frobnicate/],
+    ]
+    for (const [args, msg] of cases) {
+      const r = sb.run(args)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr, args.join(' ')).toMatch(msg)
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack traces
+    }
+    expect(count()).toBe(before)
+  })
+
+  it('a missing store says how to create one', () => {
+    const other = sandbox()
+    try {
+      const r = other.run(['query', 'a'])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('error: no steme store here or in any parent directory')
+      expect(r.stderr).toContain('hint: run `steme init`')
+      const j = other.run(['stats', '--json'])
+      expect(JSON.parse(j.stdout).error.code).toBe('no_store')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a missing key says how to make one; a world-readable key is refused', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const keyFile = join(other.dir, 'xdg', 'steme', 'keys', 'default.key')
+      chmodSync(keyFile, 0o644)
+      const r = other.run(['assert', 'a', 'b', '1'])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('is readable by others (mode 644)')
+      expect(r.stderr).toContain(`chmod 600 ${keyFile}`)
+      const none = other.run(['assert', 'a', 'b', '1'], {env: {XDG_CONFIG_HOME: join(other.dir, 'empty')}})
+      expect(none.code).toBe(2)
+      expect(none.stderr).toContain('error: no signing key')
+      expect(none.stderr).toContain('steme keys generate')
+      const envKey = other.run(['assert', 'a', 'b', '1'], {env: {XDG_CONFIG_HOME: join(other.dir, 'empty'), STEME_KEY: '11'.repeat(32)}})
+      expect(envKey.code).toBe(0)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a store locked by another process gets a clear message, not a raw lock error', async () => {
+    const {spawn} = await import('node:child_process')
+    const holder = spawn(
+      process.execPath,
+      ['-e', `import('@duckdb/node-api').then(async ({DuckDBInstance}) => { const i = await DuckDBInstance.create(process.argv[1]); await i.connect(); console.log('held'); setTimeout(() => {}, 60000) })`, join(sb.dir, '.steme', 'store.duckdb')],
+      {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit']},
+    )
+    try {
+      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()))
+      const r = sb.run(['assert', 'a', 'b', '1'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('is in use by another steme process')
+      expect(r.stderr).toContain('hint:')
+      expect(r.stderr).not.toContain('IO Error')
+    } finally {
+      holder.kill('SIGKILL')
+      await new Promise((r) => holder.once('exit', r))
+    }
+    expect(sb.run(['fsck']).code).toBe(0)
+  })
+})

@@ -1,0 +1,69 @@
+import {describe, expect, it} from 'vitest'
+import {fc, test as fcTest} from '../helpers/fc.js'
+import {Hlc, formatHlc, hlcBound, parseHlc} from '../../src/core/hlc.js'
+
+describe('HLC', () => {
+  it('formats fixed width so string order is time order', () => {
+    expect(formatHlc({wall: 0x19aa3c4d5e6, counter: 0})).toBe('0000019aa3c4d5e6-0000')
+    expect(parseHlc('0000019aa3c4d5e6-00ff')).toEqual({wall: 0x19aa3c4d5e6, counter: 255})
+  })
+
+  it('bumps the counter when wall time does not advance, and resets when it does', () => {
+    let wall = 1000
+    const c = new Hlc(undefined, () => wall)
+    expect(c.tick()).toBe(formatHlc({wall: 1000, counter: 0}))
+    expect(c.tick()).toBe(formatHlc({wall: 1000, counter: 1}))
+    wall = 999 // the wall clock went backwards
+    expect(c.tick()).toBe(formatHlc({wall: 1000, counter: 2}))
+    wall = 2000
+    expect(c.tick()).toBe(formatHlc({wall: 2000, counter: 0}))
+  })
+
+  it('moves past received stamps', () => {
+    const c = new Hlc(undefined, () => 1000)
+    c.receive(formatHlc({wall: 5000, counter: 7}))
+    expect(c.tick()).toBe(formatHlc({wall: 5000, counter: 8}))
+    c.receive(formatHlc({wall: 10, counter: 0}))
+    expect(c.tick()).toBe(formatHlc({wall: 5000, counter: 9}))
+  })
+
+  it('resumes above a persisted stamp (restart), even if the wall clock is behind', () => {
+    const first = new Hlc(undefined, () => 5000)
+    first.tick()
+    const last = first.tick()
+    const restarted = new Hlc(parseHlc(last), () => 4000)
+    expect(restarted.tick() > last).toBe(true)
+  })
+
+  it('carries counter overflow into the wall part', () => {
+    const c = new Hlc({wall: 7, counter: 0xffff}, () => 0)
+    expect(c.tick()).toBe(formatHlc({wall: 8, counter: 0}))
+  })
+
+  fcTest.prop([fc.array(fc.oneof(fc.record({t: fc.constant('tick' as const), wall: fc.integer({min: 0, max: 1e6})}), fc.record({t: fc.constant('recv' as const), wall: fc.integer({min: 0, max: 1e6}), c: fc.integer({min: 0, max: 0xffff})})), {maxLength: 200})])(
+    'never issues a stamp at or below one it issued or received',
+    (events) => {
+      let wall = 0
+      const c = new Hlc(undefined, () => wall)
+      let high = ''
+      for (const e of events) {
+        if (e.t === 'tick') {
+          wall = e.wall
+          const s = c.tick()
+          expect(s > high).toBe(true)
+          high = s
+        } else {
+          const s = formatHlc({wall: e.wall, counter: e.c})
+          c.receive(s)
+          if (s > high) high = s
+        }
+      }
+    },
+  )
+
+  it('turns dates and stamps into as-of bounds, and says what a bad one should look like', () => {
+    expect(hlcBound('0000019aa3c4d5e6-0000')).toBe('0000019aa3c4d5e6-0000')
+    expect(hlcBound('2026-01-01T00:00:00Z')).toBe(formatHlc({wall: Date.parse('2026-01-01T00:00:00Z'), counter: 0xffff}))
+    expect(() => hlcBound('last tuesday')).toThrow(/neither a date nor an HLC stamp/)
+  })
+})

@@ -1,0 +1,98 @@
+import {beforeAll, describe, expect, it} from 'vitest'
+import {initHash} from '../../src/core/hash.js'
+import {RecordError} from '../../src/core/errors.js'
+import {checkRecord, recordLine, seal} from '../../src/core/seal.js'
+import {BOUNDS} from '../../src/core/record.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
+
+const NOW = 1_700_000_100_000
+const opts = {nowMs: NOW, skewMs: 60_000}
+
+function reason(obj: unknown): string {
+  try {
+    checkRecord(obj, opts)
+  } catch (e) {
+    if (e instanceof RecordError) return e.message
+    throw e
+  }
+  return 'accepted'
+}
+
+beforeAll(() => initHash())
+
+describe('record validation', () => {
+  it('accepts every kind, sealed', () => {
+    const a = assertion({evidence: ['ab'.repeat(32)], valid: {from: '2024-01-01'}})
+    const kinds = [
+      a,
+      record({kind: 'vote', target: a.record.id, weight: -1}),
+      record({kind: 'retract', source: 'fda:label-2024', reason: 'withdrawn'}),
+      record({kind: 'epoch', name: 'post-2024', starts: '2024-06-01T00:00:00Z', note: 'new guideline'}),
+      record({kind: 'trust', target: testKey(2).publicHex, weight: 0.7}),
+    ]
+    for (const s of kinds) expect(reason(JSON.parse(recordLine(s.canonical, s.record.id, s.record.sig)))).toBe('accepted')
+  })
+
+  it('the interchange line round-trips to the same id', () => {
+    const s = assertion({value: {a: [1, 2, {b: null}]}})
+    const back = checkRecord(JSON.parse(recordLine(s.canonical, s.record.id, s.record.sig)), opts)
+    expect(back.record.id).toBe(s.record.id)
+    expect(back.canonical).toBe(s.canonical)
+  })
+
+  const base = () => JSON.parse(JSON.stringify(assertion().record)) as Record<string, unknown>
+  const cases: Array<[string, (r: Record<string, unknown>) => void, RegExp]> = [
+    ['unknown kind', (r) => (r.kind = 'opinion'), /^kind: unknown kind "opinion"/],
+    ['wrong version', (r) => (r.v = 2), /^v: must be 1/],
+    ['bad agent hex', (r) => (r.agent = 'XYZ'), /^agent: must be 64 lowercase hex/],
+    ['uppercase id', (r) => (r.id = (r.id as string).toUpperCase()), /^id: must be 64 lowercase hex/],
+    ['short sig', (r) => (r.sig = 'ab'), /^sig: must be 128 lowercase hex/],
+    ['bad hlc', (r) => (r.hlc = '2024-01-01'), /^hlc: must look like/],
+    ['confidence out of range', (r) => (r.confidence = 1.5), /^confidence: must be a number in \[0, 1\], got 1.5/],
+    ['confidence as string', (r) => (r.confidence = '0.5'), /^confidence: must be a number/],
+    ['null optional', (r) => (r.source = null), /^source: is null; omit optional fields/],
+    ['unknown field', (r) => (r.colour = 'red'), /^colour: is not a field of a assertion record/],
+    ['missing subject', (r) => delete r.subject, /^subject: is required/],
+    ['empty predicate', (r) => (r.predicate = ''), /^predicate: must not be empty/],
+    ['oversize subject', (r) => (r.subject = 'x'.repeat(BOUNDS.subject + 1)), /^subject: is 513 chars, the bound is 512/],
+    ['bad evidence id', (r) => (r.evidence = ['nothex']), /^evidence\[0\]: must be 64 lowercase hex/],
+    ['valid from after to', (r) => (r.valid = {from: '2025-01-01', to: '2024-01-01'}), /^valid: from \(2025-01-01\) is after to/],
+    ['bad date', (r) => (r.valid = {from: 'yesterday'}), /^valid.from: must be an ISO-8601 date/],
+    ['content changed', (r) => (r.value = 0.5), /^id: does not match the content/],
+    ['future stamp', (r) => (r.hlc = stamp(NOW + 3_600_000, 0)), /^hlc: is 3600 s in the future, beyond the allowed clock skew of 60 s/],
+    ['nothing (the control case)', () => undefined, /^accepted$/],
+  ]
+  for (const [name, mutate, expected] of cases) {
+    it(`judges ${name} with a precise reason`, () => {
+      const r = base()
+      mutate(r)
+      expect(reason(r)).toMatch(expected)
+    })
+  }
+
+  it('rejects a signature by another key, and a swapped agent', () => {
+    const s = assertion()
+    const other = seal({...(JSON.parse(s.canonical) as object), agent: testKey(3).publicHex} as never, testKey(3))
+    expect(reason({...s.record, sig: other.record.sig})).toMatch(/^sig: does not verify/)
+    expect(reason({...s.record, agent: testKey(3).publicHex})).toMatch(/^id: does not match/)
+  })
+
+  it('rejects an oversize value', () => {
+    expect(() => assertion({value: 'x'.repeat(BOUNDS.value + 10)})).toThrow(/^value: is \d+ bytes as canonical JSON, the bound is 65536/)
+  })
+
+  it('a retraction names exactly one target', () => {
+    expect(() => record({kind: 'retract'})).toThrow(/exactly one of target/)
+    expect(() => record({kind: 'retract', target: 'ab'.repeat(32), source: 'x'})).toThrow(/exactly one of target/)
+  })
+
+  it('vote weights are 1, -1 or 0; trust weights in [0, 1]', () => {
+    expect(() => record({kind: 'vote', target: 'ab'.repeat(32), weight: 2})).toThrow(/^weight: must be 1, -1 or 0/)
+    expect(() => record({kind: 'trust', target: 'ab'.repeat(32), weight: -0.1})).toThrow(/^weight: must be a number in \[0, 1\]/)
+  })
+
+  it('rejects non-objects', () => {
+    expect(reason([1])).toMatch(/^record: must be a JSON object, got an array/)
+    expect(reason('x')).toMatch(/^record: must be a JSON object, got string/)
+  })
+})

@@ -1,0 +1,56 @@
+/** Run the built steme binary as a user would, in a temp home with its own keys. */
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface Sandbox {
+  dir: string
+  env: NodeJS.ProcessEnv
+  run(args: string[], opts?: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv}): RunResult
+  runAsync(args: string[], opts?: {input?: string; cwd?: string}): Promise<RunResult>
+  json<T = unknown>(args: string[], opts?: {input?: string; cwd?: string}): T
+  cleanup(): void
+}
+
+export function sandbox(prefix = 'steme-cli-'): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const env: NodeJS.ProcessEnv = {PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg'), NO_COLOR: '1'}
+  const sb: Sandbox = {
+    dir,
+    env,
+    run(args, opts = {}) {
+      const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? dir, env: {...env, ...opts.env}, input: opts.input ?? '', encoding: 'utf8', maxBuffer: 256 * 1024 * 1024})
+      return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
+    },
+    runAsync(args, opts = {}) {
+      return new Promise((resolve) => {
+        const p = spawn(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? dir, env})
+        let stdout = ''
+        let stderr = ''
+        p.stdout.on('data', (d) => (stdout += d))
+        p.stderr.on('data', (d) => (stderr += d))
+        p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+        p.stdin.end(opts.input ?? '')
+      })
+    },
+    json(args, opts) {
+      const r = sb.run([...args, '--json'], opts)
+      if (r.code !== 0) throw new Error(`steme ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+      return JSON.parse(r.stdout)
+    },
+    cleanup() {
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+  return sb
+}

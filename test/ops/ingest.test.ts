@@ -1,0 +1,106 @@
+import {beforeAll, describe, expect, it} from 'vitest'
+import {Readable} from 'node:stream'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
+import {initHash} from '../../src/core/hash.js'
+import {Hlc} from '../../src/core/hlc.js'
+import {recordLine} from '../../src/core/seal.js'
+import type {Deps} from '../../src/ops/deps.js'
+import {ingestOp} from '../../src/ops/ingest.js'
+import {exportOp} from '../../src/ops/export.js'
+import {assertion, many, testKey} from '../helpers/records.js'
+
+function deps(store = new MemoryStore(), withKey = true): Deps {
+  return {
+    store,
+    clock: new Hlc(undefined),
+    config: {...DEFAULT_CONFIG, skewSeconds: 60},
+    key: () => {
+      if (!withKey) throw new Error('no key')
+      return testKey(9)
+    },
+    saveClock: async () => undefined,
+  }
+}
+const line = (s: ReturnType<typeof assertion>) => recordLine(s.canonical, s.record.id, s.record.sig)
+const input = (text: string) => Readable.from([text])
+
+beforeAll(() => initHash())
+
+describe('ingest', () => {
+  it('keeps good lines, reports bad ones by line number, and stores nothing twice', async () => {
+    const good = many(5)
+    const tampered = JSON.parse(line(good[1]))
+    tampered.value = 999
+    const text = [line(good[0]), '{not json', JSON.stringify(tampered), '', line(good[2]), '{"kind":"opinion","sig":"00"}', line(good[3]), line(good[4]), line(good[0])].join('\n')
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), chunkLines: 3})
+    expect(res.added).toBe(4)
+    expect(res.present).toBe(1)
+    expect(res.rejected).toBe(3)
+    expect(res.errors.map((e) => e.line)).toEqual([2, 3, 6])
+    expect(res.errors[0].reason).toMatch(/not valid JSON/)
+    expect(res.errors[1].reason).toMatch(/^id: does not match the content/)
+    expect(res.errors[1].id).toBe(good[1].record.id)
+    expect(res.errors[2].reason).toMatch(/^v: must be 1/)
+    const again = await ingestOp(d, {input: input(text)})
+    expect(again.added).toBe(0)
+    expect((await d.store.stats()).records).toBe(4)
+  })
+
+  it('signs plain facts with the local key and moves the clock past received stamps', async () => {
+    const d = deps()
+    const future = assertion({hlc: '000001f000000000-0000'})
+    const res = await ingestOp(d, {
+      input: input(['{"subject":"s:1","predicate":"p","value":1}', '{"subject":"s:1","predicate":"p","value":"two","confidence":0.4,"source":"doc:1"}'].join('\n')),
+    })
+    expect(res.added).toBe(2)
+    const got = await d.store.assertions('s:1', 'p')
+    expect(got.map((a) => a.agent)).toEqual([testKey(9).publicHex, testKey(9).publicHex])
+    expect(got.map((a) => a.confidence)).toEqual([1, 0.4])
+    const far = await ingestOp(d, {input: input(line(future))})
+    expect(far.rejected).toBe(1)
+    expect(far.errors[0].reason).toMatch(/in the future/)
+    const near = assertion({hlc: new Hlc(undefined).tick()})
+    await ingestOp(d, {input: input(line(near))})
+    expect(d.clock.tick() > near.record.hlc).toBe(true)
+  })
+
+  it('refuses a plain fact carrying agent or hlc, and plain facts without a key', async () => {
+    const d = deps(new MemoryStore(), false)
+    const res = await ingestOp(d, {input: input(['{"subject":"s","predicate":"p","value":1}', '{"subject":"s","predicate":"p","value":1,"hlc":"x"}'].join('\n'))})
+    expect(res.rejected).toBe(2)
+    expect(res.errors[0].reason).toMatch(/no local key to sign plain facts/)
+    expect(res.errors[1].reason).toMatch(/^hlc: is set but the record has no sig/)
+  })
+
+  it('reads a JSON array and CSV with a header row', async () => {
+    const d = deps()
+    const arr = await ingestOp(d, {input: input(JSON.stringify([JSON.parse(line(assertion({value: 'a'}))), {subject: 'x', predicate: 'y', value: [1]}, 5]))})
+    expect(arr.format).toBe('json')
+    expect(arr.added).toBe(2)
+    expect(arr.errors).toEqual([{line: 3, reason: 'record: must be a JSON object, got number'}])
+    const csv = await ingestOp(d, {input: input('subject,predicate,value,confidence,source\ndrug:a,rate,0.2,0.9,fda\ndrug:a,rate,"{""n"":1}",0.5,\ndrug:b,name,plain text,2,x\n')})
+    expect(csv.format).toBe('csv')
+    expect(csv.added).toBe(2)
+    expect(csv.errors).toEqual([{line: 4, reason: 'confidence: must be a number in [0, 1], got 2'}])
+    const vals = (await d.store.assertions('drug:a', 'rate')).map((a) => a.value)
+    expect(vals).toEqual([0.2, {n: 1}])
+  })
+
+  it('export then ingest elsewhere reproduces the same records', async () => {
+    const a = deps()
+    await a.store.insert(many(30))
+    let text = ''
+    await exportOp(a, {write: (c) => void (text += c)})
+    const b = deps()
+    const res = await ingestOp(b, {input: input(text)})
+    expect(res).toMatchObject({added: 30, rejected: 0})
+    const ids = async (d: Deps) => {
+      const out: string[] = []
+      for await (const batch of d.store.scan()) out.push(...batch.map((s) => s.record.id))
+      return out
+    }
+    expect(await ids(b)).toEqual(await ids(a))
+  })
+})
