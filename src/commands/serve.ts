@@ -24,6 +24,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     timeout: Flags.integer({description: 'seconds allowed to receive a request', default: 30, min: 1}),
     'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
     threads: Flags.integer({description: 'signature verification worker threads (default: one per core)', min: 0}),
+    'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
   }
 
   async run(): Promise<{url: string; requests: number; stored: number}> {
@@ -46,7 +47,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       allowAgents: allow,
       threads: flags.threads,
       https: flags['tls-cert'] ? {cert: readPem(flags['tls-cert']), key: readPem(flags['tls-key']!)} : undefined,
-      logger: tty ? false : {level: 'info'},
+      logger: tty ? false : {level: flags['log-level']},
     })
     let url: string
     try {
