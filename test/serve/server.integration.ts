@@ -313,3 +313,32 @@ describe('GET /v1/events', () => {
     expect(events[0].data).toEqual(want[0].record)
   })
 })
+
+describe('TLS', () => {
+  it('serves HTTPS with --tls-cert/--tls-key', async () => {
+    const {execFileSync} = await import('node:child_process')
+    const {mkdtempSync, readFileSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const {join} = await import('node:path')
+    const https = await import('node:https')
+    const dir = mkdtempSync(join(tmpdir(), 'steme-tls-'))
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    const cert = readFileSync(join(dir, 'cert.pem'))
+    const h = await startHarness({https: {cert, key: readFileSync(join(dir, 'key.pem'))}})
+    try {
+      expect(h.url).toMatch(/^https:/)
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get(`${h.url}/v1/stats`, {ca: cert, headers: {authorization: `Bearer ${h.read}`}}, (res) => {
+            let t = ''
+            res.on('data', (d) => (t += d))
+            res.on('end', () => resolve(t))
+          })
+          .on('error', reject)
+      })
+      expect(JSON.parse(body).records).toBe(0)
+    } finally {
+      await h.stop()
+    }
+  })
+})
