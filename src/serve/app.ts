@@ -12,6 +12,7 @@ import {HttpError, errorHandler} from './errors.js'
 import {ObservedStore} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
+import {adminRoutes} from './routes/admin.js'
 import {eventRoutes} from './routes/events.js'
 import {mountedRoutes} from './routes/mounted.js'
 import {readRoutes} from './routes/read.js'
@@ -123,6 +124,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.get('/v1/openapi.yaml', async (_req, reply) => reply.type('application/yaml').send(readFileSync(OPENAPI, 'utf8')))
   app.get('/metrics', {config: {role: 'read'}}, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
   readRoutes(app, ctx)
+  adminRoutes(app, opts.tokens)
   recordRoutes(app, ctx)
   const events = eventRoutes(app, ctx)
   await mountedRoutes(app, ctx)

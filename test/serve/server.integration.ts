@@ -183,6 +183,7 @@ const ROUTES: Array<{method: string; path: string; role: 'read' | 'write' | 'adm
   {method: 'POST', path: '/v1/sync/digest', role: 'read', body: '{}'},
   {method: 'GET', path: '/metrics', role: 'read'},
   {method: 'POST', path: '/v1/records', role: 'write', body: '[]'},
+  {method: 'GET', path: '/v1/tokens', role: 'admin'},
 ]
 
 describe('auth: every route refuses a missing, malformed, revoked or under-privileged token', () => {
@@ -225,6 +226,13 @@ describe('auth: every route refuses a missing, malformed, revoked or under-privi
       expect([401, 403]).not.toContain(r.status)
     })
   }
+
+  it('GET /v1/tokens lists tokens for an admin, without hashes', async () => {
+    const r = await h.req('/v1/tokens', {token: h.admin})
+    expect(r.status).toBe(200)
+    expect(r.body.tokens.map((t: {name: string}) => t.name)).toEqual(expect.arrayContaining(['r', 'w', 'a', 'gone']))
+    expect(r.text).not.toMatch(/hash/)
+  })
 
   it('a token revoked while the daemon runs is refused from the next request', async () => {
     const {token} = h.tokens.create('read', 'short-lived')
