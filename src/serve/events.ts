@@ -26,8 +26,10 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     this.setMaxListeners(0)
   }
 
-  insertDetailed(batch: readonly Sealed[]): Promise<InsertDetail> {
+  insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
     const run = async (): Promise<InsertDetail> => {
+      // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
+      if (!wantIds && this.listenerCount('added') === 0) return {...(await this.inner.insert(batch)), addedIds: [], presentIds: []}
       const unique = new Map<string, Sealed>()
       for (const s of batch) unique.set(s.record.id, s)
       const present = await this.inner.has([...unique.keys()])
@@ -43,14 +45,14 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   }
 
   /** A Store for one request: same reads, inserts go through the lock and are tallied for the response. */
-  forRequest(): {store: Store; added: string[]; present: string[]} {
+  forRequest(wantIds = true): {store: Store; added: string[]; present: string[]} {
     const added: string[] = []
     const present: string[] = []
     const inner = this.inner
     const store: Store = {
       location: inner.location,
       insert: async (batch) => {
-        const d = await this.insertDetailed(batch)
+        const d = await this.insertDetailed(batch, wantIds)
         added.push(...d.addedIds)
         present.push(...d.presentIds)
         return {added: d.added, present: d.present}

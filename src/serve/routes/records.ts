@@ -25,7 +25,7 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
       // One pretty-printed object is one record, not NDJSON lines.
       if (format === 'json' && body.trimStart().startsWith('{')) body = `[${body}]`
       if (body.trim() === '') format = 'ndjson'
-      const {store, added, present} = ctx.observed.forRequest()
+      const {store, added, present} = ctx.observed.forRequest(req.query.detail !== 'counts')
       const summary = await ingestOp(
         {...ctx.deps, store},
         {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
