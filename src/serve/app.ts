@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 import type {Socket} from 'node:net'
 import Fastify, {type FastifyInstance} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
-import {UserError} from '../core/errors.js'
 import {initHash} from '../core/hash.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
@@ -58,14 +57,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     threads: opts.threads,
     noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',
   })
-  // The daemon never signs: ingestOp sees no key, so plain facts are rejected per record.
-  const deps: Deps = {
-    ...opts.deps,
-    key: () => {
-      throw new UserError('the daemon does not sign records', {code: 'no_key'})
-    },
-  }
-  const ctx: ServeContext = {deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000}
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000}
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,

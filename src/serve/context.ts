@@ -17,6 +17,7 @@ export interface Mounts {
 }
 
 export interface ServeContext {
+  /** The runtime's deps (its key, when the daemon's host has one, is the store's own agent for trust; it never signs for clients). */
   deps: Deps
   observed: ObservedStore
   metrics: Metrics

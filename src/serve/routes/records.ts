@@ -1,6 +1,7 @@
 /** POST /v1/records: signed records as NDJSON or a JSON array, validated by ingestOp exactly as `steme ingest` does. */
 import {Readable} from 'node:stream'
 import type {FastifyInstance} from 'fastify'
+import {UserError} from '../../core/errors.js'
 import {ingestOp, type IngestSummary} from '../../ops/ingest.js'
 import type {ServeContext} from '../context.js'
 import {HttpError} from '../errors.js'
@@ -9,6 +10,10 @@ export interface RecordsResponse extends IngestSummary {
   /** Ids newly stored and ids already present, per record (omitted with ?detail=counts). */
   ids?: {added: string[]; present: string[]}
   error?: {code: 'rejected'; message: string}
+}
+
+const noKey = (): never => {
+  throw new UserError('the daemon does not sign records', {code: 'no_key'})
 }
 
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl']
@@ -27,7 +32,8 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
       if (body.trim() === '') format = 'ndjson'
       const {store, added, present} = ctx.observed.forRequest(req.query.detail !== 'counts')
       const summary = await ingestOp(
-        {...ctx.deps, store},
+        // The daemon never signs: ingestOp sees no key, so plain facts are rejected per record.
+        {...ctx.deps, store, key: noKey},
         {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
       )
       ctx.metrics.recordsStored.inc(summary.added)
