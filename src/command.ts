@@ -64,6 +64,15 @@ export abstract class StemeCommand extends Command {
     return super.finally(err)
   }
 
+  /**
+   * A live progress line on stderr: only on a real terminal (with a width), never with
+   * --json or in CI, so pipes and logs stay quiet. Loads ink only when shown.
+   */
+  protected async progress(label: string): Promise<import('./ui/progress.js').ProgressHandle | undefined> {
+    if (!process.stderr.isTTY || !process.stderr.columns || process.env.CI || this.jsonEnabled()) return undefined
+    return (await import('./ui/progress.js')).startProgress(label)
+  }
+
   /** Human output to stdout, only when --json is off. */
   protected out(text: string): void {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : text + '\n')

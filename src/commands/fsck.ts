@@ -9,7 +9,7 @@ export default class Fsck extends StemeCommand {
   async run(): Promise<FsckResult> {
     const {flags} = await this.parse(Fsck)
     const rt = await this.open({store: flags.store})
-    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('fsck') : undefined
+    const progress = await this.progress('fsck')
     let res: FsckResult
     try {
       res = await fsckOp(rt, {onProgress: (checked) => progress?.update({checked})})

@@ -31,7 +31,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file)
-    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('ingest') : undefined
+    const progress = await this.progress('ingest')
     let res: IngestSummary
     try {
       res = await ingestOp(deps, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})

@@ -114,6 +114,8 @@ function idList(o: Record<string, unknown>, f: string, max: number): void {
   if (new Set(v).size !== v.length) throw new RecordError(f, 'lists the same id twice')
 }
 
+const article = (kind: string) => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`)
+
 export function typeName(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
@@ -139,10 +141,10 @@ export function checkShape(o: unknown, signed: boolean): asserts o is RecordBody
   for (const k of Object.keys(r)) {
     if (r[k] === null) throw new RecordError(k, 'is null; omit optional fields instead')
     if (!COMMON.includes(k) && !spec.required.includes(k) && !spec.optional.includes(k) && !(signed && SIGNED.includes(k))) {
-      throw new RecordError(k, `is not a field of a ${kind} record`)
+      throw new RecordError(k, `is not a field of ${article(kind)} record`)
     }
   }
-  for (const k of spec.required) if (!(k in r)) throw new RecordError(k, `is required in a ${kind} record`)
+  for (const k of spec.required) if (!(k in r)) throw new RecordError(k, `is required in ${article(kind)} record`)
   if (signed) {
     hexField(r.id, 'id', 64)
     hexField(r.sig, 'sig', 128)

@@ -76,7 +76,8 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
       ok.push(sealed)
     } catch (e) {
       if (!(e instanceof RecordError)) throw e
-      const id = typeof (obj as {id?: unknown}).id === 'string' ? ((obj as {id: string}).id as string) : undefined
+      const claimed = obj !== null && typeof obj === 'object' ? (obj as {id?: unknown}).id : undefined
+      const id = typeof claimed === 'string' ? claimed.slice(0, 64) : undefined
       errors.push({line, id, reason: e.message})
     }
   }

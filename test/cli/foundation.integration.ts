@@ -81,6 +81,34 @@ describe('steme CLI on a real DuckDB file', () => {
     }
   })
 
+  it('the clock moves past received stamps and stays there across processes', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      // A record from a peer whose clock is 30 s ahead (inside the 60 s skew bound).
+      const stamp = (Date.now() + 30_000).toString(16).padStart(16, '0') + '-0000'
+      // Sign it with another agent's key so it is a valid foreign record.
+      const seed = '22'.repeat(32)
+      {
+        const script = `const {seal, recordLine} = await import('./dist/core/seal.js'); const {keyPairFromSeed} = await import('./dist/core/sign.js');
+const k = keyPairFromSeed(Buffer.from('${seed}', 'hex'));
+const {record, canonical} = seal({v: 1, kind: 'assertion', agent: k.publicHex, hlc: '${stamp}', subject: 's', predicate: 'p', value: 2, confidence: 1}, k);
+process.stdout.write(recordLine(canonical, record.id, record.sig) + '\\n')`
+        const made = spawnSync(process.execPath, ['--input-type=module', '-e', script], {cwd: process.cwd(), encoding: 'utf8'})
+        expect(made.status, made.stderr).toBe(0)
+        expect(other.run(['ingest', '-'], {input: made.stdout}).code).toBe(0)
+      }
+      // A new process (a restart) issues its next stamp above the received one.
+      const id = other.run(['assert', 's', 'p', '3']).stdout.trim()
+      const rec = other.json<{record: {hlc: string}}>(['show', id]).record
+      expect(rec.hlc > stamp).toBe(true)
+      const next = other.json<{record: {hlc: string}}>(['show', other.run(['assert', 's', 'p', '4']).stdout.trim()]).record
+      expect(next.hlc > rec.hlc).toBe(true)
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('fsck finds a record whose stored bytes were altered, and exits 1', () => {
     const other = sandbox()
     try {
@@ -95,7 +123,7 @@ await c.run("UPDATE records SET canonical = replace(canonical, '\\"value\\":1', 
       expect(r.status, r.stderr).toBe(0)
       const fsck = other.run(['fsck'])
       expect(fsck.code).toBe(1)
-      expect(fsck.stderr).toMatch(/bad record [0-9a-f]{64}: id does not match the stored content/)
+      expect(fsck.stderr).toMatch(/bad record [0-9a-f]{64}: id: does not match the content/)
     } finally {
       other.cleanup()
     }

@@ -51,7 +51,7 @@ describe('record validation', () => {
     ['confidence out of range', (r) => (r.confidence = 1.5), /^confidence: must be a number in \[0, 1\], got 1.5/],
     ['confidence as string', (r) => (r.confidence = '0.5'), /^confidence: must be a number/],
     ['null optional', (r) => (r.source = null), /^source: is null; omit optional fields/],
-    ['unknown field', (r) => (r.colour = 'red'), /^colour: is not a field of a assertion record/],
+    ['unknown field', (r) => (r.colour = 'red'), /^colour: is not a field of an assertion record/],
     ['missing subject', (r) => delete r.subject, /^subject: is required/],
     ['empty predicate', (r) => (r.predicate = ''), /^predicate: must not be empty/],
     ['oversize subject', (r) => (r.subject = 'x'.repeat(BOUNDS.subject + 1)), /^subject: is 513 chars, the bound is 512/],

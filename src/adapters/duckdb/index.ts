@@ -38,6 +38,8 @@ export class DuckDBStore implements Store {
   private writes: Promise<unknown> = Promise.resolve()
   /** Whether this process wrote anything (close() checkpoints only then). */
   private dirty = false
+  /** Whether recent batches were all new, so the next one is appended without a membership query. */
+  private expectFresh = true
 
   private full?: {instance: DuckDBInstance; conn: DuckDBConnection}
 
@@ -105,7 +107,8 @@ export class DuckDBStore implements Store {
       }
       await this.conn.run('COMMIT')
     } catch (e) {
-      await this.conn.run('ROLLBACK')
+      // A failed flush may already have ended the transaction; the original error matters.
+      await this.conn.run('ROLLBACK').catch(() => undefined)
       throw e
     }
   }
@@ -127,62 +130,79 @@ export class DuckDBStore implements Store {
     return this.exclusive(async () => {
       const unique = new Map<string, Sealed>()
       for (const s of batch) unique.set(s.record.id, s)
+      this.dirty = true
+      // Fresh data (a new ingest) is the common case: append directly and let the primary key
+      // catch an overlap, which rolls the batch back; only then pay for the membership query.
+      if (this.expectFresh) {
+        try {
+          await this.appendAll([...unique.values()])
+          return {added: unique.size, present: batch.length - unique.size}
+        } catch (e) {
+          if (!/Constraint Error|Duplicate key/i.test(String((e as Error)?.message))) throw e
+          this.expectFresh = false
+        }
+      }
       const present = await this.has([...unique.keys()])
       const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-      if (fresh.length === 0) return {added: 0, present: batch.length}
-      this.dirty = true
-      await this.conn.run('BEGIN TRANSACTION')
-      try {
-        const app = await this.conn.createAppender('records')
-        const refs = await this.conn.createAppender('refs')
-        for (const {record: r, canonical} of fresh) {
-          const id = Buffer.from(r.id, 'hex')
-          app.appendBlob(id)
-          app.appendVarchar(r.kind)
-          app.appendVarchar(r.agent)
-          app.appendVarchar(r.hlc)
-          if (r.kind === 'assertion') {
-            app.appendVarchar(r.subject)
-            app.appendVarchar(r.predicate)
-            app.appendNull()
-          } else {
-            app.appendNull()
-            app.appendNull()
-            if (r.kind === 'epoch' || (r.kind === 'retract' && r.target === undefined)) app.appendNull()
-            else app.appendVarchar((r as {target: string}).target)
-          }
-          const source = r.kind === 'assertion' || r.kind === 'retract' ? r.source : undefined
-          if (source === undefined) app.appendNull()
-          else app.appendVarchar(source)
-          app.appendVarchar(canonical)
-          app.appendBlob(Buffer.from(r.sig, 'hex'))
-          app.endRow()
-          if (r.kind === 'assertion') {
-            for (const dst of r.evidence ?? []) {
-              refs.appendBlob(id)
-              refs.appendVarchar(dst)
-              refs.appendVarchar('evidence')
-              refs.endRow()
-            }
-            for (const dst of r.supersedes ?? []) {
-              refs.appendBlob(id)
-              refs.appendVarchar(dst)
-              refs.appendVarchar('supersedes')
-              refs.endRow()
-            }
-          }
-        }
-        app.flushSync()
-        app.closeSync()
-        refs.flushSync()
-        refs.closeSync()
-        await this.conn.run('COMMIT')
-      } catch (e) {
-        await this.conn.run('ROLLBACK')
-        throw e
-      }
+      this.expectFresh = present.size === 0
+      if (fresh.length) await this.appendAll(fresh)
       return {added: fresh.length, present: batch.length - fresh.length}
     })
+  }
+
+  /** Append records known to be new, in one transaction with their refs edges. */
+  private async appendAll(fresh: readonly Sealed[]): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION')
+    try {
+      const app = await this.conn.createAppender('records')
+      const refs = await this.conn.createAppender('refs')
+      for (const {record: r, canonical} of fresh) {
+        const id = Buffer.from(r.id, 'hex')
+        app.appendBlob(id)
+        app.appendVarchar(r.kind)
+        app.appendVarchar(r.agent)
+        app.appendVarchar(r.hlc)
+        if (r.kind === 'assertion') {
+          app.appendVarchar(r.subject)
+          app.appendVarchar(r.predicate)
+          app.appendNull()
+        } else {
+          app.appendNull()
+          app.appendNull()
+          if (r.kind === 'epoch' || (r.kind === 'retract' && r.target === undefined)) app.appendNull()
+          else app.appendVarchar((r as {target: string}).target)
+        }
+        const source = r.kind === 'assertion' || r.kind === 'retract' ? r.source : undefined
+        if (source === undefined) app.appendNull()
+        else app.appendVarchar(source)
+        app.appendVarchar(canonical)
+        app.appendBlob(Buffer.from(r.sig, 'hex'))
+        app.endRow()
+        if (r.kind === 'assertion') {
+          for (const dst of r.evidence ?? []) {
+            refs.appendBlob(id)
+            refs.appendVarchar(dst)
+            refs.appendVarchar('evidence')
+            refs.endRow()
+          }
+          for (const dst of r.supersedes ?? []) {
+            refs.appendBlob(id)
+            refs.appendVarchar(dst)
+            refs.appendVarchar('supersedes')
+            refs.endRow()
+          }
+        }
+      }
+      app.flushSync()
+      app.closeSync()
+      refs.flushSync()
+      refs.closeSync()
+      await this.conn.run('COMMIT')
+    } catch (e) {
+      // A failed flush may already have ended the transaction; the original error matters.
+      await this.conn.run('ROLLBACK').catch(() => undefined)
+      throw e
+    }
   }
 
   async get(ids: readonly string[]): Promise<Sealed[]> {

@@ -1,0 +1,63 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {spawn} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {initHash} from '../../src/core/hash.js'
+import {recordLine} from '../../src/core/seal.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {many, testKey} from '../helpers/records.js'
+import {FULL, report} from '../helpers/report.js'
+
+const N = FULL ? 200_000 : 20_000
+const KILLS = FULL ? 20 : 5
+
+let sb: Sandbox
+let file: string
+beforeAll(async () => {
+  await initHash()
+  sb = sandbox('steme-crash-')
+  sb.run(['init'])
+  file = join(sb.dir, 'records.ndjson')
+  const keys = [1, 2, 3, 4].map(testKey)
+  const lines: string[] = []
+  for (let k = 0; k < keys.length; k++) for (const s of many(N / keys.length, N / 40, keys[k])) lines.push(recordLine(s.canonical, s.record.id, s.record.sig))
+  writeFileSync(file, lines.join('\n') + '\n')
+})
+afterAll(() => sb.cleanup())
+
+/** Start an ingest and SIGKILL it after `ms`; resolves when it is gone. */
+function killDuring(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'ingest', file], {cwd: sb.dir, env: sb.env, stdio: 'ignore'})
+    const t = setTimeout(() => p.kill('SIGKILL'), ms)
+    p.on('exit', () => {
+      clearTimeout(t)
+      resolve()
+    })
+  })
+}
+
+describe('kill -9 during ingest', () => {
+  it(`${KILLS} kills at random points: the store opens, fsck passes, a rerun completes the set`, async () => {
+    let counts: number[] = []
+    for (let i = 0; i < KILLS; i++) {
+      // Random points from process start-up to well into the ingest.
+      await killDuring(200 + Math.floor(Math.random() * (FULL ? 20_000 : 4_000)))
+      const fsck = sb.run(['fsck', '--json'])
+      expect(fsck.code, fsck.stderr).toBe(0)
+      const res = JSON.parse(fsck.stdout) as {checked: number; bad: unknown[]}
+      expect(res.bad).toEqual([])
+      expect(res.checked).toBeLessThanOrEqual(N)
+      counts.push(res.checked)
+    }
+    // Counts never go down: committed batches survive every later kill.
+    expect(counts).toEqual([...counts].sort((a, b) => a - b))
+    const done = sb.json<{added: number; present: number; rejected: number}>(['ingest', file])
+    expect(done.rejected).toBe(0)
+    expect(done.added + done.present).toBe(N)
+    expect(sb.json<{records: number}>(['stats']).records).toBe(N)
+    expect(sb.run(['fsck']).code).toBe(0)
+    report({suite: 'kill -9 during ingest', faults: KILLS, inputs: N, lost: N - sb.json<{records: number}>(['stats']).records, invalidStored: 0, crashes: 0})
+    counts = []
+  })
+})
