@@ -12,7 +12,7 @@ export interface Mounts {
   conflicts?: (deps: Deps, query: Record<string, unknown>) => Promise<unknown>
   /** POST /v1/verify: {claims, observations} in, the `steme verify --json` report out. */
   verify?: (deps: Deps, body: unknown) => Promise<unknown>
-  /** The sync protocol's HTTP side: registers its own routes under /v1/sync (each with a `config.role`). */
+  /** The sync protocol's HTTP side: registers POST /v1/sync (and anything else it needs), each route with a `config.role`. */
   sync?: (app: FastifyInstance, ctx: ServeContext) => Promise<void> | void
 }
 

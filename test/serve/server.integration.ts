@@ -119,7 +119,7 @@ describe('steme serve routes', () => {
   })
 
   it('conflicts, verify and sync answer 501 not_implemented until their ops are mounted', async () => {
-    for (const [method, path] of [['GET', '/v1/conflicts'], ['POST', '/v1/verify'], ['POST', '/v1/sync/digest'], ['GET', '/v1/sync/records']]) {
+    for (const [method, path] of [['GET', '/v1/conflicts'], ['POST', '/v1/verify'], ['POST', '/v1/sync']]) {
       const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
       expect(r.status, path).toBe(501)
       expectCleanError(r, 'not_implemented')
@@ -180,7 +180,7 @@ const ROUTES: Array<{method: string; path: string; role: 'read' | 'write' | 'adm
   {method: 'GET', path: '/v1/events', role: 'read'},
   {method: 'GET', path: '/v1/conflicts', role: 'read'},
   {method: 'POST', path: '/v1/verify', role: 'read', body: '{}'},
-  {method: 'POST', path: '/v1/sync/digest', role: 'read', body: '{}'},
+  {method: 'POST', path: '/v1/sync', role: 'read', body: '{}'},
   {method: 'GET', path: '/metrics', role: 'read'},
   {method: 'POST', path: '/v1/records', role: 'write', body: '[]'},
   {method: 'GET', path: '/v1/tokens', role: 'admin'},

@@ -16,7 +16,7 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
   )
   app.post('/v1/verify', {config: {role: 'read'}}, verify ? async (req) => verify(ctx.deps, parseJson(req.body)) : notYet('POST /v1/verify', 'claims and `steme verify`'))
   if (sync) await sync(app, ctx)
-  else app.all('/v1/sync/*', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
+  else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
 }
 
 function parseJson(body: unknown): unknown {
