@@ -1,0 +1,116 @@
+/** Built-in extractors for common files: package.json, tsconfig, .nvmrc/.node-version, Dockerfiles, .env files. */
+import type {Json} from '../core/record.js'
+import type {Observation} from './observation.js'
+import {lineOfPath, stripJsonc} from './path.js'
+
+export interface Builtin {
+  name: string
+  /** Does this extractor want the file (by its repo-relative path)? */
+  wants(path: string): boolean
+  /** False when the file's presence is the observation and its content is never read. */
+  reads: boolean
+  extract(path: string, text: string): Observation[]
+}
+
+const base = (p: string) => p.slice(p.lastIndexOf('/') + 1)
+const dir = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '')
+/** `repo:<kind>` for the file at the root, `repo:<kind>:<where>` elsewhere, so monorepos keep packages apart. */
+const subjectFor = (kind: string, where: string) => (where ? `repo:${kind}:${where}` : `repo:${kind}`)
+const inVendor = (p: string) => p.startsWith('node_modules/') || p.includes('/node_modules/')
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const
+
+export const packageJson: Builtin = {
+  name: 'package.json',
+  reads: true,
+  wants: (p) => base(p) === 'package.json' && !inVendor(p),
+  extract(path, text) {
+    const doc = JSON.parse(text) as Record<string, unknown>
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return []
+    const subject = subjectFor('package', dir(path))
+    const out: Observation[] = []
+    const add = (predicate: string, value: unknown, keyPath: string[]) => {
+      if (value === undefined) return
+      out.push({subject, predicate, value: value as Json, file: path, line: lineOfPath(text, keyPath), via: 'builtin:package.json'})
+    }
+    for (const k of ['name', 'version', 'type', 'license', 'private', 'packageManager']) add(k, doc[k], [k])
+    const engines = doc.engines
+    if (engines && typeof engines === 'object') for (const [k, v] of Object.entries(engines)) add(`engines.${k}`, v, ['engines', k])
+    for (const f of DEP_FIELDS) {
+      const deps = doc[f]
+      if (deps && typeof deps === 'object') for (const [k, v] of Object.entries(deps)) add(`${f}.${k}`, v, [f, k])
+    }
+    return out
+  },
+}
+
+export const tsconfig: Builtin = {
+  name: 'tsconfig',
+  reads: true,
+  wants: (p) => /^tsconfig(\..+)?\.json$/.test(base(p)) && !inVendor(p),
+  extract(path, text) {
+    const doc = JSON.parse(stripJsonc(text)) as Record<string, unknown>
+    if (!doc || typeof doc !== 'object') return []
+    const subject = path === 'tsconfig.json' ? 'repo:tsconfig' : subjectFor('tsconfig', path)
+    const out: Observation[] = []
+    if (typeof doc.extends === 'string' || Array.isArray(doc.extends)) out.push({subject, predicate: 'extends', value: doc.extends as Json, file: path, line: lineOfPath(text, ['extends']), via: 'builtin:tsconfig'})
+    const opts = doc.compilerOptions
+    if (opts && typeof opts === 'object') {
+      for (const [k, v] of Object.entries(opts)) {
+        out.push({subject, predicate: `compilerOptions.${k}`, value: v as Json, file: path, line: lineOfPath(text, ['compilerOptions', k]), via: 'builtin:tsconfig'})
+      }
+    }
+    return out
+  },
+}
+
+export const nodeVersion: Builtin = {
+  name: 'node-version',
+  reads: true,
+  wants: (p) => base(p) === '.nvmrc' || base(p) === '.node-version',
+  extract(path, text) {
+    const lines = text.split('\n')
+    const i = lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+    if (i < 0) return []
+    return [{subject: subjectFor('node', dir(path)), predicate: 'version', value: lines[i].trim(), file: path, line: i + 1, via: `builtin:${base(path)}`}]
+  },
+}
+
+export const dockerfile: Builtin = {
+  name: 'dockerfile',
+  reads: true,
+  wants: (p) => /^(Dockerfile|Containerfile)(\..+)?$/.test(base(p)) || /\.(Dockerfile|dockerfile)$/.test(base(p)),
+  extract(path, text) {
+    const subject = path === 'Dockerfile' ? 'repo:docker' : subjectFor('docker', path)
+    const stages = new Set<string>()
+    const images: {image: string; line: number}[] = []
+    let last: {image: string; line: number} | undefined
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      const m = /^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(lines[i])
+      if (!m) continue
+      const image = m[1]
+      last = {image, line: i + 1}
+      if (!stages.has(image.toLowerCase())) images.push(last)
+      if (m[2]) stages.add(m[2].toLowerCase())
+    }
+    const out: Observation[] = []
+    if (last) out.push({subject, predicate: 'base_image', value: last.image, file: path, line: last.line, via: 'builtin:dockerfile'})
+    for (const im of images) out.push({subject, predicate: 'image', value: im.image, file: path, line: im.line, via: 'builtin:dockerfile'})
+    return out
+  },
+}
+
+const ENV_EXAMPLE = /\.(example|sample|template|dist|defaults)$/
+
+export const envFiles: Builtin = {
+  name: 'env-files',
+  reads: false,
+  wants: (p) => /^\.env(\..+)?$/.test(base(p)),
+  extract(path) {
+    const predicate = ENV_EXAMPLE.test(base(path)) ? 'example_present' : 'present'
+    return [{subject: 'repo:env', predicate, value: path, file: path, via: 'builtin:env-files'}]
+  },
+}
+
+export const BUILTINS: readonly Builtin[] = [packageJson, tsconfig, nodeVersion, dockerfile, envFiles]

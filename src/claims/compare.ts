@@ -1,0 +1,84 @@
+/** The comparisons a claim can make between its expected value and one observed value. */
+import {canonicalize} from '../core/canonical.js'
+import type {Json} from '../core/record.js'
+import type {Claim} from './file.js'
+
+export interface Check {
+  ok: boolean
+  /** Why it failed, in words. */
+  reason?: string
+}
+
+const show = (v: Json | undefined) => (v === undefined ? '(nothing)' : typeof v === 'string' ? JSON.stringify(v) : canonicalize(v))
+
+/** Equality across the types files produce: 1.3 equals "1.3", true equals "true"; otherwise canonical JSON equality. */
+export function looseEqual(a: Json, b: Json): boolean {
+  if (canonicalize(a) === canonicalize(b)) return true
+  const scalar = (x: Json) => typeof x === 'number' || typeof x === 'boolean' || typeof x === 'string'
+  if (scalar(a) && scalar(b) && typeof a !== typeof b) {
+    const num = (x: Json) => (typeof x === 'string' && x.trim() !== '' ? Number(x) : x)
+    if (typeof a === 'number' || typeof b === 'number') return num(a) === num(b)
+    return String(a) === String(b)
+  }
+  return false
+}
+
+/**
+ * A version-ish string as numbers: "v20.11.1", ">=20.19", "^1.2", "20" (leading range operators and
+ * "v" dropped, pre-release tags ignored). Undefined when it does not start with a number.
+ */
+export function versionOf(v: Json): number[] | undefined {
+  if (typeof v === 'number') return String(v).split('.').map(Number)
+  if (typeof v !== 'string') return undefined
+  const m = /^\s*(?:[<>=^~]+\s*)?v?(\d+(?:\.\d+)*)/.exec(v)
+  return m ? m[1].split('.').map(Number) : undefined
+}
+
+/** Order two values: numbers numerically, numeric strings as numbers, versions segment by segment. */
+export function order(a: Json, b: Json): number | undefined {
+  const isNum = (x: Json) => typeof x === 'number' || (typeof x === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(x) && !/^\s*\d+\.\d+\.\d+/.test(x))
+  if (isNum(a) && isNum(b) && (typeof a === 'number' || typeof b === 'number')) return Math.sign(Number(a) - Number(b))
+  const va = versionOf(a)
+  const vb = versionOf(b)
+  if (va && vb) {
+    for (let i = 0; i < Math.max(va.length, vb.length); i++) {
+      const d = (va[i] ?? 0) - (vb[i] ?? 0)
+      if (d) return Math.sign(d)
+    }
+    return 0
+  }
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
+  return undefined
+}
+
+/** Check one observed value against a claim (present/absent are decided on the set of observations, not here). */
+export function check(claim: Claim, observed: Json): Check {
+  const expect = claim.expect as Json
+  switch (claim.compare) {
+    case 'eq':
+      return looseEqual(observed, expect) ? {ok: true} : {ok: false, reason: `expected ${show(expect)}, observed ${show(observed)}`}
+    case 'gte':
+    case 'lte': {
+      const o = order(observed, expect)
+      if (o === undefined) return {ok: false, reason: `cannot order ${show(observed)} against ${show(expect)}`}
+      const ok = claim.compare === 'gte' ? o >= 0 : o <= 0
+      return ok ? {ok} : {ok, reason: `expected ${claim.compare === 'gte' ? '>=' : '<='} ${show(expect)}, observed ${show(observed)}`}
+    }
+    case 'in': {
+      const ok = (expect as Json[]).some((e) => looseEqual(observed, e))
+      return ok ? {ok} : {ok, reason: `expected one of ${show(expect)}, observed ${show(observed)}`}
+    }
+    case 'matches': {
+      const text = typeof observed === 'string' ? observed : canonicalize(observed)
+      claim.pattern!.lastIndex = 0
+      const ok = claim.pattern!.test(text)
+      return ok ? {ok} : {ok, reason: `expected to match /${claim.pattern!.source}/, observed ${show(observed)}`}
+    }
+    case 'present':
+      return {ok: true}
+    case 'absent':
+      return {ok: false, reason: `expected nothing, observed ${show(observed)}`}
+  }
+}
+
+export {show as showValue}

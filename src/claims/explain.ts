@@ -1,0 +1,74 @@
+/** The claims as a markdown page grouped by subject: what must stay true, why, its status now, and who wrote it. */
+import type {VerifyResult} from '../ops/verify.js'
+import {showValue} from './compare.js'
+import {where} from './observation.js'
+import {git} from './repo.js'
+import type {Verdict} from './verdict.js'
+
+export interface Authorship {
+  commit: string
+  author: string
+  date: string
+  summary: string
+}
+
+/** Who last touched each line of a file (git blame), or an empty map outside git or for untracked files. */
+export function blame(root: string, file: string): Map<number, Authorship> {
+  const out = new Map<number, Authorship>()
+  let text: string
+  try {
+    text = git(root, ['blame', '--line-porcelain', '--', file])
+  } catch {
+    return out
+  }
+  let cur: Partial<Authorship> & {line?: number} = {}
+  for (const l of text.split('\n')) {
+    const head = /^([0-9a-f]{40}) \d+ (\d+)/.exec(l)
+    if (head) cur = {commit: head[1], line: Number(head[2])}
+    else if (l.startsWith('author ')) cur.author = l.slice(7)
+    else if (l.startsWith('author-time ')) cur.date = new Date(Number(l.slice(12)) * 1000).toISOString().slice(0, 10)
+    else if (l.startsWith('summary ')) cur.summary = l.slice(8)
+    else if (l.startsWith('\t') && cur.line) out.set(cur.line, cur as Authorship)
+  }
+  return out
+}
+
+const code = (s: string) => '`' + s.replaceAll('`', "'") + '`'
+
+function rule(v: Verdict): string {
+  const e = showValue(v.expect)
+  const op = {eq: `= ${e}`, gte: `>= ${e}`, lte: `<= ${e}`, in: `is one of ${e}`, matches: `matches /${String(v.expect)}/`, present: 'is present', absent: 'is absent'}[v.compare]
+  return `${code(v.predicate)} ${op}`
+}
+
+export function renderExplain(res: VerifyResult, authors: Map<number, Authorship>): string {
+  const bySubject = new Map<string, Verdict[]>()
+  for (const v of res.verdicts) {
+    let list = bySubject.get(v.subject)
+    if (!list) bySubject.set(v.subject, (list = []))
+    list.push(v)
+  }
+  const s = res.summary
+  const out = [
+    '# What must stay true',
+    '',
+    `The claims in ${code(res.claimsFile)}, checked by \`steme verify\` (and the pre-commit hook). Status as of this rendering: ${s.pass} of ${s.claims} pass.`,
+    '',
+  ]
+  for (const subject of [...bySubject.keys()].sort()) {
+    out.push(`## ${subject}`, '')
+    for (const v of bySubject.get(subject)!) {
+      out.push(`### ${v.id}`, '')
+      out.push(`- **Claim:** ${rule(v)} (${v.severity === 'error' ? 'error: blocks commits' : 'warning'})`)
+      if (v.why) out.push(`- **Why:** ${v.why}`)
+      const st = v.status === 'PASS' ? 'PASS' : `**${v.status}**`
+      const seen = v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
+      out.push(`- **Status:** ${st}: ${seen.replaceAll('|', '\\|')}`)
+      const a = authors.get(v.line)
+      const by = a && !/^0+$/.test(a.commit) ? `, written by ${a.author} on ${a.date} in ${a.commit.slice(0, 10)} (“${a.summary}”)` : a ? ', not committed yet' : ''
+      out.push(`- **Defined in:** ${code(`${res.claimsFile}:${v.line}`)}${by}`)
+      out.push('')
+    }
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,239 @@
+/** Run the extractors (declarative `[[extract]]` entries and built-ins) over the repo's files. */
+import {readFileSync} from 'node:fs'
+import {isAbsolute, sep} from 'node:path'
+import picomatch from 'picomatch'
+import {parse as parseToml} from 'smol-toml'
+import type {Json} from '../core/record.js'
+import {BUILTINS, type Builtin} from './builtins.js'
+import type {ClaimsFile, Extract} from './file.js'
+import type {Observation} from './observation.js'
+import {getPath, lineOfPath, stripJsonc} from './path.js'
+import type {FileContent, RepoFiles, SkipReason} from './repo.js'
+import {toJson} from './file.js'
+
+export interface Skipped {
+  path: string
+  reason: SkipReason
+  detail: string
+}
+
+export interface Extraction {
+  observations: Observation[]
+  warnings: string[]
+  skipped: Skipped[]
+  /** Number of candidate files listed. */
+  files: number
+}
+
+/** The files matching one or more globs, in listing order; plain paths (most claims files) are looked up, not scanned. */
+export function matchFiles(globs: readonly string[], files: readonly string[], fileSet: ReadonlySet<string>): string[] {
+  const exact = new Set<string>()
+  const patterns: ((p: string) => boolean)[] = []
+  for (const g of globs) {
+    if (picomatch.scan(g).isGlob) patterns.push(picomatch(g, {dot: true}))
+    else exact.add(g.replace(/^\.\//, ''))
+  }
+  if (patterns.length === 0) return [...exact].filter((f) => fileSet.has(f))
+  return files.filter((p) => exact.has(p) || patterns.some((m) => m(p)))
+}
+
+/** What the extractors saw in one file; the unit the cache keeps, keyed by path and blob id. */
+export interface FileResult {
+  skipped?: Skipped
+  warnings: string[]
+  /** Observations of the built-ins that want this file, in BUILTINS order. */
+  builtin: Observation[]
+  /** Per `[[extract]]` index: the observations, or for count = true the number of matches and the first one's line. */
+  extract: Record<number, Observation[] | {n: number; line: number}>
+}
+
+/** Run every extractor that wants this file over its content (undefined when it was skipped). */
+function extractFile(path: string, content: FileContent | undefined, builtins: readonly Builtin[], extracts: readonly Extract[]): FileResult {
+  const r: FileResult = {warnings: [], builtin: [], extract: {}}
+  if (content && 'skipped' in content) r.skipped = {path, reason: content.skipped, detail: content.detail}
+  const text = content && 'text' in content ? content.text : undefined
+  for (const b of builtins) {
+    if (!b.reads) r.builtin.push(...b.extract(path, ''))
+    else if (text !== undefined) {
+      try {
+        r.builtin.push(...b.extract(path, text))
+      } catch (e) {
+        r.warnings.push(`${path}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
+      }
+    }
+  }
+  if (text === undefined) return r
+  const parsed = new Map<string, unknown>()
+  for (const x of extracts) {
+    const via = `extract#${x.index + 1}`
+    if (x.kind === 'regex') {
+      const re = new RegExp(x.regex!.source, x.regex!.flags)
+      const obs: Observation[] = []
+      let n = 0
+      let first = 0
+      // Lines are counted incrementally: one pass over the text however many matches there are.
+      let line = 1
+      let at = 0
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (m[0] === '') re.lastIndex++
+        for (let i = text.indexOf('\n', at); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++, (at = i + 1)
+        n++
+        first ||= line
+        if (!x.count && m[1] !== undefined) obs.push({subject: x.subject, predicate: x.predicate, value: m[1], file: path, line, via})
+      }
+      r.extract[x.index] = x.count ? {n, line: first} : obs
+      continue
+    }
+    if (!parsed.has(x.kind)) {
+      try {
+        parsed.set(x.kind, parseDoc(x.kind, text))
+      } catch (e) {
+        r.warnings.push(`${path}: not valid ${x.kind.toUpperCase()} (${firstLine(e)}), so extract #${x.index + 1} saw nothing there`)
+        parsed.set(x.kind, undefined)
+      }
+    }
+    const doc = parsed.get(x.kind)
+    const v = doc === undefined ? undefined : getPath(doc, x.path!)
+    r.extract[x.index] = v === undefined ? [] : [{subject: x.subject, predicate: x.predicate, value: toJson(v), file: path, line: lineOfPath(text, x.path!), via}]
+  }
+  return r
+}
+
+/** A cache of per-file results across runs (the hook runs on every commit; most files did not change). */
+export interface ExtractCache {
+  get(path: string): FileResult | undefined
+  set(path: string, r: FileResult): void
+}
+
+export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readonly string[], cache?: ExtractCache): Promise<Extraction> {
+  files ??= await repo.list()
+  const warnings: string[] = []
+  const claimsRel = relativeClaims(repo.root, cf.path)
+
+  const fileSet = new Set(files)
+  fileSet.delete(claimsRel)
+  const perExtract: string[][] = cf.extracts.map((x) => {
+    const hit = matchFiles(x.files, files, fileSet).filter((f) => f !== claimsRel)
+    if (hit.length === 0) warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: files ${x.files.map((f) => `"${f}"`).join(', ')} matched no file${repo.staged ? ' in the index' : ''}`)
+    return hit
+  })
+  // Which extractors want each file, in a stable order.
+  const work = new Map<string, {builtins: Builtin[]; extracts: Extract[]}>()
+  const slot = (f: string) => {
+    let w = work.get(f)
+    if (!w) work.set(f, (w = {builtins: [], extracts: []}))
+    return w
+  }
+  if (cf.settings.builtins) for (const f of files) for (const b of BUILTINS) if (b.wants(f)) slot(f).builtins.push(b)
+  perExtract.forEach((hit, i) => hit.forEach((f) => slot(f).extracts.push(cf.extracts[i])))
+
+  const results = new Map<string, FileResult>()
+  const toRead: string[] = []
+  for (const [f, w] of work) {
+    const hit = cache?.get(f)
+    if (hit) results.set(f, hit)
+    else if (w.extracts.length || w.builtins.some((b) => b.reads)) toRead.push(f)
+    else results.set(f, extractFile(f, undefined, w.builtins, w.extracts))
+  }
+  if (toRead.length) {
+    if (toRead.some((f) => work.get(f)!.extracts.some((x) => x.kind === 'yaml'))) await preloadYaml()
+    const contents = await repo.read(toRead, cf.settings.maxFileBytes)
+    for (const c of contents) {
+      const w = work.get(c.path)!
+      const r = extractFile(c.path, c, w.builtins, w.extracts)
+      results.set(c.path, r)
+      if (!('skipped' in c) || c.skipped === 'binary' || c.skipped === 'too_large') cache?.set(c.path, r)
+    }
+  }
+
+  const observations: Observation[] = []
+  const skipped: Skipped[] = []
+  for (const [f, r] of results) {
+    if (r.skipped) {
+      skipped.push(r.skipped)
+      if (r.skipped.reason === 'symlink' || r.skipped.reason === 'outside' || r.skipped.reason === 'too_large') warnings.push(`${f} ${r.skipped.detail}: skipped`)
+    }
+    warnings.push(...r.warnings)
+  }
+  for (const f of files) {
+    const r = work.has(f) ? results.get(f) : undefined
+    if (r) observations.push(...r.builtin)
+  }
+  cf.extracts.forEach((x, i) => {
+    let count = 0
+    const countFiles: string[] = []
+    let firstHit: {file: string; line: number} | undefined
+    for (const f of perExtract[i]) {
+      const e = results.get(f)?.extract[x.index]
+      if (e === undefined) continue
+      if (Array.isArray(e)) observations.push(...e)
+      else if (e.n) {
+        count += e.n
+        countFiles.push(f)
+        firstHit ??= {file: f, line: e.line}
+      }
+    }
+    if (x.count) {
+      const o: Observation = {subject: x.subject, predicate: x.predicate, value: count, via: `extract#${x.index + 1}`}
+      if (firstHit) {
+        o.file = firstHit.file
+        o.line = firstHit.line
+        o.files = countFiles
+      }
+      observations.push(o)
+    }
+  })
+  return {observations, warnings, skipped, files: files.length}
+}
+
+function parseDoc(kind: Extract['kind'], text: string): unknown {
+  if (kind === 'json') {
+    try {
+      return JSON.parse(text)
+    } catch (e) {
+      // Many JSON config files carry comments (tsconfig, VS Code); accept them before giving up.
+      try {
+        return JSON.parse(stripJsonc(text))
+      } catch {
+        throw e
+      }
+    }
+  }
+  if (kind === 'toml') return parseToml(text)
+  return yamlParse(text)
+}
+
+type YamlParse = (text: string) => unknown
+let yamlParser: YamlParse | undefined
+/** The YAML library loads only when a YAML extractor runs (preloadYaml), keeping the common verify light. */
+function yamlParse(text: string): unknown {
+  if (!yamlParser) throw new Error('YAML parser not loaded')
+  return yamlParser(text) as Json
+}
+
+/**
+ * Start loading the YAML library (~30 ms) while git lists files, when the claims file at this path
+ * looks like it has YAML extractors. Only a head start: extraction still loads what it needs.
+ */
+export function prefetchParsers(claimsPath: string): void {
+  try {
+    if (/^\s*yaml\s*=/m.test(readFileSync(claimsPath, 'utf8'))) void import('yaml').catch(() => undefined)
+  } catch {
+    // No claims file in the working tree: loading it reports that properly.
+  }
+}
+
+async function preloadYaml(): Promise<void> {
+  if (!yamlParser) {
+    const {parse} = await import('yaml')
+    yamlParser = (t) => parse(t)
+  }
+}
+
+/** The claims file as a repo-relative path (it is never an observation source), or '' when outside. */
+function relativeClaims(root: string, claimsPath: string): string {
+  if (!isAbsolute(claimsPath)) return claimsPath
+  return claimsPath.startsWith(root + sep) ? claimsPath.slice(root.length + 1).replaceAll('\\', '/') : ''
+}
+
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]

@@ -1,0 +1,241 @@
+/** The claims file `.steme/claims.toml`: parsing, validation with precise messages, and the shapes it holds. */
+import {parse as parseToml, TomlError} from 'smol-toml'
+import {UserError} from '../core/errors.js'
+import type {Json} from '../core/record.js'
+import {parsePath, type PathSegment} from './path.js'
+
+export const CLAIMS_FILE = 'claims.toml'
+export const COMPARISONS = ['eq', 'gte', 'lte', 'in', 'matches', 'present', 'absent'] as const
+export type Comparison = (typeof COMPARISONS)[number]
+export const SEVERITIES = ['error', 'warn'] as const
+export type Severity = (typeof SEVERITIES)[number]
+/** Where a claim's observations may come from: files first then the store (any), only files, only the store. */
+export const SOURCES = ['any', 'files', 'store'] as const
+export type ObservationSource = (typeof SOURCES)[number]
+
+export interface Claim {
+  id: string
+  subject: string
+  predicate: string
+  expect?: Json
+  compare: Comparison
+  severity: Severity
+  why?: string
+  lens?: string
+  from: ObservationSource
+  /** 1-based line of the `[[claim]]` header in the claims file. */
+  line: number
+  /** Compiled `matches` pattern. */
+  pattern?: RegExp
+}
+
+export type ExtractKind = 'json' | 'yaml' | 'toml' | 'regex'
+
+export interface Extract {
+  /** Index among the file's `[[extract]]` entries, for messages. */
+  index: number
+  files: string[]
+  kind: ExtractKind
+  /** The dotted path (json/yaml/toml) or the regex source. */
+  expr: string
+  path?: PathSegment[]
+  regex?: RegExp
+  count: boolean
+  subject: string
+  predicate: string
+  line: number
+}
+
+export interface Settings {
+  /** Files larger than this are skipped with a warning (bounded reads). */
+  maxFileBytes: number
+  /** Built-in extractors on (default) or off. */
+  builtins: boolean
+}
+
+export interface ClaimsFile {
+  path: string
+  claims: Claim[]
+  extracts: Extract[]
+  settings: Settings
+  text: string
+}
+
+export const DEFAULT_SETTINGS: Settings = {maxFileBytes: 1024 * 1024, builtins: true}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
+
+/** Parse and validate claims text; every problem is a UserError (exit 2) naming the file, line and field. */
+export function parseClaims(text: string, path: string): ClaimsFile {
+  let raw: Record<string, unknown>
+  try {
+    raw = parseToml(text) as Record<string, unknown>
+  } catch (e) {
+    const where = e instanceof TomlError ? `:${e.line}:${e.column}` : ''
+    const msg = (e as Error).message.split('\n')[0]
+    throw new UserError(`${path}${where}: not valid TOML: ${msg}`, {code: 'config', hint: 'fix the claims file at that line and column'})
+  }
+  const headers = headerLines(text)
+  const fail = (what: string, line: number, msg: string, hint?: string): never => {
+    throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format'})
+  }
+  for (const key of Object.keys(raw)) {
+    if (!['claim', 'extract', 'settings'].includes(key)) fail(`"${key}"`, 1, 'unknown table', 'the file holds [[claim]], [[extract]] and [settings]')
+  }
+  const claimsRaw = asTableArray(raw.claim, 'claim', path)
+  const extractsRaw = asTableArray(raw.extract, 'extract', path)
+
+  const seen = new Map<string, number>()
+  const claims: Claim[] = claimsRaw.map((c, i) => {
+    const line = headers.claim[i] ?? 1
+    const what = `claim #${i + 1}${typeof c.id === 'string' ? ` "${c.id}"` : ''}`
+    knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field "${k}"`))
+    const id = str(c.id, 'id', () => fail(what, line, 'needs an "id" (a stable name; baselines and reports key on it)'))
+    if (!ID_RE.test(id)) fail(what, line, `id "${id}" must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
+    if (seen.has(id)) fail(what, line, `duplicate id (first used at line ${seen.get(id)})`)
+    seen.set(id, line)
+    const subject = str(c.subject, 'subject', () => fail(what, line, 'needs a "subject" string'))
+    const predicate = str(c.predicate, 'predicate', () => fail(what, line, 'needs a "predicate" string'))
+    const compare = (c.compare ?? 'eq') as Comparison
+    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison "${String(c.compare)}"`, `use one of: ${COMPARISONS.join(', ')}`)
+    const severity = (c.severity ?? 'error') as Severity
+    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity "${String(c.severity)}"`, 'use "error" or "warn"')
+    const from = (c.from ?? 'any') as ObservationSource
+    if (!SOURCES.includes(from)) fail(what, line, `unknown from "${String(c.from)}"`, `use one of: ${SOURCES.join(', ')}`)
+    const expect = c.expect === undefined ? undefined : toJson(c.expect)
+    if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
+    if (compare === 'in' && !Array.isArray(expect)) fail(what, line, 'compare = "in" needs "expect" to be an array of allowed values')
+    let pattern: RegExp | undefined
+    if (compare === 'matches') {
+      if (typeof expect !== 'string') fail(what, line, 'compare = "matches" needs "expect" to be a regular expression string')
+      pattern = compileRegex(expect as string, '', (m) => fail(what, line, `invalid regular expression in "expect": ${m}`))
+    }
+    if (c.why !== undefined && typeof c.why !== 'string') fail(what, line, '"why" must be a string')
+    if (c.lens !== undefined && (typeof c.lens !== 'string' || c.lens === '')) fail(what, line, '"lens" must be a lens name')
+    const claim: Claim = {id, subject, predicate, compare, severity, from, line}
+    if (expect !== undefined) claim.expect = expect
+    if (c.why !== undefined) claim.why = c.why as string
+    if (c.lens !== undefined) claim.lens = c.lens as string
+    if (pattern) claim.pattern = pattern
+    return claim
+  })
+
+  const extracts: Extract[] = extractsRaw.map((x, i) => {
+    const line = headers.extract[i] ?? 1
+    const what = `extract #${i + 1}`
+    knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, line, `unknown field "${k}"`))
+    const files = typeof x.files === 'string' ? [x.files] : Array.isArray(x.files) && x.files.every((f) => typeof f === 'string') ? (x.files as string[]) : fail(what, line, 'needs "files": a glob or an array of globs, relative to the repo root')
+    if (files.length === 0) fail(what, line, '"files" is empty')
+    for (const f of files) {
+      const bad = checkGlob(f)
+      if (bad) fail(what, line, `files "${f}" ${bad}`, 'globs are relative to the repo root and stay inside it')
+    }
+    const kinds = (['json', 'yaml', 'toml', 'regex'] as const).filter((k) => x[k] !== undefined)
+    if (kinds.length !== 1) fail(what, line, kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
+    const kind = kinds[0]
+    const expr = str(x[kind], kind, () => fail(what, line, `"${kind}" must be a string`))
+    const subject = str(x.subject, 'subject', () => fail(what, line, 'needs a "subject" string'))
+    const predicate = str(x.predicate, 'predicate', () => fail(what, line, 'needs a "predicate" string'))
+    if (x.count !== undefined && typeof x.count !== 'boolean') fail(what, line, '"count" must be true or false')
+    const count = x.count === true
+    if (count && kind !== 'regex') fail(what, line, '"count" only applies to regex extractors')
+    if (x.flags !== undefined && (kind !== 'regex' || typeof x.flags !== 'string')) fail(what, line, '"flags" is a string and only applies to regex extractors')
+    const ex: Extract = {index: i, files, kind, expr, count, subject, predicate, line}
+    if (kind === 'regex') {
+      const flags = String(x.flags ?? '')
+      if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags "${flags}" may only contain i, m, s, u`)
+      ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, line, `invalid regular expression: ${m}`))
+      if (!count && captureGroups(ex.regex) < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+    } else {
+      try {
+        ex.path = parsePath(expr)
+      } catch (e) {
+        fail(what, line, `invalid ${kind} path "${expr}": ${(e as Error).message}`)
+      }
+    }
+    return ex
+  })
+
+  const s = (raw.settings ?? {}) as Record<string, unknown>
+  const settings: Settings = {...DEFAULT_SETTINGS}
+  if (raw.settings !== undefined) {
+    const line = headers.settings ?? 1
+    if (typeof raw.settings !== 'object' || Array.isArray(raw.settings)) fail('[settings]', line, 'must be a table')
+    knownKeys(s, ['max_file_bytes', 'builtins'], (k) => fail('[settings]', line, `unknown field "${k}"`))
+    if (s.max_file_bytes !== undefined) {
+      const n = Number(s.max_file_bytes)
+      if (!Number.isInteger(n) || n < 1) fail('[settings]', line, 'max_file_bytes must be a positive integer')
+      settings.maxFileBytes = n
+    }
+    if (s.builtins !== undefined) {
+      if (typeof s.builtins !== 'boolean') fail('[settings]', line, 'builtins must be true or false')
+      settings.builtins = s.builtins as boolean
+    }
+  }
+  return {path, claims, extracts, settings, text}
+}
+
+/** Why a glob may not be used, or undefined when it is fine. */
+export function checkGlob(glob: string): string | undefined {
+  if (glob === '') return 'is empty'
+  if (glob.startsWith('/') || /^[A-Za-z]:[\\/]/.test(glob)) return 'is absolute'
+  if (glob.split(/[\\/]/).includes('..')) return 'escapes the repo with ".."'
+  return undefined
+}
+
+function compileRegex(src: string, flags: string, onError: (msg: string) => never): RegExp {
+  try {
+    return new RegExp(src, flags)
+  } catch (e) {
+    return onError((e as Error).message.replace(/^Invalid regular expression: /, ''))
+  }
+}
+
+/** Number of capture groups in a regex (by matching the empty alternative). */
+function captureGroups(re: RegExp): number {
+  return new RegExp(`${re.source}|`, re.flags.replace('g', '')).exec('')!.length - 1
+}
+
+function asTableArray(v: unknown, name: string, path: string): Record<string, unknown>[] {
+  if (v === undefined) return []
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) {
+    throw new UserError(`${path}: "${name}" must be an array of tables, written [[${name}]]`, {code: 'config', hint: 'see docs/claims.md for the claims file format'})
+  }
+  return v as Record<string, unknown>[]
+}
+
+function knownKeys(obj: Record<string, unknown>, known: string[], onUnknown: (k: string) => void): void {
+  for (const k of Object.keys(obj)) if (!known.includes(k)) onUnknown(k)
+}
+
+function str(v: unknown, _name: string, onMissing: () => never): string {
+  if (typeof v !== 'string' || v === '') return onMissing()
+  return v
+}
+
+/** TOML values as JSON: dates become ISO strings, everything else maps directly. */
+export function toJson(v: unknown): Json {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v
+  if (typeof v === 'number') return v
+  if (typeof v === 'bigint') return Number(v)
+  if (v instanceof Date) return v.toISOString()
+  if (Array.isArray(v)) return v.map(toJson)
+  if (typeof v === 'object') {
+    const o = v as {toISOString?: () => string}
+    if (typeof o.toISOString === 'function') return o.toISOString()
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]))
+  }
+  return String(v)
+}
+
+/** 1-based lines of each `[[claim]]`, `[[extract]]` header and the `[settings]` table, in order. */
+function headerLines(text: string): {claim: number[]; extract: number[]; settings?: number} {
+  const out: {claim: number[]; extract: number[]; settings?: number} = {claim: [], extract: []}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\s*\[\[\s*(claim|extract)\s*\]\]/.exec(lines[i])
+    if (m) out[m[1] as 'claim' | 'extract'].push(i + 1)
+    else if (/^\s*\[\s*settings\s*\]/.test(lines[i])) out.settings = i + 1
+  }
+  return out
+}

@@ -1,0 +1,111 @@
+/** The verify engine's core: a claim plus its observations in, a verdict (PASS, CONFLICT, MISSING) out. */
+import type {Json} from '../core/record.js'
+import {check, showValue} from './compare.js'
+import type {Claim, Comparison, Severity} from './file.js'
+import {key, where, type Observation} from './observation.js'
+
+export type Status = 'PASS' | 'CONFLICT' | 'MISSING'
+
+export interface Failure {
+  value: Json
+  where: string
+  file?: string
+  line?: number
+  reason: string
+}
+
+export interface Verdict {
+  id: string
+  subject: string
+  predicate: string
+  compare: Comparison
+  expect?: Json
+  severity: Severity
+  why?: string
+  /** Line of the claim in the claims file. */
+  line: number
+  status: Status
+  /** Where the observations came from. */
+  source: 'files' | 'store' | 'none'
+  observed: Observation[]
+  failures: Failure[]
+  /** One sentence for the table and CI annotations. */
+  message: string
+  /** With a baseline: a failure already accepted there (known) or one that is not (new). */
+  baseline?: 'known' | 'new'
+  /** Does this verdict make verify exit 1? */
+  fails: boolean
+}
+
+/** What the store said about a claim's subject and predicate, through the claim's lens. */
+export interface StoreAnswer {
+  observation?: Observation
+  /** Candidate values when the lens declined to pick one. */
+  contested?: Json[]
+  note?: string
+}
+
+export function decide(claim: Claim, observed: Observation[], source: Verdict['source'], store?: StoreAnswer): Verdict {
+  const v: Verdict = {
+    id: claim.id,
+    subject: claim.subject,
+    predicate: claim.predicate,
+    compare: claim.compare,
+    severity: claim.severity,
+    line: claim.line,
+    status: 'PASS',
+    source,
+    observed,
+    failures: [],
+    message: '',
+    fails: false,
+  }
+  if (claim.expect !== undefined) v.expect = claim.expect
+  if (claim.why !== undefined) v.why = claim.why
+  const what = `${claim.subject} ${claim.predicate}`
+  if (store?.contested && observed.length === 0) {
+    v.status = 'CONFLICT'
+    v.message = `${what}: the store is contested under lens ${claim.lens ?? 'recency'} (values ${store.contested.map((x) => showValue(x)).join(', ')}), no winner to check`
+    return v
+  }
+  if (observed.length === 0) {
+    if (claim.compare === 'absent') {
+      v.message = `${what}: absent, as claimed`
+      return v
+    }
+    v.status = 'MISSING'
+    v.message = `${what}: no observation${store?.note ? ` (${store.note})` : ''}`
+    return v
+  }
+  for (const o of observed) {
+    const c = check(claim, o.value)
+    if (!c.ok) v.failures.push({value: o.value, where: where(o), file: o.file, line: o.line, reason: c.reason!})
+  }
+  if (v.failures.length) {
+    v.status = 'CONFLICT'
+    const f = v.failures[0]
+    v.message = `${what}: ${f.reason} at ${f.where}${v.failures.length > 1 ? ` (and ${v.failures.length - 1} more)` : ''}`
+  } else {
+    v.message = `${what}: ${claim.compare === 'present' ? 'present' : `${showValue(observed[0].value)}`} at ${where(observed[0])}${observed.length > 1 ? ` (and ${observed.length - 1} more)` : ''}`
+  }
+  return v
+}
+
+/** Observations under the claimed subjects that no claim covers. */
+export function unclaimed(claims: readonly Claim[], observations: readonly Observation[]): Observation[] {
+  const subjects = new Set(claims.map((c) => c.subject))
+  const covered = new Set(claims.map((c) => key(c.subject, c.predicate)))
+  return observations.filter((o) => subjects.has(o.subject) && !covered.has(key(o.subject, o.predicate)))
+}
+
+/** Group observations by (subject, predicate). */
+export function indexObservations(observations: readonly Observation[]): Map<string, Observation[]> {
+  const m = new Map<string, Observation[]>()
+  for (const o of observations) {
+    const k = key(o.subject, o.predicate)
+    let list = m.get(k)
+    if (!list) m.set(k, (list = []))
+    list.push(o)
+  }
+  return m
+}

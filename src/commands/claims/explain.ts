@@ -1,0 +1,25 @@
+import {Flags} from '@oclif/core'
+import {writeFileSync} from 'node:fs'
+import {StemeCommand} from '../../command.js'
+import {claimsExplainOp, type ClaimsExplainResult} from '../../ops/claims-explain.js'
+import {lazyStore} from '../../ops/verify.js'
+
+export default class ClaimsExplain extends StemeCommand {
+  static summary = 'Render the claims as a markdown page grouped by subject: what must stay true, why, status and author'
+  static examples = ['<%= config.bin %> claims explain > docs/what-must-stay-true.md', '<%= config.bin %> claims explain --output CLAIMS.md']
+  static flags = {
+    claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
+    output: Flags.string({char: 'o', description: 'write the markdown to this file instead of stdout'}),
+  }
+
+  async run(): Promise<ClaimsExplainResult> {
+    const {flags} = await this.parse(ClaimsExplain)
+    const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
+    const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims})
+    if (flags.output) {
+      writeFileSync(flags.output, res.markdown)
+      this.note(`wrote ${res.claims} claims to ${flags.output}`)
+    } else this.out(res.markdown)
+    return res
+  }
+}

@@ -1,0 +1,23 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import {coverageOp, type CoverageResult} from '../ops/coverage.js'
+import {table} from '../ui/table.js'
+
+export default class Coverage extends StemeCommand {
+  static summary = 'Per directory: how many observations the extractors make, and how many of them a claim covers'
+  static examples = ['<%= config.bin %> coverage', '<%= config.bin %> coverage --json']
+  static flags = {
+    claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
+    staged: Flags.boolean({description: 'observe the git index rather than the working tree'}),
+  }
+
+  async run(): Promise<CoverageResult> {
+    const {flags} = await this.parse(Coverage)
+    const res = await coverageOp({cwd: process.cwd(), claims: flags.claims, staged: flags.staged})
+    const pct = (r: number) => `${Math.round(r * 100)}%`
+    const rows = res.rows.map((r) => [r.dir, r.observations, r.claimed, pct(r.ratio), r.unclaimed.slice(0, 2).join(', ')])
+    rows.push(['(total)', res.total.observations, res.total.claimed, pct(res.total.ratio), ''])
+    this.out(table(['DIR', 'OBSERVED', 'CLAIMED', 'COVERED', 'UNCLAIMED, E.G.'], rows))
+    return res
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+import {realpathSync} from 'node:fs'
+import {StemeCommand} from '../../command.js'
+import {installHookOp, type HookResult} from '../../ops/hook.js'
+
+export default class HookInstall extends StemeCommand {
+  static summary = 'Install a git pre-commit hook that runs `steme verify --staged`'
+  static description = `Refuses to replace a pre-commit hook that is not steme's unless --force is given; the replaced hook is kept next to it and \`steme hook uninstall\` restores it. Skip the check once with SKIP=steme-verify git commit ...`
+  static examples = ['<%= config.bin %> hook install', '<%= config.bin %> hook install --force --fail-on-warn']
+  static flags = {
+    force: Flags.boolean({description: 'replace an existing pre-commit hook (kept as pre-commit.steme-backup)'}),
+    'fail-on-warn': Flags.boolean({description: 'the hook refuses commits that break warn claims too'}),
+  }
+
+  async run(): Promise<HookResult> {
+    const {flags} = await this.parse(HookInstall)
+    const script = process.argv[1] ? realpathSync(process.argv[1]) : undefined
+    const res = installHookOp({
+      cwd: process.cwd(),
+      force: flags.force,
+      self: script ? {node: process.execPath, script} : undefined,
+      args: flags['fail-on-warn'] ? ['--fail-on-warn'] : [],
+    })
+    this.out(`${res.action === 'updated' ? 'Updated' : 'Installed'} ${res.path}${res.backup ? ` (the previous hook is kept as ${res.backup})` : ''}`)
+    if (!res.claimsFile) this.note('note: there is no .steme/claims.toml yet, so commits are refused until you add one: `steme claims add`')
+    return res
+  }
+}

@@ -1,0 +1,65 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import {UserError} from '../core/errors.js'
+import type {Runtime} from '../runtime.js'
+import {renderJunit, renderSarif, renderTable} from '../claims/report.js'
+import {lazyStore, verifyOp, type VerifyResult} from '../ops/verify.js'
+import {table} from '../ui/table.js'
+
+export default class Verify extends StemeCommand {
+  static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where) or MISSING (nothing observed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
+  static examples = [
+    '<%= config.bin %> verify',
+    '<%= config.bin %> verify --staged',
+    '<%= config.bin %> verify --format sarif > steme.sarif',
+    '<%= config.bin %> verify --update-baseline',
+    '<%= config.bin %> verify --baseline .steme/claims-baseline.json --fail-on-warn',
+  ]
+  static flags = {
+    claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
+    staged: Flags.boolean({description: 'read file contents from the git index (what is being committed), not the working tree'}),
+    format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
+    'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
+    baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
+    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0'}),
+    cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
+    record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
+    key: Flags.string({description: 'name of the key to sign with, for --record'}),
+  }
+
+  async run(): Promise<VerifyResult> {
+    const {flags} = await this.parse(Verify)
+    const format = this.jsonEnabled() ? 'json' : flags.format
+    // The store opens at most once, and only when a claim needs it (or --record): DuckDB costs ~190 ms to load.
+    const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: !flags.record, keyName: flags.key}))
+    const res = await verifyOp({openStore}, {
+      cwd: process.cwd(),
+      claims: flags.claims,
+      staged: flags.staged,
+      baseline: flags.baseline,
+      updateBaseline: flags['update-baseline'],
+      failOnWarn: flags['fail-on-warn'],
+      cache: flags.cache,
+    })
+    if (flags.record) {
+      const rt = (await openStore(res.root)) as Runtime | undefined
+      if (!rt) throw new UserError('--record needs a store, and this repo has none', {code: 'no_store', hint: 'run `steme init` at the repo root, or pass --store'})
+      const {recordVerifyOp} = await import('../ops/record-verify.js')
+      const rec = await recordVerifyOp(rt, res)
+      this.note(`recorded ${rec.observations} observations and ${rec.verdicts} verdicts in ${rt.location.url}`)
+    }
+    for (const w of res.warnings) this.note(`warning: ${w}`)
+    const binary = res.skipped.filter((s) => s.reason === 'binary').length
+    if (binary && format === 'table') this.note(`note: skipped ${binary} binary file${binary === 1 ? '' : 's'}`)
+    if (res.store === 'used' && format === 'table') this.note('note: some claims were checked against the store')
+    if (!res.ok) process.exitCode = 1
+    const {observations: _omit, ...report} = res
+    if (format === 'sarif') process.stdout.write(renderSarif(res, this.config.version))
+    else if (format === 'junit') process.stdout.write(renderJunit(res))
+    else if (format === 'json') {
+      if (!this.jsonEnabled()) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+    } else process.stdout.write(renderTable(res, {color: !!process.stdout.isTTY && !process.env.NO_COLOR, table}))
+    return report
+  }
+}

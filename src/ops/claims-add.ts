@@ -1,0 +1,69 @@
+/** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were. */
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+import {stringify} from 'smol-toml'
+import {parseClaims, type Claim} from '../claims/file.js'
+import {defaultClaimsPath, repoRoot} from '../claims/load.js'
+import type {Json} from '../core/record.js'
+
+export interface ClaimsAddInput {
+  cwd: string
+  claims?: string
+  id: string
+  subject: string
+  predicate: string
+  expect?: Json
+  compare?: string
+  severity?: string
+  why?: string
+  lens?: string
+  from?: string
+}
+
+export interface ClaimsAddResult {
+  path: string
+  created: boolean
+  block: string
+  claim: Omit<Claim, 'pattern'>
+}
+
+/** A value as typed on the command line: JSON when it parses (true, 1.3, ["a"]), else the plain string. */
+export function parseExpect(text: string): Json {
+  try {
+    return JSON.parse(text) as Json
+  } catch {
+    return text
+  }
+}
+
+export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): string {
+  const fields: [string, unknown][] = [
+    ['id', input.id],
+    ['subject', input.subject],
+    ['predicate', input.predicate],
+    ['expect', input.expect],
+    ['compare', input.compare],
+    ['severity', input.severity],
+    ['why', input.why],
+    ['lens', input.lens],
+    ['from', input.from],
+  ]
+  const lines = ['[[claim]]']
+  for (const [k, v] of fields) if (v !== undefined && v !== null && v !== '') lines.push(stringify({[k]: v}).trim())
+  return lines.join('\n') + '\n'
+}
+
+export function claimsAddOp(input: ClaimsAddInput): ClaimsAddResult {
+  const path = resolve(input.claims ?? defaultClaimsPath(repoRoot(input.cwd)))
+  const created = !existsSync(path)
+  const old = created ? '' : readFileSync(path, 'utf8')
+  const block = claimBlock(input)
+  const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
+  // Validate the whole file as it will be: a duplicate id or a bad comparison is refused before writing.
+  const parsed = parseClaims(text, path)
+  const claim = parsed.claims.find((c) => c.id === input.id)!
+  mkdirSync(dirname(path), {recursive: true})
+  writeFileSync(path, text)
+  const {pattern: _p, ...plain} = claim
+  return {path, created, block, claim: plain}
+}

@@ -1,0 +1,14 @@
+/** Render the claims as a markdown page: verify them now, and attribute each to its author with git blame. */
+import {blame, renderExplain} from '../claims/explain.js'
+import {verifyOp, type VerifyDeps, type VerifyInput} from './verify.js'
+
+export interface ClaimsExplainResult {
+  markdown: string
+  claims: number
+}
+
+export async function claimsExplainOp(deps: VerifyDeps, input: Pick<VerifyInput, 'cwd' | 'claims'>): Promise<ClaimsExplainResult> {
+  const res = await verifyOp(deps, {cwd: input.cwd, claims: input.claims})
+  const authors = res.claimsFile.startsWith('/') ? new Map() : blame(res.root, res.claimsFile)
+  return {markdown: renderExplain(res, authors), claims: res.verdicts.length}
+}

@@ -1,0 +1,104 @@
+/** Install and uninstall the git pre-commit hook that runs `steme verify --staged`, keeping any previous hook. */
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {isAbsolute, join, resolve} from 'node:path'
+import {findGitRoot, git} from '../claims/repo.js'
+import {UserError} from '../core/errors.js'
+
+export const HOOK_MARKER = '# steme-verify hook'
+export const BACKUP_SUFFIX = '.steme-backup'
+
+export interface HookInput {
+  cwd: string
+  force?: boolean
+  /** The command the hook runs steme with: [node, script] of the installing CLI, tried before `steme` on PATH. */
+  self?: {node: string; script: string}
+  /** Extra verify flags baked into the hook, e.g. --fail-on-warn. */
+  args?: string[]
+}
+
+export interface HookResult {
+  path: string
+  action: 'installed' | 'updated' | 'uninstalled' | 'restored' | 'absent'
+  /** Where a previous hook was kept, or where it was restored from. */
+  backup?: string
+  /** After install: whether the repo has a claims file yet (without one, verify refuses every commit). */
+  claimsFile?: boolean
+}
+
+const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
+
+export function hookScript(self: HookInput['self'], args: readonly string[] = []): string {
+  const verify = ['verify', '--staged', ...args].map(q).join(' ')
+  const lines = [
+    '#!/bin/sh',
+    HOOK_MARKER,
+    '# Checks .steme/claims.toml against what is being committed. Installed by `steme hook install`;',
+    '# `steme hook uninstall` removes it and restores the hook it replaced. Skip once: SKIP=steme-verify git commit ...',
+    'case ",$(printf %s "${SKIP:-}" | tr -d \' \')," in',
+    '  *,steme-verify,*) echo "steme: SKIP=steme-verify is set, claims not verified" >&2; exit 0 ;;',
+    'esac',
+  ]
+  if (self) lines.push(`if [ -x ${q(self.node)} ] && [ -f ${q(self.script)} ]; then`, `  exec ${q(self.node)} ${q(self.script)} ${verify}`, 'fi')
+  lines.push(
+    'if command -v steme >/dev/null 2>&1; then',
+    `  exec steme ${verify}`,
+    'fi',
+    `echo "steme: cannot find the steme CLI${self ? ` (installed from ${self.script.replaceAll('"', '')})` : ''}; install it, run \\\`steme hook install\\\` again, or skip once with SKIP=steme-verify" >&2`,
+    'exit 1',
+    '',
+  )
+  return lines.join('\n')
+}
+
+/** The pre-commit hook path, honouring core.hooksPath and worktrees. */
+export function hookPath(cwd: string): string {
+  const root = findGitRoot(cwd)
+  if (!root) throw new UserError(`${resolve(cwd)} is not inside a git repository`, {code: 'usage', hint: 'run `git init` first, or cd into your repo'})
+  const dir = git(root, ['rev-parse', '--git-path', 'hooks']).trim()
+  return join(isAbsolute(dir) ? dir : join(root, dir), 'pre-commit')
+}
+
+const isOurs = (path: string) => existsSync(path) && readFileSync(path, 'utf8').includes(HOOK_MARKER)
+
+export function installHookOp(input: HookInput): HookResult {
+  const path = hookPath(input.cwd)
+  const backup = path + BACKUP_SUFFIX
+  let action: HookResult['action'] = 'installed'
+  let kept: string | undefined
+  if (isOurs(path)) action = 'updated'
+  else if (existsSync(path)) {
+    if (!input.force) {
+      throw new UserError(`${path} already exists and is not steme's hook`, {
+        code: 'conflict',
+        hint: 'pass --force to replace it (it is kept and `steme hook uninstall` restores it), or call `steme verify --staged` from it yourself',
+      })
+    }
+    if (existsSync(backup)) throw new UserError(`${backup} already exists, so the current hook cannot be kept`, {code: 'conflict', hint: 'move or delete that backup first'})
+    renameSync(path, backup)
+    kept = backup
+  }
+  mkdirSync(resolve(path, '..'), {recursive: true})
+  writeFileSync(path, hookScript(input.self, input.args))
+  chmodSync(path, 0o755)
+  const claimsFile = existsSync(join(findGitRoot(input.cwd)!, '.steme', 'claims.toml'))
+  return {path, action, ...(kept ? {backup: kept} : {}), claimsFile}
+}
+
+export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {
+  const path = hookPath(input.cwd)
+  const backup = path + BACKUP_SUFFIX
+  if (!existsSync(path)) {
+    if (existsSync(backup)) {
+      renameSync(backup, path)
+      return {path, action: 'restored', backup}
+    }
+    return {path, action: 'absent'}
+  }
+  if (!isOurs(path)) throw new UserError(`${path} is not steme's hook; leaving it alone`, {code: 'conflict', hint: 'remove it by hand if you want it gone'})
+  rmSync(path)
+  if (existsSync(backup)) {
+    renameSync(backup, path)
+    return {path, action: 'restored', backup}
+  }
+  return {path, action: 'uninstalled'}
+}

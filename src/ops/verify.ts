@@ -1,0 +1,195 @@
+/** Verify the repo's claims against observations from its files (working tree or index) and, when needed, the store. */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {hasCache, openCache} from '../claims/cache.js'
+import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline} from '../claims/baseline.js'
+import {extractAll, prefetchParsers, type Skipped} from '../claims/extract.js'
+import type {Claim, ClaimsFile} from '../claims/file.js'
+import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
+import {key, type Observation} from '../claims/observation.js'
+import {openRepo} from '../claims/repo.js'
+import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
+import {UserError} from '../core/errors.js'
+import type {Deps} from './deps.js'
+
+export type StoreDeps = Pick<Deps, 'store' | 'config'>
+
+export interface VerifyDeps {
+  /** Open the store; called only when some claim needs store observations. Undefined when there is none. */
+  openStore?: (root: string) => Promise<StoreDeps | undefined>
+  now?: () => number
+}
+
+/**
+ * A store opener for verify-like commands: finds the repo's store without opening it, and opens it at
+ * most once, on first need. Undefined when there is no store (no .steme database, no --store).
+ */
+export function lazyStore<T extends StoreDeps>(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  open: (root: string) => Promise<T>,
+): (root: string) => Promise<T | undefined> {
+  let opened: Promise<T | undefined> | undefined
+  const find = async (root: string): Promise<T | undefined> => {
+    const {locateStore} = await import('../config.js')
+    let url: string
+    try {
+      url = locateStore(flag, env, root).url
+    } catch {
+      return undefined
+    }
+    if (!url.includes(':') && !existsSync(url)) return undefined
+    return open(root)
+  }
+  return (root) => (opened ??= find(root))
+}
+
+export interface VerifyInput {
+  cwd: string
+  /** The claims file (default `.steme/claims.toml` at the repo root). */
+  claims?: string
+  /** Read the git index instead of the working tree. */
+  staged?: boolean
+  /** A baseline file; default `.steme/claims-baseline.json` when it exists. */
+  baseline?: string
+  /** Write the current failures to the baseline file instead of failing on them. */
+  updateBaseline?: boolean
+  /** Warn claims fail the run too. */
+  failOnWarn?: boolean
+  /** Reuse extraction results of unchanged files (--staged only; default on). */
+  cache?: boolean
+}
+
+export interface VerifySummary {
+  claims: number
+  pass: number
+  conflict: number
+  missing: number
+  /** Failures that make the run fail (exit 1). */
+  failing: number
+  /** Failures accepted by the baseline. */
+  known: number
+}
+
+export interface VerifyResult {
+  root: string
+  claimsFile: string
+  claimsFrom: 'worktree' | 'index'
+  staged: boolean
+  verdicts: Verdict[]
+  unclaimed: Observation[]
+  warnings: string[]
+  skipped: Skipped[]
+  baseline?: {path: string; fixed: string[]; updated: boolean}
+  /** Files whose extraction came from the cache (hits) or was done afresh (misses), with --staged. */
+  cache?: {hits: number; misses: number}
+  /** Whether the store was consulted: not needed, consulted, or needed but absent. */
+  store: 'unused' | 'used' | 'absent'
+  summary: VerifySummary
+  ok: boolean
+  /** Every observation (for --record and coverage; not part of the JSON report). */
+  observations?: Observation[]
+}
+
+export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<VerifyResult> {
+  const root = repoRoot(input.cwd)
+  const staged = !!input.staged
+  const repo = openRepo(root, {staged})
+  const listing = repo.list()
+  const useCache = staged && input.cache !== false
+  if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
+  const files = await listing
+  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files)
+  await checkLenses(cf)
+  const cache = useCache ? openCache(repo, cf) : undefined
+  const extraction = await extractAll(repo, cf, files, cache)
+  cache?.save()
+  const byKey = indexObservations(extraction.observations)
+
+  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
+  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate))))
+  let storeState: VerifyResult['store'] = 'unused'
+  let answers = new Map<string, StoreAnswer>()
+  if (needStore.length) {
+    const sd = deps.openStore ? await deps.openStore(root) : undefined
+    storeState = sd ? 'used' : 'absent'
+    answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
+  }
+
+  const verdicts = cf.claims.map((c) => {
+    const files = c.from === 'store' ? [] : (byKey.get(key(c.subject, c.predicate)) ?? [])
+    const ans = answers.get(c.id)
+    const observed = files.length ? files : ans?.observation ? [ans.observation] : []
+    return decide(c, observed, files.length ? 'files' : ans?.observation ? 'store' : 'none', ans)
+  })
+
+  let baseline: VerifyResult['baseline']
+  const defaultBaseline = join(root, '.steme', BASELINE_FILE)
+  const baselinePath = input.baseline ?? (input.updateBaseline || existsSync(defaultBaseline) ? defaultBaseline : undefined)
+  if (input.updateBaseline) {
+    writeBaseline(baselinePath!, baselineOf(verdicts))
+    baseline = {path: baselinePath!, fixed: [], updated: true}
+  } else if (baselinePath) {
+    baseline = {path: baselinePath, fixed: applyBaseline(verdicts, readBaseline(baselinePath)), updated: false}
+  }
+  for (const v of verdicts) {
+    v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!input.failOnWarn) && v.baseline !== 'known' && !input.updateBaseline
+  }
+  const summary: VerifySummary = {
+    claims: verdicts.length,
+    pass: verdicts.filter((v) => v.status === 'PASS').length,
+    conflict: verdicts.filter((v) => v.status === 'CONFLICT').length,
+    missing: verdicts.filter((v) => v.status === 'MISSING').length,
+    failing: verdicts.filter((v) => v.fails).length,
+    known: verdicts.filter((v) => v.baseline === 'known').length,
+  }
+  return {
+    root,
+    claimsFile: cf.path,
+    claimsFrom: from,
+    staged,
+    verdicts,
+    unclaimed: unclaimed(cf.claims, extraction.observations),
+    warnings: extraction.warnings,
+    skipped: extraction.skipped,
+    baseline,
+    ...(cache ? {cache: {hits: cache.hits, misses: cache.misses}} : {}),
+    store: storeState,
+    summary,
+    ok: summary.failing === 0,
+    observations: extraction.observations,
+  }
+}
+
+/** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
+type Registry = {compile?: (text: string) => unknown; lensByName: (name: string) => unknown}
+
+/** Unknown lenses are a broken claims file (exit 2); the lens registry loads only when a claim names one. */
+async function checkLenses(cf: ClaimsFile): Promise<void> {
+  const named = cf.claims.filter((c) => c.lens !== undefined)
+  if (!named.length) return
+  const reg = (await import('../lenses/registry.js')) as unknown as Registry
+  const check = reg.compile ?? reg.lensByName
+  for (const c of named) {
+    try {
+      check(c.lens!)
+    } catch (e) {
+      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint})
+    }
+  }
+}
+
+/** Resolve each claim's (subject, predicate) in the store through the claim's lens (default recency). */
+async function askStore(sd: StoreDeps, claims: readonly Claim[], now?: number): Promise<Map<string, StoreAnswer>> {
+  const {queryOp} = await import('./query.js')
+  const out = new Map<string, StoreAnswer>()
+  for (const c of claims) {
+    const lens = c.lens ?? 'recency'
+    const res = await queryOp(sd, {subject: c.subject, predicate: c.predicate, lens, now})
+    const r = res.resolutions.find((x) => x.predicate === c.predicate)
+    if (!r || r.candidates.length === 0) out.set(c.id, {note: 'nothing in the store either'})
+    else if (!r.winner) out.set(c.id, {contested: r.candidates.map((x) => x.value)})
+    else out.set(c.id, {observation: {subject: c.subject, predicate: c.predicate, value: r.winner.value, via: 'store', lens, ids: r.winner.ids}})
+  }
+  return out
+}

@@ -1,0 +1,91 @@
+import {describe, expect, it} from 'vitest'
+import {readFileSync} from 'node:fs'
+import {parseClaims} from '../../src/claims/file.js'
+import {UserError} from '../../src/core/errors.js'
+
+const CLAIM = `[[claim]]
+id = "tsconfig-strict"
+subject = "repo:tsconfig"
+predicate = "compilerOptions.strict"
+expect = true
+why = "strict mode catches null bugs"
+`
+
+function fails(text: string): UserError {
+  try {
+    parseClaims(text, '.steme/claims.toml')
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError)
+    expect((e as UserError).exit).toBe(2)
+    return e as UserError
+  }
+  throw new Error('expected the claims file to be refused')
+}
+
+describe('claims file', () => {
+  it('parses claims and extracts with defaults', () => {
+    const cf = parseClaims(`${CLAIM}\n[[extract]]\nfiles = "tsconfig.json"\njson = "compilerOptions.strict"\nsubject = "repo:tsconfig"\npredicate = "compilerOptions.strict"\n`, 'c.toml')
+    expect(cf.claims).toHaveLength(1)
+    expect(cf.claims[0]).toMatchObject({id: 'tsconfig-strict', compare: 'eq', severity: 'error', from: 'any', expect: true, line: 1})
+    expect(cf.extracts[0]).toMatchObject({kind: 'json', files: ['tsconfig.json'], path: ['compilerOptions', 'strict'], count: false, line: 8})
+    expect(cf.settings.builtins).toBe(true)
+  })
+
+  it('reports malformed TOML with line and column', () => {
+    const e = fails('[[claim]]\nid = "a"\nsubject = \n')
+    expect(e.message).toMatch(/\.steme\/claims\.toml:3:\d+: not valid TOML/)
+  })
+
+  it.each([
+    ['unknown comparison', CLAIM.replace('expect = true', 'expect = true\ncompare = "roughly"'), /unknown comparison "roughly"/],
+    ['unknown severity', CLAIM + 'severity = "fatal"\n', /unknown severity "fatal"/],
+    ['missing id', CLAIM.replace('id = "tsconfig-strict"\n', ''), /needs an "id"/],
+    ['duplicate id', CLAIM + '\n' + CLAIM, /duplicate id \(first used at line 1\)/],
+    ['missing expect', CLAIM.replace('expect = true\n', ''), /needs an "expect"/],
+    ['in without array', CLAIM.replace('expect = true', 'expect = 1\ncompare = "in"'), /array of allowed values/],
+    ['invalid matches regex', CLAIM.replace('expect = true', 'expect = "(unclosed"\ncompare = "matches"'), /invalid regular expression/],
+    ['unknown field', CLAIM + 'expected = 1\n', /unknown field "expected"/],
+    ['unknown table', '[claims]\nid = 1\n', /unknown table/],
+  ])('refuses %s', (_name, text, re) => {
+    expect(fails(text).message).toMatch(re)
+  })
+
+  const extract = (body: string) => `[[extract]]\nsubject = "s"\npredicate = "p"\n${body}\n`
+  it.each([
+    ['invalid regex', extract('files = "*.ts"\nregex = "a(b"'), /invalid regular expression/],
+    ['regex without a capture group', extract('files = "*.ts"\nregex = "abc"'), /one capture group/],
+    ['two kinds', extract('files = "a.json"\njson = "a"\nyaml = "a"'), /give exactly one/],
+    ['no kind', extract('files = "a.json"'), /needs one of json, yaml, toml/],
+    ['a glob escaping the repo', extract('files = "../secrets/*.json"\njson = "a"'), /escapes the repo/],
+    ['an absolute glob', extract('files = "/etc/passwd"\nregex = "(.*)"'), /is absolute/],
+    ['count on json', extract('files = "a.json"\njson = "a"\ncount = true'), /only applies to regex/],
+    ['a bad path', extract('files = "a.json"\njson = "a..b"'), /invalid json path/],
+  ])('refuses an extract with %s', (_name, text, re) => {
+    expect(fails(text).message).toMatch(re)
+  })
+
+  it('accepts count = true without a capture group', () => {
+    const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true'), 'c.toml')
+    expect(cf.extracts[0].count).toBe(true)
+  })
+
+  it('names the line of the offending claim', () => {
+    const e = fails(CLAIM + '\n' + CLAIM.replace('tsconfig-strict', 'b').replace('expect = true', 'expect = true\ncompare = "nope"'))
+    expect(e.message).toMatch(/claims\.toml:8: claim #2 "b"/)
+  })
+})
+
+describe('fixtures', () => {
+  const read = (name: string) => readFileSync(new URL(`../../fixtures/claims/${name}`, import.meta.url), 'utf8')
+  it('the example claims file parses', () => {
+    const cf = parseClaims(read('node-service.toml'), 'node-service.toml')
+    expect(cf.claims.map((c) => c.id)).toContain('tsconfig-strict')
+    expect(cf.extracts.map((x) => x.kind)).toEqual(['yaml', 'toml', 'regex'])
+  })
+  it.each([
+    ['broken-toml.toml', /broken-toml\.toml:5:\d+: not valid TOML/],
+    ['bad-comparison.toml', /bad-comparison\.toml:2: claim #1 "x": unknown comparison "roughly"/],
+  ])('%s is refused with its line', (name, re) => {
+    expect(() => parseClaims(read(name), name)).toThrow(re)
+  })
+})

@@ -1,0 +1,209 @@
+/** Real git, real hook, real `git commit`: the pre-commit path end to end through the built CLI. */
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {claim, GIT_ENV, makeRepo, writeFiles, tempDir} from './helpers.js'
+
+const BIN = resolve(__dirname, '../../bin/run.js')
+let env: NodeJS.ProcessEnv
+
+beforeAll(() => {
+  if (!existsSync(resolve(__dirname, '../../dist/commands/verify.js'))) throw new Error('build first: npm run build')
+  env = {...process.env, ...GIT_ENV, XDG_CONFIG_HOME: tempDir('steme-xdg-'), NO_COLOR: '1', STEME_STORE: ''}
+  delete env.SKIP
+  delete env.STEME_STORE
+})
+
+function steme(dir: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env, encoding: 'utf8'})
+  return {code: r.status, out: r.stdout, err: r.stderr}
+}
+function git(dir: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync('git', args, {cwd: dir, env: {...env, ...extraEnv}, encoding: 'utf8'})
+  return {code: r.status, out: r.stdout + r.stderr}
+}
+const commits = (dir: string) => git(dir, ['rev-list', '--count', 'HEAD']).out.trim()
+
+const CLAIMS = claim('name', 'repo:package', 'name', 'expect = "app"\nwhy = "other repos depend on the package name"') + claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"\nseverity = "warn"')
+
+function repoWithHook(): string {
+  const dir = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+  const r = steme(dir, 'hook', 'install')
+  expect(r.code, r.err).toBe(0)
+  return dir
+}
+
+describe('pre-commit hook', () => {
+  it('refuses a commit that breaks an error claim, with a readable message', () => {
+    const dir = repoWithHook()
+    writeFiles(dir, {'package.json': '{\n  "name": "renamed"\n}\n'})
+    git(dir, ['add', 'package.json'])
+    const r = git(dir, ['commit', '-m', 'rename the package'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('✗ name (error): repo:package name: expected "app", observed "renamed" at package.json:2')
+    expect(r.out).toContain('why: other repos depend on the package name')
+    expect(r.out).toContain('the commit is refused')
+    expect(commits(dir)).toBe('1')
+  })
+
+  it('lets a commit through that breaks only a warn claim', () => {
+    const dir = repoWithHook()
+    writeFiles(dir, {'.nvmrc': '18\n'})
+    git(dir, ['add', '.nvmrc'])
+    const r = git(dir, ['commit', '-m', 'older node'])
+    expect(r.code, r.out).toBe(0)
+    expect(r.out).toContain('! node (warn)')
+    expect(commits(dir)).toBe('2')
+  })
+
+  it('judges the staged content, not the working tree', () => {
+    const dir = repoWithHook()
+    writeFiles(dir, {'package.json': '{"name": "renamed"}\n'})
+    git(dir, ['add', 'package.json'])
+    writeFiles(dir, {'package.json': '{"name": "app"}\n'})
+    expect(steme(dir, 'verify').code).toBe(0)
+    const staged = steme(dir, 'verify', '--staged', '--json')
+    expect(staged.code).toBe(1)
+    expect(JSON.parse(staged.out).verdicts[0]).toMatchObject({id: 'name', status: 'CONFLICT', failures: [{value: 'renamed'}]})
+    expect(git(dir, ['commit', '-m', 'staged rename']).code).not.toBe(0)
+    // And the other way round: a bad working tree does not block a good staged state.
+    git(dir, ['add', 'package.json'])
+    writeFiles(dir, {'package.json': '{"name": "broken"}\n'})
+    expect(git(dir, ['commit', '--allow-empty', '-m', 'fine']).code).toBe(0)
+  })
+
+  it('honours SKIP=steme-verify', () => {
+    const dir = repoWithHook()
+    writeFiles(dir, {'package.json': '{"name": "renamed"}\n'})
+    git(dir, ['add', 'package.json'])
+    const r = git(dir, ['commit', '-m', 'skip it'], {SKIP: 'lint, steme-verify'})
+    expect(r.code, r.out).toBe(0)
+    expect(r.out).toContain('SKIP=steme-verify is set')
+  })
+
+  it('in baseline mode passes old failures and fails new ones', () => {
+    const dir = makeRepo({'package.json': '{"name": "legacy"}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    expect(steme(dir, 'verify').code).toBe(1)
+    const up = steme(dir, 'verify', '--update-baseline')
+    expect(up.code).toBe(0)
+    const baseline = JSON.parse(readFileSync(join(dir, '.steme/claims-baseline.json'), 'utf8'))
+    expect(Object.keys(baseline.claims)).toEqual(['name'])
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    git(dir, ['add', '.steme/claims-baseline.json'])
+    expect(git(dir, ['commit', '-m', 'adopt steme with a baseline']).code).toBe(0)
+    writeFiles(dir, {'.steme/claims.toml': CLAIMS + claim('private', 'repo:package', 'private', 'expect = true')})
+    git(dir, ['add', '.steme/claims.toml'])
+    const r = git(dir, ['commit', '-m', 'a new claim that fails'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toMatch(/✗ private \(error\)/)
+    expect(r.out).toMatch(/name \(error\) \[in baseline\]/)
+  })
+
+  it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
+    const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
+    const hook = join(dir, '.git/hooks/pre-commit')
+    writeFileSync(hook, '#!/bin/sh\necho mine\n', {mode: 0o755})
+    const refused = steme(dir, 'hook', 'install')
+    expect(refused.code).toBe(2)
+    expect(refused.err).toMatch(/already exists and is not steme's hook/)
+    expect(readFileSync(hook, 'utf8')).toContain('echo mine')
+    expect(steme(dir, 'hook', 'install', '--force').code).toBe(0)
+    expect(readFileSync(hook, 'utf8')).toContain('steme-verify hook')
+    expect(readFileSync(hook + '.steme-backup', 'utf8')).toContain('echo mine')
+    expect(steme(dir, 'hook', 'install').code).toBe(0) // updating our own hook needs no --force
+    const un = steme(dir, 'hook', 'uninstall')
+    expect(un.code).toBe(0)
+    expect(readFileSync(hook, 'utf8')).toContain('echo mine')
+    expect(existsSync(hook + '.steme-backup')).toBe(false)
+    expect(steme(dir, 'hook', 'uninstall').code).toBe(2) // the foreign hook is left alone
+  })
+
+  it('blocks the commit with exit 2 and a line and column when the claims file is broken', () => {
+    const dir = repoWithHook()
+    writeFiles(dir, {'.steme/claims.toml': CLAIMS + '[[claim]]\nid = \n'})
+    const v = steme(dir, 'verify')
+    expect(v.code).toBe(2)
+    expect(v.err).toMatch(/\.steme\/claims\.toml:\d+:\d+: not valid TOML/)
+    git(dir, ['add', '.steme/claims.toml'])
+    expect(git(dir, ['commit', '-m', 'broken claims']).code).not.toBe(0)
+  })
+})
+
+describe('verify output formats', () => {
+  it('writes SARIF with its required fields and exits 1 on a failing error claim', () => {
+    const dir = makeRepo({'package.json': '{"name": "x"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const r = steme(dir, 'verify', '--format', 'sarif')
+    expect(r.code).toBe(1)
+    const sarif = JSON.parse(r.out)
+    expect(sarif.version).toBe('2.1.0')
+    expect(sarif.runs[0].tool.driver.name).toBe('steme')
+    expect(sarif.runs[0].results[0]).toMatchObject({ruleId: 'name', level: 'error', message: {text: expect.stringContaining('expected "app"')}})
+  })
+
+  it('writes JUnit XML', () => {
+    const dir = makeRepo({'package.json': '{"name": "x"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const r = steme(dir, 'verify', '--format', 'junit')
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('<testsuites name="steme verify" tests="2" failures="1"')
+  })
+
+  it('--fail-on-warn fails on warn claims', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.nvmrc': '18\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    expect(steme(dir, 'verify').code).toBe(0)
+    expect(steme(dir, 'verify', '--fail-on-warn').code).toBe(1)
+  })
+})
+
+describe('claims commands', () => {
+  it('add, list, explain and coverage', () => {
+    const dir = makeRepo({'package.json': '{"name": "app", "version": "1.0.0"}\n'}, {git: true})
+    const add = steme(dir, 'claims', 'add', '--id', 'name', '--subject', 'repo:package', '--predicate', 'name', '--expect', 'app', '--why', 'depended upon')
+    expect(add.code, add.err).toBe(0)
+    expect(readFileSync(join(dir, '.steme/claims.toml'), 'utf8')).toBe('[[claim]]\nid = "name"\nsubject = "repo:package"\npredicate = "name"\nexpect = "app"\nwhy = "depended upon"\n')
+    expect(steme(dir, 'claims', 'add', '--id', 'name', '--subject', 's', '--predicate', 'p', '--expect', '1').code).toBe(2)
+    expect(steme(dir, 'claims', 'add', '--id', 'v', '--subject', 'repo:package', '--predicate', 'version', '--expect', '2', '--compare', 'gte').code).toBe(0)
+    const list = JSON.parse(steme(dir, 'claims', 'list', '--json').out)
+    expect(list.claims.map((c: {id: string; status: string}) => [c.id, c.status])).toEqual([['name', 'PASS'], ['v', 'CONFLICT']])
+    const md = steme(dir, 'claims', 'explain').out
+    expect(md).toContain('## repo:package')
+    expect(md).toContain('- **Why:** depended upon')
+    const cov = JSON.parse(steme(dir, 'coverage', '--json').out)
+    expect(cov.total).toMatchObject({observations: 2, claimed: 2})
+  })
+
+  it('--record stores observations and verdicts as signed assertions', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
+    expect(steme(dir, 'init').code).toBe(0)
+    const r = steme(dir, 'verify', '--record')
+    expect(r.code, r.err).toBe(0)
+    expect(r.err).toMatch(/recorded 1 observations and 1 verdicts/)
+    const q = JSON.parse(steme(dir, 'query', 'claim:name', 'verdict', '--json').out)
+    expect(q.resolutions[0].winner.value).toMatchObject({status: 'PASS', observed: ['app']})
+    const records = steme(dir, 'export').out.trim().split('\n').map((l) => JSON.parse(l))
+    const observation = records.find((r) => r.subject === 'repo:package')
+    const verdict = records.find((r) => r.subject === 'claim:name')
+    expect(observation).toMatchObject({predicate: 'name', value: 'app', source: 'file:package.json#L1', agent: verdict.agent})
+    expect(verdict.evidence).toEqual([observation.id])
+    expect(verdict.sig).toMatch(/^[0-9a-f]{128}$/)
+  })
+})
+
+describe('what verify loads', () => {
+  it('does not load DuckDB when the files answer every claim, even with a store present', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
+    expect(steme(dir, 'init').code).toBe(0)
+    const detector = join(dir, 'detect.cjs')
+    writeFileSync(detector, "process.on('exit', () => process.stderr.write('duckdb loaded: ' + Object.keys(require.cache).some((k) => k.includes('@duckdb')) + '\\n'))\n")
+    const run = () => spawnSync(process.execPath, ['--require', detector, BIN, 'verify', '--staged'], {cwd: dir, env, encoding: 'utf8'})
+    const light = run()
+    expect(light.status).toBe(0)
+    expect(light.stderr).toContain('duckdb loaded: false')
+    // A claim only the store can answer does load it: the detector sees the difference.
+    writeFiles(dir, {'.steme/claims.toml': claim('owner', 'service:app', 'owner', 'expect = "team-a"\nfrom = "store"')})
+    git(dir, ['add', '.steme/claims.toml'])
+    const heavy = run()
+    expect(heavy.stderr).toContain('duckdb loaded: true')
+    expect(heavy.stdout).toMatch(/MISSING\s+error\s+owner/)
+  })
+})

@@ -1,0 +1,50 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {hookScript, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
+import {gitIn, makeRepo, tempDir} from './helpers.js'
+
+describe('hook install / uninstall', () => {
+  it('honours core.hooksPath and writes an executable hook', () => {
+    const dir = makeRepo({'.steme/claims.toml': ''}, {git: true})
+    gitIn(dir, 'config', 'core.hooksPath', 'tools/hooks')
+    const res = installHookOp({cwd: dir})
+    expect(res).toMatchObject({path: join(dir, 'tools/hooks/pre-commit'), action: 'installed', claimsFile: true})
+    expect(statSync(res.path).mode & 0o111).not.toBe(0)
+    expect(uninstallHookOp({cwd: dir}).action).toBe('uninstalled')
+    expect(existsSync(res.path)).toBe(false)
+    expect(uninstallHookOp({cwd: dir}).action).toBe('absent')
+  })
+
+  it('refuses outside git, and refuses to clobber an existing backup', () => {
+    expect(() => installHookOp({cwd: tempDir('steme-nogit-')})).toThrow(/not inside a git repository/)
+    const dir = makeRepo({'a': ''}, {git: true})
+    const hook = join(dir, '.git/hooks/pre-commit')
+    writeFileSync(hook, '#!/bin/sh\necho one\n')
+    writeFileSync(hook + '.steme-backup', '#!/bin/sh\necho older\n')
+    expect(() => installHookOp({cwd: dir, force: true})).toThrow(/cannot be kept/)
+    expect(readFileSync(hook, 'utf8')).toContain('echo one')
+  })
+
+  it('quotes paths for the shell and skips on SKIP=steme-verify among others', () => {
+    const script = hookScript({node: "/opt/it's/node", script: '/x/bin/run.js'}, ['--fail-on-warn'])
+    expect(script).toContain(`exec '/opt/it'\\''s/node' '/x/bin/run.js' 'verify' '--staged' '--fail-on-warn'`)
+    const dir = tempDir('steme-hookscript-')
+    const path = join(dir, 'pre-commit')
+    // With no CLI to be found, the hook fails unless skipped.
+    writeFileSync(path, hookScript({node: '/nonexistent/node', script: '/nonexistent/run.js'}).replace('command -v steme', 'false'), {mode: 0o755})
+    const run = (skip?: string) => {
+      try {
+        execFileSync('/bin/sh', [path], {env: {PATH: process.env.PATH, ...(skip === undefined ? {} : {SKIP: skip})}, stdio: 'pipe'})
+        return 0
+      } catch (e) {
+        return (e as {status: number}).status
+      }
+    }
+    expect(run()).toBe(1)
+    expect(run('lint, steme-verify')).toBe(0)
+    expect(run('steme-verify')).toBe(0)
+    expect(run('steme-verify-not')).toBe(1)
+  })
+})

@@ -1,0 +1,252 @@
+import {symlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it, vi} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
+import {UserError} from '../../src/core/errors.js'
+import {seal} from '../../src/core/seal.js'
+import {generateKeyPair} from '../../src/core/sign.js'
+import {verifyOp, type StoreDeps} from '../../src/ops/verify.js'
+import {claim, gitIn, makeRepo, writeFiles, tempDir} from './helpers.js'
+
+const TSCONFIG = '{\n  "compilerOptions": {\n    "strict": true,\n    "target": "ES2022"\n  }\n}\n'
+
+describe('verify engine', () => {
+  it('decides PASS, CONFLICT and MISSING from built-in and declarative extractors, and lists UNCLAIMED', async () => {
+    const dir = makeRepo({
+      'tsconfig.json': TSCONFIG,
+      '.nvmrc': '18\n',
+      'config/app.yaml': 'tls:\n  min_version: "1.2"\n',
+      'config/app.toml': '[server]\nport = 8080\n',
+      'src/a.ts': 'const a = 1 // TODO one\n// TODO two\n',
+      'src/b.ts': 'export {} // TODO three\n',
+      'src/version.ts': 'export const VERSION = "2.1.0"\n',
+      '.steme/claims.toml': [
+        claim('strict', 'repo:tsconfig', 'compilerOptions.strict', 'expect = true'),
+        claim('node', 'repo:node', 'version', 'expect = "20"\ncompare = "gte"\nwhy = "we use node 20 APIs"'),
+        claim('tls', 'svc:app', 'tls_min', 'expect = "1.3"\ncompare = "gte"'),
+        claim('port', 'svc:app', 'port', 'expect = [80, 8080]\ncompare = "in"'),
+        claim('todos', 'repo:code', 'todos', 'expect = 5\ncompare = "lte"'),
+        claim('version', 'repo:code', 'version', 'expect = "^2\\\\."\ncompare = "matches"'),
+        claim('owner', 'repo:meta', 'owner', 'expect = "team-a"\nfrom = "files"'),
+        '[[extract]]\nfiles = "config/*.yaml"\nyaml = "tls.min_version"\nsubject = "svc:app"\npredicate = "tls_min"\n',
+        '[[extract]]\nfiles = ["config/*.toml"]\ntoml = "server.port"\nsubject = "svc:app"\npredicate = "port"\n',
+        '[[extract]]\nfiles = "src/**/*.ts"\nregex = "TODO"\ncount = true\nsubject = "repo:code"\npredicate = "todos"\n',
+        '[[extract]]\nfiles = "src/version.ts"\nregex = "VERSION = \\"([^\\"]+)\\""\nsubject = "repo:code"\npredicate = "version"\n',
+      ].join('\n'),
+    })
+    const res = await verifyOp({}, {cwd: dir})
+    const by = Object.fromEntries(res.verdicts.map((v) => [v.id, v]))
+    expect(by.strict.status).toBe('PASS')
+    expect(by.node).toMatchObject({status: 'CONFLICT', fails: true, why: 'we use node 20 APIs'})
+    expect(by.node.failures[0]).toMatchObject({value: '18', file: '.nvmrc', line: 1, reason: 'expected >= "20", observed "18"'})
+    expect(by.tls.status).toBe('CONFLICT')
+    expect(by.tls.failures[0]).toMatchObject({file: 'config/app.yaml', line: 2})
+    expect(by.port.status).toBe('PASS')
+    expect(by.todos).toMatchObject({status: 'PASS', observed: [{value: 3, files: ['src/a.ts', 'src/b.ts']}]})
+    expect(by.version).toMatchObject({status: 'PASS', observed: [{value: '2.1.0', file: 'src/version.ts', line: 1}]})
+    expect(by.owner.status).toBe('MISSING')
+    expect(res.unclaimed.map((o) => `${o.subject} ${o.predicate}`)).toEqual(['repo:tsconfig compilerOptions.target'])
+    expect(res.summary).toMatchObject({claims: 7, pass: 4, conflict: 2, missing: 1, failing: 3})
+    expect(res.ok).toBe(false)
+    expect(res.store).toBe('unused')
+  })
+
+  it('exits clean when only warn claims fail, unless fail-on-warn', async () => {
+    const dir = makeRepo({'.nvmrc': '18\n', '.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"\nseverity = "warn"')})
+    expect((await verifyOp({}, {cwd: dir})).ok).toBe(true)
+    expect((await verifyOp({}, {cwd: dir, failOnWarn: true})).ok).toBe(false)
+  })
+
+  it('warns, never crashes, on a glob that matches nothing', async () => {
+    const dir = makeRepo({'.steme/claims.toml': '[[extract]]\nfiles = "nowhere/*.json"\njson = "a"\nsubject = "s"\npredicate = "p"\n'})
+    const res = await verifyOp({}, {cwd: dir})
+    expect(res.warnings.join('\n')).toMatch(/extract #1: files "nowhere\/\*\.json" matched no file/)
+  })
+
+  it('skips binary files, bounds huge ones, and refuses symlinks out of the repo', async () => {
+    const outside = tempDir('steme-outside-')
+    writeFileSync(join(outside, 'secret.txt'), 'KEY=leaked\n')
+    const dir = makeRepo({
+      'data/blob.txt': Buffer.from([75, 69, 89, 61, 0, 1, 2]),
+      'data/huge.txt': 'KEY=huge\n' + 'x'.repeat(500),
+      'data/ok.txt': 'KEY=fine\n',
+      '.steme/claims.toml': '[settings]\nmax_file_bytes = 200\n\n[[extract]]\nfiles = "data/*.txt"\nregex = "KEY=(\\\\w+)"\nsubject = "s"\npredicate = "key"\n',
+    })
+    symlinkSync(join(outside, 'secret.txt'), join(dir, 'data/link.txt'))
+    const res = await verifyOp({}, {cwd: dir})
+    expect(res.observations!.map((o) => o.value)).toEqual(['fine'])
+    const skipped = Object.fromEntries(res.skipped.map((s) => [s.path, s.reason]))
+    expect(skipped).toEqual({'data/blob.txt': 'binary', 'data/huge.txt': 'too_large', 'data/link.txt': 'symlink'})
+    expect(res.warnings.join('\n')).toMatch(/data\/huge\.txt is 509 bytes, over the 200-byte bound/)
+    expect(res.warnings.join('\n')).toMatch(/data\/link\.txt is a symbolic link/)
+  })
+
+  it('refuses a file reached through a symlinked directory', async () => {
+    const outside = tempDir('steme-outside-')
+    writeFileSync(join(outside, 'package.json'), '{"name":"evil"}')
+    const dir = makeRepo({'.steme/claims.toml': claim('n', 'repo:package:vendor', 'name', 'expect = "evil"\nfrom = "files"')})
+    symlinkSync(outside, join(dir, 'vendor'))
+    const res = await verifyOp({}, {cwd: dir})
+    expect(res.verdicts[0].status).toBe('MISSING')
+  })
+
+  it('reports a broken claims file as a usage error (exit 2)', async () => {
+    const dir = makeRepo({'.steme/claims.toml': '[[claim]\nid = "x"\n'})
+    await expect(verifyOp({}, {cwd: dir})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/claims\.toml:1:\d+: not valid TOML/)})
+    const none = makeRepo({'a.txt': 'x'})
+    await expect(verifyOp({}, {cwd: none})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/no claims file/)})
+  })
+})
+
+describe('store observations', () => {
+  const key = generateKeyPair()
+  const assertion = (hlc: string, value: string) =>
+    seal({v: 1, kind: 'assertion', agent: key.publicHex, hlc, subject: 'service:api', predicate: 'tls_min', value, confidence: 1}, key)
+
+  async function storeWith(): Promise<StoreDeps> {
+    const store = new MemoryStore()
+    await store.insert([assertion('0000019aa3c4d5e6-0000', '1.2'), assertion('0000019aa3c4d5e7-0000', '1.3')])
+    return {store, config: {...DEFAULT_CONFIG}}
+  }
+
+  it('never opens the store when the files answer every claim', async () => {
+    const dir = makeRepo({'.nvmrc': '20\n', '.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20') + claim('env', 'repo:env', 'present', 'compare = "absent"')})
+    const openStore = vi.fn(storeWith)
+    const res = await verifyOp({openStore}, {cwd: dir})
+    expect(openStore).not.toHaveBeenCalled()
+    expect(res.summary.pass).toBe(2)
+  })
+
+  it('resolves claims without file observations through the lens, default recency', async () => {
+    const dir = makeRepo({'.steme/claims.toml': claim('tls', 'service:api', 'tls_min', 'expect = "1.3"') + claim('tls-old', 'service:api', 'tls_min', 'expect = "1.2"\nseverity = "warn"')})
+    const openStore = vi.fn(storeWith)
+    const res = await verifyOp({openStore}, {cwd: dir})
+    expect(openStore).toHaveBeenCalledTimes(1)
+    expect(res.store).toBe('used')
+    expect(res.verdicts[0]).toMatchObject({status: 'PASS', source: 'store', observed: [{via: 'store', lens: 'recency', value: '1.3'}]})
+    expect(res.verdicts[1].status).toBe('CONFLICT')
+  })
+
+  it('reports MISSING when there is no store, and refuses an unknown lens', async () => {
+    const dir = makeRepo({'.steme/claims.toml': claim('tls', 'service:api', 'tls_min', 'expect = "1.3"')})
+    const res = await verifyOp({openStore: async () => undefined}, {cwd: dir})
+    expect(res).toMatchObject({store: 'absent', verdicts: [{status: 'MISSING', message: expect.stringMatching(/no store/)}]})
+    writeFiles(dir, {'.steme/claims.toml': claim('tls', 'service:api', 'tls_min', 'expect = "1.3"\nlens = "astrology"')})
+    const err = await verifyOp({openStore: storeWith}, {cwd: dir}).catch((e) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/claims\.toml:1: claim "tls": unknown lens "astrology"/)
+  })
+})
+
+describe('--staged', () => {
+  it('reads the index, not the working tree', async () => {
+    const dir = makeRepo({'.nvmrc': '20\n', '.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20')}, {git: true})
+    writeFiles(dir, {'.nvmrc': '16\n'})
+    gitIn(dir, 'add', '.nvmrc')
+    writeFiles(dir, {'.nvmrc': '20\n'})
+    expect((await verifyOp({}, {cwd: dir})).verdicts[0].status).toBe('PASS')
+    const staged = await verifyOp({}, {cwd: dir, staged: true})
+    expect(staged.verdicts[0]).toMatchObject({status: 'CONFLICT', failures: [{value: '16'}]})
+  })
+
+  it('uses the staged claims file and sees staged deletions', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"\nfrom = "files"')}, {git: true})
+    writeFiles(dir, {'.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "b"\nfrom = "files"')})
+    expect((await verifyOp({}, {cwd: dir, staged: true})).verdicts[0].status).toBe('PASS')
+    gitIn(dir, 'rm', '-q', '--cached', 'package.json')
+    expect((await verifyOp({}, {cwd: dir, staged: true})).verdicts[0].status).toBe('MISSING')
+  })
+
+  it('refuses --staged outside git', async () => {
+    const dir = makeRepo({'.steme/claims.toml': ''})
+    await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/needs a git repository/)})
+  })
+})
+
+describe('baseline', () => {
+  it('accepts recorded failures by claim id and fails new ones', async () => {
+    const dir = makeRepo({'.nvmrc': '18\n', 'package.json': '{"name":"a"}', '.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"')})
+    const first = await verifyOp({}, {cwd: dir, updateBaseline: true})
+    expect(first.ok).toBe(true)
+    expect(first.baseline).toMatchObject({updated: true, path: join(dir, '.steme', 'claims-baseline.json')})
+    const again = await verifyOp({}, {cwd: dir})
+    expect(again).toMatchObject({ok: true, summary: {known: 1, failing: 0}})
+    writeFiles(dir, {'.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"') + claim('name', 'repo:package', 'name', 'expect = "b"')})
+    const next = await verifyOp({}, {cwd: dir})
+    expect(next.ok).toBe(false)
+    expect(next.verdicts.map((v) => [v.id, v.baseline, v.fails])).toEqual([['node', 'known', false], ['name', 'new', true]])
+    writeFiles(dir, {'.nvmrc': '20\n'})
+    expect((await verifyOp({}, {cwd: dir})).baseline!.fixed).toEqual(['node'])
+  })
+
+  it('refuses a baseline that is not one', async () => {
+    const dir = makeRepo({'.steme/claims.toml': '', 'b.json': '{"claims": []}'})
+    await expect(verifyOp({}, {cwd: dir, baseline: join(dir, 'b.json')})).rejects.toMatchObject({exit: 2})
+  })
+})
+
+describe('extraction cache (--staged)', () => {
+  it('reuses results of unchanged files, recomputes changed ones, and stays out of the work tree', async () => {
+    const dir = makeRepo(
+      {
+        '.nvmrc': '20\n',
+        'conf/a.yaml': 'tls: "1.3"\n',
+        'src/x.ts': 'const a = 1\n// key\nconst b = 2\n// key\n',
+        '.steme/claims.toml':
+          claim('node', 'repo:node', 'version', 'expect = 20') +
+          claim('tls', 'svc', 'tls', 'expect = "1.3"') +
+          claim('keys', 'repo:code', 'key_lines', 'expect = ["2", "4"]\ncompare = "in"') +
+          '[[extract]]\nfiles = "conf/*.yaml"\nyaml = "tls"\nsubject = "svc"\npredicate = "tls"\n' +
+          '[[extract]]\nfiles = "src/*.ts"\nregex = "^// (key)$"\nsubject = "repo:code"\npredicate = "key"\n',
+      },
+      {git: true},
+    )
+    const first = await verifyOp({}, {cwd: dir, staged: true})
+    expect(first.cache).toEqual({hits: 0, misses: 3})
+    const second = await verifyOp({}, {cwd: dir, staged: true})
+    expect(second.cache).toEqual({hits: 3, misses: 0})
+    expect(second.verdicts.map((v) => v.status)).toEqual(first.verdicts.map((v) => v.status))
+    expect(second.observations).toEqual(first.observations)
+    expect(second.observations!.filter((o) => o.predicate === 'key').map((o) => o.line)).toEqual([2, 4])
+    expect(gitIn(dir, 'status', '--porcelain')).toBe('')
+
+    writeFiles(dir, {'conf/a.yaml': 'tls: "1.2"\n'})
+    gitIn(dir, 'add', 'conf/a.yaml')
+    const third = await verifyOp({}, {cwd: dir, staged: true})
+    expect(third.cache).toEqual({hits: 2, misses: 1})
+    expect(third.verdicts.find((v) => v.id === 'tls')!.status).toBe('CONFLICT')
+
+    // A different extractor configuration invalidates every entry.
+    writeFiles(dir, {'.steme/claims.toml': claim('tls', 'svc', 'tls', 'expect = "1.2"') + '[[extract]]\nfiles = "conf/*.yaml"\nyaml = "tls"\nsubject = "svc"\npredicate = "tls"\n'})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    const fourth = await verifyOp({}, {cwd: dir, staged: true})
+    expect(fourth.cache!.hits).toBe(0)
+    expect(fourth.verdicts[0].status).toBe('PASS')
+    expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).cache).toBeUndefined()
+  })
+})
+
+describe('bad input from the index', () => {
+  it('skips binary, oversized and symlinked files in the index, whether read from the tree or the object store', async () => {
+    const dir = makeRepo(
+      {
+        'data/blob.txt': Buffer.from([75, 69, 89, 61, 0, 1, 2]),
+        'data/huge.txt': 'KEY=huge\n' + 'x'.repeat(500),
+        'data/ok.txt': 'KEY=fine\n',
+        '.steme/claims.toml': '[settings]\nmax_file_bytes = 200\n\n[[extract]]\nfiles = "data/*.txt"\nregex = "KEY=(\\\\w+)"\nsubject = "s"\npredicate = "key"\n',
+      },
+      {git: false},
+    )
+    symlinkSync('/etc/hostname', join(dir, 'data/link.txt'))
+    gitIn(dir, 'init', '-q')
+    gitIn(dir, 'add', '-A')
+    for (const dirty of [false, true]) {
+      // dirty: the working tree differs from the index, so the staged content comes from git cat-file.
+      if (dirty) writeFiles(dir, {'data/huge.txt': 'KEY=small\n', 'data/ok.txt': 'KEY=changed\n', 'data/blob.txt': 'KEY=text\n'})
+      const res = await verifyOp({}, {cwd: dir, staged: true, cache: false})
+      expect(res.observations!.map((o) => o.value)).toEqual(['fine'])
+      expect(Object.fromEntries(res.skipped.map((s) => [s.path, s.reason]))).toEqual({'data/blob.txt': 'binary', 'data/huge.txt': 'too_large', 'data/link.txt': 'symlink'})
+    }
+  })
+})
