@@ -38,7 +38,7 @@ export abstract class StemeCommand extends Command {
       return {remote: new RemoteClient(url, token)}
     }
     const [{locateStore}, {readServeState, stateDir}] = await Promise.all([import('./config.js'), import('./serve/state.js')])
-    const daemon = readServeState(stateDir(locateStore(flags.store)))
+    const daemon = readServeState(stateDir(locateStore(flags.store, process.env, opts.cwd)))
     if (daemon) {
       this.note(`steme serve (pid ${daemon.pid}) holds this store: going through it at ${daemon.url}`)
       return {remote: new RemoteClient(daemon.url, daemon.token)}

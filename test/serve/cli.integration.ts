@@ -1,6 +1,6 @@
 /** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -75,6 +75,11 @@ describe('CLI against a daemon', () => {
     expect(ing.code).toBe(0)
     ids = JSON.parse((await steme(e, ['log', '--json'])).stdout).records.map((r: {id: string}) => r.id)
     for (const [k, args] of Object.entries(reads(ids[0]))) local[k] = JSON.parse((await steme(e, args)).stdout)
+    writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "aspirin-dose"\nsubject = "drug:aspirin"\npredicate = "dose"\nexpect = "81mg"\nfrom = "store"\n')
+    const v = await steme(e, ['verify', '--json'])
+    expect(v.code, v.stderr).toBe(0)
+    local.verify = JSON.parse(v.stdout).verdicts
+    expect(local.verify).toMatchObject([{id: 'aspirin-dose', status: 'PASS'}])
     token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--name', 'cli'])).stdout.trim()
     expect(token).toMatch(/^stm_/)
   })
@@ -92,6 +97,12 @@ describe('CLI against a daemon', () => {
         expect(auto.code, `${k}: ${auto.stderr}`).toBe(0)
         expect(auto.stderr).toMatch(/holds this store: going through it/)
         expect(JSON.parse(auto.stdout), k).toEqual(local[k])
+      }
+      // verify reads the repo here and resolves store claims through the daemon.
+      for (const extra of [['--remote', d.url, '--token', token], []]) {
+        const v = await steme(e, ['verify', '--json', ...extra])
+        expect(v.code, v.stderr).toBe(0)
+        expect(JSON.parse(v.stdout).verdicts).toEqual(local.verify)
       }
       // Errors keep their exit codes and codes across the wire.
       const missing = await steme(e, ['show', 'f'.repeat(64), '--json', '--remote', d.url, '--token', token])

@@ -14,7 +14,15 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
     {config: {role: 'read'}},
     conflicts ? async (req) => conflicts(ctx.deps, req.query as Record<string, unknown>) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
-  app.post('/v1/verify', {config: {role: 'read'}}, verify ? async (req) => verify(ctx.deps, parseJson(req.body)) : notYet('POST /v1/verify', 'claims and `steme verify`'))
+  app.post(
+    '/v1/verify',
+    {config: {role: 'read'}},
+    verify
+      ? async (req) => verify(ctx.deps, parseJson(req.body))
+      : async () => {
+          throw new HttpError('not_implemented', 'POST /v1/verify is not available: verifyOp reads claims and observations from a repo, which the daemon does not have', 'run `steme verify --remote <this URL>` in the repo: claims that need the store resolve through this daemon')
+        },
+  )
   if (sync) await sync(app, ctx)
   else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
 }
