@@ -8,12 +8,20 @@ import type {Role} from './tokens.js'
 
 /** Operations that other parts of steme own; the daemon mounts each with one line in mounts.ts. */
 export interface Mounts {
-  /** GET /v1/conflicts: query string in, the `steme conflicts --json` result out. */
-  conflicts?: (deps: Deps, query: Record<string, unknown>) => Promise<unknown>
+  /** GET /v1/conflicts: the validated query string in, the `steme conflicts --json` result out. */
+  conflicts?: (deps: Deps, query: ConflictsQuery) => Promise<unknown>
   /** POST /v1/verify: {claims, observations} in, the `steme verify --json` report out. */
   verify?: (deps: Deps, body: unknown) => Promise<unknown>
   /** The sync protocol's HTTP side: registers POST /v1/sync (and anything else it needs), each route with a `config.role`. */
   sync?: (app: FastifyInstance, ctx: ServeContext) => Promise<void> | void
+}
+
+/** The query string of GET /v1/conflicts, named as `steme conflicts` names its flags. */
+export interface ConflictsQuery {
+  lens?: string
+  'min-score'?: number
+  limit?: number
+  'as-of'?: string
 }
 
 export interface ServeContext {

@@ -1,6 +1,6 @@
 /** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
 import type {FastifyInstance} from 'fastify'
-import type {ServeContext} from '../context.js'
+import type {ConflictsQuery, ServeContext} from '../context.js'
 import {HttpError} from '../errors.js'
 
 const notYet = (what: string, part: string) => async () => {
@@ -9,10 +9,18 @@ const notYet = (what: string, part: string) => async () => {
 
 export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
   const {conflicts, verify, sync} = ctx.mounts
-  app.get(
+  app.get<{Querystring: ConflictsQuery}>(
     '/v1/conflicts',
-    {config: {role: 'read'}},
-    conflicts ? async (req) => conflicts(ctx.deps, req.query as Record<string, unknown>) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+    {
+      config: {role: 'read'},
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {lens: {type: 'string', minLength: 1, maxLength: 256}, 'min-score': {type: 'number', minimum: 0, maximum: 1}, limit: {type: 'integer', minimum: 1}, 'as-of': {type: 'string', minLength: 1, maxLength: 64}},
+        },
+      },
+    },
+    conflicts ? async (req) => conflicts(ctx.deps, req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
   app.post(
     '/v1/verify',
