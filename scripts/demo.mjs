@@ -37,6 +37,17 @@ try {
     await step('', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'skeptic', '--explain'])
   }
   await step('what the store knew before the blog post arrived', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2025-03-01T11:30:00Z', '--all'])
+  if (has('retract')) {
+    await step('the most contested questions in the store', ['conflicts'])
+    await step('a composed lens: only FDA and DOI sources, then consensus, else the latest', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
+    await step('retract the blog as a source; what was derived from it falls too', ['retract', '--source', 'url:https://example.org/health-blog', '--reason', 'not peer reviewed'])
+    await step('the answer without it, and why each candidate stands or not', ['query', 'drug:aspirin', 'bleeding_rate', '--all', '--explain'])
+    await step('before the retraction, the store still answers as it did', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2025-03-01T11:30:00Z'])
+    await step('name an era for epoch-aware lenses', ['epoch', 'post-2025-review', '--starts', '2025-01-01'])
+    await step('only the current era, then trust, else recency', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'epoch:current, then trust, else recency', '--explain'])
+    await step('trust scores: our own key is the authority', ['trust', 'list'])
+    await step('an unknown lens is a usage error', ['query', 'drug:aspirin', '--lens', 'nonesuch'], {expectExit: 2})
+  }
   await step('the log of one subject', ['log', 'service:api'])
   await step('counts', ['stats'])
   await step('recompute every id and verify every signature', ['fsck'])

@@ -1,7 +1,7 @@
 /** The in-memory reference adapter: the simplest correct Store, for tests and as the oracle. */
-import type {Assertion, Kind, SignedRecord} from '../core/record.js'
+import type {Assertion, Kind, Retract, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
-import {compareRecords, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+import {compareRecords, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
 
 export class MemoryStore implements Store {
   readonly location = 'memory:'
@@ -52,6 +52,62 @@ export class MemoryStore implements Store {
     return out.sort(compareRecords)
   }
 
+  async lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
+    const found = new Map<string, Assertion>()
+    const start = ids.map((id) => this.records.get(id)?.record).filter((r): r is Assertion => r?.kind === 'assertion')
+    let frontier = start.flatMap((a) => a.evidence ?? [])
+    while (frontier.length) {
+      const next: string[] = []
+      for (const id of frontier) {
+        const r = this.records.get(id)?.record
+        if (!r || r.kind !== 'assertion' || found.has(id) || (until !== undefined && r.hlc > until)) continue
+        found.set(id, r)
+        next.push(...(r.evidence ?? []))
+      }
+      frontier = next
+    }
+    return [...found.values()].sort(compareRecords)
+  }
+
+  async cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph> {
+    const inScope = (r: SignedRecord): r is Assertion => r.kind === 'assertion' && (until === undefined || r.hlc <= until)
+    const sources = new Set(seed.sources ?? [])
+    const roots = new Set<string>()
+    const dependents = new Map<string, Assertion[]>()
+    for (const {record: r} of this.records.values()) {
+      if (!inScope(r)) continue
+      if (r.source !== undefined && sources.has(r.source)) roots.add(r.id)
+      for (const e of new Set(r.evidence ?? [])) {
+        const list = dependents.get(e)
+        if (list) list.push(r)
+        else dependents.set(e, [r])
+      }
+    }
+    for (const id of seed.ids ?? []) {
+      const r = this.records.get(id)?.record
+      if (r && inScope(r)) roots.add(id)
+    }
+    const nodes = new Map<string, Assertion>()
+    const queue = [...roots]
+    for (let i = 0; i < queue.length; i++) {
+      for (const d of dependents.get(queue[i]) ?? []) {
+        if (nodes.has(d.id)) continue
+        nodes.set(d.id, d)
+        queue.push(d.id)
+      }
+    }
+    return {roots: [...roots].sort(), nodes: [...nodes.values()].sort(compareRecords).map((a) => ({id: a.id, evidence: [...(a.evidence ?? [])]}))}
+  }
+
+  async sourceRetractions(sources: readonly string[], until?: string): Promise<Retract[]> {
+    const want = new Set(sources)
+    const out: Retract[] = []
+    for (const {record: r} of this.records.values()) {
+      if (r.kind === 'retract' && r.source !== undefined && want.has(r.source) && (until === undefined || r.hlc <= until)) out.push(r)
+    }
+    return out.sort(compareRecords)
+  }
+
   async ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]> {
     const out: SignedRecord[] = []
     for (const {record: r} of this.records.values()) {
@@ -65,6 +121,7 @@ export class MemoryStore implements Store {
       .filter(({record: r}) => {
         if (opts.kinds && !opts.kinds.includes(r.kind)) return false
         if (opts.subject !== undefined && (r.kind !== 'assertion' || r.subject !== opts.subject)) return false
+        if (opts.predicate !== undefined && (r.kind !== 'assertion' || r.predicate !== opts.predicate)) return false
         if (opts.since !== undefined && r.hlc <= opts.since) return false
         if (opts.until !== undefined && r.hlc > opts.until) return false
         return true

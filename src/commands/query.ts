@@ -5,44 +5,67 @@ import {bold, dim, table} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
   static summary = 'Answer a question about a subject through a lens, and say why'
+  static description = `A lens expression is filters, then a fallback chain of lenses (docs/lenses.md):
+  recency | confidence | consensus | votes | authority | trust | skeptic | epoch | reliability
+  "epoch:current, then trust, else recency"   "source:fda:*, then consensus"   "skeptic(threshold=0.3)"
+
+--as-of is what this store KNEW then (records stamped up to it, retractions and votes included).
+--valid-at is what HELD IN THE WORLD then (assertions whose valid range covers the date).`
   static examples = [
     '<%= config.bin %> query drug:aspirin',
-    '<%= config.bin %> query drug:aspirin bleeding_rate --all',
+    '<%= config.bin %> query drug:aspirin bleeding_rate --all --explain',
+    '<%= config.bin %> query drug:aspirin bleeding_rate --lens "epoch:current, then trust, else recency"',
     '<%= config.bin %> query drug:aspirin bleeding_rate --as-of 2026-01-01 --json',
+    '<%= config.bin %> query service:api tls_min_version --valid-at 2025-06-01',
   ]
   static args = {
     subject: Args.string({required: true, description: 'the subject to resolve'}),
     predicate: Args.string({description: 'one predicate (default: every predicate of the subject)'}),
   }
   static flags = {
-    lens: Flags.string({char: 'l', description: 'lens to resolve conflicts with (default: the store config, else recency)'}),
-    all: Flags.boolean({char: 'a', description: 'list every candidate value with its score, not only the winner'}),
+    lens: Flags.string({char: 'l', description: 'lens expression (default: [query] lens in the store config, else recency)'}),
+    all: Flags.boolean({char: 'a', description: 'list every candidate value with its score, and every assertion with its state'}),
     explain: Flags.boolean({char: 'e', description: 'say why the winner won'}),
     'as-of': Flags.string({description: 'what the store knew then: only records stamped up to this date or hlc'}),
-    'valid-at': Flags.string({description: 'what held in the world at this date (from assertions\' valid ranges)'}),
+    'valid-at': Flags.string({description: "what held in the world at this date (from assertions' valid ranges)"}),
+    'include-retracted': Flags.boolean({description: 'let retracted assertions take part (they stay marked)'}),
     ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
-    const t = await this.target(flags, {readOnly: true})
-    const input = {subject: args.subject, predicate: args.predicate, lens: flags.lens, asOf: flags['as-of'], validAt: flags['valid-at']}
+    // Read-only, so queries never lock the store; except that the reliability lens caches its
+    // store-wide training in the store's meta table, which needs a writable store.
+    const t = await this.target(flags, {readOnly: !/\breliability\b/.test(flags.lens ?? '')})
+    const input = {
+      subject: args.subject,
+      predicate: args.predicate,
+      lens: flags.lens,
+      asOf: flags['as-of'],
+      validAt: flags['valid-at'],
+      includeRetracted: flags['include-retracted'],
+    }
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     if (this.jsonEnabled()) return res
-    if (res.resolutions.length === 0) {
+    if (res.candidates.length === 0) {
       this.out(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`)
       return res
     }
-    const rows = res.resolutions.map((r) => [r.predicate, r.winner ? r.winner.key : '(none)', r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
-    this.out(bold(`${res.subject}`) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''})`))
+    const rows = res.resolutions.map((r) => [r.predicate, r.winner ? r.winner.key : `(none: ${r.status})`, r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
+    this.out(bold(res.subject) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
     for (const r of res.resolutions) {
+      if (flags.explain) {
+        this.out('')
+        for (const line of r.explanation) this.out(`  ${r.predicate}: ${line}`)
+      }
       if (flags.all) {
         this.out('')
         this.out(bold(r.predicate))
-        this.out(table(['VALUE', 'SCORE', 'P', 'AGENTS', 'IDS'], r.candidates.map((c) => [c.key, c.score.toFixed(3), c.probability.toFixed(2), c.agents, c.ids.map((i) => i.slice(0, 12)).join(' ')])))
+        this.out(table(['VALUE', 'SCORE', 'P', 'WITNESSES', 'AGENTS'], r.candidates.map((c) => [c.key, c.score.toFixed(3), c.probability.toFixed(2), c.witnesses, c.agents])))
+        const mine = res.candidates.filter((c) => c.predicate === r.predicate)
+        this.out(table(['ID', 'STATE', 'VALUE', 'AGENT', 'SOURCE', 'WHY'], mine.map((c) => [c.id.slice(0, 12), c.state, JSON.stringify(c.value), c.agent.slice(0, 12), c.source ?? '', (c.why ?? []).join(' ').trim()])))
       }
-      if (flags.explain) for (const line of r.explanation) this.out(`  ${r.predicate}: ${line}`)
     }
     return res
   }

@@ -3,7 +3,7 @@ import {StemeCommand} from '../command.js'
 import {showOp, type ShowResult} from '../ops/show.js'
 
 export default class Show extends StemeCommand {
-  static summary = 'Show one record: its content, signature status, what it cites and what cites it'
+  static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
   static examples = ['<%= config.bin %> show 3f2a...(64 hex)']
   static args = {id: Args.string({required: true, description: 'the record id (64 hex chars)'})}
   static flags = {...StemeCommand.remoteFlags}
@@ -16,6 +16,8 @@ export default class Show extends StemeCommand {
     this.out(`signature: ${res.signature}`)
     for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)
     for (const c of res.citedBy) this.out(`cited by ${c.kind} (${c.rel}): ${c.id}`)
+    if (res.state) this.out(`state: ${res.state}`)
+    for (const line of res.why ?? []) this.out(`  ${line}`)
     if (res.signature !== 'valid') process.exitCode = 1
     return res
   }

@@ -1,5 +1,5 @@
 /** The storage interface every adapter implements (DuckDB default, memory reference, PostgreSQL). */
-import type {Assertion, Kind, SignedRecord} from './record.js'
+import type {Assertion, Kind, Retract, SignedRecord} from './record.js'
 import type {Sealed} from './seal.js'
 
 export interface InsertResult {
@@ -11,6 +11,8 @@ export interface InsertResult {
 
 export interface ScanOptions {
   subject?: string
+  /** Only assertions with this predicate. */
+  predicate?: string
   kinds?: Kind[]
   /** Only records with hlc strictly above this stamp. */
   since?: string
@@ -19,6 +21,25 @@ export interface ScanOptions {
   /** Rows per yielded batch. */
   batch?: number
   limit?: number
+}
+
+/** One assertion in the evidence graph: its id and everything it was derived from. */
+export interface EvidenceNode {
+  id: string
+  evidence: string[]
+}
+
+/** Where a retraction cascade starts: assertions by id, or every assertion citing a source. */
+export interface CascadeSeed {
+  ids?: readonly string[]
+  sources?: readonly string[]
+}
+
+export interface CascadeGraph {
+  /** The seed assertions found (ids given that are stored assertions, and those citing the sources). */
+  roots: string[]
+  /** Every assertion that transitively cites a root through `evidence`, with its full evidence list. */
+  nodes: EvidenceNode[]
 }
 
 export interface StoreStats {
@@ -49,6 +70,12 @@ export interface Store {
   referencing(ids: readonly string[]): Promise<SignedRecord[]>
   /** Every record of these kinds (the small kinds: epochs, trust, retractions by source). */
   ofKinds(kinds: readonly Kind[], until?: string): Promise<SignedRecord[]>
+  /** Assertions these ids were derived from, transitively through `evidence` (the ids themselves only if one derives from another). */
+  lineage(ids: readonly string[], until?: string): Promise<Assertion[]>
+  /** The evidence graph below a seed, for the retraction cascade: one bulk walk, not one query per record. */
+  cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph>
+  /** Retractions of these sources (retract records with `source`), with hlc at or below `until` when given. */
+  sourceRetractions(sources: readonly string[], until?: string): Promise<Retract[]>
   /** All matching records in (hlc, id) order, in batches. */
   scan(opts?: ScanOptions): AsyncIterable<Sealed[]>
   stats(): Promise<StoreStats>

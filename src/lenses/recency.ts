@@ -1,24 +1,16 @@
 /** Recency: the value of the latest assertion by (hlc, id) wins. */
 import type {Lens} from './types.js'
-import {conflictOf, groupByValue, rank, short, showValue} from './values.js'
+import {empty, groupByValue, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
 
-export const recency: Lens = (cands, ctx) => {
-  const base = {lens: 'recency', subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? ''}
-  const live = cands.filter((a) => !ctx.retracted.has(a.id))
-  if (live.length === 0) return {...base, candidates: [], conflict: 0, explanation: [cands.length ? 'every candidate is retracted' : 'no candidates']}
-  const latest = new Map<string, string>()
-  for (const a of live) latest.set(a.id, a.hlc + a.id)
-  const groups = groupByValue(live)
-  // Score by position in time: the newest assertion's group ranks first.
-  const order = [...live].sort((a, b) => (a.hlc + a.id < b.hlc + b.id ? -1 : 1))
+export const recency: Lens = (cands) => {
+  if (cands.length === 0) return empty('recency', cands)
+  const order = ordered(cands)
   const pos = new Map(order.map((a, i) => [a.id, i + 1]))
-  const ranked = rank(groups, (g) => Math.max(...g.members.map((a) => pos.get(a.id)!)))
+  const wits = witnessesByValue(cands)
+  const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
+  // Ordinal score: the position of the group's newest assertion. Probability: the share of
+  // witnesses whose last word is this value, so the conflict score still shows disagreement.
+  const ranked = rank(groupByValue(cands), (g) => Math.max(...g.members.map((a) => pos.get(a.id)!)), (g) => (wits.get(g.key)?.length ?? 0) / total)
   const newest = order[order.length - 1]
-  return {
-    ...base,
-    winner: ranked[0],
-    candidates: ranked,
-    conflict: conflictOf(ranked.map((r) => ({...r, probability: r.ids.length / live.length}))),
-    explanation: [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(newest.id)}) of ${live.length}`],
-  }
+  return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(newest.id)}) of ${plural(cands.length, 'candidate')}`])
 }

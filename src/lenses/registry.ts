@@ -1,12 +1,90 @@
-/** Every lens by name, and the parser for lens expressions given on the command line or in config. */
+/** Every lens and filter by name, and resolution through an expression: lifecycle, filters, then a fallback chain. */
 import {UserError} from '../core/errors.js'
+import type {Assertion} from '../core/record.js'
+import {authority} from './authority.js'
+import {confidence} from './confidence.js'
+import {consensus} from './consensus.js'
+import {epoch} from './epoch.js'
+import {parseExpression, type Expression} from './expression.js'
+import {FILTERS, lifecycle, type LifecycleOptions} from './filters.js'
 import {recency} from './recency.js'
-import type {Lens} from './types.js'
+import {reliability} from './reliability.js'
+import {skeptic} from './skeptic.js'
+import {trust} from './trust.js'
+import type {Lens, LensContext, Resolution} from './types.js'
+import {votes} from './votes.js'
+import {plural} from './values.js'
 
-export const LENSES: Record<string, Lens> = {recency}
+export const LENSES: Record<string, {lens: Lens; describe: string; params?: Record<string, (v: unknown) => string | undefined>}> = {
+  recency: {lens: recency, describe: 'the latest assertion (by hlc, then id) wins'},
+  confidence: {lens: confidence, describe: 'the highest stated confidence wins'},
+  consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind'},
+  votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents'},
+  authority: {lens: authority, describe: 'the value from the highest-ranked source or agent in a configured order', params: {order: () => undefined}},
+  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents)'},
+  skeptic: {
+    lens: skeptic,
+    describe: 'consensus, but no winner when the conflict score exceeds a threshold (default 0.5); shows the camps',
+    params: {threshold: (v) => (Number(v) >= 0 && Number(v) <= 1 && String(v).trim() !== '' ? undefined : 'must be a number in [0, 1]')},
+  },
+  epoch: {lens: epoch, describe: 'only the latest epoch with candidates counts; consensus, then recency, within it'},
+  reliability: {lens: reliability, describe: 'source reliability learned from agreement across all subjects (iterative truth discovery)'},
+}
 
+export const LENS_NAMES = Object.keys(LENSES)
+
+/** Parse and check an expression (lens names, filter args, parameters) before any store access. */
+export function compile(text: string, configParams: LensContext['params'] = {}): Expression {
+  const expr = parseExpression(text, {lenses: LENS_NAMES, filters: Object.keys(FILTERS)})
+  for (const f of expr.filters) FILTERS[f.filter].check?.(f.arg)
+  for (const step of expr.chain) {
+    const spec = LENSES[step.lens].params ?? {}
+    const merged = {...configParams[step.lens], ...step.params}
+    for (const [k, v] of Object.entries(step.params)) {
+      if (!(k in spec)) throw new UserError(`lens ${step.lens} has no parameter "${k}"`, {hint: Object.keys(spec).length ? `its parameters: ${Object.keys(spec).join(', ')}` : `${step.lens} takes no parameters`})
+    }
+    for (const [k, check] of Object.entries(spec)) {
+      const problem = merged[k] === undefined ? undefined : check(merged[k])
+      if (problem) throw new UserError(`${step.lens} ${k}=${JSON.stringify(merged[k])}: ${problem}`)
+    }
+  }
+  return expr
+}
+
+/** The one lens by name (for tests and tools); unknown names are a usage error. */
 export function lensByName(name: string): Lens {
-  const lens = LENSES[name]
-  if (!lens) throw new UserError(`unknown lens "${name}"`, {hint: `known lenses: ${Object.keys(LENSES).join(', ')}`})
-  return lens
+  const spec = LENSES[name]
+  if (!spec) throw new UserError(`unknown lens "${name}"`, {hint: `known lenses: ${LENS_NAMES.join(', ')}`})
+  return spec.lens
+}
+
+/** Resolve candidates through a compiled expression. Same inputs, same output: candidate order does not matter. */
+export function resolve(expr: Expression, cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions = {}): Resolution {
+  const subject = cands[0]?.subject ?? ''
+  const predicate = cands[0]?.predicate ?? ''
+  let live = lifecycle(cands, ctx, opts)
+  const notes: string[] = []
+  const dropped = cands.length - live.length
+  if (dropped > 0) notes.push(`${plural(dropped, 'candidate')} set aside as retracted, superseded or not valid at the time asked`)
+  for (const f of expr.filters) {
+    const before = live.length
+    live = FILTERS[f.filter].run(live, f.arg, ctx)
+    notes.push(`filter ${f.filter}:${f.arg} kept ${live.length} of ${before}`)
+  }
+  let res: Resolution | undefined
+  const fellBack: string[] = []
+  for (let i = 0; i < expr.chain.length; i++) {
+    const step = expr.chain[i]
+    res = LENSES[step.lens].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
+    if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
+    fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
+  }
+  return {
+    ...res!,
+    lens: expr.text,
+    decidedBy: res!.winner ? res!.lens : undefined,
+    subject: subject || res!.subject,
+    predicate: predicate || res!.predicate,
+    explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
+  }
 }

@@ -1,5 +1,21 @@
 /** What a lens sees and returns (DESIGN.md §3): candidates plus context in, a resolution out. */
-import type {Assertion, Epoch, Json, Retract, Vote} from '../core/record.js'
+import type {Assertion, Epoch, Json, Vote} from '../core/record.js'
+
+/** Why a record counts as retracted; `evidence` points up the chain to the retracted ids it stood on. */
+export type RetractionWhy =
+  | {by: 'target'; retraction: string; agent: string; reason?: string}
+  | {by: 'source'; retraction: string; agent: string; source: string; reason?: string}
+  | {by: 'evidence'; evidence: string[]}
+
+/** What the truth-discovery pass learned about one witness (a source, or an agent without one). */
+export interface WitnessQuality {
+  /** P(the witness lists an element | it is true): how complete it is. */
+  sensitivity: number
+  /** P(the witness lists an element | it is false): how often it is wrong. */
+  falsePositive: number
+  /** Claims the estimate rests on. */
+  claims: number
+}
 
 export interface LensContext {
   /** Wall time of the query in ms (lenses never read the clock). */
@@ -8,44 +24,60 @@ export interface LensContext {
   asOf?: string
   /** --valid-at date (ISO-8601), when asking what held in the world then. */
   validAt?: string
-  /** Votes on the candidates (every vote record; lenses take the latest per agent and target). */
-  votes: Vote[]
-  /** Retraction records in scope, and the ids they make retracted with the reason chain. */
-  retractions: Retract[]
-  retracted: Map<string, string>
-  epochs: Epoch[]
-  /** Trust score per agent in [0, 1]. */
-  trust: Map<string, number>
+  /** Honoured votes in scope (every vote record; lenses take the latest per agent and target). */
+  votes: readonly Vote[]
+  /** Ids retracted under the local policy (cascade included), with why. */
+  retracted: ReadonlyMap<string, RetractionWhy>
+  /** Ids superseded by an honoured, unretracted assertion: id -> the superseding id. */
+  superseded: ReadonlyMap<string, string>
+  epochs: readonly Epoch[]
+  /** Trust score per agent in [0, 1] (EigenTrust, relative to the pre-trusted set). */
+  trust: ReadonlyMap<string, number>
+  /** Learned witness quality, per witness key (see witnessOf), when the query computed it. */
+  reliability?: ReadonlyMap<string, WitnessQuality>
   /** The store's own agent key. */
   self?: string
-  /** Lens parameters from config (thresholds, authority rankings). */
-  params: Record<string, unknown>
+  /** Lens parameters from config and the expression, per lens name. */
+  params: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
 
 export interface RankedValue {
   /** The value, and its canonical JSON text (the key that groups equal values). */
   value: Json
   key: string
-  /** Lens-specific score, and the normalised share of all scores in [0, 1]. */
+  /** Lens-specific score (higher is better), and a probability in [0, 1] (the lens's share of belief). */
   score: number
   probability: number
   /** Ids of the assertions that carry this value, in (hlc, id) order. */
   ids: string[]
+  /** Distinct agents and witnesses (sources, or agents citing none) behind it. */
   agents: number
+  witnesses: number
 }
 
+/**
+ * decided: a winner; tie: the top scores are equal and the winner is the smallest id;
+ * contested: the lens declines (skeptic); abstain: the lens has nothing to go on (no trust,
+ * no authority order, no epochs); empty: no candidates.
+ */
+export type Status = 'decided' | 'tie' | 'contested' | 'abstain' | 'empty'
+
 export interface Resolution {
+  /** The lens or expression that produced it, and the lens in a fallback chain that decided. */
   lens: string
+  decidedBy?: string
   subject: string
   predicate: string
-  /** The winning value, or undefined when there are no candidates or the lens declines (contested). */
+  status: Status
+  /** The winning value, or undefined when there are no candidates or the lens declines. */
   winner?: RankedValue
   /** Every candidate value, best first. */
   candidates: RankedValue[]
-  /** 0 when every candidate agrees, towards 1 as support splits evenly. */
+  /** 0 when every candidate agrees, 1 for an even split (see values.ts conflictOf). */
   conflict: number
   /** Sentences a person can read: why the winner won. */
   explanation: string[]
 }
 
-export type Lens = (candidates: readonly Assertion[], ctx: LensContext) => Resolution
+/** A lens: pure, deterministic; ties broken by id. Candidates arrive already filtered (lifecycle, filters). */
+export type Lens = (candidates: readonly Assertion[], ctx: LensContext, params: Readonly<Record<string, unknown>>) => Resolution

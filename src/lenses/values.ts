@@ -1,18 +1,36 @@
-/** Shared pieces every lens uses: grouping candidates by value, conflict scores, the id tie-break. */
+/** Shared pieces every lens uses: witnesses, grouping by value, ranking with the id tie-break, conflict scores. */
 import {canonicalize} from '../core/canonical.js'
 import type {Assertion} from '../core/record.js'
-import type {RankedValue} from './types.js'
+import {compareRecords} from '../core/store.js'
+import type {RankedValue, Resolution, Status} from './types.js'
+
+/**
+ * Who vouches for an assertion: its source when it cites one, else its agent. Consensus counts
+ * witnesses, so one agent repeating itself, or two agents copying one source, count once.
+ */
+export const witnessOf = (a: Assertion): string => (a.source !== undefined ? `source:${a.source}` : `agent:${a.agent}`)
 
 export interface ValueGroup {
   key: string
   members: Assertion[]
 }
 
-/** Group assertions by canonical value; groups and members keep (hlc, id) order of first appearance. */
+const keys = new WeakMap<Assertion, string>()
+/** Canonical JSON of an assertion's value (memoised: lenses ask often). */
+export function valueKey(a: Assertion): string {
+  let k = keys.get(a)
+  if (k === undefined) keys.set(a, (k = canonicalize(a.value)))
+  return k
+}
+
+/** Candidates in (hlc, id) order, whatever order they came in. */
+export const ordered = (cands: readonly Assertion[]): Assertion[] => [...cands].sort(compareRecords)
+
+/** Group assertions by canonical value; members keep (hlc, id) order. */
 export function groupByValue(cands: readonly Assertion[]): ValueGroup[] {
   const groups = new Map<string, ValueGroup>()
-  for (const a of cands) {
-    const key = canonicalize(a.value)
+  for (const a of ordered(cands)) {
+    const key = valueKey(a)
     let g = groups.get(key)
     if (!g) groups.set(key, (g = {key, members: []}))
     g.members.push(a)
@@ -20,28 +38,87 @@ export function groupByValue(cands: readonly Assertion[]): ValueGroup[] {
   return [...groups.values()]
 }
 
-/** Turn scored groups into ranked values, best first; equal scores fall back to the smallest id. */
-export function rank(groups: ValueGroup[], score: (g: ValueGroup) => number): RankedValue[] {
-  const scored = groups.map((g) => ({g, s: score(g), minId: g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)}))
+/** Each witness's latest assertion (by hlc, id): a witness that changed its mind counts for its last word. */
+export function latestPerWitness(cands: readonly Assertion[]): Map<string, Assertion> {
+  const out = new Map<string, Assertion>()
+  for (const a of ordered(cands)) out.set(witnessOf(a), a)
+  return out
+}
+
+/** Witnesses per value key, counting each witness for its latest assertion only. */
+export function witnessesByValue(cands: readonly Assertion[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const [w, a] of latestPerWitness(cands)) {
+    const k = valueKey(a)
+    const list = out.get(k)
+    if (list) list.push(w)
+    else out.set(k, [w])
+  }
+  return out
+}
+
+const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
+const EPS = 1e-12
+
+/**
+ * Turn scored groups into ranked values, best first; equal scores fall back to the smallest id.
+ * `probability` defaults to each group's share of the positive scores.
+ */
+export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => number, probability?: (g: ValueGroup) => number): RankedValue[] {
+  const scored = groups.map((g) => ({g, s: score(g), id: minId(g)}))
   const total = scored.reduce((t, x) => t + Math.max(0, x.s), 0)
-  scored.sort((a, b) => b.s - a.s || (a.minId < b.minId ? -1 : a.minId > b.minId ? 1 : 0))
+  scored.sort((a, b) => (Math.abs(b.s - a.s) > EPS ? b.s - a.s : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const latestWit = witnessesByValue(groups.flatMap((g) => g.members))
   return scored.map(({g, s}) => ({
     value: g.members[0].value,
     key: g.key,
     score: s,
-    probability: total > 0 ? Math.max(0, s) / total : 1 / scored.length,
+    probability: probability ? probability(g) : total > 0 ? Math.max(0, s) / total : 1 / scored.length,
     ids: g.members.map((a) => a.id),
     agents: new Set(g.members.map((a) => a.agent)).size,
+    witnesses: latestWit.get(g.key)?.length ?? 0,
   }))
 }
 
-/** Normalised entropy of the probabilities: 0 for one value, 1 for an even split. */
+/** Share of belief against the winner, scaled so an even split over k values is 1 and a single value 0. */
 export function conflictOf(ranked: readonly RankedValue[]): number {
-  if (ranked.length < 2) return 0
-  let h = 0
-  for (const r of ranked) if (r.probability > 0) h -= r.probability * Math.log(r.probability)
-  return Math.min(1, Math.max(0, h / Math.log(ranked.length)))
+  const k = ranked.length
+  if (k < 2) return 0
+  const total = ranked.reduce((t, r) => t + r.probability, 0)
+  if (!(total > 0)) return 1
+  const top = Math.max(...ranked.map((r) => r.probability)) / total
+  return Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1)))
 }
+
+/** True when the two best scores are equal: the winner then rests on the id tie-break. */
+export const isTie = (ranked: readonly RankedValue[]): boolean => ranked.length > 1 && Math.abs(ranked[0].score - ranked[1].score) <= EPS
+
+/** Build a resolution from ranked values: decided or tie, with the conflict score. */
+export function resolved(lens: string, cands: readonly Assertion[], ranked: RankedValue[], why: string[], opts: {status?: Status} = {}): Resolution {
+  const tie = isTie(ranked)
+  const status = opts.status ?? (ranked.length === 0 ? 'empty' : tie ? 'tie' : 'decided')
+  const explanation = [...why]
+  if (status === 'tie') explanation.push(`${showValue(ranked[0].key)} and ${showValue(ranked[1].key)} score the same (${fmt(ranked[0].score)}); the smallest id breaks the tie`)
+  return {
+    lens,
+    subject: cands[0]?.subject ?? '',
+    predicate: cands[0]?.predicate ?? '',
+    status,
+    winner: status === 'decided' || status === 'tie' ? ranked[0] : undefined,
+    candidates: ranked,
+    conflict: conflictOf(ranked),
+    explanation,
+  }
+}
+
+/** A lens with nothing to go on, or no candidates: no winner, the candidates still ranked for --all. */
+export function declined(lens: string, cands: readonly Assertion[], status: 'abstain' | 'contested' | 'empty', why: string[], ranked: RankedValue[] = []): Resolution {
+  return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictOf(ranked), explanation: why}
+}
+
+export const empty = (lens: string, cands: readonly Assertion[]) => declined(lens, cands, 'empty', ['no candidates'])
 
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)
+export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3))
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`

@@ -59,6 +59,14 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
     const missing = body.evidence.filter((e) => !known.has(e))
     if (missing.length) throw new UserError(`evidence ${missing[0]} is not a record in this store`, {exit: 1, code: 'not_found', hint: 'cite ids of stored records (see `steme log`)'})
   }
+  if (body.supersedes) {
+    const found = await deps.store.get(body.supersedes)
+    const known = new Map(found.map((f) => [f.record.id, f.record]))
+    const missing = body.supersedes.find((id) => !known.has(id))
+    if (missing) throw new UserError(`supersedes ${missing}, which is not a record in this store`, {exit: 1, code: 'not_found', hint: 'name the id of your own earlier assertion (see `steme log`)'})
+    const notAssertion = found.find((f) => f.record.kind !== 'assertion')
+    if (notAssertion) throw new UserError(`supersedes ${notAssertion.record.id}, which is a ${notAssertion.record.kind}, not an assertion`, {exit: 1, code: 'rejected'})
+  }
   await deps.store.insert([sealed])
   await deps.saveClock()
   return {id: sealed.record.id, record: sealed.record as AssertResult['record']}

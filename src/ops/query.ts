@@ -1,10 +1,14 @@
-/** Resolve a subject (and predicate) through a lens: gather candidates and context, hand them to the lens. */
+/** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
 import {hlcBound} from '../core/hlc.js'
+import {UserError} from '../core/errors.js'
 import type {Assertion} from '../core/record.js'
-import {lensByName} from '../lenses/registry.js'
-import type {Resolution} from '../lenses/types.js'
+import {explainRetraction} from '../lenses/cascade.js'
+import {validAt} from '../lenses/filters.js'
+import {compile, resolve} from '../lenses/registry.js'
+import type {LensContext, Resolution} from '../lenses/types.js'
+import {gatherContext, lensParams, selfOf} from './context.js'
 import type {Deps} from './deps.js'
-import {gatherContext} from './context.js'
+import {learnReliability} from './reliability.js'
 
 export interface QueryInput {
   subject: string
@@ -13,30 +17,79 @@ export interface QueryInput {
   asOf?: string
   validAt?: string
   now?: number
+  includeRetracted?: boolean
+}
+
+export type CandidateState = 'live' | 'retracted' | 'superseded' | 'not-valid'
+
+export interface QueryCandidate {
+  id: string
+  predicate: string
+  agent: string
+  hlc: string
+  value: Assertion['value']
+  confidence: number
+  source?: string
+  state: CandidateState
+  /** Why it is not live: the retraction chain, or what superseded it. */
+  why?: string[]
 }
 
 export interface QueryResult {
   subject: string
   lens: string
   asOf?: string
+  validAt?: string
   resolutions: Resolution[]
-  /** Every candidate assertion, per predicate, for --all. */
-  candidates: Assertion[]
+  /** Every candidate assertion with its lifecycle state, for --all. */
+  candidates: QueryCandidate[]
 }
 
-export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & {self?: string}, input: QueryInput): Promise<QueryResult> {
-  const lensName = input.lens ?? deps.config.lens
-  const lens = lensByName(lensName)
+/** Check a --valid-at date the way record dates are checked. */
+export function checkDate(text: string, flag: string): string {
+  if (Number.isNaN(Date.parse(text))) throw new UserError(`${flag} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
+  return text
+}
+
+export function candidateState(a: Assertion, ctx: LensContext): {state: CandidateState; why?: string[]} {
+  if (ctx.retracted.has(a.id)) return {state: 'retracted', why: explainRetraction(a.id, ctx.retracted)}
+  const by = ctx.superseded.get(a.id)
+  if (by) return {state: 'superseded', why: [`superseded by ${by}`]}
+  if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) return {state: 'not-valid', why: [`its valid range ${JSON.stringify(a.valid)} does not cover ${ctx.validAt}`]}
+  return {state: 'live'}
+}
+
+export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>> & {self?: string}, input: QueryInput): Promise<QueryResult> {
+  const text = input.lens ?? deps.config.lens
+  const expr = compile(text, lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
+  const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, '--valid-at')
+  const self = deps.self ?? selfOf(deps)
   const cands = await deps.store.assertions(input.subject, input.predicate, asOf)
-  const ctx = await gatherContext(deps, cands, {asOf, validAt: input.validAt, now: input.now ?? Date.now(), self: deps.self})
+  const ctx = await gatherContext(deps, cands, {asOf, validAt: valid, now: input.now ?? Date.now(), self})
   const byPredicate = new Map<string, Assertion[]>()
   for (const a of cands) {
     let list = byPredicate.get(a.predicate)
     if (!list) byPredicate.set(a.predicate, (list = []))
     list.push(a)
   }
-  const resolutions = [...byPredicate.keys()].sort().map((p) => lens(byPredicate.get(p)!, ctx))
-  if (resolutions.length === 0 && input.predicate !== undefined) resolutions.push({...lens([], ctx), subject: input.subject, predicate: input.predicate})
-  return {subject: input.subject, lens: lensName, asOf, resolutions, candidates: cands}
+  const needsReliability = expr.chain.some((s) => s.lens === 'reliability')
+  const resolutions: Resolution[] = []
+  for (const p of [...byPredicate.keys()].sort()) {
+    const learned = needsReliability ? await learnReliability(deps, p, asOf) : undefined
+    const c = learned ? {...ctx, reliability: learned.table} : ctx
+    resolutions.push(resolve(expr, byPredicate.get(p)!, c, {includeRetracted: input.includeRetracted}))
+  }
+  if (resolutions.length === 0 && input.predicate !== undefined) resolutions.push({...resolve(expr, [], ctx), subject: input.subject, predicate: input.predicate})
+  const candidates = cands.map((a) => ({
+    id: a.id,
+    predicate: a.predicate,
+    agent: a.agent,
+    hlc: a.hlc,
+    value: a.value,
+    confidence: a.confidence,
+    ...(a.source !== undefined ? {source: a.source} : {}),
+    ...candidateState(a, ctx),
+  }))
+  return {subject: input.subject, lens: expr.text, asOf, validAt: valid, resolutions, candidates}
 }

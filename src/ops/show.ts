@@ -1,9 +1,11 @@
-/** One record: its content, whether its id and signature hold, what it cites and what cites it. */
+/** One record: its content, whether its id and signature hold, what it cites and what cites it, and for an assertion whether it stands and why not. */
 import {UserError} from '../core/errors.js'
 import {isHex} from '../core/hash.js'
 import type {SignedRecord} from '../core/record.js'
 import {checkStored} from '../core/seal.js'
 import type {Deps} from './deps.js'
+import {gatherContext, selfOf} from './context.js'
+import {candidateState, type CandidateState} from './query.js'
 
 export interface ShowResult {
   record: SignedRecord
@@ -11,9 +13,12 @@ export interface ShowResult {
   signature: string
   cites: Array<{id: string; rel: string; found: boolean}>
   citedBy: Array<{id: string; kind: string; rel: string}>
+  /** For assertions: live, retracted (with the chain up to the retractions), superseded. */
+  state?: CandidateState
+  why?: string[]
 }
 
-export async function showOp(deps: Pick<Deps, 'store'>, input: {id: string}): Promise<ShowResult> {
+export async function showOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {id: string; now?: number}): Promise<ShowResult> {
   const id = input.id.toLowerCase()
   if (!isHex(id, 64)) throw new UserError(`"${input.id}" is not a record id`, {hint: 'a record id is 64 hex chars, as printed by `steme assert` or `steme log`'})
   const [found] = await deps.store.get([id])
@@ -24,7 +29,7 @@ export async function showOp(deps: Pick<Deps, 'store'>, input: {id: string}): Pr
   if (r.kind === 'assertion') {
     for (const e of r.evidence ?? []) outgoing.push({id: e, rel: 'evidence'})
     for (const e of r.supersedes ?? []) outgoing.push({id: e, rel: 'supersedes'})
-  } else if ((r.kind === 'vote' || r.kind === 'retract' ) && r.target) outgoing.push({id: r.target, rel: r.kind})
+  } else if ((r.kind === 'vote' || r.kind === 'retract' || r.kind === 'trust') && r.target) outgoing.push({id: r.target, rel: r.kind})
   const present = await deps.store.has(outgoing.map((o) => o.id))
   const refs = await deps.store.referencing([r.id])
   const citedBy = refs.map((x) => ({
@@ -32,5 +37,11 @@ export async function showOp(deps: Pick<Deps, 'store'>, input: {id: string}): Pr
     kind: x.kind,
     rel: x.kind === 'assertion' ? (x.evidence?.includes(r.id) ? 'evidence' : 'supersedes') : x.kind,
   }))
-  return {record: r, signature: bad ?? 'valid', cites: outgoing.map((o) => ({...o, found: present.has(o.id)})), citedBy}
+  const res: ShowResult = {record: r, signature: bad ?? 'valid', cites: outgoing.map((o) => ({...o, found: present.has(o.id)})), citedBy}
+  if (r.kind === 'assertion') {
+    const cands = await deps.store.assertions(r.subject, r.predicate)
+    const ctx = await gatherContext(deps, cands, {now: input.now ?? Date.now(), self: selfOf(deps)})
+    Object.assign(res, candidateState(r, ctx))
+  }
+  return res
 }

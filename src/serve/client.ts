@@ -6,6 +6,7 @@ import type {Store} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
+import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
 import type {SignedRecord} from '../core/record.js'
 import {DEFAULT_CONFIG} from '../config.js'
@@ -62,7 +63,13 @@ export class RemoteClient {
   }
 
   query(input: QueryInput): Promise<QueryResult> {
-    return this.request('GET', '/v1/query', {query: {subject: input.subject, predicate: input.predicate, lens: input.lens, 'as-of': input.asOf, 'valid-at': input.validAt}})
+    return this.request('GET', '/v1/query', {
+      query: {subject: input.subject, predicate: input.predicate, lens: input.lens, 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
+    })
+  }
+
+  conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
+    return this.request('GET', '/v1/conflicts', {query: {lens: input.lens, 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf}})
   }
 
   show(id: string): Promise<ShowResult> {
@@ -91,10 +98,7 @@ export class RemoteClient {
 
   /** The Store assertOp and ingestOp need when the records go to a daemon: insert and has; nothing else is called. */
   store(): Store {
-    const unused = (name: string) => () => {
-      throw new BugError(`${name} is not available on a remote store`)
-    }
-    return {
+    const calls: Partial<Store> = {
       location: this.url,
       insert: async (batch: readonly Sealed[]) => {
         const res = await this.postRecords(batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n')
@@ -116,16 +120,15 @@ export class RemoteClient {
         }
         return out
       },
-      get: unused('get'),
-      assertions: unused('assertions'),
-      referencing: unused('referencing'),
-      ofKinds: unused('ofKinds'),
-      scan: unused('scan'),
-      stats: unused('stats'),
-      maxHlc: unused('maxHlc'),
-      getMeta: unused('getMeta'),
-      setMeta: unused('setMeta'),
       close: async () => undefined,
     }
+    return new Proxy(calls as Store, {
+      get(target, prop) {
+        if (prop in target || typeof prop === 'symbol' || prop === 'then') return Reflect.get(target, prop)
+        return () => {
+          throw new BugError(`${String(prop)} is not available on a remote store`)
+        }
+      },
+    })
   }
 }

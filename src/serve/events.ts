@@ -48,27 +48,21 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   forRequest(wantIds = true): {store: Store; added: string[]; present: string[]} {
     const added: string[] = []
     const present: string[] = []
-    const inner = this.inner
-    const store: Store = {
-      location: inner.location,
-      insert: async (batch) => {
-        const d = await this.insertDetailed(batch, wantIds)
-        added.push(...d.addedIds)
-        present.push(...d.presentIds)
-        return {added: d.added, present: d.present}
-      },
-      get: (ids) => inner.get(ids),
-      has: (ids) => inner.has(ids),
-      assertions: (s, p, u) => inner.assertions(s, p, u),
-      referencing: (ids) => inner.referencing(ids),
-      ofKinds: (k, u) => inner.ofKinds(k, u),
-      scan: (o) => inner.scan(o),
-      stats: () => inner.stats(),
-      maxHlc: () => inner.maxHlc(),
-      getMeta: (k) => inner.getMeta(k),
-      setMeta: (k, v) => inner.setMeta(k, v),
-      close: () => Promise.resolve(),
+    const insert = async (batch: readonly Sealed[]) => {
+      const d = await this.insertDetailed(batch, wantIds)
+      added.push(...d.addedIds)
+      present.push(...d.presentIds)
+      return {added: d.added, present: d.present}
     }
+    // Every other method is the inner store's, bound to it, so the wrapper keeps up as Store grows.
+    const store = new Proxy(this.inner, {
+      get(target, prop) {
+        if (prop === 'insert') return insert
+        if (prop === 'close') return async () => undefined
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
     return {store, added, present}
   }
 

@@ -3,6 +3,9 @@
  * once its op exists (conflicts from lenses, verify from claims, the sync handler from sync);
  * until then its routes answer 501 not_implemented.
  */
+import {conflictsOp} from '../ops/conflicts.js'
 import type {Mounts} from './context.js'
 
-export const MOUNTS: Mounts = {}
+export const MOUNTS: Mounts = {
+  conflicts: (deps, q) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of']}),
+}

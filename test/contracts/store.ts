@@ -147,5 +147,58 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await store.getMeta('hlc')).toBe('x')
       expect((await store.get([rs[7].record.id]))[0].canonical).toBe(rs[7].canonical)
     })
+
+    it('walks lineage up through evidence, bounded by until', async () => {
+      const r1 = assertion({subject: 's:raw', value: 1, hlc: stamp(1_700_000_000_000, 1)})
+      const r2 = assertion({subject: 's:raw', value: 2, hlc: stamp(1_700_000_000_000, 2)})
+      const m = assertion({subject: 's:mid', value: 3, evidence: [r1.record.id, r2.record.id], hlc: stamp(1_700_000_001_000, 0)})
+      const d = assertion({value: 4, evidence: [m.record.id], hlc: stamp(1_700_000_002_000, 0)})
+      const other = assertion({value: 5, hlc: stamp(1_700_000_002_000, 1)})
+      await store.insert([r1, r2, m, d, other])
+      expect((await store.lineage([d.record.id])).map((a) => a.id)).toEqual([r1.record.id, r2.record.id, m.record.id])
+      expect((await store.lineage([d.record.id], stamp(1_700_000_000_500, 0))).map((a) => a.id)).toEqual([])
+      expect(await store.lineage([other.record.id])).toEqual([])
+    })
+
+    it('returns the evidence graph below a seed of ids or sources, with full evidence lists', async () => {
+      const r1 = assertion({subject: 's:raw', value: 1, source: 'lab:1', hlc: stamp(1_700_000_000_000, 1)})
+      const r2 = assertion({subject: 's:raw', value: 2, source: 'lab:2', hlc: stamp(1_700_000_000_000, 2)})
+      const d1 = assertion({value: 3, evidence: [r1.record.id], hlc: stamp(1_700_000_001_000, 0)})
+      const d2 = assertion({value: 4, evidence: [r1.record.id, r2.record.id], hlc: stamp(1_700_000_001_000, 1)})
+      const d3 = assertion({value: 5, evidence: [d1.record.id], hlc: stamp(1_700_000_002_000, 0)})
+      await store.insert([r1, r2, d1, d2, d3])
+      const bySource = await store.cascadeGraph({sources: ['lab:1']})
+      expect(bySource.roots).toEqual([r1.record.id])
+      const nodes = new Map(bySource.nodes.map((n) => [n.id, [...n.evidence].sort()]))
+      expect([...nodes.keys()].sort()).toEqual([d1.record.id, d2.record.id, d3.record.id].sort())
+      expect(nodes.get(d2.record.id)).toEqual([r1.record.id, r2.record.id].sort())
+      const byId = await store.cascadeGraph({ids: [d1.record.id, 'f'.repeat(64)]})
+      expect(byId.roots).toEqual([d1.record.id])
+      expect(byId.nodes.map((n) => n.id)).toEqual([d3.record.id])
+      const early = await store.cascadeGraph({sources: ['lab:1']}, stamp(1_700_000_001_500, 0))
+      expect(early.nodes.map((n) => n.id).sort()).toEqual([d1.record.id, d2.record.id].sort())
+      expect((await store.cascadeGraph({sources: ['nobody']})).roots).toEqual([])
+    })
+
+    it('finds retractions of sources', async () => {
+      const a = assertion({source: 'lab:1'})
+      const rs = record({kind: 'retract', source: 'lab:1', reason: 'bad', hlc: stamp(1_700_000_005_000, 0)})
+      const rt = record({kind: 'retract', target: a.record.id})
+      const other = record({kind: 'retract', source: 'lab:2'})
+      await store.insert([a, rs, rt, other])
+      expect((await store.sourceRetractions(['lab:1'])).map((r) => r.id)).toEqual([rs.record.id])
+      expect(await store.sourceRetractions(['lab:1'], stamp(1_700_000_004_000, 0))).toEqual([])
+      expect((await store.sourceRetractions(['lab:1', 'lab:2'])).length).toBe(2)
+    })
+
+    it('scans the assertions of one predicate', async () => {
+      const a = assertion({predicate: 'p1', value: 1})
+      const b = assertion({predicate: 'p2', value: 2})
+      const c = assertion({subject: 's:other', predicate: 'p1', value: 3})
+      await store.insert([a, b, c, record({kind: 'retract', target: a.record.id})])
+      const got: string[] = []
+      for await (const batch of store.scan({predicate: 'p1'})) for (const s of batch) got.push(s.record.id)
+      expect(got.sort()).toEqual([a.record.id, c.record.id].sort())
+    })
   })
 }

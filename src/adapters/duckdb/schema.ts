@@ -1,6 +1,6 @@
 /** DuckDB schema and its migrations: each entry moves the store up one version, in a transaction. */
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** MIGRATIONS[n] upgrades a store from version n to n + 1. */
 export const MIGRATIONS: string[][] = [
@@ -26,4 +26,6 @@ export const MIGRATIONS: string[][] = [
     `CREATE INDEX IF NOT EXISTS records_target ON records (target)`,
     `CREATE INDEX IF NOT EXISTS refs_dst ON refs (dst)`,
   ],
+  // 2: source lookups, for retractions by source and the seeds of their cascade.
+  [`CREATE INDEX IF NOT EXISTS records_source ON records (source)`],
 ]

@@ -14,7 +14,7 @@ const text = (max: number) => ({type: 'string', minLength: 1, maxLength: max}) a
 
 export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const {deps} = ctx
-  app.get<{Querystring: {subject: string; predicate?: string; lens?: string; 'as-of'?: string; 'valid-at'?: string; explain?: boolean; all?: boolean}}>(
+  app.get<{Querystring: {subject: string; predicate?: string; lens?: string; 'as-of'?: string; 'valid-at'?: string; 'include-retracted'?: boolean; explain?: boolean; all?: boolean}}>(
     '/v1/query',
     {
       config: {role: 'read'},
@@ -22,12 +22,13 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
         querystring: {
           type: 'object',
           required: ['subject'],
-          properties: {subject: text(512), predicate: text(256), lens: text(256), 'as-of': text(64), 'valid-at': text(64), explain: {type: 'boolean'}, all: {type: 'boolean'}},
+          properties: {subject: text(512), predicate: text(256), lens: text(256), 'as-of': text(64), 'valid-at': text(64), 'include-retracted': {type: 'boolean'}, explain: {type: 'boolean'}, all: {type: 'boolean'}},
         },
       },
     },
     // explain and all shape only human output: the JSON always carries explanations and every candidate, as `steme query --json` does.
-    async (req) => queryOp(deps, {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at']}),
+    async (req) =>
+      queryOp(deps, {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at'], includeRetracted: req.query['include-retracted']}),
   )
 
   app.get<{Params: {id: string}}>(

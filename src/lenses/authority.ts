@@ -1,0 +1,51 @@
+/** Authority: a configured ranking of sources and agents; the value backed by the highest-ranked one wins. */
+import type {Assertion} from '../core/record.js'
+import type {Lens} from './types.js'
+import {declined, empty, groupByValue, rank, resolved, short, showValue} from './values.js'
+
+/** A list param given as an array (config) or one string split on spaces, `|` or `;` (expression). */
+export function listParam(v: unknown): string[] {
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string')
+  if (typeof v === 'string') return v.split(/[\s|;]+/).filter(Boolean)
+  return []
+}
+
+/** `*` matches any run of characters; everything else is literal. */
+export function globRe(glob: string): RegExp {
+  return new RegExp('^' + glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')
+}
+
+/** Does an authority pattern name this assertion? `self`, `agent:<hex prefix>`, or a glob on the source. */
+export function matcher(pattern: string, self?: string): (a: Assertion) => boolean {
+  if (pattern === 'self') return (a) => self !== undefined && a.agent === self
+  if (pattern.startsWith('agent:')) {
+    const prefix = pattern.slice(6).toLowerCase()
+    return (a) => prefix.length > 0 && a.agent.startsWith(prefix)
+  }
+  const re = globRe(pattern.startsWith('source:') ? pattern.slice(7) : pattern)
+  return (a) => a.source !== undefined && re.test(a.source)
+}
+
+export const authority: Lens = (cands, ctx, params) => {
+  if (cands.length === 0) return empty('authority', cands)
+  const order = listParam(params.order)
+  if (order.length === 0) {
+    return declined('authority', cands, 'abstain', ['no authority order is configured: set [lenses.authority] order = ["fda:*", "agent:<key>", ...] in the store config, or write authority(order="fda:* who:*")'])
+  }
+  const matchers = order.map((p) => matcher(p, ctx.self))
+  const rankOf = (a: Assertion) => {
+    const i = matchers.findIndex((m) => m(a))
+    return i < 0 ? order.length : i
+  }
+  const groups = groupByValue(cands)
+  // Score: higher for a better (smaller) rank; values no pattern names score 0.
+  const ranked = rank(groups, (g) => order.length - Math.min(...g.members.map(rankOf)))
+  if (ranked[0].score === 0) {
+    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`], ranked)
+  }
+  const top = ranked[0]
+  const by = cands.filter((a) => top.ids.includes(a.id) && rankOf(a) === order.length - top.score).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
+  return resolved('authority', cands, ranked, [
+    `${showValue(top.key)} comes from ${by.source ?? 'agent ' + short(by.agent)}, which matches authority rank ${order.length - top.score + 1} ("${order[order.length - top.score]}")`,
+  ])
+}

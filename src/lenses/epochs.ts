@@ -1,0 +1,41 @@
+/** Epochs: which named era an assertion belongs to, and which era is current at a reference time. */
+import {parseHlc} from '../core/hlc.js'
+import type {Assertion, Epoch} from '../core/record.js'
+import {compareRecords} from '../core/store.js'
+import type {LensContext} from './types.js'
+
+/** One epoch per name (the latest record by (hlc, id) defines it), ordered by start then name. */
+export function epochTimeline(epochs: readonly Epoch[]): Array<{name: string; starts: number; record: Epoch}> {
+  const byName = new Map<string, Epoch>()
+  for (const e of [...epochs].sort(compareRecords)) byName.set(e.name, e)
+  return [...byName.values()].map((e) => ({name: e.name, starts: Date.parse(e.starts), record: e})).sort((a, b) => a.starts - b.starts || (a.name < b.name ? -1 : 1))
+}
+
+/** The reference time of a query: --valid-at, else --as-of, else now. */
+export function referenceTime(ctx: Pick<LensContext, 'validAt' | 'asOf' | 'now'>): number {
+  if (ctx.validAt !== undefined) return Date.parse(ctx.validAt)
+  if (ctx.asOf !== undefined) return parseHlc(ctx.asOf).wall
+  return ctx.now
+}
+
+/** When an assertion speaks of: the start of its validity, else when it was made. */
+export const assertionTime = (a: Assertion): number => (a.valid?.from !== undefined ? Date.parse(a.valid.from) : parseHlc(a.hlc).wall)
+
+export type Timeline = ReturnType<typeof epochTimeline>
+
+/** The epoch an assertion belongs to: the one it names, else the latest that started by its time; undefined before any. */
+export function epochOf(a: Assertion, timeline: Timeline): string | undefined {
+  if (a.epoch !== undefined && timeline.some((e) => e.name === a.epoch)) return a.epoch
+  const t = assertionTime(a)
+  let found: string | undefined
+  for (const e of timeline) if (e.starts <= t) found = e.name
+  return found
+}
+
+/** The epoch current at the query's reference time, if any has started. */
+export function currentEpoch(timeline: Timeline, ctx: Pick<LensContext, 'validAt' | 'asOf' | 'now'>): string | undefined {
+  const t = referenceTime(ctx)
+  let found: string | undefined
+  for (const e of timeline) if (e.starts <= t) found = e.name
+  return found
+}

@@ -1,0 +1,139 @@
+/**
+ * The lens expression language: filters narrow the candidates, then a fallback chain of lenses
+ * resolves them. Grammar (docs/lenses.md has the full story):
+ *
+ *   expression := item (joiner item)*
+ *   joiner     := "," | "then" | "else" | ", then" | ", else"
+ *   item       := filter | lens
+ *   filter     := NAME ":" ARG                  e.g. epoch:current  source:fda:*  agent:self
+ *   lens       := NAME [ "(" NAME "=" ARG ("," NAME "=" ARG)* ")" ]
+ *   ARG        := a bare word (no spaces, commas or parentheses) | a "double-quoted string"
+ *
+ * Filters come before lenses; lenses are joined by `else` (a bare comma between two lenses is
+ * an error, so a chain's order is never ambiguous).
+ */
+import {UserError} from '../core/errors.js'
+
+export interface FilterStep {
+  filter: string
+  arg: string
+}
+export interface LensStep {
+  lens: string
+  params: Record<string, string>
+}
+export interface Expression {
+  text: string
+  filters: FilterStep[]
+  chain: LensStep[]
+}
+
+type Tok = {t: 'word' | 'str' | 'punct'; v: string; at: number}
+
+function tokenize(text: string): Tok[] {
+  const out: Tok[] = []
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]
+    if (/\s/.test(c)) {
+      i++
+      continue
+    }
+    if (c === '"') {
+      let j = i + 1
+      let v = ''
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\' && j + 1 < text.length) j++
+        v += text[j++]
+      }
+      if (j >= text.length) throw bad(text, i, 'a quoted string is not closed')
+      out.push({t: 'str', v, at: i})
+      i = j + 1
+      continue
+    }
+    if ('(),='.includes(c)) {
+      out.push({t: 'punct', v: c, at: i})
+      i++
+      continue
+    }
+    let j = i
+    // A word runs to whitespace or punctuation; ':' stays inside it (filter args like fda:*).
+    while (j < text.length && !/\s/.test(text[j]) && !'(),="'.includes(text[j])) j++
+    out.push({t: 'word', v: text.slice(i, j), at: i})
+    i = j
+  }
+  return out
+}
+
+function bad(text: string, at: number, what: string): UserError {
+  return new UserError(`malformed lens expression "${text}": ${what} at column ${at + 1}`, {
+    hint: 'write filters then lenses, e.g. "epoch:current, then trust, else recency"; see docs/lenses.md',
+  })
+}
+
+/** Parse an expression; names are checked against the known lenses and filters. */
+export function parseExpression(text: string, known: {lenses: readonly string[]; filters: readonly string[]}): Expression {
+  const toks = tokenize(text)
+  if (toks.length === 0) throw new UserError('empty lens expression', {hint: `name a lens: ${known.lenses.join(', ')}`})
+  const filters: FilterStep[] = []
+  const chain: LensStep[] = []
+  let i = 0
+  let joiner: string | undefined = 'start'
+  while (i < toks.length) {
+    const tok = toks[i]
+    if (joiner === undefined) throw bad(text, tok.at, `expected ",", "then" or "else" before "${tok.v}"`)
+    if (tok.t !== 'word') throw bad(text, tok.at, `expected a lens or filter, got "${tok.v}"`)
+    const colon = tok.v.indexOf(':')
+    if (colon >= 0) {
+      const name = tok.v.slice(0, colon)
+      let arg = tok.v.slice(colon + 1)
+      i++
+      if (arg === '' && toks[i]?.t === 'str') arg = toks[i++].v
+      if (!known.filters.includes(name)) throw new UserError(`unknown filter "${name}" in lens expression "${text}"`, {hint: `known filters: ${known.filters.join(', ')}`})
+      if (arg === '') throw bad(text, tok.at, `filter "${name}:" needs an argument`)
+      if (chain.length) throw bad(text, tok.at, `filter "${tok.v}" comes after a lens; filters narrow the candidates before any lens resolves them`)
+      if (joiner === 'else') throw bad(text, tok.at, '"else" joins lenses, not filters')
+      filters.push({filter: name, arg})
+    } else {
+      const name = tok.v
+      if (!known.lenses.includes(name)) {
+        if (['then', 'else'].includes(name)) throw bad(text, tok.at, `"${name}" needs a lens or filter on both sides`)
+        throw new UserError(`unknown lens "${name}" in lens expression "${text}"`, {hint: `known lenses: ${known.lenses.join(', ')}`})
+      }
+      if (chain.length && joiner !== 'else') throw bad(text, tok.at, `lens "${name}" follows another lens without "else"`)
+      i++
+      const params: Record<string, string> = {}
+      if (toks[i]?.v === '(' && toks[i].t === 'punct') {
+        i++
+        for (;;) {
+          const k = toks[i]
+          if (k?.t === 'punct' && k.v === ')' && Object.keys(params).length === 0) break
+          if (k?.t !== 'word') throw bad(text, k?.at ?? text.length, `expected a parameter name in ${name}(...)`)
+          if (toks[i + 1]?.v !== '=') throw bad(text, toks[i + 1]?.at ?? text.length, `expected "=" after ${k.v}`)
+          const v = toks[i + 2]
+          if (!v || v.t === 'punct') throw bad(text, v?.at ?? text.length, `expected a value for ${k.v}`)
+          params[k.v] = v.v
+          i += 3
+          if (toks[i]?.v === ',') i++
+          else break
+        }
+        if (toks[i]?.v !== ')') throw bad(text, toks[i]?.at ?? text.length, `expected ")" to close ${name}(`)
+        i++
+      }
+      chain.push({lens: name, params})
+    }
+    // Joiner: optional comma, then optional then/else.
+    joiner = undefined
+    if (toks[i]?.v === ',' && toks[i].t === 'punct') {
+      joiner = ','
+      i++
+    }
+    if (toks[i]?.t === 'word' && (toks[i].v === 'then' || toks[i].v === 'else')) {
+      joiner = toks[i].v
+      i++
+    }
+    if (i >= toks.length && joiner !== undefined) throw bad(text, text.length - 1, `the expression ends with "${joiner}"`)
+  }
+  if (chain.length === 0) throw new UserError(`lens expression "${text}" has filters but no lens`, {hint: `end it with a lens, e.g. "${text}, then recency"`})
+  return {text, filters, chain}
+}

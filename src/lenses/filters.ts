@@ -1,0 +1,72 @@
+/** Candidate filters: the lifecycle every query applies, and the named filters of lens expressions. */
+import {UserError} from '../core/errors.js'
+import {hlcBound} from '../core/hlc.js'
+import type {Assertion} from '../core/record.js'
+import {matcher} from './authority.js'
+import {currentEpoch, epochOf, epochTimeline} from './epochs.js'
+import type {LensContext} from './types.js'
+
+export interface LifecycleOptions {
+  /** Keep retracted candidates (--include-retracted). */
+  includeRetracted?: boolean
+  /** Keep superseded candidates. */
+  includeSuperseded?: boolean
+}
+
+/** Does an assertion's `valid` range hold at a date? Open ends are unbounded; no range holds always. */
+export function validAt(a: Assertion, date: string): boolean {
+  const t = Date.parse(date)
+  if (a.valid?.from !== undefined && Date.parse(a.valid.from) > t) return false
+  if (a.valid?.to !== undefined && Date.parse(a.valid.to) <= t) return false
+  return true
+}
+
+/** What every query does first: drop retracted and superseded assertions, and those not valid at --valid-at. */
+export function lifecycle(cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions = {}): Assertion[] {
+  return cands.filter(
+    (a) =>
+      (opts.includeRetracted || !ctx.retracted.has(a.id)) &&
+      (opts.includeSuperseded || !ctx.superseded.has(a.id)) &&
+      (ctx.validAt === undefined || validAt(a, ctx.validAt)),
+  )
+}
+
+type Filter = (cands: readonly Assertion[], arg: string, ctx: LensContext) => Assertion[]
+
+export const FILTERS: Record<string, {describe: string; run: Filter; check?: (arg: string) => void}> = {
+  epoch: {
+    describe: 'epoch:current or epoch:<name>: only assertions of that epoch',
+    run: (cands, arg, ctx) => {
+      const timeline = epochTimeline(ctx.epochs)
+      const name = arg === 'current' ? currentEpoch(timeline, ctx) : arg
+      if (name === undefined) return []
+      return cands.filter((a) => epochOf(a, timeline) === name)
+    },
+  },
+  source: {
+    describe: 'source:<glob>: only assertions citing a matching source (* is a wildcard)',
+    run: (cands, arg, ctx) => cands.filter(matcher(arg.startsWith('source:') ? arg : `source:${arg}`, ctx.self)),
+  },
+  agent: {
+    describe: 'agent:<hex prefix> or agent:self: only assertions by that agent',
+    run: (cands, arg, ctx) => cands.filter(matcher(arg === 'self' ? 'self' : `agent:${arg}`, ctx.self)),
+  },
+  'min-confidence': {
+    describe: 'min-confidence:<x>: only assertions with confidence >= x',
+    check: (arg) => {
+      const x = Number(arg)
+      if (arg.trim() === '' || !(x >= 0 && x <= 1)) throw new UserError(`min-confidence:${arg}: the threshold must be a number in [0, 1]`)
+    },
+    run: (cands, arg) => cands.filter((a) => a.confidence >= Number(arg)),
+  },
+  since: {
+    describe: 'since:<date|hlc>: only assertions stamped after it',
+    check: (arg) => void hlcBound(arg),
+    run: (cands, arg) => cands.filter((a) => a.hlc > hlcBound(arg)),
+  },
+  until: {
+    describe: 'until:<date|hlc>: only assertions stamped at or before it',
+    check: (arg) => void hlcBound(arg),
+    run: (cands, arg) => cands.filter((a) => a.hlc <= hlcBound(arg)),
+  },
+}

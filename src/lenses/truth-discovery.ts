@@ -1,0 +1,195 @@
+/**
+ * Iterative truth discovery: learn how reliable each witness is from agreement across all
+ * objects, and what is true, together until they converge.
+ *
+ * The model is the Latent Truth Model of Zhao et al. (VLDB 2012), solved by deterministic EM
+ * instead of Gibbs sampling. A value is a set of elements (an array's items; any other value is
+ * one element). For every object, each element is true or false; a witness that speaks about
+ * the object either lists an element or leaves it out. Each witness has two rates: sensitivity
+ * (it lists what is true) and false-positive rate (it lists what is false). Leaving an element
+ * out is evidence against it only in proportion to the witness's sensitivity, so incomplete
+ * witnesses (a store that names only the first author) do not outvote complete ones, while
+ * witnesses that list wrong things lose weight. Rates are shrunk towards the pooled rates of
+ * all witnesses (empirical Bayes), so a witness seen once gets the population's rates rather
+ * than a guess. Compared with TruthFinder (Yin et al., KDD 2007), which only rewards agreement,
+ * this two-sided model is what lets it prefer complete lists over truncated ones.
+ */
+import {canonicalize} from '../core/canonical.js'
+import type {Json} from '../core/record.js'
+import type {WitnessQuality} from './types.js'
+
+export interface Claim {
+  /** What the claim is about (subject and predicate). */
+  object: string
+  witness: string
+  value: Json
+}
+
+export interface TruthOptions {
+  /** Prior probability that an element named by some witness is true. */
+  prior?: number
+  /** Starting rates: witnesses start better than chance. The false-positive prior (0.1 with the
+   * weight of 100 elements) is the one public LTM implementations use (alpha0 = 90/10). */
+  sensitivity?: number
+  falsePositive?: number
+  /** Weight, in claims, of the pooled rates each witness's own rates are shrunk towards. */
+  shrink?: number
+  /**
+   * Strength, in pseudo-elements, of the prior that a witness rarely lists false elements (mean
+   * `falsePositive`). Strong, as the LTM paper advises: false claims are rarer than omissions,
+   * and without it "the complete witnesses list false things" explains the data as well as
+   * "the incomplete witnesses leave true things out".
+   */
+  falsePositiveStrength?: number
+  /** Stop when no rate moves more than this, or after maxIterations. */
+  tolerance?: number
+  maxIterations?: number
+}
+
+export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.1, shrink: 2, falsePositiveStrength: 100, tolerance: 1e-4, maxIterations: 100}
+
+export interface TruthResult {
+  quality: Map<string, WitnessQuality>
+  /** Pooled rates, used for witnesses not seen in training. */
+  pooled: WitnessQuality
+  iterations: number
+  converged: boolean
+}
+
+/** The elements a value stands for: an array's distinct items, or the value itself. */
+export function elementsOf(value: Json): string[] {
+  if (Array.isArray(value)) return [...new Set(value.map((x) => canonicalize(x)))]
+  return [canonicalize(value)]
+}
+
+interface Obs {
+  witness: number
+  /** Element indexes this witness lists, as a set over the object's elements. */
+  listed: Uint8Array
+}
+interface Obj {
+  elements: string[]
+  obs: Obs[]
+}
+
+const clamp = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p))
+
+/** Posterior truth of each element of one object, given witness rates. */
+export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: ArrayLike<number>; quality: WitnessQuality}>, prior: number): Float64Array {
+  const out = new Float64Array(elementCount)
+  const lp = Math.log(prior)
+  const lq = Math.log(1 - prior)
+  for (let e = 0; e < elementCount; e++) {
+    let lt = lp
+    let lf = lq
+    for (const o of obs) {
+      const s = clamp(o.quality.sensitivity)
+      const f = clamp(o.quality.falsePositive)
+      if (o.listed[e]) {
+        lt += Math.log(s)
+        lf += Math.log(f)
+      } else {
+        lt += Math.log(1 - s)
+        lf += Math.log(1 - f)
+      }
+    }
+    out[e] = 1 / (1 + Math.exp(lf - lt))
+  }
+  return out
+}
+
+/** Learn witness rates from claims. Each (object, witness) should appear once: the witness's latest claim. */
+export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {}): TruthResult {
+  const opt = {...TRUTH_DEFAULTS, ...options}
+  const witnessIx = new Map<string, number>()
+  const names: string[] = []
+  const objects = new Map<string, {elements: Map<string, number>; raw: Array<{witness: number; els: string[]}>}>()
+  // Sorted input, so the floating-point sums run in one order on every peer.
+  const sorted = [...claims].sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : a.witness < b.witness ? -1 : a.witness > b.witness ? 1 : 0))
+  for (const c of sorted) {
+    let w = witnessIx.get(c.witness)
+    if (w === undefined) {
+      witnessIx.set(c.witness, (w = names.length))
+      names.push(c.witness)
+    }
+    let o = objects.get(c.object)
+    if (!o) objects.set(c.object, (o = {elements: new Map(), raw: []}))
+    const els = elementsOf(c.value)
+    for (const e of els) if (!o.elements.has(e)) o.elements.set(e, o.elements.size)
+    o.raw.push({witness: w, els})
+  }
+  const objs: Obj[] = [...objects.values()].map((o) => ({
+    elements: [...o.elements.keys()],
+    obs: o.raw.map((r) => {
+      const listed = new Uint8Array(o.elements.size)
+      for (const e of r.els) listed[o.elements.get(e)!] = 1
+      return {witness: r.witness, listed}
+    }),
+  }))
+  const n = names.length
+  let sens = new Float64Array(n).fill(opt.sensitivity)
+  let fpr = new Float64Array(n).fill(opt.falsePositive)
+  const claimCount = new Float64Array(n)
+  for (const o of objs) for (const ob of o.obs) claimCount[ob.witness]++
+  let pooled: WitnessQuality = {sensitivity: opt.sensitivity, falsePositive: opt.falsePositive, claims: sorted.length}
+  let iterations = 0
+  let converged = false
+  while (iterations < opt.maxIterations) {
+    iterations++
+    const tp = new Float64Array(n)
+    const pos = new Float64Array(n)
+    const fp = new Float64Array(n)
+    const neg = new Float64Array(n)
+    for (const o of objs) {
+      const p = posteriors(
+        o.elements.length,
+        o.obs.map((ob) => ({listed: ob.listed, quality: {sensitivity: sens[ob.witness], falsePositive: fpr[ob.witness], claims: 0}})),
+        opt.prior,
+      )
+      for (const ob of o.obs) {
+        for (let e = 0; e < p.length; e++) {
+          pos[ob.witness] += p[e]
+          neg[ob.witness] += 1 - p[e]
+          if (ob.listed[e]) {
+            tp[ob.witness] += p[e]
+            fp[ob.witness] += 1 - p[e]
+          }
+        }
+      }
+    }
+    let T = 0
+    let P = 0
+    let F = 0
+    let N = 0
+    for (let w = 0; w < n; w++) {
+      T += tp[w]
+      P += pos[w]
+      F += fp[w]
+      N += neg[w]
+    }
+    // The pooled rates carry the starting rates as a prior too, so a store where (say) nothing
+    // is ever false does not divide by nothing.
+    const ps = (T + opt.shrink * opt.sensitivity) / (P + opt.shrink)
+    const kf = opt.falsePositiveStrength
+    const pf = (F + kf * opt.falsePositive) / (N + kf)
+    pooled = {sensitivity: ps, falsePositive: pf, claims: sorted.length}
+    const k = opt.shrink
+    const nextS = new Float64Array(n)
+    const nextF = new Float64Array(n)
+    let delta = 0
+    for (let w = 0; w < n; w++) {
+      nextS[w] = (tp[w] + k * ps) / (pos[w] + k)
+      nextF[w] = (fp[w] + kf * opt.falsePositive) / (neg[w] + kf)
+      delta = Math.max(delta, Math.abs(nextS[w] - sens[w]), Math.abs(nextF[w] - fpr[w]))
+    }
+    sens = nextS
+    fpr = nextF
+    if (delta < opt.tolerance) {
+      converged = true
+      break
+    }
+  }
+  const quality = new Map<string, WitnessQuality>()
+  for (let w = 0; w < n; w++) quality.set(names[w], {sensitivity: sens[w], falsePositive: fpr[w], claims: claimCount[w]})
+  return {quality, pooled, iterations, converged}
+}

@@ -1,0 +1,37 @@
+/** Vote-aware consensus: witnesses plus the net votes of distinct agents on each value's assertions. */
+import type {Vote} from '../core/record.js'
+import {compareRecords} from '../core/store.js'
+import type {Lens} from './types.js'
+import {empty, groupByValue, rank, resolved, showValue, witnessesByValue} from './values.js'
+
+/** The counting vote per (agent, target): the latest by (hlc, id). Withdrawn votes weigh 0. */
+export function latestVotes(votes: readonly Vote[]): Map<string, Vote> {
+  const out = new Map<string, Vote>()
+  for (const v of [...votes].sort(compareRecords)) out.set(`${v.agent}\u0000${v.target}`, v)
+  return out
+}
+
+export const votes: Lens = (cands, ctx) => {
+  if (cands.length === 0) return empty('votes', cands)
+  const wits = witnessesByValue(cands)
+  const latest = [...latestVotes(ctx.votes).values()]
+  const groups = groupByValue(cands)
+  const net = new Map<string, {up: number; down: number}>()
+  for (const g of groups) {
+    const ids = new Set(g.members.map((a) => a.id))
+    // One agent voting on several copies of a value counts once, with the sign of its summed votes.
+    const perAgent = new Map<string, number>()
+    for (const v of latest) if (ids.has(v.target)) perAgent.set(v.agent, (perAgent.get(v.agent) ?? 0) + v.weight)
+    let up = 0
+    let down = 0
+    for (const w of perAgent.values()) w > 0 ? up++ : w < 0 ? down++ : 0
+    net.set(g.key, {up, down})
+  }
+  const ranked = rank(groups, (g) => (wits.get(g.key)?.length ?? 0) + net.get(g.key)!.up - net.get(g.key)!.down)
+  const w = ranked[0]
+  const n = net.get(w.key)!
+  return resolved('votes', cands, ranked, [
+    `${showValue(w.key)} scores ${w.score}: ${wits.get(w.key)?.length ?? 0} witnesses, ${n.up} up and ${n.down} down votes` +
+      (ranked[1] ? `; next ${showValue(ranked[1].key)} scores ${ranked[1].score}` : ''),
+  ])
+}

@@ -1,0 +1,51 @@
+/** Learn witness reliability for a predicate across every subject in the store (truth discovery), cached in store meta until the store changes. */
+import type {Assertion} from '../core/record.js'
+import {compareRecords} from '../core/store.js'
+import {discoverTruth, type TruthResult} from '../lenses/truth-discovery.js'
+import type {WitnessQuality} from '../lenses/types.js'
+import {witnessOf} from '../lenses/values.js'
+import type {Deps} from './deps.js'
+
+export interface LearnedReliability {
+  table: Map<string, WitnessQuality>
+  iterations: number
+  converged: boolean
+  cached: boolean
+}
+
+/** Each witness's latest claim per (subject, predicate), as truth-discovery input. */
+export function claimsOf(assertions: Iterable<Assertion>) {
+  const latest = new Map<string, Assertion>()
+  for (const a of assertions) {
+    const k = `${a.subject}\u0000${a.predicate}\u0000${witnessOf(a)}`
+    const prev = latest.get(k)
+    if (!prev || compareRecords(prev, a) < 0) latest.set(k, a)
+  }
+  return [...latest.values()].map((a) => ({object: `${a.subject}\u0000${a.predicate}`, witness: witnessOf(a), value: a.value}))
+}
+
+export function toTable(res: TruthResult): Map<string, WitnessQuality> {
+  const table = new Map(res.quality)
+  table.set('*', res.pooled)
+  return table
+}
+
+export async function learnReliability(deps: Pick<Deps, 'store'>, predicate: string, asOf?: string): Promise<LearnedReliability> {
+  // The store is a grow-only set: its record count changes with every new record, so it is a
+  // sufficient fingerprint (with the as-of bound) for the cached training.
+  const fingerprint = `${(await deps.store.stats()).records}:${asOf ?? ''}`
+  const key = `reliability:v1:${predicate}`
+  const cached = await deps.store.getMeta(key)
+  if (cached) {
+    const c = JSON.parse(cached) as {fingerprint: string; iterations: number; converged: boolean; table: Array<[string, WitnessQuality]>}
+    if (c.fingerprint === fingerprint) return {table: new Map(c.table), iterations: c.iterations, converged: c.converged, cached: true}
+  }
+  const all: Assertion[] = []
+  for await (const batch of deps.store.scan({kinds: ['assertion'], predicate, until: asOf, batch: 8192})) {
+    for (const s of batch) if (s.record.kind === 'assertion' && s.record.predicate === predicate) all.push(s.record)
+  }
+  const res = discoverTruth(claimsOf(all))
+  const table = toTable(res)
+  await deps.store.setMeta(key, JSON.stringify({fingerprint, iterations: res.iterations, converged: res.converged, table: [...table]})).catch(() => undefined)
+  return {table, iterations: res.iterations, converged: res.converged, cached: false}
+}

@@ -1,0 +1,54 @@
+/** Endorse an agent (steme trust <agent> <weight>) and list trust scores with why (steme trust list). */
+import {UserError} from '../core/errors.js'
+import {isHex} from '../core/hash.js'
+import {hlcBound} from '../core/hlc.js'
+import type {TrustBody} from '../core/record.js'
+import {seal} from '../core/seal.js'
+import {RESTART, TIERS, type TrustScore} from '../lenses/trust-scores.js'
+import {gatherPolicy, selfOf} from './context.js'
+import type {Deps} from './deps.js'
+import {sealOrExplain} from './sealing.js'
+
+/** Parse a weight typed by a user: a number in [0, 1], else a usage error naming it. */
+export function parseWeight(text: string): number {
+  const w = Number(text)
+  if (text.trim() === '' || !(w >= 0 && w <= 1)) throw new UserError(`trust weight "${text}" is out of range`, {hint: 'a weight is a number in [0, 1]: 1 full endorsement, 0 withdraws it'})
+  return w
+}
+
+export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number}> {
+  const target = input.agent.toLowerCase()
+  if (!isHex(target, 64)) throw new UserError(`"${input.agent}" is not an agent key`, {hint: 'an agent is a 64-hex public key, as `steme whoami` prints it'})
+  const weight = parseWeight(input.weight)
+  const key = deps.key()
+  if (target === key.publicHex) throw new UserError('an agent cannot endorse itself', {hint: 'your own key is always trusted'})
+  const body: TrustBody = {v: 1, kind: 'trust', agent: key.publicHex, hlc: deps.clock.tick(), target, weight}
+  const sealed = sealOrExplain(() => seal(body, key))
+  await deps.store.insert([sealed])
+  await deps.saveClock()
+  return {id: sealed.record.id, target, weight}
+}
+
+export interface TrustList {
+  self?: string
+  thresholds: {trusted: number; established: number; restart: number}
+  agents: Array<TrustScore & {why: string}>
+}
+
+export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {asOf?: string} = {}): Promise<TrustList> {
+  const self = selfOf(deps)
+  const {policy} = await gatherPolicy(deps, {asOf: input.asOf === undefined ? undefined : hlcBound(input.asOf), self})
+  const agents = [...policy.scores.values()]
+    .sort((a, b) => b.score - a.score || (a.agent < b.agent ? -1 : 1))
+    .map((s) => ({
+      ...s,
+      why: s.pretrusted
+        ? s.agent === self
+          ? "the store's own key"
+          : 'pre-trusted in the store config'
+        : s.endorsedBy.length
+          ? `endorsed by ${s.endorsedBy.map((e) => `${e.agent.slice(0, 12)} (${e.weight})`).join(', ')}`
+          : 'no current endorsements',
+    }))
+  return {self, thresholds: {trusted: TIERS.trusted, established: TIERS.established, restart: RESTART}, agents}
+}

@@ -1,0 +1,37 @@
+/** Vote on an assertion: up, down, or withdraw an earlier vote. The latest vote per (agent, target) counts. */
+import {UserError} from '../core/errors.js'
+import {isHex} from '../core/hash.js'
+import type {VoteBody} from '../core/record.js'
+import {seal} from '../core/seal.js'
+import type {Deps} from './deps.js'
+import {sealOrExplain} from './sealing.js'
+
+export const DIRECTIONS = {up: 1, down: -1, withdraw: 0} as const
+export type Direction = keyof typeof DIRECTIONS
+
+export interface VoteResult {
+  id: string
+  target: string
+  weight: 1 | -1 | 0
+}
+
+/** A stored record a vote or retraction may point at; unknown ids are rejected (exit 1). */
+export async function existingTarget(deps: Pick<Deps, 'store'>, id: string, what: string) {
+  const target = id.toLowerCase()
+  if (!isHex(target, 64)) throw new UserError(`"${id}" is not a record id`, {hint: `${what} a record id: 64 hex chars, as printed by \`steme assert\` or \`steme log\``})
+  const [found] = await deps.store.get([target])
+  if (!found) throw new UserError(`no record ${target} in this store`, {code: 'not_found', exit: 1, hint: 'check the id with `steme log`, or pull from the peer that has it'})
+  return found.record
+}
+
+export async function voteOp(deps: Deps, input: {target: string; direction: string}): Promise<VoteResult> {
+  if (!(input.direction in DIRECTIONS)) throw new UserError(`unknown vote "${input.direction}"`, {hint: 'vote up, down or withdraw'})
+  const record = await existingTarget(deps, input.target, 'vote on')
+  if (record.kind !== 'assertion') throw new UserError(`record ${record.id} is a ${record.kind}; votes are on assertions`, {code: 'rejected', exit: 1})
+  const key = deps.key()
+  const body: VoteBody = {v: 1, kind: 'vote', agent: key.publicHex, hlc: deps.clock.tick(), target: record.id, weight: DIRECTIONS[input.direction as Direction]}
+  const sealed = sealOrExplain(() => seal(body, key))
+  await deps.store.insert([sealed])
+  await deps.saveClock()
+  return {id: sealed.record.id, target: record.id, weight: body.weight}
+}

@@ -1,0 +1,96 @@
+/** The lens commands end to end through bin/run.js: answers, explanations and exit codes (needs `npm run build`). */
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+const BIN = join(import.meta.dirname, '../../bin/run.js')
+let dir: string
+let env: NodeJS.ProcessEnv
+
+function steme(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env, encoding: 'utf8'})
+  return {code: r.status, out: r.stdout.trim(), err: r.stderr}
+}
+const json = (...args: string[]) => {
+  const r = steme(...args, '--json')
+  expect(r.code, r.err).toBe(0)
+  return JSON.parse(r.out)
+}
+
+describe('steme lens commands', () => {
+  const ids: Record<string, string> = {}
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'steme-lens-'))
+    env = {...process.env, XDG_CONFIG_HOME: join(dir, 'cfg'), STEME_STORE: undefined, STEME_KEY: undefined}
+    expect(steme('keys', 'generate').code).toBe(0)
+    expect(steme('init').code).toBe(0)
+    ids.fda = json('assert', 'drug:aspirin', 'bleeding_rate', '0.002', '--source', 'fda:label-2024').id
+    ids.blog = json('assert', 'drug:aspirin', 'bleeding_rate', '0.003', '--source', 'blog:x').id
+    ids.derived = json('assert', 'drug:aspirin', 'risk', '"high"', '--evidence', ids.blog).id
+  })
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('query resolves through an expression and explains the fallback', () => {
+    const r = json('query', 'drug:aspirin', 'bleeding_rate', '--lens', 'consensus, else recency', '--explain')
+    expect(r.resolutions[0].winner.value).toBe(0.003)
+    expect(r.resolutions[0].decidedBy).toBe('recency')
+    expect(r.resolutions[0].explanation.join(' ')).toContain('fell back from consensus: tie')
+  })
+
+  it('a vote flips the vote-aware answer', () => {
+    json('vote', ids.fda, 'up')
+    expect(json('query', 'drug:aspirin', 'bleeding_rate', '--lens', 'votes').resolutions[0].winner.value).toBe(0.002)
+  })
+
+  it('retracting a source cascades to what was derived from it, and show explains the chain', () => {
+    const r = json('retract', '--source', 'blog:x', '--reason', 'unreliable')
+    expect(r).toMatchObject({direct: 1, derived: 1, kept: 0})
+    const q = json('query', 'drug:aspirin')
+    const risk = q.resolutions.find((x: {predicate: string}) => x.predicate === 'risk')
+    expect(risk.status).toBe('empty')
+    expect(q.resolutions.find((x: {predicate: string}) => x.predicate === 'bleeding_rate').winner.value).toBe(0.002)
+    const s = json('show', ids.derived)
+    expect(s.state).toBe('retracted')
+    expect(s.why.join('\n')).toContain('cites source "blog:x"')
+    expect(json('query', 'drug:aspirin', 'risk', '--include-retracted').resolutions[0].winner.value).toBe('high')
+  })
+
+  it('conflicts lists contested pairs', () => {
+    json('assert', 'drug:ibuprofen', 'dose', '200')
+    json('assert', 'drug:ibuprofen', 'dose', '400', '--source', 'other')
+    const c = json('conflicts', '--min-score', '0.5')
+    expect(c.conflicts.map((x: {subject: string}) => x.subject)).toContain('drug:ibuprofen')
+  })
+
+  it('epochs and trust are recorded and listed', () => {
+    expect(steme('epoch', 'post-2024', '--starts', '2024-03-01').code).toBe(0)
+    const other = 'ab'.repeat(32)
+    expect(steme('trust', other, '0.8').code).toBe(0)
+    const list = json('trust', 'list')
+    const row = list.agents.find((a: {agent: string}) => a.agent === other)
+    expect(row.tier).toBe('trusted')
+    expect(row.why).toContain('endorsed by')
+  })
+
+  it.each([
+    [['query', 'drug:aspirin', '--lens', 'nonesuch'], 2, 'unknown lens "nonesuch"'],
+    [['query', 'drug:aspirin', '--lens', 'recency, epoch:current'], 2, 'filter "epoch:current" comes after a lens'],
+    [['query', 'drug:aspirin', '--valid-at', 'someday'], 2, '--valid-at "someday" is not a date'],
+    [['vote', 'f'.repeat(64), 'up'], 1, `no record ${'f'.repeat(64)}`],
+    [['retract', 'e'.repeat(64)], 1, `no record ${'e'.repeat(64)}`],
+    [['retract', 'not-an-id'], 2, '"not-an-id" is not a record id'],
+    [['trust', 'ab'.repeat(32), '1.5'], 2, 'trust weight "1.5" is out of range'],
+    [['trust', 'ab'.repeat(32), '-1'], 2, 'trust weight "-1" is out of range'],
+    [['trust', 'nope', '0.5'], 2, '"nope" is not an agent key'],
+    [['epoch', 'x', '--starts', 'soon'], 2, 'starts'],
+    [['conflicts', '--min-score', '3'], 2, '--min-score must be a number in [0, 1]'],
+  ])('rejects %j with exit %i and names the input', (args, code, message) => {
+    const before = json('stats').records
+    const r = steme(...(args as string[]))
+    expect(r.code).toBe(code)
+    expect(r.err).toContain(message)
+    expect(json('stats').records).toBe(before)
+  })
+})

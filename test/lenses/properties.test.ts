@@ -1,0 +1,89 @@
+/** Properties every lens keeps: the answer does not depend on record order, and merged stores agree. */
+import {describe, expect} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
+import {formatHlc} from '../../src/core/hlc.js'
+import type {Assertion, RecordBody, Vote} from '../../src/core/record.js'
+import {seal, type Sealed} from '../../src/core/seal.js'
+import {compile, LENS_NAMES, resolve} from '../../src/lenses/registry.js'
+import type {LensContext} from '../../src/lenses/types.js'
+import {queryOp} from '../../src/ops/query.js'
+import {fc, test} from '../helpers/fc.js'
+import {testKey} from '../helpers/records.js'
+
+const keys = [1, 2, 3, 4].map(testKey)
+const BASE = Date.parse('2026-01-01T00:00:00Z')
+
+/** A small world: assertions on one pair from four agents, votes, retractions, an endorsement and an epoch. */
+const op = fc.oneof(
+  fc.record({k: fc.constant('a' as const), agent: fc.nat(3), value: fc.nat(3), source: fc.option(fc.constantFrom('s:1', 's:2', 's:3'), {nil: undefined}), confidence: fc.constantFrom(0.5, 0.8, 1), epoch: fc.boolean()}),
+  fc.record({k: fc.constant('v' as const), agent: fc.nat(3), target: fc.nat(20), weight: fc.constantFrom(1, -1, 0)}),
+  fc.record({k: fc.constant('r' as const), agent: fc.nat(3), target: fc.nat(20)}),
+  fc.record({k: fc.constant('t' as const), agent: fc.nat(3), target: fc.nat(3), weight: fc.constantFrom(0, 0.5, 1)}),
+)
+
+function build(ops: Array<fc.infer<typeof op>>): Sealed[] {
+  const out: Sealed[] = [seal({v: 1, kind: 'epoch', agent: keys[0].publicHex, hlc: formatHlc({wall: BASE, counter: 0}), name: 'e1', starts: '2026-01-01T00:00:10Z'}, keys[0])]
+  const assertions: string[] = []
+  ops.forEach((o, i) => {
+    const key = keys[o.agent]
+    const hlc = formatHlc({wall: BASE + i * 1000, counter: 1})
+    let body: Record<string, unknown> | undefined
+    if (o.k === 'a') body = {kind: 'assertion', subject: 's:x', predicate: 'p', value: o.value, confidence: o.confidence, ...(o.source ? {source: o.source} : {}), ...(o.epoch ? {epoch: 'e1'} : {})}
+    else if (o.k === 'v' && assertions.length) body = {kind: 'vote', target: assertions[o.target % assertions.length], weight: o.weight}
+    else if (o.k === 'r' && assertions.length) body = {kind: 'retract', target: assertions[o.target % assertions.length]}
+    else if (o.k === 't' && o.target !== o.agent) body = {kind: 'trust', target: keys[o.target].publicHex, weight: o.weight}
+    if (!body) return
+    const s = seal({v: 1, agent: key.publicHex, hlc, ...body} as unknown as RecordBody, key)
+    if (o.k === 'a') assertions.push(s.record.id)
+    out.push(s)
+  })
+  return out
+}
+
+const world = fc.array(op, {minLength: 1, maxLength: 24})
+const expressions = [...LENS_NAMES, 'epoch:current, then trust, else votes, else recency', 'skeptic(threshold=0.3), else confidence']
+
+const deps = (store: MemoryStore) => ({store, config: {...DEFAULT_CONFIG, raw: {lenses: {authority: {order: ['s:2', 's:1']}}}}, self: keys[0].publicHex})
+const essence = (r: Awaited<ReturnType<typeof queryOp>>) => r.resolutions.map((x) => ({status: x.status, winner: x.winner?.key, ranking: x.candidates.map((c) => [c.key, c.score, c.probability]), conflict: x.conflict, explanation: x.explanation}))
+
+describe('lens properties', () => {
+  test.prop([world, fc.constantFrom(...expressions), fc.integer()], {numRuns: 60})('the answer does not depend on the order of candidates, votes or context', async (ops, text, seed) => {
+    const store = new MemoryStore()
+    await store.insert(build(ops))
+    // Resolve directly with shuffled inputs, against the same gathered context.
+    const {gatherContext} = await import('../../src/ops/context.js')
+    const cands = await store.assertions('s:x', 'p')
+    const ctx = await gatherContext(deps(store), cands, {now: BASE + 1e9, self: keys[0].publicHex})
+    const expr = compile(text, ctx.params)
+    const shuffle = <T>(xs: readonly T[]): T[] => {
+      const a = [...xs]
+      let s = seed
+      for (let i = a.length - 1; i > 0; i--) {
+        s = (s * 1103515245 + 12345) & 0x7fffffff
+        const j = s % (i + 1)
+        ;[a[i], a[j]] = [a[j], a[i]]
+      }
+      return a
+    }
+    const shuffledCtx: LensContext = {...ctx, votes: shuffle(ctx.votes as Vote[]), epochs: shuffle(ctx.epochs), trust: new Map(shuffle([...ctx.trust])), retracted: new Map(shuffle([...ctx.retracted])), superseded: new Map(shuffle([...ctx.superseded]))}
+    const a = resolve(expr, cands, ctx)
+    const b = resolve(expr, shuffle(cands as Assertion[]), shuffledCtx)
+    expect(b).toEqual(a)
+  })
+
+  test.prop([world, world, fc.constantFrom(...expressions)], {numRuns: 40})('merging two stores, then querying, gives the same answer on both', async (opsA, opsB, text) => {
+    const recsA = build(opsA)
+    const recsB = build(opsB).map((s) => s)
+    const left = new MemoryStore()
+    const right = new MemoryStore()
+    await left.insert(recsA)
+    await right.insert([...recsB].reverse())
+    // Merge is set union, in whatever order each side receives the other's records.
+    await left.insert([...recsB].reverse())
+    await right.insert(recsA)
+    const ql = await queryOp(deps(left), {subject: 's:x', predicate: 'p', lens: text, now: BASE + 1e9})
+    const qr = await queryOp(deps(right), {subject: 's:x', predicate: 'p', lens: text, now: BASE + 1e9})
+    expect(essence(qr)).toEqual(essence(ql))
+  })
+})

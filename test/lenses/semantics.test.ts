@@ -1,0 +1,147 @@
+/** The pure semantics under the lenses: the retraction cascade, cycle detection, EigenTrust tiers, truth discovery. */
+import {describe, expect, it} from 'vitest'
+import {cascade, explainRetraction, findCycle} from '../../src/lenses/cascade.js'
+import {discoverTruth, elementsOf} from '../../src/lenses/truth-discovery.js'
+import {trustScores} from '../../src/lenses/trust-scores.js'
+import type {RetractionWhy} from '../../src/lenses/types.js'
+import {record, testKey} from '../helpers/records.js'
+import type {Trust} from '../../src/core/record.js'
+
+const why: RetractionWhy = {by: 'target', retraction: 'r'.repeat(64), agent: 'a'.repeat(64)}
+
+describe('retraction cascade (truth maintenance)', () => {
+  it('retracts a derived assertion only when every piece of its evidence is retracted', () => {
+    const nodes = [
+      {id: 'd1', evidence: ['r1']},
+      {id: 'd2', evidence: ['r1', 'r2']},
+      {id: 'd3', evidence: ['d1']},
+      {id: 'd4', evidence: ['d2', 'd1']},
+    ]
+    const out = cascade(nodes, new Map([['r1', why]]))
+    expect([...out.keys()].sort()).toEqual(['d1', 'd3', 'r1'])
+    const both = cascade(nodes, new Map([['r1', why], ['r2', why]]))
+    expect([...both.keys()].sort()).toEqual(['d1', 'd2', 'd3', 'd4', 'r1', 'r2'])
+    expect(both.get('d4')).toEqual({by: 'evidence', evidence: ['d2', 'd1']})
+  })
+
+  it('evidence outside the graph counts as standing', () => {
+    const out = cascade([{id: 'd', evidence: ['r1', 'elsewhere']}], new Map([['r1', why]]))
+    expect(out.has('d')).toBe(false)
+  })
+
+  it('counts an evidence id listed twice once', () => {
+    const out = cascade([{id: 'd', evidence: ['r1', 'r1']}], new Map([['r1', why]]))
+    expect(out.has('d')).toBe(true)
+  })
+
+  it('handles a long chain without recursion limits', () => {
+    const n = 200_000
+    const nodes = Array.from({length: n}, (_, i) => ({id: `n${i + 1}`, evidence: [`n${i}`]}))
+    const out = cascade(nodes, new Map([['n0', why]]))
+    expect(out.size).toBe(n + 1)
+    expect(findCycle(nodes)).toBeUndefined()
+  })
+
+  it('finds a cycle in evidence links and names its ids', () => {
+    expect(findCycle([{id: 'a', evidence: ['b']}, {id: 'b', evidence: ['c']}, {id: 'c', evidence: ['a']}])).toEqual(['a', 'b', 'c', 'a'])
+    expect(findCycle([{id: 'a', evidence: ['b']}, {id: 'b'}])).toBeUndefined()
+  })
+
+  it('explains the chain from a derived assertion up to the retraction', () => {
+    const out = cascade([{id: 'm'.repeat(64), evidence: ['r'.repeat(64)]}], new Map([['r'.repeat(64), {by: 'source', retraction: 'x'.repeat(64), agent: 'a'.repeat(64), source: 'lab:1', reason: 'bad'} as RetractionWhy]]))
+    const lines = explainRetraction('m'.repeat(64), out)
+    expect(lines[0]).toContain('all 1 of its evidence is retracted')
+    expect(lines[1]).toContain('cites source "lab:1"')
+    expect(lines[1]).toContain(': bad')
+  })
+})
+
+describe('trust scores (EigenTrust from the pre-trusted set)', () => {
+  const [me, a, b, c] = [1, 2, 3, 4].map((n) => testKey(n))
+  const t = (from: typeof me, to: typeof me, weight: number, wall?: number) => record({kind: 'trust', target: to.publicHex, weight, ...(wall ? {hlc: `${wall.toString(16).padStart(16, '0')}-0000`} : {})}, from).record as Trust
+
+  it('gives the pre-trusted set authority and decays trust along endorsements', () => {
+    const s = trustScores([t(me, a, 1), t(a, b, 1), t(b, c, 0.2)], [me.publicHex])
+    expect(s.get(me.publicHex)!.tier).toBe('authority')
+    expect(s.get(me.publicHex)!.score).toBe(1)
+    const [sa, sb, sc] = [a, b, c].map((k) => s.get(k.publicHex)!)
+    expect(sa.score).toBeGreaterThan(sb.score)
+    expect(sb.score).toBeGreaterThan(sc.score)
+    expect(sa.tier).toBe('trusted')
+    expect(sc.tier).toBe('newcomer')
+    expect(sa.endorsedBy).toEqual([{agent: me.publicHex, weight: 1}])
+  })
+
+  it('ignores endorsements no trusted agent reaches', () => {
+    const s = trustScores([t(a, b, 1)], [me.publicHex])
+    expect(s.get(b.publicHex)!.score).toBe(0)
+    expect(s.get(b.publicHex)!.tier).toBe('newcomer')
+  })
+
+  it('the latest endorsement per pair counts, and weight 0 withdraws it', () => {
+    const s = trustScores([t(me, a, 1, 1_700_000_000_000), t(me, a, 0, 1_700_000_001_000)], [me.publicHex])
+    expect(s.get(a.publicHex)?.score ?? 0).toBe(0)
+  })
+
+  it('with no pre-trusted agent nobody has trust', () => {
+    const s = trustScores([t(a, b, 1)], [])
+    expect([...s.values()].every((x) => x.score === 0)).toBe(true)
+  })
+})
+
+describe('truth discovery', () => {
+  it('treats arrays as sets of elements and other values as one element', () => {
+    expect(elementsOf(['a', 'b', 'a'])).toEqual(['"a"', '"b"'])
+    expect(elementsOf({x: 1})).toEqual(['{"x":1}'])
+  })
+
+  it('learns that a witness agreeing with the others is more reliable than one that never does', () => {
+    const claims = []
+    for (let i = 0; i < 10; i++) {
+      for (const w of ['good:1', 'good:2', 'good:3']) claims.push({object: `o${i}`, witness: w, value: i})
+      claims.push({object: `o${i}`, witness: 'noise', value: 100 + i})
+    }
+    const r = discoverTruth(claims)
+    expect(r.converged).toBe(true)
+    const good = r.quality.get('good:1')!
+    const noise = r.quality.get('noise')!
+    expect(good.sensitivity).toBeGreaterThan(0.9)
+    expect(noise.falsePositive).toBeGreaterThan(good.falsePositive)
+    expect(noise.sensitivity).toBeLessThan(good.sensitivity)
+  })
+
+  it('gives the same rates whatever the order of the claims', () => {
+    const claims = [
+      {object: 'a', witness: 'x', value: 1},
+      {object: 'a', witness: 'y', value: 2},
+      {object: 'b', witness: 'x', value: 3},
+      {object: 'b', witness: 'y', value: 3},
+      {object: 'b', witness: 'z', value: 4},
+    ]
+    expect(discoverTruth([...claims].reverse())).toEqual(discoverTruth(claims))
+  })
+})
+
+describe('evidence cycles in a store', () => {
+  it('a query over assertions whose evidence loops fails with an integrity error naming the ids', async () => {
+    const {MemoryStore} = await import('../../src/adapters/memory.js')
+    const {DEFAULT_CONFIG} = await import('../../src/config.js')
+    const {queryOp} = await import('../../src/ops/query.js')
+    const {UserError} = await import('../../src/core/errors.js')
+    // Honest records cannot form a cycle (an id hashes the evidence it cites), so these are
+    // forged: adapters store what they are given, and the query must still refuse cleanly.
+    const a = 'a'.repeat(64)
+    const b = 'b'.repeat(64)
+    const forged = (id: string, evidence: string) => ({
+      record: {v: 1, kind: 'assertion', agent: 'c'.repeat(64), hlc: '0000018bcfe56800-0000', subject: 's:x', predicate: 'p', value: id[0], confidence: 1, evidence: [evidence], id, sig: '0'.repeat(128)},
+      canonical: '{}',
+    })
+    const store = new MemoryStore()
+    await store.insert([forged(a, b), forged(b, a)] as never)
+    const err = await queryOp({store, config: DEFAULT_CONFIG}, {subject: 's:x', predicate: 'p', lens: 'recency'}).catch((e) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.exit).toBe(1)
+    expect(err.message).toContain('evidence links form a cycle')
+    expect(err.message).toContain(a.slice(0, 12))
+  })
+})

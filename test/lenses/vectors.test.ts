@@ -1,0 +1,39 @@
+/** Table-driven lens tests: every case in fixtures/lenses/*.json. */
+import {describe, expect, it} from 'vitest'
+import {canonicalize} from '../../src/core/canonical.js'
+import {loadVectors, runVector} from './vectors.js'
+
+const byFile = new Map<string, ReturnType<typeof loadVectors>>()
+for (const v of loadVectors()) byFile.set(v.file, [...(byFile.get(v.file) ?? []), v])
+
+for (const [file, cases] of byFile) {
+  describe(file, () => {
+    for (const {vector: v} of cases) {
+      it(v.name, async () => {
+        const e = v.expected
+        if (e.error) {
+          await expect(runVector(v)).rejects.toThrow(e.error)
+          return
+        }
+        const {res, ids} = await runVector(v)
+        const r = res.resolutions[0]
+        expect(r, 'a resolution').toBeDefined()
+        if (e.status) expect(r.status).toBe(e.status)
+        if ('winner' in e) expect(r.winner?.key ?? null).toBe(e.winner === null ? null : canonicalize(e.winner))
+        if (e.ranking) expect(r.candidates.map((c) => c.key)).toEqual(e.ranking.map((x) => canonicalize(x)))
+        if (e.decidedBy) expect(r.decidedBy).toBe(e.decidedBy)
+        if (e.conflict !== undefined) expect(r.conflict).toBeCloseTo(e.conflict, 6)
+        if (e.conflictAtLeast !== undefined) expect(r.conflict).toBeGreaterThanOrEqual(e.conflictAtLeast)
+        if (e.conflictAtMost !== undefined) expect(r.conflict).toBeLessThanOrEqual(e.conflictAtMost)
+        const state = (ref: string) => res.candidates.find((c) => c.id === ids.get(ref))?.state
+        for (const ref of e.retracted ?? []) expect(state(ref), `${ref} retracted`).toBe('retracted')
+        for (const ref of e.live ?? []) expect(state(ref), `${ref} live`).toBe('live')
+        for (const ref of e.superseded ?? []) expect(state(ref), `${ref} superseded`).toBe('superseded')
+        const text = r.explanation.join('\n')
+        for (const s of e.explainIncludes ?? []) expect(text).toContain(s)
+        expect(r.conflict).toBeGreaterThanOrEqual(0)
+        expect(r.conflict).toBeLessThanOrEqual(1)
+      })
+    }
+  })
+}
