@@ -66,6 +66,7 @@ describe('CLI against a daemon', () => {
     log: ['log', '--json'],
     logSubject: ['log', 'drug:aspirin', '--limit', '2', '--json'],
     show: ['show', id, '--json'],
+    conflicts: ['conflicts', '--json'],
   })
 
   beforeAll(async () => {

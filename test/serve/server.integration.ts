@@ -118,8 +118,20 @@ describe('steme serve routes', () => {
     expect(r.text).toMatch(/steme_sync_sessions_total/)
   })
 
-  it('conflicts, verify and sync answer 501 not_implemented until their ops are mounted', async () => {
-    for (const [method, path] of [['GET', '/v1/conflicts'], ['POST', '/v1/verify'], ['POST', '/v1/sync']]) {
+  it('GET /v1/conflicts ranks contested pairs, as steme conflicts --json; bad parameters are 400', async () => {
+    const r = await h.req('/v1/conflicts?lens=consensus&min-score=0.1', {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.body.conflicts.map((c: {subject: string; predicate: string}) => `${c.subject} ${c.predicate}`)).toEqual(['drug:aspirin bleeding_rate'])
+    const bad = await h.req('/v1/conflicts?min-score=2', {token: h.read})
+    expect(bad.status).toBe(400)
+    expectCleanError(bad, 'bad_request')
+    const lens = await h.req('/v1/conflicts?lens=nonsense((', {token: h.read})
+    expect(lens.status).toBe(400)
+    expectCleanError(lens, 'usage')
+  })
+
+  it('verify and sync answer 501 not_implemented until their ops are mounted', async () => {
+    for (const [method, path] of [['POST', '/v1/verify'], ['POST', '/v1/sync']]) {
       const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
       expect(r.status, path).toBe(501)
       expectCleanError(r, 'not_implemented')
