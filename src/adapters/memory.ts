@@ -8,7 +8,14 @@ export class MemoryStore implements Store {
   private readonly records = new Map<string, Sealed>()
   private readonly meta = new Map<string, string>()
 
+  private writes = 0
+
+  changeCounter(): number {
+    return this.writes
+  }
+
   async insert(batch: readonly Sealed[]): Promise<InsertResult> {
+    this.writes++
     let added = 0
     for (const s of batch) {
       if (this.records.has(s.record.id)) continue

@@ -84,6 +84,12 @@ export interface Store {
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>
+  /**
+   * A number that changes whenever the records may have changed, for caches of store-wide
+   * derived data (trust scores, epochs). Only adapters that see every write (one writer
+   * process, like DuckDB) implement it; without it callers recompute every time.
+   */
+  changeCounter?(): number
 }
 
 export const compareRecords = (a: {hlc: string; id: string}, b: {hlc: string; id: string}): number =>

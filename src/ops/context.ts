@@ -52,8 +52,36 @@ export function honours(policy: Policy, r: Retract, targetAuthor?: string): bool
   return tier === 'trusted' || tier === 'authority'
 }
 
+/**
+ * Policies computed per store and change counter: trust scores and epochs are store-wide and
+ * cost two reads and an EigenTrust pass, so a daemon answering many queries keeps them until
+ * the store changes. Stores without a change counter recompute every time.
+ */
+type PolicyBundle = {policy: Policy; epochs: Epoch[]; sourceRetractions?: Retract[]}
+const policies = new WeakMap<object, Map<string, {counter: number; value: Promise<PolicyBundle>}>>()
+
 /** Trust scores and epochs in scope, minus trust and epoch records retracted by their author or the local policy's own agents. */
-export async function gatherPolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<{policy: Policy; epochs: Epoch[]}> {
+export async function gatherPolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<PolicyBundle> {
+  const counter = deps.store.changeCounter?.()
+  if (counter === undefined) return computePolicy(deps, input)
+  // Cached, so worth one more read: every retraction by source, filtered per query in memory.
+  const withSources = async () => {
+    const [p, all] = await Promise.all([computePolicy(deps, input), deps.store.ofKinds(['retract'], input.asOf)])
+    return {...p, sourceRetractions: all.filter((r): r is Retract => r.kind === 'retract' && r.source !== undefined)}
+  }
+  let memo = policies.get(deps.store)
+  if (!memo) policies.set(deps.store, (memo = new Map()))
+  const key = JSON.stringify([input.asOf ?? '', input.self ?? '', deps.config.pretrusted])
+  const hit = memo.get(key)
+  if (hit && hit.counter === counter) return hit.value
+  const value = withSources()
+  if (memo.size > 64) memo.clear()
+  memo.set(key, {counter, value})
+  value.catch(() => memo!.delete(key))
+  return value
+}
+
+async function computePolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<{policy: Policy; epochs: Epoch[]}> {
   const small = await deps.store.ofKinds(['trust', 'epoch'], input.asOf)
   const pretrusted = [...new Set([...(input.self ? [input.self] : []), ...deps.config.pretrusted])]
   const refs = small.length ? await deps.store.referencing(small.map((r) => r.id)) : []
@@ -90,7 +118,7 @@ export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap
 
 export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands: readonly Assertion[], input: ContextInput): Promise<GatheredContext> {
   const inScope = (r: {hlc: string}) => input.asOf === undefined || r.hlc <= input.asOf
-  const {policy, epochs} = await gatherPolicy(deps, input)
+  const {policy, epochs, sourceRetractions} = await gatherPolicy(deps, input)
   // Everything the candidates stand on: their lineage through evidence.
   const ancestors = cands.some((a) => a.evidence?.length) ? await deps.store.lineage(cands.map((a) => a.id), input.asOf) : []
   const nodes = new Map<string, Assertion>()
@@ -103,12 +131,21 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
       hint: 'records cannot cite each other in a loop; run `steme fsck` and remove the store that produced them',
     })
   }
-  const direct0 = (await deps.store.referencing([...nodes.keys()])).filter(inScope)
+  const sources = [...new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))]
+  const wanted = new Set(sources)
+  // Independent reads, issued together (stores may serve them on separate connections).
+  const [referencing, bySource] = await Promise.all([
+    deps.store.referencing([...nodes.keys()]),
+    !sources.length
+      ? Promise.resolve([] as Retract[])
+      : sourceRetractions
+        ? Promise.resolve(sourceRetractions.filter((r) => wanted.has(r.source!)))
+        : deps.store.sourceRetractions(sources, input.asOf),
+  ])
+  const direct0 = referencing.filter(inScope)
   // Retractions of the votes on the candidates point one step further out.
   const voteIds = direct0.filter((r) => r.kind === 'vote').map((r) => r.id)
   const refs: SignedRecord[] = [...direct0, ...(voteIds.length ? (await deps.store.referencing(voteIds)).filter((r) => r.kind === 'retract' && inScope(r)) : [])]
-  const sources = [...new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))]
-  const bySource = sources.length ? await deps.store.sourceRetractions(sources, input.asOf) : []
   const retractions = [...refs.filter((r): r is Retract => r.kind === 'retract'), ...bySource].sort(compareRecords)
   // Direct retractions: the earliest honoured one is the reason given.
   const targetRetraction = new Map<string, Retract>()

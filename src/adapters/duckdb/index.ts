@@ -9,7 +9,7 @@ import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {compareRecords, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
-import {duck, openDatabase, queryStrings, type Param} from './lean.js'
+import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
 // The full API loads on first use by a method that needs it (writes, scans, stats), with a
 // plain CommonJS require: importing this CJS package from ESM makes Node lex its ~180
@@ -48,7 +48,15 @@ export class DuckDBStore implements Store {
     private readonly db: Bindings.Database,
     private readonly raw: Bindings.Connection,
     readonly readOnly: boolean,
+    private readonly reader: Reader,
   ) {}
+
+  /** Counts this process's writes; DuckDB admits one writer process, so nothing else changes the file. */
+  private writeCount = 0
+
+  changeCounter(): number {
+    return this.writeCount
+  }
 
   static async open(path: string, opts: {readOnly?: boolean; create?: boolean} = {}): Promise<DuckDBStore> {
     let db: Bindings.Database
@@ -57,7 +65,9 @@ export class DuckDBStore implements Store {
     } catch (e) {
       throw openError(path, e)
     }
-    const store = new DuckDBStore(path, db, await duck.connect(db), !!opts.readOnly)
+    // One connection for writes (transactions, appenders), two for reads.
+    const [main, r1, r2] = await Promise.all([duck.connect(db), duck.connect(db), duck.connect(db)])
+    const store = new DuckDBStore(path, db, main, !!opts.readOnly, new Reader([r1, r2]))
     await store.migrate(!!opts.create)
     return store
   }
@@ -77,7 +87,7 @@ export class DuckDBStore implements Store {
   }
 
   private strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
-    return queryStrings(this.raw, sql, params)
+    return this.reader.strings(sql, params)
   }
 
   private async migrate(create: boolean): Promise<void> {
@@ -106,6 +116,7 @@ export class DuckDBStore implements Store {
         await this.conn.run('INSERT INTO schema_version (version) VALUES (?)', [v + 1])
       }
       await this.conn.run('COMMIT')
+      this.writeCount++
     } catch (e) {
       // A failed flush may already have ended the transaction; the original error matters.
       await this.conn.run('ROLLBACK').catch(() => undefined)
@@ -198,6 +209,7 @@ export class DuckDBStore implements Store {
       refs.flushSync()
       refs.closeSync()
       await this.conn.run('COMMIT')
+      this.writeCount++
     } catch (e) {
       // A failed flush may already have ended the transaction; the original error matters.
       await this.conn.run('ROLLBACK').catch(() => undefined)
@@ -439,6 +451,7 @@ export class DuckDBStore implements Store {
 
   async close(): Promise<void> {
     await this.writes
+    this.reader.close()
     if (this.dirty) await queryStrings(this.raw, 'CHECKPOINT').catch(() => undefined)
     duck.disconnect_sync(this.raw)
     duck.close_sync(this.db)

@@ -21,12 +21,68 @@ export async function openDatabase(path: string, readOnly: boolean): Promise<Bin
 export async function queryStrings(conn: Bindings.Connection, sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
   const stmt = await duck.prepare(conn, sql)
   try {
+    return await runStrings(stmt, params)
+  } finally {
+    duck.destroy_prepare_sync(stmt)
+  }
+}
+
+/**
+ * Read connections with a cache of prepared statements: planning costs ~0.3 ms of a ~1 ms
+ * index lookup, and a query is a handful of fixed shapes. Two connections let independent
+ * reads of one query run at once (DuckDB serialises statements on a connection).
+ */
+export class Reader {
+  private readonly slots: Array<{conn: Bindings.Connection; stmts: Map<string, Bindings.PreparedStatement>; busy: boolean}>
+  private readonly waiting: Array<() => void> = []
+
+  constructor(conns: Bindings.Connection[]) {
+    this.slots = conns.map((conn) => ({conn, stmts: new Map(), busy: false}))
+  }
+
+  async strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
+    let slot = this.slots.find((s) => !s.busy)
+    while (!slot) {
+      await new Promise<void>((r) => this.waiting.push(r))
+      slot = this.slots.find((s) => !s.busy)
+    }
+    slot.busy = true
+    try {
+      let stmt = slot.stmts.get(sql)
+      if (!stmt) {
+        stmt = await duck.prepare(slot.conn, sql)
+        if (slot.stmts.size >= 256) {
+          for (const old of slot.stmts.values()) duck.destroy_prepare_sync(old)
+          slot.stmts.clear()
+        }
+        slot.stmts.set(sql, stmt)
+      } else duck.clear_bindings(stmt)
+      return await runStrings(stmt, params)
+    } finally {
+      slot.busy = false
+      this.waiting.shift()?.()
+    }
+  }
+
+  /** Release the statements and the connections. */
+  close(): void {
+    for (const s of this.slots) {
+      for (const stmt of s.stmts.values()) duck.destroy_prepare_sync(stmt)
+      s.stmts.clear()
+      duck.disconnect_sync(s.conn)
+    }
+  }
+}
+
+async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Param[]): Promise<(string | null)[][]> {
+  {
     params.forEach((p, i) => (typeof p === 'string' ? duck.bind_varchar(stmt, i + 1, p) : duck.bind_blob(stmt, i + 1, p)))
+    // A materialized result: its chunks are read synchronously, without a thread-pool hop each.
     const result = await duck.execute_prepared(stmt)
     const rows: (string | null)[][] = []
-    for (;;) {
-      const chunk = await duck.fetch_chunk(result)
-      if (!chunk) break
+    const count = duck.result_chunk_count(result)
+    for (let ci = 0; ci < count; ci++) {
+      const chunk = duck.result_get_chunk(result, ci)
       const n = duck.data_chunk_get_size(chunk)
       if (n === 0) break
       const cols = duck.data_chunk_get_column_count(chunk)
@@ -52,7 +108,5 @@ export async function queryStrings(conn: Bindings.Connection, sql: string, param
       }
     }
     return rows
-  } finally {
-    duck.destroy_prepare_sync(stmt)
   }
 }
