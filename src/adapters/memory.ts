@@ -1,12 +1,14 @@
 /** The in-memory reference adapter: the simplest correct Store, for tests and as the oracle. */
 import type {Assertion, Kind, Retract, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
-import {compareRecords, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+import {MOD, bucketOf, idValue} from '../core/bucket.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
 
 export class MemoryStore implements Store {
   readonly location = 'memory:'
   private readonly records = new Map<string, Sealed>()
   private readonly meta = new Map<string, string>()
+  private readonly buckets = new Map<number, {count: number; sum: bigint; ids: string[]}>()
 
   private writes = 0
 
@@ -20,6 +22,12 @@ export class MemoryStore implements Store {
     for (const s of batch) {
       if (this.records.has(s.record.id)) continue
       this.records.set(s.record.id, s)
+      const b = bucketOf(s.record.hlc)
+      const agg = this.buckets.get(b) ?? {count: 0, sum: 0n, ids: []}
+      agg.count++
+      agg.sum = (agg.sum + idValue(s.record.id)) % MOD
+      agg.ids.push(s.record.id)
+      this.buckets.set(b, agg)
       added++
     }
     return {added, present: batch.length - added}
@@ -155,6 +163,21 @@ export class MemoryStore implements Store {
     let max: string | undefined
     for (const {record: r} of this.records.values()) if (max === undefined || r.hlc > max) max = r.hlc
     return max
+  }
+
+  async bucketSums(from: number, to: number): Promise<BucketSum[]> {
+    const out: BucketSum[] = []
+    for (const [bucket, {count, sum}] of this.buckets) if (bucket >= from && bucket <= to) out.push({bucket, count, sum})
+    return out.sort((a, b) => a.bucket - b.bucket)
+  }
+
+  async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
+    const out: BucketId[] = []
+    const inSpans = (b: number) => spans.some((s) => b >= s.from && b <= s.to)
+    for (const bucket of [...this.buckets.keys()].filter(inSpans).sort((a, b) => a - b)) {
+      for (const id of [...this.buckets.get(bucket)!.ids].sort()) out.push({bucket, id})
+    }
+    return out
   }
 
   async getMeta(key: string): Promise<string | undefined> {

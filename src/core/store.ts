@@ -23,6 +23,24 @@ export interface ScanOptions {
   limit?: number
 }
 
+/** One time bucket's share of the sync fingerprint (see core/bucket.ts and docs/sync-protocol.md). */
+export interface BucketSum {
+  bucket: number
+  count: number
+  /** Sum of the ids in the bucket as 256-bit big-endian integers, mod 2^256. */
+  sum: bigint
+}
+
+export interface BucketSpan {
+  from: number
+  to: number
+}
+
+export interface BucketId {
+  bucket: number
+  id: string
+}
+
 /** One assertion in the evidence graph: its id and everything it was derived from. */
 export interface EvidenceNode {
   id: string
@@ -81,6 +99,17 @@ export interface Store {
   stats(): Promise<StoreStats>
   /** The highest hlc stored (for the clock after a crash), or undefined when empty. */
   maxHlc(): Promise<string | undefined>
+  /**
+   * Sync: count and sum of ids for every non-empty bucket in [from, to], ascending. Adapters
+   * keep these up to date in the same transaction as insert, so this is a read of small rows.
+   */
+  bucketSums(from: number, to: number): Promise<BucketSum[]>
+  /**
+   * Sync: the ids of the records in the given bucket spans (each [from, to] inclusive), in
+   * (bucket, id) order. Spans come sorted and disjoint; one call answers many, so a message
+   * that checks hundreds of small ranges costs one query.
+   */
+  bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

@@ -1,6 +1,7 @@
 /** The contract every Store adapter passes: call storeContract with only setup and teardown. */
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {Store} from '../../src/core/store.js'
+import {MOD, bucketOf, idValue} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
 
 export interface StoreFixture {
@@ -146,6 +147,47 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect((await store.stats()).records).toBe(20)
       expect(await store.getMeta('hlc')).toBe('x')
       expect((await store.get([rs[7].record.id]))[0].canonical).toBe(rs[7].canonical)
+    })
+
+    it('keeps sync bucket sums equal to the sum of the stored ids, duplicates counted once', async () => {
+      const t0 = 1_700_000_000_000
+      const rs = Array.from({length: 60}, (_, i) => assertion({value: i, hlc: stamp(t0 + i * 200_000, i)}))
+      await store.insert(rs.slice(0, 40))
+      await Promise.all([store.insert(rs.slice(20, 60)), store.insert(rs.slice(30, 50))])
+      const want = new Map<number, {count: number; sum: bigint}>()
+      for (const r of rs) {
+        const b = bucketOf(r.record.hlc)
+        const w = want.get(b) ?? {count: 0, sum: 0n}
+        w.count++
+        w.sum = (w.sum + idValue(r.record.id)) % MOD
+        want.set(b, w)
+      }
+      const got = await store.bucketSums(0, 2 ** 44 - 1)
+      expect(got.map((g) => g.bucket)).toEqual([...want.keys()].sort((a, b) => a - b))
+      for (const g of got) expect({count: g.count, sum: g.sum}).toEqual(want.get(g.bucket))
+      const some = got.slice(1, 3)
+      expect(await store.bucketSums(some[0].bucket, some[1].bucket)).toEqual(some)
+    })
+
+    it('lists ids of a bucket range in (bucket, id) order', async () => {
+      const t0 = 1_700_000_000_000
+      const rs = Array.from({length: 30}, (_, i) => assertion({value: i, hlc: stamp(t0 + (i % 3) * 2_000_000, i)}))
+      await store.insert(rs)
+      const all = rs.map((r) => ({bucket: bucketOf(r.record.hlc), id: r.record.id})).sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : 1))
+      expect(await store.bucketIds([{from: 0, to: 2 ** 44 - 1}])).toEqual(all)
+      const b1 = all[10].bucket
+      expect(await store.bucketIds([{from: b1, to: b1}])).toEqual(all.filter((x) => x.bucket === b1))
+      const [lo, , hi] = [...new Set(all.map((x) => x.bucket))]
+      expect(await store.bucketIds([{from: lo, to: lo}, {from: hi, to: hi}])).toEqual(all.filter((x) => x.bucket === lo || x.bucket === hi))
+      expect(await store.bucketIds([])).toEqual([])
+    })
+
+    it('keeps bucket sums across reopen', async () => {
+      if (!fx.reopen) return
+      await store.insert(many(25))
+      const before = await store.bucketSums(0, 2 ** 44 - 1)
+      store = await fx.reopen()
+      expect(await store.bucketSums(0, 2 ** 44 - 1)).toEqual(before)
     })
 
     it('walks lineage up through evidence, bounded by until', async () => {

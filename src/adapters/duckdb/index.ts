@@ -7,7 +7,8 @@ import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
-import {compareRecords, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
+import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
@@ -161,6 +162,77 @@ export class DuckDBStore implements Store {
     })
   }
 
+  /** Fold fresh records into sync_buckets (inside insert's transaction): stage per-bucket sums, then upsert. */
+  private async addBucketSums(fresh: readonly Sealed[]): Promise<void> {
+    const sums = new Map<number, [bigint, bigint, bigint, bigint, bigint]>()
+    for (const {record: r} of fresh) {
+      const b = bucketOf(r.hlc)
+      const acc = sums.get(b) ?? [0n, 0n, 0n, 0n, 0n]
+      const l = idLimbs(r.id)
+      acc[0]++
+      acc[1] += l[0]
+      acc[2] += l[1]
+      acc[3] += l[2]
+      acc[4] += l[3]
+      sums.set(b, acc)
+    }
+    // Created inside the insert transaction, so a rollback cannot leave us believing it exists.
+    await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
+    const st = await this.conn.createAppender('sync_stage', 'main', 'temp')
+    for (const [b, [n, l0, l1, l2, l3]] of sums) {
+      st.appendBigInt(BigInt(b))
+      st.appendBigInt(n)
+      st.appendHugeInt(l0)
+      st.appendHugeInt(l1)
+      st.appendHugeInt(l2)
+      st.appendHugeInt(l3)
+      st.endRow()
+    }
+    st.flushSync()
+    st.closeSync()
+    await this.conn.run(`INSERT INTO sync_buckets SELECT * FROM temp.main.sync_stage ON CONFLICT (bucket) DO UPDATE SET
+      n = sync_buckets.n + excluded.n, l0 = sync_buckets.l0 + excluded.l0, l1 = sync_buckets.l1 + excluded.l1,
+      l2 = sync_buckets.l2 + excluded.l2, l3 = sync_buckets.l3 + excluded.l3`)
+    await this.conn.run('DELETE FROM temp.main.sync_stage')
+  }
+
+  async bucketSums(from: number, to: number): Promise<BucketSum[]> {
+    const rows = await this.strings(
+      'SELECT bucket::VARCHAR, n::VARCHAR, l0::VARCHAR, l1::VARCHAR, l2::VARCHAR, l3::VARCHAR FROM sync_buckets WHERE bucket BETWEEN ?::BIGINT AND ?::BIGINT ORDER BY bucket',
+      [String(from), String(to)],
+    )
+    return rows.map((r) => ({bucket: Number(r[0]), count: Number(r[1]), sum: fromLimbs(BigInt(r[2]!), BigInt(r[3]!), BigInt(r[4]!), BigInt(r[5]!))}))
+  }
+
+  async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
+    // Narrow spans become one list of bucket keys (the first 11 hex digits of hlc), matched by a
+    // semi-join inside the hlc envelope of all of them; wide spans get a range query each, which
+    // row-group min/max on hlc prune. OR-ing hundreds of ranges instead makes DuckDB test every
+    // row against every range (seconds on 1M records).
+    const keys: string[] = []
+    const wide: BucketSpan[] = []
+    for (const sp of spans) {
+      if (sp.to - sp.from < 64) for (let b = sp.from; b <= sp.to; b++) keys.push(b.toString(16).padStart(11, '0'))
+      else wide.push(sp)
+    }
+    keys.sort()
+    const out: BucketId[] = []
+    const take = (rows: (string | null)[][]) => {
+      for (const r of rows) out.push({bucket: parseInt(r[0]!, 16), id: r[1]!})
+    }
+    for (let i = 0; i < keys.length; i += 50_000) {
+      const part = keys.slice(i, i + 50_000)
+      take(
+        await this.strings(
+          `SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ? AND substr(hlc, 1, 11) IN (SELECT unnest(string_split(?, ',')))`,
+          [part[0] + '00000-0000', bucketFloor(parseInt(part[part.length - 1], 16) + 1), part.join(',')],
+        ),
+      )
+    }
+    for (const sp of wide) take(await this.strings('SELECT substr(hlc, 1, 11), lower(hex(id)) FROM records WHERE hlc >= ? AND hlc < ?', [bucketFloor(sp.from), bucketFloor(sp.to + 1)]))
+    return out.sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
   /** Append records known to be new, in one transaction with their refs edges. */
   private async appendAll(fresh: readonly Sealed[]): Promise<void> {
     await this.conn.run('BEGIN TRANSACTION')
@@ -208,6 +280,7 @@ export class DuckDBStore implements Store {
       app.closeSync()
       refs.flushSync()
       refs.closeSync()
+      await this.addBucketSums(fresh)
       await this.conn.run('COMMIT')
       this.writeCount++
     } catch (e) {

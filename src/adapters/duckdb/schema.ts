@@ -1,6 +1,6 @@
 /** DuckDB schema and its migrations: each entry moves the store up one version, in a transaction. */
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** MIGRATIONS[n] upgrades a store from version n to n + 1. */
 export const MIGRATIONS: string[][] = [
@@ -28,4 +28,21 @@ export const MIGRATIONS: string[][] = [
   ],
   // 2: source lookups, for retractions by source and the seeds of their cascade.
   [`CREATE INDEX IF NOT EXISTS records_source ON records (source)`],
+  // 3: sync fingerprints.
+  [
+    // Sync fingerprints: per time bucket (hlc wall ms >> 20, the first 11 hex digits of hlc),
+    // the count and the sum of ids as four 64-bit limbs (most significant first). Limb sums
+    // cannot overflow HUGEINT below 2^64 records; the sum mod 2^256 is folded in JS. Kept up
+    // to date by insert in the same transaction; filled here from what is already stored.
+    `CREATE TABLE IF NOT EXISTS sync_buckets (
+      bucket BIGINT PRIMARY KEY,
+      n BIGINT NOT NULL,
+      l0 HUGEINT NOT NULL, l1 HUGEINT NOT NULL, l2 HUGEINT NOT NULL, l3 HUGEINT NOT NULL
+    )`,
+    `INSERT INTO sync_buckets
+      SELECT ('0x' || substr(hlc, 1, 11))::BIGINT, count(*),
+        sum(('0x' || substr(hex(id), 1, 16))::UBIGINT::HUGEINT), sum(('0x' || substr(hex(id), 17, 16))::UBIGINT::HUGEINT),
+        sum(('0x' || substr(hex(id), 33, 16))::UBIGINT::HUGEINT), sum(('0x' || substr(hex(id), 49, 16))::UBIGINT::HUGEINT)
+      FROM records GROUP BY 1`,
+  ],
 ]

@@ -1,0 +1,13 @@
+import {SyncCommand} from '../sync-command.js'
+
+export default class Push extends SyncCommand {
+  static summary = 'Send a remote the records it lacks'
+  static description = `Remotes: a path to another store, ssh://user@host[:port]/path (runs \`steme sync-serve --stdio\` there),
+or http(s)://host:port (\`steme serve\`). Every received record is checked (id, signature, shape,
+clock skew) before it is stored; batches commit as they arrive, so an interrupted run keeps
+what it got and the next run continues. Exit 1 if any record was rejected.`
+  static examples = ['<%= config.bin %> push', '<%= config.bin %> push origin --json', '<%= config.bin %> push ssh://me@host/srv/team-store']
+  static args = SyncCommand.args
+  static flags = SyncCommand.flags
+  protected readonly mode = 'push' as const
+}

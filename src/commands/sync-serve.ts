@@ -1,0 +1,43 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import {UserError} from '../core/errors.js'
+
+export default class SyncServe extends StemeCommand {
+  static summary = 'Serve sync for this store: over stdin/stdout (what SSH remotes run) or a minimal HTTP endpoint'
+  static description = `--stdio is what \`steme pull/push/sync ssh://...\` runs on the remote; it prints nothing
+else on stdout. --http serves POST /v1/sync on a port (for tests and small setups; \`steme serve\`
+is the full daemon).`
+  static examples = ['<%= config.bin %> sync-serve --stdio --store /srv/team', '<%= config.bin %> sync-serve --http 7070']
+  static enableJsonFlag = false
+  static flags = {
+    stdio: Flags.boolean({description: 'speak the protocol on stdin/stdout', exclusive: ['http']}),
+    http: Flags.integer({description: 'serve POST /v1/sync on this port (0: any free port, printed)', min: 0, max: 65535}),
+    host: Flags.string({description: 'address for --http', default: '127.0.0.1'}),
+    'read-only': Flags.boolean({description: 'serve pulls only: refuse pushed records'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(SyncServe)
+    if (!flags.stdio && flags.http === undefined) throw new UserError('say how to serve: --stdio or --http <port>', {hint: 'see `steme sync-serve --help`'})
+    const rt = await this.open({store: flags.store})
+    const {createSyncHandler} = await import('../sync/server.js')
+    const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only'], soleWriter: true})
+    try {
+      if (flags.stdio) {
+        const {serveStreams} = await import('../sync/stdio-server.js')
+        await serveStreams(handler, process.stdin, process.stdout)
+        return
+      }
+      const {startSyncHttpServer} = await import('../sync/http-server.js')
+      const srv = await startSyncHttpServer(handler, flags.http, flags.host)
+      process.stdout.write(`${srv.url}\n`)
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      await srv.close()
+    } finally {
+      await handler.close()
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/** Named remotes in `.steme/config.toml` under [remotes]: add, remove, list (edits keep the file's comments). */
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {UserError} from '../core/errors.js'
+import {CONFIG_FILE, readConfig} from '../config.js'
+import {parseRemote} from '../sync/remote.js'
+
+export interface RemoteEntry {
+  name: string
+  url: string
+  kind: 'path' | 'ssh' | 'http'
+}
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
+
+function configPath(dir: string | undefined): string {
+  if (!dir) throw new UserError('this store has no .steme directory to keep remotes in', {code: 'config', hint: 'use a store created by `steme init`'})
+  return join(dir, CONFIG_FILE)
+}
+
+export function listRemotes(dir: string | undefined): RemoteEntry[] {
+  const cfg = readConfig(dir)
+  return Object.entries(cfg.remotes)
+    .map(([name, url]) => ({name, url, kind: parseRemote(url).kind}))
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** Lines of the [remotes] table: [start, end) line indexes, or undefined when there is none. */
+function remotesSection(lines: string[]): [number, number] | undefined {
+  const start = lines.findIndex((l) => /^\s*\[remotes\]\s*(#.*)?$/.test(l))
+  if (start < 0) return undefined
+  let end = start + 1
+  while (end < lines.length && !/^\s*\[/.test(lines[end])) end++
+  return [start, end]
+}
+
+const keyRe = (name: string) => new RegExp(`^\\s*("${name}"|${name})\\s*=`)
+
+export function addRemote(dir: string | undefined, name: string, url: string): RemoteEntry {
+  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64)'})
+  const kind = parseRemote(url).kind
+  const path = configPath(dir)
+  if (readConfig(dir).remotes[name] !== undefined) throw new UserError(`a remote named ${name} already exists`, {hint: `remove it first with \`steme remote remove ${name}\``})
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  const lines = text.split('\n')
+  const line = `${name} = ${JSON.stringify(url)}`
+  const sec = remotesSection(lines)
+  if (sec) {
+    let at = sec[1]
+    while (at > sec[0] + 1 && lines[at - 1].trim() === '') at--
+    lines.splice(at, 0, line)
+  } else {
+    if (lines.length && lines[lines.length - 1] !== '') lines.push('')
+    lines.push('[remotes]', line, '')
+  }
+  writeFileSync(path, lines.join('\n'))
+  readConfig(dir)
+  return {name, url, kind}
+}
+
+export function removeRemote(dir: string | undefined, name: string): RemoteEntry {
+  const path = configPath(dir)
+  const url = readConfig(dir).remotes[name]
+  if (url === undefined) throw new UserError(`no remote named ${name}`, {code: 'not_found', hint: 'see `steme remote list`'})
+  const lines = readFileSync(path, 'utf8').split('\n')
+  const sec = remotesSection(lines)!
+  const i = lines.slice(sec[0], sec[1]).findIndex((l) => keyRe(name).test(l))
+  if (i < 0) throw new UserError(`remote ${name} is not a plain "name = url" line in ${path}`, {code: 'config', hint: 'edit the file by hand'})
+  lines.splice(sec[0] + i, 1)
+  writeFileSync(path, lines.join('\n'))
+  return {name, url, kind: parseRemote(url).kind}
+}

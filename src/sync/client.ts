@@ -1,0 +1,207 @@
+/** The initiating side of sync: drives rounds against a transport until both sides' differences are settled. */
+import {BugError, UserError} from '../core/errors.js'
+import {recordLine} from '../core/seal.js'
+import type {Transport} from '../core/transport.js'
+import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
+import {Receiver, type ReceiveDeps} from './receive.js'
+import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
+import {CAPS} from './server.js'
+import {LocalView} from './view.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+
+export type SyncMode = 'pull' | 'push' | 'sync'
+
+export interface SyncProgress {
+  rounds: number
+  ranges: number
+  received: number
+  sent: number
+  rejected: number
+  bytesOut: number
+  bytesIn: number
+}
+
+export interface SyncSummary extends SyncProgress {
+  remote: string
+  mode: SyncMode
+  /** Records stored here: new, already present, refused (bad id, signature, shape or clock skew). */
+  local: {added: number; present: number; rejected: number}
+  /** What the remote reported for the records we pushed. */
+  remoteResult: {added: number; present: number; rejected: number}
+  /** Bytes of record lines received and sent (the rest of bytesIn/bytesOut is protocol overhead). */
+  recordBytesIn: number
+  recordBytesOut: number
+  /** The first rejections, here and at the remote. */
+  errors: {where: 'local' | 'remote'; id?: string; reason: string}[]
+  /** Root fingerprints after the sync; equal after a full `sync` means equal sets. */
+  localRoot: {count: number; fingerprint: string}
+  remoteRoot?: {count: number; fingerprint: string}
+  ms: number
+}
+
+export interface SyncOptions {
+  mode: SyncMode
+  retry?: RetryPolicy
+  onProgress?: (p: SyncProgress) => void
+  maxRounds?: number
+  /** Verification threads for received records (default: one per core). */
+  threads?: number
+}
+
+const WANT_PER_MESSAGE = 65_536
+const MAX_PASSES = 8
+const RANGES_PER_REQUEST = 16_384
+
+export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
+  const started = Date.now()
+  const {store} = deps
+  const pulls = opts.mode !== 'push'
+  const pushes = opts.mode !== 'pull'
+  const receiver = new Receiver(deps, {threads: opts.threads})
+  const p: SyncProgress = {rounds: 0, ranges: 0, received: 0, sent: 0, rejected: 0, bytesOut: 0, bytesIn: 0}
+  const s: SyncSummary = {
+    ...p,
+    remote: transport.remote,
+    mode: opts.mode,
+    local: {added: 0, present: 0, rejected: 0},
+    remoteResult: {added: 0, present: 0, rejected: 0},
+    recordBytesIn: 0,
+    recordBytesOut: 0,
+    errors: [],
+    localRoot: {count: 0, fingerprint: ''},
+    ms: 0,
+  }
+  const want = new Set<string>()
+  const push = new Set<string>()
+  let view = await LocalView.load(store)
+  let pending: Frame[] = await opening(view)
+  let remoteRoot: {count: number; fingerprint: string} | undefined
+  let passes = 1
+  let more = false
+  let inflight: Promise<void> = Promise.resolve()
+  try {
+    for (;;) {
+      const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
+      // At most RANGES_PER_REQUEST range frames per request; the rest wait for the next one.
+      const sent = pending.slice(0, RANGES_PER_REQUEST)
+      pending = pending.slice(RANGES_PER_REQUEST)
+      const frames: Frame[] = [{t: T.Hello, hello}, ...sent]
+      if (want.size) {
+        const ids = [...want].slice(0, WANT_PER_MESSAGE)
+        for (const id of ids) want.delete(id)
+        frames.push({t: T.Need, ids})
+      }
+      let budget = SOFT_MESSAGE - encode(frames).length
+      while (push.size && budget > 0) {
+        const ids = [...push].slice(0, 512)
+        for (const id of ids) push.delete(id)
+        for (const r of await store.get(ids)) {
+          const line = recordLine(r.canonical, r.record.id, r.record.sig)
+          frames.push({t: T.Record, line})
+          budget -= recordFrameSize(line)
+          s.recordBytesOut += Buffer.byteLength(line)
+          p.sent++
+        }
+      }
+      if (frames.length === 1) {
+        await inflight
+        view = await LocalView.load(store)
+        // Another pass from the top when the server said it held back, or when a full sync did
+        // not end in step (records written meanwhile on either side).
+        const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
+        if ((more || !inStep) && passes < MAX_PASSES) {
+          passes++
+          more = false
+          pending = await opening(view)
+          continue
+        }
+        break
+      }
+      if (p.rounds >= (opts.maxRounds ?? 100_000)) throw new BugError(`sync with ${transport.remote} did not settle after ${p.rounds} rounds`)
+      const req = encode(frames)
+      const res = await requestWithRetry(transport, req, opts.retry ?? DEFAULT_RETRY)
+      p.rounds++
+      p.bytesOut += req.length
+      p.bytesIn += res.length
+      let got: Frame[]
+      try {
+        got = decode(res)
+      } catch (e) {
+        if (e instanceof WireError) throw new UserError(`${transport.remote} sent a bad message: ${e.message}`, {code: 'remote', exit: 1, hint: e.hint, cause: e})
+        throw e
+      }
+      const head = got[0]
+      if (head?.t === T.Error) throw remoteError(transport.remote, head.code, head.message)
+      if (!head || head.t !== T.Hello || head.hello.proto !== PROTOCOL) throw new UserError(`${transport.remote} did not answer with a ${PROTOCOL} hello`, {code: 'remote', exit: 1, hint: 'check that the remote runs `steme sync-serve` (or `steme serve`)'})
+      if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
+      if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
+      if (head.hello.more) more = true
+      p.ranges += head.hello.compared ?? 0
+      // Frames the server had no room to answer go out again.
+      if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
+      const lines: string[] = []
+      for (const f of got) {
+        if (f.t === T.Record) {
+          lines.push(f.line)
+          s.recordBytesIn += Buffer.byteLength(f.line)
+        } else if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
+        else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
+        else if (f.t === T.Ack) {
+          s.remoteResult.added += f.added
+          s.remoteResult.present += f.present
+          s.remoteResult.rejected += f.rejected
+          for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
+        } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
+      }
+      if (lines.length && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
+      // Verify and commit this batch while the next request goes out: one batch in flight at a
+      // time, committed in order. The view below may not hold it yet; that can only make us ask
+      // for a record twice (stored once), never miss one.
+      await inflight
+      if (lines.length) {
+        inflight = receiver.take(lines).then((r) => {
+          p.received += lines.length
+          p.rejected += r.rejected
+          s.local.added += r.added
+          s.local.present += r.present
+          s.local.rejected += r.rejected
+          for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+        })
+        inflight.catch(() => undefined)
+      }
+      // The bucket table is read once per pass (hundreds of ms on a large store); records that
+      // arrived since are only missing from it, which can make us ask for one twice, never miss
+      // one. Ids are read fresh every round.
+      view.forgetIds()
+      const out = await respond(view, got, newOutcome())
+      p.ranges += out.compared
+      pending = [...pending, ...out.reply]
+      if (pulls) for (const id of out.iLack) want.add(id)
+      if (pushes) for (const id of out.peerLacks) push.add(id)
+      opts.onProgress?.({...p})
+    }
+  } finally {
+    await inflight.catch(() => undefined)
+    await receiver.close()
+  }
+  await inflight
+  s.localRoot = await rootFingerprint(await LocalView.load(store))
+  s.remoteRoot = remoteRoot
+  Object.assign(s, p)
+  s.ms = Date.now() - started
+  return s
+}
+
+function versionError(remote: string, v: unknown): UserError {
+  return new UserError(`${remote} speaks ${PROTOCOL} version ${String(v)}, this steme speaks version ${VERSION}`, {
+    code: 'remote',
+    exit: 1,
+    hint: 'install the same steme version on both sides',
+  })
+}
+
+function remoteError(remote: string, code: string, message: string): UserError {
+  if (code === 'version') return new UserError(`${remote}: ${message}`, {code: 'remote', exit: 1, hint: 'install the same steme version on both sides'})
+  if (code === 'forbidden') return new UserError(`${remote} refused: ${message}`, {code: 'forbidden', exit: 1, hint: 'pull instead, or ask the remote owner for write access'})
+  return new UserError(`${remote} answered with an error (${code}): ${message}`, {code: 'remote', exit: 1})
+}

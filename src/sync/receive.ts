@@ -1,0 +1,71 @@
+/** Records arriving from a peer: verified on worker threads, stored batch by batch, the clock moved past them. */
+import type {Hlc} from '../core/hlc.js'
+import type {Store} from '../core/store.js'
+import type {ChunkJob, ChunkResult} from '../ops/ingest-check.js'
+import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
+
+export interface ReceiveDeps {
+  store: Store
+  clock: Pick<Hlc, 'receive'>
+  saveClock(): Promise<void>
+  /** Records stamped further ahead than this are refused. */
+  skewMs: number
+}
+
+export interface Received {
+  added: number
+  present: number
+  rejected: number
+  errors: {id?: string; reason: string}[]
+}
+
+const CHUNK = 1024
+const MAX_ERRORS = 100
+
+/** One per sync (or per serving process): the worker pool starts on the first records. */
+export class Receiver {
+  private runner?: Promise<ChunkRunner>
+  private seq = 0
+
+  constructor(
+    private readonly deps: ReceiveDeps,
+    private readonly opts: {threads?: number} = {},
+  ) {}
+
+  /** Verify and store one batch of record lines; returns when it is committed. Bad records are counted, never stored. */
+  async take(lines: readonly string[]): Promise<Received> {
+    const res: Received = {added: 0, present: 0, rejected: 0, errors: []}
+    if (lines.length === 0) return res
+    this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'})
+    const runner = await this.runner
+    const nowMs = Date.now()
+    const jobs: Promise<ChunkResult>[] = []
+    for (let i = 0; i < lines.length; i += CHUNK) {
+      const job: ChunkJob = {seq: this.seq++, lines: lines.slice(i, i + CHUNK), lineNos: {first: i + 1}, nowMs, skewMs: this.deps.skewMs}
+      jobs.push(runner.run(job))
+    }
+    const results = await Promise.all(jobs)
+    const ok = results.flatMap((r) => r.ok)
+    for (const r of results) {
+      res.rejected += r.errors.length
+      for (const e of r.errors) if (res.errors.length < MAX_ERRORS) res.errors.push({id: e.id, reason: e.reason})
+    }
+    if (ok.length) {
+      const ins = await this.deps.store.insert(ok)
+      res.added = ins.added
+      res.present = ins.present
+      let max: string | undefined
+      for (const r of results) if (r.maxHlc && (max === undefined || r.maxHlc > max)) max = r.maxHlc
+      if (max) {
+        this.deps.clock.receive(max)
+        await this.deps.saveClock()
+      }
+    }
+    return res
+  }
+
+  async close(): Promise<void> {
+    if (this.runner) await (await this.runner).close()
+    this.runner = undefined
+  }
+}

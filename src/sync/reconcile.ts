@@ -1,0 +1,220 @@
+/** The reconciliation step both peers run on each other's range frames: compare, resolve, or split. */
+import {MAX_BUCKET, MOD, idValue} from '../core/bucket.js'
+import type {BucketSum} from '../core/store.js'
+import {LocalView, fingerprint, sameBytes, type Summary} from './view.js'
+import {T, type Frame, type Range} from './wire.js'
+
+/** Tunables of protocol v1 (either side may pick other values; the protocol stays correct). */
+export const LIMITS = {
+  /** A side holding at most this many records in a differing range lists their ids instead of splitting. */
+  idsMax: 16,
+  /** Up to this many records, a range one record apart is resolved by trying each candidate. */
+  oneDiffMax: 4096,
+  /** A peer that holds nothing in a range gets all of ours directly, up to this many; else split first. */
+  giveMax: 20_000,
+  /** Sub-ranges per estimated difference when splitting, so most sub-ranges hold at most one. */
+  fanoutPerDiff: 4,
+  minFanout: 16,
+  maxFanout: 256,
+  /** The opening message: ranges covering the history, and the newest bucket as ids when small. */
+  openingRanges: 128,
+  openingIds: 256,
+}
+
+export interface Outcome {
+  /** Frames to send back to the peer. */
+  reply: Frame[]
+  /** Ids we hold that the peer lacks. */
+  peerLacks: string[]
+  /** Ids the peer holds that we lack. */
+  iLack: string[]
+  /** Range frames compared. */
+  compared: number
+  /** Range frames answered (all of them unless the reply budget ran out). */
+  handled: number
+}
+
+export const newOutcome = (): Outcome => ({reply: [], peerLacks: [], iLack: [], compared: 0, handled: 0})
+
+const fpFrame = (range: Range, s: Summary): Frame => ({t: T.Fp, range, count: s.count, hash: s.count ? fingerprint(s) : new Uint8Array(0)})
+
+/** Cut [a, b] into at most `pieces` contiguous ranges of about equal count (by our own buckets). */
+export function partition(buckets: readonly BucketSum[], a: number, b: number, pieces: number): Range[] {
+  const total = buckets.reduce((n, x) => n + x.count, 0)
+  const out: Range[] = []
+  const target = Math.max(1, total / pieces)
+  let start = a
+  let acc = 0
+  let next = target
+  for (const x of buckets) {
+    acc += x.count
+    if (acc >= next && x.bucket < b) {
+      out.push({a: start, b: x.bucket, bits: 0, prefix: 0})
+      start = x.bucket + 1
+      while (next <= acc) next += target
+    }
+  }
+  out.push({a: start, b, bits: 0, prefix: 0})
+  return out
+}
+
+/** Split a differing range into sub-ranges and send our fingerprint of each. */
+async function split(view: LocalView, r: Range, mine: Summary, theirCount: number, out: Outcome): Promise<void> {
+  const diffs = Math.max(2, Math.abs(mine.count - theirCount))
+  const fanout = Math.min(LIMITS.maxFanout, Math.max(LIMITS.minFanout, diffs * LIMITS.fanoutPerDiff))
+  const top = view.top
+  if (r.a < r.b && theirCount > mine.count && top >= r.a && top < r.b) {
+    // They are ahead of our newest bucket: "nothing after `top`" settles the newer part, our
+    // newest bucket as ids settles the boundary, and the rest is compared as a whole. A peer
+    // that is merely behind by its newest records is done in the next step.
+    if (top > r.a) out.reply.push(fpFrame({a: r.a, b: top - 1, bits: 0, prefix: 0}, view.bucketSummary({a: r.a, b: top - 1, bits: 0, prefix: 0})))
+    const last: Range = {a: top, b: top, bits: 0, prefix: 0}
+    const s = view.bucketSummary(last)
+    out.reply.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.ids(last)} : fpFrame(last, s))
+    out.reply.push({t: T.Fp, range: {a: top + 1, b: r.b, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
+    return
+  }
+  if (r.a < r.b) {
+    const buckets = view.bucketsIn(r.a, r.b)
+    let parts = partition(buckets, r.a, r.b, fanout)
+    if (parts.length === 1) {
+      // All our records sit in one bucket c: isolate it, so the next step splits by id prefix.
+      const c = buckets[0].bucket
+      parts = [
+        ...(c > r.a ? [{a: r.a, b: c - 1, bits: 0, prefix: 0}] : []),
+        {a: c, b: c, bits: 0, prefix: 0},
+        ...(c < r.b ? [{a: c + 1, b: r.b, bits: 0, prefix: 0}] : []),
+      ]
+    }
+    for (const p of parts) out.reply.push(fpFrame(p, await view.summary(p)))
+    return
+  }
+  // One bucket: split by the next 4 or 8 bits of the id.
+  const step = fanout > 64 && mine.count > 1024 ? 8 : 4
+  if (r.bits + step > 48) {
+    out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
+    return
+  }
+  const ids = await view.ids(r)
+  const n = 2 ** step
+  const counts = new Array<number>(n).fill(0)
+  const sums = new Array<bigint>(n).fill(0n)
+  const nib = (r.bits + step) / 4
+  for (const id of ids) {
+    const k = parseInt(id.slice(0, nib), 16) % n
+    counts[k]++
+    sums[k] += idValue(id)
+  }
+  for (let k = 0; k < n; k++) {
+    out.reply.push(fpFrame({a: r.a, b: r.a, bits: r.bits + step, prefix: r.prefix * n + k}, {count: counts[k], sum: sums[k] % MOD}))
+  }
+}
+
+/** Answer one fingerprint frame from the peer. */
+async function onFp(view: LocalView, r: Range, theirCount: number, hash: Uint8Array, out: Outcome): Promise<void> {
+  out.compared++
+  const mine = await view.summary(r)
+  if (theirCount === mine.count && (mine.count === 0 || sameBytes(fingerprint(mine), hash))) return
+  if (theirCount === 0) {
+    if (mine.count <= LIMITS.giveMax) out.peerLacks.push(...(await view.ids(r)))
+    else await split(view, r, mine, 0, out)
+    return
+  }
+  if (mine.count === 0) {
+    out.reply.push(fpFrame(r, mine))
+    return
+  }
+  if (mine.count === theirCount + 1 && mine.count <= LIMITS.oneDiffMax) {
+    // One apart: the record whose removal makes our fingerprint theirs is the one they lack.
+    for (const id of await view.ids(r)) {
+      if (sameBytes(fingerprint({count: theirCount, sum: (mine.sum - idValue(id) + MOD) % MOD}), hash)) {
+        out.peerLacks.push(id)
+        return
+      }
+    }
+  }
+  if (theirCount === mine.count + 1 && theirCount <= LIMITS.oneDiffMax) {
+    // They are probably one ahead: send ours back so they can find it (only they hold its id).
+    out.reply.push(fpFrame(r, mine))
+    return
+  }
+  if (mine.count <= LIMITS.idsMax) {
+    out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
+    return
+  }
+  await split(view, r, mine, theirCount, out)
+}
+
+/** Answer an id list: the peer holds exactly these ids in the range. */
+async function onIds(view: LocalView, r: Range, theirs: readonly string[], out: Outcome): Promise<void> {
+  out.compared++
+  const mine = await view.ids(r)
+  const theirSet = new Set(theirs)
+  const mineSet = new Set(mine)
+  for (const id of mine) if (!theirSet.has(id)) out.peerLacks.push(id)
+  for (const id of theirs) if (!mineSet.has(id)) out.iLack.push(id)
+}
+
+/** Whether answering this frame will read ids (decided from counts and bucket sums alone). */
+function needsIds(view: LocalView, f: Frame): boolean {
+  if (f.t === T.Ids) return true
+  if (f.t !== T.Fp) return false
+  const r = f.range
+  if (r.bits > 0) return true
+  const mine = view.bucketSummary(r)
+  if (mine.count === f.count && (mine.count === 0 || sameBytes(fingerprint(mine), f.hash))) return false
+  if (f.count === 0) return mine.count <= LIMITS.giveMax
+  if (mine.count === 0) return false
+  if (mine.count === f.count + 1 && mine.count <= LIMITS.oneDiffMax) return true
+  if (f.count === mine.count + 1 && f.count <= LIMITS.oneDiffMax) return false
+  return mine.count <= LIMITS.idsMax || r.a === r.b
+}
+
+/** Run every range frame of a message through the comparison. */
+export async function respond(view: LocalView, frames: readonly Frame[], out: Outcome = newOutcome(), maxReplyBytes = Infinity): Promise<Outcome> {
+  const ranges = frames.filter((f) => f.t === T.Fp || f.t === T.Ids)
+  await view.prefetch(ranges.filter((f) => needsIds(view, f)).map((f) => (f as {range: Range}).range))
+  let bytes = 0
+  let counted = 0
+  for (const f of ranges) {
+    // Stop once the reply is big enough; the caller reports how many frames were handled, and
+    // the peer sends the rest again.
+    if (bytes > maxReplyBytes) break
+    if (f.t === T.Fp) await onFp(view, f.range, f.count, f.hash, out)
+    else if (f.t === T.Ids) await onIds(view, f.range, f.ids, out)
+    out.handled++
+    for (; counted < out.reply.length; counted++) {
+      const r = out.reply[counted]
+      bytes += r.t === T.Ids ? 8 + 32 * r.ids.length : 24
+    }
+  }
+  return out
+}
+
+/** Frames of a message that carry ranges, in order (what `handled` counts). */
+export const rangeFrames = (frames: readonly Frame[]) => frames.filter((f) => f.t === T.Fp || f.t === T.Ids)
+
+/**
+ * The initiator's first ranges: its history before the newest bucket in about equal-count
+ * ranges, the newest bucket as ids when small, and "nothing after that". A peer that is merely
+ * ahead, or identical, is settled in one round trip.
+ */
+export async function opening(view: LocalView): Promise<Frame[]> {
+  const top = view.top
+  if (top < 0) return [{t: T.Fp, range: {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)}]
+  const frames: Frame[] = []
+  if (top > 0) {
+    for (const p of partition(view.bucketsIn(0, top - 1), 0, top - 1, LIMITS.openingRanges)) frames.push(fpFrame(p, await view.summary(p)))
+  }
+  const last: Range = {a: top, b: top, bits: 0, prefix: 0}
+  const s = await view.summary(last)
+  frames.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.ids(last)} : fpFrame(last, s))
+  if (top < MAX_BUCKET) frames.push({t: T.Fp, range: {a: top + 1, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
+  return frames
+}
+
+/** The root fingerprint of a whole store, as hex: equal roots mean equal sets. */
+export async function rootFingerprint(view: LocalView): Promise<{count: number; fingerprint: string}> {
+  const t = view.total
+  return {count: t.count, fingerprint: Buffer.from(fingerprint(t)).toString('hex')}
+}

@@ -1,0 +1,60 @@
+/** Remote specs (`ssh://user@host:port/path`, `http(s)://host:port`, a path) and opening the matching transport. */
+import {userInfo} from 'node:os'
+import {resolve} from 'node:path'
+import {UserError} from '../core/errors.js'
+import type {Transport} from '../core/transport.js'
+import type {SshOptions} from './transports/ssh.js'
+
+export type RemoteSpec = {kind: 'path'; path: string} | {kind: 'ssh'; user: string; host: string; port: number; path: string} | {kind: 'http'; url: string}
+
+export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
+  if (/^https?:\/\//i.test(spec)) {
+    let u: URL
+    try {
+      u = new URL(spec)
+    } catch {
+      throw new UserError(`"${spec}" is not a valid URL`, {hint: 'write it as http://host:port'})
+    }
+    return {kind: 'http', url: u.toString().replace(/\/+$/, '')}
+  }
+  if (/^ssh:\/\//i.test(spec)) {
+    let u: URL
+    try {
+      u = new URL(spec)
+    } catch {
+      throw new UserError(`"${spec}" is not a valid ssh:// URL`, {hint: 'write it as ssh://user@host[:port]/path/to/store'})
+    }
+    const path = decodeURIComponent(u.pathname)
+    if (!u.hostname || !path || path === '/') throw new UserError(`"${spec}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
+    return {
+      kind: 'ssh',
+      user: decodeURIComponent(u.username) || userInfo().username,
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port ? Number(u.port) : 22,
+      path: path.startsWith('/~/') ? path.slice(3) : path,
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${spec}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
+  return {kind: 'path', path: resolve(cwd, spec)}
+}
+
+export interface OpenOptions extends Pick<SshOptions, 'acceptHostKey' | 'remoteCmd' | 'identities' | 'knownHosts' | 'onNote'> {
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+/** Open a transport to a remote; `name` is what the user called it (a configured name or the spec itself). */
+export async function openTransport(name: string, spec: string, opts: OpenOptions = {}): Promise<Transport> {
+  const r = parseRemote(spec, opts.cwd)
+  const label = name === spec ? spec : `${name} (${spec})`
+  if (r.kind === 'path') {
+    const {openPathTransport} = await import('./transports/path.js')
+    return openPathTransport(label, r.path, opts.env)
+  }
+  if (r.kind === 'http') {
+    const {openHttpTransport} = await import('./transports/http.js')
+    return openHttpTransport(label, r.url)
+  }
+  const {openSshTransport} = await import('./transports/ssh.js')
+  return openSshTransport(label, r, {...opts, env: opts.env})
+}

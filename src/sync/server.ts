@@ -1,0 +1,109 @@
+/** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
+import {UserError} from '../core/errors.js'
+import {recordLine} from '../core/seal.js'
+import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
+import {Receiver, type ReceiveDeps} from './receive.js'
+import {LocalView} from './view.js'
+import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+
+export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
+
+/** Ids offered per response at most (6 MiB); with records (4 MiB) and ranges a response stays under MAX_MESSAGE. */
+const MAX_OFFER = 196_608
+/** Range frames in a response stop at about this many bytes (the rest are answered next time). */
+const MAX_REPLY_RANGES_BYTES = 4 * 1024 * 1024
+
+export interface SyncHandler {
+  /** Answer one request. Never throws for a bad request: the answer is then an error frame. */
+  handle(request: Uint8Array): Promise<Uint8Array>
+  close(): Promise<void>
+}
+
+const errorReply = (code: string, message: string) => encode([{t: T.Error, code, message}])
+
+export interface HandlerOptions {
+  /** Refuse pushed records. */
+  readOnly?: boolean
+  /**
+   * Nothing but this handler writes to the store while it lives (`sync-serve`, the path
+   * transport): the bucket table is then read once and reread only after pushes. Leave it off
+   * when other code writes to the same store (the daemon).
+   */
+  soleWriter?: boolean
+}
+
+/** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
+export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandler {
+  const receiver = new Receiver(deps)
+  let cached: LocalView | undefined
+  // One request at a time: pushes commit in order, and each view sees the last commit.
+  let queue: Promise<unknown> = Promise.resolve()
+  const handle = async (request: Uint8Array): Promise<Uint8Array> => {
+    let frames: Frame[]
+    try {
+      if (request.length > MAX_MESSAGE) return errorReply('too_large', `request of ${request.length} bytes exceeds the bound of ${MAX_MESSAGE}`)
+      frames = decode(request)
+    } catch (e) {
+      if (e instanceof WireError) return errorReply('malformed', e.message)
+      throw e
+    }
+    const first = frames[0]
+    if (!first || first.t !== T.Hello || first.hello.proto !== PROTOCOL) return errorReply('malformed', `the first frame must be a ${PROTOCOL} hello`)
+    if (first.hello.v !== VERSION) return errorReply('version', `this peer speaks ${PROTOCOL} version ${VERSION}, the request is version ${first.hello.v}`)
+    const mode = first.hello.mode ?? 'sync'
+    const sendsRecords = mode !== 'push'
+    const takesRecords = mode !== 'pull'
+    if (takesRecords && deps.readOnly) return errorReply('forbidden', 'this peer serves read-only: pull only')
+    const reply: Frame[] = []
+    const pushed = frames.filter((f): f is Extract<Frame, {t: T.Record}> => f.t === T.Record).map((f) => f.line)
+    if (pushed.length) {
+      if (!takesRecords) return errorReply('malformed', 'records pushed in pull mode')
+      const r = await receiver.take(pushed)
+      cached = undefined
+      reply.push({t: T.Ack, added: r.added, present: r.present, rejected: r.rejected, errors: r.errors})
+    }
+    const view = deps.soleWriter ? (cached ??= await LocalView.load(deps.store)) : await LocalView.load(deps.store)
+    view.forgetIds()
+    const ranges = rangeFrames(frames)
+    const out = await respond(view, ranges, newOutcome(), MAX_REPLY_RANGES_BYTES)
+    const root = await rootFingerprint(view)
+    const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, max: SOFT_MESSAGE, top: view.top, records: root.count, root: root.fingerprint}
+    if (out.handled < ranges.length) hello.handled = out.handled
+    if (out.compared) hello.compared = out.compared
+    const head: Frame[] = [{t: T.Hello, hello}, ...reply, ...out.reply]
+    if (takesRecords && out.iLack.length) head.push({t: T.Need, ids: out.iLack})
+    // Records the client lacks: as many as fit, the rest offered by id for the next request.
+    const wanted = new Set<string>(sendsRecords ? out.peerLacks : [])
+    for (const f of frames) if (f.t === T.Need && sendsRecords) for (const id of f.ids) wanted.add(id)
+    const ids = [...wanted]
+    let budget = SOFT_MESSAGE - encode(head).length
+    let i = 0
+    const records: Frame[] = []
+    while (i < ids.length && budget > 0) {
+      const part = ids.slice(i, i + 512)
+      for (const s of await deps.store.get(part)) {
+        const line = recordLine(s.canonical, s.record.id, s.record.sig)
+        records.push({t: T.Record, line})
+        budget -= recordFrameSize(line)
+      }
+      i += part.length
+    }
+    const rest = ids.slice(i)
+    // Offers are bounded too; whatever does not fit is flagged, and the client runs another pass.
+    const offer: Frame[] = []
+    for (let j = 0; j < rest.length && j < MAX_OFFER; j += 4096) offer.push({t: T.Offer, ids: rest.slice(j, Math.min(j + 4096, MAX_OFFER))})
+    if (rest.length > MAX_OFFER) hello.more = true
+    return encode([...head, ...records, ...offer])
+  }
+  return {
+    handle(request) {
+      const next = queue.then(() => handle(request))
+      queue = next.catch(() => undefined)
+      return next.catch((e) => {
+        if (e instanceof UserError) return errorReply(e.code, e.message)
+        return errorReply('internal', `the remote failed: ${(e as Error).message}`)
+      })
+    },
+    close: () => receiver.close(),
+  }
+}

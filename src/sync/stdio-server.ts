@@ -1,0 +1,25 @@
+/** Serve sync over a pair of byte streams (the remote end of SSH): preamble, then one answer per message. */
+import type {Readable, Writable} from 'node:stream'
+import {FramingError, MessageReader, PREAMBLE, frameMessage} from './framing.js'
+import type {SyncHandler} from './server.js'
+
+export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable): Promise<{requests: number}> {
+  const reader = new MessageReader(false)
+  let requests = 0
+  const write = (b: Uint8Array | string) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())))
+  await write(PREAMBLE)
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    let msgs: Uint8Array[]
+    try {
+      msgs = reader.push(chunk)
+    } catch (e) {
+      if (e instanceof FramingError) throw new Error(`sync-serve: ${e.message}`)
+      throw e
+    }
+    for (const m of msgs) {
+      await write(frameMessage(await handler.handle(m)))
+      requests++
+    }
+  }
+  return {requests}
+}

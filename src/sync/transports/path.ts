@@ -1,0 +1,20 @@
+/** The path transport: another store on this machine, opened in-process and served by the same handler. */
+import {existsSync} from 'node:fs'
+import {UserError} from '../../core/errors.js'
+import type {Transport} from '../../core/transport.js'
+import {openRuntime} from '../../runtime.js'
+import {createSyncHandler} from '../server.js'
+import {loopbackTransport} from './loopback.js'
+
+export async function openPathTransport(remote: string, path: string, env: NodeJS.ProcessEnv = process.env): Promise<Transport> {
+  if (!existsSync(path)) throw new UserError(`remote ${remote}: no store at ${path}`, {code: 'no_store', hint: 'check the path (a directory holding .steme/, a .steme directory, or a store file), or create the store there with `steme init`'})
+  let rt
+  try {
+    rt = await openRuntime({store: path, env})
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`remote ${remote}: ${e.message}`, {code: e.code, exit: e.exit, hint: e.hint, cause: e})
+    throw e
+  }
+  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, soleWriter: true})
+  return loopbackTransport(remote, handler, () => rt.close())
+}

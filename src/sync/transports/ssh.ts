@@ -1,0 +1,229 @@
+/** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
+import {existsSync, readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
+import {UserError} from '../../core/errors.js'
+import {TransientError, type Transport} from '../../core/transport.js'
+import {FramingError, MessageReader, frameMessage} from '../framing.js'
+import {addHostKey, checkHostKey, hostEntryName, keyFingerprint, keyType} from './known-hosts.js'
+
+export interface SshTarget {
+  user: string
+  host: string
+  port: number
+  /** The store path on the remote. */
+  path: string
+}
+
+export interface SshOptions {
+  /** Trust and record an unknown (or changed) host key. */
+  acceptHostKey?: boolean
+  /** How to start steme on the remote (default `steme`), like git's --upload-pack. */
+  remoteCmd?: string
+  knownHosts?: string
+  /** Private key files to try after the agent (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa). */
+  identities?: string[]
+  agent?: string
+  connectTimeoutMs?: number
+  /** How long to wait for the answer to one request (default 120 s). */
+  requestTimeoutMs?: number
+  env?: NodeJS.ProcessEnv
+  /** Told when an unknown host key was accepted and recorded. */
+  onNote?: (text: string) => void
+}
+
+const quote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+
+export function remoteCommand(target: SshTarget, remoteCmd = 'steme'): string {
+  return `${remoteCmd} sync-serve --stdio --store ${quote(target.path)}`
+}
+
+export function openSshTransport(remote: string, target: SshTarget, opts: SshOptions = {}): Transport {
+  const env = opts.env ?? process.env
+  const home = env.HOME ?? homedir()
+  const knownHosts = opts.knownHosts ?? join(home, '.ssh', 'known_hosts')
+  const where = `${target.user}@${hostEntryName(target.host, target.port)}`
+  const timeoutMs = opts.requestTimeoutMs ?? 120_000
+  let conn: Client | undefined
+  let channel: ClientChannel | undefined
+  let reader: MessageReader | undefined
+  let waiting: {resolve: (m: Uint8Array) => void; reject: (e: Error) => void} | undefined
+  let queue: Uint8Array[] = []
+  let stderr = ''
+  let hostKeyError: UserError | undefined
+
+  const fail = (e: Error) => {
+    const w = waiting
+    waiting = undefined
+    channel = undefined
+    conn?.end()
+    conn = undefined
+    w?.reject(e)
+  }
+
+  const auth = (): AnyAuthMethod[] => {
+    const methods: AnyAuthMethod[] = []
+    const agent = opts.agent ?? env.SSH_AUTH_SOCK
+    if (agent) methods.push({type: 'agent', username: target.user, agent})
+    const files = opts.identities ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f))
+    for (const f of files) {
+      if (!existsSync(f)) {
+        if (opts.identities) throw new UserError(`remote ${remote}: no key file ${f}`, {code: 'config', hint: 'pass an existing private key with --identity'})
+        continue
+      }
+      methods.push({type: 'publickey', username: target.user, key: readFileSync(f)})
+    }
+    return methods
+  }
+
+  const connect = () =>
+    new Promise<void>((resolve, reject) => {
+      const methods = auth()
+      if (methods.length === 0) {
+        reject(new UserError(`remote ${remote}: no SSH key to log in to ${where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'}))
+        return
+      }
+      const c = new Client()
+      conn = c
+      hostKeyError = undefined
+      stderr = ''
+      c.on('ready', () => {
+        c.exec(remoteCommand(target, opts.remoteCmd), (err, ch) => {
+          if (err) return reject(new UserError(`remote ${remote}: cannot start steme on ${where}: ${err.message}`, {code: 'remote', exit: 1}))
+          channel = ch
+          reader = new MessageReader(true)
+          ch.on('data', (chunk: Buffer) => {
+            let msgs: Uint8Array[]
+            try {
+              msgs = reader!.push(chunk)
+            } catch (e) {
+              if (e instanceof FramingError) fail(new UserError(`remote ${remote}: ${where} did not answer as steme sync-serve (${e.message})`, {code: 'remote', exit: 1, hint: `check that \`${opts.remoteCmd ?? 'steme'}\` runs steme on the remote, or set the command with --remote-cmd`}))
+              return
+            }
+            for (const m of msgs) {
+              queue.push(m)
+              const w = waiting
+              if (w) {
+                waiting = undefined
+                w.resolve(queue.shift()!)
+              }
+            }
+          })
+          ch.stderr.on('data', (d: Buffer) => {
+            stderr = (stderr + d.toString()).slice(-4000)
+          })
+          ch.on('close', (code: number | null) => {
+            channel = undefined
+            if (!waiting) return
+            fail(exitError(remote, where, code, stderr, opts.remoteCmd))
+          })
+          resolve()
+        })
+      })
+      c.on('error', (e: Error & {code?: string; level?: string}) => {
+        const err = hostKeyError ?? connectError(remote, where, e)
+        fail(err)
+        reject(err)
+      })
+      c.on('close', () => {
+        if (waiting) fail(new TransientError(`remote ${remote}: the SSH connection to ${where} closed`))
+        conn = undefined
+        channel = undefined
+      })
+      c.connect({
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        readyTimeout: opts.connectTimeoutMs ?? 20_000,
+        keepaliveInterval: 15_000,
+        authHandler: methods,
+        hostVerifier: (key: Buffer) => {
+          const v = checkHostKey(knownHosts, target.host, target.port, key)
+          if (v.status === 'known') return true
+          const fp = `${keyType(key)} ${keyFingerprint(key)}`
+          const name = hostEntryName(target.host, target.port)
+          if (v.status === 'unknown' && opts.acceptHostKey) {
+            addHostKey(knownHosts, target.host, target.port, key)
+            opts.onNote?.(`accepted the host key of ${name} (${fp}) and added it to ${knownHosts}`)
+            return true
+          }
+          if (v.status === 'changed' && opts.acceptHostKey) {
+            opts.onNote?.(`warning: the host key of ${name} changed (${fp}); accepted for this run only because of --accept-host-key`)
+            return true
+          }
+          if (v.status === 'unknown') {
+            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} (${fp}) is not in ${knownHosts}`, {
+              code: 'unauthorized',
+              exit: 1,
+              hint: `check that fingerprint with the server's owner, then add it: \`ssh-keyscan ${target.port === 22 ? '' : `-p ${target.port} `}${target.host} >> ${knownHosts}\` (or log in once with ssh), or rerun with --accept-host-key`,
+            })
+          } else if (v.status === 'changed') {
+            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} (${fp}) does NOT match ${knownHosts} line ${v.line}: someone may be intercepting the connection, or the host was reinstalled`, {
+              code: 'unauthorized',
+              exit: 1,
+              hint: `if the change is expected, remove the old key with \`ssh-keygen -f ${knownHosts} -R '${name}'\` and add the new one; --accept-host-key overrides for one run`,
+            })
+          } else {
+            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} is marked @revoked in ${knownHosts} line ${v.line}`, {code: 'unauthorized', exit: 1, hint: 'do not connect; ask the server owner'})
+          }
+          return false
+        },
+      })
+    })
+
+  return {
+    remote,
+    async request(message) {
+      if (!channel) {
+        queue = []
+        await connect()
+      }
+      return new Promise<Uint8Array>((resolve, reject) => {
+        // A remote that stops answering is treated like a dropped connection: retried on a new one.
+        const timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+        waiting = {
+          resolve: (m) => (clearTimeout(timer), resolve(m)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        }
+        channel!.write(frameMessage(message))
+      })
+    },
+    async close() {
+      const ch = channel
+      channel = undefined
+      if (ch) ch.end()
+      conn?.end()
+      conn = undefined
+    },
+  }
+}
+
+function exitError(remote: string, where: string, code: number | null, stderr: string, remoteCmd?: string): Error {
+  const tail = stderr.trim().split('\n').slice(-3).join(' / ')
+  if (code === 127) {
+    return new UserError(`remote ${remote}: \`${remoteCmd ?? 'steme'}\` was not found on ${where}${tail ? ` (${tail})` : ''}`, {
+      code: 'remote',
+      exit: 1,
+      hint: 'install steme on the remote (on its PATH for non-interactive shells), or give the command with --remote-cmd, e.g. --remote-cmd "node /opt/steme/bin/run.js"',
+    })
+  }
+  if (code !== null && code !== 0 && tail) {
+    return new UserError(`remote ${remote}: steme on ${where} failed: ${tail}`, {code: 'remote', exit: 1, hint: 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'})
+  }
+  return new TransientError(`remote ${remote}: the channel to ${where} closed (exit ${code ?? 'unknown'})${tail ? `: ${tail}` : ''}`)
+}
+
+function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}): Error {
+  if (e.level === 'client-authentication') {
+    return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})`, {
+      code: 'unauthorized',
+      exit: 1,
+      hint: 'add your public key to ~/.ssh/authorized_keys on the remote, load the right key with `ssh-add`, or pass --identity',
+    })
+  }
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.level === 'client-timeout' || e.code === 'ETIMEDOUT') {
+    return new UserError(`remote ${remote}: cannot reach ${where} (${e.code ?? e.message})`, {code: 'remote', exit: 1, hint: 'check the host name and port in the remote URL, and that sshd runs there (`steme remote list`)'})
+  }
+  return new TransientError(`remote ${remote}: SSH to ${where} failed: ${e.message}`, {cause: e})
+}

@@ -1,0 +1,280 @@
+/** Sync protocol v1 wire format: a message is a sequence of typed, length-prefixed frames. */
+import {UserError} from '../core/errors.js'
+
+export const PROTOCOL = 'steme-sync'
+export const VERSION = 1
+/** Hard bound on one message, either way; a peer sending more is cut off. */
+export const MAX_MESSAGE = 16 * 1024 * 1024
+/** What a sender aims to stay under, leaving room for the frames that follow records. */
+export const SOFT_MESSAGE = 4 * 1024 * 1024
+
+export enum T {
+  Hello = 0x01,
+  Error = 0x02,
+  Fp = 0x10,
+  Ids = 0x11,
+  Need = 0x20,
+  Offer = 0x21,
+  Record = 0x30,
+  Ack = 0x31,
+}
+
+/**
+ * A range of the sync key space (bucket, id): buckets a..b inclusive; when `bits` > 0, a === b
+ * and the range holds the ids of that bucket whose first `bits` bits equal `prefix`.
+ */
+export interface Range {
+  a: number
+  b: number
+  bits: number
+  prefix: number
+}
+
+export interface Hello {
+  proto: string
+  v: number
+  caps: string[]
+  mode?: 'pull' | 'push' | 'sync'
+  max?: number
+  /** Highest non-empty bucket of the sender, or -1. */
+  top?: number
+  records?: number
+  /** Root fingerprint of the sender's whole set, hex. */
+  root?: string
+  /** Set by a server that could not list everything the client lacks in this response. */
+  more?: boolean
+  /** In a response: how many of the request's range frames were answered; the client resends the rest. */
+  handled?: number
+  /** In a response: range frames the server compared for this request. */
+  compared?: number
+}
+
+export type Frame =
+  | {t: T.Hello; hello: Hello}
+  | {t: T.Error; code: string; message: string}
+  | {t: T.Fp; range: Range; count: number; hash: Uint8Array}
+  | {t: T.Ids; range: Range; ids: string[]}
+  | {t: T.Need; ids: string[]}
+  | {t: T.Offer; ids: string[]}
+  | {t: T.Record; line: string}
+  | {t: T.Ack; added: number; present: number; rejected: number; errors: {id?: string; reason: string}[]}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder('utf-8', {fatal: true})
+export const FP_BYTES = 16
+const EMPTY = new Uint8Array(0)
+
+/** A growable byte buffer with varints. */
+export class Writer {
+  private buf = new Uint8Array(1024)
+  len = 0
+  private ensure(n: number) {
+    if (this.len + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.len + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.len))
+    this.buf = next
+  }
+  byte(v: number) {
+    this.ensure(1)
+    this.buf[this.len++] = v
+  }
+  varint(v: number) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`varint out of range: ${v}`)
+    this.ensure(8)
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80
+      v = Math.floor(v / 0x80)
+    }
+    this.buf[this.len++] = v
+  }
+  bytes(b: Uint8Array) {
+    this.ensure(b.length)
+    this.buf.set(b, this.len)
+    this.len += b.length
+  }
+  hex(h: string) {
+    this.bytes(Buffer.from(h, 'hex'))
+  }
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.len)
+  }
+}
+
+export class WireError extends UserError {
+  constructor(message: string) {
+    super(`malformed sync message: ${message}`, {code: 'remote', exit: 1, hint: 'the peer runs an incompatible or broken steme; upgrade both sides'})
+  }
+}
+
+class Reader {
+  pos = 0
+  constructor(readonly buf: Uint8Array) {}
+  get left() {
+    return this.buf.length - this.pos
+  }
+  byte(): number {
+    if (this.pos >= this.buf.length) throw new WireError('truncated frame')
+    return this.buf[this.pos++]
+  }
+  varint(): number {
+    let v = 0
+    let mul = 1
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte()
+      v += (b & 0x7f) * mul
+      if (b < 0x80) return v
+      mul *= 0x80
+    }
+    throw new WireError('varint too long')
+  }
+  take(n: number): Uint8Array {
+    if (n > this.left) throw new WireError('truncated frame')
+    const out = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+  hex(n: number): string {
+    return Buffer.from(this.take(n)).toString('hex')
+  }
+}
+
+// Ranges are written relative to the previous range's end, so runs of adjacent ranges cost a byte or two.
+function putRange(w: Writer, r: Range, prev: {end: number}) {
+  const d = r.a - prev.end
+  w.varint(d >= 0 ? d * 2 : -d * 2 - 1)
+  w.varint(r.b - r.a)
+  w.byte(r.bits)
+  if (r.bits > 0) w.varint(r.prefix)
+  prev.end = r.b
+}
+
+function getRange(rd: Reader, prev: {end: number}): Range {
+  const z = rd.varint()
+  const a = prev.end + (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
+  const b = a + rd.varint()
+  const bits = rd.byte()
+  const prefix = bits > 0 ? rd.varint() : 0
+  if (a < 0 || bits % 4 !== 0 || bits > 48 || (bits > 0 && a !== b) || prefix >= 2 ** bits) throw new WireError('bad range')
+  prev.end = b
+  return {a, b, bits, prefix}
+}
+
+export function encode(frames: readonly Frame[]): Uint8Array {
+  const w = new Writer()
+  const prev = {end: 0}
+  for (const f of frames) {
+    const body = new Writer()
+    switch (f.t) {
+      case T.Hello:
+        body.bytes(enc.encode(JSON.stringify(f.hello)))
+        break
+      case T.Error:
+        body.bytes(enc.encode(JSON.stringify({code: f.code, message: f.message})))
+        break
+      case T.Fp:
+        putRange(body, f.range, prev)
+        body.varint(f.count)
+        if (f.count > 0) body.bytes(f.hash)
+        break
+      case T.Ids:
+        putRange(body, f.range, prev)
+        body.varint(f.ids.length)
+        for (const id of f.ids) body.hex(id)
+        break
+      case T.Need:
+      case T.Offer:
+        for (const id of f.ids) body.hex(id)
+        break
+      case T.Record:
+        body.bytes(enc.encode(f.line))
+        break
+      case T.Ack:
+        body.bytes(enc.encode(JSON.stringify({added: f.added, present: f.present, rejected: f.rejected, errors: f.errors})))
+        break
+    }
+    w.byte(f.t)
+    w.varint(body.len)
+    w.bytes(body.done())
+  }
+  return w.done()
+}
+
+function json(b: Uint8Array): Record<string, unknown> {
+  try {
+    const v = JSON.parse(dec.decode(b))
+    if (typeof v !== 'object' || v === null) throw new Error('not an object')
+    return v
+  } catch (e) {
+    throw new WireError(`bad JSON frame: ${(e as Error).message}`)
+  }
+}
+
+export function decode(msg: Uint8Array): Frame[] {
+  if (msg.length > MAX_MESSAGE) throw new WireError(`message of ${msg.length} bytes exceeds the bound of ${MAX_MESSAGE}`)
+  const rd = new Reader(msg)
+  const prev = {end: 0}
+  const out: Frame[] = []
+  while (rd.left > 0) {
+    const t = rd.byte()
+    const body = new Reader(rd.take(rd.varint()))
+    switch (t) {
+      case T.Hello: {
+        const h = json(body.take(body.left)) as unknown as Hello
+        out.push({t, hello: h})
+        break
+      }
+      case T.Error: {
+        const e = json(body.take(body.left))
+        out.push({t, code: String(e.code), message: String(e.message)})
+        break
+      }
+      case T.Fp: {
+        const range = getRange(body, prev)
+        const count = body.varint()
+        out.push({t, range, count, hash: count > 0 ? body.take(FP_BYTES) : EMPTY})
+        break
+      }
+      case T.Ids: {
+        const range = getRange(body, prev)
+        const n = body.varint()
+        if (n * 32 > body.left) throw new WireError('truncated id list')
+        const ids: string[] = []
+        for (let i = 0; i < n; i++) ids.push(body.hex(32))
+        out.push({t, range, ids})
+        break
+      }
+      case T.Need:
+      case T.Offer: {
+        if (body.left % 32 !== 0) throw new WireError('id list not a multiple of 32 bytes')
+        const ids: string[] = []
+        while (body.left > 0) ids.push(body.hex(32))
+        out.push({t, ids})
+        break
+      }
+      case T.Record: {
+        let line: string
+        try {
+          line = dec.decode(body.take(body.left))
+        } catch {
+          throw new WireError('record frame is not UTF-8')
+        }
+        out.push({t, line})
+        break
+      }
+      case T.Ack: {
+        const a = json(body.take(body.left))
+        out.push({t, added: Number(a.added) || 0, present: Number(a.present) || 0, rejected: Number(a.rejected) || 0, errors: Array.isArray(a.errors) ? (a.errors as never[]) : []})
+        break
+      }
+      default:
+        throw new WireError(`unknown frame type 0x${t.toString(16)}`)
+    }
+    if (body.left !== 0 && t !== T.Hello) throw new WireError(`trailing bytes in frame 0x${t.toString(16)}`)
+  }
+  return out
+}
+
+/** Bytes a frame takes on the wire, roughly (for budgets). */
+export const recordFrameSize = (line: string) => Buffer.byteLength(line) + 4

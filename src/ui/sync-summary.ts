@@ -1,0 +1,18 @@
+/** The human summary of a pull, push or sync. */
+import type {SyncSummary} from '../sync/client.js'
+
+const n = (x: number) => x.toLocaleString('en-US')
+const bytes = (b: number) => (b < 1024 ? `${b} B` : b < 1024 * 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1024 / 1024).toFixed(1)} MiB`)
+
+export function renderSyncSummary(s: SyncSummary): string {
+  const verb = {pull: 'pulled from', push: 'pushed to', sync: 'synced with'}[s.mode]
+  const lines = [`${verb} ${s.remote}`]
+  if (s.mode !== 'push') lines.push(`  received ${n(s.received)} records: ${n(s.local.added)} added, ${n(s.local.present)} already here, ${n(s.local.rejected)} rejected`)
+  if (s.mode !== 'pull') lines.push(`  sent     ${n(s.sent)} records: ${n(s.remoteResult.added)} added there, ${n(s.remoteResult.present)} already there, ${n(s.remoteResult.rejected)} rejected`)
+  const overhead = s.bytesIn + s.bytesOut - s.recordBytesIn - s.recordBytesOut
+  lines.push(`  ${n(s.rounds)} round trips, ${n(s.ranges)} ranges compared, ${bytes(s.bytesIn)} in, ${bytes(s.bytesOut)} out (${bytes(overhead)} protocol), ${(s.ms / 1000).toFixed(2)} s`)
+  if (s.mode === 'sync' && s.remoteRoot) {
+    lines.push(s.remoteRoot.fingerprint === s.localRoot.fingerprint ? `  in step: both hold ${n(s.localRoot.count)} records (root ${s.localRoot.fingerprint.slice(0, 16)})` : `  not yet in step: here ${n(s.localRoot.count)} records, there ${n(s.remoteRoot.count)} (records arrived meanwhile? run sync again)`)
+  }
+  return lines.join('\n')
+}

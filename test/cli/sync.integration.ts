@@ -1,0 +1,147 @@
+/** `steme remote`, `pull`, `push`, `sync` and `sync-serve` as a user runs them, over a real sshd and a real HTTP server. */
+import {spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
+
+let sshd: Sshd
+let sb: Sandbox
+const REMOTE_CMD = `${process.execPath} ${BIN}`
+
+beforeAll(async () => {
+  sshd = await startSshd()
+  sb = sandbox('steme-sync-cli-')
+  for (const d of ['a', 'b']) {
+    mkdirSync(join(sb.dir, d))
+    expect(sb.run(['init'], {cwd: join(sb.dir, d)}).code).toBe(0)
+  }
+  for (let i = 0; i < 5; i++) expect(sb.run(['assert', `drug:${i}`, 'rate', String(i)], {cwd: join(sb.dir, 'b')}).code).toBe(0)
+  expect(sb.run(['assert', 'drug:a', 'rate', '7'], {cwd: join(sb.dir, 'a')}).code).toBe(0)
+  mkdirSync(join(sb.dir, '.ssh'), {mode: 0o700})
+  copyFileSync(sshd.identity, join(sb.dir, '.ssh', 'id_ed25519'))
+})
+afterAll(async () => {
+  await sshd?.stop()
+  sb?.cleanup()
+})
+
+const a = () => join(sb.dir, 'a')
+const sshUrl = (path: string) => `ssh://${sshd.user}@127.0.0.1:${sshd.port}${path}`
+const knownHosts = () => join(sb.dir, '.ssh', 'known_hosts')
+const count = (dir: string) => (sb.json<{records: number}>(['stats'], {cwd: dir})).records
+
+describe('sync over SSH from the CLI', () => {
+  it('manages named remotes', () => {
+    expect(sb.run(['remote', 'add', 'origin', sshUrl(join(sb.dir, 'b'))], {cwd: a()}).code).toBe(0)
+    const bad = sb.run(['remote', 'add', 'origin', '../b'], {cwd: a()})
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/already exists/)
+    expect(sb.run(['remote', 'add', 'side', '../b'], {cwd: a()}).code).toBe(0)
+    const list = sb.json<{remotes: {name: string; kind: string}[]}>(['remote', 'list'], {cwd: a()})
+    expect(list.remotes.map((r) => [r.name, r.kind])).toEqual([['origin', 'ssh'], ['side', 'path']])
+    expect(sb.run(['remote', 'remove', 'side'], {cwd: a()}).code).toBe(0)
+    expect(readFileSync(join(a(), '.steme', 'config.toml'), 'utf8')).toMatch(/# steme store configuration/)
+  })
+
+  it('refuses an unknown host key, says how to fix it, and leaves the store alone', () => {
+    const r = sb.run(['pull', 'origin', '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/host key of \[127\.0\.0\.1\]:\d+ .*SHA256:.* is not in/)
+    expect(r.stderr).toMatch(/ssh-keyscan -p \d+ 127\.0\.0\.1/)
+    expect(r.stderr).toMatch(/--accept-host-key/)
+    expect(count(a())).toBe(1)
+  })
+
+  it('pulls with --accept-host-key and records the key', () => {
+    const r = sb.run(['pull', '--accept-host-key', '--remote-cmd', REMOTE_CMD, '--json'], {cwd: a()})
+    expect(r.code).toBe(0)
+    const s = JSON.parse(r.stdout)
+    expect(s.local.added).toBe(5)
+    expect(readFileSync(knownHosts(), 'utf8')).toContain(sshd.hostKeyLine.split(' ').slice(1).join(' '))
+    expect(count(a())).toBe(6)
+  })
+
+  it('syncs both ways with the key now known', () => {
+    const r = sb.run(['sync', 'origin', '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/sent +1 records: 1 added there/)
+    expect(r.stdout).toMatch(/in step: both hold 6 records/)
+  })
+
+  it('refuses a changed host key', () => {
+    const saved = readFileSync(knownHosts(), 'utf8')
+    const other = join(sb.dir, 'otherkey')
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other])
+    writeFileSync(knownHosts(), `[127.0.0.1]:${sshd.port} ${readFileSync(other + '.pub', 'utf8').split(' ').slice(0, 2).join(' ')}\n`)
+    const r = sb.run(['pull', '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    writeFileSync(knownHosts(), saved)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/does NOT match/)
+    expect(r.stderr).toMatch(/ssh-keygen -f .* -R/)
+  })
+
+  it('explains refused auth, an unreachable host, a missing steme and a path that is not a store', async () => {
+    const stranger = join(sb.dir, 'stranger')
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger])
+    const auth = sb.run(['pull', '--identity', stranger, '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(auth.code).toBe(1)
+    expect(auth.stderr).toMatch(/refused every key/)
+    expect(auth.stderr).toMatch(/authorized_keys/)
+
+    const port = await freePort()
+    const down = sb.run(['pull', `ssh://${sshd.user}@127.0.0.1:${port}/x`, '--retries', '0'], {cwd: a()})
+    expect(down.code).toBe(1)
+    expect(down.stderr).toMatch(/cannot reach .*ECONNREFUSED/)
+
+    const missing = sb.run(['pull', '--remote-cmd', 'no-such-steme'], {cwd: a()})
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/`no-such-steme` was not found/)
+    expect(missing.stderr).toMatch(/--remote-cmd/)
+
+    const notStore = sb.run(['pull', sshUrl(join(sb.dir, 'nowhere')), '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(notStore.code).toBe(1)
+    expect(notStore.stderr).toMatch(/no store at/)
+    expect(count(a())).toBe(6)
+  })
+})
+
+describe('sync over a path from the CLI', () => {
+  it('resolves a configured relative path against the store, from any subdirectory', () => {
+    expect(sb.run(['remote', 'add', 'near', '../b'], {cwd: a()}).code).toBe(0)
+    mkdirSync(join(a(), 'deep', 'er'), {recursive: true})
+    const r = sb.run(['pull', 'near', '--json'], {cwd: join(a(), 'deep', 'er')})
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).remote).toBe('near (../b)')
+    const gone = sb.run(['pull', '../nowhere'], {cwd: a()})
+    expect(gone.code).toBe(2)
+    expect(gone.stderr).toMatch(/remote \.\.\/nowhere: no store at/)
+  })
+})
+
+describe('sync over HTTP from the CLI', () => {
+  it('pulls from sync-serve --http and pushes back', async () => {
+    const c = join(sb.dir, 'c')
+    mkdirSync(c)
+    expect(sb.run(['init'], {cwd: c}).code).toBe(0)
+    expect(sb.run(['assert', 'drug:c', 'rate', '3'], {cwd: c}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', join(sb.dir, 'b')], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        srv.stdout!.once('data', (d) => res(String(d).trim()))
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const s = JSON.parse((await sb.runAsync(['sync', url, '--json'], {cwd: c})).stdout)
+      expect(s.local.added).toBe(6)
+      expect(s.remoteResult.added).toBe(1)
+      expect(s.remoteRoot).toEqual(s.localRoot)
+      const wrong = await sb.runAsync(['pull', url + '/nope', '--retries', '0'], {cwd: c})
+      expect(wrong.code).toBe(1)
+      expect(wrong.stderr).toMatch(/does not serve sync/)
+    } finally {
+      srv.kill('SIGTERM')
+    }
+  })
+})

@@ -1,0 +1,42 @@
+import {describe, expect, it} from 'vitest'
+import {allIds, makeRecords, memoryWith, root, syncPair} from './helpers.js'
+
+describe('reconciliation between memory stores', () => {
+  it('pulls a disjoint set', async () => {
+    const a = await makeRecords(300, {tag: 'a'})
+    const b = await makeRecords(200, {tag: 'b'})
+    const local = await memoryWith(a)
+    const remote = await memoryWith(b)
+    const s = await syncPair(local, remote, 'sync')
+    expect(await allIds(local)).toEqual(await allIds(remote))
+    expect(await root(local)).toEqual(await root(remote))
+    expect(s.local.added).toBe(200)
+    expect(s.remoteResult.added).toBe(300)
+  })
+
+  it('settles identical sets in one round trip', async () => {
+    const a = await makeRecords(2000)
+    const s = await syncPair(await memoryWith(a), await memoryWith(a))
+    expect(s.rounds).toBe(1)
+    expect(s.received + s.sent).toBe(0)
+  })
+
+  it('finds one missing record', async () => {
+    const a = await makeRecords(3000)
+    const local = await memoryWith(a.filter((_, i) => i !== 1234))
+    const remote = await memoryWith(a)
+    const s = await syncPair(local, remote, 'pull')
+    expect(s.local.added).toBe(1)
+    expect(await root(local)).toEqual(await root(remote))
+  })
+
+  it('reconciles scattered differences both ways', async () => {
+    const a = await makeRecords(20_000)
+    const local = await memoryWith(a.filter((_, i) => i % 97 !== 3))
+    const remote = await memoryWith(a.filter((_, i) => i % 89 !== 5))
+    const s = await syncPair(local, remote, 'sync')
+    expect(await allIds(local)).toEqual(await allIds(remote))
+    expect((await allIds(local)).length).toBe(a.filter((_, i) => i % 97 !== 3 || i % 89 !== 5).length)
+    console.log(JSON.stringify({rounds: s.rounds, bytesOut: s.bytesOut, bytesIn: s.bytesIn, rec: s.recordBytesIn + s.recordBytesOut, n: s.received + s.sent}))
+  })
+})

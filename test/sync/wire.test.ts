@@ -1,0 +1,66 @@
+import {describe, expect, it} from 'vitest'
+import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
+import {backoff} from '../../src/sync/retry.js'
+import {parseRemote} from '../../src/sync/remote.js'
+import {MAX_MESSAGE, T, decode, encode, type Frame} from '../../src/sync/wire.js'
+
+const id = (c: string) => c.repeat(64)
+
+describe('wire format', () => {
+  it('round-trips every frame type, ranges relative to the previous one', () => {
+    const frames: Frame[] = [
+      {t: T.Hello, hello: {proto: 'steme-sync', v: 1, caps: ['ids'], mode: 'pull', top: 1_712_000}},
+      {t: T.Fp, range: {a: 1_700_000, b: 1_700_010, bits: 0, prefix: 0}, count: 42, hash: new Uint8Array(16).fill(7)},
+      {t: T.Fp, range: {a: 1_700_005, b: 1_700_005, bits: 8, prefix: 0xab}, count: 0, hash: new Uint8Array(0)},
+      {t: T.Ids, range: {a: 1_700_011, b: 1_700_011, bits: 0, prefix: 0}, ids: [id('a'), id('b')]},
+      {t: T.Need, ids: [id('c')]},
+      {t: T.Offer, ids: [id('d'), id('e')]},
+      {t: T.Record, line: '{"v":1,"x":"é"}'},
+      {t: T.Ack, added: 1, present: 2, rejected: 3, errors: [{id: id('f'), reason: 'sig: bad'}]},
+      {t: T.Error, code: 'version', message: 'nope'},
+    ]
+    const back = decode(encode(frames))
+    expect(back.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f))).toEqual(frames.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f)))
+  })
+
+  it('refuses malformed input with a clear error', () => {
+    const bad = [
+      new Uint8Array([0x10, 0x05, 1, 2]),
+      new Uint8Array([0x7f, 0x00]),
+      new Uint8Array([0x20, 0x03, 1, 2, 3]),
+      new Uint8Array([0x10, 0x04, 0, 0, 3, 0]),
+      new Uint8Array([0x01, 0x02, 0x7b, 0x7b]),
+    ]
+    for (const b of bad) expect(() => decode(b)).toThrow(/malformed sync message/)
+  })
+
+  it('frames messages on a byte stream, refusing garbage and oversized lengths', () => {
+    const r = new MessageReader(true)
+    const msg = frameMessage(new Uint8Array([1, 2, 3]))
+    const all = Buffer.concat([Buffer.from(PREAMBLE), msg, msg])
+    expect(r.push(all.subarray(0, 5))).toEqual([])
+    expect(r.push(all.subarray(5, 20))).toHaveLength(1)
+    expect(r.push(all.subarray(20))).toHaveLength(1)
+    expect(() => new MessageReader(true).push(Buffer.from('bash: steme: command not found\n'))).toThrow(/unexpected output/)
+    const huge = Buffer.alloc(4)
+    huge.writeUInt32BE(MAX_MESSAGE + 1)
+    expect(() => new MessageReader(false).push(huge)).toThrow(/exceeds the bound/)
+  })
+})
+
+describe('retries and remotes', () => {
+  it('backs off exponentially with full jitter, capped', () => {
+    const p = {baseMs: 200, maxMs: 10_000, random: () => 1}
+    expect([0, 1, 2, 3, 10].map((a) => backoff(a, p))).toEqual([200, 400, 800, 1600, 10_000])
+    expect(backoff(3, {...p, random: () => 0.5})).toBe(800)
+  })
+
+  it('parses ssh, http and path remotes', () => {
+    expect(parseRemote('ssh://me@host:2222/srv/store')).toEqual({kind: 'ssh', user: 'me', host: 'host', port: 2222, path: '/srv/store'})
+    expect(parseRemote('ssh://me@host/~/team')).toMatchObject({port: 22, path: 'team'})
+    expect(parseRemote('https://steme.example:7070/')).toEqual({kind: 'http', url: 'https://steme.example:7070'})
+    expect(parseRemote('../b', '/x/y')).toEqual({kind: 'path', path: '/x/b'})
+    expect(() => parseRemote('ssh://host')).toThrow(/names no store path/)
+    expect(() => parseRemote('ftp://host/x')).toThrow(/unsupported remote/)
+  })
+})
