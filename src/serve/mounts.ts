@@ -5,7 +5,9 @@
  */
 import {conflictsOp} from '../ops/conflicts.js'
 import type {Mounts} from './context.js'
+import {syncRoutes} from './routes/sync.js'
 
 export const MOUNTS: Mounts = {
   conflicts: (deps, q) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of']}),
+  sync: syncRoutes,
 }
