@@ -51,7 +51,10 @@ const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
 
 export async function createServer(opts: ServeOptions): Promise<Server> {
   const metrics = createMetrics()
-  const observed = new ObservedStore(opts.deps.store)
+  const observed = new ObservedStore(opts.deps.store, (n) => {
+    metrics.recordsStored.inc(n)
+    metrics.totals.stored += n
+  })
   await initHash()
   const runner: ChunkRunner = await startRunner(undefined, {
     threads: opts.threads,

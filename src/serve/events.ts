@@ -21,7 +21,11 @@ export interface InsertDetail extends InsertResult {
 export class ObservedStore extends EventEmitter<{added: [Added]}> {
   private chain: Promise<unknown> = Promise.resolve()
 
-  constructor(readonly inner: Store) {
+  /** `onStored` counts every record newly stored, whichever route (records, sync) brought it. */
+  constructor(
+    readonly inner: Store,
+    private readonly onStored: (n: number) => void = () => undefined,
+  ) {
     super()
     this.setMaxListeners(0)
   }
@@ -29,12 +33,17 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
     const run = async (): Promise<InsertDetail> => {
       // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
-      if (!wantIds && this.listenerCount('added') === 0) return {...(await this.inner.insert(batch)), addedIds: [], presentIds: []}
+      if (!wantIds && this.listenerCount('added') === 0) {
+        const res = await this.inner.insert(batch)
+        this.onStored(res.added)
+        return {...res, addedIds: [], presentIds: []}
+      }
       const unique = new Map<string, Sealed>()
       for (const s of batch) unique.set(s.record.id, s)
       const present = await this.inner.has([...unique.keys()])
       const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
       if (fresh.length) await this.inner.insert(fresh)
+      this.onStored(fresh.length)
       const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
       if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
       return out

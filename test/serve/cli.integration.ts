@@ -207,3 +207,56 @@ describe('SIGTERM during a large ingest', () => {
   })
 })
 
+
+describe('sync over HTTP against steme serve', () => {
+  it('read tokens pull, write tokens push; no token is refused; pushes reach /v1/events and metrics', async () => {
+    const a = makeEnv()
+    const b = {...makeEnv()}
+    b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
+    try {
+      expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
+      expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
+      await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')
+      await steme(b, ['ingest', '-'], '{"subject":"site:b","predicate":"p","value":3}\n')
+      const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const write = (await steme(a, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
+      const d = await startDaemon(a)
+      try {
+        const sse = await fetch(`${d.url}/v1/events?subject=site:`, {headers: {authorization: `Bearer ${read}`}})
+        const reader = sse.body!.getReader()
+        const noToken = await steme(b, ['pull', d.url, '--retries', '0', '--json'])
+        expect(noToken.code).not.toBe(0)
+        expect(noToken.stderr).toMatch(/refused|401/)
+        const pulled = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['pull', d.url, '--json'])
+        expect(pulled.code, pulled.stderr).toBe(0)
+        expect(JSON.parse((await steme(b, ['log', '--json'])).stdout).records).toHaveLength(3)
+        const refused = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['push', d.url, '--retries', '0', '--json'])
+        expect(refused.code).not.toBe(0)
+        expect(refused.stderr + refused.stdout).toMatch(/read-only|forbidden/i)
+        const pushed = await steme({...b, env: {...b.env, STEME_TOKEN: write}}, ['push', d.url, '--json'])
+        expect(pushed.code, pushed.stderr).toBe(0)
+        const logA = await fetch(`${d.url}/v1/log`, {headers: {authorization: `Bearer ${read}`}}).then((r) => r.json())
+        expect(logA.records.map((r: {subject: string}) => r.subject).sort()).toEqual(['site:a', 'site:a', 'site:b'])
+        let text = ''
+        const dec = new TextDecoder()
+        while (!text.includes('"subject":"site:b"')) {
+          const {value, done} = await reader.read()
+          if (done) break
+          text += dec.decode(value)
+        }
+        expect(text).toContain('"subject":"site:b"')
+        await reader.cancel()
+        const metrics = await fetch(`${d.url}/metrics`, {headers: {authorization: `Bearer ${read}`}}).then((r) => r.text())
+        expect(metrics).toMatch(/steme_sync_sessions_total\{direction="pull"\} [1-9]/)
+        expect(metrics).toMatch(/steme_sync_sessions_total\{direction="both"\} [1-9]/)
+        expect(metrics).toMatch(/steme_records_stored_total 1/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(a.dir, {recursive: true, force: true})
+      rmSync(b.dir, {recursive: true, force: true})
+    }
+  })
+})

@@ -36,9 +36,7 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
         {...ctx.deps, store, key: noKey},
         {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
       )
-      ctx.metrics.recordsStored.inc(summary.added)
       ctx.metrics.recordsRejected.inc(summary.rejected)
-      ctx.metrics.totals.stored += summary.added
       ctx.metrics.totals.rejected += summary.rejected
       const res: RecordsResponse = {...summary}
       if (req.query.detail !== 'counts') res.ids = {added, present}
