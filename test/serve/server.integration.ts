@@ -130,8 +130,17 @@ describe('steme serve routes', () => {
     expectCleanError(lens, 'usage')
   })
 
-  it('verify and sync answer 501 not_implemented until their ops are mounted', async () => {
-    for (const [method, path] of [['POST', '/v1/verify'], ['POST', '/v1/sync']]) {
+  it('POST /v1/sync takes sync messages only: JSON is 415, a malformed message gets an error frame, not a 500', async () => {
+    const json = await h.req('/v1/sync', {method: 'POST', headers: JSONCT, body: '{}', token: h.read})
+    expect(json.status).toBe(415)
+    expectCleanError(json, 'unsupported_media_type')
+    const junk = await h.req('/v1/sync', {method: 'POST', headers: {'content-type': 'application/x-steme-sync'}, body: new Uint8Array([1, 2, 3, 4, 5]), token: h.read})
+    expect(junk.status).toBe(200)
+    expect(junk.headers.get('content-type')).toMatch(/application\/x-steme-sync/)
+  })
+
+  it('verify answers 501 not_implemented until its op is mounted', async () => {
+    for (const [method, path] of [['POST', '/v1/verify']]) {
       const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
       expect(r.status, path).toBe(501)
       expectCleanError(r, 'not_implemented')
