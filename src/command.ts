@@ -12,7 +12,7 @@ export abstract class StemeCommand extends Command {
 
   static baseFlags = {
     store: Flags.string({
-      description: 'store to use: a .steme directory or DuckDB file (default: STEME_STORE, else the nearest .steme/ upward)',
+      description: 'store to use: a .steme directory, a DuckDB file or a postgres:// URL (default: STEME_STORE, else the nearest .steme/ upward)',
       helpGroup: 'GLOBAL',
     }),
   }

@@ -38,8 +38,10 @@ export async function openStore(url: string, opts: {readOnly?: boolean; create?:
     const {MemoryStore} = await import('./adapters/memory.js')
     return new MemoryStore()
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new UserError('the PostgreSQL adapter is not available in this build', {code: 'config', hint: 'use a DuckDB store (a path) for now'})
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    // pg loads only here, so commands on DuckDB stores never pay for it.
+    const {PostgresStore} = await import('./adapters/postgres/index.js')
+    return PostgresStore.open(url, opts)
   }
   if (!opts.create) {
     const {existsSync} = await import('node:fs')

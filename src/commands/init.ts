@@ -4,15 +4,15 @@ import {initOp, type InitResult} from '../ops/init.js'
 
 export default class Init extends StemeCommand {
   static summary = 'Create a store in .steme/ here (database, config, .gitignore) and a signing key if you have none'
-  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --dir ../team-store']
+  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --dir ../team-store', '<%= config.bin %> init --store postgres://steme@db.internal/steme']
   static flags = {
     dir: Flags.string({description: 'directory to create .steme/ in', default: '.'}),
   }
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    const res = await initOp({dir: flags.dir})
-    this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir}`)
+    const res = await initOp({dir: flags.dir, storeUrl: flags.store})
+    this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir ?? res.store}`)
     if (res.key) this.out(`Generated signing key "${res.key.name}" (${res.key.agent}) in ${res.key.path}`)
     else if (res.agent) this.out(`Signing as ${res.agent}`)
     return res

@@ -14,7 +14,9 @@ export interface InitInput {
 }
 
 export interface InitResult {
-  dir: string
+  /** The .steme directory; absent for a server store, which keeps everything in its database. */
+  dir?: string
+  /** The store, as it may be printed (no password). */
   store: string
   created: boolean
   key?: KeyInfo
@@ -44,6 +46,7 @@ state/
 `
 
 export async function initOp(input: InitInput): Promise<InitResult> {
+  if (input.storeUrl !== undefined && /^postgres(ql)?:\/\//i.test(input.storeUrl)) return initServer(input.storeUrl, input.env)
   const dir = resolve(input.dir, STEME_DIR)
   const dbPath = join(dir, DB_FILE)
   const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
@@ -52,11 +55,35 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), GITIGNORE)
   const url = input.storeUrl ?? dbPath
   if (input.storeUrl && input.storeUrl !== dbPath) {
-    throw new UserError('init --store with a server URL is not available in this build', {hint: 'run `steme init` for an embedded store'})
+    throw new UserError(`init --store takes a postgres:// URL, not ${input.storeUrl}`, {hint: 'for an embedded store run `steme init --dir <directory>`'})
   }
   const store = await openStore(url, {create: true})
   await store.close()
-  const keys = new KeyStore(input.env ?? process.env)
+  return {dir, store: url, created: !existed, ...ensureKey(input.env)}
+}
+
+/**
+ * A server store (PostgreSQL): create steme's schema in the database, nothing on local disk. The
+ * URL is not written to a config file, which is shared through git and could carry a password;
+ * commands find the store through --store or STEME_STORE.
+ */
+async function initServer(url: string, env?: NodeJS.ProcessEnv): Promise<InitResult> {
+  let created = false
+  let store
+  try {
+    store = await openStore(url)
+  } catch (e) {
+    if (!(e instanceof UserError && e.code === 'no_store')) throw e
+    store = await openStore(url, {create: true})
+    created = true
+  }
+  const location = store.location
+  await store.close()
+  return {store: location, created, ...ensureKey(env)}
+}
+
+function ensureKey(env: NodeJS.ProcessEnv = process.env): {key?: KeyInfo; agent?: string} {
+  const keys = new KeyStore(env)
   let key: KeyInfo | undefined
   if (!keys.has()) key = keys.generate('default', true)
   let agent: string | undefined
@@ -65,5 +92,5 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   } catch {
     agent = undefined
   }
-  return {dir, store: url, created: !existed, key, agent}
+  return {key, agent}
 }

@@ -1,0 +1,60 @@
+/** Turn driver and server errors met while opening a PostgreSQL store into UserErrors that say what to do. */
+import {UserError} from '../../core/errors.js'
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE'])
+
+/** SQLSTATEs (and driver codes) a caller may retry after: the whole transaction was rolled back. */
+export const RETRYABLE = new Set(['40001', '40P01'])
+
+export function pgCode(e: unknown): string | undefined {
+  const code = (e as {code?: unknown})?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** An error from connecting to (or first querying) the server behind `location`. */
+export function connectError(location: string, e: unknown): UserError {
+  const code = pgCode(e)
+  const msg = message(e)
+  const sqlstate = code !== undefined && /^[0-9A-Z]{5}$/.test(code)
+  if ((code !== undefined && UNREACHABLE.has(code)) || (!sqlstate && /timeout|terminated/i.test(msg))) {
+    return new UserError(`cannot reach the PostgreSQL server for ${location}: ${msg}`, {
+      code: 'remote',
+      hint: 'check the host and port in the URL, that the server is running, and that it accepts TCP connections from this machine (listen_addresses, pg_hba.conf, firewalls)',
+      cause: e,
+    })
+  }
+  if (code === '28P01' || code === '28000' || /password|SASL|SCRAM/i.test(msg)) {
+    return new UserError(`PostgreSQL refused the login for ${location}: ${msg}`, {
+      code: 'unauthorized',
+      hint: 'check the user and password: give the password in PGPASSWORD, in ~/.pgpass, or in the URL as postgres://user:password@host/db',
+      cause: e,
+    })
+  }
+  if (code === '3D000') {
+    return new UserError(`the database of ${location} does not exist: ${msg}`, {
+      code: 'no_store',
+      hint: `create it (createdb, or CREATE DATABASE as an admin), then run \`steme init --store ${location}\``,
+      cause: e,
+    })
+  }
+  if (code === '42501') {
+    return new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${msg}`, {
+      code: 'forbidden',
+      hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to use it, USAGE on the schema and SELECT/INSERT/UPDATE on its tables',
+      cause: e,
+    })
+  }
+  if (code === '53300' || code === '57P03') {
+    return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
+  }
+  return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
+}
+
+/** Whether an error means the server went away (or never answered), rather than a bug in a statement. */
+export function isConnectionLoss(e: unknown): boolean {
+  const code = pgCode(e)
+  if (code === undefined) return /Connection terminated|timeout/i.test(message(e))
+  return UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'
+}

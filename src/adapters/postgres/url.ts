@@ -1,0 +1,44 @@
+/** PostgreSQL store URLs: what the driver connects to, which schema holds the store, and a printable form without the password. */
+import {UserError} from '../../core/errors.js'
+
+export const DEFAULT_SCHEMA = 'steme'
+
+export interface PgTarget {
+  /** Connection string for the driver (the URL minus steme's own `schema` parameter). */
+  connectionString: string
+  /** The PostgreSQL schema (namespace) that holds the store's tables. */
+  schema: string
+  /** The URL as it may be printed: no password, no query parameters other than `schema`. */
+  location: string
+}
+
+// Parsed by hand: WHATWG URL rejects libpq forms such as postgres://user@/db?host=/run/postgresql.
+const URL_RE = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i
+
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url)
+
+export function parsePgUrl(url: string): PgTarget {
+  const m = URL_RE.exec(url)
+  if (!m) {
+    throw new UserError(`${redact(url)} is not a PostgreSQL URL`, {code: 'config', hint: 'write it as postgres://user@host:port/database (the password in PGPASSWORD or ~/.pgpass, or as user:password@)'})
+  }
+  const [, scheme, userinfo, host, path = '', query = ''] = m
+  const params = new URLSearchParams(query.slice(1))
+  const schema = params.get('schema') ?? DEFAULT_SCHEMA
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new UserError(`schema=${schema} in ${redact(url)} is not a plain lowercase SQL identifier`, {code: 'config', hint: 'use letters, digits and _ (for example ?schema=steme_team)'})
+  }
+  params.delete('schema')
+  const rest = params.toString()
+  const user = userinfo === undefined ? '' : userinfo.split(':')[0]
+  return {
+    connectionString: `${scheme}${userinfo === undefined ? '' : userinfo + '@'}${host}${path}${rest ? '?' + rest : ''}`,
+    schema,
+    location: `${scheme.toLowerCase()}${user ? user + '@' : ''}${host}${path}${schema === DEFAULT_SCHEMA ? '' : '?schema=' + schema}`,
+  }
+}
+
+/** A URL with any password removed, for messages about URLs that did not parse. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***')
+}

@@ -1,0 +1,53 @@
+import {Flags} from '@oclif/core'
+import {StemeCommand} from '../command.js'
+import type {Store} from '../core/store.js'
+import {migrateOp, type MigrateResult} from '../ops/migrate.js'
+
+export default class Migrate extends StemeCommand {
+  static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
+  static description =
+    'Every record is re-verified (id from its canonical body, signature) before it is written; a bad record is reported and not copied. ' +
+    'Records the target already has are skipped, so an interrupted copy can simply be run again. ' +
+    "The target is created when it does not exist yet (a new DuckDB file, or steme's schema in an existing PostgreSQL database). " +
+    'Exit 1 if any record failed verification.'
+  static examples = [
+    '<%= config.bin %> migrate --from .steme --to postgres://steme@db.internal/steme',
+    '<%= config.bin %> migrate --from postgres://steme@db.internal/steme --to backup.duckdb --json',
+  ]
+  static flags = {
+    from: Flags.string({description: 'store to copy from: a .steme directory, a DuckDB file or a postgres:// URL', required: true}),
+    to: Flags.string({description: 'store to copy into (created if missing)', required: true}),
+    batch: Flags.integer({description: 'records per batch (one transaction each)', default: 5000, min: 1}),
+    threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
+  }
+
+  private stores: Store[] = []
+
+  async run(): Promise<MigrateResult> {
+    const {flags} = await this.parse(Migrate)
+    const [{openStore}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
+    const from = await openStore(locateStore(flags.from).url, {readOnly: true})
+    this.stores.push(from)
+    const to = await openStore(locateStore(flags.to).url, {create: true})
+    this.stores.push(to)
+    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('migrate') : undefined
+    let res: MigrateResult
+    try {
+      res = await migrateOp({from, to}, {batch: flags.batch, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
+    } finally {
+      progress?.stop()
+    }
+    for (const e of res.errors) this.note(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`)
+    if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad records`)
+    this.out(`${res.from} -> ${res.to}: ${res.scanned} records read, ${res.added} added, ${res.present} already present, ${res.bad} bad (${res.seconds} s)`)
+    if (res.bad > 0) process.exitCode = 1
+    return res
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    const stores = this.stores
+    this.stores = []
+    await Promise.allSettled(stores.map((s) => s.close()))
+    return super.finally(err)
+  }
+}

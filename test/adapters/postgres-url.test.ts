@@ -1,0 +1,48 @@
+import {describe, expect, it} from 'vitest'
+import {parsePgUrl, redact} from '../../src/adapters/postgres/url.js'
+import {copyRows, pgText} from '../../src/adapters/postgres/copy.js'
+import {assertion} from '../helpers/records.js'
+
+describe('PostgreSQL store URLs', () => {
+  it.each([
+    ['postgres://steme@db/steme', 'postgres://steme@db/steme', 'steme', 'postgres://steme@db/steme'],
+    ['postgres://u:s3cret@db:5433/x', 'postgres://u:s3cret@db:5433/x', 'steme', 'postgres://u@db:5433/x'],
+    ['postgresql://u:p%40ss@h/d?schema=team_a&sslmode=require', 'postgresql://u:p%40ss@h/d?sslmode=require', 'team_a', 'postgresql://u@h/d?schema=team_a'],
+    ['postgres://u@/d?host=/run/postgresql', 'postgres://u@/d?host=%2Frun%2Fpostgresql', 'steme', 'postgres://u@/d'],
+    ['POSTGRES://h/d?password=hunter2', 'POSTGRES://h/d?password=hunter2', 'steme', 'postgres://h/d'],
+  ])('%s', (url, connectionString, schema, location) => {
+    expect(parsePgUrl(url)).toEqual({connectionString, schema, location})
+  })
+
+  it('refuses a schema that is not a plain identifier, without echoing the password', () => {
+    expect(() => parsePgUrl('postgres://u:pw@h/d?schema=a;drop')).toThrow(/schema=a;drop in postgres:\/\/u@h\/d/)
+  })
+
+  it('redacts passwords in URLs it cannot parse', () => {
+    expect(redact('postgres://u:pw@h/d#x')).toBe('postgres://u@h/d#x')
+    expect(redact('postgres://h/d?password=pw&x=1')).toBe('postgres://h/d?password=***&x=1')
+  })
+})
+
+describe('COPY rows', () => {
+  it('escapes the COPY text specials and keeps one line per record', () => {
+    const a = assertion({subject: 'a\tb\nc\\d\u0000e', source: 'src\r'})
+    const {records, refs} = copyRows([a])
+    expect(records).toHaveLength(1)
+    expect(refs).toEqual([])
+    const fields = records[0].slice(0, -1).split('\t')
+    expect(fields).toHaveLength(10)
+    expect(fields[0]).toBe('\\\\x' + a.record.id)
+    expect(fields[4]).toBe('a\\tb\\nc\\\\d\uFFFDe')
+    expect(fields[6]).toBe('\\N')
+    expect(fields[7]).toBe('src\\r')
+    expect(pgText('x\u0000')).toBe('x\uFFFD')
+  })
+
+  it('splits large batches into pieces of about 1 MiB', () => {
+    const rs = Array.from({length: 40}, (_, i) => assertion({value: 'v'.repeat(60_000) + i}))
+    const {records} = copyRows(rs)
+    expect(records.length).toBeGreaterThan(1)
+    expect(records.join('').split('\n').length).toBe(41)
+  })
+})

@@ -1,0 +1,205 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import pg from 'pg'
+import {PostgresStore} from '../../src/adapters/postgres/index.js'
+import {UserError} from '../../src/core/errors.js'
+import {storeContract} from '../contracts/store.js'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {assertion, many, stamp, testKey} from '../helpers/records.js'
+import {startPostgres, type PgServer} from '../helpers/pg-server.js'
+
+let server: PgServer
+let base: string
+let n = 0
+
+beforeAll(async () => {
+  server = await startPostgres()
+  base = await server.database()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+// Each test gets its own schema in one database: as isolated as a new database, and much faster.
+storeContract('postgres', async () => {
+  const url = `${base}?schema=contract_${process.pid}_${n++}`
+  let store = await PostgresStore.open(url, {create: true})
+  return {
+    store,
+    async reopen() {
+      await store.close()
+      store = await PostgresStore.open(url)
+      return store
+    },
+    async teardown() {
+      await store.close().catch(() => undefined)
+    },
+  }
+})
+
+describe('PostgreSQL store: opening, bad input, text edge cases', () => {
+  const schemaUrl = (name: string) => `${base}?schema=${name}_${process.pid}`
+  const openErr = async (url: string, opts = {}) => {
+    try {
+      const s = await PostgresStore.open(url, opts)
+      await s.close()
+    } catch (e) {
+      return e as UserError
+    }
+    throw new Error(`opening ${url} did not fail`)
+  }
+
+  it('prints its location without the password', async () => {
+    const store = await PostgresStore.open(schemaUrl('loc'), {create: true})
+    expect(store.location).toMatch(/^postgres:\/\/steme@127\.0\.0\.1:\d+\/\w+\?schema=loc_\d+$/)
+    await store.close()
+  })
+
+  it('an unreachable server: a UserError naming the URL without password', async () => {
+    const e = await openErr(base.replace(/:\d+\//, ':1/'))
+    expect(e).toBeInstanceOf(UserError)
+    expect(e.code).toBe('remote')
+    expect(e.message).toMatch(/cannot reach the PostgreSQL server for postgres:\/\/steme@127\.0\.0\.1:1\//)
+    expect(e.message + e.hint).not.toMatch(/:steme@/)
+    expect(e.hint).toMatch(/server is running/)
+  })
+
+  it('wrong credentials: says so, and where the password goes', async () => {
+    const e = await openErr(server.withPassword('wrong-secret'))
+    expect(e).toBeInstanceOf(UserError)
+    expect(e.code).toBe('unauthorized')
+    expect(e.message).toMatch(/refused the login for postgres:\/\/steme@/)
+    expect(e.message + e.hint).not.toContain('wrong-secret')
+    expect(e.hint).toMatch(/PGPASSWORD/)
+  })
+
+  it('a database that does not exist, and one without the schema: points at steme init', async () => {
+    const missing = await openErr(base.replace(/\/\w+$/, '/no_such_db'))
+    expect(missing.code).toBe('no_store')
+    expect(missing.message).toMatch(/no_such_db does not exist/)
+    const bare = await openErr(schemaUrl('bare'))
+    expect(bare.code).toBe('no_store')
+    expect(bare.message).toMatch(/has no steme store/)
+    expect(bare.hint).toContain(`steme init --store postgres://steme@`)
+    expect(bare.message + bare.hint).not.toMatch(/:steme@/)
+  })
+
+  it('a user without the privilege to create the store: says which grant is missing', async () => {
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`DROP ROLE IF EXISTS steme_weak; CREATE ROLE steme_weak LOGIN PASSWORD 'weak-pw'`)
+    await c.end()
+    const e = await openErr(base.replace(/\/\/[^@]*@/, '//steme_weak:weak-pw@') + `?schema=weak_${process.pid}`, {create: true})
+    expect(e.code).toBe('forbidden')
+    expect(e.message).toMatch(/lacks a privilege/)
+    expect(e.hint).toMatch(/GRANT CREATE ON DATABASE/)
+    expect(e.message + e.hint).not.toContain('weak-pw')
+  })
+
+  it('a schema from a newer steme: refuses and says to upgrade', async () => {
+    const url = schemaUrl('newer')
+    const s = await PostgresStore.open(url, {create: true})
+    await s.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`INSERT INTO newer_${process.pid}.schema_version (version) VALUES (99)`)
+    await c.end()
+    const e = await openErr(url)
+    expect(e.code).toBe('config')
+    expect(e.message).toMatch(/schema version 99, newer than this steme understands/)
+    expect(e.hint).toMatch(/upgrade steme/)
+  })
+
+  it('several processes creating the same new store at once all succeed', async () => {
+    const url = schemaUrl('race')
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresStore.open(url, {create: true})))
+    await stores[0].insert(many(10))
+    expect((await stores[3].stats()).records).toBe(10)
+    await Promise.all(stores.map((s) => s.close()))
+  })
+
+  it('writers on separate connections racing on the same records: each added once, fingerprints exact', async () => {
+    const url = schemaUrl('racers')
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(url, {create: true, connections: 2})))
+    const rs = Array.from({length: 600}, (_, i) => assertion({value: i, hlc: stamp(1_700_000_000_000 + i * 50_000, 0)}))
+    const oracle = new MemoryStore()
+    await oracle.insert(rs)
+    // Each writer sends every record, in its own order and batch sizes.
+    const orders = [rs, [...rs].reverse(), rs.filter((_, i) => i % 2).concat(rs.filter((_, i) => i % 2 === 0))]
+    const results = await Promise.all(
+      stores.map(async (s, w) => {
+        let added = 0
+        const size = [50, 77, 120][w]
+        const parts = []
+        for (let i = 0; i < orders[w].length; i += size) parts.push(s.insert(orders[w].slice(i, i + size)))
+        for (const r of await Promise.all(parts)) added += r.added
+        return added
+      }),
+    )
+    expect(results.reduce((a, b) => a + b, 0)).toBe(600)
+    expect((await stores[0].stats()).records).toBe(600)
+    expect(await stores[1].bucketSums(0, 2 ** 44 - 1)).toEqual(await oracle.bucketSums(0, 2 ** 44 - 1))
+    await Promise.all(stores.map((s) => s.close()))
+  })
+
+  it('keeps strings COPY and PostgreSQL text find awkward: tabs, newlines, backslashes, U+0000', async () => {
+    const store = await PostgresStore.open(schemaUrl('text'), {create: true})
+    const subjects = ['tab\there', 'line\nbreak\r', 'back\\slash\\N', 'nul\u0000byte', 'nul\uFFFDbyte', 'ünï😀']
+    const rs = subjects.map((subject) => assertion({subject, source: subject, value: subject}))
+    expect(await store.insert(rs)).toEqual({added: rs.length, present: 0})
+    for (const [i, subject] of subjects.entries()) {
+      const got = await store.assertions(subject)
+      expect(got.map((a) => a.id)).toEqual([rs[i].record.id])
+    }
+    const [back] = await store.get([rs[3].record.id])
+    expect(back.canonical).toBe(rs[3].canonical)
+    await store.close()
+  })
+
+  it('upgrades a version-1 store, even when opened read-only: fills the sync buckets from the stored records', async () => {
+    const url = schemaUrl('upgrade')
+    const store = await PostgresStore.open(url, {create: true})
+    await store.insert([...many(300), ...many(40, 4, testKey(3))])
+    const want = await store.bucketSums(0, 2 ** 44 - 1)
+    expect(want.length).toBeGreaterThan(0)
+    await store.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    const u = `upgrade_${process.pid}`
+    await c.query(`DROP TABLE ${u}.sync_buckets; DROP INDEX ${u}.records_source, ${u}.refs_src; DELETE FROM ${u}.schema_version WHERE version >= 2`)
+    await c.end()
+    const upgraded = await PostgresStore.open(url, {readOnly: true})
+    expect(await upgraded.bucketSums(0, 2 ** 44 - 1)).toEqual(want)
+    await upgraded.close()
+  })
+
+  it('carries on after the server drops its connections (a restart, a failover, an admin)', async () => {
+    const store = await PostgresStore.open(schemaUrl('drop'), {create: true})
+    await store.insert(many(10))
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    const killed = await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steme' AND pid <> pg_backend_pid()`)
+    await c.end()
+    expect(killed.rowCount).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await store.stats()).records).toBe(10)
+    expect(await store.insert(many(12))).toEqual({added: 2, present: 10})
+    await store.close()
+  })
+
+  it('copies batches of large records (several MiB of COPY data)', async () => {
+    const store = await PostgresStore.open(schemaUrl('large'), {create: true})
+    const big = Array.from({length: 40}, (_, i) => assertion({subject: `big:${i % 3}`, value: 'x\t'.repeat(20_000) + i}))
+    expect(await store.insert(big)).toEqual({added: 40, present: 0})
+    const got = await store.get(big.map((b) => b.record.id))
+    expect(new Set(got.map((g) => g.canonical))).toEqual(new Set(big.map((b) => b.canonical)))
+    await store.close()
+  })
+
+  it('refuses writes when open read-only', async () => {
+    const url = schemaUrl('ro')
+    await (await PostgresStore.open(url, {create: true})).close()
+    const store = await PostgresStore.open(url, {readOnly: true})
+    await expect(store.insert(many(1))).rejects.toThrow(/read-only/)
+    await store.close()
+  })
+})

@@ -1,0 +1,154 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {initHash} from '../../src/core/hash.js'
+import {recordLine, type Sealed} from '../../src/core/seal.js'
+import {openStore} from '../../src/runtime.js'
+import {rootFingerprint} from '../../src/sync/reconcile.js'
+import {LocalView} from '../../src/sync/view.js'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {startPostgres, type PgServer} from '../helpers/pg-server.js'
+import {assertion, stamp, testKey} from '../helpers/records.js'
+
+let server: PgServer
+let db: string
+let sb: Sandbox
+
+beforeAll(async () => {
+  await initHash()
+  server = await startPostgres()
+  db = await server.database()
+  sb = sandbox('steme-pg-cli-')
+})
+afterAll(async () => {
+  sb?.cleanup()
+  await server?.stop()
+})
+
+type IngestJson = {added: number; present: number; rejected: number}
+type MigrateJson = {scanned: number; added: number; present: number; bad: number; from: string; to: string}
+
+/** `n` signed assertions by agent `agent`, about n / 10 subjects (about ten candidates each). */
+function records(agent: number, n: number): Sealed[] {
+  const key = testKey(agent)
+  const out: Sealed[] = []
+  for (let i = 0; i < n; i++) {
+    out.push(assertion({subject: `s:${agent}:${i % (n / 10)}`, predicate: 'p', value: i, hlc: stamp(1_700_000_000_000 + i, agent)}, key))
+  }
+  return out
+}
+
+/** A store's root sync fingerprint, read in-process. */
+async function root(store: string): Promise<{count: number; fingerprint: string}> {
+  const s = await openStore(store, {readOnly: true})
+  try {
+    return await rootFingerprint(await LocalView.load(s))
+  } finally {
+    await s.close()
+  }
+}
+
+const ndjson = (rs: readonly Sealed[]) => rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'
+
+describe('steme on PostgreSQL through the CLI', () => {
+  it('init --store creates the schema once; commands find the store by --store and STEME_STORE', () => {
+    const url = `${db}?schema=cli`
+    const first = sb.json<{created: boolean; store: string}>(['init', '--store', url])
+    expect(first.created).toBe(true)
+    expect(first.store).not.toMatch(/:steme@/)
+    expect(sb.json<{created: boolean}>(['init', '--store', url]).created).toBe(false)
+    expect(sb.run(['assert', 'drug:aspirin', 'bleeding_rate', '0.002', '--store', url]).code).toBe(0)
+    const q = sb.run(['query', 'drug:aspirin', '--json'], {env: {STEME_STORE: url}})
+    expect(JSON.parse(q.stdout).resolutions[0].winner.value).toBe(0.002)
+    const missing = sb.run(['stats', '--store', `${db}?schema=nothing_here`])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/has no steme store/)
+    expect(missing.stderr).toMatch(/steme init --store postgres:\/\/steme@/)
+    expect(missing.stderr).not.toMatch(/:steme@/)
+  })
+
+  it('4 writer processes x 50,000 records (overlapping) end with exactly 200,000, the same records as a DuckDB copy', {timeout: 900_000}, async () => {
+    const url = `${db}?schema=writers`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    const sets = [1, 2, 3, 4].map((a) => records(a, 50_000))
+    // Each writer also sends 2,000 of the next writer's records, so writers race on the same ids.
+    const files = sets.map((rs, i) => {
+      const file = join(sb.dir, `w${i}.ndjson`)
+      writeFileSync(file, ndjson([...rs, ...sets[(i + 1) % 4].slice(0, 2000)]))
+      return file
+    })
+    const runs = await Promise.all(files.map((f) => sb.runAsync(['ingest', f, '--store', url, '--threads', '1', '--json'])))
+    for (const r of runs) expect(r.code, r.stderr).toBe(0)
+    const results = runs.map((r) => JSON.parse(r.stdout) as IngestJson)
+    expect(results.reduce((t, r) => t + r.added, 0)).toBe(200_000)
+    expect(results.reduce((t, r) => t + r.present, 0)).toBe(8_000)
+    const stats = sb.json<{records: number; agents: number; subjects: number}>(['stats', '--store', url])
+    expect(stats).toMatchObject({records: 200_000, agents: 4, subjects: 20_000})
+
+    // A DuckDB store given the same records holds the same set, byte for byte.
+    const duck = join(sb.dir, 'writers.duckdb')
+    const toDuck = sb.json<MigrateJson>(['migrate', '--from', url, '--to', duck])
+    expect(toDuck).toMatchObject({scanned: 200_000, added: 200_000, present: 0, bad: 0})
+    expect(toDuck.from).not.toMatch(/:steme@/)
+    const a = sb.run(['export', '--store', url])
+    const b = sb.run(['export', '--store', duck])
+    expect(a.code).toBe(0)
+    expect(a.stdout.split('\n').length).toBe(200_001)
+    expect(a.stdout === b.stdout).toBe(true)
+    // ... and the same sync fingerprint, kept incrementally by four racing writers on one side.
+    const [pgRoot, duckRoot] = await Promise.all([root(url), root(duck)])
+    expect(pgRoot.count).toBe(200_000)
+    expect(pgRoot).toEqual(duckRoot)
+  })
+
+  it('sync between a DuckDB store and a PostgreSQL store ends with the same set on both', {timeout: 300_000}, async () => {
+    const url = `${db}?schema=syncpg`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    expect(sb.run(['init', '--dir', join(sb.dir, 'syncduck')]).code).toBe(0)
+    const duck = join(sb.dir, 'syncduck', '.steme')
+    const [x, y] = [records(8, 3000), records(9, 3000)]
+    expect(sb.run(['ingest', '-', '--store', url], {input: ndjson([...x, ...y.slice(0, 500)])}).code).toBe(0)
+    expect(sb.run(['ingest', '-', '--store', duck], {input: ndjson(y)}).code).toBe(0)
+    const r = sb.run(['sync', duck, '--store', url, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const [pgRoot, duckRoot] = await Promise.all([root(url), root(join(duck, 'store.duckdb'))])
+    expect(pgRoot.count).toBe(6000)
+    expect(pgRoot).toEqual(duckRoot)
+  })
+
+  it('migrate round-trips DuckDB -> PostgreSQL -> DuckDB', {timeout: 300_000}, () => {
+    expect(sb.run(['init', '--dir', join(sb.dir, 'rt')]).code).toBe(0)
+    const src = join(sb.dir, 'rt', '.steme')
+    const rs = [...records(6, 10_000), ...records(7, 10_000)]
+    expect(sb.run(['ingest', '-', '--store', src], {input: ndjson(rs)}).code).toBe(0)
+    const pgUrl = `${db}?schema=roundtrip`
+    const dst = join(sb.dir, 'rt-dst.duckdb')
+    expect(sb.json<MigrateJson>(['migrate', '--from', src, '--to', pgUrl])).toMatchObject({scanned: 20_000, added: 20_000, bad: 0})
+    expect(sb.json<MigrateJson>(['migrate', '--from', pgUrl, '--to', dst])).toMatchObject({scanned: 20_000, added: 20_000, bad: 0})
+    // Run again: everything is already there.
+    expect(sb.json<MigrateJson>(['migrate', '--from', src, '--to', pgUrl])).toMatchObject({added: 0, present: 20_000})
+    expect(sb.run(['fsck', '--store', pgUrl]).code).toBe(0)
+    const a = sb.run(['export', '--store', src]).stdout
+    expect(a.split('\n').length).toBe(20_001)
+    expect(sb.run(['export', '--store', dst]).stdout === a).toBe(true)
+    expect(sb.run(['export', '--store', pgUrl]).stdout === a).toBe(true)
+  })
+
+  it('migrate reports a tampered record, copies the rest, exits 1', async () => {
+    const url = `${db}?schema=tamper`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    const rs = records(5, 20)
+    expect(sb.run(['ingest', '-', '--store', url], {input: ndjson(rs)}).code).toBe(0)
+    const pg = await import('pg')
+    const c = new pg.default.Client({connectionString: db})
+    await c.connect()
+    await c.query(`UPDATE tamper.records SET canonical = replace(canonical, '"value":3', '"value":4') WHERE id = decode($1, 'hex')`, [rs[3].record.id])
+    await c.end()
+    const r = sb.run(['migrate', '--from', url, '--to', join(sb.dir, 'tamper.duckdb'), '--json'])
+    expect(r.code).toBe(1)
+    const res = JSON.parse(r.stdout) as MigrateJson & {errors: Array<{id: string; reason: string}>}
+    expect(res).toMatchObject({scanned: 20, added: 19, bad: 1})
+    expect(res.errors[0]).toMatchObject({id: rs[3].record.id})
+    expect(res.errors[0].reason).toMatch(/^id:/)
+  })
+})
