@@ -2,6 +2,10 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import {BugError, UserError} from './core/errors.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
+import type {RemoteClient} from './serve/client.js'
+
+/** Where a command's operation runs: on the store opened here, or on a `steme serve` daemon. */
+export type Target = {rt: Runtime; remote?: undefined} | {remote: RemoteClient; rt?: undefined}
 
 export abstract class StemeCommand extends Command {
   static enableJsonFlag = true
@@ -13,7 +17,34 @@ export abstract class StemeCommand extends Command {
     }),
   }
 
+  /** Flags of the commands that can run against a daemon (assert, ingest, query, log, show). */
+  static remoteFlags = {
+    remote: Flags.string({description: 'run against a `steme serve` daemon at this URL (default: STEME_REMOTE)', helpGroup: 'GLOBAL'}),
+    token: Flags.string({description: 'bearer token for --remote (default: STEME_TOKEN)', helpGroup: 'GLOBAL'}),
+  }
+
   private runtime?: Runtime
+
+  /**
+   * Open the store here, or talk to a daemon: --remote / STEME_REMOTE, else the `steme serve`
+   * that holds this store on this machine (found in its state/serve.json), else the store itself.
+   */
+  protected async target(flags: {store?: string; remote?: string; token?: string}, opts: Omit<RuntimeOptions, 'store'> = {}): Promise<Target> {
+    const {RemoteClient} = await import('./serve/client.js')
+    const url = flags.remote ?? process.env.STEME_REMOTE
+    if (url) {
+      const token = flags.token ?? process.env.STEME_TOKEN
+      if (!token) throw new UserError(`--remote ${url} needs a token`, {code: 'unauthorized', hint: 'pass --token or set STEME_TOKEN (an admin creates one with `steme serve token create`)'})
+      return {remote: new RemoteClient(url, token)}
+    }
+    const [{locateStore}, {readServeState, stateDir}] = await Promise.all([import('./config.js'), import('./serve/state.js')])
+    const daemon = readServeState(stateDir(locateStore(flags.store, process.env, opts.cwd)))
+    if (daemon) {
+      this.note(`steme serve (pid ${daemon.pid}) holds this store: going through it at ${daemon.url}`)
+      return {remote: new RemoteClient(daemon.url, daemon.token)}
+    }
+    return {rt: await this.open({...opts, store: flags.store})}
+  }
 
   /** Open the store for this command; closed automatically when the command ends. */
   protected async open(opts: Omit<RuntimeOptions, 'store'> & {store?: string} = {}): Promise<Runtime> {

@@ -4,6 +4,7 @@ import type {Store} from './core/store.js'
 import {UserError} from './core/errors.js'
 import {locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
 import {KeyStore, type LoadedKey} from './keystore.js'
+import {readServeState, stateDir} from './serve/state.js'
 
 export interface Runtime {
   store: Store
@@ -54,7 +55,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const env = opts.env ?? process.env
   const location = locateStore(opts.store, env, opts.cwd)
   const config = readConfig(location.dir)
-  const store = await openStore(location.url, opts)
+  const store = await openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location)))
   // The clock resumes above both its saved stamp and every stored record, so a crash between
   // an insert and saveClock() still never reissues a stamp. Readers issue no stamps.
   const [saved0, stored] = opts.readOnly ? [undefined, undefined] : await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
@@ -83,4 +84,17 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
     },
   }
   return rt
+}
+
+/** A lock error names the daemon that holds the store, when it is a `steme serve`, and says what to do. */
+function explainLock(e: unknown, location: StoreLocation): unknown {
+  if (!(e instanceof UserError) || e.code !== 'locked') return e
+  const daemon = readServeState(stateDir(location))
+  if (!daemon) return e
+  return new UserError(`the store ${location.url} is held by \`steme serve\` (pid ${daemon.pid}, ${daemon.url})`, {
+    code: 'locked',
+    exit: 1,
+    hint: `assert, ingest, query, log, show, conflicts and verify go through it on their own (or pass --remote ${daemon.url}); for anything else stop it first: kill -TERM ${daemon.pid}`,
+    cause: e,
+  })
 }

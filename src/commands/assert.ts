@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
+import {KeyStore} from '../keystore.js'
 import {assertOp, type AssertResult} from '../ops/assert.js'
 
 export default class Assert extends StemeCommand {
@@ -25,6 +26,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
     key: Flags.string({description: 'name of the key to sign with (default: STEME_KEY or your default key)'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<AssertResult> {
@@ -33,8 +35,9 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     if (flags.confidence.trim() === '' || !(confidence >= 0 && confidence <= 1)) {
       this.error(`--confidence must be a number in [0, 1], got "${flags.confidence}"`, {exit: 2})
     }
-    const rt = await this.open({store: flags.store, keyName: flags.key})
-    const res = await assertOp(rt, {
+    const t = await this.target(flags, {keyName: flags.key})
+    const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
+    const res = await assertOp(deps, {
       subject: args.subject,
       predicate: args.predicate,
       value: args.value,

@@ -11,14 +11,16 @@ export default class Conflicts extends StemeCommand {
     lens: Flags.string({char: 'l', description: 'lens expression whose conflict score ranks the pairs', default: 'consensus'}),
     limit: Flags.integer({char: 'n', description: 'at most this many pairs', min: 1}),
     'as-of': Flags.string({description: 'as the store knew it at this date or hlc'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
     const {flags} = await this.parse(Conflicts)
     const min = Number(flags['min-score'])
     if (flags['min-score'].trim() === '' || !(min >= 0 && min <= 1)) this.error(`--min-score must be a number in [0, 1], got "${flags['min-score']}"`, {exit: 2})
-    const rt = await this.open({store: flags.store, readOnly: true})
-    const res = await conflictsOp(rt, {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of']})
+    const t = await this.target(flags, {readOnly: true})
+    const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of']}
+    const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
     if (res.conflicts.length === 0) this.out(`no contested pairs${min > 0 ? ` at conflict >= ${min}` : ''} among ${res.pairs}`)
     else
       this.out(

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {createReadStream, existsSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
+import {KeyStore} from '../keystore.js'
 import {ingestOp, type IngestSummary} from '../ops/ingest.js'
 
 export default class Ingest extends StemeCommand {
@@ -18,6 +19,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     format: Flags.string({description: 'input format (auto looks at the first character)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
     key: Flags.string({description: 'name of the key that signs plain facts'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<IngestSummary> {
@@ -26,12 +28,13 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     if (args.file !== '-' && !existsSync(args.file)) throw new UserError(`no such file: ${args.file}`, {hint: 'pass a path to an NDJSON, JSON or CSV file, or - for stdin'})
     let format = flags.format as 'auto'
     if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
-    const rt = await this.open({store: flags.store, keyName: flags.key})
+    const t = await this.target(flags, {keyName: flags.key})
+    const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file)
     const progress = await this.progress('ingest')
     let res: IngestSummary
     try {
-      res = await ingestOp(rt, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
+      res = await ingestOp(deps, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
     } finally {
       progress?.stop()
     }

@@ -27,12 +27,14 @@ export default class Log extends StemeCommand {
   static flags = {
     limit: Flags.integer({char: 'n', description: 'at most this many records', min: 1}),
     since: Flags.string({description: 'only records stamped after this date or hlc'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<{records: SignedRecord[]}> {
     const {args, flags} = await this.parse(Log)
-    const rt = await this.open({store: flags.store, readOnly: true})
-    const res = await logOp(rt, {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since)})
+    const t = await this.target(flags, {readOnly: true})
+    const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since)}
+    const res = t.remote ? await t.remote.log(input) : await logOp(t.rt, input)
     if (!this.jsonEnabled()) this.out(table(['HLC', 'ID', 'KIND', 'AGENT', 'WHAT'], res.records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])))
     return res
   }

@@ -29,21 +29,23 @@ export default class Query extends StemeCommand {
     'as-of': Flags.string({description: 'what the store knew then: only records stamped up to this date or hlc'}),
     'valid-at': Flags.string({description: "what held in the world at this date (from assertions' valid ranges)"}),
     'include-retracted': Flags.boolean({description: 'let retracted assertions take part (they stay marked)'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
     // Read-only, so queries never lock the store; except that the reliability lens caches its
     // store-wide training in the store's meta table, which needs a writable store.
-    const rt = await this.open({store: flags.store, readOnly: !/\breliability\b/.test(flags.lens ?? '')})
-    const res = await queryOp(rt, {
+    const t = await this.target(flags, {readOnly: !/\breliability\b/.test(flags.lens ?? '')})
+    const input = {
       subject: args.subject,
       predicate: args.predicate,
       lens: flags.lens,
       asOf: flags['as-of'],
       validAt: flags['valid-at'],
       includeRetracted: flags['include-retracted'],
-    })
+    }
+    const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
       this.out(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`)

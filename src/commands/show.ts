@@ -6,11 +6,12 @@ export default class Show extends StemeCommand {
   static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
   static examples = ['<%= config.bin %> show 3f2a...(64 hex)']
   static args = {id: Args.string({required: true, description: 'the record id (64 hex chars)'})}
+  static flags = {...StemeCommand.remoteFlags}
 
   async run(): Promise<ShowResult> {
     const {args, flags} = await this.parse(Show)
-    const rt = await this.open({store: flags.store, readOnly: true})
-    const res = await showOp(rt, {id: args.id})
+    const t = await this.target(flags, {readOnly: true})
+    const res = t.remote ? await t.remote.show(args.id) : await showOp(t.rt, {id: args.id})
     this.out(JSON.stringify(res.record, null, 2))
     this.out(`signature: ${res.signature}`)
     for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)

@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
-import type {Runtime} from '../runtime.js'
+import {KeyStore} from '../keystore.js'
+import type {Deps} from '../ops/deps.js'
 import {renderJunit, renderSarif, renderTable} from '../claims/report.js'
-import {lazyStore, verifyOp, type VerifyResult} from '../ops/verify.js'
+import {lazyStore, verifyOp, type StoreDeps, type VerifyResult} from '../ops/verify.js'
 import {table} from '../ui/table.js'
 
 export default class Verify extends StemeCommand {
@@ -26,13 +27,22 @@ export default class Verify extends StemeCommand {
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
     key: Flags.string({description: 'name of the key to sign with, for --record'}),
+    ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<VerifyResult> {
     const {flags} = await this.parse(Verify)
     const format = this.jsonEnabled() ? 'json' : flags.format
     // The store opens at most once, and only when a claim needs it (or --record): DuckDB costs ~190 ms to load.
-    const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: !flags.record, keyName: flags.key}))
+    // With a daemon (--remote, or the one holding this store), store claims resolve through it and --record posts there.
+    const open = async (root: string): Promise<Deps & StoreDeps> => {
+      const t = await this.target(flags, {cwd: root, readOnly: !flags.record, keyName: flags.key})
+      if (t.rt) return t.rt
+      const deps = await t.remote.deps(() => new KeyStore().load(flags.key))
+      return {...deps, query: (input) => t.remote.query(input)}
+    }
+    let opened: Promise<Deps & StoreDeps> | undefined
+    const openStore = (flags.remote ?? process.env.STEME_REMOTE) ? (root: string) => (opened ??= open(root)) : lazyStore(flags.store, process.env, open)
     const res = await verifyOp({openStore}, {
       cwd: process.cwd(),
       claims: flags.claims,
@@ -43,11 +53,11 @@ export default class Verify extends StemeCommand {
       cache: flags.cache,
     })
     if (flags.record) {
-      const rt = (await openStore(res.root)) as Runtime | undefined
+      const rt = await openStore(res.root)
       if (!rt) throw new UserError('--record needs a store, and this repo has none', {code: 'no_store', hint: 'run `steme init` at the repo root, or pass --store'})
       const {recordVerifyOp} = await import('../ops/record-verify.js')
       const rec = await recordVerifyOp(rt, res)
-      this.note(`recorded ${rec.observations} observations and ${rec.verdicts} verdicts in ${rt.location.url}`)
+      this.note(`recorded ${rec.observations} observations and ${rec.verdicts} verdicts in ${rt.store.location}`)
     }
     for (const w of res.warnings) this.note(`warning: ${w}`)
     const binary = res.skipped.filter((s) => s.reason === 'binary').length

@@ -14,6 +14,8 @@ export interface ChunkJob {
   stamps?: string[]
   nowMs: number
   skewMs: number
+  /** When set, only records signed by these agents are accepted (the daemon's allowlist). */
+  allowAgents?: string[]
 }
 
 export interface LineError {
@@ -61,6 +63,7 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
       let sealed: Sealed
       if ('sig' in o) {
         sealed = checkRecord(o, {nowMs: job.nowMs, skewMs: job.skewMs})
+        if (job.allowAgents && !job.allowAgents.includes(sealed.record.agent)) throw new RecordError('agent', 'is not on the allowlist of agents this store accepts records from')
         if (maxHlc === undefined || sealed.record.hlc > maxHlc) maxHlc = sealed.record.hlc
       } else {
         const stray = SIGNED_ONLY.find((f) => f in o)

@@ -6,7 +6,7 @@ import {initHash} from '../core/hash.js'
 import type {KeyPair} from '../core/sign.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
-import {startRunner} from './verify-pool.js'
+import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
 export type IngestFormat = 'auto' | 'ndjson' | 'json' | 'csv'
@@ -34,6 +34,10 @@ export interface IngestInput {
   threads?: number
   maxErrors?: number
   onProgress?: (p: IngestProgress) => void
+  /** A long-lived worker pool to use (and leave open) instead of starting one; the daemon shares one across requests. */
+  runner?: ChunkRunner
+  /** Accept signed records only from these agents. */
+  allowAgents?: string[]
 }
 
 const CHUNK = 4096
@@ -50,7 +54,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   } catch (e) {
     noKeyReason = e instanceof UserError ? `${e.message}; ${e.hint ?? ''}`.trim() : String(e)
   }
-  const [runner] = await Promise.all([startRunner(key, {threads: input.threads, noKeyReason}), initHash()])
+  const [runner] = await Promise.all([input.runner ?? startRunner(key, {threads: input.threads, noKeyReason}), initHash()])
   const skewMs = deps.config.skewSeconds * 1000
   const maxErrors = input.maxErrors ?? 100
   const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
@@ -80,6 +84,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     if (failure) throw failure
     while (inflight.size >= limit) await Promise.race(inflight)
     const job: ChunkJob = {seq: seq++, lines, lineNos, nowMs: Date.now(), skewMs}
+    if (input.allowAgents) job.allowAgents = input.allowAgents
     if (key) job.stamps = lines.map(() => deps.clock.tick())
     const p = runner.run(job).then(onResult, (e) => {
       failure ??= e
@@ -181,7 +186,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   } finally {
     await Promise.allSettled(inflight)
     await inserting.catch(() => undefined)
-    await runner.close()
+    if (!input.runner) await runner.close()
     await deps.saveClock()
   }
   errors.sort((a, b) => a.line - b.line)

@@ -19,9 +19,12 @@ type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void}
 class WorkerPool implements ChunkRunner {
   private readonly idle: Worker[] = []
   private readonly waiting: Array<() => void> = []
-  private readonly pending = new Map<number, Pending>()
+  private readonly pending = new Map<number, Pending & {seq: number}>()
+  /** Messages carry the pool's own ids: several ingests (the daemon's requests) share one pool. */
+  private nextId = 0
 
   constructor(private readonly workers: Worker[]) {
+    // Every worker has said it is ready (startRunner waits for that) and starts idle.
     this.idle.push(...workers)
     for (const w of workers) {
       w.on('message', (m: ChunkResult & {fatal?: string}) => {
@@ -30,7 +33,7 @@ class WorkerPool implements ChunkRunner {
         this.pending.delete(m.seq)
         this.release(w)
         if (m.fatal) p.reject(new BugError(`ingest worker failed: ${m.fatal}`))
-        else p.resolve(m)
+        else p.resolve({...m, seq: p.seq})
       })
       w.on('error', (e) => {
         for (const p of this.pending.values()) p.reject(e)
@@ -52,9 +55,10 @@ class WorkerPool implements ChunkRunner {
   async run(job: ChunkJob): Promise<ChunkResult> {
     while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r))
     const w = this.idle.pop()!
+    const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(job.seq, {resolve, reject})
-      w.postMessage(job)
+      this.pending.set(id, {resolve, reject, seq: job.seq})
+      w.postMessage({...job, seq: id})
     })
   }
 

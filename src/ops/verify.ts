@@ -11,8 +11,12 @@ import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
 import {UserError} from '../core/errors.js'
 import type {Deps} from './deps.js'
+import type {QueryInput, QueryResult} from './query.js'
 
-export type StoreDeps = Pick<Deps, 'store' | 'config'>
+export type StoreDeps = Pick<Deps, 'store' | 'config'> & {
+  /** Resolve claims through a `steme serve` daemon instead of reading the store here (verify --remote). */
+  query?: (input: QueryInput) => Promise<QueryResult>
+}
 
 export interface VerifyDeps {
   /** Open the store; called only when some claim needs store observations. Undefined when there is none. */
@@ -185,7 +189,8 @@ async function askStore(sd: StoreDeps, claims: readonly Claim[], now?: number): 
   const out = new Map<string, StoreAnswer>()
   for (const c of claims) {
     const lens = c.lens ?? 'recency'
-    const res = await queryOp(sd, {subject: c.subject, predicate: c.predicate, lens, now})
+    const input = {subject: c.subject, predicate: c.predicate, lens, now}
+    const res = sd.query ? await sd.query(input) : await queryOp(sd, input)
     const r = res.resolutions.find((x) => x.predicate === c.predicate)
     if (!r || r.candidates.length === 0) out.set(c.id, {note: 'nothing in the store either'})
     else if (!r.winner) out.set(c.id, {contested: r.candidates.map((x) => x.value)})

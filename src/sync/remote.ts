@@ -53,7 +53,9 @@ export async function openTransport(name: string, spec: string, opts: OpenOption
   }
   if (r.kind === 'http') {
     const {openHttpTransport} = await import('./transports/http.js')
-    return openHttpTransport(label, r.url)
+    // `steme serve` wants a bearer token: STEME_TOKEN, as for --remote.
+    const token = (opts.env ?? process.env).STEME_TOKEN
+    return openHttpTransport(label, r.url, token ? {headers: {authorization: `Bearer ${token}`}} : {})
   }
   const {openSshTransport} = await import('./transports/ssh.js')
   return openSshTransport(label, r, {...opts, env: opts.env})

@@ -537,7 +537,7 @@ function openError(path: string, e: unknown): UserError {
     return new UserError(`the store ${path} is in use by another steme process`, {
       code: 'locked',
       exit: 1,
-      hint: 'a running `steme serve` holds it: pass --remote http://127.0.0.1:<port> to go through the daemon, or stop the other process and retry',
+      hint: 'DuckDB admits one process per store file: wait for the other steme command to finish (or stop it) and retry; if it is `steme serve`, pass --remote <its URL>',
       cause: e,
     })
   }

@@ -1,0 +1,91 @@
+import {Flags} from '@oclif/core'
+import {readFileSync} from 'node:fs'
+import {StemeCommand} from '../command.js'
+import {UserError} from '../core/errors.js'
+
+export default class Serve extends StemeCommand {
+  static summary = 'Run the HTTP daemon for a team: the same operations as the CLI, under /v1, with bearer tokens'
+  static description = `Holds the store (DuckDB admits one writer process); local steme commands on this machine
+go through the daemon automatically. Create tokens with \`steme serve token create\`.
+On a TTY shows a live status line; in a pipe logs JSON lines. SIGTERM or Ctrl-C finishes the
+requests in flight, then closes the store. See docs/serve.md.`
+  static examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --host 0.0.0.0 --port 7411 --tls-cert cert.pem --tls-key key.pem',
+    '<%= config.bin %> serve --allow-agent <64 hex> --rate-limit 600',
+  ]
+  static flags = {
+    host: Flags.string({description: 'address to bind (0.0.0.0 for every interface; use TLS then)', default: '127.0.0.1'}),
+    port: Flags.integer({char: 'p', description: 'port to listen on (0 picks a free one)', default: 7411, min: 0, max: 65535}),
+    'tls-cert': Flags.string({description: 'PEM certificate chain: serve HTTPS', dependsOn: ['tls-key']}),
+    'tls-key': Flags.string({description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert']}),
+    'body-limit': Flags.integer({description: 'largest request body, MiB', default: 32, min: 1}),
+    'rate-limit': Flags.integer({description: 'requests per minute per token (0: no limit)', default: 60_000, min: 0}),
+    timeout: Flags.integer({description: 'seconds allowed to receive a request', default: 30, min: 1}),
+    'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
+    threads: Flags.integer({description: 'signature verification worker threads (default: one per core)', min: 0}),
+    'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
+  }
+
+  async run(): Promise<{url: string; requests: number; stored: number}> {
+    const {flags} = await this.parse(Serve)
+    const [{createServer}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
+    const rt = await this.open({store: flags.store})
+    const dir = state.stateDir(rt.location)
+    if (!dir) throw new UserError(`steme serve needs a store on disk, not ${rt.location.url}`, {code: 'config', hint: 'point --store at a .steme directory'})
+    const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)
+    for (const a of allow ?? []) if (!/^[0-9a-f]{64}$/.test(a)) throw new UserError(`--allow-agent ${a} is not an agent key (64 lowercase hex)`)
+    const tty = !!process.stderr.isTTY && !this.jsonEnabled()
+    const sessionToken = newTokenText()
+    const server = await createServer({
+      deps: rt,
+      tokens: TokenFile.forStateDir(dir),
+      sessionTokens: new Map([[sessionToken, {tokenId: 'local', name: 'local commands', role: 'write' as const}]]),
+      bodyLimit: flags['body-limit'] * 1024 * 1024,
+      rateLimit: flags['rate-limit'],
+      requestTimeout: flags.timeout * 1000,
+      allowAgents: allow,
+      threads: flags.threads,
+      https: flags['tls-cert'] ? {cert: readPem(flags['tls-cert']), key: readPem(flags['tls-key']!)} : undefined,
+      logger: tty ? false : {level: flags['log-level']},
+    })
+    let url: string
+    try {
+      url = await server.app.listen({host: flags.host, port: flags.port})
+    } catch (e) {
+      await server.close()
+      const code = (e as NodeJS.ErrnoException).code
+      throw new UserError(`cannot listen on ${flags.host}:${flags.port}: ${code ?? (e as Error).message}`, {code: 'config', hint: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host and --port'})
+    }
+    state.writeServeState(dir, {url, pid: process.pid, token: sessionToken, started: new Date().toISOString(), store: rt.location.url})
+    const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
+    if (!tty) server.app.log.info({url, store: rt.location.url, allowAgents: allow?.length ?? 'any'}, 'steme serve ready')
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve)
+      process.once('SIGINT', resolve)
+    })
+    status?.stop()
+    if (!tty) server.app.log.info('shutting down: finishing requests in flight')
+    try {
+      await server.close()
+    } finally {
+      state.removeServeState(dir)
+    }
+    const {requests, stored} = server.metrics.totals
+    if (tty) this.note(`stopped: ${requests} requests, ${stored} records stored`)
+    return {url, requests, stored}
+  }
+}
+
+function configuredAgents(raw: Record<string, unknown>): string[] | undefined {
+  const serve = (raw.serve ?? {}) as Record<string, unknown>
+  return Array.isArray(serve.allow_agents) ? serve.allow_agents.filter((x): x is string => typeof x === 'string') : undefined
+}
+
+function readPem(path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (e) {
+    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {code: 'config', hint: 'pass PEM files to --tls-cert and --tls-key'})
+  }
+}

@@ -1,0 +1,18 @@
+import {StemeCommand} from '../../../command.js'
+import {locateStore} from '../../../config.js'
+import {stateDir} from '../../../serve/state.js'
+import {TokenFile, type TokenEntry} from '../../../serve/tokens.js'
+import {table} from '../../../ui/table.js'
+
+export default class TokenList extends StemeCommand {
+  static summary = 'List steme serve tokens (ids, names, roles; never the secrets)'
+
+  async run(): Promise<{tokens: Array<Omit<TokenEntry, 'hash'>>}> {
+    const {flags} = await this.parse(TokenList)
+    const dir = stateDir(locateStore(flags.store))
+    const tokens = (dir ? TokenFile.forStateDir(dir).list() : []).map(({hash: _h, ...t}) => t)
+    if (tokens.length === 0) this.out('no tokens: create one with `steme serve token create --role read|write|admin`')
+    else this.out(table(['ID', 'NAME', 'ROLE', 'CREATED', 'REVOKED'], tokens.map((t) => [t.id, t.name ?? '', t.role, t.created, t.revoked ?? ''])))
+    return {tokens}
+  }
+}

@@ -1,0 +1,169 @@
+/** The daemon: one fastify app over the runtime's deps, with auth, limits, metrics and every /v1 route. */
+import {readFileSync} from 'node:fs'
+import type {Socket} from 'node:net'
+import Fastify, {type FastifyInstance} from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import {initHash} from '../core/hash.js'
+import type {Deps} from '../ops/deps.js'
+import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
+import type {Mounts, ServeContext} from './context.js'
+import {HttpError, errorHandler} from './errors.js'
+import {ObservedStore} from './events.js'
+import {createMetrics, type Metrics} from './metrics.js'
+import {MOUNTS} from './mounts.js'
+import {adminRoutes} from './routes/admin.js'
+import {eventRoutes} from './routes/events.js'
+import {mountedRoutes} from './routes/mounted.js'
+import {readRoutes} from './routes/read.js'
+import {NDJSON_TYPES, recordRoutes} from './routes/records.js'
+import {roleAllows, type Principal, type TokenFile} from './tokens.js'
+
+export interface ServeOptions {
+  deps: Deps
+  tokens: TokenFile
+  /** Tokens that live only as long as the daemon (the local token in state/serve.json), by token text. */
+  sessionTokens?: Map<string, Principal>
+  /** Largest request body, bytes. */
+  bodyLimit?: number
+  /** Requests per token (or per address before auth) per minute; 0 turns the limit off. */
+  rateLimit?: number
+  /** Time allowed to receive a whole request, ms. */
+  requestTimeout?: number
+  allowAgents?: string[]
+  https?: {cert: Buffer; key: Buffer}
+  logger?: boolean | {level: string; stream?: NodeJS.WritableStream}
+  mounts?: Mounts
+  /** Worker threads verifying signatures of posted records (default: one per core). */
+  threads?: number
+}
+
+export interface Server {
+  app: FastifyInstance
+  ctx: ServeContext
+  metrics: Metrics
+  /** Stop taking requests, finish the ones in flight and their writes; the caller then closes the runtime. */
+  close(): Promise<void>
+}
+
+export const DEFAULTS = {bodyLimit: 32 * 1024 * 1024, rateLimit: 60_000, requestTimeout: 30_000}
+
+const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
+
+export async function createServer(opts: ServeOptions): Promise<Server> {
+  const metrics = createMetrics()
+  const observed = new ObservedStore(opts.deps.store, (n) => {
+    metrics.recordsStored.inc(n)
+    metrics.totals.stored += n
+  })
+  await initHash()
+  const runner: ChunkRunner = await startRunner(undefined, {
+    threads: opts.threads,
+    noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',
+  })
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000}
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
+    requestTimeout: opts.requestTimeout ?? DEFAULTS.requestTimeout,
+    routerOptions: {maxParamLength: 200},
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    https: opts.https ?? null,
+    clientErrorHandler: clientError,
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see GET /v1/openapi.yaml'}})
+  })
+
+  // Bodies stay text: ingestOp parses records itself, line by line, exactly as `steme ingest` does.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(['application/json', ...NDJSON_TYPES], {parseAs: 'string'}, (_req, body, done) => done(null, body))
+
+  app.addHook('onRequest', async (req) => {
+    const need = req.routeOptions.config?.role
+    if (!need) return
+    req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
+    if (!roleAllows(req.principal.role, need)) {
+      throw new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+    }
+  })
+
+  const limit = opts.rateLimit ?? DEFAULTS.rateLimit
+  if (limit > 0) {
+    await app.register(rateLimit, {
+      max: limit,
+      timeWindow: 60_000,
+      hook: 'preHandler',
+      keyGenerator: (req) => (req.principal ? `t:${req.principal.tokenId}` : `ip:${req.ip}`),
+      allowList: (req) => !req.routeOptions.config?.role,
+      errorResponseBuilder: (_req, c) =>
+        Object.assign(new HttpError('rate_limited', `rate limit of ${c.max} requests per minute for this token exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`), {statusCode: 429}),
+    })
+  }
+
+  let closing = false
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close')
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({route, method: req.method, status: String(reply.statusCode)})
+    metrics.latency.observe({route, method: req.method}, reply.elapsedTime / 1000)
+    metrics.totals.requests++
+  })
+
+  app.get('/healthz', async () => ({status: 'ok'}))
+  app.get('/v1/openapi.yaml', async (_req, reply) => reply.type('application/yaml').send(readFileSync(OPENAPI, 'utf8')))
+  app.get('/metrics', {config: {role: 'read'}}, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  readRoutes(app, ctx)
+  adminRoutes(app, opts.tokens)
+  recordRoutes(app, ctx)
+  const events = eventRoutes(app, ctx)
+  await mountedRoutes(app, ctx)
+  app.addHook('preClose', async () => events.closeAll())
+
+  let closed: Promise<void> | undefined
+  return {
+    app,
+    ctx,
+    metrics,
+    close: () =>
+      (closed ??= (async () => {
+        closing = true
+        // Keep-alive connections busy when close began would otherwise linger for keepAliveTimeout.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+        try {
+          await app.close()
+        } finally {
+          clearInterval(sweep)
+        }
+        await observed.drain()
+        await runner.close()
+      })()),
+  }
+}
+
+function authenticate(header: string | undefined, tokens: TokenFile, session?: Map<string, Principal>): Principal {
+  const hint = 'send Authorization: Bearer <token>; an admin creates tokens with `steme serve token create --role read|write|admin`'
+  if (!header) throw new HttpError('unauthorized', 'this route needs a bearer token', hint)
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (!m) throw new HttpError('unauthorized', 'the Authorization header is not "Bearer <token>"', hint)
+  const fromSession = session?.get(m[1])
+  if (fromSession) return fromSession
+  const res = tokens.check(m[1])
+  if ('refused' in res) throw new HttpError('unauthorized', `token refused: ${res.refused}`, hint)
+  return res
+}
+
+/** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) return void socket.destroy()
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const code = status === 408 ? 'timeout' : 'bad_request'
+  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : 'malformed HTTP request'
+  const body = JSON.stringify({error: {code, message}})
+  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+}

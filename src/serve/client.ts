@@ -1,0 +1,134 @@
+/** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
+import {UserError, type ErrorCode} from '../core/errors.js'
+import {Hlc, parseHlc} from '../core/hlc.js'
+import {recordLine, type Sealed} from '../core/seal.js'
+import type {Store} from '../core/store.js'
+import {BugError} from '../core/errors.js'
+import type {LogInput} from '../ops/log.js'
+import type {QueryInput, QueryResult} from '../ops/query.js'
+import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
+import type {ShowResult} from '../ops/show.js'
+import type {SignedRecord} from '../core/record.js'
+import {DEFAULT_CONFIG} from '../config.js'
+import type {KeyPair} from '../core/sign.js'
+import type {Deps} from '../ops/deps.js'
+import type {ErrorBody} from './errors.js'
+import type {RecordsResponse} from './routes/records.js'
+
+const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited'])
+
+export class RemoteClient {
+  readonly url: string
+  constructor(
+    url: string,
+    private readonly token: string | undefined,
+  ) {
+    let u: URL
+    try {
+      u = new URL(url)
+    } catch {
+      throw new UserError(`--remote "${url}" is not a URL`, {hint: 'use the URL `steme serve` prints, e.g. http://127.0.0.1:7411'})
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UserError(`--remote "${url}" is not an http(s) URL`, {hint: 'use the URL `steme serve` prints'})
+    this.url = u.origin + u.pathname.replace(/\/+$/, '')
+  }
+
+  async request<T>(method: string, path: string, opts: {query?: Record<string, string | number | boolean | undefined>; body?: string; type?: string} = {}): Promise<T> {
+    const u = new URL(this.url + path)
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v))
+    const headers: Record<string, string> = {accept: 'application/json'}
+    if (this.token) headers.authorization = `Bearer ${this.token}`
+    if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json'
+    let res: Response
+    try {
+      res = await fetch(u, {method, headers, body: opts.body})
+    } catch (e) {
+      const cause = (e as {cause?: {code?: string; message?: string}}).cause
+      throw new UserError(`cannot reach steme serve at ${this.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {code: 'remote', exit: 1, hint: 'check the URL and that the daemon runs (`steme serve`)'})
+    }
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = text ? JSON.parse(text) : undefined
+    } catch {
+      throw new UserError(`steme serve at ${this.url} answered ${res.status} with a body that is not JSON`, {code: 'remote', exit: 1})
+    }
+    if (!res.ok && !(res.status === 422 && path === '/v1/records')) {
+      const err = (parsed as ErrorBody | undefined)?.error
+      const code = (err && CORE_CODES.has(err.code) ? err.code : 'remote') as ErrorCode
+      const hint = err?.hint ?? (res.status === 401 ? 'pass --token or set STEME_TOKEN' : undefined)
+      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit: res.status >= 400 && res.status < 500 && code === 'usage' ? 2 : 1})
+    }
+    return parsed as T
+  }
+
+  query(input: QueryInput): Promise<QueryResult> {
+    return this.request('GET', '/v1/query', {
+      query: {subject: input.subject, predicate: input.predicate, lens: input.lens, 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
+    })
+  }
+
+  conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
+    return this.request('GET', '/v1/conflicts', {query: {lens: input.lens, 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf}})
+  }
+
+  show(id: string): Promise<ShowResult> {
+    return this.request('GET', `/v1/records/${encodeURIComponent(id)}`)
+  }
+
+  log(input: LogInput): Promise<{records: SignedRecord[]}> {
+    return this.request('GET', '/v1/log', {query: {subject: input.subject, since: input.since, limit: input.limit}})
+  }
+
+  /** Post signed records as NDJSON. */
+  postRecords(ndjson: string, detail: 'ids' | 'counts' = 'counts'): Promise<RecordsResponse> {
+    return this.request('POST', '/v1/records', {body: ndjson, type: 'application/x-ndjson', query: {detail}})
+  }
+
+  /** A clock that resumes above the daemon's, so locally signed stamps come after what it has seen. */
+  async clock(): Promise<Hlc> {
+    const s = await this.request<{clock: string}>('GET', '/v1/stats')
+    return new Hlc(s.clock ? parseHlc(s.clock) : undefined)
+  }
+
+  /** Deps for ops that sign here and store there (assertOp, ingestOp): the key stays on this machine. */
+  async deps(key: () => KeyPair): Promise<Deps> {
+    return {store: this.store(), clock: await this.clock(), config: {...DEFAULT_CONFIG}, key, saveClock: async () => undefined}
+  }
+
+  /** The Store assertOp and ingestOp need when the records go to a daemon: insert and has; nothing else is called. */
+  store(): Store {
+    const calls: Partial<Store> = {
+      location: this.url,
+      insert: async (batch: readonly Sealed[]) => {
+        const res = await this.postRecords(batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n')
+        if (res.rejected > 0) {
+          const e = res.errors[0]
+          throw new UserError(`steme serve at ${this.url} rejected ${res.rejected} record(s)${e ? `, first ${e.id ?? 'line ' + e.line}: ${e.reason}` : ''}`, {code: 'rejected', exit: 1, hint: 'records before this batch were stored; fix the cause (allowlist, clock skew) and run again'})
+        }
+        return {added: res.added, present: res.present}
+      },
+      has: async (ids: readonly string[]) => {
+        const out = new Set<string>()
+        for (const id of ids) {
+          try {
+            await this.show(id)
+            out.add(id)
+          } catch (e) {
+            if (!(e instanceof UserError && e.code === 'not_found')) throw e
+          }
+        }
+        return out
+      },
+      close: async () => undefined,
+    }
+    return new Proxy(calls as Store, {
+      get(target, prop) {
+        if (prop in target || typeof prop === 'symbol' || prop === 'then') return Reflect.get(target, prop)
+        return () => {
+          throw new BugError(`${String(prop)} is not available on a remote store`)
+        }
+      },
+    })
+  }
+}

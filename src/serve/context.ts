@@ -1,0 +1,47 @@
+/** What every route of the daemon gets: the runtime's deps, the observed store, metrics, the shared worker pool, the mounts. */
+import type {FastifyInstance} from 'fastify'
+import type {Deps} from '../ops/deps.js'
+import type {ChunkRunner} from '../ops/verify-pool.js'
+import type {ObservedStore} from './events.js'
+import type {Metrics} from './metrics.js'
+import type {Role} from './tokens.js'
+
+/** Operations that other parts of steme own; the daemon mounts each with one line in mounts.ts. */
+export interface Mounts {
+  /** GET /v1/conflicts: the validated query string in, the `steme conflicts --json` result out. */
+  conflicts?: (deps: Deps, query: ConflictsQuery) => Promise<unknown>
+  /** POST /v1/verify: {claims, observations} in, the `steme verify --json` report out. */
+  verify?: (deps: Deps, body: unknown) => Promise<unknown>
+  /** The sync protocol's HTTP side: registers POST /v1/sync (and anything else it needs), each route with a `config.role`. */
+  sync?: (app: FastifyInstance, ctx: ServeContext) => Promise<void> | void
+}
+
+/** The query string of GET /v1/conflicts, named as `steme conflicts` names its flags. */
+export interface ConflictsQuery {
+  lens?: string
+  'min-score'?: number
+  limit?: number
+  'as-of'?: string
+}
+
+export interface ServeContext {
+  /** The runtime's deps (its key, when the daemon's host has one, is the store's own agent for trust; it never signs for clients). */
+  deps: Deps
+  observed: ObservedStore
+  metrics: Metrics
+  runner: ChunkRunner
+  allowAgents?: string[]
+  mounts: Mounts
+  /** Most records one POST /v1/records reports rejections for (all are counted). */
+  maxErrors: number
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role a route needs; undefined means public (healthz, openapi). */
+    role?: Role
+  }
+  interface FastifyRequest {
+    principal?: import('./tokens.js').Principal
+  }
+}

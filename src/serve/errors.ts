@@ -1,0 +1,86 @@
+/** The one place where error classes become HTTP statuses and stable error codes; clients never see a stack trace. */
+import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
+import {UserError, type ErrorCode} from '../core/errors.js'
+
+/** Codes only the HTTP layer produces, on top of the CLI's UserError codes. */
+export type HttpErrorCode = ErrorCode | 'bad_request' | 'unsupported_media_type' | 'not_implemented' | 'timeout' | 'internal' | 'shutting_down'
+
+export const STATUS: Record<HttpErrorCode, number> = {
+  usage: 400,
+  bad_request: 400,
+  invalid_record: 400,
+  no_key: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  timeout: 408,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  rejected: 422,
+  rate_limited: 429,
+  config: 500,
+  integrity: 500,
+  internal: 500,
+  not_implemented: 501,
+  remote: 502,
+  locked: 503,
+  no_store: 503,
+  shutting_down: 503,
+}
+
+export interface ErrorBody {
+  error: {code: HttpErrorCode; message: string; hint?: string}
+}
+
+/** An error raised by the HTTP layer itself (auth, content type, unmounted routes). */
+export class HttpError extends Error {
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}
+
+/** Fastify's own errors for client mistakes, by their FST_ code. */
+const FASTIFY: Record<string, HttpErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+  FST_ERR_VALIDATION: 'bad_request',
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+}
+
+export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
+  let code: HttpErrorCode = 'internal'
+  let message = 'internal error (a bug in steme serve; the server log has details)'
+  let hint: string | undefined
+  if (err instanceof UserError || err instanceof HttpError) {
+    code = err.code
+    message = err.message
+    hint = err.hint
+  } else {
+    const f = err as FastifyError & {validation?: unknown}
+    const mapped = f?.validation ? 'bad_request' : f?.code ? FASTIFY[f.code] : undefined
+    if (mapped) {
+      code = mapped
+      message = f.message
+    } else if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+      // Other 4xx from fastify or a plugin: keep the status, name the code generically.
+      return {status: f.statusCode, body: {error: {code: f.statusCode === 429 ? 'rate_limited' : 'bad_request', message: f.message}}}
+    }
+  }
+  return {status: STATUS[code], body: {error: hint ? {code, message, hint} : {code, message}}}
+}
+
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const {status, body} = toErrorBody(err)
+  if (status >= 500) req.log.error({err}, 'request failed')
+  void reply.status(status).type('application/json').send(body)
+}

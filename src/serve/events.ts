@@ -1,0 +1,82 @@
+/** The store seen by the daemon: inserts are serialized so each one knows exactly which records it added, and announced to subscribers. */
+import {EventEmitter} from 'node:events'
+import type {SignedRecord} from '../core/record.js'
+import type {Sealed} from '../core/seal.js'
+import type {InsertResult, Store} from '../core/store.js'
+
+export interface Added {
+  records: SignedRecord[]
+}
+
+export interface InsertDetail extends InsertResult {
+  addedIds: string[]
+  presentIds: string[]
+}
+
+/**
+ * Wraps the runtime's store. The daemon is the only writer of the file, so checking presence
+ * and inserting under one in-process lock gives each request its exact added/present ids, and
+ * the `added` event carries only records that are new to the store.
+ */
+export class ObservedStore extends EventEmitter<{added: [Added]}> {
+  private chain: Promise<unknown> = Promise.resolve()
+
+  /** `onStored` counts every record newly stored, whichever route (records, sync) brought it. */
+  constructor(
+    readonly inner: Store,
+    private readonly onStored: (n: number) => void = () => undefined,
+  ) {
+    super()
+    this.setMaxListeners(0)
+  }
+
+  insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
+    const run = async (): Promise<InsertDetail> => {
+      // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
+      if (!wantIds && this.listenerCount('added') === 0) {
+        const res = await this.inner.insert(batch)
+        this.onStored(res.added)
+        return {...res, addedIds: [], presentIds: []}
+      }
+      const unique = new Map<string, Sealed>()
+      for (const s of batch) unique.set(s.record.id, s)
+      const present = await this.inner.has([...unique.keys()])
+      const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
+      if (fresh.length) await this.inner.insert(fresh)
+      this.onStored(fresh.length)
+      const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
+      if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
+      return out
+    }
+    const next = this.chain.then(run, run)
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  /** A Store for one request: same reads, inserts go through the lock and are tallied for the response. */
+  forRequest(wantIds = true): {store: Store; added: string[]; present: string[]} {
+    const added: string[] = []
+    const present: string[] = []
+    const insert = async (batch: readonly Sealed[]) => {
+      const d = await this.insertDetailed(batch, wantIds)
+      added.push(...d.addedIds)
+      present.push(...d.presentIds)
+      return {added: d.added, present: d.present}
+    }
+    // Every other method is the inner store's, bound to it, so the wrapper keeps up as Store grows.
+    const store = new Proxy(this.inner, {
+      get(target, prop) {
+        if (prop === 'insert') return insert
+        if (prop === 'close') return async () => undefined
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    return {store, added, present}
+  }
+
+  /** Wait for the writes already queued (graceful shutdown). */
+  async drain(): Promise<void> {
+    await this.chain
+  }
+}

@@ -1,0 +1,49 @@
+/** GET /v1/events: server-sent events of records as they are newly stored, optionally only assertions under a subject prefix. */
+import type {ServerResponse} from 'node:http'
+import type {FastifyInstance} from 'fastify'
+import type {SignedRecord} from '../../core/record.js'
+import type {ServeContext} from '../context.js'
+import type {Added} from '../events.js'
+
+const HEARTBEAT_MS = 15_000
+/** A subscriber this far behind is dropped rather than buffered without bound. */
+const MAX_BACKLOG = 8 * 1024 * 1024
+
+export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(): void} {
+  const open = new Set<ServerResponse>()
+  app.get<{Querystring: {subject?: string}}>(
+    '/v1/events',
+    {config: {role: 'read'}, schema: {querystring: {type: 'object', properties: {subject: {type: 'string', minLength: 1, maxLength: 512}}}}},
+    (req, reply) => {
+      const prefix = req.query.subject
+      const res = reply.raw
+      reply.hijack()
+      res.writeHead(200, {'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no'})
+      res.write('retry: 3000\n: subscribed\n\n')
+      const wanted = (r: SignedRecord) => prefix === undefined || (r.kind === 'assertion' && r.subject.startsWith(prefix))
+      const onAdded = ({records}: Added) => {
+        let out = ''
+        for (const r of records) if (wanted(r)) out += `id: ${r.id}\nevent: record\ndata: ${JSON.stringify(r)}\n\n`
+        if (!out) return
+        if (res.writableLength > MAX_BACKLOG) return res.destroy()
+        res.write(out)
+      }
+      const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS)
+      beat.unref()
+      ctx.observed.on('added', onAdded)
+      open.add(res)
+      ctx.metrics.sseClients.inc()
+      res.on('close', () => {
+        clearInterval(beat)
+        ctx.observed.off('added', onAdded)
+        open.delete(res)
+        ctx.metrics.sseClients.dec()
+      })
+    },
+  )
+  return {
+    closeAll() {
+      for (const res of open) res.end()
+    },
+  }
+}

@@ -1,0 +1,45 @@
+/** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
+import type {FastifyInstance} from 'fastify'
+import type {ConflictsQuery, ServeContext} from '../context.js'
+import {HttpError} from '../errors.js'
+
+const notYet = (what: string, part: string) => async () => {
+  throw new HttpError('not_implemented', `${what} is not available in this build of steme serve`, `it arrives with ${part}; upgrade steme`)
+}
+
+export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
+  const {conflicts, verify, sync} = ctx.mounts
+  app.get<{Querystring: ConflictsQuery}>(
+    '/v1/conflicts',
+    {
+      config: {role: 'read'},
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {lens: {type: 'string', minLength: 1, maxLength: 256}, 'min-score': {type: 'number', minimum: 0, maximum: 1}, limit: {type: 'integer', minimum: 1}, 'as-of': {type: 'string', minLength: 1, maxLength: 64}},
+        },
+      },
+    },
+    conflicts ? async (req) => conflicts(ctx.deps, req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+  )
+  app.post(
+    '/v1/verify',
+    {config: {role: 'read'}},
+    verify
+      ? async (req) => verify(ctx.deps, parseJson(req.body))
+      : async () => {
+          throw new HttpError('not_implemented', 'POST /v1/verify is not available: verifyOp reads claims and observations from a repo, which the daemon does not have', 'run `steme verify --remote <this URL>` in the repo: claims that need the store resolve through this daemon')
+        },
+  )
+  if (sync) await sync(app, ctx)
+  else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
+}
+
+function parseJson(body: unknown): unknown {
+  if (typeof body !== 'string') return body
+  try {
+    return JSON.parse(body)
+  } catch (e) {
+    throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,50 @@
+/** POST /v1/records: signed records as NDJSON or a JSON array, validated by ingestOp exactly as `steme ingest` does. */
+import {Readable} from 'node:stream'
+import type {FastifyInstance} from 'fastify'
+import {UserError} from '../../core/errors.js'
+import {ingestOp, type IngestSummary} from '../../ops/ingest.js'
+import type {ServeContext} from '../context.js'
+import {HttpError} from '../errors.js'
+
+export interface RecordsResponse extends IngestSummary {
+  /** Ids newly stored and ids already present, per record (omitted with ?detail=counts). */
+  ids?: {added: string[]; present: string[]}
+  error?: {code: 'rejected'; message: string}
+}
+
+const noKey = (): never => {
+  throw new UserError('the daemon does not sign records', {code: 'no_key'})
+}
+
+export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl']
+
+export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
+  app.post<{Body: string; Querystring: {detail?: 'ids' | 'counts'}}>(
+    '/v1/records',
+    {config: {role: 'write'}, schema: {querystring: {type: 'object', properties: {detail: {type: 'string', enum: ['ids', 'counts']}}}}},
+    async (req, reply) => {
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+      if (typeof req.body !== 'string') throw new HttpError('bad_request', 'the body must be NDJSON or a JSON array of signed records')
+      let body = req.body
+      let format: 'ndjson' | 'json' = NDJSON_TYPES.includes(type) ? 'ndjson' : 'json'
+      // One pretty-printed object is one record, not NDJSON lines.
+      if (format === 'json' && body.trimStart().startsWith('{')) body = `[${body}]`
+      if (body.trim() === '') format = 'ndjson'
+      const {store, added, present} = ctx.observed.forRequest(req.query.detail !== 'counts')
+      const summary = await ingestOp(
+        // The daemon never signs: ingestOp sees no key, so plain facts are rejected per record.
+        {...ctx.deps, store, key: noKey},
+        {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
+      )
+      ctx.metrics.recordsRejected.inc(summary.rejected)
+      ctx.metrics.totals.rejected += summary.rejected
+      const res: RecordsResponse = {...summary}
+      if (req.query.detail !== 'counts') res.ids = {added, present}
+      if (summary.rejected > 0 && summary.added + summary.present === 0) {
+        res.error = {code: 'rejected', message: `all ${summary.rejected} records were rejected; see errors`}
+        return reply.status(422).send(res)
+      }
+      return res
+    },
+  )
+}

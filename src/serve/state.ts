@@ -1,0 +1,62 @@
+/** Where a store's daemon state lives (state/serve.json, state/tokens.json), so local commands can find a running `steme serve`. */
+import {chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {StoreLocation} from '../config.js'
+
+export interface ServeState {
+  url: string
+  pid: number
+  /** A write token valid while this daemon runs, for commands of the same user on this machine. */
+  token: string
+  started: string
+  store: string
+}
+
+/** `.steme/state/` (gitignored), or `<file>.state/` for a bare DuckDB file. */
+export function stateDir(location: Pick<StoreLocation, 'dir' | 'url'>): string | undefined {
+  if (location.dir) return join(location.dir, 'state')
+  if (/^[a-z][a-z0-9+.-]*:/i.test(location.url)) return undefined
+  return `${location.url}.state`
+}
+
+const file = (dir: string) => join(dir, 'serve.json')
+
+export function writeServeState(dir: string, state: ServeState): void {
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  const tmp = `${file(dir)}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', {mode: 0o600})
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, file(dir))
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The running daemon of this store, or undefined (no file, unreadable, or its process is gone). */
+export function readServeState(dir: string | undefined): ServeState | undefined {
+  if (!dir) return undefined
+  let s: ServeState
+  try {
+    s = JSON.parse(readFileSync(file(dir), 'utf8')) as ServeState
+  } catch {
+    return undefined
+  }
+  if (typeof s?.url !== 'string' || typeof s.pid !== 'number' || !alive(s.pid)) return undefined
+  return s
+}
+
+/** Remove serve.json if it is this process's. */
+export function removeServeState(dir: string, pid = process.pid): void {
+  try {
+    const s = JSON.parse(readFileSync(file(dir), 'utf8')) as ServeState
+    if (s.pid === pid) rmSync(file(dir), {force: true})
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,116 @@
+/** Bearer tokens for the daemon: roles read < write < admin, stored hashed (SHA-256) in the store's state dir, shown once. */
+import {createHash, timingSafeEqual} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {customAlphabet} from 'nanoid'
+import {UserError} from '../core/errors.js'
+
+export const ROLES = ['read', 'write', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+export interface TokenEntry {
+  id: string
+  name?: string
+  role: Role
+  /** Hex SHA-256 of the whole token text; the token itself is never stored. */
+  hash: string
+  created: string
+  revoked?: string
+}
+
+/** What a request carries once its token checked out. */
+export interface Principal {
+  tokenId: string
+  name?: string
+  role: Role
+}
+
+export const TOKENS_FILE = 'tokens.json'
+const alnum = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')
+// "stm_<id>_<secret>": the id finds the entry, 43 base-62 chars (~256 bits) make the secret unguessable.
+const TOKEN_RE = /^stm_([0-9a-zA-Z]{12})_([0-9a-zA-Z]{43})$/
+
+/** A fresh token text in the same format (for tokens that live only in memory, like the daemon's local token). */
+export const newTokenText = (): string => `stm_${alnum(12)}_${alnum(43)}`
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+
+export const roleAllows = (have: Role, need: Role): boolean => ROLES.indexOf(have) >= ROLES.indexOf(need)
+
+/** The token file of a store; re-read when it changes on disk, so a revocation applies to a running daemon at once. */
+export class TokenFile {
+  private cache: TokenEntry[] = []
+  private stamp = ''
+
+  constructor(readonly path: string) {}
+
+  static forStateDir(stateDir: string): TokenFile {
+    return new TokenFile(join(stateDir, TOKENS_FILE))
+  }
+
+  list(): TokenEntry[] {
+    let st
+    try {
+      st = statSync(this.path)
+    } catch {
+      this.cache = []
+      this.stamp = ''
+      return this.cache
+    }
+    const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`
+    if (stamp !== this.stamp) {
+      try {
+        const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as {tokens?: TokenEntry[]}
+        this.cache = Array.isArray(parsed.tokens) ? parsed.tokens : []
+      } catch {
+        throw new UserError(`${this.path} is not a valid token file`, {code: 'config', hint: 'restore it, or delete it and create new tokens with `steme serve token create`'})
+      }
+      this.stamp = stamp
+    }
+    return this.cache
+  }
+
+  create(role: Role, name?: string): {token: string; entry: TokenEntry} {
+    if (!ROLES.includes(role)) throw new UserError(`unknown role "${role}"`, {hint: `roles: ${ROLES.join(', ')}`})
+    const token = newTokenText()
+    const id = TOKEN_RE.exec(token)![1]
+    const entry: TokenEntry = {id, role, hash: sha256(token), created: new Date().toISOString()}
+    if (name) entry.name = name
+    this.write([...this.list(), entry])
+    return {token, entry}
+  }
+
+  revoke(idOrName: string): TokenEntry[] {
+    const tokens = this.list()
+    const hit = tokens.filter((t) => !t.revoked && (t.id === idOrName || t.name === idOrName))
+    if (hit.length === 0) throw new UserError(`no active token with id or name "${idOrName}"`, {code: 'not_found', exit: 1, hint: 'list tokens with `steme serve token list`'})
+    const now = new Date().toISOString()
+    this.write(tokens.map((t) => (hit.includes(t) ? {...t, revoked: now} : t)))
+    return hit.map((t) => ({...t, revoked: now}))
+  }
+
+  /** The principal for an Authorization header value, or the reason it is refused. */
+  check(token: string): Principal | {refused: string} {
+    const m = TOKEN_RE.exec(token)
+    if (!m) return {refused: 'malformed token (expected stm_<id>_<secret>)'}
+    const entry = this.list().find((t) => t.id === m[1])
+    const given = Buffer.from(sha256(token), 'hex')
+    if (!entry || !timingSafeEqual(given, Buffer.from(entry.hash, 'hex'))) return {refused: 'unknown token'}
+    if (entry.revoked) return {refused: `token ${entry.id} was revoked at ${entry.revoked}`}
+    return {tokenId: entry.id, name: entry.name, role: entry.role}
+  }
+
+  /** Atomic replace, mode 0600: the file holds hashes only, but nobody else needs to read it. */
+  private write(tokens: TokenEntry[]): void {
+    mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
+    const tmp = `${this.path}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify({tokens}, null, 2) + '\n', {mode: 0o600})
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, this.path)
+    this.stamp = ''
+  }
+
+  exists(): boolean {
+    return existsSync(this.path)
+  }
+}

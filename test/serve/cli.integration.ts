@@ -1,0 +1,262 @@
+/** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {promisify} from 'node:util'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+import {initHash} from '../../src/core/hash.js'
+import {assertion, testKey} from '../helpers/records.js'
+import {ndjson} from './harness.js'
+
+const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+const pexec = promisify(execFile)
+
+interface Env {
+  dir: string
+  env: NodeJS.ProcessEnv
+}
+
+function makeEnv(): Env {
+  const dir = mkdtempSync(join(tmpdir(), 'steme-cli-serve-'))
+  const env = {...process.env, XDG_CONFIG_HOME: join(dir, 'xdg'), STEME_STORE: join(dir, '.steme'), STEME_KEY: '', STEME_REMOTE: '', STEME_TOKEN: ''}
+  delete env.STEME_KEY
+  delete env.STEME_REMOTE
+  delete env.STEME_TOKEN
+  return {dir, env}
+}
+
+async function steme(e: Env, args: string[], input?: string): Promise<{code: number; stdout: string; stderr: string}> {
+  const p = pexec(process.execPath, [BIN, ...args], {cwd: e.dir, env: e.env, maxBuffer: 64 * 1024 * 1024})
+  if (input !== undefined) {
+    p.child.stdin!.end(input)
+  }
+  try {
+    const {stdout, stderr} = await p
+    return {code: 0, stdout, stderr}
+  } catch (err) {
+    const x = err as {code: number; stdout: string; stderr: string}
+    return {code: x.code, stdout: x.stdout, stderr: x.stderr}
+  }
+}
+
+async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildProcess; url: string; exited: Promise<number | null>; log: () => string}> {
+  const state = join(e.dir, '.steme', 'state', 'serve.json')
+  rmSync(state, {force: true})
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...extra], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
+  let log = ''
+  proc.stdout!.on('data', (d) => (log += d))
+  proc.stderr!.on('data', (d) => (log += d))
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+  for (let i = 0; i < 300 && !existsSync(state); i++) await new Promise((r) => setTimeout(r, 50))
+  if (!existsSync(state)) throw new Error(`daemon did not start: ${log}`)
+  const {url} = JSON.parse(readFileSync(state, 'utf8'))
+  return {proc, url, exited, log: () => log}
+}
+
+describe('CLI against a daemon', () => {
+  const e = makeEnv()
+  let token: string
+  let ids: string[]
+  const local: Record<string, unknown> = {}
+  const reads = (id: string) => ({
+    query: ['query', 'drug:aspirin', '--json'],
+    queryPred: ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'recency', '--json'],
+    log: ['log', '--json'],
+    logSubject: ['log', 'drug:aspirin', '--limit', '2', '--json'],
+    show: ['show', id, '--json'],
+    conflicts: ['conflicts', '--json'],
+  })
+
+  beforeAll(async () => {
+    expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+    const facts = ['{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.002,"confidence":0.9}', '{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.003}', '{"subject":"drug:aspirin","predicate":"dose","value":"81mg"}']
+    const ing = await steme(e, ['ingest', '-', '--json'], facts.join('\n') + '\n')
+    expect(ing.code).toBe(0)
+    ids = JSON.parse((await steme(e, ['log', '--json'])).stdout).records.map((r: {id: string}) => r.id)
+    for (const [k, args] of Object.entries(reads(ids[0]))) local[k] = JSON.parse((await steme(e, args)).stdout)
+    writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "aspirin-dose"\nsubject = "drug:aspirin"\npredicate = "dose"\nexpect = "81mg"\nfrom = "store"\n')
+    const v = await steme(e, ['verify', '--json'])
+    expect(v.code, v.stderr).toBe(0)
+    local.verify = JSON.parse(v.stdout).verdicts
+    expect(local.verify).toMatchObject([{id: 'aspirin-dose', status: 'PASS'}])
+    token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--name', 'cli'])).stdout.trim()
+    expect(token).toMatch(/^stm_/)
+  })
+  afterAll(() => rmSync(e.dir, {recursive: true, force: true}))
+
+  it('--remote, and a daemon found on this machine, give the same JSON as local mode; SIGTERM stops it cleanly', async () => {
+    const d = await startDaemon(e)
+    try {
+      for (const [k, args] of Object.entries(reads(ids[0]))) {
+        const remote = await steme(e, [...args, '--remote', d.url, '--token', token])
+        expect(remote.code, `${k}: ${remote.stderr}`).toBe(0)
+        expect(JSON.parse(remote.stdout), k).toEqual(local[k])
+        // Without --remote the command finds the daemon holding the store and goes through it.
+        const auto = await steme(e, args)
+        expect(auto.code, `${k}: ${auto.stderr}`).toBe(0)
+        expect(auto.stderr).toMatch(/holds this store: going through it/)
+        expect(JSON.parse(auto.stdout), k).toEqual(local[k])
+      }
+      // verify reads the repo here and resolves store claims through the daemon.
+      for (const extra of [['--remote', d.url, '--token', token], []]) {
+        const v = await steme(e, ['verify', '--json', ...extra])
+        expect(v.code, v.stderr).toBe(0)
+        expect(JSON.parse(v.stdout).verdicts).toEqual(local.verify)
+      }
+      // Errors keep their exit codes and codes across the wire.
+      const missing = await steme(e, ['show', 'f'.repeat(64), '--json', '--remote', d.url, '--token', token])
+      expect(missing.code).toBe(1)
+      expect(JSON.parse(missing.stdout).error.code).toBe('not_found')
+      const noToken = await steme(e, ['query', 'drug:aspirin', '--remote', d.url, '--token', 'stm_bad'])
+      expect(noToken.code).not.toBe(0)
+      expect(noToken.stderr).toMatch(/token refused/)
+      // Writes sign here, store there.
+      const asserted = await steme(e, ['assert', 'drug:aspirin', 'dose', '100mg', '--remote', d.url, '--token', token, '--json'])
+      expect(asserted.code, asserted.stderr).toBe(0)
+      const newId = JSON.parse(asserted.stdout).id
+      const ing = await steme(e, ['ingest', '-', '--json'], '{"subject":"drug:ibuprofen","predicate":"dose","value":400}\n')
+      expect(JSON.parse(ing.stdout)).toMatchObject({added: 1, rejected: 0})
+      // A command that cannot go through the daemon says which daemon holds the store and what to do.
+      const fsck = await steme(e, ['fsck'])
+      expect(fsck.code).toBe(1)
+      expect(fsck.stderr).toMatch(/held by `steme serve` \(pid \d+/)
+      expect(fsck.stderr).toMatch(/kill -TERM \d+/)
+      expect(fsck.stderr).not.toMatch(/IO Error|Could not set lock/)
+      d.proc.kill('SIGTERM')
+      expect(await d.exited).toBe(0)
+      expect(existsSync(join(e.dir, '.steme', 'state', 'serve.json'))).toBe(false)
+      const after = JSON.parse((await steme(e, ['show', newId, '--json'])).stdout)
+      expect(after.signature).toBe('valid')
+    } finally {
+      d.proc.kill('SIGKILL')
+    }
+  })
+
+  it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
+    const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
+    const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
+    expect(listed).not.toContain(created.token)
+    expect(listed).not.toContain('hash')
+    expect(JSON.parse(listed).tokens.map((t: {name: string}) => t.name)).toContain('tmp')
+    const file = readFileSync(join(e.dir, '.steme', 'state', 'tokens.json'), 'utf8')
+    expect(file).not.toContain(created.token)
+    const d = await startDaemon(e)
+    try {
+      expect((await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])).code).toBe(0)
+      expect((await steme(e, ['serve', 'token', 'revoke', 'tmp'])).code).toBe(0)
+      const refused = await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])
+      expect(refused.code).toBe(1)
+      expect(JSON.parse(refused.stdout).error.code).toBe('unauthorized')
+      const unknown = await steme(e, ['serve', 'token', 'revoke', 'nope'])
+      expect(unknown.code).toBe(1)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+})
+
+describe('SIGTERM during a large ingest', () => {
+  it('loses no acknowledged record', async () => {
+    await initHash()
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
+      const d = await startDaemon(e)
+      const key = testKey(7)
+      const batches = Array.from({length: 30}, (_, b) => Array.from({length: 1000}, (_, i) => assertion({subject: `load:${b}`, predicate: 'i', value: i}, key)))
+      const acked: string[] = []
+      let refused = 0
+      let sent = 0
+      const post = async (batch: (typeof batches)[number]) => {
+        try {
+          const res = await fetch(`${d.url}/v1/records?detail=ids`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: ndjson(batch)})
+          if (res.status !== 200) return void refused++
+          const body = await res.json()
+          expect(body.rejected).toBe(0)
+          acked.push(...body.ids.added, ...body.ids.present)
+        } catch {
+          refused++ // connection refused or reset: not acknowledged
+        }
+      }
+      // Two writers, so a request is in flight when the signal lands.
+      const worker = async () => {
+        while (sent < batches.length) {
+          const batch = batches[sent++]
+          if (sent === 6) d.proc.kill('SIGTERM')
+          await post(batch)
+        }
+      }
+      await Promise.all([worker(), worker()])
+      expect(await d.exited).toBe(0)
+      expect(acked.length).toBeGreaterThan(0)
+      expect(refused).toBeGreaterThan(0)
+      const store = await DuckDBStore.open(join(e.dir, '.steme', 'store.duckdb'))
+      try {
+        const have = await store.has(acked)
+        expect(acked.filter((id) => !have.has(id))).toEqual([])
+      } finally {
+        await store.close()
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+
+describe('sync over HTTP against steme serve', () => {
+  it('read tokens pull, write tokens push; no token is refused; pushes reach /v1/events and metrics', async () => {
+    const a = makeEnv()
+    const b = {...makeEnv()}
+    b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
+    try {
+      expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
+      expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
+      await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')
+      await steme(b, ['ingest', '-'], '{"subject":"site:b","predicate":"p","value":3}\n')
+      const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const write = (await steme(a, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
+      const d = await startDaemon(a)
+      try {
+        const sse = await fetch(`${d.url}/v1/events?subject=site:`, {headers: {authorization: `Bearer ${read}`}})
+        const reader = sse.body!.getReader()
+        const noToken = await steme(b, ['pull', d.url, '--retries', '0', '--json'])
+        expect(noToken.code).not.toBe(0)
+        expect(noToken.stderr).toMatch(/refused|401/)
+        const pulled = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['pull', d.url, '--json'])
+        expect(pulled.code, pulled.stderr).toBe(0)
+        expect(JSON.parse((await steme(b, ['log', '--json'])).stdout).records).toHaveLength(3)
+        const refused = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['push', d.url, '--retries', '0', '--json'])
+        expect(refused.code).not.toBe(0)
+        expect(refused.stderr + refused.stdout).toMatch(/read-only|forbidden/i)
+        const pushed = await steme({...b, env: {...b.env, STEME_TOKEN: write}}, ['push', d.url, '--json'])
+        expect(pushed.code, pushed.stderr).toBe(0)
+        const logA = await fetch(`${d.url}/v1/log`, {headers: {authorization: `Bearer ${read}`}}).then((r) => r.json())
+        expect(logA.records.map((r: {subject: string}) => r.subject).sort()).toEqual(['site:a', 'site:a', 'site:b'])
+        let text = ''
+        const dec = new TextDecoder()
+        while (!text.includes('"subject":"site:b"')) {
+          const {value, done} = await reader.read()
+          if (done) break
+          text += dec.decode(value)
+        }
+        expect(text).toContain('"subject":"site:b"')
+        await reader.cancel()
+        const metrics = await fetch(`${d.url}/metrics`, {headers: {authorization: `Bearer ${read}`}}).then((r) => r.text())
+        expect(metrics).toMatch(/steme_sync_sessions_total\{direction="pull"\} [1-9]/)
+        expect(metrics).toMatch(/steme_sync_sessions_total\{direction="both"\} [1-9]/)
+        expect(metrics).toMatch(/steme_records_stored_total 1/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(a.dir, {recursive: true, force: true})
+      rmSync(b.dir, {recursive: true, force: true})
+    }
+  })
+})

@@ -1,0 +1,373 @@
+/** steme serve over real HTTP: every route's happy path and errors, auth for every route, limits, SSE. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse as parseYaml} from 'yaml'
+import {assertion, record, testKey} from '../helpers/records.js'
+import {ndjson, startHarness, type Harness} from './harness.js'
+
+const NDJSON = {'content-type': 'application/x-ndjson'}
+const JSONCT = {'content-type': 'application/json'}
+
+/** No error body may carry a stack trace or a file path. */
+function expectCleanError(r: {text: string; body: any}, code: string) {
+  expect(r.body?.error?.code).toBe(code)
+  expect(typeof r.body.error.message).toBe('string')
+  expect(r.text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+|\.js:\d+/)
+}
+
+describe('steme serve routes', () => {
+  let h: Harness
+  const a1 = assertion({subject: 'drug:aspirin', predicate: 'bleeding_rate', value: 0.002})
+  const a2 = assertion({subject: 'drug:aspirin', predicate: 'bleeding_rate', value: 0.003}, testKey(2))
+  const b1 = assertion({subject: 'drug:ibuprofen', predicate: 'dose', value: 400})
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('healthz and the OpenAPI document need no token', async () => {
+    expect((await h.req('/healthz', {token: null})).body).toEqual({status: 'ok'})
+    const doc = await h.req('/v1/openapi.yaml', {token: null})
+    expect(doc.status).toBe(200)
+    const api = parseYaml(doc.text)
+    for (const p of ['/v1/records', '/v1/query', '/v1/records/{id}', '/v1/log', '/v1/events', '/v1/conflicts', '/v1/verify', '/metrics', '/healthz']) expect(api.paths[p]).toBeDefined()
+  })
+
+  it('POST /v1/records stores NDJSON, reports added, present and rejected per record', async () => {
+    const bad = {...a2.record, value: 0.004} // content changed: the id no longer matches
+    const body = ndjson([a1]) + JSON.stringify(bad) + '\nnot json\n' + ndjson([b1, a1])
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body, token: h.write})
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({lines: 5, added: 2, present: 1, rejected: 2, format: 'ndjson'})
+    expect(r.body.ids.added.sort()).toEqual([a1.record.id, b1.record.id].sort())
+    expect(r.body.errors.map((e: {line: number}) => e.line)).toEqual([2, 3])
+    expect(r.body.errors[0].reason).toMatch(/^id: does not match/)
+    expect(r.body.errors[1].reason).toMatch(/not valid JSON/)
+  })
+
+  it('POST /v1/records takes a JSON array and a single JSON object', async () => {
+    const arr = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: JSON.stringify([a2.record, a1.record])})
+    expect(arr.body).toMatchObject({added: 1, present: 1, rejected: 0, format: 'json'})
+    expect(arr.body.ids).toEqual({added: [a2.record.id], present: [a1.record.id]})
+    const one = await h.req('/v1/records?detail=counts', {method: 'POST', headers: JSONCT, body: JSON.stringify(b1.record, null, 2)})
+    expect(one.body).toMatchObject({added: 0, present: 1})
+    expect(one.body.ids).toBeUndefined()
+  })
+
+  it('the daemon never signs: plain facts are rejected, 422 when nothing was accepted', async () => {
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: '{"subject":"x","predicate":"y","value":1}\n'})
+    expect(r.status).toBe(422)
+    expect(r.body).toMatchObject({rejected: 1, added: 0, error: {code: 'rejected'}})
+    expect(r.body.errors[0].reason).toMatch(/never signs/)
+  })
+
+  it('GET /v1/query resolves through a lens, as steme query --json', async () => {
+    const r = await h.req('/v1/query?subject=drug:aspirin&predicate=bleeding_rate&explain=true', {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.body.subject).toBe('drug:aspirin')
+    expect(r.body.lens).toBe('recency')
+    expect(r.body.resolutions).toHaveLength(1)
+    expect(r.body.candidates.map((c: {id: string}) => c.id).sort()).toEqual([a1.record.id, a2.record.id].sort())
+    const asOf = await h.req(`/v1/query?subject=drug:aspirin&as-of=2000-01-01`, {token: h.read})
+    expect(asOf.body.candidates).toEqual([])
+  })
+
+  it('GET /v1/records/:id shows one record; unknown 404, malformed 400', async () => {
+    const r = await h.req(`/v1/records/${a1.record.id}`, {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.body.record).toEqual(a1.record)
+    expect(r.body.signature).toBe('valid')
+    const unknown = await h.req(`/v1/records/${'0'.repeat(64)}`, {token: h.read})
+    expect(unknown.status).toBe(404)
+    expectCleanError(unknown, 'not_found')
+    const bad = await h.req('/v1/records/xyz', {token: h.read})
+    expect(bad.status).toBe(400)
+    expectCleanError(bad, 'usage')
+  })
+
+  it('GET /v1/log lists records in hlc order, by subject, with limit', async () => {
+    const all = await h.req('/v1/log', {token: h.read})
+    expect(all.body.records).toHaveLength(3)
+    const hlcs = all.body.records.map((r: {hlc: string}) => r.hlc)
+    expect([...hlcs].sort()).toEqual(hlcs)
+    const one = await h.req('/v1/log?subject=drug:ibuprofen&limit=5', {token: h.read})
+    expect(one.body.records.map((r: {id: string}) => r.id)).toEqual([b1.record.id])
+    const bad = await h.req('/v1/log?limit=0', {token: h.read})
+    expect(bad.status).toBe(400)
+    expectCleanError(bad, 'bad_request')
+    const since = await h.req('/v1/log?since=yesterday-ish', {token: h.read})
+    expect(since.status).toBe(400)
+    expectCleanError(since, 'usage')
+  })
+
+  it('GET /v1/stats gives counts and the clock', async () => {
+    const r = await h.req('/v1/stats', {token: h.read})
+    expect(r.body.records).toBe(3)
+    expect(r.body.clock).toMatch(/^[0-9a-f]{16}-[0-9a-f]{4}$/)
+  })
+
+  it('GET /metrics exposes requests by route and status, latency, records stored and rejected', async () => {
+    const r = await h.req('/metrics', {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toMatch(/text\/plain/)
+    expect(r.text).toMatch(/steme_http_requests_total\{route="\/v1\/records",method="POST",status="200"\} \d+/)
+    expect(r.text).toMatch(/steme_http_request_duration_seconds_bucket\{le="0.005",route="\/v1\/query",method="GET"\}/)
+    expect(r.text).toMatch(/steme_records_stored_total 3/)
+    expect(r.text).toMatch(/steme_records_rejected_total 3/)
+    expect(r.text).toMatch(/steme_sync_sessions_total/)
+  })
+
+  it('GET /v1/conflicts ranks contested pairs, as steme conflicts --json; bad parameters are 400', async () => {
+    const r = await h.req('/v1/conflicts?lens=consensus&min-score=0.1', {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.body.conflicts.map((c: {subject: string; predicate: string}) => `${c.subject} ${c.predicate}`)).toEqual(['drug:aspirin bleeding_rate'])
+    const bad = await h.req('/v1/conflicts?min-score=2', {token: h.read})
+    expect(bad.status).toBe(400)
+    expectCleanError(bad, 'bad_request')
+    const lens = await h.req('/v1/conflicts?lens=nonsense((', {token: h.read})
+    expect(lens.status).toBe(400)
+    expectCleanError(lens, 'usage')
+  })
+
+  it('POST /v1/sync takes sync messages only: JSON is 415, a malformed message gets an error frame, not a 500', async () => {
+    const json = await h.req('/v1/sync', {method: 'POST', headers: JSONCT, body: '{}', token: h.read})
+    expect(json.status).toBe(415)
+    expectCleanError(json, 'unsupported_media_type')
+    const junk = await h.req('/v1/sync', {method: 'POST', headers: {'content-type': 'application/x-steme-sync'}, body: new Uint8Array([1, 2, 3, 4, 5]), token: h.read})
+    expect(junk.status).toBe(200)
+    expect(junk.headers.get('content-type')).toMatch(/application\/x-steme-sync/)
+  })
+
+  it('verify answers 501 not_implemented until its op is mounted', async () => {
+    for (const [method, path] of [['POST', '/v1/verify']]) {
+      const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
+      expect(r.status, path).toBe(501)
+      expectCleanError(r, 'not_implemented')
+    }
+  })
+
+  describe('bad input is a 4xx with a stable code, never a 500 or a stack trace', () => {
+    it('malformed JSON array', async () => {
+      const r = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '[{"v":1,'})
+      expect(r.status).toBe(400)
+      expectCleanError(r, 'invalid_record')
+    })
+    it('JSON that is not records', async () => {
+      const r = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '42'})
+      expect(r.status).toBe(400)
+      expectCleanError(r, 'invalid_record')
+    })
+    it('wrong or missing content type', async () => {
+      const r = await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'text/csv'}, body: 'a,b\n1,2\n'})
+      expect(r.status).toBe(415)
+      expectCleanError(r, 'unsupported_media_type')
+      const none = await h.req('/v1/records', {method: 'POST', body: new Uint8Array([1, 2, 3])})
+      expect(none.status).toBe(415)
+    })
+    it('invalid lens expression', async () => {
+      const r = await h.req('/v1/query?subject=drug:aspirin&lens=no-such-lens(', {token: h.read})
+      expect(r.status).toBe(400)
+      expectCleanError(r, 'usage')
+      expect(r.body.error.hint).toMatch(/known lenses/)
+    })
+    it('missing or oversized query parameters', async () => {
+      const missing = await h.req('/v1/query', {token: h.read})
+      expect(missing.status).toBe(400)
+      expectCleanError(missing, 'bad_request')
+      const long = await h.req(`/v1/query?subject=${'x'.repeat(4000)}`, {token: h.read})
+      expect(long.status).toBe(400)
+      expectCleanError(long, 'bad_request')
+    })
+    it('a query string beyond the header limit', async () => {
+      const r = await h.req(`/v1/query?subject=${'x'.repeat(70_000)}`, {token: h.read})
+      expect(r.status).toBe(431)
+      expectCleanError(r, 'bad_request')
+    })
+    it('unknown route', async () => {
+      const r = await h.req('/v1/nope')
+      expect(r.status).toBe(404)
+      expectCleanError(r, 'not_found')
+    })
+  })
+})
+
+/** Every protected route, with the least role it needs. */
+const ROUTES: Array<{method: string; path: string; role: 'read' | 'write' | 'admin'; body?: string}> = [
+  {method: 'GET', path: '/v1/query?subject=s', role: 'read'},
+  {method: 'GET', path: `/v1/records/${'a'.repeat(64)}`, role: 'read'},
+  {method: 'GET', path: '/v1/log', role: 'read'},
+  {method: 'GET', path: '/v1/stats', role: 'read'},
+  {method: 'GET', path: '/v1/events', role: 'read'},
+  {method: 'GET', path: '/v1/conflicts', role: 'read'},
+  {method: 'POST', path: '/v1/verify', role: 'read', body: '{}'},
+  {method: 'POST', path: '/v1/sync', role: 'read', body: '{}'},
+  {method: 'GET', path: '/metrics', role: 'read'},
+  {method: 'POST', path: '/v1/records', role: 'write', body: '[]'},
+  {method: 'GET', path: '/v1/tokens', role: 'admin'},
+]
+
+describe('auth: every route refuses a missing, malformed, revoked or under-privileged token', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+  const cases = (h: () => Harness) => [
+    {name: 'no token', header: undefined as string | undefined, status: 401, code: 'unauthorized'},
+    {name: 'not a bearer header', header: 'Basic dXNlcjpwYXNz', status: 401, code: 'unauthorized'},
+    {name: 'malformed token', header: 'Bearer stm_short', status: 401, code: 'unauthorized'},
+    {name: 'unknown token', header: `Bearer stm_AAAAAAAAAAAA_${'B'.repeat(43)}`, status: 401, code: 'unauthorized'},
+    {name: 'forged secret for a real id', header: () => `Bearer ${h().read.slice(0, 17)}${'C'.repeat(43)}`, status: 401, code: 'unauthorized'},
+    {name: 'revoked token', header: () => `Bearer ${h().revoked}`, status: 401, code: 'unauthorized'},
+  ]
+  for (const route of ROUTES) {
+    it(`${route.method} ${route.path.split('?')[0]}`, async () => {
+      for (const c of cases(() => h)) {
+        const header = typeof c.header === 'function' ? (c.header as () => string)() : c.header
+        const headers: Record<string, string> = route.body ? {'content-type': 'application/json'} : {}
+        if (header) headers.authorization = header
+        const res = await fetch(h.url + route.path, {method: route.method, headers, body: route.body})
+        const body = await res.json()
+        expect(res.status, `${c.name}`).toBe(c.status)
+        expect(body.error.code, c.name).toBe(c.code)
+      }
+      // A role below the route's is 403; the route's own role gets past auth.
+      const below = route.role === 'write' ? h.read : route.role === 'admin' ? h.write : undefined
+      if (below) {
+        const r = await h.req(route.path, {method: route.method, headers: route.body ? {'content-type': 'application/json'} : {}, body: route.body, token: below})
+        expect(r.status).toBe(403)
+        expectCleanError(r, 'forbidden')
+      }
+      const ok = route.role === 'read' ? h.read : route.role === 'write' ? h.write : h.admin
+      if (route.path === '/v1/events') return // a stream: covered below
+      const r = await h.req(route.path, {method: route.method, headers: route.body ? {'content-type': 'application/json'} : {}, body: route.body, token: ok})
+      expect([401, 403]).not.toContain(r.status)
+    })
+  }
+
+  it('GET /v1/tokens lists tokens for an admin, without hashes', async () => {
+    const r = await h.req('/v1/tokens', {token: h.admin})
+    expect(r.status).toBe(200)
+    expect(r.body.tokens.map((t: {name: string}) => t.name)).toEqual(expect.arrayContaining(['r', 'w', 'a', 'gone']))
+    expect(r.text).not.toMatch(/hash/)
+  })
+
+  it('a token revoked while the daemon runs is refused from the next request', async () => {
+    const {token} = h.tokens.create('read', 'short-lived')
+    expect((await h.req('/v1/stats', {token})).status).toBe(200)
+    h.tokens.revoke('short-lived')
+    const r = await h.req('/v1/stats', {token})
+    expect(r.status).toBe(401)
+    expect(r.body.error.message).toMatch(/revoked/)
+  })
+})
+
+describe('limits', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness({bodyLimit: 64 * 1024, rateLimit: 5, allowAgents: [testKey(1).publicHex]})
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('refuses an oversize body with 413 too_large', async () => {
+    const big = ndjson(Array.from({length: 400}, (_, i) => assertion({subject: `s:${i}`, value: i})))
+    expect(big.length).toBeGreaterThan(64 * 1024)
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: big, token: h.write})
+    expect(r.status).toBe(413)
+    expectCleanError(r, 'too_large')
+  })
+
+  it('accepts records only from allowlisted agents', async () => {
+    const ok = assertion({subject: 'allow:1'}, testKey(1))
+    const other = assertion({subject: 'allow:2'}, testKey(3))
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([ok, other]), token: h.write})
+    expect(r.body).toMatchObject({added: 1, rejected: 1})
+    expect(r.body.errors[0]).toMatchObject({line: 2, id: other.record.id})
+    expect(r.body.errors[0].reason).toMatch(/allowlist/)
+  })
+
+  it('rate-limits per token with 429 rate_limited, other tokens unaffected', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) statuses.push((await h.req('/v1/stats', {token: h.read})).status)
+    expect(statuses).toContain(429)
+    const limited = await h.req('/v1/stats', {token: h.read})
+    expectCleanError(limited, 'rate_limited')
+    expect((await h.req('/v1/stats', {token: h.admin})).status).toBe(200)
+  })
+})
+
+describe('GET /v1/events', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('streams records another client writes, filtered by subject prefix, once each', async () => {
+    const ctrl = new AbortController()
+    const res = await fetch(`${h.url}/v1/events?subject=drug:`, {headers: {authorization: `Bearer ${h.read}`}, signal: ctrl.signal})
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/)
+    const reader = res.body!.getReader()
+    const dec = new TextDecoder()
+    let buf = ''
+    const events: Array<{id: string; data: any}> = []
+    const want = [assertion({subject: 'drug:x', value: 1}), assertion({subject: 'drug:y', value: 2})]
+    const skip = [assertion({subject: 'food:z', value: 3}), record({kind: 'vote', target: want[0].record.id, weight: 1})]
+    // Another client writes; one record twice (the second time it is already present, so no event).
+    await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([want[0], skip[0]]), token: h.write})
+    await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([want[0], skip[1], want[1]]), token: h.write})
+    while (events.length < 2) {
+      const {value, done} = await reader.read()
+      if (done) break
+      buf += dec.decode(value)
+      let i
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        const id = /^id: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (id && data) events.push({id, data: JSON.parse(data)})
+      }
+    }
+    ctrl.abort()
+    expect(events.map((e) => e.id)).toEqual(want.map((w) => w.record.id))
+    expect(events[0].data).toEqual(want[0].record)
+  })
+})
+
+describe('TLS', () => {
+  it('serves HTTPS with --tls-cert/--tls-key', async () => {
+    const {execFileSync} = await import('node:child_process')
+    const {mkdtempSync, readFileSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const {join} = await import('node:path')
+    const https = await import('node:https')
+    const dir = mkdtempSync(join(tmpdir(), 'steme-tls-'))
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    const cert = readFileSync(join(dir, 'cert.pem'))
+    const h = await startHarness({https: {cert, key: readFileSync(join(dir, 'key.pem'))}})
+    try {
+      expect(h.url).toMatch(/^https:/)
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get(`${h.url}/v1/stats`, {ca: cert, headers: {authorization: `Bearer ${h.read}`}}, (res) => {
+            let t = ''
+            res.on('data', (d) => (t += d))
+            res.on('end', () => resolve(t))
+          })
+          .on('error', reject)
+      })
+      expect(JSON.parse(body).records).toBe(0)
+    } finally {
+      await h.stop()
+    }
+  })
+})
