@@ -65,12 +65,27 @@ try {
   process.stdout.write(chalk.dim('(again) ') + again.stdout)
   $.cwd = path.join(tmp, 'alice')
   if (has('sync')) {
+    $.cwd = bob
+    await step('meanwhile bob learns something (in his store)', ['assert', 'drug:ibuprofen', 'max_daily_dose_mg', '3200', '--source', 'label:eu'])
+    $.cwd = path.join(tmp, 'alice')
+    await step('and alice too', ['assert', 'drug:aspirin', 'brand', 'Bayer'])
     await step('add bob as a remote', ['remote', 'add', 'bob', bob])
     await step('sync both ways with bob', ['sync', 'bob'])
   }
   if (has('verify')) {
-    const claims = path.join(root, 'fixtures/claims/demo.toml')
-    if (fs.existsSync(claims)) await step('verify claims about this repo', ['verify', '--claims', claims], {expectExit: 0})
+    // Claims about a small repo: one holds, one is broken on purpose (exit 1 says so).
+    const repo = path.join(tmp, 'service')
+    fs.mkdirSync(repo)
+    fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({name: 'service', version: '1.2.0', engines: {node: '>=20'}}, null, 2))
+    fs.writeFileSync(path.join(repo, 'tsconfig.json'), JSON.stringify({compilerOptions: {strict: false}}, null, 2))
+    fs.writeFileSync(
+      path.join(repo, 'claims.toml'),
+      `[[claim]]\nid = "node-20"\nsubject = "repo:package"\npredicate = "engines.node"\nexpect = ">=20"\nwhy = "we deploy on Node 20"\n\n` +
+        `[[claim]]\nid = "tsconfig-strict"\nsubject = "repo:tsconfig"\npredicate = "compilerOptions.strict"\nexpect = true\nwhy = "strict mode catches null bugs"\n`,
+    )
+    $.cwd = repo
+    await step('verify claims about a repo (one is broken on purpose)', ['verify', '--claims', 'claims.toml'], {expectExit: 1})
+    $.cwd = path.join(tmp, 'alice')
   }
   console.log(chalk.green('\ndemo finished: every step behaved as expected'))
 } finally {
