@@ -123,3 +123,24 @@ export interface Store {
 
 export const compareRecords = (a: {hlc: string; id: string}, b: {hlc: string; id: string}): number =>
   a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+
+/**
+ * Everything the given assertions stand on through `evidence`, one `get` per level of
+ * derivation (lineages are shallow next to the store). Shared by adapters whose stores
+ * answer `get` by index.
+ */
+export async function walkLineage(get: (ids: string[]) => Promise<Sealed[]>, ids: readonly string[], until?: string): Promise<Assertion[]> {
+  const found = new Map<string, Assertion>()
+  const start = (await get([...ids])).map((s) => s.record).filter((r): r is Assertion => r.kind === 'assertion')
+  let frontier = [...new Set(start.flatMap((a) => a.evidence ?? []))]
+  while (frontier.length) {
+    const next = new Set<string>()
+    for (const {record: r} of await get(frontier.filter((id) => !found.has(id)))) {
+      if (r.kind !== 'assertion' || (until !== undefined && r.hlc > until) || found.has(r.id)) continue
+      found.set(r.id, r)
+      for (const e of r.evidence ?? []) if (!found.has(e)) next.add(e)
+    }
+    frontier = [...next]
+  }
+  return [...found.values()].sort(compareRecords)
+}

@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../../core/store.js'
+import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -314,21 +314,8 @@ export class PostgresStore implements Store {
     return rows.map((r) => toSealed(r).record)
   }
 
-  async lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
-    const found = new Map<string, Assertion>()
-    const start = (await this.get(ids)).map((s) => s.record).filter((r): r is Assertion => r.kind === 'assertion')
-    let frontier = [...new Set(start.flatMap((a) => a.evidence ?? []))]
-    // One query per level of derivation; lineages are shallow next to the store.
-    while (frontier.length) {
-      const next = new Set<string>()
-      for (const {record: r} of await this.get(frontier.filter((id) => !found.has(id)))) {
-        if (r.kind !== 'assertion' || (until !== undefined && r.hlc > until) || found.has(r.id)) continue
-        found.set(r.id, r)
-        for (const e of r.evidence ?? []) if (!found.has(e)) next.add(e)
-      }
-      frontier = [...next]
-    }
-    return [...found.values()].sort(compareRecords)
+  lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
+    return walkLineage((batch) => this.get(batch), ids, until)
   }
 
   async cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph> {
