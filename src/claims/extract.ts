@@ -2,7 +2,6 @@
 import {readFileSync} from 'node:fs'
 import {isAbsolute, sep} from 'node:path'
 import picomatch from 'picomatch'
-import {parse as parseToml} from 'smol-toml'
 import type {Json} from '../core/record.js'
 import {BUILTINS, type Builtin} from './builtins.js'
 import type {ClaimsFile, Extract} from './file.js'
@@ -136,7 +135,7 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     else results.set(f, extractFile(f, undefined, w.builtins, w.extracts))
   }
   if (toRead.length) {
-    if (toRead.some((f) => work.get(f)!.extracts.some((x) => x.kind === 'yaml'))) await preloadYaml()
+    await loadParsers(new Set(toRead.flatMap((f) => work.get(f)!.extracts.map((x) => x.kind))))
     const contents = await repo.read(toRead, cf.settings.maxFileBytes)
     for (const c of contents) {
       const w = work.get(c.path)!
@@ -199,17 +198,15 @@ function parseDoc(kind: Extract['kind'], text: string): unknown {
       }
     }
   }
-  if (kind === 'toml') return parseToml(text)
-  return yamlParse(text)
+  const parse = kind === 'toml' ? tomlParser : yamlParser
+  if (!parse) throw new Error(`${kind} parser not loaded`)
+  return parse(text)
 }
 
-type YamlParse = (text: string) => unknown
-let yamlParser: YamlParse | undefined
-/** The YAML library loads only when a YAML extractor runs (preloadYaml), keeping the common verify light. */
-function yamlParse(text: string): unknown {
-  if (!yamlParser) throw new Error('YAML parser not loaded')
-  return yamlParser(text) as Json
-}
+type Parse = (text: string) => unknown
+// The YAML and TOML libraries load only when a file has to be parsed (cache misses), keeping the hook light.
+let yamlParser: Parse | undefined
+let tomlParser: Parse | undefined
 
 /**
  * Start loading the YAML library (~30 ms) while git lists files, when the claims file at this path
@@ -223,10 +220,14 @@ export function prefetchParsers(claimsPath: string): void {
   }
 }
 
-async function preloadYaml(): Promise<void> {
-  if (!yamlParser) {
+async function loadParsers(kinds: ReadonlySet<string>): Promise<void> {
+  if (kinds.has('yaml') && !yamlParser) {
     const {parse} = await import('yaml')
     yamlParser = (t) => parse(t)
+  }
+  if (kinds.has('toml') && !tomlParser) {
+    const {parse} = await import('smol-toml')
+    tomlParser = (t) => parse(t)
   }
 }
 

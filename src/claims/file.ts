@@ -1,5 +1,4 @@
 /** The claims file `.steme/claims.toml`: parsing, validation with precise messages, and the shapes it holds. */
-import {parse as parseToml, TomlError} from 'smol-toml'
 import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {parsePath, type PathSegment} from './path.js'
@@ -65,16 +64,12 @@ export const DEFAULT_SETTINGS: Settings = {maxFileBytes: 1024 * 1024, builtins: 
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
 
-/** Parse and validate claims text; every problem is a UserError (exit 2) naming the file, line and field. */
-export function parseClaims(text: string, path: string): ClaimsFile {
-  let raw: Record<string, unknown>
-  try {
-    raw = parseToml(text) as Record<string, unknown>
-  } catch (e) {
-    const where = e instanceof TomlError ? `:${e.line}:${e.column}` : ''
-    const msg = (e as Error).message.split('\n')[0]
-    throw new UserError(`${path}${where}: not valid TOML: ${msg}`, {code: 'config', hint: 'fix the claims file at that line and column'})
-  }
+/**
+ * Validate a parsed claims file (the TOML document as plain data); every problem is a UserError
+ * (exit 2) naming the file, line and field. Parsing the TOML text is parse.ts's job, so that a
+ * verify run whose parsed claims are cached never loads the TOML library.
+ */
+export function validateClaims(raw: Record<string, unknown>, text: string, path: string): ClaimsFile {
   const headers = headerLines(text)
   const fail = (what: string, line: number, msg: string, hint?: string): never => {
     throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format'})
@@ -90,12 +85,12 @@ export function parseClaims(text: string, path: string): ClaimsFile {
     const line = headers.claim[i] ?? 1
     const what = `claim #${i + 1}${typeof c.id === 'string' ? ` "${c.id}"` : ''}`
     knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field "${k}"`))
-    const id = str(c.id, 'id', () => fail(what, line, 'needs an "id" (a stable name; baselines and reports key on it)'))
+    const id = str(c.id, () => fail(what, line, 'needs an "id" (a stable name; baselines and reports key on it)'))
     if (!ID_RE.test(id)) fail(what, line, `id "${id}" must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
     if (seen.has(id)) fail(what, line, `duplicate id (first used at line ${seen.get(id)})`)
     seen.set(id, line)
-    const subject = str(c.subject, 'subject', () => fail(what, line, 'needs a "subject" string'))
-    const predicate = str(c.predicate, 'predicate', () => fail(what, line, 'needs a "predicate" string'))
+    const subject = str(c.subject, () => fail(what, line, 'needs a "subject" string'))
+    const predicate = str(c.predicate, () => fail(what, line, 'needs a "predicate" string'))
     const compare = (c.compare ?? 'eq') as Comparison
     if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison "${String(c.compare)}"`, `use one of: ${COMPARISONS.join(', ')}`)
     const severity = (c.severity ?? 'error') as Severity
@@ -133,9 +128,9 @@ export function parseClaims(text: string, path: string): ClaimsFile {
     const kinds = (['json', 'yaml', 'toml', 'regex'] as const).filter((k) => x[k] !== undefined)
     if (kinds.length !== 1) fail(what, line, kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
     const kind = kinds[0]
-    const expr = str(x[kind], kind, () => fail(what, line, `"${kind}" must be a string`))
-    const subject = str(x.subject, 'subject', () => fail(what, line, 'needs a "subject" string'))
-    const predicate = str(x.predicate, 'predicate', () => fail(what, line, 'needs a "predicate" string'))
+    const expr = str(x[kind], () => fail(what, line, `"${kind}" must be a string`))
+    const subject = str(x.subject, () => fail(what, line, 'needs a "subject" string'))
+    const predicate = str(x.predicate, () => fail(what, line, 'needs a "predicate" string'))
     if (x.count !== undefined && typeof x.count !== 'boolean') fail(what, line, '"count" must be true or false')
     const count = x.count === true
     if (count && kind !== 'regex') fail(what, line, '"count" only applies to regex extractors')
@@ -208,7 +203,7 @@ function knownKeys(obj: Record<string, unknown>, known: string[], onUnknown: (k:
   for (const k of Object.keys(obj)) if (!known.includes(k)) onUnknown(k)
 }
 
-function str(v: unknown, _name: string, onMissing: () => never): string {
+function str(v: unknown, onMissing: () => never): string {
   if (typeof v !== 'string' || v === '') return onMissing()
   return v
 }

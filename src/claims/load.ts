@@ -1,8 +1,8 @@
 /** Finding the repo root and its claims file (from the index with --staged), and loading it. */
-import {existsSync, readFileSync} from 'node:fs'
-import {join, relative, resolve} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
-import {CLAIMS_FILE, parseClaims, type ClaimsFile} from './file.js'
+import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
 
 /** The repo root: the git work tree's top, else the directory holding `.steme/`, else cwd. */
@@ -23,19 +23,68 @@ export interface LoadedClaims {
 const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
 
 /** Read and parse the claims file; with a staged repo, the version in the git index when it is there. */
-export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[]): Promise<LoadedClaims> {
+export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[], opts: {cache?: boolean} = {}): Promise<LoadedClaims> {
   const abs = resolve(path ?? defaultClaimsPath(root))
   const rel = relative(root, abs).replaceAll('\\', '/')
+  let text: string
+  let name: string
+  let from: LoadedClaims['from'] = 'worktree'
   if (repo?.staged && !rel.startsWith('..') && (files ?? (await repo.list())).includes(rel)) {
     const [c] = await repo.read([rel], CLAIMS_MAX_BYTES)
     if ('skipped' in c) throw new UserError(`the staged claims file ${rel} ${c.detail}`, {code: 'config'})
-    return {claims: parseClaims(c.text, rel), from: 'index'}
+    text = c.text
+    name = rel
+    from = 'index'
+  } else {
+    if (!existsSync(abs)) {
+      throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : rel}`, {
+        code: 'config',
+        hint: 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>',
+      })
+    }
+    text = readFileSync(abs, 'utf8')
+    name = rel.startsWith('..') ? abs : rel
   }
-  if (!existsSync(abs)) {
-    throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : rel}`, {
-      code: 'config',
-      hint: 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>',
-    })
+  const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
+  let raw = cachePath ? cachedToml(cachePath, text) : undefined
+  if (!raw) {
+    const {parseClaimsToml} = await import('./parse.js')
+    raw = parseClaimsToml(text, name)
+    if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
   }
-  return {claims: parseClaims(readFileSync(abs, 'utf8'), rel.startsWith('..') ? abs : rel), from: 'worktree'}
+  return {claims: validateClaims(raw, text, name), from}
+}
+
+// The parsed TOML of the last claims text, so that a hook run on unchanged claims skips loading and
+// running the TOML parser. Keyed by the text itself: comparing it costs less than parsing it.
+function cachedToml(path: string, text: string): Record<string, unknown> | undefined {
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as {text?: unknown; raw?: unknown}
+    return doc.text === text && doc.raw && typeof doc.raw === 'object' ? (doc.raw as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function saveToml(path: string, text: string, raw: Record<string, unknown>): void {
+  try {
+    mkdirSync(dirname(path), {recursive: true})
+    const tmp = `${path}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify({text, raw}))
+    renameSync(tmp, path)
+  } catch {
+    // Only speed is lost.
+  }
+}
+
+/** Survives a JSON round trip unchanged: no dates, no NaN or infinities. */
+function isPlainData(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
+  if (typeof v === 'number') return Number.isFinite(v)
+  if (Array.isArray(v)) return v.every(isPlainData)
+  if (typeof v !== 'object') return false
+  // Tables come with a null prototype (smol-toml guards against prototype pollution); dates are objects too.
+  const proto = Object.getPrototypeOf(v)
+  if (proto === null || proto === Object.prototype) return Object.values(v as object).every(isPlainData)
+  return false
 }

@@ -2,7 +2,8 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
-import {parseClaims, type Claim} from '../claims/file.js'
+import type {Claim} from '../claims/file.js'
+import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
 import type {Json} from '../core/record.js'
 

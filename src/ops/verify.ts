@@ -103,7 +103,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const useCache = staged && input.cache !== false
   if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
   const files = await listing
-  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files)
+  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache})
   await checkLenses(cf)
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)

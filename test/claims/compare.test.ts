@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {check, order} from '../../src/claims/compare.js'
-import {parseClaims, type Claim} from '../../src/claims/file.js'
+import type {Claim} from '../../src/claims/file.js'
+import {parseClaims} from '../../src/claims/parse.js'
 import type {Json} from '../../src/core/record.js'
 
 function claim(compare: string, expectValue?: Json): Claim {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {readFileSync} from 'node:fs'
-import {parseClaims} from '../../src/claims/file.js'
+import {parseClaims} from '../../src/claims/parse.js'
 import {UserError} from '../../src/core/errors.js'
 
 const CLAIM = `[[claim]]

@@ -1,4 +1,4 @@
-import {symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
@@ -210,6 +210,7 @@ describe('extraction cache (--staged)', () => {
     expect(second.observations).toEqual(first.observations)
     expect(second.observations!.filter((o) => o.predicate === 'key').map((o) => o.line)).toEqual([2, 4])
     expect(gitIn(dir, 'status', '--porcelain')).toBe('')
+    expect(existsSync(join(dir, '.git/steme/verify-cache.json')) && existsSync(join(dir, '.git/steme/claims-cache.json'))).toBe(true)
 
     writeFiles(dir, {'conf/a.yaml': 'tls: "1.2"\n'})
     gitIn(dir, 'add', 'conf/a.yaml')
@@ -224,6 +225,18 @@ describe('extraction cache (--staged)', () => {
     expect(fourth.cache!.hits).toBe(0)
     expect(fourth.verdicts[0].status).toBe('PASS')
     expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).cache).toBeUndefined()
+
+    // Claims whose TOML does not survive JSON (dates, nan) are parsed every time, and stay exact.
+    writeFiles(dir, {'.steme/claims.toml': claim('d', 'svc', 'since', 'expect = 1979-05-27T07:32:00Z') + claim('n', 'svc', 'ratio', 'expect = nan\ncompare = "lte"')})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    for (let i = 0; i < 2; i++) {
+      const res = await verifyOp({}, {cwd: dir, staged: true})
+      expect(res.verdicts.map((v) => v.expect)).toEqual(['1979-05-27T07:32:00.000Z', NaN])
+    }
+    // A broken claims file is reported even right after a good one was cached.
+    writeFiles(dir, {'.steme/claims.toml': '[[claim]\n'})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/claims\.toml:1:\d+: not valid TOML/)})
   })
 })
 

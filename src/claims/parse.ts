@@ -1,0 +1,19 @@
+/** Parse claims text: TOML (errors with line and column) then validation. */
+import {parse as parseToml, TomlError} from 'smol-toml'
+import {UserError} from '../core/errors.js'
+import {validateClaims, type ClaimsFile} from './file.js'
+
+/** The claims file's TOML as plain data; malformed TOML is a UserError (exit 2) with line and column. */
+export function parseClaimsToml(text: string, path: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>
+  } catch (e) {
+    const where = e instanceof TomlError ? `:${e.line}:${e.column}` : ''
+    const msg = (e as Error).message.split('\n')[0]
+    throw new UserError(`${path}${where}: not valid TOML: ${msg}`, {code: 'config', hint: 'fix the claims file at that line and column'})
+  }
+}
+
+export function parseClaims(text: string, path: string): ClaimsFile {
+  return validateClaims(parseClaimsToml(text, path), text, path)
+}
