@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that check what garbage collection does call gc() themselves.
+    execArgv: ['--expose-gc'],
   },
 })

@@ -2,7 +2,12 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
+import {assertion} from '../helpers/records.js'
+
+const EVIDENCE = 'ab'.repeat(32)
+const sealedAssertions = (n: number) => Array.from({length: n}, (_, i) => assertion({subject: `s:${i}`, value: i, evidence: [EVIDENCE]}))
 
 storeContract('duckdb', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'steme-duck-'))
@@ -20,4 +25,33 @@ storeContract('duckdb', async () => {
       rmSync(dir, {recursive: true, force: true})
     },
   }
+})
+
+describe('duckdb appender hygiene', () => {
+  it('a batch rolled back on a duplicate key leaves no appender rows for garbage collection to replay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-gc-'))
+    const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+    try {
+      const recs = sealedAssertions(40)
+      expect(await store.insert(recs.slice(0, 10))).toEqual({added: 10, present: 0})
+      // Fresh-looking batch that overlaps: the appender's flush fails on the primary key and the
+      // store falls back to the membership query.
+      expect(await store.insert(recs.slice(5, 20))).toEqual({added: 10, present: 5})
+      const gc = (globalThis as {gc?: () => void}).gc
+      expect(gc, 'tests run with --expose-gc (vitest.config.ts)').toBeTypeOf('function')
+      for (let i = 0; i < 3; i++) {
+        gc!()
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(await store.insert(recs.slice(20, 40))).toEqual({added: 20, present: 0})
+      expect((await store.stats()).records).toBe(40)
+      // Every record cites EVIDENCE once: one refs edge each, none replayed.
+      const conn = (store as unknown as {conn: {runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}}).conn
+      const rows = (await conn.runAndReadAll('SELECT count(*)::INTEGER FROM refs')).getRows()
+      expect(rows[0]![0]).toBe(40)
+    } finally {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
 })

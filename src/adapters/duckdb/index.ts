@@ -1,5 +1,5 @@
 /** The default store: an embedded DuckDB file, one writer process, bulk inserts through the Appender. */
-import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
+import type {DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api'
 import type * as DuckDB from '@duckdb/node-api'
 import type * as Bindings from '@duckdb/node-bindings'
 import {createRequire} from 'node:module'
@@ -179,17 +179,22 @@ export class DuckDBStore implements Store {
     // Created inside the insert transaction, so a rollback cannot leave us believing it exists.
     await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
     const st = await this.conn.createAppender('sync_stage', 'main', 'temp')
-    for (const [b, [n, l0, l1, l2, l3]] of sums) {
-      st.appendBigInt(BigInt(b))
-      st.appendBigInt(n)
-      st.appendHugeInt(l0)
-      st.appendHugeInt(l1)
-      st.appendHugeInt(l2)
-      st.appendHugeInt(l3)
-      st.endRow()
+    try {
+      for (const [b, [n, l0, l1, l2, l3]] of sums) {
+        st.appendBigInt(BigInt(b))
+        st.appendBigInt(n)
+        st.appendHugeInt(l0)
+        st.appendHugeInt(l1)
+        st.appendHugeInt(l2)
+        st.appendHugeInt(l3)
+        st.endRow()
+      }
+      st.flushSync()
+      st.closeSync()
+    } catch (e) {
+      discard(st)
+      throw e
     }
-    st.flushSync()
-    st.closeSync()
     await this.conn.run(`INSERT INTO sync_buckets SELECT * FROM temp.main.sync_stage ON CONFLICT (bucket) DO UPDATE SET
       n = sync_buckets.n + excluded.n, l0 = sync_buckets.l0 + excluded.l0, l1 = sync_buckets.l1 + excluded.l1,
       l2 = sync_buckets.l2 + excluded.l2, l3 = sync_buckets.l3 + excluded.l3`)
@@ -236,9 +241,12 @@ export class DuckDBStore implements Store {
   /** Append records known to be new, in one transaction with their refs edges. */
   private async appendAll(fresh: readonly Sealed[]): Promise<void> {
     await this.conn.run('BEGIN TRANSACTION')
+    const open: DuckDBAppender[] = []
     try {
       const app = await this.conn.createAppender('records')
+      open.push(app)
       const refs = await this.conn.createAppender('refs')
+      open.push(refs)
       for (const {record: r, canonical} of fresh) {
         const id = Buffer.from(r.id, 'hex')
         app.appendBlob(id)
@@ -280,10 +288,15 @@ export class DuckDBStore implements Store {
       app.closeSync()
       refs.flushSync()
       refs.closeSync()
+      open.length = 0
       await this.addBucketSums(fresh)
       await this.conn.run('COMMIT')
       this.writeCount++
     } catch (e) {
+      // An appender left holding rows (a flush that failed on a duplicate key, say) would flush
+      // them again when it is garbage-collected, inside whatever transaction runs then, and
+      // abort it: drop its rows before closing it.
+      for (const a of open) discard(a)
       // A failed flush may already have ended the transaction; the original error matters.
       await this.conn.run('ROLLBACK').catch(() => undefined)
       throw e
@@ -529,4 +542,14 @@ function openError(path: string, e: unknown): UserError {
     })
   }
   return new UserError(`cannot open the store ${path}: ${msg}`, {code: 'no_store', hint: 'check the path, or create a store with `steme init`', cause: e})
+}
+
+/** Drop an appender's buffered rows and close it, so garbage collection cannot flush them later. */
+function discard(a: DuckDBAppender): void {
+  try {
+    a.clear()
+    a.closeSync()
+  } catch {
+    // Already closed, or the connection is gone: nothing left to flush.
+  }
 }
