@@ -1,5 +1,6 @@
 // Generates a slice of benchmark records on a worker thread (signing is the slow part).
 import {parentPort, workerData} from 'node:worker_threads'
+import {rng} from './rng.mjs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
@@ -12,9 +13,7 @@ const {formatHlc} = await dist('core/hlc.js')
 await initHash()
 
 const keys = Array.from({length: agents}, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(i + 1)))
-// Deterministic pseudo-random numbers so every run generates the same data.
-let s = (from + 1) * 2654435761
-const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648)
+const rnd = rng(Math.imul(from + 1, 2654435761))
 const base = Date.parse('2025-01-01T00:00:00Z')
 const lines = []
 for (let i = from; i < to; i++) {

@@ -35,7 +35,7 @@ export function cli(args, {env = {}, input, cwd = ROOT} = {}) {
  * subject on average, from `agents` keys. Cached: the same arguments reuse the same file.
  */
 export async function generate({n, perSubject = 10, agents = 50, signed = true, name}) {
-  const file = join(CACHE, name ?? `${signed ? 'signed' : 'facts'}-${n}-${perSubject}.ndjson`)
+  const file = join(CACHE, name ?? `${signed ? 'signed' : 'facts'}-${n}-${perSubject}-v2.ndjson`)
   if (existsSync(file) && statSync(file).size > 0) return file
   const threads = availableParallelism()
   const per = Math.ceil(n / threads)

@@ -3,14 +3,15 @@
 // write <url> <token> <file> <batch> <concurrency>: post a signed NDJSON file in batches.
 import {readFileSync} from 'node:fs'
 import autocannon from 'autocannon'
+import {rng} from './rng.mjs'
 
 const [mode, url, token, ...rest] = process.argv.slice(2)
 const auth = {authorization: `Bearer ${token}`}
 
 if (mode === 'query') {
   const [subjects, seconds, connections] = rest.map(Number)
-  let s = 12345
-  const next = () => (s = (s * 1103515245 + 12345) % 2147483648) % subjects
+  const rnd = rng(12345)
+  const next = () => Math.floor(rnd() * subjects)
   const r = await autocannon({
     url,
     connections,

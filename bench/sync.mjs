@@ -24,7 +24,7 @@ await initHash()
 const log = (s) => process.stderr.write(s + '\n')
 
 async function generate() {
-  const file = join(CACHE, `sync-${N}.ndjson`)
+  const file = join(CACHE, `sync-${N}-v2.ndjson`)
   if (existsSync(file)) return readFileSync(file, 'utf8').split('\n').filter(Boolean)
   log(`generating ${fmt(N)} signed records over 180 days...`)
   const threads = availableParallelism()
