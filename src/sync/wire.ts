@@ -220,7 +220,7 @@ const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
  * type is a malformed message, never a crash or a nonsense figure further on.
  */
 function checkHello(h: Record<string, unknown>): Hello {
-  const bad = (field: string, want: string) => new WireError(`hello field "${field}" must be ${want}, got ${JSON.stringify(h[field])?.slice(0, 80)}`)
+  const bad = (field: string, want: string) => new WireError(`hello field "${field}" must be ${want}, got ${h[field] === undefined ? 'nothing' : JSON.stringify(h[field]).slice(0, 80)}`)
   if (typeof h.proto !== 'string') throw bad('proto', 'a string')
   if (!Number.isSafeInteger(h.v)) throw bad('v', 'an integer')
   if (!Array.isArray(h.caps) || h.caps.length > 256 || !h.caps.every((c) => typeof c === 'string')) throw bad('caps', 'an array of strings')
