@@ -83,6 +83,11 @@ export class MessageReader {
     return out
   }
 
+  /** Whether the preamble has arrived (always true when none was expected). */
+  get started(): boolean {
+    return this.sawPreamble
+  }
+
   get buffered(): number {
     return this.size
   }
