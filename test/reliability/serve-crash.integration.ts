@@ -97,4 +97,29 @@ describe('kill -9 of steme serve during batched writes', () => {
     rmSync(join(sb.dir, '.steme', 'state', 'serve.json'), {force: true})
     report({suite: 'kill -9 of steme serve mid-write', faults: KILLS, inputs: sentTotal, lost, invalidStored: 0, crashes: 0})
   })
+
+  it('after query load over keep-alive connections, with an SSE subscriber open, the first SIGTERM stops the daemon', {timeout: 120_000}, async () => {
+    const d = await startDaemon()
+    const auth = {authorization: `Bearer ${token}`}
+    const sse = await fetch(`${d.url}/v1/events`, {headers: auth})
+    expect(sse.status).toBe(200)
+    let stop = false
+    let answered = 0
+    const loop = async () => {
+      while (!stop) {
+        const res = await fetch(`${d.url}/v1/query?subject=crash:0:${answered % 5}`, {headers: auth})
+        await res.arrayBuffer()
+        if (res.status === 200) answered++
+      }
+    }
+    const loops = Array.from({length: 6}, loop)
+    while (answered < 300) await new Promise((r) => setTimeout(r, 50))
+    stop = true
+    await Promise.all(loops)
+    d.proc.kill('SIGTERM')
+    const exit = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))])
+    if (exit === 'still running') d.proc.kill('SIGKILL')
+    expect(exit).toBe(0)
+    expect(existsSync(join(sb.dir, '.steme', 'state', 'serve.json'))).toBe(false)
+  })
 })
