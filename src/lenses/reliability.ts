@@ -1,7 +1,7 @@
 /** Source reliability: values scored by witnesses whose reliability was learned across all subjects (truth-discovery.ts). */
 import type {Json} from '../core/record.js'
 import type {Lens, WitnessQuality} from './types.js'
-import {discoverTruth, elementsOf, posteriors, TRUTH_DEFAULTS} from './truth-discovery.js'
+import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, rank, resolved, showValue, valueKey} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
@@ -24,13 +24,15 @@ export const reliability: Lens = (cands, ctx) => {
     for (const e of els) if (!elements.has(e)) elements.set(e, elements.size)
     return {witness, els, quality: table.get(witness) ?? pooled}
   })
+  const sets = obs.map((o) => {
+    const listed = new Uint8Array(elements.size)
+    for (const e of o.els) listed[elements.get(e)!] = 1
+    return listed
+  })
+  const partial = partialClaims(sets)
   const p = posteriors(
     elements.size,
-    obs.map((o) => {
-      const listed = new Uint8Array(elements.size)
-      for (const e of o.els) listed[elements.get(e)!] = 1
-      return {listed, quality: o.quality}
-    }),
+    obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i])})),
     TRUTH_DEFAULTS.prior,
   )
   // A value's log-likelihood: its elements true, every other named element false.

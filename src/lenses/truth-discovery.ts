@@ -66,6 +66,8 @@ interface Obs {
   witness: number
   /** Element indexes this witness lists, as a set over the object's elements. */
   listed: Uint8Array
+  /** The claim is a strict subset of another witness's claim on the object (see partialClaims). */
+  partial: boolean
 }
 interface Obj {
   elements: string[]
@@ -73,6 +75,32 @@ interface Obj {
 }
 
 const clamp = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p))
+
+/**
+ * Which claims on one object are partial: their elements a strict subset of another claim's.
+ * A witness that names only some of what others name may be truncating (a display limit, "et
+ * al.", only the first author) rather than denying the rest, and how often a witness's partial
+ * claims leave true elements out is a habit of its own, learned apart from its full claims.
+ */
+export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>): boolean[] {
+  const sizes = sets.map((x) => {
+    let n = 0
+    for (let e = 0; e < x.length; e++) n += x[e] ? 1 : 0
+    return n
+  })
+  return sets.map((a, i) =>
+    sets.some((b, j) => {
+      if (sizes[j] <= sizes[i]) return false
+      for (let e = 0; e < a.length; e++) if (a[e] && !b[e]) return false
+      return true
+    }),
+  )
+}
+
+/** A witness's rates for one claim: partial claims use the sensitivity learned on its partial claims. */
+export function effectiveQuality(q: WitnessQuality, partial: boolean): WitnessQuality {
+  return partial && q.partialSensitivity !== undefined ? {...q, sensitivity: q.partialSensitivity} : q
+}
 
 /** Posterior truth of each element of one object, given witness rates. */
 export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: ArrayLike<number>; quality: WitnessQuality}>, prior: number): Float64Array {
@@ -118,40 +146,47 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     for (const e of els) if (!o.elements.has(e)) o.elements.set(e, o.elements.size)
     o.raw.push({witness: w, els})
   }
-  const objs: Obj[] = [...objects.values()].map((o) => ({
-    elements: [...o.elements.keys()],
-    obs: o.raw.map((r) => {
-      const listed = new Uint8Array(o.elements.size)
-      for (const e of r.els) listed[o.elements.get(e)!] = 1
-      return {witness: r.witness, listed}
-    }),
-  }))
+  const objs: Obj[] = [...objects.values()].map((o) => {
+    const listed = o.raw.map((r) => {
+      const l = new Uint8Array(o.elements.size)
+      for (const e of r.els) l[o.elements.get(e)!] = 1
+      return l
+    })
+    const partial = partialClaims(listed)
+    return {elements: [...o.elements.keys()], obs: o.raw.map((r, i) => ({witness: r.witness, listed: listed[i], partial: partial[i]}))}
+  })
   const n = names.length
   let sens = new Float64Array(n).fill(opt.sensitivity)
+  let psens = new Float64Array(n).fill(opt.sensitivity)
   let fpr = new Float64Array(n).fill(opt.falsePositive)
   const claimCount = new Float64Array(n)
   for (const o of objs) for (const ob of o.obs) claimCount[ob.witness]++
-  let pooled: WitnessQuality = {sensitivity: opt.sensitivity, falsePositive: opt.falsePositive, claims: sorted.length}
+  let pooled: WitnessQuality = {sensitivity: opt.sensitivity, partialSensitivity: opt.sensitivity, falsePositive: opt.falsePositive, claims: sorted.length}
   let iterations = 0
   let converged = false
   while (iterations < opt.maxIterations) {
     iterations++
+    // True elements listed / true elements, on full and on partial claims apart.
     const tp = new Float64Array(n)
     const pos = new Float64Array(n)
+    const ptp = new Float64Array(n)
+    const ppos = new Float64Array(n)
     const fp = new Float64Array(n)
     const neg = new Float64Array(n)
     for (const o of objs) {
       const p = posteriors(
         o.elements.length,
-        o.obs.map((ob) => ({listed: ob.listed, quality: {sensitivity: sens[ob.witness], falsePositive: fpr[ob.witness], claims: 0}})),
+        o.obs.map((ob) => ({listed: ob.listed, quality: {sensitivity: ob.partial ? psens[ob.witness] : sens[ob.witness], falsePositive: fpr[ob.witness], claims: 0}})),
         opt.prior,
       )
       for (const ob of o.obs) {
+        const T = ob.partial ? ptp : tp
+        const P = ob.partial ? ppos : pos
         for (let e = 0; e < p.length; e++) {
-          pos[ob.witness] += p[e]
+          P[ob.witness] += p[e]
           neg[ob.witness] += 1 - p[e]
           if (ob.listed[e]) {
-            tp[ob.witness] += p[e]
+            T[ob.witness] += p[e]
             fp[ob.witness] += 1 - p[e]
           }
         }
@@ -159,30 +194,39 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     }
     let T = 0
     let P = 0
+    let PT = 0
+    let PP = 0
     let F = 0
     let N = 0
     for (let w = 0; w < n; w++) {
       T += tp[w]
       P += pos[w]
+      PT += ptp[w]
+      PP += ppos[w]
       F += fp[w]
       N += neg[w]
     }
     // The pooled rates carry the starting rates as a prior too, so a store where (say) nothing
     // is ever false does not divide by nothing.
     const ps = (T + opt.shrink * opt.sensitivity) / (P + opt.shrink)
+    // Partial claims are pooled towards the full-claim rate: without partial claims, no difference.
+    const pps = (PT + opt.shrink * ps) / (PP + opt.shrink)
     const kf = opt.falsePositiveStrength
     const pf = (F + kf * opt.falsePositive) / (N + kf)
-    pooled = {sensitivity: ps, falsePositive: pf, claims: sorted.length}
+    pooled = {sensitivity: ps, partialSensitivity: pps, falsePositive: pf, claims: sorted.length}
     const k = opt.shrink
     const nextS = new Float64Array(n)
+    const nextP = new Float64Array(n)
     const nextF = new Float64Array(n)
     let delta = 0
     for (let w = 0; w < n; w++) {
       nextS[w] = (tp[w] + k * ps) / (pos[w] + k)
+      nextP[w] = (ptp[w] + k * pps) / (ppos[w] + k)
       nextF[w] = (fp[w] + kf * opt.falsePositive) / (neg[w] + kf)
-      delta = Math.max(delta, Math.abs(nextS[w] - sens[w]), Math.abs(nextF[w] - fpr[w]))
+      delta = Math.max(delta, Math.abs(nextS[w] - sens[w]), Math.abs(nextP[w] - psens[w]), Math.abs(nextF[w] - fpr[w]))
     }
     sens = nextS
+    psens = nextP
     fpr = nextF
     if (delta < opt.tolerance) {
       converged = true
@@ -190,6 +234,6 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     }
   }
   const quality = new Map<string, WitnessQuality>()
-  for (let w = 0; w < n; w++) quality.set(names[w], {sensitivity: sens[w], falsePositive: fpr[w], claims: claimCount[w]})
+  for (let w = 0; w < n; w++) quality.set(names[w], {sensitivity: sens[w], partialSensitivity: psens[w], falsePositive: fpr[w], claims: claimCount[w]})
   return {quality, pooled, iterations, converged}
 }
