@@ -50,7 +50,10 @@ function generate(scenario, seed) {
   for (let o = 0; o < OBJECTS; o++) {
     const u = r()
     const size = scenario === 'scalar' ? 1 : u < 0.4 ? 1 : u < 0.7 ? 2 : u < 0.85 ? 3 : u < 0.95 ? 4 : 5
-    const t = Array.from({length: size}, (_, j) => `o${o}e${j}`)
+    // Random names, so no order (majority's tie-break, sorting) tells true elements from false ones.
+    const name = () => `o${o}n${String(pick(1e6)).padStart(6, '0')}`
+    const t = Array.from({length: size}, name)
+    const confusions = [name(), name()]
     truth.push(t)
     const said = new Map()
     const speak = (s) => {
@@ -59,7 +62,7 @@ function generate(scenario, seed) {
       if (src.truncate && size > 1 && r() < src.truncate) list = list.slice(0, 1 + pick(Math.min(2, size - 1)))
       for (let e = 0; e < 3 && r() < src.error; e++) {
         const kind = scenario === 'scalar' ? 0 : pick(3)
-        const wrong = r() < 0.5 ? `o${o}f${pick(2)}` : `o${o}typo${pick(1e6)}`
+        const wrong = r() < 0.5 ? confusions[pick(2)] : name()
         if (kind === 0) list[pick(list.length)] = wrong
         else if (kind === 1 && list.length > 1) list.splice(pick(list.length), 1)
         else list.push(wrong)
@@ -77,6 +80,7 @@ function generate(scenario, seed) {
       if (parent !== undefined && said.has(parent) && r() < 0.9) said.set(s, said.get(parent))
     }
     for (const [s, value] of said) claims.push({object: `o${o}\u0000authors`, o, witness: `source:${sources[s].name}`, value})
+    truth[o] = [...t].sort()
   }
   return {truth, claims}
 }
