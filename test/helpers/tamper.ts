@@ -41,7 +41,7 @@ export function tamperVariants(s: Sealed): Variant[] {
   return out
 }
 
-/** One fresh record of every kind, with every optional field set (new stamps on every call, so new ids). */
+/** One signed record of every kind, with every optional field set, fresh each call (new hlc stamps). */
 export function tamperSamples(): Sealed[] {
   const a = assertion({source: 'doi:1', epoch: 'e1', evidence: ['ab'.repeat(32)], supersedes: ['cd'.repeat(32)], valid: {from: '2024-01-01', to: '2025-01-01'}})
   return [
