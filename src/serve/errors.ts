@@ -9,6 +9,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
   usage: 400,
   bad_request: 400,
   invalid_record: 400,
+  invalid_claims: 400,
   no_key: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -30,7 +31,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
 }
 
 export interface ErrorBody {
-  error: {code: HttpErrorCode; message: string; hint?: string}
+  error: {code: HttpErrorCode; message: string; hint?: string; line?: number; column?: number}
 }
 
 /** An error raised by the HTTP layer itself (auth, content type, unmounted routes). */
@@ -68,10 +69,12 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
   let code: HttpErrorCode = 'internal'
   let message = 'internal error (a bug in steme serve; the server log has details)'
   let hint: string | undefined
+  let at: {line: number; column?: number} | undefined
   if (err instanceof UserError || err instanceof HttpError) {
     code = err.code
     message = err.message
     hint = err.hint
+    if (err instanceof UserError) at = err.at
   } else {
     const f = err as FastifyError & {validation?: unknown}
     const mapped = f?.validation ? 'bad_request' : f?.code ? FASTIFY[f.code] : undefined
@@ -83,7 +86,7 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
       return {status: f.statusCode, body: {error: {code: f.statusCode === 429 ? 'rate_limited' : 'bad_request', message: f.message}}}
     }
   }
-  return {status: STATUS[code], body: {error: hint ? {code, message, hint} : {code, message}}}
+  return {status: STATUS[code], body: {error: {code, message, ...(hint ? {hint} : {}), ...(at ? {line: at.line, ...(at.column ? {column: at.column} : {})} : {})}}}
 }
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {

@@ -142,14 +142,6 @@ describe('steme serve routes', () => {
     expect(junk.headers.get('content-type')).toMatch(/application\/x-steme-sync/)
   })
 
-  it('verify answers 501 not_implemented until its op is mounted', async () => {
-    for (const [method, path] of [['POST', '/v1/verify']]) {
-      const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
-      expect(r.status, path).toBe(501)
-      expectCleanError(r, 'not_implemented')
-    }
-  })
-
   describe('bad input is a 4xx with a stable code, never a 500 or a stack trace', () => {
     it('malformed JSON array', async () => {
       const r = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '[{"v":1,'})

@@ -22,15 +22,8 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
     },
     conflicts ? oneAtATime((q: ConflictsQuery) => conflicts(ctx.deps, q), (req) => req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
-  app.post(
-    '/v1/verify',
-    {config: {role: 'read'}},
-    verify
-      ? async (req) => verify(ctx.deps, parseJson(req.body))
-      : async () => {
-          throw new HttpError('not_implemented', 'POST /v1/verify is not available: verifyOp reads claims and observations from a repo, which the daemon does not have', 'run `steme verify --remote <this URL>` in the repo: claims that need the store resolve through this daemon')
-        },
-  )
+  if (verify) verify(app, ctx)
+  else app.post('/v1/verify', {config: {role: 'read'}}, notYet('POST /v1/verify', 'claims verification'))
   if (sync) await sync(app, ctx)
   else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
 }
@@ -63,11 +56,3 @@ function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyReque
   }
 }
 
-function parseJson(body: unknown): unknown {
-  if (typeof body !== 'string') return body
-  try {
-    return JSON.parse(body)
-  } catch (e) {
-    throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
-  }
-}
