@@ -55,7 +55,14 @@ const FASTIFY: Record<string, HttpErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
   FST_ERR_VALIDATION: 'bad_request',
   FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'bad_request',
   FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+}
+
+/** Router errors whose own message would echo the whole (possibly huge) path back. */
+const FRIENDLY: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL path is not valid percent-encoding (a % must be followed by two hex digits forming UTF-8)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 200 characters (a record id is 64 hex characters)',
 }
 
 export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
@@ -73,7 +80,7 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
     const mapped = f?.validation ? 'bad_request' : f?.code ? FASTIFY[f.code] : undefined
     if (mapped) {
       code = mapped
-      message = f.message
+      message = FRIENDLY[f.code] ?? f.message
     } else if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
       // Other 4xx from fastify or a plugin: keep the status, name the code generically.
       return {status: f.statusCode, body: {error: {code: f.statusCode === 429 ? 'rate_limited' : 'bad_request', message: f.message}}}

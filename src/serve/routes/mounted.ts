@@ -1,5 +1,5 @@
 /** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
-import type {FastifyInstance} from 'fastify'
+import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {ConflictsQuery, ServeContext} from '../context.js'
 import {HttpError} from '../errors.js'
 
@@ -20,10 +20,38 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
         },
       },
     },
-    conflicts ? async (req) => conflicts(ctx.deps, req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+    conflicts ? oneAtATime((q: ConflictsQuery) => conflicts(ctx.deps, q), (req) => req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
   if (verify) verify(app, ctx)
   else app.post('/v1/verify', {config: {role: 'read'}}, notYet('POST /v1/verify', 'claims verification'))
   if (sync) await sync(app, ctx)
   else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
+}
+
+/**
+ * GET /v1/conflicts reads the whole store into memory: run one at a time (so concurrent calls
+ * cannot multiply that memory), and let identical requests waiting together share one answer.
+ */
+function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyRequest) => unknown) {
+  let tail: Promise<unknown> = Promise.resolve()
+  const pending = new Map<string, Promise<unknown>>()
+  return async (req: FastifyRequest): Promise<unknown> => {
+    const q = query(req) as Q
+    const key = JSON.stringify(q)
+    const shared = pending.get(key)
+    if (shared) return shared
+    const run = tail.then(
+      () => {
+        pending.delete(key)
+        return op(q)
+      },
+      () => {
+        pending.delete(key)
+        return op(q)
+      },
+    )
+    pending.set(key, run)
+    tail = run.catch(() => undefined)
+    return run
+  }
 }
