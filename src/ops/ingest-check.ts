@@ -2,7 +2,7 @@
 import {RecordError} from '../core/errors.js'
 import {checkRecord, seal, type Sealed} from '../core/seal.js'
 import {keyPairFromSeed, type KeyPair} from '../core/sign.js'
-import {typeName} from '../core/record.js'
+import {textTooDeep, tooDeepReason, typeName} from '../core/record.js'
 
 export interface ChunkJob {
   seq: number
@@ -51,6 +51,10 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
     count++
     const line = lineNo(job, i)
     let obj: unknown
+    if (textTooDeep(text)) {
+      errors.push({line, reason: `record: ${tooDeepReason}`})
+      continue
+    }
     try {
       obj = JSON.parse(text)
     } catch (e) {

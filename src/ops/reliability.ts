@@ -56,7 +56,7 @@ async function learnFromStore(deps: Pick<Deps, 'store'>, predicate: string, asOf
   // The store is a grow-only set: its record count changes with every new record, so it is a
   // sufficient fingerprint (with the as-of bound) for the cached training.
   const fingerprint = `${(await deps.store.stats()).records}:${asOf ?? ''}`
-  const key = `reliability:v1:${predicate}`
+  const key = `reliability:v2:${predicate}`
   const cached = await deps.store.getMeta(key)
   if (cached) {
     const c = JSON.parse(cached) as {fingerprint: string; iterations: number; converged: boolean; table: Array<[string, WitnessQuality]>}
