@@ -70,7 +70,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   let inserting: Promise<void> = Promise.resolve()
   let failure: unknown
   const inflight = new Set<Promise<void>>()
-  const limit = runner.parallelism * 3
+  const limit = runner.parallelism * 3 + 1
   // Verified chunks wait here until there are enough for one large append (one transaction):
   // DuckDB appends and commits far cheaper in big batches than in chunk-sized ones.
   let group: ChunkResult[] = []

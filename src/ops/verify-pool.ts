@@ -17,10 +17,10 @@ export interface ChunkRunner {
 type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void}
 
 /**
- * Jobs queued per worker: a second one waits in its message queue, so a worker goes straight on
+ * Jobs queued per worker: the next ones wait in its message queue, so a worker goes straight on
  * to the next chunk while the main thread is busy appending (and cannot hand out work).
  */
-const DEPTH = 2
+const DEPTH = 3
 
 class WorkerPool implements ChunkRunner {
   private readonly queued = new Map<Worker, number>()
