@@ -14,18 +14,54 @@ function clean(w) {
 }
 function words(s) { return s.trim().split(/\s+/).filter((w) => w && !SUFFIX.has(clean(w).replace(/\./g, ''))) }
 function lastWord(s) { const w = words(s); return w.length ? w[w.length - 1] : '' }
+/**
+ * Roles. The gold standard (like library catalogues) names a book's authors, and an edited
+ * volume's editors, but not who wrote its foreword or preface, translated or illustrated it.
+ * So editor markers ("(Editor)", "(EDT)", "Edited by", "Editor:") only separate names, while a
+ * name marked with a contributor role is dropped: "Bloch, Joshua (Author) Steele, Guy L., Jr.
+ * (Foreword by)", "Bloch, Joshua, foreword by Guy Steele", "Dustin, ..., Jakob Nielson (Foreword)".
+ */
+const CONTRIB = String.raw`foreword|preface|introduction|afterword|translator|translated|illustrator|illustrated|photographer|frw|trn|ilt|aft`
+const SEP = /\s*(?:;|\/|~|&|\band\b|\|)\s*/i
+/** Remove the last name of a run of text: the text before a "(Foreword by)" marker. */
+function dropLastName(seg) {
+  const cut = [...seg.matchAll(new RegExp(`${SEP.source}|\\)\\s*`, 'gi'))].pop()
+  const head = cut ? seg.slice(0, cut.index + cut[0].length) : ''
+  const last = cut ? seg.slice(cut.index + cut[0].length) : seg
+  const parts = last.split(',').filter((p) => words(p).length > 0)
+  // "First Last, First Last (Foreword)" keeps all but the last; "Last, First (Foreword by)" goes whole
+  if (parts.length >= 2 && words(parts[0]).length >= 2) return `${head}${parts.slice(0, -1).join(',')}`
+  return head
+}
+function dropContributors(s) {
+  // Prefix forms: "foreword by X", "with an introduction by X", up to the next separator.
+  s = s.replace(new RegExp(String.raw`(?<!\()(?:,\s*)?(?:with\s+(?:a|an)\s+)?(?:series\s+edited|${CONTRIB})\s+by\b[^;/]*`, 'gi'), ';')
+  // Editor prefixes are separators: "Edited by X", "Editor: X", "Editor-X", "Scientific Editor-X"; a bare trailing "Editor(s)" goes.
+  s = s.replace(/\b(?:scientific\s+)?(?:edited\s+by|editors?\s*[:-])\s*/gi, '; ').replace(/\s+editors?\.?\s*$/i, '')
+  // Suffix forms: "X (Foreword by)", "X (TRN)": drop the name before the marker.
+  const marker = new RegExp(String.raw`\((?:${CONTRIB})(?:\s+by)?\)?`, 'gi')
+  let out = ''
+  let from = 0
+  for (const m of s.matchAll(marker)) {
+    out += dropLastName(s.slice(from, m.index)) + ';'
+    from = m.index + m[0].length
+  }
+  return out + s.slice(from)
+}
 /** An author field to a sorted list of distinct lowercased surnames; [] when it names nobody. */
 export function surnames(raw) {
   let s = decode(raw)
   if (/not available|^\s*$/i.test(s)) return []
-  s = s.replace(/by\s*\(author\)/gi, ';').replace(/\((author|editor|joint author|with|foreword|introduction|translator|illustrator|contributor|compiler|[^)]*)\)/gi, ';')
+  s = dropContributors(s)
+  s = s.replace(/by\s*\(author\)/gi, ';').replace(/\([^)]*\)/g, ';')
   s = s.replace(/\(.*?\)/g, ' ').replace(/\bby\b/gi, ' ').replace(/\bet al\.?/gi, ' ')
   // names glued together: "NickWoods"
   s = s.replace(/([A-Za-z]?[a-z]{2,})([A-Z][a-z])/g, (m, a, b) => (/^(ma?c)$/i.test(a) ? m : `${a}; ${b}`))
-  const chunks = s.split(/\s*(?:;|\/|&|\band\b|\|)\s*/i).filter((c) => c.trim())
+  const chunks = s.split(SEP).filter((c) => c.trim())
   const out = new Set()
   for (const chunk of chunks) {
-    const parts = chunk.split(',').map((p) => p.trim()).filter(Boolean)
+    // "Steele, Guy L., Jr.": a suffix on its own between commas is no name
+    const parts = chunk.split(',').map((p) => p.trim()).filter((p) => !/^(jr|sr|ii|iii|iv)\.?$/i.test(p))
     if (parts.length === 0) continue
     if (parts.length === 1) { out.add(lastWord(parts[0])); continue }
     if (words(parts[0]).length >= 2 && !(chunks.length > 1 && parts.length === 2)) {

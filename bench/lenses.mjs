@@ -143,7 +143,7 @@ const deps = {store, config: {...DEFAULT_CONFIG, raw: {lenses: {authority: {orde
 const out = {records: stats.records, lenses: {}, reliability: {}, cascade: {}}
 const RUNS = Number(process.env.STEME_BENCH_RUNS ?? 200)
 // Cold reliability training over the target's predicate (every subject with it), then cached.
-await store.setMeta('reliability:v1:p0', '')
+await store.setMeta('reliability:v2:p0', '')
 const tr = performance.now()
 const learned = await learnReliability(deps, 'p0')
 out.reliability.coldTrainingMs = performance.now() - tr

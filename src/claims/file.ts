@@ -72,13 +72,13 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
 export function validateClaims(raw: Record<string, unknown>, text: string, path: string): ClaimsFile {
   const headers = headerLines(text)
   const fail = (what: string, line: number, msg: string, hint?: string): never => {
-    throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format'})
+    throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format', at: {line}})
   }
   for (const key of Object.keys(raw)) {
-    if (!['claim', 'extract', 'settings'].includes(key)) fail(`"${key}"`, 1, 'unknown table', 'the file holds [[claim]], [[extract]] and [settings]')
+    if (!['claim', 'extract', 'settings'].includes(key)) fail(`"${key}"`, keyLine(text, key), 'unknown top-level key or table', 'the file holds [[claim]], [[extract]] and [settings]')
   }
-  const claimsRaw = asTableArray(raw.claim, 'claim', path)
-  const extractsRaw = asTableArray(raw.extract, 'extract', path)
+  const claimsRaw = asTableArray(raw.claim, 'claim', text, fail)
+  const extractsRaw = asTableArray(raw.extract, 'extract', text, fail)
 
   const seen = new Map<string, number>()
   const claims: Claim[] = claimsRaw.map((c, i) => {
@@ -98,6 +98,7 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const from = (c.from ?? 'any') as ObservationSource
     if (!SOURCES.includes(from)) fail(what, line, `unknown from "${String(c.from)}"`, `use one of: ${SOURCES.join(', ')}`)
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
+    if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
     if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
     if (compare === 'in' && !Array.isArray(expect)) fail(what, line, 'compare = "in" needs "expect" to be an array of allowed values')
     let pattern: RegExp | undefined
@@ -191,12 +192,27 @@ function captureGroups(re: RegExp): number {
   return new RegExp(`${re.source}|`, re.flags.replace('g', '')).exec('')!.length - 1
 }
 
-function asTableArray(v: unknown, name: string, path: string): Record<string, unknown>[] {
+function asTableArray(v: unknown, name: string, text: string, fail: (what: string, line: number, msg: string) => never): Record<string, unknown>[] {
   if (v === undefined) return []
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) {
-    throw new UserError(`${path}: "${name}" must be an array of tables, written [[${name}]]`, {code: 'config', hint: 'see docs/claims.md for the claims file format'})
-  }
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) fail(`"${name}"`, keyLine(text, name), `must be an array of tables, written [[${name}]]`)
   return v as Record<string, unknown>[]
+}
+
+/** 1-based line where a top-level key is first written (as `key =`, `key.x =`, `[key]` or `[[key]]`), else 1. */
+function keyLine(text: string, key: string): number {
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(`^\\s*(?:\\[+\\s*)?(?:${k}|"${k}"|'${k}')\\s*[=.\\]]`)
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) if (re.test(lines[i])) return i + 1
+  return 1
+}
+
+/** NaN and the infinities have no JSON form: a claim could never be compared with them. */
+function nonFinite(v: Json): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v)
+  if (Array.isArray(v)) return v.some(nonFinite)
+  if (v && typeof v === 'object') return Object.values(v).some(nonFinite)
+  return false
 }
 
 function knownKeys(obj: Record<string, unknown>, known: string[], onUnknown: (k: string) => void): void {

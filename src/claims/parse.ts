@@ -8,9 +8,9 @@ export function parseClaimsToml(text: string, path: string): Record<string, unkn
   try {
     return parseToml(text) as Record<string, unknown>
   } catch (e) {
-    const where = e instanceof TomlError ? `:${e.line}:${e.column}` : ''
+    const at = e instanceof TomlError ? {line: e.line, column: e.column} : undefined
     const msg = (e as Error).message.split('\n')[0]
-    throw new UserError(`${path}${where}: not valid TOML: ${msg}`, {code: 'config', hint: 'fix the claims file at that line and column'})
+    throw new UserError(`${path}${at ? `:${at.line}:${at.column}` : ''}: not valid TOML: ${msg}`, {code: 'config', hint: 'fix the claims file at that line and column', at})
   }
 }
 

@@ -34,12 +34,13 @@ export default class Verify extends StemeCommand {
     const {flags} = await this.parse(Verify)
     const format = this.jsonEnabled() ? 'json' : flags.format
     // The store opens at most once, and only when a claim needs it (or --record): DuckDB costs ~190 ms to load.
-    // With a daemon (--remote, or the one holding this store), store claims resolve through it and --record posts there.
+    // With a daemon (--remote, or the one holding this store), it judges the claims against its store (POST /v1/verify)
+    // and --record posts the records signed here.
     const open = async (root: string): Promise<Deps & StoreDeps> => {
       const t = await this.target(flags, {cwd: root, readOnly: !flags.record, keyName: flags.key})
       if (t.rt) return t.rt
       const deps = await t.remote.deps(() => new KeyStore().load(flags.key))
-      return {...deps, query: (input) => t.remote.query(input)}
+      return {...deps, verify: (req) => t.remote.verify(req)}
     }
     let opened: Promise<Deps & StoreDeps> | undefined
     const openStore = (flags.remote ?? process.env.STEME_REMOTE) ? (root: string) => (opened ??= open(root)) : lazyStore(flags.store, process.env, open)

@@ -17,18 +17,22 @@ export type ErrorCode =
   | 'forbidden'
   | 'too_large'
   | 'rate_limited'
+  | 'invalid_claims'
 
 /** An error caused by input or environment the user controls. `exit` follows DESIGN.md §7. */
 export class UserError extends Error {
   readonly code: ErrorCode
   readonly hint?: string
   readonly exit: 1 | 2
-  constructor(message: string, opts: {code?: ErrorCode; hint?: string; exit?: 1 | 2; cause?: unknown} = {}) {
+  /** Where in the input the problem is (1-based), when it is in a text the user wrote. */
+  readonly at?: {line: number; column?: number}
+  constructor(message: string, opts: {code?: ErrorCode; hint?: string; exit?: 1 | 2; cause?: unknown; at?: {line: number; column?: number}} = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = 'UserError'
     this.code = opts.code ?? 'usage'
     this.hint = opts.hint
     this.exit = opts.exit ?? 2
+    if (opts.at) this.at = opts.at
   }
 }
 

@@ -70,7 +70,42 @@ export const BOUNDS = {
   value: 64 * 1024,
   evidence: 256,
   supersedes: 64,
+  /** Levels of arrays and objects, the record itself being level 1: deeper JSON would exhaust the stack of recursive encoders. */
+  depth: 64,
 } as const
+
+/** Deepest nesting of arrays and objects in a parsed JSON value, counted iteratively, stopping once past `max`. */
+export function jsonDepth(v: unknown, max: number = BOUNDS.depth): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[v, 1]]
+  while (stack.length) {
+    const [x, d] = stack.pop()!
+    if (x === null || typeof x !== 'object') continue
+    if (d > deepest) deepest = d
+    if (deepest > max) return deepest
+    for (const c of Array.isArray(x) ? x : Object.values(x)) if (c !== null && typeof c === 'object') stack.push([c, d + 1])
+  }
+  return deepest
+}
+
+/** Whether JSON text nests arrays and objects deeper than `max` (strings skipped); checked before parsing. */
+export function textTooDeep(text: string, max: number = BOUNDS.depth): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped char
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
+}
+
+export const tooDeepReason = `nests arrays and objects deeper than the bound of ${BOUNDS.depth} levels`
 
 const FIELDS: Record<Kind, {required: string[]; optional: string[]}> = {
   assertion: {required: ['subject', 'predicate', 'value', 'confidence'], optional: ['source', 'epoch', 'evidence', 'supersedes', 'valid']},
@@ -129,6 +164,7 @@ export function typeName(v: unknown): string {
  */
 export function checkShape(o: unknown, signed: boolean): asserts o is RecordBody {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new RecordError('record', `must be a JSON object, got ${typeName(o)}`)
+  if (jsonDepth(o) > BOUNDS.depth) throw new RecordError('record', tooDeepReason)
   const r = o as Record<string, unknown>
   if (r.v !== 1) throw new RecordError('v', `must be 1, got ${JSON.stringify(r.v)}`)
   if (typeof r.kind !== 'string' || !(KINDS as readonly string[]).includes(r.kind)) {

@@ -1,4 +1,5 @@
 /** The one thing sync needs from a transport: send a request message, get the response message. */
+import {UserError} from './errors.js'
 
 /**
  * A request/response channel to one remote peer. Messages are opaque bytes (the sync protocol
@@ -18,5 +19,23 @@ export class TransientError extends Error {
   constructor(message: string, opts: {cause?: unknown} = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = 'TransientError'
+  }
+}
+
+/**
+ * The transport gave out (the retries of a TransientError are spent): the connection, not the
+ * remote steme, failed. Distinct from an error the remote answered with, so the user is told to
+ * check the network and rerun, not to upgrade or fix the remote.
+ */
+export class TransportError extends UserError {
+  constructor(remote: string, cause: Error, attempts: number) {
+    const what = cause.message.includes(remote) ? cause.message : `remote ${remote}: ${cause.message}`
+    super(`${what} (transport failed; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+      code: 'remote',
+      exit: 1,
+      hint: 'check the network and that the remote is up, then run the command again: records already received are kept, and the rerun continues from there',
+      cause,
+    })
+    this.name = 'TransportError'
   }
 }

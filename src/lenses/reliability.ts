@@ -1,7 +1,7 @@
 /** Source reliability: values scored by witnesses whose reliability was learned across all subjects (truth-discovery.ts). */
 import type {Json} from '../core/record.js'
 import type {Lens, WitnessQuality} from './types.js'
-import {discoverTruth, elementsOf, posteriors, TRUTH_DEFAULTS} from './truth-discovery.js'
+import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS, weighClaims} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, rank, resolved, showValue, valueKey} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
@@ -22,15 +22,23 @@ export const reliability: Lens = (cands, ctx) => {
   const obs = [...latest].map(([witness, a]) => {
     const els = elementsOf(a.value)
     for (const e of els) if (!elements.has(e)) elements.set(e, elements.size)
-    return {witness, els, quality: table.get(witness) ?? pooled}
+    return {witness, els, quality: table.get(witness) ?? pooled, key: [...els].sort().join('\u0000'), weight: 1}
   })
+  // Witnesses that copy each other count, together, for little more than one.
+  const copies = new Map(obs.map((o) => [o.witness, new Map(Object.entries(o.quality.copies ?? {}))]))
+  weighClaims(obs, copies, (w) => {
+    const q = table.get(w) ?? pooled
+    return q.sensitivity * (1 - q.falsePositive)
+  }, TRUTH_DEFAULTS.copyRate)
+  const sets = obs.map((o) => {
+    const listed = new Uint8Array(elements.size)
+    for (const e of o.els) listed[elements.get(e)!] = 1
+    return listed
+  })
+  const partial = partialClaims(sets)
   const p = posteriors(
     elements.size,
-    obs.map((o) => {
-      const listed = new Uint8Array(elements.size)
-      for (const e of o.els) listed[elements.get(e)!] = 1
-      return {listed, quality: o.quality}
-    }),
+    obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})),
     TRUTH_DEFAULTS.prior,
   )
   // A value's log-likelihood: its elements true, every other named element false.
@@ -54,8 +62,13 @@ export const reliability: Lens = (cands, ctx) => {
     .sort((a, b) => b.quality.sensitivity * (1 - b.quality.falsePositive) - a.quality.sensitivity * (1 - a.quality.falsePositive) || (a.witness < b.witness ? -1 : 1))
     .slice(0, 3)
     .map((o) => `${o.witness} (lists ${pct(o.quality.sensitivity)} of what is true, ${pct(o.quality.falsePositive)} of what is false, over ${o.quality.claims} claims)`)
+  const discounted = obs.filter((o) => o.weight < 1 - 1e-9)
+  const copyNote = discounted.length
+    ? [`${discounted.length} witness${discounted.length === 1 ? '' : 'es'} discounted as probable copies of others making the same claim: ${discounted.slice(0, 3).map((o) => `${o.witness} (counts ${pct(o.weight)})`).join('; ')}${discounted.length > 3 ? '; ...' : ''}`]
+    : []
   return resolved('reliability', cands, ranked, [
     `${showValue(w.key)} is the most likely value (p ${w.probability.toFixed(2)}) given each witness's reliability ${learned}`,
     `its most reliable witnesses: ${backers.join('; ')}`,
+    ...copyNote,
   ])
 }

@@ -11,6 +11,10 @@ export type RetractionWhy =
 export interface WitnessQuality {
   /** P(the witness lists an element | it is true): how complete it is. */
   sensitivity: number
+  /** The same on its partial claims (a strict subset of another witness's claim): how often it truncates. */
+  partialSensitivity?: number
+  /** Witnesses it probably copies or is copied by (copy detection), with that probability. */
+  copies?: Readonly<Record<string, number>>
   /** P(the witness lists an element | it is false): how often it is wrong. */
   falsePositive: number
   /** Claims the estimate rests on. */

@@ -72,11 +72,15 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
   const minScore = input.minScore ?? 0
   const rows: ConflictRow[] = []
+  const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
+  let seen = 0
   for (const cands of groups.values()) {
+    // Resolving every pair is CPU work over the whole store: yield now and then so a daemon keeps serving other requests.
+    if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
     if (new Set(cands.map(valueKey)).size < 2) continue
     const superseded = supersession(cands, retracted, policy)
     const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-    const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust: new Map([...policy.scores].map(([a, s]) => [a, s.score])), self, params: lensParams(deps.config.raw)}
+    const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
     if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
     const predicate = cands[0].predicate
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)

@@ -23,13 +23,24 @@ export interface Policy {
 
 export type GatheredContext = LensContext & {policy: Policy; retractions: Retract[]}
 
-/** The store's own key, when one is available; read-only queries work without it. */
+/**
+ * The store's own key, when one is available; read-only queries work without it. Remembered
+ * per key loader: a daemon without a key otherwise searched the key directory (and built an
+ * error) on every request.
+ */
+const selves = new WeakMap<object, string | undefined>()
 export function selfOf(deps: Partial<Pick<Deps, 'key'>>): string | undefined {
+  const load = deps.key
+  if (!load) return undefined
+  if (selves.has(load)) return selves.get(load)
+  let self: string | undefined
   try {
-    return deps.key?.().publicHex
+    self = load().publicHex
   } catch {
-    return undefined
+    self = undefined
   }
+  selves.set(load, self)
+  return self
 }
 
 /** Lens parameters from the store config: the [lenses.<name>] tables. */

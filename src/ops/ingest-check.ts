@@ -2,7 +2,7 @@
 import {RecordError} from '../core/errors.js'
 import {checkRecord, seal, type Sealed} from '../core/seal.js'
 import {keyPairFromSeed, type KeyPair} from '../core/sign.js'
-import {typeName, type Kind} from '../core/record.js'
+import {textTooDeep, tooDeepReason, typeName, type Kind} from '../core/record.js'
 import {stampAt, type Stamp} from '../core/hlc.js'
 import {bucketOf} from '../core/bucket.js'
 import type {RecordColumns} from '../core/store.js'
@@ -64,6 +64,10 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
     count++
     const line = lineNo(job, i)
     let obj: unknown
+    if (textTooDeep(text)) {
+      errors.push({line, reason: `record: ${tooDeepReason}`})
+      continue
+    }
     try {
       obj = JSON.parse(text)
     } catch (e) {

@@ -4,6 +4,7 @@ import type {Readable} from 'node:stream'
 import {UserError} from '../core/errors.js'
 import {initHash} from '../core/hash.js'
 import type {KeyPair} from '../core/sign.js'
+import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
@@ -208,7 +209,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       if (!Array.isArray(arr)) throw new UserError(`${input.name ?? 'input'} starts with [ but is not a JSON array`, {code: 'invalid_record', exit: 1})
       for (let i = 0; i < arr.length; i += size) {
         const part = arr.slice(i, i + size)
-        await submitLines(part.map((x) => JSON.stringify(x) ?? 'undefined'), part.map((_, j) => i + j + 1))
+        // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
+        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
       }
     } else {
       const parser = parseCsv({columns: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false})

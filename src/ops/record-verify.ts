@@ -17,7 +17,7 @@ export interface RecordVerifyResult {
  * about `claim:<id>` / `verdict` whose evidence is those observations (and the store assertions a lens
  * picked), so a verdict's provenance can be followed back with `steme show`.
  */
-export async function recordVerifyOp(deps: Deps, res: VerifyResult): Promise<RecordVerifyResult> {
+export async function recordVerifyOp(deps: Deps, res: Pick<VerifyResult, 'verdicts' | 'staged'>): Promise<RecordVerifyResult> {
   await initHash()
   const key = deps.key()
   const batch: Sealed[] = []

@@ -30,11 +30,33 @@ export function toTable(res: TruthResult): Map<string, WitnessQuality> {
   return table
 }
 
-export async function learnReliability(deps: Pick<Deps, 'store'>, predicate: string, asOf?: string): Promise<LearnedReliability> {
+/**
+ * Per store, per (predicate, as-of): the learned table while the store's change counter stays
+ * put. Without it every reliability query paid for store.stats() (full-table counts, tens of
+ * ms on 1M records) and a JSON parse of the cached table.
+ */
+const learnedMemo = new WeakMap<object, Map<string, {counter: number; value: Promise<LearnedReliability>}>>()
+
+export function learnReliability(deps: Pick<Deps, 'store'>, predicate: string, asOf?: string): Promise<LearnedReliability> {
+  const counter = deps.store.changeCounter?.()
+  if (counter === undefined) return learnFromStore(deps, predicate, asOf)
+  let memo = learnedMemo.get(deps.store)
+  if (!memo) learnedMemo.set(deps.store, (memo = new Map()))
+  const key = `${predicate}\u0000${asOf ?? ''}`
+  const hit = memo.get(key)
+  if (hit && hit.counter === counter) return hit.value.then((r) => ({...r, cached: true}))
+  const value = learnFromStore(deps, predicate, asOf)
+  if (memo.size > 256) memo.clear()
+  memo.set(key, {counter, value})
+  value.catch(() => memo!.delete(key))
+  return value
+}
+
+async function learnFromStore(deps: Pick<Deps, 'store'>, predicate: string, asOf?: string): Promise<LearnedReliability> {
   // The store is a grow-only set: its record count changes with every new record, so it is a
   // sufficient fingerprint (with the as-of bound) for the cached training.
   const fingerprint = `${(await deps.store.stats()).records}:${asOf ?? ''}`
-  const key = `reliability:v1:${predicate}`
+  const key = `reliability:v2:${predicate}`
   const cached = await deps.store.getMeta(key)
   if (cached) {
     const c = JSON.parse(cached) as {fingerprint: string; iterations: number; converged: boolean; table: Array<[string, WitnessQuality]>}

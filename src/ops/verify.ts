@@ -2,7 +2,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {hasCache, openCache} from '../claims/cache.js'
-import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline} from '../claims/baseline.js'
+import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline, type Baseline} from '../claims/baseline.js'
 import {extractAll, prefetchParsers, type Skipped} from '../claims/extract.js'
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
@@ -11,11 +11,11 @@ import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
 import {UserError} from '../core/errors.js'
 import type {Deps} from './deps.js'
-import type {QueryInput, QueryResult} from './query.js'
+import type {VerifyReport, VerifyRequest} from './verify-request.js'
 
 export type StoreDeps = Pick<Deps, 'store' | 'config'> & {
-  /** Resolve claims through a `steme serve` daemon instead of reading the store here (verify --remote). */
-  query?: (input: QueryInput) => Promise<QueryResult>
+  /** Judge the claims on a `steme serve` daemon (POST /v1/verify) instead of reading the store here (verify --remote). */
+  verify?: (req: VerifyRequest) => Promise<VerifyReport>
 }
 
 export interface VerifyDeps {
@@ -108,24 +108,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
   cache?.save()
-  const byKey = indexObservations(extraction.observations)
-
-  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
-  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate))))
-  let storeState: VerifyResult['store'] = 'unused'
-  let answers = new Map<string, StoreAnswer>()
-  if (needStore.length) {
-    const sd = deps.openStore ? await deps.openStore(root) : undefined
-    storeState = sd ? 'used' : 'absent'
-    answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
-  }
-
-  const verdicts = cf.claims.map((c) => {
-    const files = c.from === 'store' ? [] : (byKey.get(key(c.subject, c.predicate)) ?? [])
-    const ans = answers.get(c.id)
-    const observed = files.length ? files : ans?.observation ? [ans.observation] : []
-    return decide(c, observed, files.length ? 'files' : ans?.observation ? 'store' : 'none', ans)
-  })
+  const {verdicts, store} = await judge(deps, root, cf, extraction.observations)
 
   let baseline: VerifyResult['baseline']
   const defaultBaseline = join(root, '.steme', BASELINE_FILE)
@@ -134,19 +117,10 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
     writeBaseline(baselinePath!, baselineOf(verdicts))
     baseline = {path: baselinePath!, fixed: [], updated: true}
   } else if (baselinePath) {
-    baseline = {path: baselinePath, fixed: applyBaseline(verdicts, readBaseline(baselinePath)), updated: false}
+    baseline = {path: baselinePath, fixed: [], updated: false}
   }
-  for (const v of verdicts) {
-    v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!input.failOnWarn) && v.baseline !== 'known' && !input.updateBaseline
-  }
-  const summary: VerifySummary = {
-    claims: verdicts.length,
-    pass: verdicts.filter((v) => v.status === 'PASS').length,
-    conflict: verdicts.filter((v) => v.status === 'CONFLICT').length,
-    missing: verdicts.filter((v) => v.status === 'MISSING').length,
-    failing: verdicts.filter((v) => v.fails).length,
-    known: verdicts.filter((v) => v.baseline === 'known').length,
-  }
+  const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, updateBaseline: input.updateBaseline, baseline: baseline && !baseline.updated ? readBaseline(baseline.path) : undefined})
+  if (baseline) baseline.fixed = fixed
   return {
     root,
     claimsFile: cf.path,
@@ -158,18 +132,65 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
     skipped: extraction.skipped,
     baseline,
     ...(cache ? {cache: {hits: cache.hits, misses: cache.misses}} : {}),
-    store: storeState,
+    store,
     summary,
     ok: summary.failing === 0,
     observations: extraction.observations,
   }
 }
 
+/**
+ * The verify engine proper, shared by `steme verify` and POST /v1/verify: the claims and the file
+ * observations in, one verdict per claim out. The store is opened only when some claim needs it;
+ * a store that is a daemon judges the whole run there (one request instead of one per claim).
+ */
+export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, observations: Observation[]): Promise<{verdicts: Verdict[]; store: VerifyResult['store']}> {
+  const byKey = indexObservations(observations)
+  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
+  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate))))
+  let store: VerifyResult['store'] = 'unused'
+  let answers = new Map<string, StoreAnswer>()
+  if (needStore.length) {
+    const sd = deps.openStore ? await deps.openStore(root) : undefined
+    if (sd?.verify) {
+      const r = await sd.verify({claims: cf.text, name: cf.path, observations})
+      return {verdicts: r.verdicts, store: r.store}
+    }
+    store = sd ? 'used' : 'absent'
+    answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
+  }
+  const verdicts = cf.claims.map((c) => {
+    const files = c.from === 'store' ? [] : (byKey.get(key(c.subject, c.predicate)) ?? [])
+    const ans = answers.get(c.id)
+    const observed = files.length ? files : ans?.observation ? [ans.observation] : []
+    return decide(c, observed, files.length ? 'files' : ans?.observation ? 'store' : 'none', ans)
+  })
+  return {verdicts, store}
+}
+
+/** Which failures fail the run (severity, --fail-on-warn, a baseline), and the counts; returns the baselined ids that pass now. */
+export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateBaseline?: boolean; baseline?: Baseline}): {summary: VerifySummary; fixed: string[]} {
+  for (const v of verdicts) delete v.baseline
+  const fixed = opts.baseline ? applyBaseline(verdicts, opts.baseline) : []
+  for (const v of verdicts) {
+    v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!opts.failOnWarn) && v.baseline !== 'known' && !opts.updateBaseline
+  }
+  const summary: VerifySummary = {
+    claims: verdicts.length,
+    pass: verdicts.filter((v) => v.status === 'PASS').length,
+    conflict: verdicts.filter((v) => v.status === 'CONFLICT').length,
+    missing: verdicts.filter((v) => v.status === 'MISSING').length,
+    failing: verdicts.filter((v) => v.fails).length,
+    known: verdicts.filter((v) => v.baseline === 'known').length,
+  }
+  return {summary, fixed}
+}
+
 /** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
 type Registry = {compile?: (text: string) => unknown; lensByName: (name: string) => unknown}
 
 /** Unknown lenses are a broken claims file (exit 2); the lens registry loads only when a claim names one. */
-async function checkLenses(cf: ClaimsFile): Promise<void> {
+export async function checkLenses(cf: ClaimsFile): Promise<void> {
   const named = cf.claims.filter((c) => c.lens !== undefined)
   if (!named.length) return
   const reg = (await import('../lenses/registry.js')) as unknown as Registry
@@ -178,7 +199,7 @@ async function checkLenses(cf: ClaimsFile): Promise<void> {
     try {
       check(c.lens!)
     } catch (e) {
-      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint})
+      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
     }
   }
 }
@@ -190,7 +211,7 @@ async function askStore(sd: StoreDeps, claims: readonly Claim[], now?: number): 
   for (const c of claims) {
     const lens = c.lens ?? 'recency'
     const input = {subject: c.subject, predicate: c.predicate, lens, now}
-    const res = sd.query ? await sd.query(input) : await queryOp(sd, input)
+    const res = await queryOp(sd, input)
     const r = res.resolutions.find((x) => x.predicate === c.predicate)
     if (!r || r.candidates.length === 0) out.set(c.id, {note: 'nothing in the store either'})
     else if (!r.winner) out.set(c.id, {contested: r.candidates.map((x) => x.value)})

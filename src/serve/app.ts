@@ -1,7 +1,7 @@
 /** The daemon: one fastify app over the runtime's deps, with auth, limits, metrics and every /v1 route. */
 import {readFileSync} from 'node:fs'
 import type {Socket} from 'node:net'
-import Fastify, {type FastifyInstance} from 'fastify'
+import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
 import type {Deps} from '../ops/deps.js'
@@ -16,7 +16,7 @@ import {eventRoutes} from './routes/events.js'
 import {mountedRoutes} from './routes/mounted.js'
 import {readRoutes} from './routes/read.js'
 import {NDJSON_TYPES, recordRoutes} from './routes/records.js'
-import {roleAllows, type Principal, type TokenFile} from './tokens.js'
+import {roleAllows, type Principal, type Role, type TokenFile} from './tokens.js'
 
 export interface ServeOptions {
   deps: Deps
@@ -37,8 +37,18 @@ export interface ServeOptions {
   threads?: number
 }
 
+/** One registered route: the auth table and the OpenAPI check are derived from these. */
+export interface RouteEntry {
+  method: string
+  url: string
+  /** The least role it needs; undefined for the public routes. */
+  role?: Role
+}
+
 export interface Server {
   app: FastifyInstance
+  /** Every route the daemon registered (HEAD twins of GET routes included), in registration order. */
+  routes: RouteEntry[]
   ctx: ServeContext
   metrics: Metrics
   /** Stop taking requests, finish the ones in flight and their writes; the caller then closes the runtime. */
@@ -70,8 +80,14 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     forceCloseConnections: 'idle',
     https: opts.https ?? null,
     clientErrorHandler: clientError,
+    // Bad percent-encoding and over-long path parameters are refused by the router, before any route: keep our error shape.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => errorHandler(err, req, reply),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
 
+  const routes: RouteEntry[] = []
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({method, url: r.url, role: r.config?.role})
+  })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see GET /v1/openapi.yaml'}})
@@ -89,6 +105,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       throw new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
     }
   })
+
+  app.addHook('preValidation', async (req) => finiteNumbers(req))
 
   const limit = opts.rateLimit ?? DEFAULTS.rateLimit
   if (limit > 0) {
@@ -128,6 +146,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   let closed: Promise<void> | undefined
   return {
     app,
+    routes,
     ctx,
     metrics,
     close: () =>
@@ -156,6 +175,26 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
   const res = tokens.check(m[1])
   if ('refused' in res) throw new HttpError('unauthorized', `token refused: ${res.refused}`, hint)
   return res
+}
+
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+/**
+ * Query parameters the schema types as numbers must be finite decimal numbers: ajv's coercion
+ * would turn "1e999" into Infinity and let it through to the ops.
+ */
+function finiteNumbers(req: FastifyRequest): void {
+  const props = (req.routeOptions.schema?.querystring as {properties?: Record<string, {type?: string}>} | undefined)?.properties
+  if (!props || !req.query || typeof req.query !== 'object') return
+  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+    const type = props[k]?.type
+    if (type !== 'number' && type !== 'integer') continue
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (typeof x === 'string' && (!NUMBER_RE.test(x.trim()) || !Number.isFinite(Number(x)))) {
+        throw new HttpError('bad_request', `query parameter ${k}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
+      }
+    }
+  }
 }
 
 /** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */

@@ -8,6 +8,7 @@ import type {LogInput} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
 import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
+import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
 import type {SignedRecord} from '../core/record.js'
 import {DEFAULT_CONFIG} from '../config.js'
 import type {KeyPair} from '../core/sign.js'
@@ -15,7 +16,7 @@ import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
 
-const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited'])
+const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
 
 export class RemoteClient {
   readonly url: string
@@ -57,7 +58,7 @@ export class RemoteClient {
       const err = (parsed as ErrorBody | undefined)?.error
       const code = (err && CORE_CODES.has(err.code) ? err.code : 'remote') as ErrorCode
       const hint = err?.hint ?? (res.status === 401 ? 'pass --token or set STEME_TOKEN' : undefined)
-      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit: res.status >= 400 && res.status < 500 && code === 'usage' ? 2 : 1})
+      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit: res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims') ? 2 : 1})
     }
     return parsed as T
   }
@@ -66,6 +67,11 @@ export class RemoteClient {
     return this.request('GET', '/v1/query', {
       query: {subject: input.subject, predicate: input.predicate, lens: input.lens, 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
     })
+  }
+
+  /** Judge claims on the daemon against its store (POST /v1/verify); the observations come from this side's files. */
+  verify(req: VerifyRequest): Promise<VerifyReport> {
+    return this.request('POST', '/v1/verify', {body: JSON.stringify(req)})
   }
 
   conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {

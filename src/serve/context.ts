@@ -10,8 +10,8 @@ import type {Role} from './tokens.js'
 export interface Mounts {
   /** GET /v1/conflicts: the validated query string in, the `steme conflicts --json` result out. */
   conflicts?: (deps: Deps, query: ConflictsQuery) => Promise<unknown>
-  /** POST /v1/verify: {claims, observations} in, the `steme verify --json` report out. */
-  verify?: (deps: Deps, body: unknown) => Promise<unknown>
+  /** POST /v1/verify ({claims, observations} in, the `steme verify --json` report out): registers the route, with its `config.role`. */
+  verify?: (app: FastifyInstance, ctx: ServeContext) => void
   /** The sync protocol's HTTP side: registers POST /v1/sync (and anything else it needs), each route with a `config.role`. */
   sync?: (app: FastifyInstance, ctx: ServeContext) => Promise<void> | void
 }

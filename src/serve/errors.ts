@@ -9,6 +9,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
   usage: 400,
   bad_request: 400,
   invalid_record: 400,
+  invalid_claims: 400,
   no_key: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -30,7 +31,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
 }
 
 export interface ErrorBody {
-  error: {code: HttpErrorCode; message: string; hint?: string}
+  error: {code: HttpErrorCode; message: string; hint?: string; line?: number; column?: number}
 }
 
 /** An error raised by the HTTP layer itself (auth, content type, unmounted routes). */
@@ -54,29 +55,38 @@ const FASTIFY: Record<string, HttpErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
   FST_ERR_VALIDATION: 'bad_request',
   FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'bad_request',
   FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+}
+
+/** Router errors whose own message would echo the whole (possibly huge) path back. */
+const FRIENDLY: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL path is not valid percent-encoding (a % must be followed by two hex digits forming UTF-8)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 200 characters (a record id is 64 hex characters)',
 }
 
 export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
   let code: HttpErrorCode = 'internal'
   let message = 'internal error (a bug in steme serve; the server log has details)'
   let hint: string | undefined
+  let at: {line: number; column?: number} | undefined
   if (err instanceof UserError || err instanceof HttpError) {
     code = err.code
     message = err.message
     hint = err.hint
+    if (err instanceof UserError) at = err.at
   } else {
     const f = err as FastifyError & {validation?: unknown}
     const mapped = f?.validation ? 'bad_request' : f?.code ? FASTIFY[f.code] : undefined
     if (mapped) {
       code = mapped
-      message = f.message
+      message = FRIENDLY[f.code] ?? f.message
     } else if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
       // Other 4xx from fastify or a plugin: keep the status, name the code generically.
       return {status: f.statusCode, body: {error: {code: f.statusCode === 429 ? 'rate_limited' : 'bad_request', message: f.message}}}
     }
   }
-  return {status: STATUS[code], body: {error: hint ? {code, message, hint} : {code, message}}}
+  return {status: STATUS[code], body: {error: {code, message, ...(hint ? {hint} : {}), ...(at ? {line: at.line, ...(at.column ? {column: at.column} : {})} : {})}}}
 }
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {

@@ -6,8 +6,10 @@
 import {conflictsOp} from '../ops/conflicts.js'
 import type {Mounts} from './context.js'
 import {syncRoutes} from './routes/sync.js'
+import {verifyRoutes} from './routes/verify.js'
 
 export const MOUNTS: Mounts = {
   conflicts: (deps, q) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of']}),
   sync: syncRoutes,
+  verify: verifyRoutes,
 }

@@ -89,15 +89,33 @@ export class TokenFile {
     return hit.map((t) => ({...t, revoked: now}))
   }
 
+  /**
+   * Tokens that checked out against the file as it is now (by its stamp): a request with a
+   * known token skips the hash and the search. Any change to the file (a revocation by the CLI
+   * or here) changes the stamp, and the next request checks afresh.
+   */
+  private verified = new Map<string, Principal>()
+  private verifiedStamp = ''
+
   /** The principal for an Authorization header value, or the reason it is refused. */
   check(token: string): Principal | {refused: string} {
+    const tokens = this.list()
+    if (this.verifiedStamp !== this.stamp) {
+      this.verified.clear()
+      this.verifiedStamp = this.stamp
+    }
+    const known = this.verified.get(token)
+    if (known) return known
     const m = TOKEN_RE.exec(token)
     if (!m) return {refused: 'malformed token (expected stm_<id>_<secret>)'}
-    const entry = this.list().find((t) => t.id === m[1])
+    const entry = tokens.find((t) => t.id === m[1])
     const given = Buffer.from(sha256(token), 'hex')
     if (!entry || !timingSafeEqual(given, Buffer.from(entry.hash, 'hex'))) return {refused: 'unknown token'}
     if (entry.revoked) return {refused: `token ${entry.id} was revoked at ${entry.revoked}`}
-    return {tokenId: entry.id, name: entry.name, role: entry.role}
+    const principal = {tokenId: entry.id, name: entry.name, role: entry.role}
+    // Bounded: only tokens that verified are kept, and a daemon has few.
+    if (this.stamp !== '' && this.verified.size < 1024) this.verified.set(token, principal)
+    return principal
   }
 
   /** Atomic replace, mode 0600: the file holds hashes only, but nobody else needs to read it. */

@@ -1,5 +1,5 @@
 /** Resending a request after a transient transport failure: exponential backoff with full jitter. */
-import {TransientError, type Transport} from '../core/transport.js'
+import {TransientError, TransportError, type Transport} from '../core/transport.js'
 
 export interface RetryPolicy {
   retries: number
@@ -27,7 +27,8 @@ export async function requestWithRetry(t: Transport, message: Uint8Array, p: Ret
     try {
       return await t.request(message)
     } catch (e) {
-      if (!(e instanceof TransientError) || attempt >= p.retries) throw e
+      if (!(e instanceof TransientError)) throw e
+      if (attempt >= p.retries) throw new TransportError(t.remote, e, attempt + 1)
       const delay = backoff(attempt, p)
       p.onRetry?.(attempt + 1, delay, e)
       await (p.sleep ?? wait)(delay)

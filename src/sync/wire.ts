@@ -1,4 +1,5 @@
 /** Sync protocol v1 wire format: a message is a sequence of typed, length-prefixed frames. */
+import {MAX_BUCKET} from '../core/bucket.js'
 import {UserError} from '../core/errors.js'
 
 export const PROTOCOL = 'steme-sync'
@@ -156,7 +157,7 @@ function getRange(rd: Reader, prev: {end: number}): Range {
   const b = a + rd.varint()
   const bits = rd.byte()
   const prefix = bits > 0 ? rd.varint() : 0
-  if (a < 0 || bits % 4 !== 0 || bits > 48 || (bits > 0 && a !== b) || prefix >= 2 ** bits) throw new WireError('bad range')
+  if (a < 0 || b > MAX_BUCKET || bits % 4 !== 0 || bits > 48 || (bits > 0 && a !== b) || prefix >= 2 ** bits) throw new WireError('bad range')
   prev.end = b
   return {a, b, bits, prefix}
 }
@@ -204,11 +205,44 @@ export function encode(frames: readonly Frame[]): Uint8Array {
 function json(b: Uint8Array): Record<string, unknown> {
   try {
     const v = JSON.parse(dec.decode(b))
-    if (typeof v !== 'object' || v === null) throw new Error('not an object')
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object')
     return v
   } catch (e) {
     throw new WireError(`bad JSON frame: ${(e as Error).message}`)
   }
+}
+
+const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
+
+/**
+ * A hello's known fields must have their documented types (unknown fields are ignored, for
+ * newer peers): a peer's numbers and strings are used in arithmetic and messages, so a wrong
+ * type is a malformed message, never a crash or a nonsense figure further on.
+ */
+function checkHello(h: Record<string, unknown>): Hello {
+  const bad = (field: string, want: string) => new WireError(`hello field "${field}" must be ${want}, got ${h[field] === undefined ? 'nothing' : JSON.stringify(h[field]).slice(0, 80)}`)
+  if (typeof h.proto !== 'string') throw bad('proto', 'a string')
+  if (!Number.isSafeInteger(h.v)) throw bad('v', 'an integer')
+  if (!Array.isArray(h.caps) || h.caps.length > 256 || !h.caps.every((c) => typeof c === 'string')) throw bad('caps', 'an array of strings')
+  if (h.mode !== undefined && h.mode !== 'pull' && h.mode !== 'push' && h.mode !== 'sync') throw bad('mode', 'pull, push or sync')
+  for (const f of ['max', 'records', 'handled', 'compared'] as const) if (h[f] !== undefined && !count(h[f])) throw bad(f, 'a non-negative integer')
+  if (h.top !== undefined && !(Number.isSafeInteger(h.top) && (h.top as number) >= -1)) throw bad('top', 'an integer of at least -1')
+  if (h.root !== undefined && !(typeof h.root === 'string' && /^[0-9a-f]{32}$/.test(h.root))) throw bad('root', 'a 32-digit hex fingerprint')
+  if (h.more !== undefined && typeof h.more !== 'boolean') throw bad('more', 'a boolean')
+  return h as unknown as Hello
+}
+
+function checkAck(a: Record<string, unknown>): Extract<Frame, {t: T.Ack}> {
+  for (const f of ['added', 'present', 'rejected'] as const) if (!count(a[f])) throw new WireError(`ack field "${f}" must be a non-negative integer`)
+  const errors = a.errors ?? []
+  if (!Array.isArray(errors) || errors.length > 1000) throw new WireError('ack errors must be an array (of at most 1000)')
+  const out: {id?: string; reason: string}[] = []
+  for (const e of errors as unknown[]) {
+    const o = e as {id?: unknown; reason?: unknown} | null
+    if (typeof o !== 'object' || o === null || typeof o.reason !== 'string' || (o.id !== undefined && typeof o.id !== 'string')) throw new WireError('ack errors must be objects with a string reason (and an optional string id)')
+    out.push({...(o.id === undefined ? {} : {id: o.id.slice(0, 64)}), reason: o.reason.slice(0, 2000)})
+  }
+  return {t: T.Ack, added: a.added as number, present: a.present as number, rejected: a.rejected as number, errors: out}
 }
 
 export function decode(msg: Uint8Array): Frame[] {
@@ -221,13 +255,13 @@ export function decode(msg: Uint8Array): Frame[] {
     const body = new Reader(rd.take(rd.varint()))
     switch (t) {
       case T.Hello: {
-        const h = json(body.take(body.left)) as unknown as Hello
-        out.push({t, hello: h})
+        out.push({t, hello: checkHello(json(body.take(body.left)))})
         break
       }
       case T.Error: {
         const e = json(body.take(body.left))
-        out.push({t, code: String(e.code), message: String(e.message)})
+        if (typeof e.code !== 'string' || typeof e.message !== 'string') throw new WireError('error frame without a string code and message')
+        out.push({t, code: e.code.slice(0, 64), message: e.message.slice(0, 2000)})
         break
       }
       case T.Fp: {
@@ -264,8 +298,7 @@ export function decode(msg: Uint8Array): Frame[] {
         break
       }
       case T.Ack: {
-        const a = json(body.take(body.left))
-        out.push({t, added: Number(a.added) || 0, present: Number(a.present) || 0, rejected: Number(a.rejected) || 0, errors: Array.isArray(a.errors) ? (a.errors as never[]) : []})
+        out.push(checkAck(json(body.take(body.left))))
         break
       }
       default:

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
 import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
-import {assertion} from '../helpers/records.js'
+import {assertion, record} from '../helpers/records.js'
 
 const EVIDENCE = 'ab'.repeat(32)
 const sealedAssertions = (n: number) => Array.from({length: n}, (_, i) => assertion({subject: `s:${i}`, value: i, evidence: [EVIDENCE]}))
@@ -49,6 +49,36 @@ describe('duckdb appender hygiene', () => {
       const conn = (store as unknown as {conn: {runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}}).conn
       const rows = (await conn.runAndReadAll('SELECT count(*)::INTEGER FROM refs')).getRows()
       expect(rows[0]![0]).toBe(40)
+    } finally {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('duckdb referencing prefilter', () => {
+  it('a long-lived reader skips ids nothing points at, and still sees every pointer stored before or after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-ref-'))
+    const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+    try {
+      const [a1, a2, a3, a4] = [1, 2, 3, 4].map((i) => assertion({subject: 's', value: i}))
+      const vote = record({kind: 'vote', target: a1.record.id, weight: 1})
+      const derived = assertion({subject: 't', value: 0, evidence: [a2.record.id]})
+      await store.insert([a1, a2, a3, a4, vote, derived])
+      const ids = (rs: {id: string}[]) => rs.map((r) => r.id).sort()
+      // Enough calls to look like a daemon; the prefilter is built under the write lock.
+      for (let i = 0; i < 10; i++) await store.referencing([a3.record.id, a4.record.id])
+      await store.setMeta('queued-behind-the-build', '1')
+      expect((store as unknown as {pointed?: Set<string>}).pointed, 'prefilter built').toBeDefined()
+      expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
+      expect(ids(await store.referencing([a2.record.id]))).toEqual([derived.record.id])
+      expect(await store.referencing([a3.record.id, a4.record.id])).toEqual([])
+      // Pointers written after the build are found too: a retraction by target, a supersedes edge.
+      const retract = record({kind: 'retract', target: a3.record.id})
+      const newer = assertion({subject: 's', value: 5, supersedes: [a4.record.id]})
+      await store.insert([retract, newer])
+      expect(ids(await store.referencing([a3.record.id, a1.record.id]))).toEqual(ids([retract.record, vote.record]))
+      expect(ids(await store.referencing([a4.record.id]))).toEqual([newer.record.id])
     } finally {
       await store.close()
       rmSync(dir, {recursive: true, force: true})

@@ -45,7 +45,9 @@ describe('claims file', () => {
     ['in without array', CLAIM.replace('expect = true', 'expect = 1\ncompare = "in"'), /array of allowed values/],
     ['invalid matches regex', CLAIM.replace('expect = true', 'expect = "(unclosed"\ncompare = "matches"'), /invalid regular expression/],
     ['unknown field', CLAIM + 'expected = 1\n', /unknown field "expected"/],
-    ['unknown table', '[claims]\nid = 1\n', /unknown table/],
+    ['unknown table', '[claims]\nid = 1\n', /unknown top-level key or table/],
+    ['nan as expect', CLAIM.replace('expect = true', 'expect = [1, nan]'), /holds nan or inf/],
+    ['inf as expect', CLAIM.replace('expect = true', 'expect = -inf\ncompare = "gte"'), /holds nan or inf/],
   ])('refuses %s', (_name, text, re) => {
     expect(fails(text).message).toMatch(re)
   })
@@ -67,6 +69,12 @@ describe('claims file', () => {
   it('accepts count = true without a capture group', () => {
     const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true'), 'c.toml')
     expect(cf.extracts[0].count).toBe(true)
+  })
+
+  it('names the line of a misplaced top-level key (found by fuzzing: these said line 1, or no line)', () => {
+    expect(fails('# comment\n\nclaim = 1\n').message).toMatch(/claims\.toml:3: "claim": must be an array of tables/)
+    expect(fails(CLAIM + '\n[other]\nx = 1\n').message).toMatch(/claims\.toml:8: "other": unknown top-level key/)
+    expect(fails('\nexpect = true\n').at).toEqual({line: 2})
   })
 
   it('names the line of the offending claim', () => {

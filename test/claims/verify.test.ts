@@ -226,12 +226,12 @@ describe('extraction cache (--staged)', () => {
     expect(fourth.verdicts[0].status).toBe('PASS')
     expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).cache).toBeUndefined()
 
-    // Claims whose TOML does not survive JSON (dates, nan) are parsed every time, and stay exact.
-    writeFiles(dir, {'.steme/claims.toml': claim('d', 'svc', 'since', 'expect = 1979-05-27T07:32:00Z') + claim('n', 'svc', 'ratio', 'expect = nan\ncompare = "lte"')})
+    // Claims whose TOML does not survive JSON (dates) are parsed every time, and stay exact.
+    writeFiles(dir, {'.steme/claims.toml': claim('d', 'svc', 'since', 'expect = 1979-05-27T07:32:00Z') + claim('n', 'svc', 'day', 'expect = [1979-05-27]\ncompare = "in"')})
     gitIn(dir, 'add', '.steme/claims.toml')
     for (let i = 0; i < 2; i++) {
       const res = await verifyOp({}, {cwd: dir, staged: true})
-      expect(res.verdicts.map((v) => v.expect)).toEqual(['1979-05-27T07:32:00.000Z', NaN])
+      expect(res.verdicts.map((v) => v.expect)).toEqual(['1979-05-27T07:32:00.000Z', ['1979-05-27']])
     }
     // A broken claims file is reported even right after a good one was cached.
     writeFiles(dir, {'.steme/claims.toml': '[[claim]\n'})

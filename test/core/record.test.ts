@@ -2,7 +2,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {blake3, initHash, toHex} from '../../src/core/hash.js'
 import {RecordError} from '../../src/core/errors.js'
 import {checkRecord, recordLine, seal} from '../../src/core/seal.js'
-import {BOUNDS} from '../../src/core/record.js'
+import {BOUNDS, jsonDepth, textTooDeep} from '../../src/core/record.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
 
 const NOW = 1_700_000_100_000
@@ -113,5 +113,24 @@ describe('record validation', () => {
   it('rejects non-objects', () => {
     expect(reason([1])).toMatch(/^record: must be a JSON object, got an array/)
     expect(reason('x')).toMatch(/^record: must be a JSON object, got string/)
+  })
+
+  it('nesting is bounded at 64 levels, counted without recursion, on parsed values and on text', () => {
+    const nest = (d: number): unknown => {
+      let v: unknown = 1
+      for (let i = 0; i < d; i++) v = i % 2 ? [v] : {a: v}
+      return v
+    }
+    expect(jsonDepth(nest(3))).toBe(3)
+    // 100,000 levels: a recursive count or encoder would exhaust the stack; this stops past the bound.
+    expect(jsonDepth(nest(100_000))).toBe(BOUNDS.depth + 1)
+    const ok = assertion({value: nest(BOUNDS.depth - 1) as never})
+    expect(ok.record.id).toMatch(/^[0-9a-f]{64}$/)
+    expect(() => assertion({value: nest(BOUNDS.depth) as never})).toThrow(/^record: nests arrays and objects deeper than the bound of 64 levels/)
+    expect(reason({...ok.record, value: nest(100_000)})).toMatch(/^record: nests arrays and objects deeper/)
+    expect(textTooDeep('['.repeat(64) + ']'.repeat(64))).toBe(false)
+    expect(textTooDeep('['.repeat(65) + ']'.repeat(65))).toBe(true)
+    expect(textTooDeep(JSON.stringify({s: '['.repeat(500)}))).toBe(false) // brackets inside strings do not count
+    expect(textTooDeep(JSON.stringify({s: '\\"' + '{'.repeat(500)}))).toBe(false)
   })
 })

@@ -1,5 +1,6 @@
 /** Tampered variants of a signed record: every field changed, removed or nulled, and single bit flips of id and sig. */
 import type {Sealed} from '../../src/core/seal.js'
+import {assertion, record, testKey} from './records.js'
 
 export interface Variant {
   name: string
@@ -38,4 +39,17 @@ export function tamperVariants(s: Sealed): Variant[] {
   for (const bit of [0, 7, 100, 255]) out.push({name: `id bit ${bit} flipped`, record: {...base, id: flipBit(base.id as string, bit)}})
   for (const bit of [0, 200, 256, 511]) out.push({name: `sig bit ${bit} flipped`, record: {...base, sig: flipBit(base.sig as string, bit)}})
   return out
+}
+
+/** One signed record of every kind, with every optional field set, fresh each call (new hlc stamps). */
+export function tamperSamples(): Sealed[] {
+  const a = assertion({source: 'doi:1', epoch: 'e1', evidence: ['ab'.repeat(32)], supersedes: ['cd'.repeat(32)], valid: {from: '2024-01-01', to: '2025-01-01'}})
+  return [
+    a,
+    record({kind: 'vote', target: a.record.id, weight: 1}),
+    record({kind: 'retract', target: a.record.id, reason: 'wrong'}),
+    record({kind: 'retract', source: 'doi:1'}),
+    record({kind: 'epoch', name: 'e1', starts: '2024-01-01', note: 'n'}),
+    record({kind: 'trust', target: testKey(2).publicHex, weight: 0.5}),
+  ]
 }

@@ -1,7 +1,7 @@
 /** The pure semantics under the lenses: the retraction cascade, cycle detection, EigenTrust tiers, truth discovery. */
 import {describe, expect, it} from 'vitest'
 import {cascade, explainRetraction, findCycle} from '../../src/lenses/cascade.js'
-import {discoverTruth, elementsOf} from '../../src/lenses/truth-discovery.js'
+import {discoverTruth, effectiveQuality, elementsOf, partialClaims, weighClaims} from '../../src/lenses/truth-discovery.js'
 import {trustScores} from '../../src/lenses/trust-scores.js'
 import type {RetractionWhy} from '../../src/lenses/types.js'
 import {record, testKey} from '../helpers/records.js'
@@ -108,6 +108,73 @@ describe('truth discovery', () => {
     expect(good.sensitivity).toBeGreaterThan(0.9)
     expect(noise.falsePositive).toBeGreaterThan(good.falsePositive)
     expect(noise.sensitivity).toBeLessThan(good.sensitivity)
+  })
+
+  it('calls a claim partial when another claim on the object names strictly more', () => {
+    const sets = [[1, 0, 0], [1, 1, 0], [1, 1, 0], [0, 0, 1], [1, 1, 1]]
+    expect(partialClaims(sets)).toEqual([true, true, true, true, false])
+    // Equal sets are not partial to each other, and neither is a set to one it only overlaps.
+    expect(partialClaims([[1, 1, 0], [1, 1, 0], [0, 1, 1]])).toEqual([false, false, false])
+    expect(partialClaims([])).toEqual([])
+  })
+
+  it('learns how often a witness truncates apart from how complete it is otherwise', () => {
+    const claims = []
+    for (let i = 0; i < 10; i++) {
+      // One-element objects: everyone complete. Two-element objects: "first" names only the first.
+      for (const w of ['full:1', 'full:2', 'first']) claims.push({object: `one${i}`, witness: w, value: [`a${i}`]})
+      for (const w of ['full:1', 'full:2']) claims.push({object: `two${i}`, witness: w, value: [`a${i}`, `b${i}`]})
+      claims.push({object: `two${i}`, witness: 'first', value: [`a${i}`]})
+    }
+    const r = discoverTruth(claims)
+    const first = r.quality.get('first')!
+    const full = r.quality.get('full:1')!
+    expect(first.partialSensitivity).toBeLessThan(0.6)
+    expect(first.sensitivity).toBeGreaterThan(0.9)
+    expect(full.sensitivity).toBeGreaterThan(0.9)
+    // A witness with no partial claims keeps the pooled partial rate, not a guess of its own.
+    expect(full.partialSensitivity).toBeCloseTo(r.pooled.partialSensitivity!, 1)
+    // Its omissions on partial claims weigh less than on full ones.
+    expect(effectiveQuality(first, true).sensitivity).toBe(first.partialSensitivity)
+    expect(effectiveQuality(first, false).sensitivity).toBe(first.sensitivity)
+  })
+
+  it('finds witnesses that repeat each other\'s mistakes, and not independent ones that share the truth', () => {
+    const claims = []
+    for (let i = 0; i < 12; i++) {
+      for (const w of ['ind:1', 'ind:2', 'ind:3', 'ind:4']) claims.push({object: `o${i}`, witness: w, value: `t${i}`})
+      // feed is wrong on a third of the objects, and its copy repeats it every time.
+      for (const w of ['feed', 'copy']) claims.push({object: `o${i}`, witness: w, value: i % 3 === 0 ? `x${i}` : `t${i}`})
+    }
+    const r = discoverTruth(claims)
+    expect(r.quality.get('copy')!.copies?.feed).toBeGreaterThan(0.9)
+    expect(r.quality.get('feed')!.copies?.copy).toBeGreaterThan(0.9)
+    expect(r.quality.get('ind:1')!.copies).toBeUndefined()
+    // Off, nobody is a copy.
+    expect([...discoverTruth(claims, {copyDetection: false}).quality.values()].every((q) => q.copies === undefined)).toBe(true)
+  })
+
+  it('counts the best of a group of equal claims fully and each probable copy for less', () => {
+    const obs = [
+      {witness: 'b', key: 'x', weight: 1},
+      {witness: 'a', key: 'x', weight: 1},
+      {witness: 'c', key: 'x', weight: 1},
+      {witness: 'd', key: 'y', weight: 1},
+    ]
+    const copies = new Map([
+      ['a', new Map([['b', 1]])],
+      ['b', new Map([['a', 1]])],
+      ['d', new Map([['a', 1]])],
+    ])
+    const score = (w: string) => ({a: 0.9, b: 0.5, c: 0.7, d: 0.9})[w]!
+    weighClaims(obs, copies, score, 0.8)
+    const by = Object.fromEntries(obs.map((o) => [o.witness, o.weight]))
+    // a is the most reliable of group x: full weight; b copies a: 1 - 0.8; c copies nobody: full.
+    expect(by.a).toBe(1)
+    expect(by.b).toBeCloseTo(0.2)
+    expect(by.c).toBe(1)
+    // d copies a, but makes another claim: nothing to discount.
+    expect(by.d).toBe(1)
   })
 
   it('gives the same rates whatever the order of the claims', () => {

@@ -7,23 +7,13 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {checkRecord, recordLine} from '../../src/core/seal.js'
 import {ingestOp} from '../../src/ops/ingest.js'
-import {assertion, record, testKey} from '../helpers/records.js'
+import {testKey} from '../helpers/records.js'
 import {report} from '../helpers/report.js'
-import {tamperVariants} from '../helpers/tamper.js'
+import {tamperSamples, tamperVariants} from '../helpers/tamper.js'
 
 beforeAll(() => initHash())
 
-const samples = () => {
-  const a = assertion({source: 'doi:1', epoch: 'e1', evidence: ['ab'.repeat(32)], supersedes: ['cd'.repeat(32)], valid: {from: '2024-01-01', to: '2025-01-01'}})
-  return [
-    a,
-    record({kind: 'vote', target: a.record.id, weight: 1}),
-    record({kind: 'retract', target: a.record.id, reason: 'wrong'}),
-    record({kind: 'retract', source: 'doi:1'}),
-    record({kind: 'epoch', name: 'e1', starts: '2024-01-01', note: 'n'}),
-    record({kind: 'trust', target: testKey(2).publicHex, weight: 0.5}),
-  ]
-}
+const samples = tamperSamples
 
 describe('tampering: every field of every kind, and bits of id and sig', () => {
   it('every variant is rejected with a reason, and ingest stores none of them', async () => {

@@ -1,6 +1,9 @@
 /** steme serve over real HTTP: every route's happy path and errors, auth for every route, limits, SSE. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {readFileSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
+import type {RouteEntry} from '../../src/serve/app.js'
+import type {Role} from '../../src/serve/tokens.js'
 import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
 
@@ -139,14 +142,6 @@ describe('steme serve routes', () => {
     expect(junk.headers.get('content-type')).toMatch(/application\/x-steme-sync/)
   })
 
-  it('verify answers 501 not_implemented until its op is mounted', async () => {
-    for (const [method, path] of [['POST', '/v1/verify']]) {
-      const r = await h.req(path, {method, headers: method === 'POST' ? JSONCT : {}, body: method === 'POST' ? '{}' : undefined, token: h.read})
-      expect(r.status, path).toBe(501)
-      expectCleanError(r, 'not_implemented')
-    }
-  })
-
   describe('bad input is a 4xx with a stable code, never a 500 or a stack trace', () => {
     it('malformed JSON array', async () => {
       const r = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '[{"v":1,'})
@@ -192,20 +187,13 @@ describe('steme serve routes', () => {
   })
 })
 
-/** Every protected route, with the least role it needs. */
-const ROUTES: Array<{method: string; path: string; role: 'read' | 'write' | 'admin'; body?: string}> = [
-  {method: 'GET', path: '/v1/query?subject=s', role: 'read'},
-  {method: 'GET', path: `/v1/records/${'a'.repeat(64)}`, role: 'read'},
-  {method: 'GET', path: '/v1/log', role: 'read'},
-  {method: 'GET', path: '/v1/stats', role: 'read'},
-  {method: 'GET', path: '/v1/events', role: 'read'},
-  {method: 'GET', path: '/v1/conflicts', role: 'read'},
-  {method: 'POST', path: '/v1/verify', role: 'read', body: '{}'},
-  {method: 'POST', path: '/v1/sync', role: 'read', body: '{}'},
-  {method: 'GET', path: '/metrics', role: 'read'},
-  {method: 'POST', path: '/v1/records', role: 'write', body: '[]'},
-  {method: 'GET', path: '/v1/tokens', role: 'admin'},
-]
+/** A request that reaches a route's handler once auth lets it through: path parameters filled, a body for body routes. */
+function sample(route: RouteEntry): {method: string; path: string; body?: string} {
+  const path = route.url.replace(/:[a-z]+/g, 'a'.repeat(64)) + (route.url === '/v1/query' ? '?subject=s' : '')
+  return {method: route.method, path, body: ['POST', 'PUT', 'PATCH'].includes(route.method) ? (route.url === '/v1/records' ? '[]' : '{}') : undefined}
+}
+
+const BELOW: Record<Role, Role | undefined> = {read: undefined, write: 'read', admin: 'write'}
 
 describe('auth: every route refuses a missing, malformed, revoked or under-privileged token', () => {
   let h: Harness
@@ -215,38 +203,54 @@ describe('auth: every route refuses a missing, malformed, revoked or under-privi
   afterAll(async () => {
     await h.stop()
   })
-  const cases = (h: () => Harness) => [
-    {name: 'no token', header: undefined as string | undefined, status: 401, code: 'unauthorized'},
-    {name: 'not a bearer header', header: 'Basic dXNlcjpwYXNz', status: 401, code: 'unauthorized'},
-    {name: 'malformed token', header: 'Bearer stm_short', status: 401, code: 'unauthorized'},
-    {name: 'unknown token', header: `Bearer stm_AAAAAAAAAAAA_${'B'.repeat(43)}`, status: 401, code: 'unauthorized'},
-    {name: 'forged secret for a real id', header: () => `Bearer ${h().read.slice(0, 17)}${'C'.repeat(43)}`, status: 401, code: 'unauthorized'},
-    {name: 'revoked token', header: () => `Bearer ${h().revoked}`, status: 401, code: 'unauthorized'},
+  const cases = (h: Harness) => [
+    {name: 'no token', header: undefined as string | undefined},
+    {name: 'not a bearer header', header: 'Basic dXNlcjpwYXNz'},
+    {name: 'empty bearer', header: 'Bearer '},
+    {name: 'malformed token', header: 'Bearer stm_short'},
+    {name: 'two tokens', header: `Bearer ${h.read} ${h.read}`},
+    {name: 'unknown token', header: `Bearer stm_AAAAAAAAAAAA_${'B'.repeat(43)}`},
+    {name: 'forged secret for a real id', header: `Bearer ${h.read.slice(0, 17)}${'C'.repeat(43)}`},
+    {name: 'revoked token', header: `Bearer ${h.revoked}`},
   ]
-  for (const route of ROUTES) {
-    it(`${route.method} ${route.path.split('?')[0]}`, async () => {
-      for (const c of cases(() => h)) {
-        const header = typeof c.header === 'function' ? (c.header as () => string)() : c.header
-        const headers: Record<string, string> = route.body ? {'content-type': 'application/json'} : {}
-        if (header) headers.authorization = header
-        const res = await fetch(h.url + route.path, {method: route.method, headers, body: route.body})
-        const body = await res.json()
-        expect(res.status, `${c.name}`).toBe(c.status)
-        expect(body.error.code, c.name).toBe(c.code)
+
+  it('the route table matches the OpenAPI document, and every /v1 route but the document itself needs a role', async () => {
+    const api = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'))
+    const documented = Object.entries(api.paths as Record<string, Record<string, {summary?: string; security?: unknown[]}>>).flatMap(([p, ops]) =>
+      Object.entries(ops).map(([m, op]) => ({key: `${m.toUpperCase()} ${p}`, role: op.security?.length === 0 ? undefined : /\((read|write|admin)\b/.exec(op.summary ?? '')?.[1]})),
+    )
+    const served = h.server.routes.filter((r) => r.method !== 'HEAD').map((r) => ({key: `${r.method} ${r.url.replace(/:([a-z]+)/g, '{$1}')}`, role: r.role}))
+    expect(served.map((r) => r.key).sort()).toEqual(documented.map((d) => d.key).sort())
+    for (const r of served) expect(r.role, `${r.key}: the role the OpenAPI summary names`).toBe(documented.find((d) => d.key === r.key)!.role)
+    expect(served.filter((r) => !r.role).map((r) => r.key).sort()).toEqual(['GET /healthz', 'GET /v1/openapi.yaml'])
+  })
+
+  it('every protected route, GET and HEAD alike: 401 for each bad token, 403 for the role below, through for its own role', async () => {
+    const protectedRoutes = h.server.routes.filter((r) => r.role)
+    expect(protectedRoutes.length).toBeGreaterThanOrEqual(11)
+    for (const route of protectedRoutes) {
+      const {method, path, body} = sample(route)
+      const what = `${method} ${route.url}`
+      const ctype: Record<string, string> = body ? {'content-type': 'application/json'} : {}
+      for (const c of cases(h)) {
+        const headers: Record<string, string> = {...ctype}
+        if (c.header) headers.authorization = c.header
+        const res = await fetch(h.url + path, {method, headers, body})
+        expect(res.status, `${what}: ${c.name}`).toBe(401)
+        // HEAD answers carry no body; the status is the whole answer.
+        if (method !== 'HEAD') expect((await res.json()).error.code, `${what}: ${c.name}`).toBe('unauthorized')
       }
-      // A role below the route's is 403; the route's own role gets past auth.
-      const below = route.role === 'write' ? h.read : route.role === 'admin' ? h.write : undefined
+      const below = BELOW[route.role!]
       if (below) {
-        const r = await h.req(route.path, {method: route.method, headers: route.body ? {'content-type': 'application/json'} : {}, body: route.body, token: below})
-        expect(r.status).toBe(403)
-        expectCleanError(r, 'forbidden')
+        const r = await h.req(path, {method, headers: ctype, body, token: h[below]})
+        expect(r.status, `${what} with a ${below} token`).toBe(403)
+        if (method !== 'HEAD') expectCleanError(r, 'forbidden')
       }
-      const ok = route.role === 'read' ? h.read : route.role === 'write' ? h.write : h.admin
-      if (route.path === '/v1/events') return // a stream: covered below
-      const r = await h.req(route.path, {method: route.method, headers: route.body ? {'content-type': 'application/json'} : {}, body: route.body, token: ok})
-      expect([401, 403]).not.toContain(r.status)
-    })
-  }
+      if (route.url === '/v1/events' && method === 'GET') continue // a stream: covered below
+      const r = await h.req(path, {method, headers: ctype, body, token: h[route.role!]})
+      expect([401, 403], `${what} with a ${route.role} token`).not.toContain(r.status)
+    }
+  })
 
   it('GET /v1/tokens lists tokens for an admin, without hashes', async () => {
     const r = await h.req('/v1/tokens', {token: h.admin})

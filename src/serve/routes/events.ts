@@ -17,8 +17,11 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
     (req, reply) => {
       const prefix = req.query.subject
       const res = reply.raw
+      const headers = {'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no'}
+      // HEAD shares this handler: headers only, no stream to hold open.
+      if (req.method === 'HEAD') return reply.headers(headers).send()
       reply.hijack()
-      res.writeHead(200, {'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no'})
+      res.writeHead(200, {...headers, connection: 'keep-alive'})
       res.write('retry: 3000\n: subscribed\n\n')
       const wanted = (r: SignedRecord) => prefix === undefined || (r.kind === 'assertion' && r.subject.startsWith(prefix))
       const onAdded = ({records}: Added) => {

@@ -1,5 +1,5 @@
 /** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
-import type {FastifyInstance} from 'fastify'
+import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {ConflictsQuery, ServeContext} from '../context.js'
 import {HttpError} from '../errors.js'
 
@@ -20,26 +20,39 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
         },
       },
     },
-    conflicts ? async (req) => conflicts(ctx.deps, req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+    conflicts ? oneAtATime((q: ConflictsQuery) => conflicts(ctx.deps, q), (req) => req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
-  app.post(
-    '/v1/verify',
-    {config: {role: 'read'}},
-    verify
-      ? async (req) => verify(ctx.deps, parseJson(req.body))
-      : async () => {
-          throw new HttpError('not_implemented', 'POST /v1/verify is not available: verifyOp reads claims and observations from a repo, which the daemon does not have', 'run `steme verify --remote <this URL>` in the repo: claims that need the store resolve through this daemon')
-        },
-  )
+  if (verify) verify(app, ctx)
+  else app.post('/v1/verify', {config: {role: 'read'}}, notYet('POST /v1/verify', 'claims verification'))
   if (sync) await sync(app, ctx)
   else app.post('/v1/sync', {config: {role: 'read'}}, notYet('sync over HTTP', 'the sync protocol'))
 }
 
-function parseJson(body: unknown): unknown {
-  if (typeof body !== 'string') return body
-  try {
-    return JSON.parse(body)
-  } catch (e) {
-    throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
+/**
+ * GET /v1/conflicts reads the whole store into memory: run one at a time (so concurrent calls
+ * cannot multiply that memory), and let identical requests waiting together share one answer.
+ */
+function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyRequest) => unknown) {
+  let tail: Promise<unknown> = Promise.resolve()
+  const pending = new Map<string, Promise<unknown>>()
+  return async (req: FastifyRequest): Promise<unknown> => {
+    const q = query(req) as Q
+    const key = JSON.stringify(q)
+    const shared = pending.get(key)
+    if (shared) return shared
+    const run = tail.then(
+      () => {
+        pending.delete(key)
+        return op(q)
+      },
+      () => {
+        pending.delete(key)
+        return op(q)
+      },
+    )
+    pending.set(key, run)
+    tail = run.catch(() => undefined)
+    return run
   }
 }
+

@@ -116,7 +116,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
           ch.on('close', (code: number | null) => {
             channel = undefined
             if (!waiting) return
-            fail(exitError(remote, where, code, stderr, opts.remoteCmd))
+            fail(exitError(remote, where, code, stderr, opts.remoteCmd, reader?.started ?? false))
           })
           resolve()
         })
@@ -199,7 +199,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   }
 }
 
-function exitError(remote: string, where: string, code: number | null, stderr: string, remoteCmd?: string): Error {
+function exitError(remote: string, where: string, code: number | null, stderr: string, remoteCmd: string | undefined, started: boolean): Error {
   const tail = stderr.trim().split('\n').slice(-3).join(' / ')
   if (code === 127) {
     return new UserError(`remote ${remote}: \`${remoteCmd ?? 'steme'}\` was not found on ${where}${tail ? ` (${tail})` : ''}`, {
@@ -210,6 +210,15 @@ function exitError(remote: string, where: string, code: number | null, stderr: s
   }
   if (code !== null && code !== 0 && tail) {
     return new UserError(`remote ${remote}: steme on ${where} failed: ${tail}`, {code: 'remote', exit: 1, hint: 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'})
+  }
+  if (!started && code !== null) {
+    // It ended without ever saying it was steme (`false`, `true`, a wrapper that exits): not
+    // something a retry fixes.
+    return new UserError(`remote ${remote}: \`${remoteCmd ?? 'steme'}\` on ${where} exited with code ${code} without answering as steme sync-serve`, {
+      code: 'remote',
+      exit: 1,
+      hint: `check that \`${remoteCmd ?? 'steme'}\` runs steme on the remote, or set the command with --remote-cmd`,
+    })
   }
   return new TransientError(`remote ${remote}: the channel to ${where} closed (exit ${code ?? 'unknown'})${tail ? `: ${tail}` : ''}`)
 }

@@ -1,0 +1,129 @@
+/**
+ * SSH against a real sshd on loopback, beyond what test/cli/sync.integration.ts covers (unknown
+ * and changed keys, refused auth, a missing steme): hashed known_hosts entries, and remote
+ * commands that are not steme. Each failure is a clean error naming the remote with exit 1 or 2,
+ * no hang, and the local store untouched.
+ */
+import {createHmac, randomBytes} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {UserError} from '../../src/core/errors.js'
+import {openStore} from '../../src/runtime.js'
+import {runSync} from '../../src/sync/client.js'
+import {openSshTransport, type SshOptions} from '../../src/sync/transports/ssh.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {report} from '../helpers/report.js'
+import {startSshd, type Sshd} from '../helpers/sshd.js'
+import {allIds, makeRecords, memoryWith, receiveDeps} from '../sync/helpers.js'
+
+let sshd: Sshd
+let dir: string
+const REMOTE_CMD = `${process.execPath} ${BIN}`
+let faults = 0
+
+beforeAll(async () => {
+  sshd = await startSshd()
+  dir = mkdtempSync(join(tmpdir(), 'steme-ssh-rel-'))
+  mkdirSync(join(dir, 'remote', '.steme'), {recursive: true})
+  const store = await openStore(join(dir, 'remote', '.steme', 'store.duckdb'), {create: true})
+  await store.insert(await makeRecords(40, {tag: 'ssh-remote'}))
+  await store.close()
+})
+afterAll(async () => {
+  report({suite: 'ssh host keys and non-steme remotes', faults, inputs: faults, lost: 0, invalidStored: 0, crashes: 0})
+  await sshd?.stop()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+const hashedEntry = (name: string) => {
+  const salt = randomBytes(20)
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
+}
+
+/** Pull over SSH into a local store holding a few records; returns the outcome and whether the local set changed. */
+async function pull(opts: SshOptions) {
+  const seed = await makeRecords(5, {tag: 'ssh-local'})
+  const local = await memoryWith(seed)
+  const before = await allIds(local)
+  const t = openSshTransport('lab (ssh://lab/store)', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'remote')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: REMOTE_CMD, env: {HOME: sshd.dir}, requestTimeoutMs: 20_000, ...opts})
+  try {
+    const res = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 1, baseMs: 10, maxMs: 20}})
+    return {res, err: undefined, untouched: false, local}
+  } catch (e) {
+    return {res: undefined, err: e as UserError, untouched: JSON.stringify(await allIds(local)) === JSON.stringify(before), local}
+  } finally {
+    await t.close()
+  }
+}
+
+describe('host keys in hashed known_hosts', () => {
+  it('a hashed entry for [host]:port is accepted', async () => {
+    const kh = join(dir, 'known_hosts_hashed')
+    const [, type, key] = sshd.hostKeyLine.split(' ')
+    writeFileSync(kh, `# hashed, as HashKnownHosts writes them\n${hashedEntry(`[127.0.0.1]:${sshd.port}`)} ${type} ${key}\n`)
+    const {res, err} = await pull({knownHosts: kh, requestTimeoutMs: 60_000})
+    expect(err).toBeUndefined()
+    expect(res!.local.added).toBe(40)
+  })
+
+  it('a hashed entry with another key is a changed key: refused, with the fix', async () => {
+    faults++
+    const kh = join(dir, 'known_hosts_changed')
+    writeFileSync(kh, `${hashedEntry(`[127.0.0.1]:${sshd.port}`)} ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]).toString('base64')}\n`)
+    const {err, untouched} = await pull({knownHosts: kh})
+    expect(err).toBeInstanceOf(UserError)
+    expect(err!.message).toMatch(/^remote lab \(ssh:\/\/lab\/store\): the host key of .* does NOT match/)
+    expect(err!.hint).toMatch(/ssh-keygen -f .* -R/)
+    expect(untouched).toBe(true)
+    expect(readFileSync(kh, 'utf8')).not.toContain(sshd.hostKeyLine.split(' ')[2])
+  })
+})
+
+describe('a remote command that is not steme', () => {
+  // Each is run as `<cmd> sync-serve --stdio --store <path>`; `#` turns the rest into a comment.
+  const cases: [string, string, RegExp, number?][] = [
+    ['cat', 'cat #', /did not answer as steme sync-serve \(unexpected output/],
+    ['echo hello', 'echo hello', /did not answer as steme sync-serve \(unexpected output: "hello/],
+    ['false', 'false #', /`false #` on .* exited with code 1 without answering as steme sync-serve/],
+    ['true', 'true #', /exited with code 0 without answering as steme sync-serve/],
+    ['garbage', 'head -c 64 /dev/urandom #', /did not answer as steme sync-serve|failed:/],
+    ['an error on stderr', 'ls /no/such/dir #', /failed: .*No such file/],
+    ['silence (a hang)', 'sleep 30 #', /no answer from .* in 2 s.*transport failed; gave up after 2 attempts/, 2000],
+  ]
+  for (const [name, cmd, message, timeout] of cases) {
+    it(`${name}: a clean error naming the remote, exit 1 or 2, the local store untouched`, async () => {
+      faults++
+      const {err, untouched} = await pull({remoteCmd: cmd, ...(timeout ? {requestTimeoutMs: timeout} : {})})
+      expect(err, `${cmd} did not fail`).toBeInstanceOf(UserError)
+      expect(err!.message).toMatch(/^remote lab \(ssh:\/\/lab\/store\): /)
+      expect(err!.message).toMatch(message)
+      expect([1, 2]).toContain(err!.exit)
+      expect(err!.hint).toBeTruthy()
+      expect(untouched).toBe(true)
+    }, 30_000)
+  }
+})
+
+describe('from the CLI', () => {
+  let sb: Sandbox
+  beforeAll(() => {
+    sb = sandbox('steme-ssh-cli-')
+    expect(sb.run(['init']).code).toBe(0)
+    mkdirSync(join(sb.dir, '.ssh'), {mode: 0o700})
+    writeFileSync(join(sb.dir, '.ssh', 'id_ed25519'), readFileSync(sshd.identity), {mode: 0o600})
+    writeFileSync(join(sb.dir, '.ssh', 'known_hosts'), sshd.hostKeyLine + '\n')
+  })
+  afterAll(() => sb?.cleanup())
+
+  it('a remote that is not steme: exit 1, one clean error line and a hint, no internal error, no retries', () => {
+    faults++
+    const url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(dir, 'remote')}`
+    const r = sb.run(['pull', url, '--remote-cmd', 'false #'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: remote ssh:\/\/.*: `false #` on .* exited with code 1 without answering as steme sync-serve\nhint: /)
+    expect(r.stderr).not.toMatch(/internal error|retry/)
+    expect(sb.json<{records: number}>(['stats']).records).toBe(0)
+  })
+})
