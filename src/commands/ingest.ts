@@ -30,7 +30,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
-    const input = args.file === '-' ? process.stdin : createReadStream(args.file)
+    const input = args.file === '-' ? process.stdin : createReadStream(args.file, {highWaterMark: 1 << 20})
     const progress = await this.progress('ingest')
     let res: IngestSummary
     try {

@@ -42,3 +42,41 @@ export function canonicalize(value: unknown): string {
       throw new RecordError('value', `${typeof value} is not a JSON value`)
   }
 }
+
+/**
+ * Whether JSON.stringify already gives the canonical text of a value parsed from JSON: every
+ * object's keys in canonical order (JSON.parse keeps the order of the text; integer-like keys,
+ * which JS puts first, only pass when that is also their code-unit order), and only finite
+ * numbers, strings, booleans and null as leaves. Records that arrive canonical (exports, sync)
+ * then cost one native stringify instead of a rebuild.
+ */
+export function isCanonicalOrder(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value)
+    case 'object': {
+      if (value === null) return true
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isCanonicalOrder(value[i])) return false
+        return true
+      }
+      return keysInOrder(value as Record<string, unknown>, 0)
+    }
+    default:
+      return false
+  }
+}
+
+/** Whether the keys of `obj`, but for its last `skipLast`, are in canonical order with canonical-order values. */
+export function keysInOrder(obj: Record<string, unknown>, skipLast: number): boolean {
+  const keys = Object.keys(obj)
+  const end = keys.length - skipLast
+  for (let i = 0; i < end; i++) {
+    if (i > 0 && !(keys[i - 1] < keys[i])) return false
+    if (!isCanonicalOrder(obj[keys[i]])) return false
+  }
+  return true
+}

@@ -13,6 +13,12 @@ export function formatHlc(s: Stamp): string {
   return s.wall.toString(16).padStart(16, '0') + '-' + s.counter.toString(16).padStart(4, '0')
 }
 
+/** The i-th stamp after `first` (i = 0 is `first`), counting as tick() does: the counter wraps into the next millisecond. */
+export function stampAt(first: Stamp, i: number): string {
+  const c = first.counter + i
+  return formatHlc({wall: first.wall + Math.floor(c / (MAX_COUNTER + 1)), counter: c % (MAX_COUNTER + 1)})
+}
+
 export function parseHlc(text: string): Stamp {
   if (!HLC_RE.test(text)) throw new UserError(`"${text}" is not an HLC stamp`, {hint: 'an HLC stamp looks like 0000019aa3c4d5e6-0000'})
   return {wall: parseInt(text.slice(0, 16), 16), counter: parseInt(text.slice(17), 16)}
@@ -39,6 +45,17 @@ export class Hlc {
     if (wall > this.last.wall) this.last = {wall, counter: 0}
     else this.bump()
     return formatHlc(this.last)
+  }
+
+  /**
+   * `n` consecutive stamps for a batch of local events, in one step: returns the first (the
+   * i-th is `stampAt(first, i)`), and the clock ends at the last, as n calls of tick() would.
+   */
+  reserve(n: number): Stamp {
+    const first = parseHlc(this.tick())
+    const c = first.counter + Math.max(0, n - 1)
+    this.last = {wall: first.wall + Math.floor(c / (MAX_COUNTER + 1)), counter: c % (MAX_COUNTER + 1)}
+    return first
   }
 
   /** Take in a stamp from a received record: the clock moves past it. */

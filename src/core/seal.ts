@@ -1,5 +1,5 @@
 /** Ids and signatures: seal a body with a key, and verify a received record end to end. */
-import {canonicalize} from './canonical.js'
+import {canonicalize, keysInOrder} from './canonical.js'
 import {RecordError} from './errors.js'
 import {blake3, fromHex, toHex} from './hash.js'
 import {parseHlc} from './hlc.js'
@@ -14,7 +14,10 @@ export interface Sealed {
 }
 
 export function canonicalBody(body: RecordBody): string {
-  const text = canonicalize(body)
+  return checkSize(canonicalize(body), body)
+}
+
+function checkSize(text: string, body: RecordBody): string {
   if (text.length > BOUNDS.value && body.kind === 'assertion') {
     const valueLen = canonicalize((body as AssertionBody).value).length
     if (valueLen > BOUNDS.value) throw new RecordError('value', `is ${valueLen} bytes as canonical JSON, the bound is ${BOUNDS.value}`)
@@ -40,6 +43,23 @@ export interface CheckOptions {
   skipSignature?: boolean
 }
 
+/** Length of `,"id":"<64 hex>","sig":"<128 hex>"}`: what recordLine() appends to a canonical body. */
+const SIGNED_TAIL = 210
+
+/**
+ * The canonical body of a shape-checked signed record. A record parsed from its interchange
+ * line (keys in canonical order, id and sig last) is canonical as JSON.stringify writes it,
+ * less the id/sig tail; anything else is rebuilt key by key.
+ */
+function canonicalOfSigned(record: SignedRecord): string {
+  const keys = Object.keys(record)
+  const n = keys.length
+  if (keys[n - 2] === 'id' && keys[n - 1] === 'sig' && keysInOrder(record as unknown as Record<string, unknown>, 2)) {
+    return checkSize(JSON.stringify(record).slice(0, -SIGNED_TAIL) + '}', record)
+  }
+  return canonicalBody(bodyOf(record))
+}
+
 /** Validate a received record: shape, bounds, clock skew, id, signature. Throws RecordError. */
 export function checkRecord(obj: unknown, opts: CheckOptions): Sealed {
   checkShape(obj, true)
@@ -48,10 +68,10 @@ export function checkRecord(obj: unknown, opts: CheckOptions): Sealed {
   if (wall > opts.nowMs + opts.skewMs) {
     throw new RecordError('hlc', `is ${Math.round((wall - opts.nowMs) / 1000)} s in the future, beyond the allowed clock skew of ${opts.skewMs / 1000} s`)
   }
-  const canonical = canonicalBody(bodyOf(record))
+  const canonical = canonicalOfSigned(record)
   const idBytes = blake3(canonical)
   if (toHex(idBytes) !== record.id) throw new RecordError('id', `does not match the content (BLAKE3 of the canonical record is ${toHex(idBytes)})`)
-  if (!opts.skipSignature && !verify(record.agent, idBytes, fromHex(record.sig))) {
+  if (!opts.skipSignature && !verify(record.agent, idBytes, Buffer.from(record.sig, 'hex'))) {
     throw new RecordError('sig', 'does not verify against agent for this id')
   }
   return {record, canonical}

@@ -70,6 +70,31 @@ export interface StoreStats {
 }
 
 /**
+ * Validated records in columns, the form worker threads hand over for bulk loads: typed
+ * arrays and flat string lists cross threads far cheaper than record objects, and an adapter
+ * appends them without rebuilding anything.
+ */
+export interface RecordColumns {
+  n: number
+  /** Raw ids, 32 bytes a row, and signatures, 64 bytes a row. */
+  ids: Uint8Array
+  sigs: Uint8Array
+  kind: Kind[]
+  agent: string[]
+  hlc: string[]
+  /** Assertions: subject and predicate; votes, retractions, trust: target; assertions, retractions: source. */
+  subject: (string | null)[]
+  predicate: (string | null)[]
+  target: (string | null)[]
+  source: (string | null)[]
+  canonical: string[]
+  /** evidence and supersedes edges: the row they start from, the id they point at. */
+  refs: {row: number[]; dst: string[]; rel: ('evidence' | 'supersedes')[]}
+  /** Per sync bucket: count and per-limb sums of the rows' ids (what sync_buckets keeps). */
+  sums: Map<number, [number, bigint, bigint, bigint, bigint]>
+}
+
+/**
  * A grow-only set of validated records. Adapters never validate: callers hand them records
  * that passed checkRecord/seal. Every method is safe to call concurrently within a process.
  */
@@ -78,6 +103,8 @@ export interface Store {
   readonly location: string
   /** Store records; idempotent (a record already present, or repeated in the batch, is counted once as present). */
   insert(batch: readonly Sealed[]): Promise<InsertResult>
+  /** Bulk load, same contract as insert (optional: callers fall back to insert with `columnsToSealed`). */
+  insertColumns?(parts: readonly RecordColumns[]): Promise<InsertResult>
   /** Records by id; ids not stored are simply absent from the result. */
   get(ids: readonly string[]): Promise<Sealed[]>
   /** Which of these ids are stored. */
@@ -144,3 +171,19 @@ export async function walkLineage(get: (ids: string[]) => Promise<Sealed[]>, ids
   }
   return [...found.values()].sort(compareRecords)
 }
+
+/** The records of column batches as Sealed, for adapters without a column path. */
+export function columnsToSealed(parts: readonly RecordColumns[]): Sealed[] {
+  const out: Sealed[] = []
+  for (const c of parts) {
+    for (let i = 0; i < c.n; i++) {
+      const record = JSON.parse(c.canonical[i]) as SignedRecord
+      record.id = hexOf(c.ids.subarray(i * 32, i * 32 + 32))
+      record.sig = hexOf(c.sigs.subarray(i * 64, i * 64 + 64))
+      out.push({record, canonical: c.canonical[i]})
+    }
+  }
+  return out
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')

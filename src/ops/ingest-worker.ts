@@ -9,7 +9,8 @@ await initHash()
 
 parentPort!.on('message', (job: ChunkJob) => {
   try {
-    parentPort!.postMessage(processChunk(job, key, noKeyReason))
+    const r = processChunk(job, key, noKeyReason)
+    parentPort!.postMessage(r, r.cols ? [r.cols.ids.buffer as ArrayBuffer, r.cols.sigs.buffer as ArrayBuffer] : [])
   } catch (e) {
     parentPort!.postMessage({seq: job.seq, fatal: (e as Error).stack ?? String(e)})
   }

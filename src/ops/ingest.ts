@@ -41,7 +41,12 @@ export interface IngestInput {
   allowAgents?: string[]
 }
 
+/** Bytes of NDJSON per worker job (about 2,400 signed records, or 10,000 plain facts). */
+const CHUNK_BYTES = 1 << 20
+/** Lines per job for JSON arrays and CSV. */
 const CHUNK = 4096
+/** Rows per append transaction. */
+const GROUP_ROWS = 65_536
 
 /** CSV columns that are not plain strings. */
 const CSV_JSON = new Set(['value', 'evidence', 'supersedes', 'valid', 'weight'])
@@ -60,20 +65,25 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const maxErrors = input.maxErrors ?? 100
   const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
   const errors: LineError[] = []
+  const store = deps.store
+  const columnar = typeof store.insertColumns === 'function'
   let seq = 0
   let inserting: Promise<void> = Promise.resolve()
   let failure: unknown
   const inflight = new Set<Promise<void>>()
-  const limit = runner.parallelism * 2
+  const limit = runner.parallelism * 3 + 1
+  // Verified chunks wait here until there are enough for one large append (one transaction):
+  // DuckDB appends and commits far cheaper in big batches than in chunk-sized ones.
+  let group: ChunkResult[] = []
+  let groupRows = 0
 
-  const onResult = (r: ChunkResult) => {
-    progress.lines += r.lines
-    progress.rejected += r.errors.length
-    for (const e of r.errors) if (errors.length < maxErrors) errors.push(e)
-    if (r.maxHlc) deps.clock.receive(r.maxHlc)
-    if (r.ok.length === 0) return
+  const flush = () => {
+    if (group.length === 0) return
+    const parts = group
+    group = []
+    groupRows = 0
     inserting = inserting.then(async () => {
-      const res = await deps.store.insert(r.ok)
+      const res = columnar ? await store.insertColumns!(parts.map((r) => r.cols!)) : await store.insert(parts.flatMap((r) => r.ok))
       progress.added += res.added
       progress.present += res.present
       input.onProgress?.({...progress})
@@ -81,18 +91,31 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     inserting.catch((e) => (failure ??= e))
   }
 
-  const submit = async (lines: string[], lineNos: ChunkJob['lineNos']) => {
+  const onResult = (r: ChunkResult) => {
+    progress.lines += r.lines
+    progress.rejected += r.errors.length
+    for (const e of r.errors) if (errors.length < maxErrors) errors.push(e)
+    if (r.maxHlc) deps.clock.receive(r.maxHlc)
+    const rows = r.cols ? r.cols.n : r.ok.length
+    if (rows === 0) return
+    group.push(r)
+    groupRows += rows
+    if (groupRows >= GROUP_ROWS) flush()
+  }
+
+  const submit = async (job: Omit<ChunkJob, 'seq' | 'nowMs' | 'skewMs'>, entries: number) => {
     if (failure) throw failure
     while (inflight.size >= limit) await Promise.race(inflight)
-    const job: ChunkJob = {seq: seq++, lines, lineNos, nowMs: Date.now(), skewMs}
-    if (input.allowAgents) job.allowAgents = input.allowAgents
-    if (key) job.stamps = lines.map(() => deps.clock.tick())
-    const p = runner.run(job).then(onResult, (e) => {
+    const full: ChunkJob = {...job, seq: seq++, nowMs: Date.now(), skewMs, columnar}
+    if (input.allowAgents) full.allowAgents = input.allowAgents
+    if (key) full.stamp = deps.clock.reserve(entries)
+    const p = runner.run(full).then(onResult, (e) => {
       failure ??= e
     })
     const tracked = p.finally(() => inflight.delete(tracked))
     inflight.add(tracked)
   }
+  const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
   try {
@@ -105,44 +128,78 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       format = c === '[' ? 'json' : c === '{' || c === undefined ? 'ndjson' : 'csv'
     }
     const rest = (async function* () {
-      if (!first.done) yield head
+      if (!first.done) yield first.value
       for (;;) {
         const n = await chunks.next()
         if (n.done) return
-        yield typeof n.value === 'string' ? n.value : n.value.toString()
+        yield n.value
       }
     })()
     const size = input.chunkLines ?? CHUNK
     if (format === 'ndjson') {
-      let carry = ''
+      // Whole lines go to the workers as bytes; here they are only counted, for line numbers.
+      const maxLines = input.chunkLines ?? Infinity
+      // Whole lines waiting to go out as one job, and the bytes after the last newline seen.
+      let pieces: Uint8Array[] = []
+      let piecesLen = 0
+      let piecesLines = 0
+      let tail: Buffer = Buffer.alloc(0)
       let lineNo = 1
-      let batch: string[] = []
-      let batchFirst = 1
-      for await (const text of rest) {
-        progress.bytes += Buffer.byteLength(text)
-        const parts = (carry + text).split('\n')
-        carry = parts.pop()!
-        for (const p of parts) {
-          if (batch.length === 0) batchFirst = lineNo
-          batch.push(p.endsWith('\r') ? p.slice(0, -1) : p)
-          lineNo++
-          if (batch.length >= size) {
-            await submit(batch, {first: batchFirst})
-            batch = []
+      const send = async () => {
+        if (piecesLen === 0) return
+        // One copy into a buffer of its own, which is then transferred to the worker.
+        const text = new Uint8Array(piecesLen)
+        let o = 0
+        for (const p of pieces) {
+          text.set(p, o)
+          o += p.length
+        }
+        const lines = piecesLines
+        pieces = []
+        piecesLen = 0
+        piecesLines = 0
+        await submit({text, lineNos: {first: lineNo}}, lines)
+        lineNo += lines
+      }
+      const add = (b: Uint8Array) => {
+        pieces.push(b)
+        piecesLen += b.length
+      }
+      for await (const chunk of rest) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+        progress.bytes += b.length
+        const last = b.lastIndexOf(10)
+        if (last < 0) {
+          tail = tail.length ? Buffer.concat([tail, b]) : b
+          continue
+        }
+        if (tail.length) add(tail)
+        let start = 0
+        for (let nl = b.indexOf(10); nl >= 0 && nl <= last; nl = b.indexOf(10, nl + 1)) {
+          if (++piecesLines >= maxLines) {
+            add(b.subarray(start, nl + 1))
+            start = nl + 1
+            await send()
           }
         }
+        if (start <= last) add(b.subarray(start, last + 1))
+        tail = b.subarray(last + 1)
+        if (piecesLen >= CHUNK_BYTES) await send()
       }
-      if (carry.length) {
-        if (batch.length === 0) batchFirst = lineNo
-        batch.push(carry)
+      if (tail.length) {
+        add(tail) // the last line, without a newline
+        piecesLines++
       }
-      if (batch.length) await submit(batch, {first: batchFirst})
+      await send()
     } else if (format === 'json') {
       let text = ''
+      const parts: Buffer[] = []
       for await (const t of rest) {
-        progress.bytes += Buffer.byteLength(t)
-        text += t
+        const b = typeof t === 'string' ? Buffer.from(t) : t
+        progress.bytes += b.length
+        parts.push(b)
       }
+      text = Buffer.concat(parts).toString()
       let arr: unknown
       try {
         arr = JSON.parse(text)
@@ -153,13 +210,13 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       for (let i = 0; i < arr.length; i += size) {
         const part = arr.slice(i, i + size)
         // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
-        await submit(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
+        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
       }
     } else {
       const parser = parseCsv({columns: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false})
       const feed = (async () => {
         for await (const t of rest) {
-          progress.bytes += Buffer.byteLength(t)
+          progress.bytes += typeof t === 'string' ? Buffer.byteLength(t) : t.length
           if (!parser.write(t)) await new Promise((r) => parser.once('drain', r))
         }
         parser.end()
@@ -171,7 +228,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
           lines.push(JSON.stringify(csvFact(row.record)))
           nos.push(row.info.lines)
           if (lines.length >= size) {
-            await submit(lines, nos)
+            await submitLines(lines, nos)
             lines = []
             nos = []
           }
@@ -180,13 +237,16 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         throw new UserError(`${input.name ?? 'input'}: CSV ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'the records before this line were kept; fix the line and ingest again (records already stored are skipped)'})
       }
       await feed
-      if (lines.length) await submit(lines, nos)
+      if (lines.length) await submitLines(lines, nos)
     }
     await Promise.all(inflight)
+    flush()
     await inserting
     if (failure) throw failure
   } finally {
     await Promise.allSettled(inflight)
+    // What verified before a failure is still stored (batches commit as they go).
+    if (!failure) flush()
     await inserting.catch(() => undefined)
     if (!input.runner) await runner.close()
     await deps.saveClock()

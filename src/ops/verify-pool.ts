@@ -16,8 +16,14 @@ export interface ChunkRunner {
 
 type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void}
 
+/**
+ * Jobs queued per worker: the next ones wait in its message queue, so a worker goes straight on
+ * to the next chunk while the main thread is busy appending (and cannot hand out work).
+ */
+const DEPTH = 3
+
 class WorkerPool implements ChunkRunner {
-  private readonly idle: Worker[] = []
+  private readonly queued = new Map<Worker, number>()
   private readonly waiting: Array<() => void> = []
   private readonly pending = new Map<number, Pending & {seq: number}>()
   /** Messages carry the pool's own ids: several ingests (the daemon's requests) share one pool. */
@@ -25,8 +31,8 @@ class WorkerPool implements ChunkRunner {
 
   constructor(private readonly workers: Worker[]) {
     // Every worker has said it is ready (startRunner waits for that) and starts idle.
-    this.idle.push(...workers)
     for (const w of workers) {
+      this.queued.set(w, 0)
       w.on('message', (m: ChunkResult & {fatal?: string}) => {
         const p = this.pending.get(m.seq)
         if (!p) return
@@ -47,18 +53,30 @@ class WorkerPool implements ChunkRunner {
   }
 
   private release(w: Worker) {
-    const next = this.waiting.shift()
-    this.idle.push(w)
-    next?.()
+    this.queued.set(w, this.queued.get(w)! - 1)
+    this.waiting.shift()?.()
+  }
+
+  /** The worker with the fewest queued jobs, if one has room. */
+  private pick(): Worker | undefined {
+    let best: Worker | undefined
+    for (const [w, n] of this.queued) if (n < DEPTH && (best === undefined || n < this.queued.get(best)!)) best = w
+    return best
   }
 
   async run(job: ChunkJob): Promise<ChunkResult> {
-    while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r))
-    const w = this.idle.pop()!
+    let w = this.pick()
+    while (!w) {
+      await new Promise<void>((r) => this.waiting.push(r))
+      w = this.pick()
+    }
+    this.queued.set(w, this.queued.get(w)! + 1)
     const id = this.nextId++
+    const worker = w
     return new Promise((resolve, reject) => {
       this.pending.set(id, {resolve, reject, seq: job.seq})
-      w.postMessage({...job, seq: id})
+      // Input bytes move to the worker instead of being copied.
+      worker.postMessage({...job, seq: id}, job.text ? [job.text.buffer as ArrayBuffer] : [])
     })
   }
 

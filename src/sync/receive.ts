@@ -39,19 +39,23 @@ export class Receiver {
     this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'})
     const runner = await this.runner
     const nowMs = Date.now()
+    const store = this.deps.store
+    // Columns when the store can append them (no record objects rebuilt on this thread).
+    const columnar = typeof store.insertColumns === 'function'
     const jobs: Promise<ChunkResult>[] = []
     for (let i = 0; i < lines.length; i += CHUNK) {
-      const job: ChunkJob = {seq: this.seq++, lines: lines.slice(i, i + CHUNK), lineNos: {first: i + 1}, nowMs, skewMs: this.deps.skewMs}
+      const job: ChunkJob = {seq: this.seq++, lines: lines.slice(i, i + CHUNK), lineNos: {first: i + 1}, nowMs, skewMs: this.deps.skewMs, columnar}
       jobs.push(runner.run(job))
     }
     const results = await Promise.all(jobs)
-    const ok = results.flatMap((r) => r.ok)
+    let good = 0
     for (const r of results) {
+      good += r.cols ? r.cols.n : r.ok.length
       res.rejected += r.errors.length
       for (const e of r.errors) if (res.errors.length < MAX_ERRORS) res.errors.push({id: e.id, reason: e.reason})
     }
-    if (ok.length) {
-      const ins = await this.deps.store.insert(ok)
+    if (good) {
+      const ins = columnar ? await store.insertColumns!(results.map((r) => r.cols!)) : await store.insert(results.flatMap((r) => r.ok))
       res.added = ins.added
       res.present = ins.present
       let max: string | undefined

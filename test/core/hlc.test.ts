@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {fc, test as fcTest} from '../helpers/fc.js'
-import {Hlc, formatHlc, hlcBound, parseHlc} from '../../src/core/hlc.js'
+import {Hlc, formatHlc, hlcBound, parseHlc, stampAt} from '../../src/core/hlc.js'
 
 describe('HLC', () => {
   it('formats fixed width so string order is time order', () => {
@@ -33,6 +33,16 @@ describe('HLC', () => {
     const last = first.tick()
     const restarted = new Hlc(parseHlc(last), () => 4000)
     expect(restarted.tick() > last).toBe(true)
+  })
+
+  it('reserves a run of stamps that n ticks would have issued, counter overflow included', () => {
+    const ticked = new Hlc({wall: 7, counter: 0xfffd}, () => 0)
+    const reserved = new Hlc({wall: 7, counter: 0xfffd}, () => 0)
+    const expected = Array.from({length: 5}, () => ticked.tick())
+    const first = reserved.reserve(5)
+    expect(Array.from({length: 5}, (_, i) => stampAt(first, i))).toEqual(expected)
+    expect(reserved.current()).toBe(ticked.current())
+    expect(reserved.tick()).toBe(ticked.tick())
   })
 
   it('carries counter overflow into the wall part', () => {

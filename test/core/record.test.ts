@@ -1,5 +1,5 @@
 import {beforeAll, describe, expect, it} from 'vitest'
-import {initHash} from '../../src/core/hash.js'
+import {blake3, initHash, toHex} from '../../src/core/hash.js'
 import {RecordError} from '../../src/core/errors.js'
 import {checkRecord, recordLine, seal} from '../../src/core/seal.js'
 import {BOUNDS, jsonDepth, textTooDeep} from '../../src/core/record.js'
@@ -31,6 +31,25 @@ describe('record validation', () => {
       record({kind: 'trust', target: testKey(2).publicHex, weight: 0.7}),
     ]
     for (const s of kinds) expect(reason(JSON.parse(recordLine(s.canonical, s.record.id, s.record.sig)))).toBe('accepted')
+  })
+
+  it('takes the canonical text of a line in canonical key order from the line itself, and rebuilds any other order', () => {
+    const s = assertion({value: {b: 1, a: [{d: 2, c: 3}]}})
+    const parsed = JSON.parse(recordLine(s.canonical, s.record.id, s.record.sig))
+    expect(checkRecord(parsed, opts).canonical).toBe(s.canonical)
+    // The same record with its keys shuffled (id and sig first, value keys reversed) is the same record.
+    const shuffled = {sig: s.record.sig, id: s.record.id, value: {b: 1, a: [{d: 2, c: 3}]}, ...JSON.parse(s.canonical)}
+    expect(checkRecord(JSON.parse(JSON.stringify(shuffled)), opts).canonical).toBe(s.canonical)
+  })
+
+  it('refuses a record whose id and signature cover a non-canonical encoding', () => {
+    const key = testKey()
+    const body = {v: 1, kind: 'assertion', agent: key.publicHex, hlc: stamp(), subject: 's', predicate: 'p', value: 1, confidence: 0.5}
+    // Keys in insertion order, not canonical order: what a sloppy signer might hash.
+    const text = JSON.stringify(body)
+    const id = blake3(text)
+    const line = `${text.slice(0, -1)},"id":"${toHex(id)}","sig":"${toHex(key.sign(id))}"}`
+    expect(reason(JSON.parse(line))).toMatch(/^id: does not match the content/)
   })
 
   it('the interchange line round-trips to the same id', () => {

@@ -1,6 +1,12 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Readable} from 'node:stream'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {MemoryStore} from '../../src/adapters/memory.js'
+import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+import type {SignedRecord} from '../../src/core/record.js'
+import type {Store} from '../../src/core/store.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
 import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
@@ -27,6 +33,12 @@ const input = (text: string) => Readable.from([text])
 
 beforeAll(() => initHash())
 
+async function collect(store: Store): Promise<SignedRecord[]> {
+  const out: SignedRecord[] = []
+  for await (const batch of store.scan()) out.push(...batch.map((s) => s.record))
+  return out
+}
+
 describe('ingest', () => {
   it('keeps good lines, reports bad ones by line number, and stores nothing twice', async () => {
     const good = many(5)
@@ -46,6 +58,37 @@ describe('ingest', () => {
     const again = await ingestOp(d, {input: input(text)})
     expect(again.added).toBe(0)
     expect((await d.store.stats()).records).toBe(4)
+  })
+
+  it('into DuckDB: bulk appends keep line numbers, and a repeat inside one append is stored once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steme-ingest-'))
+    const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+    try {
+      const good = many(40)
+      const lines = good.map(line)
+      lines.splice(10, 0, '{"v":1}')
+      lines.push(line(good[3]))
+      const d = deps(store)
+      const res = await ingestOp(d, {input: input(lines.join('\r\n') + '\r\n'), chunkLines: 7})
+      expect(res).toMatchObject({lines: 42, added: 40, present: 1, rejected: 1})
+      expect(res.errors.map((e) => e.line)).toEqual([11])
+      expect((await store.stats()).records).toBe(40)
+      expect((await store.get([good[39].record.id]))[0].canonical).toBe(good[39].canonical)
+      // Sync sums were kept in the same transactions.
+      const sums = await store.bucketSums(0, 2 ** 44 - 1)
+      expect(sums.reduce((n, b) => n + b.count, 0)).toBe(40)
+      const again = await ingestOp(d, {input: input(lines.join('\n'))})
+      expect(again).toMatchObject({added: 0, present: 41, rejected: 1})
+      // Plain facts after signed ones: one clock range per chunk, every stamp distinct and above the received ones.
+      const facts = await ingestOp(d, {input: input(Array.from({length: 20}, (_, i) => JSON.stringify({subject: `f:${i}`, predicate: 'p', value: i})).join('\n')), chunkLines: 6})
+      expect(facts.added).toBe(20)
+      const stamps = (await collect(store)).filter((r) => r.agent === testKey(9).publicHex).map((r) => r.hlc)
+      expect(new Set(stamps).size).toBe(20)
+      expect(stamps.every((h) => h > good.map((g) => g.record.hlc).sort().at(-1)!)).toBe(true)
+    } finally {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('signs plain facts with the local key and moves the clock past received stamps', async () => {

@@ -8,7 +8,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
+import {columnsToSealed, compareRecords, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
@@ -177,27 +177,36 @@ export class DuckDBStore implements Store {
     })
   }
 
-  /** Fold fresh records into sync_buckets (inside insert's transaction): stage per-bucket sums, then upsert. */
-  private async addBucketSums(fresh: readonly Sealed[]): Promise<void> {
-    const sums = new Map<number, [bigint, bigint, bigint, bigint, bigint]>()
-    for (const {record: r} of fresh) {
-      const b = bucketOf(r.hlc)
-      const acc = sums.get(b) ?? [0n, 0n, 0n, 0n, 0n]
-      const l = idLimbs(r.id)
-      acc[0]++
-      acc[1] += l[0]
-      acc[2] += l[1]
-      acc[3] += l[2]
-      acc[4] += l[3]
-      sums.set(b, acc)
-    }
+  insertColumns(parts: readonly RecordColumns[]): Promise<InsertResult> {
+    if (this.readOnly) return Promise.reject(new UserError(`${this.location} is open read-only`, {code: 'locked'}))
+    const rows = parts.reduce((n, p) => n + p.n, 0)
+    if (rows === 0) return Promise.resolve({added: 0, present: 0})
+    if (!this.expectFresh) return this.insert(columnsToSealed(parts))
+    return this.exclusive(async () => {
+      this.dirty = true
+      try {
+        await this.transaction((app, refs) => {
+          for (const c of parts) appendColumns(app, refs, c, this.pointed)
+          return mergeSums(parts.map((c) => c.sums))
+        })
+        return {added: rows, present: 0}
+      } catch (e) {
+        if (!/Constraint Error|Duplicate key/i.test(String((e as Error)?.message))) throw e
+        this.expectFresh = false
+      }
+      return undefined
+    }).then((r) => r ?? this.insert(columnsToSealed(parts)))
+  }
+
+  /** Fold fresh records' per-bucket sums into sync_buckets (inside the insert transaction): stage them, then upsert. */
+  private async addBucketSums(sums: ReadonlyMap<number, readonly [number, bigint, bigint, bigint, bigint]>): Promise<void> {
     // Created inside the insert transaction, so a rollback cannot leave us believing it exists.
     await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS sync_stage (bucket BIGINT, n BIGINT, l0 HUGEINT, l1 HUGEINT, l2 HUGEINT, l3 HUGEINT)')
     const st = await this.conn.createAppender('sync_stage', 'main', 'temp')
     try {
       for (const [b, [n, l0, l1, l2, l3]] of sums) {
         st.appendBigInt(BigInt(b))
-        st.appendBigInt(n)
+        st.appendBigInt(BigInt(n))
         st.appendHugeInt(l0)
         st.appendHugeInt(l1)
         st.appendHugeInt(l2)
@@ -254,14 +263,9 @@ export class DuckDBStore implements Store {
   }
 
   /** Append records known to be new, in one transaction with their refs edges. */
-  private async appendAll(fresh: readonly Sealed[]): Promise<void> {
-    await this.conn.run('BEGIN TRANSACTION')
-    const open: DuckDBAppender[] = []
-    try {
-      const app = await this.conn.createAppender('records')
-      open.push(app)
-      const refs = await this.conn.createAppender('refs')
-      open.push(refs)
+  private appendAll(fresh: readonly Sealed[]): Promise<void> {
+    return this.transaction((app, refs) => {
+      const sums = new Map<number, [number, bigint, bigint, bigint, bigint]>()
       const pointed = this.pointed
       for (const {record: r, canonical} of fresh) {
         const id = Buffer.from(r.id, 'hex')
@@ -290,28 +294,42 @@ export class DuckDBStore implements Store {
         app.appendBlob(Buffer.from(r.sig, 'hex'))
         app.endRow()
         if (r.kind === 'assertion') {
-          for (const dst of r.evidence ?? []) {
-            pointed?.add(dst.slice(0, 8))
-            refs.appendBlob(id)
-            refs.appendVarchar(dst)
-            refs.appendVarchar('evidence')
-            refs.endRow()
-          }
-          for (const dst of r.supersedes ?? []) {
-            pointed?.add(dst.slice(0, 8))
-            refs.appendBlob(id)
-            refs.appendVarchar(dst)
-            refs.appendVarchar('supersedes')
-            refs.endRow()
-          }
+          for (const dst of r.evidence ?? []) appendRef(refs, id, dst, 'evidence', pointed)
+          for (const dst of r.supersedes ?? []) appendRef(refs, id, dst, 'supersedes', pointed)
         }
+        const b = bucketOf(r.hlc)
+        let acc = sums.get(b)
+        if (!acc) sums.set(b, (acc = [0, 0n, 0n, 0n, 0n]))
+        const l = idLimbs(r.id)
+        acc[0]++
+        acc[1] += l[0]
+        acc[2] += l[1]
+        acc[3] += l[2]
+        acc[4] += l[3]
       }
+      return sums
+    })
+  }
+
+  /**
+   * One write transaction: `fill` appends rows to records and refs and returns their per-bucket
+   * id sums, which go into sync_buckets before the commit.
+   */
+  private async transaction(fill: (app: DuckDBAppender, refs: DuckDBAppender) => ReadonlyMap<number, readonly [number, bigint, bigint, bigint, bigint]>): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION')
+    const open: DuckDBAppender[] = []
+    try {
+      const app = await this.conn.createAppender('records')
+      open.push(app)
+      const refs = await this.conn.createAppender('refs')
+      open.push(refs)
+      const sums = fill(app, refs)
       app.flushSync()
       app.closeSync()
       refs.flushSync()
       refs.closeSync()
       open.length = 0
-      await this.addBucketSums(fresh)
+      await this.addBucketSums(sums)
       await this.conn.run('COMMIT')
       this.writeCount++
     } catch (e) {
@@ -576,6 +594,63 @@ function openError(path: string, e: unknown): UserError {
     })
   }
   return new UserError(`cannot open the store ${path}: ${msg}`, {code: 'no_store', hint: 'check the path, or create a store with `steme init`', cause: e})
+}
+
+function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Set<string> | undefined): void {
+  pointed?.add(dst.slice(0, 8))
+  refs.appendBlob(src)
+  refs.appendVarchar(dst)
+  refs.appendVarchar(rel)
+  refs.endRow()
+}
+
+function appendNullable(app: DuckDBAppender, v: string | null): void {
+  if (v === null) app.appendNull()
+  else app.appendVarchar(v)
+}
+
+/**
+ * Append one column batch to records (and its edges to refs), in the table's column order;
+ * targets and edge ends go into the pointed-at prefilter when there is one.
+ */
+function appendColumns(app: DuckDBAppender, refs: DuckDBAppender, c: RecordColumns, pointed: Set<string> | undefined): void {
+  for (let i = 0; i < c.n; i++) {
+    app.appendBlob(c.ids.subarray(i * 32, i * 32 + 32))
+    app.appendVarchar(c.kind[i])
+    app.appendVarchar(c.agent[i])
+    app.appendVarchar(c.hlc[i])
+    appendNullable(app, c.subject[i])
+    appendNullable(app, c.predicate[i])
+    appendNullable(app, c.target[i])
+    if (c.target[i] !== null) pointed?.add(c.target[i]!.slice(0, 8))
+    appendNullable(app, c.source[i])
+    app.appendVarchar(c.canonical[i])
+    app.appendBlob(c.sigs.subarray(i * 64, i * 64 + 64))
+    app.endRow()
+  }
+  const {row, dst, rel} = c.refs
+  for (let j = 0; j < row.length; j++) appendRef(refs, c.ids.subarray(row[j] * 32, row[j] * 32 + 32), dst[j], rel[j], pointed)
+}
+
+/** Per-bucket sums of several batches added up. */
+function mergeSums(all: readonly RecordColumns['sums'][]): RecordColumns['sums'] {
+  if (all.length === 1) return all[0]
+  const out: RecordColumns['sums'] = new Map()
+  for (const sums of all) {
+    for (const [b, s] of sums) {
+      const acc = out.get(b)
+      if (!acc) {
+        out.set(b, [...s])
+        continue
+      }
+      acc[0] += s[0]
+      acc[1] += s[1]
+      acc[2] += s[2]
+      acc[3] += s[3]
+      acc[4] += s[4]
+    }
+  }
+  return out
 }
 
 /** Drop an appender's buffered rows and close it, so garbage collection cannot flush them later. */
