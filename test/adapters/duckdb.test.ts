@@ -85,3 +85,30 @@ describe('duckdb referencing prefilter', () => {
     }
   })
 })
+
+describe('duckdb reads during writes', () => {
+  it('stats and cascade reads issued while batches are being appended neither fail nor break the appends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-rw-'))
+    const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+    try {
+      const recs = Array.from({length: 8_000}, (_, i) => assertion({subject: `rw:${i % 500}`, value: i, evidence: [EVIDENCE]}))
+      // Readers that keep a query in flight on the store the whole time the batches go in.
+      let done = false
+      const failures: string[] = []
+      const reader = async (read: () => Promise<unknown>) => {
+        while (!done) await read().catch((e: unknown) => failures.push(String(e)))
+      }
+      const readers = [reader(() => store.stats()), reader(() => store.cascadeGraph({ids: [recs[0]!.record.id]}))]
+      for (let i = 0; i < recs.length; i += 400) {
+        await store.insert(recs.slice(i, i + 400)).catch((e: unknown) => failures.push(String(e)))
+      }
+      done = true
+      await Promise.all(readers)
+      expect(failures).toEqual([])
+      expect((await store.stats()).records).toBe(recs.length)
+    } finally {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})

@@ -140,9 +140,13 @@ export class DuckDBStore implements Store {
     }
   }
 
-  private async rows<T>(sql: string, params: DuckDBValue[] = []): Promise<T[]> {
-    const reader = await this.conn.runAndReadAll(sql, params)
-    return reader.getRowObjectsJS() as T[]
+  /**
+   * A read through the full API on the write connection, queued behind writes: a query run on
+   * that connection while an appender is flushing makes the flush fail ("unsuccessful or closed
+   * pending query result").
+   */
+  private rows<T>(sql: string, params: DuckDBValue[] = []): Promise<T[]> {
+    return this.exclusive(async () => (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS() as T[])
   }
 
   /** Writes are serialized: DuckDB's appender and explicit transactions share the one connection. */
@@ -463,7 +467,7 @@ export class DuckDBStore implements Store {
       // as one comma-joined string per node: materialising lists costs more than the walk.
       // Through the full API: its columnar read decodes 100k+ long strings far faster than the
       // lean row-by-row path, and a cascade is a write-side operation anyway.
-      const reader = await this.conn.runAndReadAll(
+      const reader = await this.exclusive(() => this.conn.runAndReadAll(
         `WITH RECURSIVE seeds AS (SELECT lower(hex(id)) AS h FROM (${sql})),
          e AS (SELECT lower(hex(src)) AS s, dst FROM refs WHERE rel = 'evidence'${until === undefined ? '' : ' AND src IN (SELECT id FROM records WHERE hlc <= ?)'}),
          reach(h) AS (
@@ -473,7 +477,7 @@ export class DuckDBStore implements Store {
          )
          SELECT e.s, string_agg(e.dst, ',') FROM e JOIN reach ON e.s = reach.h GROUP BY e.s`,
         [...params, ...untilParam].map((p) => (typeof p === 'string' ? p : api().blobValue(p))),
-      )
+      ))
       const [ids = [], evidence = []] = reader.getColumnsJS() as [string[]?, string[]?]
       for (let i = 0; i < ids.length; i++) nodes.set(ids[i], {id: ids[i], evidence: evidence[i].split(',')})
     }
