@@ -17,7 +17,7 @@ export const LIMITS = {
   minFanout: 16,
   maxFanout: 256,
   /** The opening message: ranges covering the history, and the newest bucket as ids when small. */
-  openingRanges: 128,
+  openingRanges: 64,
   openingIds: 256,
 }
 
