@@ -131,6 +131,8 @@ try {
     console.log(`\n${phase} store (${fmt(ps[0].records)} -> ${fmt(ps.at(-1).records)} records): RSS ${f('rss')}; heap ${f('heap')}`)
   }
   console.log(`\nSIGTERM after the load: ${first ? `exited on the first signal in ${fmt(termMs)} ms (code ${first.code})` : 'did NOT exit within 20 s of the first SIGTERM'}`)
+  const logged = daemonLog.split('\n').filter((l) => /"level":(50|60)/.test(l))
+  if (logged.length) console.log(`the daemon logged ${logged.length} errors; the first:\n${logged.slice(0, 3).map((l) => l.slice(0, 1500)).join('\n')}`)
   console.log(`errors: ${errors}${sampleErrors.length ? `, metric samples failed: ${sampleErrors.length}` : ''}; load average at end ${loadavg()[0].toFixed(1)}`)
   if (errors || sampleErrors.length || !first) process.exitCode = 1
 } finally {

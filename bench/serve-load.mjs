@@ -1,5 +1,5 @@
 // Load generator for bench/serve.mjs, run as its own process so it does not share the daemon's event loop.
-// query <url> <token> <subjects> <seconds> <connections>: autocannon over random subjects.
+// query <url> <token> <subjects> <seconds> <connections> [seed]: autocannon over random subjects.
 // write <url> <token> <file> <batch> <concurrency>: post a signed NDJSON file in batches.
 import {readFileSync} from 'node:fs'
 import autocannon from 'autocannon'
@@ -9,8 +9,8 @@ const [mode, url, token, ...rest] = process.argv.slice(2)
 const auth = {authorization: `Bearer ${token}`}
 
 if (mode === 'query') {
-  const [subjects, seconds, connections] = rest.map(Number)
-  const rnd = rng(12345)
+  const [subjects, seconds, connections, seed = 12345] = rest.map(Number)
+  const rnd = rng(seed)
   const next = () => Math.floor(rnd() * subjects)
   const r = await autocannon({
     url,

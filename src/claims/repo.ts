@@ -2,7 +2,9 @@
 import {execFile, spawn, spawnSync} from 'node:child_process'
 import {closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve, sep} from 'node:path'
+import {createHash} from 'node:crypto'
 import {UserError} from '../core/errors.js'
+import {readGitIndex, type IndexRecord} from './git-index.js'
 
 export type SkipReason = 'binary' | 'too_large' | 'symlink' | 'outside' | 'unreadable' | 'submodule'
 
@@ -104,8 +106,11 @@ function insideReal(realRoot: string, dir: string): boolean {
 const ESCAPES = /(^|\/)\.\.(\/|$)/
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
 
-/** Read one working-tree file safely: no symlinks, nothing resolving outside the repo, bounded size, no binaries. */
-function readWorkTree(root: string, realRoot: string, path: string, maxBytes: number): FileContent {
+/**
+ * Read one working-tree file safely: no symlinks, nothing resolving outside the repo, bounded size, no binaries.
+ * With `same`, content it refuses (or a file too large to check) is `unreadable`, so the caller reads the index's version.
+ */
+function readWorkTree(root: string, realRoot: string, path: string, maxBytes: number, same?: (data: Buffer) => boolean): FileContent {
   if (ESCAPES.test(path) || isAbsolute(path)) return {path, skipped: 'outside', detail: 'is outside the repo'}
   const abs = root + sep + path
   let fd: number | undefined
@@ -122,6 +127,7 @@ function readWorkTree(root: string, realRoot: string, path: string, maxBytes: nu
     }
     const st = fstatSync(fd)
     if (!st.isFile()) return {path, skipped: 'unreadable', detail: 'is not a regular file'}
+    if (st.size > maxBytes && same) return {path, skipped: 'unreadable', detail: 'is too large to compare with the index'}
     if (st.size > maxBytes) return {path, skipped: 'too_large', detail: `is ${st.size} bytes, over the ${maxBytes}-byte bound (settings.max_file_bytes)`}
     const buf = Buffer.allocUnsafe(st.size)
     let got = 0
@@ -131,6 +137,7 @@ function readWorkTree(root: string, realRoot: string, path: string, maxBytes: nu
       got += n
     }
     const data = buf.subarray(0, got)
+    if (same && !same(data)) return {path, skipped: 'unreadable', detail: 'differs from the index'}
     if (isBinary(data)) return {path, skipped: 'binary', detail: 'is binary'}
     return {path, text: data.toString('utf8')}
   } catch (e) {
@@ -189,33 +196,38 @@ function walk(root: string): string[] {
   return out
 }
 
-interface IndexEntry {
-  mode: string
-  sha: string
-}
-
 class IndexFiles implements RepoFiles {
   readonly staged = true
   readonly git = true
-  private entries = new Map<string, IndexEntry>()
+  private entries = new Map<string, IndexRecord>()
+  private listed = false
   private realRoot?: string
-  /** Paths whose working-tree file differs from the index, computed once. */
-  private dirty?: Set<string>
+  /** Blob ids of work-tree contents, to tell whether a file still holds what was staged. */
+  private hashBlob: (data: Buffer) => string = (data) => createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex')
   constructor(readonly root: string) {}
 
   async list(): Promise<string[]> {
-    // Listing the index and asking which files changed since staging run side by side.
-    const [out, dirty] = await Promise.all([gitAsync(this.root, ['ls-files', '-s', '-z']), gitAsync(this.root, ['diff-files', '--name-only', '-z'])])
-    this.dirty = new Set(dirty.split('\0'))
-    this.entries.clear()
-    for (const rec of out.split('\0')) {
-      if (!rec) continue
-      const tab = rec.indexOf('\t')
-      const [mode, sha, stage] = rec.slice(0, tab).split(' ')
-      // Unmerged paths have stages 1-3; "ours" (2) is what a resolved commit most likely holds.
-      if (stage !== '0' && stage !== '2') continue
-      this.entries.set(rec.slice(tab + 1), {mode, sha})
+    // The index is read in-process (no git process on the hook's path); git lists it when this reader cannot.
+    const gitDir = this.gitDir()
+    const idx = gitDir ? readGitIndex(gitDir) : undefined
+    if (idx) {
+      this.entries = idx.entries
+      this.hashBlob = idx.blobId
+    } else {
+      const out = await gitAsync(this.root, ['ls-files', '-s', '-z'])
+      this.entries = new Map()
+      for (const rec of out.split('\0')) {
+        if (!rec) continue
+        const tab = rec.indexOf('\t')
+        const [mode, sha, stage] = rec.slice(0, tab).split(' ')
+        // Unmerged paths have stages 1-3; "ours" (2) is what a resolved commit most likely holds.
+        if (stage !== '0' && stage !== '2') continue
+        const path = rec.slice(tab + 1)
+        this.entries.set(path, {path, mode, sha})
+      }
+      if (this.entries.size && [...this.entries.values()][0].sha.length === 64) this.hashBlob = (data) => createHash('sha256').update(`blob ${data.length}\0`).update(data).digest('hex')
     }
+    this.listed = true
     return [...this.entries.keys()]
   }
 
@@ -229,7 +241,7 @@ class IndexFiles implements RepoFiles {
   }
 
   async read(paths: readonly string[], maxBytes: number): Promise<FileContent[]> {
-    if (!this.dirty) await this.list()
+    if (!this.listed) await this.list()
     const result = new Map<string, FileContent>()
     const wanted: string[] = []
     for (const p of paths) {
@@ -239,21 +251,21 @@ class IndexFiles implements RepoFiles {
       else if (e.mode === '160000') result.set(p, {path: p, skipped: 'submodule', detail: 'is a submodule'})
       else wanted.push(p)
     }
-    // A file git itself finds unchanged since it was staged (diff-files: stat data, content for racy
-    // entries) has the index's content in the working tree; reading it there is several times faster
-    // than inflating loose objects. Only the rest comes out of the object store.
+    // A work-tree file whose bytes hash to the staged blob id holds exactly what is staged; reading it
+    // there is several times faster than inflating loose objects. Only the rest comes out of the object
+    // store (files changed since staging, and content that clean filters such as CRLF or LFS rewrite).
     const fromStore: string[] = []
     if (wanted.length) {
-      const dirty = this.dirty!
       this.realRoot ??= realpathSync.native(this.root)
       for (const p of wanted) {
-        const mode = this.entries.get(p)!.mode
-        if (dirty.has(p) || (mode !== '100644' && mode !== '100755')) fromStore.push(p)
-        else {
-          const c = readWorkTree(this.root, this.realRoot, p, maxBytes)
-          if ('skipped' in c && c.skipped === 'unreadable') fromStore.push(p)
-          else result.set(p, c)
+        const e = this.entries.get(p)!
+        if (e.mode !== '100644' && e.mode !== '100755') {
+          fromStore.push(p)
+          continue
         }
+        const c = readWorkTree(this.root, this.realRoot, p, maxBytes, (data) => this.hashBlob(data) === e.sha)
+        if ('skipped' in c && c.skipped === 'unreadable') fromStore.push(p)
+        else result.set(p, c)
       }
     }
     if (fromStore.length) {

@@ -119,7 +119,8 @@ const recordLineArb = fc.oneof(
   {arbitrary: fc.string({maxLength: 60}), weight: 2},
   {arbitrary: fc.jsonValue({maxDepth: 3}).map((v) => JSON.stringify(v) ?? 'null'), weight: 2},
 )
-const frame: fc.Arbitrary<Frame> = fc.oneof(
+const frame: fc.Arbitrary<Frame> = fc
+  .oneof(
   hostileHello.map((hello) => ({t: T.Hello, hello})),
   fc.record({code: fc.string({maxLength: 10}), message: fc.string({maxLength: 30})}).map((e) => ({t: T.Error, ...e})),
   fc.tuple(range, fc.nat(100_000), fc.uint8Array({minLength: 16, maxLength: 16})).map(([r, count, hash]) => ({t: T.Fp, range: r, count, hash})),
@@ -128,7 +129,8 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.array(id, {maxLength: 20}).map((ids) => ({t: T.Offer, ids})),
   recordLineArb.map((line) => ({t: T.Record, line})),
   fc.record({added: fc.nat(), present: fc.nat(), rejected: fc.nat()}).map((a) => ({t: T.Ack, ...a, errors: []})),
-)
+  )
+  .map((f) => f as Frame)
 
 /** Raw frames: any type byte, a length that may lie, any body. */
 const rawFrame = fc.tuple(fc.oneof(fc.constantFrom(...Object.values(T).filter((v): v is number => typeof v === 'number')), fc.nat(255)), fc.uint8Array({maxLength: 80}), fc.integer({min: -3, max: 3})).map(([t, body, lie]) => {

@@ -67,7 +67,6 @@ async function write(p: Peer, rand: () => number, agents: string[], seen: string
 
 interface Outcome {
   faults: number
-  syncs: number
   written: number
   lost: number
   invalidStored: number
@@ -90,10 +89,8 @@ async function schedule(seed: number, makeStore: (i: number) => Promise<Store>):
   const written = new Set<string>()
   const crashes: string[] = []
   let transportFailures = 0
-  let syncs = 0
   const retry = {retries: 3, baseMs: 1, maxMs: 4, random: rand, sleep: () => new Promise<void>((r) => setImmediate(r))}
   const sync = async (a: number, b: number, mode: SyncMode) => {
-    syncs++
     try {
       await runSync(peers[a].deps, net.transport(a, b, peers[b].handler), {mode, threads: 0, retry})
     } catch (e) {
@@ -148,7 +145,7 @@ async function schedule(seed: number, makeStore: (i: number) => Promise<Store>):
     expect(lensAnswers[i], `seed ${seed}: peer ${i} lens answers`).toBe(lensAnswers[0])
   }
   for (const p of peers) await p.handler.close()
-  return {faults: net.faults.dropped + net.faults.replayed + net.faults.splits + transportFailures, syncs, written: written.size, lost, invalidStored, crashes}
+  return {faults: net.faults.dropped + net.faults.replayed + net.faults.splits + transportFailures, written: written.size, lost, invalidStored, crashes}
 }
 
 const SCHEDULES = FULL ? 1000 : 200
@@ -160,13 +157,15 @@ describe('partitions and convergence', () => {
     for (const d of dirs) rmSync(d, {recursive: true, force: true})
   })
 
-  it(`${SCHEDULES} random schedules of 3-4 peers (memory stores) converge`, async () => {
-    const t = {faults: 0, syncs: 0, written: 0, lost: 0, invalidStored: 0, crashes: [] as string[]}
+  /** Run `count` schedules, check the totals, and report them as one suite. */
+  async function runMany(suite: string, count: number, makeStores: (k: number) => {make: (i: number) => Promise<Store>; done: () => Promise<void>}) {
+    const t = {faults: 0, written: 0, lost: 0, invalidStored: 0, crashes: [] as string[]}
     const base = Math.floor(Math.random() * 1e9)
-    for (let k = 0; k < SCHEDULES; k++) {
-      const o = await schedule(base + k, async () => new MemoryStore())
+    for (let k = 0; k < count; k++) {
+      const stores = makeStores(k)
+      const o = await schedule(base + k, stores.make)
+      await stores.done()
       t.faults += o.faults
-      t.syncs += o.syncs
       t.written += o.written
       t.lost += o.lost
       t.invalidStored += o.invalidStored
@@ -176,32 +175,30 @@ describe('partitions and convergence', () => {
     expect(t.lost).toBe(0)
     expect(t.invalidStored).toBe(0)
     // The network really misbehaved: messages were lost, replayed and cut off by partitions.
-    expect(t.faults).toBeGreaterThan(SCHEDULES)
-    report({suite: 'partitions (memory)', faults: t.faults, inputs: t.written, schedules: SCHEDULES, lost: t.lost, invalidStored: t.invalidStored, crashes: t.crashes.length})
+    expect(t.faults).toBeGreaterThan(count)
+    report({suite, faults: t.faults, inputs: t.written, schedules: count, lost: t.lost, invalidStored: t.invalidStored, crashes: t.crashes.length})
+  }
+
+  it(`${SCHEDULES} random schedules of 3-4 peers (memory stores) converge`, async () => {
+    await runMany('partitions (memory)', SCHEDULES, () => ({make: async () => new MemoryStore(), done: async () => {}}))
   }, 600_000)
 
   it(`${DUCKDB_SCHEDULES} random schedules with real DuckDB files converge`, async () => {
-    const t = {faults: 0, written: 0, lost: 0, invalidStored: 0, crashes: [] as string[]}
-    const base = Math.floor(Math.random() * 1e9)
-    for (let k = 0; k < DUCKDB_SCHEDULES; k++) {
+    await runMany('partitions (DuckDB)', DUCKDB_SCHEDULES, () => {
       const dir = mkdtempSync(join(tmpdir(), 'steme-partition-'))
       dirs.push(dir)
       const stores: Store[] = []
-      const o = await schedule(base + k, async (i) => {
-        const s = await openStore(join(dir, `peer${i}.duckdb`), {create: true})
-        stores.push(s)
-        return s
-      })
-      for (const s of stores) await s.close()
-      t.faults += o.faults
-      t.written += o.written
-      t.lost += o.lost
-      t.invalidStored += o.invalidStored
-      t.crashes.push(...o.crashes)
-    }
-    expect(t.crashes).toEqual([])
-    expect(t.lost).toBe(0)
-    report({suite: 'partitions (DuckDB)', faults: t.faults, inputs: t.written, schedules: DUCKDB_SCHEDULES, lost: t.lost, invalidStored: t.invalidStored, crashes: t.crashes.length})
+      return {
+        make: async (i) => {
+          const s = await openStore(join(dir, `peer${i}.duckdb`), {create: true})
+          stores.push(s)
+          return s
+        },
+        done: async () => {
+          for (const s of stores) await s.close()
+        },
+      }
+    })
   }, 600_000)
 })
 

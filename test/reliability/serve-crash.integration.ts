@@ -12,7 +12,7 @@ import {ndjson} from '../serve/harness.js'
 
 const KILLS = FULL ? 20 : 3
 const BATCH = FULL ? 300 : 200
-const BATCHES = FULL ? 40 : 8
+const BATCHES = FULL ? 40 : 6
 
 let sb: Sandbox
 let token: string

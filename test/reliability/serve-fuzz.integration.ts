@@ -14,8 +14,8 @@ import {FULL, report} from '../helpers/report.js'
 import {ndjson, startHarness, type Harness} from '../serve/harness.js'
 
 const BODIES = FULL ? 25_000 : 4_000
-const QUERIES = FULL ? 25_000 : 4_000
-const OVER_HTTP = FULL ? 2_000 : 300
+const QUERIES = FULL ? 25_000 : 1_500
+const OVER_HTTP = FULL ? 2_000 : 150
 const PER = 50
 
 let h: Harness

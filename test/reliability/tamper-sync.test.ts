@@ -12,36 +12,22 @@ import type {Transport} from '../../src/core/transport.js'
 import {runSync} from '../../src/sync/client.js'
 import {createSyncHandler} from '../../src/sync/server.js'
 import {T, decode, encode} from '../../src/sync/wire.js'
-import {assertion, record, testKey} from '../helpers/records.js'
 import {report} from '../helpers/report.js'
-import {tamperVariants} from '../helpers/tamper.js'
+import {tamperSamples, tamperVariants} from '../helpers/tamper.js'
 import {allIds, makeRecords, memoryWith, receiveDeps} from '../sync/helpers.js'
 
 beforeAll(() => initHash())
-
-/** One fresh record of every kind (new stamps on every call, so new ids). */
-const samples = (): Sealed[] => {
-  const a = assertion({source: 'doi:1', epoch: 'e1', evidence: ['ab'.repeat(32)], supersedes: ['cd'.repeat(32)], valid: {from: '2024-01-01', to: '2025-01-01'}})
-  return [
-    a,
-    record({kind: 'vote', target: a.record.id, weight: 1}),
-    record({kind: 'retract', target: a.record.id, reason: 'wrong'}),
-    record({kind: 'retract', source: 'doi:1'}),
-    record({kind: 'epoch', name: 'e1', starts: '2024-01-01', note: 'n'}),
-    record({kind: 'trust', target: testKey(2).publicHex, weight: 0.5}),
-  ]
-}
 
 /** Valid originals, and for each the tampered line a liar sends in its place (one variant per original). */
 function victims(): {originals: Sealed[]; forged: Map<string, string>; names: string[]} {
   const originals: Sealed[] = []
   const forged = new Map<string, string>()
   const names: string[] = []
-  const kinds = samples().length
+  const kinds = tamperSamples().length
   for (let k = 0; k < kinds; k++) {
-    const count = tamperVariants(samples()[k]).length
+    const count = tamperVariants(tamperSamples()[k]).length
     for (let v = 0; v < count; v++) {
-      const fresh = samples()[k]
+      const fresh = tamperSamples()[k]
       const variant = tamperVariants(fresh)[v]
       originals.push(fresh)
       forged.set(fresh.record.id, JSON.stringify(variant.record))

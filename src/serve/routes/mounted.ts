@@ -55,4 +55,3 @@ function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyReque
     return run
   }
 }
-

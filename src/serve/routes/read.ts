@@ -2,7 +2,9 @@
 import type {FastifyInstance} from 'fastify'
 import {hlcBound} from '../../core/hlc.js'
 import {logOp} from '../../ops/log.js'
-import {queryOp} from '../../ops/query.js'
+import {gatherPolicy, selfOf} from '../../ops/context.js'
+import type {Deps} from '../../ops/deps.js'
+import {queryOp, type QueryInput} from '../../ops/query.js'
 import {showOp} from '../../ops/show.js'
 import {statsOp} from '../../ops/stats.js'
 import type {ServeContext} from '../context.js'
@@ -14,6 +16,7 @@ const text = (max: number) => ({type: 'string', minLength: 1, maxLength: max}) a
 
 export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const {deps} = ctx
+  const answers = new AnswerCache(deps)
   app.get<{Querystring: {subject: string; predicate?: string; lens?: string; 'as-of'?: string; 'valid-at'?: string; 'include-retracted'?: boolean; explain?: boolean; all?: boolean}}>(
     '/v1/query',
     {
@@ -27,8 +30,11 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
       },
     },
     // explain and all shape only human output: the JSON always carries explanations and every candidate, as `steme query --json` does.
-    async (req) =>
-      queryOp(deps, {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at'], includeRetracted: req.query['include-retracted']}),
+    async (req, reply) => {
+      const input = {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at'], includeRetracted: req.query['include-retracted']}
+      const body = await answers.get(input, async () => JSON.stringify(await queryOp(deps, input)))
+      return reply.type('application/json; charset=utf-8').send(body)
+    },
   )
 
   app.get<{Params: {id: string}}>(
@@ -47,4 +53,50 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
   )
 
   app.get('/v1/stats', {config: {role: 'read'}}, async () => statsOp(deps))
+}
+
+/**
+ * Query answers (the JSON text) by their inputs, while the store's change counter stays put: the
+ * daemon is the store's only writer, so an unchanged counter means unchanged records. Without
+ * --as-of or --valid-at an answer also depends on the clock through the current epoch, so it
+ * is kept only until the next epoch starts. Stores without a change counter are not cached.
+ */
+export class AnswerCache {
+  private readonly entries = new Map<string, {counter: number; until: number; body: string}>()
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly max = 4096,
+  ) {}
+
+  async get(input: QueryInput, compute: () => Promise<string>): Promise<string> {
+    const counter = this.deps.store.changeCounter?.()
+    if (counter === undefined) return compute()
+    const key = JSON.stringify([input.subject, input.predicate, input.lens, input.asOf, input.validAt, input.includeRetracted])
+    const now = Date.now()
+    const hit = this.entries.get(key)
+    if (hit && hit.counter === counter && now < hit.until) {
+      // Most recently used last, so the oldest is evicted first.
+      this.entries.delete(key)
+      this.entries.set(key, hit)
+      return hit.body
+    }
+    const until = input.asOf !== undefined || input.validAt !== undefined ? Infinity : await this.nextEpochStart(now)
+    const body = await compute()
+    this.entries.delete(key)
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!)
+    this.entries.set(key, {counter, until, body})
+    return body
+  }
+
+  /** When the next epoch known to the store starts (the current epoch may change then). */
+  private async nextEpochStart(now: number): Promise<number> {
+    const {epochs} = await gatherPolicy(this.deps, {self: selfOf(this.deps)})
+    let next = Infinity
+    for (const e of epochs) {
+      const t = Date.parse(e.starts)
+      if (t > now && t < next) next = t
+    }
+    return next
+  }
 }
