@@ -1,4 +1,8 @@
 import {describe, expect, it} from 'vitest'
+import {MAX_BUCKET} from '../../src/core/bucket.js'
+import {newOutcome, respond} from '../../src/sync/reconcile.js'
+import {LocalView} from '../../src/sync/view.js'
+import {T} from '../../src/sync/wire.js'
 import {allIds, makeRecords, memoryWith, root, syncPair} from './helpers.js'
 
 describe('reconciliation between memory stores', () => {
@@ -12,6 +16,24 @@ describe('reconciliation between memory stores', () => {
     expect(await root(local)).toEqual(await root(remote))
     expect(s.local.added).toBe(200)
     expect(s.remoteResult.added).toBe(300)
+  })
+
+  it('answers an id list for a range it holds nothing in with "count 0", not the ids echoed back', async () => {
+    const a = await makeRecords(5)
+    const view = await LocalView.load(await memoryWith([]))
+    const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
+    const out = await respond(view, [{t: T.Ids, range, ids: a.map((s) => s.record.id)}], newOutcome())
+    expect(out.iLack).toEqual([])
+    expect(out.reply).toEqual([{t: T.Fp, range, count: 0, hash: new Uint8Array(0)}])
+  })
+
+  it('pushes the newest records a server lacks', async () => {
+    const a = await makeRecords(600)
+    const local = await memoryWith(a)
+    const remote = await memoryWith(a.slice(0, 500))
+    const s = await syncPair(local, remote, 'push')
+    expect(s.remoteResult.added).toBe(100)
+    expect(await root(local)).toEqual(await root(remote))
   })
 
   it('settles identical sets in one round trip', async () => {
