@@ -38,8 +38,10 @@ try {
   const token = must(cli(['serve', 'token', 'create', '--role', 'write', '--store', A], {env}), 'token').stdout.trim()
 
   const state = join(A, 'state', 'serve.json')
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--rate-limit', '0', '--log-level', 'warn', '--store', A], {env, stdio: ['ignore', 'ignore', 'pipe']})
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--rate-limit', '0', '--log-level', 'warn', '--store', A], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  // The daemon logs JSON lines to stdout when not on a TTY.
   let daemonLog = ''
+  proc.stdout.on('data', (d) => (daemonLog += d))
   proc.stderr.on('data', (d) => (daemonLog += d))
   const exited = new Promise((r) => proc.on('exit', (code, signal) => r({code, signal})))
   daemon = proc
