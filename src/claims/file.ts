@@ -75,7 +75,7 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format', at: {line}})
   }
   for (const key of Object.keys(raw)) {
-    if (!['claim', 'extract', 'settings'].includes(key)) fail(`"${key}"`, keyLine(text, key), 'unknown top-level key or table', 'the file holds [[claim]], [[extract]] and [settings]')
+    if (!['claim', 'extract', 'settings'].includes(key)) fail(q(key), keyLine(text, key), 'unknown top-level key or table', 'the file holds [[claim]], [[extract]] and [settings]')
   }
   const claimsRaw = asTableArray(raw.claim, 'claim', text, fail)
   const extractsRaw = asTableArray(raw.extract, 'extract', text, fail)
@@ -83,20 +83,20 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   const seen = new Map<string, number>()
   const claims: Claim[] = claimsRaw.map((c, i) => {
     const line = headers.claim[i] ?? 1
-    const what = `claim #${i + 1}${typeof c.id === 'string' ? ` "${c.id}"` : ''}`
-    knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field "${k}"`))
+    const what = `claim #${i + 1}${typeof c.id === 'string' ? ` ${q(c.id)}` : ''}`
+    knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field ${q(k)}`))
     const id = str(c.id, () => fail(what, line, 'needs an "id" (a stable name; baselines and reports key on it)'))
-    if (!ID_RE.test(id)) fail(what, line, `id "${id}" must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
+    if (!ID_RE.test(id)) fail(what, line, `id ${q(id)} must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
     if (seen.has(id)) fail(what, line, `duplicate id (first used at line ${seen.get(id)})`)
     seen.set(id, line)
     const subject = str(c.subject, () => fail(what, line, 'needs a "subject" string'))
     const predicate = str(c.predicate, () => fail(what, line, 'needs a "predicate" string'))
     const compare = (c.compare ?? 'eq') as Comparison
-    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison "${String(c.compare)}"`, `use one of: ${COMPARISONS.join(', ')}`)
+    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison ${q(String(c.compare))}`, `use one of: ${COMPARISONS.join(', ')}`)
     const severity = (c.severity ?? 'error') as Severity
-    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity "${String(c.severity)}"`, 'use "error" or "warn"')
+    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity ${q(String(c.severity))}`, 'use "error" or "warn"')
     const from = (c.from ?? 'any') as ObservationSource
-    if (!SOURCES.includes(from)) fail(what, line, `unknown from "${String(c.from)}"`, `use one of: ${SOURCES.join(', ')}`)
+    if (!SOURCES.includes(from)) fail(what, line, `unknown from ${q(String(c.from))}`, `use one of: ${SOURCES.join(', ')}`)
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
     if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
     if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
@@ -119,12 +119,12 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   const extracts: Extract[] = extractsRaw.map((x, i) => {
     const line = headers.extract[i] ?? 1
     const what = `extract #${i + 1}`
-    knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, line, `unknown field "${k}"`))
+    knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, line, `unknown field ${q(k)}`))
     const files = typeof x.files === 'string' ? [x.files] : Array.isArray(x.files) && x.files.every((f) => typeof f === 'string') ? (x.files as string[]) : fail(what, line, 'needs "files": a glob or an array of globs, relative to the repo root')
     if (files.length === 0) fail(what, line, '"files" is empty')
     for (const f of files) {
       const bad = checkGlob(f)
-      if (bad) fail(what, line, `files "${f}" ${bad}`, 'globs are relative to the repo root and stay inside it')
+      if (bad) fail(what, line, `files ${q(f)} ${bad}`, 'globs are relative to the repo root and stay inside it')
     }
     const kinds = (['json', 'yaml', 'toml', 'regex'] as const).filter((k) => x[k] !== undefined)
     if (kinds.length !== 1) fail(what, line, kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
@@ -139,14 +139,14 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const ex: Extract = {index: i, files, kind, expr, count, subject, predicate, line}
     if (kind === 'regex') {
       const flags = String(x.flags ?? '')
-      if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags "${flags}" may only contain i, m, s, u`)
+      if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags ${q(flags)} may only contain i, m, s, u`)
       ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, line, `invalid regular expression: ${m}`))
       if (!count && captureGroups(ex.regex) < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
     } else {
       try {
         ex.path = parsePath(expr)
       } catch (e) {
-        fail(what, line, `invalid ${kind} path "${expr}": ${(e as Error).message}`)
+        fail(what, line, `invalid ${kind} path ${q(expr)}: ${(e as Error).message}`)
       }
     }
     return ex
@@ -157,7 +157,7 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   if (raw.settings !== undefined) {
     const line = headers.settings ?? 1
     if (typeof raw.settings !== 'object' || Array.isArray(raw.settings)) fail('[settings]', line, 'must be a table')
-    knownKeys(s, ['max_file_bytes', 'builtins'], (k) => fail('[settings]', line, `unknown field "${k}"`))
+    knownKeys(s, ['max_file_bytes', 'builtins'], (k) => fail('[settings]', line, `unknown field ${q(k)}`))
     if (s.max_file_bytes !== undefined) {
       const n = Number(s.max_file_bytes)
       if (!Number.isInteger(n) || n < 1) fail('[settings]', line, 'max_file_bytes must be a positive integer')
@@ -197,6 +197,9 @@ function asTableArray(v: unknown, name: string, text: string, fail: (what: strin
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) fail(`"${name}"`, keyLine(text, name), `must be an array of tables, written [[${name}]]`)
   return v as Record<string, unknown>[]
 }
+
+/** User text quoted for a one-line message: a key or value holding a newline or control character stays on its line. */
+const q = (s: string): string => JSON.stringify(s)
 
 /** 1-based line where a top-level key is first written (as `key =`, `key.x =`, `[key]` or `[[key]]`), else 1. */
 function keyLine(text: string, key: string): number {

@@ -47,12 +47,13 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   }
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   let raw = cachePath ? cachedToml(cachePath, text) : undefined
-  if (!raw) {
-    const {parseClaimsToml} = await import('./parse.js')
-    raw = parseClaimsToml(text, name)
-    if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
-  }
-  return {claims: validateClaims(raw, text, name), from}
+  if (raw) return {claims: validateClaims(raw, text, name), from}
+  const {parseClaimsToml} = await import('./parse.js')
+  raw = parseClaimsToml(text, name)
+  // Validate before caching: a broken claims file leaves nothing behind.
+  const claims = validateClaims(raw, text, name)
+  if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
+  return {claims, from}
 }
 
 // The parsed TOML of the last claims text, so that a hook run on unchanged claims skips loading and

@@ -263,3 +263,11 @@ describe('bad input from the index', () => {
     }
   })
 })
+
+describe('a broken claims file leaves nothing behind', () => {
+  it('TOML that parses but fails validation writes no parsed-claims cache (found by fuzzing)', async () => {
+    const dir = makeRepo({'package.json': '{"name": "x"}\n', '.steme/claims.toml': claim('a', 's', 'p', 'expect = 1\ncompare = "near"')}, {git: true})
+    await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/unknown comparison "near"/)})
+    expect(existsSync(join(dir, '.git', 'steme'))).toBe(false)
+  })
+})

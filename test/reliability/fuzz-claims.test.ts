@@ -102,6 +102,7 @@ function classify(e: unknown, text: string, name: string): Outcome {
   if (!m.includes(name)) problems.push('does not name the file')
   if (/\n\s+at |node_modules|\.ts:\d+/.test(m)) problems.push('carries a stack')
   if (m.length > 4000) problems.push('is huge')
+  if (m.includes('\n')) problems.push('spans several lines')
   const lines = text.split(/\r?\n/).length
   if (/not valid TOML/.test(m)) {
     if (!e.at?.line || !e.at.column) problems.push('TOML error without line and column')
@@ -217,9 +218,10 @@ describe('fuzzing the claims TOML', () => {
       const env = {PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, '.xdg-none'), NO_COLOR: '1'}
       const r = spawnSync(process.execPath, [BIN, 'verify', '--staged', '--json'], {cwd: dir, env, encoding: 'utf8'})
       const expected = classifyQuick(text)!
-      const ok = r.status === 2 && !/internal error/.test(r.stderr) && r.stderr.includes(`error: ${expected}`) && JSON.parse(r.stdout).error.code === 'config'
+      const ok = r.status === 2 && !/internal error/.test(r.stderr) && r.stderr.startsWith(`error: ${expected}\n`) && JSON.parse(r.stdout).error.code === 'config'
       if (!ok) crashes++
-      expect({status: r.status, stderr: r.stderr.split('\n')[0]}, JSON.stringify(text)).toEqual({status: 2, stderr: `error: ${expected}`})
+      // The message is one line (user text inside it is quoted), then the hint.
+      expect({status: r.status, first: r.stderr.split('\n')[0]}, JSON.stringify(text)).toEqual({status: 2, first: `error: ${expected}`})
       expect(snapshot(dir, claimsPath)).toBe(before)
       expect(existsSync(join(dir, '.git', 'steme'))).toBe(false)
     }
