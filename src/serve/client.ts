@@ -131,6 +131,8 @@ export class RemoteClient {
     return new Proxy(calls as Store, {
       get(target, prop) {
         if (prop in target || typeof prop === 'symbol' || prop === 'then') return Reflect.get(target, prop)
+        // Optional capabilities are absent, so callers that test for them take the plain path.
+        if (OPTIONAL.has(prop)) return undefined
         return () => {
           throw new BugError(`${String(prop)} is not available on a remote store`)
         }
@@ -138,3 +140,6 @@ export class RemoteClient {
     })
   }
 }
+
+/** Store methods callers probe for (`typeof store.x === 'function'`) before using them. */
+const OPTIONAL = new Set<string>(['insertColumns', 'changeCounter'] satisfies Array<keyof Store>)

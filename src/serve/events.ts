@@ -67,6 +67,9 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     const store = new Proxy(this.inner, {
       get(target, prop) {
         if (prop === 'insert') return insert
+        // Column batches would skip the lock, the per-request tally, the metrics and the
+        // `added` event: without it, ingest and sync hand records to `insert` above.
+        if (prop === 'insertColumns') return undefined
         if (prop === 'close') return async () => undefined
         const v = Reflect.get(target, prop, target)
         return typeof v === 'function' ? v.bind(target) : v
