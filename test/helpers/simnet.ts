@@ -2,17 +2,8 @@
 import {TransientError, type Transport} from '../../src/core/transport.js'
 import type {SyncHandler} from '../../src/sync/server.js'
 
-/** A small seeded PRNG (mulberry32), so a failing schedule can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small seeded PRNG (mulberry32, shared with the benchmarks), so a failing schedule can be replayed from its seed. */
+export {rng as prng} from '../../bench/rng.mjs'
 
 export interface NetFaults {
   /** Requests or responses lost (partitioned links and random drops). */

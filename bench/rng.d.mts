@@ -1,0 +1,2 @@
+/** Types for rng.mjs, which tests import too. */
+export declare function rng(seed: number): () => number
