@@ -77,18 +77,30 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   let group: ChunkResult[] = []
   let groupRows = 0
 
+  // Groups handed to the store and not yet stored: checking waits when the store falls behind,
+  // so verified rows cannot pile up in memory.
+  let storing = 0
+  let storeFailed = false
   const flush = () => {
     if (group.length === 0) return
     const parts = group
     group = []
     groupRows = 0
+    storing++
     inserting = inserting.then(async () => {
-      const res = columnar ? await store.insertColumns!(parts.map((r) => r.cols!)) : await store.insert(parts.flatMap((r) => r.ok))
-      progress.added += res.added
-      progress.present += res.present
-      input.onProgress?.({...progress})
+      try {
+        const res = columnar ? await store.insertColumns!(parts.map((r) => r.cols!)) : await store.insert(parts.flatMap((r) => r.ok))
+        progress.added += res.added
+        progress.present += res.present
+        input.onProgress?.({...progress})
+      } finally {
+        storing--
+      }
     })
-    inserting.catch((e) => (failure ??= e))
+    inserting.catch((e) => {
+      failure ??= e
+      storeFailed = true
+    })
   }
 
   const onResult = (r: ChunkResult) => {
@@ -105,6 +117,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
 
   const submit = async (job: Omit<ChunkJob, 'seq' | 'nowMs' | 'skewMs'>, entries: number) => {
     if (failure) throw failure
+    if (storing >= 2) await inserting.catch(() => undefined)
     while (inflight.size >= limit) await Promise.race(inflight)
     const full: ChunkJob = {...job, seq: seq++, nowMs: Date.now(), skewMs, columnar}
     if (input.allowAgents) full.allowAgents = input.allowAgents
@@ -175,8 +188,10 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         }
         if (tail.length) add(tail)
         let start = 0
+        // A job ends at maxLines lines or CHUNK_BYTES bytes, whichever comes first, even inside
+        // one large chunk (a daemon request body arrives as a single chunk).
         for (let nl = b.indexOf(10); nl >= 0 && nl <= last; nl = b.indexOf(10, nl + 1)) {
-          if (++piecesLines >= maxLines) {
+          if (++piecesLines >= maxLines || piecesLen + (nl + 1 - start) >= CHUNK_BYTES) {
             add(b.subarray(start, nl + 1))
             start = nl + 1
             await send()
@@ -245,8 +260,9 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     if (failure) throw failure
   } finally {
     await Promise.allSettled(inflight)
-    // What verified before a failure is still stored (batches commit as they go).
-    if (!failure) flush()
+    // What verified before a failure is still stored (batches commit as they go), unless the
+    // store itself is what failed.
+    if (!storeFailed) flush()
     await inserting.catch(() => undefined)
     if (!input.runner) await runner.close()
     await deps.saveClock()

@@ -13,6 +13,7 @@ import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
 import {ingestOp} from '../../src/ops/ingest.js'
+import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
 import {assertion, many, testKey} from '../helpers/records.js'
 
@@ -145,5 +146,30 @@ describe('ingest', () => {
       return out
     }
     expect(await ids(b)).toEqual(await ids(a))
+  })
+})
+
+describe('ingest of one large chunk (a daemon request body)', () => {
+  it('splits it into jobs at line ends and keeps line numbers right across the splits', async () => {
+    // ~2,600 signed lines (over 1 MiB) in a single chunk, with bad lines early, mid and last.
+    const recs = many(2_600, 50, testKey(3))
+    const lines = recs.map(line)
+    lines.splice(4, 0, '{"not": "a record"}')
+    lines.splice(1_699, 0, 'garbage')
+    lines.push('{"v":1}')
+    const bad = [5, 1_700, lines.length]
+    const text = lines.join('\n') + '\n'
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1 << 20)
+    const d = deps()
+    const pool = await startRunner(undefined, {threads: 2})
+    let jobs = 0
+    const runner = {...pool, parallelism: pool.parallelism, run: (job: Parameters<typeof pool.run>[0]) => (jobs++, pool.run(job))}
+    const res = await ingestOp(d, {input: input(text), format: 'ndjson', runner}).finally(() => pool.close())
+    // More than one job: both workers get a share of a body that arrived in one piece.
+    expect(jobs).toBeGreaterThan(1)
+    expect(res.added).toBe(recs.length)
+    expect(res.rejected).toBe(3)
+    expect(res.errors.map((e) => e.line)).toEqual(bad)
+    expect((await collect(d.store)).length).toBe(recs.length)
   })
 })
