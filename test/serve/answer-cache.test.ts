@@ -53,4 +53,25 @@ describe("the daemon's answer cache", () => {
     await ask({subject: 's', lens: 'epoch:current, then recency'})
     expect(computed()).toBe(2)
   })
+
+  it('is bounded in size as well as count: oldest answers go first, huge answers are never kept', async () => {
+    const store = new MemoryStore()
+    const deps = {store, config: DEFAULT_CONFIG, key: () => testKey(1)} as unknown as Deps
+    const cache = new AnswerCache(deps, 4096, 3_000)
+    const computed: string[] = []
+    const ask = (subject: string, size = 1_000) =>
+      cache.get({subject}, async () => {
+        computed.push(subject)
+        return subject.repeat(size)
+      })
+    for (const s of ['a', 'b', 'c', 'd']) await ask(s) // 4,000 characters against a 3,000 budget
+    await ask('d')
+    await ask('b')
+    expect(computed).toEqual(['a', 'b', 'c', 'd']) // b, c, d still cached
+    await ask('a')
+    expect(computed).toEqual(['a', 'b', 'c', 'd', 'a']) // a was evicted first
+    await ask('h', 2_000_000)
+    await ask('h', 2_000_000)
+    expect(computed.filter((x) => x === 'h')).toHaveLength(2) // over 1 MiB: not cached
+  })
 })

@@ -61,12 +61,19 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
  * --as-of or --valid-at an answer also depends on the clock through the current epoch, so it
  * is kept only until the next epoch starts. Stores without a change counter are not cached.
  */
+/** Answers larger than this (characters) are not cached. */
+const MAX_ENTRY_CHARS = 1024 * 1024
+
 export class AnswerCache {
   private readonly entries = new Map<string, {counter: number; until: number; body: string}>()
+
+  private bytes = 0
 
   constructor(
     private readonly deps: Deps,
     private readonly max = 4096,
+    /** Total characters of cached answers (about 64 MiB of ASCII). */
+    private readonly maxChars = 64 * 1024 * 1024,
   ) {}
 
   async get(input: QueryInput, compute: () => Promise<string>): Promise<string> {
@@ -83,9 +90,20 @@ export class AnswerCache {
     }
     const until = input.asOf !== undefined || input.validAt !== undefined ? Infinity : await this.nextEpochStart(now)
     const body = await compute()
-    this.entries.delete(key)
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!)
+    const old = this.entries.get(key)
+    if (old) {
+      this.entries.delete(key)
+      this.bytes -= old.body.length
+    }
+    // Bounded in bytes as well as entries: one busy subject's answer can be megabytes.
+    if (body.length > MAX_ENTRY_CHARS) return body
+    while (this.entries.size > 0 && (this.entries.size >= this.max || this.bytes + body.length > this.maxChars)) {
+      const [k, e] = this.entries.entries().next().value!
+      this.entries.delete(k)
+      this.bytes -= e.body.length
+    }
     this.entries.set(key, {counter, until, body})
+    this.bytes += body.length
     return body
   }
 
