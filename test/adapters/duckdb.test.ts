@@ -42,67 +42,67 @@ storeContract('duckdb', async () => {
 describe('duckdb appender hygiene', () => {
   it('a batch rolled back on a duplicate key leaves no appender rows for garbage collection to replay', () =>
     withStore('steme-duck-gc-', async (store) => {
-    const recs = sealedAssertions(40)
-    expect(await store.insert(recs.slice(0, 10))).toEqual({added: 10, present: 0})
-    // Fresh-looking batch that overlaps: the appender's flush fails on the primary key and the
-    // store falls back to the membership query.
-    expect(await store.insert(recs.slice(5, 20))).toEqual({added: 10, present: 5})
-    const gc = (globalThis as {gc?: () => void}).gc
-    expect(gc, 'tests run with --expose-gc (vitest.config.ts)').toBeTypeOf('function')
-    for (let i = 0; i < 3; i++) {
-      gc!()
-      await new Promise((r) => setTimeout(r, 10))
-    }
-    expect(await store.insert(recs.slice(20, 40))).toEqual({added: 20, present: 0})
-    expect((await store.stats()).records).toBe(40)
-    // Every record cites EVIDENCE once: one refs edge each, none replayed.
-    const conn = (store as unknown as {conn: {runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}}).conn
-    const rows = (await conn.runAndReadAll('SELECT count(*)::INTEGER FROM refs')).getRows()
-    expect(rows[0]![0]).toBe(40)
+      const recs = sealedAssertions(40)
+      expect(await store.insert(recs.slice(0, 10))).toEqual({added: 10, present: 0})
+      // Fresh-looking batch that overlaps: the appender's flush fails on the primary key and the
+      // store falls back to the membership query.
+      expect(await store.insert(recs.slice(5, 20))).toEqual({added: 10, present: 5})
+      const gc = (globalThis as {gc?: () => void}).gc
+      expect(gc, 'tests run with --expose-gc (vitest.config.ts)').toBeTypeOf('function')
+      for (let i = 0; i < 3; i++) {
+        gc!()
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(await store.insert(recs.slice(20, 40))).toEqual({added: 20, present: 0})
+      expect((await store.stats()).records).toBe(40)
+      // Every record cites EVIDENCE once: one refs edge each, none replayed.
+      const conn = (store as unknown as {conn: {runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}}).conn
+      const rows = (await conn.runAndReadAll('SELECT count(*)::INTEGER FROM refs')).getRows()
+      expect(rows[0]![0]).toBe(40)
     }))
 })
 
 describe('duckdb referencing prefilter', () => {
   it('a long-lived reader skips ids nothing points at, and still sees every pointer stored before or after', () =>
     withStore('steme-duck-ref-', async (store) => {
-    const [a1, a2, a3, a4] = [1, 2, 3, 4].map((i) => assertion({subject: 's', value: i}))
-    const vote = record({kind: 'vote', target: a1.record.id, weight: 1})
-    const derived = assertion({subject: 't', value: 0, evidence: [a2.record.id]})
-    await store.insert([a1, a2, a3, a4, vote, derived])
-    const ids = (rs: {id: string}[]) => rs.map((r) => r.id).sort()
-    // Enough calls to look like a daemon; the prefilter is built under the write lock.
-    for (let i = 0; i < 10; i++) await store.referencing([a3.record.id, a4.record.id])
-    await store.setMeta('queued-behind-the-build', '1')
-    expect((store as unknown as {pointed?: Set<string>}).pointed, 'prefilter built').toBeDefined()
-    expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
-    expect(ids(await store.referencing([a2.record.id]))).toEqual([derived.record.id])
-    expect(await store.referencing([a3.record.id, a4.record.id])).toEqual([])
-    // Pointers written after the build are found too: a retraction by target, a supersedes edge.
-    const retract = record({kind: 'retract', target: a3.record.id})
-    const newer = assertion({subject: 's', value: 5, supersedes: [a4.record.id]})
-    await store.insert([retract, newer])
-    expect(ids(await store.referencing([a3.record.id, a1.record.id]))).toEqual(ids([retract.record, vote.record]))
-    expect(ids(await store.referencing([a4.record.id]))).toEqual([newer.record.id])
+      const [a1, a2, a3, a4] = [1, 2, 3, 4].map((i) => assertion({subject: 's', value: i}))
+      const vote = record({kind: 'vote', target: a1.record.id, weight: 1})
+      const derived = assertion({subject: 't', value: 0, evidence: [a2.record.id]})
+      await store.insert([a1, a2, a3, a4, vote, derived])
+      const ids = (rs: {id: string}[]) => rs.map((r) => r.id).sort()
+      // Enough calls to look like a daemon; the prefilter is built under the write lock.
+      for (let i = 0; i < 10; i++) await store.referencing([a3.record.id, a4.record.id])
+      await store.setMeta('queued-behind-the-build', '1')
+      expect((store as unknown as {pointed?: Set<string>}).pointed, 'prefilter built').toBeDefined()
+      expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
+      expect(ids(await store.referencing([a2.record.id]))).toEqual([derived.record.id])
+      expect(await store.referencing([a3.record.id, a4.record.id])).toEqual([])
+      // Pointers written after the build are found too: a retraction by target, a supersedes edge.
+      const retract = record({kind: 'retract', target: a3.record.id})
+      const newer = assertion({subject: 's', value: 5, supersedes: [a4.record.id]})
+      await store.insert([retract, newer])
+      expect(ids(await store.referencing([a3.record.id, a1.record.id]))).toEqual(ids([retract.record, vote.record]))
+      expect(ids(await store.referencing([a4.record.id]))).toEqual([newer.record.id])
     }))
 })
 
 describe('duckdb reads during writes', () => {
   it('stats and cascade reads issued while batches are being appended neither fail nor break the appends', () =>
     withStore('steme-duck-rw-', async (store) => {
-    const recs = Array.from({length: 8_000}, (_, i) => assertion({subject: `rw:${i % 500}`, value: i, evidence: [EVIDENCE]}))
-    // Readers that keep a query in flight on the store the whole time the batches go in.
-    let done = false
-    const failures: string[] = []
-    const reader = async (read: () => Promise<unknown>) => {
-      while (!done) await read().catch((e: unknown) => failures.push(String(e)))
-    }
-    const readers = [reader(() => store.stats()), reader(() => store.cascadeGraph({ids: [recs[0]!.record.id]}))]
-    for (let i = 0; i < recs.length; i += 400) {
-      await store.insert(recs.slice(i, i + 400)).catch((e: unknown) => failures.push(String(e)))
-    }
-    done = true
-    await Promise.all(readers)
-    expect(failures).toEqual([])
-    expect((await store.stats()).records).toBe(recs.length)
+      const recs = Array.from({length: 8_000}, (_, i) => assertion({subject: `rw:${i % 500}`, value: i, evidence: [EVIDENCE]}))
+      // Readers that keep a query in flight on the store the whole time the batches go in.
+      let done = false
+      const failures: string[] = []
+      const reader = async (read: () => Promise<unknown>) => {
+        while (!done) await read().catch((e: unknown) => failures.push(String(e)))
+      }
+      const readers = [reader(() => store.stats()), reader(() => store.cascadeGraph({ids: [recs[0]!.record.id]}))]
+      for (let i = 0; i < recs.length; i += 400) {
+        await store.insert(recs.slice(i, i + 400)).catch((e: unknown) => failures.push(String(e)))
+      }
+      done = true
+      await Promise.all(readers)
+      expect(failures).toEqual([])
+      expect((await store.stats()).records).toBe(recs.length)
     }))
 })
