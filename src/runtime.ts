@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   readOnly?: boolean
   /** Create the schema if the file is new (init). */
   create?: boolean
+  /** DuckDB worker threads (default: one per core); commands that answer lookups use one. */
+  dbThreads?: number
   keyName?: string
   env?: NodeJS.ProcessEnv
   cwd?: string
@@ -33,7 +35,7 @@ export interface RuntimeOptions {
 export const HLC_META = 'hlc'
 
 /** Open a store by URL with the adapter its scheme names; adapters load lazily (DuckDB costs ~190 ms to import). */
-export async function openStore(url: string, opts: {readOnly?: boolean; create?: boolean} = {}): Promise<Store> {
+export async function openStore(url: string, opts: {readOnly?: boolean; create?: boolean; dbThreads?: number} = {}): Promise<Store> {
   if (url === 'memory:') {
     const {MemoryStore} = await import('./adapters/memory.js')
     return new MemoryStore()
@@ -48,7 +50,7 @@ export async function openStore(url: string, opts: {readOnly?: boolean; create?:
     if (!existsSync(url)) throw new UserError(`no store at ${url}`, {code: 'no_store', hint: 'create one with `steme init`, or check --store / STEME_STORE'})
   }
   const {DuckDBStore} = await import('./adapters/duckdb/index.js')
-  return DuckDBStore.open(url, opts)
+  return DuckDBStore.open(url, {readOnly: opts.readOnly, create: opts.create, threads: opts.dbThreads})
 }
 
 export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {

@@ -36,7 +36,7 @@ export default class Query extends StemeCommand {
     const {args, flags} = await this.parse(Query)
     // Read-only, so queries never lock the store; except that the reliability lens caches its
     // store-wide training in the store's meta table, which needs a writable store.
-    const t = await this.target(flags, {readOnly: !/\breliability\b/.test(flags.lens ?? '')})
+    const t = await this.target(flags, {readOnly: !/\breliability\b/.test(flags.lens ?? ''), dbThreads: 1})
     const input = {
       subject: args.subject,
       predicate: args.predicate,

@@ -24,13 +24,14 @@ requests in flight, then closes the store. See docs/serve.md.`
     timeout: Flags.integer({description: 'seconds allowed to receive a request', default: 30, min: 1}),
     'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
     threads: Flags.integer({description: 'signature verification worker threads (default: one per core)', min: 0}),
+    'db-threads': Flags.integer({description: 'DuckDB worker threads: lookups answer fastest on one; raise it for a daemon that serves large scans (conflicts, log)', default: 1, min: 1}),
     'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
   }
 
   async run(): Promise<{url: string; requests: number; stored: number}> {
     const {flags} = await this.parse(Serve)
     const [{createServer}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
     const dir = state.stateDir(rt.location)
     if (!dir) throw new UserError(`steme serve needs a store on disk, not ${rt.location.url}`, {code: 'config', hint: 'point --store at a .steme directory'})
     const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)

@@ -10,7 +10,7 @@ export default class Show extends StemeCommand {
 
   async run(): Promise<ShowResult> {
     const {args, flags} = await this.parse(Show)
-    const t = await this.target(flags, {readOnly: true})
+    const t = await this.target(flags, {readOnly: true, dbThreads: 1})
     const res = t.remote ? await t.remote.show(args.id) : await showOp(t.rt, {id: args.id})
     this.out(JSON.stringify(res.record, null, 2))
     this.out(`signature: ${res.signature}`)

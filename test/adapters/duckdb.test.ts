@@ -106,3 +106,41 @@ describe('duckdb reads during writes', () => {
       expect((await store.stats()).records).toBe(recs.length)
     }))
 })
+
+describe('duckdb lean reader', () => {
+  it('returns VARCHAR as text, BLOB as lowercase hex (inline and out-of-line), NULL as null, over several chunks', async () => {
+    const {openDatabase, queryStrings, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const db = await openDatabase(':memory:', false, 1)
+    const conn = await duck.connect(db)
+    try {
+      const rows = await queryStrings(
+        conn,
+        `SELECT 'é' || i::VARCHAR, CASE WHEN i % 3 = 0 THEN NULL ELSE from_hex(lpad(printf('%x', i), 4, '0') || repeat('AB', i % 20)) END FROM range(3000) t(i) ORDER BY i`,
+      )
+      expect(rows).toHaveLength(3000)
+      for (const i of [0, 1, 5, 11, 12, 13, 2047, 2048, 2999]) {
+        const hex = i.toString(16).padStart(4, '0') + 'ab'.repeat(i % 20)
+        expect(rows[i]).toEqual([`é${i}`, i % 3 === 0 ? null : hex])
+      }
+    } finally {
+      duck.disconnect_sync(conn)
+      duck.close_sync(db)
+    }
+  })
+
+  it('a store opened with one DuckDB thread writes and answers the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-threads-'))
+    const records = sealedAssertions(30)
+    let store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true, threads: 1})
+    try {
+      await store.insert(records)
+      await store.close()
+      store = await DuckDBStore.open(join(dir, 'store.duckdb'), {readOnly: true, threads: 1})
+      expect((await store.assertions('s:7')).map((a) => a.id)).toEqual([records[7].record.id])
+      expect((await store.get([records[3].record.id])).map((s) => s.canonical)).toEqual([records[3].canonical])
+    } finally {
+      await store.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})

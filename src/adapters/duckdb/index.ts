@@ -18,7 +18,9 @@ import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 let nodeApi: typeof DuckDB | undefined
 const api = () => (nodeApi ??= createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDB)
 
-const COLS = 'lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig'
+// BLOB columns come back as lowercase hex from the lean reader; the full API (scans) needs the hex in SQL.
+const COLS = 'id, canonical, sig'
+const HEX_COLS = 'lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig'
 
 type Row = {id: string; canonical: string; sig: string}
 
@@ -74,10 +76,14 @@ export class DuckDBStore implements Store {
     return this.writeCount
   }
 
-  static async open(path: string, opts: {readOnly?: boolean; create?: boolean} = {}): Promise<DuckDBStore> {
+  /**
+   * `threads` caps DuckDB's worker threads (default: one per core). Processes that mostly answer
+   * lookups (a query, the daemon) open with one: see openDatabase.
+   */
+  static async open(path: string, opts: {readOnly?: boolean; create?: boolean; threads?: number} = {}): Promise<DuckDBStore> {
     let db: Bindings.Database
     try {
-      db = await openDatabase(path, !!opts.readOnly)
+      db = await openDatabase(path, !!opts.readOnly, opts.threads)
     } catch (e) {
       throw openError(path, e)
     }
@@ -361,7 +367,7 @@ export class DuckDBStore implements Store {
     const out = new Set<string>()
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.strings(`SELECT lower(hex(id)) FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      const rows = await this.strings(`SELECT id FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
       for (const r of rows) out.add(r[0]!)
     }
     return out
@@ -393,7 +399,7 @@ export class DuckDBStore implements Store {
       // subquery would scan every record instead. Rows with a null canonical are refs edges.
       const rows = await this.strings(
         `SELECT ${COLS} FROM records WHERE target IN (${marks})
-         UNION ALL SELECT lower(hex(src)), NULL, NULL FROM refs WHERE dst IN (${marks})`,
+         UNION ALL SELECT src, NULL, NULL FROM refs WHERE dst IN (${marks})`,
         [...part, ...part],
       )
       const edges: string[] = []
@@ -461,7 +467,7 @@ export class DuckDBStore implements Store {
       parts.push({sql: `SELECT id FROM records WHERE kind = 'assertion' AND id IN (${part.map(() => '?').join(',')})${untilSql}`, params: [...part.map(idBytes), ...untilParam]})
     }
     for (const {sql, params} of parts) {
-      for (const r of await this.strings(`SELECT lower(hex(id)) FROM (${sql})`, params)) roots.add(r[0]!)
+      for (const r of await this.strings(`SELECT id FROM (${sql})`, params)) roots.add(r[0]!)
       // The whole walk is one recursive query over evidence edges keyed by hex ids (refs keep
       // dst as hex; converting src once beats converting per join). Evidence lists come back
       // as one comma-joined string per node: materialising lists costs more than the walk.
@@ -522,7 +528,7 @@ export class DuckDBStore implements Store {
       where.push('hlc <= ?')
       params.push(opts.until)
     }
-    let sql = `SELECT ${COLS} FROM records${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
+    let sql = `SELECT ${HEX_COLS} FROM records${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
     if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
     // A second connection, so a long scan does not hold up writes queued on the main one.
     const conn = await this.instance.connect()
