@@ -76,6 +76,7 @@ describe('duckdb referencing prefilter', () => {
       expect((store as unknown as {pointed?: Set<string>}).pointed, 'prefilter built').toBeDefined()
       expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
       expect(ids(await store.referencing([a2.record.id]))).toEqual([derived.record.id])
+      expect(ids(await store.referencing([a2.record.id, a1.record.id]))).toEqual(ids([vote.record, derived.record]))
       expect(await store.referencing([a3.record.id, a4.record.id])).toEqual([])
       // Pointers written after the build are found too: a retraction by target, a supersedes edge.
       const retract = record({kind: 'retract', target: a3.record.id})

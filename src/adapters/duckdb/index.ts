@@ -62,9 +62,10 @@ export class DuckDBStore implements Store {
   private writeCount = 0
 
   /**
-   * The first 8 characters of every id some record points at (a target, an evidence or
-   * supersedes edge), so referencing() skips SQL for ids nothing points at: most candidates of
-   * most queries. An IN-list lookup costs ~1 ms of DuckDB CPU even on empty tables, as much as
+   * The first 8 characters of every id some record points at, marked `t` when a record targets
+   * it (votes, retractions) and `r` when an evidence or supersedes edge does, so referencing()
+   * skips SQL for ids nothing points at (most candidates of most queries) and queries only the
+   * half that can match. An IN-list lookup costs ~1 ms of DuckDB CPU even on empty tables, as much as
    * the whole candidate read. Exact as a prefilter because this process sees every write (one
    * writer process per file; read-only processes see none). Built once a process has asked
    * often enough to be a long-lived reader (a daemon, a benchmark), never for one CLI query.
@@ -294,7 +295,7 @@ export class DuckDBStore implements Store {
           else {
             app.appendVarchar((r as {target: string}).target)
             // Before the commit: a rolled-back batch leaves a harmless extra entry, never a missing one.
-            pointed?.add((r as {target: string}).target.slice(0, 8))
+            pointed?.add('t' + (r as {target: string}).target.slice(0, 8))
           }
         }
         const source = r.kind === 'assertion' || r.kind === 'retract' ? r.source : undefined
@@ -389,19 +390,22 @@ export class DuckDBStore implements Store {
   async referencing(all: readonly string[]): Promise<SignedRecord[]> {
     if (++this.referencingCalls === POINTED_AFTER) void this.buildPointed()
     const pointed = this.pointed
-    const ids = pointed ? all.filter((id) => pointed.has(id.slice(0, 8))) : all
+    // Which ids records target and which edges point at: only those halves are queried.
+    const targeted = pointed ? all.filter((id) => pointed.has('t' + id.slice(0, 8))) : all
+    const edged = pointed ? all.filter((id) => pointed.has('r' + id.slice(0, 8))) : all
     const out: SignedRecord[] = []
     const seen = new Set<string>()
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = [...ids.slice(i, i + CHUNK)]
-      const marks = part.map(() => '?').join(',')
+    for (let i = 0; i < Math.max(targeted.length, edged.length); i += CHUNK) {
+      const tPart = targeted.slice(i, i + CHUNK)
+      const rPart = edged.slice(i, i + CHUNK)
+      const marks = (n: number) => Array.from({length: n}, () => '?').join(',')
       // Constant IN lists use the ART indexes on target and refs.dst; a semi-join against a
       // subquery would scan every record instead. Rows with a null canonical are refs edges.
-      const rows = await this.strings(
-        `SELECT ${COLS} FROM records WHERE target IN (${marks})
-         UNION ALL SELECT src, NULL, NULL FROM refs WHERE dst IN (${marks})`,
-        [...part, ...part],
-      )
+      const halves = [
+        ...(tPart.length ? [`SELECT ${COLS} FROM records WHERE target IN (${marks(tPart.length)})`] : []),
+        ...(rPart.length ? [`SELECT src, NULL, NULL FROM refs WHERE dst IN (${marks(rPart.length)})`] : []),
+      ]
+      const rows = await this.strings(halves.join(' UNION ALL '), [...tPart, ...rPart])
       const edges: string[] = []
       for (const r of rows) {
         if (r[1] === null) edges.push(r[0]!)
@@ -423,7 +427,7 @@ export class DuckDBStore implements Store {
   private buildPointed(): Promise<void> {
     return this.exclusive(async () => {
       const rows = await this.strings(
-        `SELECT DISTINCT p FROM (SELECT substr(target, 1, 8) AS p FROM records WHERE target IS NOT NULL UNION ALL SELECT substr(dst, 1, 8) FROM refs) LIMIT ${POINTED_MAX + 1}`,
+        `SELECT DISTINCT p FROM (SELECT 't' || substr(target, 1, 8) AS p FROM records WHERE target IS NOT NULL UNION ALL SELECT 'r' || substr(dst, 1, 8) FROM refs) LIMIT ${POINTED_MAX + 1}`,
       )
       // Too many to keep in memory cheaply: stay with SQL for every call.
       if (rows.length <= POINTED_MAX) this.pointed = new Set(rows.map((r) => r[0]!))
@@ -607,7 +611,7 @@ function openError(path: string, e: unknown): UserError {
 }
 
 function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Set<string> | undefined): void {
-  pointed?.add(dst.slice(0, 8))
+  pointed?.add('r' + dst.slice(0, 8))
   refs.appendBlob(src)
   refs.appendVarchar(dst)
   refs.appendVarchar(rel)
@@ -632,7 +636,7 @@ function appendColumns(app: DuckDBAppender, refs: DuckDBAppender, c: RecordColum
     appendNullable(app, c.subject[i])
     appendNullable(app, c.predicate[i])
     appendNullable(app, c.target[i])
-    if (c.target[i] !== null) pointed?.add(c.target[i]!.slice(0, 8))
+    if (c.target[i] !== null) pointed?.add('t' + c.target[i]!.slice(0, 8))
     appendNullable(app, c.source[i])
     app.appendVarchar(c.canonical[i])
     app.appendBlob(c.sigs.subarray(i * 64, i * 64 + 64))
