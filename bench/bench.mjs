@@ -51,7 +51,8 @@ try {
   const {DuckDBStore} = await dist('adapters/duckdb/index.js')
   const {queryOp} = await dist('ops/query.js')
   const {DEFAULT_CONFIG} = await dist('config.js')
-  const store = await DuckDBStore.open(join(storeB, '.steme', 'store.duckdb'))
+  // Opened as `steme query` and the daemon open it: one DuckDB thread (lookups run fastest so).
+  const store = await DuckDBStore.open(join(storeB, '.steme', 'store.duckdb'), {threads: 1})
   const subjects = Math.max(1, Math.round(N / 10))
   const times = []
   let cands = 0
