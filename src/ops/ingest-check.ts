@@ -113,7 +113,7 @@ function splitLines(bytes: Uint8Array): string[] {
 }
 
 /** Collects good records as RecordColumns; ids and signatures go into one buffer each (transferable). */
-class ColumnBuilder {
+export class ColumnBuilder {
   private n = 0
   private readonly ids: Buffer
   private readonly sigs: Buffer

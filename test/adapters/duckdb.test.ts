@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
 import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
+import {ColumnBuilder} from '../../src/ops/ingest-check.js'
 import {assertion, record} from '../helpers/records.js'
 
 /** Run `fn` against a fresh DuckDB store in a temp dir, then close and remove it. */
@@ -74,6 +75,7 @@ describe('duckdb referencing prefilter', () => {
       for (let i = 0; i < 10; i++) await store.referencing([a3.record.id, a4.record.id])
       await store.setMeta('queued-behind-the-build', '1')
       expect((store as unknown as {pointed?: Set<string>}).pointed, 'prefilter built').toBeDefined()
+      expect((store as unknown as {targeted?: unknown}).targeted, 'records with a target held in memory').toBeDefined()
       expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
       expect(ids(await store.referencing([a2.record.id]))).toEqual([derived.record.id])
       expect(ids(await store.referencing([a2.record.id, a1.record.id]))).toEqual(ids([vote.record, derived.record]))
@@ -82,8 +84,19 @@ describe('duckdb referencing prefilter', () => {
       const retract = record({kind: 'retract', target: a3.record.id})
       const newer = assertion({subject: 's', value: 5, supersedes: [a4.record.id]})
       await store.insert([retract, newer])
+      // The column path (a fresh batch, as ingest sends) lands in memory too.
+      const vote3 = record({kind: 'vote', target: a2.record.id, weight: 1})
+      const cols = new ColumnBuilder(1)
+      cols.add(vote3)
+      await store.insertColumns([cols.done()])
+      expect(ids(await store.referencing([a2.record.id]))).toEqual(ids([derived.record, vote3.record]))
       expect(ids(await store.referencing([a3.record.id, a1.record.id]))).toEqual(ids([retract.record, vote.record]))
       expect(ids(await store.referencing([a4.record.id]))).toEqual([newer.record.id])
+      // A batch repeating stored records adds nothing twice.
+      const vote2 = record({kind: 'vote', target: a3.record.id, weight: -1})
+      await store.insert([vote2, vote, retract])
+      expect(ids(await store.referencing([a3.record.id]))).toEqual(ids([retract.record, vote2.record]))
+      expect(ids(await store.referencing([a1.record.id]))).toEqual([vote.record.id])
     }))
 })
 

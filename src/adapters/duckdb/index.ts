@@ -40,6 +40,8 @@ const CHUNK = 1000
 /** referencing() calls before the pointed-at prefilter is built, and the most prefixes it holds (~40 B each). */
 const POINTED_AFTER = 8
 const POINTED_MAX = 2_000_000
+/** The most records with a target (votes, retractions, trust) a long-lived reader keeps in memory (~400 B each). */
+const TARGETED_MAX = 100_000
 
 export class DuckDBStore implements Store {
   private writes: Promise<unknown> = Promise.resolve()
@@ -72,6 +74,13 @@ export class DuckDBStore implements Store {
    */
   private pointed?: Set<string>
   private referencingCalls = 0
+  /**
+   * Every stored record with a target, by target, kept by the same long-lived readers while
+   * there are at most TARGETED_MAX of them: a subject whose candidates carry votes then costs
+   * one SQL statement instead of two. Filled only after a write commits (a rolled-back batch
+   * must not show up here, unlike in the prefilter), so it is exact for the same reason.
+   */
+  private targeted?: {byTarget: Map<string, Row[]>; ids: Set<string>}
 
   changeCounter(): number {
     return this.writeCount
@@ -165,6 +174,14 @@ export class DuckDBStore implements Store {
 
   insert(batch: readonly Sealed[]): Promise<InsertResult> {
     if (this.readOnly) return Promise.reject(new UserError(`${this.location} is open read-only`, {code: 'locked'}))
+    return this.insertSealed(batch).then((r) => {
+      // Every record of a batch that succeeded is stored, whether added now or before.
+      if (this.targeted) for (const {record, canonical} of batch) if ('target' in record && record.target !== undefined) this.remember(record.target, {id: record.id, canonical, sig: record.sig})
+      return r
+    })
+  }
+
+  private insertSealed(batch: readonly Sealed[]): Promise<InsertResult> {
     return this.exclusive(async () => {
       const unique = new Map<string, Sealed>()
       for (const s of batch) unique.set(s.record.id, s)
@@ -206,7 +223,32 @@ export class DuckDBStore implements Store {
         this.expectFresh = false
       }
       return undefined
-    }).then((r) => r ?? this.insert(columnsToSealed(parts)))
+    }).then((r) => {
+      if (!r) return this.insert(columnsToSealed(parts))
+      if (this.targeted) {
+        for (const c of parts) {
+          for (let i = 0; i < c.n; i++) {
+            const t = c.target[i]
+            if (t !== null) this.remember(t, {id: Buffer.from(c.ids.subarray(i * 32, i * 32 + 32)).toString('hex'), canonical: c.canonical[i], sig: Buffer.from(c.sigs.subarray(i * 64, i * 64 + 64)).toString('hex')})
+          }
+        }
+      }
+      return r
+    })
+  }
+
+  /** Add a committed record with a target to the in-memory copy, dropping the copy when it grows past its bound. */
+  private remember(target: string, row: Row): void {
+    const t = this.targeted!
+    if (t.ids.has(row.id)) return
+    if (t.ids.size >= TARGETED_MAX) {
+      this.targeted = undefined
+      return
+    }
+    t.ids.add(row.id)
+    const list = t.byTarget.get(target)
+    if (list) list.push(row)
+    else t.byTarget.set(target, [row])
   }
 
   /** Fold fresh records' per-bucket sums into sync_buckets (inside the insert transaction): stage them, then upsert. */
@@ -395,8 +437,19 @@ export class DuckDBStore implements Store {
     const edged = pointed ? all.filter((id) => pointed.has('r' + id.slice(0, 8))) : all
     const out: SignedRecord[] = []
     const seen = new Set<string>()
-    for (let i = 0; i < Math.max(targeted.length, edged.length); i += CHUNK) {
-      const tPart = targeted.slice(i, i + CHUNK)
+    const held = this.targeted
+    if (held) {
+      for (const id of targeted) {
+        for (const row of held.byTarget.get(id) ?? []) {
+          if (seen.has(row.id)) continue
+          seen.add(row.id)
+          out.push(toSealed(row).record)
+        }
+      }
+    }
+    const viaSql = held ? [] : targeted
+    for (let i = 0; i < Math.max(viaSql.length, edged.length); i += CHUNK) {
+      const tPart = viaSql.slice(i, i + CHUNK)
       const rPart = edged.slice(i, i + CHUNK)
       const marks = (n: number) => Array.from({length: n}, () => '?').join(',')
       // Constant IN lists use the ART indexes on target and refs.dst; a semi-join against a
@@ -431,6 +484,12 @@ export class DuckDBStore implements Store {
       )
       // Too many to keep in memory cheaply: stay with SQL for every call.
       if (rows.length <= POINTED_MAX) this.pointed = new Set(rows.map((r) => r[0]!))
+      const [[count]] = await this.strings('SELECT count(*)::VARCHAR FROM records WHERE target IS NOT NULL')
+      if (Number(count) <= TARGETED_MAX) {
+        const held: NonNullable<typeof this.targeted> = {byTarget: new Map(), ids: new Set()}
+        this.targeted = held
+        for (const r of await this.strings(`SELECT target, ${COLS} FROM records WHERE target IS NOT NULL`)) this.remember(r[0]!, rowOf(r.slice(1)))
+      }
     }).catch(() => undefined)
   }
 
