@@ -140,11 +140,13 @@ export class MemoryStore implements Store {
       if (g) g.push(r)
       else byPair.set(k, [r])
     }
+    const targets = new Set<string>()
+    for (const {record: r} of this.records.values()) if (r.kind === 'vote' || r.kind === 'retract') if (r.target !== undefined) targets.add(r.target)
     const keys = [...byPair.keys()].sort()
-    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion}>> {
-      for (const k of keys) yield byPair.get(k)!.sort(compareRecords).map((record) => ({run: k, record}))
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
+      for (const k of keys) yield byPair.get(k)!.sort(compareRecords).map((record) => ({run: k, record, targeted: targets.has(record.id)}))
     }
-    return {pairs: byPair.size, groups: contestedBatches(rows(), opts.batch ?? 2048)}
+    return {pairs: byPair.size, batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {

@@ -70,7 +70,16 @@ export interface ContestedPairs {
    * JSON), one array per pair, each in (hlc, id) order; batches hold whole pairs, about
    * `batch` assertions each.
    */
-  groups: AsyncIterable<Assertion[][]>
+  batches: AsyncIterable<ContestedBatch>
+}
+
+export interface ContestedBatch {
+  groups: Assertion[][]
+  /**
+   * The ids among these assertions that some vote or retraction names as its target (whatever
+   * its hlc): the others need no lookup of what points at them.
+   */
+  targeted: Set<string>
 }
 
 export interface StoreStats {
@@ -206,13 +215,16 @@ export const valueTextSql = (canonical: string): string => `substr(${canonical},
  * in PostgreSQL text), so each run is split by the records' own subject and predicate, and a
  * pair with a single value after all is dropped.
  */
-export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; record: Assertion}>>, size: number): AsyncIterable<Assertion[][]> {
+export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; record: Assertion; targeted?: boolean}>>, size: number): AsyncIterable<ContestedBatch> {
   let out: Assertion[][] = []
+  let targeted = new Set<string>()
   let count = 0
   let run: string | undefined
   let pairs = new Map<string, Assertion[]>()
   const flush = () => {
     for (const g of pairs.values()) {
+      // Adapters need only keep a pair's rows together; the order within it is set here.
+      g.sort(compareRecords)
       if (new Set(g.map((a) => canonicalize(a.value))).size < 2) continue
       out.push(g)
       count += g.length
@@ -225,11 +237,13 @@ export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; 
         flush()
         run = r.run
         if (count >= size) {
-          yield out
+          yield {groups: out, targeted}
           out = []
+          targeted = new Set()
           count = 0
         }
       }
+      if (r.targeted) targeted.add(r.record.id)
       const k = `${r.record.subject}\u0000${r.record.predicate}`
       const g = pairs.get(k)
       if (g) g.push(r.record)
@@ -237,7 +251,7 @@ export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; 
     }
   }
   flush()
-  if (out.length) yield out
+  if (out.length) yield {groups: out, targeted}
 }
 
 /** The records of column batches as Sealed, for adapters without a column path. */

@@ -1,7 +1,7 @@
 /** The most contested (subject, predicate) pairs in the store, by the conflict score of a lens (default consensus). */
 import {hlcBound} from '../core/hlc.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
-import {compareRecords} from '../core/store.js'
+import {compareRecords, walkLineage} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import {lifecycle} from '../lenses/filters.js'
 import {compile, resolve} from '../lenses/registry.js'
@@ -42,17 +42,17 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
   const self = selfOf(deps)
-  const {policy, epochs, sourceRetractions} = await gatherPolicy(deps, {asOf, self})
+  const [{policy, epochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
   const minScore = input.minScore ?? 0
   const limit = input.limit
   let rows: ConflictRow[] = []
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
-  const {pairs, groups} = await deps.store.contested({until: asOf, batch: 4096})
-  for await (const batch of groups) {
-    const {retracted, votesByTarget} = await batchContext(deps, batch.flat(), {asOf, policy, sourceRetractions})
+  const {pairs, batches} = await deps.store.contested({until: asOf, batch: 4096})
+  for await (const {groups, targeted} of batches) {
+    const {retracted, votesByTarget} = await batchContext(deps, groups.flat(), targeted, {asOf, policy, retractions})
     let seen = 0
-    for (const cands of batch) {
+    for (const cands of groups) {
       // Resolving pairs is CPU work: yield now and then so a daemon keeps serving other requests.
       if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
       const superseded = supersession(cands, retracted, policy)
@@ -82,6 +82,24 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
 
 const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)
 
+/** Every retraction in scope, by target and by source: far fewer than assertions, and read once. */
+interface Retractions {
+  byTarget: Map<string, Retract[]>
+  bySource: Map<string, Retract[]>
+}
+
+async function retractionsOf(store: Deps['store'], asOf: string | undefined): Promise<Retractions> {
+  const out: Retractions = {byTarget: new Map(), bySource: new Map()}
+  for (const r of await store.ofKinds(['retract'], asOf)) {
+    if (r.kind !== 'retract') continue
+    const [map, k] = r.target !== undefined ? [out.byTarget, r.target] : [out.bySource, r.source!]
+    const list = map.get(k)
+    if (list) list.push(r)
+    else map.set(k, [r])
+  }
+  return out
+}
+
 /**
  * What the whole-store pass gave these candidates: the retraction cascade over them and everything
  * they stand on (direct retractions of a record, then of its source, the earliest honoured one
@@ -90,37 +108,39 @@ const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.co
 async function batchContext(
   deps: Pick<Deps, 'store'>,
   cands: readonly Assertion[],
-  opts: {asOf?: string; policy: Policy; sourceRetractions?: Retract[]},
+  targeted: ReadonlySet<string>,
+  opts: {asOf?: string; policy: Policy; retractions: Retractions},
 ): Promise<{retracted: Map<string, RetractionWhy>; votesByTarget: Map<string, Vote[]>}> {
   const {store} = deps
   const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
-  const ancestors = cands.some((a) => a.evidence?.length) ? await store.lineage(cands.map((a) => a.id), opts.asOf) : []
+  // The candidates are at hand: only what they stand on is read.
+  const candById = new Map(cands.map((a) => [a.id, a]))
+  const get = async (ids: string[]) => [...ids.filter((id) => candById.has(id)).map((id) => ({record: candById.get(id)!, canonical: ''})), ...(await store.get(ids.filter((id) => !candById.has(id))))]
+  const withEvidence = cands.filter((a) => a.evidence?.length).map((a) => a.id)
+  const ancestors = withEvidence.length ? await walkLineage(get, withEvidence, opts.asOf) : []
   const nodes = new Map<string, Assertion>()
   for (const a of [...cands, ...ancestors]) nodes.set(a.id, a)
   // Evidence that is no assertion in scope still falls when a retraction names it.
   const outside = [...new Set([...nodes.values()].flatMap((a) => a.evidence ?? []))].filter((id) => !nodes.has(id))
   const author = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
-  const [refs, others] = await Promise.all([store.referencing([...nodes.keys(), ...outside]), outside.length ? store.get(outside) : Promise.resolve([])])
+  // Votes: only on candidates that some vote or retraction targets.
+  const asked = cands.filter((a) => targeted.has(a.id)).map((a) => a.id)
+  const askOutside = outside.filter((id) => opts.retractions.byTarget.has(id))
+  const [refs, others] = await Promise.all([asked.length ? store.referencing(asked) : Promise.resolve([]), askOutside.length ? store.get(askOutside) : Promise.resolve([])])
   for (const {record: r} of others) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
-  const candIds = new Set(cands.map((a) => a.id))
   const votesByTarget = new Map<string, Vote[]>()
-  const retractions: Retract[] = []
   for (const r of refs) {
-    if (!inScope(r)) continue
-    if (r.kind === 'retract') retractions.push(r)
-    else if (r.kind === 'vote' && candIds.has(r.target)) {
-      author.set(r.id, r.agent)
-      const list = votesByTarget.get(r.target)
-      if (list) list.push(r)
-      else votesByTarget.set(r.target, [r])
-    }
+    if (r.kind !== 'vote' || !inScope(r) || !candById.has(r.target)) continue
+    author.set(r.id, r.agent)
+    const list = votesByTarget.get(r.target)
+    if (list) list.push(r)
+    else votesByTarget.set(r.target, [r])
   }
   for (const list of votesByTarget.values()) list.sort(compareRecords)
   const voteIds = [...votesByTarget.values()].flat().map((v) => v.id)
-  if (voteIds.length) for (const r of await store.referencing(voteIds)) if (r.kind === 'retract' && inScope(r)) retractions.push(r)
-  const sources = [...new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))]
-  const wanted = new Set(sources)
-  const bySource = !sources.length ? [] : opts.sourceRetractions ? opts.sourceRetractions.filter((r) => wanted.has(r.source!)) : await store.sourceRetractions(sources, opts.asOf)
+  const retractions = [...nodes.keys(), ...outside, ...voteIds].flatMap((id) => opts.retractions.byTarget.get(id) ?? [])
+  const sources = new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))
+  const bySource = [...sources].flatMap((src) => opts.retractions.bySource.get(src) ?? [])
   const direct = new Map<string, RetractionWhy>()
   const retractedSources = new Map<string, Retract>()
   const unique = new Map([...retractions, ...bySource].map((r) => [r.id, r]))

@@ -254,16 +254,22 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const nul = [one('s:nul\u0000', 'a', 7, 'q'), one('s:nul\uFFFD', 'b', 8, 'q')]
       await store.insert([...split, ...nested, ...late, ...nul, one('s:agree', true, 10), one('s:agree', true, 11), one('s:lone', 5, 12), record({kind: 'vote', target: split[0].record.id, weight: 1})])
       const read = async (until?: string, batch?: number) => {
-        const {pairs, groups} = await store.contested({until, batch})
+        const {pairs, batches: parts} = await store.contested({until, batch})
         const batches: string[][][] = []
-        for await (const b of groups) batches.push(b.map((g) => g.map((a) => a.id)))
-        return {pairs, batches}
+        const targeted: string[] = []
+        for await (const b of parts) {
+          batches.push(b.groups.map((g) => g.map((a) => a.id)))
+          targeted.push(...b.targeted)
+        }
+        return {pairs, batches, targeted}
       }
       const ids = (xs: typeof split) => xs.map((s) => s.record.id)
       const all = await read(undefined, 1)
       expect(all.pairs).toBe(7)
       expect(all.batches.every((b) => b.length === 1)).toBe(true)
       expect(all.batches.flat().sort()).toEqual([ids(late), ids(nested), ids(split)].sort())
+      // Only the voted-on assertion needs a lookup of what points at it.
+      expect(all.targeted).toEqual([split[0].record.id])
       const early = await read(at(8))
       expect(early.pairs).toBe(5)
       expect(early.batches.flat().sort()).toEqual([ids(nested), ids(split)].sort())

@@ -124,9 +124,9 @@ describe('conflicts', () => {
     const store = await duck()
     const one = (subject: string, value: Json, n: number) => assertion({subject, predicate: 'p', value, hlc: stamp(1_700_000_000_000 + n, 0)}, testKey(n % 3 + 1))
     await store.insert([one('agree', 1, 1), one('agree', 1, 2), one('split', 1, 3), one('split', 2, 4), one('lone', 5, 5), one('nested', {value: 1}, 6), one('nested', {value: 1, b: 2}, 7), one('split2', 'x', 8), one('split2', 'y', 9)])
-    const {pairs, groups} = await store.contested({batch: 2})
+    const {pairs, batches: parts} = await store.contested({batch: 2})
     const batches: string[][][] = []
-    for await (const b of groups) batches.push(b.map((g) => g.map((a) => `${a.subject}=${JSON.stringify(a.value)}`)))
+    for await (const b of parts) batches.push(b.groups.map((g) => g.map((a) => `${a.subject}=${JSON.stringify(a.value)}`)))
     expect(pairs).toBe(5)
     expect(batches).toEqual([[['nested={"value":1}', 'nested={"b":2,"value":1}']], [['split=1', 'split=2']], [['split2="x"', 'split2="y"']]])
     await store.close()

@@ -506,24 +506,26 @@ export class DuckDBStore implements Store {
     const value = valueTextSql('canonical')
     const sql = `WITH c AS (
         SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope}
-        GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value}) <> max(${value}))
-      SELECT ${COLS}, subject, predicate FROM records SEMI JOIN c USING (subject, predicate)
-      WHERE kind = 'assertion'${scope}
-      ORDER BY subject, predicate, hlc, id`
+        GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value}) <> max(${value})),
+      t AS (SELECT DISTINCT unhex(target) AS tid FROM records WHERE kind IN ('vote', 'retract'))
+      SELECT ${COLS}, subject, predicate, t.tid IS NOT NULL AS targeted
+      FROM (SELECT * FROM records SEMI JOIN c USING (subject, predicate) WHERE kind = 'assertion'${scope}) AS r
+      LEFT JOIN t ON t.tid = r.id
+      ORDER BY subject, predicate`
     const instance = () => this.instance
-    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion}>> {
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
       // A connection of its own, as scan has: the consumer may take long between batches.
       const conn = await instance().connect()
       try {
         const result = await conn.stream(sql, [...params, ...params])
         for await (const batch of result.yieldRowObjectJs()) {
-          yield batch.map((r) => ({run: `${r.subject}\u0000${r.predicate}`, record: toSealed(r as unknown as Row).record as Assertion}))
+          yield batch.map((r) => ({run: `${r.subject}\u0000${r.predicate}`, record: toSealed(r as unknown as Row).record as Assertion, targeted: r.targeted === true}))
         }
       } finally {
         conn.closeSync()
       }
     }
-    return {pairs: Number(pairs), groups: contestedBatches(rows(), opts.batch ?? 2048)}
+    return {pairs: Number(pairs), batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {

@@ -373,7 +373,9 @@ export class PostgresStore implements Store {
       [until],
     )
     const value = valueTextSql('canonical')
-    const sql = `SELECT r.id, r.canonical, r.sig, r.subject AS s, r.predicate AS p FROM ${this.s}.records AS r
+    const sql = `SELECT r.id, r.canonical, r.sig, r.subject AS s, r.predicate AS p,
+        EXISTS (SELECT 1 FROM ${this.s}.records AS t WHERE t.target = encode(r.id, 'hex') AND t.kind IN ('vote', 'retract')) AS targeted
+      FROM ${this.s}.records AS r
       JOIN (SELECT subject, predicate FROM ${this.s}.records WHERE ${scope}
             GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value} COLLATE "C") <> max(${value} COLLATE "C")) AS c
         ON r.subject = c.subject AND r.predicate = c.predicate
@@ -382,7 +384,7 @@ export class PostgresStore implements Store {
     const size = Math.max(1, Math.floor(opts.batch ?? 2048))
     const connect = () => this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
     const lost = (e: unknown) => this.lost(e)
-    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion}>> {
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
       // A cursor in a read-only snapshot, as scan has: one consistent view however long the consumer takes.
       const client = await connect()
       let open = false
@@ -391,8 +393,8 @@ export class PostgresStore implements Store {
         open = true
         await client.query(`DECLARE steme_contested NO SCROLL CURSOR FOR ${sql}`, [until])
         for (;;) {
-          const {rows} = await client.query<Row & {s: string; p: string}>(`FETCH FORWARD ${size} FROM steme_contested`)
-          if (rows.length) yield rows.map((r) => ({run: `${r.s}\u0000${r.p}`, record: toSealed(r).record as Assertion}))
+          const {rows} = await client.query<Row & {s: string; p: string; targeted: boolean}>(`FETCH FORWARD ${size} FROM steme_contested`)
+          if (rows.length) yield rows.map((r) => ({run: `${r.s}\u0000${r.p}`, record: toSealed(r).record as Assertion, targeted: r.targeted}))
           if (rows.length < size) break
         }
       } catch (e) {
@@ -402,7 +404,7 @@ export class PostgresStore implements Store {
         client.release()
       }
     }
-    return {pairs: Number(n), groups: contestedBatches(rows(), size)}
+    return {pairs: Number(n), batches: contestedBatches(rows(), size)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
