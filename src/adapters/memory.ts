@@ -2,7 +2,7 @@
 import type {Assertion, Kind, Retract, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
 import {MOD, bucketOf, idValue} from '../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+import {compareRecords, contestedBatches, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
 
 export class MemoryStore implements Store {
   readonly location = 'memory:'
@@ -129,6 +129,24 @@ export class MemoryStore implements Store {
       if (kinds.includes(r.kind) && (until === undefined || r.hlc <= until)) out.push(r)
     }
     return out.sort(compareRecords)
+  }
+
+  async contested(opts: {until?: string; batch?: number} = {}): Promise<ContestedPairs> {
+    const byPair = new Map<string, Assertion[]>()
+    for (const {record: r} of this.records.values()) {
+      if (r.kind !== 'assertion' || (opts.until !== undefined && r.hlc > opts.until)) continue
+      const k = `${r.subject}\u0000${r.predicate}`
+      const g = byPair.get(k)
+      if (g) g.push(r)
+      else byPair.set(k, [r])
+    }
+    const targets = new Set<string>()
+    for (const {record: r} of this.records.values()) if (r.kind === 'vote' || r.kind === 'retract') if (r.target !== undefined) targets.add(r.target)
+    const keys = [...byPair.keys()].sort()
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
+      for (const k of keys) yield byPair.get(k)!.sort(compareRecords).map((record) => ({run: k, record, targeted: targets.has(record.id)}))
+    }
+    return {pairs: byPair.size, batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {

@@ -3,6 +3,7 @@ import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'no
 import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
+import {checkLenses} from './lens-check.js'
 import {findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
 
 /** The repo root: the git work tree's top, else the directory holding `.steme/`, else cwd. */
@@ -23,7 +24,7 @@ export interface LoadedClaims {
 const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
 
 /** Read and parse the claims file; with a staged repo, the version in the git index when it is there. */
-export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[], opts: {cache?: boolean} = {}): Promise<LoadedClaims> {
+export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[], opts: {cache?: boolean; checkLenses?: boolean} = {}): Promise<LoadedClaims> {
   const abs = resolve(path ?? defaultClaimsPath(root))
   const rel = relative(root, abs).replaceAll('\\', '/')
   let text: string
@@ -47,11 +48,16 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   }
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   let raw = cachePath ? cachedToml(cachePath, text) : undefined
-  if (raw) return {claims: validateClaims(raw, text, name), from}
+  if (raw) {
+    const claims = validateClaims(raw, text, name)
+    if (opts.checkLenses) await checkLenses(claims)
+    return {claims, from}
+  }
   const {parseClaimsToml} = await import('./parse.js')
   raw = parseClaimsToml(text, name)
-  // Validate before caching: a broken claims file leaves nothing behind.
+  // Validate (lenses included) before caching: a broken claims file leaves nothing behind.
   const claims = validateClaims(raw, text, name)
+  if (opts.checkLenses) await checkLenses(claims)
   if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
   return {claims, from}
 }

@@ -1,6 +1,7 @@
 /** The storage interface every adapter implements (DuckDB default, memory reference, PostgreSQL). */
 import type {Assertion, Kind, Retract, SignedRecord} from './record.js'
 import type {Sealed} from './seal.js'
+import {canonicalize} from './canonical.js'
 
 export interface InsertResult {
   /** Records newly stored. */
@@ -58,6 +59,27 @@ export interface CascadeGraph {
   roots: string[]
   /** Every assertion that transitively cites a root through `evidence`, with its full evidence list. */
   nodes: EvidenceNode[]
+}
+
+/** What `steme conflicts` reads: see Store.contested. */
+export interface ContestedPairs {
+  /** Distinct (subject, predicate) pairs among the assertions in scope, contested or not. */
+  pairs: number
+  /**
+   * The assertions in scope of every pair holding more than one distinct value (by canonical
+   * JSON), one array per pair, each in (hlc, id) order; batches hold whole pairs, about
+   * `batch` assertions each.
+   */
+  batches: AsyncIterable<ContestedBatch>
+}
+
+export interface ContestedBatch {
+  groups: Assertion[][]
+  /**
+   * The ids among these assertions that some vote or retraction names as its target (whatever
+   * its hlc): the others need no lookup of what points at them.
+   */
+  targeted: Set<string>
 }
 
 export interface StoreStats {
@@ -121,6 +143,12 @@ export interface Store {
   cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph>
   /** Retractions of these sources (retract records with `source`), with hlc at or below `until` when given. */
   sourceRetractions(sources: readonly string[], until?: string): Promise<Retract[]>
+  /**
+   * The contested (subject, predicate) pairs with their assertions, hlc at or below `until` when
+   * given: the store finds the pairs with more than one value itself, so the caller holds one
+   * batch of pairs at a time, never the whole store.
+   */
+  contested(opts?: {until?: string; batch?: number}): Promise<ContestedPairs>
   /** All matching records in (hlc, id) order, in batches. */
   scan(opts?: ScanOptions): AsyncIterable<Sealed[]>
   stats(): Promise<StoreStats>
@@ -170,6 +198,60 @@ export async function walkLineage(get: (ids: string[]) => Promise<Sealed[]>, ids
     frontier = [...next]
   }
   return [...found.values()].sort(compareRecords)
+}
+
+/**
+ * Adapters' SQL for a contested pair: more than one distinct value text. The value is the last
+ * member of an assertion's canonical (RFC 8785) encoding, and `,"value":` cannot occur before it
+ * (strings escape their quotes; no earlier member holds objects with a "value" key), so the text
+ * after its first occurrence is the value's canonical JSON plus the closing brace. Slicing costs
+ * half of parsing the JSON.
+ */
+export const valueTextSql = (canonical: string): string => `substr(${canonical}, strpos(${canonical}, ',"value":') + 9)`
+
+/**
+ * Split rows of contested pairs into pairs and batches. `run` is the adapter's group key: rows
+ * of one run come together. A run may merge pairs whose keys a database cannot tell apart (NUL
+ * in PostgreSQL text), so each run is split by the records' own subject and predicate, and a
+ * pair with a single value after all is dropped.
+ */
+export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; record: Assertion; targeted?: boolean}>>, size: number): AsyncIterable<ContestedBatch> {
+  let out: Assertion[][] = []
+  let targeted = new Set<string>()
+  let count = 0
+  let run: string | undefined
+  let pairs = new Map<string, Assertion[]>()
+  const flush = () => {
+    for (const g of pairs.values()) {
+      // Adapters need only keep a pair's rows together; the order within it is set here.
+      g.sort(compareRecords)
+      if (new Set(g.map((a) => canonicalize(a.value))).size < 2) continue
+      out.push(g)
+      count += g.length
+    }
+    pairs = new Map()
+  }
+  for await (const batch of rows) {
+    for (const r of batch) {
+      if (r.run !== run) {
+        flush()
+        run = r.run
+        if (count >= size) {
+          yield {groups: out, targeted}
+          out = []
+          targeted = new Set()
+          count = 0
+        }
+      }
+      if (r.targeted) targeted.add(r.record.id)
+      const k = `${r.record.subject}\u0000${r.record.predicate}`
+      const g = pairs.get(k)
+      if (g) g.push(r.record)
+      else pairs.set(k, [r.record])
+    }
+  }
+  flush()
+  if (out.length) yield {groups: out, targeted}
 }
 
 /** The records of column batches as Sealed, for adapters without a column path. */

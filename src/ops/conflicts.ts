@@ -1,13 +1,13 @@
 /** The most contested (subject, predicate) pairs in the store, by the conflict score of a lens (default consensus). */
 import {hlcBound} from '../core/hlc.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
-import {compareRecords} from '../core/store.js'
+import {compareRecords, walkLineage} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import {lifecycle} from '../lenses/filters.js'
 import {compile, resolve} from '../lenses/registry.js'
 import type {RetractionWhy} from '../lenses/types.js'
 import {valueKey} from '../lenses/values.js'
-import {gatherPolicy, honours, lensParams, selfOf, supersession} from './context.js'
+import {gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
 import type {Deps} from './deps.js'
 import {learnReliability} from './reliability.js'
 
@@ -30,73 +30,127 @@ export interface ConflictRow {
   top: Array<{value: string; probability: number; witnesses: number}>
 }
 
-/** One pass over the store: the retraction cascade and supersession are computed store-wide, then each pair is resolved. */
+/** Resolved rows kept in memory beyond the limit before the weakest are dropped. */
+const SLACK = 256
+
+/**
+ * The store hands over only contested pairs (more than one value), a batch at a time; each batch
+ * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
+ * store would give them, and only the `limit` strongest rows are kept.
+ */
 export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]}> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
   const self = selfOf(deps)
-  const {policy, epochs} = await gatherPolicy(deps, {asOf, self})
-  const groups = new Map<string, Assertion[]>()
-  const author = new Map<string, string>()
-  const retractions: Retract[] = []
-  const votesByTarget = new Map<string, Vote[]>()
-  const all: Assertion[] = []
-  for await (const batch of deps.store.scan({kinds: ['assertion', 'vote', 'retract'], until: asOf, batch: 8192})) {
-    for (const {record: r} of batch) {
-      author.set(r.id, r.agent)
-      if (r.kind === 'assertion') {
-        all.push(r)
-        const k = `${r.subject}\u0000${r.predicate}`
-        const g = groups.get(k)
-        if (g) g.push(r)
-        else groups.set(k, [r])
-      } else if (r.kind === 'retract') retractions.push(r)
-      else if (r.kind === 'vote') {
-        const list = votesByTarget.get(r.target)
-        if (list) list.push(r)
-        else votesByTarget.set(r.target, [r])
-      }
+  const [{policy, epochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
+  const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
+  const minScore = input.minScore ?? 0
+  const limit = input.limit
+  let rows: ConflictRow[] = []
+  const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
+  const {pairs, batches} = await deps.store.contested({until: asOf, batch: 4096})
+  for await (const {groups, targeted} of batches) {
+    const {retracted, votesByTarget} = await batchContext(deps, groups.flat(), targeted, {asOf, policy, retractions})
+    let seen = 0
+    for (const cands of groups) {
+      // Resolving pairs is CPU work: yield now and then so a daemon keeps serving other requests.
+      if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
+      const superseded = supersession(cands, retracted, policy)
+      const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
+      const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
+      if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
+      const predicate = cands[0].predicate
+      if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
+      const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
+      if (res.conflict < minScore || res.conflict === 0) continue
+      rows.push({
+        subject: cands[0].subject,
+        predicate,
+        conflict: res.conflict,
+        values: res.candidates.length,
+        witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
+        winner: res.winner?.key,
+        status: res.status,
+        top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
+      })
+      if (limit !== undefined && rows.length >= limit + SLACK) rows = rows.sort(byConflict).slice(0, limit)
     }
   }
+  rows.sort(byConflict)
+  return {lens: expr.text, minScore, pairs, conflicts: rows.slice(0, limit ?? rows.length)}
+}
+
+const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)
+
+/** Every retraction in scope, by target and by source: far fewer than assertions, and read once. */
+interface Retractions {
+  byTarget: Map<string, Retract[]>
+  bySource: Map<string, Retract[]>
+}
+
+async function retractionsOf(store: Deps['store'], asOf: string | undefined): Promise<Retractions> {
+  const out: Retractions = {byTarget: new Map(), bySource: new Map()}
+  for (const r of await store.ofKinds(['retract'], asOf)) {
+    if (r.kind !== 'retract') continue
+    const [map, k] = r.target !== undefined ? [out.byTarget, r.target] : [out.bySource, r.source!]
+    const list = map.get(k)
+    if (list) list.push(r)
+    else map.set(k, [r])
+  }
+  return out
+}
+
+/**
+ * What the whole-store pass gave these candidates: the retraction cascade over them and everything
+ * they stand on (direct retractions of a record, then of its source, the earliest honoured one
+ * first), and the votes on them with the votes' own retractions.
+ */
+async function batchContext(
+  deps: Pick<Deps, 'store'>,
+  cands: readonly Assertion[],
+  targeted: ReadonlySet<string>,
+  opts: {asOf?: string; policy: Policy; retractions: Retractions},
+): Promise<{retracted: Map<string, RetractionWhy>; votesByTarget: Map<string, Vote[]>}> {
+  const {store} = deps
+  const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
+  // The candidates are at hand: only what they stand on is read.
+  const candById = new Map(cands.map((a) => [a.id, a]))
+  const get = async (ids: string[]) => [...ids.filter((id) => candById.has(id)).map((id) => ({record: candById.get(id)!, canonical: ''})), ...(await store.get(ids.filter((id) => !candById.has(id))))]
+  const withEvidence = cands.filter((a) => a.evidence?.length).map((a) => a.id)
+  const ancestors = withEvidence.length ? await walkLineage(get, withEvidence, opts.asOf) : []
+  const nodes = new Map<string, Assertion>()
+  for (const a of [...cands, ...ancestors]) nodes.set(a.id, a)
+  // Evidence that is no assertion in scope still falls when a retraction names it.
+  const outside = [...new Set([...nodes.values()].flatMap((a) => a.evidence ?? []))].filter((id) => !nodes.has(id))
+  const author = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
+  // Votes: only on candidates that some vote or retraction targets.
+  const asked = cands.filter((a) => targeted.has(a.id)).map((a) => a.id)
+  const askOutside = outside.filter((id) => opts.retractions.byTarget.has(id))
+  const [refs, others] = await Promise.all([asked.length ? store.referencing(asked) : Promise.resolve([]), askOutside.length ? store.get(askOutside) : Promise.resolve([])])
+  for (const {record: r} of others) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
+  const votesByTarget = new Map<string, Vote[]>()
+  for (const r of refs) {
+    if (r.kind !== 'vote' || !inScope(r) || !candById.has(r.target)) continue
+    author.set(r.id, r.agent)
+    const list = votesByTarget.get(r.target)
+    if (list) list.push(r)
+    else votesByTarget.set(r.target, [r])
+  }
+  for (const list of votesByTarget.values()) list.sort(compareRecords)
+  const voteIds = [...votesByTarget.values()].flat().map((v) => v.id)
+  const retractions = [...nodes.keys(), ...outside, ...voteIds].flatMap((id) => opts.retractions.byTarget.get(id) ?? [])
+  const sources = new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))
+  const bySource = [...sources].flatMap((src) => opts.retractions.bySource.get(src) ?? [])
   const direct = new Map<string, RetractionWhy>()
   const retractedSources = new Map<string, Retract>()
-  for (const r of retractions.sort(compareRecords)) {
-    if (r.target !== undefined && !direct.has(r.target) && honours(policy, r, author.get(r.target))) direct.set(r.target, {by: 'target', retraction: r.id, agent: r.agent})
-    if (r.source !== undefined && !retractedSources.has(r.source) && honours(policy, r)) retractedSources.set(r.source, r)
+  const unique = new Map([...retractions, ...bySource].map((r) => [r.id, r]))
+  for (const r of [...unique.values()].sort(compareRecords)) {
+    if (r.target !== undefined && !direct.has(r.target) && honours(opts.policy, r, author.get(r.target))) direct.set(r.target, {by: 'target', retraction: r.id, agent: r.agent})
+    if (r.source !== undefined && !retractedSources.has(r.source) && honours(opts.policy, r)) retractedSources.set(r.source, r)
   }
-  for (const a of all) {
+  for (const a of nodes.values()) {
     const s = a.source === undefined ? undefined : retractedSources.get(a.source)
     if (s && !direct.has(a.id)) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
   }
-  const retracted = cascade(all, direct)
-  const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
-  const minScore = input.minScore ?? 0
-  const rows: ConflictRow[] = []
-  const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
-  let seen = 0
-  for (const cands of groups.values()) {
-    // Resolving every pair is CPU work over the whole store: yield now and then so a daemon keeps serving other requests.
-    if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
-    if (new Set(cands.map(valueKey)).size < 2) continue
-    const superseded = supersession(cands, retracted, policy)
-    const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-    const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
-    if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
-    const predicate = cands[0].predicate
-    if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
-    const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
-    if (res.conflict < minScore || res.conflict === 0) continue
-    rows.push({
-      subject: cands[0].subject,
-      predicate,
-      conflict: res.conflict,
-      values: res.candidates.length,
-      witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
-      winner: res.winner?.key,
-      status: res.status,
-      top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
-    })
-  }
-  rows.sort((a, b) => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : 1))
-  return {lens: expr.text, minScore, pairs: groups.size, conflicts: rows.slice(0, input.limit ?? rows.length)}
+  return {retracted: cascade(nodes.values(), direct), votesByTarget}
 }

@@ -14,7 +14,7 @@ export interface ChunkRunner {
   close(): Promise<void>
 }
 
-type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void}
+type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void; seq: number; worker: Worker}
 
 /**
  * Jobs queued per worker: the next ones wait in its message queue, so a worker goes straight on
@@ -22,37 +22,75 @@ type Pending = {resolve: (r: ChunkResult) => void; reject: (e: Error) => void}
  */
 const DEPTH = 3
 
+/** Replacements started over a pool's life: a worker that dies on start-up must not respawn forever. */
+const RESPAWNS_PER_THREAD = 4
+
 class WorkerPool implements ChunkRunner {
+  /** Live workers and how many jobs each holds. */
   private readonly queued = new Map<Worker, number>()
   private readonly waiting: Array<() => void> = []
-  private readonly pending = new Map<number, Pending & {seq: number}>()
+  private readonly pending = new Map<number, Pending>()
   /** Messages carry the pool's own ids: several ingests (the daemon's requests) share one pool. */
   private nextId = 0
+  private respawnsLeft: number
+  private closing = false
 
-  constructor(private readonly workers: Worker[]) {
+  constructor(
+    workers: Worker[],
+    private readonly spawn: () => Worker,
+  ) {
+    this.respawnsLeft = workers.length * RESPAWNS_PER_THREAD
     // Every worker has said it is ready (startRunner waits for that) and starts idle.
-    for (const w of workers) {
-      this.queued.set(w, 0)
-      w.on('message', (m: ChunkResult & {fatal?: string}) => {
-        const p = this.pending.get(m.seq)
-        if (!p) return
-        this.pending.delete(m.seq)
-        this.release(w)
-        if (m.fatal) p.reject(new BugError(`ingest worker failed: ${m.fatal}`))
-        else p.resolve({...m, seq: p.seq})
-      })
-      w.on('error', (e) => {
-        for (const p of this.pending.values()) p.reject(e)
-        this.pending.clear()
-      })
+    for (const w of workers) this.adopt(w)
+  }
+
+  private adopt(w: Worker) {
+    this.queued.set(w, 0)
+    // Read now: a worker that has exited reports -1.
+    const thread = w.threadId
+    w.on('message', (m: ChunkResult & {fatal?: string}) => {
+      const p = this.pending.get(m.seq)
+      if (!p) return
+      this.pending.delete(m.seq)
+      this.release(w)
+      if (m.fatal) p.reject(new BugError(`ingest worker failed: ${m.fatal}`))
+      else p.resolve({...m, seq: p.seq})
+    })
+    w.on('error', (e) => this.lost(w, `ingest worker ${thread} failed: ${e.stack ?? e.message}`))
+    w.on('exit', (code) => this.lost(w, `ingest worker ${thread} exited (code ${code})`))
+  }
+
+  /**
+   * A worker died (an uncaught error, an exit, out of memory): its jobs cannot finish, so they fail
+   * as the bug they are, and the rest of the pool carries on (with a replacement while allowed).
+   */
+  private lost(w: Worker, how: string) {
+    if (!this.queued.delete(w)) return
+    for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue
+      this.pending.delete(id)
+      p.reject(new BugError(`${how} while checking a chunk of input`))
     }
+    if (!this.closing && this.respawnsLeft > 0) {
+      this.respawnsLeft--
+      // A new worker takes messages at once: they wait in its port until it has loaded.
+      this.adopt(this.spawn())
+    }
+    // Waiters pick again: a replacement has room, or there is no worker left and they fail.
+    for (const wake of this.waiting.splice(0)) wake()
   }
 
   get parallelism() {
-    return this.workers.length
+    return Math.max(1, this.queued.size)
+  }
+
+  /** The live worker threads (tests stop one to check that the pool survives it). */
+  get threads(): Worker[] {
+    return [...this.queued.keys()]
   }
 
   private release(w: Worker) {
+    if (!this.queued.has(w)) return
     this.queued.set(w, this.queued.get(w)! - 1)
     this.waiting.shift()?.()
   }
@@ -67,6 +105,7 @@ class WorkerPool implements ChunkRunner {
   async run(job: ChunkJob): Promise<ChunkResult> {
     let w = this.pick()
     while (!w) {
+      if (this.queued.size === 0) throw new BugError(this.closing ? 'the ingest worker pool is closed' : 'every ingest worker died and none could be replaced')
       await new Promise<void>((r) => this.waiting.push(r))
       w = this.pick()
     }
@@ -74,14 +113,15 @@ class WorkerPool implements ChunkRunner {
     const id = this.nextId++
     const worker = w
     return new Promise((resolve, reject) => {
-      this.pending.set(id, {resolve, reject, seq: job.seq})
+      this.pending.set(id, {resolve, reject, seq: job.seq, worker})
       // Input bytes move to the worker instead of being copied.
       worker.postMessage({...job, seq: id}, job.text ? [job.text.buffer as ArrayBuffer] : [])
     })
   }
 
   async close() {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    this.closing = true
+    await Promise.all(this.threads.map((w) => w.terminate()))
   }
 }
 
@@ -103,7 +143,8 @@ export async function startRunner(key: KeyPair | undefined, opts: {threads?: num
   const threads = opts.threads ?? availableParallelism()
   if (threads <= 0 || !existsSync(fileURLToPath(url))) return new InlineRunner(key, opts.noKeyReason)
   const seedHex = key ? toHex(key.seed()) : undefined
-  const workers = Array.from({length: threads}, () => new Worker(url, {workerData: {seedHex, noKeyReason: opts.noKeyReason}}))
+  const spawn = () => new Worker(url, {workerData: {seedHex, noKeyReason: opts.noKeyReason}})
+  const workers = Array.from({length: threads}, spawn)
   await Promise.all(
     workers.map(
       (w) =>
@@ -113,5 +154,5 @@ export async function startRunner(key: KeyPair | undefined, opts: {threads?: num
         }),
     ),
   )
-  return new WorkerPool(workers)
+  return new WorkerPool(workers, spawn)
 }

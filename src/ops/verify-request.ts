@@ -5,7 +5,8 @@ import type {Observation} from '../claims/observation.js'
 import {unclaimed} from '../claims/verdict.js'
 import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
-import {checkLenses, judge, settle, type VerifyDeps, type VerifyResult} from './verify.js'
+import {checkLenses} from '../claims/lens-check.js'
+import {judge, settle, type VerifyDeps, type VerifyResult} from './verify.js'
 
 /** What a client sends: the claims file's text and what its extractors observed. */
 export interface VerifyRequest {

@@ -9,7 +9,6 @@ import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
 import {key, type Observation} from '../claims/observation.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
-import {UserError} from '../core/errors.js'
 import type {Deps} from './deps.js'
 import type {VerifyReport, VerifyRequest} from './verify-request.js'
 
@@ -103,8 +102,8 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const useCache = staged && input.cache !== false
   if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
   const files = await listing
-  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache})
-  await checkLenses(cf)
+  // Lenses are checked inside loading, so a claims file naming an unknown lens leaves no cache entry behind.
+  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true})
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
   cache?.save()
@@ -184,24 +183,6 @@ export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateB
     known: verdicts.filter((v) => v.baseline === 'known').length,
   }
   return {summary, fixed}
-}
-
-/** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
-type Registry = {compile?: (text: string) => unknown; lensByName: (name: string) => unknown}
-
-/** Unknown lenses are a broken claims file (exit 2); the lens registry loads only when a claim names one. */
-export async function checkLenses(cf: ClaimsFile): Promise<void> {
-  const named = cf.claims.filter((c) => c.lens !== undefined)
-  if (!named.length) return
-  const reg = (await import('../lenses/registry.js')) as unknown as Registry
-  const check = reg.compile ?? reg.lensByName
-  for (const c of named) {
-    try {
-      check(c.lens!)
-    } catch (e) {
-      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
-    }
-  }
 }
 
 /** Resolve each claim's (subject, predicate) in the store through the claim's lens (default recency). */

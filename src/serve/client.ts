@@ -9,12 +9,19 @@ import type {QueryInput, QueryResult} from '../ops/query.js'
 import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
 import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
+import type {Observation} from '../claims/observation.js'
 import type {SignedRecord} from '../core/record.js'
 import {DEFAULT_CONFIG} from '../config.js'
 import type {KeyPair} from '../core/sign.js'
 import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
+
+/**
+ * What one POST /v1/verify takes: the daemon's observation limit (REQUEST_LIMITS.observations) and
+ * its default body limit (32 MiB), less room for the request's own framing.
+ */
+export const VERIFY_LIMITS = {observations: 100_000, bytes: 32 * 1024 * 1024 - 64 * 1024}
 
 const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
 
@@ -69,9 +76,48 @@ export class RemoteClient {
     })
   }
 
-  /** Judge claims on the daemon against its store (POST /v1/verify); the observations come from this side's files. */
-  verify(req: VerifyRequest): Promise<VerifyReport> {
-    return this.request('POST', '/v1/verify', {body: JSON.stringify(req)})
+  /**
+   * Judge claims on the daemon against its store (POST /v1/verify); the observations come from this
+   * side's files. A request over the daemon's limits goes in parts: every part carries the claims
+   * and the observations they bear on, so each part judges exactly as the whole would; the other
+   * observations (which only decide what is unclaimed) are shared out, and their unclaimed lists
+   * joined in order.
+   */
+  async verify(req: VerifyRequest, limits: {observations: number; bytes: number} = VERIFY_LIMITS): Promise<VerifyReport> {
+    const body = JSON.stringify(req)
+    if (req.observations.length <= limits.observations && Buffer.byteLength(body) <= limits.bytes) return this.request('POST', '/v1/verify', {body})
+    const [{parseClaims}, {key}] = await Promise.all([import('../claims/parse.js'), import('../claims/observation.js')])
+    const claimed = new Set(parseClaims(req.claims, req.name ?? 'claims.toml').claims.map((c) => key(c.subject, c.predicate)))
+    const bearing: Observation[] = []
+    const rest: Observation[] = []
+    for (const o of req.observations) (claimed.has(key(o.subject, o.predicate)) ? bearing : rest).push(o)
+    // JSON of an array: its items joined by commas, so a part's size is the sum of its items' sizes.
+    const size = (o: Observation) => Buffer.byteLength(JSON.stringify(o)) + 1
+    const base = Buffer.byteLength(JSON.stringify({...req, observations: []})) + bearing.reduce((t, o) => t + size(o), 0)
+    if (bearing.length >= limits.observations || base >= limits.bytes) {
+      throw new UserError(
+        `the claims and the ${bearing.length} observations they bear on make a verify request of ${base} bytes, over what one POST /v1/verify takes (${limits.observations} observations, ${limits.bytes} bytes), and those cannot be split`,
+        {code: 'too_large', exit: 1, hint: 'split the claims into several files and verify each with --claims, or verify without --remote (stop the daemon first)'},
+      )
+    }
+    const parts: Observation[][] = []
+    let part: Observation[] = []
+    let bytes = base
+    for (const o of rest) {
+      const n = size(o)
+      if (part.length && (bearing.length + part.length >= limits.observations || bytes + n > limits.bytes)) {
+        parts.push(part)
+        part = []
+        bytes = base
+      }
+      part.push(o)
+      bytes += n
+    }
+    parts.push(part)
+    const reports: VerifyReport[] = []
+    // One after another: the daemon judges one verify at a time anyway, and the store lookups repeat per part.
+    for (const p of parts) reports.push(await this.request<VerifyReport>('POST', '/v1/verify', {body: JSON.stringify({...req, observations: [...bearing, ...p]})}))
+    return {...reports[0], unclaimed: reports.flatMap((r) => r.unclaimed)}
   }
 
   conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {

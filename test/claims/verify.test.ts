@@ -1,4 +1,4 @@
-import {existsSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
@@ -269,5 +269,22 @@ describe('a broken claims file leaves nothing behind', () => {
     const dir = makeRepo({'package.json': '{"name": "x"}\n', '.steme/claims.toml': claim('a', 's', 'p', 'expect = 1\ncompare = "near"')}, {git: true})
     await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/unknown comparison "near"/)})
     expect(existsSync(join(dir, '.git', 'steme'))).toBe(false)
+  })
+
+  it('a claim naming an unknown lens writes no cache, and leaves the cache of the last good claims file as it was', async () => {
+    const good = claim('name', 'repo:package', 'name', 'expect = "x"\nlens = "recency"')
+    const dir = makeRepo({'package.json': '{"name": "x"}\n', '.steme/claims.toml': claim('a', 's', 'p', 'expect = 1\nlens = "no-such-lens"')}, {git: true})
+    await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/claim "a"/)})
+    expect(existsSync(join(dir, '.git', 'steme'))).toBe(false)
+
+    writeFiles(dir, {'.steme/claims.toml': good})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    expect((await verifyOp({}, {cwd: dir, staged: true})).ok).toBe(true)
+    const cacheFiles = ['claims-cache.json', 'verify-cache.json'].map((f) => join(dir, '.git', 'steme', f))
+    const before = cacheFiles.map((f) => readFileSync(f, 'utf8'))
+    writeFiles(dir, {'.steme/claims.toml': good.replace('"recency"', '"no-such-lens"')})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    for (let i = 0; i < 2; i++) await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/claim "name"/)})
+    expect(cacheFiles.map((f) => readFileSync(f, 'utf8'))).toEqual(before)
   })
 })

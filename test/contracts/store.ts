@@ -1,5 +1,6 @@
 /** The contract every Store adapter passes: call storeContract with only setup and teardown. */
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import type {Json} from '../../src/core/record.js'
 import type {Store} from '../../src/core/store.js'
 import {MOD, bucketOf, idValue} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
@@ -241,6 +242,37 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const got: string[] = []
       for await (const batch of store.scan({predicate: 'p1'})) for (const s of batch) got.push(s.record.id)
       expect(got.sort()).toEqual([a.record.id, c.record.id].sort())
+    })
+
+    it('hands over the pairs holding more than one value, with all their assertions, in batches of whole pairs, bounded by until', async () => {
+      const at = (n: number) => stamp(1_700_000_100_000 + n, 0)
+      const one = (subject: string, value: Json, n: number, predicate = 'p') => assertion({subject, predicate, value, hlc: at(n)}, testKey((n % 3) + 1))
+      const split = [one('s:split', 1, 1), one('s:split', 1, 2), one('s:split', 2, 3)]
+      const nested = [one('s:nested', {value: 1}, 4), one('s:nested', {b: 2, value: 1}, 5)]
+      const late = [one('s:late', 'x', 6), one('s:late', 'y', 9)]
+      // Keys a database may store alike (NUL is not valid in PostgreSQL text) stay two pairs of one value each.
+      const nul = [one('s:nul\u0000', 'a', 7, 'q'), one('s:nul\uFFFD', 'b', 8, 'q')]
+      await store.insert([...split, ...nested, ...late, ...nul, one('s:agree', true, 10), one('s:agree', true, 11), one('s:lone', 5, 12), record({kind: 'vote', target: split[0].record.id, weight: 1})])
+      const read = async (until?: string, batch?: number) => {
+        const {pairs, batches: parts} = await store.contested({until, batch})
+        const batches: string[][][] = []
+        const targeted: string[] = []
+        for await (const b of parts) {
+          batches.push(b.groups.map((g) => g.map((a) => a.id)))
+          targeted.push(...b.targeted)
+        }
+        return {pairs, batches, targeted}
+      }
+      const ids = (xs: typeof split) => xs.map((s) => s.record.id)
+      const all = await read(undefined, 1)
+      expect(all.pairs).toBe(7)
+      expect(all.batches.every((b) => b.length === 1)).toBe(true)
+      expect(all.batches.flat().sort()).toEqual([ids(late), ids(nested), ids(split)].sort())
+      // Only the voted-on assertion needs a lookup of what points at it.
+      expect(all.targeted).toEqual([split[0].record.id])
+      const early = await read(at(8))
+      expect(early.pairs).toBe(5)
+      expect(early.batches.flat().sort()).toEqual([ids(nested), ids(split)].sort())
     })
   })
 }

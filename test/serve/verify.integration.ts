@@ -5,8 +5,10 @@ import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {verifyOp} from '../../src/ops/verify.js'
+import {REQUEST_LIMITS, verifyRequestOp} from '../../src/ops/verify-request.js'
+import {RemoteClient, VERIFY_LIMITS} from '../../src/serve/client.js'
 import {openRuntime, type Runtime} from '../../src/runtime.js'
-import {createServer, type Server} from '../../src/serve/app.js'
+import {createServer, DEFAULTS, type Server} from '../../src/serve/app.js'
 import {TokenFile} from '../../src/serve/tokens.js'
 import {gitIn, tempDir, writeFiles} from '../claims/helpers.js'
 
@@ -132,6 +134,33 @@ describe('POST /v1/verify', () => {
     expect(v.stderr).not.toMatch(/error/)
     expect(v.code).toBe(localCode)
     expect(JSON.parse(v.stdout)).toEqual(local)
+  })
+
+  it('`--remote` with more observations than one request takes: sent in parts, the same report as judging them all here', async () => {
+    const {observations} = await verifyOp({}, {cwd: repo})
+    // Unclaimed observations about a claimed subject: the bulk a big repo's extractors produce.
+    const extra = Array.from({length: 150_000}, (_, i) => ({subject: 'repo:package', predicate: `scripts.s${i}`, value: 'x'.repeat(i % 50), file: 'package.json', line: i + 1, via: 'json'}))
+    const req = {claims: CLAIMS, name: '.steme/claims.toml', observations: [...extra.slice(0, 70_000), ...observations, ...extra.slice(70_000)]}
+    expect((await post(req)).status).toBe(400)
+    const here = await verifyRequestOp({openStore: async () => ({store: rt.store, config: rt.config})}, req)
+    expect(here.unclaimed.length).toBeGreaterThan(150_000)
+    const client = new RemoteClient(url, tok.read)
+    expect(await client.verify(req)).toEqual(here)
+    // Small limits: many parts, split by count and by bytes.
+    expect(await client.verify(req, {observations: 9_000, bytes: 4_000_000})).toEqual(here)
+    expect(await client.verify(req, {observations: 100_000, bytes: 1_000_000})).toEqual(here)
+    expect(VERIFY_LIMITS.observations).toBe(REQUEST_LIMITS.observations)
+    expect(VERIFY_LIMITS.bytes).toBeLessThan(DEFAULTS.bodyLimit)
+  })
+
+  it('`--remote` refuses, naming the limit, when the observations the claims bear on alone are over it', async () => {
+    const {observations} = await verifyOp({}, {cwd: repo})
+    const client = new RemoteClient(url, tok.read)
+    await expect(client.verify({claims: CLAIMS, observations}, {observations: 2, bytes: 1_000_000})).rejects.toMatchObject({
+      code: 'too_large',
+      message: expect.stringMatching(/over what one POST \/v1\/verify takes \(2 observations, 1000000 bytes\)/),
+      hint: expect.stringMatching(/--claims/),
+    })
   })
 
   it('a failing run is still a 200 report; failOnWarn and a baseline change only what fails', async () => {

@@ -8,7 +8,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {columnsToSealed, compareRecords, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
+import {columnsToSealed, compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
@@ -566,6 +566,35 @@ export class DuckDBStore implements Store {
       for (const r of await this.strings(sql, params)) out.push(toSealed(rowOf(r)).record as Retract)
     }
     return out.sort(compareRecords)
+  }
+
+  async contested(opts: {until?: string; batch?: number} = {}): Promise<ContestedPairs> {
+    const scope = opts.until === undefined ? '' : ' AND hlc <= ?'
+    const params = opts.until === undefined ? [] : [opts.until]
+    const [[pairs]] = await this.strings(`SELECT count(*)::VARCHAR FROM (SELECT DISTINCT subject, predicate FROM records WHERE kind = 'assertion'${scope})`, params)
+    const value = valueTextSql('canonical')
+    const sql = `WITH c AS (
+        SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope}
+        GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value}) <> max(${value})),
+      t AS (SELECT DISTINCT unhex(target) AS tid FROM records WHERE kind IN ('vote', 'retract'))
+      SELECT ${COLS}, subject, predicate, t.tid IS NOT NULL AS targeted
+      FROM (SELECT * FROM records SEMI JOIN c USING (subject, predicate) WHERE kind = 'assertion'${scope}) AS r
+      LEFT JOIN t ON t.tid = r.id
+      ORDER BY subject, predicate`
+    const instance = () => this.instance
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
+      // A connection of its own, as scan has: the consumer may take long between batches.
+      const conn = await instance().connect()
+      try {
+        const result = await conn.stream(sql, [...params, ...params])
+        for await (const batch of result.yieldRowObjectJs()) {
+          yield batch.map((r) => ({run: `${r.subject}\u0000${r.predicate}`, record: toSealed(r as unknown as Row).record as Assertion, targeted: r.targeted === true}))
+        }
+      } finally {
+        conn.closeSync()
+      }
+    }
+    return {pairs: Number(pairs), batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {

@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import {compareRecords, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
+import {compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -358,6 +358,53 @@ export class PostgresStore implements Store {
     )
     const want = new Set(sources)
     return rows.map((r) => toSealed(r).record as Retract).filter((r) => r.source !== undefined && want.has(r.source))
+  }
+
+  async contested(opts: {until?: string; batch?: number} = {}): Promise<ContestedPairs> {
+    const until = opts.until ?? null
+    const scope = `kind = 'assertion' AND ($1::text IS NULL OR hlc <= $1)`
+    // Text columns hold NUL as U+FFFD (pgText): where one appears, the JSON texts of subject and
+    // predicate in the canonical record tell pairs apart (PostgreSQL's JSON functions refuse \u0000).
+    const [{n}] = await this.rows<{n: string}>(
+      'steme-contested-pairs',
+      `SELECT count(*) AS n FROM (SELECT DISTINCT subject, predicate,
+         CASE WHEN strpos(subject || predicate, chr(65533)) > 0 THEN substring(canonical from '"subject":("(?:[^"\\\\]|\\\\.)*")') || substring(canonical from '"predicate":("(?:[^"\\\\]|\\\\.)*")') END
+       FROM ${this.s}.records WHERE ${scope}) AS p`,
+      [until],
+    )
+    const value = valueTextSql('canonical')
+    const sql = `SELECT r.id, r.canonical, r.sig, r.subject AS s, r.predicate AS p,
+        EXISTS (SELECT 1 FROM ${this.s}.records AS t WHERE t.target = encode(r.id, 'hex') AND t.kind IN ('vote', 'retract')) AS targeted
+      FROM ${this.s}.records AS r
+      JOIN (SELECT subject, predicate FROM ${this.s}.records WHERE ${scope}
+            GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value} COLLATE "C") <> max(${value} COLLATE "C")) AS c
+        ON r.subject = c.subject AND r.predicate = c.predicate
+      WHERE r.kind = 'assertion' AND ($1::text IS NULL OR r.hlc <= $1)
+      ORDER BY r.subject, r.predicate, r.hlc, r.id`
+    const size = Math.max(1, Math.floor(opts.batch ?? 2048))
+    const connect = () => this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
+    const lost = (e: unknown) => this.lost(e)
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
+      // A cursor in a read-only snapshot, as scan has: one consistent view however long the consumer takes.
+      const client = await connect()
+      let open = false
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+        open = true
+        await client.query(`DECLARE steme_contested NO SCROLL CURSOR FOR ${sql}`, [until])
+        for (;;) {
+          const {rows} = await client.query<Row & {s: string; p: string; targeted: boolean}>(`FETCH FORWARD ${size} FROM steme_contested`)
+          if (rows.length) yield rows.map((r) => ({run: `${r.s}\u0000${r.p}`, record: toSealed(r).record as Assertion, targeted: r.targeted}))
+          if (rows.length < size) break
+        }
+      } catch (e) {
+        throw lost(e)
+      } finally {
+        if (open) await client.query('COMMIT').catch(() => undefined)
+        client.release()
+      }
+    }
+    return {pairs: Number(n), batches: contestedBatches(rows(), size)}
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {

@@ -29,8 +29,9 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
 }
 
 /**
- * GET /v1/conflicts reads the whole store into memory: run one at a time (so concurrent calls
- * cannot multiply that memory), and let identical requests waiting together share one answer.
+ * GET /v1/conflicts reads every contested pair of the store (a batch at a time) and resolves each:
+ * run one at a time (so concurrent calls cannot multiply that work), and let identical requests
+ * waiting together share one answer.
  */
 function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyRequest) => unknown) {
   let tail: Promise<unknown> = Promise.resolve()

@@ -1,0 +1,86 @@
+/** The whole-store `steme conflicts` pass the SQL-driven op replaced, kept as the reference its results must equal. */
+import {hlcBound} from '../../src/core/hlc.js'
+import type {Assertion, Retract, Vote} from '../../src/core/record.js'
+import {compareRecords} from '../../src/core/store.js'
+import {cascade} from '../../src/lenses/cascade.js'
+import {lifecycle} from '../../src/lenses/filters.js'
+import {compile, resolve} from '../../src/lenses/registry.js'
+import type {RetractionWhy} from '../../src/lenses/types.js'
+import {valueKey} from '../../src/lenses/values.js'
+import type {ConflictRow, ConflictsInput, conflictsOp} from '../../src/ops/conflicts.js'
+import {gatherPolicy, honours, lensParams, selfOf, supersession} from '../../src/ops/context.js'
+import type {Deps} from '../../src/ops/deps.js'
+import {learnReliability} from '../../src/ops/reliability.js'
+
+type Result = Awaited<ReturnType<typeof conflictsOp>>
+
+/** One pass over the store: the retraction cascade and supersession are computed store-wide, then each pair is resolved. */
+export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<Result> {
+  const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
+  const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
+  const self = selfOf(deps)
+  const {policy, epochs} = await gatherPolicy(deps, {asOf, self})
+  const groups = new Map<string, Assertion[]>()
+  const author = new Map<string, string>()
+  const retractions: Retract[] = []
+  const votesByTarget = new Map<string, Vote[]>()
+  const all: Assertion[] = []
+  for await (const batch of deps.store.scan({kinds: ['assertion', 'vote', 'retract'], until: asOf, batch: 8192})) {
+    for (const {record: r} of batch) {
+      author.set(r.id, r.agent)
+      if (r.kind === 'assertion') {
+        all.push(r)
+        const k = `${r.subject}\u0000${r.predicate}`
+        const g = groups.get(k)
+        if (g) g.push(r)
+        else groups.set(k, [r])
+      } else if (r.kind === 'retract') retractions.push(r)
+      else if (r.kind === 'vote') {
+        const list = votesByTarget.get(r.target)
+        if (list) list.push(r)
+        else votesByTarget.set(r.target, [r])
+      }
+    }
+  }
+  const direct = new Map<string, RetractionWhy>()
+  const retractedSources = new Map<string, Retract>()
+  for (const r of retractions.sort(compareRecords)) {
+    if (r.target !== undefined && !direct.has(r.target) && honours(policy, r, author.get(r.target))) direct.set(r.target, {by: 'target', retraction: r.id, agent: r.agent})
+    if (r.source !== undefined && !retractedSources.has(r.source) && honours(policy, r)) retractedSources.set(r.source, r)
+  }
+  for (const a of all) {
+    const s = a.source === undefined ? undefined : retractedSources.get(a.source)
+    if (s && !direct.has(a.id)) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
+  }
+  const retracted = cascade(all, direct)
+  const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
+  const minScore = input.minScore ?? 0
+  const rows: ConflictRow[] = []
+  const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
+  let seen = 0
+  for (const cands of groups.values()) {
+    // Resolving every pair is CPU work over the whole store: yield now and then so a daemon keeps serving other requests.
+    if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
+    if (new Set(cands.map(valueKey)).size < 2) continue
+    const superseded = supersession(cands, retracted, policy)
+    const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
+    const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
+    if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
+    const predicate = cands[0].predicate
+    if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
+    const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
+    if (res.conflict < minScore || res.conflict === 0) continue
+    rows.push({
+      subject: cands[0].subject,
+      predicate,
+      conflict: res.conflict,
+      values: res.candidates.length,
+      witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
+      winner: res.winner?.key,
+      status: res.status,
+      top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
+    })
+  }
+  rows.sort((a, b) => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : 1))
+  return {lens: expr.text, minScore, pairs: groups.size, conflicts: rows.slice(0, input.limit ?? rows.length)}
+}

@@ -1,0 +1,134 @@
+/** `steme conflicts` reads only contested pairs from the store, and answers exactly what the whole-store pass answered. */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
+import {initHash} from '../../src/core/hash.js'
+import type {Json} from '../../src/core/record.js'
+import type {Sealed} from '../../src/core/seal.js'
+import type {Store} from '../../src/core/store.js'
+import {conflictsOp, type ConflictsInput} from '../../src/ops/conflicts.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
+import {referenceConflicts} from './conflicts-reference.js'
+
+/** mulberry32, so a failing store can be rebuilt from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const VALUES: Json[] = [1, 2, 0.5, 'a', 'b', true, [null], {value: 1}, {value: 2, a: [1]}, [1, 'value'], 'x,"value":1']
+
+/** A store of a few agents disagreeing about few pairs, with evidence chains, supersession, votes, retractions and trust. */
+function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
+  const r = rng(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
+  const keys = [1, 2, 3, 4].map((n) => testKey(n))
+  const out: Sealed[] = []
+  const asserts: Sealed[] = []
+  const votes: Sealed[] = []
+  let wall = 1_700_000_000_000 + seed * 1000
+  const next = () => stamp(++wall, 0)
+  // Agent 1 is the store's own key; trust makes some others' retractions count.
+  for (let i = 0; i < 3; i++) out.push(record({kind: 'trust', hlc: next(), target: pick(keys).publicHex, weight: pick([0.2, 0.9, 1])}, pick(keys)))
+  const n = 60 + Math.floor(r() * 80)
+  for (let i = 0; i < n; i++) {
+    const key = pick(keys)
+    const roll = r()
+    if (roll < 0.6 || asserts.length < 3) {
+      const fields: Parameters<typeof assertion>[0] = {subject: `s:${Math.floor(r() * 6)}`, predicate: pick(['p', 'q', 'r\u0000']), value: pick(VALUES), confidence: pick([0.1, 0.5, 0.9, 1]), hlc: next()}
+      if (r() < 0.5) fields.source = pick(['src:a', 'src:b', 'src:c'])
+      // Evidence mostly on earlier assertions, sometimes on a vote or on a record not stored (both can be retracted).
+      if (r() < 0.3 && asserts.length) fields.evidence = [...new Set([pick(asserts).record.id, ...(r() < 0.3 ? [pick(asserts).record.id] : []), ...(r() < 0.3 && votes.length ? [pick(votes).record.id] : []), ...(r() < 0.3 ? ['ee'.repeat(32)] : [])])]
+      if (r() < 0.1 && asserts.length) fields.evidence = [r() < 0.5 && votes.length ? pick(votes).record.id : 'ee'.repeat(32)]
+      if (r() < 0.2) {
+        const same = asserts.filter((a) => a.record.kind === 'assertion' && a.record.subject === fields.subject && a.record.predicate === fields.predicate)
+        if (same.length) fields.supersedes = [pick(same).record.id]
+      }
+      const a = assertion(fields, key)
+      asserts.push(a)
+      out.push(a)
+    } else if (roll < 0.8) {
+      const v = record({kind: 'vote', hlc: next(), target: pick(asserts).record.id, weight: pick([1, -1, 0])}, key)
+      votes.push(v)
+      out.push(v)
+    } else if (roll < 0.95) {
+      const target = r() < 0.6 ? pick(asserts).record.id : r() < 0.7 && votes.length ? pick(votes).record.id : 'ee'.repeat(32)
+      out.push(record({kind: 'retract', hlc: next(), target}, key))
+    } else {
+      out.push(record({kind: 'retract', hlc: next(), source: pick(['src:a', 'src:b', 'src:c'])}, key))
+    }
+  }
+  return {records: out, hlcs: out.map((s) => s.record.hlc).sort()}
+}
+
+const deps = (store: Store) => ({store, config: {...DEFAULT_CONFIG}, key: () => testKey(1)})
+const dirs: string[] = []
+beforeAll(() => initHash())
+afterAll(() => {
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+})
+
+async function duck(): Promise<DuckDBStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'steme-conflicts-'))
+  dirs.push(dir)
+  return DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+}
+
+describe('conflicts', () => {
+  it('answers what the whole-store pass answered, on random stores, in memory and in DuckDB', async () => {
+    let compared = 0
+    let rows = 0
+    for (let seed = 1; seed <= 16; seed++) {
+      const {records, hlcs} = randomStore(seed)
+      for (const store of [new MemoryStore(), await duck()]) {
+        await store.insert(records)
+        const inputs: ConflictsInput[] = [
+          {},
+          {lens: 'recency'},
+          {lens: 'trust'},
+          {lens: 'confidence', minScore: 0.3},
+          {lens: 'skeptic'},
+          {lens: 'votes'},
+          {lens: 'reliability'},
+          {lens: 'consensus', limit: 2},
+          {asOf: hlcs[Math.floor(hlcs.length / 2)]},
+          {asOf: hlcs[Math.floor(hlcs.length / 2)], lens: 'votes'},
+          {asOf: hlcs[Math.floor(hlcs.length / 3)], lens: 'trust', minScore: 0.2, limit: 3},
+        ]
+        for (const input of inputs) {
+          const q = {...input, now: 1_800_000_000_000}
+          const want = await referenceConflicts(deps(store), q)
+          expect(await conflictsOp(deps(store), q), `seed ${seed} ${store.location} ${JSON.stringify(input)}`).toEqual(want)
+          compared++
+          rows += want.conflicts.length
+        }
+        await store.close()
+      }
+    }
+    expect(compared).toBe(16 * 2 * 11)
+    // The stores do disagree: the comparison covers many contested pairs.
+    expect(rows).toBeGreaterThan(200)
+  })
+
+  it('the store hands over only pairs with more than one value, in batches of whole pairs', async () => {
+    const store = await duck()
+    const one = (subject: string, value: Json, n: number) => assertion({subject, predicate: 'p', value, hlc: stamp(1_700_000_000_000 + n, 0)}, testKey(n % 3 + 1))
+    await store.insert([one('agree', 1, 1), one('agree', 1, 2), one('split', 1, 3), one('split', 2, 4), one('lone', 5, 5), one('nested', {value: 1}, 6), one('nested', {value: 1, b: 2}, 7), one('split2', 'x', 8), one('split2', 'y', 9)])
+    const {pairs, batches: parts} = await store.contested({batch: 2})
+    const batches: string[][][] = []
+    for await (const b of parts) batches.push(b.groups.map((g) => g.map((a) => `${a.subject}=${JSON.stringify(a.value)}`)))
+    expect(pairs).toBe(5)
+    expect(batches).toEqual([[['nested={"value":1}', 'nested={"b":2,"value":1}']], [['split=1', 'split=2']], [['split2="x"', 'split2="y"']]])
+    await store.close()
+  })
+})
