@@ -58,6 +58,7 @@ export class DuckDBStore implements Store {
     private readonly raw: Bindings.Connection,
     readonly readOnly: boolean,
     private readonly reader: Reader,
+    private readonly threads: number | undefined,
   ) {}
 
   /** Counts this process's writes; DuckDB admits one writer process, so nothing else changes the file. */
@@ -87,8 +88,9 @@ export class DuckDBStore implements Store {
   }
 
   /**
-   * `threads` caps DuckDB's worker threads (default: one per core). Processes that mostly answer
-   * lookups (a query, the daemon) open with one: see openDatabase.
+   * `threads` caps DuckDB's worker threads (default: one per core until the first write, then
+   * one: see singleThreaded). Processes that mostly answer lookups (a query, the daemon) open
+   * with one: see openDatabase.
    */
   static async open(path: string, opts: {readOnly?: boolean; create?: boolean; threads?: number} = {}): Promise<DuckDBStore> {
     let db: Bindings.Database
@@ -99,7 +101,7 @@ export class DuckDBStore implements Store {
     }
     // One connection for writes (transactions, appenders), two for reads.
     const [main, r1, r2] = await Promise.all([duck.connect(db), duck.connect(db), duck.connect(db)])
-    const store = new DuckDBStore(path, db, main, !!opts.readOnly, new Reader([r1, r2]))
+    const store = new DuckDBStore(path, db, main, !!opts.readOnly, new Reader([r1, r2]), opts.threads)
     await store.migrate(!!opts.create)
     return store
   }
@@ -406,7 +408,8 @@ export class DuckDBStore implements Store {
    */
   private threadsSet = false
   private async singleThreaded(): Promise<void> {
-    if (this.threadsSet) return
+    // An explicit thread count (open({threads})) is the caller's choice and stays.
+    if (this.threadsSet || this.threads !== undefined) return
     await this.conn.run('SET threads = 1')
     this.threadsSet = true
   }
