@@ -51,6 +51,12 @@ export interface SyncOptions {
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
 const RANGES_PER_REQUEST = 16_384
+/**
+ * Responses in a row that answered none of the request's range frames and carried no records.
+ * An honest server answers at least one range frame of every request; one that never does
+ * would keep the client resending the same frames until the round cap.
+ */
+const MAX_STALLED = 3
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -79,6 +85,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let passes = 1
   let more = false
   let inflight: Promise<void> = Promise.resolve()
+  let stalled = 0
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
@@ -139,6 +146,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.ranges += head.hello.compared ?? 0
       // Frames the server had no room to answer go out again.
       if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
+      if (sent.length && head.hello.handled === 0 && !got.some((f) => f.t === T.Record)) {
+        if (++stalled >= MAX_STALLED) throw stallError(transport.remote, stalled, sent.length)
+      } else stalled = 0
       const lines: string[] = []
       for (const f of got) {
         if (f.t === T.Record) {
@@ -190,6 +200,14 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   Object.assign(s, p)
   s.ms = Date.now() - started
   return s
+}
+
+function stallError(remote: string, rounds: number, ranges: number): UserError {
+  return new UserError(`${remote} answered ${rounds} requests in a row without handling any of their range frames (${ranges} in the last): the sync made no progress`, {
+    code: 'remote',
+    exit: 1,
+    hint: 'the remote steme sync server is broken or not steme; upgrade or restart it, then sync again (records already received are kept)',
+  })
 }
 
 function versionError(remote: string, v: unknown): UserError {
