@@ -1,11 +1,10 @@
 /** The initiating side of sync: drives rounds against a transport until both sides' differences are settled. */
 import {BugError, UserError} from '../core/errors.js'
-import {recordLine} from '../core/seal.js'
 import type {Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
-import {CAPS} from './server.js'
+import {CAPS, storedLines} from './server.js'
 import {LocalView} from './view.js'
 import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
 
@@ -102,8 +101,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       while (push.size && budget > 0) {
         const ids = [...push].slice(0, 512)
         for (const id of ids) push.delete(id)
-        for (const r of await store.get(ids)) {
-          const line = recordLine(r.canonical, r.record.id, r.record.sig)
+        for (const line of await storedLines(store, ids)) {
           frames.push({t: T.Record, line})
           budget -= recordFrameSize(line)
           s.recordBytesOut += Buffer.byteLength(line)

@@ -1,5 +1,6 @@
 /** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
 import {UserError} from '../core/errors.js'
+import type {Store} from '../core/store.js'
 import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
@@ -30,6 +31,12 @@ export interface HandlerOptions {
    * when other code writes to the same store (the daemon).
    */
   soleWriter?: boolean
+}
+
+/** Records by id as wire lines: straight from the stored bytes where the store can, else parsed and re-serialised. */
+export async function storedLines(store: Store, ids: readonly string[]): Promise<string[]> {
+  if (store.recordLines) return store.recordLines(ids)
+  return (await store.get(ids)).map((s) => recordLine(s.canonical, s.record.id, s.record.sig))
 }
 
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
@@ -80,9 +87,9 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     let i = 0
     const records: Frame[] = []
     while (i < ids.length && budget > 0) {
-      const part = ids.slice(i, i + 512)
-      for (const s of await deps.store.get(part)) {
-        const line = recordLine(s.canonical, s.record.id, s.record.sig)
+      // Parts sized by what the budget still holds (about 450 B a record), so one query rarely overshoots.
+      const part = ids.slice(i, i + Math.min(1000, Math.max(64, Math.ceil(budget / 400))))
+      for (const line of await storedLines(deps.store, part)) {
         records.push({t: T.Record, line})
         budget -= recordFrameSize(line)
       }

@@ -357,6 +357,17 @@ export class DuckDBStore implements Store {
     return out
   }
 
+  async recordLines(ids: readonly string[]): Promise<string[]> {
+    const out: string[] = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK)
+      const rows = await this.strings(`SELECT canonical, lower(hex(id)), lower(hex(sig)) FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      // The line format of core/seal.ts recordLine (inlined: that module loads the hashing code).
+      for (const r of rows) out.push(`${r[0]!.slice(0, -1)},"id":"${r[1]}","sig":"${r[2]}"}`)
+    }
+    return out
+  }
+
   async has(ids: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>()
     for (let i = 0; i < ids.length; i += CHUNK) {
