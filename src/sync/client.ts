@@ -85,6 +85,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let more = false
   let inflight: Promise<void> = Promise.resolve()
   let stalled = 0
+  let linesIn = 0
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
@@ -93,7 +94,11 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       pending = pending.slice(RANGES_PER_REQUEST)
       const frames: Frame[] = [{t: T.Hello, hello}, ...sent]
       if (want.size) {
-        const ids = [...want].slice(0, WANT_PER_MESSAGE)
+        // Ask for about what one response carries (SOFT_MESSAGE of records, sized by the records
+        // seen so far): asking for more only has the rest offered back, 32 bytes each way per id.
+        const avg = linesIn ? s.recordBytesIn / linesIn : 400
+        const fits = Math.ceil((SOFT_MESSAGE / Math.max(64, avg)) * 1.1)
+        const ids = [...want].slice(0, Math.min(WANT_PER_MESSAGE, Math.max(256, fits)))
         for (const id of ids) want.delete(id)
         frames.push({t: T.Need, ids})
       }
@@ -151,6 +156,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       for (const f of got) {
         if (f.t === T.Record) {
           lines.push(f.line)
+          linesIn++
           s.recordBytesIn += Buffer.byteLength(f.line)
         } else if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
         else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
