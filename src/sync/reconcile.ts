@@ -146,12 +146,15 @@ async function onFp(view: LocalView, r: Range, theirCount: number, hash: Uint8Ar
     out.reply.push(fpFrame(r, mine))
     return
   }
-  if (mine.count <= LIMITS.idsMax || dense(mine.count, theirCount)) {
+  if (mine.count <= LIMITS.idsMax || (dense(mine.count, theirCount) && !aheadOfTop(view, r, mine.count, theirCount))) {
     out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
     return
   }
   await split(view, r, mine, theirCount, out)
 }
+
+/** The peer may be ahead by records newer than ours: split() settles that case for a few bytes, never listing ids. */
+const aheadOfTop = (view: LocalView, r: Range, mine: number, theirs: number) => r.a < r.b && theirs > mine && view.top >= r.a && view.top < r.b
 
 /** Whether a differing range is answered with our ids instead of split (see LIMITS.denseRatio). */
 function dense(mine: number, theirs: number): boolean {
@@ -198,7 +201,7 @@ function needsIds(view: LocalView, f: Frame): boolean {
   if (mine.count === 0) return false
   if (mine.count === f.count + 1 && mine.count <= LIMITS.oneDiffMax) return true
   if (f.count === mine.count + 1 && f.count <= LIMITS.oneDiffMax) return false
-  return mine.count <= LIMITS.idsMax || dense(mine.count, f.count) || r.a === r.b
+  return mine.count <= LIMITS.idsMax || (dense(mine.count, f.count) && !aheadOfTop(view, r, mine.count, f.count)) || r.a === r.b
 }
 
 /** Run every range frame of a message through the comparison. */

@@ -45,6 +45,18 @@ describe('reconciliation between memory stores', () => {
     expect(few.reply.every((f) => f.t === T.Fp)).toBe(true)
   })
 
+  it('answers a peer ahead by its newest records with "nothing after my newest", even when many differ', async () => {
+    const a = await makeRecords(2000)
+    const mine = await memoryWith(a.slice(0, 1800))
+    const view = await LocalView.load(mine)
+    const peer = (await LocalView.load(await memoryWith(a))).total
+    const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
+    // A tenth differs, but all of it is newer than our newest record: no id list is needed.
+    const out = await respond(view, [{t: T.Fp, range, count: peer.count, hash: fingerprint(peer)}], newOutcome())
+    expect(out.reply.filter((f) => f.t === T.Ids && f.ids.length > 256)).toEqual([])
+    expect(out.reply).toContainEqual({t: T.Fp, range: {a: view.top + 1, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
+  })
+
   it('pushes the newest records a server lacks', async () => {
     const a = await makeRecords(600)
     const local = await memoryWith(a)
