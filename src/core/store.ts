@@ -165,6 +165,11 @@ export interface Store {
    * that checks hundreds of small ranges costs one query.
    */
   bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]>
+  /**
+   * Sync (optional): records by id as NDJSON lines (`recordLine` of the stored canonical body,
+   * id and sig), without parsing them; ids not stored are absent. Callers fall back to `get`.
+   */
+  recordLines?(ids: readonly string[]): Promise<string[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

@@ -1,11 +1,10 @@
 /** The initiating side of sync: drives rounds against a transport until both sides' differences are settled. */
 import {BugError, UserError} from '../core/errors.js'
-import {recordLine} from '../core/seal.js'
 import type {Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
-import {CAPS} from './server.js'
+import {CAPS, storedLines} from './server.js'
 import {LocalView} from './view.js'
 import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
 
@@ -51,6 +50,12 @@ export interface SyncOptions {
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
 const RANGES_PER_REQUEST = 16_384
+/**
+ * Responses in a row that answered none of the request's range frames and carried no records.
+ * An honest server answers at least one range frame of every request; one that never does
+ * would keep the client resending the same frames until the round cap.
+ */
+const MAX_STALLED = 3
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -79,6 +84,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let passes = 1
   let more = false
   let inflight: Promise<void> = Promise.resolve()
+  let stalled = 0
+  let linesIn = 0
   try {
     for (;;) {
       const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: opts.mode, max: SOFT_MESSAGE, top: view.top}
@@ -87,7 +94,11 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       pending = pending.slice(RANGES_PER_REQUEST)
       const frames: Frame[] = [{t: T.Hello, hello}, ...sent]
       if (want.size) {
-        const ids = [...want].slice(0, WANT_PER_MESSAGE)
+        // Ask for about what one response carries (SOFT_MESSAGE of records, sized by the records
+        // seen so far): asking for more only has the rest offered back, 32 bytes each way per id.
+        const avg = linesIn ? s.recordBytesIn / linesIn : 400
+        const fits = Math.ceil((SOFT_MESSAGE / Math.max(64, avg)) * 1.1)
+        const ids = [...want].slice(0, Math.min(WANT_PER_MESSAGE, Math.max(256, fits)))
         for (const id of ids) want.delete(id)
         frames.push({t: T.Need, ids})
       }
@@ -95,8 +106,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       while (push.size && budget > 0) {
         const ids = [...push].slice(0, 512)
         for (const id of ids) push.delete(id)
-        for (const r of await store.get(ids)) {
-          const line = recordLine(r.canonical, r.record.id, r.record.sig)
+        for (const line of await storedLines(store, ids)) {
           frames.push({t: T.Record, line})
           budget -= recordFrameSize(line)
           s.recordBytesOut += Buffer.byteLength(line)
@@ -139,10 +149,14 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.ranges += head.hello.compared ?? 0
       // Frames the server had no room to answer go out again.
       if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
+      if (sent.length && head.hello.handled === 0 && !got.some((f) => f.t === T.Record)) {
+        if (++stalled >= MAX_STALLED) throw stallError(transport.remote, stalled, sent.length)
+      } else stalled = 0
       const lines: string[] = []
       for (const f of got) {
         if (f.t === T.Record) {
           lines.push(f.line)
+          linesIn++
           s.recordBytesIn += Buffer.byteLength(f.line)
         } else if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
         else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
@@ -190,6 +204,14 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   Object.assign(s, p)
   s.ms = Date.now() - started
   return s
+}
+
+function stallError(remote: string, rounds: number, ranges: number): UserError {
+  return new UserError(`${remote} answered ${rounds} requests in a row without handling any of their range frames (${ranges} in the last): the sync made no progress`, {
+    code: 'remote',
+    exit: 1,
+    hint: 'the remote steme sync server is broken or not steme; upgrade or restart it, then sync again (records already received are kept)',
+  })
 }
 
 function versionError(remote: string, v: unknown): UserError {

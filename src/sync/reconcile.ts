@@ -16,6 +16,14 @@ export const LIMITS = {
   fanoutPerDiff: 4,
   minFanout: 16,
   maxFanout: 256,
+  /**
+   * A range whose counts differ by at least 1/denseRatio of ours (and by at least denseMin) is
+   * answered with our ids, up to denseIdsMax of them: when that many records differ, splitting
+   * only cuts it into parts that all differ again, and each level reads every id once more.
+   */
+  denseRatio: 16,
+  denseMin: 64,
+  denseIdsMax: 16_384,
   /** The opening message: ranges covering the history, and the newest bucket as ids when small. */
   openingRanges: 64,
   openingIds: 256,
@@ -138,11 +146,20 @@ async function onFp(view: LocalView, r: Range, theirCount: number, hash: Uint8Ar
     out.reply.push(fpFrame(r, mine))
     return
   }
-  if (mine.count <= LIMITS.idsMax) {
+  if (mine.count <= LIMITS.idsMax || (dense(mine.count, theirCount) && !aheadOfTop(view, r, mine.count, theirCount))) {
     out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
     return
   }
   await split(view, r, mine, theirCount, out)
+}
+
+/** The peer may be ahead by records newer than ours: split() settles that case for a few bytes, never listing ids. */
+const aheadOfTop = (view: LocalView, r: Range, mine: number, theirs: number) => r.a < r.b && theirs > mine && view.top >= r.a && view.top < r.b
+
+/** Whether a differing range is answered with our ids instead of split (see LIMITS.denseRatio). */
+function dense(mine: number, theirs: number): boolean {
+  const d = Math.abs(mine - theirs)
+  return mine <= LIMITS.denseIdsMax && d >= LIMITS.denseMin && d * LIMITS.denseRatio >= mine
 }
 
 /** Answer an id list: the peer holds exactly these ids in the range. */
@@ -155,11 +172,22 @@ async function onIds(view: LocalView, r: Range, theirs: readonly string[], out: 
     if (theirs.length) out.reply.push(fpFrame(r, {count: 0, sum: 0n}))
     return
   }
-  const theirSet = new Set(theirs)
+  // One set, of ours; theirs is only made into a set when some of ours were not in their list
+  // (a large one-sided difference, the common case, builds one set instead of two). A peer that
+  // repeats ids in its list can only miss records we would have sent it.
   const mineSet = new Set(mine)
+  let common = 0
+  for (const id of theirs) {
+    if (mineSet.has(id)) common++
+    else out.iLack.push(id)
+  }
+  if (common === mineSet.size) return
+  const theirSet = new Set(theirs)
   for (const id of mine) if (!theirSet.has(id)) out.peerLacks.push(id)
-  for (const id of theirs) if (!mineSet.has(id)) out.iLack.push(id)
 }
+
+/** Ids read ahead per store call while answering a message. */
+const PREFETCH_IDS = 65_536
 
 /** Whether answering this frame will read ids (decided from counts and bucket sums alone). */
 function needsIds(view: LocalView, f: Frame): boolean {
@@ -173,19 +201,35 @@ function needsIds(view: LocalView, f: Frame): boolean {
   if (mine.count === 0) return false
   if (mine.count === f.count + 1 && mine.count <= LIMITS.oneDiffMax) return true
   if (f.count === mine.count + 1 && f.count <= LIMITS.oneDiffMax) return false
-  return mine.count <= LIMITS.idsMax || r.a === r.b
+  return mine.count <= LIMITS.idsMax || (dense(mine.count, f.count) && !aheadOfTop(view, r, mine.count, f.count)) || r.a === r.b
 }
 
 /** Run every range frame of a message through the comparison. */
 export async function respond(view: LocalView, frames: readonly Frame[], out: Outcome = newOutcome(), maxReplyBytes = Infinity): Promise<Outcome> {
   const ranges = frames.filter((f) => f.t === T.Fp || f.t === T.Ids)
-  await view.prefetch(ranges.filter((f) => needsIds(view, f)).map((f) => (f as {range: Range}).range))
   let bytes = 0
   let counted = 0
-  for (const f of ranges) {
+  let fetched = 0
+  for (let i = 0; i < ranges.length; i++) {
+    const f = ranges[i]
     // Stop once the reply is big enough; the caller reports how many frames were handled, and
     // the peer sends the rest again.
     if (bytes > maxReplyBytes) break
+    if (i === fetched) {
+      // Ids are read for the next frames in one store call, up to about PREFETCH_IDS of them:
+      // enough to batch the small ranges, few enough that frames left unanswered (the budget
+      // ran out) were not read for nothing.
+      const want: Range[] = []
+      let ids = 0
+      while (fetched < ranges.length && (want.length === 0 || ids < PREFETCH_IDS)) {
+        const g = ranges[fetched++]
+        if (!needsIds(view, g)) continue
+        const r = (g as {range: Range}).range
+        want.push(r)
+        ids += view.countUpper(r)
+      }
+      await view.prefetch(want)
+    }
     if (f.t === T.Fp) await onFp(view, f.range, f.count, f.hash, out)
     else if (f.t === T.Ids) await onIds(view, f.range, f.ids, out)
     out.handled++

@@ -1,5 +1,6 @@
 /** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
 import {UserError} from '../core/errors.js'
+import type {Store} from '../core/store.js'
 import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
@@ -10,8 +11,13 @@ export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
 
 /** Ids offered per response at most (6 MiB); with records (4 MiB) and ranges a response stays under MAX_MESSAGE. */
 const MAX_OFFER = 196_608
-/** Range frames in a response stop at about this many bytes (the rest are answered next time). */
-const MAX_REPLY_RANGES_BYTES = 4 * 1024 * 1024
+/**
+ * Range frames in a response stop at about this many bytes (the rest are answered next time);
+ * records have a budget of their own (SOFT_MESSAGE), so a response carries both at once.
+ */
+const MAX_REPLY_RANGES_BYTES = 3 * 1024 * 1024
+/** Room kept free under MAX_MESSAGE when offers fill the rest of a response. */
+const SLACK = 256 * 1024
 
 export interface SyncHandler {
   /** Answer one request. Never throws for a bad request: the answer is then an error frame. */
@@ -30,6 +36,12 @@ export interface HandlerOptions {
    * when other code writes to the same store (the daemon).
    */
   soleWriter?: boolean
+}
+
+/** Records by id as wire lines: straight from the stored bytes where the store can, else parsed and re-serialised. */
+export async function storedLines(store: Store, ids: readonly string[]): Promise<string[]> {
+  if (store.recordLines) return store.recordLines(ids)
+  return (await store.get(ids)).map((s) => recordLine(s.canonical, s.record.id, s.record.sig))
 }
 
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
@@ -76,23 +88,27 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     const wanted = new Set<string>(sendsRecords ? out.peerLacks : [])
     for (const f of frames) if (f.t === T.Need && sendsRecords) for (const id of f.ids) wanted.add(id)
     const ids = [...wanted]
-    let budget = SOFT_MESSAGE - encode(head).length
+    const headBytes = encode(head).length
+    let budget = SOFT_MESSAGE
     let i = 0
     const records: Frame[] = []
     while (i < ids.length && budget > 0) {
-      const part = ids.slice(i, i + 512)
-      for (const s of await deps.store.get(part)) {
-        const line = recordLine(s.canonical, s.record.id, s.record.sig)
+      // Parts sized by what the budget still holds (about 450 B a record), so one query rarely overshoots.
+      const part = ids.slice(i, i + Math.min(1000, Math.max(64, Math.ceil(budget / 400))))
+      for (const line of await storedLines(deps.store, part)) {
         records.push({t: T.Record, line})
         budget -= recordFrameSize(line)
       }
       i += part.length
     }
     const rest = ids.slice(i)
-    // Offers are bounded too; whatever does not fit is flagged, and the client runs another pass.
+    // Offers are bounded too, by what is left under MAX_MESSAGE; whatever does not fit is
+    // flagged, and the client runs another pass.
+    const room = Math.floor((MAX_MESSAGE - SLACK - headBytes - (SOFT_MESSAGE - budget)) / 32)
+    const maxOffer = Math.max(0, Math.min(MAX_OFFER, room))
     const offer: Frame[] = []
-    for (let j = 0; j < rest.length && j < MAX_OFFER; j += 4096) offer.push({t: T.Offer, ids: rest.slice(j, Math.min(j + 4096, MAX_OFFER))})
-    if (rest.length > MAX_OFFER) hello.more = true
+    for (let j = 0; j < rest.length && j < maxOffer; j += 4096) offer.push({t: T.Offer, ids: rest.slice(j, Math.min(j + 4096, maxOffer))})
+    if (rest.length > maxOffer) hello.more = true
     return encode([...head, ...records, ...offer])
   }
   return {

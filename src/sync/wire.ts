@@ -65,16 +65,19 @@ const dec = new TextDecoder('utf-8', {fatal: true})
 export const FP_BYTES = 16
 const EMPTY = new Uint8Array(0)
 
-/** A growable byte buffer with varints. */
+/** A growable byte buffer with varints; hex and UTF-8 strings are written in place. */
 export class Writer {
-  private buf = new Uint8Array(1024)
+  private buf: Buffer
   len = 0
+  constructor(size = 1024) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
   private ensure(n: number) {
     if (this.len + n <= this.buf.length) return
     let size = this.buf.length * 2
     while (size < this.len + n) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.len))
+    const next = Buffer.allocUnsafe(size)
+    this.buf.copy(next, 0, 0, this.len)
     this.buf = next
   }
   byte(v: number) {
@@ -96,7 +99,19 @@ export class Writer {
     this.len += b.length
   }
   hex(h: string) {
-    this.bytes(Buffer.from(h, 'hex'))
+    this.ensure(h.length >> 1)
+    const n = this.buf.write(h, this.len, 'hex')
+    // A frame's length is written before its ids: an id that is not hex would make it lie.
+    if (n * 2 !== h.length) throw new Error(`not a hex id: ${h.slice(0, 80)}`)
+    this.len += n
+  }
+  utf8(s: string, byteLength: number) {
+    this.ensure(byteLength)
+    this.len += this.buf.write(s, this.len, 'utf8')
+  }
+  /** Start over, keeping the buffer (a scratch writer for frame bodies). */
+  reset() {
+    this.len = 0
   }
   done(): Uint8Array {
     return this.buf.subarray(0, this.len)
@@ -111,7 +126,10 @@ export class WireError extends UserError {
 
 class Reader {
   pos = 0
-  constructor(readonly buf: Uint8Array) {}
+  readonly buf: Buffer
+  constructor(buf: Uint8Array) {
+    this.buf = Buffer.from(buf.buffer, buf.byteOffset, buf.length)
+  }
   get left() {
     return this.buf.length - this.pos
   }
@@ -137,7 +155,9 @@ class Reader {
     return out
   }
   hex(n: number): string {
-    return Buffer.from(this.take(n)).toString('hex')
+    if (n > this.left) throw new WireError('truncated frame')
+    this.pos += n
+    return this.buf.toString('hex', this.pos - n, this.pos)
   }
 }
 
@@ -163,41 +183,55 @@ function getRange(rd: Reader, prev: {end: number}): Range {
 }
 
 export function encode(frames: readonly Frame[]): Uint8Array {
-  const w = new Writer()
+  const w = new Writer(64 * 1024)
+  // One scratch writer for the bodies whose length is known only once written (small frames, id lists).
+  const body = new Writer()
   const prev = {end: 0}
+  const whole = (t: T, b: Uint8Array) => {
+    w.byte(t)
+    w.varint(b.length)
+    w.bytes(b)
+  }
   for (const f of frames) {
-    const body = new Writer()
     switch (f.t) {
       case T.Hello:
-        body.bytes(enc.encode(JSON.stringify(f.hello)))
-        break
+        whole(f.t, enc.encode(JSON.stringify(f.hello)))
+        continue
       case T.Error:
-        body.bytes(enc.encode(JSON.stringify({code: f.code, message: f.message})))
-        break
+        whole(f.t, enc.encode(JSON.stringify({code: f.code, message: f.message})))
+        continue
+      case T.Ack:
+        whole(f.t, enc.encode(JSON.stringify({added: f.added, present: f.present, rejected: f.rejected, errors: f.errors})))
+        continue
+      case T.Record: {
+        // The bulk of a large sync: written straight into the message.
+        const n = Buffer.byteLength(f.line)
+        w.byte(f.t)
+        w.varint(n)
+        w.utf8(f.line, n)
+        continue
+      }
+      case T.Need:
+      case T.Offer:
+        w.byte(f.t)
+        w.varint(32 * f.ids.length)
+        for (const id of f.ids) w.hex(id)
+        continue
       case T.Fp:
+        body.reset()
         putRange(body, f.range, prev)
         body.varint(f.count)
         if (f.count > 0) body.bytes(f.hash)
-        break
+        whole(f.t, body.done())
+        continue
       case T.Ids:
+        body.reset()
         putRange(body, f.range, prev)
         body.varint(f.ids.length)
         for (const id of f.ids) body.hex(id)
-        break
-      case T.Need:
-      case T.Offer:
-        for (const id of f.ids) body.hex(id)
-        break
-      case T.Record:
-        body.bytes(enc.encode(f.line))
-        break
-      case T.Ack:
-        body.bytes(enc.encode(JSON.stringify({added: f.added, present: f.present, rejected: f.rejected, errors: f.errors})))
-        break
+        whole(f.t, body.done())
+        continue
     }
-    w.byte(f.t)
-    w.varint(body.len)
-    w.bytes(body.done())
   }
   return w.done()
 }

@@ -4,7 +4,7 @@ import type {Transport} from '../../src/core/transport.js'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {runSync} from '../../src/sync/client.js'
 import {T, encode} from '../../src/sync/wire.js'
-import {receiveDeps} from './helpers.js'
+import {makeRecords, memoryWith, receiveDeps} from './helpers.js'
 
 const answering = (reply: Uint8Array): Transport => ({remote: 'origin (ssh://h/x)', request: async () => reply, close: async () => {}})
 
@@ -40,5 +40,29 @@ describe('remote answers the client cannot use', () => {
     const e = await failure(encode([{t: T.Error, code: 'forbidden', message: 'this peer serves read-only: pull only'}]))
     expect(e.message).toMatch(/refused: this peer serves read-only/)
     expect(e.hint).toMatch(/pull instead/)
+  })
+})
+
+describe('a remote that makes no progress', () => {
+  it('fails with an error naming the remote instead of resending until the round cap', async () => {
+    const local = await memoryWith(await makeRecords(50))
+    let requests = 0
+    // A scripted peer: a valid hello that says it handled none of the range frames, every time.
+    const stuck: Transport = {
+      remote: 'origin (ssh://h/x)',
+      request: async () => {
+        requests++
+        return encode([{t: T.Hello, hello: {proto: 'steme-sync', v: 1, caps: [], handled: 0, records: 0, root: '0'.repeat(32)}}])
+      },
+      close: async () => {},
+    }
+    const e = await runSync(receiveDeps(local), stuck, {mode: 'pull', threads: 0}).then(
+      () => undefined,
+      (x: Error & {hint?: string; exit?: number}) => x,
+    )
+    expect(e?.message).toMatch(/^origin \(ssh:\/\/h\/x\) answered 3 requests in a row without handling any of their range frames/)
+    expect(e?.hint).toMatch(/broken or not steme/)
+    expect(e?.exit).toBe(1)
+    expect(requests).toBe(3)
   })
 })

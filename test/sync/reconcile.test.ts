@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {MAX_BUCKET} from '../../src/core/bucket.js'
 import {newOutcome, respond} from '../../src/sync/reconcile.js'
-import {LocalView} from '../../src/sync/view.js'
+import {LocalView, fingerprint} from '../../src/sync/view.js'
 import {T} from '../../src/sync/wire.js'
 import {allIds, makeRecords, memoryWith, root, syncPair} from './helpers.js'
 
@@ -25,6 +25,36 @@ describe('reconciliation between memory stores', () => {
     const out = await respond(view, [{t: T.Ids, range, ids: a.map((s) => s.record.id)}], newOutcome())
     expect(out.iLack).toEqual([])
     expect(out.reply).toEqual([{t: T.Fp, range, count: 0, hash: new Uint8Array(0)}])
+  })
+
+  it('answers a range where many records differ with its ids, not with a split', async () => {
+    const a = await makeRecords(2000)
+    const view = await LocalView.load(await memoryWith(a))
+    const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
+    // The peer holds 1,600 of our 2,000: a fifth differs.
+    const theirs = await LocalView.load(await memoryWith(a.slice(0, 1600)))
+    const t = theirs.total
+    const out = await respond(view, [{t: T.Fp, range, count: t.count, hash: fingerprint(t)}], newOutcome())
+    expect(out.reply).toHaveLength(1)
+    expect(out.reply[0]).toMatchObject({t: T.Ids, range})
+    expect((out.reply[0] as {ids: string[]}).ids).toHaveLength(2000)
+    // A few apart in the same range still splits.
+    const near = await LocalView.load(await memoryWith(a.slice(0, 1990)))
+    const few = await respond(view, [{t: T.Fp, range, count: 1990, hash: fingerprint(near.total)}], newOutcome())
+    expect(few.reply.length).toBeGreaterThan(1)
+    expect(few.reply.every((f) => f.t === T.Fp)).toBe(true)
+  })
+
+  it('answers a peer ahead by its newest records with "nothing after my newest", even when many differ', async () => {
+    const a = await makeRecords(2000)
+    const mine = await memoryWith(a.slice(0, 1800))
+    const view = await LocalView.load(mine)
+    const peer = (await LocalView.load(await memoryWith(a))).total
+    const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
+    // A tenth differs, but all of it is newer than our newest record: no id list is needed.
+    const out = await respond(view, [{t: T.Fp, range, count: peer.count, hash: fingerprint(peer)}], newOutcome())
+    expect(out.reply.filter((f) => f.t === T.Ids && f.ids.length > 256)).toEqual([])
+    expect(out.reply).toContainEqual({t: T.Fp, range: {a: view.top + 1, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
   })
 
   it('pushes the newest records a server lacks', async () => {
