@@ -435,7 +435,7 @@ export class DuckDBStore implements Store {
     const out: string[] = []
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.strings(`SELECT canonical, lower(hex(id)), lower(hex(sig)) FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      const rows = await this.strings(`SELECT canonical, id, sig FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
       // The line format of core/seal.ts recordLine (inlined: that module loads the hashing code).
       for (const r of rows) out.push(`${r[0]!.slice(0, -1)},"id":"${r[1]}","sig":"${r[2]}"}`)
     }
@@ -613,7 +613,7 @@ export class DuckDBStore implements Store {
         SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope}
         GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value}) <> max(${value})),
       t AS (SELECT DISTINCT unhex(target) AS tid FROM records WHERE kind IN ('vote', 'retract'))
-      SELECT ${COLS}, subject, predicate, t.tid IS NOT NULL AS targeted
+      SELECT ${HEX_COLS}, subject, predicate, t.tid IS NOT NULL AS targeted
       FROM (SELECT * FROM records SEMI JOIN c USING (subject, predicate) WHERE kind = 'assertion'${scope}) AS r
       LEFT JOIN t ON t.tid = r.id
       ORDER BY subject, predicate`
