@@ -2,7 +2,7 @@
 import {EventEmitter} from 'node:events'
 import type {SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
-import type {InsertResult, Store} from '../core/store.js'
+import {columnsToSealed, type InsertResult, type RecordColumns, type Store} from '../core/store.js'
 
 export interface Added {
   records: SignedRecord[]
@@ -31,26 +31,48 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   }
 
   insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
-    const run = async (): Promise<InsertDetail> => {
-      // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
-      if (!wantIds && this.listenerCount('added') === 0) {
-        const res = await this.inner.insert(batch)
-        this.onStored(res.added)
-        return {...res, addedIds: [], presentIds: []}
+    return this.locked(() => this.detailed(batch, wantIds))
+  }
+
+  /**
+   * Column batches (ingest's and sync's bulk path) for a request that needs counts only: straight
+   * to the adapter's column insert while nobody subscribes to `added`; with a subscriber, as
+   * records, so the event carries exactly the new ones. Decided under the lock.
+   */
+  insertColumns(parts: readonly RecordColumns[]): Promise<InsertResult> {
+    return this.locked(async () => {
+      if (this.listenerCount('added') > 0 || !this.inner.insertColumns) {
+        const d = await this.detailed(columnsToSealed(parts), false)
+        return {added: d.added, present: d.present}
       }
-      const unique = new Map<string, Sealed>()
-      for (const s of batch) unique.set(s.record.id, s)
-      const present = await this.inner.has([...unique.keys()])
-      const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-      if (fresh.length) await this.inner.insert(fresh)
-      this.onStored(fresh.length)
-      const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
-      if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
-      return out
-    }
+      const res = await this.inner.insertColumns(parts)
+      this.onStored(res.added)
+      return res
+    })
+  }
+
+  private locked<T>(run: () => Promise<T>): Promise<T> {
     const next = this.chain.then(run, run)
     this.chain = next.catch(() => undefined)
     return next
+  }
+
+  private async detailed(batch: readonly Sealed[], wantIds: boolean): Promise<InsertDetail> {
+    // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
+    if (!wantIds && this.listenerCount('added') === 0) {
+      const res = await this.inner.insert(batch)
+      this.onStored(res.added)
+      return {...res, addedIds: [], presentIds: []}
+    }
+    const unique = new Map<string, Sealed>()
+    for (const s of batch) unique.set(s.record.id, s)
+    const present = await this.inner.has([...unique.keys()])
+    const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
+    if (fresh.length) await this.inner.insert(fresh)
+    this.onStored(fresh.length)
+    const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
+    if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
+    return out
   }
 
   /** A Store for one request: same reads, inserts go through the lock and are tallied for the response. */
@@ -63,13 +85,14 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
       present.push(...d.presentIds)
       return {added: d.added, present: d.present}
     }
+    const insertColumns = (parts: readonly RecordColumns[]) => this.insertColumns(parts)
     // Every other method is the inner store's, bound to it, so the wrapper keeps up as Store grows.
     const store = new Proxy(this.inner, {
       get(target, prop) {
         if (prop === 'insert') return insert
-        // Column batches would skip the lock, the per-request tally, the metrics and the
-        // `added` event: without it, ingest and sync hand records to `insert` above.
-        if (prop === 'insertColumns') return undefined
+        // Column batches go through the lock, the metrics and the `added` event too; a request
+        // that wants the ids of what it added hands records to `insert` above instead.
+        if (prop === 'insertColumns') return wantIds || !target.insertColumns ? undefined : insertColumns
         if (prop === 'close') return async () => undefined
         const v = Reflect.get(target, prop, target)
         return typeof v === 'function' ? v.bind(target) : v

@@ -305,6 +305,26 @@ describe('limits', () => {
   })
 })
 
+describe('POST /v1/records?detail=counts', () => {
+  it('stores through the bulk path: exact counts, every record readable, the stored-records metric', async () => {
+    const h = await startHarness()
+    try {
+      const batch = Array.from({length: 300}, (_, i) => assertion({subject: `bulk:${i % 40}`, value: i}))
+      const first = await h.req('/v1/records?detail=counts', {method: 'POST', headers: NDJSON, body: ndjson(batch.slice(0, 200)), token: h.write})
+      expect(first.body).toMatchObject({added: 200, present: 0, rejected: 0})
+      expect(first.body.ids).toBeUndefined()
+      // Half present, half new, and a repeat inside the batch.
+      const second = await h.req('/v1/records?detail=counts', {method: 'POST', headers: NDJSON, body: ndjson([...batch.slice(100), batch[250]]), token: h.write})
+      expect(second.body).toMatchObject({added: 100, present: 101, rejected: 0})
+      expect((await h.req('/v1/stats', {token: h.read})).body.records).toBe(300)
+      for (const i of [0, 199, 200, 299]) expect((await h.req(`/v1/records/${batch[i].record.id}`, {token: h.read})).status).toBe(200)
+      expect((await h.req('/metrics', {token: h.read})).text).toMatch(/steme_records_stored_total 300\b/)
+    } finally {
+      await h.stop()
+    }
+  })
+})
+
 describe('GET /v1/events', () => {
   let h: Harness
   beforeAll(async () => {
@@ -327,7 +347,9 @@ describe('GET /v1/events', () => {
     const skip = [assertion({subject: 'food:z', value: 3}), record({kind: 'vote', target: want[0].record.id, weight: 1})]
     // Another client writes; one record twice (the second time it is already present, so no event).
     await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([want[0], skip[0]]), token: h.write})
-    await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([want[0], skip[1], want[1]]), token: h.write})
+    // Counts only: the bulk column path, which must still announce exactly the new records.
+    const counted = await h.req('/v1/records?detail=counts', {method: 'POST', headers: NDJSON, body: ndjson([want[0], skip[1], want[1]]), token: h.write})
+    expect(counted.body).toMatchObject({added: 2, present: 1})
     while (events.length < 2) {
       const {value, done} = await reader.read()
       if (done) break
