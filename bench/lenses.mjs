@@ -153,7 +153,14 @@ out.reliability.trainingIterations = learned.iterations
 
 const cands = await store.assertions(TARGET, 'p0')
 const ctx = await gatherContext(deps, cands, {now: Date.now(), self})
-log(`target subject: ${cands.length} candidates with votes; lens alone = resolve() on gathered context; query = queryOp (store reads + context + lens) on the target, ${RUNS} times after 10 untimed; distinct subjects = queryOp once each on 100 other 50-candidate subjects`)
+log(`target subject: ${cands.length} candidates with votes; lens alone = resolve() on gathered context; query = queryOp (store reads + context + lens) on the target, ${RUNS} times after a warm-up; distinct subjects = queryOp once each on 100 other 50-candidate subjects`)
+// A daemon's steady state: after its first queries a long-lived reader builds its in-memory
+// prefilter of referenced ids in the background (a scan of the store), and V8 optimises the
+// query path over the first few hundred calls (on a background thread, which on 2 cores
+// competes with the timed queries). Warm up through every lens, untimed, and let that settle.
+// A one-shot `steme query` process is timed by `npm run bench` (e).
+for (let round = 0; round < 3; round++) for (const lens of LENS_NAMES) for (let i = 0; i < 10; i++) await queryOp(deps, {subject: TARGET, predicate: 'p0', lens})
+await new Promise((r) => setTimeout(r, 2000))
 for (const lens of LENS_NAMES) {
   const expr = compile(lens, ctx.params)
   const c = lens === 'reliability' ? {...ctx, reliability: learned.table} : ctx
@@ -183,6 +190,8 @@ for (const lens of LENS_NAMES) {
   out.lenses[lens] = {lensP50: pct(alone, 50), lensP95: pct(alone, 95), queryP50: pct(whole, 50), queryP95: pct(whole, 95), distinctP50: pct(distinct, 50), distinctP95: pct(distinct, 95)}
   log(`${lens.padEnd(12)} lens p50 ${pct(alone, 50).toFixed(3)} ms  p95 ${pct(alone, 95).toFixed(3)} ms   query p50 ${pct(whole, 50).toFixed(2)} ms  p95 ${pct(whole, 95).toFixed(2)} ms   distinct subjects p50 ${pct(distinct, 50).toFixed(2)} ms  p95 ${pct(distinct, 95).toFixed(2)} ms  (goal p95 < 5 ms)`)
 }
+const worst = Math.max(...Object.values(out.lenses).flatMap((l) => [l.queryP95, l.distinctP95]))
+log(`every lens, whole query p95 < 5 ms (worst ${worst.toFixed(2)} ms): ${worst < 5 ? 'PASS' : 'MISS'}`)
 log(`reliability cold training over predicate p0 of the store: ${out.reliability.coldTrainingMs.toFixed(0)} ms, ${learned.iterations} iterations (cached in store meta afterwards)`)
 
 // Convergence over the whole Book dataset.
