@@ -12,19 +12,9 @@ import type {Sealed} from '../../src/core/seal.js'
 import type {Store} from '../../src/core/store.js'
 import {conflictsOp, type ConflictsInput} from '../../src/ops/conflicts.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
+// mulberry32 (seeded), so a failing store can be rebuilt from its seed.
+import {prng as rng} from '../helpers/simnet.js'
 import {referenceConflicts} from './conflicts-reference.js'
-
-/** mulberry32, so a failing store can be rebuilt from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const VALUES: Json[] = [1, 2, 0.5, 'a', 'b', true, [null], {value: 1}, {value: 2, a: [1]}, [1, 'value'], 'x,"value":1']
 
