@@ -100,6 +100,25 @@ describe('duckdb referencing prefilter', () => {
     }))
 })
 
+describe('duckdb referencing while the prefilter is built', () => {
+  it('lookups issued while the in-memory copies load still see every pointer', () =>
+    withStore('steme-duck-ref-race-', async (store) => {
+      const targets = Array.from({length: 30}, (_, i) => assertion({subject: 's', value: i}))
+      const votes = targets.map((t) => record({kind: 'vote', target: t.record.id, weight: 1}))
+      await store.insert([...targets, ...votes])
+      for (let i = 0; i < 7; i++) await store.referencing([targets[0].record.id])
+      // The 8th call starts the build in the background; lookups keep starting while it loads.
+      const built = () => (store as unknown as {targeted?: unknown}).targeted !== undefined
+      let during = 0
+      for (let i = 0; i < 20_000 && !built(); i++, during++) {
+        expect((await store.referencing([targets[i % 30].record.id])).map((x) => x.id), `call ${i}`).toEqual([votes[i % 30].record.id])
+      }
+      expect(during, 'lookups ran while the copies loaded').toBeGreaterThan(1)
+      expect(built(), 'records with a target held in memory').toBe(true)
+      expect((await store.referencing([targets[5].record.id])).map((x) => x.id)).toEqual([votes[5].record.id])
+    }))
+})
+
 describe('duckdb reads during writes', () => {
   it('stats and cascade reads issued while batches are being appended neither fail nor break the appends', () =>
     withStore('steme-duck-rw-', async (store) => {

@@ -160,7 +160,8 @@ describe('partitions and convergence', () => {
   /** Run `count` schedules, check the totals, and report them as one suite. */
   async function runMany(suite: string, count: number, makeStores: (k: number) => {make: (i: number) => Promise<Store>; done: () => Promise<void>}) {
     const t = {faults: 0, written: 0, lost: 0, invalidStored: 0, crashes: [] as string[]}
-    const base = Math.floor(Math.random() * 1e9)
+    // STEME_PARTITION_SEED replays a failing schedule (its seed is in the failure message).
+    const base = Number(process.env.STEME_PARTITION_SEED ?? Math.floor(Math.random() * 1e9))
     for (let k = 0; k < count; k++) {
       const stores = makeStores(k)
       const o = await schedule(base + k, stores.make)

@@ -241,16 +241,7 @@ export class DuckDBStore implements Store {
 
   /** Add a committed record with a target to the in-memory copy, dropping the copy when it grows past its bound. */
   private remember(target: string, row: Row): void {
-    const t = this.targeted!
-    if (t.ids.has(row.id)) return
-    if (t.ids.size >= TARGETED_MAX) {
-      this.targeted = undefined
-      return
-    }
-    t.ids.add(row.id)
-    const list = t.byTarget.get(target)
-    if (list) list.push(row)
-    else t.byTarget.set(target, [row])
+    if (!holdTargeted(this.targeted!, target, row)) this.targeted = undefined
   }
 
   /** Fold fresh records' per-bucket sums into sync_buckets (inside the insert transaction): stage them, then upsert. */
@@ -522,9 +513,12 @@ export class DuckDBStore implements Store {
       if (rows.length <= POINTED_MAX) this.pointed = new Set(rows.map((r) => r[0]!))
       const [[count]] = await this.strings('SELECT count(*)::VARCHAR FROM records WHERE target IS NOT NULL')
       if (Number(count) <= TARGETED_MAX) {
+        // Filled completely before readers see it: referencing() runs outside the write lock,
+        // and a half-loaded copy would answer "nothing points here" for what is still loading.
         const held: NonNullable<typeof this.targeted> = {byTarget: new Map(), ids: new Set()}
-        this.targeted = held
-        for (const r of await this.strings(`SELECT target, ${COLS} FROM records WHERE target IS NOT NULL`)) this.remember(r[0]!, rowOf(r.slice(1)))
+        let fits = true
+        for (const r of await this.strings(`SELECT target, ${COLS} FROM records WHERE target IS NOT NULL`)) fits &&= holdTargeted(held, r[0]!, rowOf(r.slice(1)))
+        if (fits) this.targeted = held
       }
     }).catch(() => undefined)
   }
@@ -732,6 +726,17 @@ function openError(path: string, e: unknown): UserError {
     })
   }
   return new UserError(`cannot open the store ${path}: ${msg}`, {code: 'no_store', hint: 'check the path, or create a store with `steme init`', cause: e})
+}
+
+/** Add a row to an in-memory copy of the records with a target; false once the copy is over its bound. */
+function holdTargeted(held: {byTarget: Map<string, Row[]>; ids: Set<string>}, target: string, row: Row): boolean {
+  if (held.ids.has(row.id)) return true
+  if (held.ids.size >= TARGETED_MAX) return false
+  held.ids.add(row.id)
+  const list = held.byTarget.get(target)
+  if (list) list.push(row)
+  else held.byTarget.set(target, [row])
+  return true
 }
 
 function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Set<string> | undefined): void {
