@@ -49,6 +49,8 @@ export interface SyncOptions {
 
 const WANT_PER_MESSAGE = 65_536
 const MAX_PASSES = 8
+/** Received batches (responses' records) verified and stored at once, at most: two keep the workers busy across a round trip. */
+const BATCHES_IN_FLIGHT = 2
 const RANGES_PER_REQUEST = 16_384
 /**
  * Responses in a row that answered none of the request's range frames and carried no records.
@@ -83,7 +85,11 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let remoteRoot: {count: number; fingerprint: string} | undefined
   let passes = 1
   let more = false
-  let inflight: Promise<void> = Promise.resolve()
+  // Received batches being verified and stored, oldest first (at most BATCHES_IN_FLIGHT).
+  let inflight: Promise<void>[] = []
+  const settle = async () => {
+    while (inflight.length) await inflight.shift()
+  }
   let stalled = 0
   let linesIn = 0
   try {
@@ -114,7 +120,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         }
       }
       if (frames.length === 1) {
-        await inflight
+        await settle()
         view = await LocalView.load(store)
         // Another pass from the top when the server said it held back, or when a full sync did
         // not end in step (records written meanwhile on either side).
@@ -168,12 +174,13 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
       }
       if (lines.length && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
-      // Verify and commit this batch while the next request goes out: one batch in flight at a
-      // time, committed in order. The view below may not hold it yet; that can only make us ask
-      // for a record twice (stored once), never miss one.
-      await inflight
+      // Verify and commit this batch while the next requests go out: up to BATCHES_IN_FLIGHT
+      // batches at a time (so the workers always hold the next one and never wait for this
+      // thread to read the next response), committed in order. The view below may not hold
+      // them yet; that can only make us ask for a record twice (stored once), never miss one.
       if (lines.length) {
-        inflight = receiver.take(lines).then((r) => {
+        while (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift()
+        const batch = receiver.take(lines).then((r) => {
           p.received += lines.length
           p.rejected += r.rejected
           s.local.added += r.added
@@ -181,7 +188,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           s.local.rejected += r.rejected
           for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
         })
-        inflight.catch(() => undefined)
+        batch.catch(() => undefined)
+        inflight.push(batch)
       }
       // The bucket table is read once per pass (hundreds of ms on a large store); records that
       // arrived since are only missing from it, which can make us ask for one twice, never miss
@@ -195,10 +203,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       opts.onProgress?.({...p})
     }
   } finally {
-    await inflight.catch(() => undefined)
+    await Promise.all(inflight.map((b) => b.catch(() => undefined)))
     await receiver.close()
   }
-  await inflight
+  await settle()
   s.localRoot = await rootFingerprint(await LocalView.load(store))
   s.remoteRoot = remoteRoot
   Object.assign(s, p)

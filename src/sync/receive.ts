@@ -26,14 +26,27 @@ const MAX_ERRORS = 100
 export class Receiver {
   private runner?: Promise<ChunkRunner>
   private seq = 0
+  /** The last batch's commit: a batch taken while another is verified commits after it. */
+  private committed: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly deps: ReceiveDeps,
     private readonly opts: {threads?: number} = {},
   ) {}
 
-  /** Verify and store one batch of record lines; returns when it is committed. Bad records are counted, never stored. */
-  async take(lines: readonly string[]): Promise<Received> {
+  /**
+   * Verify and store one batch of record lines; returns when it is committed. Bad records are
+   * counted, never stored. Batches may be taken while earlier ones are still verified (their
+   * chunks queue on the workers); they commit in the order they were taken.
+   */
+  take(lines: readonly string[]): Promise<Received> {
+    const prev = this.committed
+    const done = this.verifyAndStore(lines, prev)
+    this.committed = done.catch(() => undefined)
+    return done
+  }
+
+  private async verifyAndStore(lines: readonly string[], prev: Promise<unknown>): Promise<Received> {
     const res: Received = {added: 0, present: 0, rejected: 0, errors: []}
     if (lines.length === 0) return res
     this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'})
@@ -48,6 +61,7 @@ export class Receiver {
       jobs.push(runner.run(job))
     }
     const results = await Promise.all(jobs)
+    await prev
     let good = 0
     for (const r of results) {
       good += r.cols ? r.cols.n : r.ok.length

@@ -6,7 +6,8 @@ export function loopbackTransport(remote: string, handler: SyncHandler, onClose?
   return {
     remote,
     // Copy, so neither side can see the other's buffers: bytes cross as they would over a wire.
-    request: async (message) => Uint8Array.from(await handler.handle(Uint8Array.from(message))),
+    // (`new Uint8Array(view)` is one memory copy; `Uint8Array.from` iterates byte by byte.)
+    request: async (message) => new Uint8Array(await handler.handle(new Uint8Array(message))),
     async close() {
       await handler.close()
       await onClose?.()
