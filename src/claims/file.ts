@@ -92,11 +92,11 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const subject = str(c.subject, () => fail(what, line, 'needs a "subject" string'))
     const predicate = str(c.predicate, () => fail(what, line, 'needs a "predicate" string'))
     const compare = (c.compare ?? 'eq') as Comparison
-    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison ${q(String(c.compare))}`, `use one of: ${COMPARISONS.join(', ')}`)
+    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison ${qv(c.compare)}`, `use one of: ${COMPARISONS.join(', ')}`)
     const severity = (c.severity ?? 'error') as Severity
-    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity ${q(String(c.severity))}`, 'use "error" or "warn"')
+    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity ${qv(c.severity)}`, 'use "error" or "warn"')
     const from = (c.from ?? 'any') as ObservationSource
-    if (!SOURCES.includes(from)) fail(what, line, `unknown from ${q(String(c.from))}`, `use one of: ${SOURCES.join(', ')}`)
+    if (!SOURCES.includes(from)) fail(what, line, `unknown from ${qv(c.from)}`, `use one of: ${SOURCES.join(', ')}`)
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
     if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
     if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
@@ -200,6 +200,18 @@ function asTableArray(v: unknown, name: string, text: string, fail: (what: strin
 
 /** User text quoted for a one-line message: a key or value holding a newline or control character stays on its line. */
 const q = (s: string): string => JSON.stringify(s)
+/**
+ * Any TOML value quoted for a message, as JSON. String() is not safe here: TOML tables have no
+ * prototype (String() throws on them) and integers can be bigints (JSON.stringify throws).
+ */
+function qv(v: unknown): string {
+  if (typeof v === 'string') return q(v)
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v)
+  } catch {
+    return Object.prototype.toString.call(v)
+  }
+}
 
 /** 1-based line where a top-level key is first written (as `key =`, `key.x =`, `[key]` or `[[key]]`), else 1. */
 function keyLine(text: string, key: string): number {

@@ -39,6 +39,10 @@ describe('claims file', () => {
   it.each([
     ['unknown comparison', CLAIM.replace('expect = true', 'expect = true\ncompare = "roughly"'), /unknown comparison "roughly"/],
     ['unknown severity', CLAIM + 'severity = "fatal"\n', /unknown severity "fatal"/],
+    // Dotted keys make tables, which have no prototype: found by the claims fuzzing.
+    ['a table as comparison', CLAIM.replace('expect = true', 'expect = true\ncompare.A = "in"'), /unknown comparison \{"A":"in"\}/],
+    ['a table as severity', CLAIM + 'severity.x = 1\n', /unknown severity \{"x":1\}/],
+    ['a table as from', CLAIM + 'from.y = [1]\n', /unknown from \{"y":\[1\]\}/],
     ['missing id', CLAIM.replace('id = "tsconfig-strict"\n', ''), /needs an "id"/],
     ['duplicate id', CLAIM + '\n' + CLAIM, /duplicate id \(first used at line 1\)/],
     ['missing expect', CLAIM.replace('expect = true\n', ''), /needs an "expect"/],
