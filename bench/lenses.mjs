@@ -143,7 +143,8 @@ log(`store: ${stats.records.toLocaleString()} records (${built ? `built in ${(bu
 let deps = {store, config: {...DEFAULT_CONFIG, raw: {lenses: {authority: {order: ['src:3', 'src:1*']}}}}, self}
 
 const out = {records: stats.records, lenses: {}, reliability: {}, cascade: {}}
-const RUNS = Number(process.env.STEME_BENCH_RUNS ?? 200)
+// 500 timed queries per lens: with 200, one burst of slow queries (a major GC, say) moved the p95.
+const RUNS = Number(process.env.STEME_BENCH_RUNS ?? 500)
 // Cold reliability training over the target's predicate (every subject with it), then cached.
 await store.setMeta('reliability:v2:p0', '')
 const tr = performance.now()
@@ -171,7 +172,7 @@ for (const lens of LENS_NAMES) {
     alone.push(performance.now() - t)
   }
   // Warm-up (not timed): the first calls of a lens compile its code paths.
-  for (let i = 0; i < 10; i++) await queryOp(deps, {subject: TARGET, predicate: 'p0', lens})
+  for (let i = 0; i < 50; i++) await queryOp(deps, {subject: TARGET, predicate: 'p0', lens})
   const whole = []
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now()
