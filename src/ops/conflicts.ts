@@ -48,6 +48,10 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const limit = input.limit
   let rows: ConflictRow[] = []
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
+  // The same for every pair: computed once, not per pair.
+  const params = lensParams(deps.config.raw)
+  const now = input.now ?? Date.now()
+  const needsReliability = expr.chain.some((s) => s.lens === 'reliability')
   const {pairs, batches} = await deps.store.contested({until: asOf, batch: 4096})
   for await (const {groups, targeted} of batches) {
     const {retracted, votesByTarget} = await batchContext(deps, groups.flat(), targeted, {asOf, policy, retractions})
@@ -57,10 +61,10 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
       if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
       const superseded = supersession(cands, retracted, policy)
       const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-      const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
+      const ctx = {now, asOf, votes, retracted, superseded, epochs, trust, self, params}
       if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
       const predicate = cands[0].predicate
-      if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
+      if (needsReliability && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
       const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
       if (res.conflict < minScore || res.conflict === 0) continue
       rows.push({
