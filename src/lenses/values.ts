@@ -16,8 +16,13 @@ export interface ValueGroup {
 }
 
 const keys = new WeakMap<Assertion, string>()
-/** Canonical JSON of an assertion's value (memoised: lenses ask often). */
+/**
+ * Canonical JSON of an assertion's value. Objects and arrays are memoised (lenses ask often);
+ * a scalar's text costs less to recompute than a WeakMap entry, which every query made anew.
+ */
 export function valueKey(a: Assertion): string {
+  const v = a.value
+  if (typeof v !== 'object' || v === null) return canonicalize(v)
   let k = keys.get(a)
   if (k === undefined) keys.set(a, (k = canonicalize(a.value)))
   return k

@@ -450,7 +450,9 @@ export class DuckDBStore implements Store {
     const rows = await this.strings(`SELECT ${COLS} FROM records WHERE subject = ?`, [subject])
     const out: Assertion[] = []
     for (const r of rows) {
-      const a = toSealed(rowOf(r)).record as Assertion
+      const a = JSON.parse(r[1]!) as Assertion
+      a.id = r[0]!
+      a.sig = r[2]!
       if ((predicate === undefined || a.predicate === predicate) && (until === undefined || a.hlc <= until)) out.push(a)
     }
     return out.sort(compareRecords)
