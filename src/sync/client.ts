@@ -6,7 +6,7 @@ import {Receiver, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
 import {CAPS, storedLines} from './server.js'
 import {LocalView} from './view.js'
-import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export type SyncMode = 'pull' | 'push' | 'sync'
 
@@ -108,7 +108,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         for (const id of ids) want.delete(id)
         frames.push({t: T.Need, ids})
       }
-      let budget = SOFT_MESSAGE - encode(frames).length
+      let budget = SOFT_MESSAGE - encodedSize(frames)
       while (push.size && budget > 0) {
         const ids = [...push].slice(0, 512)
         for (const id of ids) push.delete(id)
