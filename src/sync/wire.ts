@@ -345,7 +345,13 @@ function checkAck(a: Record<string, unknown>): Extract<Frame, {t: T.Ack}> {
   return {t: T.Ack, added: a.added as number, present: a.present as number, rejected: a.rejected as number, errors: out}
 }
 
-export function decode(msg: Uint8Array): Frame[] {
+/**
+ * Decode a message. With `onRecord`, RECORD frames are handed over as their bytes (views into
+ * `msg`) instead of being decoded into strings and returned: a receiver that passes them on to
+ * verification as bytes never builds a string per record, and a record that is not UTF-8 is then
+ * refused by verification (its id cannot match) rather than failing the whole message.
+ */
+export function decode(msg: Uint8Array, onRecord?: (bytes: Uint8Array) => void): Frame[] {
   if (msg.length > MAX_MESSAGE) throw new WireError(`message of ${msg.length} bytes exceeds the bound of ${MAX_MESSAGE}`)
   const rd = new Reader(msg)
   const prev = {end: 0}
@@ -388,6 +394,10 @@ export function decode(msg: Uint8Array): Frame[] {
         break
       }
       case T.Record: {
+        if (onRecord) {
+          onRecord(body.take(body.left))
+          break
+        }
         let line: string
         try {
           line = dec.decode(body.take(body.left))
