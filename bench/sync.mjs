@@ -94,6 +94,10 @@ async function run(scenario, transportName, clientDir, serverDir, sshd, mode = '
       ? await openPathTransport('bench', serverDir)
       : openSshTransport('bench', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: serverDir}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: `${process.execPath} ${BIN}`, env: {HOME: CACHE}})
   const started = performance.now()
+  // CPU of this process during the sync alone (all its threads: the client, the verify workers
+  // and, over path, the serving side), not the store copies around it; the SSH server's is not in it.
+  const cpu0 = process.cpuUsage()
+  const ru0 = process.resourceUsage()
   let s
   try {
     s = await runSync(deps(store), t, {mode})
@@ -102,10 +106,13 @@ async function run(scenario, transportName, clientDir, serverDir, sshd, mode = '
     await store.close()
   }
   const ms = performance.now() - started
+  const cpu = process.cpuUsage(cpu0)
+  const ru = process.resourceUsage()
+  const sys = {userS: cpu.user / 1e6, sysS: cpu.system / 1e6, minorFaults: ru.minorPageFault - ru0.minorPageFault, volCtx: ru.voluntaryContextSwitches - ru0.voluntaryContextSwitches, involCtx: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches}
   const diffs = s.received + s.sent
   const wire = s.bytesIn + s.bytesOut
   const recordBytes = s.recordBytesIn + s.recordBytesOut
-  return {scenario, transport: transportName, mode, diffs, added: s.local.added + s.remoteResult.added, rejected: s.local.rejected + s.remoteResult.rejected, rounds: s.rounds, wire, recordBytes, overheadPerDiff: diffs ? (wire - recordBytes) / diffs : wire - recordBytes, ms, perSec: diffs ? (diffs / ms) * 1000 : 0, inStep: mode === 'sync' ? s.remoteRoot?.fingerprint === s.localRoot.fingerprint : undefined}
+  return {scenario, transport: transportName, mode, diffs, added: s.local.added + s.remoteResult.added, rejected: s.local.rejected + s.remoteResult.rejected, rounds: s.rounds, wire, recordBytes, overheadPerDiff: diffs ? (wire - recordBytes) / diffs : wire - recordBytes, ms, perSec: diffs ? (diffs / ms) * 1000 : 0, cpu: sys, inStep: mode === 'sync' ? s.remoteRoot?.fingerprint === s.localRoot.fingerprint : undefined}
 }
 
 const lines = await generate()
@@ -173,8 +180,8 @@ async function hotBucket(sshd) {
 const pad = (s, w) => String(s).padEnd(w)
 const lpad = (s, w) => String(s).padStart(w)
 console.log(`\nsync benchmark: ${fmt(N)} records per store (stamped over 180 days), DuckDB, loopback; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores\n`)
-console.log(`${pad('scenario', 26)}${pad('transport', 10)}${lpad('diffs', 8)}${lpad('rounds', 7)}${lpad('wire B', 12)}${lpad('record B', 12)}${lpad('overhead B/diff', 16)}${lpad('wall s', 8)}${lpad('rec/s', 9)}  goal`)
+console.log(`${pad('scenario', 26)}${pad('transport', 10)}${lpad('diffs', 8)}${lpad('rounds', 7)}${lpad('wire B', 12)}${lpad('record B', 12)}${lpad('overhead B/diff', 16)}${lpad('wall s', 8)}${lpad('rec/s', 9)}${lpad('cpu s', 8)}  goal`)
 for (const r of results) {
-  console.log(`${pad(r.scenario, 26)}${pad(r.transport, 10)}${lpad(fmt(r.diffs), 8)}${lpad(r.rounds, 7)}${lpad(fmt(r.wire), 12)}${lpad(fmt(r.recordBytes), 12)}${lpad(fmt(r.overheadPerDiff, 1), 16)}${lpad(fmt(r.ms / 1000, 2), 8)}${lpad(fmt(r.perSec), 9)}  ${r.goal}${r.inStep === undefined ? '' : r.inStep ? ' [in step]' : ' [NOT in step]'}`)
+  console.log(`${pad(r.scenario, 26)}${pad(r.transport, 10)}${lpad(fmt(r.diffs), 8)}${lpad(r.rounds, 7)}${lpad(fmt(r.wire), 12)}${lpad(fmt(r.recordBytes), 12)}${lpad(fmt(r.overheadPerDiff, 1), 16)}${lpad(fmt(r.ms / 1000, 2), 8)}${lpad(fmt(r.perSec), 9)}${lpad(fmt(r.cpu.userS + r.cpu.sysS, 2), 8)}  ${r.goal}${r.inStep === undefined ? '' : r.inStep ? ' [in step]' : ' [NOT in step]'}`)
 }
 writeFileSync(join(CACHE, 'sync-results.json'), JSON.stringify(results, null, 2))

@@ -2,11 +2,11 @@
 import {BugError, UserError} from '../core/errors.js'
 import type {Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
-import {Receiver, type ReceiveDeps} from './receive.js'
+import {Receiver, RecordChunks, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
 import {CAPS, storedLines} from './server.js'
 import {LocalView} from './view.js'
-import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export type SyncMode = 'pull' | 'push' | 'sync'
 
@@ -108,7 +108,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         for (const id of ids) want.delete(id)
         frames.push({t: T.Need, ids})
       }
-      let budget = SOFT_MESSAGE - encode(frames).length
+      let budget = SOFT_MESSAGE - encodedSize(frames)
       while (push.size && budget > 0) {
         const ids = [...push].slice(0, 512)
         for (const id of ids) push.delete(id)
@@ -140,8 +140,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.bytesOut += req.length
       p.bytesIn += res.length
       let got: Frame[]
+      // Records stay bytes on this thread: laid out as NDJSON chunks for the verify workers.
+      const recs = new RecordChunks()
       try {
-        got = decode(res)
+        got = decode(res, (line) => recs.add(line))
       } catch (e) {
         if (e instanceof WireError) throw new UserError(`${transport.remote} sent a bad message: ${e.message}`, {code: 'remote', exit: 1, hint: e.hint, cause: e})
         throw e
@@ -155,16 +157,13 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.ranges += head.hello.compared ?? 0
       // Frames the server had no room to answer go out again.
       if (head.hello.handled !== undefined) pending = [...sent.slice(head.hello.handled), ...pending]
-      if (sent.length && head.hello.handled === 0 && !got.some((f) => f.t === T.Record)) {
+      if (sent.length && head.hello.handled === 0 && recs.records === 0) {
         if (++stalled >= MAX_STALLED) throw stallError(transport.remote, stalled, sent.length)
       } else stalled = 0
-      const lines: string[] = []
+      linesIn += recs.records
+      s.recordBytesIn += recs.recordBytes
       for (const f of got) {
-        if (f.t === T.Record) {
-          lines.push(f.line)
-          linesIn++
-          s.recordBytesIn += Buffer.byteLength(f.line)
-        } else if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
+        if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
         else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
         else if (f.t === T.Ack) {
           s.remoteResult.added += f.added
@@ -173,15 +172,22 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
         } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
       }
-      if (lines.length && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
+      if (recs.records && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
       // Verify and commit this batch while the next requests go out: up to BATCHES_IN_FLIGHT
       // batches at a time (so the workers always hold the next one and never wait for this
       // thread to read the next response), committed in order. The view below may not hold
       // them yet; that can only make us ask for a record twice (stored once), never miss one.
-      if (lines.length) {
+      if (recs.refused) {
+        p.rejected += recs.refused
+        s.local.rejected += recs.refused
+        if (s.errors.length < 100) s.errors.push({where: 'local', reason: `${recs.refused} record frame(s) held a line break`})
+      }
+      const texts = recs.take()
+      if (recs.records) {
+        const n = recs.records
         while (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift()
-        const batch = receiver.take(lines).then((r) => {
-          p.received += lines.length
+        const batch = receiver.takeText(texts).then((r) => {
+          p.received += n
           p.rejected += r.rejected
           s.local.added += r.added
           s.local.present += r.present

@@ -20,6 +20,59 @@ export interface Received {
 }
 
 const CHUNK = 1024
+
+interface Chunk {
+  lines?: string[]
+  /** NDJSON bytes in a buffer of their own (it is transferred to a worker thread). */
+  text?: Uint8Array
+  first: number
+}
+
+/**
+ * Received record frames laid out as NDJSON chunks of up to CHUNK lines, each chunk in its own
+ * buffer (handed to a verify worker without a copy). A frame holding a line break would be cut
+ * into two lines; it is refused here instead, so every frame counts as one record.
+ */
+export class RecordChunks {
+  private parts: Uint8Array[] = []
+  private bytes = 0
+  private readonly done: Uint8Array[] = []
+  records = 0
+  recordBytes = 0
+  refused = 0
+
+  add(line: Uint8Array): void {
+    this.records++
+    this.recordBytes += line.length
+    if (line.indexOf(0x0a) !== -1) {
+      this.refused++
+      return
+    }
+    this.parts.push(line)
+    this.bytes += line.length + 1
+    if (this.parts.length === CHUNK) this.cut()
+  }
+
+  private cut(): void {
+    if (this.parts.length === 0) return
+    const out = Buffer.allocUnsafeSlow(this.bytes)
+    let at = 0
+    for (const p of this.parts) {
+      out.set(p, at)
+      at += p.length
+      out[at++] = 0x0a
+    }
+    this.done.push(out)
+    this.parts = []
+    this.bytes = 0
+  }
+
+  /** The chunks laid out so far (copies: the frames' message may be dropped after this). */
+  take(): Uint8Array[] {
+    this.cut()
+    return this.done.splice(0)
+  }
+}
 const MAX_ERRORS = 100
 
 /** One per sync (or per serving process): the worker pool starts on the first records. */
@@ -40,15 +93,26 @@ export class Receiver {
    * chunks queue on the workers); they commit in the order they were taken.
    */
   take(lines: readonly string[]): Promise<Received> {
+    const chunks: Chunk[] = []
+    for (let i = 0; i < lines.length; i += CHUNK) chunks.push({lines: lines.slice(i, i + CHUNK), first: i + 1})
+    return this.takeChunks(chunks)
+  }
+
+  /** The same for record lines already laid out as NDJSON bytes (see RecordChunks): no string per record on this thread. */
+  takeText(texts: readonly Uint8Array[]): Promise<Received> {
+    return this.takeChunks(texts.map((text) => ({text, first: 1})))
+  }
+
+  private takeChunks(chunks: readonly Chunk[]): Promise<Received> {
     const prev = this.committed
-    const done = this.verifyAndStore(lines, prev)
+    const done = this.verifyAndStore(chunks, prev)
     this.committed = done.catch(() => undefined)
     return done
   }
 
-  private async verifyAndStore(lines: readonly string[], prev: Promise<unknown>): Promise<Received> {
+  private async verifyAndStore(chunks: readonly Chunk[], prev: Promise<unknown>): Promise<Received> {
     const res: Received = {added: 0, present: 0, rejected: 0, errors: []}
-    if (lines.length === 0) return res
+    if (chunks.length === 0) return res
     this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'})
     const runner = await this.runner
     const nowMs = Date.now()
@@ -56,8 +120,8 @@ export class Receiver {
     // Columns when the store can append them (no record objects rebuilt on this thread).
     const columnar = typeof store.insertColumns === 'function'
     const jobs: Promise<ChunkResult>[] = []
-    for (let i = 0; i < lines.length; i += CHUNK) {
-      const job: ChunkJob = {seq: this.seq++, lines: lines.slice(i, i + CHUNK), lineNos: {first: i + 1}, nowMs, skewMs: this.deps.skewMs, columnar}
+    for (const c of chunks) {
+      const job: ChunkJob = {seq: this.seq++, ...(c.text ? {text: c.text} : {lines: c.lines}), lineNos: {first: c.first}, nowMs, skewMs: this.deps.skewMs, columnar}
       jobs.push(runner.run(job))
     }
     const results = await Promise.all(jobs)

@@ -5,7 +5,7 @@ import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {LocalView} from './view.js'
-import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
 
@@ -88,7 +88,7 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     const wanted = new Set<string>(sendsRecords ? out.peerLacks : [])
     for (const f of frames) if (f.t === T.Need && sendsRecords) for (const id of f.ids) wanted.add(id)
     const ids = [...wanted]
-    const headBytes = encode(head).length
+    const headBytes = encodedSize(head)
     let budget = SOFT_MESSAGE
     let i = 0
     const records: Frame[] = []

@@ -43,6 +43,8 @@ export class LocalView {
   private cumCount: number[] = [0]
   private cumSum: bigint[] = [0n]
   private idCache = new Map<number, string[]>()
+  /** Buckets whose cached ids are known sorted (prefix ranges need them so). */
+  private sorted = new Set<number>()
 
   private constructor(private readonly store: Store) {}
 
@@ -59,6 +61,7 @@ export class LocalView {
   /** Drop cached ids (kept sums stay), so the next reads see records stored since. */
   forgetIds(): void {
     this.idCache.clear()
+    this.sorted.clear()
   }
 
   /** Index of the first bucket row >= bucket. */
@@ -124,16 +127,24 @@ export class LocalView {
     }
     if (spans.length === 0) return
     for (const sp of spans) for (const b of this.bucketsIn(sp.from, sp.to)) this.idCache.set(b.bucket, [])
+    if (this.store.bucketIdLists) {
+      for (const {bucket, ids} of await this.store.bucketIdLists(spans)) if (this.idCache.has(bucket)) this.idCache.set(bucket, ids)
+      return
+    }
     for (const {bucket, id} of await this.store.bucketIds(spans)) this.idCache.get(bucket)?.push(id)
   }
 
-  /** The ids in a range, in (bucket, id) order. */
+  /** The ids in a range, bucket by bucket; sorted by id within a prefix range, else in no particular order. */
   async ids(r: Range): Promise<string[]> {
     if (!this.cached(r)) await this.prefetch([r])
     if (r.bits > 0) {
       // A prefix is a contiguous run of the bucket's sorted ids: two binary searches, so the
       // hundreds of sub-ranges of a split bucket do not each scan the whole bucket.
       const ids = this.idCache.get(r.a) ?? []
+      if (!this.sorted.has(r.a)) {
+        ids.sort()
+        this.sorted.add(r.a)
+      }
       const head = r.prefix.toString(16).padStart(r.bits / 4, '0')
       return ids.slice(firstAtLeast(ids, head.padEnd(64, '0')), firstAtLeast(ids, head.padEnd(64, 'f') + 'g'))
     }

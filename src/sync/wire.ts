@@ -98,11 +98,12 @@ export class Writer {
     this.buf.set(b, this.len)
     this.len += b.length
   }
-  hex(h: string) {
-    this.ensure(h.length >> 1)
-    const n = this.buf.write(h, this.len, 'hex')
-    // A frame's length is written before its ids: an id that is not hex would make it lie.
-    if (n * 2 !== h.length) throw new Error(`not a hex id: ${h.slice(0, 80)}`)
+  /** A record id: 64 hex digits as 32 bytes. */
+  id(h: string) {
+    this.ensure(32)
+    const n = h.length === 64 ? this.buf.write(h, this.len, 'hex') : 0
+    // A frame's length is written before its ids: an id that is not 32 bytes of hex would make it lie.
+    if (n !== 32) throw new Error(`not a hex id: ${h.slice(0, 80)}`)
     this.len += n
   }
   utf8(s: string, byteLength: number) {
@@ -182,8 +183,68 @@ function getRange(rd: Reader, prev: {end: number}): Range {
   return {a, b, bits, prefix}
 }
 
+const varintSize = (v: number) => {
+  let n = 1
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80)
+    n++
+  }
+  return n
+}
+
+function rangeSize(r: Range, prev: {end: number}): number {
+  const d = r.a - prev.end
+  prev.end = r.b
+  return varintSize(d >= 0 ? d * 2 : -d * 2 - 1) + varintSize(r.b - r.a) + 1 + (r.bits > 0 ? varintSize(r.prefix) : 0)
+}
+
+const jsonSize = (f: Frame): number => {
+  switch (f.t) {
+    case T.Hello:
+      return Buffer.byteLength(JSON.stringify(f.hello))
+    case T.Error:
+      return Buffer.byteLength(JSON.stringify({code: f.code, message: f.message}))
+    case T.Ack:
+      return Buffer.byteLength(JSON.stringify({added: f.added, present: f.present, rejected: f.rejected, errors: f.errors}))
+    default:
+      return 0
+  }
+}
+
+/**
+ * The exact length `encode(frames)` will have, without writing it: senders size their budgets
+ * with it (encoding a message of id lists just to learn its length cost as much as sending it),
+ * and `encode` allocates the message once at that size.
+ */
+export function encodedSize(frames: readonly Frame[]): number {
+  const prev = {end: 0}
+  let n = 0
+  for (const f of frames) {
+    let body: number
+    switch (f.t) {
+      case T.Record:
+        body = Buffer.byteLength(f.line)
+        break
+      case T.Need:
+      case T.Offer:
+        body = 32 * f.ids.length
+        break
+      case T.Fp:
+        body = rangeSize(f.range, prev) + varintSize(f.count) + (f.count > 0 ? f.hash.length : 0)
+        break
+      case T.Ids:
+        body = rangeSize(f.range, prev) + varintSize(f.ids.length) + 32 * f.ids.length
+        break
+      default:
+        body = jsonSize(f)
+    }
+    n += 1 + varintSize(body) + body
+  }
+  return n
+}
+
 export function encode(frames: readonly Frame[]): Uint8Array {
-  const w = new Writer(64 * 1024)
+  const w = new Writer(Math.max(1, encodedSize(frames)))
   // One scratch writer for the bodies whose length is known only once written (small frames, id lists).
   const body = new Writer()
   const prev = {end: 0}
@@ -215,7 +276,7 @@ export function encode(frames: readonly Frame[]): Uint8Array {
       case T.Offer:
         w.byte(f.t)
         w.varint(32 * f.ids.length)
-        for (const id of f.ids) w.hex(id)
+        for (const id of f.ids) w.id(id)
         continue
       case T.Fp:
         body.reset()
@@ -224,13 +285,18 @@ export function encode(frames: readonly Frame[]): Uint8Array {
         if (f.count > 0) body.bytes(f.hash)
         whole(f.t, body.done())
         continue
-      case T.Ids:
+      case T.Ids: {
+        // The range and count go through the scratch writer; the ids, whose size is known, straight into the message.
         body.reset()
         putRange(body, f.range, prev)
         body.varint(f.ids.length)
-        for (const id of f.ids) body.hex(id)
-        whole(f.t, body.done())
+        const head = body.done()
+        w.byte(f.t)
+        w.varint(head.length + 32 * f.ids.length)
+        w.bytes(head)
+        for (const id of f.ids) w.id(id)
         continue
+      }
     }
   }
   return w.done()
@@ -279,7 +345,13 @@ function checkAck(a: Record<string, unknown>): Extract<Frame, {t: T.Ack}> {
   return {t: T.Ack, added: a.added as number, present: a.present as number, rejected: a.rejected as number, errors: out}
 }
 
-export function decode(msg: Uint8Array): Frame[] {
+/**
+ * Decode a message. With `onRecord`, RECORD frames are handed over as their bytes (views into
+ * `msg`) instead of being decoded into strings and returned: a receiver that passes them on to
+ * verification as bytes never builds a string per record, and a record that is not UTF-8 is then
+ * refused by verification (its id cannot match) rather than failing the whole message.
+ */
+export function decode(msg: Uint8Array, onRecord?: (bytes: Uint8Array) => void): Frame[] {
   if (msg.length > MAX_MESSAGE) throw new WireError(`message of ${msg.length} bytes exceeds the bound of ${MAX_MESSAGE}`)
   const rd = new Reader(msg)
   const prev = {end: 0}
@@ -322,6 +394,10 @@ export function decode(msg: Uint8Array): Frame[] {
         break
       }
       case T.Record: {
+        if (onRecord) {
+          onRecord(body.take(body.left))
+          break
+        }
         let line: string
         try {
           line = dec.decode(body.take(body.left))

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
 import {backoff} from '../../src/sync/retry.js'
 import {parseRemote} from '../../src/sync/remote.js'
-import {MAX_MESSAGE, T, decode, encode, type Frame} from '../../src/sync/wire.js'
+import {MAX_MESSAGE, T, decode, encode, encodedSize, type Frame} from '../../src/sync/wire.js'
 
 const id = (c: string) => c.repeat(64)
 
@@ -21,6 +21,29 @@ describe('wire format', () => {
     ]
     const back = decode(encode(frames))
     expect(back.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f))).toEqual(frames.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f)))
+  })
+
+  it('knows the encoded length of a message without encoding it (budgets rely on it)', () => {
+    const frames: Frame[] = [
+      {t: T.Hello, hello: {proto: 'steme-sync', v: 1, caps: ['ids'], mode: 'pull', top: 1_712_000, root: 'ab'.repeat(16)}},
+      {t: T.Fp, range: {a: 1_700_000, b: 1_700_200, bits: 0, prefix: 0}, count: 300, hash: new Uint8Array(16).fill(7)},
+      // Back before the previous end: a negative, zigzagged delta.
+      {t: T.Fp, range: {a: 5, b: 5, bits: 44, prefix: 2 ** 43 + 9}, count: 0, hash: new Uint8Array(0)},
+      {t: T.Ids, range: {a: 2 ** 40, b: 2 ** 40 + 3, bits: 0, prefix: 0}, ids: Array.from({length: 200}, (_, i) => (i % 16).toString(16).repeat(64))},
+      {t: T.Ids, range: {a: 0, b: 0, bits: 4, prefix: 3}, ids: []},
+      {t: T.Need, ids: Array.from({length: 5}, () => id('c'))},
+      {t: T.Offer, ids: []},
+      {t: T.Record, line: '{"v":1,"x":"é✓𝄞"}'},
+      {t: T.Record, line: 'x'.repeat(300)},
+      {t: T.Ack, added: 1, present: 2, rejected: 3, errors: [{id: id('f'), reason: 'sig: bad ü'}]},
+      {t: T.Error, code: 'version', message: 'nope'},
+    ]
+    for (let k = 0; k <= frames.length; k++) expect(encodedSize(frames.slice(0, k))).toBe(encode(frames.slice(0, k)).length)
+  })
+
+  it('refuses to encode an id that is not 64 hex digits (the frame length is written first)', () => {
+    expect(() => encode([{t: T.Need, ids: ['ab'.repeat(31)]}])).toThrow(/not a hex id/)
+    expect(() => encode([{t: T.Ids, range: {a: 1, b: 1, bits: 0, prefix: 0}, ids: ['zz'.repeat(32)]}])).toThrow(/not a hex id/)
   })
 
   it('refuses malformed input with a clear error', () => {

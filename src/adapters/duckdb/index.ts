@@ -280,6 +280,12 @@ export class DuckDBStore implements Store {
   }
 
   async bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]> {
+    const out: BucketId[] = []
+    for (const {bucket, ids} of await this.bucketIdLists(spans)) for (const id of ids.sort()) out.push({bucket, id})
+    return out
+  }
+
+  async bucketIdLists(spans: readonly BucketSpan[]): Promise<{bucket: number; ids: string[]}[]> {
     // Narrow spans become one list of bucket keys (the first 11 hex digits of hlc), matched by a
     // semi-join inside the hlc envelope of all of them; wide spans get a range query each, which
     // row-group min/max on hlc prune. OR-ing hundreds of ranges instead makes DuckDB test every
@@ -304,15 +310,16 @@ export class DuckDBStore implements Store {
       )
     }
     for (const sp of wide) rows.push(...(await this.strings(`SELECT substr(hlc, 1, 11) AS b, string_agg(lower(hex(id)), '') FROM records WHERE hlc >= ? AND hlc < ? GROUP BY b`, [bucketFloor(sp.from), bucketFloor(sp.to + 1)])))
-    const buckets = rows.map((r) => ({bucket: parseInt(r[0]!, 16), ids: r[1]!})).sort((a, b) => a.bucket - b.bucket)
-    const out: BucketId[] = []
-    for (const {bucket, ids} of buckets) {
-      const list: string[] = []
-      for (let k = 0; k < ids.length; k += 64) list.push(ids.slice(k, k + 64))
-      list.sort()
-      for (const id of list) out.push({bucket, id})
-    }
-    return out
+    // Unsorted: string_agg(... ORDER BY id) measured 3-4x the CPU of the unordered aggregate
+    // (1M ids: ~4.1 s against ~1.1 s), and a sync sorts only the buckets it splits by prefix.
+    return rows
+      .map((r) => {
+        const all = r[1]!
+        const ids: string[] = []
+        for (let k = 0; k < all.length; k += 64) ids.push(all.slice(k, k + 64))
+        return {bucket: parseInt(r[0]!, 16), ids}
+      })
+      .sort((a, b) => a.bucket - b.bucket)
   }
 
   /** Append records known to be new, in one transaction with their refs edges. */
