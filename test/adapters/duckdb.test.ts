@@ -78,6 +78,9 @@ describe('PrefixBits', () => {
     expect(bits.has('not-hex')).toBe(false)
     bits.add('not-hex')
     expect(bits.has('not-hex')).toBe(true)
+    // parseInt reads a sign: the key must still land inside the bitmap.
+    bits.add('-123456789')
+    expect(bits.has('-123456789')).toBe(true)
   })
 })
 

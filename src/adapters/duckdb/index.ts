@@ -752,7 +752,7 @@ export class PrefixBits {
   private static key(id: string): number {
     // Not hex (no stored id or key is): the same key on add and on lookup, so still no false negative.
     const n = parseInt(id.slice(0, 7), 16)
-    return Number.isNaN(n) ? 0 : n >>> 2
+    return Number.isNaN(n) ? 0 : (n >>> 2) & 0x3ffffff
   }
 
   add(id: string): void {
