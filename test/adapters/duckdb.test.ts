@@ -198,3 +198,31 @@ describe('duckdb lean reader', () => {
     }
   })
 })
+
+describe('duckdb storage', () => {
+  it('writes string columns without FSST, so index hits are cheap to fetch row by row', async () => {
+    const {openDatabase, queryStrings, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-fsst-'))
+    const path = join(dir, 'store.duckdb')
+    // Long, repetitive canonical bodies: what FSST is chosen for by default.
+    const records = Array.from({length: 4000}, (_, i) => assertion({subject: `item:${i % 400}`, predicate: 'description', value: `a long and repetitive description of item number ${i % 400}`, source: `src:${i % 50}`}))
+    const store = await DuckDBStore.open(path, {create: true})
+    try {
+      await store.insert(records)
+    } finally {
+      await store.close()
+    }
+    const db = await openDatabase(path, true)
+    const conn = await duck.connect(db)
+    try {
+      const rows = await queryStrings(conn, `SELECT column_name, compression FROM pragma_storage_info('records') WHERE segment_type = 'VARCHAR' OR segment_type = 'BLOB'`)
+      expect(rows.length).toBeGreaterThan(0)
+      expect(rows.filter((r) => r[1] === 'FSST')).toEqual([])
+      expect((await queryStrings(conn, `SELECT count(*)::VARCHAR FROM records WHERE subject = 'item:7'`))[0][0]).toBe('10')
+    } finally {
+      duck.disconnect_sync(conn)
+      duck.close_sync(db)
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
