@@ -12,6 +12,7 @@
 import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
+import {STORE_TAG} from './lib.mjs'
 
 const dist = new URL('../dist/', import.meta.url)
 const imp = (p) => import(new URL(p, dist))
@@ -37,7 +38,7 @@ const FAN = 10
 const DEPTH = 5 // 1 + 10 + ... + 10^5 = 111,111 assertions in the derivation tree
 const TARGET = 'bench:target'
 const dir = join(import.meta.dirname, '../.bench')
-const path = join(dir, `lenses-${TOTAL}.duckdb`)
+const path = join(dir, `lenses-${TOTAL}-${STORE_TAG}.duckdb`)
 const self = keyPairFromSeed(new Uint8Array(32).fill(9)).publicHex
 const agents = Array.from({length: 64}, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(20 + i)).publicHex)
 const SIG = '0'.repeat(128)

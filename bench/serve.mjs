@@ -5,7 +5,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {CACHE, BIN, ROOT, cli, fmt, generate, median} from './lib.mjs'
+import {CACHE, BIN, ROOT, STORE_TAG, cli, fmt, generate, median} from './lib.mjs'
 
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const W = Number(process.env.BENCH_WRITES ?? 200_000)
@@ -72,7 +72,7 @@ try {
   const writesFile = await generate({n: W, perSubject: 3, agents: 20, signed: true, name: `serve-writes-${W}.ndjson`})
   console.log(`(data ready in ${fmt((performance.now() - t) / 1000, 1)} s)`)
   // The big store is built once and reused: a query benchmark does not change it.
-  const big = join(CACHE, `serve-store-${N}`)
+  const big = join(CACHE, `serve-store-${N}-${STORE_TAG}`)
   const done = join(big, 'READY')
   if (!existsSync(done)) {
     rmSync(big, {recursive: true, force: true})

@@ -5,7 +5,7 @@ import {availableParallelism, loadavg} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {Worker} from 'node:worker_threads'
-import {BIN, CACHE, ROOT, fmt} from './lib.mjs'
+import {BIN, CACHE, ROOT, STORE_TAG, fmt} from './lib.mjs'
 import {startSshd} from './sshd.mjs'
 
 const N = Number(process.env.BENCH_SYNC_N ?? 1_000_000)
@@ -44,7 +44,7 @@ async function generate() {
 const sealedOf = (line) => ({record: JSON.parse(line), canonical: line.slice(0, -210) + '}'})
 
 async function baseStore(lines) {
-  const dir = join(CACHE, `sync-base-${N}`)
+  const dir = join(CACHE, `sync-base-${N}-${STORE_TAG}`)
   const db = join(dir, '.steme', 'store.duckdb')
   if (existsSync(db) && existsSync(join(dir, 'ok'))) return dir
   rmSync(dir, {recursive: true, force: true})
