@@ -6,7 +6,7 @@ import {DuckDBStore, PrefixBits} from '../../src/adapters/duckdb/index.js'
 import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
-import {assertion, record} from '../helpers/records.js'
+import {assertion, record, stamp} from '../helpers/records.js'
 
 /** Run `fn` against a fresh DuckDB store in a temp dir, then close and remove it. */
 async function withStore(prefix: string, fn: (store: DuckDBStore) => Promise<void>): Promise<void> {
@@ -225,4 +225,27 @@ describe('duckdb storage', () => {
       rmSync(dir, {recursive: true, force: true})
     }
   })
+})
+
+describe('duckdb subject lookups under load', () => {
+  it('lookups issued together (batched into IN queries) answer exactly as one at a time, repeats and filters included', () =>
+    withStore('steme-duck-batch-', async (store) => {
+      const recs = Array.from({length: 300}, (_, i) =>
+        assertion({subject: `s:${i % 30}`, predicate: i % 2 ? 'p' : 'q', value: i, hlc: stamp(1_700_000_000_000 + i, 0)}),
+      )
+      await store.insert(recs)
+      const asks: Array<[string, string | undefined, string | undefined]> = []
+      for (let i = 0; i < 60; i++) asks.push([`s:${i % 33}`, i % 3 === 0 ? 'p' : undefined, i % 5 === 0 ? stamp(1_700_000_000_150, 0) : undefined])
+      const alone: string[][] = []
+      for (const [s, p, u] of asks) alone.push((await store.assertions(s, p, u)).map((a) => a.id))
+      const together = await Promise.all(asks.map(([s, p, u]) => store.assertions(s, p, u)))
+      expect(together.map((list) => list.map((a) => a.id))).toEqual(alone)
+      // Subjects s:30..s:32 hold nothing; the rest hold 10 records, fewer when filtered.
+      expect(alone[30]).toEqual([])
+      expect(alone[1]).toHaveLength(10)
+      // A subject asked twice in one batch gets objects of its own.
+      const [a, b] = await Promise.all([store.assertions('s:4'), store.assertions('s:4'), store.assertions('s:5'), store.assertions('s:6')])
+      expect(a.map((x) => x.id)).toEqual(b.map((x) => x.id))
+      expect(a[0]).not.toBe(b[0])
+    }))
 })

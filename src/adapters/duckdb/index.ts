@@ -36,6 +36,9 @@ const rowOf = (r: (string | null)[]): Row => ({id: r[0]!, canonical: r[1]!, sig:
 
 /** `IN (...)` lists are chunked so one query never carries an unbounded parameter list. */
 const CHUNK = 1000
+/** Subject lookups run at once (one per read connection), and the most that share one query. */
+const SUBJECT_LANES = 2
+const SUBJECT_BATCH = 16
 
 /** referencing() calls before the pointed-at prefilter is built, and the most distinct prefixes it reads to build it. */
 const POINTED_AFTER = 8
@@ -451,18 +454,62 @@ export class DuckDBStore implements Store {
   }
 
   async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
-    // `subject = ?` must be the only condition: DuckDB uses the ART index on subject only then,
-    // and scans all records (~15 ms on 1M) as soon as predicate or hlc join it. Both are
-    // filtered here after parsing: fetching two more columns per row costs more than the parse.
-    const rows = await this.strings(`SELECT ${COLS} FROM records WHERE subject = ?`, [subject])
     const out: Assertion[] = []
-    for (const r of rows) {
-      const a = JSON.parse(r[1]!) as Assertion
-      a.id = r[0]!
-      a.sig = r[2]!
-      if ((predicate === undefined || a.predicate === predicate) && (until === undefined || a.hlc <= until)) out.push(a)
-    }
+    for (const a of await this.bySubject(subject)) if ((predicate === undefined || a.predicate === predicate) && (until === undefined || a.hlc <= until)) out.push(a)
     return out.sort(compareRecords)
+  }
+
+  /**
+   * Every record stored under one subject, parsed. Lookups that arrive while SUBJECT_LANES are
+   * already running wait and then share one `subject IN (...)` query: DuckDB's index lookup has
+   * a fixed cost of ~0.25 ms, and on the 1M-record store eight 10-row subjects cost 0.23 ms of
+   * CPU each in one query against 0.60 ms alone. A lookup on an idle store runs at once, so this
+   * adds no latency; under load (a daemon with several clients) it batches by itself.
+   */
+  private bySubject(subject: string): Promise<Assertion[]> {
+    return new Promise((done, fail) => {
+      this.subjectQueue.push({subject, done, fail})
+      if (this.subjectLanes < SUBJECT_LANES) this.nextSubjects()
+    })
+  }
+
+  private subjectQueue: Array<{subject: string; done: (rows: Assertion[]) => void; fail: (e: unknown) => void}> = []
+  private subjectLanes = 0
+
+  private nextSubjects(): void {
+    const batch = this.subjectQueue.splice(0, SUBJECT_BATCH)
+    if (batch.length === 0) return
+    this.subjectLanes++
+    const subjects = [...new Set(batch.map((b) => b.subject))]
+    // `subject = ?` (or IN) must be the only condition: DuckDB uses the ART index on subject
+    // only then, and scans all records (~15 ms on 1M) as soon as predicate or hlc join it. Both
+    // are filtered after parsing: fetching two more columns per row costs more than the parse.
+    const sql = subjects.length === 1 ? `SELECT ${COLS} FROM records WHERE subject = ?` : `SELECT ${COLS} FROM records WHERE subject IN (${subjects.map(() => '?').join(',')})`
+    void (async () => {
+      try {
+        const by = new Map<string, Assertion[]>()
+        for (const r of await this.strings(sql, subjects)) {
+          const a = JSON.parse(r[1]!) as Assertion
+          a.id = r[0]!
+          a.sig = r[2]!
+          const list = by.get(a.subject)
+          if (list) list.push(a)
+          else by.set(a.subject, [a])
+        }
+        // A subject asked twice in one batch gets its own copies: callers may mutate records.
+        const handed = new Set<string>()
+        for (const b of batch) {
+          const list = by.get(b.subject) ?? []
+          b.done(handed.has(b.subject) ? list.map((a) => ({...a})) : list)
+          handed.add(b.subject)
+        }
+      } catch (e) {
+        for (const b of batch) b.fail(e)
+      } finally {
+        this.subjectLanes--
+        this.nextSubjects()
+      }
+    })()
   }
 
   async referencing(all: readonly string[]): Promise<SignedRecord[]> {
