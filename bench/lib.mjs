@@ -11,8 +11,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CACHE = join(ROOT, '.bench')
 export const BIN = join(ROOT, 'bin', 'run.js')
 mkdirSync(CACHE, {recursive: true})
-/** In the names of cached stores: bumped when the stored format changes (s2: strings without FSST), so old ones are rebuilt. */
-export const STORE_TAG = 's2'
+/** In the names of cached stores: bumped when the stored format changes (s3: the subject column uncompressed), so old ones are rebuilt. */
+export const STORE_TAG = 's3'
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -16,29 +16,12 @@ const decoder = new TextDecoder()
  * and handing it to a second thread costs more than it saves (measured on 2 cores under load: a
  * 50-row subject lookup 1.5 ms at 1 thread vs 4–10 ms at 2, and less CPU per query), so stores
  * that mostly answer lookups open with one thread.
- *
- * Writable databases store strings without FSST. DuckDB fetches an index hit row by row, and a
- * row costs much more to fetch from an FSST segment: on a 1M-record store a 10-row
- * subject lookup costs 0.90 ms of CPU with FSST and 0.60 ms without, and 0.44 against 0.23 ms
- * a subject when 8 lookups share one query. The price is disk: 595 against 419 MB for 1M
- * records. Dictionary and bit-packing stay on. The choice is made when a checkpoint writes a
- * segment, so older stores move over as their segments are rewritten. DuckDB's C config does
- * not take this option (it is silently ignored), hence the SET after opening.
  */
 export async function openDatabase(path: string, readOnly: boolean, threads?: number): Promise<Bindings.Database> {
   const config = duck.create_config()
   if (readOnly) duck.set_config(config, 'access_mode', 'READ_ONLY')
   if (threads !== undefined) duck.set_config(config, 'threads', String(threads))
-  const db = await duck.open(path, config)
-  if (!readOnly) {
-    const conn = await duck.connect(db)
-    try {
-      await duck.query(conn, "SET GLOBAL disabled_compression_methods = 'fsst'")
-    } finally {
-      duck.disconnect_sync(conn)
-    }
-  }
-  return db
+  return duck.open(path, config)
 }
 
 /**
