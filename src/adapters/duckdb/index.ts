@@ -36,10 +36,16 @@ const rowOf = (r: (string | null)[]): Row => ({id: r[0]!, canonical: r[1]!, sig:
 
 /** `IN (...)` lists are chunked so one query never carries an unbounded parameter list. */
 const CHUNK = 1000
-/** Subject lookups: at most two at once (one per read connection), the second only after the first has run this long; the most subjects one query carries. */
+/**
+ * Subject lookups: at most two at once (one per read connection), the second only after the
+ * first has run this long; the most subjects one query carries. Four, not more: a batch's
+ * answers are finished one after another on the event loop, so its last waits for the others.
+ * On 2 cores, 8 daemon clients got 1,579-1,721 answers/s with batches of 8 and 2,004-2,458
+ * with 4; 16 clients got 1,541-1,865 with 16, 2,137-2,581 with 8 and 1,769-2,794 with 4.
+ */
 const SUBJECT_LANES = 2
 const SUBJECT_SLOW_MS = 5
-const SUBJECT_BATCH = 16
+const SUBJECT_BATCH = 4
 
 /** referencing() calls before the pointed-at prefilter is built, and the most distinct prefixes it reads to build it. */
 const POINTED_AFTER = 8
@@ -463,8 +469,8 @@ export class DuckDBStore implements Store {
   /**
    * Every record stored under one subject, parsed. One lookup runs at a time; lookups that
    * arrive meanwhile wait and then share one `subject IN (...)` query. DuckDB's index lookup has
-   * a fixed cost of ~0.25 ms, and on the 1M-record store eight 10-row subjects cost 0.23 ms of
-   * CPU each in one query against 0.60 ms alone. One lane also leaves the other core to the
+   * a fixed cost of ~0.25 ms, and on the 1M-record store eight 10-row subjects cost 0.22 ms of
+   * CPU each in one query against 0.64 ms alone. One lane also leaves the other core to the
    * event loop: on 2 cores, 8 clients of the daemon got 2,000-2,200 answers/s with one lane and
    * 1,600 with two. A lookup on an idle store runs at once, so this adds no latency; a second
    * lane opens only while the running lookup has taken SUBJECT_SLOW_MS, so one huge subject
