@@ -11,8 +11,8 @@ export const MIGRATIONS: string[][] = [
     // subject is stored uncompressed. A subject lookup fetches its index hits row by row and
     // checks each row's subject again, and fetching one row from an FSST segment (what DuckDB
     // picks for this column) is costly. On a 1M-record store a 10-row subject took 0.64 ms of
-    // CPU instead of 0.95, and eight in one IN query 0.22 instead of 0.47 ms each, for 1% more
-    // disk. The other strings keep FSST: storing canonical uncompressed made lookups in a
+    // CPU instead of 0.95, and eight in one IN query 0.22 instead of 0.47 ms each, for 2% more
+    // disk (427 against 419 MB). The other strings keep FSST: storing canonical uncompressed made lookups in a
     // fresh process slower (p95 4.7 against 1.9 ms), as every cold block read is bigger.
     // Stores created before this keep FSST on subject. They answer the same, only slower.
     `CREATE TABLE IF NOT EXISTS records (
