@@ -1,9 +1,12 @@
 /** Worker thread for ingest: parses and verifies chunks of lines off the main thread. */
 import {parentPort, workerData} from 'node:worker_threads'
 import {initHash} from '../core/hash.js'
+import {useLibsodium} from '../core/sign.js'
 import {keyFromSeedHex, processChunk, type ChunkJob} from './ingest-check.js'
 
 const {seedHex, noKeyReason} = workerData as {seedHex?: string; noKeyReason?: string}
+// This thread signs and verifies in bulk: worth libsodium's load time.
+const crypto = useLibsodium()
 const key = keyFromSeedHex(seedHex)
 await initHash()
 
@@ -15,4 +18,4 @@ parentPort!.on('message', (job: ChunkJob) => {
     parentPort!.postMessage({seq: job.seq, fatal: (e as Error).stack ?? String(e)})
   }
 })
-parentPort!.postMessage({ready: true})
+parentPort!.postMessage({ready: true, crypto})

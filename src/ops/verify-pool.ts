@@ -4,13 +4,15 @@ import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import {BugError} from '../core/errors.js'
-import type {KeyPair} from '../core/sign.js'
+import {cryptoBackend, type CryptoBackend, type KeyPair} from '../core/sign.js'
 import {toHex} from '../core/hash.js'
 import {processChunk, type ChunkJob, type ChunkResult} from './ingest-check.js'
 
 export interface ChunkRunner {
   run(job: ChunkJob): Promise<ChunkResult>
   readonly parallelism: number
+  /** The Ed25519 backend the jobs sign and verify with. */
+  readonly crypto: CryptoBackend
   close(): Promise<void>
 }
 
@@ -38,6 +40,7 @@ class WorkerPool implements ChunkRunner {
   constructor(
     workers: Worker[],
     private readonly spawn: () => Worker,
+    readonly crypto: CryptoBackend,
   ) {
     this.respawnsLeft = workers.length * RESPAWNS_PER_THREAD
     // Every worker has said it is ready (startRunner waits for that) and starts idle.
@@ -127,6 +130,9 @@ class WorkerPool implements ChunkRunner {
 
 class InlineRunner implements ChunkRunner {
   readonly parallelism = 1
+  get crypto() {
+    return cryptoBackend()
+  }
   constructor(
     private readonly key: KeyPair | undefined,
     private readonly noKeyReason?: string,
@@ -145,14 +151,14 @@ export async function startRunner(key: KeyPair | undefined, opts: {threads?: num
   const seedHex = key ? toHex(key.seed()) : undefined
   const spawn = () => new Worker(url, {workerData: {seedHex, noKeyReason: opts.noKeyReason}})
   const workers = Array.from({length: threads}, spawn)
-  await Promise.all(
+  const ready = await Promise.all(
     workers.map(
       (w) =>
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve())
+        new Promise<CryptoBackend>((resolve, reject) => {
+          w.once('message', (m: {crypto: CryptoBackend}) => resolve(m.crypto))
           w.once('error', reject)
         }),
     ),
   )
-  return new WorkerPool(workers, spawn)
+  return new WorkerPool(workers, spawn, ready.every((c) => c === 'libsodium') ? 'libsodium' : 'openssl')
 }

@@ -1,7 +1,8 @@
-import {describe, expect, it, beforeAll} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createPublicKey, verify as opensslVerify} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {blake3Hex, blake3Reference, initHash, toHex} from '../../src/core/hash.js'
-import {generateKeyPair, keyPairFromSeed, verify} from '../../src/core/sign.js'
+import {cryptoBackend, generateKeyPair, keyPairFromSeed, useLibsodium, useOpenssl, verify, type CryptoBackend} from '../../src/core/sign.js'
 import {signReference, verifyReference} from '../../src/core/sign-reference.js'
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/vectors/${name}`, import.meta.url), 'utf8'))
@@ -24,7 +25,14 @@ describe('BLAKE3 known-answer vectors', () => {
   })
 })
 
-describe('Ed25519 RFC 8032 vectors', () => {
+const backends: CryptoBackend[] = ['openssl', 'libsodium']
+for (const backend of backends) describe(`Ed25519 RFC 8032 vectors, ${backend} hot path`, () => {
+  beforeAll(() => {
+    if (backend === 'libsodium') expect(useLibsodium()).toBe('libsodium')
+    else useOpenssl()
+    expect(cryptoBackend()).toBe(backend)
+  })
+  afterAll(() => useOpenssl())
   const {cases} = fixture('rfc8032.json') as {cases: Array<{name: string; seed: string; public: string; message: string; signature: string}>}
   for (const c of cases) {
     it(`${c.name}: native and reference agree with the RFC`, () => {
@@ -84,6 +92,42 @@ describe('Ed25519 RFC 8032 vectors', () => {
   it('treats a key that is not a curve point as invalid, not a crash', () => {
     expect(verify('ff'.repeat(32), new Uint8Array(32), new Uint8Array(64))).toBe(false)
   })
+
+  it("keeps OpenSSL's answer for a small-order key, which libsodium alone would refuse", () => {
+    // Public key and R are the identity point, S = 0: sB = R + hA holds for any message.
+    // OpenSSL (strict RFC 8032) accepts it; libsodium refuses small-order points. Peers must
+    // agree, so the hot path may not change the answer.
+    const identity = '01' + '00'.repeat(31)
+    const sig = bytes(identity + '00'.repeat(32))
+    const msg = bytes('aa'.repeat(32))
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(identity, 'hex')])
+    const openssl = opensslVerify(null, msg, createPublicKey({key: spki, format: 'der', type: 'spki'}), sig)
+    expect(openssl).toBe(true)
+    expect(verify(identity, msg, sig)).toBe(openssl)
+  })
 })
 
-beforeAll(() => undefined)
+describe('Ed25519 backends', () => {
+  afterAll(() => useOpenssl())
+  it('libsodium and OpenSSL sign byte-identically and accept each other', () => {
+    for (let i = 0; i < 20; i++) {
+      const key = generateKeyPair()
+      const msg = Uint8Array.from({length: 32}, (_, j) => (j * 13 + i) & 0xff)
+      useOpenssl()
+      const viaOpenssl = key.sign(msg)
+      expect(useLibsodium()).toBe('libsodium')
+      const viaSodium = key.sign(msg)
+      expect(toHex(viaSodium)).toBe(toHex(viaOpenssl))
+      expect(verify(key.publicHex, msg, viaOpenssl)).toBe(true)
+    }
+  })
+  it('STEME_CRYPTO=openssl keeps OpenSSL', () => {
+    useOpenssl()
+    process.env.STEME_CRYPTO = 'openssl'
+    try {
+      expect(useLibsodium()).toBe('openssl')
+    } finally {
+      delete process.env.STEME_CRYPTO
+    }
+  })
+})

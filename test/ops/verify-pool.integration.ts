@@ -25,6 +25,21 @@ const job = (seq: number) => {
 }
 
 describe('verify pool', () => {
+  it('signs and verifies with libsodium in its workers, with the answers OpenSSL gives', async () => {
+    const p = await pool(2)
+    try {
+      expect(p.crypto).toBe('libsodium')
+      const r = await p.run(job(1))
+      expect([r.lines, r.errors]).toEqual([3000, []])
+      // One record with a broken signature is still refused.
+      const line = recordLine(recs[0].canonical, recs[0].record.id, recs[0].record.sig.replace(/^./, (c) => (c === '0' ? '1' : '0')))
+      const bad = await p.run({seq: 2, text: new TextEncoder().encode(line + '\n'), lineNos: {first: 1}, nowMs: Date.now(), skewMs: 60_000})
+      expect(bad.errors).toEqual([expect.objectContaining({line: 1, reason: expect.stringMatching(/sig/)})])
+    } finally {
+      await p.close()
+    }
+  })
+
   it('fails only the jobs of a worker that died, and runs later jobs on the others', async () => {
     const p = await pool(2)
     try {
