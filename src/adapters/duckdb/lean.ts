@@ -12,6 +12,15 @@ export type Param = string | Uint8Array
 const decoder = new TextDecoder()
 
 /**
+ * The on-disk format DuckDB writes. Its default stays readable by DuckDB 1.0, which means
+ * converting every index to the old layout at each checkpoint. The current format, measured
+ * on 600k records in 65k-row commits with this schema's indexes: 6.3-6.5 s of CPU instead of
+ * 7.3-8.7 s, and a 7% smaller file. Only DuckDB 1.5 or later opens such a file (steme pins
+ * its DuckDB). Stores created by an older steme open and work as before.
+ */
+export const STORAGE_VERSION = 'v1.5.0'
+
+/**
  * Open a database. `threads` caps DuckDB's worker threads: a point lookup is one small pipeline,
  * and handing it to a second thread costs more than it saves (measured on 2 cores under load: a
  * 50-row subject lookup 1.5 ms at 1 thread vs 4–10 ms at 2, and less CPU per query), so stores
@@ -20,6 +29,7 @@ const decoder = new TextDecoder()
 export async function openDatabase(path: string, readOnly: boolean, threads?: number): Promise<Bindings.Database> {
   const config = duck.create_config()
   if (readOnly) duck.set_config(config, 'access_mode', 'READ_ONLY')
+  else duck.set_config(config, 'storage_compatibility_version', STORAGE_VERSION)
   if (threads !== undefined) duck.set_config(config, 'threads', String(threads))
   return duck.open(path, config)
 }
