@@ -177,6 +177,12 @@ export interface Store {
    * id and sig), without parsing them; ids not stored are absent. Callers fall back to `get`.
    */
   recordLines?(ids: readonly string[]): Promise<string[]>
+  /**
+   * Sync (optional): the same for ids said to lie in buckets `from`..`to`, read by scanning that
+   * stretch of the store. Ids not found there are looked up by id, so the answer is always that
+   * of recordLines; the span only makes it cheaper. Callers fall back to recordLines.
+   */
+  recordLinesIn?(ids: readonly string[], from: number, to: number): Promise<string[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

@@ -4,9 +4,9 @@ import type {Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, RecordChunks, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
-import {CAPS, storedLines} from './server.js'
+import {CAPS, NEED_SPAN, storedLines} from './server.js'
 import {LocalView} from './view.js'
-import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello, type Range} from './wire.js'
 
 export type SyncMode = 'pull' | 'push' | 'sync'
 
@@ -78,8 +78,13 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
     localRoot: {count: 0, fingerprint: ''},
     ms: 0,
   }
-  const want = new Set<string>()
+  // Ids to ask for, with the range the server listed each in when known (offered ids have none).
+  const want = new Map<string, Range | undefined>()
   const push = new Set<string>()
+  // The server's capabilities, from its first response.
+  let serverCaps: readonly string[] = []
+  // The ranges of the ids the last request asked for.
+  const asked = new Map<string, Range | undefined>()
   let view = await LocalView.load(store)
   let pending: Frame[] = await opening(view)
   let remoteRoot: {count: number; fingerprint: string} | undefined
@@ -104,9 +109,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         // seen so far): asking for more only has the rest offered back, 32 bytes each way per id.
         const avg = linesIn ? s.recordBytesIn / linesIn : 400
         const fits = Math.ceil((SOFT_MESSAGE / Math.max(64, avg)) * 1.1)
-        const ids = [...want].slice(0, Math.min(WANT_PER_MESSAGE, Math.max(256, fits)))
-        for (const id of ids) want.delete(id)
-        frames.push({t: T.Need, ids})
+        // What does not fit in the response comes back offered: `asked` keeps each id's range for then.
+        asked.clear()
+        frames.push(...needFrames(want, Math.min(WANT_PER_MESSAGE, Math.max(256, fits)), serverCaps.includes(NEED_SPAN), asked))
       }
       let budget = SOFT_MESSAGE - encodedSize(frames)
       while (push.size && budget > 0) {
@@ -152,6 +157,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       if (head?.t === T.Error) throw remoteError(transport.remote, head.code, head.message)
       if (!head || head.t !== T.Hello || head.hello.proto !== PROTOCOL) throw new UserError(`${transport.remote} did not answer with a ${PROTOCOL} hello`, {code: 'remote', exit: 1, hint: 'check that the remote runs `steme sync-serve` (or `steme serve`)'})
       if (head.hello.v !== VERSION) throw versionError(transport.remote, head.hello.v)
+      serverCaps = head.hello.caps
       if (head.hello.root !== undefined && head.hello.records !== undefined) remoteRoot = {count: head.hello.records, fingerprint: head.hello.root}
       if (head.hello.more) more = true
       p.ranges += head.hello.compared ?? 0
@@ -163,7 +169,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       linesIn += recs.records
       s.recordBytesIn += recs.recordBytes
       for (const f of got) {
-        if (f.t === T.Offer && pulls) for (const id of f.ids) want.add(id)
+        if (f.t === T.Offer && pulls) for (const id of f.ids) want.set(id, want.get(id) ?? asked.get(id))
         else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
         else if (f.t === T.Ack) {
           s.remoteResult.added += f.added
@@ -204,7 +210,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       const out = await respond(view, got, newOutcome())
       p.ranges += out.compared
       pending = [...pending, ...out.reply]
-      if (pulls) for (const id of out.iLack) want.add(id)
+      if (pulls) for (let i = 0; i < out.iLack.length; i++) want.set(out.iLack[i], out.iLackIn[i])
       if (pushes) for (const id of out.peerLacks) push.add(id)
       opts.onProgress?.({...p})
     }
@@ -218,6 +224,35 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   Object.assign(s, p)
   s.ms = Date.now() - started
   return s
+}
+
+/**
+ * Up to `max` wanted ids as NEED frames, taken out of `want` in the order they came. With a
+ * server that reads records by bucket span (`need-span`), the ids whose range is known go in
+ * one NEED_IN over the buckets of all their ranges: the server may then read that stretch of
+ * its store instead of looking each id up (about half the cost on a large store). Ids without
+ * a range go by NEED. `asked` gets the range of every id taken.
+ */
+export function needFrames(want: Map<string, Range | undefined>, max: number, spans: boolean, asked?: Map<string, Range | undefined>): Frame[] {
+  const plain: string[] = []
+  const spanned: string[] = []
+  let a = Infinity
+  let b = -1
+  for (const [id, r] of want) {
+    if (plain.length + spanned.length >= max) break
+    want.delete(id)
+    asked?.set(id, r)
+    if (!spans || r === undefined) plain.push(id)
+    else {
+      spanned.push(id)
+      if (r.a < a) a = r.a
+      if (r.b > b) b = r.b
+    }
+  }
+  const out: Frame[] = []
+  if (spanned.length) out.push({t: T.NeedIn, a, b, ids: spanned})
+  if (plain.length) out.push({t: T.Need, ids: plain})
+  return out
 }
 
 function stallError(remote: string, rounds: number, ranges: number): UserError {

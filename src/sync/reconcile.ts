@@ -36,13 +36,15 @@ export interface Outcome {
   peerLacks: string[]
   /** Ids the peer holds that we lack. */
   iLack: string[]
+  /** For each of iLack, the range it was listed in (where the peer stores it: NEED_IN's span). */
+  iLackIn: Range[]
   /** Range frames compared. */
   compared: number
   /** Range frames answered (all of them unless the reply budget ran out). */
   handled: number
 }
 
-export const newOutcome = (): Outcome => ({reply: [], peerLacks: [], iLack: [], compared: 0, handled: 0})
+export const newOutcome = (): Outcome => ({reply: [], peerLacks: [], iLack: [], iLackIn: [], compared: 0, handled: 0})
 
 const fpFrame = (range: Range, s: Summary): Frame => ({t: T.Fp, range, count: s.count, hash: s.count ? fingerprint(s) : new Uint8Array(0)})
 
@@ -179,7 +181,10 @@ async function onIds(view: LocalView, r: Range, theirs: readonly string[], out: 
   let common = 0
   for (const id of theirs) {
     if (mineSet.has(id)) common++
-    else out.iLack.push(id)
+    else {
+      out.iLack.push(id)
+      out.iLackIn.push(r)
+    }
   }
   if (common === mineSet.size) return
   const theirSet = new Set(theirs)

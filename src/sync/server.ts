@@ -7,7 +7,17 @@ import {Receiver, type ReceiveDeps} from './receive.js'
 import {LocalView} from './view.js'
 import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
 
-export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff']
+/** The server reads NEED_IN ids by their bucket span (a client sends NEED_IN only to a server that lists it). */
+export const NEED_SPAN = 'need-span'
+export const CAPS = ['fp16-sum256', 'ids', 'records', 'one-diff', NEED_SPAN]
+
+/**
+ * A NEED_IN span is read as a stretch of the store while it holds at most this many records per
+ * id asked for: scanning a record's hlc and id costs far less than one id lookup, which fetches
+ * a row from wherever it lies in the file (measured on 1M records, cold: 30k ids in 1,000-id
+ * lookups 1.8 s, by span 0.75-0.9 s).
+ */
+const SPAN_SCAN_PER_ID = 64
 
 /** Ids offered per response at most (6 MiB); with records (4 MiB) and ranges a response stays under MAX_MESSAGE. */
 const MAX_OFFER = 196_608
@@ -24,6 +34,8 @@ export interface SyncHandler {
   handle(request: Uint8Array): Promise<Uint8Array>
   close(): Promise<void>
 }
+
+type Span = {a: number; b: number}
 
 const errorReply = (code: string, message: string) => encode([{t: T.Error, code, message}])
 
@@ -85,21 +97,39 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     const head: Frame[] = [{t: T.Hello, hello}, ...reply, ...out.reply]
     if (takesRecords && out.iLack.length) head.push({t: T.Need, ids: out.iLack})
     // Records the client lacks: as many as fit, the rest offered by id for the next request.
-    const wanted = new Set<string>(sendsRecords ? out.peerLacks : [])
-    for (const f of frames) if (f.t === T.Need && sendsRecords) for (const id of f.ids) wanted.add(id)
-    const ids = [...wanted]
+    // Each id keeps the bucket span its NEED_IN gave (the first mention wins).
+    const wanted = new Map<string, Span | undefined>()
+    if (sendsRecords) {
+      for (const id of out.peerLacks) wanted.set(id, undefined)
+      for (const f of frames) {
+        if (f.t === T.Need) for (const id of f.ids) if (!wanted.has(id)) wanted.set(id, undefined)
+        if (f.t === T.NeedIn) {
+          const span = {a: f.a, b: f.b}
+          for (const id of f.ids) if (!wanted.has(id)) wanted.set(id, span)
+        }
+      }
+    }
+    const ids = [...wanted.keys()]
+    const spans = [...wanted.values()]
     const headBytes = encodedSize(head)
     let budget = SOFT_MESSAGE
     let i = 0
     const records: Frame[] = []
     while (i < ids.length && budget > 0) {
-      // Parts sized by what the budget still holds (about 450 B a record), so one query rarely overshoots.
-      const part = ids.slice(i, i + Math.min(1000, Math.max(64, Math.ceil(budget / 400))))
-      for (const line of await storedLines(deps.store, part)) {
+      // Parts sized by what the budget still holds (about 450 B a record), so one query rarely
+      // overshoots; a part holds ids of one span only, and a span is read in one query when the
+      // budget allows (each query scans the span).
+      const span = spans[i]
+      const max = Math.min(span ? 16_384 : 1000, Math.max(64, Math.ceil(budget / 400)))
+      let end = i + 1
+      while (end < ids.length && end - i < max && spans[end] === span) end++
+      const part = ids.slice(i, end)
+      const bySpan = span && deps.store.recordLinesIn && view.countUpper({a: span.a, b: span.b, bits: 0, prefix: 0}) <= SPAN_SCAN_PER_ID * part.length
+      for (const line of bySpan ? await deps.store.recordLinesIn!(part, span.a, span.b) : await storedLines(deps.store, part)) {
         records.push({t: T.Record, line})
         budget -= recordFrameSize(line)
       }
-      i += part.length
+      i = end
     }
     const rest = ids.slice(i)
     // Offers are bounded too, by what is left under MAX_MESSAGE; whatever does not fit is

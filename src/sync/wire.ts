@@ -16,6 +16,8 @@ export enum T {
   Ids = 0x11,
   Need = 0x20,
   Offer = 0x21,
+  /** NEED with the bucket span its ids lie in (capability `need-span`). */
+  NeedIn = 0x22,
   Record = 0x30,
   Ack = 0x31,
 }
@@ -56,6 +58,7 @@ export type Frame =
   | {t: T.Fp; range: Range; count: number; hash: Uint8Array}
   | {t: T.Ids; range: Range; ids: string[]}
   | {t: T.Need; ids: string[]}
+  | {t: T.NeedIn; a: number; b: number; ids: string[]}
   | {t: T.Offer; ids: string[]}
   | {t: T.Record; line: string}
   | {t: T.Ack; added: number; present: number; rejected: number; errors: {id?: string; reason: string}[]}
@@ -229,6 +232,9 @@ export function encodedSize(frames: readonly Frame[]): number {
       case T.Offer:
         body = 32 * f.ids.length
         break
+      case T.NeedIn:
+        body = varintSize(f.a) + varintSize(f.b - f.a) + 32 * f.ids.length
+        break
       case T.Fp:
         body = rangeSize(f.range, prev) + varintSize(f.count) + (f.count > 0 ? f.hash.length : 0)
         break
@@ -276,6 +282,13 @@ export function encode(frames: readonly Frame[]): Uint8Array {
       case T.Offer:
         w.byte(f.t)
         w.varint(32 * f.ids.length)
+        for (const id of f.ids) w.id(id)
+        continue
+      case T.NeedIn:
+        w.byte(f.t)
+        w.varint(varintSize(f.a) + varintSize(f.b - f.a) + 32 * f.ids.length)
+        w.varint(f.a)
+        w.varint(f.b - f.a)
         for (const id of f.ids) w.id(id)
         continue
       case T.Fp:
@@ -391,6 +404,16 @@ export function decode(msg: Uint8Array, onRecord?: (bytes: Uint8Array) => void):
         const ids: string[] = []
         while (body.left > 0) ids.push(body.hex(32))
         out.push({t, ids})
+        break
+      }
+      case T.NeedIn: {
+        const a = body.varint()
+        const b = a + body.varint()
+        if (b > MAX_BUCKET) throw new WireError('bad bucket span')
+        if (body.left % 32 !== 0) throw new WireError('id list not a multiple of 32 bytes')
+        const ids: string[] = []
+        while (body.left > 0) ids.push(body.hex(32))
+        out.push({t, a, b, ids})
         break
       }
       case T.Record: {

@@ -14,6 +14,7 @@ describe('wire format', () => {
       {t: T.Fp, range: {a: 1_700_005, b: 1_700_005, bits: 8, prefix: 0xab}, count: 0, hash: new Uint8Array(0)},
       {t: T.Ids, range: {a: 1_700_011, b: 1_700_011, bits: 0, prefix: 0}, ids: [id('a'), id('b')]},
       {t: T.Need, ids: [id('c')]},
+      {t: T.NeedIn, a: 1_700_000, b: 1_700_300, ids: [id('c'), id('9')]},
       {t: T.Offer, ids: [id('d'), id('e')]},
       {t: T.Record, line: '{"v":1,"x":"é"}'},
       {t: T.Ack, added: 1, present: 2, rejected: 3, errors: [{id: id('f'), reason: 'sig: bad'}]},
@@ -32,6 +33,8 @@ describe('wire format', () => {
       {t: T.Ids, range: {a: 2 ** 40, b: 2 ** 40 + 3, bits: 0, prefix: 0}, ids: Array.from({length: 200}, (_, i) => (i % 16).toString(16).repeat(64))},
       {t: T.Ids, range: {a: 0, b: 0, bits: 4, prefix: 3}, ids: []},
       {t: T.Need, ids: Array.from({length: 5}, () => id('c'))},
+      {t: T.NeedIn, a: 2 ** 43, b: 2 ** 44 - 1, ids: Array.from({length: 3}, () => id('d'))},
+      {t: T.NeedIn, a: 0, b: 0, ids: []},
       {t: T.Offer, ids: []},
       {t: T.Record, line: '{"v":1,"x":"é✓𝄞"}'},
       {t: T.Record, line: 'x'.repeat(300)},
@@ -53,6 +56,9 @@ describe('wire format', () => {
       new Uint8Array([0x20, 0x03, 1, 2, 3]),
       new Uint8Array([0x10, 0x04, 0, 0, 3, 0]),
       new Uint8Array([0x01, 0x02, 0x7b, 0x7b]),
+      // NEED_IN: a span past the last bucket; ids not a multiple of 32 bytes.
+      new Uint8Array([0x22, 0x09, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]),
+      new Uint8Array([0x22, 0x04, 0x01, 0x01, 0xaa, 0xbb]),
     ]
     for (const b of bad) expect(() => decode(b)).toThrow(/malformed sync message/)
   })

@@ -444,8 +444,26 @@ export class DuckDBStore implements Store {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
       const rows = await this.strings(`SELECT canonical, id, sig FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
-      // The line format of core/seal.ts recordLine (inlined: that module loads the hashing code).
-      for (const r of rows) out.push(`${r[0]!.slice(0, -1)},"id":"${r[1]}","sig":"${r[2]}"}`)
+      for (const r of rows) out.push(lineOf(r))
+    }
+    return out
+  }
+
+  async recordLinesIn(ids: readonly string[], from: number, to: number): Promise<string[]> {
+    if (ids.length === 0) return []
+    // Row groups outside the hlc span are skipped by their min/max, and the id filter is a hash
+    // semi-join over the rest: no per-id index probe and row fetch. The ids are 64-digit hex
+    // (from the wire decoder, or found missing below), safe to join.
+    const rows = await this.strings(
+      `SELECT canonical, id, sig FROM records WHERE hlc >= ? AND hlc < ? AND id IN (SELECT unhex(unnest(string_split(?, ','))))`,
+      [bucketFloor(from), bucketFloor(to + 1), ids.join(',')],
+    )
+    const out = rows.map(lineOf)
+    if (rows.length < ids.length) {
+      // Not in the span (or not stored at all): by id, as recordLines would.
+      const found = new Set(rows.map((r) => r[1]))
+      const missing = ids.filter((id) => !found.has(id))
+      out.push(...(await this.recordLines(missing)))
     }
     return out
   }
@@ -854,6 +872,9 @@ function holdTargeted(held: {byTarget: Map<string, Row[]>; ids: Set<string>}, ta
   else held.byTarget.set(target, [row])
   return true
 }
+
+/** A (canonical, id, sig) row as its wire line: core/seal.ts recordLine, inlined (that module loads the hashing code). */
+const lineOf = (r: (string | null)[]): string => `${r[0]!.slice(0, -1)},"id":"${r[1]}","sig":"${r[2]}"}`
 
 function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Pointed | undefined): void {
   pointed?.edges.add(dst)
