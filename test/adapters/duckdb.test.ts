@@ -268,6 +268,31 @@ describe('duckdb storage format', () => {
   })
 })
 
+describe('duckdb checkpoints', () => {
+  it('a writer checkpoints at 128 MiB of WAL (a checkpoint rewrites the indexes of the whole table), readers keep the default', async () => {
+    const {CHECKPOINT_THRESHOLD, openDatabase, queryStrings, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-ckpt-'))
+    const path = join(dir, 'store.duckdb')
+    const setting = async (readOnly: boolean) => {
+      const db = await openDatabase(path, readOnly)
+      const conn = await duck.connect(db)
+      try {
+        return (await queryStrings(conn, `SELECT current_setting('checkpoint_threshold')::VARCHAR`))[0][0]
+      } finally {
+        duck.disconnect_sync(conn)
+        duck.close_sync(db)
+      }
+    }
+    try {
+      expect(CHECKPOINT_THRESHOLD).toBe('128MiB')
+      expect(await setting(false)).toBe('128.0 MiB')
+      expect(await setting(true)).toBe('16.0 MiB')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('duckdb subject lookups under load', () => {
   it('lookups issued together (batched into IN queries) answer exactly as one at a time, repeats and filters included', () =>
     withStore('steme-duck-batch-', async (store) => {
