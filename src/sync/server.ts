@@ -56,6 +56,34 @@ export async function storedLines(store: Store, ids: readonly string[]): Promise
   return (await store.get(ids)).map((s) => recordLine(s.canonical, s.record.id, s.record.sig))
 }
 
+/**
+ * Read the records of `wanted` (ids with their NEED_IN span, if any) as RECORD frames, in order,
+ * until `budget` bytes are used; the ids not reached are returned in `rest`.
+ */
+async function readRecords(store: Store, view: LocalView, wanted: ReadonlyMap<string, Span | undefined>, budget: number): Promise<{records: Frame[]; rest: string[]; budget: number}> {
+  const ids = [...wanted.keys()]
+  const spans = [...wanted.values()]
+  const records: Frame[] = []
+  let i = 0
+  while (i < ids.length && budget > 0) {
+    // Parts sized by what the budget still holds (about 450 B a record), so one query rarely
+    // overshoots; a part holds ids of one span only, and a span is read in one query when the
+    // budget allows (each query scans the span).
+    const span = spans[i]
+    const max = Math.min(span ? 16_384 : 1000, Math.max(64, Math.ceil(budget / 400)))
+    let end = i + 1
+    while (end < ids.length && end - i < max && spans[end] === span) end++
+    const part = ids.slice(i, end)
+    const bySpan = span && store.recordLinesIn && view.countUpper({a: span.a, b: span.b, bits: 0, prefix: 0}) <= SPAN_SCAN_PER_ID * part.length
+    for (const line of bySpan ? await store.recordLinesIn!(part, span.a, span.b) : await storedLines(store, part)) {
+      records.push({t: T.Record, line})
+      budget -= recordFrameSize(line)
+    }
+    i = end
+  }
+  return {records, rest: ids.slice(i), budget}
+}
+
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
 export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandler {
   const receiver = new Receiver(deps)
@@ -89,49 +117,34 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     const view = deps.soleWriter ? (cached ??= await LocalView.load(deps.store)) : await LocalView.load(deps.store)
     view.forgetIds()
     const ranges = rangeFrames(frames)
-    const out = await respond(view, ranges, newOutcome(), MAX_REPLY_RANGES_BYTES)
+    // Records the client asked for, each id with the bucket span its NEED_IN gave (the first
+    // mention wins). They are read while the ranges are compared: two store reads at once.
+    const asked = new Map<string, Span | undefined>()
+    if (sendsRecords) {
+      for (const f of frames) {
+        if (f.t === T.Need) for (const id of f.ids) if (!asked.has(id)) asked.set(id, undefined)
+        if (f.t === T.NeedIn) {
+          const span = {a: f.a, b: f.b}
+          for (const id of f.ids) if (!asked.has(id)) asked.set(id, span)
+        }
+      }
+    }
+    const [out, byAsk] = await Promise.all([respond(view, ranges, newOutcome(), MAX_REPLY_RANGES_BYTES), readRecords(deps.store, view, asked, SOFT_MESSAGE)])
     const root = await rootFingerprint(view)
     const hello: Hello = {proto: PROTOCOL, v: VERSION, caps: CAPS, max: SOFT_MESSAGE, top: view.top, records: root.count, root: root.fingerprint}
     if (out.handled < ranges.length) hello.handled = out.handled
     if (out.compared) hello.compared = out.compared
     const head: Frame[] = [{t: T.Hello, hello}, ...reply, ...out.reply]
     if (takesRecords && out.iLack.length) head.push({t: T.Need, ids: out.iLack})
-    // Records the client lacks: as many as fit, the rest offered by id for the next request.
-    // Each id keeps the bucket span its NEED_IN gave (the first mention wins).
-    const wanted = new Map<string, Span | undefined>()
-    if (sendsRecords) {
-      for (const id of out.peerLacks) wanted.set(id, undefined)
-      for (const f of frames) {
-        if (f.t === T.Need) for (const id of f.ids) if (!wanted.has(id)) wanted.set(id, undefined)
-        if (f.t === T.NeedIn) {
-          const span = {a: f.a, b: f.b}
-          for (const id of f.ids) if (!wanted.has(id)) wanted.set(id, span)
-        }
-      }
-    }
-    const ids = [...wanted.keys()]
-    const spans = [...wanted.values()]
+    // Then what the comparison found the client lacks, in what the budget has left; the rest
+    // of both is offered by id for the next request.
+    const found = new Map<string, Span | undefined>()
+    if (sendsRecords) for (const id of out.peerLacks) if (!asked.has(id)) found.set(id, undefined)
+    const byFind = await readRecords(deps.store, view, found, byAsk.budget)
+    const records = [...byAsk.records, ...byFind.records]
+    const rest = [...byAsk.rest, ...byFind.rest]
+    const budget = byFind.budget
     const headBytes = encodedSize(head)
-    let budget = SOFT_MESSAGE
-    let i = 0
-    const records: Frame[] = []
-    while (i < ids.length && budget > 0) {
-      // Parts sized by what the budget still holds (about 450 B a record), so one query rarely
-      // overshoots; a part holds ids of one span only, and a span is read in one query when the
-      // budget allows (each query scans the span).
-      const span = spans[i]
-      const max = Math.min(span ? 16_384 : 1000, Math.max(64, Math.ceil(budget / 400)))
-      let end = i + 1
-      while (end < ids.length && end - i < max && spans[end] === span) end++
-      const part = ids.slice(i, end)
-      const bySpan = span && deps.store.recordLinesIn && view.countUpper({a: span.a, b: span.b, bits: 0, prefix: 0}) <= SPAN_SCAN_PER_ID * part.length
-      for (const line of bySpan ? await deps.store.recordLinesIn!(part, span.a, span.b) : await storedLines(deps.store, part)) {
-        records.push({t: T.Record, line})
-        budget -= recordFrameSize(line)
-      }
-      i = end
-    }
-    const rest = ids.slice(i)
     // Offers are bounded too, by what is left under MAX_MESSAGE; whatever does not fit is
     // flagged, and the client runs another pass.
     const room = Math.floor((MAX_MESSAGE - SLACK - headBytes - (SOFT_MESSAGE - budget)) / 32)

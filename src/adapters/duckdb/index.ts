@@ -443,8 +443,8 @@ export class DuckDBStore implements Store {
     const out: string[] = []
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.strings(`SELECT canonical, id, sig FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
-      for (const r of rows) out.push(lineOf(r))
+      const rows = await this.strings(`SELECT ${LINE} FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      for (const r of rows) out.push(r[0]!)
     }
     return out
   }
@@ -454,14 +454,15 @@ export class DuckDBStore implements Store {
     // Row groups outside the hlc span are skipped by their min/max, and the id filter is a hash
     // semi-join over the rest: no per-id index probe and row fetch. The ids are 64-digit hex
     // (from the wire decoder, or found missing below), safe to join.
-    const rows = await this.strings(
-      `SELECT canonical, id, sig FROM records WHERE hlc >= ? AND hlc < ? AND id IN (SELECT unhex(unnest(string_split(?, ','))))`,
-      [bucketFloor(from), bucketFloor(to + 1), ids.join(',')],
-    )
-    const out = rows.map(lineOf)
+    const rows = await this.strings(`SELECT ${LINE} FROM records WHERE hlc >= ? AND hlc < ? AND id IN (SELECT unhex(unnest(string_split(?, ','))))`, [
+      bucketFloor(from),
+      bucketFloor(to + 1),
+      ids.join(','),
+    ])
+    const out = rows.map((r) => r[0]!)
     if (rows.length < ids.length) {
       // Not in the span (or not stored at all): by id, as recordLines would.
-      const found = new Set(rows.map((r) => r[1]))
+      const found = new Set(out.map(lineId))
       const missing = ids.filter((id) => !found.has(id))
       out.push(...(await this.recordLines(missing)))
     }
@@ -873,8 +874,16 @@ function holdTargeted(held: {byTarget: Map<string, Row[]>; ids: Set<string>}, ta
   return true
 }
 
-/** A (canonical, id, sig) row as its wire line: core/seal.ts recordLine, inlined (that module loads the hashing code). */
-const lineOf = (r: (string | null)[]): string => `${r[0]!.slice(0, -1)},"id":"${r[1]}","sig":"${r[2]}"}`
+/**
+ * A stored record as its wire line (core/seal.ts recordLine), built by DuckDB: one string to
+ * decode per record instead of three, and no concatenation here (measured on 50k records,
+ * 305-443 ms against 540-983 ms). substr and length count characters, so a body that is not
+ * ASCII loses exactly its closing brace.
+ */
+const LINE = `substr(canonical, 1, length(canonical) - 1) || ',"id":"' || lower(hex(id)) || '","sig":"' || lower(hex(sig)) || '"}'`
+
+/** The id of a wire line: recordLine ends with `,"id":"<64>","sig":"<128>"}`. */
+const lineId = (line: string): string => line.slice(-203, -139)
 
 function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Pointed | undefined): void {
   pointed?.edges.add(dst)
