@@ -226,7 +226,9 @@ export async function respond(view: LocalView, frames: readonly Frame[], out: Ou
       // ran out) were not read for nothing.
       const want: Range[] = []
       let ids = 0
-      while (fetched < ranges.length && (want.length === 0 || ids < PREFETCH_IDS)) {
+      // No further ahead than the reply budget can still take as id lists (32 bytes an id).
+      const ahead = Math.min(PREFETCH_IDS, Math.max(0, maxReplyBytes - bytes) / 32)
+      while (fetched < ranges.length && (want.length === 0 || ids < ahead)) {
         const g = ranges[fetched++]
         if (!needsIds(view, g)) continue
         const r = (g as {range: Range}).range

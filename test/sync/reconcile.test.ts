@@ -45,6 +45,34 @@ describe('reconciliation between memory stores', () => {
     expect(few.reply.every((f) => f.t === T.Fp)).toBe(true)
   })
 
+  it('reads ids no further ahead than its reply budget can still take', async () => {
+    const a = await makeRecords(4000)
+    const store = await memoryWith(a)
+    const view = await LocalView.load(store)
+    const theirs = await LocalView.load(await memoryWith(a.filter((_, i) => i % 2 === 0)))
+    // Eight ranges, each half missing at the peer: every one is answered with our ids (~500).
+    const {partition} = await import('../../src/sync/reconcile.js')
+    const ranges = partition(view.bucketsIn(0, MAX_BUCKET), 0, MAX_BUCKET, 8)
+    const frames = ranges.map((range) => {
+      const t = theirs.bucketSummary(range)
+      return {t: T.Fp as const, range, count: t.count, hash: fingerprint(t)}
+    })
+    let read = 0
+    const bucketIds = store.bucketIds.bind(store)
+    store.bucketIds = async (spans) => {
+      const got = await bucketIds(spans)
+      read += got.length
+      return got
+    }
+    const out = await respond(view, frames, newOutcome(), 600 * 32)
+    expect(out.handled).toBeGreaterThanOrEqual(2)
+    expect(out.handled).toBeLessThan(8)
+    const listed = out.reply.reduce((n, f) => n + (f.t === T.Ids ? f.ids.length : 0), 0)
+    // What was read is what was listed, plus at most the range that ran past the budget.
+    expect(read).toBeLessThanOrEqual(listed + 600)
+    expect(read).toBeLessThan(4000)
+  })
+
   it('answers a peer ahead by its newest records with "nothing after my newest", even when many differ', async () => {
     const a = await makeRecords(2000)
     const mine = await memoryWith(a.slice(0, 1800))
