@@ -11,8 +11,11 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CACHE = join(ROOT, '.bench')
 export const BIN = join(ROOT, 'bin', 'run.js')
 mkdirSync(CACHE, {recursive: true})
-/** In the names of cached stores: bumped when the stored format changes (s3: the subject column uncompressed), so old ones are rebuilt. */
-export const STORE_TAG = 's3'
+/**
+ * In the names of cached stores: bumped when the stored format changes (s3: the subject column
+ * uncompressed; s4: DuckDB's 1.5 storage format), so old ones are rebuilt.
+ */
+export const STORE_TAG = 's4'
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
