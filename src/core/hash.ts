@@ -34,12 +34,9 @@ export function blake3Reference(data: Uint8Array): Uint8Array {
   return nobleBlake3(data)
 }
 
-const HEX = Array.from({length: 256}, (_, i) => i.toString(16).padStart(2, '0'))
-
+/** Lowercase hex (Node's native encoder: a third of the time of a JS table loop on 64 bytes). */
 export function toHex(bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]]
-  return s
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -27,12 +27,24 @@ function checkSize(text: string, body: RecordBody): string {
 }
 
 export function seal(body: RecordBody, key: KeyPair): Sealed {
+  return sealRaw(body, key).sealed
+}
+
+/** A sealed record with its id and signature as bytes too: bulk paths store the bytes without a hex round trip. */
+export interface SealedRaw {
+  sealed: Sealed
+  idBytes: Uint8Array
+  sigBytes: Uint8Array
+}
+
+export function sealRaw(body: RecordBody, key: KeyPair): SealedRaw {
   checkShape(body, false)
   if (body.agent !== key.publicHex) throw new RecordError('agent', 'is not the public key of the signing key')
   const canonical = canonicalBody(body)
   const idBytes = blake3(canonical)
-  const record = {...body, id: toHex(idBytes), sig: toHex(key.sign(idBytes))} as SignedRecord
-  return {record, canonical}
+  const sigBytes = key.sign(idBytes)
+  const record = {...body, id: toHex(idBytes), sig: toHex(sigBytes)} as SignedRecord
+  return {sealed: {record, canonical}, idBytes, sigBytes}
 }
 
 export interface CheckOptions {
@@ -62,6 +74,11 @@ function canonicalOfSigned(record: SignedRecord): string {
 
 /** Validate a received record: shape, bounds, clock skew, id, signature. Throws RecordError. */
 export function checkRecord(obj: unknown, opts: CheckOptions): Sealed {
+  return checkRecordRaw(obj, opts).sealed
+}
+
+/** checkRecord, with the id and signature as bytes too. */
+export function checkRecordRaw(obj: unknown, opts: CheckOptions): SealedRaw {
   checkShape(obj, true)
   const record = obj as unknown as SignedRecord
   const wall = parseHlc(record.hlc).wall
@@ -71,10 +88,11 @@ export function checkRecord(obj: unknown, opts: CheckOptions): Sealed {
   const canonical = canonicalOfSigned(record)
   const idBytes = blake3(canonical)
   if (toHex(idBytes) !== record.id) throw new RecordError('id', `does not match the content (BLAKE3 of the canonical record is ${toHex(idBytes)})`)
-  if (!opts.skipSignature && !verify(record.agent, idBytes, Buffer.from(record.sig, 'hex'))) {
+  const sigBytes = Buffer.from(record.sig, 'hex')
+  if (!opts.skipSignature && !verify(record.agent, idBytes, sigBytes)) {
     throw new RecordError('sig', 'does not verify against agent for this id')
   }
-  return {record, canonical}
+  return {sealed: {record, canonical}, idBytes, sigBytes}
 }
 
 /** Re-check a stored record (fsck): canonical text hashes to the id, and the signature holds. */
