@@ -45,30 +45,26 @@ export function useOpenssl(): void {
 
 export const cryptoBackend = (): CryptoBackend => (sodium ? 'libsodium' : 'openssl')
 
-// Rebuilding a KeyObject from DER costs ~40% of a verify; agents are few, so cache them.
+// Rebuilding a KeyObject from DER costs ~40% of a verify; agents are few, so keys are cached
+// per agent (KeyObjects for OpenSSL, raw bytes for libsodium), each cache bounded.
+const MAX_CACHED = 10_000
 const publicKeys = new Map<string, KeyObject>()
 const rawKeys = new Map<string, Buffer>()
-const MAX_CACHED = 10_000
 
-function rawPublicKey(agentHex: string): Buffer {
-  let key = rawKeys.get(agentHex)
-  if (!key) {
-    key = Buffer.from(agentHex, 'hex')
-    if (rawKeys.size >= MAX_CACHED) rawKeys.clear()
-    rawKeys.set(agentHex, key)
+function cached<T>(cache: Map<string, T>, agentHex: string, make: (hex: string) => T): T {
+  let key = cache.get(agentHex)
+  if (key === undefined) {
+    key = make(agentHex)
+    if (cache.size >= MAX_CACHED) cache.clear()
+    cache.set(agentHex, key)
   }
   return key
 }
 
-function publicKeyObject(agentHex: string): KeyObject {
-  let key = publicKeys.get(agentHex)
-  if (!key) {
-    key = createPublicKey({key: Buffer.concat([SPKI_PREFIX, Buffer.from(agentHex, 'hex')]), format: 'der', type: 'spki'})
-    if (publicKeys.size >= MAX_CACHED) publicKeys.clear()
-    publicKeys.set(agentHex, key)
-  }
-  return key
-}
+const rawPublicKey = (agentHex: string): Buffer => cached(rawKeys, agentHex, (hex) => Buffer.from(hex, 'hex'))
+
+const publicKeyObject = (agentHex: string): KeyObject =>
+  cached(publicKeys, agentHex, (hex) => createPublicKey({key: Buffer.concat([SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki'}))
 
 /** A signing key held in memory; the seed never leaves this object except to the key file. */
 export interface KeyPair {

@@ -12,8 +12,9 @@ export const MIGRATIONS: string[][] = [
     // checks each row's subject again, and fetching one row from an FSST segment (what DuckDB
     // picks for this column) is costly. On a 1M-record store a 10-row subject took 0.64 ms of
     // CPU instead of 0.95, and eight in one IN query 0.22 instead of 0.47 ms each, for 2% more
-    // disk (427 against 419 MB). The other strings keep FSST: storing canonical uncompressed made lookups in a
-    // fresh process slower (p95 4.7 against 1.9 ms), as every cold block read is bigger.
+    // disk (427 against 419 MB). The other strings keep DuckDB's choice (FSST, or DICT_FSST in
+    // the 1.5 storage format): storing canonical uncompressed made lookups in a fresh process
+    // slower (p95 4.7 against 1.9 ms), as every cold block read is bigger.
     // Stores created before this keep FSST on subject. They answer the same, only slower.
     `CREATE TABLE IF NOT EXISTS records (
       id BLOB PRIMARY KEY,
