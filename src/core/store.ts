@@ -167,11 +167,12 @@ export interface Store {
   bucketIds(spans: readonly BucketSpan[]): Promise<BucketId[]>
   /**
    * Sync (optional): the same ids as `bucketIds`, one list per non-empty bucket, buckets
-   * ascending, the ids of a bucket in no particular order (the caller sorts the few buckets it
-   * splits by id prefix). A large sync reads about a million ids per side: one object per id,
-   * or a sort of every bucket, costs more than the read. Callers fall back to `bucketIds`.
+   * ascending, each list the bucket's ids as consecutive 32-byte entries in no particular order
+   * (the caller sorts the few buckets it splits by id prefix). A large sync reads about a
+   * million ids per side: an object or a string per id, or a sort of every bucket, costs more
+   * than the read. Callers fall back to `bucketIds`.
    */
-  bucketIdLists?(spans: readonly BucketSpan[]): Promise<{bucket: number; ids: string[]}[]>
+  bucketIdLists?(spans: readonly BucketSpan[]): Promise<{bucket: number; ids: Uint8Array}[]>
   /**
    * Sync (optional): records by id as NDJSON lines (`recordLine` of the stored canonical body,
    * id and sig), without parsing them; ids not stored are absent. Callers fall back to `get`.

@@ -1,6 +1,7 @@
 /** The reconciliation step both peers run on each other's range frames: compare, resolve, or split. */
 import {MAX_BUCKET, MOD, idValue} from '../core/bucket.js'
 import type {BucketSum} from '../core/store.js'
+import {ID_BYTES, IdIndex, type IdList} from './ids.js'
 import {LocalView, fingerprint, sameBytes, type Summary} from './view.js'
 import {T, type Frame, type Range} from './wire.js'
 
@@ -80,7 +81,7 @@ async function split(view: LocalView, r: Range, mine: Summary, theirCount: numbe
     if (top > r.a) out.reply.push(fpFrame({a: r.a, b: top - 1, bits: 0, prefix: 0}, view.bucketSummary({a: r.a, b: top - 1, bits: 0, prefix: 0})))
     const last: Range = {a: top, b: top, bits: 0, prefix: 0}
     const s = view.bucketSummary(last)
-    out.reply.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.ids(last)} : fpFrame(last, s))
+    out.reply.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.idList(last)} : fpFrame(last, s))
     out.reply.push({t: T.Fp, range: {a: top + 1, b: r.b, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
     return
   }
@@ -102,7 +103,7 @@ async function split(view: LocalView, r: Range, mine: Summary, theirCount: numbe
   // One bucket: split by the next 4 or 8 bits of the id.
   const step = fanout > 64 && mine.count > 1024 ? 8 : 4
   if (r.bits + step > 48) {
-    out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
+    out.reply.push({t: T.Ids, range: r, ids: await view.idList(r)})
     return
   }
   const ids = await view.ids(r)
@@ -149,7 +150,7 @@ async function onFp(view: LocalView, r: Range, theirCount: number, hash: Uint8Ar
     return
   }
   if (mine.count <= LIMITS.idsMax || (dense(mine.count, theirCount) && !aheadOfTop(view, r, mine.count, theirCount))) {
-    out.reply.push({t: T.Ids, range: r, ids: await view.ids(r)})
+    out.reply.push({t: T.Ids, range: r, ids: await view.idList(r)})
     return
   }
   await split(view, r, mine, theirCount, out)
@@ -165,30 +166,28 @@ function dense(mine: number, theirs: number): boolean {
 }
 
 /** Answer an id list: the peer holds exactly these ids in the range. */
-async function onIds(view: LocalView, r: Range, theirs: readonly string[], out: Outcome): Promise<void> {
+async function onIds(view: LocalView, r: Range, theirs: IdList, out: Outcome): Promise<void> {
   out.compared++
-  const mine = await view.ids(r)
-  if (mine.length === 0) {
+  const mine = await view.idList(r)
+  if (mine.count === 0) {
     // Holding nothing there: "count 0" (a few bytes) gets their records as surely as listing
     // back every id they just sent (32 bytes each), in the same number of round trips.
-    if (theirs.length) out.reply.push(fpFrame(r, {count: 0, sum: 0n}))
+    if (theirs.count) out.reply.push(fpFrame(r, {count: 0, sum: 0n}))
     return
   }
-  // One set, of ours; theirs is only made into a set when some of ours were not in their list
-  // (a large one-sided difference, the common case, builds one set instead of two). A peer that
-  // repeats ids in its list can only miss records we would have sent it.
-  const mineSet = new Set(mine)
-  let common = 0
-  for (const id of theirs) {
-    if (mineSet.has(id)) common++
-    else {
-      out.iLack.push(id)
-      out.iLackIn.push(r)
-    }
+  // One index, over ours (our ids are BLAKE3 outputs, so it stays balanced whatever the peer
+  // sends); probing it with theirs finds what we lack and marks what they hold, and ours left
+  // unmarked are what they lack. A peer that repeats ids in its list can only miss records we
+  // would have sent it.
+  const index = new IdIndex(mine)
+  const t = theirs.bytes
+  for (let off = 0; off < t.length; off += ID_BYTES) {
+    if (index.probe(t, off)) continue
+    out.iLack.push(t.toString('hex', off, off + ID_BYTES))
+    out.iLackIn.push(r)
   }
-  if (common === mineSet.size) return
-  const theirSet = new Set(theirs)
-  for (const id of mine) if (!theirSet.has(id)) out.peerLacks.push(id)
+  const seen = index.seen
+  for (let i = 0; i < seen.length; i++) if (seen[i] === 0) out.peerLacks.push(mine.hex(i))
 }
 
 /** Ids read ahead per store call while answering a message. */
@@ -242,7 +241,7 @@ export async function respond(view: LocalView, frames: readonly Frame[], out: Ou
     out.handled++
     for (; counted < out.reply.length; counted++) {
       const r = out.reply[counted]
-      bytes += r.t === T.Ids ? 8 + 32 * r.ids.length : 24
+      bytes += r.t === T.Ids ? 8 + r.ids.bytes.length : 24
     }
   }
   return out
@@ -265,7 +264,7 @@ export async function opening(view: LocalView): Promise<Frame[]> {
   }
   const last: Range = {a: top, b: top, bits: 0, prefix: 0}
   const s = await view.summary(last)
-  frames.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.ids(last)} : fpFrame(last, s))
+  frames.push(s.count <= LIMITS.openingIds ? {t: T.Ids, range: last, ids: await view.idList(last)} : fpFrame(last, s))
   if (top < MAX_BUCKET) frames.push({t: T.Fp, range: {a: top + 1, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
   return frames
 }

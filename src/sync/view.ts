@@ -2,6 +2,7 @@
 import {MAX_BUCKET, MOD, idValue} from '../core/bucket.js'
 import {blake3} from '../core/hash.js'
 import type {BucketSpan, BucketSum, Store} from '../core/store.js'
+import {IdList} from './ids.js'
 import {FP_BYTES, type Range} from './wire.js'
 
 export interface Summary {
@@ -42,9 +43,9 @@ export class LocalView {
   private buckets: BucketSum[] = []
   private cumCount: number[] = [0]
   private cumSum: bigint[] = [0n]
-  private idCache = new Map<number, string[]>()
-  /** Buckets whose cached ids are known sorted (prefix ranges need them so). */
-  private sorted = new Set<number>()
+  private idCache = new Map<number, IdList>()
+  /** A bucket's ids as sorted hex, for the buckets split by id prefix (hot buckets only). */
+  private sorted = new Map<number, string[]>()
 
   private constructor(private readonly store: Store) {}
 
@@ -126,30 +127,41 @@ export class LocalView {
       else spans.push({from: r.a, to: r.b})
     }
     if (spans.length === 0) return
-    for (const sp of spans) for (const b of this.bucketsIn(sp.from, sp.to)) this.idCache.set(b.bucket, [])
+    for (const sp of spans) for (const b of this.bucketsIn(sp.from, sp.to)) this.idCache.set(b.bucket, IdList.empty)
     if (this.store.bucketIdLists) {
-      for (const {bucket, ids} of await this.store.bucketIdLists(spans)) if (this.idCache.has(bucket)) this.idCache.set(bucket, ids)
+      for (const {bucket, ids} of await this.store.bucketIdLists(spans)) if (this.idCache.has(bucket)) this.idCache.set(bucket, new IdList(ids))
       return
     }
-    for (const {bucket, id} of await this.store.bucketIds(spans)) this.idCache.get(bucket)?.push(id)
+    const hex = new Map<number, string[]>()
+    for (const {bucket, id} of await this.store.bucketIds(spans)) {
+      if (!this.idCache.has(bucket)) continue
+      const list = hex.get(bucket)
+      if (list) list.push(id)
+      else hex.set(bucket, [id])
+    }
+    for (const [bucket, ids] of hex) this.idCache.set(bucket, IdList.fromHex(ids))
   }
 
-  /** The ids in a range, bucket by bucket; sorted by id within a prefix range, else in no particular order. */
+  /** The ids in a range as hex, bucket by bucket; sorted by id within a prefix range, else in no particular order. */
   async ids(r: Range): Promise<string[]> {
+    if (r.bits > 0) return this.prefixIds(r)
+    return (await this.idList(r)).toHex()
+  }
+
+  /** The ids in a range as bytes (what id lists on the wire and their comparison use). */
+  async idList(r: Range): Promise<IdList> {
+    if (r.bits > 0) return IdList.fromHex(await this.prefixIds(r))
     if (!this.cached(r)) await this.prefetch([r])
-    if (r.bits > 0) {
-      // A prefix is a contiguous run of the bucket's sorted ids: two binary searches, so the
-      // hundreds of sub-ranges of a split bucket do not each scan the whole bucket.
-      const ids = this.idCache.get(r.a) ?? []
-      if (!this.sorted.has(r.a)) {
-        ids.sort()
-        this.sorted.add(r.a)
-      }
-      const head = r.prefix.toString(16).padStart(r.bits / 4, '0')
-      return ids.slice(firstAtLeast(ids, head.padEnd(64, '0')), firstAtLeast(ids, head.padEnd(64, 'f') + 'g'))
-    }
-    const out: string[] = []
-    for (const b of this.bucketsIn(r.a, r.b)) out.push(...this.idCache.get(b.bucket)!)
-    return out
+    return IdList.concat(this.bucketsIn(r.a, r.b).map((b) => this.idCache.get(b.bucket)!))
+  }
+
+  private async prefixIds(r: Range): Promise<string[]> {
+    if (!this.cached(r)) await this.prefetch([r])
+    // A prefix is a contiguous run of the bucket's sorted ids: two binary searches, so the
+    // hundreds of sub-ranges of a split bucket do not each scan the whole bucket.
+    let ids = this.sorted.get(r.a)
+    if (!ids) this.sorted.set(r.a, (ids = (this.idCache.get(r.a) ?? IdList.empty).toHex().sort()))
+    const head = r.prefix.toString(16).padStart(r.bits / 4, '0')
+    return ids.slice(firstAtLeast(ids, head.padEnd(64, '0')), firstAtLeast(ids, head.padEnd(64, 'f') + 'g'))
   }
 }

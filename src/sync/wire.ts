@@ -1,6 +1,7 @@
 /** Sync protocol v1 wire format: a message is a sequence of typed, length-prefixed frames. */
 import {MAX_BUCKET} from '../core/bucket.js'
 import {UserError} from '../core/errors.js'
+import {ID_BYTES, IdList} from './ids.js'
 
 export const PROTOCOL = 'steme-sync'
 export const VERSION = 1
@@ -56,7 +57,7 @@ export type Frame =
   | {t: T.Hello; hello: Hello}
   | {t: T.Error; code: string; message: string}
   | {t: T.Fp; range: Range; count: number; hash: Uint8Array}
-  | {t: T.Ids; range: Range; ids: string[]}
+  | {t: T.Ids; range: Range; ids: IdList}
   | {t: T.Need; ids: string[]}
   | {t: T.NeedIn; a: number; b: number; ids: string[]}
   | {t: T.Offer; ids: string[]}
@@ -239,7 +240,7 @@ export function encodedSize(frames: readonly Frame[]): number {
         body = rangeSize(f.range, prev) + varintSize(f.count) + (f.count > 0 ? f.hash.length : 0)
         break
       case T.Ids:
-        body = rangeSize(f.range, prev) + varintSize(f.ids.length) + 32 * f.ids.length
+        body = rangeSize(f.range, prev) + varintSize(f.ids.count) + f.ids.bytes.length
         break
       default:
         body = jsonSize(f)
@@ -302,12 +303,12 @@ export function encode(frames: readonly Frame[]): Uint8Array {
         // The range and count go through the scratch writer; the ids, whose size is known, straight into the message.
         body.reset()
         putRange(body, f.range, prev)
-        body.varint(f.ids.length)
+        body.varint(f.ids.count)
         const head = body.done()
         w.byte(f.t)
-        w.varint(head.length + 32 * f.ids.length)
+        w.varint(head.length + f.ids.bytes.length)
         w.bytes(head)
-        for (const id of f.ids) w.id(id)
+        w.bytes(f.ids.bytes)
         continue
       }
     }
@@ -392,10 +393,9 @@ export function decode(msg: Uint8Array, onRecord?: (bytes: Uint8Array) => void):
       case T.Ids: {
         const range = getRange(body, prev)
         const n = body.varint()
-        if (n * 32 > body.left) throw new WireError('truncated id list')
-        const ids: string[] = []
-        for (let i = 0; i < n; i++) ids.push(body.hex(32))
-        out.push({t, range, ids})
+        if (n * ID_BYTES > body.left) throw new WireError('truncated id list')
+        // Copied out of the message (one copy for the whole list), so the list outlives it.
+        out.push({t, range, ids: new IdList(Buffer.from(body.take(n * ID_BYTES)))})
         break
       }
       case T.Need:

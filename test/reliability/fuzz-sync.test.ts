@@ -13,6 +13,7 @@ import type {Store} from '../../src/core/store.js'
 import type {Transport} from '../../src/core/transport.js'
 import {runSync} from '../../src/sync/client.js'
 import {FramingError, MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
+import {IdList} from '../../src/sync/ids.js'
 import {createSyncHandler, type SyncHandler} from '../../src/sync/server.js'
 import {serveStreams} from '../../src/sync/stdio-server.js'
 import {MAX_MESSAGE, PROTOCOL, T, VERSION, Writer, decode, encode, type Frame} from '../../src/sync/wire.js'
@@ -124,7 +125,7 @@ const frame: fc.Arbitrary<Frame> = fc
   hostileHello.map((hello) => ({t: T.Hello, hello})),
   fc.record({code: fc.string({maxLength: 10}), message: fc.string({maxLength: 30})}).map((e) => ({t: T.Error, ...e})),
   fc.tuple(range, fc.nat(100_000), fc.uint8Array({minLength: 16, maxLength: 16})).map(([r, count, hash]) => ({t: T.Fp, range: r, count, hash})),
-  fc.tuple(range, fc.array(id, {maxLength: 20})).map(([r, ids]) => ({t: T.Ids, range: r, ids})),
+  fc.tuple(range, fc.array(id, {maxLength: 20})).map(([r, ids]) => ({t: T.Ids, range: r, ids: IdList.fromHex(ids)})),
   fc.array(id, {maxLength: 20}).map((ids) => ({t: T.Need, ids})),
   fc.array(id, {maxLength: 20}).map((ids) => ({t: T.Offer, ids})),
   recordLineArb.map((line) => ({t: T.Record, line})),

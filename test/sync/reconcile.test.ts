@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {MAX_BUCKET} from '../../src/core/bucket.js'
+import {IdList} from '../../src/sync/ids.js'
 import {newOutcome, respond} from '../../src/sync/reconcile.js'
 import {LocalView, fingerprint} from '../../src/sync/view.js'
 import {T} from '../../src/sync/wire.js'
@@ -22,7 +23,7 @@ describe('reconciliation between memory stores', () => {
     const a = await makeRecords(5)
     const view = await LocalView.load(await memoryWith([]))
     const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
-    const out = await respond(view, [{t: T.Ids, range, ids: a.map((s) => s.record.id)}], newOutcome())
+    const out = await respond(view, [{t: T.Ids, range, ids: IdList.fromHex(a.map((s) => s.record.id))}], newOutcome())
     expect(out.iLack).toEqual([])
     expect(out.reply).toEqual([{t: T.Fp, range, count: 0, hash: new Uint8Array(0)}])
   })
@@ -37,7 +38,7 @@ describe('reconciliation between memory stores', () => {
     const out = await respond(view, [{t: T.Fp, range, count: t.count, hash: fingerprint(t)}], newOutcome())
     expect(out.reply).toHaveLength(1)
     expect(out.reply[0]).toMatchObject({t: T.Ids, range})
-    expect((out.reply[0] as {ids: string[]}).ids).toHaveLength(2000)
+    expect((out.reply[0] as {ids: IdList}).ids.count).toBe(2000)
     // A few apart in the same range still splits.
     const near = await LocalView.load(await memoryWith(a.slice(0, 1990)))
     const few = await respond(view, [{t: T.Fp, range, count: 1990, hash: fingerprint(near.total)}], newOutcome())
@@ -67,7 +68,7 @@ describe('reconciliation between memory stores', () => {
     const out = await respond(view, frames, newOutcome(), 600 * 32)
     expect(out.handled).toBeGreaterThanOrEqual(2)
     expect(out.handled).toBeLessThan(8)
-    const listed = out.reply.reduce((n, f) => n + (f.t === T.Ids ? f.ids.length : 0), 0)
+    const listed = out.reply.reduce((n, f) => n + (f.t === T.Ids ? f.ids.count : 0), 0)
     // What was read is what was listed, plus at most the range that ran past the budget.
     expect(read).toBeLessThanOrEqual(listed + 600)
     expect(read).toBeLessThan(4000)
@@ -81,7 +82,7 @@ describe('reconciliation between memory stores', () => {
     const range = {a: 0, b: MAX_BUCKET, bits: 0, prefix: 0}
     // A tenth differs, but all of it is newer than our newest record: no id list is needed.
     const out = await respond(view, [{t: T.Fp, range, count: peer.count, hash: fingerprint(peer)}], newOutcome())
-    expect(out.reply.filter((f) => f.t === T.Ids && f.ids.length > 256)).toEqual([])
+    expect(out.reply.filter((f) => f.t === T.Ids && f.ids.count > 256)).toEqual([])
     expect(out.reply).toContainEqual({t: T.Fp, range: {a: view.top + 1, b: MAX_BUCKET, bits: 0, prefix: 0}, count: 0, hash: new Uint8Array(0)})
   })
 

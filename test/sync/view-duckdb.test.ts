@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterEach, expect, it} from 'vitest'
 import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
 import {MAX_BUCKET} from '../../src/core/bucket.js'
+import {IdList} from '../../src/sync/ids.js'
 import {LocalView} from '../../src/sync/view.js'
 import type {Range} from '../../src/sync/wire.js'
 import {DAY, makeRecords, memoryWith} from './helpers.js'
@@ -23,7 +24,7 @@ it('DuckDB bucket id lists and the view built on them match the memory store, pr
     const all = {from: 0, to: MAX_BUCKET}
     const lists = await duck.bucketIdLists([all])
     expect(lists.map((l) => l.bucket)).toEqual([...lists.map((l) => l.bucket)].sort((a, b) => a - b))
-    expect(lists.flatMap((l) => [...l.ids].sort().map((id) => ({bucket: l.bucket, id})))).toEqual(await mem.bucketIds([all]))
+    expect(lists.flatMap((l) => new IdList(l.ids).toHex().sort().map((id) => ({bucket: l.bucket, id})))).toEqual(await mem.bucketIds([all]))
     expect(await duck.bucketIds([all])).toEqual(await mem.bucketIds([all]))
 
     const dv = await LocalView.load(duck)

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
 import {backoff} from '../../src/sync/retry.js'
 import {parseRemote} from '../../src/sync/remote.js'
+import {IdList} from '../../src/sync/ids.js'
 import {MAX_MESSAGE, T, decode, encode, encodedSize, type Frame} from '../../src/sync/wire.js'
 
 const id = (c: string) => c.repeat(64)
@@ -12,7 +13,7 @@ describe('wire format', () => {
       {t: T.Hello, hello: {proto: 'steme-sync', v: 1, caps: ['ids'], mode: 'pull', top: 1_712_000}},
       {t: T.Fp, range: {a: 1_700_000, b: 1_700_010, bits: 0, prefix: 0}, count: 42, hash: new Uint8Array(16).fill(7)},
       {t: T.Fp, range: {a: 1_700_005, b: 1_700_005, bits: 8, prefix: 0xab}, count: 0, hash: new Uint8Array(0)},
-      {t: T.Ids, range: {a: 1_700_011, b: 1_700_011, bits: 0, prefix: 0}, ids: [id('a'), id('b')]},
+      {t: T.Ids, range: {a: 1_700_011, b: 1_700_011, bits: 0, prefix: 0}, ids: IdList.fromHex([id('a'), id('b')])},
       {t: T.Need, ids: [id('c')]},
       {t: T.NeedIn, a: 1_700_000, b: 1_700_300, ids: [id('c'), id('9')]},
       {t: T.Offer, ids: [id('d'), id('e')]},
@@ -30,8 +31,8 @@ describe('wire format', () => {
       {t: T.Fp, range: {a: 1_700_000, b: 1_700_200, bits: 0, prefix: 0}, count: 300, hash: new Uint8Array(16).fill(7)},
       // Back before the previous end: a negative, zigzagged delta.
       {t: T.Fp, range: {a: 5, b: 5, bits: 44, prefix: 2 ** 43 + 9}, count: 0, hash: new Uint8Array(0)},
-      {t: T.Ids, range: {a: 2 ** 40, b: 2 ** 40 + 3, bits: 0, prefix: 0}, ids: Array.from({length: 200}, (_, i) => (i % 16).toString(16).repeat(64))},
-      {t: T.Ids, range: {a: 0, b: 0, bits: 4, prefix: 3}, ids: []},
+      {t: T.Ids, range: {a: 2 ** 40, b: 2 ** 40 + 3, bits: 0, prefix: 0}, ids: IdList.fromHex(Array.from({length: 200}, (_, i) => (i % 16).toString(16).repeat(64)))},
+      {t: T.Ids, range: {a: 0, b: 0, bits: 4, prefix: 3}, ids: IdList.empty},
       {t: T.Need, ids: Array.from({length: 5}, () => id('c'))},
       {t: T.NeedIn, a: 2 ** 43, b: 2 ** 44 - 1, ids: Array.from({length: 3}, () => id('d'))},
       {t: T.NeedIn, a: 0, b: 0, ids: []},
@@ -46,7 +47,9 @@ describe('wire format', () => {
 
   it('refuses to encode an id that is not 64 hex digits (the frame length is written first)', () => {
     expect(() => encode([{t: T.Need, ids: ['ab'.repeat(31)]}])).toThrow(/not a hex id/)
-    expect(() => encode([{t: T.Ids, range: {a: 1, b: 1, bits: 0, prefix: 0}, ids: ['zz'.repeat(32)]}])).toThrow(/not a hex id/)
+    expect(() => IdList.fromHex(['zz'.repeat(32)])).toThrow(/not a hex id/)
+    expect(() => IdList.fromHex(['ab'.repeat(31)])).toThrow(/not a hex id/)
+    expect(() => new IdList(new Uint8Array(33))).toThrow(/not a whole number of ids/)
   })
 
   it('refuses malformed input with a clear error', () => {
