@@ -11,6 +11,12 @@ export interface Transport {
   /** The remote as the user named it, for messages. */
   readonly remote: string
   request(message: Uint8Array): Promise<Uint8Array>
+  /**
+   * Start opening the connection now, if it is not open (optional: `request` opens it anyway).
+   * The caller's own preparation then overlaps the connection set-up and the remote's start; a
+   * failure surfaces from the next `request`.
+   */
+  connect?(): void
   close(): Promise<void>
 }
 

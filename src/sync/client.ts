@@ -85,6 +85,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let serverCaps: readonly string[] = []
   // The ranges of the ids the last request asked for.
   const asked = new Map<string, Range | undefined>()
+  // The connection (and, over SSH, the remote steme's start) overlaps reading our own view.
+  transport.connect?.()
   let view = await LocalView.load(store)
   let pending: Frame[] = await opening(view)
   let remoteRoot: {count: number; fingerprint: string} | undefined

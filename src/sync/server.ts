@@ -87,7 +87,15 @@ async function readRecords(store: Store, view: LocalView, wanted: ReadonlyMap<st
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
 export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandler {
   const receiver = new Receiver(deps)
-  let cached: LocalView | undefined
+  let cached: Promise<LocalView> | undefined
+  const loadView = () => {
+    const p = LocalView.load(deps.store)
+    p.catch(() => undefined)
+    return p
+  }
+  // The sole writer reads its bucket table now, while the client connects and prepares its
+  // opening request, instead of when that request arrives.
+  if (deps.soleWriter) cached = loadView()
   // One request at a time: pushes commit in order, and each view sees the last commit.
   let queue: Promise<unknown> = Promise.resolve()
   const handle = async (request: Uint8Array): Promise<Uint8Array> => {
@@ -114,7 +122,16 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
       cached = undefined
       reply.push({t: T.Ack, added: r.added, present: r.present, rejected: r.rejected, errors: r.errors})
     }
-    const view = deps.soleWriter ? (cached ??= await LocalView.load(deps.store)) : await LocalView.load(deps.store)
+    let view: LocalView
+    if (deps.soleWriter) {
+      const p = (cached ??= loadView())
+      try {
+        view = await p
+      } catch (e) {
+        if (cached === p) cached = undefined
+        throw e
+      }
+    } else view = await LocalView.load(deps.store)
     view.forgetIds()
     const ranges = rangeFrames(frames)
     // Records the client asked for, each id with the bucket span its NEED_IN gave (the first

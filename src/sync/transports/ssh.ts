@@ -172,12 +172,26 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       })
     })
 
+  // One connection attempt at a time, shared by an early connect() and the request that follows.
+  let connecting: Promise<void> | undefined
+  const open = () => {
+    if (channel || connecting) return
+    queue = []
+    connecting = connect()
+    const p = connecting
+    // Seen by the request that awaits it; never an unhandled rejection when none does.
+    p.catch(() => undefined).finally(() => {
+      if (connecting === p) connecting = undefined
+    })
+  }
+
   return {
     remote,
+    connect: open,
     async request(message) {
       if (!channel) {
-        queue = []
-        await connect()
+        open()
+        await connecting
       }
       return new Promise<Uint8Array>((resolve, reject) => {
         // A remote that stops answering is treated like a dropped connection: retried on a new one.
