@@ -175,15 +175,16 @@ export interface Store {
   bucketIdLists?(spans: readonly BucketSpan[]): Promise<{bucket: number; ids: Uint8Array}[]>
   /**
    * Sync (optional): records by id as NDJSON lines (`recordLine` of the stored canonical body,
-   * id and sig), without parsing them; ids not stored are absent. Callers fall back to `get`.
+   * id and sig) in UTF-8, without parsing them or making strings of them (they only go on to
+   * the wire); ids not stored are absent. Callers fall back to `get`.
    */
-  recordLines?(ids: readonly string[]): Promise<string[]>
+  recordLines?(ids: readonly string[]): Promise<Uint8Array[]>
   /**
    * Sync (optional): the same for ids said to lie in buckets `from`..`to`, read by scanning that
    * stretch of the store. Ids not found there are looked up by id, so the answer is always that
    * of recordLines; the span only makes it cheaper. Callers fall back to recordLines.
    */
-  recordLinesIn?(ids: readonly string[], from: number, to: number): Promise<string[]>
+  recordLinesIn?(ids: readonly string[], from: number, to: number): Promise<Uint8Array[]>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

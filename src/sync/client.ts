@@ -122,7 +122,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         for (const line of await storedLines(store, ids)) {
           frames.push({t: T.Record, line})
           budget -= recordFrameSize(line)
-          s.recordBytesOut += Buffer.byteLength(line)
+          s.recordBytesOut += line.length
           p.sent++
         }
       }

@@ -5,7 +5,7 @@ import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, type ReceiveDeps} from './receive.js'
 import {LocalView} from './view.js'
-import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello} from './wire.js'
+import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, lineText, recordFrameSize, type Frame, type Hello} from './wire.js'
 
 /** The server reads NEED_IN ids by their bucket span (a client sends NEED_IN only to a server that lists it). */
 export const NEED_SPAN = 'need-span'
@@ -50,10 +50,10 @@ export interface HandlerOptions {
   soleWriter?: boolean
 }
 
-/** Records by id as wire lines: straight from the stored bytes where the store can, else parsed and re-serialised. */
-export async function storedLines(store: Store, ids: readonly string[]): Promise<string[]> {
+/** Records by id as wire lines (UTF-8): straight from the stored bytes where the store can, else parsed and re-serialised. */
+export async function storedLines(store: Store, ids: readonly string[]): Promise<Uint8Array[]> {
   if (store.recordLines) return store.recordLines(ids)
-  return (await store.get(ids)).map((s) => recordLine(s.canonical, s.record.id, s.record.sig))
+  return (await store.get(ids)).map((s) => Buffer.from(recordLine(s.canonical, s.record.id, s.record.sig)))
 }
 
 /**
@@ -115,7 +115,7 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
     const takesRecords = mode !== 'pull'
     if (takesRecords && deps.readOnly) return errorReply('forbidden', 'this peer serves read-only: pull only')
     const reply: Frame[] = []
-    const pushed = frames.filter((f): f is Extract<Frame, {t: T.Record}> => f.t === T.Record).map((f) => f.line)
+    const pushed = frames.filter((f): f is Extract<Frame, {t: T.Record}> => f.t === T.Record).map((f) => lineText(f.line))
     if (pushed.length) {
       if (!takesRecords) return errorReply('malformed', 'records pushed in pull mode')
       const r = await receiver.take(pushed)

@@ -61,7 +61,8 @@ export type Frame =
   | {t: T.Need; ids: string[]}
   | {t: T.NeedIn; a: number; b: number; ids: string[]}
   | {t: T.Offer; ids: string[]}
-  | {t: T.Record; line: string}
+  /** A record line: a string, or its UTF-8 bytes (what a store hands over for sending; decode gives strings). */
+  | {t: T.Record; line: string | Uint8Array}
   | {t: T.Ack; added: number; present: number; rejected: number; errors: {id?: string; reason: string}[]}
 
 const enc = new TextEncoder()
@@ -227,7 +228,7 @@ export function encodedSize(frames: readonly Frame[]): number {
     let body: number
     switch (f.t) {
       case T.Record:
-        body = Buffer.byteLength(f.line)
+        body = lineBytes(f.line)
         break
       case T.Need:
       case T.Offer:
@@ -273,10 +274,11 @@ export function encode(frames: readonly Frame[]): Uint8Array {
         continue
       case T.Record: {
         // The bulk of a large sync: written straight into the message.
-        const n = Buffer.byteLength(f.line)
+        const n = lineBytes(f.line)
         w.byte(f.t)
         w.varint(n)
-        w.utf8(f.line, n)
+        if (typeof f.line === 'string') w.utf8(f.line, n)
+        else w.bytes(f.line)
         continue
       }
       case T.Need:
@@ -442,5 +444,10 @@ export function decode(msg: Uint8Array, onRecord?: (bytes: Uint8Array) => void):
   return out
 }
 
+const lineBytes = (line: string | Uint8Array) => (typeof line === 'string' ? Buffer.byteLength(line) : line.length)
+
+/** A record line as text (a line given as bytes is decoded; decode() always gives text). */
+export const lineText = (line: string | Uint8Array): string => (typeof line === 'string' ? line : dec.decode(line))
+
 /** Bytes a frame takes on the wire, roughly (for budgets). */
-export const recordFrameSize = (line: string) => Buffer.byteLength(line) + 4
+export const recordFrameSize = (line: string | Uint8Array) => lineBytes(line) + 4

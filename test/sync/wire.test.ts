@@ -25,6 +25,12 @@ describe('wire format', () => {
     expect(back.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f))).toEqual(frames.map((f) => ('hash' in f ? {...f, hash: [...f.hash]} : f)))
   })
 
+  it('sends a record line given as bytes exactly as the same line given as text', () => {
+    const text = '{"v":1,"subject":"drug:é✓𝄞"}'
+    expect(Buffer.from(encode([{t: T.Record, line: Buffer.from(text)}]))).toEqual(Buffer.from(encode([{t: T.Record, line: text}])))
+    expect(decode(encode([{t: T.Record, line: Buffer.from(text)}]))).toEqual([{t: T.Record, line: text}])
+  })
+
   it('knows the encoded length of a message without encoding it (budgets rely on it)', () => {
     const frames: Frame[] = [
       {t: T.Hello, hello: {proto: 'steme-sync', v: 1, caps: ['ids'], mode: 'pull', top: 1_712_000, root: 'ab'.repeat(16)}},
@@ -39,6 +45,7 @@ describe('wire format', () => {
       {t: T.Offer, ids: []},
       {t: T.Record, line: '{"v":1,"x":"é✓𝄞"}'},
       {t: T.Record, line: 'x'.repeat(300)},
+      {t: T.Record, line: Buffer.from('{"v":1,"x":"bytes é"}')},
       {t: T.Ack, added: 1, present: 2, rejected: 3, errors: [{id: id('f'), reason: 'sig: bad ü'}]},
       {t: T.Error, code: 'version', message: 'nope'},
     ]

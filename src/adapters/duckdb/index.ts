@@ -438,22 +438,22 @@ export class DuckDBStore implements Store {
     return out
   }
 
-  async recordLines(ids: readonly string[]): Promise<string[]> {
-    const out: string[] = []
+  async recordLines(ids: readonly string[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
     for (let i = 0; i < ids.length; i += CHUNK) {
       const part = ids.slice(i, i + CHUNK)
-      const rows = await this.strings(`SELECT ${LINE} FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
+      const rows = await this.reader.bytes(`SELECT ${LINE} FROM records WHERE id IN (${part.map(() => '?').join(',')})`, part.map(idBytes))
       for (const r of rows) out.push(r[0]!)
     }
     return out
   }
 
-  async recordLinesIn(ids: readonly string[], from: number, to: number): Promise<string[]> {
+  async recordLinesIn(ids: readonly string[], from: number, to: number): Promise<Uint8Array[]> {
     if (ids.length === 0) return []
     // Row groups outside the hlc span are skipped by their min/max, and the id filter is a hash
     // semi-join over the rest: no per-id index probe and row fetch. The ids are 64-digit hex
     // (from the wire decoder, or found missing below), safe to join.
-    const rows = await this.strings(`SELECT ${LINE} FROM records WHERE hlc >= ? AND hlc < ? AND id IN (SELECT unhex(unnest(string_split(?, ','))))`, [
+    const rows = await this.reader.bytes(`SELECT ${LINE} FROM records WHERE hlc >= ? AND hlc < ? AND id IN (SELECT unhex(unnest(string_split(?, ','))))`, [
       bucketFloor(from),
       bucketFloor(to + 1),
       ids.join(','),
@@ -881,8 +881,8 @@ function holdTargeted(held: {byTarget: Map<string, Row[]>; ids: Set<string>}, ta
  */
 const LINE = `substr(canonical, 1, length(canonical) - 1) || ',"id":"' || lower(hex(id)) || '","sig":"' || lower(hex(sig)) || '"}'`
 
-/** The id of a wire line: recordLine ends with `,"id":"<64>","sig":"<128>"}`. */
-const lineId = (line: string): string => line.slice(-203, -139)
+/** The id of a wire line (UTF-8): recordLine ends with `,"id":"<64>","sig":"<128>"}`. */
+const lineId = (line: Uint8Array): string => Buffer.from(line.buffer, line.byteOffset, line.length).toString('latin1', line.length - 203, line.length - 139)
 
 function appendRef(refs: DuckDBAppender, src: Uint8Array, dst: string, rel: string, pointed: Pointed | undefined): void {
   pointed?.edges.add(dst)

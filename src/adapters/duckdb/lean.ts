@@ -54,7 +54,7 @@ export async function openDatabase(path: string, readOnly: boolean, threads?: nu
 export async function queryStrings(conn: Bindings.Connection, sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
   const stmt = await duck.prepare(conn, sql)
   try {
-    return await runStrings(stmt, params)
+    return (await runStrings(stmt, params)) as (string | null)[][]
   } finally {
     duck.destroy_prepare_sync(stmt)
   }
@@ -73,7 +73,20 @@ export class Reader {
     this.slots = conns.map((conn) => ({conn, stmts: new Map(), busy: false}))
   }
 
-  async strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
+  strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
+    return this.run(sql, params, false) as Promise<(string | null)[][]>
+  }
+
+  /**
+   * The same, with VARCHAR values as their UTF-8 bytes (copied out of the result): for values
+   * that are only passed on as bytes, such as record lines to a sync peer, decoding them into
+   * strings and encoding them again is all cost and garbage.
+   */
+  bytes(sql: string, params: readonly Param[] = []): Promise<(Uint8Array | null)[][]> {
+    return this.run(sql, params, true) as Promise<(Uint8Array | null)[][]>
+  }
+
+  private async run(sql: string, params: readonly Param[], raw: boolean): Promise<(string | Uint8Array | null)[][]> {
     let slot = this.slots.find((s) => !s.busy)
     while (!slot) {
       await new Promise<void>((r) => this.waiting.push(r))
@@ -90,7 +103,7 @@ export class Reader {
         }
         slot.stmts.set(sql, stmt)
       } else duck.clear_bindings(stmt)
-      return await runStrings(stmt, params)
+      return await runStrings(stmt, params, raw)
     } finally {
       slot.busy = false
       this.waiting.shift()?.()
@@ -107,12 +120,12 @@ export class Reader {
   }
 }
 
-async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Param[]): Promise<(string | null)[][]> {
+async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Param[], raw = false): Promise<(string | Uint8Array | null)[][]> {
   {
     params.forEach((p, i) => (typeof p === 'string' ? duck.bind_varchar(stmt, i + 1, p) : duck.bind_blob(stmt, i + 1, p)))
     // A materialized result: its chunks are read synchronously, without a thread-pool hop each.
     const result = await duck.execute_prepared(stmt)
-    const rows: (string | null)[][] = []
+    const rows: (string | Uint8Array | null)[][] = []
     const blob: boolean[] = []
     const count = duck.result_chunk_count(result)
     for (let ci = 0; ci < count; ci++) {
@@ -138,7 +151,10 @@ async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Par
           const off = r * 16
           const len = view.getUint32(off, true)
           const bytes = len <= 12 ? new Uint8Array(data.buffer, data.byteOffset + off + 4, len) : duck.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + off + 8, len)
-          rows[base + r][c] = blob[c] ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : decoder.decode(bytes)
+          if (blob[c]) rows[base + r][c] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+          // Inline values are views into the chunk: copied; longer ones already are copies.
+          else if (raw) rows[base + r][c] = len <= 12 ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+          else rows[base + r][c] = decoder.decode(bytes)
         }
       }
     }
