@@ -26,7 +26,8 @@ export function idLimbs(id: string): [bigint, bigint, bigint, bigint] {
 
 /** Fold per-limb sums (each possibly above 2^64) back into one sum mod 2^256. */
 export function fromLimbs(l0: bigint, l1: bigint, l2: bigint, l3: bigint): bigint {
-  return ((l0 << 192n) + (l1 << 128n) + (l2 << 64n) + l3) % MOD
+  // asUintN: the same as % MOD for these non-negative sums, and several times cheaper.
+  return BigInt.asUintN(256, (l0 << 192n) + (l1 << 128n) + (l2 << 64n) + l3)
 }
 
 export const limbMask = MASK64

@@ -54,7 +54,7 @@ export class LocalView {
     v.buckets = await store.bucketSums(0, MAX_BUCKET)
     for (const b of v.buckets) {
       v.cumCount.push(v.cumCount[v.cumCount.length - 1] + b.count)
-      v.cumSum.push((v.cumSum[v.cumSum.length - 1] + b.sum) % MOD)
+      v.cumSum.push(BigInt.asUintN(256, v.cumSum[v.cumSum.length - 1] + b.sum))
     }
     return v
   }
@@ -95,7 +95,7 @@ export class LocalView {
   bucketSummary(r: Range): Summary {
     const i = this.lower(r.a)
     const j = this.lower(r.b + 1)
-    return {count: this.cumCount[j] - this.cumCount[i], sum: (this.cumSum[j] - this.cumSum[i] + MOD) % MOD}
+    return {count: this.cumCount[j] - this.cumCount[i], sum: BigInt.asUintN(256, this.cumSum[j] - this.cumSum[i])}
   }
 
   async summary(r: Range): Promise<Summary> {

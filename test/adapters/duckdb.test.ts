@@ -182,6 +182,30 @@ describe('duckdb lean reader', () => {
     }
   })
 
+  it('reads BIGINT as numbers and HUGEINT as bigints from the result memory, VARCHAR as bytes on request, and refuses other types', async () => {
+    const {openDatabase, Reader, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const db = await openDatabase(':memory:', false, 1)
+    const reader = new Reader([await duck.connect(db)])
+    try {
+      // Negative, above 2^64 and below -2^64, over several chunks, with NULLs.
+      const rows = await reader.values(
+        `SELECT i::BIGINT - 1500, CASE WHEN i % 7 = 0 THEN NULL ELSE (i::HUGEINT - 1500) * 36893488147419103232::HUGEINT + i END FROM range(3000) t(i) ORDER BY i`,
+      )
+      expect(rows).toHaveLength(3000)
+      for (const i of [0, 1, 6, 7, 1499, 1500, 1501, 2047, 2048, 2999]) {
+        expect(rows[i]).toEqual([i - 1500, i % 7 === 0 ? null : (BigInt(i) - 1500n) * 36893488147419103232n + BigInt(i)])
+      }
+      const [[line]] = await reader.bytes(`SELECT 'é' || repeat('x', 20)`)
+      expect(Buffer.from(line!).toString('utf8')).toBe('é' + 'x'.repeat(20))
+      const [[short]] = await reader.bytes(`SELECT 'é'`)
+      expect(Buffer.from(short!).toString('utf8')).toBe('é')
+      await expect(reader.values(`SELECT 1.5::DOUBLE`)).rejects.toThrow(/cast it to VARCHAR/)
+    } finally {
+      reader.close()
+      duck.close_sync(db)
+    }
+  })
+
   it('a store opened with one DuckDB thread writes and answers the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'steme-duck-threads-'))
     const records = sealedAssertions(30)
