@@ -127,8 +127,9 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       await store.setMeta('k', 'v1')
       await store.setMeta('k', 'v2')
       expect(await store.getMeta('k')).toBe('v2')
-      const hi = assertion({hlc: stamp(1_800_000_000_000, 5)})
-      await store.insert([assertion({hlc: stamp(1_700_000_000_000, 1)}), hi])
+      // The highest across buckets, and within the newest bucket (records in no stamp order).
+      const hi = assertion({hlc: stamp(1_800_000_000_500, 0)})
+      await store.insert([assertion({hlc: stamp(1_800_000_000_000, 9)}), assertion({hlc: stamp(1_700_000_000_000, 1)}), hi, assertion({hlc: stamp(1_800_000_000_000, 5)})])
       expect(await store.maxHlc()).toBe(hi.record.hlc)
     })
 

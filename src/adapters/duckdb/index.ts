@@ -801,7 +801,10 @@ export class DuckDBStore implements Store {
   }
 
   async maxHlc(): Promise<string | undefined> {
-    const rows = await this.strings('SELECT max(hlc) FROM records')
+    // Every writable open asks (the clock resumes above it). The newest bucket of the sync
+    // table bounds the scan to the last row groups by their hlc min/max: ~10 ms on a 1M-record
+    // store instead of ~50 cold. Without bucket rows the bound is '' and every record is read.
+    const rows = await this.strings(`SELECT max(hlc) FROM records WHERE hlc >= coalesce((SELECT lpad(printf('%x', max(bucket)), 11, '0') FROM sync_buckets), '')`)
     return rows[0]?.[0] ?? undefined
   }
 
