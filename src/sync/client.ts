@@ -213,6 +213,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       p.ranges += out.compared
       pending = [...pending, ...out.reply]
       if (pulls) for (let i = 0; i < out.iLack.length; i++) want.set(out.iLack[i], out.iLackIn[i])
+      // Records are on their way: have the verify workers ready for them.
+      if (want.size) receiver.warm()
       if (pushes) for (const id of out.peerLacks) push.add(id)
       opts.onProgress?.({...p})
     }

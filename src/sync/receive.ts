@@ -110,11 +110,23 @@ export class Receiver {
     return done
   }
 
+  private pool(): Promise<ChunkRunner> {
+    return (this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'}))
+  }
+
+  /**
+   * Start the verify workers now, when records are known to be on their way: loading them takes
+   * a few hundred ms of CPU, better spent while waiting for a response than when the records
+   * are already here. A failure to start surfaces from the first take.
+   */
+  warm(): void {
+    this.pool().catch(() => undefined)
+  }
+
   private async verifyAndStore(chunks: readonly Chunk[], prev: Promise<unknown>): Promise<Received> {
     const res: Received = {added: 0, present: 0, rejected: 0, errors: []}
     if (chunks.length === 0) return res
-    this.runner ??= startRunner(undefined, {threads: this.opts.threads, noKeyReason: 'a record received by sync must carry its signature'})
-    const runner = await this.runner
+    const runner = await this.pool()
     const nowMs = Date.now()
     const store = this.deps.store
     // Columns when the store can append them (no record objects rebuilt on this thread).
