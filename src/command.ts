@@ -1,6 +1,7 @@
 /** The base of every steme command: global flags, the runtime, and the one error renderer. */
 import {Command, Flags, Errors} from '@oclif/core'
-import {BugError, UserError} from './core/errors.js'
+import {UserError} from './core/errors.js'
+import {renderError} from './core/render-error.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
 import type {RemoteClient} from './serve/client.js'
 
@@ -92,13 +93,7 @@ export abstract class StemeCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    if (err instanceof UserError) {
-      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({error: {code: err.code, message: err.message, hint: err.hint}}) + '\n')
-      process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)
-      process.exitCode = err.exit
-      return
-    }
-    if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) {
+    if (!(err instanceof UserError) && (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif)) {
       // oclif's own usage errors (unknown flag, missing argument) and this.exit(): usage exit code 2.
       if (err.oclif?.exit === 0 || err.exitCode === 0) return
       if (err.message.startsWith('EEXIT')) {
@@ -109,9 +104,6 @@ export abstract class StemeCommand extends Command {
       process.exitCode = 2
       return
     }
-    const bug = err instanceof BugError ? err : new BugError(err?.message ?? String(err), {cause: err})
-    process.stderr.write(`internal error (a bug in steme, please report it): ${bug.message}\n`)
-    if (process.env.STEME_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n')
-    process.exitCode = 1
+    process.exitCode = renderError(err, this.jsonEnabled())
   }
 }

@@ -20,14 +20,15 @@ is the full daemon).`
     const {flags} = await this.parse(SyncServe)
     if (!flags.stdio && flags.http === undefined) throw new UserError('say how to serve: --stdio or --http <port>', {hint: 'see `steme sync-serve --help`'})
     const rt = await this.open({store: flags.store})
+    if (flags.stdio) {
+      // The same code as the oclif-free start of `bin/run.js` (src/sync/stdio-main.ts).
+      const {serveRuntimeStdio} = await import('../sync/stdio-server.js')
+      await serveRuntimeStdio(rt, flags['read-only'])
+      return
+    }
     const {createSyncHandler} = await import('../sync/server.js')
     const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only'], soleWriter: true})
     try {
-      if (flags.stdio) {
-        const {serveStreams} = await import('../sync/stdio-server.js')
-        await serveStreams(handler, process.stdin, process.stdout)
-        return
-      }
       const {startSyncHttpServer} = await import('../sync/http-server.js')
       const srv = await startSyncHttpServer(handler, flags.http, flags.host)
       process.stdout.write(`${srv.url}\n`)

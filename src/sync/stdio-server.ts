@@ -1,7 +1,18 @@
 /** Serve sync over a pair of byte streams (the remote end of SSH): preamble, then one answer per message. */
 import type {Readable, Writable} from 'node:stream'
 import {FramingError, MessageReader, PREAMBLE, frameMessage} from './framing.js'
-import type {SyncHandler} from './server.js'
+import type {Runtime} from '../runtime.js'
+import {createSyncHandler, type SyncHandler} from './server.js'
+
+/** `sync-serve --stdio`: this process is the sole writer of the runtime's store while it serves. */
+export async function serveRuntimeStdio(rt: Runtime, readOnly: boolean): Promise<void> {
+  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly, soleWriter: true})
+  try {
+    await serveStreams(handler, process.stdin, process.stdout)
+  } finally {
+    await handler.close()
+  }
+}
 
 export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable): Promise<{requests: number}> {
   const reader = new MessageReader(false)
