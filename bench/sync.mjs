@@ -96,11 +96,12 @@ async function run(scenario, transportName, clientDir, serverDir, sshd, mode = '
   // and, over path, the serving side), not the store copies around it; the SSH server's is not in it.
   const cpu0 = process.cpuUsage()
   const ru0 = process.resourceUsage()
+  // In the order `steme pull` takes: over SSH it starts connecting before it opens the local
+  // store (src/sync-command.ts); a path remote is opened after it.
+  const ssh = transportName === 'ssh' ? openSshTransport('bench', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: serverDir}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: `${process.execPath} ${BIN}`, env: {HOME: CACHE}}) : undefined
+  ssh?.connect()
   const store = await DuckDBStore.open(join(clientDir, '.steme', 'store.duckdb'))
-  const t =
-    transportName === 'path'
-      ? await openPathTransport('bench', serverDir)
-      : openSshTransport('bench', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: serverDir}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: `${process.execPath} ${BIN}`, env: {HOME: CACHE}})
+  const t = ssh ?? (await openPathTransport('bench', serverDir))
   let s
   try {
     s = await runSync(deps(store), t, {mode})

@@ -2,7 +2,9 @@
 import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from './command.js'
+import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
+import type {OpenOptions} from './sync/remote.js'
 
 export abstract class SyncCommand extends StemeCommand {
   static args = {remote: Args.string({description: 'a configured remote name, or a URL / path (default: origin, else the only remote)'})}
@@ -18,11 +20,20 @@ export abstract class SyncCommand extends StemeCommand {
 
   async run(): Promise<SyncSummary> {
     const {args, flags} = await this.parse(this.constructor as typeof SyncCommand)
-    const rt = await this.open({store: flags.store})
-    const {syncOp} = await import('./ops/sync.js')
     const {openTransport} = await import('./sync/remote.js')
+    const openOpts = {acceptHostKey: flags['accept-host-key'], remoteCmd: flags['remote-cmd'] ?? process.env.STEME_REMOTE_CMD, identities: flags.identity, onNote: (t: string) => this.note(t)}
+    const early = await earlySsh(flags.store, args.remote, openOpts)
+    let rt
+    try {
+      rt = await this.open({store: flags.store})
+    } catch (e) {
+      await early?.transport.close()
+      throw e
+    }
+    const {syncOp} = await import('./ops/sync.js')
     const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('./ui/progress.js')).startProgress(this.mode) : undefined
     let res: SyncSummary
+    let usedEarly = false
     try {
       res = await syncOp(rt, {
         remote: args.remote,
@@ -30,23 +41,42 @@ export abstract class SyncCommand extends StemeCommand {
         threads: flags.threads,
         retry: {retries: flags.retries, baseMs: 200, maxMs: 10_000, onRetry: (n, ms, e) => this.note(`retry ${n} in ${ms} ms: ${e.message}`)},
         base: rt.location.dir ? dirname(rt.location.dir) : undefined,
-        open: (name, spec, base) =>
-          openTransport(name, spec, {
-            cwd: base,
-            acceptHostKey: flags['accept-host-key'],
-            remoteCmd: flags['remote-cmd'] ?? process.env.STEME_REMOTE_CMD,
-            identities: flags.identity,
-            onNote: (t) => this.note(t),
-          }),
+        open: async (name, spec, base) => {
+          if (early && early.name === name && early.spec === spec) {
+            usedEarly = true
+            return early.transport
+          }
+          return openTransport(name, spec, {...openOpts, cwd: base})
+        },
         onProgress: (p) => progress?.update({rounds: p.rounds, ranges: p.ranges, received: p.received, sent: p.sent, rejected: p.rejected, 'bytes in': p.bytesIn, 'bytes out': p.bytesOut}),
       })
     } finally {
       progress?.stop()
+      if (early && !usedEarly) await early.transport.close()
     }
     const {renderSyncSummary} = await import('./ui/sync-summary.js')
     for (const e of res.errors) this.note(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
     this.out(renderSyncSummary(res))
     if (res.local.rejected > 0 || res.remoteResult.rejected > 0) process.exitCode = 1
     return res
+  }
+}
+
+/**
+ * For an ssh:// remote, the transport, already connecting: the SSH handshake and the remote
+ * steme's start then overlap opening the local store. Anything unusual (no store, no such
+ * remote, another kind of remote) returns nothing, and the normal path reports it in its
+ * usual order; a connection error surfaces from the first request, after the store opened.
+ */
+async function earlySsh(store: string | undefined, remote: string | undefined, opts: OpenOptions): Promise<{name: string; spec: string; transport: Transport} | undefined> {
+  try {
+    const [{locateStore, readConfig}, {resolveRemote}, {openTransport}] = await Promise.all([import('./config.js'), import('./ops/sync.js'), import('./sync/remote.js')])
+    const {name, spec} = resolveRemote(readConfig(locateStore(store).dir).remotes, remote)
+    if (!/^ssh:\/\//i.test(spec)) return undefined
+    const transport = await openTransport(name, spec, opts)
+    transport.connect?.()
+    return {name, spec, transport}
+  } catch {
+    return undefined
   }
 }

@@ -71,6 +71,25 @@ describe('sync over SSH from the CLI', () => {
     expect(r.stdout).toMatch(/in step: both hold 6 records/)
   })
 
+  it('a local store that cannot be opened: its error, not the connection it had started', async () => {
+    // The SSH connection starts while the local store opens; here the store is held by a
+    // sync server, so the pull fails on the lock, promptly, and nothing lingers.
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', a()], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      await new Promise<string>((res, rej) => {
+        srv.stdout!.once('data', (d) => res(String(d).trim()))
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const r = await sb.runAsync(['pull', 'origin', '--remote-cmd', REMOTE_CMD], {cwd: a()})
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(/^error: .*(lock|held|in use)/im)
+      expect(r.stderr).not.toMatch(/internal error|ssh/i)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+
   it('refuses a changed host key', () => {
     const saved = readFileSync(knownHosts(), 'utf8')
     const other = join(sb.dir, 'otherkey')
