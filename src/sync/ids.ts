@@ -62,7 +62,7 @@ const SEED = randomBytes(4).readUInt32LE(0)
 export class IdIndex {
   private readonly slots: Int32Array
   private readonly mask: number
-  /** 1 for each entry of the list some probe matched. */
+  /** 1 for each entry of the list some probe matched (and for repeats of an earlier entry). */
   readonly seen: Uint8Array
 
   constructor(readonly list: IdList) {
@@ -81,8 +81,12 @@ export class IdIndex {
           this.slots[s] = i + 1
           break
         }
-        // A repeated id (a store lists each once; a fallback list might not): keep one.
-        if (b.compare(b, (at - 1) * ID_BYTES, at * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) === 0) break
+        // A repeated id (a store lists each once): keep the first, and count the repeat as seen,
+        // so an id the peer lacks is reported once.
+        if (b.compare(b, (at - 1) * ID_BYTES, at * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) === 0) {
+          this.seen[i] = 1
+          break
+        }
         s = (s + 1) & this.mask
       }
     }
