@@ -106,6 +106,38 @@ describe('a remote command that is not steme', () => {
   }
 })
 
+describe('an early connection attempt', () => {
+  it('that fails before any request hands its error to the first request, and the next request connects again', async () => {
+    // A port that accepts and at once drops every connection, counting them.
+    const {createServer} = await import('node:net')
+    let attempts = 0
+    const drop = createServer((sock) => {
+      attempts++
+      sock.destroy()
+    })
+    await new Promise<void>((r) => drop.listen(0, '127.0.0.1', r))
+    const port = (drop.address() as {port: number}).port
+    const t = openSshTransport('lab (ssh://lab/store)', {user: sshd.user, host: '127.0.0.1', port, path: '/x'}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: REMOTE_CMD, env: {HOME: sshd.dir}})
+    try {
+      t.connect!()
+      // The attempt fails with no request waiting for it.
+      await new Promise((r) => setTimeout(r, 300))
+      expect(attempts).toBe(1)
+      const first = await t.request(new Uint8Array([1])).catch((e: Error) => e)
+      expect(first).toBeInstanceOf(Error)
+      expect((first as Error).message).toMatch(/^remote lab \(ssh:\/\/lab\/store\): /)
+      // That error was the early attempt's: no second connection behind the caller's back.
+      expect(attempts).toBe(1)
+      const second = await t.request(new Uint8Array([1])).catch((e: Error) => e)
+      expect(second).toBeInstanceOf(Error)
+      expect(attempts).toBe(2)
+    } finally {
+      await t.close()
+      drop.close()
+    }
+  })
+})
+
 describe('from the CLI', () => {
   let sb: Sandbox
   beforeAll(() => {

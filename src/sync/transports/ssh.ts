@@ -172,17 +172,25 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       })
     })
 
-  // One connection attempt at a time, shared by an early connect() and the request that follows.
-  let connecting: Promise<void> | undefined
+  // One connection attempt at a time, shared by an early connect() and the request that
+  // follows. An early attempt that fails before any request awaits it hands its error to the
+  // next request (which the retry policy then judges), instead of being tried again unseen.
+  let connecting: {p: Promise<void>; claimed: boolean} | undefined
+  let earlyFailure: {error: unknown} | undefined
   const open = () => {
     if (channel || connecting) return
     queue = []
-    connecting = connect()
-    const p = connecting
-    // Seen by the request that awaits it; never an unhandled rejection when none does.
-    p.catch(() => undefined).finally(() => {
-      if (connecting === p) connecting = undefined
-    })
+    const attempt = {p: connect(), claimed: false}
+    connecting = attempt
+    attempt.p.then(
+      () => {
+        if (connecting === attempt) connecting = undefined
+      },
+      (error: unknown) => {
+        if (connecting === attempt) connecting = undefined
+        if (!attempt.claimed) earlyFailure = {error}
+      },
+    )
   }
 
   return {
@@ -190,8 +198,17 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     connect: open,
     async request(message) {
       if (!channel) {
+        if (earlyFailure) {
+          const {error} = earlyFailure
+          earlyFailure = undefined
+          throw error
+        }
         open()
-        await connecting
+        const attempt = connecting
+        if (attempt) {
+          attempt.claimed = true
+          await attempt.p
+        }
       }
       return new Promise<Uint8Array>((resolve, reject) => {
         // A remote that stops answering is treated like a dropped connection: retried on a new one.
@@ -204,6 +221,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       })
     },
     async close() {
+      earlyFailure = undefined
       const ch = channel
       channel = undefined
       if (ch) ch.end()
