@@ -8,7 +8,7 @@ import type * as Bindings from '@duckdb/node-bindings'
 
 export const duck = createRequire(import.meta.url)('@duckdb/node-bindings') as typeof Bindings
 export type Param = string | Uint8Array
-/** A result value: VARCHAR as text (or bytes, see Reader.bytes), BLOB as hex, BIGINT as a number, HUGEINT as a bigint. */
+/** A result value: VARCHAR as text (or bytes, see Reader.bytes), BLOB as hex, BIGINT as a number (exact below 2^53), HUGEINT as a bigint. */
 export type Value = string | Uint8Array | number | bigint | null
 
 const decoder = new TextDecoder()
