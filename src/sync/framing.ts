@@ -5,9 +5,14 @@ import {MAX_MESSAGE} from './wire.js'
 export const PREAMBLE = 'steme-sync/1\n'
 
 export function frameMessage(msg: Uint8Array): Buffer {
+  return Buffer.concat([frameHead(msg), msg])
+}
+
+/** The 4-byte length that precedes a message on a stream: written before the message itself, it saves copying the message. */
+export function frameHead(msg: Uint8Array): Buffer {
   const head = Buffer.alloc(4)
   head.writeUInt32BE(msg.length, 0)
-  return Buffer.concat([head, msg])
+  return head
 }
 
 export class FramingError extends Error {}

@@ -1,6 +1,6 @@
 /** Serve sync over a pair of byte streams (the remote end of SSH): preamble, then one answer per message. */
 import type {Readable, Writable} from 'node:stream'
-import {FramingError, MessageReader, PREAMBLE, frameMessage} from './framing.js'
+import {FramingError, MessageReader, PREAMBLE, frameHead} from './framing.js'
 import type {Runtime} from '../runtime.js'
 import {createSyncHandler, type SyncHandler} from './server.js'
 
@@ -28,7 +28,10 @@ export async function serveStreams(handler: SyncHandler, input: Readable, output
       throw e
     }
     for (const m of msgs) {
-      await write(frameMessage(await handler.handle(m)))
+      // The length, then the response as encoded (a response is up to 16 MiB: not copied again).
+      const res = await handler.handle(m)
+      output.write(frameHead(res))
+      await write(res)
       requests++
     }
   }
