@@ -222,8 +222,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
     await Promise.all(inflight.map((b) => b.catch(() => undefined)))
     await receiver.close()
   }
-  await settle()
-  s.localRoot = await rootFingerprint(await LocalView.load(store))
+  // The loop only ends (without an error) right after reloading the view with every batch
+  // committed: that view is the store as it ends.
+  s.localRoot = await rootFingerprint(view)
   s.remoteRoot = remoteRoot
   Object.assign(s, p)
   s.ms = Date.now() - started
