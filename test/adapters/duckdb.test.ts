@@ -206,6 +206,61 @@ describe('duckdb lean reader', () => {
     }
   })
 
+  it('reads stored values of every length, runs of them and NULLs between, the same as one at a time', async () => {
+    const {openDatabase, Reader, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const dir = mkdtempSync(join(tmpdir(), 'steme-duck-cells-'))
+    const db = await openDatabase(join(dir, 'cells.duckdb'), false, 1)
+    const reader = new Reader([await duck.connect(db)])
+    try {
+      // Lengths 0 to 40 (inline up to 12, out of line above), NULLs, over several chunks; stored
+      // and checkpointed, so they come back from the table's storage, not from an expression.
+      await reader.values(`CREATE TABLE t (i BIGINT, s VARCHAR, b BLOB)`)
+      await reader.values(`INSERT INTO t SELECT i, CASE WHEN i % 11 = 0 THEN NULL ELSE repeat(chr((97 + i % 26)::INTEGER), i % 41) END, CASE WHEN i % 13 = 0 THEN NULL ELSE from_hex(repeat(printf('%02x', i % 256), i % 37)) END FROM range(5000) t(i)`)
+      await reader.values('CHECKPOINT')
+      const rows = await reader.bytes('SELECT s, b FROM t ORDER BY i')
+      expect(rows).toHaveLength(5000)
+      for (let i = 0; i < 5000; i++) {
+        const s = i % 11 === 0 ? null : String.fromCharCode(97 + (i % 26)).repeat(i % 41)
+        const b = i % 13 === 0 ? null : Buffer.from(i.toString(16).padStart(2, '0').slice(-2).repeat(i % 37), 'hex').toString('hex')
+        expect([rows[i][0] === null ? null : Buffer.from(rows[i][0]!).toString('utf8'), rows[i][1]]).toEqual([s, b])
+      }
+    } finally {
+      reader.close()
+      duck.close_sync(db)
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('gathers fixed-width blobs per hex key, whatever the row order, and refuses other shapes', async () => {
+    const {openDatabase, Reader, duck} = await import('../../src/adapters/duckdb/lean.js')
+    const db = await openDatabase(':memory:', false, 1)
+    const reader = new Reader([await duck.connect(db)])
+    try {
+      await reader.values(`CREATE TABLE t AS SELECT i, printf('%011x', (i * 7919) % 53) AS k, from_hex(sha256(i::VARCHAR)) AS id FROM range(6000) t(i)`)
+      const got = await reader.blobsByKey(`SELECT k, id FROM t`, [], 32)
+      const want = new Map<number, string[]>()
+      for (let i = 0; i < 6000; i++) {
+        const k = (i * 7919) % 53
+        const id = createHash('sha256').update(String(i)).digest('hex')
+        want.set(k, [...(want.get(k) ?? []), id])
+      }
+      expect([...got.keys()].sort((a, b) => a - b)).toEqual([...want.keys()].sort((a, b) => a - b))
+      for (const [k, ids] of want) {
+        const list = got.get(k)!
+        expect(list.length).toBe(ids.length * 32)
+        const hex: string[] = []
+        for (let j = 0; j < list.length; j += 32) hex.push(Buffer.from(list.subarray(j, j + 32)).toString('hex'))
+        expect(hex.sort()).toEqual([...ids].sort())
+      }
+      await expect(reader.blobsByKey(`SELECT k, from_hex('abcd') FROM t`, [], 32)).rejects.toThrow(/32-byte blob/)
+      await expect(reader.blobsByKey(`SELECT 'xyz', from_hex(sha256('a')) FROM t`, [], 32)).rejects.toThrow(/hex digits/)
+      await expect(reader.blobsByKey(`SELECT k, i FROM t`, [], 32)).rejects.toThrow(/VARCHAR, BLOB/)
+    } finally {
+      reader.close()
+      duck.close_sync(db)
+    }
+  })
+
   it('a store opened with one DuckDB thread writes and answers the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'steme-duck-threads-'))
     const records = sealedAssertions(30)
