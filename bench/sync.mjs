@@ -130,6 +130,7 @@ if (ids.toString('hex', 0, 32) !== JSON.parse(lines[0]).id) throw new Error('the
 lines = undefined
 const sshd = await startSshd()
 const results = []
+const sshTrueMs = await sshBaseline(sshd)
 const scattered = (k, salt = 0) => Array.from({length: k}, (_, j) => Math.floor(((j + 0.5) * N) / k + salt) % N)
 const scenarios = [
   {name: 'identical', client: [], goal: '1 round trip'},
@@ -155,6 +156,30 @@ try {
   if (!process.env.BENCH_SYNC_ONLY || 'hot bucket'.startsWith(process.env.BENCH_SYNC_ONLY)) results.push(...(await hotBucket(sshd)))
 } finally {
   sshd.stop()
+}
+
+/**
+ * The fixed cost of any command over this sshd, measured in the same run: connect, log in, and run
+ * `true` through the account's login shell (whose start-up files run for every SSH command, steme's
+ * included). Median of five.
+ */
+async function sshBaseline(sshd) {
+  const {Client} = await import('ssh2')
+  const key = readFileSync(sshd.identity)
+  // The host key this sshd was started with (its known_hosts line: name, type, base64).
+  const hostKey = readFileSync(sshd.knownHosts, 'utf8').trim().split(' ')[2]
+  const times = []
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now()
+    await new Promise((resolve, reject) => {
+      const c = new Client()
+      c.on('ready', () => c.exec('true', (err, ch) => (err ? reject(err) : ch.on('close', () => (c.end(), resolve())).resume())))
+      c.on('error', reject)
+      c.connect({host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: key, hostVerifier: (k) => k.toString('base64') === hostKey})
+    })
+    times.push(performance.now() - t0)
+  }
+  return times.sort((a, b) => a - b)[2]
 }
 
 /** 100,000 records stamped within one minute (one bulk ingest): every range lands in one or two buckets. */
@@ -195,4 +220,8 @@ console.log(`${pad('scenario', 26)}${pad('transport', 10)}${lpad('diffs', 8)}${l
 for (const r of results) {
   console.log(`${pad(r.scenario, 26)}${pad(r.transport, 10)}${lpad(fmt(r.diffs), 8)}${lpad(r.rounds, 7)}${lpad(fmt(r.wire), 12)}${lpad(fmt(r.recordBytes), 12)}${lpad(fmt(r.overheadPerDiff, 1), 16)}${lpad(fmt(r.ms / 1000, 2), 8)}${lpad(fmt(r.perSec), 9)}${lpad(fmt(r.cpu.userS + r.cpu.sysS, 2), 8)}  ${r.goal}${r.inStep === undefined ? '' : r.inStep ? ' [in step]' : ' [NOT in step]'}`)
 }
-writeFileSync(join(CACHE, 'sync-results.json'), JSON.stringify(results, null, 2))
+if (results.some((r) => r.transport === 'ssh')) {
+  console.log(`\nSSH baseline, same run: logging in to this sshd and running \`true\` takes ${fmt(sshTrueMs / 1000, 2)} s (median of 5): the handshake and the account's`)
+  console.log(`login shell start-up, paid by every SSH command before steme starts; the ssh rows above include it once.`)
+}
+writeFileSync(join(CACHE, 'sync-results.json'), JSON.stringify({sshTrueMs, results}, null, 2))
