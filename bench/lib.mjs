@@ -13,9 +13,9 @@ export const BIN = join(ROOT, 'bin', 'run.js')
 mkdirSync(CACHE, {recursive: true})
 /**
  * In the names of cached stores: bumped when the stored format changes (s3: the subject column
- * uncompressed; s4: DuckDB's 1.5 storage format), so old ones are rebuilt.
+ * uncompressed; s4: DuckDB's 1.5 storage format; s5: id and sig uncompressed), so old ones are rebuilt.
  */
-export const STORE_TAG = 's4'
+export const STORE_TAG = 's5'
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

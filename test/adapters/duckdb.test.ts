@@ -279,7 +279,7 @@ describe('duckdb lean reader', () => {
 })
 
 describe('duckdb storage', () => {
-  it('writes the subject column uncompressed, so subject index hits are cheap to fetch row by row', async () => {
+  it('writes subject, id and sig uncompressed: subject index hits are cheap to fetch row by row, ids and signatures do not compress', async () => {
     const {openDatabase, queryStrings, duck} = await import('../../src/adapters/duckdb/lean.js')
     const dir = mkdtempSync(join(tmpdir(), 'steme-duck-fsst-'))
     const path = join(dir, 'store.duckdb')
@@ -296,6 +296,12 @@ describe('duckdb storage', () => {
     try {
       const rows = await queryStrings(conn, `SELECT column_name, compression FROM pragma_storage_info('records') WHERE segment_type = 'VARCHAR' AND compression <> 'Constant'`)
       expect(rows.filter((r) => r[0] === 'subject').map((r) => r[1])).toEqual(['Uncompressed'])
+      // id and sig: random bytes, stored as they are (no compression analysis at checkpoints).
+      const blobs = await queryStrings(conn, `SELECT DISTINCT column_name, compression FROM pragma_storage_info('records') WHERE segment_type = 'BLOB' ORDER BY 1`)
+      expect(blobs).toEqual([
+        ['id', 'Uncompressed'],
+        ['sig', 'Uncompressed'],
+      ])
       // The rest keeps DuckDB's choice: FSST (DICT_FSST in the 1.5 format) for the long canonical bodies.
       expect(rows.filter((r) => r[0] === 'canonical').map((r) => r[1])).toContainEqual(expect.stringMatching(/FSST/))
       expect((await queryStrings(conn, `SELECT count(*)::VARCHAR FROM records WHERE subject = 'item:7'`))[0][0]).toBe('10')
