@@ -255,6 +255,8 @@ describe('duckdb lean reader', () => {
       await expect(reader.blobsByKey(`SELECT k, from_hex('abcd') FROM t`, [], 32)).rejects.toThrow(/32-byte blob/)
       await expect(reader.blobsByKey(`SELECT 'xyz', from_hex(sha256('a')) FROM t`, [], 32)).rejects.toThrow(/hex digits/)
       await expect(reader.blobsByKey(`SELECT k, i FROM t`, [], 32)).rejects.toThrow(/VARCHAR, BLOB/)
+      // Blobs of 12 bytes or less are held inline in DuckDB's vectors, not back to back: refused.
+      await expect(reader.blobsByKey(`SELECT k, from_hex('abcd') FROM t`, [], 2)).rejects.toThrow(/longer than 12 bytes/)
     } finally {
       reader.close()
       duck.close_sync(db)

@@ -98,53 +98,20 @@ export class Reader {
 
   /**
    * A query of (key, blob) rows, the blobs gathered per key: the key a VARCHAR of at most 12 hex
-   * digits (read as a number), the blob `width` bytes. For id lists: a million ids come back as
-   * raw bytes in a few thousand copies, where `string_agg(hex(id))` had DuckDB write 64 MB of hex
-   * that this side decoded into strings and parsed back.
+   * digits (read as a number), the blob `width` bytes (more than 12: held out of line). For id
+   * lists: a million ids come back as raw bytes in a few thousand copies, where
+   * `string_agg(hex(id))` had DuckDB write 64 MB of hex that this side decoded into strings and
+   * parsed back. Rows are read from the vectors' memory without an object per row: a view per
+   * row (stringCells) was most of the time of reading a million ids.
    */
   blobsByKey(sql: string, params: readonly Param[], width: number): Promise<Map<number, Uint8Array>> {
+    if (!(width > 12)) return Promise.reject(new Error('lean DuckDB reader: blobsByKey reads blobs longer than 12 bytes'))
     return this.withStatement(sql, async (stmt) => {
-      const result = await execute(stmt, params)
       const parts = new Map<number, Uint8Array[]>()
-      const count = duck.result_chunk_count(result)
-      for (let ci = 0; ci < count; ci++) {
-        const chunk = duck.result_get_chunk(result, ci)
-        const n = duck.data_chunk_get_size(chunk)
-        if (n === 0) break
-        if (ci === 0 && (columnKind(result, 0) !== 'text' || columnKind(result, 1) !== 'blob')) throw new Error('lean DuckDB reader: blobsByKey needs (VARCHAR, BLOB) rows')
-        const keyVector = duck.data_chunk_get_vector(chunk, 0)
-        const keys = stringCells(duck.vector_get_data(keyVector, n * 16), n, duck.vector_get_validity(keyVector, Math.ceil(n / 64) * 8) as Uint8Array | null)
-        const blobVector = duck.data_chunk_get_vector(chunk, 1)
-        const blobs = stringCells(duck.vector_get_data(blobVector, n * 16), n, duck.vector_get_validity(blobVector, Math.ceil(n / 64) * 8) as Uint8Array | null)
-        // Consecutive rows of one key whose blobs lie back to back in one copy stay one view.
-        let list: Uint8Array[] | undefined
-        let lastKey = -1
-        let run: Uint8Array | undefined
-        let runEnd = 0
-        const flush = () => {
-          if (run) list!.push(new Uint8Array(run.buffer, run.byteOffset, runEnd - run.byteOffset))
-          run = undefined
-        }
-        for (let r = 0; r < n; r++) {
-          const k = keys[r]
-          const b = blobs[r]
-          const key = k ? hexValue(k) : -1
-          if (key < 0 || !b || b.length !== width) throw new Error(`lean DuckDB reader: blobsByKey row ${r}: expected a key of 1 to 12 hex digits and a ${width}-byte blob`)
-          if (key !== lastKey || !run || b.buffer !== run.buffer || b.byteOffset !== runEnd) {
-            flush()
-            if (key !== lastKey) {
-              list = parts.get(key)
-              if (!list) parts.set(key, (list = []))
-              lastKey = key
-            }
-            // Inline blobs (a width of 12 or less) are views into the chunk, which the next chunk reuses.
-            run = width <= 12 ? b.slice() : b
-            runEnd = run.byteOffset + run.byteLength
-            if (width <= 12) flush()
-          } else runEnd += width
-        }
-        flush()
-      }
+      await eachChunk(stmt, params, true, (chunk, n, kinds) => {
+        if (kinds[0] !== 'text' || kinds[1] !== 'blob') throw new Error('lean DuckDB reader: blobsByKey needs (VARCHAR, BLOB) rows')
+        gatherByKey(chunk, n, width, parts)
+      })
       const out = new Map<number, Uint8Array>()
       for (const [k, l] of parts) out.set(k, l.length === 1 ? l[0] : Buffer.concat(l))
       return out
@@ -268,11 +235,11 @@ export function stringCells(data: Uint8Array, n: number, validity: Uint8Array | 
   return out
 }
 
-/** The value of 1 to 12 ASCII hex digits, or -1. */
-function hexValue(b: Uint8Array): number {
-  if (b.length === 0 || b.length > 12) return -1
+/** The value of the 1 to 12 ASCII hex digits at `b[at..at+len)`, or -1. */
+function hexAt(b: Uint8Array, at: number, len: number): number {
+  if (len === 0 || len > 12) return -1
   let v = 0
-  for (let i = 0; i < b.length; i++) {
+  for (let i = at; i < at + len; i++) {
     const c = b[i] | 0x20
     const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1
     if (d < 0) return -1
@@ -281,56 +248,121 @@ function hexValue(b: Uint8Array): number {
   return v
 }
 
-/** Bind the parameters and run: a materialized result, whose chunks are then read synchronously, without a thread-pool hop each. */
-function execute(stmt: Bindings.PreparedStatement, params: readonly Param[]): Promise<Bindings.Result> {
+/**
+ * blobsByKey's work on one chunk: rows whose blobs lie back to back in DuckDB's memory (almost all
+ * of them: a million ids came in ~2,400 runs) are copied in one native call, and each run of rows
+ * with one key becomes one view of that copy.
+ */
+function gatherByKey(chunk: Bindings.DataChunk, n: number, width: number, parts: Map<number, Uint8Array[]>): void {
+  const keyVector = duck.data_chunk_get_vector(chunk, 0)
+  const blobVector = duck.data_chunk_get_vector(chunk, 1)
+  const words = Math.ceil(n / 64) * 8
+  const keyValid = duck.vector_get_validity(keyVector, words) as Uint8Array | null
+  const blobValid = duck.vector_get_validity(blobVector, words) as Uint8Array | null
+  const keyData = duck.vector_get_data(keyVector, n * 16)
+  const keys = new DataView(keyData.buffer, keyData.byteOffset, keyData.byteLength)
+  const blobData = duck.vector_get_data(blobVector, n * 16)
+  const blobs = new DataView(blobData.buffer, blobData.byteOffset, blobData.byteLength)
+  const bad = (r: number) => new Error(`lean DuckDB reader: blobsByKey row ${r}: expected a key of 1 to 12 hex digits and a ${width}-byte blob`)
+  // Row r's key (inline: at most 12 bytes), or -1 when it is not 1 to 12 hex digits.
+  const keyAt = (r: number): number => {
+    if (keyValid && !(keyValid[r >> 3] & (1 << (r & 7)))) return -1
+    const len = keys.getUint32(r * 16, true)
+    return len > 12 ? -1 : hexAt(keyData, r * 16 + 4, len)
+  }
+  const blobOk = (r: number) => (!blobValid || (blobValid[r >> 3] & (1 << (r & 7))) !== 0) && blobs.getUint32(r * 16, true) === width
+  let r = 0
+  while (r < n) {
+    if (!blobOk(r)) throw bad(r)
+    const start = pointerAt(blobs, r * 16 + 8)
+    let end = start + width
+    let last = r
+    while (last + 1 < n && blobOk(last + 1) && pointerAt(blobs, (last + 1) * 16 + 8) === end) {
+      end += width
+      last++
+    }
+    const copy = copyAt(start, end - start)
+    let q = r
+    let key = keyAt(q)
+    while (q <= last) {
+      if (key < 0) throw bad(q)
+      let e = q + 1
+      let next = -1
+      while (e <= last && (next = keyAt(e)) === key) e++
+      let list = parts.get(key)
+      if (!list) parts.set(key, (list = []))
+      list.push(copy.subarray((q - r) * width, (e - r) * width))
+      q = e
+      key = next
+    }
+    r = last + 1
+  }
+}
+
+/**
+ * Bind the parameters, run, and hand each result chunk to `each` in order (its column kinds
+ * checked first). Small results are materialized and read synchronously, without a thread-pool
+ * hop per chunk. Large ones are streamed (`duckdb_fetch_chunk`, one hop a chunk of 2,048 rows):
+ * a materialized result is a full copy of the rows that `result_get_chunk` then copies again,
+ * about 0.3-0.5 ms a chunk; streamed, a million (bucket, id) rows were read in 250-500 ms
+ * against 410-840 ms. A chunk's memory is only valid during `each`: values kept must be copied.
+ */
+async function eachChunk(
+  stmt: Bindings.PreparedStatement,
+  params: readonly Param[],
+  streaming: boolean,
+  each: (chunk: Bindings.DataChunk, n: number, kinds: ColumnKind[]) => void,
+): Promise<void> {
   params.forEach((p, i) => (typeof p === 'string' ? duck.bind_varchar(stmt, i + 1, p) : duck.bind_blob(stmt, i + 1, p)))
-  return duck.execute_prepared(stmt)
+  const result = await (streaming ? duck.execute_prepared_streaming(stmt) : duck.execute_prepared(stmt))
+  let kinds: ColumnKind[] | undefined
+  const count = streaming ? Infinity : duck.result_chunk_count(result)
+  for (let ci = 0; ci < count; ci++) {
+    const chunk = streaming ? await duck.fetch_chunk(result) : duck.result_get_chunk(result, ci)
+    if (!chunk) break
+    const n = duck.data_chunk_get_size(chunk)
+    if (n === 0) break
+    kinds ??= Array.from({length: duck.column_count(result)}, (_, c) => columnKind(result, c))
+    each(chunk, n, kinds)
+  }
 }
 
 async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Param[], raw = false): Promise<Value[][]> {
-  {
-    const result = await execute(stmt, params)
-    const rows: Value[][] = []
-    const kinds: ColumnKind[] = []
-    const count = duck.result_chunk_count(result)
-    for (let ci = 0; ci < count; ci++) {
-      const chunk = duck.result_get_chunk(result, ci)
-      const n = duck.data_chunk_get_size(chunk)
-      if (n === 0) break
-      const cols = duck.data_chunk_get_column_count(chunk)
-      if (ci === 0) for (let c = 0; c < cols; c++) kinds[c] = columnKind(result, c)
-      const base = rows.length
-      for (let r = 0; r < n; r++) rows.push(new Array(cols))
-      for (let c = 0; c < cols; c++) {
-        const vector = duck.data_chunk_get_vector(chunk, c)
-        const kind = kinds[c]
-        const data = duck.vector_get_data(vector, n * (kind === 'bigint' ? 8 : 16))
-        const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
-        const words = Math.ceil(n / 64)
-        const validity = duck.vector_get_validity(vector, words * 8) as Uint8Array | null
-        const cells = kind === 'text' || kind === 'blob' ? stringCells(data, n, validity) : undefined
-        for (let r = 0; r < n; r++) {
-          if (validity && !(validity[r >> 3] & (1 << (r & 7)))) {
-            rows[base + r][c] = null
-            continue
-          }
-          if (kind === 'bigint') {
-            rows[base + r][c] = Number(view.getBigInt64(r * 8, true))
-            continue
-          }
-          if (kind === 'hugeint') {
-            // Lower 64 bits unsigned, then the upper 64 signed.
-            rows[base + r][c] = (view.getBigInt64(r * 16 + 8, true) << 64n) + view.getBigUint64(r * 16, true)
-            continue
-          }
-          const bytes = cells![r]!
-          if (kind === 'blob') rows[base + r][c] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-          // Inline values are views into the chunk: copied; longer ones are views into a copy.
-          else if (raw) rows[base + r][c] = bytes.buffer === data.buffer ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-          else rows[base + r][c] = decoder.decode(bytes)
+  const rows: Value[][] = []
+  // Raw reads are the large ones (record lines for a sync peer): streamed.
+  await eachChunk(stmt, params, raw, (chunk, n, kinds) => {
+    const cols = kinds.length
+    const base = rows.length
+    for (let r = 0; r < n; r++) rows.push(new Array(cols))
+    for (let c = 0; c < cols; c++) {
+      const vector = duck.data_chunk_get_vector(chunk, c)
+      const kind = kinds[c]
+      const data = duck.vector_get_data(vector, n * (kind === 'bigint' ? 8 : 16))
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+      const words = Math.ceil(n / 64)
+      const validity = duck.vector_get_validity(vector, words * 8) as Uint8Array | null
+      const cells = kind === 'text' || kind === 'blob' ? stringCells(data, n, validity) : undefined
+      for (let r = 0; r < n; r++) {
+        if (validity && !(validity[r >> 3] & (1 << (r & 7)))) {
+          rows[base + r][c] = null
+          continue
         }
+        if (kind === 'bigint') {
+          rows[base + r][c] = Number(view.getBigInt64(r * 8, true))
+          continue
+        }
+        if (kind === 'hugeint') {
+          // Lower 64 bits unsigned, then the upper 64 signed.
+          rows[base + r][c] = (view.getBigInt64(r * 16 + 8, true) << 64n) + view.getBigUint64(r * 16, true)
+          continue
+        }
+        const bytes = cells![r]!
+        if (kind === 'blob') rows[base + r][c] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+        // Inline values are views into the chunk: copied; longer ones are views into a copy.
+        else if (raw) rows[base + r][c] = bytes.buffer === data.buffer ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        else rows[base + r][c] = decoder.decode(bytes)
       }
     }
-    return rows
-  }
+  })
+  return rows
 }
