@@ -50,6 +50,16 @@ export class IdList {
   }
 }
 
+/**
+ * Whether the 32 bytes at `a[ai]` and `b[bi]` are equal, compared as eight 32-bit words in JS: a
+ * million probes through Buffer.compare (a native call each) took ~0.2 s of a large sync's main
+ * thread. The first words differ for nearly every pair of distinct ids, so a miss costs one read.
+ */
+export function sameId(a: Buffer, ai: number, b: Buffer, bi: number): boolean {
+  for (let k = 0; k < ID_BYTES; k += 4) if (a.readInt32LE(ai + k) !== b.readInt32LE(bi + k)) return false
+  return true
+}
+
 /** Per process, so a peer cannot aim ids at one slot of the table. */
 const SEED = randomBytes(4).readUInt32LE(0)
 
@@ -83,7 +93,7 @@ export class IdIndex {
         }
         // A repeated id (a store lists each once): keep the first, and count the repeat as seen,
         // so an id the peer lacks is reported once.
-        if (b.compare(b, (at - 1) * ID_BYTES, at * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) === 0) {
+        if (sameId(b, (at - 1) * ID_BYTES, b, i * ID_BYTES)) {
           this.seen[i] = 1
           break
         }
@@ -103,7 +113,7 @@ export class IdIndex {
     for (;;) {
       const at = this.slots[s]
       if (at === 0) return false
-      if (buf.compare(b, (at - 1) * ID_BYTES, at * ID_BYTES, off, off + ID_BYTES) === 0) {
+      if (sameId(b, (at - 1) * ID_BYTES, buf, off)) {
         this.seen[at - 1] = 1
         return true
       }
