@@ -84,6 +84,18 @@ async function readRecords(store: Store, view: LocalView, wanted: ReadonlyMap<st
   return {records, rest: ids.slice(i), budget}
 }
 
+/**
+ * DuckDB worker threads for a process that serves sync (`sync-serve`, the other store of a path
+ * sync): one. Its reads (id lists by bucket, record lines by span) are scans DuckDB can split,
+ * but the split costs more CPU than it saves time unless cores sit idle. Measured on the 2-core
+ * development machine, replaying the eleven requests of a 100k-record pull against the 1M-record
+ * store: 3.2-3.4 s of CPU on one thread against 3.4-3.8 s on two, for 2.43-2.59 s of wall time
+ * against 2.18-2.38 s (an idle server answers ~8% slower). With the client on the same machine,
+ * as the sync bench runs it over SSH, the whole pull took 0.3-0.5 s less wall time in each of
+ * seven interleaved pairs (about 1 s less CPU). `sync-serve --db-threads` raises it.
+ */
+export const SYNC_SERVER_DB_THREADS = 1
+
 /** Serve sync for a store. Mount `handle` on any framing: stdio, an HTTP route, a direct call. */
 export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandler {
   const receiver = new Receiver(deps)

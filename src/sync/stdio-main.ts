@@ -7,6 +7,7 @@
  */
 import {renderError} from '../core/render-error.js'
 import {openRuntime} from '../runtime.js'
+import {SYNC_SERVER_DB_THREADS} from './server.js'
 import {serveRuntimeStdio} from './stdio-server.js'
 
 /** The store path when `argv` (after the binary) is exactly `sync-serve --stdio --store <path>`. */
@@ -19,7 +20,7 @@ export function fastSyncServeArgs(argv: readonly string[]): string | undefined {
 /** Serve sync on stdin/stdout for the store at `store`; errors are rendered as every command renders them. */
 export async function syncServeStdio(store: string): Promise<void> {
   try {
-    const rt = await openRuntime({store})
+    const rt = await openRuntime({store, dbThreads: SYNC_SERVER_DB_THREADS})
     try {
       await serveRuntimeStdio(rt, false)
     } finally {
