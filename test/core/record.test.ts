@@ -132,5 +132,8 @@ describe('record validation', () => {
     expect(textTooDeep('['.repeat(65) + ']'.repeat(65))).toBe(true)
     expect(textTooDeep(JSON.stringify({s: '['.repeat(500)}))).toBe(false) // brackets inside strings do not count
     expect(textTooDeep(JSON.stringify({s: '\\"' + '{'.repeat(500)}))).toBe(false)
+    // Many brackets side by side are wide, not deep (more than the bound in all: the full scan decides).
+    expect(textTooDeep(JSON.stringify(Array.from({length: 500}, () => [{a: [1]}])))).toBe(false)
+    expect(textTooDeep('{"a":' + '['.repeat(64) + ']'.repeat(64) + '}')).toBe(true)
   })
 })
