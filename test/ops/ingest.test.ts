@@ -61,6 +61,24 @@ describe('ingest', () => {
     expect((await d.store.stats()).records).toBe(4)
   })
 
+  it('reads a byte order mark, CR LF endings, blank lines, bytes that are not UTF-8 and a last line without a newline', async () => {
+    const good = many(4)
+    const broken = Buffer.from(line(good[3]).replace('"subject":"', '"subject":"\u00e9'))
+    broken[broken.indexOf(0xc3)] = 0xff // an invalid UTF-8 byte inside a string
+    const bytes = Buffer.concat([
+      Buffer.from('\ufeff' + line(good[0]) + '\r\n\r\n' + line(good[1]) + '\n\n'),
+      broken,
+      Buffer.from('\n\r\n' + line(good[2])),
+    ])
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from([bytes]), format: 'ndjson'})
+    expect(res.added).toBe(3)
+    expect(res.rejected).toBe(1)
+    expect(res.errors.map((e) => e.line)).toEqual([5])
+    expect(res.errors[0].reason).toMatch(/^id: does not match the content/)
+    expect(new Set((await collect(d.store)).map((r) => r.id))).toEqual(new Set(good.slice(0, 3).map((g) => g.record.id)))
+  })
+
   it('into DuckDB: bulk appends keep line numbers, and a repeat inside one append is stored once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'steme-ingest-'))
     const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
