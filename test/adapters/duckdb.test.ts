@@ -257,6 +257,8 @@ describe('duckdb lean reader', () => {
       await expect(reader.blobsByKey(`SELECT k, i FROM t`, [], 32)).rejects.toThrow(/VARCHAR, BLOB/)
       // Blobs of 12 bytes or less are held inline in DuckDB's vectors, not back to back: refused.
       await expect(reader.blobsByKey(`SELECT k, from_hex('abcd') FROM t`, [], 2)).rejects.toThrow(/longer than 12 bytes/)
+      // A read that failed part-way through its streamed rows leaves the reader usable.
+      expect((await reader.blobsByKey(`SELECT k, id FROM t`, [], 32)).size).toBe(want.size)
     } finally {
       reader.close()
       duck.close_sync(db)
