@@ -55,7 +55,7 @@ export class IdList {
  * million probes through Buffer.compare (a native call each) took ~0.2 s of a large sync's main
  * thread. The first words differ for nearly every pair of distinct ids, so a miss costs one read.
  */
-export function sameId(a: Buffer, ai: number, b: Buffer, bi: number): boolean {
+function sameId(a: Buffer, ai: number, b: Buffer, bi: number): boolean {
   for (let k = 0; k < ID_BYTES; k += 4) if (a.readInt32LE(ai + k) !== b.readInt32LE(bi + k)) return false
   return true
 }
