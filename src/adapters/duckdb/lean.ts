@@ -170,6 +170,9 @@ function columnKind(result: Bindings.Result, c: number): ColumnKind {
   throw new Error(`lean DuckDB reader: column ${c} has type ${duck.Type[t] ?? t}; cast it to VARCHAR in the query`)
 }
 
+/** Whether row r of a vector holds a value: DuckDB's validity mask (absent when every row does), one bit a row. */
+const isValid = (validity: Uint8Array | null, r: number): boolean => !validity || (validity[r >> 3] & (1 << (r & 7))) !== 0
+
 /** User-space addresses fit in 47 bits: a pointer read as a number is exact. */
 const pointerAt = (view: DataView, off: number): number => view.getUint32(off + 4, true) * 2 ** 32 + view.getUint32(off, true)
 
@@ -198,7 +201,7 @@ const MAX_GAP = 64
 export function stringCells(data: Uint8Array, n: number, validity: Uint8Array | null): (Uint8Array | null)[] {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const out: (Uint8Array | null)[] = new Array(n).fill(null)
-  const valid = (r: number) => !validity || (validity[r >> 3] & (1 << (r & 7))) !== 0
+  const valid = (r: number) => isValid(validity, r)
   let r = 0
   while (r < n) {
     const len = valid(r) ? view.getUint32(r * 16, true) : -1
@@ -266,11 +269,11 @@ function gatherByKey(chunk: Bindings.DataChunk, n: number, width: number, parts:
   const bad = (r: number) => new Error(`lean DuckDB reader: blobsByKey row ${r}: expected a key of 1 to 12 hex digits and a ${width}-byte blob`)
   // Row r's key (inline: at most 12 bytes), or -1 when it is not 1 to 12 hex digits.
   const keyAt = (r: number): number => {
-    if (keyValid && !(keyValid[r >> 3] & (1 << (r & 7)))) return -1
+    if (!isValid(keyValid, r)) return -1
     const len = keys.getUint32(r * 16, true)
     return len > 12 ? -1 : hexAt(keyData, r * 16 + 4, len)
   }
-  const blobOk = (r: number) => (!blobValid || (blobValid[r >> 3] & (1 << (r & 7))) !== 0) && blobs.getUint32(r * 16, true) === width
+  const blobOk = (r: number) => isValid(blobValid, r) && blobs.getUint32(r * 16, true) === width
   let r = 0
   while (r < n) {
     if (!blobOk(r)) throw bad(r)
@@ -343,7 +346,7 @@ async function runStrings(stmt: Bindings.PreparedStatement, params: readonly Par
       const validity = duck.vector_get_validity(vector, words * 8) as Uint8Array | null
       const cells = kind === 'text' || kind === 'blob' ? stringCells(data, n, validity) : undefined
       for (let r = 0; r < n; r++) {
-        if (validity && !(validity[r >> 3] & (1 << (r & 7)))) {
+        if (!isValid(validity, r)) {
           rows[base + r][c] = null
           continue
         }
