@@ -49,17 +49,17 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   if (input.storeUrl !== undefined && /^postgres(ql)?:\/\//i.test(input.storeUrl)) return initServer(input.storeUrl, input.env)
   const dir = resolve(input.dir, STEME_DIR)
   const dbPath = join(dir, DB_FILE)
+  // Refused before anything is written: a wrong flag must not leave a half-made .steme/ behind.
+  if (input.storeUrl !== undefined && input.storeUrl !== dbPath) {
+    throw new UserError(`init --store takes a postgres:// URL, not ${input.storeUrl}; nothing was created`, {hint: 'for an embedded store run `steme init --dir <directory>` (it creates <directory>/.steme/)'})
+  }
   const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
   mkdirSync(dir, {recursive: true})
   if (!existsSync(join(dir, CONFIG_FILE))) writeFileSync(join(dir, CONFIG_FILE), CONFIG)
   if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), GITIGNORE)
-  const url = input.storeUrl ?? dbPath
-  if (input.storeUrl && input.storeUrl !== dbPath) {
-    throw new UserError(`init --store takes a postgres:// URL, not ${input.storeUrl}`, {hint: 'for an embedded store run `steme init --dir <directory>`'})
-  }
-  const store = await openStore(url, {create: true})
+  const store = await openStore(dbPath, {create: true})
   await store.close()
-  return {dir, store: url, created: !existed, ...ensureKey(input.env)}
+  return {dir, store: dbPath, created: !existed, ...ensureKey(input.env)}
 }
 
 /**

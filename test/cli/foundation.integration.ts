@@ -27,6 +27,20 @@ describe('steme CLI on a real DuckDB file', () => {
     }
   })
 
+  it('init --store with a path is refused before anything is written', () => {
+    const other = sandbox()
+    try {
+      const r = other.run(['init', '--store', join(other.dir, 'elsewhere', '.steme')])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('init --store takes a postgres:// URL')
+      expect(r.stderr).toContain('steme init --dir')
+      // No half-made store in the working directory, nor where the flag pointed, and no key.
+      expect(readdirSync(other.dir).sort()).toEqual([])
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('assert prints an id; query answers with the latest; --json is parseable', () => {
     const a = sb.run(['assert', 'drug:aspirin', 'bleeding_rate', '0.002', '--confidence', '0.9', '--source', 'fda:label-2024'])
     expect(a.code).toBe(0)
