@@ -1,10 +1,18 @@
 /** BLAKE3-256 content ids: a WASM hasher on the hot path, @noble/hashes as the portable fallback. */
-import {blake3 as nobleBlake3} from '@noble/hashes/blake3.js'
+import type {blake3 as NobleBlake3} from '@noble/hashes/blake3.js'
 import type {IHasher} from 'hash-wasm'
 import {createRequire} from 'node:module'
 
+const require = createRequire(import.meta.url)
 let wasm: IHasher | undefined
 const enc = new TextEncoder()
+
+/**
+ * @noble/hashes' BLAKE3, loaded on first use: it takes ~13 ms to load, and most commands (every
+ * one that only reads, like `steme query`) import this module for its hex helpers and never hash.
+ */
+let noble: typeof NobleBlake3 | undefined
+const nobleBlake3 = (data: Uint8Array): Uint8Array => (noble ??= (require('@noble/hashes/blake3.js') as {blake3: typeof NobleBlake3}).blake3)(data)
 
 /**
  * Load the WASM hasher (about 10x faster than pure JS on short records, measured in
@@ -13,7 +21,7 @@ const enc = new TextEncoder()
 export async function initHash(): Promise<void> {
   if (wasm) return
   // Only the BLAKE3 build: the package's index carries every algorithm's WASM (start-up cost).
-  const {createBLAKE3} = createRequire(import.meta.url)('hash-wasm/dist/blake3.umd.min.js') as typeof import('hash-wasm')
+  const {createBLAKE3} = require('hash-wasm/dist/blake3.umd.min.js') as typeof import('hash-wasm')
   wasm = await createBLAKE3(256)
 }
 
