@@ -2,8 +2,16 @@
  * Ed25519 (strict RFC 8032), native: node:crypto's OpenSSL by default, libsodium on the hot paths
  * that turn it on (ingest and sync workers, fsck).
  */
-import {createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject} from 'node:crypto'
+import type {KeyObject} from 'node:crypto'
 import {createRequire} from 'node:module'
+
+const require = createRequire(import.meta.url)
+/**
+ * node:crypto, on first use: importing it as an ES module builds a facade over its hundred-odd
+ * exports (3-6 ms at start-up), and commands that only read (query, log, show) never sign or verify.
+ */
+let nodeCrypto: typeof import('node:crypto') | undefined
+const crypto = (): typeof import('node:crypto') => (nodeCrypto ??= require('node:crypto') as typeof import('node:crypto'))
 
 // DER prefixes that wrap raw Ed25519 keys as SPKI (public) and PKCS#8 (private) structures.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -31,7 +39,7 @@ export type CryptoBackend = 'openssl' | 'libsodium'
 export function useLibsodium(): CryptoBackend {
   if (sodium || process.env.STEME_CRYPTO === 'openssl') return cryptoBackend()
   try {
-    sodium = createRequire(import.meta.url)('sodium-native') as Sodium
+    sodium = require('sodium-native') as Sodium
   } catch {
     // No prebuilt binary for this platform: OpenSSL does the same job, only slower.
   }
@@ -64,7 +72,7 @@ function cached<T>(cache: Map<string, T>, agentHex: string, make: (hex: string) 
 const rawPublicKey = (agentHex: string): Buffer => cached(rawKeys, agentHex, (hex) => Buffer.from(hex, 'hex'))
 
 const publicKeyObject = (agentHex: string): KeyObject =>
-  cached(publicKeys, agentHex, (hex) => createPublicKey({key: Buffer.concat([SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki'}))
+  cached(publicKeys, agentHex, (hex) => crypto().createPublicKey({key: Buffer.concat([SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki'}))
 
 /** A signing key held in memory; the seed never leaves this object except to the key file. */
 export interface KeyPair {
@@ -77,8 +85,8 @@ export interface KeyPair {
 
 export function keyPairFromSeed(seed: Uint8Array): KeyPair {
   if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes')
-  const priv = createPrivateKey({key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8'})
-  const spki = createPublicKey(priv).export({format: 'der', type: 'spki'})
+  const priv = crypto().createPrivateKey({key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8'})
+  const spki = crypto().createPublicKey(priv).export({format: 'der', type: 'spki'})
   const publicHex = spki.subarray(SPKI_PREFIX.length).toString('hex')
   const copy = Uint8Array.from(seed)
   // libsodium's secret key (seed and public key), made when it first signs.
@@ -94,7 +102,7 @@ export function keyPairFromSeed(seed: Uint8Array): KeyPair {
   return {
     publicHex,
     sign: (message) => {
-      if (!sodium) return new Uint8Array(nodeSign(null, message, priv))
+      if (!sodium) return new Uint8Array(crypto().sign(null, message, priv))
       const sig = new Uint8Array(64)
       sodium.crypto_sign_detached(sig, message, sodiumKey(sodium))
       return sig
@@ -104,7 +112,7 @@ export function keyPairFromSeed(seed: Uint8Array): KeyPair {
 }
 
 export function generateKeyPair(): KeyPair {
-  const {privateKey} = generateKeyPairSync('ed25519')
+  const {privateKey} = crypto().generateKeyPairSync('ed25519')
   const der = privateKey.export({format: 'der', type: 'pkcs8'})
   return keyPairFromSeed(new Uint8Array(der.subarray(PKCS8_PREFIX.length)))
 }
@@ -123,7 +131,7 @@ export function verify(agentHex: string, message: Uint8Array, sig: Uint8Array): 
     if (pk.length === 32 && sodium.crypto_sign_verify_detached(sig, message, pk)) return true
   }
   try {
-    return nodeVerify(null, message, publicKeyObject(agentHex), sig)
+    return crypto().verify(null, message, publicKeyObject(agentHex), sig)
   } catch {
     return false // not a valid curve point, for instance
   }
