@@ -1,5 +1,5 @@
 /** The in-memory reference adapter: the simplest correct Store, for tests and as the oracle. */
-import type {Assertion, Kind, Retract, SignedRecord} from '../core/record.js'
+import type {Assertion, Kind, Retract, SignedAssertion, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
 import {MOD, bucketOf, idValue} from '../core/bucket.js'
 import {compareRecords, contestedBatches, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
@@ -69,7 +69,7 @@ export class MemoryStore implements Store {
 
   async lineage(ids: readonly string[], until?: string): Promise<Assertion[]> {
     const found = new Map<string, Assertion>()
-    const start = ids.map((id) => this.records.get(id)?.record).filter((r): r is Assertion => r?.kind === 'assertion')
+    const start = ids.map((id) => this.records.get(id)?.record).filter((r): r is SignedAssertion => r?.kind === 'assertion')
     let frontier = start.flatMap((a) => a.evidence ?? [])
     while (frontier.length) {
       const next: string[] = []
@@ -85,7 +85,7 @@ export class MemoryStore implements Store {
   }
 
   async cascadeGraph(seed: CascadeSeed, until?: string): Promise<CascadeGraph> {
-    const inScope = (r: SignedRecord): r is Assertion => r.kind === 'assertion' && (until === undefined || r.hlc <= until)
+    const inScope = (r: SignedRecord): r is SignedAssertion => r.kind === 'assertion' && (until === undefined || r.hlc <= until)
     const sources = new Set(seed.sources ?? [])
     const roots = new Set<string>()
     const dependents = new Map<string, Assertion[]>()

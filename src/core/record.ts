@@ -53,7 +53,13 @@ export interface TrustBody extends Common {
 export type RecordBody = AssertionBody | VoteBody | RetractBody | EpochBody | TrustBody
 export type Signed<T extends RecordBody = RecordBody> = T & {id: string; sig: string}
 export type SignedRecord = Signed
-export type Assertion = Signed<AssertionBody>
+/**
+ * An assertion as queries and lenses read it. Its signature may be left out: it was checked when
+ * the record came in (and fsck checks it again), nothing in resolving reads it, and on a cold
+ * store every extra column a subject lookup fetches is one more block read per record.
+ */
+export type Assertion = AssertionBody & {id: string; sig?: string}
+export type SignedAssertion = Signed<AssertionBody>
 export type Vote = Signed<VoteBody>
 export type Retract = Signed<RetractBody>
 export type Epoch = Signed<EpochBody>

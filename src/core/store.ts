@@ -131,7 +131,7 @@ export interface Store {
   get(ids: readonly string[]): Promise<Sealed[]>
   /** Which of these ids are stored. */
   has(ids: readonly string[]): Promise<Set<string>>
-  /** Assertions about a subject (and predicate), with hlc at or below `until` when given, in (hlc, id) order. */
+  /** Assertions about a subject (and predicate), with hlc at or below `until` when given, in (hlc, id) order; `sig` may be left out. */
   assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]>
   /** Records that point at any of these ids: votes, retractions and trust by target, assertions by evidence or supersedes. */
   referencing(ids: readonly string[]): Promise<SignedRecord[]>
@@ -204,7 +204,7 @@ export const compareRecords = (a: {hlc: string; id: string}, b: {hlc: string; id
  * derivation (lineages are shallow next to the store). Shared by adapters whose stores
  * answer `get` by index.
  */
-export async function walkLineage(get: (ids: string[]) => Promise<Sealed[]>, ids: readonly string[], until?: string): Promise<Assertion[]> {
+export async function walkLineage(get: (ids: string[]) => Promise<Array<{record: SignedRecord | Assertion}>>, ids: readonly string[], until?: string): Promise<Assertion[]> {
   const found = new Map<string, Assertion>()
   const start = (await get([...ids])).map((s) => s.record).filter((r): r is Assertion => r.kind === 'assertion')
   let frontier = [...new Set(start.flatMap((a) => a.evidence ?? []))]

@@ -119,7 +119,7 @@ async function batchContext(
   const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
   // The candidates are at hand: only what they stand on is read.
   const candById = new Map(cands.map((a) => [a.id, a]))
-  const get = async (ids: string[]) => [...ids.filter((id) => candById.has(id)).map((id) => ({record: candById.get(id)!, canonical: ''})), ...(await store.get(ids.filter((id) => !candById.has(id))))]
+  const get = async (ids: string[]) => [...ids.filter((id) => candById.has(id)).map((id) => ({record: candById.get(id)!})), ...(await store.get(ids.filter((id) => !candById.has(id))))]
   const withEvidence = cands.filter((a) => a.evidence?.length).map((a) => a.id)
   const ancestors = withEvidence.length ? await walkLineage(get, withEvidence, opts.asOf) : []
   const nodes = new Map<string, Assertion>()

@@ -66,6 +66,12 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect((await store.assertions('s:x', 'p')).map((a) => a.value)).toEqual([2, 1])
       expect((await store.assertions('s:x', undefined, t(2))).map((a) => a.value)).toEqual([2, 3])
       expect(await store.assertions('s:none')).toEqual([])
+      // Each one whole and under its own id; a store may leave the signature out, never alter it.
+      const [got] = await store.assertions('s:y')
+      const {sig, ...rest} = got
+      const {sig: stored, ...want} = y.record
+      expect(rest).toEqual(want)
+      if (sig !== undefined) expect(sig).toBe(stored)
     })
 
     it('finds records that reference ids: votes, retractions, trust, evidence and supersedes', async () => {
