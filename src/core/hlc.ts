@@ -74,10 +74,25 @@ export class Hlc {
   }
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * Date.parse, except that a day the month does not have is not a date: V8 reads 2026-02-30 as
+ * 2 March (days up to 31 roll over into the next month). NaN when it is not a date.
+ */
+export function parseDate(text: string): number {
+  const ms = Date.parse(text)
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
+  if (Number.isNaN(ms) || !ymd) return ms
+  const [y, m, d] = [Number(ymd[1]), Number(ymd[2]), Number(ymd[3])]
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  return m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m - 1] + (m === 2 && leap ? 1 : 0) ? ms : NaN
+}
+
 /** Parse a date or an HLC stamp given by a user (for --as-of, --since) into an HLC string bound. */
 export function hlcBound(text: string): string {
   if (HLC_RE.test(text)) return text
-  const ms = Date.parse(text)
+  const ms = parseDate(text)
   if (Number.isNaN(ms)) {
     throw new UserError(`"${text}" is neither a date nor an HLC stamp`, {
       hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z, or a stamp such as 0000019aa3c4d5e6-0000',

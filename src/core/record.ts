@@ -1,6 +1,6 @@
 /** The five record kinds of DESIGN.md §1, their bounds, and shape validation with precise reasons. */
 import {RecordError} from './errors.js'
-import {HLC_RE} from './hlc.js'
+import {HLC_RE, parseDate} from './hlc.js'
 import {isHex} from './hash.js'
 
 export type Json = null | boolean | number | string | Json[] | {[k: string]: Json}
@@ -146,7 +146,7 @@ function hexField(v: unknown, f: string, len: number): string {
 }
 
 function isoDate(v: unknown, f: string): string {
-  if (typeof v !== 'string' || !ISO_RE.test(v) || Number.isNaN(Date.parse(v))) {
+  if (typeof v !== 'string' || !ISO_RE.test(v) || Number.isNaN(parseDate(v))) {
     throw new RecordError(f, `must be an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z, got ${JSON.stringify(v)}`)
   }
   return v

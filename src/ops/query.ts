@@ -1,5 +1,5 @@
 /** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
-import {hlcBound} from '../core/hlc.js'
+import {hlcBound, parseDate} from '../core/hlc.js'
 import {UserError} from '../core/errors.js'
 import type {Assertion} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
@@ -47,7 +47,7 @@ export interface QueryResult {
 
 /** Check a --valid-at date the way record dates are checked. */
 export function checkDate(text: string, flag: string): string {
-  if (Number.isNaN(Date.parse(text))) throw new UserError(`${flag} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
+  if (Number.isNaN(parseDate(text))) throw new UserError(`${flag} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
   return text
 }
 

@@ -75,5 +75,10 @@ describe('HLC', () => {
     expect(hlcBound('0000019aa3c4d5e6-0000')).toBe('0000019aa3c4d5e6-0000')
     expect(hlcBound('2026-01-01T00:00:00Z')).toBe(formatHlc({wall: Date.parse('2026-01-01T00:00:00Z'), counter: 0xffff}))
     expect(() => hlcBound('last tuesday')).toThrow(/neither a date nor an HLC stamp/)
+    // Days a month does not have are refused, not rolled into the next month; leap days hold.
+    expect(() => hlcBound('2026-02-30')).toThrow(/neither a date nor an HLC stamp/)
+    expect(() => hlcBound('2100-02-29')).toThrow(/neither a date nor an HLC stamp/)
+    expect(hlcBound('2024-02-29')).toBe(formatHlc({wall: Date.parse('2024-02-29'), counter: 0xffff}))
+    expect(hlcBound('2000-02-29T12:00:00+02:00')).toBe(formatHlc({wall: Date.parse('2000-02-29T10:00:00Z'), counter: 0xffff}))
   })
 })

@@ -77,6 +77,9 @@ describe('record validation', () => {
     ['bad evidence id', (r) => (r.evidence = ['nothex']), /^evidence\[0\]: must be 64 lowercase hex/],
     ['valid from after to', (r) => (r.valid = {from: '2025-01-01', to: '2024-01-01'}), /^valid: from \(2025-01-01\) is after to/],
     ['bad date', (r) => (r.valid = {from: 'yesterday'}), /^valid.from: must be an ISO-8601 date/],
+    // Date.parse reads 2026-02-30 as 2 March: a day the month does not have is no date.
+    ['a day February does not have', (r) => (r.valid = {from: '2026-02-29'}), /^valid.from: must be an ISO-8601 date.*"2026-02-29"/],
+    ['the 31st of a 30-day month', (r) => (r.valid = {to: '2026-04-31T10:00:00Z'}), /^valid.to: must be an ISO-8601 date/],
     ['content changed', (r) => (r.value = 0.5), /^id: does not match the content/],
     ['future stamp', (r) => (r.hlc = stamp(NOW + 3_600_000, 0)), /^hlc: is 3600 s in the future, beyond the allowed clock skew of 60 s/],
     ['nothing (the control case)', () => undefined, /^accepted$/],
