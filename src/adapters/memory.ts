@@ -46,6 +46,10 @@ export class MemoryStore implements Store {
     return new Set(ids.filter((id) => this.records.has(id)))
   }
 
+  async idsWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    return [...this.records.keys()].filter((id) => id.startsWith(prefix)).sort().slice(0, limit)
+  }
+
   async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
     const out: Assertion[] = []
     for (const {record: r} of this.records.values()) {

@@ -8,7 +8,7 @@ export default class Retract extends StemeCommand {
 Whose retractions count is the local policy: your own key, pre-trusted agents, agents of tier trusted or above, and any agent for its own records.
 \`steme show <id>\` explains why an assertion is retracted, with the chain.`
   static examples = ['<%= config.bin %> retract 3f2a...(64 hex) --reason "typo"', '<%= config.bin %> retract --source lab:batch-7 --reason "contaminated samples"']
-  static args = {id: Args.string({description: 'the record id to retract'})}
+  static args = {id: Args.string({description: 'the record id to retract (or a unique prefix of it, 6+ hex chars)'})}
   static flags = {
     source: Flags.string({char: 's', description: 'retract every assertion citing this source instead', exclusive: ['id']}),
     reason: Flags.string({char: 'r', description: 'why, for the people reading `steme show`'}),

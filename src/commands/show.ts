@@ -5,7 +5,7 @@ import {showOp, type ShowResult} from '../ops/show.js'
 export default class Show extends StemeCommand {
   static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
   static examples = ['<%= config.bin %> show 3f2a...(64 hex)']
-  static args = {id: Args.string({required: true, description: 'the record id (64 hex chars)'})}
+  static args = {id: Args.string({required: true, description: 'the record id: 64 hex chars, or the first 6 or more when only one id starts with them'})}
   static flags = {...StemeCommand.remoteFlags}
 
   async run(): Promise<ShowResult> {

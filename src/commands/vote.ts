@@ -6,7 +6,7 @@ export default class Vote extends StemeCommand {
   static summary = 'Vote an assertion up or down, or withdraw your vote; your latest vote on it counts'
   static examples = ['<%= config.bin %> vote 3f2a...(64 hex) up', '<%= config.bin %> vote 3f2a... withdraw']
   static args = {
-    id: Args.string({required: true, description: 'the assertion id'}),
+    id: Args.string({required: true, description: 'the assertion id (or a unique prefix of it, 6+ hex chars)'}),
     direction: Args.string({required: true, description: 'up, down or withdraw', options: ['up', 'down', 'withdraw']}),
   }
 

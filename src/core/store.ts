@@ -131,6 +131,8 @@ export interface Store {
   get(ids: readonly string[]): Promise<Sealed[]>
   /** Which of these ids are stored. */
   has(ids: readonly string[]): Promise<Set<string>>
+  /** Up to `limit` stored ids that start with this lowercase hex prefix (for short ids typed by people), in order. */
+  idsWithPrefix(prefix: string, limit: number): Promise<string[]>
   /** Assertions about a subject (and predicate), with hlc at or below `until` when given, in (hlc, id) order; `sig` may be left out. */
   assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]>
   /** Records that point at any of these ids: votes, retractions and trust by target, assertions by evidence or supersedes. */
@@ -289,3 +291,8 @@ export function columnsToSealed(parts: readonly RecordColumns[]): Sealed[] {
 }
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')
+
+/** The lowest and highest 32-byte ids with this hex prefix: a prefix search is a range over the id index. */
+export function prefixRange(prefix: string): [Buffer, Buffer] {
+  return [Buffer.from(prefix.padEnd(64, '0'), 'hex'), Buffer.from(prefix.padEnd(64, 'f'), 'hex')]
+}

@@ -1,9 +1,8 @@
 /** One record: its content, whether its id and signature hold, what it cites and what cites it, and for an assertion whether it stands and why not. */
-import {UserError} from '../core/errors.js'
-import {isHex} from '../core/hash.js'
 import type {SignedRecord} from '../core/record.js'
 import {checkStored} from '../core/seal.js'
 import type {Deps} from './deps.js'
+import {findStored} from './ids.js'
 import {gatherContext, selfOf} from './context.js'
 import {candidateState, type CandidateState} from './query.js'
 
@@ -19,10 +18,7 @@ export interface ShowResult {
 }
 
 export async function showOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {id: string; now?: number}): Promise<ShowResult> {
-  const id = input.id.toLowerCase()
-  if (!isHex(id, 64)) throw new UserError(`"${input.id}" is not a record id`, {hint: 'a record id is 64 hex chars, as printed by `steme assert` or `steme log`'})
-  const [found] = await deps.store.get([id])
-  if (!found) throw new UserError(`no record ${id} in ${deps.store.location}`, {code: 'not_found', exit: 1, hint: 'check the id, or pull from the peer that has it'})
+  const found = await findStored(deps, input.id, 'show')
   const r = found.record
   const bad = checkStored(r.id, found.canonical, r.agent, r.sig)
   const outgoing: Array<{id: string; rel: string}> = []

@@ -1,9 +1,9 @@
 /** Vote on an assertion: up, down, or withdraw an earlier vote. The latest vote per (agent, target) counts. */
 import {UserError} from '../core/errors.js'
-import {isHex} from '../core/hash.js'
 import type {VoteBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
+import {findStored} from './ids.js'
 import {sealOrExplain} from './sealing.js'
 
 export const DIRECTIONS = {up: 1, down: -1, withdraw: 0} as const
@@ -15,13 +15,9 @@ export interface VoteResult {
   weight: 1 | -1 | 0
 }
 
-/** A stored record a vote or retraction may point at; unknown ids are rejected (exit 1). */
+/** A stored record a vote or retraction may point at, by id or unique prefix; unknown ids are rejected (exit 1). */
 export async function existingTarget(deps: Pick<Deps, 'store'>, id: string, what: string) {
-  const target = id.toLowerCase()
-  if (!isHex(target, 64)) throw new UserError(`"${id}" is not a record id`, {hint: `${what} a record id: 64 hex chars, as printed by \`steme assert\` or \`steme log\``})
-  const [found] = await deps.store.get([target])
-  if (!found) throw new UserError(`no record ${target} in this store`, {code: 'not_found', exit: 1, hint: 'check the id with `steme log`, or pull from the peer that has it'})
-  return found.record
+  return (await findStored(deps, id, what)).record
 }
 
 export async function voteOp(deps: Deps, input: {target: string; direction: string}): Promise<VoteResult> {

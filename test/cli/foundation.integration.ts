@@ -63,6 +63,10 @@ describe('steme CLI on a real DuckDB file', () => {
     const shown = sb.json<{signature: string; citedBy: Array<{id: string}>}>(['show', id])
     expect(shown.signature).toBe('valid')
     expect(shown.citedBy.map((c) => c.id)).toEqual([derived])
+    // The 12-character id that `steme log` prints names the record too.
+    const short = sb.run(['log', 'x:1']).stdout.match(/\b([0-9a-f]{12})\b/)![1]
+    expect(id.startsWith(short)).toBe(true)
+    expect(sb.json<{record: {id: string}}>(['show', short]).record.id).toBe(id)
     const log = sb.json<{records: Array<{id: string}>}>(['log', 'x:1'])
     expect(log.records.map((r) => r.id)).toEqual([id])
     const stats = sb.json<{records: number; byKind: {assertion: number}}>(['stats'])

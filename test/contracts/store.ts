@@ -74,6 +74,21 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       if (sig !== undefined) expect(sig).toBe(stored)
     })
 
+    it('lists the stored ids that start with a prefix, in order, up to a limit', async () => {
+      const rs = many(40)
+      await store.insert(rs)
+      const all = rs.map((r) => r.record.id).sort()
+      for (const prefix of ['0', '8', 'f', all[7].slice(0, 3), all[20].slice(0, 12), all[33]]) {
+        const want = all.filter((id) => id.startsWith(prefix))
+        expect(await store.idsWithPrefix(prefix, 100)).toEqual(want)
+        expect(await store.idsWithPrefix(prefix, 1)).toEqual(want.slice(0, 1))
+      }
+      // A prefix of a stored id with one more digit that none has.
+      const id = all[5]
+      const other = id.slice(0, 9) + ((parseInt(id[9], 16) + 1) % 16).toString(16)
+      expect(await store.idsWithPrefix(other, 10)).toEqual(all.filter((x) => x.startsWith(other)))
+    })
+
     it('finds records that reference ids: votes, retractions, trust, evidence and supersedes', async () => {
       const base = assertion({value: 'base'})
       const other = assertion({value: 'other'})

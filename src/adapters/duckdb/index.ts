@@ -8,7 +8,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {columnsToSealed, compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
+import {columnsToSealed, compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
@@ -481,6 +481,12 @@ export class DuckDBStore implements Store {
       for (const r of rows) out.add(r[0]!)
     }
     return out
+  }
+
+  async idsWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    const [lo, hi] = prefixRange(prefix)
+    const rows = await this.strings(`SELECT id FROM records WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ${Math.max(0, Math.floor(limit))}`, [lo, hi])
+    return rows.map((r) => r[0]!)
   }
 
   async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {

@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import {compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, walkLineage} from '../../core/store.js'
+import {compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -274,6 +274,12 @@ export class PostgresStore implements Store {
       for (const r of rows) out.add(r.id.toString('hex'))
     }
     return out
+  }
+
+  async idsWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    const [lo, hi] = prefixRange(prefix)
+    const rows = await this.rows<{id: Buffer}>('steme-id-prefix', `SELECT id FROM ${this.s}.records WHERE id BETWEEN $1 AND $2 ORDER BY id LIMIT $3`, [lo, hi, Math.max(0, Math.floor(limit))])
+    return rows.map((r) => r.id.toString('hex'))
   }
 
   async assertions(subject: string, predicate?: string, until?: string): Promise<Assertion[]> {
