@@ -73,17 +73,30 @@ export function readConfig(dir: string | undefined): StoreConfig {
     const where = e instanceof TomlError ? ` at line ${e.line}, column ${e.column}` : ''
     throw new UserError(`${path} is not valid TOML${where}: ${(e as Error).message.split('\n')[0]}`, {code: 'config', hint: 'fix the file by hand'})
   }
-  const query = (raw.query ?? {}) as Record<string, unknown>
-  const store = (raw.store ?? {}) as Record<string, unknown>
-  const trust = (raw.trust ?? {}) as Record<string, unknown>
-  const remotes = (raw.remotes ?? {}) as Record<string, unknown>
-  const cfg: StoreConfig = {
+  // A setting of the wrong type is an error naming it, never silently replaced by its default.
+  const bad = (key: string, want: string, got: unknown): UserError =>
+    new UserError(`${path}: ${key} must be ${want}, got ${JSON.stringify(got) ?? String(got)}`, {code: 'config', hint: `fix ${key} in the file (or remove it to use the default)`})
+  const table = (name: string): Record<string, unknown> => {
+    const t = raw[name] ?? {}
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad(`[${name}]`, 'a table', t)
+    return t as Record<string, unknown>
+  }
+  const query = table('query')
+  const store = table('store')
+  const trust = table('trust')
+  const remotes = table('remotes')
+  if (query.lens !== undefined && typeof query.lens !== 'string') throw bad('query.lens', 'a lens expression in quotes', query.lens)
+  const skew = store.skew_seconds ?? DEFAULT_CONFIG.skewSeconds
+  if (typeof skew !== 'number' || !(skew >= 0)) throw bad('store.skew_seconds', 'a number of seconds >= 0', skew)
+  const pretrusted = trust.pretrusted ?? []
+  if (!Array.isArray(pretrusted)) throw bad('trust.pretrusted', 'a list of agent keys (64 hex chars each)', pretrusted)
+  for (const a of pretrusted) if (typeof a !== 'string' || !/^[0-9a-f]{64}$/.test(a)) throw bad('trust.pretrusted', 'a list of agent keys (64 lowercase hex chars each, as `steme whoami` prints them)', a)
+  for (const [name, url] of Object.entries(remotes)) if (typeof url !== 'string') throw bad(`remotes.${name}`, 'a URL or path in quotes', url)
+  return {
     lens: typeof query.lens === 'string' ? query.lens : DEFAULT_CONFIG.lens,
-    skewSeconds: typeof store.skew_seconds === 'number' ? store.skew_seconds : DEFAULT_CONFIG.skewSeconds,
-    pretrusted: Array.isArray(trust.pretrusted) ? trust.pretrusted.filter((x): x is string => typeof x === 'string') : [],
-    remotes: Object.fromEntries(Object.entries(remotes).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
+    skewSeconds: skew,
+    pretrusted: pretrusted as string[],
+    remotes: remotes as Record<string, string>,
     raw,
   }
-  if (!(cfg.skewSeconds >= 0)) throw new UserError(`${path}: store.skew_seconds must be a number of seconds >= 0`, {code: 'config'})
-  return cfg
 }

@@ -59,9 +59,19 @@ export function candidateState(a: Assertion, ctx: LensContext): {state: Candidat
   return {state: 'live'}
 }
 
+/** A lens taken from the store's config that fails says so: the user never typed it. */
+function fromConfig<T>(configured: boolean, f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    if (!configured || !(e instanceof UserError)) throw e
+    throw new UserError(`the default lens in the store's config.toml ([query] lens) is wrong: ${e.message}`, {code: 'config', hint: 'fix [query] lens in .steme/config.toml, or pass --lens', cause: e})
+  }
+}
+
 export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>> & {self?: string}, input: QueryInput): Promise<QueryResult> {
   const text = input.lens ?? deps.config.lens
-  const expr = compile(text, lensParams(deps.config.raw))
+  const expr = fromConfig(input.lens === undefined, () => compile(text, lensParams(deps.config.raw)))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
   const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, '--valid-at')
   const self = deps.self ?? selfOf(deps)

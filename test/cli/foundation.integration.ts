@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, readFileSync, statSync, readdirSync} from 'node:fs'
+import {chmodSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
@@ -180,6 +180,35 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr).toContain('hint: run `steme init`')
       const j = other.run(['stats', '--json'])
       expect(JSON.parse(j.stdout).error.code).toBe('no_store')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a config setting of the wrong type is an error naming the file and setting, never replaced by its default', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const file = join(other.dir, '.steme', 'config.toml')
+      const original = readFileSync(file, 'utf8')
+      const cases: Array<[string, string, RegExp]> = [
+        ['skew_seconds = 60', 'skew_seconds = "abc"', /store\.skew_seconds must be a number of seconds >= 0, got "abc"/],
+        ['pretrusted = []', 'pretrusted = ["zz"]', /trust\.pretrusted must be a list of agent keys .*got "zz"/],
+        ['lens = "recency"', 'lens = 7', /query\.lens must be a lens expression in quotes, got 7/],
+      ]
+      for (const [from, to, message] of cases) {
+        writeFileSync(file, original.replace(from, to))
+        const r = other.run(['query', 's'])
+        expect(r.code, r.stderr).toBe(2)
+        expect(r.stderr).toContain('config.toml')
+        expect(r.stderr).toMatch(message)
+      }
+      // A lens that does not exist, from the config rather than --lens, is blamed on the config.
+      writeFileSync(file, original.replace('lens = "recency"', 'lens = "bogus"'))
+      const r = other.run(['query', 's'])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/default lens in the store's config\.toml \(\[query\] lens\) is wrong: .*bogus/)
+      expect(other.run(['query', 's', '--lens', 'recency']).code).toBe(0)
     } finally {
       other.cleanup()
     }
