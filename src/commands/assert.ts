@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {KeyStore} from '../keystore.js'
-import {assertOp, type AssertResult} from '../ops/assert.js'
+import {assertOp, inexactNumber, type AssertResult} from '../ops/assert.js'
 
 export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
@@ -49,6 +49,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
       validFrom: flags['valid-from'],
       validTo: flags['valid-to'],
     })
+    if (inexactNumber(args.value)) this.note(`note: ${args.value} is a number JSON cannot hold exactly (integers beyond 2^53, or out of range), so it was stored as the string "${args.value}"`)
     this.out(res.id)
     return res
   }

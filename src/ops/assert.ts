@@ -25,6 +25,26 @@ export interface AssertResult {
 }
 
 export function parseValue(text: string): Json {
+  let v: Json
+  try {
+    v = JSON.parse(text) as Json
+  } catch {
+    return text
+  }
+  // A number a record cannot hold as typed stays the text itself: JSON.parse would round it.
+  return inexactNumber(text, v) ? text : v
+}
+
+/**
+ * Whether this text is a number that JSON (IEEE-754 doubles, RFC 8785) cannot carry as typed: an
+ * integer beyond 2^53 (12345678901234567890 would become 12345678901234567000) or one out of range.
+ */
+export function inexactNumber(text: string, parsed: Json = safeParse(text)): boolean {
+  if (typeof parsed !== 'number') return false
+  return !Number.isFinite(parsed) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(parsed))
+}
+
+function safeParse(text: string): Json {
   try {
     return JSON.parse(text) as Json
   } catch {
