@@ -1,6 +1,7 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
 import {Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
+import {closeSync, openSync, readSync} from 'node:fs'
 import {UserError} from './core/errors.js'
 import {locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
 import {KeyStore, type LoadedKey} from './keystore.js'
@@ -48,9 +49,34 @@ export async function openStore(url: string, opts: {readOnly?: boolean; create?:
   if (!opts.create) {
     const {existsSync} = await import('node:fs')
     if (!existsSync(url)) throw new UserError(`no store at ${url}`, {code: 'no_store', hint: 'create one with `steme init`, or check --store / STEME_STORE'})
+    notDuckDB(url)
   }
   const {DuckDBStore} = await import('./adapters/duckdb/index.js')
   return DuckDBStore.open(url, {readOnly: opts.readOnly, create: opts.create, threads: opts.dbThreads})
+}
+
+/**
+ * Refuse a file that is not a DuckDB database before DuckDB sees it: DuckDB reads some names as
+ * other things (`x.csv` became "Cannot launch in-memory database in read-only mode").
+ */
+function notDuckDB(path: string): void {
+  const head = Buffer.alloc(12)
+  let n = 0
+  try {
+    const fd = openSync(path, 'r')
+    try {
+      n = readSync(fd, head, 0, 12, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return // a directory or an unreadable file: DuckDB's own error says which
+  }
+  if (n === 12 && head.toString('latin1', 8, 12) === 'DUCK') return
+  throw new UserError(`${path} is not a steme store: it is not a DuckDB database file`, {
+    code: 'no_store',
+    hint: 'point --store at a .steme directory (or its store.duckdb); to add records from a file, run `steme ingest <file>`',
+  })
 }
 
 export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {

@@ -161,7 +161,11 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       [['ingest', 'no-such-file.ndjson'], /no such file: no-such-file.ndjson/],
       [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid valid.from: must be an ISO-8601 date/],
       [['log', '--frobnicate'], /Nonexistent flag: --frobnicate/],
+      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-30'], /invalid valid.from: must be an ISO-8601 date/],
+      // A data file given as the store is named as not a store, not as something DuckDB made of it.
+      [['query', 'a', '--store', 'data.csv'], /data\.csv is not a steme store: it is not a DuckDB database file/],
     ]
+    writeFileSync(join(sb.dir, 'data.csv'), 'subject,predicate,value\na,b,1\n')
     for (const [args, msg] of cases) {
       const r = sb.run(args)
       expect(r.code, args.join(' ')).toBe(2)
