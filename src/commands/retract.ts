@@ -22,6 +22,8 @@ Whose retractions count is the local policy: your own key, pre-trusted agents, a
     this.out(res.id)
     if (res.targetKind !== undefined && res.targetKind !== 'assertion') this.note(`retracted the ${res.targetKind} ${res.target}`)
     else this.note(`retracted ${res.direct} assertion${res.direct === 1 ? '' : 's'} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
+    // A source retraction also covers assertions that arrive later: a misspelt source is worth a word.
+    if (flags.source !== undefined && res.direct === 0) this.note(`note: no stored assertion cites source "${flags.source}"; it stands, permanently, for any that cite it later (check the spelling with \`steme log --json\`)`)
     return res
   }
 }

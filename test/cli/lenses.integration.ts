@@ -55,6 +55,11 @@ describe('steme lens commands', () => {
     expect(s.state).toBe('retracted')
     expect(s.why.join('\n')).toContain('cites source "blog:x"')
     expect(json('query', 'drug:aspirin', 'risk', '--include-retracted').resolutions[0].winner.value).toBe('high')
+    // A source nothing cites (a typo, most often) still makes a permanent retraction: say so.
+    const typo = steme('retract', '--source', 'blog:xx')
+    expect(typo.code).toBe(0)
+    expect(typo.err).toContain('no stored assertion cites source "blog:xx"')
+    expect(steme('retract', '--source', 'fda:label-2024').err).not.toContain('no stored assertion cites')
   })
 
   it('conflicts lists contested pairs', () => {
