@@ -21,8 +21,8 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     confidence: Flags.string({char: 'c', description: 'how sure the source is, a number in [0, 1]', default: '1'}),
     source: Flags.string({char: 's', description: 'where it comes from, e.g. doi:10.1/x or url:https://...'}),
     epoch: Flags.string({description: 'the named epoch it belongs to'}),
-    evidence: Flags.string({description: 'id of a record this one is derived from (repeatable)', multiple: true}),
-    supersedes: Flags.string({description: 'id of your own earlier assertion this one replaces (repeatable)', multiple: true}),
+    evidence: Flags.string({description: 'id (or unique prefix) of a record this one is derived from (repeatable)', multiple: true}),
+    supersedes: Flags.string({description: 'id (or unique prefix) of your own earlier assertion about the same subject and predicate that this one replaces (repeatable)', multiple: true}),
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
     key: Flags.string({description: 'name of the key to sign with (default: STEME_KEY or your default key)'}),
@@ -50,6 +50,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
       validTo: flags['valid-to'],
     })
     if (inexactNumber(args.value)) this.note(`note: ${args.value} is a number JSON cannot hold exactly (integers beyond 2^53, or out of range), so it was stored as the string "${args.value}"`)
+    for (const w of res.warnings ?? []) this.note(`note: ${w}`)
     this.out(res.id)
     return res
   }

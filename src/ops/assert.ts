@@ -1,8 +1,9 @@
 /** Record one assertion signed by the local key. */
 import {UserError} from '../core/errors.js'
-import type {AssertionBody, Json} from '../core/record.js'
+import type {AssertionBody, Json, Signed} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
+import {findStored} from './ids.js'
 import {sealOrExplain} from './sealing.js'
 
 export interface AssertInput {
@@ -22,6 +23,8 @@ export interface AssertInput {
 export interface AssertResult {
   id: string
   record: AssertionBody & {id: string; sig: string}
+  /** What the assertion does that its author may not mean (a supersession of another subject or agent). */
+  warnings?: string[]
 }
 
 export function parseValue(text: string): Json {
@@ -54,6 +57,16 @@ function safeParse(text: string): Json {
 
 export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertResult> {
   const key = deps.key()
+  // Cited and replaced records by id or unique prefix (as `steme log` prints them), stored ones only.
+  const evidence = await Promise.all((input.evidence ?? []).map(async (t) => (await findStored(deps, t, 'cite')).record))
+  const supersedes = await Promise.all((input.supersedes ?? []).map(async (t) => (await findStored(deps, t, 'supersede')).record))
+  const notAssertion = supersedes.find((r) => r.kind !== 'assertion')
+  if (notAssertion) throw new UserError(`supersedes ${notAssertion.id}, which is a ${notAssertion.kind}, not an assertion`, {exit: 1, code: 'rejected'})
+  const warnings: string[] = []
+  for (const r of supersedes as Signed<AssertionBody>[]) {
+    if (r.subject !== input.subject || r.predicate !== input.predicate) warnings.push(`supersedes ${r.id.slice(0, 12)}, an assertion about ${r.subject} ${r.predicate}: it drops out of the answers about that, not about ${input.subject} ${input.predicate}`)
+    if (r.agent !== key.publicHex) warnings.push(`supersedes ${r.id.slice(0, 12)}, signed by another agent (${r.agent.slice(0, 12)}): honoured only where this key is the store's own or pre-trusted (docs/lenses.md)`)
+  }
   const body: AssertionBody = {
     v: 1,
     kind: 'assertion',
@@ -66,28 +79,17 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
   }
   if (input.source !== undefined) body.source = input.source
   if (input.epoch !== undefined) body.epoch = input.epoch
-  if (input.evidence?.length) body.evidence = input.evidence
-  if (input.supersedes?.length) body.supersedes = input.supersedes
+  if (evidence.length) body.evidence = evidence.map((r) => r.id)
+  if (supersedes.length) body.supersedes = supersedes.map((r) => r.id)
   if (input.validFrom !== undefined || input.validTo !== undefined) {
     body.valid = {}
     if (input.validFrom !== undefined) body.valid.from = input.validFrom
     if (input.validTo !== undefined) body.valid.to = input.validTo
   }
   const sealed = sealOrExplain(() => seal(body, key))
-  if (body.evidence) {
-    const known = await deps.store.has(body.evidence)
-    const missing = body.evidence.filter((e) => !known.has(e))
-    if (missing.length) throw new UserError(`evidence ${missing[0]} is not a record in this store`, {exit: 1, code: 'not_found', hint: 'cite ids of stored records (see `steme log`)'})
-  }
-  if (body.supersedes) {
-    const found = await deps.store.get(body.supersedes)
-    const known = new Map(found.map((f) => [f.record.id, f.record]))
-    const missing = body.supersedes.find((id) => !known.has(id))
-    if (missing) throw new UserError(`supersedes ${missing}, which is not a record in this store`, {exit: 1, code: 'not_found', hint: 'name the id of your own earlier assertion (see `steme log`)'})
-    const notAssertion = found.find((f) => f.record.kind !== 'assertion')
-    if (notAssertion) throw new UserError(`supersedes ${notAssertion.record.id}, which is a ${notAssertion.record.kind}, not an assertion`, {exit: 1, code: 'rejected'})
-  }
   await deps.store.insert([sealed])
   await deps.saveClock()
-  return {id: sealed.record.id, record: sealed.record as AssertResult['record']}
+  const res: AssertResult = {id: sealed.record.id, record: sealed.record as AssertResult['record']}
+  if (warnings.length) res.warnings = warnings
+  return res
 }

@@ -1,7 +1,7 @@
 /** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
 import {UserError, type ErrorCode} from '../core/errors.js'
 import {Hlc, parseHlc} from '../core/hlc.js'
-import {recordLine, type Sealed} from '../core/seal.js'
+import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
 import type {Store} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput} from '../ops/log.js'
@@ -10,7 +10,7 @@ import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
 import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
 import type {Observation} from '../claims/observation.js'
-import type {SignedRecord} from '../core/record.js'
+import {bodyOf, type SignedRecord} from '../core/record.js'
 import {DEFAULT_CONFIG} from '../config.js'
 import type {KeyPair} from '../core/sign.js'
 import type {Deps} from '../ops/deps.js'
@@ -148,7 +148,16 @@ export class RemoteClient {
     return {store: this.store(), clock: await this.clock(), config: {...DEFAULT_CONFIG}, key, saveClock: async () => undefined}
   }
 
-  /** The Store assertOp and ingestOp need when the records go to a daemon: insert and has; nothing else is called. */
+  private async showOrNone(id: string): Promise<ShowResult | undefined> {
+    try {
+      return await this.show(id)
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'not_found') return undefined
+      throw e
+    }
+  }
+
+  /** The Store assertOp and ingestOp need when the records go to a daemon: insert, has, get and idsWithPrefix; nothing else is called. */
   store(): Store {
     const calls: Partial<Store> = {
       location: this.url,
@@ -160,16 +169,23 @@ export class RemoteClient {
         }
         return {added: res.added, present: res.present}
       },
+      // assert resolves what it cites and replaces through the daemon's `show`.
+      get: async (ids: readonly string[]) => {
+        const out: Sealed[] = []
+        for (const id of ids) {
+          const found = await this.showOrNone(id)
+          if (found) out.push({record: found.record, canonical: canonicalBody(bodyOf(found.record))})
+        }
+        return out
+      },
+      // The daemon resolves a prefix (or refuses an ambiguous one, naming the ids) itself.
+      idsWithPrefix: async (prefix: string) => {
+        const found = await this.showOrNone(prefix)
+        return found ? [found.record.id] : []
+      },
       has: async (ids: readonly string[]) => {
         const out = new Set<string>()
-        for (const id of ids) {
-          try {
-            await this.show(id)
-            out.add(id)
-          } catch (e) {
-            if (!(e instanceof UserError && e.code === 'not_found')) throw e
-          }
-        }
+        for (const id of ids) if ((await this.showOrNone(id))?.record.id === id) out.add(id)
         return out
       },
       close: async () => undefined,

@@ -67,6 +67,11 @@ describe('steme CLI on a real DuckDB file', () => {
     const short = sb.run(['log', 'x:1']).stdout.match(/\b([0-9a-f]{12})\b/)![1]
     expect(id.startsWith(short)).toBe(true)
     expect(sb.json<{record: {id: string}}>(['show', short]).record.id).toBe(id)
+    // --supersedes takes the short id as well; replacing an assertion about something else is said.
+    const r = sb.run(['assert', 'x:3', 'q', 'other', '--supersedes', short])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain(`note: supersedes ${short}, an assertion about x:1 p: it drops out of the answers about that, not about x:3 q`)
+    expect(sb.json<{record: {supersedes: string[]}}>(['show', r.stdout.trim()]).record.supersedes).toEqual([id])
     const log = sb.json<{records: Array<{id: string}>}>(['log', 'x:1'])
     expect(log.records.map((r) => r.id)).toEqual([id])
     const stats = sb.json<{records: number; byKind: {assertion: number}}>(['stats'])

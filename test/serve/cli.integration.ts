@@ -116,6 +116,13 @@ describe('CLI against a daemon', () => {
       const asserted = await steme(e, ['assert', 'drug:aspirin', 'dose', '100mg', '--remote', d.url, '--token', token, '--json'])
       expect(asserted.code, asserted.stderr).toBe(0)
       const newId = JSON.parse(asserted.stdout).id
+      // What it cites and replaces is looked up through the daemon, by the short id log prints too.
+      const replaced = await steme(e, ['assert', 'drug:aspirin', 'dose', '150mg', '--supersedes', newId.slice(0, 12), '--evidence', newId, '--remote', d.url, '--token', token, '--json'])
+      expect(replaced.code, replaced.stderr).toBe(0)
+      expect(JSON.parse(replaced.stdout).record).toMatchObject({supersedes: [newId], evidence: [newId]})
+      const unknown = await steme(e, ['assert', 'drug:aspirin', 'dose', '1mg', '--supersedes', 'e'.repeat(64), '--remote', d.url, '--token', token])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
       const ing = await steme(e, ['ingest', '-', '--json'], '{"subject":"drug:ibuprofen","predicate":"dose","value":400}\n')
       expect(JSON.parse(ing.stdout)).toMatchObject({added: 1, rejected: 0})
       // A command that cannot go through the daemon says which daemon holds the store and what to do.
