@@ -1,5 +1,5 @@
 /** Create a store: `.steme/` with the database, a config file, a .gitignore, and a key if there is none. */
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, DB_FILE, STEME_DIR} from '../config.js'
@@ -53,6 +53,7 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   if (input.storeUrl !== undefined && input.storeUrl !== dbPath) {
     throw new UserError(`init --store takes a postgres:// URL, not ${input.storeUrl}; nothing was created`, {hint: 'for an embedded store run `steme init --dir <directory>` (it creates <directory>/.steme/)'})
   }
+  checkPlace(input.dir, dir)
   const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
   mkdirSync(dir, {recursive: true})
   if (!existsSync(join(dir, CONFIG_FILE))) writeFileSync(join(dir, CONFIG_FILE), CONFIG)
@@ -60,6 +61,30 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   const store = await openStore(dbPath, {create: true})
   await store.close()
   return {dir, store: dbPath, created: !existed, ...ensureKey(input.env)}
+}
+
+/** --dir must be a directory (or not exist yet), and .steme in it a directory if it is there: said before anything is written. */
+function checkPlace(given: string, dir: string): void {
+  const base = kindOf(resolve(given))
+  if (base === 'under-file') throw new UserError(`init --dir ${given}: a part of the path is not a directory`, {hint: 'pass the directory to create .steme/ in'})
+  if (base === 'other') throw new UserError(`init --dir ${given} is not a directory`, {hint: 'pass the directory to create .steme/ in (it is created if missing)'})
+  if (kindOf(dir) === 'other') {
+    throw new UserError(`${dir} is there and is not a directory; nothing was created`, {
+      hint: `steme keeps a store in the directory ${STEME_DIR}/: move that file away, or run \`steme init --dir <another directory>\``,
+    })
+  }
+}
+
+/** What is at a path: nothing, a directory, something else, or nothing because a part of the path is a file. */
+function kindOf(path: string): 'missing' | 'dir' | 'other' | 'under-file' {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'other'
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return 'missing'
+    if (code === 'ENOTDIR') return 'under-file'
+    throw e
+  }
 }
 
 /**
