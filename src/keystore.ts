@@ -1,5 +1,5 @@
 /** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
-import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {UserError} from './core/errors.js'
@@ -62,15 +62,34 @@ export class KeyStore {
     if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid key name`, {hint: 'use letters, digits, ".", "_" or "-", at most 64 chars'})
     const path = join(this.dir, `${name}.key`)
     if (existsSync(path)) throw new UserError(`a key named "${name}" already exists at ${path}`, {hint: 'pick another --name; steme never overwrites a key'})
-    mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    let madeDir: string | undefined
+    try {
+      madeDir = mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    } catch (e) {
+      const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+      throw new UserError(`cannot create the key directory ${this.dir}: ${reason}`, {
+        code: 'no_key',
+        cause: e,
+        hint: 'keys are kept in $XDG_CONFIG_HOME/steme/keys (else ~/.config/steme/keys): point XDG_CONFIG_HOME at a directory you can write, or set STEME_KEY',
+      })
+    }
     const key = generateKeyPair()
     const body = JSON.stringify({name, agent: key.publicHex, seed: toHex(key.seed())}) + '\n'
-    // 'wx' refuses to follow or replace an existing file; mode applies at creation.
-    writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
-    chmodSync(path, 0o600)
-    const isDefault = makeDefault ?? this.defaultName() === undefined
-    if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
-    return {name, agent: key.publicHex, path, default: isDefault}
+    let wrote = false
+    try {
+      // 'wx' refuses to follow or replace an existing file; mode applies at creation.
+      writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
+      wrote = true
+      chmodSync(path, 0o600)
+      const isDefault = makeDefault ?? this.defaultName() === undefined
+      if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
+      return {name, agent: key.publicHex, path, default: isDefault}
+    } catch (e) {
+      // A key half made is no key: take back the file and the directories this call created.
+      if (wrote) rmSync(path, {force: true})
+      if (madeDir) rmSync(madeDir, {recursive: true, force: true})
+      throw e
+    }
   }
 
   /** The key to sign with: STEME_KEY (a 64-hex seed or a key file path), else the named or default key file. */
