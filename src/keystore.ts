@@ -1,5 +1,5 @@
 /** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
-import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {UserError} from './core/errors.js'
@@ -20,6 +20,14 @@ export interface LoadedKey extends KeyPair {
 }
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/
+const SEED_RE = /^[0-9a-fA-F]{64}$/
+const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, and not 64 hex digits'
+
+/**
+ * Whether a key name may be used and printed. 64 hex digits is the shape of a private seed (what
+ * STEME_KEY takes), so a name like that is refused and never echoed: it may be a seed typed into --key.
+ */
+const isKeyName = (name: string): boolean => NAME_RE.test(name) && !SEED_RE.test(name)
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
@@ -59,18 +67,42 @@ export class KeyStore {
   }
 
   generate(name = 'default', makeDefault?: boolean): KeyInfo {
-    if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid key name`, {hint: 'use letters, digits, ".", "_" or "-", at most 64 chars'})
+    if (SEED_RE.test(name.trim())) {
+      throw new UserError('--name takes a name for the new key, and this one is 64 hex digits, the shape of a private key seed; it is not used or printed', {
+        hint: `pick a name (${NAME_RULE}); a raw seed is not imported as a key file: set STEME_KEY to it instead`,
+      })
+    }
+    if (!isKeyName(name)) throw new UserError('that --name is not a valid key name', {hint: `use ${NAME_RULE}`})
     const path = join(this.dir, `${name}.key`)
     if (existsSync(path)) throw new UserError(`a key named "${name}" already exists at ${path}`, {hint: 'pick another --name; steme never overwrites a key'})
-    mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    let madeDir: string | undefined
+    try {
+      madeDir = mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    } catch (e) {
+      const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+      throw new UserError(`cannot create the key directory ${this.dir}: ${reason}`, {
+        code: 'no_key',
+        cause: e,
+        hint: 'keys are kept in $XDG_CONFIG_HOME/steme/keys (else ~/.config/steme/keys): point XDG_CONFIG_HOME at a directory you can write, or set STEME_KEY',
+      })
+    }
     const key = generateKeyPair()
     const body = JSON.stringify({name, agent: key.publicHex, seed: toHex(key.seed())}) + '\n'
-    // 'wx' refuses to follow or replace an existing file; mode applies at creation.
-    writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
-    chmodSync(path, 0o600)
-    const isDefault = makeDefault ?? this.defaultName() === undefined
-    if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
-    return {name, agent: key.publicHex, path, default: isDefault}
+    let wrote = false
+    try {
+      // 'wx' refuses to follow or replace an existing file; mode applies at creation.
+      writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
+      wrote = true
+      chmodSync(path, 0o600)
+      const isDefault = makeDefault ?? this.defaultName() === undefined
+      if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
+      return {name, agent: key.publicHex, path, default: isDefault}
+    } catch (e) {
+      // A key half made is no key: take back the file and the directories this call created.
+      if (wrote) rmSync(path, {force: true})
+      if (madeDir) rmSync(madeDir, {recursive: true, force: true})
+      throw e
+    }
   }
 
   /** The key to sign with: STEME_KEY (a 64-hex seed or a key file path), else the named or default key file. */
@@ -81,8 +113,22 @@ export class KeyStore {
       if (existsSync(envKey)) return {...this.readFile(envKey, 'env'), name: 'env', origin: envKey}
       throw new UserError('STEME_KEY is set but is neither a 64-hex-char seed nor a path to a key file', {code: 'no_key', hint: 'set STEME_KEY to a key file path or unset it'})
     }
+    if (name !== undefined && !isKeyName(name)) {
+      // Never echo it: what does not look like a name may be a private seed.
+      const seed = SEED_RE.test(name.trim())
+      throw new UserError(`--key takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : 'is not a valid key name'}; it is not printed`, {
+        code: 'no_key',
+        hint: 'see your key names with `steme keys list`; to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
+      })
+    }
     const n = name ?? this.defaultName()
     if (!n) throw new UserError('no signing key', {code: 'no_key', hint: 'create one with `steme keys generate` (or `steme init`), or set STEME_KEY'})
+    if (!isKeyName(n)) {
+      throw new UserError(`the default key name in ${this.defaultFile()} is not a valid key name; it is not printed`, {
+        code: 'no_key',
+        hint: 'make a key the default with `steme keys generate --name <name> --default`, or write the name of one of `steme keys list` into that file',
+      })
+    }
     const path = join(this.dir, `${n}.key`)
     if (!existsSync(path)) throw new UserError(`no key named "${n}" in ${this.dir}`, {code: 'no_key', hint: 'list keys with `steme keys list` or create one with `steme keys generate --name ' + n + '`'})
     return {...this.readFile(path, n), name: n, origin: path}

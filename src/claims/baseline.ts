@@ -18,9 +18,16 @@ export interface Baseline {
 
 export function readBaseline(path: string): Baseline {
   if (!existsSync(path)) throw new UserError(`no baseline at ${path}`, {code: 'config', hint: 'create it with `steme verify --update-baseline`'})
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+    throw new UserError(`cannot read the baseline ${path}: ${reason}`, {code: 'config', hint: 'pass --baseline the path of a baseline file, or create one with `steme verify --update-baseline`'})
+  }
   let doc: unknown
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'))
+    doc = JSON.parse(text)
   } catch (e) {
     throw new UserError(`${path} is not valid JSON: ${(e as Error).message}`, {code: 'config', hint: 'regenerate it with `steme verify --update-baseline`'})
   }

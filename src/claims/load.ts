@@ -1,5 +1,5 @@
 /** Finding the repo root and its claims file (from the index with --staged), and loading it. */
-import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
@@ -43,8 +43,14 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
         hint: 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>',
       })
     }
-    text = readFileSync(abs, 'utf8')
     name = rel.startsWith('..') ? abs : rel
+    if (statSync(abs).isDirectory()) {
+      throw new UserError(`the claims file ${path ?? name} is a directory`, {
+        code: 'config',
+        hint: path === undefined ? `move the directory away: steme keeps the claims in the file ${name}` : 'pass --claims the path of a claims file (a .toml file), not a directory',
+      })
+    }
+    text = readFileSync(abs, 'utf8')
   }
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   let raw = cachePath ? cachedToml(cachePath, text) : undefined

@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
-import {createWriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import {exportOp} from '../ops/export.js'
+import {outputFile, type Write} from '../output-file.js'
 
 export default class Export extends StemeCommand {
   static summary = 'Write records as signed NDJSON, re-ingestable anywhere'
+  static description = 'With --output the file is replaced only when the export is complete: a failed or interrupted export leaves it as it was.'
   static examples = ['<%= config.bin %> export -o backup.ndjson', '<%= config.bin %> export --since 2026-01-01 | ssh host steme ingest -']
   static enableJsonFlag = false
   static flags = {
@@ -17,20 +18,18 @@ export default class Export extends StemeCommand {
 
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
+    // Every flag is checked before the store or the file is opened.
+    const since = flags.since === undefined ? undefined : hlcBound(flags.since)
+    const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true})
-    const out = flags.output ? createWriteStream(flags.output, {mode: 0o644}) : process.stdout
-    const res = await exportOp(rt, {
-      since: flags.since === undefined ? undefined : hlcBound(flags.since),
-      subject: flags.subject,
-      write: async (chunk) => {
-        if (!out.write(chunk)) await once(out, 'drain')
-      },
-    })
-    if (flags.output) {
-      out.end()
-      await once(out, 'finish')
-      this.note(`${res.records} records written to ${flags.output}`)
+    const scan = (write: Write) => exportOp(rt, {since, subject: flags.subject, write})
+    if (!output) {
+      return scan(async (chunk) => {
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
+      })
     }
+    const res = await output.write(scan)
+    this.note(`${res.records} records written to ${output.path}`)
     return res
   }
 }

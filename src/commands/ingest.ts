@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {createReadStream, existsSync} from 'node:fs'
+import {createReadStream, statSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
@@ -25,7 +25,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
   async run(): Promise<IngestSummary> {
     const {args, flags} = await this.parse(Ingest)
     const name = args.file === '-' ? 'stdin' : args.file
-    if (args.file !== '-' && !existsSync(args.file)) throw new UserError(`no such file: ${args.file}`, {hint: 'pass a path to an NDJSON, JSON or CSV file, or - for stdin'})
+    if (args.file !== '-') checkInputFile(args.file)
     let format = flags.format as 'auto'
     if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
     const t = await this.target(flags, {keyName: flags.key})
@@ -44,4 +44,19 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     if (res.rejected > 0) process.exitCode = 1
     return res
   }
+}
+
+/** The file argument must be a file that exists: said here, before the store opens, rather than as a failed read. */
+function checkInputFile(file: string): void {
+  const hint = 'pass a path to an NDJSON, JSON or CSV file, or - for stdin'
+  let isDir: boolean
+  try {
+    isDir = statSync(file).isDirectory()
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new UserError(`no such file: ${file}`, {hint})
+    if (code === 'ENOTDIR') throw new UserError(`no such file: ${file} (a part of the path is not a directory)`, {hint})
+    throw e
+  }
+  if (isDir) throw new UserError(`${file} is a directory, not a file to ingest`, {hint: `${hint}; to load every file in it: cat ${file}/*.ndjson | steme ingest -`})
 }

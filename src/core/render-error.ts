@@ -1,8 +1,45 @@
 /** How a command reports an error that ends it: a user error with its hint and exit code, or a bug. */
 import {BugError, UserError} from './errors.js'
 
+/**
+ * What to do about a system error on a path the user named. Exit 2 when the path itself is wrong
+ * (missing, a directory, a file, already there, too long, a link loop): the user fixes the command.
+ * Exit 1 when the path may be right but the machine refused (permissions, a full or read-only disk):
+ * the same command can succeed once that is fixed.
+ */
+const SYSTEM_ERRORS: Record<string, {exit: 1 | 2; hint: string}> = {
+  ENOENT: {exit: 2, hint: 'check the path: it does not exist'},
+  EISDIR: {exit: 2, hint: 'a directory was given where a file is needed: pass the path of a file'},
+  ENOTDIR: {exit: 2, hint: 'a part of the path is a file, not a directory: check the path'},
+  EEXIST: {exit: 2, hint: 'something is already there: move it away, or use another path'},
+  ENAMETOOLONG: {exit: 2, hint: 'use a shorter path'},
+  ELOOP: {exit: 2, hint: 'the path goes through a loop of symbolic links: fix the links, or use another path'},
+  EACCES: {exit: 1, hint: 'check the permissions on the path (ls -l), or use another path'},
+  EPERM: {exit: 1, hint: 'check the permissions on the path (ls -l), or use another path'},
+  ENOSPC: {exit: 1, hint: 'free some space on that disk and run the command again'},
+  EROFS: {exit: 1, hint: 'the file system is read-only: use a path on a writable one'},
+}
+
+/**
+ * A Node system error about a file (a path the user gave that a command did not check itself) as a
+ * UserError that names the path and the system's reason, not as a bug in steme.
+ */
+export function fileSystemError(err: unknown): UserError | undefined {
+  const e = err as NodeJS.ErrnoException | undefined
+  if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return undefined
+  const known = SYSTEM_ERRORS[e.code]
+  // Only node:fs errors, whose message is "CODE: reason, syscall 'path'"; spawn and socket errors
+  // ("spawn ssh ENOENT", "connect ENOENT /run/x.sock") are about programs and peers, not paths.
+  if (!known || !e.message.startsWith(`${e.code}: `)) return undefined
+  const reason = e.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+  const dest = (e as {dest?: unknown}).dest
+  const what = typeof e.path === 'string' ? `${e.path}${typeof dest === 'string' ? ` to ${dest}` : ''}` : 'a file'
+  return new UserError(`cannot ${e.syscall} ${what}: ${reason}`, {exit: known.exit, hint: known.hint, cause: err})
+}
+
 /** Write the error to stderr (and, with --json, as JSON to stdout); returns the exit code. */
 export function renderError(err: unknown, json: boolean): number {
+  err = fileSystemError(err) ?? err
   if (err instanceof UserError) {
     if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message: err.message, hint: err.hint}}) + '\n')
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)

@@ -1,5 +1,5 @@
 /** Create a store: `.steme/` with the database, a config file, a .gitignore, and a key if there is none. */
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, DB_FILE, STEME_DIR} from '../config.js'
@@ -53,13 +53,68 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   if (input.storeUrl !== undefined && input.storeUrl !== dbPath) {
     throw new UserError(`init --store takes a postgres:// URL, not ${input.storeUrl}; nothing was created`, {hint: 'for an embedded store run `steme init --dir <directory>` (it creates <directory>/.steme/)'})
   }
+  checkPlace(input.dir, dir, dbPath)
   const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
-  mkdirSync(dir, {recursive: true})
-  if (!existsSync(join(dir, CONFIG_FILE))) writeFileSync(join(dir, CONFIG_FILE), CONFIG)
-  if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), GITIGNORE)
-  const store = await openStore(dbPath, {create: true})
-  await store.close()
-  return {dir, store: dbPath, created: !existed, ...ensureKey(input.env)}
+  // What this run creates, so that a failure (no key can be made, the database will not open) leaves
+  // nothing of it behind, and never touches what was there before.
+  const made: string[] = []
+  try {
+    const top = mkdirSync(dir, {recursive: true})
+    if (top) made.push(top)
+    for (const [name, text] of [[CONFIG_FILE, CONFIG], ['.gitignore', GITIGNORE]]) {
+      const path = join(dir, name)
+      if (existsSync(path)) continue
+      try {
+        writeFileSync(path, text, {flag: 'wx'})
+      } catch (e) {
+        // EEXIST: someone else made it meanwhile, and it is theirs; otherwise a part of it may be written.
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') made.push(path)
+        throw e
+      }
+      made.push(path)
+    }
+    // DuckDB's own files beside the database: its write-ahead log and spill directory.
+    made.push(...[dbPath, `${dbPath}.wal`, `${dbPath}.tmp`].filter((p) => !existsSync(p)))
+    const store = await openStore(dbPath, {create: true})
+    await store.close()
+    return {dir, store: dbPath, created: !existed, ...ensureKey(input.env)}
+  } catch (e) {
+    for (const path of made.reverse()) rmSync(path, {recursive: true, force: true})
+    throw e
+  }
+}
+
+/**
+ * --dir must be a directory (or not exist yet), .steme in it a directory and the database in that a
+ * file, where they are there: said before anything is written.
+ */
+function checkPlace(given: string, dir: string, dbPath: string): void {
+  const base = kindOf(resolve(given))
+  if (base === 'under-file') throw new UserError(`init --dir ${given}: a part of the path is not a directory`, {hint: 'pass the directory to create .steme/ in'})
+  if (base === 'file' || base === 'other') throw new UserError(`init --dir ${given} is not a directory`, {hint: 'pass the directory to create .steme/ in (it is created if missing)'})
+  if (kindOf(dir) === 'file' || kindOf(dir) === 'other') {
+    throw new UserError(`${dir} is there and is not a directory; nothing was created`, {
+      hint: `steme keeps a store in the directory ${STEME_DIR}/: move that file away, or run \`steme init --dir <another directory>\``,
+    })
+  }
+  if (kindOf(dbPath) === 'dir' || kindOf(dbPath) === 'other') {
+    throw new UserError(`${dbPath} is there and is not a database file; nothing was created`, {
+      hint: `move it away and run \`steme init\` again to create the database there`,
+    })
+  }
+}
+
+/** What is at a path: nothing, a directory, a file, something else, or nothing because a part of the path is a file. */
+function kindOf(path: string): 'missing' | 'dir' | 'file' | 'other' | 'under-file' {
+  try {
+    const st = statSync(path)
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other'
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return 'missing'
+    if (code === 'ENOTDIR') return 'under-file'
+    throw e
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {writeFileSync} from 'node:fs'
 import {StemeCommand} from '../../command.js'
 import {claimsExplainOp, type ClaimsExplainResult} from '../../ops/claims-explain.js'
 import {lazyStore} from '../../ops/verify.js'
+import {outputFile} from '../../output-file.js'
 
 export default class ClaimsExplain extends StemeCommand {
   static summary = 'Render the claims as a markdown page grouped by subject: what must stay true, why, status and author'
@@ -14,11 +14,13 @@ export default class ClaimsExplain extends StemeCommand {
 
   async run(): Promise<ClaimsExplainResult> {
     const {flags} = await this.parse(ClaimsExplain)
+    // Checked before the claims are verified; the file is replaced only with the whole page.
+    const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
     const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims})
-    if (flags.output) {
-      writeFileSync(flags.output, res.markdown)
-      this.note(`wrote ${res.claims} claims to ${flags.output}`)
+    if (output) {
+      await output.write((write) => write(res.markdown))
+      this.note(`wrote ${res.claims} claims to ${output.path}`)
     } else this.out(res.markdown)
     return res
   }

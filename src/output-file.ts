@@ -1,0 +1,162 @@
+/** A file named by a flag, written whole or not at all: into a temporary file beside it, renamed over it when complete. */
+import {randomBytes} from 'node:crypto'
+import {realpathSync, statSync, unlinkSync, type Stats} from 'node:fs'
+import {open, rename, unlink, type FileHandle} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
+import {UserError} from './core/errors.js'
+
+/** Receives the text to write; resolves once it is written. */
+export type Write = (chunk: string) => Promise<void>
+
+export interface OutputFile {
+  /** The path as the user gave it, for messages. */
+  readonly path: string
+  /**
+   * Run `produce` with a writer into the file. The file is replaced only when `produce` resolves;
+   * if it throws, or the process is interrupted (SIGINT, SIGTERM, SIGHUP), the file is left as it
+   * was and the temporary file is removed.
+   */
+  write<T>(produce: (write: Write) => Promise<T>): Promise<T>
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Check the path a flag names before anything is opened or computed: its directory must exist, and
+ * it must not be a directory. Throws a UserError naming the flag; opens nothing.
+ */
+export function outputFile(path: string, flag: string): OutputFile {
+  const abs = resolve(path)
+  let st: Stats | undefined
+  try {
+    st = statSync(abs)
+  } catch (e) {
+    if (code(e) !== 'ENOENT') throw pathError(e, path, flag)
+  }
+  if (st?.isDirectory()) {
+    throw new UserError(`${flag} ${path} is a directory`, {hint: `name a file to write, such as ${join(path, 'out')}`})
+  }
+  // A device or pipe (/dev/stdout, a FIFO) is written in place: it cannot be replaced by a rename.
+  if (st && !st.isFile()) return {path, write: (produce) => writeDirect(abs, path, flag, produce)}
+  // Through a symlink, replace the file it points at and keep the link.
+  const target = st ? realpathSync(abs) : abs
+  const dir = dirname(target)
+  if (!st) {
+    let d: Stats
+    try {
+      d = statSync(dir)
+    } catch (e) {
+      if (code(e) === 'ENOENT') {
+        const shown = dirname(path)
+        throw new UserError(`${flag} ${path}: the directory ${shown} does not exist`, {hint: `create it first (mkdir -p ${shown}) or write to a file in an existing directory`})
+      }
+      throw pathError(e, path, flag)
+    }
+    if (!d.isDirectory()) throw new UserError(`${flag} ${path}: ${dirname(path)} is not a directory`, {hint: 'pass the path of a file in an existing directory'})
+  }
+  return {path, write: (produce) => writeReplacing(target, st, path, flag, produce)}
+}
+
+async function writeReplacing<T>(target: string, existing: Stats | undefined, path: string, flag: string, produce: (write: Write) => Promise<T>): Promise<T> {
+  // Same directory as the target, so the rename is atomic; a dot-name and .tmp, so it is plainly not the output.
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+  let done = false
+  const removeTmp = (): void => {
+    if (done) return
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // Already gone, or never made: nothing to clean.
+    }
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    removeTmp()
+    unhook()
+    // Die of the same signal, as the shell and the parent expect; exit with 128+n if someone else still listens.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    else process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
+  }
+  const unhook = (): void => {
+    for (const s of SIGNALS) process.removeListener(s, onSignal)
+    process.removeListener('exit', removeTmp)
+  }
+  for (const s of SIGNALS) process.on(s, onSignal)
+  process.on('exit', removeTmp)
+  let fh: FileHandle | undefined
+  try {
+    // New file: the mode a plain file gets here (0644 less the umask). Existing file: its own mode and, where allowed, owner.
+    fh = await named(open(tmp, 'wx', existing ? existing.mode & 0o777 : 0o644), path, flag)
+    if (existing) {
+      await fh.chmod(existing.mode & 0o777)
+      if (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()) await fh.chown(existing.uid, existing.gid).catch(() => undefined)
+    }
+    const handle = fh
+    const result = await produce(async (chunk) => {
+      await named(writeAll(handle, chunk), path, flag)
+    })
+    await named(fh.sync(), path, flag)
+    await fh.close()
+    fh = undefined
+    await named(rename(tmp, target), path, flag)
+    done = true
+    return result
+  } finally {
+    await fh?.close().catch(() => undefined)
+    if (!done) await unlink(tmp).catch(() => undefined)
+    done = true
+    unhook()
+  }
+}
+
+async function writeDirect<T>(abs: string, path: string, flag: string, produce: (write: Write) => Promise<T>): Promise<T> {
+  const fh = await named(open(abs, 'w'), path, flag)
+  try {
+    return await produce(async (chunk) => {
+      await named(writeAll(fh, chunk), path, flag)
+    })
+  } finally {
+    await fh.close().catch(() => undefined)
+  }
+}
+
+/** fs writes may be partial (a pipe, a full disk): write until every byte is out. */
+async function writeAll(fh: FileHandle, chunk: string): Promise<void> {
+  const buf = Buffer.from(chunk)
+  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off)).bytesWritten
+}
+
+async function named<T>(p: Promise<T>, path: string, flag: string): Promise<T> {
+  try {
+    return await p
+  } catch (e) {
+    throw pathError(e, path, flag)
+  }
+}
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code
+}
+
+/** A system error on the file a flag names, as a UserError that says which flag and why. */
+function pathError(e: unknown, path: string, flag: string): unknown {
+  if (e instanceof UserError) return e
+  const c = code(e)
+  const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')
+  switch (c) {
+    case 'ENOSPC':
+      return new UserError(`${flag} ${path}: no space left on the device; the file was left as it was`, {exit: 1, cause: e, hint: 'free some space, or write to another disk'})
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new UserError(`${flag} ${path}: cannot write there (${reason})`, {exit: 1, cause: e, hint: 'pass a path you can write to'})
+    case 'ENOTDIR':
+      return new UserError(`${flag} ${path}: a part of the path is not a directory`, {cause: e, hint: 'pass the path of a file in an existing directory'})
+    case 'ENAMETOOLONG':
+    case 'ELOOP':
+    case 'EISDIR':
+    case 'ENOENT':
+      return new UserError(`${flag} ${path}: ${reason}`, {cause: e, hint: 'pass the path of a file in an existing directory'})
+    default:
+      return e
+  }
+}

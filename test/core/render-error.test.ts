@@ -1,0 +1,68 @@
+import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {UserError} from '../../src/core/errors.js'
+import {fileSystemError, renderError} from '../../src/core/render-error.js'
+
+/** The error Node throws for this file-system call. */
+function thrown(f: () => unknown): NodeJS.ErrnoException {
+  try {
+    f()
+  } catch (e) {
+    return e as NodeJS.ErrnoException
+  }
+  throw new Error('expected a throw')
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'steme-render-error-'))
+beforeAll(() => {
+  mkdirSync(join(dir, 'sub'))
+  writeFileSync(join(dir, 'file'), '')
+})
+afterEach(() => vi.restoreAllMocks())
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+describe('a system error on a path is rendered as the user\'s error, not as a bug', () => {
+  const cases: Array<[string, () => unknown, 1 | 2, string]> = [
+    ['ENOENT', () => readFileSync(join(dir, 'missing')), 2, `cannot open ${join(dir, 'missing')}: no such file or directory`],
+    ['EISDIR', () => writeFileSync(join(dir, 'sub'), 'x'), 2, `cannot open ${join(dir, 'sub')}: illegal operation on a directory`],
+    ['ENOTDIR', () => mkdirSync(join(dir, 'file', 'x')), 2, `cannot mkdir ${join(dir, 'file', 'x')}: not a directory`],
+    ['EEXIST', () => mkdirSync(join(dir, 'file')), 2, `cannot mkdir ${join(dir, 'file')}: file already exists`],
+    ['ENAMETOOLONG', () => readFileSync(join(dir, 'n'.repeat(300))), 2, 'name too long'],
+  ]
+  for (const [code, make, exit, message] of cases) {
+    it(`${code}: the path and the system's reason, exit ${exit}`, () => {
+      const e = thrown(make)
+      expect(e.code).toBe(code)
+      const u = fileSystemError(e)
+      expect(u).toBeInstanceOf(UserError)
+      expect(u!.message).toContain(message)
+      expect(u!.exit).toBe(exit)
+      expect(u!.hint).toBeTruthy()
+    })
+  }
+
+  it('a read without a path still says what failed; ENOSPC, EACCES, EPERM, EROFS exit 1', () => {
+    expect(fileSystemError(thrown(() => readFileSync(join(dir, 'sub'))))!.message).toBe('cannot read a file: illegal operation on a directory')
+    for (const code of ['ENOSPC', 'EACCES', 'EPERM', 'EROFS']) {
+      const e = Object.assign(new Error(`${code}: some reason, write`), {code, syscall: 'write', path: '/x/y'})
+      expect(fileSystemError(e)).toMatchObject({message: 'cannot write /x/y: some reason', exit: 1})
+    }
+  })
+
+  it('anything else is still a bug', () => {
+    expect(fileSystemError(new Error('EISDIR'))).toBeUndefined()
+    expect(fileSystemError(Object.assign(new Error('x'), {code: 'ECONNRESET', syscall: 'read'}))).toBeUndefined()
+    expect(fileSystemError(Object.assign(new Error('x'), {code: 'ENOENT'}))).toBeUndefined()
+    expect(fileSystemError(Object.assign(new Error('spawn ssh ENOENT'), {code: 'ENOENT', syscall: 'spawn ssh', path: 'ssh'}))).toBeUndefined()
+  })
+
+  it('renderError prints error: and hint:, and returns the exit code', () => {
+    let err = ''
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
+    expect(renderError(thrown(() => writeFileSync(join(dir, 'sub'), 'x')), false)).toBe(2)
+    expect(err).toMatch(/^error: cannot open .*sub: illegal operation on a directory\nhint: .+\n$/)
+    expect(err).not.toContain('internal error')
+  })
+})
