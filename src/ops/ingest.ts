@@ -1,5 +1,4 @@
 /** Ingest NDJSON, a JSON array or CSV: verify signed records, sign plain facts, commit in batches, report bad lines. */
-import {parse as parseCsv} from 'csv-parse'
 import type {Readable} from 'node:stream'
 import {UserError} from '../core/errors.js'
 import {initHash} from '../core/hash.js'
@@ -7,6 +6,7 @@ import type {KeyPair} from '../core/sign.js'
 import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
+import {CsvReader, streamLines} from './ingest-csv.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
@@ -128,6 +128,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     const tracked = p.finally(() => inflight.delete(tracked))
     inflight.add(tracked)
   }
+  /** A line rejected on this thread (a CSV row that does not parse). */
+  const reject = (e: LineError) => {
+    progress.lines++
+    progress.rejected++
+    if (errors.length < maxErrors) errors.push(e)
+  }
   const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
@@ -228,31 +234,18 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
       }
     } else {
-      const parser = parseCsv({columns: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false})
-      const feed = (async () => {
-        for await (const t of rest) {
-          progress.bytes += typeof t === 'string' ? Buffer.byteLength(t) : t.length
-          if (!parser.write(t)) await new Promise((r) => parser.once('drain', r))
-        }
-        parser.end()
-      })()
-      let lines: string[] = []
-      let nos: number[] = []
-      try {
-        for await (const row of parser as AsyncIterable<{record: Record<string, string>; info: {lines: number}}>) {
-          lines.push(JSON.stringify(csvFact(row.record)))
-          nos.push(row.info.lines)
-          if (lines.length >= size) {
-            await submitLines(lines, nos)
-            lines = []
-            nos = []
-          }
-        }
-      } catch (e) {
-        throw new UserError(`${input.name ?? 'input'}: CSV ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'the records before this line were kept; fix the line and ingest again (records already stored are skipped)'})
+      // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
+      const reader = new CsvReader(input.name ?? 'input', size, reject)
+      const drain = async () => {
+        for (const part of reader.ready.splice(0)) await submitLines(part.rows.map((r) => JSON.stringify(csvFact(r))), part.nos)
       }
-      await feed
-      if (lines.length) await submitLines(lines, nos)
+      let no = 1
+      for await (const lines of streamLines(rest, (n) => (progress.bytes += n))) {
+        for (const l of lines) reader.line(l, no++)
+        await drain()
+      }
+      reader.end()
+      await drain()
     }
     await Promise.all(inflight)
     flush()

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, readFileSync, statSync, readdirSync} from 'node:fs'
+import {chmodSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
@@ -165,6 +165,24 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack traces
     }
     expect(count()).toBe(before)
+  })
+
+  it('a CSV row that does not parse is one rejected line: the other rows are stored, exit 1, no false hint', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const rows = Array.from({length: 3000}, (_, i) => `s:${i},p,${i}`)
+      writeFileSync(join(other.dir, 'facts.csv'), 'subject,predicate,value\n' + [...rows.slice(0, 1500), 's:x,p', ...rows.slice(1500), 's:y,p,"cut off'].join('\n'))
+      const r = other.run(['ingest', 'facts.csv'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('facts.csv:1502: rejected: CSV row has 2 fields where the header has 3')
+      expect(r.stderr).toContain('facts.csv:3003: rejected: CSV: a quote opened on this line is not closed')
+      expect(r.stderr).not.toMatch(/were kept|already stored are skipped/)
+      expect(r.stdout).toContain('3000 added, 0 already present, 2 rejected (3002 csv records read)')
+      expect(other.json<{records: number}>(['stats']).records).toBe(3000)
+    } finally {
+      other.cleanup()
+    }
   })
 
   it('a missing store says how to create one', () => {

@@ -191,3 +191,44 @@ describe('ingest of one large chunk (a daemon request body)', () => {
     expect((await collect(d.store)).length).toBe(recs.length)
   })
 })
+
+describe('CSV rows that do not parse', () => {
+  const header = 'subject,predicate,value\n'
+  const rows = (from: number, n: number) => Array.from({length: n}, (_, i) => `s:${from + i},p,${from + i}`)
+  const subjects = async (d: Deps) => new Set((await collect(d.store)).map((r) => (r as {subject?: string}).subject))
+
+  it('a row with a column missing or one too many is one rejected line; every good row before and after it is kept', async () => {
+    const text = header + [...rows(0, 3000), 's:x,p', ...rows(3000, 10), 's:y,p,1,extra', ...rows(3010, 5)].join('\n') + '\n'
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), format: 'csv'})
+    expect(res).toMatchObject({format: 'csv', lines: 3017, added: 3015, rejected: 2})
+    expect(res.errors).toEqual([
+      {line: 3002, reason: 'CSV row has 2 fields where the header has 3'},
+      {line: 3013, reason: 'CSV row has 4 fields where the header has 3'},
+    ])
+    const got = await subjects(d)
+    expect(got.size).toBe(3015)
+    expect(got.has('s:0') && got.has('s:2999') && got.has('s:3000') && got.has('s:3014')).toBe(true)
+  })
+
+  it('a last line cut off inside a quote is rejected; the rows before it are kept', async () => {
+    const d = deps()
+    const res = await ingestOp(d, {input: input(header + rows(0, 3000).join('\n') + '\ns:z,p,"cut off'), format: 'csv'})
+    expect(res).toMatchObject({lines: 3001, added: 3000, rejected: 1})
+    expect(res.errors).toEqual([{line: 3002, reason: 'CSV: a quote opened on this line is not closed (the lines after it are read as rows of their own)'}])
+  })
+
+  it('a quote never closed in the middle, or text around a quoted field: that row is rejected and the rows after it are still read', async () => {
+    const text = header + ['s:0,p,0', 's:1,p,"open', 's:2,p,2', 's:3,"p" x,3', 's:4,p,4', 's:5,"p"x,5', 's:6,p,6', 's:7,p,"multi', 'line"', 's:8,p"q,8', 's:9,p,9'].join('\r\n')
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), format: 'csv'})
+    expect(res.errors.map((e) => e.line)).toEqual([3, 5, 7, 11])
+    expect(res.errors[0].reason).toMatch(/^CSV: a quote opened on this line is not closed/)
+    expect(res.errors[1].reason).toMatch(/^CSV row: text after the closing quote of a field/)
+    expect(res.errors[2].reason).toMatch(/^CSV row: text after the closing quote of a field/)
+    expect(res.errors[3].reason).toMatch(/^CSV row: a quote inside a field/)
+    expect(res).toMatchObject({added: 6, rejected: 4})
+    expect(await subjects(d)).toEqual(new Set(['s:0', 's:2', 's:4', 's:6', 's:7', 's:9']))
+    expect((await d.store.assertions('s:7', 'p'))[0].value).toBe('multi\nline')
+  })
+})
