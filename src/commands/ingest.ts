@@ -3,7 +3,7 @@ import {createReadStream, existsSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
-import {ingestOp, type IngestSummary} from '../ops/ingest.js'
+import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -16,7 +16,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
   static flags = {
-    format: Flags.string({description: 'input format (auto looks at the first character)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
+    format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
     key: Flags.string({description: 'name of the key that signs plain facts'}),
     ...StemeCommand.remoteFlags,
@@ -26,8 +26,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     const {args, flags} = await this.parse(Ingest)
     const name = args.file === '-' ? 'stdin' : args.file
     if (args.file !== '-' && !existsSync(args.file)) throw new UserError(`no such file: ${args.file}`, {hint: 'pass a path to an NDJSON, JSON or CSV file, or - for stdin'})
-    let format = flags.format as 'auto'
-    if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
+    const format = flags.format as IngestFormat
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file, {highWaterMark: 1 << 20})

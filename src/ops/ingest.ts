@@ -29,7 +29,7 @@ export interface IngestSummary extends IngestProgress {
 export interface IngestInput {
   input: Readable
   format?: IngestFormat
-  /** Name of the input for messages (a path or "stdin"). */
+  /** Name of the input for messages (a path or "stdin"); with format auto, a path's extension picks the format (see formatOfName). */
   name?: string
   chunkLines?: number
   threads?: number
@@ -139,15 +139,24 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
   try {
     const chunks = input.input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
-    // Peek at the first bytes to pick the format when not told.
-    const first = await chunks.next()
-    const head = first.done ? '' : first.value.toString()
+    // Peek at the first line to pick the format when not told.
+    const peeked: Array<Buffer | string> = []
+    let head = ''
+    while (head.length < HEAD_CHARS) {
+      const n = await chunks.next()
+      if (n.done) break
+      peeked.push(n.value)
+      head += typeof n.value === 'string' ? n.value.slice(0, HEAD_CHARS) : n.value.toString('utf8', 0, HEAD_CHARS)
+      const t = head.trimStart()
+      if (t[0] === '{' || t[0] === '[' || t.includes('\n')) break
+    }
     if (!input.format || input.format === 'auto') {
-      const c = head.trimStart()[0]
-      format = c === '[' ? 'json' : c === '{' || c === undefined ? 'ndjson' : 'csv'
+      const named = formatOfName(input.name)
+      // A JSON array starts with [: a .json file starting with { holds records one per line.
+      format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
     }
     const rest = (async function* () {
-      if (!first.done) yield first.value
+      yield* peeked
       for (;;) {
         const n = await chunks.next()
         if (n.done) return
@@ -262,6 +271,34 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   }
   errors.sort((a, b) => a.line - b.line)
   return {...progress, errors, format}
+}
+
+/** Characters of the input's start looked at to pick its format. */
+const HEAD_CHARS = 1 << 16
+
+/** The format a file's extension names: .ndjson or .jsonl, .json (a JSON array), .csv. */
+export function formatOfName(name: string | undefined): Exclude<IngestFormat, 'auto'> | undefined {
+  const ext = /\.(ndjson|jsonl|json|csv)$/i.exec(name ?? '')?.[1].toLowerCase()
+  return ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : ext ? 'ndjson' : undefined
+}
+
+/** Names in a CSV header row that make a first line one: the record fields a CSV row can carry. */
+const CSV_HEADER = new Set(['subject', 'predicate', 'value', 'confidence', 'source', 'epoch', 'evidence', 'supersedes', 'valid', 'valid_from', 'valid_to', 'kind', 'target', 'weight', 'name', 'starts', 'reason', 'note'])
+
+/**
+ * The format of an input without a telling extension, from its start: [ is a JSON array, { is
+ * NDJSON, and so is anything else unless the first line is a CSV header: names (or empty), at least one
+ * of them a record field.
+ * NDJSON is the safe guess: a damaged first line is then one rejected line, not a whole file read
+ * as CSV.
+ */
+export function sniffFormat(head: string): Exclude<IngestFormat, 'auto'> {
+  const text = head.trimStart() // also drops a byte order mark
+  if (text[0] === '[') return 'json'
+  if (text[0] === '{' || text === '') return 'ndjson'
+  const nl = text.indexOf('\n')
+  const names = (nl < 0 ? text : text.slice(0, nl)).split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
+  return names.every((c) => c === '' || /^\w+$/.test(c)) && names.some((c) => CSV_HEADER.has(c)) ? 'csv' : 'ndjson'
 }
 
 /** A CSV row as a plain fact: JSON-looking cells parsed, empty cells dropped. */

@@ -185,6 +185,23 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('an NDJSON file whose first line is damaged is read as NDJSON (by its extension): the other lines are kept', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const facts = Array.from({length: 50}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i}))
+      writeFileSync(join(other.dir, 'facts.ndjson'), ['# made by hand', ...facts].join('\n') + '\n')
+      const r = other.run(['ingest', 'facts.ndjson'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('facts.ndjson:1: rejected: not valid JSON')
+      expect(r.stdout).toContain('50 added, 0 already present, 1 rejected (51 ndjson records read)')
+      const piped = other.run(['ingest', '-'], {input: ['oops', ...facts.map((f) => f.replace('"p"', '"q"'))].join('\n')})
+      expect(piped.stdout).toContain('50 added, 0 already present, 1 rejected (51 ndjson records read)')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a missing store says how to create one', () => {
     const other = sandbox()
     try {

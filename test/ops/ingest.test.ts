@@ -12,7 +12,7 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
-import {ingestOp} from '../../src/ops/ingest.js'
+import {formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
 import {assertion, many, testKey} from '../helpers/records.js'
@@ -230,5 +230,37 @@ describe('CSV rows that do not parse', () => {
     expect(res).toMatchObject({added: 6, rejected: 4})
     expect(await subjects(d)).toEqual(new Set(['s:0', 's:2', 's:4', 's:6', 's:7', 's:9']))
     expect((await d.store.assertions('s:7', 'p'))[0].value).toBe('multi\nline')
+  })
+})
+
+describe('picking the format', () => {
+  const facts = Array.from({length: 50}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i}))
+
+  it('an NDJSON file whose first line is damaged is still NDJSON: that line is rejected and the other 50 kept', async () => {
+    for (const [first, name] of [
+      ['oops', 'facts.ndjson'],
+      ['# exported by hand', 'facts.jsonl'],
+      ['oops', 'stdin'],
+      ['# exported by hand', 'stdin'],
+      ['"subject":"s","predicate":"p","value":1}', 'stdin'],
+    ]) {
+      const res = await ingestOp(deps(), {input: input([first, ...facts].join('\n')), name})
+      expect(res, `${name}: ${first}`).toMatchObject({format: 'ndjson', added: 50, rejected: 1})
+      expect(res.errors.map((e) => e.line)).toEqual([1])
+      expect(res.errors[0].reason).toMatch(/^not valid JSON/)
+    }
+  })
+
+  it('by extension when the input is a file, --format first, else by a sturdier look at the start', async () => {
+    expect(['a.ndjson', 'a.JSONL', 'a.json', 'dir/a.csv', 'a.txt', 'stdin', undefined].map(formatOfName)).toEqual(['ndjson', 'ndjson', 'json', 'csv', undefined, undefined, undefined])
+    expect(['[1]', ' \n{"a":1}', '', '\ufeffsubject,predicate,value\n', '"subject","value"', 'confidence , x\n1,2', 'oops', 'a,b,c\n', '# subject,predicate', 'subject,predicate,value,\n'].map(sniffFormat)).toEqual([
+      'json', 'ndjson', 'ndjson', 'csv', 'csv', 'csv', 'ndjson', 'ndjson', 'ndjson', 'csv',
+    ])
+    const csv = 'subject,predicate,value\ns:1,p,1\n'
+    expect((await ingestOp(deps(), {input: input(csv), name: 'facts.csv'})).format).toBe('csv')
+    expect((await ingestOp(deps(), {input: input(csv), name: 'facts.csv', format: 'ndjson'})).format).toBe('ndjson')
+    expect((await ingestOp(deps(), {input: input('[' + facts.join(',') + ']'), name: 'facts.json'})).format).toBe('json')
+    // A JSON array starts with [: a .json file that starts with { holds records one per line.
+    expect(await ingestOp(deps(), {input: input(facts.join('\n')), name: 'facts.json'})).toMatchObject({format: 'ndjson', added: 50})
   })
 })
