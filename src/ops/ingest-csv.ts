@@ -5,10 +5,11 @@
  * left open swallows the rest of the input. So lines are grouped into rows here, by their quotes
  * (a row goes on to the next line while a quoted field is open), and csv-parse parses whole rows.
  */
+import {isUtf8} from 'node:buffer'
 import {parse} from 'csv-parse/sync'
 import {UserError} from '../core/errors.js'
 import {BOUNDS} from '../core/record.js'
-import type {LineError} from './ingest-check.js'
+import {NOT_UTF8, type LineError} from './ingest-check.js'
 
 /** Good rows, as header name to cell, with the line each starts on. */
 export interface CsvRows {
@@ -19,6 +20,8 @@ export interface CsvRows {
 interface Row {
   lines: string[]
   nos: number[]
+  /** Per line: whether its bytes are not UTF-8. */
+  bad: boolean[]
   /** Characters so far (for the bound on a row whose quote stays open). */
   size: number
   /** Whether a quoted field is open at the end of the last line. */
@@ -26,6 +29,9 @@ interface Row {
   /** The cells, when the row was parsed on its own (rows over several lines are). */
   cells?: string[]
 }
+
+/** A line to read: its text, number, and whether its bytes are not UTF-8. */
+type Line = [string, number, boolean]
 
 const OPTIONS = {trim: true, relax_column_count: true, record_delimiter: '\n', skip_empty_lines: false} as const
 const NOT_CLOSED = 'CSV: a quote opened on this line is not closed (the lines after it are read as rows of their own)'
@@ -60,12 +66,13 @@ export class CsvReader {
     private readonly reject: (e: LineError) => void,
   ) {}
 
-  line(text: string, no: number): void {
-    let todo: Array<[string, number]> | undefined = this.add(text, no)
+  /** Read the next line; `bad` when its bytes are not UTF-8 (`text` then holds U+FFFD for them). */
+  line(text: string, no: number, bad = false): void {
+    let todo: Line[] | undefined = this.add(text, no, bad)
     // Lines to read again, after a row whose quote did not close was cut back to its first line.
     while (todo?.length) {
-      const [t, n] = todo.shift()!
-      const more = this.add(t, n)
+      const [t, n, b] = todo.shift()!
+      const more = this.add(t, n, b)
       if (more) todo = [...more, ...todo]
     }
   }
@@ -73,23 +80,31 @@ export class CsvReader {
   end(): void {
     while (this.row) {
       const again = this.unclosed()
-      for (const [t, n] of again) this.line(t, n)
+      for (const [t, n, b] of again) this.line(t, n, b)
     }
     this.flush()
   }
 
-  private add(text: string, no: number): Array<[string, number]> | undefined {
+  private add(text: string, no: number, bad: boolean): Line[] | undefined {
     let r = this.row
     if (!r) {
-      if (text.trim() === '') return undefined
-      r = this.row = {lines: [], nos: [], size: 0, open: false}
+      if (!bad && text.trim() === '') return undefined
+      r = this.row = {lines: [], nos: [], bad: [], size: 0, open: false}
     }
     r.lines.push(text)
     r.nos.push(no)
+    r.bad.push(bad)
     r.size += text.length + 1
     if (quotes(text) & 1) r.open = !r.open
     if (r.open) return r.size > BOUNDS.line ? this.unclosed() : undefined
     this.row = undefined
+    if (r.bad.includes(true)) {
+      // Not parsed: the cells would hold U+FFFD where the bytes were, and be signed so.
+      if (!this.header) throw this.headerError(r.nos[0], 'is not valid UTF-8')
+      const span = r.nos.length > 1 ? ` (the row on lines ${r.nos[0]}-${r.nos.at(-1)})` : ''
+      this.reject({line: r.nos[0], reason: NOT_UTF8 + span})
+      return undefined
+    }
     if (r.lines.length > 1) {
       // A row over several lines is parsed now: if its first quote does not close where a field
       // ends, only its first line is rejected and the lines after it are read again.
@@ -111,7 +126,7 @@ export class CsvReader {
   }
 
   /** Reject the first line of the open row; the lines after it are to be read again. */
-  private unclosed(): Array<[string, number]> {
+  private unclosed(): Line[] {
     const r = this.row!
     this.row = undefined
     let reason = NOT_CLOSED
@@ -122,7 +137,7 @@ export class CsvReader {
     }
     if (!this.header) throw this.headerError(r.nos[0], reason.replace(/^CSV( row)?: /, ''))
     this.reject({line: r.nos[0], reason})
-    return r.lines.slice(1).map((t, i) => [t, r.nos[i + 1]])
+    return r.lines.slice(1).map((t, i) => [t, r.nos[i + 1], r.bad[i + 1]])
   }
 
   private setHeader(r: Row): void {
@@ -186,10 +201,14 @@ export class CsvReader {
   }
 }
 
-/** The lines of a byte stream (CR LF accepted), decoded one by one, in one batch per chunk. */
-export async function* streamLines(source: AsyncIterable<Buffer | string>, onBytes: (n: number) => void): AsyncGenerator<string[]> {
+/**
+ * The lines of a byte stream (CR LF accepted), decoded one by one, in one batch per chunk. Each
+ * chunk's whole lines are checked for UTF-8 in one native call; only when that fails is each line
+ * checked, and the indexes of those that are not UTF-8 are given in `invalid`.
+ */
+export async function* streamLines(source: AsyncIterable<Buffer | string>, onBytes: (n: number) => void): AsyncGenerator<{lines: string[]; invalid?: Set<number>}> {
   let tail: Buffer[] = []
-  const decode = (b: Buffer, from: number, to: number) => b.toString('utf8', from, to > from && b[to - 1] === 13 ? to - 1 : to)
+  const end = (b: Buffer, from: number, to: number) => (to > from && b[to - 1] === 13 ? to - 1 : to)
   for await (const chunk of source) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     onBytes(b.length)
@@ -199,24 +218,32 @@ export async function* streamLines(source: AsyncIterable<Buffer | string>, onByt
       continue
     }
     const lines: string[] = []
+    let invalid: Set<number> | undefined
     let at = 0
     if (tail.length) {
       const nl = b.indexOf(10)
       const joined = Buffer.concat([...tail, b.subarray(0, nl)])
-      lines.push(decode(joined, 0, joined.length))
+      const to = end(joined, 0, joined.length)
+      if (!isUtf8(joined.subarray(0, to))) invalid = new Set([0])
+      lines.push(joined.toString('utf8', 0, to))
       tail = []
       at = nl + 1
     }
+    // Lines end at a newline byte, which is never inside a UTF-8 sequence: checking them as one is exact.
+    const each = !isUtf8(b.subarray(at, last + 1))
     while (at <= last) {
       const nl = b.indexOf(10, at)
-      lines.push(decode(b, at, nl))
+      const to = end(b, at, nl)
+      if (each && !isUtf8(b.subarray(at, to))) (invalid ??= new Set()).add(lines.length)
+      lines.push(b.toString('utf8', at, to))
       at = nl + 1
     }
     if (last + 1 < b.length) tail.push(b.subarray(last + 1))
-    yield lines
+    yield {lines, invalid}
   }
   if (tail.length) {
     const joined = Buffer.concat(tail)
-    yield [decode(joined, 0, joined.length)]
+    const to = end(joined, 0, joined.length)
+    yield {lines: [joined.toString('utf8', 0, to)], invalid: isUtf8(joined.subarray(0, to)) ? undefined : new Set([0])}
   }
 }

@@ -1,4 +1,5 @@
 /** Ingest NDJSON, a JSON array or CSV: verify signed records, sign plain facts, commit in batches, report bad lines. */
+import {isUtf8} from 'node:buffer'
 import type {Readable} from 'node:stream'
 import {UserError} from '../core/errors.js'
 import {initHash} from '../core/hash.js'
@@ -229,7 +230,18 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         progress.bytes += b.length
         parts.push(b)
       }
-      text = Buffer.concat(parts).toString()
+      const bytes = Buffer.concat(parts)
+      if (!isUtf8(bytes)) {
+        // Which element holds the bytes is not known once decoded; the line they are on is.
+        let line = 1
+        for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
+        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this JSON array was stored`, {
+          code: 'invalid_record',
+          exit: 1,
+          hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
+        })
+      }
+      text = bytes.toString()
       let arr: unknown
       try {
         arr = JSON.parse(text)
@@ -249,8 +261,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         for (const part of reader.ready.splice(0)) await submitLines(part.rows.map((r) => JSON.stringify(csvFact(r))), part.nos)
       }
       let no = 1
-      for await (const lines of streamLines(rest, (n) => (progress.bytes += n))) {
-        for (const l of lines) reader.line(l, no++)
+      for await (const {lines, invalid} of streamLines(rest, (n) => (progress.bytes += n))) {
+        for (let i = 0; i < lines.length; i++) reader.line(lines[i], no++, invalid !== undefined && invalid.has(i))
         await drain()
       }
       reader.end()

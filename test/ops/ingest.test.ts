@@ -61,7 +61,7 @@ describe('ingest', () => {
     expect((await d.store.stats()).records).toBe(4)
   })
 
-  it('reads a byte order mark, CR LF endings, blank lines, bytes that are not UTF-8 and a last line without a newline', async () => {
+  it('reads a byte order mark, CR LF endings, blank lines and a last line without a newline; rejects a line that is not UTF-8', async () => {
     const good = many(4)
     const broken = Buffer.from(line(good[3]).replace('"subject":"', '"subject":"\u00e9'))
     broken[broken.indexOf(0xc3)] = 0xff // an invalid UTF-8 byte inside a string
@@ -75,7 +75,8 @@ describe('ingest', () => {
     expect(res.added).toBe(3)
     expect(res.rejected).toBe(1)
     expect(res.errors.map((e) => e.line)).toEqual([5])
-    expect(res.errors[0].reason).toMatch(/^id: does not match the content/)
+    // Rejected for its bytes, before it is decoded: decoding would put U+FFFD in their place.
+    expect(res.errors[0].reason).toMatch(/^not valid UTF-8/)
     expect(new Set((await collect(d.store)).map((r) => r.id))).toEqual(new Set(good.slice(0, 3).map((g) => g.record.id)))
   })
 
@@ -262,5 +263,45 @@ describe('picking the format', () => {
     expect((await ingestOp(deps(), {input: input('[' + facts.join(',') + ']'), name: 'facts.json'})).format).toBe('json')
     // A JSON array starts with [: a .json file that starts with { holds records one per line.
     expect(await ingestOp(deps(), {input: input(facts.join('\n')), name: 'facts.json'})).toMatchObject({format: 'ndjson', added: 50})
+  })
+})
+
+describe('bytes that are not UTF-8', () => {
+  const latin1 = (s: string) => Buffer.from(s, 'latin1')
+  const values = async (d: Deps) => (await collect(d.store)).map((r) => (r as {subject?: string}).subject)
+
+  it('NDJSON: a plain fact with them is rejected, not signed with U+FFFD in their place', async () => {
+    const fact = (s: string) => JSON.stringify({subject: s, predicate: 'p', value: 1})
+    const bytes = Buffer.concat([Buffer.from(fact('s:1') + '\n' + fact('s:caf\u00e9') + '\n' + fact('s:2') + '\n'), latin1(fact('s:caf\u00e9') + '\n'), Buffer.from(fact('s:3'))])
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from([bytes]), format: 'ndjson', chunkLines: 2})
+    expect(res).toMatchObject({added: 4, rejected: 1})
+    expect(res.errors).toEqual([{line: 4, reason: 'not valid UTF-8 (convert the input to UTF-8)'}])
+    expect(new Set(await values(d))).toEqual(new Set(['s:1', 's:caf\u00e9', 's:2', 's:3']))
+  })
+
+  it('CSV: the rows with them are rejected, the others kept, a character split between chunks is fine', async () => {
+    const text = Buffer.concat([
+      Buffer.from('subject,predicate,value\ns:caf\u00e9,p,1\n'),
+      latin1('s:na\u00efve,p,2\ns:3,p,"two\nline\u00e9s"\n'),
+      Buffer.from('s:4,p,4\ns:\u00e9t\u00e9,p,5'),
+    ])
+    // Split inside the last é, and inside a line.
+    const at = text.length - 6
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from([text.subarray(0, at), text.subarray(at)]), format: 'csv'})
+    expect(res).toMatchObject({added: 3, rejected: 2})
+    expect(res.errors).toEqual([
+      {line: 3, reason: 'not valid UTF-8 (convert the input to UTF-8)'},
+      {line: 4, reason: 'not valid UTF-8 (convert the input to UTF-8) (the row on lines 4-5)'},
+    ])
+    expect(new Set(await values(d))).toEqual(new Set(['s:caf\u00e9', 's:4', 's:\u00e9t\u00e9']))
+  })
+
+  it('a JSON array with them is refused as a whole, naming the line, before anything is signed', async () => {
+    const d = deps()
+    const text = Buffer.concat([Buffer.from('[{"subject":"s:1","predicate":"p","value":1},\n'), latin1('{"subject":"s:caf\u00e9","predicate":"p","value":1}]')])
+    await expect(ingestOp(d, {input: Readable.from([text]), name: 'facts.json'})).rejects.toThrow('facts.json:2: not valid UTF-8, so nothing from this JSON array was stored')
+    expect((await d.store.stats()).records).toBe(0)
   })
 })
