@@ -202,12 +202,19 @@ export class CsvReader {
 }
 
 /**
- * The lines of a byte stream (CR LF accepted), decoded one by one, in one batch per chunk. Each
+ * The lines of a byte stream (CR LF accepted; a byte order mark at the start is dropped, as for
+ * NDJSON: Excel's "CSV UTF-8" starts with one), decoded one by one, in one batch per chunk. Each
  * chunk's whole lines are checked for UTF-8 in one native call; only when that fails is each line
  * checked, and the indexes of those that are not UTF-8 are given in `invalid`.
  */
 export async function* streamLines(source: AsyncIterable<Buffer | string>, onBytes: (n: number) => void): AsyncGenerator<{lines: string[]; invalid?: Set<number>}> {
   let tail: Buffer[] = []
+  let first = true
+  const unmarked = (batch: {lines: string[]; invalid?: Set<number>}) => {
+    if (first && batch.lines[0]?.charCodeAt(0) === 0xfeff) batch.lines[0] = batch.lines[0].slice(1)
+    first = false
+    return batch
+  }
   const end = (b: Buffer, from: number, to: number) => (to > from && b[to - 1] === 13 ? to - 1 : to)
   for await (const chunk of source) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
@@ -239,11 +246,11 @@ export async function* streamLines(source: AsyncIterable<Buffer | string>, onByt
       at = nl + 1
     }
     if (last + 1 < b.length) tail.push(b.subarray(last + 1))
-    yield {lines, invalid}
+    yield unmarked({lines, invalid})
   }
   if (tail.length) {
     const joined = Buffer.concat(tail)
     const to = end(joined, 0, joined.length)
-    yield {lines: [joined.toString('utf8', 0, to)], invalid: isUtf8(joined.subarray(0, to)) ? undefined : new Set([0])}
+    yield unmarked({lines: [joined.toString('utf8', 0, to)], invalid: isUtf8(joined.subarray(0, to)) ? undefined : new Set([0])})
   }
 }

@@ -241,7 +241,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
           hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
         })
       }
-      text = bytes.toString()
+      // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
+      text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
       let arr: unknown
       try {
         arr = JSON.parse(text)

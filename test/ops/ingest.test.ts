@@ -305,3 +305,16 @@ describe('bytes that are not UTF-8', () => {
     expect((await d.store.stats()).records).toBe(0)
   })
 })
+
+describe('a byte order mark', () => {
+  it('at the start of a CSV (Excel\'s "CSV UTF-8") or a JSON array is dropped, as for NDJSON', async () => {
+    const d = deps()
+    const csv = await ingestOp(d, {input: input('\ufeffsubject,predicate,value\r\ns:1,p,1\r\ns:2,p,caf\u00e9\r\n'), name: 'stdin'})
+    expect(csv).toMatchObject({format: 'csv', added: 2, rejected: 0})
+    expect((await d.store.assertions('s:2', 'p'))[0].value).toBe('caf\u00e9')
+    const arr = await ingestOp(d, {input: input('\ufeff[{"subject":"s:3","predicate":"p","value":3}]'), name: 'facts.json'})
+    expect(arr).toMatchObject({format: 'json', added: 1, rejected: 0})
+    const named = await ingestOp(d, {input: input('\ufeffsubject,predicate,value\ns:4,p,4\n'), name: 'facts.csv'})
+    expect(named).toMatchObject({format: 'csv', added: 1, rejected: 0})
+  })
+})
