@@ -10,7 +10,9 @@ export default class Ingest extends StemeCommand {
   static description = `Signed records (with "sig") are verified and kept exactly as they are; plain facts
 ({"subject","predicate","value",...} without agent/hlc/id/sig) are signed with your key.
 Batches commit as they go. A bad line is reported with its line number and reason; the good
-lines are kept. Records already stored are skipped. Exit 1 if anything was rejected.
+lines are kept. Exit 1 if anything was rejected. Signed records already stored are skipped,
+but plain facts are signed anew each time (with a new clock stamp, so a new id): ingesting
+them again stores them again. To retry rejected plain facts, ingest only those lines, fixed.
 
 CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_from,valid_to].`
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
@@ -39,6 +41,11 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
+    if (res.rejected > 0) {
+      this.note(
+        'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
+      )
+    }
     this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
     if (res.rejected > 0) process.exitCode = 1
     return res

@@ -15,6 +15,8 @@ import type {Deps} from '../../src/ops/deps.js'
 import {formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
+import {RemoteClient} from '../../src/serve/client.js'
+import {UserError} from '../../src/core/errors.js'
 import {assertion, many, testKey} from '../helpers/records.js'
 
 function deps(store = new MemoryStore(), withKey = true): Deps {
@@ -316,5 +318,31 @@ describe('a byte order mark', () => {
     expect(arr).toMatchObject({format: 'json', added: 1, rejected: 0})
     const named = await ingestOp(d, {input: input('\ufeffsubject,predicate,value\ns:4,p,4\n'), name: 'facts.csv'})
     expect(named).toMatchObject({format: 'csv', added: 1, rejected: 0})
+  })
+})
+
+describe('what messages say about running an ingest again', () => {
+  it('plain facts ingested again are stored again (signed anew), signed records are skipped', async () => {
+    const d = deps()
+    const facts = input('{"subject":"s:1","predicate":"p","value":1}\n')
+    expect((await ingestOp(d, {input: facts})).added).toBe(1)
+    expect((await ingestOp(d, {input: input('{"subject":"s:1","predicate":"p","value":1}\n')})).added).toBe(1)
+    const signed = line(assertion())
+    expect((await ingestOp(d, {input: input(signed)})).added).toBe(1)
+    expect(await ingestOp(d, {input: input(signed)})).toMatchObject({added: 0, present: 1})
+  })
+
+  it('through a daemon that rejects part of a batch: the hint says what went in and that plain facts would go in twice', async () => {
+    const client = new RemoteClient('http://127.0.0.1:1', undefined)
+    client.postRecords = async (body: string) => {
+      const n = body.trim().split('\n').length
+      return {lines: n, added: n - 1, present: 0, rejected: 1, bytes: body.length, format: 'ndjson', errors: [{line: 2, reason: 'agent: is not on the allowlist'}]}
+    }
+    const d: Deps = {...deps(), store: client.store()}
+    const err = await ingestOp(d, {input: input('{"subject":"s:1","predicate":"p","value":1}\n{"subject":"s:2","predicate":"p","value":2}\n')}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as UserError).hint).not.toMatch(/records before this batch were stored; fix the cause \(allowlist, clock skew\) and run again/)
+    expect((err as UserError).hint).toMatch(/the daemon stored the records it accepted/)
+    expect((err as UserError).hint).toMatch(/plain facts are signed anew each time/)
   })
 })
