@@ -3,20 +3,22 @@ import {createReadStream, statSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
-import {ingestOp, type IngestSummary} from '../ops/ingest.js'
+import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
   static description = `Signed records (with "sig") are verified and kept exactly as they are; plain facts
 ({"subject","predicate","value",...} without agent/hlc/id/sig) are signed with your key.
 Batches commit as they go. A bad line is reported with its line number and reason; the good
-lines are kept. Records already stored are skipped. Exit 1 if anything was rejected.
+lines are kept. Exit 1 if anything was rejected. Signed records already stored are skipped,
+but plain facts are signed anew each time (with a new clock stamp, so a new id): ingesting
+them again stores them again. To retry rejected plain facts, ingest only those lines, fixed.
 
 CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_from,valid_to].`
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
   static flags = {
-    format: Flags.string({description: 'input format (auto looks at the first character)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
+    format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
     key: Flags.string({description: 'name of the key that signs plain facts'}),
     ...StemeCommand.remoteFlags,
@@ -26,8 +28,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     const {args, flags} = await this.parse(Ingest)
     const name = args.file === '-' ? 'stdin' : args.file
     if (args.file !== '-') checkInputFile(args.file)
-    let format = flags.format as 'auto'
-    if (format === 'auto' && /\.csv$/i.test(args.file)) format = 'csv' as 'auto'
+    const format = flags.format as IngestFormat
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file, {highWaterMark: 1 << 20})
@@ -40,6 +41,11 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
+    if (res.rejected > 0) {
+      this.note(
+        'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
+      )
+    }
     this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
     if (res.rejected > 0) process.exitCode = 1
     return res

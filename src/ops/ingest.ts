@@ -1,5 +1,5 @@
 /** Ingest NDJSON, a JSON array or CSV: verify signed records, sign plain facts, commit in batches, report bad lines. */
-import {parse as parseCsv} from 'csv-parse'
+import {isUtf8} from 'node:buffer'
 import type {Readable} from 'node:stream'
 import {UserError} from '../core/errors.js'
 import {initHash} from '../core/hash.js'
@@ -7,6 +7,7 @@ import type {KeyPair} from '../core/sign.js'
 import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
 import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
+import {CsvReader, streamLines} from './ingest-csv.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
@@ -29,7 +30,7 @@ export interface IngestSummary extends IngestProgress {
 export interface IngestInput {
   input: Readable
   format?: IngestFormat
-  /** Name of the input for messages (a path or "stdin"). */
+  /** Name of the input for messages (a path or "stdin"); with format auto, a path's extension picks the format (see formatOfName). */
   name?: string
   chunkLines?: number
   threads?: number
@@ -128,20 +129,35 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     const tracked = p.finally(() => inflight.delete(tracked))
     inflight.add(tracked)
   }
+  /** A line rejected on this thread (a CSV row that does not parse). */
+  const reject = (e: LineError) => {
+    progress.lines++
+    progress.rejected++
+    if (errors.length < maxErrors) errors.push(e)
+  }
   const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
   try {
     const chunks = input.input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
-    // Peek at the first bytes to pick the format when not told.
-    const first = await chunks.next()
-    const head = first.done ? '' : first.value.toString()
+    // Peek at the first line to pick the format when not told.
+    const peeked: Array<Buffer | string> = []
+    let head = ''
+    while (head.length < HEAD_CHARS) {
+      const n = await chunks.next()
+      if (n.done) break
+      peeked.push(n.value)
+      head += typeof n.value === 'string' ? n.value.slice(0, HEAD_CHARS) : n.value.toString('utf8', 0, HEAD_CHARS)
+      const t = head.trimStart()
+      if (t[0] === '{' || t[0] === '[' || t.includes('\n')) break
+    }
     if (!input.format || input.format === 'auto') {
-      const c = head.trimStart()[0]
-      format = c === '[' ? 'json' : c === '{' || c === undefined ? 'ndjson' : 'csv'
+      const named = formatOfName(input.name)
+      // A JSON array starts with [: a .json file starting with { holds records one per line.
+      format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
     }
     const rest = (async function* () {
-      if (!first.done) yield first.value
+      yield* peeked
       for (;;) {
         const n = await chunks.next()
         if (n.done) return
@@ -214,7 +230,19 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         progress.bytes += b.length
         parts.push(b)
       }
-      text = Buffer.concat(parts).toString()
+      const bytes = Buffer.concat(parts)
+      if (!isUtf8(bytes)) {
+        // Which element holds the bytes is not known once decoded; the line they are on is.
+        let line = 1
+        for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
+        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this JSON array was stored`, {
+          code: 'invalid_record',
+          exit: 1,
+          hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
+        })
+      }
+      // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
+      text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
       let arr: unknown
       try {
         arr = JSON.parse(text)
@@ -228,31 +256,18 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
       }
     } else {
-      const parser = parseCsv({columns: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false})
-      const feed = (async () => {
-        for await (const t of rest) {
-          progress.bytes += typeof t === 'string' ? Buffer.byteLength(t) : t.length
-          if (!parser.write(t)) await new Promise((r) => parser.once('drain', r))
-        }
-        parser.end()
-      })()
-      let lines: string[] = []
-      let nos: number[] = []
-      try {
-        for await (const row of parser as AsyncIterable<{record: Record<string, string>; info: {lines: number}}>) {
-          lines.push(JSON.stringify(csvFact(row.record)))
-          nos.push(row.info.lines)
-          if (lines.length >= size) {
-            await submitLines(lines, nos)
-            lines = []
-            nos = []
-          }
-        }
-      } catch (e) {
-        throw new UserError(`${input.name ?? 'input'}: CSV ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'the records before this line were kept; fix the line and ingest again (records already stored are skipped)'})
+      // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
+      const reader = new CsvReader(input.name ?? 'input', size, reject)
+      const drain = async () => {
+        for (const part of reader.ready.splice(0)) await submitLines(part.rows.map((r) => JSON.stringify(csvFact(r))), part.nos)
       }
-      await feed
-      if (lines.length) await submitLines(lines, nos)
+      let no = 1
+      for await (const {lines, invalid} of streamLines(rest, (n) => (progress.bytes += n))) {
+        for (let i = 0; i < lines.length; i++) reader.line(lines[i], no++, invalid !== undefined && invalid.has(i))
+        await drain()
+      }
+      reader.end()
+      await drain()
     }
     await Promise.all(inflight)
     flush()
@@ -269,6 +284,34 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   }
   errors.sort((a, b) => a.line - b.line)
   return {...progress, errors, format}
+}
+
+/** Characters of the input's start looked at to pick its format. */
+const HEAD_CHARS = 1 << 16
+
+/** The format a file's extension names: .ndjson or .jsonl, .json (a JSON array), .csv. */
+export function formatOfName(name: string | undefined): Exclude<IngestFormat, 'auto'> | undefined {
+  const ext = /\.(ndjson|jsonl|json|csv)$/i.exec(name ?? '')?.[1].toLowerCase()
+  return ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : ext ? 'ndjson' : undefined
+}
+
+/** Names in a CSV header row that make a first line one: the record fields a CSV row can carry. */
+const CSV_HEADER = new Set(['subject', 'predicate', 'value', 'confidence', 'source', 'epoch', 'evidence', 'supersedes', 'valid', 'valid_from', 'valid_to', 'kind', 'target', 'weight', 'name', 'starts', 'reason', 'note'])
+
+/**
+ * The format of an input without a telling extension, from its start: [ is a JSON array, { is
+ * NDJSON, and so is anything else unless the first line is a CSV header: names (or empty), at least one
+ * of them a record field.
+ * NDJSON is the safe guess: a damaged first line is then one rejected line, not a whole file read
+ * as CSV.
+ */
+export function sniffFormat(head: string): Exclude<IngestFormat, 'auto'> {
+  const text = head.trimStart() // also drops a byte order mark
+  if (text[0] === '[') return 'json'
+  if (text[0] === '{' || text === '') return 'ndjson'
+  const nl = text.indexOf('\n')
+  const names = (nl < 0 ? text : text.slice(0, nl)).split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
+  return names.every((c) => c === '' || /^\w+$/.test(c)) && names.some((c) => CSV_HEADER.has(c)) ? 'csv' : 'ndjson'
 }
 
 /** A CSV row as a plain fact: JSON-looking cells parsed, empty cells dropped. */

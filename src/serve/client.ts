@@ -165,7 +165,7 @@ export class RemoteClient {
         const res = await this.postRecords(batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n')
         if (res.rejected > 0) {
           const e = res.errors[0]
-          throw new UserError(`steme serve at ${this.url} rejected ${res.rejected} record(s)${e ? `, first ${e.id ?? 'line ' + e.line}: ${e.reason}` : ''}`, {code: 'rejected', exit: 1, hint: 'records before this batch were stored; fix the cause (allowlist, clock skew) and run again'})
+          throw new UserError(`steme serve at ${this.url} rejected ${res.rejected} record(s)${e ? `, first ${e.id ?? 'line ' + e.line}: ${e.reason}` : ''}`, {code: 'rejected', exit: 1, hint: 'the daemon stored the records it accepted, from this batch and the ones before it; nothing after it was sent. Fix the cause (allowlist, clock skew) before sending again: signed records already stored are skipped, but plain facts are signed anew each time, so sending the same input again would store those that went in a second time'})
         }
         return {added: res.added, present: res.present}
       },

@@ -180,6 +180,60 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     expect(count()).toBe(before)
   })
 
+  it('a CSV row that does not parse is one rejected line: the other rows are stored, exit 1, no false hint', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const rows = Array.from({length: 3000}, (_, i) => `s:${i},p,${i}`)
+      writeFileSync(join(other.dir, 'facts.csv'), 'subject,predicate,value\n' + [...rows.slice(0, 1500), 's:x,p', ...rows.slice(1500), 's:y,p,"cut off'].join('\n'))
+      const r = other.run(['ingest', 'facts.csv'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('facts.csv:1502: rejected: CSV row has 2 fields where the header has 3')
+      expect(r.stderr).toContain('facts.csv:3003: rejected: CSV: a quote opened on this line is not closed')
+      expect(r.stderr).not.toMatch(/records before this line were kept|\(records already stored are skipped\)/)
+      expect(r.stdout).toContain('3000 added, 0 already present, 2 rejected (3002 csv records read)')
+      expect(other.json<{records: number}>(['stats']).records).toBe(3000)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('an NDJSON file whose first line is damaged is read as NDJSON (by its extension): the other lines are kept', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const facts = Array.from({length: 50}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i}))
+      writeFileSync(join(other.dir, 'facts.ndjson'), ['# made by hand', ...facts].join('\n') + '\n')
+      const r = other.run(['ingest', 'facts.ndjson'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('facts.ndjson:1: rejected: not valid JSON')
+      expect(r.stdout).toContain('50 added, 0 already present, 1 rejected (51 ndjson records read)')
+      const piped = other.run(['ingest', '-'], {input: ['oops', ...facts.map((f) => f.replace('"p"', '"q"'))].join('\n')})
+      expect(piped.stdout).toContain('50 added, 0 already present, 1 rejected (51 ndjson records read)')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('after rejected lines, the hint on retrying is true for plain facts: ingesting them again stores them again', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const text = '{"subject":"s:1","predicate":"p","value":1}\n{oops\n'
+      const first = other.run(['ingest', '-'], {input: text})
+      expect(first.code).toBe(1)
+      expect(first.stderr).toContain('hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time')
+      // What the hint warns about: the same plain fact, ingested again, is stored again.
+      expect(other.run(['ingest', '-'], {input: text}).stdout).toContain('1 added, 0 already present, 1 rejected')
+      expect(other.json<{records: number}>(['stats']).records).toBe(2)
+      const help = other.run(['ingest', '--help']).stdout.replace(/\s+/g, ' ')
+      expect(help).not.toMatch(/(^|\. )Records already stored are skipped/)
+      expect(help).toContain('Signed records already stored are skipped, but plain facts are signed anew each time')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a missing store says how to create one', () => {
     const other = sandbox()
     try {

@@ -12,9 +12,11 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
-import {ingestOp} from '../../src/ops/ingest.js'
+import {formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
+import {RemoteClient} from '../../src/serve/client.js'
+import {UserError} from '../../src/core/errors.js'
 import {assertion, many, testKey} from '../helpers/records.js'
 
 function deps(store = new MemoryStore(), withKey = true): Deps {
@@ -61,7 +63,7 @@ describe('ingest', () => {
     expect((await d.store.stats()).records).toBe(4)
   })
 
-  it('reads a byte order mark, CR LF endings, blank lines, bytes that are not UTF-8 and a last line without a newline', async () => {
+  it('reads a byte order mark, CR LF endings, blank lines and a last line without a newline; rejects a line that is not UTF-8', async () => {
     const good = many(4)
     const broken = Buffer.from(line(good[3]).replace('"subject":"', '"subject":"\u00e9'))
     broken[broken.indexOf(0xc3)] = 0xff // an invalid UTF-8 byte inside a string
@@ -75,7 +77,8 @@ describe('ingest', () => {
     expect(res.added).toBe(3)
     expect(res.rejected).toBe(1)
     expect(res.errors.map((e) => e.line)).toEqual([5])
-    expect(res.errors[0].reason).toMatch(/^id: does not match the content/)
+    // Rejected for its bytes, before it is decoded: decoding would put U+FFFD in their place.
+    expect(res.errors[0].reason).toMatch(/^not valid UTF-8/)
     expect(new Set((await collect(d.store)).map((r) => r.id))).toEqual(new Set(good.slice(0, 3).map((g) => g.record.id)))
   })
 
@@ -189,5 +192,157 @@ describe('ingest of one large chunk (a daemon request body)', () => {
     expect(res.rejected).toBe(3)
     expect(res.errors.map((e) => e.line)).toEqual(bad)
     expect((await collect(d.store)).length).toBe(recs.length)
+  })
+})
+
+describe('CSV rows that do not parse', () => {
+  const header = 'subject,predicate,value\n'
+  const rows = (from: number, n: number) => Array.from({length: n}, (_, i) => `s:${from + i},p,${from + i}`)
+  const subjects = async (d: Deps) => new Set((await collect(d.store)).map((r) => (r as {subject?: string}).subject))
+
+  it('a row with a column missing or one too many is one rejected line; every good row before and after it is kept', async () => {
+    const text = header + [...rows(0, 3000), 's:x,p', ...rows(3000, 10), 's:y,p,1,extra', ...rows(3010, 5)].join('\n') + '\n'
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), format: 'csv'})
+    expect(res).toMatchObject({format: 'csv', lines: 3017, added: 3015, rejected: 2})
+    expect(res.errors).toEqual([
+      {line: 3002, reason: 'CSV row has 2 fields where the header has 3'},
+      {line: 3013, reason: 'CSV row has 4 fields where the header has 3'},
+    ])
+    const got = await subjects(d)
+    expect(got.size).toBe(3015)
+    expect(got.has('s:0') && got.has('s:2999') && got.has('s:3000') && got.has('s:3014')).toBe(true)
+  })
+
+  it('a last line cut off inside a quote is rejected; the rows before it are kept', async () => {
+    const d = deps()
+    const res = await ingestOp(d, {input: input(header + rows(0, 3000).join('\n') + '\ns:z,p,"cut off'), format: 'csv'})
+    expect(res).toMatchObject({lines: 3001, added: 3000, rejected: 1})
+    expect(res.errors).toEqual([{line: 3002, reason: 'CSV: a quote opened on this line is not closed (the lines after it are read as rows of their own)'}])
+  })
+
+  it('a quote never closed in the middle, or text around a quoted field: that row is rejected and the rows after it are still read', async () => {
+    const text = header + ['s:0,p,0', 's:1,p,"open', 's:2,p,2', 's:3,"p" x,3', 's:4,p,4', 's:5,"p"x,5', 's:6,p,6', 's:7,p,"multi', 'line"', 's:8,p"q,8', 's:9,p,9'].join('\r\n')
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), format: 'csv'})
+    expect(res.errors.map((e) => e.line)).toEqual([3, 5, 7, 11])
+    expect(res.errors[0].reason).toMatch(/^CSV: a quote opened on this line is not closed/)
+    expect(res.errors[1].reason).toMatch(/^CSV row: text after the closing quote of a field/)
+    expect(res.errors[2].reason).toMatch(/^CSV row: text after the closing quote of a field/)
+    expect(res.errors[3].reason).toMatch(/^CSV row: a quote inside a field/)
+    expect(res).toMatchObject({added: 6, rejected: 4})
+    expect(await subjects(d)).toEqual(new Set(['s:0', 's:2', 's:4', 's:6', 's:7', 's:9']))
+    expect((await d.store.assertions('s:7', 'p'))[0].value).toBe('multi\nline')
+  })
+})
+
+describe('picking the format', () => {
+  const facts = Array.from({length: 50}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i}))
+
+  it('an NDJSON file whose first line is damaged is still NDJSON: that line is rejected and the other 50 kept', async () => {
+    for (const [first, name] of [
+      ['oops', 'facts.ndjson'],
+      ['# exported by hand', 'facts.jsonl'],
+      ['oops', 'stdin'],
+      ['# exported by hand', 'stdin'],
+      ['"subject":"s","predicate":"p","value":1}', 'stdin'],
+    ]) {
+      const res = await ingestOp(deps(), {input: input([first, ...facts].join('\n')), name})
+      expect(res, `${name}: ${first}`).toMatchObject({format: 'ndjson', added: 50, rejected: 1})
+      expect(res.errors.map((e) => e.line)).toEqual([1])
+      expect(res.errors[0].reason).toMatch(/^not valid JSON/)
+    }
+  })
+
+  it('by extension when the input is a file, --format first, else by a sturdier look at the start', async () => {
+    expect(['a.ndjson', 'a.JSONL', 'a.json', 'dir/a.csv', 'a.txt', 'stdin', undefined].map(formatOfName)).toEqual(['ndjson', 'ndjson', 'json', 'csv', undefined, undefined, undefined])
+    expect(['[1]', ' \n{"a":1}', '', '\ufeffsubject,predicate,value\n', '"subject","value"', 'confidence , x\n1,2', 'oops', 'a,b,c\n', '# subject,predicate', 'subject,predicate,value,\n'].map(sniffFormat)).toEqual([
+      'json', 'ndjson', 'ndjson', 'csv', 'csv', 'csv', 'ndjson', 'ndjson', 'ndjson', 'csv',
+    ])
+    const csv = 'subject,predicate,value\ns:1,p,1\n'
+    expect((await ingestOp(deps(), {input: input(csv), name: 'facts.csv'})).format).toBe('csv')
+    expect((await ingestOp(deps(), {input: input(csv), name: 'facts.csv', format: 'ndjson'})).format).toBe('ndjson')
+    expect((await ingestOp(deps(), {input: input('[' + facts.join(',') + ']'), name: 'facts.json'})).format).toBe('json')
+    // A JSON array starts with [: a .json file that starts with { holds records one per line.
+    expect(await ingestOp(deps(), {input: input(facts.join('\n')), name: 'facts.json'})).toMatchObject({format: 'ndjson', added: 50})
+  })
+})
+
+describe('bytes that are not UTF-8', () => {
+  const latin1 = (s: string) => Buffer.from(s, 'latin1')
+  const values = async (d: Deps) => (await collect(d.store)).map((r) => (r as {subject?: string}).subject)
+
+  it('NDJSON: a plain fact with them is rejected, not signed with U+FFFD in their place', async () => {
+    const fact = (s: string) => JSON.stringify({subject: s, predicate: 'p', value: 1})
+    const bytes = Buffer.concat([Buffer.from(fact('s:1') + '\n' + fact('s:caf\u00e9') + '\n' + fact('s:2') + '\n'), latin1(fact('s:caf\u00e9') + '\n'), Buffer.from(fact('s:3'))])
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from([bytes]), format: 'ndjson', chunkLines: 2})
+    expect(res).toMatchObject({added: 4, rejected: 1})
+    expect(res.errors).toEqual([{line: 4, reason: 'not valid UTF-8 (convert the input to UTF-8)'}])
+    expect(new Set(await values(d))).toEqual(new Set(['s:1', 's:caf\u00e9', 's:2', 's:3']))
+  })
+
+  it('CSV: the rows with them are rejected, the others kept, a character split between chunks is fine', async () => {
+    const text = Buffer.concat([
+      Buffer.from('subject,predicate,value\ns:caf\u00e9,p,1\n'),
+      latin1('s:na\u00efve,p,2\ns:3,p,"two\nline\u00e9s"\n'),
+      Buffer.from('s:4,p,4\ns:\u00e9t\u00e9,p,5'),
+    ])
+    // Split inside the last é, and inside a line.
+    const at = text.length - 6
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from([text.subarray(0, at), text.subarray(at)]), format: 'csv'})
+    expect(res).toMatchObject({added: 3, rejected: 2})
+    expect(res.errors).toEqual([
+      {line: 3, reason: 'not valid UTF-8 (convert the input to UTF-8)'},
+      {line: 4, reason: 'not valid UTF-8 (convert the input to UTF-8) (the row on lines 4-5)'},
+    ])
+    expect(new Set(await values(d))).toEqual(new Set(['s:caf\u00e9', 's:4', 's:\u00e9t\u00e9']))
+  })
+
+  it('a JSON array with them is refused as a whole, naming the line, before anything is signed', async () => {
+    const d = deps()
+    const text = Buffer.concat([Buffer.from('[{"subject":"s:1","predicate":"p","value":1},\n'), latin1('{"subject":"s:caf\u00e9","predicate":"p","value":1}]')])
+    await expect(ingestOp(d, {input: Readable.from([text]), name: 'facts.json'})).rejects.toThrow('facts.json:2: not valid UTF-8, so nothing from this JSON array was stored')
+    expect((await d.store.stats()).records).toBe(0)
+  })
+})
+
+describe('a byte order mark', () => {
+  it('at the start of a CSV (Excel\'s "CSV UTF-8") or a JSON array is dropped, as for NDJSON', async () => {
+    const d = deps()
+    const csv = await ingestOp(d, {input: input('\ufeffsubject,predicate,value\r\ns:1,p,1\r\ns:2,p,caf\u00e9\r\n'), name: 'stdin'})
+    expect(csv).toMatchObject({format: 'csv', added: 2, rejected: 0})
+    expect((await d.store.assertions('s:2', 'p'))[0].value).toBe('caf\u00e9')
+    const arr = await ingestOp(d, {input: input('\ufeff[{"subject":"s:3","predicate":"p","value":3}]'), name: 'facts.json'})
+    expect(arr).toMatchObject({format: 'json', added: 1, rejected: 0})
+    const named = await ingestOp(d, {input: input('\ufeffsubject,predicate,value\ns:4,p,4\n'), name: 'facts.csv'})
+    expect(named).toMatchObject({format: 'csv', added: 1, rejected: 0})
+  })
+})
+
+describe('what messages say about running an ingest again', () => {
+  it('plain facts ingested again are stored again (signed anew), signed records are skipped', async () => {
+    const d = deps()
+    const facts = input('{"subject":"s:1","predicate":"p","value":1}\n')
+    expect((await ingestOp(d, {input: facts})).added).toBe(1)
+    expect((await ingestOp(d, {input: input('{"subject":"s:1","predicate":"p","value":1}\n')})).added).toBe(1)
+    const signed = line(assertion())
+    expect((await ingestOp(d, {input: input(signed)})).added).toBe(1)
+    expect(await ingestOp(d, {input: input(signed)})).toMatchObject({added: 0, present: 1})
+  })
+
+  it('through a daemon that rejects part of a batch: the hint says what went in and that plain facts would go in twice', async () => {
+    const client = new RemoteClient('http://127.0.0.1:1', undefined)
+    client.postRecords = async (body: string) => {
+      const n = body.trim().split('\n').length
+      return {lines: n, added: n - 1, present: 0, rejected: 1, bytes: body.length, format: 'ndjson', errors: [{line: 2, reason: 'agent: is not on the allowlist'}]}
+    }
+    const d: Deps = {...deps(), store: client.store()}
+    const err = await ingestOp(d, {input: input('{"subject":"s:1","predicate":"p","value":1}\n{"subject":"s:2","predicate":"p","value":2}\n')}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as UserError).hint).not.toMatch(/records before this batch were stored; fix the cause \(allowlist, clock skew\) and run again/)
+    expect((err as UserError).hint).toMatch(/the daemon stored the records it accepted/)
+    expect((err as UserError).hint).toMatch(/plain facts are signed anew each time/)
   })
 })

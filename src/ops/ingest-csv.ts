@@ -1,0 +1,256 @@
+/**
+ * CSV for ingest, a row at a time: a row that does not parse is rejected with its line number and
+ * the rows around it are still read. csv-parse's own skip_records_with_error is not enough: after
+ * some errors (text after a closing quote) it silently drops the rest of the chunk, and a quote
+ * left open swallows the rest of the input. So lines are grouped into rows here, by their quotes
+ * (a row goes on to the next line while a quoted field is open), and csv-parse parses whole rows.
+ */
+import {isUtf8} from 'node:buffer'
+import {parse} from 'csv-parse/sync'
+import {UserError} from '../core/errors.js'
+import {BOUNDS} from '../core/record.js'
+import {NOT_UTF8, type LineError} from './ingest-check.js'
+
+/** Good rows, as header name to cell, with the line each starts on. */
+export interface CsvRows {
+  rows: Array<Record<string, string>>
+  nos: number[]
+}
+
+interface Row {
+  lines: string[]
+  nos: number[]
+  /** Per line: whether its bytes are not UTF-8. */
+  bad: boolean[]
+  /** Characters so far (for the bound on a row whose quote stays open). */
+  size: number
+  /** Whether a quoted field is open at the end of the last line. */
+  open: boolean
+  /** The cells, when the row was parsed on its own (rows over several lines are). */
+  cells?: string[]
+}
+
+/** A line to read: its text, number, and whether its bytes are not UTF-8. */
+type Line = [string, number, boolean]
+
+const OPTIONS = {trim: true, relax_column_count: true, record_delimiter: '\n', skip_empty_lines: false} as const
+const NOT_CLOSED = 'CSV: a quote opened on this line is not closed (the lines after it are read as rows of their own)'
+
+function quotes(s: string): number {
+  let n = 0
+  for (let i = s.indexOf('"'); i >= 0; i = s.indexOf('"', i + 1)) n++
+  return n
+}
+
+/** Why csv-parse refused a row, without its line number (which counts from the row, not the file). */
+function csvReason(e: unknown): string {
+  const code = (e as {code?: string}).code
+  if (code === 'INVALID_OPENING_QUOTE') return 'a quote inside a field that does not start with one (quote the whole field and double the quotes in it: "a ""b"" c")'
+  if (code === 'CSV_INVALID_CLOSING_QUOTE' || code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE') return 'text after the closing quote of a field (quote the whole field and double the quotes in it)'
+  return (e as Error).message.replace(/\s*(at|on) line \d+/g, '')
+}
+
+/**
+ * Reads CSV lines one by one (line() then end()); good rows collect in `ready`, in blocks of
+ * about `block` rows, and each bad one goes to `reject`. The first row is the header.
+ */
+export class CsvReader {
+  header?: string[]
+  readonly ready: CsvRows[] = []
+  private row?: Row
+  private pending: Row[] = []
+
+  constructor(
+    private readonly name: string,
+    private readonly block: number,
+    private readonly reject: (e: LineError) => void,
+  ) {}
+
+  /** Read the next line; `bad` when its bytes are not UTF-8 (`text` then holds U+FFFD for them). */
+  line(text: string, no: number, bad = false): void {
+    let todo: Line[] | undefined = this.add(text, no, bad)
+    // Lines to read again, after a row whose quote did not close was cut back to its first line.
+    while (todo?.length) {
+      const [t, n, b] = todo.shift()!
+      const more = this.add(t, n, b)
+      if (more) todo = [...more, ...todo]
+    }
+  }
+
+  end(): void {
+    while (this.row) {
+      const again = this.unclosed()
+      for (const [t, n, b] of again) this.line(t, n, b)
+    }
+    this.flush()
+  }
+
+  private add(text: string, no: number, bad: boolean): Line[] | undefined {
+    let r = this.row
+    if (!r) {
+      if (!bad && text.trim() === '') return undefined
+      r = this.row = {lines: [], nos: [], bad: [], size: 0, open: false}
+    }
+    r.lines.push(text)
+    r.nos.push(no)
+    r.bad.push(bad)
+    r.size += text.length + 1
+    if (quotes(text) & 1) r.open = !r.open
+    if (r.open) return r.size > BOUNDS.line ? this.unclosed() : undefined
+    this.row = undefined
+    if (r.bad.includes(true)) {
+      // Not parsed: the cells would hold U+FFFD where the bytes were, and be signed so.
+      if (!this.header) throw this.headerError(r.nos[0], 'is not valid UTF-8')
+      const span = r.nos.length > 1 ? ` (the row on lines ${r.nos[0]}-${r.nos.at(-1)})` : ''
+      this.reject({line: r.nos[0], reason: NOT_UTF8 + span})
+      return undefined
+    }
+    if (r.lines.length > 1) {
+      // A row over several lines is parsed now: if its first quote does not close where a field
+      // ends, only its first line is rejected and the lines after it are read again.
+      try {
+        const got = parse(r.lines.join('\n'), OPTIONS) as string[][]
+        if (got.length !== 1) throw new Error('not one row')
+        r.cells = got[0]
+      } catch {
+        this.row = r
+        return this.unclosed()
+      }
+    }
+    if (!this.header) this.setHeader(r)
+    else {
+      this.pending.push(r)
+      if (this.pending.length >= this.block) this.flush()
+    }
+    return undefined
+  }
+
+  /** Reject the first line of the open row; the lines after it are to be read again. */
+  private unclosed(): Line[] {
+    const r = this.row!
+    this.row = undefined
+    let reason = NOT_CLOSED
+    try {
+      parse(r.lines[0], OPTIONS)
+    } catch (e) {
+      if ((e as {code?: string}).code !== 'CSV_QUOTE_NOT_CLOSED') reason = `CSV row: ${csvReason(e)}`
+    }
+    if (!this.header) throw this.headerError(r.nos[0], reason.replace(/^CSV( row)?: /, ''))
+    this.reject({line: r.nos[0], reason})
+    return r.lines.slice(1).map((t, i) => [t, r.nos[i + 1], r.bad[i + 1]])
+  }
+
+  private setHeader(r: Row): void {
+    let cells = r.cells
+    if (!cells) {
+      try {
+        cells = (parse(r.lines[0], OPTIONS) as string[][])[0]
+      } catch (e) {
+        throw this.headerError(r.nos[0], csvReason(e))
+      }
+    }
+    this.header = cells
+  }
+
+  private headerError(line: number, why: string): UserError {
+    return new UserError(`${this.name}:${line}: the CSV header row: ${why}`, {code: 'invalid_record', exit: 1, hint: 'nothing was stored; fix the header row (subject,predicate,value,...) and ingest again'})
+  }
+
+  /** Parse the rows waiting (all in one call while they parse; else one by one) and move the good ones to `ready`. */
+  private flush(): void {
+    const rows = this.pending
+    if (rows.length === 0) return
+    this.pending = []
+    const single = rows.filter((r) => !r.cells)
+    let cells: string[][] | undefined
+    try {
+      cells = parse(single.map((r) => r.lines[0]).join('\n'), OPTIONS) as string[][]
+      if (cells.length !== single.length) cells = undefined
+    } catch {
+      cells = undefined
+    }
+    const header = this.header!
+    const out: CsvRows = {rows: [], nos: []}
+    let k = 0
+    for (const r of rows) {
+      let got = r.cells
+      if (!got) {
+        if (cells) got = cells[k++]
+        else {
+          try {
+            const one = parse(r.lines[0], OPTIONS) as string[][]
+            if (one.length !== 1) throw new Error('not one row')
+            got = one[0]
+          } catch (e) {
+            this.reject({line: r.nos[0], reason: `CSV row: ${csvReason(e)}`})
+            continue
+          }
+        }
+      }
+      if (got.length !== header.length) {
+        const span = r.nos.length > 1 ? ` (lines ${r.nos[0]}-${r.nos.at(-1)})` : ''
+        this.reject({line: r.nos[0], reason: `CSV row${span} has ${got.length} fields where the header has ${header.length}`})
+        continue
+      }
+      const row: Record<string, string> = {}
+      for (let i = 0; i < header.length; i++) row[header[i]] = got[i]
+      out.rows.push(row)
+      out.nos.push(r.nos[0])
+    }
+    if (out.rows.length) this.ready.push(out)
+  }
+}
+
+/**
+ * The lines of a byte stream (CR LF accepted; a byte order mark at the start is dropped, as for
+ * NDJSON: Excel's "CSV UTF-8" starts with one), decoded one by one, in one batch per chunk. Each
+ * chunk's whole lines are checked for UTF-8 in one native call; only when that fails is each line
+ * checked, and the indexes of those that are not UTF-8 are given in `invalid`.
+ */
+export async function* streamLines(source: AsyncIterable<Buffer | string>, onBytes: (n: number) => void): AsyncGenerator<{lines: string[]; invalid?: Set<number>}> {
+  let tail: Buffer[] = []
+  let first = true
+  const unmarked = (batch: {lines: string[]; invalid?: Set<number>}) => {
+    if (first && batch.lines[0]?.charCodeAt(0) === 0xfeff) batch.lines[0] = batch.lines[0].slice(1)
+    first = false
+    return batch
+  }
+  const end = (b: Buffer, from: number, to: number) => (to > from && b[to - 1] === 13 ? to - 1 : to)
+  for await (const chunk of source) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    onBytes(b.length)
+    const last = b.lastIndexOf(10)
+    if (last < 0) {
+      tail.push(b)
+      continue
+    }
+    const lines: string[] = []
+    let invalid: Set<number> | undefined
+    let at = 0
+    if (tail.length) {
+      const nl = b.indexOf(10)
+      const joined = Buffer.concat([...tail, b.subarray(0, nl)])
+      const to = end(joined, 0, joined.length)
+      if (!isUtf8(joined.subarray(0, to))) invalid = new Set([0])
+      lines.push(joined.toString('utf8', 0, to))
+      tail = []
+      at = nl + 1
+    }
+    // Lines end at a newline byte, which is never inside a UTF-8 sequence: checking them as one is exact.
+    const each = !isUtf8(b.subarray(at, last + 1))
+    while (at <= last) {
+      const nl = b.indexOf(10, at)
+      const to = end(b, at, nl)
+      if (each && !isUtf8(b.subarray(at, to))) (invalid ??= new Set()).add(lines.length)
+      lines.push(b.toString('utf8', at, to))
+      at = nl + 1
+    }
+    if (last + 1 < b.length) tail.push(b.subarray(last + 1))
+    yield unmarked({lines, invalid})
+  }
+  if (tail.length) {
+    const joined = Buffer.concat(tail)
+    const to = end(joined, 0, joined.length)
+    yield unmarked({lines: [joined.toString('utf8', 0, to)], invalid: isUtf8(joined.subarray(0, to)) ? undefined : new Set([0])})
+  }
+}
