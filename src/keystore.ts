@@ -8,9 +8,12 @@ import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
 
 export interface KeyInfo {
   name: string
+  /** The public key; '' when the file cannot be used (see problem). */
   agent: string
   path: string
   default: boolean
+  /** Why this key file cannot be used (too open, damaged), when it cannot. */
+  problem?: string
 }
 
 export interface LoadedKey extends KeyPair {
@@ -62,7 +65,13 @@ export class KeyStore {
       .map((f) => {
         const name = f.slice(0, -4)
         const path = join(this.dir, f)
-        return {name, agent: this.readFile(path, name).publicHex, path, default: name === def}
+        // One unreadable key file is reported in its row; the others are still listed.
+        try {
+          return {name, agent: this.readFile(path, name).publicHex, path, default: name === def}
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e
+          return {name, agent: '', path, default: name === def, problem: e.hint ? `${e.message}; ${e.hint}` : e.message}
+        }
       })
   }
 

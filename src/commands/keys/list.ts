@@ -9,7 +9,10 @@ export default class KeysList extends StemeCommand {
     await this.parse(KeysList)
     const keys = new KeyStore().list()
     if (keys.length === 0) this.out('no keys yet: create one with `steme keys generate`')
-    else this.out(table(['NAME', 'AGENT', 'DEFAULT', 'FILE'], keys.map((k) => [k.name, k.agent, k.default ? 'yes' : '', k.path])))
+    else this.out(table(['NAME', 'AGENT', 'DEFAULT', 'FILE'], keys.map((k) => [k.name, k.problem ? '(unusable, see below)' : k.agent, k.default ? 'yes' : '', k.path])))
+    for (const k of keys) if (k.problem) this.note(`key "${k.name}": ${k.problem}`)
+    // A key that cannot be used is a failure to report, after listing the rest.
+    if (keys.some((k) => k.problem)) process.exitCode = 1
     return {keys}
   }
 }
