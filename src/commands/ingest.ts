@@ -33,10 +33,26 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file, {highWaterMark: 1 << 20})
     const progress = await this.progress('ingest')
+    // Ctrl-C (or SIGTERM) stops the reading; what was read is still stored and the summary says
+    // where it stopped. A second one ends the process at once (the handlers are gone by then).
+    const stop = new AbortController()
+    let signal: NodeJS.Signals | undefined
+    const onSignal = (s: NodeJS.Signals) => {
+      signal = s
+      stop.abort()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      progress?.stop()
+      this.note('stopping: storing the lines already read (press Ctrl-C again to quit at once)')
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     let res: IngestSummary
     try {
-      res = await ingestOp(deps, {input, format, name, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
+      res = await ingestOp(deps, {input, format, name, threads: flags.threads, signal: stop.signal, onProgress: (p) => progress?.update({...p})})
     } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       progress?.stop()
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
@@ -48,6 +64,21 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     }
     this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
     if (res.rejected > 0) process.exitCode = 1
+    if (res.interrupted) {
+      input.destroy() // a pipe still open would keep the process alive
+      const at = res.interrupted.afterLine
+      const csv = res.format === 'csv'
+      const rest =
+        args.file === '-'
+          ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest${csv ? ' --format csv' : ''} -\``
+          : `${csv ? `(head -n 1 ${args.file}; tail -n +${at! + 1} ${args.file})` : `tail -n +${at! + 1} ${args.file}`} | steme ingest --format ${res.format} -`
+      this.note(
+        at === undefined
+          ? `interrupted: the records above were stored; the rest of ${name} was not read`
+          : `interrupted after line ${at} of ${name}: every line up to it was ingested (as counted above), none after it; to go on: ${rest}`,
+      )
+      process.exitCode = signal === 'SIGTERM' ? 143 : 130
+    }
     return res
   }
 }

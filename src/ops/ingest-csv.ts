@@ -77,6 +77,17 @@ export class CsvReader {
     }
   }
 
+  /**
+   * Stop early: the rows complete so far are handed out, and a row whose quote is still open is
+   * dropped. Returns the line that row started on, if there was one.
+   */
+  stop(): number | undefined {
+    const dropped = this.row?.nos[0]
+    this.row = undefined
+    this.flush()
+    return dropped
+  }
+
   end(): void {
     while (this.row) {
       const again = this.unclosed()

@@ -25,6 +25,8 @@ export interface IngestSummary extends IngestProgress {
   /** The first rejections, in line order (all are counted in `rejected`). */
   errors: LineError[]
   format: Exclude<IngestFormat, 'auto'>
+  /** Set when `signal` stopped the reading: every line up to afterLine (NDJSON) was ingested, none after it. */
+  interrupted?: {afterLine?: number}
 }
 
 export interface IngestInput {
@@ -40,6 +42,8 @@ export interface IngestInput {
   runner?: ChunkRunner
   /** Accept signed records only from these agents. */
   allowAgents?: string[]
+  /** Stop reading when aborted (Ctrl-C): what was read is still checked and stored, and the summary says where it stopped. */
+  signal?: AbortSignal
 }
 
 /** Bytes of NDJSON per worker job (about 2,400 signed records, or 10,000 plain facts). */
@@ -138,6 +142,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
+  let interrupted: IngestSummary['interrupted']
+  const stopped = () => input.signal?.aborted === true
   try {
     const chunks = input.input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
     // Peek at the first line to pick the format when not told.
@@ -156,10 +162,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       // A JSON array starts with [: a .json file starting with { holds records one per line.
       format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
     }
+    // An abort ends the input at once, even while it waits for a pipe that stays open.
+    const abort = new Promise<IteratorResult<Buffer | string>>((r) => input.signal?.addEventListener('abort', () => r({done: true, value: undefined}), {once: true}))
     const rest = (async function* () {
       yield* peeked
       for (;;) {
-        const n = await chunks.next()
+        const n = await Promise.race([chunks.next(), abort])
         if (n.done) return
         yield n.value
       }
@@ -216,12 +224,19 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         if (start <= last) add(b.subarray(start, last + 1))
         tail = b.subarray(last + 1)
         if (piecesLen >= CHUNK_BYTES) await send()
+        if (stopped()) break
       }
-      if (tail.length) {
-        add(tail) // the last line, without a newline
-        piecesLines++
+      if (stopped()) {
+        // Whole lines read so far go in; a line cut by the stop does not.
+        await send()
+        interrupted = {afterLine: lineNo - 1}
+      } else {
+        if (tail.length) {
+          add(tail) // the last line, without a newline
+          piecesLines++
+        }
+        await send()
       }
-      await send()
     } else if (format === 'json') {
       let text = ''
       const parts: Buffer[] = []
@@ -265,8 +280,13 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       for await (const {lines, invalid} of streamLines(rest, (n) => (progress.bytes += n))) {
         for (let i = 0; i < lines.length; i++) reader.line(lines[i], no++, invalid !== undefined && invalid.has(i))
         await drain()
+        if (stopped()) break
       }
-      reader.end()
+      if (stopped()) {
+        // Complete rows go in; a row cut by the stop (its quote still open) does not.
+        const dropped = reader.stop()
+        interrupted = {afterLine: (dropped ?? no) - 1}
+      } else reader.end()
       await drain()
     }
     await Promise.all(inflight)
@@ -283,7 +303,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     await deps.saveClock()
   }
   errors.sort((a, b) => a.line - b.line)
-  return {...progress, errors, format}
+  return interrupted ? {...progress, errors, format, interrupted} : {...progress, errors, format}
 }
 
 /** Characters of the input's start looked at to pick its format. */

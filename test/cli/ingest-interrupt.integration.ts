@@ -1,0 +1,61 @@
+/** Ctrl-C during `steme ingest`: what was read is stored, the summary says where it stopped, and going on from there stores the rest once. */
+import {spawn} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+
+let sb: Sandbox
+beforeEach(() => {
+  sb = sandbox()
+  expect(sb.run(['init']).code).toBe(0)
+})
+afterEach(() => sb.cleanup())
+
+const facts = (from: number, to: number) => Array.from({length: to - from}, (_, i) => JSON.stringify({subject: `s:${from + i}`, predicate: 'p', value: from + i})).join('\n') + '\n'
+const count = () => sb.json<{records: number}>(['stats']).records
+
+describe('steme ingest, interrupted', () => {
+  it('stores the whole lines read from a pipe still open, says after which line it stopped, and the rest goes on from there', async () => {
+    const p = spawn(process.execPath, [BIN, 'ingest', '-'], {cwd: sb.dir, env: sb.env})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    // 3,000 lines and the start of one more, then the pipe stays open: only the signal ends it.
+    p.stdin.write(facts(0, 3000) + '{"subject":"cut', 'utf8')
+    await new Promise((r) => setTimeout(r, 2500))
+    p.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(130)
+    const m = /interrupted after line (\d+) of stdin: every line up to it was ingested/.exec(stderr)
+    expect(m, stderr).not.toBeNull()
+    const at = Number(m![1])
+    expect(at).toBeLessThanOrEqual(3000)
+    expect(stdout).toContain(`${at} added, 0 already present, 0 rejected`)
+    expect(count()).toBe(at)
+    // Going on from the next line stores the rest, each fact once.
+    const rest = sb.run(['ingest', '-'], {input: facts(at, 3000)})
+    expect(rest.code, rest.stderr).toBe(0)
+    expect(count()).toBe(3000)
+    expect(sb.run(['fsck']).code).toBe(0)
+  })
+
+  it('a CSV file stopped part-way prints a way to go on that keeps its header', async () => {
+    const file = join(sb.dir, 'big.csv')
+    writeFileSync(file, 'subject,predicate,value\n' + Array.from({length: 400_000}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n')
+    const p = spawn(process.execPath, [BIN, 'ingest', file], {cwd: sb.dir, env: sb.env})
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    await new Promise((r) => setTimeout(r, 2500))
+    p.kill('SIGTERM')
+    // 400k plain facts take far longer than this to sign here (~30k/s on two cores).
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(143)
+    const m = /interrupted after line (\d+) of .*big\.csv: .*to go on: \(head -n 1 (\S+); tail -n \+(\d+) \2\) \| steme ingest --format csv -/.exec(stderr)
+    expect(m, stderr).not.toBeNull()
+    expect(Number(m![3])).toBe(Number(m![1]) + 1)
+    // Line 1 is the header: every data line up to the stop is stored.
+    expect(count()).toBe(Number(m![1]) - 1)
+  })
+})
