@@ -37,9 +37,26 @@ export function fileSystemError(err: unknown): UserError | undefined {
   return new UserError(`cannot ${e.syscall} ${what}: ${reason}`, {exit: known.exit, hint: known.hint, cause: err})
 }
 
+/** DuckDB's words for a store file it cannot read back: cut short, or a block whose checksum fails. */
+const DAMAGED = /^IO Error: (Could not read enough bytes from file|Corrupt database file)/
+
+/**
+ * A DuckDB error that means the store file is damaged (truncated, or corrupted on disk) as what it
+ * is, with what to do, not as a bug in steme. Exit 1: the command found a failure, in the store.
+ */
+export function damagedStoreError(err: unknown): UserError | undefined {
+  if (!(err instanceof Error) || err instanceof UserError || !DAMAGED.test(err.message)) return undefined
+  return new UserError(`the store file is damaged, and steme cannot read it: ${err.message.replace(/^IO Error: /, '')}`, {
+    code: 'integrity',
+    exit: 1,
+    hint: 'restore store.duckdb from a backup, or make a new store (`steme init --dir <new>`) and pull its records from a peer (`steme pull <remote>`)',
+    cause: err,
+  })
+}
+
 /** Write the error to stderr (and, with --json, as JSON to stdout); returns the exit code. */
 export function renderError(err: unknown, json: boolean): number {
-  err = fileSystemError(err) ?? err
+  err = fileSystemError(err) ?? damagedStoreError(err) ?? err
   if (err instanceof UserError) {
     if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message: err.message, hint: err.hint}}) + '\n')
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)

@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
@@ -58,5 +58,34 @@ describe('a path that is a directory, a file or in the way is the user\'s error'
   it('a system error on a path no command checked is rendered with the path, not as a bug', () => {
     // --update-baseline writes where --baseline points; a directory there fails in the write itself.
     refused(['verify', '--update-baseline', '--baseline', 'somedir'], 'cannot open somedir: illegal operation on a directory')
+  })
+})
+
+describe('a damaged store file', () => {
+  it('is reported as damaged, with what to do, by the commands that read it (exit 1, not a bug)', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      const facts = Array.from({length: 20_000}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i})).join('\n') + '\n'
+      expect(other.run(['ingest', '-'], {input: facts}).code).toBe(0)
+      const file = join(other.dir, '.steme', 'store.duckdb')
+      const whole = readFileSync(file)
+      // Cut after its first MB: it still opens, and reading the records fails.
+      writeFileSync(file, whole.subarray(0, 1_000_000))
+      for (const args of [['fsck'], ['query', 's:12345']]) {
+        const r = other.run(args)
+        expect(r.stderr, args.join(' ')).toMatch(/^error: the store file is damaged, and steme cannot read it: Could not read enough bytes/m)
+        expect(r.stderr).toMatch(/^hint: restore store\.duckdb from a backup/m)
+        expect(r.stderr).not.toMatch(/internal error/)
+        expect(r.code, args.join(' ')).toBe(1)
+      }
+      // Cut inside its header blocks: it does not open at all.
+      writeFileSync(file, whole.subarray(0, 20_000))
+      const r = other.run(['stats'])
+      expect(r.stderr).toContain('error: the store file is damaged')
+      expect(r.code).toBe(1)
+    } finally {
+      other.cleanup()
+    }
   })
 })

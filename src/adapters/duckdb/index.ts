@@ -5,6 +5,7 @@ import type * as Bindings from '@duckdb/node-bindings'
 import {createRequire} from 'node:module'
 import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
+import {damagedStoreError} from '../../core/render-error.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
@@ -838,6 +839,8 @@ export class DuckDBStore implements Store {
 }
 
 function openError(path: string, e: unknown): UserError {
+  const damaged = damagedStoreError(e)
+  if (damaged) return damaged
   const msg = e instanceof Error ? e.message : String(e)
   if (/lock/i.test(msg)) {
     return new UserError(`the store ${path} is in use by another steme process`, {
