@@ -2,7 +2,7 @@
 import {existsSync, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
-import {CONFIG_FILE, DB_FILE, STEME_DIR} from '../config.js'
+import {CONFIG_FILE, DB_FILE, STEME_DIR, readConfig} from '../config.js'
 import {KeyStore, type KeyInfo} from '../keystore.js'
 import {openStore} from '../runtime.js'
 
@@ -55,6 +55,8 @@ export async function initOp(input: InitInput): Promise<InitResult> {
   }
   checkPlace(input.dir, dir, dbPath)
   const existed = existsSync(join(dir, CONFIG_FILE)) || existsSync(dbPath)
+  // An existing store whose config every command would refuse is not "already a store": say so now.
+  if (existsSync(join(dir, CONFIG_FILE))) readConfig(dir)
   // What this run creates, so that a failure (no key can be made, the database will not open) leaves
   // nothing of it behind, and never touches what was there before.
   const made: string[] = []

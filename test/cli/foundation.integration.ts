@@ -261,10 +261,14 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       ]
       for (const [from, to, message] of cases) {
         writeFileSync(file, original.replace(from, to))
-        const r = other.run(['query', 's'])
-        expect(r.code, r.stderr).toBe(2)
-        expect(r.stderr).toContain('config.toml')
-        expect(r.stderr).toMatch(message)
+        // Every command says so, init too (not "Already a store").
+        for (const args of [['query', 's'], ['init']]) {
+          const r = other.run(args)
+          expect(r.code, r.stderr).toBe(2)
+          expect(r.stderr).toContain('config.toml')
+          expect(r.stderr).toMatch(message)
+          expect(r.stdout).not.toContain('Already a store')
+        }
       }
       // A lens that does not exist, from the config rather than --lens, is blamed on the config.
       writeFileSync(file, original.replace('lens = "recency"', 'lens = "bogus"'))
