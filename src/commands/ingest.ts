@@ -28,6 +28,9 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
     const {args, flags} = await this.parse(Ingest)
     const name = args.file === '-' ? 'stdin' : args.file
     if (args.file !== '-') checkInputFile(args.file)
+    // A key named on the command line that cannot be loaded is a usage error now, not a rejection
+    // of every plain fact later (without --key, a missing key only matters if plain facts come).
+    if (flags.key !== undefined) new KeyStore().load(flags.key)
     const format = flags.format as IngestFormat
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))

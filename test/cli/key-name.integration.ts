@@ -28,8 +28,8 @@ describe('a private seed given where a key name belongs is never printed', () =>
   })
 
   it('every command that signs with --key refuses it the same way', () => {
-    // ingest reports a fact it cannot sign as a rejected line (exit 1), with the same reason.
-    for (const [args, code] of [[['assert', 's', 'p', '1'], 2], [['ingest', '-'], 1], [['retract', 'f'.repeat(64)], 2], [['epoch', 'e1', '--starts', '2026-01-01'], 2]] as const) {
+    // ingest refuses it before reading anything, as the others do.
+    for (const [args, code] of [[['assert', 's', 'p', '1'], 2], [['ingest', '-'], 2], [['retract', 'f'.repeat(64)], 2], [['epoch', 'e1', '--starts', '2026-01-01'], 2]] as const) {
       const r = sb.run([...args, '--key', SEED], {input: '{"subject":"s","predicate":"p","value":1}\n'})
       expect(leaks(r), `steme ${args[0]}`).toBe(false)
       expect(r.stderr, `steme ${args[0]}`).toContain('--key takes the name of a key')
@@ -58,5 +58,11 @@ describe('a private seed given where a key name belongs is never printed', () =>
     const r = sb.run(['whoami', '--key', 'nope'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no key named "nope"')
+    // ingest with an unknown --key stops before it stores anything.
+    const before = sb.json<{records: number}>(['stats']).records
+    const ing = sb.run(['ingest', '-', '--key', 'nope'], {input: '{"subject":"s","predicate":"p","value":2}\n'})
+    expect(ing.code).toBe(2)
+    expect(ing.stderr).toContain('no key named "nope"')
+    expect(sb.json<{records: number}>(['stats']).records).toBe(before)
   })
 })
