@@ -86,7 +86,7 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
     if (input.validFrom !== undefined) body.valid.from = input.validFrom
     if (input.validTo !== undefined) body.valid.to = input.validTo
   }
-  const sealed = sealOrExplain(() => seal(body, key))
+  const sealed = sealOrExplain(() => seal(body, key), 'assert')
   await deps.store.insert([sealed])
   await deps.saveClock()
   const res: AssertResult = {id: sealed.record.id, record: sealed.record as AssertResult['record']}

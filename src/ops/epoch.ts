@@ -8,7 +8,7 @@ export async function epochOp(deps: Deps, input: {name: string; starts: string; 
   const key = deps.key()
   const body: EpochBody = {v: 1, kind: 'epoch', agent: key.publicHex, hlc: deps.clock.tick(), name: input.name, starts: input.starts}
   if (input.note !== undefined) body.note = input.note
-  const sealed = sealOrExplain(() => seal(body, key))
+  const sealed = sealOrExplain(() => seal(body, key), 'epoch')
   await deps.store.insert([sealed])
   await deps.saveClock()
   return {id: sealed.record.id, name: body.name, starts: body.starts}

@@ -35,14 +35,14 @@ export async function recordVerifyOp(deps: Deps, res: Pick<VerifyResult, 'verdic
         continue
       }
       const source = o.file ? `file:${o.file}${o.line ? `#L${o.line}` : ''}` : `steme:${o.via}`
-      const s = sealOrExplain(() => seal(body(o.subject, o.predicate, o.value, source), key))
+      const s = sealOrExplain(() => seal(body(o.subject, o.predicate, o.value, source), key), 'verify')
       batch.push(s)
       evidence.push(s.record.id)
       observations++
     }
     const value: Json = {status: v.status, compare: v.compare, severity: v.severity, observed: v.observed.map((o) => o.value), message: v.message}
     if (v.expect !== undefined) (value as Record<string, Json>).expect = v.expect
-    batch.push(sealOrExplain(() => seal(body(`claim:${v.id}`, 'verdict', value, `steme:verify${res.staged ? ':staged' : ''}`, evidence), key)))
+    batch.push(sealOrExplain(() => seal(body(`claim:${v.id}`, 'verdict', value, `steme:verify${res.staged ? ':staged' : ''}`, evidence), key), 'verify'))
   }
   await deps.store.insert(batch)
   await deps.saveClock()

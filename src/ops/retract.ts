@@ -51,7 +51,7 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     targetKind = record.kind
   } else body.source = input.source
   if (input.reason !== undefined) body.reason = input.reason
-  const sealed = sealOrExplain(() => seal(body, key))
+  const sealed = sealOrExplain(() => seal(body, key), 'retract')
   await deps.store.insert([sealed])
   await deps.saveClock()
   const effect = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, sealed.record.id, key.publicHex)

@@ -23,7 +23,7 @@ export async function trustOp(deps: Deps, input: {agent: string; weight: string}
   const key = deps.key()
   if (target === key.publicHex) throw new UserError('an agent cannot endorse itself', {hint: 'your own key is always trusted'})
   const body: TrustBody = {v: 1, kind: 'trust', agent: key.publicHex, hlc: deps.clock.tick(), target, weight}
-  const sealed = sealOrExplain(() => seal(body, key))
+  const sealed = sealOrExplain(() => seal(body, key), 'trust')
   await deps.store.insert([sealed])
   await deps.saveClock()
   return {id: sealed.record.id, target, weight}

@@ -26,7 +26,7 @@ export async function voteOp(deps: Deps, input: {target: string; direction: stri
   if (record.kind !== 'assertion') throw new UserError(`record ${record.id} is a ${record.kind}; votes are on assertions`, {code: 'rejected', exit: 1})
   const key = deps.key()
   const body: VoteBody = {v: 1, kind: 'vote', agent: key.publicHex, hlc: deps.clock.tick(), target: record.id, weight: DIRECTIONS[input.direction as Direction]}
-  const sealed = sealOrExplain(() => seal(body, key))
+  const sealed = sealOrExplain(() => seal(body, key), 'vote')
   await deps.store.insert([sealed])
   await deps.saveClock()
   return {id: sealed.record.id, target: record.id, weight: body.weight}

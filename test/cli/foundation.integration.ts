@@ -177,6 +177,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr, args.join(' ')).toMatch(msg)
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack traces
     }
+    // The hint names the command whose --help lists the accepted values.
+    expect(sb.run(['assert', 'a', 'b', '1', '--valid-from', 'soon']).stderr).toContain('hint: see `steme assert --help` for the accepted values')
     expect(count()).toBe(before)
   })
 
