@@ -125,18 +125,27 @@ export const NOT_UTF8 = 'not valid UTF-8 (convert the input to UTF-8)'
 function splitLines(bytes: Uint8Array): {lines: string[]; invalid?: Set<number>} {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const lines: string[] = []
-  let invalid: Set<number> | undefined
-  const each = !isUtf8(b)
-  let at = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
-  while (at < b.length) {
+  const invalid = pushLines(b, b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, b.length, lines, undefined)
+  return {lines, invalid}
+}
+
+/**
+ * Decode the lines of b[at, stop) onto `lines` (each ends at a newline or at stop; a CR before the
+ * newline is dropped). The span is checked for UTF-8 in one native call, and each line only when
+ * that fails (a newline byte is never inside a UTF-8 sequence, so this is exact); the indexes in
+ * `lines` of those that are not UTF-8 are added to `invalid`, which is returned.
+ */
+export function pushLines(b: Buffer, at: number, stop: number, lines: string[], invalid: Set<number> | undefined): Set<number> | undefined {
+  const each = !isUtf8(b.subarray(at, stop))
+  while (at < stop) {
     let nl = b.indexOf(10, at)
-    if (nl < 0) nl = b.length
+    if (nl < 0 || nl > stop) nl = stop
     const end = nl > at && b[nl - 1] === 13 ? nl - 1 : nl
     if (each && !isUtf8(b.subarray(at, end))) (invalid ??= new Set()).add(lines.length)
     lines.push(b.toString('utf8', at, end))
     at = nl + 1
   }
-  return {lines, invalid}
+  return invalid
 }
 
 /** Records summed per bucket before the half sums fold into BigInt: 2^20 x (2^32 - 1) < 2^53. */

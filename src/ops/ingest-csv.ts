@@ -5,11 +5,10 @@
  * left open swallows the rest of the input. So lines are grouped into rows here, by their quotes
  * (a row goes on to the next line while a quoted field is open), and csv-parse parses whole rows.
  */
-import {isUtf8} from 'node:buffer'
 import {parse} from 'csv-parse/sync'
 import {UserError} from '../core/errors.js'
 import {BOUNDS} from '../core/record.js'
-import {NOT_UTF8, type LineError} from './ingest-check.js'
+import {NOT_UTF8, pushLines, type LineError} from './ingest-check.js'
 
 /** Good rows, as header name to cell, with the line each starts on. */
 export interface CsvRows {
@@ -226,7 +225,6 @@ export async function* streamLines(source: AsyncIterable<Buffer | string>, onByt
     first = false
     return batch
   }
-  const end = (b: Buffer, from: number, to: number) => (to > from && b[to - 1] === 13 ? to - 1 : to)
   for await (const chunk of source) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     onBytes(b.length)
@@ -241,27 +239,17 @@ export async function* streamLines(source: AsyncIterable<Buffer | string>, onByt
     if (tail.length) {
       const nl = b.indexOf(10)
       const joined = Buffer.concat([...tail, b.subarray(0, nl)])
-      const to = end(joined, 0, joined.length)
-      if (!isUtf8(joined.subarray(0, to))) invalid = new Set([0])
-      lines.push(joined.toString('utf8', 0, to))
+      invalid = pushLines(joined, 0, joined.length, lines, invalid)
       tail = []
       at = nl + 1
     }
-    // Lines end at a newline byte, which is never inside a UTF-8 sequence: checking them as one is exact.
-    const each = !isUtf8(b.subarray(at, last + 1))
-    while (at <= last) {
-      const nl = b.indexOf(10, at)
-      const to = end(b, at, nl)
-      if (each && !isUtf8(b.subarray(at, to))) (invalid ??= new Set()).add(lines.length)
-      lines.push(b.toString('utf8', at, to))
-      at = nl + 1
-    }
+    invalid = pushLines(b, at, last + 1, lines, invalid)
     if (last + 1 < b.length) tail.push(b.subarray(last + 1))
     yield unmarked({lines, invalid})
   }
   if (tail.length) {
     const joined = Buffer.concat(tail)
-    const to = end(joined, 0, joined.length)
-    yield unmarked({lines: [joined.toString('utf8', 0, to)], invalid: isUtf8(joined.subarray(0, to)) ? undefined : new Set([0])})
+    const lines: string[] = []
+    yield unmarked({lines, invalid: pushLines(joined, 0, joined.length, lines, undefined)})
   }
 }
