@@ -28,12 +28,7 @@ export interface AssertResult {
 }
 
 export function parseValue(text: string): Json {
-  let v: Json
-  try {
-    v = JSON.parse(text) as Json
-  } catch {
-    return text
-  }
+  const v = jsonOrText(text)
   // A number a record cannot hold as typed stays the text itself: JSON.parse would round it.
   return inexactNumber(text, v) ? text : v
 }
@@ -42,12 +37,13 @@ export function parseValue(text: string): Json {
  * Whether this text is a number that JSON (IEEE-754 doubles, RFC 8785) cannot carry as typed: an
  * integer beyond 2^53 (12345678901234567890 would become 12345678901234567000) or one out of range.
  */
-export function inexactNumber(text: string, parsed: Json = safeParse(text)): boolean {
+export function inexactNumber(text: string, parsed: Json = jsonOrText(text)): boolean {
   if (typeof parsed !== 'number') return false
   return !Number.isFinite(parsed) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(parsed))
 }
 
-function safeParse(text: string): Json {
+/** The text as JSON when it is JSON, else the text itself. */
+function jsonOrText(text: string): Json {
   try {
     return JSON.parse(text) as Json
   } catch {
