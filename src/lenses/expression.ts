@@ -66,7 +66,7 @@ function tokenize(text: string): Tok[] {
 }
 
 function bad(text: string, at: number, what: string): UserError {
-  return new UserError(`malformed lens expression "${text}": ${what} at column ${at + 1}`, {
+  return new UserError(`malformed lens expression ${JSON.stringify(text)}: ${what} at column ${at + 1}`, {
     hint: 'write filters then lenses, e.g. "epoch:current, then trust, else recency"; see docs/lenses.md',
   })
 }
@@ -89,7 +89,7 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
       let arg = tok.v.slice(colon + 1)
       i++
       if (arg === '' && toks[i]?.t === 'str') arg = toks[i++].v
-      if (!known.filters.includes(name)) throw new UserError(`unknown filter "${name}" in lens expression "${text}"`, {hint: `known filters: ${known.filters.join(', ')}`})
+      if (!known.filters.includes(name)) throw new UserError(`unknown filter "${name}" in lens expression ${JSON.stringify(text)}`, {hint: `known filters: ${known.filters.join(', ')}`})
       if (arg === '') throw bad(text, tok.at, `filter "${name}:" needs an argument`)
       if (chain.length) throw bad(text, tok.at, `filter "${tok.v}" comes after a lens; filters narrow the candidates before any lens resolves them`)
       if (joiner === 'else') throw bad(text, tok.at, '"else" joins lenses, not filters')
@@ -98,7 +98,7 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
       const name = tok.v
       if (!known.lenses.includes(name)) {
         if (['then', 'else'].includes(name)) throw bad(text, tok.at, `"${name}" needs a lens or filter on both sides`)
-        throw new UserError(`unknown lens "${name}" in lens expression "${text}"`, {hint: `known lenses: ${known.lenses.join(', ')}`})
+        throw new UserError(`unknown lens "${name}" in lens expression ${JSON.stringify(text)}`, {hint: `known lenses: ${known.lenses.join(', ')}`})
       }
       if (chain.length && joiner !== 'else') throw bad(text, tok.at, `lens "${name}" follows another lens without "else"`)
       i++
@@ -134,6 +134,6 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
     }
     if (i >= toks.length && joiner !== undefined) throw bad(text, text.length - 1, `the expression ends with "${joiner}"`)
   }
-  if (chain.length === 0) throw new UserError(`lens expression "${text}" has filters but no lens`, {hint: `end it with a lens, e.g. "${text}, then recency"`})
+  if (chain.length === 0) throw new UserError(`lens expression ${JSON.stringify(text)} has filters but no lens`, {hint: `end it with a lens, e.g. ${JSON.stringify(`${text}, then recency`)}`})
   return {text, filters, chain}
 }

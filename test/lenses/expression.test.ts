@@ -1,0 +1,50 @@
+/** The lens expression language: what parses, and errors that quote the input on one line. */
+import {describe, expect, it} from 'vitest'
+import {UserError} from '../../src/core/errors.js'
+import {compile} from '../../src/lenses/registry.js'
+
+function error(text: string): UserError {
+  try {
+    compile(text)
+  } catch (e) {
+    if (e instanceof UserError) return e
+    throw e
+  }
+  throw new Error(`${JSON.stringify(text)} compiled`)
+}
+
+describe('lens expressions', () => {
+  it('parses filters then a fallback chain with parameters', () => {
+    const expr = compile('epoch:current, min-confidence:0.5, then skeptic(threshold=0.3), else recency')
+    expect(expr.filters).toEqual([
+      {filter: 'epoch', arg: 'current'},
+      {filter: 'min-confidence', arg: '0.5'},
+    ])
+    expect(expr.chain).toEqual([
+      {lens: 'skeptic', params: {threshold: '0.3'}},
+      {lens: 'recency', params: {}},
+    ])
+  })
+
+  it.each([
+    ['nonesuch', /unknown lens "nonesuch" in lens expression "nonesuch"/],
+    ['trust, recency', /lens "recency" follows another lens without "else"/],
+    ['trust recency', /expected ",", "then" or "else" before "recency" at column 7/],
+    ['recency, epoch:current', /filter "epoch:current" comes after a lens/],
+    ['epoch:current', /has filters but no lens/],
+    ['min-confidence:2, then recency', /min-confidence:"2": the threshold must be a number in \[0, 1\]/],
+    ['skeptic(threshold=', /expected a value for threshold/],
+  ])('refuses %j, saying why', (text, why) => {
+    expect(error(text).message).toMatch(why)
+  })
+
+  it.each(['rec\ncy', 'epoch:current\n', 'min-confidence:"0.\n5", then recency', 'recency(\n', 'bad\r\nlens', '"open\n'])(
+    'quotes an expression holding a line break on one line: %j',
+    (text) => {
+      const e = error(text)
+      expect(e.message).not.toMatch(/[\r\n]/)
+      expect(e.hint ?? '').not.toMatch(/[\r\n]/)
+      expect(e.message).toContain(JSON.stringify(text).slice(1, -1).slice(0, 8))
+    },
+  )
+})
