@@ -93,9 +93,10 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see GET /v1/openapi.yaml'}})
   })
 
-  // Bodies stay text: ingestOp parses records itself, line by line, exactly as `steme ingest` does.
+  // Bodies stay bytes: ingestOp decodes and parses records itself, line by line, exactly as
+  // `steme ingest` does (so a line that is not UTF-8 is rejected, not signed with U+FFFD).
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(['application/json', ...NDJSON_TYPES], {parseAs: 'string'}, (_req, body, done) => done(null, body))
+  app.addContentTypeParser(['application/json', ...NDJSON_TYPES], {parseAs: 'buffer'}, (_req, body, done) => done(null, body))
 
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role

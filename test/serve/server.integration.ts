@@ -159,6 +159,10 @@ describe('steme serve routes', () => {
       expectCleanError(r, 'unsupported_media_type')
       const none = await h.req('/v1/records', {method: 'POST', body: new Uint8Array([1, 2, 3])})
       expect(none.status).toBe(415)
+      // Each route takes its own media types only, though the daemon parses several.
+      const sync = await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'application/x-steme-sync'}, body: '[]'})
+      expect(sync.status).toBe(415)
+      expectCleanError(sync, 'unsupported_media_type')
     })
     it('invalid lens expression', async () => {
       const r = await h.req('/v1/query?subject=drug:aspirin&lens=no-such-lens(', {token: h.read})
@@ -302,6 +306,34 @@ describe('limits', () => {
     const limited = await h.req('/v1/stats', {token: h.read})
     expectCleanError(limited, 'rate_limited')
     expect((await h.req('/v1/stats', {token: h.admin})).status).toBe(200)
+  })
+})
+
+describe('POST /v1/records and bytes that are not UTF-8', () => {
+  it('rejects a line that is not UTF-8 and keeps the others; a JSON array holding one is refused whole', async () => {
+    const h = await startHarness()
+    try {
+    const cafe = assertion({subject: 'drink:coffee', predicate: 'name', value: 'café'})
+    const ok = assertion({subject: 'drink:tea', predicate: 'name', value: 'tea'})
+    // Latin-1 encodes é as the lone byte E9: the record's own text, in the wrong encoding.
+    const body = Buffer.concat([Buffer.from(JSON.stringify(cafe.record) + '\n', 'latin1'), Buffer.from(ndjson([ok]))])
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body})
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({lines: 2, added: 1, rejected: 1})
+    expect(r.body.ids.added).toEqual([ok.record.id])
+    expect(r.body.errors).toEqual([{line: 1, reason: 'not valid UTF-8 (convert the input to UTF-8)'}])
+    const arr = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: Buffer.from(JSON.stringify([cafe.record]), 'latin1')})
+    expect(arr.status).toBe(400)
+    expectCleanError(arr, 'invalid_record')
+    expect(arr.body.error.message).toMatch(/not valid UTF-8/)
+    const stored = await h.req(`/v1/records/${cafe.record.id}`, {token: h.read})
+    expect(stored.status).toBe(404)
+    // A byte order mark before one pretty-printed object is dropped, as `steme ingest` drops it.
+    const bom = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '\ufeff' + JSON.stringify(cafe.record, null, 2)})
+    expect(bom.body).toMatchObject({added: 1, rejected: 0})
+    } finally {
+      await h.stop()
+    }
   })
 })
 

@@ -87,7 +87,7 @@ describe('POST /v1/verify', () => {
   const post = async (body: unknown, token: string | null = tok.read, type = 'application/json') => {
     const headers: Record<string, string> = {'content-type': type}
     if (token) headers.authorization = `Bearer ${token}`
-    const res = await fetch(`${url}/v1/verify`, {method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body)})
+    const res = await fetch(`${url}/v1/verify`, {method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)})
     const text = await res.text()
     return {status: res.status, body: JSON.parse(text), text}
   }
@@ -200,6 +200,7 @@ describe('POST /v1/verify', () => {
   it('bad bodies are 4xx with a stable code, never a 500', async () => {
     const bad: Array<[unknown, number, string, RegExp?]> = [
       ['{"claims": ', 400, 'bad_request'],
+      [Buffer.from(JSON.stringify({claims: CLAIMS.replace('[[claim]]', '# café\n[[claim]]')}), 'latin1'), 400, 'bad_request', /not UTF-8/],
       ['[]', 400, 'usage', /JSON object/],
       [{observations: []}, 400, 'usage', /"claims"/],
       [{claims: CLAIMS, observations: {}}, 400, 'usage', /array/],

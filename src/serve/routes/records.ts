@@ -18,18 +18,31 @@ const noKey = (): never => {
 
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl']
 
+const hasBom = (b: Buffer): boolean => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf
+
+/** The first byte that is not JSON whitespace, if any. */
+function firstNonSpace(b: Buffer): number | undefined {
+  let i = 0
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++
+  return i < b.length ? b[i] : undefined
+}
+
 export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  app.post<{Body: string; Querystring: {detail?: 'ids' | 'counts'}}>(
+  app.post<{Body: Buffer; Querystring: {detail?: 'ids' | 'counts'}}>(
     '/v1/records',
     {config: {role: 'write'}, schema: {querystring: {type: 'object', properties: {detail: {type: 'string', enum: ['ids', 'counts']}}}}},
     async (req, reply) => {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-      if (typeof req.body !== 'string') throw new HttpError('bad_request', 'the body must be NDJSON or a JSON array of signed records')
-      let body = req.body
+      if ((type !== 'application/json' && !NDJSON_TYPES.includes(type)) || !Buffer.isBuffer(req.body)) {
+        throw new HttpError('unsupported_media_type', 'records are sent as application/x-ndjson (one per line) or application/json (an array, or one record)', 'see POST /v1/records in GET /v1/openapi.yaml')
+      }
+      // A byte order mark is dropped here, so that a wrapped object below does not carry it inside.
+      let body = hasBom(req.body) ? req.body.subarray(3) : req.body
       let format: 'ndjson' | 'json' = NDJSON_TYPES.includes(type) ? 'ndjson' : 'json'
+      const first = firstNonSpace(body)
       // One pretty-printed object is one record, not NDJSON lines.
-      if (format === 'json' && body.trimStart().startsWith('{')) body = `[${body}]`
-      if (body.trim() === '') format = 'ndjson'
+      if (format === 'json' && first === 0x7b) body = Buffer.concat([Buffer.from('['), body, Buffer.from(']')])
+      if (first === undefined) format = 'ndjson'
       const {store, added, present} = ctx.observed.forRequest(req.query.detail !== 'counts')
       const summary = await ingestOp(
         // The daemon never signs: ingestOp sees no key, so plain facts are rejected per record.

@@ -26,7 +26,8 @@ export function syncRoutes(app: FastifyInstance, ctx: ServeContext): void {
   sweep.unref()
   app.addContentTypeParser(SYNC_MEDIA_TYPE, {parseAs: 'buffer', bodyLimit: MAX_MESSAGE}, (_req, body, done) => done(null, body))
   app.post<{Body: Buffer}>(SYNC_PATH, {config: {role: 'read'}, bodyLimit: MAX_MESSAGE}, async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) throw new HttpError('unsupported_media_type', `a sync message is sent as ${SYNC_MEDIA_TYPE}`, 'use `steme pull|push|sync <this URL>`')
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+    if (type !== SYNC_MEDIA_TYPE || !Buffer.isBuffer(req.body)) throw new HttpError('unsupported_media_type', `a sync message is sent as ${SYNC_MEDIA_TYPE}`, 'use `steme pull|push|sync <this URL>`')
     const canPush = roleAllows(req.principal!.role, 'write')
     const peer = req.principal!.tokenId
     if (!peers.has(peer)) ctx.metrics.syncSessions.inc({direction: canPush ? 'both' : 'pull'})

@@ -1,4 +1,5 @@
 /** POST /v1/verify: a claims file and observations in, the `steme verify --json` report out, judged by the op the CLI uses. */
+import {isUtf8} from 'node:buffer'
 import type {FastifyInstance} from 'fastify'
 import {parseVerifyRequest, verifyRequestOp} from '../../ops/verify-request.js'
 import type {ServeContext} from '../context.js'
@@ -6,12 +7,13 @@ import {HttpError} from '../errors.js'
 import {roleAllows} from '../tokens.js'
 
 export function verifyRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  app.post<{Body: string}>('/v1/verify', {config: {role: 'read'}}, async (req) => {
+  app.post<{Body: Buffer}>('/v1/verify', {config: {role: 'read'}}, async (req) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-    if (type !== 'application/json' || typeof req.body !== 'string') throw new HttpError('unsupported_media_type', 'a verify request is sent as application/json', 'see POST /v1/verify in GET /v1/openapi.yaml')
+    if (type !== 'application/json' || !Buffer.isBuffer(req.body)) throw new HttpError('unsupported_media_type', 'a verify request is sent as application/json', 'see POST /v1/verify in GET /v1/openapi.yaml')
     let body: unknown
     try {
-      body = JSON.parse(req.body)
+      if (!isUtf8(req.body)) throw new Error('its bytes are not UTF-8')
+      body = JSON.parse(req.body.toString('utf8'))
     } catch (e) {
       throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
     }
