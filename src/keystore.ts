@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {UserError} from './core/errors.js'
 import {isHex, toHex} from './core/hash.js'
 import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
+import {replaceFileSync} from './output-file.js'
 
 export interface KeyInfo {
   name: string
@@ -104,7 +105,7 @@ export class KeyStore {
       wrote = true
       chmodSync(path, 0o600)
       const isDefault = makeDefault ?? this.defaultName() === undefined
-      if (isDefault) writeFileSync(this.defaultFile(), name + '\n', {mode: 0o600})
+      if (isDefault) replaceFileSync(this.defaultFile(), name + '\n', 0o600)
       return {name, agent: key.publicHex, path, default: isDefault}
     } catch (e) {
       // A key half made is no key: take back the file and the directories this call created.

@@ -1,6 +1,5 @@
 /** A file named by a flag, written whole or not at all: into a temporary file beside it, renamed over it when complete. */
-import {randomBytes} from 'node:crypto'
-import {realpathSync, statSync, unlinkSync, type Stats} from 'node:fs'
+import {closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
 import {open, rename, unlink, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from './core/errors.js'
@@ -20,6 +19,14 @@ export interface OutputFile {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+let made = 0
+/**
+ * A temporary name beside target: a dot-name ending .tmp, so it is plainly not the output. Unique
+ * per process and call; opened with 'wx', so a name taken by anything else fails, never clobbers.
+ * (No node:crypto here: the keystore loads this module on every command's path.)
+ */
+const tmpName = (target: string): string => join(dirname(target), `.${basename(target)}.${process.pid}-${Date.now().toString(36)}-${made++}.tmp`)
 
 /**
  * Check the path a flag names before anything is opened or computed: its directory must exist, and
@@ -59,7 +66,7 @@ export function outputFile(path: string, flag: string): OutputFile {
 
 async function writeReplacing<T>(target: string, existing: Stats | undefined, path: string, flag: string, produce: (write: Write) => Promise<T>): Promise<T> {
   // Same directory as the target, so the rename is atomic; a dot-name and .tmp, so it is plainly not the output.
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+  const tmp = tmpName(target)
   let done = false
   const removeTmp = (): void => {
     if (done) return
@@ -130,6 +137,39 @@ async function named<T>(p: Promise<T>, path: string, flag: string): Promise<T> {
     return await p
   } catch (e) {
     throw pathError(e, path, flag)
+  }
+}
+
+/**
+ * Replace a small file whole, or leave it as it was: the text goes into a temporary file beside
+ * it, is synced, and is renamed over it, so a crash, a full disk or a second writer never leaves
+ * it half written. Through a symlink, the file it points at is replaced. The mode is `mode` when
+ * given, else the existing file's, else a new file's default (0666 less the umask).
+ */
+export function replaceFileSync(path: string, text: string, mode?: number): void {
+  let target = path
+  let keep = mode
+  try {
+    target = realpathSync(path)
+    keep ??= statSync(target).mode & 0o777
+  } catch (e) {
+    if (code(e) !== 'ENOENT') throw e
+  }
+  const tmp = tmpName(target)
+  let fd: number | undefined
+  try {
+    fd = openSync(tmp, 'wx', keep ?? 0o666)
+    // The umask narrows the mode given at creation; a mode asked for, or kept, is set exactly.
+    if (keep !== undefined) fchmodSync(fd, keep)
+    writeFileSync(fd, text)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
+    renameSync(tmp, target)
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd)
+    rmSync(tmp, {force: true})
+    throw e
   }
 }
 

@@ -1,7 +1,8 @@
 /** Baselines: adopt claims on an existing repo by accepting today's failures, keyed by claim id (never lines). */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {UserError} from '../core/errors.js'
 import type {Status, Verdict} from './verdict.js'
+import {replaceFileSync} from '../output-file.js'
 
 export const BASELINE_FILE = 'claims-baseline.json'
 
@@ -48,7 +49,7 @@ export function baselineOf(verdicts: readonly Verdict[]): Baseline {
 }
 
 export function writeBaseline(path: string, b: Baseline): void {
-  writeFileSync(path, JSON.stringify(b, null, 2) + '\n')
+  replaceFileSync(path, JSON.stringify(b, null, 2) + '\n')
 }
 
 /** Mark failures known or new; return the ids in the baseline that pass now (fixed, can be dropped). */

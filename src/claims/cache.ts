@@ -3,11 +3,12 @@
  * git directory (never in the work tree, so it is never committed nor scanned). Valid only for the
  * same extractor configuration and steme version; anything else starts it afresh.
  */
-import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import type {ExtractCache, FileResult} from './extract.js'
 import type {ClaimsFile} from './file.js'
 import type {RepoFiles} from './repo.js'
+import {replaceFileSync} from '../output-file.js'
 
 /** Bump when extraction output changes shape or meaning. */
 const CACHE_VERSION = 1
@@ -92,9 +93,7 @@ export function openCache(repo: RepoFiles, cf: ClaimsFile): FileCache | undefine
       if (!changed && Object.keys(used).length === Object.keys(old).length) return
       try {
         mkdirSync(dir, {recursive: true})
-        const tmp = `${path}.${process.pid}.tmp`
-        writeFileSync(tmp, JSON.stringify({fingerprint: fp, entries: used} satisfies CacheDoc))
-        renameSync(tmp, path)
+        replaceFileSync(path, JSON.stringify({fingerprint: fp, entries: used} satisfies CacheDoc))
       } catch {
         // A cache that cannot be written only costs speed next time.
       }

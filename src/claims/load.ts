@@ -1,10 +1,11 @@
 /** Finding the repo root and its claims file (from the index with --staged), and loading it. */
-import {existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
 import {findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
+import {replaceFileSync} from '../output-file.js'
 
 /** The repo root: the git work tree's top, else the directory holding `.steme/`, else cwd. */
 export function repoRoot(cwd: string): string {
@@ -82,9 +83,7 @@ function cachedToml(path: string, text: string): Record<string, unknown> | undef
 function saveToml(path: string, text: string, raw: Record<string, unknown>): void {
   try {
     mkdirSync(dirname(path), {recursive: true})
-    const tmp = `${path}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify({text, raw}))
-    renameSync(tmp, path)
+    replaceFileSync(path, JSON.stringify({text, raw}))
   } catch {
     // Only speed is lost.
   }

@@ -1,11 +1,12 @@
 /** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were. */
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
 import type {Claim} from '../claims/file.js'
 import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
 import type {Json} from '../core/record.js'
+import {replaceFileSync} from '../output-file.js'
 
 export interface ClaimsAddInput {
   cwd: string
@@ -64,7 +65,7 @@ export function claimsAddOp(input: ClaimsAddInput): ClaimsAddResult {
   const parsed = parseClaims(text, path)
   const claim = parsed.claims.find((c) => c.id === input.id)!
   mkdirSync(dirname(path), {recursive: true})
-  writeFileSync(path, text)
+  replaceFileSync(path, text)
   const {pattern: _p, ...plain} = claim
   return {path, created, block, claim: plain}
 }

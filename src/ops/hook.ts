@@ -1,8 +1,9 @@
 /** Install and uninstall the git pre-commit hook that runs `steme verify --staged`, keeping any previous hook. */
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
 import {findGitRoot, git} from '../claims/repo.js'
 import {UserError} from '../core/errors.js'
+import {replaceFileSync} from '../output-file.js'
 
 export const HOOK_MARKER = '# steme-verify hook'
 export const BACKUP_SUFFIX = '.steme-backup'
@@ -78,8 +79,7 @@ export function installHookOp(input: HookInput): HookResult {
     kept = backup
   }
   mkdirSync(resolve(path, '..'), {recursive: true})
-  writeFileSync(path, hookScript(input.self, input.args))
-  chmodSync(path, 0o755)
+  replaceFileSync(path, hookScript(input.self, input.args), 0o755)
   const claimsFile = existsSync(join(findGitRoot(input.cwd)!, '.steme', 'claims.toml'))
   return {path, action, ...(kept ? {backup: kept} : {}), claimsFile}
 }

@@ -1,9 +1,10 @@
 /** Named remotes in `.steme/config.toml` under [remotes]: add, remove, list (edits keep the file's comments). */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, readConfig} from '../config.js'
 import {parseRemote} from '../sync/remote.js'
+import {replaceFileSync} from '../output-file.js'
 
 export interface RemoteEntry {
   name: string
@@ -53,7 +54,7 @@ export function addRemote(dir: string | undefined, name: string, url: string): R
     if (lines.length && lines[lines.length - 1] !== '') lines.push('')
     lines.push('[remotes]', line, '')
   }
-  writeFileSync(path, lines.join('\n'))
+  replaceFileSync(path, lines.join('\n'))
   readConfig(dir)
   return {name, url, kind}
 }
@@ -67,6 +68,6 @@ export function removeRemote(dir: string | undefined, name: string): RemoteEntry
   const i = lines.slice(sec[0], sec[1]).findIndex((l) => keyRe(name).test(l))
   if (i < 0) throw new UserError(`remote ${name} is not a plain "name = url" line in ${path}`, {code: 'config', hint: 'edit the file by hand'})
   lines.splice(sec[0] + i, 1)
-  writeFileSync(path, lines.join('\n'))
+  replaceFileSync(path, lines.join('\n'))
   return {name, url, kind: parseRemote(url).kind}
 }

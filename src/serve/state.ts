@@ -1,7 +1,8 @@
 /** Where a store's daemon state lives (state/serve.json, state/tokens.json), so local commands can find a running `steme serve`. */
-import {chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {StoreLocation} from '../config.js'
+import {replaceFileSync} from '../output-file.js'
 
 export interface ServeState {
   url: string
@@ -23,10 +24,7 @@ const file = (dir: string) => join(dir, 'serve.json')
 
 export function writeServeState(dir: string, state: ServeState): void {
   mkdirSync(dir, {recursive: true, mode: 0o700})
-  const tmp = `${file(dir)}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', {mode: 0o600})
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, file(dir))
+  replaceFileSync(file(dir), JSON.stringify(state, null, 2) + '\n', 0o600)
 }
 
 const alive = (pid: number) => {

@@ -1,9 +1,10 @@
 /** Bearer tokens for the daemon: roles read < write < admin, stored hashed (SHA-256) in the store's state dir, shown once. */
 import {createHash, timingSafeEqual} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {customAlphabet} from 'nanoid'
 import {UserError} from '../core/errors.js'
+import {replaceFileSync} from '../output-file.js'
 
 export const ROLES = ['read', 'write', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -121,10 +122,7 @@ export class TokenFile {
   /** Atomic replace, mode 0600: the file holds hashes only, but nobody else needs to read it. */
   private write(tokens: TokenEntry[]): void {
     mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
-    const tmp = `${this.path}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify({tokens}, null, 2) + '\n', {mode: 0o600})
-    chmodSync(tmp, 0o600)
-    renameSync(tmp, this.path)
+    replaceFileSync(this.path, JSON.stringify({tokens}, null, 2) + '\n', 0o600)
     this.stamp = ''
   }
 
