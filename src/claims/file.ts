@@ -1,5 +1,5 @@
 /** The claims file `.steme/claims.toml`: parsing, validation with precise messages, and the shapes it holds. */
-import {UserError} from '../core/errors.js'
+import {oneLine, UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {parsePath, type PathSegment} from './path.js'
 
@@ -72,7 +72,7 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
 export function validateClaims(raw: Record<string, unknown>, text: string, path: string): ClaimsFile {
   const headers = headerLines(text)
   const fail = (what: string, line: number, msg: string, hint?: string): never => {
-    throw new UserError(`${path}:${line}: ${what}: ${msg}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format', at: {line}})
+    throw new UserError(`${path}:${line}: ${oneLine(what)}: ${oneLine(msg)}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format', at: {line}})
   }
   for (const key of Object.keys(raw)) {
     if (!['claim', 'extract', 'settings'].includes(key)) fail(q(key), keyLine(text, key), 'unknown top-level key or table', 'the file holds [[claim]], [[extract]] and [settings]')

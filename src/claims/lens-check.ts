@@ -1,5 +1,5 @@
 /** Claims that name a lens must name one that exists: the lens registry loads only when some claim names one. */
-import {UserError} from '../core/errors.js'
+import {oneLine, UserError} from '../core/errors.js'
 import type {ClaimsFile} from './file.js'
 
 /** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
@@ -15,7 +15,7 @@ export async function checkLenses(cf: ClaimsFile): Promise<void> {
     try {
       check(c.lens!)
     } catch (e) {
-      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${(e as Error).message}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
+      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${oneLine((e as Error).message)}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
     }
   }
 }

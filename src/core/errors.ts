@@ -55,3 +55,10 @@ export class RecordError extends Error {
 }
 
 export const isUserError = (e: unknown): e is UserError => e instanceof UserError
+
+/**
+ * Text from the input (a pattern, a name) shown inside a one-line message: line breaks are
+ * written as \n, \r, \u2028 and \u2029, so an error stays one line naming its file and line.
+ */
+export const oneLine = (text: string): string =>
+  text.replace(/[\r\n\u2028\u2029]/g, (c) => ({'\r': '\\r', '\n': '\\n', '\u2028': '\\u2028', '\u2029': '\\u2029'})[c]!)

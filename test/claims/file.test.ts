@@ -81,6 +81,25 @@ describe('claims file', () => {
     expect(fails('\nexpect = true\n').at).toEqual({line: 2})
   })
 
+  it('keeps each error on one line when the input holds line breaks (found by fuzzing)', () => {
+    const texts = [
+      CLAIM.replace('expect = true', 'expect = "^19\\n)J"\ncompare = "matches"'),
+      extract('files = "*.ts"\nregex = "a(\\r\\nb"'),
+      CLAIM.replace('expect = true', 'expect = true\ncompare = "round\\nly"'),
+    ]
+    for (const text of texts) {
+      let message = ''
+      try {
+        parseClaims(text, '.steme/claims.toml')
+      } catch (e) {
+        message = (e as Error).message
+      }
+      expect(message, text).toMatch(/^\.steme\/claims\.toml:\d+: /)
+      expect(message, text).not.toMatch(/[\r\n]/)
+      expect(message, text).toMatch(/\\[rn]/)
+    }
+  })
+
   it('names the line of the offending claim', () => {
     const e = fails(CLAIM + '\n' + CLAIM.replace('tsconfig-strict', 'b').replace('expect = true', 'expect = true\ncompare = "nope"'))
     expect(e.message).toMatch(/claims\.toml:8: claim #2 "b"/)
