@@ -108,10 +108,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     })
   }
 
+  /** Where a rejected entry is in the input, when its number is not already its line (JSON array elements). */
+  let place = (e: LineError): LineError => e
   const onResult = (r: ChunkResult) => {
     progress.lines += r.lines
     progress.rejected += r.errors.length
-    for (const e of r.errors) if (errors.length < maxErrors) errors.push(e)
+    for (const e of r.errors) if (errors.length < maxErrors) errors.push(place(e))
     if (r.maxHlc) deps.clock.receive(r.maxHlc)
     const rows = r.cols ? r.cols.n : r.ok.length
     if (rows === 0) return
@@ -265,10 +267,20 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         throw new UserError(`${input.name ?? 'input'} is not a valid JSON array: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
       }
       if (!Array.isArray(arr)) throw new UserError(`${input.name ?? 'input'} starts with [ but is not a JSON array`, {code: 'invalid_record', exit: 1})
+      // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
+      // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
+      const starts = elementLines(text)
+      if (starts.length === arr.length) {
+        const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
+        place = (e) => {
+          const line = starts[e.line - 1]
+          return {...e, line, reason: shared.has(line) ? `element ${e.line}: ${e.reason}` : e.reason}
+        }
+      }
       for (let i = 0; i < arr.length; i += size) {
         const part = arr.slice(i, i + size)
         // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
-        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), part.map((_, j) => i + j + 1))
+        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
       }
     } else {
       // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
@@ -346,6 +358,45 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
       const valid = (out.valid ??= {}) as Record<string, string>
       valid[k.slice(6)] = v
     } else out[k] = v
+  }
+  return out
+}
+
+/**
+ * The line (1-based) on which each element of a JSON array starts, for a text JSON.parse has
+ * accepted as an array: one pass, counting newlines outside strings and noting where a value
+ * begins at depth 1.
+ */
+export function elementLines(text: string): number[] {
+  const out: number[] = []
+  let line = 1
+  let depth = 0
+  let want = false // at depth 1, after [ or a comma: the next value starts an element
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x0a) {
+      line++
+      continue
+    }
+    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0xfeff) continue
+    if (c === 0x2c) {
+      if (depth === 1) want = true
+      continue
+    }
+    if (c === 0x5d || c === 0x7d) {
+      depth--
+      continue
+    }
+    if (depth === 1 && want) {
+      out.push(line)
+      want = false
+    }
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth === 1) want = true
+    } else if (c === 0x22) {
+      // A string: skip to its closing quote (a valid JSON string holds no raw newline).
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
+    }
   }
   return out
 }

@@ -12,7 +12,7 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
-import {formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
+import {elementLines, formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
 import {RemoteClient} from '../../src/serve/client.js'
@@ -139,12 +139,34 @@ describe('ingest', () => {
     expect(res.errors[1].reason).toMatch(/^hlc: is set but the record has no sig/)
   })
 
+  it('names the line a rejected element of a pretty-printed JSON array starts on', async () => {
+    const good = JSON.parse(line(assertion({subject: 's:pretty', value: 'a'})))
+    const text = JSON.stringify([good, {subject: 'x', predicate: 'y', value: [1, {'a,]': '[{'}]}, 5, 'text', {subject: 'x'}], null, 2)
+    const res = await ingestOp(deps(), {input: input(text), name: 'facts.json'})
+    expect(res).toMatchObject({format: 'json', added: 2, rejected: 3})
+    const lines = text.split('\n')
+    const at = (needle: string) => lines.findIndex((l) => l === needle) + 1
+    expect(res.errors.map((e) => e.line)).toEqual([at('  5,'), at('  "text",'), lines.length - 3])
+    expect(lines[res.errors[2].line - 1]).toBe('  {')
+  })
+
+  it('elementLines finds where each element starts, whatever strings and nesting hold', () => {
+    expect(elementLines('[]')).toEqual([])
+    expect(elementLines('[1,2,\n3]')).toEqual([1, 1, 2])
+    expect(elementLines('\n[\n  "a\\"\\n,[",\n  {"k": [1,\n 2]},\n  true , null\n]')).toEqual([3, 4, 6, 6])
+    expect(elementLines('[[\n[]],\r\n-1e5\n]')).toEqual([1, 3])
+    const arr = Array.from({length: 50}, (_, i) => ({i, s: 'x,\n]'.repeat(i % 3)}))
+    const pretty = JSON.stringify(arr, null, 1)
+    expect(elementLines(pretty)).toEqual(arr.map((_, i) => 2 + i * 4))
+  })
+
   it('reads a JSON array and CSV with a header row', async () => {
     const d = deps()
     const arr = await ingestOp(d, {input: input(JSON.stringify([JSON.parse(line(assertion({value: 'a'}))), {subject: 'x', predicate: 'y', value: [1]}, 5]))})
     expect(arr.format).toBe('json')
     expect(arr.added).toBe(2)
-    expect(arr.errors).toEqual([{line: 3, reason: 'record: must be a JSON object, got number'}])
+    // All on line 1: the element's number says which.
+    expect(arr.errors).toEqual([{line: 1, reason: 'element 3: record: must be a JSON object, got number'}])
     const csv = await ingestOp(d, {input: input('subject,predicate,value,confidence,source\ndrug:a,rate,0.2,0.9,fda\ndrug:a,rate,"{""n"":1}",0.5,\ndrug:b,name,plain text,2,x\n')})
     expect(csv.format).toBe('csv')
     expect(csv.added).toBe(2)
