@@ -159,7 +159,9 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     if (typeof raw.settings !== 'object' || Array.isArray(raw.settings)) fail('[settings]', line, 'must be a table')
     knownKeys(s, ['max_file_bytes', 'builtins'], (k) => fail('[settings]', line, `unknown field ${q(k)}`))
     if (s.max_file_bytes !== undefined) {
-      const n = Number(s.max_file_bytes)
+      // A table (max_file_bytes.x = 1) has no prototype, so Number() would throw on it; a string is refused too.
+      const v = s.max_file_bytes
+      const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN
       if (!Number.isInteger(n) || n < 1) fail('[settings]', line, 'max_file_bytes must be a positive integer')
       settings.maxFileBytes = n
     }
