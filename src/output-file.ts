@@ -149,12 +149,16 @@ async function named<T>(p: Promise<T>, path: string, flag: string): Promise<T> {
 export function replaceFileSync(path: string, text: string, mode?: number): void {
   let target = path
   let keep = mode
+  let st: Stats | undefined
   try {
     target = realpathSync(path)
-    keep ??= statSync(target).mode & 0o777
+    st = statSync(target)
   } catch (e) {
     if (code(e) !== 'ENOENT') throw e
   }
+  // As writing it in place would fail, naming the path (not the temporary file the rename would name).
+  if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), {code: 'EISDIR', syscall: 'open', path})
+  if (st) keep ??= st.mode & 0o777
   const tmp = tmpName(target)
   let fd: number | undefined
   try {
@@ -169,7 +173,14 @@ export function replaceFileSync(path: string, text: string, mode?: number): void
   } catch (e) {
     if (fd !== undefined) closeSync(fd)
     rmSync(tmp, {force: true})
-    throw e
+    // A system error names the file the caller asked for, not the temporary one.
+    const err = e as NodeJS.ErrnoException & {dest?: string}
+    if (err.path === tmp) {
+      err.message = err.message.replace(` '${tmp}' -> '${target}'`, ` '${path}'`).replace(` '${tmp}'`, ` '${path}'`)
+      err.path = path
+      delete err.dest
+    }
+    throw err
   }
 }
 

@@ -128,6 +128,8 @@ const FIELDS: Record<Kind, {required: string[]; optional: string[]}> = {
 }
 const COMMON = ['v', 'kind', 'agent', 'hlc']
 const SIGNED = ['id', 'sig']
+/** Every top-level field some kind of record may have. */
+export const RECORD_FIELDS: ReadonlySet<string> = new Set([...COMMON, ...SIGNED, ...Object.values(FIELDS).flatMap((f) => [...f.required, ...f.optional])])
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
 

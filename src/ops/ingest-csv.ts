@@ -7,7 +7,7 @@
  */
 import {parse} from 'csv-parse/sync'
 import {UserError} from '../core/errors.js'
-import {BOUNDS} from '../core/record.js'
+import {BOUNDS, RECORD_FIELDS} from '../core/record.js'
 import {NOT_UTF8, pushLines, type LineError} from './ingest-check.js'
 
 /** Good rows, as header name to cell, with the line each starts on. */
@@ -159,6 +159,8 @@ export class CsvReader {
         throw this.headerError(r.nos[0], csvReason(e))
       }
     }
+    const problem = headerProblem(cells)
+    if (problem) throw this.headerError(r.nos[0], problem)
     this.header = cells
   }
 
@@ -209,6 +211,27 @@ export class CsvReader {
     }
     if (out.rows.length) this.ready.push(out)
   }
+}
+
+/** CSV columns beyond the record fields: valid_from and valid_to fill `valid`. */
+const CSV_ONLY = ['valid_from', 'valid_to']
+
+/** Why a header row cannot be used (every row would be rejected, or a column lost), or undefined. */
+export function headerProblem(cells: readonly string[]): string | undefined {
+  const known = (c: string) => RECORD_FIELDS.has(c) || CSV_ONLY.includes(c)
+  const first = new Map<string, number>()
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]
+    const col = `column ${i + 1}`
+    if (c.trim() === '') return `${col} has no name`
+    if (first.has(c)) return `${col} repeats the name ${JSON.stringify(c)} of column ${first.get(c)! + 1}, so one of the two would be lost`
+    first.set(c, i)
+    if (!known(c)) {
+      const like = [...RECORD_FIELDS, ...CSV_ONLY].find((k) => k === c.trim().toLowerCase())
+      return `${col} ${JSON.stringify(c)} is not a record field${like ? ` (names are lower case: ${like})` : ''}; columns may be ${[...RECORD_FIELDS, ...CSV_ONLY].filter((k) => !['v', 'agent', 'hlc', 'id', 'sig'].includes(k)).join(', ')}`
+    }
+  }
+  return undefined
 }
 
 /**

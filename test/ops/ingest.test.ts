@@ -160,6 +160,20 @@ describe('ingest', () => {
     expect(elementLines(pretty)).toEqual(arr.map((_, i) => 2 + i * 4))
   })
 
+  it.each([
+    ['Subject,Predicate,Value', /column 1 "Subject" is not a record field \(names are lower case: subject\)/],
+    ['subject,predicate,value,colour', /column 4 "colour" is not a record field; columns may be kind, subject/],
+    ['subject,predicate,value,value', /column 4 repeats the name "value" of column 3, so one of the two would be lost/],
+    ['subject,,value', /column 2 has no name/],
+  ])('refuses a CSV header %j up front, storing nothing', async (header, why) => {
+    const d = deps()
+    const err = await ingestOp(d, {input: input(`${header}\ndrug:a,rate,0.2,x\n`), name: 'facts.csv'}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as UserError).message).toMatch(/^facts\.csv:1: the CSV header row: /)
+    expect((err as UserError).message).toMatch(why)
+    expect(await collect(d.store)).toEqual([])
+  })
+
   it('reads a JSON array and CSV with a header row', async () => {
     const d = deps()
     const arr = await ingestOp(d, {input: input(JSON.stringify([JSON.parse(line(assertion({value: 'a'}))), {subject: 'x', predicate: 'y', value: [1]}, 5]))})

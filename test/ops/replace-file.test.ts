@@ -50,17 +50,26 @@ describe('replaceFileSync', () => {
     expect(readdirSync(join(dir, 'real'))).toEqual(['config.toml'])
   })
 
-  it('when the rename fails, the old content stays and the temporary file is removed', () => {
+  it('a directory in the way is refused up front, naming the path, and left as it was', () => {
     const p = join(dir, 'taken')
     mkdirSync(p)
     writeFileSync(join(p, 'inside'), 'kept\n')
-    expect(() => replaceFileSync(p, 'text\n')).toThrow(/EISDIR|ENOTDIR|ENOTEMPTY|EEXIST/)
+    expect(() => replaceFileSync(p, 'text\n')).toThrow(`EISDIR: illegal operation on a directory, open '${p}'`)
     expect(readdirSync(dir)).toEqual(['taken'])
     expect(readFileSync(join(p, 'inside'), 'utf8')).toBe('kept\n')
   })
 
-  it('a missing directory is an error, and nothing is made', () => {
-    expect(() => replaceFileSync(join(dir, 'no', 'such', 'file'), 'x')).toThrow(/ENOENT/)
+  it('a system error names the file asked for, not the temporary one, and nothing is made', () => {
+    const p = join(dir, 'no', 'such', 'file')
+    let err: NodeJS.ErrnoException | undefined
+    try {
+      replaceFileSync(p, 'x')
+    } catch (e) {
+      err = e as NodeJS.ErrnoException
+    }
+    expect(err?.code).toBe('ENOENT')
+    expect(err?.path).toBe(p)
+    expect(err?.message).toBe(`ENOENT: no such file or directory, open '${p}'`)
     expect(readdirSync(dir)).toEqual([])
   })
 })
