@@ -55,7 +55,7 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
     describe: 'min-confidence:<x>: only assertions with confidence >= x',
     check: (arg) => {
       const x = Number(arg)
-      if (arg.trim() === '' || !(x >= 0 && x <= 1)) throw new UserError(`min-confidence:${JSON.stringify(arg)}: the threshold must be a number in [0, 1]`)
+      if (arg.trim() === '' || !(x >= 0 && x <= 1)) throw new UserError(`min-confidence:${/^[^\s"\\]+$/.test(arg) ? arg : JSON.stringify(arg)}: the threshold must be a number in [0, 1]`)
     },
     run: (cands, arg) => cands.filter((a) => a.confidence >= Number(arg)),
   },

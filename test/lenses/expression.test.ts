@@ -32,7 +32,7 @@ describe('lens expressions', () => {
     ['trust recency', /expected ",", "then" or "else" before "recency" at column 7/],
     ['recency, epoch:current', /filter "epoch:current" comes after a lens/],
     ['epoch:current', /has filters but no lens/],
-    ['min-confidence:2, then recency', /min-confidence:"2": the threshold must be a number in \[0, 1\]/],
+    ['min-confidence:2, then recency', /min-confidence:2: the threshold must be a number in \[0, 1\]/],
     ['skeptic(threshold=', /expected a value for threshold/],
   ])('refuses %j, saying why', (text, why) => {
     expect(error(text).message).toMatch(why)

@@ -28,7 +28,8 @@ async function storedIds(): Promise<Set<string>> {
 const line = (s: Sealed) => recordLine(s.canonical, s.record.id, s.record.sig)
 const body = (items: Array<Record<string, unknown> | Sealed>, format: 'ndjson' | 'json') => {
   const objs = items.map((x) => ('canonical' in x ? JSON.parse(line(x as Sealed)) : x))
-  return format === 'ndjson' ? objs.map((o) => JSON.stringify(o)).join('\n') + '\n' : JSON.stringify(objs)
+  // The array holds one element per line, after its opening bracket: element k starts on line k + 1.
+  return format === 'ndjson' ? objs.map((o) => JSON.stringify(o)).join('\n') + '\n' : '[\n' + objs.map((o) => JSON.stringify(o)).join(',\n') + '\n]'
 }
 
 /** Every variant of every kind, with the kind it came from. */
@@ -61,7 +62,7 @@ describe('tampering over HTTP: POST /v1/records', () => {
         expect(r.status, what).toBe(422)
         expect(r.body, what).toMatchObject({added: 0, present: 0, rejected: 1, error: {code: 'rejected'}})
         expect(r.body.errors, what).toHaveLength(1)
-        expect(r.body.errors[0].line, what).toBe(1)
+        expect(r.body.errors[0].line, what).toBe(format === 'ndjson' ? 1 : 2)
         expect(r.body.errors[0].reason.length, what).toBeGreaterThan(0)
         expect(r.text, what).not.toMatch(/\n\s+at |node_modules/)
     })
@@ -94,7 +95,7 @@ describe('tampering over HTTP: POST /v1/records', () => {
       expect(r.body.added, format).toBe(goodIds.size)
       expect(new Set(r.body.ids.added)).toEqual(goodIds)
       const errors = r.body.errors as Rejection[]
-      expect(errors.map((e) => e.line)).toEqual(badLines)
+      expect(errors.map((e) => e.line)).toEqual(format === 'ndjson' ? badLines : badLines.map((n) => n + 1))
       for (const e of errors) expect(e.reason.length, `line ${e.line}`).toBeGreaterThan(0)
       const after = await storedIds()
       const added = [...after].filter((id) => !before.has(id))
