@@ -1,6 +1,6 @@
 /** A real OpenSSH sshd for integration tests: 127.0.0.1, a free port, a temp host key and an authorized user key. */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
@@ -32,6 +32,7 @@ export interface Sshd {
 }
 
 export async function startSshd(): Promise<Sshd> {
+  if (!existsSync(SSHD)) throw new Error(`no sshd at ${SSHD}: install OpenSSH's server (apt-get install -y openssh-server, as .ci/run does), or set STEME_TEST_SSHD to its path`)
   const dir = mkdtempSync(join(tmpdir(), 'steme-sshd-'))
   const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'steme-test', '-f', file])
   keygen(join(dir, 'host_ed25519'))
