@@ -1,4 +1,5 @@
 /** Install and uninstall the git pre-commit hook that runs `steme verify --staged`, keeping any previous hook. */
+import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
 import {findGitRoot, git} from '../claims/repo.js'
@@ -48,8 +49,25 @@ export function hookScript(self: HookInput['self'], args: readonly string[] = []
     'exit 1',
     '',
   )
-  return lines.join('\n')
+  return seal(lines.join('\n'))
 }
+
+// The marker line carries a digest of the script as steme wrote it (with the bare marker in its
+// place), so a hook someone has edited since is told apart from one steme may replace or remove.
+const MARKER_LINE = /^# steme-verify hook(?: sha256:([0-9a-f]{64}))?$/m
+const digest = (script: string) => createHash('sha256').update(script).digest('hex')
+const seal = (script: string) => script.replace(MARKER_LINE, `${HOOK_MARKER} sha256:${digest(script)}`)
+
+/** Whose the hook at path is: steme's as written, steme's but edited since (or written by a steme before digests), or someone else's. */
+export function hookState(path: string): 'absent' | 'ours' | 'edited' | 'foreign' {
+  if (!existsSync(path)) return 'absent'
+  const text = readFileSync(path, 'utf8')
+  const m = MARKER_LINE.exec(text)
+  if (!m) return 'foreign'
+  return m[1] !== undefined && digest(text.replace(m[0], HOOK_MARKER)) === m[1] ? 'ours' : 'edited'
+}
+
+const EDITED = "is steme's hook, edited since steme wrote it (or written by an older steme)"
 
 /** The pre-commit hook path, honouring core.hooksPath and worktrees. */
 export function hookPath(cwd: string): string {
@@ -59,17 +77,16 @@ export function hookPath(cwd: string): string {
   return join(isAbsolute(dir) ? dir : join(root, dir), 'pre-commit')
 }
 
-const isOurs = (path: string) => existsSync(path) && readFileSync(path, 'utf8').includes(HOOK_MARKER)
-
 export function installHookOp(input: HookInput): HookResult {
   const path = hookPath(input.cwd)
   const backup = path + BACKUP_SUFFIX
   let action: HookResult['action'] = 'installed'
   let kept: string | undefined
-  if (isOurs(path)) action = 'updated'
-  else if (existsSync(path)) {
+  const state = hookState(path)
+  if (state === 'ours') action = 'updated'
+  else if (state !== 'absent') {
     if (!input.force) {
-      throw new UserError(`${path} already exists and is not steme's hook`, {
+      throw new UserError(state === 'edited' ? `${path} ${EDITED}: replacing it would lose the edits` : `${path} already exists and is not steme's hook`, {
         code: 'conflict',
         hint: 'pass --force to replace it (it is kept and `steme hook uninstall` restores it), or call `steme verify --staged` from it yourself',
       })
@@ -94,7 +111,13 @@ export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {
     }
     return {path, action: 'absent'}
   }
-  if (!isOurs(path)) throw new UserError(`${path} is not steme's hook; leaving it alone`, {code: 'conflict', hint: 'remove it by hand if you want it gone'})
+  const state = hookState(path)
+  if (state !== 'ours') {
+    throw new UserError(state === 'edited' ? `${path} ${EDITED}; leaving it alone, with the edits` : `${path} is not steme's hook; leaving it alone`, {
+      code: 'conflict',
+      hint: `remove it by hand if you want it gone${existsSync(backup) ? ` (the hook it replaced is kept as ${backup})` : ''}`,
+    })
+  }
   rmSync(path)
   if (existsSync(backup)) {
     renameSync(backup, path)

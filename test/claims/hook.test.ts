@@ -2,7 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {hookScript, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
+import {hookScript, hookState, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
 import {gitIn, makeRepo, tempDir} from './helpers.js'
 
 describe('hook install / uninstall', () => {
@@ -25,6 +25,29 @@ describe('hook install / uninstall', () => {
     writeFileSync(hook + '.steme-backup', '#!/bin/sh\necho older\n')
     expect(() => installHookOp({cwd: dir, force: true})).toThrow(/cannot be kept/)
     expect(readFileSync(hook, 'utf8')).toContain('echo one')
+  })
+
+  it('an edited steme hook is neither replaced nor removed without --force, and --force keeps it', () => {
+    const dir = makeRepo({'.steme/claims.toml': ''}, {git: true})
+    const {path} = installHookOp({cwd: dir})
+    expect(hookState(path)).toBe('ours')
+    expect(installHookOp({cwd: dir}).action).toBe('updated')
+    const edited = readFileSync(path, 'utf8').replace('#!/bin/sh\n', '#!/bin/sh\nnpm run lint || exit 1  # my own check\n')
+    writeFileSync(path, edited)
+    expect(hookState(path)).toBe('edited')
+    expect(() => installHookOp({cwd: dir})).toThrow(/edited since steme wrote it .*: replacing it would lose the edits/)
+    expect(() => uninstallHookOp({cwd: dir})).toThrow(/edited since steme wrote it .*; leaving it alone, with the edits/)
+    expect(readFileSync(path, 'utf8')).toBe(edited)
+    const forced = installHookOp({cwd: dir, force: true})
+    expect(forced).toMatchObject({action: 'installed', backup: path + '.steme-backup'})
+    expect(readFileSync(path + '.steme-backup', 'utf8')).toBe(edited)
+    expect(uninstallHookOp({cwd: dir}).action).toBe('restored')
+    expect(readFileSync(path, 'utf8')).toBe(edited)
+    // A marker without a digest (an older steme's hook) counts as edited: nothing is lost by guessing.
+    writeFileSync(path, '#!/bin/sh\n# steme-verify hook\nexec steme verify --staged\n')
+    expect(hookState(path)).toBe('edited')
+    writeFileSync(path, '#!/bin/sh\necho mine\n')
+    expect(hookState(path)).toBe('foreign')
   })
 
   it('quotes paths for the shell and skips on SKIP=steme-verify among others', () => {
