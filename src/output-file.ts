@@ -16,6 +16,11 @@ export interface OutputFile {
    * was and the temporary file is removed.
    */
   write<T>(produce: (write: Write) => Promise<T>): Promise<T>
+  /**
+   * Refuse (a UserError) when the file would replace one of `inputs`, files the command reads
+   * or keeps (the store, the claims file): an easy slip with tab completion, and a lost file.
+   */
+  notOver(inputs: readonly string[], what: string): void
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -44,7 +49,7 @@ export function outputFile(path: string, flag: string): OutputFile {
     throw new UserError(`${flag} ${path} is a directory`, {hint: `name a file to write, such as ${join(path, 'out')}`})
   }
   // A device or pipe (/dev/stdout, a FIFO) is written in place: it cannot be replaced by a rename.
-  if (st && !st.isFile()) return {path, write: (produce) => writeDirect(abs, path, flag, produce)}
+  if (st && !st.isFile()) return {path, write: (produce) => writeDirect(abs, path, flag, produce), notOver: () => undefined}
   // Through a symlink, replace the file it points at and keep the link.
   const target = st ? realpathSync(abs) : abs
   const dir = dirname(target)
@@ -61,7 +66,21 @@ export function outputFile(path: string, flag: string): OutputFile {
     }
     if (!d.isDirectory()) throw new UserError(`${flag} ${path}: ${dirname(path)} is not a directory`, {hint: 'pass the path of a file in an existing directory'})
   }
-  return {path, write: (produce) => writeReplacing(target, st, path, flag, produce)}
+  return {
+    path,
+    write: (produce) => writeReplacing(target, st, path, flag, produce),
+    notOver(inputs, what) {
+      for (const input of inputs) {
+        let real: string
+        try {
+          real = realpathSync(input)
+        } catch {
+          continue // not there: nothing to lose
+        }
+        if (real === target) throw new UserError(`${flag} ${path} is ${what}: writing there would replace it`, {hint: `give ${flag} another file`})
+      }
+    },
+  }
 }
 
 async function writeReplacing<T>(target: string, existing: Stats | undefined, path: string, flag: string, produce: (write: Write) => Promise<T>): Promise<T> {

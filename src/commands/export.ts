@@ -22,6 +22,8 @@ export default class Export extends StemeCommand {
     const since = flags.since === undefined ? undefined : hlcBound(flags.since)
     const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true})
+    // A server URL or memory: is no file, and is skipped.
+    output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')
     const scan = (write: Write) => exportOp(rt, {since, subject: flags.subject, write})
     if (!output) {
       return scan(async (chunk) => {

@@ -37,6 +37,25 @@ describe('steme export -o FILE replaces FILE only when the export is complete', 
     expect(readdirSync(dir)).toEqual(['backup.ndjson'])
   })
 
+  it('refuses to write over the store file it exports, or over the claims file claims explain renders', () => {
+    const store = join(sb.dir, '.steme', 'store.duckdb')
+    const before = readFileSync(store)
+    for (const target of [store, join('.steme', 'store.duckdb')]) {
+      const r = sb.run(['export', '-o', target])
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toContain(`error: --output ${target} is the store file this exports: writing there would replace it`)
+    }
+    expect(readFileSync(store).equals(before)).toBe(true)
+    expect(sb.run(['stats', '--json']).stdout).toContain('"records": 30000')
+    const claims = join(sb.dir, '.steme', 'claims.toml')
+    const text = '[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\ncompare = "present"\n'
+    writeFileSync(claims, text)
+    const r = sb.run(['claims', 'explain', '-o', claims])
+    expect(r.stderr).toContain(`error: --output ${claims} is the claims file this renders: writing there would replace it`)
+    expect(r.code).toBe(2)
+    expect(readFileSync(claims, 'utf8')).toBe(text)
+  })
+
   it('a completed export replaces FILE, keeping its mode; a new file gets 0644 less the umask', () => {
     const dir = outDir('done', 0o640)
     const r = sb.run(['export', '--subject', 's:7', '-o', join(dir, 'backup.ndjson')])

@@ -19,6 +19,7 @@ export default class ClaimsExplain extends StemeCommand {
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
     const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims})
     if (output) {
+      output.notOver([res.path], 'the claims file this renders')
       await output.write((write) => write(res.markdown))
       this.note(`wrote ${res.claims} claims to ${output.path}`)
     } else this.out(res.markdown)
