@@ -39,7 +39,8 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     from = 'index'
   } else {
     if (!existsSync(abs)) {
-      throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : rel}`, {
+      // Named from the repo root, which a command run in a subdirectory (with a .steme of its own, perhaps) does not show.
+      throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : `${rel} in ${root}`}`, {
         code: 'config',
         hint: 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>',
       })
@@ -54,19 +55,35 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     text = readFileSync(abs, 'utf8')
   }
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
-  let raw = cachePath ? cachedToml(cachePath, text) : undefined
-  if (raw) {
+  try {
+    let raw = cachePath ? cachedToml(cachePath, text) : undefined
+    if (raw) {
+      const claims = validateClaims(raw, text, name)
+      if (opts.checkLenses) await checkLenses(claims)
+      return {claims, from}
+    }
+    const {parseClaimsToml} = await import('./parse.js')
+    raw = parseClaimsToml(text, name)
+    // Validate (lenses included) before caching: a broken claims file leaves nothing behind.
     const claims = validateClaims(raw, text, name)
     if (opts.checkLenses) await checkLenses(claims)
+    if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
     return {claims, from}
+  } catch (e) {
+    throw from === 'index' ? inStagedCopy(e, name) : e
   }
-  const {parseClaimsToml} = await import('./parse.js')
-  raw = parseClaimsToml(text, name)
-  // Validate (lenses included) before caching: a broken claims file leaves nothing behind.
-  const claims = validateClaims(raw, text, name)
-  if (opts.checkLenses) await checkLenses(claims)
-  if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
-  return {claims, from}
+}
+
+/** An error in the staged claims file says so: the working tree's copy, the one an editor shows, may be fine. */
+function inStagedCopy(e: unknown, name: string): unknown {
+  if (!(e instanceof UserError)) return e
+  return new UserError(`${e.message} (in the staged copy, what the commit would hold)`, {
+    code: e.code,
+    exit: e.exit,
+    at: e.at,
+    cause: e,
+    hint: `${e.hint ? `${e.hint}; ` : ''}fix ${name}, then \`git add ${name}\` (\`git diff --cached ${name}\` shows the staged text)`,
+  })
 }
 
 // The parsed TOML of the last claims text, so that a hook run on unchanged claims skips loading and

@@ -172,7 +172,9 @@ export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateB
   for (const v of verdicts) delete v.baseline
   const fixed = opts.baseline ? applyBaseline(verdicts, opts.baseline) : []
   for (const v of verdicts) {
-    v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!opts.failOnWarn) && v.baseline !== 'known' && !opts.updateBaseline
+    // Updating the baseline accepts every failure into it: each is then a known one.
+    if (opts.updateBaseline && v.status !== 'PASS') v.baseline = 'known'
+    v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!opts.failOnWarn) && v.baseline !== 'known'
   }
   const summary: VerifySummary = {
     claims: verdicts.length,

@@ -158,6 +158,23 @@ describe('--staged', () => {
     expect((await verifyOp({}, {cwd: dir, staged: true})).verdicts[0].status).toBe('MISSING')
   })
 
+  it('an error in the staged claims file says it is in the staged copy, not the one on disk', async () => {
+    const good = claim('a', 's', 'p', 'compare = "present"')
+    const dir = makeRepo({'.steme/claims.toml': good + 'oops = = 1\n'}, {git: true})
+    writeFiles(dir, {'.steme/claims.toml': good})
+    const err = await verifyOp({}, {cwd: dir, staged: true}).catch((e: unknown) => e as UserError)
+    expect(err).toMatchObject({exit: 2, message: expect.stringMatching(/^\.steme\/claims\.toml:\d+:\d+: not valid TOML: .* \(in the staged copy, what the commit would hold\)$/)})
+    expect(err.hint).toMatch(/then `git add \.steme\/claims\.toml`/)
+    // The working tree's copy is fine, and judged so without --staged.
+    expect((await verifyOp({}, {cwd: dir})).verdicts).toHaveLength(1)
+  })
+
+  it('a missing claims file is named with the repo root, which a subdirectory does not show', async () => {
+    const dir = makeRepo({'packages/a/.steme/claims.toml': claim('a', 's', 'p', 'compare = "present"')}, {git: true})
+    const err = await verifyOp({}, {cwd: join(dir, 'packages', 'a')}).catch((e: unknown) => e as UserError)
+    expect(err).toMatchObject({exit: 2, message: `no claims file at .steme/claims.toml in ${dir}`})
+  })
+
   it('refuses --staged outside git', async () => {
     const dir = makeRepo({'.steme/claims.toml': ''})
     await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/needs a git repository/)})
@@ -170,6 +187,9 @@ describe('baseline', () => {
     const first = await verifyOp({}, {cwd: dir, updateBaseline: true})
     expect(first.ok).toBe(true)
     expect(first.baseline).toMatchObject({updated: true, path: join(dir, '.steme', 'claims-baseline.json')})
+    // Accepted into the baseline as it is written: a known failure, so reports say [in baseline].
+    expect(first.verdicts[0]).toMatchObject({status: 'CONFLICT', baseline: 'known', fails: false})
+    expect(first.summary).toMatchObject({failing: 0, known: 1})
     const again = await verifyOp({}, {cwd: dir})
     expect(again).toMatchObject({ok: true, summary: {known: 1, failing: 0}})
     writeFiles(dir, {'.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"') + claim('name', 'repo:package', 'name', 'expect = "b"')})
