@@ -151,7 +151,10 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
       const flags = String(x.flags ?? '')
       if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags ${q(flags)} may only contain i, m, s, u`)
       ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, line, `invalid regular expression: ${m}`))
-      if (!count && captureGroups(ex.regex) < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+      const groups = count ? 1 : captureGroups(ex.regex)
+      if (groups < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+      // Only the first group would be observed: the others are almost always meant as (?:...).
+      if (groups > 1) fail(what, line, `the regex has ${groups} capture groups: it needs exactly one capture group (use (?:...) for the others)`)
     } else {
       try {
         ex.path = parsePath(expr)

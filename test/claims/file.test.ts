@@ -70,6 +70,8 @@ describe('claims file', () => {
   it.each([
     ['invalid regex', extract('files = "*.ts"\nregex = "a(b"'), /invalid regular expression/],
     ['regex without a capture group', extract('files = "*.ts"\nregex = "abc"'), /one capture group/],
+    // Only the first group would be observed.
+    ['regex with two capture groups', extract('files = "*.ts"\nregex = "v=(\\\\d)\\\\.(\\\\d)"'), /has 2 capture groups: it needs exactly one capture group \(use \(\?:\.\.\.\) for the others\)/],
     ['an integer as files', extract('files = 3\nregex = "(a)"'), /"files" must be a glob or an array of globs, got an integer/],
     ['a number among files', extract('files = ["*.ts", 1]\nregex = "(a)"'), /"files" must be a glob or an array of globs, got an array holding an integer/],
     ['no files', extract('regex = "(a)"'), /needs "files"/],
@@ -85,9 +87,13 @@ describe('claims file', () => {
     expect(fails(text).message).toMatch(re)
   })
 
-  it('accepts count = true without a capture group', () => {
-    const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true'), 'c.toml')
-    expect(cf.extracts[0].count).toBe(true)
+  it('accepts count = true with any number of capture groups', () => {
+    const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true') + extract('files = "**/*"\nregex = "BEGIN (RSA|EC) (PRIVATE|PUBLIC) KEY"\ncount = true'), 'c.toml')
+    expect(cf.extracts.map((x) => x.count)).toEqual([true, true])
+  })
+
+  it('accepts one capture group among non-capturing ones', () => {
+    expect(parseClaims(extract('files = "a"\nregex = "v=(?:x|y)(\\\\d+)(?:z)?"'), 'c.toml').extracts[0].regex!.source).toBe('v=(?:x|y)(\\d+)(?:z)?')
   })
 
   it('names the line of a misplaced top-level key (found by fuzzing: these said line 1, or no line)', () => {
