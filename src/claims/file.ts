@@ -101,6 +101,8 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
     if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
     if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
+    // present and absent look only at whether observations exist: an expect there is a comparison the user meant and does not get.
+    if (expect !== undefined && (compare === 'present' || compare === 'absent')) fail(what, line, `expect is not used with ${compare}: remove it, or use another comparison`)
     if (compare === 'in' && !Array.isArray(expect)) fail(what, line, 'compare = "in" needs "expect" to be an array of allowed values')
     let pattern: RegExp | undefined
     if (compare === 'matches') {

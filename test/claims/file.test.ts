@@ -62,6 +62,9 @@ describe('claims file', () => {
     ['a table as why', CLAIM.replace('why = "strict mode catches null bugs"', 'why.x = 1'), /"why" must be a string, got a table$/],
     ['a float as lens', CLAIM + 'lens = 1.5\n', /"lens" must be a string \(a lens name\), got a float$/],
     ['an empty subject', CLAIM.replace('subject = "repo:tsconfig"', 'subject = ""'), /needs a "subject" string/],
+    // present and absent ignore expect: one given there is a comparison the user meant and would not get.
+    ['expect with absent', CLAIM.replace('expect = true', 'expect = "whatever"\ncompare = "absent"'), /claims\.toml:1: claim #1 "tsconfig-strict": expect is not used with absent: remove it, or use another comparison$/],
+    ['expect with present', CLAIM.replace('expect = true', 'expect = false\ncompare = "present"'), /expect is not used with present/],
   ])('refuses %s', (_name, text, re) => {
     expect(fails(text).message).toMatch(re)
   })
