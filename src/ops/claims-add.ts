@@ -1,8 +1,9 @@
-/** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were. */
+/** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were, once the file as it will be passes verify's checks. */
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
 import type {Claim} from '../claims/file.js'
+import {checkLenses} from '../claims/lens-check.js'
 import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
 import type {Json} from '../core/record.js'
@@ -55,14 +56,15 @@ export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): strin
   return lines.join('\n') + '\n'
 }
 
-export function claimsAddOp(input: ClaimsAddInput): ClaimsAddResult {
+export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResult> {
   const path = resolve(input.claims ?? defaultClaimsPath(repoRoot(input.cwd)))
   const created = !existsSync(path)
   const old = created ? '' : readFileSync(path, 'utf8')
   const block = claimBlock(input)
   const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
-  // Validate the whole file as it will be: a duplicate id or a bad comparison is refused before writing.
+  // Validate the whole file as it will be, with verify's checks (a duplicate id, a bad comparison, an unknown lens), before writing.
   const parsed = parseClaims(text, path)
+  await checkLenses(parsed)
   const claim = parsed.claims.find((c) => c.id === input.id)!
   mkdirSync(dirname(path), {recursive: true})
   replaceFileSync(path, text)
