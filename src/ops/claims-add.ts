@@ -2,10 +2,11 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
-import type {Claim} from '../claims/file.js'
+import type {Claim, ClaimsFile} from '../claims/file.js'
 import {checkLenses} from '../claims/lens-check.js'
 import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
+import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -39,8 +40,26 @@ export function parseExpect(text: string): Json {
   }
 }
 
+/**
+ * A value as TOML on one line, tables inline (`{ a = 1 }`) at any depth: a table written as a
+ * `[expect]` section would end the `[[claim]]` it belongs to. smol-toml writes the scalars.
+ */
+function tomlValue(v: Json): string {
+  if (v === null) {
+    throw new UserError('--expect: TOML has no null, so a claim cannot expect one', {
+      hint: 'to expect the text "null", pass --expect \'"null"\'; to claim that nothing is observed, use --compare absent',
+    })
+  }
+  if (Array.isArray(v)) return v.length ? `[ ${v.map(tomlValue).join(', ')} ]` : '[]'
+  if (typeof v === 'object') {
+    const entries = Object.entries(v)
+    return entries.length ? `{ ${entries.map(([k, x]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(x)}`).join(', ')} }` : '{}'
+  }
+  return stringify({v}).trim().replace(/^v = /, '')
+}
+
 export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): string {
-  const fields: [string, unknown][] = [
+  const fields: [string, Json | undefined][] = [
     ['id', input.id],
     ['subject', input.subject],
     ['predicate', input.predicate],
@@ -52,7 +71,7 @@ export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): strin
     ['from', input.from],
   ]
   const lines = ['[[claim]]']
-  for (const [k, v] of fields) if (v !== undefined && v !== null && v !== '') lines.push(stringify({[k]: v}).trim())
+  for (const [k, v] of fields) if (v !== undefined && (k === 'expect' || v !== '')) lines.push(`${k} = ${tomlValue(v)}`)
   return lines.join('\n') + '\n'
 }
 
@@ -60,14 +79,32 @@ export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResul
   const path = resolve(input.claims ?? defaultClaimsPath(repoRoot(input.cwd)))
   const created = !existsSync(path)
   const old = created ? '' : readFileSync(path, 'utf8')
+  // The file as it is gets verify's checks first: a problem there is at a line of the user's file.
+  await checkLenses(parseClaims(old, path))
   const block = claimBlock(input)
   const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
-  // Validate the whole file as it will be, with verify's checks (a duplicate id, a bad comparison, an unknown lens), before writing.
-  const parsed = parseClaims(text, path)
-  await checkLenses(parsed)
+  // Then the whole file as it will be, with the same checks (a duplicate id, an unknown lens), before writing.
+  let parsed: ClaimsFile
+  try {
+    parsed = parseClaims(text, path)
+    await checkLenses(parsed)
+  } catch (e) {
+    throw refusal(e, input.id, path)
+  }
   const claim = parsed.claims.find((c) => c.id === input.id)!
   mkdirSync(dirname(path), {recursive: true})
   replaceFileSync(path, text)
   const {pattern: _p, ...plain} = claim
   return {path, created, block, claim: plain}
+}
+
+/**
+ * A problem the new claim brings, as one about that claim: its line exists only in the text being
+ * checked, so "claims.toml:41" would send the user to a line their file does not have.
+ */
+function refusal(e: unknown, id: string, path: string): unknown {
+  if (!(e instanceof UserError)) return e
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const detail = e.message.replace(new RegExp(`^${esc(path)}:\\d+(?::\\d+)?: (?:claim(?: #\\d+)?(?: ${esc(JSON.stringify(id))})?: )?`), '')
+  return new UserError(`cannot add claim ${JSON.stringify(id)} to ${path}: ${detail}`, {code: e.code, hint: e.hint, exit: e.exit, cause: e})
 }
