@@ -31,13 +31,50 @@ export interface ClaimsAddResult {
   claim: Omit<Claim, 'pattern'>
 }
 
-/** A value as typed on the command line: JSON when it parses (true, 1.3, ["a"]), else the plain string. */
-export function parseExpect(text: string): Json {
+/** --expect as parsed: the value, and a note when it is not what JSON would have made of the text. */
+export interface ParsedExpect {
+  value: Json
+  note?: string
+}
+
+/**
+ * A value as typed on the command line: JSON when it parses (true, 1.3, ["a"]), else the plain
+ * string. A number JSON would change (20.10 is read as 20.1, 12345678901234567890 is rounded) is
+ * kept as the text typed, with a note, as `steme assert` keeps inexact numbers: as text, "20.10"
+ * still compares as a version, above "20.9". Inside an array or a table such a number is refused,
+ * since the text around it cannot be kept as a string.
+ */
+export function parseExpect(text: string): ParsedExpect {
+  let value: Json
   try {
-    return JSON.parse(text) as Json
+    value = JSON.parse(text) as Json
   } catch {
-    return text
+    return {value: text}
   }
+  if (typeof value === 'number') {
+    const read = JSON.stringify(value)
+    if (read === text.trim()) return {value}
+    return {value: text, note: `--expect ${text} was kept as the text ${JSON.stringify(text)}: read as a JSON number it would be ${Number.isFinite(value) ? read : 'out of range'}`}
+  }
+  if (value !== null && typeof value === 'object') {
+    const bad = changedNumber(text)
+    if (bad) {
+      throw new UserError(`--expect: the number ${bad.typed} in it would be read as ${bad.read}`, {
+        hint: `write it as a string ("${bad.typed}") to keep it as typed, or as ${bad.read}`,
+      })
+    }
+  }
+  return {value}
+}
+
+/** The first number in a JSON text that JSON.parse does not read back as typed (20.10 -> 20.1), if any. */
+function changedNumber(json: string): {typed: string; read: string} | undefined {
+  for (const [tok] of json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+    if (tok.startsWith('"')) continue
+    const read = JSON.stringify(Number(tok))
+    if (read !== tok) return {typed: tok, read: Number.isFinite(Number(tok)) ? read : 'out of range'}
+  }
+  return undefined
 }
 
 /**

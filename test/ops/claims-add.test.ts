@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseClaims} from '../../src/claims/parse.js'
 import {UserError} from '../../src/core/errors.js'
-import {claimBlock, claimsAddOp} from '../../src/ops/claims-add.js'
+import {claimBlock, claimsAddOp, parseExpect} from '../../src/ops/claims-add.js'
 import {claim, makeRepo, tempDir} from '../claims/helpers.js'
 
 const base = {id: 'a', subject: 's', predicate: 'p'}
@@ -73,5 +73,37 @@ describe('claims add', () => {
     expect(existsSync(join(fresh, '.steme'))).toBe(false)
     // A lens that exists is written.
     expect((await claimsAddOp({cwd: fresh, ...base, expect: 1, lens: 'recency'})).claim.lens).toBe('recency')
+  })
+})
+
+describe('--expect as typed', () => {
+  it.each([
+    ['true', true],
+    ['20', 20],
+    ['1.5', 1.5],
+    ['-3', -3],
+    ['["a","b"]', ['a', 'b']],
+    ['{"a":1}', {a: 1}],
+    ['null', null],
+    ['20.9.0', '20.9.0'],
+    ['hello', 'hello'],
+  ])('%s is %j', (text, value) => {
+    expect(parseExpect(text)).toEqual({value})
+  })
+
+  it.each([
+    ['20.10', '20.1'],
+    ['1.10', '1.1'],
+    ['12345678901234567890', '12345678901234567000'],
+    ['1e3', '1000'],
+    ['1e400', 'out of range'],
+  ])('the number %s, which JSON would change, stays the text typed, with a note', (text, read) => {
+    expect(parseExpect(text)).toEqual({value: text, note: `--expect ${text} was kept as the text "${text}": read as a JSON number it would be ${read}`})
+  })
+
+  it('refuses such a number inside an array or table, where the text cannot be kept', () => {
+    expect(() => parseExpect('["20.10", 1.10]')).toThrow('--expect: the number 1.10 in it would be read as 1.1')
+    expect(() => parseExpect('{"v": 12345678901234567890}')).toThrow(/would be read as 12345678901234567000/)
+    expect(parseExpect('{"v": "1.10", "n": [1.5, -2, 3e-7]}')).toEqual({value: {v: '1.10', n: [1.5, -2, 3e-7]}})
   })
 })
