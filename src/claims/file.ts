@@ -85,12 +85,13 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const line = headers.claim[i] ?? 1
     const what = `claim #${i + 1}${typeof c.id === 'string' ? ` ${q(c.id)}` : ''}`
     knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field ${q(k)}`))
-    const id = str(c.id, () => fail(what, line, 'needs an "id" (a stable name; baselines and reports key on it)'))
+    const bad = (msg: string) => fail(what, line, msg)
+    const id = str(c.id, 'id', 'needs an "id" (a stable name; baselines and reports key on it)', bad)
     if (!ID_RE.test(id)) fail(what, line, `id ${q(id)} must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
     if (seen.has(id)) fail(what, line, `duplicate id (first used at line ${seen.get(id)})`)
     seen.set(id, line)
-    const subject = str(c.subject, () => fail(what, line, 'needs a "subject" string'))
-    const predicate = str(c.predicate, () => fail(what, line, 'needs a "predicate" string'))
+    const subject = str(c.subject, 'subject', 'needs a "subject" string', bad)
+    const predicate = str(c.predicate, 'predicate', 'needs a "predicate" string', bad)
     const compare = (c.compare ?? 'eq') as Comparison
     if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison ${qv(c.compare)}`, `use one of: ${COMPARISONS.join(', ')}`)
     const severity = (c.severity ?? 'error') as Severity
@@ -100,14 +101,17 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
     if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
     if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
+    // present and absent look only at whether observations exist: an expect there is a comparison the user meant and does not get.
+    if (expect !== undefined && (compare === 'present' || compare === 'absent')) fail(what, line, `expect is not used with ${compare}: remove it, or use another comparison`)
     if (compare === 'in' && !Array.isArray(expect)) fail(what, line, 'compare = "in" needs "expect" to be an array of allowed values')
     let pattern: RegExp | undefined
     if (compare === 'matches') {
       if (typeof expect !== 'string') fail(what, line, 'compare = "matches" needs "expect" to be a regular expression string')
       pattern = compileRegex(expect as string, '', (m) => fail(what, line, `invalid regular expression in "expect": ${m}`))
     }
-    if (c.why !== undefined && typeof c.why !== 'string') fail(what, line, '"why" must be a string')
-    if (c.lens !== undefined && (typeof c.lens !== 'string' || c.lens === '')) fail(what, line, '"lens" must be a lens name')
+    if (c.why !== undefined && typeof c.why !== 'string') fail(what, line, `"why" must be a string, got ${typeName(c.why)}`)
+    if (c.lens !== undefined && typeof c.lens !== 'string') fail(what, line, `"lens" must be a string (a lens name), got ${typeName(c.lens)}`)
+    if (c.lens === '') fail(what, line, '"lens" must be a lens name')
     const claim: Claim = {id, subject, predicate, compare, severity, from, line}
     if (expect !== undefined) claim.expect = expect
     if (c.why !== undefined) claim.why = c.why as string
@@ -120,7 +124,15 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const line = headers.extract[i] ?? 1
     const what = `extract #${i + 1}`
     knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, line, `unknown field ${q(k)}`))
-    const files = typeof x.files === 'string' ? [x.files] : Array.isArray(x.files) && x.files.every((f) => typeof f === 'string') ? (x.files as string[]) : fail(what, line, 'needs "files": a glob or an array of globs, relative to the repo root')
+    const bad = (msg: string) => fail(what, line, msg)
+    if (x.files === undefined) fail(what, line, 'needs "files": a glob or an array of globs, relative to the repo root')
+    const wrongFile = Array.isArray(x.files) ? x.files.find((f) => typeof f !== 'string') : undefined
+    const files =
+      typeof x.files === 'string'
+        ? [x.files]
+        : Array.isArray(x.files) && wrongFile === undefined
+          ? (x.files as string[])
+          : fail(what, line, `"files" must be a glob or an array of globs, got ${Array.isArray(x.files) ? `an array holding ${typeName(wrongFile)}` : typeName(x.files)}`)
     if (files.length === 0) fail(what, line, '"files" is empty')
     for (const f of files) {
       const bad = checkGlob(f)
@@ -129,9 +141,9 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
     const kinds = (['json', 'yaml', 'toml', 'regex'] as const).filter((k) => x[k] !== undefined)
     if (kinds.length !== 1) fail(what, line, kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
     const kind = kinds[0]
-    const expr = str(x[kind], () => fail(what, line, `"${kind}" must be a string`))
-    const subject = str(x.subject, () => fail(what, line, 'needs a "subject" string'))
-    const predicate = str(x.predicate, () => fail(what, line, 'needs a "predicate" string'))
+    const expr = str(x[kind], kind, `"${kind}" is empty`, bad)
+    const subject = str(x.subject, 'subject', 'needs a "subject" string', bad)
+    const predicate = str(x.predicate, 'predicate', 'needs a "predicate" string', bad)
     if (x.count !== undefined && typeof x.count !== 'boolean') fail(what, line, '"count" must be true or false')
     const count = x.count === true
     if (count && kind !== 'regex') fail(what, line, '"count" only applies to regex extractors')
@@ -141,7 +153,10 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
       const flags = String(x.flags ?? '')
       if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags ${q(flags)} may only contain i, m, s, u`)
       ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, line, `invalid regular expression: ${m}`))
-      if (!count && captureGroups(ex.regex) < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+      const groups = count ? 1 : captureGroups(ex.regex)
+      if (groups < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+      // Only the first group would be observed: the others are almost always meant as (?:...).
+      if (groups > 1) fail(what, line, `the regex has ${groups} capture groups: it needs exactly one capture group (use (?:...) for the others)`)
     } else {
       try {
         ex.path = parsePath(expr)
@@ -236,9 +251,22 @@ function knownKeys(obj: Record<string, unknown>, known: string[], onUnknown: (k:
   for (const k of Object.keys(obj)) if (!known.includes(k)) onUnknown(k)
 }
 
-function str(v: unknown, onMissing: () => never): string {
-  if (typeof v !== 'string' || v === '') return onMissing()
+/** A string field: a missing (or empty) one and one of another type are told apart. */
+function str(v: unknown, field: string, missing: string, fail: (msg: string) => never): string {
+  if (v === undefined || v === '') return fail(missing)
+  if (typeof v !== 'string') return fail(`"${field}" must be a string, got ${typeName(v)}`)
   return v
+}
+
+/** The TOML type of a parsed value, for messages ("got an integer"). */
+function typeName(v: unknown): string {
+  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) return 'an integer'
+  if (typeof v === 'number') return 'a float'
+  if (typeof v === 'boolean') return 'a boolean'
+  if (typeof v === 'string') return 'a string'
+  if (Array.isArray(v)) return 'an array'
+  if (v && typeof v === 'object') return typeof (v as {toISOString?: unknown}).toISOString === 'function' ? 'a date or time' : 'a table'
+  return typeof v
 }
 
 /** TOML values as JSON: dates become ISO strings, everything else maps directly. */

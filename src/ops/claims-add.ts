@@ -1,10 +1,12 @@
-/** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were. */
+/** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were, once the file as it will be passes verify's checks. */
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
-import type {Claim} from '../claims/file.js'
+import type {Claim, ClaimsFile} from '../claims/file.js'
+import {checkLenses} from '../claims/lens-check.js'
 import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
+import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -29,17 +31,72 @@ export interface ClaimsAddResult {
   claim: Omit<Claim, 'pattern'>
 }
 
-/** A value as typed on the command line: JSON when it parses (true, 1.3, ["a"]), else the plain string. */
-export function parseExpect(text: string): Json {
+/** --expect as parsed: the value, and a note when it is not what JSON would have made of the text. */
+export interface ParsedExpect {
+  value: Json
+  note?: string
+}
+
+/**
+ * A value as typed on the command line: JSON when it parses (true, 1.3, ["a"]), else the plain
+ * string. A number JSON would change (20.10 is read as 20.1, 12345678901234567890 is rounded) is
+ * kept as the text typed, with a note, as `steme assert` keeps inexact numbers: as text, "20.10"
+ * still compares as a version, above "20.9". Inside an array or a table such a number is refused,
+ * since the text around it cannot be kept as a string.
+ */
+export function parseExpect(text: string): ParsedExpect {
+  let value: Json
   try {
-    return JSON.parse(text) as Json
+    value = JSON.parse(text) as Json
   } catch {
-    return text
+    return {value: text}
   }
+  if (typeof value === 'number') {
+    const read = JSON.stringify(value)
+    if (read === text.trim()) return {value}
+    return {value: text, note: `--expect ${text} was kept as the text ${JSON.stringify(text)}: read as a JSON number it would be ${Number.isFinite(value) ? read : 'out of range'}`}
+  }
+  if (value !== null && typeof value === 'object') {
+    const bad = changedNumber(text)
+    if (bad) {
+      throw new UserError(`--expect: the number ${bad.typed} in it would be read as ${bad.read}`, {
+        hint: `write it as a string ("${bad.typed}") to keep it as typed, or as ${bad.read}`,
+      })
+    }
+  }
+  return {value}
+}
+
+/** The first number in a JSON text that JSON.parse does not read back as typed (20.10 -> 20.1), if any. */
+function changedNumber(json: string): {typed: string; read: string} | undefined {
+  for (const [tok] of json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+    if (tok.startsWith('"')) continue
+    const read = JSON.stringify(Number(tok))
+    if (read !== tok) return {typed: tok, read: Number.isFinite(Number(tok)) ? read : 'out of range'}
+  }
+  return undefined
+}
+
+/**
+ * A value as TOML on one line, tables inline (`{ a = 1 }`) at any depth: a table written as a
+ * `[expect]` section would end the `[[claim]]` it belongs to. smol-toml writes the scalars.
+ */
+function tomlValue(v: Json): string {
+  if (v === null) {
+    throw new UserError('--expect: TOML has no null, so a claim cannot expect one', {
+      hint: 'to expect the text "null", pass --expect \'"null"\'; to claim that nothing is observed, use --compare absent',
+    })
+  }
+  if (Array.isArray(v)) return v.length ? `[ ${v.map(tomlValue).join(', ')} ]` : '[]'
+  if (typeof v === 'object') {
+    const entries = Object.entries(v)
+    return entries.length ? `{ ${entries.map(([k, x]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(x)}`).join(', ')} }` : '{}'
+  }
+  return stringify({v}).trim().replace(/^v = /, '')
 }
 
 export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): string {
-  const fields: [string, unknown][] = [
+  const fields: [string, Json | undefined][] = [
     ['id', input.id],
     ['subject', input.subject],
     ['predicate', input.predicate],
@@ -51,21 +108,40 @@ export function claimBlock(input: Omit<ClaimsAddInput, 'cwd' | 'claims'>): strin
     ['from', input.from],
   ]
   const lines = ['[[claim]]']
-  for (const [k, v] of fields) if (v !== undefined && v !== null && v !== '') lines.push(stringify({[k]: v}).trim())
+  for (const [k, v] of fields) if (v !== undefined && (k === 'expect' || v !== '')) lines.push(`${k} = ${tomlValue(v)}`)
   return lines.join('\n') + '\n'
 }
 
-export function claimsAddOp(input: ClaimsAddInput): ClaimsAddResult {
+export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResult> {
   const path = resolve(input.claims ?? defaultClaimsPath(repoRoot(input.cwd)))
   const created = !existsSync(path)
   const old = created ? '' : readFileSync(path, 'utf8')
+  // The file as it is gets verify's checks first: a problem there is at a line of the user's file.
+  await checkLenses(parseClaims(old, path))
   const block = claimBlock(input)
   const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
-  // Validate the whole file as it will be: a duplicate id or a bad comparison is refused before writing.
-  const parsed = parseClaims(text, path)
+  // Then the whole file as it will be, with the same checks (a duplicate id, an unknown lens), before writing.
+  let parsed: ClaimsFile
+  try {
+    parsed = parseClaims(text, path)
+    await checkLenses(parsed)
+  } catch (e) {
+    throw refusal(e, input.id, path)
+  }
   const claim = parsed.claims.find((c) => c.id === input.id)!
   mkdirSync(dirname(path), {recursive: true})
   replaceFileSync(path, text)
   const {pattern: _p, ...plain} = claim
   return {path, created, block, claim: plain}
+}
+
+/**
+ * A problem the new claim brings, as one about that claim: its line exists only in the text being
+ * checked, so "claims.toml:41" would send the user to a line their file does not have.
+ */
+function refusal(e: unknown, id: string, path: string): unknown {
+  if (!(e instanceof UserError)) return e
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const detail = e.message.replace(new RegExp(`^${esc(path)}:\\d+(?::\\d+)?: (?:claim(?: #\\d+)?(?: ${esc(JSON.stringify(id))})?: )?`), '')
+  return new UserError(`cannot add claim ${JSON.stringify(id)} to ${path}: ${detail}`, {code: e.code, hint: e.hint, exit: e.exit, cause: e})
 }

@@ -55,6 +55,16 @@ describe('claims file', () => {
     ['unknown table', '[claims]\nid = 1\n', /unknown top-level key or table/],
     ['nan as expect', CLAIM.replace('expect = true', 'expect = [1, nan]'), /holds nan or inf/],
     ['inf as expect', CLAIM.replace('expect = true', 'expect = -inf\ncompare = "gte"'), /holds nan or inf/],
+    // A field of the wrong type is not a missing one.
+    ['an integer id', CLAIM.replace('id = "tsconfig-strict"', 'id = 5'), /claim #1: "id" must be a string, got an integer$/],
+    ['a boolean subject', CLAIM.replace('subject = "repo:tsconfig"', 'subject = true'), /"subject" must be a string, got a boolean$/],
+    ['an array predicate', CLAIM.replace('predicate = "compilerOptions.strict"', 'predicate = ["a"]'), /"predicate" must be a string, got an array$/],
+    ['a table as why', CLAIM.replace('why = "strict mode catches null bugs"', 'why.x = 1'), /"why" must be a string, got a table$/],
+    ['a float as lens', CLAIM + 'lens = 1.5\n', /"lens" must be a string \(a lens name\), got a float$/],
+    ['an empty subject', CLAIM.replace('subject = "repo:tsconfig"', 'subject = ""'), /needs a "subject" string/],
+    // present and absent ignore expect: one given there is a comparison the user meant and would not get.
+    ['expect with absent', CLAIM.replace('expect = true', 'expect = "whatever"\ncompare = "absent"'), /claims\.toml:1: claim #1 "tsconfig-strict": expect is not used with absent: remove it, or use another comparison$/],
+    ['expect with present', CLAIM.replace('expect = true', 'expect = false\ncompare = "present"'), /expect is not used with present/],
   ])('refuses %s', (_name, text, re) => {
     expect(fails(text).message).toMatch(re)
   })
@@ -63,6 +73,13 @@ describe('claims file', () => {
   it.each([
     ['invalid regex', extract('files = "*.ts"\nregex = "a(b"'), /invalid regular expression/],
     ['regex without a capture group', extract('files = "*.ts"\nregex = "abc"'), /one capture group/],
+    // Only the first group would be observed.
+    ['regex with two capture groups', extract('files = "*.ts"\nregex = "v=(\\\\d)\\\\.(\\\\d)"'), /has 2 capture groups: it needs exactly one capture group \(use \(\?:\.\.\.\) for the others\)/],
+    ['an integer as files', extract('files = 3\nregex = "(a)"'), /"files" must be a glob or an array of globs, got an integer/],
+    ['a number among files', extract('files = ["*.ts", 1]\nregex = "(a)"'), /"files" must be a glob or an array of globs, got an array holding an integer/],
+    ['no files', extract('regex = "(a)"'), /needs "files"/],
+    ['an integer subject', '[[extract]]\nsubject = 1\npredicate = "p"\nfiles = "a"\nregex = "(a)"\n', /extract #1: "subject" must be a string, got an integer/],
+    ['a boolean regex', extract('files = "a"\nregex = true'), /"regex" must be a string, got a boolean/],
     ['two kinds', extract('files = "a.json"\njson = "a"\nyaml = "a"'), /give exactly one/],
     ['no kind', extract('files = "a.json"'), /needs one of json, yaml, toml/],
     ['a glob escaping the repo', extract('files = "../secrets/*.json"\njson = "a"'), /escapes the repo/],
@@ -73,9 +90,13 @@ describe('claims file', () => {
     expect(fails(text).message).toMatch(re)
   })
 
-  it('accepts count = true without a capture group', () => {
-    const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true'), 'c.toml')
-    expect(cf.extracts[0].count).toBe(true)
+  it('accepts count = true with any number of capture groups', () => {
+    const cf = parseClaims(extract('files = "**/*"\nregex = "BEGIN PRIVATE KEY"\ncount = true') + extract('files = "**/*"\nregex = "BEGIN (RSA|EC) (PRIVATE|PUBLIC) KEY"\ncount = true'), 'c.toml')
+    expect(cf.extracts.map((x) => x.count)).toEqual([true, true])
+  })
+
+  it('accepts one capture group among non-capturing ones', () => {
+    expect(parseClaims(extract('files = "a"\nregex = "v=(?:x|y)(\\\\d+)(?:z)?"'), 'c.toml').extracts[0].regex!.source).toBe('v=(?:x|y)(\\d+)(?:z)?')
   })
 
   it('names the line of a misplaced top-level key (found by fuzzing: these said line 1, or no line)', () => {

@@ -6,7 +6,7 @@ import {claimsAddOp, parseExpect, type ClaimsAddResult} from '../../ops/claims-a
 
 export default class ClaimsAdd extends StemeCommand {
   static summary = 'Add a claim to .steme/claims.toml, by flags or interactively'
-  static description = `Missing fields are asked for when stdin is a terminal; otherwise --id, --subject and --predicate (and --expect, except for present/absent) are required. --expect is parsed as JSON when it is JSON (true, 1.3, ["a","b"]), else kept as a string. The claim is appended; the rest of the file is left as it is.`
+  static description = `Missing fields are asked for when stdin is a terminal; otherwise --id, --subject and --predicate (and --expect, which present/absent do not take) are required. --expect is parsed as JSON when it is JSON (true, 1.3, ["a","b"], {"a":1}), else kept as a string; a number JSON would change (20.10 would be read as 20.1) is kept as the text typed, with a note, and null is refused (TOML has none). The claim is appended once the file as it will be passes the checks verify makes (a duplicate id or an unknown lens is refused, exit 2, and the file is left unchanged); the rest of the file is left as it is.`
   static examples = [
     '<%= config.bin %> claims add',
     '<%= config.bin %> claims add --id tsconfig-strict --subject repo:tsconfig --predicate compilerOptions.strict --expect true --why "strict mode catches null bugs"',
@@ -46,13 +46,15 @@ export default class ClaimsAdd extends StemeCommand {
         rl.close()
       }
     }
-    const res = claimsAddOp({
+    const expect = f.expect === undefined ? undefined : parseExpect(f.expect)
+    if (expect?.note) this.note(`note: ${expect.note}`)
+    const res = await claimsAddOp({
       cwd: process.cwd(),
       claims: f.claims,
       id: f.id!,
       subject: f.subject!,
       predicate: f.predicate!,
-      expect: f.expect === undefined ? undefined : parseExpect(f.expect),
+      expect: expect?.value,
       compare: f.compare === 'eq' ? undefined : f.compare,
       severity: f.severity === 'error' ? undefined : f.severity,
       why: f.why,

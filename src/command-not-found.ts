@@ -1,0 +1,27 @@
+/** oclif's command_not_found hook: words after a command go to it as arguments; any other word is an unknown command, rendered as every error is. */
+import type {Hook} from '@oclif/core'
+import {UserError} from './core/errors.js'
+import {renderError} from './core/render-error.js'
+
+/**
+ * With spaces between topics and commands, oclif reads the words after a command that takes no
+ * arguments as more of its name (`steme verify extra` asks for the command "verify:extra") and
+ * lands here. The longest command those words start with is run with the rest, so that its own
+ * parser refuses them as it refuses `steme verify --json extra`: one error style, exit 2.
+ */
+const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
+  const words = id.split(':')
+  let n = words.length - 1
+  for (; n > 0; n--) {
+    const prefix = words.slice(0, n).join(':')
+    const cmd = config.findCommand(prefix)
+    if (cmd) return config.runCommand(cmd.id, [...words.slice(n), ...argv], cmd)
+    // A topic nearer than any command (`serve token nope`): the next word names a command that is not there.
+    if (config.findTopic(prefix)) break
+  }
+  const where = [config.bin, ...words.slice(0, n)].join(' ')
+  const err = new UserError(`unknown command "${words.join(' ')}"`, {hint: `see \`${where} --help\` for the commands there are`})
+  process.exitCode = renderError(err, argv.includes('--json'))
+}
+
+export default hook
