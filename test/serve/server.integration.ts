@@ -3,6 +3,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {readFileSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
 import type {RouteEntry} from '../../src/serve/app.js'
+import {recordLine} from '../../src/core/seal.js'
+import {CAPS} from '../../src/sync/server.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import type {Role} from '../../src/serve/tokens.js'
 import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
@@ -306,6 +309,29 @@ describe('limits', () => {
     const limited = await h.req('/v1/stats', {token: h.read})
     expectCleanError(limited, 'rate_limited')
     expect((await h.req('/v1/stats', {token: h.admin})).status).toBe(200)
+  })
+})
+
+describe('POST /v1/sync push and the agent allowlist', () => {
+  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others', async () => {
+    const h = await startHarness({allowAgents: [testKey(1).publicHex]})
+    try {
+      const ok = assertion({subject: 'push:ok'}, testKey(1))
+      const other = assertion({subject: 'push:evil'}, testKey(3))
+      const msg = encode([
+        {t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'push'}},
+        ...[ok, other].map((s) => ({t: T.Record as const, line: recordLine(s.canonical, s.record.id, s.record.sig)})),
+      ])
+      const res = await fetch(`${h.url}/v1/sync`, {method: 'POST', headers: {'content-type': 'application/x-steme-sync', authorization: `Bearer ${h.write}`}, body: msg})
+      expect(res.status).toBe(200)
+      const ack = decode(new Uint8Array(await res.arrayBuffer())).find((f) => f.t === T.Ack)
+      expect(ack).toMatchObject({added: 1, present: 0, rejected: 1})
+      expect(ack && 'errors' in ack ? ack.errors : []).toEqual([{id: other.record.id, reason: expect.stringMatching(/allowlist/)}])
+      expect((await h.req(`/v1/records/${ok.record.id}`, {token: h.read})).status).toBe(200)
+      expect((await h.req(`/v1/records/${other.record.id}`, {token: h.read})).status).toBe(404)
+    } finally {
+      await h.stop()
+    }
   })
 })
 
