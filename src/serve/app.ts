@@ -70,7 +70,16 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     threads: opts.threads,
     noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',
   })
-  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000}
+  const refusal = (authorization: string | undefined, role: Role): string | undefined => {
+    try {
+      const p = authenticate(authorization, opts.tokens, opts.sessionTokens)
+      return roleAllows(p.role, role) ? undefined : `token ${p.tokenId} has role ${p.role}, not ${role}`
+    } catch (e) {
+      // An unreadable token file refuses too: fail closed.
+      return (e as Error).message
+    }
+  }
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,

@@ -425,6 +425,26 @@ describe('GET /v1/events', () => {
     expect(events.map((e) => e.id)).toEqual(want.map((w) => w.record.id))
     expect(events[0].data).toEqual(want[0].record)
   })
+
+  it('a token revoked while its stream is open gets no further event: the stream ends, saying why', async () => {
+    const {token} = h.tokens.create('read', 'leaked')
+    const res = await fetch(`${h.url}/v1/events`, {headers: {authorization: `Bearer ${token}`}, signal: AbortSignal.timeout(10_000)})
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    const dec = new TextDecoder()
+    let text = dec.decode((await reader.read()).value)
+    expect(text).toContain(': subscribed')
+    h.tokens.revoke('leaked')
+    const secret = assertion({subject: 'secret:z', value: 42})
+    expect((await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([secret]), token: h.write})).body.added).toBe(1)
+    for (;;) {
+      const {value, done} = await reader.read()
+      if (done) break
+      text += dec.decode(value)
+    }
+    expect(text).not.toContain(secret.record.id)
+    expect(text).toMatch(/event: error\ndata: .*"unauthorized".*revoked/)
+  })
 })
 
 describe('TLS', () => {
