@@ -107,13 +107,25 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(['application/json', ...NDJSON_TYPES], {parseAs: 'buffer'}, (_req, body, done) => done(null, body))
 
+  // Auth is decided here, but a refusal is only sent once the rate limiter (a route-level
+  // onRequest hook, so after this one) has counted the request: requests with a missing or
+  // wrong token count against their address, and a guesser gets 429 like anyone else.
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role
     if (!need) return
-    req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
-    if (!roleAllows(req.principal.role, need)) {
-      throw new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+    try {
+      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
+    } catch (e) {
+      req.authError = e as Error
+      return
     }
+    if (!roleAllows(req.principal.role, need)) {
+      req.authError = new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+    }
+  })
+  // Before the body is read: a refused request never uploads.
+  app.addHook('preParsing', async (req) => {
+    if (req.authError) throw req.authError
   })
 
   app.addHook('preValidation', async (req) => finiteNumbers(req))
@@ -123,11 +135,11 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     await app.register(rateLimit, {
       max: limit,
       timeWindow: 60_000,
-      hook: 'preHandler',
+      hook: 'onRequest',
       keyGenerator: (req) => (req.principal ? `t:${req.principal.tokenId}` : `ip:${req.ip}`),
       allowList: (req) => !req.routeOptions.config?.role,
-      errorResponseBuilder: (_req, c) =>
-        Object.assign(new HttpError('rate_limited', `rate limit of ${c.max} requests per minute for this token exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`), {statusCode: 429}),
+      errorResponseBuilder: (req, c) =>
+        Object.assign(new HttpError('rate_limited', `rate limit of ${c.max} requests per minute for this ${req.principal ? 'token' : 'address (requests without a valid token)'} exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`), {statusCode: 429}),
     })
   }
 

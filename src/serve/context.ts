@@ -49,5 +49,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: import('./tokens.js').Principal
+    /** Why auth refused the request (sent after the rate limiter counted it). */
+    authError?: Error
   }
 }

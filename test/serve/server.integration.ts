@@ -310,6 +310,19 @@ describe('limits', () => {
     expectCleanError(limited, 'rate_limited')
     expect((await h.req('/v1/stats', {token: h.admin})).status).toBe(200)
   })
+
+  it('counts requests with a missing or wrong token per address: 429 with retry-after over the limit; valid tokens unaffected', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await h.req('/v1/stats', {token: `stm_AAAAAAAAAAAA_${String(i).padStart(43, 'B')}`})).status)
+    for (let i = 0; i < 4; i++) statuses.push((await h.req('/v1/stats', {token: null})).status)
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(statuses.slice(5)).toEqual([429, 429, 429])
+    const limited = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: '', token: 'stm_nope'})
+    expect(limited.status).toBe(429)
+    expectCleanError(limited, 'rate_limited')
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await h.req('/v1/stats', {token: h.tokens.create('read', 'fresh').token})).status).toBe(200)
+  })
 })
 
 describe('POST /v1/sync push and the agent allowlist', () => {
