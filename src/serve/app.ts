@@ -81,7 +81,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   }
   const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: withRedactedUrls(opts.logger ?? false),
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     requestTimeout: opts.requestTimeout ?? DEFAULTS.requestTimeout,
     routerOptions: {maxParamLength: 200},
@@ -197,6 +197,54 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
   const res = tokens.check(m[1])
   if ('refused' in res) throw new HttpError('unauthorized', `token refused: ${res.refused}`, hint)
   return res
+}
+
+/** Query parameters whose values are secrets by their name. */
+const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
+/** A token's text wherever it appears (a path, a parameter of another name). */
+const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
+
+/** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?')
+  let out = url
+  if (q >= 0) {
+    const query = url
+      .slice(q + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=')
+        if (eq < 0) return pair
+        let name = pair.slice(0, eq)
+        try {
+          name = decodeURIComponent(name.replace(/\+/g, ' '))
+        } catch {
+          // undecodable name: judged as sent
+        }
+        return SECRET_PARAM.test(name) ? `${pair.slice(0, eq)}=[redacted]` : pair
+      })
+      .join('&')
+    out = `${url.slice(0, q)}?${query}`
+  }
+  return out.replace(TOKEN_TEXT, '[redacted]')
+}
+
+/** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log. */
+function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOptions['logger'] | Record<string, unknown> {
+  if (logger === false) return false
+  return {
+    ...(logger === true ? {} : logger),
+    serializers: {
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        version: req.headers?.['accept-version'],
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
+    },
+  }
 }
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/

@@ -1,6 +1,7 @@
 /** steme serve over real HTTP: every route's happy path and errors, auth for every route, limits, SSE. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {readFileSync} from 'node:fs'
+import {PassThrough} from 'node:stream'
 import {parse as parseYaml} from 'yaml'
 import type {RouteEntry} from '../../src/serve/app.js'
 import {recordLine} from '../../src/core/seal.js'
@@ -322,6 +323,27 @@ describe('limits', () => {
     expectCleanError(limited, 'rate_limited')
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
     expect((await h.req('/v1/stats', {token: h.tokens.create('read', 'fresh').token})).status).toBe(200)
+  })
+})
+
+describe('the request log', () => {
+  it('never holds a token sent in the query string', async () => {
+    const log = new PassThrough()
+    let text = ''
+    log.on('data', (d) => (text += d))
+    const h = await startHarness({logger: {level: 'info', stream: log}})
+    try {
+      expect((await h.req(`/v1/stats?token=${h.read}`, {token: null})).status).toBe(401)
+      expect((await h.req(`/v1/stats?access_token=${encodeURIComponent(h.read)}&x=1`, {token: null})).status).toBe(401)
+      expect((await h.req(`/v1/query?subject=${h.read}`, {token: h.read})).status).toBe(200)
+    } finally {
+      await h.stop()
+    }
+    const secret = h.read.slice(17)
+    expect(text).toContain('"url":"/v1/stats?token=[redacted]"')
+    expect(text).toContain('"url":"/v1/stats?access_token=[redacted]&x=1"')
+    expect(text).toContain('"url":"/v1/query?subject=[redacted]"')
+    expect(text).not.toContain(secret)
   })
 })
 
