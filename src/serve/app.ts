@@ -70,9 +70,18 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     threads: opts.threads,
     noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',
   })
-  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000}
+  const refusal = (authorization: string | undefined, role: Role): string | undefined => {
+    try {
+      const p = authenticate(authorization, opts.tokens, opts.sessionTokens)
+      return roleAllows(p.role, role) ? undefined : `token ${p.tokenId} has role ${p.role}, not ${role}`
+    } catch (e) {
+      // An unreadable token file refuses too: fail closed.
+      return (e as Error).message
+    }
+  }
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: withRedactedUrls(opts.logger ?? false),
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     requestTimeout: opts.requestTimeout ?? DEFAULTS.requestTimeout,
     routerOptions: {maxParamLength: 200},
@@ -98,13 +107,25 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(['application/json', ...NDJSON_TYPES], {parseAs: 'buffer'}, (_req, body, done) => done(null, body))
 
+  // Auth is decided here, but a refusal is only sent once the rate limiter (a route-level
+  // onRequest hook, so after this one) has counted the request: requests with a missing or
+  // wrong token count against their address, and a guesser gets 429 like anyone else.
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role
     if (!need) return
-    req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
-    if (!roleAllows(req.principal.role, need)) {
-      throw new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+    try {
+      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
+    } catch (e) {
+      req.authError = e as Error
+      return
     }
+    if (!roleAllows(req.principal.role, need)) {
+      req.authError = new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+    }
+  })
+  // Before the body is read: a refused request never uploads.
+  app.addHook('preParsing', async (req) => {
+    if (req.authError) throw req.authError
   })
 
   app.addHook('preValidation', async (req) => finiteNumbers(req))
@@ -114,11 +135,11 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     await app.register(rateLimit, {
       max: limit,
       timeWindow: 60_000,
-      hook: 'preHandler',
+      hook: 'onRequest',
       keyGenerator: (req) => (req.principal ? `t:${req.principal.tokenId}` : `ip:${req.ip}`),
       allowList: (req) => !req.routeOptions.config?.role,
-      errorResponseBuilder: (_req, c) =>
-        Object.assign(new HttpError('rate_limited', `rate limit of ${c.max} requests per minute for this token exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`), {statusCode: 429}),
+      errorResponseBuilder: (req, c) =>
+        Object.assign(new HttpError('rate_limited', `rate limit of ${c.max} requests per minute for this ${req.principal ? 'token' : 'address (requests without a valid token)'} exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`), {statusCode: 429}),
     })
   }
 
@@ -176,6 +197,54 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
   const res = tokens.check(m[1])
   if ('refused' in res) throw new HttpError('unauthorized', `token refused: ${res.refused}`, hint)
   return res
+}
+
+/** Query parameters whose values are secrets by their name. */
+const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
+/** A token's text wherever it appears (a path, a parameter of another name). */
+const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
+
+/** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?')
+  let out = url
+  if (q >= 0) {
+    const query = url
+      .slice(q + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=')
+        if (eq < 0) return pair
+        let name = pair.slice(0, eq)
+        try {
+          name = decodeURIComponent(name.replace(/\+/g, ' '))
+        } catch {
+          // undecodable name: judged as sent
+        }
+        return SECRET_PARAM.test(name) ? `${pair.slice(0, eq)}=[redacted]` : pair
+      })
+      .join('&')
+    out = `${url.slice(0, q)}?${query}`
+  }
+  return out.replace(TOKEN_TEXT, '[redacted]')
+}
+
+/** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log. */
+function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOptions['logger'] | Record<string, unknown> {
+  if (logger === false) return false
+  return {
+    ...(logger === true ? {} : logger),
+    serializers: {
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        version: req.headers?.['accept-version'],
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
+    },
+  }
 }
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/

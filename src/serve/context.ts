@@ -34,6 +34,12 @@ export interface ServeContext {
   mounts: Mounts
   /** Most records one POST /v1/records reports rejections for (all are counted). */
   maxErrors: number
+  /**
+   * Check an Authorization header again, against the token file as it is now: why it no longer
+   * grants `role` (revoked, for one), or undefined while it still does. Long-lived responses
+   * (event streams) call it to end a stream whose token was revoked.
+   */
+  refusal(authorization: string | undefined, role: Role): string | undefined
 }
 
 declare module 'fastify' {
@@ -43,5 +49,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: import('./tokens.js').Principal
+    /** Why auth refused the request (sent after the rate limiter counted it). */
+    authError?: Error
   }
 }

@@ -10,6 +10,8 @@ export interface ReceiveDeps {
   saveClock(): Promise<void>
   /** Records stamped further ahead than this are refused. */
   skewMs: number
+  /** When set, records signed by any other agent are refused (the daemon's allowlist). */
+  allowAgents?: string[]
 }
 
 export interface Received {
@@ -133,7 +135,7 @@ export class Receiver {
     const columnar = typeof store.insertColumns === 'function'
     const jobs: Promise<ChunkResult>[] = []
     for (const c of chunks) {
-      const job: ChunkJob = {seq: this.seq++, ...(c.text ? {text: c.text} : {lines: c.lines}), lineNos: {first: c.first}, nowMs, skewMs: this.deps.skewMs, columnar}
+      const job: ChunkJob = {seq: this.seq++, ...(c.text ? {text: c.text} : {lines: c.lines}), lineNos: {first: c.first}, nowMs, skewMs: this.deps.skewMs, columnar, ...(this.deps.allowAgents ? {allowAgents: this.deps.allowAgents} : {})}
       jobs.push(runner.run(job))
     }
     const results = await Promise.all(jobs)

@@ -1,8 +1,12 @@
 /** steme serve over real HTTP: every route's happy path and errors, auth for every route, limits, SSE. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {readFileSync} from 'node:fs'
+import {PassThrough} from 'node:stream'
 import {parse as parseYaml} from 'yaml'
 import type {RouteEntry} from '../../src/serve/app.js'
+import {recordLine} from '../../src/core/seal.js'
+import {CAPS} from '../../src/sync/server.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import type {Role} from '../../src/serve/tokens.js'
 import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
@@ -307,6 +311,63 @@ describe('limits', () => {
     expectCleanError(limited, 'rate_limited')
     expect((await h.req('/v1/stats', {token: h.admin})).status).toBe(200)
   })
+
+  it('counts requests with a missing or wrong token per address: 429 with retry-after over the limit; valid tokens unaffected', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await h.req('/v1/stats', {token: `stm_AAAAAAAAAAAA_${String(i).padStart(43, 'B')}`})).status)
+    for (let i = 0; i < 4; i++) statuses.push((await h.req('/v1/stats', {token: null})).status)
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(statuses.slice(5)).toEqual([429, 429, 429])
+    const limited = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: '', token: 'stm_nope'})
+    expect(limited.status).toBe(429)
+    expectCleanError(limited, 'rate_limited')
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await h.req('/v1/stats', {token: h.tokens.create('read', 'fresh').token})).status).toBe(200)
+  })
+})
+
+describe('the request log', () => {
+  it('never holds a token sent in the query string', async () => {
+    const log = new PassThrough()
+    let text = ''
+    log.on('data', (d) => (text += d))
+    const h = await startHarness({logger: {level: 'info', stream: log}})
+    try {
+      expect((await h.req(`/v1/stats?token=${h.read}`, {token: null})).status).toBe(401)
+      expect((await h.req(`/v1/stats?access_token=${encodeURIComponent(h.read)}&x=1`, {token: null})).status).toBe(401)
+      expect((await h.req(`/v1/query?subject=${h.read}`, {token: h.read})).status).toBe(200)
+    } finally {
+      await h.stop()
+    }
+    const secret = h.read.slice(17)
+    expect(text).toContain('"url":"/v1/stats?token=[redacted]"')
+    expect(text).toContain('"url":"/v1/stats?access_token=[redacted]&x=1"')
+    expect(text).toContain('"url":"/v1/query?subject=[redacted]"')
+    expect(text).not.toContain(secret)
+  })
+})
+
+describe('POST /v1/sync push and the agent allowlist', () => {
+  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others', async () => {
+    const h = await startHarness({allowAgents: [testKey(1).publicHex]})
+    try {
+      const ok = assertion({subject: 'push:ok'}, testKey(1))
+      const other = assertion({subject: 'push:evil'}, testKey(3))
+      const msg = encode([
+        {t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'push'}},
+        ...[ok, other].map((s) => ({t: T.Record as const, line: recordLine(s.canonical, s.record.id, s.record.sig)})),
+      ])
+      const res = await fetch(`${h.url}/v1/sync`, {method: 'POST', headers: {'content-type': 'application/x-steme-sync', authorization: `Bearer ${h.write}`}, body: msg})
+      expect(res.status).toBe(200)
+      const ack = decode(new Uint8Array(await res.arrayBuffer())).find((f) => f.t === T.Ack)
+      expect(ack).toMatchObject({added: 1, present: 0, rejected: 1})
+      expect(ack && 'errors' in ack ? ack.errors : []).toEqual([{id: other.record.id, reason: expect.stringMatching(/allowlist/)}])
+      expect((await h.req(`/v1/records/${ok.record.id}`, {token: h.read})).status).toBe(200)
+      expect((await h.req(`/v1/records/${other.record.id}`, {token: h.read})).status).toBe(404)
+    } finally {
+      await h.stop()
+    }
+  })
 })
 
 describe('POST /v1/records and bytes that are not UTF-8', () => {
@@ -398,6 +459,26 @@ describe('GET /v1/events', () => {
     ctrl.abort()
     expect(events.map((e) => e.id)).toEqual(want.map((w) => w.record.id))
     expect(events[0].data).toEqual(want[0].record)
+  })
+
+  it('a token revoked while its stream is open gets no further event: the stream ends, saying why', async () => {
+    const {token} = h.tokens.create('read', 'leaked')
+    const res = await fetch(`${h.url}/v1/events`, {headers: {authorization: `Bearer ${token}`}, signal: AbortSignal.timeout(10_000)})
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    const dec = new TextDecoder()
+    let text = dec.decode((await reader.read()).value)
+    expect(text).toContain(': subscribed')
+    h.tokens.revoke('leaked')
+    const secret = assertion({subject: 'secret:z', value: 42})
+    expect((await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([secret]), token: h.write})).body.added).toBe(1)
+    for (;;) {
+      const {value, done} = await reader.read()
+      if (done) break
+      text += dec.decode(value)
+    }
+    expect(text).not.toContain(secret.record.id)
+    expect(text).toMatch(/event: error\ndata: .*"unauthorized".*revoked/)
   })
 })
 

@@ -1,4 +1,4 @@
-/** POST /v1/verify over real HTTP: the same report as `steme verify --json`, store claims through each claim's lens, errors, roles, --record. */
+/** POST /v1/verify over real HTTP: the same report as `steme verify --json`, store claims through each claim's lens, errors, roles; "record" is refused (the daemon never signs). */
 import {execFile} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
@@ -225,27 +225,29 @@ describe('POST /v1/verify', () => {
     expect(ndjson.body.error.code).toBe('unsupported_media_type')
   })
 
-  it('needs a token; read verifies, "record": true needs write and stores the verdicts signed by the daemon', async () => {
+  it('needs a token; "record": true is refused for every role, since the daemon never signs; `verify --record --remote` signs here', async () => {
     expect((await post({claims: CLAIMS}, null)).status).toBe(401)
     const before = (await rt.store.stats()).records
-    const refused = await post({claims: CLAIMS, record: true}, tok.read)
-    expect(refused.status).toBe(403)
-    expect(refused.body.error.code).toBe('forbidden')
+    const {observations} = await verifyOp({}, {cwd: repo})
+    for (const token of [tok.read, tok.write]) {
+      const r = await post({claims: CLAIMS, observations, record: true}, token)
+      expect(r.status, r.text).toBe(400)
+      expect(r.body.error.code).toBe('usage')
+      expect(r.body.error.message).toMatch(/never signs/)
+      expect(r.body.error.hint).toMatch(/steme verify --record --remote/)
+    }
     expect((await rt.store.stats()).records).toBe(before)
 
-    const {observations} = await verifyOp({}, {cwd: repo})
-    const r = await post({claims: CLAIMS, observations, record: true}, tok.write)
-    expect(r.status, r.text).toBe(200)
-    expect(r.body.recorded.verdicts).toBe(6)
-    expect(r.body.recorded.ids.length).toBe(r.body.recorded.verdicts + r.body.recorded.observations)
-    expect((await rt.store.stats()).records).toBe(before + r.body.recorded.ids.length)
+    // The supported way: the client's key signs the verdicts, which are posted as records.
+    const v = await steme(['verify', '--json', '--record', '--remote', url, '--token', tok.write])
+    expect(v.code, v.stderr).toBe(localCode)
     const q = await fetch(`${url}/v1/log?subject=${encodeURIComponent('claim:owner-confident')}`, {headers: {authorization: `Bearer ${tok.read}`}})
     const {records} = (await q.json()) as {records: Array<{agent: string; predicate: string; value: {status: string}}>}
     expect(records).toHaveLength(1)
-    expect(records[0]).toMatchObject({agent: rt.key().publicHex, predicate: 'verdict', value: {status: 'PASS'}})
+    expect(records[0]).toMatchObject({predicate: 'verdict', value: {status: 'PASS'}})
   })
 
-  it('"record": true on a daemon without a key is refused with no_key, and nothing is stored', async () => {
+  it('a daemon without a key verifies', async () => {
     const bare = tempDir('steme-verify-nokey-')
     mkdirSync(join(bare, 'xdg'))
     const rt2 = await openRuntime({store: join(bare, 'store.duckdb'), create: true, env: {XDG_CONFIG_HOME: join(bare, 'xdg')}})
@@ -254,13 +256,7 @@ describe('POST /v1/verify', () => {
     const s2 = await createServer({deps: rt2, tokens, threads: 0})
     const u2 = await s2.app.listen({host: '127.0.0.1', port: 0})
     try {
-      const res = await fetch(`${u2}/v1/verify`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${w}`}, body: JSON.stringify({claims: CLAIMS, record: true})})
-      const body = (await res.json()) as {error: {code: string; message: string}}
-      expect(res.status).toBe(400)
-      expect(body.error.code).toBe('no_key')
-      expect(body.error.message).toMatch(/no signing key/)
-      expect((await rt2.store.stats()).records).toBe(0)
-      // Without record the same daemon verifies: its store is empty, so store claims are MISSING.
+      // Its store is empty, so store claims are MISSING.
       const ok = await fetch(`${u2}/v1/verify`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${w}`}, body: JSON.stringify({claims: CLAIMS})})
       const rep = (await ok.json()) as {verdicts: Array<{id: string; status: string}>; store: string}
       expect(rep.store).toBe('used')

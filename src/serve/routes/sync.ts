@@ -11,8 +11,9 @@ import {roleAllows} from '../tokens.js'
 const PEER_WINDOW_MS = 10_000
 
 export function syncRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  // Pushed records go through the observed store, so /v1/events and the metrics see them too.
-  const deps = {store: ctx.observed.forRequest(false).store, clock: ctx.deps.clock, saveClock: () => ctx.deps.saveClock(), skewMs: ctx.deps.config.skewSeconds * 1000}
+  // Pushed records go through the observed store, so /v1/events and the metrics see them too,
+  // and through the same agent allowlist as POST /v1/records.
+  const deps = {store: ctx.observed.forRequest(false).store, clock: ctx.deps.clock, saveClock: () => ctx.deps.saveClock(), skewMs: ctx.deps.config.skewSeconds * 1000, allowAgents: ctx.allowAgents}
   const full = createSyncHandler(deps)
   const pullOnly = createSyncHandler({...deps, readOnly: true})
   const peers = new Map<string, number>()

@@ -4,7 +4,6 @@ import type {FastifyInstance} from 'fastify'
 import {parseVerifyRequest, verifyRequestOp} from '../../ops/verify-request.js'
 import type {ServeContext} from '../context.js'
 import {HttpError} from '../errors.js'
-import {roleAllows} from '../tokens.js'
 
 export function verifyRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.post<{Body: Buffer}>('/v1/verify', {config: {role: 'read'}}, async (req) => {
@@ -18,25 +17,12 @@ export function verifyRoutes(app: FastifyInstance, ctx: ServeContext): void {
       throw new HttpError('bad_request', `the body is not valid JSON: ${(e as Error).message}`)
     }
     const input = parseVerifyRequest(body)
-    // Recording writes signed assertions: a write token, and a key on the daemon's host to sign them with.
-    if (input.record && !roleAllows(req.principal!.role, 'write')) {
-      throw new HttpError('forbidden', `"record": true stores the verdicts and needs a write token; token ${req.principal!.tokenId} has role ${req.principal!.role}`, 'send "record": false, or ask an admin for a write token')
+    // Recording would sign assertions with the daemon host's key, for subjects and values the
+    // client chose: the daemon never signs on anyone's behalf. Clients record with their own key.
+    if (input.record) {
+      throw new HttpError('usage', 'this daemon does not record verdicts: it never signs on a client\'s behalf, so "record": true is refused', 'send "record": false; to record, run `steme verify --record --remote <url>`, which signs the verdicts with your key and posts them')
     }
-    if (input.record) serverKey(ctx)
     const {store} = ctx.observed.forRequest(false)
-    const report = await verifyRequestOp({openStore: async () => ({store, config: ctx.deps.config})}, input)
-    if (!input.record) return report
-    const {recordVerifyOp} = await import('../../ops/record-verify.js')
-    const rec = await recordVerifyOp({...ctx.deps, store}, report)
-    return {...report, recorded: rec}
+    return verifyRequestOp({openStore: async () => ({store, config: ctx.deps.config})}, input)
   })
-}
-
-/** The daemon's own key, or a clean refusal: without one it cannot sign what it would record. */
-function serverKey(ctx: ServeContext): void {
-  try {
-    ctx.deps.key()
-  } catch (e) {
-    throw new HttpError('no_key', `this daemon has no signing key, so it cannot record verdicts: ${(e as Error).message}`, 'send "record": false, or give the daemon a key (`steme keys generate` on its host, or STEME_KEY) and restart it')
-  }
 }
