@@ -18,6 +18,7 @@ import {eventRoutes} from './routes/events.js'
 import {mountedRoutes} from './routes/mounted.js'
 import {readRoutes} from './routes/read.js'
 import {NDJSON_TYPES, recordRoutes} from './routes/records.js'
+import {BODY_LIMIT_HEADER} from './client.js'
 import {roleAllows, type Principal, type Role, type TokenFile} from './tokens.js'
 
 export interface ServeOptions {
@@ -138,6 +139,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   let closing = false
   app.addHook('onSend', async (_req, reply) => {
+    // Clients size their POSTs by it (src/serve/client.ts), rather than learning it from a 413.
+    void reply.header(BODY_LIMIT_HEADER, String(bodyLimit))
     if (closing) void reply.header('connection', 'close')
   })
 

@@ -28,6 +28,50 @@ function stalledUpload(url: string, token: string): {answer: Promise<string>; st
   return {answer, started}
 }
 
+describe('body size', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness({bodyLimit: LIMIT})
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('the remote store splits batches by bytes, whether or not it has learned the limit', async () => {
+    const records = many(600, 'big')
+    expect(ndjson(records).length).toBeGreaterThan(4 * LIMIT)
+    // Not told the limit yet: the first POST gets a 413 and is split until it fits.
+    const blind = new RemoteClient(h.url, h.write)
+    expect(await blind.store().insert(records.slice(0, 300))).toEqual({added: 300, present: 0})
+    // Told by any answer (here /v1/stats, which `deps()` reads for the clock): no 413 at all.
+    const told = new RemoteClient(h.url, h.write)
+    await told.clock()
+    expect(told.bodyLimit).toBe(LIMIT)
+    expect(await told.store().insert(records)).toEqual({added: 300, present: 300})
+    expect((await h.req('/v1/stats', {token: h.read})).body.records).toBe(600)
+  })
+
+  it('a 413 names the limit and --body-limit, and a client still writing the body hears it', async () => {
+    const r = await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body: 'a'.repeat(2 * LIMIT), token: h.write})
+    expect(r.status).toBe(413)
+    expect(r.body.error.message).toMatch(/body limit of 65536 bytes/)
+    expect(r.body.error.hint).toMatch(/--body-limit/)
+    // Far over the limit, the daemon answers on the Content-Length and closes while the client still writes.
+    const err = await new RemoteClient(h.url, h.write).postRecords('a'.repeat(8 * 1024 * 1024)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as UserError).code).toBe('too_large')
+    expect((err as UserError).message).not.toMatch(/cannot reach/)
+    expect((err as UserError).hint).toMatch(/--body-limit/)
+  })
+
+  it('a wrong token is a configuration error for the CLI (exit 2), as a missing one is', async () => {
+    const err = await new RemoteClient(h.url, h.revoked).clock().catch((e: unknown) => e)
+    expect(err).toMatchObject({code: 'unauthorized', exit: 2})
+    const low = await new RemoteClient(h.url, h.read).postRecords('').catch((e: unknown) => e)
+    expect(low).toMatchObject({code: 'forbidden', exit: 2})
+  })
+})
+
 describe('body time and shutdown', () => {
   it('a stalled body gets 408 within about --timeout, and shutdown drops a stalled upload after it', async () => {
     const h = await startHarness({requestTimeout: 500})
