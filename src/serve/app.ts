@@ -124,6 +124,12 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   app.addHook('preValidation', async (req) => finiteNumbers(req))
 
+  // Bodies are read as sent: a compressed one would be judged byte by byte as if it were plain text.
+  app.addHook('preParsing', async (req) => {
+    const enc = String(req.headers['content-encoding'] ?? '').trim().toLowerCase()
+    if (enc && enc !== 'identity') throw new HttpError('unsupported_media_type', `content-encoding ${enc} is not supported`, 'send the body uncompressed (no Content-Encoding header)')
+  })
+
   const limit = opts.rateLimit ?? DEFAULTS.rateLimit
   if (limit > 0) {
     await app.register(rateLimit, {

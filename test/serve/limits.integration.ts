@@ -64,6 +64,27 @@ describe('body size', () => {
     expect((err as UserError).hint).toMatch(/--body-limit/)
   })
 
+  it('says what is wrong with a body: not an array, a broken object, a wrong type, an encoding', async () => {
+    const post = (body: string | Buffer, headers: Record<string, string>) => h.req('/v1/records', {method: 'POST', headers, body, token: h.write})
+    for (const b of ['null', '42', '"x"']) {
+      const r = await post(b, {'content-type': 'application/json'})
+      expect(r.status, b).toBe(400)
+      expect(r.body.error.message).not.toMatch(/starts with \[/)
+      expect(r.body.error.message).toContain(b === 'null' ? 'not null' : b)
+    }
+    const broken = await post('{"a":', {'content-type': 'application/json'})
+    expect(broken.status).toBe(400)
+    expect(broken.body.error.message).not.toContain('[')
+    const plain = await post('x', {'content-type': 'text/plain'})
+    expect(plain.status).toBe(415)
+    expect(plain.body.error.message).toContain('text/plain')
+    expect(plain.body.error.hint).toMatch(/application\/x-ndjson.*application\/json/)
+    const {gzipSync} = await import('node:zlib')
+    const gz = await post(gzipSync('{}\n'), {'content-type': 'application/x-ndjson', 'content-encoding': 'gzip'})
+    expect(gz.status).toBe(415)
+    expect(gz.body.error.message).toMatch(/content-encoding gzip/)
+  })
+
   it('a wrong token is a configuration error for the CLI (exit 2), as a missing one is', async () => {
     const err = await new RemoteClient(h.url, h.revoked).clock().catch((e: unknown) => e)
     expect(err).toMatchObject({code: 'unauthorized', exit: 2})
