@@ -31,6 +31,8 @@ requests in flight, then closes the store. See docs/serve.md.`
   async run(): Promise<{url: string; requests: number; stored: number}> {
     const {flags} = await this.parse(Serve)
     const [{createServer}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
+    // Checked before the store is opened, so a bad PEM is a config error and nothing is left running.
+    const https = flags['tls-cert'] ? await readTls(flags['tls-cert'], flags['tls-key']!) : undefined
     const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
     const dir = state.stateDir(rt.location)
     if (!dir) throw new UserError(`steme serve needs a store on disk, not ${rt.location.url}`, {code: 'config', hint: 'point --store at a .steme directory'})
@@ -47,7 +49,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       requestTimeout: flags.timeout * 1000,
       allowAgents: allow,
       threads: flags.threads,
-      https: flags['tls-cert'] ? {cert: readPem(flags['tls-cert']), key: readPem(flags['tls-key']!)} : undefined,
+      https,
       logger: tty ? false : {level: flags['log-level']},
     })
     let url: string
@@ -89,4 +91,32 @@ function readPem(path: string): Buffer {
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {code: 'config', hint: 'pass PEM files to --tls-cert and --tls-key'})
   }
+}
+
+/** The certificate and key, checked as TLS will use them: each must be PEM of its kind, and the key must be the certificate's. */
+async function readTls(certPath: string, keyPath: string): Promise<{cert: Buffer; key: Buffer}> {
+  const cert = readPem(certPath)
+  const key = readPem(keyPath)
+  const {X509Certificate, createPrivateKey} = await import('node:crypto')
+  const {createSecureContext} = await import('node:tls')
+  const hint = 'pass PEM files to --tls-cert and --tls-key: the certificate chain (BEGIN CERTIFICATE) and its unencrypted private key (BEGIN PRIVATE KEY)'
+  const why = (e: unknown) => ((e as Error).message ?? String(e)).replace(/^error:[0-9A-F]+:/, '')
+  try {
+    new X509Certificate(cert)
+  } catch (e) {
+    throw new UserError(`--tls-cert ${certPath} is not a PEM certificate (${why(e)})`, {code: 'config', hint})
+  }
+  try {
+    createPrivateKey(key)
+  } catch (e) {
+    throw new UserError(`--tls-key ${keyPath} is not a usable PEM private key (${why(e)})`, {code: 'config', hint})
+  }
+  try {
+    createSecureContext({cert, key})
+  } catch (e) {
+    const msg = why(e)
+    if (/key values mismatch/i.test(msg)) throw new UserError(`--tls-key ${keyPath} does not match the certificate in --tls-cert ${certPath}`, {code: 'config', hint: 'pass the private key the certificate was made for'})
+    throw new UserError(`--tls-cert ${certPath} and --tls-key ${keyPath} cannot be used for TLS (${msg})`, {code: 'config', hint})
+  }
+  return {cert, key}
 }

@@ -1,5 +1,7 @@
 /** The daemon: one fastify app over the runtime's deps, with auth, limits, metrics and every /v1 route. */
 import {readFileSync} from 'node:fs'
+import {createServer as createHttpServer, type RequestListener} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
 import type {Socket} from 'node:net'
 import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
@@ -16,6 +18,7 @@ import {eventRoutes} from './routes/events.js'
 import {mountedRoutes} from './routes/mounted.js'
 import {readRoutes} from './routes/read.js'
 import {NDJSON_TYPES, recordRoutes} from './routes/records.js'
+import {BODY_LIMIT_HEADER} from './client.js'
 import {roleAllows, type Principal, type Role, type TokenFile} from './tokens.js'
 
 export interface ServeOptions {
@@ -27,7 +30,7 @@ export interface ServeOptions {
   bodyLimit?: number
   /** Requests per token (or per address before auth) per minute; 0 turns the limit off. */
   rateLimit?: number
-  /** Time allowed to receive a whole request, ms. */
+  /** Time allowed to receive a whole request, ms; also how long shutdown waits for requests in flight before dropping them. */
   requestTimeout?: number
   allowAgents?: string[]
   https?: {cert: Buffer; key: Buffer}
@@ -66,6 +69,30 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     metrics.totals.stored += n
   })
   await initHash()
+  const bodyLimit = opts.bodyLimit ?? DEFAULTS.bodyLimit
+  const requestTimeout = opts.requestTimeout ?? DEFAULTS.requestTimeout
+  const app = Fastify({
+    logger: withRedactedUrls(opts.logger ?? false),
+    bodyLimit,
+    requestTimeout,
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a body
+    // stalled with --timeout 3 got its 408 after up to 90 s: check often enough to hold to --timeout.
+    serverFactory: (handler: RequestListener) => {
+      const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4)))}
+      const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
+      server.keepAliveTimeout = 72_000
+      return server
+    },
+    routerOptions: {maxParamLength: 200},
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Only names the scheme in listen()'s URL: serverFactory makes the server.
+    https: opts.https ?? null,
+    clientErrorHandler: clientError,
+    // Bad percent-encoding and over-long path parameters are refused by the router, before any route: keep our error shape.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => errorHandler(err, req, reply),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
+  // Started once the server is built: TLS options that fail there leave no worker threads running.
   const runner: ChunkRunner = await startRunner(undefined, {
     threads: opts.threads,
     noKeyReason: 'the daemon never signs on anyone\'s behalf: send signed records (`steme ingest --remote` signs plain facts locally)',
@@ -80,18 +107,6 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     }
   }
   const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
-  const app = Fastify({
-    logger: withRedactedUrls(opts.logger ?? false),
-    bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
-    requestTimeout: opts.requestTimeout ?? DEFAULTS.requestTimeout,
-    routerOptions: {maxParamLength: 200},
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-    https: opts.https ?? null,
-    clientErrorHandler: clientError,
-    // Bad percent-encoding and over-long path parameters are refused by the router, before any route: keep our error shape.
-    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => errorHandler(err, req, reply),
-  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
 
   const routes: RouteEntry[] = []
   app.addHook('onRoute', (r) => {
@@ -130,6 +145,12 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   app.addHook('preValidation', async (req) => finiteNumbers(req))
 
+  // Bodies are read as sent: a compressed one would be judged byte by byte as if it were plain text.
+  app.addHook('preParsing', async (req) => {
+    const enc = String(req.headers['content-encoding'] ?? '').trim().toLowerCase()
+    if (enc && enc !== 'identity') throw new HttpError('unsupported_media_type', `content-encoding ${enc} is not supported`, 'send the body uncompressed (no Content-Encoding header)')
+  })
+
   const limit = opts.rateLimit ?? DEFAULTS.rateLimit
   if (limit > 0) {
     await app.register(rateLimit, {
@@ -145,6 +166,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   let closing = false
   app.addHook('onSend', async (_req, reply) => {
+    // Clients size their POSTs by it (src/serve/client.ts), rather than learning it from a 413.
+    void reply.header(BODY_LIMIT_HEADER, String(bodyLimit))
     if (closing) void reply.header('connection', 'close')
   })
 
@@ -176,10 +199,17 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
         closing = true
         // Keep-alive connections busy when close began would otherwise linger for keepAliveTimeout.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+        // Node stops checking request timeouts once the server closes, so a client that stopped
+        // sending a body would hold the store forever: after --timeout, drop what is left.
+        const grace = setTimeout(() => {
+          app.log.warn('shutdown: dropping connections still open after the grace period (--timeout)')
+          app.server.closeAllConnections()
+        }, requestTimeout)
         try {
           await app.close()
         } finally {
           clearInterval(sweep)
+          clearTimeout(grace)
         }
         await observed.drain()
         await runner.close()

@@ -1,4 +1,6 @@
 /** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
+import {request as httpRequest, type IncomingHttpHeaders} from 'node:http'
+import {request as httpsRequest} from 'node:https'
 import {UserError, type ErrorCode} from '../core/errors.js'
 import {Hlc, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
@@ -23,6 +25,15 @@ import type {RecordsResponse} from './routes/records.js'
  */
 export const VERIFY_LIMITS = {observations: 100_000, bytes: 32 * 1024 * 1024 - 64 * 1024}
 
+/**
+ * The most one POST /v1/records carries: a quarter of the daemon's default body limit. A daemon
+ * advertises its own limit (the x-steme-body-limit header), and batches stay at half of that.
+ */
+export const RECORDS_POST_BYTES = 8 * 1024 * 1024
+
+/** The header a daemon states its --body-limit in, in bytes. */
+export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
+
 const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
 
 export class RemoteClient {
@@ -41,31 +52,39 @@ export class RemoteClient {
     this.url = u.origin + u.pathname.replace(/\/+$/, '')
   }
 
+  /** The daemon's body limit in bytes, once a response has stated it. */
+  bodyLimit?: number
+
   async request<T>(method: string, path: string, opts: {query?: Record<string, string | number | boolean | undefined>; body?: string; type?: string} = {}): Promise<T> {
     const u = new URL(this.url + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v))
     const headers: Record<string, string> = {accept: 'application/json'}
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json'
-    let res: Response
+    let res: {status: number; headers: IncomingHttpHeaders; text: string}
     try {
-      res = await fetch(u, {method, headers, body: opts.body})
+      res = await send(u, method, headers, opts.body)
     } catch (e) {
-      const cause = (e as {cause?: {code?: string; message?: string}}).cause
-      throw new UserError(`cannot reach steme serve at ${this.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {code: 'remote', exit: 1, hint: 'check the URL and that the daemon runs (`steme serve`)'})
+      const err = e as NodeJS.ErrnoException
+      throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {code: 'remote', exit: 1, hint: 'check the URL and that the daemon runs (`steme serve`)', cause: e})
     }
-    const text = await res.text()
+    const limit = Number(res.headers[BODY_LIMIT_HEADER])
+    if (Number.isSafeInteger(limit) && limit > 0) this.bodyLimit = limit
+    const text = res.text
     let parsed: unknown
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {
       throw new UserError(`steme serve at ${this.url} answered ${res.status} with a body that is not JSON`, {code: 'remote', exit: 1})
     }
-    if (!res.ok && !(res.status === 422 && path === '/v1/records')) {
+    const ok = res.status >= 200 && res.status < 300
+    if (!ok && !(res.status === 422 && path === '/v1/records')) {
       const err = (parsed as ErrorBody | undefined)?.error
-      const code = (err && CORE_CODES.has(err.code) ? err.code : 'remote') as ErrorCode
-      const hint = err?.hint ?? (res.status === 401 ? 'pass --token or set STEME_TOKEN' : undefined)
-      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit: res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims') ? 2 : 1})
+      const code = (err && CORE_CODES.has(err.code) ? err.code : res.status === 413 ? 'too_large' : 'remote') as ErrorCode
+      const hint = err?.hint ?? (res.status === 401 ? 'pass --token or set STEME_TOKEN' : res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : undefined)
+      // A missing, wrong or revoked token, or one whose role is too low, is a configuration error (exit 2), as a missing --token is.
+      const exit = (res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims')) || res.status === 401 || res.status === 403 ? 2 : 1
+      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit})
     }
     return parsed as T
   }
@@ -157,17 +176,60 @@ export class RemoteClient {
     }
   }
 
+  /** Lines grouped into POST bodies no larger than what the daemon takes (half its stated limit, at most RECORDS_POST_BYTES). */
+  private *byBytes(lines: readonly string[]): Generator<string[]> {
+    const cap = Math.min(RECORDS_POST_BYTES, this.bodyLimit ? Math.floor(this.bodyLimit / 2) : RECORDS_POST_BYTES)
+    let part: string[] = []
+    let bytes = 0
+    for (const line of lines) {
+      const n = Buffer.byteLength(line)
+      if (part.length && bytes + n > cap) {
+        yield part
+        part = []
+        bytes = 0
+      }
+      part.push(line)
+      bytes += n
+    }
+    if (part.length) yield part
+  }
+
+  /** Post lines; a 413 (a daemon with a smaller limit than it stated, or none stated) splits them in halves, down to one record. */
+  private async postLines(lines: string[]): Promise<{added: number; present: number}> {
+    let res: RecordsResponse
+    try {
+      res = await this.postRecords(lines.join(''))
+    } catch (e) {
+      if (!(e instanceof UserError && e.code === 'too_large')) throw e
+      if (lines.length === 1) {
+        throw new UserError(`a record of ${Buffer.byteLength(lines[0])} bytes is over the body limit of steme serve at ${this.url}${this.bodyLimit ? ` (${this.bodyLimit} bytes)` : ''}`, {code: 'too_large', exit: 1, hint: 'start the daemon with a larger --body-limit (MiB); the records before this one were stored'})
+      }
+      const half = Math.ceil(lines.length / 2)
+      const a = await this.postLines(lines.slice(0, half))
+      const b = await this.postLines(lines.slice(half))
+      return {added: a.added + b.added, present: a.present + b.present}
+    }
+    if (res.rejected > 0) {
+      const e = res.errors[0]
+      throw new UserError(`steme serve at ${this.url} rejected ${res.rejected} record(s)${e ? `, first ${e.id ?? 'line ' + e.line}: ${e.reason}` : ''}`, {code: 'rejected', exit: 1, hint: 'the daemon stored the records it accepted, from this batch and the ones before it; nothing after it was sent. Fix the cause (allowlist, clock skew) before sending again: signed records already stored are skipped, but plain facts are signed anew each time, so sending the same input again would store those that went in a second time'})
+    }
+    return {added: res.added, present: res.present}
+  }
+
   /** The Store assertOp and ingestOp need when the records go to a daemon: insert, has, get and idsWithPrefix; nothing else is called. */
   store(): Store {
     const calls: Partial<Store> = {
       location: this.url,
       insert: async (batch: readonly Sealed[]) => {
-        const res = await this.postRecords(batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n')
-        if (res.rejected > 0) {
-          const e = res.errors[0]
-          throw new UserError(`steme serve at ${this.url} rejected ${res.rejected} record(s)${e ? `, first ${e.id ?? 'line ' + e.line}: ${e.reason}` : ''}`, {code: 'rejected', exit: 1, hint: 'the daemon stored the records it accepted, from this batch and the ones before it; nothing after it was sent. Fix the cause (allowlist, clock skew) before sending again: signed records already stored are skipped, but plain facts are signed anew each time, so sending the same input again would store those that went in a second time'})
+        const lines = batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig) + '\n')
+        let added = 0
+        let present = 0
+        for (const part of this.byBytes(lines)) {
+          const res = await this.postLines(part)
+          added += res.added
+          present += res.present
         }
-        return {added: res.added, present: res.present}
+        return {added, present}
       },
       // assert resolves what it cites and replaces through the daemon's `show`.
       get: async (ids: readonly string[]) => {
@@ -205,3 +267,31 @@ export class RemoteClient {
 
 /** Store methods callers probe for (`typeof store.x === 'function'`) before using them. */
 const OPTIONAL = new Set<string>(['insertColumns', 'changeCounter'] satisfies Array<keyof Store>)
+
+/**
+ * One HTTP exchange. Unlike fetch, a server that answers before it has read the whole body (a 413
+ * sent on the Content-Length alone) is heard: the error writing the rest (EPIPE, ECONNRESET) is
+ * dropped once a response has arrived, and that response is what the caller gets.
+ */
+function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+  return new Promise((resolve, reject) => {
+    const buf = body === undefined ? undefined : Buffer.from(body)
+    if (buf) headers['content-length'] = String(buf.length)
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {method, headers})
+    let answered = false
+    req.on('response', (res) => {
+      answered = true
+      const chunks: Buffer[] = []
+      const done = () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8')})
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', done)
+      // The connection dropped while the answer was read (the server closed it after an early answer): keep what came.
+      res.on('error', done)
+      res.on('aborted', done)
+    })
+    req.on('error', (e) => {
+      if (!answered) reject(e)
+    })
+    req.end(buf)
+  })
+}

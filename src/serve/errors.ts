@@ -89,8 +89,28 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
   return {status: STATUS[code], body: {error: {code, message, ...(hint ? {hint} : {}), ...(at ? {line: at.line, ...(at.column ? {column: at.column} : {})} : {})}}}
 }
 
+/** What each body-taking route accepts, for the 415 hint. */
+const ACCEPTS: Record<string, string> = {
+  '/v1/records': 'application/x-ndjson (also application/ndjson, application/jsonl) or application/json',
+  '/v1/sync': 'application/x-steme-sync',
+  '/v1/verify': 'application/json',
+}
+
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const {status, body} = toErrorBody(err)
+  // Fastify's own 413 and 415 say only "too large" or "unsupported": name the limit, the type and what is accepted.
+  if (err?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = req.routeOptions?.bodyLimit
+    body.error.message = `request body is larger than the daemon's body limit${limit ? ` of ${mib(limit)}` : ''}`
+    body.error.hint = 'send fewer records per request (steme ingest --remote does), or start the daemon with a larger --body-limit (MiB)'
+  } else if (err?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
+    const accepts = ACCEPTS[req.routeOptions?.url ?? '']
+    body.error.message = type ? `content type ${type} is not accepted here` : 'the request has a body but no Content-Type'
+    body.error.hint = accepts ? `${req.method} ${req.routeOptions.url} takes ${accepts}` : 'see GET /v1/openapi.yaml'
+  }
   if (status >= 500) req.log.error({err}, 'request failed')
   void reply.status(status).type('application/json').send(body)
 }
+
+const mib = (bytes: number): string => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`)

@@ -154,7 +154,7 @@ describe('CLI against a daemon', () => {
       expect((await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])).code).toBe(0)
       expect((await steme(e, ['serve', 'token', 'revoke', 'tmp'])).code).toBe(0)
       const refused = await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])
-      expect(refused.code).toBe(1)
+      expect(refused.code).toBe(2) // a revoked token is a configuration error, as a missing one is
       expect(JSON.parse(refused.stdout).error.code).toBe('unauthorized')
       const unknown = await steme(e, ['serve', 'token', 'revoke', 'nope'])
       expect(unknown.code).toBe(1)

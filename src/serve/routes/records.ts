@@ -27,6 +27,33 @@ function firstNonSpace(b: Buffer): number | undefined {
   return i < b.length ? b[i] : undefined
 }
 
+/** How a JSON body that is neither an array nor an object starts, for the error. */
+function describe(body: Buffer): string {
+  const text = body.toString('utf8', 0, Math.min(body.length, 200)).trim()
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'))
+    return v === null ? 'null' : `a ${typeof v} (${JSON.stringify(v).slice(0, 40)})`
+  } catch {
+    return `text starting ${JSON.stringify(text.slice(0, 20))}`
+  }
+}
+
+/** JSON.parse's complaint about a body, if it is valid UTF-8 and does not parse; bytes that are not UTF-8 are left to ingestOp. */
+function syntaxError(body: Buffer): string | undefined {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', {fatal: true}).decode(body)
+  } catch {
+    return undefined
+  }
+  try {
+    JSON.parse(text)
+    return undefined
+  } catch (e) {
+    return (e as Error).message
+  }
+}
+
 export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.post<{Body: Buffer; Querystring: {detail?: 'ids' | 'counts'}}>(
     '/v1/records',
@@ -40,8 +67,16 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
       let body = hasBom(req.body) ? req.body.subarray(3) : req.body
       let format: 'ndjson' | 'json' = NDJSON_TYPES.includes(type) ? 'ndjson' : 'json'
       const first = firstNonSpace(body)
-      // One pretty-printed object is one record, not NDJSON lines.
-      if (format === 'json' && first === 0x7b) body = Buffer.concat([Buffer.from('['), body, Buffer.from(']')])
+      if (format === 'json' && first !== undefined && first !== 0x5b && first !== 0x7b) {
+        throw new HttpError('invalid_record', `an application/json body is an array of records or one record object, not ${describe(body)}`, 'send [ {record}, … ], one {record}, or NDJSON as application/x-ndjson')
+      }
+      // One pretty-printed object is one record, not NDJSON lines. It is checked whole here, so a
+      // syntax error is reported on the text sent, not on the array it is wrapped in below.
+      if (format === 'json' && first === 0x7b) {
+        const bad = syntaxError(body)
+        if (bad) throw new HttpError('invalid_record', `request body is not a valid JSON object: ${bad}`, 'send one record object, a JSON array of records, or NDJSON as application/x-ndjson')
+        body = Buffer.concat([Buffer.from('['), body, Buffer.from(']')])
+      }
       if (first === undefined) format = 'ndjson'
       const {store, added, present} = ctx.observed.forRequest(req.query.detail !== 'counts')
       const summary = await ingestOp(
