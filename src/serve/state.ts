@@ -45,8 +45,24 @@ export function readServeState(dir: string | undefined): ServeState | undefined 
   } catch {
     return undefined
   }
-  if (typeof s?.url !== 'string' || typeof s.pid !== 'number' || !alive(s.pid)) return undefined
+  if (typeof s?.url !== 'string' || typeof s.pid !== 'number' || !alive(s.pid) || !servesHere(s.pid)) return undefined
   return s
+}
+
+/**
+ * Whether the process is a `steme serve` at all: after a crash or a reboot its pid may belong to
+ * another program, and going through a daemon that is not there fails every command. Where
+ * /proc shows command lines (Linux), the process must have been started with "serve"; elsewhere
+ * a live pid is taken at its word.
+ */
+function servesHere(pid: number): boolean {
+  let cmdline: string
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  } catch {
+    return true
+  }
+  return cmdline.split('\0').includes('serve')
 }
 
 /** Remove serve.json if it is this process's. */
