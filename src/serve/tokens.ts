@@ -83,7 +83,15 @@ export class TokenFile {
 
   revoke(idOrName: string): TokenEntry[] {
     const tokens = this.list()
-    const hit = tokens.filter((t) => !t.revoked && (t.id === idOrName || t.name === idOrName))
+    const byId = tokens.filter((t) => !t.revoked && t.id === idOrName)
+    const hit = byId.length ? byId : tokens.filter((t) => !t.revoked && t.name === idOrName)
+    // A name several tokens share is no way to say which: revoking all could cut off a write token nobody meant to.
+    if (hit.length > 1) {
+      throw new UserError(`${hit.length} active tokens are named "${idOrName}": ${hit.map((t) => `${t.id} (${t.role})`).join(', ')}`, {
+        code: 'conflict',
+        hint: 'revoke one by its id (`steme serve token list` shows them)',
+      })
+    }
     if (hit.length === 0) throw new UserError(`no active token with id or name "${idOrName}"`, {code: 'not_found', exit: 1, hint: 'list tokens with `steme serve token list`'})
     const now = new Date().toISOString()
     this.write(tokens.map((t) => (hit.includes(t) ? {...t, revoked: now} : t)))

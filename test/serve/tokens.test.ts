@@ -29,6 +29,18 @@ describe('TokenFile', () => {
     expect(() => f.revoke('r')).toThrow(UserError)
   })
 
+  it('refuses to revoke by a name several active tokens share, naming them; their ids revoke one each', () => {
+    const f = file()
+    const read = f.create('read', 'ci')
+    const write = f.create('write', 'ci')
+    expect(() => f.revoke('ci')).toThrow(`2 active tokens are named "ci": ${read.entry.id} (read), ${write.entry.id} (write)`)
+    expect('role' in f.check(write.token)).toBe(true)
+    expect(f.revoke(read.entry.id).map((t) => t.id)).toEqual([read.entry.id])
+    // Now the name is one active token's again.
+    expect(f.revoke('ci').map((t) => t.id)).toEqual([write.entry.id])
+    expect(f.check(write.token)).toEqual({refused: expect.stringMatching(/revoked/)})
+  })
+
   it('sees changes another process writes (revocation reaches a running daemon)', () => {
     const f = file()
     const {token} = f.create('admin')
