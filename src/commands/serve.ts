@@ -61,6 +61,12 @@ requests in flight, then closes the store. See docs/serve.md.`
       throw new UserError(`cannot listen on ${flags.host}:${flags.port}: ${code ?? (e as Error).message}`, {code: 'config', hint: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host and --port'})
     }
     state.writeServeState(dir, {url, pid: process.pid, token: sessionToken, started: new Date().toISOString(), store: rt.location.url})
+    // Said once at start, where the person who started it looks: on the terminal, or in the log.
+    const warn = (msg: string) => (tty ? this.note(`note: ${msg}`) : server.app.log.warn(msg))
+    if (!https && !isLoopback(flags.host)) warn(`serving plain HTTP on ${flags.host}: tokens cross the network in clear text; give --tls-cert and --tls-key`)
+    if (!TokenFile.forStateDir(dir).list().some((t) => !t.revoked)) {
+      warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')
+    }
     const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
     if (!tty) server.app.log.info({url, store: rt.location.url, allowAgents: allow?.length ?? 'any'}, 'steme serve ready')
     await new Promise<void>((resolve) => {
@@ -119,4 +125,9 @@ async function readTls(certPath: string, keyPath: string): Promise<{cert: Buffer
     throw new UserError(`--tls-cert ${certPath} and --tls-key ${keyPath} cannot be used for TLS (${msg})`, {code: 'config', hint})
   }
   return {cert, key}
+}
+
+/** A host that only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host)
 }

@@ -55,6 +55,26 @@ async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildPr
   return {proc, url, exited, log: () => log}
 }
 
+describe('steme serve with no tokens yet', () => {
+  it('says how to create one, in its log', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const d = await startDaemon(e)
+      try {
+        for (let i = 0; i < 100 && !/no tokens yet/.test(d.log()); i++) await new Promise((r) => setTimeout(r, 20))
+        expect(d.log()).toMatch(/"level":40,.*"msg":"no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read\|write\|admin --name <who>`"/)
+        expect(d.log()).not.toMatch(/plain HTTP/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('CLI against a daemon', () => {
   const e = makeEnv()
   let token: string
