@@ -36,6 +36,9 @@ export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
 
 const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
 
+/** Node's codes for a server certificate this machine does not trust, or that names another host. */
+const TLS_TRUST = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
+
 export class RemoteClient {
   readonly url: string
   constructor(
@@ -49,7 +52,8 @@ export class RemoteClient {
       throw new UserError(`--remote "${url}" is not a URL`, {hint: 'use the URL `steme serve` prints, e.g. http://127.0.0.1:7411'})
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UserError(`--remote "${url}" is not an http(s) URL`, {hint: 'use the URL `steme serve` prints'})
-    this.url = u.origin + u.pathname.replace(/\/+$/, '')
+    // The base URL: one copied from a route (…/v1) would make every path /v1/v1/….
+    this.url = u.origin + u.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')
   }
 
   /** The daemon's body limit in bytes, once a response has stated it. */
@@ -66,7 +70,15 @@ export class RemoteClient {
       res = await send(u, method, headers, opts.body)
     } catch (e) {
       const err = e as NodeJS.ErrnoException
-      throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {code: 'remote', exit: 1, hint: 'check the URL and that the daemon runs (`steme serve`)', cause: e})
+      const tls = err.code !== undefined && TLS_TRUST.test(err.code)
+      throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {
+        code: 'remote',
+        exit: 1,
+        hint: tls
+          ? "its TLS certificate is not trusted here: point NODE_EXTRA_CA_CERTS at the daemon's certificate (or its CA's) in PEM, and check the URL's host is one the certificate names"
+          : 'check the URL and that the daemon runs (`steme serve`)',
+        cause: e,
+      })
     }
     const limit = Number(res.headers[BODY_LIMIT_HEADER])
     if (Number.isSafeInteger(limit) && limit > 0) this.bodyLimit = limit
@@ -75,13 +87,17 @@ export class RemoteClient {
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {
-      throw new UserError(`steme serve at ${this.url} answered ${res.status} with a body that is not JSON`, {code: 'remote', exit: 1})
+      throw new UserError(`steme serve at ${this.url} answered ${res.status} with a body that is not JSON`, {code: 'remote', exit: 1, hint: 'is this the URL `steme serve` printed? another web server may be answering there'})
     }
     const ok = res.status >= 200 && res.status < 300
     if (!ok && !(res.status === 422 && path === '/v1/records')) {
       const err = (parsed as ErrorBody | undefined)?.error
       const code = (err && CORE_CODES.has(err.code) ? err.code : res.status === 413 ? 'too_large' : 'remote') as ErrorCode
-      const hint = err?.hint ?? (res.status === 401 ? 'pass --token or set STEME_TOKEN' : res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : undefined)
+      // The daemon's own 401 hint is for HTTP clients (an Authorization header); here the token comes from a flag.
+      const hint =
+        res.status === 401
+          ? 'check --token or STEME_TOKEN: the token must be one the daemon issued and has not revoked (an admin creates one with `steme serve token create`)'
+          : (err?.hint ?? (res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : undefined))
       // A missing, wrong or revoked token, or one whose role is too low, is a configuration error (exit 2), as a missing --token is.
       const exit = (res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims')) || res.status === 401 || res.status === 403 ? 2 : 1
       throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit})

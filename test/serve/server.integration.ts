@@ -10,6 +10,8 @@ import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import type {Role} from '../../src/serve/tokens.js'
 import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
+import {RemoteClient} from '../../src/serve/client.js'
+import {UserError} from '../../src/core/errors.js'
 
 const NDJSON = {'content-type': 'application/x-ndjson'}
 const JSONCT = {'content-type': 'application/json'}
@@ -505,8 +507,33 @@ describe('TLS', () => {
           .on('error', reject)
       })
       expect(JSON.parse(body).records).toBe(0)
+      // The CLI's client, on a machine that does not trust the certificate, says what to do about it.
+      const err = await new RemoteClient(h.url, h.read).request('GET', '/v1/stats').catch((e: UserError) => e)
+      expect(err).toMatchObject({code: 'remote', message: expect.stringMatching(/cannot reach steme serve at https:.*SELF_SIGNED/)})
+      expect((err as UserError).hint).toMatch(/NODE_EXTRA_CA_CERTS/)
     } finally {
       await h.stop()
     }
+  })
+})
+
+describe('the CLI client (RemoteClient)', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('takes a URL copied with /v1 on it as the base URL', async () => {
+    const c = new RemoteClient(`${h.url}/v1/`, h.read)
+    expect(c.url).toBe(h.url)
+    expect(await c.request('GET', '/v1/stats')).toMatchObject({records: 0})
+  })
+
+  it('a refused token gets a hint about --token and STEME_TOKEN, exit 2', async () => {
+    const err = await new RemoteClient(h.url, `stm_${'a'.repeat(12)}_${'b'.repeat(43)}`).request('GET', '/v1/stats').catch((e: UserError) => e)
+    expect(err).toMatchObject({exit: 2, hint: expect.stringMatching(/^check --token or STEME_TOKEN/)})
   })
 })
