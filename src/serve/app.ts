@@ -135,7 +135,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       return
     }
     if (!roleAllows(req.principal.role, need)) {
-      req.authError = new HttpError('forbidden', `this route needs a ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
+      req.authError = new HttpError('forbidden', `this route needs ${need === 'admin' ? 'an' : 'a'} ${need} token; token ${req.principal.tokenId} has role ${req.principal.role}`, 'ask an admin for a token with the right role (`steme serve token create --role ...`)')
     }
   })
   // Before the body is read: a refused request never uploads.

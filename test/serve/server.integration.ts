@@ -267,6 +267,9 @@ describe('auth: every route refuses a missing, malformed, revoked or under-privi
     expect(r.status).toBe(200)
     expect(r.body.tokens.map((t: {name: string}) => t.name)).toEqual(expect.arrayContaining(['r', 'w', 'a', 'gone']))
     expect(r.text).not.toMatch(/hash/)
+    const refused = await h.req('/v1/tokens', {token: h.read})
+    expect(refused.status).toBe(403)
+    expect(refused.body.error.message).toMatch(/^this route needs an admin token; token \S+ has role read$/)
   })
 
   it('a token revoked while the daemon runs is refused from the next request', async () => {
