@@ -56,7 +56,9 @@ export interface FileResult {
 function extractFile(path: string, content: FileContent | undefined, builtins: readonly Builtin[], extracts: readonly Extract[]): FileResult {
   const r: FileResult = {warnings: [], builtin: [], extract: {}}
   if (content && 'skipped' in content) r.skipped = {path, reason: content.skipped, detail: content.detail}
-  const text = content && 'text' in content ? content.text : undefined
+  // A leading byte order mark (Visual Studio writes one; tsc and npm accept it) is no part of the
+  // content: JSON.parse refuses it, and regexes anchored at ^ would miss the first line.
+  const text = content && 'text' in content ? stripBom(content.text) : undefined
   for (const b of builtins) {
     if (!b.reads) r.builtin.push(...b.extract(path, ''))
     else if (text !== undefined) {
@@ -242,5 +244,7 @@ function relativeClaims(root: string, claimsPath: string): string {
   if (!isAbsolute(claimsPath)) return claimsPath
   return claimsPath.startsWith(root + sep) ? claimsPath.slice(root.length + 1).replaceAll('\\', '/') : ''
 }
+
+const stripBom = (text: string) => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
 
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]
