@@ -1,6 +1,7 @@
 /** Built-in extractors for common files: package.json, tsconfig, .nvmrc/.node-version, Dockerfiles, .env files. */
 import type {Json} from '../core/record.js'
 import type {Observation} from './observation.js'
+import {fromOf, instructions} from './dockerfile.js'
 import {lineOfPath, stripJsonc} from './path.js'
 
 export interface Builtin {
@@ -82,17 +83,21 @@ export const dockerfile: Builtin = {
   wants: (p) => /^(Dockerfile|Containerfile)(\..+)?$/.test(base(p)) || /\.(Dockerfile|dockerfile)$/.test(base(p)),
   extract(path, text) {
     const subject = path === 'Dockerfile' ? 'repo:docker' : subjectFor('docker', path)
-    const stages = new Set<string>()
+    // Each stage's external image, following `FROM <earlier stage>` back to where the chain leaves the file.
+    const stages = new Map<string, {image: string; line: number}>()
     const images: {image: string; line: number}[] = []
     let last: {image: string; line: number} | undefined
-    const lines = text.split('\n')
-    for (let i = 0; i < lines.length; i++) {
-      const m = /^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(lines[i])
-      if (!m) continue
-      const image = m[1]
-      last = {image, line: i + 1}
-      if (!stages.has(image.toLowerCase())) images.push(last)
-      if (m[2]) stages.add(m[2].toLowerCase())
+    for (const ins of instructions(text)) {
+      if (ins.keyword !== 'FROM') continue
+      const from = fromOf(ins)
+      if (!from) continue
+      const earlier = stages.get(from.image.toLowerCase())
+      // The line reported is that of the FROM naming the external image (for a stage built on an
+      // earlier stage, that stage's FROM), and within it the line the image name is written on.
+      const resolved = earlier ?? {image: from.image, line: from.line}
+      if (!earlier) images.push(resolved)
+      if (from.stage) stages.set(from.stage.toLowerCase(), resolved)
+      last = resolved
     }
     const out: Observation[] = []
     if (last) out.push({subject, predicate: 'base_image', value: last.image, file: path, line: last.line, via: 'builtin:dockerfile'})

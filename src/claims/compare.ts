@@ -23,18 +23,31 @@ export function looseEqual(a: Json, b: Json): boolean {
   return false
 }
 
+// One version, as in package.json engines and .nvmrc: an optional range operator and "v", numbers
+// separated by dots, "x"/"*" wildcards after the first; a pre-release or build suffix only after a
+// dotted version ("1.2.3-rc.1", "20.0.0+build"), so an ISO date such as "2024-01-01" is not a version.
+const version = (group: '' | '?:') =>
+  String.raw`(?:[<>=^~]{1,2}\s*)?[vV]?(${group}\d+(?:\.(?:\d+|[xX*]))*)(?:(?<=\.(?:\d+|[xX*]))(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?`
+// A range is versions joined by spaces, "||" or " - " ("^18.18 || >=20", ">=18 <21"); its first version counts.
+const VERSION_LIKE = new RegExp(String.raw`^\s*${version('')}(?:(?:\s*\|\|\s*|\s+-\s+|\s+)${version('?:')})*\s*$`)
+
 /**
- * A version-ish string as numbers: "v20.11.1", ">=20.19", "^1.2", "20" (leading range operators and
- * "v" dropped, pre-release tags ignored). Undefined when it does not start with a number.
+ * A version-like string as numbers: "v20.11.1", ">=20.19", "^1.2", "20", "20.x" (range operators
+ * and "v" dropped, wildcards and pre-release tags ignored; a range counts by its first version).
+ * Undefined for anything else: "lts/argon", "node", "latest", "20abc", "2024-01-01".
  */
 export function versionOf(v: Json): number[] | undefined {
   if (typeof v === 'number') return String(v).split('.').map(Number)
   if (typeof v !== 'string') return undefined
-  const m = /^\s*(?:[<>=^~]+\s*)?v?(\d+(?:\.\d+)*)/.exec(v)
-  return m ? m[1].split('.').map(Number) : undefined
+  const m = VERSION_LIKE.exec(v)
+  return m ? m[1].split('.').filter((p) => /^\d+$/.test(p)).map(Number) : undefined
 }
 
-/** Order two values: numbers numerically, numeric strings as numbers, versions segment by segment. */
+/**
+ * Order two values: numbers numerically, numeric strings against numbers as numbers, versions
+ * segment by segment, other strings by code point. A version against a string that is not one has
+ * no order ("lts/argon" is not below or above "20.19"), nor has anything against a table.
+ */
 export function order(a: Json, b: Json): number | undefined {
   const isNum = (x: Json) => typeof x === 'number' || (typeof x === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(x) && !/^\s*\d+\.\d+\.\d+/.test(x))
   if (isNum(a) && isNum(b) && (typeof a === 'number' || typeof b === 'number')) return Math.sign(Number(a) - Number(b))
@@ -47,6 +60,7 @@ export function order(a: Json, b: Json): number | undefined {
     }
     return 0
   }
+  if (va || vb) return undefined
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
   return undefined
 }
@@ -60,7 +74,12 @@ export function check(claim: Claim, observed: Json): Check {
     case 'gte':
     case 'lte': {
       const o = order(observed, expect)
-      if (o === undefined) return {ok: false, reason: `cannot order ${show(observed)} against ${show(expect)}`}
+      if (o === undefined) {
+        // A version against some other string: name the one that is not a version (an .nvmrc alias, say).
+        const plain = [observed, expect].find((v) => typeof v === 'string' && !versionOf(v))
+        const mixed = plain !== undefined && [observed, expect].some((v) => versionOf(v))
+        return {ok: false, reason: `cannot order ${show(observed)} against ${show(expect)}${mixed ? ` (${show(plain)} is not a version)` : ''}`}
+      }
       const ok = claim.compare === 'gte' ? o >= 0 : o <= 0
       return ok ? {ok} : {ok, reason: `expected ${claim.compare === 'gte' ? '>=' : '<='} ${show(expect)}, observed ${show(observed)}`}
     }

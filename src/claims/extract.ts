@@ -7,6 +7,7 @@ import {BUILTINS, type Builtin} from './builtins.js'
 import type {ClaimsFile, Extract} from './file.js'
 import type {Observation} from './observation.js'
 import {getPath, lineOfPath, stripJsonc} from './path.js'
+import {couldBacktrack, scanSafely, startScanner, type ScanJob, type ScanOutcome, type Scanner} from './regex-scan.js'
 import type {FileContent, RepoFiles, SkipReason} from './repo.js'
 import {toJson} from './file.js'
 
@@ -52,11 +53,21 @@ export interface FileResult {
   extract: Record<number, Observation[] | {n: number; line: number}>
 }
 
-/** Run every extractor that wants this file over its content (undefined when it was skipped). */
-function extractFile(path: string, content: FileContent | undefined, builtins: readonly Builtin[], extracts: readonly Extract[]): FileResult {
+/** A regex extractor's scan of one file, done after the other extractors (on the scanner's thread when it could run long). */
+interface RegexWork {
+  path: string
+  x: Extract
+  result: FileResult
+  job: ScanJob
+}
+
+/** Run every extractor that wants this file over its content (undefined when it was skipped); regex scans are queued on `regexes`. */
+function extractFile(path: string, content: FileContent | undefined, builtins: readonly Builtin[], extracts: readonly Extract[], regexes: RegexWork[]): FileResult {
   const r: FileResult = {warnings: [], builtin: [], extract: {}}
   if (content && 'skipped' in content) r.skipped = {path, reason: content.skipped, detail: content.detail}
-  const text = content && 'text' in content ? content.text : undefined
+  // A leading byte order mark (Visual Studio writes one; tsc and npm accept it) is no part of the
+  // content: JSON.parse refuses it, and regexes anchored at ^ would miss the first line.
+  const text = content && 'text' in content ? stripBom(content.text) : undefined
   for (const b of builtins) {
     if (!b.reads) r.builtin.push(...b.extract(path, ''))
     else if (text !== undefined) {
@@ -72,21 +83,7 @@ function extractFile(path: string, content: FileContent | undefined, builtins: r
   for (const x of extracts) {
     const via = `extract#${x.index + 1}`
     if (x.kind === 'regex') {
-      const re = new RegExp(x.regex!.source, x.regex!.flags)
-      const obs: Observation[] = []
-      let n = 0
-      let first = 0
-      // Lines are counted incrementally: one pass over the text however many matches there are.
-      let line = 1
-      let at = 0
-      for (let m = re.exec(text); m; m = re.exec(text)) {
-        if (m[0] === '') re.lastIndex++
-        for (let i = text.indexOf('\n', at); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++, (at = i + 1)
-        n++
-        first ||= line
-        if (!x.count && m[1] !== undefined) obs.push({subject: x.subject, predicate: x.predicate, value: m[1], file: path, line, via})
-      }
-      r.extract[x.index] = x.count ? {n, line: first} : obs
+      regexes.push({path, x, result: r, job: {source: x.regex!.source, flags: x.regex!.flags, count: x.count, text}})
       continue
     }
     if (!parsed.has(x.kind)) {
@@ -138,16 +135,33 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     const hit = cache?.get(f)
     if (hit) results.set(f, hit)
     else if (w.extracts.length || w.builtins.some((b) => b.reads)) toRead.push(f)
-    else results.set(f, extractFile(f, undefined, w.builtins, w.extracts))
+    else results.set(f, extractFile(f, undefined, w.builtins, w.extracts, []))
   }
+  /** Regex extractors that ran out of time or failed on some file: they observe nothing in this run. */
+  const stopped = new Set<number>()
   if (toRead.length) {
-    await loadParsers(new Set(toRead.flatMap((f) => work.get(f)!.extracts.map((x) => x.kind))))
-    const contents = await repo.read(toRead, cf.settings.maxFileBytes)
-    for (const c of contents) {
-      const w = work.get(c.path)!
-      const r = extractFile(c.path, c, w.builtins, w.extracts)
-      results.set(c.path, r)
-      if (!('skipped' in c) || c.skipped === 'binary' || c.skipped === 'too_large') cache?.set(c.path, r)
+    const kinds = new Set(toRead.flatMap((f) => work.get(f)!.extracts.map((x) => x.kind)))
+    // Regexes that could run for long go to a worker thread under the time budget. A thread costs
+    // ~30 ms of CPU to start, so the others (literal scans) run here; when needed, it starts now
+    // and loads while the files are read.
+    const slow = new Set(cf.extracts.filter((x) => x.kind === 'regex' && couldBacktrack(x.regex!.source)).map((x) => x.index))
+    const scanner = toRead.some((f) => work.get(f)!.extracts.some((x) => slow.has(x.index))) ? startScanner(cf.settings.regexTimeoutMs) : undefined
+    try {
+      await loadParsers(kinds)
+      const contents = await repo.read(toRead, cf.settings.maxFileBytes)
+      const regexes: RegexWork[] = []
+      const cacheable: [string, FileResult][] = []
+      for (const c of contents) {
+        const w = work.get(c.path)!
+        const r = extractFile(c.path, c, w.builtins, w.extracts, regexes)
+        results.set(c.path, r)
+        if (!('skipped' in c) || c.skipped === 'binary' || c.skipped === 'too_large') cacheable.push([c.path, r])
+      }
+      const incomplete = await scanRegexes(regexes, slow, scanner, cf, stopped, warnings)
+      // A file a regex did not finish on has no complete result to keep.
+      for (const [f, r] of cacheable) if (!incomplete.has(r)) cache?.set(f, r)
+    } finally {
+      await scanner?.close()
     }
   }
 
@@ -165,6 +179,8 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     if (r) observations.push(...r.builtin)
   }
   cf.extracts.forEach((x, i) => {
+    // Some of its matches are unknown: what it saw elsewhere could pass a claim that file breaks.
+    if (stopped.has(x.index)) return
     let count = 0
     const countFiles: string[] = []
     let firstHit: {file: string; line: number} | undefined
@@ -189,6 +205,46 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     }
   })
   return {observations, warnings, skipped, files: files.length}
+}
+
+/**
+ * Do the queued regex scans, the literal ones here and the others on the scanner's thread at the
+ * same time, and fill in their results. A regex that ran out of time or failed on a file is
+ * stopped (added to `stopped`, with a warning); returns the file results it left incomplete.
+ */
+async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scanner: Scanner | undefined, cf: ClaimsFile, stopped: Set<number>, warnings: string[]): Promise<Set<FileResult>> {
+  const outcomes: ScanOutcome[] = new Array(regexes.length)
+  const away = regexes.flatMap((g, i) => (slow.has(g.x.index) ? [i] : []))
+  const scanned = away.length
+    ? scanner!.run(
+        away.map((i) => regexes[i].job),
+        (k) => regexes[away[k]].x.index,
+      )
+    : Promise.resolve([])
+  regexes.forEach((g, i) => {
+    if (!slow.has(g.x.index)) outcomes[i] = scanSafely(g.job)
+  })
+  for (const [k, o] of (await scanned).entries()) outcomes[away[k]] = o
+
+  const incomplete = new Set<FileResult>()
+  outcomes.forEach((o, i) => {
+    const {path, x, result} = regexes[i]
+    if ('hits' in o) {
+      const via = `extract#${x.index + 1}`
+      result.extract[x.index] = x.count ? {n: o.hits.n, line: o.hits.first} : o.hits.values.map(([value, line]) => ({subject: x.subject, predicate: x.predicate, value, file: path, line, via}))
+      return
+    }
+    incomplete.add(result)
+    if (stopped.has(x.index)) return
+    stopped.add(x.index)
+    const rest = outcomes.filter((p, j) => j > i && !('hits' in p) && regexes[j].x.index === x.index).length
+    const what =
+      'error' in o
+        ? `failed on ${path} (${o.error})`
+        : `ran over its ${cf.settings.regexTimeoutMs} ms budget on ${path} (settings.regex_timeout_ms) and was stopped${rest ? `, not run on ${rest} more file${rest > 1 ? 's' : ''}` : ''}`
+    warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: regex ${what}; it observes nothing in this run`)
+  })
+  return incomplete
 }
 
 function parseDoc(kind: Extract['kind'], text: string): unknown {
@@ -242,5 +298,7 @@ function relativeClaims(root: string, claimsPath: string): string {
   if (!isAbsolute(claimsPath)) return claimsPath
   return claimsPath.startsWith(root + sep) ? claimsPath.slice(root.length + 1).replaceAll('\\', '/') : ''
 }
+
+const stripBom = (text: string) => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
 
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]

@@ -48,6 +48,8 @@ export interface Extract {
 export interface Settings {
   /** Files larger than this are skipped with a warning (bounded reads). */
   maxFileBytes: number
+  /** A regex extractor running longer than this on one file is stopped (it observes nothing in that run). */
+  regexTimeoutMs: number
   /** Built-in extractors on (default) or off. */
   builtins: boolean
 }
@@ -60,7 +62,7 @@ export interface ClaimsFile {
   text: string
 }
 
-export const DEFAULT_SETTINGS: Settings = {maxFileBytes: 1024 * 1024, builtins: true}
+export const DEFAULT_SETTINGS: Settings = {maxFileBytes: 1024 * 1024, regexTimeoutMs: 5000, builtins: true}
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
 
@@ -172,14 +174,15 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   if (raw.settings !== undefined) {
     const line = headers.settings ?? 1
     if (typeof raw.settings !== 'object' || Array.isArray(raw.settings)) fail('[settings]', line, 'must be a table')
-    knownKeys(s, ['max_file_bytes', 'builtins'], (k) => fail('[settings]', line, `unknown field ${q(k)}`))
-    if (s.max_file_bytes !== undefined) {
-      // A table (max_file_bytes.x = 1) has no prototype, so Number() would throw on it; a string is refused too.
-      const v = s.max_file_bytes
+    knownKeys(s, ['max_file_bytes', 'regex_timeout_ms', 'builtins'], (k) => fail('[settings]', line, `unknown field ${q(k)}`))
+    // A table (max_file_bytes.x = 1) has no prototype, so Number() would throw on it; a string is refused too.
+    const positive = (name: string, v: unknown) => {
       const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN
-      if (!Number.isInteger(n) || n < 1) fail('[settings]', line, 'max_file_bytes must be a positive integer')
-      settings.maxFileBytes = n
+      if (!Number.isInteger(n) || n < 1) fail('[settings]', line, `${name} must be a positive integer`)
+      return n
     }
+    if (s.max_file_bytes !== undefined) settings.maxFileBytes = positive('max_file_bytes', s.max_file_bytes)
+    if (s.regex_timeout_ms !== undefined) settings.regexTimeoutMs = positive('regex_timeout_ms', s.regex_timeout_ms)
     if (s.builtins !== undefined) {
       if (typeof s.builtins !== 'boolean') fail('[settings]', line, 'builtins must be true or false')
       settings.builtins = s.builtins as boolean

@@ -32,6 +32,24 @@ describe('built-in extractors', () => {
     expect(obs.find((o) => o.predicate === 'base_image')).toMatchObject({value: 'gcr.io/distroless/nodejs20', line: 4})
   })
 
+  it('reads only real Dockerfile instructions: continuations joined, comments and heredoc bodies skipped', () => {
+    const base = (text: string) => dockerfile.extract('Dockerfile', text).find((o) => o.predicate === 'base_image')
+    // Continuation lines of a RUN are its arguments, never a FROM of their own.
+    expect(base('FROM gcr.io/distroless/nodejs20\nRUN psql -c "SELECT 1 \\\n    FROM users"\n')).toMatchObject({value: 'gcr.io/distroless/nodejs20', line: 1})
+    expect(base('FROM node:20\nRUN apt-get install -y curl \\\n  # a comment inside\n\n  FROM gcr.io/distroless/static\n')).toMatchObject({value: 'node:20'})
+    expect(base('FROM \\\n  gcr.io/distroless/nodejs20 \\\n  AS run\n')).toMatchObject({value: 'gcr.io/distroless/nodejs20', line: 2})
+    expect(base('# escape=`\nFROM node:20\nRUN echo `\n  FROM evil\n')).toMatchObject({value: 'node:20'})
+    // Heredoc bodies, in every quoting, and two on one line.
+    const heredocs = 'FROM node:20\nRUN <<EOF\nFROM a\nEOF\nCOPY <<-"X" <<\'Y\' /etc/\n\tFROM b\n\tX\nFROM c\nY\nRUN echo "<<EOF" && cat <<<here\nFROM d\n'
+    expect(dockerfile.extract('Dockerfile', heredocs).filter((o) => o.predicate === 'image').map((o) => [o.value, o.line])).toEqual([['node:20', 1], ['d', 11]])
+  })
+
+  it('follows the final stage back through earlier stages to its external image', () => {
+    const obs = dockerfile.extract('Dockerfile', 'FROM gcr.io/distroless/nodejs20 AS base\nFROM node:20 AS build\nFROM base AS mid\nFROM --platform=$BUILDPLATFORM MID\n')
+    expect(obs.find((o) => o.predicate === 'base_image')).toMatchObject({value: 'gcr.io/distroless/nodejs20', line: 1})
+    expect(obs.filter((o) => o.predicate === 'image').map((o) => o.value)).toEqual(['gcr.io/distroless/nodejs20', 'node:20'])
+  })
+
   it('observes .env files by presence, examples apart', () => {
     expect(envFiles.wants('config/.env.production')).toBe(true)
     expect(envFiles.wants('environment.ts')).toBe(false)

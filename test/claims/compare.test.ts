@@ -25,6 +25,10 @@ describe('comparisons', () => {
     ['gte', 2, 3, true],
     ['lte', 10000, 3000, true],
     ['lte', 10000, '30000', false],
+    ['gte', '20', '^18.18.0 || ^20.9.0', false],
+    ['gte', '18', '18.x || 20.x', true],
+    ['lte', '2025-01-01', '2024-12-31', true],
+    ['gte', '2024-06-01', '2024-01-01', false],
     ['in', ['ES2022', 'ES2023'], 'ES2023', true],
     ['in', ['ES2022', 'ES2023'], 'ES5', false],
     ['matches', '^gcr\\.io/distroless/', 'gcr.io/distroless/nodejs20', true],
@@ -37,6 +41,15 @@ describe('comparisons', () => {
 
   it('explains a failure with expected and observed', () => {
     expect(check(claim('gte', '20'), '18').reason).toBe('expected >= "20", observed "18"')
+  })
+
+  it.each(['lts/argon', 'lts/*', 'node', 'latest', 'abc', '20abc', '2024-01-01'])('cannot order the non-version %j against a version', (observed) => {
+    for (const compare of ['gte', 'lte']) {
+      expect(order(observed, '20.19')).toBeUndefined()
+      expect(check(claim(compare, '20.19'), observed)).toEqual({ok: false, reason: `cannot order ${JSON.stringify(observed)} against "20.19" (${JSON.stringify(observed)} is not a version)`})
+    }
+    expect(check(claim('lte', observed), '20.19').ok).toBe(false)
+    expect(check(claim('gte', 20), observed).reason).toMatch(/ is not a version\)$/)
   })
 
   it('refuses to order what has no order', () => {

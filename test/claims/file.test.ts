@@ -52,6 +52,7 @@ describe('claims file', () => {
     // A dotted key makes a table without a prototype: Number() threw on it (found by the claims fuzzing).
     ['a table as max_file_bytes', CLAIM + '\n[settings]\nmax_file_bytes.W = 65536\n', /max_file_bytes must be a positive integer/],
     ['a string as max_file_bytes', CLAIM + '\n[settings]\nmax_file_bytes = "65536"\n', /max_file_bytes must be a positive integer/],
+    ['a zero regex_timeout_ms', CLAIM + '\n[settings]\nregex_timeout_ms = 0\n', /regex_timeout_ms must be a positive integer/],
     ['unknown table', '[claims]\nid = 1\n', /unknown top-level key or table/],
     ['nan as expect', CLAIM.replace('expect = true', 'expect = [1, nan]'), /holds nan or inf/],
     ['inf as expect', CLAIM.replace('expect = true', 'expect = -inf\ncompare = "gte"'), /holds nan or inf/],

@@ -64,6 +64,34 @@ describe('verify engine', () => {
     expect(res.warnings.join('\n')).toMatch(/extract #1: files "nowhere\/\*\.json" matched no file/)
   })
 
+  it('reads JSON files that start with a UTF-8 byte order mark, from the tree and from the index', async () => {
+    const bom = '\uFEFF'
+    const dir = makeRepo(
+      {
+        'tsconfig.json': bom + TSCONFIG,
+        'package.json': bom + '{"name": "app"}\n',
+        'conf/app.json': bom + '{"port": 8080}\n',
+        '.steme/claims.toml': [
+          claim('strict', 'repo:tsconfig', 'compilerOptions.strict', 'expect = true'),
+          claim('name', 'repo:package', 'name', 'expect = "app"'),
+          claim('port', 'svc:app', 'port', 'expect = 8080'),
+          '[[extract]]\nfiles = "conf/app.json"\njson = "port"\nsubject = "svc:app"\npredicate = "port"\n',
+        ].join('\n'),
+      },
+      {git: true},
+    )
+    const passes = async (staged: boolean) => {
+      const res = await verifyOp({}, {cwd: dir, staged, cache: false})
+      expect(res.warnings).toEqual([])
+      expect(res.verdicts.map((v) => [v.id, v.status])).toEqual([['strict', 'PASS'], ['name', 'PASS'], ['port', 'PASS']])
+      expect(res.verdicts[0].observed[0]).toMatchObject({file: 'tsconfig.json', line: 3})
+    }
+    await passes(false)
+    // Work-tree files that differ from the index make --staged read the blobs from the object store.
+    writeFiles(dir, {'tsconfig.json': '', 'package.json': '', 'conf/app.json': ''})
+    await passes(true)
+  })
+
   it('skips binary files, bounds huge ones, and refuses symlinks out of the repo', async () => {
     const outside = tempDir('steme-outside-')
     writeFileSync(join(outside, 'secret.txt'), 'KEY=leaked\n')

@@ -68,7 +68,7 @@ const mutated = fc
   })
 
 const HEADERS = ['[[claim]]', '[[extract]]', '[settings]', '[claim]', '[[settings]]', '[other]', '[[claim.x]]', '[settings.deep]', '[[ claim ]]']
-const KEYS = ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from', 'files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'max_file_bytes', 'builtins', 'unknown', '"quoted.key"', 'a.b']
+const KEYS = ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from', 'files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'max_file_bytes', 'regex_timeout_ms', 'builtins', 'unknown', '"quoted.key"', 'a.b']
 const LITERALS = [
   '"eq"', '"gte"', '"lte"', '"in"', '"matches"', '"present"', '"absent"', '"near"', '"error"', '"warn"', '"fatal"', '"any"', '"files"', '"store"',
   '"recency"', '"confidence"', '"trust, else recency"', '"no-such-lens"', '"("', '"(a+)+$"', '"(x)"', '"[a-"', '"a.b[0]"', '"a..b"', '"[x"', '"dependencies.\\"@types/node\\""',
