@@ -70,7 +70,16 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
     if (fresh.length) await this.inner.insert(fresh)
     this.onStored(fresh.length)
-    const out = {added: fresh.length, present: batch.length - fresh.length, addedIds: fresh.map((s) => s.record.id), presentIds: [...present]}
+    // Every record of the batch but the first copy of each new one was present: stored before, or
+    // a repeat within the body. Listed as often as counted, so the ids add up to the counts.
+    const firstCopy = new Set<string>()
+    const presentIds: string[] = []
+    for (const s of batch) {
+      const id = s.record.id
+      if (!present.has(id) && !firstCopy.has(id)) firstCopy.add(id)
+      else presentIds.push(id)
+    }
+    const out = {added: fresh.length, present: presentIds.length, addedIds: fresh.map((s) => s.record.id), presentIds}
     if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
     return out
   }

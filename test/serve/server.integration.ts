@@ -403,6 +403,22 @@ describe('POST /v1/records and bytes that are not UTF-8', () => {
   })
 })
 
+describe('POST /v1/records: ids add up to the counts', () => {
+  it('a record repeated in the body is added once and listed as present for each repeat', async () => {
+    const h = await startHarness()
+    try {
+      const a = assertion({subject: 'dup:a'})
+      const b = assertion({subject: 'dup:b'})
+      await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([b]), token: h.write})
+      const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([a, a, b, a]), token: h.write})
+      expect(r.body).toMatchObject({added: 1, present: 3, ids: {added: [a.record.id]}})
+      expect(r.body.ids.present.sort()).toEqual([a.record.id, a.record.id, b.record.id].sort())
+    } finally {
+      await h.stop()
+    }
+  })
+})
+
 describe('POST /v1/records?detail=counts', () => {
   it('stores through the bulk path: exact counts, every record readable, the stored-records metric', async () => {
     const h = await startHarness()
