@@ -32,7 +32,9 @@ is the full daemon).`
     const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only'], soleWriter: true})
     try {
       const {startSyncHttpServer} = await import('../sync/http-server.js')
-      const srv = await startSyncHttpServer(handler, flags.http, flags.host)
+      const srv = await startSyncHttpServer(handler, flags.http, flags.host).catch((e: unknown) => {
+        throw listenError(e, flags.host, flags.http!)
+      })
       process.stdout.write(`${srv.url}\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
@@ -43,4 +45,19 @@ is the full daemon).`
       await handler.close()
     }
   }
+}
+
+/** A refused listen (port taken, a host that is not this machine's) as a config error naming the address, as `steme serve` reports it. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code
+  if (typeof code !== 'string') return e
+  const hint =
+    code === 'EADDRINUSE'
+      ? 'another process uses that port: pick another with --http (0 picks a free one)'
+      : code === 'EACCES'
+        ? 'ports below 1024 need privileges: pick a higher one with --http'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EINVAL'
+          ? 'check --host: it must be an address of this machine (127.0.0.1, 0.0.0.0, ::1) or a name that resolves to one'
+          : 'check --host and --http'
+  return new UserError(`cannot listen on ${host}:${port}: ${code}`, {code: 'config', hint, cause: e})
 }
