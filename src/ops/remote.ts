@@ -27,7 +27,8 @@ function storeAt(path: string): boolean {
   }
 }
 
-const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
+/** Not starting with `-`: `steme pull -x` would read the name as a flag. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/
 
 function configPath(dir: string | undefined): string {
   if (!dir) throw new UserError('this store has no .steme directory to keep remotes in', {code: 'config', hint: 'use a store created by `steme init`'})
@@ -58,7 +59,7 @@ const keyRe = (name: string) => new RegExp(`^\\s*("${name}"|${name})\\s*=`)
  * instead, which from a subdirectory names another place, possibly another store.
  */
 export function addRemote(dir: string | undefined, name: string, spec: string, cwd = process.cwd()): AddedRemote {
-  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64)'})
+  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64), not starting with -'})
   const parsed = parseRemote(spec, cwd)
   const kind = parsed.kind
   const url = parsed.kind === 'path' ? parsed.path : spec
