@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {SYNC_SERVER_DB_THREADS} from '../sync/server.js'
+import {threadsFlag} from '../threads-flag.js'
 
 export default class SyncServe extends StemeCommand {
   static summary = 'Serve sync for this store: over stdin/stdout (what SSH remotes run) or a minimal HTTP endpoint'
@@ -15,7 +16,7 @@ is the full daemon).`
     http: Flags.integer({description: 'serve POST /v1/sync on this port (0: any free port, printed)', min: 0, max: 65535}),
     host: Flags.string({description: 'address for --http', default: '127.0.0.1'}),
     'read-only': Flags.boolean({description: 'serve pulls only: refuse pushed records'}),
-    'db-threads': Flags.integer({description: 'DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', default: SYNC_SERVER_DB_THREADS, min: 1}),
+    'db-threads': threadsFlag('DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', {default: SYNC_SERVER_DB_THREADS, min: 1}),
   }
 
   async run(): Promise<void> {
