@@ -91,7 +91,8 @@ export function readConfig(dir: string | undefined): StoreConfig {
   const pretrusted = trust.pretrusted ?? []
   if (!Array.isArray(pretrusted)) throw bad('trust.pretrusted', 'a list of agent keys (64 hex chars each)', pretrusted)
   for (const a of pretrusted) if (typeof a !== 'string' || !/^[0-9a-f]{64}$/.test(a)) throw bad('trust.pretrusted', 'a list of agent keys (64 lowercase hex chars each, as `steme whoami` prints them)', a)
-  for (const [name, url] of Object.entries(remotes)) if (typeof url !== 'string') throw bad(`remotes.${name}`, 'a URL or path in quotes', url)
+  // An empty one would resolve to the store's own directory: a sync with itself, reported as done.
+  for (const [name, url] of Object.entries(remotes)) if (typeof url !== 'string' || url.trim() === '') throw bad(`remotes.${name}`, 'a URL or path in quotes, not empty', url)
   return {
     lens: typeof query.lens === 'string' ? query.lens : DEFAULT_CONFIG.lens,
     skewSeconds: skew,

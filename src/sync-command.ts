@@ -5,6 +5,7 @@ import {StemeCommand} from './command.js'
 import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
 import type {OpenOptions} from './sync/remote.js'
+import {threadsFlag} from './threads-flag.js'
 
 export abstract class SyncCommand extends StemeCommand {
   static args = {remote: Args.string({description: 'a configured remote name, or a URL / path (default: origin, else the only remote)'})}
@@ -13,7 +14,7 @@ export abstract class SyncCommand extends StemeCommand {
     'remote-cmd': Flags.string({description: 'SSH: how to run steme on the remote (default: steme, or STEME_REMOTE_CMD)'}),
     identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: ssh-agent, then ~/.ssh/id_*)', multiple: true}),
     retries: Flags.integer({description: 'retries of a failed request, with exponential backoff', default: 5, min: 0}),
-    threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
+    threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
   }
 
   protected abstract readonly mode: SyncMode

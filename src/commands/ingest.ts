@@ -4,6 +4,7 @@ import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
 import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
+import {threadsFlag} from '../threads-flag.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -20,7 +21,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
   static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
   static flags = {
     format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
-    threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
+    threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
     key: Flags.string({description: 'name of the key that signs plain facts'}),
     ...StemeCommand.remoteFlags,
   }

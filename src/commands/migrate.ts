@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import type {Store} from '../core/store.js'
 import {migrateOp, type MigrateResult} from '../ops/migrate.js'
+import {threadsFlag} from '../threads-flag.js'
 
 export default class Migrate extends StemeCommand {
   static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
@@ -18,7 +19,7 @@ export default class Migrate extends StemeCommand {
     from: Flags.string({description: 'store to copy from: a .steme directory, a DuckDB file or a postgres:// URL', required: true}),
     to: Flags.string({description: 'store to copy into (created if missing)', required: true}),
     batch: Flags.integer({description: 'records per batch (one transaction each)', default: 5000, min: 1}),
-    threads: Flags.integer({description: 'verification worker threads (default: one per core)', min: 0}),
+    threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
   }
 
   private stores: Store[] = []

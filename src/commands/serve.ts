@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
+import {threadsFlag} from '../threads-flag.js'
 
 export default class Serve extends StemeCommand {
   static summary = 'Run the HTTP daemon for a team: the same operations as the CLI, under /v1, with bearer tokens'
@@ -23,8 +24,8 @@ requests in flight, then closes the store. See docs/serve.md.`
     'rate-limit': Flags.integer({description: 'requests per minute per token (0: no limit)', default: 60_000, min: 0}),
     timeout: Flags.integer({description: 'seconds allowed to receive a request', default: 30, min: 1}),
     'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
-    threads: Flags.integer({description: 'signature verification worker threads (default: one per core)', min: 0}),
-    'db-threads': Flags.integer({description: 'DuckDB worker threads: lookups answer fastest on one; raise it for a daemon that serves large scans (conflicts, log)', default: 1, min: 1}),
+    threads: threadsFlag('signature verification worker threads (default: one per core)', {min: 0}),
+    'db-threads': threadsFlag('DuckDB worker threads: lookups answer fastest on one; raise it for a daemon that serves large scans (conflicts, log)', {default: 1, min: 1}),
     'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
   }
 

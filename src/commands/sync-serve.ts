@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {SYNC_SERVER_DB_THREADS} from '../sync/server.js'
+import {threadsFlag} from '../threads-flag.js'
 
 export default class SyncServe extends StemeCommand {
   static summary = 'Serve sync for this store: over stdin/stdout (what SSH remotes run) or a minimal HTTP endpoint'
@@ -15,7 +16,7 @@ is the full daemon).`
     http: Flags.integer({description: 'serve POST /v1/sync on this port (0: any free port, printed)', min: 0, max: 65535}),
     host: Flags.string({description: 'address for --http', default: '127.0.0.1'}),
     'read-only': Flags.boolean({description: 'serve pulls only: refuse pushed records'}),
-    'db-threads': Flags.integer({description: 'DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', default: SYNC_SERVER_DB_THREADS, min: 1}),
+    'db-threads': threadsFlag('DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', {default: SYNC_SERVER_DB_THREADS, min: 1}),
   }
 
   async run(): Promise<void> {
@@ -32,7 +33,9 @@ is the full daemon).`
     const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: flags['read-only'], soleWriter: true})
     try {
       const {startSyncHttpServer} = await import('../sync/http-server.js')
-      const srv = await startSyncHttpServer(handler, flags.http, flags.host)
+      const srv = await startSyncHttpServer(handler, flags.http, flags.host).catch((e: unknown) => {
+        throw listenError(e, flags.host, flags.http!)
+      })
       process.stdout.write(`${srv.url}\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
@@ -43,4 +46,19 @@ is the full daemon).`
       await handler.close()
     }
   }
+}
+
+/** A refused listen (port taken, a host that is not this machine's) as a config error naming the address, as `steme serve` reports it. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code
+  if (typeof code !== 'string') return e
+  const hint =
+    code === 'EADDRINUSE'
+      ? 'another process uses that port: pick another with --http (0 picks a free one)'
+      : code === 'EACCES'
+        ? 'ports below 1024 need privileges: pick a higher one with --http'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EINVAL'
+          ? 'check --host: it must be an address of this machine (127.0.0.1, 0.0.0.0, ::1) or a name that resolves to one'
+          : 'check --host and --http'
+  return new UserError(`cannot listen on ${host}:${port}: ${code}`, {code: 'config', hint, cause: e})
 }

@@ -1,8 +1,8 @@
 /** Named remotes in `.steme/config.toml` under [remotes]: add, remove, list (edits keep the file's comments). */
 import {existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {isAbsolute, join} from 'node:path'
 import {UserError} from '../core/errors.js'
-import {CONFIG_FILE, readConfig} from '../config.js'
+import {CONFIG_FILE, locateStore, readConfig} from '../config.js'
 import {parseRemote} from '../sync/remote.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -12,7 +12,23 @@ export interface RemoteEntry {
   kind: 'path' | 'ssh' | 'http'
 }
 
-const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
+/** What `remote add` stored: a relative path is stored absolute (`given` is what was typed); `missing` when no store is there yet. */
+export interface AddedRemote extends RemoteEntry {
+  given?: string
+  missing?: boolean
+}
+
+/** Whether a store (a directory holding .steme/, a .steme directory, or a store file) is at `path`. */
+function storeAt(path: string): boolean {
+  try {
+    return existsSync(locateStore(path, {}, '/').url)
+  } catch {
+    return false
+  }
+}
+
+/** Not starting with `-`: `steme pull -x` would read the name as a flag. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/
 
 function configPath(dir: string | undefined): string {
   if (!dir) throw new UserError('this store has no .steme directory to keep remotes in', {code: 'config', hint: 'use a store created by `steme init`'})
@@ -37,9 +53,16 @@ function remotesSection(lines: string[]): [number, number] | undefined {
 
 const keyRe = (name: string) => new RegExp(`^\\s*("${name}"|${name})\\s*=`)
 
-export function addRemote(dir: string | undefined, name: string, url: string): RemoteEntry {
-  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64)'})
-  const kind = parseRemote(url).kind
+/**
+ * Add a remote. A path is resolved against `cwd` (where it was typed, as `steme pull <path>` does)
+ * and stored absolute: a relative path in the config is resolved against the store's directory
+ * instead, which from a subdirectory names another place, possibly another store.
+ */
+export function addRemote(dir: string | undefined, name: string, spec: string, cwd = process.cwd()): AddedRemote {
+  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64), not starting with -'})
+  const parsed = parseRemote(spec, cwd)
+  const kind = parsed.kind
+  const url = parsed.kind === 'path' ? parsed.path : spec
   const path = configPath(dir)
   if (readConfig(dir).remotes[name] !== undefined) throw new UserError(`a remote named ${name} already exists`, {hint: `remove it first with \`steme remote remove ${name}\``})
   const text = existsSync(path) ? readFileSync(path, 'utf8') : ''
@@ -56,7 +79,12 @@ export function addRemote(dir: string | undefined, name: string, url: string): R
   }
   replaceFileSync(path, lines.join('\n'))
   readConfig(dir)
-  return {name, url, kind}
+  const added: AddedRemote = {name, url, kind}
+  if (parsed.kind === 'path') {
+    if (!isAbsolute(spec)) added.given = spec
+    if (!storeAt(parsed.path)) added.missing = true
+  }
+  return added
 }
 
 export function removeRemote(dir: string | undefined, name: string): RemoteEntry {

@@ -15,7 +15,14 @@ export function frameHead(msg: Uint8Array): Buffer {
   return head
 }
 
-export class FramingError extends Error {}
+export class FramingError extends Error {
+  /** The announced length, when the error is a message over MAX_MESSAGE (not garbage). */
+  readonly length?: number
+  constructor(message: string, length?: number) {
+    super(message)
+    if (length !== undefined) this.length = length
+  }
+}
 
 /**
  * Accumulates stream chunks and yields whole messages; optionally expects the preamble first.
@@ -80,7 +87,7 @@ export class MessageReader {
     const out: Uint8Array[] = []
     while (this.size >= 4) {
       const len = this.peek(4).readUInt32BE(0)
-      if (len > MAX_MESSAGE) throw new FramingError(`a message of ${len} bytes exceeds the bound of ${MAX_MESSAGE}`)
+      if (len > MAX_MESSAGE) throw new FramingError(`a message of ${len} bytes exceeds the bound of ${MAX_MESSAGE}`, len)
       if (this.size < 4 + len) break
       this.take(4)
       out.push(this.take(len))

@@ -1,4 +1,5 @@
 /** Remote specs (`ssh://user@host:port/path`, `http(s)://host:port`, a path) and opening the matching transport. */
+import {existsSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
@@ -35,7 +36,27 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     }
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${spec}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
-  return {kind: 'path', path: resolve(cwd, spec)}
+  if (!spec.trim()) throw new UserError('the remote is empty', {hint: 'give a path to a store, ssh://user@host[:port]/path or http(s)://host:port'})
+  const path = resolve(cwd, spec)
+  const meant = existsSync(path) ? undefined : urlMeant(spec)
+  if (meant) throw new UserError(`"${spec}" looks like ${meant.what}, not a path to a store`, {hint: `write it as ${meant.url}${spec.startsWith('-') ? '' : ` (a local path of that name: ./${spec})`}`})
+  return {kind: 'path', path}
+}
+
+/**
+ * The URL a path that does not exist was probably meant to be: an scp-style address
+ * (`user@host:path`, `host:/path`, as git and scp take them) or a scheme missing its `://`
+ * (`ssh//host/path`, `ssh:/host/path`, `https//host`).
+ */
+function urlMeant(spec: string): {what: string; url: string} | undefined {
+  const typo = /^(ssh|https?)(?::\/?|\/\/)(?!\/)(.+)$/i.exec(spec)
+  if (typo) return {what: `an ${typo[1].toLowerCase()}:// URL missing its "://"`, url: `${typo[1].toLowerCase()}://${typo[2]}`}
+  const scp = /^(?:([^@/\s]+)@)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):(.*)$/.exec(spec)
+  if (scp && (scp[1] !== undefined || scp[3].startsWith('/'))) {
+    const rest = scp[3].startsWith('/') ? scp[3] : `/~/${scp[3].replace(/^~\/?/, '')}`
+    return {what: 'an scp-style address', url: `ssh://${scp[1] !== undefined ? `${scp[1]}@` : ''}${scp[2]}${rest}`}
+  }
+  return undefined
 }
 
 export interface OpenOptions extends Pick<SshOptions, 'acceptHostKey' | 'remoteCmd' | 'identities' | 'knownHosts' | 'onNote'> {

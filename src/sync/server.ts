@@ -192,6 +192,13 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
         return errorReply('internal', `the remote failed: ${(e as Error).message}`)
       })
     },
-    close: () => receiver.close(),
+    // Wait for DuckDB work still in flight (the view read ahead for the first request, a request
+    // being answered) before the store may close: closing the store under a running query
+    // crashed or hung the process when a peer's first message was refused.
+    async close() {
+      await queue
+      await cached?.catch(() => undefined)
+      await receiver.close()
+    },
   }
 }

@@ -59,6 +59,18 @@ describe('sync-serve --stdio', () => {
     }
   })
 
+  it('refuses a length over the bound by both starts: ERROR too_large, exit 1, the store released', async () => {
+    for (const args of forms('store')) {
+      const r = await runBinary(args, Buffer.from([0xff, 0xff, 0xff, 0xff]), sb.dir, sb.env)
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(/^error: sync-serve: the peer announced a message of 4294967295 bytes/)
+      expect(r.stderr).not.toMatch(/internal error/)
+      const msgs = new MessageReader(true).push(r.stdout)
+      expect(decode(msgs[0])).toMatchObject([{t: T.Error, code: 'too_large'}])
+      expect(sb.run(['stats', '--store', 'store']).code).toBe(0)
+    }
+  })
+
   it('reports a missing store the same way by both starts: one error line, a hint, exit 2', () => {
     const results = forms('nowhere').map((args) => sb.run(args))
     for (const r of results) {

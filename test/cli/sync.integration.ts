@@ -128,12 +128,25 @@ describe('sync over SSH from the CLI', () => {
 })
 
 describe('sync over a path from the CLI', () => {
-  it('resolves a configured relative path against the store, from any subdirectory', () => {
-    expect(sb.run(['remote', 'add', 'near', '../b'], {cwd: a()}).code).toBe(0)
+  it('stores a relative path added from a subdirectory as absolute, resolved from where it was typed', () => {
     mkdirSync(join(a(), 'deep', 'er'), {recursive: true})
-    const r = sb.run(['pull', 'near', '--json'], {cwd: join(a(), 'deep', 'er')})
+    const add = sb.run(['remote', 'add', 'near', '../../../b'], {cwd: join(a(), 'deep', 'er')})
+    expect(add.code, add.stderr).toBe(0)
+    expect(add.stdout).toContain(`: ${join(sb.dir, 'b')} (../../../b from this directory, stored absolute)`)
+    expect(add.stderr).toBe('')
+    const r = sb.run(['pull', 'near', '--json'], {cwd: join(a(), 'deep')})
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout).remote).toBe('near (../b)')
+    expect(JSON.parse(r.stdout).remote).toBe(`near (${join(sb.dir, 'b')})`)
+    const missing = sb.run(['remote', 'add', 'later', '../nowhere'], {cwd: a()})
+    expect(missing.code).toBe(0)
+    expect(missing.stderr).toMatch(/^warning: no store at .*nowhere yet/)
+  })
+
+  it('resolves a relative path written into [remotes] by hand against the store, from any subdirectory', () => {
+    writeFileSync(join(a(), '.steme', 'config.toml'), readFileSync(join(a(), '.steme', 'config.toml'), 'utf8').replace(/^\[remotes\]$/m, '[remotes]\nhand = "../b"'))
+    const r = sb.run(['pull', 'hand', '--json'], {cwd: join(a(), 'deep', 'er')})
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).remote).toBe('hand (../b)')
     const gone = sb.run(['pull', '../nowhere'], {cwd: a()})
     expect(gone.code).toBe(2)
     expect(gone.stderr).toMatch(/remote \.\.\/nowhere: no store at/)

@@ -346,6 +346,9 @@ describe('fuzzing the stream framing', () => {
     expect(decode(reader.push(Buffer.concat(good.parts))[0])[0].t).toBe(T.Hello)
     const huge = Buffer.alloc(8)
     huge.writeUInt32BE(MAX_MESSAGE + 1)
-    await expect(serveStreams(handler, Readable.from([huge]), sink().w)).rejects.toThrow(/^sync-serve: a message of \d+ bytes exceeds the bound/)
+    // Refused as the peer's fault (a UserError, exit 1), with ERROR too_large sent back first.
+    const refused = sink()
+    await expect(serveStreams(handler, Readable.from([huge]), refused.w)).rejects.toMatchObject({code: 'too_large', exit: 1, message: expect.stringMatching(/^sync-serve: the peer announced a message of \d+ bytes, over the bound/)})
+    expect(decode(new MessageReader(true).push(Buffer.concat(refused.parts))[0])).toMatchObject([{t: T.Error, code: 'too_large'}])
   })
 })

@@ -102,4 +102,26 @@ describe('retries and remotes', () => {
     expect(() => parseRemote('ssh://host')).toThrow(/names no store path/)
     expect(() => parseRemote('ftp://host/x')).toThrow(/unsupported remote/)
   })
+
+  it('refuses scp-style addresses, schemes missing "://" and an empty remote as paths, naming the URL meant', () => {
+    const hint = (spec: string) => {
+      try {
+        parseRemote(spec, '/nonexistent-dir')
+      } catch (e) {
+        return (e as {hint?: string}).hint
+      }
+      return undefined
+    }
+    expect(hint('me@127.0.0.1:/srv/x')).toMatch(/^write it as ssh:\/\/me@127\.0\.0\.1\/srv\/x /)
+    expect(hint('me@host:team')).toMatch(/^write it as ssh:\/\/me@host\/~\/team /)
+    expect(hint('host.example:/srv/x')).toMatch(/^write it as ssh:\/\/host\.example\/srv\/x /)
+    expect(hint('ssh//me@host/srv')).toMatch(/^write it as ssh:\/\/me@host\/srv /)
+    expect(hint('ssh:/me@host/srv')).toMatch(/^write it as ssh:\/\/me@host\/srv /)
+    expect(hint('https//h:8080')).toMatch(/^write it as https:\/\/h:8080 /)
+    expect(() => parseRemote('', '/x')).toThrow(/the remote is empty/)
+    // What was a path stays one: with ./ in front, or without user@ or a path after the colon.
+    expect(parseRemote('./me@host:dir', '/x')).toEqual({kind: 'path', path: '/x/me@host:dir'})
+    expect(parseRemote('notes:v2', '/x')).toEqual({kind: 'path', path: '/x/notes:v2'})
+    expect(parseRemote('ssh/b', '/x')).toEqual({kind: 'path', path: '/x/ssh/b'})
+  })
 })
