@@ -3,7 +3,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, readConfig} from '../config.js'
-import {parseRemote} from '../sync/remote.js'
+import {parseRemote, remoteKind} from '../sync/remote.js'
+import {redactUrls} from '../core/redact.js'
 import {replaceFileSync} from '../output-file.js'
 
 export interface RemoteEntry {
@@ -22,7 +23,8 @@ function configPath(dir: string | undefined): string {
 export function listRemotes(dir: string | undefined): RemoteEntry[] {
   const cfg = readConfig(dir)
   return Object.entries(cfg.remotes)
-    .map(([name, url]) => ({name, url, kind: parseRemote(url).kind}))
+    // Shown, so without credentials; and whatever the file holds is listed, even a spec pull would refuse.
+    .map(([name, url]) => ({name, url: redactUrls(url), kind: remoteKind(url)}))
     .sort((a, b) => a.name.localeCompare(b.name))
 }
 
@@ -56,7 +58,7 @@ export function addRemote(dir: string | undefined, name: string, url: string): R
   }
   replaceFileSync(path, lines.join('\n'))
   readConfig(dir)
-  return {name, url, kind}
+  return {name, url: redactUrls(url), kind}
 }
 
 export function removeRemote(dir: string | undefined, name: string): RemoteEntry {
@@ -69,5 +71,5 @@ export function removeRemote(dir: string | undefined, name: string): RemoteEntry
   if (i < 0) throw new UserError(`remote ${name} is not a plain "name = url" line in ${path}`, {code: 'config', hint: 'edit the file by hand'})
   lines.splice(sec[0] + i, 1)
   replaceFileSync(path, lines.join('\n'))
-  return {name, url, kind: parseRemote(url).kind}
+  return {name, url: redactUrls(url), kind: remoteKind(url)}
 }
