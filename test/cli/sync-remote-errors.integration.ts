@@ -56,3 +56,66 @@ describe('credentials in a remote URL', () => {
     expect(sb.run(['remote', 'remove', 'hand'], {cwd: a()}).code).toBe(0)
   })
 })
+
+describe('an HTTP server that is not a steme sync endpoint', () => {
+  const answering = (status: number, type: string, body: string, headers: Record<string, string> = {}) =>
+    ((req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(status, {'content-type': type, ...headers}).end(body))
+    }) as RequestListener
+
+  it('a 501 (python -m http.server) fails at once, named as such', async () => {
+    let hits = 0
+    await withServer(
+      (req, res) => {
+        hits++
+        answering(501, 'text/html', '<html>Unsupported method</html>')(req, res)
+      },
+      async (url) => {
+        const r = await sb.runAsync(['pull', url], {cwd: a()})
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain(`${url} is not a steme sync endpoint (POST /v1/sync answered 501 text/html)`)
+        expect(r.stderr).toMatch(/hint: .*steme serve.*sync-serve --http/)
+        expect(r.stderr).not.toMatch(/retry|check the network/)
+      },
+    )
+    expect(hits).toBe(1)
+  })
+
+  it('an HTML page answering 200 is not taken for a broken steme', async () => {
+    await withServer(answering(200, 'text/html; charset=utf-8', '<html>login</html>'), async (url) => {
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/is not a steme sync endpoint \(POST \/v1\/sync answered 200 text\/html\)/)
+      expect(r.stderr).not.toMatch(/upgrade|malformed/)
+    })
+  })
+
+  it('a redirect is reported with its target, not followed, not retried', async () => {
+    await withServer(answering(307, 'text/plain', '', {location: 'http://localhost:8/'}), async (url) => {
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/redirected to http:\/\/localhost:8\/ \(307\)/)
+      expect(r.stderr).not.toMatch(/retry|TypeError/)
+    })
+  })
+
+  it('a refused token points at STEME_TOKEN, and so does --help', async () => {
+    await withServer(answering(401, 'application/json', JSON.stringify({error: {code: 'unauthorized', message: 'a bearer token is required'}})), async (url) => {
+      const r = await sb.runAsync(['push', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/refused the request \(401\): a bearer token is required/)
+      expect(r.stderr).toMatch(/hint: set STEME_TOKEN .*steme serve token create --role read\|write/)
+    })
+    for (const cmd of ['pull', 'push', 'sync']) expect(sb.run([cmd, '--help']).stdout).toMatch(/STEME_TOKEN/)
+  })
+})
+
+describe('requests fetch refuses to make', () => {
+  it('a blocked port is named, not retried as an outage', () => {
+    const r = sb.run(['pull', 'http://127.0.0.1:6000', '--retries', '3'], {cwd: a()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/fetch refuses port 6000/)
+    expect(r.stderr).not.toMatch(/retry|TypeError|check the network/)
+  })
+})
