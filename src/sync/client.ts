@@ -1,6 +1,6 @@
 /** The initiating side of sync: drives rounds against a transport until both sides' differences are settled. */
 import {BugError, UserError} from '../core/errors.js'
-import type {Transport} from '../core/transport.js'
+import {TransportError, type Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, RecordChunks, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
@@ -261,6 +261,14 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       if (pushes) for (const id of out.peerLacks) pushId(id)
       opts.onProgress?.({...p})
     }
+  } catch (e) {
+    // A transport that gave out: say how many records this run stored (every batch that arrived
+    // is committed first), so the rerun's promise to continue has a number.
+    if (e instanceof TransportError && pulls) {
+      await Promise.all(inflight.map((b) => b.catch(() => undefined)))
+      throw e.keeping(s.local.added)
+    }
+    throw e
   } finally {
     await Promise.all(inflight.map((b) => b.catch(() => undefined)))
     await receiver.close()

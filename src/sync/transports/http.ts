@@ -40,6 +40,9 @@ async function stemeError(res: Response, type: string): Promise<{message?: strin
 
 export function openHttpTransport(remote: string, baseUrl: string, opts: {timeoutMs?: number; headers?: Record<string, string>} = {}): Transport {
   const url = baseUrl.replace(/\/+$/, '') + SYNC_PATH
+  // Once the remote has answered, a refused connection means it went away mid-sync (restarted,
+  // stopped): worth retrying, unlike a URL where nothing ever served.
+  let answered = false
   return {
     remote,
     async request(message) {
@@ -56,7 +59,7 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
       } catch (e) {
         const cause = (e as {cause?: {code?: string}}).cause
         const code = cause?.code ?? (e as Error).name
-        if (UNREACHABLE.has(code)) {
+        if (UNREACHABLE.has(code) && !answered) {
           throw new UserError(`remote ${remote}: cannot reach ${baseUrl} (${code})`, {code: 'remote', exit: 1, hint: 'check the URL (`steme remote list`) and that `steme serve` runs there'})
         }
         const refused = refusal(e, new URL(url))
@@ -88,6 +91,7 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
       if (len > MAX_MESSAGE) throw new UserError(`remote ${remote}: a response of ${len} bytes exceeds the bound of ${MAX_MESSAGE}`, {code: 'too_large', exit: 1})
       const body = new Uint8Array(await res.arrayBuffer())
       if (body.length > MAX_MESSAGE) throw new UserError(`remote ${remote}: a response of ${body.length} bytes exceeds the bound of ${MAX_MESSAGE}`, {code: 'too_large', exit: 1})
+      answered = true
       return body
     },
     async close() {},
