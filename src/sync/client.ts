@@ -4,6 +4,7 @@ import {TransportError, type Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, RecordChunks, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
+import {remoteStoreCode, remoteStoreError} from './remote-errors.js'
 import {CAPS, NEED_SPAN, storedLines} from './server.js'
 import {LocalView} from './view.js'
 import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello, type Range} from './wire.js'
@@ -330,5 +331,8 @@ function versionError(remote: string, v: unknown): UserError {
 function remoteError(remote: string, code: string, message: string): UserError {
   if (code === 'version') return new UserError(`${remote}: ${message}`, {code: 'remote', exit: 1, hint: 'install the same steme version on both sides'})
   if (code === 'forbidden') return new UserError(`${remote} refused: ${message}`, {code: 'forbidden', exit: 1, hint: 'pull instead, or ask the remote owner for write access'})
+  // The remote's store: missing, busy or damaged (an older server says `internal` for damage).
+  const store = code === 'integrity' || code === 'locked' || code === 'no_store' ? code : code === 'internal' ? remoteStoreCode(message.replace(/^the remote failed: /, '')) : undefined
+  if (store) return remoteStoreError(remote, new UserError(message.replace(/^the remote failed: /, ''), {code: store, exit: 1}))!
   return new UserError(`${remote} answered with an error (${code}): ${message}`, {code: 'remote', exit: 1})
 }

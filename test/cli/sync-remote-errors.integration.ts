@@ -1,10 +1,11 @@
 /** What pull, push and sync say about remotes that cannot be used: no secrets echoed, no retries of what will fail again, hints for the remote. */
 import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {appendFileSync, mkdirSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {appendFileSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 const a = () => join(sb.dir, 'a')
@@ -117,5 +118,42 @@ describe('requests fetch refuses to make', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/fetch refuses port 6000/)
     expect(r.stderr).not.toMatch(/retry|TypeError|check the network/)
+  })
+})
+
+describe('a path remote that is not a usable store', () => {
+  const local = /--store|STEME_STORE|--remote/
+
+  it('a directory or a file that is not a store: hints about the remote path', () => {
+    const empty = join(sb.dir, 'empty')
+    mkdirSync(empty, {recursive: true})
+    writeFileSync(join(sb.dir, 'notdb.txt'), 'x\n')
+    for (const target of [empty, join(sb.dir, 'notdb.txt')]) {
+      const r = sb.run(['pull', target], {cwd: a()})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/hint: check the remote path/)
+      expect(r.stderr).not.toMatch(local)
+    }
+  })
+
+  it('a store held by another process: busy, retry or use its steme serve URL', async () => {
+    const b = join(sb.dir, 'b')
+    mkdirSync(b)
+    expect(sb.run(['init'], {cwd: b}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', b], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      await new Promise<void>((res, rej) => {
+        srv.stdout!.once('data', () => res())
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const r = await sb.runAsync(['pull', b], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/in use by another steme process/)
+      expect(r.stderr).toMatch(/hint: the remote store is busy/)
+      expect(r.stderr).not.toMatch(local)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
   })
 })
