@@ -119,6 +119,13 @@ describe('requests fetch refuses to make', () => {
     expect(r.stderr).toMatch(/fetch refuses port 6000/)
     expect(r.stderr).not.toMatch(/retry|TypeError|check the network/)
   })
+
+  it('a token fetch will not send as a header is not echoed', () => {
+    const r = sb.run(['pull', 'http://127.0.0.1:7'], {cwd: a(), env: {STEME_TOKEN: 'stm_S3CRET\nmore'}})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/fetch refused the request/)
+    expect(r.stderr).not.toMatch(/S3CRET|retry/)
+  })
 })
 
 describe('a path remote that is not a usable store', () => {

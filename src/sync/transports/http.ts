@@ -16,12 +16,14 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
  * Why fetch refused the request itself, from the error's cause: these recur on every attempt,
  * so they are not retried. Undefined for a failure of the connection.
  */
-function refusal(e: unknown, url: URL): string | undefined {
+function refusal(e: unknown, url: URL): {message: string; hint: string} | undefined {
   const cause = (e as {cause?: unknown}).cause
   const msg = cause instanceof Error ? cause.message : ''
-  if (msg === 'bad port') return `fetch refuses port ${url.port} (one of the ports browsers and Node block); serve sync on another port`
-  if (msg.includes('redirect')) return `the request was redirected and fetch refused to follow (${msg})`
-  if (!cause && e instanceof TypeError) return (e as Error).message
+  if (msg === 'bad port') return {message: `fetch refuses port ${url.port} (one of the ports browsers and Node block)`, hint: `serve sync on another port, and ${ENDPOINT_HINT}`}
+  if (msg.includes('redirect')) return {message: `the request was redirected and fetch refused to follow (${msg})`, hint: ENDPOINT_HINT}
+  // Thrown before anything was sent (a header fetch will not send, such as a token with a line
+  // break); the value it quotes may be the token, so quoted text is left out.
+  if (!cause && e instanceof TypeError) return {message: `fetch refused the request: ${e.message.replace(/"[^"]*"/g, '"…"')}`, hint: 'check the remote URL, and the token in STEME_TOKEN or --token'}
   return undefined
 }
 
@@ -63,7 +65,7 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
           throw new UserError(`remote ${remote}: cannot reach ${baseUrl} (${code})`, {code: 'remote', exit: 1, hint: 'check the URL (`steme remote list`) and that `steme serve` runs there'})
         }
         const refused = refusal(e, new URL(url))
-        if (refused) throw new UserError(`remote ${remote}: ${refused}`, {code: 'remote', exit: 1, hint: ENDPOINT_HINT, cause: e})
+        if (refused) throw new UserError(`remote ${remote}: ${refused.message}`, {code: 'remote', exit: 1, hint: refused.hint, cause: e})
         throw new TransientError(`remote ${remote}: request to ${url} failed (${code})`, {cause: e})
       }
       const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
