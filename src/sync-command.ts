@@ -2,6 +2,7 @@
 import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from './command.js'
+import {redactUrls} from './core/redact.js'
 import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
 import type {OpenOptions} from './sync/remote.js'
@@ -13,6 +14,7 @@ export abstract class SyncCommand extends StemeCommand {
     'accept-host-key': Flags.boolean({description: 'SSH: trust an unknown host key and add it to known_hosts (a changed key is accepted for this run only)'}),
     'remote-cmd': Flags.string({description: 'SSH: how to run steme on the remote (default: steme, or STEME_REMOTE_CMD)'}),
     identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: ssh-agent, then ~/.ssh/id_*)', multiple: true}),
+    token: Flags.string({description: 'HTTP: bearer token for a `steme serve` remote (default: STEME_TOKEN; create one there with `steme serve token create --role read|write`)'}),
     retries: Flags.integer({description: 'retries of a failed request, with exponential backoff', default: 5, min: 0}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
   }
@@ -22,7 +24,7 @@ export abstract class SyncCommand extends StemeCommand {
   async run(): Promise<SyncSummary> {
     const {args, flags} = await this.parse(this.constructor as typeof SyncCommand)
     const {openTransport} = await import('./sync/remote.js')
-    const openOpts = {acceptHostKey: flags['accept-host-key'], remoteCmd: flags['remote-cmd'] ?? process.env.STEME_REMOTE_CMD, identities: flags.identity, onNote: (t: string) => this.note(t)}
+    const openOpts = {acceptHostKey: flags['accept-host-key'], remoteCmd: flags['remote-cmd'] ?? process.env.STEME_REMOTE_CMD, identities: flags.identity, token: flags.token, onNote: (t: string) => this.note(t)}
     const early = await earlySsh(flags.store, args.remote, openOpts)
     let rt
     try {
@@ -40,7 +42,7 @@ export abstract class SyncCommand extends StemeCommand {
         remote: args.remote,
         mode: this.mode,
         threads: flags.threads,
-        retry: {retries: flags.retries, baseMs: 200, maxMs: 10_000, onRetry: (n, ms, e) => this.note(`retry ${n} in ${ms} ms: ${e.message}`)},
+        retry: {retries: flags.retries, baseMs: 200, maxMs: 10_000, onRetry: (n, ms, e) => this.note(`retry ${n} in ${ms} ms: ${redactUrls(e.message)}`)},
         base: rt.location.dir ? dirname(rt.location.dir) : undefined,
         open: async (name, spec, base) => {
           if (early && early.name === name && early.spec === spec) {

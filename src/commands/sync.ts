@@ -3,7 +3,9 @@ import {SyncCommand} from '../sync-command.js'
 export default class Sync extends SyncCommand {
   static summary = 'Pull and push: afterwards both stores hold the union'
   static description = `Remotes: a path to another store, ssh://user@host[:port]/path (runs \`steme sync-serve --stdio\` there),
-or http(s)://host:port (\`steme serve\`). Every received record is checked (id, signature, shape,
+or http(s)://host:port (\`steme serve\`, or \`steme sync-serve --http\`). \`steme serve\` wants a bearer
+token: set STEME_TOKEN (or pass --token) to one from \`steme serve token create --role read|write\`
+(write to push or sync); never put it in the URL. Every received record is checked (id, signature, shape,
 clock skew) before it is stored; batches commit as they arrive, so an interrupted run keeps
 what it got and the next run continues. Exit 1 if any record was rejected.`
   static examples = ['<%= config.bin %> sync', '<%= config.bin %> sync origin --json', '<%= config.bin %> sync ssh://me@host/srv/team-store']

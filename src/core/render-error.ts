@@ -1,5 +1,6 @@
 /** How a command reports an error that ends it: a user error with its hint and exit code, or a bug. */
 import {BugError, UserError} from './errors.js'
+import {redactUrls} from './redact.js'
 
 /**
  * What to do about a system error on a path the user named. Exit 2 when the path itself is wrong
@@ -58,13 +59,15 @@ export function damagedStoreError(err: unknown): UserError | undefined {
 export function renderError(err: unknown, json: boolean): number {
   err = fileSystemError(err) ?? damagedStoreError(err) ?? err
   if (err instanceof UserError) {
-    if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message: err.message, hint: err.hint}}) + '\n')
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)
+    // A URL's userinfo (a token, a password) is never echoed, whatever message carries it (hints are steme's own text).
+    const message = redactUrls(err.message)
+    if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message, hint: err.hint}}) + '\n')
+    process.stderr.write(`error: ${message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)
     return err.exit
   }
   const e = err as Error | undefined
   const bug = err instanceof BugError ? err : new BugError(e?.message ?? String(err), {cause: err})
-  process.stderr.write(`internal error (a bug in steme, please report it): ${bug.message}\n`)
+  process.stderr.write(`internal error (a bug in steme, please report it): ${redactUrls(bug.message)}\n`)
   if (process.env.STEME_DEBUG) process.stderr.write(String(e?.stack) + '\n')
   return 1
 }

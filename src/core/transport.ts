@@ -34,14 +34,29 @@ export class TransientError extends Error {
  * check the network and rerun, not to upgrade or fix the remote.
  */
 export class TransportError extends UserError {
-  constructor(remote: string, cause: Error, attempts: number) {
+  /**
+   * `kept`: records this run received and stored before the failure, when known (the hint
+   * then says how many).
+   */
+  constructor(
+    readonly remote: string,
+    cause: Error,
+    readonly attempts: number,
+    kept?: number,
+  ) {
     const what = cause.message.includes(remote) ? cause.message : `remote ${remote}: ${cause.message}`
+    const received = kept === undefined ? 'records already received are kept' : `the ${kept.toLocaleString('en-US')} record${kept === 1 ? '' : 's'} received are kept`
     super(`${what} (transport failed; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
       code: 'remote',
       exit: 1,
-      hint: 'check the network and that the remote is up, then run the command again: records already received are kept, and the rerun continues from there',
+      hint: `check the network and that the remote is up, then run the command again: ${received}, and the rerun continues from there`,
       cause,
     })
     this.name = 'TransportError'
+  }
+
+  /** The same failure, saying how many received records were stored. */
+  keeping(kept: number): TransportError {
+    return new TransportError(this.remote, this.cause as Error, this.attempts, kept)
   }
 }

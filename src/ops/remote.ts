@@ -3,7 +3,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {isAbsolute, join} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, locateStore, readConfig} from '../config.js'
-import {parseRemote} from '../sync/remote.js'
+import {parseRemote, remoteKind} from '../sync/remote.js'
+import {redactUrls} from '../core/redact.js'
 import {replaceFileSync} from '../output-file.js'
 
 export interface RemoteEntry {
@@ -38,7 +39,8 @@ function configPath(dir: string | undefined): string {
 export function listRemotes(dir: string | undefined): RemoteEntry[] {
   const cfg = readConfig(dir)
   return Object.entries(cfg.remotes)
-    .map(([name, url]) => ({name, url, kind: parseRemote(url).kind}))
+    // Shown, so without credentials; and whatever the file holds is listed, even a spec pull would refuse.
+    .map(([name, url]) => ({name, url: redactUrls(url), kind: remoteKind(url)}))
     .sort((a, b) => a.name.localeCompare(b.name))
 }
 
@@ -79,7 +81,7 @@ export function addRemote(dir: string | undefined, name: string, spec: string, c
   }
   replaceFileSync(path, lines.join('\n'))
   readConfig(dir)
-  const added: AddedRemote = {name, url, kind}
+  const added: AddedRemote = {name, url: redactUrls(url), kind}
   if (parsed.kind === 'path') {
     if (!isAbsolute(spec)) added.given = spec
     if (!storeAt(parsed.path)) added.missing = true
@@ -97,5 +99,5 @@ export function removeRemote(dir: string | undefined, name: string): RemoteEntry
   if (i < 0) throw new UserError(`remote ${name} is not a plain "name = url" line in ${path}`, {code: 'config', hint: 'edit the file by hand'})
   lines.splice(sec[0] + i, 1)
   replaceFileSync(path, lines.join('\n'))
-  return {name, url, kind: parseRemote(url).kind}
+  return {name, url: redactUrls(url), kind: remoteKind(url)}
 }

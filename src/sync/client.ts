@@ -1,9 +1,10 @@
 /** The initiating side of sync: drives rounds against a transport until both sides' differences are settled. */
 import {BugError, UserError} from '../core/errors.js'
-import type {Transport} from '../core/transport.js'
+import {TransportError, type Transport} from '../core/transport.js'
 import {newOutcome, opening, respond, rootFingerprint} from './reconcile.js'
 import {Receiver, RecordChunks, type ReceiveDeps} from './receive.js'
 import {DEFAULT_RETRY, requestWithRetry, type RetryPolicy} from './retry.js'
+import {remoteStoreCode, remoteStoreError} from './remote-errors.js'
 import {CAPS, NEED_SPAN, storedLines} from './server.js'
 import {LocalView} from './view.js'
 import {PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, recordFrameSize, type Frame, type Hello, type Range} from './wire.js'
@@ -85,6 +86,29 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let serverCaps: readonly string[] = []
   // The ranges of the ids the last request asked for.
   const asked = new Map<string, Range | undefined>()
+  // Ids rejected in this run, here and by the remote: never asked for or sent again in a later
+  // pass (the same record would only be rejected again, and counted again).
+  const refusedHere = new Set<string>()
+  const refusedThere = new Set<string>()
+  // This pass: ids found missing on either side that are worth moving, and ids passed over
+  // because they were rejected. A pass that found only rejected ones ends the sync even when the
+  // stores are not in step: another would find the same.
+  let fresh = 0
+  let skipped = 0
+  const wantId = (id: string, r: Range | undefined) => {
+    if (refusedHere.has(id)) skipped++
+    else {
+      if (!want.has(id)) fresh++
+      want.set(id, r)
+    }
+  }
+  const pushId = (id: string) => {
+    if (refusedThere.has(id)) skipped++
+    else {
+      fresh++
+      push.add(id)
+    }
+  }
   // The connection (and, over SSH, the remote steme's start) overlaps reading our own view.
   transport.connect?.()
   let view = await LocalView.load(store)
@@ -116,9 +140,12 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         frames.push(...needFrames(want, Math.min(WANT_PER_MESSAGE, Math.max(256, fits)), serverCaps.includes(NEED_SPAN), asked))
       }
       let budget = SOFT_MESSAGE - encodedSize(frames)
+      // The ids of the records in this request, for the remote's ACK.
+      const pushedNow: string[] = []
       while (push.size && budget > 0) {
         const ids = [...push].slice(0, 512)
         for (const id of ids) push.delete(id)
+        pushedNow.push(...ids)
         for (const line of await storedLines(store, ids)) {
           frames.push({t: T.Record, line})
           budget -= recordFrameSize(line)
@@ -132,9 +159,12 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         // Another pass from the top when the server said it held back, or when a full sync did
         // not end in step (records written meanwhile on either side).
         const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
-        if ((more || !inStep) && passes < MAX_PASSES) {
+        const onlyRefused = skipped > 0 && fresh === 0
+        if ((more || (!inStep && !onlyRefused)) && passes < MAX_PASSES) {
           passes++
           more = false
+          fresh = 0
+          skipped = 0
           pending = await opening(view)
           continue
         }
@@ -171,13 +201,21 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       linesIn += recs.records
       s.recordBytesIn += recs.recordBytes
       for (const f of got) {
-        if (f.t === T.Offer && pulls) for (const id of f.ids) want.set(id, want.get(id) ?? asked.get(id))
-        else if (f.t === T.Need && pushes) for (const id of f.ids) push.add(id)
+        // Offered ids were counted fresh when first found; only a rejected one is passed over.
+        if (f.t === T.Offer && pulls) {
+          for (const id of f.ids) if (!refusedHere.has(id)) want.set(id, want.get(id) ?? asked.get(id))
+        } else if (f.t === T.Need && pushes) for (const id of f.ids) pushId(id)
         else if (f.t === T.Ack) {
           s.remoteResult.added += f.added
           s.remoteResult.present += f.present
           s.remoteResult.rejected += f.rejected
           for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
+          if (f.rejected) {
+            // The remote names rejected records by id, up to a bound; when it did not name them
+            // all, none of this request's records go again (those it stored it does not lack).
+            const named = f.errors.filter((e) => e.id !== undefined).map((e) => e.id!)
+            for (const id of named.length >= f.rejected ? named : pushedNow) refusedThere.add(id)
+          }
         } else if (f.t === T.Error) throw remoteError(transport.remote, f.code, f.message)
       }
       if (recs.records && !pulls) throw new UserError(`${transport.remote} sent records during a push`, {code: 'remote', exit: 1})
@@ -195,12 +233,18 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         const n = recs.records
         while (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift()
         const batch = receiver.takeText(texts).then((r) => {
-          p.received += n
-          p.rejected += r.rejected
+          // A record rejected earlier in this run that the remote sent again unasked (its own
+          // comparison found it missing here) counts once, as received and rejected then.
+          const again = new Set<string>()
+          for (const id of r.rejectedIds) (refusedHere.has(id) ? again : refusedHere).add(id)
+          skipped += again.size
+          if (r.added) fresh += r.added
+          p.received += n - again.size
+          p.rejected += r.rejected - again.size
           s.local.added += r.added
           s.local.present += r.present
-          s.local.rejected += r.rejected
-          for (const e of r.errors) if (s.errors.length < 100) s.errors.push({where: 'local', ...e})
+          s.local.rejected += r.rejected - again.size
+          for (const e of r.errors) if (s.errors.length < 100 && !(e.id && again.has(e.id))) s.errors.push({where: 'local', ...e})
         })
         batch.catch(() => undefined)
         inflight.push(batch)
@@ -212,12 +256,20 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       const out = await respond(view, got, newOutcome())
       p.ranges += out.compared
       pending = [...pending, ...out.reply]
-      if (pulls) for (let i = 0; i < out.iLack.length; i++) want.set(out.iLack[i], out.iLackIn[i])
+      if (pulls) for (let i = 0; i < out.iLack.length; i++) wantId(out.iLack[i], out.iLackIn[i])
       // Records are on their way: have the verify workers ready for them.
       if (want.size) receiver.warm()
-      if (pushes) for (const id of out.peerLacks) push.add(id)
+      if (pushes) for (const id of out.peerLacks) pushId(id)
       opts.onProgress?.({...p})
     }
+  } catch (e) {
+    // A transport that gave out: say how many records this run stored (every batch that arrived
+    // is committed first), so the rerun's promise to continue has a number.
+    if (e instanceof TransportError && pulls) {
+      await Promise.all(inflight.map((b) => b.catch(() => undefined)))
+      throw e.keeping(s.local.added)
+    }
+    throw e
   } finally {
     await Promise.all(inflight.map((b) => b.catch(() => undefined)))
     await receiver.close()
@@ -279,5 +331,8 @@ function versionError(remote: string, v: unknown): UserError {
 function remoteError(remote: string, code: string, message: string): UserError {
   if (code === 'version') return new UserError(`${remote}: ${message}`, {code: 'remote', exit: 1, hint: 'install the same steme version on both sides'})
   if (code === 'forbidden') return new UserError(`${remote} refused: ${message}`, {code: 'forbidden', exit: 1, hint: 'pull instead, or ask the remote owner for write access'})
+  // The remote's store: missing, busy or damaged (an older server says `internal` for damage).
+  const store = code === 'integrity' || code === 'locked' || code === 'no_store' ? code : code === 'internal' ? remoteStoreCode(message.replace(/^the remote failed: /, '')) : undefined
+  if (store) return remoteStoreError(remote, new UserError(message.replace(/^the remote failed: /, ''), {code: store, exit: 1}))!
   return new UserError(`${remote} answered with an error (${code}): ${message}`, {code: 'remote', exit: 1})
 }

@@ -19,6 +19,8 @@ export interface Received {
   present: number
   rejected: number
   errors: {id?: string; reason: string}[]
+  /** The ids of all the rejected records that had one (errors keeps only the first few). */
+  rejectedIds: string[]
 }
 
 const CHUNK = 1024
@@ -126,7 +128,7 @@ export class Receiver {
   }
 
   private async verifyAndStore(chunks: readonly Chunk[], prev: Promise<unknown>): Promise<Received> {
-    const res: Received = {added: 0, present: 0, rejected: 0, errors: []}
+    const res: Received = {added: 0, present: 0, rejected: 0, errors: [], rejectedIds: []}
     if (chunks.length === 0) return res
     const runner = await this.pool()
     const nowMs = Date.now()
@@ -144,7 +146,10 @@ export class Receiver {
     for (const r of results) {
       good += r.cols ? r.cols.n : r.ok.length
       res.rejected += r.errors.length
-      for (const e of r.errors) if (res.errors.length < MAX_ERRORS) res.errors.push({id: e.id, reason: e.reason})
+      for (const e of r.errors) {
+        if (res.errors.length < MAX_ERRORS) res.errors.push({id: e.id, reason: e.reason})
+        if (e.id) res.rejectedIds.push(e.id)
+      }
     }
     if (good) {
       const ins = columnar ? await store.insertColumns!(results.map((r) => r.cols!)) : await store.insert(results.flatMap((r) => r.ok))

@@ -3,18 +3,32 @@ import {existsSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
+import {redactUrls} from '../core/redact.js'
 import type {Transport} from '../core/transport.js'
 import type {SshOptions} from './transports/ssh.js'
 
 export type RemoteSpec = {kind: 'path'; path: string} | {kind: 'ssh'; user: string; host: string; port: number; path: string} | {kind: 'http'; url: string}
 
+/** What kind of remote a spec names, without checking it (for listing whatever the config holds). */
+export function remoteKind(spec: string): RemoteSpec['kind'] {
+  return /^https?:\/\//i.test(spec) ? 'http' : /^ssh:\/\//i.test(spec) ? 'ssh' : 'path'
+}
+
 export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
+  const shown = redactUrls(spec)
   if (/^https?:\/\//i.test(spec)) {
     let u: URL
     try {
       u = new URL(spec)
     } catch {
-      throw new UserError(`"${spec}" is not a valid URL`, {hint: 'write it as http://host:port'})
+      throw new UserError(`"${shown}" is not a valid URL`, {hint: 'write it as http://host:port'})
+    }
+    // fetch refuses a URL with credentials, and they would be echoed in every message.
+    if (u.username || u.password) {
+      throw new UserError(`the remote URL ${shown} carries credentials (user:token@)`, {
+        code: 'config',
+        hint: 'put the token in STEME_TOKEN instead (or pass --token) and use the URL without them, e.g. http://host:port',
+      })
     }
     return {kind: 'http', url: u.toString().replace(/\/+$/, '')}
   }
@@ -23,10 +37,10 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     try {
       u = new URL(spec)
     } catch {
-      throw new UserError(`"${spec}" is not a valid ssh:// URL`, {hint: 'write it as ssh://user@host[:port]/path/to/store'})
+      throw new UserError(`"${shown}" is not a valid ssh:// URL`, {hint: 'write it as ssh://user@host[:port]/path/to/store'})
     }
     const path = decodeURIComponent(u.pathname)
-    if (!u.hostname || !path || path === '/') throw new UserError(`"${spec}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
+    if (!u.hostname || !path || path === '/') throw new UserError(`"${shown}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
     return {
       kind: 'ssh',
       user: decodeURIComponent(u.username) || userInfo().username,
@@ -35,7 +49,7 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
       path: path.startsWith('/~/') ? path.slice(3) : path,
     }
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${spec}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${shown}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
   if (!spec.trim()) throw new UserError('the remote is empty', {hint: 'give a path to a store, ssh://user@host[:port]/path or http(s)://host:port'})
   const path = resolve(cwd, spec)
   const meant = existsSync(path) ? undefined : urlMeant(spec)
@@ -62,12 +76,14 @@ function urlMeant(spec: string): {what: string; url: string} | undefined {
 export interface OpenOptions extends Pick<SshOptions, 'acceptHostKey' | 'remoteCmd' | 'identities' | 'knownHosts' | 'onNote'> {
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** HTTP: the bearer token (default: STEME_TOKEN). */
+  token?: string
 }
 
 /** Open a transport to a remote; `name` is what the user called it (a configured name or the spec itself). */
 export async function openTransport(name: string, spec: string, opts: OpenOptions = {}): Promise<Transport> {
   const r = parseRemote(spec, opts.cwd)
-  const label = name === spec ? spec : `${name} (${spec})`
+  const label = name === spec ? redactUrls(spec) : `${name} (${redactUrls(spec)})`
   if (r.kind === 'path') {
     const {openPathTransport} = await import('./transports/path.js')
     return openPathTransport(label, r.path, opts.env)
@@ -75,7 +91,7 @@ export async function openTransport(name: string, spec: string, opts: OpenOption
   if (r.kind === 'http') {
     const {openHttpTransport} = await import('./transports/http.js')
     // `steme serve` wants a bearer token: STEME_TOKEN, as for --remote.
-    const token = (opts.env ?? process.env).STEME_TOKEN
+    const token = opts.token ?? (opts.env ?? process.env).STEME_TOKEN
     return openHttpTransport(label, r.url, token ? {headers: {authorization: `Bearer ${token}`}} : {})
   }
   const {openSshTransport} = await import('./transports/ssh.js')

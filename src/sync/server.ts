@@ -1,5 +1,6 @@
 /** The serving side of sync: a stateless handler from a request message to a response message, for any transport. */
 import {UserError} from '../core/errors.js'
+import {damagedStoreError} from '../core/render-error.js'
 import type {Store} from '../core/store.js'
 import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
@@ -189,6 +190,9 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
       queue = next.catch(() => undefined)
       return next.catch((e) => {
         if (e instanceof UserError) return errorReply(e.code, e.message)
+        // A store file that cannot be read back is not a bug: the client says so, with what to do.
+        const damaged = damagedStoreError(e)
+        if (damaged) return errorReply(damaged.code, damaged.message)
         return errorReply('internal', `the remote failed: ${(e as Error).message}`)
       })
     },

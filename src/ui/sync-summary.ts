@@ -12,7 +12,15 @@ export function renderSyncSummary(s: SyncSummary): string {
   const overhead = s.bytesIn + s.bytesOut - s.recordBytesIn - s.recordBytesOut
   lines.push(`  ${n(s.rounds)} round trips, ${n(s.ranges)} ranges compared, ${bytes(s.bytesIn)} in, ${bytes(s.bytesOut)} out (${bytes(overhead)} protocol), ${(s.ms / 1000).toFixed(2)} s`)
   if (s.mode === 'sync' && s.remoteRoot) {
-    lines.push(s.remoteRoot.fingerprint === s.localRoot.fingerprint ? `  in step: both hold ${n(s.localRoot.count)} records (root ${s.localRoot.fingerprint.slice(0, 16)})` : `  not yet in step: here ${n(s.localRoot.count)} records, there ${n(s.remoteRoot.count)} (records arrived meanwhile? run sync again)`)
+    const rejected = s.local.rejected + s.remoteResult.rejected
+    const differ = `here ${n(s.localRoot.count)} records, there ${n(s.remoteRoot.count)}`
+    lines.push(
+      s.remoteRoot.fingerprint === s.localRoot.fingerprint
+        ? `  in step: both hold ${n(s.localRoot.count)} records (root ${s.localRoot.fingerprint.slice(0, 16)})`
+        : rejected
+          ? `  not in step: ${differ}, because ${n(rejected)} record${rejected === 1 ? ' was' : 's were'} rejected (see the reasons above); syncing again rejects ${rejected === 1 ? 'it' : 'them'} again`
+          : `  not yet in step: ${differ} (records arrived meanwhile? run sync again)`,
+    )
   }
   return lines.join('\n')
 }

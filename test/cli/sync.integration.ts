@@ -123,6 +123,8 @@ describe('sync over SSH from the CLI', () => {
     const notStore = sb.run(['pull', sshUrl(join(sb.dir, 'nowhere')), '--remote-cmd', REMOTE_CMD], {cwd: a()})
     expect(notStore.code).toBe(1)
     expect(notStore.stderr).toMatch(/no store at/)
+    expect(notStore.stderr).toMatch(/hint: check the remote path/)
+    expect(notStore.stderr).not.toMatch(/--store|STEME_STORE|--remote /)
     expect(count(a())).toBe(6)
   })
 })

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
 import {backoff} from '../../src/sync/retry.js'
 import {parseRemote} from '../../src/sync/remote.js'
+import {redactUrls} from '../../src/core/redact.js'
 import {IdList} from '../../src/sync/ids.js'
 import {MAX_MESSAGE, T, decode, encode, encodedSize, type Frame} from '../../src/sync/wire.js'
 
@@ -123,5 +124,26 @@ describe('retries and remotes', () => {
     expect(parseRemote('./me@host:dir', '/x')).toEqual({kind: 'path', path: '/x/me@host:dir'})
     expect(parseRemote('notes:v2', '/x')).toEqual({kind: 'path', path: '/x/notes:v2'})
     expect(parseRemote('ssh/b', '/x')).toEqual({kind: 'path', path: '/x/ssh/b'})
+  })
+
+  it('refuses credentials in an http(s) URL, without echoing them', () => {
+    for (const spec of ['http://user:stm_SECRET@127.0.0.1:7070', 'https://stm_SECRET@host']) {
+      let err: (Error & {exit?: number; hint?: string}) | undefined
+      try {
+        parseRemote(spec)
+      } catch (e) {
+        err = e as Error & {exit?: number; hint?: string}
+      }
+      expect(err?.message).toMatch(/carries credentials/)
+      expect(err?.message).not.toMatch(/SECRET/)
+      expect(err?.hint).toMatch(/STEME_TOKEN/)
+      expect(err?.exit).toBe(2)
+    }
+  })
+
+  it('hides userinfo in text: all of it for http(s), the password for others', () => {
+    expect(redactUrls('request to http://u:stm_X@h:1/v1/sync failed, see https://tok@h2')).toBe('request to http://***@h:1/v1/sync failed, see https://***@h2')
+    expect(redactUrls('ssh://me@host/srv and ssh://me:pw@host/srv')).toBe('ssh://me@host/srv and ssh://me:***@host/srv')
+    expect(redactUrls('http://host:7070 and ../b')).toBe('http://host:7070 and ../b')
   })
 })

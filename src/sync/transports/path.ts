@@ -3,17 +3,17 @@ import {existsSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
 import type {Transport} from '../../core/transport.js'
 import {openRuntime} from '../../runtime.js'
+import {remoteStoreError, REMOTE_HINTS} from '../remote-errors.js'
 import {createSyncHandler, SYNC_SERVER_DB_THREADS} from '../server.js'
 import {loopbackTransport} from './loopback.js'
 
 export async function openPathTransport(remote: string, path: string, env: NodeJS.ProcessEnv = process.env): Promise<Transport> {
-  if (!existsSync(path)) throw new UserError(`remote ${remote}: no store at ${path}`, {code: 'no_store', hint: 'check the path (a directory holding .steme/, a .steme directory, or a store file), or create the store there with `steme init`'})
+  if (!existsSync(path)) throw new UserError(`remote ${remote}: no store at ${path}`, {code: 'no_store', hint: REMOTE_HINTS.no_store})
   let rt
   try {
     rt = await openRuntime({store: path, env, dbThreads: SYNC_SERVER_DB_THREADS})
   } catch (e) {
-    if (e instanceof UserError) throw new UserError(`remote ${remote}: ${e.message}`, {code: e.code, exit: e.exit, hint: e.hint, cause: e})
-    throw e
+    throw remoteStoreError(remote, e) ?? e
   }
   const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, soleWriter: true})
   return loopbackTransport(remote, handler, () => rt.close())

@@ -3,6 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
+import {REMOTE_HINTS, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {FramingError, MessageReader, frameMessage} from '../framing.js'
@@ -241,7 +242,17 @@ function exitError(remote: string, where: string, code: number | null, stderr: s
     })
   }
   if (code !== null && code !== 0 && tail) {
-    return new UserError(`remote ${remote}: steme on ${where} failed: ${tail}`, {code: 'remote', exit: 1, hint: 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'})
+    // The remote steme's own error: its message, without its hint (written for someone at that
+    // end, about --store and STEME_STORE there); ours, for the remote's store, instead.
+    const lines = stderr.trim().split('\n')
+    const error = lines.filter((l) => l.startsWith('error: ')).pop()?.slice('error: '.length)
+    const store = remoteStoreCode(stderr)
+    const what = store === 'integrity' && error ? error.replace(/^the store file is damaged/, 'its store file is damaged') : (error ?? tail)
+    return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
+      code: store ?? 'remote',
+      exit: 1,
+      hint: (store && REMOTE_HINTS[store]) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
+    })
   }
   if (!started && code !== null) {
     // It ended without ever saying it was steme (`false`, `true`, a wrapper that exits): not

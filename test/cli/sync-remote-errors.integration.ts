@@ -1,0 +1,166 @@
+/** What pull, push and sync say about remotes that cannot be used: no secrets echoed, no retries of what will fail again, hints for the remote. */
+import {createServer, type RequestListener, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {spawn} from 'node:child_process'
+import {appendFileSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+
+let sb: Sandbox
+const a = () => join(sb.dir, 'a')
+
+beforeAll(() => {
+  sb = sandbox('steme-sync-remote-errors-')
+  mkdirSync(a())
+  expect(sb.run(['init'], {cwd: a()}).code).toBe(0)
+})
+afterAll(() => sb?.cleanup())
+
+/** An HTTP server answering every request with `handler`, for the length of `fn`. */
+async function withServer<T>(handler: RequestListener, fn: (url: string) => Promise<T>): Promise<T> {
+  const srv: Server = createServer(handler)
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  try {
+    return await fn(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`)
+  } finally {
+    srv.closeAllConnections()
+    await new Promise((r) => srv.close(r))
+  }
+}
+
+describe('credentials in a remote URL', () => {
+  const secret = 'stm_S3CRETtoken'
+
+  it('pull refuses them up front (exit 2, no retries), and never prints the token', () => {
+    const r = sb.run(['pull', `http://user:${secret}@127.0.0.1:9`], {cwd: a()})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/carries credentials/)
+    expect(r.stderr).toMatch(/STEME_TOKEN/)
+    expect(r.stderr).not.toMatch(/retry/)
+    expect(r.stdout + r.stderr).not.toContain(secret)
+  })
+
+  it('remote add refuses them, and remote list hides any a config holds', () => {
+    const add = sb.run(['remote', 'add', 'srv', `http://${secret}@127.0.0.1:9`, '--json'], {cwd: a()})
+    expect(add.code).toBe(2)
+    expect(add.stdout + add.stderr).not.toContain(secret)
+    appendFileSync(join(a(), '.steme', 'config.toml'), `\n[remotes]\nhand = "http://user:${secret}@127.0.0.1:9"\n`)
+    const list = sb.run(['remote', 'list'], {cwd: a()})
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/hand +http +http:\/\/\*\*\*@127\.0\.0\.1:9/)
+    const json = sb.run(['remote', 'list', '--json'], {cwd: a()})
+    expect(json.stdout).not.toContain(secret)
+    const pull = sb.run(['pull', 'hand'], {cwd: a()})
+    expect(pull.code).toBe(2)
+    expect(pull.stdout + pull.stderr).not.toContain(secret)
+    expect(sb.run(['remote', 'remove', 'hand'], {cwd: a()}).code).toBe(0)
+  })
+})
+
+describe('an HTTP server that is not a steme sync endpoint', () => {
+  const answering = (status: number, type: string, body: string, headers: Record<string, string> = {}) =>
+    ((req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(status, {'content-type': type, ...headers}).end(body))
+    }) as RequestListener
+
+  it('a 501 (python -m http.server) fails at once, named as such', async () => {
+    let hits = 0
+    await withServer(
+      (req, res) => {
+        hits++
+        answering(501, 'text/html', '<html>Unsupported method</html>')(req, res)
+      },
+      async (url) => {
+        const r = await sb.runAsync(['pull', url], {cwd: a()})
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain(`${url} is not a steme sync endpoint (POST /v1/sync answered 501 text/html)`)
+        expect(r.stderr).toMatch(/hint: .*steme serve.*sync-serve --http/)
+        expect(r.stderr).not.toMatch(/retry|check the network/)
+      },
+    )
+    expect(hits).toBe(1)
+  })
+
+  it('an HTML page answering 200 is not taken for a broken steme', async () => {
+    await withServer(answering(200, 'text/html; charset=utf-8', '<html>login</html>'), async (url) => {
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/is not a steme sync endpoint \(POST \/v1\/sync answered 200 text\/html\)/)
+      expect(r.stderr).not.toMatch(/upgrade|malformed/)
+    })
+  })
+
+  it('a redirect is reported with its target, not followed, not retried', async () => {
+    await withServer(answering(307, 'text/plain', '', {location: 'http://localhost:8/'}), async (url) => {
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/redirected to http:\/\/localhost:8\/ \(307\)/)
+      expect(r.stderr).not.toMatch(/retry|TypeError/)
+    })
+  })
+
+  it('a refused token points at STEME_TOKEN, and so does --help', async () => {
+    await withServer(answering(401, 'application/json', JSON.stringify({error: {code: 'unauthorized', message: 'a bearer token is required'}})), async (url) => {
+      const r = await sb.runAsync(['push', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/refused the request \(401\): a bearer token is required/)
+      expect(r.stderr).toMatch(/hint: set STEME_TOKEN .*steme serve token create --role read\|write/)
+    })
+    for (const cmd of ['pull', 'push', 'sync']) expect(sb.run([cmd, '--help']).stdout).toMatch(/STEME_TOKEN/)
+  })
+})
+
+describe('requests fetch refuses to make', () => {
+  it('a blocked port is named, not retried as an outage', () => {
+    const r = sb.run(['pull', 'http://127.0.0.1:6000', '--retries', '3'], {cwd: a()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/fetch refuses port 6000/)
+    expect(r.stderr).not.toMatch(/retry|TypeError|check the network/)
+  })
+
+  it('a token fetch will not send as a header is not echoed', () => {
+    const r = sb.run(['pull', 'http://127.0.0.1:7'], {cwd: a(), env: {STEME_TOKEN: 'stm_S3CRET\nmore'}})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/fetch refused the request/)
+    expect(r.stderr).not.toMatch(/S3CRET|retry/)
+  })
+})
+
+describe('a path remote that is not a usable store', () => {
+  const local = /--store|STEME_STORE|--remote/
+
+  it('a directory or a file that is not a store: hints about the remote path', () => {
+    const empty = join(sb.dir, 'empty')
+    mkdirSync(empty, {recursive: true})
+    writeFileSync(join(sb.dir, 'notdb.txt'), 'x\n')
+    for (const target of [empty, join(sb.dir, 'notdb.txt')]) {
+      const r = sb.run(['pull', target], {cwd: a()})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/hint: check the remote path/)
+      expect(r.stderr).not.toMatch(local)
+    }
+  })
+
+  it('a store held by another process: busy, retry or use its steme serve URL', async () => {
+    const b = join(sb.dir, 'b')
+    mkdirSync(b)
+    expect(sb.run(['init'], {cwd: b}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', b], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      await new Promise<void>((res, rej) => {
+        srv.stdout!.once('data', () => res())
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const r = await sb.runAsync(['pull', b], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/in use by another steme process/)
+      expect(r.stderr).toMatch(/hint: the remote store is busy/)
+      expect(r.stderr).not.toMatch(local)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+})
