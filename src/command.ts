@@ -31,18 +31,19 @@ export abstract class StemeCommand extends Command {
    * that holds this store on this machine (found in its state/serve.json), else the store itself.
    */
   protected async target(flags: {store?: string; remote?: string; token?: string}, opts: Omit<RuntimeOptions, 'store'> = {}): Promise<Target> {
-    const {RemoteClient} = await import('./serve/client.js')
+    // The client only when there is a daemon to talk to: most runs open the store itself.
+    const client = async () => (await import('./serve/client.js')).RemoteClient
     const url = flags.remote ?? process.env.STEME_REMOTE
     if (url) {
       const token = flags.token ?? process.env.STEME_TOKEN
       if (!token) throw new UserError(`--remote ${url} needs a token`, {code: 'unauthorized', hint: 'pass --token or set STEME_TOKEN (an admin creates one with `steme serve token create`)'})
-      return {remote: new RemoteClient(url, token)}
+      return {remote: new (await client())(url, token)}
     }
     const [{locateStore}, {readServeState, stateDir}] = await Promise.all([import('./config.js'), import('./serve/state.js')])
     const daemon = readServeState(stateDir(locateStore(flags.store, process.env, opts.cwd)))
     if (daemon) {
       this.note(`steme serve (pid ${daemon.pid}) holds this store: going through it at ${daemon.url}`)
-      return {remote: new RemoteClient(daemon.url, daemon.token)}
+      return {remote: new (await client())(daemon.url, daemon.token)}
     }
     return {rt: await this.open({...opts, store: flags.store})}
   }

@@ -1,6 +1,5 @@
 /** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
-import {request as httpRequest, type IncomingHttpHeaders} from 'node:http'
-import {request as httpsRequest} from 'node:https'
+import type {IncomingHttpHeaders} from 'node:http'
 import {UserError, type ErrorCode} from '../core/errors.js'
 import {Hlc, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
@@ -289,11 +288,13 @@ const OPTIONAL = new Set<string>(['insertColumns', 'changeCounter'] satisfies Ar
  * sent on the Content-Length alone) is heard: the error writing the rest (EPIPE, ECONNRESET) is
  * dropped once a response has arrived, and that response is what the caller gets.
  */
-function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+async function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+  // Loaded on first use: every command that might go through a daemon loads this module, most never do.
+  const {request} = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return new Promise((resolve, reject) => {
     const buf = body === undefined ? undefined : Buffer.from(body)
     if (buf) headers['content-length'] = String(buf.length)
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {method, headers})
+    const req = request(url, {method, headers})
     let answered = false
     req.on('response', (res) => {
       answered = true
