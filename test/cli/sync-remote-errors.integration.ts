@@ -104,7 +104,7 @@ describe('an HTTP server that is not a steme sync endpoint', () => {
   it('a refused token points at STEME_TOKEN, and so does --help', async () => {
     await withServer(answering(401, 'application/json', JSON.stringify({error: {code: 'unauthorized', message: 'a bearer token is required'}})), async (url) => {
       const r = await sb.runAsync(['push', url], {cwd: a()})
-      expect(r.code).toBe(1)
+      expect(r.code).toBe(2)
       expect(r.stderr).toMatch(/refused the request \(401\): a bearer token is required/)
       expect(r.stderr).toMatch(/hint: set STEME_TOKEN .*steme serve token create --role read\|write/)
     })

@@ -74,9 +74,10 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
         const to = res.headers.get('location')
         throw new UserError(`remote ${remote}: ${url} redirected${to ? ` to ${to}` : ''} (${res.status}); steme does not follow redirects`, {code: 'remote', exit: 1, hint: to ? 'use the URL it redirects to, if you trust it (the token is sent to that URL)' : ENDPOINT_HINT})
       }
+      // A missing, wrong or revoked token is a configuration error (exit 2), as for the --remote commands.
       if (res.status === 401 || res.status === 403) {
         const err = await stemeError(res, type)
-        throw new UserError(`remote ${remote}: ${url} refused the request (${res.status})${err?.message ? `: ${err.message}` : ''}`, {code: 'unauthorized', exit: 1, hint: TOKEN_HINT})
+        throw new UserError(`remote ${remote}: ${url} refused the request (${res.status})${err?.message ? `: ${err.message}` : ''}`, {code: 'unauthorized', exit: 2, hint: TOKEN_HINT})
       }
       // Not the sync protocol: another kind of server (501/405: it does not take POST; a page; a
       // JSON API). Asking again gets the same answer. A steme serve built without sync says so.
