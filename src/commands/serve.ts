@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
+import {isLoopback} from '../loopback.js'
 import {UserError} from '../core/errors.js'
 import {threadsFlag} from '../threads-flag.js'
 
@@ -126,9 +127,4 @@ async function readTls(certPath: string, keyPath: string): Promise<{cert: Buffer
     throw new UserError(`--tls-cert ${certPath} and --tls-key ${keyPath} cannot be used for TLS (${msg})`, {code: 'config', hint})
   }
   return {cert, key}
-}
-
-/** A host that only this machine can reach. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host)
 }

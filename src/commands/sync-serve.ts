@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
+import {isLoopback} from '../loopback.js'
 import {UserError} from '../core/errors.js'
 import {SYNC_SERVER_DB_THREADS} from '../sync/server.js'
 import {threadsFlag} from '../threads-flag.js'
@@ -7,8 +8,9 @@ import {threadsFlag} from '../threads-flag.js'
 export default class SyncServe extends StemeCommand {
   static summary = 'Serve sync for this store: over stdin/stdout (what SSH remotes run) or a minimal HTTP endpoint'
   static description = `--stdio is what \`steme pull/push/sync ssh://...\` runs on the remote; it prints nothing
-else on stdout. --http serves POST /v1/sync on a port (for tests and small setups; \`steme serve\`
-is the full daemon).`
+else on stdout. --http serves POST /v1/sync on a port, without authentication: whoever reaches it can pull every
+record and, unless --read-only, push (for tests and small setups on one machine; \`steme serve\`
+is the full daemon, with tokens and TLS).`
   static examples = ['<%= config.bin %> sync-serve --stdio --store /srv/team', '<%= config.bin %> sync-serve --http 7070']
   static enableJsonFlag = false
   static flags = {
@@ -37,6 +39,9 @@ is the full daemon).`
         throw listenError(e, flags.host, flags.http!)
       })
       process.stdout.write(`${srv.url}\n`)
+      if (!isLoopback(flags.host)) {
+        this.note(`note: sync-serve --http has no authentication, and ${flags.host} is reachable from other machines: anyone who reaches it can pull every record${flags['read-only'] ? '' : ' and push records'}; for a team, use \`steme serve\` (tokens, TLS)`)
+      }
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
