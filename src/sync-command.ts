@@ -37,6 +37,12 @@ export abstract class SyncCommand extends StemeCommand {
     const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('./ui/progress.js')).startProgress(this.mode) : undefined
     let res: SyncSummary
     let usedEarly = false
+    const so = {received: 0, sent: 0}
+    const unhook = onInterrupt((signal) => {
+      progress?.stop()
+      // Each batch is stored as it arrives, so a rerun asks only for what is still missing.
+      this.note(`interrupted (${signal}) after ${so.received} records received and ${so.sent} sent: what was stored is kept; run the same command again to go on`)
+    })
     try {
       res = await syncOp(rt, {
         remote: args.remote,
@@ -51,9 +57,14 @@ export abstract class SyncCommand extends StemeCommand {
           }
           return openTransport(name, spec, {...openOpts, cwd: base})
         },
-        onProgress: (p) => progress?.update({rounds: p.rounds, ranges: p.ranges, received: p.received, sent: p.sent, rejected: p.rejected, 'bytes in': p.bytesIn, 'bytes out': p.bytesOut}),
+        onProgress: (p) => {
+          so.received = p.received
+          so.sent = p.sent
+          progress?.update({rounds: p.rounds, ranges: p.ranges, received: p.received, sent: p.sent, rejected: p.rejected, 'bytes in': p.bytesIn, 'bytes out': p.bytesOut})
+        },
       })
     } finally {
+      unhook()
       progress?.stop()
       if (early && !usedEarly) await early.transport.close()
     }
@@ -82,4 +93,24 @@ async function earlySsh(store: string | undefined, remote: string | undefined, o
   } catch {
     return undefined
   }
+}
+
+/**
+ * Say something on Ctrl-C or SIGTERM, then die of the signal as before (nothing is cleaned up in
+ * JS: DuckDB keeps what it committed, and a handler that closed it mid-write could crash). Returns
+ * the function that takes the handler off again.
+ */
+function onInterrupt(say: (signal: NodeJS.Signals) => void): () => void {
+  const signals = ['SIGINT', 'SIGTERM'] as const
+  const handler = (signal: NodeJS.Signals): void => {
+    unhook()
+    say(signal)
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    else process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+  const unhook = (): void => {
+    for (const s of signals) process.removeListener(s, handler)
+  }
+  for (const s of signals) process.on(s, handler)
+  return unhook
 }

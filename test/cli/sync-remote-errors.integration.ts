@@ -164,3 +164,25 @@ describe('a path remote that is not a usable store', () => {
     }
   })
 })
+
+describe('Ctrl-C during a pull', () => {
+  it('says what was received and that a rerun goes on, then dies of the signal', async () => {
+    let arrived!: () => void
+    const request = new Promise<void>((r) => (arrived = r))
+    // Takes the first request and never answers: the pull is mid-way when the signal comes.
+    await withServer(
+      () => arrived(),
+      async (url) => {
+        const p = spawn(process.execPath, [BIN, 'pull', url], {cwd: a(), env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+        let stderr = ''
+        p.stderr.on('data', (d) => (stderr += d))
+        const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => p.on('exit', (code, signal) => r({code, signal})))
+        await request
+        p.kill('SIGINT')
+        expect(await exited).toEqual({code: null, signal: 'SIGINT'})
+        expect(stderr).toMatch(/^interrupted \(SIGINT\) after 0 records received and 0 sent: what was stored is kept; run the same command again to go on$/m)
+      },
+    )
+    expect(sb.run(['fsck'], {cwd: a()}).code).toBe(0)
+  })
+})
