@@ -30,6 +30,9 @@ export const STATUS: Record<HttpErrorCode, number> = {
   shutting_down: 503,
 }
 
+/** A request's media type, without parameters (`; charset=...`), lower case; '' when none was sent. */
+export const mediaType = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+
 export interface ErrorBody {
   error: {code: HttpErrorCode; message: string; hint?: string; line?: number; column?: number}
 }

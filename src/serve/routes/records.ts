@@ -4,7 +4,7 @@ import type {FastifyInstance} from 'fastify'
 import {UserError} from '../../core/errors.js'
 import {ingestOp, type IngestSummary} from '../../ops/ingest.js'
 import type {ServeContext} from '../context.js'
-import {HttpError} from '../errors.js'
+import {HttpError, mediaType} from '../errors.js'
 
 export interface RecordsResponse extends IngestSummary {
   /** Ids newly stored and ids already present, per record (omitted with ?detail=counts). */
@@ -59,7 +59,7 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
     '/v1/records',
     {config: {role: 'write'}, schema: {querystring: {type: 'object', properties: {detail: {type: 'string', enum: ['ids', 'counts']}}}}},
     async (req, reply) => {
-      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+      const type = mediaType(req)
       if ((type !== 'application/json' && !NDJSON_TYPES.includes(type)) || !Buffer.isBuffer(req.body)) {
         throw new HttpError('unsupported_media_type', 'records are sent as application/x-ndjson (one per line) or application/json (an array, or one record)', 'see POST /v1/records in GET /v1/openapi.yaml')
       }

@@ -4,7 +4,7 @@ import {createSyncHandler} from '../../sync/server.js'
 import {SYNC_MEDIA_TYPE, SYNC_PATH} from '../../sync/transports/http.js'
 import {MAX_MESSAGE} from '../../sync/wire.js'
 import type {ServeContext} from '../context.js'
-import {HttpError} from '../errors.js'
+import {HttpError, mediaType} from '../errors.js'
 import {roleAllows} from '../tokens.js'
 
 /** A peer counts as syncing for this long after its last sync request (the protocol is request/response, without sessions). */
@@ -27,7 +27,7 @@ export function syncRoutes(app: FastifyInstance, ctx: ServeContext): void {
   sweep.unref()
   app.addContentTypeParser(SYNC_MEDIA_TYPE, {parseAs: 'buffer', bodyLimit: MAX_MESSAGE}, (_req, body, done) => done(null, body))
   app.post<{Body: Buffer}>(SYNC_PATH, {config: {role: 'read'}, bodyLimit: MAX_MESSAGE}, async (req, reply) => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+    const type = mediaType(req)
     if (type !== SYNC_MEDIA_TYPE || !Buffer.isBuffer(req.body)) throw new HttpError('unsupported_media_type', `a sync message is sent as ${SYNC_MEDIA_TYPE}`, 'use `steme pull|push|sync <this URL>`')
     const canPush = roleAllows(req.principal!.role, 'write')
     const peer = req.principal!.tokenId

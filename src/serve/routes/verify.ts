@@ -3,11 +3,11 @@ import {isUtf8} from 'node:buffer'
 import type {FastifyInstance} from 'fastify'
 import {parseVerifyRequest, verifyRequestOp} from '../../ops/verify-request.js'
 import type {ServeContext} from '../context.js'
-import {HttpError} from '../errors.js'
+import {HttpError, mediaType} from '../errors.js'
 
 export function verifyRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.post<{Body: Buffer}>('/v1/verify', {config: {role: 'read'}}, async (req) => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+    const type = mediaType(req)
     if (type !== 'application/json' || !Buffer.isBuffer(req.body)) throw new HttpError('unsupported_media_type', 'a verify request is sent as application/json', 'see POST /v1/verify in GET /v1/openapi.yaml')
     let body: unknown
     try {
