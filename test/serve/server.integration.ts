@@ -375,10 +375,16 @@ describe('POST /v1/sync push and the agent allowlist', () => {
   })
 })
 
-describe('POST /v1/records and bytes that are not UTF-8', () => {
+describe('POST /v1/records, on a daemon of its own', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
   it('rejects a line that is not UTF-8 and keeps the others; a JSON array holding one is refused whole', async () => {
-    const h = await startHarness()
-    try {
     const cafe = assertion({subject: 'drink:coffee', predicate: 'name', value: 'café'})
     const ok = assertion({subject: 'drink:tea', predicate: 'name', value: 'tea'})
     // Latin-1 encodes é as the lone byte E9: the record's own text, in the wrong encoding.
@@ -397,25 +403,15 @@ describe('POST /v1/records and bytes that are not UTF-8', () => {
     // A byte order mark before one pretty-printed object is dropped, as `steme ingest` drops it.
     const bom = await h.req('/v1/records', {method: 'POST', headers: JSONCT, body: '\ufeff' + JSON.stringify(cafe.record, null, 2)})
     expect(bom.body).toMatchObject({added: 1, rejected: 0})
-    } finally {
-      await h.stop()
-    }
   })
-})
 
-describe('POST /v1/records: ids add up to the counts', () => {
   it('a record repeated in the body is added once and listed as present for each repeat', async () => {
-    const h = await startHarness()
-    try {
-      const a = assertion({subject: 'dup:a'})
-      const b = assertion({subject: 'dup:b'})
-      await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([b]), token: h.write})
-      const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([a, a, b, a]), token: h.write})
-      expect(r.body).toMatchObject({added: 1, present: 3, ids: {added: [a.record.id]}})
-      expect(r.body.ids.present.sort()).toEqual([a.record.id, a.record.id, b.record.id].sort())
-    } finally {
-      await h.stop()
-    }
+    const a = assertion({subject: 'dup:a'})
+    const b = assertion({subject: 'dup:b'})
+    await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([b]), token: h.write})
+    const r = await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([a, a, b, a]), token: h.write})
+    expect(r.body).toMatchObject({added: 1, present: 3, ids: {added: [a.record.id]}})
+    expect(r.body.ids.present.sort()).toEqual([a.record.id, a.record.id, b.record.id].sort())
   })
 })
 
