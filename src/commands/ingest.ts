@@ -16,7 +16,7 @@ but plain facts are signed anew each time (with a new clock stamp, so a new id):
 them again stores them again. To retry rejected plain facts, ingest only those lines, fixed.
 
 CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_from,valid_to]
-(lower case, each name once; a header naming anything else is refused before a row is read).`
+(any case, each name once; a header naming anything else is refused before a row is read).`
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
   static flags = {

@@ -161,7 +161,7 @@ export class CsvReader {
     }
     const problem = headerProblem(cells)
     if (problem) throw this.headerError(r.nos[0], problem)
-    this.header = cells
+    this.header = cells.map(columnName)
   }
 
   private headerError(line: number, why: string): UserError {
@@ -216,20 +216,23 @@ export class CsvReader {
 /** CSV columns beyond the record fields: valid_from and valid_to fill `valid`. */
 const CSV_ONLY = ['valid_from', 'valid_to']
 
+/**
+ * The field a header cell names. Spreadsheets title their columns ("Subject", " Value "), and
+ * record fields are lower case without spaces, so case and surrounding blanks do not count.
+ */
+const columnName = (cell: string) => cell.trim().toLowerCase()
+
 /** Why a header row cannot be used (every row would be rejected, or a column lost), or undefined. */
 export function headerProblem(cells: readonly string[]): string | undefined {
   const known = (c: string) => RECORD_FIELDS.has(c) || CSV_ONLY.includes(c)
   const first = new Map<string, number>()
   for (let i = 0; i < cells.length; i++) {
-    const c = cells[i]
+    const c = columnName(cells[i])
     const col = `column ${i + 1}`
-    if (c.trim() === '') return `${col} has no name`
-    if (first.has(c)) return `${col} repeats the name ${JSON.stringify(c)} of column ${first.get(c)! + 1}, so one of the two would be lost`
+    if (c === '') return `${col} has no name`
+    if (first.has(c)) return `${col} ${JSON.stringify(cells[i])} names the same field as column ${first.get(c)! + 1}, so one of the two would be lost`
     first.set(c, i)
-    if (!known(c)) {
-      const like = [...RECORD_FIELDS, ...CSV_ONLY].find((k) => k === c.trim().toLowerCase())
-      return `${col} ${JSON.stringify(c)} is not a record field${like ? ` (names are lower case: ${like})` : ''}; columns may be ${[...RECORD_FIELDS, ...CSV_ONLY].filter((k) => !['v', 'agent', 'hlc', 'id', 'sig'].includes(k)).join(', ')}`
-    }
+    if (!known(c)) return `${col} ${JSON.stringify(cells[i])} is not a record field; columns may be ${[...RECORD_FIELDS, ...CSV_ONLY].filter((k) => !['v', 'agent', 'hlc', 'id', 'sig'].includes(k)).join(', ')}`
   }
   return undefined
 }

@@ -161,9 +161,9 @@ describe('ingest', () => {
   })
 
   it.each([
-    ['Subject,Predicate,Value', /column 1 "Subject" is not a record field \(names are lower case: subject\)/],
     ['subject,predicate,value,colour', /column 4 "colour" is not a record field; columns may be kind, subject/],
-    ['subject,predicate,value,value', /column 4 repeats the name "value" of column 3, so one of the two would be lost/],
+    ['subject,predicate,value,value', /column 4 "value" names the same field as column 3, so one of the two would be lost/],
+    ['Subject,Predicate,Value,value', /column 4 "value" names the same field as column 3, so one of the two would be lost/],
     ['subject,,value', /column 2 has no name/],
   ])('refuses a CSV header %j up front, storing nothing', async (header, why) => {
     const d = deps()
@@ -187,6 +187,14 @@ describe('ingest', () => {
     expect(csv.errors).toEqual([{line: 4, reason: 'confidence: must be a number in [0, 1], got 2'}])
     const vals = (await d.store.assertions('drug:a', 'rate')).map((a) => a.value)
     expect(vals).toEqual([0.2, {n: 1}])
+  })
+
+  it('CSV header names are matched whatever their case and surrounding blanks, as spreadsheets title them', async () => {
+    const d = deps()
+    const csv = await ingestOp(d, {input: input('Subject, Predicate ,VALUE,Confidence,Valid_From\ndrug:c,rate,0.3,0.8,2024-01-01\n'), name: 'sheet.csv'})
+    expect(csv).toMatchObject({format: 'csv', added: 1, rejected: 0})
+    const [a] = await d.store.assertions('drug:c', 'rate')
+    expect(a).toMatchObject({value: 0.3, confidence: 0.8, valid: {from: '2024-01-01'}})
   })
 
   it('export then ingest elsewhere reproduces the same records', async () => {
