@@ -100,6 +100,23 @@ describe('pre-commit hook', () => {
     expect(r.out).toMatch(/name \(error\) \[in baseline\]/)
   })
 
+  it('leaves intent-to-add files (git add -N) out, as git commit does, and judges them once commit -a stages them', () => {
+    const dir = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS + claim('no-env', 'repo:env', 'present', 'compare = "absent"')}, {git: true})
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'.env': 'SECRET=1\n', '.nvmrc': '22\n'})
+    git(dir, ['add', '-N', '.env'])
+    git(dir, ['add', '.nvmrc'])
+    const r = git(dir, ['commit', '-m', 'newer node'])
+    expect(r.code, r.out).toBe(0)
+    expect(git(dir, ['ls-tree', '--name-only', 'HEAD']).out).not.toContain('.env')
+    // commit -a stages the intent-to-add file's content in the index the hook reads.
+    writeFiles(dir, {'.nvmrc': '24\n'})
+    const all = git(dir, ['commit', '-a', '-m', 'and the env file'])
+    expect(all.code).not.toBe(0)
+    expect(all.out).toContain('✗ no-env (error): repo:env present: expected nothing, observed ".env" at .env')
+    expect(commits(dir)).toBe('2')
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
