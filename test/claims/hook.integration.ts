@@ -165,6 +165,26 @@ describe('verify output formats', () => {
     expect(r.out).toContain('<testsuites name="steme verify" tests="2" failures="1"')
   })
 
+  it('refuses --json with another --format (usage, exit 2), naming both and what to use', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    for (const args of [['--json', '--format', 'junit'], ['--format=sarif', '--json'], ['--format', 'table', '--json']]) {
+      const r = steme(dir, 'verify', ...args)
+      expect(r.code, args.join(' ')).toBe(2)
+      const format = args.join(' ').match(/(junit|sarif|table)/)![1]
+      expect(r.err).toContain(`error: --json and --format ${format} ask for different outputs: --json is --format json`)
+      expect(r.err).toMatch(new RegExp(`hint: drop --json to get .+, or --format ${format} to get the JSON report`))
+    }
+    // The same output twice is no conflict.
+    const same = steme(dir, 'verify', '--json', '--format', 'json')
+    expect(same.code).toBe(0)
+    expect(JSON.parse(same.out).summary).toMatchObject({claims: 2})
+    // STEME_CONTENT_TYPE=json is --json too, for oclif: said so rather than printing two documents.
+    const r = spawnSync(process.execPath, [BIN, 'verify', '--format', 'junit'], {cwd: dir, env: {...env, STEME_CONTENT_TYPE: 'json'}, encoding: 'utf8'})
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('error: STEME_CONTENT_TYPE=json asks for the JSON report and --format junit for JUnit XML')
+    expect(r.stdout).not.toContain('<testsuites')
+  })
+
   it('--fail-on-warn fails on warn claims', () => {
     const dir = makeRepo({'package.json': '{"name": "app"}\n', '.nvmrc': '18\n', '.steme/claims.toml': CLAIMS}, {git: true})
     expect(steme(dir, 'verify').code).toBe(0)
