@@ -209,6 +209,41 @@ describe('claims commands', () => {
     expect(cov.total).toMatchObject({observations: 2, claimed: 2})
   })
 
+  it('list and explain mark the failures the baseline accepts, and the claims it lists that pass now', () => {
+    const claims = CLAIMS + claim('ver', 'repo:package', 'version', 'expect = "1.0.0"') + claim('priv', 'repo:package', 'private', 'expect = true\nseverity = "warn"')
+    const dir = makeRepo({'package.json': '{"name": "legacy", "version": "1.0.0"}\n', '.nvmrc': '20\n', '.steme/claims.toml': claims}, {git: true})
+    // No baseline: nothing said about one.
+    expect(JSON.parse(steme(dir, 'claims', 'list', '--json').out).baseline).toBeUndefined()
+    expect(steme(dir, 'claims', 'list').out).not.toContain('BASELINE')
+    expect(steme(dir, 'verify', '--update-baseline').code).toBe(0) // accepts name (CONFLICT) and priv (MISSING)
+    writeFiles(dir, {'package.json': '{"name": "legacy", "version": "2.0.0", "private": true}\n'})
+    const list = JSON.parse(steme(dir, 'claims', 'list', '--json').out)
+    expect(list.claims.map((c: {id: string; status: string; baseline?: string}) => [c.id, c.status, c.baseline])).toEqual([
+      ['name', 'CONFLICT', 'known'],
+      ['node', 'PASS', undefined],
+      ['ver', 'CONFLICT', 'new'],
+      ['priv', 'PASS', 'fixed'],
+    ])
+    expect(list.baseline.path).toBe(join(dir, '.steme/claims-baseline.json'))
+    const table = steme(dir, 'claims', 'list').out
+    expect(table).toMatch(/^ID\s+STATUS\s+.*\bBASELINE$/m)
+    expect(table).toMatch(/^name\s+CONFLICT\*\s+error\s.*\saccepted$/m)
+    expect(table).toMatch(/^ver\s+CONFLICT\s+error\s.*\snew$/m)
+    expect(table).toMatch(/^priv\s+PASS\s+warn\s.*\sfixed$/m)
+    expect(table).toContain('* accepted in the baseline .steme/claims-baseline.json (verify does not fail on these)')
+    const md = steme(dir, 'claims', 'explain').out
+    expect(md).toContain('Status as of this rendering: 2 of 4 pass. The baseline `.steme/claims-baseline.json` accepts 1 failure (`steme verify` does not fail on it).')
+    expect(md).toMatch(/### name\n\n(?:- .*\n)*?- \*\*Status:\*\* \*\*CONFLICT\*\*: .*\n- \*\*Baseline:\*\* this failure is accepted in `\.steme\/claims-baseline\.json`/)
+    expect(md).toMatch(/### priv\n\n(?:- .*\n)*?- \*\*Status:\*\* PASS: .*\n- \*\*Baseline:\*\* listed in `\.steme\/claims-baseline\.json`, and passes now/)
+    expect(md.match(/\*\*Baseline:\*\*/g)).toHaveLength(2)
+    expect(JSON.parse(steme(dir, 'claims', 'explain', '--json').out).baseline).toMatchObject({known: ['name'], fixed: ['priv']})
+    // --baseline names another one, as for verify.
+    writeFiles(dir, {'ci-baseline.json': JSON.stringify({version: 1, claims: {ver: {status: 'CONFLICT', severity: 'error', message: 'accepted in CI'}}})})
+    const other = JSON.parse(steme(dir, 'claims', 'list', '--json', '--baseline', 'ci-baseline.json').out)
+    expect(other.claims.filter((c: {baseline?: string}) => c.baseline).map((c: {id: string; baseline: string}) => [c.id, c.baseline])).toEqual([['name', 'new'], ['ver', 'known']])
+    expect(steme(dir, 'claims', 'explain', '--baseline', 'ci-baseline.json').out).toContain('The baseline `ci-baseline.json` accepts 1 failure')
+  })
+
   it('--record stores observations and verdicts as signed assertions', () => {
     const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
     expect(steme(dir, 'init').code).toBe(0)
