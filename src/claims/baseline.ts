@@ -1,5 +1,6 @@
 /** Baselines: adopt claims on an existing repo by accepting today's failures, keyed by claim id (never lines). */
 import {existsSync, readFileSync} from 'node:fs'
+import {relative} from 'node:path'
 import {UserError} from '../core/errors.js'
 import type {Status, Verdict} from './verdict.js'
 import {replaceFileSync} from '../output-file.js'
@@ -61,4 +62,10 @@ export function applyBaseline(verdicts: Verdict[], b: Baseline): string[] {
     } else v.baseline = b.claims[v.id] ? 'known' : 'new'
   }
   return fixed
+}
+
+/** A baseline's path as the reports name it: from the repo root when inside the repo. */
+export function baselineName(root: string, path: string): string {
+  const rel = relative(root, path).replaceAll('\\', '/')
+  return rel.startsWith('..') ? path : rel
 }

@@ -1,7 +1,7 @@
 /** Built-in extractors for common files: package.json, tsconfig, .nvmrc/.node-version, Dockerfiles, .env files. */
 import type {Json} from '../core/record.js'
 import type {Observation} from './observation.js'
-import {fromOf, instructions} from './dockerfile.js'
+import {expand, fromOf, globalArgs, instructions} from './dockerfile.js'
 import {lineOfPath, stripJsonc} from './path.js'
 
 export interface Builtin {
@@ -10,7 +10,8 @@ export interface Builtin {
   wants(path: string): boolean
   /** False when the file's presence is the observation and its content is never read. */
   reads: boolean
-  extract(path: string, text: string): Observation[]
+  /** `warn` says why something the file holds is not observed. */
+  extract(path: string, text: string, warn?: (message: string) => void): Observation[]
 }
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1)
@@ -81,21 +82,30 @@ export const dockerfile: Builtin = {
   name: 'dockerfile',
   reads: true,
   wants: (p) => /^(Dockerfile|Containerfile)(\..+)?$/.test(base(p)) || /\.(Dockerfile|dockerfile)$/.test(base(p)),
-  extract(path, text) {
+  extract(path, text, warn) {
     const subject = path === 'Dockerfile' ? 'repo:docker' : subjectFor('docker', path)
+    const all = instructions(text)
+    const args = globalArgs(all)
     // Each stage's external image, following `FROM <earlier stage>` back to where the chain leaves the file.
-    const stages = new Map<string, {image: string; line: number}>()
+    // A stage whose image is not known offline maps to undefined, and so does every stage built on it.
+    const stages = new Map<string, {image: string; line: number} | undefined>()
     const images: {image: string; line: number}[] = []
     let last: {image: string; line: number} | undefined
-    for (const ins of instructions(text)) {
+    for (const ins of all) {
       if (ins.keyword !== 'FROM') continue
       const from = fromOf(ins)
       if (!from) continue
-      const earlier = stages.get(from.image.toLowerCase())
-      // The line reported is that of the FROM naming the external image (for a stage built on an
-      // earlier stage, that stage's FROM), and within it the line the image name is written on.
-      const resolved = earlier ?? {image: from.image, line: from.line}
-      if (!earlier) images.push(resolved)
+      // `FROM node:${NODE}` names the image the ARG's default gives; one a --build-arg would give is not guessed.
+      const x = expand(from.image, args, ins.escape)
+      let resolved: {image: string; line: number} | undefined
+      if ('unknown' in x || x.value === '') warn?.(`${path}:${from.line}: FROM ${from.image}: ${'unknown' in x ? x.unknown : 'it expands to nothing'}: skipped`)
+      else if (stages.has(x.value.toLowerCase())) resolved = stages.get(x.value.toLowerCase())
+      else {
+        // The line reported is that of the FROM naming the external image (for a stage built on an
+        // earlier stage, that stage's FROM), and within it the line the image name is written on.
+        resolved = {image: x.value, line: from.line}
+        images.push(resolved)
+      }
       if (from.stage) stages.set(from.stage.toLowerCase(), resolved)
       last = resolved
     }

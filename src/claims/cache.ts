@@ -11,7 +11,7 @@ import type {RepoFiles} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
 
 /** Bump when extraction output changes shape or meaning. */
-const CACHE_VERSION = 3
+const CACHE_VERSION = 4
 
 interface CacheDoc {
   fingerprint: string

@@ -1,5 +1,6 @@
 /** The claims as a markdown page grouped by subject: what must stay true, why, its status now, and who wrote it. */
 import type {VerifyResult} from '../ops/verify.js'
+import {baselineName} from './baseline.js'
 import {showValue} from './compare.js'
 import {where} from './observation.js'
 import {git} from './repo.js'
@@ -41,6 +42,14 @@ function rule(v: Verdict): string {
   return `${code(v.predicate)} ${op}`
 }
 
+/** The header's word on the baseline: how many failures it accepts, so a CONFLICT below is not read as a failing verify. */
+function accepted(res: VerifyResult): string {
+  if (!res.baseline) return ''
+  const n = res.summary.known
+  const name = code(baselineName(res.root, res.baseline.path))
+  return ` The baseline ${name} accepts ${n === 0 ? 'none of the failures' : n === 1 ? '1 failure' : `${n} failures`} (\`steme verify\` does not fail on ${n === 1 ? 'it' : 'them'}).`
+}
+
 export function renderExplain(res: VerifyResult, authors: Map<number, Authorship>): string {
   const bySubject = new Map<string, Verdict[]>()
   for (const v of res.verdicts) {
@@ -52,9 +61,10 @@ export function renderExplain(res: VerifyResult, authors: Map<number, Authorship
   const out = [
     '# What must stay true',
     '',
-    `The claims in ${code(res.claimsFile)}, checked by \`steme verify\` (and the pre-commit hook). Status as of this rendering: ${s.pass} of ${s.claims} pass.`,
+    `The claims in ${code(res.claimsFile)}, checked by \`steme verify\` (and the pre-commit hook). Status as of this rendering: ${s.pass} of ${s.claims} pass.${accepted(res)}`,
     '',
   ]
+  const baseline = res.baseline && code(baselineName(res.root, res.baseline.path))
   for (const subject of [...bySubject.keys()].sort()) {
     out.push(`## ${subject}`, '')
     for (const v of bySubject.get(subject)!) {
@@ -64,6 +74,8 @@ export function renderExplain(res: VerifyResult, authors: Map<number, Authorship
       const st = v.status === 'PASS' ? 'PASS' : `**${v.status}**`
       const seen = v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
       out.push(`- **Status:** ${st}: ${seen.replaceAll('|', '\\|')}`)
+      if (v.baseline === 'known') out.push(`- **Baseline:** this failure is accepted in ${baseline}: \`steme verify\` and the hook do not fail on it`)
+      else if (res.baseline?.fixed.includes(v.id)) out.push(`- **Baseline:** listed in ${baseline}, and passes now: \`steme verify --update-baseline\` drops it`)
       const a = authors.get(v.line)
       const by = a && !/^0+$/.test(a.commit) ? `, written by ${a.author} on ${a.date} in ${a.commit.slice(0, 10)} (“${a.summary}”)` : a ? ', not committed yet' : ''
       out.push(`- **Defined in:** ${code(`${res.claimsFile}:${v.line}`)}${by}`)

@@ -72,7 +72,7 @@ function extractFile(path: string, content: FileContent | undefined, builtins: r
     if (!b.reads) r.builtin.push(...b.extract(path, ''))
     else if (text !== undefined) {
       try {
-        r.builtin.push(...b.extract(path, text))
+        r.builtin.push(...b.extract(path, text, (w) => r.warnings.push(w)))
       } catch (e) {
         r.warnings.push(`${path}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
       }

@@ -12,6 +12,8 @@ export interface IndexRecord {
   /** Octal, as `git ls-files -s` prints it: 100644, 100755, 120000, 160000. */
   mode: string
   sha: string
+  /** Recorded by `git add -N`: a placeholder (the empty blob) for a file `git commit` leaves out. */
+  intentToAdd?: boolean
 }
 
 export interface GitIndex {
@@ -56,9 +58,11 @@ function parse(buf: Buffer, hashLen: number): Map<string, IndexRecord> | undefin
     const sha = buf.toString('hex', off + 40, off + 40 + hashLen)
     const flags = buf.readUInt16BE(off + 40 + hashLen)
     let p = off + fixed
+    let intentToAdd = false
     if (flags & 0x4000) {
-      if (version < 3) return undefined
-      // Extended flags (skip-worktree, intent-to-add): listed as `git ls-files -s` lists them.
+      if (version < 3 || p + 2 > end) return undefined
+      // Extended flags: skip-worktree (0x4000) changes nothing staged; intent-to-add (0x2000) is kept for the caller.
+      intentToAdd = (buf.readUInt16BE(p) & 0x2000) !== 0
       p += 2
     }
     let path: string
@@ -89,7 +93,7 @@ function parse(buf: Buffer, hashLen: number): Map<string, IndexRecord> | undefin
     const stage = (flags >> 12) & 3
     // Unmerged paths have stages 1-3; "ours" (2) is what a resolved commit most likely holds.
     if (stage !== 0 && stage !== 2) continue
-    out.set(path, {path, mode: mode.toString(8), sha})
+    out.set(path, {path, mode: mode.toString(8), sha, ...(intentToAdd ? {intentToAdd} : {})})
   }
   // Extensions: a split index keeps most entries in another file.
   while (off + 8 <= end) {

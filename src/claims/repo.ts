@@ -214,19 +214,11 @@ class IndexFiles implements RepoFiles {
       this.entries = idx.entries
       this.hashBlob = idx.blobId
     } else {
-      const out = await gitAsync(this.root, ['ls-files', '-s', '-z'])
-      this.entries = new Map()
-      for (const rec of out.split('\0')) {
-        if (!rec) continue
-        const tab = rec.indexOf('\t')
-        const [mode, sha, stage] = rec.slice(0, tab).split(' ')
-        // Unmerged paths have stages 1-3; "ours" (2) is what a resolved commit most likely holds.
-        if (stage !== '0' && stage !== '2') continue
-        const path = rec.slice(tab + 1)
-        this.entries.set(path, {path, mode, sha})
-      }
+      this.entries = parseLsFiles(await gitAsync(this.root, ['ls-files', '-s', '-z', '--debug']))
       if (this.entries.size && [...this.entries.values()][0].sha.length === 64) this.hashBlob = (data) => createHash('sha256').update(`blob ${data.length}\0`).update(data).digest('hex')
     }
+    // `git add -N` stages an empty placeholder that `git commit` leaves out: not part of what is committed.
+    for (const [p, e] of this.entries) if (e.intentToAdd) this.entries.delete(p)
     this.listed = true
     return [...this.entries.keys()]
   }
@@ -280,6 +272,38 @@ class IndexFiles implements RepoFiles {
     }
     return paths.map((p) => result.get(p)!)
   }
+}
+
+/** In-memory index flag of an intent-to-add entry, as `git ls-files --debug` prints it (CE_INTENT_TO_ADD). */
+const CE_INTENT_TO_ADD = 0x20000000
+const DEBUG_LINES = /^(?:[^\n]*\n){4} {2}size: \d+\tflags: ([0-9a-f]+)\n/
+
+/**
+ * `git ls-files -s -z --debug`: each `<mode> <sha> <stage>\t<path>` and its NUL are followed by five
+ * debug lines, the last `  size: <n>\tflags: <hex>`, the only place git prints intent-to-add.
+ */
+function parseLsFiles(out: string): Map<string, IndexRecord> {
+  const entries = new Map<string, IndexRecord>()
+  let last: IndexRecord | undefined
+  const pieces = out.split('\0')
+  for (let i = 0; i < pieces.length; i++) {
+    let rec = pieces[i]
+    // Every piece but the first starts with the debug lines of the entry before it.
+    const debug = i > 0 ? DEBUG_LINES.exec(rec) : null
+    if (debug) {
+      if (last && parseInt(debug[1], 16) & CE_INTENT_TO_ADD) last.intentToAdd = true
+      rec = rec.slice(debug[0].length)
+    }
+    last = undefined
+    if (!rec) continue
+    const tab = rec.indexOf('\t')
+    const [mode, sha, stage] = rec.slice(0, tab).split(' ')
+    // Unmerged paths have stages 1-3; "ours" (2) is what a resolved commit most likely holds.
+    if (stage !== '0' && stage !== '2') continue
+    const path = rec.slice(tab + 1)
+    entries.set(path, (last = {path, mode, sha}))
+  }
+  return entries
 }
 
 interface Blob {

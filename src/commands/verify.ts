@@ -20,7 +20,7 @@ export default class Verify extends StemeCommand {
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
     staged: Flags.boolean({description: 'read file contents from the git index (what is being committed), not the working tree'}),
-    format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
+    format: Flags.string({description: 'output format (--json is --format json)', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
     'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
     baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
     'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0'}),
@@ -31,8 +31,8 @@ export default class Verify extends StemeCommand {
   }
 
   async run(): Promise<VerifyResult> {
-    const {flags} = await this.parse(Verify)
-    const format = this.jsonEnabled() ? 'json' : flags.format
+    const {flags, metadata} = await this.parse(Verify)
+    const format = this.jsonEnabled() ? jsonFormat(flags.format, !metadata.flags.format?.setFromDefault, this.argv.includes('--json')) : flags.format
     // The store opens at most once, and only when a claim needs it (or --record): DuckDB costs ~190 ms to load.
     // With a daemon (--remote, or the one holding this store), it judges the claims against its store (POST /v1/verify)
     // and --record posts the records signed here.
@@ -73,4 +73,20 @@ export default class Verify extends StemeCommand {
     } else process.stdout.write(renderTable(res, {color: !!process.stdout.isTTY && !process.env.NO_COLOR, table}))
     return report
   }
+}
+
+const FORMAT_NAMES: Record<string, string> = {table: 'a table', json: 'the JSON report', sarif: 'SARIF', junit: 'JUnit XML'}
+
+/**
+ * --json (or STEME_CONTENT_TYPE=json) is --format json. oclif's `exclusive` would refuse the harmless
+ * `--json --format json` too, and miss the variable: another --format given with them is refused here,
+ * since one of the two outputs would be dropped without a word.
+ */
+function jsonFormat(format: string, given: boolean, flag: boolean): 'json' {
+  if (!given || format === 'json') return 'json'
+  const want = FORMAT_NAMES[format] ?? format
+  if (flag) {
+    throw new UserError(`--json and --format ${format} ask for different outputs: --json is --format json`, {code: 'usage', hint: `drop --json to get ${want}, or --format ${format} to get the JSON report`})
+  }
+  throw new UserError(`STEME_CONTENT_TYPE=json asks for the JSON report and --format ${format} for ${want}`, {code: 'usage', hint: `unset STEME_CONTENT_TYPE for this run (env -u STEME_CONTENT_TYPE steme verify --format ${format}), or drop --format ${format}`})
 }

@@ -8,10 +8,14 @@ export interface ClaimsExplainResult {
   claims: number
   /** The claims file rendered (absolute). */
   path: string
+  /** With a baseline: the claims whose failure it accepts (known), and those it lists that pass now (fixed). */
+  baseline?: {path: string; known: string[]; fixed: string[]}
 }
 
-export async function claimsExplainOp(deps: VerifyDeps, input: Pick<VerifyInput, 'cwd' | 'claims'>): Promise<ClaimsExplainResult> {
-  const res = await verifyOp(deps, {cwd: input.cwd, claims: input.claims})
+export async function claimsExplainOp(deps: VerifyDeps, input: Pick<VerifyInput, 'cwd' | 'claims' | 'baseline'>): Promise<ClaimsExplainResult> {
+  const res = await verifyOp(deps, {cwd: input.cwd, claims: input.claims, baseline: input.baseline})
   const authors = res.claimsFile.startsWith('/') ? new Map() : blame(res.root, res.claimsFile)
-  return {markdown: renderExplain(res, authors), claims: res.verdicts.length, path: resolve(res.root, res.claimsFile)}
+  const out: ClaimsExplainResult = {markdown: renderExplain(res, authors), claims: res.verdicts.length, path: resolve(res.root, res.claimsFile)}
+  if (res.baseline) out.baseline = {path: res.baseline.path, known: res.verdicts.filter((v) => v.baseline === 'known').map((v) => v.id), fixed: res.baseline.fixed}
+  return out
 }

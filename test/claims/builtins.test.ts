@@ -50,6 +50,59 @@ describe('built-in extractors', () => {
     expect(obs.filter((o) => o.predicate === 'image').map((o) => o.value)).toEqual(['gcr.io/distroless/nodejs20', 'node:20'])
   })
 
+  describe('Dockerfile ARGs in FROM', () => {
+    const run = (text: string) => {
+      const warnings: string[] = []
+      const obs = dockerfile.extract('Dockerfile', text, (w) => warnings.push(w))
+      const base = obs.find((o) => o.predicate === 'base_image')
+      return {base: base && [base.value, base.line], images: obs.filter((o) => o.predicate === 'image').map((o) => o.value), warnings}
+    }
+
+    it('expands the defaults of ARGs declared before the first FROM, in every form Docker allows', () => {
+      const multi = [
+        'ARG NODE_VERSION=20.11',
+        'ARG DEBIAN=bookworm',
+        '',
+        'FROM node:${NODE_VERSION}-${DEBIAN}-slim AS build',
+        'WORKDIR /app',
+        'RUN npm ci && npm run build',
+        '',
+        'FROM gcr.io/distroless/nodejs$NODE_VERSION-debian12',
+        'COPY --from=build /app/dist /app',
+      ].join('\n')
+      expect(run(multi)).toEqual({base: ['gcr.io/distroless/nodejs20.11-debian12', 8], images: ['node:20.11-bookworm-slim', 'gcr.io/distroless/nodejs20.11-debian12'], warnings: []})
+      // ${X:-default} and ${X:+alternative}, for an ARG with a default, one without, and one set to nothing.
+      expect(run('ARG NODE\nFROM node:${NODE:-20}-alpine\n').base).toEqual(['node:20-alpine', 2])
+      expect(run('ARG NODE=18\nFROM node:${NODE:-20}-alpine\n').base).toEqual(['node:18-alpine', 2])
+      expect(run('ARG NODE=\nFROM node:${NODE:-20}\n').base).toEqual(['node:20', 2])
+      expect(run('ARG TAG=22\nFROM node${TAG:+:$TAG}\n').base).toEqual(['node:22', 2])
+      expect(run('ARG TAG\nFROM node${TAG:+:$TAG}\n').base).toEqual(['node', 2])
+      // Several in one ARG, quoted, a default built from an earlier ARG, a registry prefix, a stage named by an ARG.
+      const built = 'ARG REGISTRY="registry.example.com" NODE=\'20\'\nARG IMAGE=${REGISTRY}/node:${NODE}\nFROM $IMAGE AS base\nFROM base AS app\n'
+      expect(run(built)).toEqual({base: ['registry.example.com/node:20', 3], images: ['registry.example.com/node:20'], warnings: []})
+      expect(run('ARG FINAL=run\nFROM node:20 AS run\nFROM ${FINAL}\n')).toMatchObject({base: ['node:20', 2], images: ['node:20']})
+      // --platform is a flag, not the image.
+      expect(run('ARG NODE=20\nFROM --platform=$BUILDPLATFORM node:${NODE}\n').base).toEqual(['node:20', 2])
+    })
+
+    it('skips, with a warning saying why, a FROM whose image needs a build-arg or an ARG it cannot see', () => {
+      const noDefault = run('ARG NODE\nFROM node:${NODE}-slim\n')
+      expect(noDefault).toEqual({base: undefined, images: [], warnings: ['Dockerfile:2: FROM node:${NODE}-slim: $NODE is an ARG with no default, so its value would come from --build-arg (not known offline): skipped']})
+      expect(run('ARG NODE\nFROM node:$NODE\n').warnings).toHaveLength(1)
+      // An ARG declared after the first FROM belongs to that stage: Docker does not expand it in a later FROM.
+      const scoped = run('FROM node:20 AS build\nARG DISTROLESS=nodejs20\nFROM gcr.io/distroless/${DISTROLESS}\n')
+      expect(scoped).toEqual({base: undefined, images: ['node:20'], warnings: ['Dockerfile:3: FROM gcr.io/distroless/${DISTROLESS}: $DISTROLESS is not declared by an ARG before the first FROM (only those reach FROM lines): skipped']})
+      // A default built from an ARG without one is not known either; nor is a stage built on an unknown one.
+      const chain = run('ARG NODE\nARG BASE=node:${NODE}\nFROM ${BASE} AS build\nFROM build AS test\n')
+      expect(chain).toMatchObject({base: undefined, images: []})
+      expect(chain.warnings).toEqual(['Dockerfile:3: FROM ${BASE}: $NODE is an ARG with no default, so its value would come from --build-arg (not known offline): skipped'])
+      // The builder's platform, an expansion steme does not evaluate, and nothing at all.
+      expect(run('FROM node:20-${TARGETARCH}\n').warnings[0]).toContain('$TARGETARCH is set by the builder for the platform it builds (not known offline)')
+      expect(run('ARG V=20.1\nFROM node:${V%%.*}\n').warnings[0]).toContain('${V%%.*} is an expansion steme does not evaluate')
+      expect(run('ARG TAG\nFROM ${TAG:+node}\n').warnings[0]).toContain('it expands to nothing')
+    })
+  })
+
   it('observes .env files by presence, examples apart', () => {
     expect(envFiles.wants('config/.env.production')).toBe(true)
     expect(envFiles.wants('environment.ts')).toBe(false)

@@ -69,4 +69,39 @@ describe('readGitIndex', () => {
       expect(res.verdicts[0].observed[0].value).toBe('1.0.0')
     }
   })
+
+  it('marks intent-to-add entries (git add -N) in index versions 3 and 4', () => {
+    for (const version of ['3', '4']) {
+      const dir = repo()
+      gitIn(dir, 'update-index', '--index-version', version)
+      const idx = readGitIndex(join(dir, '.git'))!
+      expect(idx.entries.get('later.txt')).toMatchObject({intentToAdd: true})
+      expect([...idx.entries.values()].filter((e) => e.intentToAdd).map((e) => e.path)).toEqual(['later.txt'])
+    }
+  })
+
+  // git commit leaves an intent-to-add file out; read as its empty placeholder, an absent claim would fail, and JSON would not parse.
+  const intentToAdd = (split: boolean) => async () => {
+    const dir = repo()
+    if (split) gitIn(dir, 'update-index', '--split-index')
+    writeFiles(dir, {
+      '.steme/claims.toml': '[[claim]]\nid = "no-env"\nsubject = "repo:env"\npredicate = "present"\ncompare = "absent"\n',
+      '.env': 'SECRET=1\n',
+      'sub/package.json': '{"name": "sub"}\n',
+    })
+    gitIn(dir, 'add', '.steme/claims.toml')
+    gitIn(dir, 'add', '-N', '.env', 'sub/package.json')
+    expect(readGitIndex(join(dir, '.git')) === undefined).toBe(split)
+    const res = await verifyOp({}, {cwd: dir, staged: true, cache: false})
+    expect(res.verdicts[0]).toMatchObject({id: 'no-env', status: 'PASS'})
+    expect(res.warnings).toEqual([])
+    expect(res.observations!.some((o) => o.file === 'sub/package.json' || o.file === 'later.txt')).toBe(false)
+    // The working tree still has them.
+    expect((await verifyOp({}, {cwd: dir})).verdicts[0]).toMatchObject({status: 'CONFLICT', failures: [{value: '.env'}]})
+    // Once really added, they are staged.
+    gitIn(dir, 'add', '.env')
+    expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).verdicts[0]).toMatchObject({status: 'CONFLICT'})
+  }
+  it('verify --staged leaves intent-to-add files out, as git commit does (index read in-process)', intentToAdd(false))
+  it('verify --staged leaves intent-to-add files out, as git commit does (split index, listed by git)', intentToAdd(true))
 })

@@ -100,6 +100,23 @@ describe('pre-commit hook', () => {
     expect(r.out).toMatch(/name \(error\) \[in baseline\]/)
   })
 
+  it('leaves intent-to-add files (git add -N) out, as git commit does, and judges them once commit -a stages them', () => {
+    const dir = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS + claim('no-env', 'repo:env', 'present', 'compare = "absent"')}, {git: true})
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'.env': 'SECRET=1\n', '.nvmrc': '22\n'})
+    git(dir, ['add', '-N', '.env'])
+    git(dir, ['add', '.nvmrc'])
+    const r = git(dir, ['commit', '-m', 'newer node'])
+    expect(r.code, r.out).toBe(0)
+    expect(git(dir, ['ls-tree', '--name-only', 'HEAD']).out).not.toContain('.env')
+    // commit -a stages the intent-to-add file's content in the index the hook reads.
+    writeFiles(dir, {'.nvmrc': '24\n'})
+    const all = git(dir, ['commit', '-a', '-m', 'and the env file'])
+    expect(all.code).not.toBe(0)
+    expect(all.out).toContain('✗ no-env (error): repo:env present: expected nothing, observed ".env" at .env')
+    expect(commits(dir)).toBe('2')
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
@@ -148,6 +165,26 @@ describe('verify output formats', () => {
     expect(r.out).toContain('<testsuites name="steme verify" tests="2" failures="1"')
   })
 
+  it('refuses --json with another --format (usage, exit 2), naming both and what to use', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    for (const args of [['--json', '--format', 'junit'], ['--format=sarif', '--json'], ['--format', 'table', '--json']]) {
+      const r = steme(dir, 'verify', ...args)
+      expect(r.code, args.join(' ')).toBe(2)
+      const format = args.join(' ').match(/(junit|sarif|table)/)![1]
+      expect(r.err).toContain(`error: --json and --format ${format} ask for different outputs: --json is --format json`)
+      expect(r.err).toMatch(new RegExp(`hint: drop --json to get .+, or --format ${format} to get the JSON report`))
+    }
+    // The same output twice is no conflict.
+    const same = steme(dir, 'verify', '--json', '--format', 'json')
+    expect(same.code).toBe(0)
+    expect(JSON.parse(same.out).summary).toMatchObject({claims: 2})
+    // STEME_CONTENT_TYPE=json is --json too, for oclif: said so rather than printing two documents.
+    const r = spawnSync(process.execPath, [BIN, 'verify', '--format', 'junit'], {cwd: dir, env: {...env, STEME_CONTENT_TYPE: 'json'}, encoding: 'utf8'})
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('error: STEME_CONTENT_TYPE=json asks for the JSON report and --format junit for JUnit XML')
+    expect(r.stdout).not.toContain('<testsuites')
+  })
+
   it('--fail-on-warn fails on warn claims', () => {
     const dir = makeRepo({'package.json': '{"name": "app"}\n', '.nvmrc': '18\n', '.steme/claims.toml': CLAIMS}, {git: true})
     expect(steme(dir, 'verify').code).toBe(0)
@@ -170,6 +207,41 @@ describe('claims commands', () => {
     expect(md).toContain('- **Why:** depended upon')
     const cov = JSON.parse(steme(dir, 'coverage', '--json').out)
     expect(cov.total).toMatchObject({observations: 2, claimed: 2})
+  })
+
+  it('list and explain mark the failures the baseline accepts, and the claims it lists that pass now', () => {
+    const claims = CLAIMS + claim('ver', 'repo:package', 'version', 'expect = "1.0.0"') + claim('priv', 'repo:package', 'private', 'expect = true\nseverity = "warn"')
+    const dir = makeRepo({'package.json': '{"name": "legacy", "version": "1.0.0"}\n', '.nvmrc': '20\n', '.steme/claims.toml': claims}, {git: true})
+    // No baseline: nothing said about one.
+    expect(JSON.parse(steme(dir, 'claims', 'list', '--json').out).baseline).toBeUndefined()
+    expect(steme(dir, 'claims', 'list').out).not.toContain('BASELINE')
+    expect(steme(dir, 'verify', '--update-baseline').code).toBe(0) // accepts name (CONFLICT) and priv (MISSING)
+    writeFiles(dir, {'package.json': '{"name": "legacy", "version": "2.0.0", "private": true}\n'})
+    const list = JSON.parse(steme(dir, 'claims', 'list', '--json').out)
+    expect(list.claims.map((c: {id: string; status: string; baseline?: string}) => [c.id, c.status, c.baseline])).toEqual([
+      ['name', 'CONFLICT', 'known'],
+      ['node', 'PASS', undefined],
+      ['ver', 'CONFLICT', 'new'],
+      ['priv', 'PASS', 'fixed'],
+    ])
+    expect(list.baseline.path).toBe(join(dir, '.steme/claims-baseline.json'))
+    const table = steme(dir, 'claims', 'list').out
+    expect(table).toMatch(/^ID\s+STATUS\s+.*\bBASELINE$/m)
+    expect(table).toMatch(/^name\s+CONFLICT\*\s+error\s.*\saccepted$/m)
+    expect(table).toMatch(/^ver\s+CONFLICT\s+error\s.*\snew$/m)
+    expect(table).toMatch(/^priv\s+PASS\s+warn\s.*\sfixed$/m)
+    expect(table).toContain('* accepted in the baseline .steme/claims-baseline.json (verify does not fail on these)')
+    const md = steme(dir, 'claims', 'explain').out
+    expect(md).toContain('Status as of this rendering: 2 of 4 pass. The baseline `.steme/claims-baseline.json` accepts 1 failure (`steme verify` does not fail on it).')
+    expect(md).toMatch(/### name\n\n(?:- .*\n)*?- \*\*Status:\*\* \*\*CONFLICT\*\*: .*\n- \*\*Baseline:\*\* this failure is accepted in `\.steme\/claims-baseline\.json`/)
+    expect(md).toMatch(/### priv\n\n(?:- .*\n)*?- \*\*Status:\*\* PASS: .*\n- \*\*Baseline:\*\* listed in `\.steme\/claims-baseline\.json`, and passes now/)
+    expect(md.match(/\*\*Baseline:\*\*/g)).toHaveLength(2)
+    expect(JSON.parse(steme(dir, 'claims', 'explain', '--json').out).baseline).toMatchObject({known: ['name'], fixed: ['priv']})
+    // --baseline names another one, as for verify.
+    writeFiles(dir, {'ci-baseline.json': JSON.stringify({version: 1, claims: {ver: {status: 'CONFLICT', severity: 'error', message: 'accepted in CI'}}})})
+    const other = JSON.parse(steme(dir, 'claims', 'list', '--json', '--baseline', 'ci-baseline.json').out)
+    expect(other.claims.filter((c: {baseline?: string}) => c.baseline).map((c: {id: string; baseline: string}) => [c.id, c.baseline])).toEqual([['name', 'new'], ['ver', 'known']])
+    expect(steme(dir, 'claims', 'explain', '--baseline', 'ci-baseline.json').out).toContain('The baseline `ci-baseline.json` accepts 1 failure')
   })
 
   it('--record stores observations and verdicts as signed assertions', () => {

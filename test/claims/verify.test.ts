@@ -52,6 +52,22 @@ describe('verify engine', () => {
     expect(res.store).toBe('unused')
   })
 
+  it('checks a Dockerfile image written with an ARG, and says why it cannot when the ARG has no default', async () => {
+    const claims = claim('node', 'repo:docker', 'base_image', 'expect = "^node:20"\ncompare = "matches"')
+    const dir = makeRepo({'Dockerfile': 'ARG NODE=20\nFROM node:${NODE}-slim\n', '.steme/claims.toml': claims}, {git: true})
+    const res = await verifyOp({}, {cwd: dir, staged: true})
+    expect(res.verdicts[0]).toMatchObject({status: 'PASS', observed: [{value: 'node:20-slim', line: 2}]})
+    writeFiles(dir, {'Dockerfile': 'ARG NODE\nFROM node:${NODE}-slim\n'})
+    gitIn(dir, 'add', 'Dockerfile')
+    // The last run takes the Dockerfile's result from the extraction cache, warning included.
+    for (const [staged, cache] of [[false, undefined], [true, {hits: 0, misses: 1}], [true, {hits: 1, misses: 0}]] as const) {
+      const again = await verifyOp({}, {cwd: dir, staged})
+      expect(again.verdicts[0]).toMatchObject({status: 'MISSING'})
+      expect(again.cache).toEqual(cache)
+      expect(again.warnings).toEqual(['Dockerfile:2: FROM node:${NODE}-slim: $NODE is an ARG with no default, so its value would come from --build-arg (not known offline): skipped'])
+    }
+  })
+
   it('exits clean when only warn claims fail, unless fail-on-warn', async () => {
     const dir = makeRepo({'.nvmrc': '18\n', '.steme/claims.toml': claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"\nseverity = "warn"')})
     expect((await verifyOp({}, {cwd: dir})).ok).toBe(true)

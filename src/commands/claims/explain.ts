@@ -10,6 +10,7 @@ export default class ClaimsExplain extends StemeCommand {
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
     output: Flags.string({char: 'o', description: 'write the markdown to this file instead of stdout'}),
+    baseline: Flags.string({description: 'say which failures this baseline accepts (default: .steme/claims-baseline.json when it exists)'}),
   }
 
   async run(): Promise<ClaimsExplainResult> {
@@ -17,7 +18,7 @@ export default class ClaimsExplain extends StemeCommand {
     // Checked before the claims are verified; the file is replaced only with the whole page.
     const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
-    const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims})
+    const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims, baseline: flags.baseline})
     if (output) {
       output.notOver([res.path], 'the claims file this renders')
       await output.write((write) => write(res.markdown))
