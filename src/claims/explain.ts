@@ -62,7 +62,7 @@ export function renderExplain(res: VerifyResult, authors: Map<number, Authorship
       out.push(`- **Claim:** ${rule(v)} (${v.severity === 'error' ? 'error: blocks commits' : 'warning'})`)
       if (v.why) out.push(`- **Why:** ${v.why}`)
       const st = v.status === 'PASS' ? 'PASS' : `**${v.status}**`
-      const seen = v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
+      const seen = v.unchecked ? `could not be checked: ${v.unchecked.detail}` : v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
       out.push(`- **Status:** ${st}: ${seen.replaceAll('|', '\\|')}`)
       const a = authors.get(v.line)
       const by = a && !/^0+$/.test(a.commit) ? `, written by ${a.author} on ${a.date} in ${a.commit.slice(0, 10)} (“${a.summary}”)` : a ? ', not committed yet' : ''

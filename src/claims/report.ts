@@ -74,6 +74,7 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   if (res.baseline?.fixed.length) lines.push('', `fixed since the baseline: ${res.baseline.fixed.join(', ')} (drop them with \`steme verify --update-baseline\`)`)
   const s = res.summary
   const parts = [`${s.pass} pass`, `${s.conflict} conflict`, `${s.missing} missing`]
+  if (s.unchecked) parts.push(`${s.unchecked} unchecked`)
   if (s.known) parts.push(`${s.known} in baseline`)
   lines.push('', `${s.claims} claims: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
   if (res.baseline?.updated) lines.push(`baseline written to ${res.baseline.path} (${s.conflict + s.missing} accepted failures)`)
