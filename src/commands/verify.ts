@@ -23,7 +23,7 @@ export default class Verify extends StemeCommand {
     format: Flags.string({description: 'output format', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
     'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
     baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
-    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0'}),
+    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept)'}),
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
     key: Flags.string({description: 'name of the key to sign with, for --record'}),

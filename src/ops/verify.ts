@@ -112,15 +112,20 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const {verdicts, store} = await judge(deps, root, cf, extraction.observations, extraction.stopped)
 
   let baseline: VerifyResult['baseline']
+  let accepted: Baseline | undefined
   const defaultBaseline = join(root, '.steme', BASELINE_FILE)
   const baselinePath = input.baseline ?? (input.updateBaseline || existsSync(defaultBaseline) ? defaultBaseline : undefined)
   if (input.updateBaseline) {
-    writeBaseline(baselinePath!, baselineOf(verdicts))
+    // What was accepted before is wanted only for the claims that could not be checked now.
+    accepted = baselineOf(verdicts, verdicts.some((v) => v.status === 'UNCHECKED') ? previousBaseline(baselinePath!) : undefined)
+    writeBaseline(baselinePath!, accepted)
     baseline = {path: baselinePath!, fixed: [], updated: true}
   } else if (baselinePath) {
+    accepted = readBaseline(baselinePath)
     baseline = {path: baselinePath, fixed: [], updated: false}
   }
-  const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, updateBaseline: input.updateBaseline, baseline: baseline && !baseline.updated ? readBaseline(baseline.path) : undefined})
+  // A baseline just written makes each failure it accepted a known one.
+  const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, baseline: accepted})
   if (baseline) baseline.fixed = fixed
   return {
     root,
@@ -191,12 +196,10 @@ function blockedClaims(claims: readonly Claim[], stopped: readonly Stopped[]): M
 }
 
 /** Which failures fail the run (severity, --fail-on-warn, a baseline), and the counts; returns the baselined ids that pass now. */
-export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateBaseline?: boolean; baseline?: Baseline}): {summary: VerifySummary; fixed: string[]} {
+export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; baseline?: Baseline}): {summary: VerifySummary; fixed: string[]} {
   for (const v of verdicts) delete v.baseline
   const fixed = opts.baseline ? applyBaseline(verdicts, opts.baseline) : []
   for (const v of verdicts) {
-    // Updating the baseline accepts every failure into it: each is then a known one.
-    if (opts.updateBaseline && v.status !== 'PASS') v.baseline = 'known'
     v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!opts.failOnWarn) && v.baseline !== 'known'
   }
   const summary: VerifySummary = {
@@ -209,6 +212,15 @@ export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateB
     known: verdicts.filter((v) => v.baseline === 'known').length,
   }
   return {summary, fixed}
+}
+
+/** The baseline about to be replaced, if it can be read: it may be broken, and replacing it is what was asked for. */
+function previousBaseline(path: string): Baseline | undefined {
+  try {
+    return readBaseline(path)
+  } catch {
+    return undefined
+  }
 }
 
 /** Resolve each claim's (subject, predicate) in the store through the claim's lens (default recency). */

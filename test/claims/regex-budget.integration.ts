@@ -1,7 +1,7 @@
 /** A runaway regex extractor is stopped at its time budget (on the built CLI's worker thread) instead of hanging verify and the commit, and the claims it feeds fail closed. */
 import {spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {claim, GIT_ENV, makeRepo, tempDir} from './helpers.js'
 
@@ -64,6 +64,16 @@ describe('regex time budget', () => {
     expect(table.stdout).toMatch(/^UNCHECKED\s+error\s+no-runs/m)
     expect(table.stdout).toContain('✗ name (error): repo:package name: could not be checked: extract #4 (.steme/claims.toml:45) ran over its 300 ms budget on data/b.txt')
     expect(table.stdout).toContain('4 claims: 1 pass, 0 conflict, 0 missing, 3 unchecked')
+
+    // A baseline accepts no claim that could not be checked: the run still fails on it, and a claim
+    // the baseline accepted before keeps its entry.
+    const accepted = {status: 'CONFLICT', severity: 'error', message: 'accepted before'}
+    writeFileSync(join(dir, '.steme/claims-baseline.json'), JSON.stringify({version: 1, claims: {name: accepted, 'no-runs-old': accepted}}))
+    const up = verify(dir, ['verify', '--update-baseline'])
+    expect(up.status, up.stderr).toBe(1)
+    expect(up.stdout).toContain('baseline written to ')
+    expect(up.stdout).toContain('not accepted, since they could not be checked: no-runs, no-secret\nFAILED: 1 claim fails')
+    expect(JSON.parse(readFileSync(join(dir, '.steme/claims-baseline.json'), 'utf8')).claims).toEqual({name: accepted})
   })
 })
 
