@@ -1,14 +1,15 @@
 /** The verify engine's core: a claim plus its observations in, a verdict (PASS, CONFLICT, MISSING, UNCHECKED) out. */
 import type {Json} from '../core/record.js'
-import {check, showValue} from './compare.js'
+import {check, matchText, showValue} from './compare.js'
 import type {Claim, Comparison, Severity} from './file.js'
 import {key, where, type Observation} from './observation.js'
+import type {PatternTests} from './pattern-tests.js'
 
 export type Status = 'PASS' | 'CONFLICT' | 'MISSING' | 'UNCHECKED'
 
 /** Why a claim could not be checked: a regex that bears on it was stopped before it was done. */
 export interface Unchecked {
-  /** What was stopped: `extract#2` (an extractor feeding the claim). */
+  /** What was stopped: `extract#2` (an extractor feeding the claim) or `expect` (the claim's `matches` pattern). */
   by: string
   /** Where it was stopped. */
   file?: string
@@ -63,11 +64,14 @@ export interface DecideContext {
   store?: StoreAnswer
   /** An extractor feeding the claim was stopped: observations it would have made are unknown. */
   stopped?: Unchecked
+  /** The claim's `matches` pattern tested under the time budget (else it is tested here). */
+  tests?: PatternTests
 }
 
 export function decide(claim: Claim, observed: Observation[], source: Verdict['source'], ctx: DecideContext = {}): Verdict {
-  const v = compareAll(claim, observed, source, ctx.store)
-  return ctx.stopped && !certain(claim, v) ? unchecked(v, ctx.stopped) : v
+  const v = compareAll(claim, observed, source, ctx.store, ctx.tests)
+  const why = ctx.stopped ?? ctx.tests?.stopped
+  return why && !certain(claim, v) ? unchecked(v, why) : v
 }
 
 /**
@@ -85,8 +89,8 @@ function unchecked(v: Verdict, why: Unchecked): Verdict {
   return v
 }
 
-/** The verdict on the observations at hand. */
-function compareAll(claim: Claim, observed: Observation[], source: Verdict['source'], store?: StoreAnswer): Verdict {
+/** The verdict on the observations at hand (those a pattern stopped before testing are left out). */
+function compareAll(claim: Claim, observed: Observation[], source: Verdict['source'], store?: StoreAnswer, tests?: PatternTests): Verdict {
   const v: Verdict = {
     id: claim.id,
     subject: claim.subject,
@@ -119,7 +123,9 @@ function compareAll(claim: Claim, observed: Observation[], source: Verdict['sour
     return v
   }
   for (const o of observed) {
-    const c = check(claim, o.value)
+    const matched = tests?.matched.get(matchText(o.value))
+    if (tests && matched === undefined) continue
+    const c = check(claim, o.value, matched)
     if (!c.ok) v.failures.push({value: o.value, where: where(o), file: o.file, line: o.line, reason: c.reason!})
   }
   if (v.failures.length) {

@@ -9,7 +9,7 @@ import {table} from '../ui/table.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
-  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex extractor feeding it was stopped at settings.regex_timeout_ms or failed, so what it would observe is unknown). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
   static examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify --staged',

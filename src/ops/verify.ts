@@ -7,6 +7,7 @@ import {extractAll, prefetchParsers, type Skipped, type Stopped} from '../claims
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
 import {key, type Observation} from '../claims/observation.js'
+import {testPatterns} from '../claims/pattern-tests.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Unchecked, type Verdict} from '../claims/verdict.js'
 import type {Deps} from './deps.js'
@@ -164,23 +165,25 @@ export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, obse
     if (sd?.verify) {
       const r = await sd.verify({claims: cf.text, name: cf.path, observations})
       // The daemon knows nothing of the stopped extractors: the claims they feed are decided here.
-      const here = new Map(decideAll(cf.claims.filter((c) => blocked.has(c.id)), byKey, answers, blocked).map((v) => [v.id, v]))
+      const here = new Map((await decideAll(cf, cf.claims.filter((c) => blocked.has(c.id)), byKey, answers, blocked)).map((v) => [v.id, v]))
       return {verdicts: r.verdicts.map((v) => here.get(v.id) ?? v), store: r.store}
     }
     store = sd ? 'used' : 'absent'
     answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
   }
-  return {verdicts: decideAll(cf.claims, byKey, answers, blocked), store}
+  return {verdicts: await decideAll(cf, cf.claims, byKey, answers, blocked), store}
 }
 
-/** A verdict per claim: on its file observations, else on the store's answer. */
-function decideAll(claims: readonly Claim[], byKey: Map<string, Observation[]>, answers: Map<string, StoreAnswer>, blocked: Map<string, Unchecked>): Verdict[] {
-  return claims.map((c) => {
-    const files = c.from === 'store' ? [] : (byKey.get(key(c.subject, c.predicate)) ?? [])
-    const ans = answers.get(c.id)
+/** A verdict per claim: on its file observations, else on the store's answer; `matches` patterns run under the time budget. */
+async function decideAll(cf: ClaimsFile, claims: readonly Claim[], byKey: Map<string, Observation[]>, answers: Map<string, StoreAnswer>, blocked: Map<string, Unchecked>): Promise<Verdict[]> {
+  const cases = claims.map((claim) => {
+    const files = claim.from === 'store' ? [] : (byKey.get(key(claim.subject, claim.predicate)) ?? [])
+    const ans = answers.get(claim.id)
     const observed = files.length ? files : ans?.observation ? [ans.observation] : []
-    return decide(c, observed, files.length ? 'files' : ans?.observation ? 'store' : 'none', {store: ans, stopped: blocked.get(c.id)})
+    return {claim, observed, source: files.length ? 'files' : ans?.observation ? 'store' : 'none', ans} as const
   })
+  const tests = await testPatterns(cases, cf.settings.regexTimeoutMs)
+  return cases.map(({claim, observed, source, ans}) => decide(claim, observed, source, {store: ans, stopped: blocked.get(claim.id), tests: tests.get(claim.id)}))
 }
 
 /** The claims fed by a stopped extractor (all but from = "store" ones, which read no file), by id, with why. */

@@ -77,6 +77,34 @@ describe('regex time budget', () => {
   })
 })
 
+describe('matches patterns under the time budget', () => {
+  it('stops a claim\'s pattern that runs over the budget on an observed value, and fails the claim closed', () => {
+    const dir = makeRepo(
+      {
+        'data/v.txt': 'v=' + RUNAWAY + 'w=aaa\n',
+        '.steme/claims.toml': [
+          claim('runaway', 'repo:data', 'v', 'expect = "^(a+)+$"\ncompare = "matches"'),
+          claim('fine', 'repo:data', 'w', 'expect = "^(a+)+$"\ncompare = "matches"'),
+          '[[extract]]\nfiles = "data/*.txt"\nregex = "^v=(.*)$"\nsubject = "repo:data"\npredicate = "v"\n',
+          '[[extract]]\nfiles = "data/*.txt"\nregex = "^w=(.*)$"\nsubject = "repo:data"\npredicate = "w"\n',
+          '[settings]\nregex_timeout_ms = 300\n',
+        ].join('\n'),
+      },
+      {git: true},
+    )
+    const r = verify(dir, ['verify', '--json'])
+    expect(r.status, r.stderr).toBe(1)
+    const report = JSON.parse(r.stdout) as {verdicts: {id: string; status: string; fails: boolean; message: string}[]}
+    expect(report.verdicts.map((v) => [v.id, v.status, v.fails])).toEqual([
+      ['runaway', 'UNCHECKED', true],
+      ['fine', 'PASS', false],
+    ])
+    expect(report.verdicts[0].message).toBe(
+      'repo:data v: could not be checked: its pattern /^(a+)+$/ ran over the 300 ms budget on the value observed at data/v.txt:1 and was stopped; raise settings.regex_timeout_ms or make the pattern cheaper',
+    )
+  })
+})
+
 /** Run the built CLI; the spawn's own timeout turns a regression (a hang) into a failure rather than a stuck suite. */
 function verify(dir: string, args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env, encoding: 'utf8', timeout: 30_000})
