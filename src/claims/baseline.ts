@@ -40,11 +40,18 @@ export function readBaseline(path: string): Baseline {
   return b
 }
 
-/** The baseline that accepts every failure in these verdicts. Sorted by id, so diffs stay small. */
-export function baselineOf(verdicts: readonly Verdict[]): Baseline {
+/**
+ * The baseline that accepts every failure in these verdicts. Sorted by id, so diffs stay small.
+ * An UNCHECKED claim is not accepted: that says nothing of the repo, and accepting it would hide
+ * whatever its check finds once it can run (the baseline is keyed by id, not status). It keeps
+ * the entry it had in `previous`, if any.
+ */
+export function baselineOf(verdicts: readonly Verdict[], previous?: Baseline): Baseline {
   const claims: Record<string, BaselineEntry> = {}
   for (const v of [...verdicts].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    if (v.status !== 'PASS') claims[v.id] = {status: v.status, severity: v.severity, message: v.message}
+    if (v.status === 'UNCHECKED') {
+      if (previous?.claims[v.id]) claims[v.id] = previous.claims[v.id]
+    } else if (v.status !== 'PASS') claims[v.id] = {status: v.status, severity: v.severity, message: v.message}
   }
   return {version: 1, claims}
 }

@@ -72,7 +72,7 @@ export function renderExplain(res: VerifyResult, authors: Map<number, Authorship
       out.push(`- **Claim:** ${rule(v)} (${v.severity === 'error' ? 'error: blocks commits' : 'warning'})`)
       if (v.why) out.push(`- **Why:** ${v.why}`)
       const st = v.status === 'PASS' ? 'PASS' : `**${v.status}**`
-      const seen = v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
+      const seen = v.unchecked ? `could not be checked: ${v.unchecked.detail}` : v.failures.length ? `${showValue(v.failures[0].value)} at ${v.failures[0].where}` : v.observed.length ? `${showValue(v.observed[0].value)} at ${where(v.observed[0])}` : 'nothing observed'
       out.push(`- **Status:** ${st}: ${seen.replaceAll('|', '\\|')}`)
       if (v.baseline === 'known') out.push(`- **Baseline:** this failure is accepted in ${baseline}: \`steme verify\` and the hook do not fail on it`)
       else if (res.baseline?.fixed.includes(v.id)) out.push(`- **Baseline:** listed in ${baseline}, and passes now: \`steme verify --update-baseline\` drops it`)

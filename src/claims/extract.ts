@@ -10,6 +10,7 @@ import {getPath, lineOfPath, stripJsonc} from './path.js'
 import {couldBacktrack, scanSafely, startScanner, type ScanJob, type ScanOutcome, type Scanner} from './regex-scan.js'
 import type {FileContent, RepoFiles, SkipReason} from './repo.js'
 import {toJson} from './file.js'
+import type {Unchecked} from './verdict.js'
 
 export interface Skipped {
   path: string
@@ -17,9 +18,17 @@ export interface Skipped {
   detail: string
 }
 
+/** A regex extractor stopped on some file: it observes nothing in this run, so the claims it feeds cannot be checked. */
+export interface Stopped {
+  subject: string
+  predicate: string
+  why: Unchecked
+}
+
 export interface Extraction {
   observations: Observation[]
   warnings: string[]
+  stopped: Stopped[]
   skipped: Skipped[]
   /** Number of candidate files listed. */
   files: number
@@ -137,8 +146,8 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     else if (w.extracts.length || w.builtins.some((b) => b.reads)) toRead.push(f)
     else results.set(f, extractFile(f, undefined, w.builtins, w.extracts, []))
   }
-  /** Regex extractors that ran out of time or failed on some file: they observe nothing in this run. */
-  const stopped = new Set<number>()
+  /** Regex extractors that ran out of time or failed on some file, by index: they observe nothing in this run. */
+  const stopped = new Map<number, Stopped>()
   if (toRead.length) {
     const kinds = new Set(toRead.flatMap((f) => work.get(f)!.extracts.map((x) => x.kind)))
     // Regexes that could run for long go to a worker thread under the time budget. A thread costs
@@ -204,7 +213,7 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
       observations.push(o)
     }
   })
-  return {observations, warnings, skipped, files: files.length}
+  return {observations, warnings, stopped: [...stopped.values()], skipped, files: files.length}
 }
 
 /**
@@ -212,7 +221,7 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
  * same time, and fill in their results. A regex that ran out of time or failed on a file is
  * stopped (added to `stopped`, with a warning); returns the file results it left incomplete.
  */
-async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scanner: Scanner | undefined, cf: ClaimsFile, stopped: Set<number>, warnings: string[]): Promise<Set<FileResult>> {
+async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scanner: Scanner | undefined, cf: ClaimsFile, stopped: Map<number, Stopped>, warnings: string[]): Promise<Set<FileResult>> {
   const outcomes: ScanOutcome[] = new Array(regexes.length)
   const away = regexes.flatMap((g, i) => (slow.has(g.x.index) ? [i] : []))
   const scanned = away.length
@@ -236,7 +245,7 @@ async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scan
     }
     incomplete.add(result)
     if (stopped.has(x.index)) return
-    stopped.add(x.index)
+    stopped.set(x.index, {subject: x.subject, predicate: x.predicate, why: stopReason(cf, x, path, o)})
     const rest = outcomes.filter((p, j) => j > i && !('hits' in p) && regexes[j].x.index === x.index).length
     const what =
       'error' in o
@@ -245,6 +254,19 @@ async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scan
     warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: regex ${what}; it observes nothing in this run`)
   })
   return incomplete
+}
+
+/** Why the claims a stopped extractor feeds are unchecked, and what would let them be checked. */
+function stopReason(cf: ClaimsFile, x: Extract, file: string, o: {timedOut: true} | {error: string}): Unchecked {
+  const what = `extract #${x.index + 1} (${cf.path}:${x.line})`
+  const unknown = 'so what it would observe is unknown'
+  if ('error' in o) return {by: `extract#${x.index + 1}`, file, cause: 'error', detail: `${what} failed on ${file} (${o.error}), ${unknown}; fix its regex`}
+  return {
+    by: `extract#${x.index + 1}`,
+    file,
+    cause: 'timeout',
+    detail: `${what} ran over its ${cf.settings.regexTimeoutMs} ms budget on ${file} and was stopped, ${unknown}; raise settings.regex_timeout_ms or make its regex cheaper`,
+  }
 }
 
 function parseDoc(kind: Extract['kind'], text: string): unknown {

@@ -53,6 +53,8 @@ export interface ScanJob {
   flags: string
   count: boolean
   text: string
+  /** Stop at the first match: a test (does it match?) rather than a scan. */
+  once?: boolean
 }
 
 export type ScanOutcome = {hits: ScanHits} | {timedOut: true} | {error: string}
@@ -73,6 +75,7 @@ export function scan(job: ScanJob): ScanHits {
     n++
     first ||= line
     if (!job.count && m[1] !== undefined) values.push([m[1], line])
+    if (job.once) break
   }
   return {n, first, values}
 }

@@ -74,10 +74,16 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   if (res.baseline?.fixed.length) lines.push('', `fixed since the baseline: ${res.baseline.fixed.join(', ')} (drop them with \`steme verify --update-baseline\`)`)
   const s = res.summary
   const parts = [`${s.pass} pass`, `${s.conflict} conflict`, `${s.missing} missing`]
+  if (s.unchecked) parts.push(`${s.unchecked} unchecked`)
   if (s.known) parts.push(`${s.known} in baseline`)
   lines.push('', `${s.claims} claims: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
-  if (res.baseline?.updated) lines.push(`baseline written to ${res.baseline.path} (${s.conflict + s.missing} accepted failures)`)
-  else if (!res.ok) lines.push(paint('31', `FAILED: ${s.failing} claim${s.failing === 1 ? '' : 's'} ${s.failing === 1 ? 'fails' : 'fail'}`) + (res.staged ? ' — the commit is refused. Fix it, or skip once with SKIP=steme-verify git commit ...' : ''))
+  if (res.baseline?.updated) {
+    lines.push(`baseline written to ${res.baseline.path} (${s.known} accepted failures)`)
+    const unchecked = res.verdicts.filter((v) => v.status === 'UNCHECKED' && v.baseline !== 'known').map((v) => v.id)
+    if (unchecked.length) lines.push(`not accepted, since they could not be checked: ${unchecked.join(', ')}`)
+  }
+  // Updating a baseline fails too when a claim could not be checked: it is not accepted.
+  if (!res.ok) lines.push(paint('31', `FAILED: ${s.failing} claim${s.failing === 1 ? '' : 's'} ${s.failing === 1 ? 'fails' : 'fail'}`) + (res.staged ? ' — the commit is refused. Fix it, or skip once with SKIP=steme-verify git commit ...' : ''))
   return lines.join('\n') + '\n'
 }
 

@@ -1,10 +1,22 @@
-/** The verify engine's core: a claim plus its observations in, a verdict (PASS, CONFLICT, MISSING) out. */
+/** The verify engine's core: a claim plus its observations in, a verdict (PASS, CONFLICT, MISSING, UNCHECKED) out. */
 import type {Json} from '../core/record.js'
-import {check, showValue} from './compare.js'
+import {check, matchText, showValue} from './compare.js'
 import type {Claim, Comparison, Severity} from './file.js'
 import {key, where, type Observation} from './observation.js'
+import type {PatternTests} from './pattern-tests.js'
 
-export type Status = 'PASS' | 'CONFLICT' | 'MISSING'
+export type Status = 'PASS' | 'CONFLICT' | 'MISSING' | 'UNCHECKED'
+
+/** Why a claim could not be checked: a regex that bears on it was stopped before it was done. */
+export interface Unchecked {
+  /** What was stopped: `extract#2` (an extractor feeding the claim) or `expect` (the claim's `matches` pattern). */
+  by: string
+  /** Where it was stopped. */
+  file?: string
+  cause: 'timeout' | 'error'
+  /** What was stopped where, and what to do about it, for the message. */
+  detail: string
+}
 
 export interface Failure {
   value: Json
@@ -31,6 +43,8 @@ export interface Verdict {
   failures: Failure[]
   /** One sentence for the table and CI annotations. */
   message: string
+  /** Why the claim could not be checked (status UNCHECKED). */
+  unchecked?: Unchecked
   /** With a baseline: a failure already accepted there (known) or one that is not (new). */
   baseline?: 'known' | 'new'
   /** Does this verdict make verify exit 1? */
@@ -45,7 +59,38 @@ export interface StoreAnswer {
   note?: string
 }
 
-export function decide(claim: Claim, observed: Observation[], source: Verdict['source'], store?: StoreAnswer): Verdict {
+/** What else a verdict depends on besides the claim and its observations. */
+export interface DecideContext {
+  store?: StoreAnswer
+  /** An extractor feeding the claim was stopped: observations it would have made are unknown. */
+  stopped?: Unchecked
+  /** The claim's `matches` pattern tested under the time budget (else it is tested here). */
+  tests?: PatternTests
+}
+
+export function decide(claim: Claim, observed: Observation[], source: Verdict['source'], ctx: DecideContext = {}): Verdict {
+  const v = compareAll(claim, observed, source, ctx.store, ctx.tests)
+  const why = ctx.stopped ?? ctx.tests?.stopped
+  return why && !certain(claim, v) ? unchecked(v, why) : v
+}
+
+/**
+ * Is the verdict right whatever the unknown observations are? A failure found stays a failure,
+ * and `present` seen once stays seen; any other verdict (PASS, an absent claim's "nothing seen",
+ * MISSING) could be wrong.
+ */
+const certain = (claim: Claim, v: Verdict) => v.failures.length > 0 || (claim.compare === 'present' && v.observed.length > 0)
+
+/** Fail closed: a claim that some observation may be missing from is not passed, nor called MISSING, but said to be unchecked, and why. */
+function unchecked(v: Verdict, why: Unchecked): Verdict {
+  v.status = 'UNCHECKED'
+  v.unchecked = why
+  v.message = `${v.subject} ${v.predicate}: could not be checked: ${why.detail}`
+  return v
+}
+
+/** The verdict on the observations at hand (those a pattern stopped before testing are left out). */
+function compareAll(claim: Claim, observed: Observation[], source: Verdict['source'], store?: StoreAnswer, tests?: PatternTests): Verdict {
   const v: Verdict = {
     id: claim.id,
     subject: claim.subject,
@@ -78,7 +123,9 @@ export function decide(claim: Claim, observed: Observation[], source: Verdict['s
     return v
   }
   for (const o of observed) {
-    const c = check(claim, o.value)
+    const matched = tests?.matched.get(matchText(o.value))
+    if (tests && matched === undefined) continue
+    const c = check(claim, o.value, matched)
     if (!c.ok) v.failures.push({value: o.value, where: where(o), file: o.file, line: o.line, reason: c.reason!})
   }
   if (v.failures.length) {

@@ -9,7 +9,7 @@ import {table} from '../ui/table.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
-  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where) or MISSING (nothing observed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
   static examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify --staged',
@@ -23,7 +23,7 @@ export default class Verify extends StemeCommand {
     format: Flags.string({description: 'output format (--json is --format json)', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
     'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
     baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
-    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0'}),
+    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept)'}),
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
     key: Flags.string({description: 'name of the key to sign with, for --record'}),

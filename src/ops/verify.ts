@@ -3,12 +3,13 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {hasCache, openCache} from '../claims/cache.js'
 import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline, type Baseline} from '../claims/baseline.js'
-import {extractAll, prefetchParsers, type Skipped} from '../claims/extract.js'
+import {extractAll, prefetchParsers, type Skipped, type Stopped} from '../claims/extract.js'
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
 import {key, type Observation} from '../claims/observation.js'
+import {testPatterns} from '../claims/pattern-tests.js'
 import {openRepo} from '../claims/repo.js'
-import {decide, indexObservations, unclaimed, type StoreAnswer, type Verdict} from '../claims/verdict.js'
+import {decide, indexObservations, unclaimed, type StoreAnswer, type Unchecked, type Verdict} from '../claims/verdict.js'
 import type {Deps} from './deps.js'
 import type {VerifyReport, VerifyRequest} from './verify-request.js'
 
@@ -68,6 +69,8 @@ export interface VerifySummary {
   pass: number
   conflict: number
   missing: number
+  /** Claims that could not be checked (a regex bearing on them was stopped). */
+  unchecked: number
   /** Failures that make the run fail (exit 1). */
   failing: number
   /** Failures accepted by the baseline. */
@@ -107,18 +110,23 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
   cache?.save()
-  const {verdicts, store} = await judge(deps, root, cf, extraction.observations)
+  const {verdicts, store} = await judge(deps, root, cf, extraction.observations, extraction.stopped)
 
   let baseline: VerifyResult['baseline']
+  let accepted: Baseline | undefined
   const defaultBaseline = join(root, '.steme', BASELINE_FILE)
   const baselinePath = input.baseline ?? (input.updateBaseline || existsSync(defaultBaseline) ? defaultBaseline : undefined)
   if (input.updateBaseline) {
-    writeBaseline(baselinePath!, baselineOf(verdicts))
+    // What was accepted before is wanted only for the claims that could not be checked now.
+    accepted = baselineOf(verdicts, verdicts.some((v) => v.status === 'UNCHECKED') ? previousBaseline(baselinePath!) : undefined)
+    writeBaseline(baselinePath!, accepted)
     baseline = {path: baselinePath!, fixed: [], updated: true}
   } else if (baselinePath) {
+    accepted = readBaseline(baselinePath)
     baseline = {path: baselinePath, fixed: [], updated: false}
   }
-  const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, updateBaseline: input.updateBaseline, baseline: baseline && !baseline.updated ? readBaseline(baseline.path) : undefined})
+  // A baseline just written makes each failure it accepted a known one.
+  const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, baseline: accepted})
   if (baseline) baseline.fixed = fixed
   return {
     root,
@@ -142,38 +150,59 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
  * The verify engine proper, shared by `steme verify` and POST /v1/verify: the claims and the file
  * observations in, one verdict per claim out. The store is opened only when some claim needs it;
  * a store that is a daemon judges the whole run there (one request instead of one per claim).
+ * `stopped` lists the extractors stopped in this run: the claims they feed are UNCHECKED.
  */
-export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, observations: Observation[]): Promise<{verdicts: Verdict[]; store: VerifyResult['store']}> {
+export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, observations: Observation[], stopped: readonly Stopped[] = []): Promise<{verdicts: Verdict[]; store: VerifyResult['store']}> {
   const byKey = indexObservations(observations)
-  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup.
-  const needStore = cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate))))
+  const blocked = blockedClaims(cf.claims, stopped)
+  // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup;
+  // nor does a claim a stopped extractor feeds: its file observations, which come first, are unknown.
+  const needStore = cf.claims.filter((c) => !blocked.has(c.id) && (c.from === 'store' || (c.from === 'any' && c.compare !== 'absent' && !byKey.has(key(c.subject, c.predicate)))))
   let store: VerifyResult['store'] = 'unused'
   let answers = new Map<string, StoreAnswer>()
   if (needStore.length) {
     const sd = deps.openStore ? await deps.openStore(root) : undefined
     if (sd?.verify) {
       const r = await sd.verify({claims: cf.text, name: cf.path, observations})
-      return {verdicts: r.verdicts, store: r.store}
+      // The daemon knows nothing of the stopped extractors: the claims they feed are decided here.
+      const here = new Map((await decideAll(cf, cf.claims.filter((c) => blocked.has(c.id)), byKey, answers, blocked)).map((v) => [v.id, v]))
+      return {verdicts: r.verdicts.map((v) => here.get(v.id) ?? v), store: r.store}
     }
     store = sd ? 'used' : 'absent'
     answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
   }
-  const verdicts = cf.claims.map((c) => {
-    const files = c.from === 'store' ? [] : (byKey.get(key(c.subject, c.predicate)) ?? [])
-    const ans = answers.get(c.id)
+  return {verdicts: await decideAll(cf, cf.claims, byKey, answers, blocked), store}
+}
+
+/** A verdict per claim: on its file observations, else on the store's answer; `matches` patterns run under the time budget. */
+async function decideAll(cf: ClaimsFile, claims: readonly Claim[], byKey: Map<string, Observation[]>, answers: Map<string, StoreAnswer>, blocked: Map<string, Unchecked>): Promise<Verdict[]> {
+  const cases = claims.map((claim) => {
+    const files = claim.from === 'store' ? [] : (byKey.get(key(claim.subject, claim.predicate)) ?? [])
+    const ans = answers.get(claim.id)
     const observed = files.length ? files : ans?.observation ? [ans.observation] : []
-    return decide(c, observed, files.length ? 'files' : ans?.observation ? 'store' : 'none', ans)
+    return {claim, observed, source: files.length ? 'files' : ans?.observation ? 'store' : 'none', ans} as const
   })
-  return {verdicts, store}
+  const tests = await testPatterns(cases, cf.settings.regexTimeoutMs)
+  return cases.map(({claim, observed, source, ans}) => decide(claim, observed, source, {store: ans, stopped: blocked.get(claim.id), tests: tests.get(claim.id)}))
+}
+
+/** The claims fed by a stopped extractor (all but from = "store" ones, which read no file), by id, with why. */
+function blockedClaims(claims: readonly Claim[], stopped: readonly Stopped[]): Map<string, Unchecked> {
+  const byKey = new Map<string, Unchecked>()
+  for (const s of stopped) if (!byKey.has(key(s.subject, s.predicate))) byKey.set(key(s.subject, s.predicate), s.why)
+  const out = new Map<string, Unchecked>()
+  for (const c of claims) {
+    const why = c.from === 'store' ? undefined : byKey.get(key(c.subject, c.predicate))
+    if (why) out.set(c.id, why)
+  }
+  return out
 }
 
 /** Which failures fail the run (severity, --fail-on-warn, a baseline), and the counts; returns the baselined ids that pass now. */
-export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateBaseline?: boolean; baseline?: Baseline}): {summary: VerifySummary; fixed: string[]} {
+export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; baseline?: Baseline}): {summary: VerifySummary; fixed: string[]} {
   for (const v of verdicts) delete v.baseline
   const fixed = opts.baseline ? applyBaseline(verdicts, opts.baseline) : []
   for (const v of verdicts) {
-    // Updating the baseline accepts every failure into it: each is then a known one.
-    if (opts.updateBaseline && v.status !== 'PASS') v.baseline = 'known'
     v.fails = v.status !== 'PASS' && (v.severity === 'error' || !!opts.failOnWarn) && v.baseline !== 'known'
   }
   const summary: VerifySummary = {
@@ -181,10 +210,20 @@ export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; updateB
     pass: verdicts.filter((v) => v.status === 'PASS').length,
     conflict: verdicts.filter((v) => v.status === 'CONFLICT').length,
     missing: verdicts.filter((v) => v.status === 'MISSING').length,
+    unchecked: verdicts.filter((v) => v.status === 'UNCHECKED').length,
     failing: verdicts.filter((v) => v.fails).length,
     known: verdicts.filter((v) => v.baseline === 'known').length,
   }
   return {summary, fixed}
+}
+
+/** The baseline about to be replaced, if it can be read: it may be broken, and replacing it is what was asked for. */
+function previousBaseline(path: string): Baseline | undefined {
+  try {
+    return readBaseline(path)
+  } catch {
+    return undefined
+  }
 }
 
 /** Resolve each claim's (subject, predicate) in the store through the claim's lens (default recency). */
