@@ -1,6 +1,6 @@
 /** Verify a claims file sent as text against observations sent with it (POST /v1/verify): the engine `steme verify` runs, without a repo. */
 import type {Baseline} from '../claims/baseline.js'
-import type {ClaimsFile} from '../claims/file.js'
+import {DEFAULT_SETTINGS, type ClaimsFile} from '../claims/file.js'
 import type {Observation} from '../claims/observation.js'
 import {unclaimed} from '../claims/verdict.js'
 import {UserError} from '../core/errors.js'
@@ -27,7 +27,12 @@ export type VerifyReport = Omit<VerifyResult, 'root' | 'claimsFrom' | 'observati
   baseline?: {fixed: string[]}
 }
 
-export const REQUEST_LIMITS = {claimsBytes: 4 * 1024 * 1024, observations: 100_000, subject: 512, predicate: 256, file: 4096, via: 256}
+/**
+ * What one request may hold, and the most a `matches` pattern may run on one value: the claims file
+ * sets `regex_timeout_ms`, and the sender of a request must not be able to hold the daemon's verify
+ * for as long as it likes.
+ */
+export const REQUEST_LIMITS = {claimsBytes: 4 * 1024 * 1024, observations: 100_000, subject: 512, predicate: 256, file: 4096, via: 256, regexTimeoutMs: DEFAULT_SETTINGS.regexTimeoutMs}
 
 export async function verifyRequestOp(deps: VerifyDeps, req: VerifyRequest): Promise<VerifyReport> {
   const cf = await parseRequestClaims(req.claims, req.name ?? 'claims.toml')
@@ -48,12 +53,16 @@ export async function verifyRequestOp(deps: VerifyDeps, req: VerifyRequest): Pro
   }
 }
 
-/** A broken claims text is the client's mistake: `invalid_claims`, with the line and column where it is known. */
-async function parseRequestClaims(text: string, name: string): Promise<ClaimsFile> {
+/**
+ * The claims a request sends, with its time budget for patterns capped. A broken claims text is the
+ * client's mistake: `invalid_claims`, with the line and column where it is known.
+ */
+export async function parseRequestClaims(text: string, name: string, limits: {regexTimeoutMs: number} = REQUEST_LIMITS): Promise<ClaimsFile> {
   try {
     const {parseClaims} = await import('../claims/parse.js')
     const cf = parseClaims(text, name)
     await checkLenses(cf)
+    cf.settings.regexTimeoutMs = Math.min(cf.settings.regexTimeoutMs, limits.regexTimeoutMs)
     return cf
   } catch (e) {
     if (!(e instanceof UserError)) throw e

@@ -7,7 +7,7 @@ import {parseClaims} from '../../src/claims/parse.js'
 import {decide, type Unchecked} from '../../src/claims/verdict.js'
 import type {Json} from '../../src/core/record.js'
 import {judge, settle, type StoreDeps} from '../../src/ops/verify.js'
-import type {VerifyReport} from '../../src/ops/verify-request.js'
+import {parseRequestClaims, REQUEST_LIMITS, type VerifyReport} from '../../src/ops/verify-request.js'
 import {claim as claimToml} from './helpers.js'
 
 const STOP: Unchecked = {by: 'extract#2', file: 'data/b.txt', cause: 'timeout', detail: 'extract #2 (claims.toml:9) ran over its 300 ms budget on data/b.txt and was stopped'}
@@ -95,5 +95,14 @@ describe('judging with stopped extractors', () => {
       ['owner', 'PASS'],
       ['other', 'PASS'],
     ])
+  })
+})
+
+describe('a claims file sent to the daemon', () => {
+  it('cannot give its patterns more time than the daemon allows, only less', async () => {
+    const text = (ms: number) => `[settings]\nregex_timeout_ms = ${ms}\n\n${claimToml('v', 'repo:data', 'v', 'expect = "^(a+)+$"\ncompare = "matches"')}`
+    expect((await parseRequestClaims(text(600_000), 'claims.toml')).settings.regexTimeoutMs).toBe(REQUEST_LIMITS.regexTimeoutMs)
+    expect((await parseRequestClaims(text(600_000), 'claims.toml', {regexTimeoutMs: 250})).settings.regexTimeoutMs).toBe(250)
+    expect((await parseRequestClaims(text(40), 'claims.toml')).settings.regexTimeoutMs).toBe(40)
   })
 })
