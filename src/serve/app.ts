@@ -114,7 +114,17 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see GET /v1/openapi.yaml'}})
+    const path = req.url.split('?')[0]
+    // A path the daemon serves, asked with another method: 405 with the methods it takes, not 404.
+    const allow = [...new Set(routes.map((r) => r.method))].filter((method) => app.findRoute({method, url: path}))
+    if (allow.length) {
+      void reply
+        .status(405)
+        .header('allow', allow.join(', '))
+        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
+      return
+    }
+    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${path}`, hint: 'see GET /v1/openapi.yaml'}})
   })
 
   // Bodies stay bytes: ingestOp decodes and parses records itself, line by line, exactly as

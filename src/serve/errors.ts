@@ -3,7 +3,7 @@ import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
 import {UserError, type ErrorCode} from '../core/errors.js'
 
 /** Codes only the HTTP layer produces, on top of the CLI's UserError codes. */
-export type HttpErrorCode = ErrorCode | 'bad_request' | 'unsupported_media_type' | 'not_implemented' | 'timeout' | 'internal' | 'shutting_down'
+export type HttpErrorCode = ErrorCode | 'bad_request' | 'method_not_allowed' | 'unsupported_media_type' | 'not_implemented' | 'timeout' | 'internal' | 'shutting_down'
 
 export const STATUS: Record<HttpErrorCode, number> = {
   usage: 400,
@@ -14,6 +14,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   timeout: 408,
   conflict: 409,
   too_large: 413,

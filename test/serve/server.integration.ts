@@ -193,6 +193,31 @@ describe('steme serve routes', () => {
       const r = await h.req('/v1/nope')
       expect(r.status).toBe(404)
       expectCleanError(r, 'not_found')
+      for (const method of ['POST', 'DELETE']) {
+        const other = await h.req('/v1/nope', {method})
+        expect(other.status, method).toBe(404)
+        expect(other.headers.get('allow'), method).toBeNull()
+      }
+    })
+    it('a route asked with a method it does not take: 405 with Allow, for every route of the route table, with or without a token', async () => {
+      const byPath = new Map<string, string[]>()
+      for (const r of h.server.routes) byPath.set(r.url, [...(byPath.get(r.url) ?? []), r.method])
+      expect(byPath.get('/v1/events')).toEqual(['GET', 'HEAD'])
+      for (const [url, methods] of byPath) {
+        const path = url.replace(/:[a-z]+/g, 'a'.repeat(64))
+        for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !methods.includes(m))) {
+          for (const token of [undefined, null]) {
+            const body = ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined
+            const r = await h.req(path, {method, headers: body ? JSONCT : {}, body, token})
+            const what = `${method} ${path}${token === null ? ' without a token' : ''}`
+            expect(r.status, what).toBe(405)
+            expect(r.headers.get('allow'), what).toBe(methods.join(', '))
+            if (method === 'HEAD') continue // no body: the status and Allow are the whole answer
+            expectCleanError(r, 'method_not_allowed')
+            expect(r.body.error.message, what).toBe(`${method} is not allowed on ${path}, which takes ${methods.join(', ')}`)
+          }
+        }
+      }
     })
   })
 })
