@@ -378,7 +378,7 @@ describe('the request log', () => {
 })
 
 describe('POST /v1/sync push and the agent allowlist', () => {
-  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others', async () => {
+  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others; the rejected are counted', async () => {
     const h = await startHarness({allowAgents: [testKey(1).publicHex]})
     try {
       const ok = assertion({subject: 'push:ok'}, testKey(1))
@@ -394,6 +394,11 @@ describe('POST /v1/sync push and the agent allowlist', () => {
       expect(ack && 'errors' in ack ? ack.errors : []).toEqual([{id: other.record.id, reason: expect.stringMatching(/allowlist/)}])
       expect((await h.req(`/v1/records/${ok.record.id}`, {token: h.read})).status).toBe(200)
       expect((await h.req(`/v1/records/${other.record.id}`, {token: h.read})).status).toBe(404)
+      // Counted as POST /v1/records counts its rejections: in /metrics and in the totals the status line shows.
+      const metrics = await h.req('/metrics', {token: h.read})
+      expect(metrics.text).toMatch(/^steme_records_stored_total 1$/m)
+      expect(metrics.text).toMatch(/^steme_records_rejected_total 1$/m)
+      expect(h.server.metrics.totals).toMatchObject({stored: 1, rejected: 1})
     } finally {
       await h.stop()
     }
