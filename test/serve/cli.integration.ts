@@ -1,5 +1,5 @@
 /** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
-import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -68,6 +68,84 @@ describe('steme serve with no tokens yet', () => {
       } finally {
         d.proc.kill('SIGTERM')
         await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('steme serve counts rejected records next to stored ones', () => {
+  /** POST one plain fact (the daemon never signs, so it is rejected) with the daemon's local token. */
+  const postPlainFact = async (e: Env, url: string) => {
+    const {token} = JSON.parse(readFileSync(join(e.dir, '.steme', 'state', 'serve.json'), 'utf8'))
+    const res = await fetch(`${url}/v1/records`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: '{"subject":"s","predicate":"p","value":1}\n'})
+    expect(res.status).toBe(422)
+  }
+
+  it('in a pipe: the last log line and the --json result', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const d = await startDaemon(e, ['--json'])
+      try {
+        await postPlainFact(e, d.url)
+      } finally {
+        d.proc.kill('SIGTERM')
+      }
+      expect(await d.exited).toBe(0)
+      expect(d.log()).toMatch(/"requests":1,"stored":0,"rejected":1,"msg":"stopped"/)
+      const result = d.log().slice(d.log().lastIndexOf('\n{\n') + 1)
+      expect(JSON.parse(result)).toEqual({url: d.url, requests: 1, stored: 0, rejected: 1})
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+
+  // A terminal for the daemon: util-linux's script(1) gives it one (ink draws the live line only on a TTY).
+  const hasScript = (() => {
+    try {
+      return /util-linux/.test(execFileSync('script', ['--version'], {encoding: 'utf8'}))
+    } catch {
+      return false
+    }
+  })()
+  it.skipIf(!hasScript)('on a terminal: the live status line, even at 0, and the line it stops with', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const state = join(e.dir, '.steme', 'state', 'serve.json')
+      const proc = spawn('script', ['-qfec', `stty cols 250 rows 20; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --port 0`, '/dev/null'], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      proc.stdout!.on('data', (d) => (out += d))
+      proc.stderr!.on('data', (d) => (out += d))
+      const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+      let pid: number | undefined
+      // Escape sequences out: what the terminal shows.
+      const shown = () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      const until = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(shown()); i++) await new Promise((r) => setTimeout(r, 50))
+        expect(shown()).toMatch(re)
+      }
+      try {
+        await until(/records stored/)
+        const {url} = JSON.parse(readFileSync(state, 'utf8'))
+        pid = JSON.parse(readFileSync(state, 'utf8')).pid as number
+        expect(shown()).toMatch(/0 records stored · 0 rejected · 0 peers syncing/)
+        await postPlainFact(e, url)
+        await until(/0 records stored · 1 rejected · 0 peers syncing/)
+        process.kill(pid, 'SIGTERM')
+        await until(/stopped: 1 requests, 0 records stored, 1 rejected/)
+        expect(await exited).toBe(0)
+      } finally {
+        // A failed run leaves neither the daemon nor script(1) behind.
+        for (const p of [pid, proc.pid]) {
+          try {
+            if (p) process.kill(p, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
       }
     } finally {
       rmSync(e.dir, {recursive: true, force: true})
