@@ -6,10 +6,11 @@ import type {Socket} from 'node:net'
 import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
+import {inputName} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler} from './errors.js'
+import {HttpError, errorHandler, namingOf} from './errors.js'
 import {ObservedStore} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -301,7 +302,7 @@ function finiteNumbers(req: FastifyRequest): void {
     if (type !== 'number' && type !== 'integer') continue
     for (const x of Array.isArray(v) ? v : [v]) {
       if (typeof x === 'string' && (!NUMBER_RE.test(x.trim()) || !Number.isFinite(Number(x)))) {
-        throw new HttpError('bad_request', `query parameter ${k}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
+        throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
       }
     }
   }

@@ -33,6 +33,13 @@ export const RECORDS_POST_BYTES = 8 * 1024 * 1024
 /** The header a daemon states its --body-limit in, in bytes. */
 export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
 
+/**
+ * The header asking the daemon to name inputs in its messages as the CLI's flags (`flags`:
+ * `--valid-at`) rather than as its query parameters: this client sends it, so a user who typed a
+ * flag reads the flag's name.
+ */
+export const NAMING_HEADER = 'x-steme-naming'
+
 const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
 
 /** Node's codes for a server certificate this machine does not trust, or that names another host. */
@@ -61,7 +68,7 @@ export class RemoteClient {
   async request<T>(method: string, path: string, opts: {query?: Record<string, string | number | boolean | undefined>; body?: string; type?: string} = {}): Promise<T> {
     const u = new URL(this.url + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v))
-    const headers: Record<string, string> = {accept: 'application/json'}
+    const headers: Record<string, string> = {accept: 'application/json', [NAMING_HEADER]: 'flags'}
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json'
     let res: {status: number; headers: IncomingHttpHeaders; text: string}

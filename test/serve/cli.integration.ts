@@ -153,6 +153,49 @@ describe('steme serve counts rejected records next to stored ones', () => {
   })
 })
 
+describe('error messages name the inputs as the client sent them', () => {
+  it('query parameters to an HTTP client, flags to the CLI over --remote', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      // A default lens that does not compile: the error says how to go around it.
+      const config = join(e.dir, '.steme', 'config.toml')
+      writeFileSync(config, readFileSync(config, 'utf8').replace('lens = "recency"', 'lens = "nonesuch"'))
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const d = await startDaemon(e)
+      try {
+        const http = async (path: string) => {
+          const res = await fetch(d.url + path, {headers: {authorization: `Bearer ${token}`}})
+          const {error} = await res.json()
+          // Nothing an HTTP client cannot send: no --flag in the message or the hint.
+          expect(`${error.message} ${error.hint}`, path).not.toMatch(/(^|[\s(`])--[a-z]/)
+          return error
+        }
+        expect((await http('/v1/query?subject=s&lens=recency&valid-at=someday')).message).toBe('query parameter valid-at "someday" is not a date')
+        expect((await http('/v1/query?subject=s&lens=recency&as-of=someday')).message).toBe('query parameter as-of "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/query?subject=s')).hint).toBe('fix [query] lens in .steme/config.toml, or pass query parameter lens')
+        expect((await http('/v1/conflicts?as-of=someday')).message).toBe('query parameter as-of "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/log?since=someday')).message).toBe('query parameter since "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/conflicts?min-score=1e999')).message).toBe('query parameter min-score: "1e999" is not a finite number')
+        const remote = ['--remote', d.url, '--token', token]
+        const validAt = await steme(e, ['query', 's', '--lens', 'recency', '--valid-at', 'someday', ...remote])
+        expect(validAt.code).toBe(2)
+        expect(validAt.stderr).toContain(`--valid-at "someday" is not a date (from ${d.url})`)
+        const asOf = await steme(e, ['conflicts', '--as-of', 'someday', ...remote])
+        expect(asOf.stderr).toContain(`--as-of "someday" is neither a date nor an HLC stamp (from ${d.url})`)
+        const lens = await steme(e, ['query', 's', ...remote])
+        expect(lens.stderr).toContain('fix [query] lens in .steme/config.toml, or pass --lens')
+        expect(validAt.stderr + asOf.stderr + lens.stderr).not.toMatch(/query parameter/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('CLI against a daemon', () => {
   const e = makeEnv()
   let token: string
