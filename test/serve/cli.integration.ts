@@ -196,6 +196,76 @@ describe('error messages name the inputs as the client sent them', () => {
   })
 })
 
+describe('self in a lens over --remote', () => {
+  it("is the caller's key, as locally; to an HTTP client it is the daemon's; without a key here the CLI refuses", async () => {
+    const e = makeEnv()
+    // The daemon runs with the key init makes; the client signs and asks with another one.
+    const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+    const keyless: Env = {...e, env: {...e.env, XDG_CONFIG_HOME: join(e.dir, 'no-keys')}}
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      // The client's values first, so plain recency picks the daemon's: only self can pick the client's.
+      // Two sources, so among the client's own assertions there is a conflict.
+      expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
+      expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
+      expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
+      writeFileSync(
+        join(e.dir, '.steme', 'claims.toml'),
+        '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = "agent:self, recency"  # my own word\n',
+      )
+      const winner = (out: string) => JSON.parse(out).resolutions[0].winner.value
+      const query = ['query', 's', 'p', '--lens', 'agent:self, recency', '--json']
+      const conflicts = ['conflicts', '--lens', 'agent:"self", consensus', '--json']
+      const local = await steme(client, query)
+      expect(winner(local.stdout)).toBe('client-value')
+      const localConflicts = JSON.parse((await steme(client, conflicts)).stdout).conflicts
+      expect(localConflicts).toMatchObject([{subject: 's', predicate: 'p', values: 2}])
+      expect((await steme(client, ['verify', '--json'])).code).toBe(0)
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const d = await startDaemon(e)
+      try {
+        const remote = ['--remote', d.url, '--token', token]
+        const q = await steme(client, [...query, ...remote])
+        expect(q.code, q.stderr).toBe(0)
+        expect(winner(q.stdout)).toBe('client-value')
+        // The daemon found on this machine is a daemon too.
+        const auto = await steme(client, query)
+        expect(auto.stderr).toMatch(/holds this store: going through it/)
+        expect(winner(auto.stdout)).toBe('client-value')
+        const c = await steme(client, [...conflicts, ...remote])
+        expect(c.code, c.stderr).toBe(0)
+        expect(JSON.parse(c.stdout).conflicts).toEqual(localConflicts)
+        const v = await steme(client, ['verify', '--json', ...remote])
+        expect(v.code, v.stderr).toBe(0)
+        expect(JSON.parse(v.stdout).verdicts).toMatchObject([{id: 'mine', status: 'PASS'}])
+        // Over HTTP, self is the daemon's key, in /v1/query and /v1/verify alike.
+        const headers = {authorization: `Bearer ${token}`}
+        const raw = await fetch(`${d.url}/v1/query?subject=s&predicate=p&lens=${encodeURIComponent('agent:self, recency')}`, {headers}).then((r) => r.json())
+        expect(raw.resolutions[0].winner.value).toBe('daemon-value')
+        const claims = '[[claim]]\nid = "daemon"\nsubject = "s"\npredicate = "p"\nexpect = "daemon-value"\nfrom = "store"\nlens = "agent:self, recency"\n'
+        const rawVerify = await fetch(`${d.url}/v1/verify`, {method: 'POST', headers: {...headers, 'content-type': 'application/json'}, body: JSON.stringify({claims, observations: []})}).then((r) => r.json())
+        expect(rawVerify.verdicts).toMatchObject([{id: 'daemon', status: 'PASS'}])
+        // No key here: refused, rather than sent to mean the daemon's key.
+        for (const args of [[...query, ...remote], ['verify', ...remote]]) {
+          const none = await steme(keyless, args)
+          expect(none.code, args.join(' ')).toBe(2)
+          expect(none.stderr).toMatch(/names self, your own key, and there is no key here: no signing key/)
+        }
+        // A lens the client cannot rewrite in place is refused too.
+        writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = \'\'\'agent:self, recency\'\'\'\n')
+        const multi = await steme(client, ['verify', ...remote])
+        expect(multi.code).toBe(2)
+        expect(multi.stderr).toMatch(/claim "mine" names self in a lens written in a way this client cannot put your key in/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('CLI against a daemon', () => {
   const e = makeEnv()
   let token: string
