@@ -5,6 +5,10 @@ import {renderError} from './core/render-error.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
 import type {RemoteClient} from './serve/client.js'
 
+/** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
+export const SELF_IN_LENS =
+  'agent:self in a lens (and self in an authority order) is your key, the one you sign with. Through a daemon (--remote, or the one holding this store) the CLI puts your key in for self before sending, since to the daemon self is its own key; with no key here it refuses.'
+
 /** Where a command's operation runs: on the store opened here, or on a `steme serve` daemon. */
 export type Target = {rt: Runtime; remote?: undefined} | {remote: RemoteClient; rt?: undefined}
 
@@ -33,17 +37,19 @@ export abstract class StemeCommand extends Command {
   protected async target(flags: {store?: string; remote?: string; token?: string}, opts: Omit<RuntimeOptions, 'store'> = {}): Promise<Target> {
     // The client only when there is a daemon to talk to: most runs open the store itself.
     const client = async () => (await import('./serve/client.js')).RemoteClient
+    // Self in a lens is the key this command would sign with, as in local mode, not the daemon's.
+    const self = async () => new (await import('./keystore.js')).KeyStore(opts.env).load(opts.keyName).publicHex
     const url = flags.remote ?? process.env.STEME_REMOTE
     if (url) {
       const token = flags.token ?? process.env.STEME_TOKEN
       if (!token) throw new UserError(`--remote ${url} needs a token`, {code: 'unauthorized', hint: 'pass --token or set STEME_TOKEN (an admin creates one with `steme serve token create`)'})
-      return {remote: new (await client())(url, token)}
+      return {remote: new (await client())(url, token, self)}
     }
     const [{locateStore}, {readServeState, stateDir}] = await Promise.all([import('./config.js'), import('./serve/state.js')])
     const daemon = readServeState(stateDir(locateStore(flags.store, process.env, opts.cwd)))
     if (daemon) {
       this.note(`steme serve (pid ${daemon.pid}) holds this store: going through it at ${daemon.url}`)
-      return {remote: new (await client())(daemon.url, daemon.token)}
+      return {remote: new (await client())(daemon.url, daemon.token, self)}
     }
     return {rt: await this.open({...opts, store: flags.store})}
   }

@@ -1,10 +1,13 @@
 import {Flags} from '@oclif/core'
-import {StemeCommand} from '../command.js'
+import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsOp} from '../ops/conflicts.js'
 import {table} from '../ui/table.js'
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
+  static description = `The lens expression's conflict score ranks the pairs (docs/lenses.md).
+
+${SELF_IN_LENS}`
   static examples = ['<%= config.bin %> conflicts', '<%= config.bin %> conflicts --min-score 0.5 --lens trust --json']
   static flags = {
     'min-score': Flags.string({description: 'only pairs with a conflict score at least this, in [0, 1]', default: '0'}),

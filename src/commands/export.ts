@@ -19,7 +19,7 @@ export default class Export extends StemeCommand {
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
     // Every flag is checked before the store or the file is opened.
-    const since = flags.since === undefined ? undefined : hlcBound(flags.since)
+    const since = flags.since === undefined ? undefined : hlcBound(flags.since, '--since')
     const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true})
     // A server URL or memory: is no file, and is skipped.

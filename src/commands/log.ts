@@ -33,7 +33,7 @@ export default class Log extends StemeCommand {
   async run(): Promise<{records: SignedRecord[]}> {
     const {args, flags} = await this.parse(Log)
     const t = await this.target(flags, {readOnly: true})
-    const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since)}
+    const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since, '--since')}
     const res = t.remote ? await t.remote.log(input) : await logOp(t.rt, input)
     if (!this.jsonEnabled()) this.out(table(['HLC', 'ID', 'KIND', 'AGENT', 'WHAT'], res.records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])))
     return res

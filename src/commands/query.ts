@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {StemeCommand} from '../command.js'
+import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
 import {bold, dim, table} from '../ui/table.js'
 
@@ -10,13 +10,16 @@ export default class Query extends StemeCommand {
   "epoch:current, then trust, else recency"   "source:fda:*, then consensus"   "skeptic(threshold=0.3)"
 
 --as-of is what this store KNEW then (records stamped up to it, retractions and votes included).
---valid-at is what HELD IN THE WORLD then (assertions whose valid range covers the date).`
+--valid-at is what HELD IN THE WORLD then (assertions whose valid range covers the date).
+
+${SELF_IN_LENS}`
   static examples = [
     '<%= config.bin %> query drug:aspirin',
     '<%= config.bin %> query drug:aspirin bleeding_rate --all --explain',
     '<%= config.bin %> query drug:aspirin bleeding_rate --lens "epoch:current, then trust, else recency"',
     '<%= config.bin %> query drug:aspirin bleeding_rate --as-of 2026-01-01 --json',
     '<%= config.bin %> query service:api tls_min_version --valid-at 2025-06-01',
+    '<%= config.bin %> query drug:aspirin dose --lens "agent:self, then recency" --remote https://steme.example:7411',
   ]
   static args = {
     subject: Args.string({required: true, description: 'the subject to resolve'}),

@@ -30,7 +30,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
   }
 
-  async run(): Promise<{url: string; requests: number; stored: number}> {
+  async run(): Promise<{url: string; requests: number; stored: number; rejected: number}> {
     const {flags} = await this.parse(Serve)
     const [{createServer}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
     // Checked before the store is opened, so a bad PEM is a config error and nothing is left running.
@@ -82,9 +82,10 @@ requests in flight, then closes the store. See docs/serve.md.`
     } finally {
       state.removeServeState(dir)
     }
-    const {requests, stored} = server.metrics.totals
-    if (tty) this.note(`stopped: ${requests} requests, ${stored} records stored`)
-    return {url, requests, stored}
+    const {requests, stored, rejected} = server.metrics.totals
+    if (tty) this.note(`stopped: ${requests} requests, ${stored} records stored, ${rejected} rejected`)
+    else server.app.log.info({requests, stored, rejected}, 'stopped')
+    return {url, requests, stored, rejected}
   }
 }
 

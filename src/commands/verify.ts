@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {StemeCommand} from '../command.js'
+import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
 import type {Deps} from '../ops/deps.js'
@@ -9,7 +9,9 @@ import {table} from '../ui/table.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
-  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").`
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").
+
+A claim's lens resolves what the store says. ${SELF_IN_LENS}`
   static examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify --staged',

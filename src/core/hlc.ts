@@ -89,12 +89,12 @@ export function parseDate(text: string): number {
   return m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m - 1] + (m === 2 && leap ? 1 : 0) ? ms : NaN
 }
 
-/** Parse a date or an HLC stamp given by a user (for --as-of, --since) into an HLC string bound. */
-export function hlcBound(text: string): string {
+/** Parse a date or an HLC stamp given by a user (for --as-of, --since) into an HLC string bound; `what` names the input in the error. */
+export function hlcBound(text: string, what?: string): string {
   if (HLC_RE.test(text)) return text
   const ms = parseDate(text)
   if (Number.isNaN(ms)) {
-    throw new UserError(`"${text}" is neither a date nor an HLC stamp`, {
+    throw new UserError(`${what ? `${what} ` : ''}"${text}" is neither a date nor an HLC stamp`, {
       hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z, or a stamp such as 0000019aa3c4d5e6-0000',
     })
   }

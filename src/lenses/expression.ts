@@ -28,7 +28,7 @@ export interface Expression {
   chain: LensStep[]
 }
 
-type Tok = {t: 'word' | 'str' | 'punct'; v: string; at: number}
+type Tok = {t: 'word' | 'str' | 'punct'; v: string; at: number; end: number}
 
 function tokenize(text: string): Tok[] {
   const out: Tok[] = []
@@ -47,19 +47,19 @@ function tokenize(text: string): Tok[] {
         v += text[j++]
       }
       if (j >= text.length) throw bad(text, i, 'a quoted string is not closed')
-      out.push({t: 'str', v, at: i})
+      out.push({t: 'str', v, at: i, end: j + 1})
       i = j + 1
       continue
     }
     if ('(),='.includes(c)) {
-      out.push({t: 'punct', v: c, at: i})
+      out.push({t: 'punct', v: c, at: i, end: i + 1})
       i++
       continue
     }
     let j = i
     // A word runs to whitespace or punctuation; ':' stays inside it (filter args like fda:*).
     while (j < text.length && !/\s/.test(text[j]) && !'(),="'.includes(text[j])) j++
-    out.push({t: 'word', v: text.slice(i, j), at: i})
+    out.push({t: 'word', v: text.slice(i, j), at: i, end: j})
     i = j
   }
   return out
@@ -136,4 +136,53 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
   }
   if (chain.length === 0) throw new UserError(`lens expression ${JSON.stringify(text)} has filters but no lens`, {hint: `end it with a lens, e.g. ${JSON.stringify(`${text}, then recency`)}`})
   return {text, filters, chain}
+}
+
+/** `self` as one pattern of an authority order (space, `|` or `;` separated). */
+const SELF_IN_ORDER = /(^|[\s|;])self(?=[\s|;]|$)/g
+
+/**
+ * Where an expression names the store's own key: the filter `agent:self` (or `agent:"self"`),
+ * and `self` in an inline authority order. Each with the text that names an agent key instead.
+ */
+function selfRefs(text: string): Array<{at: number; end: number; by: (agent: string) => string}> {
+  const toks = tokenize(text)
+  const refs: Array<{at: number; end: number; by: (agent: string) => string}> = []
+  for (let i = 0; i < toks.length; i++) {
+    const tok = toks[i]
+    if (tok.t !== 'word') continue
+    if (tok.v === 'agent:self') refs.push({at: tok.at, end: tok.end, by: (agent) => `agent:${agent}`})
+    else if (tok.v === 'agent:' && toks[i + 1]?.t === 'str' && toks[i + 1].v === 'self') refs.push({...toks[++i], by: (agent) => `"${agent}"`})
+    else if (tok.v === 'authority' && toks[i + 1]?.t === 'punct' && toks[i + 1].v === '(') {
+      // Its parameters, up to the closing parenthesis: only order names agents.
+      for (i += 2; i < toks.length && !(toks[i].t === 'punct' && toks[i].v === ')'); i++) {
+        const [k, eq, v] = [toks[i], toks[i + 1], toks[i + 2]]
+        if (k.t !== 'word' || k.v !== 'order' || eq?.v !== '=' || eq.t !== 'punct' || !v || v.t === 'punct') continue
+        i += 2
+        if (!new RegExp(SELF_IN_ORDER.source).test(v.v)) continue
+        const swap = (agent: string) => v.v.replace(SELF_IN_ORDER, (_, sep: string) => `${sep}agent:${agent}`)
+        refs.push({at: v.at, end: v.end, by: v.t === 'word' ? swap : (agent) => `"${swap(agent).replace(/["\\]/g, '\\$&')}"`})
+      }
+    }
+  }
+  return refs
+}
+
+/** Whether an expression names the store's own key (`agent:self`, or `self` in an authority order); false when it does not tokenize. */
+export function namesSelf(text: string): boolean {
+  try {
+    return selfRefs(text).length > 0
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The expression with every name of the store's own key replaced by an agent key, the rest kept
+ * as written. A client sends this to a daemon, where `self` would name the daemon's key.
+ */
+export function replaceSelf(text: string, agent: string): string {
+  let out = text
+  for (const r of selfRefs(text).reverse()) out = out.slice(0, r.at) + r.by(agent) + out.slice(r.end)
+  return out
 }

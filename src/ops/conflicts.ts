@@ -1,5 +1,6 @@
 /** The most contested (subject, predicate) pairs in the store, by the conflict score of a lens (default consensus). */
 import {hlcBound} from '../core/hlc.js'
+import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
 import {compareRecords, walkLineage} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
@@ -17,6 +18,8 @@ export interface ConflictsInput {
   limit?: number
   asOf?: string
   now?: number
+  /** How messages name the inputs: as the CLI's flags (default) or as the daemon's query parameters. */
+  naming?: Naming
 }
 
 export interface ConflictRow {
@@ -40,7 +43,7 @@ const SLACK = 256
  */
 export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]}> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
-  const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
+  const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
   const self = selfOf(deps)
   const [{policy, epochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()

@@ -1,6 +1,7 @@
 /** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
 import {hlcBound, parseDate} from '../core/hlc.js'
 import {UserError} from '../core/errors.js'
+import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
@@ -18,6 +19,8 @@ export interface QueryInput {
   validAt?: string
   now?: number
   includeRetracted?: boolean
+  /** How messages name the inputs: as the CLI's flags (default) or as the daemon's query parameters. */
+  naming?: Naming
 }
 
 export type CandidateState = 'live' | 'retracted' | 'superseded' | 'not-valid'
@@ -45,9 +48,9 @@ export interface QueryResult {
   candidates: QueryCandidate[]
 }
 
-/** Check a --valid-at date the way record dates are checked. */
-export function checkDate(text: string, flag: string): string {
-  if (Number.isNaN(parseDate(text))) throw new UserError(`${flag} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
+/** Check a --valid-at date the way record dates are checked; `what` names the input in the error. */
+export function checkDate(text: string, what: string): string {
+  if (Number.isNaN(parseDate(text))) throw new UserError(`${what} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
   return text
 }
 
@@ -60,20 +63,20 @@ export function candidateState(a: Assertion, ctx: LensContext): {state: Candidat
 }
 
 /** A lens taken from the store's config that fails says so: the user never typed it. */
-function fromConfig<T>(configured: boolean, f: () => T): T {
+function fromConfig<T>(configured: boolean, naming: Naming | undefined, f: () => T): T {
   try {
     return f()
   } catch (e) {
     if (!configured || !(e instanceof UserError)) throw e
-    throw new UserError(`the default lens in the store's config.toml ([query] lens) is wrong: ${e.message}`, {code: 'config', hint: 'fix [query] lens in .steme/config.toml, or pass --lens', cause: e})
+    throw new UserError(`the default lens in the store's config.toml ([query] lens) is wrong: ${e.message}`, {code: 'config', hint: `fix [query] lens in .steme/config.toml, or pass ${inputName('lens', naming)}`, cause: e})
   }
 }
 
 export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>> & {self?: string}, input: QueryInput): Promise<QueryResult> {
   const text = input.lens ?? deps.config.lens
-  const expr = fromConfig(input.lens === undefined, () => compile(text, lensParams(deps.config.raw)))
-  const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
-  const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, '--valid-at')
+  const expr = fromConfig(input.lens === undefined, input.naming, () => compile(text, lensParams(deps.config.raw)))
+  const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
+  const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, inputName('valid-at', input.naming))
   const self = deps.self ?? selfOf(deps)
   const cands = await deps.store.assertions(input.subject, input.predicate, asOf)
   const ctx = await gatherContext(deps, cands, {asOf, validAt: valid, now: input.now ?? Date.now(), self})

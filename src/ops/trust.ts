@@ -2,6 +2,7 @@
 import {UserError} from '../core/errors.js'
 import {isHex} from '../core/hash.js'
 import {hlcBound} from '../core/hlc.js'
+import {inputName} from '../core/naming.js'
 import type {TrustBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import {RESTART, TIERS, type TrustScore} from '../lenses/trust-scores.js'
@@ -37,7 +38,7 @@ export interface TrustList {
 
 export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {asOf?: string} = {}): Promise<TrustList> {
   const self = selfOf(deps)
-  const {policy} = await gatherPolicy(deps, {asOf: input.asOf === undefined ? undefined : hlcBound(input.asOf), self})
+  const {policy} = await gatherPolicy(deps, {asOf: input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of')), self})
   const agents = [...policy.scores.values()]
     .sort((a, b) => b.score - a.score || (a.agent < b.agent ? -1 : 1))
     .map((s) => ({

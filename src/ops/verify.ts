@@ -16,6 +16,8 @@ import type {VerifyReport, VerifyRequest} from './verify-request.js'
 export type StoreDeps = Pick<Deps, 'store' | 'config'> & {
   /** Judge the claims on a `steme serve` daemon (POST /v1/verify) instead of reading the store here (verify --remote). */
   verify?: (req: VerifyRequest) => Promise<VerifyReport>
+  /** The store's own agent key (self in lenses) where there is no signing key to take it from: the daemon. */
+  self?: string
 }
 
 export interface VerifyDeps {

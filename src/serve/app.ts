@@ -6,10 +6,11 @@ import type {Socket} from 'node:net'
 import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
+import {inputName} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler} from './errors.js'
+import {HttpError, errorHandler, namingOf} from './errors.js'
 import {ObservedStore} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -114,7 +115,17 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see GET /v1/openapi.yaml'}})
+    const path = req.url.split('?')[0]
+    // A path the daemon serves, asked with another method: 405 with the methods it takes, not 404.
+    const allow = [...new Set(routes.map((r) => r.method))].filter((method) => app.findRoute({method, url: path}))
+    if (allow.length) {
+      void reply
+        .status(405)
+        .header('allow', allow.join(', '))
+        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
+      return
+    }
+    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${path}`, hint: 'see GET /v1/openapi.yaml'}})
   })
 
   // Bodies stay bytes: ingestOp decodes and parses records itself, line by line, exactly as
@@ -291,7 +302,7 @@ function finiteNumbers(req: FastifyRequest): void {
     if (type !== 'number' && type !== 'integer') continue
     for (const x of Array.isArray(v) ? v : [v]) {
       if (typeof x === 'string' && (!NUMBER_RE.test(x.trim()) || !Number.isFinite(Number(x)))) {
-        throw new HttpError('bad_request', `query parameter ${k}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
+        throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
       }
     }
   }

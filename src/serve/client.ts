@@ -33,7 +33,17 @@ export const RECORDS_POST_BYTES = 8 * 1024 * 1024
 /** The header a daemon states its --body-limit in, in bytes. */
 export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
 
+/**
+ * The header asking the daemon to name inputs in its messages as the CLI's flags (`flags`:
+ * `--valid-at`) rather than as its query parameters: this client sends it, so a user who typed a
+ * flag reads the flag's name.
+ */
+export const NAMING_HEADER = 'x-steme-naming'
+
 const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
+
+/** A claim's `lens = "…"` (or '…') on a line of its own, with an optional comment: the lens text is group 2. */
+const LENS_LINE = /^(\s*lens\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(\s*(?:#.*)?\r?)$/
 
 /** Node's codes for a server certificate this machine does not trust, or that names another host. */
 const TLS_TRUST = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
@@ -43,6 +53,11 @@ export class RemoteClient {
   constructor(
     url: string,
     private readonly token: string | undefined,
+    /**
+     * The caller's agent key, for `agent:self` in a lens: on the daemon, self would be the
+     * daemon's key. Loaded only when a lens names self; throws when there is no key here.
+     */
+    private readonly self?: () => Promise<string>,
   ) {
     let u: URL
     try {
@@ -61,7 +76,7 @@ export class RemoteClient {
   async request<T>(method: string, path: string, opts: {query?: Record<string, string | number | boolean | undefined>; body?: string; type?: string} = {}): Promise<T> {
     const u = new URL(this.url + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v))
-    const headers: Record<string, string> = {accept: 'application/json'}
+    const headers: Record<string, string> = {accept: 'application/json', [NAMING_HEADER]: 'flags'}
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json'
     let res: {status: number; headers: IncomingHttpHeaders; text: string}
@@ -104,9 +119,69 @@ export class RemoteClient {
     return parsed as T
   }
 
-  query(input: QueryInput): Promise<QueryResult> {
+  /**
+   * A lens expression as sent: where it names self (`agent:self`, `self` in an authority order)
+   * the caller's key is put in, so it means here what it means in a local query. Without a
+   * client-side key loader it is sent as written.
+   */
+  private async lens(text: string | undefined): Promise<string | undefined> {
+    if (text === undefined || !this.self) return text
+    const {namesSelf, replaceSelf} = await import('../lenses/expression.js')
+    return namesSelf(text) ? replaceSelf(text, await this.selfKey(`--lens ${JSON.stringify(text)}`)) : text
+  }
+
+  /** The caller's key, for a lens (`what`) that names self; a clear refusal when there is none. */
+  private async selfKey(what: string): Promise<string> {
+    try {
+      return await this.self!()
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e
+      throw new UserError(`${what} names self, your own key, and there is no key here: ${e.message}`, {
+        code: 'no_key',
+        hint: `${e.hint ? `${e.hint}; ` : ''}or name the agent by its key (agent:<hex prefix>). Through a daemon the CLI sends your key for self: the daemon would read self as its own key`,
+      })
+    }
+  }
+
+  /**
+   * The claims text as sent: a claim's lens that names self gets the caller's key, as --lens does.
+   * Rewritten line by line (`lens = "…"`), so every line, and each verdict's line, stays put; the
+   * result is parsed again, and a lens written another way is refused rather than sent as is.
+   */
+  private async claimsText(text: string, name: string): Promise<string> {
+    if (!this.self || !/\bself\b/.test(text)) return text
+    const [{namesSelf, replaceSelf}, {parseClaims}] = await Promise.all([import('../lenses/expression.js'), import('../claims/parse.js')])
+    const claims = parseClaims(text, name).claims
+    const first = claims.find((c) => c.lens !== undefined && namesSelf(c.lens))
+    if (!first) return text
+    const agent = await this.selfKey(`the lens ${JSON.stringify(first.lens)} of claim "${first.id}"`)
+    const lines = text.split('\n').map((line) => {
+      const m = LENS_LINE.exec(line)
+      if (!m) return line
+      let lens: unknown
+      try {
+        lens = m[2].startsWith("'") ? m[2].slice(1, -1) : JSON.parse(m[2])
+      } catch {
+        return line
+      }
+      return typeof lens === 'string' && namesSelf(lens) ? m[1] + JSON.stringify(replaceSelf(lens, agent)) + m[3] : line
+    })
+    const out = lines.join('\n')
+    const want = claims.map((c) => ({...c, lens: c.lens !== undefined && namesSelf(c.lens) ? replaceSelf(c.lens, agent) : c.lens}))
+    const sent = parseClaims(out, name).claims
+    const moved = want.find((c, i) => JSON.stringify(c) !== JSON.stringify(sent[i]))
+    if (moved || sent.length !== want.length) {
+      const c = moved ?? first
+      throw new UserError(`${name}:${c.line}: claim "${c.id}" names self in a lens written in a way this client cannot put your key in for the daemon`, {
+        hint: 'write it as lens = "…" on a line of its own, or name the agent by its key (agent:<hex prefix>); sent as written, self would mean the daemon\'s key',
+      })
+    }
+    return out
+  }
+
+  async query(input: QueryInput): Promise<QueryResult> {
     return this.request('GET', '/v1/query', {
-      query: {subject: input.subject, predicate: input.predicate, lens: input.lens, 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
+      query: {subject: input.subject, predicate: input.predicate, lens: await this.lens(input.lens), 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
     })
   }
 
@@ -118,6 +193,7 @@ export class RemoteClient {
    * joined in order.
    */
   async verify(req: VerifyRequest, limits: {observations: number; bytes: number} = VERIFY_LIMITS): Promise<VerifyReport> {
+    req = {...req, claims: await this.claimsText(req.claims, req.name ?? 'claims.toml')}
     const body = JSON.stringify(req)
     if (req.observations.length <= limits.observations && Buffer.byteLength(body) <= limits.bytes) return this.request('POST', '/v1/verify', {body})
     const [{parseClaims}, {key}] = await Promise.all([import('../claims/parse.js'), import('../claims/observation.js')])
@@ -154,8 +230,8 @@ export class RemoteClient {
     return {...reports[0], unclaimed: reports.flatMap((r) => r.unclaimed)}
   }
 
-  conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
-    return this.request('GET', '/v1/conflicts', {query: {lens: input.lens, 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf}})
+  async conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
+    return this.request('GET', '/v1/conflicts', {query: {lens: await this.lens(input.lens), 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf}})
   }
 
   show(id: string): Promise<ShowResult> {

@@ -1,5 +1,6 @@
 /** What every route of the daemon gets: the runtime's deps, the observed store, metrics, the shared worker pool, the mounts. */
 import type {FastifyInstance} from 'fastify'
+import type {Naming} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import type {ChunkRunner} from '../ops/verify-pool.js'
 import type {ObservedStore} from './events.js'
@@ -8,8 +9,8 @@ import type {Role} from './tokens.js'
 
 /** Operations that other parts of steme own; the daemon mounts each with one line in mounts.ts. */
 export interface Mounts {
-  /** GET /v1/conflicts: the validated query string in, the `steme conflicts --json` result out. */
-  conflicts?: (deps: Deps, query: ConflictsQuery) => Promise<unknown>
+  /** GET /v1/conflicts: the validated query string in (and how its messages name it), the `steme conflicts --json` result out. */
+  conflicts?: (deps: Deps, query: ConflictsQuery, naming: Naming) => Promise<unknown>
   /** POST /v1/verify ({claims, observations} in, the `steme verify --json` report out): registers the route, with its `config.role`. */
   verify?: (app: FastifyInstance, ctx: ServeContext) => void
   /** The sync protocol's HTTP side: registers POST /v1/sync (and anything else it needs), each route with a `config.role`. */

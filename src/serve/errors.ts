@@ -1,9 +1,11 @@
 /** The one place where error classes become HTTP statuses and stable error codes; clients never see a stack trace. */
 import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
 import {UserError, type ErrorCode} from '../core/errors.js'
+import type {Naming} from '../core/naming.js'
+import {NAMING_HEADER} from './client.js'
 
 /** Codes only the HTTP layer produces, on top of the CLI's UserError codes. */
-export type HttpErrorCode = ErrorCode | 'bad_request' | 'unsupported_media_type' | 'not_implemented' | 'timeout' | 'internal' | 'shutting_down'
+export type HttpErrorCode = ErrorCode | 'bad_request' | 'method_not_allowed' | 'unsupported_media_type' | 'not_implemented' | 'timeout' | 'internal' | 'shutting_down'
 
 export const STATUS: Record<HttpErrorCode, number> = {
   usage: 400,
@@ -14,6 +16,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   timeout: 408,
   conflict: 409,
   too_large: 413,
@@ -29,6 +32,12 @@ export const STATUS: Record<HttpErrorCode, number> = {
   no_store: 503,
   shutting_down: 503,
 }
+
+/**
+ * How messages name a request's inputs: as query parameters, unless the client asks for the CLI's
+ * flag names (the steme CLI does, over --remote: its user typed flags).
+ */
+export const namingOf = (req: FastifyRequest): Naming => (req.headers[NAMING_HEADER] === 'flags' ? 'flags' : 'params')
 
 /** A request's media type, without parameters (`; charset=...`), lower case; '' when none was sent. */
 export const mediaType = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()

@@ -30,9 +30,15 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     recordsStored: new Counter({name: 'steme_records_stored_total', help: 'Records newly stored through this daemon', registers: [registry]}),
-    recordsRejected: new Counter({name: 'steme_records_rejected_total', help: 'Records refused by validation (bad id, signature, shape, skew, allowlist)', registers: [registry]}),
+    recordsRejected: new Counter({name: 'steme_records_rejected_total', help: 'Records refused by validation (bad id, signature, shape, skew, allowlist), posted or pushed by sync', registers: [registry]}),
     syncSessions: new Counter({name: 'steme_sync_sessions_total', help: 'Sync sessions served', labelNames: ['direction'], registers: [registry]}),
     syncActive: new Gauge({name: 'steme_sync_sessions_active', help: 'Sync sessions in progress', registers: [registry]}),
     sseClients: new Gauge({name: 'steme_events_clients', help: 'Connected /v1/events subscribers', registers: [registry]}),
   }
+}
+
+/** Records refused by validation, from whichever route brought them (POST /v1/records, a sync push). */
+export function countRejected(m: Metrics, n: number): void {
+  m.recordsRejected.inc(n)
+  m.totals.rejected += n
 }

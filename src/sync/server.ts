@@ -4,7 +4,7 @@ import {damagedStoreError} from '../core/render-error.js'
 import type {Store} from '../core/store.js'
 import {recordLine} from '../core/seal.js'
 import {newOutcome, rangeFrames, respond, rootFingerprint} from './reconcile.js'
-import {Receiver, type ReceiveDeps} from './receive.js'
+import {Receiver, type ReceiveDeps, type Received} from './receive.js'
 import {LocalView} from './view.js'
 import {MAX_MESSAGE, PROTOCOL, SOFT_MESSAGE, T, VERSION, WireError, decode, encode, encodedSize, lineText, recordFrameSize, type Frame, type Hello} from './wire.js'
 
@@ -49,6 +49,8 @@ export interface HandlerOptions {
    * when other code writes to the same store (the daemon).
    */
   soleWriter?: boolean
+  /** Told what each push brought: the daemon counts the rejected records, as it does for POST /v1/records. */
+  onReceived?: (r: Received) => void
 }
 
 /** Records by id as wire lines (UTF-8): straight from the stored bytes where the store can, else parsed and re-serialised. */
@@ -133,6 +135,7 @@ export function createSyncHandler(deps: ReceiveDeps & HandlerOptions): SyncHandl
       if (!takesRecords) return errorReply('malformed', 'records pushed in pull mode')
       const r = await receiver.take(pushed)
       cached = undefined
+      deps.onReceived?.(r)
       reply.push({t: T.Ack, added: r.added, present: r.present, rejected: r.rejected, errors: r.errors})
     }
     let view: LocalView

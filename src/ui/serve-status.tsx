@@ -1,4 +1,4 @@
-/** The live status line of `steme serve` on a TTY: requests/s, records stored, peers syncing, subscribers. */
+/** The live status line of `steme serve` on a TTY: requests/s, records stored and rejected, peers syncing. */
 import React from 'react'
 import {render, Text} from 'ink'
 
@@ -13,8 +13,8 @@ function Status({url, rate, t, since}: {url: string; rate: number; t: ServeTotal
   const up = Math.round((Date.now() - since) / 1000)
   return (
     <Text>
-      <Text color="green">serving</Text> {url} · {rate.toFixed(0)} req/s · {t.stored.toLocaleString('en-US')} records stored
-      {t.rejected ? ` · ${t.rejected.toLocaleString('en-US')} rejected` : ''} · {t.syncing} peers syncing <Text dimColor>up {up}s · Ctrl-C stops</Text>
+      <Text color="green">serving</Text> {url} · {rate.toFixed(0)} req/s · {t.stored.toLocaleString('en-US')} records stored ·{' '}
+      {t.rejected.toLocaleString('en-US')} rejected · {t.syncing} peers syncing <Text dimColor>up {up}s · Ctrl-C stops</Text>
     </Text>
   )
 }

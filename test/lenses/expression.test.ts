@@ -1,6 +1,7 @@
 /** The lens expression language: what parses, and errors that quote the input on one line. */
 import {describe, expect, it} from 'vitest'
 import {UserError} from '../../src/core/errors.js'
+import {namesSelf, replaceSelf} from '../../src/lenses/expression.js'
 import {compile} from '../../src/lenses/registry.js'
 
 function error(text: string): UserError {
@@ -47,4 +48,23 @@ describe('lens expressions', () => {
       expect(e.message).toContain(JSON.stringify(text).slice(1, -1).slice(0, 8))
     },
   )
+})
+
+describe('self in an expression, replaced by an agent key (what a client sends a daemon)', () => {
+  const key = 'ab'.repeat(32)
+  it.each([
+    ['agent:self, then recency', `agent:${key}, then recency`],
+    ['agent:"self", consensus', `agent:"${key}", consensus`],
+    ['authority(order="fda:* self|who:*")', `authority(order="fda:* agent:${key}|who:*")`],
+    ['authority(order=self) else recency', `authority(order=agent:${key}) else recency`],
+    ['source:fda:*, authority(order="a\\"b; self")', `source:fda:*, authority(order="a\\"b; agent:${key}")`],
+  ])('%s', (text, sent) => {
+    expect(namesSelf(text)).toBe(true)
+    expect(replaceSelf(text, key)).toBe(sent)
+    // Still an expression, and self is gone from it.
+    expect(namesSelf(compile(replaceSelf(text, key)).text)).toBe(false)
+  })
+  it.each(['recency', 'source:self-*, recency', 'agent:selfish, recency', 'authority(order="myself")', 'skeptic(threshold=0.3)', '"open'])('%s names no self and is sent as written', (text) => {
+    expect(namesSelf(text)).toBe(false)
+  })
 })

@@ -1,5 +1,5 @@
 /** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
-import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -65,6 +65,197 @@ describe('steme serve with no tokens yet', () => {
         for (let i = 0; i < 100 && !/no tokens yet/.test(d.log()); i++) await new Promise((r) => setTimeout(r, 20))
         expect(d.log()).toMatch(/"level":40,.*"msg":"no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read\|write\|admin --name <who>`"/)
         expect(d.log()).not.toMatch(/plain HTTP/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('steme serve counts rejected records next to stored ones', () => {
+  /** POST one plain fact (the daemon never signs, so it is rejected) with the daemon's local token. */
+  const postPlainFact = async (e: Env, url: string) => {
+    const {token} = JSON.parse(readFileSync(join(e.dir, '.steme', 'state', 'serve.json'), 'utf8'))
+    const res = await fetch(`${url}/v1/records`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: '{"subject":"s","predicate":"p","value":1}\n'})
+    expect(res.status).toBe(422)
+  }
+
+  it('in a pipe: the last log line and the --json result', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const d = await startDaemon(e, ['--json'])
+      try {
+        await postPlainFact(e, d.url)
+      } finally {
+        d.proc.kill('SIGTERM')
+      }
+      expect(await d.exited).toBe(0)
+      expect(d.log()).toMatch(/"requests":1,"stored":0,"rejected":1,"msg":"stopped"/)
+      const result = d.log().slice(d.log().lastIndexOf('\n{\n') + 1)
+      expect(JSON.parse(result)).toEqual({url: d.url, requests: 1, stored: 0, rejected: 1})
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+
+  // A terminal for the daemon: util-linux's script(1) gives it one (ink draws the live line only on a TTY).
+  const hasScript = (() => {
+    try {
+      return /util-linux/.test(execFileSync('script', ['--version'], {encoding: 'utf8'}))
+    } catch {
+      return false
+    }
+  })()
+  it.skipIf(!hasScript)('on a terminal: the live status line, even at 0, and the line it stops with', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      const state = join(e.dir, '.steme', 'state', 'serve.json')
+      const proc = spawn('script', ['-qfec', `stty cols 250 rows 20; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --port 0`, '/dev/null'], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      proc.stdout!.on('data', (d) => (out += d))
+      proc.stderr!.on('data', (d) => (out += d))
+      const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+      let pid: number | undefined
+      // Escape sequences out: what the terminal shows.
+      const shown = () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      const until = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(shown()); i++) await new Promise((r) => setTimeout(r, 50))
+        expect(shown()).toMatch(re)
+      }
+      try {
+        await until(/records stored/)
+        const {url} = JSON.parse(readFileSync(state, 'utf8'))
+        pid = JSON.parse(readFileSync(state, 'utf8')).pid as number
+        expect(shown()).toMatch(/0 records stored · 0 rejected · 0 peers syncing/)
+        await postPlainFact(e, url)
+        await until(/0 records stored · 1 rejected · 0 peers syncing/)
+        process.kill(pid, 'SIGTERM')
+        await until(/stopped: 1 requests, 0 records stored, 1 rejected/)
+        expect(await exited).toBe(0)
+      } finally {
+        // A failed run leaves neither the daemon nor script(1) behind.
+        for (const p of [pid, proc.pid]) {
+          try {
+            if (p) process.kill(p, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('error messages name the inputs as the client sent them', () => {
+  it('query parameters to an HTTP client, flags to the CLI over --remote', async () => {
+    const e = makeEnv()
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      // A default lens that does not compile: the error says how to go around it.
+      const config = join(e.dir, '.steme', 'config.toml')
+      writeFileSync(config, readFileSync(config, 'utf8').replace('lens = "recency"', 'lens = "nonesuch"'))
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const d = await startDaemon(e)
+      try {
+        const http = async (path: string) => {
+          const res = await fetch(d.url + path, {headers: {authorization: `Bearer ${token}`}})
+          const {error} = await res.json()
+          // Nothing an HTTP client cannot send: no --flag in the message or the hint.
+          expect(`${error.message} ${error.hint}`, path).not.toMatch(/(^|[\s(`])--[a-z]/)
+          return error
+        }
+        expect((await http('/v1/query?subject=s&lens=recency&valid-at=someday')).message).toBe('query parameter valid-at "someday" is not a date')
+        expect((await http('/v1/query?subject=s&lens=recency&as-of=someday')).message).toBe('query parameter as-of "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/query?subject=s')).hint).toBe('fix [query] lens in .steme/config.toml, or pass query parameter lens')
+        expect((await http('/v1/conflicts?as-of=someday')).message).toBe('query parameter as-of "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/log?since=someday')).message).toBe('query parameter since "someday" is neither a date nor an HLC stamp')
+        expect((await http('/v1/conflicts?min-score=1e999')).message).toBe('query parameter min-score: "1e999" is not a finite number')
+        const remote = ['--remote', d.url, '--token', token]
+        const validAt = await steme(e, ['query', 's', '--lens', 'recency', '--valid-at', 'someday', ...remote])
+        expect(validAt.code).toBe(2)
+        expect(validAt.stderr).toContain(`--valid-at "someday" is not a date (from ${d.url})`)
+        const asOf = await steme(e, ['conflicts', '--as-of', 'someday', ...remote])
+        expect(asOf.stderr).toContain(`--as-of "someday" is neither a date nor an HLC stamp (from ${d.url})`)
+        const lens = await steme(e, ['query', 's', ...remote])
+        expect(lens.stderr).toContain('fix [query] lens in .steme/config.toml, or pass --lens')
+        expect(validAt.stderr + asOf.stderr + lens.stderr).not.toMatch(/query parameter/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('self in a lens over --remote', () => {
+  it("is the caller's key, as locally; to an HTTP client it is the daemon's; without a key here the CLI refuses", async () => {
+    const e = makeEnv()
+    // The daemon runs with the key init makes; the client signs and asks with another one.
+    const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+    const keyless: Env = {...e, env: {...e.env, XDG_CONFIG_HOME: join(e.dir, 'no-keys')}}
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      // The client's values first, so plain recency picks the daemon's: only self can pick the client's.
+      // Two sources, so among the client's own assertions there is a conflict.
+      expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
+      expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
+      expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
+      writeFileSync(
+        join(e.dir, '.steme', 'claims.toml'),
+        '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = "agent:self, recency"  # my own word\n',
+      )
+      const winner = (out: string) => JSON.parse(out).resolutions[0].winner.value
+      const query = ['query', 's', 'p', '--lens', 'agent:self, recency', '--json']
+      const conflicts = ['conflicts', '--lens', 'agent:"self", consensus', '--json']
+      const local = await steme(client, query)
+      expect(winner(local.stdout)).toBe('client-value')
+      const localConflicts = JSON.parse((await steme(client, conflicts)).stdout).conflicts
+      expect(localConflicts).toMatchObject([{subject: 's', predicate: 'p', values: 2}])
+      expect((await steme(client, ['verify', '--json'])).code).toBe(0)
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const d = await startDaemon(e)
+      try {
+        const remote = ['--remote', d.url, '--token', token]
+        const q = await steme(client, [...query, ...remote])
+        expect(q.code, q.stderr).toBe(0)
+        expect(winner(q.stdout)).toBe('client-value')
+        // The daemon found on this machine is a daemon too.
+        const auto = await steme(client, query)
+        expect(auto.stderr).toMatch(/holds this store: going through it/)
+        expect(winner(auto.stdout)).toBe('client-value')
+        const c = await steme(client, [...conflicts, ...remote])
+        expect(c.code, c.stderr).toBe(0)
+        expect(JSON.parse(c.stdout).conflicts).toEqual(localConflicts)
+        const v = await steme(client, ['verify', '--json', ...remote])
+        expect(v.code, v.stderr).toBe(0)
+        expect(JSON.parse(v.stdout).verdicts).toMatchObject([{id: 'mine', status: 'PASS'}])
+        // Over HTTP, self is the daemon's key, in /v1/query and /v1/verify alike.
+        const headers = {authorization: `Bearer ${token}`}
+        const raw = await fetch(`${d.url}/v1/query?subject=s&predicate=p&lens=${encodeURIComponent('agent:self, recency')}`, {headers}).then((r) => r.json())
+        expect(raw.resolutions[0].winner.value).toBe('daemon-value')
+        const claims = '[[claim]]\nid = "daemon"\nsubject = "s"\npredicate = "p"\nexpect = "daemon-value"\nfrom = "store"\nlens = "agent:self, recency"\n'
+        const rawVerify = await fetch(`${d.url}/v1/verify`, {method: 'POST', headers: {...headers, 'content-type': 'application/json'}, body: JSON.stringify({claims, observations: []})}).then((r) => r.json())
+        expect(rawVerify.verdicts).toMatchObject([{id: 'daemon', status: 'PASS'}])
+        // No key here: refused, rather than sent to mean the daemon's key.
+        for (const args of [[...query, ...remote], ['verify', ...remote]]) {
+          const none = await steme(keyless, args)
+          expect(none.code, args.join(' ')).toBe(2)
+          expect(none.stderr).toMatch(/names self, your own key, and there is no key here: no signing key/)
+        }
+        // A lens the client cannot rewrite in place is refused too.
+        writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = \'\'\'agent:self, recency\'\'\'\n')
+        const multi = await steme(client, ['verify', ...remote])
+        expect(multi.code).toBe(2)
+        expect(multi.stderr).toMatch(/claim "mine" names self in a lens written in a way this client cannot put your key in/)
       } finally {
         d.proc.kill('SIGTERM')
         await d.exited

@@ -193,6 +193,31 @@ describe('steme serve routes', () => {
       const r = await h.req('/v1/nope')
       expect(r.status).toBe(404)
       expectCleanError(r, 'not_found')
+      for (const method of ['POST', 'DELETE']) {
+        const other = await h.req('/v1/nope', {method})
+        expect(other.status, method).toBe(404)
+        expect(other.headers.get('allow'), method).toBeNull()
+      }
+    })
+    it('a route asked with a method it does not take: 405 with Allow, for every route of the route table, with or without a token', async () => {
+      const byPath = new Map<string, string[]>()
+      for (const r of h.server.routes) byPath.set(r.url, [...(byPath.get(r.url) ?? []), r.method])
+      expect(byPath.get('/v1/events')).toEqual(['GET', 'HEAD'])
+      for (const [url, methods] of byPath) {
+        const path = url.replace(/:[a-z]+/g, 'a'.repeat(64))
+        for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !methods.includes(m))) {
+          for (const token of [undefined, null]) {
+            const body = ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined
+            const r = await h.req(path, {method, headers: body ? JSONCT : {}, body, token})
+            const what = `${method} ${path}${token === null ? ' without a token' : ''}`
+            expect(r.status, what).toBe(405)
+            expect(r.headers.get('allow'), what).toBe(methods.join(', '))
+            if (method === 'HEAD') continue // no body: the status and Allow are the whole answer
+            expectCleanError(r, 'method_not_allowed')
+            expect(r.body.error.message, what).toBe(`${method} is not allowed on ${path}, which takes ${methods.join(', ')}`)
+          }
+        }
+      }
     })
   })
 })
@@ -353,7 +378,7 @@ describe('the request log', () => {
 })
 
 describe('POST /v1/sync push and the agent allowlist', () => {
-  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others', async () => {
+  it('rejects pushed records from agents not on the allowlist, per record, and keeps the others; the rejected are counted', async () => {
     const h = await startHarness({allowAgents: [testKey(1).publicHex]})
     try {
       const ok = assertion({subject: 'push:ok'}, testKey(1))
@@ -369,6 +394,11 @@ describe('POST /v1/sync push and the agent allowlist', () => {
       expect(ack && 'errors' in ack ? ack.errors : []).toEqual([{id: other.record.id, reason: expect.stringMatching(/allowlist/)}])
       expect((await h.req(`/v1/records/${ok.record.id}`, {token: h.read})).status).toBe(200)
       expect((await h.req(`/v1/records/${other.record.id}`, {token: h.read})).status).toBe(404)
+      // Counted as POST /v1/records counts its rejections: in /metrics and in the totals the status line shows.
+      const metrics = await h.req('/metrics', {token: h.read})
+      expect(metrics.text).toMatch(/^steme_records_stored_total 1$/m)
+      expect(metrics.text).toMatch(/^steme_records_rejected_total 1$/m)
+      expect(h.server.metrics.totals).toMatchObject({stored: 1, rejected: 1})
     } finally {
       await h.stop()
     }

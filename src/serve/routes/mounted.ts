@@ -1,7 +1,8 @@
 /** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {ConflictsQuery, ServeContext} from '../context.js'
-import {HttpError} from '../errors.js'
+import type {Naming} from '../../core/naming.js'
+import {HttpError, namingOf} from '../errors.js'
 
 const notYet = (what: string, part: string) => async () => {
   throw new HttpError('not_implemented', `${what} is not available in this build of steme serve`, `it arrives with ${part}; upgrade steme`)
@@ -20,7 +21,7 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
         },
       },
     },
-    conflicts ? oneAtATime((q: ConflictsQuery) => conflicts(ctx.deps, q), (req) => req.query) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+    conflicts ? oneAtATime(([q, naming]: [ConflictsQuery, Naming]) => conflicts(ctx.deps, q, naming), (req) => [req.query, namingOf(req)]) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
   if (verify) verify(app, ctx)
   else app.post('/v1/verify', {config: {role: 'read'}}, notYet('POST /v1/verify', 'claims verification'))

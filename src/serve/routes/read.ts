@@ -1,6 +1,7 @@
 /** Read routes: thin mappings from query strings to queryOp, showOp, logOp and statsOp, the ops the CLI calls. */
 import type {FastifyInstance} from 'fastify'
 import {hlcBound} from '../../core/hlc.js'
+import {inputName} from '../../core/naming.js'
 import {logOp} from '../../ops/log.js'
 import {gatherPolicy, selfOf} from '../../ops/context.js'
 import type {Deps} from '../../ops/deps.js'
@@ -8,6 +9,7 @@ import {queryOp, type QueryInput} from '../../ops/query.js'
 import {showOp} from '../../ops/show.js'
 import {statsOp} from '../../ops/stats.js'
 import type {ServeContext} from '../context.js'
+import {namingOf} from '../errors.js'
 
 /** Most records one GET /v1/log returns; a client pages on with `since`. */
 export const LOG_MAX = 100_000
@@ -31,7 +33,7 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
     },
     // explain and all shape only human output: the JSON always carries explanations and every candidate, as `steme query --json` does.
     async (req, reply) => {
-      const input = {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at'], includeRetracted: req.query['include-retracted']}
+      const input = {subject: req.query.subject, predicate: req.query.predicate, lens: req.query.lens, asOf: req.query['as-of'], validAt: req.query['valid-at'], includeRetracted: req.query['include-retracted'], naming: namingOf(req)}
       const body = await answers.get(input, async () => JSON.stringify(await queryOp(deps, input)))
       return reply.type('application/json; charset=utf-8').send(body)
     },
@@ -49,7 +51,7 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
       config: {role: 'read'},
       schema: {querystring: {type: 'object', properties: {subject: text(512), since: text(64), limit: {type: 'integer', minimum: 1, maximum: LOG_MAX}}}},
     },
-    async (req) => logOp(deps, {subject: req.query.subject, since: req.query.since === undefined ? undefined : hlcBound(req.query.since), limit: req.query.limit ?? LOG_MAX}),
+    async (req) => logOp(deps, {subject: req.query.subject, since: req.query.since === undefined ? undefined : hlcBound(req.query.since, inputName('since', namingOf(req))), limit: req.query.limit ?? LOG_MAX}),
   )
 
   app.get('/v1/stats', {config: {role: 'read'}}, async () => statsOp(deps))

@@ -5,6 +5,7 @@ import {UserError} from '../../core/errors.js'
 import {ingestOp, type IngestSummary} from '../../ops/ingest.js'
 import type {ServeContext} from '../context.js'
 import {HttpError, mediaType} from '../errors.js'
+import {countRejected} from '../metrics.js'
 
 export interface RecordsResponse extends IngestSummary {
   /** Ids newly stored and ids already present, per record (omitted with ?detail=counts). */
@@ -84,8 +85,7 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
         {...ctx.deps, store, key: noKey},
         {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
       )
-      ctx.metrics.recordsRejected.inc(summary.rejected)
-      ctx.metrics.totals.rejected += summary.rejected
+      countRejected(ctx.metrics, summary.rejected)
       const res: RecordsResponse = {...summary}
       if (req.query.detail !== 'counts') res.ids = {added, present}
       if (summary.rejected > 0 && summary.added + summary.present === 0) {

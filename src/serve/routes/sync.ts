@@ -1,10 +1,12 @@
 /** POST /v1/sync: the sync protocol's handler (src/sync/server.ts) behind the daemon's auth; read tokens may pull, write tokens may also push. */
 import type {FastifyInstance} from 'fastify'
+import type {Received} from '../../sync/receive.js'
 import {createSyncHandler} from '../../sync/server.js'
 import {SYNC_MEDIA_TYPE, SYNC_PATH} from '../../sync/transports/http.js'
 import {MAX_MESSAGE} from '../../sync/wire.js'
 import type {ServeContext} from '../context.js'
 import {HttpError, mediaType} from '../errors.js'
+import {countRejected} from '../metrics.js'
 import {roleAllows} from '../tokens.js'
 
 /** A peer counts as syncing for this long after its last sync request (the protocol is request/response, without sessions). */
@@ -12,8 +14,15 @@ const PEER_WINDOW_MS = 10_000
 
 export function syncRoutes(app: FastifyInstance, ctx: ServeContext): void {
   // Pushed records go through the observed store, so /v1/events and the metrics see them too,
-  // and through the same agent allowlist as POST /v1/records.
-  const deps = {store: ctx.observed.forRequest(false).store, clock: ctx.deps.clock, saveClock: () => ctx.deps.saveClock(), skewMs: ctx.deps.config.skewSeconds * 1000, allowAgents: ctx.allowAgents}
+  // and through the same agent allowlist as POST /v1/records; the ones refused are counted as its are.
+  const deps = {
+    store: ctx.observed.forRequest(false).store,
+    clock: ctx.deps.clock,
+    saveClock: () => ctx.deps.saveClock(),
+    skewMs: ctx.deps.config.skewSeconds * 1000,
+    allowAgents: ctx.allowAgents,
+    onReceived: (r: Received) => countRejected(ctx.metrics, r.rejected),
+  }
   const full = createSyncHandler(deps)
   const pullOnly = createSyncHandler({...deps, readOnly: true})
   const peers = new Map<string, number>()

@@ -1,6 +1,7 @@
 /** POST /v1/verify: a claims file and observations in, the `steme verify --json` report out, judged by the op the CLI uses. */
 import {isUtf8} from 'node:buffer'
 import type {FastifyInstance} from 'fastify'
+import {selfOf} from '../../ops/context.js'
 import {parseVerifyRequest, verifyRequestOp} from '../../ops/verify-request.js'
 import type {ServeContext} from '../context.js'
 import {HttpError, mediaType} from '../errors.js'
@@ -23,6 +24,7 @@ export function verifyRoutes(app: FastifyInstance, ctx: ServeContext): void {
       throw new HttpError('usage', 'this daemon does not record verdicts: it never signs on a client\'s behalf, so "record": true is refused', 'send "record": false; to record, run `steme verify --record --remote <url>`, which signs the verdicts with your key and posts them')
     }
     const {store} = ctx.observed.forRequest(false)
-    return verifyRequestOp({openStore: async () => ({store, config: ctx.deps.config})}, input)
+    // Self in a claim's lens is the daemon's key, as in GET /v1/query; only its public half is passed on.
+    return verifyRequestOp({openStore: async () => ({store, config: ctx.deps.config, self: selfOf(ctx.deps)})}, input)
   })
 }
