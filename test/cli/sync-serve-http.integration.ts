@@ -35,7 +35,7 @@ describe('sync-serve --http', () => {
 })
 
 describe('sync-serve --http on a port fetch refuses', () => {
-  it("serves it, and steme's HTTP client pulls from it (it does not go through fetch)", async () => {
+  it("serves it, says browsers and fetch will not connect, and steme's HTTP client pulls from it (it does not go through fetch)", async () => {
     const port = await freeFetchBlockedPort()
     // What the port is: fetch will not connect to it.
     const refused = (await fetch(`http://127.0.0.1:${port}/`).catch((e: Error) => e)) as Error
@@ -43,6 +43,8 @@ describe('sync-serve --http on a port fetch refuses', () => {
     expect(sb.run(['init', '--dir', 'served']).code).toBe(0)
     for (let i = 0; i < 3; i++) expect(sb.run(['assert', `drug:${i}`, 'rate', String(i), '--store', 'served']).code).toBe(0)
     const srv = spawn(process.execPath, [BIN, 'sync-serve', '--store', 'served', '--http', String(port)], {cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    srv.stderr!.on('data', (d) => (stderr += d))
     try {
       const url = await new Promise<string>((res, rej) => {
         srv.stdout!.once('data', (d) => res(String(d).trim()))
@@ -54,6 +56,7 @@ describe('sync-serve --http on a port fetch refuses', () => {
       const s = JSON.parse(r.stdout)
       expect(s.local.added).toBe(3)
       expect(s.remoteRoot).toEqual(s.localRoot)
+      expect(stderr).toBe(`note: port ${port} is one that browsers and fetch() refuse to connect to (a "bad port" of the fetch standard): steme's commands reach it, browsers and fetch-based clients will not; to serve those, pick another with --http\n`)
     } finally {
       srv.kill('SIGTERM')
       await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
