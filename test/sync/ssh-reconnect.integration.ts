@@ -9,6 +9,7 @@ import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSyn
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
 import {UserError} from '../../src/core/errors.js'
 import type {Sealed} from '../../src/core/seal.js'
 import {TransportError} from '../../src/core/transport.js'
@@ -115,6 +116,58 @@ describe('an SSH connection lost mid-pull', () => {
     expect(s.localRoot.count).toBe(N)
     expect(sb.json<{records: number}>(['stats'], {cwd: local}).records).toBe(N)
     expect(sb.run(['fsck'], {cwd: local}).code).toBe(0)
+  }, 120_000)
+
+  it('a silent connection (its sshd session frozen) is given up by keepalive; the reconnect that finds the store still held by the lost session is retried too', async () => {
+    const remote = pidWrapper('frozen')
+    const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'big')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: remote.cmd, env: {HOME: sshd.dir}, keepaliveMs: 200})
+    const local = new MemoryStore()
+    const retries: string[] = []
+    let frozen: number | undefined
+    let thawed = false
+    let armed = false
+    // Once records have arrived, the network "goes away" as the next request leaves: the session
+    // neither answers nor closes.
+    const t = {
+      ...ssh,
+      request: (m: Uint8Array) => {
+        if (armed && !frozen) {
+          frozen = parentOf(remote.pids()[0])
+          process.kill(frozen, 'SIGSTOP')
+        }
+        return ssh.request(m)
+      },
+    }
+    try {
+      const s = await runSync(receiveDeps(local), t, {
+        mode: 'pull',
+        threads: 0,
+        retry: {
+          retries: 8,
+          baseMs: 200,
+          maxMs: 2000,
+          onRetry: (_n, _ms, e) => {
+            retries.push(e.message)
+            // The lost session ends at last (as sshd notices its client is gone): its steme lets go of the store.
+            if (/still held/.test(e.message) && frozen && !thawed) {
+              thawed = true
+              process.kill(frozen, 'SIGKILL')
+            }
+          },
+        },
+        onProgress: (p) => {
+          if (p.received > 0) armed = true
+        },
+      })
+      expect(frozen).toBeDefined()
+      expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost \(Keepalive timeout\)$/)
+      expect(retries).toContainEqual(expect.stringMatching(/^remote lab: the remote store is still held, by the steme of the lost connection or another process \(the store .* is in use by another steme process\)$/))
+      expect(s.local.added).toBe(N)
+      expect(await allIds(local)).toEqual(seedIds)
+    } finally {
+      if (frozen && !thawed) process.kill(frozen, 'SIGKILL')
+      await ssh.close()
+    }
   }, 120_000)
 })
 

@@ -129,7 +129,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
           ch.on('close', (code: number | null, signal?: string) => {
             channel = undefined
             if (!waiting) return
-            fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false}))
+            fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false, answered}))
           })
           resolve()
         })
@@ -244,8 +244,11 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   }
 }
 
-/** Why the remote steme's channel closed while a request waited. `started`: it had sent the preamble. */
-function exitError(remote: string, where: string, x: {code: number | null; signal?: string; stderr: string; remoteCmd?: string; started: boolean}): Error {
+/**
+ * Why the remote steme's channel closed while a request waited. `started`: it had sent the
+ * preamble; `answered`: a remote steme had answered a request of this sync.
+ */
+function exitError(remote: string, where: string, x: {code: number | null; signal?: string; stderr: string; remoteCmd?: string; started: boolean; answered: boolean}): Error {
   const {code, signal, stderr, remoteCmd} = x
   const tail = stderr.trim().split('\n').slice(-3).join(' / ')
   if (code === 127) {
@@ -262,6 +265,9 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     const error = lines.filter((l) => l.startsWith('error: ')).pop()?.slice('error: '.length)
     const store = remoteStoreCode(stderr)
     const what = store === 'integrity' && error ? error.replace(/^the store file is damaged/, 'its store file is damaged') : (error ?? tail)
+    // Busy on a reconnect mid-sync: most likely held by the steme of the connection just lost,
+    // which lets go once its end notices (sshd may take a while to): worth retrying.
+    if (store === 'locked' && x.answered) return new TransientError(`remote ${remote}: the remote store is still held, by the steme of the lost connection or another process (${what})`)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
