@@ -65,6 +65,8 @@ requests in flight, then closes the store. See docs/serve.md.`
     state.writeServeState(dir, {url, pid: process.pid, token: sessionToken, started: new Date().toISOString(), store: rt.location.url})
     // Said once at start, where the person who started it looks: on the terminal, or in the log.
     const warn = (msg: string) => (tty ? this.note(`note: ${msg}`) : server.app.log.warn(msg))
+    const {blockedPortNote, fetchBlocksPort} = await import('../fetch-ports.js')
+    if (fetchBlocksPort(flags.port)) warn(blockedPortNote(flags.port, '--port'))
     if (!https && !isLoopback(flags.host)) warn(`serving plain HTTP on ${flags.host}: tokens cross the network in clear text; give --tls-cert and --tls-key`)
     if (!TokenFile.forStateDir(dir).list().some((t) => !t.revoked)) {
       warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')

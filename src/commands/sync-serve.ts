@@ -39,6 +39,8 @@ is the full daemon, with tokens and TLS).`
         throw listenError(e, flags.host, flags.http!)
       })
       process.stdout.write(`${srv.url}\n`)
+      const {blockedPortNote, fetchBlocksPort} = await import('../fetch-ports.js')
+      if (fetchBlocksPort(flags.http!)) this.note(`note: ${blockedPortNote(flags.http!, '--http')}`)
       if (!isLoopback(flags.host)) {
         this.note(`note: sync-serve --http has no authentication, and ${flags.host} is reachable from other machines: anyone who reaches it can pull every record${flags['read-only'] ? '' : ' and push records'}; for a team, use \`steme serve\` (tokens, TLS)`)
       }

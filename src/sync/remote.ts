@@ -23,7 +23,8 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     } catch {
       throw new UserError(`"${shown}" is not a valid URL`, {hint: 'write it as http://host:port'})
     }
-    // fetch refuses a URL with credentials, and they would be echoed in every message.
+    // A URL's credentials would go out as basic auth (steme serve takes a bearer token), and be
+    // echoed in every message.
     if (u.username || u.password) {
       throw new UserError(`the remote URL ${shown} carries credentials (user:token@)`, {
         code: 'config',

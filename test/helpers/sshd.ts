@@ -28,6 +28,10 @@ export interface Sshd {
   knownHosts: string
   /** The host key line as ssh-keyscan would print it. */
   hostKeyLine: string
+  /** Stop listening, as when sshd restarts: the sessions it started go on. */
+  halt(): Promise<void>
+  /** Listen again on the same port; with `newHostKey`, under a new host key (the host was reinstalled). */
+  resume(opts?: {newHostKey?: boolean}): Promise<void>
   stop(): Promise<void>
 }
 
@@ -58,24 +62,33 @@ export async function startSshd(): Promise<Sshd> {
       '',
     ].join('\n'),
   )
-  const proc: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], {stdio: ['ignore', 'ignore', 'pipe']})
-  let log = ''
-  proc.stderr!.on('data', (d) => (log += d.toString()))
-  // Ready when the port accepts connections.
   const {connect} = await import('node:net')
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`sshd exited: ${log}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1', () => {
-        c.end()
-        resolve(true)
+  const launch = async (): Promise<ChildProcess> => {
+    const proc: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], {stdio: ['ignore', 'ignore', 'pipe']})
+    let log = ''
+    proc.stderr!.on('data', (d) => (log += d.toString()))
+    // Ready when the port accepts connections.
+    for (let i = 0; ; i++) {
+      if (proc.exitCode !== null) throw new Error(`sshd exited: ${log}`)
+      const ok = await new Promise<boolean>((resolve) => {
+        const c = connect(port, '127.0.0.1', () => {
+          c.end()
+          resolve(true)
+        })
+        c.on('error', () => resolve(false))
       })
-      c.on('error', () => resolve(false))
-    })
-    if (ok) break
-    if (i > 100) throw new Error(`sshd did not start: ${log}`)
-    await new Promise((r) => setTimeout(r, 50))
+      if (ok) return proc
+      if (i > 100) throw new Error(`sshd did not start: ${log}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
   }
+  const end = async (p: ChildProcess | undefined) => {
+    if (!p || p.exitCode !== null || p.signalCode !== null) return
+    const exited = new Promise((r) => p.once('exit', r))
+    p.kill('SIGTERM')
+    await exited
+  }
+  let proc: ChildProcess | undefined = await launch()
   const pub = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim().split(/\s+/)
   const hostKeyLine = `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`
   const knownHosts = join(dir, 'known_hosts')
@@ -87,9 +100,20 @@ export async function startSshd(): Promise<Sshd> {
     identity: join(dir, 'user_ed25519'),
     knownHosts,
     hostKeyLine,
+    async halt() {
+      await end(proc)
+      proc = undefined
+    },
+    async resume(opts = {}) {
+      if (opts.newHostKey) {
+        rmSync(join(dir, 'host_ed25519'))
+        rmSync(join(dir, 'host_ed25519.pub'))
+        keygen(join(dir, 'host_ed25519'))
+      }
+      proc = await launch()
+    },
     async stop() {
-      proc.kill('SIGTERM')
-      await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)))
+      await end(proc)
       rmSync(dir, {recursive: true, force: true})
     },
   }

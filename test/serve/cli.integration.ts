@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
 import {initHash} from '../../src/core/hash.js'
 import {assertion, testKey} from '../helpers/records.js'
+import {freeFetchBlockedPort} from '../helpers/ports.js'
 import {ndjson} from './harness.js'
 
 const BIN = resolve(import.meta.dirname, '../../bin/run.js')
@@ -44,7 +45,7 @@ async function steme(e: Env, args: string[], input?: string): Promise<{code: num
 async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildProcess; url: string; exited: Promise<number | null>; log: () => string}> {
   const state = join(e.dir, '.steme', 'state', 'serve.json')
   rmSync(state, {force: true})
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...extra], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
+  const proc = spawn(process.execPath, [BIN, 'serve', ...(extra.includes('--port') ? [] : ['--port', '0']), ...extra], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
   let log = ''
   proc.stdout!.on('data', (d) => (log += d))
   proc.stderr!.on('data', (d) => (log += d))
@@ -64,7 +65,7 @@ describe('steme serve with no tokens yet', () => {
       try {
         for (let i = 0; i < 100 && !/no tokens yet/.test(d.log()); i++) await new Promise((r) => setTimeout(r, 20))
         expect(d.log()).toMatch(/"level":40,.*"msg":"no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read\|write\|admin --name <who>`"/)
-        expect(d.log()).not.toMatch(/plain HTTP/)
+        expect(d.log()).not.toMatch(/plain HTTP|bad port/)
       } finally {
         d.proc.kill('SIGTERM')
         await d.exited
@@ -468,6 +469,37 @@ describe('sync over HTTP against steme serve', () => {
         expect(metrics).toMatch(/steme_sync_sessions_total\{direction="pull"\} [1-9]/)
         expect(metrics).toMatch(/steme_sync_sessions_total\{direction="both"\} [1-9]/)
         expect(metrics).toMatch(/steme_records_stored_total 1/)
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+    } finally {
+      rmSync(a.dir, {recursive: true, force: true})
+      rmSync(b.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('steme serve on a port fetch refuses', () => {
+  it('serves it, warns that browsers and fetch will not connect, and steme pulls from it', async () => {
+    const a = makeEnv()
+    const b = makeEnv()
+    b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
+    try {
+      expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
+      expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
+      await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')
+      const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const port = await freeFetchBlockedPort()
+      const d = await startDaemon(a, ['--port', String(port)])
+      try {
+        expect(d.url).toBe(`http://127.0.0.1:${port}`)
+        const warning = () => d.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: number; msg: string}).find((l) => l.level === 40 && /bad port/.test(l.msg))
+        for (let i = 0; i < 100 && !warning(); i++) await new Promise((r) => setTimeout(r, 20))
+        expect(warning()?.msg).toBe(`port ${port} is one that browsers and fetch() refuse to connect to (a "bad port" of the fetch standard): steme's commands reach it, browsers and fetch-based clients will not; to serve those, pick another with --port`)
+        const pulled = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['pull', d.url, '--retries', '0', '--json'])
+        expect(pulled.code, pulled.stderr).toBe(0)
+        expect(JSON.parse(pulled.stdout).local.added).toBe(2)
       } finally {
         d.proc.kill('SIGTERM')
         await d.exited

@@ -1,4 +1,4 @@
-/** A sync server that goes away mid-sync: its refused reconnects are retried, and the failure says what was kept. */
+/** A sync server that goes away mid-sync: its refused reconnects and cut-off answers are retried, and the failure says what was kept. */
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {describe, expect, it} from 'vitest'
@@ -9,7 +9,7 @@ import {syncRequestListener} from '../../src/sync/http-server.js'
 import {createSyncHandler} from '../../src/sync/server.js'
 import {openHttpTransport} from '../../src/sync/transports/http.js'
 import {loopbackTransport} from '../../src/sync/transports/loopback.js'
-import {makeRecords, memoryWith, receiveDeps} from './helpers.js'
+import {allIds, makeRecords, memoryWith, receiveDeps, root} from './helpers.js'
 
 const noWait = {retries: 2, baseMs: 1, maxMs: 1, sleep: async () => {}}
 
@@ -58,5 +58,37 @@ describe('a server that goes away', () => {
     expect(kept).toBeGreaterThan(0)
     expect(e.hint).toContain(`the ${kept.toLocaleString('en-US')} record${kept === 1 ? '' : 's'} received are kept`)
     expect(e.message).toMatch(/gave up after 3 attempts/)
+  })
+
+  it('an answer cut off mid-body is a transient failure: the request goes again and the sync completes', async () => {
+    const remote = await memoryWith(await makeRecords(300, {tag: 'cut'}))
+    const handler = createSyncHandler(receiveDeps(remote))
+    const serve = syncRequestListener(handler)
+    let requests = 0
+    // The first answer (the records: the local store is empty) stops halfway, and the connection closes.
+    const srv: Server = createServer(async (req, res) => {
+      if (++requests !== 1) return serve(req, res)
+      const chunks: Buffer[] = []
+      for await (const c of req) chunks.push(c as Buffer)
+      const out = await handler.handle(new Uint8Array(Buffer.concat(chunks)))
+      res.writeHead(200, {'content-type': 'application/x-steme-sync', 'content-length': out.length})
+      res.write(out.subarray(0, out.length >> 1), () => res.socket?.destroy())
+    })
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    const t = openHttpTransport('peer', `http://127.0.0.1:${(srv.address() as AddressInfo).port}`)
+    const retries: string[] = []
+    const local = new MemoryStore()
+    try {
+      const s = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {...noWait, onRetry: (_n, _ms, e) => retries.push(e.message)}})
+      expect(retries).toEqual([expect.stringMatching(/^remote peer: http:\/\/127\.0\.0\.1:\d+\/v1\/sync: the connection closed before the whole answer came$/)])
+      expect(requests).toBeGreaterThan(1)
+      expect(s.local.added).toBe(300)
+      expect(await allIds(local)).toEqual(await allIds(remote))
+      expect(await root(local)).toEqual(await root(remote))
+    } finally {
+      await t.close()
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+    }
   })
 })

@@ -29,6 +29,11 @@ export interface SshOptions {
   connectTimeoutMs?: number
   /** How long to wait for the answer to one request (default 120 s). */
   requestTimeoutMs?: number
+  /**
+   * Keepalive interval (default 15 s): three unanswered in a row end the connection as lost
+   * (then retried), as a network outage leaves it open but silent.
+   */
+  keepaliveMs?: number
   env?: NodeJS.ProcessEnv
   /** Told when an unknown host key was accepted and recorded. */
   onNote?: (text: string) => void
@@ -53,6 +58,10 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   let queue: Uint8Array[] = []
   let stderr = ''
   let hostKeyError: UserError | undefined
+  // Once the remote has answered a request, a connection that cannot be made again means the
+  // host or its sshd went away mid-sync (a restart, a network outage): worth retrying, unlike an
+  // address where nothing ever answered. A refused login or host key is never retried.
+  let answered = false
 
   const fail = (e: Error) => {
     const w = waiting
@@ -89,7 +98,10 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       conn = c
       hostKeyError = undefined
       stderr = ''
+      // Logged in: a failure from here on is the connection dropping, not a wrong address.
+      let ready = false
       c.on('ready', () => {
+        ready = true
         c.exec(remoteCommand(target, opts.remoteCmd), (err, ch) => {
           if (err) return reject(new UserError(`remote ${remote}: cannot start steme on ${where}: ${err.message}`, {code: 'remote', exit: 1}))
           channel = ch
@@ -114,16 +126,16 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
           ch.stderr.on('data', (d: Buffer) => {
             stderr = (stderr + d.toString()).slice(-4000)
           })
-          ch.on('close', (code: number | null) => {
+          ch.on('close', (code: number | null, signal?: string) => {
             channel = undefined
             if (!waiting) return
-            fail(exitError(remote, where, code, stderr, opts.remoteCmd, reader?.started ?? false))
+            fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false, answered}))
           })
           resolve()
         })
       })
       c.on('error', (e: Error & {code?: string; level?: string}) => {
-        const err = hostKeyError ?? connectError(remote, where, e)
+        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never')
         fail(err)
         reject(err)
       })
@@ -137,7 +149,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         port: target.port,
         username: target.user,
         readyTimeout: opts.connectTimeoutMs ?? 20_000,
-        keepaliveInterval: 15_000,
+        keepaliveInterval: opts.keepaliveMs ?? 15_000,
         authHandler: methods,
         hostVerifier: (key: Buffer) => {
           const v = checkHostKey(knownHosts, target.host, target.port, key)
@@ -215,7 +227,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         // A remote that stops answering is treated like a dropped connection: retried on a new one.
         const timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
         waiting = {
-          resolve: (m) => (clearTimeout(timer), resolve(m)),
+          resolve: (m) => (clearTimeout(timer), (answered = true), resolve(m)),
           reject: (e) => (clearTimeout(timer), reject(e)),
         }
         channel!.write(frameMessage(message))
@@ -232,7 +244,12 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   }
 }
 
-function exitError(remote: string, where: string, code: number | null, stderr: string, remoteCmd: string | undefined, started: boolean): Error {
+/**
+ * Why the remote steme's channel closed while a request waited. `started`: it had sent the
+ * preamble; `answered`: a remote steme had answered a request of this sync.
+ */
+function exitError(remote: string, where: string, x: {code: number | null; signal?: string; stderr: string; remoteCmd?: string; started: boolean; answered: boolean}): Error {
+  const {code, signal, stderr, remoteCmd} = x
   const tail = stderr.trim().split('\n').slice(-3).join(' / ')
   if (code === 127) {
     return new UserError(`remote ${remote}: \`${remoteCmd ?? 'steme'}\` was not found on ${where}${tail ? ` (${tail})` : ''}`, {
@@ -248,13 +265,16 @@ function exitError(remote: string, where: string, code: number | null, stderr: s
     const error = lines.filter((l) => l.startsWith('error: ')).pop()?.slice('error: '.length)
     const store = remoteStoreCode(stderr)
     const what = store === 'integrity' && error ? error.replace(/^the store file is damaged/, 'its store file is damaged') : (error ?? tail)
+    // Busy on a reconnect mid-sync: most likely held by the steme of the connection just lost,
+    // which lets go once its end notices (sshd may take a while to): worth retrying.
+    if (store === 'locked' && x.answered) return new TransientError(`remote ${remote}: the remote store is still held, by the steme of the lost connection or another process (${what})`)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
       hint: (store && REMOTE_HINTS[store]) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
     })
   }
-  if (!started && code !== null) {
+  if (!x.started && code !== null) {
     // It ended without ever saying it was steme (`false`, `true`, a wrapper that exits): not
     // something a retry fixes.
     return new UserError(`remote ${remote}: \`${remoteCmd ?? 'steme'}\` on ${where} exited with code ${code} without answering as steme sync-serve`, {
@@ -263,10 +283,17 @@ function exitError(remote: string, where: string, code: number | null, stderr: s
       hint: `check that \`${remoteCmd ?? 'steme'}\` runs steme on the remote, or set the command with --remote-cmd`,
     })
   }
-  return new TransientError(`remote ${remote}: the channel to ${where} closed (exit ${code ?? 'unknown'})${tail ? `: ${tail}` : ''}`)
+  const how = signal ? `the remote steme was killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`}` : `exit ${code ?? 'unknown'}`
+  return new TransientError(`remote ${remote}: the channel to ${where} closed (${how})${tail ? `: ${tail}` : ''}`)
 }
 
-function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}): Error {
+/**
+ * A failed or dropped SSH connection. When this connection had logged in (`up`), or an earlier
+ * one had answered a request (`answered`), an unreachable host or a timeout means the remote
+ * went away mid-sync (a restart, a network outage), and is retried; before that (`never`), it
+ * means a wrong address. A refused login is never retried.
+ */
+function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never'): Error {
   if (e.level === 'client-authentication') {
     return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})`, {
       code: 'unauthorized',
@@ -274,7 +301,10 @@ function connectError(remote: string, where: string, e: Error & {code?: string; 
       hint: 'add your public key to ~/.ssh/authorized_keys on the remote, load the right key with `ssh-add`, or pass --identity',
     })
   }
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.level === 'client-timeout' || e.code === 'ETIMEDOUT') {
+  const unreachable = e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.level === 'client-timeout' || e.code === 'ETIMEDOUT'
+  if (unreachable && seen === 'up') return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost (${e.code ?? e.message})`, {cause: e})
+  if (unreachable && seen === 'answered') return new TransientError(`remote ${remote}: cannot reach ${where} again (${e.code ?? e.message})`, {cause: e})
+  if (unreachable) {
     return new UserError(`remote ${remote}: cannot reach ${where} (${e.code ?? e.message})`, {code: 'remote', exit: 1, hint: 'check the host name and port in the remote URL, and that sshd runs there (`steme remote list`)'})
   }
   return new TransientError(`remote ${remote}: SSH to ${where} failed: ${e.message}`, {cause: e})

@@ -1,0 +1,246 @@
+/**
+ * An SSH connection lost mid-pull, against a real sshd: the client reconnects and goes on (the
+ * same bounded retries as over HTTP), the stores end in step, and the output says it retried. A
+ * reconnect that meets a real failure (a refused login, a changed host key, a remote store gone)
+ * is not retried.
+ */
+import {spawn} from 'node:child_process'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {UserError} from '../../src/core/errors.js'
+import type {Sealed} from '../../src/core/seal.js'
+import {TransportError} from '../../src/core/transport.js'
+import {openStore} from '../../src/runtime.js'
+import {runSync} from '../../src/sync/client.js'
+import {openSshTransport, type SshOptions} from '../../src/sync/transports/ssh.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {startSshd, type Sshd} from '../helpers/sshd.js'
+import {allIds, makeRecords, memoryWith, receiveDeps} from './helpers.js'
+
+const N = 30_000
+let dir: string
+let seed: Sealed[]
+let seedIds: string[]
+
+/** A store directory on the "remote" holding `records`. */
+async function remoteStore(name: string, records: readonly Sealed[]): Promise<string> {
+  const path = join(dir, name)
+  mkdirSync(join(path, '.steme'), {recursive: true})
+  const store = await openStore(join(path, '.steme', 'store.duckdb'), {create: true})
+  await store.insert(records)
+  await store.close()
+  return path
+}
+
+/**
+ * A remote command that writes the pid of each remote steme it starts to `<name>.pids`, then is
+ * that steme: what the test kills to drop a session.
+ */
+function pidWrapper(name: string): {cmd: string; pids: () => number[]} {
+  const file = join(dir, `${name}.pids`)
+  const cmd = join(dir, `${name}.sh`)
+  writeFileSync(cmd, `#!/bin/sh\necho $$ >> '${file}'\nexec '${process.execPath}' '${BIN}' "$@"\n`)
+  chmodSync(cmd, 0o755)
+  return {cmd, pids: () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map(Number) : [])}
+}
+
+/** Bytes a process has written (Linux), 0 once it is gone. */
+function written(pid: number): number {
+  try {
+    return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1])
+  } catch {
+    return 0
+  }
+}
+
+/** The parent of a process: for a remote steme, the sshd session process that relays its channel. */
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+
+const until = async (cond: () => boolean, what: string, ms = 60_000) => {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'steme-ssh-reconnect-'))
+  seed = await makeRecords(N, {tag: 'ssh-reconnect'})
+  seedIds = seed.map((s) => s.record.id).sort()
+  await remoteStore('big', seed)
+}, 120_000)
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+describe('an SSH connection lost mid-pull', () => {
+  let sshd: Sshd
+  let sb: Sandbox
+  beforeAll(async () => {
+    sshd = await startSshd()
+    sb = sandbox('steme-ssh-reconnect-cli-')
+    mkdirSync(join(sb.dir, '.ssh'), {mode: 0o700})
+    copyFileSync(sshd.identity, join(sb.dir, '.ssh', 'id_ed25519'))
+    writeFileSync(join(sb.dir, '.ssh', 'known_hosts'), sshd.hostKeyLine + '\n')
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+    sb?.cleanup()
+  })
+
+  it('the remote steme killed while sshd restarts: the pull retries until sshd is back, completes in step, and says it retried', async () => {
+    const local = join(sb.dir, 'a')
+    mkdirSync(local)
+    expect(sb.run(['init'], {cwd: local}).code).toBe(0)
+    const remote = pidWrapper('cli')
+    const url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(dir, 'big')}`
+    const p = spawn(process.execPath, [BIN, 'pull', url, '--remote-cmd', remote.cmd, '--retries', '10', '--json'], {cwd: local, env: sb.env})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((r) => p.on('close', r))
+    // Mid-transfer (2 MB of the ~12 MB of records written): sshd stops listening, then the
+    // session's steme dies. The reconnects are refused until sshd is back.
+    await until(() => remote.pids().length > 0 && written(remote.pids()[0]) > 2_000_000, 'the remote steme to send 2 MB')
+    await sshd.halt()
+    process.kill(remote.pids()[0], 'SIGKILL')
+    await until(() => /ECONNREFUSED/.test(stderr) || p.exitCode !== null, 'a refused reconnect')
+    await sshd.resume()
+    expect(await exited, stderr).toBe(0)
+    expect(remote.pids().length).toBeGreaterThan(1)
+    // Each retry is noted: the channel that closed (unless the kill fell between requests) and the refused reconnects.
+    expect(stderr).toMatch(/^retry \d+ in \d+ ms: remote ssh:\/\/.*: cannot reach .* again \(ECONNREFUSED\)$/m)
+    for (const line of stderr.trim().split('\n')) expect(line).toMatch(/^retry \d+ in \d+ ms: remote ssh:\/\/.*: (the channel to .* closed \(the remote steme was killed by SIGKILL\)|cannot reach .* again \(ECONNREFUSED\))$/)
+    const s = JSON.parse(stdout)
+    expect(s.local).toEqual({added: N, present: expect.any(Number), rejected: 0})
+    expect(s.localRoot).toEqual(s.remoteRoot)
+    expect(s.localRoot.count).toBe(N)
+    expect(sb.json<{records: number}>(['stats'], {cwd: local}).records).toBe(N)
+    expect(sb.run(['fsck'], {cwd: local}).code).toBe(0)
+  }, 120_000)
+
+  it('a silent connection (its sshd session frozen) is given up by keepalive; the reconnect that finds the store still held by the lost session is retried too', async () => {
+    const remote = pidWrapper('frozen')
+    const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'big')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: remote.cmd, env: {HOME: sshd.dir}, keepaliveMs: 200})
+    const local = new MemoryStore()
+    const retries: string[] = []
+    let frozen: number | undefined
+    let thawed = false
+    let armed = false
+    // Once records have arrived, the network "goes away" as the next request leaves: the session
+    // neither answers nor closes.
+    const t = {
+      ...ssh,
+      request: (m: Uint8Array) => {
+        if (armed && !frozen) {
+          frozen = parentOf(remote.pids()[0])
+          process.kill(frozen, 'SIGSTOP')
+        }
+        return ssh.request(m)
+      },
+    }
+    try {
+      const s = await runSync(receiveDeps(local), t, {
+        mode: 'pull',
+        threads: 0,
+        retry: {
+          retries: 8,
+          baseMs: 200,
+          maxMs: 2000,
+          onRetry: (_n, _ms, e) => {
+            retries.push(e.message)
+            // The lost session ends at last (as sshd notices its client is gone): its steme lets go of the store.
+            if (/still held/.test(e.message) && frozen && !thawed) {
+              thawed = true
+              process.kill(frozen, 'SIGKILL')
+            }
+          },
+        },
+        onProgress: (p) => {
+          if (p.received > 0) armed = true
+        },
+      })
+      expect(frozen).toBeDefined()
+      expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost \(Keepalive timeout\)$/)
+      expect(retries).toContainEqual(expect.stringMatching(/^remote lab: the remote store is still held, by the steme of the lost connection or another process \(the store .* is in use by another steme process\)$/))
+      expect(s.local.added).toBe(N)
+      expect(await allIds(local)).toEqual(seedIds)
+    } finally {
+      if (frozen && !thawed) process.kill(frozen, 'SIGKILL')
+      await ssh.close()
+    }
+  }, 120_000)
+})
+
+describe('a reconnect that meets a real failure', () => {
+  /**
+   * Pull a store over SSH; once the remote has answered, kill its steme (so the next request
+   * reconnects) and `breakIt`, before that request goes. Returns the error and the retries noted.
+   */
+  async function pullBroken(name: string, breakIt: (sshd: Sshd, store: string) => Promise<void> | void) {
+    const sshd = await startSshd()
+    const both = await makeRecords(300, {tag: `${name}-both`})
+    const store = await remoteStore(name, [...both, ...(await makeRecords(300, {tag: name}))])
+    const remote = pidWrapper(name)
+    const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: store}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: remote.cmd, env: {HOME: sshd.dir}})
+    let breaking: Promise<void> | undefined
+    // The real transport, with each request held until the breaking is done.
+    const t = {...ssh, request: async (m: Uint8Array) => (await breaking, ssh.request(m))}
+    // A local store holding some of the remote's records: the pull takes more than one round.
+    const local = await memoryWith(both)
+    const retries: string[] = []
+    try {
+      const err = await runSync(receiveDeps(local), t, {
+        mode: 'pull',
+        threads: 0,
+        retry: {retries: 3, baseMs: 10, maxMs: 20, onRetry: (_n, _ms, e) => retries.push(e.message)},
+        onProgress: () => {
+          breaking ??= (async () => {
+            const pid = remote.pids()[0]
+            process.kill(pid, 'SIGKILL')
+            await until(() => !existsSync(`/proc/${pid}`), 'the remote steme to die')
+            await breakIt(sshd, store)
+          })()
+        },
+      }).then(
+        () => undefined,
+        (e: Error & {hint?: string; exit?: number; code?: string}) => e,
+      )
+      return {err, retries, broke: breaking !== undefined}
+    } finally {
+      await ssh.close()
+      await sshd.stop()
+    }
+  }
+
+  /** The failure came at once: no retry but, at most, the one for the killed steme's closed channel. */
+  function notRetried({err, retries, broke}: Awaited<ReturnType<typeof pullBroken>>) {
+    expect(broke).toBe(true)
+    expect(err).toBeInstanceOf(UserError)
+    expect(err).not.toBeInstanceOf(TransportError)
+    expect(retries.length).toBeLessThanOrEqual(1)
+    for (const r of retries) expect(r).toMatch(/the channel to .* closed \(the remote steme was killed by SIGKILL\)/)
+    expect(err!.message).toMatch(/^remote lab: /)
+  }
+
+  it('a refused login', async () => {
+    const r = await pullBroken('auth', (sshd) => writeFileSync(join(sshd.dir, 'authorized_keys'), ''))
+    notRetried(r)
+    expect(r.err!.message).toMatch(/refused every key offered/)
+  }, 60_000)
+
+  it('a changed host key', async () => {
+    const r = await pullBroken('hostkey', async (sshd) => {
+      await sshd.halt()
+      await sshd.resume({newHostKey: true})
+    })
+    notRetried(r)
+    expect(r.err!.message).toMatch(/the host key of .* does NOT match/)
+  }, 60_000)
+
+  it('a remote store gone', async () => {
+    const r = await pullBroken('gone', (_sshd, store) => renameSync(store, `${store}.moved`))
+    notRetried(r)
+    expect(r.err!.message).toMatch(/steme on .* failed: no store at /)
+    expect((r.err as UserError).hint).toMatch(/check the remote path/)
+  }, 60_000)
+})
