@@ -17,6 +17,7 @@ import type {KeyPair} from '../core/sign.js'
 import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
+import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../tls-trust.js'
 
 /**
  * What one POST /v1/verify takes: the daemon's observation limit (REQUEST_LIMITS.observations) and
@@ -46,7 +47,6 @@ const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_rec
 const LENS_LINE = /^(\s*lens\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(\s*(?:#.*)?\r?)$/
 
 /** Node's codes for a server certificate this machine does not trust, or that names another host. */
-const TLS_TRUST = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
 
 export class RemoteClient {
   readonly url: string
@@ -84,13 +84,10 @@ export class RemoteClient {
       res = await send(u, method, headers, opts.body)
     } catch (e) {
       const err = e as NodeJS.ErrnoException
-      const tls = err.code !== undefined && TLS_TRUST.test(err.code)
       throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {
         code: 'remote',
         exit: 1,
-        hint: tls
-          ? "its TLS certificate is not trusted here: point NODE_EXTRA_CA_CERTS at the daemon's certificate (or its CA's) in PEM, and check the URL's host is one the certificate names"
-          : 'check the URL and that the daemon runs (`steme serve`)',
+        hint: isUntrustedCert(err.code) ? UNTRUSTED_CERT_HINT : 'check the URL and that the daemon runs (`steme serve`)',
         cause: e,
       })
     }

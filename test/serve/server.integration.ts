@@ -12,6 +12,7 @@ import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
 import {RemoteClient} from '../../src/serve/client.js'
 import {UserError} from '../../src/core/errors.js'
+import {openHttpTransport} from '../../src/sync/transports/http.js'
 
 const NDJSON = {'content-type': 'application/x-ndjson'}
 const JSONCT = {'content-type': 'application/json'}
@@ -556,6 +557,13 @@ describe('TLS', () => {
       const err = await new RemoteClient(h.url, h.read).request('GET', '/v1/stats').catch((e: UserError) => e)
       expect(err).toMatchObject({code: 'remote', message: expect.stringMatching(/cannot reach steme serve at https:.*SELF_SIGNED/)})
       expect((err as UserError).hint).toMatch(/NODE_EXTRA_CA_CERTS/)
+      // So does sync over HTTPS, at once: asking again meets the same certificate.
+      const sync = openHttpTransport('team', h.url, {headers: {authorization: `Bearer ${h.read}`}})
+      const serr = await sync.request(new Uint8Array([0])).catch((e: unknown) => e)
+      await sync.close()
+      expect(serr).toBeInstanceOf(UserError)
+      expect(serr).toMatchObject({code: 'remote', message: expect.stringMatching(/^remote team: cannot reach https:.*SELF_SIGNED/)})
+      expect((serr as UserError).hint).toMatch(/NODE_EXTRA_CA_CERTS/)
     } finally {
       await h.stop()
     }

@@ -3,6 +3,7 @@ import type {Agent, ClientRequest, IncomingHttpHeaders} from 'node:http'
 import {UserError} from '../../core/errors.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {MAX_MESSAGE} from '../wire.js'
+import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../../tls-trust.js'
 
 export const SYNC_PATH = '/v1/sync'
 export const SYNC_MEDIA_TYPE = 'application/x-steme-sync'
@@ -138,6 +139,8 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
         if (e instanceof TooLarge) throw new UserError(`remote ${remote}: ${e.message}`, {code: 'too_large', exit: 1})
         if (e instanceof Cut) throw new TransientError(`remote ${remote}: ${url}: ${e.message}`, {cause: e})
         const code = (e as NodeJS.ErrnoException).code ?? (e as Error).name
+        // Asking again meets the same certificate.
+        if (isUntrustedCert(code)) throw new UserError(`remote ${remote}: cannot reach ${baseUrl} (${code})`, {code: 'remote', exit: 1, hint: UNTRUSTED_CERT_HINT, cause: e})
         if (UNREACHABLE.has(code) && !answered) {
           throw new UserError(`remote ${remote}: cannot reach ${baseUrl} (${code})`, {code: 'remote', exit: 1, hint: 'check the URL (`steme remote list`) and that `steme serve` runs there'})
         }
