@@ -1,4 +1,5 @@
 /** Claims' `matches` patterns tested against observed values under the regex time budget, as regex extractors are. */
+import {createHash} from 'node:crypto'
 import {matchText} from './compare.js'
 import type {Claim} from './file.js'
 import {where, type Observation} from './observation.js'
@@ -12,6 +13,26 @@ export interface PatternTests {
   stopped?: Unchecked
 }
 
+/**
+ * Outcomes of earlier tests, by testKey: the hook runs on every commit, mostly on the same values,
+ * and a scanner thread costs 30-40 ms of CPU to start. Only completed tests are kept (matched or
+ * not): a test that was stopped or failed is retried next run.
+ */
+export interface PatternCache {
+  get(key: string): boolean | undefined
+  set(key: string, matched: boolean): void
+}
+
+const MAX_KEY_TEXT = 200
+
+/** What a test's outcome depends on: the pattern's source and flags, and the text (hashed when long, so the cache stays small). */
+export function testKey(job: Pick<ScanJob, 'source' | 'flags' | 'text'>): string {
+  const {source, flags, text} = job
+  // A hashed text has one more element than a literal one: the two never collide.
+  if (text.length <= MAX_KEY_TEXT) return JSON.stringify([source, flags, text])
+  return JSON.stringify([source, flags, text.length, createHash('sha256').update(text).digest('base64url')])
+}
+
 export interface PatternCase {
   claim: Claim
   observed: readonly Observation[]
@@ -22,21 +43,38 @@ export interface PatternCase {
  * against a long run of a's taken from a file would otherwise hang verify, and so the commit.
  * Patterns that cannot backtrack are left to check(), inline, as literal extractors are. By claim id.
  */
-export async function testPatterns(cases: readonly PatternCase[], budgetMs: number, start: (budgetMs: number) => Scanner = startScanner): Promise<Map<string, PatternTests>> {
+export async function testPatterns(cases: readonly PatternCase[], budgetMs: number, opts: {cache?: PatternCache; start?: (budgetMs: number) => Scanner} = {}): Promise<Map<string, PatternTests>> {
   const {jobs, owners} = patternJobs(cases)
   const out = new Map<string, PatternTests>()
-  if (!jobs.length) return out
-  const scanner = start(budgetMs)
+  const testsOf = (i: number) => {
+    const id = cases[owners[i].c].claim.id
+    let t = out.get(id)
+    if (!t) out.set(id, (t = {matched: new Map()}))
+    return t
+  }
+  const keys = jobs.map(testKey)
+  const todo: number[] = []
+  keys.forEach((k, i) => {
+    const matched = opts.cache?.get(k)
+    if (matched === undefined) todo.push(i)
+    else testsOf(i).matched.set(owners[i].text, matched)
+  })
+  // Every outcome known from earlier runs: no thread to start.
+  if (!todo.length) return out
+  const scanner = (opts.start ?? startScanner)(budgetMs)
   try {
     // One claim's values are a group: a pattern that blew the budget on one is not run on the rest.
-    const outcomes = await scanner.run(jobs, (i) => owners[i].c)
-    outcomes.forEach((o, i) => {
-      const {c, text, at} = owners[i]
-      const claim = cases[c].claim
-      let t = out.get(claim.id)
-      if (!t) out.set(claim.id, (t = {matched: new Map()}))
-      if ('hits' in o) t.matched.set(text, o.hits.n > 0)
-      else t.stopped ??= stopReason(claim, at, budgetMs, o)
+    const outcomes = await scanner.run(
+      todo.map((i) => jobs[i]),
+      (j) => owners[todo[j]].c,
+    )
+    outcomes.forEach((o, j) => {
+      const i = todo[j]
+      const t = testsOf(i)
+      if ('hits' in o) {
+        t.matched.set(owners[i].text, o.hits.n > 0)
+        opts.cache?.set(keys[i], o.hits.n > 0)
+      } else t.stopped ??= stopReason(cases[owners[i].c].claim, owners[i].at, budgetMs, o)
     })
   } finally {
     await scanner.close()
