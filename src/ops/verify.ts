@@ -7,7 +7,7 @@ import {extractAll, prefetchParsers, type Skipped, type Stopped} from '../claims
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
 import {key, type Observation} from '../claims/observation.js'
-import {testPatterns} from '../claims/pattern-tests.js'
+import {testPatterns, type PatternCache} from '../claims/pattern-tests.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Unchecked, type Verdict} from '../claims/verdict.js'
 import type {Deps} from './deps.js'
@@ -111,8 +111,8 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true})
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
-  cache?.save()
-  const {verdicts, store} = await judge(deps, root, cf, extraction.observations, extraction.stopped)
+  // Saved after judging, which tests `matches` patterns through the cache; saved even if judging fails, as extraction is done.
+  const {verdicts, store} = await judge(deps, root, cf, extraction.observations, extraction.stopped, cache?.patterns).finally(() => cache?.save())
 
   let baseline: VerifyResult['baseline']
   let accepted: Baseline | undefined
@@ -153,8 +153,9 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
  * observations in, one verdict per claim out. The store is opened only when some claim needs it;
  * a store that is a daemon judges the whole run there (one request instead of one per claim).
  * `stopped` lists the extractors stopped in this run: the claims they feed are UNCHECKED.
+ * `patterns` keeps pattern test outcomes across runs (verify --staged; a request has none).
  */
-export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, observations: Observation[], stopped: readonly Stopped[] = []): Promise<{verdicts: Verdict[]; store: VerifyResult['store']}> {
+export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, observations: Observation[], stopped: readonly Stopped[] = [], patterns?: PatternCache): Promise<{verdicts: Verdict[]; store: VerifyResult['store']}> {
   const byKey = indexObservations(observations)
   const blocked = blockedClaims(cf.claims, stopped)
   // "absent" with from = any is satisfied by files that say nothing, so it never costs a store lookup;
@@ -167,24 +168,24 @@ export async function judge(deps: VerifyDeps, root: string, cf: ClaimsFile, obse
     if (sd?.verify) {
       const r = await sd.verify({claims: cf.text, name: cf.path, observations})
       // The daemon knows nothing of the stopped extractors: the claims they feed are decided here.
-      const here = new Map((await decideAll(cf, cf.claims.filter((c) => blocked.has(c.id)), byKey, answers, blocked)).map((v) => [v.id, v]))
+      const here = new Map((await decideAll(cf, cf.claims.filter((c) => blocked.has(c.id)), byKey, answers, blocked, patterns)).map((v) => [v.id, v]))
       return {verdicts: r.verdicts.map((v) => here.get(v.id) ?? v), store: r.store}
     }
     store = sd ? 'used' : 'absent'
     answers = sd ? await askStore(sd, needStore, deps.now?.()) : new Map(needStore.map((c) => [c.id, {note: 'no store to consult'}]))
   }
-  return {verdicts: await decideAll(cf, cf.claims, byKey, answers, blocked), store}
+  return {verdicts: await decideAll(cf, cf.claims, byKey, answers, blocked, patterns), store}
 }
 
 /** A verdict per claim: on its file observations, else on the store's answer; `matches` patterns run under the time budget. */
-async function decideAll(cf: ClaimsFile, claims: readonly Claim[], byKey: Map<string, Observation[]>, answers: Map<string, StoreAnswer>, blocked: Map<string, Unchecked>): Promise<Verdict[]> {
+async function decideAll(cf: ClaimsFile, claims: readonly Claim[], byKey: Map<string, Observation[]>, answers: Map<string, StoreAnswer>, blocked: Map<string, Unchecked>, cache?: PatternCache): Promise<Verdict[]> {
   const cases = claims.map((claim) => {
     const files = claim.from === 'store' ? [] : (byKey.get(key(claim.subject, claim.predicate)) ?? [])
     const ans = answers.get(claim.id)
     const observed = files.length ? files : ans?.observation ? [ans.observation] : []
     return {claim, observed, source: files.length ? 'files' : ans?.observation ? 'store' : 'none', ans} as const
   })
-  const tests = await testPatterns(cases, cf.settings.regexTimeoutMs)
+  const tests = await testPatterns(cases, cf.settings.regexTimeoutMs, {cache})
   return cases.map(({claim, observed, source, ans}) => decide(claim, observed, source, {store: ans, stopped: blocked.get(claim.id), tests: tests.get(claim.id)}))
 }
 

@@ -304,6 +304,60 @@ describe('extraction cache (--staged)', () => {
   })
 })
 
+describe('pattern test cache (--staged)', () => {
+  const CLAIMS = [
+    claim('version', 'repo:package', 'version', String.raw`expect = '^\d+\.\d+\.\d+$'` + '\ncompare = "matches"'),
+    claim('node', 'repo:node', 'version', String.raw`expect = '^v?\d+'` + '\ncompare = "matches"'),
+  ].join('')
+  const cachePath = (dir: string) => join(dir, '.git/steme/verify-cache.json')
+  const patterns = (dir: string) => (JSON.parse(readFileSync(cachePath(dir), 'utf8')) as {patterns: Record<string, boolean>}).patterns
+  /** Overwrite what the cache says a test found: the only way to tell an answer from the cache from a fresh test. */
+  const forge = (dir: string, text: string, matched: boolean) => {
+    const doc = JSON.parse(readFileSync(cachePath(dir), 'utf8'))
+    const k = Object.keys(doc.patterns).find((x) => JSON.parse(x)[2] === text)!
+    doc.patterns[k] = matched
+    writeFileSync(cachePath(dir), JSON.stringify(doc))
+  }
+
+  it('answers patterns tested before from the cache, drops outcomes no run asked for, and starts afresh when the cache does', async () => {
+    const dir = makeRepo({'package.json': '{"name": "app", "version": "2.14.3"}\n', '.nvmrc': 'v20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const first = await verifyOp({}, {cwd: dir, staged: true})
+    expect(first.verdicts.map((v) => [v.id, v.status])).toEqual([['version', 'PASS'], ['node', 'PASS']])
+    expect(Object.entries(patterns(dir)).map(([k, v]) => [JSON.parse(k)[2], v])).toEqual([['2.14.3', true], ['v20', true]])
+
+    forge(dir, '2.14.3', false)
+    const second = await verifyOp({}, {cwd: dir, staged: true})
+    expect(second.verdicts.map((v) => [v.id, v.status])).toEqual([['version', 'CONFLICT'], ['node', 'PASS']])
+
+    // A new value is tested and kept; the old one's outcome, asked for by no claim now, is dropped.
+    writeFiles(dir, {'package.json': '{"name": "app", "version": "2.15"}\n'})
+    gitIn(dir, 'add', 'package.json')
+    const third = await verifyOp({}, {cwd: dir, staged: true})
+    expect(third.verdicts.map((v) => [v.id, v.status])).toEqual([['version', 'CONFLICT'], ['node', 'PASS']])
+    expect(Object.entries(patterns(dir)).map(([k, v]) => [JSON.parse(k)[2], v])).toEqual([['v20', true], ['2.15', false]])
+
+    // Another extractor configuration starts the whole cache afresh, pattern outcomes included.
+    forge(dir, 'v20', false)
+    writeFiles(dir, {'.steme/claims.toml': CLAIMS + '[settings]\nregex_timeout_ms = 4000\n'})
+    gitIn(dir, 'add', '.steme/claims.toml')
+    expect((await verifyOp({}, {cwd: dir, staged: true})).verdicts.map((v) => [v.id, v.status])).toEqual([['version', 'CONFLICT'], ['node', 'PASS']])
+    // Without the cache, nothing is read from it.
+    forge(dir, 'v20', false)
+    expect((await verifyOp({}, {cwd: dir, staged: true, cache: false})).verdicts[1].status).toBe('PASS')
+    expect((await verifyOp({}, {cwd: dir})).verdicts[1].status).toBe('PASS')
+  })
+
+  it('ignores an outcome that is not true or false', async () => {
+    const dir = makeRepo({'package.json': '{"name": "app", "version": "2.14.3"}\n', '.nvmrc': 'v20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    await verifyOp({}, {cwd: dir, staged: true})
+    const doc = JSON.parse(readFileSync(cachePath(dir), 'utf8'))
+    for (const k of Object.keys(doc.patterns)) doc.patterns[k] = 0
+    writeFileSync(cachePath(dir), JSON.stringify(doc))
+    expect((await verifyOp({}, {cwd: dir, staged: true})).verdicts.map((v) => v.status)).toEqual(['PASS', 'PASS'])
+    expect(Object.values(patterns(dir))).toEqual([true, true])
+  })
+})
+
 describe('bad input from the index', () => {
   it('skips binary, oversized and symlinked files in the index, whether read from the tree or the object store', async () => {
     const dir = makeRepo(
