@@ -105,9 +105,63 @@ describe('matches patterns under the time budget', () => {
   })
 })
 
+describe('matches pattern outcomes kept by verify --staged', () => {
+  // NODE_DEBUG=worker makes Node say on stderr when a worker thread starts: the cost the cache saves.
+  const started = (r: {stderr: string}) => (r.stderr.match(/created Worker/g) ?? []).length
+  const verdicts = (r: {stdout: string}) => (JSON.parse(r.stdout) as {verdicts: {id: string; status: string}[]}).verdicts.map((v) => [v.id, v.status])
+
+  it('answers the second run from the cache, starting no worker thread', () => {
+    const dir = makeRepo(
+      {
+        'package.json': '{\n  "name": "app",\n  "version": "2.14.3",\n  "engines": {"node": ">=20.11"}\n}\n',
+        Dockerfile: 'ARG NODE_VERSION=20.11.1\nFROM node:${NODE_VERSION}-alpine\nCMD ["node", "server.js"]\n',
+        '.steme/claims.toml': [
+          claim('semver', 'repo:package', 'version', String.raw`expect = '^\d+\.\d+\.\d+$'` + '\ncompare = "matches"'),
+          claim('image', 'repo:docker', 'base_image', String.raw`expect = '^node:\d+(\.\d+)*-alpine$'` + '\ncompare = "matches"'),
+          claim('not-v', 'repo:package', 'version', String.raw`expect = '^v\d+'` + '\ncompare = "matches"\nseverity = "warn"'),
+          claim('name', 'repo:package', 'name', 'expect = "app"'),
+        ].join('\n'),
+      },
+      {git: true},
+    )
+    const debug = {NODE_DEBUG: 'worker'}
+    const first = verify(dir, ['verify', '--staged', '--json'], debug)
+    expect(first.status, first.stderr).toBe(0)
+    expect(started(first)).toBe(1)
+    const second = verify(dir, ['verify', '--staged', '--json'], debug)
+    expect(verdicts(second)).toEqual([
+      ['semver', 'PASS'],
+      ['image', 'PASS'],
+      ['not-v', 'CONFLICT'],
+      ['name', 'PASS'],
+    ])
+    expect(verdicts(second)).toEqual(verdicts(first))
+    expect(started(second)).toBe(0)
+    // Without --staged there is no cache: the patterns are tested on the worker again.
+    expect(started(verify(dir, ['verify', '--json'], debug))).toBe(1)
+  })
+
+  it('keeps no outcome of a pattern stopped at the budget: the next run tries it again', () => {
+    const dir = makeRepo(
+      {
+        'package.json': JSON.stringify({name: 'app', license: RUNAWAY.trim()}) + '\n',
+        '.steme/claims.toml': claim('license', 'repo:package', 'license', 'expect = "^(a+)+$"\ncompare = "matches"') + '[settings]\nregex_timeout_ms = 300\n',
+      },
+      {git: true},
+    )
+    for (let i = 0; i < 2; i++) {
+      const r = verify(dir, ['verify', '--staged', '--json'], {NODE_DEBUG: 'worker'})
+      expect(r.status, r.stderr).toBe(1)
+      expect(verdicts(r)).toEqual([['license', 'UNCHECKED']])
+      expect(started(r)).toBeGreaterThanOrEqual(1)
+    }
+    expect(JSON.parse(readFileSync(join(dir, '.git/steme/verify-cache.json'), 'utf8')).patterns).toEqual({})
+  })
+})
+
 /** Run the built CLI; the spawn's own timeout turns a regression (a hang) into a failure rather than a stuck suite. */
-function verify(dir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env, encoding: 'utf8', timeout: 30_000})
+function verify(dir: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env: {...env, ...extraEnv}, encoding: 'utf8', timeout: 30_000})
   expect(r.signal, r.stderr).toBeNull()
   return r
 }
