@@ -17,12 +17,19 @@ export function canonicalBody(body: RecordBody): string {
   return checkSize(canonicalize(body), body)
 }
 
+/**
+ * The bounds are UTF-8 bytes (the canonical encoding is UTF-8). A UTF-16 unit is at most 3 bytes,
+ * so text within a third of a bound is within it without counting: the hot path costs one compare.
+ */
 function checkSize(text: string, body: RecordBody): string {
-  if (text.length > BOUNDS.value && body.kind === 'assertion') {
-    const valueLen = canonicalize((body as AssertionBody).value).length
-    if (valueLen > BOUNDS.value) throw new RecordError('value', `is ${valueLen} bytes as canonical JSON, the bound is ${BOUNDS.value}`)
+  if (text.length * 3 <= BOUNDS.value) return text
+  const bytes = Buffer.byteLength(text, 'utf8')
+  if (bytes > BOUNDS.value && body.kind === 'assertion') {
+    const value = canonicalize((body as AssertionBody).value)
+    const valueBytes = value.length * 3 <= BOUNDS.value ? 0 : Buffer.byteLength(value, 'utf8')
+    if (valueBytes > BOUNDS.value) throw new RecordError('value', `is ${valueBytes} bytes as canonical JSON (UTF-8), the bound is ${BOUNDS.value}`)
   }
-  if (text.length > BOUNDS.line) throw new RecordError('record', `is ${text.length} bytes as canonical JSON, the bound is ${BOUNDS.line}`)
+  if (bytes > BOUNDS.line) throw new RecordError('record', `is ${bytes} bytes as canonical JSON (UTF-8), the bound is ${BOUNDS.line}`)
   return text
 }
 

@@ -100,7 +100,25 @@ describe('record validation', () => {
   })
 
   it('rejects an oversize value', () => {
-    expect(() => assertion({value: 'x'.repeat(BOUNDS.value + 10)})).toThrow(/^value: is \d+ bytes as canonical JSON, the bound is 65536/)
+    expect(() => assertion({value: 'x'.repeat(BOUNDS.value + 10)})).toThrow(/^value: is \d+ bytes as canonical JSON \(UTF-8\), the bound is 65536/)
+  })
+
+  it('bounds value size in UTF-8 bytes, not characters', () => {
+    // "é" is 2 bytes, "字" 3: the canonical value is the quoted string.
+    expect(() => assertion({value: 'é'.repeat(32766)})).not.toThrow() // 65534 bytes
+    expect(() => assertion({value: 'é'.repeat(32768)})).toThrow(/^value: is 65538 bytes as canonical JSON \(UTF-8\), the bound is 65536/)
+    expect(() => assertion({value: '字'.repeat(21844)})).not.toThrow() // 65534 bytes
+    expect(() => assertion({value: '字'.repeat(80000)})).toThrow(/^value: is 240002 bytes/)
+  })
+
+  it('a received record over the byte bound is refused though its character count is within it', () => {
+    // Signed by hand: seal() itself refuses to make such a record.
+    const key = testKey()
+    const body = {v: 1, kind: 'assertion', agent: key.publicHex, hlc: stamp(), subject: 's', predicate: 'p', value: 'é'.repeat(40000), confidence: 1}
+    const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => (a < b ? -1 : 1))))
+    const id = blake3(canonical)
+    const signed = JSON.parse(recordLine(canonical, toHex(id), toHex(key.sign(id))))
+    expect(reason(signed)).toBe('value: is 80002 bytes as canonical JSON (UTF-8), the bound is 65536')
   })
 
   it('a retraction names exactly one target', () => {

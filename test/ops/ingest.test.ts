@@ -131,6 +131,13 @@ describe('ingest', () => {
     expect(d.clock.tick() > near.record.hlc).toBe(true)
   })
 
+  it('bounds a plain fact\'s value in UTF-8 bytes: 80,000 "字" are 240 KB, not 80 KB', async () => {
+    const d = deps()
+    const res = await ingestOp(d, {input: input([JSON.stringify({subject: 's', predicate: 'p', value: '字'.repeat(80000)}), JSON.stringify({subject: 's', predicate: 'p', value: '字'.repeat(20000)})].join('\n'))})
+    expect(res.added).toBe(1)
+    expect(res.errors.map((e) => [e.line, e.reason])).toEqual([[1, 'value: is 240002 bytes as canonical JSON (UTF-8), the bound is 65536']])
+  })
+
   it('refuses a plain fact carrying agent or hlc, and plain facts without a key', async () => {
     const d = deps(new MemoryStore(), false)
     const res = await ingestOp(d, {input: input(['{"subject":"s","predicate":"p","value":1}', '{"subject":"s","predicate":"p","value":1,"hlc":"x"}'].join('\n'))})
