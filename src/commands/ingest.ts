@@ -5,6 +5,7 @@ import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
 import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 import {threadsFlag} from '../threads-flag.js'
+import {visible} from '../ui/table.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -60,7 +61,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
       process.off('SIGTERM', onSignal)
       progress?.stop()
     }
-    for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
+    for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
     if (res.rejected > 0) {
       this.note(

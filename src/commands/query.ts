@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
-import {bold, dim, table} from '../ui/table.js'
+import {bold, dim, table, visible} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
   static summary = 'Answer a question about a subject through a lens, and say why'
@@ -51,20 +51,20 @@ ${SELF_IN_LENS}`
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
-      this.out(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`)
+      this.out(visible(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`))
       return res
     }
     const rows = res.resolutions.map((r) => [r.predicate, r.winner ? r.winner.key : `(none: ${r.status})`, r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
-    this.out(bold(res.subject) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
+    this.out(bold(visible(res.subject)) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
     for (const r of res.resolutions) {
       if (flags.explain) {
         this.out('')
-        for (const line of r.explanation) this.out(`  ${r.predicate}: ${line}`)
+        for (const line of r.explanation) this.out(visible(`  ${r.predicate}: ${line}`))
       }
       if (flags.all) {
         this.out('')
-        this.out(bold(r.predicate))
+        this.out(bold(visible(r.predicate)))
         this.out(table(['VALUE', 'SCORE', 'P', 'WITNESSES', 'AGENTS'], r.candidates.map((c) => [c.key, c.score.toFixed(3), c.probability.toFixed(2), c.witnesses, c.agents])))
         const mine = res.candidates.filter((c) => c.predicate === r.predicate)
         this.out(table(['ID', 'STATE', 'VALUE', 'AGENT', 'SOURCE', 'WHY'], mine.map((c) => [c.id.slice(0, 12), c.state, JSON.stringify(c.value), c.agent.slice(0, 12), c.source ?? '', (c.why ?? []).join(' ').trim()])))

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {showOp, type ShowResult} from '../ops/show.js'
+import {visible} from '../ui/table.js'
 
 export default class Show extends StemeCommand {
   static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
@@ -12,12 +13,13 @@ export default class Show extends StemeCommand {
     const {args, flags} = await this.parse(Show)
     const t = await this.target(flags, {readOnly: true, dbThreads: 1})
     const res = t.remote ? await t.remote.show(args.id) : await showOp(t.rt, {id: args.id})
-    this.out(JSON.stringify(res.record, null, 2))
+    // JSON already escapes C0 controls; visible() adds DEL, C1 and bidi controls, still as JSON escapes.
+    this.out(visible(JSON.stringify(res.record, null, 2)))
     this.out(`signature: ${res.signature}`)
     for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)
     for (const c of res.citedBy) this.out(`cited by ${c.kind} (${c.rel}): ${c.id}`)
     if (res.state) this.out(`state: ${res.state}`)
-    for (const line of res.why ?? []) this.out(`  ${line}`)
+    for (const line of res.why ?? []) this.out(visible(`  ${line}`))
     if (res.signature !== 'valid') process.exitCode = 1
     return res
   }

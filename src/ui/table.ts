@@ -1,9 +1,52 @@
-/** Plain-text tables for human output (no colour in pipes). */
+/** Plain-text tables for human output (no colour in pipes), every cell made safe to print and measured as a terminal draws it. */
+import {eastAsianWidth} from 'get-east-asian-width'
+import {visible} from '../core/text.js'
+
+export {visible}
+
+const PLAIN = /^[\x20-\x7e]*$/
+const EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v')
+const ZERO = /^[\p{Mark}\p{Default_Ignorable_Code_Point}]/u
+let graphemes: Intl.Segmenter | undefined
+
+function* clusters(s: string): Generator<string> {
+  graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+  for (const g of graphemes.segment(s)) yield g.segment
+}
+
+/** Columns one grapheme takes: 2 for East Asian wide or fullwidth and emoji, 0 for a lone combining mark. */
+function clusterWidth(g: string): number {
+  if (EMOJI.test(g)) return 2
+  if (ZERO.test(g)) return 0
+  return eastAsianWidth(g.codePointAt(0)!, {ambiguousAsWide: false})
+}
+
+/** Columns a (visible) string takes on a terminal, as its graphemes are drawn. */
+export function displayWidth(s: string): number {
+  if (PLAIN.test(s)) return s.length
+  let w = 0
+  for (const g of clusters(s)) w += clusterWidth(g)
+  return w
+}
+
+/** The string in exactly `w` columns: padded, or cut at a grapheme boundary with an ellipsis. */
+function fit(s: string, w: number): string {
+  const width = displayWidth(s)
+  if (width <= w) return s + ' '.repeat(w - width)
+  let out = ''
+  let used = 0
+  for (const g of clusters(s)) {
+    const gw = clusterWidth(g)
+    if (used + gw > w - 1) break
+    out += g
+    used += gw
+  }
+  return out + '…' + ' '.repeat(w - 1 - used)
+}
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))]
-  const widths = headers.map((_, i) => Math.min(60, Math.max(...cells.map((r) => (r[i] ?? '').length))))
-  const fit = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w))
+  const cells = [headers, ...rows.map((r) => r.map((c) => visible(String(c))))]
+  const widths = headers.map((_, i) => Math.min(60, Math.max(...cells.map((r) => displayWidth(r[i] ?? '')))))
   return cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 }
 

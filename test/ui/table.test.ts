@@ -1,0 +1,54 @@
+import {describe, expect, it} from 'vitest'
+import {displayWidth, table, visible} from '../../src/ui/table.js'
+
+describe('visible', () => {
+  it('writes controls, DEL, C1, bidi controls and lone surrogates as JSON escapes', () => {
+    expect(visible('esc2:\x1b[2Jx')).toBe('esc2:\\u001b[2Jx')
+    expect(visible('a\nb\tc\rd')).toBe('a\\nb\\tc\\rd')
+    expect(visible('del\x7f c1\x9b nul\0')).toBe('del\\u007f c1\\u009b nul\\u0000')
+    expect(visible('txt\u202egnp.exe \u2066x\u2069 \u200f')).toBe('txt\\u202egnp.exe \\u2066x\\u2069 \\u200f')
+    expect(visible('line\u2028sep')).toBe('line\\u2028sep')
+    expect(visible('lone \ud800 and \udc00')).toBe('lone \\ud800 and \\udc00')
+  })
+
+  it('leaves printable text alone: accents, CJK, emoji (with their joiners and selectors), backslashes', () => {
+    for (const s of ['drug:café', 'drug:cafe\u0301', '字幕', '👨‍👩‍👧 ❤️ 🇫🇷', 'C:\\path', 'plain']) expect(visible(s)).toBe(s)
+  })
+})
+
+describe('displayWidth', () => {
+  it('counts wide and fullwidth characters and emoji as 2 columns, combining marks as 0', () => {
+    expect(displayWidth('abc')).toBe(3)
+    expect(displayWidth('字幕')).toBe(4)
+    expect(displayWidth('ＡＢ')).toBe(4)
+    expect(displayWidth('cafe\u0301')).toBe(4)
+    expect(displayWidth('😀')).toBe(2)
+    expect(displayWidth('👨‍👩‍👧')).toBe(2)
+    expect(displayWidth('é')).toBe(1)
+  })
+})
+
+describe('table', () => {
+  it('lines columns up by display width, with wide characters in them', () => {
+    const out = table(['NAME', 'X'], [['字幕字幕', 1], ['ab', 2], ['cafe\u0301', 3]]).split('\n')
+    // Every X column starts at the same terminal column: 8 columns of name, then two spaces.
+    expect(out.map((l) => displayWidth(l.slice(0, l.lastIndexOf(' ') + 1)))).toEqual([10, 10, 10, 10])
+  })
+
+  it('cuts a long cell at a grapheme, never inside an emoji or a wide character, and fills the column', () => {
+    const long = '😀'.repeat(40)
+    const [, row] = table(['A', 'B'], [[long, 'x']]).split('\n')
+    const cell = row.slice(0, row.length - 3)
+    expect(displayWidth(cell)).toBe(60)
+    expect(cell).toMatch(/^(😀)+… $/u) // 29 emoji (58 columns), the ellipsis, one space
+    expect(cell.isWellFormed()).toBe(true)
+    const [, cjk] = table(['A'], [['字'.repeat(70)]]).split('\n')
+    expect(cjk).toBe('字'.repeat(29) + '…') // 59 columns: a wide character does not fit in the 60th
+  })
+
+  it('escapes what a cell holds, so a row stays one line and the terminal is not driven by it', () => {
+    const out = table(['WHAT'], [['esc2:\x1b[2Jx pr\x1b[1m'], ['a\nb']])
+    expect(out).not.toMatch(/[\x1b\x00-\x09\x0b-\x1f]/)
+    expect(out.split('\n')).toEqual(['WHAT', 'esc2:\\u001b[2Jx pr\\u001b[1m', 'a\\nb'])
+  })
+})
