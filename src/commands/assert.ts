@@ -1,11 +1,19 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
+import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
-import {assertOp, inexactNumber, type AssertResult} from '../ops/assert.js'
+import {parseDate} from '../core/hlc.js'
+import {assertOp, parseTypedValue, typedName, type AssertResult} from '../ops/assert.js'
+import {hasRecords, sameLookingNotes} from '../ops/log.js'
+import {visible} from '../ui/table.js'
 
 export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
   static description = `The value is parsed as JSON when it is JSON (42, true, {"a":1}, "quoted"), else kept as a string.
+A number whose JSON form differs from what was typed (1.10, 1e5, -0) is kept as the text, with a note: type 1.1 for the number.
+Text that starts like JSON ({, [ or ") but does not parse, a key given twice, and null are refused; --string stores the text as it is.
+Subject, predicate, --source and --epoch are stored in Unicode NFC (so "café" is one subject however its accent was typed)
+and may not hold control characters.
 Nothing is ever overwritten: a new assertion coexists with older ones and a lens decides at query time.`
   static examples = [
     '<%= config.bin %> assert drug:aspirin bleeding_rate 0.002 --confidence 0.9 --source fda:label-2024',
@@ -25,33 +33,65 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     supersedes: Flags.string({description: 'id (or unique prefix) of your own earlier assertion about the same subject and predicate that this one replaces (repeatable)', multiple: true}),
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
+    string: Flags.boolean({description: 'store the value as this text, a plain string, without reading it as JSON'}),
     key: Flags.string({description: 'name of the key to sign with (default: STEME_KEY or your default key)'}),
     ...StemeCommand.remoteFlags,
   }
 
   async run(): Promise<AssertResult> {
     const {args, flags} = await this.parse(Assert)
-    const confidence = Number(flags.confidence)
-    if (flags.confidence.trim() === '' || !(confidence >= 0 && confidence <= 1)) {
-      this.error(`--confidence must be a number in [0, 1], got "${flags.confidence}"`, {exit: 2})
+    const confidence = unitNumber(flags.confidence)
+    if (confidence === undefined) this.error(`--confidence must be a decimal number in [0, 1] such as 0.9, got "${visible(flags.confidence)}"`, {exit: 2})
+    checkRange(flags['valid-from'], flags['valid-to'])
+    const notes: string[] = []
+    const name = (what: string, text: string | undefined) => {
+      if (text === undefined) return undefined
+      const typed = typedName(what, text)
+      if (typed.note) notes.push(typed.note)
+      return typed.text
     }
+    const subject = name('subject', args.subject)!
+    const predicate = name('predicate', args.predicate)!
+    const source = name('source', flags.source)
+    const epoch = name('epoch', flags.epoch)
+    const value = flags.string ? {value: args.value, notes: []} : parseTypedValue(args.value)
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const res = await assertOp(deps, {
-      subject: args.subject,
-      predicate: args.predicate,
-      value: args.value,
+      subject,
+      predicate,
+      value: value.value,
       confidence,
-      source: flags.source,
-      epoch: flags.epoch,
+      source,
+      epoch,
       evidence: flags.evidence,
       supersedes: flags.supersedes,
       validFrom: flags['valid-from'],
       validTo: flags['valid-to'],
     })
-    if (inexactNumber(args.value)) this.note(`note: ${args.value} is a number JSON cannot hold exactly (integers beyond 2^53, or out of range), so it was stored as the string "${args.value}"`)
-    for (const w of res.warnings ?? []) this.note(`note: ${w}`)
+    const split = await sameLookingNotes(subject, hasRecords(t))
+    for (const w of [...notes, ...value.notes, ...(res.warnings ?? []), ...split]) this.note(visible(`note: ${w}`))
     this.out(res.id)
     return res
   }
+}
+
+/** A decimal number in [0, 1] as typed (0.9, 1, .5, 1e-1), or undefined: Number() would also take 0x1, 0b1 and " ". */
+function unitNumber(text: string): number | undefined {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined
+  const n = Number(text)
+  return n >= 0 && n <= 1 ? n : undefined
+}
+
+/**
+ * A valid range that holds at no time is refused: `to` is the first moment the value no longer
+ * holds (query --valid-at), so from = to is empty. (from after to is refused by the record check.)
+ */
+function checkRange(from: string | undefined, to: string | undefined): void {
+  if (from === undefined || to === undefined) return
+  const f = parseDate(from)
+  if (Number.isNaN(f) || f !== parseDate(to)) return
+  throw new UserError(`--valid-from and --valid-to are the same moment (${from}, ${to}): the range is empty, since --valid-to is when the value stops holding`, {
+    hint: 'for a value that held on one day, pass the next day as --valid-to (--valid-from 2024-01-01 --valid-to 2024-01-02)',
+  })
 }

@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
-import {logOp} from '../ops/log.js'
-import {table} from '../ui/table.js'
+import {hasRecords, logOp, sameLookingNotes} from '../ops/log.js'
+import {table, visible} from '../ui/table.js'
 
 function summary(r: SignedRecord): string {
   switch (r.kind) {
@@ -36,6 +36,7 @@ export default class Log extends StemeCommand {
     const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since, '--since')}
     const res = t.remote ? await t.remote.log(input) : await logOp(t.rt, input)
     if (!this.jsonEnabled()) this.out(table(['HLC', 'ID', 'KIND', 'AGENT', 'WHAT'], res.records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])))
+    if (args.subject !== undefined) for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
     return res
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
+import {hasRecords, sameLookingNotes} from '../ops/log.js'
 import {bold, dim, table, visible} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
@@ -49,6 +50,8 @@ ${SELF_IN_LENS}`
       includeRetracted: flags['include-retracted'],
     }
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
+    // On stderr, so --json output stays as it was.
+    for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
       this.out(visible(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`))

@@ -1,5 +1,6 @@
 /** Record one assertion signed by the local key. */
 import {UserError} from '../core/errors.js'
+import {firstUnsafe} from '../core/text.js'
 import type {AssertionBody, Json, Signed} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
@@ -9,8 +10,8 @@ import {sealOrExplain} from './sealing.js'
 export interface AssertInput {
   subject: string
   predicate: string
-  /** The value as typed: parsed as JSON when it is JSON, else kept as a string. */
-  value: string | Json
+  /** The value, already read from what was typed (parseTypedValue). */
+  value: Json
   confidence?: number
   source?: string
   epoch?: string
@@ -42,6 +43,113 @@ export function inexactNumber(text: string, parsed: Json = jsonOrText(text)): bo
   return !Number.isFinite(parsed) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(parsed))
 }
 
+/**
+ * A name typed on the command line (subject, predicate, source, epoch), as it will be stored: in
+ * Unicode NFC, so "café" is one subject whether the é was typed as one character or as e plus a
+ * combining accent (as macOS file names have it), with a note when that changed the text. Refused
+ * when it holds a control character: typed by accident, it makes a name that prints as escapes and
+ * cannot be typed again. Records from elsewhere (ingest, sync) are not changed or refused: their
+ * text is signed as it is.
+ */
+export function typedName(what: string, text: string): {text: string; note?: string} {
+  const bad = firstUnsafe(text)
+  if (bad) {
+    throw new UserError(`${what} holds a control character (${bad.char} at character ${bad.at + 1}); a name with one prints as an escape and cannot be typed again`, {
+      hint: `remove it from the ${what}`,
+    })
+  }
+  const nfc = text.normalize('NFC')
+  if (nfc === text) return {text}
+  return {text: nfc, note: `${what} was stored as ${JSON.stringify(nfc)} in Unicode NFC (accents composed), not exactly as typed, so it is one ${what} however its accents were typed`}
+}
+
+/** A value typed on the command line, as it will be stored, and notes on what was made of it. */
+export interface TypedValue {
+  value: Json
+  notes: string[]
+}
+
+/**
+ * A value as typed: JSON when it is JSON, else the plain string. As `claims add --expect` reads
+ * it, a number whose JSON form is not the text typed (1.10 is 1.1, 1e5 is 100000, -0 is 0, an
+ * integer past 2^53 is rounded) is kept as the text, with a note: "1.10" stays a version, and a
+ * claim expecting "1.10" matches it. Refused (UserError, exit 2), so nothing wrong is signed:
+ * text that starts like JSON but is not JSON, an object with a key twice (JSON.parse keeps the
+ * last silently), such a number inside an array or object, and null, which records cannot hold.
+ */
+export function parseTypedValue(text: string): TypedValue {
+  let value: Json
+  try {
+    value = JSON.parse(text) as Json
+  } catch (e) {
+    if (!/^\s*["[{]/.test(text)) return {value: text, notes: []}
+    throw new UserError(`value ${brief(text)} starts like JSON but is not JSON: ${(e as Error).message}`, {hint: STRING_HINT})
+  }
+  if (value === null) {
+    throw new UserError('value null: a steme record cannot hold null (an assertion always has a value, and records omit what is absent)', {
+      hint: `to store the text "null", pass --string; to take back an earlier assertion, retract it (steme retract <id>)`,
+    })
+  }
+  if (typeof value === 'number') {
+    const read = JSON.stringify(value)
+    if (Number.isFinite(value) && read === text.trim()) return {value, notes: []}
+    const as = Number.isFinite(value) ? `would be ${read}` : 'is out of range'
+    return {value: text, notes: [`${text} was stored as the text ${JSON.stringify(text)}: as a JSON number it ${as}${Number.isFinite(value) ? `; to store the number, type ${read}` : ''}`]}
+  }
+  if (typeof value === 'object') {
+    const bad = scanJson(text)
+    if (bad?.key !== undefined) throw new UserError(`value: the key ${JSON.stringify(bad.key)} appears twice in one object; JSON keeps only the last, silently`, {hint: 'write each key once'})
+    if (bad?.typed) {
+      throw new UserError(`value: the number ${bad.typed} in it would be stored as ${bad.read}`, {hint: `write it as a string ("${bad.typed}") to keep it as typed, or as ${bad.read}`})
+    }
+  }
+  return {value, notes: []}
+}
+
+const STRING_HINT = 'fix the JSON, or pass --string to store the text as it is, as a plain string'
+
+const brief = (text: string) => JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)
+
+const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
+
+/**
+ * The first key an object of valid JSON text has twice, or else the first number JSON does not
+ * read back as typed (20.10 -> 20.1). One pass over the text: a string is a key when a colon
+ * follows it.
+ */
+function scanJson(json: string): {key?: string; typed?: string; read?: string} | undefined {
+  const keys: Array<Set<string> | undefined> = []
+  for (let i = 0; i < json.length; ) {
+    const c = json[i]
+    if (c === '"') {
+      let j = i + 1
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+      const token = json.slice(i, j + 1)
+      i = j + 1
+      const open = keys.at(-1)
+      let k = i
+      while (json[k] === ' ' || json[k] === '\n' || json[k] === '\r' || json[k] === '\t') k++
+      if (open && json[k] === ':') {
+        const key = JSON.parse(token) as string
+        if (open.has(key)) return {key}
+        open.add(key)
+      }
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      NUMBER.lastIndex = i
+      const typed = NUMBER.exec(json)![0]
+      i += typed.length
+      const n = Number(typed)
+      if (JSON.stringify(n) !== typed) return {typed, read: Number.isFinite(n) ? JSON.stringify(n) : 'out of range'}
+    } else {
+      if (c === '{') keys.push(new Set())
+      else if (c === '[') keys.push(undefined)
+      else if (c === '}' || c === ']') keys.pop()
+      i++
+    }
+  }
+  return undefined
+}
+
 /** The text as JSON when it is JSON, else the text itself. */
 function jsonOrText(text: string): Json {
   try {
@@ -70,7 +178,7 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
     hlc: deps.clock.tick(),
     subject: input.subject,
     predicate: input.predicate,
-    value: typeof input.value === 'string' ? parseValue(input.value) : input.value,
+    value: input.value,
     confidence: input.confidence ?? 1,
   }
   if (input.source !== undefined) body.source = input.source

@@ -41,3 +41,54 @@ describe('human output of fields holding control characters', () => {
     expect(show).toContain('"source": "s\\u001b[8m\\u202e"')
   })
 })
+
+describe('steme assert: what is typed on the command line', () => {
+  const stored = (subject: string) => sb.json<{records: Array<{subject: string; value: unknown; source?: string}>}>(['log', subject]).records
+
+  it('keeps 1.10 as the text with a note; refuses a duplicate key, broken JSON and null with exit 2; --string stores text as is', () => {
+    const r = sb.run(['assert', 'v:1', 'version', '1.10'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('note: 1.10 was stored as the text "1.10": as a JSON number it would be 1.1; to store the number, type 1.1')
+    for (const [text, message] of [['{"a":1,"a":2}', 'the key "a" appears twice'], ['[1,2', 'starts like JSON but is not JSON'], ['null', 'cannot hold null']]) {
+      const bad = sb.run(['assert', 'v:1', 'p', text])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain(message)
+    }
+    expect(sb.run(['assert', 'v:1', 'raw', '[1,2', '--string']).code).toBe(0)
+    expect(stored('v:1').map((a) => a.value)).toEqual(['1.10', '[1,2'])
+  })
+
+  it('refuses --confidence 0x1 and an empty valid range, with exit 2', () => {
+    const hex = sb.run(['assert', 'c:1', 'p', '1', '--confidence', '0x1'])
+    expect(hex.code).toBe(2)
+    expect(hex.stderr).toContain('--confidence must be a decimal number in [0, 1] such as 0.9, got "0x1"')
+    const empty = sb.run(['assert', 'c:1', 'p', '1', '--valid-from', '2024-01-01', '--valid-to', '2024-01-01'])
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toContain('the range is empty')
+    expect(stored('c:1')).toEqual([])
+  })
+
+  it('refuses a control character in the subject', () => {
+    const r = sb.run(['assert', 'esc3:\x1b[2Jx', 'p', 'x'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('subject holds a control character (\\u001b at character 6)')
+  })
+
+  it('stores names in NFC with a note; query and log warn about records under the other form', () => {
+    const nfd = 'drug:cafe\u0301'
+    const a = sb.run(['assert', nfd, 'p', '1', '--source', 'lab:cafe\u0301'])
+    expect(a.code).toBe(0)
+    expect(a.stderr).toContain('note: subject was stored as "drug:café" in Unicode NFC')
+    expect(a.stderr).toContain('note: source was stored as "lab:café" in Unicode NFC')
+    expect(stored(nfd.normalize('NFC')).map((r) => [r.subject, r.source])).toEqual([['drug:caf\u00e9', 'lab:caf\u00e9']])
+    // A record under the NFD form arrives from elsewhere, unchanged.
+    expect(sb.run(['ingest', '-'], {input: JSON.stringify({subject: nfd, predicate: 'p', value: 2}) + '\n'}).code).toBe(0)
+    for (const args of [['query', 'drug:caf\u00e9'], ['log', 'drug:caf\u00e9'], ['query', 'drug:caf\u00e9', '--json']]) {
+      const r = sb.run(args)
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("Unicode NFD (accents as separate combining characters), so it is another subject; to see them, type it as $'drug:cafe\\u0301'")
+    }
+    expect(sb.run(['query', nfd]).stderr).toContain("Unicode NFC (accents composed), so it is another subject; to see them, type it as $'drug:caf\\u00e9'")
+    expect(sb.run(['query', 'v:1']).stderr).toBe('')
+  })
+})
