@@ -159,7 +159,7 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   it('usage errors exit 2 with a hint', () => {
     const before = count()
     const cases: Array<[string[], RegExp]> = [
-      [['assert', 'a', 'b', '1', '--confidence', '7'], /--confidence must be a number in \[0, 1\], got "7"/],
+      [['assert', 'a', 'b', '1', '--confidence', '7'], /--confidence must be a decimal number in \[0, 1\] such as 0.9, got "7"/],
       [['assert', 'a'], /Missing 2 required args/],
       [['query', 'a', '--as-of', 'someday'], /"someday" is neither a date nor an HLC stamp/],
       [['show', 'xyz'], /"xyz" is not a record id/],
