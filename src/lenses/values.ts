@@ -126,4 +126,4 @@ export const empty = (lens: string, cands: readonly Assertion[]) => declined(len
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)
 export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3))
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
+export {plural} from '../core/words.js'
