@@ -25,7 +25,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     supersedes: Flags.string({description: 'id (or unique prefix) of your own earlier assertion about the same subject and predicate that this one replaces (repeatable)', multiple: true}),
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
-    key: Flags.string({description: 'name of the key to sign with (default: STEME_KEY or your default key)'}),
+    key: StemeCommand.keyFlag(),
     ...StemeCommand.remoteFlags,
   }
 

@@ -22,7 +22,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
   static flags = {
     format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
-    key: Flags.string({description: 'name of the key that signs plain facts'}),
+    key: StemeCommand.keyFlag('the key that signs plain facts'),
     ...StemeCommand.remoteFlags,
   }
 

@@ -12,7 +12,7 @@ Whose retractions count is the local policy: your own key, pre-trusted agents, a
   static flags = {
     source: Flags.string({char: 's', description: 'retract every assertion citing this source instead', exclusive: ['id']}),
     reason: Flags.string({char: 'r', description: 'why, for the people reading `steme show`'}),
-    key: Flags.string({description: 'name of the key to sign with'}),
+    key: StemeCommand.keyFlag(),
   }
 
   async run(): Promise<RetractResult> {

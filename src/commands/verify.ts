@@ -28,7 +28,7 @@ A claim's lens resolves what the store says. ${SELF_IN_LENS}`
     'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept)'}),
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
-    key: Flags.string({description: 'name of the key to sign with, for --record'}),
+    key: StemeCommand.keyFlag('the key to sign with, for --record'),
     ...StemeCommand.remoteFlags,
   }
 
