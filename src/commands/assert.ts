@@ -1,7 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {KeyStore} from '../keystore.js'
+import {unknownEpoch} from '../lenses/epochs.js'
 import {assertOp, inexactNumber, type AssertResult} from '../ops/assert.js'
+import type {Epoch} from '../core/record.js'
 
 export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
@@ -49,6 +51,10 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
       validFrom: flags['valid-from'],
       validTo: flags['valid-to'],
     })
+    // A typo in --epoch is not refused: the epoch's record may arrive later by sync. Only a store
+    // opened here can say which epochs it knows; a daemon is not asked.
+    const epochNote = flags.epoch !== undefined && t.rt ? unknownEpoch(flags.epoch, (await t.rt.store.ofKinds(['epoch'])) as Epoch[]) : undefined
+    if (epochNote) res.warnings = [...(res.warnings ?? []), `${epochNote}; stored as given, and epoch-aware lenses place it by its date until such a record arrives`]
     if (inexactNumber(args.value)) this.note(`note: ${args.value} is a number JSON cannot hold exactly (integers beyond 2^53, or out of range), so it was stored as the string "${args.value}"`)
     for (const w of res.warnings ?? []) this.note(`note: ${w}`)
     this.out(res.id)

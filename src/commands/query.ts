@@ -49,6 +49,7 @@ ${SELF_IN_LENS}`
       includeRetracted: flags['include-retracted'],
     }
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
+    for (const n of res.notes ?? []) this.note(`note: ${n}`)
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
       this.out(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`)

@@ -58,12 +58,17 @@ export function lensByName(name: string): Lens {
   return spec.lens
 }
 
+/** What the expression's filters have to say about this store, whatever the candidates: an epoch no record declares. */
+export function filterNotes(expr: Expression, ctx: LensContext): string[] {
+  return expr.filters.flatMap((f) => FILTERS[f.filter].note?.(f.arg, ctx) ?? [])
+}
+
 /** Resolve candidates through a compiled expression. Same inputs, same output: candidate order does not matter. */
 export function resolve(expr: Expression, cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions = {}): Resolution {
   const subject = cands[0]?.subject ?? ''
   const predicate = cands[0]?.predicate ?? ''
   let live = lifecycle(cands, ctx, opts)
-  const notes: string[] = []
+  const notes = filterNotes(expr, ctx)
   const dropped = cands.length - live.length
   if (dropped > 0) notes.push(`${plural(dropped, 'candidate')} set aside as retracted, superseded or not valid at the time asked`)
   for (const f of expr.filters) {
