@@ -5,6 +5,7 @@ import {UserError} from '../core/errors.js'
 import {KeyStore} from '../keystore.js'
 import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 import {threadsFlag} from '../threads-flag.js'
+import {plural} from '../core/words.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -67,7 +68,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
         'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
       )
     }
-    this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
+    this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${plural(res.lines, `${res.format} record`)} read)`)
     if (res.rejected > 0) process.exitCode = 1
     if (res.interrupted) {
       input.destroy() // a pipe still open would keep the process alive

@@ -1,7 +1,7 @@
 /** Small pieces of English for messages: counted nouns, and the known name a typo was probably meant as. */
 
-/** "1 record", "2 records", "3 witnesses". */
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
+/** "1 record", "2 records", "3 witnesses"; `show` writes the number (e.g. with thousands separators). */
+export const plural = (n: number, word: string, show: (n: number) => string = String): string => `${show(n)} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
 
 /** Edit distance (insertions, deletions, substitutions, and swaps of two neighbours). */
 function distance(a: string, b: string): number {
