@@ -28,6 +28,13 @@ export abstract class StemeCommand extends Command {
     token: Flags.string({description: 'bearer token for --remote (default: STEME_TOKEN)', helpGroup: 'GLOBAL'}),
   }
 
+  /**
+   * --key, for every command that signs (and whoami): one definition, so each takes the same
+   * forms (a key name or a key file path) and falls back the same way (STEME_KEY, the default key).
+   */
+  static keyFlag = (what = 'the key to sign with') =>
+    Flags.string({description: `${what}: a key name (\`steme keys list\`) or a key file path (default: STEME_KEY, else your default key)`})
+
   private runtime?: Runtime
 
   /**

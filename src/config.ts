@@ -3,6 +3,8 @@ import {existsSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {parse as parseToml, TomlError} from 'smol-toml'
 import {UserError} from './core/errors.js'
+import {closest} from './core/words.js'
+import {LENS_PARAMS, type ParamSpec} from './lenses/params.js'
 
 export const STEME_DIR = '.steme'
 export const DB_FILE = 'store.duckdb'
@@ -62,42 +64,134 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
   })
 }
 
+/** One setting's rule: what it takes (for messages) and whether a value is that. */
+interface Rule {
+  takes: string
+  ok: (v: unknown) => boolean
+  /** For a list, the element that is wrong, so the message shows it rather than the whole list. */
+  bad?: (v: unknown[]) => unknown
+}
+
+const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
+const AGENT = /^[0-9a-f]{64}$/
+const agentList: Rule = {
+  takes: 'a list of agent keys (64 lowercase hex chars each, as `steme whoami` prints them)',
+  ok: (v) => Array.isArray(v) && v.every((a) => typeof a === 'string' && AGENT.test(a)),
+  bad: (v) => v.find((a) => typeof a !== 'string' || !AGENT.test(a)),
+}
+
+/** The lens parameters [lenses.<name>] may set: the registry's own, typed as TOML has them. */
+function lensRules(): Record<string, Record<string, Rule>> {
+  return Object.fromEntries(
+    Object.entries(LENS_PARAMS).map(([name, params]) => [
+      name,
+      Object.fromEntries(
+        Object.entries(params as Record<string, ParamSpec>).map(([k, p]) => [
+          k,
+          {
+            takes: p.toml === 'list' ? `${p.takes} (a list of strings in quotes)` : p.takes,
+            ok: (v: unknown) => (p.toml === 'number' ? typeof v === 'number' : Array.isArray(v) ? v.every((x) => typeof x === 'string') : typeof v === 'string') && !p.check?.(v),
+          },
+        ]),
+      ),
+    ]),
+  )
+}
+
+/**
+ * Every section and setting config.toml may hold, and what each takes. A name not here is a
+ * typo (refused with the nearest known one), never ignored in favour of the default.
+ * `*` stands for any key: the names of [remotes] are the user's own.
+ */
+function schema(): Record<string, Record<string, Rule> | Record<string, Record<string, Rule>>> {
+  return {
+    query: {lens: {takes: 'a lens expression in quotes', ok: (v) => typeof v === 'string'}},
+    store: {skew_seconds: {takes: 'a number of seconds >= 0', ok: (v) => typeof v === 'number' && v >= 0}},
+    trust: {pretrusted: agentList},
+    serve: {allow_agents: agentList},
+    // An empty one would resolve to the store's own directory: a sync with itself, reported as done.
+    remotes: {'*': {takes: 'a URL or path in quotes, not empty', ok: (v) => typeof v === 'string' && v.trim() !== ''}},
+    lenses: lensRules(),
+  }
+}
+
+/**
+ * The line a section or setting is on, for messages: its [header] line, or the `key =` line
+ * inside that section. Undefined when it is written some other way (dotted keys, inline tables).
+ */
+function lineOf(text: string, section: string[], key?: string): number | undefined {
+  const lines = text.split(/\r?\n/)
+  const header = (l: string) => l.match(/^\s*\[\s*([^\][]+?)\s*\]\s*(#.*)?$/)?.[1].split(/\s*\.\s*/).map((p) => p.replace(/^"(.*)"$/, '$1'))
+  const at = section.length === 0 ? -1 : lines.findIndex((l) => header(l)?.join('.') === section.join('.'))
+  if (key === undefined) return at < 0 ? undefined : at + 1
+  for (let i = at + 1; i < lines.length; i++) {
+    if (i > at + 1 && header(lines[i])) break
+    if (new RegExp(`^\\s*"?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*=`).test(lines[i])) return i + 1
+  }
+  return undefined
+}
+
 export function readConfig(dir: string | undefined): StoreConfig {
   if (!dir) return {...DEFAULT_CONFIG}
   const path = join(dir, CONFIG_FILE)
   if (!existsSync(path)) return {...DEFAULT_CONFIG}
+  const text = readFileSync(path, 'utf8')
   let raw: Record<string, unknown>
   try {
-    raw = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>
+    raw = parseToml(text) as Record<string, unknown>
   } catch (e) {
     const where = e instanceof TomlError ? ` at line ${e.line}, column ${e.column}` : ''
     throw new UserError(`${path} is not valid TOML${where}: ${(e as Error).message.split('\n')[0]}`, {code: 'config', hint: 'fix the file by hand'})
   }
-  // A setting of the wrong type is an error naming it, never silently replaced by its default.
-  const bad = (key: string, want: string, got: unknown): UserError =>
-    new UserError(`${path}: ${key} must be ${want}, got ${JSON.stringify(got) ?? String(got)}`, {code: 'config', hint: `fix ${key} in the file (or remove it to use the default)`})
-  const table = (name: string): Record<string, unknown> => {
-    const t = raw[name] ?? {}
-    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad(`[${name}]`, 'a table', t)
-    return t as Record<string, unknown>
-  }
-  const query = table('query')
-  const store = table('store')
-  const trust = table('trust')
-  const remotes = table('remotes')
-  if (query.lens !== undefined && typeof query.lens !== 'string') throw bad('query.lens', 'a lens expression in quotes', query.lens)
-  const skew = store.skew_seconds ?? DEFAULT_CONFIG.skewSeconds
-  if (typeof skew !== 'number' || !(skew >= 0)) throw bad('store.skew_seconds', 'a number of seconds >= 0', skew)
-  const pretrusted = trust.pretrusted ?? []
-  if (!Array.isArray(pretrusted)) throw bad('trust.pretrusted', 'a list of agent keys (64 hex chars each)', pretrusted)
-  for (const a of pretrusted) if (typeof a !== 'string' || !/^[0-9a-f]{64}$/.test(a)) throw bad('trust.pretrusted', 'a list of agent keys (64 lowercase hex chars each, as `steme whoami` prints them)', a)
-  // An empty one would resolve to the store's own directory: a sync with itself, reported as done.
-  for (const [name, url] of Object.entries(remotes)) if (typeof url !== 'string' || url.trim() === '') throw bad(`remotes.${name}`, 'a URL or path in quotes, not empty', url)
+  checkTable(raw, [], schema(), {path, text})
+  const query = (raw.query ?? {}) as Record<string, unknown>
+  const store = (raw.store ?? {}) as Record<string, unknown>
+  const trust = (raw.trust ?? {}) as Record<string, unknown>
   return {
     lens: typeof query.lens === 'string' ? query.lens : DEFAULT_CONFIG.lens,
-    skewSeconds: skew,
-    pretrusted: pretrusted as string[],
-    remotes: remotes as Record<string, string>,
+    skewSeconds: typeof store.skew_seconds === 'number' ? store.skew_seconds : DEFAULT_CONFIG.skewSeconds,
+    pretrusted: (trust.pretrusted ?? []) as string[],
+    remotes: (raw.remotes ?? {}) as Record<string, string>,
     raw,
   }
 }
+
+type Schema = Record<string, unknown>
+
+/** Check one table against its schema, down through sub-tables; the first problem is the error. */
+function checkTable(table: Record<string, unknown>, at: string[], spec: Schema, file: {path: string; text: string}): void {
+  // A setting by its `key =` line in this section; a section by its own [header] line.
+  const where = (key: string, isSection = false) => {
+    const line = isSection ? lineOf(file.text, [...at, key]) : lineOf(file.text, at, key)
+    return `${file.path}${line ? `:${line}` : ''}`
+  }
+  const name = (key: string) => [...at, key].join('.')
+  const section = at.length ? `[${at.join('.')}]` : 'the top level'
+  for (const [key, value] of Object.entries(table)) {
+    // Own names only: a section called [constructor] is a typo, not Object's.
+    const rule = (Object.hasOwn(spec, key) ? spec[key] : spec['*']) as Rule | Schema | undefined
+    if (rule === undefined) {
+      const isSection = isTable(value)
+      const known = Object.keys(spec).filter((k) => k !== '*')
+      const near = closest(key, known, {max: 1})
+      const shown = isSection ? `[${name(key)}]` : name(key)
+      throw new UserError(`${where(key, isSection)}: unknown ${isSection ? 'section' : 'setting'} ${shown}${near.length ? `; did you mean ${isSection ? `[${[...at, near[0]].join('.')}]` : [...at, near[0]].join('.')}?` : ''}`, {
+        code: 'config',
+        hint: known.length ? `${section} may hold: ${known.join(', ')} (docs/lenses.md, Configuration); fix or remove it` : `${section} takes no settings; remove it`,
+      })
+    }
+    if (typeof (rule as Rule).ok === 'function') {
+      const r = rule as Rule
+      if (!r.ok(value)) {
+        const got = Array.isArray(value) && r.bad ? r.bad(value) : value
+        throw new UserError(`${where(key)}: ${name(key)} must be ${r.takes}, got ${show(got)}`, {code: 'config', hint: `fix ${name(key)} in the file (or remove it to use the default)`})
+      }
+      continue
+    }
+    // A section: its value must be a table.
+    if (!isTable(value)) throw new UserError(`${where(key)}: [${name(key)}] must be a table, got ${show(value)}`, {code: 'config', hint: `write it as a [${name(key)}] section (or remove it)`})
+    checkTable(value, [...at, key], rule as Schema, file)
+  }
+}
+
+const show = (v: unknown): string => (v instanceof Date ? v.toISOString() : JSON.stringify(v) ?? String(v))

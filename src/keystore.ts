@@ -1,7 +1,7 @@
 /** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
 import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {basename, join, sep} from 'node:path'
 import {UserError} from './core/errors.js'
 import {isHex, toHex} from './core/hash.js'
 import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
@@ -32,6 +32,9 @@ const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, and not 6
  * STEME_KEY takes), so a name like that is refused and never echoed: it may be a seed typed into --key.
  */
 const isKeyName = (name: string): boolean => NAME_RE.test(name) && !SEED_RE.test(name)
+
+/** A key given by path rather than by name: a slash cannot be in a name. */
+const isPath = (given: string): boolean => given.includes('/') || given.includes(sep)
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
@@ -115,23 +118,15 @@ export class KeyStore {
     }
   }
 
-  /** The key to sign with: STEME_KEY (a 64-hex seed or a key file path), else the named or default key file. */
+  /**
+   * The key to sign with: --key (a key name or a key file path), else STEME_KEY (the same, or a
+   * 64-hex seed for CI), else the default key file.
+   */
   load(name?: string): LoadedKey {
+    if (name !== undefined) return this.fromFlag(name)
     const envKey = this.env.STEME_KEY
-    if (!name && envKey) {
-      if (isHex(envKey.trim(), 64)) return {...keyPairFromSeed(Buffer.from(envKey.trim(), 'hex')), name: 'env', origin: 'STEME_KEY'}
-      if (existsSync(envKey)) return {...this.readFile(envKey, 'env'), name: 'env', origin: envKey}
-      throw new UserError('STEME_KEY is set but is neither a 64-hex-char seed nor a path to a key file', {code: 'no_key', hint: 'set STEME_KEY to a key file path or unset it'})
-    }
-    if (name !== undefined && !isKeyName(name)) {
-      // Never echo it: what does not look like a name may be a private seed.
-      const seed = SEED_RE.test(name.trim())
-      throw new UserError(`--key takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : 'is not a valid key name'}; it is not printed`, {
-        code: 'no_key',
-        hint: 'see your key names with `steme keys list`; to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
-      })
-    }
-    const n = name ?? this.defaultName()
+    if (envKey) return this.fromEnv(envKey)
+    const n = this.defaultName()
     if (!n) throw new UserError('no signing key', {code: 'no_key', hint: 'create one with `steme keys generate` (or `steme init`), or set STEME_KEY'})
     if (!isKeyName(n)) {
       throw new UserError(`the default key name in ${this.defaultFile()} is not a valid key name; it is not printed`, {
@@ -139,8 +134,50 @@ export class KeyStore {
         hint: 'make a key the default with `steme keys generate --name <name> --default`, or write the name of one of `steme keys list` into that file',
       })
     }
+    return this.named(n)
+  }
+
+  /** --key: a name of `steme keys list`, or a path (it has a slash); never a seed, and what may be one is not echoed. */
+  private fromFlag(given: string): LoadedKey {
+    if (isPath(given)) {
+      if (!existsSync(given)) throw new UserError(`--key ${given}: no such key file`, {code: 'no_key', hint: 'give the path of a key file, or the name of one of `steme keys list`'})
+      return {...this.readFile(given, 'key'), name: basename(given).replace(/\.key$/, ''), origin: given}
+    }
+    if (!isKeyName(given)) {
+      const seed = SEED_RE.test(given.trim())
+      throw new UserError(`--key takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : 'is not a valid key name'}; it is not printed`, {
+        code: 'no_key',
+        hint: 'see your key names with `steme keys list` (a key file is given by its path, ./name.key); to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
+      })
+    }
+    return this.named(given)
+  }
+
+  /**
+   * STEME_KEY: a 64-hex seed (CI), else a key name, else a key file path. Its value is never
+   * printed: a seed with a typo in it is not a seed, and still a secret.
+   */
+  private fromEnv(given: string): LoadedKey {
+    if (isHex(given.trim(), 64)) return {...keyPairFromSeed(Buffer.from(given.trim(), 'hex')), name: 'env', origin: 'STEME_KEY'}
+    if (!isPath(given) && isKeyName(given) && existsSync(join(this.dir, `${given}.key`))) {
+      const k = this.named(given)
+      return {...k, origin: `${k.origin}, from STEME_KEY`}
+    }
+    if (existsSync(given)) return {...this.readFile(given, 'env'), name: 'env', origin: given}
+    throw new UserError(`STEME_KEY is set but is not a 64-hex-char seed, the name of a key in ${this.dir}, or the path of a key file; its value is not printed, as it may be key material`, {
+      code: 'no_key',
+      hint: 'see your key names with `steme keys list`; set STEME_KEY to one of them, to a key file path or to a seed, or unset it',
+    })
+  }
+
+  private named(n: string): LoadedKey {
     const path = join(this.dir, `${n}.key`)
-    if (!existsSync(path)) throw new UserError(`no key named "${n}" in ${this.dir}`, {code: 'no_key', hint: 'list keys with `steme keys list` or create one with `steme keys generate --name ' + n + '`'})
+    if (!existsSync(path)) {
+      throw new UserError(`no key named "${n}" in ${this.dir}`, {
+        code: 'no_key',
+        hint: `list keys with \`steme keys list\` or create one with \`steme keys generate --name ${n}\`; a key file elsewhere is given by its path (./${n})`,
+      })
+    }
     return {...this.readFile(path, n), name: n, origin: path}
   }
 

@@ -7,6 +7,7 @@ import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
 import type {OpenOptions} from './sync/remote.js'
 import {threadsFlag} from './threads-flag.js'
+import {plural} from './core/words.js'
 
 export abstract class SyncCommand extends StemeCommand {
   static args = {remote: Args.string({description: 'a configured remote name, or a URL / path (default: origin, else the only remote)'})}
@@ -41,7 +42,7 @@ export abstract class SyncCommand extends StemeCommand {
     const unhook = onInterrupt((signal) => {
       progress?.stop()
       // Each batch is stored as it arrives, so a rerun asks only for what is still missing.
-      this.note(`interrupted (${signal}) after ${so.received} records received and ${so.sent} sent: what was stored is kept; run the same command again to go on`)
+      this.note(`interrupted (${signal}) after ${plural(so.received, 'record')} received and ${so.sent} sent: what was stored is kept; run the same command again to go on`)
     })
     try {
       res = await syncOp(rt, {

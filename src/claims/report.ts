@@ -3,6 +3,7 @@ import type {VerifyResult} from '../ops/verify.js'
 import {showValue} from './compare.js'
 import {where} from './observation.js'
 import type {Verdict} from './verdict.js'
+import {plural} from '../core/words.js'
 
 const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s)
 
@@ -67,7 +68,7 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
     }
   }
   if (res.unclaimed.length) {
-    lines.push('', `UNCLAIMED (${res.unclaimed.length} observations under claimed subjects, no claim covers them)`)
+    lines.push('', `UNCLAIMED (${plural(res.unclaimed.length, 'observation')} under claimed subjects, no claim covers them)`)
     for (const o of res.unclaimed.slice(0, 10)) lines.push(`  ${o.subject} ${o.predicate} = ${cut(showValue(o.value), 40)}  ${where(o)}`)
     if (res.unclaimed.length > 10) lines.push(`  ... and ${res.unclaimed.length - 10} more (--json lists them all)`)
   }
@@ -76,7 +77,7 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   const parts = [`${s.pass} pass`, `${s.conflict} conflict`, `${s.missing} missing`]
   if (s.unchecked) parts.push(`${s.unchecked} unchecked`)
   if (s.known) parts.push(`${s.known} in baseline`)
-  lines.push('', `${s.claims} claims: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
+  lines.push('', `${plural(s.claims, 'claim')}: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
   if (res.baseline?.updated) {
     lines.push(`baseline written to ${res.baseline.path} (${s.known} accepted failures)`)
     const unchecked = res.verdicts.filter((v) => v.status === 'UNCHECKED' && v.baseline !== 'known').map((v) => v.id)

@@ -6,6 +6,8 @@ import {parseDate} from '../core/hlc.js'
 import {assertOp, parseTypedValue, typedName, type AssertResult} from '../ops/assert.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
 import {visible} from '../ui/table.js'
+import {unknownEpoch} from '../lenses/epochs.js'
+import type {Epoch} from '../core/record.js'
 
 export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
@@ -34,7 +36,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
     string: Flags.boolean({description: 'store the value as this text, a plain string, without reading it as JSON'}),
-    key: Flags.string({description: 'name of the key to sign with (default: STEME_KEY or your default key)'}),
+    key: StemeCommand.keyFlag(),
     ...StemeCommand.remoteFlags,
   }
 
@@ -69,6 +71,10 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
       validFrom: flags['valid-from'],
       validTo: flags['valid-to'],
     })
+    // A typo in --epoch is not refused: the epoch's record may arrive later by sync. Only a store
+    // opened here can say which epochs it knows; a daemon is not asked.
+    const epochNote = epoch !== undefined && t.rt ? unknownEpoch(epoch, (await t.rt.store.ofKinds(['epoch'])) as Epoch[]) : undefined
+    if (epochNote) notes.push(`${epochNote}; stored as given, and epoch-aware lenses place it by its date until such a record arrives`)
     const split = await sameLookingNotes(subject, hasRecords(t))
     for (const w of [...notes, ...value.notes, ...(res.warnings ?? []), ...split]) this.note(visible(`note: ${w}`))
     this.out(res.id)

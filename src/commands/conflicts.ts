@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsOp} from '../ops/conflicts.js'
-import {table} from '../ui/table.js'
+import {answerCell, table} from '../ui/table.js'
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -29,7 +29,7 @@ ${SELF_IN_LENS}`
       this.out(
         table(
           ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS'],
-          res.conflicts.map((c) => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, c.winner ?? `(${c.status})`, c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | ')]),
+          res.conflicts.map((c) => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | ')]),
         ),
       )
     return res

@@ -9,7 +9,7 @@ export default class Epoch extends StemeCommand {
   static flags = {
     starts: Flags.string({required: true, description: 'when it starts (ISO-8601 date)'}),
     note: Flags.string({description: 'what changed'}),
-    key: Flags.string({description: 'name of the key to sign with'}),
+    key: StemeCommand.keyFlag(),
   }
 
   async run(): Promise<{id: string; name: string; starts: string}> {

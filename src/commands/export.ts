@@ -4,6 +4,7 @@ import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import {exportOp} from '../ops/export.js'
 import {outputFile, type Write} from '../output-file.js'
+import {plural} from '../core/words.js'
 
 export default class Export extends StemeCommand {
   static summary = 'Write records as signed NDJSON, re-ingestable anywhere'
@@ -31,7 +32,7 @@ export default class Export extends StemeCommand {
       })
     }
     const res = await output.write(scan)
-    this.note(`${res.records} records written to ${output.path}`)
+    this.note(`${plural(res.records, 'record')} written to ${output.path}`)
     return res
   }
 }

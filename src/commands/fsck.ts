@@ -1,5 +1,6 @@
 import {StemeCommand} from '../command.js'
 import {fsckOp, type FsckResult} from '../ops/fsck.js'
+import {plural} from '../core/words.js'
 
 export default class Fsck extends StemeCommand {
   static summary = 'Check integrity: recompute every id and verify every signature'
@@ -17,7 +18,7 @@ export default class Fsck extends StemeCommand {
       progress?.stop()
     }
     for (const b of res.bad) this.note(`bad record ${b.id}: ${b.reason}`)
-    this.out(`${res.checked} records checked, ${res.bad.length} bad`)
+    this.out(`${plural(res.checked, 'record')} checked, ${res.bad.length} bad`)
     if (res.bad.length) process.exitCode = 1
     return res
   }

@@ -6,6 +6,7 @@ import {KeyStore} from '../keystore.js'
 import {ingestOp, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 import {threadsFlag} from '../threads-flag.js'
 import {visible} from '../ui/table.js'
+import {plural} from '../core/words.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -23,7 +24,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
   static flags = {
     format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
-    key: Flags.string({description: 'name of the key that signs plain facts'}),
+    key: StemeCommand.keyFlag('the key that signs plain facts'),
     ...StemeCommand.remoteFlags,
   }
 
@@ -68,7 +69,7 @@ CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_f
         'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
       )
     }
-    this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${res.lines} ${res.format} records read)`)
+    this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${plural(res.lines, `${res.format} record`)} read)`)
     if (res.rejected > 0) process.exitCode = 1
     if (res.interrupted) {
       input.destroy() // a pipe still open would keep the process alive

@@ -3,6 +3,7 @@ import {StemeCommand} from '../command.js'
 import type {Store} from '../core/store.js'
 import {migrateOp, type MigrateResult} from '../ops/migrate.js'
 import {threadsFlag} from '../threads-flag.js'
+import {plural} from '../core/words.js'
 
 export default class Migrate extends StemeCommand {
   static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
@@ -39,8 +40,8 @@ export default class Migrate extends StemeCommand {
       progress?.stop()
     }
     for (const e of res.errors) this.note(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`)
-    if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad records`)
-    this.out(`${res.from} -> ${res.to}: ${res.scanned} records read, ${res.added} added, ${res.present} already present, ${res.bad} bad (${res.seconds} s)`)
+    if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad ${res.bad - res.errors.length === 1 ? 'record' : 'records'}`)
+    this.out(`${res.from} -> ${res.to}: ${plural(res.scanned, 'record')} read, ${res.added} added, ${res.present} already present, ${res.bad} bad (${res.seconds} s)`)
     if (res.bad > 0) process.exitCode = 1
     return res
   }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
-import {bold, dim, table, visible} from '../ui/table.js'
+import {answerCell, bold, dim, table, visible} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
   static summary = 'Answer a question about a subject through a lens, and say why'
@@ -52,12 +52,13 @@ ${SELF_IN_LENS}`
     const res = t.remote ? await t.remote.query(input) : await queryOp(t.rt, input)
     // On stderr, so --json output stays as it was.
     for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
+    for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
       this.out(visible(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`))
       return res
     }
-    const rows = res.resolutions.map((r) => [r.predicate, r.winner ? r.winner.key : `(none: ${r.status})`, r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
+    const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
     this.out(bold(visible(res.subject)) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
     for (const r of res.resolutions) {

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {retractOp, type RetractResult} from '../ops/retract.js'
 import {visible} from '../ui/table.js'
+import {plural} from '../core/words.js'
 
 export default class Retract extends StemeCommand {
   static summary = 'Retract a record, or every assertion citing a source; derived assertions follow unless they have another justification'
@@ -13,7 +14,7 @@ Whose retractions count is the local policy: your own key, pre-trusted agents, a
   static flags = {
     source: Flags.string({char: 's', description: 'retract every assertion citing this source instead', exclusive: ['id']}),
     reason: Flags.string({char: 'r', description: 'why, for the people reading `steme show`'}),
-    key: Flags.string({description: 'name of the key to sign with'}),
+    key: StemeCommand.keyFlag(),
   }
 
   async run(): Promise<RetractResult> {
@@ -22,7 +23,7 @@ Whose retractions count is the local policy: your own key, pre-trusted agents, a
     const res = await retractOp(rt, {target: args.id, source: flags.source, reason: flags.reason})
     this.out(res.id)
     if (res.targetKind !== undefined && res.targetKind !== 'assertion') this.note(`retracted the ${res.targetKind} ${res.target}`)
-    else this.note(`retracted ${res.direct} assertion${res.direct === 1 ? '' : 's'} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
+    else this.note(`retracted ${plural(res.direct, 'assertion')} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
     // A source retraction also covers assertions that arrive later: a misspelt source is worth a word.
     if (flags.source !== undefined && res.direct === 0) this.note(`note: no stored assertion cites source "${visible(flags.source)}"; it stands, permanently, for any that cite it later (check the spelling with \`steme log --json\`)`)
     return res

@@ -4,6 +4,7 @@ import {StemeCommand} from '../command.js'
 import {isLoopback} from '../loopback.js'
 import {UserError} from '../core/errors.js'
 import {threadsFlag} from '../threads-flag.js'
+import {plural} from '../core/words.js'
 
 export default class Serve extends StemeCommand {
   static summary = 'Run the HTTP daemon for a team: the same operations as the CLI, under /v1, with bearer tokens'
@@ -85,7 +86,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       state.removeServeState(dir)
     }
     const {requests, stored, rejected} = server.metrics.totals
-    if (tty) this.note(`stopped: ${requests} requests, ${stored} records stored, ${rejected} rejected`)
+    if (tty) this.note(`stopped: ${plural(requests, 'request')}, ${plural(stored, 'record')} stored, ${rejected} rejected`)
     else server.app.log.info({requests, stored, rejected}, 'stopped')
     return {url, requests, stored, rejected}
   }

@@ -6,6 +6,7 @@ import type {Deps} from '../ops/deps.js'
 import {renderJunit, renderSarif, renderTable} from '../claims/report.js'
 import {lazyStore, verifyOp, type StoreDeps, type VerifyResult} from '../ops/verify.js'
 import {table} from '../ui/table.js'
+import {plural} from '../core/words.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
@@ -28,7 +29,7 @@ A claim's lens resolves what the store says. ${SELF_IN_LENS}`
     'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept)'}),
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
-    key: Flags.string({description: 'name of the key to sign with, for --record'}),
+    key: StemeCommand.keyFlag('the key to sign with, for --record'),
     ...StemeCommand.remoteFlags,
   }
 
@@ -60,11 +61,11 @@ A claim's lens resolves what the store says. ${SELF_IN_LENS}`
       if (!rt) throw new UserError('--record needs a store, and this repo has none', {code: 'no_store', hint: 'run `steme init` at the repo root, or pass --store'})
       const {recordVerifyOp} = await import('../ops/record-verify.js')
       const rec = await recordVerifyOp(rt, res)
-      this.note(`recorded ${rec.observations} observations and ${rec.verdicts} verdicts in ${rt.store.location}`)
+      this.note(`recorded ${plural(rec.observations, 'observation')} and ${plural(rec.verdicts, 'verdict')} in ${rt.store.location}`)
     }
     for (const w of res.warnings) this.note(`warning: ${w}`)
     const binary = res.skipped.filter((s) => s.reason === 'binary').length
-    if (binary && format === 'table') this.note(`note: skipped ${binary} binary file${binary === 1 ? '' : 's'}`)
+    if (binary && format === 'table') this.note(`note: skipped ${plural(binary, 'binary file')}`)
     if (res.store === 'used' && format === 'table') this.note('note: some claims were checked against the store')
     if (!res.ok) process.exitCode = 1
     const {observations: _omit, ...report} = res

@@ -1,18 +1,19 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../command.js'
-import {voteOp, type VoteResult} from '../ops/vote.js'
+import {DIRECTION_WORDS, voteOp, type VoteResult} from '../ops/vote.js'
 
 export default class Vote extends StemeCommand {
   static summary = 'Vote an assertion up or down, or withdraw your vote; your latest vote on it counts'
-  static examples = ['<%= config.bin %> vote 3f2a...(64 hex) up', '<%= config.bin %> vote 3f2a... withdraw']
+  static examples = ['<%= config.bin %> vote 3f2a...(64 hex) up', '<%= config.bin %> vote 3f2a... -1', '<%= config.bin %> vote 3f2a... withdraw --key bob']
   static args = {
     id: Args.string({required: true, description: 'the assertion id (or a unique prefix of it, 6+ hex chars)'}),
-    direction: Args.string({required: true, description: 'up, down or withdraw', options: ['up', 'down', 'withdraw']}),
+    direction: Args.string({required: true, description: 'up, down or withdraw; or the weight itself: 1, -1 or 0', options: DIRECTION_WORDS}),
   }
+  static flags = {key: StemeCommand.keyFlag()}
 
   async run(): Promise<VoteResult> {
     const {args, flags} = await this.parse(Vote)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, keyName: flags.key})
     const res = await voteOp(rt, {target: args.id, direction: args.direction})
     this.out(res.id)
     return res

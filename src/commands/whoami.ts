@@ -1,10 +1,9 @@
-import {Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {KeyStore} from '../keystore.js'
 
 export default class Whoami extends StemeCommand {
   static summary = 'Print the agent id (public key) you sign with, and where the key comes from'
-  static flags = {key: Flags.string({description: 'name of a key other than the default'})}
+  static flags = {key: StemeCommand.keyFlag('the key to show')}
 
   async run(): Promise<{agent: string; name: string; origin: string}> {
     const {flags} = await this.parse(Whoami)

@@ -2,6 +2,7 @@
 import {parseHlc} from '../core/hlc.js'
 import type {Assertion, Epoch} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
+import {closest} from '../core/words.js'
 import type {LensContext} from './types.js'
 
 /** One epoch per name (the latest record by (hlc, id) defines it), ordered by start then name. */
@@ -38,4 +39,15 @@ export function currentEpoch(timeline: Timeline, ctx: Pick<LensContext, 'validAt
   let found: string | undefined
   for (const e of timeline) if (e.starts <= t) found = e.name
   return found
+}
+
+/**
+ * What to tell a user who names an epoch no record declares (a typo, or one whose record has not
+ * arrived by sync yet): the declared names nearest to it. Undefined when it is declared.
+ */
+export function unknownEpoch(name: string, epochs: readonly Pick<Epoch, 'name'>[]): string | undefined {
+  const known = epochs.map((e) => e.name)
+  if (known.includes(name)) return undefined
+  const near = closest(name, known, {any: true})
+  return `no record declares an epoch named "${name}"` + (near.length ? ` (closest known: ${near.map((n) => `"${n}"`).join(', ')})` : ' (none is declared here; `steme epoch <name> --starts <date>` declares one)')
 }

@@ -3,7 +3,7 @@ import {UserError} from '../core/errors.js'
 import {hlcBound} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
 import {matcher} from './authority.js'
-import {currentEpoch, epochOf, epochTimeline} from './epochs.js'
+import {currentEpoch, epochOf, epochTimeline, unknownEpoch} from './epochs.js'
 import type {LensContext} from './types.js'
 
 export interface LifecycleOptions {
@@ -33,7 +33,8 @@ export function lifecycle(cands: readonly Assertion[], ctx: LensContext, opts: L
 
 type Filter = (cands: readonly Assertion[], arg: string, ctx: LensContext) => Assertion[]
 
-export const FILTERS: Record<string, {describe: string; run: Filter; check?: (arg: string) => void}> = {
+/** A filter: what it keeps, a check of its argument before any store access, and a note when the argument names nothing there. */
+export const FILTERS: Record<string, {describe: string; run: Filter; check?: (arg: string) => void; note?: (arg: string, ctx: LensContext) => string | undefined}> = {
   epoch: {
     describe: 'epoch:current or epoch:<name>: only assertions of that epoch',
     run: (cands, arg, ctx) => {
@@ -42,6 +43,9 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
       if (name === undefined) return []
       return cands.filter((a) => epochOf(a, timeline) === name)
     },
+    // Not an error: the epoch's record may yet arrive by sync. But an empty answer says why.
+    note: (arg, ctx) =>
+      arg === 'current' ? (currentEpoch(epochTimeline(ctx.epochs), ctx) === undefined ? 'no epoch has started by the time asked, so epoch:current keeps nothing' : undefined) : unknownEpoch(arg, ctx.epochs),
   },
   source: {
     describe: 'source:<glob>: only assertions citing a matching source (* is a wildcard)',

@@ -14,21 +14,19 @@ import {trust} from './trust.js'
 import type {Lens, LensContext, Resolution} from './types.js'
 import {votes} from './votes.js'
 import {plural} from './values.js'
+import {LENS_PARAMS, type LensName, type ParamSpec} from './params.js'
 
-export const LENSES: Record<string, {lens: Lens; describe: string; params?: Record<string, (v: unknown) => string | undefined>}> = {
-  recency: {lens: recency, describe: 'the latest assertion (by hlc, then id) wins'},
-  confidence: {lens: confidence, describe: 'the highest stated confidence wins'},
-  consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind'},
-  votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents'},
-  authority: {lens: authority, describe: 'the value from the highest-ranked source or agent in a configured order', params: {order: () => undefined}},
-  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents)'},
-  skeptic: {
-    lens: skeptic,
-    describe: 'consensus, but no winner when the conflict score exceeds a threshold (default 0.5); shows the camps',
-    params: {threshold: (v) => (Number(v) >= 0 && Number(v) <= 1 && String(v).trim() !== '' ? undefined : 'must be a number in [0, 1]')},
-  },
-  epoch: {lens: epoch, describe: 'only the latest epoch with candidates counts; consensus, then recency, within it'},
-  reliability: {lens: reliability, describe: 'source reliability learned from agreement across all subjects (iterative truth discovery)'},
+/** Each lens, and its parameters (params.ts: the config check reads them without loading the lenses). */
+export const LENSES: Record<LensName, {lens: Lens; describe: string; params: Readonly<Record<string, ParamSpec>>}> = {
+  recency: {lens: recency, describe: 'the latest assertion (by hlc, then id) wins', params: LENS_PARAMS.recency},
+  confidence: {lens: confidence, describe: 'the highest stated confidence wins', params: LENS_PARAMS.confidence},
+  consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind', params: LENS_PARAMS.consensus},
+  votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents', params: LENS_PARAMS.votes},
+  authority: {lens: authority, describe: 'the value from the highest-ranked source or agent in a configured order', params: LENS_PARAMS.authority},
+  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents)', params: LENS_PARAMS.trust},
+  skeptic: {lens: skeptic, describe: 'consensus, but no winner when the conflict score exceeds a threshold (default 0.5); shows the camps', params: LENS_PARAMS.skeptic},
+  epoch: {lens: epoch, describe: 'only the latest epoch with candidates counts; consensus, then recency, within it', params: LENS_PARAMS.epoch},
+  reliability: {lens: reliability, describe: 'source reliability learned from agreement across all subjects (iterative truth discovery)', params: LENS_PARAMS.reliability},
 }
 
 export const LENS_NAMES = Object.keys(LENSES)
@@ -38,13 +36,13 @@ export function compile(text: string, configParams: LensContext['params'] = {}):
   const expr = parseExpression(text, {lenses: LENS_NAMES, filters: Object.keys(FILTERS)})
   for (const f of expr.filters) FILTERS[f.filter].check?.(f.arg)
   for (const step of expr.chain) {
-    const spec = LENSES[step.lens].params ?? {}
+    const spec = LENSES[step.lens as LensName].params
     const merged = {...configParams[step.lens], ...step.params}
     for (const [k, v] of Object.entries(step.params)) {
       if (!(k in spec)) throw new UserError(`lens ${step.lens} has no parameter "${k}"`, {hint: Object.keys(spec).length ? `its parameters: ${Object.keys(spec).join(', ')}` : `${step.lens} takes no parameters`})
     }
-    for (const [k, check] of Object.entries(spec)) {
-      const problem = merged[k] === undefined ? undefined : check(merged[k])
+    for (const [k, {check}] of Object.entries(spec)) {
+      const problem = merged[k] === undefined ? undefined : check?.(merged[k])
       if (problem) throw new UserError(`${step.lens} ${k}=${JSON.stringify(merged[k])}: ${problem}`)
     }
   }
@@ -53,9 +51,14 @@ export function compile(text: string, configParams: LensContext['params'] = {}):
 
 /** The one lens by name (for tests and tools); unknown names are a usage error. */
 export function lensByName(name: string): Lens {
-  const spec = LENSES[name]
+  const spec = Object.hasOwn(LENSES, name) ? LENSES[name as LensName] : undefined
   if (!spec) throw new UserError(`unknown lens "${name}"`, {hint: `known lenses: ${LENS_NAMES.join(', ')}`})
   return spec.lens
+}
+
+/** What the expression's filters have to say about this store, whatever the candidates: an epoch no record declares. */
+export function filterNotes(expr: Expression, ctx: LensContext): string[] {
+  return expr.filters.flatMap((f) => FILTERS[f.filter].note?.(f.arg, ctx) ?? [])
 }
 
 /** Resolve candidates through a compiled expression. Same inputs, same output: candidate order does not matter. */
@@ -63,7 +66,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const subject = cands[0]?.subject ?? ''
   const predicate = cands[0]?.predicate ?? ''
   let live = lifecycle(cands, ctx, opts)
-  const notes: string[] = []
+  const notes = filterNotes(expr, ctx)
   const dropped = cands.length - live.length
   if (dropped > 0) notes.push(`${plural(dropped, 'candidate')} set aside as retracted, superseded or not valid at the time asked`)
   for (const f of expr.filters) {
@@ -75,7 +78,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const fellBack: string[] = []
   for (let i = 0; i < expr.chain.length; i++) {
     const step = expr.chain[i]
-    res = LENSES[step.lens].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
+    res = LENSES[step.lens as LensName].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
     if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
     fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
   }

@@ -116,8 +116,12 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
   }
 }
 
-/** A lens with nothing to go on, or no candidates: no winner, the candidates still ranked for --all. */
-export function declined(lens: string, cands: readonly Assertion[], status: 'abstain' | 'contested' | 'empty', why: string[], ranked: RankedValue[] = []): Resolution {
+/**
+ * A lens with nothing to go on, or no candidates: no winner, the candidates still ranked for --all
+ * (DESIGN.md §3: every candidate value, ranked). A lens that has no scores to give them ranks them
+ * all at 0, in id order, as one with scores that are all 0 would.
+ */
+export function declined(lens: string, cands: readonly Assertion[], status: 'abstain' | 'contested' | 'empty', why: string[], ranked: RankedValue[] = rank(groupByValue(cands), () => 0)): Resolution {
   return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictOf(ranked), explanation: why}
 }
 
@@ -126,4 +130,4 @@ export const empty = (lens: string, cands: readonly Assertion[]) => declined(len
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)
 export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3))
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
+export {plural} from '../core/words.js'

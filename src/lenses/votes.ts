@@ -2,7 +2,7 @@
 import type {Vote} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
 import type {Lens} from './types.js'
-import {empty, groupByValue, rank, resolved, showValue, witnessesByValue} from './values.js'
+import {empty, groupByValue, plural, rank, resolved, showValue, witnessesByValue} from './values.js'
 
 /** The counting vote per (agent, target): the latest by (hlc, id). Withdrawn votes weigh 0. */
 export function latestVotes(votes: readonly Vote[]): Map<string, Vote> {
@@ -31,7 +31,7 @@ export const votes: Lens = (cands, ctx) => {
   const w = ranked[0]
   const n = net.get(w.key)!
   return resolved('votes', cands, ranked, [
-    `${showValue(w.key)} scores ${w.score}: ${wits.get(w.key)?.length ?? 0} witnesses, ${n.up} up and ${n.down} down votes` +
+    `${showValue(w.key)} scores ${w.score}: ${plural(wits.get(w.key)?.length ?? 0, 'witness')}, ${n.up} up and ${n.down} down votes` +
       (ranked[1] ? `; next ${showValue(ranked[1].key)} scores ${ranked[1].score}` : ''),
   ])
 }

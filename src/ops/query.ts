@@ -5,7 +5,7 @@ import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
-import {compile, resolve} from '../lenses/registry.js'
+import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {LensContext, Resolution} from '../lenses/types.js'
 import {gatherContext, lensParams, selfOf} from './context.js'
 import type {Deps} from './deps.js'
@@ -46,6 +46,8 @@ export interface QueryResult {
   resolutions: Resolution[]
   /** Every candidate assertion with its lifecycle state, for --all. */
   candidates: QueryCandidate[]
+  /** What the lens names that this store does not know (an epoch no record declares); absent when none. */
+  notes?: string[]
 }
 
 /** Check a --valid-at date the way record dates are checked; `what` names the input in the error. */
@@ -104,5 +106,6 @@ export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pic
     ...(a.source !== undefined ? {source: a.source} : {}),
     ...candidateState(a, ctx),
   }))
-  return {subject: input.subject, lens: expr.text, asOf, validAt: valid, resolutions, candidates}
+  const notes = filterNotes(expr, ctx)
+  return {subject: input.subject, lens: expr.text, asOf, validAt: valid, resolutions, candidates, ...(notes.length ? {notes} : {})}
 }

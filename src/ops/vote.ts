@@ -6,7 +6,10 @@ import type {Deps} from './deps.js'
 import {findStored} from './ids.js'
 import {sealOrExplain} from './sealing.js'
 
-export const DIRECTIONS = {up: 1, down: -1, withdraw: 0} as const
+/** The words, and the record's own weights (DESIGN.md: 1, -1 or 0) as their synonyms. */
+export const DIRECTIONS = {up: 1, down: -1, withdraw: 0, '1': 1, '-1': -1, '0': 0} as const
+/** In the order help and errors list them (an object puts integer-like keys first). */
+export const DIRECTION_WORDS = ['up', 'down', 'withdraw', '1', '-1', '0']
 export type Direction = keyof typeof DIRECTIONS
 
 export interface VoteResult {
@@ -21,7 +24,7 @@ export async function existingTarget(deps: Pick<Deps, 'store'>, id: string, what
 }
 
 export async function voteOp(deps: Deps, input: {target: string; direction: string}): Promise<VoteResult> {
-  if (!(input.direction in DIRECTIONS)) throw new UserError(`unknown vote "${input.direction}"`, {hint: 'vote up, down or withdraw'})
+  if (!(input.direction in DIRECTIONS)) throw new UserError(`unknown vote "${input.direction}"`, {hint: 'vote up, down or withdraw (or 1, -1, 0)'})
   const record = await existingTarget(deps, input.target, 'vote on')
   if (record.kind !== 'assertion') throw new UserError(`record ${record.id} is a ${record.kind}; votes are on assertions`, {code: 'rejected', exit: 1})
   const key = deps.key()

@@ -52,3 +52,9 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
 
 export const bold = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1m${s}\x1b[22m` : s)
 export const dim = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[2m${s}\x1b[22m` : s)
+
+/**
+ * The answer cell of a resolution: the winner, marked when it won only on the smallest-id
+ * tie-break (so a tie never reads as decided), else why there is none.
+ */
+export const answerCell = (winner: string | undefined, status: string): string => (winner === undefined ? `(none: ${status})` : status === 'tie' ? `${winner} (tie)` : winner)

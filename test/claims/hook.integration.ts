@@ -249,7 +249,7 @@ describe('claims commands', () => {
     expect(steme(dir, 'init').code).toBe(0)
     const r = steme(dir, 'verify', '--record')
     expect(r.code, r.err).toBe(0)
-    expect(r.err).toMatch(/recorded 1 observations and 1 verdicts/)
+    expect(r.err).toMatch(/recorded 1 observation and 1 verdict/)
     const q = JSON.parse(steme(dir, 'query', 'claim:name', 'verdict', '--json').out)
     expect(q.resolutions[0].winner.value).toMatchObject({status: 'PASS', observed: ['app']})
     const records = steme(dir, 'export').out.trim().split('\n').map((l) => JSON.parse(l))

@@ -60,7 +60,7 @@ describe('steme export -o FILE replaces FILE only when the export is complete', 
     const dir = outDir('done', 0o640)
     const r = sb.run(['export', '--subject', 's:7', '-o', join(dir, 'backup.ndjson')])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toContain('1 records written to')
+    expect(r.stderr).toContain('1 record written to')
     expect(readFileSync(join(dir, 'backup.ndjson'), 'utf8')).toBe(sb.run(['export', '--subject', 's:7']).stdout)
     expect(statSync(join(dir, 'backup.ndjson')).mode & 0o777).toBe(0o640)
     expect(sb.run(['export', '--subject', 's:7', '-o', join(dir, 'new.ndjson')]).code).toBe(0)

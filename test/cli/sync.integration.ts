@@ -67,7 +67,7 @@ describe('sync over SSH from the CLI', () => {
   it('syncs both ways with the key now known', () => {
     const r = sb.run(['sync', 'origin', '--remote-cmd', REMOTE_CMD], {cwd: a()})
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/sent +1 records: 1 added there/)
+    expect(r.stdout).toMatch(/sent +1 record: 1 added there/)
     expect(r.stdout).toMatch(/in step: both hold 6 records/)
   })
 

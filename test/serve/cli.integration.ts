@@ -136,7 +136,7 @@ describe('steme serve counts rejected records next to stored ones', () => {
         await postPlainFact(e, url)
         await until(/0 records stored · 1 rejected · 0 peers syncing/)
         process.kill(pid, 'SIGTERM')
-        await until(/stopped: 1 requests, 0 records stored, 1 rejected/)
+        await until(/stopped: 1 request, 0 records stored, 1 rejected/)
         expect(await exited).toBe(0)
       } finally {
         // A failed run leaves neither the daemon nor script(1) behind.

@@ -3,6 +3,7 @@ import {StemeCommand} from '../../command.js'
 import {claimsExplainOp, type ClaimsExplainResult} from '../../ops/claims-explain.js'
 import {lazyStore} from '../../ops/verify.js'
 import {outputFile} from '../../output-file.js'
+import {plural} from '../../core/words.js'
 
 export default class ClaimsExplain extends StemeCommand {
   static summary = 'Render the claims as a markdown page grouped by subject: what must stay true, why, status and author'
@@ -22,7 +23,7 @@ export default class ClaimsExplain extends StemeCommand {
     if (output) {
       output.notOver([res.path], 'the claims file this renders')
       await output.write((write) => write(res.markdown))
-      this.note(`wrote ${res.claims} claims to ${output.path}`)
+      this.note(`wrote ${plural(res.claims, 'claim')} to ${output.path}`)
     } else this.out(res.markdown)
     return res
   }

@@ -4,6 +4,8 @@ import {table} from '../../ui/table.js'
 
 export default class KeysList extends StemeCommand {
   static summary = 'List your signing keys (public keys only)'
+  static description = `Sign with one of them by name: --key <name> on any command that signs, or STEME_KEY=<name>.
+STEME_KEY also takes a key file path, or a 64-hex seed (for CI); --key takes a path too. Without either, the default key signs.`
 
   async run(): Promise<{keys: KeyInfo[]}> {
     await this.parse(KeysList)

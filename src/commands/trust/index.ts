@@ -4,15 +4,16 @@ import {trustOp} from '../../ops/trust.js'
 
 export default class Trust extends StemeCommand {
   static summary = 'Endorse an agent with a weight in [0, 1] (0 withdraws); scores follow EigenTrust from your key'
-  static examples = ['<%= config.bin %> trust 9c1e...(64 hex agent key) 0.8', '<%= config.bin %> trust list']
+  static examples = ['<%= config.bin %> trust 9c1e...(64 hex agent key) 0.8', '<%= config.bin %> trust 9c1e... 0.5 --key bob', '<%= config.bin %> trust list']
   static args = {
     agent: Args.string({required: true, description: "the agent's public key (64 hex)"}),
     weight: Args.string({required: true, description: 'how much you trust it, a number in [0, 1]'}),
   }
+  static flags = {key: StemeCommand.keyFlag()}
 
   async run(): Promise<{id: string; target: string; weight: number}> {
     const {args, flags} = await this.parse(Trust)
-    const rt = await this.open({store: flags.store})
+    const rt = await this.open({store: flags.store, keyName: flags.key})
     const res = await trustOp(rt, {agent: args.agent, weight: args.weight})
     this.out(res.id)
     return res

@@ -1,0 +1,28 @@
+/**
+ * Every lens by name, with the parameters it takes. Apart from the lenses themselves (registry.ts)
+ * so that reading a store's config, which checks [lenses.<name>], does not load every lens.
+ */
+
+/**
+ * A lens parameter: what it takes (for messages), its type in config.toml ([lenses.<name>]), and
+ * a check of its value, from the config or from the expression (where every value is text).
+ */
+export interface ParamSpec {
+  takes: string
+  toml: 'number' | 'list'
+  check?: (v: unknown) => string | undefined
+}
+
+export const LENS_PARAMS = {
+  recency: {},
+  confidence: {},
+  consensus: {},
+  votes: {},
+  authority: {order: {takes: 'a list of source globs, agent:<hex prefix> or self, best first', toml: 'list'}},
+  trust: {},
+  skeptic: {threshold: {takes: 'a number in [0, 1]', toml: 'number', check: (v) => (Number(v) >= 0 && Number(v) <= 1 && String(v).trim() !== '' ? undefined : 'must be a number in [0, 1]')}},
+  epoch: {},
+  reliability: {},
+} satisfies Record<string, Record<string, ParamSpec>>
+
+export type LensName = keyof typeof LENS_PARAMS
