@@ -43,6 +43,8 @@ Making the same retraction twice writes nothing new (the first one's reason stay
         `note: ${what}: retracted for queries signed with this key (${agent}), not for those of your default key (${res.viewer.slice(0, 12)}), which does not trust ${agent}; peers it syncs to honour it for them only where they trust ${agent} too. To count it for your default key: \`steme trust ${res.agent} <weight>\` signed with it (enough to reach tier trusted: see \`steme trust list\`), or add its key to [trust] pretrusted in the store config`,
       )
     }
+    // A source retraction also covers assertions that arrive later: a misspelt source is worth a word.
+    if (flags.source !== undefined && res.direct === 0) this.note(`note: no stored assertion cites source "${flags.source}"; it stands, permanently, for any that cite it later (check the spelling with \`steme log --json\`)`)
     return res
   }
 }
