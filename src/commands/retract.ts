@@ -29,7 +29,7 @@ Making the same retraction twice writes nothing new (the first one's reason stay
     if (res.targetKind !== undefined && res.targetKind !== 'assertion') this.note(`${res.duplicate ? 'it retracts' : 'retracted'} the ${res.targetKind} ${res.target}`)
     else this.note(`${res.duplicate ? 'it retracts' : 'retracted'} ${res.direct} assertion${res.direct === 1 ? '' : 's'} directly, ${res.derived} derived; ${res.kept} derived kept by another justification`)
     // Recorded and honoured by this key's own queries; for others' records, only where the agent is trusted.
-    if (res.others > 0 && !res.trusted) {
+    if (!res.trusted && res.others) {
       const agent = res.agent.slice(0, 12)
       const what =
         res.targetKind !== undefined && res.targetKind !== 'assertion'

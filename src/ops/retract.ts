@@ -33,10 +33,10 @@ export interface RetractResult {
   /** Derived assertions that keep another, unretracted justification. */
   kept: number
   /**
-   * Of what it retracts directly, the records by other agents. The signing key's own queries
-   * honour it for them; other keys and peers only where its agent is trusted.
+   * When not `trusted`: of what it retracts directly, the records by other agents, which the
+   * viewer's queries keep live (the signer's own queries honour it for them).
    */
-  others: number
+  others?: number
   /** The viewer's queries (see RetractInput) honour it for others' records: the signer is the viewer, pre-trusted, or tier trusted or above. */
   trusted: boolean
   viewer: string
@@ -63,13 +63,12 @@ async function sameRetraction(deps: Pick<Deps, 'store'>, body: RetractBody): Pro
  * for the signer's own, the signer's queries for everyone's (the signing key is the policy's
  * own), another key's queries for others' records only where it trusts the signer.
  */
-async function reach(deps: Pick<Deps, 'store' | 'config'>, agent: string, viewer: string, roots: string[], targetAuthor?: string): Promise<{others: number; trusted: boolean}> {
+async function reach(deps: Pick<Deps, 'store' | 'config'>, agent: string, viewer: string, roots: string[], targetAuthor?: string): Promise<{others?: number; trusted: boolean}> {
   const {policy} = await gatherPolicy(deps, {self: viewer})
-  const trusted = trustedHere(policy, agent)
-  if (targetAuthor !== undefined) return {others: targetAuthor === agent ? 0 : 1, trusted}
-  if (!roots.length || trusted) return {others: 0, trusted}
-  const authors = (await deps.store.get(roots)).map((s) => s.record.agent)
-  return {others: authors.filter((a) => a !== agent).length, trusted}
+  if (trustedHere(policy, agent)) return {trusted: true}
+  if (targetAuthor !== undefined) return {others: targetAuthor === agent ? 0 : 1, trusted: false}
+  const authors = roots.length ? (await deps.store.get(roots)).map((s) => s.record.agent) : []
+  return {others: authors.filter((a) => a !== agent).length, trusted: false}
 }
 
 export async function retractOp(deps: Deps, input: RetractInput): Promise<RetractResult> {
