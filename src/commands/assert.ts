@@ -32,7 +32,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     source: Flags.string({char: 's', description: 'where it comes from, e.g. doi:10.1/x or url:https://...'}),
     epoch: Flags.string({description: 'the named epoch it belongs to'}),
     evidence: Flags.string({description: 'id (or unique prefix) of a record this one is derived from (repeatable)', multiple: true}),
-    supersedes: Flags.string({description: 'id (or unique prefix) of your own earlier assertion about the same subject and predicate that this one replaces (repeatable)', multiple: true}),
+    supersedes: Flags.string({description: 'id (or unique prefix) of your own earlier assertion that this one replaces (repeatable); it drops out of the answers about its own subject and predicate', multiple: true}),
     'valid-from': Flags.string({description: 'when the value starts to hold in the world (ISO-8601)'}),
     'valid-to': Flags.string({description: 'when it stops holding (ISO-8601)'}),
     string: Flags.boolean({description: 'store the value as this text, a plain string, without reading it as JSON'}),

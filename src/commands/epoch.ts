@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
-import {epochOp} from '../ops/epoch.js'
+import {epochOp, type EpochResult} from '../ops/epoch.js'
 
 export default class Epoch extends StemeCommand {
   static summary = 'Declare a named epoch (an era starting at a date) for epoch-aware lenses'
+  static description = `Epochs count where their author is trusted: the store's own key, pre-trusted agents and agents of tier trusted or above (docs/lenses.md). An epoch by anyone else is stored and syncs, but queries ignore it, and --explain says so.`
   static examples = ['<%= config.bin %> epoch post-2024-guideline --starts 2024-03-01 --note "new dosing guideline"']
   static args = {name: Args.string({required: true, description: 'the epoch name'})}
   static flags = {
@@ -12,11 +13,19 @@ export default class Epoch extends StemeCommand {
     key: StemeCommand.keyFlag(),
   }
 
-  async run(): Promise<{id: string; name: string; starts: string}> {
+  async run(): Promise<EpochResult> {
     const {args, flags} = await this.parse(Epoch)
     const rt = await this.open({store: flags.store, keyName: flags.key})
-    const res = await epochOp(rt, {name: args.name, starts: flags.starts, note: flags.note})
+    // Signing with another key than your default one (--key, STEME_KEY): say whether your default key's queries count it.
+    const viewer = rt.keys.list().find((k) => k.default && k.agent)?.agent
+    const res = await epochOp(rt, {name: args.name, starts: flags.starts, note: flags.note, viewer})
     this.out(res.id)
+    if (!res.trusted) {
+      const agent = res.agent.slice(0, 12)
+      this.note(
+        `note: queries signed with your default key (${res.viewer.slice(0, 12)}) ignore this epoch: it does not trust ${agent}, the key this was signed with. To count it: \`steme trust ${res.agent} <weight>\` signed with your default key (enough to reach tier trusted: see \`steme trust list\`), or add its key to [trust] pretrusted in the store config`,
+      )
+    }
     return res
   }
 }

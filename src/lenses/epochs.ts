@@ -51,3 +51,18 @@ export function unknownEpoch(name: string, epochs: readonly Pick<Epoch, 'name'>[
   const near = closest(name, known, {any: true})
   return `no record declares an epoch named "${name}"` + (near.length ? ` (closest known: ${near.map((n) => `"${n}"`).join(', ')})` : ' (none is declared here; `steme epoch <name> --starts <date>` declares one)')
 }
+
+/**
+ * Why epochs the store holds play no part: their authors are not trusted here (a few named, the
+ * rest counted), so an answer that ignores someone's epoch says so.
+ */
+export function ignoredEpochsNote(ctx: Pick<LensContext, 'ignoredEpochs'>): string[] {
+  const ignored = [...(ctx.ignoredEpochs ?? [])].sort(compareRecords)
+  if (!ignored.length) return []
+  const named = ignored.slice(0, 3).map((e) => `"${e.name}" (by ${e.agent.slice(0, 12)})`)
+  const more = ignored.length > 3 ? ` and ${ignored.length - 3} more` : ''
+  const one = ignored.length === 1
+  return [
+    `epoch${one ? '' : 's'} ${named.join(', ')}${more} ignored: ${one ? 'its author is' : 'their authors are'} not trusted here (epochs count from the store's own key, pre-trusted agents and tier trusted or above; \`steme trust <agent> <weight>\` or [trust] pretrusted to change that)`,
+  ]
+}

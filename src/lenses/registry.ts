@@ -5,6 +5,7 @@ import {authority} from './authority.js'
 import {confidence} from './confidence.js'
 import {consensus} from './consensus.js'
 import {epoch} from './epoch.js'
+import {ignoredEpochsNote} from './epochs.js'
 import {parseExpression, type Expression} from './expression.js'
 import {FILTERS, lifecycle, type LifecycleOptions} from './filters.js'
 import {recency} from './recency.js'
@@ -69,6 +70,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const notes = filterNotes(expr, ctx)
   const dropped = cands.length - live.length
   if (dropped > 0) notes.push(`${plural(dropped, 'candidate')} set aside as retracted, superseded or not valid at the time asked`)
+  if (expr.filters.some((f) => f.filter === 'epoch') || expr.chain.some((s) => s.lens === 'epoch')) notes.push(...ignoredEpochsNote(ctx))
   for (const f of expr.filters) {
     const before = live.length
     live = FILTERS[f.filter].run(live, f.arg, ctx)

@@ -34,7 +34,10 @@ export interface LensContext {
   retracted: ReadonlyMap<string, RetractionWhy>
   /** Ids superseded by an honoured, unretracted assertion: id -> the superseding id. */
   superseded: ReadonlyMap<string, string>
+  /** Epochs honoured by the local policy (declared by agents trusted here). */
   epochs: readonly Epoch[]
+  /** Epochs set aside because their author is not trusted here, so explanations can say so. */
+  ignoredEpochs?: readonly Epoch[]
   /** Trust score per agent in [0, 1] (EigenTrust, relative to the pre-trusted set). */
   trust: ReadonlyMap<string, number>
   /** Learned witness quality, per witness key (see witnessOf), when the query computed it. */

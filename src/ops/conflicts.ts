@@ -8,7 +8,7 @@ import {lifecycle} from '../lenses/filters.js'
 import {compile, resolve} from '../lenses/registry.js'
 import type {RetractionWhy} from '../lenses/types.js'
 import {valueKey} from '../lenses/values.js'
-import {gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
+import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
 import type {Deps} from './deps.js'
 import {learnReliability} from './reliability.js'
 
@@ -104,6 +104,8 @@ async function retractionsOf(store: Deps['store'], asOf: string | undefined): Pr
     if (list) list.push(r)
     else map.set(k, [r])
   }
+  // In (hlc, id) order, so the first honoured retraction of a record is the earliest.
+  for (const map of [out.byTarget, out.bySource]) for (const list of map.values()) list.sort(compareRecords)
   return out
 }
 
@@ -146,18 +148,14 @@ async function batchContext(
   for (const list of votesByTarget.values()) list.sort(compareRecords)
   const voteIds = [...votesByTarget.values()].flat().map((v) => v.id)
   const retractions = [...nodes.keys(), ...outside, ...voteIds].flatMap((id) => opts.retractions.byTarget.get(id) ?? [])
-  const sources = new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))
-  const bySource = [...sources].flatMap((src) => opts.retractions.bySource.get(src) ?? [])
   const direct = new Map<string, RetractionWhy>()
-  const retractedSources = new Map<string, Retract>()
-  const unique = new Map([...retractions, ...bySource].map((r) => [r.id, r]))
-  for (const r of [...unique.values()].sort(compareRecords)) {
-    if (r.target !== undefined && !direct.has(r.target) && honours(opts.policy, r, author.get(r.target))) direct.set(r.target, {by: 'target', retraction: r.id, agent: r.agent})
-    if (r.source !== undefined && !retractedSources.has(r.source) && honours(opts.policy, r)) retractedSources.set(r.source, r)
+  for (const r of [...new Map(retractions.map((r) => [r.id, r])).values()].sort(compareRecords)) {
+    if (!direct.has(r.target!) && honours(opts.policy, r, author.get(r.target!))) direct.set(r.target!, {by: 'target', retraction: r.id, agent: r.agent})
   }
+  // A source retraction is honoured per record: its author's own assertions, or everyone's when the author is trusted here.
   for (const a of nodes.values()) {
-    const s = a.source === undefined ? undefined : retractedSources.get(a.source)
-    if (s && !direct.has(a.id)) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
+    const s = a.source === undefined || direct.has(a.id) ? undefined : firstHonoured(opts.retractions.bySource.get(a.source), opts.policy, a.agent)
+    if (s) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
   }
   return {retracted: cascade(nodes.values(), direct), votesByTarget}
 }

@@ -1,6 +1,6 @@
 /** Gather what lenses need for a set of candidates: retractions (with the cascade), supersession, votes, epochs, trust. Lenses never read the store. */
 import {UserError} from '../core/errors.js'
-import type {Assertion, Epoch, Retract, SignedRecord, Trust, Vote} from '../core/record.js'
+import type {Assertion, Epoch, Retract, SignedAssertion, SignedRecord, Trust, Vote} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
 import {cascade, findCycle} from '../lenses/cascade.js'
 import {trustScores, type TrustScore} from '../lenses/trust-scores.js'
@@ -53,14 +53,28 @@ export function lensParams(raw: Record<string, unknown>): LensContext['params'] 
 }
 
 /**
- * Is a retraction honoured? The store's own key, pre-trusted agents and agents of tier
- * trusted or above always; any agent for its own records.
+ * Does the local policy take this agent's word beyond its own records? The store's own key,
+ * pre-trusted agents and agents of tier trusted or above. Retractions of others' records and
+ * epochs count only from them.
  */
-export function honours(policy: Policy, r: Retract, targetAuthor?: string): boolean {
-  if (r.agent === policy.self || policy.pretrusted.includes(r.agent)) return true
-  if (targetAuthor !== undefined && targetAuthor === r.agent) return true
-  const tier = policy.scores.get(r.agent)?.tier
+export function trustedHere(policy: Policy, agent: string): boolean {
+  if (agent === policy.self || policy.pretrusted.includes(agent)) return true
+  const tier = policy.scores.get(agent)?.tier
   return tier === 'trusted' || tier === 'authority'
+}
+
+/** Is a retraction honoured for a record by `author`? Always for the author's own records; for others', when its agent is trusted here. */
+export function honours(policy: Policy, r: Retract, author?: string): boolean {
+  return (author !== undefined && author === r.agent) || trustedHere(policy, r.agent)
+}
+
+/**
+ * The retraction that retracts a record by `author`: the first of `rs` (in (hlc, id) order)
+ * honoured for it. A retraction by source is honoured per record, like one by target: an
+ * untrusted agent's retraction of a source retracts its own assertions citing it, no one else's.
+ */
+export function firstHonoured(rs: readonly Retract[] | undefined, policy: Policy, author: string | undefined): Retract | undefined {
+  return rs?.find((r) => honours(policy, r, author))
 }
 
 /**
@@ -68,10 +82,16 @@ export function honours(policy: Policy, r: Retract, targetAuthor?: string): bool
  * cost two reads and an EigenTrust pass, so a daemon answering many queries keeps them until
  * the store changes. Stores without a change counter recompute every time.
  */
-type PolicyBundle = {policy: Policy; epochs: Epoch[]; sourceRetractions?: Retract[]}
+type PolicyBundle = PolicyCore & {sourceRetractions?: Retract[]}
+/** Epochs honoured here, and the ones set aside because their author is not trusted here (for explanations). */
+type PolicyCore = {policy: Policy; epochs: Epoch[]; ignoredEpochs: Epoch[]}
 const policies = new WeakMap<object, Map<string, {counter: number; value: Promise<PolicyBundle>}>>()
 
-/** Trust scores and epochs in scope, minus trust and epoch records retracted by their author or the local policy's own agents. */
+/**
+ * Trust scores and epochs in scope, minus trust and epoch records retracted by their author or
+ * the local policy's own agents. Epochs count only from agents trusted here: one agent's epoch,
+ * arriving by sync, must not move "current" for everyone.
+ */
 export async function gatherPolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<PolicyBundle> {
   const counter = deps.store.changeCounter?.()
   if (counter === undefined) return computePolicy(deps, input)
@@ -92,7 +112,7 @@ export async function gatherPolicy(deps: Pick<Deps, 'store' | 'config'>, input: 
   return value
 }
 
-async function computePolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<{policy: Policy; epochs: Epoch[]}> {
+async function computePolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?: string; self?: string}): Promise<PolicyCore> {
   const small = await deps.store.ofKinds(['trust', 'epoch'], input.asOf)
   const pretrusted = [...new Set([...(input.self ? [input.self] : []), ...deps.config.pretrusted])]
   const refs = small.length ? await deps.store.referencing(small.map((r) => r.id)) : []
@@ -105,17 +125,34 @@ async function computePolicy(deps: Pick<Deps, 'store' | 'config'>, input: {asOf?
       .map((r) => r.target!),
   )
   const live = small.filter((r) => !dropped.has(r.id))
-  const scores = trustScores(live.filter((r): r is Trust => r.kind === 'trust'), pretrusted)
-  return {policy: {...base, scores}, epochs: live.filter((r): r is Epoch => r.kind === 'epoch')}
+  const policy = {...base, scores: trustScores(live.filter((r): r is Trust => r.kind === 'trust'), pretrusted)}
+  const epochs = live.filter((r): r is Epoch => r.kind === 'epoch')
+  return {policy, epochs: epochs.filter((e) => trustedHere(policy, e.agent)), ignoredEpochs: epochs.filter((e) => !trustedHere(policy, e.agent))}
 }
 
-const earliest = (a: Retract | undefined, b: Retract) => (a === undefined || compareRecords(b, a) < 0 ? b : a)
+/** Records grouped by a key, each group in the order given. */
+function groupBy<T>(items: readonly T[], key: (x: T) => string | undefined): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const x of items) {
+    const k = key(x)
+    if (k === undefined) continue
+    const list = out.get(k)
+    if (list) list.push(x)
+    else out.set(k, [x])
+  }
+  return out
+}
 
-/** Supersession among candidates: honoured when the newer assertion is live and by the same agent, or by the local policy's own agents. */
-export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap<string, RetractionWhy>, policy: Policy): Map<string, string> {
+/**
+ * Supersession of candidates: honoured when the newer assertion is live and by the same agent, or
+ * by the local policy's own agents. The superseding assertion may be about another subject or
+ * predicate (DESIGN.md: `supersedes` names assertions, not pairs): `others` are the superseding
+ * assertions that are not candidates themselves.
+ */
+export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap<string, RetractionWhy>, policy: Policy, others: readonly Assertion[] = []): Map<string, string> {
   const superseded = new Map<string, string>()
   const byId = new Map(cands.map((a) => [a.id, a]))
-  for (const s of [...cands].sort(compareRecords)) {
+  for (const s of [...cands, ...others].sort(compareRecords)) {
     if (!s.supersedes || retracted.has(s.id)) continue
     for (const old of s.supersedes) {
       const o = byId.get(old)
@@ -129,11 +166,28 @@ export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap
 
 export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands: readonly Assertion[], input: ContextInput): Promise<GatheredContext> {
   const inScope = (r: {hlc: string}) => input.asOf === undefined || r.hlc <= input.asOf
-  const {policy, epochs, sourceRetractions} = await gatherPolicy(deps, input)
+  const {policy, epochs, ignoredEpochs, sourceRetractions} = await gatherPolicy(deps, input)
+  const bySources = (sources: string[]): Promise<Retract[]> => {
+    if (!sources.length) return Promise.resolve([])
+    const wanted = new Set(sources)
+    return sourceRetractions ? Promise.resolve(sourceRetractions.filter((r) => wanted.has(r.source!))) : deps.store.sourceRetractions(sources, input.asOf)
+  }
+  const sourcesOf = (as: Iterable<Assertion>) => [...new Set([...as].map((a) => a.source).filter((s): s is string => s !== undefined))]
   // Everything the candidates stand on: their lineage through evidence.
   const ancestors = cands.some((a) => a.evidence?.length) ? await deps.store.lineage(cands.map((a) => a.id), input.asOf) : []
   const nodes = new Map<string, Assertion>()
   for (const a of [...cands, ...ancestors]) nodes.set(a.id, a)
+  const asked = new Set(sourcesOf(nodes.values()))
+  // Independent reads, issued together (stores may serve them on separate connections).
+  const [referencing, bySource0] = await Promise.all([deps.store.referencing([...nodes.keys()]), bySources([...asked])])
+  const direct0 = referencing.filter(inScope)
+  // Superseding assertions about other pairs came with the same read; whether they are retracted
+  // needs their own retractions and lineage, read only when there are any.
+  const candIds = new Set(cands.map((a) => a.id))
+  const superseders = direct0.filter((r): r is SignedAssertion => r.kind === 'assertion' && !nodes.has(r.id) && !!r.supersedes?.some((id) => candIds.has(id)))
+  const further = superseders.some((a) => a.evidence?.length) ? await deps.store.lineage(superseders.map((a) => a.id), input.asOf) : []
+  const added = [...superseders, ...further].filter((a) => !nodes.has(a.id))
+  for (const a of added) nodes.set(a.id, a)
   const cycle = findCycle(nodes.values())
   if (cycle) {
     throw new UserError(`evidence links form a cycle: ${cycle.map((id) => id.slice(0, 12)).join(' -> ')}`, {
@@ -142,44 +196,35 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
       hint: 'records cannot cite each other in a loop; run `steme fsck` and remove the store that produced them',
     })
   }
-  const sources = [...new Set([...nodes.values()].map((a) => a.source).filter((s): s is string => s !== undefined))]
-  const wanted = new Set(sources)
-  // Independent reads, issued together (stores may serve them on separate connections).
-  const [referencing, bySource] = await Promise.all([
-    deps.store.referencing([...nodes.keys()]),
-    !sources.length
-      ? Promise.resolve([] as Retract[])
-      : sourceRetractions
-        ? Promise.resolve(sourceRetractions.filter((r) => wanted.has(r.source!)))
-        : deps.store.sourceRetractions(sources, input.asOf),
-  ])
-  const direct0 = referencing.filter(inScope)
-  // Retractions of the votes on the candidates point one step further out.
+  // Retractions of the votes on the candidates (and of the superseders) point one step further out.
   const voteIds = direct0.filter((r) => r.kind === 'vote').map((r) => r.id)
-  const refs: SignedRecord[] = [...direct0, ...(voteIds.length ? (await deps.store.referencing(voteIds)).filter((r) => r.kind === 'retract' && inScope(r)) : [])]
-  const retractions = [...refs.filter((r): r is Retract => r.kind === 'retract'), ...bySource].sort(compareRecords)
-  // Direct retractions: the earliest honoured one is the reason given.
-  const targetRetraction = new Map<string, Retract>()
-  const sourceRetraction = new Map<string, Retract>()
+  const outer = [...voteIds, ...added.map((a) => a.id)]
+  const [outerRefs, bySource1] = await Promise.all([
+    outer.length ? deps.store.referencing(outer) : Promise.resolve([]),
+    bySources(sourcesOf(added).filter((s) => !asked.has(s))),
+  ])
+  const refs: SignedRecord[] = [...direct0, ...outerRefs.filter((r) => r.kind === 'retract' && inScope(r))]
+  const unique = new Map([...refs.filter((r): r is Retract => r.kind === 'retract'), ...bySource0, ...bySource1].map((r) => [r.id, r]))
+  const retractions = [...unique.values()].sort(compareRecords)
+  // Direct retractions, honoured per record (own records, or a trusted agent's): the earliest is the reason given.
+  const byTarget = groupBy(retractions, (r) => r.target)
+  const bySource = groupBy(retractions, (r) => r.source)
   const recordAuthor = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
   for (const r of refs) if (r.kind === 'vote') recordAuthor.set(r.id, r.agent)
-  for (const r of retractions) {
-    if (r.target !== undefined) {
-      if (honours(policy, r, recordAuthor.get(r.target))) targetRetraction.set(r.target, earliest(targetRetraction.get(r.target), r))
-    } else if (r.source !== undefined && honours(policy, r)) sourceRetraction.set(r.source, earliest(sourceRetraction.get(r.source), r))
-  }
   const direct = new Map<string, RetractionWhy>()
   for (const a of nodes.values()) {
-    const t = targetRetraction.get(a.id)
-    const s = a.source === undefined ? undefined : sourceRetraction.get(a.source)
+    const t = firstHonoured(byTarget.get(a.id), policy, a.agent)
+    const s = a.source === undefined ? undefined : firstHonoured(bySource.get(a.source), policy, a.agent)
     if (t) direct.set(a.id, {by: 'target', retraction: t.id, agent: t.agent, ...(t.reason ? {reason: t.reason} : {})})
     else if (s) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!, ...(s.reason ? {reason: s.reason} : {})})
   }
   const retracted = cascade(nodes.values(), direct)
-  for (const [id] of targetRetraction) if (!nodes.has(id)) retracted.set(id, {by: 'target', retraction: targetRetraction.get(id)!.id, agent: targetRetraction.get(id)!.agent})
-  const candIds = new Set(cands.map((a) => a.id))
+  for (const [id, rs] of byTarget) {
+    const t = nodes.has(id) ? undefined : firstHonoured(rs, policy, recordAuthor.get(id))
+    if (t) retracted.set(id, {by: 'target', retraction: t.id, agent: t.agent})
+  }
   const votes = refs.filter((r): r is Vote => r.kind === 'vote' && candIds.has(r.target) && !retracted.has(r.id))
-  const superseded = supersession(cands, retracted, policy)
+  const superseded = supersession(cands, retracted, policy, superseders)
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
   return {
     now: input.now,
@@ -189,6 +234,7 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
     retracted,
     superseded,
     epochs,
+    ...(ignoredEpochs.length ? {ignoredEpochs} : {}),
     trust,
     self: input.self,
     params: lensParams(deps.config.raw),

@@ -1,15 +1,29 @@
 /** Declare a named epoch: an era, starting at a date, that epoch-aware lenses use. */
 import type {EpochBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
+import {gatherPolicy, trustedHere} from './context.js'
 import type {Deps} from './deps.js'
 import {sealOrExplain} from './sealing.js'
 
-export async function epochOp(deps: Deps, input: {name: string; starts: string; note?: string}): Promise<{id: string; name: string; starts: string}> {
+export interface EpochResult {
+  id: string
+  name: string
+  starts: string
+  agent: string
+  /** The viewer's queries count it (see below): the signer is the viewer, pre-trusted, or tier trusted or above. */
+  trusted: boolean
+  viewer: string
+}
+
+/** `viewer`: the agent whose queries the report speaks for (your default key, when signing with another); the signer when absent. */
+export async function epochOp(deps: Deps, input: {name: string; starts: string; note?: string; viewer?: string}): Promise<EpochResult> {
   const key = deps.key()
   const body: EpochBody = {v: 1, kind: 'epoch', agent: key.publicHex, hlc: deps.clock.tick(), name: input.name, starts: input.starts}
   if (input.note !== undefined) body.note = input.note
   const sealed = sealOrExplain(() => seal(body, key), 'epoch')
   await deps.store.insert([sealed])
   await deps.saveClock()
-  return {id: sealed.record.id, name: body.name, starts: body.starts}
+  const viewer = input.viewer ?? key.publicHex
+  const {policy} = await gatherPolicy(deps, {self: viewer})
+  return {id: sealed.record.id, name: body.name, starts: body.starts, agent: key.publicHex, trusted: trustedHere(policy, key.publicHex), viewer}
 }

@@ -1,9 +1,11 @@
 /** Retract a record or a whole source, and report what the cascade touches. */
 import {UserError} from '../core/errors.js'
-import type {RetractBody} from '../core/record.js'
+import type {Retract, RetractBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
+import type {CascadeGraph} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import type {RetractionWhy} from '../lenses/types.js'
+import {gatherPolicy, trustedHere} from './context.js'
 import type {Deps} from './deps.js'
 import {sealOrExplain} from './sealing.js'
 import {existingTarget} from './vote.js'
@@ -12,10 +14,14 @@ export interface RetractInput {
   target?: string
   source?: string
   reason?: string
+  /** The agent whose queries the report speaks for (your default key, when signing with another); the signer when absent. */
+  viewer?: string
 }
 
 export interface RetractResult {
   id: string
+  /** The retracting agent (the signing key). */
+  agent: string
   target?: string
   /** The kind of the retracted record, for a target retraction. */
   targetKind?: string
@@ -26,15 +32,43 @@ export interface RetractResult {
   derived: number
   /** Derived assertions that keep another, unretracted justification. */
   kept: number
+  /**
+   * When not `trusted`: of what it retracts directly, the records by other agents, which the
+   * viewer's queries keep live (the signer's own queries honour it for them).
+   */
+  others?: number
+  /** The viewer's queries (see RetractInput) honour it for others' records: the signer is the viewer, pre-trusted, or tier trusted or above. */
+  trusted: boolean
+  viewer: string
+  /** Set when this agent had already made the same retraction: nothing new was written, and `id` is the earlier one. */
+  duplicate?: true
 }
 
-/** What retracting these roots does to the evidence graph below them (this retraction alone). */
-export async function cascadeEffect(deps: Pick<Deps, 'store'>, seed: {ids?: string[]; sources?: string[]}, retraction: string, agent: string) {
-  const graph = await deps.store.cascadeGraph(seed)
+/** What retracting the graph's roots does to the evidence graph below them (this retraction alone). */
+function cascadeEffect(graph: CascadeGraph, retraction: string, agent: string): {direct: number; derived: number; kept: number} {
   const why: RetractionWhy = {by: 'target', retraction, agent}
   const out = cascade(graph.nodes, new Map(graph.roots.map((id) => [id, why])))
   const derived = graph.nodes.filter((n) => out.has(n.id)).length
   return {direct: graph.roots.length, derived, kept: graph.nodes.length - derived}
+}
+
+/** The same agent's earlier retraction of the same target or source: another would change nothing anywhere. */
+async function sameRetraction(deps: Pick<Deps, 'store'>, body: RetractBody): Promise<Retract | undefined> {
+  const earlier = body.target !== undefined ? await deps.store.referencing([body.target]) : await deps.store.sourceRetractions([body.source!])
+  return earlier.find((r): r is Retract => r.kind === 'retract' && r.agent === body.agent && r.target === body.target && r.source === body.source)
+}
+
+/**
+ * How far the retraction reaches beyond the signer's own records: any key's queries honour it
+ * for the signer's own, the signer's queries for everyone's (the signing key is the policy's
+ * own), another key's queries for others' records only where it trusts the signer.
+ */
+async function reach(deps: Pick<Deps, 'store' | 'config'>, agent: string, viewer: string, roots: string[], targetAuthor?: string): Promise<{others?: number; trusted: boolean}> {
+  const {policy} = await gatherPolicy(deps, {self: viewer})
+  if (trustedHere(policy, agent)) return {trusted: true}
+  if (targetAuthor !== undefined) return {others: targetAuthor === agent ? 0 : 1, trusted: false}
+  const authors = roots.length ? (await deps.store.get(roots)).map((s) => s.record.agent) : []
+  return {others: authors.filter((a) => a !== agent).length, trusted: false}
 }
 
 export async function retractOp(deps: Deps, input: RetractInput): Promise<RetractResult> {
@@ -42,18 +76,37 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     throw new UserError('retract needs exactly one of a record id or --source', {hint: 'steme retract <id> [--reason ...], or steme retract --source <source> [--reason ...]'})
   }
   const key = deps.key()
-  const body: RetractBody = {v: 1, kind: 'retract', agent: key.publicHex, hlc: deps.clock.tick()}
+  const body: RetractBody = {v: 1, kind: 'retract', agent: key.publicHex, hlc: ''}
   let targetKind: string | undefined
+  let targetAuthor: string | undefined
   if (input.target !== undefined) {
     const record = await existingTarget(deps, input.target, 'retract')
     if (record.kind === 'retract') throw new UserError(`record ${record.id} is itself a retraction; retractions are permanent`, {code: 'rejected', exit: 1})
     body.target = record.id
     targetKind = record.kind
+    targetAuthor = record.agent
   } else body.source = input.source
-  if (input.reason !== undefined) body.reason = input.reason
-  const sealed = sealOrExplain(() => seal(body, key), 'retract')
-  await deps.store.insert([sealed])
-  await deps.saveClock()
-  const effect = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, sealed.record.id, key.publicHex)
-  return {id: sealed.record.id, ...(body.target ? {target: body.target, targetKind} : {source: body.source}), ...effect}
+  const earlier = await sameRetraction(deps, body)
+  let id: string
+  if (earlier) id = earlier.id
+  else {
+    body.hlc = deps.clock.tick()
+    if (input.reason !== undefined) body.reason = input.reason
+    const sealed = sealOrExplain(() => seal(body, key), 'retract')
+    await deps.store.insert([sealed])
+    await deps.saveClock()
+    id = sealed.record.id
+  }
+  const seed = body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}
+  const graph = await deps.store.cascadeGraph(seed)
+  const effect = cascadeEffect(graph, id, key.publicHex)
+  return {
+    id,
+    agent: key.publicHex,
+    ...(body.target ? {target: body.target, targetKind} : {source: body.source}),
+    ...effect,
+    viewer: input.viewer ?? key.publicHex,
+    ...(await reach(deps, key.publicHex, input.viewer ?? key.publicHex, graph.roots, targetAuthor)),
+    ...(earlier ? {duplicate: true as const} : {}),
+  }
 }

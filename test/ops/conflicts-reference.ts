@@ -43,13 +43,14 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     }
   }
   const direct = new Map<string, RetractionWhy>()
-  const retractedSources = new Map<string, Retract>()
+  const bySource = new Map<string, Retract[]>()
   for (const r of retractions.sort(compareRecords)) {
     if (r.target !== undefined && !direct.has(r.target) && honours(policy, r, author.get(r.target))) direct.set(r.target, {by: 'target', retraction: r.id, agent: r.agent})
-    if (r.source !== undefined && !retractedSources.has(r.source) && honours(policy, r)) retractedSources.set(r.source, r)
+    if (r.source !== undefined) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r])
   }
+  // A source retraction is honoured per assertion: for its author's own, or for all when the author is trusted.
   for (const a of all) {
-    const s = a.source === undefined ? undefined : retractedSources.get(a.source)
+    const s = a.source === undefined ? undefined : (bySource.get(a.source) ?? []).find((r) => honours(policy, r, a.agent))
     if (s && !direct.has(a.id)) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
   }
   const retracted = cascade(all, direct)
