@@ -1,8 +1,10 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
 import {Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
-import {closeSync, openSync, readSync} from 'node:fs'
+import {accessSync, closeSync, constants, openSync, readSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {UserError} from './core/errors.js'
+import {storeNotWritable} from './core/render-error.js'
 import {locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
 import {KeyStore, type LoadedKey} from './keystore.js'
 import {readServeState, stateDir} from './serve/state.js'
@@ -22,7 +24,12 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   store?: string
-  readOnly?: boolean
+  /**
+   * Open without writing (the store may be on a read-only disk, and other readers can share it).
+   * 'if-unwritable': writable when this user can write the store, else read-only, for commands
+   * whose only writes are caches (the reliability lens).
+   */
+  readOnly?: boolean | 'if-unwritable'
   /** Create the schema if the file is new (init). */
   create?: boolean
   /** DuckDB worker threads (default: one per core); commands that answer lookups use one. */
@@ -36,7 +43,7 @@ export interface RuntimeOptions {
 export const HLC_META = 'hlc'
 
 /** Open a store by URL with the adapter its scheme names; adapters load lazily (DuckDB costs ~190 ms to import). */
-export async function openStore(url: string, opts: {readOnly?: boolean; create?: boolean; dbThreads?: number} = {}): Promise<Store> {
+export async function openStore(url: string, opts: {readOnly?: boolean | 'if-unwritable'; create?: boolean; dbThreads?: number} = {}): Promise<Store> {
   if (url === 'memory:') {
     const {MemoryStore} = await import('./adapters/memory.js')
     return new MemoryStore()
@@ -44,15 +51,37 @@ export async function openStore(url: string, opts: {readOnly?: boolean; create?:
   if (/^postgres(ql)?:\/\//i.test(url)) {
     // pg loads only here, so commands on DuckDB stores never pay for it.
     const {PostgresStore} = await import('./adapters/postgres/index.js')
-    return PostgresStore.open(url, opts)
+    return PostgresStore.open(url, {...opts, readOnly: opts.readOnly === true})
   }
+  let readOnly = opts.readOnly === true
   if (!opts.create) {
     const {existsSync} = await import('node:fs')
     if (!existsSync(url)) throw new UserError(`no store at ${url}`, {code: 'no_store', hint: 'create one with `steme init`, or check --store / STEME_STORE'})
     notDuckDB(url)
+    if (!readOnly) {
+      const refused = unwritable(url)
+      if (refused && opts.readOnly !== 'if-unwritable') throw refused
+      readOnly = !!refused
+    }
   }
   const {DuckDBStore} = await import('./adapters/duckdb/index.js')
-  return DuckDBStore.open(url, {readOnly: opts.readOnly, create: opts.create, threads: opts.dbThreads})
+  return DuckDBStore.open(url, {readOnly, create: opts.create, threads: opts.dbThreads})
+}
+
+/**
+ * Why this user cannot write the store file, when it cannot: a writable open needs the file and
+ * its directory (DuckDB writes its .wal beside the file), and without this check DuckDB fails
+ * either at open with a bare "Read-only file system" or only at the first commit.
+ */
+function unwritable(path: string): UserError | undefined {
+  for (const p of [path, dirname(path)]) {
+    try {
+      accessSync(p, constants.W_OK)
+    } catch (e) {
+      return storeNotWritable(path, (e as NodeJS.ErrnoException).code === 'EROFS', e)
+    }
+  }
+  return undefined
 }
 
 /**
@@ -85,7 +114,8 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const config = readConfig(location.dir)
   const store = await openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location)))
   // The clock resumes above both its saved stamp and every stored record, so a crash between
-  // an insert and saveClock() still never reissues a stamp. Readers issue no stamps.
+  // an insert and saveClock() still never reissues a stamp. Readers (and 'if-unwritable'
+  // openers, which only cache) issue no stamps.
   const [saved0, stored] = opts.readOnly ? [undefined, undefined] : await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
   const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()
   const clock = new Hlc(last ? parseHlc(last) : undefined, opts.now)

@@ -29,7 +29,9 @@ export abstract class SyncCommand extends StemeCommand {
     const early = await earlySsh(flags.store, args.remote, openOpts)
     let rt
     try {
-      rt = await this.open({store: flags.store})
+      // A push only reads this store: read-only, so it works on a store it may not write and
+      // leaves it open to other readers meanwhile.
+      rt = await this.open({store: flags.store, readOnly: this.mode === 'push'})
     } catch (e) {
       await early?.transport.close()
       throw e

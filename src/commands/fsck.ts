@@ -9,7 +9,9 @@ export default class Fsck extends StemeCommand {
 
   async run(): Promise<FsckResult> {
     const {flags} = await this.parse(Fsck)
-    const rt = await this.open({store: flags.store})
+    // Read-only: fsck writes nothing, so it works on a read-only store and leaves the store open to
+    // other readers (queries) while it runs.
+    const rt = await this.open({store: flags.store, readOnly: true})
     const progress = await this.progress('fsck')
     let res: FsckResult
     try {

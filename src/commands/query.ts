@@ -39,8 +39,9 @@ ${SELF_IN_LENS}`
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
     // Read-only, so queries never lock the store; except that the reliability lens caches its
-    // store-wide training in the store's meta table, which needs a writable store.
-    const t = await this.target(flags, {readOnly: !/\breliability\b/.test(flags.lens ?? ''), dbThreads: 1})
+    // store-wide training in the store's meta table, where the store is writable (on one that
+    // is not, it trains afresh each time).
+    const t = await this.target(flags, {readOnly: /\breliability\b/.test(flags.lens ?? '') ? 'if-unwritable' : true, dbThreads: 1})
     const input = {
       subject: args.subject,
       predicate: args.predicate,

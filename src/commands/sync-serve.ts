@@ -24,7 +24,8 @@ is the full daemon, with tokens and TLS).`
   async run(): Promise<void> {
     const {flags} = await this.parse(SyncServe)
     if (!flags.stdio && flags.http === undefined) throw new UserError('say how to serve: --stdio or --http <port>', {hint: 'see `steme sync-serve --help`'})
-    const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
+    // --read-only serves pulls only, which read: the store is opened read-only too.
+    const rt = await this.open({store: flags.store, readOnly: flags['read-only'], dbThreads: flags['db-threads']})
     if (flags.stdio) {
       // The same code as the oclif-free start of `bin/run.js` (src/sync/stdio-main.ts).
       const {serveRuntimeStdio} = await import('../sync/stdio-server.js')

@@ -55,6 +55,22 @@ export function damagedStoreError(err: unknown): UserError | undefined {
   })
 }
 
+/**
+ * A store this user cannot write, opened by a command that writes: on a read-only file system, or
+ * without write permission on the file or its directory. Exit 1, as for EROFS and EACCES: the
+ * store is there and readable, and the same command works once it can write.
+ */
+export function storeNotWritable(path: string, readOnlyFs: boolean, cause?: unknown): UserError {
+  const why = readOnlyFs ? 'is on a read-only file system' : 'is not writable by this user (the file, or the directory holding it)'
+  const fix = readOnlyFs ? 'remount it read-write' : `get write permission on it and its directory (ls -l ${path})`
+  return new UserError(`the store ${path} ${why}, and this command writes to it`, {
+    code: 'forbidden',
+    exit: 1,
+    hint: `commands that only read it work as it is (query, log, show, stats, conflicts, export, fsck); to write, ${fix}, or copy the .steme directory somewhere writable and pass --store <copy>`,
+    cause,
+  })
+}
+
 /** Write the error to stderr (and, with --json, as JSON to stdout); returns the exit code. */
 export function renderError(err: unknown, json: boolean): number {
   err = fileSystemError(err) ?? damagedStoreError(err) ?? err

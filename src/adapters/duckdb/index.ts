@@ -5,7 +5,7 @@ import type * as Bindings from '@duckdb/node-bindings'
 import {createRequire} from 'node:module'
 import {statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
-import {damagedStoreError} from '../../core/render-error.js'
+import {damagedStoreError, storeNotWritable} from '../../core/render-error.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
@@ -108,7 +108,7 @@ export class DuckDBStore implements Store {
     try {
       db = await openDatabase(path, !!opts.readOnly, opts.threads)
     } catch (e) {
-      throw openError(path, e)
+      throw openError(path, e, !!opts.readOnly)
     }
     // One connection for writes (transactions, appenders), two for reads.
     const [main, r1, r2] = await Promise.all([duck.connect(db), duck.connect(db), duck.connect(db)])
@@ -823,6 +823,7 @@ export class DuckDBStore implements Store {
   }
 
   setMeta(key: string, value: string): Promise<void> {
+    if (this.readOnly) return Promise.reject(new UserError(`${this.location} is open read-only`, {code: 'locked'}))
     return this.exclusive(async () => {
       this.dirty = true
       await this.conn.run('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value])
@@ -838,10 +839,16 @@ export class DuckDBStore implements Store {
   }
 }
 
-function openError(path: string, e: unknown): UserError {
+function openError(path: string, e: unknown, readOnly: boolean): UserError {
   const damaged = damagedStoreError(e)
   if (damaged) return damaged
   const msg = e instanceof Error ? e.message : String(e)
+  // The file is there (openStore checked) but the system refused: not a missing store.
+  if (/Read-only file system/i.test(msg) && !readOnly) return storeNotWritable(path, true, e)
+  if (/Permission denied/i.test(msg)) {
+    if (!readOnly) return storeNotWritable(path, false, e)
+    return new UserError(`the store ${path} is not readable by this user`, {code: 'forbidden', exit: 1, hint: `get read permission on it (ls -l ${path}), or ask its owner for a copy`, cause: e})
+  }
   if (/lock/i.test(msg)) {
     return new UserError(`the store ${path} is in use by another steme process`, {
       code: 'locked',
