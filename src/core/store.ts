@@ -22,6 +22,72 @@ export interface ScanOptions {
   /** Rows per yielded batch. */
   batch?: number
   limit?: number
+  /**
+   * Also read the typed columns stored beside each record and attach those that disagree with
+   * the record (see Scanned): what fsck checks. Adapters that keep no derived columns attach none.
+   */
+  columns?: boolean
+}
+
+/** A record from scan, with the stored typed columns that disagree with it when asked (ScanOptions.columns). */
+export type Scanned = Sealed & {mismatches?: ColumnMismatch[]}
+
+/**
+ * The columns adapters keep beside a record's canonical text so queries find it by index; each
+ * is derived from the record alone. `refs` stands for the record's evidence and supersedes edges
+ * (the refs table), as sorted `rel:dst` entries joined by commas.
+ */
+export interface TypedColumns {
+  kind: string
+  agent: string
+  hlc: string
+  subject: string | null
+  predicate: string | null
+  target: string | null
+  source: string | null
+  refs: string
+}
+
+export interface ColumnMismatch {
+  column: keyof TypedColumns
+  stored: string | null
+  /** What the record says the column holds. */
+  expected: string | null
+}
+
+/** The typed columns of a record, as every adapter's insert derives them. */
+export function typedColumns(r: SignedRecord): TypedColumns {
+  const a = r.kind === 'assertion' ? r : undefined
+  return {
+    kind: r.kind,
+    agent: r.agent,
+    hlc: r.hlc,
+    subject: a ? a.subject : null,
+    predicate: a ? a.predicate : null,
+    target: r.kind === 'vote' || r.kind === 'trust' || r.kind === 'retract' ? (r.target ?? null) : null,
+    source: r.kind === 'assertion' || r.kind === 'retract' ? (r.source ?? null) : null,
+    refs: a && (a.evidence?.length || a.supersedes?.length) ? refsText([...(a.evidence ?? []).map((d) => `evidence:${d}`), ...(a.supersedes ?? []).map((d) => `supersedes:${d}`)]) : '',
+  }
+}
+
+/** A record's edges in the form of TypedColumns.refs, from `rel:dst` entries in any order. */
+export const refsText = (edges: readonly string[]): string => (edges.length < 2 ? (edges[0] ?? '') : [...edges].sort().join(','))
+
+const COLUMNS: ReadonlyArray<keyof TypedColumns> = ['kind', 'agent', 'hlc', 'subject', 'predicate', 'target', 'source', 'refs']
+
+/**
+ * Where stored columns disagree with the record's own (undefined when none do). `encode` maps the
+ * record's text values the way the adapter stores them (PostgreSQL text cannot hold U+0000).
+ */
+export function columnMismatches(stored: TypedColumns, record: SignedRecord, encode?: (s: string) => string): ColumnMismatch[] | undefined {
+  const want = typedColumns(record)
+  let out: ColumnMismatch[] | undefined
+  for (const column of COLUMNS) {
+    const w = want[column]
+    const expected = w === null || !encode ? w : encode(w)
+    if (stored[column] !== expected) (out ??= []).push({column, stored: stored[column], expected})
+  }
+  return out
 }
 
 /** One time bucket's share of the sync fingerprint (see core/bucket.ts and docs/sync-protocol.md). */
@@ -152,7 +218,7 @@ export interface Store {
    */
   contested(opts?: {until?: string; batch?: number}): Promise<ContestedPairs>
   /** All matching records in (hlc, id) order, in batches. */
-  scan(opts?: ScanOptions): AsyncIterable<Sealed[]>
+  scan(opts?: ScanOptions): AsyncIterable<Scanned[]>
   stats(): Promise<StoreStats>
   /** The highest hlc stored (for the clock after a crash), or undefined when empty. */
   maxHlc(): Promise<string | undefined>

@@ -34,6 +34,17 @@ storeContract('duckdb', async () => {
       store = await DuckDBStore.open(path)
       return store
     },
+    async tamper(sql) {
+      await store.close()
+      const {DuckDBInstance} = await import('@duckdb/node-api')
+      const db = await DuckDBInstance.create(path)
+      const conn = await db.connect()
+      await conn.run(sql)
+      conn.closeSync()
+      db.closeSync()
+      store = await DuckDBStore.open(path)
+      return store
+    },
     async teardown() {
       await store.close().catch(() => undefined)
       rmSync(dir, {recursive: true, force: true})

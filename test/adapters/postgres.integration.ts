@@ -21,13 +21,25 @@ afterAll(async () => {
 
 // Each test gets its own schema in one database: as isolated as a new database, and much faster.
 storeContract('postgres', async () => {
-  const url = `${base}?schema=contract_${process.pid}_${n++}`
+  const schema = `contract_${process.pid}_${n++}`
+  const url = `${base}?schema=${schema}`
   let store = await PostgresStore.open(url, {create: true})
   return {
     store,
     async reopen() {
       await store.close()
       store = await PostgresStore.open(url)
+      return store
+    },
+    async tamper(sql) {
+      const client = new pg.Client({connectionString: base})
+      await client.connect()
+      try {
+        await client.query(`SET search_path TO ${schema}`)
+        await client.query(sql)
+      } finally {
+        await client.end()
+      }
       return store
     },
     async teardown() {

@@ -1,7 +1,8 @@
 /** The contract every Store adapter passes: call storeContract with only setup and teardown. */
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {Json} from '../../src/core/record.js'
-import type {Store} from '../../src/core/store.js'
+import type {Scanned, Store} from '../../src/core/store.js'
+import {ColumnBuilder} from '../../src/ops/ingest-check.js'
 import {MOD, bucketOf, idValue} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
 
@@ -9,6 +10,12 @@ export interface StoreFixture {
   store: Store
   /** Close and reopen the same store (for persistence checks); memory adapters return the same store. */
   reopen?: () => Promise<Store>
+  /**
+   * Change the stored rows behind the store's back with SQL on its own tables (`records`, `refs`),
+   * as someone with the database file or server could; returns the store to go on with. Only
+   * adapters that keep typed columns beside the records have it.
+   */
+  tamper?: (sql: string) => Promise<Store>
   teardown(): Promise<void>
 }
 
@@ -131,6 +138,60 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       let limited = 0
       for await (const b of store.scan({limit: 7})) limited += b.length
       expect(limited).toBe(7)
+    })
+
+    it('scan with columns finds the typed columns of every kind of record, however inserted, in agreement with it', async () => {
+      const a = assertion({subject: 's:nul\u0000x', predicate: 'p\u0000', source: 'doi:1', evidence: ['ab'.repeat(32), 'cd'.repeat(32)], supersedes: ['ef'.repeat(32)]})
+      const rs = [
+        a,
+        assertion({subject: 's:plain', predicate: 'p', value: 1}),
+        record({kind: 'vote', target: a.record.id, weight: 1}),
+        record({kind: 'retract', target: a.record.id, reason: 'wrong'}),
+        record({kind: 'retract', source: 'doi:1'}),
+        record({kind: 'epoch', name: 'e1', starts: '2024-01-01'}),
+        record({kind: 'trust', target: testKey(2).publicHex, weight: 0.5}),
+      ]
+      await store.insert(rs.slice(0, 4))
+      const rest = rs.slice(4).map((r) => ({...r, record: {...r.record}}))
+      if (store.insertColumns) {
+        const cols = new ColumnBuilder(rest.length)
+        for (const r of rest) cols.add(r)
+        await store.insertColumns([cols.done()])
+      } else await store.insert(rest)
+      const scanned: Scanned[] = []
+      for await (const b of store.scan({columns: true})) scanned.push(...b)
+      expect(scanned.length).toBe(rs.length)
+      expect(scanned.filter((s) => s.mismatches)).toEqual([])
+    })
+
+    it('scan with columns reports each typed column that disagrees with its record: which, stored and expected', async (ctx) => {
+      if (!fx.tamper) return ctx.skip()
+      const base = assertion({subject: 't:x', predicate: 'p', value: 'A'})
+      const derived = assertion({subject: 't:y', predicate: 'p', value: 'B', evidence: [base.record.id]})
+      const vote = record({kind: 'vote', target: base.record.id, weight: 1})
+      await store.insert([base, derived, vote])
+      store = await fx.tamper(
+        `UPDATE records SET subject = 't:evil' WHERE subject = 't:x';
+         UPDATE records SET target = '${'00'.repeat(32)}', hlc = '0000000000000000-0000' WHERE kind = 'vote';
+         DELETE FROM refs`,
+      )
+      const found = new Map<string, unknown>()
+      for await (const b of store.scan({columns: true})) for (const s of b) if (s.mismatches) found.set(s.record.id, s.mismatches)
+      expect(found).toEqual(
+        new Map<string, unknown>([
+          [base.record.id, [{column: 'subject', stored: 't:evil', expected: 't:x'}]],
+          [derived.record.id, [{column: 'refs', stored: '', expected: `evidence:${base.record.id}`}]],
+          [
+            vote.record.id,
+            [
+              {column: 'hlc', stored: '0000000000000000-0000', expected: vote.record.hlc},
+              {column: 'target', stored: '00'.repeat(32), expected: base.record.id},
+            ],
+          ],
+        ]),
+      )
+      // Without the option, a scan reads no more than the records.
+      for await (const b of store.scan()) for (const s of b) expect(s.mismatches).toBeUndefined()
     })
 
     it('counts by kind, agents and subjects', async () => {

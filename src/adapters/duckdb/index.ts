@@ -9,7 +9,7 @@ import {damagedStoreError, storeNotWritable} from '../../core/render-error.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {columnsToSealed, compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
+import {columnMismatches, columnsToSealed, compareRecords, refsText, type Scanned, type TypedColumns, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
 
@@ -747,7 +747,7 @@ export class DuckDBStore implements Store {
     return {pairs: Number(pairs), batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
-  async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
+  async *scan(opts: ScanOptions = {}): AsyncIterable<Scanned[]> {
     const where: string[] = []
     const params: DuckDBValue[] = []
     if (opts.subject !== undefined) {
@@ -770,17 +770,26 @@ export class DuckDBStore implements Store {
       where.push('hlc <= ?')
       params.push(opts.until)
     }
-    let sql = `SELECT ${HEX_COLS} FROM records${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
+    // With columns, each record's edges come along, gathered from refs by a hash join.
+    const from = opts.columns ? `records LEFT JOIN (SELECT src, string_agg(rel || ':' || dst, ',') AS edges FROM refs GROUP BY src) AS e ON e.src = records.id` : 'records'
+    let sql = `SELECT ${HEX_COLS}${opts.columns ? ', kind, agent, hlc, subject, predicate, target, source, edges' : ''} FROM ${from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
     if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
     // A second connection, so a long scan does not hold up writes queued on the main one.
     const conn = await this.instance.connect()
     try {
       const result = await conn.stream(sql, params)
       const size = opts.batch ?? 2048
-      let buf: Sealed[] = []
+      let buf: Scanned[] = []
       for await (const rows of result.yieldRowObjectJs()) {
         for (const r of rows) {
-          buf.push(toSealed(r as unknown as Row))
+          const sealed: Scanned = toSealed(r as unknown as Row)
+          if (opts.columns) {
+            const c = r as unknown as Omit<TypedColumns, 'refs'> & {edges: string | null}
+            const stored = {kind: c.kind, agent: c.agent, hlc: c.hlc, subject: c.subject, predicate: c.predicate, target: c.target, source: c.source, refs: c.edges === null ? '' : refsText(c.edges.split(','))}
+            const mismatches = columnMismatches(stored, sealed.record)
+            if (mismatches) sealed.mismatches = mismatches
+          }
+          buf.push(sealed)
           if (buf.length === size) {
             yield buf
             buf = []

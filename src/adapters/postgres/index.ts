@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import {compareRecords, contestedBatches, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
+import {columnMismatches, compareRecords, contestedBatches, refsText, type Scanned, type TypedColumns, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
@@ -25,6 +25,17 @@ function toSealed(row: Row): Sealed {
 }
 
 const idBuf = (hex: string) => Buffer.from(hex, 'hex')
+
+type StoredColumns = Omit<TypedColumns, 'refs'> & {edges: string[] | null}
+
+/** A scanned row with its typed columns compared to the record, which they hold as pgText maps it. */
+function checked(row: Row & StoredColumns): Scanned {
+  const sealed: Scanned = toSealed(row)
+  const stored = {kind: row.kind, agent: row.agent, hlc: row.hlc, subject: row.subject, predicate: row.predicate, target: row.target, source: row.source, refs: refsText(row.edges ?? [])}
+  const mismatches = columnMismatches(stored, sealed.record, pgText)
+  if (mismatches) sealed.mismatches = mismatches
+  return sealed
+}
 
 /** Array parameters are chunked so one statement never carries an unbounded list. */
 const CHUNK = 1000
@@ -413,7 +424,7 @@ export class PostgresStore implements Store {
     return {pairs: Number(n), batches: contestedBatches(rows(), size)}
   }
 
-  async *scan(opts: ScanOptions = {}): AsyncIterable<Sealed[]> {
+  async *scan(opts: ScanOptions = {}): AsyncIterable<Scanned[]> {
     const where: string[] = []
     const values: unknown[] = []
     const param = (v: unknown) => {
@@ -425,7 +436,11 @@ export class PostgresStore implements Store {
     if (opts.kinds) where.push(`kind = ANY(${param([...opts.kinds])}::text[])`)
     if (opts.since !== undefined) where.push(`hlc > ${param(opts.since)}`)
     if (opts.until !== undefined) where.push(`hlc <= ${param(opts.until)}`)
-    let sql = `SELECT ${COLS} FROM ${this.s}.records${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
+    // With columns, each record's edges come along, gathered from refs.
+    const from = opts.columns
+      ? `${this.s}.records AS r LEFT JOIN (SELECT src, array_agg(rel || ':' || dst) AS edges FROM ${this.s}.refs GROUP BY src) AS e ON e.src = r.id`
+      : `${this.s}.records`
+    let sql = `SELECT ${COLS}${opts.columns ? ', kind, agent, hlc, subject, predicate, target, source, edges' : ''} FROM ${from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
     if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
     const size = Math.max(1, Math.floor(opts.batch ?? 2048))
     // A cursor in a read-only snapshot: one consistent view however long the consumer takes.
@@ -436,8 +451,8 @@ export class PostgresStore implements Store {
       open = true
       await client.query(`DECLARE steme_scan NO SCROLL CURSOR FOR ${sql}`, values)
       for (;;) {
-        const {rows} = await client.query<Row>(`FETCH FORWARD ${size} FROM steme_scan`)
-        let batch = rows.map(toSealed)
+        const {rows} = await client.query<Row & Partial<StoredColumns>>(`FETCH FORWARD ${size} FROM steme_scan`)
+        let batch: Scanned[] = rows.map((r) => (opts.columns ? checked(r as Row & StoredColumns) : toSealed(r)))
         if (opts.subject !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.subject === opts.subject)
         if (opts.predicate !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.predicate === opts.predicate)
         if (batch.length) yield batch

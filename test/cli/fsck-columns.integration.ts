@@ -1,0 +1,39 @@
+/** fsck checks the typed columns kept for queries against each record, on a real DuckDB file changed behind steme's back. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+let sb: Sandbox
+beforeAll(() => {
+  sb = sandbox()
+  expect(sb.run(['init']).code).toBe(0)
+})
+afterAll(() => sb.cleanup())
+
+/** Run SQL on the store file with DuckDB itself, as someone with the file could. */
+function tamper(sql: string): void {
+  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
+const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
+await c.run(process.argv[2]); c.closeSync(); i.closeSync()`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, '.steme', 'store.duckdb'), sql], {cwd: process.cwd(), encoding: 'utf8'})
+  expect(r.status, r.stderr).toBe(0)
+}
+
+describe('steme fsck and the typed columns', () => {
+  it('reports a record whose typed column was changed (it vanished from queries), with the column, stored and expected; exit 1', () => {
+    const a = sb.run(['assert', 't:x', 'p', 'A']).stdout.trim()
+    const b = sb.run(['assert', 't:x', 'p', 'B', '--evidence', a]).stdout.trim()
+    expect(sb.json<{bad: unknown[]}>(['fsck']).bad).toEqual([])
+    tamper(`UPDATE records SET subject = 't:evil' WHERE id = unhex('${a}'); DELETE FROM refs WHERE src = unhex('${b}')`)
+    // The record is sound, only its index column lies: queries by subject no longer find it.
+    expect(sb.json<{candidates: unknown[]}>(['query', 't:x', 'p']).candidates.length).toBe(1)
+    const fsck = sb.run(['fsck'])
+    expect(fsck.code).toBe(1)
+    expect(fsck.stdout).toContain('2 records checked, 2 bad')
+    expect(fsck.stderr).toContain(`bad record ${a}: typed columns disagree with the record: subject is stored as "t:evil", the record says "t:x"`)
+    expect(fsck.stderr).toContain(`bad record ${b}: typed columns disagree with the record: refs is stored as "", the record says "evidence:${a}"`)
+    const json = JSON.parse(sb.run(['fsck', '--json']).stdout)
+    expect(json.bad.find((x: {id: string}) => x.id === a).columns).toEqual([{column: 'subject', stored: 't:evil', expected: 't:x'}])
+  })
+})
