@@ -8,12 +8,16 @@ import {plural} from '../core/words.js'
 
 export default class Export extends StemeCommand {
   static summary = 'Write records as signed NDJSON, re-ingestable anywhere'
-  static description = 'With --output the file is replaced only when the export is complete: a failed or interrupted export leaves it as it was.'
-  static examples = ['<%= config.bin %> export -o backup.ndjson', '<%= config.bin %> export --since 2026-01-01 | ssh host steme ingest -']
+  static description = [
+    'With --output the file is replaced only when the export is complete: a failed or interrupted export leaves it as it was.',
+    "--subject exports what a query of that subject reads, so a store that ingests it answers as this one does, through every lens but reliability (which learns from every assertion of the predicate): the subject's assertions first, then, in clock order, the assertions they derive from through evidence (a retraction cascades down to them), the votes and retractions that target any of these and the retractions of those votes, the retractions of every source they cite, and every trust and epoch record with their retractions (trust decides whose retractions count; the lenses read both). Assertions about other subjects that cite or supersede these are left out. Answers that depend on local settings (pretrusted agents, lens parameters in config.toml, agent:self) need the same settings and key there.",
+    "With --since as well, those records stamped after it, whichever assertion they bear on: exports of the same subject since the last one keep a copy in step.",
+  ].join('\n\n')
+  static examples = ['<%= config.bin %> export -o backup.ndjson', '<%= config.bin %> export --since 2026-01-01 | ssh host steme ingest -', '<%= config.bin %> export --subject drug:aspirin -o aspirin.ndjson']
   static enableJsonFlag = false
   static flags = {
     since: Flags.string({description: 'only records stamped after this date or hlc'}),
-    subject: Flags.string({description: 'only assertions about this subject'}),
+    subject: Flags.string({description: "only this subject's assertions and the records that decide their answers (see below)"}),
     output: Flags.string({char: 'o', description: 'file to write (default: stdout)'}),
   }
 

@@ -1,19 +1,78 @@
 /** Export records as signed NDJSON, re-ingestable anywhere. */
 import {recordLine} from '../core/seal.js'
-import type {ScanOptions} from '../core/store.js'
+import {compareRecords, type ScanOptions} from '../core/store.js'
 import type {Deps} from './deps.js'
 
-export interface ExportInput extends Pick<ScanOptions, 'since' | 'until' | 'subject' | 'kinds'> {
+export interface ExportInput extends Pick<ScanOptions, 'since' | 'until' | 'kinds'> {
+  /**
+   * Only what decides this subject's answers: its assertions, then the records that bear on them
+   * (see subjectContext), so the export queried elsewhere answers as this store does.
+   */
+  subject?: string
   write(chunk: string): Promise<void> | void
 }
 
 export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): Promise<{records: number}> {
   let records = 0
-  for await (const batch of deps.store.scan({since: input.since, until: input.until, subject: input.subject, kinds: input.kinds, batch: 4096})) {
+  const kept = (hlc: string) => (input.since === undefined || hlc > input.since) && (input.until === undefined || hlc <= input.until)
+  // A subject's own assertions are found whatever --since says: what bears on them may be newer.
+  const scan = input.subject === undefined ? {since: input.since, until: input.until, kinds: input.kinds} : {subject: input.subject}
+  const own: string[] = []
+  const sources = new Set<string>()
+  for await (const batch of deps.store.scan({...scan, batch: 4096})) {
     let out = ''
-    for (const {record: r, canonical} of batch) out += recordLine(canonical, r.id, r.sig) + '\n'
-    records += batch.length
-    await input.write(out)
+    for (const {record: r, canonical} of batch) {
+      if (input.subject !== undefined) {
+        own.push(r.id)
+        if (r.kind === 'assertion' && r.source !== undefined) sources.add(r.source)
+      }
+      if (!kept(r.hlc)) continue
+      out += recordLine(canonical, r.id, r.sig) + '\n'
+      records++
+    }
+    if (out) await input.write(out)
+  }
+  if (input.subject === undefined) return {records}
+  const ids = await subjectContext(deps, own, sources)
+  for (let i = 0; i < ids.length; i += 4096) {
+    const part = (await deps.store.get(ids.slice(i, i + 4096))).filter((s) => kept(s.record.hlc)).sort((a, b) => compareRecords(a.record, b.record))
+    if (!part.length) continue
+    await input.write(part.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig) + '\n').join(''))
+    records += part.length
   }
   return {records}
+}
+
+/**
+ * The ids of the records besides a subject's own assertions (`own`, citing `sources`) that a query of the subject reads
+ * (ops/context.ts), in (hlc, id) order: the assertions they derive from through `evidence` (a
+ * retraction cascades down to them); the votes and retractions that target any of those, and the
+ * retractions of those votes; the retractions of every source they cite; and the store-wide
+ * policy, every trust and epoch record with the retractions of them. All by index: lineage by id,
+ * the rest by target and source. Assertions that cite or supersede the subject's own but are
+ * about another subject do not change its answers, and are left out.
+ */
+async function subjectContext(deps: Pick<Deps, 'store'>, own: readonly string[], sources: Set<string>): Promise<string[]> {
+  const {store} = deps
+  const found = new Map<string, {hlc: string; id: string}>()
+  const add = (rs: ReadonlyArray<{hlc: string; id: string}>) => {
+    for (const r of rs) found.set(r.id, {hlc: r.hlc, id: r.id})
+  }
+  const ownIds = new Set(own)
+  const ancestors = own.length ? await store.lineage(own) : []
+  add(ancestors)
+  const nodes = [...own, ...ancestors.map((a) => a.id)]
+  for (const a of ancestors) if (a.source !== undefined) sources.add(a.source)
+  const targeting = (await store.referencing(nodes)).filter((r) => r.kind === 'vote' || r.kind === 'retract')
+  add(targeting)
+  const votes = targeting.filter((r) => r.kind === 'vote').map((r) => r.id)
+  if (votes.length) add((await store.referencing(votes)).filter((r) => r.kind === 'retract'))
+  if (sources.size) add(await store.sourceRetractions([...sources]))
+  const policy = await store.ofKinds(['trust', 'epoch'])
+  add(policy)
+  if (policy.length) add((await store.referencing(policy.map((r) => r.id))).filter((r) => r.kind === 'retract'))
+  return [...found.values()]
+    .filter((r) => !ownIds.has(r.id))
+    .sort(compareRecords)
+    .map((r) => r.id)
 }

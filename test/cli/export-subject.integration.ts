@@ -1,0 +1,109 @@
+/** export --subject carries what decides the subject's answers: ingested into a fresh store, it answers as the original does. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+const BOB = {STEME_KEY: '22'.repeat(32)}
+const CAROL = {STEME_KEY: '33'.repeat(32)}
+const LENSES = ['recency', 'confidence', 'consensus', 'votes', 'trust', 'skeptic', 'epoch', 'epoch:current, then trust, else recency']
+
+let sb: Sandbox
+const fresh = () => join(sb.dir, `fresh-${Math.random().toString(36).slice(2)}`)
+/** The store's answers about a subject through every lens: winners, states and scores (`now` aside, the same inputs give the same output). */
+function answers(subject: string, store?: string): unknown {
+  return LENSES.map((lens) => {
+    const r = sb.json<{resolutions: unknown[]; candidates: unknown[]}>(['query', subject, '--lens', lens, '--all', ...(store ? ['--store', store] : [])])
+    return {lens, resolutions: r.resolutions, candidates: r.candidates}
+  })
+}
+function ingestInto(file: string): string {
+  const dir = fresh()
+  expect(sb.run(['init', '--dir', dir]).code).toBe(0)
+  const store = join(dir, '.steme')
+  const r = sb.run(['ingest', file, '--store', store])
+  expect(r.code, r.stderr).toBe(0)
+  return store
+}
+const id = (args: string[], env?: NodeJS.ProcessEnv) => {
+  const r = sb.run(args, {env})
+  expect(r.code, r.stderr).toBe(0)
+  return r.stdout.trim()
+}
+const kinds = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l).kind as string)
+
+beforeAll(() => {
+  sb = sandbox()
+  expect(sb.run(['init']).code).toBe(0)
+})
+afterAll(() => sb.cleanup())
+
+describe('steme export --subject', () => {
+  it('a subject whose every assertion is retracted stays retracted after export and ingest elsewhere', () => {
+    const base = id(['assert', 't:base', 'q', 'x'])
+    id(['assert', 't:z', 'p', 'A', '--source', 'doi:bad'])
+    const b = id(['assert', 't:z', 'p', 'B'], BOB)
+    id(['assert', 't:z', 'p', 'C', '--evidence', base], CAROL)
+    id(['retract', '--source', 'doi:bad'])
+    id(['retract', b], BOB)
+    id(['retract', base])
+    expect(sb.json<{resolutions: Array<{winner?: unknown}>}>(['query', 't:z', 'p']).resolutions[0].winner).toBeUndefined()
+    const r = sb.run(['export', '--subject', 't:z', '-o', join(sb.dir, 'tz.ndjson')])
+    expect(r.code, r.stderr).toBe(0)
+    const store = ingestInto(join(sb.dir, 'tz.ndjson'))
+    expect(answers('t:z', store)).toEqual(answers('t:z'))
+  })
+
+  it('carries votes and their retractions, supersession, trust and epochs: every lens answers the same', () => {
+    const [bob, carol] = [BOB, CAROL].map((env) => JSON.parse(sb.run(['whoami', '--json'], {env}).stdout).agent as string)
+    expect(bob).toMatch(/^[0-9a-f]{64}$/)
+    // Trust decides whose retractions count: bob's of carol's assertion only through alice's trust in him.
+    id(['trust', bob, '0.9'])
+    id(['trust', carol, '0.2'], BOB)
+    id(['epoch', 'e2', '--starts', '2020-01-01'])
+    const a1 = id(['assert', 't:w', 'q', '1', '--confidence', '0.6', '--epoch', 'e2'])
+    const b2 = id(['assert', 't:w', 'q', '2', '--confidence', '0.9'], BOB)
+    const c2 = id(['assert', 't:w', 'q', '2', '--confidence', '0.7', '--epoch', 'e2'], CAROL)
+    id(['assert', 't:w', 'q', '3', '--supersedes', b2], BOB)
+    const c4 = id(['assert', 't:w', 'r', '4', '--source', 'doi:old'], CAROL)
+    id(['assert', 't:w', 'r', '5', '--evidence', c4])
+    id(['retract', c2, '--reason', 'bad sample'], BOB)
+    id(['vote', a1, 'up'])
+    const v = id(['vote', c4, 'up'], BOB)
+    id(['vote', a1, 'down'], CAROL)
+    id(['retract', v], BOB)
+    // Noise elsewhere that does not bear on t:w, and is left out.
+    id(['assert', 't:other', 'q', 'x', '--evidence', a1])
+    id(['retract', '--source', 'doi:unrelated'])
+
+    const text = sb.run(['export', '--subject', 't:w']).stdout
+    // Its own assertions first, then what bears on them: no record about another subject but the ones they derive from.
+    expect(kinds(text).slice(0, 6)).toEqual(Array(6).fill('assertion'))
+    expect(text).not.toContain('t:other')
+    expect(text).not.toContain('doi:unrelated')
+    writeFileSync(join(sb.dir, 'tw.ndjson'), text)
+    const store = ingestInto(join(sb.dir, 'tw.ndjson'))
+    const here = answers('t:w')
+    expect(answers('t:w', store)).toEqual(here)
+    // The answers do depend on those records: without them, the copy answers differently.
+    const bare = sb.run(['export', '--subject', 't:w']).stdout.split('\n').filter((l) => l.includes('"kind":"assertion"') && l.includes('"subject":"t:w"'))
+    writeFileSync(join(sb.dir, 'bare.ndjson'), bare.join('\n') + '\n')
+    expect(answers('t:w', ingestInto(join(sb.dir, 'bare.ndjson')))).not.toEqual(here)
+  })
+
+  it('--since brings what bears on the subject since then, even on older assertions: incremental exports keep a copy in step', () => {
+    const x = id(['assert', 't:inc', 'p', 'X'])
+    id(['assert', 't:inc', 'p', 'Y', '--confidence', '0.5'], BOB)
+    const first = sb.run(['export', '--subject', 't:inc']).stdout
+    writeFileSync(join(sb.dir, 'inc1.ndjson'), first)
+    const copy = ingestInto(join(sb.dir, 'inc1.ndjson'))
+    const mark = first.trim().split('\n').map((l) => JSON.parse(l).hlc as string).sort().pop()!
+    id(['retract', x])
+    const next = sb.run(['export', '--subject', 't:inc', '--since', mark]).stdout
+    // Only the newer record: the retraction of an assertion stamped before the mark.
+    expect(kinds(next)).toEqual(['retract'])
+    writeFileSync(join(sb.dir, 'inc2.ndjson'), next)
+    expect(sb.run(['ingest', join(sb.dir, 'inc2.ndjson'), '--store', copy]).code).toBe(0)
+    expect(answers('t:inc', copy)).toEqual(answers('t:inc'))
+  })
+})
