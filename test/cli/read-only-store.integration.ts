@@ -33,7 +33,7 @@ async function holdReadOnly(path: string): Promise<{release(): Promise<void>}> {
 }
 
 describe('commands that only read share the store with other readers', () => {
-  it('fsck and push run while another process (a query, another fsck) reads the store; a write is refused as in use', async () => {
+  it('fsck, push and sync-serve --read-only run while another process (a query, another fsck) reads the store; a write is refused as in use', async () => {
     const held = await holdReadOnly(store)
     try {
       const fsck = sb.run(['fsck'])
@@ -44,6 +44,16 @@ describe('commands that only read share the store with other readers', () => {
       const push = sb.run(['push', join(sb.dir, 'peer', '.steme')])
       expect(push.code, push.stderr).toBe(0)
       expect(sb.run(['query', 't:x', 'p', '--store', join(sb.dir, 'peer', '.steme'), '--json']).stdout).toContain('"B"')
+      // A pull-only sync server reads only: it starts, and prints its URL.
+      const serving = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--read-only'], {cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+      const started = await new Promise<string>((resolve) => {
+        let out = ''
+        serving.stdout.on('data', (d) => (out += d).includes('\n') && resolve(out))
+        serving.stderr.on('data', (d) => resolve(`stderr: ${d}`))
+      })
+      serving.kill('SIGTERM')
+      await new Promise((r) => serving.once('exit', r))
+      expect(started).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
       const assert = sb.run(['assert', 't:x', 'p', 'C'])
       expect(assert.code).toBe(1)
       expect(assert.stderr).toContain('is in use by another steme process')
