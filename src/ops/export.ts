@@ -1,4 +1,5 @@
 /** Export records as signed NDJSON, re-ingestable anywhere. */
+import type {SignedAssertion} from '../core/record.js'
 import {recordLine} from '../core/seal.js'
 import {compareRecords, type ScanOptions} from '../core/store.js'
 import type {Deps} from './deps.js'
@@ -44,13 +45,14 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
 }
 
 /**
- * The ids of the records besides a subject's own assertions (`own`, citing `sources`) that a query of the subject reads
- * (ops/context.ts), in (hlc, id) order: the assertions they derive from through `evidence` (a
- * retraction cascades down to them); the votes and retractions that target any of those, and the
- * retractions of those votes; the retractions of every source they cite; and the store-wide
- * policy, every trust and epoch record with the retractions of them. All by index: lineage by id,
- * the rest by target and source. Assertions that cite or supersede the subject's own but are
- * about another subject do not change its answers, and are left out.
+ * The ids of the records besides a subject's own assertions (`own`, citing `sources`) that a query
+ * of the subject reads (ops/context.ts gatherContext), in (hlc, id) order: the assertions they
+ * derive from through `evidence` (a retraction cascades down to them); the assertions, about any
+ * subject, that supersede them, with what those derive from; the votes and retractions that target
+ * any of these, and the retractions of those votes; the retractions of every source they cite; and
+ * the store-wide policy, every trust and epoch record with the retractions of them. All by index:
+ * lineage by id, the rest by target, edge and source. Assertions that only cite the subject's own
+ * do not change its answers, and are left out.
  */
 async function subjectContext(deps: Pick<Deps, 'store'>, own: readonly string[], sources: Set<string>): Promise<string[]> {
   const {store} = deps
@@ -60,13 +62,17 @@ async function subjectContext(deps: Pick<Deps, 'store'>, own: readonly string[],
   }
   const ownIds = new Set(own)
   const ancestors = own.length ? await store.lineage(own) : []
-  add(ancestors)
-  const nodes = [...own, ...ancestors.map((a) => a.id)]
-  for (const a of ancestors) if (a.source !== undefined) sources.add(a.source)
-  const targeting = (await store.referencing(nodes)).filter((r) => r.kind === 'vote' || r.kind === 'retract')
-  add(targeting)
-  const votes = targeting.filter((r) => r.kind === 'vote').map((r) => r.id)
-  if (votes.length) add((await store.referencing(votes)).filter((r) => r.kind === 'retract'))
+  const nodes = new Set([...own, ...ancestors.map((a) => a.id)])
+  const pointing = await store.referencing([...nodes])
+  const superseders = pointing.filter((r): r is SignedAssertion => r.kind === 'assertion' && !nodes.has(r.id) && !!r.supersedes?.some((id) => ownIds.has(id)))
+  const further = superseders.some((a) => a.evidence?.length) ? await store.lineage(superseders.map((a) => a.id)) : []
+  const added = [...superseders, ...further].filter((a) => !nodes.has(a.id))
+  const targeting = pointing.filter((r) => r.kind === 'vote' || r.kind === 'retract')
+  add([...ancestors, ...added, ...targeting])
+  for (const a of [...ancestors, ...added]) if (a.source !== undefined) sources.add(a.source)
+  // One step further out: retractions of the votes, and of the superseding assertions.
+  const outer = [...targeting.filter((r) => r.kind === 'vote').map((r) => r.id), ...added.map((a) => a.id)]
+  if (outer.length) add((await store.referencing(outer)).filter((r) => r.kind === 'retract'))
   if (sources.size) add(await store.sourceRetractions([...sources]))
   const policy = await store.ofKinds(['trust', 'epoch'])
   add(policy)

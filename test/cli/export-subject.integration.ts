@@ -54,7 +54,7 @@ describe('steme export --subject', () => {
     expect(answers('t:z', store)).toEqual(answers('t:z'))
   })
 
-  it('carries votes and their retractions, supersession, trust and epochs: every lens answers the same', () => {
+  it('carries votes and their retractions, supersession (across subjects too), trust and epochs: every lens answers the same', () => {
     const [bob, carol] = [BOB, CAROL].map((env) => JSON.parse(sb.run(['whoami', '--json'], {env}).stdout).agent as string)
     expect(bob).toMatch(/^[0-9a-f]{64}$/)
     // Trust decides whose retractions count: bob's of carol's assertion only through alice's trust in him.
@@ -64,7 +64,9 @@ describe('steme export --subject', () => {
     const a1 = id(['assert', 't:w', 'q', '1', '--confidence', '0.6', '--epoch', 'e2'])
     const b2 = id(['assert', 't:w', 'q', '2', '--confidence', '0.9'], BOB)
     const c2 = id(['assert', 't:w', 'q', '2', '--confidence', '0.7', '--epoch', 'e2'], CAROL)
-    id(['assert', 't:w', 'q', '3', '--supersedes', b2], BOB)
+    const b3 = id(['assert', 't:w', 'q', '3', '--supersedes', b2], BOB)
+    // Supersession reaches across subjects: bob replaces his t:w answer with one about t:elsewhere.
+    id(['assert', 't:elsewhere', 'q', '9', '--supersedes', b3], BOB)
     const c4 = id(['assert', 't:w', 'r', '4', '--source', 'doi:old'], CAROL)
     id(['assert', 't:w', 'r', '5', '--evidence', c4])
     id(['retract', c2, '--reason', 'bad sample'], BOB)
