@@ -70,12 +70,13 @@ export interface TypedValue {
 }
 
 /**
- * A value as typed: JSON when it is JSON, else the plain string. As `claims add --expect` reads
- * it, a number whose JSON form is not the text typed (1.10 is 1.1, 1e5 is 100000, -0 is 0, an
- * integer past 2^53 is rounded) is kept as the text, with a note: "1.10" stays a version, and a
- * claim expecting "1.10" matches it. Refused (UserError, exit 2), so nothing wrong is signed:
- * text that starts like JSON but is not JSON, an object with a key twice (JSON.parse keeps the
- * last silently), such a number inside an array or object, and null, which records cannot hold.
+ * A value as typed: JSON when it is JSON, else the plain string. A number is stored as the number
+ * it is, in its canonical JSON form: 1.10 is 1.1, 1e5 is 100000, -0 is 0, with a note saying so
+ * and how to keep the text (--string). A number JSON cannot carry as typed (an integer past 2^53,
+ * or out of range) is kept as the text, with a note, since as a number it would change value.
+ * Refused (UserError, exit 2), so nothing wrong is signed: text that starts like JSON but is not
+ * JSON, an object with a key twice (JSON.parse keeps the last silently), a number inside an array
+ * or object that would change value, and null, which records cannot hold.
  */
 export function parseTypedValue(text: string): TypedValue {
   let value: Json
@@ -92,18 +93,25 @@ export function parseTypedValue(text: string): TypedValue {
   }
   if (typeof value === 'number') {
     const read = JSON.stringify(value)
-    if (Number.isFinite(value) && read === text.trim()) return {value, notes: []}
-    const as = Number.isFinite(value) ? `would be ${read}` : 'is out of range'
-    return {value: text, notes: [`${text} was stored as the text ${JSON.stringify(text)}: as a JSON number it ${as}${Number.isFinite(value) ? `; to store the number, type ${read}` : ''}`]}
-  }
-  if (typeof value === 'object') {
-    const bad = scanJson(text)
-    if (bad?.key !== undefined) throw new UserError(`value: the key ${JSON.stringify(bad.key)} appears twice in one object; JSON keeps only the last, silently`, {hint: 'write each key once'})
-    if (bad?.typed) {
-      throw new UserError(`value: the number ${bad.typed} in it would be stored as ${bad.read}`, {hint: `write it as a string ("${bad.typed}") to keep it as typed, or as ${bad.read}`})
+    if (read === text.trim()) return {value, notes: []}
+    if (inexactNumber(text, value)) {
+      const as = Number.isFinite(value) ? `would be rounded to ${read}` : 'is out of range'
+      return {value: text, notes: [`${text} was stored as the text ${JSON.stringify(text)}: as a JSON number it ${as}`]}
     }
+    // As signed: -0 is 0 in canonical JSON.
+    return {value: JSON.parse(read) as number, notes: [`${text.trim()} was stored as the number ${read}, its JSON form; to keep the text as typed, pass --string`]}
   }
-  return {value, notes: []}
+  const notes: string[] = []
+  if (typeof value === 'object') {
+    const found = scanJson(text)
+    if (found.key !== undefined) throw new UserError(`value: the key ${JSON.stringify(found.key)} appears twice in one object; JSON keeps only the last, silently`, {hint: 'write each key once'})
+    if (found.changed) {
+      const {typed, read} = found.changed
+      throw new UserError(`value: the number ${typed} in it ${read === undefined ? 'is out of range' : `would be rounded to ${read}`}`, {hint: `write it as a string ("${typed}") to keep it as typed`})
+    }
+    if (found.reformed) notes.push(`the number ${found.reformed.typed} in it was stored as ${found.reformed.read}, its JSON form; to keep the text as typed, pass --string`)
+  }
+  return {value, notes}
 }
 
 const STRING_HINT = 'fix the JSON, or pass --string to store the text as it is, as a plain string'
@@ -113,12 +121,14 @@ const brief = (text: string) => JSON.stringify(text.length > 40 ? text.slice(0, 
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
 
 /**
- * The first key an object of valid JSON text has twice, or else the first number JSON does not
- * read back as typed (20.10 -> 20.1). One pass over the text: a string is a key when a colon
- * follows it.
+ * In valid JSON text: the first key an object has twice, the first number JSON cannot carry as
+ * typed (an integer past 2^53, out of range: its value would change), and the first number whose
+ * JSON form is another text of the same value (20.10 -> 20.1). One pass: a string is a key when a
+ * colon follows it.
  */
-function scanJson(json: string): {key?: string; typed?: string; read?: string} | undefined {
+function scanJson(json: string): {key?: string; changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} {
   const keys: Array<Set<string> | undefined> = []
+  const out: {changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} = {}
   for (let i = 0; i < json.length; ) {
     const c = json[i]
     if (c === '"') {
@@ -139,7 +149,10 @@ function scanJson(json: string): {key?: string; typed?: string; read?: string} |
       const typed = NUMBER.exec(json)![0]
       i += typed.length
       const n = Number(typed)
-      if (JSON.stringify(n) !== typed) return {typed, read: Number.isFinite(n) ? JSON.stringify(n) : 'out of range'}
+      const read = JSON.stringify(n)
+      if (read === typed) continue
+      if (inexactNumber(typed, n)) out.changed ??= {typed, ...(Number.isFinite(n) ? {read} : {})}
+      else out.reformed ??= {typed, read}
     } else {
       if (c === '{') keys.push(new Set())
       else if (c === '[') keys.push(undefined)
@@ -147,7 +160,7 @@ function scanJson(json: string): {key?: string; typed?: string; read?: string} |
       i++
     }
   }
-  return undefined
+  return out
 }
 
 /** The text as JSON when it is JSON, else the text itself. */

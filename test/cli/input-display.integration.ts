@@ -45,17 +45,18 @@ describe('human output of fields holding control characters', () => {
 describe('steme assert: what is typed on the command line', () => {
   const stored = (subject: string) => sb.json<{records: Array<{subject: string; value: unknown; source?: string}>}>(['log', subject]).records
 
-  it('keeps 1.10 as the text with a note; refuses a duplicate key, broken JSON and null with exit 2; --string stores text as is', () => {
+  it('stores 1.10 as the number 1.1 with a note; refuses a duplicate key, broken JSON and null with exit 2; --string stores text as is', () => {
     const r = sb.run(['assert', 'v:1', 'version', '1.10'])
     expect(r.code).toBe(0)
-    expect(r.stderr).toContain('note: 1.10 was stored as the text "1.10": as a JSON number it would be 1.1; to store the number, type 1.1')
+    expect(r.stderr).toContain('note: 1.10 was stored as the number 1.1, its JSON form; to keep the text as typed, pass --string')
     for (const [text, message] of [['{"a":1,"a":2}', 'the key "a" appears twice'], ['[1,2', 'starts like JSON but is not JSON'], ['null', 'cannot hold null']]) {
       const bad = sb.run(['assert', 'v:1', 'p', text])
       expect(bad.code).toBe(2)
       expect(bad.stderr).toContain(message)
     }
     expect(sb.run(['assert', 'v:1', 'raw', '[1,2', '--string']).code).toBe(0)
-    expect(stored('v:1').map((a) => a.value)).toEqual(['1.10', '[1,2'])
+    expect(sb.run(['assert', 'v:1', 'text', '1.10', '--string']).code).toBe(0)
+    expect(stored('v:1').map((a) => a.value)).toEqual([1.1, '[1,2', '1.10'])
   })
 
   it('refuses --confidence 0x1 and an empty valid range, with exit 2', () => {

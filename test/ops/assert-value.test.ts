@@ -41,12 +41,16 @@ describe('parseTypedValue (steme assert)', () => {
     }
   })
 
-  it('keeps a number whose JSON form is not the text typed as that text, and says how to store the number', () => {
-    expect(parseTypedValue('1.10')).toEqual({value: '1.10', notes: ['1.10 was stored as the text "1.10": as a JSON number it would be 1.1; to store the number, type 1.1']})
-    expect(parseTypedValue('1e5').value).toBe('1e5')
-    expect(parseTypedValue('-0').value).toBe('-0')
-    expect(parseTypedValue('1e400').notes[0]).toMatch(/out of range$/)
-    expect(parseTypedValue('12345678901234567890').value).toBe('12345678901234567890')
+  it('stores a number as the number it is, saying when its JSON form differs from the text typed', () => {
+    expect(parseTypedValue('1.10')).toEqual({value: 1.1, notes: ['1.10 was stored as the number 1.1, its JSON form; to keep the text as typed, pass --string']})
+    expect(parseTypedValue('1e5')).toMatchObject({value: 100000, notes: [expect.stringContaining('stored as the number 100000')]})
+    expect(parseTypedValue('-0').value).toBe(0)
+    expect(Object.is(parseTypedValue('-0').value, -0)).toBe(false)
+  })
+
+  it('keeps a number that would change value (past 2^53, out of range) as the text typed', () => {
+    expect(parseTypedValue('12345678901234567890')).toEqual({value: '12345678901234567890', notes: ['12345678901234567890 was stored as the text "12345678901234567890": as a JSON number it would be rounded to 12345678901234567000']})
+    expect(parseTypedValue('1e400')).toMatchObject({value: '1e400', notes: [expect.stringMatching(/out of range$/)]})
   })
 
   it('refuses a key given twice, at any depth, naming it', () => {
@@ -56,9 +60,11 @@ describe('parseTypedValue (steme assert)', () => {
     expect(parseTypedValue('{"a":{"b":1},"b":{"b":"a"}}').value).toEqual({a: {b: 1}, b: {b: 'a'}})
   })
 
-  it('refuses a number inside an array or object that would not be stored as typed', () => {
-    expect(refusal(() => parseTypedValue('[1, 1.10]'))).toMatchObject({message: 'value: the number 1.10 in it would be stored as 1.1', hint: 'write it as a string ("1.10") to keep it as typed, or as 1.1'})
-    expect(parseTypedValue('{"v":"1.10","n":[1.5,-2,3e-7]}').value).toEqual({v: '1.10', n: [1.5, -2, 3e-7]})
+  it('refuses a number inside an array or object that would change value, and notes one that only changes form', () => {
+    expect(refusal(() => parseTypedValue('[1.10, 12345678901234567890]'))).toMatchObject({message: 'value: the number 12345678901234567890 in it would be rounded to 12345678901234567000', hint: 'write it as a string ("12345678901234567890") to keep it as typed'})
+    expect(refusal(() => parseTypedValue('{"x": -1e999}')).message).toBe('value: the number -1e999 in it is out of range')
+    expect(parseTypedValue('{"mg": 2.50}')).toEqual({value: {mg: 2.5}, notes: ['the number 2.50 in it was stored as 2.5, its JSON form; to keep the text as typed, pass --string']})
+    expect(parseTypedValue('{"v":"1.10","n":[1.5,-2,3e-7]}')).toEqual({value: {v: '1.10', n: [1.5, -2, 3e-7]}, notes: []})
   })
 
   it('refuses text that starts like JSON but is not JSON, saying where and how to store it as a string', () => {
