@@ -2,7 +2,6 @@
 import {UserError} from '../core/errors.js'
 import type {Retract, RetractBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
-import type {CascadeGraph} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import type {RetractionWhy} from '../lenses/types.js'
 import {gatherPolicy, trustedHere} from './context.js'
@@ -44,12 +43,16 @@ export interface RetractResult {
   duplicate?: true
 }
 
-/** What retracting the graph's roots does to the evidence graph below them (this retraction alone). */
-function cascadeEffect(graph: CascadeGraph, retraction: string, agent: string): {direct: number; derived: number; kept: number} {
+/**
+ * What the retraction does to the evidence graph below what it retracts (this retraction alone):
+ * the store walk and the truth maintenance, and the records it retracts directly (the roots).
+ */
+export async function cascadeEffect(deps: Pick<Deps, 'store'>, seed: {ids?: string[]; sources?: string[]}, retraction: string, agent: string): Promise<{direct: number; derived: number; kept: number; roots: string[]}> {
+  const graph = await deps.store.cascadeGraph(seed)
   const why: RetractionWhy = {by: 'target', retraction, agent}
   const out = cascade(graph.nodes, new Map(graph.roots.map((id) => [id, why])))
   const derived = graph.nodes.filter((n) => out.has(n.id)).length
-  return {direct: graph.roots.length, derived, kept: graph.nodes.length - derived}
+  return {direct: graph.roots.length, derived, kept: graph.nodes.length - derived, roots: graph.roots}
 }
 
 /** The same agent's earlier retraction of the same target or source: another would change nothing anywhere. */
@@ -97,16 +100,14 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     await deps.saveClock()
     id = sealed.record.id
   }
-  const seed = body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}
-  const graph = await deps.store.cascadeGraph(seed)
-  const effect = cascadeEffect(graph, id, key.publicHex)
+  const {roots, ...effect} = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, id, key.publicHex)
   return {
     id,
     agent: key.publicHex,
     ...(body.target ? {target: body.target, targetKind} : {source: body.source}),
     ...effect,
     viewer: input.viewer ?? key.publicHex,
-    ...(await reach(deps, key.publicHex, input.viewer ?? key.publicHex, graph.roots, targetAuthor)),
+    ...(await reach(deps, key.publicHex, input.viewer ?? key.publicHex, roots, targetAuthor)),
     ...(earlier ? {duplicate: true as const} : {}),
   }
 }
