@@ -8,6 +8,7 @@ import type {SyncMode, SyncSummary} from './sync/client.js'
 import type {OpenOptions} from './sync/remote.js'
 import {threadsFlag} from './threads-flag.js'
 import {plural} from './core/words.js'
+import {visible} from './core/text.js'
 
 export abstract class SyncCommand extends StemeCommand {
   static args = {remote: Args.string({description: 'a configured remote name, or a URL / path (default: origin, else the only remote)'})}
@@ -72,7 +73,7 @@ export abstract class SyncCommand extends StemeCommand {
       if (early && !usedEarly) await early.transport.close()
     }
     const {renderSyncSummary} = await import('./ui/sync-summary.js')
-    for (const e of res.errors) this.note(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`)
+    for (const e of res.errors) this.note(visible(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`))
     this.out(renderSyncSummary(res))
     if (res.local.rejected > 0 || res.remoteResult.rejected > 0) process.exitCode = 1
     return res

@@ -1,6 +1,7 @@
 import {StemeCommand} from '../command.js'
 import {fsckOp, type FsckResult} from '../ops/fsck.js'
 import {plural} from '../core/words.js'
+import {visible} from '../core/text.js'
 
 export default class Fsck extends StemeCommand {
   static summary = 'Check integrity: recompute every id, verify every signature, and check the columns kept for queries'
@@ -25,7 +26,7 @@ export default class Fsck extends StemeCommand {
     } finally {
       progress?.stop()
     }
-    for (const b of res.bad) this.note(`bad record ${b.id}: ${b.reason}`)
+    for (const b of res.bad) this.note(visible(`bad record ${b.id}: ${b.reason}`))
     this.out(`${plural(res.checked, 'record')} checked, ${res.bad.length} bad`)
     if (res.bad.length) process.exitCode = 1
     return res

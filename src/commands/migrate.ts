@@ -4,6 +4,7 @@ import type {Store} from '../core/store.js'
 import {migrateOp, type MigrateResult} from '../ops/migrate.js'
 import {threadsFlag} from '../threads-flag.js'
 import {plural} from '../core/words.js'
+import {visible} from '../core/text.js'
 
 export default class Migrate extends StemeCommand {
   static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
@@ -39,7 +40,7 @@ export default class Migrate extends StemeCommand {
     } finally {
       progress?.stop()
     }
-    for (const e of res.errors) this.note(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`)
+    for (const e of res.errors) this.note(visible(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`))
     if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad ${res.bad - res.errors.length === 1 ? 'record' : 'records'}`)
     this.out(`${res.from} -> ${res.to}: ${plural(res.scanned, 'record')} read, ${res.added} added, ${res.present} already present, ${res.bad} bad (${res.seconds} s)`)
     if (res.bad > 0) process.exitCode = 1
