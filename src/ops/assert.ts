@@ -6,6 +6,9 @@ import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
 import {findStored} from './ids.js'
 import {sealOrExplain} from './sealing.js'
+import {inexactNumber, jsonOrText, scanJson} from '../core/json-scan.js'
+
+export {inexactNumber}
 
 export interface AssertInput {
   subject: string
@@ -32,15 +35,6 @@ export function parseValue(text: string): Json {
   const v = jsonOrText(text)
   // A number a record cannot hold as typed stays the text itself: JSON.parse would round it.
   return inexactNumber(text, v) ? text : v
-}
-
-/**
- * Whether this text is a number that JSON (IEEE-754 doubles, RFC 8785) cannot carry as typed: an
- * integer beyond 2^53 (12345678901234567890 would become 12345678901234567000) or one out of range.
- */
-export function inexactNumber(text: string, parsed: Json = jsonOrText(text)): boolean {
-  if (typeof parsed !== 'number') return false
-  return !Number.isFinite(parsed) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(parsed))
 }
 
 /**
@@ -118,59 +112,6 @@ const STRING_HINT = 'fix the JSON, or pass --string to store the text as it is, 
 
 const brief = (text: string) => JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)
 
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-
-/**
- * In valid JSON text: the first key an object has twice, the first number JSON cannot carry as
- * typed (an integer past 2^53, out of range: its value would change), and the first number whose
- * JSON form is another text of the same value (20.10 -> 20.1). One pass: a string is a key when a
- * colon follows it.
- */
-function scanJson(json: string): {key?: string; changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} {
-  const keys: Array<Set<string> | undefined> = []
-  const out: {changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} = {}
-  for (let i = 0; i < json.length; ) {
-    const c = json[i]
-    if (c === '"') {
-      let j = i + 1
-      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
-      const token = json.slice(i, j + 1)
-      i = j + 1
-      const open = keys.at(-1)
-      let k = i
-      while (json[k] === ' ' || json[k] === '\n' || json[k] === '\r' || json[k] === '\t') k++
-      if (open && json[k] === ':') {
-        const key = JSON.parse(token) as string
-        if (open.has(key)) return {key}
-        open.add(key)
-      }
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
-      NUMBER.lastIndex = i
-      const typed = NUMBER.exec(json)![0]
-      i += typed.length
-      const n = Number(typed)
-      const read = JSON.stringify(n)
-      if (read === typed) continue
-      if (inexactNumber(typed, n)) out.changed ??= {typed, ...(Number.isFinite(n) ? {read} : {})}
-      else out.reformed ??= {typed, read}
-    } else {
-      if (c === '{') keys.push(new Set())
-      else if (c === '[') keys.push(undefined)
-      else if (c === '}' || c === ']') keys.pop()
-      i++
-    }
-  }
-  return out
-}
-
-/** The text as JSON when it is JSON, else the text itself. */
-function jsonOrText(text: string): Json {
-  try {
-    return JSON.parse(text) as Json
-  } catch {
-    return text
-  }
-}
 
 export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertResult> {
   const key = deps.key()

@@ -9,6 +9,7 @@ import {defaultClaimsPath, repoRoot} from '../claims/load.js'
 import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {replaceFileSync} from '../output-file.js'
+import {scanJson} from '../core/json-scan.js'
 
 export interface ClaimsAddInput {
   cwd: string
@@ -57,24 +58,17 @@ export function parseExpect(text: string): ParsedExpect {
     return {value: text, note: `--expect ${text} was kept as the text ${JSON.stringify(text)}: read as a JSON number it would be ${Number.isFinite(value) ? read : 'out of range'}`}
   }
   if (value !== null && typeof value === 'object') {
-    const bad = changedNumber(text)
+    const found = scanJson(text)
+    if (found.key !== undefined) throw new UserError(`--expect: the key ${JSON.stringify(found.key)} appears twice in one object; JSON keeps only the last, silently`, {hint: 'write each key once'})
+    const bad = found.changed ?? found.reformed
     if (bad) {
-      throw new UserError(`--expect: the number ${bad.typed} in it would be read as ${bad.read}`, {
-        hint: `write it as a string ("${bad.typed}") to keep it as typed, or as ${bad.read}`,
+      const read = bad.read ?? 'out of range'
+      throw new UserError(`--expect: the number ${bad.typed} in it would be read as ${read}`, {
+        hint: `write it as a string ("${bad.typed}") to keep it as typed${bad.read ? `, or as ${bad.read}` : ''}`,
       })
     }
   }
   return {value}
-}
-
-/** The first number in a JSON text that JSON.parse does not read back as typed (20.10 -> 20.1), if any. */
-function changedNumber(json: string): {typed: string; read: string} | undefined {
-  for (const [tok] of json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
-    if (tok.startsWith('"')) continue
-    const read = JSON.stringify(Number(tok))
-    if (read !== tok) return {typed: tok, read: Number.isFinite(Number(tok)) ? read : 'out of range'}
-  }
-  return undefined
 }
 
 /**

@@ -106,4 +106,9 @@ describe('--expect as typed', () => {
     expect(() => parseExpect('{"v": 12345678901234567890}')).toThrow(/would be read as 12345678901234567000/)
     expect(parseExpect('{"v": "1.10", "n": [1.5, -2, 3e-7]}')).toEqual({value: {v: '1.10', n: [1.5, -2, 3e-7]}})
   })
+
+  it('refuses a key given twice in a table, which JSON.parse would silently drop', () => {
+    expect(() => parseExpect('{"node": "20", "node": "22"}')).toThrow('--expect: the key "node" appears twice in one object; JSON keeps only the last, silently')
+    expect(parseExpect('{"a": {"node": 1}, "node": 2}')).toEqual({value: {a: {node: 1}, node: 2}})
+  })
 })
