@@ -56,23 +56,40 @@ async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildPr
   return {proc, url, exited, log: () => log}
 }
 
+/** A fresh store directory with `steme init` done, for `fn`; removed after. */
+async function inFreshStore(fn: (e: Env) => Promise<void>): Promise<void> {
+  const e = makeEnv()
+  try {
+    expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+    await fn(e)
+  } finally {
+    rmSync(e.dir, {recursive: true, force: true})
+  }
+}
+
+type Daemon = Awaited<ReturnType<typeof startDaemon>>
+
+/** `steme serve` running for `fn`, stopped (SIGTERM) after; returns it, to read its exit and last log. */
+async function whileServing(e: Env, extra: string[], fn: (d: Daemon) => Promise<void>): Promise<Daemon> {
+  const d = await startDaemon(e, extra)
+  try {
+    await fn(d)
+  } finally {
+    d.proc.kill('SIGTERM')
+    await d.exited
+  }
+  return d
+}
+
 describe('steme serve with no tokens yet', () => {
   it('says how to create one, in its log', async () => {
-    const e = makeEnv()
-    try {
-      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
-      const d = await startDaemon(e)
-      try {
+    await inFreshStore((e) =>
+      whileServing(e, [], async (d) => {
         for (let i = 0; i < 100 && !/no tokens yet/.test(d.log()); i++) await new Promise((r) => setTimeout(r, 20))
         expect(d.log()).toMatch(/"level":40,.*"msg":"no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read\|write\|admin --name <who>`"/)
         expect(d.log()).not.toMatch(/plain HTTP|bad port/)
-      } finally {
-        d.proc.kill('SIGTERM')
-        await d.exited
-      }
-    } finally {
-      rmSync(e.dir, {recursive: true, force: true})
-    }
+      }),
+    )
   })
 })
 
@@ -85,22 +102,13 @@ describe('steme serve counts rejected records next to stored ones', () => {
   }
 
   it('in a pipe: the last log line and the --json result', async () => {
-    const e = makeEnv()
-    try {
-      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
-      const d = await startDaemon(e, ['--json'])
-      try {
-        await postPlainFact(e, d.url)
-      } finally {
-        d.proc.kill('SIGTERM')
-      }
+    await inFreshStore(async (e) => {
+      const d = await whileServing(e, ['--json'], (d) => postPlainFact(e, d.url))
       expect(await d.exited).toBe(0)
       expect(d.log()).toMatch(/"requests":1,"stored":0,"rejected":1,"msg":"stopped"/)
       const result = d.log().slice(d.log().lastIndexOf('\n{\n') + 1)
       expect(JSON.parse(result)).toEqual({url: d.url, requests: 1, stored: 0, rejected: 1})
-    } finally {
-      rmSync(e.dir, {recursive: true, force: true})
-    }
+    })
   })
 
   // A terminal for the daemon: util-linux's script(1) gives it one (ink draws the live line only on a TTY).
@@ -156,15 +164,12 @@ describe('steme serve counts rejected records next to stored ones', () => {
 
 describe('error messages name the inputs as the client sent them', () => {
   it('query parameters to an HTTP client, flags to the CLI over --remote', async () => {
-    const e = makeEnv()
-    try {
-      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+    await inFreshStore(async (e) => {
       // A default lens that does not compile: the error says how to go around it.
       const config = join(e.dir, '.steme', 'config.toml')
       writeFileSync(config, readFileSync(config, 'utf8').replace('lens = "recency"', 'lens = "nonesuch"'))
       const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
-      const d = await startDaemon(e)
-      try {
+      await whileServing(e, [], async (d) => {
         const http = async (path: string) => {
           const res = await fetch(d.url + path, {headers: {authorization: `Bearer ${token}`}})
           const {error} = await res.json()
@@ -187,24 +192,17 @@ describe('error messages name the inputs as the client sent them', () => {
         const lens = await steme(e, ['query', 's', ...remote])
         expect(lens.stderr).toContain('fix [query] lens in .steme/config.toml, or pass --lens')
         expect(validAt.stderr + asOf.stderr + lens.stderr).not.toMatch(/query parameter/)
-      } finally {
-        d.proc.kill('SIGTERM')
-        await d.exited
-      }
-    } finally {
-      rmSync(e.dir, {recursive: true, force: true})
-    }
+      })
+    })
   })
 })
 
 describe('self in a lens over --remote', () => {
   it("is the caller's key, as locally; to an HTTP client it is the daemon's; without a key here the CLI refuses", async () => {
-    const e = makeEnv()
-    // The daemon runs with the key init makes; the client signs and asks with another one.
-    const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
-    const keyless: Env = {...e, env: {...e.env, XDG_CONFIG_HOME: join(e.dir, 'no-keys')}}
-    try {
-      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+    await inFreshStore(async (e) => {
+      // The daemon runs with the key init makes; the client signs and asks with another one.
+      const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+      const keyless: Env = {...e, env: {...e.env, XDG_CONFIG_HOME: join(e.dir, 'no-keys')}}
       // The client's values first, so plain recency picks the daemon's: only self can pick the client's.
       // Two sources, so among the client's own assertions there is a conflict.
       expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
@@ -223,8 +221,7 @@ describe('self in a lens over --remote', () => {
       expect(localConflicts).toMatchObject([{subject: 's', predicate: 'p', values: 2}])
       expect((await steme(client, ['verify', '--json'])).code).toBe(0)
       const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
-      const d = await startDaemon(e)
-      try {
+      await whileServing(e, [], async (d) => {
         const remote = ['--remote', d.url, '--token', token]
         const q = await steme(client, [...query, ...remote])
         expect(q.code, q.stderr).toBe(0)
@@ -257,13 +254,8 @@ describe('self in a lens over --remote', () => {
         const multi = await steme(client, ['verify', ...remote])
         expect(multi.code).toBe(2)
         expect(multi.stderr).toMatch(/claim "mine" names self in a lens written in a way this client cannot put your key in/)
-      } finally {
-        d.proc.kill('SIGTERM')
-        await d.exited
-      }
-    } finally {
-      rmSync(e.dir, {recursive: true, force: true})
-    }
+      })
+    })
   })
 })
 
