@@ -80,11 +80,19 @@ export abstract class StemeCommand extends Command {
   }
 
   /**
-   * A live progress line on stderr: only on a real terminal (with a width), never with
-   * --json or in CI, so pipes and logs stay quiet. Loads ink only when shown.
+   * Whether to draw live lines (progress, the daemon's status) on stderr: only on a real terminal
+   * with a width, never with --json, and never in CI. CI is read as ink reads it (CI or
+   * CONTINUOUS_INTEGRATION set, and not "0" or "false"): there ink holds every frame back until
+   * the end, so a live line would show nothing at all.
    */
+  protected liveTerminal(): boolean {
+    const ci = (k: string) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false'
+    return !!process.stderr.isTTY && !!process.stderr.columns && !ci('CI') && !ci('CONTINUOUS_INTEGRATION') && !this.jsonEnabled()
+  }
+
+  /** A live progress line on stderr when liveTerminal(), so pipes, logs and CI stay quiet. Loads ink only when shown. */
   protected async progress(label: string): Promise<import('./ui/progress.js').ProgressHandle | undefined> {
-    if (!process.stderr.isTTY || !process.stderr.columns || process.env.CI || this.jsonEnabled()) return undefined
+    if (!this.liveTerminal()) return undefined
     return (await import('./ui/progress.js')).startProgress(label)
   }
 

@@ -38,7 +38,7 @@ export abstract class SyncCommand extends StemeCommand {
       throw e
     }
     const {syncOp} = await import('./ops/sync.js')
-    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('./ui/progress.js')).startProgress(this.mode) : undefined
+    const progress = await this.progress(this.mode)
     let res: SyncSummary
     let usedEarly = false
     const so = {received: 0, sent: 0}

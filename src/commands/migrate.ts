@@ -33,7 +33,7 @@ export default class Migrate extends StemeCommand {
     this.stores.push(from)
     const to = await openStore(locateStore(flags.to).url, {create: true})
     this.stores.push(to)
-    const progress = process.stderr.isTTY && !this.jsonEnabled() ? await (await import('../ui/progress.js')).startProgress('migrate') : undefined
+    const progress = await this.progress('migrate')
     let res: MigrateResult
     try {
       res = await migrateOp({from, to}, {batch: flags.batch, threads: flags.threads, onProgress: (p) => progress?.update({...p})})

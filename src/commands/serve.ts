@@ -41,7 +41,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     if (!dir) throw new UserError(`steme serve needs a store on disk, not ${rt.location.url}`, {code: 'config', hint: 'point --store at a .steme directory'})
     const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)
     for (const a of allow ?? []) if (!/^[0-9a-f]{64}$/.test(a)) throw new UserError(`--allow-agent ${a} is not an agent key (64 lowercase hex)`)
-    const tty = !!process.stderr.isTTY && !this.jsonEnabled()
+    const tty = this.liveTerminal()
     const sessionToken = newTokenText()
     const server = await createServer({
       deps: rt,
