@@ -74,8 +74,8 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   }
 }
 
-/** An error in the staged claims file says so: the working tree's copy, the one an editor shows, may be fine. */
-function inStagedCopy(e: unknown, name: string): unknown {
+/** An error in a staged file (the claims file, the baseline) says so: the working tree's copy, the one an editor shows, may be fine. */
+export function inStagedCopy(e: unknown, name: string): unknown {
   if (!(e instanceof UserError)) return e
   return new UserError(`${e.message} (in the staged copy, what the commit would hold)`, {
     code: e.code,

@@ -61,6 +61,18 @@ export function gitAsync(root: string, args: string[]): Promise<string> {
   })
 }
 
+/** Whether the last commit holds this repo-relative path; false on a branch with no commit yet. */
+export function committed(root: string, path: string): Promise<boolean> {
+  return new Promise((res, rej) => {
+    execFile('git', ['rev-parse', '--verify', '--quiet', `HEAD:${path}`], {cwd: root, encoding: 'utf8'}, (err) => {
+      if (!err) return res(true)
+      // --quiet: a path or HEAD that does not resolve is exit 1 and no output; only a git that cannot run is an error.
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') rej(new UserError(`could not run git: ${err.message}`, {code: 'config', hint: 'install git, or run outside a git repo without --staged'}))
+      else res(false)
+    })
+  })
+}
+
 export function git(root: string, args: string[], input?: string): string {
   const r = spawnSync('git', args, {cwd: root, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024})
   if (r.error) throw new UserError(`could not run git: ${r.error.message}`, {code: 'config', hint: 'install git, or run outside a git repo without --staged'})

@@ -4,6 +4,7 @@ import {showValue} from './compare.js'
 import {where} from './observation.js'
 import type {Verdict} from './verdict.js'
 import {plural} from '../core/words.js'
+import {baselineName} from './baseline.js'
 
 const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s)
 
@@ -80,6 +81,11 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   lines.push('', `${plural(s.claims, 'claim')}: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
   if (res.baseline?.updated) {
     lines.push(`baseline written to ${res.baseline.path} (${s.known} accepted failures)`)
+    // --staged judged what is staged, and wrote the working tree: the commit holds the baseline only once it is added.
+    if (res.baseline.staged === false) {
+      const name = baselineName(res.root, res.baseline.path)
+      lines.push(`not staged: \`git add ${name}\` so the commit holds it (verify --staged reads the staged copy)`)
+    }
     const unchecked = res.verdicts.filter((v) => v.status === 'UNCHECKED' && v.baseline !== 'known').map((v) => v.id)
     if (unchecked.length) lines.push(`not accepted, since they could not be checked: ${unchecked.join(', ')}`)
   }

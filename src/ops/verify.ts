@@ -2,7 +2,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {hasCache, openCache} from '../claims/cache.js'
-import {applyBaseline, BASELINE_FILE, baselineOf, readBaseline, writeBaseline, type Baseline} from '../claims/baseline.js'
+import {applyBaseline, BASELINE_FILE, baselineOf, baselineText, loadBaseline, writeBaseline, type Baseline} from '../claims/baseline.js'
 import {extractAll, prefetchParsers, type Skipped, type Stopped} from '../claims/extract.js'
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {defaultClaimsPath, loadClaims, repoRoot} from '../claims/load.js'
@@ -56,7 +56,7 @@ export interface VerifyInput {
   claims?: string
   /** Read the git index instead of the working tree. */
   staged?: boolean
-  /** A baseline file; default `.steme/claims-baseline.json` when it exists. */
+  /** A baseline file; default `.steme/claims-baseline.json` when it exists. With `staged`, read from the index when it is there. */
   baseline?: string
   /** Write the current failures to the baseline file instead of failing on them. */
   updateBaseline?: boolean
@@ -88,7 +88,15 @@ export interface VerifyResult {
   unclaimed: Observation[]
   warnings: string[]
   skipped: Skipped[]
-  baseline?: {path: string; fixed: string[]; updated: boolean}
+  baseline?: {
+    path: string
+    fixed: string[]
+    updated: boolean
+    /** Where it was read (written, when updated): the working tree, or the git index with --staged when the index holds it. */
+    from: 'worktree' | 'index'
+    /** --update-baseline --staged: whether the index already holds what was written (if not, the commit holds it once `git add`ed). */
+    staged?: boolean
+  }
   /** Files whose extraction came from the cache (hits) or was done afresh (misses), with --staged. */
   cache?: {hits: number; misses: number}
   /** Whether the store was consulted: not needed, consulted, or needed but absent. */
@@ -116,16 +124,23 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
 
   let baseline: VerifyResult['baseline']
   let accepted: Baseline | undefined
-  const defaultBaseline = join(root, '.steme', BASELINE_FILE)
-  const baselinePath = input.baseline ?? (input.updateBaseline || existsSync(defaultBaseline) ? defaultBaseline : undefined)
+  const warnings = [...extraction.warnings]
+  const baselinePath = input.baseline ?? join(root, '.steme', BASELINE_FILE)
+  const load = () => loadBaseline(root, baselinePath, {optional: input.baseline === undefined, repo, files})
   if (input.updateBaseline) {
-    // What was accepted before is wanted only for the claims that could not be checked now.
-    accepted = baselineOf(verdicts, verdicts.some((v) => v.status === 'UNCHECKED') ? previousBaseline(baselinePath!) : undefined)
-    writeBaseline(baselinePath!, accepted)
-    baseline = {path: baselinePath!, fixed: [], updated: true}
-  } else if (baselinePath) {
-    accepted = readBaseline(baselinePath)
-    baseline = {path: baselinePath, fixed: [], updated: false}
+    // What was accepted before is wanted for the claims that could not be checked now, and, with
+    // --staged, to tell whether the index already holds what is written. It may be broken: replacing it is what was asked for.
+    const previous = staged || verdicts.some((v) => v.status === 'UNCHECKED') ? (await load().catch(() => undefined))?.loaded : undefined
+    accepted = baselineOf(verdicts, previous?.baseline)
+    writeBaseline(baselinePath, accepted)
+    baseline = {path: baselinePath, fixed: [], updated: true, from: 'worktree', ...(staged ? {staged: previous?.from === 'index' && previous.text === baselineText(accepted)} : {})}
+  } else {
+    const {loaded, warning} = await load()
+    if (warning) warnings.push(warning)
+    if (loaded) {
+      accepted = loaded.baseline
+      baseline = {path: baselinePath, fixed: [], updated: false, from: loaded.from}
+    }
   }
   // A baseline just written makes each failure it accepted a known one.
   const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, baseline: accepted})
@@ -137,7 +152,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
     staged,
     verdicts,
     unclaimed: unclaimed(cf.claims, extraction.observations),
-    warnings: extraction.warnings,
+    warnings,
     skipped: extraction.skipped,
     baseline,
     ...(cache ? {cache: {hits: cache.hits, misses: cache.misses}} : {}),
@@ -218,15 +233,6 @@ export function settle(verdicts: Verdict[], opts: {failOnWarn?: boolean; baselin
     known: verdicts.filter((v) => v.baseline === 'known').length,
   }
   return {summary, fixed}
-}
-
-/** The baseline about to be replaced, if it can be read: it may be broken, and replacing it is what was asked for. */
-function previousBaseline(path: string): Baseline | undefined {
-  try {
-    return readBaseline(path)
-  } catch {
-    return undefined
-  }
 }
 
 /** Resolve each claim's (subject, predicate) in the store through the claim's lens (default recency). */

@@ -100,6 +100,44 @@ describe('pre-commit hook', () => {
     expect(r.out).toMatch(/name \(error\) \[in baseline\]/)
   })
 
+  it('judges a commit by the baseline it holds: staged edits count, unstaged ones do not, and a deletion is a deletion', () => {
+    const dir = makeRepo({'package.json': '{"name": "legacy"}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const accepted = '.steme/claims-baseline.json'
+    expect(steme(dir, 'verify', '--update-baseline').code).toBe(0)
+    const acceptName = readFileSync(join(dir, accepted), 'utf8')
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    // Not added yet: used, as a claims file not yet added is, and the hook says the commit does not hold it.
+    writeFiles(dir, {'.nvmrc': '21\n'})
+    git(dir, ['add', '.nvmrc'])
+    const unstaged = git(dir, ['commit', '-m', 'newer node'])
+    expect(unstaged.code, unstaged.out).toBe(0)
+    expect(unstaged.out).toContain(`warning: the baseline ${accepted} is not staged, so the commit would not hold it`)
+    git(dir, ['add', accepted])
+    expect(git(dir, ['commit', '-m', 'adopt steme with a baseline']).code).toBe(0)
+
+    // An edit to the baseline that is not staged does not change the verdict on a commit that leaves it out.
+    writeFiles(dir, {[accepted]: '{"version": 1, "claims": {}}\n', '.nvmrc': '22\n'})
+    git(dir, ['add', '.nvmrc'])
+    const kept = git(dir, ['commit', '-m', 'newer node again'])
+    expect(kept.code, kept.out).toBe(0)
+    expect(kept.out).toMatch(/name \(error\) \[in baseline\]/)
+    // Staged, it does.
+    git(dir, ['add', accepted])
+    writeFiles(dir, {[accepted]: acceptName})
+    const dropped = git(dir, ['commit', '-m', 'drop the baseline entry'])
+    expect(dropped.code).not.toBe(0)
+    expect(dropped.out).toMatch(/✗ name \(error\)/)
+
+    // A commit that deletes the baseline is judged without it, whatever copy the working tree keeps.
+    git(dir, ['reset', '-q', '--', accepted])
+    expect(git(dir, ['rm', '-q', '--cached', accepted]).code).toBe(0)
+    const deleted = git(dir, ['commit', '-m', 'untrack the baseline'])
+    expect(deleted.code).not.toBe(0)
+    expect(deleted.out).toContain(`warning: the baseline ${accepted} is deleted in the index, so the commit removes it`)
+    expect(deleted.out).toMatch(/✗ name \(error\)/)
+    expect(commits(dir)).toBe('4')
+  })
+
   it('leaves intent-to-add files (git add -N) out, as git commit does, and judges them once commit -a stages them', () => {
     const dir = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS + claim('no-env', 'repo:env', 'present', 'compare = "absent"')}, {git: true})
     expect(steme(dir, 'hook', 'install').code).toBe(0)
