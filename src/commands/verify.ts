@@ -10,7 +10,7 @@ import {plural} from '../core/words.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
-  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does. The store is opened only when a claim has no observation in the files (or sets from = "store").
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does: the files, the claims file and the baseline, each from the index when it holds them. The store is opened only when a claim has no observation in the files (or sets from = "store").
 
 A claim's lens resolves what the store says. ${SELF_IN_LENS}`
   static examples = [
@@ -22,11 +22,11 @@ A claim's lens resolves what the store says. ${SELF_IN_LENS}`
   ]
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
-    staged: Flags.boolean({description: 'read file contents from the git index (what is being committed), not the working tree'}),
+    staged: Flags.boolean({description: 'read file contents, the claims file and the baseline from the git index (what is being committed), not the working tree'}),
     format: Flags.string({description: 'output format (--json is --format json)', options: ['table', 'json', 'sarif', 'junit'], default: 'table'}),
     'fail-on-warn': Flags.boolean({description: 'exit 1 when a warn claim fails too'}),
-    baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists)'}),
-    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept)'}),
+    baseline: Flags.string({description: 'accept the failures recorded in this file; fail only on new ones (default: .steme/claims-baseline.json when it exists). With --staged, the copy in the index; one the index deletes is not used'}),
+    'update-baseline': Flags.boolean({description: 'write the current failures to the baseline file and exit 0 (1 when a claim could not be checked: that is no failure to accept). With --staged, the failures of the staged content, written to the working tree: `git add` it for the commit to hold it'}),
     cache: Flags.boolean({description: 'with --staged, reuse what the extractors saw in files unchanged since the last run (kept in the git directory)', default: true, allowNo: true}),
     record: Flags.boolean({description: 'store the observations and verdicts as assertions signed by your key'}),
     key: StemeCommand.keyFlag('the key to sign with, for --record'),

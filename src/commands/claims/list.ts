@@ -29,7 +29,7 @@ export default class ClaimsList extends StemeCommand {
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
     staged: Flags.boolean({description: 'status against the git index rather than the working tree'}),
-    baseline: Flags.string({description: 'mark the failures this baseline accepts (default: .steme/claims-baseline.json when it exists)'}),
+    baseline: Flags.string({description: 'mark the failures this baseline accepts (default: .steme/claims-baseline.json when it exists; with --staged, the copy in the index)'}),
   }
 
   async run(): Promise<{claims: ClaimRow[]; baseline?: {path: string}}> {
