@@ -10,6 +10,8 @@ export interface ClaimsExplainResult {
   path: string
   /** With a baseline: the claims whose failure it accepts (known), and those it lists that pass now (fixed). */
   baseline?: {path: string; known: string[]; fixed: string[]}
+  /** What verify warned about (a file it could not read, an extract that matched nothing): only when there is any. */
+  warnings?: string[]
 }
 
 export async function claimsExplainOp(deps: VerifyDeps, input: Pick<VerifyInput, 'cwd' | 'claims' | 'baseline'>): Promise<ClaimsExplainResult> {
@@ -17,5 +19,6 @@ export async function claimsExplainOp(deps: VerifyDeps, input: Pick<VerifyInput,
   const authors = res.claimsFile.startsWith('/') ? new Map() : blame(res.root, res.claimsFile)
   const out: ClaimsExplainResult = {markdown: renderExplain(res, authors), claims: res.verdicts.length, path: resolve(res.root, res.claimsFile)}
   if (res.baseline) out.baseline = {path: res.baseline.path, known: res.verdicts.filter((v) => v.baseline === 'known').map((v) => v.id), fixed: res.baseline.fixed}
+  if (res.warnings.length) out.warnings = res.warnings
   return out
 }

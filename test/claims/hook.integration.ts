@@ -282,6 +282,24 @@ describe('claims commands', () => {
     expect(steme(dir, 'claims', 'explain', '--baseline', 'ci-baseline.json').out).toContain('The baseline `ci-baseline.json` accepts 1 failure')
   })
 
+  it('list and explain say what verify warns about, as verify does', () => {
+    const dir = makeRepo({'package.json': '{"name": "app",\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const warning = /warning: package\.json: could not be read as package\.json \(.*\): skipped/
+    expect(steme(dir, 'verify').err).toMatch(warning)
+    const list = steme(dir, 'claims', 'list')
+    expect(list.err).toMatch(warning)
+    expect(list.out).toMatch(/^name\s+MISSING/m)
+    const json = JSON.parse(steme(dir, 'claims', 'list', '--json').out)
+    expect(json.warnings).toHaveLength(1)
+    expect(`warning: ${json.warnings[0]}`).toMatch(warning)
+    expect(steme(dir, 'claims', 'explain').err).toMatch(warning)
+    expect(JSON.parse(steme(dir, 'claims', 'explain', '--json').out).warnings).toEqual(json.warnings)
+    // Nothing to warn about: no warnings key.
+    writeFiles(dir, {'package.json': '{"name": "app"}\n'})
+    expect(JSON.parse(steme(dir, 'claims', 'list', '--json').out).warnings).toBeUndefined()
+    expect(steme(dir, 'claims', 'list').err).toBe('')
+  })
+
   it('--record stores observations and verdicts as signed assertions', () => {
     const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
     expect(steme(dir, 'init').code).toBe(0)

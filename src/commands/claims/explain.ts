@@ -20,6 +20,8 @@ export default class ClaimsExplain extends StemeCommand {
     const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
     const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims, baseline: flags.baseline})
+    // The statuses on the page depend on them (a file that could not be read): said here, not hidden.
+    for (const w of res.warnings ?? []) this.note(`warning: ${w}`)
     if (output) {
       output.notOver([res.path], 'the claims file this renders')
       await output.write((write) => write(res.markdown))

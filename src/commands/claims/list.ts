@@ -32,10 +32,12 @@ export default class ClaimsList extends StemeCommand {
     baseline: Flags.string({description: 'mark the failures this baseline accepts (default: .steme/claims-baseline.json when it exists; with --staged, the copy in the index)'}),
   }
 
-  async run(): Promise<{claims: ClaimRow[]; baseline?: {path: string}}> {
+  async run(): Promise<{claims: ClaimRow[]; baseline?: {path: string}; warnings?: string[]}> {
     const {flags} = await this.parse(ClaimsList)
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
     const res = await verifyOp({openStore}, {cwd: process.cwd(), claims: flags.claims, staged: flags.staged, baseline: flags.baseline})
+    // The statuses listed depend on them (a file that could not be read, a baseline not staged): said, as verify says them.
+    for (const w of res.warnings) this.note(`warning: ${w}`)
     const claims = res.verdicts.map((v) => ({id: v.id, subject: v.subject, predicate: v.predicate, compare: v.compare, expect: v.expect, severity: v.severity, status: v.status, ...baselineOf(v, res), why: v.why}))
     const headers = ['ID', 'STATUS', 'SEVERITY', 'SUBJECT', 'PREDICATE', 'COMPARE', 'EXPECT', ...(res.baseline ? ['BASELINE'] : [])]
     const rows = claims.map((c) => [c.id, c.status + (c.baseline === 'known' ? '*' : ''), c.severity, c.subject, c.predicate, c.compare, c.expect === undefined ? '' : showValue(c.expect as never), ...(res.baseline ? [c.baseline === 'known' ? 'accepted' : (c.baseline ?? '')] : [])])
@@ -43,7 +45,7 @@ export default class ClaimsList extends StemeCommand {
     // Without this line, a CONFLICT here would read as a failing verify, which the baseline says it is not.
     if (res.baseline) text += `\n\n* accepted in the baseline ${baselineName(res.root, res.baseline.path)} (verify does not fail on these); new: failing, not in it; fixed: in it, passing now (\`steme verify --update-baseline\` drops them)`
     this.out(text)
-    return {claims, ...(res.baseline ? {baseline: {path: res.baseline.path}} : {})}
+    return {claims, ...(res.baseline ? {baseline: {path: res.baseline.path}} : {}), ...(res.warnings.length ? {warnings: res.warnings} : {})}
   }
 }
 
