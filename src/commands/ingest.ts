@@ -17,8 +17,9 @@ lines are kept. Exit 1 if anything was rejected. Signed records already stored a
 but plain facts are signed anew each time (with a new clock stamp, so a new id): ingesting
 them again stores them again. To retry rejected plain facts, ingest only those lines, fixed.
 
-CSV needs a header row: subject,predicate,value[,confidence,source,epoch,valid_from,valid_to]
-(any case, each name once; a header naming anything else is refused before a row is read).`
+CSV needs a header row of record fields, e.g. subject,predicate,value[,confidence,source,epoch,valid_from,valid_to]
+(kind,target,weight for votes, and so on; any case, each name once; a header naming anything that is
+not a record field is refused before a row is read).`
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
   static flags = {

@@ -14,7 +14,8 @@ export default class Show extends StemeCommand {
     const t = await this.target(flags, {readOnly: true, dbThreads: 1})
     const res = t.remote ? await t.remote.show(args.id) : await showOp(t.rt, {id: args.id})
     // JSON already escapes C0 controls; visible() adds DEL, C1 and bidi controls, still as JSON escapes.
-    this.out(visible(JSON.stringify(res.record, null, 2)))
+    // Line by line: the newlines of the layout are the only raw controls, and they stay newlines.
+    this.out(JSON.stringify(res.record, null, 2).split('\n').map(visible).join('\n'))
     this.out(`signature: ${res.signature}`)
     for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)
     for (const c of res.citedBy) this.out(`cited by ${c.kind} (${c.rel}): ${c.id}`)

@@ -1,7 +1,7 @@
 /** Authority: a configured ranking of sources and agents; the value backed by the highest-ranked one wins. */
 import type {Assertion} from '../core/record.js'
 import type {Lens} from './types.js'
-import {declined, empty, groupByValue, rank, resolved, short, showValue} from './values.js'
+import {declined, empty, groupByValue, rank, resolved, short, showValue, witnessesByValue} from './values.js'
 
 /** A list param given as an array (config) or one string split on spaces, `|` or `;` (expression). */
 export function listParam(v: unknown): string[] {
@@ -37,11 +37,14 @@ export const authority: Lens = (cands, ctx, params) => {
     const i = matchers.findIndex((m) => m(a))
     return i < 0 ? order.length : i
   }
-  const groups = groupByValue(cands)
-  // Score: higher for a better (smaller) rank; values no pattern names score 0.
-  const ranked = rank(groups, (g) => order.length - Math.min(...g.members.map(rankOf)))
+  const wits = witnessesByValue(cands)
+  const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
+  // Ordinal score: higher for a better (smaller) rank; values no pattern names score 0. Probability:
+  // the share of witnesses whose last word is this value, as for recency, so the conflict score
+  // shows disagreement whatever the length of the order.
+  const ranked = rank(groupByValue(cands), (g) => order.length - Math.min(...g.members.map(rankOf)), (g) => (wits.get(g.key)?.length ?? 0) / total)
   if (ranked[0].score === 0) {
-    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`], ranked)
+    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`])
   }
   const top = ranked[0]
   const by = cands.filter((a) => top.ids.includes(a.id) && rankOf(a) === order.length - top.score).sort((a, b) => (a.id < b.id ? -1 : 1))[0]

@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {isAbsolute, join} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, locateStore, readConfig} from '../config.js'
-import {parseRemote, remoteKind} from '../sync/remote.js'
+import {REMOTE_NAME, parseRemote, remoteKind} from '../sync/remote.js'
 import {redactUrls} from '../core/redact.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -27,9 +27,6 @@ function storeAt(path: string): boolean {
     return false
   }
 }
-
-/** Not starting with `-`: `steme pull -x` would read the name as a flag. */
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/
 
 function configPath(dir: string | undefined): string {
   if (!dir) throw new UserError('this store has no .steme directory to keep remotes in', {code: 'config', hint: 'use a store created by `steme init`'})
@@ -61,7 +58,7 @@ const keyRe = (name: string) => new RegExp(`^\\s*("${name}"|${name})\\s*=`)
  * instead, which from a subdirectory names another place, possibly another store.
  */
 export function addRemote(dir: string | undefined, name: string, spec: string, cwd = process.cwd()): AddedRemote {
-  if (!NAME_RE.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64), not starting with -'})
+  if (!REMOTE_NAME.test(name)) throw new UserError(`"${name}" is not a valid remote name`, {hint: 'use letters, digits, - and _ (up to 64), not starting with -'})
   const parsed = parseRemote(spec, cwd)
   const kind = parsed.kind
   const url = parsed.kind === 'path' ? parsed.path : spec

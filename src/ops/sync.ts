@@ -2,6 +2,7 @@
 import {UserError} from '../core/errors.js'
 import type {Transport} from '../core/transport.js'
 import {runSync, type SyncMode, type SyncProgress, type SyncSummary} from '../sync/client.js'
+import {REMOTE_NAME} from '../sync/remote.js'
 import type {RetryPolicy} from '../sync/retry.js'
 import type {Deps} from './deps.js'
 
@@ -30,7 +31,8 @@ export function resolveRemote(remotes: Record<string, string>, given: string | u
     })
   }
   if (remotes[given] !== undefined) return {name: given, spec: remotes[given]}
-  if (looksLikeSpec(given)) return {name: given, spec: given}
+  // What no remote can be named (me@host:repo, an empty string) is a spec: parseRemote says what is wrong with it.
+  if (looksLikeSpec(given) || !REMOTE_NAME.test(given)) return {name: given, spec: given}
   throw new UserError(`no remote named ${given}`, {code: 'not_found', hint: names.length ? `configured remotes: ${names.join(', ')}` : 'add it with `steme remote add <name> <url>`'})
 }
 

@@ -47,6 +47,8 @@ export interface RouteEntry {
   url: string
   /** The least role it needs; undefined for the public routes. */
   role?: Role
+  /** Its query parameters, as its schema declares them (name to JSON schema). */
+  query?: Record<string, {type?: string; minLength?: number; maxLength?: number; minimum?: number; maximum?: number; enum?: unknown[]}>
 }
 
 export interface Server {
@@ -111,7 +113,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   const routes: RouteEntry[] = []
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routes.push({method, url: r.url, role: r.config?.role})
+    const query = (r.schema?.querystring as {properties?: RouteEntry['query']} | undefined)?.properties
+    for (const method of [r.method].flat()) routes.push({method, url: r.url, role: r.config?.role, ...(query ? {query} : {})})
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {

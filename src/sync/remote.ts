@@ -7,6 +7,9 @@ import {redactUrls} from '../core/redact.js'
 import type {Transport} from '../core/transport.js'
 import type {SshOptions} from './transports/ssh.js'
 
+/** A remote's name in [remotes]; not starting with `-`, which `steme pull -x` would read as a flag. */
+export const REMOTE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/
+
 export type RemoteSpec = {kind: 'path'; path: string} | {kind: 'ssh'; user: string; host: string; port: number; path: string} | {kind: 'http'; url: string}
 
 /** What kind of remote a spec names, without checking it (for listing whatever the config holds). */

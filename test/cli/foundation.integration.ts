@@ -217,6 +217,24 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('a CSV header may name any record field, as --help says: kind,target,weight makes votes', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const id = other.run(['assert', 's:v', 'p', '1']).stdout.trim()
+      writeFileSync(join(other.dir, 'votes.csv'), `kind,target,weight\nvote,${id},-1\n`)
+      expect(other.run(['ingest', 'votes.csv']).stdout).toContain('1 added, 0 already present, 0 rejected (1 csv record read)')
+      expect(other.json<{byKind: {vote: number}}>(['stats']).byKind.vote).toBe(1)
+      writeFileSync(join(other.dir, 'bad.csv'), 'subject,predicate,value,colour\na,b,1,red\n')
+      expect(other.run(['ingest', 'bad.csv']).stderr).toContain('column 4 "colour" is not a record field')
+      const help = other.run(['ingest', '--help']).stdout.replace(/\s+/g, ' ')
+      expect(help).toContain('kind,target,weight for votes')
+      expect(help).toContain('a header naming anything that is not a record field is refused before a row is read')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('after rejected lines, the hint on retrying is true for plain facts: ingesting them again stores them again', () => {
     const other = sandbox()
     try {

@@ -34,11 +34,21 @@ describe('human output of fields holding control characters', () => {
       expect(r.stdout).not.toMatch(CONTROLS)
     }
     expect(sb.run(['query', subject]).stdout).toContain('esc2:\\u001b[2Jx')
-    const id = sb.json<{records: Array<{id: string; subject: string}>}>(['log', subject]).records[0]
+    const id = sb.json<{records: Array<{id: string; subject: string; agent: string}>}>(['log', subject]).records[0]
     expect(id.subject).toBe(subject)
     const show = sb.run(['show', id.id]).stdout
     expect(show).not.toMatch(CONTROLS)
     expect(show).toContain('"source": "s\\u001b[8m\\u202e"')
+    // The record's own layout keeps its line breaks: one field a line, not one line of \n escapes.
+    expect(show.split('\n').slice(0, 2)).toEqual(['{', `  "agent": "${id.agent}",`])
+  })
+
+  it('show prints the record as indented JSON, one field a line, a newline in a field escaped', () => {
+    const rec = sb.json<{records: Array<{id: string}>}>(['log', 'nl']).records[0]
+    const lines = sb.run(['show', rec.id]).stdout.split('\n')
+    expect(lines[0]).toBe('{')
+    expect(lines).toContain('  "predicate": "a\\nb",')
+    expect(lines).toContain(`  "id": "${rec.id}",`)
   })
 })
 

@@ -121,6 +121,25 @@ describe('requests that cannot be made', () => {
   })
 })
 
+describe('a remote given on the command line that no remote could be named', () => {
+  it('an scp-style address gets the ssh:// URL to write, not "no remote named"', () => {
+    for (const [given, meant] of [['me@host.example:team', 'ssh://me@host.example/~/team'], ['host.example:/srv/x', 'ssh://host.example/srv/x']]) {
+      for (const cmd of ['pull', 'push', 'sync']) {
+        const r = sb.run([cmd, given], {cwd: a()})
+        expect(r.code).toBe(2)
+        expect(r.stderr).toContain('looks like an scp-style address')
+        expect(r.stderr).toContain(`write it as ${meant}`)
+      }
+    }
+  })
+
+  it('an empty remote is said to be empty', () => {
+    const r = sb.run(['pull', ''], {cwd: a()})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('the remote is empty')
+  })
+})
+
 describe('a path remote that is not a usable store', () => {
   const local = /--store|STEME_STORE|--remote/
 

@@ -140,6 +140,28 @@ describe('steme serve routes', () => {
     expectCleanError(lens, 'usage')
   })
 
+  it('the OpenAPI document names the fields the read routes answer with', async () => {
+    const api = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'))
+    const resolve = (s: any): any => (s?.$ref ? resolve(s.$ref.split('/').slice(1).reduce((o: any, k: string) => o[k], api)) : s)
+    const fields = (path: string) => resolve(api.paths[path].get.responses['200'].content['application/json'].schema)
+    const keysOf = (o: object) => Object.keys(o).sort()
+    const documented = (schema: any) => keysOf(resolve(schema).properties)
+    // Each answer's fields are among those documented (optional ones may be absent from one answer).
+    const within = (body: object, schema: any, what: string) => expect(documented(schema), what).toEqual(expect.arrayContaining(keysOf(body)))
+    const q = (await h.req('/v1/query?subject=drug:aspirin&as-of=2100-01-01&valid-at=2026-01-01', {token: h.read})).body
+    within(q, fields('/v1/query'), 'GET /v1/query')
+    within(q.resolutions[0], fields('/v1/query').properties.resolutions.items, 'a resolution')
+    within(q.resolutions[0].winner, resolve(fields('/v1/query').properties.resolutions.items).properties.winner, 'a ranked value')
+    within(q.candidates[0], fields('/v1/query').properties.candidates.items, 'a query candidate')
+    expect(q.candidates[0]).not.toHaveProperty('sig')
+    within((await h.req(`/v1/records/${a1.record.id}`, {token: h.read})).body, fields('/v1/records/{id}'), 'GET /v1/records/{id}')
+    within((await h.req('/v1/stats', {token: h.read})).body, fields('/v1/stats'), 'GET /v1/stats')
+    const c = (await h.req('/v1/conflicts', {token: h.read})).body
+    within(c, fields('/v1/conflicts'), 'GET /v1/conflicts')
+    within(c.conflicts[0], fields('/v1/conflicts').properties.conflicts.items, 'a conflict row')
+    within((await h.req('/v1/tokens', {token: h.admin})).body.tokens[0], fields('/v1/tokens').properties.tokens.items, 'a token')
+  })
+
   it('POST /v1/sync takes sync messages only: JSON is 415, a malformed message gets an error frame, not a 500', async () => {
     const json = await h.req('/v1/sync', {method: 'POST', headers: JSONCT, body: '{}', token: h.read})
     expect(json.status).toBe(415)
@@ -259,6 +281,19 @@ describe('auth: every route refuses a missing, malformed, revoked or under-privi
     expect(served.map((r) => r.key).sort()).toEqual(documented.map((d) => d.key).sort())
     for (const r of served) expect(r.role, `${r.key}: the role the OpenAPI summary names`).toBe(documented.find((d) => d.key === r.key)!.role)
     expect(served.filter((r) => !r.role).map((r) => r.key).sort()).toEqual(['GET /healthz', 'GET /v1/openapi.yaml'])
+  })
+
+  it('the OpenAPI document gives each route the query parameters its schema takes, with their bounds', () => {
+    const api = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'))
+    for (const r of h.server.routes.filter((x) => x.method !== 'HEAD')) {
+      const what = `${r.method} ${r.url}`
+      const op = api.paths[r.url.replace(/:([a-z]+)/g, '{$1}')][r.method.toLowerCase()]
+      const params = new Map<string, Record<string, unknown>>(((op.parameters ?? []) as Array<{name: string; in: string; schema: Record<string, unknown>}>).filter((p) => p.in === 'query').map((p) => [p.name, p.schema]))
+      expect([...params.keys()].sort(), what).toEqual(Object.keys(r.query ?? {}).sort())
+      for (const [name, schema] of Object.entries(r.query ?? {})) {
+        for (const [k, v] of Object.entries(schema)) expect(params.get(name)?.[k], `${what} ${name}.${k}`).toEqual(v)
+      }
+    }
   })
 
   it('every protected route, GET and HEAD alike: 401 for each bad token, 403 for the role below, through for its own role', async () => {

@@ -7,7 +7,7 @@ import {ROLES, TokenFile, type Role} from '../../../serve/tokens.js'
 
 export default class TokenCreate extends StemeCommand {
   static summary = 'Create a bearer token for steme serve; it is shown once and stored only as a hash'
-  static description = 'Roles: read (query, log, show, events, metrics), write (also post records), admin (everything). A running daemon accepts the token at once.'
+  static description = 'Roles: read (query, log, show, stats, conflicts, verify, events, metrics, and pulls), write (also post records and push), admin (everything, and the token list). A running daemon accepts the token at once.'
   static examples = ['<%= config.bin %> serve token create --role read --name dashboard', '<%= config.bin %> serve token create --role write --name ci --json']
   static flags = {
     role: Flags.string({description: 'what the token may do', options: [...ROLES], required: true}),
