@@ -23,7 +23,8 @@ export interface InitResult {
   agent?: string
 }
 
-const CONFIG = `# steme store configuration. See \`steme --help\` and README.md.
+const CONFIG = `# steme store configuration. Every key is listed under "Configuration" in steme's docs/lenses.md;
+# unknown keys are refused, naming the line.
 
 [query]
 # Lens used by \`steme query\` when --lens is not given.

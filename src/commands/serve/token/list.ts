@@ -6,6 +6,7 @@ import {table} from '../../../ui/table.js'
 
 export default class TokenList extends StemeCommand {
   static summary = 'List steme serve tokens (ids, names, roles; never the secrets)'
+  static examples = ['<%= config.bin %> serve token list', '<%= config.bin %> serve token list --json', '<%= config.bin %> serve token list --store ../team/.steme']
 
   async run(): Promise<{tokens: Array<Omit<TokenEntry, 'hash'>>}> {
     const {flags} = await this.parse(TokenList)
