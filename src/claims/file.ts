@@ -73,6 +73,7 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
  */
 export function validateClaims(raw: Record<string, unknown>, text: string, path: string): ClaimsFile {
   const headers = headerLines(text)
+  const lines = text.split('\n')
   const fail = (what: string, line: number, msg: string, hint?: string): never => {
     throw new UserError(`${path}:${line}: ${oneLine(what)}: ${oneLine(msg)}`, {code: 'config', hint: hint ?? 'see docs/claims.md for the claims file format', at: {line}})
   }
@@ -86,34 +87,36 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   const claims: Claim[] = claimsRaw.map((c, i) => {
     const line = headers.claim[i] ?? 1
     const what = `claim #${i + 1}${typeof c.id === 'string' ? ` ${q(c.id)}` : ''}`
-    knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, line, `unknown field ${q(k)}`))
-    const bad = (msg: string) => fail(what, line, msg)
+    // A problem with a field written in the table is reported at that field's line.
+    const at = (field?: string) => (field === undefined ? line : fieldLine(lines, line, field))
+    knownKeys(c, ['id', 'subject', 'predicate', 'expect', 'compare', 'severity', 'why', 'lens', 'from'], (k) => fail(what, at(k), `unknown field ${q(k)}`))
+    const bad = (msg: string, field?: string) => fail(what, at(field), msg)
     const id = str(c.id, 'id', 'needs an "id" (a stable name; baselines and reports key on it)', bad)
-    if (!ID_RE.test(id)) fail(what, line, `id ${q(id)} must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
-    if (seen.has(id)) fail(what, line, `duplicate id (first used at line ${seen.get(id)})`)
+    if (!ID_RE.test(id)) fail(what, at('id'), `id ${q(id)} must be 1-128 letters, digits and . _ : / -, starting with a letter or digit`)
+    if (seen.has(id)) fail(what, at('id'), `duplicate id (first used at line ${seen.get(id)})`)
     seen.set(id, line)
     const subject = str(c.subject, 'subject', 'needs a "subject" string', bad)
     const predicate = str(c.predicate, 'predicate', 'needs a "predicate" string', bad)
     const compare = (c.compare ?? 'eq') as Comparison
-    if (!COMPARISONS.includes(compare)) fail(what, line, `unknown comparison ${qv(c.compare)}`, `use one of: ${COMPARISONS.join(', ')}`)
+    if (!COMPARISONS.includes(compare)) fail(what, at('compare'), `unknown comparison ${qv(c.compare)}`, `use one of: ${COMPARISONS.join(', ')}`)
     const severity = (c.severity ?? 'error') as Severity
-    if (!SEVERITIES.includes(severity)) fail(what, line, `unknown severity ${qv(c.severity)}`, 'use "error" or "warn"')
+    if (!SEVERITIES.includes(severity)) fail(what, at('severity'), `unknown severity ${qv(c.severity)}`, 'use "error" or "warn"')
     const from = (c.from ?? 'any') as ObservationSource
-    if (!SOURCES.includes(from)) fail(what, line, `unknown from ${qv(c.from)}`, `use one of: ${SOURCES.join(', ')}`)
+    if (!SOURCES.includes(from)) fail(what, at('from'), `unknown from ${qv(c.from)}`, `use one of: ${SOURCES.join(', ')}`)
     const expect = c.expect === undefined ? undefined : toJson(c.expect)
-    if (expect !== undefined && nonFinite(expect)) fail(what, line, '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
-    if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, line, `compare = "${compare}" needs an "expect" value`)
+    if (expect !== undefined && nonFinite(expect)) fail(what, at('expect'), '"expect" holds nan or inf, which nothing can be compared with', 'use a finite number')
+    if (expect === undefined && compare !== 'present' && compare !== 'absent') fail(what, at('compare'), `compare = "${compare}" needs an "expect" value`)
     // present and absent look only at whether observations exist: an expect there is a comparison the user meant and does not get.
-    if (expect !== undefined && (compare === 'present' || compare === 'absent')) fail(what, line, `expect is not used with ${compare}: remove it, or use another comparison`)
-    if (compare === 'in' && !Array.isArray(expect)) fail(what, line, 'compare = "in" needs "expect" to be an array of allowed values')
+    if (expect !== undefined && (compare === 'present' || compare === 'absent')) fail(what, at('expect'), `expect is not used with ${compare}: remove it, or use another comparison`)
+    if (compare === 'in' && !Array.isArray(expect)) fail(what, at('expect'), 'compare = "in" needs "expect" to be an array of allowed values')
     let pattern: RegExp | undefined
     if (compare === 'matches') {
-      if (typeof expect !== 'string') fail(what, line, 'compare = "matches" needs "expect" to be a regular expression string')
-      pattern = compileRegex(expect as string, '', (m) => fail(what, line, `invalid regular expression in "expect": ${m}`))
+      if (typeof expect !== 'string') fail(what, at('expect'), 'compare = "matches" needs "expect" to be a regular expression string')
+      pattern = compileRegex(expect as string, '', (m) => fail(what, at('expect'), `invalid regular expression in "expect": ${m}`))
     }
-    if (c.why !== undefined && typeof c.why !== 'string') fail(what, line, `"why" must be a string, got ${typeName(c.why)}`)
-    if (c.lens !== undefined && typeof c.lens !== 'string') fail(what, line, `"lens" must be a string (a lens name), got ${typeName(c.lens)}`)
-    if (c.lens === '') fail(what, line, '"lens" must be a lens name')
+    if (c.why !== undefined && typeof c.why !== 'string') fail(what, at('why'), `"why" must be a string, got ${typeName(c.why)}`)
+    if (c.lens !== undefined && typeof c.lens !== 'string') fail(what, at('lens'), `"lens" must be a string (a lens name), got ${typeName(c.lens)}`)
+    if (c.lens === '') fail(what, at('lens'), '"lens" must be a lens name')
     const claim: Claim = {id, subject, predicate, compare, severity, from, line}
     if (expect !== undefined) claim.expect = expect
     if (c.why !== undefined) claim.why = c.why as string
@@ -125,8 +128,9 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   const extracts: Extract[] = extractsRaw.map((x, i) => {
     const line = headers.extract[i] ?? 1
     const what = `extract #${i + 1}`
-    knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, line, `unknown field ${q(k)}`))
-    const bad = (msg: string) => fail(what, line, msg)
+    const at = (field?: string) => (field === undefined ? line : fieldLine(lines, line, field))
+    knownKeys(x, ['files', 'json', 'yaml', 'toml', 'regex', 'flags', 'count', 'subject', 'predicate'], (k) => fail(what, at(k), `unknown field ${q(k)}`))
+    const bad = (msg: string, field?: string) => fail(what, at(field), msg)
     if (x.files === undefined) fail(what, line, 'needs "files": a glob or an array of globs, relative to the repo root')
     const wrongFile = Array.isArray(x.files) ? x.files.find((f) => typeof f !== 'string') : undefined
     const files =
@@ -134,36 +138,36 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
         ? [x.files]
         : Array.isArray(x.files) && wrongFile === undefined
           ? (x.files as string[])
-          : fail(what, line, `"files" must be a glob or an array of globs, got ${Array.isArray(x.files) ? `an array holding ${typeName(wrongFile)}` : typeName(x.files)}`)
-    if (files.length === 0) fail(what, line, '"files" is empty')
+          : fail(what, at('files'), `"files" must be a glob or an array of globs, got ${Array.isArray(x.files) ? `an array holding ${typeName(wrongFile)}` : typeName(x.files)}`)
+    if (files.length === 0) fail(what, at('files'), '"files" is empty')
     for (const f of files) {
       const bad = checkGlob(f)
-      if (bad) fail(what, line, `files ${q(f)} ${bad}`, 'globs are relative to the repo root and stay inside it')
+      if (bad) fail(what, at('files'), `files ${q(f)} ${bad}`, 'globs are relative to the repo root and stay inside it')
     }
     const kinds = (['json', 'yaml', 'toml', 'regex'] as const).filter((k) => x[k] !== undefined)
-    if (kinds.length !== 1) fail(what, line, kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
+    if (kinds.length !== 1) fail(what, at(kinds[1]), kinds.length ? `has ${kinds.join(' and ')}: give exactly one` : 'needs one of json, yaml, toml (a dotted path) or regex')
     const kind = kinds[0]
     const expr = str(x[kind], kind, `"${kind}" is empty`, bad)
     const subject = str(x.subject, 'subject', 'needs a "subject" string', bad)
     const predicate = str(x.predicate, 'predicate', 'needs a "predicate" string', bad)
-    if (x.count !== undefined && typeof x.count !== 'boolean') fail(what, line, '"count" must be true or false')
+    if (x.count !== undefined && typeof x.count !== 'boolean') fail(what, at('count'), '"count" must be true or false')
     const count = x.count === true
-    if (count && kind !== 'regex') fail(what, line, '"count" only applies to regex extractors')
-    if (x.flags !== undefined && (kind !== 'regex' || typeof x.flags !== 'string')) fail(what, line, '"flags" is a string and only applies to regex extractors')
+    if (count && kind !== 'regex') fail(what, at('count'), '"count" only applies to regex extractors')
+    if (x.flags !== undefined && (kind !== 'regex' || typeof x.flags !== 'string')) fail(what, at('flags'), '"flags" is a string and only applies to regex extractors')
     const ex: Extract = {index: i, files, kind, expr, count, subject, predicate, line}
     if (kind === 'regex') {
       const flags = String(x.flags ?? '')
-      if (!/^[imsu]*$/.test(flags)) fail(what, line, `flags ${q(flags)} may only contain i, m, s, u`)
-      ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, line, `invalid regular expression: ${m}`))
+      if (!/^[imsu]*$/.test(flags)) fail(what, at('flags'), `flags ${q(flags)} may only contain i, m, s, u`)
+      ex.regex = compileRegex(expr, 'g' + (flags.includes('m') ? flags : flags + 'm'), (m) => fail(what, at('regex'), `invalid regular expression: ${m}`))
       const groups = count ? 1 : captureGroups(ex.regex)
-      if (groups < 1) fail(what, line, 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
+      if (groups < 1) fail(what, at('regex'), 'the regex needs one capture group (the observed value), or set count = true to observe the number of matches')
       // Only the first group would be observed: the others are almost always meant as (?:...).
-      if (groups > 1) fail(what, line, `the regex has ${groups} capture groups: it needs exactly one capture group (use (?:...) for the others)`)
+      if (groups > 1) fail(what, at('regex'), `the regex has ${groups} capture groups: it needs exactly one capture group (use (?:...) for the others)`)
     } else {
       try {
         ex.path = parsePath(expr)
       } catch (e) {
-        fail(what, line, `invalid ${kind} path ${q(expr)}: ${(e as Error).message}`)
+        fail(what, at(kind), `invalid ${kind} path ${q(expr)}: ${(e as Error).message}`)
       }
     }
     return ex
@@ -174,17 +178,17 @@ export function validateClaims(raw: Record<string, unknown>, text: string, path:
   if (raw.settings !== undefined) {
     const line = headers.settings ?? 1
     if (typeof raw.settings !== 'object' || Array.isArray(raw.settings)) fail('[settings]', line, 'must be a table')
-    knownKeys(s, ['max_file_bytes', 'regex_timeout_ms', 'builtins'], (k) => fail('[settings]', line, `unknown field ${q(k)}`))
+    knownKeys(s, ['max_file_bytes', 'regex_timeout_ms', 'builtins'], (k) => fail('[settings]', fieldLine(lines, line, k), `unknown field ${q(k)}`))
     // A table (max_file_bytes.x = 1) has no prototype, so Number() would throw on it; a string is refused too.
     const positive = (name: string, v: unknown) => {
       const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN
-      if (!Number.isInteger(n) || n < 1) fail('[settings]', line, `${name} must be a positive integer`)
+      if (!Number.isInteger(n) || n < 1) fail('[settings]', fieldLine(lines, line, name), `${name} must be a positive integer`)
       return n
     }
     if (s.max_file_bytes !== undefined) settings.maxFileBytes = positive('max_file_bytes', s.max_file_bytes)
     if (s.regex_timeout_ms !== undefined) settings.regexTimeoutMs = positive('regex_timeout_ms', s.regex_timeout_ms)
     if (s.builtins !== undefined) {
-      if (typeof s.builtins !== 'boolean') fail('[settings]', line, 'builtins must be true or false')
+      if (typeof s.builtins !== 'boolean') fail('[settings]', fieldLine(lines, line, 'builtins'), 'builtins must be true or false')
       settings.builtins = s.builtins as boolean
     }
   }
@@ -242,6 +246,18 @@ function keyLine(text: string, key: string): number {
   return 1
 }
 
+/**
+ * 1-based line where `field` is written in the table whose header is at `header` (up to the next
+ * table header), so an editor jumps to the value at fault; the header's line when it is not
+ * written there (a missing field).
+ */
+function fieldLine(lines: readonly string[], header: number, field: string): number {
+  const k = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(`^\\s*(?:${k}|"${k}"|'${k}')\\s*[=.]`)
+  for (let i = header; i < lines.length && !/^\s*\[/.test(lines[i]); i++) if (re.test(lines[i])) return i + 1
+  return header
+}
+
 /** NaN and the infinities have no JSON form: a claim could never be compared with them. */
 function nonFinite(v: Json): boolean {
   if (typeof v === 'number') return !Number.isFinite(v)
@@ -255,9 +271,9 @@ function knownKeys(obj: Record<string, unknown>, known: string[], onUnknown: (k:
 }
 
 /** A string field: a missing (or empty) one and one of another type are told apart. */
-function str(v: unknown, field: string, missing: string, fail: (msg: string) => never): string {
-  if (v === undefined || v === '') return fail(missing)
-  if (typeof v !== 'string') return fail(`"${field}" must be a string, got ${typeName(v)}`)
+function str(v: unknown, field: string, missing: string, fail: (msg: string, field?: string) => never): string {
+  if (v === undefined || v === '') return fail(missing, v === '' ? field : undefined)
+  if (typeof v !== 'string') return fail(`"${field}" must be a string, got ${typeName(v)}`, field)
   return v
 }
 

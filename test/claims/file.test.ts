@@ -64,7 +64,7 @@ describe('claims file', () => {
     ['a float as lens', CLAIM + 'lens = 1.5\n', /"lens" must be a string \(a lens name\), got a float$/],
     ['an empty subject', CLAIM.replace('subject = "repo:tsconfig"', 'subject = ""'), /needs a "subject" string/],
     // present and absent ignore expect: one given there is a comparison the user meant and would not get.
-    ['expect with absent', CLAIM.replace('expect = true', 'expect = "whatever"\ncompare = "absent"'), /claims\.toml:1: claim #1 "tsconfig-strict": expect is not used with absent: remove it, or use another comparison$/],
+    ['expect with absent', CLAIM.replace('expect = true', 'expect = "whatever"\ncompare = "absent"'), /claims\.toml:5: claim #1 "tsconfig-strict": expect is not used with absent: remove it, or use another comparison$/],
     ['expect with present', CLAIM.replace('expect = true', 'expect = false\ncompare = "present"'), /expect is not used with present/],
   ])('refuses %s', (_name, text, re) => {
     expect(fails(text).message).toMatch(re)
@@ -125,9 +125,26 @@ describe('claims file', () => {
     }
   })
 
-  it('names the line of the offending claim', () => {
-    const e = fails(CLAIM + '\n' + CLAIM.replace('tsconfig-strict', 'b').replace('expect = true', 'expect = true\ncompare = "nope"'))
-    expect(e.message).toMatch(/claims\.toml:8: claim #2 "b"/)
+  it('names the line of the field at fault, or of its table when the field is missing', () => {
+    const second = (edit: (c: string) => string) => fails(CLAIM + '\n' + edit(CLAIM.replace('tsconfig-strict', 'b')))
+    // The second claim's header is line 8; its fields follow: id 9, subject 10, predicate 11, expect 12, why 13.
+    expect(second((c) => c.replace('expect = true', 'expect = true\ncompare = "nope"')).message).toMatch(/^\.steme\/claims\.toml:13: claim #2 "b": unknown comparison "nope"/)
+    expect(second((c) => c.replace('why = "strict', 'colour = "red"\nwhy = "strict')).message).toMatch(/claims\.toml:13: claim #2 "b": unknown field "colour"/)
+    expect(second((c) => c.replace('subject = "repo:tsconfig"', 'subject = 7')).message).toMatch(/claims\.toml:10: claim #2 "b": "subject" must be a string/)
+    expect(second((c) => c.replace('why = "strict mode catches null bugs"', 'why = 1')).message).toMatch(/claims\.toml:13: /)
+    expect(second((c) => c.replace('expect = true', 'expect = "a"\ncompare = "in"')).message).toMatch(/claims\.toml:12: .*needs "expect" to be an array/)
+    // Missing: the table's header line.
+    expect(second((c) => c.replace('subject = "repo:tsconfig"\n', '')).message).toMatch(/claims\.toml:8: claim #2 "b": needs a "subject"/)
+    // A comparison with no expect: where the comparison is written.
+    expect(second((c) => c.replace('expect = true', 'compare = "gte"')).message).toMatch(/claims\.toml:12: .*needs an "expect" value/)
+    // A field of the same name in a later table is not taken for this one's.
+    expect(fails(CLAIM.replace('\nwhy =', '\ncompare = 1\nwhy =').replace('compare = 1', 'compare = "nope"') + '\n[[extract]]\nfiles = "a"\njson = "x"\nsubject = "s"\npredicate = "p"\n').message).toMatch(/claims\.toml:6: /)
+    const extract = (body: string) => fails(CLAIM + '\n[[extract]]\nfiles = "package.json"\n' + body)
+    // The extract's header is line 8, files 9, then the body from line 10.
+    expect(extract('subject = "s"\npredicate = "p"\nregex = "no groups"\n').message).toMatch(/claims\.toml:12: extract #1: the regex needs one capture group/)
+    expect(extract('regex = "(a)"\nflags = "g"\nsubject = "s"\npredicate = "p"\n').message).toMatch(/claims\.toml:11: extract #1: flags "g"/)
+    expect(extract('json = "a"\nyaml = "b"\nsubject = "s"\npredicate = "p"\n').message).toMatch(/claims\.toml:11: extract #1: has json and yaml/)
+    expect(fails(CLAIM + '\n[settings]\nbuiltins = true\nregex_timeout_ms = 0\n').message).toMatch(/claims\.toml:10: \[settings\]: regex_timeout_ms must be a positive integer/)
   })
 })
 
@@ -140,7 +157,7 @@ describe('fixtures', () => {
   })
   it.each([
     ['broken-toml.toml', /broken-toml\.toml:5:\d+: not valid TOML/],
-    ['bad-comparison.toml', /bad-comparison\.toml:2: claim #1 "x": unknown comparison "roughly"/],
+    ['bad-comparison.toml', /bad-comparison\.toml:7: claim #1 "x": unknown comparison "roughly"/],
   ])('%s is refused with its line', (name, re) => {
     expect(() => parseClaims(read(name), name)).toThrow(re)
   })

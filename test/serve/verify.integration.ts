@@ -179,8 +179,8 @@ describe('POST /v1/verify', () => {
   describe('malformed claims are 400 invalid_claims with the line (and column for TOML syntax)', () => {
     const cases: Array<[string, string, number, number | undefined, RegExp]> = [
       ['TOML syntax', '[[claim]]\nid = "a"\nsubject = \n', 3, 11, /not valid TOML/],
-      ['unknown comparison', '\n[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\nexpect = 1\ncompare = "near"\n', 2, undefined, /unknown comparison "near"/],
-      ['invalid regex', '[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\nexpect = "(("\ncompare = "matches"\n', 1, undefined, /invalid regular expression/],
+      ['unknown comparison', '\n[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\nexpect = 1\ncompare = "near"\n', 7, undefined, /unknown comparison "near"/],
+      ['invalid regex', '[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\nexpect = "(("\ncompare = "matches"\n', 5, undefined, /invalid regular expression/],
       ['unknown lens', '[[claim]]\nid = "a"\nsubject = "s"\npredicate = "p"\nexpect = 1\n\n[[claim]]\nid = "b"\nsubject = "s"\npredicate = "p"\nexpect = 1\nlens = "no-such-lens"\n', 7, undefined, /unknown lens/],
     ]
     for (const [name, claims, line, column, msg] of cases) {
