@@ -182,9 +182,10 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
   const [referencing, bySource0] = await Promise.all([deps.store.referencing([...nodes.keys()]), bySources([...asked])])
   const direct0 = referencing.filter(inScope)
   // Superseding assertions about other pairs came with the same read; whether they are retracted
-  // needs their own retractions and lineage, read only when there are any.
+  // needs their own retractions and lineage, read only when there are any. One that a candidate
+  // stands on is a superseder too (its retraction state is already being worked out).
   const candIds = new Set(cands.map((a) => a.id))
-  const superseders = direct0.filter((r): r is SignedAssertion => r.kind === 'assertion' && !nodes.has(r.id) && !!r.supersedes?.some((id) => candIds.has(id)))
+  const superseders = direct0.filter((r): r is SignedAssertion => r.kind === 'assertion' && !candIds.has(r.id) && !!r.supersedes?.some((id) => candIds.has(id)))
   const further = superseders.some((a) => a.evidence?.length) ? await deps.store.lineage(superseders.map((a) => a.id), input.asOf) : []
   const added = [...superseders, ...further].filter((a) => !nodes.has(a.id))
   for (const a of added) nodes.set(a.id, a)

@@ -90,6 +90,19 @@ describe('supersession across subjects', () => {
     expect((await context()).superseded.has(old.record.id)).toBe(false)
   })
 
+  it('a superseder that another candidate of the pair stands on still supersedes', async () => {
+    const {store, old, newer} = await setup()
+    const cites = assertion({subject: 's:2', predicate: 'q', value: 'derived', evidence: [newer.record.id], hlc: stamp(1_700_000_000_002, 1)}, testKey(3))
+    await store.insert([cites])
+    const ctx = await gatherContext({store, config: DEFAULT_CONFIG}, await store.assertions('s:2', 'q'), {now: Date.now(), self: testKey(1).publicHex})
+    expect(ctx.superseded.get(old.record.id)).toBe(newer.record.id)
+    // Retracted, it supersedes nothing, and what stands on it falls with it.
+    await store.insert([record({kind: 'retract', target: newer.record.id}, testKey(2))])
+    const after = await gatherContext({store, config: DEFAULT_CONFIG}, await store.assertions('s:2', 'q'), {now: Date.now(), self: testKey(1).publicHex})
+    expect(after.superseded.has(old.record.id)).toBe(false)
+    expect(after.retracted.has(cites.record.id)).toBe(true)
+  })
+
   it('a query with no superseder elsewhere reads what it read before: one referencing lookup', async () => {
     const store = new MemoryStore()
     await store.insert([assertion({subject: 's:9', predicate: 'q', value: 1})])
