@@ -145,10 +145,21 @@ export class MemoryStore implements Store {
       else byPair.set(k, [r])
     }
     const targets = new Set<string>()
-    for (const {record: r} of this.records.values()) if (r.kind === 'vote' || r.kind === 'retract') if (r.target !== undefined) targets.add(r.target)
+    // Who supersedes what, by the superseding assertion's pair: ids superseded from another pair.
+    const supersededFrom = new Map<string, Set<string>>()
+    for (const {record: r} of this.records.values()) {
+      if ((r.kind === 'vote' || r.kind === 'retract') && r.target !== undefined) targets.add(r.target)
+      if (r.kind !== 'assertion' || !r.supersedes) continue
+      for (const old of r.supersedes) {
+        const from = supersededFrom.get(old)
+        if (from) from.add(`${r.subject}\u0000${r.predicate}`)
+        else supersededFrom.set(old, new Set([`${r.subject}\u0000${r.predicate}`]))
+      }
+    }
+    const elsewhere = (a: Assertion) => [...(supersededFrom.get(a.id) ?? [])].some((k) => k !== `${a.subject}\u0000${a.predicate}`)
     const keys = [...byPair.keys()].sort()
-    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
-      for (const k of keys) yield byPair.get(k)!.sort(compareRecords).map((record) => ({run: k, record, targeted: targets.has(record.id)}))
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean; supersededElsewhere: boolean}>> {
+      for (const k of keys) yield byPair.get(k)!.sort(compareRecords).map((record) => ({run: k, record, targeted: targets.has(record.id), supersededElsewhere: elsewhere(record)}))
     }
     return {pairs: byPair.size, batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }

@@ -146,6 +146,13 @@ export interface ContestedBatch {
    * its hlc): the others need no lookup of what points at them.
    */
   targeted: Set<string>
+  /**
+   * The ids among these assertions that an assertion about another (subject, predicate) names in
+   * its `supersedes` (whatever its hlc): supersession within a pair is in the pair itself, so
+   * only these need a lookup of their superseders. Where a database cannot tell two pairs apart
+   * (NUL in PostgreSQL text) it flags the id: a needless lookup, never a missed one.
+   */
+  supersededElsewhere: Set<string>
 }
 
 export interface StoreStats {
@@ -303,9 +310,10 @@ export const valueTextSql = (canonical: string): string => `substr(${canonical},
  * in PostgreSQL text), so each run is split by the records' own subject and predicate, and a
  * pair with a single value after all is dropped.
  */
-export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; record: Assertion; targeted?: boolean}>>, size: number): AsyncIterable<ContestedBatch> {
+export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; record: Assertion; targeted?: boolean; supersededElsewhere?: boolean}>>, size: number): AsyncIterable<ContestedBatch> {
   let out: Assertion[][] = []
   let targeted = new Set<string>()
+  let supersededElsewhere = new Set<string>()
   let count = 0
   let run: string | undefined
   let pairs = new Map<string, Assertion[]>()
@@ -325,13 +333,15 @@ export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; 
         flush()
         run = r.run
         if (count >= size) {
-          yield {groups: out, targeted}
+          yield {groups: out, targeted, supersededElsewhere}
           out = []
           targeted = new Set()
+          supersededElsewhere = new Set()
           count = 0
         }
       }
       if (r.targeted) targeted.add(r.record.id)
+      if (r.supersededElsewhere) supersededElsewhere.add(r.record.id)
       const k = `${r.record.subject}\u0000${r.record.predicate}`
       const g = pairs.get(k)
       if (g) g.push(r.record)
@@ -339,7 +349,7 @@ export async function* contestedBatches(rows: AsyncIterable<Array<{run: string; 
     }
   }
   flush()
-  if (out.length) yield {groups: out, targeted}
+  if (out.length) yield {groups: out, targeted, supersededElsewhere}
 }
 
 /** The records of column batches as Sealed, for adapters without a column path. */

@@ -357,5 +357,30 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(early.pairs).toBe(5)
       expect(early.batches.flat().sort()).toEqual([ids(nested), ids(split)].sort())
     })
+
+    it('flags the contested assertions that an assertion about another pair supersedes, whatever its hlc', async () => {
+      const at = (n: number) => stamp(1_700_000_200_000 + n, 0)
+      const one = (subject: string, predicate: string, value: Json, n: number, supersedes?: string[]) => assertion({subject, predicate, value, hlc: at(n), ...(supersedes ? {supersedes} : {})})
+      const [a1, a2, a3, a4] = [1, 2, 3, 4].map((v) => one('s:a', 'p', v, v))
+      // Keys PostgreSQL text stores alike (NUL as U+FFFD) are still two pairs.
+      const [n1, n2] = [one('s:n\u0000', 'q', 'x', 5), one('s:n\u0000', 'q', 'y', 6)]
+      await store.insert([
+        a1, a2, a3, a4, n1, n2,
+        one('s:x', 'p', 1, 10, [a1.record.id]), // another subject
+        one('s:a', 'q', 2, 11, [a2.record.id]), // the same subject, another predicate
+        one('s:a', 'p', 5, 12, [a3.record.id]), // the same pair: seen in the pair itself
+        one('s:a', 'p', 6, 14, [a3.record.id, a2.record.id]), // the same pair again, and a2's second superseder
+        one('s:w', 'p', 4, 30, [a4.record.id]), // another subject, after the bound below
+        one('s:n\uFFFD', 'q', 'z', 13, [n1.record.id]),
+      ])
+      const flagged = async (until?: string) => {
+        const out: string[] = []
+        for await (const b of (await store.contested({until})).batches) out.push(...b.supersededElsewhere)
+        return out.sort()
+      }
+      const want = [a1, a2, a4, n1].map((s) => s.record.id).sort()
+      expect(await flagged()).toEqual(want)
+      expect(await flagged(at(20))).toEqual(want)
+    })
   })
 }

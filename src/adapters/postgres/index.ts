@@ -390,18 +390,25 @@ export class PostgresStore implements Store {
       [until],
     )
     const value = valueTextSql('canonical')
+    // Per superseded id, its superseders' pairs (supersedes edges are few): how many, and one of
+    // them. With more than one, some pair is not the candidate's; a U+FFFD may hide a NUL that
+    // tells two pairs apart, so such a pair is flagged too.
     const sql = `SELECT r.id, r.canonical, r.sig, r.subject AS s, r.predicate AS p,
-        EXISTS (SELECT 1 FROM ${this.s}.records AS t WHERE t.target = encode(r.id, 'hex') AND t.kind IN ('vote', 'retract')) AS targeted
+        EXISTS (SELECT 1 FROM ${this.s}.records AS t WHERE t.target = encode(r.id, 'hex') AND t.kind IN ('vote', 'retract')) AS targeted,
+        (sup.dst IS NOT NULL AND (sup.n > 1 OR sup.ss <> r.subject OR sup.sp <> r.predicate OR strpos(sup.ss || sup.sp, chr(65533)) > 0)) AS elsewhere
       FROM ${this.s}.records AS r
       JOIN (SELECT subject, predicate FROM ${this.s}.records WHERE ${scope}
             GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value} COLLATE "C") <> max(${value} COLLATE "C")) AS c
         ON r.subject = c.subject AND r.predicate = c.predicate
+      LEFT JOIN (SELECT f.dst, count(DISTINCT (x.subject, x.predicate)) AS n, min(x.subject) AS ss, min(x.predicate) AS sp
+            FROM ${this.s}.refs AS f JOIN ${this.s}.records AS x ON x.id = f.src WHERE f.rel = 'supersedes' GROUP BY f.dst) AS sup
+        ON sup.dst = encode(r.id, 'hex')
       WHERE r.kind = 'assertion' AND ($1::text IS NULL OR r.hlc <= $1)
       ORDER BY r.subject, r.predicate, r.hlc, r.id`
     const size = Math.max(1, Math.floor(opts.batch ?? 2048))
     const connect = () => this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
     const lost = (e: unknown) => this.lost(e)
-    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean}>> {
+    async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean; supersededElsewhere: boolean}>> {
       // A cursor in a read-only snapshot, as scan has: one consistent view however long the consumer takes.
       const client = await connect()
       let open = false
@@ -410,8 +417,8 @@ export class PostgresStore implements Store {
         open = true
         await client.query(`DECLARE steme_contested NO SCROLL CURSOR FOR ${sql}`, [until])
         for (;;) {
-          const {rows} = await client.query<Row & {s: string; p: string; targeted: boolean}>(`FETCH FORWARD ${size} FROM steme_contested`)
-          if (rows.length) yield rows.map((r) => ({run: `${r.s}\u0000${r.p}`, record: toSealed(r).record as Assertion, targeted: r.targeted}))
+          const {rows} = await client.query<Row & {s: string; p: string; targeted: boolean; elsewhere: boolean}>(`FETCH FORWARD ${size} FROM steme_contested`)
+          if (rows.length) yield rows.map((r) => ({run: `${r.s}\u0000${r.p}`, record: toSealed(r).record as Assertion, targeted: r.targeted, supersededElsewhere: r.elsewhere}))
           if (rows.length < size) break
         }
       } catch (e) {
