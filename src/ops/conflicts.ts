@@ -2,7 +2,7 @@
 import {hlcBound} from '../core/hlc.js'
 import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
-import {compareRecords, walkLineage} from '../core/store.js'
+import {compareRecords, walkLineage, type ContestedBatch} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import {lifecycle} from '../lenses/filters.js'
 import {compile, resolve} from '../lenses/registry.js'
@@ -56,13 +56,14 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const now = input.now ?? Date.now()
   const needsReliability = expr.chain.some((s) => s.lens === 'reliability')
   const {pairs, batches} = await deps.store.contested({until: asOf, batch: 4096})
-  for await (const {groups, targeted} of batches) {
-    const {retracted, votesByTarget} = await batchContext(deps, groups.flat(), targeted, {asOf, policy, retractions})
+  for await (const batch of batches) {
+    const {retracted, votesByTarget, superseders} = await batchContext(deps, batch, {asOf, policy, retractions})
     let seen = 0
-    for (const cands of groups) {
+    for (const cands of batch.groups) {
       // Resolving pairs is CPU work: yield now and then so a daemon keeps serving other requests.
       if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
-      const superseded = supersession(cands, retracted, policy)
+      const others = superseders.size ? [...new Set(cands.flatMap((a) => superseders.get(a.id) ?? []))] : []
+      const superseded = supersession(cands, retracted, policy, others)
       const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
       const ctx = {now, asOf, votes, retracted, superseded, epochs, trust, self, params}
       if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
@@ -112,31 +113,51 @@ async function retractionsOf(store: Deps['store'], asOf: string | undefined): Pr
 /**
  * What the whole-store pass gave these candidates: the retraction cascade over them and everything
  * they stand on (direct retractions of a record, then of its source, the earliest honoured one
- * first), and the votes on them with the votes' own retractions.
+ * first), the votes on them with the votes' own retractions, and the assertions about other pairs
+ * that supersede them (`steme query` honours those too), with what those stand on in the cascade.
  */
 async function batchContext(
   deps: Pick<Deps, 'store'>,
-  cands: readonly Assertion[],
-  targeted: ReadonlySet<string>,
+  batch: ContestedBatch,
   opts: {asOf?: string; policy: Policy; retractions: Retractions},
-): Promise<{retracted: Map<string, RetractionWhy>; votesByTarget: Map<string, Vote[]>}> {
+): Promise<{retracted: Map<string, RetractionWhy>; votesByTarget: Map<string, Vote[]>; superseders: Map<string, Assertion[]>}> {
   const {store} = deps
   const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
-  // The candidates are at hand: only what they stand on is read.
+  const cands = batch.groups.flat()
+  // The candidates (and superseders, once read) are at hand: only what they stand on is read.
   const candById = new Map(cands.map((a) => [a.id, a]))
-  const get = async (ids: string[]) => [...ids.filter((id) => candById.has(id)).map((id) => ({record: candById.get(id)!})), ...(await store.get(ids.filter((id) => !candById.has(id))))]
+  const added = new Map<string, Assertion>()
+  const get = async (ids: string[]) => {
+    const held = ids.map((id) => candById.get(id) ?? added.get(id)).filter((a) => a !== undefined)
+    const rest = ids.filter((id) => !candById.has(id) && !added.has(id))
+    return [...held.map((record) => ({record})), ...(rest.length ? await store.get(rest) : [])]
+  }
   const withEvidence = cands.filter((a) => a.evidence?.length).map((a) => a.id)
-  const ancestors = withEvidence.length ? await walkLineage(get, withEvidence, opts.asOf) : []
+  // What points at candidates that some vote or retraction targets, or an assertion about another pair supersedes.
+  const asked = cands.filter((a) => batch.targeted.has(a.id) || batch.supersededElsewhere.has(a.id)).map((a) => a.id)
+  const [ancestors, refs] = await Promise.all([withEvidence.length ? walkLineage(get, withEvidence, opts.asOf) : Promise.resolve([]), asked.length ? store.referencing(asked) : Promise.resolve([])])
+  // Superseders in scope about other pairs (a candidate of another pair of this batch may be one).
+  const superseders = new Map<string, Assertion[]>()
+  for (const r of refs) {
+    if (r.kind !== 'assertion' || !r.supersedes || !inScope(r)) continue
+    for (const old of r.supersedes) {
+      const o = candById.get(old)
+      if (!o || (o.subject === r.subject && o.predicate === r.predicate)) continue
+      const list = superseders.get(old)
+      if (list) list.push(r)
+      else superseders.set(old, [r])
+      if (!candById.has(r.id)) added.set(r.id, r)
+    }
+  }
+  const addedEvidence = [...added.values()].filter((a) => a.evidence?.length).map((a) => a.id)
+  const further = addedEvidence.length ? await walkLineage(get, addedEvidence, opts.asOf) : []
   const nodes = new Map<string, Assertion>()
-  for (const a of [...cands, ...ancestors]) nodes.set(a.id, a)
+  for (const a of [...cands, ...ancestors, ...added.values(), ...further]) nodes.set(a.id, a)
   // Evidence that is no assertion in scope still falls when a retraction names it.
   const outside = [...new Set([...nodes.values()].flatMap((a) => a.evidence ?? []))].filter((id) => !nodes.has(id))
   const author = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
-  // Votes: only on candidates that some vote or retraction targets.
-  const asked = cands.filter((a) => targeted.has(a.id)).map((a) => a.id)
   const askOutside = outside.filter((id) => opts.retractions.byTarget.has(id))
-  const [refs, others] = await Promise.all([asked.length ? store.referencing(asked) : Promise.resolve([]), askOutside.length ? store.get(askOutside) : Promise.resolve([])])
-  for (const {record: r} of others) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
+  for (const {record: r} of askOutside.length ? await store.get(askOutside) : []) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
   const votesByTarget = new Map<string, Vote[]>()
   for (const r of refs) {
     if (r.kind !== 'vote' || !inScope(r) || !candById.has(r.target)) continue
@@ -157,5 +178,5 @@ async function batchContext(
     const s = a.source === undefined || direct.has(a.id) ? undefined : firstHonoured(opts.retractions.bySource.get(a.source), opts.policy, a.agent)
     if (s) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
   }
-  return {retracted: cascade(nodes.values(), direct), votesByTarget}
+  return {retracted: cascade(nodes.values(), direct), votesByTarget, superseders}
 }

@@ -69,6 +69,18 @@ describe('steme lens commands', () => {
     expect(c.conflicts.map((x: {subject: string}) => x.subject)).toContain('drug:ibuprofen')
   })
 
+  it('conflicts and query agree when an assertion about another subject supersedes one of the pair', () => {
+    const subjects = () => json('conflicts').conflicts.map((x: {subject: string}) => x.subject)
+    const old = json('assert', 'drug:naproxen', 'dose', '220').id
+    json('assert', 'drug:naproxen', 'dose', '440', '--source', 'label:2')
+    expect(subjects()).toContain('drug:naproxen')
+    const moved = json('assert', 'drug:naproxen-er', 'dose', '660', '--supersedes', old)
+    expect(moved.warnings.join(' ')).toContain('drug:naproxen')
+    const q = json('query', 'drug:naproxen', 'dose')
+    expect(q.resolutions[0].candidates.map((c: {value: unknown}) => c.value)).toEqual([440])
+    expect(subjects()).not.toContain('drug:naproxen')
+  })
+
   it('epochs and trust are recorded and listed', () => {
     expect(steme('epoch', 'post-2024', '--starts', '2024-03-01').code).toBe(0)
     const other = 'ab'.repeat(32)

@@ -54,6 +54,9 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (s && !direct.has(a.id)) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
   }
   const retracted = cascade(all, direct)
+  // Supersession store-wide too: `supersedes` names assertions, whatever pair the superseder is about.
+  const supersedersOf = new Map<string, Assertion[]>()
+  for (const a of all) for (const old of a.supersedes ?? []) supersedersOf.set(old, [...(supersedersOf.get(old) ?? []), a])
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
   const minScore = input.minScore ?? 0
   const rows: ConflictRow[] = []
@@ -63,7 +66,8 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     // Resolving every pair is CPU work over the whole store: yield now and then so a daemon keeps serving other requests.
     if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
     if (new Set(cands.map(valueKey)).size < 2) continue
-    const superseded = supersession(cands, retracted, policy)
+    const others = [...new Set(cands.flatMap((a) => supersedersOf.get(a.id) ?? []))].filter((s) => !cands.includes(s))
+    const superseded = supersession(cands, retracted, policy, others)
     const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
     const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
     if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue

@@ -18,7 +18,7 @@ import {referenceConflicts} from './conflicts-reference.js'
 
 const VALUES: Json[] = [1, 2, 0.5, 'a', 'b', true, [null], {value: 1}, {value: 2, a: [1]}, [1, 'value'], 'x,"value":1']
 
-/** A store of a few agents disagreeing about few pairs, with evidence chains, supersession, votes, retractions and trust. */
+/** A store of a few agents disagreeing about few pairs, with evidence chains, supersession (within and across pairs), votes, retractions and trust. */
 function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
   const r = rng(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
@@ -43,6 +43,9 @@ function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
       if (r() < 0.2) {
         const same = asserts.filter((a) => a.record.kind === 'assertion' && a.record.subject === fields.subject && a.record.predicate === fields.predicate)
         if (same.length) fields.supersedes = [pick(same).record.id]
+      } else if (r() < 0.2 && asserts.length) {
+        // `supersedes` names assertions, not pairs: any earlier one, of any agent.
+        fields.supersedes = [pick(asserts).record.id]
       }
       const a = assertion(fields, key)
       asserts.push(a)

@@ -1,0 +1,142 @@
+/**
+ * `steme conflicts` and `steme query` agree on supersession from another pair: `supersedes` names
+ * assertions, so an assertion about another subject or predicate can take a candidate out of its
+ * pair, when the local policy honours it.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
+import {initHash} from '../../src/core/hash.js'
+import type {Json} from '../../src/core/record.js'
+import type {Sealed} from '../../src/core/seal.js'
+import type {Store} from '../../src/core/store.js'
+import {conflictsOp, type ConflictRow} from '../../src/ops/conflicts.js'
+import {queryOp} from '../../src/ops/query.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
+
+// The store's own key is agent 1; agents 2 to 4 are others nobody here trusts.
+const [alice, bob, carol] = [2, 3, 4].map((n) => testKey(n))
+const NOW = 1_800_000_000_000
+const dirs: string[] = []
+beforeAll(() => initHash())
+afterAll(() => {
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+})
+
+const at = (n: number) => stamp(1_700_000_300_000 + n * 1000, 0)
+const said = (key: typeof alice, subject: string, value: Json, n: number, more: {supersedes?: string[]; evidence?: string[]} = {}) => assertion({subject, predicate: 'dose', value, hlc: at(n), ...more}, key)
+
+async function stores(records: Sealed[]): Promise<Store[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'steme-conflicts-supersede-'))
+  dirs.push(dir)
+  const out: Store[] = [new MemoryStore(), await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})]
+  for (const s of out) await s.insert(records)
+  return out
+}
+
+/**
+ * What `conflicts` lists for each pair, and what `query` on the pair resolves, as conflict rows:
+ * they must be the same, pair by pair. Returns the rows conflicts listed.
+ */
+async function agree(store: Store, pairs: string[], asOf?: string): Promise<ConflictRow[]> {
+  const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey(1)}
+  const listed = (await conflictsOp(deps, {asOf, now: NOW})).conflicts
+  for (const subject of pairs) {
+    const [res] = (await queryOp(deps, {subject, predicate: 'dose', lens: 'consensus', asOf, now: NOW})).resolutions
+    const row = listed.find((r) => r.subject === subject)
+    const contested = res.candidates.length > 1 && res.conflict > 0
+    expect(row !== undefined, `${store.location} ${subject}: conflicts ${row ? 'lists' : 'leaves out'} the pair, query finds ${res.candidates.length} live value(s)`).toBe(contested)
+    if (row) {
+      expect(row, `${store.location} ${subject}`).toEqual({
+        subject,
+        predicate: 'dose',
+        conflict: res.conflict,
+        values: res.candidates.length,
+        witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
+        winner: res.winner?.key,
+        status: res.status,
+        top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
+      })
+    }
+  }
+  return listed
+}
+
+const valuesOf = (rows: ConflictRow[], subject: string) => rows.find((r) => r.subject === subject)?.top.map((t) => t.value).sort()
+
+describe('conflicts and query agree on supersession from another pair', () => {
+  it('a superseder about another subject by the same agent takes the candidate out: the pair drops out when one value stays live', async () => {
+    const a = said(alice, 'drug:x', 100, 1)
+    const b = said(bob, 'drug:x', 200, 2)
+    const moved = said(alice, 'drug:x-er', 150, 3, {supersedes: [a.record.id]})
+    for (const store of await stores([a, b, moved])) {
+      const rows = await agree(store, ['drug:x', 'drug:x-er'])
+      expect(rows.map((r) => r.subject)).toEqual([])
+      const q = await queryOp({store, config: {...DEFAULT_CONFIG}, key: () => testKey(1)}, {subject: 'drug:x', predicate: 'dose'})
+      expect(q.candidates.find((c) => c.id === a.record.id)).toMatchObject({state: 'superseded', why: [`superseded by ${moved.record.id}`]})
+      await store.close()
+    }
+  })
+
+  it('a superseder by another agent nobody here trusts is not honoured: its candidate stays live', async () => {
+    const a = say3()
+    // Carol may not supersede Alice's assertion; Bob supersedes his own, from another subject.
+    const foreign = said(carol, 'drug:y', 150, 4, {supersedes: [a.alice.record.id]})
+    const own = said(bob, 'drug:w', 250, 5, {supersedes: [a.bob.record.id]})
+    for (const store of await stores([...a.all, foreign, own])) {
+      const rows = await agree(store, ['drug:x', 'drug:y', 'drug:w'])
+      expect(valuesOf(rows, 'drug:x')).toEqual(['100', '300'])
+      await store.close()
+    }
+  })
+
+  it('a retracted superseder supersedes nothing', async () => {
+    const a = say3()
+    const withdrawn = said(alice, 'drug:y', 150, 4, {supersedes: [a.alice.record.id]})
+    const own = said(bob, 'drug:w', 250, 5, {supersedes: [a.bob.record.id]})
+    const retraction = record({kind: 'retract', target: withdrawn.record.id, hlc: at(6)}, alice)
+    for (const store of await stores([...a.all, withdrawn, own, retraction])) {
+      const rows = await agree(store, ['drug:x', 'drug:y', 'drug:w'])
+      expect(valuesOf(rows, 'drug:x')).toEqual(['100', '300'])
+      await store.close()
+    }
+  })
+
+  it('a superseder stamped after --as-of does not count at that as-of', async () => {
+    const a = say3()
+    const early = said(bob, 'drug:y', 250, 4, {supersedes: [a.bob.record.id]})
+    const late = said(alice, 'drug:z', 150, 10, {supersedes: [a.alice.record.id]})
+    for (const store of await stores([...a.all, early, late])) {
+      const then = await agree(store, ['drug:x', 'drug:y', 'drug:z'], at(5))
+      expect(valuesOf(then, 'drug:x')).toEqual(['100', '300'])
+      // Now both superseders count: only Carol's value stays live.
+      const now = await agree(store, ['drug:x', 'drug:y', 'drug:z'])
+      expect(now.map((r) => r.subject)).toEqual([])
+      await store.close()
+    }
+  })
+
+  it('a superseder that a candidate of the pair cites as evidence still supersedes', async () => {
+    const a = say3()
+    const moved = said(alice, 'drug:y', 150, 4, {supersedes: [a.alice.record.id]})
+    const derived = said(carol, 'drug:x', 300, 5, {evidence: [moved.record.id]})
+    const own = said(bob, 'drug:w', 250, 6, {supersedes: [a.bob.record.id]})
+    for (const store of await stores([...a.all, moved, derived, own])) {
+      const rows = await agree(store, ['drug:x', 'drug:y', 'drug:w'])
+      expect(rows.map((r) => r.subject)).toEqual([])
+      await store.close()
+    }
+  })
+})
+
+/** Three agents disagreeing about drug:x. */
+function say3() {
+  const alice_ = said(alice, 'drug:x', 100, 1)
+  const bob_ = said(bob, 'drug:x', 200, 2)
+  const carol_ = said(carol, 'drug:x', 300, 3)
+  return {alice: alice_, bob: bob_, carol: carol_, all: [alice_, bob_, carol_]}
+}
