@@ -56,7 +56,7 @@ describe('claims add', () => {
   it('a problem already in the file is reported at its line, as verify reports it', async () => {
     const dir = makeRepo({'.steme/claims.toml': '# notes\n' + claim('x', 's', 'p', 'expect = 1\ncompare = "near"')})
     const e = await refused(claimsAddOp({cwd: dir, ...base, expect: 1}))
-    expect(e.message).toBe(`${join(dir, '.steme', 'claims.toml')}:2: claim #1 "x": unknown comparison "near"`)
+    expect(e.message).toBe(`${join(dir, '.steme', 'claims.toml')}:7: claim #1 "x": unknown comparison "near"`)
   })
 
   it('runs verify\'s lens check: an unknown lens is refused and nothing is written', async () => {
