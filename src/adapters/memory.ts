@@ -205,8 +205,8 @@ export class MemoryStore implements Store {
   /** The sync buckets as the records give them: what `buckets` keeps up to date as records arrive. */
   private recount(): Map<number, {count: number; sum: bigint; ids: string[]}> {
     const out = new Map<number, {count: number; sum: bigint; ids: string[]}>()
-    for (const id of this.records.keys()) {
-      const b = bucketOf(this.records.get(id)!.record.hlc)
+    for (const [id, {record}] of this.records) {
+      const b = bucketOf(record.hlc)
       const agg = out.get(b) ?? {count: 0, sum: 0n, ids: []}
       agg.count++
       agg.sum = (agg.sum + idValue(id)) % MOD
