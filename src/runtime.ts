@@ -34,6 +34,11 @@ export interface RuntimeOptions {
   create?: boolean
   /** DuckDB worker threads (default: one per core); commands that answer lookups use one. */
   dbThreads?: number
+  /**
+   * The command writes but issues no stamps (fsck --repair): the clock is neither resumed from
+   * the store nor saved, so a store whose hlc column is damaged (what fsck --repair mends) opens.
+   */
+  noClock?: boolean
   keyName?: string
   env?: NodeJS.ProcessEnv
   cwd?: string
@@ -114,9 +119,10 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const config = readConfig(location.dir)
   const store = await openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location)))
   // The clock resumes above both its saved stamp and every stored record, so a crash between
-  // an insert and saveClock() still never reissues a stamp. Readers (and 'if-unwritable'
-  // openers, which only cache) issue no stamps.
-  const [saved0, stored] = opts.readOnly ? [undefined, undefined] : await Promise.all([store.getMeta(HLC_META), store.maxHlc()])
+  // an insert and saveClock() still never reissues a stamp. Readers, 'if-unwritable' openers
+  // (which only cache) and noClock commands issue no stamps.
+  const stamps = !opts.readOnly && !opts.noClock
+  const [saved0, stored] = stamps ? await Promise.all([store.getMeta(HLC_META), store.maxHlc()]) : [undefined, undefined]
   const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()
   const clock = new Hlc(last ? parseHlc(last) : undefined, opts.now)
   const keys = new KeyStore(env)
@@ -131,7 +137,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
     key: () => (key ??= keys.load(opts.keyName)),
     async saveClock() {
       const now = clock.current()
-      if (now !== saved && !opts.readOnly) {
+      if (now !== saved && stamps) {
         await store.setMeta(HLC_META, now)
         saved = now
       }

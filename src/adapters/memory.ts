@@ -1,8 +1,8 @@
 /** The in-memory reference adapter: the simplest correct Store, for tests and as the oracle. */
 import type {Assertion, Kind, Retract, SignedAssertion, SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
-import {MOD, bucketOf, idValue} from '../core/bucket.js'
-import {compareRecords, contestedBatches, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
+import {MOD, bucketOf, idValue, valueId} from '../core/bucket.js'
+import {compareRecords, contestedBatches, type DerivedProblem, type DerivedRepair, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats} from '../core/store.js'
 
 export class MemoryStore implements Store {
   readonly location = 'memory:'
@@ -211,6 +211,44 @@ export class MemoryStore implements Store {
       for (const id of [...this.buckets.get(bucket)!.ids].sort()) out.push({bucket, id})
     }
     return out
+  }
+
+  /** The sync buckets as the records give them: what `buckets` keeps up to date as records arrive. */
+  private recount(): Map<number, {count: number; sum: bigint; ids: string[]}> {
+    const out = new Map<number, {count: number; sum: bigint; ids: string[]}>()
+    for (const [id, {record}] of this.records) {
+      const b = bucketOf(record.hlc)
+      const agg = out.get(b) ?? {count: 0, sum: 0n, ids: []}
+      agg.count++
+      agg.sum = (agg.sum + idValue(id)) % MOD
+      agg.ids.push(id)
+      out.set(b, agg)
+    }
+    return out
+  }
+
+  /** The buckets are this store's one derived index (it keeps no typed columns or refs). */
+  async derivedProblems(): Promise<DerivedProblem[]> {
+    const want = this.recount()
+    const tally = (a?: {count: number; sum: bigint}) => (a ? {count: a.count, sum: valueId(a.sum)} : null)
+    const out: DerivedProblem[] = []
+    for (const bucket of [...new Set([...want.keys(), ...this.buckets.keys()])].sort((a, b) => a - b)) {
+      const stored = this.buckets.get(bucket)
+      const expected = want.get(bucket)
+      if (stored && expected && stored.count === expected.count && stored.sum === expected.sum && stored.ids.length === expected.ids.length) continue
+      out.push({table: 'sync_buckets', bucket, stored: tally(stored), expected: tally(expected)})
+    }
+    return out
+  }
+
+  /** Rebuilds the buckets; there are no columns to rewrite, so `records` (never any with mismatches here) is ignored. */
+  async repairDerived(_records: readonly SignedRecord[]): Promise<DerivedRepair> {
+    const buckets = (await this.derivedProblems()).length
+    const want = this.recount()
+    this.buckets.clear()
+    for (const [b, agg] of want) this.buckets.set(b, agg)
+    this.writes++
+    return {records: 0, refsRemoved: 0, buckets}
   }
 
   async getMeta(key: string): Promise<string | undefined> {

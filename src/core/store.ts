@@ -66,8 +66,14 @@ export function typedColumns(r: SignedRecord): TypedColumns {
     predicate: a ? a.predicate : null,
     target: r.kind === 'vote' || r.kind === 'trust' || r.kind === 'retract' ? (r.target ?? null) : null,
     source: r.kind === 'assertion' || r.kind === 'retract' ? (r.source ?? null) : null,
-    refs: a && (a.evidence?.length || a.supersedes?.length) ? refsText([...(a.evidence ?? []).map((d) => `evidence:${d}`), ...(a.supersedes ?? []).map((d) => `supersedes:${d}`)]) : '',
+    refs: a && (a.evidence?.length || a.supersedes?.length) ? refsText(recordEdges(a).map((e) => `${e.rel}:${e.dst}`)) : '',
   }
+}
+
+/** The rows of the refs table a record has: one per entry of its evidence, then of its supersedes. */
+export function recordEdges(r: SignedRecord): Array<{rel: 'evidence' | 'supersedes'; dst: string}> {
+  if (r.kind !== 'assertion') return []
+  return [...(r.evidence ?? []).map((dst) => ({rel: 'evidence' as const, dst})), ...(r.supersedes ?? []).map((dst) => ({rel: 'supersedes' as const, dst}))]
 }
 
 /** A record's edges in the form of TypedColumns.refs, from `rel:dst` entries in any order. */
@@ -88,6 +94,33 @@ export function columnMismatches(stored: TypedColumns, record: SignedRecord, enc
     if (stored[column] !== expected) (out ??= []).push({column, stored: stored[column], expected})
   }
   return out
+}
+
+/** A sync bucket's count of records and sum of their ids (mod 2^256, as 64 hex digits), as stored or as the records give it. */
+export interface BucketTally {
+  count: number
+  sum: string
+}
+
+/**
+ * A row of a table derived from the records that no record accounts for: what fsck reports
+ * beside bad records. `refs`: edges stored from `src`, which is not a stored record (a record's
+ * own edges are checked with its typed columns, see TypedColumns.refs). `sync_buckets`: a bucket
+ * whose stored count or id sum differs from the records stamped in it (`null`: no row, or no
+ * record in the bucket).
+ */
+export type DerivedProblem =
+  | {table: 'refs'; src: string; edges: string[]}
+  | {table: 'sync_buckets'; bucket: number; stored: BucketTally | null; expected: BucketTally | null}
+
+/** What Store.repairDerived rewrote, all in one transaction. */
+export interface DerivedRepair {
+  /** Records whose typed columns and refs rows were rewritten from the record. */
+  records: number
+  /** refs rows removed because no stored record has them as its edges. */
+  refsRemoved: number
+  /** sync_buckets rows written or removed. */
+  buckets: number
 }
 
 /** One time bucket's share of the sync fingerprint (see core/bucket.ts and docs/sync-protocol.md). */
@@ -260,6 +293,21 @@ export interface Store {
    * of recordLines; the span only makes it cheaper. Callers fall back to recordLines.
    */
   recordLinesIn?(ids: readonly string[], from: number, to: number): Promise<Uint8Array[]>
+  /**
+   * fsck (optional): the rows of derived tables that no record accounts for, each table read in
+   * one consistent snapshot: refs rows from ids that are not stored, and sync_buckets rows that
+   * differ from the count and id sum of the records in the bucket. Buckets follow the typed hlc
+   * column, as sync reads them (scan with `columns` checks that column against each record).
+   * Adapters that keep no derived tables leave it out.
+   */
+  derivedProblems?(): Promise<DerivedProblem[]>
+  /**
+   * fsck --repair (optional): in one transaction, rewrite the typed columns and refs rows of
+   * these records from the records themselves, delete refs rows of ids not stored, then make
+   * sync_buckets agree with the records. The records' canonical text, id and signature are never
+   * written. Present exactly where derivedProblems is.
+   */
+  repairDerived?(records: readonly SignedRecord[]): Promise<DerivedRepair>
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
   close(): Promise<void>

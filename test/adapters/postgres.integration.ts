@@ -5,6 +5,7 @@ import {UserError} from '../../src/core/errors.js'
 import {storeContract} from '../contracts/store.js'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {assertion, many, stamp, testKey} from '../helpers/records.js'
+import {bucketOf, idValue} from '../../src/core/bucket.js'
 import {startPostgres, type PgServer} from '../helpers/pg-server.js'
 
 let server: PgServer
@@ -212,6 +213,83 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await (await PostgresStore.open(url, {create: true})).close()
     const store = await PostgresStore.open(url, {readOnly: true})
     await expect(store.insert(many(1))).rejects.toThrow(/read-only/)
+    await store.close()
+  })
+})
+
+describe('PostgreSQL store: fsck repair', () => {
+  const schemaUrl = (name: string) => `${base}?schema=${name}_${process.pid}`
+  /** SQL on a store's schema from a connection of its own, as an administrator (or another writer) would. */
+  async function session(name: string): Promise<pg.Client> {
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`SET search_path TO ${name}_${process.pid}`)
+    return c
+  }
+
+  it('is one transaction: a repair that fails part way leaves every table as it was', async () => {
+    const store = await PostgresStore.open(schemaUrl('repair_tx'), {create: true})
+    const base0 = assertion({subject: 't:base', hlc: stamp(1_700_000_000_000, 1)})
+    const gone = assertion({subject: 't:gone', evidence: [base0.record.id], hlc: stamp(1_700_000_000_000, 2)})
+    await store.insert([base0, gone])
+    const c = await session('repair_tx')
+    // A constraint the recount breaks, added without checking the rows already there.
+    await c.query(`DELETE FROM records WHERE subject = 't:gone'; UPDATE records SET subject = 't:evil' WHERE subject = 't:base';
+      ALTER TABLE sync_buckets ADD CONSTRAINT no_recount CHECK (n > 1) NOT VALID`)
+    await c.end()
+    const before = await store.derivedProblems()
+    expect(before.map((p) => p.table)).toEqual(['refs', 'sync_buckets'])
+    await expect(store.repairDerived([base0.record])).rejects.toThrow(/no_recount/)
+    expect(await store.derivedProblems()).toEqual(before)
+    const mismatches: unknown[] = []
+    for await (const b of store.scan({columns: true})) for (const s of b) mismatches.push(s.mismatches)
+    expect(mismatches).toEqual([[{column: 'subject', stored: 't:evil', expected: 't:base'}]])
+    await store.close()
+  })
+
+  it('a writer adding to a bucket while the repair recounts is neither lost nor counted twice', async () => {
+    const store = await PostgresStore.open(schemaUrl('repair_race'), {create: true})
+    const first = assertion({subject: 't:a', hlc: stamp(1_700_000_000_000, 1)})
+    const late = assertion({subject: 't:b', hlc: stamp(1_700_000_000_000, 2)})
+    await store.insert([first])
+    // A writer's transaction as insert runs it, held open: the record added, its bucket counted, not committed.
+    const writer = await session('repair_race')
+    await writer.query('BEGIN')
+    await writer.query(
+      `INSERT INTO records (id, kind, agent, hlc, subject, predicate, canonical, sig) VALUES (decode($1, 'hex'), 'assertion', $2, $3, $4, $5, $6, decode($7, 'hex'))`,
+      [late.record.id, late.record.agent, late.record.hlc, 't:b', (late.record as {predicate: string}).predicate, late.canonical, late.record.sig],
+    )
+    await writer.query(`INSERT INTO sync_buckets AS b (bucket, n, sum) VALUES ($1, 1, $2) ON CONFLICT (bucket) DO UPDATE SET n = b.n + excluded.n, sum = mod(b.sum + excluded.sum, ${2n ** 256n})`, [
+      String(bucketOf(late.record.hlc)),
+      idValue(late.record.id).toString(),
+    ])
+    const repair = store.repairDerived([])
+    // Wait until the repair waits on the writer, then let the writer commit.
+    const watch = await session('repair_race')
+    for (let i = 0; i < 200; i++) {
+      const {rows} = await watch.query<{n: string}>(`SELECT count(*) AS n FROM pg_locks WHERE NOT granted`)
+      if (Number(rows[0].n) > 0) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    await watch.end()
+    await writer.query('COMMIT')
+    await writer.end()
+    await repair
+    expect(await store.derivedProblems()).toEqual([])
+    expect((await store.bucketSums(0, 2 ** 44 - 1)).map((b) => b.count)).toEqual([2])
+    await store.close()
+  })
+
+  it('writes the text columns as inserts do (U+0000 held as U+FFFD)', async () => {
+    const store = await PostgresStore.open(schemaUrl('repair_nul'), {create: true})
+    const a = assertion({subject: 's:nul\u0000x', predicate: 'p\u0000', source: 'doi:\u0000'})
+    await store.insert([a])
+    const c = await session('repair_nul')
+    await c.query(`UPDATE records SET subject = 'x', predicate = 'y', source = NULL`)
+    await c.end()
+    expect(await store.repairDerived([a.record])).toEqual({records: 1, refsRemoved: 0, buckets: 0})
+    for await (const b of store.scan({columns: true})) for (const s of b) expect(s.mismatches).toBeUndefined()
+    expect((await store.assertions('s:nul\u0000x')).map((r) => r.id)).toEqual([a.record.id])
     await store.close()
   })
 })

@@ -32,7 +32,7 @@ describe('steme fsck and the typed columns', () => {
     expect(fsck.code).toBe(1)
     expect(fsck.stdout).toContain('2 records checked, 2 bad')
     expect(fsck.stderr).toContain(`bad record ${a}: typed columns disagree with the record: subject is stored as "t:evil", the record says "t:x"`)
-    expect(fsck.stderr).toContain(`bad record ${b}: typed columns disagree with the record: refs is stored as "", the record says "evidence:${a}"`)
+    expect(fsck.stderr).toContain(`bad record ${b}: its refs table rows disagree with the record: they hold "", the record declares "evidence:${a}"`)
     const json = JSON.parse(sb.run(['fsck', '--json']).stdout)
     expect(json.bad.find((x: {id: string}) => x.id === a).columns).toEqual([{column: 'subject', stored: 't:evil', expected: 't:x'}])
   })

@@ -1,9 +1,10 @@
 /** The contract every Store adapter passes: call storeContract with only setup and teardown. */
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {Json} from '../../src/core/record.js'
-import type {Scanned, Store} from '../../src/core/store.js'
+import type {BucketTally, Scanned, Store} from '../../src/core/store.js'
+import type {Sealed} from '../../src/core/seal.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
-import {MOD, bucketOf, idValue} from '../../src/core/bucket.js'
+import {MOD, bucketOf, idValue, valueId} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
 
 export interface StoreFixture {
@@ -18,6 +19,10 @@ export interface StoreFixture {
   tamper?: (sql: string) => Promise<Store>
   teardown(): Promise<void>
 }
+
+/** Sync buckets are 2^20 ms wide: stamps this far apart fall in different buckets. */
+const BUCKET_MS = 2 ** 21
+const BUCKET_T0 = 1_700_000_000_000
 
 export function storeContract(name: string, setup: () => Promise<StoreFixture>): void {
   describe(`Store contract: ${name}`, () => {
@@ -192,6 +197,83 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       )
       // Without the option, a scan reads no more than the records.
       for await (const b of store.scan()) for (const s of b) expect(s.mismatches).toBeUndefined()
+    })
+
+    it('derived tables agree with the records however they were inserted, and a repair of a sound store changes nothing', async () => {
+      // Every adapter here keeps derived data (memory: its sync buckets), so each can be checked.
+      if (!store.derivedProblems || !store.repairDerived) expect.fail(`${name} does not check its derived data`)
+      const a = assertion({subject: 's:a', evidence: ['ab'.repeat(32), 'ef'.repeat(32)], supersedes: ['cd'.repeat(32)], hlc: stamp(BUCKET_T0, 1)})
+      const rs = [a, record({kind: 'vote', target: a.record.id, weight: 1, hlc: stamp(BUCKET_T0 + BUCKET_MS * 3, 0)}), ...many(30)]
+      await store.insert(rs.slice(0, 10))
+      const rest = rs.slice(10).map((r) => ({...r, record: {...r.record}}))
+      if (store.insertColumns) {
+        const cols = new ColumnBuilder(rest.length)
+        for (const r of rest) cols.add(r)
+        await store.insertColumns([cols.done()])
+      } else await store.insert(rest)
+      expect(await store.derivedProblems()).toEqual([])
+      const sums = await store.bucketSums(0, 2 ** 44 - 1)
+      expect(await store.repairDerived([])).toEqual({records: 0, refsRemoved: 0, buckets: 0})
+      expect(await store.bucketSums(0, 2 ** 44 - 1)).toEqual(sums)
+    })
+
+    it('derivedProblems finds refs of no record and every kind of sync bucket drift; repairDerived mends them from the records, records untouched', async (ctx) => {
+      if (!fx.tamper) return ctx.skip()
+      const at = (k: number, c = 0) => stamp(BUCKET_T0 + k * BUCKET_MS, c)
+      const base = assertion({subject: 't:base', hlc: at(0, 1)})
+      const gone = assertion({subject: 't:gone', evidence: [base.record.id], supersedes: ['cd'.repeat(32)], hlc: at(0, 2)})
+      const cites = assertion({subject: 't:cites', evidence: [base.record.id], hlc: at(1)})
+      const vote = record({kind: 'vote', target: base.record.id, weight: 1, hlc: at(2)})
+      const [x, y] = [assertion({subject: 't:x', hlc: at(3)}), assertion({subject: 't:y', hlc: at(4)})]
+      await store.insert([base, gone, cites, vote, x, y])
+      const b = (r: Sealed) => bucketOf(r.record.hlc)
+      // Portable SQL (DuckDB and PostgreSQL): a record deleted behind the store's back leaves its
+      // refs rows and its bucket count; bucket rows moved, dropped and swapped; a column and a
+      // record's refs rows changed.
+      store = await fx.tamper(
+        `DELETE FROM records WHERE subject = 't:gone';
+         UPDATE sync_buckets SET bucket = bucket + 1000 WHERE bucket = ${b(cites)};
+         DELETE FROM sync_buckets WHERE bucket = ${b(vote)};
+         UPDATE sync_buckets SET bucket = -1 WHERE bucket = ${b(x)};
+         UPDATE sync_buckets SET bucket = ${b(x)} WHERE bucket = ${b(y)};
+         UPDATE sync_buckets SET bucket = ${b(y)} WHERE bucket = -1;
+         UPDATE records SET subject = 't:evil' WHERE subject = 't:base';
+         DELETE FROM refs WHERE src IN (SELECT id FROM records WHERE subject = 't:cites')`,
+      )
+      const t = (...rs: Sealed[]): BucketTally => ({count: rs.length, sum: valueId(rs.reduce((s, r) => (s + idValue(r.record.id)) % MOD, 0n))})
+      expect(await store.derivedProblems!()).toEqual([
+        {table: 'refs', src: gone.record.id, edges: [`evidence:${base.record.id}`, `supersedes:${'cd'.repeat(32)}`]},
+        {table: 'sync_buckets', bucket: b(base), stored: t(base, gone), expected: t(base)},
+        {table: 'sync_buckets', bucket: b(cites), stored: null, expected: t(cites)},
+        {table: 'sync_buckets', bucket: b(vote), stored: null, expected: t(vote)},
+        {table: 'sync_buckets', bucket: b(x), stored: t(y), expected: t(x)},
+        {table: 'sync_buckets', bucket: b(y), stored: t(x), expected: t(y)},
+        {table: 'sync_buckets', bucket: b(cites) + 1000, stored: t(cites), expected: null},
+      ])
+      const kept = [base, cites, vote, x, y]
+      expect(await store.repairDerived!([base.record, cites.record])).toEqual({records: 2, refsRemoved: 2, buckets: 6})
+      expect(await store.derivedProblems!()).toEqual([])
+      for await (const batch of store.scan({columns: true})) for (const s of batch) expect(s.mismatches).toBeUndefined()
+      expect((await store.assertions('t:base')).map((r) => r.id)).toEqual([base.record.id])
+      expect((await store.referencing([base.record.id])).map((r) => r.id).sort()).toEqual([cites.record.id, vote.record.id].sort())
+      const sums = await store.bucketSums(0, 2 ** 44 - 1)
+      expect(sums.map((s) => ({bucket: s.bucket, count: s.count, sum: valueId(s.sum)}))).toEqual(kept.map((r) => ({bucket: b(r), ...t(r)})))
+      // The records themselves are exactly as they were.
+      const got = await store.get(kept.map((r) => r.record.id))
+      expect(new Map(got.map((s) => [s.record.id, [s.canonical, s.record.sig]]))).toEqual(new Map(kept.map((r) => [r.record.id, [r.canonical, r.record.sig]])))
+    })
+
+    it('a typed hlc column that is no stamp takes its record out of its bucket, without failing the check; the repair puts it back', async (ctx) => {
+      if (!fx.tamper) return ctx.skip()
+      const [x, y] = [assertion({subject: 't:x', hlc: stamp(BUCKET_T0, 1)}), assertion({subject: 't:y', hlc: stamp(BUCKET_T0, 2)})]
+      await store.insert([x, y])
+      store = await fx.tamper(`UPDATE records SET hlc = 'garbage' WHERE subject = 't:x'`)
+      const [drift] = await store.derivedProblems!()
+      expect(drift).toMatchObject({table: 'sync_buckets', bucket: bucketOf(x.record.hlc), stored: {count: 2}, expected: {count: 1}})
+      // The bucket row was right all along: only the column is rewritten.
+      expect(await store.repairDerived!([x.record])).toEqual({records: 1, refsRemoved: 0, buckets: 0})
+      expect(await store.derivedProblems!()).toEqual([])
+      expect(await store.maxHlc()).toBe(y.record.hlc)
     })
 
     it('counts by kind, agents and subjects', async () => {

@@ -9,9 +9,10 @@ import {damagedStoreError, storeNotWritable} from '../../core/render-error.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
-import {columnMismatches, columnsToSealed, compareRecords, refsText, type Scanned, type TypedColumns, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
+import {columnMismatches, columnsToSealed, compareRecords, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
+import * as derived from './derived.js'
 
 // The full API loads on first use by a method that needs it (writes, scans, stats), with a
 // plain CommonJS require: importing this CJS package from ESM makes Node lex its ~180
@@ -807,6 +808,32 @@ export class DuckDBStore implements Store {
     } finally {
       conn.closeSync()
     }
+  }
+
+  derivedProblems(): Promise<DerivedProblem[]> {
+    return derived.derivedProblems(this.reader)
+  }
+
+  repairDerived(records: readonly SignedRecord[]): Promise<DerivedRepair> {
+    if (this.readOnly) return Promise.reject(new UserError(`${this.location} is open read-only`, {code: 'locked'}))
+    return this.exclusive(async () => {
+      this.dirty = true
+      await this.conn.run('BEGIN TRANSACTION')
+      try {
+        const done = await derived.repairDerived(this.conn, records)
+        await this.conn.run('COMMIT')
+        this.writeCount++
+        return done
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined)
+        throw e
+      } finally {
+        // The in-memory copies of targets and edges were built from the rows as they were.
+        this.pointed = undefined
+        this.targeted = undefined
+        this.referencingCalls = 0
+      }
+    })
   }
 
   async stats(): Promise<StoreStats> {

@@ -2,6 +2,18 @@
 
 export const SCHEMA_VERSION = 3
 
+/**
+ * The rows sync_buckets should hold, computed from the records: per bucket of the hlc column,
+ * the count and the per-limb sums of the ids, as migration 3 fills the table. What fsck checks
+ * it against and --repair rewrites it from (about 0.1 s of CPU per 100k records). A row whose
+ * hlc column is not a stamp belongs to no bucket, here as in sync's reads by hlc range (and
+ * fsck reports its column), rather than failing the whole check.
+ */
+export const BUCKET_SUMS = `SELECT TRY_CAST('0x' || substr(hlc, 1, 11) AS BIGINT) AS bucket, count(*) AS n,
+        sum(('0x' || substr(hex(id), 1, 16))::UBIGINT::HUGEINT) AS l0, sum(('0x' || substr(hex(id), 17, 16))::UBIGINT::HUGEINT) AS l1,
+        sum(('0x' || substr(hex(id), 33, 16))::UBIGINT::HUGEINT) AS l2, sum(('0x' || substr(hex(id), 49, 16))::UBIGINT::HUGEINT) AS l3
+      FROM records GROUP BY 1 HAVING TRY_CAST('0x' || substr(hlc, 1, 11) AS BIGINT) IS NOT NULL`
+
 /** MIGRATIONS[n] upgrades a store from version n to n + 1. */
 export const MIGRATIONS: string[][] = [
   [

@@ -7,9 +7,10 @@ import {UserError} from '../../core/errors.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
-import {columnMismatches, compareRecords, contestedBatches, refsText, type Scanned, type TypedColumns, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
+import {columnMismatches, compareRecords, contestedBatches, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
+import * as derived from './derived.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
 
@@ -469,6 +470,30 @@ export class PostgresStore implements Store {
       throw this.lost(e)
     } finally {
       if (open) await client.query('COMMIT').catch(() => undefined)
+      client.release()
+    }
+  }
+
+  derivedProblems(): Promise<DerivedProblem[]> {
+    return derived.derivedProblems((name, text, values) => this.rows(name, text, values), this.s)
+  }
+
+  async repairDerived(records: readonly SignedRecord[]): Promise<DerivedRepair> {
+    if (this.readOnly) throw new UserError(`${this.location} is open read-only`, {code: 'locked'})
+    const client = await this.pool.connect().catch((e) => Promise.reject(this.lost(e)))
+    try {
+      await client.query('BEGIN')
+      try {
+        const done = await derived.repairDerived(client, this.s, records)
+        await client.query('COMMIT')
+        return done
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw e
+      }
+    } catch (e) {
+      throw this.lost(e)
+    } finally {
       client.release()
     }
   }

@@ -62,3 +62,21 @@ export const MIGRATIONS: Array<(s: string) => string[]> = [
     `CREATE INDEX refs_src ON ${s}.refs (src)`,
   ],
 ]
+
+/**
+ * The rows sync_buckets should hold, computed from the records as migration 2 fills the table:
+ * per bucket of the hlc column, the count and the id sum. What fsck checks the table against and
+ * --repair rewrites it from. Each limb is summed as the signed bigint the cast gives (PostgreSQL
+ * adds bigints in 128 bits), plus 2^64 for each negative one: no numeric per row, about 0.35 s per
+ * 100k records against 0.5-0.6 s for migration 2's form. A row whose hlc column is not a stamp
+ * belongs to no bucket, here as in sync's reads by hlc range (fsck reports its column), rather
+ * than failing the whole check.
+ */
+export const bucketSums = (s: string): string => `SELECT bucket, count(*) AS n,
+    mod(${[0, 1, 2, 3].map((i) => `(sum(l${i}) + ${LIMB} * count(*) FILTER (WHERE l${i} < 0)) * ${2n ** BigInt(64 * (3 - i))}`).join(' + ')}, ${MOD}) AS sum
+  FROM (
+    SELECT ('x' || lpad(substr(hlc, 1, 11), 16, '0'))::bit(64)::bigint AS bucket,
+      ${[0, 1, 2, 3].map((i) => `('x' || encode(substr(id, ${i * 8 + 1}, 8), 'hex'))::bit(64)::bigint AS l${i}`).join(', ')}
+    FROM ${s}.records WHERE hlc ~ '^[0-9a-f]{11}'
+  ) AS limbs
+  GROUP BY bucket`

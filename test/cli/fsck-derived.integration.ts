@@ -1,0 +1,129 @@
+/** fsck checks the derived tables (refs, sync_buckets) against the records, and --repair rewrites them, on a real DuckDB file changed behind steme's back. */
+import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+import {bucketOf} from '../../src/core/bucket.js'
+import {initHash} from '../../src/core/hash.js'
+import {recordLine, type Sealed} from '../../src/core/seal.js'
+import type {FsckResult} from '../../src/ops/fsck.js'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {assertion, record, stamp} from '../helpers/records.js'
+
+let sb: Sandbox
+beforeAll(() => initHash())
+beforeEach(() => {
+  sb = sandbox('steme-fsck-derived-')
+  expect(sb.run(['init']).code).toBe(0)
+})
+afterEach(() => sb.cleanup())
+
+/** Run SQL on the store file with DuckDB itself, as someone with the file could. */
+function tamper(sql: string): void {
+  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
+const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
+await c.run(process.argv[2]); c.closeSync(); i.closeSync()`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, '.steme', 'store.duckdb'), sql], {cwd: process.cwd(), encoding: 'utf8'})
+  expect(r.status, r.stderr).toBe(0)
+}
+
+const ingest = (rs: readonly Sealed[]) => expect(sb.run(['ingest', '-'], {input: rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'}).code).toBe(0)
+const fsck = (...args: string[]) => {
+  const r = sb.run(['fsck', '--json', ...args])
+  return {code: r.code, res: JSON.parse(r.stdout) as FsckResult, stderr: r.stderr}
+}
+const exported = () => sb.run(['export']).stdout.split('\n').filter(Boolean).sort()
+
+/** Records in three sync buckets: a base fact, one that cites it, one that will vanish, and a vote. */
+function sample() {
+  const at = (k: number, c: number) => stamp(1_700_000_000_000 + k * 2 ** 21, c)
+  const base = assertion({subject: 't:x', predicate: 'p', value: 'A', hlc: at(0, 1)})
+  const cites = assertion({subject: 't:y', predicate: 'p', value: 'B', evidence: [base.record.id], hlc: at(0, 2)})
+  const gone = assertion({subject: 't:gone', predicate: 'p', value: 'C', evidence: [base.record.id], hlc: at(1, 1)})
+  const vote = record({kind: 'vote', target: base.record.id, weight: 1, hlc: at(2, 1)})
+  return {base, cites, gone, vote}
+}
+
+describe('steme fsck and the derived tables', () => {
+  it('a sound store: no derived problem, exit 0, and --repair has nothing to do', () => {
+    const {base, cites, vote} = sample()
+    ingest([base, cites, vote])
+    const ok = fsck()
+    expect(ok.code).toBe(0)
+    expect(ok.res).toMatchObject({checked: 3, bad: [], derived: [], ok: true})
+    const r = sb.run(['fsck', '--repair'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe('3 records checked, 0 bad\nnothing to repair\n')
+  })
+
+  it('reports refs rows of no record and drifted sync buckets with table, key and what is wrong; exit 1; --repair rewrites them from the records', () => {
+    const {base, cites, gone, vote} = sample()
+    ingest([base, cites, gone, vote])
+    const before = exported()
+    // A record deleted behind steme's back leaves its edges and its bucket count; a bucket row
+    // changed; a column and a record's refs rows changed.
+    tamper(`DELETE FROM records WHERE id = unhex('${gone.record.id}');
+      UPDATE sync_buckets SET n = n + 5 WHERE bucket = ${bucketOf(vote.record.hlc)};
+      UPDATE records SET subject = 't:evil' WHERE id = unhex('${base.record.id}');
+      DELETE FROM refs WHERE src = unhex('${cites.record.id}')`)
+    const r = sb.run(['fsck'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('3 records checked, 2 bad; 3 derived-table problems\n')
+    expect(r.stderr).toContain(`bad record ${base.record.id}: typed columns disagree with the record: subject is stored as "t:evil", the record says "t:x"`)
+    expect(r.stderr).toContain(`bad record ${cites.record.id}: its refs table rows disagree with the record: they hold "", the record declares "evidence:${base.record.id}"`)
+    expect(r.stderr).toContain(`refs: 1 row from ${gone.record.id}, which is not a stored record (evidence:${base.record.id}): "cited by" lookups and retraction cascades follow edges no record declares`)
+    expect(r.stderr).toMatch(new RegExp(`sync_buckets: the row for bucket ${bucketOf(gone.record.hlc)} \\(hlc [0-9a-f]{11}…, from 2023-[^)]+\\) counts 1 record, but no record is stamped in it: sync compares this bucket with peers wrongly`))
+    expect(r.stderr).toContain(`sync_buckets: the row for bucket ${bucketOf(vote.record.hlc)} `)
+    expect(r.stderr).toContain('counts 6 records, the records stamped in it are 1')
+    expect(r.stderr).toContain('hint: `steme fsck --repair`')
+    const {res} = fsck()
+    expect(res.ok).toBe(false)
+    expect(res.derived.map(({reason: _, ...p}) => p)).toEqual([
+      {table: 'refs', src: gone.record.id, edges: [`evidence:${base.record.id}`]},
+      {table: 'sync_buckets', bucket: bucketOf(gone.record.hlc), stored: {count: 1, sum: gone.record.id}, expected: null},
+      expect.objectContaining({table: 'sync_buckets', bucket: bucketOf(vote.record.hlc), stored: expect.objectContaining({count: 6}), expected: {count: 1, sum: vote.record.id}}),
+    ])
+
+    const repair = sb.run(['fsck', '--repair'])
+    expect(repair.code, repair.stderr).toBe(0)
+    expect(repair.stdout).toContain('repaired in one transaction: the columns and refs rows of 2 records rewritten, 1 refs row of no record removed, 2 sync_buckets rows rewritten\n')
+    const after = fsck()
+    expect(after.code).toBe(0)
+    expect(after.res).toMatchObject({checked: 3, bad: [], derived: [], ok: true})
+    // Queries find the record by its subject again, and "cited by" follows the restored edge.
+    expect(sb.json<{candidates: Array<{id: string}>}>(['query', 't:x', 'p']).candidates.map((c) => c.id)).toEqual([base.record.id])
+    expect(sb.run(['show', base.record.id]).stdout).toContain(cites.record.id)
+    // The records are the ones stored before, byte for byte (less the one deleted behind steme's back).
+    expect(exported()).toEqual(before.filter((line) => !line.includes(`"id":"${gone.record.id}"`)))
+  })
+
+  it('--repair leaves a record that fails its signature bad (exit 1) and still mends the derived tables', () => {
+    const {base, cites, vote} = sample()
+    ingest([base, cites, vote])
+    tamper(`UPDATE records SET canonical = replace(canonical, '"value":"A"', '"value":"Z"'), subject = 't:evil' WHERE id = unhex('${base.record.id}');
+      UPDATE sync_buckets SET n = n + 1 WHERE bucket = ${bucketOf(vote.record.hlc)}`)
+    const r = sb.run(['fsck', '--repair', '--json'])
+    expect(r.code).toBe(1)
+    const res = JSON.parse(r.stdout) as FsckResult
+    expect(res.bad.map((b) => b.id)).toEqual([base.record.id])
+    expect(res.bad[0].reason).toMatch(/^id: /)
+    expect(res.repaired).toMatchObject({records: 0, refsRemoved: 0, buckets: 1, ids: [], remaining: []})
+    expect(res.ok).toBe(false)
+    expect(sb.run(['fsck', '--repair']).stderr).toContain('1 record failed the id, signature or canonical-text check: --repair derives data from records, it does not mend them')
+    // Its column was left as it was: nothing is derived from a record that fails its checks.
+    expect(fsck().res.bad[0].columns).toEqual([{column: 'subject', stored: 't:evil', expected: 't:x'}])
+  })
+
+  it('a repair that fails is rolled back whole: exit 1, says so, and the store is as it was', () => {
+    const {base, cites, gone, vote} = sample()
+    ingest([base, cites, gone, vote])
+    // sync_buckets as a view: the repair's last step cannot write it.
+    tamper(`DELETE FROM records WHERE id = unhex('${gone.record.id}'); UPDATE records SET subject = 't:evil' WHERE id = unhex('${base.record.id}');
+      ALTER TABLE sync_buckets RENAME TO sync_buckets_kept; CREATE VIEW sync_buckets AS SELECT * FROM sync_buckets_kept`)
+    const before = fsck().res
+    const r = sb.run(['fsck', '--repair'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/error: fsck --repair failed and was rolled back, so .*store\.duckdb is as it was: .*Can only delete from base table/)
+    expect(r.stderr).toContain('hint: to rebuild every table from the records instead: `steme export -o all.ndjson`')
+    expect(fsck().res).toEqual(before)
+  })
+})
