@@ -1,9 +1,9 @@
 /** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
 import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {homedir} from 'node:os'
 import {basename, join, sep} from 'node:path'
 import {UserError} from './core/errors.js'
 import {isHex, toHex} from './core/hash.js'
+import {configHome, whyNoHome} from './home.js'
 import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
 import {replaceFileSync} from './output-file.js'
 
@@ -36,15 +36,30 @@ const isKeyName = (name: string): boolean => NAME_RE.test(name) && !SEED_RE.test
 /** A key given by path rather than by name: a slash cannot be in a name. */
 const isPath = (given: string): boolean => given.includes('/') || given.includes(sep)
 
+/**
+ * steme's config directory: $XDG_CONFIG_HOME/steme, else ~/.config/steme. A relative XDG_CONFIG_HOME
+ * is ignored, as the XDG spec says: keys would otherwise land in whatever directory steme runs in,
+ * a repository among them. With no home either, there is nowhere to keep keys, and that is the error.
+ */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
+  const base = configHome(env)
+  if (base === undefined) {
+    const xdg = env.XDG_CONFIG_HOME ? 'XDG_CONFIG_HOME is not an absolute path' : 'XDG_CONFIG_HOME is not set'
+    throw new UserError(`there is nowhere to keep signing keys: ${xdg}, and there is no home directory (${whyNoHome(env)})`, {
+      code: 'no_key',
+      hint: 'set XDG_CONFIG_HOME (or HOME) to a directory you can write; or, as in CI, give the key in STEME_KEY (a 64-hex seed or the path of a key file)',
+    })
+  }
   return join(base, 'steme')
 }
 
 export class KeyStore {
-  readonly dir: string
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    this.dir = join(configDir(env), 'keys')
+  private keyDir?: string
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Where key files are; found when first needed, so a STEME_KEY seed works where there is no home. */
+  get dir(): string {
+    return (this.keyDir ??= join(configDir(this.env), 'keys'))
   }
 
   private defaultFile(): string {
@@ -52,8 +67,9 @@ export class KeyStore {
   }
 
   defaultName(): string | undefined {
+    const file = this.defaultFile()
     try {
-      const n = readFileSync(this.defaultFile(), 'utf8').trim()
+      const n = readFileSync(file, 'utf8').trim()
       return n || undefined
     } catch {
       return undefined
