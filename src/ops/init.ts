@@ -21,6 +21,8 @@ export interface InitResult {
   created: boolean
   key?: KeyInfo
   agent?: string
+  /** Why no key signs here yet (none is the default, the default one is gone or damaged): the store is made all the same. */
+  keyProblem?: {message: string; hint?: string}
 }
 
 const CONFIG = `# steme store configuration. Every key is listed under "Configuration" in steme's docs/lenses.md;
@@ -140,15 +142,17 @@ async function initServer(url: string, env?: NodeJS.ProcessEnv): Promise<InitRes
   return {store: location, created, ...ensureKey(env)}
 }
 
-function ensureKey(env: NodeJS.ProcessEnv = process.env): {key?: KeyInfo; agent?: string} {
+/**
+ * A first key when there is none at all. Where there are keys (or STEME_KEY) none is made, even
+ * when none of them can sign: that is reported, with what to do, and the store is made all the same.
+ */
+function ensureKey(env: NodeJS.ProcessEnv = process.env): {key?: KeyInfo; agent?: string; keyProblem?: {message: string; hint?: string}} {
   const keys = new KeyStore(env)
-  let key: KeyInfo | undefined
-  if (!keys.has()) key = keys.generate('default', true)
-  let agent: string | undefined
+  const key = keys.has() ? undefined : keys.generate('default', true)
   try {
-    agent = keys.load().publicHex
-  } catch {
-    agent = undefined
+    return {key, agent: keys.load().publicHex}
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e
+    return {key, keyProblem: {message: e.message, hint: e.hint}}
   }
-  return {key, agent}
 }

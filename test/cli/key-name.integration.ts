@@ -42,7 +42,7 @@ describe('a private seed given where a key name belongs is never printed', () =>
     const r = sb.run(['whoami', '--key', odd])
     expect(r.code).toBe(2)
     expect(leaks(r)).toBe(false)
-    expect(r.stderr).toContain('is not a valid key name; it is not printed')
+    expect(r.stderr).toContain('is not a valid key name (it contains a space); it is not printed')
   })
 
   it('keys generate --name <seed> is refused without printing it, and makes no key', () => {

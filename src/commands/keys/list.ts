@@ -11,7 +11,7 @@ STEME_KEY also takes a key file path, or a 64-hex seed (for CI); --key takes a p
     await this.parse(KeysList)
     const keys = new KeyStore().list()
     if (keys.length === 0) this.out('no keys yet: create one with `steme keys generate`')
-    else this.out(table(['NAME', 'AGENT', 'DEFAULT', 'FILE'], keys.map((k) => [k.name, k.problem ? '(unusable, see below)' : k.agent, k.default ? 'yes' : '', k.path])))
+    else this.out(table(['NAME', 'AGENT', 'DEFAULT', 'FILE'], keys.map((k) => [k.name, k.problem ? '(unusable, see below)' : k.agent, k.default ? 'yes' : '', k.path]), {whole: [1, 3]}))
     for (const k of keys) if (k.problem) this.note(`key "${k.name}": ${k.problem}`)
     // A key that cannot be used is a failure to report, after listing the rest.
     if (keys.some((k) => k.problem)) process.exitCode = 1

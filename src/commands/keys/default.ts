@@ -1,0 +1,16 @@
+import {Args} from '@oclif/core'
+import {StemeCommand} from '../../command.js'
+import {KeyStore, type KeyInfo} from '../../keystore.js'
+
+export default class KeysDefault extends StemeCommand {
+  static summary = 'Make one of your keys the default: the one that signs when neither --key nor STEME_KEY says otherwise'
+  static examples = ['<%= config.bin %> keys default ci', '<%= config.bin %> keys list   # the names to choose from']
+  static args = {name: Args.string({description: 'the name of the key, as `steme keys list` shows it', required: true})}
+
+  async run(): Promise<KeyInfo> {
+    const {args} = await this.parse(KeysDefault)
+    const info = new KeyStore().setDefault(args.name)
+    this.out(`${info.agent}  ${info.name} (default)  ${info.path}`)
+    return info
+  }
+}
