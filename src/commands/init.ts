@@ -15,6 +15,7 @@ export default class Init extends StemeCommand {
     this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir ?? res.store}`)
     if (res.key) this.out(`Generated signing key "${res.key.name}" (${res.key.agent}) in ${res.key.path}`)
     else if (res.agent) this.out(`Signing as ${res.agent}`)
+    for (const n of res.notes ?? []) this.note(`note: ${n}`)
     if (res.keyProblem) {
       const {message, hint} = res.keyProblem
       this.note(`note: the store is ready, but there is no key to sign with yet: ${message.replace(/^no signing key: /, '')}${hint ? `\nhint: ${hint}` : ''}`)
