@@ -4,7 +4,8 @@ import {KeyStore, type KeyInfo} from '../../keystore.js'
 
 export default class KeysDefault extends StemeCommand {
   static summary = 'Make one of your keys the default: the one that signs when neither --key nor STEME_KEY says otherwise'
-  static examples = ['<%= config.bin %> keys default ci', '<%= config.bin %> keys list   # the names to choose from']
+  static description = 'The key must be there and usable (mode 600, not damaged). --key <name> or STEME_KEY signs with another key for one command without changing the default.'
+  static examples = ['<%= config.bin %> keys default ci', '<%= config.bin %> keys default ci --json']
   static args = {name: Args.string({description: 'the name of the key, as `steme keys list` shows it', required: true})}
 
   async run(): Promise<KeyInfo> {

@@ -4,8 +4,10 @@ import {table} from '../../ui/table.js'
 
 export default class KeysList extends StemeCommand {
   static summary = 'List your signing keys (public keys only)'
+  static examples = ['<%= config.bin %> keys list', '<%= config.bin %> keys list --json']
   static description = `Sign with one of them by name: --key <name> on any command that signs, or STEME_KEY=<name>.
-STEME_KEY also takes a key file path, or a 64-hex seed (for CI); --key takes a path too. Without either, the default key signs.`
+STEME_KEY also takes a key file path, or a 64-hex seed (for CI); --key takes a path too. Without either, the default key signs.
+A key file steme cannot use (open to other users, damaged) is listed with what is wrong, and the exit code is 1.`
 
   async run(): Promise<{keys: KeyInfo[]}> {
     await this.parse(KeysList)
