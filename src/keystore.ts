@@ -253,6 +253,11 @@ export class KeyStore {
     return {...this.readFile(path, n), name: n, origin: path}
   }
 
+  /** Said where the default key is shown or set while STEME_KEY is what signs; its value is not printed. */
+  envNote(): string | undefined {
+    return this.env.STEME_KEY ? 'note: STEME_KEY is set, so the key it gives signs, not the default one (`steme whoami` shows which); unset it to sign with the default' : undefined
+  }
+
   /** Whether there is a key to sign with, or to report on: STEME_KEY, or any key file. A new one is made only when not. */
   has(): boolean {
     return !!this.env.STEME_KEY || this.names().length > 0

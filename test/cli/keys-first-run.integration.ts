@@ -78,6 +78,21 @@ describe('keys but no default', () => {
   })
 })
 
+describe('STEME_KEY set while the default key is shown or set', () => {
+  it('keys list and keys default say that STEME_KEY signs, without its value', () => {
+    sb.run(['keys', 'generate'])
+    sb.run(['keys', 'generate', '--name', 'ci'])
+    const seed = 'c0'.repeat(32)
+    for (const args of [['keys', 'list'], ['keys', 'default', 'ci']]) {
+      const r = sb.run(args, {env: {STEME_KEY: seed}})
+      expect(r.code, args.join(' ')).toBe(0)
+      expect(r.stderr).toContain('note: STEME_KEY is set, so the key it gives signs, not the default one')
+      expect(r.stdout + r.stderr).not.toContain(seed)
+      expect(sb.run(args).stderr).toBe('')
+    }
+  })
+})
+
 describe('the default key deleted', () => {
   it('says it is gone, names the keys left; a new key becomes the default', () => {
     sb.run(['keys', 'generate'])

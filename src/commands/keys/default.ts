@@ -10,8 +10,11 @@ export default class KeysDefault extends StemeCommand {
 
   async run(): Promise<KeyInfo> {
     const {args} = await this.parse(KeysDefault)
-    const info = new KeyStore().setDefault(args.name)
+    const store = new KeyStore()
+    const info = store.setDefault(args.name)
     this.out(`${info.agent}  ${info.name} (default)  ${info.path}`)
+    const env = store.envNote()
+    if (env) this.note(env)
     return info
   }
 }

@@ -11,10 +11,13 @@ A key file steme cannot use (open to other users, damaged) is listed with what i
 
   async run(): Promise<{keys: KeyInfo[]}> {
     await this.parse(KeysList)
-    const keys = new KeyStore().list()
+    const store = new KeyStore()
+    const keys = store.list()
     if (keys.length === 0) this.out('no keys yet: create one with `steme keys generate`')
     else this.out(table(['NAME', 'AGENT', 'DEFAULT', 'FILE'], keys.map((k) => [k.name, k.problem ? '(unusable, see below)' : k.agent, k.default ? 'yes' : '', k.path]), {whole: [1, 3]}))
     for (const k of keys) if (k.problem) this.note(`key "${k.name}": ${k.problem}`)
+    const env = store.envNote()
+    if (env) this.note(env)
     // A key that cannot be used is a failure to report, after listing the rest.
     if (keys.some((k) => k.problem)) process.exitCode = 1
     return {keys}
