@@ -2,6 +2,7 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import {UserError} from './core/errors.js'
 import {renderError} from './core/render-error.js'
+import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
 import type {RemoteClient} from './serve/client.js'
@@ -124,7 +125,7 @@ export abstract class StemeCommand extends Command {
         return
       }
       // Rendered as every other error (and as JSON with --json); oclif's own pointer to --help is the hint.
-      const message = err.message.replace(/\s*See more help with --help\s*$/, '') + this.nearestFlags(err)
+      const message = hideSeeds(err.message.replace(/\s*See more help with --help\s*$/, '')) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return
     }

@@ -1,6 +1,7 @@
 /** The error for words that name no command: the first word that is not one, the nearest names there are, and where to look. */
 import type {Interfaces} from '@oclif/core'
 import {UserError} from './core/errors.js'
+import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 
 /** What people type for the version, which steme takes as a flag. */
@@ -22,7 +23,7 @@ export function unknownCommand(config: Interfaces.Config, words: string[], depth
     ...config.commands.filter((c) => !c.hidden).map((c) => under(c.id)),
     ...config.topics.filter((t) => !t.hidden).map((t) => under(t.name)),
   ].filter((n): n is string => n !== undefined)
-  const shown = (n: string) => `"${[...prefix, n].join(' ')}"`
+  const shown = (n: string) => `"${hideSeeds([...prefix, n].join(' '))}"`
   // Command names are short and few: one edit in a short word is a typo, two already reach other commands ("nope", "vote").
   let near = closest(word, names, {max: 2, within: Math.max(1, Math.floor(word.length / 3))}).map(shown)
   if (depth === 0 && VERSION_WORDS.has(word)) near = ['--version']
