@@ -1,7 +1,7 @@
 /** oclif's command_not_found hook: words after a command go to it as arguments; any other word is an unknown command, rendered as every error is. */
 import type {Hook} from '@oclif/core'
-import {UserError} from './core/errors.js'
 import {renderError} from './core/render-error.js'
+import {unknownCommand} from './unknown-command.js'
 
 /**
  * With spaces between topics and commands, oclif reads the words after a command that takes no
@@ -19,9 +19,7 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
     // A topic nearer than any command (`serve token nope`): the next word names a command that is not there.
     if (config.findTopic(prefix)) break
   }
-  const where = [config.bin, ...words.slice(0, n)].join(' ')
-  const err = new UserError(`unknown command "${words.join(' ')}"`, {hint: `see \`${where} --help\` for the commands there are`})
-  process.exitCode = renderError(err, argv.includes('--json'))
+  process.exitCode = renderError(unknownCommand(config, words, n), argv.includes('--json'))
 }
 
 export default hook

@@ -2,6 +2,8 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import {UserError} from './core/errors.js'
 import {renderError} from './core/render-error.js'
+import {hideSeeds} from './core/redact.js'
+import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
 import type {RemoteClient} from './serve/client.js'
 
@@ -122,10 +124,24 @@ export abstract class StemeCommand extends Command {
         process.exitCode = err.oclif?.exit ?? 0
         return
       }
-      process.stderr.write(`error: ${err.message}\nhint: see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\`\n`)
-      process.exitCode = 2
+      // Rendered as every other error (and as JSON with --json); oclif's own pointer to --help is the hint.
+      const message = hideSeeds(err.message.replace(/\s*See more help with --help\s*$/, '')) + this.nearestFlags(err)
+      process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return
     }
     process.exitCode = renderError(err, this.jsonEnabled())
+  }
+
+  /** For a flag this command does not have (oclif's error lists them as typed), the flags it has that were probably meant. */
+  private nearestFlags(err: Error): string {
+    const given = (err as {flags?: unknown}).flags
+    if (!Array.isArray(given) || !err.message.startsWith('Nonexistent flag')) return ''
+    const ctor = this.constructor as typeof StemeCommand
+    const known = Object.entries({...ctor.baseFlags, ...ctor.flags})
+      .filter(([, f]) => !f.hidden)
+      .map(([name]) => name)
+    if (ctor.enableJsonFlag) known.push('json')
+    const near = given.flatMap((g) => closest(String(g).replace(/^-+/, '').split('=')[0], known, {max: 1}).map((n) => `--${n}`))
+    return near.length ? `; did you mean ${[...new Set(near)].join(' or ')}?` : ''
   }
 }

@@ -50,18 +50,24 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
     }
     return {dir: p.endsWith('.duckdb') ? undefined : undefined, url: p, via}
   }
-  let d = resolve(cwd)
-  for (;;) {
-    const candidate = join(d, STEME_DIR)
-    if (existsSync(join(candidate, DB_FILE)) || existsSync(join(candidate, CONFIG_FILE))) return {dir: candidate, url: join(candidate, DB_FILE), via: 'search'}
-    const up = dirname(d)
-    if (up === d) break
-    d = up
-  }
+  const found = findStoreAbove(cwd)
+  if (found !== undefined) return {dir: found, url: join(found, DB_FILE), via: 'search'}
   throw new UserError('no steme store here or in any parent directory', {
     code: 'no_store',
     hint: 'run `steme init` to create one here, or pass --store <path> (or set STEME_STORE)',
   })
+}
+
+/** The nearest `.steme/` store directory at or above `from`, as commands find it without --store. */
+export function findStoreAbove(from: string): string | undefined {
+  let d = resolve(from)
+  for (;;) {
+    const candidate = join(d, STEME_DIR)
+    if (existsSync(join(candidate, DB_FILE)) || existsSync(join(candidate, CONFIG_FILE))) return candidate
+    const up = dirname(d)
+    if (up === d) return undefined
+    d = up
+  }
 }
 
 /** One setting's rule: what it takes (for messages) and whether a value is that. */

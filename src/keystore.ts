@@ -1,9 +1,9 @@
 /** Signing keys on disk: the XDG config dir, one 0600 file per key, never printed; STEME_KEY for CI. */
-import {chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {basename, join, sep} from 'node:path'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {basename, dirname, join, resolve, sep} from 'node:path'
 import {UserError} from './core/errors.js'
 import {isHex, toHex} from './core/hash.js'
+import {configHome, whyNoHome} from './home.js'
 import {generateKeyPair, keyPairFromSeed, type KeyPair} from './core/sign.js'
 import {replaceFileSync} from './output-file.js'
 
@@ -36,28 +36,67 @@ const isKeyName = (name: string): boolean => NAME_RE.test(name) && !SEED_RE.test
 /** A key given by path rather than by name: a slash cannot be in a name. */
 const isPath = (given: string): boolean => given.includes('/') || given.includes(sep)
 
+/**
+ * steme's config directory: $XDG_CONFIG_HOME/steme, else ~/.config/steme. A relative XDG_CONFIG_HOME
+ * is ignored, as the XDG spec says: keys would otherwise land in whatever directory steme runs in,
+ * a repository among them. With no home either, there is nowhere to keep keys, and that is the error.
+ */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
+  const base = configHome(env)
+  if (base === undefined) {
+    const xdg = env.XDG_CONFIG_HOME ? 'XDG_CONFIG_HOME is not an absolute path' : 'XDG_CONFIG_HOME is not set'
+    throw new UserError(`there is nowhere to keep signing keys: ${xdg}, and there is no home directory (${whyNoHome(env)})`, {
+      code: 'no_key',
+      hint: 'set XDG_CONFIG_HOME (or HOME) to a directory you can write; or, as in CI, give the key in STEME_KEY (a 64-hex seed or the path of a key file)',
+    })
+  }
   return join(base, 'steme')
 }
 
 export class KeyStore {
-  readonly dir: string
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    this.dir = join(configDir(env), 'keys')
+  private keyDir?: string
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Where key files are; found when first needed, so a STEME_KEY seed works where there is no home. */
+  get dir(): string {
+    return (this.keyDir ??= join(configDir(this.env), 'keys'))
   }
 
   private defaultFile(): string {
     return join(this.dir, 'DEFAULT')
   }
 
+  /**
+   * The default key's name: the one the DEFAULT file names, else "default" when there is a key by
+   * that name (key files copied from another machine without their DEFAULT), else none.
+   */
   defaultName(): string | undefined {
+    const file = this.defaultFile()
+    let n: string | undefined
     try {
-      const n = readFileSync(this.defaultFile(), 'utf8').trim()
-      return n || undefined
+      n = readFileSync(file, 'utf8').trim() || undefined
     } catch {
-      return undefined
+      n = undefined
     }
+    return n ?? (existsSync(join(this.dir, 'default.key')) ? 'default' : undefined)
+  }
+
+  /** The names of the key files there are (valid names only: a file named like a seed is not echoed), sorted. */
+  names(): string[] {
+    if (!existsSync(this.dir)) return []
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.key'))
+      .map((f) => f.slice(0, -4))
+      .filter(isKeyName)
+      .sort()
+  }
+
+  /** Make an existing key the default: it must be there and usable, so the default always signs. */
+  setDefault(name: string): KeyInfo {
+    if (!isKeyName(name)) throw notAName('keys default', name)
+    const k = this.named(name)
+    replaceFileSync(this.defaultFile(), name + '\n', 0o600)
+    return {name, agent: k.publicHex, path: k.origin, default: true}
   }
 
   list(): KeyInfo[] {
@@ -85,13 +124,21 @@ export class KeyStore {
         hint: `pick a name (${NAME_RULE}); a raw seed is not imported as a key file: set STEME_KEY to it instead`,
       })
     }
-    if (!isKeyName(name)) throw new UserError('that --name is not a valid key name', {hint: `use ${NAME_RULE}`})
+    if (!isKeyName(name)) throw new UserError(`that --name is not a valid key name: ${whyNotName(name)}; it is not printed`, {hint: `use ${NAME_RULE}`})
     const path = join(this.dir, `${name}.key`)
     if (existsSync(path)) throw new UserError(`a key named "${name}" already exists at ${path}`, {hint: 'pick another --name; steme never overwrites a key'})
     let madeDir: string | undefined
     try {
       madeDir = mkdirSync(this.dir, {recursive: true, mode: 0o700})
     } catch (e) {
+      const link = danglingLink(this.dir)
+      if (link !== undefined) {
+        throw new UserError(`the key directory ${this.dir} is a symbolic link to ${link}, which does not exist`, {
+          code: 'no_key',
+          cause: e,
+          hint: `create the directory it points to (mkdir -m 700 ${link}), or remove the link (rm ${this.dir}) and steme creates the directory`,
+        })
+      }
       const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
       throw new UserError(`cannot create the key directory ${this.dir}: ${reason}`, {
         code: 'no_key',
@@ -99,6 +146,10 @@ export class KeyStore {
         hint: 'keys are kept in $XDG_CONFIG_HOME/steme/keys (else ~/.config/steme/keys): point XDG_CONFIG_HOME at a directory you can write, or set STEME_KEY',
       })
     }
+    // The first key is the default, and so is a new key when the default one is gone (asked before
+    // the new file is there: a first key named "default" would count as the default by its name).
+    const def = this.defaultName()
+    const isDefault = makeDefault ?? (def === undefined || !existsSync(join(this.dir, `${def}.key`)))
     const key = generateKeyPair()
     const body = JSON.stringify({name, agent: key.publicHex, seed: toHex(key.seed())}) + '\n'
     let wrote = false
@@ -107,7 +158,6 @@ export class KeyStore {
       writeFileSync(path, body, {mode: 0o600, flag: 'wx'})
       wrote = true
       chmodSync(path, 0o600)
-      const isDefault = makeDefault ?? this.defaultName() === undefined
       if (isDefault) replaceFileSync(this.defaultFile(), name + '\n', 0o600)
       return {name, agent: key.publicHex, path, default: isDefault}
     } catch (e) {
@@ -127,29 +177,51 @@ export class KeyStore {
     const envKey = this.env.STEME_KEY
     if (envKey) return this.fromEnv(envKey)
     const n = this.defaultName()
-    if (!n) throw new UserError('no signing key', {code: 'no_key', hint: 'create one with `steme keys generate` (or `steme init`), or set STEME_KEY'})
+    if (!n) throw this.noDefault()
     if (!isKeyName(n)) {
       throw new UserError(`the default key name in ${this.defaultFile()} is not a valid key name; it is not printed`, {
         code: 'no_key',
-        hint: 'make a key the default with `steme keys generate --name <name> --default`, or write the name of one of `steme keys list` into that file',
+        hint: 'make one of your keys the default with `steme keys default <name>` (`steme keys list` names them)',
       })
     }
+    if (!existsSync(join(this.dir, `${n}.key`))) throw this.defaultGone(n)
     return this.named(n)
+  }
+
+  /** No STEME_KEY and no default: there are no keys at all, or there are and none is the default. */
+  private noDefault(): UserError {
+    const names = this.names()
+    if (names.length === 0) {
+      return new UserError(`no signing key: STEME_KEY is not set, and there is no key in ${this.dir}`, {
+        code: 'no_key',
+        hint: 'create one with `steme keys generate` (or `steme init`), or set STEME_KEY (a key name, a key file path, or a 64-hex seed)',
+      })
+    }
+    const which = names.length === 1 ? `your one key (${names[0]}) is not` : `none of your ${names.length} keys (${shortList(names)}) is`
+    return new UserError(`no signing key: STEME_KEY is not set, and ${which} the default`, {
+      code: 'no_key',
+      hint: `make one the default with \`steme keys default ${names[0]}\`, or sign with --key <name> or STEME_KEY=<name>`,
+    })
+  }
+
+  /** DEFAULT names a key whose file is not there (deleted, or renamed). */
+  private defaultGone(n: string): UserError {
+    const others = this.names().filter((x) => x !== n)
+    return new UserError(`no signing key: your default key "${n}" is gone (${this.defaultFile()} names it, and there is no ${join(this.dir, `${n}.key`)})`, {
+      code: 'no_key',
+      hint: others.length
+        ? `restore ${n}.key from a backup, or make another key the default: \`steme keys default ${others[0]}\` (you have ${shortList(others)})`
+        : `restore ${n}.key from a backup, or create a new key with \`steme keys generate\` (a new key is a new agent: stores that trust the old one do not trust it)`,
+    })
   }
 
   /** --key: a name of `steme keys list`, or a path (it has a slash); never a seed, and what may be one is not echoed. */
   private fromFlag(given: string): LoadedKey {
     if (isPath(given)) {
       if (!existsSync(given)) throw new UserError(`--key ${given}: no such key file`, {code: 'no_key', hint: 'give the path of a key file, or the name of one of `steme keys list`'})
-      return {...this.readFile(given, 'key'), name: basename(given).replace(/\.key$/, ''), origin: given}
+      return {...this.readFile(given), name: basename(given).replace(/\.key$/, ''), origin: given}
     }
-    if (!isKeyName(given)) {
-      const seed = SEED_RE.test(given.trim())
-      throw new UserError(`--key takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : 'is not a valid key name'}; it is not printed`, {
-        code: 'no_key',
-        hint: 'see your key names with `steme keys list` (a key file is given by its path, ./name.key); to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
-      })
-    }
+    if (!isKeyName(given)) throw notAName('--key', given)
     return this.named(given)
   }
 
@@ -163,7 +235,7 @@ export class KeyStore {
       const k = this.named(given)
       return {...k, origin: `${k.origin}, from STEME_KEY`}
     }
-    if (existsSync(given)) return {...this.readFile(given, 'env'), name: 'env', origin: given}
+    if (existsSync(given)) return {...this.readFile(given), name: 'env', origin: given}
     throw new UserError(`STEME_KEY is set but is not a 64-hex-char seed, the name of a key in ${this.dir}, or the path of a key file; its value is not printed, as it may be key material`, {
       code: 'no_key',
       hint: 'see your key names with `steme keys list`; set STEME_KEY to one of them, to a key file path or to a seed, or unset it',
@@ -181,24 +253,96 @@ export class KeyStore {
     return {...this.readFile(path, n), name: n, origin: path}
   }
 
-  has(): boolean {
-    return !!this.env.STEME_KEY || this.defaultName() !== undefined
+  /** Said where the default key is shown or set while STEME_KEY is what signs; its value is not printed. */
+  envNote(): string | undefined {
+    return this.env.STEME_KEY ? 'note: STEME_KEY is set, so the key it gives signs, not the default one (`steme whoami` shows which); unset it to sign with the default' : undefined
   }
 
-  private readFile(path: string, name: string): KeyPair {
-    const mode = statSync(path).mode & 0o777
-    if (mode & 0o077) {
-      throw new UserError(`key file ${path} is readable by others (mode ${mode.toString(8)})`, {code: 'no_key', hint: `run: chmod 600 ${path}`})
+  /** Whether there is a key to sign with, or to report on: STEME_KEY, or any key file. A new one is made only when not. */
+  has(): boolean {
+    return !!this.env.STEME_KEY || this.names().length > 0
+  }
+
+  /**
+   * A key file's key pair. Like ssh with a private key, steme refuses one that other users may
+   * read or write; and says what is wrong with one it cannot use, and what to do.
+   */
+  private readFile(path: string, name?: string): KeyPair {
+    let st
+    try {
+      st = statSync(path)
+    } catch (e) {
+      throw cannotRead(path, e)
     }
+    if (!st.isFile()) {
+      throw new UserError(`key file ${path} is not a file but a ${st.isDirectory() ? 'directory' : 'special file'}`, {code: 'no_key', hint: 'give the path of a key file (steme keeps them as <name>.key in its key directory, `steme keys list`)'})
+    }
+    const mode = st.mode & 0o777
+    if (mode & 0o077) {
+      const what = mode & 0o044 ? 'readable' : 'writable'
+      throw new UserError(`key file ${path} is ${what} by other users (mode ${mode.toString(8).padStart(3, '0')}); a private key must be the owner's alone`, {code: 'no_key', hint: `run: chmod 600 ${path}`})
+    }
+    let text: string
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch (e) {
+      throw cannotRead(path, e)
+    }
+    // A damaged file is not overwritten (steme never overwrites a key): it is moved aside first.
+    const damaged =
+      name === undefined
+        ? 'restore it from a backup, or give another key file'
+        : `restore it from a backup; or move it aside (mv ${path} ${path}.damaged) and create a new key with \`steme keys generate${name === 'default' ? '' : ` --name ${name}`}\` (a new key is a new agent)`
     let parsed: {seed?: unknown}
     try {
-      parsed = JSON.parse(readFileSync(path, 'utf8'))
+      parsed = JSON.parse(text)
     } catch {
-      throw new UserError(`key file ${path} is not a steme key file`, {code: 'no_key', hint: `generate a new key with \`steme keys generate --name ${name}\``})
+      throw new UserError(`key file ${path} is not a steme key file (not JSON)`, {code: 'no_key', hint: damaged})
     }
-    if (typeof parsed.seed !== 'string' || !isHex(parsed.seed, 64)) {
-      throw new UserError(`key file ${path} has no valid seed`, {code: 'no_key', hint: 'the file is damaged; generate a new key'})
+    if (typeof parsed?.seed !== 'string' || !isHex(parsed.seed, 64)) {
+      throw new UserError(`key file ${path} is damaged: it has no valid seed`, {code: 'no_key', hint: damaged})
     }
     return keyPairFromSeed(Buffer.from(parsed.seed, 'hex'))
   }
+}
+
+/** A name where a key name belongs that is not one: never echoed, as it may be a seed, pasted. */
+function notAName(what: string, given: string): UserError {
+  const seed = SEED_RE.test(given.trim())
+  return new UserError(`${what} takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : `is not a valid key name (${whyNotName(given)})`}; it is not printed`, {
+    code: 'no_key',
+    hint: 'see your key names with `steme keys list` (a key file is given by its path, ./name.key); to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
+  })
+}
+
+/** What breaks the naming rule, without the name: a character that is not allowed is never part of a seed. */
+function whyNotName(name: string): string {
+  if (name === '') return 'it is empty'
+  const bad = [...name].find((c) => !/[A-Za-z0-9._-]/.test(c))
+  if (bad !== undefined) return `it contains ${bad === ' ' ? 'a space' : JSON.stringify(bad)}`
+  if (name.length > 64) return `it is ${name.length} characters long`
+  return 'it is 64 hex digits, the shape of a seed'
+}
+
+const shortList = (names: string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`)
+
+/** Where a symbolic link at path points, when it points at nothing. */
+function danglingLink(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isSymbolicLink() || existsSync(path)) return undefined
+    return resolve(dirname(path), readlinkSync(path))
+  } catch {
+    return undefined
+  }
+}
+
+/** A key file that cannot be read: which, and the system's reason (missing, permission denied). */
+function cannotRead(path: string, e: unknown): UserError {
+  const err = e as NodeJS.ErrnoException
+  const reason = err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+  return new UserError(`cannot read key file ${path}: ${reason}`, {
+    code: 'no_key',
+    cause: e,
+    hint: err.code === 'EACCES' || err.code === 'EPERM' ? `it must belong to you, mode 600: check with ls -l ${path}` : 'give the path of a key file, or the name of one of `steme keys list`',
+  })
 }

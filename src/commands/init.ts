@@ -4,7 +4,16 @@ import {initOp, type InitResult} from '../ops/init.js'
 
 export default class Init extends StemeCommand {
   static summary = 'Create a store in .steme/ here (database, config, .gitignore) and a signing key if you have none'
-  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --dir ../team-store', '<%= config.bin %> init --store postgres://steme@db.internal/steme']
+  static description =
+    '.steme/ holds the database (kept out of git by its .gitignore), config.toml and, for claims, claims.toml. Run again, init changes nothing. ' +
+    'Commands find the store as git finds a repository: --store, else STEME_STORE, else the nearest .steme/ upward; init says so (on stderr) when commands here would find another one (named by STEME_STORE, or a store this one is made inside).\n' +
+    'A signing key is made only when you have none and STEME_KEY is not set: in $XDG_CONFIG_HOME/steme/keys, else ~/.config/steme/keys, mode 0600, never printed. When you have keys and none can sign, init says why.'
+  static examples = [
+    '<%= config.bin %> init',
+    '<%= config.bin %> init --dir ../team-store',
+    '<%= config.bin %> init --json',
+    '<%= config.bin %> init --store postgres://steme@db.internal/steme',
+  ]
   static flags = {
     dir: Flags.string({description: 'directory to create .steme/ in', default: '.'}),
   }
@@ -15,6 +24,11 @@ export default class Init extends StemeCommand {
     this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir ?? res.store}`)
     if (res.key) this.out(`Generated signing key "${res.key.name}" (${res.key.agent}) in ${res.key.path}`)
     else if (res.agent) this.out(`Signing as ${res.agent}`)
+    for (const n of res.notes ?? []) this.note(`note: ${n}`)
+    if (res.keyProblem) {
+      const {message, hint} = res.keyProblem
+      this.note(`note: the store is ready, but there is no key to sign with yet: ${message.replace(/^no signing key: /, '')}${hint ? `\nhint: ${hint}` : ''}`)
+    }
     return res
   }
 }

@@ -11,3 +11,10 @@ export function redactUrls(text: string): string {
     return colon < 0 ? `${scheme}${info}@` : `${scheme}${info.slice(0, colon)}:***@`
   })
 }
+
+/**
+ * Text from a command line echoed in a usage error (an unknown command or flag, an unexpected
+ * argument) with every run of 64 hex digits hidden: that is the shape of a private key seed, pasted
+ * where it does not belong, and a usage error is no reason to print it into a terminal or CI log.
+ */
+export const hideSeeds = (text: string): string => text.replace(/(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/gi, '<64 hex digits, not printed: it may be a private key>')

@@ -19,12 +19,13 @@ function distance(a: string, b: string): number {
 /**
  * The known names nearest to a word, nearest first (at most `max`). By default only those close
  * enough to be a typo of it (within a third of its length, 2 edits for short words); with `any`,
- * the nearest whatever the distance, for lists short enough that any of them may be meant.
+ * the nearest whatever the distance, for lists short enough that any of them may be meant; with
+ * `within`, those at most that many edits away.
  */
-export function closest(word: string, known: Iterable<string>, opts: {max?: number; any?: boolean} = {}): string[] {
+export function closest(word: string, known: Iterable<string>, opts: {max?: number; any?: boolean; within?: number} = {}): string[] {
   const w = word.toLowerCase()
   const max = opts.max ?? 3
-  const limit = opts.any ? Infinity : Math.max(2, Math.floor(w.length / 3))
+  const limit = opts.any ? Infinity : (opts.within ?? Math.max(2, Math.floor(w.length / 3)))
   return [...new Set(known)]
     .map((k) => ({k, d: distance(w, k.toLowerCase())}))
     .filter((x) => x.d <= limit)

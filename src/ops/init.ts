@@ -1,8 +1,9 @@
 /** Create a store: `.steme/` with the database, a config file, a .gitignore, and a key if there is none. */
 import {existsSync, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
-import {CONFIG_FILE, DB_FILE, STEME_DIR, readConfig} from '../config.js'
+import {CONFIG_FILE, DB_FILE, STEME_DIR, findStoreAbove, locateStore, readConfig} from '../config.js'
+import {redactUrls} from '../core/redact.js'
 import {KeyStore, type KeyInfo} from '../keystore.js'
 import {openStore} from '../runtime.js'
 
@@ -21,6 +22,10 @@ export interface InitResult {
   created: boolean
   key?: KeyInfo
   agent?: string
+  /** What the user should know about where commands will find this store (another store above it, STEME_STORE). */
+  notes?: string[]
+  /** Why no key signs here yet (none is the default, the default one is gone or damaged): the store is made all the same. */
+  keyProblem?: {message: string; hint?: string}
 }
 
 const CONFIG = `# steme store configuration. Every key is listed under "Configuration" in steme's docs/lenses.md;
@@ -48,7 +53,9 @@ state/
 
 export async function initOp(input: InitInput): Promise<InitResult> {
   if (input.storeUrl !== undefined && /^postgres(ql)?:\/\//i.test(input.storeUrl)) return initServer(input.storeUrl, input.env)
-  const dir = resolve(input.dir, STEME_DIR)
+  // --dir names the directory to make .steme/ in; a path to a .steme directory itself (as --store takes) means that one.
+  const given = resolve(input.dir)
+  const dir = basename(given) === STEME_DIR ? given : join(given, STEME_DIR)
   const dbPath = join(dir, DB_FILE)
   // Refused before anything is written: a wrong flag must not leave a half-made .steme/ behind.
   if (input.storeUrl !== undefined && input.storeUrl !== dbPath) {
@@ -80,11 +87,30 @@ export async function initOp(input: InitInput): Promise<InitResult> {
     made.push(...[dbPath, `${dbPath}.wal`, `${dbPath}.tmp`].filter((p) => !existsSync(p)))
     const store = await openStore(dbPath, {create: true})
     await store.close()
-    return {dir, store: dbPath, created: !existed, ...ensureKey(input.env)}
+    const notes = whereFound(dir, input.env ?? process.env)
+    return {dir, store: dbPath, created: !existed, ...(notes.length ? {notes} : {}), ...ensureKey(input.env)}
   } catch (e) {
     for (const path of made.reverse()) rmSync(path, {recursive: true, force: true})
     throw e
   }
+}
+
+/**
+ * Whether commands run beside this store will find it: not while STEME_STORE names another one; and
+ * a store made below another one takes over the commands run under it (as a nested git repository does).
+ */
+function whereFound(dir: string, env: NodeJS.ProcessEnv): string[] {
+  const notes: string[] = []
+  const root = dirname(dir)
+  if (env.STEME_STORE) {
+    const there = locateStore(undefined, env)
+    if (there.dir !== dir && there.url !== join(dir, DB_FILE)) {
+      notes.push(`STEME_STORE is set, so commands use the store it names (${redactUrls(env.STEME_STORE)}), not this one: unset it, or pass --store ${dir}`)
+    }
+  }
+  const above = dirname(root) === root ? undefined : findStoreAbove(dirname(root))
+  if (above !== undefined) notes.push(`this store is inside the tree of the store at ${above}: commands run in ${root} and below now use this one`)
+  return notes
 }
 
 /**
@@ -140,15 +166,17 @@ async function initServer(url: string, env?: NodeJS.ProcessEnv): Promise<InitRes
   return {store: location, created, ...ensureKey(env)}
 }
 
-function ensureKey(env: NodeJS.ProcessEnv = process.env): {key?: KeyInfo; agent?: string} {
+/**
+ * A first key when there is none at all. Where there are keys (or STEME_KEY) none is made, even
+ * when none of them can sign: that is reported, with what to do, and the store is made all the same.
+ */
+function ensureKey(env: NodeJS.ProcessEnv = process.env): {key?: KeyInfo; agent?: string; keyProblem?: {message: string; hint?: string}} {
   const keys = new KeyStore(env)
-  let key: KeyInfo | undefined
-  if (!keys.has()) key = keys.generate('default', true)
-  let agent: string | undefined
+  const key = keys.has() ? undefined : keys.generate('default', true)
   try {
-    agent = keys.load().publicHex
-  } catch {
-    agent = undefined
+    return {key, agent: keys.load().publicHex}
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e
+    return {key, keyProblem: {message: e.message, hint: e.hint}}
   }
-  return {key, agent}
 }

@@ -44,9 +44,13 @@ function fit(s: string, w: number): string {
   return out + '…' + ' '.repeat(w - 1 - used)
 }
 
-export function table(headers: string[], rows: Array<Array<string | number>>): string {
+/**
+ * Columns are cut at 60 so one long value does not push the others off the screen; the columns in
+ * `whole` (a key that is copied and pasted elsewhere) are never cut.
+ */
+export function table(headers: string[], rows: Array<Array<string | number>>, opts: {whole?: number[]} = {}): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => visible(String(c))))]
-  const widths = headers.map((_, i) => Math.min(60, Math.max(...cells.map((r) => displayWidth(r[i] ?? '')))))
+  const widths = headers.map((_, i) => Math.min(opts.whole?.includes(i) ? Infinity : 60, Math.max(...cells.map((r) => displayWidth(r[i] ?? '')))))
   return cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 }
 

@@ -309,7 +309,7 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       chmodSync(keyFile, 0o644)
       const r = other.run(['assert', 'a', 'b', '1'])
       expect(r.code).toBe(2)
-      expect(r.stderr).toContain('is readable by others (mode 644)')
+      expect(r.stderr).toContain('is readable by other users (mode 644)')
       expect(r.stderr).toContain(`chmod 600 ${keyFile}`)
       // keys list still lists the good keys, names the unusable one and why, and exits 1.
       expect(other.run(['keys', 'generate', '--name', 'spare']).code).toBe(0)
@@ -321,7 +321,7 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
         ['spare', 64, true],
       ])
       expect(listed.stderr).toContain('key "default": key file')
-      expect(listed.stderr).toContain('is readable by others (mode 644)')
+      expect(listed.stderr).toContain('is readable by other users (mode 644)')
       const none = other.run(['assert', 'a', 'b', '1'], {env: {XDG_CONFIG_HOME: join(other.dir, 'empty')}})
       expect(none.code).toBe(2)
       expect(none.stderr).toContain('error: no signing key')

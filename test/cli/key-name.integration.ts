@@ -42,7 +42,7 @@ describe('a private seed given where a key name belongs is never printed', () =>
     const r = sb.run(['whoami', '--key', odd])
     expect(r.code).toBe(2)
     expect(leaks(r)).toBe(false)
-    expect(r.stderr).toContain('is not a valid key name; it is not printed')
+    expect(r.stderr).toContain('is not a valid key name (it contains a space); it is not printed')
   })
 
   it('keys generate --name <seed> is refused without printing it, and makes no key', () => {
@@ -51,6 +51,17 @@ describe('a private seed given where a key name belongs is never printed', () =>
     expect(leaks(r)).toBe(false)
     expect(r.stderr).toContain('the shape of a private key seed')
     expect(leaks(sb.run(['keys', 'list']))).toBe(false)
+  })
+
+  it('a seed typed as a command, a flag or a stray argument is not echoed in the usage error', () => {
+    for (const args of [[SEED], ['keys', SEED], ['whoami', `--${SEED}`], ['whoami', SEED], ['keys', 'list', SEED.toUpperCase()]]) {
+      for (const json of [[], ['--json']]) {
+        const r = sb.run([...args, ...json])
+        expect(r.code, args.join(' ')).toBe(2)
+        expect(leaks(r), args.join(' ')).toBe(false)
+        expect(r.stderr).toContain('<64 hex digits, not printed: it may be a private key>')
+      }
+    }
   })
 
   it('a real key name still works, and an unknown one is named', () => {

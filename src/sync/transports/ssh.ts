@@ -1,10 +1,10 @@
 /** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
 import {existsSync, readFileSync} from 'node:fs'
-import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
 import {REMOTE_HINTS, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
+import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {FramingError, MessageReader, frameMessage} from '../framing.js'
 import {addHostKey, checkHostKey, hostEntryName, keyFingerprint, keyType} from './known-hosts.js'
@@ -47,8 +47,14 @@ export function remoteCommand(target: SshTarget, remoteCmd = 'steme'): string {
 
 export function openSshTransport(remote: string, target: SshTarget, opts: SshOptions = {}): Transport {
   const env = opts.env ?? process.env
-  const home = env.HOME ?? homedir()
-  const knownHosts = opts.knownHosts ?? join(home, '.ssh', 'known_hosts')
+  const home = homeDir(env)
+  // Without a home there is no ~/.ssh: said when connecting, never read from a relative .ssh/ here.
+  const noHome = () =>
+    new UserError(`remote ${remote}: there is no home directory to find ~/.ssh/known_hosts and SSH keys in (${whyNoHome(env)})`, {
+      code: 'config',
+      hint: 'set HOME to your home directory',
+    })
+  const knownHosts = opts.knownHosts ?? (home === undefined ? '' : join(home, '.ssh', 'known_hosts'))
   const where = `${target.user}@${hostEntryName(target.host, target.port)}`
   const timeoutMs = opts.requestTimeoutMs ?? 120_000
   let conn: Client | undefined
@@ -76,7 +82,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     const methods: AnyAuthMethod[] = []
     const agent = opts.agent ?? env.SSH_AUTH_SOCK
     if (agent) methods.push({type: 'agent', username: target.user, agent})
-    const files = opts.identities ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f))
+    const files = opts.identities ?? (home === undefined ? [] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)))
     for (const f of files) {
       if (!existsSync(f)) {
         if (opts.identities) throw new UserError(`remote ${remote}: no key file ${f}`, {code: 'config', hint: 'pass an existing private key with --identity'})
@@ -89,6 +95,10 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
 
   const connect = () =>
     new Promise<void>((resolve, reject) => {
+      if (knownHosts === '') {
+        reject(noHome())
+        return
+      }
       const methods = auth()
       if (methods.length === 0) {
         reject(new UserError(`remote ${remote}: no SSH key to log in to ${where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'}))
