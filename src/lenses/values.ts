@@ -62,6 +62,30 @@ export function witnessesByValue(cands: readonly Assertion[]): Map<string, strin
   return out
 }
 
+/**
+ * Each agent's latest word per witness: its latest assertion per source it cites (or citing
+ * none). Lenses that weigh agents or what their assertions say (trust, confidence, authority)
+ * count an agent that has since said otherwise for its new word only, as consensus does; keyed
+ * by agent as well, so another agent citing the same source later cannot displace it.
+ */
+export function latestPerAgent(cands: readonly Assertion[]): Assertion[] {
+  const out = new Map<string, Assertion>()
+  for (const a of ordered(cands)) out.set(`${a.agent}\u0000${witnessOf(a)}`, a)
+  return [...out.values()]
+}
+
+/** The distinct agents behind each value key, by their latest words (latestPerAgent). */
+export function latestBackers(cands: readonly Assertion[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>()
+  for (const a of latestPerAgent(cands)) {
+    const k = valueKey(a)
+    let s = out.get(k)
+    if (!s) out.set(k, (s = new Set()))
+    s.add(a.agent)
+  }
+  return out
+}
+
 const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
 const EPS = 1e-12
 
@@ -129,5 +153,6 @@ export const empty = (lens: string, cands: readonly Assertion[]) => declined(len
 
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)
-export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3))
+/** A score or rate for a sentence: three decimals, or its leading digits when that would show a non-zero number as 0.000. */
+export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : Math.abs(x) < 0.0005 ? String(Number(x.toPrecision(3))) : x.toFixed(3))
 export {plural} from '../core/words.js'
