@@ -13,6 +13,9 @@ export const witnessOf = (a: Assertion): string => (a.source !== undefined ? `so
 export interface ValueGroup {
   key: string
   members: Assertion[]
+  /** For a group of several JSON forms (reliability: values with the same elements), the form shown and its witnesses. */
+  value?: Assertion['value']
+  witnesses?: number
 }
 
 const keys = new WeakMap<Assertion, string>()
@@ -99,13 +102,13 @@ export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => nu
   scored.sort((a, b) => (Math.abs(b.s - a.s) > EPS ? b.s - a.s : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const latestWit = witnessesByValue(groups.flatMap((g) => g.members))
   return scored.map(({g, s}) => ({
-    value: g.members[0].value,
+    value: g.value ?? g.members[0].value,
     key: g.key,
     score: s,
     probability: probability ? probability(g) : total > 0 ? Math.max(0, s) / total : 1 / scored.length,
     ids: g.members.map((a) => a.id),
     agents: new Set(g.members.map((a) => a.agent)).size,
-    witnesses: latestWit.get(g.key)?.length ?? 0,
+    witnesses: g.witnesses ?? latestWit.get(g.key)?.length ?? 0,
   }))
 }
 
