@@ -130,7 +130,13 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
   const tie = isTie(ranked)
   const status = opts.status ?? (ranked.length === 0 ? 'empty' : tie ? 'tie' : 'decided')
   const explanation = [...why]
-  if (status === 'tie') explanation.push(`${showValue(ranked[0].key)} and ${showValue(ranked[1].key)} score the same (${fmt(ranked[0].score)}); the smallest id breaks the tie`)
+  if (status === 'tie') {
+    // Every tied value, not just the runner-up: a three-way tie is not a two-way one.
+    const tied = ranked.filter((r) => Math.abs(r.score - ranked[0].score) <= EPS).map((r) => showValue(r.key))
+    const names = tied.length <= 3 ? `${tied.slice(0, -1).join(', ')} and ${tied[tied.length - 1]}` : `${tied.slice(0, 3).join(', ')} and ${tied.length - 3} more`
+    const smallest = ranked[0].ids.reduce((m, id) => (id < m ? id : m))
+    explanation.push(`${names} score the same (${fmt(ranked[0].score)}); the smallest id breaks the tie (${short(smallest)}, ${showValue(ranked[0].key)})`)
+  }
   return {
     lens,
     subject: cands[0]?.subject ?? '',
