@@ -112,12 +112,18 @@ export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => nu
   }))
 }
 
-/** Share of belief against the winner, scaled so an even split over k values is 1 and a single value 0. */
+/**
+ * Share of belief against the winner, scaled so an even split over the k values that have any
+ * belief is 1 and a single one 0. Values at probability 0 (one nobody's latest word holds any
+ * more, one nobody trusted asserts) do not count in k: they made a 2:1 split read as 0.5, the
+ * 3:1 figure, so skeptic decided what it should contest.
+ */
 export function conflictOf(ranked: readonly RankedValue[]): number {
-  const k = ranked.length
-  if (k < 2) return 0
+  if (ranked.length < 2) return 0
   const total = ranked.reduce((t, r) => t + r.probability, 0)
   if (!(total > 0)) return 1
+  const k = ranked.filter((r) => r.probability > 0).length
+  if (k < 2) return 0
   const top = Math.max(...ranked.map((r) => r.probability)) / total
   return Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1)))
 }
