@@ -100,14 +100,18 @@ export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => nu
   const scored = groups.map((g) => ({g, s: score(g), id: minId(g)}))
   const total = scored.reduce((t, x) => t + Math.max(0, x.s), 0)
   scored.sort((a, b) => (Math.abs(b.s - a.s) > EPS ? b.s - a.s : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const latestWit = witnessesByValue(groups.flatMap((g) => g.members))
+  const all = groups.flatMap((g) => g.members)
+  const latestWit = witnessesByValue(all)
+  // Agents behind a value now: those whose latest word it is (a group may hold several JSON forms).
+  const backers = latestBackers(all)
+  const agentsOf = (g: ValueGroup) => new Set([...new Set(g.members.map(valueKey))].flatMap((k) => [...(backers.get(k) ?? [])])).size
   return scored.map(({g, s}) => ({
     value: g.value ?? g.members[0].value,
     key: g.key,
     score: s,
     probability: probability ? probability(g) : total > 0 ? Math.max(0, s) / total : 1 / scored.length,
     ids: g.members.map((a) => a.id),
-    agents: new Set(g.members.map((a) => a.agent)).size,
+    agents: agentsOf(g),
     witnesses: g.witnesses ?? latestWit.get(g.key)?.length ?? 0,
   }))
 }

@@ -34,3 +34,21 @@ describe('confidence', () => {
     expect(r.explanation[0]).not.toContain(ys.record.id.slice(0, 12))
   })
 })
+
+describe('--all', () => {
+  it('counts the agents behind a value as its witnesses are counted: an agent that has moved on is behind its new value only', async () => {
+    const bob = testKey(2)
+    const r = await query(
+      [
+        assertion({subject: 's:x', predicate: 'p', value: 1, hlc: at(1)}, bob),
+        assertion({subject: 's:x', predicate: 'p', value: 1, hlc: at(2)}, testKey(3)),
+        assertion({subject: 's:x', predicate: 'p', value: 2, hlc: at(3)}, bob),
+      ],
+      'consensus',
+    )
+    expect(r.candidates.map((c) => [c.value, c.witnesses, c.agents]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [1, 1, 1],
+      [2, 1, 1],
+    ])
+  })
+})
