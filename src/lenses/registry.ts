@@ -24,7 +24,7 @@ export const LENSES: Record<LensName, {lens: Lens; describe: string; params: Rea
   consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind', params: LENS_PARAMS.consensus},
   votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents', params: LENS_PARAMS.votes},
   authority: {lens: authority, describe: 'the value from the highest-ranked source or agent in a configured order', params: LENS_PARAMS.authority},
-  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents)', params: LENS_PARAMS.trust},
+  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents, each for its latest word)', params: LENS_PARAMS.trust},
   skeptic: {lens: skeptic, describe: 'consensus, but no winner when the conflict score exceeds a threshold (default 0.5); shows the camps', params: LENS_PARAMS.skeptic},
   epoch: {lens: epoch, describe: 'only the latest epoch with candidates counts; consensus, then recency, within it', params: LENS_PARAMS.epoch},
   reliability: {lens: reliability, describe: 'source reliability learned from agreement across all subjects (iterative truth discovery)', params: LENS_PARAMS.reliability},

@@ -108,4 +108,30 @@ describe('lens properties', () => {
     const qr = await queryOp(deps(right), {subject: 's:x', predicate: 'p', lens: text, now: BASE + 1e9})
     expect(essence(qr)).toEqual(essence(ql))
   })
+
+  // One value, however many agents, sources, confidences (0 and 1 included), votes, epochs and
+  // endorsements, and however its JSON is written: every lens names it, or abstains where
+  // docs/lenses.md says it does (authority without a match, trust without trust, epoch in
+  // an era it does not look at); never a tie, a contest, another value, or a conflict.
+  const FORMS = [[{k: 1, j: 2}, {j: 2, k: 1}], [1, 1.0], ['a', ['a']]] as const
+  test.prop([world, fc.nat(FORMS.length - 1)], {numRuns: 80})('a single value wins through every lens that does not abstain, at probability 1 and conflict 0', async (ops, f) => {
+    const forms = FORMS[f]
+    const one = ops.map((o, i) => (o.k === 'a' ? {...o, value: forms[i % 2] as (typeof VALUES)[number]} : o))
+    const store = new MemoryStore()
+    await store.insert(build(one))
+    for (const text of LENS_NAMES) {
+      const r = (await queryOp(deps(store), {subject: 's:x', predicate: 'p', lens: text, now: BASE + 1e9})).resolutions[0]
+      if (r.status === 'empty') continue
+      const keys = new Set(r.candidates.map((c) => c.key))
+      // "a" and ["a"] are one value to reliability only; other lenses list both forms, one of them may win.
+      if (keys.size > 1) {
+        expect(f, `${text}: ${[...keys].join(', ')}`).toBe(2)
+        expect(text).not.toBe('reliability')
+        continue
+      }
+      expect(['decided', ...(['authority', 'trust', 'epoch'].includes(text) ? ['abstain'] : [])], `${text}: ${r.explanation.join(' / ')}`).toContain(r.status)
+      expect(r.conflict, text).toBe(0)
+      if (r.status === 'decided') expect(r.winner?.probability, text).toBe(1)
+    }
+  })
 })
