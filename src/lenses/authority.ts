@@ -1,7 +1,7 @@
 /** Authority: a configured ranking of sources and agents; the value backed by the highest-ranked one wins. */
 import type {Assertion} from '../core/record.js'
 import type {Lens} from './types.js'
-import {declined, empty, groupByValue, rank, resolved, short, showValue, witnessesByValue} from './values.js'
+import {declined, empty, groupByValue, latestPerAgent, rank, resolved, short, showValue, valueKey, witnessesByValue} from './values.js'
 
 /** A list param given as an array (config) or one string split on spaces, `|` or `;` (expression). */
 export function listParam(v: unknown): string[] {
@@ -33,22 +33,28 @@ export const authority: Lens = (cands, ctx, params) => {
     return declined('authority', cands, 'abstain', ['no authority order is configured: set [lenses.authority] order = ["fda:*", "agent:<key>", ...] in the store config, or write authority(order="fda:* who:*")'])
   }
   const matchers = order.map((p) => matcher(p, ctx.self))
+  const noSelf = ctx.self === undefined && order.includes('self') ? ['there is no signing key here, so "self" in the authority order matches nothing'] : []
   const rankOf = (a: Assertion) => {
     const i = matchers.findIndex((m) => m(a))
     return i < 0 ? order.length : i
   }
+  const groups = groupByValue(cands)
+  // Each agent counts for its latest word: a ranked agent's correction outranks its old value.
+  const current = latestPerAgent(cands)
+  const best = new Map<string, number>()
+  for (const a of current) best.set(valueKey(a), Math.min(best.get(valueKey(a)) ?? order.length, rankOf(a)))
+  // Score: higher for a better (smaller) rank; values no pattern names score 0. The score is an
+  // ordinal, so the probability is the share of witnesses behind the value (as for recency).
   const wits = witnessesByValue(cands)
   const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
-  // Ordinal score: higher for a better (smaller) rank; values no pattern names score 0. Probability:
-  // the share of witnesses whose last word is this value, as for recency, so the conflict score
-  // shows disagreement whatever the length of the order.
-  const ranked = rank(groupByValue(cands), (g) => order.length - Math.min(...g.members.map(rankOf)), (g) => (wits.get(g.key)?.length ?? 0) / total)
+  const ranked = rank(groups, (g) => order.length - (best.get(g.key) ?? order.length), (g) => (wits.get(g.key)?.length ?? 0) / total)
   if (ranked[0].score === 0) {
-    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`])
+    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`, ...noSelf])
   }
   const top = ranked[0]
-  const by = cands.filter((a) => top.ids.includes(a.id) && rankOf(a) === order.length - top.score).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
-  return resolved('authority', cands, ranked, [
-    `${showValue(top.key)} comes from ${by.source ?? 'agent ' + short(by.agent)}, which matches authority rank ${order.length - top.score + 1} ("${order[order.length - top.score]}")`,
-  ])
+  const i = order.length - top.score
+  const by = current.filter((a) => valueKey(a) === top.key && rankOf(a) === i).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
+  // Name what the pattern matched: the agent for `self` and `agent:`, else the source.
+  const who = order[i] === 'self' || order[i].startsWith('agent:') ? `agent ${short(by.agent)}${order[i] === 'self' ? ' (self)' : ''}` : `source ${by.source}`
+  return resolved('authority', cands, ranked, [`${showValue(top.key)} comes from ${who}, which matches authority rank ${i + 1} ("${order[i]}")`, ...noSelf])
 }

@@ -35,6 +35,6 @@ export const epoch: Lens = (cands, ctx, params) => {
   return {
     ...res,
     lens: 'epoch',
-    explanation: [`${plural(inEra.length, 'candidate')} of ${cands.length} belong to ${era}; ${how}`, ...res.explanation],
+    explanation: [`${plural(inEra.length, 'candidate')} of ${cands.length} ${inEra.length === 1 ? 'belongs' : 'belong'} to ${era}; ${how}`, ...res.explanation],
   }
 }

@@ -44,8 +44,12 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
       return cands.filter((a) => epochOf(a, timeline) === name)
     },
     // Not an error: the epoch's record may yet arrive by sync. But an empty answer says why.
-    note: (arg, ctx) =>
-      arg === 'current' ? (currentEpoch(epochTimeline(ctx.epochs), ctx) === undefined ? 'no epoch has started by the time asked, so epoch:current keeps nothing' : undefined) : unknownEpoch(arg, ctx.epochs),
+    note: (arg, ctx) => {
+      if (arg === 'current') return currentEpoch(epochTimeline(ctx.epochs), ctx) === undefined ? 'no epoch has started by the time asked, so epoch:current keeps nothing' : undefined
+      // Declared, but only by agents not trusted here: "no record declares it" would be untrue.
+      if (!ctx.epochs.some((e) => e.name === arg) && ctx.ignoredEpochs?.some((e) => e.name === arg)) return `epoch "${arg}" is declared only by agents not trusted here, so epoch:${arg} keeps nothing`
+      return unknownEpoch(arg, ctx.epochs)
+    },
   },
   source: {
     describe: 'source:<glob>: only assertions citing a matching source (* is a wildcard)',
@@ -53,7 +57,16 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
   },
   agent: {
     describe: 'agent:<hex prefix> or agent:self: only assertions by that agent',
+    // Agent keys are hex: anything else (a key's name, a typo) would match nobody, silently.
+    check: (arg) => {
+      if (arg !== 'self' && !/^[0-9a-fA-F]+$/.test(arg)) {
+        throw new UserError(`agent:${/^[^\s"\\]+$/.test(arg) ? arg : JSON.stringify(arg)}: not an agent key or the start of one (hex digits)`, {
+          hint: 'write agent:self for your own key, or agent:<the first hex digits of the key>: `steme keys list` shows your keys, `steme trust list` the agents you know',
+        })
+      }
+    },
     run: (cands, arg, ctx) => cands.filter(matcher(arg === 'self' ? 'self' : `agent:${arg}`, ctx.self)),
+    note: (arg, ctx) => (arg === 'self' && ctx.self === undefined ? 'there is no signing key here, so agent:self keeps nothing (`steme keys generate`, or STEME_KEY, gives one)' : undefined),
   },
   'min-confidence': {
     describe: 'min-confidence:<x>: only assertions with confidence >= x',

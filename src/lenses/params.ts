@@ -13,12 +13,19 @@ export interface ParamSpec {
   check?: (v: unknown) => string | undefined
 }
 
+/** An `agent:` entry of an authority order that is not hex (a key's name, a typo): it would match nobody, silently. */
+function badAgentPattern(v: unknown): string | undefined {
+  const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(/[\s|;]+/) : []
+  const bad = items.find((x) => typeof x === 'string' && x.startsWith('agent:') && !/^agent:[0-9a-fA-F]+$/.test(x))
+  return bad === undefined ? undefined : `${JSON.stringify(bad)} is not agent:<hex prefix> (agent keys are hex digits; self names your own key)`
+}
+
 export const LENS_PARAMS = {
   recency: {},
   confidence: {},
   consensus: {},
   votes: {},
-  authority: {order: {takes: 'a list of source globs, agent:<hex prefix> or self, best first', toml: 'list'}},
+  authority: {order: {takes: 'a list of source globs, agent:<hex prefix> or self, best first', toml: 'list', check: (v) => badAgentPattern(v)}},
   trust: {},
   skeptic: {threshold: {takes: 'a number in [0, 1]', toml: 'number', check: (v) => (Number(v) >= 0 && Number(v) <= 1 && String(v).trim() !== '' ? undefined : 'must be a number in [0, 1]')}},
   epoch: {},

@@ -7,7 +7,7 @@ import {consensus} from './consensus.js'
 import {epoch} from './epoch.js'
 import {ignoredEpochsNote} from './epochs.js'
 import {parseExpression, type Expression} from './expression.js'
-import {FILTERS, lifecycle, type LifecycleOptions} from './filters.js'
+import {FILTERS, lifecycle, validAt, type LifecycleOptions} from './filters.js'
 import {recency} from './recency.js'
 import {reliability} from './reliability.js'
 import {skeptic} from './skeptic.js'
@@ -24,7 +24,7 @@ export const LENSES: Record<LensName, {lens: Lens; describe: string; params: Rea
   consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind', params: LENS_PARAMS.consensus},
   votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents', params: LENS_PARAMS.votes},
   authority: {lens: authority, describe: 'the value from the highest-ranked source or agent in a configured order', params: LENS_PARAMS.authority},
-  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents)', params: LENS_PARAMS.trust},
+  trust: {lens: trust, describe: 'the value with the most EigenTrust score behind it (distinct agents, each for its latest word)', params: LENS_PARAMS.trust},
   skeptic: {lens: skeptic, describe: 'consensus, but no winner when the conflict score exceeds a threshold (default 0.5); shows the camps', params: LENS_PARAMS.skeptic},
   epoch: {lens: epoch, describe: 'only the latest epoch with candidates counts; consensus, then recency, within it', params: LENS_PARAMS.epoch},
   reliability: {lens: reliability, describe: 'source reliability learned from agreement across all subjects (iterative truth discovery)', params: LENS_PARAMS.reliability},
@@ -62,14 +62,29 @@ export function filterNotes(expr: Expression, ctx: LensContext): string[] {
   return expr.filters.flatMap((f) => FILTERS[f.filter].note?.(f.arg, ctx) ?? [])
 }
 
+/** How many candidates the lifecycle set aside, and why: each under its first reason, the state `--all` shows. */
+function setAside(cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions): string | undefined {
+  let retracted = 0
+  let superseded = 0
+  let invalid = 0
+  for (const a of cands) {
+    if (!opts.includeRetracted && ctx.retracted.has(a.id)) retracted++
+    else if (!opts.includeSuperseded && ctx.superseded.has(a.id)) superseded++
+    else if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) invalid++
+  }
+  const parts = [retracted && `${retracted} retracted`, superseded && `${superseded} superseded`, invalid && `${invalid} not valid at ${ctx.validAt}`].filter(Boolean)
+  if (!parts.length) return undefined
+  return `${plural(retracted + superseded + invalid, 'candidate')} set aside: ${parts.join(', ')}`
+}
+
 /** Resolve candidates through a compiled expression. Same inputs, same output: candidate order does not matter. */
 export function resolve(expr: Expression, cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions = {}): Resolution {
   const subject = cands[0]?.subject ?? ''
   const predicate = cands[0]?.predicate ?? ''
   let live = lifecycle(cands, ctx, opts)
   const notes = filterNotes(expr, ctx)
-  const dropped = cands.length - live.length
-  if (dropped > 0) notes.push(`${plural(dropped, 'candidate')} set aside as retracted, superseded or not valid at the time asked`)
+  const aside = setAside(cands, ctx, opts)
+  if (aside) notes.push(aside)
   if (expr.filters.some((f) => f.filter === 'epoch') || expr.chain.some((s) => s.lens === 'epoch')) notes.push(...ignoredEpochsNote(ctx))
   for (const f of expr.filters) {
     const before = live.length

@@ -1,8 +1,8 @@
 /** Source reliability: values scored by witnesses whose reliability was learned across all subjects (truth-discovery.ts). */
-import type {Json} from '../core/record.js'
+import type {Assertion, Json} from '../core/record.js'
 import type {Lens, WitnessQuality} from './types.js'
 import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS, weighClaims} from './truth-discovery.js'
-import {empty, groupByValue, latestPerWitness, plural, rank, resolved, showValue, valueKey} from './values.js'
+import {empty, groupByValue, latestPerWitness, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
 
@@ -22,8 +22,12 @@ export const reliability: Lens = (cands, ctx) => {
   const obs = [...latest].map(([witness, a]) => {
     const els = elementsOf(a.value)
     for (const e of els) if (!elements.has(e)) elements.set(e, elements.size)
-    return {witness, els, quality: table.get(witness) ?? pooled, key: [...els].sort().join('\u0000'), weight: 1}
+    return {witness, els, quality: table.get(witness) ?? pooled, key: setKey(a.value), weight: 1}
   })
+  // Elements only a value nobody's latest word holds names: every witness leaves them out, which
+  // is evidence against them. Left out of the model, such a value read as "everything named is
+  // false" and could win where the witnesses disagree.
+  for (const a of ordered(cands)) for (const e of elementsOf(a.value)) if (!elements.has(e)) elements.set(e, elements.size)
   // Witnesses that copy each other count, together, for little more than one.
   const copies = new Map(obs.map((o) => [o.witness, new Map(Object.entries(o.quality.copies ?? {}))]))
   weighClaims(obs, copies, (w) => {
@@ -51,14 +55,15 @@ export const reliability: Lens = (cands, ctx) => {
     }
     return l
   }
-  const groups = groupByValue(cands)
+  const groups = elementGroups(cands, obs)
   const ll = new Map(groups.map((g) => [g.key, logLik(g.members[0].value)]))
   const max = Math.max(...ll.values())
   const z = [...ll.values()].reduce((t, x) => t + Math.exp(x - max), 0)
   const ranked = rank(groups, (g) => ll.get(g.key)!, (g) => Math.exp(ll.get(g.key)! - max) / z)
   const w = ranked[0]
+  const wset = setKey(w.value)
   const backers = obs
-    .filter((o) => valueKey(latest.get(o.witness)!) === w.key)
+    .filter((o) => o.key === wset)
     .sort((a, b) => b.quality.sensitivity * (1 - b.quality.falsePositive) - a.quality.sensitivity * (1 - a.quality.falsePositive) || (a.witness < b.witness ? -1 : 1))
     .slice(0, 3)
     .map((o) => `${o.witness} (lists ${pct(o.quality.sensitivity)} of what is true, ${pct(o.quality.falsePositive)} of what is false, over ${plural(o.quality.claims, 'claim')})`)
@@ -68,7 +73,34 @@ export const reliability: Lens = (cands, ctx) => {
     : []
   return resolved('reliability', cands, ranked, [
     `${showValue(w.key)} is the most likely value (p ${w.probability.toFixed(2)}) given each witness's reliability ${learned}`,
-    `its most reliable witnesses: ${backers.join('; ')}`,
+    backers.length ? `its most reliable witnesses: ${backers.join('; ')}` : 'no witness holds it as its latest word',
     ...copyNote,
   ])
+}
+
+/** A value's elements, sorted: the claim as the model sees it ("a" and ["a"] are one claim). */
+const setKey = (value: Json) => [...elementsOf(value)].sort().join('\u0000')
+
+/**
+ * Candidates grouped by their elements, not their JSON form: the model cannot tell "a" from ["a"]
+ * or ["x", "y"] from ["y", "x"], and as separate values they tied at an even split, a conflict of 1
+ * where every witness agreed. Each group shows the form most witnesses' latest words use (then the
+ * one with the smallest id).
+ */
+function elementGroups(cands: readonly Assertion[], obs: ReadonlyArray<{witness: string; key: string}>): ValueGroup[] {
+  const sets = new Map<string, Assertion[]>()
+  for (const g of groupByValue(cands)) {
+    const k = setKey(g.members[0].value)
+    sets.set(k, [...(sets.get(k) ?? []), ...g.members])
+  }
+  const latest = latestPerWitness(cands)
+  return [...sets].map(([k, members]) => {
+    const forms = groupByValue(members)
+    if (forms.length === 1) return forms[0]
+    const wits = new Map<string, number>()
+    for (const o of obs) if (o.key === k) wits.set(valueKey(latest.get(o.witness)!), (wits.get(valueKey(latest.get(o.witness)!)) ?? 0) + 1)
+    const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
+    const shown = forms.sort((x, y) => (wits.get(y.key) ?? 0) - (wits.get(x.key) ?? 0) || (minId(x) < minId(y) ? -1 : 1))[0]
+    return {key: shown.key, value: shown.members[0].value, members: ordered(members), witnesses: [...wits.values()].reduce((t, n) => t + n, 0)}
+  })
 }

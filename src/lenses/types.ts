@@ -57,7 +57,7 @@ export interface RankedValue {
   probability: number
   /** Ids of the assertions that carry this value, in (hlc, id) order. */
   ids: string[]
-  /** Distinct agents and witnesses (sources, or agents citing none) behind it. */
+  /** Distinct agents and witnesses (sources, or agents citing none) behind it: those whose latest word it is. */
   agents: number
   witnesses: number
 }

@@ -13,6 +13,9 @@ export const witnessOf = (a: Assertion): string => (a.source !== undefined ? `so
 export interface ValueGroup {
   key: string
   members: Assertion[]
+  /** For a group of several JSON forms (reliability: values with the same elements), the form shown and its witnesses. */
+  value?: Assertion['value']
+  witnesses?: number
 }
 
 const keys = new WeakMap<Assertion, string>()
@@ -62,6 +65,30 @@ export function witnessesByValue(cands: readonly Assertion[]): Map<string, strin
   return out
 }
 
+/**
+ * Each agent's latest word per witness: its latest assertion per source it cites (or citing
+ * none). Lenses that weigh agents or what their assertions say (trust, confidence, authority)
+ * count an agent that has since said otherwise for its new word only, as consensus does; keyed
+ * by agent as well, so another agent citing the same source later cannot displace it.
+ */
+export function latestPerAgent(cands: readonly Assertion[]): Assertion[] {
+  const out = new Map<string, Assertion>()
+  for (const a of ordered(cands)) out.set(`${a.agent}\u0000${witnessOf(a)}`, a)
+  return [...out.values()]
+}
+
+/** The distinct agents behind each value key, by their latest words (latestPerAgent). */
+export function latestBackers(cands: readonly Assertion[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>()
+  for (const a of latestPerAgent(cands)) {
+    const k = valueKey(a)
+    let s = out.get(k)
+    if (!s) out.set(k, (s = new Set()))
+    s.add(a.agent)
+  }
+  return out
+}
+
 const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
 const EPS = 1e-12
 
@@ -73,24 +100,34 @@ export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => nu
   const scored = groups.map((g) => ({g, s: score(g), id: minId(g)}))
   const total = scored.reduce((t, x) => t + Math.max(0, x.s), 0)
   scored.sort((a, b) => (Math.abs(b.s - a.s) > EPS ? b.s - a.s : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const latestWit = witnessesByValue(groups.flatMap((g) => g.members))
+  const all = groups.flatMap((g) => g.members)
+  const latestWit = witnessesByValue(all)
+  // Agents behind a value now: those whose latest word it is (a group may hold several JSON forms).
+  const backers = latestBackers(all)
+  const agentsOf = (g: ValueGroup) => new Set([...new Set(g.members.map(valueKey))].flatMap((k) => [...(backers.get(k) ?? [])])).size
   return scored.map(({g, s}) => ({
-    value: g.members[0].value,
+    value: g.value ?? g.members[0].value,
     key: g.key,
     score: s,
     probability: probability ? probability(g) : total > 0 ? Math.max(0, s) / total : 1 / scored.length,
     ids: g.members.map((a) => a.id),
-    agents: new Set(g.members.map((a) => a.agent)).size,
-    witnesses: latestWit.get(g.key)?.length ?? 0,
+    agents: agentsOf(g),
+    witnesses: g.witnesses ?? latestWit.get(g.key)?.length ?? 0,
   }))
 }
 
-/** Share of belief against the winner, scaled so an even split over k values is 1 and a single value 0. */
+/**
+ * Share of belief against the winner, scaled so an even split over the k values that have any
+ * belief is 1 and a single one 0. Values at probability 0 (one nobody's latest word holds any
+ * more, one nobody trusted asserts) do not count in k: they made a 2:1 split read as 0.5, the
+ * 3:1 figure, so skeptic decided what it should contest.
+ */
 export function conflictOf(ranked: readonly RankedValue[]): number {
-  const k = ranked.length
-  if (k < 2) return 0
+  if (ranked.length < 2) return 0
   const total = ranked.reduce((t, r) => t + r.probability, 0)
   if (!(total > 0)) return 1
+  const k = ranked.filter((r) => r.probability > 0).length
+  if (k < 2) return 0
   const top = Math.max(...ranked.map((r) => r.probability)) / total
   return Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1)))
 }
@@ -103,7 +140,13 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
   const tie = isTie(ranked)
   const status = opts.status ?? (ranked.length === 0 ? 'empty' : tie ? 'tie' : 'decided')
   const explanation = [...why]
-  if (status === 'tie') explanation.push(`${showValue(ranked[0].key)} and ${showValue(ranked[1].key)} score the same (${fmt(ranked[0].score)}); the smallest id breaks the tie`)
+  if (status === 'tie') {
+    // Every tied value, not just the runner-up: a three-way tie is not a two-way one.
+    const tied = ranked.filter((r) => Math.abs(r.score - ranked[0].score) <= EPS).map((r) => showValue(r.key))
+    const names = tied.length <= 3 ? `${tied.slice(0, -1).join(', ')} and ${tied[tied.length - 1]}` : `${tied.slice(0, 3).join(', ')} and ${tied.length - 3} more`
+    const smallest = ranked[0].ids.reduce((m, id) => (id < m ? id : m))
+    explanation.push(`${names} score the same (${fmt(ranked[0].score)}); the smallest id breaks the tie (${short(smallest)}, ${showValue(ranked[0].key)})`)
+  }
   return {
     lens,
     subject: cands[0]?.subject ?? '',
@@ -129,5 +172,6 @@ export const empty = (lens: string, cands: readonly Assertion[]) => declined(len
 
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)
-export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3))
+/** A score or rate for a sentence: three decimals, or its leading digits when that would show a non-zero number as 0.000. */
+export const fmt = (x: number) => (Number.isInteger(x) ? String(x) : Math.abs(x) < 0.0005 ? String(Number(x.toPrecision(3))) : x.toFixed(3))
 export {plural} from '../core/words.js'

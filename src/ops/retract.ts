@@ -1,10 +1,11 @@
 /** Retract a record or a whole source, and report what the cascade touches. */
 import {UserError} from '../core/errors.js'
-import type {Retract, RetractBody} from '../core/record.js'
+import type {Retract, RetractBody, SignedAssertion} from '../core/record.js'
+import type {CascadeGraph} from '../core/store.js'
 import {seal} from '../core/seal.js'
 import {cascade} from '../lenses/cascade.js'
 import type {RetractionWhy} from '../lenses/types.js'
-import {gatherPolicy, trustedHere} from './context.js'
+import {gatherContext, gatherPolicy, honours, trustedHere} from './context.js'
 import type {Deps} from './deps.js'
 import {sealOrExplain} from './sealing.js'
 import {existingTarget} from './vote.js'
@@ -44,15 +45,56 @@ export interface RetractResult {
 }
 
 /**
- * What the retraction does to the evidence graph below what it retracts (this retraction alone):
- * the store walk and the truth maintenance, and the records it retracts directly (the roots).
+ * Records the graph's truth maintenance needs beyond the walk: which of the roots and of the
+ * evidence outside the graph stand retracted without this retraction (`before`) and with it
+ * (`after`), for the signer's queries.
  */
-export async function cascadeEffect(deps: Pick<Deps, 'store'>, seed: {ids?: string[]; sources?: string[]}, retraction: string, agent: string): Promise<{direct: number; derived: number; kept: number; roots: string[]}> {
+export type PriorRetractions = (graph: CascadeGraph, retraction: string) => Promise<{before: Map<string, RetractionWhy>; after: Map<string, RetractionWhy>}>
+
+/**
+ * What the retraction does to the evidence graph below what it retracts: the store walk and the
+ * truth maintenance, and the records it retracts directly (the roots). Alone, it counts as if no
+ * other retraction existed; with `prior`, a derived assertion whose other evidence is already
+ * retracted is counted as falling now (not as kept), and one that had already fallen not at all.
+ */
+export async function cascadeEffect(deps: Pick<Deps, 'store'>, seed: {ids?: string[]; sources?: string[]}, retraction: string, agent: string, prior?: PriorRetractions): Promise<{direct: number; derived: number; kept: number; roots: string[]}> {
   const graph = await deps.store.cascadeGraph(seed)
   const why: RetractionWhy = {by: 'target', retraction, agent}
-  const out = cascade(graph.nodes, new Map(graph.roots.map((id) => [id, why])))
-  const derived = graph.nodes.filter((n) => out.has(n.id)).length
-  return {direct: graph.roots.length, derived, kept: graph.nodes.length - derived, roots: graph.roots}
+  const known = prior ? await prior(graph, retraction) : {before: new Map<string, RetractionWhy>(), after: new Map<string, RetractionWhy>()}
+  const before = cascade(graph.nodes, known.before)
+  const after = cascade(graph.nodes, new Map([...known.after, ...graph.roots.map((id) => [id, why] as const)]))
+  const derived = graph.nodes.filter((n) => after.has(n.id) && !before.has(n.id)).length
+  return {direct: graph.roots.length, derived, kept: graph.nodes.filter((n) => !after.has(n.id)).length, roots: graph.roots}
+}
+
+/**
+ * PriorRetractions from the store, as the signer's queries see it (gatherContext over the roots
+ * and the evidence outside the graph: their retractions, sources, lineage and the trust policy).
+ * `before` leaves out this retraction: an id it retracts counts there only if another honoured
+ * retraction, or its own evidence, retracts it too.
+ */
+function priorFromStore(deps: Pick<Deps, 'store' | 'config'>, self: string): PriorRetractions {
+  return async (graph, retraction) => {
+    const inGraph = new Set([...graph.roots, ...graph.nodes.map((n) => n.id)])
+    const outside = [...new Set(graph.nodes.flatMap((n) => n.evidence ?? []))].filter((id) => !inGraph.has(id))
+    const ids = [...graph.roots, ...outside]
+    const before = new Map<string, RetractionWhy>()
+    const after = new Map<string, RetractionWhy>()
+    // Nothing derived, nothing to count: a retraction of a leaf reads no more than before.
+    if (!graph.nodes.length) return {before, after}
+    const records = (await deps.store.get(ids)).map((s) => s.record).filter((r): r is SignedAssertion => r.kind === 'assertion')
+    const ctx = await gatherContext(deps, records, {now: Date.now(), self})
+    const byId = new Map(records.map((a) => [a.id, a]))
+    for (const id of ids) {
+      const why = ctx.retracted.get(id)
+      if (!why) continue
+      after.set(id, why)
+      const a = byId.get(id)
+      const other = why.by === 'evidence' || why.retraction !== retraction || ctx.retractions.some((r) => r.id !== retraction && (r.target === id || (r.source !== undefined && r.source === a?.source)) && honours(ctx.policy, r, a?.agent))
+      if (other) before.set(id, why)
+    }
+    return {before, after}
+  }
 }
 
 /** The same agent's earlier retraction of the same target or source: another would change nothing anywhere. */
@@ -100,7 +142,7 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     await deps.saveClock()
     id = sealed.record.id
   }
-  const {roots, ...effect} = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, id, key.publicHex)
+  const {roots, ...effect} = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, id, key.publicHex, priorFromStore(deps, key.publicHex))
   return {
     id,
     agent: key.publicHex,

@@ -117,6 +117,11 @@ describe('a value of the wrong type is refused, naming the setting and what it t
     expect(refusal('[lenses.authority]\norder = ["fda:*", 3]\n').message).toMatch(/^D\/config\.toml:2: lenses\.authority\.order must be a list of .* \(a list of strings in quotes\), got \["fda:\*",3\]$/)
   })
 
+  it('an authority order naming an agent by anything but hex (it would match nobody)', () => {
+    expect(refusal('[lenses.authority]\norder = ["fda:*", "agent:bob"]\n').message).toMatch(/^D\/config\.toml:2: lenses\.authority\.order must be a list of .*, got \["fda:\*","agent:bob"\]$/)
+    expect(() => load('[lenses.authority]\norder = ["fda:*", "agent:9C1e", "self"]\n')).not.toThrow()
+  })
+
   it('the settings init writes, each with its line', () => {
     expect(refusal(INIT.replace('skew_seconds = 60', 'skew_seconds = "60"')).message).toBe('D/config.toml:8: store.skew_seconds must be a number of seconds >= 0, got "60"')
     expect(refusal(INIT.replace('lens = "recency"', 'lens = 7')).message).toBe('D/config.toml:5: query.lens must be a lens expression in quotes, got 7')

@@ -30,7 +30,15 @@ for (const [file, cases] of byFile) {
         for (const ref of e.live ?? []) expect(state(ref), `${ref} live`).toBe('live')
         for (const ref of e.superseded ?? []) expect(state(ref), `${ref} superseded`).toBe('superseded')
         const text = r.explanation.join('\n')
-        for (const s of e.explainIncludes ?? []) expect(text).toContain(s)
+        const refs = (s: string) => s.replace(/@(\w+)/g, (m, ref: string) => ids.get(ref)?.slice(0, 12) ?? m)
+        for (const s of e.explainIncludes ?? []) expect(text).toContain(refs(s))
+        for (const s of e.explainExcludes ?? []) expect(text).not.toContain(refs(s))
+        if (e.probabilities) {
+          expect(r.candidates.map((c) => c.key)).toEqual(e.probabilities.map(([v]) => canonicalize(v)))
+          e.probabilities.forEach(([, p], i) => expect(r.candidates[i].probability, `probability of ${r.candidates[i].key}`).toBeCloseTo(p, 6))
+        }
+        expect(r.candidates.reduce((t, c) => t + c.probability, 0), 'probabilities sum to 1').toBeCloseTo(r.candidates.length ? 1 : 0, 9)
+        for (const c of r.candidates) expect(Number.isFinite(c.score) && Number.isFinite(c.probability), `${c.key}: finite score and probability`).toBe(true)
         expect(r.conflict).toBeGreaterThanOrEqual(0)
         expect(r.conflict).toBeLessThanOrEqual(1)
       })

@@ -39,7 +39,12 @@ export interface Vector {
     retracted?: string[]
     live?: string[]
     superseded?: string[]
+    /** Text the explanation holds; `@ref` stands for the first 12 characters of that record's id. */
     explainIncludes?: string[]
+    /** Text the explanation must not hold (a reason that is not the real one). */
+    explainExcludes?: string[]
+    /** Each value's probability, best first, as [value, probability]. */
+    probabilities?: Array<[unknown, number]>
     error?: string
   }
 }
