@@ -97,7 +97,11 @@ describe('POST /v1/verify', () => {
     writeFiles(repo, FILES)
     expect((await steme(['init', '--dir', repo])).code).toBe(0)
     // Recency says bob (stated last); the confidence lens says alice (stated with more confidence).
-    const facts = ['{"subject":"team:payments","predicate":"owner","value":"alice","confidence":0.95}', '{"subject":"team:payments","predicate":"owner","value":"bob","confidence":0.4}']
+    // Two sources, so the one agent stands behind both: from one source, bob would be its latest word.
+    const facts = [
+      '{"subject":"team:payments","predicate":"owner","value":"alice","confidence":0.95,"source":"hr:roster"}',
+      '{"subject":"team:payments","predicate":"owner","value":"bob","confidence":0.4,"source":"chat:standup"}',
+    ]
     for (const f of facts) expect((await steme(['ingest', '-', '--json'], f + '\n')).code).toBe(0)
     const v = await steme(['verify', '--json'])
     localCode = v.code
