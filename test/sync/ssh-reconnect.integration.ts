@@ -105,6 +105,11 @@ describe('an SSH connection lost mid-pull', () => {
     process.kill(remote.pids()[0], 'SIGKILL')
     await until(() => /ECONNREFUSED/.test(stderr) || p.exitCode !== null, 'a refused reconnect')
     await sshd.resume()
+    // Bounded below the test's own timeout, so a pull that never ends fails with what it said.
+    await until(() => p.exitCode !== null || p.signalCode !== null, 'the pull to end', 90_000).catch((e) => {
+      p.kill('SIGKILL')
+      throw new Error(`${(e as Error).message}; it said: ${stderr || '(nothing)'}; remote stemes started: ${remote.pids().length}`)
+    })
     expect(await exited, stderr).toBe(0)
     expect(remote.pids().length).toBeGreaterThan(1)
     // Each retry is noted: the channel that closed (unless the kill fell between requests) and the refused reconnects.
