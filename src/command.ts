@@ -24,6 +24,15 @@ export abstract class StemeCommand extends Command {
     }),
   }
 
+  /**
+   * Base flags of the commands that use no store (keys, whoami, hook, coverage, claims add): --store
+   * is still accepted, so an alias or a script that passes it to every command keeps working, but
+   * their --help does not offer it, since it changes nothing there.
+   */
+  static storelessFlags = {
+    store: Flags.string({description: 'accepted and ignored: this command uses no store', hidden: true}),
+  }
+
   /** Flags of the commands that can run against a daemon (assert, ingest, query, log, show). */
   static remoteFlags = {
     remote: Flags.string({description: 'run against a `steme serve` daemon at this URL (default: STEME_REMOTE)', helpGroup: 'GLOBAL'}),

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsOp} from '../ops/conflicts.js'
 import {answerCell, table} from '../ui/table.js'
+import {visible} from '../core/text.js'
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -24,6 +25,7 @@ ${SELF_IN_LENS}`
     const t = await this.target(flags, {readOnly: true})
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of']}
     const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
+    for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
     if (res.conflicts.length === 0) this.out(`no contested pairs${min > 0 ? ` at conflict >= ${min}` : ''} among ${res.pairs}`)
     else
       this.out(

@@ -4,6 +4,7 @@ import {coverageOp, type CoverageResult} from '../ops/coverage.js'
 import {table} from '../ui/table.js'
 
 export default class Coverage extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Per directory: how many observations the extractors make, and how many of them a claim covers'
   static examples = ['<%= config.bin %> coverage', '<%= config.bin %> coverage --json']
   static flags = {

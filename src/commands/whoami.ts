@@ -2,6 +2,7 @@ import {StemeCommand} from '../command.js'
 import {KeyStore} from '../keystore.js'
 
 export default class Whoami extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Print the agent id (public key) you sign with, and where the key comes from'
   static description =
     'The key is --key (a key name or a key file path), else STEME_KEY (the same, or a 64-hex seed, as CI sets it), else your default key (`steme keys default <name>` picks it). ' +

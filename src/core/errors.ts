@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'too_large'
   | 'rate_limited'
   | 'invalid_claims'
+  | 'no_space'
 
 /** An error caused by input or environment the user controls. `exit` follows DESIGN.md §7. */
 export class UserError extends Error {

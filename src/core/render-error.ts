@@ -1,5 +1,5 @@
 /** How a command reports an error that ends it: a user error with its hint and exit code, or a bug. */
-import {BugError, UserError} from './errors.js'
+import {BugError, UserError, type ErrorCode} from './errors.js'
 import {redactUrls} from './redact.js'
 
 /**
@@ -8,17 +8,17 @@ import {redactUrls} from './redact.js'
  * Exit 1 when the path may be right but the machine refused (permissions, a full or read-only disk):
  * the same command can succeed once that is fixed.
  */
-const SYSTEM_ERRORS: Record<string, {exit: 1 | 2; hint: string}> = {
-  ENOENT: {exit: 2, hint: 'check the path: it does not exist'},
-  EISDIR: {exit: 2, hint: 'a directory was given where a file is needed: pass the path of a file'},
-  ENOTDIR: {exit: 2, hint: 'a part of the path is a file, not a directory: check the path'},
-  EEXIST: {exit: 2, hint: 'something is already there: move it away, or use another path'},
-  ENAMETOOLONG: {exit: 2, hint: 'use a shorter path'},
-  ELOOP: {exit: 2, hint: 'the path goes through a loop of symbolic links: fix the links, or use another path'},
-  EACCES: {exit: 1, hint: 'check the permissions on the path (ls -l), or use another path'},
-  EPERM: {exit: 1, hint: 'check the permissions on the path (ls -l), or use another path'},
-  ENOSPC: {exit: 1, hint: 'free some space on that disk and run the command again'},
-  EROFS: {exit: 1, hint: 'the file system is read-only: use a path on a writable one'},
+const SYSTEM_ERRORS: Record<string, {exit: 1 | 2; code: ErrorCode; hint: string}> = {
+  ENOENT: {exit: 2, code: 'not_found', hint: 'check the path: it does not exist'},
+  EISDIR: {exit: 2, code: 'usage', hint: 'a directory was given where a file is needed: pass the path of a file'},
+  ENOTDIR: {exit: 2, code: 'usage', hint: 'a part of the path is a file, not a directory: check the path'},
+  EEXIST: {exit: 2, code: 'usage', hint: 'something is already there: move it away, or use another path'},
+  ENAMETOOLONG: {exit: 2, code: 'usage', hint: 'use a shorter path'},
+  ELOOP: {exit: 2, code: 'usage', hint: 'the path goes through a loop of symbolic links: fix the links, or use another path'},
+  EACCES: {exit: 1, code: 'forbidden', hint: 'check the permissions on the path (ls -l), or use another path'},
+  EPERM: {exit: 1, code: 'forbidden', hint: 'check the permissions on the path (ls -l), or use another path'},
+  ENOSPC: {exit: 1, code: 'no_space', hint: 'free some space on that disk and run the command again'},
+  EROFS: {exit: 1, code: 'forbidden', hint: 'the file system is read-only: use a path on a writable one'},
 }
 
 /**
@@ -35,7 +35,7 @@ export function fileSystemError(err: unknown): UserError | undefined {
   const reason = e.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
   const dest = (e as {dest?: unknown}).dest
   const what = typeof e.path === 'string' ? `${e.path}${typeof dest === 'string' ? ` to ${dest}` : ''}` : 'a file'
-  return new UserError(`cannot ${e.syscall} ${what}: ${reason}`, {exit: known.exit, hint: known.hint, cause: err})
+  return new UserError(`cannot ${e.syscall} ${what}: ${reason}`, {exit: known.exit, code: known.code, hint: known.hint, cause: err})
 }
 
 /** DuckDB's words for a store file it cannot read back: cut short, or a block whose checksum fails. */

@@ -5,7 +5,7 @@ import type {Assertion, Retract, Vote} from '../core/record.js'
 import {compareRecords, walkLineage, type ContestedBatch} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
 import {lifecycle} from '../lenses/filters.js'
-import {compile, resolve} from '../lenses/registry.js'
+import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {RetractionWhy} from '../lenses/types.js'
 import {valueKey} from '../lenses/values.js'
 import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
@@ -41,11 +41,11 @@ const SLACK = 256
  * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
  * store would give them, and only the `limit` strongest rows are kept.
  */
-export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]}> {
+export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]; notes?: string[]}> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
   const self = selfOf(deps)
-  const [{policy, epochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
+  const [{policy, epochs, ignoredEpochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
   const minScore = input.minScore ?? 0
   const limit = input.limit
@@ -85,7 +85,10 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
     }
   }
   rows.sort(byConflict)
-  return {lens: expr.text, minScore, pairs, conflicts: rows.slice(0, limit ?? rows.length)}
+  // What the lens names that this store does not know (no key for agent:self, an epoch no record
+  // declares) is the same for every pair: said once, as query says it, so an empty list is explained.
+  const notes = filterNotes(expr, {now, asOf, votes: [], retracted: new Map(), superseded: new Map(), epochs, ignoredEpochs, trust, self, params})
+  return {lens: expr.text, minScore, pairs, conflicts: rows.slice(0, limit ?? rows.length), ...(notes.length ? {notes} : {})}
 }
 
 const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)

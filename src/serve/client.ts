@@ -41,7 +41,7 @@ export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
  */
 export const NAMING_HEADER = 'x-steme-naming'
 
-const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims'])
+const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims', 'no_space'])
 
 /** A claim's `lens = "…"` (or '…') on a line of its own, with an optional comment: the lens text is group 2. */
 const LENS_LINE = /^(\s*lens\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(\s*(?:#.*)?\r?)$/

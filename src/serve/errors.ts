@@ -28,6 +28,7 @@ export const STATUS: Record<HttpErrorCode, number> = {
   internal: 500,
   not_implemented: 501,
   remote: 502,
+  no_space: 507,
   locked: 503,
   no_store: 503,
   shutting_down: 503,

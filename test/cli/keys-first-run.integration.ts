@@ -218,3 +218,18 @@ describe('keys generate --name that is not a name', () => {
     }
   })
 })
+
+describe('--store on commands that use no store', () => {
+  it('is accepted (an alias may pass it to every command) but not offered in their --help', () => {
+    const made = sb.json<{agent: string}>(['keys', 'generate'])
+    for (const cmd of [['whoami'], ['keys', 'list'], ['keys', 'generate'], ['keys', 'default'], ['hook', 'install'], ['coverage'], ['claims', 'add']]) {
+      const help = sb.run([...cmd, '--help'])
+      expect(help.code, cmd.join(' ')).toBe(0)
+      expect(help.stdout, cmd.join(' ')).not.toContain('--store')
+    }
+    // A command that uses one still offers it.
+    expect(sb.run(['query', '--help']).stdout).toContain('--store')
+    expect(sb.json<{agent: string}>(['whoami', '--store', join(sb.dir, 'nowhere')]).agent).toBe(made.agent)
+    expect(sb.run(['keys', 'list', '--store', join(sb.dir, 'nowhere')]).code).toBe(0)
+  })
+})

@@ -69,6 +69,17 @@ describe('steme lens commands', () => {
     expect(c.conflicts.map((x: {subject: string}) => x.subject)).toContain('drug:ibuprofen')
   })
 
+  it('conflicts says, as query does, when the lens names what this store does not know', () => {
+    const epoch = json('conflicts', '--lens', 'epoch:v9, recency')
+    expect(epoch.notes).toEqual([expect.stringContaining('no record declares an epoch named "v9"')])
+    expect(steme('conflicts', '--lens', 'epoch:v9, recency').err).toContain('note: no record declares an epoch named "v9"')
+    // No key here: agent:self keeps nothing, and an empty list says why.
+    const keyless = spawnSync(process.execPath, [BIN, 'conflicts', '--lens', 'agent:self, recency'], {cwd: dir, env: {...env, XDG_CONFIG_HOME: join(dir, 'no-keys')}, encoding: 'utf8'})
+    expect(keyless.status, keyless.stderr).toBe(0)
+    expect(keyless.stderr).toContain('note: there is no signing key here, so agent:self keeps nothing')
+    expect(json('conflicts').notes).toBeUndefined()
+  })
+
   it('conflicts and query agree when an assertion about another subject supersedes one of the pair', () => {
     const subjects = () => json('conflicts').conflicts.map((x: {subject: string}) => x.subject)
     const old = json('assert', 'drug:naproxen', 'dose', '220').id

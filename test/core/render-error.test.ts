@@ -24,14 +24,15 @@ afterEach(() => vi.restoreAllMocks())
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 describe('a system error on a path is rendered as the user\'s error, not as a bug', () => {
-  const cases: Array<[string, () => unknown, 1 | 2, string]> = [
-    ['ENOENT', () => readFileSync(join(dir, 'missing')), 2, `cannot open ${join(dir, 'missing')}: no such file or directory`],
-    ['EISDIR', () => writeFileSync(join(dir, 'sub'), 'x'), 2, `cannot open ${join(dir, 'sub')}: illegal operation on a directory`],
-    ['ENOTDIR', () => mkdirSync(join(dir, 'file', 'x')), 2, `cannot mkdir ${join(dir, 'file', 'x')}: not a directory`],
-    ['EEXIST', () => mkdirSync(join(dir, 'file')), 2, `cannot mkdir ${join(dir, 'file')}: file already exists`],
-    ['ENAMETOOLONG', () => readFileSync(join(dir, 'n'.repeat(300))), 2, 'name too long'],
+  // The --json code too: a missing path is not_found, a wrong kind of path a usage error.
+  const cases: Array<[string, () => unknown, 1 | 2, string, string]> = [
+    ['ENOENT', () => readFileSync(join(dir, 'missing')), 2, `cannot open ${join(dir, 'missing')}: no such file or directory`, 'not_found'],
+    ['EISDIR', () => writeFileSync(join(dir, 'sub'), 'x'), 2, `cannot open ${join(dir, 'sub')}: illegal operation on a directory`, 'usage'],
+    ['ENOTDIR', () => mkdirSync(join(dir, 'file', 'x')), 2, `cannot mkdir ${join(dir, 'file', 'x')}: not a directory`, 'usage'],
+    ['EEXIST', () => mkdirSync(join(dir, 'file')), 2, `cannot mkdir ${join(dir, 'file')}: file already exists`, 'usage'],
+    ['ENAMETOOLONG', () => readFileSync(join(dir, 'n'.repeat(300))), 2, 'name too long', 'usage'],
   ]
-  for (const [code, make, exit, message] of cases) {
+  for (const [code, make, exit, message, errorCode] of cases) {
     it(`${code}: the path and the system's reason, exit ${exit}`, () => {
       const e = thrown(make)
       expect(e.code).toBe(code)
@@ -39,15 +40,16 @@ describe('a system error on a path is rendered as the user\'s error, not as a bu
       expect(u).toBeInstanceOf(UserError)
       expect(u!.message).toContain(message)
       expect(u!.exit).toBe(exit)
+      expect(u!.code).toBe(errorCode)
       expect(u!.hint).toBeTruthy()
     })
   }
 
-  it('a read without a path still says what failed; ENOSPC, EACCES, EPERM, EROFS exit 1', () => {
+  it('a read without a path still says what failed; ENOSPC, EACCES, EPERM, EROFS exit 1, refused or out of space, not usage', () => {
     expect(fileSystemError(thrown(() => readFileSync(join(dir, 'sub'))))!.message).toBe('cannot read a file: illegal operation on a directory')
-    for (const code of ['ENOSPC', 'EACCES', 'EPERM', 'EROFS']) {
+    for (const [code, errorCode] of [['ENOSPC', 'no_space'], ['EACCES', 'forbidden'], ['EPERM', 'forbidden'], ['EROFS', 'forbidden']]) {
       const e = Object.assign(new Error(`${code}: some reason, write`), {code, syscall: 'write', path: '/x/y'})
-      expect(fileSystemError(e)).toMatchObject({message: 'cannot write /x/y: some reason', exit: 1})
+      expect(fileSystemError(e)).toMatchObject({message: 'cannot write /x/y: some reason', exit: 1, code: errorCode})
     }
   })
 

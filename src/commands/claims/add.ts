@@ -5,6 +5,7 @@ import {UserError} from '../../core/errors.js'
 import {claimsAddOp, parseExpect, type ClaimsAddResult} from '../../ops/claims-add.js'
 
 export default class ClaimsAdd extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Add a claim to .steme/claims.toml, by flags or interactively'
   static description = `Missing fields are asked for when stdin is a terminal; otherwise --id, --subject and --predicate (and --expect, which present/absent do not take) are required. --expect is parsed as JSON when it is JSON (true, 1.3, ["a","b"], {"a":1}), else kept as a string; a number JSON would change (20.10 would be read as 20.1) is kept as the text typed, with a note, and null is refused (TOML has none). The claim is appended once the file as it will be passes the checks verify makes (a duplicate id or an unknown lens is refused, exit 2, and the file is left unchanged); the rest of the file is left as it is.`
   static examples = [

@@ -4,6 +4,7 @@ import {StemeCommand} from '../../command.js'
 import {installHookOp, type HookResult} from '../../ops/hook.js'
 
 export default class HookInstall extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Install a git pre-commit hook that runs `steme verify --staged`'
   static description = `Refuses to replace a pre-commit hook that is not steme's unless --force is given; the replaced hook is kept next to it and \`steme hook uninstall\` restores it. Skip the check once with SKIP=steme-verify git commit ...`
   static examples = ['<%= config.bin %> hook install', '<%= config.bin %> hook install --force --fail-on-warn']

@@ -2,6 +2,7 @@ import {StemeCommand} from '../../command.js'
 import {uninstallHookOp, type HookResult} from '../../ops/hook.js'
 
 export default class HookUninstall extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Remove the steme pre-commit hook and restore the hook it replaced, if any'
   static examples = ['<%= config.bin %> hook uninstall']
 

@@ -3,6 +3,7 @@ import {StemeCommand} from '../../command.js'
 import {KeyStore, type KeyInfo} from '../../keystore.js'
 
 export default class KeysGenerate extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'Create a new Ed25519 signing key (private key file mode 0600, never printed)'
   static description =
     'Keys are kept in $XDG_CONFIG_HOME/steme/keys (else ~/.config/steme/keys), one <name>.key file each, never in a store or a repository. ' +

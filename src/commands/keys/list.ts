@@ -3,6 +3,7 @@ import {KeyStore, type KeyInfo} from '../../keystore.js'
 import {table} from '../../ui/table.js'
 
 export default class KeysList extends StemeCommand {
+  static baseFlags = StemeCommand.storelessFlags
   static summary = 'List your signing keys (public keys only)'
   static examples = ['<%= config.bin %> keys list', '<%= config.bin %> keys list --json']
   static description = `Sign with one of them by name: --key <name> on any command that signs, or STEME_KEY=<name>.
