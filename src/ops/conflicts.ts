@@ -6,7 +6,7 @@ import {compareRecords, walkLineage, type ContestedBatch} from '../core/store.js
 import {cascade} from '../lenses/cascade.js'
 import {lifecycle} from '../lenses/filters.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
-import type {RetractionWhy} from '../lenses/types.js'
+import type {Resolution, RetractionWhy} from '../lenses/types.js'
 import {valueKey} from '../lenses/values.js'
 import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
 import type {Deps} from './deps.js'
@@ -71,16 +71,7 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
       if (needsReliability && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
       const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
       if (res.conflict < minScore || res.conflict === 0) continue
-      rows.push({
-        subject: cands[0].subject,
-        predicate,
-        conflict: res.conflict,
-        values: res.candidates.length,
-        witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
-        winner: res.winner?.key,
-        status: res.status,
-        top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
-      })
+      rows.push(conflictRow(res))
       if (limit !== undefined && rows.length >= limit + SLACK) rows = rows.sort(byConflict).slice(0, limit)
     }
   }
@@ -89,6 +80,20 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   // declares) is the same for every pair: said once, as query says it, so an empty list is explained.
   const notes = filterNotes(expr, {now, asOf, votes: [], retracted: new Map(), superseded: new Map(), epochs, ignoredEpochs, trust, self, params})
   return {lens: expr.text, minScore, pairs, conflicts: rows.slice(0, limit ?? rows.length), ...(notes.length ? {notes} : {})}
+}
+
+/** A pair's row in the listing, from its resolution: the three best values stand for the camps. */
+export function conflictRow(res: Resolution): ConflictRow {
+  return {
+    subject: res.subject,
+    predicate: res.predicate,
+    conflict: res.conflict,
+    values: res.candidates.length,
+    witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
+    winner: res.winner?.key,
+    status: res.status,
+    top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
+  }
 }
 
 const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)

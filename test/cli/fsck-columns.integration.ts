@@ -1,8 +1,6 @@
 /** fsck checks the typed columns kept for queries against each record, on a real DuckDB file changed behind steme's back. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {spawnSync} from 'node:child_process'
-import {join} from 'node:path'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 beforeAll(() => {
@@ -11,14 +9,7 @@ beforeAll(() => {
 })
 afterAll(() => sb.cleanup())
 
-/** Run SQL on the store file with DuckDB itself, as someone with the file could. */
-function tamper(sql: string): void {
-  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
-const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
-await c.run(process.argv[2]); c.closeSync(); i.closeSync()`
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, '.steme', 'store.duckdb'), sql], {cwd: process.cwd(), encoding: 'utf8'})
-  expect(r.status, r.stderr).toBe(0)
-}
+const tamper = (sql: string) => tamperStore(sb, sql)
 
 describe('steme fsck and the typed columns', () => {
   it('reports a record whose typed column was changed (it vanished from queries), with the column, stored and expected; exit 1', () => {

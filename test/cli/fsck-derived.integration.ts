@@ -1,12 +1,11 @@
 /** fsck checks the derived tables (refs, sync_buckets) against the records, and --repair rewrites them, on a real DuckDB file changed behind steme's back. */
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {bucketOf} from '../../src/core/bucket.js'
 import {initHash} from '../../src/core/hash.js'
 import {recordLine, type Sealed} from '../../src/core/seal.js'
 import type {FsckResult} from '../../src/ops/fsck.js'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
 import {assertion, record, stamp} from '../helpers/records.js'
 
 let sb: Sandbox
@@ -17,14 +16,7 @@ beforeEach(() => {
 })
 afterEach(() => sb.cleanup())
 
-/** Run SQL on the store file with DuckDB itself, as someone with the file could. */
-function tamper(sql: string): void {
-  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
-const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
-await c.run(process.argv[2]); c.closeSync(); i.closeSync()`
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, '.steme', 'store.duckdb'), sql], {cwd: process.cwd(), encoding: 'utf8'})
-  expect(r.status, r.stderr).toBe(0)
-}
+const tamper = (sql: string) => tamperStore(sb, sql)
 
 const ingest = (rs: readonly Sealed[]) => expect(sb.run(['ingest', '-'], {input: rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'}).code).toBe(0)
 const fsck = (...args: string[]) => {

@@ -54,3 +54,15 @@ export function sandbox(prefix = 'steme-cli-'): Sandbox {
   }
   return sb
 }
+
+/**
+ * Run SQL on a sandbox's store file with DuckDB itself, as someone with the file could: in another
+ * process, so the store is closed again before steme opens it.
+ */
+export function tamperStore(sb: Pick<Sandbox, 'dir'>, sql: string): void {
+  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
+const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect()
+await c.run(process.argv[2]); c.closeSync(); i.closeSync()`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, '.steme', 'store.duckdb'), sql], {cwd: process.cwd(), encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`tampering with the store failed: ${r.stderr}`)
+}

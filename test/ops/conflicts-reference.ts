@@ -7,7 +7,7 @@ import {lifecycle} from '../../src/lenses/filters.js'
 import {compile, resolve} from '../../src/lenses/registry.js'
 import type {RetractionWhy} from '../../src/lenses/types.js'
 import {valueKey} from '../../src/lenses/values.js'
-import type {ConflictRow, ConflictsInput, conflictsOp} from '../../src/ops/conflicts.js'
+import {conflictRow, type ConflictRow, type ConflictsInput, type conflictsOp} from '../../src/ops/conflicts.js'
 import {gatherPolicy, honours, lensParams, selfOf, supersession} from '../../src/ops/context.js'
 import type {Deps} from '../../src/ops/deps.js'
 import {learnReliability} from '../../src/ops/reliability.js'
@@ -75,16 +75,7 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
     const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
     if (res.conflict < minScore || res.conflict === 0) continue
-    rows.push({
-      subject: cands[0].subject,
-      predicate,
-      conflict: res.conflict,
-      values: res.candidates.length,
-      witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
-      winner: res.winner?.key,
-      status: res.status,
-      top: res.candidates.slice(0, 3).map((c) => ({value: c.key, probability: c.probability, witnesses: c.witnesses})),
-    })
+    rows.push(conflictRow(res))
   }
   rows.sort((a, b) => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : 1))
   return {lens: expr.text, minScore, pairs: groups.size, conflicts: rows.slice(0, input.limit ?? rows.length)}
