@@ -7,11 +7,10 @@
 // `npm run build` first (npm run bench:fsck does it).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {BIN, CACHE, ROOT, STORE_TAG, cli, fmt, median} from './lib.mjs'
+import {BIN, CACHE, ROOT, STORE_TAG, cli, fmt, median, freePort} from './lib.mjs'
 import {rng} from './rng.mjs'
 
 const N = Number(process.env.BENCH_N ?? 100_000)
@@ -61,17 +60,6 @@ async function generate() {
   }
   writeFileSync(file, lines.join('\n') + '\n')
   return file
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address()
-      srv.close(() => res(port))
-    })
-  })
 }
 
 function must(r, what) {

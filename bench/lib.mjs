@@ -1,4 +1,5 @@
 // Shared benchmark helpers: data generation (cached under .bench/), timing, medians, process runs.
+import {createServer} from 'node:net'
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, createWriteStream, statSync, readdirSync} from 'node:fs'
 import {once} from 'node:events'
@@ -70,4 +71,16 @@ export function dirSize(path) {
   const st = statSync(path)
   if (!st.isDirectory()) return st.size
   return readdirSync(path).reduce((t, f) => t + dirSize(join(path, f)), 0)
+}
+
+/** A TCP port free on 127.0.0.1 now, for a server the bench starts (PostgreSQL). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address()
+      srv.close(() => res(port))
+    })
+  })
 }

@@ -4,12 +4,11 @@
 // defaults: fsync and synchronous_commit on). Needs `npm run build` first (npm run bench does it).
 import {execFileSync} from 'node:child_process'
 import {createReadStream, mkdtempSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {pathToFileURL} from 'node:url'
-import {ROOT, dirSize, fmt, generate, median, mib, pct} from './lib.mjs'
+import {ROOT, dirSize, fmt, generate, median, mib, pct, freePort} from './lib.mjs'
 
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 4096) // ingest's chunk size: what `steme ingest` hands the store
@@ -68,17 +67,6 @@ async function queries(store) {
 }
 
 const root = async (store) => (LocalView ? rootFingerprint(await LocalView.load(store)) : undefined)
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address()
-      srv.close(() => res(port))
-    })
-  })
-}
 
 const row = (name, duck, pg, note = '') => console.log(`${name.padEnd(44)} ${String(duck).padStart(16)} ${String(pg).padStart(16)}  ${note}`)
 
