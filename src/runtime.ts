@@ -1,5 +1,5 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
-import {Hlc, parseHlc} from './core/hlc.js'
+import {HLC_RE, Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
 import {accessSync, closeSync, constants, openSync, readSync} from 'node:fs'
 import {dirname} from 'node:path'
@@ -123,6 +123,23 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   // (which only cache) and noClock commands issue no stamps.
   const stamps = !opts.readOnly && !opts.noClock
   const [saved0, stored] = stamps ? await Promise.all([store.getMeta(HLC_META), store.maxHlc()]) : [undefined, undefined]
+  // Neither comes from the user: one that is no stamp is damage in the store, and says where.
+  if (stored && !HLC_RE.test(stored)) {
+    await store.close().catch(() => undefined)
+    throw new UserError(`the store's hlc column holds ${JSON.stringify(stored)}, which is no HLC stamp, so the clock cannot resume above the stored records`, {
+      code: 'integrity',
+      exit: 1,
+      hint: '`steme fsck` finds the record; `steme fsck --repair` rewrites the column from the signed records',
+    })
+  }
+  if (saved0 && !HLC_RE.test(saved0)) {
+    await store.close().catch(() => undefined)
+    throw new UserError(`the clock saved in the store (meta ${HLC_META}) is ${JSON.stringify(saved0)}, which is no HLC stamp`, {
+      code: 'integrity',
+      exit: 1,
+      hint: 'the store was changed outside steme: `steme fsck` checks the records; to go on writing, export them (`steme export -o all.ndjson`) and ingest them into a new store',
+    })
+  }
   const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()
   const clock = new Hlc(last ? parseHlc(last) : undefined, opts.now)
   const keys = new KeyStore(env)

@@ -119,3 +119,28 @@ describe('steme fsck and the derived tables', () => {
     expect(fsck().res).toEqual(before)
   })
 })
+
+describe('a damaged hlc column and the commands that write', () => {
+  it('a write says where the damage is and how to mend it (exit 1), not that the user typed a bad stamp; after fsck --repair it works', () => {
+    const {base, cites} = sample()
+    ingest([base, cites])
+    tamper(`UPDATE records SET hlc = 'garbage' WHERE id = unhex('${cites.record.id}')`)
+    const refused = sb.run(['assert', 't:z', 'p', '1'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`error: the store's hlc column holds "garbage", which is no HLC stamp`)
+    expect(refused.stderr).toContain('`steme fsck --repair` rewrites the column from the signed records')
+    expect(refused.stderr).not.toContain('an HLC stamp looks like')
+    // Readers are unaffected, and the repair lets writers go on.
+    expect(sb.run(['query', 't:x']).code).toBe(0)
+    expect(fsck('--repair').code).toBe(0)
+    expect(sb.run(['assert', 't:z', 'p', '1']).code).toBe(0)
+  })
+
+  it('a damaged saved clock is named as such', () => {
+    ingest([sample().base])
+    tamper(`UPDATE meta SET value = 'garbage' WHERE key = 'hlc'`)
+    const refused = sb.run(['assert', 't:z', 'p', '1'])
+    expect(refused.code, refused.stderr).toBe(1)
+    expect(refused.stderr).toContain('error: the clock saved in the store (meta hlc) is "garbage", which is no HLC stamp')
+  })
+})
