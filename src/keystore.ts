@@ -24,12 +24,14 @@ export interface LoadedKey extends KeyPair {
 }
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/
-const SEED_RE = /^[0-9a-fA-F]{64}$/
-const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, and not 64 hex digits'
+/** 32 hex digits or more: the shape of key material (a seed is 64; one pasted short by a few is still most of one). */
+const SEED_RE = /^[0-9a-fA-F]{32,}$/
+const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, and not 32 or more hex digits alone'
 
 /**
- * Whether a key name may be used and printed. 64 hex digits is the shape of a private seed (what
- * STEME_KEY takes), so a name like that is refused and never echoed: it may be a seed typed into --key.
+ * Whether a key name may be used and printed. A run of 32 or more hex digits is the shape of a
+ * private seed (STEME_KEY takes 64), or of most of one, so a name like that is refused and never
+ * echoed: it may be a seed typed into --key or --name, whole or cut short.
  */
 const isKeyName = (name: string): boolean => NAME_RE.test(name) && !SEED_RE.test(name)
 
@@ -120,7 +122,7 @@ export class KeyStore {
 
   generate(name = 'default', makeDefault?: boolean): KeyInfo {
     if (SEED_RE.test(name.trim())) {
-      throw new UserError('--name takes a name for the new key, and this one is 64 hex digits, the shape of a private key seed; it is not used or printed', {
+      throw new UserError('--name takes a name for the new key, and this one is only hex digits, 32 or more, the shape of a private key seed; it is not used or printed', {
         hint: `pick a name (${NAME_RULE}); a raw seed is not imported as a key file: set STEME_KEY to it instead`,
       })
     }
@@ -309,7 +311,7 @@ export class KeyStore {
 /** A name where a key name belongs that is not one: never echoed, as it may be a seed, pasted. */
 function notAName(what: string, given: string): UserError {
   const seed = SEED_RE.test(given.trim())
-  return new UserError(`${what} takes the name of a key, and this ${seed ? 'looks like a private key seed (64 hex digits)' : `is not a valid key name (${whyNotName(given)})`}; it is not printed`, {
+  return new UserError(`${what} takes the name of a key, and this ${seed ? 'looks like a private key seed (32 or more hex digits)' : `is not a valid key name (${whyNotName(given)})`}; it is not printed`, {
     code: 'no_key',
     hint: 'see your key names with `steme keys list` (a key file is given by its path, ./name.key); to sign with a raw seed, set it in STEME_KEY instead (and keep it out of your shell history)',
   })
@@ -321,7 +323,7 @@ function whyNotName(name: string): string {
   const bad = [...name].find((c) => !/[A-Za-z0-9._-]/.test(c))
   if (bad !== undefined) return `it contains ${bad === ' ' ? 'a space' : JSON.stringify(bad)}`
   if (name.length > 64) return `it is ${name.length} characters long`
-  return 'it is 64 hex digits, the shape of a seed'
+  return 'it is only hex digits, 32 or more, the shape of a seed'
 }
 
 const shortList = (names: string[]): string => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`)

@@ -53,6 +53,20 @@ describe('a private seed given where a key name belongs is never printed', () =>
     expect(leaks(sb.run(['keys', 'list']))).toBe(false)
   })
 
+  it('a seed pasted a few digits short is refused as a --name and a --key too, without printing it; a short hex name is fine', () => {
+    for (const short of [SEED.slice(0, 63), SEED.slice(0, 40), SEED.slice(0, 32)]) {
+      const made = sb.run(['keys', 'generate', '--name', short])
+      expect(made.code, short.length.toString()).toBe(2)
+      expect(made.stderr).toContain('the shape of a private key seed')
+      expect(made.stdout + made.stderr).not.toContain(short)
+      const used = sb.run(['whoami', '--key', short])
+      expect(used.code).toBe(2)
+      expect(used.stdout + used.stderr).not.toContain(short)
+    }
+    expect(sb.run(['keys', 'list']).stdout).not.toContain(SEED.slice(0, 32))
+    expect(sb.run(['keys', 'generate', '--name', 'deadbeef']).code).toBe(0)
+  })
+
   it('a seed typed as a command, a flag or a stray argument is not echoed in the usage error', () => {
     for (const args of [[SEED], ['keys', SEED], ['whoami', `--${SEED}`], ['whoami', SEED], ['keys', 'list', SEED.toUpperCase()]]) {
       for (const json of [[], ['--json']]) {
