@@ -81,6 +81,25 @@ async function whileServing(e: Env, extra: string[], fn: (d: Daemon) => Promise<
   return d
 }
 
+/**
+ * Two fresh stores for `fn`, signed by the same key: `a`, holding two facts about site:a, to serve,
+ * and `b` to sync with it; both removed after.
+ */
+async function inTwoStores(fn: (a: Env, b: Env) => Promise<void>): Promise<void> {
+  const a = makeEnv()
+  const b = makeEnv()
+  b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
+  try {
+    expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
+    expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
+    expect((await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')).code).toBe(0)
+    await fn(a, b)
+  } finally {
+    rmSync(a.dir, {recursive: true, force: true})
+    rmSync(b.dir, {recursive: true, force: true})
+  }
+}
+
 describe('steme serve with no tokens yet', () => {
   it('says how to create one, in its log', async () => {
     await inFreshStore((e) =>
@@ -453,18 +472,11 @@ describe('SIGTERM during a large ingest', () => {
 
 describe('sync over HTTP against steme serve', () => {
   it('read tokens pull, write tokens push; no token is refused; pushes reach /v1/events and metrics', async () => {
-    const a = makeEnv()
-    const b = {...makeEnv()}
-    b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
-    try {
-      expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
-      expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
-      await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')
+    await inTwoStores(async (a, b) => {
       await steme(b, ['ingest', '-'], '{"subject":"site:b","predicate":"p","value":3}\n')
       const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
       const write = (await steme(a, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
-      const d = await startDaemon(a)
-      try {
+      await whileServing(a, [], async (d) => {
         const sse = await fetch(`${d.url}/v1/events?subject=site:`, {headers: {authorization: `Bearer ${read}`}})
         const reader = sse.body!.getReader()
         const noToken = await steme(b, ['pull', d.url, '--retries', '0', '--json'])
@@ -493,30 +505,17 @@ describe('sync over HTTP against steme serve', () => {
         expect(metrics).toMatch(/steme_sync_sessions_total\{direction="pull"\} [1-9]/)
         expect(metrics).toMatch(/steme_sync_sessions_total\{direction="both"\} [1-9]/)
         expect(metrics).toMatch(/steme_records_stored_total 1/)
-      } finally {
-        d.proc.kill('SIGTERM')
-        await d.exited
-      }
-    } finally {
-      rmSync(a.dir, {recursive: true, force: true})
-      rmSync(b.dir, {recursive: true, force: true})
-    }
+      })
+    })
   })
 })
 
 describe('steme serve on a port fetch refuses', () => {
   it('serves it, warns that browsers and fetch will not connect, and steme pulls from it', async () => {
-    const a = makeEnv()
-    const b = makeEnv()
-    b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
-    try {
-      expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
-      expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
-      await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')
+    await inTwoStores(async (a, b) => {
       const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
       const port = await freeFetchBlockedPort()
-      const d = await startDaemon(a, ['--port', String(port)])
-      try {
+      await whileServing(a, ['--port', String(port)], async (d) => {
         expect(d.url).toBe(`http://127.0.0.1:${port}`)
         const warning = () => d.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: number; msg: string}).find((l) => l.level === 40 && /bad port/.test(l.msg))
         for (let i = 0; i < 100 && !warning(); i++) await new Promise((r) => setTimeout(r, 20))
@@ -524,13 +523,7 @@ describe('steme serve on a port fetch refuses', () => {
         const pulled = await steme({...b, env: {...b.env, STEME_TOKEN: read}}, ['pull', d.url, '--retries', '0', '--json'])
         expect(pulled.code, pulled.stderr).toBe(0)
         expect(JSON.parse(pulled.stdout).local.added).toBe(2)
-      } finally {
-        d.proc.kill('SIGTERM')
-        await d.exited
-      }
-    } finally {
-      rmSync(a.dir, {recursive: true, force: true})
-      rmSync(b.dir, {recursive: true, force: true})
-    }
+      })
+    })
   })
 })
