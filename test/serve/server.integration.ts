@@ -568,7 +568,7 @@ describe('GET /v1/events', () => {
 describe('TLS', () => {
   it('serves HTTPS with --tls-cert/--tls-key', async () => {
     const {execFileSync} = await import('node:child_process')
-    const {mkdtempSync, readFileSync} = await import('node:fs')
+    const {mkdtempSync, readFileSync, rmSync} = await import('node:fs')
     const {tmpdir} = await import('node:os')
     const {join} = await import('node:path')
     const https = await import('node:https')
@@ -601,6 +601,7 @@ describe('TLS', () => {
       expect((serr as UserError).hint).toMatch(/NODE_EXTRA_CA_CERTS/)
     } finally {
       await h.stop()
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 })

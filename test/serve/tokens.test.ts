@@ -1,11 +1,13 @@
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/core/errors.js'
 import {roleAllows, TokenFile} from '../../src/serve/tokens.js'
 
-const file = () => new TokenFile(join(mkdtempSync(join(tmpdir(), 'steme-tok-')), 'state', 'tokens.json'))
+const root = mkdtempSync(join(tmpdir(), 'steme-tok-'))
+afterAll(() => rmSync(root, {recursive: true, force: true}))
+const file = () => new TokenFile(join(mkdtempSync(join(root, 't-')), 'state', 'tokens.json'))
 
 describe('TokenFile', () => {
   it('stores only a hash, mode 0600, and checks the token back to its role', () => {

@@ -1,8 +1,8 @@
 import {createHmac, randomBytes} from 'node:crypto'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {addHostKey, checkHostKey, keyFingerprint, keyType} from '../../src/sync/transports/known-hosts.js'
 
 function blob(type: string, body: Buffer): Buffer {
@@ -15,8 +15,10 @@ function blob(type: string, body: Buffer): Buffer {
 const key = blob('ssh-ed25519', randomBytes(36))
 const other = blob('ssh-ed25519', randomBytes(36))
 const rsa = blob('ssh-rsa', randomBytes(100))
+const root = mkdtempSync(join(tmpdir(), 'steme-kh-'))
+afterAll(() => rmSync(root, {recursive: true, force: true}))
 const file = (text: string) => {
-  const f = join(mkdtempSync(join(tmpdir(), 'kh-')), 'known_hosts')
+  const f = join(mkdtempSync(join(root, 'kh-')), 'known_hosts')
   writeFileSync(f, text)
   return f
 }
