@@ -4,7 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
-import {findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
+import {committed, findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
 
 /** The repo root: the git work tree's top, else the directory holding `.steme/`, else cwd. */
@@ -24,19 +24,40 @@ export interface LoadedClaims {
 
 const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
 
-/** Read and parse the claims file; with a staged repo, the version in the git index when it is there. */
-export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[], opts: {cache?: boolean; checkLenses?: boolean} = {}): Promise<LoadedClaims> {
+/**
+ * What runs `steme verify --staged` before each commit, as far as can be told: steme's own hook, another
+ * pre-commit hook (the pre-commit framework's, or one written by hand) at `path`, or no hook at all.
+ */
+export type CommitHook = {kind: 'steme'} | {kind: 'other'; path: string} | {kind: 'none'}
+
+export interface LoadOptions {
+  cache?: boolean
+  checkLenses?: boolean
+  /** Asked only when a staged commit deletes the claims file, to say how to stop keeping claims; undefined when it cannot be told. */
+  hook?: () => CommitHook | undefined
+}
+
+/**
+ * Read and parse the claims file; with a staged repo, the version in the git index when it is there.
+ * One that the index deletes (in the last commit, not in the index) is refused: the commit removes it,
+ * and is not judged by a copy it leaves in the working tree. One never committed and not staged (new,
+ * not yet added) is read from the working tree.
+ */
+export async function loadClaims(root: string, path: string | undefined, repo?: RepoFiles, files?: readonly string[], opts: LoadOptions = {}): Promise<LoadedClaims> {
   const abs = resolve(path ?? defaultClaimsPath(root))
   const rel = relative(root, abs).replaceAll('\\', '/')
   let text: string
   let name: string
   let from: LoadedClaims['from'] = 'worktree'
-  if (repo?.staged && !rel.startsWith('..') && (files ?? (await repo.list())).includes(rel)) {
+  const inRepo = repo?.staged && !rel.startsWith('..')
+  if (inRepo && (files ?? (await repo.list())).includes(rel)) {
     const [c] = await repo.read([rel], CLAIMS_MAX_BYTES)
     if ('skipped' in c) throw new UserError(`the staged claims file ${rel} ${c.detail}`, {code: 'config'})
     text = c.text
     name = rel
     from = 'index'
+  } else if (inRepo && (await committed(root, rel))) {
+    throw claimsDeleted(rel, existsSync(abs), opts.hook)
   } else {
     if (!existsSync(abs)) {
       // Named from the repo root, which a command run in a subdirectory (with a .steme of its own, perhaps) does not show.
@@ -72,6 +93,33 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   } catch (e) {
     throw from === 'index' ? inStagedCopy(e, name) : e
   }
+}
+
+/**
+ * The commit deletes the claims file. Refused as a missing claims file is (exit 2): with the hook still
+ * installed, every later commit would be refused for want of one. Keeping the file, or removing what
+ * runs verify before the deletion is committed, are the two ways on.
+ */
+function claimsDeleted(rel: string, leftOnDisk: boolean, hook: LoadOptions['hook']): UserError {
+  const message = leftOnDisk
+    ? `the commit deletes the claims file ${rel} (in the last commit, not in the index), so there are no claims to check it against: the copy left in the working tree is not part of it`
+    : `the commit deletes the claims file ${rel} (in the last commit, in neither the index nor the working tree), so there are no claims to check it against`
+  const keep = leftOnDisk ? `to keep the claims, stage the file again: \`git add ${rel}\`` : `to keep the claims, bring the file back: \`git checkout HEAD -- ${rel}\``
+  let runner: CommitHook | undefined
+  try {
+    runner = hook?.()
+  } catch {
+    // Only the hint is less precise.
+  }
+  const stop =
+    runner?.kind === 'steme'
+      ? 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit'
+      : runner?.kind === 'other'
+        ? `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${runner.path}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`
+        : runner?.kind === 'none'
+          ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
+          : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
+  return new UserError(message, {code: 'config', hint: `${keep}; ${stop}`})
 }
 
 /** An error in a staged file (the claims file, the baseline) says so: the working tree's copy, the one an editor shows, may be fine. */

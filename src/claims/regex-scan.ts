@@ -152,7 +152,7 @@ class WorkerScanner implements Scanner {
       todo = todo.filter((i) => out[i] === undefined)
       for (const i of todo) if (stopped.has(group(i))) out[i] = {timedOut: true}
       todo = todo.filter((i) => out[i] === undefined)
-      this.worker = this.spawn()
+      // The stopped worker is not replaced here: runSome starts one only if a job is left for it.
     }
     return out as ScanOutcome[]
   }

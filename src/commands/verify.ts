@@ -10,7 +10,7 @@ import {plural} from '../core/words.js'
 
 export default class Verify extends StemeCommand {
   static summary = 'Check the repo\'s claims (.steme/claims.toml) against its files and the store'
-  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is broken. --staged reads what is being committed (the git index), as the pre-commit hook does: the files, the claims file and the baseline, each from the index when it holds them. The store is opened only when a claim has no observation in the files (or sets from = "store").
+  static description = `Each claim is PASS, CONFLICT (the observed value violates it: expected vs observed, and where), MISSING (nothing observed) or UNCHECKED (a regex bearing on it, an extractor feeding it or its matches pattern, was stopped at settings.regex_timeout_ms or failed). Exit 1 when an error claim fails (with --fail-on-warn, a warn claim too), 0 otherwise, 2 when the claims file is missing or broken. --staged reads what is being committed (the git index), as the pre-commit hook does: the files, the claims file and the baseline, each from the index when it holds them. A claims file the commit deletes (in the last commit, not in the index) is an error (exit 2), whatever copy the working tree keeps. The store is opened only when a claim has no observation in the files (or sets from = "store").
 
 A claim's lens resolves what the store says. ${SELF_IN_LENS}`
   static examples = [

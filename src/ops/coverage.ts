@@ -3,6 +3,7 @@ import {extractAll} from '../claims/extract.js'
 import {loadClaims, repoRoot} from '../claims/load.js'
 import {key} from '../claims/observation.js'
 import {openRepo} from '../claims/repo.js'
+import {commitHook} from './hook.js'
 
 export interface CoverageInput {
   cwd: string
@@ -30,7 +31,7 @@ export async function coverageOp(input: CoverageInput): Promise<CoverageResult> 
   const root = repoRoot(input.cwd)
   const repo = openRepo(root, {staged: !!input.staged})
   const files = await repo.list()
-  const {claims} = await loadClaims(root, input.claims, repo, files)
+  const {claims} = await loadClaims(root, input.claims, repo, files, {hook: () => commitHook(root)})
   const ex = await extractAll(repo, claims, files)
   const covered = new Set(claims.claims.map((c) => key(c.subject, c.predicate)))
   const dirs = new Map<string, {observations: number; claimed: number; unclaimed: Set<string>}>()

@@ -2,6 +2,7 @@
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
+import type {CommitHook} from '../claims/load.js'
 import {findGitRoot, git} from '../claims/repo.js'
 import {UserError} from '../core/errors.js'
 import {replaceFileSync} from '../output-file.js'
@@ -75,6 +76,13 @@ export function hookPath(cwd: string): string {
   if (!root) throw new UserError(`${resolve(cwd)} is not inside a git repository`, {code: 'usage', hint: 'run `git init` first, or cd into your repo'})
   const dir = git(root, ['rev-parse', '--git-path', 'hooks']).trim()
   return join(isAbsolute(dir) ? dir : join(root, dir), 'pre-commit')
+}
+
+/** What runs before commits in the repo at cwd: steme's hook as it wrote it (uninstall removes it), another hook (edited ones too: uninstall leaves them), or none. */
+export function commitHook(cwd: string): CommitHook {
+  const path = hookPath(cwd)
+  const state = hookState(path)
+  return state === 'absent' ? {kind: 'none'} : state === 'ours' ? {kind: 'steme'} : {kind: 'other', path}
 }
 
 export function installHookOp(input: HookInput): HookResult {

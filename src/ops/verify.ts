@@ -11,6 +11,7 @@ import {testPatterns, type PatternCache} from '../claims/pattern-tests.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Unchecked, type Verdict} from '../claims/verdict.js'
 import type {Deps} from './deps.js'
+import {commitHook} from './hook.js'
 import type {VerifyReport, VerifyRequest} from './verify-request.js'
 
 export type StoreDeps = Pick<Deps, 'store' | 'config'> & {
@@ -116,7 +117,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
   const files = await listing
   // Lenses are checked inside loading, so a claims file naming an unknown lens leaves no cache entry behind.
-  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true})
+  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true, hook: () => commitHook(root)})
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
   // Saved after judging, which tests `matches` patterns through the cache; saved even if judging fails, as extraction is done.

@@ -1,6 +1,6 @@
 /** Real git, real hook, real `git commit`: the pre-commit path end to end through the built CLI. */
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {claim, GIT_ENV, makeRepo, writeFiles, tempDir} from './helpers.js'
@@ -136,6 +136,71 @@ describe('pre-commit hook', () => {
     expect(deleted.out).toContain(`warning: the baseline ${accepted} is deleted in the index, so the commit removes it`)
     expect(deleted.out).toMatch(/✗ name \(error\)/)
     expect(commits(dir)).toBe('4')
+  })
+
+  it('refuses a commit that untracks the claims file (git rm --cached), whatever the copy left on disk says, until the hook is uninstalled', () => {
+    const dir = repoWithHook()
+    const file = '.steme/claims.toml'
+    expect(git(dir, ['rm', '-q', '--cached', file]).code).toBe(0)
+    // The copy left in the working tree passes: it is not what the commit holds, so it does not let the commit through.
+    expect(steme(dir, 'verify').code).toBe(0)
+    const v = steme(dir, 'verify', '--staged')
+    expect(v.code).toBe(2)
+    const r = git(dir, ['commit', '-m', 'untrack the claims'])
+    expect(r.code).not.toBe(0)
+    for (const out of [v.err, r.out]) {
+      expect(out).toContain(`error: the commit deletes the claims file ${file} (in the last commit, not in the index), so there are no claims to check it against: the copy left in the working tree is not part of it`)
+      expect(out).toContain(`hint: to keep the claims, stage the file again: \`git add ${file}\`; to stop keeping claims in this repo, remove the pre-commit hook first (\`steme hook uninstall\`), then commit`)
+    }
+    expect(commits(dir)).toBe('1')
+    // Either way on works: staged again, the file is judged as usual...
+    git(dir, ['add', file])
+    expect(git(dir, ['commit', '--allow-empty', '-m', 'keep the claims']).code).toBe(0)
+    // ...or, meaning it, the hook goes first and the deletion is committed.
+    git(dir, ['rm', '-q', '--cached', file])
+    expect(steme(dir, 'hook', 'uninstall').code).toBe(0)
+    expect(git(dir, ['commit', '-m', 'stop keeping claims']).code).toBe(0)
+    expect(git(dir, ['ls-tree', '-r', '--name-only', 'HEAD']).out).not.toContain(file)
+    expect(commits(dir)).toBe('3')
+  })
+
+  it('refuses a commit that deletes the claims file (git rm, or commit -a after rm), saying how to bring it back', () => {
+    const dir = repoWithHook()
+    const file = '.steme/claims.toml'
+    const refused = (r: {code: number | null; out: string}) => {
+      expect(r.code).not.toBe(0)
+      expect(r.out).toContain(`error: the commit deletes the claims file ${file} (in the last commit, in neither the index nor the working tree), so there are no claims to check it against`)
+      expect(r.out).toContain(`hint: to keep the claims, bring the file back: \`git checkout HEAD -- ${file}\`; to stop keeping claims in this repo, remove the pre-commit hook first`)
+    }
+    expect(git(dir, ['rm', '-q', file]).code).toBe(0)
+    refused(git(dir, ['commit', '-m', 'delete the claims']))
+    expect(steme(dir, 'verify', '--staged').code).toBe(2)
+    expect(git(dir, ['checkout', 'HEAD', '--', file]).code).toBe(0)
+    expect(git(dir, ['commit', '--allow-empty', '-m', 'claims kept']).code).toBe(0)
+    // Deleted from the working tree only, the file is still in the index, and commit -a stages its deletion.
+    rmSync(join(dir, file))
+    writeFiles(dir, {'.nvmrc': '22\n'})
+    refused(git(dir, ['commit', '-a', '-m', 'newer node, and no claims']))
+    expect(commits(dir)).toBe('2')
+  })
+
+  it('judges a commit by the staged claims file when the working tree has none', () => {
+    const dir = repoWithHook()
+    rmSync(join(dir, '.steme/claims.toml'))
+    writeFiles(dir, {'package.json': '{\n  "name": "renamed"\n}\n'})
+    git(dir, ['add', 'package.json'])
+    const staged = steme(dir, 'verify', '--staged', '--json')
+    expect(staged.code).toBe(1)
+    expect(JSON.parse(staged.out)).toMatchObject({claimsFrom: 'index', verdicts: [{id: 'name', status: 'CONFLICT'}, {id: 'node', status: 'PASS'}]})
+    const r = git(dir, ['commit', '-m', 'rename the package'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('✗ name (error): repo:package name: expected "app", observed "renamed" at package.json:2')
+    writeFiles(dir, {'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '22\n'})
+    git(dir, ['add', 'package.json', '.nvmrc'])
+    expect(git(dir, ['commit', '-m', 'newer node']).code).toBe(0)
+    // The commit still holds the claims file: only the working tree lost it.
+    expect(git(dir, ['ls-tree', '-r', '--name-only', 'HEAD']).out).toContain('.steme/claims.toml')
+    expect(commits(dir)).toBe('2')
   })
 
   it('leaves intent-to-add files (git add -N) out, as git commit does, and judges them once commit -a stages them', () => {

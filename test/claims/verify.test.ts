@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
@@ -6,6 +6,8 @@ import {DEFAULT_CONFIG} from '../../src/config.js'
 import {UserError} from '../../src/core/errors.js'
 import {seal} from '../../src/core/seal.js'
 import {generateKeyPair} from '../../src/core/sign.js'
+import {coverageOp} from '../../src/ops/coverage.js'
+import {installHookOp} from '../../src/ops/hook.js'
 import {verifyOp, type StoreDeps} from '../../src/ops/verify.js'
 import {claim, gitIn, makeRepo, writeFiles, tempDir} from './helpers.js'
 
@@ -211,6 +213,52 @@ describe('--staged', () => {
     expect(err.hint).toMatch(/then `git add \.steme\/claims\.toml`/)
     // The working tree's copy is fine, and judged so without --staged.
     expect((await verifyOp({}, {cwd: dir})).verdicts).toHaveLength(1)
+  })
+
+  it('reads a claims file deleted from the working tree but still staged from the index', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"\nfrom = "files"')}, {git: true})
+    rmSync(join(dir, '.steme/claims.toml'))
+    const res = await verifyOp({}, {cwd: dir, staged: true})
+    expect(res).toMatchObject({claimsFrom: 'index', ok: true, verdicts: [{id: 'name', status: 'PASS'}]})
+    // Without --staged the working tree has none.
+    await expect(verifyOp({}, {cwd: dir})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/^no claims file at \.steme\/claims\.toml/)})
+  })
+
+  it('a claims file the index deletes is not read from the copy left in the working tree', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"\nfrom = "files"')}, {git: true})
+    gitIn(dir, 'rm', '-q', '--cached', '.steme/claims.toml')
+    // Still on disk, and still what a run of the working tree reads.
+    expect((await verifyOp({}, {cwd: dir})).claimsFrom).toBe('worktree')
+    const err = await verifyOp({}, {cwd: dir, staged: true}).catch((e: unknown) => e as UserError)
+    expect(err).toBeInstanceOf(UserError)
+    expect(err).toMatchObject({
+      exit: 2,
+      code: 'config',
+      message: 'the commit deletes the claims file .steme/claims.toml (in the last commit, not in the index), so there are no claims to check it against: the copy left in the working tree is not part of it',
+    })
+    // No hook here: nothing stands in the way of committing the deletion.
+    expect(err.hint).toBe('to keep the claims, stage the file again: `git add .steme/claims.toml`; to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here')
+  })
+
+  it('a claims file deleted from both says how to bring it back, and how to stop keeping claims past the hook that runs verify', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"')}, {git: true})
+    gitIn(dir, 'rm', '-q', '.steme/claims.toml')
+    const hint = async () => ((await verifyOp({}, {cwd: dir, staged: true}).catch((e: unknown) => e)) as UserError).hint
+    const keep = 'to keep the claims, bring the file back: `git checkout HEAD -- .steme/claims.toml`; '
+    installHookOp({cwd: dir})
+    expect(await hint()).toBe(keep + 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit')
+    // A hook steme did not write (or one edited since), which `steme hook uninstall` leaves alone, is named.
+    const hook = join(dir, '.git/hooks/pre-commit')
+    writeFileSync(hook, '#!/bin/sh\nsteme verify --staged\n', {mode: 0o755})
+    expect(await hint()).toBe(keep + `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${hook}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`)
+    // The file list the coverage report reads is the same commit's: refused the same way.
+    await expect(coverageOp({cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/^the commit deletes the claims file \.steme\/claims\.toml \(in the last commit, in neither the index nor the working tree\)/)})
+  })
+
+  it('a claims file never committed and not staged is read from the working tree, as before', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}'}, {git: true})
+    writeFiles(dir, {'.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"\nfrom = "files"')})
+    expect(await verifyOp({}, {cwd: dir, staged: true})).toMatchObject({claimsFrom: 'worktree', ok: true})
   })
 
   it('a missing claims file is named with the repo root, which a subdirectory does not show', async () => {
