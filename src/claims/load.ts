@@ -20,6 +20,8 @@ export interface LoadedClaims {
   claims: ClaimsFile
   /** Where the text came from: the working tree or the index. */
   from: 'worktree' | 'index'
+  /** With a staged repo, a claims file read from the working tree because it is new and not staged: the commit would not hold it. */
+  warning?: string
 }
 
 const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
@@ -75,13 +77,15 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     }
     text = readFileSync(abs, 'utf8')
   }
+  // As for the baseline: a new claims file is still read, so a repo's first claims can be tried before they are added.
+  const warning = inRepo && from === 'worktree' ? `the claims file ${rel} is not staged, so the commit would not hold it: checking against the working tree's copy (\`git add ${rel}\` to commit it)` : undefined
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   try {
     let raw = cachePath ? cachedToml(cachePath, text) : undefined
     if (raw) {
       const claims = validateClaims(raw, text, name)
       if (opts.checkLenses) await checkLenses(claims)
-      return {claims, from}
+      return {claims, from, ...(warning ? {warning} : {})}
     }
     const {parseClaimsToml} = await import('./parse.js')
     raw = parseClaimsToml(text, name)
@@ -89,7 +93,7 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     const claims = validateClaims(raw, text, name)
     if (opts.checkLenses) await checkLenses(claims)
     if (cachePath && isPlainData(raw)) saveToml(cachePath, text, raw)
-    return {claims, from}
+    return {claims, from, ...(warning ? {warning} : {})}
   } catch (e) {
     throw from === 'index' ? inStagedCopy(e, name) : e
   }

@@ -117,7 +117,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
   const files = await listing
   // Lenses are checked inside loading, so a claims file naming an unknown lens leaves no cache entry behind.
-  const {claims: cf, from} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true, hook: () => commitHook(root)})
+  const {claims: cf, from, warning: claimsWarning} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true, hook: () => commitHook(root)})
   const cache = useCache ? openCache(repo, cf) : undefined
   const extraction = await extractAll(repo, cf, files, cache)
   // Saved after judging, which tests `matches` patterns through the cache; saved even if judging fails, as extraction is done.
@@ -125,7 +125,7 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
 
   let baseline: VerifyResult['baseline']
   let accepted: Baseline | undefined
-  const warnings = [...extraction.warnings]
+  const warnings = [...(claimsWarning ? [claimsWarning] : []), ...extraction.warnings]
   const baselinePath = input.baseline ?? join(root, '.steme', BASELINE_FILE)
   const load = () => loadBaseline(root, baselinePath, {optional: input.baseline === undefined, repo, files})
   if (input.updateBaseline) {

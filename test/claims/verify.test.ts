@@ -255,10 +255,14 @@ describe('--staged', () => {
     await expect(coverageOp({cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/^the commit deletes the claims file \.steme\/claims\.toml \(in the last commit, in neither the index nor the working tree\)/)})
   })
 
-  it('a claims file never committed and not staged is read from the working tree, as before', async () => {
+  it('a claims file never committed and not staged is read from the working tree, with a warning that the commit would not hold it', async () => {
     const dir = makeRepo({'package.json': '{"name":"a"}'}, {git: true})
     writeFiles(dir, {'.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "a"\nfrom = "files"')})
-    expect(await verifyOp({}, {cwd: dir, staged: true})).toMatchObject({claimsFrom: 'worktree', ok: true})
+    const r = await verifyOp({}, {cwd: dir, staged: true})
+    expect(r).toMatchObject({claimsFrom: 'worktree', ok: true})
+    expect(r.warnings).toContain("the claims file .steme/claims.toml is not staged, so the commit would not hold it: checking against the working tree's copy (`git add .steme/claims.toml` to commit it)")
+    // Without --staged, the working tree is what is asked about: nothing to warn of.
+    expect((await verifyOp({}, {cwd: dir})).warnings).toEqual([])
   })
 
   it('a missing claims file is named with the repo root, which a subdirectory does not show', async () => {
