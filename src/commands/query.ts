@@ -11,7 +11,8 @@ export default class Query extends StemeCommand {
   "epoch:current, then trust, else recency"   "source:fda:*, then consensus"   "skeptic(threshold=0.3)"
 
 --as-of is what this store KNEW then (records stamped up to it, retractions and votes included).
---valid-at is what HELD IN THE WORLD then (assertions whose valid range covers the date).
+--valid-at is what HELD IN THE WORLD then (assertions whose valid range covers the date); an
+assertion supersedes another only at dates its own valid range covers.
 
 ${SELF_IN_LENS}`
   static examples = [

@@ -3,6 +3,7 @@ import {UserError} from '../core/errors.js'
 import type {Assertion, Epoch, Retract, SignedAssertion, SignedRecord, Trust, Vote} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
 import {cascade, findCycle} from '../lenses/cascade.js'
+import {validAt} from '../lenses/filters.js'
 import {trustScores, type TrustScore} from '../lenses/trust-scores.js'
 import type {LensContext, RetractionWhy} from '../lenses/types.js'
 import type {Deps} from './deps.js'
@@ -147,13 +148,21 @@ function groupBy<T>(items: readonly T[], key: (x: T) => string | undefined): Map
  * Supersession of candidates: honoured when the newer assertion is live and by the same agent, or
  * by the local policy's own agents. The superseding assertion may be about another subject or
  * predicate (DESIGN.md: `supersedes` names assertions, not pairs): `others` are the superseding
- * assertions that are not candidates themselves.
+ * assertions that are not candidates themselves. With a --valid-at date, an assertion whose
+ * `valid` range does not cover it did not hold then, so it replaced nothing then either.
  */
-export function supersession(cands: readonly Assertion[], retracted: ReadonlyMap<string, RetractionWhy>, policy: Policy, others: readonly Assertion[] = []): Map<string, string> {
+export function supersession(
+  cands: readonly Assertion[],
+  retracted: ReadonlyMap<string, RetractionWhy>,
+  policy: Policy,
+  others: readonly Assertion[] = [],
+  validDate?: string,
+): Map<string, string> {
   const superseded = new Map<string, string>()
   const byId = new Map(cands.map((a) => [a.id, a]))
   for (const s of [...cands, ...others].sort(compareRecords)) {
     if (!s.supersedes || retracted.has(s.id)) continue
+    if (validDate !== undefined && !validAt(s, validDate)) continue
     for (const old of s.supersedes) {
       const o = byId.get(old)
       if (!o || compareRecords(o, s) >= 0) continue
@@ -225,7 +234,7 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
     if (t) retracted.set(id, {by: 'target', retraction: t.id, agent: t.agent})
   }
   const votes = refs.filter((r): r is Vote => r.kind === 'vote' && candIds.has(r.target) && !retracted.has(r.id))
-  const superseded = supersession(cands, retracted, policy, superseders)
+  const superseded = supersession(cands, retracted, policy, superseders, input.validAt)
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
   return {
     now: input.now,

@@ -92,6 +92,34 @@ describe('steme lens commands', () => {
     expect(subjects()).not.toContain('drug:naproxen')
   })
 
+  it('--valid-at: a superseder supersedes only at dates its own valid range covers, in the answer, --all and --explain', () => {
+    const old = json('assert', 'svc:api', 'tls-min', '"1.0"', '--valid-from', '2020-01-01').id
+    const now = json('assert', 'svc:api', 'tls-min', '"1.2"', '--valid-from', '2025-01-01', '--supersedes', old).id
+    const at = (date?: string) => json('query', 'svc:api', 'tls-min', ...(date ? ['--valid-at', date] : []))
+    const states = (q: {candidates: Array<{id: string; state: string}>}) => Object.fromEntries(q.candidates.map((c) => [c.id, c.state]))
+    const before = at('2022-06-01')
+    expect(before.resolutions[0].winner.value).toBe('1.0')
+    expect(states(before)).toEqual({[old]: 'live', [now]: 'not-valid'})
+    expect(before.resolutions[0].explanation.join(' ')).toContain('1 candidate set aside: 1 not valid at 2022-06-01')
+    expect(before.resolutions[0].explanation.join(' ')).not.toContain('superseded')
+    const human = steme('query', 'svc:api', 'tls-min', '--valid-at', '2022-06-01', '--all', '--explain')
+    expect(human.code, human.err).toBe(0)
+    expect(human.out).toMatch(/"1\.0"/)
+    expect(human.out).toContain('not-valid')
+    expect(human.out).not.toMatch(/\bsuperseded\b/)
+    const after = at('2025-06-01')
+    expect(after.resolutions[0].winner.value).toBe('1.2')
+    expect(states(after)).toEqual({[old]: 'superseded', [now]: 'live'})
+    expect(states(at())).toEqual({[old]: 'superseded', [now]: 'live'})
+    // The same from another subject: the edge's record replaced the api's port only while it held.
+    const port = json('assert', 'svc:api', 'port', '80').id
+    json('assert', 'svc:edge', 'listen', '443', '--valid-from', '2021-01-01', '--valid-to', '2024-01-01', '--supersedes', port)
+    const portAt = (date: string) => json('query', 'svc:api', 'port', '--valid-at', date).resolutions[0].winner?.value
+    expect(portAt('2020-06-01')).toBe(80)
+    expect(portAt('2022-06-01')).toBeUndefined()
+    expect(portAt('2024-06-01')).toBe(80)
+  })
+
   it('epochs and trust are recorded and listed', () => {
     expect(steme('epoch', 'post-2024', '--starts', '2024-03-01').code).toBe(0)
     const other = 'ab'.repeat(32)

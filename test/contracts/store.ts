@@ -3,7 +3,9 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {Json} from '../../src/core/record.js'
 import type {BucketTally, Scanned, Store} from '../../src/core/store.js'
 import type {Sealed} from '../../src/core/seal.js'
+import {DEFAULT_CONFIG} from '../../src/config.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
+import {queryOp} from '../../src/ops/query.js'
 import {MOD, bucketOf, idValue, valueId} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
 
@@ -463,6 +465,29 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const want = [a1, a2, a4, n1].map((s) => s.record.id).sort()
       expect(await flagged()).toEqual(want)
       expect(await flagged(at(20))).toEqual(want)
+    })
+
+    it('query --valid-at: a superseder, about the same pair or another, supersedes only at dates its valid range covers', async () => {
+      const at = (n: number) => stamp(1_700_000_300_000 + n, 0)
+      const say = (subject: string, predicate: string, value: Json, n: number, more: {valid?: {from?: string; to?: string}; supersedes?: string[]} = {}) => assertion({subject, predicate, value, hlc: at(n), ...more})
+      const tls = say('svc:api', 'tls-min', '1.0', 1, {valid: {from: '2020-01-01'}})
+      const tls12 = say('svc:api', 'tls-min', '1.2', 2, {valid: {from: '2025-01-01'}, supersedes: [tls.record.id]})
+      // Superseded from another subject and predicate, by a record whose range ended in 2024.
+      const port = say('svc:api', 'port', 80, 3)
+      const moved = say('svc:edge', 'listen', 443, 4, {valid: {from: '2021-01-01', to: '2024-01-01'}, supersedes: [port.record.id]})
+      await store.insert([tls, tls12, port, moved])
+      const deps = {store, config: {...DEFAULT_CONFIG}, self: testKey().publicHex}
+      const ask = async (predicate: string, validAt?: string) => {
+        const res = await queryOp(deps, {subject: 'svc:api', predicate, lens: 'recency', validAt, now: 1_800_000_000_000})
+        return {winner: res.resolutions[0].winner?.value, states: Object.fromEntries(res.candidates.map((c) => [c.value as string, c.state]))}
+      }
+      expect(await ask('tls-min', '2022-06-01')).toEqual({winner: '1.0', states: {'1.0': 'live', '1.2': 'not-valid'}})
+      expect(await ask('tls-min', '2025-06-01')).toEqual({winner: '1.2', states: {'1.0': 'superseded', '1.2': 'live'}})
+      expect(await ask('tls-min')).toEqual({winner: '1.2', states: {'1.0': 'superseded', '1.2': 'live'}})
+      expect(await ask('port', '2019-06-01')).toEqual({winner: 80, states: {80: 'live'}})
+      expect(await ask('port', '2022-06-01')).toEqual({winner: undefined, states: {80: 'superseded'}})
+      expect(await ask('port', '2025-06-01')).toEqual({winner: 80, states: {80: 'live'}})
+      expect(await ask('port')).toEqual({winner: undefined, states: {80: 'superseded'}})
     })
   })
 }

@@ -29,6 +29,8 @@ for (const [file, cases] of byFile) {
         for (const ref of e.retracted ?? []) expect(state(ref), `${ref} retracted`).toBe('retracted')
         for (const ref of e.live ?? []) expect(state(ref), `${ref} live`).toBe('live')
         for (const ref of e.superseded ?? []) expect(state(ref), `${ref} superseded`).toBe('superseded')
+        for (const ref of e.notValid ?? []) expect(state(ref), `${ref} not valid`).toBe('not-valid')
+        for (const [ref, by] of e.supersededBy ?? []) expect(res.candidates.find((c) => c.id === ids.get(ref))?.why, `${ref} superseded by ${by}`).toEqual([`superseded by ${ids.get(by)}`])
         const text = r.explanation.join('\n')
         const refs = (s: string) => s.replace(/@(\w+)/g, (m, ref: string) => ids.get(ref)?.slice(0, 12) ?? m)
         for (const s of e.explainIncludes ?? []) expect(text).toContain(refs(s))

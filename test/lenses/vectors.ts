@@ -39,6 +39,10 @@ export interface Vector {
     retracted?: string[]
     live?: string[]
     superseded?: string[]
+    /** [ref, ref of the assertion that supersedes it], as `--all` names it. */
+    supersededBy?: Array<[string, string]>
+    /** Set aside because their valid range does not cover --valid-at. */
+    notValid?: string[]
     /** Text the explanation holds; `@ref` stands for the first 12 characters of that record's id. */
     explainIncludes?: string[]
     /** Text the explanation must not hold (a reason that is not the real one). */

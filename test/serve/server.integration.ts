@@ -253,6 +253,35 @@ function sample(route: RouteEntry): {method: string; path: string; body?: string
 
 const BELOW: Record<Role, Role | undefined> = {read: undefined, write: 'read', admin: 'write'}
 
+describe('GET /v1/query with valid-at', () => {
+  it('a superseder supersedes only at dates its valid range covers, each date answered on its own', async () => {
+    const h = await startHarness()
+    try {
+      const key = testKey(7)
+      const old = assertion({subject: 'svc:api', predicate: 'tls-min', value: '1.0', valid: {from: '2020-01-01'}}, key)
+      const now = assertion({subject: 'svc:api', predicate: 'tls-min', value: '1.2', valid: {from: '2025-01-01'}, supersedes: [old.record.id]}, key)
+      const port = assertion({subject: 'svc:api', predicate: 'port', value: 80}, key)
+      const moved = assertion({subject: 'svc:edge', predicate: 'listen', value: 443, valid: {from: '2021-01-01', to: '2024-01-01'}, supersedes: [port.record.id]}, key)
+      expect((await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([old, now, port, moved]), token: h.write})).body).toMatchObject({added: 4})
+      const ask = async (predicate: string, validAt?: string) => {
+        const r = await h.req(`/v1/query?subject=svc:api&predicate=${predicate}${validAt ? `&valid-at=${validAt}` : ''}`, {token: h.read})
+        expect(r.status).toBe(200)
+        return {winner: r.body.resolutions[0].winner?.value, states: r.body.candidates.map((c: {state: string}) => c.state)}
+      }
+      // Asked twice in turn: the daemon's cached answers are per date.
+      for (let i = 0; i < 2; i++) {
+        expect(await ask('tls-min', '2022-06-01')).toEqual({winner: '1.0', states: ['live', 'not-valid']})
+        expect(await ask('tls-min', '2025-06-01')).toEqual({winner: '1.2', states: ['superseded', 'live']})
+        expect(await ask('tls-min')).toEqual({winner: '1.2', states: ['superseded', 'live']})
+        expect(await ask('port', '2020-06-01')).toEqual({winner: 80, states: ['live']})
+        expect(await ask('port', '2022-06-01')).toEqual({winner: undefined, states: ['superseded']})
+      }
+    } finally {
+      await h.stop()
+    }
+  })
+})
+
 describe('auth: every route refuses a missing, malformed, revoked or under-privileged token', () => {
   let h: Harness
   beforeAll(async () => {
