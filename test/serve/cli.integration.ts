@@ -311,7 +311,8 @@ describe('self in a lens over --remote', () => {
 })
 
 describe('CLI against a daemon', () => {
-  const e = makeEnv()
+  // Made in beforeAll, not when the file is collected: a run that filters this block out runs no afterAll to remove it.
+  let e: Env
   let token: string
   let ids: string[]
   const local: Record<string, unknown> = {}
@@ -325,6 +326,7 @@ describe('CLI against a daemon', () => {
   })
 
   beforeAll(async () => {
+    e = makeEnv()
     expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
     const facts = ['{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.002,"confidence":0.9}', '{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.003}', '{"subject":"drug:aspirin","predicate":"dose","value":"81mg"}']
     const ing = await steme(e, ['ingest', '-', '--json'], facts.join('\n') + '\n')
@@ -339,7 +341,7 @@ describe('CLI against a daemon', () => {
     token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--name', 'cli'])).stdout.trim()
     expect(token).toMatch(/^stm_/)
   })
-  afterAll(() => rmSync(e.dir, {recursive: true, force: true}))
+  afterAll(() => e && rmSync(e.dir, {recursive: true, force: true}))
 
   it('--remote, and a daemon found on this machine, give the same JSON as local mode; SIGTERM stops it cleanly', async () => {
     const d = await startDaemon(e)
