@@ -4,12 +4,13 @@ import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
 import {compareRecords, walkLineage, type ContestedBatch} from '../core/store.js'
 import {cascade} from '../lenses/cascade.js'
-import {lifecycle} from '../lenses/filters.js'
+import {lifecycle, validAt} from '../lenses/filters.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {Resolution, RetractionWhy} from '../lenses/types.js'
 import {valueKey} from '../lenses/values.js'
 import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
 import type {Deps} from './deps.js'
+import {checkDate} from './query.js'
 import {learnReliability} from './reliability.js'
 
 export interface ConflictsInput {
@@ -17,6 +18,8 @@ export interface ConflictsInput {
   lens?: string
   limit?: number
   asOf?: string
+  /** What held in the world at this date: candidates and superseders whose `valid` range covers it, as `steme query --valid-at`. */
+  validAt?: string
   now?: number
   /** How messages name the inputs: as the CLI's flags (default) or as the daemon's query parameters. */
   naming?: Naming
@@ -41,9 +44,21 @@ const SLACK = 256
  * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
  * store would give them, and only the `limit` strongest rows are kept.
  */
-export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]; notes?: string[]}> {
+export interface ConflictsResult {
+  lens: string
+  /** The --as-of bound (an hlc) and the --valid-at date, as `steme query --json` says them; absent when not given. */
+  asOf?: string
+  validAt?: string
+  minScore: number
+  pairs: number
+  conflicts: ConflictRow[]
+  notes?: string[]
+}
+
+export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<ConflictsResult> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
+  const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, inputName('valid-at', input.naming))
   const self = selfOf(deps)
   const [{policy, epochs, ignoredEpochs}, retractions] = await Promise.all([gatherPolicy(deps, {asOf, self}), retractionsOf(deps.store, asOf)])
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
@@ -56,16 +71,20 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const now = input.now ?? Date.now()
   const needsReliability = expr.chain.some((s) => s.lens === 'reliability')
   const {pairs, batches} = await deps.store.contested({until: asOf, batch: 4096})
-  for await (const batch of batches) {
-    const {retracted, votesByTarget, superseders} = await batchContext(deps, batch, {asOf, policy, retractions})
+  for await (const whole of batches) {
+    // At a date, a pair whose assertions holding then share one value cannot be contested then
+    // (retraction and supersession only take more away): it costs no lookups.
+    const batch = valid === undefined ? whole : {...whole, groups: whole.groups.filter((g) => new Set(g.filter((a) => validAt(a, valid)).map(valueKey)).size > 1)}
+    if (batch.groups.length === 0) continue
+    const {retracted, votesByTarget, superseders} = await batchContext(deps, batch, {asOf, validAt: valid, policy, retractions})
     let seen = 0
     for (const cands of batch.groups) {
       // Resolving pairs is CPU work: yield now and then so a daemon keeps serving other requests.
       if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
       const others = superseders.size ? [...new Set(cands.flatMap((a) => superseders.get(a.id) ?? []))] : []
-      const superseded = supersession(cands, retracted, policy, others)
+      const superseded = supersession(cands, retracted, policy, others, valid)
       const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-      const ctx = {now, asOf, votes, retracted, superseded, epochs, trust, self, params}
+      const ctx = {now, asOf, validAt: valid, votes, retracted, superseded, epochs, trust, self, params}
       if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
       const predicate = cands[0].predicate
       if (needsReliability && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
@@ -78,8 +97,16 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   rows.sort(byConflict)
   // What the lens names that this store does not know (no key for agent:self, an epoch no record
   // declares) is the same for every pair: said once, as query says it, so an empty list is explained.
-  const notes = filterNotes(expr, {now, asOf, votes: [], retracted: new Map(), superseded: new Map(), epochs, ignoredEpochs, trust, self, params})
-  return {lens: expr.text, minScore, pairs, conflicts: rows.slice(0, limit ?? rows.length), ...(notes.length ? {notes} : {})}
+  const notes = filterNotes(expr, {now, asOf, validAt: valid, votes: [], retracted: new Map(), superseded: new Map(), epochs, ignoredEpochs, trust, self, params})
+  return {
+    lens: expr.text,
+    ...(asOf !== undefined ? {asOf} : {}),
+    ...(valid !== undefined ? {validAt: valid} : {}),
+    minScore,
+    pairs,
+    conflicts: rows.slice(0, limit ?? rows.length),
+    ...(notes.length ? {notes} : {}),
+  }
 }
 
 /** A pair's row in the listing, from its resolution: the three best values stand for the camps. */
@@ -123,11 +150,13 @@ async function retractionsOf(store: Deps['store'], asOf: string | undefined): Pr
  * they stand on (direct retractions of a record, then of its source, the earliest honoured one
  * first), the votes on them with the votes' own retractions, and the assertions about other pairs
  * that supersede them (`steme query` honours those too), with what those stand on in the cascade.
+ * At a --valid-at date, a superseder whose `valid` range does not cover it replaced nothing then:
+ * it is left out here, as `supersession` would leave it out, so nothing it stands on is read.
  */
 async function batchContext(
   deps: Pick<Deps, 'store'>,
   batch: ContestedBatch,
-  opts: {asOf?: string; policy: Policy; retractions: Retractions},
+  opts: {asOf?: string; validAt?: string; policy: Policy; retractions: Retractions},
 ): Promise<{retracted: Map<string, RetractionWhy>; votesByTarget: Map<string, Vote[]>; superseders: Map<string, Assertion[]>}> {
   const {store} = deps
   const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
@@ -148,6 +177,7 @@ async function batchContext(
   const superseders = new Map<string, Assertion[]>()
   for (const r of refs) {
     if (r.kind !== 'assertion' || !r.supersedes || !inScope(r)) continue
+    if (opts.validAt !== undefined && !validAt(r, opts.validAt)) continue
     for (const old of r.supersedes) {
       const o = candById.get(old)
       if (!o || (o.subject === r.subject && o.predicate === r.predicate)) continue

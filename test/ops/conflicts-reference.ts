@@ -18,6 +18,7 @@ type Result = Awaited<ReturnType<typeof conflictsOp>>
 export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<Result> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf)
+  const validAt = input.validAt
   const self = selfOf(deps)
   const {policy, epochs} = await gatherPolicy(deps, {asOf, self})
   const groups = new Map<string, Assertion[]>()
@@ -67,9 +68,9 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
     if (new Set(cands.map(valueKey)).size < 2) continue
     const others = [...new Set(cands.flatMap((a) => supersedersOf.get(a.id) ?? []))].filter((s) => !cands.includes(s))
-    const superseded = supersession(cands, retracted, policy, others)
+    const superseded = supersession(cands, retracted, policy, others, validAt)
     const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-    const ctx = {now: input.now ?? Date.now(), asOf, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
+    const ctx = {now: input.now ?? Date.now(), asOf, validAt, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
     if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
     const predicate = cands[0].predicate
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
@@ -78,5 +79,5 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     rows.push(conflictRow(res))
   }
   rows.sort((a, b) => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : 1))
-  return {lens: expr.text, minScore, pairs: groups.size, conflicts: rows.slice(0, input.limit ?? rows.length)}
+  return {lens: expr.text, ...(asOf !== undefined ? {asOf} : {}), ...(validAt !== undefined ? {validAt} : {}), minScore, pairs: groups.size, conflicts: rows.slice(0, input.limit ?? rows.length)}
 }

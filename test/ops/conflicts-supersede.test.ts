@@ -1,7 +1,8 @@
 /**
  * `steme conflicts` and `steme query` agree on supersession from another pair: `supersedes` names
  * assertions, so an assertion about another subject or predicate can take a candidate out of its
- * pair, when the local policy honours it.
+ * pair, when the local policy honours it. With --valid-at they agree on what held at the date,
+ * superseders included.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -28,7 +29,7 @@ afterAll(() => {
 })
 
 const at = (n: number) => stamp(1_700_000_300_000 + n * 1000, 0)
-const said = (key: typeof alice, subject: string, value: Json, n: number, more: {supersedes?: string[]; evidence?: string[]} = {}) => assertion({subject, predicate: 'dose', value, hlc: at(n), ...more}, key)
+const said = (key: typeof alice, subject: string, value: Json, n: number, more: {supersedes?: string[]; evidence?: string[]; valid?: {from?: string; to?: string}} = {}) => assertion({subject, predicate: 'dose', value, hlc: at(n), ...more}, key)
 
 async function stores(records: Sealed[]): Promise<Store[]> {
   const dir = mkdtempSync(join(tmpdir(), 'steme-conflicts-supersede-'))
@@ -42,11 +43,11 @@ async function stores(records: Sealed[]): Promise<Store[]> {
  * What `conflicts` lists for each pair, and what `query` on the pair resolves, as conflict rows:
  * they must be the same, pair by pair. Returns the rows conflicts listed.
  */
-async function agree(store: Store, pairs: string[], asOf?: string): Promise<ConflictRow[]> {
+async function agree(store: Store, pairs: string[], asOf?: string, validAt?: string): Promise<ConflictRow[]> {
   const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey(1)}
-  const listed = (await conflictsOp(deps, {asOf, now: NOW})).conflicts
+  const listed = (await conflictsOp(deps, {asOf, validAt, now: NOW})).conflicts
   for (const subject of pairs) {
-    const [res] = (await queryOp(deps, {subject, predicate: 'dose', lens: 'consensus', asOf, now: NOW})).resolutions
+    const [res] = (await queryOp(deps, {subject, predicate: 'dose', lens: 'consensus', asOf, validAt, now: NOW})).resolutions
     const row = listed.find((r) => r.subject === subject)
     const contested = res.candidates.length > 1 && res.conflict > 0
     expect(row !== undefined, `${store.location} ${subject}: conflicts ${row ? 'lists' : 'leaves out'} the pair, query finds ${res.candidates.length} live value(s)`).toBe(contested)
@@ -120,6 +121,40 @@ describe('conflicts and query agree on supersession from another pair', () => {
     for (const store of await stores([...a.all, moved, derived, own])) {
       const rows = await agree(store, ['drug:x', 'drug:y', 'drug:w'])
       expect(rows.map((r) => r.subject)).toEqual([])
+      await store.close()
+    }
+  })
+})
+
+describe('conflicts --valid-at: what was contested at a date', () => {
+  it('a pair is contested at dates two of its values held, and a superseder counts only where its own range covers the date', async () => {
+    // drug:x: Bob's 200 held 2021 to 2023 beside Alice's 100; Alice replaced hers with 120 from 2025.
+    const x100 = said(alice, 'drug:x', 100, 1, {valid: {from: '2020-01-01'}})
+    const x200 = said(bob, 'drug:x', 200, 2, {valid: {from: '2021-01-01', to: '2023-01-01'}})
+    const x120 = said(alice, 'drug:x', 120, 3, {valid: {from: '2025-01-01'}, supersedes: [x100.record.id]})
+    // drug:y: Alice's 5 against Carol's 6, always; from 2025 Alice's extended-release record replaces her 5.
+    const y5 = said(alice, 'drug:y', 5, 4)
+    const y6 = said(carol, 'drug:y', 6, 5)
+    const er = said(alice, 'drug:y-er', 7, 6, {valid: {from: '2025-01-01'}, supersedes: [y5.record.id]})
+    const pairs = ['drug:x', 'drug:y', 'drug:y-er']
+    for (const store of await stores([x100, x200, x120, y5, y6, er])) {
+      const listed = async (validAt?: string, asOf?: string) => (await agree(store, pairs, asOf, validAt)).map((r) => `${r.subject} ${r.top.map((t) => t.value).sort().join(',')}`).sort()
+      expect(await listed('2020-06-01')).toEqual(['drug:y 5,6'])
+      expect(await listed('2022-06-01')).toEqual(['drug:x 100,200', 'drug:y 5,6'])
+      expect(await listed('2024-06-01')).toEqual(['drug:y 5,6'])
+      // Both superseders hold now: Alice's 100 and 5 are replaced, and 200 has ended.
+      expect(await listed('2025-06-01')).toEqual([])
+      // Without a date a superseder supersedes whatever its range: 100 is out, 200 and 120 remain.
+      expect(await listed()).toEqual(['drug:x 120,200'])
+      // Combined with --as-of: what the store knew then, at the date. Before drug:y was recorded:
+      expect(await listed('2022-06-01', at(2))).toEqual(['drug:x 100,200'])
+      // Before the extended-release record was: Alice's 5 still stood in 2025.
+      expect(await listed('2025-06-01', at(5))).toEqual(['drug:y 5,6'])
+      const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey(1)}
+      expect(await conflictsOp(deps, {validAt: '2022-06-01', asOf: at(5), now: NOW})).toMatchObject({validAt: '2022-06-01', asOf: at(5)})
+      expect(await conflictsOp(deps, {now: NOW})).not.toHaveProperty('validAt')
+      await expect(conflictsOp(deps, {validAt: 'June 2025x', now: NOW})).rejects.toThrow('--valid-at "June 2025x" is not a date')
+      await expect(conflictsOp(deps, {validAt: 'someday', now: NOW, naming: 'params'})).rejects.toThrow('query parameter valid-at "someday" is not a date')
       await store.close()
     }
   })

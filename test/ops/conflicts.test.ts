@@ -18,7 +18,7 @@ import {referenceConflicts} from './conflicts-reference.js'
 
 const VALUES: Json[] = [1, 2, 0.5, 'a', 'b', true, [null], {value: 1}, {value: 2, a: [1]}, [1, 'value'], 'x,"value":1']
 
-/** A store of a few agents disagreeing about few pairs, with evidence chains, supersession (within and across pairs), votes, retractions and trust. */
+/** A store of a few agents disagreeing about few pairs, with evidence chains, supersession (within and across pairs), valid ranges, votes, retractions and trust. */
 function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
   const r = rng(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
@@ -47,6 +47,8 @@ function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
         // `supersedes` names assertions, not pairs: any earlier one, of any agent.
         fields.supersedes = [pick(asserts).record.id]
       }
+      // Values that held for a while, so a pair can be contested at one date and not at another.
+      if (r() < 0.4) fields.valid = pick([{from: '2020-01-01'}, {from: '2024-01-01'}, {to: '2024-01-01'}, {from: '2022-01-01', to: '2025-01-01'}])
       const a = assertion(fields, key)
       asserts.push(a)
       out.push(a)
@@ -81,6 +83,8 @@ describe('conflicts', () => {
   it('answers what the whole-store pass answered, on random stores, in memory and in DuckDB', async () => {
     let compared = 0
     let rows = 0
+    // Dated answers that differ from the undated one under the same lens: the dates do matter.
+    let dated = 0
     for (let seed = 1; seed <= 16; seed++) {
       const {records, hlcs} = randomStore(seed)
       for (const store of [new MemoryStore(), await duck()]) {
@@ -97,6 +101,10 @@ describe('conflicts', () => {
           {asOf: hlcs[Math.floor(hlcs.length / 2)]},
           {asOf: hlcs[Math.floor(hlcs.length / 2)], lens: 'votes'},
           {asOf: hlcs[Math.floor(hlcs.length / 3)], lens: 'trust', minScore: 0.2, limit: 3},
+          {validAt: '2019-06-01'},
+          {validAt: '2023-06-01', lens: 'recency'},
+          {validAt: '2024-06-01', lens: 'votes'},
+          {validAt: '2026-01-01T00:00:00Z', asOf: hlcs[Math.floor(hlcs.length / 2)], lens: 'trust'},
         ]
         for (const input of inputs) {
           const q = {...input, now: 1_800_000_000_000}
@@ -104,13 +112,18 @@ describe('conflicts', () => {
           expect(await conflictsOp(deps(store), q), `seed ${seed} ${store.location} ${JSON.stringify(input)}`).toEqual(want)
           compared++
           rows += want.conflicts.length
+          if (input.validAt !== undefined && input.asOf === undefined) {
+            const undated = await referenceConflicts(deps(store), {...q, validAt: undefined})
+            if (JSON.stringify(undated.conflicts) !== JSON.stringify(want.conflicts)) dated++
+          }
         }
         await store.close()
       }
     }
-    expect(compared).toBe(16 * 2 * 11)
+    expect(compared).toBe(16 * 2 * 15)
     // The stores do disagree: the comparison covers many contested pairs.
     expect(rows).toBeGreaterThan(200)
+    expect(dated).toBeGreaterThan(32)
   })
 
   it('the store hands over only pairs with more than one value, in batches of whole pairs', async () => {
