@@ -120,6 +120,50 @@ describe('steme lens commands', () => {
     expect(portAt('2024-06-01')).toBe(80)
   })
 
+  it('conflicts --valid-at lists the pairs contested at the date, each as query --valid-at resolves it, and says the date', () => {
+    // svc:db engine: pg14 from 2020, mysql beside it 2022 to 2024, pg16 replacing pg14 from 2025.
+    const pg14 = json('assert', 'svc:db', 'engine', '"pg14"', '--valid-from', '2020-01-01').id
+    json('assert', 'svc:db', 'engine', '"mysql"', '--valid-from', '2022-01-01', '--valid-to', '2024-01-01', '--source', 'ops:2022')
+    json('assert', 'svc:db', 'engine', '"pg16"', '--valid-from', '2025-01-01', '--supersedes', pg14)
+    // svc:db port: 5432 against 6432, except 2021 to 2024, when a record about another subject replaced 5432.
+    const port = json('assert', 'svc:db', 'port', '5432').id
+    json('assert', 'svc:db', 'port', '6432', '--source', 'pgbouncer')
+    json('assert', 'svc:pool', 'listen', '6432', '--valid-from', '2021-01-01', '--valid-to', '2024-01-01', '--supersedes', port)
+    const listed = (...dates: string[]) => {
+      const c = json('conflicts', ...dates.flatMap((d) => ['--valid-at', d]))
+      const rows = c.conflicts.filter((x: {subject: string}) => x.subject === 'svc:db')
+      // Each row is what query answers about its pair at the same date, through the same lens.
+      for (const row of rows) {
+        const [r] = json('query', 'svc:db', row.predicate, '--lens', 'consensus', ...dates.flatMap((d) => ['--valid-at', d])).resolutions
+        expect(row, `${row.predicate} at ${dates[0] ?? 'any date'}`).toEqual({
+          subject: 'svc:db',
+          predicate: row.predicate,
+          conflict: r.conflict,
+          values: r.candidates.length,
+          witnesses: r.candidates.reduce((t: number, x: {witnesses: number}) => t + x.witnesses, 0),
+          winner: r.winner?.key,
+          status: r.status,
+          top: r.candidates.slice(0, 3).map((x: {key: string; probability: number; witnesses: number}) => ({value: x.key, probability: x.probability, witnesses: x.witnesses})),
+        })
+      }
+      return {validAt: c.validAt, rows: rows.map((x: {predicate: string; top: Array<{value: string}>}) => `${x.predicate} ${x.top.map((t) => t.value).sort().join(' ')}`).sort()}
+    }
+    expect(listed('2020-06-01')).toEqual({validAt: '2020-06-01', rows: ['port 5432 6432']})
+    expect(listed('2022-06-01')).toEqual({validAt: '2022-06-01', rows: ['engine "mysql" "pg14"']})
+    expect(listed('2024-06-01')).toEqual({validAt: '2024-06-01', rows: ['port 5432 6432']})
+    expect(listed('2025-06-01')).toEqual({validAt: '2025-06-01', rows: ['port 5432 6432']})
+    // Without a date, supersession holds whatever the ranges: pg14 and 5432 are out.
+    expect(listed()).toEqual({validAt: undefined, rows: ['engine "mysql" "pg16"']})
+    const human = steme('conflicts', '--valid-at', '2022-06-01', '--as-of', '2100-01-01')
+    expect(human.code, human.err).toBe(0)
+    expect(human.out.split('\n')[0]).toMatch(/^contested pairs {2}\(lens consensus, as of \S+, valid at 2022-06-01\)$/)
+    expect(human.out).toMatch(/svc:db\s+engine\s/)
+    expect(human.out).not.toMatch(/svc:db\s+port\s/)
+    // A filter that keeps nothing: the empty answer says the date too.
+    const none = steme('conflicts', '--valid-at', '2022-06-01', '--min-score', '0.5', '--lens', 'source:nothing-here, consensus')
+    expect(none.out).toMatch(/^no contested pairs at conflict >= 0\.5 among \d+ {2}\(lens source:nothing-here.*, valid at 2022-06-01\)$/)
+  })
+
   it('epochs and trust are recorded and listed', () => {
     expect(steme('epoch', 'post-2024', '--starts', '2024-03-01').code).toBe(0)
     const other = 'ab'.repeat(32)
@@ -142,6 +186,7 @@ describe('steme lens commands', () => {
     [['trust', 'nope', '0.5'], 2, '"nope" is not an agent key'],
     [['epoch', 'x', '--starts', 'soon'], 2, 'starts'],
     [['conflicts', '--min-score', '3'], 2, '--min-score must be a number in [0, 1]'],
+    [['conflicts', '--valid-at', 'someday'], 2, '--valid-at "someday" is not a date'],
   ])('rejects %j with exit %i and names the input', (args, code, message) => {
     const before = json('stats').records
     const r = steme(...(args as string[]))
