@@ -7,7 +7,7 @@ import type {Store} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
-import type {ConflictsInput, conflictsOp} from '../ops/conflicts.js'
+import type {ConflictsInput, ConflictsResult} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
 import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
 import type {Observation} from '../claims/observation.js'
@@ -227,8 +227,14 @@ export class RemoteClient {
     return {...reports[0], unclaimed: reports.flatMap((r) => r.unclaimed)}
   }
 
-  async conflicts(input: ConflictsInput): Promise<Awaited<ReturnType<typeof conflictsOp>>> {
-    return this.request('GET', '/v1/conflicts', {query: {lens: await this.lens(input.lens), 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf}})
+  async conflicts(input: ConflictsInput): Promise<ConflictsResult> {
+    const res = await this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {lens: await this.lens(input.lens), 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf, 'valid-at': input.validAt}})
+    // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
+    // the pairs for every date: an answer to another question, so it is refused, not shown.
+    if (input.validAt !== undefined && res.validAt === undefined) {
+      throw new UserError(`steme serve at ${this.url} does not take --valid-at for conflicts: it answered for every date`, {code: 'remote', exit: 1, hint: 'upgrade steme on the daemon\'s host, or run `steme conflicts --valid-at` without --remote (stop the daemon first)'})
+    }
+    return res
   }
 
   show(id: string): Promise<ShowResult> {

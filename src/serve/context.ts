@@ -23,6 +23,7 @@ export interface ConflictsQuery {
   'min-score'?: number
   limit?: number
   'as-of'?: string
+  'valid-at'?: string
 }
 
 export interface ServeContext {

@@ -9,7 +9,7 @@ import {syncRoutes} from './routes/sync.js'
 import {verifyRoutes} from './routes/verify.js'
 
 export const MOUNTS: Mounts = {
-  conflicts: (deps, q, naming) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of'], naming}),
+  conflicts: (deps, q, naming) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of'], validAt: q['valid-at'], naming}),
   sync: syncRoutes,
   verify: verifyRoutes,
 }

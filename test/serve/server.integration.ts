@@ -156,7 +156,8 @@ describe('steme serve routes', () => {
     expect(q.candidates[0]).not.toHaveProperty('sig')
     within((await h.req(`/v1/records/${a1.record.id}`, {token: h.read})).body, fields('/v1/records/{id}'), 'GET /v1/records/{id}')
     within((await h.req('/v1/stats', {token: h.read})).body, fields('/v1/stats'), 'GET /v1/stats')
-    const c = (await h.req('/v1/conflicts', {token: h.read})).body
+    const c = (await h.req('/v1/conflicts?as-of=2100-01-01&valid-at=2026-01-01', {token: h.read})).body
+    expect(c).toMatchObject({asOf: expect.any(String), validAt: '2026-01-01'})
     within(c, fields('/v1/conflicts'), 'GET /v1/conflicts')
     within(c.conflicts[0], fields('/v1/conflicts').properties.conflicts.items, 'a conflict row')
     within((await h.req('/v1/tokens', {token: h.admin})).body.tokens[0], fields('/v1/tokens').properties.tokens.items, 'a token')
@@ -276,6 +277,68 @@ describe('GET /v1/query with valid-at', () => {
         expect(await ask('port', '2020-06-01')).toEqual({winner: 80, states: ['live']})
         expect(await ask('port', '2022-06-01')).toEqual({winner: undefined, states: ['superseded']})
       }
+    } finally {
+      await h.stop()
+    }
+  })
+})
+
+describe('GET /v1/conflicts with valid-at', () => {
+  it('lists the pairs contested at each date, each row as GET /v1/query resolves the pair then; the CLI's client gets the flag named', async () => {
+    const h = await startHarness()
+    try {
+      const [me, other] = [testKey(7), testKey(8)]
+      const say = (subject: string, predicate: string, value: unknown, key: typeof me, more: {valid?: {from?: string; to?: string}; supersedes?: string[]} = {}) => assertion({subject, predicate, value: value as never, ...more}, key)
+      // tls-min: 1.0 from 2020, 1.1 beside it 2021 to 2023, 1.2 replacing 1.0 from 2025.
+      const old = say('svc:api', 'tls-min', '1.0', me, {valid: {from: '2020-01-01'}})
+      const side = say('svc:api', 'tls-min', '1.1', other, {valid: {from: '2021-01-01', to: '2023-01-01'}})
+      const now = say('svc:api', 'tls-min', '1.2', me, {valid: {from: '2025-01-01'}, supersedes: [old.record.id]})
+      // port: 80 against 8080, except while a record about another subject replaced 80 (2021 to 2024).
+      const port = say('svc:api', 'port', 80, me)
+      const alt = say('svc:api', 'port', 8080, other)
+      const moved = say('svc:edge', 'listen', 443, me, {valid: {from: '2021-01-01', to: '2024-01-01'}, supersedes: [port.record.id]})
+      expect((await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson([old, side, now, port, alt, moved]), token: h.write})).body).toMatchObject({added: 6})
+      const listed = async (validAt?: string) => {
+        const r = await h.req(`/v1/conflicts${validAt ? `?valid-at=${validAt}` : ''}`, {token: h.read})
+        expect(r.status).toBe(200)
+        expect(r.body.validAt).toBe(validAt)
+        for (const row of r.body.conflicts) {
+          const q = await h.req(`/v1/query?subject=${row.subject}&predicate=${row.predicate}&lens=consensus${validAt ? `&valid-at=${validAt}` : ''}`, {token: h.read})
+          const [res] = q.body.resolutions
+          expect(row, `${row.predicate} at ${validAt ?? 'any date'}`).toMatchObject({conflict: res.conflict, winner: res.winner?.key, status: res.status, values: res.candidates.length, top: res.candidates.slice(0, 3).map((c: {key: string; probability: number; witnesses: number}) => ({value: c.key, probability: c.probability, witnesses: c.witnesses}))})
+        }
+        return r.body.conflicts.map((c: {predicate: string}) => c.predicate).sort()
+      }
+      // Asked twice in turn: identical requests share answers, dated ones never another date's.
+      for (let i = 0; i < 2; i++) {
+        expect(await listed('2020-06-01')).toEqual(['port'])
+        expect(await listed('2022-06-01')).toEqual(['tls-min'])
+        expect(await listed('2024-06-01')).toEqual(['port'])
+        expect(await listed()).toEqual(['tls-min'])
+      }
+      const bad = await h.req('/v1/conflicts?valid-at=someday', {token: h.read})
+      expect(bad.status).toBe(400)
+      expectCleanError(bad, 'usage')
+      expect(bad.body.error.message).toBe('query parameter valid-at "someday" is not a date')
+      const client = new RemoteClient(h.url, h.read)
+      expect((await client.conflicts({validAt: '2022-06-01'})).conflicts.map((c) => c.predicate)).toEqual(['tls-min'])
+      await expect(client.conflicts({validAt: 'someday'})).rejects.toThrow(`--valid-at "someday" is not a date (from ${h.url})`)
+    } finally {
+      await h.stop()
+    }
+  })
+
+  it('a daemon from before conflicts took valid-at (it drops the parameter) is refused, not believed', async () => {
+    // As such a daemon answers: conflicts ranked for every date, with no validAt in the answer.
+    const {conflictsOp} = await import('../../src/ops/conflicts.js')
+    const h = await startHarness({mounts: {conflicts: (deps, q) => conflictsOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit, asOf: q['as-of']})}})
+    try {
+      const client = new RemoteClient(h.url, h.read)
+      expect((await client.conflicts({})).conflicts).toEqual([])
+      const err = await client.conflicts({validAt: '2022-06-01'}).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UserError)
+      expect((err as UserError).message).toBe(`steme serve at ${h.url} does not take --valid-at for conflicts: it answered for every date`)
+      expect((err as UserError).hint).toContain('upgrade steme')
     } finally {
       await h.stop()
     }

@@ -17,7 +17,13 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
       schema: {
         querystring: {
           type: 'object',
-          properties: {lens: {type: 'string', minLength: 1, maxLength: 256}, 'min-score': {type: 'number', minimum: 0, maximum: 1}, limit: {type: 'integer', minimum: 1}, 'as-of': {type: 'string', minLength: 1, maxLength: 64}},
+          properties: {
+            lens: {type: 'string', minLength: 1, maxLength: 256},
+            'min-score': {type: 'number', minimum: 0, maximum: 1},
+            limit: {type: 'integer', minimum: 1},
+            'as-of': {type: 'string', minLength: 1, maxLength: 64},
+            'valid-at': {type: 'string', minLength: 1, maxLength: 64},
+          },
         },
       },
     },
