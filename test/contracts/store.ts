@@ -5,6 +5,7 @@ import type {BucketTally, Scanned, Store} from '../../src/core/store.js'
 import type {Sealed} from '../../src/core/seal.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
+import {conflictRow, conflictsOp} from '../../src/ops/conflicts.js'
 import {queryOp} from '../../src/ops/query.js'
 import {MOD, bucketOf, idValue, valueId} from '../../src/core/bucket.js'
 import {assertion, many, record, stamp, testKey} from '../helpers/records.js'
@@ -488,6 +489,40 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await ask('port', '2022-06-01')).toEqual({winner: undefined, states: {80: 'superseded'}})
       expect(await ask('port', '2025-06-01')).toEqual({winner: 80, states: {80: 'live'}})
       expect(await ask('port')).toEqual({winner: undefined, states: {80: 'superseded'}})
+    })
+
+    it('conflicts --valid-at: the pairs contested at a date, each as query --valid-at resolves it, superseders about other pairs included', async () => {
+      const at = (n: number) => stamp(1_700_000_400_000 + n, 0)
+      const other = testKey(2)
+      const say = (subject: string, predicate: string, value: Json, n: number, more: {valid?: {from?: string; to?: string}; supersedes?: string[]} = {}, key = testKey()) => assertion({subject, predicate, value, hlc: at(n), ...more}, key)
+      // tls-min: 1.0 from 2020, another agent's 1.1 beside it 2021 to 2023, 1.2 replacing 1.0 from 2025.
+      const tls = say('svc:api', 'tls-min', '1.0', 1, {valid: {from: '2020-01-01'}})
+      const side = say('svc:api', 'tls-min', '1.1', 2, {valid: {from: '2021-01-01', to: '2023-01-01'}}, other)
+      const tls12 = say('svc:api', 'tls-min', '1.2', 3, {valid: {from: '2025-01-01'}, supersedes: [tls.record.id]})
+      // port: 80 against 8080, except while a record about another subject replaced 80 (2021 to 2024).
+      const port = say('svc:api', 'port', 80, 4)
+      const alt = say('svc:api', 'port', 8080, 5, {}, other)
+      const moved = say('svc:edge', 'listen', 443, 6, {valid: {from: '2021-01-01', to: '2024-01-01'}, supersedes: [port.record.id]})
+      await store.insert([tls, side, tls12, port, alt, moved])
+      // The store flags 80 whatever the superseder's range: the date is the op's to apply.
+      const flagged: string[] = []
+      for await (const b of (await store.contested()).batches) flagged.push(...b.supersededElsewhere)
+      expect(flagged).toEqual([port.record.id])
+      const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey()}
+      const listed = async (validAt?: string) => {
+        const res = await conflictsOp(deps, {validAt, now: 1_800_000_000_000})
+        expect(res.validAt).toBe(validAt)
+        for (const row of res.conflicts) {
+          const [r] = (await queryOp({...deps, self: testKey().publicHex}, {subject: row.subject, predicate: row.predicate, lens: 'consensus', validAt, now: 1_800_000_000_000})).resolutions
+          expect(row, `${row.predicate} at ${validAt ?? 'any date'}`).toEqual(conflictRow(r))
+        }
+        return res.conflicts.map((c) => `${c.predicate} ${c.top.map((t) => t.value).sort().join(' ')}`).sort()
+      }
+      expect(await listed('2020-06-01')).toEqual(['port 80 8080'])
+      expect(await listed('2022-06-01')).toEqual(['tls-min "1.0" "1.1"'])
+      expect(await listed('2024-06-01')).toEqual(['port 80 8080'])
+      expect(await listed('2025-06-01')).toEqual(['port 80 8080'])
+      expect(await listed()).toEqual(['tls-min "1.1" "1.2"'])
     })
   })
 }
