@@ -57,6 +57,9 @@ function world(seed: number): {records: Sealed[]; last: number} {
       if (r() < 0.2) {
         const same = assertions.filter((a) => a.record.kind === 'assertion' && a.record.subject === f.subject)
         if (same.length) f.supersedes = [pick(same).record.id]
+      } else if (r() < 0.08 && assertions.length) {
+        // `supersedes` names assertions, not pairs: now and then one about the other subject.
+        f.supersedes = [pick(assertions).record.id]
       }
       if (r() < 0.25) f.valid = {from: pick(['2025-01-01T00:00:00Z', iso(15)]), ...(r() < 0.5 ? {to: iso(25)} : {})}
       if (r() < 0.1) f.epoch = pick(['e1', 'e2'])
@@ -120,35 +123,46 @@ describe('ingest order', () => {
             compared++
           }
         }
-        const c = {lens, now: BASE + 1e6}
-        const [want, ...others] = await Promise.all(stores.map((store) => conflictsOp({store, config, key: () => SELF}, c)))
-        for (const [i, got] of others.entries()) expect(got, `${where}: conflicts, ${['shuffled DuckDB', 'reversed memory'][i]} ${JSON.stringify(c)}`).toEqual(want)
+        for (const c of [{lens, now: BASE + 1e6}, {lens, validAt: iso(20), now: BASE + 1e6}]) {
+          const [want, ...others] = await Promise.all(stores.map((store) => conflictsOp({store, config, key: () => SELF}, c)))
+          for (const [i, got] of others.entries()) expect(got, `${where}: conflicts, ${['shuffled DuckDB', 'reversed memory'][i]} ${JSON.stringify(c)}`).toEqual(want)
+        }
       }
       for (const s of stores) await s.close()
     }
     expect(compared).toBe(SEEDS.length * EXPRESSIONS.length * 4 * 2)
   }, 240_000)
 
-  it(`query and conflicts agree on every pair, through every lens, now and --as-of (seeds ${SEEDS.join(', ')})`, async () => {
+  it(`query and conflicts agree on every pair, through every lens, now, --as-of and at random --valid-at dates (seeds ${SEEDS.join(', ')})`, async () => {
     let rows = 0
+    let datedRows = 0
     for (const seed of SEEDS) {
       const where = `seed ${seed} (STEME_FUZZ_SEED=${seed} replays it)`
       const {records, last} = world(seed)
       const store = new MemoryStore()
       await store.insert(records)
+      // Valid ranges start at 2025-01-01 or iso(15) and end at iso(25): a date before them all,
+      // one anywhere in the world's span, and one on a range's edge (ranges are half-open).
+      const dates = prng(seed ^ 0xda7e)
+      const before = new Date(Date.parse('2024-07-01T00:00:00Z') + Math.floor(dates() * (BASE - Date.parse('2024-07-01T00:00:00Z')))).toISOString()
+      const during = iso(Math.floor(dates() * (last + 5)))
+      const edge = [iso(15), iso(25), '2025-01-01T00:00:00Z'][Math.floor(dates() * 3)]
+      const half = at(Math.floor(last / 2))
+      const times: Array<{asOf?: string; validAt?: string}> = [{}, {asOf: half}, {validAt: before}, {validAt: during}, {validAt: edge}, {asOf: half, validAt: during}]
       for (const lens of EXPRESSIONS) {
-        for (const asOf of [undefined, at(Math.floor(last / 2))]) {
-          const c = await conflictsOp({store, config, key: () => SELF}, {lens, asOf, now: BASE + 1e6})
+        for (const {asOf, validAt} of times) {
+          const c = await conflictsOp({store, config, key: () => SELF}, {lens, asOf, validAt, now: BASE + 1e6})
           for (const subject of ['s:x', 's:y']) {
-            const q = await queryOp({store, config, self: SELF.publicHex}, {subject, lens, asOf, now: BASE + 1e6})
+            const q = await queryOp({store, config, self: SELF.publicHex}, {subject, lens, asOf, validAt, now: BASE + 1e6})
             for (const r of q.resolutions) {
               const mine = q.candidates.filter((x) => x.predicate === r.predicate)
               const row = c.conflicts.find((x) => x.subject === subject && x.predicate === r.predicate)
               const live = new Set(mine.filter((x) => x.state === 'live').map((x) => canonicalize(x.value)))
               const want = live.size < 2 || r.conflict === 0 ? undefined : {conflict: r.conflict, status: r.status, winner: r.winner?.key, values: r.candidates.length, top: r.candidates.slice(0, 3).map((x) => ({value: x.key, probability: x.probability, witnesses: x.witnesses}))}
               const got = row && {conflict: row.conflict, status: row.status, winner: row.winner, values: row.values, top: row.top}
-              expect(got, `${where}: ${lens} ${subject} ${r.predicate} as of ${asOf ?? 'now'}`).toEqual(want)
+              expect(got, `${where}: ${lens} ${subject} ${r.predicate} as of ${asOf ?? 'now'}, valid at ${validAt ?? 'any date'}`).toEqual(want)
               if (got) rows++
+              if (got && validAt !== undefined) datedRows++
             }
           }
         }
@@ -156,5 +170,6 @@ describe('ingest order', () => {
     }
     // The worlds do disagree: the comparison covers contested pairs, not only empty lists.
     expect(rows).toBeGreaterThan(SEEDS.length * 4)
+    expect(datedRows).toBeGreaterThan(SEEDS.length * 2)
   }, 120_000)
 })
