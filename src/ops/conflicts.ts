@@ -41,7 +41,15 @@ const SLACK = 256
  * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
  * store would give them, and only the `limit` strongest rows are kept.
  */
-export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<{lens: string; minScore: number; pairs: number; conflicts: ConflictRow[]; notes?: string[]}> {
+export interface ConflictsResult {
+  lens: string
+  minScore: number
+  pairs: number
+  conflicts: ConflictRow[]
+  notes?: string[]
+}
+
+export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<ConflictsResult> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
   const self = selfOf(deps)
