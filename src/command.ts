@@ -9,7 +9,7 @@ import type {RemoteClient} from './serve/client.js'
 
 /** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
 export const SELF_IN_LENS =
-  'agent:self in a lens (and self in an authority order) is your key, the one you sign with. Through a daemon (--remote, or the one holding this store) the CLI puts your key in for self before sending, since to the daemon self is its own key; with no key here it refuses.'
+  'agent:self in a lens (and self in an authority order) is your key, the one you sign with. Through a daemon (--remote, or the one holding this store) the CLI puts your key in for self before sending, since to the daemon self is its own key, and shows the answer with self as you wrote it; with no key here it refuses.'
 
 /** Where a command's operation runs: on the store opened here, or on a `steme serve` daemon. */
 export type Target = {rt: Runtime; remote?: undefined} | {remote: RemoteClient; rt?: undefined}

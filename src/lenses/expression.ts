@@ -186,3 +186,20 @@ export function replaceSelf(text: string, agent: string): string {
   for (const r of selfRefs(text).reverse()) out = out.slice(0, r.at) + r.by(agent) + out.slice(r.end)
   return out
 }
+
+/**
+ * For a position in `replaceSelf(text, agent)`, the position in `text` it came from (inside the
+ * key put in for a name of self: where that name starts), so an error about the text sent can
+ * point into the text as written.
+ */
+export function typedIndex(text: string, agent: string, sentIndex: number): number {
+  let shift = 0
+  for (const r of selfRefs(text)) {
+    const by = r.by(agent).length
+    const sentAt = r.at + shift
+    if (sentIndex < sentAt) break
+    if (sentIndex < sentAt + by) return r.at
+    shift += by - (r.end - r.at)
+  }
+  return sentIndex - shift
+}

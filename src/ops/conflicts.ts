@@ -39,11 +39,6 @@ export interface ConflictRow {
 /** Resolved rows kept in memory beyond the limit before the weakest are dropped. */
 const SLACK = 256
 
-/**
- * The store hands over only contested pairs (more than one value), a batch at a time; each batch
- * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
- * store would give them, and only the `limit` strongest rows are kept.
- */
 export interface ConflictsResult {
   lens: string
   /** The --as-of bound (an hlc) and the --valid-at date, as `steme query --json` says them; absent when not given. */
@@ -55,6 +50,11 @@ export interface ConflictsResult {
   notes?: string[]
 }
 
+/**
+ * The store hands over only contested pairs (more than one value), a batch at a time; each batch
+ * gets the retraction cascade, supersession and votes that bear on its candidates, as the whole
+ * store would give them, and only the `limit` strongest rows are kept.
+ */
 export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<ConflictsResult> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))

@@ -17,6 +17,7 @@ import type {KeyPair} from '../core/sign.js'
 import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
+import {SelfWords, type SentLens} from './self-words.js'
 import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../tls-trust.js'
 
 /**
@@ -45,6 +46,9 @@ const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_rec
 
 /** A claim's `lens = "…"` (or '…') on a line of its own, with an optional comment: the lens text is group 2. */
 const LENS_LINE = /^(\s*lens\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(\s*(?:#.*)?\r?)$/
+
+/** Nothing was put in for self: the answer is shown as it came. */
+const NO_WORDS = new SelfWords('', [])
 
 /** Node's codes for a server certificate this machine does not trust, or that names another host. */
 
@@ -119,12 +123,24 @@ export class RemoteClient {
   /**
    * A lens expression as sent: where it names self (`agent:self`, `self` in an authority order)
    * the caller's key is put in, so it means here what it means in a local query. Without a
-   * client-side key loader it is sent as written.
+   * client-side key loader it is sent as written. `words` puts the user's words back in the answer.
    */
-  private async lens(text: string | undefined): Promise<string | undefined> {
-    if (text === undefined || !this.self) return text
+  private async lens(text: string | undefined): Promise<{sent: string | undefined; words: SelfWords}> {
+    if (text === undefined || !this.self) return {sent: text, words: NO_WORDS}
     const {namesSelf, replaceSelf} = await import('../lenses/expression.js')
-    return namesSelf(text) ? replaceSelf(text, await this.selfKey(`--lens ${JSON.stringify(text)}`)) : text
+    if (!namesSelf(text)) return {sent: text, words: NO_WORDS}
+    const key = await this.selfKey(`--lens ${JSON.stringify(text)}`)
+    const sent = replaceSelf(text, key)
+    return {sent, words: new SelfWords(key, [{typed: text, sent}])}
+  }
+
+  /** A request whose answer and errors name self as the user did. */
+  private async inWords<T>(words: SelfWords, answer: Promise<T>, shown: (words: SelfWords, res: T) => T): Promise<T> {
+    try {
+      return shown(words, await answer)
+    } catch (e) {
+      throw words.error(e)
+    }
   }
 
   /** The caller's key, for a lens (`what`) that names self; a clear refusal when there is none. */
@@ -145,12 +161,12 @@ export class RemoteClient {
    * Rewritten line by line (`lens = "…"`), so every line, and each verdict's line, stays put; the
    * result is parsed again, and a lens written another way is refused rather than sent as is.
    */
-  private async claimsText(text: string, name: string): Promise<string> {
-    if (!this.self || !/\bself\b/.test(text)) return text
+  private async claimsText(text: string, name: string): Promise<{text: string; words: SelfWords}> {
+    if (!this.self || !/\bself\b/.test(text)) return {text, words: NO_WORDS}
     const [{namesSelf, replaceSelf}, {parseClaims}] = await Promise.all([import('../lenses/expression.js'), import('../claims/parse.js')])
     const claims = parseClaims(text, name).claims
     const first = claims.find((c) => c.lens !== undefined && namesSelf(c.lens))
-    if (!first) return text
+    if (!first) return {text, words: NO_WORDS}
     const agent = await this.selfKey(`the lens ${JSON.stringify(first.lens)} of claim "${first.id}"`)
     const lines = text.split('\n').map((line) => {
       const m = LENS_LINE.exec(line)
@@ -173,13 +189,16 @@ export class RemoteClient {
         hint: 'write it as lens = "…" on a line of its own, or name the agent by its key (agent:<hex prefix>); sent as written, self would mean the daemon\'s key',
       })
     }
-    return out
+    const lenses: SentLens[] = claims.filter((c) => c.lens !== undefined && namesSelf(c.lens)).map((c) => ({typed: c.lens!, sent: replaceSelf(c.lens!, agent)}))
+    return {text: out, words: new SelfWords(agent, lenses)}
   }
 
   async query(input: QueryInput): Promise<QueryResult> {
-    return this.request('GET', '/v1/query', {
-      query: {subject: input.subject, predicate: input.predicate, lens: await this.lens(input.lens), 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
+    const lens = await this.lens(input.lens)
+    const answer = this.request<QueryResult>('GET', '/v1/query', {
+      query: {subject: input.subject, predicate: input.predicate, lens: lens.sent, 'as-of': input.asOf, 'valid-at': input.validAt, 'include-retracted': input.includeRetracted || undefined},
     })
+    return this.inWords(lens.words, answer, (w, res) => w.query(res))
   }
 
   /**
@@ -190,7 +209,12 @@ export class RemoteClient {
    * joined in order.
    */
   async verify(req: VerifyRequest, limits: {observations: number; bytes: number} = VERIFY_LIMITS): Promise<VerifyReport> {
-    req = {...req, claims: await this.claimsText(req.claims, req.name ?? 'claims.toml')}
+    const {text, words} = await this.claimsText(req.claims, req.name ?? 'claims.toml')
+    return this.inWords(words, this.verifySent({...req, claims: text}, limits), (w, res) => w.verify(res))
+  }
+
+  /** POST /v1/verify, in parts when the request is over the daemon's limits. */
+  private async verifySent(req: VerifyRequest, limits: {observations: number; bytes: number}): Promise<VerifyReport> {
     const body = JSON.stringify(req)
     if (req.observations.length <= limits.observations && Buffer.byteLength(body) <= limits.bytes) return this.request('POST', '/v1/verify', {body})
     const [{parseClaims}, {key}] = await Promise.all([import('../claims/parse.js'), import('../claims/observation.js')])
@@ -228,7 +252,9 @@ export class RemoteClient {
   }
 
   async conflicts(input: ConflictsInput): Promise<ConflictsResult> {
-    const res = await this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {lens: await this.lens(input.lens), 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf, 'valid-at': input.validAt}})
+    const lens = await this.lens(input.lens)
+    const answer = this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {lens: lens.sent, 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf, 'valid-at': input.validAt}})
+    const res = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {

@@ -3,12 +3,12 @@
  * remote, started without oclif: loading oclif and finding the command is about 120 ms of the
  * remote's start, on the path of every SSH sync's first answer. Only that exact form (what
  * `remoteCommand` sends) takes this path; any other arguments (--help, --read-only, another
- * order) go through oclif as usual, to the same code.
+ * order) go through oclif as usual, to the same code (`syncServeStdio`).
  */
 import {renderError} from '../core/render-error.js'
 import {openRuntime} from '../runtime.js'
 import {SYNC_SERVER_DB_THREADS} from './server.js'
-import {serveRuntimeStdio} from './stdio-server.js'
+import {DEFAULT_IDLE_TIMEOUT_S, serveRuntimeStdio} from './stdio-server.js'
 
 /** The store path when `argv` (after the binary) is exactly `sync-serve --stdio --store <path>`. */
 export function fastSyncServeArgs(argv: readonly string[]): string | undefined {
@@ -17,16 +17,34 @@ export function fastSyncServeArgs(argv: readonly string[]): string | undefined {
   return store && !store.startsWith('-') ? store : undefined
 }
 
-/** Serve sync on stdin/stdout for the store at `store`; errors are rendered as every command renders them. */
-export async function syncServeStdio(store: string): Promise<void> {
+export interface SyncServeStdioOptions {
+  /** The store as --store gives it (absent: STEME_STORE, else the nearest .steme/). */
+  store?: string
+  readOnly?: boolean
+  dbThreads?: number
+  /** Seconds without progress from the client before serving stops (0: never). */
+  idleTimeoutS?: number
+}
+
+/**
+ * Serve sync on stdin/stdout for a store, then close it; errors are rendered as every command
+ * renders them, with the exit code in process.exitCode.
+ */
+export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void> {
+  let stuck = false
   try {
-    const rt = await openRuntime({store, dbThreads: SYNC_SERVER_DB_THREADS})
+    const rt = await openRuntime({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS})
     try {
-      await serveRuntimeStdio(rt, false)
+      await serveRuntimeStdio(rt, {readOnly: opts.readOnly, idleMs: (opts.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S) * 1000})
     } finally {
       await rt.close()
     }
   } catch (e) {
     process.exitCode = renderError(e, false)
+    // An answer the client never took (it vanished: the idle timeout ended serving) is still
+    // queued on stdout, and would keep this process, done with the store, alive until the SSH
+    // session ends, hours later.
+    stuck = process.stdout.writableLength > 0
   }
+  if (stuck) process.exit()
 }

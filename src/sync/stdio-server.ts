@@ -6,13 +6,98 @@ import type {Runtime} from '../runtime.js'
 import {createSyncHandler, type SyncHandler} from './server.js'
 import {MAX_MESSAGE, T, encode} from './wire.js'
 
+/**
+ * How long `sync-serve --stdio` waits for a client that makes no progress (default 10 minutes).
+ * A client is silent between requests only while it stores what it received or reads what it
+ * sends (seconds; a minute for 16 MiB of records on a slow machine), and before its first
+ * request while it opens its own store (a schema migration of a large store included). A
+ * network that drops without closing (a laptop shut, Wi-Fi lost) leaves the SSH session open
+ * for hours, and this process holding the store's write lock all that time.
+ */
+export const DEFAULT_IDLE_TIMEOUT_S = 600
+
+/**
+ * Bytes of an answer per write: the watchdog counts each one taken by the peer as progress, so
+ * a slow link (16 MiB of answer at 200 kbit/s take over ten minutes) is never taken for a dead one.
+ */
+const WRITE_PIECE = 1 << 20
+
+/** What a remote's stderr holds when its `sync-serve --stdio` stopped after its idle timeout (the client's SSH transport reads it). */
+export const IDLE_EXIT = /^error: sync-serve: (no request from the client|the client took none of the answer) for /m
+
+/** The peer made no progress for the idle timeout: serving ended, and the process should end too. */
+export class IdleTimeout extends UserError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'remote', exit: 1, hint})
+    this.name = 'IdleTimeout'
+  }
+}
+
+export interface ServeStdioOptions {
+  readOnly?: boolean
+  /** Stop when the peer makes no progress for this long (ms); 0 or absent: never. */
+  idleMs?: number
+}
+
 /** `sync-serve --stdio`: this process is the sole writer of the runtime's store while it serves. */
-export async function serveRuntimeStdio(rt: Runtime, readOnly: boolean): Promise<void> {
-  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly, soleWriter: true})
+export async function serveRuntimeStdio(rt: Runtime, opts: ServeStdioOptions = {}): Promise<void> {
+  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: !!opts.readOnly, soleWriter: true})
   try {
-    await serveStreams(handler, process.stdin, process.stdout)
+    await serveStreams(handler, process.stdin, process.stdout, {idleMs: opts.idleMs})
   } finally {
     await handler.close()
+  }
+}
+
+/**
+ * Times the peer's silence: armed while this side waits on the peer (for a request, or for an
+ * answer to be taken), paused while this side works on a request. `expired` rejects with
+ * IdleTimeout when the peer made no progress for `idleMs`.
+ */
+class Watchdog {
+  private timer: NodeJS.Timeout | undefined
+  private waitingFor: 'request' | 'answer' = 'request'
+  private fail!: (e: IdleTimeout) => void
+  readonly expired: Promise<never>
+  fired = false
+
+  constructor(private readonly idleMs: number) {
+    this.expired = new Promise<never>((_, reject) => (this.fail = reject))
+    // Awaited only in races: it must not be reported as unhandled when serving ends first.
+    this.expired.catch(() => undefined)
+  }
+
+  /** The peer made progress; from now on this side waits for `what`. */
+  touch(what: 'request' | 'answer'): void {
+    this.waitingFor = what
+    clearTimeout(this.timer)
+    if (this.idleMs > 0) this.timer = setTimeout(() => this.expire(), this.idleMs)
+  }
+
+  /** This side is working: its own time never counts. */
+  pause(): void {
+    clearTimeout(this.timer)
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+  }
+
+  /** `p`, unless the peer falls silent first. */
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.expired])
+  }
+
+  private expire(): void {
+    this.fired = true
+    const secs = `${Number((this.idleMs / 1000).toFixed(3))} s`
+    const why =
+      this.waitingFor === 'request'
+        ? `no request from the client for ${secs}`
+        : `the client took none of the answer for ${secs}`
+    this.fail(
+      new IdleTimeout(`sync-serve: ${why} (--idle-timeout): the client is gone (a network that dropped leaves its SSH session open) or stalled; stopped serving and let go of the store`, 'nothing to do here: a client still running sends its next request again on a new connection; --idle-timeout sets how long sync-serve waits (0: for ever)'),
+    )
   }
 }
 
@@ -20,31 +105,58 @@ export async function serveRuntimeStdio(rt: Runtime, readOnly: boolean): Promise
  * Answer each length-prefixed message on `input` on `output`. A length over MAX_MESSAGE cannot be
  * skipped (nothing after it can be trusted to be a message boundary): the peer gets an ERROR
  * `too_large` as the answer, and serving ends with a UserError (exit 1), not a bug. Garbage in
- * place of a length ends it the same way, as `malformed`.
+ * place of a length ends it the same way, as `malformed`. With `idleMs`, a peer that makes no
+ * progress for that long (sends no byte while a request is awaited, takes no byte of an answer)
+ * ends serving with IdleTimeout; `input` is then destroyed, and a write the peer never took
+ * may still be pending on `output`.
  */
-export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable): Promise<{requests: number}> {
+export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number} = {}): Promise<{requests: number}> {
   const reader = new MessageReader(false)
   let requests = 0
+  const watch = new Watchdog(opts.idleMs ?? 0)
   const write = (b: Uint8Array | string) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())))
-  await write(PREAMBLE)
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    let msgs: Uint8Array[]
-    try {
-      msgs = reader.push(chunk)
-    } catch (e) {
-      if (!(e instanceof FramingError)) throw e
-      const code = e.length !== undefined ? 'too_large' : 'malformed'
-      const message = e.length !== undefined ? `the peer announced a message of ${e.length} bytes, over the bound of ${MAX_MESSAGE}` : `the peer sent ${e.message}`
-      await write(frameMessage(encode([{t: T.Error, code, message}]))).catch(() => undefined)
-      throw new UserError(`sync-serve: ${message}; stopped serving`, {code: code === 'too_large' ? 'too_large' : 'remote', exit: 1, hint: 'the peer is not a compatible steme sync client: use the same steme version on both sides'})
+  const chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  try {
+    watch.touch('answer')
+    await watch.race(write(PREAMBLE))
+    watch.touch('request')
+    for (;;) {
+      const next = await watch.race(chunks.next())
+      if (next.done) break
+      watch.pause()
+      let msgs: Uint8Array[]
+      try {
+        msgs = reader.push(next.value)
+      } catch (e) {
+        if (!(e instanceof FramingError)) throw e
+        const code = e.length !== undefined ? 'too_large' : 'malformed'
+        const message = e.length !== undefined ? `the peer announced a message of ${e.length} bytes, over the bound of ${MAX_MESSAGE}` : `the peer sent ${e.message}`
+        watch.touch('answer')
+        await watch.race(write(frameMessage(encode([{t: T.Error, code, message}])))).catch(() => undefined)
+        throw new UserError(`sync-serve: ${message}; stopped serving`, {code: code === 'too_large' ? 'too_large' : 'remote', exit: 1, hint: 'the peer is not a compatible steme sync client: use the same steme version on both sides'})
+      }
+      for (const m of msgs) {
+        watch.pause()
+        // The length, then the response as encoded (a response is up to 16 MiB: not copied
+        // again), in pieces, each taken by the peer counting as its progress.
+        const res = await handler.handle(m)
+        watch.touch('answer')
+        let last = write(frameHead(res))
+        for (let at = 0; at < res.length; at += WRITE_PIECE) {
+          last.then(() => watch.touch('answer'), () => undefined)
+          last = write(res.subarray(at, at + WRITE_PIECE))
+        }
+        await watch.race(last)
+        requests++
+      }
+      watch.touch('request')
     }
-    for (const m of msgs) {
-      // The length, then the response as encoded (a response is up to 16 MiB: not copied again).
-      const res = await handler.handle(m)
-      output.write(frameHead(res))
-      await write(res)
-      requests++
-    }
+  } finally {
+    watch.stop()
+    // Ends reading (and, when the peer fell silent, drops the input, which would otherwise keep
+    // the process alive): what the for-await loop this replaced did on its way out.
+    if (watch.fired) input.destroy()
+    else await chunks.return?.()
   }
   return {requests}
 }

@@ -1,4 +1,7 @@
+import {readFileSync} from 'node:fs'
+import {resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {reflow} from '../../src/help.js'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
@@ -32,6 +35,38 @@ describe('steme help <command>', () => {
       expect(r.stdout).toBe('')
       expect(r.code).toBe(2)
     }
+  })
+})
+
+describe('--help descriptions', () => {
+  const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+
+  it('reflow joins the lines of a paragraph, keeping indented lines, list items and flag lines', () => {
+    expect(reflow('one\ntwo (three)\n\nfour\n  grammar | x\n- item\n--as-of is\nend')).toBe('one two (three)\n\nfour\n  grammar | x\n- item\n--as-of is end')
+  })
+
+  // oclif wraps each line of a description on its own, so a sentence broken in the source showed
+  // as a short line in mid-sentence ("it prints nothing" / "else on stdout"). A line of a paragraph
+  // may end early only where the next word would not fit, or before a line meant as a line.
+  // Without reflow, 31 such breaks showed in 12 commands.
+  it('every command\'s description wraps at the width, not where the source broke it', () => {
+    const width = 80
+    const short: string[] = []
+    for (const id of Object.keys(manifest.commands)) {
+      const r = sb.run([...id.split(':'), '--help'], {env: {OCLIF_COLUMNS: String(width)}})
+      expect(r.code, id).toBe(0)
+      const section = r.stdout.split('DESCRIPTION\n')[1]
+      if (section === undefined) continue
+      const lines = section.split(/\n[A-Z]+\n/)[0].split('\n')
+      for (let i = 0; i + 1 < lines.length; i++) {
+        const [a, b] = [lines[i], lines[i + 1]]
+        // After a colon comes a grammar or a list, whose lines oclif shows unindented.
+        if (!a.trim() || a.endsWith(':') || !/^ {2}[a-z(]/.test(b)) continue
+        const next = b.trim().split(' ')[0]
+        if (a.length + 1 + next.length <= width - 2) short.push(`${id}: "${a.trim()}" / "${b.trim()}"`)
+      }
+    }
+    expect(short).toEqual([])
   })
 })
 

@@ -3,13 +3,19 @@
  * oclif; any other form goes through oclif. Both must serve the same protocol and report the
  * same errors with the same exit codes.
  */
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {openStore} from '../../src/runtime.js'
 import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
+import {opening} from '../../src/sync/reconcile.js'
 import {fastSyncServeArgs} from '../../src/sync/stdio-main.js'
 import {CAPS} from '../../src/sync/server.js'
+import {LocalView} from '../../src/sync/view.js'
 import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {makeRecords} from '../sync/helpers.js'
 
 /** Run steme with binary stdin and stdout. */
 function runBinary(args: string[], input: Uint8Array, cwd: string, env: NodeJS.ProcessEnv): Promise<{code: number; stdout: Buffer; stderr: string}> {
@@ -79,5 +85,101 @@ describe('sync-serve --stdio', () => {
       expect(r.stdout).toBe('')
     }
     expect(results[0].stderr).toBe(results[1].stderr)
+  })
+})
+
+/** A `sync-serve --stdio` child whose stdin stays open until the test ends it, as sshd keeps a lost session's open. */
+function serving(args: string[]): {p: ChildProcessWithoutNullStreams; msgs: Uint8Array[]; stderr: () => string; exited: Promise<number | null>} {
+  const p = spawn(process.execPath, [BIN, ...args], {cwd: sb.dir, env: sb.env})
+  const reader = new MessageReader(true)
+  const msgs: Uint8Array[] = []
+  let stderr = ''
+  p.stdout.on('data', (d: Buffer) => msgs.push(...reader.push(d)))
+  p.stderr.on('data', (d) => (stderr += d))
+  return {p, msgs, stderr: () => stderr, exited: new Promise((r) => p.on('close', r))}
+}
+
+/** Whether another process can open the store for writing now (the server has let go of it). */
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await (await openStore(join(sb.dir, dir, '.steme', 'store.duckdb'))).close()
+    return true
+  } catch (e) {
+    if (/in use by another steme process/.test((e as Error).message)) return false
+    throw e
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const helloRequest = () => frameMessage(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}]))
+
+describe('sync-serve --stdio --idle-timeout', () => {
+  it('a client that stays connected but sends nothing: it stops, says why, exits 1 and lets go of the store', async () => {
+    expect(sb.run(['init', '--dir', 'idle']).code).toBe(0)
+    const s = serving(['sync-serve', '--stdio', '--store', 'idle', '--idle-timeout', '1'])
+    try {
+      s.p.stdin.write(helloRequest())
+      while (s.msgs.length < 1 && s.p.exitCode === null) await sleep(10)
+      expect(decode(s.msgs[0])[0]).toMatchObject({t: T.Hello})
+      // Serving: no other process may write the store.
+      expect(await writable('idle')).toBe(false)
+      // Then nothing more: stdin stays open.
+      expect(await s.exited).toBe(1)
+      expect(s.stderr()).toMatch(/^error: sync-serve: no request from the client for 1 s \(--idle-timeout\): the client is gone .*; stopped serving and let go of the store\nhint: .*--idle-timeout sets how long/)
+      expect(await writable('idle')).toBe(true)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+  })
+
+  it('a client that takes none of the answer (its network gone mid-answer): it stops all the same, exits 1 and lets go of the store', async () => {
+    expect(sb.run(['init', '--dir', 'stuck']).code).toBe(0)
+    const store = await openStore(join(sb.dir, 'stuck', '.steme', 'store.duckdb'))
+    await store.insert(await makeRecords(3000, {tag: 'stuck'}))
+    await store.close()
+    const s = serving(['sync-serve', '--stdio', '--store', 'stuck', '--idle-timeout', '1'])
+    try {
+      // Never read: once the pipe is full, the server's write of its ~1 MB answer waits.
+      s.p.stdout.pause()
+      s.p.stdout.removeAllListeners('data')
+      s.p.stdin.write(frameMessage(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}, ...(await opening(await LocalView.load(new MemoryStore())))])))
+      expect(await s.exited).toBe(1)
+      // Those two lines only: the answer still queued does not hold the process up (oclif would wait 10 s for it, then complain).
+      expect(s.stderr()).toMatch(/^error: sync-serve: the client took none of the answer for 1 s \(--idle-timeout\): .*\nhint: [^\n]*\n$/)
+      expect(await writable('stuck')).toBe(true)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+  })
+
+  it('a healthy session longer than the timeout, with pauses shorter than it, is served to its end (exit 0)', async () => {
+    expect(sb.run(['init', '--dir', 'healthy']).code).toBe(0)
+    const s = serving(['sync-serve', '--stdio', '--store', 'healthy', '--idle-timeout', '1.5'])
+    try {
+      for (let i = 1; i <= 8; i++) {
+        s.p.stdin.write(helloRequest())
+        while (s.msgs.length < i && s.p.exitCode === null) await sleep(10)
+        expect(s.p.exitCode, s.stderr()).toBe(null)
+        await sleep(400)
+      }
+      s.p.stdin.end()
+      expect(await s.exited, s.stderr()).toBe(0)
+      expect(s.stderr()).toBe('')
+      expect(s.msgs.map((m) => decode(m)[0].t)).toEqual(Array(8).fill(T.Hello))
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+  })
+
+  it('refuses a bad value, and the flag without --stdio (exit 2)', () => {
+    const bad = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '10m'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/Expected a number of seconds \(such as 600, or 0 for no limit\) but received: 10m/)
+    const long = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '2147484'])
+    expect(long.code).toBe(2)
+    expect(long.stderr).toMatch(/2147484 seconds is more than the longest timeout, 2147483 \(about 24 days\): use 0 to wait for ever/)
+    const http = sb.run(['sync-serve', '--http', '0', '--store', 'store', '--idle-timeout', '5'])
+    expect(http.code).toBe(2)
+    expect(http.stderr).toMatch(/^error: --idle-timeout applies to --stdio only\n/)
   })
 })

@@ -1,7 +1,7 @@
 /** The lens expression language: what parses, and errors that quote the input on one line. */
 import {describe, expect, it} from 'vitest'
 import {UserError} from '../../src/core/errors.js'
-import {namesSelf, replaceSelf} from '../../src/lenses/expression.js'
+import {namesSelf, replaceSelf, typedIndex} from '../../src/lenses/expression.js'
 import {compile} from '../../src/lenses/registry.js'
 
 function error(text: string): UserError {
@@ -66,5 +66,16 @@ describe('self in an expression, replaced by an agent key (what a client sends a
   })
   it.each(['recency', 'source:self-*, recency', 'agent:selfish, recency', 'authority(order="myself")', 'skeptic(threshold=0.3)', '"open'])('%s names no self and is sent as written', (text) => {
     expect(namesSelf(text)).toBe(false)
+  })
+  it('maps a position in the text sent back into the text as written', () => {
+    const text = 'agent:self, then authority(order="a self"), else recency('
+    const sent = replaceSelf(text, key)
+    // Before, inside and after each name of self.
+    expect(typedIndex(text, key, 0)).toBe(0)
+    expect(typedIndex(text, key, sent.indexOf(key))).toBe(0)
+    expect(typedIndex(text, key, sent.indexOf(', then'))).toBe(text.indexOf(', then'))
+    expect(typedIndex(text, key, sent.lastIndexOf(key) + 3)).toBe(text.indexOf('"a self"'))
+    expect(typedIndex(text, key, sent.indexOf(', else'))).toBe(text.indexOf(', else'))
+    expect(typedIndex(text, key, sent.length)).toBe(text.length)
   })
 })

@@ -318,6 +318,60 @@ describe('self in a lens over --remote', () => {
   })
 })
 
+describe('self in a lens over --remote, as the answer shows it', () => {
+  it('the lens, its explanations and its errors name self as the user typed it (the JSON is what a local query gives), never the key put in for it', async () => {
+    await inFreshStore(async (e) => {
+      const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+      expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
+      expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
+      expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
+      const me = JSON.parse((await steme(client, ['whoami', '--json'])).stdout).agent as string
+      expect(me).toMatch(/^[0-9a-f]{64}$/)
+      // A filter and an authority order naming self, in each way they can be written.
+      const lens = 'agent:self, then authority(order="self source:a"), else recency'
+      const query = ['query', 's', 'p', '--lens', lens, '--json']
+      const quoted = ['query', 's', 'p', '--lens', 'agent:"self", then authority(order=self), else recency', '--json']
+      const unmatched = ['query', 's', 'p', '--lens', 'authority(order="x:* self"), else recency', '--json']
+      const conflicts = ['conflicts', '--lens', 'agent:"self", consensus', '--json']
+      writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = "agent:self, consensus"\n')
+      const local = await Promise.all([query, quoted, unmatched, conflicts].map((args) => steme(client, args)))
+      for (const r of local) expect(r.code, r.stderr).toBe(0)
+      const localVerify = JSON.parse((await steme(client, ['verify', '--json'])).stdout)
+      const badLens = ['query', 's', 'p', '--lens', 'agent:self, then bogus']
+      const malformed = ['query', 's', 'p', '--lens', 'agent:self, then recency(']
+      const localBad = await steme(client, badLens)
+      const localMalformed = await steme(client, malformed)
+      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      await whileServing(e, [], async (d) => {
+        const remote = ['--remote', d.url, '--token', token]
+        for (const [i, args] of [query, quoted, unmatched, conflicts].entries()) {
+          const r = await steme(client, [...args, ...remote])
+          expect(r.code, r.stderr).toBe(0)
+          expect(r.stdout).not.toContain(`agent:${me}`)
+          expect(JSON.parse(r.stdout), args.join(' ')).toEqual(JSON.parse(local[i].stdout))
+        }
+        expect(JSON.parse((await steme(client, [...query, ...remote])).stdout)).toMatchObject({
+          lens,
+          resolutions: [{lens, explanation: expect.arrayContaining(['filter agent:self kept 2 of 3', expect.stringMatching(/"client-[a-z]+" comes from agent [0-9a-f]{12} \(self\), which matches authority rank 1 \("self"\)/)])}],
+        })
+        // A claim's lens, in a verdict's message.
+        const v = await steme(client, ['verify', '--json', ...remote])
+        const verdicts = JSON.parse(v.stdout).verdicts
+        expect(verdicts).toEqual(localVerify.verdicts)
+        expect(verdicts[0]).toMatchObject({message: expect.stringContaining('(lens agent:self, consensus)'), observed: [{lens: 'agent:self, consensus'}]})
+        // The daemon's errors quote the lens as typed, and a column points into it.
+        const bad = await steme(client, [...badLens, ...remote])
+        expect(bad.code).toBe(2)
+        expect(bad.stderr).not.toContain(me)
+        expect(bad.stderr.replace(/ \(from http:\/\/[^)]*\)/, '')).toBe(localBad.stderr)
+        const mal = await steme(client, [...malformed, ...remote])
+        expect(mal.stderr.replace(/ \(from http:\/\/[^)]*\)/, '')).toBe(localMalformed.stderr)
+        expect(mal.stderr).toMatch(/^error: malformed lens expression "agent:self, then recency\(": .* at column 26/)
+      })
+    })
+  })
+})
+
 describe('CLI against a daemon', () => {
   // Made in beforeAll, not when the file is collected: a run that filters this block out runs no afterAll to remove it.
   let e: Env

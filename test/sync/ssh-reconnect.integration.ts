@@ -15,6 +15,8 @@ import type {Sealed} from '../../src/core/seal.js'
 import {TransportError} from '../../src/core/transport.js'
 import {openStore} from '../../src/runtime.js'
 import {runSync} from '../../src/sync/client.js'
+import {CAPS} from '../../src/sync/server.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import {openSshTransport, type SshOptions} from '../../src/sync/transports/ssh.js'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 import {startSshd, type Sshd} from '../helpers/sshd.js'
@@ -39,10 +41,10 @@ async function remoteStore(name: string, records: readonly Sealed[]): Promise<st
  * A remote command that writes the pid of each remote steme it starts to `<name>.pids`, then is
  * that steme: what the test kills to drop a session.
  */
-function pidWrapper(name: string): {cmd: string; pids: () => number[]} {
+function pidWrapper(name: string, extra = ''): {cmd: string; pids: () => number[]} {
   const file = join(dir, `${name}.pids`)
   const cmd = join(dir, `${name}.sh`)
-  writeFileSync(cmd, `#!/bin/sh\necho $$ >> '${file}'\nexec '${process.execPath}' '${BIN}' "$@"\n`)
+  writeFileSync(cmd, `#!/bin/sh\necho $$ >> '${file}'\nexec '${process.execPath}' '${BIN}' "$@"${extra}\n`)
   chmodSync(cmd, 0o755)
   return {cmd, pids: () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map(Number) : [])}
 }
@@ -58,6 +60,26 @@ function written(pid: number): number {
 
 /** The parent of a process: for a remote steme, the sshd session process that relays its channel. */
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+
+/** A process's state letter (R, S, T, Z, ...), or undefined once it is gone. */
+const stateOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[0]
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether another process can open the store for writing now. */
+async function writable(path: string): Promise<boolean> {
+  try {
+    await (await openStore(join(path, '.steme', 'store.duckdb'))).close()
+    return true
+  } catch (e) {
+    if (/in use by another steme process/.test((e as Error).message)) return false
+    throw e
+  }
+}
 
 const until = async (cond: () => boolean, what: string, ms = 60_000) => {
   for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
@@ -165,8 +187,10 @@ describe('an SSH connection lost mid-pull', () => {
         },
       })
       expect(frozen).toBeDefined()
-      expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost \(Keepalive timeout\)$/)
-      expect(retries).toContainEqual(expect.stringMatching(/^remote lab: the remote store is still held, by the steme of the lost connection or another process \(the store .* is in use by another steme process\)$/))
+      expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost: 3 keepalives went unanswered in 0\.8 s \(the network or the host went away\)$/)
+      expect(retries).toContainEqual(
+        expect.stringMatching(/^remote lab: the remote store is still held, by the steme of the lost connection \(which lets go once its sshd notices, or after its idle timeout: 10 minutes by default\) or another process \(the store .* is in use by another steme process\)$/),
+      )
       expect(s.local.added).toBe(N)
       expect(await allIds(local)).toEqual(seedIds)
     } finally {
@@ -174,6 +198,103 @@ describe('an SSH connection lost mid-pull', () => {
       await ssh.close()
     }
   }, 120_000)
+})
+
+describe("the remote steme's idle timeout", () => {
+  let sshd: Sshd
+  beforeAll(async () => {
+    sshd = await startSshd()
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+  })
+  const transport = (path: string, remoteCmd: string, opts: SshOptions = {}) =>
+    openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd, env: {HOME: sshd.dir}, ...opts})
+
+  it('a lost network (the sshd session frozen): the client gives up by keepalive, the lost steme lets go of the store by itself after its idle timeout, and the pull goes on', async () => {
+    const store = await remoteStore('lost', seed.slice(0, 15_000))
+    const remote = pidWrapper('lost', ' --idle-timeout 2')
+    const ssh = transport(store, remote.cmd, {keepaliveMs: 200})
+    const local = new MemoryStore()
+    const retries: string[] = []
+    let frozen: number | undefined
+    let armed = false
+    const t = {
+      ...ssh,
+      request: (m: Uint8Array) => {
+        if (armed && !frozen) {
+          frozen = parentOf(remote.pids()[0])
+          process.kill(frozen, 'SIGSTOP')
+        }
+        return ssh.request(m)
+      },
+    }
+    try {
+      const s = await runSync(receiveDeps(local), t, {
+        mode: 'pull',
+        threads: 0,
+        // Enough to outlast the lost steme's 2 s; nothing here ends it.
+        retry: {retries: 12, baseMs: 200, maxMs: 1000, onRetry: (_n, _ms, e) => retries.push(e.message)},
+        // Once the remote has answered, the network "goes away" as the next request leaves.
+        onProgress: (p) => {
+          if (p.rounds > 0) armed = true
+        },
+      })
+      expect(frozen).toBeDefined()
+      expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost: 3 keepalives went unanswered/)
+      for (const r of retries.slice(1)) expect(r).toMatch(/the remote store is still held/)
+      expect(s.local.added).toBe(15_000)
+      expect(await allIds(local)).toEqual(seed.slice(0, 15_000).map((x) => x.record.id).sort())
+      // The first steme ended on its own (its frozen parent has not reaped it yet), with its reason said.
+      expect(stateOf(remote.pids()[0])).toBe('Z')
+      expect(remote.pids().length).toBeGreaterThan(1)
+    } finally {
+      if (frozen) process.kill(frozen, 'SIGKILL')
+      await ssh.close()
+    }
+  }, 120_000)
+
+  it('a remote steme that stopped waiting between requests: the old connection is closed, and the next request starts a new steme', async () => {
+    const store = await remoteStore('between', seed.slice(0, 100))
+    const remote = pidWrapper('between', ' --idle-timeout 1')
+    const ssh = transport(store, remote.cmd)
+    const hello = encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])
+    try {
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello, hello: {records: 100}})
+      const [first] = remote.pids()
+      const session = parentOf(first)
+      // It goes by itself, lets go of the store, and the client then ends that SSH connection
+      // (its sshd session process exits) instead of keeping it open for nothing.
+      await until(() => stateOf(first) === undefined, 'the remote steme to stop after its idle timeout', 30_000)
+      expect(await writable(store)).toBe(true)
+      await until(() => stateOf(session) === undefined, "the client to close the idle steme's SSH connection", 30_000)
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello, hello: {records: 100}})
+      expect(remote.pids()).toHaveLength(2)
+    } finally {
+      await ssh.close()
+    }
+  }, 60_000)
+
+  it('a request that left as the remote steme stopped waiting is sent again, to a new one', async () => {
+    const store = await remoteStore('race', seed.slice(0, 100))
+    // The first remote steme reads the request's first bytes, then says what an idle timeout says and exits 1.
+    const flag = join(dir, 'race.flag')
+    const cmd = join(dir, 'race.sh')
+    writeFileSync(
+      cmd,
+      `#!/bin/sh\nif [ ! -e '${flag}' ]; then touch '${flag}'; printf 'steme-sync/1\\n'; head -c 4 >/dev/null; echo 'error: sync-serve: no request from the client for 600 s (--idle-timeout): the client is gone' >&2; exit 1; fi\nexec '${process.execPath}' '${BIN}' "$@"\n`,
+    )
+    chmodSync(cmd, 0o755)
+    const ssh = transport(store, cmd)
+    const retries: string[] = []
+    try {
+      const s = await runSync(receiveDeps(new MemoryStore()), ssh, {mode: 'pull', threads: 0, retry: {retries: 3, baseMs: 10, maxMs: 20, onRetry: (_n, _ms, e) => retries.push(e.message)}})
+      expect(retries).toEqual([expect.stringMatching(/^remote lab: the remote steme on .* had stopped waiting for this client \(sync-serve: no request from the client for 600 s/)])
+      expect(s.local.added).toBe(100)
+    } finally {
+      await ssh.close()
+    }
+  }, 60_000)
 })
 
 describe('a reconnect that meets a real failure', () => {

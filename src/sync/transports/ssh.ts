@@ -7,6 +7,7 @@ import {UserError} from '../../core/errors.js'
 import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {FramingError, MessageReader, frameMessage} from '../framing.js'
+import {DEFAULT_IDLE_TIMEOUT_S, IDLE_EXIT} from '../stdio-server.js'
 import {addHostKey, checkHostKey, hostEntryName, keyFingerprint, keyType} from './known-hosts.js'
 
 export interface SshTarget {
@@ -30,14 +31,18 @@ export interface SshOptions {
   /** How long to wait for the answer to one request (default 120 s). */
   requestTimeoutMs?: number
   /**
-   * Keepalive interval (default 15 s): three unanswered in a row end the connection as lost
-   * (then retried), as a network outage leaves it open but silent.
+   * Keepalive interval (default 15 s): when KEEPALIVE_COUNT_MAX in a row go unanswered, the
+   * connection is given up as lost (and the request retried on a new one), as a network outage
+   * leaves it open but silent: about a minute with the defaults, instead of TCP's hours.
    */
   keepaliveMs?: number
   env?: NodeJS.ProcessEnv
   /** Told when an unknown host key was accepted and recorded. */
   onNote?: (text: string) => void
 }
+
+/** SSH keepalives sent unanswered before the connection is given up as lost (OpenSSH's ServerAliveCountMax). */
+export const KEEPALIVE_COUNT_MAX = 3
 
 const quote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
@@ -57,6 +62,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   const knownHosts = opts.knownHosts ?? (home === undefined ? '' : join(home, '.ssh', 'known_hosts'))
   const where = `${target.user}@${hostEntryName(target.host, target.port)}`
   const timeoutMs = opts.requestTimeoutMs ?? 120_000
+  const keepaliveMs = opts.keepaliveMs ?? 15_000
   let conn: Client | undefined
   let channel: ClientChannel | undefined
   let reader: MessageReader | undefined
@@ -137,19 +143,29 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
             stderr = (stderr + d.toString()).slice(-4000)
           })
           ch.on('close', (code: number | null, signal?: string) => {
+            // A channel already given up (fail() dropped it, a new one may be up): nothing to do.
+            if (channel !== ch) return
             channel = undefined
-            if (!waiting) return
+            if (!waiting) {
+              // The remote steme ended between requests (its idle timeout, a kill): the next
+              // request starts it again on a new connection, so this one is ended, not left open.
+              if (conn === c) conn = undefined
+              c.end()
+              return
+            }
             fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false, answered}))
           })
           resolve()
         })
       })
       c.on('error', (e: Error & {code?: string; level?: string}) => {
-        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never')
-        fail(err)
+        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never', keepaliveMs)
         reject(err)
+        // A connection already given up: its late errors must not fail the request of a new one.
+        if (conn === c) fail(err)
       })
       c.on('close', () => {
+        if (conn !== c) return
         if (waiting) fail(new TransientError(`remote ${remote}: the SSH connection to ${where} closed`))
         conn = undefined
         channel = undefined
@@ -159,7 +175,8 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         port: target.port,
         username: target.user,
         readyTimeout: opts.connectTimeoutMs ?? 20_000,
-        keepaliveInterval: opts.keepaliveMs ?? 15_000,
+        keepaliveInterval: keepaliveMs,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
         authHandler: methods,
         hostVerifier: (key: Buffer) => {
           const v = checkHostKey(knownHosts, target.host, target.port, key)
@@ -277,7 +294,12 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     const what = store === 'integrity' && error ? error.replace(/^the store file is damaged/, 'its store file is damaged') : (error ?? tail)
     // Busy on a reconnect mid-sync: most likely held by the steme of the connection just lost,
     // which lets go once its end notices (sshd may take a while to): worth retrying.
-    if (store === 'locked' && x.answered) return new TransientError(`remote ${remote}: the remote store is still held, by the steme of the lost connection or another process (${what})`)
+    if (store === 'locked' && x.answered) {
+      return new TransientError(`remote ${remote}: the remote store is still held, by the steme of the lost connection (which lets go once its sshd notices, or after its idle timeout: ${DEFAULT_IDLE_TIMEOUT_S / 60} minutes by default) or another process (${what})`)
+    }
+    // The remote steme gave up waiting (its idle timeout) as this request left, or while this
+    // client was held up: the request goes again, to a new one.
+    if (IDLE_EXIT.test(stderr)) return new TransientError(`remote ${remote}: the remote steme on ${where} had stopped waiting for this client (${what})`)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
@@ -303,13 +325,17 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
  * went away mid-sync (a restart, a network outage), and is retried; before that (`never`), it
  * means a wrong address. A refused login is never retried.
  */
-function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never'): Error {
+function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never', keepaliveMs: number): Error {
   if (e.level === 'client-authentication') {
     return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})`, {
       code: 'unauthorized',
       exit: 1,
       hint: 'add your public key to ~/.ssh/authorized_keys on the remote, load the right key with `ssh-add`, or pass --identity',
     })
+  }
+  if (e.level === 'client-timeout' && seen === 'up' && e.message === 'Keepalive timeout') {
+    const secs = Math.round(((KEEPALIVE_COUNT_MAX + 1) * keepaliveMs) / 100) / 10
+    return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost: ${KEEPALIVE_COUNT_MAX} keepalives went unanswered in ${secs} s (the network or the host went away)`, {cause: e})
   }
   const unreachable = e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.level === 'client-timeout' || e.code === 'ETIMEDOUT'
   if (unreachable && seen === 'up') return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost (${e.code ?? e.message})`, {cause: e})

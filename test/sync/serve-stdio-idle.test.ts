@@ -1,0 +1,146 @@
+/**
+ * `sync-serve --stdio`'s idle timeout over streams: a peer that sends nothing, or takes none of an
+ * answer, ends serving; a peer that keeps making progress, and the server's own slow work, do not.
+ */
+import {PassThrough, Writable} from 'node:stream'
+import {describe, expect, it} from 'vitest'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import {MessageReader, frameMessage} from '../../src/sync/framing.js'
+import {opening} from '../../src/sync/reconcile.js'
+import {CAPS, createSyncHandler, type SyncHandler} from '../../src/sync/server.js'
+import {IDLE_EXIT, IdleTimeout, serveStreams} from '../../src/sync/stdio-server.js'
+import {LocalView} from '../../src/sync/view.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
+import {makeRecords, memoryWith, receiveDeps} from './helpers.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const hello = (mode: 'pull' | 'push' = 'pull') => ({t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode}}) as const
+
+/** A pull's opening request from an empty store: the answer carries records, up to the message budget. */
+async function pullEverything(): Promise<Uint8Array> {
+  return encode([hello(), ...(await opening(await LocalView.load(new MemoryStore())))])
+}
+
+/** Collects what the server writes, and hands over each message as it completes. */
+function collector() {
+  const reader = new MessageReader(true)
+  const msgs: Uint8Array[] = []
+  const out = new PassThrough()
+  out.on('data', (d: Buffer) => msgs.push(...reader.push(d)))
+  return {out, msgs}
+}
+
+describe('sync-serve --stdio idle timeout', () => {
+  it('a peer that sends nothing ends serving with IdleTimeout (exit 1), and the input is dropped', async () => {
+    const handler = createSyncHandler({...receiveDeps(await memoryWith([])), soleWriter: true})
+    const input = new PassThrough()
+    const {out} = collector()
+    const err = await serveStreams(handler, input, out, {idleMs: 50}).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    await handler.close()
+    expect(err).toBeInstanceOf(IdleTimeout)
+    expect(err).toMatchObject({code: 'remote', exit: 1, message: expect.stringMatching(/^sync-serve: no request from the client for 0\.05 s \(--idle-timeout\)/)})
+    expect(`error: ${(err as Error).message}`).toMatch(IDLE_EXIT)
+    expect(input.destroyed).toBe(true)
+  })
+
+  it('a peer silent after its first request is cut off in the same way, once answered', async () => {
+    const handler = createSyncHandler({...receiveDeps(await memoryWith([])), soleWriter: true})
+    const input = new PassThrough()
+    const {out, msgs} = collector()
+    input.write(frameMessage(encode([hello()])))
+    const err = await serveStreams(handler, input, out, {idleMs: 50}).catch((e: unknown) => e)
+    await handler.close()
+    expect(msgs).toHaveLength(1)
+    expect(decode(msgs[0])[0]).toMatchObject({t: T.Hello})
+    expect(err).toBeInstanceOf(IdleTimeout)
+  })
+
+  it('a peer that takes none of an answer ends serving, though the write never completes', async () => {
+    const handler = createSyncHandler({...receiveDeps(await memoryWith(await makeRecords(50))), soleWriter: true})
+    const input = new PassThrough()
+    let taken = 0
+    // A pipe whose reader is gone: the first write is held and never completes.
+    const stuck = new Writable({
+      highWaterMark: 1,
+      write(_chunk, _enc, cb) {
+        if (taken++ === 0) cb()
+      },
+    })
+    input.write(frameMessage(await pullEverything()))
+    const err = await serveStreams(handler, input, stuck, {idleMs: 50}).catch((e: unknown) => e)
+    await handler.close()
+    expect(err).toBeInstanceOf(IdleTimeout)
+    expect((err as Error).message).toMatch(/^sync-serve: the client took none of the answer for 0\.05 s/)
+    expect(`error: ${(err as Error).message}`).toMatch(IDLE_EXIT)
+  })
+
+  it('never cuts a peer that keeps making progress: requests spaced under the timeout, a slow reader taking a large answer piece by piece, slow work of its own', async () => {
+    const store = await memoryWith(await makeRecords(9000))
+    const real = createSyncHandler({...receiveDeps(store), soleWriter: true})
+    // The server's own work (storing a big push, a cold read) may take longer than the timeout.
+    let slow = false
+    const handler: SyncHandler = {
+      handle: async (m) => {
+        if (slow) await sleep(300)
+        return real.handle(m)
+      },
+      close: () => real.close(),
+    }
+    const input = new PassThrough()
+    const reader = new MessageReader(true)
+    const msgs: Uint8Array[] = []
+    let bytes = 0
+    // A slow link: 45 ms a MiB, so a 3 MiB answer takes longer than the timeout, each MiB less.
+    const slowReader = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        setTimeout(
+          () => {
+            bytes += chunk.length
+            msgs.push(...reader.push(chunk))
+            cb()
+          },
+          5 + Math.ceil((45 * chunk.length) / (1 << 20)),
+        )
+      },
+    })
+    const serving = serveStreams(handler, input, slowReader, {idleMs: 100})
+    let failed: unknown
+    serving.catch((e: unknown) => (failed = e))
+    const answered = async (n: number) => {
+      while (msgs.length < n) {
+        if (failed) throw failed
+        await sleep(5)
+      }
+    }
+    input.write(frameMessage(await pullEverything()))
+    await answered(1)
+    expect(bytes).toBeGreaterThan(2 * (1 << 20))
+    expect(decode(msgs[0]).filter((f) => f.t === T.Record).length).toBeGreaterThan(1000)
+    for (let i = 0; i < 5; i++) {
+      await sleep(40)
+      input.write(frameMessage(encode([hello()])))
+      await answered(2 + i)
+    }
+    slow = true
+    input.write(frameMessage(encode([hello()])))
+    await answered(7)
+    input.end()
+    expect(await serving).toEqual({requests: 7})
+    await handler.close()
+  })
+
+  it('waits for ever with no timeout', async () => {
+    const handler = createSyncHandler({...receiveDeps(await memoryWith([])), soleWriter: true})
+    const input = new PassThrough()
+    const {out, msgs} = collector()
+    const serving = serveStreams(handler, input, out, {idleMs: 0})
+    await sleep(100)
+    input.end(frameMessage(encode([hello()])))
+    expect(await serving).toEqual({requests: 1})
+    expect(msgs).toHaveLength(1)
+    await handler.close()
+  })
+})
