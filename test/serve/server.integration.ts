@@ -284,7 +284,7 @@ describe('GET /v1/query with valid-at', () => {
 })
 
 describe('GET /v1/conflicts with valid-at', () => {
-  it('lists the pairs contested at each date, each row as GET /v1/query resolves the pair then; the CLI's client gets the flag named', async () => {
+  it('lists the pairs contested at each date, each row as GET /v1/query resolves the pair then; the client for the CLI gets the flag named', async () => {
     const h = await startHarness()
     try {
       const [me, other] = [testKey(7), testKey(8)]
