@@ -61,7 +61,7 @@ ${SELF_IN_LENS}`
       return res
     }
     const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
-    this.out(bold(visible(res.subject)) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
+    this.out(bold(visible(res.subject)) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
     for (const r of res.resolutions) {
       if (flags.explain) {

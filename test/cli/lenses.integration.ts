@@ -156,7 +156,10 @@ describe('steme lens commands', () => {
     expect(listed()).toEqual({validAt: undefined, rows: ['engine "mysql" "pg16"']})
     const human = steme('conflicts', '--valid-at', '2022-06-01', '--as-of', '2100-01-01')
     expect(human.code, human.err).toBe(0)
-    expect(human.out.split('\n')[0]).toMatch(/^contested pairs {2}\(lens consensus, as of \S+, valid at 2022-06-01\)$/)
+    expect(human.out.split('\n')[0]).toMatch(/^contested pairs {2}\(lens consensus, as of 2100-01-01, valid at 2022-06-01\)$/)
+    // query heads its answer the same way: the times as typed, not the hlc bound a date becomes.
+    const q = steme('query', 'svc:db', '--lens', 'consensus', '--valid-at', '2022-06-01', '--as-of', '2100-01-01')
+    expect(q.out.split('\n')[0]).toBe('svc:db  (lens consensus, as of 2100-01-01, valid at 2022-06-01)')
     expect(human.out).toMatch(/svc:db\s+engine\s/)
     expect(human.out).not.toMatch(/svc:db\s+port\s/)
     // A filter that keeps nothing: the empty answer says the date too.
