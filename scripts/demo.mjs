@@ -11,7 +11,7 @@ process.env.NO_COLOR = '1'
 $.verbose = false
 $.cwd = path.join(tmp, 'alice')
 fs.mkdirSync($.cwd)
-const steme = (args, opts = {}) => $({...opts, nothrow: true})`node ${path.join(root, 'bin/run.js')} ${args}`
+const steme = (args, opts = {}) => $({...opts, nothrow: true, quiet: true})`node ${path.join(root, 'bin/run.js')} ${args}`
 const has = (cmd) => fs.existsSync(path.join(root, 'dist', 'commands', `${cmd}.js`))
 
 async function step(title, args, {expectExit = 0, input} = {}) {
