@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {UserError} from '../../src/core/errors.js'
 import type {Sealed} from '../../src/core/seal.js'
-import {TransportError} from '../../src/core/transport.js'
+import {TransportError, type Transport} from '../../src/core/transport.js'
 import {openStore} from '../../src/runtime.js'
 import {runSync} from '../../src/sync/client.js'
 import {CAPS} from '../../src/sync/server.js'
@@ -68,6 +68,28 @@ const stateOf = (pid: number) => {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The transport, with a network that "goes away" as the first request after `armed` is set leaves:
+ * the sshd session relaying the remote steme is stopped (SIGSTOP), so it neither answers nor closes.
+ * `frozen` is that session's pid, for the test to kill at the end.
+ */
+function freezing(ssh: Transport, remote: {pids: () => number[]}): {t: Transport; armed: boolean; frozen?: number} {
+  const net: {t: Transport; armed: boolean; frozen?: number} = {
+    armed: false,
+    t: {
+      ...ssh,
+      request: (m: Uint8Array) => {
+        if (net.armed && !net.frozen) {
+          net.frozen = parentOf(remote.pids()[0])
+          process.kill(net.frozen, 'SIGSTOP')
+        }
+        return ssh.request(m)
+      },
+    },
+  }
+  return net
 }
 
 /** Whether another process can open the store for writing now. */
@@ -150,23 +172,12 @@ describe('an SSH connection lost mid-pull', () => {
     const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'big')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: remote.cmd, env: {HOME: sshd.dir}, keepaliveMs: 200})
     const local = new MemoryStore()
     const retries: string[] = []
-    let frozen: number | undefined
     let thawed = false
-    let armed = false
     // Once records have arrived, the network "goes away" as the next request leaves: the session
     // neither answers nor closes.
-    const t = {
-      ...ssh,
-      request: (m: Uint8Array) => {
-        if (armed && !frozen) {
-          frozen = parentOf(remote.pids()[0])
-          process.kill(frozen, 'SIGSTOP')
-        }
-        return ssh.request(m)
-      },
-    }
+    const net = freezing(ssh, remote)
     try {
-      const s = await runSync(receiveDeps(local), t, {
+      const s = await runSync(receiveDeps(local), net.t, {
         mode: 'pull',
         threads: 0,
         retry: {
@@ -176,17 +187,17 @@ describe('an SSH connection lost mid-pull', () => {
           onRetry: (_n, _ms, e) => {
             retries.push(e.message)
             // The lost session ends at last (as sshd notices its client is gone): its steme lets go of the store.
-            if (/still held/.test(e.message) && frozen && !thawed) {
+            if (/still held/.test(e.message) && net.frozen && !thawed) {
               thawed = true
-              process.kill(frozen, 'SIGKILL')
+              process.kill(net.frozen, 'SIGKILL')
             }
           },
         },
         onProgress: (p) => {
-          if (p.received > 0) armed = true
+          if (p.received > 0) net.armed = true
         },
       })
-      expect(frozen).toBeDefined()
+      expect(net.frozen).toBeDefined()
       expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost: 3 keepalives went unanswered in 0\.8 s \(the network or the host went away\)$/)
       expect(retries).toContainEqual(
         expect.stringMatching(/^remote lab: the remote store is still held, by the steme of the lost connection \(which lets go once its sshd notices, or after its idle timeout: 10 minutes by default\) or another process \(the store .* is in use by another steme process\)$/),
@@ -194,7 +205,7 @@ describe('an SSH connection lost mid-pull', () => {
       expect(s.local.added).toBe(N)
       expect(await allIds(local)).toEqual(seedIds)
     } finally {
-      if (frozen && !thawed) process.kill(frozen, 'SIGKILL')
+      if (net.frozen && !thawed) process.kill(net.frozen, 'SIGKILL')
       await ssh.close()
     }
   }, 120_000)
@@ -217,30 +228,19 @@ describe("the remote steme's idle timeout", () => {
     const ssh = transport(store, remote.cmd, {keepaliveMs: 200})
     const local = new MemoryStore()
     const retries: string[] = []
-    let frozen: number | undefined
-    let armed = false
-    const t = {
-      ...ssh,
-      request: (m: Uint8Array) => {
-        if (armed && !frozen) {
-          frozen = parentOf(remote.pids()[0])
-          process.kill(frozen, 'SIGSTOP')
-        }
-        return ssh.request(m)
-      },
-    }
+    const net = freezing(ssh, remote)
     try {
-      const s = await runSync(receiveDeps(local), t, {
+      const s = await runSync(receiveDeps(local), net.t, {
         mode: 'pull',
         threads: 0,
         // Enough to outlast the lost steme's 2 s; nothing here ends it.
         retry: {retries: 12, baseMs: 200, maxMs: 1000, onRetry: (_n, _ms, e) => retries.push(e.message)},
         // Once the remote has answered, the network "goes away" as the next request leaves.
         onProgress: (p) => {
-          if (p.rounds > 0) armed = true
+          if (p.rounds > 0) net.armed = true
         },
       })
-      expect(frozen).toBeDefined()
+      expect(net.frozen).toBeDefined()
       expect(retries[0]).toMatch(/^remote lab: the SSH connection to .* was lost: 3 keepalives went unanswered/)
       for (const r of retries.slice(1)) expect(r).toMatch(/the remote store is still held/)
       expect(s.local.added).toBe(15_000)
@@ -249,7 +249,7 @@ describe("the remote steme's idle timeout", () => {
       expect(stateOf(remote.pids()[0])).toBe('Z')
       expect(remote.pids().length).toBeGreaterThan(1)
     } finally {
-      if (frozen) process.kill(frozen, 'SIGKILL')
+      if (net.frozen) process.kill(net.frozen, 'SIGKILL')
       await ssh.close()
     }
   }, 120_000)
