@@ -58,6 +58,7 @@ class Watchdog {
   private timer: NodeJS.Timeout | undefined
   private waitingFor: 'request' | 'answer' = 'request'
   private fail!: (e: IdleTimeout) => void
+  private stopped = false
   readonly expired: Promise<never>
   fired = false
 
@@ -71,7 +72,9 @@ class Watchdog {
   touch(what: 'request' | 'answer'): void {
     this.waitingFor = what
     clearTimeout(this.timer)
-    if (this.idleMs > 0) this.timer = setTimeout(() => this.expire(), this.idleMs)
+    // Once stopped, never again: a write the peer takes late (after the timeout fired) must not
+    // start a timer that keeps the process alive for another whole period.
+    if (this.idleMs > 0 && !this.stopped) this.timer = setTimeout(() => this.expire(), this.idleMs)
   }
 
   /** This side is working: its own time never counts. */
@@ -80,6 +83,7 @@ class Watchdog {
   }
 
   stop(): void {
+    this.stopped = true
     clearTimeout(this.timer)
   }
 
@@ -141,12 +145,14 @@ export async function serveStreams(handler: SyncHandler, input: Readable, output
         // again), in pieces, each taken by the peer counting as its progress.
         const res = await handler.handle(m)
         watch.touch('answer')
-        let last = write(frameHead(res))
+        // One piece at a time: a pipe or socket hands every write queued behind a busy one to a
+        // single writev, whose callbacks all fire when the whole batch has gone, so pieces queued
+        // at once would show no progress until the end of the answer.
+        output.write(frameHead(res))
         for (let at = 0; at < res.length; at += WRITE_PIECE) {
-          last.then(() => watch.touch('answer'), () => undefined)
-          last = write(res.subarray(at, at + WRITE_PIECE))
+          await watch.race(write(res.subarray(at, at + WRITE_PIECE)))
+          watch.touch('answer')
         }
-        await watch.race(last)
         requests++
       }
       watch.touch('request')

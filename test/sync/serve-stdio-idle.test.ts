@@ -94,16 +94,25 @@ describe('sync-serve --stdio idle timeout', () => {
     const msgs: Uint8Array[] = []
     let bytes = 0
     // A slow link: 45 ms a MiB, so a 3 MiB answer takes longer than the timeout, each MiB less.
-    const slowReader = new Writable({
-      write(chunk: Buffer, _enc, cb) {
+    const take = (chunk: Buffer) =>
+      new Promise<void>((resolve) =>
         setTimeout(
           () => {
             bytes += chunk.length
             msgs.push(...reader.push(chunk))
-            cb()
+            resolve()
           },
           5 + Math.ceil((45 * chunk.length) / (1 << 20)),
-        )
+        ),
+      )
+    const slowReader = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        void take(chunk).then(() => cb())
+      },
+      // As a pipe or socket (process.stdout) takes them: every write queued behind a busy one in a
+      // single writev, with one callback when the whole batch has gone.
+      writev(chunks, cb) {
+        void chunks.reduce((p, c) => p.then(() => take(c.chunk as Buffer)), Promise.resolve()).then(() => cb())
       },
     })
     const serving = serveStreams(handler, input, slowReader, {idleMs: 100})
