@@ -5,7 +5,7 @@
  * no hang, and the local store untouched.
  */
 import {createHmac, randomBytes} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -104,6 +104,32 @@ describe('a remote command that is not steme', () => {
       expect(untouched).toBe(true)
     }, 30_000)
   }
+})
+
+describe('a slow link', () => {
+  it('an answer that takes longer than the request timeout to arrive, but keeps arriving, is not taken for a remote that stopped', async () => {
+    const store = join(dir, 'big')
+    mkdirSync(join(store, '.steme'), {recursive: true})
+    const s = await openStore(join(store, '.steme', 'store.duckdb'), {create: true})
+    await s.insert(await makeRecords(3000, {tag: 'ssh-slow'}))
+    await s.close()
+    // The remote steme's output through a link of 16 KB every 100 ms: its ~1.3 MB answer of
+    // records takes about 8 s, each piece far less than the 3 s the client waits for a byte.
+    const trickle = `const i=process.stdin;i.on('data',async(c)=>{i.pause();for(let a=0;a<c.length;a+=16384){process.stdout.write(c.subarray(a,a+16384));await new Promise((r)=>setTimeout(r,100))}i.resume()})`
+    const cmd = join(dir, 'slow-link.sh')
+    writeFileSync(cmd, `#!/bin/sh\n'${process.execPath}' '${BIN}' "$@" | '${process.execPath}' -e "${trickle}"\n`)
+    chmodSync(cmd, 0o755)
+    const local = await memoryWith([])
+    const t = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: store}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: cmd, env: {HOME: sshd.dir}, requestTimeoutMs: 3000})
+    const retries: string[] = []
+    try {
+      const res = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 1, baseMs: 10, maxMs: 20, onRetry: (_n, _ms, e) => retries.push(e.message)}})
+      expect(retries).toEqual([])
+      expect(res.local.added).toBe(3000)
+    } finally {
+      await t.close()
+    }
+  }, 60_000)
 })
 
 describe('an early connection attempt', () => {

@@ -66,7 +66,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   let conn: Client | undefined
   let channel: ClientChannel | undefined
   let reader: MessageReader | undefined
-  let waiting: {resolve: (m: Uint8Array) => void; reject: (e: Error) => void} | undefined
+  let waiting: {resolve: (m: Uint8Array) => void; reject: (e: Error) => void; progress: () => void} | undefined
   let queue: Uint8Array[] = []
   let stderr = ''
   let hostKeyError: UserError | undefined
@@ -123,6 +123,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
           channel = ch
           reader = new MessageReader(true)
           ch.on('data', (chunk: Buffer) => {
+            waiting?.progress()
             let msgs: Uint8Array[]
             try {
               msgs = reader!.push(chunk)
@@ -252,10 +253,18 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       }
       return new Promise<Uint8Array>((resolve, reject) => {
         // A remote that stops answering is treated like a dropped connection: retried on a new one.
-        const timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+        // Each byte of the answer restarts the wait, so a large answer over a slow link (16 MiB take
+        // over two minutes below 1.1 Mbit/s) is not taken for a remote that stopped.
+        let timer: NodeJS.Timeout | undefined
+        const arm = () => {
+          clearTimeout(timer)
+          timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+        }
+        arm()
         waiting = {
           resolve: (m) => (clearTimeout(timer), (answered = true), resolve(m)),
           reject: (e) => (clearTimeout(timer), reject(e)),
+          progress: arm,
         }
         channel!.write(frameMessage(message))
       })
