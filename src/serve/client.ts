@@ -258,7 +258,7 @@ export class RemoteClient {
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {
-      throw new UserError(`steme serve at ${this.url} does not take --valid-at for conflicts: it answered for every date`, {code: 'remote', exit: 1, hint: 'upgrade steme on the daemon\'s host, or run `steme conflicts --valid-at` without --remote (stop the daemon first)'})
+      throw new UserError(`steme serve at ${this.url} does not take --valid-at for conflicts: it answered for every date`, {code: 'remote', exit: 1, hint: 'the daemon runs an older steme: restart `steme serve` with this version (or upgrade it on the daemon\'s host); a daemon on this machine holding the store is used even without --remote'})
     }
     return res
   }
