@@ -39,6 +39,7 @@ ${SELF_IN_LENS}`
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of'], validAt: flags['valid-at']}
     const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
     for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
+    if (this.jsonEnabled()) return res
     // As query heads its answer: the lens, and the times asked about, as typed (res.asOf is the hlc bound it became).
     const scope = `lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''}`
     if (res.conflicts.length === 0) this.out(`no contested pairs${min > 0 ? ` at conflict >= ${min}` : ''} among ${res.pairs}` + dim(`  (${visible(scope)})`))

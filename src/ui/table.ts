@@ -52,7 +52,12 @@ function fit(s: string, w: number): string {
  */
 export function table(headers: string[], rows: Array<Array<string | number>>, opts: {whole?: number[]} = {}): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => visible(String(c))))]
-  const widths = headers.map((_, i) => Math.min(opts.whole?.includes(i) ? Infinity : 60, Math.max(...cells.map((r) => displayWidth(r[i] ?? '')))))
+  // A loop, not Math.max(...column): spread arguments overflow the stack at a few hundred thousand rows.
+  const widths = headers.map((_, i) => {
+    let w = 0
+    for (const r of cells) w = Math.max(w, displayWidth(r[i] ?? ''))
+    return Math.min(opts.whole?.includes(i) ? Infinity : 60, w)
+  })
   return cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 }
 

@@ -51,4 +51,12 @@ describe('table', () => {
     expect(out).not.toMatch(/[\x1b\x00-\x09\x0b-\x1f]/)
     expect(out.split('\n')).toEqual(['WHAT', 'esc2:\\u001b[2Jx pr\\u001b[1m', 'a\\nb'])
   })
+
+  it('takes a listing of any length: a column of 300,000 rows is measured without overflowing the stack', () => {
+    // `steme conflicts` lists 242,070 contested pairs of the 1M-record bench store.
+    const rows = Array.from({length: 300_000}, (_, i) => [`item:${i}`, i])
+    const out = table(['SUBJECT', 'N'], rows)
+    expect(out.split('\n')).toHaveLength(300_001)
+    expect(out.split('\n')[300_000]).toBe('item:299999  299999')
+  })
 })
