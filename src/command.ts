@@ -5,6 +5,7 @@ import {renderError} from './core/render-error.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
+import {isStdoutClosed, watchStdout} from './stdout.js'
 import type {RemoteClient} from './serve/client.js'
 
 /** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
@@ -47,6 +48,13 @@ export abstract class StemeCommand extends Command {
     Flags.string({description: `${what}: a key name (\`steme keys list\`) or a key file path (default: STEME_KEY, else your default key)`})
 
   private runtime?: Runtime
+
+  override async init(): Promise<void> {
+    await super.init()
+    // A reader that stops reading (`steme log | head`) is no failure: the command stops writing
+    // (writeOut throws StdoutClosed) and exits 0 (see catch).
+    watchStdout()
+  }
 
   /**
    * Open the store here, or talk to a daemon: --remote / STEME_REMOTE, else the `steme serve`
@@ -126,6 +134,8 @@ export abstract class StemeCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // The reader has all it wanted: stop quietly, as `git log | head` does.
+    if (isStdoutClosed(err)) return
     if (!(err instanceof UserError) && (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif)) {
       // oclif's own usage errors (unknown flag, missing argument) and this.exit(): usage exit code 2.
       if (err.oclif?.exit === 0 || err.exitCode === 0) return

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
-import {once} from 'node:events'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import {exportOp} from '../ops/export.js'
 import {outputFile, type Write} from '../output-file.js'
 import {plural} from '../core/words.js'
+import {writeOut} from '../stdout.js'
 
 export default class Export extends StemeCommand {
   static summary = 'Write records as signed NDJSON, re-ingestable anywhere'
@@ -31,9 +31,7 @@ export default class Export extends StemeCommand {
     output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')
     const scan = (write: Write) => exportOp(rt, {since, subject: flags.subject, write})
     if (!output) {
-      return scan(async (chunk) => {
-        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
-      })
+      return scan(writeOut)
     }
     const res = await output.write(scan)
     this.note(`${plural(res.records, 'record')} written to ${output.path}`)
