@@ -1,6 +1,6 @@
 /**
  * Results written to stdout as they are made, not gathered first: each write waits while the
- * reader is behind, and a reader that stops reading (`steme export | head`) ends the command quietly.
+ * reader is behind, and a reader that stops reading (`steme log | head`) ends the command quietly.
  */
 import {once} from 'node:events'
 
@@ -54,4 +54,37 @@ export async function writeOut(text: string): Promise<void> {
   // The error of a failed write comes a tick later.
   await new Promise<void>((r) => setImmediate(r))
   if (closed) throw new StdoutClosed()
+}
+
+/** About how much text one write carries when a listing is written in pieces. */
+export const WRITE_CHARS = 1 << 20
+
+/**
+ * Writes `{"<key>": [items...]}` item by item, as exactly the text JSON.stringify(value, null, 2)
+ * gives for the whole object (what `--json` prints), without holding the array.
+ */
+export class JsonListWriter {
+  private count = 0
+
+  constructor(
+    private readonly key: string,
+    private readonly write: (text: string) => Promise<void> = writeOut,
+  ) {}
+
+  /** Items go out in writes of about WRITE_CHARS: a batch of big records is not one big text as well. */
+  async items(values: readonly unknown[]): Promise<void> {
+    let text = ''
+    for (const v of values) {
+      text += `${this.count++ === 0 ? `{\n  ${JSON.stringify(this.key)}: [` : ','}\n    ${JSON.stringify(v, null, 2).replaceAll('\n', '\n    ')}`
+      if (text.length >= WRITE_CHARS) {
+        await this.write(text)
+        text = ''
+      }
+    }
+    if (text) await this.write(text)
+  }
+
+  async end(): Promise<void> {
+    await this.write(this.count === 0 ? `{\n  ${JSON.stringify(this.key)}: []\n}\n` : '\n  ]\n}\n')
+  }
 }

@@ -2,8 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
-import {hasRecords, logOp, sameLookingNotes} from '../ops/log.js'
-import {table, visible} from '../ui/table.js'
+import {hasRecords, logBatches, sameLookingNotes} from '../ops/log.js'
+import {JsonListWriter, writeOut} from '../stdout.js'
+import {tableRows, visible} from '../ui/table.js'
 
 function summary(r: SignedRecord): string {
   switch (r.kind) {
@@ -20,8 +21,12 @@ function summary(r: SignedRecord): string {
   }
 }
 
+/** Column widths of the listing, fixed so rows print as they are read: stamps, short ids and kinds have known widths. */
+const WIDTHS = [21, 12, 9, 12, 60]
+
 export default class Log extends StemeCommand {
   static summary = 'List records in hlc order, optionally for one subject'
+  static description = 'Records print as they are read, so `steme log | head` answers at once on a store of any size, and stops when the reader does.'
   static examples = ['<%= config.bin %> log', '<%= config.bin %> log drug:aspirin --limit 20 --json']
   static args = {subject: Args.string({description: 'only assertions about this subject'})}
   static flags = {
@@ -30,13 +35,22 @@ export default class Log extends StemeCommand {
     ...StemeCommand.remoteFlags,
   }
 
-  async run(): Promise<{records: SignedRecord[]}> {
+  // Prints as it reads, --json included (the same text as `{"records": [...]}` printed whole), so it returns nothing to print after.
+  async run(): Promise<void> {
     const {args, flags} = await this.parse(Log)
     const t = await this.target(flags, {readOnly: true})
     const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since, '--since')}
-    const res = t.remote ? await t.remote.log(input) : await logOp(t.rt, input)
-    if (!this.jsonEnabled()) this.out(table(['HLC', 'ID', 'KIND', 'AGENT', 'WHAT'], res.records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])))
+    // Nothing is printed before the first batch is read: an error before it (a daemon that does not answer) prints alone.
+    const json = this.jsonEnabled() ? new JsonListWriter('records') : undefined
+    const header = ['HLC', 'ID', 'KIND', 'AGENT', 'WHAT']
+    let printed = false
+    for await (const records of t.remote ? [(await t.remote.log(input)).records] : logBatches(t.rt, input)) {
+      if (json) await json.items(records)
+      else await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])]) + '\n')
+      printed = true
+    }
+    if (json) await json.end()
+    else if (!printed) await writeOut(tableRows(WIDTHS, [header]) + '\n')
     if (args.subject !== undefined) for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
-    return res
   }
 }

@@ -4,6 +4,9 @@ import {recordLine} from '../core/seal.js'
 import {compareRecords, type ScanOptions} from '../core/store.js'
 import type {Deps} from './deps.js'
 
+/** About how much text one write carries. */
+const WRITE_CHARS = 1 << 20
+
 export interface ExportInput extends Pick<ScanOptions, 'since' | 'until' | 'kinds'> {
   /**
    * Only what decides this subject's answers: its assertions, then the records that bear on them
@@ -30,6 +33,11 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
       if (!kept(r.hlc)) continue
       out += recordLine(canonical, r.id, r.sig) + '\n'
       records++
+      // Written in pieces: a batch of big records is not one big text as well.
+      if (out.length >= WRITE_CHARS) {
+        await input.write(out)
+        out = ''
+      }
     }
     if (out) await input.write(out)
   }

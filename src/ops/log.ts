@@ -9,12 +9,16 @@ export interface LogInput {
   limit?: number
 }
 
+/** The records of a log gathered (a daemon's page: bounded by the limit it passes). */
 export async function logOp(deps: Pick<Deps, 'store'>, input: LogInput): Promise<{records: SignedRecord[]}> {
   const records: SignedRecord[] = []
-  for await (const batch of deps.store.scan({subject: input.subject, since: input.since, limit: input.limit})) {
-    for (const s of batch) records.push(s.record)
-  }
+  for await (const batch of logBatches(deps, input)) records.push(...batch)
   return {records}
+}
+
+/** The records of a log a batch at a time, as the store reads them: what `steme log` prints as they come, never holding the store. */
+export async function* logBatches(deps: Pick<Deps, 'store'>, input: LogInput): AsyncIterable<SignedRecord[]> {
+  for await (const batch of deps.store.scan({subject: input.subject, since: input.since, limit: input.limit})) yield batch.map((s) => s.record)
 }
 
 /**

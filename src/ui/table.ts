@@ -58,8 +58,21 @@ export function table(headers: string[], rows: Array<Array<string | number>>, op
     for (const r of cells) w = Math.max(w, displayWidth(r[i] ?? ''))
     return Math.min(opts.whole?.includes(i) ? Infinity : 60, w)
   })
-  return cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
+  return lines(cells, widths)
 }
+
+/**
+ * Rows of a table whose column widths are fixed beforehand, so a long listing can be printed a
+ * batch at a time as it is read: each cell padded or cut to its width, the last cut at 60.
+ */
+export function tableRows(widths: readonly number[], rows: Array<Array<string | number>>): string {
+  return lines(
+    rows.map((r) => r.map((c) => visible(String(c)))),
+    widths.map((w, i) => (i === widths.length - 1 ? 60 : w)),
+  )
+}
+
+const lines = (cells: string[][], widths: readonly number[]): string => cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 
 export const bold = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1m${s}\x1b[22m` : s)
 export const dim = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[2m${s}\x1b[22m` : s)

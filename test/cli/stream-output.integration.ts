@@ -1,4 +1,4 @@
-/** Listings of the whole store (log, export): a reader that stops ends them quietly. */
+/** Listings of the whole store (log, export) print as they read: a reader that stops ends them quietly, and memory does not follow the store. */
 import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -31,11 +31,41 @@ describe('a reader that closes the pipe early', () => {
   })
   afterAll(() => sb.cleanup())
 
-  it('ends log, log --json and export, exit 0 and nothing on stderr, as `git log | head` does', async () => {
+  it('ends log, log --json and export at once, exit 0 and nothing on stderr, as `git log | head` does', async () => {
     for (const args of [['log'], ['log', '--json'], ['export']]) {
       const r = await readFirstThenClose(sb, args)
       expect(r.first.length, args.join(' ')).toBeGreaterThan(0)
       expect({args, code: r.code, signal: r.signal, stderr: r.stderr}).toEqual({args, code: 0, signal: null, stderr: ''})
     }
+  })
+})
+
+describe('a store bigger than the listing process may hold', () => {
+  let sb: Sandbox
+  beforeAll(() => {
+    sb = sandbox('steme-heap-')
+    expect(sb.run(['init', '--dir', sb.dir]).code).toBe(0)
+    // 20,000 records of ~4 KB: ~80 MB of record text, ~160 MB as parsed records.
+    const pad = 'v'.repeat(4000)
+    writeFileSync(join(sb.dir, 'facts.ndjson'), Array.from({length: 20_000}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: `${pad}${i}`})).join('\n') + '\n')
+    expect(sb.run(['ingest', 'facts.ndjson']).code).toBe(0)
+  })
+  afterAll(() => sb.cleanup())
+
+  it('log and log --json print it within a 96 MiB JavaScript heap: a batch at a time, not the store gathered first', () => {
+    const env = {NODE_OPTIONS: '--max-old-space-size=96'}
+    const human = sb.run(['log'], {env})
+    expect(human.stderr).toBe('')
+    expect(human.code).toBe(0)
+    const lines = human.stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(20_001)
+    expect(lines[0]).toBe('HLC                    ID            KIND       AGENT         WHAT')
+    const json = sb.run(['log', '--json'], {env})
+    expect(json.stderr).toBe('')
+    expect(json.code).toBe(0)
+    const records = (JSON.parse(json.stdout) as {records: Array<{subject: string; hlc: string}>}).records
+    expect(records).toHaveLength(20_000)
+    expect(new Set(records.map((r) => r.subject)).size).toBe(20_000)
+    expect(records.map((r) => r.hlc)).toEqual(records.map((r) => r.hlc).sort())
   })
 })

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {displayWidth, table, visible} from '../../src/ui/table.js'
+import {displayWidth, table, tableRows, visible} from '../../src/ui/table.js'
 
 describe('visible', () => {
   it('writes controls, DEL, C1, bidi controls and lone surrogates as JSON escapes', () => {
@@ -60,3 +60,12 @@ describe('table', () => {
     expect(out.split('\n')[300_000]).toBe('item:299999  299999')
   })
 })
+
+describe('tableRows', () => {
+  it('pads and cuts to widths fixed beforehand, so batches printed one after another line up; the last column is cut at 60', () => {
+    const first = tableRows([6, 4, 60], [['HLC', 'ID', 'WHAT'], ['000001', 'abcd', 'x']])
+    const next = tableRows([6, 4, 60], [['000002', 'ef', 'y'.repeat(70)], ['字字字字', 'ab', 'a\nb']])
+    expect(`${first}\n${next}`.split('\n')).toEqual(['HLC     ID    WHAT', '000001  abcd  x', `000002  ef    ${'y'.repeat(59)}…`, '字字…   ab    a\\nb'])
+  })
+})
+
