@@ -26,7 +26,7 @@ export default class Export extends StemeCommand {
     // Every flag is checked before the store or the file is opened.
     const since = flags.since === undefined ? undefined : hlcBound(flags.since, '--since')
     const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
-    const rt = await this.open({store: flags.store, readOnly: true})
+    const rt = await this.open({store: flags.store, readOnly: true, dbThreads: 1})
     // A server URL or memory: is no file, and is skipped.
     output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')
     const scan = (write: Write) => exportOp(rt, {since, subject: flags.subject, write})

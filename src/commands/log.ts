@@ -38,7 +38,7 @@ export default class Log extends StemeCommand {
   // Prints as it reads, --json included (the same text as `{"records": [...]}` printed whole), so it returns nothing to print after.
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Log)
-    const t = await this.target(flags, {readOnly: true})
+    const t = await this.target(flags, {readOnly: true, dbThreads: 1})
     const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since, '--since')}
     // Nothing is printed before the first batch is read: an error before it (a daemon that does not answer) prints alone.
     const json = this.jsonEnabled() ? new JsonListWriter('records') : undefined

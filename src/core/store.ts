@@ -27,6 +27,11 @@ export interface ScanOptions {
    * the record (see Scanned): what fsck checks. Adapters that keep no derived columns attach none.
    */
   columns?: boolean
+  /**
+   * The records may come in any order (each still exactly once), for readers that need every
+   * record but no order (fsck): adapters may then skip sorting the store.
+   */
+  anyOrder?: boolean
 }
 
 /** A record from scan, with the stored typed columns that disagree with it when asked (ScanOptions.columns). */
@@ -257,7 +262,7 @@ export interface Store {
    * batch of pairs at a time, never the whole store.
    */
   contested(opts?: {until?: string; batch?: number}): Promise<ContestedPairs>
-  /** All matching records in (hlc, id) order, in batches. */
+  /** All matching records in (hlc, id) order (any order with `anyOrder`), in batches. */
   scan(opts?: ScanOptions): AsyncIterable<Scanned[]>
   stats(): Promise<StoreStats>
   /** The highest hlc stored (for the clock after a crash), or undefined when empty. */

@@ -46,7 +46,7 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
   let seq = 0
   const inflight = new Set<Promise<void>>()
   try {
-    for await (const batch of store.scan({batch: 4096, columns: true})) {
+    for await (const batch of store.scan({batch: 4096, columns: true, anyOrder: true})) {
       // A typed column that disagrees with its record makes queries by that column miss the
       // record (or find it where it does not belong), however sound the record itself is.
       for (const s of batch) {

@@ -6,7 +6,7 @@ import {DuckDBStore, PrefixBits} from '../../src/adapters/duckdb/index.js'
 import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
-import {assertion, record, stamp} from '../helpers/records.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
 
 /** Run `fn` against a fresh DuckDB store in a temp dir, then close and remove it. */
 async function withStore(prefix: string, fn: (store: DuckDBStore) => Promise<void>): Promise<void> {
@@ -466,5 +466,80 @@ describe('duckdb fsck repair', () => {
       expect((store as unknown as {pointed?: unknown}).pointed, 'prefilter built').toBeDefined()
       expect(await store.repairDerived([cites.record])).toEqual({records: 1, refsRemoved: 0, buckets: 0})
       expect((await store.referencing([base.record.id])).map((r) => r.id)).toEqual([cites.record.id])
+    }))
+})
+
+describe('duckdb scans in hlc order', () => {
+  type Internals = {scanRange: number; conn: {run(sql: string): Promise<unknown>; runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}; instance: {connect(): Promise<{runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>; stream(sql: string): Promise<{yieldRowObjectJs(): AsyncIterable<unknown[]>}>; closeSync(): void}>}}
+  const inside = (store: DuckDBStore) => store as unknown as Internals
+  const ids = async (store: DuckDBStore, opts: Parameters<DuckDBStore['scan']>[0] = {}) => {
+    const out: string[] = []
+    for await (const b of store.scan({batch: 7, ...opts})) for (const s of b) out.push(s.record.id)
+    return out
+  }
+
+  it('read in ranges of the hlc column, give the rows of one sort: stored out of order, in big and small buckets, sharing stamps, and with an hlc column that is no stamp', () =>
+    withStore('steme-duck-ranges-', async (store) => {
+      const keys = [1, 2, 3].map((n) => testKey(n))
+      const base = 1_700_000_000_000
+      const rs = [
+        // Small buckets, a minute apart (a bucket is ~17.5 minutes).
+        ...Array.from({length: 60}, (_, i) => assertion({subject: `m:${i}`, value: i, hlc: stamp(base + i * 60_000, 0)}, keys[i % 3])),
+        // One bucket with hundreds, split by 4 s and then by millisecond prefixes.
+        ...Array.from({length: 300}, (_, i) => assertion({subject: `b:${i}`, value: i, hlc: stamp(base + 3_600_000 + (i % 40) * 37, i % 5)}, keys[i % 3])),
+        // Many records stamped alike by different agents: ties broken by id.
+        ...Array.from({length: 30}, (_, i) => assertion({subject: `t:${i}`, value: i, hlc: stamp(base + 7_200_000, 0)}, keys[i % 3])),
+      ]
+      // Stored out of hlc order, in several batches.
+      const shuffled = [...rs].sort((a, b) => (a.record.id < b.record.id ? -1 : 1))
+      for (let i = 0; i < shuffled.length; i += 50) await store.insert(shuffled.slice(i, i + 50))
+      // A row whose hlc column is damaged (what fsck reports) is still read, where one sort puts it.
+      await inside(store).conn.run(`UPDATE records SET hlc = 'zz-not-a-stamp' WHERE id = unhex('${rs[5].record.id}')`)
+      await inside(store).conn.run(`UPDATE records SET hlc = '0' WHERE id = unhex('${rs[6].record.id}')`)
+      const sorted = async (where = '') =>
+        (await inside(store).conn.runAndReadAll(`SELECT lower(hex(id)) FROM records ${where} ORDER BY hlc, id`)).getRows().map((r) => String(r[0]))
+      const all = await sorted()
+      for (const range of [1_000_000, 25, 4]) {
+        inside(store).scanRange = range
+        expect(await ids(store), `ranges of ${range}`).toEqual(all)
+        const since = rs[80].record.hlc
+        const until = rs[200].record.hlc
+        expect(await ids(store, {since}), `--since, ranges of ${range}`).toEqual(await sorted(`WHERE hlc > '${since}'`))
+        expect(await ids(store, {since, until}), `since and until, ranges of ${range}`).toEqual(await sorted(`WHERE hlc > '${since}' AND hlc <= '${until}'`))
+        expect(await ids(store, {limit: 33}), `limit, ranges of ${range}`).toEqual(all.slice(0, 33))
+        expect(await ids(store, {since, limit: 100}), `since and limit, ranges of ${range}`).toEqual((await sorted(`WHERE hlc > '${since}'`)).slice(0, 100))
+      }
+      // In any order (fsck): every record once.
+      expect((await ids(store, {anyOrder: true})).sort()).toEqual([...all].sort())
+    }))
+
+  it('read a range at a time: DuckDB sorts about one range before the first rows, not the whole store', () =>
+    withStore('steme-duck-range-mem-', async (store) => {
+      // 6,000 records of ~2 KB: one sort of them all holds ~12 MiB.
+      const pad = 'x'.repeat(2000)
+      const rs = Array.from({length: 6000}, (_, i) => assertion({subject: `s:${i}`, value: `${pad}${i}`, hlc: stamp(1_700_000_000_000 + i * 1000, 0)}))
+      for (let i = 0; i < rs.length; i += 1000) await store.insert(rs.slice(i, i + 1000))
+      inside(store).scanRange = 500
+      const probe = await inside(store).instance.connect()
+      const sortMemory = async () => Number((await probe.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ORDER_BY'`)).getRows()[0][0])
+      try {
+        let seen = 0
+        let during = 0
+        for await (const b of store.scan({batch: 100})) {
+          if (seen === 0) during = await sortMemory()
+          seen += b.length
+        }
+        // What one sort of the whole store holds when its first rows come, for scale.
+        const other = await inside(store).instance.connect()
+        const first = await (await other.stream('SELECT lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig FROM records ORDER BY hlc, id')).yieldRowObjectJs()[Symbol.asyncIterator]().next()
+        expect(first.done).toBe(false)
+        const one = await sortMemory()
+        other.closeSync()
+        expect(one).toBeGreaterThan(8 * 2 ** 20)
+        expect(seen).toBe(rs.length)
+        expect(during).toBeLessThan(one / 4)
+      } finally {
+        probe.closeSync()
+      }
     }))
 })

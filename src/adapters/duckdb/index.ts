@@ -33,6 +33,32 @@ function toSealed(row: Row): Sealed {
   return {record, canonical: row.canonical}
 }
 
+/** A stretch of a scan: hlc at or above `from` and below `to` (open where absent), row ids within `rows`, about `n` records. */
+interface ScanRange {
+  from?: string
+  to?: string
+  rows?: [number, number]
+  n?: number
+}
+
+/** A scan's conditions with a range's. */
+function rangeWhere(range: ScanRange, where: readonly string[], params: readonly DuckDBValue[]): [string[], DuckDBValue[]] {
+  const w = [...where]
+  const p = [...params]
+  if (range.rows) {
+    w.push(`records.rowid BETWEEN ${range.rows[0]} AND ${range.rows[1]}`)
+  }
+  if (range.from !== undefined) {
+    w.push('hlc >= ?')
+    p.push(range.from)
+  }
+  if (range.to !== undefined) {
+    w.push('hlc < ?')
+    p.push(range.to)
+  }
+  return [w, p]
+}
+
 const idBytes = (hex: string): Param => new Uint8Array(Buffer.from(hex, 'hex'))
 const rowOf = (r: (string | null)[]): Row => ({id: r[0]!, canonical: r[1]!, sig: r[2]!})
 
@@ -48,6 +74,9 @@ const CHUNK = 1000
 const SUBJECT_LANES = 2
 const SUBJECT_SLOW_MS = 5
 const SUBJECT_BATCH = 4
+
+/** Records in the first range of a scan in hlc order (see DuckDBStore.scanRanges): small, so the first rows come at once. */
+const FIRST_RANGE = 8192
 
 /** referencing() calls before the pointed-at prefilter is built, and the most distinct prefixes it reads to build it. */
 const POINTED_AFTER = 8
@@ -755,6 +784,14 @@ export class DuckDBStore implements Store {
     return {pairs: Number(pairs), batches: contestedBatches(rows(), opts.batch ?? 2048)}
   }
 
+  /**
+   * The most records one range of a scan in (hlc, id) order sorts at once where the stamps allow
+   * (see scan and scanRanges): about 55 MiB of DuckDB sort memory, where one sort of a 1M-record
+   * store held ~500 MiB before its first row. A store stored far from clock order (records
+   * synced in late) costs a read of the whole hlc column per range (~25 ms on 1M records).
+   */
+  private scanRange = 150_000
+
   async *scan(opts: ScanOptions = {}): AsyncIterable<Scanned[]> {
     const where: string[] = []
     const params: DuckDBValue[] = []
@@ -780,34 +817,102 @@ export class DuckDBStore implements Store {
     }
     // With columns, each record's edges come along, gathered from refs by a hash join.
     const from = opts.columns ? `records LEFT JOIN (SELECT src, string_agg(rel || ':' || dst, ',') AS edges FROM refs GROUP BY src) AS e ON e.src = records.id` : 'records'
-    let sql = `SELECT ${HEX_COLS}${opts.columns ? ', kind, agent, hlc, subject, predicate, target, source, edges' : ''} FROM ${from}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY hlc, id`
-    if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`
+    const select = `SELECT ${HEX_COLS}${opts.columns ? ', kind, agent, hlc, subject, predicate, target, source, edges' : ''} FROM ${from}`
     // A second connection, so a long scan does not hold up writes queued on the main one.
     const conn = await this.instance.connect()
+    let open = false
     try {
-      const result = await conn.stream(sql, params)
+      // A sort of the whole store holds all of it in memory before the first row comes. Without a
+      // subject (whose rows an index finds), the store is read in consecutive ranges of the hlc
+      // column, of at most scanRange records each, each sorted on its own: the rows come in the
+      // same order as from one sort. One transaction: every range reads the same snapshot (and
+      // the same row ids). In any order (fsck), one plain scan.
+      let ranges: AsyncIterable<ScanRange> | ScanRange[] = [{}]
+      if (opts.subject === undefined && !opts.anyOrder) {
+        await conn.run('BEGIN TRANSACTION')
+        open = true
+        ranges = this.scanRanges(conn, where, params)
+      }
       const size = opts.batch ?? 2048
+      let left = opts.limit === undefined ? Infinity : Math.max(0, Math.floor(opts.limit))
       let buf: Scanned[] = []
-      for await (const rows of result.yieldRowObjectJs()) {
-        for (const r of rows) {
-          const sealed: Scanned = toSealed(r as unknown as Row)
-          if (opts.columns) {
-            const c = r as unknown as Omit<TypedColumns, 'refs'> & {edges: string | null}
-            const stored = {kind: c.kind, agent: c.agent, hlc: c.hlc, subject: c.subject, predicate: c.predicate, target: c.target, source: c.source, refs: c.edges === null ? '' : refsText(c.edges.split(','))}
-            const mismatches = columnMismatches(stored, sealed.record)
-            if (mismatches) sealed.mismatches = mismatches
-          }
-          buf.push(sealed)
-          if (buf.length === size) {
-            yield buf
-            buf = []
+      for await (const range of ranges) {
+        if (left === 0) break
+        const [w, p] = rangeWhere(range, where, params)
+        let sql = `${select}${w.length ? ' WHERE ' + w.join(' AND ') : ''}${opts.anyOrder ? '' : ' ORDER BY hlc, id'}`
+        if (left !== Infinity) sql += ` LIMIT ${left}`
+        const result = await conn.stream(sql, p)
+        for await (const rows of result.yieldRowObjectJs()) {
+          for (const r of rows) {
+            const sealed: Scanned = toSealed(r as unknown as Row)
+            if (opts.columns) {
+              const c = r as unknown as Omit<TypedColumns, 'refs'> & {edges: string | null}
+              const stored = {kind: c.kind, agent: c.agent, hlc: c.hlc, subject: c.subject, predicate: c.predicate, target: c.target, source: c.source, refs: c.edges === null ? '' : refsText(c.edges.split(','))}
+              const mismatches = columnMismatches(stored, sealed.record)
+              if (mismatches) sealed.mismatches = mismatches
+            }
+            buf.push(sealed)
+            left--
+            if (buf.length === size) {
+              yield buf
+              buf = []
+            }
           }
         }
       }
       if (buf.length) yield buf
     } finally {
+      if (open) await conn.run('COMMIT').catch(() => undefined)
       conn.closeSync()
     }
+  }
+
+  /**
+   * Consecutive ranges of the hlc column, with open ends first and last, as the scan reaches
+   * them. The scan's rows grouped by the first 11 characters of their stamp (a sync bucket, ~17
+   * minutes) give the counts; groups merge while they fit, and a group too big alone is split by
+   * longer prefixes (4 s, then 1 ms, then whole stamps). Each range also carries the span of row
+   * ids its rows lie in: DuckDB skips the row groups outside it, where a filter on these strings
+   * skips none (it keeps only an 8-byte prefix of their minimum and maximum), so a store stored
+   * in about clock order reads each range from its own row groups. The first range is small,
+   * so the first rows come at once, and each next one twice as big up to scanRange. Every row
+   * falls in one group, a row whose hlc column is no stamp included.
+   */
+  private async *scanRanges(conn: DuckDBConnection, where: readonly string[], params: readonly DuckDBValue[]): AsyncIterable<ScanRange> {
+    let target = Math.min(FIRST_RANGE, this.scanRange)
+    const max = this.scanRange
+    type Group = {start: string; n: number; rows: [number, number]}
+    const LEVELS = [11, 13, 16, 21]
+    const groups = async (level: number, within?: ScanRange): Promise<Group[]> => {
+      const [w, p] = rangeWhere(within ?? {}, where, params)
+      const sql = `SELECT substr(hlc, 1, ${LEVELS[level]}) AS p, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM records${w.length ? ' WHERE ' + w.join(' AND ') : ''} GROUP BY 1 ORDER BY 1`
+      return (await conn.runAndReadAll(sql, p)).getRows().map(([prefix, n, lo, hi]) => ({start: String(prefix), n: Number(n), rows: [Number(lo), Number(hi)]}))
+    }
+    // Every row of a later group sorts at or above its prefix, every row of an earlier one below
+    // it: the prefixes are range bounds.
+    async function* leaves(g: Group, end: string | undefined, level: number): AsyncIterable<Group> {
+      if (g.n <= target || level + 1 >= LEVELS.length) return yield g
+      const subs = await groups(level + 1, {from: g.start, to: end, rows: g.rows})
+      if (subs.length < 2) return yield g
+      for (let j = 0; j < subs.length; j++) yield* leaves(subs[j], subs[j + 1]?.start ?? end, level + 1)
+    }
+    const top = await groups(0)
+    let range: ScanRange | undefined
+    let first = true
+    for (let i = 0; i < top.length; i++) {
+      for await (const g of leaves(top[i], top[i + 1]?.start, 0)) {
+        if (range && range.n! + g.n > target) {
+          yield {...range, to: g.start}
+          range = undefined
+          target = Math.min(max, target * 2)
+        }
+        if (range) range = {...range, n: range.n! + g.n, rows: [Math.min(range.rows![0], g.rows[0]), Math.max(range.rows![1], g.rows[1])]}
+        else range = {from: first ? undefined : g.start, n: g.n, rows: g.rows}
+        first = false
+      }
+    }
+    // No rows at all: one range, which finds none.
+    yield range ?? {}
   }
 
   derivedProblems(): Promise<DerivedProblem[]> {
