@@ -44,7 +44,7 @@ export default class Log extends StemeCommand {
     const json = this.jsonEnabled() ? new JsonListWriter('records') : undefined
     const header = ['HLC', 'ID', 'KIND', 'AGENT', 'WHAT']
     let printed = false
-    for await (const records of t.remote ? [(await t.remote.log(input)).records] : logBatches(t.rt, input)) {
+    for await (const records of t.remote ? t.remote.logPages(input) : logBatches(t.rt, input)) {
       if (json) await json.items(records)
       else await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])]) + '\n')
       printed = true

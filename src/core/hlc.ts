@@ -24,6 +24,16 @@ export function parseHlc(text: string): Stamp {
   return {wall: parseInt(text.slice(0, 16), 16), counter: parseInt(text.slice(17), 16)}
 }
 
+/**
+ * The stamp just before this one, so `hlc > hlcBefore(s)` takes in every record stamped s (for
+ * paging: the stamps of a page's last records are not all seen yet). '' before the first stamp.
+ */
+export function hlcBefore(text: string): string {
+  const {wall, counter} = parseHlc(text)
+  if (counter > 0) return formatHlc({wall, counter: counter - 1})
+  return wall > 0 ? formatHlc({wall: wall - 1, counter: MAX_COUNTER}) : ''
+}
+
 export const compareStamps = (a: Stamp, b: Stamp): number => a.wall - b.wall || a.counter - b.counter
 
 /**

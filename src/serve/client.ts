@@ -1,9 +1,9 @@
 /** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
 import type {IncomingHttpHeaders} from 'node:http'
 import {UserError, type ErrorCode} from '../core/errors.js'
-import {Hlc, parseHlc} from '../core/hlc.js'
+import {Hlc, hlcBefore, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
-import type {Store} from '../core/store.js'
+import {compareRecords, type Store} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
@@ -19,6 +19,12 @@ import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
 import {SelfWords, type SentLens} from './self-words.js'
 import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../tls-trust.js'
+
+/** Most records one GET /v1/log returns (the daemon's cap, and its default). */
+export const LOG_MAX = 100_000
+
+/** Records per GET /v1/log when the CLI pages through a log: a page's JSON is held whole on both ends. */
+const LOG_PAGE = 10_000
 
 /**
  * What one POST /v1/verify takes: the daemon's observation limit (REQUEST_LIMITS.observations) and
@@ -269,6 +275,36 @@ export class RemoteClient {
 
   log(input: LogInput): Promise<{records: SignedRecord[]}> {
     return this.request('GET', '/v1/log', {query: {subject: input.subject, since: input.since, limit: input.limit}})
+  }
+
+  /**
+   * A whole log through the daemon, a page at a time (one GET /v1/log returns at most LOG_MAX
+   * records): every record up to the limit, as a local log gives them. A page may end inside a
+   * run of records sharing one stamp, so the next asks from the stamp before the last one seen
+   * and skips the records it already gave.
+   */
+  async *logPages(input: LogInput, page = LOG_PAGE): AsyncIterable<SignedRecord[]> {
+    let left = input.limit ?? Infinity
+    let since = input.since
+    let last: SignedRecord | undefined
+    // Records given so far that share the last one's stamp: the next page returns them again.
+    let again = 0
+    while (left > 0) {
+      const ask = Math.min(LOG_MAX, Math.min(page, left) + again)
+      const {records} = await this.log({subject: input.subject, since, limit: ask})
+      const fresh = (last ? records.filter((r) => compareRecords(r, last!) > 0) : records).slice(0, left)
+      if (fresh.length) yield fresh
+      left -= fresh.length
+      if (records.length < ask) return
+      if (!fresh.length) {
+        throw new UserError(`steme serve at ${this.url} holds more than ${ask} records stamped ${last!.hlc}, more than one page of its log takes`, {code: 'remote', exit: 1, hint: "run `steme log` where the store is (stop the daemon first), or `steme export` there"})
+      }
+      const end = fresh[fresh.length - 1]
+      again = (last && end.hlc === last.hlc ? again : 0) + fresh.filter((r) => r.hlc === end.hlc).length
+      last = end
+      const before = hlcBefore(end.hlc)
+      since = before === '' || (input.since !== undefined && input.since > before) ? input.since : before
+    }
   }
 
   /** Post signed records as NDJSON. */

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {fc, test as fcTest} from '../helpers/fc.js'
-import {Hlc, formatHlc, hlcBound, parseHlc, stampAt} from '../../src/core/hlc.js'
+import {Hlc, formatHlc, hlcBefore, hlcBound, parseHlc, stampAt} from '../../src/core/hlc.js'
 
 describe('HLC', () => {
   it('formats fixed width so string order is time order', () => {
@@ -80,5 +80,16 @@ describe('HLC', () => {
     expect(() => hlcBound('2100-02-29')).toThrow(/neither a date nor an HLC stamp/)
     expect(hlcBound('2024-02-29')).toBe(formatHlc({wall: Date.parse('2024-02-29'), counter: 0xffff}))
     expect(hlcBound('2000-02-29T12:00:00+02:00')).toBe(formatHlc({wall: Date.parse('2000-02-29T10:00:00Z'), counter: 0xffff}))
+  })
+})
+
+describe('hlcBefore', () => {
+  it('is the stamp just before: the counter down one, or the last counter of the millisecond before', () => {
+    expect(hlcBefore('0000019aa3c4d5e6-0002')).toBe('0000019aa3c4d5e6-0001')
+    expect(hlcBefore('0000019aa3c4d5e6-0000')).toBe('0000019aa3c4d5e5-ffff')
+    expect(hlcBefore('0000000000000000-0000')).toBe('')
+    for (const s of ['0000019aa3c4d5e6-0002', '0000019aa3c4d5e6-0000', '0000019aa3c4d600-0000']) {
+      expect(hlcBefore(s) < s).toBe(true)
+    }
   })
 })

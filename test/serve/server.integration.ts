@@ -718,3 +718,32 @@ describe('the CLI client (RemoteClient)', () => {
     expect(err).toMatchObject({exit: 2, hint: expect.stringMatching(/^check --token or STEME_TOKEN/)})
   })
 })
+
+describe('steme log through a daemon, page by page', () => {
+  it('gives every record of a log longer than a page, once each and in order, where a page ends inside a run of records sharing one stamp', async () => {
+    const h = await startHarness()
+    try {
+      const keys = [1, 2, 3, 4].map((n) => testKey(n))
+      const rs = Array.from({length: 40}, (_, i) => assertion({subject: `s:${i % 3}`, value: i, hlc: `00000190000000${String(10 + Math.floor(i / 6)).padStart(2, '0')}-0000`}, keys[i % 4]))
+      await h.rt.store.insert(rs)
+      const all: string[] = []
+      for await (const b of h.rt.store.scan()) for (const s of b) all.push(s.record.id)
+      const client = new RemoteClient(h.url, h.read)
+      const paged = async (input: {subject?: string; since?: string; limit?: number}, page: number) => {
+        const out: string[] = []
+        for await (const b of client.logPages(input, page)) for (const r of b) out.push(r.id)
+        return out
+      }
+      // Runs of 6 records share a stamp: pages of 2, 4, 5 and 7 end inside them, or hold less than one.
+      for (const page of [2, 4, 5, 7, 100]) {
+        expect(await paged({}, page), `pages of ${page}`).toEqual(all)
+        expect(await paged({limit: 17}, page), `limit, pages of ${page}`).toEqual(all.slice(0, 17))
+        const since = rs[13].record.hlc
+        expect(await paged({since}, page), `since, pages of ${page}`).toEqual(all.filter((id) => rs.find((r) => r.record.id === id)!.record.hlc > since))
+        expect(await paged({subject: 's:1'}, page), `subject, pages of ${page}`).toEqual(all.filter((id) => rs.find((r) => r.record.id === id)!.record.subject === 's:1'))
+      }
+    } finally {
+      await h.stop()
+    }
+  })
+})

@@ -10,9 +10,7 @@ import {showOp} from '../../ops/show.js'
 import {statsOp} from '../../ops/stats.js'
 import type {ServeContext} from '../context.js'
 import {namingOf} from '../errors.js'
-
-/** Most records one GET /v1/log returns; a client pages on with `since`. */
-export const LOG_MAX = 100_000
+import {LOG_MAX} from '../client.js'
 
 const text = (max: number) => ({type: 'string', minLength: 1, maxLength: max}) as const
 
