@@ -338,7 +338,7 @@ describe('GET /v1/conflicts with valid-at', () => {
       const err = await client.conflicts({validAt: '2022-06-01'}).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(UserError)
       expect((err as UserError).message).toBe(`steme serve at ${h.url} does not take --valid-at for conflicts: it answered for every date`)
-      expect((err as UserError).hint).toContain('upgrade steme')
+      expect((err as UserError).hint).toContain('restart `steme serve` with this version')
     } finally {
       await h.stop()
     }
