@@ -1,5 +1,5 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
-import {HLC_RE, Hlc, parseHlc} from './core/hlc.js'
+import {HLC_META, HLC_RE, Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
 import {accessSync, closeSync, constants, openSync, readSync} from 'node:fs'
 import {dirname} from 'node:path'
@@ -44,8 +44,6 @@ export interface RuntimeOptions {
   cwd?: string
   now?: () => number
 }
-
-export const HLC_META = 'hlc'
 
 /** Open a store by URL with the adapter its scheme names; adapters load lazily (DuckDB costs ~190 ms to import). */
 export async function openStore(url: string, opts: {readOnly?: boolean | 'if-unwritable'; create?: boolean; dbThreads?: number} = {}): Promise<Store> {
@@ -137,7 +135,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
     throw new UserError(`the clock saved in the store (meta ${HLC_META}) is ${JSON.stringify(saved0)}, which is no HLC stamp`, {
       code: 'integrity',
       exit: 1,
-      hint: 'the store was changed outside steme: `steme fsck` checks the records; to go on writing, export them (`steme export -o all.ndjson`) and ingest them into a new store',
+      hint: 'the store was changed outside steme: `steme fsck --repair` resets the saved clock to the latest stored stamp (the clock then resumes above it and the wall clock), and checks every record',
     })
   }
   const last = [saved0, stored].filter((x): x is string => !!x).sort().pop()

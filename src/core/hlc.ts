@@ -7,6 +7,9 @@ export interface Stamp {
 }
 
 export const HLC_RE = /^[0-9a-f]{16}-[0-9a-f]{4}$/
+
+/** The store meta key under which the clock's last issued stamp is saved, so stamps never repeat across restarts. */
+export const HLC_META = 'hlc'
 const MAX_COUNTER = 0xffff
 
 export function formatHlc(s: Stamp): string {

@@ -5,6 +5,7 @@
  * `repair` rewrite the derived data from the records, in one transaction.
  */
 import {initHash} from '../core/hash.js'
+import {HLC_META, HLC_RE} from '../core/hlc.js'
 import {UserError} from '../core/errors.js'
 import {BUCKET_BITS, bucketFloor} from '../core/bucket.js'
 import type {SignedRecord} from '../core/record.js'
@@ -15,21 +16,32 @@ import type {Deps} from './deps.js'
 import type {ChunkResult} from './ingest-check.js'
 import {startRunner} from './verify-pool.js'
 
+/**
+ * The clock saved in the store's meta table (the last stamp issued, so stamps never repeat across
+ * restarts) when it is no HLC stamp: every command that stamps records refuses to run.
+ */
+export interface ClockProblem {
+  table: 'meta'
+  key: typeof HLC_META
+  stored: string
+}
+
 /** A derived-table problem, with which row, what is wrong and what it breaks in words. */
-export type DerivedFinding = DerivedProblem & {reason: string}
+export type DerivedFinding = (DerivedProblem | ClockProblem) & {reason: string}
 
 export interface FsckResult {
   checked: number
   /** One entry per bad record, its reasons joined; `columns` lists the typed columns that disagree with it. */
   bad: Array<{id: string; reason: string; columns?: ColumnMismatch[]}>
-  /** Rows of derived tables that no record accounts for: refs from ids not stored, sync buckets that disagree with the records. */
+  /** Rows of derived tables that no record accounts for (refs from ids not stored, sync buckets that disagree with the records), and a saved clock that is no stamp. */
   derived: DerivedFinding[]
   /**
    * With `repair`: what was rewritten (in one transaction), the ids of the bad records it mended
-   * (those whose only fault was their typed columns or refs rows), and what a check of the
-   * derived tables afterwards still found (nothing, when the repair took).
+   * (those whose only fault was their typed columns or refs rows), the stamp a damaged saved
+   * clock was reset to (`clock`), and what a check of the derived tables afterwards still found
+   * (nothing, when the repair took).
    */
-  repaired?: DerivedRepair & {ids: string[]; remaining: DerivedFinding[]}
+  repaired?: DerivedRepair & {ids: string[]; remaining: DerivedFinding[]; clock?: string}
   /** Nothing is left wrong: no bad record and no derived problem, or only what the repair mended. */
   ok: boolean
 }
@@ -76,7 +88,8 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
     await runner.close()
   }
   // After the scan, so the CPU goes to one thing at a time: each table in one statement.
-  const derived = store.derivedProblems ? (await store.derivedProblems()).map(finding) : []
+  const tables = store.derivedProblems ? (await store.derivedProblems()).map(finding) : []
+  const derived = [...tables, ...(await clockProblem(store))]
   const all = merged([...bad, ...columns])
   if (!input.repair) return {checked, bad: all, derived, ok: all.length === 0 && derived.length === 0}
   // A record that fails its own checks (id, signature, canonical text) is no source to derive
@@ -84,7 +97,7 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
   const unsound = new Set(bad.map((b) => b.id))
   const fix = mismatched.filter((r) => !unsound.has(r.id))
   let repaired: NonNullable<FsckResult['repaired']> = {records: 0, refsRemoved: 0, buckets: 0, ids: [], remaining: []}
-  if (fix.length || derived.length) {
+  if (fix.length || tables.length) {
     const done = await store.repairDerived!(fix).catch((e: unknown) => {
       if (e instanceof UserError) throw e
       throw new UserError(`fsck --repair failed and was rolled back, so ${store.location} is as it was: ${e instanceof Error ? e.message : String(e)}`, {
@@ -96,6 +109,17 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
     })
     const remaining = store.derivedProblems ? (await store.derivedProblems()).map(finding) : []
     repaired = {...done, ids: fix.map((r) => r.id).sort(), remaining}
+  }
+  if (derived.some((d) => d.table === 'meta')) {
+    // After the columns are mended, so the latest stamp is read from sound typed columns. The
+    // clock resumes above the saved stamp, every stored record and the wall clock, so the latest
+    // stored stamp loses nothing a stored record needs. (If a damaged hlc column could not be
+    // mended, no stored stamp can be trusted: the saved clock starts from zero, the clock from the
+    // wall clock, and the check of the records still reports that column.)
+    const top = await store.maxHlc()
+    const clock = top !== undefined && HLC_RE.test(top) ? top : ZERO_STAMP
+    await store.setMeta(HLC_META, clock)
+    repaired = {...repaired, clock, remaining: [...repaired.remaining, ...(await clockProblem(store))]}
   }
   const mended = new Set(repaired.ids)
   return {checked, bad: all, derived, repaired, ok: all.every((b) => mended.has(b.id)) && repaired.remaining.length === 0}
@@ -109,6 +133,15 @@ function columnsReason(ms: readonly ColumnMismatch[]): string {
   // The refs "column" is the record's rows in the refs table: say so.
   if (refs) parts.push(`its refs table rows disagree with the record: they hold ${JSON.stringify(refs.stored)}, the record declares ${JSON.stringify(refs.expected)}`)
   return parts.join('; ')
+}
+
+const ZERO_STAMP = '0000000000000000-0000'
+
+/** The saved clock, when it is there and no stamp (an empty value counts as none, as the runtime reads it). */
+async function clockProblem(store: Deps['store']): Promise<DerivedFinding[]> {
+  const stored = await store.getMeta(HLC_META)
+  if (!stored || HLC_RE.test(stored)) return []
+  return [{table: 'meta', key: HLC_META, stored, reason: `meta: the clock saved under "${HLC_META}" is ${JSON.stringify(stored)}, which is no HLC stamp: commands that stamp records (assert, vote, retract, epoch, trust, ingest of plain facts) refuse to run`}]
 }
 
 /** The reason of a derived-table problem: which row, what is wrong, and what it breaks. */
