@@ -110,9 +110,9 @@ export abstract class StemeCommand extends Command {
   }
 
   /** A live progress line on stderr when liveTerminal(), so pipes, logs and CI stay quiet. Loads ink only when shown. */
-  protected async progress(label: string): Promise<import('./ui/progress.js').ProgressHandle | undefined> {
+  protected async progress(label: string, opts?: import('./ui/progress.js').ProgressOptions): Promise<import('./ui/progress.js').ProgressHandle | undefined> {
     if (!this.liveTerminal()) return undefined
-    return (await import('./ui/progress.js')).startProgress(label)
+    return (await import('./ui/progress.js')).startProgress(label, opts)
   }
 
   /**
