@@ -200,6 +200,27 @@ describe('steme serve routes', () => {
       expectCleanError(r, 'usage')
       expect(r.body.error.hint).toMatch(/known lenses/)
     })
+    it('a lens naming whole agent keys (over 256 characters) is answered; one over 2,048 is refused, naming lens', async () => {
+      // Unknown keys pad the order past the old 256-character bound; only the first two match anyone.
+      const order = (first: string, second: string) => [first, second, 'a'.repeat(64), 'b'.repeat(64)].map((k) => `agent:${k}`).join(' ')
+      for (const [first, second, value] of [[a2.record.agent, a1.record.agent, 0.003], [a1.record.agent, a2.record.agent, 0.002]] as const) {
+        const lens = `authority(order="${order(first, second)}")`
+        expect(lens.length).toBeGreaterThan(256)
+        const q = await h.req(`/v1/query?subject=drug:aspirin&predicate=bleeding_rate&lens=${encodeURIComponent(lens)}`, {token: h.read})
+        expect(q.status, q.text).toBe(200)
+        expect(q.body.resolutions[0].winner.value, q.text).toBe(value)
+        const c = await h.req(`/v1/conflicts?lens=${encodeURIComponent(lens)}`, {token: h.read})
+        expect(c.status, c.text).toBe(200)
+      }
+      const huge = `authority(order="${Array.from({length: 30}, (_, i) => `agent:${String(i % 10).repeat(64)}`).join(' ')}")`
+      expect(huge.length).toBeGreaterThan(2048)
+      for (const path of ['/v1/query?subject=drug:aspirin&lens=', '/v1/conflicts?lens=']) {
+        const r = await h.req(path + encodeURIComponent(huge), {token: h.read})
+        expect(r.status, path).toBe(400)
+        expectCleanError(r, 'bad_request')
+        expect(r.body.error.message, path).toMatch(/lens/)
+      }
+    })
     it('missing or oversized query parameters', async () => {
       const missing = await h.req('/v1/query', {token: h.read})
       expect(missing.status).toBe(400)

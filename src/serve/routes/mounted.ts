@@ -3,6 +3,7 @@ import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {ConflictsQuery, ServeContext} from '../context.js'
 import type {Naming} from '../../core/naming.js'
 import {HttpError, namingOf} from '../errors.js'
+import {LENS_MAX} from './read.js'
 
 const notYet = (what: string, part: string) => async () => {
   throw new HttpError('not_implemented', `${what} is not available in this build of steme serve`, `it arrives with ${part}; upgrade steme`)
@@ -18,7 +19,7 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
         querystring: {
           type: 'object',
           properties: {
-            lens: {type: 'string', minLength: 1, maxLength: 256},
+            lens: {type: 'string', minLength: 1, maxLength: LENS_MAX},
             'min-score': {type: 'number', minimum: 0, maximum: 1},
             limit: {type: 'integer', minimum: 1},
             'as-of': {type: 'string', minLength: 1, maxLength: 64},

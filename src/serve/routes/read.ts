@@ -14,6 +14,13 @@ import {LOG_MAX} from '../client.js'
 
 const text = (max: number) => ({type: 'string', minLength: 1, maxLength: max}) as const
 
+/**
+ * The longest lens expression a query parameter takes. An authority order that names a few whole
+ * agent keys (64 hex digits each) passes 256, and over `--remote` each `self` the user typed
+ * arrives as a whole key; 2 KiB bounds the parse and leaves room for both.
+ */
+export const LENS_MAX = 2048
+
 export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const {deps} = ctx
   const answers = new AnswerCache(deps)
@@ -25,7 +32,7 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
         querystring: {
           type: 'object',
           required: ['subject'],
-          properties: {subject: text(512), predicate: text(256), lens: text(256), 'as-of': text(64), 'valid-at': text(64), 'include-retracted': {type: 'boolean'}, explain: {type: 'boolean'}, all: {type: 'boolean'}},
+          properties: {subject: text(512), predicate: text(256), lens: text(LENS_MAX), 'as-of': text(64), 'valid-at': text(64), 'include-retracted': {type: 'boolean'}, explain: {type: 'boolean'}, all: {type: 'boolean'}},
         },
       },
     },
