@@ -19,9 +19,14 @@ export interface StoreConfig {
   pretrusted: string[]
   /** Named remotes for sync. */
   remotes: Record<string, string>
+  /** `[sync] idle_timeout_seconds`: how long `sync-serve --stdio` on this store waits for a silent client (0: for ever); absent: its default. */
+  syncIdleTimeoutSeconds?: number
   /** Everything else in the file, for the parts that own it (lenses, serve). */
   raw: Record<string, unknown>
 }
+
+/** Node's timers wait at most 2^31-1 ms (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 export const DEFAULT_CONFIG: StoreConfig = {lens: 'recency', skewSeconds: 60, pretrusted: [], remotes: {}, raw: {}}
 
@@ -115,6 +120,12 @@ function schema(): Record<string, Record<string, Rule> | Record<string, Record<s
     store: {skew_seconds: {takes: 'a number of seconds >= 0', ok: (v) => typeof v === 'number' && v >= 0}},
     trust: {pretrusted: agentList},
     serve: {allow_agents: agentList},
+    sync: {
+      idle_timeout_seconds: {
+        takes: `a number of seconds from 0 (wait for ever) to ${MAX_TIMER_SECONDS} (about 24 days)`,
+        ok: (v) => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_SECONDS,
+      },
+    },
     // An empty one would resolve to the store's own directory: a sync with itself, reported as done.
     remotes: {'*': {takes: 'a URL or path in quotes, not empty', ok: (v) => typeof v === 'string' && v.trim() !== ''}},
     lenses: lensRules(),
@@ -153,11 +164,13 @@ export function readConfig(dir: string | undefined): StoreConfig {
   const query = (raw.query ?? {}) as Record<string, unknown>
   const store = (raw.store ?? {}) as Record<string, unknown>
   const trust = (raw.trust ?? {}) as Record<string, unknown>
+  const sync = (raw.sync ?? {}) as Record<string, unknown>
   return {
     lens: typeof query.lens === 'string' ? query.lens : DEFAULT_CONFIG.lens,
     skewSeconds: typeof store.skew_seconds === 'number' ? store.skew_seconds : DEFAULT_CONFIG.skewSeconds,
     pretrusted: (trust.pretrusted ?? []) as string[],
     remotes: (raw.remotes ?? {}) as Record<string, string>,
+    ...(typeof sync.idle_timeout_seconds === 'number' ? {syncIdleTimeoutSeconds: sync.idle_timeout_seconds} : {}),
     raw,
   }
 }

@@ -1,13 +1,12 @@
 import {Errors, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
+import {MAX_TIMER_SECONDS} from '../config.js'
 import {isLoopback} from '../loopback.js'
 import {UserError} from '../core/errors.js'
 import {SYNC_SERVER_DB_THREADS} from '../sync/server.js'
 import {DEFAULT_IDLE_TIMEOUT_S} from '../sync/stdio-server.js'
 import {threadsFlag} from '../threads-flag.js'
 
-/** Node's timers wait at most 2^31-1 ms (about 24.8 days); a longer one would fire at once. */
-const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 /** Seconds, a decimal number >= 0 (0: no limit). */
 const secondsFlag = Flags.custom<number>({
@@ -15,7 +14,7 @@ const secondsFlag = Flags.custom<number>({
   async parse(input) {
     if (!/^\d+(\.\d+)?$/.test(input)) throw new Errors.CLIError(`Expected a number of seconds (such as 600, or 0 for no limit) but received: ${input}`)
     const n = Number(input)
-    if (n > MAX_SECONDS) throw new Errors.CLIError(`${input} seconds is more than the longest timeout, ${MAX_SECONDS} (about 24 days): use 0 to wait for ever`)
+    if (n > MAX_TIMER_SECONDS) throw new Errors.CLIError(`${input} seconds is more than the longest timeout, ${MAX_TIMER_SECONDS} (about 24 days): use 0 to wait for ever`)
     return n
   },
 })
@@ -27,7 +26,7 @@ else on stdout. --http serves POST /v1/sync on a port, without authentication: w
 record and, unless --read-only, push (for tests and small setups on one machine; \`steme serve\`
 is the full daemon, with tokens and TLS).
 
-With --stdio, a client that makes no progress for --idle-timeout seconds (sends no byte while a request is awaited, or takes no byte of an answer) ends the session: sync-serve closes the store, says why on stderr and exits 1. A network that drops without closing (a laptop shut, Wi-Fi lost) leaves the SSH session open for hours, and this process holding the store's write lock all that time; the timeout lets other writers in again. A healthy client is never silent for long (between requests it only stores what it received: seconds), and one cut off anyway sends its request again on a new connection. To change the timeout for SSH remotes, point the clients' --remote-cmd (or STEME_REMOTE_CMD) at a wrapper on the remote that adds the flag.`
+With --stdio, a client that makes no progress for --idle-timeout seconds (sends no byte while a request is awaited, or takes no byte of an answer) ends the session: sync-serve closes the store, says why on stderr and exits 1. A network that drops without closing (a laptop shut, Wi-Fi lost) leaves the SSH session open for hours, and this process holding the store's write lock all that time; the timeout lets other writers in again. A healthy client is never silent for long (between requests it only stores what it received: seconds), and one cut off anyway sends its request again on a new connection. To change the timeout for SSH remotes, set it in the remote store's config.toml (\`[sync] idle_timeout_seconds = 1800\`): clients start sync-serve without the flag, and the flag, when given, wins.`
   static examples = ['<%= config.bin %> sync-serve --stdio --store /srv/team', '<%= config.bin %> sync-serve --http 7070']
   static enableJsonFlag = false
   static flags = {
@@ -36,7 +35,7 @@ With --stdio, a client that makes no progress for --idle-timeout seconds (sends 
     host: Flags.string({description: 'address for --http', default: '127.0.0.1'}),
     'read-only': Flags.boolean({description: 'serve pulls only: refuse pushed records'}),
     'idle-timeout': secondsFlag({
-      description: `with --stdio: stop serving, and let go of the store, when the client makes no progress for this many seconds (0: wait for ever) [default: ${DEFAULT_IDLE_TIMEOUT_S}]`,
+      description: `with --stdio: stop serving, and let go of the store, when the client makes no progress for this many seconds (0: wait for ever) [default: the store config's [sync] idle_timeout_seconds, else ${DEFAULT_IDLE_TIMEOUT_S}]`,
     }),
     'db-threads': threadsFlag('DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', {default: SYNC_SERVER_DB_THREADS, min: 1}),
   }
@@ -49,7 +48,7 @@ With --stdio, a client that makes no progress for --idle-timeout seconds (sends 
       // The same code as the oclif-free start of `bin/run.js`: it opens, serves, closes the store
       // and renders its own errors (and ends the process after an idle timeout).
       const {syncServeStdio} = await import('../sync/stdio-main.js')
-      await syncServeStdio({store: flags.store, readOnly: flags['read-only'], dbThreads: flags['db-threads'], idleTimeoutS: flags['idle-timeout'] ?? DEFAULT_IDLE_TIMEOUT_S})
+      await syncServeStdio({store: flags.store, readOnly: flags['read-only'], dbThreads: flags['db-threads'], idleTimeoutS: flags['idle-timeout']})
       return
     }
     // --read-only serves pulls only, which read: the store is opened read-only too.

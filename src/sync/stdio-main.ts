@@ -22,7 +22,7 @@ export interface SyncServeStdioOptions {
   store?: string
   readOnly?: boolean
   dbThreads?: number
-  /** Seconds without progress from the client before serving stops (0: never). */
+  /** Seconds without progress from the client before serving stops (0: never); absent: the store config's `[sync] idle_timeout_seconds`, else the default. */
   idleTimeoutS?: number
 }
 
@@ -35,7 +35,7 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
   try {
     const rt = await openRuntime({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS})
     try {
-      await serveRuntimeStdio(rt, {readOnly: opts.readOnly, idleMs: (opts.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S) * 1000})
+      await serveRuntimeStdio(rt, {readOnly: opts.readOnly, ...idleTimeout(opts.idleTimeoutS, rt.config.syncIdleTimeoutSeconds)})
     } finally {
       await rt.close()
     }
@@ -47,4 +47,11 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
     stuck = process.stdout.writableLength > 0
   }
   if (stuck) process.exit()
+}
+
+/** The flag wins over the store's config, which wins over the default; the message names what set it. */
+function idleTimeout(flag: number | undefined, config: number | undefined): {idleMs: number; idleSetting: string} {
+  if (flag !== undefined) return {idleMs: flag * 1000, idleSetting: '--idle-timeout'}
+  if (config !== undefined) return {idleMs: config * 1000, idleSetting: "[sync] idle_timeout_seconds in the store's config.toml"}
+  return {idleMs: DEFAULT_IDLE_TIMEOUT_S * 1000, idleSetting: 'the default --idle-timeout'}
 }

@@ -37,13 +37,15 @@ export interface ServeStdioOptions {
   readOnly?: boolean
   /** Stop when the peer makes no progress for this long (ms); 0 or absent: never. */
   idleMs?: number
+  /** What set idleMs, for the message when it ends serving (default `--idle-timeout`). */
+  idleSetting?: string
 }
 
 /** `sync-serve --stdio`: this process is the sole writer of the runtime's store while it serves. */
 export async function serveRuntimeStdio(rt: Runtime, opts: ServeStdioOptions = {}): Promise<void> {
   const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: !!opts.readOnly, soleWriter: true})
   try {
-    await serveStreams(handler, process.stdin, process.stdout, {idleMs: opts.idleMs})
+    await serveStreams(handler, process.stdin, process.stdout, {idleMs: opts.idleMs, idleSetting: opts.idleSetting})
   } finally {
     await handler.close()
   }
@@ -62,7 +64,10 @@ class Watchdog {
   readonly expired: Promise<never>
   fired = false
 
-  constructor(private readonly idleMs: number) {
+  constructor(
+    private readonly idleMs: number,
+    private readonly setting = '--idle-timeout',
+  ) {
     this.expired = new Promise<never>((_, reject) => (this.fail = reject))
     // Awaited only in races: it must not be reported as unhandled when serving ends first.
     this.expired.catch(() => undefined)
@@ -100,7 +105,7 @@ class Watchdog {
         ? `no request from the client for ${secs}`
         : `the client took none of the answer for ${secs}`
     this.fail(
-      new IdleTimeout(`sync-serve: ${why} (--idle-timeout): the client is gone (a network that dropped leaves its SSH session open) or stalled; stopped serving and let go of the store`, 'nothing to do here: a client still running sends its next request again on a new connection; --idle-timeout sets how long sync-serve waits (0: for ever)'),
+      new IdleTimeout(`sync-serve: ${why} (${this.setting}): the client is gone (a network that dropped leaves its SSH session open) or stalled; stopped serving and let go of the store`, 'nothing to do here: a client still running sends its next request again on a new connection; --idle-timeout, or `[sync] idle_timeout_seconds` in the store\'s config.toml, sets how long sync-serve waits (0: for ever)'),
     )
   }
 }
@@ -114,10 +119,10 @@ class Watchdog {
  * ends serving with IdleTimeout; `input` is then destroyed, and a write the peer never took
  * may still be pending on `output`.
  */
-export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number} = {}): Promise<{requests: number}> {
+export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number; idleSetting?: string} = {}): Promise<{requests: number}> {
   const reader = new MessageReader(false)
   let requests = 0
-  const watch = new Watchdog(opts.idleMs ?? 0)
+  const watch = new Watchdog(opts.idleMs ?? 0, opts.idleSetting)
   const write = (b: Uint8Array | string) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())))
   const chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   try {

@@ -4,6 +4,7 @@
  * same errors with the same exit codes.
  */
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
@@ -125,7 +126,7 @@ describe('sync-serve --stdio --idle-timeout', () => {
       expect(await writable('idle')).toBe(false)
       // Then nothing more: stdin stays open.
       expect(await s.exited).toBe(1)
-      expect(s.stderr()).toMatch(/^error: sync-serve: no request from the client for 1 s \(--idle-timeout\): the client is gone .*; stopped serving and let go of the store\nhint: .*--idle-timeout sets how long/)
+      expect(s.stderr()).toMatch(/^error: sync-serve: no request from the client for 1 s \(--idle-timeout\): the client is gone .*; stopped serving and let go of the store\nhint: .*--idle-timeout, or `\[sync\] idle_timeout_seconds` in the store's config.toml, sets how long/)
       expect(await writable('idle')).toBe(true)
     } finally {
       s.p.kill('SIGKILL')
@@ -169,6 +170,34 @@ describe('sync-serve --stdio --idle-timeout', () => {
     } finally {
       s.p.kill('SIGKILL')
     }
+  })
+
+  it("the remote store's config sets the timeout for SSH clients, which send no flag (the oclif-free start), and the flag wins over it", async () => {
+    expect(sb.run(['init', '--dir', 'configured']).code).toBe(0)
+    const config = join(sb.dir, 'configured', '.steme', 'config.toml')
+    appendFileSync(config, '\n[sync]\nidle_timeout_seconds = 1\n')
+    const args = ['sync-serve', '--stdio', '--store', 'configured']
+    expect(fastSyncServeArgs(args)).toBeDefined()
+    const s = serving(args)
+    try {
+      expect(await s.exited).toBe(1)
+      expect(s.stderr()).toMatch(/^error: sync-serve: no request from the client for 1 s \(\[sync\] idle_timeout_seconds in the store's config.toml\): /)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+    // 0 in the config waits for ever; the flag still ends it.
+    writeFileSync(config, readFileSync(config, 'utf8').replace('idle_timeout_seconds = 1', 'idle_timeout_seconds = 0'))
+    const flagged = serving([...args, '--idle-timeout', '1'])
+    try {
+      expect(await flagged.exited).toBe(1)
+      expect(flagged.stderr()).toMatch(/^error: sync-serve: no request from the client for 1 s \(--idle-timeout\): /)
+    } finally {
+      flagged.p.kill('SIGKILL')
+    }
+    writeFileSync(config, readFileSync(config, 'utf8').replace('idle_timeout_seconds = 0', 'idle_timeout_seconds = "10m"'))
+    const bad = sb.run(args)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/config\.toml:\d+.*sync\.idle_timeout_seconds.*a number of seconds from 0 \(wait for ever\) to 2147483/)
   })
 
   it('refuses a bad value, and the flag without --stdio (exit 2)', () => {
