@@ -79,7 +79,7 @@ describe('a misspelt section or setting is refused, with the nearest known name'
   it('[qeury]: names the file and line of the section, and [query]', () => {
     const r = refusal('# mine\n\n[qeury]\nlens = "trust"\n')
     expect(r.message).toBe('D/config.toml:3: unknown section [qeury]; did you mean [query]?')
-    expect(r.hint).toContain('query, store, trust, serve, remotes, lenses')
+    expect(r.hint).toContain('query, store, trust, serve, sync, remotes, lenses')
     expect(r).toMatchObject({exit: 2, code: 'config'})
   })
 
