@@ -42,7 +42,7 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   private chain: Promise<unknown> = Promise.resolve()
 
   /** Every record newly stored while anyone listens or may come back, in arrival order (see Journal). */
-  readonly journal: Journal
+  private readonly journal: Journal
 
   private readonly resumeMs: number
 
@@ -142,7 +142,13 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     for (const s of batch) unique.set(s.record.id, s)
     const present = await this.inner.has([...unique.keys()])
     const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-    if (fresh.length) await this.inner.insert(fresh)
+    try {
+      if (fresh.length) await this.inner.insert(fresh)
+    } catch (e) {
+      // Some of them may be stored all the same: no stream may resume as if it had seen them all.
+      this.journal.gap()
+      throw e
+    }
     this.onStored(fresh.length)
     // Every record of the batch but the first copy of each new one was present: stored before, or
     // a repeat within the body. Listed as often as counted, so the ids add up to the counts.

@@ -71,6 +71,36 @@ describe('ObservedStore subscriptions', () => {
     sub.close()
   })
 
+  it('an insert that fails after storing some of its records leaves no stream resuming as if it had seen them all', async () => {
+    const inner = new MemoryStore()
+    let failNext = false
+    // As a write that fails once its rows are in (the disk fills at the checkpoint after the insert).
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'insert')
+          return async (batch: readonly Sealed[]) => {
+            const res = await target.insert(batch)
+            if (failNext) throw new Error('no space left on device')
+            return res
+          }
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const obs = new ObservedStore(store, () => undefined)
+    const r1 = assertion({subject: 's:1', value: 1})
+    const r2 = assertion({subject: 's:2', value: 2})
+    const open = await obs.subscribe(() => undefined)
+    await obs.insertDetailed([r1])
+    failNext = true
+    await expect(obs.insertDetailed([r2])).rejects.toThrow('no space left')
+    expect(await inner.has([r2.record.id])).toEqual(new Set([r2.record.id]))
+    const back = await obs.subscribe(() => undefined, r1.record.id)
+    expect(back.missed).toEqual({lost: expect.any(String)})
+    open.close()
+    back.close()
+  })
+
   it('within the resume window after the last stream closed, a counts-only write is journalled, older stamp and all', async () => {
     const obs = new ObservedStore(new MemoryStore(), () => undefined, {resumeMs: 60_000})
     const a = await obs.subscribe(() => undefined)
