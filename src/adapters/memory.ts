@@ -171,6 +171,7 @@ export class MemoryStore implements Store {
         if (opts.subject !== undefined && (r.kind !== 'assertion' || r.subject !== opts.subject)) return false
         if (opts.predicate !== undefined && (r.kind !== 'assertion' || r.predicate !== opts.predicate)) return false
         if (opts.since !== undefined && r.hlc <= opts.since) return false
+        if (opts.after !== undefined && compareRecords(r, opts.after) <= 0) return false
         if (opts.until !== undefined && r.hlc > opts.until) return false
         return true
       })

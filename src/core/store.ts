@@ -17,6 +17,11 @@ export interface ScanOptions {
   kinds?: Kind[]
   /** Only records with hlc strictly above this stamp. */
   since?: string
+  /**
+   * Only records strictly after this position in (hlc, id) order: a page of a log goes on after
+   * the last record of the one before, exactly, however many records share its stamp.
+   */
+  after?: LogPosition
   /** Only records with hlc at or below this stamp. */
   until?: string
   /** Rows per yielded batch. */
@@ -322,6 +327,12 @@ export interface Store {
    * process, like DuckDB) implement it; without it callers recompute every time.
    */
   changeCounter?(): number
+}
+
+/** A place in the (hlc, id) order of records: a record's stamp and id. */
+export interface LogPosition {
+  hlc: string
+  id: string
 }
 
 export const compareRecords = (a: {hlc: string; id: string}, b: {hlc: string; id: string}): number =>

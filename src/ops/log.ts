@@ -1,24 +1,54 @@
 /** Records in (hlc, id) order, optionally for one subject. */
+import {UserError} from '../core/errors.js'
+import {isHex} from '../core/hash.js'
+import {HLC_RE} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
+import type {LogPosition} from '../core/store.js'
 import {otherForms} from '../core/text.js'
 import type {Deps} from './deps.js'
 
 export interface LogInput {
   subject?: string
   since?: string
+  /** Only records strictly after this place in the log: where the page before ended. */
+  after?: LogPosition
   limit?: number
 }
 
+/** A page of a log: its records and, when it is full (there may be more), where the next page starts. */
+export interface LogPage {
+  records: SignedRecord[]
+  /** The last record's position (`<hlc>/<id>`) when the page holds `limit` records; absent when the log ended within it. */
+  next?: string
+}
+
 /** The records of a log gathered (a daemon's page: bounded by the limit it passes). */
-export async function logOp(deps: Pick<Deps, 'store'>, input: LogInput): Promise<{records: SignedRecord[]}> {
+export async function logOp(deps: Pick<Deps, 'store'>, input: LogInput): Promise<LogPage> {
   const records: SignedRecord[] = []
   for await (const batch of logBatches(deps, input)) records.push(...batch)
-  return {records}
+  const last = records[records.length - 1]
+  return input.limit !== undefined && records.length >= input.limit && last ? {records, next: positionText(last)} : {records}
 }
 
 /** The records of a log a batch at a time, as the store reads them: what `steme log` prints as they come, never holding the store. */
 export async function* logBatches(deps: Pick<Deps, 'store'>, input: LogInput): AsyncIterable<SignedRecord[]> {
-  for await (const batch of deps.store.scan({subject: input.subject, since: input.since, limit: input.limit})) yield batch.map((s) => s.record)
+  for await (const batch of deps.store.scan({subject: input.subject, since: input.since, after: input.after, limit: input.limit})) yield batch.map((s) => s.record)
+}
+
+/** A record's place in the log as text: `<hlc>/<id>`, what a page's `next` holds and `after` takes. */
+export const positionText = (r: LogPosition): string => `${r.hlc}/${r.id}`
+
+/** A place in the log from its text (`<hlc>/<id>`); `what` names the input in the error. */
+export function parsePosition(text: string, what: string): LogPosition {
+  const slash = text.indexOf('/')
+  const hlc = text.slice(0, slash)
+  const id = text.slice(slash + 1)
+  if (slash < 0 || !HLC_RE.test(hlc) || !isHex(id, 64)) {
+    throw new UserError(`${what} "${text.length > 100 ? text.slice(0, 100) + '…' : text}" is not a place in the log`, {
+      hint: "pass the `next` of the page before, unchanged: a record's hlc and id joined by a slash, such as 0000019aa3c4d5e6-0000/<64 hex digits>",
+    })
+  }
+  return {hlc, id}
 }
 
 /**
@@ -44,6 +74,6 @@ function shellEscaped(s: string): string {
 }
 
 /** Whether a subject has records, in a local store or through a daemon. */
-export function hasRecords(t: {rt?: Pick<Deps, 'store'>; remote?: {log(input: LogInput): Promise<{records: SignedRecord[]}>}}): (subject: string) => Promise<boolean> {
+export function hasRecords(t: {rt?: Pick<Deps, 'store'>; remote?: {log(input: Pick<LogInput, 'subject' | 'limit'>): Promise<{records: SignedRecord[]}>}}): (subject: string) => Promise<boolean> {
   return async (subject) => ((t.rt ? await logOp(t.rt, {subject, limit: 1}) : await t.remote!.log({subject, limit: 1})).records.length > 0)
 }

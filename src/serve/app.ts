@@ -11,7 +11,7 @@ import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
 import {HttpError, errorHandler, namingOf} from './errors.js'
-import {ObservedStore} from './events.js'
+import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
 import {adminRoutes} from './routes/admin.js'
@@ -39,6 +39,8 @@ export interface ServeOptions {
   mounts?: Mounts
   /** Worker threads verifying signatures of posted records (default: one per core). */
   threads?: number
+  /** How event streams resume: how long the journal is kept up after the last stream closes, and its bounds. */
+  events?: EventOptions
 }
 
 /** One registered route: the auth table and the OpenAPI check are derived from these. */
@@ -67,10 +69,14 @@ const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
 
 export async function createServer(opts: ServeOptions): Promise<Server> {
   const metrics = createMetrics()
-  const observed = new ObservedStore(opts.deps.store, (n) => {
-    metrics.recordsStored.inc(n)
-    metrics.totals.stored += n
-  })
+  const observed = new ObservedStore(
+    opts.deps.store,
+    (n) => {
+      metrics.recordsStored.inc(n)
+      metrics.totals.stored += n
+    },
+    opts.events,
+  )
   await initHash()
   const bodyLimit = opts.bodyLimit ?? DEFAULTS.bodyLimit
   const requestTimeout = opts.requestTimeout ?? DEFAULTS.requestTimeout

@@ -5,7 +5,7 @@ import {Hlc, hlcBefore, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
 import {compareRecords, type Store} from '../core/store.js'
 import {BugError} from '../core/errors.js'
-import type {LogInput} from '../ops/log.js'
+import type {LogInput, LogPage} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
 import type {ConflictsInput, ConflictsResult} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
@@ -273,17 +273,44 @@ export class RemoteClient {
     return this.request('GET', `/v1/records/${encodeURIComponent(id)}`)
   }
 
-  log(input: LogInput): Promise<{records: SignedRecord[]}> {
-    return this.request('GET', '/v1/log', {query: {subject: input.subject, since: input.since, limit: input.limit}})
+  log(input: Omit<LogInput, 'after'> & {after?: string}): Promise<LogPage> {
+    return this.request('GET', '/v1/log', {query: {subject: input.subject, since: input.since, after: input.after, limit: input.limit}})
   }
 
   /**
    * A whole log through the daemon, a page at a time (one GET /v1/log returns at most LOG_MAX
-   * records): every record up to the limit, as a local log gives them. A page may end inside a
-   * run of records sharing one stamp, so the next asks from the stamp before the last one seen
-   * and skips the records it already gave.
+   * records): every record up to the limit, as a local log gives them. Each full page says where
+   * the next starts (`next`), and the next page is asked for after it. A daemon from before
+   * `next` answers a full page without it (it drops the `after` it does not know): then the log
+   * is paged as such a daemon allows (legacyPages), from the start.
    */
   async *logPages(input: LogInput, page = LOG_PAGE): AsyncIterable<SignedRecord[]> {
+    let left = input.limit ?? Infinity
+    let after: string | undefined
+    let last: SignedRecord | undefined
+    while (left > 0) {
+      const ask = Math.min(LOG_MAX, page, left)
+      const res = await this.log({subject: input.subject, since: input.since, after, limit: ask})
+      if (after === undefined && res.records.length >= ask && res.next === undefined) return yield* this.legacyPages(input, page)
+      // A daemon that went back to the start (an older steme, started between two pages) is not
+      // believed: its records would come twice.
+      if (last && res.records.length && compareRecords(res.records[0], last) <= 0) {
+        throw new UserError(`steme serve at ${this.url} did not go on after ${after}, where its page before ended`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
+      }
+      if (res.records.length) yield res.records
+      left -= res.records.length
+      if (res.next === undefined || !res.records.length) return
+      last = res.records[res.records.length - 1]
+      after = res.next
+    }
+  }
+
+  /**
+   * The log as a daemon without `next` pages it: a page may end inside a run of records sharing
+   * one stamp, so the next asks from the stamp before the last one seen and skips the records it
+   * already gave.
+   */
+  private async *legacyPages(input: LogInput, page: number): AsyncIterable<SignedRecord[]> {
     let left = input.limit ?? Infinity
     let since = input.since
     let last: SignedRecord | undefined
@@ -297,7 +324,7 @@ export class RemoteClient {
       left -= fresh.length
       if (records.length < ask) return
       if (!fresh.length) {
-        throw new UserError(`steme serve at ${this.url} holds more than ${ask} records stamped ${last!.hlc}, more than one page of its log takes`, {code: 'remote', exit: 1, hint: "run `steme log` where the store is (stop the daemon first), or `steme export` there"})
+        throw new UserError(`steme serve at ${this.url} holds more than ${ask} records stamped ${last!.hlc}, more than one page of its log takes`, {code: 'remote', exit: 1, hint: "the daemon runs an older steme, which cannot page past them: restart `steme serve` with this version (or upgrade it on the daemon's host); or run `steme log` where the store is (stop the daemon first), or `steme export` there"})
       }
       const end = fresh[fresh.length - 1]
       again = (last && end.hlc === last.hlc ? again : 0) + fresh.filter((r) => r.hlc === end.hlc).length

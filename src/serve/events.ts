@@ -3,9 +3,29 @@ import {EventEmitter} from 'node:events'
 import type {SignedRecord} from '../core/record.js'
 import type {Sealed} from '../core/seal.js'
 import {columnsToSealed, type InsertResult, type RecordColumns, type Store} from '../core/store.js'
+import {Journal, type Entry, type JournalLimits, type Since} from './journal.js'
 
 export interface Added {
   records: SignedRecord[]
+  /** The same records as event streams send them. */
+  entries: Entry[]
+}
+
+/** How long after the last event stream closes the daemon keeps learning which records are new, so a stream can resume. */
+export const RESUME_MS = 10 * 60_000
+
+export interface EventOptions {
+  /** How long after the last subscriber leaves the journal is kept up (ms). */
+  resumeMs?: number
+  journal?: JournalLimits
+}
+
+/** A subscription: what was missed since the position asked to resume from, and the position now. */
+export interface Subscription {
+  /** Entries stored after the position given, or why they cannot be told; absent when none was given. */
+  missed?: Since
+  position: string
+  close(): void
 }
 
 export interface InsertDetail extends InsertResult {
@@ -21,13 +41,64 @@ export interface InsertDetail extends InsertResult {
 export class ObservedStore extends EventEmitter<{added: [Added]}> {
   private chain: Promise<unknown> = Promise.resolve()
 
+  /** Every record newly stored while anyone listens or may come back, in arrival order (see Journal). */
+  private readonly journal: Journal
+
+  private readonly resumeMs: number
+
+  /** Until when, after the last subscriber left, inserts still learn which records are new and journal them. */
+  private keepUntil = 0
+
   /** `onStored` counts every record newly stored, whichever route (records, sync) brought it. */
   constructor(
     readonly inner: Store,
     private readonly onStored: (n: number) => void = () => undefined,
+    opts: EventOptions = {},
   ) {
     super()
     this.setMaxListeners(0)
+    this.journal = new Journal(opts.journal)
+    this.resumeMs = opts.resumeMs ?? RESUME_MS
+  }
+
+  /**
+   * Listen for records as they are newly stored. With `from` (a position a stream was given: the
+   * last event's id), also what was stored after it. Taken under the write lock, in one turn with
+   * adding the listener: a write already under way (one that took the bulk path, unseen by the
+   * journal) ends first, and every later one sees the listener, so no record falls between the
+   * catch-up and the live events, nor comes in both.
+   */
+  subscribe(listener: (added: Added) => void, from?: string): Promise<Subscription> {
+    return this.locked(async () => {
+      const missed = from === undefined ? undefined : this.journal.since(from)
+      const position = this.journal.position()
+      this.on('added', listener)
+      return {
+        missed,
+        position,
+        close: () => {
+          this.off('added', listener)
+          if (this.listenerCount('added') === 0) this.keepUntil = Date.now() + this.resumeMs
+        },
+      }
+    })
+  }
+
+  /**
+   * Whether inserts must learn which records are new: someone listens, or the last subscriber left
+   * recently enough to come back and resume. Otherwise writes take the bulk path, which only
+   * counts, and the journal starts again after them.
+   */
+  private tracking(): boolean {
+    return this.listenerCount('added') > 0 || Date.now() < this.keepUntil
+  }
+
+  /** Newly stored records: journalled and announced while tracking; otherwise the journal has missed them. */
+  private announce(records: SignedRecord[]): void {
+    if (!records.length) return
+    if (!this.tracking()) return this.journal.gap()
+    const entries = this.journal.append(records)
+    this.emit('added', {records, entries})
   }
 
   insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
@@ -36,17 +107,19 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
 
   /**
    * Column batches (ingest's and sync's bulk path) for a request that needs counts only: straight
-   * to the adapter's column insert while nobody subscribes to `added`; with a subscriber, as
-   * records, so the event carries exactly the new ones. Decided under the lock.
+   * to the adapter's column insert while nobody subscribes to `added` nor may come back to resume;
+   * otherwise as records, so the event and the journal carry exactly the new ones. Decided under
+   * the lock.
    */
   insertColumns(parts: readonly RecordColumns[]): Promise<InsertResult> {
     return this.locked(async () => {
-      if (this.listenerCount('added') > 0 || !this.inner.insertColumns) {
+      if (this.tracking() || !this.inner.insertColumns) {
         const d = await this.detailed(columnsToSealed(parts), false)
         return {added: d.added, present: d.present}
       }
       const res = await this.inner.insertColumns(parts)
       this.onStored(res.added)
+      if (res.added) this.journal.gap()
       return res
     })
   }
@@ -59,16 +132,23 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
 
   private async detailed(batch: readonly Sealed[], wantIds: boolean): Promise<InsertDetail> {
     // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
-    if (!wantIds && this.listenerCount('added') === 0) {
+    if (!wantIds && !this.tracking()) {
       const res = await this.inner.insert(batch)
       this.onStored(res.added)
+      if (res.added) this.journal.gap()
       return {...res, addedIds: [], presentIds: []}
     }
     const unique = new Map<string, Sealed>()
     for (const s of batch) unique.set(s.record.id, s)
     const present = await this.inner.has([...unique.keys()])
     const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-    if (fresh.length) await this.inner.insert(fresh)
+    try {
+      if (fresh.length) await this.inner.insert(fresh)
+    } catch (e) {
+      // Some of them may be stored all the same: no stream may resume as if it had seen them all.
+      this.journal.gap()
+      throw e
+    }
     this.onStored(fresh.length)
     // Every record of the batch but the first copy of each new one was present: stored before, or
     // a repeat within the body. Listed as often as counted, so the ids add up to the counts.
@@ -80,7 +160,7 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
       else presentIds.push(id)
     }
     const out = {added: fresh.length, present: presentIds.length, addedIds: fresh.map((s) => s.record.id), presentIds}
-    if (fresh.length) this.emit('added', {records: fresh.map((s) => s.record)})
+    this.announce(fresh.map((s) => s.record))
     return out
   }
 

@@ -508,6 +508,10 @@ describe('duckdb scans in hlc order', () => {
         expect(await ids(store, {since, until}), `since and until, ranges of ${range}`).toEqual(await sorted(`WHERE hlc > '${since}' AND hlc <= '${until}'`))
         expect(await ids(store, {limit: 33}), `limit, ranges of ${range}`).toEqual(all.slice(0, 33))
         expect(await ids(store, {since, limit: 100}), `since and limit, ranges of ${range}`).toEqual((await sorted(`WHERE hlc > '${since}'`)).slice(0, 100))
+        // After a record inside the run of 30 sharing one stamp: the rest of the run, then on.
+        const tie = rs[375].record
+        expect(await ids(store, {after: tie}), `after, ranges of ${range}`).toEqual(all.slice(all.indexOf(tie.id) + 1))
+        expect(await ids(store, {after: tie, limit: 4}), `after and limit, ranges of ${range}`).toEqual(all.slice(all.indexOf(tie.id) + 1, all.indexOf(tie.id) + 5))
       }
       // In any order (fsck): every record once.
       expect((await ids(store, {anyOrder: true})).sort()).toEqual([...all].sort())

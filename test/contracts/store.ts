@@ -148,6 +148,38 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(limited).toBe(7)
     })
 
+    it('scan after a position gives exactly the records after it in (hlc, id) order, however many share its stamp', async () => {
+      // Runs of 5 records sharing a stamp (agents stamp independently), over two sync buckets.
+      const rs = Array.from({length: 40}, (_, i) => assertion({subject: `s:${i % 3}`, value: i, hlc: stamp(BUCKET_T0 + Math.floor(i / 5) * (i < 20 ? 1 : BUCKET_MS), 7)}, testKey(1 + (i % 5))))
+      await store.insert([...rs].reverse())
+      const all: Sealed['record'][] = []
+      for await (const b of store.scan()) for (const s of b) all.push(s.record)
+      const ids = all.map((r) => r.id)
+      // Ids of both halves of the byte range, so a signed byte comparison would show.
+      expect(ids.some((id) => id < '80')).toBe(true)
+      expect(ids.some((id) => id >= '80')).toBe(true)
+      const scanned = async (opts: Parameters<Store['scan']>[0]) => {
+        const out: string[] = []
+        for await (const b of store.scan(opts)) for (const s of b) out.push(s.record.id)
+        return out
+      }
+      for (let i = 0; i < all.length; i++) {
+        const after = {hlc: all[i].hlc, id: all[i].id}
+        expect(await scanned({after}), `after record ${i}`).toEqual(ids.slice(i + 1))
+        expect(await scanned({after, limit: 3}), `after record ${i}, 3 of them`).toEqual(ids.slice(i + 1, i + 4))
+      }
+      // A position no record holds: before, between and after the ids of one stamp.
+      const h = all[10].hlc
+      const run = all.filter((r) => r.hlc === h).map((r) => r.id)
+      expect(await scanned({after: {hlc: h, id: '00'.repeat(32)}})).toEqual(ids.slice(ids.indexOf(run[0])))
+      expect(await scanned({after: {hlc: h, id: 'ff'.repeat(32)}})).toEqual(ids.slice(ids.indexOf(run[run.length - 1]) + 1))
+      // With the other filters: each narrows as it does alone.
+      const pos = {hlc: all[7].hlc, id: all[7].id}
+      expect(await scanned({after: pos, subject: 's:1'})).toEqual(all.slice(8).filter((r) => r.kind === 'assertion' && r.subject === 's:1').map((r) => r.id))
+      expect(await scanned({after: pos, since: all[22].hlc})).toEqual(all.filter((r) => r.hlc > all[22].hlc).map((r) => r.id))
+      expect(await scanned({after: {hlc: all[30].hlc, id: all[30].id}, since: all[2].hlc})).toEqual(ids.slice(31))
+    })
+
     it('scan with columns finds the typed columns of every kind of record, however inserted, in agreement with it', async () => {
       const a = assertion({subject: 's:nul\u0000x', predicate: 'p\u0000', source: 'doi:1', evidence: ['ab'.repeat(32), 'cd'.repeat(32)], supersedes: ['ef'.repeat(32)]})
       const rs = [

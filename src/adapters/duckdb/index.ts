@@ -815,6 +815,12 @@ export class DuckDBStore implements Store {
       where.push('hlc <= ?')
       params.push(opts.until)
     }
+    if (opts.after !== undefined) {
+      // The plain bound lets DuckDB skip row groups by their hlc range; ids are BLOBs, compared
+      // byte by byte, which is the order of their lowercase hex.
+      where.push('hlc >= ? AND (hlc > ? OR id > unhex(?))')
+      params.push(opts.after.hlc, opts.after.hlc, opts.after.id)
+    }
     // With columns, each record's edges come along, gathered from refs by a hash join.
     const from = opts.columns ? `records LEFT JOIN (SELECT src, string_agg(rel || ':' || dst, ',') AS edges FROM refs GROUP BY src) AS e ON e.src = records.id` : 'records'
     const select = `SELECT ${HEX_COLS}${opts.columns ? ', kind, agent, hlc, subject, predicate, target, source, edges' : ''} FROM ${from}`

@@ -444,6 +444,8 @@ export class PostgresStore implements Store {
     if (opts.kinds) where.push(`kind = ANY(${param([...opts.kinds])}::text[])`)
     if (opts.since !== undefined) where.push(`hlc > ${param(opts.since)}`)
     if (opts.until !== undefined) where.push(`hlc <= ${param(opts.until)}`)
+    // A row comparison, which the (hlc, id) index answers; bytea compares byte by byte, as the ids' hex does.
+    if (opts.after !== undefined) where.push(`(hlc, id) > (${param(opts.after.hlc)}, ${param(idBuf(opts.after.id))}::bytea)`)
     // With columns, each record's edges come along, gathered from refs.
     const from = opts.columns
       ? `${this.s}.records AS r LEFT JOIN (SELECT src, array_agg(rel || ':' || dst) AS edges FROM ${this.s}.refs GROUP BY src) AS e ON e.src = r.id`

@@ -2,7 +2,7 @@
 import type {FastifyInstance} from 'fastify'
 import {hlcBound} from '../../core/hlc.js'
 import {inputName} from '../../core/naming.js'
-import {logOp} from '../../ops/log.js'
+import {logOp, parsePosition} from '../../ops/log.js'
 import {gatherPolicy, selfOf} from '../../ops/context.js'
 import type {Deps} from '../../ops/deps.js'
 import {queryOp, type QueryInput} from '../../ops/query.js'
@@ -50,13 +50,22 @@ export function readRoutes(app: FastifyInstance, ctx: ServeContext): void {
     async (req) => showOp(deps, {id: req.params.id}),
   )
 
-  app.get<{Querystring: {subject?: string; since?: string; limit?: number}}>(
+  // A page ends at `limit` records; a full page says in `next` where the following one starts, and
+  // `after=<next>` asks for it: exact however many records share a stamp, where `since` is not.
+  app.get<{Querystring: {subject?: string; since?: string; after?: string; limit?: number}}>(
     '/v1/log',
     {
       config: {role: 'read'},
-      schema: {querystring: {type: 'object', properties: {subject: text(512), since: text(64), limit: {type: 'integer', minimum: 1, maximum: LOG_MAX}}}},
+      schema: {querystring: {type: 'object', properties: {subject: text(512), since: text(64), after: text(128), limit: {type: 'integer', minimum: 1, maximum: LOG_MAX}}}},
     },
-    async (req) => logOp(deps, {subject: req.query.subject, since: req.query.since === undefined ? undefined : hlcBound(req.query.since, inputName('since', namingOf(req))), limit: req.query.limit ?? LOG_MAX}),
+    async (req) =>
+      logOp(deps, {
+        subject: req.query.subject,
+        since: req.query.since === undefined ? undefined : hlcBound(req.query.since, inputName('since', namingOf(req))),
+        // Only ever a daemon's own `next` handed back (the CLI has no flag for it), so named as the parameter.
+        after: req.query.after === undefined ? undefined : parsePosition(req.query.after, inputName('after', 'params')),
+        limit: req.query.limit ?? LOG_MAX,
+      }),
   )
 
   app.get('/v1/stats', {config: {role: 'read'}}, async () => statsOp(deps))
