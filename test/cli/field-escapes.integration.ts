@@ -198,3 +198,28 @@ describe('verify and the pre-commit hook, on a repo whose file names and claims 
     expect(out).toContain('    why: one\\\\ntwo')
   })
 })
+
+describe('the net under the fields: text steme did not compose', () => {
+  it('an error message keeps its lines and shows any other control character as an escape; --json keeps the text', () => {
+    const sb2 = sandbox()
+    try {
+      const store = '/nonexistent/a\x1b[2Jb'
+      const r = sb2.run(['stats', '--store', store])
+      expect(r.code).toBe(2)
+      expect(r.stderr).not.toMatch(RAW)
+      expect(r.stderr).toContain('error: no store at /nonexistent/a\\u001b[2Jb\nhint: ')
+      const j = sb2.run(['stats', '--store', store, '--json'])
+      expect(JSON.parse(j.stdout).error.message).toBe(`no store at ${store}`)
+    } finally {
+      sb2.cleanup()
+    }
+  })
+
+  it("a note quoting a file's own words (a parser's error) shows its escape sequence as an escape", () => {
+    const dir = makeRepo({'package.json': '{"name": x\x1b[2J}\n', '.steme/claims.toml': claim('a', 'repo:package', 'name', 'expect = "x"')}, {git: true})
+    const r = steme(dir, 'verify')
+    expect(r.stderr).not.toMatch(RAW)
+    expect(r.stderr).toContain('warning: package.json: could not be read as package.json (')
+    expect(r.stderr).toContain('x\\u001b[2J')
+  })
+})
