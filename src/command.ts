@@ -2,6 +2,7 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import {UserError} from './core/errors.js'
 import {renderError} from './core/render-error.js'
+import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions} from './runtime.js'
@@ -128,9 +129,15 @@ export abstract class StemeCommand extends Command {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : text + '\n')
   }
 
-  /** Progress and notes go to stderr, so stdout stays parseable. */
+  /**
+   * Progress and notes go to stderr, so stdout stays parseable. Their line breaks are kept and any
+   * other control character written as its escape: the fields a note quotes went through field()
+   * where it was composed (src/core/text.ts), and this is the net for the rest (a peer's words, a
+   * file's error).
+   */
   protected note(text: string): void {
-    process.stderr.write(text.endsWith('\n') ? text : text + '\n')
+    const shown = text.split('\n').map(visible).join('\n')
+    process.stderr.write(shown.endsWith('\n') ? shown : shown + '\n')
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {isAbsolute, sep} from 'node:path'
 import picomatch from 'picomatch'
 import type {Json} from '../core/record.js'
+import {field} from '../core/text.js'
 import {BUILTINS, type Builtin} from './builtins.js'
 import type {ClaimsFile, Extract} from './file.js'
 import type {Observation} from './observation.js'
@@ -83,7 +84,7 @@ function extractFile(path: string, content: FileContent | undefined, builtins: r
       try {
         r.builtin.push(...b.extract(path, text, (w) => r.warnings.push(w)))
       } catch (e) {
-        r.warnings.push(`${path}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
+        r.warnings.push(`${field(path)}: could not be read as ${b.name} (${firstLine(e)}): skipped`)
       }
     }
   }
@@ -99,7 +100,7 @@ function extractFile(path: string, content: FileContent | undefined, builtins: r
       try {
         parsed.set(x.kind, parseDoc(x.kind, text))
       } catch (e) {
-        r.warnings.push(`${path}: not valid ${x.kind.toUpperCase()} (${firstLine(e)}), so extract #${x.index + 1} saw nothing there`)
+        r.warnings.push(`${field(path)}: not valid ${x.kind.toUpperCase()} (${firstLine(e)}), so extract #${x.index + 1} saw nothing there`)
         parsed.set(x.kind, undefined)
       }
     }
@@ -125,7 +126,7 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
   fileSet.delete(claimsRel)
   const perExtract: string[][] = cf.extracts.map((x) => {
     const hit = matchFiles(x.files, files, fileSet).filter((f) => f !== claimsRel)
-    if (hit.length === 0) warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: files ${x.files.map((f) => `"${f}"`).join(', ')} matched no file${repo.staged ? ' in the index' : ''}`)
+    if (hit.length === 0) warnings.push(`${field(cf.path)}:${x.line}: extract #${x.index + 1}: files ${x.files.map((f) => `"${field(f)}"`).join(', ')} matched no file${repo.staged ? ' in the index' : ''}`)
     return hit
   })
   // Which extractors want each file, in a stable order.
@@ -179,7 +180,7 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
   for (const [f, r] of results) {
     if (r.skipped) {
       skipped.push(r.skipped)
-      if (r.skipped.reason === 'symlink' || r.skipped.reason === 'outside' || r.skipped.reason === 'too_large') warnings.push(`${f} ${r.skipped.detail}: skipped`)
+      if (r.skipped.reason === 'symlink' || r.skipped.reason === 'outside' || r.skipped.reason === 'too_large') warnings.push(`${field(f)} ${r.skipped.detail}: skipped`)
     }
     warnings.push(...r.warnings)
   }
@@ -249,23 +250,23 @@ async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scan
     const rest = outcomes.filter((p, j) => j > i && !('hits' in p) && regexes[j].x.index === x.index).length
     const what =
       'error' in o
-        ? `failed on ${path} (${o.error})`
-        : `ran over its ${cf.settings.regexTimeoutMs} ms budget on ${path} (settings.regex_timeout_ms) and was stopped${rest ? `, not run on ${rest} more file${rest > 1 ? 's' : ''}` : ''}`
-    warnings.push(`${cf.path}:${x.line}: extract #${x.index + 1}: regex ${what}; it observes nothing in this run`)
+        ? `failed on ${field(path)} (${o.error})`
+        : `ran over its ${cf.settings.regexTimeoutMs} ms budget on ${field(path)} (settings.regex_timeout_ms) and was stopped${rest ? `, not run on ${rest} more file${rest > 1 ? 's' : ''}` : ''}`
+    warnings.push(`${field(cf.path)}:${x.line}: extract #${x.index + 1}: regex ${what}; it observes nothing in this run`)
   })
   return incomplete
 }
 
 /** Why the claims a stopped extractor feeds are unchecked, and what would let them be checked. */
 function stopReason(cf: ClaimsFile, x: Extract, file: string, o: {timedOut: true} | {error: string}): Unchecked {
-  const what = `extract #${x.index + 1} (${cf.path}:${x.line})`
+  const what = `extract #${x.index + 1} (${field(cf.path)}:${x.line})`
   const unknown = 'so what it would observe is unknown'
-  if ('error' in o) return {by: `extract#${x.index + 1}`, file, cause: 'error', detail: `${what} failed on ${file} (${o.error}), ${unknown}; fix its regex`}
+  if ('error' in o) return {by: `extract#${x.index + 1}`, file, cause: 'error', detail: `${what} failed on ${field(file)} (${o.error}), ${unknown}; fix its regex`}
   return {
     by: `extract#${x.index + 1}`,
     file,
     cause: 'timeout',
-    detail: `${what} ran over its ${cf.settings.regexTimeoutMs} ms budget on ${file} and was stopped, ${unknown}; raise settings.regex_timeout_ms or make its regex cheaper`,
+    detail: `${what} ran over its ${cf.settings.regexTimeoutMs} ms budget on ${field(file)} and was stopped, ${unknown}; raise settings.regex_timeout_ms or make its regex cheaper`,
   }
 }
 

@@ -1,5 +1,6 @@
 /** Claims that name a lens must name one that exists: the lens registry loads only when some claim names one. */
 import {oneLine, UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import type {ClaimsFile} from './file.js'
 
 /** A lens registry that may also compile lens expressions ("trust, else recency"), when the lens library has them. */
@@ -15,7 +16,7 @@ export async function checkLenses(cf: ClaimsFile): Promise<void> {
     try {
       check(c.lens!)
     } catch (e) {
-      throw new UserError(`${cf.path}:${c.line}: claim "${c.id}": ${oneLine((e as Error).message)}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
+      throw new UserError(`${field(cf.path)}:${c.line}: claim "${field(c.id)}": ${oneLine((e as Error).message)}`, {code: 'config', hint: (e as UserError).hint, at: {line: c.line}})
     }
   }
 }

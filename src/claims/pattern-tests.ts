@@ -1,5 +1,6 @@
 /** Claims' `matches` patterns tested against observed values under the regex time budget, as regex extractors are. */
 import {createHash} from 'node:crypto'
+import {field} from '../core/text.js'
 import {matchText} from './compare.js'
 import type {Claim} from './file.js'
 import {where, type Observation} from './observation.js'
@@ -103,7 +104,7 @@ function patternJobs(cases: readonly PatternCase[]) {
 /** Why a claim whose pattern was stopped is unchecked, and what would let it be checked. */
 function stopReason(claim: Claim, at: Observation, budgetMs: number, o: {timedOut: true} | {error: string}): Unchecked {
   const what = `its pattern /${claim.pattern!.source}/`
-  const on = `the value observed at ${where(at)}`
+  const on = `the value observed at ${field(where(at))}`
   const file = at.file ? {file: at.file} : {}
   if ('error' in o) return {by: 'expect', ...file, cause: 'error', detail: `${what} failed on ${on} (${o.error}); fix the pattern`}
   return {by: 'expect', ...file, cause: 'timeout', detail: `${what} ran over the ${budgetMs} ms budget on ${on} and was stopped; raise settings.regex_timeout_ms or make the pattern cheaper`}

@@ -5,6 +5,7 @@ import {where} from './observation.js'
 import type {Verdict} from './verdict.js'
 import {plural} from '../core/words.js'
 import {baselineName} from './baseline.js'
+import {field, shown, visible, type Cell} from '../ui/table.js'
 
 const cut = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s)
 
@@ -35,10 +36,14 @@ function observed(v: Verdict): {value: string; at: string} {
 
 export interface TableOptions {
   color: boolean
-  table: (headers: string[], rows: Array<Array<string | number>>) => string
+  table: (headers: string[], rows: Cell[][]) => string
 }
 
-/** The default human report: one row per claim, then failures explained, unclaimed observations and warnings. */
+/**
+ * The default human report: one row per claim, then failures explained, unclaimed observations and warnings.
+ * Claims, file paths and values come from the repo: names and paths print bare through field(),
+ * values as JSON, and composed sentences through visible() (src/core/text.ts).
+ */
 export function renderTable(res: VerifyResult, opts: TableOptions): string {
   const paint = (code: string, s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s)
   const status = (v: Verdict) => {
@@ -48,7 +53,7 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   const lines: string[] = []
   const rows = res.verdicts.map((v) => {
     const o = observed(v)
-    return [v.status + (v.baseline === 'known' ? '*' : ''), v.severity, v.id, cut(expected(v), 30), cut(o.value, 30), o.at]
+    return [v.status + (v.baseline === 'known' ? '*' : ''), v.severity, v.id, shown(cut(expected(v), 30)), shown(cut(o.value, 30)), o.at]
   })
   const t = opts.table(['STATUS', 'SEVERITY', 'CLAIM', 'EXPECTED', 'OBSERVED', 'WHERE'], rows).split('\n')
   lines.push(t[0])
@@ -61,32 +66,32 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
     for (const v of failing) {
       const tag = v.fails ? paint('31', '✗') : paint('33', '!')
       const note = v.baseline === 'known' ? ' [in baseline]' : v.fails ? '' : ' [not failing: warn]'
-      lines.push(`${tag} ${v.id} (${v.severity})${note}: ${v.message}`)
-      for (const f of v.failures.slice(1, 5)) lines.push(`    also ${f.reason} at ${f.where}`)
+      lines.push(`${tag} ${field(v.id)} (${v.severity})${note}: ${visible(v.message)}`)
+      for (const f of v.failures.slice(1, 5)) lines.push(`    also ${visible(f.reason)} at ${field(f.where)}`)
       if (v.failures.length > 5) lines.push(`    ... and ${v.failures.length - 5} more (--json lists them all)`)
-      if (v.why) lines.push(`    why: ${v.why}`)
-      lines.push(`    claim: ${res.claimsFile}:${v.line}`)
+      if (v.why) lines.push(`    why: ${field(v.why)}`)
+      lines.push(`    claim: ${field(res.claimsFile)}:${v.line}`)
     }
   }
   if (res.unclaimed.length) {
     lines.push('', `UNCLAIMED (${plural(res.unclaimed.length, 'observation')} under claimed subjects, no claim covers them)`)
-    for (const o of res.unclaimed.slice(0, 10)) lines.push(`  ${o.subject} ${o.predicate} = ${cut(showValue(o.value), 40)}  ${where(o)}`)
+    for (const o of res.unclaimed.slice(0, 10)) lines.push(`  ${field(o.subject)} ${field(o.predicate)} = ${visible(cut(showValue(o.value), 40))}  ${field(where(o))}`)
     if (res.unclaimed.length > 10) lines.push(`  ... and ${res.unclaimed.length - 10} more (--json lists them all)`)
   }
-  if (res.baseline?.fixed.length) lines.push('', `fixed since the baseline: ${res.baseline.fixed.join(', ')} (drop them with \`steme verify --update-baseline\`)`)
+  if (res.baseline?.fixed.length) lines.push('', `fixed since the baseline: ${res.baseline.fixed.map(field).join(', ')} (drop them with \`steme verify --update-baseline\`)`)
   const s = res.summary
   const parts = [`${s.pass} pass`, `${s.conflict} conflict`, `${s.missing} missing`]
   if (s.unchecked) parts.push(`${s.unchecked} unchecked`)
   if (s.known) parts.push(`${s.known} in baseline`)
   lines.push('', `${plural(s.claims, 'claim')}: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
   if (res.baseline?.updated) {
-    lines.push(`baseline written to ${res.baseline.path} (${s.known} accepted failures)`)
+    lines.push(`baseline written to ${field(res.baseline.path)} (${s.known} accepted failures)`)
     // --staged judged what is staged, and wrote the working tree: the commit holds the baseline only once it is added.
     if (res.baseline.staged === false) {
       const name = baselineName(res.root, res.baseline.path)
-      lines.push(`not staged: \`git add ${name}\` so the commit holds it (verify --staged reads the staged copy)`)
+      lines.push(`not staged: \`git add ${field(name)}\` so the commit holds it (verify --staged reads the staged copy)`)
     }
-    const unchecked = res.verdicts.filter((v) => v.status === 'UNCHECKED' && v.baseline !== 'known').map((v) => v.id)
+    const unchecked = res.verdicts.filter((v) => v.status === 'UNCHECKED' && v.baseline !== 'known').map((v) => field(v.id))
     if (unchecked.length) lines.push(`not accepted, since they could not be checked: ${unchecked.join(', ')}`)
   }
   // Updating a baseline fails too when a claim could not be checked: it is not accepted.

@@ -1,5 +1,6 @@
 /** The verify engine's core: a claim plus its observations in, a verdict (PASS, CONFLICT, MISSING, UNCHECKED) out. */
 import type {Json} from '../core/record.js'
+import {field} from '../core/text.js'
 import {check, matchText, showValue} from './compare.js'
 import type {Claim, Comparison, Severity} from './file.js'
 import {key, where, type Observation} from './observation.js'
@@ -85,7 +86,7 @@ const certain = (claim: Claim, v: Verdict) => v.failures.length > 0 || (claim.co
 function unchecked(v: Verdict, why: Unchecked): Verdict {
   v.status = 'UNCHECKED'
   v.unchecked = why
-  v.message = `${v.subject} ${v.predicate}: could not be checked: ${why.detail}`
+  v.message = `${field(v.subject)} ${field(v.predicate)}: could not be checked: ${why.detail}`
   return v
 }
 
@@ -107,7 +108,8 @@ function compareAll(claim: Claim, observed: Observation[], source: Verdict['sour
   }
   if (claim.expect !== undefined) v.expect = claim.expect
   if (claim.why !== undefined) v.why = claim.why
-  const what = `${claim.subject} ${claim.predicate}`
+  // The sentence for the table and CI: the claim's names and the places bare, through field(); values as JSON.
+  const what = `${field(claim.subject)} ${field(claim.predicate)}`
   if (store?.contested && observed.length === 0) {
     v.status = 'CONFLICT'
     v.message = `${what}: the store is contested under lens ${claim.lens ?? 'recency'} (values ${store.contested.map((x) => showValue(x)).join(', ')}), no winner to check`
@@ -131,9 +133,9 @@ function compareAll(claim: Claim, observed: Observation[], source: Verdict['sour
   if (v.failures.length) {
     v.status = 'CONFLICT'
     const f = v.failures[0]
-    v.message = `${what}: ${f.reason} at ${f.where}${v.failures.length > 1 ? ` (and ${v.failures.length - 1} more)` : ''}`
+    v.message = `${what}: ${f.reason} at ${field(f.where)}${v.failures.length > 1 ? ` (and ${v.failures.length - 1} more)` : ''}`
   } else {
-    v.message = `${what}: ${claim.compare === 'present' ? 'present' : `${showValue(observed[0].value)}`} at ${where(observed[0])}${observed.length > 1 ? ` (and ${observed.length - 1} more)` : ''}`
+    v.message = `${what}: ${claim.compare === 'present' ? 'present' : `${showValue(observed[0].value)}`} at ${field(where(observed[0]))}${observed.length > 1 ? ` (and ${observed.length - 1} more)` : ''}`
   }
   return v
 }

@@ -5,7 +5,7 @@ import {KeyStore} from '../keystore.js'
 import {parseDate} from '../core/hlc.js'
 import {assertOp, parseTypedValue, typedName, type AssertResult} from '../ops/assert.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
-import {visible} from '../ui/table.js'
+import {field, visible} from '../ui/table.js'
 import {unknownEpoch} from '../lenses/epochs.js'
 import type {Epoch} from '../core/record.js'
 
@@ -44,7 +44,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
   async run(): Promise<AssertResult> {
     const {args, flags} = await this.parse(Assert)
     const confidence = unitNumber(flags.confidence)
-    if (confidence === undefined) this.error(`--confidence must be a decimal number in [0, 1] such as 0.9, got "${visible(flags.confidence)}"`, {exit: 2})
+    if (confidence === undefined) this.error(`--confidence must be a decimal number in [0, 1] such as 0.9, got "${field(flags.confidence)}"`, {exit: 2})
     checkRange(flags['valid-from'], flags['valid-to'])
     const notes: string[] = []
     const name = (what: string, text: string | undefined) => {

@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsOp, type ConflictsResult} from '../ops/conflicts.js'
-import {answerCell, bold, dim, table} from '../ui/table.js'
-import {visible} from '../core/text.js'
+import {answerCell, bold, dim, field, shown, table, visible} from '../ui/table.js'
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -34,7 +33,7 @@ ${SELF_IN_LENS}`
   async run(): Promise<ConflictsResult> {
     const {flags} = await this.parse(Conflicts)
     const min = Number(flags['min-score'])
-    if (flags['min-score'].trim() === '' || !(min >= 0 && min <= 1)) this.error(`--min-score must be a number in [0, 1], got "${flags['min-score']}"`, {exit: 2})
+    if (flags['min-score'].trim() === '' || !(min >= 0 && min <= 1)) this.error(`--min-score must be a number in [0, 1], got "${field(flags['min-score'])}"`, {exit: 2})
     const t = await this.target(flags, {readOnly: true})
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of'], validAt: flags['valid-at']}
     const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
@@ -48,7 +47,7 @@ ${SELF_IN_LENS}`
       this.out(
         table(
           ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS'],
-          res.conflicts.map((c) => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | ')]),
+          res.conflicts.map((c) => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]),
         ),
       )
     }

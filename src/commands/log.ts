@@ -4,18 +4,19 @@ import {hlcBound} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
 import {hasRecords, logBatches, sameLookingNotes} from '../ops/log.js'
 import {JsonListWriter, writeOut} from '../stdout.js'
-import {tableRows, visible} from '../ui/table.js'
+import {field, shown, tableRows, visible} from '../ui/table.js'
 
+/** What a record says, in one line: its text fields bare (through field()), its value as JSON. */
 function summary(r: SignedRecord): string {
   switch (r.kind) {
     case 'assertion':
-      return `${r.subject} ${r.predicate} = ${JSON.stringify(r.value)} (c=${r.confidence}${r.source ? ', ' + r.source : ''})`
+      return `${field(r.subject)} ${field(r.predicate)} = ${JSON.stringify(r.value)} (c=${r.confidence}${r.source ? ', ' + field(r.source) : ''})`
     case 'vote':
       return `vote ${r.weight > 0 ? 'up' : r.weight < 0 ? 'down' : 'withdraw'} ${r.target.slice(0, 12)}`
     case 'retract':
-      return `retract ${r.target ? r.target.slice(0, 12) : 'source ' + r.source}${r.reason ? ': ' + r.reason : ''}`
+      return `retract ${r.target ? r.target.slice(0, 12) : 'source ' + field(r.source ?? '')}${r.reason ? ': ' + field(r.reason) : ''}`
     case 'epoch':
-      return `epoch ${r.name} starts ${r.starts}`
+      return `epoch ${field(r.name)} starts ${field(r.starts)}`
     case 'trust':
       return `trust ${r.target.slice(0, 12)} ${r.weight}`
   }
@@ -46,7 +47,7 @@ export default class Log extends StemeCommand {
     let printed = false
     for await (const records of t.remote ? t.remote.logPages(input) : logBatches(t.rt, input)) {
       if (json) await json.items(records)
-      else await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), summary(r)])]) + '\n')
+      else await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), shown(summary(r))])]) + '\n')
       printed = true
     }
     if (json) await json.end()

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
-import {answerCell, bold, dim, table, visible} from '../ui/table.js'
+import {answerCell, bold, dim, field, shown, table, visible} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
   static summary = 'Answer a question about a subject through a lens, and say why'
@@ -57,23 +57,24 @@ ${SELF_IN_LENS}`
     for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
-      this.out(visible(`no assertions about ${args.subject}${args.predicate ? ' ' + args.predicate : ''}`))
+      this.out(`no assertions about ${field(args.subject)}${args.predicate ? ' ' + field(args.predicate) : ''}`)
       return res
     }
     const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
-    this.out(bold(visible(res.subject)) + dim(`  (lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`))
+    // The lens is an expression in its own notation (quoted strings with backslash escapes): made visible, not escaped again.
+    this.out(bold(field(res.subject)) + dim(visible(`  (lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`)))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
     for (const r of res.resolutions) {
       if (flags.explain) {
         this.out('')
-        for (const line of r.explanation) this.out(visible(`  ${r.predicate}: ${line}`))
+        for (const line of r.explanation) this.out(`  ${field(r.predicate)}: ${visible(line)}`)
       }
       if (flags.all) {
         this.out('')
-        this.out(bold(visible(r.predicate)))
-        this.out(table(['VALUE', 'SCORE', 'P', 'WITNESSES', 'AGENTS'], r.candidates.map((c) => [c.key, c.score.toFixed(3), c.probability.toFixed(2), c.witnesses, c.agents])))
+        this.out(bold(field(r.predicate)))
+        this.out(table(['VALUE', 'SCORE', 'P', 'WITNESSES', 'AGENTS'], r.candidates.map((c) => [shown(c.key), c.score.toFixed(3), c.probability.toFixed(2), c.witnesses, c.agents])))
         const mine = res.candidates.filter((c) => c.predicate === r.predicate)
-        this.out(table(['ID', 'STATE', 'VALUE', 'AGENT', 'SOURCE', 'WHY'], mine.map((c) => [c.id.slice(0, 12), c.state, JSON.stringify(c.value), c.agent.slice(0, 12), c.source ?? '', (c.why ?? []).join(' ').trim()])))
+        this.out(table(['ID', 'STATE', 'VALUE', 'AGENT', 'SOURCE', 'WHY'], mine.map((c) => [c.id.slice(0, 12), c.state, shown(JSON.stringify(c.value)), c.agent.slice(0, 12), c.source ?? '', shown((c.why ?? []).join(' ').trim())])))
       }
     }
     return res

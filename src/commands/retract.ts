@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {retractOp, type RetractResult} from '../ops/retract.js'
-import {visible} from '../ui/table.js'
+import {field} from '../ui/table.js'
 import {plural} from '../core/words.js'
 
 export default class Retract extends StemeCommand {
@@ -46,7 +46,7 @@ Making the same retraction twice writes nothing new (the first one's reason stay
       )
     }
     // A source retraction also covers assertions that arrive later: a misspelt source is worth a word.
-    if (flags.source !== undefined && res.direct === 0) this.note(`note: no stored assertion cites source "${visible(flags.source)}"; it stands, permanently, for any that cite it later (check the spelling with \`steme log --json\`)`)
+    if (flags.source !== undefined && res.direct === 0) this.note(`note: no stored assertion cites source "${field(flags.source)}"; it stands, permanently, for any that cite it later (check the spelling with \`steme log --json\`)`)
     return res
   }
 }

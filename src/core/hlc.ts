@@ -1,5 +1,6 @@
 /** Hybrid logical clock (Kulkarni et al. 2014): fixed-width stamps whose string order is time order. */
 import {UserError} from './errors.js'
+import {field} from './text.js'
 
 export interface Stamp {
   wall: number
@@ -23,7 +24,7 @@ export function stampAt(first: Stamp, i: number): string {
 }
 
 export function parseHlc(text: string): Stamp {
-  if (!HLC_RE.test(text)) throw new UserError(`"${text}" is not an HLC stamp`, {hint: 'an HLC stamp looks like 0000019aa3c4d5e6-0000'})
+  if (!HLC_RE.test(text)) throw new UserError(`"${field(text)}" is not an HLC stamp`, {hint: 'an HLC stamp looks like 0000019aa3c4d5e6-0000'})
   return {wall: parseInt(text.slice(0, 16), 16), counter: parseInt(text.slice(17), 16)}
 }
 
@@ -107,7 +108,7 @@ export function hlcBound(text: string, what?: string): string {
   if (HLC_RE.test(text)) return text
   const ms = parseDate(text)
   if (Number.isNaN(ms)) {
-    throw new UserError(`${what ? `${what} ` : ''}"${text}" is neither a date nor an HLC stamp`, {
+    throw new UserError(`${what ? `${what} ` : ''}"${field(text)}" is neither a date nor an HLC stamp`, {
       hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z, or a stamp such as 0000019aa3c4d5e6-0000',
     })
   }

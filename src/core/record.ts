@@ -1,5 +1,6 @@
 /** The five record kinds of DESIGN.md §1, their bounds, and shape validation with precise reasons. */
 import {RecordError} from './errors.js'
+import {field} from './text.js'
 import {HLC_RE, parseDate} from './hlc.js'
 import {isHex} from './hash.js'
 
@@ -143,7 +144,7 @@ function str(o: Record<string, unknown>, f: string, max: number, min = 1): strin
 
 function hexField(v: unknown, f: string, len: number): string {
   if (typeof v !== 'string') throw new RecordError(f, `must be a ${len}-char lowercase hex string, got ${typeName(v)}`)
-  if (!isHex(v, len)) throw new RecordError(f, `must be ${len} lowercase hex chars, got "${v.length > 80 ? v.slice(0, 80) + '…' : v}"`)
+  if (!isHex(v, len)) throw new RecordError(f, `must be ${len} lowercase hex chars, got "${field(v.length > 80 ? v.slice(0, 80) + '…' : v)}"`)
   return v
 }
 

@@ -1,6 +1,7 @@
 /** How a command reports an error that ends it: a user error with its hint and exit code, or a bug. */
 import {BugError, UserError, type ErrorCode} from './errors.js'
 import {redactUrls} from './redact.js'
+import {visible} from './text.js'
 
 /**
  * What to do about a system error on a path the user named. Exit 2 when the path itself is wrong
@@ -71,6 +72,13 @@ export function storeNotWritable(path: string, readOnlyFs: boolean, cause?: unkn
   })
 }
 
+/**
+ * An error's text for the terminal: its line breaks kept, any other control character (from a
+ * record, a file, a peer's answer) written as its escape. The fields a message quotes were put
+ * in through field() where it was composed (src/core/text.ts); this is the net under that.
+ */
+const lines = (s: string) => s.split('\n').map(visible).join('\n')
+
 /** Write the error to stderr (and, with --json, as JSON to stdout); returns the exit code. */
 export function renderError(err: unknown, json: boolean): number {
   err = fileSystemError(err) ?? damagedStoreError(err) ?? err
@@ -78,12 +86,12 @@ export function renderError(err: unknown, json: boolean): number {
     // A URL's userinfo (a token, a password) is never echoed, whatever message carries it (hints are steme's own text).
     const message = redactUrls(err.message)
     if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message, hint: err.hint}}) + '\n')
-    process.stderr.write(`error: ${message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`)
+    process.stderr.write(`error: ${lines(message)}\n${err.hint ? `hint: ${lines(err.hint)}\n` : ''}`)
     return err.exit
   }
   const e = err as Error | undefined
   const bug = err instanceof BugError ? err : new BugError(e?.message ?? String(err), {cause: err})
-  process.stderr.write(`internal error (a bug in steme, please report it): ${redactUrls(bug.message)}\n`)
+  process.stderr.write(`internal error (a bug in steme, please report it): ${lines(redactUrls(bug.message))}\n`)
   if (process.env.STEME_DEBUG) process.stderr.write(String(e?.stack) + '\n')
   return 1
 }

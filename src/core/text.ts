@@ -8,15 +8,37 @@
  */
 const UNSAFE = /[\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/u
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu')
+/** The unsafe characters and the backslash: what a bare field escapes. */
+const FIELD = /[\\\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/u
+const FIELD_ALL = new RegExp(FIELD.source, 'gu')
 
-const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\'}
 
 const escape = (c: string) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 
 /**
- * A field from a record as human output prints it: every unsafe character written as JSON writes
- * it (`\n`, `\u001b`, `\u202e`), so a subject shows what it holds as a value does, and records from
- * ingest or sync cannot drive the terminal. --json output is JSON and needs none of this.
+ * Human output is written in one notation, JSON's: a backslash in it always starts an escape
+ * (`\\`, `\n`, `\u001b`), so what is printed reads back as one text only, and records from
+ * ingest or sync cannot drive the terminal. Text is made so where it is composed, each piece once:
+ *
+ * - a field printed bare (a subject, a source, a retraction reason, a file path) goes through
+ *   field(), which writes each backslash as `\\` and each unsafe character as its escape;
+ * - a value printed quoted is JSON.stringify's text, which escapes both already;
+ * - the composed line goes through visible() on its way out, which escapes what JSON.stringify
+ *   leaves alone (DEL, C1, bidi controls) and never adds a backslash, so text made of fields and
+ *   JSON passes through it unchanged and a quoted value is not escaped twice.
+ *
+ * The data fields of --json output are the text unchanged. A sentence (an explanation, a verify
+ * message, an error) is composed once, with its fields through field(), and --json carries it so.
+ */
+export function field(s: string): string {
+  return FIELD.test(s) ? s.replace(FIELD_ALL, escape) : s
+}
+
+/**
+ * A composed line as human output prints it: every unsafe character written as JSON writes it
+ * (`\n`, `\u001b`, `\u202e`). Backslashes are left as they are: they are escapes made by field()
+ * or JSON.stringify. A field put into a line bare must go through field() first (see there).
  */
 export function visible(s: string): string {
   return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escape) : s

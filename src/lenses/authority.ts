@@ -1,5 +1,6 @@
 /** Authority: a configured ranking of sources and agents; the value backed by the highest-ranked one wins. */
 import type {Assertion} from '../core/record.js'
+import {field} from '../core/text.js'
 import type {Lens} from './types.js'
 import {declined, empty, groupByValue, latestPerAgent, rank, resolved, short, showValue, valueKey, witnessesByValue} from './values.js'
 
@@ -49,12 +50,12 @@ export const authority: Lens = (cands, ctx, params) => {
   const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
   const ranked = rank(groups, (g) => order.length - (best.get(g.key) ?? order.length), (g) => (wits.get(g.key)?.length ?? 0) / total)
   if (ranked[0].score === 0) {
-    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.join(', ')})`, ...noSelf])
+    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.map(field).join(', ')})`, ...noSelf])
   }
   const top = ranked[0]
   const i = order.length - top.score
   const by = current.filter((a) => valueKey(a) === top.key && rankOf(a) === i).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
   // Name what the pattern matched: the agent for `self` and `agent:`, else the source.
-  const who = order[i] === 'self' || order[i].startsWith('agent:') ? `agent ${short(by.agent)}${order[i] === 'self' ? ' (self)' : ''}` : `source ${by.source}`
-  return resolved('authority', cands, ranked, [`${showValue(top.key)} comes from ${who}, which matches authority rank ${i + 1} ("${order[i]}")`, ...noSelf])
+  const who = order[i] === 'self' || order[i].startsWith('agent:') ? `agent ${short(by.agent)}${order[i] === 'self' ? ' (self)' : ''}` : `source ${field(by.source ?? '')}`
+  return resolved('authority', cands, ranked, [`${showValue(top.key)} comes from ${who}, which matches authority rank ${i + 1} ("${field(order[i])}")`, ...noSelf])
 }

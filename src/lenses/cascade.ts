@@ -4,6 +4,7 @@
  * its evidence is retracted. While any of its evidence stands, it stays justified.
  */
 import type {RetractionWhy} from './types.js'
+import {field} from '../core/text.js'
 
 export interface Justified {
   id: string
@@ -116,9 +117,9 @@ export function explainRetraction(id: string, retracted: ReadonlyMap<string, Ret
   seen.add(id)
   switch (why.by) {
     case 'target':
-      return [`${pad}${id.slice(0, 12)} is retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + why.reason : ''}`]
+      return [`${pad}${id.slice(0, 12)} is retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + field(why.reason) : ''}`]
     case 'source':
-      return [`${pad}${id.slice(0, 12)} cites source "${why.source}", retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + why.reason : ''}`]
+      return [`${pad}${id.slice(0, 12)} cites source "${field(why.source)}", retracted by ${why.retraction.slice(0, 12)} (agent ${why.agent.slice(0, 12)})${why.reason ? ': ' + field(why.reason) : ''}`]
     case 'evidence':
       return [
         `${pad}${id.slice(0, 12)} is retracted because all ${why.evidence.length} of its evidence ${why.evidence.length === 1 ? 'is' : 'are'} retracted:`,

@@ -1,5 +1,6 @@
 /** Epoch-aware: only the latest era that has anything to say counts; within it, consensus, then recency. */
 import type {Lens} from './types.js'
+import {field} from '../core/text.js'
 import {consensus} from './consensus.js'
 import {currentEpoch, epochOf, epochTimeline} from './epochs.js'
 import {recency} from './recency.js'
@@ -24,14 +25,14 @@ export const epoch: Lens = (cands, ctx, params) => {
       break
     }
   }
-  if (inEra.length === 0) return declined('epoch', cands, 'abstain', [`every candidate belongs to an epoch after the current one (${current ?? 'none yet'})`])
+  if (inEra.length === 0) return declined('epoch', cands, 'abstain', [`every candidate belongs to an epoch after the current one (${current === undefined ? 'none yet' : field(current)})`])
   let res = consensus(inEra, ctx, params)
   let how = 'consensus within it'
   if (res.status !== 'decided') {
     res = recency(inEra, ctx, params)
     how = 'consensus tied, so the latest within it'
   }
-  const era = chosen === undefined ? 'the time before any epoch' : `epoch "${chosen}"${chosen === current ? ' (current)' : ` (the latest with candidates; current is "${current}")`}`
+  const era = chosen === undefined ? 'the time before any epoch' : `epoch "${field(chosen)}"${chosen === current ? ' (current)' : ` (the latest with candidates; current is "${field(current ?? '')}")`}`
   return {
     ...res,
     lens: 'epoch',

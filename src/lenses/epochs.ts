@@ -2,6 +2,7 @@
 import {parseHlc} from '../core/hlc.js'
 import type {Assertion, Epoch} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
+import {field} from '../core/text.js'
 import {closest} from '../core/words.js'
 import type {LensContext} from './types.js'
 
@@ -49,7 +50,7 @@ export function unknownEpoch(name: string, epochs: readonly Pick<Epoch, 'name'>[
   const known = epochs.map((e) => e.name)
   if (known.includes(name)) return undefined
   const near = closest(name, known, {any: true})
-  return `no record declares an epoch named "${name}"` + (near.length ? ` (closest known: ${near.map((n) => `"${n}"`).join(', ')})` : ' (none is declared here; `steme epoch <name> --starts <date>` declares one)')
+  return `no record declares an epoch named "${field(name)}"` + (near.length ? ` (closest known: ${near.map((n) => `"${field(n)}"`).join(', ')})` : ' (none is declared here; `steme epoch <name> --starts <date>` declares one)')
 }
 
 /**
@@ -59,7 +60,7 @@ export function unknownEpoch(name: string, epochs: readonly Pick<Epoch, 'name'>[
 export function ignoredEpochsNote(ctx: Pick<LensContext, 'ignoredEpochs'>): string[] {
   const ignored = [...(ctx.ignoredEpochs ?? [])].sort(compareRecords)
   if (!ignored.length) return []
-  const named = ignored.slice(0, 3).map((e) => `"${e.name}" (by ${e.agent.slice(0, 12)})`)
+  const named = ignored.slice(0, 3).map((e) => `"${field(e.name)}" (by ${e.agent.slice(0, 12)})`)
   const more = ignored.length > 3 ? ` and ${ignored.length - 3} more` : ''
   const one = ignored.length === 1
   return [

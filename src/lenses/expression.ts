@@ -13,6 +13,7 @@
  * an error, so a chain's order is never ambiguous).
  */
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 
 export interface FilterStep {
   filter: string
@@ -81,26 +82,26 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
   let joiner: string | undefined = 'start'
   while (i < toks.length) {
     const tok = toks[i]
-    if (joiner === undefined) throw bad(text, tok.at, `expected ",", "then" or "else" before "${tok.v}"`)
-    if (tok.t !== 'word') throw bad(text, tok.at, `expected a lens or filter, got "${tok.v}"`)
+    if (joiner === undefined) throw bad(text, tok.at, `expected ",", "then" or "else" before "${field(tok.v)}"`)
+    if (tok.t !== 'word') throw bad(text, tok.at, `expected a lens or filter, got "${field(tok.v)}"`)
     const colon = tok.v.indexOf(':')
     if (colon >= 0) {
       const name = tok.v.slice(0, colon)
       let arg = tok.v.slice(colon + 1)
       i++
       if (arg === '' && toks[i]?.t === 'str') arg = toks[i++].v
-      if (!known.filters.includes(name)) throw new UserError(`unknown filter "${name}" in lens expression ${JSON.stringify(text)}`, {hint: `known filters: ${known.filters.join(', ')}`})
-      if (arg === '') throw bad(text, tok.at, `filter "${name}:" needs an argument`)
-      if (chain.length) throw bad(text, tok.at, `filter "${tok.v}" comes after a lens; filters narrow the candidates before any lens resolves them`)
+      if (!known.filters.includes(name)) throw new UserError(`unknown filter "${field(name)}" in lens expression ${JSON.stringify(text)}`, {hint: `known filters: ${known.filters.join(', ')}`})
+      if (arg === '') throw bad(text, tok.at, `filter "${field(name)}:" needs an argument`)
+      if (chain.length) throw bad(text, tok.at, `filter "${field(tok.v)}" comes after a lens; filters narrow the candidates before any lens resolves them`)
       if (joiner === 'else') throw bad(text, tok.at, '"else" joins lenses, not filters')
       filters.push({filter: name, arg})
     } else {
       const name = tok.v
       if (!known.lenses.includes(name)) {
         if (['then', 'else'].includes(name)) throw bad(text, tok.at, `"${name}" needs a lens or filter on both sides`)
-        throw new UserError(`unknown lens "${name}" in lens expression ${JSON.stringify(text)}`, {hint: `known lenses: ${known.lenses.join(', ')}`})
+        throw new UserError(`unknown lens "${field(name)}" in lens expression ${JSON.stringify(text)}`, {hint: `known lenses: ${known.lenses.join(', ')}`})
       }
-      if (chain.length && joiner !== 'else') throw bad(text, tok.at, `lens "${name}" follows another lens without "else"`)
+      if (chain.length && joiner !== 'else') throw bad(text, tok.at, `lens "${field(name)}" follows another lens without "else"`)
       i++
       const params: Record<string, string> = {}
       if (toks[i]?.v === '(' && toks[i].t === 'punct') {
@@ -108,16 +109,16 @@ export function parseExpression(text: string, known: {lenses: readonly string[];
         for (;;) {
           const k = toks[i]
           if (k?.t === 'punct' && k.v === ')' && Object.keys(params).length === 0) break
-          if (k?.t !== 'word') throw bad(text, k?.at ?? text.length, `expected a parameter name in ${name}(...)`)
-          if (toks[i + 1]?.v !== '=') throw bad(text, toks[i + 1]?.at ?? text.length, `expected "=" after ${k.v}`)
+          if (k?.t !== 'word') throw bad(text, k?.at ?? text.length, `expected a parameter name in ${field(name)}(...)`)
+          if (toks[i + 1]?.v !== '=') throw bad(text, toks[i + 1]?.at ?? text.length, `expected "=" after ${field(k.v)}`)
           const v = toks[i + 2]
-          if (!v || v.t === 'punct') throw bad(text, v?.at ?? text.length, `expected a value for ${k.v}`)
+          if (!v || v.t === 'punct') throw bad(text, v?.at ?? text.length, `expected a value for ${field(k.v)}`)
           params[k.v] = v.v
           i += 3
           if (toks[i]?.v === ',') i++
           else break
         }
-        if (toks[i]?.v !== ')') throw bad(text, toks[i]?.at ?? text.length, `expected ")" to close ${name}(`)
+        if (toks[i]?.v !== ')') throw bad(text, toks[i]?.at ?? text.length, `expected ")" to close ${field(name)}(`)
         i++
       }
       chain.push({lens: name, params})

@@ -2,6 +2,7 @@
 import {UserError} from '../core/errors.js'
 import {hlcBound} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
+import {field} from '../core/text.js'
 import {matcher} from './authority.js'
 import {currentEpoch, epochOf, epochTimeline, unknownEpoch} from './epochs.js'
 import type {LensContext} from './types.js'
@@ -47,7 +48,7 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
     note: (arg, ctx) => {
       if (arg === 'current') return currentEpoch(epochTimeline(ctx.epochs), ctx) === undefined ? 'no epoch has started by the time asked, so epoch:current keeps nothing' : undefined
       // Declared, but only by agents not trusted here: "no record declares it" would be untrue.
-      if (!ctx.epochs.some((e) => e.name === arg) && ctx.ignoredEpochs?.some((e) => e.name === arg)) return `epoch "${arg}" is declared only by agents not trusted here, so epoch:${arg} keeps nothing`
+      if (!ctx.epochs.some((e) => e.name === arg) && ctx.ignoredEpochs?.some((e) => e.name === arg)) return `epoch "${field(arg)}" is declared only by agents not trusted here, so epoch:${field(arg)} keeps nothing`
       return unknownEpoch(arg, ctx.epochs)
     },
   },

@@ -1,6 +1,7 @@
 /** Every lens and filter by name, and resolution through an expression: lifecycle, filters, then a fallback chain. */
 import {UserError} from '../core/errors.js'
 import type {Assertion} from '../core/record.js'
+import {field} from '../core/text.js'
 import {authority} from './authority.js'
 import {confidence} from './confidence.js'
 import {consensus} from './consensus.js'
@@ -40,7 +41,7 @@ export function compile(text: string, configParams: LensContext['params'] = {}):
     const spec = LENSES[step.lens as LensName].params
     const merged = {...configParams[step.lens], ...step.params}
     for (const [k, v] of Object.entries(step.params)) {
-      if (!(k in spec)) throw new UserError(`lens ${step.lens} has no parameter "${k}"`, {hint: Object.keys(spec).length ? `its parameters: ${Object.keys(spec).join(', ')}` : `${step.lens} takes no parameters`})
+      if (!(k in spec)) throw new UserError(`lens ${step.lens} has no parameter "${field(k)}"`, {hint: Object.keys(spec).length ? `its parameters: ${Object.keys(spec).join(', ')}` : `${step.lens} takes no parameters`})
     }
     for (const [k, {check}] of Object.entries(spec)) {
       const problem = merged[k] === undefined ? undefined : check?.(merged[k])
@@ -53,7 +54,7 @@ export function compile(text: string, configParams: LensContext['params'] = {}):
 /** The one lens by name (for tests and tools); unknown names are a usage error. */
 export function lensByName(name: string): Lens {
   const spec = Object.hasOwn(LENSES, name) ? LENSES[name as LensName] : undefined
-  if (!spec) throw new UserError(`unknown lens "${name}"`, {hint: `known lenses: ${LENS_NAMES.join(', ')}`})
+  if (!spec) throw new UserError(`unknown lens "${field(name)}"`, {hint: `known lenses: ${LENS_NAMES.join(', ')}`})
   return spec.lens
 }
 
@@ -72,7 +73,7 @@ function setAside(cands: readonly Assertion[], ctx: LensContext, opts: Lifecycle
     else if (!opts.includeSuperseded && ctx.superseded.has(a.id)) superseded++
     else if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) invalid++
   }
-  const parts = [retracted && `${retracted} retracted`, superseded && `${superseded} superseded`, invalid && `${invalid} not valid at ${ctx.validAt}`].filter(Boolean)
+  const parts = [retracted && `${retracted} retracted`, superseded && `${superseded} superseded`, invalid && `${invalid} not valid at ${field(ctx.validAt ?? '')}`].filter(Boolean)
   if (!parts.length) return undefined
   return `${plural(retracted + superseded + invalid, 'candidate')} set aside: ${parts.join(', ')}`
 }
@@ -89,7 +90,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   for (const f of expr.filters) {
     const before = live.length
     live = FILTERS[f.filter].run(live, f.arg, ctx)
-    notes.push(`filter ${f.filter}:${f.arg} kept ${live.length} of ${before}`)
+    notes.push(`filter ${f.filter}:${field(f.arg)} kept ${live.length} of ${before}`)
   }
   let res: Resolution | undefined
   const fellBack: string[] = []

@@ -1,5 +1,6 @@
 /** Source reliability: values scored by witnesses whose reliability was learned across all subjects (truth-discovery.ts). */
 import type {Assertion, Json} from '../core/record.js'
+import {field} from '../core/text.js'
 import type {Lens, WitnessQuality} from './types.js'
 import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS, weighClaims} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
@@ -66,10 +67,10 @@ export const reliability: Lens = (cands, ctx) => {
     .filter((o) => o.key === wset)
     .sort((a, b) => b.quality.sensitivity * (1 - b.quality.falsePositive) - a.quality.sensitivity * (1 - a.quality.falsePositive) || (a.witness < b.witness ? -1 : 1))
     .slice(0, 3)
-    .map((o) => `${o.witness} (lists ${pct(o.quality.sensitivity)} of what is true, ${pct(o.quality.falsePositive)} of what is false, over ${plural(o.quality.claims, 'claim')})`)
+    .map((o) => `${field(o.witness)} (lists ${pct(o.quality.sensitivity)} of what is true, ${pct(o.quality.falsePositive)} of what is false, over ${plural(o.quality.claims, 'claim')})`)
   const discounted = obs.filter((o) => o.weight < 1 - 1e-9)
   const copyNote = discounted.length
-    ? [`${plural(discounted.length, 'witness')} discounted as probable copies of others making the same claim: ${discounted.slice(0, 3).map((o) => `${o.witness} (counts ${pct(o.weight)})`).join('; ')}${discounted.length > 3 ? '; ...' : ''}`]
+    ? [`${plural(discounted.length, 'witness')} discounted as probable copies of others making the same claim: ${discounted.slice(0, 3).map((o) => `${field(o.witness)} (counts ${pct(o.weight)})`).join('; ')}${discounted.length > 3 ? '; ...' : ''}`]
     : []
   return resolved('reliability', cands, ranked, [
     `${showValue(w.key)} is the most likely value (p ${w.probability.toFixed(2)}) given each witness's reliability ${learned}`,

@@ -1,6 +1,6 @@
 /** Record one assertion signed by the local key. */
 import {UserError} from '../core/errors.js'
-import {firstUnsafe} from '../core/text.js'
+import {field, firstUnsafe} from '../core/text.js'
 import type {AssertionBody, Json, Signed} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
@@ -122,7 +122,7 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
   if (notAssertion) throw new UserError(`supersedes ${notAssertion.id}, which is a ${notAssertion.kind}, not an assertion`, {exit: 1, code: 'rejected'})
   const warnings: string[] = []
   for (const r of supersedes as Signed<AssertionBody>[]) {
-    if (r.subject !== input.subject || r.predicate !== input.predicate) warnings.push(`supersedes ${r.id.slice(0, 12)}, an assertion about ${r.subject} ${r.predicate}: it drops out of the answers about that, not about ${input.subject} ${input.predicate}`)
+    if (r.subject !== input.subject || r.predicate !== input.predicate) warnings.push(`supersedes ${r.id.slice(0, 12)}, an assertion about ${field(r.subject)} ${field(r.predicate)}: it drops out of the answers about that, not about ${field(input.subject)} ${field(input.predicate)}`)
     if (r.agent !== key.publicHex) warnings.push(`supersedes ${r.id.slice(0, 12)}, signed by another agent (${r.agent.slice(0, 12)}): honoured only where this key is the store's own or pre-trusted (docs/lenses.md)`)
   }
   const body: AssertionBody = {

@@ -1,5 +1,6 @@
 /** Records named by people: a full id, or a unique prefix of one, in either case. */
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import type {Sealed} from '../core/seal.js'
 import type {Deps} from './deps.js'
 
@@ -17,7 +18,7 @@ const SHOWN = 5
 export async function findStored(deps: Pick<Deps, 'store'>, text: string, what: string): Promise<Sealed> {
   const given = text.trim().toLowerCase()
   if (!/^[0-9a-f]+$/.test(given) || given.length > 64 || given.length < MIN_ID_PREFIX) {
-    throw new UserError(`"${text}" is not a record id`, {hint: `${what} a record by its id: 64 hex chars, or the first ${MIN_ID_PREFIX} or more of them (as \`steme log\` prints them)`})
+    throw new UserError(`"${field(text)}" is not a record id`, {hint: `${what} a record by its id: 64 hex chars, or the first ${MIN_ID_PREFIX} or more of them (as \`steme log\` prints them)`})
   }
   let id = given
   if (given.length < 64) {

@@ -1,6 +1,7 @@
 /** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
 import {hlcBound, parseDate} from '../core/hlc.js'
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
@@ -52,7 +53,7 @@ export interface QueryResult {
 
 /** Check a --valid-at date the way record dates are checked; `what` names the input in the error. */
 export function checkDate(text: string, what: string): string {
-  if (Number.isNaN(parseDate(text))) throw new UserError(`${what} "${text}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
+  if (Number.isNaN(parseDate(text))) throw new UserError(`${what} "${field(text)}" is not a date`, {hint: 'use an ISO-8601 date such as 2026-01-31 or 2026-01-31T12:00:00Z'})
   return text
 }
 
@@ -60,7 +61,7 @@ export function candidateState(a: Assertion, ctx: LensContext): {state: Candidat
   if (ctx.retracted.has(a.id)) return {state: 'retracted', why: explainRetraction(a.id, ctx.retracted)}
   const by = ctx.superseded.get(a.id)
   if (by) return {state: 'superseded', why: [`superseded by ${by}`]}
-  if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) return {state: 'not-valid', why: [`its valid range ${JSON.stringify(a.valid)} does not cover ${ctx.validAt}`]}
+  if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) return {state: 'not-valid', why: [`its valid range ${JSON.stringify(a.valid)} does not cover ${field(ctx.validAt)}`]}
   return {state: 'live'}
 }
 

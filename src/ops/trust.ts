@@ -1,5 +1,6 @@
 /** Endorse an agent (steme trust <agent> <weight>) and list trust scores with why (steme trust list). */
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import {isHex} from '../core/hash.js'
 import {hlcBound} from '../core/hlc.js'
 import {inputName} from '../core/naming.js'
@@ -13,13 +14,13 @@ import {sealOrExplain} from './sealing.js'
 /** Parse a weight typed by a user: a number in [0, 1], else a usage error naming it. */
 export function parseWeight(text: string): number {
   const w = Number(text)
-  if (text.trim() === '' || !(w >= 0 && w <= 1)) throw new UserError(`trust weight "${text}" is out of range`, {hint: 'a weight is a number in [0, 1]: 1 full endorsement, 0 withdraws it'})
+  if (text.trim() === '' || !(w >= 0 && w <= 1)) throw new UserError(`trust weight "${field(text)}" is out of range`, {hint: 'a weight is a number in [0, 1]: 1 full endorsement, 0 withdraws it'})
   return w
 }
 
 export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number}> {
   const target = input.agent.toLowerCase()
-  if (!isHex(target, 64)) throw new UserError(`"${input.agent}" is not an agent key`, {hint: 'an agent is a 64-hex public key, as `steme whoami` prints it'})
+  if (!isHex(target, 64)) throw new UserError(`"${field(input.agent)}" is not an agent key`, {hint: 'an agent is a 64-hex public key, as `steme whoami` prints it'})
   const weight = parseWeight(input.weight)
   const key = deps.key()
   if (target === key.publicHex) throw new UserError('an agent cannot endorse itself', {hint: 'your own key is always trusted'})

@@ -1,5 +1,6 @@
 /** Vote on an assertion: up, down, or withdraw an earlier vote. The latest vote per (agent, target) counts. */
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import type {VoteBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
@@ -24,7 +25,7 @@ export async function existingTarget(deps: Pick<Deps, 'store'>, id: string, what
 }
 
 export async function voteOp(deps: Deps, input: {target: string; direction: string}): Promise<VoteResult> {
-  if (!(input.direction in DIRECTIONS)) throw new UserError(`unknown vote "${input.direction}"`, {hint: 'vote up, down or withdraw (or 1, -1, 0)'})
+  if (!(input.direction in DIRECTIONS)) throw new UserError(`unknown vote "${field(input.direction)}"`, {hint: 'vote up, down or withdraw (or 1, -1, 0)'})
   const record = await existingTarget(deps, input.target, 'vote on')
   if (record.kind !== 'assertion') throw new UserError(`record ${record.id} is a ${record.kind}; votes are on assertions`, {code: 'rejected', exit: 1})
   const key = deps.key()

@@ -1,6 +1,7 @@
 /** A small HTTP client for `steme serve`, and a Store that writes through it, so assertOp and ingestOp run unchanged against a daemon. */
 import type {IncomingHttpHeaders} from 'node:http'
 import {UserError, type ErrorCode} from '../core/errors.js'
+import {field} from '../core/text.js'
 import {Hlc, hlcBefore, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
 import {compareRecords, type Store} from '../core/store.js'
@@ -173,7 +174,7 @@ export class RemoteClient {
     const claims = parseClaims(text, name).claims
     const first = claims.find((c) => c.lens !== undefined && namesSelf(c.lens))
     if (!first) return {text, words: NO_WORDS}
-    const agent = await this.selfKey(`the lens ${JSON.stringify(first.lens)} of claim "${first.id}"`)
+    const agent = await this.selfKey(`the lens ${JSON.stringify(first.lens)} of claim "${field(first.id)}"`)
     const lines = text.split('\n').map((line) => {
       const m = LENS_LINE.exec(line)
       if (!m) return line
@@ -191,7 +192,7 @@ export class RemoteClient {
     const moved = want.find((c, i) => JSON.stringify(c) !== JSON.stringify(sent[i]))
     if (moved || sent.length !== want.length) {
       const c = moved ?? first
-      throw new UserError(`${name}:${c.line}: claim "${c.id}" names self in a lens written in a way this client cannot put your key in for the daemon`, {
+      throw new UserError(`${field(name)}:${c.line}: claim "${field(c.id)}" names self in a lens written in a way this client cannot put your key in for the daemon`, {
         hint: 'write it as lens = "…" on a line of its own, or name the agent by its key (agent:<hex prefix>); sent as written, self would mean the daemon\'s key',
       })
     }

@@ -1,8 +1,23 @@
 /** Plain-text tables for human output (no colour in pipes), every cell made safe to print and measured as a terminal draws it. */
 import {eastAsianWidth} from 'get-east-asian-width'
-import {visible} from '../core/text.js'
+import {field, visible} from '../core/text.js'
 
-export {visible}
+export {field, visible}
+
+/** A cell already composed for display (JSON-quoted values, fields put in with field()): printed through visible() only. */
+export class Shown {
+  constructor(readonly text: string) {}
+}
+export const shown = (text: string): Shown => new Shown(text)
+
+/**
+ * A table cell: a string is a field, printed bare through field() (a backslash shows as `\\`, a
+ * newline as `\n`); a number prints as it is; a Shown cell holds text composed for display, such
+ * as a JSON-quoted value, which must not be escaped again.
+ */
+export type Cell = string | number | Shown
+
+const cellText = (c: Cell): string => (c instanceof Shown ? visible(c.text) : typeof c === 'number' ? String(c) : field(c))
 
 const PLAIN = /^[\x20-\x7e]*$/
 const ZERO = /^[\p{Mark}\p{Default_Ignorable_Code_Point}]/u
@@ -50,8 +65,8 @@ function fit(s: string, w: number): string {
  * Columns are cut at 60 so one long value does not push the others off the screen; the columns in
  * `whole` (a key that is copied and pasted elsewhere) are never cut.
  */
-export function table(headers: string[], rows: Array<Array<string | number>>, opts: {whole?: number[]} = {}): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => visible(String(c))))]
+export function table(headers: string[], rows: Cell[][], opts: {whole?: number[]} = {}): string {
+  const cells = [headers, ...rows.map((r) => r.map(cellText))]
   // A loop, not Math.max(...column): spread arguments overflow the stack at a few hundred thousand rows.
   const widths = headers.map((_, i) => {
     let w = 0
@@ -65,9 +80,9 @@ export function table(headers: string[], rows: Array<Array<string | number>>, op
  * Rows of a table whose column widths are fixed beforehand, so a long listing can be printed a
  * batch at a time as it is read: each cell padded or cut to its width, the last cut at 60.
  */
-export function tableRows(widths: readonly number[], rows: Array<Array<string | number>>): string {
+export function tableRows(widths: readonly number[], rows: Cell[][]): string {
   return lines(
-    rows.map((r) => r.map((c) => visible(String(c)))),
+    rows.map((r) => r.map(cellText)),
     widths.map((w, i) => (i === widths.length - 1 ? 60 : w)),
   )
 }
@@ -78,7 +93,7 @@ export const bold = (s: string) => (process.stdout.isTTY && !process.env.NO_COLO
 export const dim = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[2m${s}\x1b[22m` : s)
 
 /**
- * The answer cell of a resolution: the winner, marked when it won only on the smallest-id
- * tie-break (so a tie never reads as decided), else why there is none.
+ * The answer cell of a resolution: the winner (its value as canonical JSON), marked when it won
+ * only on the smallest-id tie-break (so a tie never reads as decided), else why there is none.
  */
-export const answerCell = (winner: string | undefined, status: string): string => (winner === undefined ? `(none: ${status})` : status === 'tie' ? `${winner} (tie)` : winner)
+export const answerCell = (winner: string | undefined, status: string): Shown => shown(winner === undefined ? `(none: ${status})` : status === 'tie' ? `${winner} (tie)` : winner)

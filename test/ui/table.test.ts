@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {displayWidth, table, tableRows, visible} from '../../src/ui/table.js'
+import {displayWidth, field, shown, table, tableRows, visible} from '../../src/ui/table.js'
 
 describe('visible', () => {
   it('writes controls, DEL, C1, bidi controls and lone surrogates as JSON escapes', () => {
@@ -13,6 +13,25 @@ describe('visible', () => {
 
   it('leaves printable text alone: accents, CJK, emoji (with their joiners and selectors), backslashes', () => {
     for (const s of ['drug:café', 'drug:cafe\u0301', '字幕', '👨‍👩‍👧 ❤️ 🇫🇷', 'C:\\path', 'plain']) expect(visible(s)).toBe(s)
+  })
+})
+
+describe('field', () => {
+  it('writes a backslash as \\\\ and controls as visible() does, so a backslash and an n and a newline print apart', () => {
+    expect(field('a\\nb')).toBe('a\\\\nb')
+    expect(field('a\nb')).toBe('a\\nb')
+    expect(field('C:\\path\\')).toBe('C:\\\\path\\\\')
+    expect(field('esc2:\x1b[2Jx \u202e \ud800')).toBe('esc2:\\u001b[2Jx \\u202e \\ud800')
+    // Read back as the body of a JSON string, each printed form is the text it came from.
+    for (const s of ['a\\nb', 'a\nb', 'C:\\path\\', 'x\x1b[2J\t\u2028', '\\u001b']) expect(JSON.parse(`"${field(s)}"`)).toBe(s)
+  })
+
+  it('leaves text without backslashes or controls as it is, quotes included', () => {
+    for (const s of ['drug:café', 'drug:cafe\u0301', '字幕', '👨‍👩‍👧 ❤️ 🇫🇷', 'a "quoted" name', 'plain']) expect(field(s)).toBe(s)
+  })
+
+  it('then visible() changes nothing: a composed line is escaped once', () => {
+    for (const s of ['a\\nb', 'a\nb', 'x\x1b[2J\x7f\x9b']) expect(visible(field(s))).toBe(field(s))
   })
 })
 
@@ -58,6 +77,20 @@ describe('table', () => {
     const out = table(['SUBJECT', 'N'], rows)
     expect(out.split('\n')).toHaveLength(300_001)
     expect(out.split('\n')[300_000]).toBe('item:299999  299999')
+  })
+})
+
+describe('table cells: fields and shown text', () => {
+  it('prints a string cell as a field (a backslash doubled) and a shown cell (a JSON value) with its escapes as they are', () => {
+    const value = JSON.stringify('v\\n')
+    const out = table(['SOURCE', 'VALUE'], [['src\\n1', shown(value)], ['src\n1', shown(JSON.stringify('v\n'))], ['s\x1b[8m', shown('"w\x7f"')]]).split('\n')
+    expect(out).toEqual(['SOURCE      VALUE', 'src\\\\n1     "v\\\\n"', 'src\\n1      "v\\n"', 's\\u001b[8m  "w\\u007f"'])
+  })
+
+  it('sizes the columns by the text printed, escapes and wide characters included', () => {
+    const out = table(['NAME', 'X'], [['字幕\\字幕', 1], ['a\nb', 2], [shown('"字\\n"'), 3]]).split('\n')
+    expect(out).toEqual(['NAME        X', '字幕\\\\字幕  1', 'a\\nb        2', '"字\\n"      3'])
+    expect(out.map((l) => displayWidth(l.slice(0, l.lastIndexOf(' ') + 1)))).toEqual([12, 12, 12, 12])
   })
 })
 

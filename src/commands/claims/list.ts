@@ -4,7 +4,7 @@ import {baselineName} from '../../claims/baseline.js'
 import {showValue} from '../../claims/compare.js'
 import type {Verdict} from '../../claims/verdict.js'
 import {lazyStore, verifyOp, type VerifyResult} from '../../ops/verify.js'
-import {table} from '../../ui/table.js'
+import {shown, table} from '../../ui/table.js'
 
 export interface ClaimRow {
   id: string
@@ -40,7 +40,7 @@ export default class ClaimsList extends StemeCommand {
     for (const w of res.warnings) this.note(`warning: ${w}`)
     const claims = res.verdicts.map((v) => ({id: v.id, subject: v.subject, predicate: v.predicate, compare: v.compare, expect: v.expect, severity: v.severity, status: v.status, ...baselineOf(v, res), why: v.why}))
     const headers = ['ID', 'STATUS', 'SEVERITY', 'SUBJECT', 'PREDICATE', 'COMPARE', 'EXPECT', ...(res.baseline ? ['BASELINE'] : [])]
-    const rows = claims.map((c) => [c.id, c.status + (c.baseline === 'known' ? '*' : ''), c.severity, c.subject, c.predicate, c.compare, c.expect === undefined ? '' : showValue(c.expect as never), ...(res.baseline ? [c.baseline === 'known' ? 'accepted' : (c.baseline ?? '')] : [])])
+    const rows = claims.map((c) => [c.id, c.status + (c.baseline === 'known' ? '*' : ''), c.severity, c.subject, c.predicate, c.compare, c.expect === undefined ? '' : shown(showValue(c.expect as never)), ...(res.baseline ? [c.baseline === 'known' ? 'accepted' : (c.baseline ?? '')] : [])])
     let text = table(headers, rows)
     // Without this line, a CONFLICT here would read as a failing verify, which the baseline says it is not.
     if (res.baseline) text += `\n\n* accepted in the baseline ${baselineName(res.root, res.baseline.path)} (verify does not fail on these); new: failing, not in it; fixed: in it, passing now (\`steme verify --update-baseline\` drops them)`
