@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
@@ -263,6 +263,31 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr).toContain('hint: run `steme init`')
       const j = other.run(['stats', '--json'])
       expect(JSON.parse(j.stdout).error.code).toBe('no_store')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a --store naming no store gives the init that makes one there, not one for the working directory', () => {
+    const other = sandbox()
+    try {
+      mkdirSync(join(other.dir, 'empty'))
+      const cases: Array<[string, string]> = [
+        ['nope', `create one there with \`steme init --dir ${join(other.dir, 'nope')}\``],
+        ['empty', `create one there with \`steme init --dir ${join(other.dir, 'empty')}\``],
+        [join('empty', '.steme'), `create one there with \`steme init --dir ${join(other.dir, 'empty')}\``],
+        ['my store', `create one there with \`steme init --dir '${join(other.dir, 'my store')}'\``],
+        ['x.duckdb', 'check --store / STEME_STORE: it names a directory holding .steme/'],
+      ]
+      for (const [given, hint] of cases) {
+        const r = other.run(['stats', '--store', given])
+        expect(r.code).toBe(2)
+        expect(r.stderr).toContain(`error: no store at ${join(other.dir, given)}`)
+        expect(r.stderr).toContain(`hint: ${hint}`)
+      }
+      // The init it names makes the store that --store then finds.
+      expect(other.run(['init', '--dir', join(other.dir, 'nope')]).code).toBe(0)
+      expect(other.run(['stats', '--store', 'nope']).code).toBe(0)
     } finally {
       other.cleanup()
     }
