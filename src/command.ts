@@ -144,7 +144,10 @@ export abstract class StemeCommand extends Command {
         return
       }
       // Rendered as every other error (and as JSON with --json); oclif's own pointer to --help is the hint.
-      const message = hideSeeds(err.message.replace(/\s*See more help with --help\s*$/, '')) + this.nearestFlags(err)
+      // oclif adds to a missing argument a note that repeatable flags swallow the arguments after
+      // them; steme's repeatable flags take one value each (repeat the flag), so it does not apply.
+      const text = err.message.replace(/\s*See more help with --help\s*$/, '').replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
+      const message = hideSeeds(text) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return
     }

@@ -57,6 +57,31 @@ describe('steme CLI on a real DuckDB file', () => {
     expect(table.stdout).toContain('0.002')
   })
 
+  it('--evidence and --supersedes take one id each, so the value may follow them', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      const a = other.run(['assert', 'x:1', 'p', '1']).stdout.trim()
+      const b = other.run(['assert', 'x:1', 'q', '2']).stdout.trim()
+      // Before, --evidence swallowed the value and the command asked for it.
+      const r = other.run(['assert', 'x:2', 'p', '--evidence', a.slice(0, 12), '--evidence', b, '0.004', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      const rec = (JSON.parse(r.stdout) as {record: {value: unknown; evidence: string[]}}).record
+      expect(rec.value).toBe(0.004)
+      expect(rec.evidence).toEqual([a, b].sort())
+      const s = other.run(['assert', 'x:1', 'p', '--supersedes', a, '3', '--json'])
+      expect(s.code, s.stderr).toBe(0)
+      expect((JSON.parse(s.stdout) as {record: {supersedes: string[]}}).record.supersedes).toEqual([a])
+      // A value really missing is said without oclif's note about flags that take several values.
+      const missing = other.run(['assert', 'x:1', 'p'])
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('error: Missing 1 required arg:\nvalue  the value (JSON, or a plain string)\nhint: see `steme assert --help`')
+      expect(missing.stderr).not.toContain('multiple values')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('show reports the signature and links; log and stats list what is there', () => {
     const id = sb.run(['assert', 'x:1', 'p', '{"a":1}']).stdout.trim()
     const derived = sb.run(['assert', 'x:2', 'p', 'derived', '--evidence', id]).stdout.trim()
