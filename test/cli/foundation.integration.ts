@@ -57,6 +57,27 @@ describe('steme CLI on a real DuckDB file', () => {
     expect(table.stdout).toContain('0.002')
   })
 
+  it('show: a trust record endorses an agent, which is no missing record; votes cite without repeating their kind', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      const agent = 'ab'.repeat(32)
+      const trust = other.run(['trust', agent, '0.8']).stdout.trim()
+      const shown = other.run(['show', trust])
+      expect(shown.code, shown.stderr).toBe(0)
+      expect(shown.stdout).toContain(`endorses agent: ${agent} (weight 0.8)`)
+      expect(shown.stdout).not.toContain('not in this store')
+      expect(other.json<{cites: unknown[]}>(['show', trust]).cites).toEqual([])
+      const a = other.run(['assert', 'x:1', 'p', '1']).stdout.trim()
+      const vote = other.run(['vote', a, 'up']).stdout.trim()
+      const target = other.run(['show', a])
+      expect(target.stdout).toContain(`cited by vote: ${vote}\n`)
+      expect(other.run(['show', vote]).stdout).toContain(`cites (vote): ${a}\n`)
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('--evidence and --supersedes take one id each, so the value may follow them', () => {
     const other = sandbox()
     try {
