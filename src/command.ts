@@ -144,9 +144,13 @@ export abstract class StemeCommand extends Command {
         return
       }
       // Rendered as every other error (and as JSON with --json); oclif's own pointer to --help is the hint.
-      // oclif adds to a missing argument a note that repeatable flags swallow the arguments after
-      // them; steme's repeatable flags take one value each (repeat the flag), so it does not apply.
-      const text = err.message.replace(/\s*See more help with --help\s*$/, '').replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
+      // A flag value its parser refused reads "Parsing --limit \n\tExpected an integer ...": made one
+      // line, the flag first. oclif adds to a missing argument a note that repeatable flags swallow the
+      // arguments after them; steme's repeatable flags take one value each, so it does not apply.
+      const text = err.message
+        .replace(/\s*See more help with --help\s*$/, '')
+        .replace(/^Parsing (--[\w-]+) *\n\s*([A-Z])/, (_m, flag: string, c: string) => `${flag}: ${c.toLowerCase()}`)
+        .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
       const message = hideSeeds(text) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return

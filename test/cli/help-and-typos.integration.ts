@@ -98,4 +98,13 @@ describe('a typo in a command or a flag', () => {
     // Nothing was made on the way.
     expect(sb.run(['keys', 'list', '--json']).stdout).toContain('"keys": []')
   })
+
+  it('a flag value its parser refuses is one line naming the flag, exit 2', () => {
+    const r = sb.run(['log', '-n', 'abc'])
+    expect(r.stderr).toBe('error: --limit: expected an integer but received: abc\nhint: see `steme log --help`\n')
+    expect(r.code).toBe(2)
+    const j = sb.run(['conflicts', '--limit', '0', '--json'])
+    expect(JSON.parse(j.stdout).error.message).toBe('--limit: expected an integer greater than or equal to 1 but received: 0')
+    expect(j.code).toBe(2)
+  })
 })
