@@ -210,9 +210,14 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       [['query', 'a', '--as-of', 'someday'], /"someday" is neither a date nor an HLC stamp/],
       [['show', 'xyz'], /"xyz" is not a record id/],
       [['ingest', 'no-such-file.ndjson'], /no such file: no-such-file.ndjson/],
-      [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid valid.from: must be an ISO-8601 date/],
+      [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid --valid-from: must be an ISO-8601 date/],
       [['log', '--frobnicate'], /Nonexistent flag: --frobnicate/],
-      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-30'], /invalid valid.from: must be an ISO-8601 date/],
+      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-30'], /invalid --valid-from: must be an ISO-8601 date/],
+      // Record fields a flag fills are named by the flag typed, not by the field.
+      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-01', '--valid-to', '2025-01-01'], /invalid --valid-from\/--valid-to: from \(2026-02-01\) is after to \(2025-01-01\)/],
+      [['assert', 'a', 'b', '1', '--source', 'x'.repeat(1100)], /invalid --source: is 1100 chars, the bound is 1024/],
+      [['epoch', 'e1', '--starts', '2026-02-30'], /invalid --starts: must be an ISO-8601 date/],
+      [['assert', 'x'.repeat(600), 'b', '1'], /invalid subject: is 600 chars, the bound is 512/],
       // A data file given as the store is named as not a store, not as something DuckDB made of it.
       [['query', 'a', '--store', 'data.csv'], /data\.csv is not a steme store: it is not a DuckDB database file/],
     ]
