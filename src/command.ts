@@ -167,7 +167,13 @@ export abstract class StemeCommand extends Command {
       .filter(([, f]) => !f.hidden)
       .map(([name]) => name)
     if (ctor.enableJsonFlag) known.push('json')
-    const near = given.flatMap((g) => closest(String(g).replace(/^-+/, '').split('=')[0], known, {max: 1}).map((n) => `--${n}`))
+    const names = given.map((g) => String(g).replace(/^-+/, '').split('=')[0])
+    // --remote on a command that cannot go through a daemon: say which ones can.
+    if (names.includes('remote') && !known.includes('remote')) {
+      const through = this.config.commands.filter((c) => c.flags?.remote && !c.hidden).map((c) => c.id.replaceAll(':', ' '))
+      return `; ${this.id?.replaceAll(':', ' ')} does not go through a daemon (those that do: ${through.sort().join(', ')})`
+    }
+    const near = names.flatMap((n) => closest(n, known, {max: 1}).map((k) => `--${k}`))
     return near.length ? `; did you mean ${[...new Set(near)].join(' or ')}?` : ''
   }
 }
