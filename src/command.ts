@@ -149,7 +149,7 @@ export abstract class StemeCommand extends Command {
       // arguments after them; steme's repeatable flags take one value each, so it does not apply.
       const text = err.message
         .replace(/\s*See more help with --help\s*$/, '')
-        .replace(/^Parsing (--[\w-]+) *\n\s*([A-Z])/, (_m, flag: string, c: string) => `${flag}: ${c.toLowerCase()}`)
+        .replace(/^Parsing (--[\w-]+) *\n\s*(?:([A-Z])(?=[a-z]))?/, (_m, flag: string, c?: string) => `${flag}: ${c?.toLowerCase() ?? ''}`)
         .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
       const message = hideSeeds(text) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
