@@ -89,7 +89,7 @@ describe('steme CLI on a real DuckDB file', () => {
       expect(r.code, r.stderr).toBe(0)
       const rec = (JSON.parse(r.stdout) as {record: {value: unknown; evidence: string[]}}).record
       expect(rec.value).toBe(0.004)
-      expect(rec.evidence).toEqual([a, b].sort())
+      expect(rec.evidence).toEqual([a, b])
       const s = other.run(['assert', 'x:1', 'p', '--supersedes', a, '3', '--json'])
       expect(s.code, s.stderr).toBe(0)
       expect((JSON.parse(s.stdout) as {record: {supersedes: string[]}}).record.supersedes).toEqual([a])
