@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 beforeAll(() => {
@@ -231,6 +231,23 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     // The hint names the command whose --help lists the accepted values.
     expect(sb.run(['assert', 'a', 'b', '1', '--valid-from', 'soon']).stderr).toContain('hint: see `steme assert --help` for the accepted values')
     expect(count()).toBe(before)
+  })
+
+  it('ingest without a file on a terminal says what to give instead of waiting; piped records need no file', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      // script(1) gives the command a terminal as its stdin.
+      const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" ingest`, '/dev/null'], {cwd: other.dir, env: other.env, encoding: 'utf8', timeout: 30_000})
+      expect(tty.status, tty.stdout).toBe(2)
+      expect(tty.stdout).toContain('error: no input: name the file to ingest')
+      expect(tty.stdout).toContain('cat facts.ndjson | steme ingest -')
+      const piped = other.run(['ingest'], {input: '{"subject":"p","predicate":"q","value":1}\n'})
+      expect(piped.code, piped.stderr).toBe(0)
+      expect(piped.stdout).toContain('1 added')
+    } finally {
+      other.cleanup()
+    }
   })
 
   it('a CSV row that does not parse is one rejected line: the other rows are stored, exit 1, no false hint', () => {
