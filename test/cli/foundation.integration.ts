@@ -233,6 +233,25 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     expect(count()).toBe(before)
   })
 
+  it('arguments come from the command line only, never from piped stdin', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      other.run(['assert', 'a:1', 'p', '1'])
+      other.run(['assert', 'a:2', 'q', '2'])
+      // As in a `while read` loop: stdin holds the loop's lines, not arguments for steme.
+      const log = other.json<{records: Array<{subject: string}>}>(['log'], {input: 'a:1\n'})
+      expect(log.records.map((r) => r.subject).sort()).toEqual(['a:1', 'a:2'])
+      const query = other.json<{resolutions: Array<{predicate: string}>}>(['query', 'a:1'], {input: 'nope\n'})
+      expect(query.resolutions.map((r) => r.predicate)).toEqual(['p'])
+      const missing = other.run(['query'], {input: 'a:1\n'})
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('Missing 1 required arg')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('ingest without a file on a terminal says what to give instead of waiting; piped records need no file', () => {
     const other = sandbox()
     try {
