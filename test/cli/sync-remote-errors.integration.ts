@@ -156,6 +156,14 @@ describe('no remote named, and several configured', () => {
       expect(r.stderr).toContain(`hint: name one, e.g. \`steme ${cmd} team\``)
     }
   })
+
+  it('--identity takes one key file, so the remote after it is the one pulled from', () => {
+    const c = join(sb.dir, 'c')
+    const backup = join(sb.dir, 'backup-store')
+    const r = sb.run(['pull', '--identity', join(sb.dir, 'no-such-key'), backup], {cwd: c})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain(`pulled from ${backup}`)
+  })
 })
 
 describe('a path remote that is not a usable store', () => {
