@@ -233,6 +233,20 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     expect(count()).toBe(before)
   })
 
+  it('a query that finds nothing by --as-of says so, since the store knows more now', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      other.run(['assert', 'x:1', 'p', '1'])
+      const then = other.run(['query', 'x:1', '--as-of', '2020-01-01'])
+      expect(then.code).toBe(0)
+      expect(then.stdout).toBe('no assertions about x:1 as of 2020-01-01\n')
+      expect(other.run(['query', 'x:2']).stdout).toBe('no assertions about x:2\n')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('arguments come from the command line only, never from piped stdin', () => {
     const other = sandbox()
     try {
