@@ -233,6 +233,18 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     expect(count()).toBe(before)
   })
 
+  it('stats of a new store says its clock has stamped nothing yet, rather than an empty clock:', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      expect(other.run(['stats']).stdout).toMatch(/\nclock: none yet \(nothing stamped\)\n$/)
+      other.run(['assert', 'x:1', 'p', '1'])
+      expect(other.run(['stats']).stdout).toMatch(/\nclock: [0-9a-f]{16}-[0-9a-f]{4}\n$/)
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a query that finds nothing by --as-of says so, since the store knows more now', () => {
     const other = sandbox()
     try {
