@@ -151,10 +151,15 @@ export abstract class StemeCommand extends Command {
       // A flag value its parser refused reads "Parsing --limit \n\tExpected an integer ...": made one
       // line, the flag first. oclif adds to a missing argument a note that repeatable flags swallow the
       // arguments after them; steme's repeatable flags take one value each, so it does not apply.
+      // A value outside an argument's choices is said with the argument's name.
       const text = err.message
         .replace(/\s*See more help with --help\s*$/, '')
         .replace(/^Parsing (--[\w-]+) *\n\s*(?:([A-Z])(?=[a-z]))?/, (_m, flag: string, c?: string) => `${flag}: ${c?.toLowerCase() ?? ''}`)
         .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
+        .replace(/^Expected (.*) to be one of: (.*)$/, (m, input: string, list: string) => {
+          const arg = Object.entries((this.constructor as typeof StemeCommand).args ?? {}).find(([, a]) => a.options?.join(', ') === list)
+          return arg ? `${arg[0]} must be one of: ${list}; got ${JSON.stringify(input)}` : m
+        })
       const message = hideSeeds(text) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return

@@ -107,6 +107,12 @@ describe('a typo in a command or a flag', () => {
     expect(r.code).toBe(2)
   })
 
+  it('an argument outside its choices is named, with the value typed', () => {
+    const r = sb.run(['vote', 'abcdef', 'sideways'])
+    expect(r.stderr).toBe('error: direction must be one of: up, down, withdraw, 1, -1, 0; got "sideways"\nhint: see `steme vote --help`\n')
+    expect(r.code).toBe(2)
+  })
+
   it('a flag value its parser refuses is one line naming the flag, exit 2', () => {
     const r = sb.run(['log', '-n', 'abc'])
     expect(r.stderr).toBe('error: --limit: expected an integer but received: abc\nhint: see `steme log --help`\n')
