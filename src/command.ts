@@ -151,11 +151,13 @@ export abstract class StemeCommand extends Command {
       // A flag value its parser refused reads "Parsing --limit \n\tExpected an integer ...": made one
       // line, the flag first. oclif adds to a missing argument a note that repeatable flags swallow the
       // arguments after them; steme's repeatable flags take one value each, so it does not apply.
+      // Flags that need or exclude others: the reasons alone, on one line, without oclif's header.
       // A value outside an argument's choices is said with the argument's name.
       const text = err.message
         .replace(/\s*See more help with --help\s*$/, '')
         .replace(/^Parsing (--[\w-]+) *\n\s*(?:([A-Z])(?=[a-z]))?/, (_m, flag: string, c?: string) => `${flag}: ${c?.toLowerCase() ?? ''}`)
         .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
+        .replace(/^The following errors? occurred:\n {2}([^]*)$/, (_m, reasons: string) => reasons.split('\n  ').join('; '))
         .replace(/^Expected (.*) to be one of: (.*)$/, (m, input: string, list: string) => {
           const arg = Object.entries((this.constructor as typeof StemeCommand).args ?? {}).find(([, a]) => a.options?.join(', ') === list)
           return arg ? `${arg[0]} must be one of: ${list}; got ${JSON.stringify(input)}` : m
