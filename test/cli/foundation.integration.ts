@@ -245,6 +245,21 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('log with nothing to list says what there is none of, not a bare header', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      expect(other.run(['log']).stdout).toBe('no records\n')
+      other.run(['assert', 'x:1', 'p', '1'])
+      expect(other.run(['log', 'x:2']).stdout).toBe('no records about x:2\n')
+      expect(other.run(['log', '--since', '2100-01-01']).stdout).toBe('no records since 2100-01-01\n')
+      expect(other.run(['log', 'x:1']).stdout).toMatch(/^HLC +ID +KIND +AGENT +WHAT\n[0-9a-f]{16}-[0-9a-f]{4} /)
+      expect(other.json<{records: unknown[]}>(['log', 'x:2']).records).toEqual([])
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a query that finds nothing by --as-of says so, since the store knows more now', () => {
     const other = sandbox()
     try {
