@@ -70,7 +70,10 @@ not a record field is refused before a row is read).`
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
-    if (res.rejected > 0) {
+    if (res.rejected > 0 && res.added + res.present === 0) {
+      // Every line rejected: there is no "other line" stored, and the whole input may simply be fixed and ingested again.
+      this.note('hint: no line was stored: fix the input and ingest it again')
+    } else if (res.rejected > 0) {
       this.note(
         'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
       )

@@ -382,6 +382,18 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('when every line is rejected the hint says nothing was stored, not that other lines were', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const r = other.run(['ingest', '-'], {input: 'hello world\n'})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe('stdin:1: rejected: not valid JSON: Unexpected token \'h\', "hello world" is not valid JSON\nhint: no line was stored: fix the input and ingest it again\n')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a missing store says how to create one', () => {
     const other = sandbox()
     try {
