@@ -14,8 +14,11 @@ fs.mkdirSync($.cwd)
 const steme = (args, opts = {}) => $({...opts, nothrow: true, quiet: true})`node ${path.join(root, 'bin/run.js')} ${args}`
 const has = (cmd) => fs.existsSync(path.join(root, 'dist', 'commands', `${cmd}.js`))
 
+/** An argument as a shell needs it, so every command the demo prints can be copied and run. */
+const shellArg = (a) => (/^[\w./:@%+=,-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
+
 async function step(title, args, {expectExit = 0, input} = {}) {
-  console.log(chalk.bold(`\n$ steme ${args.join(' ')}`) + chalk.dim(`   # ${title}`))
+  console.log(chalk.bold(`\n$ steme ${args.map(shellArg).join(' ')}`) + (title ? chalk.dim(`   # ${title}`) : ''))
   const r = await steme(args, input === undefined ? {} : {input})
   process.stdout.write(r.stdout)
   if (r.stderr.trim()) process.stdout.write(chalk.dim(r.stderr))
@@ -34,12 +37,12 @@ try {
   await step('every candidate for one predicate', ['query', 'drug:aspirin', 'bleeding_rate', '--all'])
   if (fs.existsSync(path.join(root, 'src/lenses/consensus.ts'))) {
     await step('the same question through other lenses', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'consensus', '--explain'])
-    await step('', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'skeptic', '--explain'])
+    await step('skeptic: no answer while the top values tie', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'skeptic', '--explain'])
   }
   await step('what the store knew before the blog post arrived', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2025-03-01T11:30:00Z', '--all'])
   if (has('retract')) {
     await step('the most contested questions in the store', ['conflicts'])
-    await step('a composed lens: only FDA and DOI sources, then consensus, else the latest', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
+    await step('a composed lens: only DOI sources, then consensus, else the latest', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
     await step('retract the blog as a source; what was derived from it falls too', ['retract', '--source', 'url:https://example.org/health-blog', '--reason', 'not peer reviewed'])
     await step('the answer without it, and why each candidate stands or not', ['query', 'drug:aspirin', 'bleeding_rate', '--all', '--explain'])
     await step('before the retraction, the store still answers as it did', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2025-03-01T11:30:00Z'])
@@ -56,7 +59,7 @@ try {
   const bob = path.join(tmp, 'bob')
   fs.mkdirSync(bob)
   const exported = await steme(['export'])
-  console.log(chalk.bold('\n$ steme export | (cd ../bob && steme ingest -)') + chalk.dim('   # copy every signed record to a second store'))
+  console.log(chalk.bold('\n$ steme export | (mkdir ../bob && cd ../bob && steme init && steme ingest -)') + chalk.dim('   # copy every signed record to a second store'))
   $.cwd = bob
   await steme(['init'])
   const r = await steme(['ingest', '-'], {input: exported.stdout})

@@ -51,6 +51,10 @@ export abstract class StemeCommand extends Command {
   private runtime?: Runtime
 
   override async init(): Promise<void> {
+    // Arguments come from the command line only. oclif would otherwise take a missing argument from
+    // piped stdin, if it arrived within 10 ms: \`echo x | steme log\` listed subject x alone, and a
+    // \`steme log\` inside a \`while read\` loop took the loop's next line for a subject.
+    for (const arg of Object.values((this.constructor as typeof Command).args ?? {})) arg.ignoreStdin = true
     await super.init()
     // A reader that stops reading (`steme log | head`) is no failure: the command stops writing
     // (writeOut throws StdoutClosed) and exits 0 (see catch).
@@ -151,7 +155,21 @@ export abstract class StemeCommand extends Command {
         return
       }
       // Rendered as every other error (and as JSON with --json); oclif's own pointer to --help is the hint.
-      const message = hideSeeds(err.message.replace(/\s*See more help with --help\s*$/, '')) + this.nearestFlags(err)
+      // A flag value its parser refused reads "Parsing --limit \n\tExpected an integer ...": made one
+      // line, the flag first. oclif adds to a missing argument a note that repeatable flags swallow the
+      // arguments after them; steme's repeatable flags take one value each, so it does not apply.
+      // Flags that need or exclude others: the reasons alone, on one line, without oclif's header.
+      // A value outside an argument's choices is said with the argument's name.
+      const text = err.message
+        .replace(/\s*See more help with --help\s*$/, '')
+        .replace(/^Parsing (--[\w-]+) *\n\s*(?:([A-Z])(?=[a-z]))?/, (_m, flag: string, c?: string) => `${flag}: ${c?.toLowerCase() ?? ''}`)
+        .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, you can use "--"[^\n]*/, '')
+        .replace(/^The following errors? occurred:\n {2}([^]*)$/, (_m, reasons: string) => reasons.split('\n  ').join('; '))
+        .replace(/^Expected (.*) to be one of: (.*)$/, (m, input: string, list: string) => {
+          const arg = Object.entries((this.constructor as typeof StemeCommand).args ?? {}).find(([, a]) => a.options?.join(', ') === list)
+          return arg ? `${arg[0]} must be one of: ${list}; got ${JSON.stringify(input)}` : m
+        })
+      const message = hideSeeds(text) + this.nearestFlags(err)
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return
     }
@@ -167,7 +185,13 @@ export abstract class StemeCommand extends Command {
       .filter(([, f]) => !f.hidden)
       .map(([name]) => name)
     if (ctor.enableJsonFlag) known.push('json')
-    const near = given.flatMap((g) => closest(String(g).replace(/^-+/, '').split('=')[0], known, {max: 1}).map((n) => `--${n}`))
+    const names = given.map((g) => String(g).replace(/^-+/, '').split('=')[0])
+    // --remote on a command that cannot go through a daemon: say which ones can.
+    if (names.includes('remote') && !known.includes('remote')) {
+      const through = this.config.commands.filter((c) => c.flags?.remote && !c.hidden).map((c) => c.id.replaceAll(':', ' '))
+      return `; ${this.id?.replaceAll(':', ' ')} does not go through a daemon (those that do: ${through.sort().join(', ')})`
+    }
+    const near = names.flatMap((n) => closest(n, known, {max: 1}).map((k) => `--${k}`))
     return near.length ? `; did you mean ${[...new Set(near)].join(' or ')}?` : ''
   }
 }

@@ -1,6 +1,6 @@
 /** Finding a store (like git finds a repo) and reading its config file `.steme/config.toml`. */
 import {existsSync, readFileSync, statSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseToml, TomlError} from 'smol-toml'
 import {UserError} from './core/errors.js'
 import {closest} from './core/words.js'
@@ -61,6 +61,19 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
     code: 'no_store',
     hint: 'run `steme init` to create one here, or pass --store <path> (or set STEME_STORE)',
   })
+}
+
+/**
+ * The `steme init` that makes a store where `path` (a store's directory, its `.steme/` or its
+ * store.duckdb) will find it; undefined for a file of another name, which init cannot make.
+ */
+export function initCommandFor(path: string): string | undefined {
+  let dir = path
+  if (path.endsWith('.duckdb')) {
+    if (basename(path) !== DB_FILE || basename(dirname(path)) !== STEME_DIR) return undefined
+    dir = dirname(dirname(path))
+  } else if (basename(path) === STEME_DIR) dir = dirname(path)
+  return `steme init --dir ${/^[\w./:@%+=,-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`}`
 }
 
 /** The nearest `.steme/` store directory at or above `from`, as commands find it without --store. */

@@ -85,7 +85,7 @@ export function renderTable(res: VerifyResult, opts: TableOptions): string {
   if (s.known) parts.push(`${s.known} in baseline`)
   lines.push('', `${plural(s.claims, 'claim')}: ${parts.join(', ')}${res.staged ? ' (staged content)' : ''}`)
   if (res.baseline?.updated) {
-    lines.push(`baseline written to ${field(res.baseline.path)} (${s.known} accepted failures)`)
+    lines.push(`baseline written to ${field(res.baseline.path)} (${plural(s.known, 'accepted failure')})`)
     // --staged judged what is staged, and wrote the working tree: the commit holds the baseline only once it is added.
     if (res.baseline.staged === false) {
       const name = baselineName(res.root, res.baseline.path)

@@ -5,6 +5,7 @@ import {exportOp} from '../ops/export.js'
 import {outputFile, type Write} from '../output-file.js'
 import {plural} from '../core/words.js'
 import {writeOut} from '../stdout.js'
+import {field} from '../ui/table.js'
 
 export default class Export extends StemeCommand {
   static summary = 'Write records as signed NDJSON, re-ingestable anywhere'
@@ -30,11 +31,10 @@ export default class Export extends StemeCommand {
     // A server URL or memory: is no file, and is skipped.
     output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')
     const scan = (write: Write) => exportOp(rt, {since, subject: flags.subject, write})
-    if (!output) {
-      return scan(writeOut)
-    }
-    const res = await output.write(scan)
-    this.note(`${plural(res.records, 'record')} written to ${output.path}`)
-    return res
+    const res = output ? await output.write(scan) : await scan(writeOut)
+    if (output) this.note(`${plural(res.records, 'record')} written to ${output.path}`)
+    // A subject mistyped would otherwise look like a small export: it holds only store-wide records.
+    if (res.subjectAssertions === 0) this.note(`note: no assertions about ${field(flags.subject ?? '')}: the export holds only the store's trust and epoch records (and their retractions)`)
+    return {records: res.records}
   }
 }

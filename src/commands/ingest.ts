@@ -21,7 +21,7 @@ CSV needs a header row of record fields, e.g. subject,predicate,value[,confidenc
 (kind,target,weight for votes, and so on; any case, each name once; a header naming anything that is
 not a record field is refused before a row is read).`
   static examples = ['<%= config.bin %> ingest facts.ndjson', 'cat export.ndjson | <%= config.bin %> ingest -', '<%= config.bin %> ingest readings.csv --format csv']
-  static args = {file: Args.string({description: 'file to read, or - for stdin', default: '-'})}
+  static args = {file: Args.string({description: 'file to read, or - for stdin (the default when records are piped in)', ignoreStdin: true})}
   static flags = {
     format: Flags.string({description: 'input format (auto: by the file extension, .ndjson/.jsonl, .json or .csv; else by the first line)', options: ['auto', 'ndjson', 'json', 'csv'], default: 'auto'}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
@@ -30,7 +30,12 @@ not a record field is refused before a row is read).`
   }
 
   async run(): Promise<IngestSummary> {
-    const {args, flags} = await this.parse(Ingest)
+    const {args: given, flags} = await this.parse(Ingest)
+    // No file on a terminal would wait, silently, for records typed by hand: say what to give.
+    if (given.file === undefined && process.stdin.isTTY) {
+      throw new UserError('no input: name the file to ingest', {hint: 'steme ingest <file.ndjson|.json|.csv>, or pipe records in (cat facts.ndjson | steme ingest -); `steme ingest -` reads what you type, to Ctrl-D'})
+    }
+    const args = {file: given.file ?? '-'}
     const name = args.file === '-' ? 'stdin' : args.file
     if (args.file !== '-') checkInputFile(args.file)
     // A key named on the command line that cannot be loaded is a usage error now, not a rejection
@@ -65,7 +70,10 @@ not a record field is refused before a row is read).`
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
-    if (res.rejected > 0) {
+    if (res.rejected > 0 && res.added + res.present === 0) {
+      // Every line rejected: there is no "other line" stored, and the whole input may simply be fixed and ingested again.
+      this.note('hint: no line was stored: fix the input and ingest it again')
+    } else if (res.rejected > 0) {
       this.note(
         'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
       )

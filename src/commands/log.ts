@@ -47,11 +47,12 @@ export default class Log extends StemeCommand {
     let printed = false
     for await (const records of t.remote ? t.remote.logPages(input) : logBatches(t.rt, input)) {
       if (json) await json.items(records)
-      else await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), shown(summary(r))])]) + '\n')
-      printed = true
+      else if (records.length) await writeOut(tableRows(WIDTHS, [...(printed ? [] : [header]), ...records.map((r) => [r.hlc, r.id.slice(0, 12), r.kind, r.agent.slice(0, 12), shown(summary(r))])]) + '\n')
+      printed ||= records.length > 0
     }
     if (json) await json.end()
-    else if (!printed) await writeOut(tableRows(WIDTHS, [header]) + '\n')
+    // A bare header read as a listing cut short: say what there is none of.
+    else if (!printed) await writeOut(`no records${args.subject === undefined ? '' : ` about ${field(args.subject)}`}${flags.since === undefined ? '' : ` since ${field(flags.since)}`}` + '\n')
     if (args.subject !== undefined) for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
   }
 }

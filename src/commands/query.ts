@@ -57,7 +57,9 @@ ${SELF_IN_LENS}`
     for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
-      this.out(`no assertions about ${field(args.subject)}${args.predicate ? ' ' + field(args.predicate) : ''}`)
+      // Say when the answer is bounded in time: the store may hold assertions stamped later.
+      const when = res.asOf ? ` as of ${field(flags['as-of'] ?? res.asOf)}` : ''
+      this.out(`no assertions about ${field(args.subject)}${args.predicate ? ' ' + field(args.predicate) : ''}${when}`)
       return res
     }
     const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])

@@ -97,18 +97,20 @@ function configuredAgents(raw: Record<string, unknown>): string[] | undefined {
   return Array.isArray(serve.allow_agents) ? serve.allow_agents.filter((x): x is string => typeof x === 'string') : undefined
 }
 
-function readPem(path: string): Buffer {
+function readPem(path: string, flag: '--tls-cert' | '--tls-key'): Buffer {
   try {
     return readFileSync(path)
   } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {code: 'config', hint: 'pass PEM files to --tls-cert and --tls-key'})
+    // The system's reason in words ("no such file or directory"), not its code alone.
+    const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+    throw new UserError(`cannot read ${flag} ${path}: ${reason}`, {code: 'config', hint: 'pass PEM files to --tls-cert and --tls-key'})
   }
 }
 
 /** The certificate and key, checked as TLS will use them: each must be PEM of its kind, and the key must be the certificate's. */
 async function readTls(certPath: string, keyPath: string): Promise<{cert: Buffer; key: Buffer}> {
-  const cert = readPem(certPath)
-  const key = readPem(keyPath)
+  const cert = readPem(certPath, '--tls-cert')
+  const key = readPem(keyPath, '--tls-key')
   const {X509Certificate, createPrivateKey} = await import('node:crypto')
   const {createSecureContext} = await import('node:tls')
   const hint = 'pass PEM files to --tls-cert and --tls-key: the certificate chain (BEGIN CERTIFICATE) and its unencrypted private key (BEGIN PRIVATE KEY)'

@@ -18,7 +18,9 @@ export default class Show extends StemeCommand {
     this.out(JSON.stringify(res.record, null, 2).split('\n').map(visible).join('\n'))
     this.out(`signature: ${res.signature}`)
     for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)
-    for (const c of res.citedBy) this.out(`cited by ${c.kind} (${c.rel}): ${c.id}`)
+    if (res.record.kind === 'trust') this.out(`endorses agent: ${res.record.target} (weight ${res.record.weight})`)
+    // An assertion cites by evidence or supersedes; a vote or a retraction is its own relation.
+    for (const c of res.citedBy) this.out(`cited by ${c.kind}${c.rel === c.kind ? '' : ` (${c.rel})`}: ${c.id}`)
     if (res.state) this.out(`state: ${res.state}`)
     for (const line of res.why ?? []) this.out(visible(`  ${line}`))
     if (res.signature !== 'valid') process.exitCode = 1

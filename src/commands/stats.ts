@@ -22,7 +22,7 @@ export default class Stats extends StemeCommand {
         ],
       ),
     )
-    this.out(`store: ${s.location}\nclock: ${s.clock}`)
+    this.out(`store: ${s.location}\nclock: ${s.clock || 'none yet (nothing stamped)'}`)
     return s
   }
 }

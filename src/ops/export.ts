@@ -16,7 +16,8 @@ export interface ExportInput extends Pick<ScanOptions, 'since' | 'until' | 'kind
   write(chunk: string): Promise<void> | void
 }
 
-export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): Promise<{records: number}> {
+/** `subjectAssertions`, with `subject`: how many assertions about it the store holds, whatever --since kept. */
+export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): Promise<{records: number; subjectAssertions?: number}> {
   let records = 0
   const kept = (hlc: string) => (input.since === undefined || hlc > input.since) && (input.until === undefined || hlc <= input.until)
   // A subject's own assertions are found whatever --since says: what bears on them may be newer.
@@ -42,6 +43,7 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
     if (out) await input.write(out)
   }
   if (input.subject === undefined) return {records}
+  const subjectAssertions = own.length
   const ids = await subjectContext(deps, own, sources)
   for (let i = 0; i < ids.length; i += 4096) {
     const part = (await deps.store.get(ids.slice(i, i + 4096))).filter((s) => kept(s.record.hlc)).sort((a, b) => compareRecords(a.record, b.record))
@@ -49,7 +51,7 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
     await input.write(part.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig) + '\n').join(''))
     records += part.length
   }
-  return {records}
+  return {records, subjectAssertions}
 }
 
 /**

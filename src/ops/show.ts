@@ -21,11 +21,12 @@ export async function showOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick
   const found = await findStored(deps, input.id, 'show')
   const r = found.record
   const bad = checkStored(r.id, found.canonical, r.agent, r.sig)
+  // A trust record's target is an agent key, not a record: it cites nothing.
   const outgoing: Array<{id: string; rel: string}> = []
   if (r.kind === 'assertion') {
     for (const e of r.evidence ?? []) outgoing.push({id: e, rel: 'evidence'})
     for (const e of r.supersedes ?? []) outgoing.push({id: e, rel: 'supersedes'})
-  } else if ((r.kind === 'vote' || r.kind === 'retract' || r.kind === 'trust') && r.target) outgoing.push({id: r.target, rel: r.kind})
+  } else if ((r.kind === 'vote' || r.kind === 'retract') && r.target) outgoing.push({id: r.target, rel: r.kind})
   const present = await deps.store.has(outgoing.map((o) => o.id))
   const refs = await deps.store.referencing([r.id])
   const citedBy = refs.map((x) => ({

@@ -21,13 +21,14 @@ export interface SyncInput {
 
 const looksLikeSpec = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.includes('/') || s.startsWith('.')
 
-export function resolveRemote(remotes: Record<string, string>, given: string | undefined): {name: string; spec: string} {
+/** `command` is the one the user ran, so a hint to name a remote repeats it. */
+export function resolveRemote(remotes: Record<string, string>, given: string | undefined, command: SyncMode = 'sync'): {name: string; spec: string} {
   const names = Object.keys(remotes)
   if (given === undefined) {
     if (remotes.origin) return {name: 'origin', spec: remotes.origin}
     if (names.length === 1) return {name: names[0], spec: remotes[names[0]]}
     throw new UserError(names.length ? `which remote? this store has ${names.join(', ')}` : 'no remote given and none configured', {
-      hint: names.length ? `name one, e.g. \`steme pull ${names[0]}\`` : 'add one with `steme remote add origin ssh://user@host/path/to/store` (or http://host:port, or a path), or pass a URL',
+      hint: names.length ? `name one, e.g. \`steme ${command} ${names[0]}\`` : 'add one with `steme remote add origin ssh://user@host/path/to/store` (or http://host:port, or a path), or pass a URL',
     })
   }
   if (remotes[given] !== undefined) return {name: given, spec: remotes[given]}
@@ -37,7 +38,7 @@ export function resolveRemote(remotes: Record<string, string>, given: string | u
 }
 
 export async function syncOp(deps: Pick<Deps, 'store' | 'clock' | 'config' | 'saveClock'>, input: SyncInput): Promise<SyncSummary> {
-  const {name, spec} = resolveRemote(deps.config.remotes, input.remote)
+  const {name, spec} = resolveRemote(deps.config.remotes, input.remote, input.mode)
   // A configured relative path means relative to the store, not to wherever the command runs.
   const configured = deps.config.remotes[name] === spec
   const transport = await input.open(name, spec, configured ? input.base : undefined)

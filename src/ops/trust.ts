@@ -20,7 +20,13 @@ export function parseWeight(text: string): number {
 
 export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number}> {
   const target = input.agent.toLowerCase()
-  if (!isHex(target, 64)) throw new UserError(`"${field(input.agent)}" is not an agent key`, {hint: 'an agent is a 64-hex public key, as `steme whoami` prints it'})
+  if (!isHex(target, 64)) {
+    // Tables print keys cut short (trust list 16 chars, log 12): a prefix is what a user copies from them.
+    const prefix = /^[0-9a-f]{1,63}$/.test(target)
+    throw new UserError(`"${field(input.agent)}" is not an agent key${prefix ? `: it has ${target.length} hex chars, an agent key 64` : ''}`, {
+      hint: 'give the whole 64-hex public key: `steme whoami` prints yours, `steme trust list --json` and `steme log --json` print other agents\' (their tables cut keys short)',
+    })
+  }
   const weight = parseWeight(input.weight)
   const key = deps.key()
   if (target === key.publicHex) throw new UserError('an agent cannot endorse itself', {hint: 'your own key is always trusted'})

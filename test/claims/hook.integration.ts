@@ -87,6 +87,7 @@ describe('pre-commit hook', () => {
     expect(steme(dir, 'verify').code).toBe(1)
     const up = steme(dir, 'verify', '--update-baseline')
     expect(up.code).toBe(0)
+    expect(up.out).toContain(`baseline written to ${join(dir, '.steme/claims-baseline.json')} (1 accepted failure)\n`)
     const baseline = JSON.parse(readFileSync(join(dir, '.steme/claims-baseline.json'), 'utf8'))
     expect(Object.keys(baseline.claims)).toEqual(['name'])
     expect(steme(dir, 'hook', 'install').code).toBe(0)

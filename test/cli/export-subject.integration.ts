@@ -39,6 +39,18 @@ beforeAll(() => {
 afterAll(() => sb.cleanup())
 
 describe('steme export --subject', () => {
+  it('a subject with no assertions (a typo, most often) is said on stderr, to a file or to stdout', () => {
+    id(['assert', 't:typo-target', 'p', '1'])
+    id(['trust', '44'.repeat(32), '0.5'])
+    const out = sb.run(['export', '--subject', 't:typo-targte'])
+    expect(out.code).toBe(0)
+    expect(kinds(out.stdout)).not.toContain('assertion')
+    expect(out.stderr).toBe("note: no assertions about t:typo-targte: the export holds only the store's trust and epoch records (and their retractions)\n")
+    const file = sb.run(['export', '--subject', 't:typo-targte', '-o', join(sb.dir, 'typo.ndjson')])
+    expect(file.stderr).toContain('note: no assertions about t:typo-targte')
+    expect(sb.run(['export', '--subject', 't:typo-target']).stderr).toBe('')
+  })
+
   it('a subject whose every assertion is retracted stays retracted after export and ingest elsewhere', () => {
     const base = id(['assert', 't:base', 'q', 'x'])
     id(['assert', 't:z', 'p', 'A', '--source', 'doi:bad'])

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 beforeAll(() => {
@@ -55,6 +55,52 @@ describe('steme CLI on a real DuckDB file', () => {
     const table = sb.run(['query', 'drug:aspirin', 'bleeding_rate', '--all'])
     expect(table.stdout).toContain('0.003')
     expect(table.stdout).toContain('0.002')
+  })
+
+  it('show: a trust record endorses an agent, which is no missing record; votes cite without repeating their kind', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      const agent = 'ab'.repeat(32)
+      const trust = other.run(['trust', agent, '0.8']).stdout.trim()
+      const shown = other.run(['show', trust])
+      expect(shown.code, shown.stderr).toBe(0)
+      expect(shown.stdout).toContain(`endorses agent: ${agent} (weight 0.8)`)
+      expect(shown.stdout).not.toContain('not in this store')
+      expect(other.json<{cites: unknown[]}>(['show', trust]).cites).toEqual([])
+      const a = other.run(['assert', 'x:1', 'p', '1']).stdout.trim()
+      const vote = other.run(['vote', a, 'up']).stdout.trim()
+      const target = other.run(['show', a])
+      expect(target.stdout).toContain(`cited by vote: ${vote}\n`)
+      expect(other.run(['show', vote]).stdout).toContain(`cites (vote): ${a}\n`)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('--evidence and --supersedes take one id each, so the value may follow them', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      const a = other.run(['assert', 'x:1', 'p', '1']).stdout.trim()
+      const b = other.run(['assert', 'x:1', 'q', '2']).stdout.trim()
+      // Before, --evidence swallowed the value and the command asked for it.
+      const r = other.run(['assert', 'x:2', 'p', '--evidence', a.slice(0, 12), '--evidence', b, '0.004', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      const rec = (JSON.parse(r.stdout) as {record: {value: unknown; evidence: string[]}}).record
+      expect(rec.value).toBe(0.004)
+      expect(rec.evidence).toEqual([a, b])
+      const s = other.run(['assert', 'x:1', 'p', '--supersedes', a, '3', '--json'])
+      expect(s.code, s.stderr).toBe(0)
+      expect((JSON.parse(s.stdout) as {record: {supersedes: string[]}}).record.supersedes).toEqual([a])
+      // A value really missing is said without oclif's note about flags that take several values.
+      const missing = other.run(['assert', 'x:1', 'p'])
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('error: Missing 1 required arg:\nvalue  the value (JSON, or a plain string)\nhint: see `steme assert --help`')
+      expect(missing.stderr).not.toContain('multiple values')
+    } finally {
+      other.cleanup()
+    }
   })
 
   it('show reports the signature and links; log and stats list what is there', () => {
@@ -164,9 +210,14 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       [['query', 'a', '--as-of', 'someday'], /"someday" is neither a date nor an HLC stamp/],
       [['show', 'xyz'], /"xyz" is not a record id/],
       [['ingest', 'no-such-file.ndjson'], /no such file: no-such-file.ndjson/],
-      [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid valid.from: must be an ISO-8601 date/],
+      [['assert', 'a', 'b', '1', '--valid-from', 'soon'], /invalid --valid-from: must be an ISO-8601 date/],
       [['log', '--frobnicate'], /Nonexistent flag: --frobnicate/],
-      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-30'], /invalid valid.from: must be an ISO-8601 date/],
+      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-30'], /invalid --valid-from: must be an ISO-8601 date/],
+      // Record fields a flag fills are named by the flag typed, not by the field.
+      [['assert', 'a', 'b', '1', '--valid-from', '2026-02-01', '--valid-to', '2025-01-01'], /invalid --valid-from\/--valid-to: from \(2026-02-01\) is after to \(2025-01-01\)/],
+      [['assert', 'a', 'b', '1', '--source', 'x'.repeat(1100)], /invalid --source: is 1100 chars, the bound is 1024/],
+      [['epoch', 'e1', '--starts', '2026-02-30'], /invalid --starts: must be an ISO-8601 date/],
+      [['assert', 'x'.repeat(600), 'b', '1'], /invalid subject: is 600 chars, the bound is 512/],
       // A data file given as the store is named as not a store, not as something DuckDB made of it.
       [['query', 'a', '--store', 'data.csv'], /data\.csv is not a steme store: it is not a DuckDB database file/],
     ]
@@ -180,6 +231,83 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     // The hint names the command whose --help lists the accepted values.
     expect(sb.run(['assert', 'a', 'b', '1', '--valid-from', 'soon']).stderr).toContain('hint: see `steme assert --help` for the accepted values')
     expect(count()).toBe(before)
+  })
+
+  it('stats of a new store says its clock has stamped nothing yet, rather than an empty clock:', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      expect(other.run(['stats']).stdout).toMatch(/\nclock: none yet \(nothing stamped\)\n$/)
+      other.run(['assert', 'x:1', 'p', '1'])
+      expect(other.run(['stats']).stdout).toMatch(/\nclock: [0-9a-f]{16}-[0-9a-f]{4}\n$/)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('log with nothing to list says what there is none of, not a bare header', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      expect(other.run(['log']).stdout).toBe('no records\n')
+      other.run(['assert', 'x:1', 'p', '1'])
+      expect(other.run(['log', 'x:2']).stdout).toBe('no records about x:2\n')
+      expect(other.run(['log', '--since', '2100-01-01']).stdout).toBe('no records since 2100-01-01\n')
+      expect(other.run(['log', 'x:1']).stdout).toMatch(/^HLC +ID +KIND +AGENT +WHAT\n[0-9a-f]{16}-[0-9a-f]{4} /)
+      expect(other.json<{records: unknown[]}>(['log', 'x:2']).records).toEqual([])
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a query that finds nothing by --as-of says so, since the store knows more now', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      other.run(['assert', 'x:1', 'p', '1'])
+      const then = other.run(['query', 'x:1', '--as-of', '2020-01-01'])
+      expect(then.code).toBe(0)
+      expect(then.stdout).toBe('no assertions about x:1 as of 2020-01-01\n')
+      expect(other.run(['query', 'x:2']).stdout).toBe('no assertions about x:2\n')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('arguments come from the command line only, never from piped stdin', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      other.run(['assert', 'a:1', 'p', '1'])
+      other.run(['assert', 'a:2', 'q', '2'])
+      // As in a `while read` loop: stdin holds the loop's lines, not arguments for steme.
+      const log = other.json<{records: Array<{subject: string}>}>(['log'], {input: 'a:1\n'})
+      expect(log.records.map((r) => r.subject).sort()).toEqual(['a:1', 'a:2'])
+      const query = other.json<{resolutions: Array<{predicate: string}>}>(['query', 'a:1'], {input: 'nope\n'})
+      expect(query.resolutions.map((r) => r.predicate)).toEqual(['p'])
+      const missing = other.run(['query'], {input: 'a:1\n'})
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('Missing 1 required arg')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('ingest without a file on a terminal says what to give instead of waiting; piped records need no file', () => {
+    const other = sandbox()
+    try {
+      expect(other.run(['init']).code).toBe(0)
+      // script(1) gives the command a terminal as its stdin.
+      const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" ingest`, '/dev/null'], {cwd: other.dir, env: other.env, encoding: 'utf8', timeout: 30_000})
+      expect(tty.status, tty.stdout).toBe(2)
+      expect(tty.stdout).toContain('error: no input: name the file to ingest')
+      expect(tty.stdout).toContain('cat facts.ndjson | steme ingest -')
+      const piped = other.run(['ingest'], {input: '{"subject":"p","predicate":"q","value":1}\n'})
+      expect(piped.code, piped.stderr).toBe(0)
+      expect(piped.stdout).toContain('1 added')
+    } finally {
+      other.cleanup()
+    }
   })
 
   it('a CSV row that does not parse is one rejected line: the other rows are stored, exit 1, no false hint', () => {
@@ -254,6 +382,18 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('when every line is rejected the hint says nothing was stored, not that other lines were', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      const r = other.run(['ingest', '-'], {input: 'hello world\n'})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe('stdin:1: rejected: not valid JSON: Unexpected token \'h\', "hello world" is not valid JSON\nhint: no line was stored: fix the input and ingest it again\n')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('a missing store says how to create one', () => {
     const other = sandbox()
     try {
@@ -263,6 +403,31 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr).toContain('hint: run `steme init`')
       const j = other.run(['stats', '--json'])
       expect(JSON.parse(j.stdout).error.code).toBe('no_store')
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('a --store naming no store gives the init that makes one there, not one for the working directory', () => {
+    const other = sandbox()
+    try {
+      mkdirSync(join(other.dir, 'empty'))
+      const cases: Array<[string, string]> = [
+        ['nope', `create one there with \`steme init --dir ${join(other.dir, 'nope')}\``],
+        ['empty', `create one there with \`steme init --dir ${join(other.dir, 'empty')}\``],
+        [join('empty', '.steme'), `create one there with \`steme init --dir ${join(other.dir, 'empty')}\``],
+        ['my store', `create one there with \`steme init --dir '${join(other.dir, 'my store')}'\``],
+        ['x.duckdb', 'check --store / STEME_STORE: it names a directory holding .steme/'],
+      ]
+      for (const [given, hint] of cases) {
+        const r = other.run(['stats', '--store', given])
+        expect(r.code).toBe(2)
+        expect(r.stderr).toContain(`error: no store at ${join(other.dir, given)}`)
+        expect(r.stderr).toContain(`hint: ${hint}`)
+      }
+      // The init it names makes the store that --store then finds.
+      expect(other.run(['init', '--dir', join(other.dir, 'nope')]).code).toBe(0)
+      expect(other.run(['stats', '--store', 'nope']).code).toBe(0)
     } finally {
       other.cleanup()
     }

@@ -98,4 +98,27 @@ describe('a typo in a command or a flag', () => {
     // Nothing was made on the way.
     expect(sb.run(['keys', 'list', '--json']).stdout).toContain('"keys": []')
   })
+
+  it('--remote on a command that cannot go through a daemon names those that can', () => {
+    const r = sb.run(['stats', '--remote', 'http://127.0.0.1:9'])
+    expect(r.stderr).toBe(
+      'error: Nonexistent flag: --remote; stats does not go through a daemon (those that do: assert, conflicts, ingest, log, query, show, verify)\nhint: see `steme stats --help`\n',
+    )
+    expect(r.code).toBe(2)
+  })
+
+  it('an argument outside its choices is named, with the value typed', () => {
+    const r = sb.run(['vote', 'abcdef', 'sideways'])
+    expect(r.stderr).toBe('error: direction must be one of: up, down, withdraw, 1, -1, 0; got "sideways"\nhint: see `steme vote --help`\n')
+    expect(r.code).toBe(2)
+  })
+
+  it('a flag value its parser refuses is one line naming the flag, exit 2', () => {
+    const r = sb.run(['log', '-n', 'abc'])
+    expect(r.stderr).toBe('error: --limit: expected an integer but received: abc\nhint: see `steme log --help`\n')
+    expect(r.code).toBe(2)
+    const j = sb.run(['conflicts', '--limit', '0', '--json'])
+    expect(JSON.parse(j.stdout).error.message).toBe('--limit: expected an integer greater than or equal to 1 but received: 0')
+    expect(j.code).toBe(2)
+  })
 })

@@ -187,6 +187,8 @@ describe('steme lens commands', () => {
     [['trust', 'ab'.repeat(32), '1.5'], 2, 'trust weight "1.5" is out of range'],
     [['trust', 'ab'.repeat(32), '-1'], 2, 'trust weight "-1" is out of range'],
     [['trust', 'nope', '0.5'], 2, '"nope" is not an agent key'],
+    // A key prefix, as the tables print keys, is told apart from a key, with where whole keys are printed.
+    [['trust', '8139770ea87d', '0.5'], 2, '"8139770ea87d" is not an agent key: it has 12 hex chars, an agent key 64\nhint: give the whole 64-hex public key: `steme whoami` prints yours, `steme trust list --json`'],
     [['epoch', 'x', '--starts', 'soon'], 2, 'starts'],
     [['conflicts', '--min-score', '3'], 2, '--min-score must be a number in [0, 1]'],
     [['conflicts', '--valid-at', 'someday'], 2, '--valid-at "someday" is not a date'],

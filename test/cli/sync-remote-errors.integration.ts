@@ -140,6 +140,32 @@ describe('a remote given on the command line that no remote could be named', () 
   })
 })
 
+describe('no remote named, and several configured', () => {
+  it('the hint repeats the command that was run, with a remote to name', () => {
+    const c = join(sb.dir, 'c')
+    mkdirSync(c)
+    expect(sb.run(['init'], {cwd: c}).code).toBe(0)
+    for (const [name, dir] of [['team', 'team-store'], ['backup', 'backup-store']]) {
+      expect(sb.run(['init', '--dir', join(sb.dir, dir)]).code).toBe(0)
+      expect(sb.run(['remote', 'add', name, join(sb.dir, dir)], {cwd: c}).code).toBe(0)
+    }
+    for (const cmd of ['pull', 'push', 'sync']) {
+      const r = sb.run([cmd], {cwd: c})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('which remote? this store has team, backup')
+      expect(r.stderr).toContain(`hint: name one, e.g. \`steme ${cmd} team\``)
+    }
+  })
+
+  it('--identity takes one key file, so the remote after it is the one pulled from', () => {
+    const c = join(sb.dir, 'c')
+    const backup = join(sb.dir, 'backup-store')
+    const r = sb.run(['pull', '--identity', join(sb.dir, 'no-such-key'), backup], {cwd: c})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain(`pulled from ${backup}`)
+  })
+})
+
 describe('a path remote that is not a usable store', () => {
   const local = /--store|STEME_STORE|--remote/
 

@@ -203,7 +203,7 @@ describe('sync-serve --stdio --idle-timeout', () => {
   it('refuses a bad value, and the flag without --stdio (exit 2)', () => {
     const bad = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '10m'])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toMatch(/Expected a number of seconds \(such as 600, or 0 for no limit\) but received: 10m/)
+    expect(bad.stderr).toMatch(/^error: --idle-timeout: expected a number of seconds \(such as 600, or 0 for no limit\) but received: 10m\n/)
     const long = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '2147484'])
     expect(long.code).toBe(2)
     expect(long.stderr).toMatch(/2147484 seconds is more than the longest timeout, 2147483 \(about 24 days\): use 0 to wait for ever/)

@@ -142,6 +142,7 @@ describe('sync over a path from the CLI', () => {
     const missing = sb.run(['remote', 'add', 'later', '../nowhere'], {cwd: a()})
     expect(missing.code).toBe(0)
     expect(missing.stderr).toMatch(/^warning: no store at .*nowhere yet/)
+    expect(missing.stderr).toContain(`create it there with \`steme init --dir ${join(sb.dir, 'nowhere')}\``)
   })
 
   it('resolves a relative path written into [remotes] by hand against the store, from any subdirectory', () => {

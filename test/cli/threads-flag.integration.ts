@@ -25,6 +25,8 @@ describe('thread-count flags', () => {
       const r = sb.run(args)
       expect(r.code).toBe(2)
       expect(r.stderr).toContain(`${over} threads is more than 4 per core (at most ${maxThreads()} on this machine`)
+      // One line, naming the flag first.
+      expect(r.stderr.startsWith(`error: ${args.at(-2)}: ${over} threads is more than`), r.stderr).toBe(true)
     })
   }
 

@@ -128,4 +128,17 @@ describe('steme serve --tls-cert/--tls-key', () => {
     expect((r as {stderr: string}).stderr).toContain(`--tls-cert ${bad} is not a PEM certificate`)
     expect((r as {stderr: string}).stderr).not.toMatch(/internal error/)
   })
+
+  it('a file that is not there is named with its flag and the reason in words; one flag alone is said on one line', async () => {
+    // As a user runs it: vitest's NODE_ENV=test would add oclif's development warnings.
+    const env = {PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg'), STEME_STORE: join(dir, '.steme')}
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [resolve(import.meta.dirname, '../../bin/run.js'), 'serve', '--port', '0', ...args], {env, cwd: dir, timeout: 20_000}).catch((e: {code: number; stderr: string}) => e)
+    const missing = await run(['--tls-cert', 'cert.pem', '--tls-key', 'key.pem'])
+    expect('code' in missing ? missing.code : 0).toBe(2)
+    expect((missing as {stderr: string}).stderr).toBe('error: cannot read --tls-cert cert.pem: no such file or directory\nhint: pass PEM files to --tls-cert and --tls-key\n')
+    const alone = await run(['--tls-cert', 'cert.pem'])
+    expect('code' in alone ? alone.code : 0).toBe(2)
+    expect((alone as {stderr: string}).stderr).toBe('error: All of the following must be provided when using --tls-cert: --tls-key\nhint: see `steme serve --help`\n')
+  })
 })

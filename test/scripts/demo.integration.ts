@@ -1,0 +1,27 @@
+/** `npm run demo`, the first thing a new user runs: it passes, and every command it prints can be copied into a shell. */
+import {spawnSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {expect, it} from 'vitest'
+
+const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url))
+
+/** The arguments a POSIX shell makes of a command line, without running it. */
+function shellWords(line: string): string[] {
+  const r = spawnSync('sh', ['-c', `set -f; for a in ${line}; do printf '%s\\0' "$a"; done`], {encoding: 'utf8'})
+  expect(r.status, r.stderr).toBe(0)
+  return r.stdout.split('\0').slice(0, -1)
+}
+
+it('the demo runs to the end, printing commands a shell reads as they were run', {timeout: 180_000}, () => {
+  const r = spawnSync(process.execPath, [DEMO], {env: {PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1'}, encoding: 'utf8'})
+  expect(r.status, r.stdout + r.stderr).toBe(0)
+  expect(r.stdout).toContain('demo finished: every step behaved as expected')
+  const commands = [...r.stdout.matchAll(/^\$ steme (.*?)(?: {3}# (.+))?$/gm)]
+  expect(commands.length).toBeGreaterThan(10)
+  for (const [, , title] of commands) expect(title?.trim(), 'every step says what it shows').toBeTruthy()
+  const words = commands.filter(([, line]) => !line.includes(' | ')).map(([, line]) => shellWords(line))
+  const lens = words.find((w) => w.includes('--lens') && w.includes('--explain') && w.some((a) => a.startsWith('source:')))
+  expect(lens).toEqual(['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
+  const retract = words.find((w) => w[0] === 'retract')
+  expect(retract).toEqual(['retract', '--source', 'url:https://example.org/health-blog', '--reason', 'not peer reviewed'])
+})
