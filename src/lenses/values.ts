@@ -104,7 +104,9 @@ export function rank(groups: readonly ValueGroup[], score: (g: ValueGroup) => nu
   const latestWit = witnessesByValue(all)
   // Agents behind a value now: those whose latest word it is (a group may hold several JSON forms).
   const backers = latestBackers(all)
-  const agentsOf = (g: ValueGroup) => new Set([...new Set(g.members.map(valueKey))].flatMap((k) => [...(backers.get(k) ?? [])])).size
+  // A group without `value` holds the one form its key names: no member's key to compute again.
+  const agentsOf = (g: ValueGroup) =>
+    g.value === undefined ? (backers.get(g.key)?.size ?? 0) : new Set([...new Set(g.members.map(valueKey))].flatMap((k) => [...(backers.get(k) ?? [])])).size
   return scored.map(({g, s}) => ({
     value: g.value ?? g.members[0].value,
     key: g.key,

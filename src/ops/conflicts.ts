@@ -162,16 +162,19 @@ async function batchContext(
   const inScope = (r: {hlc: string}) => opts.asOf === undefined || r.hlc <= opts.asOf
   const cands = batch.groups.flat()
   // The candidates (and superseders, once read) are at hand: only what they stand on is read.
-  const candById = new Map(cands.map((a) => [a.id, a]))
+  // Built only when something is looked up by id: most batches of most stores stand on nothing
+  // and are pointed at by nothing, and a map of 4,096 ids is most of what such a batch costs here.
+  let byId: Map<string, Assertion> | undefined
+  const candById = () => (byId ??= new Map(cands.map((a) => [a.id, a])))
   const added = new Map<string, Assertion>()
   const get = async (ids: string[]) => {
-    const held = ids.map((id) => candById.get(id) ?? added.get(id)).filter((a) => a !== undefined)
-    const rest = ids.filter((id) => !candById.has(id) && !added.has(id))
+    const held = ids.map((id) => candById().get(id) ?? added.get(id)).filter((a) => a !== undefined)
+    const rest = ids.filter((id) => !candById().has(id) && !added.has(id))
     return [...held.map((record) => ({record})), ...(rest.length ? await store.get(rest) : [])]
   }
   const withEvidence = cands.filter((a) => a.evidence?.length).map((a) => a.id)
   // What points at candidates that some vote or retraction targets, or an assertion about another pair supersedes.
-  const asked = cands.filter((a) => batch.targeted.has(a.id) || batch.supersededElsewhere.has(a.id)).map((a) => a.id)
+  const asked = batch.targeted.size || batch.supersededElsewhere.size ? cands.filter((a) => batch.targeted.has(a.id) || batch.supersededElsewhere.has(a.id)).map((a) => a.id) : []
   const [ancestors, refs] = await Promise.all([withEvidence.length ? walkLineage(get, withEvidence, opts.asOf) : Promise.resolve([]), asked.length ? store.referencing(asked) : Promise.resolve([])])
   // Superseders in scope about other pairs (a candidate of another pair of this batch may be one).
   const superseders = new Map<string, Assertion[]>()
@@ -179,42 +182,55 @@ async function batchContext(
     if (r.kind !== 'assertion' || !r.supersedes || !inScope(r)) continue
     if (opts.validAt !== undefined && !validAt(r, opts.validAt)) continue
     for (const old of r.supersedes) {
-      const o = candById.get(old)
+      const o = candById().get(old)
       if (!o || (o.subject === r.subject && o.predicate === r.predicate)) continue
       const list = superseders.get(old)
       if (list) list.push(r)
       else superseders.set(old, [r])
-      if (!candById.has(r.id)) added.set(r.id, r)
+      if (!candById().has(r.id)) added.set(r.id, r)
     }
   }
   const addedEvidence = [...added.values()].filter((a) => a.evidence?.length).map((a) => a.id)
   const further = addedEvidence.length ? await walkLineage(get, addedEvidence, opts.asOf) : []
-  const nodes = new Map<string, Assertion>()
-  for (const a of [...cands, ...ancestors, ...added.values(), ...further]) nodes.set(a.id, a)
-  // Evidence that is no assertion in scope still falls when a retraction names it.
-  const outside = [...new Set([...nodes.values()].flatMap((a) => a.evidence ?? []))].filter((id) => !nodes.has(id))
-  const author = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
-  const askOutside = outside.filter((id) => opts.retractions.byTarget.has(id))
-  for (const {record: r} of askOutside.length ? await store.get(askOutside) : []) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
+  // The graph the cascade runs on; most batches stand on nothing beyond their candidates.
+  let graph: Map<string, Assertion> | undefined
+  const nodesOf = () => {
+    if (graph) return graph
+    if (!ancestors.length && !added.size && !further.length) return (graph = candById())
+    graph = new Map<string, Assertion>()
+    for (const a of [...cands, ...ancestors, ...added.values(), ...further]) graph.set(a.id, a)
+    return graph
+  }
   const votesByTarget = new Map<string, Vote[]>()
   for (const r of refs) {
-    if (r.kind !== 'vote' || !inScope(r) || !candById.has(r.target)) continue
-    author.set(r.id, r.agent)
+    if (r.kind !== 'vote' || !inScope(r) || !candById().has(r.target)) continue
     const list = votesByTarget.get(r.target)
     if (list) list.push(r)
     else votesByTarget.set(r.target, [r])
   }
   for (const list of votesByTarget.values()) list.sort(compareRecords)
-  const voteIds = [...votesByTarget.values()].flat().map((v) => v.id)
-  const retractions = [...nodes.keys(), ...outside, ...voteIds].flatMap((id) => opts.retractions.byTarget.get(id) ?? [])
   const direct = new Map<string, RetractionWhy>()
-  for (const r of [...new Map(retractions.map((r) => [r.id, r])).values()].sort(compareRecords)) {
-    if (!direct.has(r.target!) && honours(opts.policy, r, author.get(r.target!))) direct.set(r.target!, {by: 'target', retraction: r.id, agent: r.agent})
+  // Retractions by target: only a store that holds some has authors to look up.
+  if (opts.retractions.byTarget.size) {
+    const nodes = nodesOf()
+    // Evidence that is no assertion in scope still falls when a retraction names it.
+    const outside = [...new Set([...nodes.values()].flatMap((a) => a.evidence ?? []))].filter((id) => !nodes.has(id))
+    const author = new Map<string, string>([...nodes.values()].map((a) => [a.id, a.agent]))
+    const askOutside = outside.filter((id) => opts.retractions.byTarget.has(id))
+    for (const {record: r} of askOutside.length ? await store.get(askOutside) : []) if (inScope(r) && (r.kind === 'vote' || r.kind === 'retract')) author.set(r.id, r.agent)
+    for (const list of votesByTarget.values()) for (const v of list) author.set(v.id, v.agent)
+    const voteIds = [...votesByTarget.values()].flat().map((v) => v.id)
+    const retractions = [...nodes.keys(), ...outside, ...voteIds].flatMap((id) => opts.retractions.byTarget.get(id) ?? [])
+    for (const r of [...new Map(retractions.map((r) => [r.id, r])).values()].sort(compareRecords)) {
+      if (!direct.has(r.target!) && honours(opts.policy, r, author.get(r.target!))) direct.set(r.target!, {by: 'target', retraction: r.id, agent: r.agent})
+    }
   }
   // A source retraction is honoured per record: its author's own assertions, or everyone's when the author is trusted here.
-  for (const a of nodes.values()) {
-    const s = a.source === undefined || direct.has(a.id) ? undefined : firstHonoured(opts.retractions.bySource.get(a.source), opts.policy, a.agent)
-    if (s) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
+  if (opts.retractions.bySource.size) {
+    for (const a of nodesOf().values()) {
+      const s = a.source === undefined || direct.has(a.id) ? undefined : firstHonoured(opts.retractions.bySource.get(a.source), opts.policy, a.agent)
+      if (s) direct.set(a.id, {by: 'source', retraction: s.id, agent: s.agent, source: s.source!})
+    }
   }
-  return {retracted: cascade(nodes.values(), direct), votesByTarget, superseders}
+  return {retracted: direct.size ? cascade(nodesOf().values(), direct) : new Map(), votesByTarget, superseders}
 }

@@ -159,9 +159,12 @@ export function supersession(
   validDate?: string,
 ): Map<string, string> {
   const superseded = new Map<string, string>()
+  // Only assertions that supersede something act here: most pairs have none, and then no map of ids is built.
+  const superseders = [...cands, ...others].filter((s): s is Assertion & {supersedes: string[]} => s.supersedes !== undefined)
+  if (superseders.length === 0) return superseded
   const byId = new Map(cands.map((a) => [a.id, a]))
-  for (const s of [...cands, ...others].sort(compareRecords)) {
-    if (!s.supersedes || retracted.has(s.id)) continue
+  for (const s of superseders.sort(compareRecords)) {
+    if (retracted.has(s.id)) continue
     if (validDate !== undefined && !validAt(s, validDate)) continue
     for (const old of s.supersedes) {
       const o = byId.get(old)

@@ -7,6 +7,9 @@ import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
+import {MemoryStore} from '../../src/adapters/memory.js'
+import type {Json} from '../../src/core/record.js'
+import type {Sealed} from '../../src/core/seal.js'
 
 /** Run `fn` against a fresh DuckDB store in a temp dir, then close and remove it. */
 async function withStore(prefix: string, fn: (store: DuckDBStore) => Promise<void>): Promise<void> {
@@ -541,6 +544,145 @@ describe('duckdb scans in hlc order', () => {
         other.closeSync()
         expect(one).toBeGreaterThan(8 * 2 ** 20)
         expect(seen).toBe(rs.length)
+        expect(during).toBeLessThan(one / 4)
+      } finally {
+        probe.closeSync()
+      }
+    }))
+})
+
+describe('duckdb reads contested pairs in ranges of (subject, predicate)', () => {
+  type Internals = {
+    contestedRange: number
+    db: unknown
+    conn: {run(sql: string): Promise<unknown>}
+    instance: {connect(): Promise<{runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>; stream(sql: string): Promise<{yieldRowObjectJs(): AsyncIterable<unknown[]>}>; closeSync(): void}>}
+    pairRanges(conn: unknown, scope: string, params: string[]): Promise<Array<{from?: [string, string]; to?: [string, string]}>>
+  }
+  const inside = (store: DuckDBStore) => store as unknown as Internals
+  const read = async (store: DuckDBStore | MemoryStore, until?: string) => {
+    const {pairs, batches} = await store.contested({until, batch: 5})
+    const groups: string[][] = []
+    const targeted: string[] = []
+    const elsewhere: string[] = []
+    for await (const b of batches) {
+      for (const g of b.groups) groups.push(g.map((a) => a.id))
+      // The memory store also flags assertions of pairs it then drops (one value): only the batch's count.
+      const held = new Set(b.groups.flat().map((a) => a.id))
+      targeted.push(...[...b.targeted].filter((id) => held.has(id)))
+      elsewhere.push(...[...b.supersededElsewhere].filter((id) => held.has(id)))
+    }
+    // Pairs come in any order; each pair's assertions in (hlc, id) order.
+    return {pairs, groups: groups.sort((a, b) => (a[0] < b[0] ? -1 : 1)), targeted: targeted.sort(), elsewhere: elsewhere.sort()}
+  }
+  const ranges = async (store: DuckDBStore) => {
+    const {duck} = await import('../../src/adapters/duckdb/lean.js')
+    const conn = await duck.connect(inside(store).db as Parameters<typeof duck.connect>[0])
+    try {
+      return await inside(store).pairRanges(conn, '', [])
+    } finally {
+      duck.disconnect_sync(conn)
+    }
+  }
+
+  /** Pairs of every shape, in keys whose order in UTF-16 (JS) and in bytes (DuckDB) differ. */
+  function pairsStore(): Sealed[] {
+    const keys = [1, 2, 3].map((n) => testKey(n))
+    const out: Sealed[] = []
+    let t = 0
+    const add = (subject: string, predicate: string, values: Json[], extra: Partial<Parameters<typeof assertion>[0]> = {}) => {
+      for (const value of values) out.push(assertion({subject, predicate, value, hlc: stamp(1_700_000_000_000 + (t++ % 97) * 1000, t % 3), ...extra}, keys[t % 3]))
+    }
+    const subjects = [...Array.from({length: 30}, (_, i) => `s:${i}`), 'a', 'a\u0000', 'a\u0000b', 'é', 'z', '\uFFFF', '\u{1F600}', '\u{1F600}x', 'S', ' ']
+    subjects.forEach((s, i) => {
+      add(s, 'p', [1, 2, i % 2 ? 2 : 3])
+      add(s, 'q', [true, true])
+      if (i % 3 === 0) add(s, 'p\u00e9', ['x', 'y'])
+      if (i % 4 === 0) add(s, '\u{1F600}', [{value: 1}, {value: 1, b: 2}])
+      if (i % 5 === 0) add(s, 'lone', [5])
+    })
+    // One subject over many ranges, and one pair bigger than a range.
+    for (let p = 0; p < 12; p++) add('big', `p${p}`, [p, p + 1, p])
+    add('huge', 'p', Array.from({length: 40}, (_, i) => i % 4))
+    // Votes and a retraction aimed at some candidates; assertions about other pairs superseding some.
+    const cands = out.filter((s) => s.record.kind === 'assertion' && s.record.subject !== 'huge')
+    for (let i = 0; i < cands.length; i += 17) out.push(record({kind: 'vote', target: cands[i].record.id, weight: 1, hlc: stamp(1_700_000_050_000, i)}))
+    out.push(record({kind: 'retract', target: cands[5].record.id, hlc: stamp(1_700_000_060_000, 0)}))
+    // Of pairs contested on p (three values, two distinct): flagged wherever their pair is read.
+    const onP = cands.filter((s) => s.record.kind === 'assertion' && s.record.predicate === 'p')
+    add('other', 'p', [7], {supersedes: [onP[3].record.id, onP[40].record.id]})
+    add('s:1', 'p', [9], {supersedes: [onP[3].record.id]})
+    return out
+  }
+
+  it('cover every pair exactly once at any range size, as the memory store hands them over: bounds inside a subject, keys with NUL and beyond U+FFFF, pairs bigger than a range, until', () =>
+    withStore('steme-duck-contested-ranges-', async (store) => {
+      const records = pairsStore()
+      const memory = new MemoryStore()
+      await memory.insert(records)
+      for (let i = 0; i < records.length; i += 60) await store.insert(records.slice(i, i + 60))
+      const assertions = records.filter((s) => s.record.kind === 'assertion').length
+      const until = stamp(1_700_000_048_000, 0)
+      const want = await read(memory)
+      const wantEarly = await read(memory, until)
+      expect(want.groups.length).toBeGreaterThan(60)
+      expect(want.targeted.length).toBeGreaterThan(5)
+      expect(want.elsewhere.length).toBe(2)
+      for (const range of [1_000_000, 64, 10, 3, 1]) {
+        inside(store).contestedRange = range
+        // Many ranges (at most one per key): the bounds are exercised, not only the open ends.
+        if (range < 100) expect((await ranges(store)).length, `ranges of ${range}`).toBeGreaterThan(Math.min(100, assertions / range / 2))
+        expect(await read(store), `ranges of ${range}`).toEqual(want)
+        expect(await read(store, until), `until, ranges of ${range}`).toEqual(wantEarly)
+      }
+      // The bounds fall inside subjects: one subject's pairs are read in several ranges.
+      inside(store).contestedRange = 10
+      const bounds = (await ranges(store)).map((r) => r.to?.[0])
+      expect(bounds.filter((s) => s === 'big').length).toBeGreaterThan(1)
+    }))
+
+  it('count the pairs of damaged rows whose subject or predicate column is NULL, as one DISTINCT would', () =>
+    withStore('steme-duck-contested-null-', async (store) => {
+      const records = pairsStore()
+      await store.insert(records)
+      const victims = records.filter((s) => s.record.kind === 'assertion').slice(0, 6)
+      await inside(store).conn.run(`UPDATE records SET predicate = NULL WHERE id IN (${victims.slice(0, 3).map((s) => `unhex('${s.record.id}')`).join(',')})`)
+      await inside(store).conn.run(`UPDATE records SET subject = NULL WHERE id IN (${victims.slice(3).map((s) => `unhex('${s.record.id}')`).join(',')})`)
+      const probe = await inside(store).instance.connect()
+      const distinct = Number((await probe.runAndReadAll(`SELECT count(*) FROM (SELECT DISTINCT subject, predicate FROM records WHERE kind = 'assertion')`)).getRows()[0][0])
+      probe.closeSync()
+      const whole = await read(store)
+      expect(whole.pairs).toBe(distinct)
+      for (const range of [10, 1]) {
+        inside(store).contestedRange = range
+        expect(await read(store), `ranges of ${range}`).toEqual(whole)
+      }
+    }))
+
+  it('sort about one range at a time: DuckDB holds a fraction of one whole sort when the first pairs come', () =>
+    withStore('steme-duck-contested-mem-', async (store) => {
+      // 6,000 assertions of ~2 KB in 3,000 two-valued pairs: one sort of them all holds ~12 MiB.
+      const pad = 'x'.repeat(2000)
+      const rs = Array.from({length: 6000}, (_, i) => assertion({subject: `s:${i >> 1}`, predicate: 'p', value: `${pad}${i}`, hlc: stamp(1_700_000_000_000 + i * 1000, 0)}))
+      for (let i = 0; i < rs.length; i += 1000) await store.insert(rs.slice(i, i + 1000))
+      inside(store).contestedRange = 500
+      const probe = await inside(store).instance.connect()
+      const sortMemory = async () => Number((await probe.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ORDER_BY'`)).getRows()[0][0])
+      try {
+        let pairs = 0
+        let during = 0
+        for await (const b of (await store.contested({batch: 100})).batches) {
+          if (pairs === 0) during = await sortMemory()
+          pairs += b.groups.length
+        }
+        // What one sort of every contested assertion holds when its first rows come, for scale.
+        const other = await inside(store).instance.connect()
+        const first = await (await other.stream(`SELECT id, canonical FROM records WHERE kind = 'assertion' ORDER BY subject, predicate`)).yieldRowObjectJs()[Symbol.asyncIterator]().next()
+        expect(first.done).toBe(false)
+        const one = await sortMemory()
+        other.closeSync()
+        expect(pairs).toBe(3000)
+        expect(one).toBeGreaterThan(8 * 2 ** 20)
         expect(during).toBeLessThan(one / 4)
       } finally {
         probe.closeSync()

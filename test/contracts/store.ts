@@ -475,6 +475,41 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(early.batches.flat().sort()).toEqual([ids(nested), ids(split)].sort())
     })
 
+    it('hands over every contested pair of a store of many exactly once, each whole and in (hlc, id) order, in any batch size', async () => {
+      const keys = [1, 2, 3].map((n) => testKey(n))
+      const at = (n: number) => stamp(1_700_000_300_000 + (n % 89) * 1000, n % 5)
+      const rs: Sealed[] = []
+      // Subjects whose order differs in UTF-16 and in UTF-8 bytes, several predicates each; pairs of one to five values.
+      const subjects = [...Array.from({length: 40}, (_, i) => `s:${i}`), 'é', 'z', '\uFFFF', '\u{1F600}', 'a b']
+      let n = 0
+      subjects.forEach((subject, i) => {
+        for (const predicate of ['p', 'q', 'p\u00e9', '\u{1F600}'].slice(0, 1 + (i % 4))) {
+          const values = 1 + ((i + predicate.length) % 5)
+          for (let k = 0; k < 2 + (i % 3); k++) rs.push(assertion({subject, predicate, value: (k * 7 + i) % values, hlc: at(n++)}, keys[n % 3]))
+        }
+      })
+      await store.insert(rs)
+      const want = new Map<string, Sealed[]>()
+      for (const s of rs) {
+        const a = s.record as Extract<Sealed['record'], {kind: 'assertion'}>
+        const k = JSON.stringify([a.subject, a.predicate])
+        want.set(k, [...(want.get(k) ?? []), s])
+      }
+      const contested = [...want.values()]
+        .filter((g) => new Set(g.map((s) => JSON.stringify((s.record as {value: Json}).value))).size > 1)
+        .map((g) => g.map((s) => s.record).sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.id < b.id ? -1 : 1)).map((r) => r.id))
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      expect(contested.length).toBeGreaterThan(50)
+      expect(contested.length).toBeLessThan(want.size)
+      for (const batch of [1, 7, 10_000]) {
+        const {pairs, batches} = await store.contested({batch})
+        const got: string[][] = []
+        for await (const b of batches) got.push(...b.groups.map((g) => g.map((a) => a.id)))
+        expect(pairs, `batch ${batch}`).toBe(want.size)
+        expect(got.sort((a, b) => (a[0] < b[0] ? -1 : 1)), `batch ${batch}`).toEqual(contested)
+      }
+    })
+
     it('flags the contested assertions that an assertion about another pair supersedes, whatever its hlc', async () => {
       const at = (n: number) => stamp(1_700_000_200_000 + n, 0)
       const one = (subject: string, predicate: string, value: Json, n: number, supersedes?: string[]) => assertion({subject, predicate, value, hlc: at(n), ...(supersedes ? {supersedes} : {})})

@@ -13,6 +13,7 @@ import {ndjson, startHarness, type Harness} from './harness.js'
 import {RemoteClient} from '../../src/serve/client.js'
 import {UserError} from '../../src/core/errors.js'
 import {openHttpTransport} from '../../src/sync/transports/http.js'
+import {conflictsOp} from '../../src/ops/conflicts.js'
 
 const NDJSON = {'content-type': 'application/x-ndjson'}
 const JSONCT = {'content-type': 'application/json'}
@@ -138,6 +139,23 @@ describe('steme serve routes', () => {
     const lens = await h.req('/v1/conflicts?lens=nonsense((', {token: h.read})
     expect(lens.status).toBe(400)
     expectCleanError(lens, 'usage')
+  })
+
+  it('GET /v1/conflicts sends its answer a piece at a time: the bytes of JSON.stringify of conflicts --json, with no content-length', async () => {
+    // Enough contested pairs for an answer of many pieces (~150 KB).
+    const pairs = Array.from({length: 800}, (_, i) => [
+      assertion({subject: `many:${i}`, predicate: 'p', value: i}),
+      assertion({subject: `many:${i}`, predicate: 'p', value: i + 1}, testKey(2)),
+    ]).flat()
+    expect((await h.req('/v1/records', {method: 'POST', headers: NDJSON, body: ndjson(pairs), token: h.write})).body).toMatchObject({added: 1600})
+    const r = await h.req('/v1/conflicts', {token: h.read})
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(r.headers.get('content-length')).toBeNull()
+    const want = await conflictsOp(h.rt, {})
+    expect(want.conflicts.length).toBeGreaterThan(800)
+    expect(r.text.length).toBeGreaterThan(100_000)
+    expect(r.text).toBe(JSON.stringify(want))
   })
 
   it('the OpenAPI document names the fields the read routes answer with', async () => {

@@ -11,7 +11,7 @@ import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
 import {columnMismatches, columnsToSealed, compareRecords, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
-import {duck, openDatabase, queryStrings, Reader, type Param} from './lean.js'
+import {duck, openDatabase, queryStrings, Reader, streamRows, type Param} from './lean.js'
 import * as derived from './derived.js'
 
 // The full API loads on first use by a method that needs it (writes, scans, stats), with a
@@ -55,6 +55,36 @@ function rangeWhere(range: ScanRange, where: readonly string[], params: readonly
   if (range.to !== undefined) {
     w.push('hlc < ?')
     p.push(range.to)
+  }
+  return [w, p]
+}
+
+/** A range of (subject, predicate) keys: at or above `from` and below `to` (open where absent). */
+interface PairRange {
+  from?: [string, string]
+  to?: [string, string]
+}
+
+/** Sampled keys per range of the contested scan: enough that ranges come out within ~10% of one another. */
+const SAMPLE_PER_RANGE = 100
+
+/**
+ * A pair range's conditions (to append to others) and their parameters. Each bound is also
+ * given as a plain comparison of subject, which DuckDB checks while it scans (the exact test on
+ * (subject, predicate) it only checks after reading every column). A bounded range holds no
+ * key with a NULL column (a damaged row): such keys are counted apart (see contested).
+ */
+function pairRangeWhere(range: PairRange): [string, Param[]] {
+  if (!range.from && !range.to) return ['', []]
+  let w = ' AND predicate IS NOT NULL'
+  const p: Param[] = []
+  if (range.from) {
+    w += ' AND subject >= ? AND (subject > ? OR predicate >= ?)'
+    p.push(range.from[0], range.from[0], range.from[1])
+  }
+  if (range.to) {
+    w += ' AND subject <= ? AND (subject < ? OR predicate < ?)'
+    p.push(range.to[0], range.to[0], range.to[1])
   }
   return [w, p]
 }
@@ -748,40 +778,116 @@ export class DuckDBStore implements Store {
     return out.sort(compareRecords)
   }
 
+  /**
+   * The most assertions one range of the contested scan reads and sorts at once (see contested):
+   * ranges hold whole pairs, so one pair with more still makes a range of its own.
+   */
+  private contestedRange = 150_000
+
+  /**
+   * Contested pairs a range of (subject, predicate) keys at a time, each range sorted on its own
+   * (the pairs' order does not matter, only that each pair's rows come together), through the
+   * lean reader. One query sorting every contested assertion, canonical text included, read
+   * through the full API's row objects, had `steme conflicts` peak at ~1.5 GiB on a 1M-record
+   * store whatever its --limit; in ranges it peaks at ~0.6 GiB, most of it DuckDB's cache of the
+   * file. The pairs are counted a range at a time too: one DISTINCT over the whole store holds
+   * every pair's key (~90 MB per million pairs).
+   */
   async contested(opts: {until?: string; batch?: number} = {}): Promise<ContestedPairs> {
     const scope = opts.until === undefined ? '' : ' AND hlc <= ?'
-    const params = opts.until === undefined ? [] : [opts.until]
-    const [[pairs]] = await this.strings(`SELECT count(*)::VARCHAR FROM (SELECT DISTINCT subject, predicate FROM records WHERE kind = 'assertion'${scope})`, params)
+    const params: Param[] = opts.until === undefined ? [] : [opts.until]
+    const db = this.db
+    let ranges: PairRange[]
+    let pairs = 0
+    // The ranges and the count on one snapshot; the rows on another (a connection of their own,
+    // as scan has: the consumer may take long between batches). The ranges cover every key
+    // whatever the snapshot, so a write in between only moves where they split.
+    const conn = await duck.connect(db)
+    try {
+      await queryStrings(conn, 'BEGIN TRANSACTION')
+      ranges = await this.pairRanges(conn, scope, params)
+      // Keys with a NULL column (a damaged row) are in no bounded range; one DISTINCT counts them all.
+      const wheres = ranges.length > 1 ? [...ranges.map(pairRangeWhere), [' AND (subject IS NULL OR predicate IS NULL)', []] as [string, Param[]]] : [pairRangeWhere(ranges[0])]
+      for (const [w, p] of wheres) {
+        const [[n]] = await queryStrings(conn, `SELECT count(*)::VARCHAR FROM (SELECT DISTINCT subject, predicate FROM records WHERE kind = 'assertion'${scope}${w})`, [...params, ...p])
+        pairs += Number(n)
+      }
+      await queryStrings(conn, 'COMMIT')
+    } finally {
+      duck.disconnect_sync(conn)
+    }
     const value = valueTextSql('canonical')
     // Per superseded id, the pairs of its superseders (supersedes edges are few next to the
     // records): how many, and one of them. With more than one, some pair is not the candidate's.
     // A correlated EXISTS here cost DuckDB a hash table over every candidate (~400 MiB on 1M).
-    const sql = `WITH c AS (
-        SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope}
+    // What votes and retractions target is an IN (a mark join, whose table is the targets'):
+    // as a LEFT JOIN, DuckDB took the targets for the bigger side and hashed the candidates,
+    // canonical text and all (~25% of each range's time). The flags come as one number (1:
+    // targeted, 2: superseded elsewhere) for the lean reader.
+    const sql = (w: string) => `WITH c AS (
+        SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope}${w}
         GROUP BY subject, predicate HAVING count(*) > 1 AND min(${value}) <> max(${value})),
-      t AS (SELECT DISTINCT unhex(target) AS tid FROM records WHERE kind IN ('vote', 'retract')),
       s AS (SELECT unhex(f.dst) AS sid, count(DISTINCT (x.subject, x.predicate)) AS n, min(x.subject) AS ss, min(x.predicate) AS sp
         FROM refs AS f JOIN records AS x ON x.id = f.src WHERE f.rel = 'supersedes' GROUP BY f.dst)
-      SELECT ${HEX_COLS}, r.subject, r.predicate, t.tid IS NOT NULL AS targeted,
-        s.sid IS NOT NULL AND (s.n > 1 OR s.ss <> r.subject OR s.sp <> r.predicate) AS elsewhere
-      FROM (SELECT * FROM records SEMI JOIN c USING (subject, predicate) WHERE kind = 'assertion'${scope}) AS r
-      LEFT JOIN t ON t.tid = r.id
+      SELECT r.id, r.canonical, r.subject, r.predicate,
+        ((CASE WHEN r.id IN (SELECT unhex(target) FROM records WHERE kind IN ('vote', 'retract')) THEN 1 ELSE 0 END)
+          + (CASE WHEN s.sid IS NOT NULL AND (s.n > 1 OR s.ss <> r.subject OR s.sp <> r.predicate) THEN 2 ELSE 0 END))::BIGINT AS flags
+      FROM (SELECT * FROM records SEMI JOIN c USING (subject, predicate) WHERE kind = 'assertion'${scope}${w}) AS r
       LEFT JOIN s ON s.sid = r.id
       ORDER BY r.subject, r.predicate`
-    const instance = () => this.instance
     async function* rows(): AsyncIterable<Array<{run: string; record: Assertion; targeted: boolean; supersededElsewhere: boolean}>> {
-      // A connection of its own, as scan has: the consumer may take long between batches.
-      const conn = await instance().connect()
+      const conn = await duck.connect(db)
+      let open = false
       try {
-        const result = await conn.stream(sql, [...params, ...params])
-        for await (const batch of result.yieldRowObjectJs()) {
-          yield batch.map((r) => ({run: `${r.subject}\u0000${r.predicate}`, record: toSealed(r as unknown as Row).record as Assertion, targeted: r.targeted === true, supersededElsewhere: r.elsewhere === true}))
+        // One snapshot for every range.
+        await queryStrings(conn, 'BEGIN TRANSACTION')
+        open = true
+        for (const range of ranges) {
+          const [w, p] = pairRangeWhere(range)
+          for await (const chunk of streamRows(conn, sql(w), [...params, ...p, ...params, ...p])) {
+            yield chunk.map((r) => {
+              // Without its signature (Assertion's may be left out): nothing here checks it again.
+              const record = JSON.parse(r[1] as string) as Assertion
+              record.id = r[0] as string
+              const flags = r[4] as number
+              return {run: `${r[2]}\u0000${r[3]}`, record, targeted: (flags & 1) !== 0, supersededElsewhere: (flags & 2) !== 0}
+            })
+          }
         }
       } finally {
-        conn.closeSync()
+        if (open) await queryStrings(conn, 'COMMIT').catch(() => undefined)
+        duck.disconnect_sync(conn)
       }
     }
-    return {pairs: Number(pairs), batches: contestedBatches(rows(), opts.batch ?? 2048)}
+    return {pairs, batches: contestedBatches(rows(), opts.batch ?? 2048, {runsContested: true})}
+  }
+
+  /**
+   * Consecutive ranges of (subject, predicate) keys in DuckDB's order, open below and above at
+   * the ends, of about contestedRange assertions in scope each: the bounds are evenly spaced keys
+   * of a sample of those assertions (reservoir sampling: memory for the sample alone), sorted by
+   * DuckDB itself so that they split the keys as its comparisons do. A bound is a whole key, so
+   * no pair straddles two ranges, and a subject with many predicates may span several.
+   */
+  private async pairRanges(conn: Bindings.Connection, scope: string, params: readonly Param[]): Promise<PairRange[]> {
+    const [[total]] = await queryStrings(conn, `SELECT count(*)::VARCHAR FROM records WHERE kind = 'assertion'${scope}`, params)
+    const k = Math.ceil(Number(total) / this.contestedRange)
+    if (!(k > 1)) return [{}]
+    const size = Math.min(Number(total), k * SAMPLE_PER_RANGE)
+    const sample = await queryStrings(
+      conn,
+      `SELECT subject, predicate FROM (SELECT subject, predicate FROM records WHERE kind = 'assertion'${scope} AND subject IS NOT NULL AND predicate IS NOT NULL)
+       USING SAMPLE reservoir(${size} ROWS) REPEATABLE (1) ORDER BY subject, predicate`,
+      params,
+    )
+    const bounds: Array<[string, string]> = []
+    for (let j = 1; j < k && sample.length; j++) {
+      const [s, p] = sample[Math.floor((j * sample.length) / k)] as [string, string]
+      const last = bounds.at(-1)
+      if (!last || last[0] !== s || last[1] !== p) bounds.push([s, p])
+    }
+    if (bounds.length === 0) return [{}]
+    return [{to: bounds[0]}, ...bounds.slice(1).map((to, i) => ({from: bounds[i], to})), {from: bounds.at(-1)}]
   }
 
   /**

@@ -1,5 +1,6 @@
 /** Routes whose operations come from other parts of steme (conflicts, verify, sync): mounted when present, else 501. */
-import type {FastifyInstance, FastifyRequest} from 'fastify'
+import {Readable} from 'node:stream'
+import type {FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 import type {ConflictsQuery, ServeContext} from '../context.js'
 import type {Naming} from '../../core/naming.js'
 import {HttpError, namingOf} from '../errors.js'
@@ -28,7 +29,7 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
         },
       },
     },
-    conflicts ? oneAtATime(([q, naming]: [ConflictsQuery, Naming]) => conflicts(ctx.deps, q, naming), (req) => [req.query, namingOf(req)]) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
+    conflicts ? streamed(oneAtATime(([q, naming]: [ConflictsQuery, Naming]) => conflicts(ctx.deps, q, naming), (req) => [req.query, namingOf(req)])) : notYet('GET /v1/conflicts', 'lenses and `steme conflicts`'),
   )
   if (verify) verify(app, ctx)
   else app.post('/v1/verify', {config: {role: 'read'}}, notYet('POST /v1/verify', 'claims verification'))
@@ -63,4 +64,47 @@ function oneAtATime<Q>(op: (q: Q) => Promise<unknown>, query: (req: FastifyReque
     tail = run.catch(() => undefined)
     return run
   }
+}
+
+/**
+ * Send a handler's answer as JSON text written a piece at a time: the same bytes JSON.stringify
+ * gives, without that text (and the copy the socket makes of it) held whole. Every contested
+ * pair of a 1M-record store is ~70 MB of JSON.
+ */
+function streamed(handler: (req: FastifyRequest) => Promise<unknown>) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const answer = await handler(req)
+    return reply.type('application/json; charset=utf-8').send(Readable.from(jsonPieces(answer)))
+  }
+}
+
+/** JSON.stringify(value) in pieces of about 64 KiB: each member of a top-level object's arrays is stringified alone. */
+export function* jsonPieces(value: unknown, size = 64 * 1024): Generator<string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as {toJSON?: unknown}).toJSON === 'function') {
+    yield JSON.stringify(value) ?? 'null'
+    return
+  }
+  let buf = '{'
+  let first = true
+  for (const [k, v] of Object.entries(value)) {
+    if (!Array.isArray(v) || typeof (v as {toJSON?: unknown}).toJSON === 'function') {
+      const text = JSON.stringify(v)
+      // What JSON.stringify leaves out of an object (undefined, a function, a symbol).
+      if (text === undefined) continue
+      buf += (first ? '' : ',') + JSON.stringify(k) + ':' + text
+      first = false
+      continue
+    }
+    buf += (first ? '' : ',') + JSON.stringify(k) + ':['
+    first = false
+    for (let i = 0; i < v.length; i++) {
+      buf += (i ? ',' : '') + (JSON.stringify(v[i]) ?? 'null')
+      if (buf.length >= size) {
+        yield buf
+        buf = ''
+      }
+    }
+    buf += ']'
+  }
+  yield buf + '}'
 }
