@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {showOp, type ShowResult} from '../ops/show.js'
-import {visible} from '../ui/table.js'
+import {field, visible} from '../ui/table.js'
 
 export default class Show extends StemeCommand {
   static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
@@ -16,12 +16,14 @@ export default class Show extends StemeCommand {
     // JSON already escapes C0 controls; visible() adds DEL, C1 and bidi controls, still as JSON escapes.
     // Line by line: the newlines of the layout are the only raw controls, and they stay newlines.
     this.out(JSON.stringify(res.record, null, 2).split('\n').map(visible).join('\n'))
-    this.out(`signature: ${res.signature}`)
-    for (const c of res.cites) this.out(`cites (${c.rel}): ${c.id}${c.found ? '' : '  [not in this store]'}`)
-    if (res.record.kind === 'trust') this.out(`endorses agent: ${res.record.target} (weight ${res.record.weight})`)
+    // Through --remote every word here is the daemon's: each is a field, escaped once.
+    const f = (x: unknown) => field(String(x))
+    this.out(`signature: ${f(res.signature)}`)
+    for (const c of res.cites) this.out(`cites (${f(c.rel)}): ${f(c.id)}${c.found ? '' : '  [not in this store]'}`)
+    if (res.record.kind === 'trust') this.out(`endorses agent: ${f(res.record.target)} (weight ${f(res.record.weight)})`)
     // An assertion cites by evidence or supersedes; a vote or a retraction is its own relation.
-    for (const c of res.citedBy) this.out(`cited by ${c.kind}${c.rel === c.kind ? '' : ` (${c.rel})`}: ${c.id}`)
-    if (res.state) this.out(`state: ${res.state}`)
+    for (const c of res.citedBy) this.out(`cited by ${f(c.kind)}${c.rel === c.kind ? '' : ` (${f(c.rel)})`}: ${f(c.id)}`)
+    if (res.state) this.out(`state: ${f(res.state)}`)
     for (const line of res.why ?? []) this.out(visible(`  ${line}`))
     if (res.signature !== 'valid') process.exitCode = 1
     return res

@@ -9,6 +9,12 @@ export interface Added {
   records: SignedRecord[]
   /** The same records as event streams send them. */
   entries: Entry[]
+  /**
+   * Set (with no records) when an insert failed part way: records may have been stored that no
+   * event announces (a retry finds them present), so live streams must say so, as a resume that
+   * cannot be exact does.
+   */
+  lost?: string
 }
 
 /** How long after the last event stream closes the daemon keeps learning which records are new, so a stream can resume. */
@@ -101,6 +107,21 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     this.emit('added', {records, entries})
   }
 
+  /**
+   * An insert failed, and some of its records may be stored all the same: no stream may resume as
+   * if it had seen them all (the journal starts again), and the open ones are told.
+   */
+  private failed(e: unknown): never {
+    this.journal.gap()
+    if (this.listenerCount('added') > 0) this.emit('added', {records: [], entries: [], lost: 'an insert failed part way, and records it stored may never be sent on this stream (a retry finds them present)'})
+    throw e
+  }
+
+  /** The place after every record stored so far, as a stream's `id:` gives it. */
+  position(): string {
+    return this.journal.position()
+  }
+
   insertDetailed(batch: readonly Sealed[], wantIds = true): Promise<InsertDetail> {
     return this.locked(() => this.detailed(batch, wantIds))
   }
@@ -117,7 +138,7 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
         const d = await this.detailed(columnsToSealed(parts), false)
         return {added: d.added, present: d.present}
       }
-      const res = await this.inner.insertColumns(parts)
+      const res = await this.inner.insertColumns(parts).catch((e: unknown) => this.failed(e))
       this.onStored(res.added)
       if (res.added) this.journal.gap()
       return res
@@ -133,7 +154,7 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
   private async detailed(batch: readonly Sealed[], wantIds: boolean): Promise<InsertDetail> {
     // Nobody needs to know which records are new: skip the presence check, the adapter dedups anyway.
     if (!wantIds && !this.tracking()) {
-      const res = await this.inner.insert(batch)
+      const res = await this.inner.insert(batch).catch((e: unknown) => this.failed(e))
       this.onStored(res.added)
       if (res.added) this.journal.gap()
       return {...res, addedIds: [], presentIds: []}
@@ -142,13 +163,7 @@ export class ObservedStore extends EventEmitter<{added: [Added]}> {
     for (const s of batch) unique.set(s.record.id, s)
     const present = await this.inner.has([...unique.keys()])
     const fresh = [...unique.values()].filter((s) => !present.has(s.record.id))
-    try {
-      if (fresh.length) await this.inner.insert(fresh)
-    } catch (e) {
-      // Some of them may be stored all the same: no stream may resume as if it had seen them all.
-      this.journal.gap()
-      throw e
-    }
+    if (fresh.length) await this.inner.insert(fresh).catch((e: unknown) => this.failed(e))
     this.onStored(fresh.length)
     // Every record of the batch but the first copy of each new one was present: stored before, or
     // a repeat within the body. Listed as often as counted, so the ids add up to the counts.

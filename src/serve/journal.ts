@@ -72,9 +72,12 @@ export class Journal {
     return added
   }
 
-  /** Records were stored that the journal did not see: forget everything, so nothing resumes past them. */
+  /**
+   * Records were stored that the journal did not see: forget everything, so nothing resumes past
+   * them. Always under a new generation, even when empty: the start mark of the old one may have
+   * been handed to a stream already.
+   */
   gap(): void {
-    if (this.size === 0 && !this.evicted) return
     this.entries = []
     this.head = 0
     this.first = 0

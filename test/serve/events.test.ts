@@ -101,6 +101,83 @@ describe('ObservedStore subscriptions', () => {
     back.close()
   })
 
+  it('a start mark handed out while the journal was empty does not resume past records stored unseen', async () => {
+    const obs = new ObservedStore(new MemoryStore(), () => undefined, {resumeMs: 0})
+    const first = await obs.subscribe(() => undefined)
+    expect(first.position).toMatch(/^begin-/)
+    first.close()
+    const r1 = assertion({subject: 's:1', value: 1})
+    // Nobody tracks: the bulk path, which the journal does not see.
+    expect(await obs.forRequest(false).store.insert([r1])).toEqual({added: 1, present: 0})
+    const back = await obs.subscribe(() => undefined, first.position)
+    expect(back.missed).toEqual({lost: expect.any(String)})
+    back.close()
+  })
+
+  it('a bulk insert that fails after storing some records ends the run too', async () => {
+    const inner = new MemoryStore()
+    let failNext = false
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'insert')
+          return async (batch: readonly Sealed[]) => {
+            const res = await target.insert(batch)
+            if (failNext) throw new Error('no space left on device')
+            return res
+          }
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const obs = new ObservedStore(store, () => undefined, {resumeMs: 0})
+    const r1 = assertion({subject: 's:1', value: 1})
+    const r2 = assertion({subject: 's:2', value: 2})
+    const seen = await obs.subscribe(() => undefined)
+    await obs.insertDetailed([r1])
+    seen.close()
+    failNext = true
+    await expect(obs.forRequest(false).store.insert([r2])).rejects.toThrow('no space left')
+    expect(await inner.has([r2.record.id])).toEqual(new Set([r2.record.id]))
+    const back = await obs.subscribe(() => undefined, r1.record.id)
+    expect(back.missed).toEqual({lost: expect.any(String)})
+    back.close()
+  })
+
+  it('an open stream is told when an insert fails part way (its records are never announced: a retry finds them present)', async () => {
+    const inner = new MemoryStore()
+    let failNext = false
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'insert')
+          return async (batch: readonly Sealed[]) => {
+            const res = await target.insert(batch)
+            if (failNext) throw new Error('no space left on device')
+            return res
+          }
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const obs = new ObservedStore(store, () => undefined)
+    const got: Added[] = []
+    const open = await obs.subscribe((a) => got.push(a))
+    const r2 = assertion({subject: 's:2', value: 2})
+    failNext = true
+    await expect(obs.insertDetailed([r2])).rejects.toThrow('no space left')
+    failNext = false
+    expect(await obs.insertDetailed([r2])).toMatchObject({added: 0, present: 1})
+    expect(got).toEqual([{records: [], entries: [], lost: expect.stringContaining('failed part way')}])
+    // The stream's place is the journal's fresh start: a reconnect from it resumes exactly.
+    const mark = obs.position()
+    expect(mark).toMatch(/^begin-/)
+    const r3 = assertion({subject: 's:3', value: 3})
+    await obs.insertDetailed([r3])
+    const back = await obs.subscribe(() => undefined, mark)
+    expect(back.missed).toMatchObject({entries: [{id: r3.record.id}]})
+    open.close()
+    back.close()
+  })
+
   it('within the resume window after the last stream closed, a counts-only write is journalled, older stamp and all', async () => {
     const obs = new ObservedStore(new MemoryStore(), () => undefined, {resumeMs: 60_000})
     const a = await obs.subscribe(() => undefined)

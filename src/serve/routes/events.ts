@@ -12,10 +12,10 @@ const MAX_BACKLOG = 8 * 1024 * 1024
 const RECHECK_MS = 1000
 
 /** The data of a `reset` event: the stream could not resume where it was asked to, and what to do about it. */
-function resetBody(lost: string): {code: string; message: string; hint: string} {
+function resetBody(lost: string, live = false): {code: string; message: string; hint: string} {
   return {
     code: 'resume_lost',
-    message: `cannot resume this stream where it left off: ${lost}; it goes on live from here`,
+    message: live ? `this stream may have missed records: ${lost}; it goes on live from here` : `cannot resume this stream where it left off: ${lost}; it goes on live from here`,
     hint: 'records stored meanwhile may be missing on your side: read the log again (GET /v1/log, paging with after=<next>) or run `steme pull` against this daemon, and keep this stream open meanwhile; records it sends that you already have carry ids you know',
   }
 }
@@ -47,6 +47,9 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
       const from = (typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined) ?? req.query['last-event-id']
       reply.hijack()
       res.writeHead(200, {...headers, connection: 'keep-alive'})
+      // A live stream that may have missed records says so as a resume does: a reset, then the
+      // journal's fresh start mark, so a reconnect from it resumes exactly after what follows.
+      const reset = (lost: string): string => `event: reset\ndata: ${JSON.stringify(resetBody(lost, true))}\n\nid: ${ctx.observed.position()}\n\n`
       const wanted = (e: Entry) => prefix === undefined || (e.subject !== undefined && e.subject.startsWith(prefix))
       // A stream's place moves past every record stored, sent or not: a filtered stream gets an
       // `id:` alone for those it skips, which sets the id a reconnect resumes from and is no event.
@@ -69,9 +72,9 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
       let allowance = MAX_BACKLOG
       // Events that come before the stream's opening is written go after it.
       let early: string | undefined = ''
-      const onAdded = ({entries}: Added) => {
+      const onAdded = ({entries, lost}: Added) => {
         if (revoked()) return
-        const out = events(entries)
+        const out = lost === undefined ? events(entries) : reset(lost)
         if (!out) return
         if (early !== undefined) return void (early += out)
         if (res.writableLength > allowance) return res.destroy()
