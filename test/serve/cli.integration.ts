@@ -9,6 +9,7 @@ import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
 import {initHash} from '../../src/core/hash.js'
 import {assertion, testKey} from '../helpers/records.js'
 import {freeFetchBlockedPort} from '../helpers/ports.js'
+import {steme} from './daemon.js'
 import {ndjson} from './harness.js'
 
 const BIN = resolve(import.meta.dirname, '../../bin/run.js')
@@ -26,20 +27,6 @@ function makeEnv(): Env {
   delete env.STEME_REMOTE
   delete env.STEME_TOKEN
   return {dir, env}
-}
-
-async function steme(e: Env, args: string[], input?: string): Promise<{code: number; stdout: string; stderr: string}> {
-  const p = pexec(process.execPath, [BIN, ...args], {cwd: e.dir, env: e.env, maxBuffer: 64 * 1024 * 1024})
-  if (input !== undefined) {
-    p.child.stdin!.end(input)
-  }
-  try {
-    const {stdout, stderr} = await p
-    return {code: 0, stdout, stderr}
-  } catch (err) {
-    const x = err as {code: number; stdout: string; stderr: string}
-    return {code: x.code, stdout: x.stdout, stderr: x.stderr}
-  }
 }
 
 async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildProcess; url: string; exited: Promise<number | null>; log: () => string}> {

@@ -40,6 +40,24 @@ function gated(inner: Store) {
   }
 }
 
+/** The store, whose inserts fail after storing their records while `fail(true)`: as a disk that fills at the checkpoint after the insert. */
+function failing(inner: Store) {
+  let on = false
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'insert')
+        return async (batch: readonly Sealed[]) => {
+          const res = await target.insert(batch)
+          if (on) throw new Error('no space left on device')
+          return res
+        }
+      const v = Reflect.get(target, prop, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  return {store, fail: (yes: boolean) => void (on = yes)}
+}
+
 describe('ObservedStore subscriptions', () => {
   it('a stream resuming while a write unseen by the journal is under way is told it cannot resume, not left missing that write', async () => {
     const inner = new MemoryStore()
@@ -73,26 +91,13 @@ describe('ObservedStore subscriptions', () => {
 
   it('an insert that fails after storing some of its records leaves no stream resuming as if it had seen them all', async () => {
     const inner = new MemoryStore()
-    let failNext = false
-    // As a write that fails once its rows are in (the disk fills at the checkpoint after the insert).
-    const store = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'insert')
-          return async (batch: readonly Sealed[]) => {
-            const res = await target.insert(batch)
-            if (failNext) throw new Error('no space left on device')
-            return res
-          }
-        const v = Reflect.get(target, prop, target)
-        return typeof v === 'function' ? v.bind(target) : v
-      },
-    })
+    const {store, fail} = failing(inner)
     const obs = new ObservedStore(store, () => undefined)
     const r1 = assertion({subject: 's:1', value: 1})
     const r2 = assertion({subject: 's:2', value: 2})
     const open = await obs.subscribe(() => undefined)
     await obs.insertDetailed([r1])
-    failNext = true
+    fail(true)
     await expect(obs.insertDetailed([r2])).rejects.toThrow('no space left')
     expect(await inner.has([r2.record.id])).toEqual(new Set([r2.record.id]))
     const back = await obs.subscribe(() => undefined, r1.record.id)
@@ -116,26 +121,14 @@ describe('ObservedStore subscriptions', () => {
 
   it('a bulk insert that fails after storing some records ends the run too', async () => {
     const inner = new MemoryStore()
-    let failNext = false
-    const store = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'insert')
-          return async (batch: readonly Sealed[]) => {
-            const res = await target.insert(batch)
-            if (failNext) throw new Error('no space left on device')
-            return res
-          }
-        const v = Reflect.get(target, prop, target)
-        return typeof v === 'function' ? v.bind(target) : v
-      },
-    })
+    const {store, fail} = failing(inner)
     const obs = new ObservedStore(store, () => undefined, {resumeMs: 0})
     const r1 = assertion({subject: 's:1', value: 1})
     const r2 = assertion({subject: 's:2', value: 2})
     const seen = await obs.subscribe(() => undefined)
     await obs.insertDetailed([r1])
     seen.close()
-    failNext = true
+    fail(true)
     await expect(obs.forRequest(false).store.insert([r2])).rejects.toThrow('no space left')
     expect(await inner.has([r2.record.id])).toEqual(new Set([r2.record.id]))
     const back = await obs.subscribe(() => undefined, r1.record.id)
@@ -145,26 +138,14 @@ describe('ObservedStore subscriptions', () => {
 
   it('an open stream is told when an insert fails part way (its records are never announced: a retry finds them present)', async () => {
     const inner = new MemoryStore()
-    let failNext = false
-    const store = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'insert')
-          return async (batch: readonly Sealed[]) => {
-            const res = await target.insert(batch)
-            if (failNext) throw new Error('no space left on device')
-            return res
-          }
-        const v = Reflect.get(target, prop, target)
-        return typeof v === 'function' ? v.bind(target) : v
-      },
-    })
+    const {store, fail} = failing(inner)
     const obs = new ObservedStore(store, () => undefined)
     const got: Added[] = []
     const open = await obs.subscribe((a) => got.push(a))
     const r2 = assertion({subject: 's:2', value: 2})
-    failNext = true
+    fail(true)
     await expect(obs.insertDetailed([r2])).rejects.toThrow('no space left')
-    failNext = false
+    fail(false)
     expect(await obs.insertDetailed([r2])).toMatchObject({added: 0, present: 1})
     expect(got).toEqual([{records: [], entries: [], lost: expect.stringContaining('failed part way')}])
     // The stream's place is the journal's fresh start: a reconnect from it resumes exactly.

@@ -34,25 +34,26 @@ interface Proxy {
 }
 
 /**
- * A daemon from before `after` and `next`, as its clients see one: the request goes on without the
- * parameter it does not know (fastify ignores it), and the answer has no `next`. Every other
- * request passes as it is.
+ * A proxy in front of a daemon that notes the GET /v1/log requests (to see what the client asks).
+ * With `old`, it is a daemon from before `after` and `next`, as its clients see one: the request
+ * goes on without the parameter it does not know (fastify ignores it), and the answer has no
+ * `next`. Every other request passes as it is.
  */
-async function oldDaemon(upstream: string): Promise<Proxy> {
+async function logProxy(upstream: string, old: boolean): Promise<Proxy> {
   const asked: URLSearchParams[] = []
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url!, upstream)
     const isLog = u.pathname === '/v1/log'
     if (isLog) {
       asked.push(new URLSearchParams(u.searchParams))
-      u.searchParams.delete('after')
+      if (old) u.searchParams.delete('after')
     }
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v
     fetch(u, {method: req.method, headers})
       .then(async (up) => {
         let body = await up.text()
-        if (isLog && up.ok) {
+        if (old && isLog && up.ok) {
           const page = JSON.parse(body) as {next?: string}
           delete page.next
           body = JSON.stringify(page)
@@ -146,7 +147,7 @@ describe('GET /v1/log pages exactly with after=<next>, against a real steme serv
   })
 
   it('the CLI client pages on the cursor: no record is sent twice', async () => {
-    const proxy = await passThrough(d.url)
+    const proxy = await logProxy(d.url, false)
     try {
       const client = new RemoteClient(proxy.url, d.token)
       for (const page of [1, 2, 3, 4, 7, 100]) {
@@ -167,7 +168,7 @@ describe('GET /v1/log pages exactly with after=<next>, against a real steme serv
   })
 
   it('against a daemon from before the cursor (it drops after= and answers no next), the CLI pages as that daemon allows and still gives every record once', async () => {
-    const old = await oldDaemon(d.url)
+    const old = await logProxy(d.url, true)
     try {
       const client = new RemoteClient(old.url, d.token)
       for (const page of [1, 2, 3, 5, 7, 100]) {
@@ -197,29 +198,3 @@ describe('GET /v1/log pages exactly with after=<next>, against a real steme serv
     expect(JSON.parse(cli.stdout).records).toEqual(all)
   })
 })
-
-/** A proxy that passes everything as it is and notes the log requests (to see what the client asks). */
-async function passThrough(upstream: string): Promise<Proxy> {
-  const asked: URLSearchParams[] = []
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url!, upstream)
-    if (u.pathname === '/v1/log') asked.push(new URLSearchParams(u.searchParams))
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v
-    fetch(u, {method: req.method, headers})
-      .then(async (up) => {
-        res.writeHead(up.status, {'content-type': up.headers.get('content-type') ?? 'application/json'})
-        res.end(await up.text())
-      })
-      .catch((e: Error) => {
-        res.writeHead(502)
-        res.end(e.message)
-      })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    asked,
-    close: () => new Promise((r) => server.close(() => r())),
-  }
-}
