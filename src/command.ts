@@ -52,8 +52,8 @@ export abstract class StemeCommand extends Command {
 
   override async init(): Promise<void> {
     // Arguments come from the command line only. oclif would otherwise take a missing argument from
-    // piped stdin, if it arrived within 10 ms: \`echo x | steme log\` listed subject x alone, and a
-    // \`steme log\` inside a \`while read\` loop took the loop's next line for a subject.
+    // piped stdin, if it arrived within 10 ms: `echo x | steme log` listed subject x alone, and a
+    // `steme log` inside a `while read` loop took the loop's next line for a subject.
     for (const arg of Object.values((this.constructor as typeof Command).args ?? {})) arg.ignoreStdin = true
     await super.init()
     // A reader that stops reading (`steme log | head`) is no failure: the command stops writing
