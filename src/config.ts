@@ -3,7 +3,7 @@ import {existsSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseToml, TomlError} from 'smol-toml'
 import {UserError} from './core/errors.js'
-import {closest} from './core/words.js'
+import {closest, shellWord} from './core/words.js'
 import {LENS_PARAMS, type ParamSpec} from './lenses/params.js'
 
 export const STEME_DIR = '.steme'
@@ -73,7 +73,7 @@ export function initCommandFor(path: string): string | undefined {
     if (basename(path) !== DB_FILE || basename(dirname(path)) !== STEME_DIR) return undefined
     dir = dirname(dirname(path))
   } else if (basename(path) === STEME_DIR) dir = dirname(path)
-  return `steme init --dir ${/^[\w./:@%+=,-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`}`
+  return `steme init --dir ${shellWord(dir)}`
 }
 
 /** The nearest `.steme/` store directory at or above `from`, as commands find it without --store. */

@@ -6,6 +6,7 @@ import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
 import {committed, findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
+import {shellWord} from '../core/words.js'
 
 /** The repo root: the git work tree's top, else the directory holding `.steme/`, else cwd. */
 export function repoRoot(cwd: string): string {
@@ -65,7 +66,11 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
       // Named from the repo root, which a command run in a subdirectory (with a .steme of its own, perhaps) does not show.
       throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : `${rel} in ${root}`}`, {
         code: 'config',
-        hint: 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>',
+        // A file named by --claims is the one to add to: `claims add` alone writes the default file.
+        hint:
+          path === undefined
+            ? 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>'
+            : `check the path, or start the file with \`steme claims add --claims ${shellWord(path)}\` (see docs/claims.md)`,
       })
     }
     name = rel.startsWith('..') ? abs : rel

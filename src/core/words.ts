@@ -3,6 +3,9 @@
 /** "1 record", "2 records", "3 witnesses"; `show` writes the number (e.g. with thousands separators). */
 export const plural = (n: number, word: string, show: (n: number) => string = String): string => `${show(n)} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
 
+/** A word as a POSIX shell reads it back: as it is when it holds nothing the shell treats specially, else in single quotes. */
+export const shellWord = (s: string): string => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
+
 /** Edit distance (insertions, deletions, substitutions, and swaps of two neighbours). */
 function distance(a: string, b: string): number {
   const d: number[][] = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)])

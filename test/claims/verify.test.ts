@@ -271,6 +271,19 @@ describe('--staged', () => {
     expect(err).toMatchObject({exit: 2, message: `no claims file at .steme/claims.toml in ${dir}`})
   })
 
+  it('a missing file named by --claims: the hint adds to that file, not to the default one', async () => {
+    const dir = makeRepo({'package.json': '{"name":"a"}'}, {git: true})
+    // As a shell reads it back: bare when it can be, else in single quotes.
+    for (const [given, word] of [['nope.toml', join(dir, 'nope.toml')], ["it's mine.toml", `'${join(dir, 'it')}'\\''s mine.toml'`]]) {
+      const err = await verifyOp({}, {cwd: dir, claims: join(dir, given)}).catch((e: unknown) => e as UserError)
+      expect(err).toMatchObject({exit: 2, message: `no claims file at ${given} in ${dir}`})
+      expect(err.hint).toContain(`steme claims add --claims ${word}\``)
+    }
+    // Without --claims the default file is the one to start.
+    const plain = await verifyOp({}, {cwd: dir}).catch((e: unknown) => e as UserError)
+    expect(plain.hint).toContain('add a claim with `steme claims add`')
+  })
+
   it('refuses --staged outside git', async () => {
     const dir = makeRepo({'.steme/claims.toml': ''})
     await expect(verifyOp({}, {cwd: dir, staged: true})).rejects.toMatchObject({exit: 2, message: expect.stringMatching(/needs a git repository/)})
