@@ -92,7 +92,9 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     const bare = await openErr(schemaUrl('bare'))
     expect(bare.code).toBe('no_store')
     expect(bare.message).toMatch(/has no steme store/)
-    expect(bare.hint).toContain(`steme init --store postgres://steme@`)
+    // The ? of the schema parameter is a glob to a shell: the URL comes quoted.
+    expect(bare.hint).toContain(`steme init --store 'postgres://steme@`)
+    expect(bare.hint).toMatch(/\?schema=bare_\d+'`/)
     expect(bare.message + bare.hint).not.toMatch(/:steme@/)
   })
 

@@ -4,6 +4,7 @@ import {from as copyFrom} from 'pg-copy-streams'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {UserError} from '../../core/errors.js'
+import {shellWord} from '../../core/words.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
@@ -116,7 +117,8 @@ export class PostgresStore implements Store {
     if (version === 0 && !create) {
       throw new UserError(`${this.location} has no steme store (no schema "${schema}" with steme's tables)`, {
         code: 'no_store',
-        hint: `create it with \`steme init --store ${this.location}\`, or copy a store into it with \`steme migrate --from <store> --to ${this.location}\``,
+        // Quoted for the shell: a ?schema= URL pasted bare is a glob to it.
+        hint: `create it with \`steme init --store ${shellWord(this.location)}\`, or copy a store into it with \`steme migrate --from <store> --to ${shellWord(this.location)}\``,
       })
     }
     // An older schema is upgraded even by read-only commands: unlike a DuckDB file, a server
