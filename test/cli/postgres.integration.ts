@@ -63,7 +63,7 @@ describe('steme on PostgreSQL through the CLI', () => {
     const missing = sb.run(['stats', '--store', `${db}?schema=nothing_here`])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/has no steme store/)
-    expect(missing.stderr).toMatch(/steme init --store postgres:\/\/steme@/)
+    expect(missing.stderr).toMatch(/steme init --store 'postgres:\/\/steme@/)
     expect(missing.stderr).not.toMatch(/:steme@/)
   })
 
