@@ -168,15 +168,41 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   return rt
 }
 
+/** Lock errors that name a `steme serve` as the holder: it holds the store until stopped, so waiting for it is pointless. */
+const heldByDaemon = new WeakSet<Error>()
+
 /** A lock error names the daemon that holds the store, when it is a `steme serve`, and says what to do. */
 function explainLock(e: unknown, location: StoreLocation): unknown {
   if (!(e instanceof UserError) || e.code !== 'locked') return e
   const daemon = readServeState(stateDir(location))
   if (!daemon) return e
-  return new UserError(`the store ${location.url} is held by \`steme serve\` (pid ${daemon.pid}, ${daemon.url})`, {
+  return marked(heldByDaemon, new UserError(`the store ${location.url} is held by \`steme serve\` (pid ${daemon.pid}, ${daemon.url})`, {
     code: 'locked',
     exit: 1,
     hint: `assert, ingest, query, log, show, conflicts and verify go through it on their own (or pass --remote ${daemon.url}); for anything else stop it first: kill -TERM ${daemon.pid}`,
     cause: e,
-  })
+  }))
+}
+
+function marked<E extends Error>(set: WeakSet<Error>, e: E): E {
+  set.add(e)
+  return e
+}
+
+/**
+ * `openRuntime`, waiting up to `waitMs` while another steme process holds the store (DuckDB
+ * admits one writer process per file), polling every `pollMs`; the last lock error once the time
+ * is up. A store held by `steme serve` is refused at once: a daemon lets go only when stopped.
+ */
+export async function openRuntimeWhenFree(opts: RuntimeOptions, waitMs: number, pollMs = 200, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<Runtime> {
+  const end = Date.now() + waitMs
+  for (;;) {
+    try {
+      return await openRuntime(opts)
+    } catch (e) {
+      const left = end - Date.now()
+      if (!(e instanceof UserError) || e.code !== 'locked' || heldByDaemon.has(e) || left <= 0) throw e
+      await sleep(Math.min(pollMs, left))
+    }
+  }
 }

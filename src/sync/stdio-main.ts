@@ -6,9 +6,9 @@
  * order) go through oclif as usual, to the same code (`syncServeStdio`).
  */
 import {renderError} from '../core/render-error.js'
-import {openRuntime} from '../runtime.js'
+import {openRuntimeWhenFree} from '../runtime.js'
 import {SYNC_SERVER_DB_THREADS} from './server.js'
-import {DEFAULT_IDLE_TIMEOUT_S, serveRuntimeStdio} from './stdio-server.js'
+import {DEFAULT_IDLE_TIMEOUT_S, DEFAULT_RELEASE_AFTER_S, STORE_WAIT_MS, serveRuntimeStdio} from './stdio-server.js'
 
 /** The store path when `argv` (after the binary) is exactly `sync-serve --stdio --store <path>`. */
 export function fastSyncServeArgs(argv: readonly string[]): string | undefined {
@@ -24,6 +24,8 @@ export interface SyncServeStdioOptions {
   dbThreads?: number
   /** Seconds without progress from the client before serving stops (0: never); absent: the store config's `[sync] idle_timeout_seconds`, else the default. */
   idleTimeoutS?: number
+  /** Seconds of the client's silence before the store is let go of until its next request (0: held to the end); default DEFAULT_RELEASE_AFTER_S. */
+  releaseAfterS?: number
 }
 
 /**
@@ -33,12 +35,15 @@ export interface SyncServeStdioOptions {
 export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void> {
   let stuck = false
   try {
-    const rt = await openRuntime({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS})
-    try {
-      await serveRuntimeStdio(rt, {readOnly: opts.readOnly, ...idleTimeout(opts.idleTimeoutS, rt.config.syncIdleTimeoutSeconds)})
-    } finally {
-      await rt.close()
-    }
+    // A store another steme holds is waited for: most often the steme of this client's own
+    // lost connection, which lets go once silent for its release time.
+    const open = () => openRuntimeWhenFree({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS}, STORE_WAIT_MS)
+    const rt = await open()
+    await serveRuntimeStdio(rt, open, {
+      readOnly: opts.readOnly,
+      releaseMs: (opts.releaseAfterS ?? DEFAULT_RELEASE_AFTER_S) * 1000,
+      ...idleTimeout(opts.idleTimeoutS, rt.config.syncIdleTimeoutSeconds),
+    })
   } catch (e) {
     process.exitCode = renderError(e, false)
     // An answer the client never took (it vanished: the idle timeout ended serving) is still

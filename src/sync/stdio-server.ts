@@ -17,6 +17,22 @@ import {MAX_MESSAGE, T, encode} from './wire.js'
 export const DEFAULT_IDLE_TIMEOUT_S = 600
 
 /**
+ * How long `sync-serve --stdio` keeps the store open while its client is silent (default 10 s):
+ * it then lets go of it, and opens it again for the next request. A session whose network
+ * dropped is silent for good, and would otherwise keep every other writer out (the client's own
+ * reconnect included) until its idle timeout. A healthy client is silent longer than this only
+ * while it stores a large answer, and then pays one reopen (tens of milliseconds).
+ */
+export const DEFAULT_RELEASE_AFTER_S = 10
+
+/**
+ * How long `sync-serve --stdio` waits for a store another steme process holds, when it starts and
+ * when it opens the store again: long enough for a lost session's steme (silent, so it lets go
+ * after DEFAULT_RELEASE_AFTER_S) or another sync's request to finish.
+ */
+export const STORE_WAIT_MS = 30_000
+
+/**
  * Bytes of an answer per write: the watchdog counts each one taken by the peer as progress, so
  * a slow link (16 MiB of answer at 200 kbit/s take over ten minutes) is never taken for a dead one.
  */
@@ -39,15 +55,79 @@ export interface ServeStdioOptions {
   idleMs?: number
   /** What set idleMs, for the message when it ends serving (default `--idle-timeout`). */
   idleSetting?: string
+  /** Let go of the store when the peer is silent this long (ms), to open it again for the next request; 0: hold it to the end. */
+  releaseMs?: number
 }
 
-/** `sync-serve --stdio`: this process is the sole writer of the runtime's store while it serves. */
-export async function serveRuntimeStdio(rt: Runtime, opts: ServeStdioOptions = {}): Promise<void> {
-  const handler = createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: !!opts.readOnly, soleWriter: true})
+/**
+ * `sync-serve --stdio` over `first`, a runtime it now owns: while it holds the store it is its
+ * sole writer. It lets go of the store while the client is silent (`releaseMs`), and `reopen`s
+ * it for the next request.
+ */
+export async function serveRuntimeStdio(first: Runtime, reopen: () => Promise<Runtime>, opts: ServeStdioOptions = {}): Promise<void> {
+  const lease = new StoreLease(first, reopen, !!opts.readOnly)
   try {
-    await serveStreams(handler, process.stdin, process.stdout, {idleMs: opts.idleMs, idleSetting: opts.idleSetting})
+    await serveStreams(lease, process.stdin, process.stdout, {idleMs: opts.idleMs, idleSetting: opts.idleSetting, quietMs: opts.releaseMs, onQuiet: () => lease.release()})
   } finally {
-    await handler.close()
+    await lease.close()
+  }
+}
+
+/**
+ * A sync handler over a store held only while it is wanted: `release` closes the store (its
+ * caches go with it: another process may write while it is let go), and the next request opens
+ * it again. Requests never overlap a release: one waits for the release to end, and a release
+ * asked for during a request is not done.
+ */
+export class StoreLease implements SyncHandler {
+  private held: Promise<{rt: Runtime; handler: SyncHandler}> | undefined
+  private letGo: Promise<void> = Promise.resolve()
+  private busy = 0
+  /** Times the store was let go of (for tests). */
+  releases = 0
+
+  constructor(
+    first: Runtime,
+    private readonly reopen: () => Promise<Runtime>,
+    private readonly readOnly: boolean,
+  ) {
+    this.held = Promise.resolve(this.serve(first))
+  }
+
+  private serve(rt: Runtime): {rt: Runtime; handler: SyncHandler} {
+    return {rt, handler: createSyncHandler({store: rt.store, clock: rt.clock, saveClock: () => rt.saveClock(), skewMs: rt.config.skewSeconds * 1000, readOnly: this.readOnly, soleWriter: true})}
+  }
+
+  async handle(request: Uint8Array): Promise<Uint8Array> {
+    this.busy++
+    try {
+      await this.letGo
+      this.held ??= this.reopen().then((rt) => this.serve(rt))
+      const {handler} = await this.held
+      return await handler.handle(request)
+    } finally {
+      this.busy--
+    }
+  }
+
+  /** Close the store now unless a request is using it; a failure to close surfaces at the next request or at close(). */
+  release(): void {
+    const held = this.held
+    if (!held || this.busy > 0) return
+    this.held = undefined
+    this.releases++
+    this.letGo = held.then(
+      async ({rt, handler}) => {
+        await handler.close()
+        await rt.close()
+      },
+      () => undefined, // it never opened: that error was the request's
+    )
+  }
+
+  async close(): Promise<void> {
+    this.release()
+    await this.letGo
   }
 }
 
@@ -58,6 +138,7 @@ export async function serveRuntimeStdio(rt: Runtime, opts: ServeStdioOptions = {
  */
 class Watchdog {
   private timer: NodeJS.Timeout | undefined
+  private quietTimer: NodeJS.Timeout | undefined
   private waitingFor: 'request' | 'answer' = 'request'
   private fail!: (e: IdleTimeout) => void
   private stopped = false
@@ -67,6 +148,8 @@ class Watchdog {
   constructor(
     private readonly idleMs: number,
     private readonly setting = '--idle-timeout',
+    /** Called once the peer has been silent `quietMs` (each time: a new silence calls it again); 0: never. */
+    private readonly quiet: {ms: number; then: () => void} = {ms: 0, then: () => undefined},
   ) {
     this.expired = new Promise<never>((_, reject) => (this.fail = reject))
     // Awaited only in races: it must not be reported as unhandled when serving ends first.
@@ -76,20 +159,23 @@ class Watchdog {
   /** The peer made progress; from now on this side waits for `what`. */
   touch(what: 'request' | 'answer'): void {
     this.waitingFor = what
-    clearTimeout(this.timer)
+    this.pause()
     // Once stopped, never again: a write the peer takes late (after the timeout fired) must not
     // start a timer that keeps the process alive for another whole period.
-    if (this.idleMs > 0 && !this.stopped) this.timer = setTimeout(() => this.expire(), this.idleMs)
+    if (this.stopped) return
+    if (this.idleMs > 0) this.timer = setTimeout(() => this.expire(), this.idleMs)
+    if (this.quiet.ms > 0) this.quietTimer = setTimeout(this.quiet.then, this.quiet.ms)
   }
 
   /** This side is working: its own time never counts. */
   pause(): void {
     clearTimeout(this.timer)
+    clearTimeout(this.quietTimer)
   }
 
   stop(): void {
     this.stopped = true
-    clearTimeout(this.timer)
+    this.pause()
   }
 
   /** `p`, unless the peer falls silent first. */
@@ -117,12 +203,13 @@ class Watchdog {
  * place of a length ends it the same way, as `malformed`. With `idleMs`, a peer that makes no
  * progress for that long (sends no byte while a request is awaited, takes no byte of an answer)
  * ends serving with IdleTimeout; `input` is then destroyed, and a write the peer never took
- * may still be pending on `output`.
+ * may still be pending on `output`. With `onQuiet`, each silence of the peer `quietMs` long
+ * (measured the same way) calls it once.
  */
-export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number; idleSetting?: string} = {}): Promise<{requests: number}> {
+export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number; idleSetting?: string; quietMs?: number; onQuiet?: () => void} = {}): Promise<{requests: number}> {
   const reader = new MessageReader(false)
   let requests = 0
-  const watch = new Watchdog(opts.idleMs ?? 0, opts.idleSetting)
+  const watch = new Watchdog(opts.idleMs ?? 0, opts.idleSetting, {ms: opts.onQuiet ? (opts.quietMs ?? 0) : 0, then: opts.onQuiet ?? (() => undefined)})
   const write = (b: Uint8Array | string) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())))
   const chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   try {

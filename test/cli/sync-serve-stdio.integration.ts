@@ -203,12 +203,110 @@ describe('sync-serve --stdio --idle-timeout', () => {
   it('refuses a bad value, and the flag without --stdio (exit 2)', () => {
     const bad = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '10m'])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toMatch(/^error: --idle-timeout: expected a number of seconds \(such as 600, or 0 for no limit\) but received: 10m\n/)
+    expect(bad.stderr).toMatch(/^error: --idle-timeout: expected a number of seconds \(such as 600, or 0 to wait for ever\) but received: 10m\n/)
     const long = sb.run(['sync-serve', '--stdio', '--store', 'store', '--idle-timeout', '2147484'])
     expect(long.code).toBe(2)
     expect(long.stderr).toMatch(/2147484 seconds is more than the longest timeout, 2147483 \(about 24 days\): use 0 to wait for ever/)
     const http = sb.run(['sync-serve', '--http', '0', '--store', 'store', '--idle-timeout', '5'])
     expect(http.code).toBe(2)
     expect(http.stderr).toMatch(/^error: --idle-timeout applies to --stdio only\n/)
+  })
+})
+
+describe('sync-serve --stdio --release-after', () => {
+  /** Insert `n` records into a store directory from this process (it must be free). */
+  const add = async (dir: string, n: number, tag: string) => {
+    const store = await openStore(join(sb.dir, dir, '.steme', 'store.duckdb'))
+    try {
+      await store.insert(await makeRecords(n, {tag}))
+    } finally {
+      await store.close()
+    }
+  }
+  /** The `i`th answer (from 1), once it comes; with `send`, after sending a hello for it. */
+  const hello = async (s: ReturnType<typeof serving>, i: number, send = true) => {
+    if (send) s.p.stdin.write(helloRequest())
+    while (s.msgs.length < i && s.p.exitCode === null) await sleep(10)
+    expect(s.msgs.length, s.stderr()).toBe(i)
+    return decode(s.msgs[i - 1])[0] as {t: string; hello: {records: number}}
+  }
+
+  it('a silent client: the store is let go of, another process writes it, and the next request opens it again and sees those records', async () => {
+    expect(sb.run(['init', '--dir', 'lease']).code).toBe(0)
+    await add('lease', 40, 'lease-a')
+    const s = serving(['sync-serve', '--stdio', '--store', 'lease', '--release-after', '0.3'])
+    try {
+      expect((await hello(s, 1)).hello.records).toBe(40)
+      // Held while the client is active, then let go of (the session is still open).
+      expect(await writable('lease')).toBe(false)
+      while (!(await writable('lease'))) await sleep(50)
+      expect(s.p.exitCode).toBe(null)
+      // Another writer gets in; the session's next request reads the store afresh.
+      await add('lease', 25, 'lease-b')
+      expect((await hello(s, 2)).hello.records).toBe(65)
+      s.p.stdin.end()
+      expect(await s.exited, s.stderr()).toBe(0)
+      expect(s.stderr()).toBe('')
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+  })
+
+  it('a store another steme holds is waited for: at start, and when a session that let go of it gets its next request', async () => {
+    expect(sb.run(['init', '--dir', 'waits']).code).toBe(0)
+    // B holds the store to its end (0: never let go); A starts meanwhile and waits for it.
+    const b = serving(['sync-serve', '--stdio', '--store', 'waits', '--release-after', '0'])
+    const a = serving(['sync-serve', '--stdio', '--store', 'waits', '--release-after', '0.3'])
+    try {
+      expect((await hello(b, 1)).hello.records).toBe(0)
+      a.p.stdin.write(helloRequest())
+      await sleep(500)
+      // A is still waiting, not failed; B ends, and A answers.
+      expect(a.p.exitCode, a.stderr()).toBe(null)
+      expect(a.msgs).toHaveLength(0)
+      b.p.stdin.end()
+      expect(await b.exited, b.stderr()).toBe(0)
+      expect((await hello(a, 1, false)).hello.records).toBe(0)
+      // A lets go once its client is silent; C takes the store and holds it while A's next request waits.
+      while (!(await writable('waits'))) await sleep(50)
+      const c = serving(['sync-serve', '--stdio', '--store', 'waits', '--release-after', '0'])
+      try {
+        expect((await hello(c, 1)).hello.records).toBe(0)
+        a.p.stdin.write(helloRequest())
+        await sleep(500)
+        expect(a.p.exitCode, a.stderr()).toBe(null)
+        expect(a.msgs).toHaveLength(1)
+        c.p.stdin.end()
+        expect(await c.exited, c.stderr()).toBe(0)
+      } finally {
+        c.p.kill('SIGKILL')
+      }
+      expect((await hello(a, 2, false)).hello.records).toBe(0)
+      a.p.stdin.end()
+      expect(await a.exited, a.stderr()).toBe(0)
+    } finally {
+      a.p.kill('SIGKILL')
+      b.p.kill('SIGKILL')
+    }
+  })
+
+  it('0 holds the store for the whole session; a bad value, and the flag without --stdio, are refused (exit 2)', async () => {
+    expect(sb.run(['init', '--dir', 'held']).code).toBe(0)
+    const s = serving(['sync-serve', '--stdio', '--store', 'held', '--release-after', '0'])
+    try {
+      await hello(s, 1)
+      await sleep(700)
+      expect(await writable('held')).toBe(false)
+      s.p.stdin.end()
+      expect(await s.exited, s.stderr()).toBe(0)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+    const bad = sb.run(['sync-serve', '--stdio', '--store', 'held', '--release-after', 'soon'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^error: --release-after: expected a number of seconds \(such as 10, or 0 to hold the store to the end\) but received: soon\n/)
+    const http = sb.run(['sync-serve', '--http', '0', '--store', 'held', '--release-after', '5'])
+    expect(http.code).toBe(2)
+    expect(http.stderr).toMatch(/^error: --release-after applies to --stdio only\n/)
   })
 })

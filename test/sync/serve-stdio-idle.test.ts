@@ -153,3 +153,36 @@ describe('sync-serve --stdio idle timeout', () => {
     await handler.close()
   })
 })
+
+describe('sync-serve --stdio letting go of the store while the peer is silent', () => {
+  it('calls onQuiet once per silence of the peer, never while a request is being worked on', async () => {
+    const inner = createSyncHandler({...receiveDeps(await memoryWith([])), soleWriter: true})
+    const events: string[] = []
+    // Work that takes five times the quiet time: a release then would pull the store from under it.
+    const handler: SyncHandler = {
+      async handle(m) {
+        events.push('start')
+        await sleep(250)
+        events.push('end')
+        return inner.handle(m)
+      },
+      close: () => inner.close(),
+    }
+    const input = new PassThrough()
+    const {out, msgs} = collector()
+    const served = serveStreams(handler, input, out, {quietMs: 50, onQuiet: () => events.push('quiet')})
+    // Silence before the first request, then two requests with silences between, then the end.
+    await sleep(150)
+    input.write(frameMessage(encode([hello()])))
+    while (msgs.length < 1) await sleep(5)
+    await sleep(150)
+    input.write(frameMessage(encode([hello()])))
+    while (msgs.length < 2) await sleep(5)
+    await sleep(150)
+    input.end()
+    expect(await served).toEqual({requests: 2})
+    await inner.close()
+    // Each silence is reported once however long it lasts; none inside a request's work.
+    expect(events).toEqual(['quiet', 'start', 'end', 'quiet', 'start', 'end', 'quiet'])
+  })
+})

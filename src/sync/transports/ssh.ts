@@ -7,7 +7,7 @@ import {UserError} from '../../core/errors.js'
 import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {FramingError, MessageReader, frameMessage} from '../framing.js'
-import {DEFAULT_IDLE_TIMEOUT_S, IDLE_EXIT} from '../stdio-server.js'
+import {IDLE_EXIT} from '../stdio-server.js'
 import {addHostKey, checkHostKey, hostEntryName, keyFingerprint, keyType} from './known-hosts.js'
 
 export interface SshTarget {
@@ -301,10 +301,11 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     const error = lines.filter((l) => l.startsWith('error: ')).pop()?.slice('error: '.length)
     const store = remoteStoreCode(stderr)
     const what = store === 'integrity' && error ? error.replace(/^the store file is damaged/, 'its store file is damaged') : (error ?? tail)
-    // Busy on a reconnect mid-sync: most likely held by the steme of the connection just lost,
-    // which lets go once its end notices (sshd may take a while to): worth retrying.
+    // Busy on a reconnect mid-sync, after the remote steme waited for the store (an older one
+    // does not): held by another command there, or by an older steme of the connection just
+    // lost, which lets go only once its sshd notices or its idle timeout ends it. Worth retrying.
     if (store === 'locked' && x.answered) {
-      return new TransientError(`remote ${remote}: the remote store is still held, by the steme of the lost connection (which lets go once its sshd notices, or after its idle timeout: ${DEFAULT_IDLE_TIMEOUT_S / 60} minutes by default) or another process (${what})`)
+      return new TransientError(`remote ${remote}: the remote store is still held by another steme process (${what})`)
     }
     // The remote steme gave up waiting (its idle timeout) as this request left, or while this
     // client was held up: the request goes again, to a new one.

@@ -1,0 +1,89 @@
+/**
+ * Opening a store another steme process holds, as `sync-serve --stdio` does: it waits while the
+ * holder is another command (it may let go soon), and refuses at once when the holder is
+ * `steme serve` (which holds it until stopped). Real processes hold the store; the waits are
+ * counted through an injected sleep.
+ */
+import {spawn} from 'node:child_process'
+import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {UserError} from '../../src/core/errors.js'
+import {MessageReader, frameMessage} from '../../src/sync/framing.js'
+import {openRuntimeWhenFree} from '../../src/runtime.js'
+import {CAPS} from '../../src/sync/server.js'
+import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
+import {BIN} from '../helpers/cli.js'
+import {makeEnv, startDaemon, steme, type Env} from '../serve/daemon.js'
+
+let e: Env
+beforeAll(async () => {
+  e = makeEnv('steme-store-wait-')
+  expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+})
+afterAll(() => rmSync(e.dir, {recursive: true, force: true}))
+
+/** A `sync-serve --stdio` that holds the store until its stdin ends, once it has answered a hello. */
+async function holder() {
+  const p = spawn(process.execPath, [BIN, 'sync-serve', '--stdio', '--release-after', '0'], {cwd: e.dir, env: e.env})
+  const reader = new MessageReader(true)
+  let answered = false
+  p.stdout.on('data', (d: Buffer) => (answered ||= reader.push(d).length > 0))
+  p.stdin.write(frameMessage(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])))
+  while (!answered && p.exitCode === null) await new Promise((r) => setTimeout(r, 10))
+  expect(answered).toBe(true)
+  return {p, exited: new Promise((r) => p.on('close', r))}
+}
+
+describe('openRuntimeWhenFree', () => {
+  it('waits while another steme holds the store, and opens it once that one lets go', async () => {
+    const h = await holder()
+    let sleeps = 0
+    try {
+      const rt = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 60_000, 50, async (ms) => {
+        sleeps++
+        // After a few tries, the holder ends.
+        if (sleeps === 3) {
+          h.p.stdin.end()
+          await h.exited
+        }
+        await new Promise((r) => setTimeout(r, ms))
+      })
+      await rt.close()
+      expect(sleeps).toBeGreaterThanOrEqual(3)
+    } finally {
+      h.p.kill('SIGKILL')
+    }
+  })
+
+  it('gives up with the lock error once the time is up', async () => {
+    const h = await holder()
+    let sleeps = 0
+    try {
+      const err = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 300, 50, async (ms) => {
+        sleeps++
+        await new Promise((r) => setTimeout(r, ms))
+      }).catch((x: unknown) => x)
+      expect(err).toBeInstanceOf(UserError)
+      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is in use by another steme process$/)})
+      expect(sleeps).toBeGreaterThan(0)
+    } finally {
+      h.p.stdin.end()
+      await h.exited
+    }
+  })
+
+  it('refuses a store held by `steme serve` at once, naming the daemon', async () => {
+    const d = await startDaemon(e)
+    let sleeps = 0
+    try {
+      const err = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 60_000, 50, async () => {
+        sleeps++
+      }).catch((x: unknown) => x)
+      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is held by `steme serve` \(pid \d+, http:\/\/127\.0\.0\.1:\d+\)$/)})
+      expect(sleeps).toBe(0)
+    } finally {
+      await d.stop()
+    }
+  })
+})
