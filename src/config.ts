@@ -15,6 +15,8 @@ export interface StoreConfig {
   lens: string
   /** Records stamped further in the future than this are refused. */
   skewSeconds: number
+  /** `[store] busy_timeout_seconds`: how long a command waits for the store while another steme process holds it (0: not at all). */
+  busyTimeoutSeconds: number
   /** Agents trusted without endorsement (the store's own key always is). */
   pretrusted: string[]
   /** Named remotes for sync. */
@@ -28,7 +30,7 @@ export interface StoreConfig {
 /** Node's timers wait at most 2^31-1 ms (about 24.8 days); a longer one would fire at once. */
 export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
-export const DEFAULT_CONFIG: StoreConfig = {lens: 'recency', skewSeconds: 60, pretrusted: [], remotes: {}, raw: {}}
+export const DEFAULT_CONFIG: StoreConfig = {lens: 'recency', skewSeconds: 60, busyTimeoutSeconds: 10, pretrusted: [], remotes: {}, raw: {}}
 
 /** Where a store is: a `.steme` dir (with its config) or a bare URL such as `memory:` or `postgres://`. */
 export interface StoreLocation {
@@ -130,7 +132,10 @@ function lensRules(): Record<string, Record<string, Rule>> {
 function schema(): Record<string, Record<string, Rule> | Record<string, Record<string, Rule>>> {
   return {
     query: {lens: {takes: 'a lens expression in quotes', ok: (v) => typeof v === 'string'}},
-    store: {skew_seconds: {takes: 'a number of seconds >= 0', ok: (v) => typeof v === 'number' && v >= 0}},
+    store: {
+      skew_seconds: {takes: 'a number of seconds >= 0', ok: (v) => typeof v === 'number' && v >= 0},
+      busy_timeout_seconds: {takes: 'a number of seconds from 0 (do not wait) to 86400', ok: (v) => typeof v === 'number' && v >= 0 && v <= 86_400},
+    },
     trust: {pretrusted: agentList},
     serve: {allow_agents: agentList},
     sync: {
@@ -181,6 +186,7 @@ export function readConfig(dir: string | undefined): StoreConfig {
   return {
     lens: typeof query.lens === 'string' ? query.lens : DEFAULT_CONFIG.lens,
     skewSeconds: typeof store.skew_seconds === 'number' ? store.skew_seconds : DEFAULT_CONFIG.skewSeconds,
+    busyTimeoutSeconds: typeof store.busy_timeout_seconds === 'number' ? store.busy_timeout_seconds : DEFAULT_CONFIG.busyTimeoutSeconds,
     pretrusted: (trust.pretrusted ?? []) as string[],
     remotes: (raw.remotes ?? {}) as Record<string, string>,
     ...(typeof sync.idle_timeout_seconds === 'number' ? {syncIdleTimeoutSeconds: sync.idle_timeout_seconds} : {}),

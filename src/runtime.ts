@@ -5,7 +5,7 @@ import {accessSync, closeSync, constants, openSync, readSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {UserError} from './core/errors.js'
 import {storeNotWritable} from './core/render-error.js'
-import {initCommandFor, locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
+import {DEFAULT_CONFIG, initCommandFor, locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
 import {KeyStore, type LoadedKey} from './keystore.js'
 import {readServeState, stateDir} from './serve/state.js'
 
@@ -43,6 +43,24 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv
   cwd?: string
   now?: () => number
+  /** How to wait for a store another steme process holds (default: the config's busy timeout). */
+  wait?: StoreWait
+}
+
+/**
+ * Waiting for a store another steme process holds (DuckDB admits one writer process per file):
+ * opening is retried every `pollMs` (200) for `ms`, by default the store config's
+ * `[store] busy_timeout_seconds` (10 s), or `atLeastMs` if longer. A store held by `steme serve`
+ * is refused at once: a daemon lets go only when stopped.
+ */
+export interface StoreWait {
+  ms?: number
+  atLeastMs?: number
+  pollMs?: number
+  /** Called once, when the wait has lasted a second: commands say on a terminal what they wait for. */
+  onWait?: (waitMs: number) => void
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** Open a store by URL with the adapter its scheme names; adapters load lazily (DuckDB costs ~190 ms to import). */
@@ -118,7 +136,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const env = opts.env ?? process.env
   const location = locateStore(opts.store, env, opts.cwd)
   const config = readConfig(location.dir)
-  const store = await openStore(location.url, opts).catch((e) => Promise.reject(explainLock(e, location)))
+  const store = await openWhenFree(location, opts, opts.wait?.ms ?? Math.max(config.busyTimeoutSeconds * 1000, opts.wait?.atLeastMs ?? 0))
   // The clock resumes above both its saved stamp and every stored record, so a crash between
   // an insert and saveClock() still never reissues a stamp. Readers, 'if-unwritable' openers
   // (which only cache) and noClock commands issue no stamps.
@@ -168,6 +186,38 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   return rt
 }
 
+/** `openStore`, retried while another steme process (not a daemon) holds the store, for up to `waitMs`. */
+async function openWhenFree(location: StoreLocation, opts: RuntimeOptions, waitMs: number): Promise<Store> {
+  const {pollMs = 200, onWait, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))} = opts.wait ?? {}
+  const start = Date.now()
+  let told = false
+  for (;;) {
+    try {
+      return await openStore(location.url, opts)
+    } catch (e0) {
+      const e = explainLock(e0, location)
+      if (!(e instanceof UserError) || e.code !== 'locked' || heldByDaemon.has(e)) throw e
+      const waited = Date.now() - start
+      if (waited >= waitMs) throw waitMs > 0 ? waitedFor(e, waited) : e
+      if (!told && waited >= 1000) {
+        told = true
+        onWait?.(waitMs)
+      }
+      await sleep(Math.min(pollMs, waitMs - waited))
+    }
+  }
+}
+
+/** The lock error after a wait: it says how long, and where that is set. */
+function waitedFor(e: UserError, waitedMs: number): UserError {
+  return new UserError(`${e.message} (waited ${Number((waitedMs / 1000).toFixed(1))} s)`, {
+    code: 'locked',
+    exit: e.exit,
+    hint: `${e.hint ?? 'retry when the other steme command has finished'}; \`[store] busy_timeout_seconds\` in the store's config.toml sets how long commands wait for the store (default ${DEFAULT_CONFIG.busyTimeoutSeconds})`,
+    cause: e,
+  })
+}
+
 /** Lock errors that name a `steme serve` as the holder: it holds the store until stopped, so waiting for it is pointless. */
 const heldByDaemon = new WeakSet<Error>()
 
@@ -187,22 +237,4 @@ function explainLock(e: unknown, location: StoreLocation): unknown {
 function marked<E extends Error>(set: WeakSet<Error>, e: E): E {
   set.add(e)
   return e
-}
-
-/**
- * `openRuntime`, waiting up to `waitMs` while another steme process holds the store (DuckDB
- * admits one writer process per file), polling every `pollMs`; the last lock error once the time
- * is up. A store held by `steme serve` is refused at once: a daemon lets go only when stopped.
- */
-export async function openRuntimeWhenFree(opts: RuntimeOptions, waitMs: number, pollMs = 200, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<Runtime> {
-  const end = Date.now() + waitMs
-  for (;;) {
-    try {
-      return await openRuntime(opts)
-    } catch (e) {
-      const left = end - Date.now()
-      if (!(e instanceof UserError) || e.code !== 'locked' || heldByDaemon.has(e) || left <= 0) throw e
-      await sleep(Math.min(pollMs, left))
-    }
-  }
 }

@@ -38,6 +38,8 @@ lens = "recency"
 [store]
 # Records stamped further in the future than this are refused.
 skew_seconds = 60
+# How long a command waits for the store while another steme process holds it (0: not at all).
+busy_timeout_seconds = 10
 
 [trust]
 # Agent keys trusted without endorsement (the store's own key always is).

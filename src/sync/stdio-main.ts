@@ -6,7 +6,7 @@
  * order) go through oclif as usual, to the same code (`syncServeStdio`).
  */
 import {renderError} from '../core/render-error.js'
-import {openRuntimeWhenFree} from '../runtime.js'
+import {openRuntime} from '../runtime.js'
 import {SYNC_SERVER_DB_THREADS} from './server.js'
 import {DEFAULT_IDLE_TIMEOUT_S, DEFAULT_RELEASE_AFTER_S, STORE_WAIT_MS, serveRuntimeStdio} from './stdio-server.js'
 
@@ -37,7 +37,7 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
   try {
     // A store another steme holds is waited for: most often the steme of this client's own
     // lost connection, which lets go once silent for its release time.
-    const open = () => openRuntimeWhenFree({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS}, STORE_WAIT_MS)
+    const open = () => openRuntime({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS, wait: {atLeastMs: STORE_WAIT_MS}})
     const rt = await open()
     await serveRuntimeStdio(rt, open, {
       readOnly: opts.readOnly,

@@ -498,7 +498,20 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
-  it('a store locked by another process gets a clear message, not a raw lock error', async () => {
+  it('commands run in parallel on one store wait for each other, and all succeed', async () => {
+    const before = sb.json<{records: number}>(['stats']).records
+    const runs = await Promise.all(Array.from({length: 6}, (_, i) => sb.runAsync(['assert', `parallel:${i}`, 'n', String(i)])))
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout.trim()).toMatch(/^[0-9a-f]{64}$/)
+    }
+    expect(sb.json<{records: number}>(['stats']).records).toBe(before + 6)
+  })
+
+  it('a store locked by another process gets a clear message, not a raw lock error, once the busy timeout is up', async () => {
+    const config = join(sb.dir, '.steme', 'config.toml')
+    const saved = readFileSync(config, 'utf8')
+    writeFileSync(config, saved.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.5'))
     const {spawn} = await import('node:child_process')
     const holder = spawn(
       process.execPath,
@@ -509,12 +522,14 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()))
       const r = sb.run(['assert', 'a', 'b', '1'])
       expect(r.code).toBe(1)
-      expect(r.stderr).toContain('is in use by another steme process')
-      expect(r.stderr).toContain('hint:')
+      expect(r.stderr).toMatch(/^error: the store .* is in use by another steme process \(waited \d+(\.\d)? s\)\nhint: .*`\[store\] busy_timeout_seconds` in the store's config.toml sets how long commands wait/)
       expect(r.stderr).not.toContain('IO Error')
+      // Not on a terminal: no note while waiting.
+      expect(r.stderr).not.toContain('waiting for the store')
     } finally {
       holder.kill('SIGKILL')
       await new Promise((r) => holder.once('exit', r))
+      writeFileSync(config, saved)
     }
     expect(sb.run(['fsck']).code).toBe(0)
   })

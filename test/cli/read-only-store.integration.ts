@@ -1,7 +1,7 @@
 /** Commands that only read open the store read-only; one that must write says why it cannot, not to run `steme init`. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, mkdirSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BIN, sandbox, type RunResult, type Sandbox} from '../helpers/cli.js'
 
@@ -54,9 +54,12 @@ describe('commands that only read share the store with other readers', () => {
       serving.kill('SIGTERM')
       await new Promise((r) => serving.once('exit', r))
       expect(started).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
+      // A writer waits for the store (briefly here), then says it is in use.
+      const config = join(sb.dir, '.steme', 'config.toml')
+      writeFileSync(config, readFileSync(config, 'utf8').replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.2'))
       const assert = sb.run(['assert', 't:x', 'p', 'C'])
       expect(assert.code).toBe(1)
-      expect(assert.stderr).toContain('is in use by another steme process')
+      expect(assert.stderr).toContain('is in use by another steme process (waited')
     } finally {
       await held.release()
     }

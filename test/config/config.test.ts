@@ -36,6 +36,7 @@ lens = "recency"
 
 [store]
 skew_seconds = 60
+busy_timeout_seconds = 10
 
 [trust]
 pretrusted = []
@@ -125,7 +126,11 @@ describe('a value of the wrong type is refused, naming the setting and what it t
   it('the settings init writes, each with its line', () => {
     expect(refusal(INIT.replace('skew_seconds = 60', 'skew_seconds = "60"')).message).toBe('D/config.toml:8: store.skew_seconds must be a number of seconds >= 0, got "60"')
     expect(refusal(INIT.replace('lens = "recency"', 'lens = 7')).message).toBe('D/config.toml:5: query.lens must be a lens expression in quotes, got 7')
-    expect(refusal(INIT.replace('pretrusted = []', 'pretrusted = ["zz"]')).message).toMatch(/^D\/config\.toml:11: trust\.pretrusted must be a list of agent keys .*, got "zz"$/)
+    expect(refusal(INIT.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = -1')).message).toBe('D/config.toml:9: store.busy_timeout_seconds must be a number of seconds from 0 (do not wait) to 86400, got -1')
+    expect(refusal(INIT.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = "10s"')).message).toMatch(/^D\/config\.toml:9: store\.busy_timeout_seconds must be/)
+    expect(load(INIT.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.5')).busyTimeoutSeconds).toBe(0.5)
+    expect(load(INIT.replace('busy_timeout_seconds = 10\n', '')).busyTimeoutSeconds).toBe(10)
+    expect(refusal(INIT.replace('pretrusted = []', 'pretrusted = ["zz"]')).message).toMatch(/^D\/config\.toml:12: trust\.pretrusted must be a list of agent keys .*, got "zz"$/)
   })
 
   it('[serve] allow_agents, a remote that is not a string, and a section that is not a table', () => {

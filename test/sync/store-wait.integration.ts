@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/core/errors.js'
 import {MessageReader, frameMessage} from '../../src/sync/framing.js'
-import {openRuntimeWhenFree} from '../../src/runtime.js'
+import {openRuntime} from '../../src/runtime.js'
 import {CAPS} from '../../src/sync/server.js'
 import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
 import {BIN} from '../helpers/cli.js'
@@ -35,12 +35,12 @@ async function holder() {
   return {p, exited: new Promise((r) => p.on('close', r))}
 }
 
-describe('openRuntimeWhenFree', () => {
+describe('opening a store another steme holds', () => {
   it('waits while another steme holds the store, and opens it once that one lets go', async () => {
     const h = await holder()
     let sleeps = 0
     try {
-      const rt = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 60_000, 50, async (ms) => {
+      const rt = await openRuntime({env: e.env, cwd: e.dir, wait: {ms: 60_000, pollMs: 50, sleep: async (ms) => {
         sleeps++
         // After a few tries, the holder ends.
         if (sleeps === 3) {
@@ -48,7 +48,7 @@ describe('openRuntimeWhenFree', () => {
           await h.exited
         }
         await new Promise((r) => setTimeout(r, ms))
-      })
+      }}})
       await rt.close()
       expect(sleeps).toBeGreaterThanOrEqual(3)
     } finally {
@@ -60,12 +60,12 @@ describe('openRuntimeWhenFree', () => {
     const h = await holder()
     let sleeps = 0
     try {
-      const err = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 300, 50, async (ms) => {
+      const err = await openRuntime({env: e.env, cwd: e.dir, wait: {ms: 300, pollMs: 50, sleep: async (ms) => {
         sleeps++
         await new Promise((r) => setTimeout(r, ms))
-      }).catch((x: unknown) => x)
+      }}}).catch((x: unknown) => x)
       expect(err).toBeInstanceOf(UserError)
-      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is in use by another steme process$/)})
+      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is in use by another steme process \(waited 0\.\d s\)$/), hint: expect.stringMatching(/`\[store\] busy_timeout_seconds` in the store's config.toml sets how long commands wait for the store \(default 10\)$/)})
       expect(sleeps).toBeGreaterThan(0)
     } finally {
       h.p.stdin.end()
@@ -77,9 +77,9 @@ describe('openRuntimeWhenFree', () => {
     const d = await startDaemon(e)
     let sleeps = 0
     try {
-      const err = await openRuntimeWhenFree({env: e.env, cwd: e.dir}, 60_000, 50, async () => {
+      const err = await openRuntime({env: e.env, cwd: e.dir, wait: {ms: 60_000, pollMs: 50, sleep: async () => {
         sleeps++
-      }).catch((x: unknown) => x)
+      }}}).catch((x: unknown) => x)
       expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is held by `steme serve` \(pid \d+, http:\/\/127\.0\.0\.1:\d+\)$/)})
       expect(sleeps).toBe(0)
     } finally {
