@@ -2,7 +2,7 @@
 import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {spawn} from 'node:child_process'
-import {appendFileSync, mkdirSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -185,6 +185,9 @@ describe('a path remote that is not a usable store', () => {
     const b = join(sb.dir, 'b')
     mkdirSync(b)
     expect(sb.run(['init'], {cwd: b}).code).toBe(0)
+    // The pull waits for the store as long as that store's config says (briefly here).
+    const config = join(b, '.steme', 'config.toml')
+    writeFileSync(config, readFileSync(config, 'utf8').replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.3'))
     const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', b], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
     try {
       await new Promise<void>((res, rej) => {
@@ -193,7 +196,7 @@ describe('a path remote that is not a usable store', () => {
       })
       const r = await sb.runAsync(['pull', b], {cwd: a()})
       expect(r.code).toBe(1)
-      expect(r.stderr).toMatch(/in use by another steme process/)
+      expect(r.stderr).toMatch(/in use by another steme process \(waited \d+(\.\d)? s\)/)
       expect(r.stderr).toMatch(/hint: the remote store is busy/)
       expect(r.stderr).not.toMatch(local)
     } finally {
