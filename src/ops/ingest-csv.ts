@@ -7,6 +7,7 @@
  */
 import {parse} from 'csv-parse/sync'
 import {UserError} from '../core/errors.js'
+import {closest} from '../core/words.js'
 import {BOUNDS, RECORD_FIELDS} from '../core/record.js'
 import {NOT_UTF8, pushLines, type LineError} from './ingest-check.js'
 
@@ -232,7 +233,11 @@ export function headerProblem(cells: readonly string[]): string | undefined {
     if (c === '') return `${col} has no name`
     if (first.has(c)) return `${col} ${JSON.stringify(cells[i])} names the same field as column ${first.get(c)! + 1}, so one of the two would be lost`
     first.set(c, i)
-    if (!known(c)) return `${col} ${JSON.stringify(cells[i])} is not a record field; columns may be ${[...RECORD_FIELDS, ...CSV_ONLY].filter((k) => !['v', 'agent', 'hlc', 'id', 'sig'].includes(k)).join(', ')}`
+    if (!known(c)) {
+      const columns = [...RECORD_FIELDS, ...CSV_ONLY].filter((k) => !['v', 'agent', 'hlc', 'id', 'sig'].includes(k))
+      const near = closest(c, columns, {max: 1})[0]
+      return `${col} ${JSON.stringify(cells[i])} is not a record field${near ? ` (did you mean ${near}?)` : ''}; columns may be ${columns.join(', ')}`
+    }
   }
   return undefined
 }

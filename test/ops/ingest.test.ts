@@ -169,6 +169,8 @@ describe('ingest', () => {
 
   it.each([
     ['subject,predicate,value,colour', /column 4 "colour" is not a record field; columns may be kind, subject/],
+    ['subjct,predicate,value', /column 1 "subjct" is not a record field \(did you mean subject\?\); columns may be kind, subject/],
+    ['subject,predicate,value,Confidance', /column 4 "Confidance" is not a record field \(did you mean confidence\?\); /],
     ['subject,predicate,value,value', /column 4 "value" names the same field as column 3, so one of the two would be lost/],
     ['Subject,Predicate,Value,value', /column 4 "value" names the same field as column 3, so one of the two would be lost/],
     ['subject,,value', /column 2 has no name/],
