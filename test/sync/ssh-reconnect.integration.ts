@@ -167,6 +167,26 @@ describe('an SSH connection lost mid-pull', () => {
     expect(sb.run(['fsck'], {cwd: local}).code).toBe(0)
   }, 120_000)
 
+  it('two pushes to one SSH remote at once: the second remote steme waits for the store, and both succeed', async () => {
+    const team = await remoteStore('team', [])
+    const a = await remoteStore('push-a', seed.slice(0, 8000))
+    const b = await remoteStore('push-b', seed.slice(8000, 16_000))
+    const url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${team}`
+    const remote = pidWrapper('team')
+    const runs = await Promise.all([a, b].map((local) => sb.runAsync(['push', url, '--store', local, '--remote-cmd', remote.cmd, '--json'])))
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).remoteResult).toEqual({added: 8000, present: 0, rejected: 0})
+    }
+    const rt = await openStore(join(team, '.steme', 'store.duckdb'))
+    try {
+      expect((await rt.stats()).records).toBe(16_000)
+    } finally {
+      await rt.close()
+    }
+    expect(remote.pids()).toHaveLength(2)
+  }, 120_000)
+
   it("a silent connection (its sshd session frozen) is given up by keepalive; the lost session's steme lets go of the store once its client is silent, and the reconnect's steme waits for it", async () => {
     const remote = pidWrapper('frozen', ' --release-after 1')
     const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'big')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: remote.cmd, env: {HOME: sshd.dir}, keepaliveMs: 200})
