@@ -10,7 +10,7 @@ import {inputName} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler, namingOf} from './errors.js'
+import {HttpError, errorHandler, namingOf, quoteInput} from './errors.js'
 import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -309,10 +309,9 @@ function finiteNumbers(req: FastifyRequest): void {
   for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
     const type = props[k]?.type
     if (type !== 'number' && type !== 'integer') continue
-    for (const x of Array.isArray(v) ? v : [v]) {
-      if (typeof x === 'string' && (!NUMBER_RE.test(x.trim()) || !Number.isFinite(Number(x)))) {
-        throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
-      }
+    // Given more than once: the schema says so.
+    if (typeof v === 'string' && (!NUMBER_RE.test(v.trim()) || !Number.isFinite(Number(v)))) {
+      throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${quoteInput(v)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
     }
   }
 }

@@ -1,0 +1,102 @@
+/** A careless or hostile client over real HTTP: every refusal is a JSON 4xx naming the input and what to do, and nothing is stored. */
+import {connect} from 'node:net'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {NAMING_HEADER} from '../../src/serve/client.js'
+import {assertion} from '../helpers/records.js'
+import {ndjson, startHarness, type Harness} from './harness.js'
+
+/** Send raw bytes and read until the daemon closes the connection (every request here asks it to). */
+function raw(url: string, request: string | Buffer): Promise<{status: number; headers: string; body: any; text: string}> {
+  const u = new URL(url)
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(request))
+    const chunks: Buffer[] = []
+    sock.on('data', (d) => chunks.push(d))
+    sock.on('error', reject)
+    sock.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8')
+      const cut = all.indexOf('\r\n\r\n')
+      const head = all.slice(0, cut)
+      let text = all.slice(cut + 4)
+      // A chunked body (Node's own answers): join its chunks.
+      if (/transfer-encoding: chunked/i.test(head)) {
+        let out = ''
+        for (let rest = text; ; ) {
+          const nl = rest.indexOf('\r\n')
+          const size = parseInt(rest.slice(0, nl), 16)
+          if (!size) break
+          out += rest.slice(nl + 2, nl + 2 + size)
+          rest = rest.slice(nl + 4 + size)
+        }
+        text = out
+      }
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        body = undefined
+      }
+      resolve({status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body, text})
+    })
+  })
+}
+
+/** A refusal as clients should get it: JSON with a stable code and a message, no stack trace, no token text. */
+function expectRefusal(r: {status: number; body: any; text: string}, status: number, code: string) {
+  expect(r.status, r.text).toBe(status)
+  expect(r.body?.error?.code, r.text).toBe(code)
+  expect(typeof r.body.error.message).toBe('string')
+  expect(r.text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+|\.js:\d+|stm_/)
+}
+
+describe('schema refusals name the input as the rest of the API does, and say what it takes', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('out of range, not a boolean, not among the choices, empty or too long: the parameter, what it got and what it takes', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['/v1/log?limit=0', /^query parameter limit: 0 is below the least value of 1$/],
+      ['/v1/log?limit=100001', /^query parameter limit: 100001 is above the greatest value of 100000$/],
+      ['/v1/log?limit=1.5', /^query parameter limit: "1.5" is not a whole number$/],
+      ['/v1/conflicts?min-score=2', /^query parameter min-score: 2 is above the greatest value of 1$/],
+      ['/v1/query?subject=s&include-retracted=yes', /^query parameter include-retracted: "yes" is not true or false$/],
+      ['/v1/query?subject=s&predicate=', /^query parameter predicate is empty$/],
+      [`/v1/query?subject=${'x'.repeat(513)}`, /^query parameter subject is longer than 512 characters$/],
+      ['/v1/query', /^query parameter subject is required$/],
+    ]
+    for (const [path, message] of cases) {
+      const r = await h.req(path, {token: h.read})
+      expectRefusal(r, 400, 'bad_request')
+      expect(r.body.error.message, path).toMatch(message)
+      expect(r.body.error.hint, path).toMatch(/GET \/v1\/openapi\.yaml/)
+    }
+    const detail = await h.req('/v1/records?detail=all', {method: 'POST', headers: {'content-type': 'application/json'}, body: '[]', token: h.write})
+    expectRefusal(detail, 400, 'bad_request')
+    expect(detail.body.error.message).toBe('query parameter detail: "all" is not one of ids, counts')
+    // The steme CLI asks for its flags' names: the same refusal names --limit.
+    const cli = await h.req('/v1/log?limit=0', {token: h.read, headers: {[NAMING_HEADER]: 'flags'}})
+    expect(cli.body.error.message).toBe('--limit: 0 is below the least value of 1')
+  })
+
+  it('a parameter given twice is said to be given twice, not to be of the wrong type', async () => {
+    for (const path of ['/v1/log?limit=1&limit=2', '/v1/query?subject=a&subject=b', '/v1/events?subject=a&subject=b', '/v1/log?after=a&after=b&after=c']) {
+      const r = await h.req(path, {token: h.read})
+      expectRefusal(r, 400, 'bad_request')
+      const name = /\?([a-z-]+)=/.exec(path)![1]
+      expect(r.body.error.message, path).toMatch(new RegExp(`^query parameter ${name} is given [23] times; give it once$`))
+    }
+  })
+
+  it('an empty record id in the path is named as the record id', async () => {
+    const r = await h.req('/v1/records/', {token: h.read})
+    expectRefusal(r, 400, 'bad_request')
+    expect(r.body.error.message).toBe('the record id in the path is empty')
+    expect(r.body.error.hint).toMatch(/GET \/v1\/records\/<id>/)
+  })
+})
+
