@@ -163,7 +163,10 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     if (req.authError) throw req.authError
   })
 
-  app.addHook('preValidation', async (req) => finiteNumbers(req))
+  app.addHook('preValidation', async (req) => {
+    wellEncodedQuery(req)
+    finiteNumbers(req)
+  })
 
   // Bodies are read as sent: a compressed one would be judged byte by byte as if it were plain text.
   app.addHook('preParsing', async (req) => {
@@ -313,6 +316,35 @@ function finiteNumbers(req: FastifyRequest): void {
     if (typeof v === 'string' && (!NUMBER_RE.test(v.trim()) || !Number.isFinite(Number(v)))) {
       throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${quoteInput(v)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
     }
+  }
+}
+
+/**
+ * A query string's names and values must decode: the parser keeps a stray % or percent-encoded
+ * bytes that are not UTF-8 as raw text, so `subject=%FF` would look up the subject "%FF".
+ */
+function wellEncodedQuery(req: FastifyRequest): void {
+  if (!req.routeOptions.schema?.querystring) return
+  const q = req.url.indexOf('?')
+  if (q < 0) return
+  for (const pair of req.url.slice(q + 1).split('&')) {
+    if (!pair.includes('%')) continue
+    const eq = pair.indexOf('=')
+    const decode = (s: string): string | undefined => {
+      try {
+        return decodeURIComponent(s.replace(/\+/g, ' '))
+      } catch {
+        return undefined
+      }
+    }
+    const rawName = eq < 0 ? pair : pair.slice(0, eq)
+    const name = decode(rawName)
+    if (name !== undefined && (eq < 0 || decode(pair.slice(eq + 1)) !== undefined)) continue
+    throw new HttpError(
+      'bad_request',
+      `${name === undefined ? `a query parameter name (${quoteInput(rawName)})` : inputName(name, namingOf(req))} is not valid percent-encoding (a % must be followed by two hex digits, and the bytes must form UTF-8)`,
+      'encode each name and value with encodeURIComponent (a % itself is %25)',
+    )
   }
 }
 

@@ -100,3 +100,38 @@ describe('schema refusals name the input as the rest of the API does, and say wh
   })
 })
 
+describe('query strings that are not valid percent-encoding are refused, not read as their raw text', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('a value or a name with a stray % or percent-encoded bytes that are not UTF-8: 400 naming the parameter', async () => {
+    const a = assertion({subject: 'drug:%FF', predicate: 'p', value: 1})
+    expect((await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body: ndjson([a]), token: h.write})).status).toBe(200)
+    // Sent properly, a subject holding a percent sign is found.
+    const ok = await h.req(`/v1/query?subject=${encodeURIComponent('drug:%FF')}`, {token: h.read})
+    expect(ok.status).toBe(200)
+    expect(ok.body.resolutions).toHaveLength(1)
+    for (const [path, name] of [
+      ['/v1/query?subject=drug:%FF', 'subject'],
+      ['/v1/query?subject=drug:%E0%A4', 'subject'],
+      ['/v1/query?subject=%', 'subject'],
+      ['/v1/query?subject=a%zz', 'subject'],
+      ['/v1/log?subject=%FF', 'subject'],
+      ['/v1/query?subject=a&lens=%ZZ', 'lens'],
+    ]) {
+      const r = await h.req(path, {token: h.read})
+      expectRefusal(r, 400, 'bad_request')
+      expect(r.body.error.message, path).toBe(`query parameter ${name} is not valid percent-encoding (a % must be followed by two hex digits, and the bytes must form UTF-8)`)
+      expect(r.body.error.hint, path).toMatch(/encodeURIComponent/)
+    }
+    // A token sent by mistake in a malformed parameter is not echoed.
+    const secret = await h.req(`/v1/log?subject=${h.read}%`, {token: h.read})
+    expectRefusal(secret, 400, 'bad_request')
+  })
+})
+
