@@ -87,7 +87,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a body
     // stalled with --timeout 3 got its 408 after up to 90 s: check often enough to hold to --timeout.
     serverFactory: (handler: RequestListener) => {
-      const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4)))}
+      // Node refuses an HTTP/1.1 request without Host itself, with an empty body: the hook below says so in JSON.
+      const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false}
       const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
       server.keepAliveTimeout = 72_000
       return server
@@ -145,6 +146,9 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Auth is decided here, but a refusal is only sent once the rate limiter (a route-level
   // onRequest hook, so after this one) has counted the request: requests with a missing or
   // wrong token count against their address, and a guesser gets 429 like anyone else.
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host) throw new HttpError('bad_request', 'an HTTP/1.1 request needs a Host header', 'send Host: <host>:<port>, as HTTP clients do')
+  })
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role
     if (!need) return
@@ -348,12 +352,26 @@ function wellEncodedQuery(req: FastifyRequest): void {
   }
 }
 
+/** What to do about a request Node's parser refused, by its error code. */
+const PARSE_HINTS: Record<string, string> = {
+  HPE_INVALID_URL: 'percent-encode spaces, control characters and bytes outside ASCII in the path and query string (encodeURIComponent does)',
+  HPE_INVALID_HEADER_TOKEN: 'header names are ASCII words, and header values cannot hold control characters such as NUL, CR or LF',
+  HPE_INVALID_METHOD: 'see GET /v1/openapi.yaml for the methods each route takes',
+  HPE_UNEXPECTED_CONTENT_LENGTH: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_CONTENT_LENGTH: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_TRANSFER_ENCODING: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_CHUNK_SIZE: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+}
+
 /** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */
-function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket): void {
   if (!socket.writable) return void socket.destroy()
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
   const code = status === 408 ? 'timeout' : 'bad_request'
-  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : 'malformed HTTP request'
-  const body = JSON.stringify({error: {code, message}})
+  // The parser's reason names the part it could not read ("Invalid char in url query"), never the bytes.
+  const reason = typeof err.reason === 'string' && err.reason ? `: ${err.reason.charAt(0).toLowerCase()}${err.reason.slice(1)}` : ''
+  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : `malformed HTTP request${reason}`
+  const hint = status === 400 ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request') : undefined
+  const body = JSON.stringify({error: {code, message, ...(hint ? {hint} : {})}})
   socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }

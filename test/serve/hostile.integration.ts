@@ -135,3 +135,38 @@ describe('query strings that are not valid percent-encoding are refused, not rea
   })
 })
 
+describe('HTTP the daemon cannot read: a JSON answer that says what is wrong, and the daemon serves on', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('an HTTP/1.1 request without Host: 400 JSON naming the header', async () => {
+    const r = await raw(h.url, `GET /v1/stats HTTP/1.1\r\nAuthorization: Bearer ${h.read}\r\nConnection: close\r\n\r\n`)
+    expectRefusal(r, 400, 'bad_request')
+    expect(r.body.error.message).toMatch(/Host header/)
+    // HTTP/1.0 needs none.
+    const old = await raw(h.url, `GET /v1/stats HTTP/1.0\r\nAuthorization: Bearer ${h.read}\r\n\r\n`)
+    expect(old.status).toBe(200)
+  })
+
+  it('bytes the parser refuses: the message says which part, the hint what to do', async () => {
+    const cases: Array<[Buffer, RegExp, RegExp]> = [
+      [Buffer.from('GET /v1/query?subject=caf\xe9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1'), /url/i, /percent-encode/],
+      [Buffer.from('GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\x00b\r\nConnection: close\r\n\r\n', 'latin1'), /header/i, /control characters/],
+      [Buffer.from('POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n[]', 'latin1'), /content-length/i, /one Content-Length/],
+    ]
+    for (const [request, message, hint] of cases) {
+      const r = await raw(h.url, request)
+      expectRefusal(r, 400, 'bad_request')
+      expect(r.body.error.message).toMatch(/^malformed HTTP request: /)
+      expect(r.body.error.message).toMatch(message)
+      expect(r.body.error.hint).toMatch(hint)
+    }
+    expect((await h.req('/v1/stats', {token: h.read})).status).toBe(200)
+  })
+})
+
