@@ -152,6 +152,12 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role
     if (!need) return
+    // Node keeps the first of several: which token a request meant is not ours to guess.
+    const sent = req.raw.headersDistinct.authorization?.length ?? 0
+    if (sent > 1) {
+      req.authError = new HttpError('unauthorized', `the request carries ${sent} Authorization headers; send one`, 'send one Authorization: Bearer <token> header')
+      return
+    }
     try {
       req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
     } catch (e) {

@@ -170,3 +170,30 @@ describe('HTTP the daemon cannot read: a JSON answer that says what is wrong, an
   })
 })
 
+describe('two Authorization headers', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('are refused whichever comes first, naming the header and not the tokens; nothing is stored', async () => {
+    const a = assertion({subject: 'twice:1', predicate: 'p', value: 1})
+    const body = ndjson([a])
+    for (const [first, second] of [
+      [h.write, h.revoked],
+      [h.revoked, h.write],
+      [h.write, h.write],
+    ]) {
+      const r = await raw(
+        h.url,
+        `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${first}\r\nAuthorization: Bearer ${second}\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+      expectRefusal(r, 401, 'unauthorized')
+      expect(r.body.error.message).toBe('the request carries 2 Authorization headers; send one')
+    }
+    expect((await h.req('/v1/stats', {token: h.read})).body.records).toBe(0)
+  })
+})
