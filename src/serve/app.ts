@@ -91,6 +91,18 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false}
       const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
       server.keepAliveTimeout = 72_000
+      // Node answers Expect: 100-continue before any route: the 100 waits for auth (preParsing below), so a refused upload never starts.
+      server.on('checkContinue', (req, res) => handler(req, res))
+      server.on('checkExpectation', (req, res) => {
+        const expect = String(req.headers.expect).slice(0, 40)
+        res.writeHead(417, {'content-type': 'application/json', connection: 'close'})
+        res.end(JSON.stringify({error: {code: 'bad_request', message: `Expect: ${expect} is not supported`, hint: 'send Expect: 100-continue, or no Expect header'}}))
+      })
+      // Without a listener Node drops a CONNECT without a word.
+      server.on('connect', (_req, socket: Socket) => {
+        const body = JSON.stringify({error: {code: 'method_not_allowed', message: 'CONNECT is not served: steme serve is not a proxy', hint: 'see GET /v1/openapi.yaml'}})
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+      })
       return server
     },
     routerOptions: {maxParamLength: 200},
@@ -169,8 +181,9 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     }
   })
   // Before the body is read: a refused request never uploads.
-  app.addHook('preParsing', async (req) => {
+  app.addHook('preParsing', async (req, reply) => {
     if (req.authError) throw req.authError
+    if (String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
 
   app.addHook('preValidation', async (req) => {

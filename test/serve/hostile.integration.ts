@@ -197,3 +197,48 @@ describe('two Authorization headers', () => {
     expect((await h.req('/v1/stats', {token: h.read})).body.records).toBe(0)
   })
 })
+
+describe('Expect and CONNECT', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('Expect: 100-continue is answered with 100 only once the token lets the body in', async () => {
+    const head = (token: string) => `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n`
+    // Refused: the answer comes at once, with no 100 telling the client to upload.
+    const refused = await raw(h.url, head(h.read))
+    expectRefusal(refused, 403, 'forbidden')
+    expect(refused.headers).not.toMatch(/100 Continue/)
+    const u = new URL(h.url)
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      const sock = connect(Number(u.port), u.hostname, () => sock.write(head(h.write)))
+      // The body goes only after the 100, as a client waiting for it sends it.
+      sock.on('data', (d) => {
+        if (!text && /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(String(d))) sock.write('[]')
+        text += d
+      })
+      sock.on('error', reject)
+      sock.on('close', () => resolve(text))
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/)
+  })
+
+  it('an Expect the daemon does not know: 417 in the error shape', async () => {
+    const r = await raw(h.url, `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.write}\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]`)
+    expectRefusal(r, 417, 'bad_request')
+    expect(r.body.error.message).toBe('Expect: 200-ok is not supported')
+    expect(r.body.error.hint).toMatch(/100-continue/)
+  })
+
+  it('CONNECT: 405 in the error shape, not a dropped connection', async () => {
+    const r = await raw(h.url, `CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`)
+    expectRefusal(r, 405, 'method_not_allowed')
+    expect(r.body.error.message).toMatch(/not a proxy/)
+    expect((await h.req('/v1/stats', {token: h.read})).status).toBe(200)
+  })
+})
