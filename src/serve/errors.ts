@@ -157,8 +157,14 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   // Fastify's own 413 and 415 say only "too large" or "unsupported": name the limit, the type and what is accepted.
   if (err?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const limit = req.routeOptions?.bodyLimit
-    body.error.message = `request body is larger than the daemon's body limit${limit ? ` of ${mib(limit)}` : ''}`
-    body.error.hint = 'send fewer records per request (steme ingest --remote does), or start the daemon with a larger --body-limit (MiB)'
+    if (req.routeOptions?.url === '/v1/sync') {
+      // The protocol's own bound: --body-limit does not move it.
+      body.error.message = `a sync message is larger than the protocol's bound${limit ? ` of ${mib(limit)}` : ''}`
+      body.error.hint = '`steme pull|push|sync` keep each message within it; other clients split their records over several messages (docs/sync-protocol.md, Bounds)'
+    } else {
+      body.error.message = `request body is larger than the daemon's body limit${limit ? ` of ${mib(limit)}` : ''}`
+      body.error.hint = 'send fewer records per request (steme ingest --remote does), or start the daemon with a larger --body-limit (MiB)'
+    }
   } else if (err?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
     const accepts = ACCEPTS[req.routeOptions?.url ?? '']

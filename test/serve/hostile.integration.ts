@@ -242,3 +242,22 @@ describe('Expect and CONNECT', () => {
     expect((await h.req('/v1/stats', {token: h.read})).status).toBe(200)
   })
 })
+
+describe('POST /v1/sync over its message bound', () => {
+  let h: Harness
+  beforeAll(async () => {
+    // A body limit above the sync bound: the sync route's own bound is what refuses.
+    h = await startHarness({bodyLimit: 64 * 1024 * 1024})
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('413 names the sync bound, which --body-limit does not change', async () => {
+    const r = await h.req('/v1/sync', {method: 'POST', headers: {'content-type': 'application/x-steme-sync'}, body: new Uint8Array(17 * 1024 * 1024), token: h.read})
+    expectRefusal(r, 413, 'too_large')
+    expect(r.body.error.message).toBe("a sync message is larger than the protocol's bound of 16 MiB")
+    expect(r.body.error.hint).not.toMatch(/--body-limit/)
+    expect(r.body.error.hint).toMatch(/steme pull\|push\|sync/)
+  })
+})
