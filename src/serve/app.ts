@@ -10,7 +10,7 @@ import {inputName} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler, namingOf, quoteInput} from './errors.js'
+import {HttpError, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
 import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -138,16 +138,18 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]
+    // The path is quoted back: not a token someone put in it.
+    const shown = redactTokens(path)
     // A path the daemon serves, asked with another method: 405 with the methods it takes, not 404.
     const allow = [...new Set(routes.map((r) => r.method))].filter((method) => app.findRoute({method, url: path}))
     if (allow.length) {
       void reply
         .status(405)
         .header('allow', allow.join(', '))
-        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
+        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${shown}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
       return
     }
-    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${path}`, hint: 'see GET /v1/openapi.yaml'}})
+    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${shown}`, hint: 'see GET /v1/openapi.yaml'}})
   })
 
   // Bodies stay bytes: ingestOp decodes and parses records itself, line by line, exactly as
@@ -277,8 +279,6 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
 
 /** Query parameters whose values are secrets by their name. */
 const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
-/** A token's text wherever it appears (a path, a parameter of another name). */
-const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
 
 /** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
 export function redactUrl(url: string): string {
@@ -302,7 +302,7 @@ export function redactUrl(url: string): string {
       .join('&')
     out = `${url.slice(0, q)}?${query}`
   }
-  return out.replace(TOKEN_TEXT, '[redacted]')
+  return redactTokens(out)
 }
 
 /** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log. */

@@ -109,6 +109,12 @@ const ACCEPTS: Record<string, string> = {
   '/v1/verify': 'application/json',
 }
 
+/** A token's text wherever it appears (a path, a parameter of another name). */
+const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
+
+/** Text with any token in it replaced by [redacted]: a token sent where no token goes is not sent back. */
+export const redactTokens = (text: string): string => text.replace(TOKEN_TEXT, '[redacted]')
+
 /** An input's value as a message quotes it: clipped, and with any token text left out. */
 export const quoteInput = (value: string): string => JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value).replace(/stm_[0-9a-zA-Z_]*/g, '[redacted]')
 
@@ -171,6 +177,8 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     body.error.message = type ? `content type ${type} is not accepted here` : 'the request has a body but no Content-Type'
     body.error.hint = accepts ? `${req.method} ${req.routeOptions.url} takes ${accepts}` : 'see GET /v1/openapi.yaml'
   }
+  // Messages quote inputs (a path, a date, an id), and a careless client puts its token in one.
+  body.error.message = redactTokens(body.error.message)
   if (status >= 500) req.log.error({err}, 'request failed')
   void reply.status(status).type('application/json').send(body)
 }

@@ -261,3 +261,29 @@ describe('POST /v1/sync over its message bound', () => {
     expect(r.body.error.hint).toMatch(/steme pull\|push\|sync/)
   })
 })
+
+describe('a token put where a token does not go', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h.stop()
+  })
+
+  it('is not echoed in the refusal, whether the path or a parameter holds it', async () => {
+    for (const [path, status] of [
+      [`/v1/${h.read}`, 404],
+      [`/v1/stats/${h.read}`, 404],
+      [`/v1/records/${h.read}`, 400],
+      [`/v1/query?subject=s&as-of=${h.read}`, 400],
+      [`/v1/log?after=${h.read}`, 400],
+    ] as const) {
+      const r = await h.req(path, {token: h.read})
+      expect(r.status, path).toBe(status)
+      expect(r.text, path).not.toContain(h.read.slice(17))
+      expect(r.text, path).not.toContain(h.read.slice(0, 17))
+      expect(r.body.error.message, path).toContain('[redacted]')
+    }
+  })
+})
