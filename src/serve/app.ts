@@ -167,7 +167,9 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     const need = req.routeOptions.config?.role
     if (!need) return
     // Node keeps the first of several: which token a request meant is not ours to guess.
-    const sent = req.raw.headersDistinct.authorization?.length ?? 0
+    let sent = 0
+    const raw = req.raw.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'authorization') sent++
     if (sent > 1) {
       req.authError = new HttpError('unauthorized', `the request carries ${sent} Authorization headers; send one`, 'send one Authorization: Bearer <token> header')
       return
