@@ -10,7 +10,7 @@ import {inputName} from '../core/naming.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler, namingOf} from './errors.js'
+import {HttpError, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
 import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -87,9 +87,22 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a body
     // stalled with --timeout 3 got its 408 after up to 90 s: check often enough to hold to --timeout.
     serverFactory: (handler: RequestListener) => {
-      const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4)))}
+      // Node refuses an HTTP/1.1 request without Host itself, with an empty body: the hook below says so in JSON.
+      const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false}
       const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
       server.keepAliveTimeout = 72_000
+      // Node answers Expect: 100-continue before any route: the 100 waits for auth (preParsing below), so a refused upload never starts.
+      server.on('checkContinue', (req, res) => handler(req, res))
+      server.on('checkExpectation', (req, res) => {
+        const expect = String(req.headers.expect).slice(0, 40)
+        res.writeHead(417, {'content-type': 'application/json', connection: 'close'})
+        res.end(JSON.stringify({error: {code: 'bad_request', message: `Expect: ${expect} is not supported`, hint: 'send Expect: 100-continue, or no Expect header'}}))
+      })
+      // Without a listener Node drops a CONNECT without a word.
+      server.on('connect', (_req, socket: Socket) => {
+        const body = JSON.stringify({error: {code: 'method_not_allowed', message: 'CONNECT is not served: steme serve is not a proxy', hint: 'see GET /v1/openapi.yaml'}})
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+      })
       return server
     },
     routerOptions: {maxParamLength: 200},
@@ -125,16 +138,18 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]
+    // The path is quoted back: not a token someone put in it.
+    const shown = redactTokens(path)
     // A path the daemon serves, asked with another method: 405 with the methods it takes, not 404.
     const allow = [...new Set(routes.map((r) => r.method))].filter((method) => app.findRoute({method, url: path}))
     if (allow.length) {
       void reply
         .status(405)
         .header('allow', allow.join(', '))
-        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${path}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
+        .send({error: {code: 'method_not_allowed', message: `${req.method} is not allowed on ${shown}, which takes ${allow.join(', ')}`, hint: 'see GET /v1/openapi.yaml'}})
       return
     }
-    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${path}`, hint: 'see GET /v1/openapi.yaml'}})
+    void reply.status(404).send({error: {code: 'not_found', message: `no route ${req.method} ${shown}`, hint: 'see GET /v1/openapi.yaml'}})
   })
 
   // Bodies stay bytes: ingestOp decodes and parses records itself, line by line, exactly as
@@ -146,8 +161,19 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // onRequest hook, so after this one) has counted the request: requests with a missing or
   // wrong token count against their address, and a guesser gets 429 like anyone else.
   app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host) throw new HttpError('bad_request', 'an HTTP/1.1 request needs a Host header', 'send Host: <host>:<port>, as HTTP clients do')
+  })
+  app.addHook('onRequest', async (req) => {
     const need = req.routeOptions.config?.role
     if (!need) return
+    // Node keeps the first of several: which token a request meant is not ours to guess.
+    let sent = 0
+    const raw = req.raw.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'authorization') sent++
+    if (sent > 1) {
+      req.authError = new HttpError('unauthorized', `the request carries ${sent} Authorization headers; send one`, 'send one Authorization: Bearer <token> header')
+      return
+    }
     try {
       req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
     } catch (e) {
@@ -159,11 +185,15 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     }
   })
   // Before the body is read: a refused request never uploads.
-  app.addHook('preParsing', async (req) => {
+  app.addHook('preParsing', async (req, reply) => {
     if (req.authError) throw req.authError
+    if (String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
 
-  app.addHook('preValidation', async (req) => finiteNumbers(req))
+  app.addHook('preValidation', async (req) => {
+    wellEncodedQuery(req)
+    finiteNumbers(req)
+  })
 
   // Bodies are read as sent: a compressed one would be judged byte by byte as if it were plain text.
   app.addHook('preParsing', async (req) => {
@@ -251,8 +281,6 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
 
 /** Query parameters whose values are secrets by their name. */
 const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
-/** A token's text wherever it appears (a path, a parameter of another name). */
-const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
 
 /** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
 export function redactUrl(url: string): string {
@@ -276,7 +304,7 @@ export function redactUrl(url: string): string {
       .join('&')
     out = `${url.slice(0, q)}?${query}`
   }
-  return out.replace(TOKEN_TEXT, '[redacted]')
+  return redactTokens(out)
 }
 
 /** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log. */
@@ -309,20 +337,62 @@ function finiteNumbers(req: FastifyRequest): void {
   for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
     const type = props[k]?.type
     if (type !== 'number' && type !== 'integer') continue
-    for (const x of Array.isArray(v) ? v : [v]) {
-      if (typeof x === 'string' && (!NUMBER_RE.test(x.trim()) || !Number.isFinite(Number(x)))) {
-        throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
-      }
+    // Given more than once: the schema says so.
+    if (typeof v === 'string' && (!NUMBER_RE.test(v.trim()) || !Number.isFinite(Number(v)))) {
+      throw new HttpError('bad_request', `${inputName(k, namingOf(req))}: ${quoteInput(v)} is not a finite ${type === 'integer' ? 'integer' : 'number'}`, 'send a plain decimal number such as 10 or 0.5')
     }
   }
 }
 
+/**
+ * A query string's names and values must decode: the parser keeps a stray % or percent-encoded
+ * bytes that are not UTF-8 as raw text, so `subject=%FF` would look up the subject "%FF".
+ */
+function wellEncodedQuery(req: FastifyRequest): void {
+  if (!req.routeOptions.schema?.querystring) return
+  const q = req.url.indexOf('?')
+  if (q < 0) return
+  for (const pair of req.url.slice(q + 1).split('&')) {
+    if (!pair.includes('%')) continue
+    const eq = pair.indexOf('=')
+    const decode = (s: string): string | undefined => {
+      try {
+        return decodeURIComponent(s.replace(/\+/g, ' '))
+      } catch {
+        return undefined
+      }
+    }
+    const rawName = eq < 0 ? pair : pair.slice(0, eq)
+    const name = decode(rawName)
+    if (name !== undefined && (eq < 0 || decode(pair.slice(eq + 1)) !== undefined)) continue
+    throw new HttpError(
+      'bad_request',
+      `${name === undefined ? `a query parameter name (${quoteInput(rawName)})` : inputName(name, namingOf(req))} is not valid percent-encoding (a % must be followed by two hex digits, and the bytes must form UTF-8)`,
+      'encode each name and value with encodeURIComponent (a % itself is %25)',
+    )
+  }
+}
+
+/** What to do about a request Node's parser refused, by its error code. */
+const PARSE_HINTS: Record<string, string> = {
+  HPE_INVALID_URL: 'percent-encode spaces, control characters and bytes outside ASCII in the path and query string (encodeURIComponent does)',
+  HPE_INVALID_HEADER_TOKEN: 'header names are ASCII words, and header values cannot hold control characters such as NUL, CR or LF',
+  HPE_INVALID_METHOD: 'see GET /v1/openapi.yaml for the methods each route takes',
+  HPE_UNEXPECTED_CONTENT_LENGTH: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_CONTENT_LENGTH: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_TRANSFER_ENCODING: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+  HPE_INVALID_CHUNK_SIZE: "send one Content-Length with the body's size in bytes, or Transfer-Encoding: chunked alone",
+}
+
 /** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */
-function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket): void {
   if (!socket.writable) return void socket.destroy()
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
   const code = status === 408 ? 'timeout' : 'bad_request'
-  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : 'malformed HTTP request'
-  const body = JSON.stringify({error: {code, message}})
+  // The parser's reason names the part it could not read ("Invalid char in url query"), never the bytes.
+  const reason = typeof err.reason === 'string' && err.reason ? `: ${err.reason.charAt(0).toLowerCase()}${err.reason.slice(1)}` : ''
+  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : `malformed HTTP request${reason}`
+  const hint = status === 400 ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request') : undefined
+  const body = JSON.stringify({error: {code, message, ...(hint ? {hint} : {})}})
   socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }

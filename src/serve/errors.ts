@@ -1,7 +1,7 @@
 /** The one place where error classes become HTTP statuses and stable error codes; clients never see a stack trace. */
 import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
 import {UserError, type ErrorCode} from '../core/errors.js'
-import type {Naming} from '../core/naming.js'
+import {inputName, type Naming} from '../core/naming.js'
 import {NAMING_HEADER} from './client.js'
 
 /** Codes only the HTTP layer produces, on top of the CLI's UserError codes. */
@@ -109,19 +109,76 @@ const ACCEPTS: Record<string, string> = {
   '/v1/verify': 'application/json',
 }
 
+/** A token's text wherever it appears (a path, a parameter of another name). */
+const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
+
+/** Text with any token in it replaced by [redacted]: a token sent where no token goes is not sent back. */
+export const redactTokens = (text: string): string => text.replace(TOKEN_TEXT, '[redacted]')
+
+/** An input's value as a message quotes it: clipped, and with any token text left out. */
+export const quoteInput = (value: string): string => JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value).replace(/stm_[0-9a-zA-Z_]*/g, '[redacted]')
+
+interface SchemaError {
+  instancePath?: string
+  keyword?: string
+  params?: {limit?: unknown; type?: unknown; allowedValues?: unknown; missingProperty?: unknown}
+}
+
+/**
+ * A schema refusal in the words of the rest of the API (ajv's own is "querystring/limit must be
+ * >= 1", and says "must be string" of a parameter given twice): the input by its name, what it
+ * got, what it takes.
+ */
+function schemaRefusal(err: FastifyError & {validation?: SchemaError[]; validationContext?: string}, req: FastifyRequest): {message: string; hint: string} | undefined {
+  const first = err.validation?.[0]
+  if (!first || (err.validationContext !== 'querystring' && err.validationContext !== 'params')) return undefined
+  const inPath = err.validationContext === 'params'
+  const key = first.keyword === 'required' ? String(first.params?.missingProperty ?? '') : (first.instancePath ?? '').replace(/^\//, '').replace(/~1/g, '/').replace(/~0/g, '~')
+  if (!key || key.includes('/')) return undefined
+  const name = inPath ? (key === 'id' ? 'the record id in the path' : `path parameter ${key}`) : inputName(key, namingOf(req))
+  const value = ((inPath ? req.params : req.query) as Record<string, unknown> | undefined)?.[key]
+  const shown = typeof value === 'string' ? quoteInput(value) : String(value)
+  const p = first.params ?? {}
+  let message: string | undefined
+  if (Array.isArray(value)) message = `${name} is given ${value.length} times; give it once`
+  else if (first.keyword === 'required') message = `${name} is required`
+  else if (first.keyword === 'minimum') message = `${name}: ${shown} is below the least value of ${p.limit}`
+  else if (first.keyword === 'maximum') message = `${name}: ${shown} is above the greatest value of ${p.limit}`
+  else if (first.keyword === 'minLength') message = p.limit === 1 ? `${name} is empty` : `${name} is shorter than ${p.limit} characters`
+  else if (first.keyword === 'maxLength') message = `${name} is longer than ${p.limit} characters`
+  else if (first.keyword === 'enum' && Array.isArray(p.allowedValues)) message = `${name}: ${shown} is not one of ${p.allowedValues.join(', ')}`
+  else if (first.keyword === 'type') message = `${name}: ${shown} is not ${p.type === 'integer' ? 'a whole number' : p.type === 'boolean' ? 'true or false' : `a ${p.type}`}`
+  if (!message) return undefined
+  const hint = inPath ? 'GET /v1/records/<id> takes a record id: 64 hex digits, or the first 6 or more of them' : `see the parameters of ${req.method} ${req.routeOptions?.url ?? ''} in GET /v1/openapi.yaml`
+  return {message, hint}
+}
+
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const {status, body} = toErrorBody(err)
+  const refusal = (err as {validation?: unknown})?.validation ? schemaRefusal(err, req) : undefined
+  if (refusal) {
+    body.error.message = refusal.message
+    body.error.hint = refusal.hint
+  }
   // Fastify's own 413 and 415 say only "too large" or "unsupported": name the limit, the type and what is accepted.
   if (err?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const limit = req.routeOptions?.bodyLimit
-    body.error.message = `request body is larger than the daemon's body limit${limit ? ` of ${mib(limit)}` : ''}`
-    body.error.hint = 'send fewer records per request (steme ingest --remote does), or start the daemon with a larger --body-limit (MiB)'
+    if (req.routeOptions?.url === '/v1/sync') {
+      // The protocol's own bound: --body-limit does not move it.
+      body.error.message = `a sync message is larger than the protocol's bound${limit ? ` of ${mib(limit)}` : ''}`
+      body.error.hint = '`steme pull|push|sync` keep each message within it; other clients split their records over several messages (docs/sync-protocol.md, Bounds)'
+    } else {
+      body.error.message = `request body is larger than the daemon's body limit${limit ? ` of ${mib(limit)}` : ''}`
+      body.error.hint = 'send fewer records per request (steme ingest --remote does), or start the daemon with a larger --body-limit (MiB)'
+    }
   } else if (err?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
     const accepts = ACCEPTS[req.routeOptions?.url ?? '']
     body.error.message = type ? `content type ${type} is not accepted here` : 'the request has a body but no Content-Type'
     body.error.hint = accepts ? `${req.method} ${req.routeOptions.url} takes ${accepts}` : 'see GET /v1/openapi.yaml'
   }
+  // Messages quote inputs (a path, a date, an id), and a careless client puts its token in one.
+  body.error.message = redactTokens(body.error.message)
   if (status >= 500) req.log.error({err}, 'request failed')
   void reply.status(status).type('application/json').send(body)
 }
