@@ -7,7 +7,7 @@ import {damagedStoreError} from '../core/render-error.js'
 
 export const REMOTE_HINTS: Partial<Record<ErrorCode, string>> = {
   no_store: 'check the remote path: it must name a steme store (a directory holding .steme/, a .steme directory, or its store.duckdb); create one there with `steme init`',
-  locked: "the remote store is busy: another steme process held it longer than steme waits for a store (30 s over SSH, else the store config's busy_timeout_seconds): an ingest or another long command, or, with a remote steme older than this one, the steme of a lost SSH connection, which lets go only after its idle timeout (10 minutes by default); retry when that finishes, or sync with its `steme serve` URL (http://host:port) instead",
+  locked: "the remote store is busy: another steme process held it longer than steme waits for a store (its config's busy_timeout_seconds, and at least 30 s over SSH): an ingest or another long command, or, with a remote steme older than this one, the steme of a lost SSH connection, which lets go only after its idle timeout (10 minutes by default); retry when that finishes, or sync with its `steme serve` URL (http://host:port) instead",
   integrity: "restore the remote's store.duckdb from a backup, or make a new store there (`steme init`) and push this store's records to it (`steme push <remote>`)",
 }
 
