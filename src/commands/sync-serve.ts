@@ -27,7 +27,7 @@ else on stdout. --http serves POST /v1/sync on a port, without authentication: w
 record and, unless --read-only, push (for tests and small setups on one machine; \`steme serve\`
 is the full daemon, with tokens and TLS).
 
-With --stdio, sync-serve holds the store only while its client is active: once the client has been silent for --release-after seconds (10), it lets go of the store, and opens it again for the next request, waiting up to 30 s if another steme holds it by then (as a new session does when it starts). A network that drops without closing (a laptop shut, Wi-Fi lost) leaves the SSH session open for hours; its sync-serve then keeps no other writer out, the same client reconnecting included.
+With --stdio, sync-serve holds the store only while its client is active: once the client has been silent for --release-after seconds (10), it lets go of the store, and opens it again for the next request, waiting up to 30 s (or the store config's [store] busy_timeout_seconds, if longer) if another steme holds it by then, as a new session does when it starts. A network that drops without closing (a laptop shut, Wi-Fi lost) leaves the SSH session open for hours; its sync-serve then keeps no other writer out, the same client reconnecting included.
 
 A client that makes no progress for --idle-timeout seconds (sends no byte while a request is awaited, or takes no byte of an answer) ends the session: sync-serve closes the store, says why on stderr and exits 1. A healthy client is never silent for long (between requests it only stores what it received: seconds), and one cut off anyway sends its request again on a new connection. To change the timeout for SSH remotes, set it in the remote store's config.toml (\`[sync] idle_timeout_seconds = 1800\`): clients start sync-serve without the flag, and the flag, when given, wins.`
   static examples = ['<%= config.bin %> sync-serve --stdio --store /srv/team', '<%= config.bin %> sync-serve --http 7070']
@@ -41,7 +41,7 @@ A client that makes no progress for --idle-timeout seconds (sends no byte while 
       description: `with --stdio: stop serving, and let go of the store, when the client makes no progress for this many seconds (0: wait for ever) [default: the store config's [sync] idle_timeout_seconds, else ${DEFAULT_IDLE_TIMEOUT_S}]`,
     }),
     'release-after': secondsFlag(DEFAULT_RELEASE_AFTER_S, 'to hold the store to the end')({
-      description: `with --stdio: let go of the store while the client is silent this many seconds, and open it again (waiting for it if another steme holds it) for the next request (0: hold it to the end) [default: ${DEFAULT_RELEASE_AFTER_S}]`,
+      description: `with --stdio: let go of the store while the client is silent this many seconds, and open it again (waiting for it if another steme holds it) for the next request (0: hold it to the end; a memory: store, which lives in this process, is always held) [default: ${DEFAULT_RELEASE_AFTER_S}]`,
     }),
     'db-threads': threadsFlag('DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', {default: SYNC_SERVER_DB_THREADS, min: 1}),
   }

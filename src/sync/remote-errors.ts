@@ -7,8 +7,20 @@ import {damagedStoreError} from '../core/render-error.js'
 
 export const REMOTE_HINTS: Partial<Record<ErrorCode, string>> = {
   no_store: 'check the remote path: it must name a steme store (a directory holding .steme/, a .steme directory, or its store.duckdb); create one there with `steme init`',
-  locked: "the remote store is busy: another steme process held it longer than steme waits for a store (30 s over SSH, else the store config's busy_timeout_seconds): an ingest or another long command, or, with a remote steme older than this one, the steme of a lost SSH connection, which lets go only after its idle timeout (10 minutes by default); retry when that finishes, or sync with its `steme serve` URL (http://host:port) instead",
+  locked: "the remote store is busy: another steme process held it longer than steme waits for a store (its config's busy_timeout_seconds, and at least 30 s over SSH): an ingest or another long command, or, with a remote steme older than this one, the steme of a lost SSH connection, which lets go only after its idle timeout (10 minutes by default); retry when that finishes, or sync with its `steme serve` URL (http://host:port) instead",
   integrity: "restore the remote's store.duckdb from a backup, or make a new store there (`steme init`) and push this store's records to it (`steme push <remote>`)",
+}
+
+/**
+ * The hint for a remote store error of `code` whose text is `text`: a store held by `steme serve`
+ * was refused at once (a daemon keeps its store until stopped), so the busy hint, which says how
+ * long steme waited and for what, would mislead.
+ */
+export function remoteHint(code: ErrorCode, text: string): string | undefined {
+  if (code === 'locked' && /is held by `steme serve`/.test(text)) {
+    return '`steme serve` holds the remote store until it is stopped: sync with its URL instead (named above; it takes a token, which `steme serve token create --role read|write` makes there), or stop it first'
+  }
+  return REMOTE_HINTS[code]
 }
 
 /** What a remote store's error text says it is, for errors that arrive as text (an ERROR frame, a remote's stderr). */
@@ -32,5 +44,5 @@ export function remoteStoreError(remote: string, e: unknown): UserError | undefi
   const damaged = err.code === 'integrity' && (/store file is damaged/.test(err.message) || /^IO Error: /.test(err.message))
   const code = damaged ? 'integrity' : err.code === 'locked' || err.code === 'no_store' ? err.code : undefined
   const message = damaged ? damagedText(err.message) : err.message
-  return new UserError(`remote ${remote}: ${message}`, {code: err.code, exit: err.exit, hint: (code && REMOTE_HINTS[code]) ?? err.hint, cause: e})
+  return new UserError(`remote ${remote}: ${message}`, {code: err.code, exit: err.exit, hint: (code && remoteHint(code, err.message)) ?? err.hint, cause: e})
 }

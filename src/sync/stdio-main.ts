@@ -41,7 +41,9 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
     const rt = await open()
     await serveRuntimeStdio(rt, open, {
       readOnly: opts.readOnly,
-      releaseMs: (opts.releaseAfterS ?? DEFAULT_RELEASE_AFTER_S) * 1000,
+      // A memory: store lives in this process: closing it would drop every record pushed, and
+      // it keeps no other process out anyway.
+      releaseMs: rt.location.url === 'memory:' ? 0 : (opts.releaseAfterS ?? DEFAULT_RELEASE_AFTER_S) * 1000,
       ...idleTimeout(opts.idleTimeoutS, rt.config.syncIdleTimeoutSeconds),
     })
   } catch (e) {

@@ -123,6 +123,10 @@ export class StoreLease implements SyncHandler {
       },
       () => undefined, // it never opened: that error was the request's
     )
+    // Released from a timer, with no one awaiting it yet: a failure to close (the clock not
+    // saved, a disk full) would otherwise be an unhandled rejection, which ends the process with
+    // a stack trace instead of an error said to the client.
+    this.letGo.catch(() => undefined)
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {spawn} from 'node:child_process'
-import {appendFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -198,6 +198,27 @@ describe('a path remote that is not a usable store', () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/in use by another steme process \(waited \d+(\.\d)? s\)/)
       expect(r.stderr).toMatch(/hint: the remote store is busy/)
+      expect(r.stderr).not.toMatch(local)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+
+  it('a store held by `steme serve`: refused at once, and the hint says to sync with it, not that steme waited', async () => {
+    const d = join(sb.dir, 'd')
+    mkdirSync(d)
+    expect(sb.run(['init'], {cwd: d}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--store', d], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      const state = join(d, '.steme', 'state', 'serve.json')
+      while (!existsSync(state) && srv.exitCode === null) await new Promise((r) => setTimeout(r, 50))
+      const r = await sb.runAsync(['pull', d], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^error: remote .*: the store .* is held by `steme serve` \(pid \d+, (http:\/\/127\.0\.0\.1:\d+)\)\nhint: /)
+      const hint = r.stderr.split('\nhint: ')[1]
+      expect(hint).toMatch(/^`steme serve` holds the remote store until it is stopped: sync with its URL instead/)
+      expect(hint).not.toMatch(/longer than steme waits|busy_timeout_seconds/)
       expect(r.stderr).not.toMatch(local)
     } finally {
       srv.kill('SIGTERM')

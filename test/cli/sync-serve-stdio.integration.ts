@@ -8,6 +8,7 @@ import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
+import {recordLine} from '../../src/core/seal.js'
 import {openStore} from '../../src/runtime.js'
 import {MessageReader, PREAMBLE, frameMessage} from '../../src/sync/framing.js'
 import {opening} from '../../src/sync/reconcile.js'
@@ -308,5 +309,26 @@ describe('sync-serve --stdio --release-after', () => {
     const http = sb.run(['sync-serve', '--http', '0', '--store', 'held', '--release-after', '5'])
     expect(http.code).toBe(2)
     expect(http.stderr).toMatch(/^error: --release-after applies to --stdio only\n/)
+  })
+})
+
+describe('sync-serve --stdio over a memory: store', () => {
+  it('never lets go of it: the store lives in the process, and closing it would lose what was pushed', async () => {
+    const s = serving(['sync-serve', '--stdio', '--store', 'memory:', '--release-after', '0.2'])
+    try {
+      const pushed = await makeRecords(5, {tag: 'mem'})
+      s.p.stdin.write(frameMessage(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'push'}}, ...pushed.map((r) => ({t: T.Record, line: recordLine(r.canonical, r.record.id, r.record.sig)}) as const)])))
+      while (s.msgs.length < 1 && s.p.exitCode === null) await sleep(10)
+      expect(decode(s.msgs[0])).toContainEqual(expect.objectContaining({t: T.Ack, added: 5}))
+      // Silent for several times --release-after, then the next request still finds the records.
+      await sleep(800)
+      s.p.stdin.write(helloRequest())
+      while (s.msgs.length < 2 && s.p.exitCode === null) await sleep(10)
+      expect(decode(s.msgs[1])[0]).toMatchObject({t: T.Hello, hello: {records: 5}})
+      s.p.stdin.end()
+      expect(await s.exited, s.stderr()).toBe(0)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
   })
 })

@@ -8,7 +8,8 @@ import {MemoryStore} from '../../src/adapters/memory.js'
 import {MessageReader, frameMessage} from '../../src/sync/framing.js'
 import {opening} from '../../src/sync/reconcile.js'
 import {CAPS, createSyncHandler, type SyncHandler} from '../../src/sync/server.js'
-import {IDLE_EXIT, IdleTimeout, serveStreams} from '../../src/sync/stdio-server.js'
+import {IDLE_EXIT, IdleTimeout, StoreLease, serveStreams} from '../../src/sync/stdio-server.js'
+import {openRuntime} from '../../src/runtime.js'
 import {LocalView} from '../../src/sync/view.js'
 import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import {makeRecords, memoryWith, receiveDeps} from './helpers.js'
@@ -184,5 +185,33 @@ describe('sync-serve --stdio letting go of the store while the peer is silent', 
     await inner.close()
     // Each silence is reported once however long it lasts; none inside a request's work.
     expect(events).toEqual(['quiet', 'start', 'end', 'quiet', 'start', 'end', 'quiet'])
+  })
+})
+
+describe('StoreLease', () => {
+  it('a store that fails to close when let go of (a disk full as the clock is saved) fails the next request, and is no unhandled rejection meanwhile', async () => {
+    const unhandled: unknown[] = []
+    const seen = (e: unknown) => unhandled.push(e)
+    process.on('unhandledRejection', seen)
+    try {
+      const rt = await openRuntime({store: 'memory:', env: {}})
+      const failing = {...rt, close: async () => {
+        await rt.close()
+        throw new Error('No space left on device')
+      }}
+      let reopened = 0
+      const lease = new StoreLease(failing, async () => (reopened++, openRuntime({store: 'memory:', env: {}})), false)
+      expect(decode(await lease.handle(encode([hello()])))[0]).toMatchObject({t: T.Hello})
+      // The client falls silent: the store is let go of, and closing it fails with no one waiting on it.
+      lease.release()
+      await sleep(50)
+      expect(unhandled).toEqual([])
+      // The failure is the next request's, which opens nothing over a store in an unknown state.
+      await expect(lease.handle(encode([hello()]))).rejects.toThrow('No space left on device')
+      expect(reopened).toBe(0)
+      await expect(lease.close()).rejects.toThrow('No space left on device')
+    } finally {
+      process.off('unhandledRejection', seen)
+    }
   })
 })

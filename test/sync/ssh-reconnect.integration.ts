@@ -178,6 +178,10 @@ describe('an SSH connection lost mid-pull', () => {
       expect(r.code, r.stderr).toBe(0)
       expect(JSON.parse(r.stdout).remoteResult).toEqual({added: 8000, present: 0, rejected: 0})
     }
+    // A client is done once its answer came: its remote steme closes the store as its channel
+    // closes, a moment later, and holds it until then.
+    expect(remote.pids()).toHaveLength(2)
+    for (const pid of remote.pids()) await until(() => [undefined, 'Z'].includes(stateOf(pid)), `remote steme ${pid} to end`)
     const rt = await openStore(join(team, '.steme', 'store.duckdb'))
     try {
       expect((await rt.stats()).records).toBe(16_000)

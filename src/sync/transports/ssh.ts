@@ -2,7 +2,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
-import {REMOTE_HINTS, remoteStoreCode} from '../remote-errors.js'
+import {remoteHint, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
 import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
@@ -313,7 +313,7 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
-      hint: (store && REMOTE_HINTS[store]) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
+      hint: (store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
     })
   }
   if (!x.started && code !== null) {
