@@ -179,8 +179,12 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
       }
     },
     async close() {
-      await rt.saveClock()
-      await store.close()
+      // The store is closed (its lock let go of) even when saving the clock fails; that error still surfaces.
+      try {
+        await rt.saveClock()
+      } finally {
+        await store.close()
+      }
     },
   }
   return rt

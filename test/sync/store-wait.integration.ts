@@ -4,13 +4,13 @@
  * `steme serve` (which holds it until stopped). Real processes hold the store; the waits are
  * counted through an injected sleep.
  */
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/core/errors.js'
 import {MessageReader, frameMessage} from '../../src/sync/framing.js'
-import {openRuntime} from '../../src/runtime.js'
+import {openRuntime, openStore} from '../../src/runtime.js'
 import {CAPS} from '../../src/sync/server.js'
 import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
 import {BIN} from '../helpers/cli.js'
@@ -85,5 +85,32 @@ describe('opening a store another steme holds', () => {
     } finally {
       await d.stop()
     }
+  })
+})
+
+describe('letting go of the store on the way out', () => {
+  it('a runtime whose clock fails to save still closes the store (the error still surfaces)', async () => {
+    const rt = await openRuntime({env: e.env, cwd: e.dir})
+    rt.clock.tick()
+    rt.store.setMeta = () => Promise.reject(new Error('no space left on device'))
+    await expect(rt.close()).rejects.toThrow('no space left on device')
+    // Another process gets the store.
+    const other = await steme(e, ['stats', '--json'])
+    expect(other.code, other.stderr).toBe(0)
+  })
+
+  it('a DuckDB file that is not a steme store is let go of when refused', async () => {
+    const file = join(e.dir, 'other.duckdb')
+    const {DuckDBInstance} = await import('@duckdb/node-api')
+    const db = await DuckDBInstance.create(file)
+    const conn = await db.connect()
+    await conn.run('CREATE TABLE t (x INTEGER)')
+    conn.closeSync()
+    db.closeSync()
+    await expect(openStore(file)).rejects.toMatchObject({code: 'no_store', message: expect.stringMatching(/is a DuckDB file but not a steme store$/)})
+    // Another process can open it for writing: the refused open holds no lock.
+    const child = spawnSync(process.execPath, ['-e', `import('@duckdb/node-api').then(async ({DuckDBInstance}) => { const d = await DuckDBInstance.create(process.argv[1]); const c = await d.connect(); await c.run('INSERT INTO t VALUES (1)'); console.log('ok') })`, file], {cwd: process.cwd(), encoding: 'utf8'})
+    expect(child.stderr).toBe('')
+    expect(child.stdout.trim()).toBe('ok')
   })
 })

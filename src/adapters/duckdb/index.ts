@@ -173,7 +173,13 @@ export class DuckDBStore implements Store {
     // One connection for writes (transactions, appenders), two for reads.
     const [main, r1, r2] = await Promise.all([duck.connect(db), duck.connect(db), duck.connect(db)])
     const store = new DuckDBStore(path, db, main, !!opts.readOnly, new Reader([r1, r2]), opts.threads)
-    await store.migrate(!!opts.create)
+    try {
+      await store.migrate(!!opts.create)
+    } catch (e) {
+      // Not a steme store, or one this version cannot migrate: let go of the file (and its lock).
+      await store.close().catch(() => undefined)
+      throw e
+    }
     return store
   }
 
