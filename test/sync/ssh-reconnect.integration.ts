@@ -223,12 +223,15 @@ describe('an SSH connection lost mid-pull', () => {
     }
   }, 120_000)
 
-  it('a reconnect that finds the store busy at once (as an older remote steme reports it, without waiting) is retried', async () => {
-    // The second steme started reports the store busy and exits, as an older one did while the
-    // lost session's steme still held the store; the third is steme again.
-    const starts = join(dir, 'busy.starts')
-    const cmd = join(dir, 'busy.sh')
-    writeFileSync(cmd, `#!/bin/sh\necho x >> '${starts}'\nif [ "$(wc -l < '${starts}')" -eq 2 ]; then echo "error: the store $4/.steme/store.duckdb is in use by another steme process" >&2; echo "hint: wait for the other steme command to finish" >&2; exit 1; fi\nexec '${process.execPath}' '${BIN}' "$@"\n`)
+  /**
+   * A pull whose connection drops after the first answer, and whose second remote steme started
+   * prints `error` (its stderr) and exits 1; the third is steme again.
+   */
+  async function busyOnReconnect(name: string, error: string): Promise<{result: Promise<Awaited<ReturnType<typeof runSync>>>; retries: string[]; local: MemoryStore; close: () => Promise<void>}> {
+    const starts = join(dir, `${name}.starts`)
+    const cmd = join(dir, `${name}.sh`)
+    writeFileSync(join(dir, `${name}.err`), `${error}\n`)
+    writeFileSync(cmd, `#!/bin/sh\necho x >> '${starts}'\nif [ "$(wc -l < '${starts}')" -eq 2 ]; then cat '${join(dir, `${name}.err`)}' >&2; exit 1; fi\nexec '${process.execPath}' '${BIN}' "$@"\n`)
     chmodSync(cmd, 0o755)
     const ssh = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: join(dir, 'big')}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: cmd, env: {HOME: sshd.dir}})
     const local = new MemoryStore()
@@ -246,13 +249,32 @@ describe('an SSH connection lost mid-pull', () => {
         return answer
       },
     }
+    const result = runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 4, baseMs: 100, maxMs: 500, onRetry: (_n, _ms, e) => retries.push(e.message)}})
+    return {result, retries, local, close: () => ssh.close()}
+  }
+
+  it('a reconnect that finds the store busy at once (as an older remote steme reports it, without waiting) is retried', async () => {
+    // As an older steme did while the lost session's steme still held the store.
+    const run = await busyOnReconnect('busy', `error: the store ${join(dir, 'big')}/.steme/store.duckdb is in use by another steme process`)
     try {
-      const s = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 4, baseMs: 100, maxMs: 500, onRetry: (_n, _ms, e) => retries.push(e.message)}})
-      expect(retries).toEqual([expect.stringMatching(/^remote lab: the remote store is still held by another steme process \(the store .* is in use by another steme process\)$/)])
+      const s = await run.result
+      expect(run.retries).toEqual([expect.stringMatching(/^remote lab: the remote store is still held by another steme process \(the store .* is in use by another steme process\)$/)])
       expect(s.local.added).toBe(N)
-      expect(await allIds(local)).toEqual(seedIds)
+      expect(await allIds(run.local)).toEqual(seedIds)
     } finally {
-      await ssh.close()
+      await run.close()
+    }
+  }, 120_000)
+
+  it('a reconnect that finds the store held by `steme serve` is not retried: a daemon holds it until stopped', async () => {
+    const run = await busyOnReconnect('daemon', `error: the store ${join(dir, 'big')}/.steme/store.duckdb is held by \`steme serve\` (pid 4242, http://127.0.0.1:7411)`)
+    try {
+      const err = await run.result.catch((e: unknown) => e)
+      expect(run.retries).toEqual([])
+      expect(err).toBeInstanceOf(UserError)
+      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is held by `steme serve` \(pid 4242, http:\/\/127\.0\.0\.1:7411\)$/), hint: expect.stringMatching(/^`steme serve` holds the remote store until it is stopped: sync with its URL instead/)})
+    } finally {
+      await run.close()
     }
   }, 120_000)
 })

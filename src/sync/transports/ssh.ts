@@ -304,7 +304,7 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     // Busy on a reconnect mid-sync, after the remote steme waited for the store (an older one
     // does not): held by another command there, or by an older steme of the connection just
     // lost, which lets go only once its sshd notices or its idle timeout ends it. Worth retrying.
-    if (store === 'locked' && x.answered) {
+    if (store === 'locked' && x.answered && !/is held by `steme serve`/.test(stderr)) {
       return new TransientError(`remote ${remote}: the remote store is still held by another steme process (${what})`)
     }
     // The remote steme gave up waiting (its idle timeout) as this request left, or while this
