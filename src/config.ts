@@ -23,6 +23,8 @@ export interface StoreConfig {
   remotes: Record<string, string>
   /** `[sync] idle_timeout_seconds`: how long `sync-serve --stdio` on this store waits for a silent client (0: for ever); absent: its default. */
   syncIdleTimeoutSeconds?: number
+  /** `[sync] release_after_seconds`: how long `sync-serve --stdio` on this store keeps it open while its client is silent (0: to the end); absent: its default. */
+  syncReleaseAfterSeconds?: number
   /** Everything else in the file, for the parts that own it (lenses, serve). */
   raw: Record<string, unknown>
 }
@@ -143,6 +145,10 @@ function schema(): Record<string, Record<string, Rule> | Record<string, Record<s
         takes: `a number of seconds from 0 (wait for ever) to ${MAX_TIMER_SECONDS} (about 24 days)`,
         ok: (v) => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_SECONDS,
       },
+      release_after_seconds: {
+        takes: `a number of seconds from 0 (hold the store to the end) to ${MAX_TIMER_SECONDS} (about 24 days)`,
+        ok: (v) => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_SECONDS,
+      },
     },
     // An empty one would resolve to the store's own directory: a sync with itself, reported as done.
     remotes: {'*': {takes: 'a URL or path in quotes, not empty', ok: (v) => typeof v === 'string' && v.trim() !== ''}},
@@ -190,6 +196,7 @@ export function readConfig(dir: string | undefined): StoreConfig {
     pretrusted: (trust.pretrusted ?? []) as string[],
     remotes: (raw.remotes ?? {}) as Record<string, string>,
     ...(typeof sync.idle_timeout_seconds === 'number' ? {syncIdleTimeoutSeconds: sync.idle_timeout_seconds} : {}),
+    ...(typeof sync.release_after_seconds === 'number' ? {syncReleaseAfterSeconds: sync.release_after_seconds} : {}),
     raw,
   }
 }

@@ -41,7 +41,7 @@ A client that makes no progress for --idle-timeout seconds (sends no byte while 
       description: `with --stdio: stop serving, and let go of the store, when the client makes no progress for this many seconds (0: wait for ever) [default: the store config's [sync] idle_timeout_seconds, else ${DEFAULT_IDLE_TIMEOUT_S}]`,
     }),
     'release-after': secondsFlag(DEFAULT_RELEASE_AFTER_S, 'to hold the store to the end')({
-      description: `with --stdio: let go of the store while the client is silent this many seconds, and open it again (waiting for it if another steme holds it) for the next request (0: hold it to the end; a memory: store, which lives in this process, is always held) [default: ${DEFAULT_RELEASE_AFTER_S}]`,
+      description: `with --stdio: let go of the store while the client is silent this many seconds, and open it again (waiting for it if another steme holds it) for the next request (0: hold it to the end; a memory: store, which lives in this process, is always held) [default: the store config's [sync] release_after_seconds, else ${DEFAULT_RELEASE_AFTER_S}]`,
     }),
     'db-threads': threadsFlag('DuckDB worker threads: one costs the least CPU per request; raise it on a server with idle cores to answer large requests sooner', {default: SYNC_SERVER_DB_THREADS, min: 1}),
   }

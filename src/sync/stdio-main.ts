@@ -24,7 +24,7 @@ export interface SyncServeStdioOptions {
   dbThreads?: number
   /** Seconds without progress from the client before serving stops (0: never); absent: the store config's `[sync] idle_timeout_seconds`, else the default. */
   idleTimeoutS?: number
-  /** Seconds of the client's silence before the store is let go of until its next request (0: held to the end); default DEFAULT_RELEASE_AFTER_S. */
+  /** Seconds of the client's silence before the store is let go of until its next request (0: held to the end); absent: the store config's `[sync] release_after_seconds`, else DEFAULT_RELEASE_AFTER_S. */
   releaseAfterS?: number
 }
 
@@ -43,7 +43,7 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
       readOnly: opts.readOnly,
       // A memory: store lives in this process: closing it would drop every record pushed, and
       // it keeps no other process out anyway.
-      releaseMs: rt.location.url === 'memory:' ? 0 : (opts.releaseAfterS ?? DEFAULT_RELEASE_AFTER_S) * 1000,
+      releaseMs: rt.location.url === 'memory:' ? 0 : (opts.releaseAfterS ?? rt.config.syncReleaseAfterSeconds ?? DEFAULT_RELEASE_AFTER_S) * 1000,
       ...idleTimeout(opts.idleTimeoutS, rt.config.syncIdleTimeoutSeconds),
     })
   } catch (e) {

@@ -291,6 +291,24 @@ describe('sync-serve --stdio --release-after', () => {
     }
   })
 
+  it("the remote store's config sets the release time for SSH clients (the oclif-free start, no flag)", async () => {
+    expect(sb.run(['init', '--dir', 'lets-go']).code).toBe(0)
+    appendFileSync(join(sb.dir, 'lets-go', '.steme', 'config.toml'), '\n[sync]\nrelease_after_seconds = 0.3\n')
+    const args = ['sync-serve', '--stdio', '--store', 'lets-go']
+    expect(fastSyncServeArgs(args)).toBeDefined()
+    const s = serving(args)
+    try {
+      await hello(s, 1)
+      while (!(await writable('lets-go'))) await sleep(50)
+      expect(s.p.exitCode).toBe(null)
+      expect((await hello(s, 2)).hello.records).toBe(0)
+      s.p.stdin.end()
+      expect(await s.exited, s.stderr()).toBe(0)
+    } finally {
+      s.p.kill('SIGKILL')
+    }
+  })
+
   it('0 holds the store for the whole session; a bad value, and the flag without --stdio, are refused (exit 2)', async () => {
     expect(sb.run(['init', '--dir', 'held']).code).toBe(0)
     const s = serving(['sync-serve', '--stdio', '--store', 'held', '--release-after', '0'])

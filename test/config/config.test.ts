@@ -65,6 +65,14 @@ describe('settings that load', () => {
     expect(all.raw.lenses).toEqual({skeptic: {threshold: 0.4}, authority: {order: ['fda:*', 'who:*', 'self']}})
   })
 
+  it('[sync] settings for SSH remotes: the idle timeout and the release time, each checked', () => {
+    expect(load('[sync]\nidle_timeout_seconds = 1800\nrelease_after_seconds = 2.5\n')).toMatchObject({syncIdleTimeoutSeconds: 1800, syncReleaseAfterSeconds: 2.5})
+    expect(load('[sync]\n').syncReleaseAfterSeconds).toBeUndefined()
+    expect(refusal('[sync]\nrelease_after_seconds = "10s"\n').message).toBe('D/config.toml:2: sync.release_after_seconds must be a number of seconds from 0 (hold the store to the end) to 2147483 (about 24 days), got "10s"')
+    expect(refusal('[sync]\nrelease_after_seconds = -1\n').message).toMatch(/^D\/config\.toml:2: sync\.release_after_seconds must be/)
+    expect(refusal('[sync]\nrelease_after = 5\n')).toMatchObject({message: 'D/config.toml:2: unknown setting sync.release_after', hint: expect.stringContaining('release_after_seconds')})
+  })
+
   it('an authority order written as one string, as in an expression, and empty lens tables', () => {
     expect(() => load('[lenses.authority]\norder = "fda:* who:*"\n[lenses.recency]\n')).not.toThrow()
   })

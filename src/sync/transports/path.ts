@@ -6,12 +6,15 @@ import {openRuntime} from '../../runtime.js'
 import {remoteStoreError, REMOTE_HINTS} from '../remote-errors.js'
 import {createSyncHandler, SYNC_SERVER_DB_THREADS} from '../server.js'
 import {loopbackTransport} from './loopback.js'
+import {STORE_WAIT_MS} from '../stdio-server.js'
 
 export async function openPathTransport(remote: string, path: string, env: NodeJS.ProcessEnv = process.env): Promise<Transport> {
   if (!existsSync(path)) throw new UserError(`remote ${remote}: no store at ${path}`, {code: 'no_store', hint: REMOTE_HINTS.no_store})
   let rt
   try {
-    rt = await openRuntime({store: path, env, dbThreads: SYNC_SERVER_DB_THREADS})
+    // As long as a remote steme waits: the store may be held by an SSH session that lets go
+    // once its client has been silent for its release time.
+    rt = await openRuntime({store: path, env, dbThreads: SYNC_SERVER_DB_THREADS, wait: {atLeastMs: STORE_WAIT_MS}})
   } catch (e) {
     throw remoteStoreError(remote, e) ?? e
   }
