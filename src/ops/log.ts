@@ -26,8 +26,37 @@ export interface LogPage {
 export async function logOp(deps: Pick<Deps, 'store'>, input: LogInput): Promise<LogPage> {
   const records: SignedRecord[] = []
   for await (const batch of logBatches(deps, input)) records.push(...batch)
-  const last = records[records.length - 1]
-  return input.limit !== undefined && records.length >= input.limit && last ? {records, next: positionText(last)} : {records}
+  const next = nextOf(input, records.length, records[records.length - 1])
+  return next === undefined ? {records} : {records, next}
+}
+
+/** Where the page after this one starts: a full page's last record; none when the log ended within it. */
+const nextOf = (input: LogInput, count: number, last: SignedRecord | undefined): string | undefined =>
+  input.limit !== undefined && count >= input.limit && last ? positionText(last) : undefined
+
+/**
+ * A log page as JSON text, in pieces of about `size` characters made as the store reads the
+ * records: joined, the bytes of JSON.stringify(await logOp(deps, input)), without the page held
+ * whole (a daemon's page of 100,000 records is ~45 MB of JSON). Ending the generator early (its
+ * `return`) ends the store's read.
+ */
+export async function* logPageJson(deps: Pick<Deps, 'store'>, input: LogInput, size = 64 * 1024): AsyncGenerator<string, void, undefined> {
+  let buf = '{"records":['
+  let count = 0
+  let last: SignedRecord | undefined
+  for await (const batch of logBatches(deps, input)) {
+    for (const r of batch) {
+      buf += (count ? ',' : '') + JSON.stringify(r)
+      count++
+      last = r
+      if (buf.length >= size) {
+        yield buf
+        buf = ''
+      }
+    }
+  }
+  const next = nextOf(input, count, last)
+  yield buf + ']' + (next === undefined ? '' : ',"next":' + JSON.stringify(next)) + '}'
 }
 
 /** The records of a log a batch at a time, as the store reads them: what `steme log` prints as they come, never holding the store. */

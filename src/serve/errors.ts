@@ -115,8 +115,11 @@ const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
 /** Text with any token in it replaced by [redacted]: a token sent where no token goes is not sent back. */
 export const redactTokens = (text: string): string => text.replace(TOKEN_TEXT, '[redacted]')
 
-/** An input's value as a message quotes it: clipped, and with any token text left out. */
-export const quoteInput = (value: string): string => JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value).replace(/stm_[0-9a-zA-Z_]*/g, '[redacted]')
+/**
+ * An input's value as a message quotes it: clipped to `max` characters, and with any token text
+ * left out, whole or cut short by the clipping.
+ */
+export const quoteInput = (value: string, max = 40): string => JSON.stringify(value.length > max ? value.slice(0, max) + '…' : value).replace(/stm_[0-9a-zA-Z_]*/g, '[redacted]')
 
 interface SchemaError {
   instancePath?: string

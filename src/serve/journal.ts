@@ -1,6 +1,7 @@
 /** The records the daemon stored lately, in the order it stored them: what lets an event stream resume exactly where it left off. */
 import {randomBytes} from 'node:crypto'
 import type {SignedRecord} from '../core/record.js'
+import {quoteInput} from './errors.js'
 
 /** A record as event streams send it: its id, its subject (assertions only, for the prefix filter), its JSON. */
 export interface Entry {
@@ -100,7 +101,7 @@ export class Journal {
     const n = this.seq.get(position)
     if (n === undefined) {
       return {
-        lost: `the daemon does not know ${JSON.stringify(position.length > 80 ? position.slice(0, 80) + '…' : position)} as a place in its stream: it restarted since, or stored more records since than it keeps (${this.limits.records} records, ${this.limits.bytes} bytes), or stored records while no stream was open for longer than it keeps track`,
+        lost: `the daemon does not know ${quoteInput(position, 80)} as a place in its stream: it restarted since, or stored more records since than it keeps (${this.limits.records} records, ${this.limits.bytes} bytes), or stored records while no stream was open for longer than it keeps track`,
       }
     }
     return {entries: this.entries.slice(this.head + (n - this.first) + 1)}

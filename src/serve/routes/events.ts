@@ -10,6 +10,35 @@ const HEARTBEAT_MS = 15_000
 const MAX_BACKLOG = 8 * 1024 * 1024
 /** How often open streams check that their token still stands (it is also checked before each event). */
 const RECHECK_MS = 1000
+/** The size (characters) of the pieces a resuming stream's catch-up is written in. */
+const PIECE = 64 * 1024
+
+/**
+ * Write pieces in order, each once the socket has taken the one before (`drain`). False when the
+ * stream went away meanwhile (`gone`), or `stop` ended it: write nothing more.
+ */
+async function writeAll(res: ServerResponse, pieces: Iterable<string>, gone: () => boolean, stop: () => boolean = () => false): Promise<boolean> {
+  for (const piece of pieces) {
+    if (gone() || stop()) return false
+    if (!res.write(piece)) await drained(res)
+  }
+  return !gone()
+}
+
+/** Until the socket has taken what was written, or the response ended or closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      res.off('finish', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+    res.on('finish', done)
+  })
+}
 
 /** The data of a `reset` event: the stream could not resume where it was asked to, and what to do about it. */
 function resetBody(lost: string, live = false): {code: string; message: string; hint: string} {
@@ -53,13 +82,22 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
       const wanted = (e: Entry) => prefix === undefined || (e.subject !== undefined && e.subject.startsWith(prefix))
       // A stream's place moves past every record stored, sent or not: a filtered stream gets an
       // `id:` alone for those it skips, which sets the id a reconnect resumes from and is no event.
-      const events = (entries: readonly Entry[]): string => {
+      // In pieces of about `size` characters, each ending between two events.
+      function* eventPieces(entries: readonly Entry[], size: number): Generator<string> {
         let out = ''
-        for (const e of entries) if (wanted(e)) out += `id: ${e.id}\nevent: record\ndata: ${e.data}\n\n`
+        for (const e of entries) {
+          if (!wanted(e)) continue
+          out += `id: ${e.id}\nevent: record\ndata: ${e.data}\n\n`
+          if (out.length >= size) {
+            yield out
+            out = ''
+          }
+        }
         const last = entries[entries.length - 1]
         if (last && !wanted(last)) out += `id: ${last.id}\n\n`
-        return out
+        if (out) yield out
       }
+      const events = (entries: readonly Entry[]): string => [...eventPieces(entries, Infinity)].join('')
       const authorization = req.headers.authorization
       // A token revoked while its stream is open gets no further event: the stream ends, with a last event saying why.
       const revoked = (): boolean => {
@@ -69,15 +107,20 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
         if (!res.writableEnded) res.end(`event: error\ndata: ${JSON.stringify({error: {code: 'unauthorized', message: why}})}\n\n`)
         return true
       }
-      let allowance = MAX_BACKLOG
-      // Events that come before the stream's opening is written go after it.
-      let early: string | undefined = ''
+      // Live events that come before the stream's opening and catch-up are written wait here, in
+      // order, and go after them; bounded as the socket's buffer is bounded after.
+      let early: string[] | undefined = []
+      let earlyChars = 0
       const onAdded = ({entries, lost}: Added) => {
         if (revoked()) return
         const out = lost === undefined ? events(entries) : reset(lost)
         if (!out) return
-        if (early !== undefined) return void (early += out)
-        if (res.writableLength > allowance) return res.destroy()
+        if (early !== undefined) {
+          earlyChars += out.length
+          if (earlyChars > MAX_BACKLOG) return res.destroy()
+          return void early.push(out)
+        }
+        if (res.writableLength > MAX_BACKLOG) return res.destroy()
         res.write(out)
       }
       let sub: Subscription | undefined
@@ -101,16 +144,20 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
       if (closed || res.writableEnded) return sub.close()
       let start = 'retry: 3000\n: subscribed\n\n'
       if (sub.missed && 'lost' in sub.missed) start += `event: reset\ndata: ${JSON.stringify(resetBody(sub.missed.lost))}\n\n`
-      else if (sub.missed) start += events(sub.missed.entries)
+      const missed = sub.missed && 'entries' in sub.missed ? sub.missed.entries : []
       // The place this stream starts from, so a reconnect before any event still resumes here.
-      if (!sub.missed || 'lost' in sub.missed || !sub.missed.entries.length) start += `id: ${sub.position}\n\n`
-      start += early
-      early = undefined
-      // The catch-up is sent at once: the bound on how far behind a subscriber may fall starts above it until it drains.
-      if (!res.write(start)) {
-        allowance = MAX_BACKLOG + Buffer.byteLength(start)
-        res.once('drain', () => (allowance = MAX_BACKLOG))
+      if (!missed.length) start += `id: ${sub.position}\n\n`
+      // What was missed (up to the journal's 32 MiB), then the live events that came meanwhile, a
+      // piece at a time as the client takes them: never copied whole into one string, nor into
+      // the socket's buffer.
+      const gone = () => closed || res.writableEnded || res.destroyed
+      if (!(await writeAll(res, [start], gone)) || !(await writeAll(res, eventPieces(missed, PIECE), gone, revoked))) return
+      while (early.length) {
+        const out = early.shift()!
+        earlyChars -= out.length
+        if (!(await writeAll(res, [out], gone))) return
       }
+      early = undefined
     },
   )
   return {

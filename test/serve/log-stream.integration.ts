@@ -1,0 +1,122 @@
+/** GET /v1/log is written as the store reads it, in pieces (in-process daemon, real HTTP over a socket): the same bytes, bounded memory. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Store} from '../../src/core/store.js'
+import type {Sealed} from '../../src/core/seal.js'
+import {logOp, type LogInput} from '../../src/ops/log.js'
+import {assertion, stamp, testKey} from '../helpers/records.js'
+import {ndjson, startHarness, type Harness} from './harness.js'
+import {RawGet} from './raw-http.js'
+
+const PIECE = 64 * 1024
+/** Big records, so a page is far larger than what the sockets between client and daemon buffer. */
+const COUNT = 10_000
+const VALUE = 6000
+
+describe('GET /v1/log in pieces', () => {
+  let h: Harness
+  let rs: Sealed[]
+  /** The store's reads: batches handed out by each scan, and whether each scan has ended. */
+  let scans: Array<{batches: number; ended: boolean}> = []
+  let failAt: number | undefined
+
+  beforeAll(async () => {
+    h = await startHarness()
+    rs = Array.from({length: COUNT}, (_, i) => assertion({subject: `s:${i % 7}`, predicate: 'p', value: `${i} ${'é'.repeat(i % 3)}${'x'.repeat(VALUE)}`, hlc: stamp(1_760_000_000_000 + Math.floor(i / 4), 0)}, testKey(1 + (i % 5))))
+    for (let i = 0; i < rs.length; i += 2500) {
+      const r = await h.req('/v1/records?detail=counts', {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body: ndjson(rs.slice(i, i + 2500)), token: h.write})
+      expect(r.status).toBe(200)
+    }
+    // Every scan the daemon runs, counted: the real store's batches, passed on as they come.
+    const store = h.rt.store
+    const scan = store.scan.bind(store)
+    ;(store as {scan: Store['scan']}).scan = async function* (opts) {
+      const seen = {batches: 0, ended: false}
+      scans.push(seen)
+      try {
+        for await (const b of scan(opts)) {
+          if (failAt !== undefined && seen.batches === failAt) throw new Error('the store failed (test)')
+          seen.batches++
+          yield b
+        }
+      } finally {
+        seen.ended = true
+      }
+    }
+  }, 120_000)
+  afterAll(async () => {
+    await h?.stop()
+  })
+  const auth = () => ({authorization: `Bearer ${h.read}`})
+
+  it('the bytes are those of the page built whole, for every kind of page; a full page carries next', async () => {
+    const all = (await logOp(h.rt, {})).records
+    const queries: Array<[string, LogInput]> = [
+      ['', {limit: 100_000}],
+      ['?limit=1', {limit: 1}],
+      ['?limit=37', {limit: 37}],
+      [`?limit=${COUNT}`, {limit: COUNT}],
+      [`?limit=${COUNT + 1}`, {limit: COUNT + 1}],
+      ['?subject=s:3&limit=200', {subject: 's:3', limit: 200}],
+      ['?subject=nobody', {subject: 'nobody', limit: 100_000}],
+      [`?since=${all[5000].hlc}&limit=900`, {since: all[5000].hlc, limit: 900}],
+      [`?after=${encodeURIComponent(`${all[9990].hlc}/${all[9990].id}`)}&limit=20`, {after: all[9990], limit: 20}],
+    ]
+    for (const [query, input] of queries) {
+      const res = await fetch(`${h.url}/v1/log${query}`, {headers: auth()})
+      expect(res.status, query).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await res.text(), query).toBe(JSON.stringify(await logOp(h.rt, input)))
+    }
+  })
+
+  it('is written in pieces of about 64 KiB, never the page in one write', async () => {
+    const g = new RawGet(h.url, '/v1/log?limit=2000', auth())
+    const a = await g.answer
+    expect(a.status).toBe(200)
+    expect(a.complete).toBe(true)
+    expect(a.headers['transfer-encoding']).toBe('chunked')
+    expect(a.headers['content-length']).toBeUndefined()
+    const page = JSON.parse(a.body.toString('utf8')) as {records: unknown[]; next?: string}
+    expect(page.records).toHaveLength(2000)
+    // A piece ends at the first record that takes it past 64 KiB of text (a character here is at most 2 bytes).
+    const biggest = Math.max(...rs.map((s) => Buffer.byteLength(JSON.stringify(s.record))))
+    expect(a.chunks.length).toBeGreaterThan(a.body.length / (2 * PIECE + biggest))
+    for (const size of a.chunks) expect(size).toBeLessThanOrEqual(2 * PIECE + biggest)
+  })
+
+  it('starts before the store has read the page, and a client that goes away ends the read', async () => {
+    scans = []
+    const total = Math.ceil(COUNT / 2048)
+    let atFirstByte: number | undefined
+    const g = new RawGet(h.url, `/v1/log?limit=${COUNT}`, auth(), (x) => {
+      if (atFirstByte !== undefined || x.received === 0) return
+      atFirstByte = scans[0].batches
+      // Gone after the first piece: ~60 MB of page unread.
+      x.socket.destroy()
+    })
+    await g.answer
+    expect(scans).toHaveLength(1)
+    for (let i = 0; i < 500 && !scans[0].ended; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(scans[0].ended).toBe(true)
+    expect(atFirstByte).toBeLessThan(total)
+    expect(scans[0].batches).toBeLessThan(total)
+  })
+
+  it('a store that fails before the first byte gets a JSON error answer; one that fails later, an answer cut short', async () => {
+    failAt = 0
+    try {
+      const before = await h.req('/v1/log?limit=5000', {token: h.read})
+      expect(before.status).toBe(500)
+      expect(before.body).toEqual({error: {code: 'internal', message: expect.stringContaining('internal error')}})
+      failAt = 1
+      const later = await new RawGet(h.url, '/v1/log?limit=5000', auth()).answer
+      expect(later.status).toBe(200)
+      expect(later.complete).toBe(false)
+      expect(() => JSON.parse(later.body.toString('utf8'))).toThrow()
+    } finally {
+      failAt = undefined
+    }
+    // The daemon goes on serving.
+    expect((await h.req('/v1/log?limit=3', {token: h.read})).body.records).toHaveLength(3)
+  })
+})
