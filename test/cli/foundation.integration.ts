@@ -523,7 +523,7 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   it('a store locked by another process gets a clear message, not a raw lock error, once the busy timeout is up', async () => {
     const config = join(sb.dir, '.steme', 'config.toml')
     const saved = readFileSync(config, 'utf8')
-    writeFileSync(config, saved.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.5'))
+    writeFileSync(config, saved.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 1.5'))
     const {spawn} = await import('node:child_process')
     const holder = spawn(
       process.execPath,
@@ -538,6 +538,10 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(r.stderr).not.toContain('IO Error')
       // Not on a terminal: no note while waiting.
       expect(r.stderr).not.toContain('waiting for the store')
+      // On a terminal (script(1) gives it one), a wait over a second says what it waits for.
+      const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" assert a b 1`, '/dev/null'], {cwd: sb.dir, env: sb.env, encoding: 'utf8', timeout: 30_000})
+      expect(tty.status).toBe(1)
+      expect(tty.stdout).toMatch(/^waiting for the store: another steme process holds it \(for up to 1\.5 s\)\r?\nerror: the store .* is in use by another steme process \(waited 1\.\d s\)/)
     } finally {
       holder.kill('SIGKILL')
       await new Promise((r) => holder.once('exit', r))
