@@ -214,7 +214,10 @@ async function openWhenFree(location: StoreLocation, opts: RuntimeOptions, waitM
 
 /** The lock error after a wait: it says how long, and where that is set. */
 function waitedFor(e: UserError, waitedMs: number): UserError {
-  return new UserError(`${e.message} (waited ${Number((waitedMs / 1000).toFixed(1))} s)`, {
+  const waited = `waited ${Number((waitedMs / 1000).toFixed(1))} s`
+  // "... process (pid 4242: steme ingest)" gets "; waited 10 s" inside its parentheses.
+  const message = e.message.endsWith(')') ? `${e.message.slice(0, -1)}; ${waited})` : `${e.message} (${waited})`
+  return new UserError(message, {
     code: 'locked',
     exit: e.exit,
     hint: `${e.hint ?? 'retry when the other steme command has finished'}; \`[store] busy_timeout_seconds\` in the store's config.toml sets how long commands wait for the store (default ${DEFAULT_CONFIG.busyTimeoutSeconds})`,

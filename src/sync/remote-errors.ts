@@ -26,7 +26,7 @@ export function remoteHint(code: ErrorCode, text: string): string | undefined {
 /** What a remote store's error text says it is, for errors that arrive as text (an ERROR frame, a remote's stderr). */
 export function remoteStoreCode(text: string): ErrorCode | undefined {
   if (/store file is damaged|^IO Error: (Could not read enough bytes|Corrupt database file)/m.test(text)) return 'integrity'
-  if (/in use by another steme process|is held by `steme serve`/.test(text)) return 'locked'
+  if (/in use by another (steme )?process|is held by `steme serve`/.test(text)) return 'locked'
   if (/no store at |is not a steme store|DuckDB file but not a steme store|cannot open the store /.test(text)) return 'no_store'
   return undefined
 }

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {DuckDBStore, PrefixBits} from '../../src/adapters/duckdb/index.js'
+import {DuckDBStore, PrefixBits, lockHolder} from '../../src/adapters/duckdb/index.js'
 import {describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
@@ -688,4 +688,26 @@ describe('duckdb reads contested pairs in ranges of (subject, predicate)', () =>
         probe.closeSync()
       }
     }))
+})
+
+describe('who holds a store', () => {
+  const msg = 'IO Error: Could not set lock on file "/srv/x.duckdb": Conflicting lock is held in /usr/bin/node (PID 4242). See also https://duckdb.org/docs/stable/connect/concurrency'
+  const argv = (...a: string[]) => () => a.join('\0') + '\0'
+
+  it('names a steme holder by its command, never by the rest of its command line', () => {
+    expect(lockHolder(msg, argv('node', '/usr/bin/steme', 'pull', 'https://h', '--token', 'stm_secret'))).toEqual({text: 'pid 4242: steme pull', steme: true})
+    expect(lockHolder(msg, argv('/usr/bin/node', 'bin/run.js', '--store', '/srv', 'ingest', 'x.ndjson'))).toEqual({text: 'pid 4242: steme ingest', steme: true})
+    expect(lockHolder(msg, argv('node', '/opt/steme/bin/run.js', 'sync-serve', '--stdio', '--store', '/srv'))).toEqual({text: 'pid 4242: steme sync-serve', steme: true})
+    expect(lockHolder(msg, argv('node', '/usr/bin/steme'))).toEqual({text: 'pid 4242: steme', steme: true})
+  })
+
+  it('names another program by its path, and a holder it cannot look at by its pid', () => {
+    expect(lockHolder(msg, argv('duckdb', '/srv/x.duckdb'))).toEqual({text: 'pid 4242: /usr/bin/node', steme: false})
+    expect(
+      lockHolder(msg, () => {
+        throw new Error('ENOENT')
+      }),
+    ).toEqual({text: 'pid 4242', steme: false})
+    expect(lockHolder('IO Error: Could not set lock on file "/srv/x.duckdb": Resource temporarily unavailable')).toBeUndefined()
+  })
 })

@@ -65,7 +65,7 @@ describe('opening a store another steme holds', () => {
         await new Promise((r) => setTimeout(r, ms))
       }}}).catch((x: unknown) => x)
       expect(err).toBeInstanceOf(UserError)
-      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(/is in use by another steme process \(waited 0\.\d s\)$/), hint: expect.stringMatching(/`\[store\] busy_timeout_seconds` in the store's config.toml sets how long commands wait for the store \(default 10\)$/)})
+      expect(err).toMatchObject({code: 'locked', message: expect.stringMatching(new RegExp(`is in use by another steme process \\(pid ${h.p.pid}: steme sync-serve; waited 0\\.\\d s\\)$`)), hint: expect.stringMatching(/`\[store\] busy_timeout_seconds` in the store's config.toml sets how long commands wait for the store \(default 10\)$/)})
       expect(sleeps).toBeGreaterThan(0)
     } finally {
       h.p.stdin.end()

@@ -3,7 +3,7 @@ import type {DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue} from
 import type * as DuckDB from '@duckdb/node-api'
 import type * as Bindings from '@duckdb/node-bindings'
 import {createRequire} from 'node:module'
-import {statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {UserError} from '../../core/errors.js'
 import {damagedStoreError, storeNotWritable} from '../../core/render-error.js'
 import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
@@ -1116,7 +1116,9 @@ function openError(path: string, e: unknown, readOnly: boolean): UserError {
     return new UserError(`the store ${path} is not readable by this user`, {code: 'forbidden', exit: 1, hint: `get read permission on it (ls -l ${path}), or ask its owner for a copy`, cause: e})
   }
   if (/lock/i.test(msg)) {
-    return new UserError(`the store ${path} is in use by another steme process`, {
+    const holder = lockHolder(msg)
+    const who = holder === undefined ? 'another steme process' : holder.steme ? `another steme process (${holder.text})` : `another process (${holder.text})`
+    return new UserError(`the store ${path} is in use by ${who}`, {
       code: 'locked',
       exit: 1,
       hint: 'DuckDB admits one process per store file: wait for the other steme command to finish (or stop it) and retry; if it is `steme serve`, pass --remote <its URL>',
@@ -1124,6 +1126,28 @@ function openError(path: string, e: unknown, readOnly: boolean): UserError {
     })
   }
   return new UserError(`cannot open the store ${path}: ${msg}`, {code: 'no_store', hint: 'check the path, or create a store with `steme init`', cause: e})
+}
+
+/**
+ * Who holds a store's lock, from DuckDB's message ("Conflicting lock is held in /usr/bin/node
+ * (PID 31126)"): the pid and, where /proc shows command lines, the steme command it runs (its
+ * first word only: the rest may hold a token) or else the program's path.
+ */
+export function lockHolder(message: string, cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8')): {text: string; steme: boolean} | undefined {
+  const m = /lock is held in (.*?) \(PID (\d+)\)/.exec(message)
+  if (!m) return undefined
+  const pid = Number(m[2])
+  let argv: string[]
+  try {
+    argv = cmdline(pid).split('\0').filter((a) => a !== '')
+  } catch {
+    return {text: `pid ${pid}`, steme: false}
+  }
+  const script = argv.findIndex((a, i) => i > 0 && /(^|\/)(steme|bin\/run\.js)$/.test(a))
+  if (script < 0) return {text: `pid ${pid}: ${m[1]}`, steme: false}
+  // The first word that can be a command (a flag's value, such as a path, cannot).
+  const command = argv.slice(script + 1).find((a) => /^[a-z][a-z-]*$/.test(a))
+  return {text: `pid ${pid}: steme${command ? ` ${command}` : ''}`, steme: true}
 }
 
 /**
