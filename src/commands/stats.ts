@@ -4,12 +4,14 @@ import {table} from '../ui/table.js'
 
 export default class Stats extends StemeCommand {
   static summary = 'Count what the store holds'
-  static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --json']
+  static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --json', '<%= config.bin %> stats --remote http://127.0.0.1:7411']
+  static flags = {...StemeCommand.remoteFlags}
 
   async run() {
     const {flags} = await this.parse(Stats)
-    const rt = await this.open({store: flags.store, readOnly: true})
-    const s = await statsOp(rt)
+    // Through the daemon that holds this store, as query does, or --remote.
+    const t = await this.target(flags, {readOnly: true})
+    const s = t.remote ? await t.remote.stats() : await statsOp(t.rt)
     this.out(
       table(
         ['WHAT', 'COUNT'],

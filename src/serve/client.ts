@@ -4,7 +4,7 @@ import {UserError, type ErrorCode} from '../core/errors.js'
 import {field} from '../core/text.js'
 import {Hlc, hlcBefore, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
-import {compareRecords, type Store} from '../core/store.js'
+import {compareRecords, type Store, type StoreStats} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput, LogPage} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
@@ -338,6 +338,11 @@ export class RemoteClient {
   /** Post signed records as NDJSON. */
   postRecords(ndjson: string, detail: 'ids' | 'counts' = 'counts'): Promise<RecordsResponse> {
     return this.request('POST', '/v1/records', {body: ndjson, type: 'application/x-ndjson', query: {detail}})
+  }
+
+  /** What the daemon's store holds (GET /v1/stats). */
+  stats(): Promise<StoreStats & {location: string; clock: string}> {
+    return this.request('GET', '/v1/stats')
   }
 
   /** A clock that resumes above the daemon's, so locally signed stamps come after what it has seen. */

@@ -372,6 +372,7 @@ describe('CLI against a daemon', () => {
     logSubject: ['log', 'drug:aspirin', '--limit', '2', '--json'],
     show: ['show', id, '--json'],
     conflicts: ['conflicts', '--json'],
+    stats: ['stats', '--json'],
   })
 
   beforeAll(async () => {
