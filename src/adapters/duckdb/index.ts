@@ -976,6 +976,7 @@ export class DuckDBStore implements Store {
         open = true
         if (!byRowId || left > this.topNMax) ranges = this.scanRanges(conn, where, params)
       }
+      const topN = Array.isArray(ranges)
       let buf: Scanned[] = []
       const push = (sealed: Scanned): Scanned[] | undefined => {
         buf.push(sealed)
@@ -991,7 +992,13 @@ export class DuckDBStore implements Store {
         const cond = w.length ? ' WHERE ' + w.join(' AND ') : ''
         const limit = left !== Infinity ? ` LIMIT ${left}` : ''
         if (byRowId) {
-          for await (const rows of this.fetchInOrder(conn, `SELECT rowid FROM records${cond} ORDER BY hlc, id${limit}`, p)) {
+          // A top-N over the whole scan first finds the limit-th stamp from the hlc column alone, so
+          // that ids are read only where the stamps are at or below it (on 1M records, ~9 MiB of
+          // DuckDB's cache instead of ~45).
+          const order = topN
+            ? `SELECT rowid FROM records WHERE ${[...w, `hlc <= (SELECT max(hlc) FROM (SELECT hlc FROM records${cond} ORDER BY hlc${limit}))`].join(' AND ')} ORDER BY hlc, id${limit}`
+            : `SELECT rowid FROM records${cond} ORDER BY hlc, id${limit}`
+          for await (const rows of this.fetchInOrder(conn, order, topN ? [...p, ...p] : p)) {
             for (const r of rows) {
               const full = push(toSealed(r))
               if (full) yield full
