@@ -551,6 +551,96 @@ describe('duckdb scans in hlc order', () => {
     }))
 })
 
+describe('duckdb bounded scans read by row id', () => {
+  type Internals = {
+    scanRange: number
+    topNMax: number
+    fetchRows: number
+    conn: {run(sql: string): Promise<unknown>; runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>}
+    instance: {connect(): Promise<{runAndReadAll(sql: string): Promise<{getRows(): unknown[][]}>; closeSync(): void}>}
+  }
+  const inside = (store: DuckDBStore) => store as unknown as Internals
+  const ids = async (store: DuckDBStore, opts: Parameters<DuckDBStore['scan']>[0] = {}) => {
+    const out: string[] = []
+    for await (const b of store.scan({batch: 5, ...opts})) for (const s of b) out.push(s.record.id)
+    return out
+  }
+
+  it('give the records of one sort, each once, at every limit: sorted in one top-N or in ranges, fetched a few or many at a time, stored in and out of clock order, sharing stamps, with damaged stamps', () =>
+    withStore('steme-duck-rowid-', async (store) => {
+      const keys = [1, 2, 3].map((n) => testKey(n))
+      const base = 1_700_000_000_000
+      const rs = [
+        ...Array.from({length: 60}, (_, i) => assertion({subject: `m:${i}`, value: i, hlc: stamp(base + i * 60_000, 0)}, keys[i % 3])),
+        ...Array.from({length: 200}, (_, i) => assertion({subject: `b:${i}`, value: i, hlc: stamp(base + 3_600_000 + (i % 40) * 37, i % 5)}, keys[i % 3])),
+        // A run stamped alike by different agents: ties broken by id.
+        ...Array.from({length: 30}, (_, i) => assertion({subject: `t:${i}`, value: i, hlc: stamp(base + 7_200_000, 0)}, keys[i % 3])),
+      ]
+      // Most stored out of hlc order (row ids that do not fill their span), the last 100 in it.
+      const later = Array.from({length: 100}, (_, i) => assertion({subject: `l:${i}`, value: i, hlc: stamp(base + 9_000_000 + i * 1000, 0)}, keys[i % 3]))
+      const shuffled = [...rs].sort((a, b) => (a.record.id < b.record.id ? -1 : 1))
+      for (let i = 0; i < shuffled.length; i += 50) await store.insert(shuffled.slice(i, i + 50))
+      await store.insert(later)
+      await inside(store).conn.run(`UPDATE records SET hlc = 'zz-not-a-stamp' WHERE id = unhex('${rs[5].record.id}')`)
+      await inside(store).conn.run(`UPDATE records SET hlc = '0' WHERE id = unhex('${rs[6].record.id}')`)
+      const sorted = async (where = '') =>
+        (await inside(store).conn.runAndReadAll(`SELECT lower(hex(id)) FROM records ${where} ORDER BY hlc, id`)).getRows().map((r) => String(r[0]))
+      const all = await sorted()
+      expect(all).toHaveLength(390)
+      const since = rs[80].record.hlc
+      const until = later[50].record.hlc
+      const tie = rs[275].record
+      const cases: Array<[string, Parameters<DuckDBStore['scan']>[0], string[]]> = [
+        ['all', {}, all],
+        ['since', {since}, await sorted(`WHERE hlc > '${since}'`)],
+        ['since and until', {since, until}, await sorted(`WHERE hlc > '${since}' AND hlc <= '${until}'`)],
+        ['after a record in the run of shared stamps', {after: tie}, all.slice(all.indexOf(tie.id) + 1)],
+        ['after the first', {after: {hlc: '0', id: rs[6].record.id}}, all.slice(1)],
+        ['after the last', {after: {hlc: 'zz-not-a-stamp', id: rs[5].record.id}}, []],
+      ]
+      for (const [scanRange, topNMax, fetchRows] of [
+        [150_000, 5000, 1024],
+        [25, 3, 3],
+        [4, 3, 1],
+        [150_000, 3, 7],
+      ]) {
+        Object.assign(inside(store), {scanRange, topNMax, fetchRows})
+        for (const [what, opts, expected] of cases) {
+          const whole = await ids(store, opts)
+          expect(whole, `${what}, unbounded`).toEqual(expected)
+          for (const limit of [1, 3, 4, 30, 31, 389, 391]) {
+            expect(await ids(store, {...opts, limit}), `${what}, limit ${limit}, ranges of ${scanRange}, top-N to ${topNMax}, ${fetchRows} fetched at once`).toEqual(expected.slice(0, limit))
+          }
+        }
+      }
+      expect(await ids(store, {limit: 0})).toEqual([])
+    }))
+
+  it('a page holds only row ids sorted in DuckDB while its records come, not the records', () =>
+    withStore('steme-duck-rowid-mem-', async (store) => {
+      // 6,000 records of ~2 KB: a sort of a 5,000-record page of them holds ~10 MiB.
+      const pad = 'x'.repeat(2000)
+      const rs = Array.from({length: 6000}, (_, i) => assertion({subject: `s:${i}`, value: `${pad}${i}`, hlc: stamp(1_700_000_000_000 + (i % 3000) * 1000, 0)}))
+      for (let i = 0; i < rs.length; i += 1000) await store.insert(rs.slice(i, i + 1000))
+      const probe = await inside(store).instance.connect()
+      const memory = async () => Number((await probe.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag IN ('ORDER_BY', 'HASH_TABLE')`)).getRows()[0][0])
+      try {
+        for (const limit of [5000, 5900]) {
+          let seen = 0
+          let most = 0
+          for await (const b of store.scan({limit, batch: 100})) {
+            most = Math.max(most, await memory())
+            seen += b.length
+          }
+          expect(seen).toBe(limit)
+          expect(most, `a page of ${limit}`).toBeLessThan(2 * 2 ** 20)
+        }
+      } finally {
+        probe.closeSync()
+      }
+    }))
+})
+
 describe('duckdb reads contested pairs in ranges of (subject, predicate)', () => {
   type Internals = {
     contestedRange: number
