@@ -234,7 +234,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   readRoutes(app, ctx)
   adminRoutes(app, opts.tokens)
   recordRoutes(app, ctx)
-  const events = eventRoutes(app, ctx)
+  const events = eventRoutes(app, ctx, opts.events?.heartbeatMs)
   await mountedRoutes(app, ctx)
   app.addHook('preClose', async () => events.closeAll())
 
