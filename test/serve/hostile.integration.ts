@@ -286,4 +286,20 @@ describe('a token put where a token does not go', () => {
       expect(r.body.error.message, path).toContain('[redacted]')
     }
   })
+
+  it('nor any part of its secret, when a message cuts the token short or the hint quotes it', async () => {
+    const secret = h.read.slice(17)
+    for (const path of [
+      // The page position is quoted up to 100 characters: the token is cut inside its secret.
+      `/v1/log?after=${'q'.repeat(60)}${h.read}`,
+      `/v1/log?after=${'q'.repeat(80)}${h.read.slice(0, 40)}`,
+      // The lens error's hint shows the expression finished with a lens.
+      `/v1/conflicts?lens=agent:${h.read}`,
+    ]) {
+      const r = await h.req(path, {token: h.read})
+      expect(r.status, path).toBe(400)
+      expect(r.text, path).not.toContain(secret.slice(0, 8))
+      expect(r.text, path).toContain('[redacted]')
+    }
+  })
 })
