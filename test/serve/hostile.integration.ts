@@ -228,6 +228,14 @@ describe('Expect and CONNECT', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/)
   })
 
+  it('an HTTP/1.0 request gets no 100 Continue, Expect or not: HTTP/1.0 has no interim answers', async () => {
+    // Such a client sends its body with its headers, and would take a 100 for the answer.
+    const r = await raw(h.url, `POST /v1/records HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer ${h.write}\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]`)
+    expect(r.headers).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(r.headers).not.toMatch(/100 Continue/)
+    expect(r.body).toMatchObject({added: 0, rejected: 0})
+  })
+
   it('an Expect the daemon does not know: 417 in the error shape', async () => {
     const r = await raw(h.url, `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.write}\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]`)
     expectRefusal(r, 417, 'bad_request')
