@@ -187,7 +187,9 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Before the body is read: a refused request never uploads.
   app.addHook('preParsing', async (req, reply) => {
     if (req.authError) throw req.authError
-    if (String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
+    // HTTP/1.0 has no interim answers: its client sent the body already, and would take a 100
+    // for the answer (Node, too, passes the Expect of an HTTP/1.0 request on as a plain request).
+    if (req.raw.httpVersion !== '1.0' && String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
 
   app.addHook('preValidation', async (req) => {
@@ -234,7 +236,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   readRoutes(app, ctx)
   adminRoutes(app, opts.tokens)
   recordRoutes(app, ctx)
-  const events = eventRoutes(app, ctx)
+  const events = eventRoutes(app, ctx, opts.events?.heartbeatMs)
   await mountedRoutes(app, ctx)
   app.addHook('preClose', async () => events.closeAll())
 

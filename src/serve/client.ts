@@ -90,7 +90,7 @@ export class RemoteClient {
     const headers: Record<string, string> = {accept: 'application/json', [NAMING_HEADER]: 'flags'}
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (opts.body !== undefined) headers['content-type'] = opts.type ?? 'application/json'
-    let res: {status: number; headers: IncomingHttpHeaders; text: string}
+    let res: {status: number; headers: IncomingHttpHeaders; text: string; complete: boolean}
     try {
       res = await send(u, method, headers, opts.body)
     } catch (e) {
@@ -100,6 +100,16 @@ export class RemoteClient {
         exit: 1,
         hint: isUntrustedCert(err.code) ? UNTRUSTED_CERT_HINT : 'check the URL and that the daemon runs (`steme serve`)',
         cause: e,
+      })
+    }
+    // A connection that dropped part way through the answer: a daemon that failed while writing
+    // it (GET /v1/log is written as the store reads it), or a network that let go. Not JSON,
+    // but not another web server either.
+    if (!res.complete && res.status >= 200 && res.status < 300) {
+      throw new UserError(`the answer to ${method} ${path} from steme serve at ${this.url} was cut short (the connection dropped part way)`, {
+        code: 'remote',
+        exit: 1,
+        hint: "retry; if it happens again, the daemon's log says why it stopped",
       })
     }
     const limit = Number(res.headers[BODY_LIMIT_HEADER])
@@ -462,7 +472,8 @@ const OPTIONAL = new Set<string>(['insertColumns', 'changeCounter'] satisfies Ar
  * sent on the Content-Length alone) is heard: the error writing the rest (EPIPE, ECONNRESET) is
  * dropped once a response has arrived, and that response is what the caller gets.
  */
-async function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+/** `complete`: the whole answer came (its last chunk, or all of its Content-Length) before the connection ended. */
+async function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string; complete: boolean}> {
   // Loaded on first use: every command that might go through a daemon loads this module, most never do.
   const {request} = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return new Promise((resolve, reject) => {
@@ -473,7 +484,7 @@ async function send(url: URL, method: string, headers: Record<string, string>, b
     req.on('response', (res) => {
       answered = true
       const chunks: Buffer[] = []
-      const done = () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8')})
+      const done = () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), complete: res.complete})
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', done)
       // The connection dropped while the answer was read (the server closed it after an early answer): keep what came.

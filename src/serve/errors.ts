@@ -109,8 +109,12 @@ const ACCEPTS: Record<string, string> = {
   '/v1/verify': 'application/json',
 }
 
-/** A token's text wherever it appears (a path, a parameter of another name). */
-const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{43}/g
+/**
+ * A token's text wherever it appears (a path, a parameter of another name), also cut short
+ * within its secret: messages clip the inputs they quote (a page position at 100 characters),
+ * and what is left of the secret is still most of it.
+ */
+const TOKEN_TEXT = /stm_[0-9a-zA-Z]{12}_[0-9a-zA-Z]{1,43}/g
 
 /** Text with any token in it replaced by [redacted]: a token sent where no token goes is not sent back. */
 export const redactTokens = (text: string): string => text.replace(TOKEN_TEXT, '[redacted]')
@@ -180,8 +184,10 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     body.error.message = type ? `content type ${type} is not accepted here` : 'the request has a body but no Content-Type'
     body.error.hint = accepts ? `${req.method} ${req.routeOptions.url} takes ${accepts}` : 'see GET /v1/openapi.yaml'
   }
-  // Messages quote inputs (a path, a date, an id), and a careless client puts its token in one.
+  // Messages quote inputs (a path, a date, an id), and a careless client puts its token in one;
+  // hints too (a lens error shows the expression finished with a lens).
   body.error.message = redactTokens(body.error.message)
+  if (body.error.hint !== undefined) body.error.hint = redactTokens(body.error.hint)
   if (status >= 500) req.log.error({err}, 'request failed')
   void reply.status(status).type('application/json').send(body)
 }

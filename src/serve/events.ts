@@ -24,6 +24,8 @@ export interface EventOptions {
   /** How long after the last subscriber leaves the journal is kept up (ms). */
   resumeMs?: number
   journal?: JournalLimits
+  /** How often an open stream gets a `: ping` comment, so proxies keep it open (ms; 15 s by default). */
+  heartbeatMs?: number
 }
 
 /** A subscription: what was missed since the position asked to resume from, and the position now. */

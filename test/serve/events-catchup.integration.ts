@@ -118,6 +118,54 @@ describe('GET /v1/events catch-up in pieces', () => {
     expect(recordIds(slow.text()).length).toBeLessThan(4000 + 1500)
   }, 120_000)
 
+  it('a stream ended while its client does not read is written to no more: its heartbeat does not take the daemon down', async () => {
+    // Node emits 'error' for a write after end, and with nobody listening the process dies.
+    const crashes: unknown[] = []
+    const onCrash = (e: unknown) => crashes.push(e)
+    process.on('uncaughtException', onCrash)
+    try {
+      h = await startHarness({requestTimeout: 5000, events: {heartbeatMs: 50}})
+      const from = await openingPlace()
+      // ~12 MB to catch up on: the daemon is still writing it when its client stops reading.
+      const missed = big(2000)
+      for (let i = 0; i < missed.length; i += 1000) await post(missed.slice(i, i + 1000))
+      const stalled = (token: string) => {
+        let paused = false
+        const g = new RawGet(h!.url, '/v1/events', {authorization: `Bearer ${token}`, 'last-event-id': from}, (x) => {
+          if (paused || x.received === 0) return
+          paused = true
+          x.socket.pause()
+        })
+        return {g, paused: () => paused}
+      }
+      // Its token revoked: the stream is ended with an error event that waits behind the unread catch-up.
+      const victim = h.tokens.create('read', 'victim').token
+      const a = stalled(victim)
+      await until(a.g, a.paused, 'first bytes')
+      h.tokens.revoke('victim')
+      // Streams check their token every second; heartbeats come due many times over meanwhile.
+      await new Promise((r) => setTimeout(r, 2000))
+      expect(crashes).toEqual([])
+      a.g.socket.resume()
+      await until(a.g, () => a.g.text().includes('event: error'), 'the error event')
+      expect(blocks(a.g.text()).pop()).toMatchObject({event: 'error', data: expect.stringContaining('revoked')})
+      a.g.socket.destroy()
+
+      // The daemon stopping ends every stream, stalled ones too: they wait for the grace period.
+      const b = stalled(h.read)
+      await until(b.g, b.paused, 'first bytes')
+      const stopping = h.server.close()
+      await new Promise((r) => setTimeout(r, 500))
+      expect(crashes).toEqual([])
+      b.g.socket.resume()
+      await b.g.answer
+      await stopping
+      expect(crashes).toEqual([])
+    } finally {
+      process.off('uncaughtException', onCrash)
+    }
+  }, 120_000)
+
   it('a reset does not quote token text a client put in its Last-Event-ID', async () => {
     h = await startHarness()
     const token = h.write

@@ -228,6 +228,14 @@ describe('Expect and CONNECT', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/)
   })
 
+  it('an HTTP/1.0 request gets no 100 Continue, Expect or not: HTTP/1.0 has no interim answers', async () => {
+    // Such a client sends its body with its headers, and would take a 100 for the answer.
+    const r = await raw(h.url, `POST /v1/records HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer ${h.write}\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]`)
+    expect(r.headers).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(r.headers).not.toMatch(/100 Continue/)
+    expect(r.body).toMatchObject({added: 0, rejected: 0})
+  })
+
   it('an Expect the daemon does not know: 417 in the error shape', async () => {
     const r = await raw(h.url, `POST /v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.write}\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]`)
     expectRefusal(r, 417, 'bad_request')
@@ -284,6 +292,22 @@ describe('a token put where a token does not go', () => {
       expect(r.text, path).not.toContain(h.read.slice(17))
       expect(r.text, path).not.toContain(h.read.slice(0, 17))
       expect(r.body.error.message, path).toContain('[redacted]')
+    }
+  })
+
+  it('nor any part of its secret, when a message cuts the token short or the hint quotes it', async () => {
+    const secret = h.read.slice(17)
+    for (const path of [
+      // The page position is quoted up to 100 characters: the token is cut inside its secret.
+      `/v1/log?after=${'q'.repeat(60)}${h.read}`,
+      `/v1/log?after=${'q'.repeat(80)}${h.read.slice(0, 40)}`,
+      // The lens error's hint shows the expression finished with a lens.
+      `/v1/conflicts?lens=agent:${h.read}`,
+    ]) {
+      const r = await h.req(path, {token: h.read})
+      expect(r.status, path).toBe(400)
+      expect(r.text, path).not.toContain(secret.slice(0, 8))
+      expect(r.text, path).toContain('[redacted]')
     }
   })
 })

@@ -3,6 +3,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Store} from '../../src/core/store.js'
 import type {Sealed} from '../../src/core/seal.js'
 import {logOp, type LogInput} from '../../src/ops/log.js'
+import {UserError} from '../../src/core/errors.js'
+import {RemoteClient} from '../../src/serve/client.js'
 import {assertion, stamp, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
 import {RawGet} from './raw-http.js'
@@ -113,6 +115,16 @@ describe('GET /v1/log in pieces', () => {
       expect(later.status).toBe(200)
       expect(later.complete).toBe(false)
       expect(() => JSON.parse(later.body.toString('utf8'))).toThrow()
+      // The CLI (--remote) says the answer was cut short, not that another server answered.
+      const cut = await new RemoteClient(h.url, h.read).log({limit: 5000}).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(cut).toBeInstanceOf(UserError)
+      expect((cut as UserError).message).toMatch(/answer to GET \/v1\/log from steme serve at http:\/\/\S+ was cut short/)
+      expect((cut as UserError).message).not.toMatch(/not JSON/)
+      expect((cut as UserError).hint).toMatch(/retry/)
+      expect((cut as UserError).exit).toBe(1)
     } finally {
       failAt = undefined
     }

@@ -49,7 +49,7 @@ function resetBody(lost: string, live = false): {code: string; message: string; 
   }
 }
 
-export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(): void} {
+export function eventRoutes(app: FastifyInstance, ctx: ServeContext, heartbeatMs = HEARTBEAT_MS): {closeAll(): void} {
   const open = new Set<ServerResponse>()
   /** Each open stream's check of its token: true when the stream was ended because the token no longer stands. */
   const checks = new Map<ServerResponse, () => boolean>()
@@ -120,12 +120,19 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
           if (earlyChars > MAX_BACKLOG) return res.destroy()
           return void early.push(out)
         }
+        if (ended()) return
         if (res.writableLength > MAX_BACKLOG) return res.destroy()
         res.write(out)
       }
       let sub: Subscription | undefined
       let closed = false
-      const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS)
+      // A stream ended (revoked, the daemon stopping) stays open until its client has read what
+      // was written before the end; a write meanwhile is an 'error' event that nobody listens
+      // for once fastify has let go of the response, which takes the whole daemon down.
+      const ended = () => closed || res.writableEnded || res.destroyed
+      const beat = setInterval(() => {
+        if (!ended()) res.write(': ping\n\n')
+      }, heartbeatMs)
       beat.unref()
       open.add(res)
       checks.set(res, revoked)
@@ -150,12 +157,11 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext): {closeAll(
       // What was missed (up to the journal's 32 MiB), then the live events that came meanwhile, a
       // piece at a time as the client takes them: never copied whole into one string, nor into
       // the socket's buffer.
-      const gone = () => closed || res.writableEnded || res.destroyed
-      if (!(await writeAll(res, [start], gone)) || !(await writeAll(res, eventPieces(missed, PIECE), gone, revoked))) return
+      if (!(await writeAll(res, [start], ended)) || !(await writeAll(res, eventPieces(missed, PIECE), ended, revoked))) return
       while (early.length) {
         const out = early.shift()!
         earlyChars -= out.length
-        if (!(await writeAll(res, [out], gone))) return
+        if (!(await writeAll(res, [out], ended))) return
       }
       early = undefined
     },
