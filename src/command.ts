@@ -91,7 +91,7 @@ export abstract class StemeCommand extends Command {
     // Another steme holding the store (a parallel assert, an ingest) is waited for; on a
     // terminal, a wait that lasts says what it waits for.
     const onWait = (ms: number) => {
-      if (process.stderr.isTTY) this.note(`waiting for the store: another steme process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
+      if (process.stderr.isTTY) this.note(`waiting for the store: another process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
     }
     this.runtime = await openRuntime({...opts, wait: {onWait, ...opts.wait}})
     return this.runtime

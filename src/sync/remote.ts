@@ -91,7 +91,7 @@ export async function openTransport(name: string, spec: string, opts: OpenOption
   if (r.kind === 'path') {
     const {openPathTransport} = await import('./transports/path.js')
     return openPathTransport(label, r.path, opts.env, (ms) => {
-      if (process.stderr.isTTY) opts.onNote?.(`waiting for the store of remote ${label}: another steme process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
+      if (process.stderr.isTTY) opts.onNote?.(`waiting for the store of remote ${label}: another process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
     })
   }
   if (r.kind === 'http') {

@@ -537,12 +537,14 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       // The holder is no steme: it is named by its pid and program.
       expect(r.stderr).toMatch(new RegExp(`^error: the store .* is in use by another process \\(pid ${holder.pid}: \\S*node; waited \\d+(\\.\\d)? s\\)\\nhint: .*\`\\[store\\] busy_timeout_seconds\` in the store's config.toml sets how long commands wait`))
       expect(r.stderr).not.toContain('IO Error')
+      // Its hint is about that program, not a steme command.
+      expect(r.stderr).toMatch(/\nhint: DuckDB admits one process per store file: close the store in that program/)
       // Not on a terminal: no note while waiting.
       expect(r.stderr).not.toContain('waiting for the store')
       // On a terminal (script(1) gives it one), a wait over a second says what it waits for.
       const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" assert a b 1`, '/dev/null'], {cwd: sb.dir, env: sb.env, encoding: 'utf8', timeout: 30_000})
       expect(tty.status).toBe(1)
-      expect(tty.stdout).toMatch(/^waiting for the store: another steme process holds it \(for up to 1\.5 s\)\r?\nerror: the store .* is in use by another process \(pid \d+: \S*node; waited 1\.\d s\)/)
+      expect(tty.stdout).toMatch(/^waiting for the store: another process holds it \(for up to 1\.5 s\)\r?\nerror: the store .* is in use by another process \(pid \d+: \S*node; waited 1\.\d s\)/)
     } finally {
       holder.kill('SIGKILL')
       await new Promise((r) => holder.once('exit', r))

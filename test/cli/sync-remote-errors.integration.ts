@@ -198,7 +198,7 @@ describe('a path remote that is not a usable store', () => {
       pull.stdout!.on('data', (d) => (out += d))
       const exited = new Promise<number | null>((r) => pull!.on('close', r))
       for (let i = 0; i < 600 && !/waiting for the store/.test(out) && pull.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50))
-      expect(out).toMatch(/^waiting for the store of remote .*\/b: another steme process holds it \(for up to 30 s\)/)
+      expect(out).toMatch(/^waiting for the store of remote .*\/b: another process holds it \(for up to 30 s\)/)
       srv.kill('SIGTERM')
       expect(await exited, out).toBe(0)
       expect(out).toMatch(/\r?\npulled from .*\/b\r?\n  received 0 records/)

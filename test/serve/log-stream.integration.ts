@@ -8,6 +8,7 @@ import {RemoteClient} from '../../src/serve/client.js'
 import {assertion, stamp, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
 import {RawGet} from './raw-http.js'
+import {sendStall} from '../../src/serve/pieces.js'
 
 const PIECE = 64 * 1024
 /** Big records, so a page is far larger than what the sockets between client and daemon buffer. */
@@ -102,6 +103,33 @@ describe('GET /v1/log in pieces', () => {
     expect(scans[0].ended).toBe(true)
     expect(atFirstByte).toBeLessThan(total)
     expect(scans[0].batches).toBeLessThan(total)
+  })
+
+  it('a client that stops taking the answer is dropped after a while, and its read of the store ends', async () => {
+    scans = []
+    const saved = sendStall.ms
+    sendStall.ms = 300
+    try {
+      let paused = false
+      const g = new RawGet(h.url, `/v1/log?limit=${COUNT}`, auth(), (x) => {
+        // Reads nothing more after the first bytes of the page, and never leaves on its own.
+        if (x.received > 0 && !paused) {
+          paused = true
+          x.socket.pause()
+        }
+      })
+      // The daemon gives up on it: the store read ends though the client is still connected.
+      for (let i = 0; i < 500 && !scans[0]?.ended; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(scans[0].ended).toBe(true)
+      expect(scans[0].batches).toBeLessThan(Math.ceil(COUNT / 2048))
+      // Once it reads again, it finds the answer cut short.
+      g.socket.resume()
+      const a = await g.answer
+      expect(a.status).toBe(200)
+      expect(a.complete).toBe(false)
+    } finally {
+      sendStall.ms = saved
+    }
   })
 
   it('a store that fails before the first byte gets a JSON error answer; one that fails later, an answer cut short', async () => {

@@ -1203,7 +1203,10 @@ function openError(path: string, e: unknown, readOnly: boolean): UserError {
     return new UserError(`the store ${path} is in use by ${who}`, {
       code: 'locked',
       exit: 1,
-      hint: 'DuckDB admits one process per store file: wait for the other steme command to finish (or stop it) and retry; if it is `steme serve`, pass --remote <its URL>',
+      hint:
+        holder && !holder.steme
+          ? 'DuckDB admits one process per store file: close the store in that program (a duckdb shell, a script), or wait for it to finish, and retry'
+          : 'DuckDB admits one process per store file: wait for the other steme command to finish (or stop it) and retry; if it is `steme serve`, pass --remote <its URL>',
       cause: e,
     })
   }
