@@ -73,7 +73,10 @@ describe('sync over SSH from the CLI', () => {
 
   it('a local store that cannot be opened: its error, not the connection it had started', async () => {
     // The SSH connection starts while the local store opens; here the store is held by a
-    // sync server, so the pull fails on the lock, promptly, and nothing lingers.
+    // sync server, so the pull fails on the lock once its wait (short here) is up, and nothing lingers.
+    const config = join(a(), '.steme', 'config.toml')
+    const saved = readFileSync(config, 'utf8')
+    writeFileSync(config, saved.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.5'))
     const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', a()], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
     try {
       await new Promise<string>((res, rej) => {
@@ -84,7 +87,9 @@ describe('sync over SSH from the CLI', () => {
       expect(r.code).not.toBe(0)
       expect(r.stderr).toMatch(/^error: .*(lock|held|in use)/im)
       expect(r.stderr).not.toMatch(/internal error|ssh/i)
+      expect(r.stderr).toMatch(/waited \d+(\.\d)? s/)
     } finally {
+      writeFileSync(config, saved)
       srv.kill('SIGTERM')
       await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
     }
