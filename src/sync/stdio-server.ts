@@ -83,8 +83,6 @@ export class StoreLease implements SyncHandler {
   private held: Promise<{rt: Runtime; handler: SyncHandler}> | undefined
   private letGo: Promise<void> = Promise.resolve()
   private busy = 0
-  /** Times the store was let go of (for tests). */
-  releases = 0
 
   constructor(
     first: Runtime,
@@ -115,7 +113,6 @@ export class StoreLease implements SyncHandler {
     const held = this.held
     if (!held || this.busy > 0) return
     this.held = undefined
-    this.releases++
     this.letGo = held.then(
       async ({rt, handler}) => {
         await handler.close()
