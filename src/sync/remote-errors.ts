@@ -11,13 +11,16 @@ export const REMOTE_HINTS: Partial<Record<ErrorCode, string>> = {
   integrity: "restore the remote's store.duckdb from a backup, or make a new store there (`steme init`) and push this store's records to it (`steme push <remote>`)",
 }
 
+/** Whether a remote store error's text says `steme serve` holds the store (which it keeps until stopped). */
+export const heldByDaemon = (text: string): boolean => /is held by `steme serve`/.test(text)
+
 /**
  * The hint for a remote store error of `code` whose text is `text`: a store held by `steme serve`
  * was refused at once (a daemon keeps its store until stopped), so the busy hint, which says how
  * long steme waited and for what, would mislead.
  */
 export function remoteHint(code: ErrorCode, text: string): string | undefined {
-  if (code === 'locked' && /is held by `steme serve`/.test(text)) {
+  if (code === 'locked' && heldByDaemon(text)) {
     return '`steme serve` holds the remote store until it is stopped: sync with its URL instead (named above; it takes a token, which `steme serve token create --role read|write` makes there), or stop it first'
   }
   return REMOTE_HINTS[code]

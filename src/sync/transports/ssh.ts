@@ -2,7 +2,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
-import {remoteHint, remoteStoreCode} from '../remote-errors.js'
+import {heldByDaemon, remoteHint, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
 import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
@@ -304,7 +304,7 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     // Busy on a reconnect mid-sync, after the remote steme waited for the store (an older one
     // does not): held by another command there, or by an older steme of the connection just
     // lost, which lets go only once its sshd notices or its idle timeout ends it. Worth retrying.
-    if (store === 'locked' && x.answered && !/is held by `steme serve`/.test(stderr)) {
+    if (store === 'locked' && x.answered && !heldByDaemon(stderr)) {
       return new TransientError(`remote ${remote}: the remote store is still held by another steme process (${what})`)
     }
     // The remote steme gave up waiting (its idle timeout) as this request left, or while this
