@@ -46,7 +46,11 @@ export interface StoreLocation {
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)
 
-/** Resolve `--store`, else STEME_STORE, else the nearest `.steme/` upward from cwd. */
+/**
+ * Resolve `--store`, else STEME_STORE, else the nearest `.steme/` upward from cwd. A directory
+ * holding store.duckdb, a directory holding `.steme/`, and that store.duckdb itself all name the
+ * same store, with the same `.steme/` directory (config.toml, state/).
+ */
 export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreLocation {
   const given = flag ?? env.STEME_STORE
   const via = flag ? '--store' : 'STEME_STORE'
@@ -57,7 +61,10 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
       const dir = p.endsWith(STEME_DIR) || existsSync(join(p, DB_FILE)) ? p : join(p, STEME_DIR)
       return {dir, url: join(dir, DB_FILE), via}
     }
-    return {dir: p.endsWith('.duckdb') ? undefined : undefined, url: p, via}
+    // A store's own file (`.steme/store.duckdb`) is that store, whichever way it is named: its
+    // directory's config and state apply as when the directory is given or found. A DuckDB file
+    // of another name (a copy beside it, a backup) is a store without them.
+    return basename(p) === DB_FILE ? {dir: dirname(p), url: p, via} : {url: p, via}
   }
   const found = findStoreAbove(cwd)
   if (found !== undefined) return {dir: found, url: join(found, DB_FILE), via: 'search'}

@@ -13,7 +13,7 @@ export interface ServeState {
   store: string
 }
 
-/** `.steme/state/` (gitignored), or `<file>.state/` for a bare DuckDB file. */
+/** `.steme/state/` (gitignored), or `<file>.state/` for a DuckDB file not named store.duckdb (see locateStore). */
 export function stateDir(location: Pick<StoreLocation, 'dir' | 'url'>): string | undefined {
   if (location.dir) return join(location.dir, 'state')
   if (/^[a-z][a-z0-9+.-]*:/i.test(location.url)) return undefined
