@@ -5,7 +5,7 @@ import {renderError} from './core/render-error.js'
 import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
-import type {Runtime, RuntimeOptions} from './runtime.js'
+import type {Runtime, RuntimeOptions, StoreWait} from './runtime.js'
 import {isStdoutClosed, watchStdout} from './stdout.js'
 import type {RemoteClient} from './serve/client.js'
 
@@ -88,13 +88,21 @@ export abstract class StemeCommand extends Command {
   /** Open the store for this command; closed automatically when the command ends. */
   protected async open(opts: Omit<RuntimeOptions, 'store'> & {store?: string} = {}): Promise<Runtime> {
     const {openRuntime} = await import('./runtime.js')
-    // Another steme holding the store (a parallel assert, an ingest) is waited for; on a
-    // terminal, a wait that lasts says what it waits for.
-    const onWait = (ms: number) => {
-      if (process.stderr.isTTY) this.note(`waiting for the store: another process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
-    }
-    this.runtime = await openRuntime({...opts, wait: {onWait, ...opts.wait}})
+    this.runtime = await openRuntime({...opts, wait: {...this.storeWait(), ...opts.wait}})
     return this.runtime
+  }
+
+  /**
+   * How a command waits for a store another steme holds (a parallel assert, an ingest): as long as
+   * the store's config says, and on a terminal, a wait that lasts says what it waits for. For the
+   * commands that open a store without open() (init, migrate) too.
+   */
+  protected storeWait(): StoreWait {
+    return {
+      onWait: (ms: number) => {
+        if (process.stderr.isTTY) this.note(`waiting for the store: another process holds it (for up to ${Number((ms / 1000).toFixed(1))} s)`)
+      },
+    }
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -136,7 +136,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const env = opts.env ?? process.env
   const location = locateStore(opts.store, env, opts.cwd)
   const config = readConfig(location.dir)
-  const store = await openWhenFree(location, opts, opts.wait?.ms ?? Math.max(config.busyTimeoutSeconds * 1000, opts.wait?.atLeastMs ?? 0))
+  const store = await openWhenFree(location, opts, config)
   // The clock resumes above both its saved stamp and every stored record, so a crash between
   // an insert and saveClock() still never reissues a stamp. Readers, 'if-unwritable' openers
   // (which only cache) and noClock commands issue no stamps.
@@ -190,9 +190,15 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   return rt
 }
 
-/** `openStore`, retried while another steme process (not a daemon) holds the store, for up to `waitMs`. */
-async function openWhenFree(location: StoreLocation, opts: RuntimeOptions, waitMs: number): Promise<Store> {
+/**
+ * `openStore`, retried while another steme process (not a daemon) holds the store, for as long as
+ * `opts.wait` and the store's config say (StoreWait). openRuntime opens every command's store so;
+ * the commands that open a store without a runtime (init on an existing store, migrate's --from
+ * and --to) call this, so that they wait, and say so, as every other command does.
+ */
+export async function openWhenFree(location: Pick<StoreLocation, 'dir' | 'url'>, opts: Pick<RuntimeOptions, 'readOnly' | 'create' | 'dbThreads' | 'wait'>, config: StoreConfig = readConfig(location.dir)): Promise<Store> {
   const {pollMs = 200, onWait, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))} = opts.wait ?? {}
+  const waitMs = opts.wait?.ms ?? Math.max(config.busyTimeoutSeconds * 1000, opts.wait?.atLeastMs ?? 0)
   const start = Date.now()
   let told = false
   for (;;) {
@@ -229,7 +235,7 @@ function waitedFor(e: UserError, waitedMs: number): UserError {
 const heldByDaemon = new WeakSet<Error>()
 
 /** A lock error names the daemon that holds the store, when it is a `steme serve`, and says what to do. */
-function explainLock(e: unknown, location: StoreLocation): unknown {
+function explainLock(e: unknown, location: Pick<StoreLocation, 'dir' | 'url'>): unknown {
   if (!(e instanceof UserError) || e.code !== 'locked') return e
   const daemon = readServeState(stateDir(location))
   if (!daemon) return e

@@ -20,7 +20,7 @@ export default class Init extends StemeCommand {
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    const res = await initOp({dir: flags.dir, storeUrl: flags.store})
+    const res = await initOp({dir: flags.dir, storeUrl: flags.store, wait: this.storeWait()})
     this.out(`${res.created ? 'Created' : 'Already a store:'} ${res.dir ?? res.store}`)
     if (res.key) this.out(`Generated signing key "${res.key.name}" (${res.key.agent}) in ${res.key.path}`)
     else if (res.agent) this.out(`Signing as ${res.agent}`)

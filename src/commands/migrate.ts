@@ -28,10 +28,11 @@ export default class Migrate extends StemeCommand {
 
   async run(): Promise<MigrateResult> {
     const {flags} = await this.parse(Migrate)
-    const [{openStore}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
-    const from = await openStore(locateStore(flags.from).url, {readOnly: true})
+    const [{openWhenFree}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
+    // Each waits, as every command does, for another steme holding it, as long as its own config says.
+    const from = await openWhenFree(locateStore(flags.from), {readOnly: true, wait: this.storeWait()})
     this.stores.push(from)
-    const to = await openStore(locateStore(flags.to).url, {create: true})
+    const to = await openWhenFree(locateStore(flags.to), {create: true, wait: this.storeWait()})
     this.stores.push(to)
     const progress = await this.progress('migrate')
     let res: MigrateResult

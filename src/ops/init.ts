@@ -5,13 +5,15 @@ import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, DB_FILE, STEME_DIR, findStoreAbove, locateStore, readConfig} from '../config.js'
 import {redactUrls} from '../core/redact.js'
 import {KeyStore, type KeyInfo} from '../keystore.js'
-import {openStore} from '../runtime.js'
+import {openStore, openWhenFree, type StoreWait} from '../runtime.js'
 
 export interface InitInput {
   dir: string
   env?: NodeJS.ProcessEnv
   /** A store URL other than the embedded file (memory:, postgres://). */
   storeUrl?: string
+  /** How to wait for an existing store another steme process holds (default: its config's busy timeout). */
+  wait?: StoreWait
 }
 
 export interface InitResult {
@@ -87,7 +89,8 @@ export async function initOp(input: InitInput): Promise<InitResult> {
     }
     // DuckDB's own files beside the database: its write-ahead log and spill directory.
     made.push(...[dbPath, `${dbPath}.wal`, `${dbPath}.tmp`].filter((p) => !existsSync(p)))
-    const store = await openStore(dbPath, {create: true})
+    // An existing store another steme holds is waited for, as every command waits for it.
+    const store = await openWhenFree({dir, url: dbPath}, {create: true, wait: input.wait})
     await store.close()
     const notes = whereFound(dir, input.env ?? process.env)
     return {dir, store: dbPath, created: !existed, ...(notes.length ? {notes} : {}), ...ensureKey(input.env)}

@@ -1,9 +1,10 @@
 /**
- * How commands open a store: a store named by its file (`--store .steme/store.duckdb`) is the
- * same store, with the same config and state, as the one found by searching. Real DuckDB files
- * and real processes hold the stores.
+ * How commands open a store: every one waits, as its config says, for a store another process
+ * holds (init and migrate too), and a store named by its file (`--store .steme/store.duckdb`) is
+ * the same store, with the same config and state, as the one found by searching. Real DuckDB
+ * files and real processes hold the stores.
  */
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -50,6 +51,25 @@ async function holdStore(path: string): Promise<{pid: number; release(): Promise
 }
 
 /**
+ * Run steme on a terminal (script(1) gives it one, so it notes a wait that lasts), and resolve
+ * `waiting` once it says it waits for the store; `done` with its exit code and all it printed.
+ */
+function onTerminal(args: string[]): {waiting: Promise<void>; done: Promise<{code: number | null; out: string}>; proc: ChildProcess} {
+  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const proc = spawn('script', ['-qec', cmd, '/dev/null'], {cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  const done = new Promise<{code: number | null; out: string}>((r) => proc.once('close', (code) => r({code, out})))
+  const waiting = new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d
+      if (out.includes('waiting for the store')) resolve()
+    })
+    void done.then(({code}) => reject(new Error(`steme ${args.join(' ')} ended (${code}) without waiting for the store:\n${out}`)))
+  })
+  return {waiting, done, proc}
+}
+
+/**
  * x:1 p is 1 by the confidence lens (asserted with 0.9) and 2 by recency (asserted later, by
  * another agent, with 0.1).
  */
@@ -61,6 +81,52 @@ function twoAnswers(): void {
 /** The lock error every command gives once the wait is up, for a store a plain node process holds. */
 const waitedError = (pid: number) =>
   new RegExp(`^error: the store .* is in use by another process \\(pid ${pid}: \\S*node; waited 0\\.\\d s\\)\\nhint: .*\`\\[store\\] busy_timeout_seconds\` in the store's config.toml sets how long commands wait for the store`)
+
+describe('init and migrate wait for a held store as every command does', () => {
+  it('give up with the same message once the store config’s busy timeout is up', async () => {
+    sb.run(['assert', 'a:1', 'p', '1'])
+    expect(sb.run(['init', '--dir', join(sb.dir, 'other')]).code).toBe(0)
+    const other = join(sb.dir, 'other', '.steme')
+    setConfig('busy_timeout_seconds = 10', 'busy_timeout_seconds = 0.4')
+    const held = await holdStore(file)
+    try {
+      // A command that opens a runtime, for comparison.
+      expect(sb.run(['stats']).stderr).toMatch(waitedError(held.pid))
+      for (const args of [['init'], ['migrate', '--from', '.steme', '--to', 'copy.duckdb'], ['migrate', '--from', other, '--to', file]]) {
+        const r = sb.run(args)
+        expect(r.code, args.join(' ')).toBe(1)
+        expect(r.stderr, args.join(' ')).toMatch(waitedError(held.pid))
+        expect(r.stdout, args.join(' ')).toBe('')
+      }
+      expect(existsSync(join(sb.dir, 'copy.duckdb'))).toBe(false)
+    } finally {
+      await held.release()
+    }
+  })
+
+  it('go on once the holder lets go, after saying on a terminal that they wait', async () => {
+    sb.run(['assert', 'a:1', 'p', '1'])
+    // Long enough never to run out here: the holder lets go as soon as the wait is noted.
+    setConfig('busy_timeout_seconds = 10', 'busy_timeout_seconds = 300')
+    for (const [args, expected] of [
+      [['migrate', '--from', '.steme', '--to', 'copy.duckdb'], /1 record read, 1 added, 0 already present, 0 bad/],
+      [['init'], /Already a store: /],
+    ] as const) {
+      const held = await holdStore(file)
+      const run = onTerminal([...args])
+      try {
+        await run.waiting
+      } finally {
+        await held.release()
+      }
+      const {code, out} = await run.done
+      expect(code, out).toBe(0)
+      expect(out).toContain('waiting for the store: another process holds it (for up to 300 s)')
+      expect(out).toMatch(expected)
+    }
+    expect(sb.json<{records: number}>(['stats', '--store', 'copy.duckdb']).records).toBe(1)
+  })
+})
 
 describe('--store naming the store file is the store its directory is', () => {
   it("reads the config beside it: the default lens, a broken setting, the busy timeout", async () => {
