@@ -7,6 +7,7 @@ import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, typ
 import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
 import {inputName} from '../core/naming.js'
+import {closest} from '../core/words.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
@@ -187,13 +188,15 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Before the body is read: a refused request never uploads.
   app.addHook('preParsing', async (req, reply) => {
     if (req.authError) throw req.authError
+    // Also before the body: a request the daemon would answer as another question never uploads.
+    wellEncodedQuery(req)
+    knownParams(req)
     // HTTP/1.0 has no interim answers: its client sent the body already, and would take a 100
     // for the answer (Node, too, passes the Expect of an HTTP/1.0 request on as a plain request).
     if (req.raw.httpVersion !== '1.0' && String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
 
   app.addHook('preValidation', async (req) => {
-    wellEncodedQuery(req)
     finiteNumbers(req)
   })
 
@@ -327,6 +330,28 @@ function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOpt
   }
 }
 
+/**
+ * Every query parameter must be one the route declares: ajv's removeAdditional would drop an
+ * unknown one unseen, so `limt=5` would be answered as if no limit were given, and a parameter a
+ * newer client sends to an older daemon would be answered as another question.
+ */
+function knownParams(req: FastifyRequest): void {
+  // A path the daemon does not serve: its 404 or 405 says so, whatever the parameters.
+  if (req.is404 || !req.query || typeof req.query !== 'object') return
+  const known = Object.keys((req.routeOptions.schema?.querystring as {properties?: Record<string, unknown>} | undefined)?.properties ?? {})
+  const route = `${req.method} ${req.routeOptions.url ?? ''}`
+  for (const name of Object.keys(req.query as Record<string, unknown>)) {
+    if (known.includes(name)) continue
+    const near = closest(name, known, {max: 1})[0]
+    const shown = name === '' ? 'a query parameter with an empty name' : `query parameter ${quoteInput(name)}`
+    throw new HttpError(
+      'bad_request',
+      `${shown} is not one ${route} takes${near ? `; did you mean ${near}?` : ''}`,
+      `${known.length ? `it takes ${known.join(', ')}` : 'it takes no query parameters'} (see GET /v1/openapi.yaml); a steme client newer than this daemon may send one it does not know yet: run the same steme version on both sides`,
+    )
+  }
+}
+
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
 /**
@@ -351,7 +376,7 @@ function finiteNumbers(req: FastifyRequest): void {
  * bytes that are not UTF-8 as raw text, so `subject=%FF` would look up the subject "%FF".
  */
 function wellEncodedQuery(req: FastifyRequest): void {
-  if (!req.routeOptions.schema?.querystring) return
+  if (req.is404) return
   const q = req.url.indexOf('?')
   if (q < 0) return
   for (const pair of req.url.slice(q + 1).split('&')) {
