@@ -34,6 +34,8 @@ export interface ServeOptions {
   rateLimit?: number
   /** Time allowed to receive a whole request, ms; also how long shutdown waits for requests in flight before dropping them. */
   requestTimeout?: number
+  /** Open connections at most (event streams and idle keep-alive ones count); past it a new one is closed unanswered, logged and counted. 0 turns the limit off. */
+  maxConnections?: number
   allowAgents?: string[]
   https?: {cert: Buffer; key: Buffer}
   logger?: boolean | {level: string; stream?: NodeJS.WritableStream}
@@ -64,7 +66,15 @@ export interface Server {
   close(): Promise<void>
 }
 
-export const DEFAULTS = {bodyLimit: 32 * 1024 * 1024, rateLimit: 60_000, requestTimeout: 30_000}
+/**
+ * maxConnections: well under the 1,024 open files a process gets by default on most systems, so
+ * the daemon refuses connections itself (and says so) before accept() fails for want of files,
+ * and still far above what a team's CLIs, peers and event streams hold open.
+ */
+export const DEFAULTS = {bodyLimit: 32 * 1024 * 1024, rateLimit: 60_000, requestTimeout: 30_000, maxConnections: 512}
+
+/** A refused connection is logged at once, then at most once in this long (with the count meanwhile): a flood must not flood the log. */
+const REFUSAL_LOG_MS = 10_000
 
 const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
 
@@ -81,6 +91,22 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   await initHash()
   const bodyLimit = opts.bodyLimit ?? DEFAULTS.bodyLimit
   const requestTimeout = opts.requestTimeout ?? DEFAULTS.requestTimeout
+  const maxConnections = opts.maxConnections ?? DEFAULTS.maxConnections
+  let refusedSince = 0
+  let lastRefusalLog = -Infinity
+  const refused = (remote: string | undefined) => {
+    metrics.connectionsRefused.inc()
+    metrics.totals.refused++
+    refusedSince++
+    const now = Date.now()
+    if (now - lastRefusalLog < REFUSAL_LOG_MS) return
+    lastRefusalLog = now
+    app.log.warn(
+      {remoteAddress: remote, refused: refusedSince, maxConnections},
+      `refused ${refusedSince === 1 ? 'a connection' : `${refusedSince} connections`} (the last from ${remote ?? 'an unknown address'}): ${maxConnections} connections are open, the most --max-connections allows; raise it (or [serve] max_connections) if these are clients you serve`,
+    )
+    refusedSince = 0
+  }
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
     bodyLimit,
@@ -92,6 +118,13 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false}
       const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
       server.keepAliveTimeout = 72_000
+      // Past it Node closes a new connection before reading anything (no answer can be sent), and says so only by this event.
+      if (maxConnections > 0) server.maxConnections = maxConnections
+      server.on('drop', (d?: {remoteAddress?: string}) => refused(d?.remoteAddress))
+      server.on('connection', (socket: Socket) => {
+        metrics.connectionsOpen.inc()
+        socket.once('close', () => metrics.connectionsOpen.dec())
+      })
       // Node answers Expect: 100-continue before any route: the 100 waits for auth (preParsing below), so a refused upload never starts.
       server.on('checkContinue', (req, res) => handler(req, res))
       server.on('checkExpectation', (req, res) => {

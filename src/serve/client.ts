@@ -107,7 +107,11 @@ export class RemoteClient {
       throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {
         code: 'remote',
         exit: 1,
-        hint: isUntrustedCert(err.code) ? UNTRUSTED_CERT_HINT : 'check the URL and that the daemon runs (`steme serve`)',
+        hint: isUntrustedCert(err.code)
+          ? UNTRUSTED_CERT_HINT
+          : err.code === 'ECONNRESET'
+            ? 'the daemon took the connection and closed it unanswered: it may have as many connections open as --max-connections allows (its log says so) or be restarting; retry shortly'
+            : 'check the URL and that the daemon runs (`steme serve`)',
         cause: e,
       })
     }
