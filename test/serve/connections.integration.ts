@@ -115,6 +115,31 @@ describe('steme serve --max-connections and [serve] max_connections', () => {
     })
   })
 
+  it('at start it warns when connections could run out of files before the bound refuses them', async () => {
+    const limits = (() => {
+      try {
+        return Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1])
+      } catch {
+        return NaN
+      }
+    })()
+    if (!Number.isFinite(limits)) return
+    await inFreshStore(async (e) => {
+      d = await startDaemon(e, ['--max-connections', '0'])
+      for (let i = 0; i < 50 && !d.log().includes('steme serve ready'); i++) await new Promise((r) => setTimeout(r, 20))
+      expect(d.log()).toContain(`this process may open at most ${limits} files, and each connection takes one: connections past about ${limits - 64} fail unseen before any limit refuses them`)
+      await d.stop()
+      d = await startDaemon(e, ['--max-connections', String(limits)])
+      for (let i = 0; i < 50 && !d.log().includes('steme serve ready'); i++) await new Promise((r) => setTimeout(r, 20))
+      expect(d.log()).toContain(`before --max-connections (${limits}) refuses them`)
+      await d.stop()
+      d = await startDaemon(e, ['--max-connections', String(Math.max(1, limits - 100))])
+      for (let i = 0; i < 50 && !d.log().includes('steme serve ready'); i++) await new Promise((r) => setTimeout(r, 20))
+      expect(d.log()).toContain('steme serve ready')
+      expect(d.log()).not.toContain('may open at most')
+    })
+  })
+
   it('the config sets it when the flag does not; a value that is not a count is a config error', async () => {
     await inFreshStore(async (e) => {
       const config = join(e.dir, '.steme', 'config.toml')
