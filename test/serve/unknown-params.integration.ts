@@ -9,7 +9,7 @@ describe('unknown query parameters', () => {
   beforeAll(async () => {
     h = await startHarness()
     const k = testKey(1)
-    const r = await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body: ndjson([assertion({subject: 's', value: 1}, k), assertion({subject: 's', value: 2}, testKey(2))]), token: h.write})
+    const r = await h.req('/v1/records', {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body: ndjson([assertion({subject: 's', value: 1}, k), assertion({subject: 's', value: 2}, testKey(2)), assertion({subject: 't', value: 1}, k), assertion({subject: 't', value: 2}, testKey(2))]), token: h.write})
     expect(r.status, r.text).toBe(200)
   })
   afterAll(async () => {
@@ -68,6 +68,8 @@ describe('unknown query parameters', () => {
     const c = new RemoteClient(h.url, h.write)
     await c.query({subject: 's', predicate: 'p', lens: 'recency', asOf: '2030-01-01', validAt: '2025-01-01', includeRetracted: true})
     await c.conflicts({lens: 'recency', minScore: 0.1, limit: 5, asOf: '2030-01-01', validAt: '2025-01-01'})
+    // Pages of one pair: the second asks after the first.
+    expect((await c.conflicts({minScore: 0.1, asOf: '2030-01-01', validAt: '2025-01-01'}, 1)).conflicts).toHaveLength(2)
     for await (const _ of c.logPages({subject: 's', since: '2000-01-01', limit: 1}, 1)) void _
     await c.log({subject: 's', since: '2000-01-01', after: `${'0'.repeat(16)}-0000/${'0'.repeat(64)}`, limit: 1})
     await c.stats()
