@@ -323,7 +323,7 @@ export class RemoteClient {
       }
       first ??= res
       // Pages are ranked against the store as it is when each is asked for: a pair whose score
-      // rose past the page's end meanwhile would come again, and is listed once.
+      // fell past the page's end meanwhile would come again, and is listed once.
       for (const row of res.conflicts) {
         const key = JSON.stringify([row.subject, row.predicate])
         if (seen.has(key)) continue
