@@ -146,7 +146,10 @@ function schema(): Record<string, Record<string, Rule> | Record<string, Record<s
       busy_timeout_seconds: {takes: 'a number of seconds from 0 (do not wait) to 86400', ok: (v) => typeof v === 'number' && v >= 0 && v <= 86_400},
     },
     trust: {pretrusted: agentList},
-    serve: {allow_agents: agentList},
+    serve: {
+      allow_agents: agentList,
+      max_connections: {takes: 'a whole number of connections >= 0 (0: no limit)', ok: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0},
+    },
     sync: {
       idle_timeout_seconds: {
         takes: `a number of seconds from 0 (wait for ever) to ${MAX_TIMER_SECONDS} (about 24 days)`,

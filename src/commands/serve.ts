@@ -25,6 +25,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     'body-limit': Flags.integer({description: 'largest request body, MiB', default: 32, min: 1}),
     'rate-limit': Flags.integer({description: 'requests per minute per token (0: no limit)', default: 60_000, min: 0}),
     timeout: Flags.integer({description: 'seconds allowed to receive a request', default: 30, min: 1}),
+    'max-connections': Flags.integer({description: 'open connections at most; past it new ones are closed unanswered, logged and counted (0: no limit; default: config serve.max_connections, else 512)', min: 0}),
     'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
     threads: threadsFlag('signature verification worker threads (default: one per core)', {min: 0}),
     'db-threads': threadsFlag('DuckDB worker threads: lookups answer fastest on one; raise it for a daemon that serves large scans (conflicts, log)', {default: 1, min: 1}),
@@ -33,7 +34,7 @@ requests in flight, then closes the store. See docs/serve.md.`
 
   async run(): Promise<{url: string; requests: number; stored: number; rejected: number}> {
     const {flags} = await this.parse(Serve)
-    const [{createServer}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
+    const [{createServer, DEFAULTS}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
     // Checked before the store is opened, so a bad PEM is a config error and nothing is left running.
     const https = flags['tls-cert'] ? await readTls(flags['tls-cert'], flags['tls-key']!) : undefined
     const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
@@ -50,6 +51,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       bodyLimit: flags['body-limit'] * 1024 * 1024,
       rateLimit: flags['rate-limit'],
       requestTimeout: flags.timeout * 1000,
+      maxConnections: flags['max-connections'] ?? configuredMaxConnections(rt.config.raw),
       allowAgents: allow,
       threads: flags.threads,
       https,
@@ -68,6 +70,11 @@ requests in flight, then closes the store. See docs/serve.md.`
     const warn = (msg: string) => (tty ? this.note(`note: ${msg}`) : server.app.log.warn(msg))
     const {blockedPortNote, fetchBlocksPort} = await import('../fetch-ports.js')
     if (fetchBlocksPort(flags.port)) warn(blockedPortNote(flags.port, '--port'))
+    const files = openFilesLimit()
+    const maxConnections = flags['max-connections'] ?? configuredMaxConnections(rt.config.raw) ?? DEFAULTS.maxConnections
+    if (files !== undefined && (maxConnections === 0 || maxConnections + FILES_HEADROOM > files)) {
+      warn(`this process may open at most ${files} files, and each connection takes one: connections past about ${Math.max(0, files - FILES_HEADROOM)} fail unseen before ${maxConnections === 0 ? 'any limit' : `--max-connections (${maxConnections})`} refuses them; raise the limit (ulimit -n) or lower --max-connections`)
+    }
     if (!https && !isLoopback(flags.host)) warn(`serving plain HTTP on ${flags.host}: tokens cross the network in clear text; give --tls-cert and --tls-key`)
     if (!TokenFile.forStateDir(dir).list().some((t) => !t.revoked)) {
       warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')
@@ -90,6 +97,25 @@ requests in flight, then closes the store. See docs/serve.md.`
     else server.app.log.info({requests, stored, rejected}, 'stopped')
     return {url, requests, stored, rejected}
   }
+}
+
+/** Files the daemon keeps open besides its connections (the store, its WAL, worker threads, logs), with room to spare. */
+const FILES_HEADROOM = 64
+
+/** The process's soft limit on open files, where the system says it (Linux); undefined elsewhere or when unlimited. */
+function openFilesLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `[serve] max_connections`, checked when the config was read; undefined when not set. */
+function configuredMaxConnections(raw: Record<string, unknown>): number | undefined {
+  const v = ((raw.serve ?? {}) as Record<string, unknown>).max_connections
+  return typeof v === 'number' ? v : undefined
 }
 
 function configuredAgents(raw: Record<string, unknown>): string[] | undefined {

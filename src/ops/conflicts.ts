@@ -1,4 +1,5 @@
 /** The most contested (subject, predicate) pairs in the store, by the conflict score of a lens (default consensus). */
+import {UserError} from '../core/errors.js'
 import {hlcBound} from '../core/hlc.js'
 import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion, Retract, Vote} from '../core/record.js'
@@ -17,6 +18,8 @@ export interface ConflictsInput {
   minScore?: number
   lens?: string
   limit?: number
+  /** Only pairs ranked strictly after this one (a page's `next`): the page after it. */
+  after?: ConflictPosition
   asOf?: string
   /** What held in the world at this date: candidates and superseders whose `valid` range covers it, as `steme query --valid-at`. */
   validAt?: string
@@ -36,8 +39,25 @@ export interface ConflictRow {
   top: Array<{value: string; probability: number; witnesses: number}>
 }
 
-/** Resolved rows kept in memory beyond the limit before the weakest are dropped. */
+/**
+ * Resolved rows kept in memory beyond the limit before the weakest are dropped: at least this
+ * many, and a quarter of the limit, so a large limit is not sorted again every few rows.
+ */
 const SLACK = 256
+
+/** A pair's place in the ranking (conflict score descending, then subject, then predicate): where a page ends. */
+export interface ConflictPosition {
+  conflict: number
+  subject: string
+  predicate: string
+}
+
+/** One page of the ranking, as the daemon answers it: the page size it was cut at, and where the next starts when there is more. */
+export interface ConflictsPage extends ConflictsResult {
+  limit: number
+  /** The last row's place, to pass as `after`: present only when more pairs rank after this page. */
+  next?: string
+}
 
 export interface ConflictsResult {
   lens: string
@@ -56,6 +76,21 @@ export interface ConflictsResult {
  * store would give them, and only the `limit` strongest rows are kept.
  */
 export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<ConflictsResult> {
+  return (await ranked(deps, input)).result
+}
+
+/**
+ * A page of the ranking: the `limit` pairs ranked after `after` (from the top without it), and
+ * `next` when more follow. Each page is a whole pass over the contested pairs (ranking needs
+ * every score), but holds only about `limit` rows.
+ */
+export async function conflictsPageOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput & {limit: number}): Promise<ConflictsPage> {
+  const {result, more} = await ranked(deps, input)
+  const last = result.conflicts[result.conflicts.length - 1]
+  return {...result, limit: input.limit, ...(more && last ? {next: conflictPositionText(last)} : {})}
+}
+
+async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput): Promise<{result: ConflictsResult; more: boolean}> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
   const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, inputName('valid-at', input.naming))
@@ -64,6 +99,10 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
   const reliability = new Map<string, Awaited<ReturnType<typeof learnReliability>>['table']>()
   const minScore = input.minScore ?? 0
   const limit = input.limit
+  const slack = limit === undefined ? 0 : Math.max(SLACK, Math.ceil(limit / 4))
+  const after = input.after
+  // Rows that made it past `after` and the score bound, kept or not: more than `limit` means a next page.
+  let matched = 0
   let rows: ConflictRow[] = []
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
   // The same for every pair: computed once, not per pair.
@@ -90,15 +129,18 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
       if (needsReliability && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
       const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
       if (res.conflict < minScore || res.conflict === 0) continue
-      rows.push(conflictRow(res))
-      if (limit !== undefined && rows.length >= limit + SLACK) rows = rows.sort(byConflict).slice(0, limit)
+      const row = conflictRow(res)
+      if (after && byConflict(row, after) <= 0) continue
+      matched++
+      rows.push(row)
+      if (limit !== undefined && rows.length >= limit + slack) rows = rows.sort(byConflict).slice(0, limit)
     }
   }
   rows.sort(byConflict)
   // What the lens names that this store does not know (no key for agent:self, an epoch no record
   // declares) is the same for every pair: said once, as query says it, so an empty list is explained.
   const notes = filterNotes(expr, {now, asOf, validAt: valid, votes: [], retracted: new Map(), superseded: new Map(), epochs, ignoredEpochs, trust, self, params})
-  return {
+  const result = {
     lens: expr.text,
     ...(asOf !== undefined ? {asOf} : {}),
     ...(valid !== undefined ? {validAt: valid} : {}),
@@ -107,6 +149,26 @@ export async function conflictsOp(deps: Pick<Deps, 'store' | 'config'> & Partial
     conflicts: rows.slice(0, limit ?? rows.length),
     ...(notes.length ? {notes} : {}),
   }
+  return {result, more: limit !== undefined && matched > limit}
+}
+
+/** A pair's place in the ranking as text, what a page's `next` holds and `after` takes: opaque to clients (base64url of JSON). */
+export const conflictPositionText = (p: ConflictPosition): string => Buffer.from(JSON.stringify([p.conflict, p.subject, p.predicate])).toString('base64url')
+
+/** A place in the ranking from its text; `what` names the input in the error. */
+export function parseConflictPosition(text: string, what: string): ConflictPosition {
+  let v: unknown
+  try {
+    v = /^[A-Za-z0-9_-]+$/.test(text) ? JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) : undefined
+  } catch {
+    v = undefined
+  }
+  if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'number' || !(v[0] >= 0 && v[0] <= 1) || typeof v[1] !== 'string' || typeof v[2] !== 'string') {
+    throw new UserError(`${what} "${text.length > 40 ? text.slice(0, 40) + '…' : text}" is not a place in the ranking of conflicts`, {
+      hint: 'pass the `next` of the page before, unchanged',
+    })
+  }
+  return {conflict: v[0], subject: v[1], predicate: v[2]}
 }
 
 /** A pair's row in the listing, from its resolution: the three best values stand for the camps. */
@@ -123,7 +185,7 @@ export function conflictRow(res: Resolution): ConflictRow {
   }
 }
 
-const byConflict = (a: ConflictRow, b: ConflictRow): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)
+const byConflict = (a: ConflictPosition, b: ConflictPosition): number => b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)
 
 /** Every retraction in scope, by target and by source: far fewer than assertions, and read once. */
 interface Retractions {

@@ -7,6 +7,7 @@ import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, typ
 import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
 import {inputName} from '../core/naming.js'
+import {closest} from '../core/words.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
@@ -33,6 +34,8 @@ export interface ServeOptions {
   rateLimit?: number
   /** Time allowed to receive a whole request, ms; also how long shutdown waits for requests in flight before dropping them. */
   requestTimeout?: number
+  /** Open connections at most (event streams and idle keep-alive ones count); past it a new one is closed unanswered, logged and counted. 0 turns the limit off. */
+  maxConnections?: number
   allowAgents?: string[]
   https?: {cert: Buffer; key: Buffer}
   logger?: boolean | {level: string; stream?: NodeJS.WritableStream}
@@ -63,7 +66,15 @@ export interface Server {
   close(): Promise<void>
 }
 
-export const DEFAULTS = {bodyLimit: 32 * 1024 * 1024, rateLimit: 60_000, requestTimeout: 30_000}
+/**
+ * maxConnections: well under the 1,024 open files a process gets by default on most systems, so
+ * the daemon refuses connections itself (and says so) before accept() fails for want of files,
+ * and still far above what a team's CLIs, peers and event streams hold open.
+ */
+export const DEFAULTS = {bodyLimit: 32 * 1024 * 1024, rateLimit: 60_000, requestTimeout: 30_000, maxConnections: 512}
+
+/** A refused connection is logged at once, then at most once in this long (with the count meanwhile): a flood must not flood the log. */
+const REFUSAL_LOG_MS = 10_000
 
 const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url)
 
@@ -80,6 +91,22 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   await initHash()
   const bodyLimit = opts.bodyLimit ?? DEFAULTS.bodyLimit
   const requestTimeout = opts.requestTimeout ?? DEFAULTS.requestTimeout
+  const maxConnections = opts.maxConnections ?? DEFAULTS.maxConnections
+  let refusedSince = 0
+  let lastRefusalLog = -Infinity
+  const refused = (remote: string | undefined) => {
+    metrics.connectionsRefused.inc()
+    metrics.totals.refused++
+    refusedSince++
+    const now = Date.now()
+    if (now - lastRefusalLog < REFUSAL_LOG_MS) return
+    lastRefusalLog = now
+    app.log.warn(
+      {remoteAddress: remote, refused: refusedSince, maxConnections},
+      `refused ${refusedSince === 1 ? 'a connection' : `${refusedSince} connections`} (the last from ${remote ?? 'an unknown address'}): ${maxConnections} connections are open, the most --max-connections allows; raise it (or [serve] max_connections) if these are clients you serve`,
+    )
+    refusedSince = 0
+  }
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
     bodyLimit,
@@ -91,6 +118,13 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       const o = {requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(requestTimeout / 4))), requireHostHeader: false}
       const server = opts.https ? createHttpsServer({...opts.https, ...o}, handler) : createHttpServer(o, handler)
       server.keepAliveTimeout = 72_000
+      // Past it Node closes a new connection before reading anything (no answer can be sent), and says so only by this event.
+      if (maxConnections > 0) server.maxConnections = maxConnections
+      server.on('drop', (d?: {remoteAddress?: string}) => refused(d?.remoteAddress))
+      server.on('connection', (socket: Socket) => {
+        metrics.connectionsOpen.inc()
+        socket.once('close', () => metrics.connectionsOpen.dec())
+      })
       // Node answers Expect: 100-continue before any route: the 100 waits for auth (preParsing below), so a refused upload never starts.
       server.on('checkContinue', (req, res) => handler(req, res))
       server.on('checkExpectation', (req, res) => {
@@ -187,13 +221,15 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Before the body is read: a refused request never uploads.
   app.addHook('preParsing', async (req, reply) => {
     if (req.authError) throw req.authError
+    // Also before the body: a request the daemon would answer as another question never uploads.
+    wellEncodedQuery(req)
+    knownParams(req)
     // HTTP/1.0 has no interim answers: its client sent the body already, and would take a 100
     // for the answer (Node, too, passes the Expect of an HTTP/1.0 request on as a plain request).
     if (req.raw.httpVersion !== '1.0' && String(req.headers.expect ?? '').toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
 
   app.addHook('preValidation', async (req) => {
-    wellEncodedQuery(req)
     finiteNumbers(req)
   })
 
@@ -327,6 +363,28 @@ function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOpt
   }
 }
 
+/**
+ * Every query parameter must be one the route declares: ajv's removeAdditional would drop an
+ * unknown one unseen, so `limt=5` would be answered as if no limit were given, and a parameter a
+ * newer client sends to an older daemon would be answered as another question.
+ */
+function knownParams(req: FastifyRequest): void {
+  // A path the daemon does not serve: its 404 or 405 says so, whatever the parameters.
+  if (req.is404 || !req.query || typeof req.query !== 'object') return
+  const known = Object.keys((req.routeOptions.schema?.querystring as {properties?: Record<string, unknown>} | undefined)?.properties ?? {})
+  const route = `${req.method} ${req.routeOptions.url ?? ''}`
+  for (const name of Object.keys(req.query as Record<string, unknown>)) {
+    if (known.includes(name)) continue
+    const near = closest(name, known, {max: 1})[0]
+    const shown = name === '' ? 'a query parameter with an empty name' : `query parameter ${quoteInput(name)}`
+    throw new HttpError(
+      'bad_request',
+      `${shown} is not one ${route} takes${near ? `; did you mean ${near}?` : ''}`,
+      `${known.length ? `it takes ${known.join(', ')}` : 'it takes no query parameters'} (see GET /v1/openapi.yaml); a steme client newer than this daemon may send one it does not know yet: run the same steme version on both sides`,
+    )
+  }
+}
+
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
 /**
@@ -351,7 +409,7 @@ function finiteNumbers(req: FastifyRequest): void {
  * bytes that are not UTF-8 as raw text, so `subject=%FF` would look up the subject "%FF".
  */
 function wellEncodedQuery(req: FastifyRequest): void {
-  if (!req.routeOptions.schema?.querystring) return
+  if (req.is404) return
   const q = req.url.indexOf('?')
   if (q < 0) return
   for (const pair of req.url.slice(q + 1).split('&')) {

@@ -8,7 +8,7 @@ import {compareRecords, type Store, type StoreStats} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput, LogPage} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
-import type {ConflictsInput, ConflictsResult} from '../ops/conflicts.js'
+import type {ConflictRow, ConflictsInput, ConflictsPage, ConflictsResult} from '../ops/conflicts.js'
 import type {ShowResult} from '../ops/show.js'
 import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
 import type {Observation} from '../claims/observation.js'
@@ -23,6 +23,15 @@ import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../tls-trust.js'
 
 /** Most records one GET /v1/log returns (the daemon's cap, and its default). */
 export const LOG_MAX = 100_000
+
+/**
+ * Most pairs one GET /v1/conflicts returns, and how many it returns when the request names no
+ * limit. Every page costs the daemon a whole pass over the contested pairs (ranking needs every
+ * score), so the CLI asks for the largest: the bound is on what one answer holds (~30 MB of JSON
+ * at most, as GET /v1/log's), not on that pass.
+ */
+export const CONFLICTS_MAX = 100_000
+export const CONFLICTS_DEFAULT = 1000
 
 /** Records per GET /v1/log when the CLI pages through a log: a page's JSON is held whole on both ends. */
 const LOG_PAGE = 10_000
@@ -98,7 +107,11 @@ export class RemoteClient {
       throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {
         code: 'remote',
         exit: 1,
-        hint: isUntrustedCert(err.code) ? UNTRUSTED_CERT_HINT : 'check the URL and that the daemon runs (`steme serve`)',
+        hint: isUntrustedCert(err.code)
+          ? UNTRUSTED_CERT_HINT
+          : err.code === 'ECONNRESET'
+            ? 'the daemon took the connection and closed it unanswered: it may have as many connections open as --max-connections allows (its log says so) or be restarting; retry shortly'
+            : 'check the URL and that the daemon runs (`steme serve`)',
         cause: e,
       })
     }
@@ -268,9 +281,9 @@ export class RemoteClient {
     return {...reports[0], unclaimed: reports.flatMap((r) => r.unclaimed)}
   }
 
-  async conflicts(input: ConflictsInput): Promise<ConflictsResult> {
+  async conflicts(input: ConflictsInput, page = CONFLICTS_MAX): Promise<ConflictsResult> {
     const lens = await this.lens(input.lens)
-    const answer = this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {lens: lens.sent, 'min-score': input.minScore, limit: input.limit, 'as-of': input.asOf, 'valid-at': input.validAt}})
+    const answer = this.conflictPages({...input, lens: lens.sent}, page)
     const res = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
@@ -278,6 +291,51 @@ export class RemoteClient {
       throw new UserError(`steme serve at ${this.url} does not take --valid-at for conflicts: it answered for every date`, {code: 'remote', exit: 1, hint: 'the daemon runs an older steme: restart `steme serve` with this version (or upgrade it on the daemon\'s host); a daemon on this machine holding the store is used even without --remote'})
     }
     return res
+  }
+
+  /**
+   * Every pair up to the limit, as a local `steme conflicts` lists them: GET /v1/conflicts answers
+   * a page at a time (at most CONFLICTS_MAX pairs), each page after the `next` of the one before.
+   * A daemon from before pages answers without `limit`: it then gets the request an older client
+   * made (one whole list, unpaged), which such a daemon answers in full.
+   */
+  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult> {
+    const query = {lens: input.lens, 'min-score': input.minScore, 'as-of': input.asOf, 'valid-at': input.validAt}
+    let left = input.limit ?? Infinity
+    let after: string | undefined
+    let first: ConflictsPage | undefined
+    const rows: ConflictRow[] = []
+    const seen = new Set<string>()
+    while (left > 0) {
+      const ask = Math.min(page, left)
+      const res = await this.request<ConflictsPage>('GET', '/v1/conflicts', {query: {...query, limit: ask, after}})
+      if (res.limit === undefined) {
+        if (first) {
+          throw new UserError(`steme serve at ${this.url} stopped paging conflicts part way (its answer to the page after the first has no limit)`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
+        }
+        // A full page, short of what was wanted: there may be more, which it gives only all at once.
+        return res.conflicts.length < ask || ask === left ? res : this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {...query, limit: input.limit}})
+      }
+      // A daemon that went back to the start (restarted with a steme that drops `after`) is not believed: its pairs would come twice.
+      const last = rows[rows.length - 1]
+      if (last && res.conflicts.length && rankOrder(res.conflicts[0], last) <= 0) {
+        throw new UserError(`steme serve at ${this.url} did not go on after the pairs of its page before`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
+      }
+      first ??= res
+      // Pages are ranked against the store as it is when each is asked for: a pair whose score
+      // fell past the page's end meanwhile would come again, and is listed once.
+      for (const row of res.conflicts) {
+        const key = JSON.stringify([row.subject, row.predicate])
+        if (seen.has(key)) continue
+        seen.add(key)
+        rows.push(row)
+        left--
+      }
+      if (res.next === undefined || !res.conflicts.length) break
+      after = res.next
+    }
+    const {limit: _limit, next: _next, ...rest} = first!
+    return {...rest, conflicts: rows}
   }
 
   show(id: string): Promise<ShowResult> {
@@ -463,6 +521,10 @@ export class RemoteClient {
     })
   }
 }
+
+/** The ranking of conflicts (score descending, then subject, then predicate), as the daemon pages it: negative when `a` comes first. */
+const rankOrder = (a: ConflictRow, b: ConflictRow): number =>
+  b.conflict - a.conflict || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.predicate < b.predicate ? -1 : a.predicate > b.predicate ? 1 : 0)
 
 /** Store methods callers probe for (`typeof store.x === 'function'`) before using them. */
 const OPTIONAL = new Set<string>(['insertColumns', 'changeCounter'] satisfies Array<keyof Store>)

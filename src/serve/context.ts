@@ -9,7 +9,7 @@ import type {Role} from './tokens.js'
 
 /** Operations that other parts of steme own; the daemon mounts each with one line in mounts.ts. */
 export interface Mounts {
-  /** GET /v1/conflicts: the validated query string in (and how its messages name it), the `steme conflicts --json` result out. */
+  /** GET /v1/conflicts: the validated query string in (and how its messages name it), a page of the `steme conflicts --json` result out (with `limit`, and `next` when more follow). */
   conflicts?: (deps: Deps, query: ConflictsQuery, naming: Naming) => Promise<unknown>
   /** POST /v1/verify ({claims, observations} in, the `steme verify --json` report out): registers the route, with its `config.role`. */
   verify?: (app: FastifyInstance, ctx: ServeContext) => void
@@ -22,6 +22,8 @@ export interface ConflictsQuery {
   lens?: string
   'min-score'?: number
   limit?: number
+  /** A page's `next`: the page after it. */
+  after?: string
   'as-of'?: string
   'valid-at'?: string
 }

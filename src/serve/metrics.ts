@@ -10,14 +10,16 @@ export interface Metrics {
   syncSessions: Counter<'direction'>
   syncActive: Gauge
   sseClients: Gauge
+  connectionsOpen: Gauge
+  connectionsRefused: Counter
   /** Running totals the console status line shows. */
-  totals: {requests: number; stored: number; rejected: number; syncing: number}
+  totals: {requests: number; stored: number; rejected: number; syncing: number; refused: number}
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({register: registry, prefix: 'steme_'})
-  const totals = {requests: 0, stored: 0, rejected: 0, syncing: 0}
+  const totals = {requests: 0, stored: 0, rejected: 0, syncing: 0, refused: 0}
   return {
     registry,
     totals,
@@ -34,6 +36,8 @@ export function createMetrics(): Metrics {
     syncSessions: new Counter({name: 'steme_sync_sessions_total', help: 'Sync sessions served', labelNames: ['direction'], registers: [registry]}),
     syncActive: new Gauge({name: 'steme_sync_sessions_active', help: 'Sync sessions in progress', registers: [registry]}),
     sseClients: new Gauge({name: 'steme_events_clients', help: 'Connected /v1/events subscribers', registers: [registry]}),
+    connectionsOpen: new Gauge({name: 'steme_http_connections_open', help: 'Open client connections (event streams and idle keep-alive ones included)', registers: [registry]}),
+    connectionsRefused: new Counter({name: 'steme_http_connections_refused_total', help: 'Connections closed unanswered because --max-connections were open', registers: [registry]}),
   }
 }
 

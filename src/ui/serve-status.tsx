@@ -7,6 +7,8 @@ export interface ServeTotals {
   stored: number
   rejected: number
   syncing: number
+  /** Connections refused at --max-connections. */
+  refused: number
 }
 
 function Status({url, rate, t, since}: {url: string; rate: number; t: ServeTotals; since: number}) {
@@ -14,7 +16,8 @@ function Status({url, rate, t, since}: {url: string; rate: number; t: ServeTotal
   return (
     <Text>
       <Text color="green">serving</Text> {url} · {rate.toFixed(0)} req/s · {t.stored.toLocaleString('en-US')} records stored ·{' '}
-      {t.rejected.toLocaleString('en-US')} rejected · {t.syncing} peers syncing <Text dimColor>up {up}s · Ctrl-C stops</Text>
+      {t.rejected.toLocaleString('en-US')} rejected · {t.syncing} peers syncing
+      {t.refused > 0 ? <Text color="yellow"> · {t.refused.toLocaleString('en-US')} connections refused (--max-connections)</Text> : null} <Text dimColor>up {up}s · Ctrl-C stops</Text>
     </Text>
   )
 }

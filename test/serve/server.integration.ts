@@ -10,7 +10,7 @@ import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 import type {Role} from '../../src/serve/tokens.js'
 import {assertion, record, testKey} from '../helpers/records.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
-import {RemoteClient} from '../../src/serve/client.js'
+import {CONFLICTS_DEFAULT, RemoteClient} from '../../src/serve/client.js'
 import {UserError} from '../../src/core/errors.js'
 import {openHttpTransport} from '../../src/sync/transports/http.js'
 import {conflictsOp} from '../../src/ops/conflicts.js'
@@ -141,7 +141,7 @@ describe('steme serve routes', () => {
     expectCleanError(lens, 'usage')
   })
 
-  it('GET /v1/conflicts sends its answer a piece at a time: the bytes of JSON.stringify of conflicts --json, with no content-length', async () => {
+  it('GET /v1/conflicts sends its answer a piece at a time: the bytes of JSON.stringify of conflicts --json and the page size, with no content-length', async () => {
     // Enough contested pairs for an answer of many pieces (~150 KB).
     const pairs = Array.from({length: 800}, (_, i) => [
       assertion({subject: `many:${i}`, predicate: 'p', value: i}),
@@ -155,7 +155,8 @@ describe('steme serve routes', () => {
     const want = await conflictsOp(h.rt, {})
     expect(want.conflicts.length).toBeGreaterThan(800)
     expect(r.text.length).toBeGreaterThan(100_000)
-    expect(r.text).toBe(JSON.stringify(want))
+    // One page, the default's: all of them here, so no next.
+    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT}))
   })
 
   it('the OpenAPI document names the fields the read routes answer with', async () => {

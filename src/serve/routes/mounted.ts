@@ -5,6 +5,10 @@ import type {ConflictsQuery, ServeContext} from '../context.js'
 import type {Naming} from '../../core/naming.js'
 import {HttpError, namingOf} from '../errors.js'
 import {LENS_MAX} from './read.js'
+import {CONFLICTS_MAX} from '../client.js'
+
+/** The longest `after` of GET /v1/conflicts: JSON of the largest subject and predicate, every unit escaped (6 characters), in base64url. */
+const CONFLICTS_AFTER_MAX = Math.ceil(((512 + 256) * 6 + 64) / 3) * 4
 
 const notYet = (what: string, part: string) => async () => {
   throw new HttpError('not_implemented', `${what} is not available in this build of steme serve`, `it arrives with ${part}; upgrade steme`)
@@ -22,7 +26,9 @@ export async function mountedRoutes(app: FastifyInstance, ctx: ServeContext): Pr
           properties: {
             lens: {type: 'string', minLength: 1, maxLength: LENS_MAX},
             'min-score': {type: 'number', minimum: 0, maximum: 1},
-            limit: {type: 'integer', minimum: 1},
+            limit: {type: 'integer', minimum: 1, maximum: CONFLICTS_MAX},
+            // A page's `next`: base64url of a score, a subject (512 UTF-16 units at most) and a predicate (256).
+            after: {type: 'string', minLength: 1, maxLength: CONFLICTS_AFTER_MAX},
             'as-of': {type: 'string', minLength: 1, maxLength: 64},
             'valid-at': {type: 'string', minLength: 1, maxLength: 64},
           },
