@@ -371,6 +371,9 @@ function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOpt
 function knownParams(req: FastifyRequest): void {
   // A path the daemon does not serve: its 404 or 405 says so, whatever the parameters.
   if (req.is404 || !req.query || typeof req.query !== 'object') return
+  // The public routes (/healthz, the spec) answer the same whatever is asked: a health probe or
+  // a monitor that adds a cache-buster (`?_=1712`) must not see the daemon as down.
+  if (!req.routeOptions.config?.role) return
   const known = Object.keys((req.routeOptions.schema?.querystring as {properties?: Record<string, unknown>} | undefined)?.properties ?? {})
   const route = `${req.method} ${req.routeOptions.url ?? ''}`
   for (const name of Object.keys(req.query as Record<string, unknown>)) {

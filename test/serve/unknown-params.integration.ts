@@ -34,7 +34,7 @@ describe('unknown query parameters', () => {
   })
 
   it('routes that take no parameters refuse any, before a body is read or a record stored', async () => {
-    for (const path of ['/v1/stats?x=1', '/v1/tokens?verbose=1', '/metrics?format=json', '/healthz?probe=1', '/v1/openapi.yaml?v=2']) {
+    for (const path of ['/v1/stats?x=1', '/v1/tokens?verbose=1', '/metrics?format=json']) {
       const r = await h.req(path)
       expect(r.status, `${path}: ${r.text}`).toBe(400)
       expect(r.body.error.message, path).toMatch(/^query parameter "[a-z]+" is not one (GET|HEAD) \S+ takes$/)
@@ -47,6 +47,15 @@ describe('unknown query parameters', () => {
     expect((await h.req('/v1/stats')).body.records).toBe(before)
     const verify = await h.req('/v1/verify?dry=1', {method: 'POST', headers: {'content-type': 'application/json'}, body: '{}', token: h.read})
     expect(verify.status, verify.text).toBe(400)
+  })
+
+  it('the public routes answer whatever their query says: a probe or a cache-buster must not find the daemon down', async () => {
+    const health = await h.req('/healthz?probe=1&_=1712')
+    expect(health.status, health.text).toBe(200)
+    expect(health.body).toEqual({status: 'ok'})
+    const spec = await h.req('/v1/openapi.yaml?v=2')
+    expect(spec.status, spec.text).toBe(200)
+    expect(spec.text).toMatch(/^openapi: /m)
   })
 
   it('auth comes first, and a path the daemon does not serve is still 404 or 405', async () => {
