@@ -22,7 +22,7 @@ export default class HookInstall extends StemeCommand {
       self: script ? {node: process.execPath, script} : undefined,
       args: flags['fail-on-warn'] ? ['--fail-on-warn'] : [],
     })
-    this.out(`${res.action === 'updated' ? 'Updated' : 'Installed'} ${res.path}${res.backup ? ` (the previous hook is kept as ${res.backup})` : ''}`)
+    this.out(`${res.action === 'updated' ? 'Updated' : 'Installed'} ${res.path}${res.backup ? ` (the previous hook is kept as ${res.backup}; it does not run while steme's hook is there, and \`steme hook uninstall\` restores it)` : ''}`)
     if (!res.claimsFile) this.note('note: there is no .steme/claims.toml yet, so commits are refused until you add one: `steme claims add`')
     return res
   }

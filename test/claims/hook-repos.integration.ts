@@ -1,0 +1,82 @@
+/** The hook in the repos developers have: shared hooks directories, hooks that are links, real `git commit`. */
+import {spawnSync} from 'node:child_process'
+import {existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {claim, GIT_ENV, makeRepo, tempDir} from './helpers.js'
+
+const BIN = resolve(__dirname, '../../bin/run.js')
+let env: NodeJS.ProcessEnv
+
+beforeAll(() => {
+  if (!existsSync(resolve(__dirname, '../../dist/commands/verify.js'))) throw new Error('build first: npm run build')
+  env = {...process.env, ...GIT_ENV, XDG_CONFIG_HOME: tempDir('steme-xdg-'), NO_COLOR: '1'}
+  delete env.SKIP
+  delete env.STEME_STORE
+})
+
+function steme(dir: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env: {...env, ...extraEnv}, encoding: 'utf8'})
+  return {code: r.status, out: r.stdout, err: r.stderr}
+}
+function git(dir: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync('git', args, {cwd: dir, env: {...env, ...extraEnv}, encoding: 'utf8'})
+  return {code: r.status, out: r.stdout + r.stderr}
+}
+
+const CLAIMS = claim('name', 'repo:package', 'name', 'expect = "app"')
+
+describe('hook install in the repos developers have', () => {
+  it('refuses a hooks directory set in the global git config, which every other repo would run', () => {
+    const home = tempDir('steme-home-')
+    const shared = join(home, 'githooks')
+    mkdirSync(shared)
+    const gitconfig = join(home, 'gitconfig')
+    writeFileSync(gitconfig, `[core]\n\thooksPath = ${shared}\n`)
+    const global = {GIT_CONFIG_GLOBAL: gitconfig}
+    const withClaims = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const other = makeRepo({'a.txt': 'a\n'}, {git: true})
+
+    for (const args of [['hook', 'install'], ['hook', 'install', '--force']]) {
+      const r = steme(withClaims, args, global)
+      expect(r.code, r.out + r.err).toBe(2)
+      expect(r.err).toContain(`core.hooksPath is set in your global git config (${gitconfig}) to ${shared}`)
+      expect(r.err).toContain('git config core.hooksPath')
+      expect(existsSync(join(shared, 'pre-commit'))).toBe(false)
+    }
+    // A repo that keeps no claims still commits.
+    writeFileSync(join(other, 'a.txt'), 'b\n')
+    expect(git(other, ['commit', '-qam', 'change'], global).code).toBe(0)
+
+    // The way out the hint gives: hooks of the repo's own, which a local core.hooksPath overrides the global one with.
+    git(withClaims, ['config', 'core.hooksPath', join(withClaims, '.git', 'hooks')], global)
+    const r = steme(withClaims, ['hook', 'install'], global)
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toContain(join(withClaims, '.git', 'hooks', 'pre-commit'))
+    writeFileSync(join(withClaims, 'package.json'), '{"name": "renamed"}\n')
+    expect(git(withClaims, ['commit', '-qam', 'rename'], global).code).not.toBe(0)
+  })
+
+  it('keeps a pre-commit hook that is a link to a file not there yet, and uninstall puts the link back', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const hook = join(dir, '.git', 'hooks', 'pre-commit')
+    // As a team's setup script links it to a hook its build produces.
+    symlinkSync('../../tools/hooks/pre-commit', hook)
+
+    const refused = steme(dir, ['hook', 'install'])
+    expect(refused.code, refused.err).toBe(2)
+    expect(refused.err).toContain("already exists and is not steme's hook")
+    expect(readlinkSync(hook)).toBe('../../tools/hooks/pre-commit')
+
+    const forced = steme(dir, ['hook', 'install', '--force'])
+    expect(forced.code, forced.err).toBe(0)
+    expect(forced.out).toContain('it does not run while steme')
+    expect(readlinkSync(hook + '.steme-backup')).toBe('../../tools/hooks/pre-commit')
+    expect(lstatSync(hook).isSymbolicLink()).toBe(false)
+
+    const un = steme(dir, ['hook', 'uninstall'])
+    expect(un.code, un.err).toBe(0)
+    expect(readlinkSync(hook)).toBe('../../tools/hooks/pre-commit')
+    expect(existsSync(hook + '.steme-backup')).toBe(false)
+  })
+})
