@@ -79,4 +79,15 @@ describe('hook install in the repos developers have', () => {
     expect(readlinkSync(hook)).toBe('../../tools/hooks/pre-commit')
     expect(existsSync(hook + '.steme-backup')).toBe(false)
   })
+
+  it('refuses a commit whose claims file has a string left open, saying where and what to fix', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    writeFileSync(join(dir, '.steme/claims.toml'), CLAIMS.replace('expect = "app"', 'expect = "app\nwhy = "renaming breaks importers"'))
+    const r = git(dir, ['commit', '-qam', 'explain the name claim'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('.steme/claims.toml:5:14: not valid TOML: a string is not closed: the line ends before its closing quote (in the staged copy, what the commit would hold)')
+    expect(r.out).toContain('add the closing quote')
+    expect(git(dir, ['rev-list', '--count', 'HEAD']).out.trim()).toBe('1')
+  })
 })
