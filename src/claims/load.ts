@@ -4,7 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
-import {committed, findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
+import {committed, findGitRoot, findStemeRoot, type RepoFiles, type SkipReason} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
 import {shellWord} from '../core/words.js'
 
@@ -55,7 +55,7 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   const inRepo = repo?.staged && !rel.startsWith('..')
   if (inRepo && (files ?? (await repo.list())).includes(rel)) {
     const [c] = await repo.read([rel], CLAIMS_MAX_BYTES)
-    if ('skipped' in c) throw new UserError(`the staged claims file ${rel} ${c.detail}`, {code: 'config'})
+    if ('skipped' in c) throw stagedUnreadable(rel, c)
     text = c.text
     name = rel
     from = 'index'
@@ -129,6 +129,24 @@ function claimsDeleted(rel: string, leftOnDisk: boolean, hook: LoadOptions['hook
           ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
           : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
   return new UserError(message, {code: 'config', hint: `${keep}; ${stop}`})
+}
+
+/**
+ * The staged claims file cannot be read as claims. A symbolic link is the usual case: `steme verify`
+ * reads through it on disk, but the commit holds only the link, so the hook refuses it.
+ */
+function stagedUnreadable(rel: string, c: {skipped: SkipReason; detail: string}): UserError {
+  const why =
+    c.skipped === 'too_large'
+      ? `is over ${CLAIMS_MAX_BYTES / 1024 / 1024} MiB, too large for a claims file`
+      : c.skipped === 'symlink'
+        ? 'is a symbolic link: the commit would hold the link, not the claims (`steme verify` without --staged reads through it on disk)'
+        : c.detail
+  const hint =
+    c.skipped === 'symlink'
+      ? `put the file itself at ${rel} (\`cp --remove-destination "$(readlink -f ${shellWord(rel)})" ${shellWord(rel)}\`), then \`git add ${shellWord(rel)}\``
+      : `stage the claims as TOML text at ${rel}, or unstage it with \`git rm --cached ${shellWord(rel)}\``
+  return new UserError(`the staged claims file ${rel} ${why}`, {code: 'config', hint})
 }
 
 /** An error in a staged file (the claims file, the baseline) says so: the working tree's copy, the one an editor shows, may be fine. */

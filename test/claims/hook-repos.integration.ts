@@ -90,4 +90,22 @@ describe('hook install in the repos developers have', () => {
     expect(r.out).toContain('add the closing quote')
     expect(git(dir, ['rev-list', '--count', 'HEAD']).out.trim()).toBe('1')
   })
+
+  it('a claims file committed as a link: verify reads through it, the hook says the commit holds only the link and how to fix it', () => {
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', 'config/claims.toml': CLAIMS}, {git: true})
+    mkdirSync(join(dir, '.steme'))
+    symlinkSync('../config/claims.toml', join(dir, '.steme/claims.toml'))
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    expect(steme(dir, ['verify']).code).toBe(0)
+    git(dir, ['add', '.steme/claims.toml'])
+    const r = git(dir, ['commit', '-qm', 'share the claims'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('the staged claims file .steme/claims.toml is a symbolic link: the commit would hold the link, not the claims')
+    expect(r.out).toContain('put the file itself at .steme/claims.toml')
+    // Doing what the hint says lets the commit through.
+    const fix = spawnSync('/bin/sh', ['-c', 'cp --remove-destination "$(readlink -f .steme/claims.toml)" .steme/claims.toml && git add .steme/claims.toml'], {cwd: dir, env, encoding: 'utf8'})
+    expect(fix.status, fix.stderr).toBe(0)
+    const ok = git(dir, ['commit', '-qm', 'the claims themselves'])
+    expect(ok.code, ok.out).toBe(0)
+  })
 })
