@@ -69,7 +69,10 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
         // A file named by --claims is the one to add to: `claims add` alone writes the default file.
         hint:
           path === undefined
-            ? 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>'
+            ? repo?.staged
+              ? // Before a commit: --claims is no way out of a hook, but removing the hook is, in a repo that keeps no claims.
+                `add a claim with \`steme claims add\` (or write .steme/claims.toml by hand, see docs/claims.md) and \`git add\` it; ${stopKeeping(opts.hook).replace('to stop keeping claims in this repo', 'if this repo keeps no claims')}`
+              : 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>'
             : `check the path, or start the file with \`steme claims add --claims ${shellWord(path)}\` (see docs/claims.md)`,
       })
     }
@@ -114,21 +117,24 @@ function claimsDeleted(rel: string, leftOnDisk: boolean, hook: LoadOptions['hook
     ? `the commit deletes the claims file ${rel} (in the last commit, not in the index), so there are no claims to check it against: the copy left in the working tree is not part of it`
     : `the commit deletes the claims file ${rel} (in the last commit, in neither the index nor the working tree), so there are no claims to check it against`
   const keep = leftOnDisk ? `to keep the claims, stage the file again: \`git add ${rel}\`` : `to keep the claims, bring the file back: \`git checkout HEAD -- ${rel}\``
+  return new UserError(message, {code: 'config', hint: `${keep}; ${stopKeeping(hook)}`})
+}
+
+/** How to commit without claims: take out what runs `steme verify --staged` before each commit. */
+function stopKeeping(hook: LoadOptions['hook']): string {
   let runner: CommitHook | undefined
   try {
     runner = hook?.()
   } catch {
     // Only the hint is less precise.
   }
-  const stop =
-    runner?.kind === 'steme'
-      ? 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit'
-      : runner?.kind === 'other'
-        ? `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${runner.path}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`
-        : runner?.kind === 'none'
-          ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
-          : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
-  return new UserError(message, {code: 'config', hint: `${keep}; ${stop}`})
+  return runner?.kind === 'steme'
+    ? 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit'
+    : runner?.kind === 'other'
+      ? `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${runner.path}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`
+      : runner?.kind === 'none'
+        ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
+        : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
 }
 
 /**

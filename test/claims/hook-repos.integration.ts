@@ -108,4 +108,19 @@ describe('hook install in the repos developers have', () => {
     const ok = git(dir, ['commit', '-qm', 'the claims themselves'])
     expect(ok.code, ok.out).toBe(0)
   })
+
+  it('a repo with the hook and no claims file: the refused commit says how to keep claims, and how to stop', () => {
+    const dir = makeRepo({'a.txt': 'a\n'}, {git: true})
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    writeFileSync(join(dir, 'a.txt'), 'b\n')
+    const r = git(dir, ['commit', '-qam', 'change'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain(`no claims file at .steme/claims.toml in ${dir}`)
+    expect(r.out).toContain('add a claim with `steme claims add`')
+    // --claims is no way out of a hook; removing the hook is.
+    expect(r.out).not.toContain('--claims')
+    expect(r.out).toContain('if this repo keeps no claims, remove the pre-commit hook first (`steme hook uninstall`), then commit')
+    expect(steme(dir, ['hook', 'uninstall']).code).toBe(0)
+    expect(git(dir, ['commit', '-qam', 'change']).code).toBe(0)
+  })
 })
