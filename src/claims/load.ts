@@ -4,7 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
-import {committed, findGitRoot, findStemeRoot, type RepoFiles, type SkipReason} from './repo.js'
+import {committed, findGitRoot, findStemeRoot, howToStage, type RepoFiles, type SkipReason} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
 import {shellWord} from '../core/words.js'
 
@@ -86,7 +86,7 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     text = readFileSync(abs, 'utf8')
   }
   // As for the baseline: a new claims file is still read, so a repo's first claims can be tried before they are added.
-  const warning = inRepo && from === 'worktree' ? `the claims file ${rel} is not staged, so the commit would not hold it: checking against the working tree's copy (\`git add ${rel}\` to commit it)` : undefined
+  const warning = inRepo && from === 'worktree' ? `the claims file ${rel} is not staged, so the commit would not hold it: checking against the working tree's copy (${howToStage(root, rel)})` : undefined
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   try {
     let raw = cachePath ? cachedToml(cachePath, text) : undefined

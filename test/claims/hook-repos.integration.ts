@@ -123,4 +123,25 @@ describe('hook install in the repos developers have', () => {
     expect(steme(dir, ['hook', 'uninstall']).code).toBe(0)
     expect(git(dir, ['commit', '-qam', 'change']).code).toBe(0)
   })
+
+  it('a claims file under a gitignored .steme/: claims add and the hook say git ignores it, and `git add -f` as the way to commit it', () => {
+    const dir = makeRepo({'.gitignore': '.steme/\n', '.nvmrc': '20\n'}, {git: true})
+    const add = steme(dir, ['claims', 'add', '--id', 'node', '--subject', 'repo:node', '--predicate', 'version', '--expect', '20', '--compare', 'gte'])
+    expect(add.code, add.err).toBe(0)
+    expect(add.err).toContain('warning: git ignores .steme/claims.toml (.gitignore:1: .steme/), so no commit holds these claims')
+    expect(add.err).toContain('`git add -f .steme/claims.toml`')
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    // Plain `git add`, as the warning used to say, is refused for an ignored file.
+    expect(git(dir, ['add', '.steme/claims.toml']).code).not.toBe(0)
+    writeFileSync(join(dir, '.nvmrc'), '22\n')
+    const r = git(dir, ['commit', '-qam', 'node 22'])
+    expect(r.code, r.out).toBe(0)
+    expect(r.out).toContain("the claims file .steme/claims.toml is not staged, so the commit would not hold it: checking against the working tree's copy (`git add -f .steme/claims.toml` to commit it: git ignores it (.gitignore:1: .steme/)")
+    // What it says works: the claims are committed, and the warning is gone.
+    expect(git(dir, ['add', '-f', '.steme/claims.toml']).code).toBe(0)
+    const c = git(dir, ['commit', '-qm', 'keep the claims'])
+    expect(c.code, c.out).toBe(0)
+    expect(c.out).not.toContain('not staged')
+    expect(git(dir, ['ls-files', '.steme']).out.trim()).toBe('.steme/claims.toml')
+  })
 })
