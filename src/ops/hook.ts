@@ -100,15 +100,18 @@ export function commitHook(cwd: string): CommitHook {
 
 /**
  * Where core.hooksPath is set when a git config file shared beyond this repo sets it (global or
- * system): every repository using that file runs the hooks in that directory. Undefined when the
- * repo's own config sets it, when nothing does, or when git is too old to say (--show-scope, 2.26).
+ * system) to one directory (absolute, or under ~): every repository using that file runs the hooks
+ * there. Undefined when the repo's own config sets it, when it is relative (a directory in each
+ * repo), when nothing sets it, or when git is too old to say (--show-scope, 2.26).
  */
 export function sharedHooksPath(root: string): {scope: string; file: string; value: string} | undefined {
   const r = spawnSync('git', ['config', '--show-scope', '--show-origin', '--get', 'core.hooksPath'], {cwd: root, encoding: 'utf8'})
   if (r.status !== 0 || !r.stdout) return undefined
   const [scope, origin = '', ...value] = r.stdout.replace(/\n$/, '').split('\t')
-  if (scope !== 'global' && scope !== 'system') return undefined
-  return {scope, file: origin.replace(/^file:/, ''), value: value.join('\t')}
+  const dir = value.join('\t')
+  // A relative path (`.githooks`) names a directory in each repo, not one they share.
+  if ((scope !== 'global' && scope !== 'system') || !(isAbsolute(dir) || dir.startsWith('~'))) return undefined
+  return {scope, file: origin.replace(/^file:/, ''), value: dir}
 }
 
 export function installHookOp(input: HookInput): HookResult {

@@ -57,6 +57,18 @@ describe('hook install in the repos developers have', () => {
     expect(git(withClaims, ['commit', '-qam', 'rename'], global).code).not.toBe(0)
   })
 
+  it('a relative core.hooksPath in the global config is a directory in each repo, not a shared one: install writes there', () => {
+    const gitconfig = join(tempDir('steme-home-'), 'gitconfig')
+    writeFileSync(gitconfig, '[core]\n\thooksPath = .githooks\n')
+    const global = {GIT_CONFIG_GLOBAL: gitconfig}
+    const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const r = steme(dir, ['hook', 'install'], global)
+    expect(r.code, r.err).toBe(0)
+    expect(existsSync(join(dir, '.githooks', 'pre-commit'))).toBe(true)
+    writeFileSync(join(dir, 'package.json'), '{"name": "renamed"}\n')
+    expect(git(dir, ['commit', '-qam', 'rename'], global).code).not.toBe(0)
+  })
+
   it('keeps a pre-commit hook that is a link to a file not there yet, and uninstall puts the link back', () => {
     const dir = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git', 'hooks', 'pre-commit')
