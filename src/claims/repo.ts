@@ -133,7 +133,10 @@ function insideReal(realRoot: string, dir: string): boolean {
 }
 
 const ESCAPES = /(^|\/)\.\.(\/|$)/
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
+// O_NONBLOCK: opening a named pipe (a FIFO some tool left in the tree) returns at once, and fstat
+// then refuses it as no regular file, where a blocking open would wait for a writer forever. It
+// changes nothing for regular files.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 /**
  * Read one working-tree file safely: no symlinks, nothing resolving outside the repo, bounded size, no binaries.

@@ -1,6 +1,6 @@
 /** The hook in the repos developers have: shared hooks directories, hooks that are links, real `git commit`. */
-import {spawnSync} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {claim, GIT_ENV, makeRepo, tempDir} from './helpers.js'
@@ -155,5 +155,23 @@ describe('hook install in the repos developers have', () => {
     expect(c.code, c.out).toBe(0)
     expect(c.out).not.toContain('not staged')
     expect(git(dir, ['ls-files', '.steme']).out.trim()).toBe('.steme/claims.toml')
+  })
+
+  it('a named pipe in the work tree is passed over, not opened and waited on: verify and the hook finish', () => {
+    const todo = '[[claim]]\nid = "no-todo"\nsubject = "repo:code"\npredicate = "todos"\nexpect = 0\n\n[[extract]]\nfiles = "**/*.js"\nregex = "TODO"\ncount = true\nsubject = "repo:code"\npredicate = "todos"\n'
+    const dir = makeRepo({'a.js': 'x()\n', 'b.js': '// TODO\n', '.steme/claims.toml': todo}, {git: true})
+    // An untracked FIFO, as a dev server or a log tee leaves one; and a tracked file replaced by one.
+    execFileSync('mkfifo', [join(dir, 'pipe.js')])
+    rmSync(join(dir, 'b.js'))
+    execFileSync('mkfifo', [join(dir, 'b.js')])
+    // Bounded, so that a hang fails the test instead of stalling the run (status null: killed).
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], {cwd: dir, env, encoding: 'utf8', timeout: 30_000})
+    const wt = run(['verify', '--json'])
+    expect(wt.status, wt.stderr).toBe(0)
+    expect(JSON.parse(wt.stdout).verdicts[0]).toMatchObject({status: 'PASS'})
+    // The index still holds b.js with its TODO: --staged reads that from the object store.
+    const staged = run(['verify', '--staged', '--no-cache', '--json'])
+    expect(staged.status, staged.stderr).toBe(1)
+    expect(JSON.parse(staged.stdout).verdicts[0]).toMatchObject({status: 'CONFLICT', observed: [{value: 1}]})
   })
 })
