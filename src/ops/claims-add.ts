@@ -115,8 +115,10 @@ export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResul
   const old = created ? '' : readFileSync(path, 'utf8')
   // The file as it is gets verify's checks first: a problem there is at a line of the user's file.
   await checkLenses(parseClaims(old, path))
+  // A file written with CRLF line ends (an editor on Windows) gets the block with them too, not a mix.
+  const eol = old.includes('\r\n') ? '\r\n' : '\n'
   const block = claimBlock(input)
-  const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
+  const text = old === '' ? block : old + (old.endsWith(eol + eol) ? '' : old.endsWith(eol) ? eol : eol + eol) + block.replaceAll('\n', eol)
   // Then the whole file as it will be, with the same checks (a duplicate id, an unknown lens), before writing.
   let parsed: ClaimsFile
   try {
