@@ -1,7 +1,7 @@
 /** Install and uninstall the git pre-commit hook that runs `steme verify --staged`, keeping any previous hook. */
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
 import type {CommitHook} from '../claims/load.js'
 import {findGitRoot, git} from '../claims/repo.js'
@@ -63,8 +63,9 @@ const seal = (script: string) => script.replace(MARKER_LINE, `${HOOK_MARKER} sha
 /** Whose the hook at path is: steme's as written, steme's but edited since (or written by a steme before digests), or someone else's. */
 export function hookState(path: string): 'absent' | 'ours' | 'edited' | 'foreign' {
   if (!present(path)) return 'absent'
-  // A symbolic link to nothing (yet: a hook a build or `npm install` provides) is someone's hook all the same.
-  if (!existsSync(path)) return 'foreign'
+  // A symbolic link to nothing (yet: a hook a build or `npm install` provides) is someone's hook all the
+  // same, and so is anything else that is no file steme could have written (a directory).
+  if (!existsSync(path) || statSync(path).isDirectory()) return 'foreign'
   const text = readFileSync(path, 'utf8')
   const m = MARKER_LINE.exec(text)
   if (!m) return 'foreign'
