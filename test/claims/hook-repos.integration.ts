@@ -174,4 +174,27 @@ describe('hook install in the repos developers have', () => {
     expect(staged.status, staged.stderr).toBe(1)
     expect(JSON.parse(staged.stdout).verdicts[0]).toMatchObject({status: 'CONFLICT', observed: [{value: 1}]})
   })
+
+  it('`!glob` in a files list leaves those files out, so vendored code does not block a commit', () => {
+    const scan = (files: string) => `[[claim]]\nid = "no-todo"\nsubject = "repo:code"\npredicate = "todos"\nexpect = 0\n\n[[extract]]\nfiles = ${files}\nregex = "TODO"\ncount = true\nsubject = "repo:code"\npredicate = "todos"\n`
+    const dir = makeRepo({'src/a.js': 'x()\n', 'vendor/lib.js': '// TODO upstream\n', 'package-lock.json': '{"TODO": 1}\n', '.steme/claims.toml': scan('["**/*", "!vendor/**", "!package-lock.json"]')}, {git: true})
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    writeFileSync(join(dir, 'src/a.js'), 'y()\n')
+    const ok = git(dir, ['commit', '-qam', 'change a'])
+    expect(ok.code, ok.out).toBe(0)
+    // What is not excluded still counts.
+    writeFileSync(join(dir, 'src/a.js'), '// TODO\n')
+    expect(git(dir, ['commit', '-qam', 'todo in a']).code).not.toBe(0)
+    git(dir, ['checkout', '--', 'src/a.js'])
+    const counted = (files: string) => {
+      writeFileSync(join(dir, '.steme/claims.toml'), scan(files))
+      const r = steme(dir, ['verify', '--json'])
+      return JSON.parse(r.out).verdicts[0].observed[0].value as number
+    }
+    // Exclusions only: every file but those.
+    expect(counted('["!vendor/**", "!package-lock.json"]')).toBe(0)
+    expect(counted('"!vendor/**"')).toBe(1)
+    expect(counted('["**/*.js", "!vendor/**"]')).toBe(0)
+    expect(counted('["**/*.js"]')).toBe(1)
+  })
 })
