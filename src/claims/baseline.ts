@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {relative, resolve} from 'node:path'
 import {oneLine, UserError} from '../core/errors.js'
 import {inStagedCopy} from './load.js'
-import {committed, type RepoFiles} from './repo.js'
+import {committed, howToStage, type RepoFiles} from './repo.js'
 import type {Status, Verdict} from './verdict.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -78,7 +78,7 @@ export async function loadBaseline(root: string, path: string, opts: {optional: 
       if (await committed(root, rel)) {
         return {warning: `the baseline ${rel} is deleted in the index, so the commit removes it: judging it without a baseline, not by the copy left in the working tree`}
       }
-      warning = `the baseline ${rel} is not staged, so the commit would not hold it: using the working tree's copy (\`git add ${rel}\` to commit it)`
+      warning = `the baseline ${rel} is not staged, so the commit would not hold it: using the working tree's copy (${howToStage(root, rel)})`
     }
   }
   if (opts.optional && !existsSync(abs)) return {}

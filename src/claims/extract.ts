@@ -35,8 +35,23 @@ export interface Extraction {
   files: number
 }
 
-/** The files matching one or more globs, in listing order; plain paths (most claims files) are looked up, not scanned. */
+/**
+ * The files matching one or more globs, in listing order. In a list, a glob written `!glob` takes
+ * away what it matches from what the others match (`["**\/*", "!vendor/**"]`), as in .gitignore and
+ * most tools; with no other glob, it takes it away from every file. `!(...)` is picomatch's extglob, a glob like any other.
+ */
 export function matchFiles(globs: readonly string[], files: readonly string[], fileSet: ReadonlySet<string>): string[] {
+  const isExclusion = (g: string) => g.startsWith('!') && !g.startsWith('!(')
+  const excluded = globs.filter(isExclusion).map((g) => g.slice(1))
+  if (excluded.length === 0) return matchAny(globs, files, fileSet)
+  const included = globs.filter((g) => !isExclusion(g))
+  const kept = included.length ? matchAny(included, files, fileSet) : [...files]
+  const drop = new Set(matchAny(excluded, kept, new Set(kept)))
+  return kept.filter((f) => !drop.has(f))
+}
+
+/** The files matching any of the globs, in listing order; plain paths (most claims files) are looked up, not scanned. */
+function matchAny(globs: readonly string[], files: readonly string[], fileSet: ReadonlySet<string>): string[] {
   const exact = new Set<string>()
   const patterns: ((p: string) => boolean)[] = []
   for (const g of globs) {

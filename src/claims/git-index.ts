@@ -32,7 +32,7 @@ export function readGitIndex(gitDir: string, env: NodeJS.ProcessEnv = process.en
   let config = ''
   try {
     buf = readFileSync(indexPath(gitDir, env))
-    config = readFileSync(join(gitDir, 'config'), 'utf8')
+    config = readFileSync(join(commonDir(gitDir), 'config'), 'utf8')
   } catch {
     return undefined
   }
@@ -40,6 +40,15 @@ export function readGitIndex(gitDir: string, env: NodeJS.ProcessEnv = process.en
   const entries = parse(buf, algo === 'sha256' ? 32 : 20)
   if (!entries) return undefined
   return {entries, blobId: (data) => createHash(algo).update(`blob ${data.length}\0`).update(data).digest('hex')}
+}
+
+/** Where a linked worktree's git directory keeps what all worktrees share (the config among it): named in its `commondir` file. */
+function commonDir(gitDir: string): string {
+  try {
+    return resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim())
+  } catch {
+    return gitDir
+  }
 }
 
 function parse(buf: Buffer, hashLen: number): Map<string, IndexRecord> | undefined {

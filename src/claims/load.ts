@@ -4,7 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CLAIMS_FILE, validateClaims, type ClaimsFile} from './file.js'
 import {checkLenses} from './lens-check.js'
-import {committed, findGitRoot, findStemeRoot, type RepoFiles} from './repo.js'
+import {committed, findGitRoot, findStemeRoot, howToStage, type RepoFiles, type SkipReason} from './repo.js'
 import {replaceFileSync} from '../output-file.js'
 import {shellWord} from '../core/words.js'
 
@@ -55,7 +55,7 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   const inRepo = repo?.staged && !rel.startsWith('..')
   if (inRepo && (files ?? (await repo.list())).includes(rel)) {
     const [c] = await repo.read([rel], CLAIMS_MAX_BYTES)
-    if ('skipped' in c) throw new UserError(`the staged claims file ${rel} ${c.detail}`, {code: 'config'})
+    if ('skipped' in c) throw stagedUnreadable(rel, c)
     text = c.text
     name = rel
     from = 'index'
@@ -69,7 +69,10 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
         // A file named by --claims is the one to add to: `claims add` alone writes the default file.
         hint:
           path === undefined
-            ? 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>'
+            ? repo?.staged
+              ? // Before a commit: --claims is no way out of a hook, but removing the hook is, in a repo that keeps no claims.
+                `add a claim with \`steme claims add\` (or write .steme/claims.toml by hand, see docs/claims.md) and \`git add\` it; ${stopKeeping(opts.hook).replace('to stop keeping claims in this repo', 'if this repo keeps no claims')}`
+              : 'add a claim with `steme claims add`, write .steme/claims.toml by hand (see docs/claims.md), or pass --claims <file>'
             : `check the path, or start the file with \`steme claims add --claims ${shellWord(path)}\` (see docs/claims.md)`,
       })
     }
@@ -83,7 +86,7 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
     text = readFileSync(abs, 'utf8')
   }
   // As for the baseline: a new claims file is still read, so a repo's first claims can be tried before they are added.
-  const warning = inRepo && from === 'worktree' ? `the claims file ${rel} is not staged, so the commit would not hold it: checking against the working tree's copy (\`git add ${rel}\` to commit it)` : undefined
+  const warning = inRepo && from === 'worktree' ? `the claims file ${rel} is not staged, so the commit would not hold it: checking against the working tree's copy (${howToStage(root, rel)})` : undefined
   const cachePath = opts.cache && repo?.gitDir() ? join(repo.gitDir()!, 'steme', 'claims-cache.json') : undefined
   try {
     let raw = cachePath ? cachedToml(cachePath, text) : undefined
@@ -114,21 +117,42 @@ function claimsDeleted(rel: string, leftOnDisk: boolean, hook: LoadOptions['hook
     ? `the commit deletes the claims file ${rel} (in the last commit, not in the index), so there are no claims to check it against: the copy left in the working tree is not part of it`
     : `the commit deletes the claims file ${rel} (in the last commit, in neither the index nor the working tree), so there are no claims to check it against`
   const keep = leftOnDisk ? `to keep the claims, stage the file again: \`git add ${rel}\`` : `to keep the claims, bring the file back: \`git checkout HEAD -- ${rel}\``
+  return new UserError(message, {code: 'config', hint: `${keep}; ${stopKeeping(hook)}`})
+}
+
+/** How to commit without claims: take out what runs `steme verify --staged` before each commit. */
+function stopKeeping(hook: LoadOptions['hook']): string {
   let runner: CommitHook | undefined
   try {
     runner = hook?.()
   } catch {
     // Only the hint is less precise.
   }
-  const stop =
-    runner?.kind === 'steme'
-      ? 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit'
-      : runner?.kind === 'other'
-        ? `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${runner.path}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`
-        : runner?.kind === 'none'
-          ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
-          : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
-  return new UserError(message, {code: 'config', hint: `${keep}; ${stop}`})
+  return runner?.kind === 'steme'
+    ? 'to stop keeping claims in this repo, remove the pre-commit hook first (`steme hook uninstall`), then commit'
+    : runner?.kind === 'other'
+      ? `to stop keeping claims in this repo, first take \`steme verify --staged\` out of the pre-commit hook that runs it (${runner.path}; with the pre-commit framework, steme-verify in .pre-commit-config.yaml), then commit`
+      : runner?.kind === 'none'
+        ? 'to stop keeping claims in this repo, commit as it is: no pre-commit hook runs steme here'
+        : 'to stop keeping claims in this repo, remove the pre-commit hook that runs `steme verify --staged` first (`steme hook uninstall` if steme installed it), then commit'
+}
+
+/**
+ * The staged claims file cannot be read as claims. A symbolic link is the usual case: `steme verify`
+ * reads through it on disk, but the commit holds only the link, so the hook refuses it.
+ */
+function stagedUnreadable(rel: string, c: {skipped: SkipReason; detail: string}): UserError {
+  const why =
+    c.skipped === 'too_large'
+      ? `is over ${CLAIMS_MAX_BYTES / 1024 / 1024} MiB, too large for a claims file`
+      : c.skipped === 'symlink'
+        ? 'is a symbolic link: the commit would hold the link, not the claims (`steme verify` without --staged reads through it on disk)'
+        : c.detail
+  const hint =
+    c.skipped === 'symlink'
+      ? `put the file itself at ${rel} (\`cp --remove-destination "$(readlink -f ${shellWord(rel)})" ${shellWord(rel)}\`), then \`git add ${shellWord(rel)}\``
+      : `stage the claims as TOML text at ${rel}, or unstage it with \`git rm --cached ${shellWord(rel)}\``
+  return new UserError(`the staged claims file ${rel} ${why}`, {code: 'config', hint})
 }
 
 /** An error in a staged file (the claims file, the baseline) says so: the working tree's copy, the one an editor shows, may be fine. */

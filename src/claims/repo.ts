@@ -80,6 +80,23 @@ export function git(root: string, args: string[], input?: string): string {
   return r.stdout
 }
 
+/** The gitignore rule that covers a repo-relative path (`.gitignore:1: .steme/`), when one does and the file is not tracked. */
+export function ignoredBy(root: string, rel: string): string | undefined {
+  const r = spawnSync('git', ['check-ignore', '-v', '--', rel], {cwd: root, encoding: 'utf8'})
+  const m = r.status === 0 ? /^(.*?):(\d+):(.*)\t/.exec(r.stdout) : null
+  return m ? `${m[1]}:${m[2]}: ${m[3]}` : undefined
+}
+
+/**
+ * How to stage a file that is not staged: `git add <path>`, or, when a gitignore rule covers it (a
+ * `.steme/` line is a common reflex), `git add -f <path>` and the rule that makes plain `git add` refuse.
+ */
+export function howToStage(root: string, rel: string): string {
+  const rule = ignoredBy(root, rel)
+  if (!rule) return `\`git add ${rel}\` to commit it`
+  return `\`git add -f ${rel}\` to commit it: git ignores it (${rule}), so plain \`git add\` refuses; to keep only steme's database out of git, narrow that rule to .steme/store.duckdb*`
+}
+
 /** The git directory of a work tree: $GIT_DIR (set for hooks), `.git`, or where a `.git` file points (worktrees). */
 export function gitDirOf(root: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.GIT_DIR) return resolve(env.GIT_DIR)
@@ -116,7 +133,10 @@ function insideReal(realRoot: string, dir: string): boolean {
 }
 
 const ESCAPES = /(^|\/)\.\.(\/|$)/
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
+// O_NONBLOCK: opening a named pipe (a FIFO some tool left in the tree) returns at once, and fstat
+// then refuses it as no regular file, where a blocking open would wait for a writer forever. It
+// changes nothing for regular files.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 /**
  * Read one working-tree file safely: no symlinks, nothing resolving outside the repo, bounded size, no binaries.

@@ -1,11 +1,12 @@
 /** Add one claim to the claims file: appended as a `[[claim]]` block, so comments and layout stay as they were, once the file as it will be passes verify's checks. */
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
-import {dirname, resolve} from 'node:path'
+import {dirname, relative, resolve} from 'node:path'
 import {stringify} from 'smol-toml'
 import type {Claim, ClaimsFile} from '../claims/file.js'
 import {checkLenses} from '../claims/lens-check.js'
 import {parseClaims} from '../claims/parse.js'
 import {defaultClaimsPath, repoRoot} from '../claims/load.js'
+import {findGitRoot, ignoredBy} from '../claims/repo.js'
 import {UserError} from '../core/errors.js'
 import type {Json} from '../core/record.js'
 import {replaceFileSync} from '../output-file.js'
@@ -30,6 +31,8 @@ export interface ClaimsAddResult {
   created: boolean
   block: string
   claim: Omit<Claim, 'pattern'>
+  /** In a git work tree, the gitignore rule that keeps the file out of commits (the hook then checks a copy no commit holds). */
+  ignored?: {rule: string; path: string}
 }
 
 /** --expect as parsed: the value, and a note when it is not what JSON would have made of the text. */
@@ -112,8 +115,10 @@ export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResul
   const old = created ? '' : readFileSync(path, 'utf8')
   // The file as it is gets verify's checks first: a problem there is at a line of the user's file.
   await checkLenses(parseClaims(old, path))
+  // A file written with CRLF line ends (an editor on Windows) gets the block with them too, not a mix.
+  const eol = old.includes('\r\n') ? '\r\n' : '\n'
   const block = claimBlock(input)
-  const text = old === '' ? block : old + (old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block
+  const text = old === '' ? block : old + (old.endsWith(eol + eol) ? '' : old.endsWith(eol) ? eol : eol + eol) + block.replaceAll('\n', eol)
   // Then the whole file as it will be, with the same checks (a duplicate id, an unknown lens), before writing.
   let parsed: ClaimsFile
   try {
@@ -126,7 +131,10 @@ export async function claimsAddOp(input: ClaimsAddInput): Promise<ClaimsAddResul
   mkdirSync(dirname(path), {recursive: true})
   replaceFileSync(path, text)
   const {pattern: _p, ...plain} = claim
-  return {path, created, block, claim: plain}
+  const root = findGitRoot(dirname(path))
+  const rel = root ? relative(root, path).replaceAll('\\', '/') : undefined
+  const rule = root && rel && !rel.startsWith('..') ? ignoredBy(root, rel) : undefined
+  return {path, created, block, claim: plain, ...(rule ? {ignored: {rule, path: rel!}} : {})}
 }
 
 /**

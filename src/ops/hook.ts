@@ -1,6 +1,7 @@
 /** Install and uninstall the git pre-commit hook that runs `steme verify --staged`, keeping any previous hook. */
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import {isAbsolute, join, resolve} from 'node:path'
 import type {CommitHook} from '../claims/load.js'
 import {findGitRoot, git} from '../claims/repo.js'
@@ -61,11 +62,24 @@ const seal = (script: string) => script.replace(MARKER_LINE, `${HOOK_MARKER} sha
 
 /** Whose the hook at path is: steme's as written, steme's but edited since (or written by a steme before digests), or someone else's. */
 export function hookState(path: string): 'absent' | 'ours' | 'edited' | 'foreign' {
-  if (!existsSync(path)) return 'absent'
+  if (!present(path)) return 'absent'
+  // A symbolic link to nothing (yet: a hook a build or `npm install` provides) is someone's hook all the
+  // same, and so is anything else that is no file steme could have written (a directory).
+  if (!existsSync(path) || statSync(path).isDirectory()) return 'foreign'
   const text = readFileSync(path, 'utf8')
   const m = MARKER_LINE.exec(text)
   if (!m) return 'foreign'
   return m[1] !== undefined && digest(text.replace(m[0], HOOK_MARKER)) === m[1] ? 'ours' : 'edited'
+}
+
+/** Whether anything is at path, a symbolic link to nothing included (existsSync follows links). */
+function present(path: string): boolean {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const EDITED = "is steme's hook, edited since steme wrote it (or written by an older steme)"
@@ -85,8 +99,35 @@ export function commitHook(cwd: string): CommitHook {
   return state === 'absent' ? {kind: 'none'} : state === 'ours' ? {kind: 'steme'} : {kind: 'other', path}
 }
 
+/**
+ * Where core.hooksPath is set when a git config file shared beyond this repo sets it (global or
+ * system) to one directory (absolute, or under ~): every repository using that file runs the hooks
+ * there. Undefined when the repo's own config sets it, when it is relative (a directory in each
+ * repo), when nothing sets it, or when git is too old to say (--show-scope, 2.26).
+ */
+export function sharedHooksPath(root: string): {scope: string; file: string; value: string} | undefined {
+  const r = spawnSync('git', ['config', '--show-scope', '--show-origin', '--get', 'core.hooksPath'], {cwd: root, encoding: 'utf8'})
+  if (r.status !== 0 || !r.stdout) return undefined
+  const [scope, origin = '', ...value] = r.stdout.replace(/\n$/, '').split('\t')
+  const dir = value.join('\t')
+  // A relative path (`.githooks`) names a directory in each repo, not one they share.
+  if ((scope !== 'global' && scope !== 'system') || !(isAbsolute(dir) || dir.startsWith('~'))) return undefined
+  return {scope, file: origin.replace(/^file:/, ''), value: dir}
+}
+
 export function installHookOp(input: HookInput): HookResult {
   const path = hookPath(input.cwd)
+  // A hooks directory every repository shares would make steme's hook refuse commits in all those
+  // that keep no claims; --force (which replaces a hook) does not override this.
+  const root = findGitRoot(input.cwd)!
+  const shared = sharedHooksPath(root)
+  if (shared) {
+    const own = join(resolve(root, git(root, ['rev-parse', '--git-common-dir']).trim()), 'hooks')
+    throw new UserError(
+      `core.hooksPath is set in your ${shared.scope} git config (${shared.file}) to ${shared.value}, a hooks directory every repository on this machine uses: a steme hook there would refuse commits in each repo without .steme/claims.toml`,
+      {code: 'conflict', hint: `give this repo hooks of its own (\`git config core.hooksPath ${q(own)}\`, then \`steme hook install\` again), or call \`steme verify --staged\` from your shared pre-commit hook in repos that keep claims`},
+    )
+  }
   const backup = path + BACKUP_SUFFIX
   let action: HookResult['action'] = 'installed'
   let kept: string | undefined
@@ -99,35 +140,35 @@ export function installHookOp(input: HookInput): HookResult {
         hint: 'pass --force to replace it (it is kept and `steme hook uninstall` restores it), or call `steme verify --staged` from it yourself',
       })
     }
-    if (existsSync(backup)) throw new UserError(`${backup} already exists, so the current hook cannot be kept`, {code: 'conflict', hint: 'move or delete that backup first'})
+    if (present(backup)) throw new UserError(`${backup} already exists, so the current hook cannot be kept`, {code: 'conflict', hint: 'move or delete that backup first'})
     renameSync(path, backup)
     kept = backup
   }
   mkdirSync(resolve(path, '..'), {recursive: true})
   replaceFileSync(path, hookScript(input.self, input.args), 0o755)
-  const claimsFile = existsSync(join(findGitRoot(input.cwd)!, '.steme', 'claims.toml'))
+  const claimsFile = existsSync(join(root, '.steme', 'claims.toml'))
   return {path, action, ...(kept ? {backup: kept} : {}), claimsFile}
 }
 
 export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {
   const path = hookPath(input.cwd)
   const backup = path + BACKUP_SUFFIX
-  if (!existsSync(path)) {
-    if (existsSync(backup)) {
+  const state = hookState(path)
+  if (state === 'absent') {
+    if (present(backup)) {
       renameSync(backup, path)
       return {path, action: 'restored', backup}
     }
     return {path, action: 'absent'}
   }
-  const state = hookState(path)
   if (state !== 'ours') {
     throw new UserError(state === 'edited' ? `${path} ${EDITED}; leaving it alone, with the edits` : `${path} is not steme's hook; leaving it alone`, {
       code: 'conflict',
-      hint: `remove it by hand if you want it gone${existsSync(backup) ? ` (the hook it replaced is kept as ${backup})` : ''}`,
+      hint: `remove it by hand if you want it gone${present(backup) ? ` (the hook it replaced is kept as ${backup})` : ''}`,
     })
   }
   rmSync(path)
-  if (existsSync(backup)) {
+  if (present(backup)) {
     renameSync(backup, path)
     return {path, action: 'restored', backup}
   }

@@ -37,6 +37,20 @@ describe('claims file', () => {
   })
 
   it.each([
+    ['a string left open', '[[claim]]\nid = "a\nsubject = "s"\n', '2:8', 'a string is not closed: the line ends before its closing quote', 'add the closing quote'],
+    ['a string left open, CRLF', '[[claim]]\r\nid = "a"\r\nwhy = \'x\r\n', '3:9', 'a string is not closed: the line ends before its closing quote', 'add the closing quote'],
+    ['text without quotes', '[[claim]]\nid = a\n', '2:6', '`a` is not a TOML value: text needs quotes', 'write "a"'],
+    ['a version without quotes', CLAIM.replace('expect = true', 'expect = 20.19.1  # node'), '5:15', '20.19.1 is not a TOML number: a version, or any other text, needs quotes', 'write "20.19.1"'],
+    ['a key set twice', CLAIM + 'id = "b"\n', '7:1', 'id is set twice in the same table', 'each claim starts with its own [[claim]] line'],
+  ])('says what to fix for a common TOML slip: %s', (_, text, at, what, hint) => {
+    const e = fails(text)
+    expect(e.message).toBe(`.steme/claims.toml:${at}: not valid TOML: ${what}`)
+    expect(e.hint).toContain(hint)
+    // Other syntax errors keep the parser's words, less its "Invalid TOML document" prefix.
+    expect(fails('[[claim]]\nid = \n').message).toBe('.steme/claims.toml:2:6: not valid TOML: invalid value')
+  })
+
+  it.each([
     ['unknown comparison', CLAIM.replace('expect = true', 'expect = true\ncompare = "roughly"'), /unknown comparison "roughly"/],
     ['unknown severity', CLAIM + 'severity = "fatal"\n', /unknown severity "fatal"/],
     // Dotted keys make tables, which have no prototype: found by the claims fuzzing.

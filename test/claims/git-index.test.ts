@@ -48,6 +48,18 @@ describe('readGitIndex', () => {
     })
   }
 
+  it('reads the index of a linked worktree (git worktree add), whose config is in the main git directory', () => {
+    const dir = repo()
+    gitIn(dir, 'commit', '-qm', 'initial')
+    const wt = join(tempDir('steme-git-worktree-'), 'wt')
+    gitIn(dir, 'worktree', 'add', '-q', wt)
+    writeFiles(wt, {'package.json': '{"name": "x", "version": "3.0.0"}\n'})
+    gitIn(wt, 'add', 'package.json')
+    const idx = readGitIndex(gitIn(wt, 'rev-parse', '--absolute-git-dir').trim(), {})
+    expect(idx).toBeDefined()
+    expect([...idx!.entries.values()].map((e) => `${e.path} ${e.mode} ${e.sha}`)).toEqual(lsFiles(wt))
+  })
+
   it('steps aside for a split index (git lists it instead), and verify --staged still sees the staged content', async () => {
     const dir = repo()
     gitIn(dir, 'update-index', '--split-index')

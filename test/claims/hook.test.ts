@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {hookScript, hookState, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
@@ -48,6 +48,19 @@ describe('hook install / uninstall', () => {
     expect(hookState(path)).toBe('edited')
     writeFileSync(path, '#!/bin/sh\necho mine\n')
     expect(hookState(path)).toBe('foreign')
+  })
+
+  it('a directory where the hook goes is not steme\'s: refused by name, kept by --force, restored by uninstall', () => {
+    const dir = makeRepo({'.steme/claims.toml': ''}, {git: true})
+    const hook = join(dir, '.git/hooks/pre-commit')
+    mkdirSync(hook)
+    writeFileSync(join(hook, 'lint.sh'), 'echo lint\n')
+    expect(hookState(hook)).toBe('foreign')
+    expect(() => installHookOp({cwd: dir})).toThrow(`${hook} already exists and is not steme's hook`)
+    expect(() => uninstallHookOp({cwd: dir})).toThrow(`${hook} is not steme's hook; leaving it alone`)
+    expect(installHookOp({cwd: dir, force: true})).toMatchObject({action: 'installed', backup: hook + '.steme-backup'})
+    expect(uninstallHookOp({cwd: dir}).action).toBe('restored')
+    expect(readFileSync(join(hook, 'lint.sh'), 'utf8')).toBe('echo lint\n')
   })
 
   it('quotes paths for the shell and skips on SKIP=steme-verify among others', () => {

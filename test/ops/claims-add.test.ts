@@ -31,6 +31,17 @@ describe('claims add', () => {
     ])
   })
 
+  it('appends to a CRLF claims file with CRLF line ends, not a mix of both', async () => {
+    for (const ending of ['expect = 1\r\n', 'expect = 1 # no newline at the end']) {
+      const dir = makeRepo({'.steme/claims.toml': `[[claim]]\r\nid = "first"\r\nsubject = "s"\r\npredicate = "q"\r\n${ending}`})
+      const res = await claimsAddOp({cwd: dir, ...base, expect: 2})
+      const text = readFileSync(res.path, 'utf8')
+      expect(text.replaceAll('\r\n', '')).not.toContain('\n')
+      expect(text.endsWith('[[claim]]\r\nid = "a"\r\nsubject = "s"\r\npredicate = "p"\r\nexpect = 2\r\n')).toBe(true)
+      expect(parseClaims(text, res.path).claims.map((c) => c.id)).toEqual(['first', 'a'])
+    }
+  })
+
   it('refuses null (TOML has none), nested too, instead of dropping it', async () => {
     const dir = tempDir()
     for (const value of [null, [1, null], {a: null}]) {

@@ -63,6 +63,9 @@ export default class ClaimsAdd extends StemeCommand {
       from: f.from,
     })
     this.out(`${res.created ? 'Created' : 'Added to'} ${res.path}:\n\n${res.block}`)
+    if (res.ignored) {
+      this.note(`warning: git ignores ${res.ignored.path} (${res.ignored.rule}), so no commit holds these claims and the hook checks a copy only this clone has: \`git add -f ${res.ignored.path}\`, and narrow that rule to steme's database (.steme/store.duckdb*)`)
+    }
     return res
   }
 }
