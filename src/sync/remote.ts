@@ -43,6 +43,14 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     } catch {
       throw new UserError(`"${shown}" is not a valid ssh:// URL`, {hint: 'write it as ssh://user@host[:port]/path/to/store'})
     }
+    // steme logs in with keys only: a password here would never be used, yet `remote add` would
+    // write it into config.toml, which is shared in git.
+    if (u.password) {
+      throw new UserError(`the remote URL ${shown} carries a password`, {
+        code: 'config',
+        hint: `steme logs in over SSH with keys only (ssh-agent, ~/.ssh/id_*, or --identity <key file>): write it without the password, e.g. ssh://${decodeURIComponent(u.username) || 'user'}@${u.host}${u.pathname}`,
+      })
+    }
     const path = decodeURIComponent(u.pathname)
     if (!u.hostname || !path || path === '/') throw new UserError(`"${shown}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
     return {

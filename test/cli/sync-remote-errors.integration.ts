@@ -56,6 +56,26 @@ describe('credentials in a remote URL', () => {
     expect(pull.stdout + pull.stderr).not.toContain(secret)
     expect(sb.run(['remote', 'remove', 'hand'], {cwd: a()}).code).toBe(0)
   })
+
+  it('an ssh:// password is refused too: steme logs in with keys only, and config.toml is shared in git', () => {
+    const password = 'hunter2-S3CRET'
+    const config = join(a(), '.steme', 'config.toml')
+    const before = readFileSync(config, 'utf8')
+    const add = sb.run(['remote', 'add', 'box', `ssh://me:${password}@127.0.0.1:9/srv/store`], {cwd: a()})
+    expect(add.code).toBe(2)
+    expect(add.stderr).toMatch(/carries a password/)
+    expect(add.stderr).toMatch(/ssh-agent|--identity/)
+    expect(add.stdout + add.stderr).not.toContain(password)
+    expect(readFileSync(config, 'utf8')).toBe(before)
+    const pull = sb.run(['pull', `ssh://me:${password}@127.0.0.1:9/srv/store`, '--json'], {cwd: a()})
+    expect(pull.code).toBe(2)
+    expect(JSON.parse(pull.stdout).error.message).toMatch(/carries a password/)
+    expect(pull.stdout + pull.stderr).not.toContain(password)
+    expect(pull.stderr).not.toMatch(/retry/)
+    // A user name alone is how ssh:// names the login: still taken.
+    expect(sb.run(['remote', 'add', 'box', 'ssh://me@127.0.0.1:9/srv/store'], {cwd: a()}).code).toBe(0)
+    expect(sb.run(['remote', 'remove', 'box'], {cwd: a()}).code).toBe(0)
+  })
 })
 
 describe('an HTTP server that is not a steme sync endpoint', () => {
