@@ -1,7 +1,8 @@
 /** What pull, push and sync say about remotes that cannot be used: no secrets echoed, no retries of what will fail again, hints for the remote. */
 import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
+import {createServer as createHttpsServer} from 'node:https'
 import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -129,6 +130,50 @@ describe('an HTTP server that is not a steme sync endpoint', () => {
       expect(r.stderr).toMatch(/hint: set STEME_TOKEN .*steme serve token create --role read\|write/)
     })
     for (const cmd of ['pull', 'push', 'sync']) expect(sb.run([cmd, '--help']).stdout).toMatch(/STEME_TOKEN/)
+  })
+})
+
+describe('a URL whose scheme the server does not speak', () => {
+  it('https:// to a plain HTTP server: says to use http://, at once, not retried', async () => {
+    const other = join(sb.dir, 'plain')
+    mkdirSync(other)
+    expect(sb.run(['init'], {cwd: other}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', other], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        srv.stdout!.once('data', (d) => res(String(d).trim()))
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const tls = url.replace(/^http:/, 'https:')
+      const r = await sb.runAsync(['pull', tls, '--json'], {cwd: a()})
+      expect(r.code).toBe(1)
+      const err = JSON.parse(r.stdout).error
+      expect(err.message).toMatch(/does not speak TLS/)
+      expect(err.hint).toContain(url)
+      expect(r.stderr).not.toMatch(/retry/)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+
+  it('http:// to an HTTPS server: says to use https://, at once, not retried', async () => {
+    const dir = join(sb.dir, 'tls')
+    mkdirSync(dir)
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    const srv = createHttpsServer({cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem'))}, (_req, res) => res.writeHead(500).end())
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/speaks TLS/)
+      expect(r.stderr).toContain(`hint: use ${url.replace(/^http:/, 'https:')}`)
+      expect(r.stderr).not.toMatch(/retry/)
+    } finally {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+    }
   })
 })
 
