@@ -234,6 +234,22 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     )
   }
 
+  // No answer in time. A remote steme says `steme-sync/1` as soon as it starts, before it opens
+  // (or waits for) its store: a command that never said it, in a sync nothing has answered yet,
+  // is not steme or hangs before serving, and a retry would only start another one to wait for.
+  const silence = (): Error => {
+    const secs = Math.round(timeoutMs / 1000)
+    if (!answered && reader && !reader.started) {
+      const cmd = opts.remoteCmd ?? 'steme'
+      return new UserError(`remote ${remote}: \`${cmd}\` on ${where} started but sent nothing in ${secs} s: it is not steme sync-serve, or it hangs before serving`, {
+        code: 'remote',
+        exit: 1,
+        hint: `check that \`ssh ${target.port === 22 ? '' : `-p ${target.port} `}${target.user}@${target.host} ${cmd} --version\` prints steme's version, or set the command with --remote-cmd`,
+      })
+    }
+    return new TransientError(`remote ${remote}: no answer from ${where} in ${secs} s`)
+  }
+
   return {
     remote,
     connect: open,
@@ -258,7 +274,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         let timer: NodeJS.Timeout | undefined
         const arm = () => {
           clearTimeout(timer)
-          timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+          timer = setTimeout(() => fail(silence()), timeoutMs)
         }
         arm()
         waiting = {
