@@ -172,6 +172,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       }
       if (p.rounds >= (opts.maxRounds ?? 100_000)) throw new BugError(`sync with ${transport.remote} did not settle after ${p.rounds} rounds`)
       const req = encode(frames)
+      // Records put in this request count as sent now: an interruption while it is on its way
+      // (the remote may have stored them already) then says so.
+      if (pushedNow.length) opts.onProgress?.({...p})
       const res = await requestWithRetry(transport, req, opts.retry ?? DEFAULT_RETRY)
       p.rounds++
       p.bytesOut += req.length

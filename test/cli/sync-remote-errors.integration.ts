@@ -7,6 +7,9 @@ import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {CAPS} from '../../src/sync/server.js'
+import {SYNC_MEDIA_TYPE} from '../../src/sync/transports/http.js'
+import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
 
 let sb: Sandbox
 const a = () => join(sb.dir, 'a')
@@ -316,5 +319,36 @@ describe('Ctrl-C during a pull', () => {
       },
     )
     expect(sb.run(['fsck'], {cwd: a()}).code).toBe(0)
+  })
+
+  it('a push interrupted while its records are on their way counts them as sent', async () => {
+    const dir = join(sb.dir, 'pusher')
+    mkdirSync(dir)
+    expect(sb.run(['init'], {cwd: dir}).code).toBe(0)
+    for (const v of ['1', '2', '3']) expect(sb.run(['assert', 'drug:x', 'rate', v], {cwd: dir}).code).toBe(0)
+    const ids = sb.json<{records: {id: string}[]}>(['log'], {cwd: dir}).records.map((r) => r.id)
+    let requests = 0
+    let second!: () => void
+    const arrived = new Promise<void>((r) => (second = r))
+    // Asks for the three records, then takes the request carrying them and never answers.
+    await withServer(
+      (req, res) => {
+        req.resume()
+        req.on('end', () => {
+          if (++requests === 1) res.writeHead(200, {'content-type': SYNC_MEDIA_TYPE}).end(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, records: 0}}, {t: T.Need, ids}]))
+          else second()
+        })
+      },
+      async (url) => {
+        const p = spawn(process.execPath, [BIN, 'push', url], {cwd: dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+        let stderr = ''
+        p.stderr.on('data', (d) => (stderr += d))
+        const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => p.on('exit', (code, signal) => r({code, signal})))
+        await arrived
+        p.kill('SIGINT')
+        expect(await exited).toEqual({code: null, signal: 'SIGINT'})
+        expect(stderr).toMatch(/^interrupted \(SIGINT\) after 0 records received and 3 sent: what was stored is kept; run the same command again to go on$/m)
+      },
+    )
   })
 })
