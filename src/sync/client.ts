@@ -268,9 +268,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   } catch (e) {
     // A transport that gave out: say how many records this run stored (every batch that arrived
     // is committed first), so the rerun's promise to continue has a number.
-    if (e instanceof TransportError && pulls) {
+    if (e instanceof TransportError) {
       await Promise.all(inflight.map((b) => b.catch(() => undefined)))
-      throw e.keeping(s.local.added)
+      throw e.keeping({here: pulls ? s.local.added : undefined, there: pushes ? s.remoteResult.added : undefined})
     }
     throw e
   } finally {
