@@ -61,6 +61,13 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
       path: path.startsWith('/~/') ? path.slice(3) : path,
     }
   }
+  // A PostgreSQL store is reached as the local store (--store), or through `steme serve`: a
+  // remote URL would carry its password into config.toml.
+  if (/^postgres(ql)?:\/\//i.test(spec)) {
+    throw new UserError(`a PostgreSQL store (${shown}) cannot be a remote`, {
+      hint: 'sync it as the local store: `steme pull <other store> --store postgres://...` (or push, or sync; the password from PGPASSWORD or ~/.pgpass), or serve it with `steme serve --store postgres://...` and sync with that URL',
+    })
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${shown}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
   if (!spec.trim()) throw new UserError('the remote is empty', {hint: 'give a path to a store, ssh://user@host[:port]/path or http(s)://host:port'})
   const path = resolve(cwd, spec)

@@ -82,6 +82,19 @@ describe('credentials in a remote URL', () => {
   })
 })
 
+describe('a PostgreSQL URL given as a remote', () => {
+  it('is refused with the way to sync such a store, its password never printed', () => {
+    const url = 'postgres://steme:S3CRETpw@127.0.0.1:9/team'
+    for (const args of [['pull', url], ['remote', 'add', 'pg', url]]) {
+      const r = sb.run(args, {cwd: a()})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('error: a PostgreSQL store (postgres://steme:***@127.0.0.1:9/team) cannot be a remote')
+      expect(r.stderr).toMatch(/hint: sync it as the local store: `steme pull <other store> --store postgres:\/\/\.\.\.`/)
+      expect(r.stdout + r.stderr).not.toContain('S3CRET')
+    }
+  })
+})
+
 describe('an HTTP server that is not a steme sync endpoint', () => {
   const answering = (status: number, type: string, body: string, headers: Record<string, string> = {}) =>
     ((req, res) => {
