@@ -4,7 +4,7 @@ import {execFileSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
 import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
 
 let sshd: Sshd
@@ -131,6 +131,20 @@ describe('sync over SSH from the CLI', () => {
     expect(notStore.stderr).toMatch(/hint: check the remote path/)
     expect(notStore.stderr).not.toMatch(/--store|STEME_STORE|--remote /)
     expect(count(a())).toBe(6)
+  })
+})
+
+describe('a remote store written by a newer steme', () => {
+  it('says to upgrade the remote steme, not to run init there', () => {
+    const newer = join(sb.dir, 'newer')
+    mkdirSync(newer)
+    expect(sb.run(['init'], {cwd: newer}).code).toBe(0)
+    tamperStore({dir: newer}, 'INSERT INTO schema_version (version) VALUES (99)')
+    const r = sb.run(['pull', sshUrl(newer), '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/has schema version 99, newer than this steme understands/)
+    expect(r.stderr).toContain(`hint: upgrade steme on ${sshd.user}@[127.0.0.1]:${sshd.port} (the one \`${REMOTE_CMD}\` runs there): a newer steme wrote that store`)
+    expect(r.stderr).not.toMatch(/steme init/)
   })
 })
 

@@ -350,10 +350,14 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     // The remote steme gave up waiting (its idle timeout) as this request left, or while this
     // client was held up: the request goes again, to a new one.
     if (IDLE_EXIT.test(stderr)) return new TransientError(`remote ${remote}: the remote steme on ${where} had stopped waiting for this client (${what})`)
+    // A store written by a newer steme than the remote one: the remote steme is what to upgrade.
+    const newer = /has schema version \d+, newer than this steme understands/.test(stderr)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
-      hint: (store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
+      hint: newer
+        ? `upgrade steme on ${where} (the one \`${remoteCmd ?? 'steme'}\` runs there): a newer steme wrote that store`
+        : ((store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'),
     })
   }
   if (!x.started && code !== null) {
