@@ -3,10 +3,11 @@ import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {execFileSync, spawn} from 'node:child_process'
 import {createServer as createHttpsServer} from 'node:https'
-import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {makeEnv, startDaemon, steme} from '../serve/daemon.js'
 import {CAPS} from '../../src/sync/server.js'
 import {SYNC_MEDIA_TYPE} from '../../src/sync/transports/http.js'
 import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
@@ -309,6 +310,36 @@ describe('a path remote that is not a usable store', () => {
     } finally {
       srv.kill('SIGTERM')
       await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+})
+
+describe('pull, push or sync in a store `steme serve` holds', () => {
+  it('gives the mirror command to run from the other store against the daemon, and it works', async () => {
+    const e = makeEnv('steme-served-sync-')
+    const other = join(e.dir, 'other')
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      expect((await steme(e, ['init', '--dir', other])).code).toBe(0)
+      expect((await steme(e, ['assert', 'drug:x', 'rate', '1', '--store', other])).code).toBe(0)
+      const d = await startDaemon(e)
+      try {
+        const r = await steme(e, ['pull', other])
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain('is held by `steme serve`')
+        expect(r.stderr).toContain(`hint: run it from the other store against the daemon instead: \`steme push ${d.url} --store ${other}\`, with a token from \`steme serve token create --role write\` here in STEME_TOKEN`)
+        const back = await steme(e, ['push', other, '--json'])
+        expect(JSON.parse(back.stdout).error.hint).toContain(`\`steme pull ${d.url} --store ${other}\``)
+        // The hint's command, as given, does what the pull was for.
+        const token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--json'])).stdout
+        const mirror = await steme({dir: e.dir, env: {...e.env, STEME_TOKEN: JSON.parse(token).token}}, ['push', d.url, '--store', other, '--json'])
+        expect(mirror.code, mirror.stderr).toBe(0)
+        expect(JSON.parse(mirror.stdout).remoteResult.added).toBe(1)
+      } finally {
+        await d.stop()
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
     }
   })
 })
