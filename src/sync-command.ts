@@ -2,6 +2,7 @@
 import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from './command.js'
+import {UserError} from './core/errors.js'
 import {redactUrls} from './core/redact.js'
 import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
@@ -15,7 +16,7 @@ export abstract class SyncCommand extends StemeCommand {
   static flags = {
     'accept-host-key': Flags.boolean({description: 'SSH: trust an unknown host key and add it to known_hosts (a changed key is accepted for this run only)'}),
     'remote-cmd': Flags.string({description: 'SSH: how to run steme on the remote (default: steme, or STEME_REMOTE_CMD)'}),
-    identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: ssh-agent, then ~/.ssh/id_*)', multiple: true, multipleNonGreedy: true}),
+    identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: ssh-agent, then ~/.ssh/id_*; a key with a passphrase: load it into ssh-agent)', multiple: true, multipleNonGreedy: true}),
     token: Flags.string({description: 'HTTP: bearer token for a `steme serve` remote (default: STEME_TOKEN; create one there with `steme serve token create --role read|write`)'}),
     retries: Flags.integer({description: 'retries of a failed request, with exponential backoff', default: 5, min: 0}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),
@@ -35,7 +36,7 @@ export abstract class SyncCommand extends StemeCommand {
       rt = await this.open({store: flags.store, readOnly: this.mode === 'push'})
     } catch (e) {
       await early?.transport.close()
-      throw e
+      throw (await servedStoreError(e, this.mode, flags.store, args.remote)) ?? e
     }
     const {syncOp} = await import('./ops/sync.js')
     const progress = await this.progress(this.mode)
@@ -97,6 +98,42 @@ async function earlySsh(store: string | undefined, remote: string | undefined, o
   } catch {
     return undefined
   }
+}
+
+/** What `pull`, `push` and `sync` on the other store do to this one: each the mirror of the other. */
+const MIRROR: Record<SyncMode, SyncMode> = {pull: 'push', push: 'pull', sync: 'sync'}
+
+/**
+ * This store is held by `steme serve`, which syncs only as a server: the same sync runs from the
+ * other store against the daemon's URL. The lock error's hint (stop the daemon) is replaced by
+ * that command, written out when the remote is a store on this machine.
+ */
+async function servedStoreError(e: unknown, mode: SyncMode, store: string | undefined, remote: string | undefined): Promise<UserError | undefined> {
+  if (!(e instanceof UserError) || e.code !== 'locked') return undefined
+  const held = /is held by `steme serve` \(pid (\d+), (\S+)\)$/.exec(e.message)
+  if (!held) return undefined
+  const [, pid, url] = held
+  let other: string | undefined
+  try {
+    const [{locateStore, readConfig}, {resolveRemote}, {parseRemote}] = await Promise.all([import('./config.js'), import('./ops/sync.js'), import('./sync/remote.js')])
+    const loc = locateStore(store)
+    const {name, spec} = resolveRemote(readConfig(loc.dir).remotes, remote, mode)
+    const configured = readConfig(loc.dir).remotes[name] === spec
+    const r = parseRemote(spec, configured && loc.dir ? dirname(loc.dir) : undefined)
+    if (r.kind === 'path') other = r.path
+  } catch {
+    // No remote resolves: the hint stays general.
+  }
+  const role = mode === 'push' ? 'read' : 'write'
+  const how = other
+    ? `run it from the other store against the daemon instead: \`steme ${MIRROR[mode]} ${url} --store ${other}\``
+    : `run the ${mode} from the other store against the daemon's URL (${url}) instead`
+  return new UserError(e.message, {
+    code: 'locked',
+    exit: e.exit,
+    hint: `${how}, with a token from \`steme serve token create --role ${role}\` here in STEME_TOKEN; or stop the daemon first: kill -TERM ${pid}`,
+    cause: e,
+  })
 }
 
 /**

@@ -6,3 +6,32 @@ const UNTRUSTED = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABL
 export const isUntrustedCert = (code: string | undefined): boolean => code !== undefined && UNTRUSTED.test(code)
 
 export const UNTRUSTED_CERT_HINT = "its TLS certificate is not trusted here: point NODE_EXTRA_CA_CERTS at the server's certificate (or its CA's) in PEM, and check the URL's host is one the certificate names"
+
+/**
+ * A TLS handshake that failed because the server answered in plain text: OpenSSL reads the
+ * first bytes of an HTTP answer ("HTTP/1.1 400") as a TLS record of an unknown version.
+ */
+export const isPlainAnswer = (e: unknown): boolean => {
+  const err = e as NodeJS.ErrnoException
+  return err?.code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(err.message ?? '')
+}
+
+/**
+ * Whether a TLS handshake with host:port completes (the certificate unchecked): for a plain
+ * http:// URL whose server reset the connection, it tells a server that speaks only TLS from a
+ * network that failed. Never throws; false after `timeoutMs`.
+ */
+export async function speaksTls(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
+  const [{connect}, {isIP}] = await Promise.all([import('node:tls'), import('node:net')])
+  return new Promise((resolve) => {
+    const socket = connect({host, port, rejectUnauthorized: false, ...(isIP(host) ? {} : {servername: host})})
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(ok)
+    }
+    const timer = setTimeout(() => done(false), timeoutMs)
+    socket.once('secureConnect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}

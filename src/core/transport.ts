@@ -35,28 +35,31 @@ export class TransientError extends Error {
  */
 export class TransportError extends UserError {
   /**
-   * `kept`: records this run received and stored before the failure, when known (the hint
-   * then says how many).
+   * `kept`: records this run stored before the failure, when known (the hint then says how
+   * many): `here`, received by a pull or sync; `there`, pushed and stored by the remote.
    */
   constructor(
     readonly remote: string,
     cause: Error,
     readonly attempts: number,
-    kept?: number,
+    kept?: {here?: number; there?: number},
   ) {
     const what = cause.message.includes(remote) ? cause.message : `remote ${remote}: ${cause.message}`
-    const received = kept === undefined ? 'records already received are kept' : `the ${kept.toLocaleString('en-US')} record${kept === 1 ? '' : 's'} received are kept`
+    const n = (k: number) => `${k.toLocaleString('en-US')} record${k === 1 ? '' : 's'}`
+    const here = kept?.here === undefined ? undefined : `the ${n(kept.here)} received are kept`
+    const there = kept?.there === undefined ? undefined : `the ${n(kept.there)} the remote stored are kept there`
+    const saved = here && there ? `${here} here, ${there.replace(/^the /, 'and the ')}` : (here ?? there ?? 'what was already stored is kept')
     super(`${what} (transport failed; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
       code: 'remote',
       exit: 1,
-      hint: `check the network and that the remote is up, then run the command again: ${received}, and the rerun continues from there`,
+      hint: `check the network and that the remote is up, then run the command again: ${saved}, and the rerun continues from there`,
       cause,
     })
     this.name = 'TransportError'
   }
 
-  /** The same failure, saying how many received records were stored. */
-  keeping(kept: number): TransportError {
+  /** The same failure, saying how many records were stored on each side. */
+  keeping(kept: {here?: number; there?: number}): TransportError {
     return new TransportError(this.remote, this.cause as Error, this.attempts, kept)
   }
 }

@@ -116,6 +116,8 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   let remoteRoot: {count: number; fingerprint: string} | undefined
   let passes = 1
   let more = false
+  // Records stored on either side before this pass.
+  let movedBefore = 0
   // Received batches being verified and stored, oldest first (at most BATCHES_IN_FLIGHT).
   let inflight: Promise<void>[] = []
   const settle = async () => {
@@ -160,11 +162,17 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         // not end in step (records written meanwhile on either side).
         const inStep = opts.mode !== 'sync' || !remoteRoot || remoteRoot.fingerprint === (await rootFingerprint(view)).fingerprint
         const onlyRefused = skipped > 0 && fresh === 0
-        if ((more || (!inStep && !onlyRefused)) && passes < MAX_PASSES) {
+        // A server holds back what one response cannot offer (about 200k ids), so a large store
+        // takes a pass per 200k records: those passes go on for as long as each moves records,
+        // however many it takes. The cap is for stores written meanwhile, which may never settle.
+        const moved = s.local.added + s.remoteResult.added
+        const heldBack = more && moved > movedBefore
+        if (heldBack || ((more || (!inStep && !onlyRefused)) && passes < MAX_PASSES)) {
           passes++
           more = false
           fresh = 0
           skipped = 0
+          movedBefore = moved
           pending = await opening(view)
           continue
         }
@@ -172,6 +180,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
       }
       if (p.rounds >= (opts.maxRounds ?? 100_000)) throw new BugError(`sync with ${transport.remote} did not settle after ${p.rounds} rounds`)
       const req = encode(frames)
+      // Records put in this request count as sent now: an interruption while it is on its way
+      // (the remote may have stored them already) then says so.
+      if (pushedNow.length) opts.onProgress?.({...p})
       const res = await requestWithRetry(transport, req, opts.retry ?? DEFAULT_RETRY)
       p.rounds++
       p.bytesOut += req.length
@@ -265,9 +276,9 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
   } catch (e) {
     // A transport that gave out: say how many records this run stored (every batch that arrived
     // is committed first), so the rerun's promise to continue has a number.
-    if (e instanceof TransportError && pulls) {
+    if (e instanceof TransportError) {
       await Promise.all(inflight.map((b) => b.catch(() => undefined)))
-      throw e.keeping(s.local.added)
+      throw e.keeping({here: pulls ? s.local.added : undefined, there: pushes ? s.remoteResult.added : undefined})
     }
     throw e
   } finally {

@@ -43,6 +43,14 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     } catch {
       throw new UserError(`"${shown}" is not a valid ssh:// URL`, {hint: 'write it as ssh://user@host[:port]/path/to/store'})
     }
+    // steme logs in with keys only: a password here would never be used, yet `remote add` would
+    // write it into config.toml, which is shared in git.
+    if (u.password) {
+      throw new UserError(`the remote URL ${shown} carries a password`, {
+        code: 'config',
+        hint: `steme logs in over SSH with keys only (ssh-agent, ~/.ssh/id_*, or --identity <key file>): write it without the password, e.g. ssh://${decodeURIComponent(u.username) || 'user'}@${u.host}${u.pathname}`,
+      })
+    }
     const path = decodeURIComponent(u.pathname)
     if (!u.hostname || !path || path === '/') throw new UserError(`"${shown}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
     return {
@@ -52,6 +60,13 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
       port: u.port ? Number(u.port) : 22,
       path: path.startsWith('/~/') ? path.slice(3) : path,
     }
+  }
+  // A PostgreSQL store is reached as the local store (--store), or through `steme serve`: a
+  // remote URL would carry its password into config.toml.
+  if (/^postgres(ql)?:\/\//i.test(spec)) {
+    throw new UserError(`a PostgreSQL store (${shown}) cannot be a remote`, {
+      hint: 'sync it as the local store: `steme pull <other store> --store postgres://...` (or push, or sync; the password from PGPASSWORD or ~/.pgpass), or serve it with `steme serve --store postgres://...` and sync with that URL',
+    })
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${shown}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})
   if (!spec.trim()) throw new UserError('the remote is empty', {hint: 'give a path to a store, ssh://user@host[:port]/path or http(s)://host:port'})

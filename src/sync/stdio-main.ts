@@ -7,6 +7,7 @@
  */
 import {renderError} from '../core/render-error.js'
 import {openRuntime} from '../runtime.js'
+import {PREAMBLE} from './framing.js'
 import {SYNC_SERVER_DB_THREADS} from './server.js'
 import {DEFAULT_IDLE_TIMEOUT_S, DEFAULT_RELEASE_AFTER_S, STORE_WAIT_MS, serveRuntimeStdio} from './stdio-server.js'
 
@@ -37,10 +38,15 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
   try {
     // A store another steme holds is waited for: most often the steme of this client's own
     // lost connection, which lets go once silent for its release time.
+    // Said before the store is opened: a client then knows a steme answers, however long the
+    // store takes to open or is waited for, and tells a command that never says it (not steme,
+    // or hung) from a slow store.
+    await writePreamble()
     const open = () => openRuntime({store: opts.store, readOnly: opts.readOnly, dbThreads: opts.dbThreads ?? SYNC_SERVER_DB_THREADS, wait: {atLeastMs: STORE_WAIT_MS}})
     const rt = await open()
     await serveRuntimeStdio(rt, open, {
       readOnly: opts.readOnly,
+      preambleSent: true,
       // A memory: store lives in this process: closing it would drop every record pushed, and
       // it keeps no other process out anyway.
       releaseMs: rt.location.url === 'memory:' ? 0 : (opts.releaseAfterS ?? rt.config.syncReleaseAfterSeconds ?? DEFAULT_RELEASE_AFTER_S) * 1000,
@@ -55,6 +61,8 @@ export async function syncServeStdio(opts: SyncServeStdioOptions): Promise<void>
   }
   if (stuck) process.exit()
 }
+
+const writePreamble = () => new Promise<void>((resolve, reject) => process.stdout.write(PREAMBLE, (e) => (e ? reject(e) : resolve())))
 
 /** The flag wins over the store's config, which wins over the default; the message names what set it. */
 function idleTimeout(flag: number | undefined, config: number | undefined): {idleMs: number; idleSetting: string} {

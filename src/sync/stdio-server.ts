@@ -57,6 +57,8 @@ export interface ServeStdioOptions {
   idleSetting?: string
   /** Let go of the store when the peer is silent this long (ms), to open it again for the next request; 0: hold it to the end. */
   releaseMs?: number
+  /** The preamble was written already (before the store was opened). */
+  preambleSent?: boolean
 }
 
 /**
@@ -67,7 +69,7 @@ export interface ServeStdioOptions {
 export async function serveRuntimeStdio(first: Runtime, reopen: () => Promise<Runtime>, opts: ServeStdioOptions = {}): Promise<void> {
   const lease = new StoreLease(first, reopen, !!opts.readOnly)
   try {
-    await serveStreams(lease, process.stdin, process.stdout, {idleMs: opts.idleMs, idleSetting: opts.idleSetting, quietMs: opts.releaseMs, onQuiet: () => lease.release()})
+    await serveStreams(lease, process.stdin, process.stdout, {idleMs: opts.idleMs, idleSetting: opts.idleSetting, quietMs: opts.releaseMs, onQuiet: () => lease.release(), preambleSent: opts.preambleSent})
   } finally {
     await lease.close()
   }
@@ -207,15 +209,17 @@ class Watchdog {
  * may still be pending on `output`. With `onQuiet`, each silence of the peer `quietMs` long
  * (measured the same way) calls it once.
  */
-export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number; idleSetting?: string; quietMs?: number; onQuiet?: () => void} = {}): Promise<{requests: number}> {
+export async function serveStreams(handler: SyncHandler, input: Readable, output: Writable, opts: {idleMs?: number; idleSetting?: string; quietMs?: number; onQuiet?: () => void; preambleSent?: boolean} = {}): Promise<{requests: number}> {
   const reader = new MessageReader(false)
   let requests = 0
   const watch = new Watchdog(opts.idleMs ?? 0, opts.idleSetting, {ms: opts.onQuiet ? (opts.quietMs ?? 0) : 0, then: opts.onQuiet ?? (() => undefined)})
   const write = (b: Uint8Array | string) => new Promise<void>((resolve, reject) => output.write(b, (e) => (e ? reject(e) : resolve())))
   const chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   try {
-    watch.touch('answer')
-    await watch.race(write(PREAMBLE))
+    if (!opts.preambleSent) {
+      watch.touch('answer')
+      await watch.race(write(PREAMBLE))
+    }
     watch.touch('request')
     for (;;) {
       const next = await watch.race(chunks.next())

@@ -1,11 +1,16 @@
 /** What pull, push and sync say about remotes that cannot be used: no secrets echoed, no retries of what will fail again, hints for the remote. */
 import {createServer, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {spawn} from 'node:child_process'
-import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawn} from 'node:child_process'
+import {createServer as createHttpsServer} from 'node:https'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {makeEnv, startDaemon, steme} from '../serve/daemon.js'
+import {CAPS} from '../../src/sync/server.js'
+import {SYNC_MEDIA_TYPE} from '../../src/sync/transports/http.js'
+import {PROTOCOL, T, VERSION, encode} from '../../src/sync/wire.js'
 
 let sb: Sandbox
 const a = () => join(sb.dir, 'a')
@@ -55,6 +60,39 @@ describe('credentials in a remote URL', () => {
     expect(pull.code).toBe(2)
     expect(pull.stdout + pull.stderr).not.toContain(secret)
     expect(sb.run(['remote', 'remove', 'hand'], {cwd: a()}).code).toBe(0)
+  })
+
+  it('an ssh:// password is refused too: steme logs in with keys only, and config.toml is shared in git', () => {
+    const password = 'hunter2-S3CRET'
+    const config = join(a(), '.steme', 'config.toml')
+    const before = readFileSync(config, 'utf8')
+    const add = sb.run(['remote', 'add', 'box', `ssh://me:${password}@127.0.0.1:9/srv/store`], {cwd: a()})
+    expect(add.code).toBe(2)
+    expect(add.stderr).toMatch(/carries a password/)
+    expect(add.stderr).toMatch(/ssh-agent|--identity/)
+    expect(add.stdout + add.stderr).not.toContain(password)
+    expect(readFileSync(config, 'utf8')).toBe(before)
+    const pull = sb.run(['pull', `ssh://me:${password}@127.0.0.1:9/srv/store`, '--json'], {cwd: a()})
+    expect(pull.code).toBe(2)
+    expect(JSON.parse(pull.stdout).error.message).toMatch(/carries a password/)
+    expect(pull.stdout + pull.stderr).not.toContain(password)
+    expect(pull.stderr).not.toMatch(/retry/)
+    // A user name alone is how ssh:// names the login: still taken.
+    expect(sb.run(['remote', 'add', 'box', 'ssh://me@127.0.0.1:9/srv/store'], {cwd: a()}).code).toBe(0)
+    expect(sb.run(['remote', 'remove', 'box'], {cwd: a()}).code).toBe(0)
+  })
+})
+
+describe('a PostgreSQL URL given as a remote', () => {
+  it('is refused with the way to sync such a store, its password never printed', () => {
+    const url = 'postgres://steme:S3CRETpw@127.0.0.1:9/team'
+    for (const args of [['pull', url], ['remote', 'add', 'pg', url]]) {
+      const r = sb.run(args, {cwd: a()})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('error: a PostgreSQL store (postgres://steme:***@127.0.0.1:9/team) cannot be a remote')
+      expect(r.stderr).toMatch(/hint: sync it as the local store: `steme pull <other store> --store postgres:\/\/\.\.\.`/)
+      expect(r.stdout + r.stderr).not.toContain('S3CRET')
+    }
   })
 })
 
@@ -109,6 +147,50 @@ describe('an HTTP server that is not a steme sync endpoint', () => {
       expect(r.stderr).toMatch(/hint: set STEME_TOKEN .*steme serve token create --role read\|write/)
     })
     for (const cmd of ['pull', 'push', 'sync']) expect(sb.run([cmd, '--help']).stdout).toMatch(/STEME_TOKEN/)
+  })
+})
+
+describe('a URL whose scheme the server does not speak', () => {
+  it('https:// to a plain HTTP server: says to use http://, at once, not retried', async () => {
+    const other = join(sb.dir, 'plain')
+    mkdirSync(other)
+    expect(sb.run(['init'], {cwd: other}).code).toBe(0)
+    const srv = spawn(process.execPath, [BIN, 'sync-serve', '--http', '0', '--store', other], {env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        srv.stdout!.once('data', (d) => res(String(d).trim()))
+        srv.once('exit', (code) => rej(new Error(`exited ${code}`)))
+      })
+      const tls = url.replace(/^http:/, 'https:')
+      const r = await sb.runAsync(['pull', tls, '--json'], {cwd: a()})
+      expect(r.code).toBe(1)
+      const err = JSON.parse(r.stdout).error
+      expect(err.message).toMatch(/does not speak TLS/)
+      expect(err.hint).toContain(url)
+      expect(r.stderr).not.toMatch(/retry/)
+    } finally {
+      srv.kill('SIGTERM')
+      await new Promise((res) => (srv.exitCode !== null ? res(undefined) : srv.once('exit', res)))
+    }
+  })
+
+  it('http:// to an HTTPS server: says to use https://, at once, not retried', async () => {
+    const dir = join(sb.dir, 'tls')
+    mkdirSync(dir)
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    const srv = createHttpsServer({cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem'))}, (_req, res) => res.writeHead(500).end())
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
+      const r = await sb.runAsync(['pull', url], {cwd: a()})
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/speaks TLS/)
+      expect(r.stderr).toContain(`hint: use ${url.replace(/^http:/, 'https:')}`)
+      expect(r.stderr).not.toMatch(/retry/)
+    } finally {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+    }
   })
 })
 
@@ -232,6 +314,36 @@ describe('a path remote that is not a usable store', () => {
   })
 })
 
+describe('pull, push or sync in a store `steme serve` holds', () => {
+  it('gives the mirror command to run from the other store against the daemon, and it works', async () => {
+    const e = makeEnv('steme-served-sync-')
+    const other = join(e.dir, 'other')
+    try {
+      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
+      expect((await steme(e, ['init', '--dir', other])).code).toBe(0)
+      expect((await steme(e, ['assert', 'drug:x', 'rate', '1', '--store', other])).code).toBe(0)
+      const d = await startDaemon(e)
+      try {
+        const r = await steme(e, ['pull', other])
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain('is held by `steme serve`')
+        expect(r.stderr).toContain(`hint: run it from the other store against the daemon instead: \`steme push ${d.url} --store ${other}\`, with a token from \`steme serve token create --role write\` here in STEME_TOKEN`)
+        const back = await steme(e, ['push', other, '--json'])
+        expect(JSON.parse(back.stdout).error.hint).toContain(`\`steme pull ${d.url} --store ${other}\``)
+        // The hint's command, as given, does what the pull was for.
+        const token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--json'])).stdout
+        const mirror = await steme({dir: e.dir, env: {...e.env, STEME_TOKEN: JSON.parse(token).token}}, ['push', d.url, '--store', other, '--json'])
+        expect(mirror.code, mirror.stderr).toBe(0)
+        expect(JSON.parse(mirror.stdout).remoteResult.added).toBe(1)
+      } finally {
+        await d.stop()
+      }
+    } finally {
+      rmSync(e.dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('Ctrl-C during a pull', () => {
   it('says what was received and that a rerun goes on, then dies of the signal', async () => {
     let arrived!: () => void
@@ -251,5 +363,36 @@ describe('Ctrl-C during a pull', () => {
       },
     )
     expect(sb.run(['fsck'], {cwd: a()}).code).toBe(0)
+  })
+
+  it('a push interrupted while its records are on their way counts them as sent', async () => {
+    const dir = join(sb.dir, 'pusher')
+    mkdirSync(dir)
+    expect(sb.run(['init'], {cwd: dir}).code).toBe(0)
+    for (const v of ['1', '2', '3']) expect(sb.run(['assert', 'drug:x', 'rate', v], {cwd: dir}).code).toBe(0)
+    const ids = sb.json<{records: {id: string}[]}>(['log'], {cwd: dir}).records.map((r) => r.id)
+    let requests = 0
+    let second!: () => void
+    const arrived = new Promise<void>((r) => (second = r))
+    // Asks for the three records, then takes the request carrying them and never answers.
+    await withServer(
+      (req, res) => {
+        req.resume()
+        req.on('end', () => {
+          if (++requests === 1) res.writeHead(200, {'content-type': SYNC_MEDIA_TYPE}).end(encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, records: 0}}, {t: T.Need, ids}]))
+          else second()
+        })
+      },
+      async (url) => {
+        const p = spawn(process.execPath, [BIN, 'push', url], {cwd: dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe']})
+        let stderr = ''
+        p.stderr.on('data', (d) => (stderr += d))
+        const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => p.on('exit', (code, signal) => r({code, signal})))
+        await arrived
+        p.kill('SIGINT')
+        expect(await exited).toEqual({code: null, signal: 'SIGINT'})
+        expect(stderr).toMatch(/^interrupted \(SIGINT\) after 0 records received and 3 sent: what was stored is kept; run the same command again to go on$/m)
+      },
+    )
   })
 })

@@ -4,7 +4,7 @@ import {execFileSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
 import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
 
 let sshd: Sshd
@@ -131,6 +131,50 @@ describe('sync over SSH from the CLI', () => {
     expect(notStore.stderr).toMatch(/hint: check the remote path/)
     expect(notStore.stderr).not.toMatch(/--store|STEME_STORE|--remote /)
     expect(count(a())).toBe(6)
+  })
+})
+
+describe('a remote store written by a newer steme', () => {
+  it('says to upgrade the remote steme, not to run init there', () => {
+    const newer = join(sb.dir, 'newer')
+    mkdirSync(newer)
+    expect(sb.run(['init'], {cwd: newer}).code).toBe(0)
+    tamperStore({dir: newer}, 'INSERT INTO schema_version (version) VALUES (99)')
+    const r = sb.run(['pull', sshUrl(newer), '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/has schema version 99, newer than this steme understands/)
+    expect(r.stderr).toContain(`hint: upgrade steme on ${sshd.user}@[127.0.0.1]:${sshd.port} (the one \`${REMOTE_CMD}\` runs there): a newer steme wrote that store`)
+    expect(r.stderr).not.toMatch(/steme init/)
+  })
+})
+
+describe('SSH keys steme cannot offer', () => {
+  it('a key with a passphrase, a public key and a file that is no key are named, not blamed on the server', () => {
+    const locked = join(sb.dir, 'locked_key')
+    copyFileSync(sshd.identity, locked)
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'a passphrase', '-f', locked])
+    // No ssh-agent in the sandbox: the key cannot be unlocked.
+    const enc = sb.run(['pull', '--identity', locked, '--remote-cmd', REMOTE_CMD, '--json'], {cwd: a()})
+    expect(enc.code).toBe(1)
+    const err = JSON.parse(enc.stdout).error
+    expect(err.message).toContain(`no SSH key steme can use to log in to ${sshd.user}@[127.0.0.1]:${sshd.port}: ${locked} is protected by a passphrase`)
+    expect(err.hint).toContain(`ssh-add ${locked}`)
+    expect(enc.stderr).not.toMatch(/refused every key|retry/)
+
+    const pub = sb.run(['pull', '--identity', `${sshd.identity}.pub`, '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(pub.code).toBe(2)
+    expect(pub.stderr).toContain(`--identity ${sshd.identity}.pub is a public key, not a private one`)
+    expect(pub.stderr).toContain(`hint: pass the private key: --identity ${sshd.identity}`)
+
+    const junk = join(sb.dir, 'not-a-key')
+    writeFileSync(junk, 'hello\n')
+    const notKey = sb.run(['pull', '--identity', junk, '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(notKey.code).toBe(2)
+    expect(notKey.stderr).toMatch(/is not a private key steme can read/)
+
+    // Beside a key that logs in, the locked one is passed over and the pull goes on.
+    const both = sb.run(['pull', '--identity', locked, '--identity', sshd.identity, '--remote-cmd', REMOTE_CMD], {cwd: a()})
+    expect(both.code, both.stderr).toBe(0)
   })
 })
 

@@ -60,6 +60,29 @@ describe('a server that goes away', () => {
     expect(e.message).toMatch(/gave up after 3 attempts/)
   })
 
+  it('a push whose retries are spent says how many records the remote stored, not how many were received', async () => {
+    // 30k records to push: several requests of records, the transport gives out after the second.
+    const remote = await memoryWith([])
+    const inner = loopbackTransport('peer', createSyncHandler(receiveDeps(remote)))
+    let n = 0
+    const flaky: Transport = {
+      remote: 'peer',
+      request: async (m) => {
+        if (++n > 2) throw new TransientError('remote peer: request failed (ECONNREFUSED)')
+        return inner.request(m)
+      },
+      close: () => inner.close(),
+    }
+    const local = await memoryWith(await makeRecords(30_000, {tag: 'push'}))
+    const e = (await runSync(receiveDeps(local), flaky, {mode: 'push', threads: 0, retry: noWait}).catch((x: Error) => x)) as TransportError
+    expect(e).toBeInstanceOf(TransportError)
+    const stored = (await remote.stats()).records
+    expect(stored).toBeGreaterThan(0)
+    expect(stored).toBeLessThan(30_000)
+    expect(e.hint).toContain(`the ${stored.toLocaleString('en-US')} records the remote stored are kept there`)
+    expect(e.hint).not.toMatch(/received/)
+  })
+
   it('an answer cut off mid-body is a transient failure: the request goes again and the sync completes', async () => {
     const remote = await memoryWith(await makeRecords(300, {tag: 'cut'}))
     const handler = createSyncHandler(receiveDeps(remote))

@@ -88,6 +88,29 @@ describe('opening a store another steme holds', () => {
   })
 })
 
+describe('a remote steme waiting for its store', () => {
+  it('says steme-sync/1 at once, before it has the store: a client tells it from a command that hangs', async () => {
+    const h = await holder()
+    // The exact form an SSH client runs (bin/run.js's fast start), and the same through oclif.
+    for (const args of [['sync-serve', '--stdio', '--store', e.dir], ['sync-serve', '--stdio', '--store', e.dir, '--read-only']]) {
+      const waiter = spawn(process.execPath, [BIN, ...args], {cwd: e.dir, env: e.env})
+      try {
+        const reader = new MessageReader(true)
+        waiter.stdout.on('data', (d: Buffer) => reader.push(d))
+        while (!reader.started && waiter.exitCode === null) await new Promise((r) => setTimeout(r, 10))
+        expect(reader.started).toBe(true)
+        // Still waiting for the store: not ended, and the holder holds it.
+        expect(waiter.exitCode).toBeNull()
+        expect(h.p.exitCode).toBeNull()
+      } finally {
+        waiter.kill('SIGKILL')
+      }
+    }
+    h.p.stdin.end()
+    await h.exited
+  })
+})
+
 describe('letting go of the store on the way out', () => {
   it('a runtime whose clock fails to save still closes the store (the error still surfaces)', async () => {
     const rt = await openRuntime({env: e.env, cwd: e.dir})

@@ -3,16 +3,35 @@ import type {Agent, ClientRequest, IncomingHttpHeaders} from 'node:http'
 import {UserError} from '../../core/errors.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {MAX_MESSAGE} from '../wire.js'
-import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../../tls-trust.js'
+import {isPlainAnswer, isUntrustedCert, speaksTls, UNTRUSTED_CERT_HINT} from '../../tls-trust.js'
 
 export const SYNC_PATH = '/v1/sync'
 export const SYNC_MEDIA_TYPE = 'application/x-steme-sync'
 
 const TOKEN_HINT = 'set STEME_TOKEN (or pass --token) to a token from `steme serve token create --role read|write` on that server (write to push or sync)'
-const ENDPOINT_HINT = 'point the remote at the URL `steme serve` prints (e.g. http://host:7070) or at a `steme sync-serve --http` URL'
+const ENDPOINT_HINT = 'point the remote at the URL `steme serve` prints (e.g. http://host:7411) or at a `steme sync-serve --http` URL'
 
 /** Connection errors that say the URL is wrong, or nothing serves there (before any answer came). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
+
+/**
+ * What is wrong when the first request to `target` failed because its server speaks the other
+ * scheme: an https:// URL answered in plain HTTP, or an http:// URL whose connection was reset by
+ * a server that completes a TLS handshake. Undefined for any other failure.
+ */
+async function wrongScheme(target: URL, baseUrl: string, code: string, e: unknown): Promise<{message: string; hint: string} | undefined> {
+  if (target.protocol === 'https:' && isPlainAnswer(e)) {
+    return {
+      message: `${target.host} does not speak TLS: it answered the https:// request in plain HTTP`,
+      hint: `use ${baseUrl.replace(/^https:/i, 'http:')} (a token then crosses the network in clear: for another machine, run \`steme serve\` with --tls-cert and --tls-key)`,
+    }
+  }
+  const host = target.hostname.replace(/^\[|\]$/g, '')
+  if (target.protocol === 'http:' && (code === 'ECONNRESET' || code === 'EPIPE') && (await speaksTls(host, Number(target.port || 80)))) {
+    return {message: `${target.host} speaks TLS: it closed the plain http:// connection`, hint: `use ${baseUrl.replace(/^http:/i, 'https:')}`}
+  }
+  return undefined
+}
 
 /** One answer: its status, headers and whole body (read up to MAX_MESSAGE). */
 interface Answer {
@@ -149,6 +168,11 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
         if (/^ERR_(INVALID_|HTTP_INVALID_)/.test(code)) {
           throw new UserError(`remote ${remote}: the request could not be made: ${(e as Error).message.replace(/"[^"]*"/g, '"…"')}`, {code: 'remote', exit: 1, hint: 'check the remote URL, and the token in STEME_TOKEN or --token', cause: e})
         }
+        // A URL of the wrong scheme for its server: asking again meets the same server.
+        if (!answered) {
+          const wrong = await wrongScheme(target, baseUrl, code, e)
+          if (wrong) throw new UserError(`remote ${remote}: ${wrong.message}`, {code: 'remote', exit: 1, hint: wrong.hint, cause: e})
+        }
         throw new TransientError(`remote ${remote}: request to ${url} failed (${code})`, {cause: e})
       }
       const type = String(res.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
@@ -170,7 +194,7 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
         throw new UserError(`remote ${remote}: ${baseUrl} is not a steme sync endpoint (POST ${SYNC_PATH} answered ${answer})`, {code: 'remote', exit: 1, hint: ENDPOINT_HINT})
       }
       if (res.status >= 500 || res.status === 429) throw new TransientError(`remote ${remote}: ${url} answered ${res.status}`)
-      if (res.status === 404) throw new UserError(`remote ${remote}: ${url} does not serve sync (404)`, {code: 'remote', exit: 1, hint: 'point the remote at the base URL of `steme serve`, e.g. http://host:7070'})
+      if (res.status === 404) throw new UserError(`remote ${remote}: ${url} does not serve sync (404)`, {code: 'remote', exit: 1, hint: 'point the remote at the base URL of `steme serve`, e.g. http://host:7411'})
       if (res.status === 413) throw new UserError(`remote ${remote}: ${url} refused a message as too large`, {code: 'too_large', exit: 1})
       if (res.status !== 200) throw new UserError(`remote ${remote}: ${url} answered ${res.status} ${res.statusText}`, {code: 'remote', exit: 1})
       answered = true

@@ -1,7 +1,7 @@
 /** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
+import ssh2, {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
 import {heldByDaemon, remoteHint, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
 import {homeDir, whyNoHome} from '../../home.js'
@@ -84,8 +84,11 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     w?.reject(e)
   }
 
+  // Key files that could not be offered, with why: said when no key logs in.
+  let unusable: {file: string; why: string}[] = []
   const auth = (): AnyAuthMethod[] => {
     const methods: AnyAuthMethod[] = []
+    unusable = []
     const agent = opts.agent ?? env.SSH_AUTH_SOCK
     if (agent) methods.push({type: 'agent', username: target.user, agent})
     const files = opts.identities ?? (home === undefined ? [] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)))
@@ -94,10 +97,20 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         if (opts.identities) throw new UserError(`remote ${remote}: no key file ${f}`, {code: 'config', hint: 'pass an existing private key with --identity'})
         continue
       }
-      methods.push({type: 'publickey', username: target.user, key: readFileSync(f)})
+      const key = readFileSync(f)
+      const why = unusableKey(key)
+      // A key given by --identity that is no private key at all is a mistake to say at once; one
+      // with a passphrase may still log in through the agent, which holds it unlocked.
+      if (why && opts.identities && why !== PASSPHRASE) {
+        throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint: f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'})
+      }
+      if (why) unusable.push({file: f, why})
+      else methods.push({type: 'publickey', username: target.user, key})
     }
     return methods
   }
+  const unusableNote = () => unusable.map((u) => `${u.file} ${u.why}`).join('; ')
+  const unusableHint = () => (unusable.some((u) => u.why === PASSPHRASE) ? `load a key with a passphrase into ssh-agent (\`eval "$(ssh-agent)"; ssh-add ${unusable.find((u) => u.why === PASSPHRASE)!.file}\`), or pass --identity with a key that has none` : 'pass --identity with a private key file')
 
   const connect = () =>
     new Promise<void>((resolve, reject) => {
@@ -107,7 +120,8 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       }
       const methods = auth()
       if (methods.length === 0) {
-        reject(new UserError(`remote ${remote}: no SSH key to log in to ${where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'}))
+        if (unusable.length) reject(new UserError(`remote ${remote}: no SSH key steme can use to log in to ${where}: ${unusableNote()}`, {code: 'unauthorized', exit: 1, hint: unusableHint()}))
+        else reject(new UserError(`remote ${remote}: no SSH key to log in to ${where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'}))
         return
       }
       const c = new Client()
@@ -160,7 +174,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         })
       })
       c.on('error', (e: Error & {code?: string; level?: string}) => {
-        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never', keepaliveMs)
+        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never', keepaliveMs, unusable.length ? {note: unusableNote(), hint: unusableHint()} : undefined)
         reject(err)
         // A connection already given up: its late errors must not fail the request of a new one.
         if (conn === c) fail(err)
@@ -234,6 +248,22 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     )
   }
 
+  // No answer in time. A remote steme says `steme-sync/1` as soon as it starts, before it opens
+  // (or waits for) its store: a command that never said it, in a sync nothing has answered yet,
+  // is not steme or hangs before serving, and a retry would only start another one to wait for.
+  const silence = (): Error => {
+    const secs = Math.round(timeoutMs / 1000)
+    if (!answered && reader && !reader.started) {
+      const cmd = opts.remoteCmd ?? 'steme'
+      return new UserError(`remote ${remote}: \`${cmd}\` on ${where} started but sent nothing in ${secs} s: it is not steme sync-serve, or it hangs before serving`, {
+        code: 'remote',
+        exit: 1,
+        hint: `check that \`ssh ${target.port === 22 ? '' : `-p ${target.port} `}${target.user}@${target.host} ${cmd} --version\` prints steme's version, or set the command with --remote-cmd`,
+      })
+    }
+    return new TransientError(`remote ${remote}: no answer from ${where} in ${secs} s`)
+  }
+
   return {
     remote,
     connect: open,
@@ -258,7 +288,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         let timer: NodeJS.Timeout | undefined
         const arm = () => {
           clearTimeout(timer)
-          timer = setTimeout(() => fail(new TransientError(`remote ${remote}: no answer from ${where} in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+          timer = setTimeout(() => fail(silence()), timeoutMs)
         }
         arm()
         waiting = {
@@ -278,6 +308,16 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       conn = undefined
     },
   }
+}
+
+const PASSPHRASE = 'is protected by a passphrase, which steme cannot ask for'
+
+/** Why a key file cannot be offered (a passphrase, a public key, not a key), or undefined when it can. */
+function unusableKey(key: Buffer): string | undefined {
+  const parsed = ssh2.utils.parseKey(key)
+  if (parsed instanceof Error) return /encrypted|passphrase/i.test(parsed.message) ? PASSPHRASE : `is not a private key steme can read (${parsed.message})`
+  const first = Array.isArray(parsed) ? parsed[0] : parsed
+  return first && !first.isPrivateKey() ? 'is a public key, not a private one' : undefined
 }
 
 /**
@@ -310,10 +350,14 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     // The remote steme gave up waiting (its idle timeout) as this request left, or while this
     // client was held up: the request goes again, to a new one.
     if (IDLE_EXIT.test(stderr)) return new TransientError(`remote ${remote}: the remote steme on ${where} had stopped waiting for this client (${what})`)
+    // A store written by a newer steme than the remote one: the remote steme is what to upgrade.
+    const newer = /has schema version \d+, newer than this steme understands/.test(stderr)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
       exit: 1,
-      hint: (store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version',
+      hint: newer
+        ? `upgrade steme on ${where} (the one \`${remoteCmd ?? 'steme'}\` runs there): a newer steme wrote that store`
+        : ((store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'),
     })
   }
   if (!x.started && code !== null) {
@@ -335,12 +379,12 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
  * went away mid-sync (a restart, a network outage), and is retried; before that (`never`), it
  * means a wrong address. A refused login is never retried.
  */
-function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never', keepaliveMs: number): Error {
+function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never', keepaliveMs: number, unusable?: {note: string; hint: string}): Error {
   if (e.level === 'client-authentication') {
-    return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})`, {
+    return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})${unusable ? `; not offered: ${unusable.note}` : ''}`, {
       code: 'unauthorized',
       exit: 1,
-      hint: 'add your public key to ~/.ssh/authorized_keys on the remote, load the right key with `ssh-add`, or pass --identity',
+      hint: unusable ? `${unusable.hint}; or add your public key to ~/.ssh/authorized_keys on the remote` : 'add your public key to ~/.ssh/authorized_keys on the remote, load the right key with `ssh-add`, or pass --identity',
     })
   }
   if (e.level === 'client-timeout' && seen === 'up' && e.message === 'Keepalive timeout') {
