@@ -6,11 +6,16 @@ import {field} from '../core/text.js'
 import {closest} from '../core/words.js'
 import type {LensContext} from './types.js'
 
-/** One epoch per name (the latest record by (hlc, id) defines it), ordered by start then name. */
+/**
+ * One epoch per name (the latest record by (hlc, id) defines it), ordered by start. Epochs that
+ * start at the same moment are ordered as they were declared, so the one declared last (by
+ * (hlc, id)) is in force from then on, as a name's latest record is: ordering them by name made
+ * "a-era" declared after "b-era" at the same start hold no assertion but those naming it.
+ */
 export function epochTimeline(epochs: readonly Epoch[]): Array<{name: string; starts: number; record: Epoch}> {
   const byName = new Map<string, Epoch>()
   for (const e of [...epochs].sort(compareRecords)) byName.set(e.name, e)
-  return [...byName.values()].map((e) => ({name: e.name, starts: parseDate(e.starts), record: e})).sort((a, b) => a.starts - b.starts || (a.name < b.name ? -1 : 1))
+  return [...byName.values()].map((e) => ({name: e.name, starts: parseDate(e.starts), record: e})).sort((a, b) => a.starts - b.starts || compareRecords(a.record, b.record))
 }
 
 /** The reference time of a query: --valid-at, else --as-of, else now. */
