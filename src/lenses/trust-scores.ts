@@ -1,7 +1,8 @@
 /**
  * Trust scores from endorsements, EigenTrust-style (Kamvar et al., WWW 2003): a random walk
  * over endorsement weights that restarts at the pre-trusted agents (the store's own key and
- * configured ones). Scores are reported relative to the best pre-trusted agent, in [0, 1].
+ * configured ones). An agent's score is the probability that the walk reaches it before
+ * restarting (see hitting), in [0, 1]; pre-trusted agents are 1.
  */
 import type {Trust} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
@@ -49,38 +50,114 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
     endorsedBy.set(t.target, by)
   }
   const ids = [...agents].sort()
-  const ix = new Map(ids.map((a, i) => [a, i]))
   const result = new Map<string, TrustScore>()
-  if (pre.length === 0) {
-    for (const a of ids) result.set(a, {agent: a, score: 0, tier: 'newcomer', pretrusted: false, endorsedBy: endorsedBy.get(a) ?? []})
-    return result
-  }
-  const p = new Float64Array(ids.length)
-  for (const a of pre) p[ix.get(a)!] = 1 / pre.length
-  let t = Float64Array.from(p)
-  for (let it = 0; it < (opts.iterations ?? 200); it++) {
-    const next = new Float64Array(ids.length)
-    let leak = 0
-    for (let i = 0; i < ids.length; i++) {
-      const edges = out.get(ids[i]) ?? []
-      const sum = edges.reduce((s, e) => s + e.weight, 0)
-      const scale = sum > 1 ? 1 / sum : 1
-      for (const e of edges) next[ix.get(e.target)!] += (1 - RESTART) * t[i] * e.weight * scale
-      leak += (1 - RESTART) * t[i] * (1 - sum * scale)
-    }
-    let delta = 0
-    for (let i = 0; i < ids.length; i++) {
-      next[i] += (RESTART + leak) * p[i]
-      delta += Math.abs(next[i] - t[i])
-    }
-    t = next
-    if (delta < 1e-12) break
-  }
-  const top = Math.max(...pre.map((a) => t[ix.get(a)!]))
+  const preSet = new Set(pre)
+  const h = pre.length === 0 ? new Map<string, number>() : hitting(ids, out, preSet, opts.iterations ?? 1000)
   for (const a of ids) {
-    const isPre = pre.includes(a)
-    const score = isPre ? 1 : Math.min(1, t[ix.get(a)!] / top)
+    const isPre = preSet.has(a)
+    const score = isPre ? 1 : Math.min(1, h.get(a) ?? 0)
     result.set(a, {agent: a, score, tier: tierOf(score, isPre), pretrusted: isPre, endorsedBy: (endorsedBy.get(a) ?? []).sort((x, y) => y.weight - x.weight || (x.agent < y.agent ? -1 : 1))})
   }
   return result
+}
+
+/**
+ * Each agent's score: the probability that the walk, started at a pre-trusted agent (summed over
+ * them), reaches it before restarting. A step follows an endorsement with probability
+ * (1 - RESTART) times its weight (scaled when an agent's weights sum past 1); reaching a
+ * pre-trusted agent starts a walk of its own. Without cycles this is EigenTrust's stationary
+ * trust relative to the pre-trusted agents; with them it counts a walk once, where the
+ * stationary trust counts every visit, so agents endorsing each other in a ring cannot lift
+ * themselves (an agent endorsed at 0.3 whose friend endorses it back scored 0.92, tier trusted).
+ * Expected visits from the pre-trusted set, divided by the expected visits of a walk from the
+ * agent itself: only agents on a cycle return, and only within their strongly connected part.
+ */
+function hitting(ids: string[], out: Map<string, Array<{target: string; weight: number}>>, pre: ReadonlySet<string>, iterations: number): Map<string, number> {
+  const ix = new Map(ids.map((a, i) => [a, i]))
+  // Steps between agents that are not pre-trusted, with their probabilities; from the pre-trusted ones, where walks start.
+  const steps: Array<Array<{to: number; p: number}>> = ids.map((a) => {
+    const edges = out.get(a) ?? []
+    const sum = edges.reduce((t, e) => t + e.weight, 0)
+    const scale = sum > 1 ? 1 / sum : 1
+    return edges.filter((e) => !pre.has(e.target)).map((e) => ({to: ix.get(e.target)!, p: (1 - RESTART) * e.weight * scale}))
+  })
+  const walk = (start: Float64Array, within?: ReadonlySet<number>): Float64Array => {
+    const visits = new Float64Array(ids.length)
+    let v = start
+    for (let it = 0; it < iterations; it++) {
+      let mass = 0
+      for (let i = 0; i < ids.length; i++) {
+        visits[i] += v[i]
+        mass += v[i]
+      }
+      if (mass < 1e-15) break
+      const next = new Float64Array(ids.length)
+      for (let i = 0; i < ids.length; i++) {
+        if (v[i] === 0 || (pre.has(ids[i]) && it > 0)) continue
+        for (const e of steps[i]) if (!within || within.has(e.to)) next[e.to] += v[i] * e.p
+      }
+      v = next
+    }
+    return visits
+  }
+  const start = new Float64Array(ids.length)
+  for (const p of pre) start[ix.get(p)!] = 1
+  const fromPre = walk(start)
+  const h = new Map<string, number>()
+  for (const part of stronglyConnected(ids.length, (i) => (pre.has(ids[i]) ? [] : steps[i].map((e) => e.to)))) {
+    for (const j of part) {
+      if (pre.has(ids[j])) continue
+      let self = 1
+      if (part.length > 1) {
+        const one = new Float64Array(ids.length)
+        one[j] = 1
+        self = walk(one, new Set(part.filter((k) => !pre.has(ids[k]))))[j]
+      }
+      h.set(ids[j], fromPre[j] / self)
+    }
+  }
+  return h
+}
+
+/** Tarjan's strongly connected components, iteratively (no recursion limit on long chains). */
+function stronglyConnected(n: number, next: (i: number) => number[]): number[][] {
+  const index = new Int32Array(n).fill(-1)
+  const low = new Int32Array(n)
+  const onStack = new Uint8Array(n)
+  const stack: number[] = []
+  const parts: number[][] = []
+  let counter = 0
+  for (let root = 0; root < n; root++) {
+    if (index[root] >= 0) continue
+    const frames: Array<{v: number; edges: number[]; k: number}> = [{v: root, edges: next(root), k: 0}]
+    index[root] = low[root] = counter++
+    stack.push(root)
+    onStack[root] = 1
+    while (frames.length) {
+      const f = frames[frames.length - 1]
+      if (f.k < f.edges.length) {
+        const w = f.edges[f.k++]
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++
+          stack.push(w)
+          onStack[w] = 1
+          frames.push({v: w, edges: next(w), k: 0})
+        } else if (onStack[w]) low[f.v] = Math.min(low[f.v], index[w])
+        continue
+      }
+      frames.pop()
+      if (frames.length) low[frames[frames.length - 1].v] = Math.min(low[frames[frames.length - 1].v], low[f.v])
+      if (low[f.v] === index[f.v]) {
+        const part: number[] = []
+        let w: number
+        do {
+          w = stack.pop()!
+          onStack[w] = 0
+          part.push(w)
+        } while (w !== f.v)
+        parts.push(part)
+      }
+    }
+  }
+  return parts
 }
