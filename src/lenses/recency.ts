@@ -19,7 +19,8 @@ export const recency: Lens = (cands) => {
   const newest = order[order.length - 1]
   if (isTie(ranked)) {
     // A tie: resolved() names the tied values and the id that breaks it; say what they share.
-    return resolved('recency', cands, ranked, [`the latest assertions of ${plural(cands.length, 'candidate')} share hlc ${newest.hlc}, so none of their values is later than the others`])
+    const tied = ranked.filter((r) => r.score === ranked[0].score).length
+    return resolved('recency', cands, ranked, [`${tied} values were last asserted at the same hlc, ${newest.hlc} (of ${plural(cands.length, 'candidate')}), so none is later than the others`])
   }
   const latest = order.filter((a) => a.hlc === newest.hlc)
   return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(latest[0].id)}) of ${plural(cands.length, 'candidate')}`])
