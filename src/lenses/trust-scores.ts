@@ -31,7 +31,7 @@ export const tierOf = (score: number, pretrusted: boolean): Tier =>
  * An agent's outgoing weights are used as given when they sum to at most 1, else scaled to
  * sum to 1; what an agent does not hand out returns to the pre-trusted set.
  */
-export function trustScores(endorsements: readonly Trust[], pretrusted: readonly string[], opts: {iterations?: number} = {}): Map<string, TrustScore> {
+export function trustScores(endorsements: readonly Trust[], pretrusted: readonly string[]): Map<string, TrustScore> {
   const latest = new Map<string, Trust>()
   for (const t of [...endorsements].sort(compareRecords)) latest.set(`${t.agent}\u0000${t.target}`, t)
   const pre = [...new Set(pretrusted)].sort()
@@ -52,7 +52,7 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
   const ids = [...agents].sort()
   const result = new Map<string, TrustScore>()
   const preSet = new Set(pre)
-  const h = pre.length === 0 ? new Map<string, number>() : hitting(ids, out, preSet, opts.iterations ?? 1000)
+  const h = pre.length === 0 ? new Map<string, number>() : hitting(ids, out, preSet)
   for (const a of ids) {
     const isPre = preSet.has(a)
     const score = isPre ? 1 : Math.min(1, h.get(a) ?? 0)
@@ -60,6 +60,9 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
   }
   return result
 }
+
+/** Steps of return walks allowed for one strongly connected part (agents x endorsements among them x rounds); past it, a bound. */
+export const RING_BUDGET = 5_000_000
 
 /**
  * Each agent's score: the probability that the walk, started at a pre-trusted agent (summed over
@@ -71,8 +74,11 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
  * themselves (an agent endorsed at 0.3 whose friend endorses it back scored 0.92, tier trusted).
  * Expected visits from the pre-trusted set, divided by the expected visits of a walk from the
  * agent itself: only agents on a cycle return, and only within their strongly connected part.
+ * A part so large that RING_BUDGET cuts its walks short takes a lower bound instead (what is
+ * still walking may return at most 1 / (1 - the share it keeps inside) times): such a ring gets
+ * a little less trust than it might, never more.
  */
-function hitting(ids: string[], out: Map<string, Array<{target: string; weight: number}>>, pre: ReadonlySet<string>, iterations: number): Map<string, number> {
+function hitting(ids: string[], out: Map<string, Array<{target: string; weight: number}>>, pre: ReadonlySet<string>): Map<string, number> {
   const ix = new Map(ids.map((a, i) => [a, i]))
   // Steps between agents that are not pre-trusted, with their probabilities; from the pre-trusted ones, where walks start.
   const steps: Array<Array<{to: number; p: number}>> = ids.map((a) => {
@@ -81,39 +87,66 @@ function hitting(ids: string[], out: Map<string, Array<{target: string; weight: 
     const scale = sum > 1 ? 1 / sum : 1
     return edges.filter((e) => !pre.has(e.target)).map((e) => ({to: ix.get(e.target)!, p: (1 - RESTART) * e.weight * scale}))
   })
-  const walk = (start: Float64Array, within?: ReadonlySet<number>): Float64Array => {
-    const visits = new Float64Array(ids.length)
-    let v = start
-    for (let it = 0; it < iterations; it++) {
-      let mass = 0
-      for (let i = 0; i < ids.length; i++) {
-        visits[i] += v[i]
-        mass += v[i]
-      }
-      if (mass < 1e-15) break
-      const next = new Float64Array(ids.length)
-      for (let i = 0; i < ids.length; i++) {
-        if (v[i] === 0 || (pre.has(ids[i]) && it > 0)) continue
-        for (const e of steps[i]) if (!within || within.has(e.to)) next[e.to] += v[i] * e.p
-      }
-      v = next
+  // Expected visits of walks from the pre-trusted set (each step moves at most 0.85 of the mass).
+  const fromPre = new Float64Array(ids.length)
+  let v = new Float64Array(ids.length)
+  for (const p of pre) v[ix.get(p)!] = 1
+  for (let it = 0; it < 1000; it++) {
+    const next = new Float64Array(ids.length)
+    let mass = 0
+    for (let i = 0; i < ids.length; i++) {
+      if (v[i] === 0) continue
+      for (const e of steps[i]) next[e.to] += v[i] * e.p
     }
-    return visits
+    for (let i = 0; i < ids.length; i++) {
+      fromPre[i] += next[i]
+      mass += next[i]
+    }
+    v = next
+    if (mass < 1e-15) break
   }
-  const start = new Float64Array(ids.length)
-  for (const p of pre) start[ix.get(p)!] = 1
-  const fromPre = walk(start)
   const h = new Map<string, number>()
   for (const part of stronglyConnected(ids.length, (i) => (pre.has(ids[i]) ? [] : steps[i].map((e) => e.to)))) {
-    for (const j of part) {
-      if (pre.has(ids[j])) continue
-      let self = 1
-      if (part.length > 1) {
-        const one = new Float64Array(ids.length)
-        one[j] = 1
-        self = walk(one, new Set(part.filter((k) => !pre.has(ids[k]))))[j]
+    if (part.length === 1) {
+      if (!pre.has(ids[part[0]])) h.set(ids[part[0]], fromPre[part[0]])
+      continue
+    }
+    // The part's own endorsements, indexed locally (compressed rows).
+    const local = new Map(part.map((g, k) => [g, k]))
+    const start = new Int32Array(part.length + 1)
+    const to: number[] = []
+    const prob: number[] = []
+    const inside = new Float64Array(part.length)
+    part.forEach((g, k) => {
+      for (const e of steps[g]) {
+        const t = local.get(e.to)
+        if (t === undefined) continue
+        to.push(t)
+        prob.push(e.p)
+        inside[k] += e.p
       }
-      h.set(ids[j], fromPre[j] / self)
+      start[k + 1] = to.length
+    })
+    const rounds = Math.min(1000, Math.floor(RING_BUDGET / (part.length * Math.max(1, to.length))))
+    for (let k = 0; k < part.length; k++) {
+      // Expected visits of a walk from the agent itself: 1 + its returns.
+      let self = 1
+      let w = new Float64Array(part.length)
+      w[k] = 1
+      let mass = 1
+      for (let it = 0; it < rounds && mass >= 1e-15; it++) {
+        const next = new Float64Array(part.length)
+        for (let i = 0; i < part.length; i++) {
+          if (w[i] === 0) continue
+          for (let x = start[i]; x < start[i + 1]; x++) next[to[x]] += w[i] * prob[x]
+        }
+        mass = 0
+        for (let i = 0; i < part.length; i++) mass += next[i]
+        self += next[k]
+        w = next
+      }
+      if (mass >= 1e-15) self += mass / (1 - inside[k])
+      h.set(ids[part[k]], fromPre[part[k]] / self)
     }
   }
   return h

@@ -95,6 +95,17 @@ describe('trust scores (EigenTrust from the pre-trusted set)', () => {
     expect(r.get(d.publicHex)!.score).toBeCloseTo((0.255 * 0.85 ** 2 * 0.425) / (1 - 0.425 * 0.85 ** 2), 9)
   })
 
+  it('a ring too large to walk exactly gets less trust than a walk would give it, never more', () => {
+    // 3,000 agents each endorsing the next, the last the first: past the work budget for its walks.
+    const ring = Array.from({length: 3000}, (_, i) => testKey(1000 + i))
+    const ends = ring.map((k, i) => t(k, ring[(i + 1) % ring.length], 1))
+    const s = trustScores([t(me, ring[0], 0.3), ...ends], [me.publicHex])
+    const first = s.get(ring[0].publicHex)!.score
+    expect(first).toBeGreaterThan(0)
+    expect(first).toBeLessThanOrEqual(0.255 + 1e-12)
+    expect(s.get(ring[1].publicHex)!.score).toBeLessThanOrEqual(0.255 * 0.85 + 1e-12)
+  })
+
   it('independent endorsement paths add up', () => {
     const s = trustScores([t(me, a, 0.5), t(me, b, 0.5), t(a, c, 1), t(b, c, 1)], [me.publicHex])
     expect(s.get(c.publicHex)!.score).toBeCloseTo(2 * 0.85 * 0.5 * 0.85, 9)
