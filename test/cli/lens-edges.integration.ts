@@ -34,3 +34,25 @@ describe('dates without an offset', () => {
     }
   })
 })
+
+describe('vote says when the votes lens will not count it', () => {
+  it('on the voter\'s own value, on a retracted assertion, on a superseded one; and nothing on a live value of another', () => {
+    expect(sb.run(['keys', 'generate', '--name', 'bob']).code).toBe(0)
+    const mine = sb.json<{id: string}>(['assert', 'svc:vote', 'size', '1']).id
+    const bobs = sb.json<{id: string}>(['assert', 'svc:vote', 'size', '2'], {env: {STEME_KEY: 'bob'}}).id
+    const own = sb.run(['vote', mine, 'up'])
+    expect(own.code).toBe(0)
+    expect(own.stderr).toContain('your own latest word on svc:vote size holds this value')
+    const other = sb.run(['vote', bobs, 'up'])
+    expect(other.code).toBe(0)
+    expect(other.stderr).toBe('')
+    // The answer agrees: bob's 2 has bob and my vote, my 1 only me.
+    expect(winner(sb.json(['query', 'svc:vote', 'size', '--lens', 'votes']))).toBe(2)
+    const newer = sb.json<{id: string}>(['assert', 'svc:vote', 'size', '3', '--supersedes', mine]).id
+    expect(sb.run(['vote', mine, 'down'], {env: {STEME_KEY: 'bob'}}).stderr).toContain(`is superseded by ${newer.slice(0, 12)}`)
+    expect(sb.run(['retract', bobs]).code).toBe(0)
+    expect(sb.run(['vote', bobs, 'up']).stderr).toContain('is retracted (for this key\'s queries)')
+    // Withdrawing a vote has nothing to warn about.
+    expect(sb.run(['vote', bobs, 'withdraw']).stderr).toBe('')
+  })
+})
