@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {DIRECTION_WORDS, voteOp, type VoteResult} from '../ops/vote.js'
+import {visible} from '../ui/table.js'
 
 export default class Vote extends StemeCommand {
   static summary = 'Vote an assertion up or down, or withdraw your vote; your latest vote on it counts'
@@ -16,6 +17,7 @@ export default class Vote extends StemeCommand {
     const rt = await this.open({store: flags.store, keyName: flags.key})
     const res = await voteOp(rt, {target: args.id, direction: args.direction})
     this.out(res.id)
+    for (const w of res.warnings ?? []) this.note(visible(`note: ${w}`))
     return res
   }
 }

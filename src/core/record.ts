@@ -220,7 +220,7 @@ export function checkShape(o: unknown, signed: boolean): asserts o is RecordBody
         if (!('from' in vv) && !('to' in vv)) throw new RecordError('valid', 'must have from or to (omit it instead)')
         if ('from' in vv) isoDate(vv.from, 'valid.from')
         if ('to' in vv) isoDate(vv.to, 'valid.to')
-        if ('from' in vv && 'to' in vv && Date.parse(vv.from as string) > Date.parse(vv.to as string)) {
+        if ('from' in vv && 'to' in vv && parseDate(vv.from as string) > parseDate(vv.to as string)) {
           throw new RecordError('valid', `from (${vv.from}) is after to (${vv.to})`)
         }
       }

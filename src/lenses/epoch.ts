@@ -30,7 +30,7 @@ export const epoch: Lens = (cands, ctx, params) => {
   let how = 'consensus within it'
   if (res.status !== 'decided') {
     res = recency(inEra, ctx, params)
-    how = 'consensus tied, so the latest within it'
+    how = res.status === 'tie' ? 'consensus tied, and its latest values share one hlc' : 'consensus tied, so the latest within it'
   }
   const era = chosen === undefined ? 'the time before any epoch' : `epoch "${field(chosen)}"${chosen === current ? ' (current)' : ` (the latest with candidates; current is "${field(current ?? '')}")`}`
   return {

@@ -1,27 +1,32 @@
 /** Epochs: which named era an assertion belongs to, and which era is current at a reference time. */
-import {parseHlc} from '../core/hlc.js'
+import {parseDate, parseHlc} from '../core/hlc.js'
 import type {Assertion, Epoch} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
 import {field} from '../core/text.js'
 import {closest} from '../core/words.js'
 import type {LensContext} from './types.js'
 
-/** One epoch per name (the latest record by (hlc, id) defines it), ordered by start then name. */
+/**
+ * One epoch per name (the latest record by (hlc, id) defines it), ordered by start. Epochs that
+ * start at the same moment are ordered as they were declared, so the one declared last (by
+ * (hlc, id)) is in force from then on, as a name's latest record is: ordering them by name made
+ * "a-era" declared after "b-era" at the same start hold no assertion but those naming it.
+ */
 export function epochTimeline(epochs: readonly Epoch[]): Array<{name: string; starts: number; record: Epoch}> {
   const byName = new Map<string, Epoch>()
   for (const e of [...epochs].sort(compareRecords)) byName.set(e.name, e)
-  return [...byName.values()].map((e) => ({name: e.name, starts: Date.parse(e.starts), record: e})).sort((a, b) => a.starts - b.starts || (a.name < b.name ? -1 : 1))
+  return [...byName.values()].map((e) => ({name: e.name, starts: parseDate(e.starts), record: e})).sort((a, b) => a.starts - b.starts || compareRecords(a.record, b.record))
 }
 
 /** The reference time of a query: --valid-at, else --as-of, else now. */
 export function referenceTime(ctx: Pick<LensContext, 'validAt' | 'asOf' | 'now'>): number {
-  if (ctx.validAt !== undefined) return Date.parse(ctx.validAt)
+  if (ctx.validAt !== undefined) return parseDate(ctx.validAt)
   if (ctx.asOf !== undefined) return parseHlc(ctx.asOf).wall
   return ctx.now
 }
 
 /** When an assertion speaks of: the start of its validity, else when it was made. */
-export const assertionTime = (a: Assertion): number => (a.valid?.from !== undefined ? Date.parse(a.valid.from) : parseHlc(a.hlc).wall)
+export const assertionTime = (a: Assertion): number => (a.valid?.from !== undefined ? parseDate(a.valid.from) : parseHlc(a.hlc).wall)
 
 export type Timeline = ReturnType<typeof epochTimeline>
 

@@ -1,6 +1,6 @@
 /** Candidate filters: the lifecycle every query applies, and the named filters of lens expressions. */
 import {UserError} from '../core/errors.js'
-import {hlcBound} from '../core/hlc.js'
+import {hlcBound, parseDate} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
 import {field} from '../core/text.js'
 import {matcher} from './authority.js'
@@ -16,9 +16,9 @@ export interface LifecycleOptions {
 
 /** Does an assertion's `valid` range hold at a date? Open ends are unbounded; no range holds always. */
 export function validAt(a: Assertion, date: string): boolean {
-  const t = Date.parse(date)
-  if (a.valid?.from !== undefined && Date.parse(a.valid.from) > t) return false
-  if (a.valid?.to !== undefined && Date.parse(a.valid.to) <= t) return false
+  const t = parseDate(date)
+  if (a.valid?.from !== undefined && parseDate(a.valid.from) > t) return false
+  if (a.valid?.to !== undefined && parseDate(a.valid.to) <= t) return false
   return true
 }
 

@@ -1,16 +1,27 @@
-/** Recency: the value of the latest assertion by (hlc, id) wins. */
+/** Recency: the value of the latest assertion by hlc wins; values last asserted at the same hlc tie (smallest id). */
 import type {Lens} from './types.js'
-import {empty, groupByValue, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
+import {empty, groupByValue, isTie, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
 
 export const recency: Lens = (cands) => {
   if (cands.length === 0) return empty('recency', cands)
   const order = ordered(cands)
-  const pos = new Map(order.map((a, i) => [a.id, i + 1]))
+  // Ordinal score: the rank of the group's newest stamp among the distinct stamps. Two values last
+  // asserted at the same hlc (peers' clocks can meet) score the same: neither is later, so the
+  // documented tie-break (smallest id) decides and the answer says `tie`, rather than the larger
+  // id passing for the later assertion.
+  const stamps = [...new Set(order.map((a) => a.hlc))]
+  const pos = new Map(stamps.map((h, i) => [h, i + 1]))
   const wits = witnessesByValue(cands)
   const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
-  // Ordinal score: the position of the group's newest assertion. Probability: the share of
-  // witnesses whose last word is this value, so the conflict score still shows disagreement.
-  const ranked = rank(groupByValue(cands), (g) => Math.max(...g.members.map((a) => pos.get(a.id)!)), (g) => (wits.get(g.key)?.length ?? 0) / total)
+  // Probability: the share of witnesses whose last word is this value, so the conflict score
+  // still shows disagreement.
+  const ranked = rank(groupByValue(cands), (g) => Math.max(...g.members.map((a) => pos.get(a.hlc)!)), (g) => (wits.get(g.key)?.length ?? 0) / total)
   const newest = order[order.length - 1]
-  return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(newest.id)}) of ${plural(cands.length, 'candidate')}`])
+  if (isTie(ranked)) {
+    // A tie: resolved() names the tied values and the id that breaks it; say what they share.
+    const tied = ranked.filter((r) => r.score === ranked[0].score).length
+    return resolved('recency', cands, ranked, [`${tied} values were last asserted at the same hlc, ${newest.hlc} (of ${plural(cands.length, 'candidate')}), so none is later than the others`])
+  }
+  const latest = order.filter((a) => a.hlc === newest.hlc)
+  return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(latest[0].id)}) of ${plural(cands.length, 'candidate')}`])
 }

@@ -20,7 +20,7 @@ import {LENS_PARAMS, type LensName, type ParamSpec} from './params.js'
 
 /** Each lens, and its parameters (params.ts: the config check reads them without loading the lenses). */
 export const LENSES: Record<LensName, {lens: Lens; describe: string; params: Readonly<Record<string, ParamSpec>>}> = {
-  recency: {lens: recency, describe: 'the latest assertion (by hlc, then id) wins', params: LENS_PARAMS.recency},
+  recency: {lens: recency, describe: 'the latest assertion (by hlc) wins; values last asserted at the same hlc tie', params: LENS_PARAMS.recency},
   confidence: {lens: confidence, describe: 'the highest stated confidence wins', params: LENS_PARAMS.confidence},
   consensus: {lens: consensus, describe: 'the value most distinct witnesses (sources, or agents citing none) stand behind', params: LENS_PARAMS.consensus},
   votes: {lens: votes, describe: 'consensus plus the net up/down votes of distinct agents', params: LENS_PARAMS.votes},

@@ -131,7 +131,9 @@ export function conflictOf(ranked: readonly RankedValue[]): number {
   const k = ranked.filter((r) => r.probability > 0).length
   if (k < 2) return 0
   const top = Math.max(...ranked.map((r) => r.probability)) / total
-  return Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1)))
+  // Rounded to 12 places: a 7:3 split came out 0.6000000000000001, which skeptic(threshold=0.6)
+  // contested ("conflict 0.600 exceeds the threshold 0.600") and --json showed as it was.
+  return Math.round(Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1))) * 1e12) / 1e12
 }
 
 /** True when the two best scores are equal: the winner then rests on the id tie-break. */

@@ -2,7 +2,7 @@
 import type {Vote} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
 import type {Lens} from './types.js'
-import {empty, groupByValue, plural, rank, resolved, showValue, witnessesByValue} from './values.js'
+import {empty, groupByValue, latestBackers, plural, rank, resolved, showValue, witnessesByValue} from './values.js'
 
 /** The counting vote per (agent, target): the latest by (hlc, id). Withdrawn votes weigh 0. */
 export function latestVotes(votes: readonly Vote[]): Map<string, Vote> {
@@ -16,12 +16,25 @@ export const votes: Lens = (cands, ctx) => {
   const wits = witnessesByValue(cands)
   const latest = [...latestVotes(ctx.votes).values()]
   const groups = groupByValue(cands)
+  // An agent whose latest word is a value already counts for it (as its witness, or behind the
+  // source it cites): its vote on that value would count it twice, one agent doubling its value
+  // against another's, the flooding consensus rules out.
+  const backers = latestBackers(cands)
+  let own = 0
   const net = new Map<string, {up: number; down: number}>()
   for (const g of groups) {
     const ids = new Set(g.members.map((a) => a.id))
+    const behind = backers.get(g.key)
     // One agent voting on several copies of a value counts once, with the sign of its summed votes.
     const perAgent = new Map<string, number>()
-    for (const v of latest) if (ids.has(v.target)) perAgent.set(v.agent, (perAgent.get(v.agent) ?? 0) + v.weight)
+    for (const v of latest) {
+      if (!ids.has(v.target)) continue
+      if (behind?.has(v.agent)) {
+        if (v.weight !== 0) own++
+        continue
+      }
+      perAgent.set(v.agent, (perAgent.get(v.agent) ?? 0) + v.weight)
+    }
     let up = 0
     let down = 0
     for (const w of perAgent.values()) w > 0 ? up++ : w < 0 ? down++ : 0
@@ -32,6 +45,7 @@ export const votes: Lens = (cands, ctx) => {
   const n = net.get(w.key)!
   return resolved('votes', cands, ranked, [
     `${showValue(w.key)} scores ${w.score}: ${plural(wits.get(w.key)?.length ?? 0, 'witness')}, ${n.up} up and ${n.down} down votes` +
-      (ranked[1] ? `; next ${showValue(ranked[1].key)} scores ${ranked[1].score}` : ''),
+      (ranked[1] ? `; next ${showValue(ranked[1].key)} scores ${ranked[1].score}` : '') +
+      (own ? ` (${plural(own, 'vote')} by agents on a value their own latest word holds not counted)` : ''),
   ])
 }

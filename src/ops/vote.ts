@@ -1,8 +1,10 @@
 /** Vote on an assertion: up, down, or withdraw an earlier vote. The latest vote per (agent, target) counts. */
 import {UserError} from '../core/errors.js'
 import {field} from '../core/text.js'
-import type {VoteBody} from '../core/record.js'
+import type {Assertion, VoteBody} from '../core/record.js'
 import {seal} from '../core/seal.js'
+import {latestPerAgent, valueKey} from '../lenses/values.js'
+import {gatherContext} from './context.js'
 import type {Deps} from './deps.js'
 import {findStored} from './ids.js'
 import {sealOrExplain} from './sealing.js'
@@ -17,6 +19,8 @@ export interface VoteResult {
   id: string
   target: string
   weight: 1 | -1 | 0
+  /** Why the votes lens will not count it as things stand (for the signing key's queries); absent when it will. */
+  warnings?: string[]
 }
 
 /** A stored record a vote or retraction may point at, by id or unique prefix; unknown ids are rejected (exit 1). */
@@ -33,5 +37,24 @@ export async function voteOp(deps: Deps, input: {target: string; direction: stri
   const sealed = sealOrExplain(() => seal(body, key), 'vote')
   await deps.store.insert([sealed])
   await deps.saveClock()
-  return {id: sealed.record.id, target: record.id, weight: body.weight}
+  const warnings = body.weight === 0 ? [] : await idleVote(deps, record, key.publicHex)
+  return {id: sealed.record.id, target: record.id, weight: body.weight, ...(warnings.length ? {warnings} : {})}
+}
+
+/**
+ * Why a vote will count for nothing in the votes lens as the voter's queries see the store: its
+ * target is retracted or superseded, or the voter's own latest word holds that value (it counts
+ * there already). The vote is stored all the same: it counts if that changes.
+ */
+async function idleVote(deps: Pick<Deps, 'store' | 'config'>, target: Assertion, voter: string): Promise<string[]> {
+  const short = target.id.slice(0, 12)
+  const cands = await deps.store.assertions(target.subject, target.predicate)
+  const ctx = await gatherContext(deps, cands, {now: Date.now(), self: voter})
+  if (ctx.retracted.has(target.id)) return [`${short} is retracted (for this key's queries): the votes lens counts votes on live assertions only, so this one counts for nothing while it stays retracted`]
+  const by = ctx.superseded.get(target.id)
+  if (by) return [`${short} is superseded by ${by.slice(0, 12)}: the votes lens counts votes on live assertions only, so vote on ${by.slice(0, 12)} to back what replaced it`]
+  const live = cands.filter((a) => !ctx.retracted.has(a.id) && !ctx.superseded.has(a.id))
+  const mine = latestPerAgent(live).filter((a) => a.agent === voter)
+  if (mine.some((a) => valueKey(a) === valueKey(target))) return [`your own latest word on ${field(target.subject)} ${field(target.predicate)} holds this value: you count for it already, and the votes lens does not count your vote on it`]
+  return []
 }

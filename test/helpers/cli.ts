@@ -18,7 +18,7 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv
   run(args: string[], opts?: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv}): RunResult
   runAsync(args: string[], opts?: {input?: string; cwd?: string}): Promise<RunResult>
-  json<T = unknown>(args: string[], opts?: {input?: string; cwd?: string}): T
+  json<T = unknown>(args: string[], opts?: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv}): T
   cleanup(): void
 }
 

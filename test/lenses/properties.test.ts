@@ -3,9 +3,10 @@ import {describe, expect} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
 import {formatHlc} from '../../src/core/hlc.js'
-import type {Assertion, RecordBody, Vote} from '../../src/core/record.js'
+import type {Assertion, RecordBody, Trust, Vote} from '../../src/core/record.js'
 import {seal, type Sealed} from '../../src/core/seal.js'
 import {compile, LENS_NAMES, resolve} from '../../src/lenses/registry.js'
+import {trustScores} from '../../src/lenses/trust-scores.js'
 import type {LensContext} from '../../src/lenses/types.js'
 import {queryOp} from '../../src/ops/query.js'
 import {fc, test} from '../helpers/fc.js'
@@ -134,4 +135,22 @@ describe('lens properties', () => {
       if (r.status === 'decided') expect(r.winner?.probability, text).toBe(1)
     }
   })
+})
+
+describe('trust score properties', () => {
+  const agents = [1, 2, 3, 4, 5, 6].map(testKey)
+  const edge = fc.record({from: fc.nat(5), to: fc.nat(5), weight: fc.constantFrom(0.2, 0.5, 1)})
+  const endorse = (from: number, to: number, weight: number, i: number) =>
+    seal({v: 1, kind: 'trust', agent: agents[from].publicHex, hlc: formatHlc({wall: BASE + i * 1000, counter: 0}), target: agents[to].publicHex, weight} as RecordBody, agents[from]).record as Trust
+  test.prop([fc.array(edge, {maxLength: 20}), fc.nat(4), fc.array(fc.record({to: fc.nat(5), weight: fc.constantFrom(0.2, 0.5, 1)}), {minLength: 1, maxLength: 4})], {numRuns: 200})(
+    "an agent's own endorsements never change its own score: it cannot endorse its way up, in a ring or otherwise",
+    (graph, who, extra) => {
+      const j = who + 1 // agent 0 is the pre-trusted one
+      const base = graph.filter((e) => e.from !== e.to && e.from !== j).map((e, i) => endorse(e.from, e.to, e.weight, i))
+      const more = extra.filter((e) => e.to !== j).map((e, i) => endorse(j, e.to, e.weight, 100 + i))
+      const before = trustScores(base, [agents[0].publicHex]).get(agents[j].publicHex)?.score ?? 0
+      const after = trustScores([...base, ...more], [agents[0].publicHex]).get(agents[j].publicHex)?.score ?? 0
+      expect(after).toBeCloseTo(before, 9)
+    },
+  )
 })

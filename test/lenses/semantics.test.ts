@@ -72,6 +72,45 @@ describe('trust scores (EigenTrust from the pre-trusted set)', () => {
     expect(sa.endorsedBy).toEqual([{agent: me.publicHex, weight: 1}])
   })
 
+  it('a full endorsement gives 0.85 and each further hop 0.85 times its weight, as documented', () => {
+    const s = trustScores([t(me, a, 1), t(a, b, 1), t(b, c, 0.2)], [me.publicHex])
+    expect(s.get(a.publicHex)!.score).toBeCloseTo(0.85, 9)
+    expect(s.get(b.publicHex)!.score).toBeCloseTo(0.85 ** 2, 9)
+    expect(s.get(c.publicHex)!.score).toBeCloseTo(0.85 ** 3 * 0.2, 9)
+  })
+
+  it('agents endorsing each other in a ring do not lift their own scores', () => {
+    // Endorsed at 0.3 by the store's key: 0.255, tier established, whatever b says of a.
+    const s = trustScores([t(me, a, 0.3), t(a, b, 1), t(b, a, 1)], [me.publicHex])
+    expect(s.get(a.publicHex)!.score).toBeCloseTo(0.85 * 0.3, 9)
+    expect(s.get(b.publicHex)!.score).toBeCloseTo(0.85 * 0.3 * 0.85, 9)
+    expect(s.get(a.publicHex)!.tier).toBe('established')
+    expect(s.get(b.publicHex)!.tier).toBe('established')
+    // A ring of three: its members keep the product along the one way in. One agent c endorses
+    // beyond the ring is reached from c, and again each time a walk comes round (c -> a -> b -> c).
+    const d = testKey(5)
+    const r = trustScores([t(me, a, 0.3), t(a, b, 1), t(b, c, 1), t(c, a, 0.5), t(c, d, 0.5)], [me.publicHex])
+    expect(r.get(a.publicHex)!.score).toBeCloseTo(0.255, 9)
+    expect(r.get(c.publicHex)!.score).toBeCloseTo(0.255 * 0.85 ** 2, 9)
+    expect(r.get(d.publicHex)!.score).toBeCloseTo((0.255 * 0.85 ** 2 * 0.425) / (1 - 0.425 * 0.85 ** 2), 9)
+  })
+
+  it('a ring too large to walk exactly gets less trust than a walk would give it, never more', () => {
+    // 3,000 agents each endorsing the next, the last the first: past the work budget for its walks.
+    const ring = Array.from({length: 3000}, (_, i) => testKey(1000 + i))
+    const ends = ring.map((k, i) => t(k, ring[(i + 1) % ring.length], 1))
+    const s = trustScores([t(me, ring[0], 0.3), ...ends], [me.publicHex])
+    const first = s.get(ring[0].publicHex)!.score
+    expect(first).toBeGreaterThan(0)
+    expect(first).toBeLessThanOrEqual(0.255 + 1e-12)
+    expect(s.get(ring[1].publicHex)!.score).toBeLessThanOrEqual(0.255 * 0.85 + 1e-12)
+  })
+
+  it('independent endorsement paths add up', () => {
+    const s = trustScores([t(me, a, 0.5), t(me, b, 0.5), t(a, c, 1), t(b, c, 1)], [me.publicHex])
+    expect(s.get(c.publicHex)!.score).toBeCloseTo(2 * 0.85 * 0.5 * 0.85, 9)
+  })
+
   it('ignores endorsements no trusted agent reaches', () => {
     const s = trustScores([t(a, b, 1)], [me.publicHex])
     expect(s.get(b.publicHex)!.score).toBe(0)

@@ -14,6 +14,8 @@ export interface VectorRecord {
   by: string
   /** Seconds after the base time: the record's hlc. */
   at: number
+  /** The hlc's counter (default: the record's position), so two records can share one stamp. */
+  counter?: number
   kind?: RecordBody['kind']
   [field: string]: unknown
 }
@@ -81,8 +83,8 @@ export function buildRecords(v: Vector): {records: Sealed[]; ids: Map<string, st
     return x
   }
   const records = v.records.map((r, i) => {
-    const {ref, by, at, kind = 'assertion', ...fields} = r
-    const body: Record<string, unknown> = {v: 1, kind, agent: key(by).publicHex, hlc: formatHlc({wall: BASE + at * 1000, counter: i})}
+    const {ref, by, at, kind = 'assertion', counter, ...fields} = r
+    const body: Record<string, unknown> = {v: 1, kind, agent: key(by).publicHex, hlc: formatHlc({wall: BASE + at * 1000, counter: counter ?? i})}
     if (kind === 'assertion') Object.assign(body, {subject: v.subject ?? 's:x', predicate: v.predicate ?? 'p', confidence: 1})
     for (const [k, val] of Object.entries(fields)) body[k] = k === 'value' ? val : deref(val)
     const sealed = seal(body as unknown as RecordBody, key(by))

@@ -5,7 +5,7 @@ import {table} from '../../ui/table.js'
 
 export default class TrustListCommand extends StemeCommand {
   static summary = 'List trust scores, tiers and why'
-  static description = `Scores are EigenTrust over endorsements, restarting at your key and the pre-trusted agents of the store config, relative to them (1.0).
+  static description = `Scores follow EigenTrust over endorsements, restarting at your key and the pre-trusted agents of the store config (1.0): the chance a walk from them reaches the agent (a full endorsement 0.85, each further hop 0.85 times its weight).
 Tiers: authority (pre-trusted), trusted (>= 0.5), established (>= 0.15), newcomer (below).`
   static flags = {'as-of': Flags.string({description: 'scores as the store knew them at this date or hlc'})}
 

@@ -1,6 +1,6 @@
 /** Read routes: thin mappings from query strings to queryOp, showOp, logOp and statsOp, the ops the CLI calls. */
 import type {FastifyInstance} from 'fastify'
-import {hlcBound} from '../../core/hlc.js'
+import {hlcBound, parseDate} from '../../core/hlc.js'
 import {inputName} from '../../core/naming.js'
 import {logPageJson, parsePosition} from '../../ops/log.js'
 import {gatherPolicy, selfOf} from '../../ops/context.js'
@@ -133,7 +133,7 @@ export class AnswerCache {
     const {epochs} = await gatherPolicy(this.deps, {self: selfOf(this.deps)})
     let next = Infinity
     for (const e of epochs) {
-      const t = Date.parse(e.starts)
+      const t = parseDate(e.starts)
       if (t > now && t < next) next = t
     }
     return next
