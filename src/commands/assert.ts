@@ -6,6 +6,7 @@ import {parseDate} from '../core/hlc.js'
 import {assertOp, parseTypedValue, typedName, type AssertResult} from '../ops/assert.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
 import {field, visible} from '../ui/table.js'
+import {unitNumber} from '../core/text.js'
 import {unknownEpoch} from '../lenses/epochs.js'
 import type {Epoch} from '../core/record.js'
 
@@ -81,13 +82,6 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     this.out(res.id)
     return res
   }
-}
-
-/** A decimal number in [0, 1] as typed (0.9, 1, .5, 1e-1), or undefined: Number() would also take 0x1, 0b1 and " ". */
-function unitNumber(text: string): number | undefined {
-  if (!/^\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined
-  const n = Number(text)
-  return n >= 0 && n <= 1 ? n : undefined
 }
 
 /**
