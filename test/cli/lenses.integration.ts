@@ -195,6 +195,9 @@ describe('steme lens commands', () => {
     [['trust', '8139770ea87d', '0.5'], 2, '"8139770ea87d" is not an agent key: it has 12 hex chars, an agent key 64\nhint: give the whole 64-hex public key: `steme whoami` prints yours, `steme trust list --json`'],
     [['epoch', 'x', '--starts', 'soon'], 2, 'starts'],
     [['conflicts', '--min-score', '3'], 2, '--min-score must be a number in [0, 1]'],
+    [['conflicts', '--min-score', '0x1'], 2, '--min-score must be a number in [0, 1], got "0x1"'],
+    [['query', 'drug:aspirin', '--lens', 'skeptic(threshold=0x1)'], 2, 'skeptic threshold="0x1": must be a number in [0, 1]'],
+    [['query', 'drug:aspirin', '--lens', 'min-confidence:0b1, then recency'], 2, 'min-confidence:0b1: the threshold must be a number in [0, 1]'],
     [['conflicts', '--valid-at', 'someday'], 2, '--valid-at "someday" is not a date'],
   ])('rejects %j with exit %i and names the input', (args, code, message) => {
     const before = json('stats').records
