@@ -68,6 +68,24 @@ describe('--help descriptions', () => {
     }
     expect(short).toEqual([])
   })
+
+  // The commands of the README's tour: each says more than its one-line summary, and every example
+  // is a command line to copy (oclif prints "$ " only before one that starts with the bin's name,
+  // so "cat x | steme ingest -" showed as prose among commands).
+  it('the core commands have a description, and every example is a "$ steme" line', () => {
+    const core = ['init', 'keys:generate', 'keys:list', 'keys:default', 'whoami', 'assert', 'ingest', 'query', 'show', 'log', 'export', 'stats', 'fsck', 'retract', 'vote', 'trust', 'trust:list', 'epoch', 'conflicts', 'migrate']
+    const missing: string[] = []
+    const prose: string[] = []
+    for (const id of core) {
+      const r = sb.run([...id.split(':'), '--help'])
+      expect(r.code, id).toBe(0)
+      if (!/^DESCRIPTION\n/m.test(r.stdout)) missing.push(id)
+      const examples = r.stdout.split(/^EXAMPLES\n/m)[1]?.split(/\n[A-Z]+\n/)[0] ?? ''
+      expect(examples, `${id} has no examples`).not.toBe('')
+      for (const line of examples.split('\n')) if (line.trim() && !line.startsWith('  $ steme ')) prose.push(`${id}: ${line.trim()}`)
+    }
+    expect({missing, prose}).toEqual({missing: [], prose: []})
+  })
 })
 
 describe('a typo in a command or a flag', () => {
