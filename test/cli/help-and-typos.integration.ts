@@ -117,6 +117,15 @@ describe('a typo in a command or a flag', () => {
     expect(sb.run(['keys', 'list', '--json']).stdout).toContain('"keys": []')
   })
 
+  it('--json on export says its output is JSON already, and where records are one JSON document', () => {
+    const r = sb.run(['export', '--json'])
+    expect(r.stderr).toBe(
+      'error: Nonexistent flag: --json; export takes no --json: it writes signed NDJSON, one JSON record per line, already (`steme log --json` gives records as one JSON document)\nhint: see `steme export --help`\n',
+    )
+    expect(r.stdout).toBe('')
+    expect(r.code).toBe(2)
+  })
+
   it('--remote on a command that cannot go through a daemon names those that can', () => {
     const r = sb.run(['fsck', '--remote', 'http://127.0.0.1:9'])
     expect(r.stderr).toBe(
