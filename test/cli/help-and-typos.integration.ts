@@ -73,7 +73,7 @@ describe('--help descriptions', () => {
   // is a command line to copy (oclif prints "$ " only before one that starts with the bin's name,
   // so "cat x | steme ingest -" showed as prose among commands).
   it('the core commands have a description, and every example is a "$ steme" line', () => {
-    const core = ['init', 'keys:generate', 'keys:list', 'keys:default', 'whoami', 'assert', 'ingest', 'query', 'show', 'log', 'export', 'stats', 'fsck', 'retract', 'vote', 'trust', 'trust:list', 'epoch', 'conflicts', 'migrate']
+    const core = ['init', 'keys:generate', 'keys:list', 'keys:default', 'whoami', 'assert', 'ingest', 'query', 'show', 'log', 'export', 'stats', 'fsck', 'retract', 'vote', 'trust', 'trust:list', 'epoch', 'conflicts', 'coverage', 'migrate']
     const missing: string[] = []
     const prose: string[] = []
     for (const id of core) {
