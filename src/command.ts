@@ -18,6 +18,8 @@ export type Target = {rt: Runtime; remote?: undefined} | {remote: RemoteClient; 
 
 export abstract class StemeCommand extends Command {
   static enableJsonFlag = true
+  /** For a command without --json: why, and where its data is as JSON (said when --json is given). */
+  static noJson?: string
 
   static baseFlags = {
     store: Flags.string({
@@ -204,6 +206,8 @@ export abstract class StemeCommand extends Command {
       const through = this.config.commands.filter((c) => c.flags?.remote && !c.hidden).map((c) => c.id.replaceAll(':', ' '))
       return `; ${this.id?.replaceAll(':', ' ')} does not go through a daemon (those that do: ${through.sort().join(', ')})`
     }
+    // --json on a command whose output is not a JSON document: say so, and where its data is as JSON.
+    if (names.includes('json') && !known.includes('json')) return `; ${this.id?.replaceAll(':', ' ')} takes no --json${ctor.noJson ? `: ${ctor.noJson}` : ''}`
     const near = names.flatMap((n) => closest(n, known, {max: 1}).map((k) => `--${k}`))
     return near.length ? `; did you mean ${[...new Set(near)].join(' or ')}?` : ''
   }

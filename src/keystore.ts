@@ -23,10 +23,11 @@ export interface LoadedKey extends KeyPair {
   origin: string
 }
 
-const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/
+// Not starting with "." or "-": "." and ".." made the files ..key and ...key, and `keys default -ci` reads as a flag.
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 /** 32 hex digits or more: the shape of key material (a seed is 64; one pasted short by a few is still most of one). */
 const SEED_RE = /^[0-9a-fA-F]{32,}$/
-const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, and not 32 or more hex digits alone'
+const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64 chars, starting with a letter, digit or "_", and not 32 or more hex digits alone'
 
 /**
  * Whether a key name may be used and printed. A run of 32 or more hex digits is the shape of a
@@ -323,6 +324,7 @@ function whyNotName(name: string): string {
   const bad = [...name].find((c) => !/[A-Za-z0-9._-]/.test(c))
   if (bad !== undefined) return `it contains ${bad === ' ' ? 'a space' : JSON.stringify(bad)}`
   if (name.length > 64) return `it is ${name.length} characters long`
+  if (name[0] === '.' || name[0] === '-') return `it starts with ${JSON.stringify(name[0])}`
   return 'it is only hex digits, 32 or more, the shape of a seed'
 }
 

@@ -1,7 +1,7 @@
 /** The one composition root: opens the store, clock and keys for the CLI and the daemon alike. */
 import {HLC_META, HLC_RE, Hlc, parseHlc} from './core/hlc.js'
 import type {Store} from './core/store.js'
-import {accessSync, closeSync, constants, openSync, readSync} from 'node:fs'
+import {accessSync, closeSync, constants, openSync, readSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {UserError} from './core/errors.js'
 import {storeNotWritable} from './core/render-error.js'
@@ -75,6 +75,9 @@ export async function openStore(url: string, opts: {readOnly?: boolean | 'if-unw
     return PostgresStore.open(url, {...opts, readOnly: opts.readOnly === true})
   }
   let readOnly = opts.readOnly === true
+  // A file already there is opened, not made: it must be a store. (DuckDB opened facts.ndjson
+  // as something else, in memory, and a migrate into it reported records added that went nowhere.)
+  if (opts.create && isNonEmptyFile(url)) notDuckDB(url, {hint: CREATE_HINT})
   if (!opts.create) {
     const {existsSync} = await import('node:fs')
     if (!existsSync(url)) {
@@ -108,11 +111,24 @@ function unwritable(path: string): UserError | undefined {
   return undefined
 }
 
+/** What to do when a store was to be made where a file that is not one is. */
+export const CREATE_HINT = 'name an existing store, or a path where no file is yet for a new one; to write records to a file, run `steme export -o <file>`'
+
+function isNonEmptyFile(path: string): boolean {
+  try {
+    const st = statSync(path)
+    return st.isFile() && st.size > 0
+  } catch {
+    return false
+  }
+}
+
 /**
  * Refuse a file that is not a DuckDB database before DuckDB sees it: DuckDB reads some names as
- * other things (`x.csv` became "Cannot launch in-memory database in read-only mode").
+ * other things (`x.csv` became "Cannot launch in-memory database in read-only mode"). `as` names
+ * the path as the user gave it (`migrate --to x`).
  */
-function notDuckDB(path: string): void {
+export function notDuckDB(path: string, opts: {as?: string; hint?: string} = {}): void {
   const head = Buffer.alloc(12)
   let n = 0
   try {
@@ -126,9 +142,9 @@ function notDuckDB(path: string): void {
     return // a directory or an unreadable file: DuckDB's own error says which
   }
   if (n === 12 && head.toString('latin1', 8, 12) === 'DUCK') return
-  throw new UserError(`${path} is not a steme store: it is not a DuckDB database file`, {
+  throw new UserError(`${opts.as ?? path} is not a steme store: it is not a DuckDB database file`, {
     code: 'no_store',
-    hint: 'point --store at a .steme directory (or its store.duckdb); to add records from a file, run `steme ingest <file>`',
+    hint: opts.hint ?? 'point --store at a .steme directory (or its store.duckdb); to add records from a file, run `steme ingest <file>`',
   })
 }
 

@@ -6,13 +6,14 @@ import {parseDate} from '../core/hlc.js'
 import {assertOp, parseTypedValue, typedName, type AssertResult} from '../ops/assert.js'
 import {hasRecords, sameLookingNotes} from '../ops/log.js'
 import {field, visible} from '../ui/table.js'
+import {unitNumber} from '../core/text.js'
 import {unknownEpoch} from '../lenses/epochs.js'
 import type {Epoch} from '../core/record.js'
 
 export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
   static description = `The value is parsed as JSON when it is JSON (42, true, {"a":1}, "quoted"), else kept as a string.
-A number is stored in its JSON form (1.10 as 1.1, with a note; --string keeps the text). One JSON cannot hold as typed
+A number is stored in its JSON form (1.10 as 1.1, with a note; --string keeps the text). A number JSON cannot hold as typed
 (an integer past 2^53, 1e400) would change value, so it is kept as the text, with a note.
 Text that starts like JSON ({, [ or ") but does not parse, a key given twice, and null are refused; --string stores the text as it is.
 Subject, predicate, --source and --epoch are stored in Unicode NFC (so "café" is one subject however its accent was typed)
@@ -81,13 +82,6 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     this.out(res.id)
     return res
   }
-}
-
-/** A decimal number in [0, 1] as typed (0.9, 1, .5, 1e-1), or undefined: Number() would also take 0x1, 0b1 and " ". */
-function unitNumber(text: string): number | undefined {
-  if (!/^\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined
-  const n = Number(text)
-  return n >= 0 && n <= 1 ? n : undefined
 }
 
 /**

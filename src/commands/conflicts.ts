@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {unitNumber} from '../core/text.js'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsOp, type ConflictsResult} from '../ops/conflicts.js'
 import {answerCell, bold, dim, field, shown, table, visible} from '../ui/table.js'
@@ -32,8 +33,8 @@ ${SELF_IN_LENS}`
 
   async run(): Promise<ConflictsResult> {
     const {flags} = await this.parse(Conflicts)
-    const min = Number(flags['min-score'])
-    if (flags['min-score'].trim() === '' || !(min >= 0 && min <= 1)) this.error(`--min-score must be a number in [0, 1], got "${field(flags['min-score'])}"`, {exit: 2})
+    const min = unitNumber(flags['min-score'])
+    if (min === undefined) this.error(`--min-score must be a number in [0, 1], got "${field(flags['min-score'])}"`, {exit: 2})
     const t = await this.target(flags, {readOnly: true})
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of'], validAt: flags['valid-at']}
     const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)

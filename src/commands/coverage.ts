@@ -6,7 +6,11 @@ import {table} from '../ui/table.js'
 export default class Coverage extends StemeCommand {
   static baseFlags = StemeCommand.storelessFlags
   static summary = 'Per directory: how many observations the extractors make, and how many of them a claim covers'
-  static examples = ['<%= config.bin %> coverage', '<%= config.bin %> coverage --json']
+  static description =
+    "The extractors (the built-in ones for common files and the claims file's [[extract]] entries) observe the repo; per directory, " +
+    'coverage counts their observations and how many of them a claim checks. UNCLAIMED, E.G. names some that none does: candidates ' +
+    'for `steme claims add`. --staged observes the git index, as the pre-commit hook does. Reads no store.'
+  static examples = ['<%= config.bin %> coverage', '<%= config.bin %> coverage --json', '<%= config.bin %> coverage --staged']
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
     staged: Flags.boolean({description: 'observe the git index rather than the working tree'}),

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {epochOp, type EpochResult} from '../ops/epoch.js'
+import {field, visible} from '../ui/table.js'
 
 export default class Epoch extends StemeCommand {
   static summary = 'Declare a named epoch (an era starting at a date) for epoch-aware lenses'
@@ -20,6 +21,11 @@ export default class Epoch extends StemeCommand {
     const viewer = rt.keys.list().find((k) => k.default && k.agent)?.agent
     const res = await epochOp(rt, {name: args.name, starts: flags.starts, note: flags.note, viewer})
     this.out(res.id)
+    if (res.redefines) {
+      const was = res.redefines
+      const same = was.starts === res.starts ? `, the same start: nothing changes for the lenses` : `; it now starts ${field(res.starts)}`
+      this.note(visible(`note: epoch ${JSON.stringify(res.name)} was declared before (${was.id.slice(0, 12)}, by ${was.agent.slice(0, 12)}), starting ${field(was.starts)}; the latest declaration of a name defines it${same}`))
+    }
     if (!res.trusted) {
       const agent = res.agent.slice(0, 12)
       this.note(

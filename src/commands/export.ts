@@ -16,6 +16,7 @@ export default class Export extends StemeCommand {
   ].join('\n\n')
   static examples = ['<%= config.bin %> export -o backup.ndjson', '<%= config.bin %> export --since 2026-01-01 | ssh host steme ingest -', '<%= config.bin %> export --subject drug:aspirin -o aspirin.ndjson']
   static enableJsonFlag = false
+  static noJson = 'it writes signed NDJSON, one JSON record per line, already (`steme log --json` gives records as one JSON document)'
   static flags = {
     since: Flags.string({description: 'only records stamped after this date or hlc'}),
     subject: Flags.string({description: "only this subject's assertions and the records that decide their answers (see below)"}),

@@ -1,4 +1,7 @@
 import {Flags} from '@oclif/core'
+import {existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {UserError} from '../core/errors.js'
 import {StemeCommand} from '../command.js'
 import type {Store} from '../core/store.js'
 import {migrateOp, type MigrateResult} from '../ops/migrate.js'
@@ -28,11 +31,21 @@ export default class Migrate extends StemeCommand {
 
   async run(): Promise<MigrateResult> {
     const {flags} = await this.parse(Migrate)
-    const [{openWhenFree}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
+    const [{openWhenFree, notDuckDB, CREATE_HINT}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
     // Each waits, as every command does, for another steme holding it, as long as its own config says.
     const from = await openWhenFree(locateStore(flags.from), {readOnly: true, wait: this.storeWait()})
     this.stores.push(from)
-    const to = await openWhenFree(locateStore(flags.to), {create: true, wait: this.storeWait()})
+    const target = locateStore(flags.to)
+    if (target.dir !== undefined && !existsSync(target.dir)) {
+      // A directory with no .steme in it: DuckDB's "IO Error: Cannot open file" said only that.
+      throw new UserError(`migrate --to ${flags.to}: ${dirname(target.dir)} holds no .steme store`, {
+        hint: `make one there first (\`steme init --dir ${flags.to}\`), or name a file for a new store, such as ${join(flags.to, 'store.duckdb')}`,
+      })
+    }
+    if (!/^postgres(ql)?:\/\//i.test(target.url) && existsSync(target.url)) {
+      notDuckDB(target.url, {as: `migrate --to ${flags.to}`, hint: CREATE_HINT})
+    }
+    const to = await openWhenFree(target, {create: true, wait: this.storeWait()})
     this.stores.push(to)
     const progress = await this.progress('migrate')
     let res: MigrateResult

@@ -5,7 +5,11 @@ import {field, visible} from '../ui/table.js'
 
 export default class Show extends StemeCommand {
   static summary = 'Show one record: its content, signature status, what it cites and what cites it, and why it is retracted'
-  static examples = ['<%= config.bin %> show 3f2a...(64 hex)']
+  static description =
+    'Prints the record as it is stored (its JSON, with id and sig), whether its signature verifies, the records it cites ' +
+    '(evidence, supersedes, the target of a vote or retraction) and the records that cite it, and its state: live, superseded (by what) ' +
+    'or retracted (by which retraction, and through which chain of evidence or source). The id can be the 12 characters `steme log` prints.'
+  static examples = ['<%= config.bin %> show 3f2a9c1b07e4', '<%= config.bin %> show 3f2a9c1b07e4 --json']
   static args = {id: Args.string({required: true, description: 'the record id: 64 hex chars, or the first 6 or more when only one id starts with them'})}
   static flags = {...StemeCommand.remoteFlags}
 

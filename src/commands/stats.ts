@@ -4,6 +4,9 @@ import {table} from '../ui/table.js'
 
 export default class Stats extends StemeCommand {
   static summary = 'Count what the store holds'
+  static description =
+    'Records in all and by kind (assertion, vote, retract, epoch, trust), distinct agents and subjects, the size of the store file, ' +
+    'its location, and its clock: the last stamp issued here, above which the next record is stamped. Opens the store read-only.'
   static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --json', '<%= config.bin %> stats --remote http://127.0.0.1:7411']
   static flags = {...StemeCommand.remoteFlags}
 

@@ -5,7 +5,11 @@ import {visible} from '../ui/table.js'
 
 export default class Vote extends StemeCommand {
   static summary = 'Vote an assertion up or down, or withdraw your vote; your latest vote on it counts'
-  static examples = ['<%= config.bin %> vote 3f2a...(64 hex) up', '<%= config.bin %> vote 3f2a... -1', '<%= config.bin %> vote 3f2a... withdraw --key bob']
+  static description =
+    'A vote is a signed record on an assertion: up (1), down (-1) or withdraw (0). Per agent and assertion the latest vote counts, ' +
+    'so voting again replaces your vote; nothing is deleted. The votes lens ranks values by their witnesses plus up-voting agents ' +
+    'minus down-voting ones (`steme query <subject> --lens votes`); `steme show <id>` lists the votes on an assertion.'
+  static examples = ['<%= config.bin %> vote 3f2a9c1b07e4 up', '<%= config.bin %> vote 3f2a9c1b07e4 -1', '<%= config.bin %> vote 3f2a9c1b07e4 withdraw --key bob']
   static args = {
     id: Args.string({required: true, description: 'the assertion id (or a unique prefix of it, 6+ hex chars)'}),
     direction: Args.string({required: true, description: 'up, down or withdraw; or the weight itself: 1, -1 or 0', options: DIRECTION_WORDS}),

@@ -190,7 +190,10 @@ export function checkShape(o: unknown, signed: boolean): asserts o is RecordBody
   if (typeof r.hlc !== 'string' || !HLC_RE.test(r.hlc)) throw new RecordError('hlc', `must look like 0000019aa3c4d5e6-0000, got ${JSON.stringify(r.hlc)}`)
   const spec = FIELDS[kind]
   for (const k of Object.keys(r)) {
-    if (r[k] === null) throw new RecordError(k, 'is null; omit optional fields instead')
+    if (r[k] === null) {
+      const required = COMMON.includes(k) || spec.required.includes(k) || (signed && SIGNED.includes(k))
+      throw new RecordError(k, required ? `is null, but ${article(kind)} record requires it (records never hold null)` : 'is null; omit optional fields instead')
+    }
     if (!COMMON.includes(k) && !spec.required.includes(k) && !spec.optional.includes(k) && !(signed && SIGNED.includes(k))) {
       throw new RecordError(k, `is not a field of ${article(kind)} record`)
     }

@@ -62,3 +62,10 @@ export function otherForms(s: string): Array<{form: 'NFC' | 'NFD'; text: string}
   }
   return out
 }
+
+/** A decimal number in [0, 1] as typed (0.9, 1, .5, 1e-1), or undefined: Number() would also take 0x1, 0b1 and " ". */
+export function unitNumber(text: string): number | undefined {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined
+  const n = Number(text)
+  return n >= 0 && n <= 1 ? n : undefined
+}

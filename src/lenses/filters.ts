@@ -2,7 +2,7 @@
 import {UserError} from '../core/errors.js'
 import {hlcBound, parseDate} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
-import {field} from '../core/text.js'
+import {field, unitNumber} from '../core/text.js'
 import {matcher} from './authority.js'
 import {currentEpoch, epochOf, epochTimeline, unknownEpoch} from './epochs.js'
 import type {LensContext} from './types.js'
@@ -72,8 +72,7 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
   'min-confidence': {
     describe: 'min-confidence:<x>: only assertions with confidence >= x',
     check: (arg) => {
-      const x = Number(arg)
-      if (arg.trim() === '' || !(x >= 0 && x <= 1)) throw new UserError(`min-confidence:${/^[^\s"\\]+$/.test(arg) ? arg : JSON.stringify(arg)}: the threshold must be a number in [0, 1]`)
+      if (unitNumber(arg) === undefined) throw new UserError(`min-confidence:${/^[^\s"\\]+$/.test(arg) ? arg : JSON.stringify(arg)}: the threshold must be a number in [0, 1]`)
     },
     run: (cands, arg) => cands.filter((a) => a.confidence >= Number(arg)),
   },

@@ -13,6 +13,8 @@ export interface ParamSpec {
   check?: (v: unknown) => string | undefined
 }
 
+import {unitNumber} from '../core/text.js'
+
 /** An `agent:` entry of an authority order that is not hex (a key's name, a typo): it would match nobody, silently. */
 function badAgentPattern(v: unknown): string | undefined {
   const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(/[\s|;]+/) : []
@@ -27,7 +29,7 @@ export const LENS_PARAMS = {
   votes: {},
   authority: {order: {takes: 'a list of source globs, agent:<hex prefix> or self, best first', toml: 'list', check: (v) => badAgentPattern(v)}},
   trust: {},
-  skeptic: {threshold: {takes: 'a number in [0, 1]', toml: 'number', check: (v) => (Number(v) >= 0 && Number(v) <= 1 && String(v).trim() !== '' ? undefined : 'must be a number in [0, 1]')}},
+  skeptic: {threshold: {takes: 'a number in [0, 1]', toml: 'number', check: (v) => (unitNumber(String(v)) !== undefined ? undefined : 'must be a number in [0, 1]')}},
   epoch: {},
   reliability: {},
 } satisfies Record<string, Record<string, ParamSpec>>

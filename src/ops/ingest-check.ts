@@ -7,6 +7,7 @@ import {textTooDeep, tooDeepReason, typeName, type Kind} from '../core/record.js
 import {stampAt, type Stamp} from '../core/hlc.js'
 import {bucketOf} from '../core/bucket.js'
 import type {RecordColumns} from '../core/store.js'
+import {scanJson} from '../core/json-scan.js'
 
 export interface ChunkJob {
   seq: number
@@ -93,6 +94,8 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
         const stray = SIGNED_ONLY.find((f) => f in o)
         if (stray) throw new RecordError(stray, `is set but the record has no sig: a plain fact gets agent, hlc and id when the local key signs it; remove ${stray}, or supply the signed record with its sig`)
         if (!key || !job.stamp) throw new RecordError('sig', `is missing and there is no local key to sign plain facts with (${noKeyReason ?? 'no key'})`)
+        const changed = changedByParsing(text, 'record')
+        if (changed) throw changed
         const body = {...o, v: o.v ?? 1, kind: o.kind ?? 'assertion', agent: key.publicHex, hlc: stampAt(job.stamp, i)} as Record<string, unknown>
         if (body.kind === 'assertion' && body.confidence === undefined) body.confidence = 1
         raw = sealRaw(body as never, key)
@@ -109,6 +112,20 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
   const out: ChunkResult = {seq: job.seq, ok, errors, lines: count, maxHlc}
   if (cols) out.cols = cols.done()
   return out
+}
+
+/**
+ * What JSON.parse would change in JSON text written by hand before it is signed, as `steme assert`
+ * refuses it: a key given twice (the parser keeps the last, silently) and a number JSON cannot
+ * carry as typed (an integer past 2^53 would be rounded, 1e400 is out of range). Signed records
+ * need no such look: their id is checked against what the parser read.
+ */
+export function changedByParsing(text: string, field: string): RecordError | undefined {
+  const found = scanJson(text)
+  if (found.key !== undefined) return new RecordError(field, `the key ${JSON.stringify(found.key)} appears twice in one object; JSON keeps only the last, silently: write each key once`)
+  if (!found.changed) return undefined
+  const {typed, read} = found.changed
+  return new RecordError(field, `the number ${typed} ${read === undefined ? 'is out of range for JSON' : `would be rounded to ${read} when signed`}: write it as a string ("${typed}") to keep it as typed`)
 }
 
 /** Why a line whose bytes are not UTF-8 is rejected (decoded, it would be signed with U+FFFD in place of them). */

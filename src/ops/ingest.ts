@@ -6,7 +6,8 @@ import {initHash} from '../core/hash.js'
 import type {KeyPair} from '../core/sign.js'
 import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
-import type {ChunkJob, ChunkResult, LineError} from './ingest-check.js'
+import {changedByParsing, type ChunkJob, type ChunkResult, type LineError} from './ingest-check.js'
+import {RecordError} from '../core/errors.js'
 import {CsvReader, streamLines} from './ingest-csv.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
@@ -269,7 +270,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       if (!Array.isArray(arr)) throw new UserError(`${input.name ?? 'input'} starts with [ but is not a JSON array`, {code: 'invalid_record', exit: 1})
       // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
       // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
-      const starts = elementLines(text)
+      const spans = elementSpans(text)
+      const starts = spans.map((s) => s.line)
       if (starts.length === arr.length) {
         const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
         place = (e) => {
@@ -278,6 +280,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         }
       }
       for (let i = 0; i < arr.length; i += size) {
+        // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
+        // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
+        if (starts.length === arr.length) {
+          await submitLines(spans.slice(i, i + size).map((s) => text.slice(s.start, s.end)), {first: i + 1})
+          continue
+        }
         const part = arr.slice(i, i + size)
         // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
         await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
@@ -286,7 +294,20 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
       const reader = new CsvReader(input.name ?? 'input', size, reject)
       const drain = async () => {
-        for (const part of reader.ready.splice(0)) await submitLines(part.rows.map((r) => JSON.stringify(csvFact(r))), part.nos)
+        for (const part of reader.ready.splice(0)) {
+          const lines: string[] = []
+          const nos: number[] = []
+          part.rows.forEach((r, k) => {
+            try {
+              lines.push(JSON.stringify(csvFact(r)))
+              nos.push(part.nos[k])
+            } catch (e) {
+              if (!(e instanceof RecordError)) throw e
+              reject({line: part.nos[k], reason: e.message})
+            }
+          })
+          if (lines.length) await submitLines(lines, nos)
+        }
       }
       let no = 1
       for await (const {lines, invalid} of streamLines(rest, (n) => (progress.bytes += n))) {
@@ -346,15 +367,24 @@ export function sniffFormat(head: string): Exclude<IngestFormat, 'auto'> {
   return names.every((c) => c === '' || /^\w+$/.test(c)) && names.some((c) => CSV_HEADER.has(c)) ? 'csv' : 'ndjson'
 }
 
-/** A CSV row as a plain fact: JSON-looking cells parsed, empty cells dropped. */
+/**
+ * A CSV row as a plain fact: JSON-looking cells parsed, empty cells dropped. A JSON cell that
+ * parsing would change (a key twice, a number past 2^53 inside it) is a RecordError naming its
+ * column; a number alone in its cell that JSON cannot carry is kept as the text, as assert keeps it.
+ */
 function csvFact(row: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(row)) {
     if (v === '') continue
     if (CSV_NUM.has(k)) out[k] = Number.isNaN(Number(v)) ? v : Number(v)
-    else if (k === 'value') out[k] = parseValue(v)
-    else if (CSV_JSON.has(k)) out[k] = parseValue(v)
-    else if (k === 'valid_from' || k === 'valid_to') {
+    else if (CSV_JSON.has(k)) {
+      const parsed = parseValue(v)
+      if (parsed !== null && typeof parsed === 'object') {
+        const changed = changedByParsing(v, k)
+        if (changed) throw changed
+      }
+      out[k] = parsed
+    } else if (k === 'valid_from' || k === 'valid_to') {
       const valid = (out.valid ??= {}) as Record<string, string>
       valid[k.slice(6)] = v
     } else out[k] = v
@@ -362,16 +392,27 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
   return out
 }
 
-/**
- * The line (1-based) on which each element of a JSON array starts, for a text JSON.parse has
- * accepted as an array: one pass, counting newlines outside strings and noting where a value
- * begins at depth 1.
- */
+/** The line (1-based) on which each element of a JSON array starts (see elementSpans). */
 export function elementLines(text: string): number[] {
-  const out: number[] = []
+  return elementSpans(text).map((s) => s.line)
+}
+
+/**
+ * Each element of a JSON array, for a text JSON.parse has accepted as an array: the line (1-based)
+ * it starts on and where its text starts and ends (blanks around it left out). One pass, counting
+ * newlines outside strings and noting where a value begins and ends at depth 1.
+ */
+export function elementSpans(text: string): Array<{line: number; start: number; end: number}> {
+  const out: Array<{line: number; start: number; end: number}> = []
   let line = 1
   let depth = 0
   let want = false // at depth 1, after [ or a comma: the next value starts an element
+  let open: {line: number; start: number} | undefined
+  let last = 0 // just after the last character of a value seen
+  const close = () => {
+    if (open) out.push({...open, end: last})
+    open = undefined
+  }
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x0a) {
@@ -380,15 +421,19 @@ export function elementLines(text: string): number[] {
     }
     if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0xfeff) continue
     if (c === 0x2c) {
-      if (depth === 1) want = true
+      if (depth === 1) {
+        close()
+        want = true
+      }
       continue
     }
     if (c === 0x5d || c === 0x7d) {
-      depth--
+      if (--depth === 0) close()
+      else last = i + 1
       continue
     }
     if (depth === 1 && want) {
-      out.push(line)
+      open = {line, start: i}
       want = false
     }
     if (c === 0x5b || c === 0x7b) {
@@ -397,6 +442,7 @@ export function elementLines(text: string): number[] {
       // A string: skip to its closing quote (a valid JSON string holds no raw newline).
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
     }
+    if (depth > 1 || c !== 0x5b) last = i + 1
   }
   return out
 }

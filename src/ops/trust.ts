@@ -1,6 +1,6 @@
 /** Endorse an agent (steme trust <agent> <weight>) and list trust scores with why (steme trust list). */
 import {UserError} from '../core/errors.js'
-import {field} from '../core/text.js'
+import {field, unitNumber} from '../core/text.js'
 import {isHex} from '../core/hash.js'
 import {hlcBound} from '../core/hlc.js'
 import {inputName} from '../core/naming.js'
@@ -11,11 +11,12 @@ import {gatherPolicy, selfOf} from './context.js'
 import type {Deps} from './deps.js'
 import {sealOrExplain} from './sealing.js'
 
-/** Parse a weight typed by a user: a number in [0, 1], else a usage error naming it. */
+/** Parse a weight typed by a user: a decimal number in [0, 1] (not 0x1: Number() reads it as 1), else a usage error naming it. */
 export function parseWeight(text: string): number {
-  const w = Number(text)
-  if (text.trim() === '' || !(w >= 0 && w <= 1)) throw new UserError(`trust weight "${field(text)}" is out of range`, {hint: 'a weight is a number in [0, 1]: 1 full endorsement, 0 withdraws it'})
-  return w
+  const w = unitNumber(text)
+  if (w !== undefined) return w
+  const what = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) ? 'is out of range' : 'is not a decimal number'
+  throw new UserError(`trust weight "${field(text)}" ${what}`, {hint: 'a weight is a decimal number in [0, 1], such as 0.8: 1 full endorsement, 0 withdraws it'})
 }
 
 export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number}> {

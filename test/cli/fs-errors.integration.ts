@@ -55,6 +55,25 @@ describe('a path that is a directory, a file or in the way is the user\'s error'
     }
   })
 
+  it('migrate --to FILE that is not a store: refused, nothing copied into thin air, the file untouched', () => {
+    // DuckDB took facts.ndjson for something else and ran in memory: "72 added", exit 0, and nothing kept.
+    expect(sb.run(['assert', 's:m', 'p', '1']).code).toBe(0)
+    writeFileSync(join(sb.dir, 'facts.ndjson'), '{"subject":"s","predicate":"p","value":1}\n')
+    for (const file of ['somefile', 'facts.ndjson']) {
+      const before = readFileSync(join(sb.dir, file), 'utf8')
+      refused(['migrate', '--from', '.steme', '--to', file], `migrate --to ${file} is not a steme store: it is not a DuckDB database file`)
+      expect(readFileSync(join(sb.dir, file), 'utf8')).toBe(before)
+    }
+    const r = sb.run(['migrate', '--from', '.steme', '--to', 'somedir'])
+    expect(r.stderr).toContain(`error: migrate --to somedir: ${join(sb.dir, 'somedir')} holds no .steme store`)
+    expect(r.stderr).not.toContain('IO Error')
+    expect(r.code).toBe(2)
+    // A new file is a new store, and the records are there.
+    const made = sb.run(['migrate', '--from', '.steme', '--to', 'copy.duckdb', '--json'])
+    expect(made.code, made.stderr).toBe(0)
+    expect(sb.json<{records: number}>(['stats', '--store', 'copy.duckdb']).records).toBe(JSON.parse(made.stdout).scanned)
+  })
+
   it('a system error on a path no command checked is rendered with the path, not as a bug', () => {
     // --update-baseline writes where --baseline points; a directory there fails in the write itself.
     refused(['verify', '--update-baseline', '--baseline', 'somedir'], 'cannot open somedir: illegal operation on a directory')

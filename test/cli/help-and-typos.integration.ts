@@ -68,6 +68,24 @@ describe('--help descriptions', () => {
     }
     expect(short).toEqual([])
   })
+
+  // The commands of the README's tour: each says more than its one-line summary, and every example
+  // is a command line to copy (oclif prints "$ " only before one that starts with the bin's name,
+  // so "cat x | steme ingest -" showed as prose among commands).
+  it('the core commands have a description, and every example is a "$ steme" line', () => {
+    const core = ['init', 'keys:generate', 'keys:list', 'keys:default', 'whoami', 'assert', 'ingest', 'query', 'show', 'log', 'export', 'stats', 'fsck', 'retract', 'vote', 'trust', 'trust:list', 'epoch', 'conflicts', 'coverage', 'migrate']
+    const missing: string[] = []
+    const prose: string[] = []
+    for (const id of core) {
+      const r = sb.run([...id.split(':'), '--help'])
+      expect(r.code, id).toBe(0)
+      if (!/^DESCRIPTION\n/m.test(r.stdout)) missing.push(id)
+      const examples = r.stdout.split(/^EXAMPLES\n/m)[1]?.split(/\n[A-Z]+\n/)[0] ?? ''
+      expect(examples, `${id} has no examples`).not.toBe('')
+      for (const line of examples.split('\n')) if (line.trim() && !line.startsWith('  $ steme ')) prose.push(`${id}: ${line.trim()}`)
+    }
+    expect({missing, prose}).toEqual({missing: [], prose: []})
+  })
 })
 
 describe('a typo in a command or a flag', () => {
@@ -97,6 +115,15 @@ describe('a typo in a command or a flag', () => {
     expect(j.code).toBe(2)
     // Nothing was made on the way.
     expect(sb.run(['keys', 'list', '--json']).stdout).toContain('"keys": []')
+  })
+
+  it('--json on export says its output is JSON already, and where records are one JSON document', () => {
+    const r = sb.run(['export', '--json'])
+    expect(r.stderr).toBe(
+      'error: Nonexistent flag: --json; export takes no --json: it writes signed NDJSON, one JSON record per line, already (`steme log --json` gives records as one JSON document)\nhint: see `steme export --help`\n',
+    )
+    expect(r.stdout).toBe('')
+    expect(r.code).toBe(2)
   })
 
   it('--remote on a command that cannot go through a daemon names those that can', () => {

@@ -210,11 +210,15 @@ describe('keys generate --name that is not a name', () => {
       ['team/ci', 'it contains "/"'],
       ['', 'it is empty'],
       ['k'.repeat(65), 'it is 65 characters long'],
+      // A file ".key" or "...key" in the key directory, and a name `keys default -ci` would read as a flag.
+      ['.', 'it starts with "."'],
+      ['..', 'it starts with "."'],
+      ['-ci', 'it starts with "-"'],
     ]) {
-      const r = sb.run(['keys', 'generate', '--name', name])
+      const r = sb.run(['keys', 'generate', `--name=${name}`])
       expect(r.code).toBe(2)
       expect(r.stderr).toContain(`error: that --name is not a valid key name: ${why}; it is not printed`)
-      if (name) expect(r.stderr).not.toContain(name)
+      if (name.length > 2) expect(r.stderr).not.toContain(name)
     }
   })
 })

@@ -186,11 +186,18 @@ describe('steme lens commands', () => {
     [['retract', 'not-an-id'], 2, '"not-an-id" is not a record id'],
     [['trust', 'ab'.repeat(32), '1.5'], 2, 'trust weight "1.5" is out of range'],
     [['trust', 'ab'.repeat(32), '-1'], 2, 'trust weight "-1" is out of range'],
+    // Number() reads 0x1 as 1 and 0b0 as 0: a full endorsement, or a withdrawal, no one typed.
+    [['trust', 'ab'.repeat(32), '0x1'], 2, 'trust weight "0x1" is not a decimal number\nhint: a weight is a decimal number in [0, 1], such as 0.8'],
+    [['trust', 'ab'.repeat(32), '0b0'], 2, 'trust weight "0b0" is not a decimal number'],
+    [['trust', 'ab'.repeat(32), 'high'], 2, 'trust weight "high" is not a decimal number'],
     [['trust', 'nope', '0.5'], 2, '"nope" is not an agent key'],
     // A key prefix, as the tables print keys, is told apart from a key, with where whole keys are printed.
     [['trust', '8139770ea87d', '0.5'], 2, '"8139770ea87d" is not an agent key: it has 12 hex chars, an agent key 64\nhint: give the whole 64-hex public key: `steme whoami` prints yours, `steme trust list --json`'],
     [['epoch', 'x', '--starts', 'soon'], 2, 'starts'],
     [['conflicts', '--min-score', '3'], 2, '--min-score must be a number in [0, 1]'],
+    [['conflicts', '--min-score', '0x1'], 2, '--min-score must be a number in [0, 1], got "0x1"'],
+    [['query', 'drug:aspirin', '--lens', 'skeptic(threshold=0x1)'], 2, 'skeptic threshold="0x1": must be a number in [0, 1]'],
+    [['query', 'drug:aspirin', '--lens', 'min-confidence:0b1, then recency'], 2, 'min-confidence:0b1: the threshold must be a number in [0, 1]'],
     [['conflicts', '--valid-at', 'someday'], 2, '--valid-at "someday" is not a date'],
   ])('rejects %j with exit %i and names the input', (args, code, message) => {
     const before = json('stats').records

@@ -124,6 +124,21 @@ describe('epochs count only from agents trusted here', () => {
   })
 })
 
+describe('declaring an epoch name again', () => {
+  it('says which declaration it replaces and from when, in the text and in --json', () => {
+    const first = json<{id: string; redefines?: unknown}>(['epoch', 'trial-phase', '--starts', '2023-01-01'])
+    expect(first.redefines).toBeUndefined()
+    const moved = ok(['epoch', 'trial-phase', '--starts', '2023-06-01'])
+    expect(moved.stderr).toBe(
+      `note: epoch "trial-phase" was declared before (${first.id.slice(0, 12)}, by ${agents.alice.slice(0, 12)}), starting 2023-01-01; the latest declaration of a name defines it; it now starts 2023-06-01\n`,
+    )
+    const second = moved.stdout.trim()
+    const again = json<{redefines?: unknown}>(['epoch', 'trial-phase', '--starts', '2023-06-01'])
+    expect(again.redefines).toEqual({id: second, starts: '2023-06-01', agent: agents.alice})
+    expect(ok(['epoch', 'trial-phase', '--starts', '2023-06-01']).stderr).toContain('starting 2023-06-01; the latest declaration of a name defines it, the same start: nothing changes for the lenses')
+  })
+})
+
 describe('supersession across subjects', () => {
   it("an assertion about another subject takes the one it supersedes out of that one's answers; retracting it brings it back", () => {
     const old = assertAs('alice', 's:2', 'q', '"other"')

@@ -70,6 +70,8 @@ describe('record validation', () => {
     ['confidence out of range', (r) => (r.confidence = 1.5), /^confidence: must be a number in \[0, 1\], got 1.5/],
     ['confidence as string', (r) => (r.confidence = '0.5'), /^confidence: must be a number/],
     ['null optional', (r) => (r.source = null), /^source: is null; omit optional fields/],
+    // Not "omit it": a value is required, and the way to take one back is a retraction.
+    ['null value', (r) => (r.value = null), /^value: is null, but an assertion record requires it \(records never hold null\)$/],
     ['unknown field', (r) => (r.colour = 'red'), /^colour: is not a field of an assertion record/],
     ['missing subject', (r) => delete r.subject, /^subject: is required/],
     ['empty predicate', (r) => (r.predicate = ''), /^predicate: must not be empty/],

@@ -12,7 +12,7 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
-import {elementLines, formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
+import {elementLines, elementSpans, formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
 import {RemoteClient} from '../../src/serve/client.js'
@@ -157,6 +157,54 @@ describe('ingest', () => {
     expect(lines[res.errors[2].line - 1]).toBe('  {')
   })
 
+  it('refuses a plain fact that JSON.parse would change before it is signed (a key twice, a number out of reach), in NDJSON, a JSON array and a CSV cell alike', async () => {
+    // steme assert refuses these too: signing what the parser kept would store another fact than the one written.
+    const facts = [
+      '{"subject":"n:dup","predicate":"p","value":1,"value":2}',
+      '{"subject":"n:inner","predicate":"p","value":{"a":1,"a":2}}',
+      '{"subject":"n:big","predicate":"p","value":12345678901234567890}',
+      '{"subject":"n:deep","predicate":"p","value":[1,{"n":12345678901234567890}]}',
+      '{"subject":"n:huge","predicate":"p","value":1e400}',
+      '{"subject":"n:ok","predicate":"p","value":{"a":1.10,"b":12345678901234567000}}',
+    ]
+    const why = [
+      /^record: the key "value" appears twice in one object; JSON keeps only the last, silently: write each key once$/,
+      /^record: the key "a" appears twice in one object; /,
+      /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed: write it as a string \("12345678901234567890"\) to keep it as typed$/,
+      /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed/,
+      /^record: the number 1e400 is out of range for JSON: write it as a string \("1e400"\)/,
+    ]
+    const nd = deps()
+    const r1 = await ingestOp(nd, {input: input(facts.join('\n') + '\n'), name: 'facts.ndjson'})
+    expect(r1).toMatchObject({added: 1, rejected: 5})
+    r1.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 1, reason: expect.stringMatching(why[i])}))
+    expect((await collect(nd.store)).map((r) => (r as {value?: unknown}).value)).toEqual([{a: 1.1, b: 12345678901234567000}])
+
+    const arr = deps()
+    const r2 = await ingestOp(arr, {input: input('[\n' + facts.join(',\n') + '\n]'), name: 'facts.json'})
+    expect(r2).toMatchObject({format: 'json', added: 1, rejected: 5})
+    r2.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 2, reason: expect.stringMatching(why[i])}))
+
+    const csv = deps()
+    const r3 = await ingestOp(csv, {input: input('subject,predicate,value\nc:dup,p,"{""a"":1,""a"":2}"\nc:deep,p,"[12345678901234567890]"\nc:top,p,12345678901234567890\n'), name: 'facts.csv'})
+    expect(r3).toMatchObject({format: 'csv', added: 1, rejected: 2})
+    expect(r3.errors).toEqual([
+      {line: 2, reason: expect.stringMatching(/^value: the key "a" appears twice in one object; /)},
+      {line: 3, reason: expect.stringMatching(/^value: the number 12345678901234567890 would be rounded/)},
+    ])
+    // A number alone in its cell is kept as the text, as steme assert keeps it.
+    expect((await csv.store.assertions('c:top', 'p')).map((a) => a.value)).toEqual(['12345678901234567890'])
+  })
+
+  it('a JSON array\'s signed records and plain facts go in as written: a signed record is still verified from its parsed form', async () => {
+    const good = assertion({subject: 's:arr', value: 'a'})
+    const text = `[${line(good)} , {"subject":"s:arr","predicate":"q","value":[1, 2]}\n]`
+    const d = deps()
+    const res = await ingestOp(d, {input: input(text), name: 'x.json'})
+    expect(res).toMatchObject({added: 2, rejected: 0})
+    expect((await d.store.assertions('s:arr', 'q')).map((a) => a.value)).toEqual([[1, 2]])
+  })
+
   it('elementLines finds where each element starts, whatever strings and nesting hold', () => {
     expect(elementLines('[]')).toEqual([])
     expect(elementLines('[1,2,\n3]')).toEqual([1, 1, 2])
@@ -165,6 +213,9 @@ describe('ingest', () => {
     const arr = Array.from({length: 50}, (_, i) => ({i, s: 'x,\n]'.repeat(i % 3)}))
     const pretty = JSON.stringify(arr, null, 1)
     expect(elementLines(pretty)).toEqual(arr.map((_, i) => 2 + i * 4))
+    const text = '[ 1 ,"a,]" ,\n{"k":[1, {}]}\t, [[]] ,-0.5e1]'
+    expect(elementSpans(text).map((s) => text.slice(s.start, s.end))).toEqual(['1', '"a,]"', '{"k":[1, {}]}', '[[]]', '-0.5e1'])
+    expect(elementSpans(pretty).map((s) => JSON.parse(pretty.slice(s.start, s.end)) as unknown)).toEqual(arr)
   })
 
   it.each([

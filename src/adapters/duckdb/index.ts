@@ -158,6 +158,12 @@ export class DuckDBStore implements Store {
     return this.writeCount
   }
 
+  /** A write committed: count it, and have the reader plan its statements again (see Reader.stale). */
+  private committed(): void {
+    this.writeCount++
+    this.reader.stale()
+  }
+
   /**
    * `threads` caps DuckDB's worker threads (default: one per core until the first write, then
    * one: see singleThreaded). Processes that mostly answer lookups (a query, the daemon) open
@@ -227,7 +233,7 @@ export class DuckDBStore implements Store {
         await this.conn.run('INSERT INTO schema_version (version) VALUES (?)', [v + 1])
       }
       await this.conn.run('COMMIT')
-      this.writeCount++
+      this.committed()
     } catch (e) {
       // A failed flush may already have ended the transaction; the original error matters.
       await this.conn.run('ROLLBACK').catch(() => undefined)
@@ -473,7 +479,7 @@ export class DuckDBStore implements Store {
       open.length = 0
       await this.addBucketSums(sums)
       await this.conn.run('COMMIT')
-      this.writeCount++
+      this.committed()
     } catch (e) {
       // An appender left holding rows (a flush that failed on a duplicate key, say) would flush
       // them again when it is garbage-collected, inside whatever transaction runs then, and
@@ -1127,7 +1133,7 @@ export class DuckDBStore implements Store {
       try {
         const done = await derived.repairDerived(this.conn, records)
         await this.conn.run('COMMIT')
-        this.writeCount++
+        this.committed()
         return done
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined)
@@ -1175,6 +1181,7 @@ export class DuckDBStore implements Store {
     return this.exclusive(async () => {
       this.dirty = true
       await this.conn.run('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value])
+      this.reader.stale()
     })
   }
 

@@ -68,8 +68,10 @@ export async function queryStrings(conn: Bindings.Connection, sql: string, param
  * reads of one query run at once (DuckDB serialises statements on a connection).
  */
 export class Reader {
-  private readonly slots: Array<{conn: Bindings.Connection; stmts: Map<string, Bindings.PreparedStatement>; busy: boolean}>
+  private readonly slots: Array<{conn: Bindings.Connection; stmts: Map<string, {stmt: Bindings.PreparedStatement; generation: number}>; busy: boolean}>
   private readonly waiting: Array<() => void> = []
+  /** Bumped by stale(): statements prepared before it are prepared again. */
+  private generation = 0
 
   constructor(conns: Bindings.Connection[]) {
     this.slots = conns.map((conn) => ({conn, stmts: new Map(), busy: false}))
@@ -77,6 +79,18 @@ export class Reader {
 
   strings(sql: string, params: readonly Param[] = []): Promise<(string | null)[][]> {
     return this.run(sql, params, false) as Promise<(string | null)[][]>
+  }
+
+  /**
+   * The tables changed (a write committed): the statements prepared so far are planned again on
+   * their next use. DuckDB plans a prepared statement with the table statistics of the moment
+   * and reuses that plan (duckdb/duckdb#23704, #24182): run after rows were added, it can drop
+   * rows a filter or join now matches, or read values through a range the statistics gave
+   * (fsck's second look at sync_buckets, after --repair added rows to the empty table, read
+   * counts of 4294967298 for 2).
+   */
+  stale(): void {
+    this.generation++
   }
 
   /**
@@ -131,15 +145,25 @@ export class Reader {
     }
     slot.busy = true
     try {
-      let stmt = slot.stmts.get(sql)
-      if (!stmt) {
+      const cached = slot.stmts.get(sql)
+      let stmt: Bindings.PreparedStatement
+      if (cached && cached.generation === this.generation) {
+        stmt = cached.stmt
+        duck.clear_bindings(stmt)
+      } else {
+        if (cached) {
+          slot.stmts.delete(sql)
+          duck.destroy_prepare_sync(cached.stmt)
+        }
+        // Taken before preparing: a write committed meanwhile makes this plan stale too.
+        const generation = this.generation
         stmt = await duck.prepare(slot.conn, sql)
         if (slot.stmts.size >= 256) {
-          for (const old of slot.stmts.values()) duck.destroy_prepare_sync(old)
+          for (const old of slot.stmts.values()) duck.destroy_prepare_sync(old.stmt)
           slot.stmts.clear()
         }
-        slot.stmts.set(sql, stmt)
-      } else duck.clear_bindings(stmt)
+        slot.stmts.set(sql, {stmt, generation})
+      }
       return await use(stmt)
     } finally {
       slot.busy = false
@@ -150,7 +174,7 @@ export class Reader {
   /** Release the statements and the connections. */
   close(): void {
     for (const s of this.slots) {
-      for (const stmt of s.stmts.values()) duck.destroy_prepare_sync(stmt)
+      for (const {stmt} of s.stmts.values()) duck.destroy_prepare_sync(stmt)
       s.stmts.clear()
       duck.disconnect_sync(s.conn)
     }

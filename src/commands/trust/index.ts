@@ -4,6 +4,12 @@ import {trustOp} from '../../ops/trust.js'
 
 export default class Trust extends StemeCommand {
   static summary = 'Endorse an agent with a weight in [0, 1] (0 withdraws); scores follow EigenTrust from your key'
+  static description =
+    'An endorsement is a signed record: your key trusts another agent with a weight in [0, 1]; 0 withdraws it, and your latest one counts. ' +
+    "Scores follow the endorsements from the store's own key and the pre-trusted agents ([trust] pretrusted in config.toml): a full " +
+    'endorsement gives 0.85, each further hop less. Tiers (trusted from 0.5, established from 0.15) decide whose retractions and epochs ' +
+    'count here, and the trust lens weighs values by them (docs/lenses.md, Trust). The agent is the whole 64-hex key: `steme whoami` ' +
+    'prints yours, `steme trust list --json` and `steme log --json` print others.'
   static examples = ['<%= config.bin %> trust 9c1e...(64 hex agent key) 0.8', '<%= config.bin %> trust 9c1e... 0.5 --key bob', '<%= config.bin %> trust list']
   static args = {
     agent: Args.string({required: true, description: "the agent's public key (64 hex)"}),

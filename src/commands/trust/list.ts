@@ -7,6 +7,7 @@ export default class TrustListCommand extends StemeCommand {
   static summary = 'List trust scores, tiers and why'
   static description = `Scores follow EigenTrust over endorsements, restarting at your key and the pre-trusted agents of the store config (1.0): the chance a walk from them reaches the agent (a full endorsement 0.85, each further hop 0.85 times its weight).
 Tiers: authority (pre-trusted), trusted (>= 0.5), established (>= 0.15), newcomer (below).`
+  static examples = ['<%= config.bin %> trust list', '<%= config.bin %> trust list --json', '<%= config.bin %> trust list --as-of 2026-01-01']
   static flags = {'as-of': Flags.string({description: 'scores as the store knew them at this date or hlc'})}
 
   async run(): Promise<TrustList> {
