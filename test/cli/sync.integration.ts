@@ -126,10 +126,27 @@ describe('sync over SSH from the CLI', () => {
     expect(missing.stderr).toMatch(/--remote-cmd/)
 
     const notStore = sb.run(['pull', sshUrl(join(sb.dir, 'nowhere')), '--remote-cmd', REMOTE_CMD], {cwd: a()})
-    expect(notStore.code).toBe(1)
+    expect(notStore.code).toBe(2)
     expect(notStore.stderr).toMatch(/no store at/)
     expect(notStore.stderr).toMatch(/hint: check the remote path/)
     expect(notStore.stderr).not.toMatch(/--store|STEME_STORE|--remote /)
+    expect(count(a())).toBe(6)
+  })
+})
+
+describe('a remote that names no store', () => {
+  it('is a configuration error (exit 2, no_store) over SSH as over a path, for pull, push and sync', () => {
+    const nowhere = join(sb.dir, 'nonexistent', 'dir')
+    for (const cmd of ['pull', 'push', 'sync']) {
+      for (const remote of [nowhere, sshUrl(nowhere)]) {
+        const r = sb.run([cmd, remote, '--remote-cmd', REMOTE_CMD, '--json'], {cwd: a()})
+        expect(r.code, `${cmd} ${remote}: ${r.stderr}`).toBe(2)
+        const err = JSON.parse(r.stdout).error
+        expect(err.code).toBe('no_store')
+        expect(err.message).toMatch(/no store at .*nonexistent/)
+        expect(err.hint).toMatch(/^check the remote path/)
+      }
+    }
     expect(count(a())).toBe(6)
   })
 })
