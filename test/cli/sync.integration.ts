@@ -222,6 +222,23 @@ describe('sync over a path from the CLI', () => {
   })
 })
 
+describe('pull or sync into a memory: store', () => {
+  it('works, and says the records it added are dropped as the command ends', () => {
+    const b = join(sb.dir, 'b')
+    const before = count(b)
+    for (const cmd of ['pull', 'sync']) {
+      const r = sb.run([cmd, b, '--store', 'memory:', '--json'], {cwd: sb.dir})
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).local.added).toBe(before)
+      expect(r.stderr).toContain(`note: a memory: store lasts only while this command runs: the ${before} records added were verified, and are dropped as it ends; to keep what you ${cmd}, ${cmd} into a store on disk`)
+    }
+    // A store on disk keeps what it pulls: no such note.
+    const disk = sb.run(['pull', b], {cwd: a()})
+    expect(disk.code, disk.stderr).toBe(0)
+    expect(disk.stderr).not.toMatch(/memory:/)
+  })
+})
+
 describe('sync over HTTP from the CLI', () => {
   it('pulls from sync-serve --http and pushes back', async () => {
     const c = join(sb.dir, 'c')
