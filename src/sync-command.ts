@@ -76,6 +76,12 @@ export abstract class SyncCommand extends StemeCommand {
     const {renderSyncSummary} = await import('./ui/sync-summary.js')
     for (const e of res.errors) this.note(visible(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`))
     this.out(renderSyncSummary(res))
+    // A memory: store lives in this process, as for assert and ingest: a pull into it verifies
+    // what it receives (a check of the remote), but keeps nothing once the command exits.
+    if (rt.location.url === 'memory:' && this.mode !== 'push') {
+      const n = res.local.added
+      this.note(`note: a memory: store lasts only while this command runs: the ${plural(n, 'record')} added ${n === 1 ? 'was' : 'were'} verified, and ${n === 1 ? 'is' : 'are'} dropped as it ends; to keep what you ${this.mode}, ${this.mode} into a store on disk (\`steme init\` makes one; or pass --store <dir>)`)
+    }
     if (res.local.rejected > 0 || res.remoteResult.rejected > 0) process.exitCode = 1
     return res
   }

@@ -35,3 +35,25 @@ export async function speaksTls(host: string, port: number, timeoutMs = 3000): P
     socket.once('error', () => done(false))
   })
 }
+
+/**
+ * What is wrong when the first request to `target` failed because its server speaks the other
+ * scheme: an https:// URL answered in plain HTTP, or an http:// URL whose connection was reset by
+ * a server that completes a TLS handshake. Undefined for any other failure. `baseUrl` is the URL
+ * as the user gave it, which the hint gives back with the other scheme. Shared by sync over HTTP
+ * and the client of `steme serve`, which meet the same mistakes.
+ */
+export async function wrongScheme(target: URL, baseUrl: string, e: unknown): Promise<{message: string; hint: string} | undefined> {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  if (target.protocol === 'https:' && isPlainAnswer(e)) {
+    return {
+      message: `${target.host} does not speak TLS: it answered the https:// request in plain HTTP`,
+      hint: `use ${baseUrl.replace(/^https:/i, 'http:')} (a token then crosses the network in clear: for another machine, run \`steme serve\` with --tls-cert and --tls-key)`,
+    }
+  }
+  const host = target.hostname.replace(/^\[|\]$/g, '')
+  if (target.protocol === 'http:' && (code === 'ECONNRESET' || code === 'EPIPE') && (await speaksTls(host, Number(target.port || 80)))) {
+    return {message: `${target.host} speaks TLS: it closed the plain http:// connection`, hint: `use ${baseUrl.replace(/^http:/i, 'https:')}`}
+  }
+  return undefined
+}

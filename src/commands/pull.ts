@@ -7,7 +7,9 @@ or http(s)://host:port (\`steme serve\`, or \`steme sync-serve --http\`). \`stem
 token: set STEME_TOKEN (or pass --token) to one from \`steme serve token create --role read|write\`
 (write to push or sync); never put it in the URL. Every received record is checked (id, signature, shape,
 clock skew) before it is stored; batches commit as they arrive, so an interrupted run keeps
-what it got and the next run continues. Exit 1 if any record was rejected.`
+what it got and the next run continues. Into --store memory: the records are verified and then
+dropped as the command ends (a note says so): a check of the remote, not a copy. Exit 1 if any
+record was rejected.`
   static examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin --json', '<%= config.bin %> pull ssh://me@host/srv/team-store']
   static args = SyncCommand.args
   static flags = SyncCommand.flags

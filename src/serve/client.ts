@@ -19,7 +19,7 @@ import type {Deps} from '../ops/deps.js'
 import type {ErrorBody} from './errors.js'
 import type {RecordsResponse} from './routes/records.js'
 import {SelfWords, type SentLens} from './self-words.js'
-import {isUntrustedCert, UNTRUSTED_CERT_HINT} from '../tls-trust.js'
+import {isUntrustedCert, UNTRUSTED_CERT_HINT, wrongScheme} from '../tls-trust.js'
 
 /** Most records one GET /v1/log returns (the daemon's cap, and its default). */
 export const LOG_MAX = 100_000
@@ -104,6 +104,9 @@ export class RemoteClient {
       res = await send(u, method, headers, opts.body)
     } catch (e) {
       const err = e as NodeJS.ErrnoException
+      // An https:// URL to a plain daemon, or http:// to one serving TLS: asking again meets the same daemon.
+      const wrong = await wrongScheme(u, this.url, e)
+      if (wrong) throw new UserError(`cannot reach steme serve at ${this.url}: ${wrong.message}`, {code: 'remote', exit: 1, hint: wrong.hint, cause: e})
       throw new UserError(`cannot reach steme serve at ${this.url}: ${err.code ?? err.message}`, {
         code: 'remote',
         exit: 1,

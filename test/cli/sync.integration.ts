@@ -126,10 +126,27 @@ describe('sync over SSH from the CLI', () => {
     expect(missing.stderr).toMatch(/--remote-cmd/)
 
     const notStore = sb.run(['pull', sshUrl(join(sb.dir, 'nowhere')), '--remote-cmd', REMOTE_CMD], {cwd: a()})
-    expect(notStore.code).toBe(1)
+    expect(notStore.code).toBe(2)
     expect(notStore.stderr).toMatch(/no store at/)
     expect(notStore.stderr).toMatch(/hint: check the remote path/)
     expect(notStore.stderr).not.toMatch(/--store|STEME_STORE|--remote /)
+    expect(count(a())).toBe(6)
+  })
+})
+
+describe('a remote that names no store', () => {
+  it('is a configuration error (exit 2, no_store) over SSH as over a path, for pull, push and sync', () => {
+    const nowhere = join(sb.dir, 'nonexistent', 'dir')
+    for (const cmd of ['pull', 'push', 'sync']) {
+      for (const remote of [nowhere, sshUrl(nowhere)]) {
+        const r = sb.run([cmd, remote, '--remote-cmd', REMOTE_CMD, '--json'], {cwd: a()})
+        expect(r.code, `${cmd} ${remote}: ${r.stderr}`).toBe(2)
+        const err = JSON.parse(r.stdout).error
+        expect(err.code).toBe('no_store')
+        expect(err.message).toMatch(/no store at .*nonexistent/)
+        expect(err.hint).toMatch(/^check the remote path/)
+      }
+    }
     expect(count(a())).toBe(6)
   })
 })
@@ -202,6 +219,23 @@ describe('sync over a path from the CLI', () => {
     const gone = sb.run(['pull', '../nowhere'], {cwd: a()})
     expect(gone.code).toBe(2)
     expect(gone.stderr).toMatch(/remote \.\.\/nowhere: no store at/)
+  })
+})
+
+describe('pull or sync into a memory: store', () => {
+  it('works, and says the records it added are dropped as the command ends', () => {
+    const b = join(sb.dir, 'b')
+    const before = count(b)
+    for (const cmd of ['pull', 'sync']) {
+      const r = sb.run([cmd, b, '--store', 'memory:', '--json'], {cwd: sb.dir})
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).local.added).toBe(before)
+      expect(r.stderr).toContain(`note: a memory: store lasts only while this command runs: the ${before} records added were verified, and are dropped as it ends; to keep what you ${cmd}, ${cmd} into a store on disk`)
+    }
+    // A store on disk keeps what it pulls: no such note.
+    const disk = sb.run(['pull', b], {cwd: a()})
+    expect(disk.code, disk.stderr).toBe(0)
+    expect(disk.stderr).not.toMatch(/memory:/)
   })
 })
 

@@ -3,7 +3,7 @@ import type {Agent, ClientRequest, IncomingHttpHeaders} from 'node:http'
 import {UserError} from '../../core/errors.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {MAX_MESSAGE} from '../wire.js'
-import {isPlainAnswer, isUntrustedCert, speaksTls, UNTRUSTED_CERT_HINT} from '../../tls-trust.js'
+import {isUntrustedCert, UNTRUSTED_CERT_HINT, wrongScheme} from '../../tls-trust.js'
 
 export const SYNC_PATH = '/v1/sync'
 export const SYNC_MEDIA_TYPE = 'application/x-steme-sync'
@@ -13,25 +13,6 @@ const ENDPOINT_HINT = 'point the remote at the URL `steme serve` prints (e.g. ht
 
 /** Connection errors that say the URL is wrong, or nothing serves there (before any answer came). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
-
-/**
- * What is wrong when the first request to `target` failed because its server speaks the other
- * scheme: an https:// URL answered in plain HTTP, or an http:// URL whose connection was reset by
- * a server that completes a TLS handshake. Undefined for any other failure.
- */
-async function wrongScheme(target: URL, baseUrl: string, code: string, e: unknown): Promise<{message: string; hint: string} | undefined> {
-  if (target.protocol === 'https:' && isPlainAnswer(e)) {
-    return {
-      message: `${target.host} does not speak TLS: it answered the https:// request in plain HTTP`,
-      hint: `use ${baseUrl.replace(/^https:/i, 'http:')} (a token then crosses the network in clear: for another machine, run \`steme serve\` with --tls-cert and --tls-key)`,
-    }
-  }
-  const host = target.hostname.replace(/^\[|\]$/g, '')
-  if (target.protocol === 'http:' && (code === 'ECONNRESET' || code === 'EPIPE') && (await speaksTls(host, Number(target.port || 80)))) {
-    return {message: `${target.host} speaks TLS: it closed the plain http:// connection`, hint: `use ${baseUrl.replace(/^http:/i, 'https:')}`}
-  }
-  return undefined
-}
 
 /** One answer: its status, headers and whole body (read up to MAX_MESSAGE). */
 interface Answer {
@@ -170,7 +151,7 @@ export function openHttpTransport(remote: string, baseUrl: string, opts: {timeou
         }
         // A URL of the wrong scheme for its server: asking again meets the same server.
         if (!answered) {
-          const wrong = await wrongScheme(target, baseUrl, code, e)
+          const wrong = await wrongScheme(target, baseUrl, e)
           if (wrong) throw new UserError(`remote ${remote}: ${wrong.message}`, {code: 'remote', exit: 1, hint: wrong.hint, cause: e})
         }
         throw new TransientError(`remote ${remote}: request to ${url} failed (${code})`, {cause: e})

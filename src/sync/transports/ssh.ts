@@ -354,7 +354,8 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
     const newer = /has schema version \d+, newer than this steme understands/.test(stderr)
     return new UserError(`remote ${remote}: steme on ${where} failed: ${what}`, {
       code: store ?? 'remote',
-      exit: 1,
+      // A remote path that names no store is the remote's configuration to fix, as for a path remote.
+      exit: store === 'no_store' ? 2 : 1,
       hint: newer
         ? `upgrade steme on ${where} (the one \`${remoteCmd ?? 'steme'}\` runs there): a newer steme wrote that store`
         : ((store && remoteHint(store, stderr)) ?? 'the remote path must be a steme store (run `steme init` there), and the remote steme the same version'),
