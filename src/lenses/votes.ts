@@ -18,8 +18,12 @@ export const votes: Lens = (cands, ctx) => {
   const groups = groupByValue(cands)
   // An agent whose latest word is a value already counts for it (as its witness, or behind the
   // source it cites): its vote on that value would count it twice, one agent doubling its value
-  // against another's, the flooding consensus rules out.
+  // against another's, the flooding consensus rules out. Unless its words hold other values too.
   const backers = latestBackers(cands)
+  // An agent whose latest words hold several values (sources it relays disagree) does not stand
+  // behind one of them yet: its vote is how it says which it believes, and counts.
+  const backed = new Map<string, number>()
+  for (const agents of backers.values()) for (const a of agents) backed.set(a, (backed.get(a) ?? 0) + 1)
   let own = 0
   const net = new Map<string, {up: number; down: number}>()
   for (const g of groups) {
@@ -29,7 +33,7 @@ export const votes: Lens = (cands, ctx) => {
     const perAgent = new Map<string, number>()
     for (const v of latest) {
       if (!ids.has(v.target)) continue
-      if (behind?.has(v.agent)) {
+      if (behind?.has(v.agent) && backed.get(v.agent) === 1) {
         if (v.weight !== 0) own++
         continue
       }

@@ -55,6 +55,8 @@ async function idleVote(deps: Pick<Deps, 'store' | 'config'>, target: Assertion,
   if (by) return [`${short} is superseded by ${by.slice(0, 12)}: the votes lens counts votes on live assertions only, so vote on ${by.slice(0, 12)} to back what replaced it`]
   const live = cands.filter((a) => !ctx.retracted.has(a.id) && !ctx.superseded.has(a.id))
   const mine = latestPerAgent(live).filter((a) => a.agent === voter)
-  if (mine.some((a) => valueKey(a) === valueKey(target))) return [`your own latest word on ${field(target.subject)} ${field(target.predicate)} holds this value: you count for it already, and the votes lens does not count your vote on it`]
+  // As the votes lens counts: an agent whose latest words hold several values may vote between them.
+  const values = new Set(mine.map(valueKey))
+  if (values.size === 1 && values.has(valueKey(target))) return [`your own latest word on ${field(target.subject)} ${field(target.predicate)} holds this value: you count for it already, and the votes lens does not count your vote on it`]
   return []
 }
