@@ -201,6 +201,59 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await store.close()
   })
 
+  it('a connection dropped in the middle of an insert fails that insert clearly, without crashing the process; the rerun adds it all', async () => {
+    const url = schemaUrl('midinsert')
+    const store = await PostgresStore.open(url, {create: true})
+    const batch = many(50)
+    // Another session holds an uncommitted copy of one of the batch's ids, so the insert waits
+    // inside its transaction, on a checked-out connection, until that session ends.
+    const holder = new pg.Client({connectionString: base})
+    await holder.connect()
+    await holder.query('BEGIN')
+    const mid = batch[25]
+    await holder.query(`INSERT INTO midinsert_${process.pid}.records (id, kind, agent, hlc, canonical, sig) VALUES ($1, 'assertion', 'a', $2, $3, $4)`, [
+      Buffer.from(mid.record.id, 'hex'),
+      mid.record.hlc,
+      mid.canonical,
+      Buffer.from(mid.record.sig, 'hex'),
+    ])
+    const uncaught: unknown[] = []
+    const onUncaught = (e: unknown) => uncaught.push(e)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const pending = store.insert(batch).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      const admin = new pg.Client({connectionString: base})
+      await admin.connect()
+      let killed = 0
+      for (let i = 0; i < 200 && killed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25))
+        const {rows} = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'steme' AND wait_event_type = 'Lock'`)
+        killed = rows.length
+      }
+      await admin.end()
+      expect(killed).toBe(1)
+      const err = (await pending) as UserError
+      await new Promise((r) => setTimeout(r, 100))
+      expect(uncaught).toEqual([])
+      expect(err).toBeInstanceOf(UserError)
+      expect(err.message).toMatch(/^lost the connection to the PostgreSQL server for postgres:\/\/steme@[^ ]*: terminating connection/)
+      expect(err.hint).toMatch(/run the command again/)
+      const password = /\/\/[^:@/]*:([^@/]*)@/.exec(base)![1]
+      expect(`${err.message} ${err.hint}`).not.toContain(password)
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      await holder.query('ROLLBACK')
+      await holder.end()
+    }
+    // Nothing of the failed batch was committed, and running it again adds every record once.
+    expect((await store.stats()).records).toBe(0)
+    expect(await store.insert(batch)).toEqual({added: 50, present: 0})
+    await store.close()
+  })
+
   it('copies batches of large records (several MiB of COPY data)', async () => {
     const store = await PostgresStore.open(schemaUrl('large'), {create: true})
     const big = Array.from({length: 40}, (_, i) => assertion({subject: `big:${i % 3}`, value: 'x\t'.repeat(20_000) + i}))

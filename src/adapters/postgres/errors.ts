@@ -3,6 +3,9 @@ import {UserError} from '../../core/errors.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE'])
 
+/** Driver codes of a connection that could not be made at all, as against one that broke. */
+const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', '57P03'])
+
 /** SQLSTATEs (and driver codes) a caller may retry after: the whole transaction was rolled back. */
 export const RETRYABLE = new Set(['40001', '40P01'])
 
@@ -50,6 +53,23 @@ export function connectError(location: string, e: unknown): UserError {
     return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
   }
   return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
+}
+
+/**
+ * An error from a server that went away while a command was using the store (a restart, a
+ * failover, an admin ending the session): what was committed stays, the statement in flight was
+ * rolled back, and writes are idempotent, so running the command again finishes the work.
+ */
+export function lostError(location: string, e: unknown): UserError {
+  const code = pgCode(e)
+  // Refused, unresolvable or timed out on reconnecting: the server is not back (yet).
+  if ((code !== undefined && NOT_THERE.has(code)) || (code === undefined && /timeout/i.test(message(e)))) return connectError(location, e)
+  return new UserError(`lost the connection to the PostgreSQL server for ${location}: ${message(e)}`, {
+    code: 'remote',
+    exit: 1,
+    hint: 'what was committed before stays, and the batch in flight was rolled back: run the command again once the server is up (records already stored are skipped)',
+    cause: e,
+  })
 }
 
 /** Whether an error means the server went away (or never answered), rather than a bug in a statement. */

@@ -10,7 +10,7 @@ import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
 import {columnMismatches, compareRecords, contestedBatches, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
-import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
+import {connectError, isConnectionLoss, lostError, pgCode, RETRYABLE} from './errors.js'
 import * as derived from './derived.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
@@ -79,6 +79,10 @@ export class PostgresStore implements Store {
     })
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined)
+    // Nor one checked out for a transaction (insert, scan, repair, opening): the pool listens only
+    // to idle clients, and a client whose socket dies emits 'error' besides failing its query,
+    // which with no listener is an uncaught exception. The query's own error is what is reported.
+    pool.on('connect', (client) => client.on('error', () => undefined))
     const store = new PostgresStore(target.location, pool, `"${target.schema}"`, !!opts.readOnly)
     let client: pg.PoolClient
     try {
@@ -164,7 +168,7 @@ export class PostgresStore implements Store {
 
   /** A lost server becomes a UserError naming the store; anything else stays as it is (a bug). */
   private lost(e: unknown): unknown {
-    return isConnectionLoss(e) ? connectError(this.location, e) : e
+    return isConnectionLoss(e) ? lostError(this.location, e) : e
   }
 
   async insert(batch: readonly Sealed[]): Promise<InsertResult> {
