@@ -67,7 +67,7 @@ export function lostError(location: string, e: unknown): UserError {
   return new UserError(`lost the connection to the PostgreSQL server for ${location}: ${message(e)}`, {
     code: 'remote',
     exit: 1,
-    hint: 'what was committed before stays, and the batch in flight was rolled back: run the command again once the server is up (records already stored are skipped)',
+    hint: 'what was committed before stays, and the batch in flight was rolled back: once the server is up, run the command again (signed records already stored are skipped; plain facts are signed anew on each ingest, so `steme ingest` of them would store those committed a second time)',
     cause: e,
   })
 }
