@@ -110,6 +110,64 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     expect(e.message + e.hint).not.toContain('weak-pw')
   })
 
+  it('writing as a user that may only read, or to a server that takes no writes: a UserError saying so (exit 1), not a bug', async () => {
+    const url = schemaUrl('readers')
+    const schema = `readers_${process.pid}`
+    const [readerRole, standbyRole] = [`steme_reader_${process.pid}`, `steme_standby_${process.pid}`]
+    const owner = await PostgresStore.open(url, {create: true})
+    await owner.insert(many(3))
+    await owner.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`DROP ROLE IF EXISTS ${readerRole}; CREATE ROLE ${readerRole} LOGIN PASSWORD 'reader-pw'`)
+    await c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${readerRole}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${readerRole}`)
+    await c.query(`DROP ROLE IF EXISTS ${standbyRole}; CREATE ROLE ${standbyRole} LOGIN PASSWORD 'standby-pw' SUPERUSER; ALTER ROLE ${standbyRole} SET default_transaction_read_only = on`)
+    await c.end()
+    const as = (user: string, pw: string) => base.replace(/\/\/[^@]*@/, `//${user}:${pw}@`) + `?schema=${schema}`
+    const reader = await PostgresStore.open(as(readerRole, 'reader-pw'))
+    expect((await reader.stats()).records).toBe(3)
+    const denied = (await reader.insert(many(5)).catch((e: unknown) => e)) as UserError
+    await reader.close()
+    expect(denied).toBeInstanceOf(UserError)
+    expect(denied.code).toBe('forbidden')
+    expect(denied.exit).toBe(1)
+    expect(denied.message).toMatch(new RegExp(`^the PostgreSQL user of postgres://${readerRole}@[^ ]* lacks a privilege steme needs: permission denied`))
+    expect(denied.hint).toMatch(/to write, also INSERT\/UPDATE on its tables and TEMPORARY on the database/)
+    expect(denied.message + denied.hint).not.toContain('reader-pw')
+    const standby = await PostgresStore.open(as(standbyRole, 'standby-pw'))
+    const refused = (await standby.insert(many(5)).catch((e: unknown) => e)) as UserError
+    await standby.close()
+    expect(refused).toBeInstanceOf(UserError)
+    expect(refused.exit).toBe(1)
+    expect(refused.message).toMatch(new RegExp(`^the PostgreSQL server for postgres://${standbyRole}@[^ ]* takes no writes: cannot execute`))
+    expect(refused.hint).toMatch(/primary/)
+    expect(refused.message + refused.hint).not.toContain('standby-pw')
+  })
+
+  it('a batch refused part way leaves no aborted transaction on the pooled connection: the next statements say the same, or work', async () => {
+    // A database of its own, where only the owner may create temporary tables.
+    const dbUrl = await server.database()
+    const owner = await PostgresStore.open(dbUrl, {create: true})
+    await owner.insert(many(2))
+    await owner.close()
+    const c = new pg.Client({connectionString: dbUrl})
+    await c.connect()
+    const db = /\/([^/?]*)$/.exec(dbUrl)![1]
+    const role = `steme_notemp_${process.pid}`
+    await c.query(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN PASSWORD 'notemp-pw'`)
+    await c.query(`REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC; GRANT USAGE ON SCHEMA steme TO ${role}; GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA steme TO ${role}`)
+    await c.end()
+    const store = await PostgresStore.open(dbUrl.replace(/\/\/[^@]*@/, `//${role}:notemp-pw@`), {connections: 1})
+    for (let i = 0; i < 2; i++) {
+      const e = (await store.insert(many(5)).catch((x: unknown) => x)) as UserError
+      expect(e).toBeInstanceOf(UserError)
+      expect(e.message).toMatch(/lacks a privilege steme needs: permission denied to create temporary tables/)
+      expect(await store.getMeta('hlc')).toBeUndefined()
+      expect((await store.stats()).records).toBe(2)
+    }
+    await store.close()
+  })
+
   it('a schema from a newer steme: refuses and says to upgrade', async () => {
     const url = schemaUrl('newer')
     const s = await PostgresStore.open(url, {create: true})

@@ -42,13 +42,7 @@ export function connectError(location: string, e: unknown): UserError {
       cause: e,
     })
   }
-  if (code === '42501') {
-    return new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${msg}`, {
-      code: 'forbidden',
-      hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to use it, USAGE on the schema and SELECT/INSERT/UPDATE on its tables',
-      cause: e,
-    })
-  }
+  if (code === '42501') return privilegeError(location, e)
   if (code === '53300' || code === '57P03') {
     return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
   }
@@ -70,6 +64,35 @@ export function lostError(location: string, e: unknown): UserError {
     hint: 'what was committed before stays, and the batch in flight was rolled back: once the server is up, run the command again (signed records already stored are skipped; plain facts are signed anew on each ingest, so `steme ingest` of them would store those committed a second time)',
     cause: e,
   })
+}
+
+const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
+  new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${message(e)}`, {
+    code: 'forbidden',
+    exit,
+    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
+    cause: e,
+  })
+
+/**
+ * An error from a statement on an open store that the user, not steme, can fix: a connection
+ * lost, a missing privilege, a server that takes no writes. Anything else is returned as it is
+ * (a bug in a statement).
+ */
+export function storeError(location: string, e: unknown): unknown {
+  if (isConnectionLoss(e)) return lostError(location, e)
+  const code = pgCode(e)
+  // Exit 1, as for a file steme may not write: the store is there, the same command works once granted.
+  if (code === '42501') return privilegeError(location, e, 1)
+  if (code === '25006') {
+    return new UserError(`the PostgreSQL server for ${location} takes no writes: ${message(e)}`, {
+      code: 'forbidden',
+      exit: 1,
+      hint: 'point the URL at the primary, not a standby; or, if default_transaction_read_only is set for this user or database, write as a user without it',
+      cause: e,
+    })
+  }
+  return e
 }
 
 /** Whether an error means the server went away (or never answered), rather than a bug in a statement. */
