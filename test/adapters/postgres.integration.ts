@@ -312,6 +312,25 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await store.close()
   })
 
+  it('a scan whose connection is dropped between two fetches fails with the lost connection, not as a bug', async () => {
+    const store = await PostgresStore.open(schemaUrl('midscan'), {create: true})
+    await store.insert(many(10))
+    const it = store.scan({batch: 2})[Symbol.asyncIterator]()
+    expect((await it.next()).value).toHaveLength(2)
+    const admin = new pg.Client({connectionString: base})
+    await admin.connect()
+    const {rows} = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steme' AND state = 'idle in transaction'`)
+    await admin.end()
+    expect(rows).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 100))
+    const err = (await it.next().catch((e: unknown) => e)) as UserError
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/^lost the connection to the PostgreSQL server for postgres:\/\/steme@/)
+    // The store carries on with a fresh connection.
+    expect((await store.stats()).records).toBe(10)
+    await store.close()
+  })
+
   it('copies batches of large records (several MiB of COPY data)', async () => {
     const store = await PostgresStore.open(schemaUrl('large'), {create: true})
     const big = Array.from({length: 40}, (_, i) => assertion({subject: `big:${i % 3}`, value: 'x\t'.repeat(20_000) + i}))

@@ -98,6 +98,7 @@ export function storeError(location: string, e: unknown): unknown {
 /** Whether an error means the server went away (or never answered), rather than a bug in a statement. */
 export function isConnectionLoss(e: unknown): boolean {
   const code = pgCode(e)
-  if (code === undefined) return /Connection terminated|timeout/i.test(message(e))
+  // "... is not queryable": a checked-out connection (a scan's cursor between fetches) that died while idle.
+  if (code === undefined) return /Connection terminated|timeout|is not queryable/i.test(message(e))
   return UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'
 }
