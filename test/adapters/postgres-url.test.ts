@@ -38,6 +38,11 @@ describe('PostgreSQL store URLs', () => {
     expect(`${err!.message} ${err!.hint}`).not.toMatch(/hunter|QZ/)
   })
 
+  it('refuses an sslmode the driver does not know, which it would take as SSL on', () => {
+    expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=requried')).toThrow(/^sslmode=requried in postgres:\/\/u@h\/d\?sslmode=requried is not an SSL mode$/)
+    expect(parsePgUrl('postgres://u@h/d?sslmode=verify-full').connectionString).toBe('postgres://u@h/d?sslmode=verify-full')
+  })
+
   it('redacts passwords in URLs it cannot parse', () => {
     expect(redact('postgres://u:pa/ss@h/d#x')).toBe('postgres://u@h/d#x')
     expect(redact('postgres://u:pw@h/d#x')).toBe('postgres://u@h/d#x')

@@ -168,6 +168,20 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await store.close()
   })
 
+  it('SSL asked of a server without it, and a certificate file that is not there: config errors that say so', async () => {
+    const sep = base.includes('?') ? '&' : '?'
+    const noSsl = await openErr(`${base}${sep}sslmode=verify-full`)
+    expect(noSsl.code).toBe('config')
+    expect(noSsl.message).toMatch(/^the PostgreSQL server for postgres:\/\/steme@[^ ]* does not accept SSL connections, and the URL's sslmode asks for SSL$/)
+    expect(noSsl.hint).toMatch(/sslmode=disable/)
+    const noFile = await openErr(`${base}${sep}sslrootcert=/nonexistent/steme-ca.pem`)
+    expect(noFile.code).toBe('config')
+    expect(noFile.message).toMatch(/a file its URL names cannot be read: ENOENT: no such file or directory, open '\/nonexistent\/steme-ca\.pem'/)
+    expect(noFile.hint).toMatch(/sslrootcert/)
+    const password = /\/\/[^:@/]*:([^@/]*)@/.exec(base)![1]
+    for (const e of [noSsl, noFile]) expect(e.message + e.hint).not.toContain(`:${password}@`)
+  })
+
   it('a schema from a newer steme: refuses and says to upgrade', async () => {
     const url = schemaUrl('newer')
     const s = await PostgresStore.open(url, {create: true})

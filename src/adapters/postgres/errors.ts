@@ -21,6 +21,21 @@ export function connectError(location: string, e: unknown): UserError {
   const code = pgCode(e)
   const msg = message(e)
   const sqlstate = code !== undefined && /^[0-9A-Z]{5}$/.test(code)
+  // A certificate or key file the URL names (sslrootcert, sslcert, sslkey), read by the driver before it connects.
+  if (code !== undefined && (e as {syscall?: unknown}).syscall === 'open') {
+    return new UserError(`cannot open the PostgreSQL store ${location}: a file its URL names cannot be read: ${msg}`, {
+      code: 'config',
+      hint: 'check the sslrootcert, sslcert and sslkey paths in the URL',
+      cause: e,
+    })
+  }
+  if (/server does not support SSL/i.test(msg)) {
+    return new UserError(`the PostgreSQL server for ${location} does not accept SSL connections, and the URL's sslmode asks for SSL`, {
+      code: 'config',
+      hint: 'turn SSL on at the server; or, on a network you trust, set sslmode=disable. (steme\'s driver, node-postgres, reads sslmode prefer, require and verify-ca as verify-full: it never falls back to an unencrypted connection)',
+      cause: e,
+    })
+  }
   if ((code !== undefined && UNREACHABLE.has(code)) || (!sqlstate && /timeout|terminated/i.test(msg))) {
     return new UserError(`cannot reach the PostgreSQL server for ${location}: ${msg}`, {
       code: 'remote',

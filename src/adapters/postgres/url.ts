@@ -17,6 +17,9 @@ export interface PgTarget {
 // driver reads it: a password holding @ is the driver's to decode, never part of the host.
 const URL_RE = /^(postgres(?:ql)?:\/\/)(?:([^/?#]*)@)?([^@/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i
 
+/** The sslmode values the driver (node-postgres) knows; it takes any other as "SSL on", silently. */
+const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']
+
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url)
 
 export function parsePgUrl(url: string): PgTarget {
@@ -44,6 +47,10 @@ export function parsePgUrl(url: string): PgTarget {
   const schema = params.get('schema') ?? DEFAULT_SCHEMA
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new UserError(`schema=${schema} in ${redact(url)} is not a plain lowercase SQL identifier`, {code: 'config', hint: 'use letters, digits and _ (for example ?schema=steme_team)'})
+  }
+  const sslmode = params.get('sslmode')
+  if (sslmode !== null && !SSLMODES.includes(sslmode)) {
+    throw new UserError(`sslmode=${sslmode} in ${redact(url)} is not an SSL mode`, {code: 'config', hint: `use one of ${SSLMODES.join(', ')}`})
   }
   params.delete('schema')
   const rest = params.toString()
