@@ -43,6 +43,12 @@ describe('PostgreSQL store URLs', () => {
     expect(parsePgUrl('postgres://u@h/d?sslmode=verify-full').connectionString).toBe('postgres://u@h/d?sslmode=verify-full')
   })
 
+  it('a port that is no number is named, the URL shown without its password', () => {
+    expect(() => parsePgUrl('postgres://u:pw@db:543a/d')).toThrow(/^postgres:\/\/u@db:543a\/d has port "543a", which is not a port number$/)
+    expect(parsePgUrl('postgres://u@[::1]:5433/d').location).toBe('postgres://u@[::1]:5433/d')
+    expect(parsePgUrl('postgres://u@[::1]/d').location).toBe('postgres://u@[::1]/d')
+  })
+
   it('redacts passwords in URLs it cannot parse', () => {
     expect(redact('postgres://u:pa/ss@h/d#x')).toBe('postgres://u@h/d#x')
     expect(redact('postgres://u:pw@h/d#x')).toBe('postgres://u@h/d#x')

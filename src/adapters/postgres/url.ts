@@ -43,6 +43,10 @@ export function parsePgUrl(url: string): PgTarget {
     throw new UserError(`${redact(url)} is not a PostgreSQL URL`, {code: 'config', hint: 'write it as postgres://user@host:port/database (the password in PGPASSWORD or ~/.pgpass, or as user:password@)'})
   }
   const [, scheme, userinfo, host, path = '', query = ''] = m
+  const port = /:([^\]:]*)$/.exec(host)?.[1]
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+    throw new UserError(`${redact(url)} has port "${port}", which is not a port number`, {code: 'config', hint: 'write it as postgres://user@host:5432/database, or leave the port out for 5432'})
+  }
   const params = new URLSearchParams(query.slice(1))
   const schema = params.get('schema') ?? DEFAULT_SCHEMA
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
