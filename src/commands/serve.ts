@@ -39,7 +39,10 @@ requests in flight, then closes the store. See docs/serve.md.`
     const https = flags['tls-cert'] ? await readTls(flags['tls-cert'], flags['tls-key']!) : undefined
     const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
     const dir = state.stateDir(rt.location)
-    if (!dir) throw new UserError(`steme serve needs a store on disk, not ${rt.location.url}`, {code: 'config', hint: 'point --store at a .steme directory'})
+    if (!dir) {
+      await rt.close().catch(() => undefined)
+      throw new UserError(`steme serve needs a store on disk (its tokens and state live in the .steme directory), not ${rt.store.location}`, {code: 'config', hint: state.URL_STORE_NO_DAEMON})
+    }
     const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)
     for (const a of allow ?? []) if (!/^[0-9a-f]{64}$/.test(a)) throw new UserError(`--allow-agent ${a} is not an agent key (64 lowercase hex)`)
     const tty = this.liveTerminal()

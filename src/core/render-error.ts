@@ -92,6 +92,6 @@ export function renderError(err: unknown, json: boolean): number {
   const e = err as Error | undefined
   const bug = err instanceof BugError ? err : new BugError(e?.message ?? String(err), {cause: err})
   process.stderr.write(`internal error (a bug in steme, please report it): ${lines(redactUrls(bug.message))}\n`)
-  if (process.env.STEME_DEBUG) process.stderr.write(String(e?.stack) + '\n')
+  if (process.env.STEME_DEBUG) process.stderr.write(redactUrls(String(e?.stack)) + '\n')
   return 1
 }

@@ -4,6 +4,7 @@ import {userInfo} from 'node:os'
 import {resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {redactUrls} from '../core/redact.js'
+import {isPostgresUrl, parsePgUrl} from '../adapters/postgres/url.js'
 import type {Transport} from '../core/transport.js'
 import type {SshOptions} from './transports/ssh.js'
 
@@ -61,11 +62,11 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
       path: path.startsWith('/~/') ? path.slice(3) : path,
     }
   }
-  // A PostgreSQL store is reached as the local store (--store), or through `steme serve`: a
-  // remote URL would carry its password into config.toml.
-  if (/^postgres(ql)?:\/\//i.test(spec)) {
-    throw new UserError(`a PostgreSQL store (${shown}) cannot be a remote`, {
-      hint: 'sync it as the local store: `steme pull <other store> --store postgres://...` (or push, or sync; the password from PGPASSWORD or ~/.pgpass), or serve it with `steme serve --store postgres://...` and sync with that URL',
+  if (isPostgresUrl(spec)) {
+    // Named by its password-free location; a URL whose password ends it early is refused there, masked.
+    throw new UserError(`the PostgreSQL store ${parsePgUrl(spec).location} is no sync remote: sync talks to another steme (a store on disk, over ssh or http)`, {
+      code: 'usage',
+      hint: 'open the PostgreSQL store on this side, with --store <postgres URL> (or STEME_STORE), and sync it with a path, ssh:// or http(s):// remote; to copy every record from one store to another, including between two PostgreSQL stores: `steme migrate --from <store> --to <store>`',
     })
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UserError(`unsupported remote "${shown}"`, {hint: 'use ssh://user@host[:port]/path, http(s)://host:port, or a path to a store'})

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {parsePgUrl, redact} from '../../src/adapters/postgres/url.js'
+import {UserError} from '../../src/core/errors.js'
 import {copyRows, pgText} from '../../src/adapters/postgres/copy.js'
 import {assertion} from '../helpers/records.js'
 
@@ -18,7 +19,38 @@ describe('PostgreSQL store URLs', () => {
     expect(() => parsePgUrl('postgres://u:pw@h/d?schema=a;drop')).toThrow(/schema=a;drop in postgres:\/\/u@h\/d/)
   })
 
+  it('a password holding @ is user info, never part of the host it prints', () => {
+    expect(parsePgUrl('postgres://u:pa@ss@h:5433/d')).toEqual({connectionString: 'postgres://u:pa@ss@h:5433/d', schema: 'steme', location: 'postgres://u@h:5433/d'})
+    expect(parsePgUrl('postgres://u:a@b@c@h/d?application_name=x@y').location).toBe('postgres://u@h/d')
+    expect(parsePgUrl('postgres://h:5432/d?application_name=x@y').location).toBe('postgres://h:5432/d')
+  })
+
+  it.each(['hunter/QZ', 'hunter?QZ', 'hunter#QZ', 'hunter/X?Y#QZ@Q'])('a password holding a character that ends the user info (%s) is refused, and no part of it printed', (pw) => {
+    let err: UserError | undefined
+    try {
+      parsePgUrl(`postgres://u:${pw}@h:5433/d`)
+    } catch (e) {
+      err = e as UserError
+    }
+    expect(err).toBeInstanceOf(UserError)
+    expect(err!.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
+    expect(err!.hint).toMatch(/percent-encode .* PGPASSWORD/)
+    expect(`${err!.message} ${err!.hint}`).not.toMatch(/hunter|QZ/)
+  })
+
+  it('refuses an sslmode the driver does not know, which it would take as SSL on', () => {
+    expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=requried')).toThrow(/^sslmode=requried in postgres:\/\/u@h\/d\?sslmode=requried is not an SSL mode$/)
+    expect(parsePgUrl('postgres://u@h/d?sslmode=verify-full').connectionString).toBe('postgres://u@h/d?sslmode=verify-full')
+  })
+
+  it('a port that is no number is named, the URL shown without its password', () => {
+    expect(() => parsePgUrl('postgres://u:pw@db:543a/d')).toThrow(/^postgres:\/\/u@db:543a\/d has port "543a", which is not a port number$/)
+    expect(parsePgUrl('postgres://u@[::1]:5433/d').location).toBe('postgres://u@[::1]:5433/d')
+    expect(parsePgUrl('postgres://u@[::1]/d').location).toBe('postgres://u@[::1]/d')
+  })
+
   it('redacts passwords in URLs it cannot parse', () => {
+    expect(redact('postgres://u:pa/ss@h/d#x')).toBe('postgres://u@h/d#x')
     expect(redact('postgres://u:pw@h/d#x')).toBe('postgres://u@h/d#x')
     expect(redact('postgres://h/d?password=pw&x=1')).toBe('postgres://h/d?password=***&x=1')
   })

@@ -110,6 +110,78 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     expect(e.message + e.hint).not.toContain('weak-pw')
   })
 
+  it('writing as a user that may only read, or to a server that takes no writes: a UserError saying so (exit 1), not a bug', async () => {
+    const url = schemaUrl('readers')
+    const schema = `readers_${process.pid}`
+    const [readerRole, standbyRole] = [`steme_reader_${process.pid}`, `steme_standby_${process.pid}`]
+    const owner = await PostgresStore.open(url, {create: true})
+    await owner.insert(many(3))
+    await owner.close()
+    const c = new pg.Client({connectionString: base})
+    await c.connect()
+    await c.query(`DROP ROLE IF EXISTS ${readerRole}; CREATE ROLE ${readerRole} LOGIN PASSWORD 'reader-pw'`)
+    await c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${readerRole}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${readerRole}`)
+    await c.query(`DROP ROLE IF EXISTS ${standbyRole}; CREATE ROLE ${standbyRole} LOGIN PASSWORD 'standby-pw' SUPERUSER; ALTER ROLE ${standbyRole} SET default_transaction_read_only = on`)
+    await c.end()
+    const as = (user: string, pw: string) => base.replace(/\/\/[^@]*@/, `//${user}:${pw}@`) + `?schema=${schema}`
+    const reader = await PostgresStore.open(as(readerRole, 'reader-pw'))
+    expect((await reader.stats()).records).toBe(3)
+    const denied = (await reader.insert(many(5)).catch((e: unknown) => e)) as UserError
+    await reader.close()
+    expect(denied).toBeInstanceOf(UserError)
+    expect(denied.code).toBe('forbidden')
+    expect(denied.exit).toBe(1)
+    expect(denied.message).toMatch(new RegExp(`^the PostgreSQL user of postgres://${readerRole}@[^ ]* lacks a privilege steme needs: permission denied`))
+    expect(denied.hint).toMatch(/to write, also INSERT\/UPDATE on its tables and TEMPORARY on the database/)
+    expect(denied.message + denied.hint).not.toContain('reader-pw')
+    const standby = await PostgresStore.open(as(standbyRole, 'standby-pw'))
+    const refused = (await standby.insert(many(5)).catch((e: unknown) => e)) as UserError
+    await standby.close()
+    expect(refused).toBeInstanceOf(UserError)
+    expect(refused.exit).toBe(1)
+    expect(refused.message).toMatch(new RegExp(`^the PostgreSQL server for postgres://${standbyRole}@[^ ]* takes no writes: cannot execute`))
+    expect(refused.hint).toMatch(/primary/)
+    expect(refused.message + refused.hint).not.toContain('standby-pw')
+  })
+
+  it('a batch refused part way leaves no aborted transaction on the pooled connection: the next statements say the same, or work', async () => {
+    // A database of its own, where only the owner may create temporary tables.
+    const dbUrl = await server.database()
+    const owner = await PostgresStore.open(dbUrl, {create: true})
+    await owner.insert(many(2))
+    await owner.close()
+    const c = new pg.Client({connectionString: dbUrl})
+    await c.connect()
+    const db = /\/([^/?]*)$/.exec(dbUrl)![1]
+    const role = `steme_notemp_${process.pid}`
+    await c.query(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN PASSWORD 'notemp-pw'`)
+    await c.query(`REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC; GRANT USAGE ON SCHEMA steme TO ${role}; GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA steme TO ${role}`)
+    await c.end()
+    const store = await PostgresStore.open(dbUrl.replace(/\/\/[^@]*@/, `//${role}:notemp-pw@`), {connections: 1})
+    for (let i = 0; i < 2; i++) {
+      const e = (await store.insert(many(5)).catch((x: unknown) => x)) as UserError
+      expect(e).toBeInstanceOf(UserError)
+      expect(e.message).toMatch(/lacks a privilege steme needs: permission denied to create temporary tables/)
+      expect(await store.getMeta('hlc')).toBeUndefined()
+      expect((await store.stats()).records).toBe(2)
+    }
+    await store.close()
+  })
+
+  it('SSL asked of a server without it, and a certificate file that is not there: config errors that say so', async () => {
+    const sep = base.includes('?') ? '&' : '?'
+    const noSsl = await openErr(`${base}${sep}sslmode=verify-full`)
+    expect(noSsl.code).toBe('config')
+    expect(noSsl.message).toMatch(/^the PostgreSQL server for postgres:\/\/steme@[^ ]* does not accept SSL connections, and the URL's sslmode asks for SSL$/)
+    expect(noSsl.hint).toMatch(/sslmode=disable/)
+    const noFile = await openErr(`${base}${sep}sslrootcert=/nonexistent/steme-ca.pem`)
+    expect(noFile.code).toBe('config')
+    expect(noFile.message).toMatch(/a file its URL names cannot be read: ENOENT: no such file or directory, open '\/nonexistent\/steme-ca\.pem'/)
+    expect(noFile.hint).toMatch(/sslrootcert/)
+    const password = /\/\/[^:@/]*:([^@/]*)@/.exec(base)![1]
+    for (const e of [noSsl, noFile]) expect(e.message + e.hint).not.toContain(`:${password}@`)
+  })
+
   it('a schema from a newer steme: refuses and says to upgrade', async () => {
     const url = schemaUrl('newer')
     const s = await PostgresStore.open(url, {create: true})
@@ -198,6 +270,78 @@ describe('PostgreSQL store: opening, bad input, text edge cases', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect((await store.stats()).records).toBe(10)
     expect(await store.insert(many(12))).toEqual({added: 2, present: 10})
+    await store.close()
+  })
+
+  it('a connection dropped in the middle of an insert fails that insert clearly, without crashing the process; the rerun adds it all', async () => {
+    const url = schemaUrl('midinsert')
+    const store = await PostgresStore.open(url, {create: true})
+    const batch = many(50)
+    // Another session holds an uncommitted copy of one of the batch's ids, so the insert waits
+    // inside its transaction, on a checked-out connection, until that session ends.
+    const holder = new pg.Client({connectionString: base})
+    await holder.connect()
+    await holder.query('BEGIN')
+    const mid = batch[25]
+    await holder.query(`INSERT INTO midinsert_${process.pid}.records (id, kind, agent, hlc, canonical, sig) VALUES ($1, 'assertion', 'a', $2, $3, $4)`, [
+      Buffer.from(mid.record.id, 'hex'),
+      mid.record.hlc,
+      mid.canonical,
+      Buffer.from(mid.record.sig, 'hex'),
+    ])
+    const uncaught: unknown[] = []
+    const onUncaught = (e: unknown) => uncaught.push(e)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const pending = store.insert(batch).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      const admin = new pg.Client({connectionString: base})
+      await admin.connect()
+      let killed = 0
+      for (let i = 0; i < 200 && killed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25))
+        const {rows} = await admin.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'steme' AND wait_event_type = 'Lock'`)
+        killed = rows.length
+      }
+      await admin.end()
+      expect(killed).toBe(1)
+      const err = (await pending) as UserError
+      await new Promise((r) => setTimeout(r, 100))
+      expect(uncaught).toEqual([])
+      expect(err).toBeInstanceOf(UserError)
+      expect(err.message).toMatch(/^lost the connection to the PostgreSQL server for postgres:\/\/steme@[^ ]*: terminating connection/)
+      expect(err.hint).toMatch(/run the command again \(signed records already stored are skipped; plain facts/)
+      const password = /\/\/[^:@/]*:([^@/]*)@/.exec(base)![1]
+      expect(`${err.message} ${err.hint}`).not.toContain(`:${password}@`)
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      await holder.query('ROLLBACK')
+      await holder.end()
+    }
+    // Nothing of the failed batch was committed, and running it again adds every record once.
+    expect((await store.stats()).records).toBe(0)
+    expect(await store.insert(batch)).toEqual({added: 50, present: 0})
+    await store.close()
+  })
+
+  it('a scan whose connection is dropped between two fetches fails with the lost connection, not as a bug', async () => {
+    const store = await PostgresStore.open(schemaUrl('midscan'), {create: true})
+    await store.insert(many(10))
+    const it = store.scan({batch: 2})[Symbol.asyncIterator]()
+    expect((await it.next()).value).toHaveLength(2)
+    const admin = new pg.Client({connectionString: base})
+    await admin.connect()
+    const {rows} = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'steme' AND state = 'idle in transaction'`)
+    await admin.end()
+    expect(rows).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 100))
+    const err = (await it.next().catch((e: unknown) => e)) as UserError
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/^lost the connection to the PostgreSQL server for postgres:\/\/steme@/)
+    // The store carries on with a fresh connection.
+    expect((await store.stats()).records).toBe(10)
     await store.close()
   })
 

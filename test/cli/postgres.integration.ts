@@ -67,6 +67,22 @@ describe('steme on PostgreSQL through the CLI', () => {
     expect(missing.stderr).not.toMatch(/:steme@/)
   })
 
+  it('serve and serve token refuse a PostgreSQL store, saying why and that it needs no daemon, without the password', () => {
+    const url = `${db}?schema=served`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    const password = /\/\/[^:@/]*:([^@/]*)@/.exec(db)![1]
+    for (const args of [['serve', '--port', '0'], ['serve', 'token', 'create', '--role', 'write'], ['serve', 'token', 'revoke', 'ci']]) {
+      const r = sb.run([...args, '--store', url, '--json'])
+      expect(r.code, args.join(' ')).toBe(2)
+      const {error} = JSON.parse(r.stdout) as {error: {message: string; hint: string}}
+      expect(error.message).toMatch(/on disk/)
+      expect(error.hint).toMatch(/a PostgreSQL store needs no daemon: any number of steme processes, on any machines, open it at once by its URL/)
+      expect(r.stdout + r.stderr).not.toContain(`:${password}@`)
+    }
+    const serve = JSON.parse(sb.run(['serve', '--port', '0', '--store', url, '--json']).stdout) as {error: {message: string}}
+    expect(serve.error.message).toMatch(/^steme serve needs a store on disk \(its tokens and state live in the \.steme directory\), not postgres:\/\/steme@[^ ]*\?schema=served$/)
+  })
+
   it('4 writer processes x 50,000 records (overlapping) end with exactly 200,000, the same records as a DuckDB copy', {timeout: 900_000}, async () => {
     const url = `${db}?schema=writers`
     expect(sb.run(['init', '--store', url]).code).toBe(0)

@@ -89,8 +89,8 @@ describe('a PostgreSQL URL given as a remote', () => {
     for (const args of [['pull', url], ['remote', 'add', 'pg', url]]) {
       const r = sb.run(args, {cwd: a()})
       expect(r.code).toBe(2)
-      expect(r.stderr).toContain('error: a PostgreSQL store (postgres://steme:***@127.0.0.1:9/team) cannot be a remote')
-      expect(r.stderr).toMatch(/hint: sync it as the local store: `steme pull <other store> --store postgres:\/\/\.\.\.`/)
+      expect(r.stderr).toContain('error: the PostgreSQL store postgres://steme@127.0.0.1:9/team is no sync remote')
+      expect(r.stderr).toMatch(/hint: open the PostgreSQL store on this side, with --store <postgres URL>/)
       expect(r.stdout + r.stderr).not.toContain('S3CRET')
     }
   })

@@ -67,4 +67,17 @@ describe('a system error on a path is rendered as the user\'s error, not as a bu
     expect(err).toMatch(/^error: cannot open .*sub: illegal operation on a directory\nhint: .+\n$/)
     expect(err).not.toContain('internal error')
   })
+
+  it('a bug whose message carries a URL with a password: not printed, in the message nor in the STEME_DEBUG stack', () => {
+    let err = ''
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
+    vi.stubEnv('STEME_DEBUG', '1')
+    try {
+      expect(renderError(new Error('cannot use postgres://team:hunter2@db.internal/steme'), false)).toBe(1)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    expect(err).toMatch(/^internal error \(a bug in steme, please report it\): cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\nError: cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\n {4}at /)
+    expect(err).not.toContain('hunter2')
+  })
 })

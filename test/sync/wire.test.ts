@@ -102,6 +102,9 @@ describe('retries and remotes', () => {
     expect(parseRemote('../b', '/x/y')).toEqual({kind: 'path', path: '/x/b'})
     expect(() => parseRemote('ssh://host')).toThrow(/names no store path/)
     expect(() => parseRemote('ftp://host/x')).toThrow(/unsupported remote/)
+    // A PostgreSQL URL names a store, not a remote: said so, with migrate and --store to use instead, and no part of a password.
+    expect(() => parseRemote('postgres://team:hunter2@db/steme')).toThrow(/^the PostgreSQL store postgres:\/\/team@db\/steme is no sync remote/)
+    expect(() => parseRemote('postgresql://team:hun/ter2@db/steme')).toThrow(/^postgresql:\/\/team:\*\*\*@db\/steme is not a usable PostgreSQL URL/)
   })
 
   it('refuses scp-style addresses, schemes missing "://" and an empty remote as paths, naming the URL meant', () => {

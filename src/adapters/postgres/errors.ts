@@ -3,6 +3,9 @@ import {UserError} from '../../core/errors.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE'])
 
+/** Driver codes of a connection that could not be made at all, as against one that broke. */
+const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', '57P03'])
+
 /** SQLSTATEs (and driver codes) a caller may retry after: the whole transaction was rolled back. */
 export const RETRYABLE = new Set(['40001', '40P01'])
 
@@ -18,6 +21,21 @@ export function connectError(location: string, e: unknown): UserError {
   const code = pgCode(e)
   const msg = message(e)
   const sqlstate = code !== undefined && /^[0-9A-Z]{5}$/.test(code)
+  // A certificate or key file the URL names (sslrootcert, sslcert, sslkey), read by the driver before it connects.
+  if (code !== undefined && (e as {syscall?: unknown}).syscall === 'open') {
+    return new UserError(`cannot open the PostgreSQL store ${location}: a file its URL names cannot be read: ${msg}`, {
+      code: 'config',
+      hint: 'check the sslrootcert, sslcert and sslkey paths in the URL',
+      cause: e,
+    })
+  }
+  if (/server does not support SSL/i.test(msg)) {
+    return new UserError(`the PostgreSQL server for ${location} does not accept SSL connections, and the URL's sslmode asks for SSL`, {
+      code: 'config',
+      hint: 'turn SSL on at the server; or, on a network you trust, set sslmode=disable. (steme\'s driver, node-postgres, reads sslmode prefer, require and verify-ca as verify-full: it never falls back to an unencrypted connection)',
+      cause: e,
+    })
+  }
   if ((code !== undefined && UNREACHABLE.has(code)) || (!sqlstate && /timeout|terminated/i.test(msg))) {
     return new UserError(`cannot reach the PostgreSQL server for ${location}: ${msg}`, {
       code: 'remote',
@@ -39,22 +57,63 @@ export function connectError(location: string, e: unknown): UserError {
       cause: e,
     })
   }
-  if (code === '42501') {
-    return new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${msg}`, {
-      code: 'forbidden',
-      hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to use it, USAGE on the schema and SELECT/INSERT/UPDATE on its tables',
-      cause: e,
-    })
-  }
+  if (code === '42501') return privilegeError(location, e)
   if (code === '53300' || code === '57P03') {
     return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
   }
   return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
 }
 
+/**
+ * An error from a server that went away while a command was using the store (a restart, a
+ * failover, an admin ending the session): what was committed stays, the statement in flight was
+ * rolled back, and writes are idempotent, so running the command again finishes the work.
+ */
+export function lostError(location: string, e: unknown): UserError {
+  const code = pgCode(e)
+  // Refused, unresolvable or timed out on reconnecting: the server is not back (yet).
+  if ((code !== undefined && NOT_THERE.has(code)) || (code === undefined && /timeout/i.test(message(e)))) return connectError(location, e)
+  return new UserError(`lost the connection to the PostgreSQL server for ${location}: ${message(e)}`, {
+    code: 'remote',
+    exit: 1,
+    hint: 'what was committed before stays, and the batch in flight was rolled back: once the server is up, run the command again (signed records already stored are skipped; plain facts are signed anew on each ingest, so `steme ingest` of them would store those committed a second time)',
+    cause: e,
+  })
+}
+
+const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
+  new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${message(e)}`, {
+    code: 'forbidden',
+    exit,
+    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
+    cause: e,
+  })
+
+/**
+ * An error from a statement on an open store that the user, not steme, can fix: a connection
+ * lost, a missing privilege, a server that takes no writes. Anything else is returned as it is
+ * (a bug in a statement).
+ */
+export function storeError(location: string, e: unknown): unknown {
+  if (isConnectionLoss(e)) return lostError(location, e)
+  const code = pgCode(e)
+  // Exit 1, as for a file steme may not write: the store is there, the same command works once granted.
+  if (code === '42501') return privilegeError(location, e, 1)
+  if (code === '25006') {
+    return new UserError(`the PostgreSQL server for ${location} takes no writes: ${message(e)}`, {
+      code: 'forbidden',
+      exit: 1,
+      hint: 'point the URL at the primary, not a standby; or, if default_transaction_read_only is set for this user or database, write as a user without it',
+      cause: e,
+    })
+  }
+  return e
+}
+
 /** Whether an error means the server went away (or never answered), rather than a bug in a statement. */
 export function isConnectionLoss(e: unknown): boolean {
   const code = pgCode(e)
-  if (code === undefined) return /Connection terminated|timeout/i.test(message(e))
+  // "... is not queryable": a checked-out connection (a scan's cursor between fetches) that died while idle.
+  if (code === undefined) return /Connection terminated|timeout|is not queryable/i.test(message(e))
   return UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'
 }

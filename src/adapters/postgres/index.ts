@@ -10,7 +10,7 @@ import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, idValue, MAX_BUCKET} from '../../core/bucket.js'
 import {columnMismatches, compareRecords, contestedBatches, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, valueTextSql, type ContestedPairs, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
-import {connectError, isConnectionLoss, pgCode, RETRYABLE} from './errors.js'
+import {connectError, pgCode, RETRYABLE, storeError} from './errors.js'
 import * as derived from './derived.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
@@ -79,6 +79,10 @@ export class PostgresStore implements Store {
     })
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined)
+    // Nor one checked out for a transaction (insert, scan, repair, opening): the pool listens only
+    // to idle clients, and a client whose socket dies emits 'error' besides failing its query,
+    // which with no listener is an uncaught exception. The query's own error is what is reported.
+    pool.on('connect', (client) => client.on('error', () => undefined))
     const store = new PostgresStore(target.location, pool, `"${target.schema}"`, !!opts.readOnly)
     let client: pg.PoolClient
     try {
@@ -162,9 +166,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** A lost server becomes a UserError naming the store; anything else stays as it is (a bug). */
+  /** A lost server, a missing privilege or a read-only server becomes a UserError naming the store; anything else stays as it is (a bug). */
   private lost(e: unknown): unknown {
-    return isConnectionLoss(e) ? connectError(this.location, e) : e
+    return storeError(this.location, e)
   }
 
   async insert(batch: readonly Sealed[]): Promise<InsertResult> {
@@ -194,8 +198,10 @@ export class PostgresStore implements Store {
 
   /** One batch in one transaction: COPY into staging, move what is new, fold it into the sync buckets; returns how many rows were new. */
   private async insertTx(client: pg.PoolClient, records: string[], refs: string[], batch: ReadonlyMap<string, Sealed>): Promise<number> {
-    await client.query('BEGIN;' + STAGE)
     try {
+      // Inside the try: a staging table this user may not create aborts the transaction, which
+      // must be rolled back before the connection goes back to the pool for the next batch.
+      await client.query('BEGIN;' + STAGE)
       await pipeline(Readable.from(records), client.query(copyFrom(`COPY steme_stage (${STAGE_COLUMNS}) FROM STDIN`)))
       if (refs.length) await pipeline(Readable.from(refs), client.query(copyFrom('COPY steme_stage_refs (src, dst, rel) FROM STDIN')))
       // ON CONFLICT DO NOTHING waits on a concurrent writer's uncommitted copy of an id and then

@@ -13,20 +13,48 @@ export interface PgTarget {
 }
 
 // Parsed by hand: WHATWG URL rejects libpq forms such as postgres://user@/db?host=/run/postgresql.
-const URL_RE = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i
+// The authority ends at the first / ? or #, and within it the user info at the last @, as the
+// driver reads it: a password holding @ is the driver's to decode, never part of the host.
+const URL_RE = /^(postgres(?:ql)?:\/\/)(?:([^/?#]*)@)?([^@/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i
+
+/** The sslmode values the driver (node-postgres) knows; it takes any other as "SSL on", silently. */
+const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url)
 
 export function parsePgUrl(url: string): PgTarget {
+  // user:pass/word@host, user:pass?word@host, user:pass#word@host: the authority ends inside the
+  // password, whose first part reads as a port. Said as such, and the password never printed, not
+  // even in part (as a host or a path it would be).
+  const prefix = /^postgres(?:ql)?:\/\//i.exec(url)?.[0]
+  if (prefix) {
+    const rest = url.slice(prefix.length)
+    const authority = /^[^/?#]*/.exec(rest)![0]
+    const at = rest.lastIndexOf('@')
+    if (!authority.includes('@') && at > authority.length && /^[^[:]*:(?!\d*$)/.test(authority)) {
+      throw new UserError(`${prefix}${authority.split(':')[0]}:***@${rest.slice(at + 1)} is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)`, {
+        code: 'config',
+        hint: 'percent-encode those characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40), or leave the password out of the URL and set PGPASSWORD',
+      })
+    }
+  }
   const m = URL_RE.exec(url)
   if (!m) {
     throw new UserError(`${redact(url)} is not a PostgreSQL URL`, {code: 'config', hint: 'write it as postgres://user@host:port/database (the password in PGPASSWORD or ~/.pgpass, or as user:password@)'})
   }
   const [, scheme, userinfo, host, path = '', query = ''] = m
+  const port = /:([^\]:]*)$/.exec(host)?.[1]
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) {
+    throw new UserError(`${redact(url)} has port "${port}", which is not a port number`, {code: 'config', hint: 'write it as postgres://user@host:5432/database, or leave the port out for 5432'})
+  }
   const params = new URLSearchParams(query.slice(1))
   const schema = params.get('schema') ?? DEFAULT_SCHEMA
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new UserError(`schema=${schema} in ${redact(url)} is not a plain lowercase SQL identifier`, {code: 'config', hint: 'use letters, digits and _ (for example ?schema=steme_team)'})
+  }
+  const sslmode = params.get('sslmode')
+  if (sslmode !== null && !SSLMODES.includes(sslmode)) {
+    throw new UserError(`sslmode=${sslmode} in ${redact(url)} is not an SSL mode`, {code: 'config', hint: `use one of ${SSLMODES.join(', ')}`})
   }
   params.delete('schema')
   const rest = params.toString()
@@ -40,5 +68,6 @@ export function parsePgUrl(url: string): PgTarget {
 
 /** A URL with any password removed, for messages about URLs that did not parse. */
 export function redact(url: string): string {
-  return url.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***')
+  // Up to the last @: a password may hold / ? # or @ itself.
+  return url.replace(/(\/\/[^:@/]*):.*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***')
 }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {StemeCommand} from '../../../command.js'
 import {locateStore} from '../../../config.js'
 import {UserError} from '../../../core/errors.js'
-import {stateDir} from '../../../serve/state.js'
+import {stateDir, URL_STORE_NO_DAEMON} from '../../../serve/state.js'
 import {ROLES, TokenFile, type Role} from '../../../serve/tokens.js'
 
 export default class TokenCreate extends StemeCommand {
@@ -17,7 +17,7 @@ export default class TokenCreate extends StemeCommand {
   async run(): Promise<{token: string; id: string; role: Role; name?: string}> {
     const {flags} = await this.parse(TokenCreate)
     const dir = stateDir(locateStore(flags.store))
-    if (!dir) throw new UserError('tokens belong to a store on disk', {code: 'config', hint: 'point --store at a .steme directory'})
+    if (!dir) throw new UserError('tokens belong to a store on disk (a .steme directory), which `steme serve` serves', {code: 'config', hint: URL_STORE_NO_DAEMON})
     const {token, entry} = TokenFile.forStateDir(dir).create(flags.role as Role, flags.name)
     this.out(token)
     if (!this.jsonEnabled()) this.note(`token ${entry.id} (${entry.role}${entry.name ? ', ' + entry.name : ''}): copy it now, it is not shown again`)
