@@ -309,6 +309,8 @@ export class RemoteClient {
     let first: ConflictsPage | undefined
     const rows: ConflictRow[] = []
     const seen = new Set<string>()
+    // The last pair of the pages so far, listed or not.
+    let prev: ConflictRow | undefined
     while (left > 0) {
       const ask = Math.min(page, left)
       const res = await this.request<ConflictsPage>('GET', '/v1/conflicts', {query: {...query, limit: ask, after}})
@@ -319,10 +321,15 @@ export class RemoteClient {
         // A full page, short of what was wanted: there may be more, which it gives only all at once.
         return res.conflicts.length < ask || ask === left ? res : this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {...query, limit: input.limit}})
       }
-      // A daemon that went back to the start (restarted with a steme that drops `after`) is not believed: its pairs would come twice.
-      const last = rows[rows.length - 1]
-      if (last && res.conflicts.length && rankOrder(res.conflicts[0], last) <= 0) {
-        throw new UserError(`steme serve at ${this.url} did not go on after the pairs of its page before`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
+      // Every pair ranks after the one before it, on this page and across pages: a daemon that
+      // went back to the start (restarted with a steme that drops `after`) is not believed, its
+      // pairs would come twice; nor one whose pages do not go on (a page of pairs listed before,
+      // with the same `next` again), which would be asked for for ever.
+      for (const row of res.conflicts) {
+        if (prev && rankOrder(row, prev) <= 0) {
+          throw new UserError(`steme serve at ${this.url} did not go on after the pairs of its page before`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
+        }
+        prev = row
       }
       first ??= res
       // Pages are ranked against the store as it is when each is asked for: a pair whose score
