@@ -144,6 +144,26 @@ describe('retries and remotes', () => {
     }
   })
 
+  it('never prints any part of a password that holds @ / ? or #, in an ssh:// or http(s):// remote', () => {
+    const specs = ['ssh://me:pa@SECRET@host/srv/x', 'ssh://me:pa/SECRET@host/srv/x', 'ssh://me:pa#SECRET@host/srv/x', 'ssh://me:pa?SECRET@host/srv/x', 'http://u:to@SECRET@host:7411', 'https://u:to/SECRET@host:7411']
+    for (const spec of specs) {
+      let err: (Error & {exit?: number; hint?: string}) | undefined
+      try {
+        parseRemote(spec)
+      } catch (e) {
+        err = e as Error & {exit?: number; hint?: string}
+      }
+      expect(err, spec).toBeDefined()
+      expect(`${err?.message} ${err?.hint}`, spec).not.toMatch(/SECRET/)
+      expect(err?.exit, spec).toBe(2)
+    }
+    // As the message renderer hides them in any text.
+    expect(redactUrls('"ssh://me:p@SECRET@host/x" is not valid')).toBe('"ssh://me:***@host/x" is not valid')
+    expect(redactUrls('remote http://u:p/SECRET@host:1 failed')).toBe('remote http://***@host:1 failed')
+    // A user name alone, and an @ in a path, stay.
+    expect(redactUrls('ssh://me@host/srv/a@b and ssh://host/x')).toBe('ssh://me@host/srv/a@b and ssh://host/x')
+  })
+
   it('hides userinfo in text: all of it for http(s), the password for others', () => {
     expect(redactUrls('request to http://u:stm_X@h:1/v1/sync failed, see https://tok@h2')).toBe('request to http://***@h:1/v1/sync failed, see https://***@h2')
     expect(redactUrls('ssh://me@host/srv and ssh://me:pw@host/srv')).toBe('ssh://me@host/srv and ssh://me:***@host/srv')
