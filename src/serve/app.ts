@@ -36,6 +36,8 @@ export interface ServeOptions {
   requestTimeout?: number
   /** Open connections at most (event streams and idle keep-alive ones count); past it a new one is closed unanswered, logged and counted. 0 turns the limit off. */
   maxConnections?: number
+  /** How often at most a refused connection is logged, ms (REFUSAL_LOG_MS); the count meanwhile follows. */
+  refusalLogMs?: number
   allowAgents?: string[]
   https?: {cert: Buffer; key: Buffer}
   logger?: boolean | {level: string; stream?: NodeJS.WritableStream}
@@ -92,20 +94,32 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   const bodyLimit = opts.bodyLimit ?? DEFAULTS.bodyLimit
   const requestTimeout = opts.requestTimeout ?? DEFAULTS.requestTimeout
   const maxConnections = opts.maxConnections ?? DEFAULTS.maxConnections
+  const refusalLogMs = opts.refusalLogMs ?? REFUSAL_LOG_MS
   let refusedSince = 0
+  let lastRefused: string | undefined
   let lastRefusalLog = -Infinity
+  // Set while refusals wait for the end of the quiet period: they are logged then, even when no
+  // later refusal comes (a burst that ended must not stay at the one line that began it).
+  let refusalTimer: NodeJS.Timeout | undefined
+  const logRefusals = () => {
+    clearTimeout(refusalTimer)
+    refusalTimer = undefined
+    if (refusedSince === 0) return
+    lastRefusalLog = Date.now()
+    app.log.warn(
+      {remoteAddress: lastRefused, refused: refusedSince, maxConnections},
+      `refused ${refusedSince === 1 ? 'a connection' : `${refusedSince} connections`} (the last from ${lastRefused ?? 'an unknown address'}): ${maxConnections} connections are open, the most --max-connections allows; raise it (or [serve] max_connections) if these are clients you serve`,
+    )
+    refusedSince = 0
+  }
   const refused = (remote: string | undefined) => {
     metrics.connectionsRefused.inc()
     metrics.totals.refused++
     refusedSince++
-    const now = Date.now()
-    if (now - lastRefusalLog < REFUSAL_LOG_MS) return
-    lastRefusalLog = now
-    app.log.warn(
-      {remoteAddress: remote, refused: refusedSince, maxConnections},
-      `refused ${refusedSince === 1 ? 'a connection' : `${refusedSince} connections`} (the last from ${remote ?? 'an unknown address'}): ${maxConnections} connections are open, the most --max-connections allows; raise it (or [serve] max_connections) if these are clients you serve`,
-    )
-    refusedSince = 0
+    lastRefused = remote
+    const wait = lastRefusalLog + refusalLogMs - Date.now()
+    if (wait <= 0) logRefusals()
+    else refusalTimer ??= setTimeout(logRefusals, wait).unref()
   }
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
@@ -298,6 +312,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
         } finally {
           clearInterval(sweep)
           clearTimeout(grace)
+          // Refusals not logged yet are, before the log ends.
+          logRefusals()
         }
         await observed.drain()
         await runner.close()

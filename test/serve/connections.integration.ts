@@ -83,6 +83,41 @@ describe('--max-connections, in-process', () => {
     expect(answered).toMatch(/^HTTP\/1\.1 200/)
   })
 
+  it('refusals after the logged one reach the log with their count, even when no later one comes: by the end of the quiet period, or as the daemon stops', async () => {
+    let log = ''
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        log += chunk
+        done()
+      },
+    })
+    const refusals = () => log.split('\n').filter((l) => l.includes('refused')).map((l) => JSON.parse(l) as {refused: number; msg: string})
+    const get = `GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
+    // A quiet period short enough to wait out.
+    h = await startHarness({maxConnections: 1, refusalLogMs: 1000, logger: {level: 'warn', stream}})
+    open.push(await openConnection(h.url))
+    for (let i = 0; i < 4; i++) expect(await exchange(h.url, get)).toBe('')
+    const sum = () => refusals().reduce((t, l) => t + l.refused, 0)
+    for (let i = 0; i < 500 && sum() < 4; i++) await new Promise((r) => setTimeout(r, 20))
+    // Every refusal is in the log, the first at once, the rest (in one line, unless the machine
+    // was slow enough for the quiet period to end between them) after it.
+    expect(sum()).toBe(4)
+    expect(refusals()[0].refused).toBe(1)
+    expect(refusals().length).toBeGreaterThan(1)
+    expect(refusals().at(-1)!.msg).toMatch(/^refused (\d+ connections|a connection) \(the last from 127\.0\.0\.1\)/)
+    // A longer one: the count still held back is logged as the daemon stops.
+    await h.stop()
+    log = ''
+    h = await startHarness({maxConnections: 1, logger: {level: 'warn', stream}})
+    open.push(await openConnection(h.url))
+    for (let i = 0; i < 3; i++) expect(await exchange(h.url, get)).toBe('')
+    expect(refusals().map((l) => l.refused)).toEqual([1])
+    for (const s of open.splice(0)) s.destroy()
+    await h.stop()
+    h = undefined
+    expect(refusals().map((l) => l.refused)).toEqual([1, 2])
+  })
+
   it('0 turns the bound off', async () => {
     h = await startHarness({maxConnections: 0})
     for (let i = 0; i < 20; i++) open.push(await openConnection(h.url))
