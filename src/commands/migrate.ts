@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {existsSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {existsSync, statSync} from 'node:fs'
+import {dirname, isAbsolute, join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {StemeCommand} from '../command.js'
 import type {Store} from '../core/store.js'
@@ -36,13 +36,21 @@ export default class Migrate extends StemeCommand {
     const from = await openWhenFree(locateStore(flags.from), {readOnly: true, wait: this.storeWait()})
     this.stores.push(from)
     const target = locateStore(flags.to)
-    if (target.dir !== undefined && !existsSync(target.dir)) {
+    const isPg = /^postgres(ql)?:\/\//i.test(target.url)
+    const given = resolve(flags.to)
+    if (!isPg && existsSync(given) && statSync(given).isDirectory() && target.dir !== undefined && !existsSync(target.dir)) {
       // A directory with no .steme in it: DuckDB's "IO Error: Cannot open file" said only that.
       throw new UserError(`migrate --to ${flags.to}: ${dirname(target.dir)} holds no .steme store`, {
         hint: `make one there first (\`steme init --dir ${flags.to}\`), or name a file for a new store, such as ${join(flags.to, 'store.duckdb')}`,
       })
     }
-    if (!/^postgres(ql)?:\/\//i.test(target.url) && existsSync(target.url)) {
+    if (isAbsolute(target.url) && !existsSync(dirname(target.url))) {
+      // A new store's file in a directory that is not there (`--to backups/store.duckdb`).
+      throw new UserError(`migrate --to ${flags.to}: the directory ${dirname(target.url)} does not exist`, {
+        hint: `create it first (\`mkdir -p ${dirname(flags.to)}\`), or name a file for the new store in a directory that exists`,
+      })
+    }
+    if (!isPg && existsSync(target.url)) {
       notDuckDB(target.url, {as: `migrate --to ${flags.to}`, hint: CREATE_HINT})
     }
     const to = await openWhenFree(target, {create: true, wait: this.storeWait()})

@@ -68,6 +68,15 @@ describe('a path that is a directory, a file or in the way is the user\'s error'
     expect(r.stderr).toContain(`error: migrate --to somedir: ${join(sb.dir, 'somedir')} holds no .steme store`)
     expect(r.stderr).not.toContain('IO Error')
     expect(r.code).toBe(2)
+    // A file in a directory that is not there: that directory is named, not its parent as a directory without .steme.
+    for (const file of [join('nodir', 'store.duckdb'), join('nodir', 'copy.duckdb')]) {
+      const missing = sb.run(['migrate', '--from', '.steme', '--to', file])
+      expect(missing.code, missing.stderr).toBe(2)
+      expect(missing.stderr).toContain(`error: migrate --to ${file}: the directory ${join(sb.dir, 'nodir')} does not exist`)
+      expect(missing.stderr).not.toContain('holds no .steme store')
+      expect(missing.stderr).not.toContain('IO Error')
+      expect(missing.stderr).toContain('mkdir -p')
+    }
     // A new file is a new store, and the records are there.
     const made = sb.run(['migrate', '--from', '.steme', '--to', 'copy.duckdb', '--json'])
     expect(made.code, made.stderr).toBe(0)
