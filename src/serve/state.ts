@@ -13,11 +13,11 @@ export interface ServeState {
   store: string
 }
 
-/** `.steme/state/` (gitignored), or `<file>.state/` for a DuckDB file not named store.duckdb (see locateStore). */
 /** What to do instead, for a store given by URL (PostgreSQL), which has no directory for the daemon's tokens and state. */
 export const URL_STORE_NO_DAEMON =
   'serve a .steme directory or a DuckDB file; a PostgreSQL store needs no daemon: any number of steme processes, on any machines, open it at once by its URL (--store or STEME_STORE)'
 
+/** `.steme/state/` (gitignored), or `<file>.state/` for a DuckDB file not named store.duckdb (see locateStore). */
 export function stateDir(location: Pick<StoreLocation, 'dir' | 'url'>): string | undefined {
   if (location.dir) return join(location.dir, 'state')
   if (/^[a-z][a-z0-9+.-]*:/i.test(location.url)) return undefined
