@@ -428,7 +428,8 @@ function finiteNumbers(req: FastifyRequest): void {
  * bytes that are not UTF-8 as raw text, so `subject=%FF` would look up the subject "%FF".
  */
 function wellEncodedQuery(req: FastifyRequest): void {
-  if (req.is404) return
+  // The public routes (/healthz, the spec) do not read their query, whatever it holds (knownParams).
+  if (req.is404 || !req.routeOptions.config?.role) return
   const q = req.url.indexOf('?')
   if (q < 0) return
   for (const pair of req.url.slice(q + 1).split('&')) {

@@ -53,6 +53,12 @@ describe('unknown query parameters', () => {
     const health = await h.req('/healthz?probe=1&_=1712')
     expect(health.status, health.text).toBe(200)
     expect(health.body).toEqual({status: 'ok'})
+    // Even one that is not valid percent-encoding: a probe's query is not read.
+    for (const path of ['/healthz?_=100%', '/healthz?%zz', '/healthz?x=%FF']) {
+      const r = await h.req(path)
+      expect(r.status, `${path}: ${r.text}`).toBe(200)
+    }
+    expect((await h.req('/v1/openapi.yaml?v=%FF')).status).toBe(200)
     const spec = await h.req('/v1/openapi.yaml?v=2')
     expect(spec.status, spec.text).toBe(200)
     expect(spec.text).toMatch(/^openapi: /m)
