@@ -60,7 +60,7 @@ describe('a refused steme init leaves nothing it created behind', () => {
       writeFileSync(join(sb.dir, '.steme', 'store.duckdb'), 'garbage\n')
       const r = sb.run(['init'])
       expect(r.code).toBe(2)
-      expect(r.stderr).toContain('not a valid DuckDB database file')
+      expect(r.stderr).toContain('store.duckdb is not a steme store: it is not a DuckDB database file')
       expect(tree(sb.dir)).toEqual(['.steme', '.steme/store.duckdb'])
       expect(readFileSync(join(sb.dir, '.steme', 'store.duckdb'), 'utf8')).toBe('garbage\n')
     } finally {
