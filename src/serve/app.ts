@@ -282,7 +282,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
 
   app.get('/healthz', async () => ({status: 'ok'}))
   app.get('/v1/openapi.yaml', async (_req, reply) => reply.type('application/yaml').send(readFileSync(OPENAPI, 'utf8')))
-  app.get('/metrics', {config: {role: 'read'}}, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  app.get('/metrics', {config: {role: 'read', anyQuery: true}}, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
   readRoutes(app, ctx)
   adminRoutes(app, opts.tokens)
   recordRoutes(app, ctx)
@@ -384,12 +384,15 @@ function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOpt
  * unknown one unseen, so `limt=5` would be answered as if no limit were given, and a parameter a
  * newer client sends to an older daemon would be answered as another question.
  */
+/** The public routes, and /metrics, which monitors call: they read no query, so none is refused. */
+const ignoresQuery = (req: FastifyRequest): boolean => !req.routeOptions.config?.role || req.routeOptions.config.anyQuery === true
+
 function knownParams(req: FastifyRequest): void {
   // A path the daemon does not serve: its 404 or 405 says so, whatever the parameters.
   if (req.is404 || !req.query || typeof req.query !== 'object') return
   // The public routes (/healthz, the spec) answer the same whatever is asked: a health probe or
   // a monitor that adds a cache-buster (`?_=1712`) must not see the daemon as down.
-  if (!req.routeOptions.config?.role) return
+  if (ignoresQuery(req)) return
   const known = Object.keys((req.routeOptions.schema?.querystring as {properties?: Record<string, unknown>} | undefined)?.properties ?? {})
   const route = `${req.method} ${req.routeOptions.url ?? ''}`
   for (const name of Object.keys(req.query as Record<string, unknown>)) {
@@ -429,7 +432,7 @@ function finiteNumbers(req: FastifyRequest): void {
  */
 function wellEncodedQuery(req: FastifyRequest): void {
   // The public routes (/healthz, the spec) do not read their query, whatever it holds (knownParams).
-  if (req.is404 || !req.routeOptions.config?.role) return
+  if (req.is404 || ignoresQuery(req)) return
   const q = req.url.indexOf('?')
   if (q < 0) return
   for (const pair of req.url.slice(q + 1).split('&')) {

@@ -50,6 +50,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least role a route needs; undefined means public (healthz, openapi). */
     role?: Role
+    /** A route a monitor calls (/metrics): it reads no query, and a scraper's own parameters are no error. */
+    anyQuery?: boolean
   }
   interface FastifyRequest {
     principal?: import('./tokens.js').Principal
