@@ -31,7 +31,15 @@ export function parsePgUrl(url: string): PgTarget {
     const rest = url.slice(prefix.length)
     const authority = /^[^/?#]*/.exec(rest)![0]
     const at = rest.lastIndexOf('@')
-    if (!authority.includes('@') && at > authority.length && /^[^[:]*:(?!\d*$)/.test(authority)) {
+    // With digits alone before the character (user:2024/pw@host), the password's first part reads
+    // as a port, and the rest as a path, a query or a fragment, printed as such. An @ where none
+    // belongs tells it apart: in the path (a database name), in a first query parameter's name,
+    // or anywhere after a #. An @ in a query value (?user=me@corp) is not one of them.
+    const after = rest.slice(authority.length)
+    const path = /^[^?#]*/.exec(after)![0]
+    const param = after[path.length] === '?' ? /^[^=&#]*/.exec(after.slice(path.length + 1))![0] : ''
+    const misplaced = path.includes('@') || param.includes('@') || /#.*@/.test(after)
+    if (!authority.includes('@') && at > authority.length && /^[^[:]*:/.test(authority) && (misplaced || !/^[^[:]*:\d*$/.test(authority))) {
       throw new UserError(`${prefix}${authority.split(':')[0]}:***@${rest.slice(at + 1)} is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)`, {
         code: 'config',
         hint: 'percent-encode those characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40), or leave the password out of the URL and set PGPASSWORD',
