@@ -57,6 +57,8 @@ describe('PostgreSQL store URLs', () => {
 
   it('refuses an sslmode the driver does not know, which it would take as SSL on', () => {
     expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=requried')).toThrow(/^sslmode=requried in postgres:\/\/u@h\/d\?sslmode=requried is not an SSL mode$/)
+    // libpq's allow is a mode, only not the driver's: said as such, not as no mode at all.
+    expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=allow')).toThrow(/^sslmode=allow in postgres:\/\/u@h\/d\?sslmode=allow is libpq's, which steme's driver \(node-postgres\) does not know/)
     expect(parsePgUrl('postgres://u@h/d?sslmode=verify-full').connectionString).toBe('postgres://u@h/d?sslmode=verify-full')
   })
 

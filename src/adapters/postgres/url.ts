@@ -61,6 +61,13 @@ export function parsePgUrl(url: string): PgTarget {
     throw new UserError(`schema=${schema} in ${redact(url)} is not a plain lowercase SQL identifier`, {code: 'config', hint: 'use letters, digits and _ (for example ?schema=steme_team)'})
   }
   const sslmode = params.get('sslmode')
+  if (sslmode === 'allow') {
+    // libpq's (try without SSL, then with): a URL written for psql may carry it.
+    throw new UserError(`sslmode=allow in ${redact(url)} is libpq's, which steme's driver (node-postgres) does not know: it would take it as SSL on, with the certificate checked`, {
+      code: 'config',
+      hint: 'use sslmode=disable for a server without SSL, or sslmode=verify-full (no-verify to skip the certificate check) for one with it',
+    })
+  }
   if (sslmode !== null && !SSLMODES.includes(sslmode)) {
     throw new UserError(`sslmode=${sslmode} in ${redact(url)} is not an SSL mode`, {code: 'config', hint: `use one of ${SSLMODES.join(', ')}`})
   }
