@@ -5,7 +5,8 @@
  * (a token may be all of it), and the password of any other (an ssh:// user name stays).
  */
 export function redactUrls(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^@\/?#\s]*)@/gi, (_m, scheme: string, info: string) => {
+  // Up to the last @ before the host's end: a PostgreSQL password may hold @, and its driver reads it so.
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\/?#\s]*)@/gi, (_m, scheme: string, info: string) => {
     if (/^https?:/i.test(scheme)) return `${scheme}***@`
     const colon = info.indexOf(':')
     return colon < 0 ? `${scheme}${info}@` : `${scheme}${info.slice(0, colon)}:***@`

@@ -81,8 +81,8 @@ export function parsePgUrl(url: string): PgTarget {
   }
 }
 
-/** A URL with any password removed, for messages about URLs that did not parse. */
-export function redact(url: string): string {
+/** A URL with any password removed (or replaced by `mask`, such as ':***'), for messages about URLs that did not parse. */
+export function redact(url: string, mask = ''): string {
   // Up to the last @: a password may hold / ? # or @ itself.
-  return url.replace(/(\/\/[^:@/]*):.*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***')
+  return url.replace(/(\/\/[^:@/]*):.*@/, `$1${mask}@`).replace(/([?&]password=)[^&]*/i, '$1***')
 }
