@@ -84,7 +84,8 @@ export function git(root: string, args: string[], input?: string): string {
 export function ignoredBy(root: string, rel: string): string | undefined {
   const r = spawnSync('git', ['check-ignore', '-v', '--', rel], {cwd: root, encoding: 'utf8'})
   const m = r.status === 0 ? /^(.*?):(\d+):(.*)\t/.exec(r.stdout) : null
-  return m ? `${m[1]}:${m[2]}: ${m[3]}` : undefined
+  // With -v, git also names a rule that takes the path back (`!.steme/claims.toml`, exit 0 all the same): that one un-ignores it.
+  return m && !m[3].startsWith('!') ? `${m[1]}:${m[2]}: ${m[3]}` : undefined
 }
 
 /**

@@ -1,8 +1,6 @@
 /** A look at JSON text typed by a user for what JSON.parse hides: keys given twice, and numbers it does not read back as typed. */
 import type {Json} from './record.js'
 
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-
 /**
  * In valid JSON text: the first key an object has twice, the first number JSON cannot carry as
  * typed (an integer past 2^53, out of range: its value would change), and the first number whose
@@ -10,36 +8,67 @@ const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
  * colon follows it.
  */
 export function scanJson(json: string): {key?: string; changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} {
+  // Every plain fact ingested passes through here: char codes and native searches, not one-character strings and regexes.
   const keys: Array<Set<string> | undefined> = []
   const out: {changed?: {typed: string; read?: string}; reformed?: {typed: string; read: string}} = {}
-  for (let i = 0; i < json.length; ) {
-    const c = json[i]
-    if (c === '"') {
-      let j = i + 1
-      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
-      const token = json.slice(i, j + 1)
-      i = j + 1
-      const open = keys.at(-1)
-      let k = i
-      while (json[k] === ' ' || json[k] === '\n' || json[k] === '\r' || json[k] === '\t') k++
-      if (open && json[k] === ':') {
-        const key = JSON.parse(token) as string
-        if (open.has(key)) return {key}
-        open.add(key)
+  const n = json.length
+  for (let i = 0; i < n; ) {
+    const c = json.charCodeAt(i)
+    if (c === 0x22) {
+      // The closing quote: the first one after an even run of backslashes.
+      let q = json.indexOf('"', i + 1)
+      for (;;) {
+        if (q < 0) return out // not closed: no valid JSON (callers parse first), and nothing more to look at
+        let b = q - 1
+        while (json.charCodeAt(b) === 0x5c) b--
+        if ((q - 1 - b) % 2 === 0) break
+        q = json.indexOf('"', q + 1)
       }
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
-      NUMBER.lastIndex = i
-      const typed = NUMBER.exec(json)![0]
-      i += typed.length
-      const n = Number(typed)
-      const read = JSON.stringify(n)
+      const open = keys.at(-1)
+      const from = i
+      i = q + 1
+      if (open === undefined) continue
+      let k = i
+      for (let w = json.charCodeAt(k); w === 0x20 || w === 0x0a || w === 0x0d || w === 0x09; w = json.charCodeAt(++k));
+      if (json.charCodeAt(k) !== 0x3a) continue
+      const token = json.slice(from, q + 1)
+      // Decoded only when it holds an escape ("\u0061" is "a").
+      const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1)
+      if (open.has(key)) return {key}
+      open.add(key)
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let k = i + 1
+      let plain = true // digits and at most one point (after a sign)
+      let point = -1
+      for (let d = json.charCodeAt(k); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = json.charCodeAt(++k)) {
+        if (d === 0x2e) point = k
+        else if (d < 0x30 || d > 0x39) plain = false
+      }
+      const typed = json.slice(i, k)
+      const at = i
+      i = k
+      // Up to 15 digits, a decimal is the shortest text of its double, so JSON writes it as typed:
+      // an integer (JSON has no leading zeros; -0 aside), or a fraction with no trailing zero and,
+      // below 1, at most 5 zeros after the point (JSON writes 1e-7 for 0.0000001).
+      if (plain && typed.length <= 16 && typed !== '-0') {
+        if (point < 0) {
+          if (typed.length <= 15) continue
+        } else if (json.charCodeAt(k - 1) !== 0x30) {
+          const int = json.charCodeAt(at) === 0x2d ? at + 1 : at
+          let z = point + 1
+          if (point - int === 1 && json.charCodeAt(int) === 0x30) while (json.charCodeAt(z) === 0x30) z++
+          if (z - point - 1 <= 5) continue
+        }
+      }
+      const v = Number(typed)
+      const read = JSON.stringify(v)
       if (read === typed) continue
-      if (inexactNumber(typed, n)) out.changed ??= {typed, ...(Number.isFinite(n) ? {read} : {})}
+      if (inexactNumber(typed, v)) out.changed ??= {typed, ...(Number.isFinite(v) ? {read} : {})}
       else out.reformed ??= {typed, read}
     } else {
-      if (c === '{') keys.push(new Set())
-      else if (c === '[') keys.push(undefined)
-      else if (c === '}' || c === ']') keys.pop()
+      if (c === 0x7b) keys.push(new Set())
+      else if (c === 0x5b) keys.push(undefined)
+      else if (c === 0x7d || c === 0x5d) keys.pop()
       i++
     }
   }

@@ -4,6 +4,8 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {CONFIG_FILE, DB_FILE, STEME_DIR, findStoreAbove, locateStore, readConfig} from '../config.js'
 import {redactUrls} from '../core/redact.js'
+// A PostgreSQL password may hold / ? # or @, which end a URL's user info for any other scheme.
+import {isPostgresUrl, redact as redactPg} from '../adapters/postgres/url.js'
 import {KeyStore, type KeyInfo} from '../keystore.js'
 import {openStore, openWhenFree, type StoreWait} from '../runtime.js'
 
@@ -110,7 +112,7 @@ function whereFound(dir: string, env: NodeJS.ProcessEnv): string[] {
   if (env.STEME_STORE) {
     const there = locateStore(undefined, env)
     if (there.dir !== dir && there.url !== join(dir, DB_FILE)) {
-      notes.push(`STEME_STORE is set, so commands use the store it names (${redactUrls(env.STEME_STORE)}), not this one: unset it, or pass --store ${dir}`)
+      notes.push(`STEME_STORE is set, so commands use the store it names (${isPostgresUrl(env.STEME_STORE) ? redactPg(env.STEME_STORE, ':***') : redactUrls(env.STEME_STORE)}), not this one: unset it, or pass --store ${dir}`)
     }
   }
   const above = dirname(root) === root ? undefined : findStoreAbove(dirname(root))

@@ -38,8 +38,27 @@ describe('PostgreSQL store URLs', () => {
     expect(`${err!.message} ${err!.hint}`).not.toMatch(/hunter|QZ/)
   })
 
+  it.each(['2024/QZ', '2024?QZ', '12#QZ', '/QZ', '5432/X?Y'])('a password whose part before / ? or # is all digits (%s) reads as a port, and is refused the same way', (pw) => {
+    let err: UserError | undefined
+    try {
+      parsePgUrl(`postgres://u:${pw}@h:5433/d`)
+    } catch (e) {
+      err = e as UserError
+    }
+    expect(err).toBeInstanceOf(UserError)
+    expect(err!.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
+    expect(`${err!.message} ${err!.hint}`).not.toMatch(/QZ|2024/)
+  })
+
+  it('an @ after a port in the query or path is no password', () => {
+    expect(parsePgUrl('postgres://h:5432/d?user=me@corp&sslmode=require').location).toBe('postgres://h:5432/d')
+    expect(parsePgUrl('postgres://h:5432?application_name=x@y').location).toBe('postgres://h:5432')
+  })
+
   it('refuses an sslmode the driver does not know, which it would take as SSL on', () => {
     expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=requried')).toThrow(/^sslmode=requried in postgres:\/\/u@h\/d\?sslmode=requried is not an SSL mode$/)
+    // libpq's allow is a mode, only not the driver's: said as such, not as no mode at all.
+    expect(() => parsePgUrl('postgres://u:pw@h/d?sslmode=allow')).toThrow(/^sslmode=allow in postgres:\/\/u@h\/d\?sslmode=allow is libpq's, which steme's driver \(node-postgres\) does not know/)
     expect(parsePgUrl('postgres://u@h/d?sslmode=verify-full').connectionString).toBe('postgres://u@h/d?sslmode=verify-full')
   })
 

@@ -157,6 +157,19 @@ describe('hook install in the repos developers have', () => {
     expect(git(dir, ['ls-files', '.steme']).out.trim()).toBe('.steme/claims.toml')
   })
 
+  it('a claims file a gitignore rule takes back (`!.steme/claims.toml`) is not called ignored: plain `git add` commits it', () => {
+    const dir = makeRepo({'.gitignore': '.steme/*\n!.steme/claims.toml\n', '.nvmrc': '20\n'}, {git: true})
+    const add = steme(dir, ['claims', 'add', '--id', 'node', '--subject', 'repo:node', '--predicate', 'version', '--expect', '20', '--compare', 'gte'])
+    expect(add.code, add.err).toBe(0)
+    expect(add.err).not.toContain('ignores')
+    expect(steme(dir, ['hook', 'install']).code).toBe(0)
+    writeFileSync(join(dir, '.nvmrc'), '22\n')
+    const r = git(dir, ['commit', '-qam', 'node 22'])
+    expect(r.code, r.out).toBe(0)
+    expect(r.out).toContain("checking against the working tree's copy (`git add .steme/claims.toml` to commit it)")
+    expect(git(dir, ['add', '.steme/claims.toml']).code).toBe(0)
+  })
+
   it('a named pipe in the work tree is passed over, not opened and waited on: verify and the hook finish', () => {
     const todo = '[[claim]]\nid = "no-todo"\nsubject = "repo:code"\npredicate = "todos"\nexpect = 0\n\n[[extract]]\nfiles = "**/*.js"\nregex = "TODO"\ncount = true\nsubject = "repo:code"\npredicate = "todos"\n'
     const dir = makeRepo({'a.js': 'x()\n', 'b.js': '// TODO\n', '.steme/claims.toml': todo}, {git: true})

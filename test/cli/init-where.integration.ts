@@ -61,5 +61,11 @@ describe('init where commands would find another store', () => {
     const pg = sb.run(['init'], {cwd: here, env: {STEME_STORE: 'postgres://steme:hunter2@db.internal/steme'}})
     expect(pg.stderr).toContain('(postgres://steme:***@db.internal/steme)')
     expect(pg.stderr).not.toContain('hunter2')
+    // Nor any part of one holding @ or / (a URL the driver and steme both take, or refuse masked).
+    for (const pw of ['hun@ter2', 'hun/ter2']) {
+      const r = sb.run(['init'], {cwd: here, env: {STEME_STORE: `postgres://steme:${pw}@db.internal/steme`}})
+      expect(r.stderr).toContain('(postgres://steme:***@db.internal/steme)')
+      expect(r.stderr).not.toMatch(/hun|ter2/)
+    }
   })
 })

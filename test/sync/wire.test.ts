@@ -168,5 +168,8 @@ describe('retries and remotes', () => {
     expect(redactUrls('request to http://u:stm_X@h:1/v1/sync failed, see https://tok@h2')).toBe('request to http://***@h:1/v1/sync failed, see https://***@h2')
     expect(redactUrls('ssh://me@host/srv and ssh://me:pw@host/srv')).toBe('ssh://me@host/srv and ssh://me:***@host/srv')
     expect(redactUrls('http://host:7070 and ../b')).toBe('http://host:7070 and ../b')
+    // A password holding @ (the PostgreSQL driver reads user info up to the last @): none of it shown.
+    expect(redactUrls('store postgres://u:p@ss@h/d failed')).toBe('store postgres://u:***@h/d failed')
+    expect(redactUrls('see https://t@k@h2/x@y')).toBe('see https://***@h2/x@y')
   })
 })

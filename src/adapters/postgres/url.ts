@@ -31,7 +31,15 @@ export function parsePgUrl(url: string): PgTarget {
     const rest = url.slice(prefix.length)
     const authority = /^[^/?#]*/.exec(rest)![0]
     const at = rest.lastIndexOf('@')
-    if (!authority.includes('@') && at > authority.length && /^[^[:]*:(?!\d*$)/.test(authority)) {
+    // With digits alone before the character (user:2024/pw@host), the password's first part reads
+    // as a port, and the rest as a path, a query or a fragment, printed as such. An @ where none
+    // belongs tells it apart: in the path (a database name), in a first query parameter's name,
+    // or anywhere after a #. An @ in a query value (?user=me@corp) is not one of them.
+    const after = rest.slice(authority.length)
+    const path = /^[^?#]*/.exec(after)![0]
+    const param = after[path.length] === '?' ? /^[^=&#]*/.exec(after.slice(path.length + 1))![0] : ''
+    const misplaced = path.includes('@') || param.includes('@') || /#.*@/.test(after)
+    if (!authority.includes('@') && at > authority.length && /^[^[:]*:/.test(authority) && (misplaced || !/^[^[:]*:\d*$/.test(authority))) {
       throw new UserError(`${prefix}${authority.split(':')[0]}:***@${rest.slice(at + 1)} is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)`, {
         code: 'config',
         hint: 'percent-encode those characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40), or leave the password out of the URL and set PGPASSWORD',
@@ -53,6 +61,13 @@ export function parsePgUrl(url: string): PgTarget {
     throw new UserError(`schema=${schema} in ${redact(url)} is not a plain lowercase SQL identifier`, {code: 'config', hint: 'use letters, digits and _ (for example ?schema=steme_team)'})
   }
   const sslmode = params.get('sslmode')
+  if (sslmode === 'allow') {
+    // libpq's (try without SSL, then with): a URL written for psql may carry it.
+    throw new UserError(`sslmode=allow in ${redact(url)} is libpq's, which steme's driver (node-postgres) does not know: it would take it as SSL on, with the certificate checked`, {
+      code: 'config',
+      hint: 'use sslmode=disable for a server without SSL, or sslmode=verify-full (no-verify to skip the certificate check) for one with it',
+    })
+  }
   if (sslmode !== null && !SSLMODES.includes(sslmode)) {
     throw new UserError(`sslmode=${sslmode} in ${redact(url)} is not an SSL mode`, {code: 'config', hint: `use one of ${SSLMODES.join(', ')}`})
   }
@@ -66,8 +81,8 @@ export function parsePgUrl(url: string): PgTarget {
   }
 }
 
-/** A URL with any password removed, for messages about URLs that did not parse. */
-export function redact(url: string): string {
+/** A URL with any password removed (or replaced by `mask`, such as ':***'), for messages about URLs that did not parse. */
+export function redact(url: string, mask = ''): string {
   // Up to the last @: a password may hold / ? # or @ itself.
-  return url.replace(/(\/\/[^:@/]*):.*@/, '$1@').replace(/([?&]password=)[^&]*/i, '$1***')
+  return url.replace(/(\/\/[^:@/]*):.*@/, `$1${mask}@`).replace(/([?&]password=)[^&]*/i, '$1***')
 }
