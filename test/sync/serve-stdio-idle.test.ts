@@ -85,7 +85,7 @@ describe('sync-serve --stdio idle timeout', () => {
     let slow = false
     const handler: SyncHandler = {
       handle: async (m) => {
-        if (slow) await sleep(300)
+        if (slow) await sleep(1200)
         return real.handle(m)
       },
       close: () => real.close(),
@@ -94,7 +94,8 @@ describe('sync-serve --stdio idle timeout', () => {
     const reader = new MessageReader(true)
     const msgs: Uint8Array[] = []
     let bytes = 0
-    // A slow link: 45 ms a MiB, so a 3 MiB answer takes longer than the timeout, each MiB less.
+    // A slow link: 180 ms a MiB, so a 3 MiB answer takes longer than the timeout, each MiB less.
+    // (The timeout is 400 ms, not less: requests 40 ms apart must stay well inside it on a loaded machine.)
     const take = (chunk: Buffer) =>
       new Promise<void>((resolve) =>
         setTimeout(
@@ -103,7 +104,7 @@ describe('sync-serve --stdio idle timeout', () => {
             msgs.push(...reader.push(chunk))
             resolve()
           },
-          5 + Math.ceil((45 * chunk.length) / (1 << 20)),
+          5 + Math.ceil((180 * chunk.length) / (1 << 20)),
         ),
       )
     const slowReader = new Writable({
@@ -116,7 +117,7 @@ describe('sync-serve --stdio idle timeout', () => {
         void chunks.reduce((p, c) => p.then(() => take(c.chunk as Buffer)), Promise.resolve()).then(() => cb())
       },
     })
-    const serving = serveStreams(handler, input, slowReader, {idleMs: 100})
+    const serving = serveStreams(handler, input, slowReader, {idleMs: 400})
     let failed: unknown
     serving.catch((e: unknown) => (failed = e))
     const answered = async (n: number) => {

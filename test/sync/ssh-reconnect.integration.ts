@@ -293,7 +293,9 @@ describe("the remote steme's idle timeout", () => {
   it('a lost network (the sshd session frozen): the client gives up by keepalive, the lost steme lets go of the store by itself after its idle timeout, and the pull goes on', async () => {
     const store = await remoteStore('lost', seed.slice(0, 15_000))
     // --release-after 0: it holds the store until it stops, as a steme older than letting go did.
-    const remote = pidWrapper('lost', ' --idle-timeout 2 --release-after 0')
+    // An idle timeout of 6 s: the client's own work on the first answer (15,000 records) must not
+    // outlast it on a loaded machine, or the remote steme ends before the network is "lost".
+    const remote = pidWrapper('lost', ' --idle-timeout 6 --release-after 0')
     const ssh = transport(store, remote.cmd, {keepaliveMs: 200})
     const local = new MemoryStore()
     const retries: string[] = []
@@ -302,7 +304,7 @@ describe("the remote steme's idle timeout", () => {
       const s = await runSync(receiveDeps(local), net.t, {
         mode: 'pull',
         threads: 0,
-        // Enough to outlast the lost steme's 2 s; nothing here ends it.
+        // Enough to outlast the lost steme's 6 s; nothing here ends it.
         retry: {retries: 12, baseMs: 200, maxMs: 1000, onRetry: (_n, _ms, e) => retries.push(e.message)},
         // Once the remote has answered, the network "goes away" as the next request leaves.
         onProgress: (p) => {
