@@ -132,7 +132,8 @@ function hitting(ids: string[], out: Map<string, Array<{target: string; weight: 
       if (!pre.has(ids[part[0]])) h.set(ids[part[0]], fromPre[part[0]])
       continue
     }
-    const best = Math.max(...part.map((g) => fromPre[g]))
+    let best = 0
+    for (const g of part) if (fromPre[g] > best) best = fromPre[g]
     // No walk from the pre-trusted set reaches it: nothing to divide, whatever its walks.
     if (!(best > 0)) for (const g of part) h.set(ids[g], 0)
     else rings.push({part: part.sort((x, y) => x - y), best})

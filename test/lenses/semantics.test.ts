@@ -3,9 +3,10 @@ import {describe, expect, it} from 'vitest'
 import {cascade, explainRetraction, findCycle} from '../../src/lenses/cascade.js'
 import {discoverTruth, effectiveQuality, elementsOf, partialClaims, weighClaims} from '../../src/lenses/truth-discovery.js'
 import {trustScores} from '../../src/lenses/trust-scores.js'
-import type {RetractionWhy} from '../../src/lenses/types.js'
+import {LENSES} from '../../src/lenses/registry.js'
+import type {LensContext, RetractionWhy} from '../../src/lenses/types.js'
 import {record, stamp, testKey} from '../helpers/records.js'
-import type {Trust} from '../../src/core/record.js'
+import type {Assertion, Trust} from '../../src/core/record.js'
 
 const why: RetractionWhy = {by: 'target', retraction: 'r'.repeat(64), agent: 'a'.repeat(64)}
 
@@ -288,5 +289,24 @@ describe('evidence cycles in a store', () => {
     expect(err.exit).toBe(1)
     expect(err.message).toContain('evidence links form a cycle')
     expect(err.message).toContain(a.slice(0, 12))
+  })
+})
+
+describe('a pair flooded with candidates', () => {
+  // Math.max(...list) passes each element as an argument: past about 125,000 it overflows the
+  // stack, and a query on a pair someone had flooded failed with an internal error.
+  const hex = (n: number) => n.toString(16).padStart(64, '0')
+  const flood = (n: number, value: (i: number) => number) =>
+    Array.from({length: n}, (_, i) => ({v: 1, kind: 'assertion', id: hex(i + 1), agent: hex(1e9 + (i % 1000)), hlc: stamp(1_700_000_000_000 + i, 0), subject: 's', predicate: 'p', value: value(i), confidence: 1, source: `s:${i}`}) as unknown as Assertion)
+  const ctx: LensContext = {now: 1_800_000_000_000, votes: [], retracted: new Map(), superseded: new Map(), epochs: [], trust: new Map(), params: {}}
+
+  it('resolves 150,000 copies of one value, and 150,000 values, by recency and consensus', () => {
+    const same = flood(150_000, () => 1)
+    expect(LENSES.recency.lens(same, ctx, {}).winner?.value).toBe(1)
+    const distinct = flood(150_000, (i) => i)
+    expect(LENSES.recency.lens(distinct, ctx, {}).winner?.value).toBe(149_999)
+    const c = LENSES.consensus.lens(distinct, ctx, {})
+    expect(c.status).toBe('tie')
+    expect(c.conflict).toBe(1)
   })
 })
