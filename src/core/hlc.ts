@@ -90,6 +90,8 @@ export class Hlc {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
+/** The ISO-8601 forms a date takes, in records and in --as-of / --valid-at alike. */
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
 /** An ISO-8601 date-time without an offset ("2025-06-01T12:00", "2025-06-01 12:00:00.5"). */
 const NO_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
 
@@ -97,9 +99,11 @@ const NO_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
  * Date.parse, except that a day the month does not have is not a date: V8 reads 2026-02-30 as
  * 2 March (days up to 31 roll over into the next month). NaN when it is not a date.
  * A date-time without an offset is UTC, as a date alone is: Date.parse reads it in the host's
- * time zone, so one signed `valid` range held at different instants on different peers.
+ * time zone, so one signed `valid` range held at different instants on different peers. Only
+ * the ISO forms are dates: Date.parse reads 2026/01/31 or "January 31 2026" as local time too.
  */
 export function parseDate(text: string): number {
+  if (!ISO_DATE.test(text)) return NaN
   const ms = Date.parse(NO_OFFSET.test(text) ? `${text.replace(' ', 'T')}Z` : text)
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
   if (Number.isNaN(ms) || !ymd) return ms

@@ -1,6 +1,6 @@
 /** Recency: the value of the latest assertion by hlc wins; values last asserted at the same hlc tie (smallest id). */
 import type {Lens} from './types.js'
-import {empty, groupByValue, isTie, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
+import {empty, groupByValue, isTie, maxOf, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
 
 export const recency: Lens = (cands) => {
   if (cands.length === 0) return empty('recency', cands)
@@ -15,7 +15,7 @@ export const recency: Lens = (cands) => {
   const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
   // Probability: the share of witnesses whose last word is this value, so the conflict score
   // still shows disagreement.
-  const ranked = rank(groupByValue(cands), (g) => Math.max(...g.members.map((a) => pos.get(a.hlc)!)), (g) => (wits.get(g.key)?.length ?? 0) / total)
+  const ranked = rank(groupByValue(cands), (g) => maxOf(g.members.map((a) => pos.get(a.hlc)!)), (g) => (wits.get(g.key)?.length ?? 0) / total)
   const newest = order[order.length - 1]
   if (isTie(ranked)) {
     // A tie: resolved() names the tied values and the id that breaks it; say what they share.

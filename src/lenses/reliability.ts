@@ -3,7 +3,7 @@ import type {Assertion, Json} from '../core/record.js'
 import {field} from '../core/text.js'
 import type {Lens, WitnessQuality} from './types.js'
 import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS, weighClaims} from './truth-discovery.js'
-import {empty, groupByValue, latestPerWitness, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
+import {empty, groupByValue, latestPerWitness, maxOf, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
 
@@ -58,7 +58,7 @@ export const reliability: Lens = (cands, ctx) => {
   }
   const groups = elementGroups(cands, obs)
   const ll = new Map(groups.map((g) => [g.key, logLik(g.members[0].value)]))
-  const max = Math.max(...ll.values())
+  const max = maxOf(ll.values())
   const z = [...ll.values()].reduce((t, x) => t + Math.exp(x - max), 0)
   const ranked = rank(groups, (g) => ll.get(g.key)!, (g) => Math.exp(ll.get(g.key)! - max) / z)
   const w = ranked[0]

@@ -31,7 +31,7 @@ export const tierOf = (score: number, pretrusted: boolean): Tier =>
  * An agent's outgoing weights are used as given when they sum to at most 1, else scaled to
  * sum to 1; what an agent does not hand out returns to the pre-trusted set.
  */
-export function trustScores(endorsements: readonly Trust[], pretrusted: readonly string[]): Map<string, TrustScore> {
+export function trustScores(endorsements: readonly Trust[], pretrusted: readonly string[], opts: {budget?: number; stats?: TrustStats} = {}): Map<string, TrustScore> {
   const latest = new Map<string, Trust>()
   for (const t of [...endorsements].sort(compareRecords)) latest.set(`${t.agent}\u0000${t.target}`, t)
   const pre = [...new Set(pretrusted)].sort()
@@ -52,7 +52,7 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
   const ids = [...agents].sort()
   const result = new Map<string, TrustScore>()
   const preSet = new Set(pre)
-  const h = pre.length === 0 ? new Map<string, number>() : hitting(ids, out, preSet)
+  const h = pre.length === 0 ? new Map<string, number>() : hitting(ids, out, preSet, opts.budget ?? WALK_BUDGET, opts.stats)
   for (const a of ids) {
     const isPre = preSet.has(a)
     const score = isPre ? 1 : Math.min(1, h.get(a) ?? 0)
@@ -61,8 +61,18 @@ export function trustScores(endorsements: readonly Trust[], pretrusted: readonly
   return result
 }
 
-/** Steps of return walks allowed for one strongly connected part (agents x endorsements among them x rounds); past it, a bound. */
-export const RING_BUDGET = 5_000_000
+/**
+ * Steps of return walks allowed in one scoring, over every agent's walks (an endorsement followed,
+ * or an agent a walk stands on, is one step); past it, a bound. One budget for all, not one per
+ * strongly connected part: endorsement rings synced from elsewhere, however many, cannot make
+ * every query slow.
+ */
+export const WALK_BUDGET = 5_000_000
+
+/** What a scoring cost: steps of return walks taken (WALK_BUDGET bounds them). */
+export interface TrustStats {
+  returnSteps: number
+}
 
 /**
  * Each agent's score: the probability that the walk, started at a pre-trusted agent (summed over
@@ -72,13 +82,15 @@ export const RING_BUDGET = 5_000_000
  * trust relative to the pre-trusted agents; with them it counts a walk once, where the
  * stationary trust counts every visit, so agents endorsing each other in a ring cannot lift
  * themselves (an agent endorsed at 0.3 whose friend endorses it back scored 0.92, tier trusted).
- * Expected visits from the pre-trusted set, divided by the expected visits of a walk from the
- * agent itself: only agents on a cycle return, and only within their strongly connected part.
- * A part so large that RING_BUDGET cuts its walks short takes a lower bound instead (what is
- * still walking may return at most 1 / (1 - the share it keeps inside) times): such a ring gets
- * a little less trust than it might, never more.
+ * Expected visits from the pre-trusted set, times the chance that a walk from the agent itself
+ * never comes back to it: only agents on a cycle return, and only within their strongly
+ * connected part. Parts no walk from the pre-trusted set reaches score 0 without a walk; the
+ * others are walked most trusted first (by their best-reached agent, then agent id), until the
+ * budget is spent. A walk the budget cuts short takes a bound instead (what is still walking
+ * may all come back): such an agent gets less trust than it might, never more, and only parts
+ * less trusted than the ones walked in full can be cut short.
  */
-function hitting(ids: string[], out: Map<string, Array<{target: string; weight: number}>>, pre: ReadonlySet<string>): Map<string, number> {
+function hitting(ids: string[], out: Map<string, Array<{target: string; weight: number}>>, pre: ReadonlySet<string>, budget: number, stats?: TrustStats): Map<string, number> {
   const ix = new Map(ids.map((a, i) => [a, i]))
   // Steps between agents that are not pre-trusted, with their probabilities; from the pre-trusted ones, where walks start.
   const steps: Array<Array<{to: number; p: number}>> = ids.map((a) => {
@@ -87,30 +99,49 @@ function hitting(ids: string[], out: Map<string, Array<{target: string; weight: 
     const scale = sum > 1 ? 1 / sum : 1
     return edges.filter((e) => !pre.has(e.target)).map((e) => ({to: ix.get(e.target)!, p: (1 - RESTART) * e.weight * scale}))
   })
-  // Expected visits of walks from the pre-trusted set (each step moves at most 0.85 of the mass).
+  // Expected visits of walks from the pre-trusted set (each step moves at most 0.85 of the mass),
+  // over the agents the walks stand on only: agents nobody trusted reaches cost nothing.
   const fromPre = new Float64Array(ids.length)
   let v = new Float64Array(ids.length)
-  for (const p of pre) v[ix.get(p)!] = 1
-  for (let it = 0; it < 1000; it++) {
-    const next = new Float64Array(ids.length)
+  let nv = new Float64Array(ids.length)
+  let active = [...pre].map((p) => ix.get(p)!).sort((x, y) => x - y)
+  for (const i of active) v[i] = 1
+  for (let it = 0; it < 1000 && active.length; it++) {
+    const reached: number[] = []
+    for (const i of active) {
+      const vi = v[i]
+      v[i] = 0
+      for (const e of steps[i]) {
+        if (nv[e.to] === 0) reached.push(e.to)
+        nv[e.to] += vi * e.p
+      }
+    }
     let mass = 0
-    for (let i = 0; i < ids.length; i++) {
-      if (v[i] === 0) continue
-      for (const e of steps[i]) next[e.to] += v[i] * e.p
+    for (const i of reached) {
+      fromPre[i] += nv[i]
+      mass += nv[i]
     }
-    for (let i = 0; i < ids.length; i++) {
-      fromPre[i] += next[i]
-      mass += next[i]
-    }
-    v = next
+    ;[v, nv] = [nv, v]
+    active = reached
     if (mass < 1e-15) break
   }
   const h = new Map<string, number>()
+  const rings: Array<{part: number[]; best: number}> = []
   for (const part of stronglyConnected(ids.length, (i) => (pre.has(ids[i]) ? [] : steps[i].map((e) => e.to)))) {
     if (part.length === 1) {
       if (!pre.has(ids[part[0]])) h.set(ids[part[0]], fromPre[part[0]])
       continue
     }
+    let best = 0
+    for (const g of part) if (fromPre[g] > best) best = fromPre[g]
+    // No walk from the pre-trusted set reaches it: nothing to divide, whatever its walks.
+    if (!(best > 0)) for (const g of part) h.set(ids[g], 0)
+    else rings.push({part: part.sort((x, y) => x - y), best})
+  }
+  // Most trusted first, so that rings less trusted than a part cannot spend its budget.
+  rings.sort((x, y) => y.best - x.best || x.part[0] - y.part[0])
+  let spent = 0
+  for (const {part} of rings) {
     // The part's own endorsements, indexed locally (compressed rows).
     const local = new Map(part.map((g, k) => [g, k]))
     const start = new Int32Array(part.length + 1)
@@ -127,28 +158,44 @@ function hitting(ids: string[], out: Map<string, Array<{target: string; weight: 
       }
       start[k + 1] = to.length
     })
-    const rounds = Math.min(1000, Math.floor(RING_BUDGET / (part.length * Math.max(1, to.length))))
+    let w = new Float64Array(part.length)
+    let nw = new Float64Array(part.length)
     for (let k = 0; k < part.length; k++) {
-      // Expected visits of a walk from the agent itself: 1 + its returns.
-      let self = 1
-      let w = new Float64Array(part.length)
+      // The chance that a walk from the agent comes back to it: walked until what is still
+      // walking is negligible, or the budget is spent, and then all of that may come back.
+      let back = 0
+      let walking = [k]
       w[k] = 1
       let mass = 1
-      for (let it = 0; it < rounds && mass >= 1e-15; it++) {
-        const next = new Float64Array(part.length)
-        for (let i = 0; i < part.length; i++) {
-          if (w[i] === 0) continue
-          for (let x = start[i]; x < start[i + 1]; x++) next[to[x]] += w[i] * prob[x]
+      for (let it = 0; it < 1000 && mass >= 1e-15; it++) {
+        let cost = walking.length
+        for (const i of walking) cost += start[i + 1] - start[i]
+        if (spent + cost > budget) break
+        spent += cost
+        const reached: number[] = []
+        for (const i of walking) {
+          const wi = w[i]
+          w[i] = 0
+          for (let x = start[i]; x < start[i + 1]; x++) {
+            const j = to[x]
+            if (j === k) back += wi * prob[x]
+            else {
+              if (nw[j] === 0) reached.push(j)
+              nw[j] += wi * prob[x]
+            }
+          }
         }
         mass = 0
-        for (let i = 0; i < part.length; i++) mass += next[i]
-        self += next[k]
-        w = next
+        for (const j of reached) mass += nw[j]
+        ;[w, nw] = [nw, w]
+        walking = reached
       }
-      if (mass >= 1e-15) self += mass / (1 - inside[k])
-      h.set(ids[part[k]], fromPre[part[k]] / self)
+      if (mass >= 1e-15) back = Math.min(inside[k], back + mass)
+      for (const i of walking) w[i] = 0
+      h.set(ids[part[k]], fromPre[part[k]] * (1 - back))
     }
   }
+  if (stats) stats.returnSteps = spent
   return h
 }
 

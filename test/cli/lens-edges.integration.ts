@@ -25,6 +25,14 @@ describe('dates without an offset', () => {
     }
   })
 
+  it('a date in another form than ISO-8601 is refused, not read in the host time zone', () => {
+    for (const [flag, date] of [['--valid-at', '2025/06/01'], ['--as-of', 'June 1 2025'], ['--valid-at', '2025-06-01t12:00']]) {
+      const r = sb.run(['query', 'svc:tz', 'limit', flag, date], {env: {TZ: 'America/New_York'}})
+      expect(r.code, date).toBe(2)
+      expect(r.stderr, date).toContain(`${flag} "${date}" is ${flag === '--as-of' ? 'neither a date nor an HLC stamp' : 'not a date'}`)
+    }
+  })
+
   it('epochs starting at a date-time without an offset start at the same instant in every time zone', () => {
     expect(sb.run(['epoch', 'tz-era', '--starts', '2025-06-01T12:00']).code).toBe(0)
     expect(sb.run(['assert', 'svc:era', 'limit', '3']).code).toBe(0)

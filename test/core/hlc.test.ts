@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {fc, test as fcTest} from '../helpers/fc.js'
-import {Hlc, formatHlc, hlcBefore, hlcBound, parseHlc, stampAt} from '../../src/core/hlc.js'
+import {Hlc, formatHlc, hlcBefore, hlcBound, parseDate, parseHlc, stampAt} from '../../src/core/hlc.js'
+import {checkDate} from '../../src/ops/query.js'
 
 describe('HLC', () => {
   it('formats fixed width so string order is time order', () => {
@@ -80,6 +81,28 @@ describe('HLC', () => {
     expect(() => hlcBound('2100-02-29')).toThrow(/neither a date nor an HLC stamp/)
     expect(hlcBound('2024-02-29')).toBe(formatHlc({wall: Date.parse('2024-02-29'), counter: 0xffff}))
     expect(hlcBound('2000-02-29T12:00:00+02:00')).toBe(formatHlc({wall: Date.parse('2000-02-29T10:00:00Z'), counter: 0xffff}))
+  })
+
+  it('takes the ISO-8601 forms records take, and no form Date.parse would read in the host time zone', () => {
+    // 2026/01/31, "January 31 2026" and a lowercase t were read as local time: --as-of and
+    // --valid-at named different instants on peers in different zones (docs/lenses.md: UTC).
+    const tz = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      for (const text of ['2026/01/31', 'January 31 2026', 'Sat, 31 Jan 2026 12:00:00', '2026-01-31t12:00', '2026-01-31T12:00:00.5 ']) {
+        expect(Number.isNaN(parseDate(text)), text).toBe(true)
+        expect(() => hlcBound(text, '--as-of'), text).toThrow(/--as-of .* is neither a date nor an HLC stamp/)
+        expect(() => checkDate(text, '--valid-at'), text).toThrow(/--valid-at .* is not a date/)
+      }
+      // The forms a record's dates take mean one instant wherever they are read.
+      expect(parseDate('2026-01-31')).toBe(Date.UTC(2026, 0, 31))
+      expect(parseDate('2026-01-31 12:00')).toBe(Date.UTC(2026, 0, 31, 12))
+      expect(parseDate('2026-01-31T12:00:00.123456Z')).toBe(Date.UTC(2026, 0, 31, 12, 0, 0, 123))
+      expect(parseDate('2026-01-31T12:00+0200')).toBe(Date.UTC(2026, 0, 31, 10))
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
   })
 })
 

@@ -6,7 +6,13 @@ import type {Json, RecordBody} from '../../src/core/record.js'
 
 /** Deterministic keys: agent n is the key with seed [n, n, ...]. */
 export function testKey(n = 1): KeyPair {
-  return keyPairFromSeed(new Uint8Array(32).fill(n))
+  if (Number.isInteger(n) && n >= 0 && n < 256) return keyPairFromSeed(new Uint8Array(32).fill(n))
+  // Past a byte, fill(n) wraps (testKey(1000 + i) gave 256 keys, testKey(1001) being testKey(233)):
+  // a seed of n's own digits, after a prefix no filled seed has.
+  const seed = new Uint8Array(32)
+  seed.set([0xfe, 0xed])
+  new DataView(seed.buffer).setFloat64(8, n)
+  return keyPairFromSeed(seed)
 }
 
 let counter = 0

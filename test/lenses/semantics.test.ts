@@ -3,9 +3,10 @@ import {describe, expect, it} from 'vitest'
 import {cascade, explainRetraction, findCycle} from '../../src/lenses/cascade.js'
 import {discoverTruth, effectiveQuality, elementsOf, partialClaims, weighClaims} from '../../src/lenses/truth-discovery.js'
 import {trustScores} from '../../src/lenses/trust-scores.js'
-import type {RetractionWhy} from '../../src/lenses/types.js'
-import {record, testKey} from '../helpers/records.js'
-import type {Trust} from '../../src/core/record.js'
+import {LENSES} from '../../src/lenses/registry.js'
+import type {LensContext, RetractionWhy} from '../../src/lenses/types.js'
+import {record, stamp, testKey} from '../helpers/records.js'
+import type {Assertion, Trust} from '../../src/core/record.js'
 
 const why: RetractionWhy = {by: 'target', retraction: 'r'.repeat(64), agent: 'a'.repeat(64)}
 
@@ -60,6 +61,10 @@ describe('trust scores (EigenTrust from the pre-trusted set)', () => {
   const [me, a, b, c] = [1, 2, 3, 4].map((n) => testKey(n))
   const t = (from: typeof me, to: typeof me, weight: number, wall?: number) => record({kind: 'trust', target: to.publicHex, weight, ...(wall ? {hlc: `${wall.toString(16).padStart(16, '0')}-0000`} : {})}, from).record as Trust
 
+  // Scoring reads no signature: agents as bare hex ids, so that ten thousand cost no key making.
+  const hex = (n: number) => n.toString(16).padStart(64, '0')
+  const bare = (from: string, to: string, i: number) => ({v: 1, kind: 'trust', agent: from, target: to, weight: 1, hlc: stamp(1_700_000_000_000, 0), id: hex(1e9 + i)}) as unknown as Trust
+
   it('gives the pre-trusted set authority and decays trust along endorsements', () => {
     const s = trustScores([t(me, a, 1), t(a, b, 1), t(b, c, 0.2)], [me.publicHex])
     expect(s.get(me.publicHex)!.tier).toBe('authority')
@@ -95,15 +100,50 @@ describe('trust scores (EigenTrust from the pre-trusted set)', () => {
     expect(r.get(d.publicHex)!.score).toBeCloseTo((0.255 * 0.85 ** 2 * 0.425) / (1 - 0.425 * 0.85 ** 2), 9)
   })
 
-  it('a ring too large to walk exactly gets less trust than a walk would give it, never more', () => {
-    // 3,000 agents each endorsing the next, the last the first: past the work budget for its walks.
-    const ring = Array.from({length: 3000}, (_, i) => testKey(1000 + i))
-    const ends = ring.map((k, i) => t(k, ring[(i + 1) % ring.length], 1))
-    const s = trustScores([t(me, ring[0], 0.3), ...ends], [me.publicHex])
-    const first = s.get(ring[0].publicHex)!.score
-    expect(first).toBeGreaterThan(0)
-    expect(first).toBeLessThanOrEqual(0.255 + 1e-12)
-    expect(s.get(ring[1].publicHex)!.score).toBeLessThanOrEqual(0.255 * 0.85 + 1e-12)
+  it('a long ring is walked exactly: its members keep the trust of the one way in', () => {
+    // 3,000 agents each endorsing the next, the last the first. The budget used to be counted as
+    // if every walk covered the whole ring each step, so these walks were cut before their first
+    // step and the ring's first agent scored 0.033 (newcomer), not 0.255 (established).
+    const ring = Array.from({length: 3000}, (_, i) => hex(1e6 + i))
+    const ends = ring.map((k, i) => bare(k, ring[(i + 1) % ring.length], i))
+    const s = trustScores([{...t(me, a, 0.3), target: ring[0]}, ...ends], [me.publicHex])
+    expect(s.get(ring[0])!.score).toBeCloseTo(0.255, 9)
+    expect(s.get(ring[0])!.tier).toBe('established')
+    expect(s.get(ring[1])!.score).toBeCloseTo(0.255 * 0.85, 9)
+  })
+
+  it('rings no trusted agent reaches cost no walks, however many arrive by sync', () => {
+    // 65 rings of 153 agents nobody trusted endorses: they took seconds of every query to score 0.
+    const rings = Array.from({length: 65}, (_, r) => Array.from({length: 153}, (_, i) => hex(1e6 + r * 153 + i)))
+    const ends = rings.flatMap((ring, r) => ring.map((k, i) => bare(k, ring[(i + 1) % ring.length], r * 153 + i)))
+    const stats = {returnSteps: -1}
+    const s = trustScores([t(me, a, 1), t(a, b, 1), t(b, a, 1), ...ends], [me.publicHex], {stats})
+    expect(s.get(rings[0][0])!.score).toBe(0)
+    expect(s.get(a.publicHex)!.score).toBeCloseTo(0.85, 9)
+    // Only a <-> b is walked: two walks, each a few hundred steps round the pair.
+    expect(stats.returnSteps).toBeGreaterThan(0)
+    expect(stats.returnSteps).toBeLessThan(2000)
+  })
+
+  it("one work budget bounds every ring's walks, spent on the most trusted rings first", () => {
+    // A ring the store's key endorses fully, and 40 rings reached only through an agent endorsed
+    // at 0.01: a budget for a dozen of them is spent on the trusted ring first, then the others.
+    const hostile = Array.from({length: 40}, (_, r) => [testKey(20_000 + 2 * r), testKey(20_001 + 2 * r)])
+    const x = testKey(30_000)
+    const records = [t(me, a, 1), t(a, b, 1), t(b, a, 1), t(me, x, 0.01), ...hostile.flatMap(([p, q]) => [t(x, p, 0.025), t(p, q, 1), t(q, p, 1)])]
+    const exact = trustScores(records, [me.publicHex])
+    const stats = {returnSteps: 0}
+    const s = trustScores(records, [me.publicHex], {budget: 100, stats})
+    expect(stats.returnSteps).toBeLessThanOrEqual(100)
+    expect(s.get(a.publicHex)!.score).toBe(exact.get(a.publicHex)!.score)
+    expect(s.get(b.publicHex)!.score).toBe(exact.get(b.publicHex)!.score)
+    const members = hostile.flat().map((k) => k.publicHex)
+    for (const p of members) {
+      expect(s.get(p)!.score).toBeGreaterThan(0)
+      expect(s.get(p)!.score).toBeLessThanOrEqual(exact.get(p)!.score)
+    }
+    // Each pair's two walks take 8 steps: a dozen pairs are walked, the others bounded.
+    expect(members.filter((p) => s.get(p)!.score < exact.get(p)!.score).length).toBeGreaterThan(50)
   })
 
   it('independent endorsement paths add up', () => {
@@ -249,5 +289,24 @@ describe('evidence cycles in a store', () => {
     expect(err.exit).toBe(1)
     expect(err.message).toContain('evidence links form a cycle')
     expect(err.message).toContain(a.slice(0, 12))
+  })
+})
+
+describe('a pair flooded with candidates', () => {
+  // Math.max(...list) passes each element as an argument: past about 125,000 it overflows the
+  // stack, and a query on a pair someone had flooded failed with an internal error.
+  const hex = (n: number) => n.toString(16).padStart(64, '0')
+  const flood = (n: number, value: (i: number) => number) =>
+    Array.from({length: n}, (_, i) => ({v: 1, kind: 'assertion', id: hex(i + 1), agent: hex(1e9 + (i % 1000)), hlc: stamp(1_700_000_000_000 + i, 0), subject: 's', predicate: 'p', value: value(i), confidence: 1, source: `s:${i}`}) as unknown as Assertion)
+  const ctx: LensContext = {now: 1_800_000_000_000, votes: [], retracted: new Map(), superseded: new Map(), epochs: [], trust: new Map(), params: {}}
+
+  it('resolves 150,000 copies of one value, and 150,000 values, by recency and consensus', () => {
+    const same = flood(150_000, () => 1)
+    expect(LENSES.recency.lens(same, ctx, {}).winner?.value).toBe(1)
+    const distinct = flood(150_000, (i) => i)
+    expect(LENSES.recency.lens(distinct, ctx, {}).winner?.value).toBe(149_999)
+    const c = LENSES.consensus.lens(distinct, ctx, {})
+    expect(c.status).toBe('tie')
+    expect(c.conflict).toBe(1)
   })
 })
