@@ -25,29 +25,28 @@ describe('PostgreSQL store URLs', () => {
     expect(parsePgUrl('postgres://h:5432/d?application_name=x@y').location).toBe('postgres://h:5432/d')
   })
 
-  it.each(['hunter/QZ', 'hunter?QZ', 'hunter#QZ', 'hunter/X?Y#QZ@Q'])('a password holding a character that ends the user info (%s) is refused, and no part of it printed', (pw) => {
-    let err: UserError | undefined
+  /** The error parsing a URL with this password gives. */
+  const refusal = (pw: string): UserError => {
     try {
       parsePgUrl(`postgres://u:${pw}@h:5433/d`)
     } catch (e) {
-      err = e as UserError
+      expect(e).toBeInstanceOf(UserError)
+      return e as UserError
     }
-    expect(err).toBeInstanceOf(UserError)
-    expect(err!.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
-    expect(err!.hint).toMatch(/percent-encode .* PGPASSWORD/)
-    expect(`${err!.message} ${err!.hint}`).not.toMatch(/hunter|QZ/)
+    throw new Error(`postgres://u:${pw}@h:5433/d was taken`)
+  }
+
+  it.each(['hunter/QZ', 'hunter?QZ', 'hunter#QZ', 'hunter/X?Y#QZ@Q'])('a password holding a character that ends the user info (%s) is refused, and no part of it printed', (pw) => {
+    const err = refusal(pw)
+    expect(err.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
+    expect(err.hint).toMatch(/percent-encode .* PGPASSWORD/)
+    expect(`${err.message} ${err.hint}`).not.toMatch(/hunter|QZ/)
   })
 
   it.each(['2024/QZ', '2024?QZ', '12#QZ', '/QZ', '5432/X?Y'])('a password whose part before / ? or # is all digits (%s) reads as a port, and is refused the same way', (pw) => {
-    let err: UserError | undefined
-    try {
-      parsePgUrl(`postgres://u:${pw}@h:5433/d`)
-    } catch (e) {
-      err = e as UserError
-    }
-    expect(err).toBeInstanceOf(UserError)
-    expect(err!.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
-    expect(`${err!.message} ${err!.hint}`).not.toMatch(/QZ|2024/)
+    const err = refusal(pw)
+    expect(err.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
+    expect(`${err.message} ${err.hint}`).not.toMatch(/QZ|2024/)
   })
 
   it('an @ after a port in the query or path is no password', () => {

@@ -1,13 +1,12 @@
 /** Paging GET /v1/conflicts through a real `steme serve`: a bounded page by default, `next`/`after` on the ranking, and the CLI against daemons with and without pages. */
 import {rmSync} from 'node:fs'
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ConflictRow} from '../../src/ops/conflicts.js'
 import {CONFLICTS_DEFAULT, CONFLICTS_MAX, NAMING_HEADER, RemoteClient} from '../../src/serve/client.js'
 import {assertion, stamp, testKey} from '../helpers/records.js'
 import {makeEnv, startDaemon, steme, type Daemon, type Env} from './daemon.js'
 import {ndjson} from './harness.js'
+import {routeProxy} from './route-proxy.js'
 
 /** More contested pairs than one default page, on 5 scores: long runs of ties, broken by subject then predicate. */
 const PAIRS = CONFLICTS_DEFAULT + 203
@@ -53,42 +52,27 @@ interface Proxy {
  * `limit` or `next`.
  */
 async function conflictsProxy(upstream: string, old: boolean): Promise<Proxy> {
-  const p = {asked: [] as URLSearchParams[], old}
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url!, upstream)
-    const isConflicts = u.pathname === '/v1/conflicts'
-    const oldNow = p.old
-    if (isConflicts) {
-      p.asked.push(new URLSearchParams(u.searchParams))
-      if (oldNow) {
-        u.searchParams.delete('after')
-        if (!u.searchParams.has('limit')) u.searchParams.set('limit', String(CONFLICTS_MAX))
-      }
-    }
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v
-    fetch(u, {method: req.method, headers})
-      .then(async (up) => {
-        let body = await up.text()
-        if (oldNow && isConflicts && up.ok) {
-          const page = JSON.parse(body) as Page
-          delete page.limit
-          delete page.next
-          body = JSON.stringify(page)
-        }
-        res.writeHead(up.status, {'content-type': up.headers.get('content-type') ?? 'application/json'})
-        res.end(body)
-      })
-      .catch((e: Error) => {
-        res.writeHead(502)
-        res.end(e.message)
-      })
+  const state = {old}
+  const proxy = await routeProxy(upstream, '/v1/conflicts', {
+    active: () => state.old,
+    request: (u) => {
+      u.searchParams.delete('after')
+      if (!u.searchParams.has('limit')) u.searchParams.set('limit', String(CONFLICTS_MAX))
+    },
+    answer: (page) => {
+      delete page.limit
+      delete page.next
+    },
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return Object.assign(p, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  })
+  return {
+    ...proxy,
+    get old() {
+      return state.old
+    },
+    set old(v: boolean) {
+      state.old = v
+    },
+  }
 }
 
 describe('GET /v1/conflicts answers a bounded page, and pages exactly with after=<next>', () => {

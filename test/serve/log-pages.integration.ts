@@ -1,6 +1,4 @@
 /** Paging GET /v1/log through a real `steme serve`: the exact cursor (`next`, `after`), and the CLI against daemons with and without it. */
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {SignedRecord} from '../../src/core/record.js'
 import type {Sealed} from '../../src/core/seal.js'
@@ -8,6 +6,7 @@ import {RemoteClient} from '../../src/serve/client.js'
 import {assertion, stamp, testKey} from '../helpers/records.js'
 import {makeEnv, startDaemon, steme, type Daemon, type Env} from './daemon.js'
 import {ndjson} from './harness.js'
+import {routeProxy, type RouteProxy} from './route-proxy.js'
 import {rmSync} from 'node:fs'
 
 /**
@@ -26,12 +25,6 @@ function recordsInRuns(): Sealed[] {
   return out
 }
 
-interface Proxy {
-  url: string
-  /** The query strings of the GET /v1/log requests it passed on, as the client sent them. */
-  asked: URLSearchParams[]
-  close(): Promise<void>
-}
 
 /**
  * A proxy in front of a daemon that notes the GET /v1/log requests (to see what the client asks).
@@ -39,39 +32,12 @@ interface Proxy {
  * goes on without the parameter it does not know (fastify ignores it), and the answer has no
  * `next`. Every other request passes as it is.
  */
-async function logProxy(upstream: string, old: boolean): Promise<Proxy> {
-  const asked: URLSearchParams[] = []
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url!, upstream)
-    const isLog = u.pathname === '/v1/log'
-    if (isLog) {
-      asked.push(new URLSearchParams(u.searchParams))
-      if (old) u.searchParams.delete('after')
-    }
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v
-    fetch(u, {method: req.method, headers})
-      .then(async (up) => {
-        let body = await up.text()
-        if (old && isLog && up.ok) {
-          const page = JSON.parse(body) as {next?: string}
-          delete page.next
-          body = JSON.stringify(page)
-        }
-        res.writeHead(up.status, {'content-type': up.headers.get('content-type') ?? 'application/json'})
-        res.end(body)
-      })
-      .catch((e: Error) => {
-        res.writeHead(502)
-        res.end(e.message)
-      })
+async function logProxy(upstream: string, old: boolean): Promise<RouteProxy> {
+  return routeProxy(upstream, '/v1/log', {
+    active: () => old,
+    request: (u) => u.searchParams.delete('after'),
+    answer: (page) => delete page.next,
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    asked,
-    close: () => new Promise((r) => server.close(() => r())),
-  }
 }
 
 describe('GET /v1/log pages exactly with after=<next>, against a real steme serve', () => {
