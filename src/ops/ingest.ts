@@ -392,11 +392,6 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
   return out
 }
 
-/** The line (1-based) on which each element of a JSON array starts (see elementSpans). */
-export function elementLines(text: string): number[] {
-  return elementSpans(text).map((s) => s.line)
-}
-
 /**
  * Each element of a JSON array, for a text JSON.parse has accepted as an array: the line (1-based)
  * it starts on and where its text starts and ends (blanks around it left out). One pass, counting

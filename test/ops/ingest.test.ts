@@ -12,7 +12,7 @@ import {initHash} from '../../src/core/hash.js'
 import {Hlc} from '../../src/core/hlc.js'
 import {recordLine} from '../../src/core/seal.js'
 import type {Deps} from '../../src/ops/deps.js'
-import {elementLines, elementSpans, formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
+import {elementSpans, formatOfName, ingestOp, sniffFormat} from '../../src/ops/ingest.js'
 import {startRunner} from '../../src/ops/verify-pool.js'
 import {exportOp} from '../../src/ops/export.js'
 import {RemoteClient} from '../../src/serve/client.js'
@@ -205,7 +205,8 @@ describe('ingest', () => {
     expect((await d.store.assertions('s:arr', 'q')).map((a) => a.value)).toEqual([[1, 2]])
   })
 
-  it('elementLines finds where each element starts, whatever strings and nesting hold', () => {
+  it('elementSpans finds the line each element starts on, whatever strings and nesting hold', () => {
+    const elementLines = (text: string) => elementSpans(text).map((s) => s.line)
     expect(elementLines('[]')).toEqual([])
     expect(elementLines('[1,2,\n3]')).toEqual([1, 1, 2])
     expect(elementLines('\n[\n  "a\\"\\n,[",\n  {"k": [1,\n 2]},\n  true , null\n]')).toEqual([3, 4, 6, 6])
