@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, holdStore, sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 beforeAll(() => {
@@ -524,14 +524,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     const config = join(sb.dir, '.steme', 'config.toml')
     const saved = readFileSync(config, 'utf8')
     writeFileSync(config, saved.replace('busy_timeout_seconds = 10', 'busy_timeout_seconds = 1.5'))
-    const {spawn} = await import('node:child_process')
-    const holder = spawn(
-      process.execPath,
-      ['-e', `import('@duckdb/node-api').then(async ({DuckDBInstance}) => { const i = await DuckDBInstance.create(process.argv[1]); await i.connect(); console.log('held'); setTimeout(() => {}, 60000) })`, join(sb.dir, '.steme', 'store.duckdb')],
-      {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit']},
-    )
+    const holder = await holdStore(join(sb.dir, '.steme', 'store.duckdb'))
     try {
-      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()))
       const r = sb.run(['assert', 'a', 'b', '1'])
       expect(r.code).toBe(1)
       // The holder is no steme: it is named by its pid and program.
@@ -546,8 +540,7 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
       expect(tty.status).toBe(1)
       expect(tty.stdout).toMatch(/^waiting for the store: another process holds it \(for up to 1\.5 s\)\r?\nerror: the store .* is in use by another process \(pid \d+: \S*node; waited 1\.\d s\)/)
     } finally {
-      holder.kill('SIGKILL')
-      await new Promise((r) => holder.once('exit', r))
+      await holder.release()
       writeFileSync(config, saved)
     }
     expect(sb.run(['fsck']).code).toBe(0)

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, sandbox, type RunResult, type Sandbox} from '../helpers/cli.js'
+import {BIN, holdStore, sandbox, type RunResult, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 let store: string
@@ -16,25 +16,9 @@ beforeAll(() => {
 })
 afterAll(() => sb.cleanup())
 
-/** A process that holds the store open read-only (as a running fsck or query does) until killed. */
-async function holdReadOnly(path: string): Promise<{release(): Promise<void>}> {
-  const holder = spawn(
-    process.execPath,
-    ['-e', `import('@duckdb/node-api').then(async ({DuckDBInstance}) => { const i = await DuckDBInstance.create(process.argv[1], {access_mode: 'READ_ONLY'}); await i.connect(); console.log('held'); setTimeout(() => {}, 60000) })`, path],
-    {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit']},
-  )
-  await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()))
-  return {
-    async release() {
-      holder.kill('SIGKILL')
-      await new Promise((r) => holder.once('exit', r))
-    },
-  }
-}
-
 describe('commands that only read share the store with other readers', () => {
   it('fsck, push and sync-serve --read-only run while another process (a query, another fsck) reads the store; a write is refused as in use', async () => {
-    const held = await holdReadOnly(store)
+    const held = await holdStore(store, {readOnly: true})
     try {
       const fsck = sb.run(['fsck'])
       expect(fsck.stderr).not.toContain('in use')

@@ -8,7 +8,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, holdStore, sandbox, type Sandbox} from '../helpers/cli.js'
 
 let sb: Sandbox
 let dotSteme: string
@@ -27,27 +27,6 @@ const setConfig = (from: string, to: string, path = config) => {
   const text = readFileSync(path, 'utf8')
   expect(text).toContain(from)
   writeFileSync(path, text.replace(from, to))
-}
-
-/** A process (no steme) holding a DuckDB file open for writing until killed. */
-async function holdStore(path: string): Promise<{pid: number; release(): Promise<void>}> {
-  const p = spawn(
-    process.execPath,
-    ['-e', `import('@duckdb/node-api').then(async ({DuckDBInstance}) => { const i = await DuckDBInstance.create(process.argv[1]); await i.connect(); console.log('held'); setTimeout(() => {}, 600000) })`, path],
-    {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit']},
-  )
-  const exited = new Promise((r) => p.once('exit', r))
-  await new Promise<void>((resolve, reject) => {
-    p.stdout!.once('data', () => resolve())
-    p.once('exit', (code) => reject(new Error(`the holder exited (${code}) before holding ${path}`)))
-  })
-  return {
-    pid: p.pid!,
-    async release() {
-      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
-      await exited
-    },
-  }
 }
 
 /**

@@ -56,6 +56,34 @@ export function sandbox(prefix = 'steme-cli-'): Sandbox {
 }
 
 /**
+ * A process (no steme) that holds a DuckDB file open, for writing or read-only, until released.
+ * It keeps its instance and connection referenced: DuckDB lets go of the file lock when the
+ * instance is garbage collected, which freed the store part-way through a test on a busy machine.
+ * It collects garbage once before it says it holds the file, so a holder that lost its
+ * references fails every time, not on a slow day.
+ */
+export async function holdStore(path: string, opts: {readOnly?: boolean} = {}): Promise<{pid: number; release(): Promise<void>}> {
+  const options = opts.readOnly ? `{access_mode: 'READ_ONLY'}` : '{}'
+  const script = `const {DuckDBInstance} = await import('@duckdb/node-api')
+const i = await DuckDBInstance.create(process.argv[1], ${options}); const c = await i.connect()
+globalThis.held = [i, c]; setInterval(() => {}, 1 << 30)
+gc(); await new Promise((r) => setTimeout(r, 50)); console.log('held')`
+  const p = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, path], {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit']})
+  const exited = new Promise((r) => p.once('exit', r))
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.once('data', () => resolve())
+    p.once('exit', (code) => reject(new Error(`the holder exited (${code}) before holding ${path}`)))
+  })
+  return {
+    pid: p.pid!,
+    async release() {
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/**
  * Run SQL on a sandbox's store file with DuckDB itself, as someone with the file could: in another
  * process, so the store is closed again before steme opens it.
  */
