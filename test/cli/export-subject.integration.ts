@@ -103,7 +103,8 @@ describe('steme export --subject', () => {
     const bare = sb.run(['export', '--subject', 't:w']).stdout.split('\n').filter((l) => l.includes('"kind":"assertion"') && l.includes('"subject":"t:w"'))
     writeFileSync(join(sb.dir, 'bare.ndjson'), bare.join('\n') + '\n')
     expect(answers('t:w', ingestInto(join(sb.dir, 'bare.ndjson')))).not.toEqual(here)
-  })
+    // About 60 steme processes: 15-30 s on a quiet 2-core machine, over 60 s beside other test files on a busy one.
+  }, 240_000)
 
   it('--since brings what bears on the subject since then, even on older assertions: incremental exports keep a copy in step', () => {
     const x = id(['assert', 't:inc', 'p', 'X'])
