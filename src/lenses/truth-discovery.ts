@@ -46,12 +46,19 @@ export interface TruthOptions {
   copyPrior?: number
   copyRate?: number
   falseValues?: number
+  /**
+   * Copy detection compares each wrong claim on an object with at most this many of the equal
+   * claims ranked before it there (see dependence): a group of equal wrong claims up to one
+   * larger is compared pair by pair, a larger one (a flood) in a window, so its cost and the
+   * copy pairs it yields grow with its size, not its square.
+   */
+  copyWindow?: number
   /** Stop when no rate moves more than this, or after maxIterations. */
   tolerance?: number
   maxIterations?: number
 }
 
-export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.1, shrink: 2, falsePositiveStrength: 100, copyDetection: true, copyPrior: 0.2, copyRate: 0.8, falseValues: 10, tolerance: 1e-4, maxIterations: 100}
+export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.1, shrink: 2, falsePositiveStrength: 100, copyDetection: true, copyPrior: 0.2, copyRate: 0.8, falseValues: 10, copyWindow: 32, tolerance: 1e-4, maxIterations: 100}
 
 export interface TruthResult {
   quality: Map<string, WitnessQuality>
@@ -186,9 +193,11 @@ export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: Arr
  * shared wrong claims (evidence for), differing claims (evidence against), and shared right
  * claims (no evidence: everyone honest shares them), with
  * the prior `copyPrior`, a copier copying with probability `copyRate`, and an independent
- * mistake picking one of `falseValues` wrong values. Only pairs above 0.01 are kept.
+ * mistake picking one of `falseValues` wrong values. Only pairs above 0.01 are kept. A group of
+ * more than `copyWindow` + 1 equal wrong claims on one object is paired in a window (each claim
+ * with the `copyWindow` ranked just before it), so a flood costs in proportion to its size.
  */
-function dependence(objs: Obj[], n: number, post: (o: Obj) => Float64Array, opt: Required<TruthOptions>, stats?: TruthStats): Map<number, Map<number, number>> {
+function dependence(objs: Obj[], n: number, post: (o: Obj) => Float64Array, score: (w: number) => number, opt: Required<TruthOptions>, stats?: TruthStats): Map<number, Map<number, number>> {
   const errors = new Float64Array(n)
   const claims = new Float64Array(n)
   const wrong: boolean[][] = []
@@ -224,10 +233,15 @@ function dependence(objs: Obj[], n: number, post: (o: Obj) => Float64Array, opt:
       else spoken[ob.witness].set(i, [ob.key])
     })
     for (const g of groups.values()) {
+      const window = opt.copyWindow
+      // A flood: each claim is compared with the `window` ranked just before it, in the order
+      // weighClaims counts them (most reliable first), so the first window + 1 are weighed as
+      // if every pair had been compared, and every later one still against `window` others.
+      if (g.length > window + 1) g.sort((x, y) => score(o.obs[y].witness) - score(o.obs[x].witness) || o.obs[x].witness - o.obs[y].witness)
       for (let x = 0; x < g.length; x++) {
         if (!wrong[i][g[x]]) continue
         const u = o.obs[g[x]].witness
-        for (let y = x + 1; y < g.length; y++) {
+        for (let y = x + 1; y < g.length && y <= x + window; y++) {
           const v = o.obs[g[y]].witness
           const k = Math.min(u, v) * n + Math.max(u, v)
           sameFalse.set(k, (sameFalse.get(k) ?? 0) + 1)
@@ -362,7 +376,7 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     // Copy detection, once the rates have settled: find the pairs of witnesses that repeat each
     // other's mistakes, then count each claim for as much of an independent witness as it is.
     const score = (w: number) => sens[w] * (1 - fpr[w])
-    copies = dependence(objs, n, (o) => posteriors(o.elements.length, o.obs.map((ob) => ({listed: ob.listed, quality: quality0(ob.witness, ob.partial)})), opt.prior), opt, stats)
+    copies = dependence(objs, n, (o) => posteriors(o.elements.length, o.obs.map((ob) => ({listed: ob.listed, quality: quality0(ob.witness, ob.partial)})), opt.prior), score, opt, stats)
     for (const o of objs) weighClaims(o.obs, copies, score, opt.copyRate, stats)
     converged = false
   }

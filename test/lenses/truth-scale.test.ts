@@ -1,7 +1,7 @@
 /**
  * Truth discovery and the reliability lens at scale: the same answers as the quadratic reference
  * (bit for bit) on random claims, and a cost near-linear in the witnesses per subject, counted
- * in steps, for a flood of one value.
+ * in steps, for a flood of one value and for two floods that split a subject.
  */
 import {describe, expect, it} from 'vitest'
 import {formatHlc} from '../../src/core/hlc.js'
@@ -151,5 +151,32 @@ describe('cost in steps, near-linear in the witnesses on one subject', () => {
     expect(steps[0]).toBeGreaterThan(0)
     expect(steps[1], 'training steps on 20,000 witnesses').toBeLessThan(20 * 20_000)
     expect(steps[1] / steps[0]).toBeLessThan(40)
+  })
+
+  it('two floods splitting a subject: each witness is compared with a window of the others, not all', () => {
+    // 2 x 300 witnesses: every one of them makes a claim the model calls wrong (both values are
+    // believed), so every pair within a camp shares a mistake.
+    const rows = Array.from({length: 600}, (_, i) => ({agent: 0, source: i, value: (i % 2 ? 'A' : 'B') as Json, tick: i}))
+    const cands = assertions(rows)
+    const claims = claimsOf(cands)
+    const window = TRUTH_DEFAULTS.copyWindow
+    const stats: TruthStats = {steps: 0}
+    const fast = discoverTruth(claims, {}, stats)
+    const ref = referenceDiscoverTruth(claims)
+    // The reference pairs each witness with all 299 others of its camp; the window with 2 x 32.
+    const partners = (q: WitnessQuality) => Object.keys(q.copies ?? {}).length
+    expect(Math.max(...[...ref.quality.values()].map(partners))).toBe(299)
+    expect(Math.max(...[...fast.quality.values()].map(partners))).toBe(2 * window)
+    expect(Math.min(...[...fast.quality.values()].map(partners))).toBe(window)
+    expect(stats.steps).toBeLessThan(600 * 2 * window * 3)
+    // The answer: the same winner and, past rounding, the same probabilities. Beyond the window a
+    // claim counts for the product of its window's factors, already under 1e-12 here.
+    const a = reliability(cands, ctx(toTable(fast)), {})
+    const b = referenceReliability(cands, ctx(toTable(ref)), {})
+    expect(a.winner?.key).toBe(b.winner?.key)
+    expect(a.candidates.map((c) => c.key)).toEqual(b.candidates.map((c) => c.key))
+    a.candidates.forEach((c, i) => expect(c.probability).toBeCloseTo(b.candidates[i].probability, 9))
+    // A window as large as the camps is the reference exactly.
+    expect(discoverTruth(claims, {copyWindow: 299})).toEqual(ref)
   })
 })
