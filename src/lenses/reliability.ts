@@ -97,19 +97,26 @@ function elementGroups(cands: readonly Assertion[], obs: ReadonlyArray<{witness:
     if (list) for (const a of g.members) list.push(a)
     else sets.set(k, [...g.members])
   }
-  const latest = latestPerWitness(cands)
-  // Witnesses per JSON form, per set: one pass over the witnesses, not one per set.
-  const formWits = new Map<string, Map<string, number>>()
-  for (const o of obs) {
-    let wits = formWits.get(o.key)
-    if (!wits) formWits.set(o.key, (wits = new Map()))
-    const form = valueKey(latest.get(o.witness)!)
-    wits.set(form, (wits.get(form) ?? 0) + 1)
+  // Witnesses per JSON form, per set: one pass over the witnesses (when some set has several
+  // forms), not one per set.
+  let formWits: Map<string, Map<string, number>> | undefined
+  const witsOf = (k: string) => {
+    if (!formWits) {
+      formWits = new Map()
+      const latest = latestPerWitness(cands)
+      for (const o of obs) {
+        let wits = formWits.get(o.key)
+        if (!wits) formWits.set(o.key, (wits = new Map()))
+        const form = valueKey(latest.get(o.witness)!)
+        wits.set(form, (wits.get(form) ?? 0) + 1)
+      }
+    }
+    return formWits.get(k) ?? new Map<string, number>()
   }
   return [...sets].map(([k, members]) => {
     const forms = groupByValue(members)
     if (forms.length === 1) return forms[0]
-    const wits = formWits.get(k) ?? new Map<string, number>()
+    const wits = witsOf(k)
     const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
     const shown = forms.sort((x, y) => (wits.get(y.key) ?? 0) - (wits.get(x.key) ?? 0) || (minId(x) < minId(y) ? -1 : 1))[0]
     return {key: shown.key, value: shown.members[0].value, members: ordered(members), witnesses: [...wits.values()].reduce((t, n) => t + n, 0)}

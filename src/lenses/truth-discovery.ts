@@ -109,6 +109,7 @@ const clamp = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p))
  * claims leave true elements out is a habit of its own, learned apart from its full claims.
  */
 export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>, stats?: TruthStats): boolean[] {
+  if (sets.length <= PAIRWISE) return pairwisePartial(sets, stats)
   // Whether a claim is partial depends on its set alone, so each distinct set is judged once (a
   // flood of one value is one set), against only the sets that hold its rarest element: a
   // superset holds all of them. Comparing every pair of claims took minutes on 20,000 witnesses.
@@ -151,6 +152,26 @@ export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>, stats?: Tr
     })
   })
   return of.map((d) => partial[d])
+}
+
+/** Up to this many claims, comparing every pair costs less than indexing the distinct sets. */
+const PAIRWISE = 16
+
+function pairwisePartial(sets: ReadonlyArray<ArrayLike<number>>, stats?: TruthStats): boolean[] {
+  const sizes = sets.map((x) => {
+    let n = 0
+    for (let e = 0; e < x.length; e++) n += x[e] ? 1 : 0
+    return n
+  })
+  return sets.map((a, i) =>
+    sets.some((b, j) => {
+      if (stats) stats.steps++
+      if (sizes[j] <= sizes[i]) return false
+      if (stats) stats.steps += a.length
+      for (let e = 0; e < a.length; e++) if (a[e] && !b[e]) return false
+      return true
+    }),
+  )
 }
 
 /** A witness's rates for one claim: partial claims use the sensitivity learned on its partial claims. */
@@ -306,12 +327,7 @@ export function weighClaims<T extends {witness: W; key: string; weight: number},
     // Where each witness stands in the group: a claim's weight multiplies over the copy partners
     // it has, not over everyone before it (a factor of 1 changes nothing). Over everyone, a flood
     // of one value took a lookup per pair of its witnesses.
-    const at = new Map<W, number[]>()
-    g.forEach((ob, i) => {
-      const list = at.get(ob.witness)
-      if (list) list.push(i)
-      else at.set(ob.witness, [i])
-    })
+    let at: Map<W, number[]> | undefined
     for (let i = 1; i < g.length; i++) {
       const mine = copies.get(g[i].witness)
       if (!mine) continue
@@ -321,6 +337,14 @@ export function weighClaims<T extends {witness: W; key: string; weight: number},
         for (let j = 0; j < i; j++) w *= 1 - copyRate * (mine.get(g[j].witness) ?? 0)
       } else {
         // The same factors in the same order (by place in the group), so the same product.
+        if (!at) {
+          at = new Map()
+          for (let j = 0; j < g.length; j++) {
+            const list = at.get(g[j].witness)
+            if (list) list.push(j)
+            else at.set(g[j].witness, [j])
+          }
+        }
         const before: Array<[number, number]> = []
         for (const [v, d] of mine) for (const j of at.get(v) ?? []) if (j < i) before.push([j, d])
         before.sort((x, y) => x[0] - y[0])
