@@ -92,14 +92,31 @@ function elementGroups(cands: readonly Assertion[], obs: ReadonlyArray<{witness:
   const sets = new Map<string, Assertion[]>()
   for (const g of groupByValue(cands)) {
     const k = setKey(g.members[0].value)
-    sets.set(k, [...(sets.get(k) ?? []), ...g.members])
+    const list = sets.get(k)
+    // A loop, not push(...members): spread arguments overflow the stack past about 125,000.
+    if (list) for (const a of g.members) list.push(a)
+    else sets.set(k, [...g.members])
   }
-  const latest = latestPerWitness(cands)
+  // Witnesses per JSON form, per set: one pass over the witnesses (when some set has several
+  // forms), not one per set.
+  let formWits: Map<string, Map<string, number>> | undefined
+  const witsOf = (k: string) => {
+    if (!formWits) {
+      formWits = new Map()
+      const latest = latestPerWitness(cands)
+      for (const o of obs) {
+        let wits = formWits.get(o.key)
+        if (!wits) formWits.set(o.key, (wits = new Map()))
+        const form = valueKey(latest.get(o.witness)!)
+        wits.set(form, (wits.get(form) ?? 0) + 1)
+      }
+    }
+    return formWits.get(k) ?? new Map<string, number>()
+  }
   return [...sets].map(([k, members]) => {
     const forms = groupByValue(members)
     if (forms.length === 1) return forms[0]
-    const wits = new Map<string, number>()
-    for (const o of obs) if (o.key === k) wits.set(valueKey(latest.get(o.witness)!), (wits.get(valueKey(latest.get(o.witness)!)) ?? 0) + 1)
+    const wits = witsOf(k)
     const minId = (g: ValueGroup) => g.members.reduce((m, a) => (a.id < m ? a.id : m), g.members[0].id)
     const shown = forms.sort((x, y) => (wits.get(y.key) ?? 0) - (wits.get(x.key) ?? 0) || (minId(x) < minId(y) ? -1 : 1))[0]
     return {key: shown.key, value: shown.members[0].value, members: ordered(members), witnesses: [...wits.values()].reduce((t, n) => t + n, 0)}
