@@ -68,6 +68,15 @@ async function learnFromStore(deps: Pick<Deps, 'store'>, predicate: string, asOf
   }
   const res = discoverTruth(claimsOf(all))
   const table = toTable(res)
-  await deps.store.setMeta(key, JSON.stringify({fingerprint, iterations: res.iterations, converged: res.converged, table: [...table]})).catch(() => undefined)
+  // The cache is best-effort: a store this user cannot write, or a table too large for one
+  // string (V8 stops near 512 MiB; two camps of 10,000 witnesses already make ~110 MB), only
+  // means the next query trains again. The answer stands either way.
+  let text: string | undefined
+  try {
+    text = JSON.stringify({fingerprint, iterations: res.iterations, converged: res.converged, table: [...table]})
+  } catch {
+    text = undefined
+  }
+  if (text !== undefined) await deps.store.setMeta(key, text).catch(() => undefined)
   return {table, iterations: res.iterations, converged: res.converged, cached: false}
 }
