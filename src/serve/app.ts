@@ -176,7 +176,24 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       return (e as Error).message
     }
   }
-  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
+  // Aborted when shutdown drops the connections still open: work they started stops at its next step.
+  const stopping = new AbortController()
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal, stopping: stopping.signal}
+
+  // Handlers still running. A handler whose connection was dropped (shutdown's grace period ran out)
+  // goes on writing to the store: close() waits for it before the store may be closed under it.
+  const working = new Set<Promise<unknown>>()
+  app.addHook('onRoute', (r) => {
+    const handler = r.handler
+    r.handler = function (this: FastifyInstance, req, reply) {
+      const out = handler.call(this, req, reply) as unknown
+      if (out instanceof Promise) {
+        const tracked: Promise<unknown> = out.catch(() => undefined).finally(() => working.delete(tracked))
+        working.add(tracked)
+      }
+      return out
+    } as typeof handler
+  })
 
   const routes: RouteEntry[] = []
   app.addHook('onRoute', (r) => {
@@ -305,6 +322,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
         // sending a body would hold the store forever: after --timeout, drop what is left.
         const grace = setTimeout(() => {
           app.log.warn('shutdown: dropping connections still open after the grace period (--timeout)')
+          stopping.abort()
           app.server.closeAllConnections()
         }, requestTimeout)
         try {
@@ -315,6 +333,9 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
           // Refusals not logged yet are, before the log ends.
           logRefusals()
         }
+        // Nobody is left to answer, but what a handler stores must be stored whole before the store closes.
+        stopping.abort()
+        await Promise.all(working)
         await observed.drain()
         await runner.close()
       })()),
