@@ -1,4 +1,5 @@
 /** The daemon: one fastify app over the runtime's deps, with auth, limits, metrics and every /v1 route. */
+import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer as createHttpServer, type RequestListener} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
@@ -11,7 +12,7 @@ import {closest} from '../core/words.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
+import {HttpError, REQUEST_ID_HEADER, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
 import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -121,8 +122,13 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     if (wait <= 0) logRefusals()
     else refusalTimer ??= setTimeout(logRefusals, wait).unref()
   }
+  // Request ids start with a tag of this run: fastify's own count starts again at req-1 on every
+  // start, so an id a client quotes from yesterday's 500 would name another request in the log.
+  const run = randomBytes(6).readUIntBE(0, 6).toString(36)
+  let requestCount = 0
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
+    genReqId: () => `${run}-${++requestCount}`,
     bodyLimit,
     requestTimeout,
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a body
@@ -225,6 +231,10 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Auth is decided here, but a refusal is only sent once the rate limiter (a route-level
   // onRequest hook, so after this one) has counted the request: requests with a missing or
   // wrong token count against their address, and a guesser gets 429 like anyone else.
+  // Every answer names its request, so a client can point at its log lines (a 500's details are only there).
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header(REQUEST_ID_HEADER, req.id)
+  })
   app.addHook('onRequest', async (req) => {
     if (req.raw.httpVersion === '1.1' && !req.headers.host) throw new HttpError('bad_request', 'an HTTP/1.1 request needs a Host header', 'send Host: <host>:<port>, as HTTP clients do')
   })
