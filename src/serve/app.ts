@@ -164,7 +164,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     forceCloseConnections: 'idle',
     // Only names the scheme in listen()'s URL: serverFactory makes the server.
     https: opts.https ?? null,
-    clientErrorHandler: clientError,
+    clientErrorHandler: (err: NodeJS.ErrnoException & {reason?: string}, socket: Socket) => clientError(err, socket, requestTimeout),
     // Bad percent-encoding and over-long path parameters are refused by the router, before any route: keep our error shape.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => errorHandler(err, req, reply),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
@@ -499,14 +499,24 @@ const PARSE_HINTS: Record<string, string> = {
 }
 
 /** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */
-function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket): void {
+function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket, requestTimeout: number): void {
   if (!socket.writable) return void socket.destroy()
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
   const code = status === 408 ? 'timeout' : 'bad_request'
   // The parser's reason names the part it could not read ("Invalid char in url query"), never the bytes.
   const reason = typeof err.reason === 'string' && err.reason ? `: ${err.reason.charAt(0).toLowerCase()}${err.reason.slice(1)}` : ''
-  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : `malformed HTTP request${reason}`
-  const hint = status === 400 ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request') : undefined
+  const message =
+    status === 431
+      ? 'request line or headers too large (a query string is limited to about 16 KiB)'
+      : status === 408
+        ? `request not received in time: this daemon takes ${Number((requestTimeout / 1000).toFixed(3))} s (--timeout) to receive a whole request, body included`
+        : `malformed HTTP request${reason}`
+  const hint =
+    status === 400
+      ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request')
+      : status === 408
+        ? "send the body as one piece without pausing; for larger or slower uploads, split them (steme ingest --remote does) or ask the daemon's operator for a longer --timeout"
+        : undefined
   const body = JSON.stringify({error: {code, message, ...(hint ? {hint} : {})}})
   socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }
