@@ -250,7 +250,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       return
     }
     try {
-      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
+      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens, req.url)
     } catch (e) {
       req.authError = e as Error
       return
@@ -352,9 +352,20 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   }
 }
 
-function authenticate(header: string | undefined, tokens: TokenFile, session?: Map<string, Principal>): Principal {
+function authenticate(header: string | undefined, tokens: TokenFile, session?: Map<string, Principal>, url = ''): Principal {
   const hint = 'send Authorization: Bearer <token>; an admin creates tokens with `steme serve token create --role read|write|admin`'
-  if (!header) throw new HttpError('unauthorized', 'this route needs a bearer token', hint)
+  if (!header) {
+    // A token put in the URL is refused, and the client told why: URLs end up in logs, shell
+    // histories and proxies, so that token is best replaced.
+    if (tokenInQuery(url)) {
+      throw new HttpError(
+        'unauthorized',
+        'this route needs a bearer token in the Authorization header; a token in the query string is not accepted',
+        'send Authorization: Bearer <token> (an EventSource cannot: read /v1/events with fetch, or through a proxy that adds the header). A URL is kept in logs, shell histories and proxies: revoke a token that was sent in one (`steme serve token revoke <id>`) and use a new one',
+      )
+    }
+    throw new HttpError('unauthorized', 'this route needs a bearer token', hint)
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
   if (!m) throw new HttpError('unauthorized', 'the Authorization header is not "Bearer <token>"', hint)
   const fromSession = session?.get(m[1])
@@ -366,6 +377,25 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
 
 /** Query parameters whose values are secrets by their name. */
 const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
+
+/** Whether a URL's query string carries what looks like a token: a parameter named for one, or token text. */
+function tokenInQuery(url: string): boolean {
+  const q = url.indexOf('?')
+  if (q < 0) return false
+  const query = url.slice(q + 1)
+  if (redactTokens(query) !== query) return true
+  return query.split('&').some((pair) => {
+    const eq = pair.indexOf('=')
+    if (eq <= 0 || eq === pair.length - 1) return false
+    let name = pair.slice(0, eq)
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '))
+    } catch {
+      // undecodable name: judged as sent
+    }
+    return /token|auth/i.test(name)
+  })
+}
 
 /** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
 export function redactUrl(url: string): string {
