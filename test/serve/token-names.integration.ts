@@ -1,4 +1,6 @@
-/** Token names: a name shared by several active tokens is said when it happens, and an empty one is refused. */
+/** Token commands: a name shared by several active tokens is said when it happens, an empty one is refused, and commands at the same time lose nothing. */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {inFreshStore, steme} from './daemon.js'
 
@@ -26,4 +28,23 @@ describe('steme serve token create --name', () => {
       expect(JSON.parse((await steme(e, ['serve', 'token', 'list', '--json'])).stdout).tokens).toEqual([])
     })
   }, 60_000)
+})
+
+describe('token commands run at the same time', () => {
+  it('keep every token created and every revocation', async () => {
+    await inFreshStore(async (e) => {
+      const leaked = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'admin', '--name', 'leaked', '--json'])).stdout)
+      // Each command reads the file and writes it back: at once, each must see the others' changes.
+      const runs = await Promise.all([
+        ...Array.from({length: 8}, (_, i) => steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', `t${i}`, '--json'])),
+        steme(e, ['serve', 'token', 'revoke', leaked.id]),
+      ])
+      for (const r of runs) expect(r.code, r.stderr).toBe(0)
+      const created = runs.slice(0, 8).map((r) => JSON.parse(r.stdout).id as string)
+      const listed = JSON.parse((await steme(e, ['serve', 'token', 'list', '--json'])).stdout).tokens as Array<{id: string; revoked?: string}>
+      expect(listed.map((t) => t.id).sort()).toEqual([...created, leaked.id].sort())
+      expect(listed.find((t) => t.id === leaked.id)?.revoked).toBeDefined()
+      expect(existsSync(join(e.dir, '.steme', 'state', 'tokens.json.lock'))).toBe(false)
+    })
+  }, 120_000)
 })
