@@ -37,7 +37,9 @@ requests in flight, then closes the store. See docs/serve.md.`
     const [{createServer, DEFAULTS}, {TokenFile, newTokenText}, state] = await Promise.all([import('../serve/app.js'), import('../serve/tokens.js'), import('../serve/state.js')])
     // Checked before the store is opened, so a bad PEM is a config error and nothing is left running.
     const https = flags['tls-cert'] ? await readTls(flags['tls-cert'], flags['tls-key']!) : undefined
-    const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']})
+    const rt = await this.open({store: flags.store, dbThreads: flags['db-threads']}).catch((e: unknown) => {
+      throw alreadyServed(e)
+    })
     const dir = state.stateDir(rt.location)
     if (!dir) {
       await rt.close().catch(() => undefined)
@@ -100,6 +102,23 @@ requests in flight, then closes the store. See docs/serve.md.`
     else server.app.log.info({requests, stored, rejected}, 'stopped')
     return {url, requests, stored, rejected}
   }
+}
+
+/**
+ * The store is held by a daemon already: the lock error's hint is for commands that can go
+ * through it, which a second daemon cannot. Its clients can use the one that runs.
+ */
+function alreadyServed(e: unknown): unknown {
+  if (!(e instanceof UserError) || e.code !== 'locked') return e
+  const held = /is held by `steme serve` \(pid (\d+), (\S+)\)$/.exec(e.message)
+  if (!held) return e
+  const [, pid, url] = held
+  return new UserError(`${e.message}: this store is served already`, {
+    code: 'locked',
+    exit: 1,
+    hint: `clients can use that daemon (\`--remote ${url}\`, with a token from \`steme serve token create\`); to serve the store on another address or with other flags, stop it first: kill -TERM ${pid}`,
+    cause: e,
+  })
 }
 
 /** Files the daemon keeps open besides its connections (the store, its WAL, worker threads, logs), with room to spare. */

@@ -78,12 +78,12 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
   },
   since: {
     describe: 'since:<date|hlc>: only assertions stamped after it',
-    check: (arg) => void hlcBound(arg),
+    check: (arg) => void hlcBound(arg, 'the lens filter since:'),
     run: (cands, arg) => cands.filter((a) => a.hlc > hlcBound(arg)),
   },
   until: {
     describe: 'until:<date|hlc>: only assertions stamped at or before it',
-    check: (arg) => void hlcBound(arg),
+    check: (arg) => void hlcBound(arg, 'the lens filter until:'),
     run: (cands, arg) => cands.filter((a) => a.hlc <= hlcBound(arg)),
   },
 }

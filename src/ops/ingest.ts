@@ -215,15 +215,23 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         }
         if (tail.length) add(tail)
         let start = 0
+        // Stopped between two jobs of one chunk: the lines after the last job sent are not read.
+        let cut = false
         // A job ends at maxLines lines or CHUNK_BYTES bytes, whichever comes first, even inside
-        // one large chunk (a daemon request body arrives as a single chunk).
+        // one large chunk (a daemon request body arrives as a single chunk, so a stop must be
+        // heeded here, not only between chunks).
         for (let nl = b.indexOf(10); nl >= 0 && nl <= last; nl = b.indexOf(10, nl + 1)) {
           if (++piecesLines >= maxLines || piecesLen + (nl + 1 - start) >= CHUNK_BYTES) {
             add(b.subarray(start, nl + 1))
             start = nl + 1
             await send()
+            if (stopped()) {
+              cut = true
+              break
+            }
           }
         }
+        if (cut) break
         if (start <= last) add(b.subarray(start, last + 1))
         tail = b.subarray(last + 1)
         if (piecesLen >= CHUNK_BYTES) await send()

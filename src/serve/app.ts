@@ -1,4 +1,5 @@
 /** The daemon: one fastify app over the runtime's deps, with auth, limits, metrics and every /v1 route. */
+import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {createServer as createHttpServer, type RequestListener} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
@@ -11,7 +12,7 @@ import {closest} from '../core/words.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
-import {HttpError, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
+import {HttpError, REQUEST_ID_HEADER, errorHandler, namingOf, quoteInput, redactTokens} from './errors.js'
 import {ObservedStore, type EventOptions} from './events.js'
 import {createMetrics, type Metrics} from './metrics.js'
 import {MOUNTS} from './mounts.js'
@@ -121,8 +122,13 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     if (wait <= 0) logRefusals()
     else refusalTimer ??= setTimeout(logRefusals, wait).unref()
   }
+  // Request ids start with a tag of this run: fastify's own count starts again at req-1 on every
+  // start, so an id a client quotes from yesterday's 500 would name another request in the log.
+  const run = randomBytes(6).readUIntBE(0, 6).toString(36)
+  let requestCount = 0
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
+    genReqId: () => `${run}-${++requestCount}`,
     bodyLimit,
     requestTimeout,
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default), so a body
@@ -158,7 +164,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     forceCloseConnections: 'idle',
     // Only names the scheme in listen()'s URL: serverFactory makes the server.
     https: opts.https ?? null,
-    clientErrorHandler: clientError,
+    clientErrorHandler: (err: NodeJS.ErrnoException & {reason?: string}, socket: Socket) => clientError(err, socket, requestTimeout),
     // Bad percent-encoding and over-long path parameters are refused by the router, before any route: keep our error shape.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => errorHandler(err, req, reply),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance
@@ -176,7 +182,24 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       return (e as Error).message
     }
   }
-  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal}
+  // Aborted when shutdown drops the connections still open: work they started stops at its next step.
+  const stopping = new AbortController()
+  const ctx: ServeContext = {deps: opts.deps, observed, metrics, runner, allowAgents: opts.allowAgents, mounts: opts.mounts ?? MOUNTS, maxErrors: 1000, refusal, stopping: stopping.signal}
+
+  // Handlers still running. A handler whose connection was dropped (shutdown's grace period ran out)
+  // goes on writing to the store: close() waits for it before the store may be closed under it.
+  const working = new Set<Promise<unknown>>()
+  app.addHook('onRoute', (r) => {
+    const handler = r.handler
+    r.handler = function (this: FastifyInstance, req, reply) {
+      const out = handler.call(this, req, reply) as unknown
+      if (out instanceof Promise) {
+        const tracked: Promise<unknown> = out.catch(() => undefined).finally(() => working.delete(tracked))
+        working.add(tracked)
+      }
+      return out
+    } as typeof handler
+  })
 
   const routes: RouteEntry[] = []
   app.addHook('onRoute', (r) => {
@@ -208,6 +231,10 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // Auth is decided here, but a refusal is only sent once the rate limiter (a route-level
   // onRequest hook, so after this one) has counted the request: requests with a missing or
   // wrong token count against their address, and a guesser gets 429 like anyone else.
+  // Every answer names its request, so a client can point at its log lines (a 500's details are only there).
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header(REQUEST_ID_HEADER, req.id)
+  })
   app.addHook('onRequest', async (req) => {
     if (req.raw.httpVersion === '1.1' && !req.headers.host) throw new HttpError('bad_request', 'an HTTP/1.1 request needs a Host header', 'send Host: <host>:<port>, as HTTP clients do')
   })
@@ -223,7 +250,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       return
     }
     try {
-      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens)
+      req.principal = authenticate(req.headers.authorization, opts.tokens, opts.sessionTokens, req.url)
     } catch (e) {
       req.authError = e as Error
       return
@@ -305,6 +332,7 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
         // sending a body would hold the store forever: after --timeout, drop what is left.
         const grace = setTimeout(() => {
           app.log.warn('shutdown: dropping connections still open after the grace period (--timeout)')
+          stopping.abort()
           app.server.closeAllConnections()
         }, requestTimeout)
         try {
@@ -315,15 +343,29 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
           // Refusals not logged yet are, before the log ends.
           logRefusals()
         }
+        // Nobody is left to answer, but what a handler stores must be stored whole before the store closes.
+        stopping.abort()
+        await Promise.all(working)
         await observed.drain()
         await runner.close()
       })()),
   }
 }
 
-function authenticate(header: string | undefined, tokens: TokenFile, session?: Map<string, Principal>): Principal {
+function authenticate(header: string | undefined, tokens: TokenFile, session?: Map<string, Principal>, url = ''): Principal {
   const hint = 'send Authorization: Bearer <token>; an admin creates tokens with `steme serve token create --role read|write|admin`'
-  if (!header) throw new HttpError('unauthorized', 'this route needs a bearer token', hint)
+  if (!header) {
+    // A token put in the URL is refused, and the client told why: URLs end up in logs, shell
+    // histories and proxies, so that token is best replaced.
+    if (tokenInQuery(url)) {
+      throw new HttpError(
+        'unauthorized',
+        'this route needs a bearer token in the Authorization header; a token in the query string is not accepted',
+        'send Authorization: Bearer <token> (an EventSource cannot: read /v1/events with fetch, or through a proxy that adds the header). A URL is kept in logs, shell histories and proxies: revoke a token that was sent in one (`steme serve token revoke <id>`) and use a new one',
+      )
+    }
+    throw new HttpError('unauthorized', 'this route needs a bearer token', hint)
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
   if (!m) throw new HttpError('unauthorized', 'the Authorization header is not "Bearer <token>"', hint)
   const fromSession = session?.get(m[1])
@@ -335,6 +377,25 @@ function authenticate(header: string | undefined, tokens: TokenFile, session?: M
 
 /** Query parameters whose values are secrets by their name. */
 const SECRET_PARAM = /token|secret|password|passwd|key|auth/i
+
+/** Whether a URL's query string carries what looks like a token: a parameter named for one, or token text. */
+function tokenInQuery(url: string): boolean {
+  const q = url.indexOf('?')
+  if (q < 0) return false
+  const query = url.slice(q + 1)
+  if (redactTokens(query) !== query) return true
+  return query.split('&').some((pair) => {
+    const eq = pair.indexOf('=')
+    if (eq <= 0 || eq === pair.length - 1) return false
+    let name = pair.slice(0, eq)
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '))
+    } catch {
+      // undecodable name: judged as sent
+    }
+    return /token|auth/i.test(name)
+  })
+}
 
 /** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */
 export function redactUrl(url: string): string {
@@ -468,14 +529,24 @@ const PARSE_HINTS: Record<string, string> = {
 }
 
 /** Errors Node raises before a request reaches fastify (headers too large, malformed HTTP): still our JSON shape. */
-function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket): void {
+function clientError(err: NodeJS.ErrnoException & {reason?: string}, socket: Socket, requestTimeout: number): void {
   if (!socket.writable) return void socket.destroy()
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
   const code = status === 408 ? 'timeout' : 'bad_request'
   // The parser's reason names the part it could not read ("Invalid char in url query"), never the bytes.
   const reason = typeof err.reason === 'string' && err.reason ? `: ${err.reason.charAt(0).toLowerCase()}${err.reason.slice(1)}` : ''
-  const message = status === 431 ? 'request line or headers too large (a query string is limited to about 16 KiB)' : status === 408 ? 'request not received in time' : `malformed HTTP request${reason}`
-  const hint = status === 400 ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request') : undefined
+  const message =
+    status === 431
+      ? 'request line or headers too large (a query string is limited to about 16 KiB)'
+      : status === 408
+        ? `request not received in time: this daemon takes ${Number((requestTimeout / 1000).toFixed(3))} s (--timeout) to receive a whole request, body included`
+        : `malformed HTTP request${reason}`
+  const hint =
+    status === 400
+      ? (PARSE_HINTS[err.code ?? ''] ?? 'send a well-formed HTTP/1.1 request')
+      : status === 408
+        ? "send the body as one piece without pausing; for larger or slower uploads, split them (steme ingest --remote does) or ask the daemon's operator for a longer --timeout"
+        : undefined
   const body = JSON.stringify({error: {code, message, ...(hint ? {hint} : {})}})
   socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }

@@ -2,6 +2,7 @@
 import type {IncomingHttpHeaders} from 'node:http'
 import {UserError, type ErrorCode} from '../core/errors.js'
 import {field} from '../core/text.js'
+import {plural} from '../core/words.js'
 import {Hlc, hlcBefore, parseHlc} from '../core/hlc.js'
 import {canonicalBody, recordLine, type Sealed} from '../core/seal.js'
 import {compareRecords, type Store, type StoreStats} from '../core/store.js'
@@ -443,6 +444,22 @@ export class RemoteClient {
     }
   }
 
+  /**
+   * A POST of records that failed for want of the daemon (gone, stopping, an error of its own, the
+   * token revoked meanwhile), said with what it had stored of this command's records before: a
+   * plain fact is signed anew each time it is sent, so the whole input sent again stores the ones
+   * that went in a second time. Refusals that already say so (rejected records, a record over the
+   * body limit) pass unchanged.
+   */
+  private cutOff(e: unknown, sent: {added: number; present: number}): unknown {
+    if (!(e instanceof UserError) || e.code === 'rejected' || e.code === 'too_large') return e
+    const stored = sent.added + sent.present
+    if (stored === 0 && e.code !== 'remote') return e
+    const message = `${e.message}; the daemon had stored ${plural(stored, 'record')} this command sent before that (${sent.added} added, ${sent.present} already present)`
+    const hint = `${e.hint ? `${e.hint}. ` : ''}The records sent in the request that failed may be stored or not. Sending the same input again skips the signed records already stored, but plain facts are signed anew each time, so those that went in would be stored a second time: send only what is not in the store yet (\`steme log\` shows it)`
+    return new UserError(message, {code: e.code, exit: e.exit, hint, cause: e})
+  }
+
   /** Lines grouped into POST bodies no larger than what the daemon takes (half its stated limit, at most RECORDS_POST_BYTES). */
   private *byBytes(lines: readonly string[]): Generator<string[]> {
     const cap = Math.min(RECORDS_POST_BYTES, this.bodyLimit ? Math.floor(this.bodyLimit / 2) : RECORDS_POST_BYTES)
@@ -485,6 +502,8 @@ export class RemoteClient {
 
   /** The Store assertOp and ingestOp need when the records go to a daemon: insert, has, get and idsWithPrefix; nothing else is called. */
   store(): Store {
+    // What the daemon acknowledged through this store: a command cut off part way says it.
+    const sent = {added: 0, present: 0}
     const calls: Partial<Store> = {
       location: this.url,
       insert: async (batch: readonly Sealed[]) => {
@@ -492,9 +511,16 @@ export class RemoteClient {
         let added = 0
         let present = 0
         for (const part of this.byBytes(lines)) {
-          const res = await this.postLines(part)
+          let res: {added: number; present: number}
+          try {
+            res = await this.postLines(part)
+          } catch (e) {
+            throw this.cutOff(e, sent)
+          }
           added += res.added
           present += res.present
+          sent.added += res.added
+          sent.present += res.present
         }
         return {added, present}
       },

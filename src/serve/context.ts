@@ -44,6 +44,8 @@ export interface ServeContext {
    * (event streams) call it to end a stream whose token was revoked.
    */
   refusal(authorization: string | undefined, role: Role): string | undefined
+  /** Aborted once shutdown has dropped the connections still open: long work stops at its next step, keeping what it stored. */
+  stopping: AbortSignal
 }
 
 declare module 'fastify' {

@@ -78,6 +78,9 @@ const FRIENDLY: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 200 characters (a record id is 64 hex characters)',
 }
 
+/** The response header naming the request, as the daemon's log lines do (reqId). */
+export const REQUEST_ID_HEADER = 'x-request-id'
+
 export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
   let code: HttpErrorCode = 'internal'
   let message = 'internal error (a bug in steme serve; the server log has details)'
@@ -189,6 +192,8 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   body.error.message = redactTokens(body.error.message)
   if (body.error.hint !== undefined) body.error.hint = redactTokens(body.error.hint)
   if (status >= 500) req.log.error({err}, 'request failed')
+  // What went wrong is in the log only: say under which id.
+  if (body.error.code === 'internal') body.error.message = `internal error (a bug in steme serve; the server log has details under request id ${req.id})`
   void reply.status(status).type('application/json').send(body)
 }
 

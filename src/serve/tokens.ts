@@ -1,6 +1,6 @@
 /** Bearer tokens for the daemon: roles read < write < admin, stored hashed (SHA-256) in the store's state dir, shown once. */
 import {createHash, timingSafeEqual} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {customAlphabet} from 'nanoid'
 import {UserError} from '../core/errors.js'
@@ -38,12 +38,43 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 export const roleAllows = (have: Role, need: Role): boolean => ROLES.indexOf(have) >= ROLES.indexOf(need)
 
+/** How long a token command waits for another one changing the token file. */
+const LOCK_WAIT_MS = 10_000
+
+/** Block this thread for `ms` (the token commands are synchronous, and short). */
+const sleepSync = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/** Who holds a lock file, and whether it is left over: its process is gone (or, unreadable, it is old). */
+function lockHolder(lock: string): {pid?: number; stale: boolean} {
+  let text: string
+  let age: number
+  try {
+    text = readFileSync(lock, 'utf8')
+    age = Date.now() - statSync(lock).mtimeMs
+  } catch {
+    return {stale: false} // gone meanwhile: try again
+  }
+  const pid = /^\d+$/.test(text) ? Number(text) : undefined
+  // Written in the instant after it is created: empty only that long, unless its writer died.
+  if (pid === undefined) return {stale: age > LOCK_WAIT_MS}
+  try {
+    process.kill(pid, 0)
+    return {pid, stale: false}
+  } catch (e) {
+    return {pid, stale: (e as NodeJS.ErrnoException).code === 'ESRCH'}
+  }
+}
+
 /** The token file of a store; re-read when it changes on disk, so a revocation applies to a running daemon at once. */
 export class TokenFile {
   private cache: TokenEntry[] = []
   private stamp = ''
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** How long a change waits for another process changing the file (tests shorten it). */
+    private readonly lockWaitMs = LOCK_WAIT_MS,
+  ) {}
 
   static forStateDir(stateDir: string): TokenFile {
     return new TokenFile(join(stateDir, TOKENS_FILE))
@@ -77,11 +108,61 @@ export class TokenFile {
     const id = TOKEN_RE.exec(token)![1]
     const entry: TokenEntry = {id, role, hash: sha256(token), created: new Date().toISOString()}
     if (name) entry.name = name
-    this.write([...this.list(), entry])
+    this.locked(() => this.write([...this.list(), entry]))
     return {token, entry}
   }
 
   revoke(idOrName: string): TokenEntry[] {
+    return this.locked(() => this.revokeLocked(idOrName))
+  }
+
+  /**
+   * Run a change of the file holding its lock (`tokens.json.lock`, the holder's pid inside). Each
+   * change reads the file, then replaces it: two at once (two admins, a script creating tokens)
+   * would each write the file as it was before the other, and lose a token just shown to its user,
+   * or a revocation, which makes a revoked token good again.
+   */
+  private locked<T>(change: () => T): T {
+    const lock = `${this.path}.lock`
+    mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
+    const deadline = Date.now() + this.lockWaitMs
+    for (;;) {
+      try {
+        const fd = openSync(lock, 'wx', 0o600)
+        try {
+          writeSync(fd, String(process.pid))
+        } finally {
+          closeSync(fd)
+        }
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+        const holder = lockHolder(lock)
+        if (holder.stale) {
+          // Only the lock the dead holder left: re-read just before, so a live one just taken stays.
+          if (lockHolder(lock).pid === holder.pid) rmSync(lock, {force: true})
+          continue
+        }
+        if (Date.now() > deadline) {
+          throw new UserError(`${this.path} is being changed by another process${holder.pid ? ` (pid ${holder.pid})` : ''}`, {
+            code: 'locked',
+            exit: 1,
+            hint: `retry when the other \`steme serve token\` command has finished; if none runs, remove ${lock}`,
+          })
+        }
+        sleepSync(10 + Math.floor(Math.random() * 20))
+      }
+    }
+    try {
+      // Read afresh under the lock: what another process wrote just before counts.
+      this.stamp = ''
+      return change()
+    } finally {
+      rmSync(lock, {force: true})
+    }
+  }
+
+  private revokeLocked(idOrName: string): TokenEntry[] {
     const tokens = this.list()
     const byId = tokens.filter((t) => !t.revoked && t.id === idOrName)
     const hit = byId.length ? byId : tokens.filter((t) => !t.revoked && t.name === idOrName)

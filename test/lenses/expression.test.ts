@@ -35,6 +35,9 @@ describe('lens expressions', () => {
     ['epoch:current', /has filters but no lens/],
     ['min-confidence:2, then recency', /min-confidence:2: the threshold must be a number in \[0, 1\]/],
     ['skeptic(threshold=', /expected a value for threshold/],
+    // The filter whose argument is wrong is named: a query may carry a date elsewhere too (as-of, valid-at).
+    ['until:garbage, then recency', /^the lens filter until: "garbage" is neither a date nor an HLC stamp/],
+    ['since:2026-13-01, then recency', /^the lens filter since: "2026-13-01" is neither a date nor an HLC stamp/],
   ])('refuses %j, saying why', (text, why) => {
     expect(error(text).message).toMatch(why)
   })

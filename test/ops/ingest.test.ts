@@ -298,6 +298,21 @@ describe('ingest of one large chunk (a daemon request body)', () => {
     expect(res.errors.map((e) => e.line)).toEqual(bad)
     expect((await collect(d.store)).length).toBe(recs.length)
   })
+
+  it('stops between two jobs of the chunk when aborted (a daemon shutting down), keeping exactly the lines sent', async () => {
+    const recs = many(1_000, 50, testKey(4))
+    const text = recs.map(line).join('\n') + '\n'
+    const d = deps()
+    const pool = await startRunner(undefined, {threads: 0})
+    const stop = new AbortController()
+    // The daemon's shutdown lands while the first job of the one-chunk body is being checked.
+    const runner = {...pool, parallelism: pool.parallelism, run: (job: Parameters<typeof pool.run>[0]) => (stop.abort(), pool.run(job))}
+    const res = await ingestOp(d, {input: input(text), format: 'ndjson', runner, chunkLines: 100, signal: stop.signal}).finally(() => pool.close())
+    expect(res.interrupted).toEqual({afterLine: 100})
+    expect(res.lines).toBe(100)
+    expect(res.added).toBe(100)
+    expect((await collect(d.store)).map((r) => r.id).sort()).toEqual(recs.slice(0, 100).map((r) => r.record.id).sort())
+  })
 })
 
 describe('CSV rows that do not parse', () => {

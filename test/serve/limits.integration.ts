@@ -100,7 +100,13 @@ describe('body time and shutdown', () => {
     try {
       const t0 = Date.now()
       const first = stalledUpload(h.url, h.write)
-      expect(await first.answer).toMatch(/^HTTP\/1.1 408/)
+      const answer = await first.answer
+      expect(answer).toMatch(/^HTTP\/1.1 408/)
+      // It names the limit and the flag that sets it, and what the client can do.
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
+      expect(body.error).toMatchObject({code: 'timeout'})
+      expect(body.error.message).toContain('0.5 s (--timeout)')
+      expect(body.error.hint).toMatch(/without pausing/)
       expect(Date.now() - t0).toBeLessThan(3000)
       const second = stalledUpload(h.url, h.write)
       await second.started

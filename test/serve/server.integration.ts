@@ -531,8 +531,17 @@ describe('the request log', () => {
     log.on('data', (d) => (text += d))
     const h = await startHarness({logger: {level: 'info', stream: log}})
     try {
-      expect((await h.req(`/v1/stats?token=${h.read}`, {token: null})).status).toBe(401)
-      expect((await h.req(`/v1/stats?access_token=${encodeURIComponent(h.read)}&x=1`, {token: null})).status).toBe(401)
+      const inQuery = await h.req(`/v1/stats?token=${h.read}`, {token: null})
+      expect(inQuery.status).toBe(401)
+      // Told why, and that the token is best replaced; never shown it back.
+      expect(inQuery.body.error.message).toContain('a token in the query string is not accepted')
+      expect(inQuery.body.error.hint).toMatch(/revoke a token that was sent in one/)
+      expect(inQuery.text).not.toContain(h.read.slice(17))
+      const named = await h.req(`/v1/stats?access_token=${encodeURIComponent(h.read)}&x=1`, {token: null})
+      expect(named.status).toBe(401)
+      expect(named.body.error.message).toContain('a token in the query string is not accepted')
+      // No token anywhere: the plain refusal.
+      expect((await h.req('/v1/stats?x=1', {token: null})).body.error.message).toBe('this route needs a bearer token')
       expect((await h.req(`/v1/query?subject=${h.read}`, {token: h.read})).status).toBe(200)
     } finally {
       await h.stop()

@@ -1,4 +1,5 @@
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -10,6 +11,24 @@ afterAll(() => rmSync(root, {recursive: true, force: true}))
 const file = () => new TokenFile(join(mkdtempSync(join(root, 't-')), 'state', 'tokens.json'))
 
 describe('TokenFile', () => {
+  it('takes over a lock its holder left when it died, and waits for (then names) one a live process holds', () => {
+    const f = file()
+    f.create('read', 'first')
+    // A process that has ended: its pid holds no lock any more.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid
+    writeFileSync(`${f.path}.lock`, String(dead))
+    expect(f.create('read', 'second').entry.name).toBe('second')
+    expect(existsSync(`${f.path}.lock`)).toBe(false)
+    // This process is alive: its lock is waited for, not broken.
+    writeFileSync(`${f.path}.lock`, String(process.pid))
+    try {
+      expect(() => new TokenFile(f.path, 200).create('read', 'third')).toThrow(new RegExp(`is being changed by another process \\(pid ${process.pid}\\)`))
+    } finally {
+      rmSync(`${f.path}.lock`)
+    }
+    expect(f.list().map((t) => t.name)).toEqual(['first', 'second'])
+  })
+
   it('stores only a hash, mode 0600, and checks the token back to its role', () => {
     const f = file()
     const {token, entry} = f.create('write', 'ci')

@@ -2,6 +2,7 @@
 import type {ServerResponse} from 'node:http'
 import type {FastifyInstance} from 'fastify'
 import type {ServeContext} from '../context.js'
+import {REQUEST_ID_HEADER} from '../errors.js'
 import type {Added, Subscription} from '../events.js'
 import type {Entry} from '../journal.js'
 
@@ -75,7 +76,7 @@ export function eventRoutes(app: FastifyInstance, ctx: ServeContext, heartbeatMs
       const header = req.headers['last-event-id']
       const from = (typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined) ?? req.query['last-event-id']
       reply.hijack()
-      res.writeHead(200, {...headers, connection: 'keep-alive'})
+      res.writeHead(200, {...headers, connection: 'keep-alive', [REQUEST_ID_HEADER]: req.id})
       // A live stream that may have missed records says so as a resume does: a reset, then the
       // journal's fresh start mark, so a reconnect from it resumes exactly after what follows.
       const reset = (lost: string): string => `event: reset\ndata: ${JSON.stringify(resetBody(lost, true))}\n\nid: ${ctx.observed.position()}\n\n`

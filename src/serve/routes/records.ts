@@ -83,7 +83,7 @@ export function recordRoutes(app: FastifyInstance, ctx: ServeContext): void {
       const summary = await ingestOp(
         // The daemon never signs: ingestOp sees no key, so plain facts are rejected per record.
         {...ctx.deps, store, key: noKey},
-        {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors},
+        {input: Readable.from([body]), format, name: 'request body', runner: ctx.runner, allowAgents: ctx.allowAgents, maxErrors: ctx.maxErrors, signal: ctx.stopping},
       )
       countRejected(ctx.metrics, summary.rejected)
       const res: RecordsResponse = {...summary}

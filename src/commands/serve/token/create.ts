@@ -18,9 +18,19 @@ export default class TokenCreate extends StemeCommand {
     const {flags} = await this.parse(TokenCreate)
     const dir = stateDir(locateStore(flags.store))
     if (!dir) throw new UserError('tokens belong to a store on disk (a .steme directory), which `steme serve` serves', {code: 'config', hint: URL_STORE_NO_DAEMON})
-    const {token, entry} = TokenFile.forStateDir(dir).create(flags.role as Role, flags.name)
+    if (flags.name !== undefined && flags.name.trim() === '') throw new UserError('--name is empty', {hint: 'give the token a name to recognise and revoke it by, or leave --name out'})
+    const file = TokenFile.forStateDir(dir)
+    const namesakes = flags.name === undefined ? [] : file.list().filter((t) => !t.revoked && t.name === flags.name)
+    const {token, entry} = file.create(flags.role as Role, flags.name)
     this.out(token)
     if (!this.jsonEnabled()) this.note(`token ${entry.id} (${entry.role}${entry.name ? ', ' + entry.name : ''}): copy it now, it is not shown again`)
+    // Said, not refused: a token is replaced by creating its successor before revoking it. But a
+    // name several active tokens share revokes none of them (revoke asks for an id then).
+    if (namesakes.length) {
+      this.note(
+        `note: ${namesakes.length === 1 ? 'another active token is' : `${namesakes.length} other active tokens are`} named "${flags.name}" too: ${namesakes.map((t) => `${t.id} (${t.role})`).join(', ')}; revoke by id (\`steme serve token revoke <id>\`), as the name no longer says which`,
+      )
+    }
     return {token, id: entry.id, role: entry.role, name: entry.name}
   }
 }
