@@ -1,0 +1,108 @@
+/** A team of three, each with their own key and store, synced through a shared store by path: what each one's answers and explanations say once others' retractions, trust and epochs arrive. */
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+type Candidate = {id: string; state: string; why?: string[]}
+type Query = {candidates: Candidate[]; resolutions: Array<{explanation: string[]; status: string}>}
+
+let alice: Sandbox
+let bob: Sandbox
+let carol: Sandbox
+let hub: string
+const store = (sb: Sandbox) => join(sb.dir, 'store')
+const run = (sb: Sandbox, args: string[]) => {
+  const r = sb.run(args, {cwd: store(sb)})
+  if (r.code !== 0) throw new Error(`steme ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.stdout.trim()
+}
+const json = <T>(sb: Sandbox, args: string[]) => sb.json<T>(args, {cwd: store(sb)})
+const agentOf = (sb: Sandbox) => json<{agent: string}>(sb, ['whoami']).agent
+
+beforeAll(() => {
+  ;[alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => sandbox(`steme-team-${n}-`))
+  hub = join(alice.dir, 'hub')
+  mkdirSync(hub)
+  expect(alice.run(['init'], {cwd: hub}).code).toBe(0)
+  for (const sb of [alice, bob, carol]) {
+    mkdirSync(store(sb))
+    run(sb, ['init'])
+    run(sb, ['remote', 'add', 'origin', hub])
+  }
+})
+afterAll(() => {
+  for (const sb of [alice, bob, carol]) sb?.cleanup()
+})
+
+describe('retractions that arrive by sync from agents not trusted here', () => {
+  let mine: string
+  let carolKey: string
+  let bobKey: string
+
+  beforeAll(() => {
+    mine = run(alice, ['assert', 'drug:x', 'rate', '0.2', '--source', 'lab:a'])
+    run(alice, ['sync'])
+    carolKey = agentOf(carol)
+    bobKey = agentOf(bob)
+    run(carol, ['pull'])
+    run(carol, ['retract', mine.slice(0, 12), '--reason', 'misread'])
+    run(carol, ['sync'])
+    run(bob, ['pull'])
+    run(bob, ['retract', '--source', 'lab:a'])
+    run(bob, ['sync'])
+    run(alice, ['pull'])
+  })
+
+  it('leave the assertion live, and --all and show say whose retraction was set aside and why', () => {
+    const q = json<Query>(alice, ['query', 'drug:x', 'rate', '--all'])
+    const c = q.candidates.find((x) => x.id === mine)!
+    expect(c.state).toBe('live')
+    expect(c.why).toHaveLength(2)
+    const [byCarol, byBob] = [c.why!.find((w) => w.includes(carolKey.slice(0, 12)))!, c.why!.find((w) => w.includes(bobKey.slice(0, 12)))!]
+    expect(byCarol).toMatch(/^not retracted: [0-9a-f]{12} by agent [0-9a-f]{12} retracts it \("misread"\), but that agent is not trusted here \(no trust here\)/)
+    expect(byCarol).toContain(`steme trust ${carolKey} <weight>`)
+    expect(byBob).toMatch(/retracts its source "lab:a", but that agent is not trusted here/)
+    const shown = alice.run(['show', mine.slice(0, 12)], {cwd: store(alice)})
+    expect(shown.stdout).toMatch(/state: live\n {2}not retracted: /)
+    // Carol's own store takes her word on her own retraction: nothing to set aside there.
+    run(carol, ['pull'])
+    const hers = json<Query>(carol, ['query', 'drug:x', 'rate', '--all']).candidates.find((x) => x.id === mine)!
+    expect(hers.state).toBe('retracted')
+    expect(hers.why!.join('\n')).toMatch(/retracted by [0-9a-f]{12} \(agent [0-9a-f]{12}\): misread/)
+  })
+
+  it('take effect once trust in their author arrives, and the note gives way to the retraction chain', () => {
+    run(alice, ['trust', carolKey, '1'])
+    const c = json<Query>(alice, ['query', 'drug:x', 'rate', '--all']).candidates.find((x) => x.id === mine)!
+    expect(c.state).toBe('retracted')
+    expect(c.why!.join('\n')).not.toMatch(/not retracted/)
+    expect(c.why![0]).toContain(`(agent ${carolKey.slice(0, 12)}): misread`)
+  })
+})
+
+describe('epochs that arrive by sync from agents not trusted here', () => {
+  beforeAll(() => {
+    run(bob, ['assert', 'drug:y', 'rate', '1'])
+    run(bob, ['epoch', 'bobs-era', '--starts', '2020-01-01'])
+    run(bob, ['sync'])
+    run(alice, ['pull'])
+  })
+
+  it('the epoch lens says none counts here, not that none is defined', () => {
+    const res = json<Query>(alice, ['query', 'drug:y', 'rate', '--lens', 'epoch']).resolutions[0]
+    expect(res.status).toBe('abstain')
+    expect(res.explanation.join('\n')).toMatch(/epoch "bobs-era" \(by [0-9a-f]{12}\) ignored: its author is not trusted here/)
+    expect(res.explanation.join('\n')).toMatch(/no epoch counts here: every one this store holds is by an agent not trusted here/)
+    expect(res.explanation.join('\n')).not.toMatch(/no epochs are defined/)
+  })
+
+  it('epoch:current says no epoch by a trusted agent has started, not that none has', () => {
+    const r = alice.run(['query', 'drug:y', 'rate', '--lens', 'epoch:current, then recency', '--explain'], {cwd: store(alice)})
+    expect(r.code).toBe(0)
+    expect(r.stdout + r.stderr).toMatch(/no epoch declared by an agent trusted here has started by the time asked/)
+    // Bob's own store takes his epoch: the filter keeps his assertion.
+    const his = json<Query>(bob, ['query', 'drug:y', 'rate', '--lens', 'epoch:current, then recency', '--explain'])
+    expect(his.resolutions[0].status).toBe('decided')
+  })
+})
