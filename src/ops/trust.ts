@@ -47,6 +47,9 @@ export interface TrustList {
 export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {asOf?: string} = {}): Promise<TrustList> {
   const self = selfOf(deps)
   const {policy} = await gatherPolicy(deps, {asOf: input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of')), self})
+  // An endorsement passes on only the trust its author has: one from an agent nobody here trusts
+  // leaves its target at 0, which the row must say or "endorsed by X (0.8)" next to 0.000 reads as a bug.
+  const trustless = (agent: string) => !(policy.scores.get(agent)?.score ?? 0)
   const agents = [...policy.scores.values()]
     .sort((a, b) => b.score - a.score || (a.agent < b.agent ? -1 : 1))
     .map((s) => ({
@@ -56,7 +59,7 @@ export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial
           ? "the store's own key"
           : 'pre-trusted in the store config'
         : s.endorsedBy.length
-          ? `endorsed by ${s.endorsedBy.map((e) => `${e.agent.slice(0, 12)} (${e.weight})`).join(', ')}`
+          ? `endorsed by ${s.endorsedBy.map((e) => `${e.agent.slice(0, 12)} (${e.weight}${trustless(e.agent) ? ', itself without trust here' : ''})`).join(', ')}`
           : 'no current endorsements',
     }))
   return {self, thresholds: {trusted: TIERS.trusted, established: TIERS.established, restart: RESTART}, agents}

@@ -106,3 +106,21 @@ describe('epochs that arrive by sync from agents not trusted here', () => {
     expect(his.resolutions[0].status).toBe('decided')
   })
 })
+
+describe('endorsements that arrive by sync', () => {
+  it('trust list says when an endorser has no trust here, so a score of 0 next to an endorsement reads right', () => {
+    const stranger = 'ab'.repeat(32)
+    const bobKey = agentOf(bob)
+    run(bob, ['trust', stranger, '0.7'])
+    run(bob, ['sync'])
+    run(alice, ['pull'])
+    const list = json<{agents: Array<{agent: string; score: number; why: string}>}>(alice, ['trust', 'list'])
+    const row = list.agents.find((a) => a.agent === stranger)!
+    expect(row.score).toBe(0)
+    expect(row.why).toBe(`endorsed by ${bobKey.slice(0, 12)} (0.7, itself without trust here)`)
+    // In bob's own store his endorsement carries his trust, and the row says no more than who endorsed it.
+    const his = json<{agents: Array<{agent: string; score: number; why: string}>}>(bob, ['trust', 'list']).agents.find((a) => a.agent === stranger)!
+    expect(his.score).toBeGreaterThan(0)
+    expect(his.why).toBe(`endorsed by ${bobKey.slice(0, 12)} (0.7)`)
+  })
+})
