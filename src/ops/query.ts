@@ -1,5 +1,6 @@
 /** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
 import {hlcBound, parseDate} from '../core/hlc.js'
+import {compareRecords} from '../core/store.js'
 import {UserError} from '../core/errors.js'
 import {field} from '../core/text.js'
 import {inputName, type Naming} from '../core/naming.js'
@@ -8,7 +9,7 @@ import {explainRetraction} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {LensContext, Resolution} from '../lenses/types.js'
-import {gatherContext, honours, lensParams, selfOf, type Policy} from './context.js'
+import {gatherContext, honours, lensParams, maySupersede, selfOf, type Policy} from './context.js'
 import type {Deps} from './deps.js'
 import {learnReliability} from './reliability.js'
 
@@ -58,7 +59,7 @@ export function checkDate(text: string, what: string): string {
 }
 
 /** What the local policy needs to say which retractions it set aside: absent when the context came without them. */
-type PolicyView = {policy?: Policy; retractions?: readonly Retract[]}
+type PolicyView = {policy?: Policy; retractions?: readonly Retract[]; superseders?: readonly Assertion[]}
 
 export function candidateState(a: Assertion, ctx: LensContext & PolicyView): {state: CandidateState; why?: string[]} {
   if (ctx.retracted.has(a.id)) return {state: 'retracted', why: explainRetraction(a.id, ctx.retracted)}
@@ -75,9 +76,9 @@ export function candidateState(a: Assertion, ctx: LensContext & PolicyView): {st
  * citing the record next to "state: live" with no word on why, and after a sync nobody can tell
  * an ignored retraction from one that never arrived.
  */
-function unhonoured(a: Assertion, ctx: PolicyView): string[] {
-  const {policy, retractions} = ctx
-  if (!policy || !retractions?.length) return []
+function unhonoured(a: Assertion, ctx: LensContext & PolicyView): string[] {
+  const {policy, retractions = []} = ctx
+  if (!policy) return []
   const ignored = retractions.filter((r) => (r.target === a.id || (r.source !== undefined && r.source === a.source)) && !honours(policy, r, a.agent))
   const lines = ignored.slice(0, 3).map((r) => {
     const what = r.target === undefined ? `its source "${field(r.source!)}"` : 'it'
@@ -90,6 +91,15 @@ function unhonoured(a: Assertion, ctx: PolicyView): string[] {
     )
   })
   if (ignored.length > 3) lines.push(`and ${ignored.length - 3} more retractions by agents not trusted here`)
+  // Likewise a newer assertion that names it in `supersedes` but whose author may not replace it here.
+  for (const s of ctx.superseders ?? []) {
+    if (!s.supersedes?.includes(a.id) || ctx.retracted.has(s.id) || compareRecords(a, s) >= 0 || maySupersede(policy, s, a)) continue
+    if (ctx.validAt !== undefined && !validAt(s, ctx.validAt)) continue
+    lines.push(
+      `not superseded: ${s.id.slice(0, 12)} by agent ${s.agent.slice(0, 12)} supersedes it, but only an assertion's own author, the store's own key and ` +
+        `pre-trusted agents may supersede it here (docs/lenses.md, Supersession)`,
+    )
+  }
   return lines
 }
 

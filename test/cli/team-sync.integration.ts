@@ -124,3 +124,23 @@ describe('endorsements that arrive by sync', () => {
     expect(his.why).toBe(`endorsed by ${bobKey.slice(0, 12)} (0.7)`)
   })
 })
+
+describe('supersession that arrives by sync from another agent', () => {
+  it('leaves the older assertion live where that agent may not supersede it, and says so', () => {
+    const old = run(alice, ['assert', 'drug:z', 'dose', '10'])
+    run(alice, ['sync'])
+    run(bob, ['pull'])
+    const newer = run(bob, ['assert', 'drug:z', 'dose', '12', '--supersedes', old.slice(0, 12)])
+    run(bob, ['sync'])
+    run(alice, ['pull'])
+    const c = json<Query>(alice, ['query', 'drug:z', 'dose', '--all']).candidates.find((x) => x.id === old)!
+    expect(c.state).toBe('live')
+    expect(c.why).toEqual([
+      `not superseded: ${newer.slice(0, 12)} by agent ${agentOf(bob).slice(0, 12)} supersedes it, but only an assertion's own author, the store's own key and pre-trusted agents may supersede it here (docs/lenses.md, Supersession)`,
+    ])
+    expect(alice.run(['show', old.slice(0, 12)], {cwd: store(alice)}).stdout).toMatch(/state: live\n {2}not superseded: /)
+    // Bob's store takes his own key's word: there the older one is superseded.
+    const his = json<Query>(bob, ['query', 'drug:z', 'dose', '--all']).candidates.find((x) => x.id === old)!
+    expect(his).toMatchObject({state: 'superseded', why: [`superseded by ${newer}`]})
+  })
+})
