@@ -72,6 +72,19 @@ describe('retractions that arrive by sync from agents not trusted here', () => {
     expect(hers.why!.join('\n')).toMatch(/retracted by [0-9a-f]{12} \(agent [0-9a-f]{12}\): misread/)
   })
 
+  it('a new assertion citing a source retracted in the signer\'s queries says it is retracted from the start', () => {
+    const r = bob.run(['assert', 'drug:x', 'rate', '0.3', '--source', 'lab:a'], {cwd: store(bob)})
+    expect(r.code).toBe(0)
+    const id = r.stdout.trim()
+    expect(r.stderr).toMatch(new RegExp(`note: ${id.slice(0, 12)} is stored, but retracted from the start in this key's queries \\(${id.slice(0, 12)} cites source "lab:a", retracted by [0-9a-f]{12} \\(agent ${bobKey.slice(0, 12)}\\)\\); a retraction of a source holds for every assertion citing it, later ones too: cite another source`))
+    const derived = bob.json<{warnings?: string[]}>(['assert', 'drug:x', 'risk', 'high', '--evidence', id.slice(0, 12)], {cwd: store(bob)})
+    expect(derived.warnings).toEqual([expect.stringMatching(/is stored, but retracted from the start in this key's queries \([0-9a-f]{12} is retracted because all 1 of its evidence is retracted: .*\); cite evidence that stands$/)])
+    // Alice does not take bob's word on her records' source: hers is live, and no note says otherwise.
+    const hers = alice.run(['assert', 'drug:x', 'rate', '0.25', '--source', 'lab:a'], {cwd: store(alice)})
+    expect(hers.code).toBe(0)
+    expect(hers.stderr).not.toMatch(/retracted/)
+  })
+
   it('take effect once trust in their author arrives, and the note gives way to the retraction chain', () => {
     run(alice, ['trust', carolKey, '1'])
     const c = json<Query>(alice, ['query', 'drug:x', 'rate', '--all']).candidates.find((x) => x.id === mine)!
