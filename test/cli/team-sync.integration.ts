@@ -157,3 +157,18 @@ describe('supersession that arrives by sync from another agent', () => {
     expect(his).toMatchObject({state: 'superseded', why: [`superseded by ${newer}`]})
   })
 })
+
+describe('a retraction regretted', () => {
+  it('cannot be retracted, and the error says what brings the value back', () => {
+    const id = run(carol, ['assert', 'drug:w', 'rate', '5'])
+    const byId = run(carol, ['retract', id.slice(0, 12)])
+    const r = carol.run(['retract', byId.slice(0, 12)], {cwd: store(carol)})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`error: record ${byId} is itself a retraction; retractions are permanent`)
+    expect(r.stderr).toContain('hint: nothing undoes a retraction; to bring back what it retracted, assert the value again (`steme assert`): the new record is not the one retracted')
+    const bySource = run(carol, ['retract', '--source', 'lab:q'])
+    const s = carol.run(['retract', bySource.slice(0, 12)], {cwd: store(carol)})
+    expect(s.code).toBe(1)
+    expect(s.stderr).toContain('hint: nothing undoes a retraction; it also retracts later assertions citing "lab:q": to bring a value back, assert it again citing another source')
+  })
+})
