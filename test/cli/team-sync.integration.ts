@@ -172,3 +172,27 @@ describe('a retraction regretted', () => {
     expect(s.stderr).toContain('hint: nothing undoes a retraction; it also retracts later assertions citing "lab:q": to bring a value back, assert it again citing another source')
   })
 })
+
+describe('endorsing a second colleague', () => {
+  it('says when the shares it scales to drop the first below trusted, and what that changes', () => {
+    const dave = sandbox('steme-team-dave-')
+    try {
+      mkdirSync(store(dave))
+      run(dave, ['init'])
+      const [b, c] = ['b'.repeat(64), 'c'.repeat(64)]
+      const first = dave.run(['trust', b, '0.8'], {cwd: store(dave)})
+      expect(first.code).toBe(0)
+      expect(first.stderr).not.toMatch(/note:/)
+      const second = dave.json<{warnings?: string[]}>(['trust', c, '0.9'], {cwd: store(dave)})
+      expect(second.warnings).toEqual([
+        "your endorsements now sum to 1.7, more than 1, so each counts for its share (docs/lenses.md, Trust): bbbbbbbbbbbb drops from trusted to established (0.680 -> 0.400), cccccccccccc itself stands at established (0.450); retractions of others' records and epochs count only from tier trusted or above (`steme trust list`)",
+      ])
+      // Withdrawing one gives the other its whole weight back: nobody drops, nothing to say.
+      const back = dave.run(['trust', c, '0'], {cwd: store(dave)})
+      expect(back.code).toBe(0)
+      expect(back.stderr).not.toMatch(/note:/)
+    } finally {
+      dave.cleanup()
+    }
+  })
+})
