@@ -12,6 +12,8 @@ $.verbose = false
 $.cwd = path.join(tmp, 'alice')
 fs.mkdirSync($.cwd)
 const steme = (args, opts = {}) => $({...opts, nothrow: true, quiet: true})`node ${path.join(root, 'bin/run.js')} ${args}`
+/** The agent that signed the FDA label's records in fixtures/demo/records.ndjson. */
+const FDA_AGENT = '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c'
 const has = (cmd) => fs.existsSync(path.join(root, 'dist', 'commands', `${cmd}.js`))
 
 /** An argument as a shell needs it, so every command the demo prints can be copied and run. */
@@ -43,12 +45,21 @@ try {
   if (has('retract')) {
     await step('the most contested questions in the store', ['conflicts'])
     await step('a composed lens: only DOI sources, then consensus, else the latest', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
+    // Something derived from the blog's figure, so that retracting the blog shows the cascade.
+    const derived = (
+      await step('derive a conclusion from the blog\'s figure (--evidence names what it stands on)', ['assert', 'drug:aspirin', 'bleeding_risk', 'high', '--confidence', '0.6', '--evidence', 'd3a0d44f2504'])
+    ).stdout.trim()
     await step('retract the blog as a source; what was derived from it falls too', ['retract', '--source', 'url:https://example.org/health-blog', '--reason', 'not peer reviewed'])
     await step('the answer without it, and why each candidate stands or not', ['query', 'drug:aspirin', 'bleeding_rate', '--all', '--explain'])
-    await step('before the retraction, the store still answers as it did', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2025-03-01T11:30:00Z'])
+    await step('why the derived conclusion fell: the chain down to the retraction', ['show', derived.slice(0, 12)])
+    // The fixtures are stamped in 2025 and the retraction now: 2026-01-01 falls between them.
+    await step('as the store knew it on 1 January 2026, before the retraction: the blog still answered', ['query', 'drug:aspirin', 'bleeding_rate', '--as-of', '2026-01-01'])
     await step('name an era for epoch-aware lenses', ['epoch', 'post-2025-review', '--starts', '2025-01-01'])
-    await step('only the current era, then trust, else recency', ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'epoch:current, then trust, else recency', '--explain'])
-    await step('trust scores: our own key is the authority', ['trust', 'list'])
+    const lens = ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'epoch:current, then trust, else recency', '--explain']
+    await step('only the current era, then trust, else recency', lens)
+    await step('trust scores: our own key is the authority; endorsements from agents we do not trust pass on nothing', ['trust', 'list'])
+    await step('trust the agent behind the FDA label: whom it endorses gains trust too, and its epochs count here', ['trust', FDA_AGENT, '0.9'])
+    await step('the same question: now trust decides', lens)
     await step('an unknown lens is a usage error', ['query', 'drug:aspirin', '--lens', 'nonesuch'], {expectExit: 2})
   }
   await step('the log of one subject', ['log', 'service:api'])

@@ -72,6 +72,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
       supersedes: flags.supersedes,
       validFrom: flags['valid-from'],
       validTo: flags['valid-to'],
+      checkRetracted: t.rt !== undefined,
     })
     // A typo in --epoch is not refused: the epoch's record may arrive later by sync. Only a store
     // opened here can say which epochs it knows; a daemon is not asked.

@@ -8,7 +8,8 @@ export default class Show extends StemeCommand {
   static description =
     'Prints the record as it is stored (its JSON, with id and sig), whether its signature verifies, the records it cites ' +
     '(evidence, supersedes, the target of a vote or retraction) and the records that cite it, and its state: live, superseded (by what) ' +
-    'or retracted (by which retraction, and through which chain of evidence or source). The id can be the 12 characters `steme log` prints.'
+    'or retracted (by which retraction, and through which chain of evidence or source); a live assertion that a retraction names which this store ' +
+    'does not honour (its author is not trusted here) says whose it is and why it was set aside. The id can be the 12 characters `steme log` prints.'
   static examples = ['<%= config.bin %> show 3f2a9c1b07e4', '<%= config.bin %> show 3f2a9c1b07e4 --json']
   static args = {id: Args.string({required: true, description: 'the record id: 64 hex chars, or the first 6 or more when only one id starts with them'})}
   static flags = {...StemeCommand.remoteFlags}

@@ -9,7 +9,13 @@ import {declined, empty, plural} from './values.js'
 export const epoch: Lens = (cands, ctx, params) => {
   if (cands.length === 0) return empty('epoch', cands)
   const timeline = epochTimeline(ctx.epochs)
-  if (timeline.length === 0) return declined('epoch', cands, 'abstain', ['no epochs are defined (add one with `steme epoch <name> --starts <date>`)'])
+  if (timeline.length === 0) {
+    // Epochs by agents not trusted here are named in the explanation already; "none defined" would contradict it.
+    const why = ctx.ignoredEpochs?.length
+      ? 'no epoch counts here: every one this store holds is by an agent not trusted here'
+      : 'no epochs are defined (add one with `steme epoch <name> --starts <date>`)'
+    return declined('epoch', cands, 'abstain', [why])
+  }
   const current = currentEpoch(timeline, ctx)
   const order = timeline.map((e) => e.name)
   const upTo = current === undefined ? -1 : order.indexOf(current)

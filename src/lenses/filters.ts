@@ -46,7 +46,12 @@ export const FILTERS: Record<string, {describe: string; run: Filter; check?: (ar
     },
     // Not an error: the epoch's record may yet arrive by sync. But an empty answer says why.
     note: (arg, ctx) => {
-      if (arg === 'current') return currentEpoch(epochTimeline(ctx.epochs), ctx) === undefined ? 'no epoch has started by the time asked, so epoch:current keeps nothing' : undefined
+      if (arg === 'current') {
+        if (currentEpoch(epochTimeline(ctx.epochs), ctx) !== undefined) return undefined
+        // An ignored epoch may well have started: the reason is whose it is, not when.
+        const whose = ctx.ignoredEpochs?.length ? ' declared by an agent trusted here' : ''
+        return `no epoch${whose} has started by the time asked, so epoch:current keeps nothing`
+      }
       // Declared, but only by agents not trusted here: "no record declares it" would be untrue.
       if (!ctx.epochs.some((e) => e.name === arg) && ctx.ignoredEpochs?.some((e) => e.name === arg)) return `epoch "${field(arg)}" is declared only by agents not trusted here, so epoch:${field(arg)} keeps nothing`
       return unknownEpoch(arg, ctx.epochs)

@@ -15,10 +15,13 @@ export const trust: Lens = (cands, ctx) => {
   }
   const w = ranked[0]
   const agents = [...(backers.get(w.key) ?? [])]
-  const trusted = agents.filter((a) => (ctx.trust.get(a) ?? 0) > 0).length
+  // Whose trust it is, most trusted first (ties by key): the answer rests on them.
+  const withTrust = agents.filter((a) => (ctx.trust.get(a) ?? 0) > 0).sort((a, b) => ctx.trust.get(b)! - ctx.trust.get(a)! || (a < b ? -1 : 1))
+  const trusted = withTrust.length
+  const named = withTrust.slice(0, 3).map((a) => `${a.slice(0, 12)} at ${fmt(ctx.trust.get(a)!)}`).join(', ') + (trusted > 3 ? `, and ${trusted - 3} more` : '')
   return resolved('trust', cands, ranked, [
-    `${showValue(w.key)} has the most trust behind it: ${fmt(w.score)} from ${plural(trusted, 'agent')} with trust` +
-      (agents.length > trusted ? ` (and ${agents.length - trusted} without)` : '') +
+    `${showValue(w.key)} has the most trust behind it: ${fmt(w.score)} from ${plural(trusted, 'agent')} with trust (${named}` +
+      (agents.length > trusted ? `; and ${agents.length - trusted} without)` : ')') +
       (ranked[1] ? `; next ${showValue(ranked[1].key)} with ${fmt(ranked[1].score)}` : ''),
   ])
 }

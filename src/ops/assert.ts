@@ -1,10 +1,12 @@
 /** Record one assertion signed by the local key. */
 import {UserError} from '../core/errors.js'
 import {field, firstUnsafe} from '../core/text.js'
-import type {AssertionBody, Json, Signed} from '../core/record.js'
+import type {Assertion, AssertionBody, Json, Signed} from '../core/record.js'
 import {seal} from '../core/seal.js'
 import type {Deps} from './deps.js'
 import {findStored} from './ids.js'
+import {gatherContext} from './context.js'
+import {explainRetraction} from '../lenses/cascade.js'
 import {sealOrExplain} from './sealing.js'
 import {inexactNumber, jsonOrText, scanJson} from '../core/json-scan.js'
 
@@ -22,6 +24,8 @@ export interface AssertInput {
   supersedes?: string[]
   validFrom?: string
   validTo?: string
+  /** Say when the new assertion is retracted from the start (its source is retracted, or all its evidence): needs a store that answers queries. */
+  checkRetracted?: boolean
 }
 
 export interface AssertResult {
@@ -148,6 +152,22 @@ export async function assertOp(deps: Deps, input: AssertInput): Promise<AssertRe
   await deps.store.insert([sealed])
   await deps.saveClock()
   const res: AssertResult = {id: sealed.record.id, record: sealed.record as AssertResult['record']}
+  // Only a source or evidence can make a new assertion retracted at birth: the common case costs no
+  // read. A daemon's store (--remote) answers only what storing needs, so it is not asked.
+  if (input.checkRetracted && (body.source !== undefined || body.evidence)) warnings.push(...(await bornRetracted(deps, sealed.record as Assertion, key.publicHex)))
   if (warnings.length) res.warnings = warnings
   return res
+}
+
+/**
+ * A source retraction holds for every assertion citing the source, later ones included, and a
+ * derived assertion whose evidence is all retracted falls with it: a new assertion can be
+ * retracted the moment it is stored. Said at once, or it silently never answers a query.
+ */
+async function bornRetracted(deps: Deps, a: Assertion, self: string): Promise<string[]> {
+  const ctx = await gatherContext(deps, [a], {now: Date.now(), self})
+  if (!ctx.retracted.has(a.id)) return []
+  const chain = explainRetraction(a.id, ctx.retracted).map((l) => l.trim()).join(' ')
+  const why = ctx.retracted.get(a.id)!.by === 'source' ? 'a retraction of a source holds for every assertion citing it, later ones too: cite another source' : 'cite evidence that stands'
+  return [`${a.id.slice(0, 12)} is stored, but retracted from the start in this key's queries (${chain}); ${why}`]
 }

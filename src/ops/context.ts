@@ -22,7 +22,8 @@ export interface Policy {
   scores: Map<string, TrustScore>
 }
 
-export type GatheredContext = LensContext & {policy: Policy; retractions: Retract[]}
+/** `superseders`: every assertion (candidate or not) that names a candidate in `supersedes`, honoured or not, for explanations. */
+export type GatheredContext = LensContext & {policy: Policy; retractions: Retract[]; superseders: Assertion[]}
 
 /**
  * The store's own key, when one is available; read-only queries work without it. Remembered
@@ -144,6 +145,11 @@ function groupBy<T>(items: readonly T[], key: (x: T) => string | undefined): Map
   return out
 }
 
+/** May `s` supersede `old` here? Its own author may, and the local policy's own agents (the store's key, pre-trusted ones). */
+export function maySupersede(policy: Policy, s: Assertion, old: Assertion): boolean {
+  return old.agent === s.agent || s.agent === policy.self || policy.pretrusted.includes(s.agent) || policy.scores.get(s.agent)?.tier === 'authority'
+}
+
 /**
  * Supersession of candidates: honoured when the newer assertion is live and by the same agent, or
  * by the local policy's own agents. The superseding assertion may be about another subject or
@@ -169,8 +175,7 @@ export function supersession(
     for (const old of s.supersedes) {
       const o = byId.get(old)
       if (!o || compareRecords(o, s) >= 0) continue
-      const authorised = o.agent === s.agent || s.agent === policy.self || policy.pretrusted.includes(s.agent) || policy.scores.get(s.agent)?.tier === 'authority'
-      if (authorised && !superseded.has(old)) superseded.set(old, s.id)
+      if (maySupersede(policy, s, o) && !superseded.has(old)) superseded.set(old, s.id)
     }
   }
   return superseded
@@ -253,5 +258,6 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
     params: lensParams(deps.config.raw),
     policy,
     retractions,
+    superseders: [...cands.filter((a) => a.supersedes !== undefined), ...superseders],
   }
 }

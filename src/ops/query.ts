@@ -1,14 +1,15 @@
 /** Resolve a subject (and predicate) through a lens expression: gather candidates and context, hand them to the lenses. */
 import {hlcBound, parseDate} from '../core/hlc.js'
+import {compareRecords} from '../core/store.js'
 import {UserError} from '../core/errors.js'
 import {field} from '../core/text.js'
 import {inputName, type Naming} from '../core/naming.js'
-import type {Assertion} from '../core/record.js'
+import type {Assertion, Retract} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {LensContext, Resolution} from '../lenses/types.js'
-import {gatherContext, lensParams, selfOf} from './context.js'
+import {gatherContext, honours, lensParams, maySupersede, selfOf, type Policy} from './context.js'
 import type {Deps} from './deps.js'
 import {learnReliability} from './reliability.js'
 
@@ -35,7 +36,7 @@ export interface QueryCandidate {
   confidence: number
   source?: string
   state: CandidateState
-  /** Why it is not live: the retraction chain, or what superseded it. */
+  /** Why it is not live (the retraction chain, or what superseded it); for a live one, the retractions of it this store does not honour. */
   why?: string[]
 }
 
@@ -57,12 +58,49 @@ export function checkDate(text: string, what: string): string {
   return text
 }
 
-export function candidateState(a: Assertion, ctx: LensContext): {state: CandidateState; why?: string[]} {
+/** What the local policy needs to say which retractions it set aside: absent when the context came without them. */
+type PolicyView = {policy?: Policy; retractions?: readonly Retract[]; superseders?: readonly Assertion[]}
+
+export function candidateState(a: Assertion, ctx: LensContext & PolicyView): {state: CandidateState; why?: string[]} {
   if (ctx.retracted.has(a.id)) return {state: 'retracted', why: explainRetraction(a.id, ctx.retracted)}
   const by = ctx.superseded.get(a.id)
   if (by) return {state: 'superseded', why: [`superseded by ${by}`]}
   if (ctx.validAt !== undefined && !validAt(a, ctx.validAt)) return {state: 'not-valid', why: [`its valid range ${JSON.stringify(a.valid)} does not cover ${field(ctx.validAt)}`]}
-  return {state: 'live'}
+  const ignored = unhonoured(a, ctx)
+  return ignored.length ? {state: 'live', why: ignored} : {state: 'live'}
+}
+
+/**
+ * A live assertion that a retraction names (or whose source one names) stands because the local
+ * policy does not take that retraction's author's word: say so, or `show` lists a retraction
+ * citing the record next to "state: live" with no word on why, and after a sync nobody can tell
+ * an ignored retraction from one that never arrived.
+ */
+function unhonoured(a: Assertion, ctx: LensContext & PolicyView): string[] {
+  const {policy, retractions = []} = ctx
+  if (!policy) return []
+  const ignored = retractions.filter((r) => (r.target === a.id || (r.source !== undefined && r.source === a.source)) && !honours(policy, r, a.agent))
+  const lines = ignored.slice(0, 3).map((r) => {
+    const what = r.target === undefined ? `its source "${field(r.source!)}"` : 'it'
+    const score = policy.scores.get(r.agent)
+    const standing = score ? `tier ${score.tier}, trust ${score.score.toFixed(3)}` : 'no trust here'
+    return (
+      `not retracted: ${r.id.slice(0, 12)} by agent ${r.agent.slice(0, 12)} retracts ${what}${r.reason ? ` ("${field(r.reason)}")` : ''}, but ` +
+      `that agent is not trusted here (${standing}); retractions of others' records count from the store's own key, pre-trusted agents and tier trusted or above ` +
+      `(\`steme trust ${r.agent} <weight>\` to change that)`
+    )
+  })
+  if (ignored.length > 3) lines.push(`and ${ignored.length - 3} more retractions by agents not trusted here`)
+  // Likewise a newer assertion that names it in `supersedes` but whose author may not replace it here.
+  for (const s of ctx.superseders ?? []) {
+    if (!s.supersedes?.includes(a.id) || ctx.retracted.has(s.id) || compareRecords(a, s) >= 0 || maySupersede(policy, s, a)) continue
+    if (ctx.validAt !== undefined && !validAt(s, ctx.validAt)) continue
+    lines.push(
+      `not superseded: ${s.id.slice(0, 12)} by agent ${s.agent.slice(0, 12)} supersedes it, but only an assertion's own author, the store's own key and ` +
+        `pre-trusted agents may supersede it here (docs/lenses.md, Supersession)`,
+    )
+  }
+  return lines
 }
 
 /** A lens taken from the store's config that fails says so: the user never typed it. */

@@ -1,5 +1,6 @@
 /** Retract a record or a whole source, and report what the cascade touches. */
 import {UserError} from '../core/errors.js'
+import {field} from '../core/text.js'
 import type {Retract, RetractBody, SignedAssertion} from '../core/record.js'
 import type {CascadeGraph} from '../core/store.js'
 import {seal} from '../core/seal.js'
@@ -126,7 +127,14 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
   let targetAuthor: string | undefined
   if (input.target !== undefined) {
     const record = await existingTarget(deps, input.target, 'retract')
-    if (record.kind === 'retract') throw new UserError(`record ${record.id} is itself a retraction; retractions are permanent`, {code: 'rejected', exit: 1})
+    if (record.kind === 'retract') {
+      // The way back is a new assertion; by source, one citing another source, or it falls again.
+      const back =
+        record.source === undefined
+          ? 'to bring back what it retracted, assert the value again (`steme assert`): the new record is not the one retracted'
+          : `it also retracts later assertions citing "${field(record.source)}": to bring a value back, assert it again citing another source`
+      throw new UserError(`record ${record.id} is itself a retraction; retractions are permanent`, {code: 'rejected', exit: 1, hint: `nothing undoes a retraction; ${back}`})
+    }
     body.target = record.id
     targetKind = record.kind
     targetAuthor = record.agent

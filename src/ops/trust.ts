@@ -19,7 +19,30 @@ export function parseWeight(text: string): number {
   throw new UserError(`trust weight "${field(text)}" ${what}`, {hint: 'a weight is a decimal number in [0, 1], such as 0.8: 1 full endorsement, 0 withdraws it'})
 }
 
-export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number}> {
+const RANK: Record<string, number> = {newcomer: 0, established: 1, trusted: 2, authority: 3}
+
+/**
+ * What an endorsement did to the others' tiers, in the signing key's queries: weights summing to
+ * more than 1 are scaled to their shares, so endorsing a second colleague can drop the first from
+ * trusted to established, and with it whose retractions and epochs count. Said, never silent.
+ */
+function tierDrops(before: Map<string, TrustScore>, after: Map<string, TrustScore>, self: string, target: string): string[] {
+  const drops = [...after.values()]
+    .filter((s) => s.agent !== target && s.agent !== self && RANK[s.tier] < RANK[before.get(s.agent)?.tier ?? 'newcomer'])
+    .sort((a, b) => (a.agent < b.agent ? -1 : 1))
+  if (!drops.length) return []
+  const given = [...after.values()].reduce((t, s) => t + (s.endorsedBy.find((e) => e.agent === self)?.weight ?? 0), 0)
+  const why =
+    given > 1
+      ? `your endorsements now sum to ${Number(given.toFixed(3))}, more than 1, so each counts for its share (docs/lenses.md, Trust)`
+      : 'some of their trust came through this endorsement'
+  const t = after.get(target)
+  const list = drops.map((s) => `${s.agent.slice(0, 12)} drops from ${before.get(s.agent)!.tier} to ${s.tier} (${before.get(s.agent)!.score.toFixed(3)} -> ${s.score.toFixed(3)})`)
+  if (given > 1 && t) list.push(`${target.slice(0, 12)} itself stands at ${t.tier} (${t.score.toFixed(3)})`)
+  return [`${why}: ${list.join(', ')}; retractions of others' records and epochs count only from tier trusted or above (\`steme trust list\`)`]
+}
+
+export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number; warnings?: string[]}> {
   const target = input.agent.toLowerCase()
   if (!isHex(target, 64)) {
     // Tables print keys cut short (trust list 16 chars, log 12): a prefix is what a user copies from them.
@@ -33,9 +56,12 @@ export async function trustOp(deps: Deps, input: {agent: string; weight: string}
   if (target === key.publicHex) throw new UserError('an agent cannot endorse itself', {hint: 'your own key is always trusted'})
   const body: TrustBody = {v: 1, kind: 'trust', agent: key.publicHex, hlc: deps.clock.tick(), target, weight}
   const sealed = sealOrExplain(() => seal(body, key), 'trust')
+  const before = (await gatherPolicy(deps, {self: key.publicHex})).policy.scores
   await deps.store.insert([sealed])
   await deps.saveClock()
-  return {id: sealed.record.id, target, weight}
+  const after = (await gatherPolicy(deps, {self: key.publicHex})).policy.scores
+  const warnings = tierDrops(before, after, key.publicHex, target)
+  return {id: sealed.record.id, target, weight, ...(warnings.length ? {warnings} : {})}
 }
 
 export interface TrustList {
@@ -47,6 +73,9 @@ export interface TrustList {
 export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: {asOf?: string} = {}): Promise<TrustList> {
   const self = selfOf(deps)
   const {policy} = await gatherPolicy(deps, {asOf: input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of')), self})
+  // An endorsement passes on only the trust its author has: one from an agent nobody here trusts
+  // leaves its target at 0, which the row must say or "endorsed by X (0.8)" next to 0.000 reads as a bug.
+  const trustless = (agent: string) => !(policy.scores.get(agent)?.score ?? 0)
   const agents = [...policy.scores.values()]
     .sort((a, b) => b.score - a.score || (a.agent < b.agent ? -1 : 1))
     .map((s) => ({
@@ -56,7 +85,7 @@ export async function trustListOp(deps: Pick<Deps, 'store' | 'config'> & Partial
           ? "the store's own key"
           : 'pre-trusted in the store config'
         : s.endorsedBy.length
-          ? `endorsed by ${s.endorsedBy.map((e) => `${e.agent.slice(0, 12)} (${e.weight})`).join(', ')}`
+          ? `endorsed by ${s.endorsedBy.map((e) => `${e.agent.slice(0, 12)} (${e.weight}${trustless(e.agent) ? ', itself without trust here' : ''})`).join(', ')}`
           : 'no current endorsements',
     }))
   return {self, thresholds: {trusted: TIERS.trusted, established: TIERS.established, restart: RESTART}, agents}

@@ -4,7 +4,7 @@ import {MemoryStore} from '../../src/adapters/memory.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
 import type {Sealed} from '../../src/core/seal.js'
 import {queryOp} from '../../src/ops/query.js'
-import {assertion, stamp, testKey} from '../helpers/records.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
 
 const WALL = 1_700_000_000_000
 const query = async (records: Sealed[], lens: string) => {
@@ -49,6 +49,26 @@ describe('--all', () => {
     expect(r.candidates.map((c) => [c.value, c.witnesses, c.agents]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
       [1, 1, 1],
       [2, 1, 1],
+    ])
+  })
+})
+
+describe('trust', () => {
+  it('names the agents whose trust carries the winner, most trusted first, and counts those without', async () => {
+    const [pre, endorsed, stranger, other] = [2, 3, 4, 5].map((n) => testKey(n))
+    const store = new MemoryStore()
+    await store.insert([
+      record({kind: 'trust', target: endorsed.publicHex, weight: 1, hlc: at(1)}, pre),
+      assertion({subject: 's:x', predicate: 'p', value: 'a', hlc: at(2)}, endorsed),
+      assertion({subject: 's:x', predicate: 'p', value: 'a', hlc: at(3)}, pre),
+      assertion({subject: 's:x', predicate: 'p', value: 'a', hlc: at(4)}, stranger),
+      assertion({subject: 's:x', predicate: 'p', value: 'b', hlc: at(5)}, other),
+    ])
+    const config = {...DEFAULT_CONFIG, pretrusted: [pre.publicHex]}
+    const r = (await queryOp({store, config}, {subject: 's:x', predicate: 'p', lens: 'trust', now: WALL + 1e9})).resolutions[0]
+    expect(r.winner?.value).toBe('a')
+    expect(r.explanation).toEqual([
+      `"a" has the most trust behind it: 1.850 from 2 agents with trust (${pre.publicHex.slice(0, 12)} at 1, ${endorsed.publicHex.slice(0, 12)} at 0.850; and 1 without); next "b" with 0`,
     ])
   })
 })

@@ -24,4 +24,15 @@ it('the demo runs to the end, printing commands a shell reads as they were run',
   expect(lens).toEqual(['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'source:doi:*, then consensus, else recency', '--explain'])
   const retract = words.find((w) => w[0] === 'retract')
   expect(retract).toEqual(['retract', '--source', 'url:https://example.org/health-blog', '--reason', 'not peer reviewed'])
+  // Each step shows what its title says: the output up to the next step's command line.
+  const shown = (title: RegExp) => {
+    const at = r.stdout.split(/^(?=\$ steme )/m).find((s) => title.test(s.split('\n')[0]))
+    expect(at, `a step titled ${title}`).toBeDefined()
+    return at!
+  }
+  expect(shown(/what was derived from it falls too/)).toMatch(/retracted 1 assertion directly, 1 derived/)
+  expect(shown(/why the derived conclusion fell/)).toMatch(/is retracted because all 1 of its evidence is retracted:\n +d3a0d44f2504 cites source "url:https:\/\/example\.org\/health-blog"/)
+  // Before the retraction the blog's figure, the latest, was the answer.
+  expect(shown(/before the retraction/)).toMatch(/^bleeding_rate +0\.02 /m)
+  expect(shown(/now trust decides/)).toMatch(/0\.002 has the most trust behind it/)
 })
