@@ -165,6 +165,7 @@ describe('ingest', () => {
       '{"subject":"n:big","predicate":"p","value":12345678901234567890}',
       '{"subject":"n:deep","predicate":"p","value":[1,{"n":12345678901234567890}]}',
       '{"subject":"n:huge","predicate":"p","value":1e400}',
+      '{"subject":"n:tiny","predicate":"p","value":{"dose":2.5e-400}}',
       '{"subject":"n:ok","predicate":"p","value":{"a":1.10,"b":12345678901234567000}}',
     ]
     const why = [
@@ -173,27 +174,30 @@ describe('ingest', () => {
       /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed: write it as a string \("12345678901234567890"\) to keep it as typed$/,
       /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed/,
       /^record: the number 1e400 is out of range for JSON: write it as a string \("1e400"\)/,
+      /^record: the number 2.5e-400 would be rounded to 0 when signed: write it as a string \("2.5e-400"\)/,
     ]
     const nd = deps()
     const r1 = await ingestOp(nd, {input: input(facts.join('\n') + '\n'), name: 'facts.ndjson'})
-    expect(r1).toMatchObject({added: 1, rejected: 5})
+    expect(r1).toMatchObject({added: 1, rejected: 6})
     r1.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 1, reason: expect.stringMatching(why[i])}))
     expect((await collect(nd.store)).map((r) => (r as {value?: unknown}).value)).toEqual([{a: 1.1, b: 12345678901234567000}])
 
     const arr = deps()
     const r2 = await ingestOp(arr, {input: input('[\n' + facts.join(',\n') + '\n]'), name: 'facts.json'})
-    expect(r2).toMatchObject({format: 'json', added: 1, rejected: 5})
+    expect(r2).toMatchObject({format: 'json', added: 1, rejected: 6})
     r2.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 2, reason: expect.stringMatching(why[i])}))
 
     const csv = deps()
-    const r3 = await ingestOp(csv, {input: input('subject,predicate,value\nc:dup,p,"{""a"":1,""a"":2}"\nc:deep,p,"[12345678901234567890]"\nc:top,p,12345678901234567890\n'), name: 'facts.csv'})
-    expect(r3).toMatchObject({format: 'csv', added: 1, rejected: 2})
+    const r3 = await ingestOp(csv, {input: input('subject,predicate,value\nc:dup,p,"{""a"":1,""a"":2}"\nc:deep,p,"[12345678901234567890]"\nc:top,p,12345678901234567890\nc:tiny,p,1e-400\n'), name: 'facts.csv'})
+    expect(r3).toMatchObject({format: 'csv', added: 2, rejected: 2})
     expect(r3.errors).toEqual([
       {line: 2, reason: expect.stringMatching(/^value: the key "a" appears twice in one object; /)},
       {line: 3, reason: expect.stringMatching(/^value: the number 12345678901234567890 would be rounded/)},
     ])
     // A number alone in its cell is kept as the text, as steme assert keeps it.
     expect((await csv.store.assertions('c:top', 'p')).map((a) => a.value)).toEqual(['12345678901234567890'])
+    // One too small for a double is not stored as 0, which would be another value.
+    expect((await csv.store.assertions('c:tiny', 'p')).map((a) => a.value)).toEqual(['1e-400'])
   })
 
   it('a JSON array\'s signed records and plain facts go in as written: a signed record is still verified from its parsed form', async () => {
