@@ -157,6 +157,30 @@ describe('ingest', () => {
     expect(lines[res.errors[2].line - 1]).toBe('  {')
   })
 
+  it('reads one JSON document over many lines: what `steme log --json` writes, or one record; the lines stay right', async () => {
+    const signed = [assertion({subject: 's:log', value: 'a'}), assertion({subject: 's:log', value: 'b'})].map((a) => JSON.parse(line(a)))
+    // The shape of `steme log --json`: one object, its records array pretty-printed.
+    const text = JSON.stringify({records: [signed[0], {subject: 's:log', predicate: 'p'}, signed[1]]}, null, 2) + '\n'
+    for (const name of ['log.json', 'stdin', 'log.txt']) {
+      const d = deps()
+      const res = await ingestOp(d, {input: input(text), name})
+      expect(res).toMatchObject({format: 'json', lines: 3, added: 2, rejected: 1})
+      const lines = text.split('\n')
+      expect(res.errors).toEqual([{line: lines.indexOf('    {', lines.indexOf('    {') + 1) + 1, reason: expect.stringMatching(/^value: is required/)}])
+      expect((await collect(d.store)).map((r) => r.id).sort()).toEqual(signed.map((r) => r.id).sort())
+    }
+    // One record printed over several lines is that record.
+    const one = await ingestOp(deps(), {input: input('\n{\n  "subject": "s:one",\n  "predicate": "p",\n  "value": 1,\n  "value": 2\n}\n'), name: 'stdin'})
+    expect(one).toMatchObject({format: 'json', lines: 1, rejected: 1, errors: [{line: 2, reason: expect.stringMatching(/the key "value" appears twice/)}]})
+    const d = deps()
+    expect(await ingestOp(d, {input: input('{\n  "subject": "s:one",\n  "predicate": "p",\n  "value": [1,\n 2]\n}'), name: 'one.json'})).toMatchObject({format: 'json', added: 1})
+    expect((await d.store.assertions('s:one', 'p')).map((a) => a.value)).toEqual([[1, 2]])
+    // A .ndjson file keeps its extension's word: a { alone is then one damaged line.
+    expect(await ingestOp(deps(), {input: input(text), name: 'log.ndjson'})).toMatchObject({format: 'ndjson', added: 0})
+    // A document that holds no object is refused as a whole, saying what it holds.
+    await expect(ingestOp(deps(), {input: input('42'), name: 'n.json', format: 'json'})).rejects.toThrow('n.json holds 42, not records')
+  })
+
   it('refuses a plain fact that JSON.parse would change before it is signed (a key twice, a number out of reach), in NDJSON, a JSON array and a CSV cell alike', async () => {
     // steme assert refuses these too: signing what the parser kept would store another fact than the one written.
     const facts = [
