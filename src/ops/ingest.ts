@@ -8,7 +8,7 @@ import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
 import {changedByParsing, type ChunkJob, type ChunkResult, type LineError} from './ingest-check.js'
 import {RecordError} from '../core/errors.js'
-import {CsvReader, streamLines} from './ingest-csv.js'
+import {CsvReader, otherSeparator, streamLines} from './ingest-csv.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
@@ -369,7 +369,10 @@ export function sniffFormat(head: string): Exclude<IngestFormat, 'auto'> {
   if (text[0] === '[') return 'json'
   if (text[0] === '{' || text === '') return 'ndjson'
   const nl = text.indexOf('\n')
-  const names = (nl < 0 ? text : text.slice(0, nl)).split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
+  const first = nl < 0 ? text : text.slice(0, nl)
+  // Separated by ; or tabs: CSV, so the header row's check says what the separator is.
+  if (!first.includes(',') && otherSeparator(first.replace(/\r$/, ''))) return 'csv'
+  const names = first.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
   return names.every((c) => c === '' || /^\w+$/.test(c)) && names.some((c) => CSV_HEADER.has(c)) ? 'csv' : 'ndjson'
 }
 

@@ -263,6 +263,24 @@ describe('ingest', () => {
     expect(await collect(d.store)).toEqual([])
   })
 
+  it('a CSV saved with semicolons or tabs between fields (a spreadsheet in many locales) is named as such, not as one unknown column or lines of bad JSON', async () => {
+    for (const [text, name, sep] of [
+      ['subject;predicate;value\r\ndrug:a;rate;0,2\r\n', 'sheet.csv', 'semicolons (;)'],
+      ['"Subject";"Predicate";"Value"\ndrug:a;rate;1\n', 'stdin', 'semicolons (;)'],
+      ['subject\tpredicate\tvalue\tconfidence\ndrug:a\trate\t1\t0.5\n', 'sheet.tsv', 'tabs'],
+      ['subject\tpredicate\tvalue\ndrug:a\trate\t1\n', 'stdin', 'tabs'],
+    ]) {
+      const d = deps()
+      const err = await ingestOp(d, {input: input(text), name}).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UserError)
+      expect((err as UserError).message).toBe(`${name}:1: the CSV header row: its columns are separated by ${sep}, not commas: steme reads comma-separated CSV (a spreadsheet saves it as "CSV UTF-8 (comma delimited)")`)
+      expect((err as UserError).hint).toBe('nothing was stored; save the file with commas between its fields and ingest it again')
+      expect(await collect(d.store)).toEqual([])
+    }
+    // A first line with tabs that name no record field is still NDJSON.
+    expect(sniffFormat('some\ttext\n')).toBe('ndjson')
+  })
+
   it('reads a JSON array and CSV with a header row', async () => {
     const d = deps()
     const arr = await ingestOp(d, {input: input(JSON.stringify([JSON.parse(line(assertion({value: 'a'}))), {subject: 'x', predicate: 'y', value: [1]}, 5]))})
