@@ -20,14 +20,14 @@ export default class Export extends StemeCommand {
   static flags = {
     since: Flags.string({description: 'only records stamped after this date or hlc'}),
     subject: Flags.string({description: "only this subject's assertions and the records that decide their answers (see below)"}),
-    output: Flags.string({char: 'o', description: 'file to write (default: stdout)'}),
+    output: Flags.string({char: 'o', description: 'file to write (default, or -: stdout)'}),
   }
 
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
     // Every flag is checked before the store or the file is opened.
     const since = flags.since === undefined ? undefined : hlcBound(flags.since, '--since')
-    const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
+    const output = flags.output === undefined || flags.output === '-' ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true, dbThreads: 1})
     // A server URL or memory: is no file, and is skipped.
     output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')
