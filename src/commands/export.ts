@@ -5,6 +5,7 @@ import {exportOp} from '../ops/export.js'
 import {outputFile, type Write} from '../output-file.js'
 import {plural} from '../core/words.js'
 import {writeOut} from '../stdout.js'
+import {notEmpty} from '../ops/log.js'
 import {field} from '../ui/table.js'
 
 export default class Export extends StemeCommand {
@@ -26,6 +27,7 @@ export default class Export extends StemeCommand {
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
     // Every flag is checked before the store or the file is opened.
+    notEmpty(flags.subject, '--subject', '`steme export --subject drug:aspirin`')
     const since = flags.since === undefined ? undefined : hlcBound(flags.since, '--since')
     const output = flags.output === undefined || flags.output === '-' ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true, dbThreads: 1})

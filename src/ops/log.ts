@@ -81,6 +81,17 @@ export function parsePosition(text: string, what: string): LogPosition {
 }
 
 /**
+ * Refuse a subject or predicate typed as the empty string (most often an unset shell variable):
+ * no record holds one, so the lookup could only answer that there is nothing, as if none were stored.
+ */
+export function notEmpty(text: string | undefined, what: string, usage: string): void {
+  if (text !== '') return
+  throw new UserError(`${what} is empty: no record has an empty ${what.replace(/^--/, '')}, so there would be nothing to find`, {
+    hint: `name one, as in ${usage} (\`steme log\` lists what is stored); in a script, check the variable that should hold it`,
+  })
+}
+
+/**
  * Notes for a subject typed on the command line whose other Unicode forms (NFC, NFD) have records:
  * they print the same ("drug:café") but are other subjects, which a lookup of the typed text misses.
  * `has` says whether a subject has records (one row is enough); stored records are never changed.
