@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
-import {hasRecords, logBatches, notEmpty, sameLookingNotes} from '../ops/log.js'
+import {hasRecords, logBatches, notEmpty, patternNote, sameLookingNotes} from '../ops/log.js'
 import {JsonListWriter, writeOut} from '../stdout.js'
 import {field, shown, tableRows, visible} from '../ui/table.js'
 
@@ -55,5 +55,7 @@ export default class Log extends StemeCommand {
     // A bare header read as a listing cut short: say what there is none of.
     else if (!printed) await writeOut(`no records${args.subject === undefined ? '' : ` about ${field(args.subject)}`}${flags.since === undefined ? '' : ` since ${field(flags.since)}`}` + '\n')
     if (args.subject !== undefined) for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
+    const pattern = !printed && args.subject !== undefined ? patternNote(args.subject) : undefined
+    if (pattern) this.note(pattern)
   }
 }

@@ -1,4 +1,4 @@
-/** A subject or predicate typed as '' (an unset shell variable, most often) is a usage error, not an empty answer. */
+/** Subjects typed as users may type them: '' (an unset shell variable, most often) is a usage error, * is not a wildcard. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
@@ -28,5 +28,18 @@ describe("query, log and export --subject given ''", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({error: {code: 'usage', message: expect.stringMatching(/^subject is empty/)}})
     // What is there is still answered.
     expect(sb.run(['query', 'drug:aspirin', 'dose']).stdout).toContain('75')
+  })
+
+  it('a subject with * or ? that finds nothing: a note that subjects match exactly, on stderr; stdout and exit as before', () => {
+    const note = 'note: a subject is matched exactly, so * and ? in it are not wildcards; `steme log` lists the records stored, with their subjects\n'
+    for (const args of [['query', 'drug:*'], ['log', 'drug:aspirin?'], ['query', 'drug:*', '--json']]) {
+      const r = sb.run(args)
+      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 0, stderr: note})
+    }
+    expect(sb.run(['query', 'drug:*']).stdout).toBe('no assertions about drug:*\n')
+    // A subject without them, or one that finds records, gets no such note.
+    expect(sb.run(['query', 'drug']).stderr).toBe('')
+    expect(sb.run(['assert', 'what?', 'p', '1']).code).toBe(0)
+    expect(sb.run(['query', 'what?']).stderr).toBe('')
   })
 })
