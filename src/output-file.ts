@@ -3,6 +3,7 @@ import {closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, rm
 import {open, rename, unlink, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from './core/errors.js'
+import {StdoutClosed} from './stdout.js'
 
 /** Receives the text to write; resolves once it is written. */
 export type Write = (chunk: string) => Promise<void>
@@ -138,7 +139,13 @@ async function writeDirect<T>(abs: string, path: string, flag: string, produce: 
   const fh = await named(open(abs, 'w'), path, flag)
   try {
     return await produce(async (chunk) => {
-      await named(writeAll(fh, chunk), path, flag)
+      try {
+        await writeAll(fh, chunk)
+      } catch (e) {
+        // A pipe whose reader stopped (-o /dev/stdout | head): the command ends quietly, as on stdout.
+        if (code(e) === 'EPIPE') throw new StdoutClosed()
+        throw pathError(e, path, flag)
+      }
     })
   } finally {
     await fh.close().catch(() => undefined)
@@ -219,6 +226,9 @@ function pathError(e: unknown, path: string, flag: string): unknown {
     case 'EPERM':
     case 'EROFS':
       return new UserError(`${flag} ${path}: cannot write there (${reason})`, {exit: 1, cause: e, hint: 'pass a path you can write to'})
+    case 'ENXIO':
+      // /dev/stdout when stdout is a socket (a process spawned by Node, some service managers).
+      return new UserError(`${flag} ${path}: cannot open it (${reason})`, {cause: e, hint: `leave out ${flag}, or pass ${flag} -, to write to stdout`})
     case 'ENOTDIR':
       return new UserError(`${flag} ${path}: a part of the path is not a directory`, {cause: e, hint: 'pass the path of a file in an existing directory'})
     case 'ENAMETOOLONG':

@@ -14,7 +14,7 @@ export default class Assert extends StemeCommand {
   static summary = 'Record an assertion signed by your key; prints its id'
   static description = `The value is parsed as JSON when it is JSON (42, true, {"a":1}, "quoted"), else kept as a string.
 A number is stored in its JSON form (1.10 as 1.1, with a note; --string keeps the text). A number JSON cannot hold as typed
-(an integer past 2^53, 1e400) would change value, so it is kept as the text, with a note.
+(an integer past 2^53, 1e400, 1e-400) would change value, so it is kept as the text, with a note.
 Text that starts like JSON ({, [ or ") but does not parse, a key given twice, and null are refused; --string stores the text as it is.
 Subject, predicate, --source and --epoch are stored in Unicode NFC (so "café" is one subject however its accent was typed)
 and may not hold control characters.

@@ -5,6 +5,7 @@ import {exportOp} from '../ops/export.js'
 import {outputFile, type Write} from '../output-file.js'
 import {plural} from '../core/words.js'
 import {writeOut} from '../stdout.js'
+import {notEmpty} from '../ops/log.js'
 import {field} from '../ui/table.js'
 
 export default class Export extends StemeCommand {
@@ -20,14 +21,15 @@ export default class Export extends StemeCommand {
   static flags = {
     since: Flags.string({description: 'only records stamped after this date or hlc'}),
     subject: Flags.string({description: "only this subject's assertions and the records that decide their answers (see below)"}),
-    output: Flags.string({char: 'o', description: 'file to write (default: stdout)'}),
+    output: Flags.string({char: 'o', description: 'file to write (default, or -: stdout)'}),
   }
 
   async run(): Promise<{records: number}> {
     const {flags} = await this.parse(Export)
     // Every flag is checked before the store or the file is opened.
+    notEmpty(flags.subject, '--subject', '`steme export --subject drug:aspirin`')
     const since = flags.since === undefined ? undefined : hlcBound(flags.since, '--since')
-    const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
+    const output = flags.output === undefined || flags.output === '-' ? undefined : outputFile(flags.output, '--output')
     const rt = await this.open({store: flags.store, readOnly: true, dbThreads: 1})
     // A server URL or memory: is no file, and is skipped.
     output?.notOver([rt.location.url, `${rt.location.url}.wal`], 'the store file this exports')

@@ -19,7 +19,10 @@ them again stores them again. To retry rejected plain facts, ingest only those l
 
 CSV needs a header row of record fields, e.g. subject,predicate,value[,confidence,source,epoch,valid_from,valid_to]
 (kind,target,weight for votes, and so on; any case, each name once; a header naming anything that is
-not a record field is refused before a row is read).`
+not a record field is refused before a row is read).
+
+A first line that is a { alone starts one JSON document over many lines: one record, or
+{"records": [...]} as \`steme log --json\` writes it (steme log --json | steme ingest -).`
   static examples = ['<%= config.bin %> ingest facts.ndjson', '<%= config.bin %> ingest - < export.ndjson', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin (the default when records are piped in)', ignoreStdin: true})}
   static flags = {

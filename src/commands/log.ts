@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from '../command.js'
 import {hlcBound} from '../core/hlc.js'
 import type {SignedRecord} from '../core/record.js'
-import {hasRecords, logBatches, sameLookingNotes} from '../ops/log.js'
+import {hasRecords, logBatches, notEmpty, patternNote, sameLookingNotes} from '../ops/log.js'
 import {JsonListWriter, writeOut} from '../stdout.js'
 import {field, shown, tableRows, visible} from '../ui/table.js'
 
@@ -39,6 +39,7 @@ export default class Log extends StemeCommand {
   // Prints as it reads, --json included (the same text as `{"records": [...]}` printed whole), so it returns nothing to print after.
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Log)
+    notEmpty(args.subject, 'subject', '`steme log drug:aspirin`')
     const t = await this.target(flags, {readOnly: true, dbThreads: 1})
     const input = {subject: args.subject, limit: flags.limit, since: flags.since === undefined ? undefined : hlcBound(flags.since, '--since')}
     // Nothing is printed before the first batch is read: an error before it (a daemon that does not answer) prints alone.
@@ -54,5 +55,7 @@ export default class Log extends StemeCommand {
     // A bare header read as a listing cut short: say what there is none of.
     else if (!printed) await writeOut(`no records${args.subject === undefined ? '' : ` about ${field(args.subject)}`}${flags.since === undefined ? '' : ` since ${field(flags.since)}`}` + '\n')
     if (args.subject !== undefined) for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
+    const pattern = !printed && args.subject !== undefined ? patternNote(args.subject) : undefined
+    if (pattern) this.note(pattern)
   }
 }

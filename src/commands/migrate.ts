@@ -32,8 +32,15 @@ export default class Migrate extends StemeCommand {
   async run(): Promise<MigrateResult> {
     const {flags} = await this.parse(Migrate)
     const [{openWhenFree, notDuckDB, CREATE_HINT}, {locateStore}] = await Promise.all([import('../runtime.js'), import('../config.js')])
+    const source = locateStore(flags.from)
+    if (!/^(postgres(ql)?:\/\/|memory:$)/i.test(source.url)) {
+      // Said of --from, as typed: the store-finding errors speak of --store, which migrate has not.
+      const hint = '--from names the store to copy: a directory holding .steme/, a .steme directory, its store.duckdb or a postgres:// URL'
+      if (!existsSync(source.url)) throw new UserError(`migrate --from ${flags.from}: no store at ${source.url}`, {code: 'no_store', hint})
+      notDuckDB(source.url, {as: `migrate --from ${flags.from}`, hint: `${hint}; to add records from a file, run \`steme ingest ${flags.from}\``})
+    }
     // Each waits, as every command does, for another steme holding it, as long as its own config says.
-    const from = await openWhenFree(locateStore(flags.from), {readOnly: true, wait: this.storeWait()})
+    const from = await openWhenFree(source, {readOnly: true, wait: this.storeWait()})
     this.stores.push(from)
     const target = locateStore(flags.to)
     const isPg = /^postgres(ql)?:\/\//i.test(target.url)

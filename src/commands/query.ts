@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {queryOp, type QueryResult} from '../ops/query.js'
-import {hasRecords, sameLookingNotes} from '../ops/log.js'
+import {hasRecords, notEmpty, patternNote, sameLookingNotes} from '../ops/log.js'
 import {answerCell, bold, dim, field, shown, table, visible} from '../ui/table.js'
 
 export default class Query extends StemeCommand {
@@ -39,6 +39,8 @@ ${SELF_IN_LENS}`
 
   async run(): Promise<QueryResult> {
     const {args, flags} = await this.parse(Query)
+    notEmpty(args.subject, 'subject', '`steme query drug:aspirin`')
+    notEmpty(args.predicate, 'predicate', '`steme query drug:aspirin bleeding_rate`')
     // Read-only, so queries never lock the store; except that the reliability lens caches its
     // store-wide training in the store's meta table, where the store is writable (on one that
     // is not, it trains afresh each time).
@@ -55,6 +57,8 @@ ${SELF_IN_LENS}`
     // On stderr, so --json output stays as it was.
     for (const n of await sameLookingNotes(args.subject, hasRecords(t))) this.note(visible(`note: ${n}`))
     for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
+    const pattern = res.candidates.length === 0 ? patternNote(args.subject) : undefined
+    if (pattern) this.note(pattern)
     if (this.jsonEnabled()) return res
     if (res.candidates.length === 0) {
       // Say when the answer is bounded in time: the store may hold assertions stamped later.

@@ -77,10 +77,12 @@ export function scanJson(json: string): {key?: string; changed?: {typed: string;
 
 /**
  * Whether this text is a number that JSON (IEEE-754 doubles, RFC 8785) cannot carry as typed: an
- * integer beyond 2^53 (12345678901234567890 would become 12345678901234567000) or one out of range.
+ * integer beyond 2^53 (12345678901234567890 would become 12345678901234567000), one out of range,
+ * or one too small to be told from zero (1e-400 would become 0: a measured value is not nothing).
  */
 export function inexactNumber(text: string, parsed: Json = jsonOrText(text)): boolean {
   if (typeof parsed !== 'number') return false
+  if (parsed === 0) return /^\s*-?[\d.]*[1-9]/.test(text)
   return !Number.isFinite(parsed) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(parsed))
 }
 

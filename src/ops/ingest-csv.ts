@@ -157,16 +157,18 @@ export class CsvReader {
       try {
         cells = (parse(r.lines[0], OPTIONS) as string[][])[0]
       } catch (e) {
-        throw this.headerError(r.nos[0], csvReason(e))
+        // "Subject";"Value" does not parse as comma-separated CSV: say why, not that a quote is misplaced.
+        cells = otherSeparator(r.lines[0]) ? [r.lines[0]] : undefined
+        if (!cells) throw this.headerError(r.nos[0], csvReason(e))
       }
     }
     const problem = headerProblem(cells)
-    if (problem) throw this.headerError(r.nos[0], problem)
+    if (problem) throw this.headerError(r.nos[0], problem, cells.length === 1 && otherSeparator(cells[0]) ? 'nothing was stored; save the file with commas between its fields and ingest it again' : undefined)
     this.header = cells.map(columnName)
   }
 
-  private headerError(line: number, why: string): UserError {
-    return new UserError(`${this.name}:${line}: the CSV header row: ${why}`, {code: 'invalid_record', exit: 1, hint: 'nothing was stored; fix the header row (subject,predicate,value,...) and ingest again'})
+  private headerError(line: number, why: string, hint = 'nothing was stored; fix the header row (subject,predicate,value,...) and ingest again'): UserError {
+    return new UserError(`${this.name}:${line}: the CSV header row: ${why}`, {code: 'invalid_record', exit: 1, hint})
   }
 
   /** Parse the rows waiting (all in one call while they parse; else one by one) and move the good ones to `ready`. */
@@ -223,9 +225,21 @@ const CSV_ONLY = ['valid_from', 'valid_to']
  */
 const columnName = (cell: string) => cell.trim().toLowerCase()
 
+/** The separator of a header row that names record fields when split by ";" or a tab, not by commas. */
+export function otherSeparator(line: string): {char: string; name: string} | undefined {
+  for (const [char, name] of [[';', 'semicolons (;)'], ['\t', 'tabs']] as const) {
+    const names = line.split(char).map((c) => columnName(c.replace(/^\s*"(.*)"\s*$/, '$1')))
+    if (names.length > 1 && names.every((c) => RECORD_FIELDS.has(c) || CSV_ONLY.includes(c))) return {char, name}
+  }
+  return undefined
+}
+
 /** Why a header row cannot be used (every row would be rejected, or a column lost), or undefined. */
 export function headerProblem(cells: readonly string[]): string | undefined {
   const known = (c: string) => RECORD_FIELDS.has(c) || CSV_ONLY.includes(c)
+  // A spreadsheet saved with another separator (";" in many locales, or a tab) makes one cell of the header.
+  const sep = cells.length === 1 ? otherSeparator(cells[0]) : undefined
+  if (sep) return `its columns are separated by ${sep.name}, not commas: steme reads comma-separated CSV (a spreadsheet saves it as "CSV UTF-8 (comma delimited)")`
   const first = new Map<string, number>()
   for (let i = 0; i < cells.length; i++) {
     const c = columnName(cells[i])

@@ -8,7 +8,7 @@ import {BOUNDS, jsonDepth} from '../core/record.js'
 import type {Deps} from './deps.js'
 import {changedByParsing, type ChunkJob, type ChunkResult, type LineError} from './ingest-check.js'
 import {RecordError} from '../core/errors.js'
-import {CsvReader, streamLines} from './ingest-csv.js'
+import {CsvReader, otherSeparator, streamLines} from './ingest-csv.js'
 import {startRunner, type ChunkRunner} from './verify-pool.js'
 import {parseValue} from './assert.js'
 
@@ -162,8 +162,10 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     }
     if (!input.format || input.format === 'auto') {
       const named = formatOfName(input.name)
-      // A JSON array starts with [: a .json file starting with { holds records one per line.
+      // A JSON array starts with [: a .json file starting with { holds records one per line, unless
+      // its first line is a { alone, which starts one document over many lines (`steme log --json`).
       format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
+      if (format === 'ndjson' && named !== 'ndjson' && /^\{[ \t\r]*\n/.test(head.trimStart())) format = 'json'
     }
     // An abort ends the input at once, even while it waits for a pipe that stays open.
     const abort = new Promise<IteratorResult<Buffer | string>>((r) => input.signal?.addEventListener('abort', () => r({done: true, value: undefined}), {once: true}))
@@ -269,16 +271,20 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       }
       // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
       text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
-      let arr: unknown
+      let doc: unknown
+      const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
       try {
-        arr = JSON.parse(text)
+        doc = JSON.parse(text)
       } catch (e) {
-        throw new UserError(`${input.name ?? 'input'} is not a valid JSON array: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
+        throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
       }
-      if (!Array.isArray(arr)) throw new UserError(`${input.name ?? 'input'} starts with [ but is not a JSON array`, {code: 'invalid_record', exit: 1})
+      if (doc === null || typeof doc !== 'object') throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
+      // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
+      const inner = Array.isArray(doc) ? undefined : recordsArray(text, doc)
+      const arr = Array.isArray(doc) ? doc : inner ? inner.records : [doc]
       // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
       // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
-      const spans = elementSpans(text)
+      const spans = Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
       const starts = spans.map((s) => s.line)
       if (starts.length === arr.length) {
         const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
@@ -371,7 +377,10 @@ export function sniffFormat(head: string): Exclude<IngestFormat, 'auto'> {
   if (text[0] === '[') return 'json'
   if (text[0] === '{' || text === '') return 'ndjson'
   const nl = text.indexOf('\n')
-  const names = (nl < 0 ? text : text.slice(0, nl)).split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
+  const first = nl < 0 ? text : text.slice(0, nl)
+  // Separated by ; or tabs: CSV, so the header row's check says what the separator is.
+  if (!first.includes(',') && otherSeparator(first.replace(/\r$/, ''))) return 'csv'
+  const names = first.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim())
   return names.every((c) => c === '' || /^\w+$/.test(c)) && names.some((c) => CSV_HEADER.has(c)) ? 'csv' : 'ndjson'
 }
 
@@ -398,6 +407,30 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
     } else out[k] = v
   }
   return out
+}
+
+/**
+ * The records of a JSON object holding them in a "records" array (`steme log --json` writes that),
+ * with the span of each element in the whole text; undefined for any other object.
+ */
+function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: Array<{line: number; start: number; end: number}>} | undefined {
+  const records = (doc as {records?: unknown}).records
+  if (!Array.isArray(records) || Object.keys(doc as object).length !== 1) return undefined
+  // The object's only key is "records": its value is the first [ outside a string.
+  let at = text.indexOf('{') + 1
+  for (; at < text.length && text.charCodeAt(at) !== 0x5b; at++) if (text.charCodeAt(at) === 0x22) for (at++; text.charCodeAt(at) !== 0x22; at++) if (text.charCodeAt(at) === 0x5c) at++
+  let before = 0
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) before++
+  const spans = elementSpans(text.slice(at)).map((s) => ({line: s.line + before, start: s.start + at, end: s.end + at}))
+  return {records, spans}
+}
+
+/** The span of a JSON text that is one value: all of it but the blanks around it, from the line it starts on. */
+function wholeSpan(text: string): {line: number; start: number; end: number} {
+  const start = text.length - text.trimStart().length
+  let line = 1
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl < start; nl = text.indexOf('\n', nl + 1)) line++
+  return {line, start, end: text.trimEnd().length}
 }
 
 /**

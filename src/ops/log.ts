@@ -80,6 +80,23 @@ export function parsePosition(text: string, what: string): LogPosition {
   return {hlc, id}
 }
 
+/** A note for a lookup that found nothing by a subject holding * or ?, which a user may have meant as a pattern. */
+export function patternNote(subject: string): string | undefined {
+  if (!/[*?]/.test(subject)) return undefined
+  return 'note: a subject is matched exactly, so * and ? in it are not wildcards; `steme log` lists the records stored, with their subjects'
+}
+
+/**
+ * Refuse a subject or predicate typed as the empty string (most often an unset shell variable):
+ * no record holds one, so the lookup could only answer that there is nothing, as if none were stored.
+ */
+export function notEmpty(text: string | undefined, what: string, usage: string): void {
+  if (text !== '') return
+  throw new UserError(`${what} is empty: no record has an empty ${what.replace(/^--/, '')}, so there would be nothing to find`, {
+    hint: `name one, as in ${usage} (\`steme log\` lists what is stored); in a script, check the variable that should hold it`,
+  })
+}
+
 /**
  * Notes for a subject typed on the command line whose other Unicode forms (NFC, NFD) have records:
  * they print the same ("drug:café") but are other subjects, which a lookup of the typed text misses.

@@ -83,6 +83,21 @@ describe('a path that is a directory, a file or in the way is the user\'s error'
     expect(sb.json<{records: number}>(['stats', '--store', 'copy.duckdb']).records).toBe(JSON.parse(made.stdout).scanned)
   })
 
+  it('migrate --from what is not a store: the error and hint speak of --from, the flag typed, not of --store', () => {
+    writeFileSync(join(sb.dir, 'export.ndjson'), '{"subject":"s","predicate":"p","value":1}\n')
+    for (const [from, message] of [
+      ['nostore', `migrate --from nostore: no store at ${join(sb.dir, 'nostore')}`],
+      ['export.ndjson', 'migrate --from export.ndjson is not a steme store: it is not a DuckDB database file'],
+    ]) {
+      refused(['migrate', '--from', from, '--to', 'from-copy.duckdb'], message)
+      const r = sb.run(['migrate', '--from', from, '--to', 'from-copy.duckdb'])
+      expect(r.stderr).toMatch(/^hint: --from names the store to copy/m)
+      expect(r.stderr).not.toContain('--store')
+    }
+    expect(sb.run(['migrate', '--from', 'export.ndjson', '--to', 'from-copy.duckdb']).stderr).toContain('run `steme ingest export.ndjson`')
+    expect(readdirSync(sb.dir)).not.toContain('from-copy.duckdb')
+  })
+
   it('a system error on a path no command checked is rendered with the path, not as a bug', () => {
     // --update-baseline writes where --baseline points; a directory there fails in the write itself.
     refused(['verify', '--update-baseline', '--baseline', 'somedir'], 'cannot open somedir: illegal operation on a directory')

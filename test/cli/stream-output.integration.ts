@@ -1,6 +1,6 @@
 /** Listings of the whole store (log, export) print as they read: a reader that stops ends them quietly, and memory does not follow the store. */
-import {spawn} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -32,11 +32,30 @@ describe('a reader that closes the pipe early', () => {
   afterAll(() => sb.cleanup())
 
   it('ends log, log --json and export at once, exit 0 and nothing on stderr, as `git log | head` does', async () => {
-    for (const args of [['log'], ['log', '--json'], ['export']]) {
+    // -o - is stdout, as ingest's - is stdin; -o /dev/stdout (a pipe, opened in place) ends the same way.
+    for (const args of [['log'], ['log', '--json'], ['export'], ['export', '-o', '-']]) {
       const r = await readFirstThenClose(sb, args)
       expect(r.first.length, args.join(' ')).toBeGreaterThan(0)
       expect({args, code: r.code, signal: r.signal, stderr: r.stderr}).toEqual({args, code: 0, signal: null, stderr: ''})
     }
+    expect(existsSync(join(sb.dir, '-'))).toBe(false)
+  })
+
+  it('export -o /dev/stdout into a pipe its reader closes: exit 0, nothing on stderr; on a socket it cannot open, a usage error', () => {
+    // Through a shell, so stdout is a pipe (Node gives a child a socket, which /dev/stdout cannot open).
+    const r = spawnSync('bash', ['-c', `"$0" "$1" export -o /dev/stdout | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, BIN], {cwd: sb.dir, env: sb.env, encoding: 'utf8'})
+    expect({stdout: r.stdout, stderr: r.stderr}).toEqual({stdout: '0\n', stderr: ''})
+    const socket = sb.run(['export', '-o', '/dev/stdout'])
+    expect(socket.code).toBe(2)
+    expect(socket.stderr).toBe('error: --output /dev/stdout: cannot open it (no such device or address)\nhint: leave out --output, or pass --output -, to write to stdout\n')
+  })
+
+  it('export -o - writes the records to stdout whole, and no file named -', () => {
+    const r = sb.run(['export', '-o', '-'])
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''})
+    expect(r.stdout).toBe(sb.run(['export']).stdout)
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(3000)
+    expect(existsSync(join(sb.dir, '-'))).toBe(false)
   })
 })
 

@@ -7,7 +7,8 @@ function expected(typed: string): ReturnType<typeof scanJson> {
   const v = Number(typed)
   const read = JSON.stringify(v)
   if (read === typed) return {}
-  const inexact = !Number.isFinite(v) || (/^-?\d+$/.test(typed) && !Number.isSafeInteger(v))
+  // Out of range, an integer past 2^53, or a number other than zero read as 0 (too small for a double).
+  const inexact = !Number.isFinite(v) || (/^-?\d+$/.test(typed) && !Number.isSafeInteger(v)) || (v === 0 && /[1-9]/.test(typed.split(/[eE]/)[0]))
   return inexact ? {changed: {typed, ...(Number.isFinite(v) ? {read} : {})}} : {reformed: {typed, read}}
 }
 
@@ -25,7 +26,7 @@ describe('scanJson', () => {
       }),
       {numRuns: 20000},
     )
-    for (const typed of ['0.5', '0.000001', '0.0000001', '-0', '-0.0', '12.50', '123456789012345', '1234567890123456', '9007199254740993', '0.1234567890123456', '1e400']) {
+    for (const typed of ['0.5', '0.000001', '0.0000001', '-0', '-0.0', '12.50', '123456789012345', '1234567890123456', '9007199254740993', '0.1234567890123456', '1e400', '1e-400', '0.2E-323', '0e-400']) {
       expect(scanJson(`[${typed}]`)).toEqual(expected(typed))
     }
   })

@@ -26,11 +26,11 @@ describe('parseValue', () => {
   })
 
   it('keeps a number JSON would round or overflow as the text typed', () => {
-    for (const text of ['12345678901234567890', '-9007199254740993', '9007199254740992', '1e400', '-1e999']) {
+    for (const text of ['12345678901234567890', '-9007199254740993', '9007199254740992', '1e400', '-1e999', '1e-400', '-2E-324', '0.0001e-330']) {
       expect(inexactNumber(text)).toBe(true)
       expect(parseValue(text)).toBe(text)
     }
-    for (const text of ['9007199254740991', '0.1', '1e21', 'abc', '[1]']) expect(inexactNumber(text)).toBe(false)
+    for (const text of ['9007199254740991', '0.1', '1e21', 'abc', '[1]', '0', '-0', '0.000', '0e-400', '5e-324']) expect(inexactNumber(text)).toBe(false)
   })
 })
 
@@ -51,6 +51,8 @@ describe('parseTypedValue (steme assert)', () => {
   it('keeps a number that would change value (past 2^53, out of range) as the text typed', () => {
     expect(parseTypedValue('12345678901234567890')).toEqual({value: '12345678901234567890', notes: ['12345678901234567890 was stored as the text "12345678901234567890": as a JSON number it would be rounded to 12345678901234567000']})
     expect(parseTypedValue('1e400')).toMatchObject({value: '1e400', notes: [expect.stringMatching(/out of range$/)]})
+    // Too small for a double: as a number it would be 0, another value.
+    expect(parseTypedValue('1e-400')).toEqual({value: '1e-400', notes: ['1e-400 was stored as the text "1e-400": as a JSON number it would be rounded to 0']})
   })
 
   it('refuses a key given twice, at any depth, naming it', () => {
@@ -63,6 +65,7 @@ describe('parseTypedValue (steme assert)', () => {
   it('refuses a number inside an array or object that would change value, and notes one that only changes form', () => {
     expect(refusal(() => parseTypedValue('[1.10, 12345678901234567890]'))).toMatchObject({message: 'value: the number 12345678901234567890 in it would be rounded to 12345678901234567000', hint: 'write it as a string ("12345678901234567890") to keep it as typed'})
     expect(refusal(() => parseTypedValue('{"x": -1e999}')).message).toBe('value: the number -1e999 in it is out of range')
+    expect(refusal(() => parseTypedValue('[1e-400]')).message).toBe('value: the number 1e-400 in it would be rounded to 0')
     expect(parseTypedValue('{"mg": 2.50}')).toEqual({value: {mg: 2.5}, notes: ['the number 2.50 in it was stored as 2.5, its JSON form; to keep the text as typed, pass --string']})
     expect(parseTypedValue('{"v":"1.10","n":[1.5,-2,3e-7]}')).toEqual({value: {v: '1.10', n: [1.5, -2, 3e-7]}, notes: []})
   })

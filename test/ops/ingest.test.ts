@@ -157,6 +157,30 @@ describe('ingest', () => {
     expect(lines[res.errors[2].line - 1]).toBe('  {')
   })
 
+  it('reads one JSON document over many lines: what `steme log --json` writes, or one record; the lines stay right', async () => {
+    const signed = [assertion({subject: 's:log', value: 'a'}), assertion({subject: 's:log', value: 'b'})].map((a) => JSON.parse(line(a)))
+    // The shape of `steme log --json`: one object, its records array pretty-printed.
+    const text = JSON.stringify({records: [signed[0], {subject: 's:log', predicate: 'p'}, signed[1]]}, null, 2) + '\n'
+    for (const name of ['log.json', 'stdin', 'log.txt']) {
+      const d = deps()
+      const res = await ingestOp(d, {input: input(text), name})
+      expect(res).toMatchObject({format: 'json', lines: 3, added: 2, rejected: 1})
+      const lines = text.split('\n')
+      expect(res.errors).toEqual([{line: lines.indexOf('    {', lines.indexOf('    {') + 1) + 1, reason: expect.stringMatching(/^value: is required/)}])
+      expect((await collect(d.store)).map((r) => r.id).sort()).toEqual(signed.map((r) => r.id).sort())
+    }
+    // One record printed over several lines is that record.
+    const one = await ingestOp(deps(), {input: input('\n{\n  "subject": "s:one",\n  "predicate": "p",\n  "value": 1,\n  "value": 2\n}\n'), name: 'stdin'})
+    expect(one).toMatchObject({format: 'json', lines: 1, rejected: 1, errors: [{line: 2, reason: expect.stringMatching(/the key "value" appears twice/)}]})
+    const d = deps()
+    expect(await ingestOp(d, {input: input('{\n  "subject": "s:one",\n  "predicate": "p",\n  "value": [1,\n 2]\n}'), name: 'one.json'})).toMatchObject({format: 'json', added: 1})
+    expect((await d.store.assertions('s:one', 'p')).map((a) => a.value)).toEqual([[1, 2]])
+    // A .ndjson file keeps its extension's word: a { alone is then one damaged line.
+    expect(await ingestOp(deps(), {input: input(text), name: 'log.ndjson'})).toMatchObject({format: 'ndjson', added: 0})
+    // A document that holds no object is refused as a whole, saying what it holds.
+    await expect(ingestOp(deps(), {input: input('42'), name: 'n.json', format: 'json'})).rejects.toThrow('n.json holds 42, not records')
+  })
+
   it('refuses a plain fact that JSON.parse would change before it is signed (a key twice, a number out of reach), in NDJSON, a JSON array and a CSV cell alike', async () => {
     // steme assert refuses these too: signing what the parser kept would store another fact than the one written.
     const facts = [
@@ -165,6 +189,7 @@ describe('ingest', () => {
       '{"subject":"n:big","predicate":"p","value":12345678901234567890}',
       '{"subject":"n:deep","predicate":"p","value":[1,{"n":12345678901234567890}]}',
       '{"subject":"n:huge","predicate":"p","value":1e400}',
+      '{"subject":"n:tiny","predicate":"p","value":{"dose":2.5e-400}}',
       '{"subject":"n:ok","predicate":"p","value":{"a":1.10,"b":12345678901234567000}}',
     ]
     const why = [
@@ -173,27 +198,30 @@ describe('ingest', () => {
       /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed: write it as a string \("12345678901234567890"\) to keep it as typed$/,
       /^record: the number 12345678901234567890 would be rounded to 12345678901234567000 when signed/,
       /^record: the number 1e400 is out of range for JSON: write it as a string \("1e400"\)/,
+      /^record: the number 2.5e-400 would be rounded to 0 when signed: write it as a string \("2.5e-400"\)/,
     ]
     const nd = deps()
     const r1 = await ingestOp(nd, {input: input(facts.join('\n') + '\n'), name: 'facts.ndjson'})
-    expect(r1).toMatchObject({added: 1, rejected: 5})
+    expect(r1).toMatchObject({added: 1, rejected: 6})
     r1.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 1, reason: expect.stringMatching(why[i])}))
     expect((await collect(nd.store)).map((r) => (r as {value?: unknown}).value)).toEqual([{a: 1.1, b: 12345678901234567000}])
 
     const arr = deps()
     const r2 = await ingestOp(arr, {input: input('[\n' + facts.join(',\n') + '\n]'), name: 'facts.json'})
-    expect(r2).toMatchObject({format: 'json', added: 1, rejected: 5})
+    expect(r2).toMatchObject({format: 'json', added: 1, rejected: 6})
     r2.errors.forEach((e, i) => expect({line: e.line, reason: e.reason}).toEqual({line: i + 2, reason: expect.stringMatching(why[i])}))
 
     const csv = deps()
-    const r3 = await ingestOp(csv, {input: input('subject,predicate,value\nc:dup,p,"{""a"":1,""a"":2}"\nc:deep,p,"[12345678901234567890]"\nc:top,p,12345678901234567890\n'), name: 'facts.csv'})
-    expect(r3).toMatchObject({format: 'csv', added: 1, rejected: 2})
+    const r3 = await ingestOp(csv, {input: input('subject,predicate,value\nc:dup,p,"{""a"":1,""a"":2}"\nc:deep,p,"[12345678901234567890]"\nc:top,p,12345678901234567890\nc:tiny,p,1e-400\n'), name: 'facts.csv'})
+    expect(r3).toMatchObject({format: 'csv', added: 2, rejected: 2})
     expect(r3.errors).toEqual([
       {line: 2, reason: expect.stringMatching(/^value: the key "a" appears twice in one object; /)},
       {line: 3, reason: expect.stringMatching(/^value: the number 12345678901234567890 would be rounded/)},
     ])
     // A number alone in its cell is kept as the text, as steme assert keeps it.
     expect((await csv.store.assertions('c:top', 'p')).map((a) => a.value)).toEqual(['12345678901234567890'])
+    // One too small for a double is not stored as 0, which would be another value.
+    expect((await csv.store.assertions('c:tiny', 'p')).map((a) => a.value)).toEqual(['1e-400'])
   })
 
   it('a JSON array\'s signed records and plain facts go in as written: a signed record is still verified from its parsed form', async () => {
@@ -233,6 +261,24 @@ describe('ingest', () => {
     expect((err as UserError).message).toMatch(/^facts\.csv:1: the CSV header row: /)
     expect((err as UserError).message).toMatch(why)
     expect(await collect(d.store)).toEqual([])
+  })
+
+  it('a CSV saved with semicolons or tabs between fields (a spreadsheet in many locales) is named as such, not as one unknown column or lines of bad JSON', async () => {
+    for (const [text, name, sep] of [
+      ['subject;predicate;value\r\ndrug:a;rate;0,2\r\n', 'sheet.csv', 'semicolons (;)'],
+      ['"Subject";"Predicate";"Value"\ndrug:a;rate;1\n', 'stdin', 'semicolons (;)'],
+      ['subject\tpredicate\tvalue\tconfidence\ndrug:a\trate\t1\t0.5\n', 'sheet.tsv', 'tabs'],
+      ['subject\tpredicate\tvalue\ndrug:a\trate\t1\n', 'stdin', 'tabs'],
+    ]) {
+      const d = deps()
+      const err = await ingestOp(d, {input: input(text), name}).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UserError)
+      expect((err as UserError).message).toBe(`${name}:1: the CSV header row: its columns are separated by ${sep}, not commas: steme reads comma-separated CSV (a spreadsheet saves it as "CSV UTF-8 (comma delimited)")`)
+      expect((err as UserError).hint).toBe('nothing was stored; save the file with commas between its fields and ingest it again')
+      expect(await collect(d.store)).toEqual([])
+    }
+    // A first line with tabs that name no record field is still NDJSON.
+    expect(sniffFormat('some\ttext\n')).toBe('ndjson')
   })
 
   it('reads a JSON array and CSV with a header row', async () => {

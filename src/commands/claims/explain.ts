@@ -10,14 +10,14 @@ export default class ClaimsExplain extends StemeCommand {
   static examples = ['<%= config.bin %> claims explain > docs/what-must-stay-true.md', '<%= config.bin %> claims explain --output CLAIMS.md']
   static flags = {
     claims: Flags.string({description: 'claims file (default: .steme/claims.toml at the repo root)'}),
-    output: Flags.string({char: 'o', description: 'write the markdown to this file instead of stdout'}),
+    output: Flags.string({char: 'o', description: 'write the markdown to this file instead of stdout (-: stdout)'}),
     baseline: Flags.string({description: 'say which failures this baseline accepts (default: .steme/claims-baseline.json when it exists)'}),
   }
 
   async run(): Promise<ClaimsExplainResult> {
     const {flags} = await this.parse(ClaimsExplain)
     // Checked before the claims are verified; the file is replaced only with the whole page.
-    const output = flags.output === undefined ? undefined : outputFile(flags.output, '--output')
+    const output = flags.output === undefined || flags.output === '-' ? undefined : outputFile(flags.output, '--output')
     const openStore = lazyStore(flags.store, process.env, (root) => this.open({store: flags.store, cwd: root, readOnly: true}))
     const res = await claimsExplainOp({openStore}, {cwd: process.cwd(), claims: flags.claims, baseline: flags.baseline})
     // The statuses on the page depend on them (a file that could not be read): said here, not hidden.

@@ -1,0 +1,32 @@
+/** steme ingest of one JSON document over many lines, as steme's own --json output is. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+describe('steme log --json piped into steme ingest', () => {
+  let sb: Sandbox
+  beforeAll(() => {
+    sb = sandbox()
+    expect(sb.run(['init']).code).toBe(0)
+    expect(sb.run(['init', '--dir', join(sb.dir, 'copy')]).code).toBe(0)
+  })
+  afterAll(() => sb.cleanup())
+
+  it('stores every record it lists, so the copy exports the same bytes; the same output in a .json file too', () => {
+    const a = sb.run(['assert', 'drug:aspirin', 'dose', '{"mg": 75}', '-c', '0.8', '-s', 'lab:1']).stdout.trim()
+    expect(sb.run(['assert', 'drug:aspirin', 'dose', '100', '--evidence', a.slice(0, 8)]).code).toBe(0)
+    expect(sb.run(['vote', a, 'up']).code).toBe(0)
+    expect(sb.run(['retract', '--source', 'lab:1', '--reason', 'mislabelled']).code).toBe(0)
+    const log = sb.run(['log', '--json'])
+    expect(log.code).toBe(0)
+    const copy = join(sb.dir, 'copy')
+    const piped = sb.run(['ingest', '-', '--store', copy], {input: log.stdout})
+    expect({code: piped.code, stdout: piped.stdout, stderr: piped.stderr}).toEqual({code: 0, stderr: '', stdout: '4 added, 0 already present, 0 rejected (4 json records read)\n'})
+    expect(sb.run(['export', '--store', copy]).stdout).toBe(sb.run(['export']).stdout)
+
+    writeFileSync(join(sb.dir, 'log.json'), log.stdout)
+    const again = sb.run(['ingest', 'log.json', '--store', copy])
+    expect({code: again.code, stdout: again.stdout, stderr: again.stderr}).toEqual({code: 0, stderr: '', stdout: '0 added, 4 already present, 0 rejected (4 json records read)\n'})
+  })
+})
