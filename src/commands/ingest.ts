@@ -73,14 +73,7 @@ A first line that is a { alone starts one JSON document over many lines: one rec
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
-    if (res.rejected > 0 && res.added + res.present === 0) {
-      // Every line rejected: there is no "other line" stored, and the whole input may simply be fixed and ingested again.
-      this.note('hint: no line was stored: fix the input and ingest it again')
-    } else if (res.rejected > 0) {
-      this.note(
-        'hint: every other line was stored. To retry, ingest only the rejected lines, fixed: plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)',
-      )
-    }
+    if (res.rejected > 0) this.note(retryHint(res))
     this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${plural(res.lines, `${res.format} record`)} read)`)
     if (res.rejected > 0) process.exitCode = 1
     if (res.interrupted) {
@@ -116,3 +109,23 @@ function checkInputFile(file: string): void {
   }
   if (isDir) throw new UserError(`${file} is a directory, not a file to ingest`, {hint: `${hint}; to load every file in it: cat ${file}/*.ndjson | steme ingest -`})
 }
+
+/**
+ * What to do about rejected lines. A plain fact can be fixed and ingested again; a signed record
+ * (its line claims an id) cannot be fixed by editing, since its signature covers every field:
+ * only its signer can give a good copy.
+ */
+function retryHint(res: Pick<IngestSummary, 'added' | 'present' | 'rejected' | 'errors'>): string {
+  const signed = res.errors.filter((e) => e.id !== undefined).length
+  const allSigned = signed > 0 && signed === res.rejected
+  const signedNote = 'a signed record cannot be fixed by editing it (its signature covers every field): get a good copy from its signer'
+  if (res.added + res.present === 0) {
+    if (allSigned) return `hint: no line was stored: ${signedNote}`
+    return `hint: no line was stored: fix the input and ingest it again${signed ? `; ${signedNote}` : ''}`
+  }
+  const plain =
+    'plain facts are signed anew each time, so ingesting the whole input again would store its plain facts a second time (signed records already stored are skipped)'
+  if (allSigned) return `hint: every other line was stored. The rejected lines are signed records: ${signedNote}. Before ingesting the input again, note that ${plain}`
+  return `hint: every other line was stored. To retry, ingest only the rejected lines, fixed: ${plain}${signed ? `. Of the rejected lines, ${signedNote}` : ''}`
+}
+

@@ -378,6 +378,32 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     }
   })
 
+  it('a rejected signed record is not to be fixed by editing: the hint sends its reader to the signer', () => {
+    const other = sandbox()
+    try {
+      other.run(['init'])
+      other.run(['assert', 's:signed', 'p', '1'])
+      const good = other.run(['export']).stdout.trim()
+      const tampered = good.replace('"value":1', '"value":2')
+      expect(tampered).not.toBe(good)
+      // Only signed lines rejected: nothing about fixing them.
+      const alone = other.run(['ingest', '-'], {input: `${tampered}\n`})
+      expect(alone.code).toBe(1)
+      expect(alone.stderr).toContain('hint: no line was stored: a signed record cannot be fixed by editing it (its signature covers every field): get a good copy from its signer')
+      expect(alone.stderr).not.toContain('fix the input')
+      const beside = other.run(['ingest', '-'], {input: `{"subject":"s:2","predicate":"p","value":1}\n${tampered}\n`})
+      expect(beside.code).toBe(1)
+      expect(beside.stderr).toContain('hint: every other line was stored. The rejected lines are signed records: a signed record cannot be fixed by editing it')
+      expect(beside.stderr).not.toContain('ingest only the rejected lines, fixed')
+      // A plain line and a signed one rejected: both pieces of advice.
+      const both = other.run(['ingest', '-'], {input: `{"subject":"s:3","predicate":"p","value":1}\n{oops\n${tampered}\n`})
+      expect(both.stderr).toContain('To retry, ingest only the rejected lines, fixed:')
+      expect(both.stderr).toContain('Of the rejected lines, a signed record cannot be fixed by editing it')
+    } finally {
+      other.cleanup()
+    }
+  })
+
   it('when every line is rejected the hint says nothing was stored, not that other lines were', () => {
     const other = sandbox()
     try {
