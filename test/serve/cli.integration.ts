@@ -1,6 +1,6 @@
 /** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
 import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -196,6 +196,25 @@ describe('steme serve counts rejected records next to stored ones', () => {
       await t.until(/"requests":1,"stored":0,"rejected":1,"msg":"stopped"/)
       expect(await t.exited).toBe(0)
       expect(t.shown()).not.toMatch(/records stored ·/)
+    })
+  })
+  it.skipIf(!hasScript)('on a terminal: a 500 is printed above the status line, under the request id its answer names', async () => {
+    await onTerminal(false, async (e, t) => {
+      await t.until(/records stored/)
+      const {url} = t.daemon()
+      const {token} = JSON.parse(readFileSync(join(e.dir, '.steme', 'state', 'serve.json'), 'utf8'))
+      // The store made unwritable under the daemon: a directory where DuckDB opens its write-ahead log.
+      mkdirSync(join(e.dir, '.steme', 'store.duckdb.wal'))
+      await initHash()
+      const res = await fetch(`${url}/v1/records`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: ndjson([assertion({subject: 's', predicate: 'p', value: 1})])})
+      expect(res.status).toBe(500)
+      const id = res.headers.get('x-request-id')!
+      expect((await res.json()).error.message).toContain(`request id ${id}`)
+      await t.until(new RegExp(`error: request failed \\(request id ${id}\\): .*Is a directory`))
+      // The status line is drawn again below it: it stays at the bottom.
+      await t.until(new RegExp(`request id ${id}\\)[^\\n]*\\n[\\s\\S]*serving ${url.replace(/\./g, '\\.')} · `))
+      // The session token the request carried is nowhere on the terminal.
+      expect(t.shown()).not.toContain(token)
     })
   })
 })
