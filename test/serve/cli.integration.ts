@@ -467,6 +467,40 @@ describe('CLI against a daemon', () => {
     }
   })
 
+  it('vote goes through the daemon, found on this machine or with --remote: signed here, stored there', async () => {
+    const d = await startDaemon(e)
+    try {
+      const target = ids.find((id) => id)!
+      const up = await steme(e, ['vote', target.slice(0, 12), 'up', '--json'])
+      expect(up.code, up.stderr).toBe(0)
+      expect(up.stderr).toMatch(/holds this store: going through it/)
+      const upVote = JSON.parse(up.stdout)
+      expect(upVote).toMatchObject({target, weight: 1})
+      const down = await steme(e, ['vote', target, 'down', '--remote', d.url, '--token', token, '--json'])
+      expect(down.code, down.stderr).toBe(0)
+      const downVote = JSON.parse(down.stdout)
+      // Both are stored in the daemon's store, signed by this key, and cite their target.
+      const shown = JSON.parse((await steme(e, ['show', target, '--json'])).stdout)
+      expect(shown.citedBy).toEqual(expect.arrayContaining([expect.objectContaining({id: upVote.id, kind: 'vote'}), expect.objectContaining({id: downVote.id, kind: 'vote'})]))
+      const vote = JSON.parse((await steme(e, ['show', downVote.id, '--json'])).stdout)
+      expect(vote).toMatchObject({signature: 'valid', record: {kind: 'vote', target, weight: -1, agent: JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent}})
+      // Refusals keep their codes across the wire: an unknown id, a vote on a vote, a read token.
+      const unknown = await steme(e, ['vote', 'e'.repeat(64), 'up'])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
+      const onVote = await steme(e, ['vote', downVote.id, 'up'])
+      expect(onVote.code).toBe(1)
+      expect(onVote.stderr).toContain('votes are on assertions')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'voter-read'])).stdout.trim()
+      const refused = await steme(e, ['vote', target, 'up', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
     const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
