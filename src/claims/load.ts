@@ -23,6 +23,8 @@ export interface LoadedClaims {
   from: 'worktree' | 'index'
   /** With a staged repo, a claims file read from the working tree because it is new and not staged: the commit would not hold it. */
   warning?: string
+  /** The repo has no claims file at the default path (only with `noFile: 'empty'`): `claims` holds none. */
+  missing?: true
 }
 
 const CLAIMS_MAX_BYTES = 4 * 1024 * 1024
@@ -38,6 +40,11 @@ export interface LoadOptions {
   checkLenses?: boolean
   /** Asked only when a staged commit deletes the claims file, to say how to stop keeping claims; undefined when it cannot be told. */
   hook?: () => CommitHook | undefined
+  /**
+   * 'empty': a repo without a claims file at the default path (never committed, not in the index)
+   * has no claims, rather than being an error; a file named by --claims must still exist.
+   */
+  noFile?: 'empty'
 }
 
 /**
@@ -62,6 +69,9 @@ export async function loadClaims(root: string, path: string | undefined, repo?: 
   } else if (inRepo && (await committed(root, rel))) {
     throw claimsDeleted(rel, existsSync(abs), opts.hook)
   } else {
+    if (!existsSync(abs) && path === undefined && opts.noFile === 'empty') {
+      return {claims: validateClaims({}, '', rel), from, missing: true}
+    }
     if (!existsSync(abs)) {
       // Named from the repo root, which a command run in a subdirectory (with a .steme of its own, perhaps) does not show.
       throw new UserError(`no claims file at ${rel.startsWith('..') ? abs : `${rel} in ${root}`}`, {

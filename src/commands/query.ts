@@ -30,7 +30,7 @@ ${SELF_IN_LENS}`
   static flags = {
     lens: Flags.string({char: 'l', description: 'lens expression (default: [query] lens in the store config, else recency)'}),
     all: Flags.boolean({char: 'a', description: 'list every candidate value with its score, and every assertion with its state'}),
-    explain: Flags.boolean({char: 'e', description: 'say why the winner won'}),
+    explain: Flags.boolean({char: 'e', description: "say why the winner won, and which retractions of its and the other candidates' assertions this store set aside (their author is not trusted here)"}),
     'as-of': Flags.string({description: 'what the store knew then: only records stamped up to this date or hlc'}),
     'valid-at': Flags.string({description: "what held in the world at this date (from assertions' valid ranges)"}),
     'include-retracted': Flags.boolean({description: 'let retracted assertions take part (they stay marked)'}),

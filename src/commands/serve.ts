@@ -29,7 +29,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     'allow-agent': Flags.string({description: 'accept records only from this agent key (repeatable; default: config serve.allow_agents, else any)', multiple: true}),
     threads: threadsFlag('signature verification worker threads (default: one per core)', {min: 0}),
     'db-threads': threadsFlag('DuckDB worker threads: lookups answer fastest on one; raise it for a daemon that serves large scans (conflicts, log)', {default: 1, min: 1}),
-    'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
+    'log-level': Flags.string({description: 'JSON log level when not on a TTY (info logs every request); on a TTY warnings and errors are printed above the status line (error or silent print fewer)', options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info'}),
   }
 
   async run(): Promise<{url: string; requests: number; stored: number; rejected: number}> {
@@ -48,6 +48,9 @@ requests in flight, then closes the store. See docs/serve.md.`
     const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)
     for (const a of allow ?? []) if (!/^[0-9a-f]{64}$/.test(a)) throw new UserError(`--allow-agent ${a} is not an agent key (64 lowercase hex)`)
     const tty = this.liveTerminal()
+    // On a terminal the log's warnings and errors (a 500 and its request id, refused connections)
+    // are printed as lines: without them the request id a client is told to look up is nowhere.
+    const terminal = tty ? (await import('../serve/terminal-log.js')).terminalLog() : undefined
     const sessionToken = newTokenText()
     const server = await createServer({
       deps: rt,
@@ -60,7 +63,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       allowAgents: allow,
       threads: flags.threads,
       https,
-      logger: tty ? false : {level: flags['log-level']},
+      logger: terminal ? {level: terminalLevel(flags['log-level']), stream: terminal.stream} : {level: flags['log-level']},
     })
     let url: string
     try {
@@ -85,12 +88,15 @@ requests in flight, then closes the store. See docs/serve.md.`
       warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')
     }
     const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
+    terminal?.printVia(status?.print)
     if (!tty) server.app.log.info({url, store: rt.location.url, allowAgents: allow?.length ?? 'any'}, 'steme serve ready')
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve)
       process.once('SIGINT', resolve)
     })
     status?.stop()
+    // Warnings of the shutdown itself (connections dropped after the grace period) follow the status line.
+    terminal?.printVia(undefined)
     if (!tty) server.app.log.info('shutting down: finishing requests in flight')
     try {
       await server.close()
@@ -103,6 +109,9 @@ requests in flight, then closes the store. See docs/serve.md.`
     return {url, requests, stored, rejected}
   }
 }
+
+/** What a terminal shows of the log: warnings and errors, or fewer when --log-level asks for error or silent. */
+const terminalLevel = (level: string): string => (level === 'error' || level === 'silent' ? level : 'warn')
 
 /**
  * The store is held by a daemon already: the lock error's hint is for commands that can go

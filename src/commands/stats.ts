@@ -1,11 +1,13 @@
 import {StemeCommand} from '../command.js'
 import {statsOp} from '../ops/stats.js'
+import {byteSize} from '../core/words.js'
 import {table} from '../ui/table.js'
 
 export default class Stats extends StemeCommand {
   static summary = 'Count what the store holds'
   static description =
-    'Records in all and by kind (assertion, vote, retract, epoch, trust), distinct agents and subjects, the size of the store file, ' +
+    'Records in all and by kind (assertion, vote, retract, epoch, trust), distinct agents and subjects, the size of the store on disk ' +
+    '(in KiB, MiB or GiB; `bytes` in --json is the exact count), ' +
     'its location, and its clock: the last stamp issued here, above which the next record is stamped. Opens the store read-only.'
   static examples = ['<%= config.bin %> stats', '<%= config.bin %> stats --json', '<%= config.bin %> stats --remote http://127.0.0.1:7411']
   static flags = {...StemeCommand.remoteFlags}
@@ -23,7 +25,8 @@ export default class Stats extends StemeCommand {
           ...Object.entries(s.byKind).map(([k, v]) => [`  ${k}`, v] as [string, number]),
           ['agents', s.agents],
           ['subjects', s.subjects],
-          ...(s.bytes === undefined ? [] : [['bytes on disk', s.bytes] as [string, number]]),
+          // Readable in the table; --json keeps the exact byte count.
+          ...(s.bytes === undefined ? [] : [['size on disk', byteSize(s.bytes)] as [string, string]]),
         ],
       ),
     )

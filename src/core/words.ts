@@ -3,6 +3,20 @@
 /** "1 record", "2 records", "3 witnesses"; `show` writes the number (e.g. with thousands separators). */
 export const plural = (n: number, word: string, show: (n: number) => string = String): string => `${show(n)} ${word}${n === 1 ? '' : /(s|sh|ch|x)$/.test(word) ? 'es' : 's'}`
 
+/** A size in bytes as a person reads it: "812 B", "4.3 KiB", "4.3 MiB", "1.2 GiB" (binary units, one decimal). */
+export function byteSize(b: number): string {
+  if (b < 1024) return `${b} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = b / 1024
+  let i = 0
+  // Rounded first, so 1023.96 KiB reads as 1.0 MiB, not 1024.0 KiB.
+  while (Number(v.toFixed(1)) >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(1)} ${units[i]}`
+}
+
 /** A word as a POSIX shell reads it back: as it is when it holds nothing the shell treats specially, else in single quotes. */
 export const shellWord = (s: string): string => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
 

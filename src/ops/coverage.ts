@@ -25,13 +25,16 @@ export interface CoverageResult {
   root: string
   rows: CoverageRow[]
   total: Omit<CoverageRow, 'dir' | 'unclaimed'>
+  /** Said when the repo has no claims file yet: nothing is claimed, so every observation is a candidate. */
+  notes?: string[]
 }
 
 export async function coverageOp(input: CoverageInput): Promise<CoverageResult> {
   const root = repoRoot(input.cwd)
   const repo = openRepo(root, {staged: !!input.staged})
   const files = await repo.list()
-  const {claims} = await loadClaims(root, input.claims, repo, files, {hook: () => commitHook(root)})
+  // No claims file yet is where coverage starts: everything observed is a candidate for a first claim.
+  const {claims, missing} = await loadClaims(root, input.claims, repo, files, {hook: () => commitHook(root), noFile: 'empty'})
   const ex = await extractAll(repo, claims, files)
   const covered = new Set(claims.claims.map((c) => key(c.subject, c.predicate)))
   const dirs = new Map<string, {observations: number; claimed: number; unclaimed: Set<string>}>()
@@ -49,5 +52,8 @@ export async function coverageOp(input: CoverageInput): Promise<CoverageResult> 
     .map(([dir, d]) => ({dir, observations: d.observations, claimed: d.claimed, ratio: d.observations ? d.claimed / d.observations : 0, unclaimed: [...d.unclaimed]}))
   const observations = rows.reduce((t, r) => t + r.observations, 0)
   const claimed = rows.reduce((t, r) => t + r.claimed, 0)
-  return {root, rows, total: {observations, claimed, ratio: observations ? claimed / observations : 0}}
+  const notes = missing
+    ? [`no claims file at ${claims.path} yet, so nothing is claimed: every observation below is a candidate; add the first claim with \`steme claims add\` (see docs/claims.md)`]
+    : undefined
+  return {root, rows, total: {observations, claimed, ratio: observations ? claimed / observations : 0}, ...(notes ? {notes} : {})}
 }

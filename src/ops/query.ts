@@ -7,6 +7,7 @@ import {inputName, type Naming} from '../core/naming.js'
 import type {Assertion, Retract} from '../core/record.js'
 import {explainRetraction} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
+import {short, showValue} from '../lenses/values.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {LensContext, Resolution} from '../lenses/types.js'
 import {gatherContext, honours, lensParams, maySupersede, selfOf, type Policy} from './context.js'
@@ -103,6 +104,33 @@ function unhonoured(a: Assertion, ctx: LensContext & PolicyView): string[] {
   return lines
 }
 
+/** Assertions whose set-aside retractions an explanation names one by one; `query --all` lists the rest. */
+const SET_ASIDE_SHOWN = 5
+
+/**
+ * The explanation says which retractions (and supersessions) of the winner's and the other
+ * candidates' assertions the local policy set aside, as `query --all` and `show` do: otherwise
+ * --explain gives a winner that another agent retracted as if no retraction had arrived.
+ */
+function withSetAside(r: Resolution, states: ReadonlyMap<string, {state: CandidateState; why?: string[]}>): Resolution {
+  const lines: string[] = []
+  let more = 0
+  for (const v of r.candidates) {
+    const who = r.winner?.key === v.key ? 'the winner' : 'candidate'
+    for (const id of v.ids) {
+      const s = states.get(id)
+      if (s?.state !== 'live' || !s.why?.length) continue
+      if (lines.length >= SET_ASIDE_SHOWN) {
+        more++
+        continue
+      }
+      lines.push(`${who} ${showValue(v.key)}, assertion ${short(id)}, ${s.why.join('; ')}`)
+    }
+  }
+  if (more) lines.push(`and ${more} more ${more === 1 ? 'assertion' : 'assertions'} with retractions or supersessions set aside here (\`query --all\` lists them)`)
+  return lines.length ? {...r, explanation: [...r.explanation, ...lines]} : r
+}
+
 /** A lens taken from the store's config that fails says so: the user never typed it. */
 function fromConfig<T>(configured: boolean, naming: Naming | undefined, f: () => T): T {
   try {
@@ -121,6 +149,7 @@ export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pic
   const self = deps.self ?? selfOf(deps)
   const cands = await deps.store.assertions(input.subject, input.predicate, asOf)
   const ctx = await gatherContext(deps, cands, {asOf, validAt: valid, now: input.now ?? Date.now(), self})
+  const states = new Map(cands.map((a) => [a.id, candidateState(a, ctx)]))
   const byPredicate = new Map<string, Assertion[]>()
   for (const a of cands) {
     let list = byPredicate.get(a.predicate)
@@ -132,7 +161,7 @@ export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pic
   for (const p of [...byPredicate.keys()].sort()) {
     const learned = needsReliability ? await learnReliability(deps, p, asOf) : undefined
     const c = learned ? {...ctx, reliability: learned.table} : ctx
-    resolutions.push(resolve(expr, byPredicate.get(p)!, c, {includeRetracted: input.includeRetracted}))
+    resolutions.push(withSetAside(resolve(expr, byPredicate.get(p)!, c, {includeRetracted: input.includeRetracted}), states))
   }
   if (resolutions.length === 0 && input.predicate !== undefined) resolutions.push({...resolve(expr, [], ctx), subject: input.subject, predicate: input.predicate})
   const candidates = cands.map((a) => ({
@@ -143,7 +172,7 @@ export async function queryOp(deps: Pick<Deps, 'store' | 'config'> & Partial<Pic
     value: a.value,
     confidence: a.confidence,
     ...(a.source !== undefined ? {source: a.source} : {}),
-    ...candidateState(a, ctx),
+    ...states.get(a.id)!,
   }))
   const notes = filterNotes(expr, ctx)
   return {subject: input.subject, lens: expr.text, asOf, validAt: valid, resolutions, candidates, ...(notes.length ? {notes} : {})}

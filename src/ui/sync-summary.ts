@@ -1,9 +1,8 @@
 /** The human summary of a pull, push or sync. */
-import {plural} from '../core/words.js'
+import {byteSize as bytes, plural} from '../core/words.js'
 import type {SyncSummary} from '../sync/client.js'
 
 const n = (x: number) => x.toLocaleString('en-US')
-const bytes = (b: number) => (b < 1024 ? `${b} B` : b < 1024 * 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1024 / 1024).toFixed(1)} MiB`)
 
 export function renderSyncSummary(s: SyncSummary): string {
   const verb = {pull: 'pulled from', push: 'pushed to', sync: 'synced with'}[s.mode]

@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {claim, GIT_ENV, makeRepo, writeFiles, tempDir} from './helpers.js'
+import {claim, GIT_ENV, gitIn, makeRepo, writeFiles, tempDir} from './helpers.js'
 
 const BIN = resolve(__dirname, '../../bin/run.js')
 let env: NodeJS.ProcessEnv
@@ -311,6 +311,27 @@ describe('claims commands', () => {
     expect(md).toContain('- **Why:** depended upon')
     const cov = JSON.parse(steme(dir, 'coverage', '--json').out)
     expect(cov.total).toMatchObject({observations: 2, claimed: 2})
+  })
+
+  it('coverage before the first claim: no claims file is 0% covered, every observation a candidate for `claims add`', () => {
+    const dir = makeRepo({'package.json': '{"name": "app", "version": "1.0.0"}\n', 'web/.nvmrc': '20\n'}, {git: true})
+    const res = steme(dir, 'coverage', '--json')
+    expect(res.code, res.err).toBe(0)
+    const cov = JSON.parse(res.out)
+    expect(cov.total).toEqual({observations: 3, claimed: 0, ratio: 0})
+    expect(cov.rows.find((r: {dir: string}) => r.dir === '.').unclaimed).toEqual(expect.arrayContaining(['repo:package name', 'repo:package version']))
+    expect(cov.notes).toEqual([expect.stringContaining('no claims file at .steme/claims.toml yet, so nothing is claimed')])
+    expect(res.err).toContain('note: no claims file at .steme/claims.toml yet')
+    const table = steme(dir, 'coverage')
+    expect(table.code).toBe(0)
+    expect(table.out).toMatch(/\(total\)\s+3\s+0\s+0%/)
+    // The index has no claims file either: the same before a commit.
+    gitIn(dir, 'add', '-A')
+    expect(JSON.parse(steme(dir, 'coverage', '--staged', '--json').out).total).toMatchObject({observations: 3, claimed: 0})
+    // A file the user names must be there.
+    const named = steme(dir, 'coverage', '--claims', 'other.toml')
+    expect(named.code).toBe(2)
+    expect(named.err).toContain('no claims file at other.toml')
   })
 
   it('list and explain mark the failures the baseline accepts, and the claims it lists that pass now', () => {

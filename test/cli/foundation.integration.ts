@@ -229,13 +229,19 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
     expect(count()).toBe(before)
   })
 
-  it('stats of a new store says its clock has stamped nothing yet, rather than an empty clock:', () => {
+  it('stats of a new store says its clock has stamped nothing yet, rather than an empty clock; the size on disk reads in MiB', () => {
     const other = sandbox()
     try {
       expect(other.run(['init']).code).toBe(0)
       expect(other.run(['stats']).stdout).toMatch(/\nclock: none yet \(nothing stamped\)\n$/)
       other.run(['assert', 'x:1', 'p', '1'])
-      expect(other.run(['stats']).stdout).toMatch(/\nclock: [0-9a-f]{16}-[0-9a-f]{4}\n$/)
+      const shown = other.run(['stats']).stdout
+      expect(shown).toMatch(/\nclock: [0-9a-f]{16}-[0-9a-f]{4}\n$/)
+      // The size reads in binary units; --json keeps the exact byte count.
+      const {bytes} = other.json<{bytes: number}>(['stats'])
+      expect(Number.isInteger(bytes) && bytes > 1024 * 1024).toBe(true)
+      expect(shown).toMatch(new RegExp(`\nsize on disk +${(bytes / 1024 / 1024).toFixed(1).replace('.', '\\.')} MiB\n`))
+      expect(shown).not.toContain(String(bytes))
     } finally {
       other.cleanup()
     }

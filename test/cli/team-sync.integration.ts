@@ -37,10 +37,12 @@ afterAll(() => {
 
 describe('retractions that arrive by sync from agents not trusted here', () => {
   let mine: string
+  let older: string
   let carolKey: string
   let bobKey: string
 
   beforeAll(() => {
+    older = run(alice, ['assert', 'drug:x', 'rate', '0.3', '--source', 'lab:a'])
     mine = run(alice, ['assert', 'drug:x', 'rate', '0.2', '--source', 'lab:a'])
     run(alice, ['sync'])
     carolKey = agentOf(carol)
@@ -72,6 +74,16 @@ describe('retractions that arrive by sync from agents not trusted here', () => {
     expect(hers.why!.join('\n')).toMatch(/retracted by [0-9a-f]{12} \(agent [0-9a-f]{12}\): misread/)
   })
 
+  it('--explain says so too, for the winner and for the other candidates', () => {
+    const explained = json<Query>(alice, ['query', 'drug:x', 'rate', '--explain']).resolutions[0].explanation.join('\n')
+    expect(explained).toMatch(new RegExp(`the winner 0\\.2, assertion ${mine.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${carolKey.slice(0, 12)} retracts it \\("misread"\\), but that agent is not trusted here`))
+    expect(explained).toMatch(new RegExp(`the winner 0\\.2, assertion ${mine.slice(0, 12)}, .*; not retracted: [0-9a-f]{12} by agent ${bobKey.slice(0, 12)} retracts its source "lab:a"`))
+    expect(explained).toMatch(new RegExp(`candidate 0\\.3, assertion ${older.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${bobKey.slice(0, 12)} retracts its source "lab:a", but that agent is not trusted here`))
+    const shown = alice.run(['query', 'drug:x', 'rate', '--explain'], {cwd: store(alice)}).stdout
+    expect(shown).toMatch(new RegExp(`\n {2}rate: the winner 0\\.2, assertion ${mine.slice(0, 12)}, not retracted: `))
+    expect(shown).toMatch(new RegExp(`\n {2}rate: candidate 0\\.3, assertion ${older.slice(0, 12)}, not retracted: `))
+  })
+
   it('a new assertion citing a source retracted in the signer\'s queries says it is retracted from the start', () => {
     const r = bob.run(['assert', 'drug:x', 'rate', '0.3', '--source', 'lab:a'], {cwd: store(bob)})
     expect(r.code).toBe(0)
@@ -87,10 +99,15 @@ describe('retractions that arrive by sync from agents not trusted here', () => {
 
   it('take effect once trust in their author arrives, and the note gives way to the retraction chain', () => {
     run(alice, ['trust', carolKey, '1'])
-    const c = json<Query>(alice, ['query', 'drug:x', 'rate', '--all']).candidates.find((x) => x.id === mine)!
+    const q = json<Query>(alice, ['query', 'drug:x', 'rate', '--all', '--explain'])
+    const c = q.candidates.find((x) => x.id === mine)!
     expect(c.state).toBe('retracted')
     expect(c.why!.join('\n')).not.toMatch(/not retracted/)
     expect(c.why![0]).toContain(`(agent ${carolKey.slice(0, 12)}): misread`)
+    // The explanation no longer names Carol's retraction as set aside; Bob's of the source still is.
+    const explained = q.resolutions[0].explanation.join('\n')
+    expect(explained).not.toContain(`by agent ${carolKey.slice(0, 12)} retracts`)
+    expect(explained).toMatch(new RegExp(`candidate 0\\.3, assertion ${older.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${bobKey.slice(0, 12)}`))
   })
 })
 

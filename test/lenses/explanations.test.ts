@@ -72,3 +72,18 @@ describe('trust', () => {
     ])
   })
 })
+
+describe('retractions set aside by the local policy', () => {
+  it('are named for the winner and the other candidates, the first few one by one and the rest counted', async () => {
+    const author = testKey(2)
+    const stranger = testKey(9)
+    const asserted = Array.from({length: 8}, (_, i) => assertion({subject: 's:x', predicate: 'p', value: i, source: 'lab:z', hlc: at(i + 1)}, author))
+    const r = await query([...asserted, record({kind: 'retract', source: 'lab:z', hlc: at(20)}, stranger)], 'recency')
+    expect(r.winner?.value).toBe(7)
+    const setAside = r.explanation.filter((l) => l.includes('not retracted'))
+    expect(setAside).toHaveLength(5)
+    expect(setAside[0]).toMatch(new RegExp(`^the winner 7, assertion ${asserted[7].record.id.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${stranger.publicHex.slice(0, 12)} retracts its source "lab:z", but that agent is not trusted here`))
+    expect(setAside[1]).toMatch(/^candidate 6, assertion [0-9a-f]{12}, not retracted: /)
+    expect(r.explanation.at(-1)).toBe('and 3 more assertions with retractions or supersessions set aside here (`query --all` lists them)')
+  })
+})

@@ -1,6 +1,6 @@
 /** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
 import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -196,6 +196,25 @@ describe('steme serve counts rejected records next to stored ones', () => {
       await t.until(/"requests":1,"stored":0,"rejected":1,"msg":"stopped"/)
       expect(await t.exited).toBe(0)
       expect(t.shown()).not.toMatch(/records stored ·/)
+    })
+  })
+  it.skipIf(!hasScript)('on a terminal: a 500 is printed above the status line, under the request id its answer names', async () => {
+    await onTerminal(false, async (e, t) => {
+      await t.until(/records stored/)
+      const {url} = t.daemon()
+      const {token} = JSON.parse(readFileSync(join(e.dir, '.steme', 'state', 'serve.json'), 'utf8'))
+      // The store made unwritable under the daemon: a directory where DuckDB opens its write-ahead log.
+      mkdirSync(join(e.dir, '.steme', 'store.duckdb.wal'))
+      await initHash()
+      const res = await fetch(`${url}/v1/records`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: ndjson([assertion({subject: 's', predicate: 'p', value: 1})])})
+      expect(res.status).toBe(500)
+      const id = res.headers.get('x-request-id')!
+      expect((await res.json()).error.message).toContain(`request id ${id}`)
+      await t.until(new RegExp(`error: request failed \\(request id ${id}\\): .*Is a directory`))
+      // The status line is drawn again below it: it stays at the bottom.
+      await t.until(new RegExp(`request id ${id}\\)[^\\n]*\\n[\\s\\S]*serving ${url.replace(/\./g, '\\.')} · `))
+      // The session token the request carried is nowhere on the terminal.
+      expect(t.shown()).not.toContain(token)
     })
   })
 })
@@ -445,6 +464,40 @@ describe('CLI against a daemon', () => {
       expect(after.signature).toBe('valid')
     } finally {
       d.proc.kill('SIGKILL')
+    }
+  })
+
+  it('vote goes through the daemon, found on this machine or with --remote: signed here, stored there', async () => {
+    const d = await startDaemon(e)
+    try {
+      const target = ids.find((id) => id)!
+      const up = await steme(e, ['vote', target.slice(0, 12), 'up', '--json'])
+      expect(up.code, up.stderr).toBe(0)
+      expect(up.stderr).toMatch(/holds this store: going through it/)
+      const upVote = JSON.parse(up.stdout)
+      expect(upVote).toMatchObject({target, weight: 1})
+      const down = await steme(e, ['vote', target, 'down', '--remote', d.url, '--token', token, '--json'])
+      expect(down.code, down.stderr).toBe(0)
+      const downVote = JSON.parse(down.stdout)
+      // Both are stored in the daemon's store, signed by this key, and cite their target.
+      const shown = JSON.parse((await steme(e, ['show', target, '--json'])).stdout)
+      expect(shown.citedBy).toEqual(expect.arrayContaining([expect.objectContaining({id: upVote.id, kind: 'vote'}), expect.objectContaining({id: downVote.id, kind: 'vote'})]))
+      const vote = JSON.parse((await steme(e, ['show', downVote.id, '--json'])).stdout)
+      expect(vote).toMatchObject({signature: 'valid', record: {kind: 'vote', target, weight: -1, agent: JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent}})
+      // Refusals keep their codes across the wire: an unknown id, a vote on a vote, a read token.
+      const unknown = await steme(e, ['vote', 'e'.repeat(64), 'up'])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
+      const onVote = await steme(e, ['vote', downVote.id, 'up'])
+      expect(onVote.code).toBe(1)
+      expect(onVote.stderr).toContain('votes are on assertions')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'voter-read'])).stdout.trim()
+      const refused = await steme(e, ['vote', target, 'up', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
     }
   })
 
