@@ -11,6 +11,9 @@ export function rangeOf(a: Assertion): [number, number] {
   return [a.valid?.from === undefined ? -Infinity : parseDate(a.valid.from), a.valid?.to === undefined ? Infinity : parseDate(a.valid.to)]
 }
 
+/** Does the range hold at any instant? Only `from` = `to` holds at none. */
+const holdsSometime = (a: Assertion): boolean => a.valid?.from === undefined || a.valid.to === undefined || parseDate(a.valid.from) < parseDate(a.valid.to)
+
 /** Start and end events of ranges, ends before starts at one instant: [a, b) and [b, c) never hold at once. */
 function events<T>(items: ReadonlyArray<{range: [number, number]; tag: T}>): Array<{at: number; start: boolean; tag: T}> {
   const out: Array<{at: number; start: boolean; tag: T}> = []
@@ -25,7 +28,16 @@ function events<T>(items: ReadonlyArray<{range: [number, number]; tag: T}>): Arr
  * it no conflict. Assertions without a range hold always.
  */
 export function valuesOverlap(cands: readonly Assertion[], valueKey: (a: Assertion) => string): boolean {
-  if (!cands.some((a) => a.valid !== undefined)) return new Set(cands.map(valueKey)).size > 1
+  // Values asserted without a range hold always: two of them overlap, and one overlaps every other
+  // value that holds at all. Only pairs where every value has a range need the sweep.
+  let always: string | undefined
+  for (const a of cands) {
+    if (a.valid !== undefined) continue
+    const k = valueKey(a)
+    if (always === undefined) always = k
+    else if (k !== always) return true
+  }
+  if (always !== undefined) return cands.some((a) => a.valid !== undefined && valueKey(a) !== always && holdsSometime(a))
   const active = new Map<string, number>()
   for (const e of events(cands.map((a) => ({range: rangeOf(a), tag: valueKey(a)})))) {
     const n = active.get(e.tag) ?? 0
@@ -42,13 +54,22 @@ export function valuesOverlap(cands: readonly Assertion[], valueKey: (a: Asserti
  * The conflict score of ranked values over time: at each instant, among the values that hold then
  * (a value holds where any of its candidates' ranges does), the lens's probabilities weighed as
  * values.ts conflictOf weighs them (values without any belief do not count); the highest over all
- * instants. Two values conflict only where their ranges overlap. Without ranges every value holds
- * at every instant, and the score is conflictOf's (values.ts asks this only when some range exists).
+ * instants. Two values conflict only where their ranges overlap. When every value holds at every
+ * instant, the score is `conflictOf`'s (values.ts's, passed in: it imports this module).
  */
-export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly Assertion[]): number {
+export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly Assertion[], conflictOf: (ranked: readonly RankedValue[]) => number): number {
+  // A value with a candidate without a range holds always: when every value does, one instant is all of time.
+  const always = new Set<string>()
+  for (const a of cands) if (a.valid === undefined) always.add(a.id)
+  const lasting = ranked.map((r) => r.ids.some((id) => always.has(id)))
+  if (lasting.every(Boolean)) return conflictOf(ranked)
   const byId = new Map(cands.map((a) => [a.id, a]))
   const items: Array<{range: [number, number]; tag: number}> = []
   ranked.forEach((r, i) => {
+    if (lasting[i]) {
+      items.push({range: [-Infinity, Infinity], tag: i})
+      return
+    }
     for (const id of r.ids) {
       const a = byId.get(id)
       items.push({range: a ? rangeOf(a) : [-Infinity, Infinity], tag: i})

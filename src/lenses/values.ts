@@ -155,7 +155,7 @@ export function conflictOf(ranked: readonly RankedValue[]): number {
  */
 export function conflictIn(ranked: readonly RankedValue[], cands: readonly Assertion[], validAt: string | undefined): number {
   // At a --valid-at date the candidates are those that hold then: one instant, every value in it.
-  return validAt !== undefined || ranked.length < 2 || !cands.some((a) => a.valid !== undefined) ? conflictOf(ranked) : conflictOverTime(ranked, cands)
+  return validAt !== undefined || ranked.length < 2 || !cands.some((a) => a.valid !== undefined) ? conflictOf(ranked) : conflictOverTime(ranked, cands, conflictOf)
 }
 
 /** True when the two best scores are equal: the winner then rests on the id tie-break. */
