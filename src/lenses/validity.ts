@@ -7,8 +7,18 @@ import type {RankedValue} from './types.js'
  * The instants an assertion's value holds, [from, to) in ms: `to` is the first moment it no
  * longer holds, as `--valid-at` reads it (filters.ts validAt); an open end is unbounded.
  */
-export function rangeOf(a: Assertion): [number, number] {
-  return [a.valid?.from === undefined ? -Infinity : parseDate(a.valid.from), a.valid?.to === undefined ? Infinity : parseDate(a.valid.to)]
+export function rangeOf(a: Assertion, parse: (date: string) => number = parseDate): [number, number] {
+  return [a.valid?.from === undefined ? -Infinity : parse(a.valid.from), a.valid?.to === undefined ? Infinity : parse(a.valid.to)]
+}
+
+/** parseDate for one pair's candidates, whose ranges mostly repeat a few dates: parsing was most of the sweep's cost. */
+function dateParser(): (date: string) => number {
+  const seen = new Map<string, number>()
+  return (date) => {
+    let ms = seen.get(date)
+    if (ms === undefined) seen.set(date, (ms = parseDate(date)))
+    return ms
+  }
 }
 
 /** Does the range hold at any instant? Only `from` = `to` holds at none. */
@@ -39,7 +49,8 @@ export function valuesOverlap(cands: readonly Assertion[], valueKey: (a: Asserti
   }
   if (always !== undefined) return cands.some((a) => a.valid !== undefined && valueKey(a) !== always && holdsSometime(a))
   const active = new Map<string, number>()
-  for (const e of events(cands.map((a) => ({range: rangeOf(a), tag: valueKey(a)})))) {
+  const parse = dateParser()
+  for (const e of events(cands.map((a) => ({range: rangeOf(a, parse), tag: valueKey(a)})))) {
     const n = active.get(e.tag) ?? 0
     if (e.start) {
       if (active.size > (n > 0 ? 1 : 0)) return true
@@ -64,6 +75,7 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
   const lasting = ranked.map((r) => r.ids.some((id) => always.has(id)))
   if (lasting.every(Boolean)) return conflictOf(ranked)
   const byId = new Map(cands.map((a) => [a.id, a]))
+  const parse = dateParser()
   const items: Array<{range: [number, number]; tag: number}> = []
   ranked.forEach((r, i) => {
     if (lasting[i]) {
@@ -72,7 +84,7 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
     }
     for (const id of r.ids) {
       const a = byId.get(id)
-      items.push({range: a ? rangeOf(a) : [-Infinity, Infinity], tag: i})
+      items.push({range: a ? rangeOf(a, parse) : [-Infinity, Infinity], tag: i})
     }
   })
   // Sweep the instants in order, keeping per value how many of its ranges are open, and over the
