@@ -13,7 +13,10 @@ Each pair's score, winner and camps are what \`steme query <subject>
 --as-of is what this store KNEW then (records stamped up to it).
 --valid-at is what HELD IN THE WORLD then: a pair is contested at a date
 when two of its values held then (by their valid ranges), and an assertion
-supersedes another only at dates its own valid range covers.
+supersedes another only at dates its own valid range covers. Without it,
+values conflict only where their valid ranges overlap: a timeline ("1.2"
+until July, "1.3" from July) is not a conflict, and the score is the
+highest at any one date.
 
 ${SELF_IN_LENS}`
   static examples = [

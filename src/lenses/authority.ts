@@ -31,7 +31,7 @@ export const authority: Lens = (cands, ctx, params) => {
   if (cands.length === 0) return empty('authority', cands)
   const order = listParam(params.order)
   if (order.length === 0) {
-    return declined('authority', cands, 'abstain', ['no authority order is configured: set [lenses.authority] order = ["fda:*", "agent:<key>", ...] in the store config, or write authority(order="fda:* who:*")'])
+    return declined('authority', cands, ctx, 'abstain', ['no authority order is configured: set [lenses.authority] order = ["fda:*", "agent:<key>", ...] in the store config, or write authority(order="fda:* who:*")'])
   }
   const matchers = order.map((p) => matcher(p, ctx.self))
   const noSelf = ctx.self === undefined && order.includes('self') ? ['there is no signing key here, so "self" in the authority order matches nothing'] : []
@@ -50,12 +50,12 @@ export const authority: Lens = (cands, ctx, params) => {
   const total = [...wits.values()].reduce((t, w) => t + w.length, 0)
   const ranked = rank(groups, (g) => order.length - (best.get(g.key) ?? order.length), (g) => (wits.get(g.key)?.length ?? 0) / total)
   if (ranked[0].score === 0) {
-    return declined('authority', cands, 'abstain', [`no candidate matches the authority order (${order.map(field).join(', ')})`, ...noSelf])
+    return declined('authority', cands, ctx, 'abstain', [`no candidate matches the authority order (${order.map(field).join(', ')})`, ...noSelf])
   }
   const top = ranked[0]
   const i = order.length - top.score
   const by = current.filter((a) => valueKey(a) === top.key && rankOf(a) === i).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
   // Name what the pattern matched: the agent for `self` and `agent:`, else the source.
   const who = order[i] === 'self' || order[i].startsWith('agent:') ? `agent ${short(by.agent)}${order[i] === 'self' ? ' (self)' : ''}` : `source ${field(by.source ?? '')}`
-  return resolved('authority', cands, ranked, [`${showValue(top.key)} comes from ${who}, which matches authority rank ${i + 1} ("${field(order[i])}")`, ...noSelf])
+  return resolved('authority', cands, ranked, [`${showValue(top.key)} comes from ${who}, which matches authority rank ${i + 1} ("${field(order[i])}")`, ...noSelf], ctx)
 }

@@ -2,7 +2,7 @@
 import type {Lens} from './types.js'
 import {empty, fmt, groupByValue, latestPerAgent, rank, resolved, short, showValue, valueKey} from './values.js'
 
-export const confidence: Lens = (cands) => {
+export const confidence: Lens = (cands, ctx) => {
   if (cands.length === 0) return empty('confidence', cands)
   // A value an agent has since moved away from keeps none of its confidence: otherwise an
   // agent's old, more confident word outranks its own correction.
@@ -15,5 +15,5 @@ export const confidence: Lens = (cands) => {
   const by = current.filter((a) => valueKey(a) === top.key && a.confidence === top.score).sort((a, b) => (a.id < b.id ? -1 : 1))[0]
   return resolved('confidence', cands, ranked, [
     `${showValue(top.key)} carries the highest confidence, ${fmt(top.score)}${by ? ` (id ${short(by.id)})` : ''}${ranked[1] ? `; next best ${showValue(ranked[1].key)} at ${fmt(ranked[1].score)}` : ''}`,
-  ])
+  ], ctx)
 }

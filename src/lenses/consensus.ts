@@ -2,7 +2,7 @@
 import type {Lens} from './types.js'
 import {empty, groupByValue, plural, rank, resolved, showValue, witnessesByValue} from './values.js'
 
-export const consensus: Lens = (cands) => {
+export const consensus: Lens = (cands, ctx) => {
   if (cands.length === 0) return empty('consensus', cands)
   const wits = witnessesByValue(cands)
   const ranked = rank(groupByValue(cands), (g) => wits.get(g.key)?.length ?? 0)
@@ -12,5 +12,5 @@ export const consensus: Lens = (cands) => {
     `${showValue(ranked[0].key)} has ${plural(ranked[0].score, 'witness')} of ${total}` +
       (ranked[1] ? `; next ${showValue(ranked[1].key)} with ${ranked[1].score}` : '') +
       (copies > 0 ? ` (${plural(copies, 'repeated or earlier assertion')} by the same witnesses not counted)` : ''),
-  ])
+  ], ctx)
 }

@@ -14,7 +14,7 @@ export const epoch: Lens = (cands, ctx, params) => {
     const why = ctx.ignoredEpochs?.length
       ? 'no epoch counts here: every one this store holds is by an agent not trusted here'
       : 'no epochs are defined (add one with `steme epoch <name> --starts <date>`)'
-    return declined('epoch', cands, 'abstain', [why])
+    return declined('epoch', cands, ctx, 'abstain', [why])
   }
   const current = currentEpoch(timeline, ctx)
   const order = timeline.map((e) => e.name)
@@ -31,7 +31,7 @@ export const epoch: Lens = (cands, ctx, params) => {
       break
     }
   }
-  if (inEra.length === 0) return declined('epoch', cands, 'abstain', [`every candidate belongs to an epoch after the current one (${current === undefined ? 'none yet' : field(current)})`])
+  if (inEra.length === 0) return declined('epoch', cands, ctx, 'abstain', [`every candidate belongs to an epoch after the current one (${current === undefined ? 'none yet' : field(current)})`])
   let res = consensus(inEra, ctx, params)
   let how = 'consensus within it'
   if (res.status !== 'decided') {

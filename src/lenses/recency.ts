@@ -2,7 +2,7 @@
 import type {Lens} from './types.js'
 import {empty, groupByValue, isTie, maxOf, ordered, plural, rank, resolved, short, showValue, witnessesByValue} from './values.js'
 
-export const recency: Lens = (cands) => {
+export const recency: Lens = (cands, ctx) => {
   if (cands.length === 0) return empty('recency', cands)
   const order = ordered(cands)
   // Ordinal score: the rank of the group's newest stamp among the distinct stamps. Two values last
@@ -20,8 +20,8 @@ export const recency: Lens = (cands) => {
   if (isTie(ranked)) {
     // A tie: resolved() names the tied values and the id that breaks it; say what they share.
     const tied = ranked.filter((r) => r.score === ranked[0].score).length
-    return resolved('recency', cands, ranked, [`${tied} values were last asserted at the same hlc, ${newest.hlc} (of ${plural(cands.length, 'candidate')}), so none is later than the others`])
+    return resolved('recency', cands, ranked, [`${tied} values were last asserted at the same hlc, ${newest.hlc} (of ${plural(cands.length, 'candidate')}), so none is later than the others`], ctx)
   }
   const latest = order.filter((a) => a.hlc === newest.hlc)
-  return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(latest[0].id)}) of ${plural(cands.length, 'candidate')}`])
+  return resolved('recency', cands, ranked, [`${showValue(ranked[0].key)} is the latest assertion (hlc ${newest.hlc}, id ${short(latest[0].id)}) of ${plural(cands.length, 'candidate')}`], ctx)
 }

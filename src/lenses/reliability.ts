@@ -76,7 +76,7 @@ export const reliability: Lens = (cands, ctx) => {
     `${showValue(w.key)} is the most likely value (p ${w.probability.toFixed(2)}) given each witness's reliability ${learned}`,
     backers.length ? `its most reliable witnesses: ${backers.join('; ')}` : 'no witness holds it as its latest word',
     ...copyNote,
-  ])
+  ], ctx)
 }
 
 /** A value's elements, sorted: the claim as the model sees it ("a" and ["a"] are one claim). */

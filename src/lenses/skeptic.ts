@@ -20,5 +20,5 @@ export const skeptic: Lens = (cands, ctx, params) => {
   }
   const camps = base.candidates.map((c) => `${showValue(c.key)}: ${plural(c.witnesses, 'witness')} (${(c.probability * 100).toFixed(0)}%)`)
   const why = base.status === 'tie' ? 'the top values tie' : `conflict ${fmt(base.conflict)} exceeds the threshold ${fmt(t)}`
-  return declined('skeptic', cands, 'contested', [`no winner: ${why}. Camps: ${camps.join('; ')}`], base.candidates)
+  return declined('skeptic', cands, ctx, 'contested', [`no winner: ${why}. Camps: ${camps.join('; ')}`], base.candidates)
 }

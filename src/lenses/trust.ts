@@ -11,7 +11,7 @@ export const trust: Lens = (cands, ctx) => {
   const scoreOf = (key: string) => [...(backers.get(key) ?? [])].reduce((t, agent) => t + (ctx.trust.get(agent) ?? 0), 0)
   const ranked = rank(groups, (g) => scoreOf(g.key))
   if (!(ranked[0].score > 0)) {
-    return declined('trust', cands, 'abstain', [`none of the ${plural(new Set(cands.map((a) => a.agent)).size, 'agent')} behind the candidates has any trust yet (endorse with \`steme trust <agent> <weight>\`)`], ranked)
+    return declined('trust', cands, ctx, 'abstain', [`none of the ${plural(new Set(cands.map((a) => a.agent)).size, 'agent')} behind the candidates has any trust yet (endorse with \`steme trust <agent> <weight>\`)`], ranked)
   }
   const w = ranked[0]
   const agents = [...(backers.get(w.key) ?? [])]
@@ -23,5 +23,5 @@ export const trust: Lens = (cands, ctx) => {
     `${showValue(w.key)} has the most trust behind it: ${fmt(w.score)} from ${plural(trusted, 'agent')} with trust (${named}` +
       (agents.length > trusted ? `; and ${agents.length - trusted} without)` : ')') +
       (ranked[1] ? `; next ${showValue(ranked[1].key)} with ${fmt(ranked[1].score)}` : ''),
-  ])
+  ], ctx)
 }

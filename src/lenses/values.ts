@@ -2,7 +2,8 @@
 import {canonicalize} from '../core/canonical.js'
 import type {Assertion} from '../core/record.js'
 import {compareRecords} from '../core/store.js'
-import type {RankedValue, Resolution, Status} from './types.js'
+import type {LensContext, RankedValue, Resolution, Status} from './types.js'
+import {conflictOverTime} from './validity.js'
 
 /**
  * Who vouches for an assertion: its source when it cites one, else its agent. Consensus counts
@@ -146,11 +147,22 @@ export function conflictOf(ranked: readonly RankedValue[]): number {
   return Math.round(Math.min(1, Math.max(0, ((1 - top) * k) / (k - 1))) * 1e12) / 1e12
 }
 
+/**
+ * The conflict score a resolution reports: conflictOf, but where candidates carry `valid` ranges,
+ * the highest conflict at any one instant (validity.ts): a timeline, one value after another, is
+ * no conflict. Without ranges (the common case), and at a --valid-at date (`validAt`, the
+ * candidates already narrowed to those holding then), exactly conflictOf.
+ */
+export function conflictIn(ranked: readonly RankedValue[], cands: readonly Assertion[], validAt: string | undefined): number {
+  // At a --valid-at date the candidates are those that hold then: one instant, every value in it.
+  return validAt !== undefined || ranked.length < 2 || !cands.some((a) => a.valid !== undefined) ? conflictOf(ranked) : conflictOverTime(ranked, cands, conflictOf)
+}
+
 /** True when the two best scores are equal: the winner then rests on the id tie-break. */
 export const isTie = (ranked: readonly RankedValue[]): boolean => ranked.length > 1 && Math.abs(ranked[0].score - ranked[1].score) <= EPS
 
-/** Build a resolution from ranked values: decided or tie, with the conflict score. */
-export function resolved(lens: string, cands: readonly Assertion[], ranked: RankedValue[], why: string[], opts: {status?: Status} = {}): Resolution {
+/** Build a resolution from ranked values: decided or tie, with the conflict score (over time, or at `ctx.validAt`). */
+export function resolved(lens: string, cands: readonly Assertion[], ranked: RankedValue[], why: string[], ctx: Pick<LensContext, 'validAt'>, opts: {status?: Status} = {}): Resolution {
   const tie = isTie(ranked)
   const status = opts.status ?? (ranked.length === 0 ? 'empty' : tie ? 'tie' : 'decided')
   const explanation = [...why]
@@ -168,7 +180,7 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
     status,
     winner: status === 'decided' || status === 'tie' ? ranked[0] : undefined,
     candidates: ranked,
-    conflict: conflictOf(ranked),
+    conflict: conflictIn(ranked, cands, ctx.validAt),
     explanation,
   }
 }
@@ -178,11 +190,18 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
  * (DESIGN.md §3: every candidate value, ranked). A lens that has no scores to give them ranks them
  * all at 0, in id order, as one with scores that are all 0 would.
  */
-export function declined(lens: string, cands: readonly Assertion[], status: 'abstain' | 'contested' | 'empty', why: string[], ranked: RankedValue[] = rank(groupByValue(cands), () => 0)): Resolution {
-  return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictOf(ranked), explanation: why}
+export function declined(
+  lens: string,
+  cands: readonly Assertion[],
+  ctx: Pick<LensContext, 'validAt'>,
+  status: 'abstain' | 'contested' | 'empty',
+  why: string[],
+  ranked: RankedValue[] = rank(groupByValue(cands), () => 0),
+): Resolution {
+  return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictIn(ranked, cands, ctx.validAt), explanation: why}
 }
 
-export const empty = (lens: string, cands: readonly Assertion[]) => declined(lens, cands, 'empty', ['no candidates'])
+export const empty = (lens: string, cands: readonly Assertion[]) => declined(lens, cands, {}, 'empty', ['no candidates'])
 
 export const short = (id: string) => id.slice(0, 12)
 export const showValue = (key: string) => (key.length > 60 ? key.slice(0, 57) + '...' : key)

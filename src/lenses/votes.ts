@@ -51,5 +51,5 @@ export const votes: Lens = (cands, ctx) => {
     `${showValue(w.key)} scores ${w.score}: ${plural(wits.get(w.key)?.length ?? 0, 'witness')}, ${n.up} up and ${n.down} down votes` +
       (ranked[1] ? `; next ${showValue(ranked[1].key)} scores ${ranked[1].score}` : '') +
       (own ? ` (${plural(own, 'vote')} by agents on a value their own latest word holds not counted)` : ''),
-  ])
+  ], ctx)
 }

@@ -8,6 +8,7 @@ import {cascade} from '../lenses/cascade.js'
 import {lifecycle, validAt} from '../lenses/filters.js'
 import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {Resolution, RetractionWhy} from '../lenses/types.js'
+import {valuesOverlap} from '../lenses/validity.js'
 import {valueKey} from '../lenses/values.js'
 import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
 import type {Deps} from './deps.js'
@@ -113,7 +114,12 @@ async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 
   for await (const whole of batches) {
     // At a date, a pair whose assertions holding then share one value cannot be contested then
     // (retraction and supersession only take more away): it costs no lookups.
-    const batch = valid === undefined ? whole : {...whole, groups: whole.groups.filter((g) => new Set(g.filter((a) => validAt(a, valid)).map(valueKey)).size > 1)}
+    // Without a date, a pair whose values never hold at one instant (a timeline: "1.2" until July,
+    // "1.3" from July) has no conflict at any instant, so none at all: it is dropped here too.
+    const batch = {
+      ...whole,
+      groups: whole.groups.filter((g) => (valid === undefined ? !g.some((a) => a.valid !== undefined) || valuesOverlap(g, valueKey) : new Set(g.filter((a) => validAt(a, valid)).map(valueKey)).size > 1)),
+    }
     if (batch.groups.length === 0) continue
     const {retracted, votesByTarget, superseders} = await batchContext(deps, batch, {asOf, validAt: valid, policy, retractions})
     let seen = 0

@@ -589,7 +589,31 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await listed('2022-06-01')).toEqual(['tls-min "1.0" "1.1"'])
       expect(await listed('2024-06-01')).toEqual(['port 80 8080'])
       expect(await listed('2025-06-01')).toEqual(['port 80 8080'])
-      expect(await listed()).toEqual(['tls-min "1.1" "1.2"'])
+      // Undated, 1.2 replaces 1.0 and 80 is replaced whatever the ranges; 1.1 (2021 to 2023) and
+      // 1.2 (from 2025) never held at once: a timeline, not a conflict.
+      expect(await listed()).toEqual([])
+    })
+
+    it('conflicts without --valid-at: values whose valid ranges never overlap are a timeline, not a conflict', async () => {
+      const at = (n: number) => stamp(1_700_000_500_000 + n, 0)
+      const say = (predicate: string, value: Json, n: number, valid?: {from?: string; to?: string}) => assertion({subject: 'svc:api', predicate, value, hlc: at(n), ...(valid ? {valid} : {})}, testKey(n))
+      await store.insert([
+        // One range ends where the next starts: valid.to is the first moment a value no longer holds.
+        say('tls-min', '1.2', 1, {to: '2025-07-01'}),
+        say('tls-min', '1.3', 2, {from: '2025-07-01'}),
+        // Overlapping by a day.
+        say('tls-max', '1.2', 3, {to: '2025-07-02'}),
+        say('tls-max', '1.3', 4, {from: '2025-07-01'}),
+        // A value without a range holds always.
+        say('port', 80, 5),
+        say('port', 8080, 6, {to: '2020-01-01'}),
+      ])
+      const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey()}
+      const res = await conflictsOp(deps, {now: 1_800_000_000_000})
+      expect(res.conflicts.map((c) => `${c.predicate} ${c.conflict}`).sort()).toEqual(['port 1', 'tls-max 1'])
+      const [q] = (await queryOp({...deps, self: testKey().publicHex}, {subject: 'svc:api', predicate: 'tls-min', lens: 'consensus', now: 1_800_000_000_000})).resolutions
+      expect(q.conflict).toBe(0)
+      expect(q.candidates.map((c) => c.probability)).toEqual([0.5, 0.5])
     })
   })
 }

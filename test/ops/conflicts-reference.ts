@@ -1,18 +1,41 @@
 /** The whole-store `steme conflicts` pass the SQL-driven op replaced, kept as the reference its results must equal. */
-import {hlcBound} from '../../src/core/hlc.js'
+import {hlcBound, parseDate} from '../../src/core/hlc.js'
 import type {Assertion, Retract, Vote} from '../../src/core/record.js'
 import {compareRecords} from '../../src/core/store.js'
 import {cascade} from '../../src/lenses/cascade.js'
-import {lifecycle} from '../../src/lenses/filters.js'
+import {lifecycle, validAt as holdsAt} from '../../src/lenses/filters.js'
 import {compile, resolve} from '../../src/lenses/registry.js'
-import type {RetractionWhy} from '../../src/lenses/types.js'
-import {valueKey} from '../../src/lenses/values.js'
+import type {Resolution, RetractionWhy} from '../../src/lenses/types.js'
+import {conflictOf, valueKey} from '../../src/lenses/values.js'
 import {conflictRow, type ConflictRow, type ConflictsInput, type conflictsOp} from '../../src/ops/conflicts.js'
 import {gatherPolicy, honours, lensParams, selfOf, supersession} from '../../src/ops/context.js'
 import type {Deps} from '../../src/ops/deps.js'
 import {learnReliability} from '../../src/ops/reliability.js'
 
 type Result = Awaited<ReturnType<typeof conflictsOp>>
+
+/** How often the validity rule moved an undated score here, so a test can show its stores exercise it. */
+export const validityStats = {rescored: 0, dropped: 0}
+
+/**
+ * The conflict score without --valid-at, the slow way: at every instant where the set of values
+ * holding could change (each `valid` end, and one before them all), the values whose candidates
+ * hold then by the --valid-at test itself, weighed by the lens's probabilities; the highest.
+ */
+function conflictAcrossInstants(res: Resolution, live: readonly Assertion[]): number {
+  const ends = [...new Set(live.flatMap((a) => [a.valid?.from, a.valid?.to].filter((d) => d !== undefined)))]
+  if (!ends.length) return conflictOf(res.candidates)
+  const instants = [...ends, new Date(Math.min(...ends.map(parseDate)) - 1).toISOString()]
+  const byId = new Map(live.map((a) => [a.id, a]))
+  let worst = 0
+  for (const t of instants) {
+    const holding = res.candidates.filter((c) => c.ids.some((id) => holdsAt(byId.get(id)!, t)))
+    const believed = holding.filter((c) => c.probability > 0)
+    if (believed.length < 2) continue
+    worst = Math.max(worst, conflictOf(holding))
+  }
+  return worst
+}
 
 /** One pass over the store: the retraction cascade and supersession are computed store-wide, then each pair is resolved. */
 export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput = {}): Promise<Result> {
@@ -74,7 +97,13 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
     const predicate = cands[0].predicate
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
-    const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
+    const lensRes = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
+    // Two values conflict only where their `valid` ranges overlap; at a --valid-at date every candidate holds.
+    const res = validAt === undefined ? {...lensRes, conflict: conflictAcrossInstants(lensRes, lifecycle(cands, ctx))} : lensRes
+    if (validAt === undefined && res.conflict !== conflictOf(res.candidates)) {
+      validityStats.rescored++
+      if (res.conflict === 0) validityStats.dropped++
+    }
     if (res.conflict < minScore || res.conflict === 0) continue
     rows.push(conflictRow(res))
   }

@@ -144,8 +144,9 @@ describe('conflicts --valid-at: what was contested at a date', () => {
       expect(await listed('2024-06-01')).toEqual(['drug:y 5,6'])
       // Both superseders hold now: Alice's 100 and 5 are replaced, and 200 has ended.
       expect(await listed('2025-06-01')).toEqual([])
-      // Without a date a superseder supersedes whatever its range: 100 is out, 200 and 120 remain.
-      expect(await listed()).toEqual(['drug:x 120,200'])
+      // Without a date a superseder supersedes whatever its range: 100 (which overlaps 200) and 5
+      // are out, and 200 (2021 to 2023) and 120 (from 2025) never held at once: a timeline, no conflict.
+      expect(await listed()).toEqual([])
       // Combined with --as-of: what the store knew then, at the date. Before drug:y was recorded:
       expect(await listed('2022-06-01', at(2))).toEqual(['drug:x 100,200'])
       // Before the extended-release record was: Alice's 5 still stood in 2025.

@@ -14,7 +14,7 @@ import {conflictsOp, type ConflictsInput} from '../../src/ops/conflicts.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
 // mulberry32 (seeded), so a failing store can be rebuilt from its seed.
 import {prng as rng} from '../helpers/simnet.js'
-import {referenceConflicts} from './conflicts-reference.js'
+import {referenceConflicts, validityStats} from './conflicts-reference.js'
 
 const VALUES: Json[] = [1, 2, 0.5, 'a', 'b', true, [null], {value: 1}, {value: 2, a: [1]}, [1, 'value'], 'x,"value":1']
 
@@ -35,7 +35,7 @@ function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
     const key = pick(keys)
     const roll = r()
     if (roll < 0.6 || asserts.length < 3) {
-      const fields: Parameters<typeof assertion>[0] = {subject: `s:${Math.floor(r() * 6)}`, predicate: pick(['p', 'q', 'r\u0000']), value: pick(VALUES), confidence: pick([0.1, 0.5, 0.9, 1]), hlc: next()}
+      const fields: Parameters<typeof assertion>[0] = {subject: `s:${Math.floor(r() * 7)}`, predicate: pick(['p', 'q', 'r\u0000']), value: pick(VALUES), confidence: pick([0.1, 0.5, 0.9, 1]), hlc: next()}
       if (r() < 0.5) fields.source = pick(['src:a', 'src:b', 'src:c'])
       // Evidence mostly on earlier assertions, sometimes on a vote or on a record not stored (both can be retracted).
       if (r() < 0.3 && asserts.length) fields.evidence = [...new Set([pick(asserts).record.id, ...(r() < 0.3 ? [pick(asserts).record.id] : []), ...(r() < 0.3 && votes.length ? [pick(votes).record.id] : []), ...(r() < 0.3 ? ['ee'.repeat(32)] : [])])]
@@ -47,8 +47,15 @@ function randomStore(seed: number): {records: Sealed[]; hlcs: string[]} {
         // `supersedes` names assertions, not pairs: any earlier one, of any agent.
         fields.supersedes = [pick(asserts).record.id]
       }
-      // Values that held for a while, so a pair can be contested at one date and not at another.
-      if (r() < 0.4) fields.valid = pick([{from: '2020-01-01'}, {from: '2024-01-01'}, {to: '2024-01-01'}, {from: '2022-01-01', to: '2025-01-01'}])
+      // Values that held for a while, so a pair can be contested at one date and not at another,
+      // and undated only where ranges overlap (one range ending where another starts does not).
+      if (r() < 0.4) fields.valid = pick([{from: '2020-01-01'}, {from: '2024-01-01'}, {to: '2024-01-01'}, {from: '2022-01-01', to: '2025-01-01'}, {to: '2020-01-01'}, {from: '2024-01-01', to: '2024-01-01'}])
+      // s:6 is a timeline: each value holds in its own slice of time, so mostly no conflict at all.
+      if (fields.subject === 's:6') {
+        const slice = Math.floor(r() * 4)
+        fields.value = VALUES[slice]
+        fields.valid = [{to: '2020-01-01'}, {from: '2020-01-01', to: '2022-01-01'}, {from: '2022-01-01', to: '2024-01-01'}, {from: '2024-01-01'}][slice]
+      }
       const a = assertion(fields, key)
       asserts.push(a)
       out.push(a)
@@ -127,6 +134,9 @@ describe('conflicts', () => {
     // The stores do disagree: the comparison covers many contested pairs.
     expect(rows).toBeGreaterThan(200)
     expect(dated).toBeGreaterThan(32)
+    // Undated, the validity rule moved scores (ranges overlapping only in part) and dropped pairs (timelines).
+    expect(validityStats.rescored).toBeGreaterThan(validityStats.dropped)
+    expect(validityStats.dropped).toBeGreaterThan(20)
     // 720 comparisons against the reference pass: ~40 s alone, over 60 s beside another file on two cores.
   }, 240_000)
 

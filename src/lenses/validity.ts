@@ -1,0 +1,143 @@
+/** When values hold in the world: `valid` ranges as instants, whether two values ever hold at once, and the conflict over time. */
+import {parseDate} from '../core/hlc.js'
+import type {Assertion} from '../core/record.js'
+import type {RankedValue} from './types.js'
+
+/**
+ * The instants an assertion's value holds, [from, to) in ms: `to` is the first moment it no
+ * longer holds, as `--valid-at` reads it (filters.ts validAt); an open end is unbounded.
+ */
+export function rangeOf(a: Assertion, parse: (date: string) => number = parseDate): [number, number] {
+  return [a.valid?.from === undefined ? -Infinity : parse(a.valid.from), a.valid?.to === undefined ? Infinity : parse(a.valid.to)]
+}
+
+/** parseDate for one pair's candidates, whose ranges mostly repeat a few dates: parsing was most of the sweep's cost. */
+function dateParser(): (date: string) => number {
+  const seen = new Map<string, number>()
+  return (date) => {
+    let ms = seen.get(date)
+    if (ms === undefined) seen.set(date, (ms = parseDate(date)))
+    return ms
+  }
+}
+
+/** Does the range hold at any instant? Only `from` = `to` holds at none. */
+const holdsSometime = (a: Assertion): boolean => a.valid?.from === undefined || a.valid.to === undefined || parseDate(a.valid.from) < parseDate(a.valid.to)
+
+/** Start and end events of ranges, ends before starts at one instant: [a, b) and [b, c) never hold at once. */
+function events<T>(items: ReadonlyArray<{range: [number, number]; tag: T}>): Array<{at: number; start: boolean; tag: T}> {
+  const out: Array<{at: number; start: boolean; tag: T}> = []
+  // A range with from = to holds at no instant.
+  for (const {range, tag} of items) if (range[0] < range[1]) out.push({at: range[0], start: true, tag}, {at: range[1], start: false, tag})
+  return out.sort((x, y) => x.at - y.at || Number(x.start) - Number(y.start))
+}
+
+/**
+ * Do two different values of these assertions hold at some one instant? False for a timeline
+ * ("1.2" until July, "1.3" from July): at every instant only one value holds, so the lenses give
+ * it no conflict. Assertions without a range hold always.
+ */
+export function valuesOverlap(cands: readonly Assertion[], valueKey: (a: Assertion) => string): boolean {
+  // Values asserted without a range hold always: two of them overlap, and one overlaps every other
+  // value that holds at all. Only pairs where every value has a range need the sweep.
+  let always: string | undefined
+  for (const a of cands) {
+    if (a.valid !== undefined) continue
+    const k = valueKey(a)
+    if (always === undefined) always = k
+    else if (k !== always) return true
+  }
+  if (always !== undefined) return cands.some((a) => a.valid !== undefined && valueKey(a) !== always && holdsSometime(a))
+  const active = new Map<string, number>()
+  const parse = dateParser()
+  for (const e of events(cands.map((a) => ({range: rangeOf(a, parse), tag: valueKey(a)})))) {
+    const n = active.get(e.tag) ?? 0
+    if (e.start) {
+      if (active.size > (n > 0 ? 1 : 0)) return true
+      active.set(e.tag, n + 1)
+    } else if (n <= 1) active.delete(e.tag)
+    else active.set(e.tag, n - 1)
+  }
+  return false
+}
+
+/**
+ * The conflict score of ranked values over time: at each instant, among the values that hold then
+ * (a value holds where any of its candidates' ranges does), the lens's probabilities weighed as
+ * values.ts conflictOf weighs them (values without any belief do not count); the highest over all
+ * instants. Two values conflict only where their ranges overlap. When every value holds at every
+ * instant, the score is `conflictOf`'s (values.ts's, passed in: it imports this module).
+ */
+export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly Assertion[], conflictOf: (ranked: readonly RankedValue[]) => number): number {
+  // A value with a candidate without a range holds always: when every value does, one instant is all of time.
+  const always = new Set<string>()
+  for (const a of cands) if (a.valid === undefined) always.add(a.id)
+  const lasting = ranked.map((r) => r.ids.some((id) => always.has(id)))
+  if (lasting.every(Boolean)) return conflictOf(ranked)
+  const byId = new Map(cands.map((a) => [a.id, a]))
+  const parse = dateParser()
+  const items: Array<{range: [number, number]; tag: number}> = []
+  ranked.forEach((r, i) => {
+    if (lasting[i]) {
+      items.push({range: [-Infinity, Infinity], tag: i})
+      return
+    }
+    for (const id of r.ids) {
+      const a = byId.get(id)
+      items.push({range: a ? rangeOf(a, parse) : [-Infinity, Infinity], tag: i})
+    }
+  })
+  // Sweep the instants in order, keeping per value how many of its ranges are open, and over the
+  // values holding: their summed probability, how many have any, and (lazily) the largest.
+  const open = new Array<number>(ranked.length).fill(0)
+  let total = 0
+  let believed = 0
+  const heap: number[] = []
+  const p = (i: number) => ranked[i].probability
+  const push = (i: number) => {
+    heap.push(i)
+    for (let c = heap.length - 1; c > 0; ) {
+      const parent = (c - 1) >> 1
+      if (p(heap[parent]) >= p(heap[c])) break
+      ;[heap[parent], heap[c]] = [heap[c], heap[parent]]
+      c = parent
+    }
+  }
+  const pop = () => {
+    const last = heap.pop()!
+    if (!heap.length) return
+    heap[0] = last
+    for (let c = 0; ; ) {
+      const l = 2 * c + 1
+      const r = l + 1
+      let m = c
+      if (l < heap.length && p(heap[l]) > p(heap[m])) m = l
+      if (r < heap.length && p(heap[r]) > p(heap[m])) m = r
+      if (m === c) break
+      ;[heap[m], heap[c]] = [heap[c], heap[m]]
+      c = m
+    }
+  }
+  let worst = 0
+  const evs = events(items)
+  for (let k = 0; k < evs.length; k++) {
+    const e = evs[k]
+    if (e.start) {
+      if (open[e.tag]++ === 0 && p(e.tag) > 0) {
+        total += p(e.tag)
+        believed++
+        push(e.tag)
+      }
+    } else if (--open[e.tag] === 0 && p(e.tag) > 0) {
+      total -= p(e.tag)
+      believed--
+    }
+    // Score each instant once, after every event at it.
+    if (k + 1 < evs.length && evs[k + 1].at === e.at) continue
+    while (heap.length && open[heap[0]] === 0) pop()
+    if (believed < 2 || !(total > 0)) continue
+    const top = p(heap[0]) / total
+    worst = Math.max(worst, Math.round(Math.min(1, Math.max(0, ((1 - top) * believed) / (believed - 1))) * 1e12) / 1e12)
+  }
+  return worst
+}
