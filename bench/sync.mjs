@@ -101,7 +101,24 @@ async function run(scenario, transportName, clientDir, serverDir, sshd, mode = '
   const ssh = transportName === 'ssh' ? openSshTransport('bench', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: serverDir}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: `${process.execPath} ${BIN}`, env: {HOME: CACHE}}) : undefined
   ssh?.connect()
   const store = await DuckDBStore.open(join(clientDir, '.steme', 'store.duckdb'))
-  const t = ssh ?? (await openPathTransport('bench', serverDir))
+  const t0 = ssh ?? (await openPathTransport('bench', serverDir))
+  // BENCH_SYNC_TRACE=1: each request's start and end (ms since the case began) and sizes, on
+  // stderr; the gaps between requests are the client's own time, the requests the server's
+  // and the wire's.
+  const trace = process.env.BENCH_SYNC_TRACE ? [] : undefined
+  const t = trace
+    ? {
+        remote: t0.remote,
+        connect: t0.connect?.bind(t0),
+        close: () => t0.close(),
+        async request(m) {
+          const a = performance.now() - started
+          const r = await t0.request(m)
+          trace.push({a: Math.round(a), b: Math.round(performance.now() - started), out: m.length, in: r.length})
+          return r
+        },
+      }
+    : t0
   let s
   try {
     s = await runSync(deps(store), t, {mode})
@@ -110,6 +127,10 @@ async function run(scenario, transportName, clientDir, serverDir, sshd, mode = '
     await store.close()
   }
   const ms = performance.now() - started
+  if (trace) {
+    let prev = 0
+    for (const x of trace) log(`  request ${x.a}-${x.b} ms (${x.b - x.a} ms waiting, ${x.a - prev} ms before it) out ${fmt(x.out)} B in ${fmt(x.in)} B`), (prev = x.b)
+  }
   const cpu = process.cpuUsage(cpu0)
   const ru = process.resourceUsage()
   const sys = {userS: cpu.user / 1e6, sysS: cpu.system / 1e6, minorFaults: ru.minorPageFault - ru0.minorPageFault, volCtx: ru.voluntaryContextSwitches - ru0.voluntaryContextSwitches, involCtx: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches}
@@ -137,6 +158,7 @@ const scenarios = [
   {name: '1,000 scattered', client: scattered(1000, 17), goal: '<= 3 round trips, <= 200 B/diff'},
   {name: '1,000 newest missing', client: Array.from({length: 1000}, (_, j) => N - 1 - j), goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '100,000 scattered', client: scattered(100_000, 3), goal: '>= 10,000 records/s'},
+  {name: `push of ${fmt(Math.min(100_000, N / 2))}`, client: [], server: scattered(Math.min(100_000, N / 2), 5), mode: 'push', goal: '>= 10,000 records/s'},
   {name: '1,000 newest pushed', client: [], server: Array.from({length: 1000}, (_, j) => N - 1 - j), mode: 'push', goal: '<= 2 round trips, <= 8 B/diff'},
   {name: '1,000 both ways (sync)', client: scattered(500, 101), server: scattered(500, 211), mode: 'sync', goal: '(extra)'},
 ]
