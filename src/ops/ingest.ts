@@ -265,7 +265,9 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         // Which element holds the bytes is not known once decoded; the line they are on is.
         let line = 1
         for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
-        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this JSON array was stored`, {
+        // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
+        const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
+        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
           code: 'invalid_record',
           exit: 1,
           hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',

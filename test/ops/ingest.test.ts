@@ -172,6 +172,11 @@ describe('ingest', () => {
     await expect(ingestOp(deps(), {input: input(mixed + '{"subject":\n'), name: 'stdin'})).rejects.toThrow(/stdin is not a valid JSON document/)
   })
 
+  it('names what it read when a document over many lines is not UTF-8: not an array', async () => {
+    const text = Buffer.concat([Buffer.from('{\n  "subject": "s:u",\n  "predicate": "p",\n  "value": "'), Buffer.from([0xff]), Buffer.from('"\n}\n')])
+    await expect(ingestOp(deps(), {input: Readable.from([text]), name: 'stdin'})).rejects.toThrow('stdin:4: not valid UTF-8, so nothing from this JSON input was stored')
+  })
+
   it('waits for the end of a first line that is a { alone, when a pipe gives the { by itself', async () => {
     const d = deps()
     const res = await ingestOp(d, {input: Readable.from(['{', '\n  "subject": "s:slow",\n  "predicate": "p",\n  "value": 1\n}\n']), name: 'stdin'})
