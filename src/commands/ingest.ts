@@ -22,7 +22,8 @@ CSV needs a header row of record fields, e.g. subject,predicate,value[,confidenc
 not a record field is refused before a row is read).
 
 A first line that is a { alone starts one JSON document over many lines: one record, or
-{"records": [...]} as \`steme log --json\` writes it (steme log --json | steme ingest -).`
+{"records": [...]} as \`steme log --json\` writes it (steme log --json | steme ingest -), or objects
+one after another, as \`jq .\` writes records.`
   static examples = ['<%= config.bin %> ingest facts.ndjson', '<%= config.bin %> ingest - < export.ndjson', '<%= config.bin %> ingest readings.csv --format csv']
   static args = {file: Args.string({description: 'file to read, or - for stdin (the default when records are piped in)', ignoreStdin: true})}
   static flags = {

@@ -158,7 +158,9 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       peeked.push(n.value)
       head += typeof n.value === 'string' ? n.value.slice(0, HEAD_CHARS) : n.value.toString('utf8', 0, HEAD_CHARS)
       const t = head.trimStart()
-      if (t[0] === '{' || t[0] === '[' || t.includes('\n')) break
+      // A { alone may be all of the first piece of a pipe: whether a line break follows it decides
+      // between NDJSON and one document over many lines, so the peek goes on to the line's end.
+      if ((t[0] === '{' && !/^\{[ \t\r]*$/.test(t)) || t[0] === '[' || t.includes('\n')) break
     }
     if (!input.format || input.format === 'auto') {
       const named = formatOfName(input.name)
@@ -263,7 +265,9 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         // Which element holds the bytes is not known once decoded; the line they are on is.
         let line = 1
         for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
-        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this JSON array was stored`, {
+        // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
+        const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
+        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
           code: 'invalid_record',
           exit: 1,
           hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
@@ -273,18 +277,22 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
       let doc: unknown
       const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
+      // Objects one after another, each over many lines (`jq .` writes records so, and NDJSON lines
+      // may follow a first record printed over many): each is a record, as each line of NDJSON is.
+      let sequence: ReturnType<typeof objectSequence>
       try {
         doc = JSON.parse(text)
       } catch (e) {
-        throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
+        sequence = what === 'JSON document' ? objectSequence(text) : undefined
+        if (!sequence) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
       }
-      if (doc === null || typeof doc !== 'object') throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
+      if (!sequence && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
       // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
-      const inner = Array.isArray(doc) ? undefined : recordsArray(text, doc)
-      const arr = Array.isArray(doc) ? doc : inner ? inner.records : [doc]
+      const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
+      const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
       // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
       // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
-      const spans = Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
+      const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
       const starts = spans.map((s) => s.line)
       if (starts.length === arr.length) {
         const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
@@ -423,6 +431,45 @@ function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: A
   for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) before++
   const spans = elementSpans(text.slice(at)).map((s) => ({line: s.line + before, start: s.start + at, end: s.end + at}))
   return {records, spans}
+}
+
+/**
+ * A text of JSON objects one after another (blanks between them, each over as many lines as it
+ * likes), with the span of each; undefined unless there are two or more and each parses, so a
+ * damaged text is refused whole, as one damaged document is.
+ */
+function objectSequence(text: string): {values: unknown[]; spans: Array<{line: number; start: number; end: number}>} | undefined {
+  const values: unknown[] = []
+  const spans: Array<{line: number; start: number; end: number}> = []
+  let line = 1
+  let at = 0
+  const n = text.length
+  for (;;) {
+    for (let c = text.charCodeAt(at); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++at)) if (c === 0x0a) line++
+    if (at >= n) break
+    if (text.charCodeAt(at) !== 0x7b) return undefined
+    const start = at
+    const first = line
+    let depth = 0
+    for (; at < n; at++) {
+      const c = text.charCodeAt(at)
+      if (c === 0x22) {
+        for (at++; at < n && text.charCodeAt(at) !== 0x22; at++) if (text.charCodeAt(at) === 0x5c) at++
+      } else if (c === 0x7b || c === 0x5b) depth++
+      else if (c === 0x7d || c === 0x5d) {
+        if (--depth === 0) break
+      } else if (c === 0x0a) line++
+    }
+    if (at >= n) return undefined
+    at++
+    try {
+      values.push(JSON.parse(text.slice(start, at)))
+    } catch {
+      return undefined
+    }
+    spans.push({line: first, start, end: at})
+  }
+  return values.length >= 2 ? {values, spans} : undefined
 }
 
 /** The span of a JSON text that is one value: all of it but the blanks around it, from the line it starts on. */

@@ -78,9 +78,12 @@ export function candidateState(a: Assertion, ctx: LensContext & PolicyView): {st
  * an ignored retraction from one that never arrived.
  */
 function unhonoured(a: Assertion, ctx: LensContext & PolicyView): string[] {
-  const {policy, retractions = []} = ctx
+  const {policy} = ctx
   if (!policy) return []
-  const ignored = retractions.filter((r) => (r.target === a.id || (r.source !== undefined && r.source === a.source)) && !honours(policy, r, a.agent))
+  const at = citing(ctx)
+  // In the order of ctx.retractions, as a filter over all of them would give.
+  const hits = [...(at.byTarget.get(a.id) ?? []), ...(a.source === undefined ? [] : (at.bySource.get(a.source) ?? []))].sort((x, y) => x - y)
+  const ignored = [...new Set(hits)].map((k) => at.retractions[k]).filter((r) => !honours(policy, r, a.agent))
   const lines = ignored.slice(0, 3).map((r) => {
     const what = r.target === undefined ? `its source "${field(r.source!)}"` : 'it'
     const score = policy.scores.get(r.agent)
@@ -93,15 +96,46 @@ function unhonoured(a: Assertion, ctx: LensContext & PolicyView): string[] {
   })
   if (ignored.length > 3) lines.push(`and ${ignored.length - 3} more retractions by agents not trusted here`)
   // Likewise a newer assertion that names it in `supersedes` but whose author may not replace it here.
-  for (const s of ctx.superseders ?? []) {
-    if (!s.supersedes?.includes(a.id) || ctx.retracted.has(s.id) || compareRecords(a, s) >= 0 || maySupersede(policy, s, a)) continue
-    if (ctx.validAt !== undefined && !validAt(s, ctx.validAt)) continue
+  // Three at most, as for retractions: anyone may sign a supersession, so there may be thousands.
+  const refused = (at.bySuperseded.get(a.id) ?? []).filter(
+    (s) => !ctx.retracted.has(s.id) && compareRecords(a, s) < 0 && !maySupersede(policy, s, a) && (ctx.validAt === undefined || validAt(s, ctx.validAt)),
+  )
+  for (const s of refused.slice(0, 3)) {
     lines.push(
       `not superseded: ${s.id.slice(0, 12)} by agent ${s.agent.slice(0, 12)} supersedes it, but only an assertion's own author, the store's own key and ` +
         `pre-trusted agents may supersede it here (docs/lenses.md, Supersession)`,
     )
   }
+  if (refused.length > 3) lines.push(`and ${refused.length - 3} more supersessions by agents that may not supersede it here`)
   return lines
+}
+
+/**
+ * The context's retractions by the id and the source they name, and its superseders by the ids
+ * they supersede, built once per context: a query states every candidate, and looking through
+ * every retraction and superseder for each made a subject of 20,000 assertions that each name
+ * a `supersedes` cost 400 million checks (10 times the CPU of the query without them).
+ */
+const citingIndex = new WeakMap<object, {retractions: readonly Retract[]; byTarget: Map<string, number[]>; bySource: Map<string, number[]>; bySuperseded: Map<string, Assertion[]>}>()
+
+function citing(ctx: LensContext & PolicyView) {
+  let at = citingIndex.get(ctx)
+  if (at) return at
+  const retractions = ctx.retractions ?? []
+  const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
+    const list = m.get(k)
+    if (list) list.push(v)
+    else m.set(k, [v])
+  }
+  at = {retractions, byTarget: new Map(), bySource: new Map(), bySuperseded: new Map()}
+  for (let k = 0; k < retractions.length; k++) {
+    const r = retractions[k]
+    if (r.target !== undefined) push(at.byTarget, r.target, k)
+    if (r.source !== undefined) push(at.bySource, r.source, k)
+  }
+  for (const s of ctx.superseders ?? []) for (const id of new Set(s.supersedes ?? [])) push(at.bySuperseded, id, s)
+  citingIndex.set(ctx, at)
+  return at
 }
 
 /** Assertions whose set-aside retractions an explanation names one by one; `query --all` lists the rest. */

@@ -19,6 +19,8 @@ export function parseWeight(text: string): number {
   throw new UserError(`trust weight "${field(text)}" ${what}`, {hint: 'a weight is a decimal number in [0, 1], such as 0.8: 1 full endorsement, 0 withdraws it'})
 }
 
+const DROPS_NAMED = 5
+
 const RANK: Record<string, number> = {newcomer: 0, established: 1, trusted: 2, authority: 3}
 
 /**
@@ -37,7 +39,9 @@ function tierDrops(before: Map<string, TrustScore>, after: Map<string, TrustScor
       ? `your endorsements now sum to ${Number(given.toFixed(3))}, more than 1, so each counts for its share (docs/lenses.md, Trust)`
       : 'some of their trust came through this endorsement'
   const t = after.get(target)
-  const list = drops.map((s) => `${s.agent.slice(0, 12)} drops from ${before.get(s.agent)!.tier} to ${s.tier} (${before.get(s.agent)!.score.toFixed(3)} -> ${s.score.toFixed(3)})`)
+  // Five named at most: every agent whose trust passes through the endorser can drop at once.
+  const list = drops.slice(0, DROPS_NAMED).map((s) => `${s.agent.slice(0, 12)} drops from ${before.get(s.agent)!.tier} to ${s.tier} (${before.get(s.agent)!.score.toFixed(3)} -> ${s.score.toFixed(3)})`)
+  if (drops.length > DROPS_NAMED) list.push(`and ${drops.length - DROPS_NAMED} more`)
   if (given > 1 && t) list.push(`${target.slice(0, 12)} itself stands at ${t.tier} (${t.score.toFixed(3)})`)
   return [`${why}: ${list.join(', ')}; retractions of others' records and epochs count only from tier trusted or above (\`steme trust list\`)`]
 }

@@ -29,4 +29,14 @@ describe('steme log --json piped into steme ingest', () => {
     const again = sb.run(['ingest', 'log.json', '--store', copy])
     expect({code: again.code, stdout: again.stdout, stderr: again.stderr}).toEqual({code: 0, stderr: '', stdout: '0 added, 4 already present, 0 rejected (4 json records read)\n'})
   })
+
+  it('stores the records of `steme log --json | jq ".records[]"`: objects one after another, each over many lines', () => {
+    const log = JSON.parse(sb.run(['log', '--json']).stdout) as {records: unknown[]}
+    const pretty = log.records.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n'
+    const copy = join(sb.dir, 'copy2')
+    expect(sb.run(['init', '--dir', copy]).code).toBe(0)
+    const piped = sb.run(['ingest', '-', '--store', copy], {input: pretty})
+    expect({code: piped.code, stdout: piped.stdout, stderr: piped.stderr}).toEqual({code: 0, stderr: '', stdout: `${log.records.length} added, 0 already present, 0 rejected (${log.records.length} json records read)\n`})
+    expect(sb.run(['export', '--store', copy]).stdout).toBe(sb.run(['export']).stdout)
+  })
 })

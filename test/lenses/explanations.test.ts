@@ -3,7 +3,8 @@ import {describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
 import type {Sealed} from '../../src/core/seal.js'
-import {queryOp} from '../../src/ops/query.js'
+import {candidateState, queryOp} from '../../src/ops/query.js'
+import type {Assertion, Retract} from '../../src/core/record.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
 
 const WALL = 1_700_000_000_000
@@ -85,5 +86,45 @@ describe('retractions set aside by the local policy', () => {
     expect(setAside[0]).toMatch(new RegExp(`^the winner 7, assertion ${asserted[7].record.id.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${stranger.publicHex.slice(0, 12)} retracts its source "lab:z", but that agent is not trusted here`))
     expect(setAside[1]).toMatch(/^candidate 6, assertion [0-9a-f]{12}, not retracted: /)
     expect(r.explanation.at(-1)).toBe('and 3 more assertions with retractions or supersessions set aside here (`query --all` lists them)')
+  })
+})
+
+describe('supersessions set aside by the local policy', () => {
+  it('are named three at most per assertion, the rest counted, however many agents sign one', async () => {
+    const author = testKey(2)
+    const old = assertion({subject: 's:x', predicate: 'p', value: 1, hlc: at(1)}, author)
+    // Anyone may sign a supersession; none of these agents may supersede another's assertion here.
+    const strangers = Array.from({length: 7}, (_, i) => assertion({subject: 's:y', predicate: 'p', value: 2, supersedes: [old.record.id], hlc: at(i + 2)}, testKey(20 + i)))
+    const store = new MemoryStore()
+    await store.insert([old, ...strangers])
+    const res = await queryOp({store, config: DEFAULT_CONFIG}, {subject: 's:x', predicate: 'p', lens: 'recency', now: WALL + 1e9})
+    const why = res.candidates.find((c) => c.id === old.record.id)!.why!
+    expect(why.filter((l) => l.startsWith('not superseded: '))).toHaveLength(3)
+    expect(why.at(-1)).toBe('and 4 more supersessions by agents that may not supersede it here')
+  })
+})
+
+describe('the state of every candidate', () => {
+  it('looks through the retractions and superseders once per query, not once per candidate', async () => {
+    const author = testKey(2)
+    const n = 300
+    const cands = Array.from({length: n}, (_, i) => assertion({subject: 's:x', predicate: 'p', value: i, source: `lab:${i}`, supersedes: ['0'.repeat(63) + (i % 10)], hlc: at(i + 1)}, author).record as Assertion)
+    const stranger = testKey(9)
+    const retractions = cands.map((a, i) => record({kind: 'retract', ...(i % 2 ? {target: a.id} : {source: a.source}), hlc: at(n + i + 1)}, stranger).record as Retract)
+    // Element reads of the two lists, counted.
+    let reads = 0
+    const counted = <T>(xs: T[]): T[] =>
+      new Proxy(xs, {
+        get(t, k, r) {
+          if (typeof k === 'string' && /^\d+$/.test(k)) reads++
+          return Reflect.get(t, k, r)
+        },
+      })
+    const ctx = {now: WALL, votes: [], retracted: new Map(), superseded: new Map(), epochs: [], trust: new Map(), params: {}, policy: {pretrusted: [], scores: new Map()}, retractions: counted(retractions), superseders: counted(cands)}
+    const states = cands.map((a) => candidateState(a, ctx))
+    // Each candidate names the one retraction of it (or of its source), set aside.
+    expect(states.every((s) => s.state === 'live' && s.why?.length === 1 && s.why[0].startsWith('not retracted: '))).toBe(true)
+    // A look through both lists per candidate is 2 * 300 * 300 reads; once per query, 600.
+    expect(reads).toBeLessThanOrEqual(4 * n)
   })
 })

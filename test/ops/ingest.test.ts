@@ -157,6 +157,32 @@ describe('ingest', () => {
     expect(lines[res.errors[2].line - 1]).toBe('  {')
   })
 
+  it('reads JSON objects one after another, each over many lines (as `jq .` writes them), as records', async () => {
+    const signed = [assertion({subject: 's:seq', value: 'a'}), assertion({subject: 's:seq', value: 'b'})].map((a) => JSON.parse(line(a)))
+    const pretty = signed.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n'
+    const d = deps()
+    expect(await ingestOp(d, {input: input(pretty), name: 'stdin'})).toMatchObject({format: 'json', lines: 2, added: 2, rejected: 0})
+    expect((await collect(d.store)).map((r) => r.id).sort()).toEqual(signed.map((r) => r.id).sort())
+    // A first record over many lines, then NDJSON lines: every record is read, a bad one named by its line.
+    const mixed = '{\n  "subject": "s:mix",\n  "predicate": "p",\n  "value": 1\n}\n{"subject":"s:mix","predicate":"p","value":2}\n{"subject":"s:mix","predicate":"p"}\n'
+    const m = deps()
+    expect(await ingestOp(m, {input: input(mixed), name: 'stdin'})).toMatchObject({format: 'json', lines: 3, added: 2, rejected: 1, errors: [{line: 7, reason: expect.stringMatching(/^value: is required/)}]})
+    expect((await m.store.assertions('s:mix', 'p')).map((a) => a.value).sort()).toEqual([1, 2])
+    // A damaged one is refused whole, as a damaged document is: nothing is stored.
+    await expect(ingestOp(deps(), {input: input(mixed + '{"subject":\n'), name: 'stdin'})).rejects.toThrow(/stdin is not a valid JSON document/)
+  })
+
+  it('names what it read when a document over many lines is not UTF-8: not an array', async () => {
+    const text = Buffer.concat([Buffer.from('{\n  "subject": "s:u",\n  "predicate": "p",\n  "value": "'), Buffer.from([0xff]), Buffer.from('"\n}\n')])
+    await expect(ingestOp(deps(), {input: Readable.from([text]), name: 'stdin'})).rejects.toThrow('stdin:4: not valid UTF-8, so nothing from this JSON input was stored')
+  })
+
+  it('waits for the end of a first line that is a { alone, when a pipe gives the { by itself', async () => {
+    const d = deps()
+    const res = await ingestOp(d, {input: Readable.from(['{', '\n  "subject": "s:slow",\n  "predicate": "p",\n  "value": 1\n}\n']), name: 'stdin'})
+    expect(res).toMatchObject({format: 'json', added: 1, rejected: 0})
+  })
+
   it('reads one JSON document over many lines: what `steme log --json` writes, or one record; the lines stay right', async () => {
     const signed = [assertion({subject: 's:log', value: 'a'}), assertion({subject: 's:log', value: 'b'})].map((a) => JSON.parse(line(a)))
     // The shape of `steme log --json`: one object, its records array pretty-printed.
