@@ -1,7 +1,7 @@
 /**
  * The daemon's store failing on its host's disk (a directory where DuckDB opens its write-ahead
- * log): stopping the daemon, whose store then cannot be closed cleanly, ends with steme's own
- * error, not a raw one.
+ * log): the 500 says it is the host's files, not a bug; and stopping the daemon, whose store then
+ * cannot be closed cleanly, ends with steme's own error, not a raw one.
  */
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -12,7 +12,7 @@ import {inFreshStore, startDaemon} from './daemon.js'
 import {ndjson} from './harness.js'
 
 describe('a store I/O failure under the daemon', () => {
-  it('stopping the daemon reports the store it could not close, as steme reports errors', async () => {
+  it('is answered as the host failing, and stopping the daemon reports the store it could not close', async () => {
     await inFreshStore(async (e) => {
       const d = await startDaemon(e, ['--json'])
       try {
@@ -26,7 +26,12 @@ describe('a store I/O failure under the daemon', () => {
         expect(res.status).toBe(500)
         const id = res.headers.get('x-request-id')!
         const {error} = await res.json()
+        expect(error.code).toBe('internal')
+        expect(error.message).not.toMatch(/a bug/)
+        expect(error.message).toMatch(/could not read or write its store's files/)
         expect(error.message).toContain(`request id ${id}`)
+        // The client is told nothing of the host's paths: they are in the log.
+        expect(JSON.stringify(error)).not.toContain(e.dir)
         expect(d.log()).toMatch(/"msg":"request failed"/)
       } finally {
         await d.stop()
