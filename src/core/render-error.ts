@@ -81,11 +81,15 @@ export function storeCloseError(err: unknown, location: string): UserError {
   if (err instanceof UserError) return err
   const io = storeIoFailure(err)
   const reason = err instanceof Error ? err.message : String(err)
+  // A hint is printed as written: a server URL (and the password it may hold) stays out of it.
+  const file = !/^[a-z][a-z0-9+.-]*:/i.test(location)
   const fix =
     io === 'no_space'
       ? 'free some space on its disk'
       : io === 'forbidden'
-        ? `get write permission on the store and its directory (ls -l ${location})`
+        ? file
+          ? `get write permission on the store and its directory (ls -l ${location})`
+          : 'get the permissions it needs on the database'
         : 'fix what kept it from writing its files (the reason above says: a full disk, a permission, something in the way of a file in the .steme directory)'
   return new UserError(`the store ${location} could not be closed cleanly: ${reason}`, {
     code: io === 'no_space' ? 'no_space' : io === 'forbidden' ? 'forbidden' : 'integrity',
