@@ -1,7 +1,7 @@
 /** The base of every steme command: global flags, the runtime, and the one error renderer. */
 import {Command, Flags, Errors} from '@oclif/core'
 import {UserError} from './core/errors.js'
-import {renderError} from './core/render-error.js'
+import {renderError, storeCloseError} from './core/render-error.js'
 import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
@@ -111,12 +111,20 @@ export abstract class StemeCommand extends Command {
     if (this.runtime) {
       const rt = this.runtime
       this.runtime = undefined
-      await rt.close().catch((e) => {
-        if (!err) throw e
+      await rt.close().catch((e: unknown) => {
+        if (err) return
+        // Thrown from here it would skip catch() and reach the terminal as oclif's raw error, after
+        // the command's own last words (`stopped: ...`): rendered as every other error instead, and
+        // with --json instead of the result, which the store then did not keep whole.
+        this.closeFailed = true
+        process.exitCode = renderError(storeCloseError(e, rt.location.url), this.jsonEnabled())
       })
     }
     return super.finally(err)
   }
+
+  /** The store failed as it was closed: the error is said, and the command's result is not printed as if all went well. */
+  private closeFailed = false
 
   /**
    * Whether to draw live lines (progress, the daemon's status) on stderr: only on a real terminal
@@ -140,6 +148,7 @@ export abstract class StemeCommand extends Command {
    * the text once per token (about 65 ms on a 75 KB verify report); without a theme it prints this same text.
    */
   override logJson(json: unknown): void {
+    if (this.closeFailed) return
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
   }
 

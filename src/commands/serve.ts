@@ -47,6 +47,10 @@ requests in flight, then closes the store. See docs/serve.md.`
     }
     const allow = flags['allow-agent'] ?? configuredAgents(rt.config.raw)
     for (const a of allow ?? []) if (!/^[0-9a-f]{64}$/.test(a)) throw new UserError(`--allow-agent ${a} is not an agent key (64 lowercase hex)`)
+    // Read before the daemon listens: a token file that is not one ends the command here, rather
+    // than after serve.json names a daemon that then never serves (its store already closed).
+    const tokens = TokenFile.forStateDir(dir)
+    const anyToken = tokens.list().some((t) => !t.revoked)
     const tty = this.liveTerminal()
     // On a terminal the log's warnings and errors (a 500 and its request id, refused connections)
     // are printed as lines: without them the request id a client is told to look up is nowhere.
@@ -54,7 +58,7 @@ requests in flight, then closes the store. See docs/serve.md.`
     const sessionToken = newTokenText()
     const server = await createServer({
       deps: rt,
-      tokens: TokenFile.forStateDir(dir),
+      tokens,
       sessionTokens: new Map([[sessionToken, {tokenId: 'local', name: 'local commands', role: 'write' as const}]]),
       bodyLimit: flags['body-limit'] * 1024 * 1024,
       rateLimit: flags['rate-limit'],
@@ -84,7 +88,7 @@ requests in flight, then closes the store. See docs/serve.md.`
       warn(`this process may open at most ${files} files, and each connection takes one: connections past about ${Math.max(0, files - FILES_HEADROOM)} fail unseen before ${maxConnections === 0 ? 'any limit' : `--max-connections (${maxConnections})`} refuses them; raise the limit (ulimit -n) or lower --max-connections`)
     }
     if (!https && !isLoopback(flags.host)) warn(`serving plain HTTP on ${flags.host}: tokens cross the network in clear text; give --tls-cert and --tls-key`)
-    if (!TokenFile.forStateDir(dir).list().some((t) => !t.revoked)) {
+    if (!anyToken) {
       warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')
     }
     const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined

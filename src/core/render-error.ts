@@ -57,6 +57,49 @@ export function damagedStoreError(err: unknown): UserError | undefined {
 }
 
 /**
+ * What the system refused when the store's files were read or written, by the words of DuckDB's
+ * I/O errors (`IO Error: ...`, `Failed to commit: Cannot open file ...`) or a Node system error's
+ * code: a full disk, a permission or a read-only file system, or something else in the way of a
+ * file (a directory where a file goes). Undefined for any other error, which may be a bug.
+ */
+export function storeIoFailure(err: unknown): 'no_space' | 'forbidden' | 'io' | undefined {
+  if (!(err instanceof Error) || err instanceof UserError) return undefined
+  const code = (err as NodeJS.ErrnoException).code
+  const text = `${typeof code === 'string' ? code + ' ' : ''}${err.message}`
+  if (/\b(ENOSPC|EDQUOT)\b|No space left on device|Disk quota exceeded/i.test(text)) return 'no_space'
+  if (/\b(EACCES|EPERM|EROFS)\b|Permission denied|Read-only file system/i.test(text)) return 'forbidden'
+  if (/\b(EIO|EISDIR|ENOTDIR|EMFILE|ENFILE)\b|^IO Error: |Cannot open file|Could not (read|write|truncate|sync|fsync)|Is a directory|Not a directory|Too many open files|Input\/output error/i.test(text)) return 'io'
+  return undefined
+}
+
+/**
+ * A store that failed as it was closed (its clock not saved, its last changes not checkpointed):
+ * said as an error of the store's files, with what to do, rather than left to escape unrendered.
+ * Exit 1: the command ran, and the store failed it.
+ */
+export function storeCloseError(err: unknown, location: string): UserError {
+  if (err instanceof UserError) return err
+  const io = storeIoFailure(err)
+  const reason = err instanceof Error ? err.message : String(err)
+  // A hint is printed as written: a server URL (and the password it may hold) stays out of it.
+  const file = !/^[a-z][a-z0-9+.-]*:/i.test(location)
+  const fix =
+    io === 'no_space'
+      ? 'free some space on its disk'
+      : io === 'forbidden'
+        ? file
+          ? `get write permission on the store and its directory (ls -l ${location})`
+          : 'get the permissions it needs on the database'
+        : 'fix what kept it from writing its files (the reason above says: a full disk, a permission, something in the way of a file in the .steme directory)'
+  return new UserError(`the store ${location} could not be closed cleanly: ${reason}`, {
+    code: io === 'no_space' ? 'no_space' : io === 'forbidden' ? 'forbidden' : 'integrity',
+    exit: 1,
+    hint: `${fix}, then check the store with \`steme fsck\``,
+    cause: err,
+  })
+}
+
+/**
  * A store this user cannot write, opened by a command that writes: on a read-only file system, or
  * without write permission on the file or its directory. Exit 1, as for EROFS and EACCES: the
  * store is there and readable, and the same command works once it can write.

@@ -302,6 +302,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         }
       }
       for (let i = 0; i < arr.length; i += size) {
+        // Stopped (a daemon's shutdown, whose request body is one JSON array): the elements sent so
+        // far are stored, none after them, as between the jobs of an NDJSON body.
+        if (stopped()) {
+          interrupted = {}
+          break
+        }
         // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
         // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
         if (starts.length === arr.length) {

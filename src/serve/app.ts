@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit'
 import {initHash} from '../core/hash.js'
 import {inputName} from '../core/naming.js'
 import {closest} from '../core/words.js'
+import {redactUrls} from '../core/redact.js'
 import type {Deps} from '../ops/deps.js'
 import {startRunner, type ChunkRunner} from '../ops/verify-pool.js'
 import type {Mounts, ServeContext} from './context.js'
@@ -422,12 +423,37 @@ export function redactUrl(url: string): string {
   return redactTokens(out)
 }
 
-/** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log. */
+/** Log text with the secrets a message may quote kept out: URL userinfo and token text. */
+const redactLog = (text: string): string => redactTokens(redactUrls(text))
+
+/**
+ * An error as the log writes it (pino's shape: type, message, stack, its own plain fields, its
+ * cause), its text redacted: what failed may quote a connection URL with its password, or a
+ * token. The terminal's lines are made from these entries, so they say no more.
+ */
+function loggedError(e: unknown, depth = 0): unknown {
+  // Error-like, as pino takes it: an error from another realm (a worker) is no instanceof Error.
+  if (e === null || typeof e !== 'object' || typeof (e as Error).message !== 'string') return e
+  const err = e as Error
+  const out: Record<string, unknown> = {type: err.constructor?.name ?? err.name, message: redactLog(err.message), stack: redactLog(String(err.stack ?? ''))}
+  for (const [k, v] of Object.entries(e)) {
+    if (k in out || k === 'cause') continue
+    if (typeof v === 'string') out[k] = redactLog(v)
+    else if (typeof v !== 'object' || v === null) out[k] = v
+  }
+  const cause = (e as {cause?: unknown}).cause
+  if (typeof cause === 'string') out.cause = redactLog(cause)
+  else if (cause !== undefined && depth < 4) out.cause = loggedError(cause, depth + 1)
+  return out
+}
+
+/** The logger options with fastify's request serializer, but a redacted URL: a token sent as ?token= never reaches the log; errors redacted too. */
 function withRedactedUrls(logger: NonNullable<ServeOptions['logger']>): ServeOptions['logger'] | Record<string, unknown> {
   if (logger === false) return false
   return {
     ...(logger === true ? {} : logger),
     serializers: {
+      err: loggedError,
       req: (req: FastifyRequest) => ({
         method: req.method,
         url: redactUrl(req.url),

@@ -2,6 +2,7 @@
 import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
 import {UserError, type ErrorCode} from '../core/errors.js'
 import {inputName, type Naming} from '../core/naming.js'
+import {storeIoFailure} from '../core/render-error.js'
 import {NAMING_HEADER} from './client.js'
 
 /** Codes only the HTTP layer produces, on top of the CLI's UserError codes. */
@@ -192,9 +193,18 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   body.error.message = redactTokens(body.error.message)
   if (body.error.hint !== undefined) body.error.hint = redactTokens(body.error.hint)
   if (status >= 500) req.log.error({err}, 'request failed')
-  // What went wrong is in the log only: say under which id.
-  if (body.error.code === 'internal') body.error.message = `internal error (a bug in steme serve; the server log has details under request id ${req.id})`
-  void reply.status(status).type('application/json').send(body)
+  // What went wrong is in the log only: say under which id. The store's files failing on the
+  // daemon's host (a full disk, a permission, something in the way of a file) is no bug in steme.
+  const io = body.error.code === 'internal' ? storeIoFailure(err) : undefined
+  let sent = status
+  if (io === 'no_space') {
+    sent = STATUS.no_space
+    body.error = {code: 'no_space', message: `the daemon's disk is full: its store could not be written (the server log has details under request id ${req.id})`, hint: "ask the daemon's operator to free space on its disk, then send the request again"}
+  } else if (io) {
+    body.error.message = `internal error: the daemon could not read or write its store's files, an error of its host's disk or files, not of this request (the server log has details under request id ${req.id})`
+    body.error.hint = "ask the daemon's operator to fix what the log names, then send the request again"
+  } else if (body.error.code === 'internal') body.error.message = `internal error (a bug in steme serve; the server log has details under request id ${req.id})`
+  void reply.status(sent).type('application/json').send(body)
 }
 
 const mib = (bytes: number): string => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`)

@@ -65,6 +65,38 @@ function lockHolder(lock: string): {pid?: number; stale: boolean} {
   }
 }
 
+/**
+ * Remove a lock its holder left when it died, holding `<lock>.break` meanwhile: two commands
+ * that found it stale at once would otherwise each remove "the stale lock", and the second
+ * remove the lock the first had just taken in its place, and both change the file. A breaker
+ * is held only for the instant of the check and the removal; one left by a process that died in
+ * that instant is removed as a stale lock is. False when another process is taking it over.
+ */
+function takeOver(lock: string, pid: number | undefined): boolean {
+  const breaker = `${lock}.break`
+  let fd: number
+  try {
+    fd = openSync(breaker, 'wx', 0o600)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    if (lockHolder(breaker).stale) rmSync(breaker, {force: true})
+    return false
+  }
+  try {
+    try {
+      writeSync(fd, String(process.pid))
+    } finally {
+      closeSync(fd)
+    }
+    // Still the lock the dead holder left: only a breaker holder removes one, so it stays so until removed here.
+    const now = lockHolder(lock)
+    if (now.stale && now.pid === pid) rmSync(lock, {force: true})
+    return true
+  } finally {
+    rmSync(breaker, {force: true})
+  }
+}
+
 /** The token file of a store; re-read when it changes on disk, so a revocation applies to a running daemon at once. */
 export class TokenFile {
   private cache: TokenEntry[] = []
@@ -138,11 +170,7 @@ export class TokenFile {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
         const holder = lockHolder(lock)
-        if (holder.stale) {
-          // Only the lock the dead holder left: re-read just before, so a live one just taken stays.
-          if (lockHolder(lock).pid === holder.pid) rmSync(lock, {force: true})
-          continue
-        }
+        if (holder.stale && takeOver(lock, holder.pid)) continue
         if (Date.now() > deadline) {
           throw new UserError(`${this.path} is being changed by another process${holder.pid ? ` (pid ${holder.pid})` : ''}`, {
             code: 'locked',

@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {UserError} from '../../src/core/errors.js'
-import {fileSystemError, renderError} from '../../src/core/render-error.js'
+import {fileSystemError, renderError, storeCloseError} from '../../src/core/render-error.js'
 
 /** The error Node throws for this file-system call. */
 function thrown(f: () => unknown): NodeJS.ErrnoException {
@@ -79,5 +79,18 @@ describe('a system error on a path is rendered as the user\'s error, not as a bu
     }
     expect(err).toMatch(/^internal error \(a bug in steme, please report it\): cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\nError: cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\n {4}at /)
     expect(err).not.toContain('hunter2')
+  })
+})
+
+describe('storeCloseError', () => {
+  it('a store that failed as it closed: what failed and how to fix it, never a server password, even in the hint', () => {
+    const file = storeCloseError(new Error('TransactionContext Error: Failed to commit: Cannot open file "/s/.steme/store.duckdb.wal": Is a directory'), '/s/.steme/store.duckdb')
+    expect(file).toMatchObject({code: 'integrity', exit: 1})
+    expect(file.message).toBe('the store /s/.steme/store.duckdb could not be closed cleanly: TransactionContext Error: Failed to commit: Cannot open file "/s/.steme/store.duckdb.wal": Is a directory')
+    expect(storeCloseError(Object.assign(new Error("EACCES: permission denied, open '/s/x'"), {code: 'EACCES'}), '/s/.steme/store.duckdb').hint).toContain('ls -l /s/.steme/store.duckdb')
+    const pg = storeCloseError(new Error('permission denied for table meta'), 'postgres://steme:hunter2@db/steme')
+    expect(pg.code).toBe('forbidden')
+    expect(pg.hint).not.toContain('hunter2')
+    expect(storeCloseError(new Error('IO Error: No space left on device'), '/s/.steme/store.duckdb').code).toBe('no_space')
   })
 })

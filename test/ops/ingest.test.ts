@@ -387,6 +387,23 @@ describe('ingest of one large chunk (a daemon request body)', () => {
   })
 })
 
+describe('ingest of one JSON array (a daemon request body) stopped part way', () => {
+  it('stores the elements of the jobs sent before the stop, none after, and says it was interrupted', async () => {
+    const recs = many(1_000, 50, testKey(4))
+    const text = '[' + recs.map(line).join(',\n') + ']'
+    const d = deps()
+    const pool = await startRunner(undefined, {threads: 0})
+    const stop = new AbortController()
+    // The daemon's shutdown lands while the first job of the array is being checked.
+    const runner = {...pool, parallelism: pool.parallelism, run: (job: Parameters<typeof pool.run>[0]) => (stop.abort(), pool.run(job))}
+    const res = await ingestOp(d, {input: input(text), format: 'json', runner, chunkLines: 100, signal: stop.signal}).finally(() => pool.close())
+    expect(res.interrupted).toEqual({})
+    expect(res.lines).toBe(100)
+    expect(res.added).toBe(100)
+    expect((await collect(d.store)).map((r) => r.id).sort()).toEqual(recs.slice(0, 100).map((r) => r.record.id).sort())
+  })
+})
+
 describe('CSV rows that do not parse', () => {
   const header = 'subject,predicate,value\n'
   const rows = (from: number, n: number) => Array.from({length: n}, (_, i) => `s:${from + i},p,${from + i}`)

@@ -26,3 +26,36 @@ describe('error mapping', () => {
     expect(toErrorBody(new HttpError('not_implemented', 'later')).status).toBe(501)
   })
 })
+
+describe('a 500 caused by the host, not by steme', () => {
+  /** The answer to a request whose handler throws `err`, through the daemon's error handler. */
+  async function answer(err: Error): Promise<{status: number; error: {code: string; message: string; hint?: string}}> {
+    const {default: Fastify} = await import('fastify')
+    const {errorHandler} = await import('../../src/serve/errors.js')
+    const app = Fastify({logger: false, genReqId: () => 'r-1'})
+    app.setErrorHandler(errorHandler)
+    app.get('/x', async () => {
+      throw err
+    })
+    const res = await app.inject({method: 'GET', url: '/x'})
+    await app.close()
+    return {status: res.statusCode, error: res.json().error}
+  }
+
+  it('a full disk is a 507 no_space; other failures of the store files a 500 that is no bug; anything else a bug', async () => {
+    const full = await answer(new Error('IO Error: Could not write file "/srv/x/store.duckdb.wal": No space left on device'))
+    expect(full.status).toBe(507)
+    expect(full.error.code).toBe('no_space')
+    expect(full.error.message).toContain('request id r-1')
+    expect(full.error.message).not.toContain('/srv/x')
+    const denied = await answer(Object.assign(new Error("EACCES: permission denied, open '/srv/x/.steme/store.duckdb.wal'"), {code: 'EACCES', syscall: 'open'}))
+    expect(denied.status).toBe(500)
+    expect(denied.error.message).toMatch(/^internal error: the daemon could not read or write its store's files/)
+    expect(denied.error.message).not.toContain('/srv/x')
+    const dir = await answer(new Error('TransactionContext Error: Failed to commit: Cannot open file "/srv/x/store.duckdb.wal": Is a directory'))
+    expect(dir.error.message).not.toMatch(/a bug/)
+    const bug = await answer(new TypeError("Cannot read properties of undefined (reading 'id')"))
+    expect(bug.status).toBe(500)
+    expect(bug.error.message).toBe('internal error (a bug in steme serve; the server log has details under request id r-1)')
+  })
+})
