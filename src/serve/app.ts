@@ -394,8 +394,23 @@ function tokenInQuery(url: string): boolean {
     } catch {
       // undecodable name: judged as sent
     }
-    return /token|auth/i.test(name)
+    return credentialName(name)
   })
+}
+
+/** Words that name a credential in a query parameter's name. */
+const CREDENTIAL_WORDS = new Set(['token', 'auth', 'authorization', 'bearer', 'apikey', 'jwt'])
+
+/**
+ * Whether a parameter's name says it carries a credential: `token`, `access_token`, `authToken`,
+ * `api-key`... judged word by word, so `author` or `tokenizer` are not taken for one.
+ */
+function credentialName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+  return words.some((w, i) => CREDENTIAL_WORDS.has(w) || (w === 'api' && words[i + 1] === 'key'))
 }
 
 /** A URL as logged: values of secret-named query parameters and any token text replaced by [redacted]. */

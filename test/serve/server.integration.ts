@@ -541,8 +541,13 @@ describe('the request log', () => {
       const named = await h.req(`/v1/stats?access_token=${encodeURIComponent(h.read)}&x=1`, {token: null})
       expect(named.status).toBe(401)
       expect(named.body.error.message).toContain('a token in the query string is not accepted')
-      // No token anywhere: the plain refusal.
+      for (const name of ['authToken', 'api_key', 'auth']) {
+        const r = await h.req(`/v1/stats?${name}=abc123`, {token: null})
+        expect(r.body.error.message, name).toContain('a token in the query string is not accepted')
+      }
+      // No token anywhere: the plain refusal, also for names that only contain "auth" or "token".
       expect((await h.req('/v1/stats?x=1', {token: null})).body.error.message).toBe('this route needs a bearer token')
+      expect((await h.req('/v1/stats?author=ann&tokenizer=ws', {token: null})).body.error.message).toBe('this route needs a bearer token')
       expect((await h.req(`/v1/query?subject=${h.read}`, {token: h.read})).status).toBe(200)
     } finally {
       await h.stop()
