@@ -8,7 +8,11 @@ import type {RankedValue} from './types.js'
  * longer holds, as `--valid-at` reads it (filters.ts validAt); an open end is unbounded.
  */
 export function rangeOf(a: Assertion, parse: (date: string) => number = parseDate): [number, number] {
-  return [a.valid?.from === undefined ? -Infinity : parse(a.valid.from), a.valid?.to === undefined ? Infinity : parse(a.valid.to)]
+  // A date that does not parse (a record stored before dates were checked as they are now) bounds
+  // nothing, as --valid-at reads it: NaN compares false there, so the range stays open at that end.
+  const from = a.valid?.from === undefined ? NaN : parse(a.valid.from)
+  const to = a.valid?.to === undefined ? NaN : parse(a.valid.to)
+  return [Number.isNaN(from) ? -Infinity : from, Number.isNaN(to) ? Infinity : to]
 }
 
 /** parseDate for one pair's candidates, whose ranges mostly repeat a few dates: parsing was most of the sweep's cost. */
@@ -22,7 +26,10 @@ function dateParser(): (date: string) => number {
 }
 
 /** Does the range hold at any instant? Only `from` = `to` holds at none. */
-const holdsSometime = (a: Assertion): boolean => a.valid?.from === undefined || a.valid.to === undefined || parseDate(a.valid.from) < parseDate(a.valid.to)
+const holdsSometime = (a: Assertion): boolean => {
+  const [from, to] = rangeOf(a)
+  return from < to
+}
 
 /** Start and end events of ranges, ends before starts at one instant: [a, b) and [b, c) never hold at once. */
 function events<T>(items: ReadonlyArray<{range: [number, number]; tag: T}>): Array<{at: number; start: boolean; tag: T}> {
@@ -90,7 +97,16 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
   // Sweep the instants in order, keeping per value how many of its ranges are open, and over the
   // values holding: their summed probability, how many have any, and (lazily) the largest.
   const open = new Array<number>(ranked.length).fill(0)
-  let total = 0
+  // The summed probability, compensated (Neumaier): a plain running sum of thousands of shares
+  // added and taken away drifted, and an even split read 0.999999999989, not the 1 conflictOf
+  // gives at that date, so `--min-score 1` dropped it. Exact again whenever nothing is believed.
+  let sum = 0
+  let carry = 0
+  const add = (x: number) => {
+    const t = sum + x
+    carry += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum
+    sum = t
+  }
   let believed = 0
   const heap: number[] = []
   const p = (i: number) => ranked[i].probability
@@ -124,17 +140,18 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
     const e = evs[k]
     if (e.start) {
       if (open[e.tag]++ === 0 && p(e.tag) > 0) {
-        total += p(e.tag)
+        add(p(e.tag))
         believed++
         push(e.tag)
       }
     } else if (--open[e.tag] === 0 && p(e.tag) > 0) {
-      total -= p(e.tag)
-      believed--
+      add(-p(e.tag))
+      if (--believed === 0) sum = carry = 0
     }
     // Score each instant once, after every event at it.
     if (k + 1 < evs.length && evs[k + 1].at === e.at) continue
     while (heap.length && open[heap[0]] === 0) pop()
+    const total = sum + carry
     if (believed < 2 || !(total > 0)) continue
     const top = p(heap[0]) / total
     worst = Math.max(worst, Math.round(Math.min(1, Math.max(0, ((1 - top) * believed) / (believed - 1))) * 1e12) / 1e12)

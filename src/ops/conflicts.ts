@@ -58,6 +58,11 @@ export interface ConflictsPage extends ConflictsResult {
   limit: number
   /** The last row's place, to pass as `after`: present only when more pairs rank after this page. */
   next?: string
+  /**
+   * Set by a daemon whose scores count two values as conflicting only where their valid ranges
+   * overlap (a timeline is no conflict): one from before leaves it out, and a client says so.
+   */
+  overlap?: true
 }
 
 export interface ConflictsResult {

@@ -288,11 +288,18 @@ export class RemoteClient {
   async conflicts(input: ConflictsInput, page = CONFLICTS_MAX): Promise<ConflictsResult> {
     const lens = await this.lens(input.lens)
     const answer = this.conflictPages({...input, lens: lens.sent}, page)
-    const res = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
+    const {overlap, ...res} = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {
       throw new UserError(`steme serve at ${this.url} does not take --valid-at for conflicts: it answered for every date`, {code: 'remote', exit: 1, hint: 'the daemon runs an older steme: restart `steme serve` with this version (or upgrade it on the daemon\'s host); a daemon on this machine holding the store is used even without --remote'})
+    }
+    // A daemon from before the timeline rule scores values that held one after another as a
+    // conflict: its answer looks like this steme's, so the difference is said. At one date
+    // (--valid-at) both score alike.
+    if (overlap !== true && input.validAt === undefined) {
+      const note = `steme serve at ${this.url} runs an older steme, which counts values whose valid ranges never overlap (a timeline: "1.2" until July, "1.3" from July) as a conflict: it may list pairs, and score them higher, than this steme would. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`
+      return {...res, notes: [...(res.notes ?? []), note]}
     }
     return res
   }
@@ -303,7 +310,7 @@ export class RemoteClient {
    * A daemon from before pages answers without `limit`: it then gets the request an older client
    * made (one whole list, unpaged), which such a daemon answers in full.
    */
-  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult> {
+  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult & {overlap?: true}> {
     const query = {lens: input.lens, 'min-score': input.minScore, 'as-of': input.asOf, 'valid-at': input.validAt}
     let left = input.limit ?? Infinity
     let after: string | undefined

@@ -25,7 +25,8 @@ export const MOUNTS: Mounts = {
 async function conflictsPage(deps: Deps, q: ConflictsQuery, naming: Naming): Promise<unknown> {
   // Only ever a daemon's own `next` handed back (the CLI has no flag for it), so named as the parameter.
   const after = q.after === undefined ? undefined : parseConflictPosition(q.after, inputName('after', 'params'))
-  const page = await conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? CONFLICTS_DEFAULT, after, asOf: q['as-of'], validAt: q['valid-at'], naming})
+  // `overlap`: this daemon scores a timeline as no conflict, which a client cannot tell from the scores.
+  const page = {...(await conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? CONFLICTS_DEFAULT, after, asOf: q['as-of'], validAt: q['valid-at'], naming})), overlap: true as const}
   if (q.limit !== undefined || page.next === undefined) return page
   const cut =
     naming === 'flags'

@@ -155,8 +155,8 @@ describe('steme serve routes', () => {
     const want = await conflictsOp(h.rt, {})
     expect(want.conflicts.length).toBeGreaterThan(800)
     expect(r.text.length).toBeGreaterThan(100_000)
-    // One page, the default's: all of them here, so no next.
-    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT}))
+    // One page, the default's: all of them here, so no next; `overlap` says this daemon scores a timeline as no conflict.
+    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT, overlap: true}))
   })
 
   it('the OpenAPI document names the fields the read routes answer with', async () => {
@@ -366,6 +366,28 @@ describe('GET /v1/conflicts with valid-at', () => {
       await expect(client.conflicts({validAt: 'someday'})).rejects.toThrow(`--valid-at "someday" is not a date (from ${h.url})`)
     } finally {
       await h.stop()
+    }
+  })
+
+  it('a daemon from before the timeline rule (its pages say no overlap) is noted, as it may list timelines as conflicts', async () => {
+    const {conflictsPageOp} = await import('../../src/ops/conflicts.js')
+    const older = await startHarness({mounts: {conflicts: (deps, q) => conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? 1000, asOf: q['as-of'], validAt: q['valid-at']})}})
+    const current = await startHarness()
+    try {
+      const rule = /runs an older steme, which counts values whose valid ranges never overlap .* as a conflict/
+      const fromOlder = await new RemoteClient(older.url, older.read).conflicts({})
+      expect(fromOlder.notes?.some((n) => rule.test(n))).toBe(true)
+      // At one date both score alike: nothing to say.
+      expect((await new RemoteClient(older.url, older.read).conflicts({validAt: '2022-06-01'})).notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      const fromCurrent = await new RemoteClient(current.url, current.read).conflicts({})
+      expect(fromCurrent.notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      // The field is the daemon's word to the client, not part of the listing.
+      expect(fromCurrent).not.toHaveProperty('overlap')
+      const raw = await current.req('/v1/conflicts', {token: current.read})
+      expect(raw.body.overlap).toBe(true)
+    } finally {
+      await older.stop()
+      await current.stop()
     }
   })
 
