@@ -1,14 +1,7 @@
 /** The truth-discovery pass as it was before copy detection and partial claims were made near-linear: quadratic in the witnesses per object, kept as the reference the fast pass must equal exactly. */
-import {canonicalize} from '../../src/core/canonical.js'
 import type {Json} from '../../src/core/record.js'
+import {effectiveQuality, elementsOf, posteriors, type Claim, type TruthResult} from '../../src/lenses/truth-discovery.js'
 import type {WitnessQuality} from '../../src/lenses/types.js'
-
-export interface Claim {
-  /** What the claim is about (subject and predicate). */
-  object: string
-  witness: string
-  value: Json
-}
 
 export interface TruthOptions {
   /** Prior probability that an element named by some witness is true. */
@@ -37,20 +30,6 @@ export interface TruthOptions {
 }
 
 export const TRUTH_DEFAULTS: Required<TruthOptions> = {prior: 0.5, sensitivity: 0.8, falsePositive: 0.1, shrink: 2, falsePositiveStrength: 100, copyDetection: true, copyPrior: 0.2, copyRate: 0.8, falseValues: 10, tolerance: 1e-4, maxIterations: 100}
-
-export interface TruthResult {
-  quality: Map<string, WitnessQuality>
-  /** Pooled rates, used for witnesses not seen in training. */
-  pooled: WitnessQuality
-  iterations: number
-  converged: boolean
-}
-
-/** The elements a value stands for: an array's distinct items, or the value itself. */
-export function elementsOf(value: Json): string[] {
-  if (Array.isArray(value)) return [...new Set(value.map((x) => canonicalize(x)))]
-  return [canonicalize(value)]
-}
 
 interface Obs {
   witness: number
@@ -89,36 +68,6 @@ export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>): boolean[]
       return true
     }),
   )
-}
-
-/** A witness's rates for one claim: partial claims use the sensitivity learned on its partial claims. */
-export function effectiveQuality(q: WitnessQuality, partial: boolean): WitnessQuality {
-  return partial && q.partialSensitivity !== undefined ? {...q, sensitivity: q.partialSensitivity} : q
-}
-
-/** Posterior truth of each element of one object, given witness rates. */
-export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: ArrayLike<number>; quality: WitnessQuality; weight?: number}>, prior: number): Float64Array {
-  const out = new Float64Array(elementCount)
-  const lp = Math.log(prior)
-  const lq = Math.log(1 - prior)
-  for (let e = 0; e < elementCount; e++) {
-    let lt = lp
-    let lf = lq
-    for (const o of obs) {
-      const s = clamp(o.quality.sensitivity)
-      const f = clamp(o.quality.falsePositive)
-      const w = o.weight ?? 1
-      if (o.listed[e]) {
-        lt += w * Math.log(s)
-        lf += w * Math.log(f)
-      } else {
-        lt += w * Math.log(1 - s)
-        lf += w * Math.log(1 - f)
-      }
-    }
-    out[e] = 1 / (1 + Math.exp(lf - lt))
-  }
-  return out
 }
 
 /**
