@@ -23,27 +23,57 @@ const DROPS_NAMED = 5
 
 const RANK: Record<string, number> = {newcomer: 0, established: 1, trusted: 2, authority: 3}
 
+/** Whose retractions of others' records and epochs count in the viewer's queries: tier trusted and above. */
+const COUNTS = RANK.trusted
+
+/** Five named at most, then the rest counted: every agent whose trust passes through the endorser can move at once. */
+function named(moved: TrustScore[], before: Map<string, TrustScore>, verb: string): string[] {
+  const list = moved.slice(0, DROPS_NAMED).map((s) => {
+    const b = before.get(s.agent)
+    return `${s.agent.slice(0, 12)} ${verb} from ${b?.tier ?? 'newcomer'} to ${s.tier} (${(b?.score ?? 0).toFixed(3)} -> ${s.score.toFixed(3)})`
+  })
+  if (moved.length > DROPS_NAMED) list.push(`and ${moved.length - DROPS_NAMED} more`)
+  return list
+}
+
+const given = (scores: Map<string, TrustScore>, self: string) =>
+  [...scores.values()].reduce((t, s) => t + (s.endorsedBy.find((e) => e.agent === self)?.weight ?? 0), 0)
+
 /**
  * What an endorsement did to the others' tiers, in the signing key's queries: weights summing to
  * more than 1 are scaled to their shares, so endorsing a second colleague can drop the first from
- * trusted to established, and with it whose retractions and epochs count. Said, never silent.
+ * trusted to established, and with it whose retractions and epochs count; withdrawing or lowering
+ * one gives the others a larger share, which can raise them to trusted, and their old retractions
+ * then count. Both are said, never silent.
  */
-function tierDrops(before: Map<string, TrustScore>, after: Map<string, TrustScore>, self: string, target: string): string[] {
-  const drops = [...after.values()]
-    .filter((s) => s.agent !== target && s.agent !== self && RANK[s.tier] < RANK[before.get(s.agent)?.tier ?? 'newcomer'])
-    .sort((a, b) => (a.agent < b.agent ? -1 : 1))
-  if (!drops.length) return []
-  const given = [...after.values()].reduce((t, s) => t + (s.endorsedBy.find((e) => e.agent === self)?.weight ?? 0), 0)
-  const why =
-    given > 1
-      ? `your endorsements now sum to ${Number(given.toFixed(3))}, more than 1, so each counts for its share (docs/lenses.md, Trust)`
-      : 'some of their trust came through this endorsement'
-  const t = after.get(target)
-  // Five named at most: every agent whose trust passes through the endorser can drop at once.
-  const list = drops.slice(0, DROPS_NAMED).map((s) => `${s.agent.slice(0, 12)} drops from ${before.get(s.agent)!.tier} to ${s.tier} (${before.get(s.agent)!.score.toFixed(3)} -> ${s.score.toFixed(3)})`)
-  if (drops.length > DROPS_NAMED) list.push(`and ${drops.length - DROPS_NAMED} more`)
-  if (given > 1 && t) list.push(`${target.slice(0, 12)} itself stands at ${t.tier} (${t.score.toFixed(3)})`)
-  return [`${why}: ${list.join(', ')}; retractions of others' records and epochs count only from tier trusted or above (\`steme trust list\`)`]
+function tierChanges(before: Map<string, TrustScore>, after: Map<string, TrustScore>, self: string, target: string): string[] {
+  const others = [...after.values()].filter((s) => s.agent !== target && s.agent !== self).sort((a, b) => (a.agent < b.agent ? -1 : 1))
+  const tierBefore = (s: TrustScore) => RANK[before.get(s.agent)?.tier ?? 'newcomer']
+  const drops = others.filter((s) => RANK[s.tier] < tierBefore(s))
+  const rises = others.filter((s) => RANK[s.tier] >= COUNTS && tierBefore(s) < COUNTS)
+  const out: string[] = []
+  const sum = given(after, self)
+  if (drops.length) {
+    const why =
+      sum > 1
+        ? `your endorsements now sum to ${Number(sum.toFixed(3))}, more than 1, so each counts for its share (docs/lenses.md, Trust)`
+        : 'some of their trust came through this endorsement'
+    const t = after.get(target)
+    const list = named(drops, before, 'drops')
+    if (sum > 1 && t) list.push(`${target.slice(0, 12)} itself stands at ${t.tier} (${t.score.toFixed(3)})`)
+    out.push(`${why}: ${list.join(', ')}; retractions of others' records and epochs count only from tier trusted or above (\`steme trust list\`)`)
+  }
+  if (rises.length) {
+    const was = given(before, self)
+    const why =
+      was > 1
+        ? `your endorsements now sum to ${Number(sum.toFixed(3))}, down from ${Number(was.toFixed(3))}, so the others count for more (docs/lenses.md, Trust)`
+        : 'this endorsement raised their trust'
+    out.push(
+      `${why}: ${named(rises, before, 'rises').join(', ')}; their retractions of others' records and epochs now count in your queries, older ones too (\`steme trust list\`)`,
+    )
+  }
+  return out
 }
 
 export async function trustOp(deps: Deps, input: {agent: string; weight: string}): Promise<{id: string; target: string; weight: number; warnings?: string[]}> {
@@ -64,7 +94,7 @@ export async function trustOp(deps: Deps, input: {agent: string; weight: string}
   await deps.store.insert([sealed])
   await deps.saveClock()
   const after = (await gatherPolicy(deps, {self: key.publicHex})).policy.scores
-  const warnings = tierDrops(before, after, key.publicHex, target)
+  const warnings = tierChanges(before, after, key.publicHex, target)
   return {id: sealed.record.id, target, weight, ...(warnings.length ? {warnings} : {})}
 }
 

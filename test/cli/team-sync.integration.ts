@@ -191,7 +191,7 @@ describe('a retraction regretted', () => {
 })
 
 describe('endorsing a second colleague', () => {
-  it('says when the shares it scales to drop the first below trusted, and what that changes', () => {
+  it('says when the shares it scales to drop the first below trusted, when withdrawing raises it back, and what that changes', () => {
     const dave = sandbox('steme-team-dave-')
     try {
       mkdirSync(store(dave))
@@ -204,10 +204,19 @@ describe('endorsing a second colleague', () => {
       expect(second.warnings).toEqual([
         "your endorsements now sum to 1.7, more than 1, so each counts for its share (docs/lenses.md, Trust): bbbbbbbbbbbb drops from trusted to established (0.680 -> 0.400), cccccccccccc itself stands at established (0.450); retractions of others' records and epochs count only from tier trusted or above (`steme trust list`)",
       ])
-      // Withdrawing one gives the other its whole weight back: nobody drops, nothing to say.
+      // Withdrawing one gives the other its whole weight back: b rises to trusted again, and its
+      // retractions, old ones too, count again in dave's queries; that is said as well.
       const back = dave.run(['trust', c, '0'], {cwd: store(dave)})
       expect(back.code).toBe(0)
-      expect(back.stderr).not.toMatch(/note:/)
+      const rose =
+        "your endorsements now sum to 0.8, down from 1.7, so the others count for more (docs/lenses.md, Trust): bbbbbbbbbbbb rises from established to trusted (0.400 -> 0.680); their retractions of others' records and epochs now count in your queries, older ones too (`steme trust list`)"
+      expect(back.stderr).toContain(`note: ${rose}`)
+      expect(dave.json<{warnings?: string[]}>(['trust', c, '0.9'], {cwd: store(dave)}).warnings).toHaveLength(1)
+      expect(dave.json<{warnings?: string[]}>(['trust', c, '0'], {cwd: store(dave)}).warnings).toEqual([rose])
+      // Endorsing someone new, which takes nothing from b, says nothing.
+      const third = dave.run(['trust', 'd'.repeat(64), '0.1'], {cwd: store(dave)})
+      expect(third.code).toBe(0)
+      expect(third.stderr).not.toMatch(/note:/)
     } finally {
       dave.cleanup()
     }

@@ -30,3 +30,30 @@ it('names five agents whose tier an endorsement drops, then how many more', asyn
     rmSync(dir, {recursive: true, force: true})
   }
 })
+
+it('names five agents an endorsement raises to trusted, then how many more, since their old retractions now count', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'steme-trust-rises-'))
+  const store = await DuckDBStore.open(join(dir, 'store.duckdb'))
+  try {
+    // Agents 2 to 8 are pre-trusted too, and each half-trusts one of 11 to 17 on its own.
+    const config = {...DEFAULT_CONFIG, pretrusted: [2, 3, 4, 5, 6, 7, 8].map((n) => testKey(n).publicHex)}
+    const as = (n: number): Deps => ({store, clock: new Hlc(undefined), config, key: () => testKey(n), saveClock: async () => undefined})
+    for (let n = 11; n < 18; n++) await trustOp(as(n - 9), {agent: testKey(n).publicHex, weight: '0.5'})
+    // Agent 10 endorses all seven; the store's key endorses 10 and 30 in full, so each has half its share.
+    for (let n = 11; n < 18; n++) await trustOp(as(10), {agent: testKey(n).publicHex, weight: '1'})
+    await trustOp(as(1), {agent: testKey(10).publicHex, weight: '1'})
+    await trustOp(as(1), {agent: testKey(30).publicHex, weight: '1'})
+    // Withdrawing 30 gives 10 its whole share back, and what 10 passes on tips the seven over.
+    const res = await trustOp(as(1), {agent: testKey(30).publicHex, weight: '0'})
+    expect(res.warnings).toHaveLength(1)
+    const w = res.warnings![0]
+    expect(w).toMatch(/^your endorsements now sum to 1, down from 2, so the others count for more \(docs\/lenses\.md, Trust\): /)
+    expect(w.match(/ rises from established to trusted \(\d\.\d{3} -> \d\.\d{3}\)/g)).toHaveLength(5)
+    expect(w).toContain(', and 3 more;')
+    expect(w).not.toContain(testKey(30).publicHex.slice(0, 12))
+    expect(w).toMatch(/; their retractions of others' records and epochs now count in your queries, older ones too \(`steme trust list`\)$/)
+  } finally {
+    await store.close()
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
