@@ -9,7 +9,8 @@ export default class Show extends StemeCommand {
     'Prints the record as it is stored (its JSON, with id and sig), whether its signature verifies, the records it cites ' +
     '(evidence, supersedes, the target of a vote or retraction) and the records that cite it, and its state: live, superseded (by what) ' +
     'or retracted (by which retraction, and through which chain of evidence or source); a live assertion that a retraction names which this store ' +
-    'does not honour (its author is not trusted here) says whose it is and why it was set aside. The id can be the 12 characters `steme log` prints.'
+    'does not honour (its author is not trusted here) says whose it is and why it was set aside. A retraction says whether it takes effect here ' +
+    '(yes, no, or for its author\'s own records only) and why. The id can be the 12 characters `steme log` prints.'
   static examples = ['<%= config.bin %> show 3f2a9c1b07e4', '<%= config.bin %> show 3f2a9c1b07e4 --json']
   static args = {id: Args.string({required: true, description: 'the record id: 64 hex chars, or the first 6 or more when only one id starts with them'})}
   static flags = {...StemeCommand.remoteFlags}
@@ -30,6 +31,10 @@ export default class Show extends StemeCommand {
     for (const c of res.citedBy) this.out(`cited by ${f(c.kind)}${c.rel === c.kind ? '' : ` (${f(c.rel)})`}: ${f(c.id)}`)
     if (res.state) this.out(`state: ${f(res.state)}`)
     for (const line of res.why ?? []) this.out(visible(`  ${line}`))
+    if (res.effect) {
+      this.out(`takes effect here: ${f(res.effect.here)}`)
+      this.out(visible(`  ${res.effect.why}`))
+    }
     if (res.signature !== 'valid') process.exitCode = 1
     return res
   }

@@ -74,6 +74,35 @@ describe('retractions that arrive by sync from agents not trusted here', () => {
     expect(hers.why!.join('\n')).toMatch(/retracted by [0-9a-f]{12} \(agent [0-9a-f]{12}\): misread/)
   })
 
+  it('show of each retraction says whether it takes effect here and why', () => {
+    type Shown = {effect?: {here: string; why: string}}
+    const retractions = json<{records: Array<{id: string; kind: string; agent: string}>}>(alice, ['log']).records.filter((x) => x.kind === 'retract')
+    const byCarol = retractions.find((x) => x.agent === carolKey)!.id
+    const byBob = retractions.find((x) => x.agent === bobKey)!.id
+    // Carol's retraction of alice's assertion: set aside here, in the words query --all uses.
+    const c = json<Shown>(alice, ['show', byCarol.slice(0, 12)]).effect!
+    expect(c.here).toBe('no')
+    expect(c.why).toBe(
+      `set aside: its author ${carolKey.slice(0, 12)} is not trusted here (no trust here), and the record it names is agent ${agentOf(alice).slice(0, 12)}'s; ` +
+        `retractions of others' records count from the store's own key, pre-trusted agents and tier trusted or above (\`steme trust ${carolKey} <weight>\` to change that)`,
+    )
+    expect(alice.run(['show', byCarol.slice(0, 12)], {cwd: store(alice)}).stdout).toContain(`\ntakes effect here: no\n  set aside: its author ${carolKey.slice(0, 12)}`)
+    // Bob's retraction of the source: it holds for bob's own assertions citing it, nobody else's.
+    const b = json<Shown>(alice, ['show', byBob.slice(0, 12)]).effect!
+    expect(b.here).toBe('own records only')
+    expect(b.why).toMatch(new RegExp(`^it retracts its author's own assertions citing source "lab:a" and no one else's: its author ${bobKey.slice(0, 12)} is not trusted here \\(no trust here\\)`))
+    // In carol's own store her retraction counts, her key being the store's; in bob's, so does his of the source, for everyone's assertions.
+    run(carol, ['pull'])
+    expect(json<Shown>(carol, ['show', byCarol.slice(0, 12)]).effect).toEqual({here: 'yes', why: "its author is the store's own key: the record it names is retracted here, and what stands on it"})
+    run(bob, ['pull'])
+    expect(json<Shown>(bob, ['show', byBob.slice(0, 12)]).effect).toEqual({
+      here: 'yes',
+      why: `its author is the store's own key: every assertion citing source "lab:a" is retracted here, and what stands on them`,
+    })
+    // An assertion shows no effect line: it is not a retraction.
+    expect(json<Shown>(alice, ['show', mine.slice(0, 12)]).effect).toBeUndefined()
+  })
+
   it('--explain says so too, for the winner and for the other candidates', () => {
     const explained = json<Query>(alice, ['query', 'drug:x', 'rate', '--explain']).resolutions[0].explanation.join('\n')
     expect(explained).toMatch(new RegExp(`the winner 0\\.2, assertion ${mine.slice(0, 12)}, not retracted: [0-9a-f]{12} by agent ${carolKey.slice(0, 12)} retracts it \\("misread"\\), but that agent is not trusted here`))
@@ -104,6 +133,11 @@ describe('retractions that arrive by sync from agents not trusted here', () => {
     expect(c.state).toBe('retracted')
     expect(c.why!.join('\n')).not.toMatch(/not retracted/)
     expect(c.why![0]).toContain(`(agent ${carolKey.slice(0, 12)}): misread`)
+    const byCarol = json<{records: Array<{id: string; kind: string; agent: string}>}>(alice, ['log']).records.find((x) => x.kind === 'retract' && x.agent === carolKey)!.id
+    expect(json<{effect?: unknown}>(alice, ['show', byCarol]).effect).toEqual({
+      here: 'yes',
+      why: 'its author is trusted here (tier trusted, trust 0.850): the record it names is retracted here, and what stands on it',
+    })
     // The explanation no longer names Carol's retraction as set aside; Bob's of the source still is.
     const explained = q.resolutions[0].explanation.join('\n')
     expect(explained).not.toContain(`by agent ${carolKey.slice(0, 12)} retracts`)
