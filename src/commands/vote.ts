@@ -9,7 +9,7 @@ export default class Vote extends StemeCommand {
   static description =
     'A vote is a signed record on an assertion: up (1), down (-1) or withdraw (0). Per agent and assertion the latest vote counts, ' +
     'so voting again replaces your vote; nothing is deleted. The votes lens ranks values by their witnesses plus up-voting agents ' +
-    'minus down-voting ones (`steme query <subject> --lens votes`); `steme show <id>` lists the votes on an assertion. ' +
+    'minus down-voting ones (`steme query <subject> --lens votes`; `--explain` names three voters per value, then counts the rest); `steme show <id>` lists the votes on an assertion. ' +
     'Through a daemon (--remote, or the `steme serve` holding this store) the vote is signed here and posted; the notes on a vote ' +
     'that counts for nothing (its target retracted or superseded) are then not given.'
   static examples = ['<%= config.bin %> vote 3f2a9c1b07e4 up', '<%= config.bin %> vote 3f2a9c1b07e4 -1', '<%= config.bin %> vote 3f2a9c1b07e4 withdraw --key bob']

@@ -128,3 +128,28 @@ describe('the state of every candidate', () => {
     expect(reads).toBeLessThanOrEqual(4 * n)
   })
 })
+
+describe('votes', () => {
+  it('names three voters per value, ups first and then by key, with their weight, and counts the rest', async () => {
+    const a = assertion({subject: 's:x', predicate: 'p', value: 'a', hlc: at(1)}, testKey(1))
+    const b = assertion({subject: 's:x', predicate: 'p', value: 'b', hlc: at(2)}, testKey(2))
+    const c = assertion({subject: 's:x', predicate: 'p', value: 'b', hlc: at(3)}, testKey(3))
+    const ups = [4, 5, 6, 7].map((n) => testKey(n))
+    const down = testKey(8)
+    const against = testKey(9)
+    const votes = [
+      ...ups.map((k, i) => record({kind: 'vote', target: a.record.id, weight: 1, hlc: at(10 + i)}, k)),
+      record({kind: 'vote', target: a.record.id, weight: -1, hlc: at(20)}, down),
+      record({kind: 'vote', target: b.record.id, weight: -1, hlc: at(21)}, against),
+    ]
+    const r = await query([a, b, c, ...votes], 'votes')
+    expect(r.winner?.value).toBe('a')
+    const named = ups
+      .map((k) => k.publicHex)
+      .sort()
+      .slice(0, 3)
+      .map((h) => `${h.slice(0, 12)} +1`)
+      .join(', ')
+    expect(r.explanation).toEqual([`"a" scores 4: 1 witness, 4 up and 1 down votes (by ${named}, and 2 more); next "b" scores 1 (votes by ${against.publicHex.slice(0, 12)} -1)`])
+  })
+})

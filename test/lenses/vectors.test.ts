@@ -15,7 +15,7 @@ for (const [file, cases] of byFile) {
           await expect(runVector(v)).rejects.toThrow(e.error)
           return
         }
-        const {res, ids} = await runVector(v)
+        const {res, ids, agent} = await runVector(v)
         const r = res.resolutions[0]
         expect(r, 'a resolution').toBeDefined()
         if (e.status) expect(r.status).toBe(e.status)
@@ -32,7 +32,8 @@ for (const [file, cases] of byFile) {
         for (const ref of e.notValid ?? []) expect(state(ref), `${ref} not valid`).toBe('not-valid')
         for (const [ref, by] of e.supersededBy ?? []) expect(res.candidates.find((c) => c.id === ids.get(ref))?.why, `${ref} superseded by ${by}`).toEqual([`superseded by ${ids.get(by)}`])
         const text = r.explanation.join('\n')
-        const refs = (s: string) => s.replace(/@(\w+)/g, (m, ref: string) => ids.get(ref)?.slice(0, 12) ?? m)
+        const refs = (s: string) =>
+          s.replace(/@agent:(\w+)/g, (_, name: string) => agent(name).slice(0, 12)).replace(/@(\w+)/g, (m, ref: string) => ids.get(ref)?.slice(0, 12) ?? m)
         for (const s of e.explainIncludes ?? []) expect(text).toContain(refs(s))
         for (const s of e.explainExcludes ?? []) expect(text).not.toContain(refs(s))
         if (e.probabilities) {

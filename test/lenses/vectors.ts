@@ -45,7 +45,7 @@ export interface Vector {
     supersededBy?: Array<[string, string]>
     /** Set aside because their valid range does not cover --valid-at. */
     notValid?: string[]
-    /** Text the explanation holds; `@ref` stands for the first 12 characters of that record's id. */
+    /** Text the explanation holds; `@ref` stands for the first 12 characters of that record's id, `@agent:name` for those of that agent's key. */
     explainIncludes?: string[]
     /** Text the explanation must not hold (a reason that is not the real one). */
     explainExcludes?: string[]
@@ -94,7 +94,7 @@ export function buildRecords(v: Vector): {records: Sealed[]; ids: Map<string, st
   return {records, ids, agent: (name) => key(name).publicHex}
 }
 
-export async function runVector(v: Vector, order?: (records: Sealed[]) => Sealed[]): Promise<{res: QueryResult; ids: Map<string, string>}> {
+export async function runVector(v: Vector, order?: (records: Sealed[]) => Sealed[]): Promise<{res: QueryResult; ids: Map<string, string>; agent: (name: string) => string}> {
   const {records, ids, agent} = buildRecords(v)
   const store = new MemoryStore()
   await store.insert(order ? order(records) : records)
@@ -105,5 +105,5 @@ export async function runVector(v: Vector, order?: (records: Sealed[]) => Sealed
     {store, config: {...DEFAULT_CONFIG, pretrusted: (c.pretrusted ?? []).map(agent), raw: {lenses: c.params ?? {}}}, self},
     {subject: v.subject ?? 's:x', predicate: v.predicate ?? 'p', lens: v.lens, asOf, validAt: c.validAt, now: c.now ? Date.parse(c.now) : BASE + 1e9, includeRetracted: c.includeRetracted},
   )
-  return {res, ids}
+  return {res, ids, agent}
 }
