@@ -26,8 +26,11 @@ export interface IngestSummary extends IngestProgress {
   /** The first rejections, in line order (all are counted in `rejected`). */
   errors: LineError[]
   format: Exclude<IngestFormat, 'auto'>
-  /** Set when `signal` stopped the reading: every line up to afterLine (NDJSON) was ingested, none after it. */
-  interrupted?: {afterLine?: number}
+  /**
+   * Set when `signal` stopped the reading: every line up to afterLine (NDJSON, CSV) was ingested,
+   * none after it; unread when a JSON document was stopped before it was read whole, so nothing of it was stored.
+   */
+  interrupted?: {afterLine?: number; unread?: true}
 }
 
 export interface IngestInput {
@@ -261,62 +264,67 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         parts.push(b)
       }
       const bytes = Buffer.concat(parts)
-      if (!isUtf8(bytes)) {
-        // Which element holds the bytes is not known once decoded; the line they are on is.
-        let line = 1
-        for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
-        // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
-        const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
-        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
-          code: 'invalid_record',
-          exit: 1,
-          hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
-        })
-      }
-      // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
-      text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
-      let doc: unknown
-      const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
-      // Objects one after another, each over many lines (`jq .` writes records so, and NDJSON lines
-      // may follow a first record printed over many): each is a record, as each line of NDJSON is.
-      let sequence: ReturnType<typeof objectSequence>
-      try {
-        doc = JSON.parse(text)
-      } catch (e) {
-        sequence = what === 'JSON document' ? objectSequence(text) : undefined
-        if (!sequence) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
-      }
-      if (!sequence && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
-      // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
-      const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
-      const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
-      // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
-      // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
-      const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
-      const starts = spans.map((s) => s.line)
-      if (starts.length === arr.length) {
-        const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
-        place = (e) => {
-          const line = starts[e.line - 1]
-          return {...e, line, reason: shared.has(line) ? `element ${e.line}: ${e.reason}` : e.reason}
+      // Stopped while reading (Ctrl-C with a pipe still open, or a slow file): what came may end
+      // inside the document, and a JSON text is stored only whole, so nothing of it is.
+      if (stopped() && !wholeJson(bytes)) interrupted = {unread: true}
+      else {
+        if (!isUtf8(bytes)) {
+          // Which element holds the bytes is not known once decoded; the line they are on is.
+          let line = 1
+          for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
+          // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
+          const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
+          throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
+            code: 'invalid_record',
+            exit: 1,
+            hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
+          })
         }
-      }
-      for (let i = 0; i < arr.length; i += size) {
-        // Stopped (a daemon's shutdown, whose request body is one JSON array): the elements sent so
-        // far are stored, none after them, as between the jobs of an NDJSON body.
-        if (stopped()) {
-          interrupted = {}
-          break
+        // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
+        text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+        let doc: unknown
+        const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
+        // Objects one after another, each over many lines (`jq .` writes records so, and NDJSON lines
+        // may follow a first record printed over many): each is a record, as each line of NDJSON is.
+        let sequence: ReturnType<typeof objectSequence>
+        try {
+          doc = JSON.parse(text)
+        } catch (e) {
+          sequence = what === 'JSON document' ? objectSequence(text) : undefined
+          if (!sequence) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
         }
-        // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
-        // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
+        if (!sequence && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
+        // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
+        const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
+        const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
+        // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
+        // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
+        const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
+        const starts = spans.map((s) => s.line)
         if (starts.length === arr.length) {
-          await submitLines(spans.slice(i, i + size).map((s) => text.slice(s.start, s.end)), {first: i + 1})
-          continue
+          const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
+          place = (e) => {
+            const line = starts[e.line - 1]
+            return {...e, line, reason: shared.has(line) ? `element ${e.line}: ${e.reason}` : e.reason}
+          }
         }
-        const part = arr.slice(i, i + size)
-        // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
-        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
+        for (let i = 0; i < arr.length; i += size) {
+          // Stopped (a daemon's shutdown, whose request body is one JSON array): the elements sent so
+          // far are stored, none after them, as between the jobs of an NDJSON body.
+          if (stopped()) {
+            interrupted = {}
+            break
+          }
+          // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
+          // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
+          if (starts.length === arr.length) {
+            await submitLines(spans.slice(i, i + size).map((s) => text.slice(s.start, s.end)), {first: i + 1})
+            continue
+          }
+          const part = arr.slice(i, i + size)
+          // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
+          await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
+        }
       }
     } else {
       // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
@@ -437,6 +445,18 @@ function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: A
   for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) before++
   const spans = elementSpans(text.slice(at)).map((s) => ({line: s.line + before, start: s.start + at, end: s.end + at}))
   return {records, spans}
+}
+
+/** Whether bytes read before a stop hold a whole JSON input (an array, an object, or objects one after another). */
+function wholeJson(bytes: Buffer): boolean {
+  if (!isUtf8(bytes)) return false
+  const text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return text.trimStart()[0] === '{' && objectSequence(text) !== undefined
+  }
 }
 
 /**
