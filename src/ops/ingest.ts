@@ -148,6 +148,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
+  // Read as a JSON document because it is one line starting {"records": (see below).
+  let onlyLine = false
   let interrupted: IngestSummary['interrupted']
   const stopped = () => input.signal?.aborted === true
   try {
@@ -171,6 +173,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       // its first line is a { alone, which starts one document over many lines (`steme log --json`).
       format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
       if (format === 'ndjson' && named !== 'ndjson' && /^\{[ \t\r]*\n/.test(head.trimStart())) format = 'json'
+      // The same object on one line (`steme log --json | jq -c .`) is one document too, when that line
+      // is the whole input: read on to its end, once per input, never per line of NDJSON.
+      if (format === 'ndjson' && named !== 'ndjson' && RECORDS_HEAD.test(head) && (await oneLine(peeked, chunks))) {
+        format = 'json'
+        onlyLine = true
+      }
     }
     // An abort ends the input at once, even while it waits for a pipe that stays open.
     const abort = new Promise<IteratorResult<Buffer | string>>((r) => input.signal?.addEventListener('abort', () => r({done: true, value: undefined}), {once: true}))
@@ -290,13 +298,17 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         try {
           doc = JSON.parse(text)
         } catch (e) {
-          sequence = what === 'JSON document' ? objectSequence(text) : undefined
-          if (!sequence) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
+          // Not `steme log --json` on one line after all: the line is rejected, as an NDJSON line is.
+          if (onlyLine) doc = undefined
+          else sequence = what === 'JSON document' ? objectSequence(text) : undefined
+          if (!sequence && !onlyLine) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
         }
-        if (!sequence && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
+        if (!sequence && !onlyLine && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
         // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
         const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
         const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
+        // A line that is a record (it has fields besides "records") is one NDJSON line, and said so.
+        if (onlyLine && !inner) format = 'ndjson'
         // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
         // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
         const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
@@ -378,6 +390,32 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
 /** Characters of the input's start looked at to pick its format. */
 const HEAD_CHARS = 1 << 16
 
+/** The start of a JSON object whose first key is "records", as `steme log --json` writes it (a byte order mark and blanks before it). */
+const RECORDS_HEAD = /^\uFEFF?\s*\{\s*"records"\s*:/
+
+/**
+ * Whether the input holds one line (blanks after it aside): reads on from the pieces already
+ * peeked until a line break with more after it, or the end, keeping what it reads in `peeked`.
+ */
+async function oneLine(peeked: Array<Buffer | string>, chunks: AsyncIterator<Buffer | string>): Promise<boolean> {
+  let broken = false
+  for (let k = 0; ; k++) {
+    if (k === peeked.length) {
+      const n = await chunks.next()
+      if (n.done) return true
+      peeked.push(n.value)
+    }
+    const b = typeof peeked[k] === 'string' ? Buffer.from(peeked[k] as string) : (peeked[k] as Buffer)
+    let at = broken ? 0 : b.indexOf(10)
+    if (at < 0) continue
+    broken = true
+    for (; at < b.length; at++) {
+      const c = b[at]
+      if (c !== 0x0a && c !== 0x0d && c !== 0x20 && c !== 0x09) return false
+    }
+  }
+}
+
 /** The format a file's extension names: .ndjson or .jsonl, .json (a JSON array), .csv. */
 export function formatOfName(name: string | undefined): Exclude<IngestFormat, 'auto'> | undefined {
   const ext = /\.(ndjson|jsonl|json|csv)$/i.exec(name ?? '')?.[1].toLowerCase()
@@ -436,6 +474,7 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
  * with the span of each element in the whole text; undefined for any other object.
  */
 function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: Array<{line: number; start: number; end: number}>} | undefined {
+  if (doc === null || typeof doc !== 'object') return undefined
   const records = (doc as {records?: unknown}).records
   if (!Array.isArray(records) || Object.keys(doc as object).length !== 1) return undefined
   // The object's only key is "records": its value is the first [ outside a string.
