@@ -86,7 +86,9 @@ one after another, as \`jq .\` writes records.`
           ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest${csv ? ' --format csv' : ''} -\``
           : `${csv ? `(head -n 1 ${args.file}; tail -n +${at! + 1} ${args.file})` : `tail -n +${at! + 1} ${args.file}`} | steme ingest --format ${res.format} -`
       this.note(
-        at === undefined
+        res.interrupted.unread
+          ? `interrupted while reading ${name}: nothing from it was stored, as a JSON array or document is stored only once read whole; to store it, ingest it again`
+          : at === undefined
           ? `interrupted: the records above were stored; the rest of ${name} was not read`
           : `interrupted after line ${at} of ${name}: every line up to it was ingested (as counted above), none after it; to go on: ${rest}`,
       )

@@ -94,13 +94,29 @@ requests in flight, then closes the store. See docs/serve.md.`
     const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
     terminal?.printVia(status?.print)
     if (!tty) server.app.log.info({url, store: rt.location.url, allowAgents: allow?.length ?? 'any'}, 'steme serve ready')
+    // A terminal that hangs up (the ssh session drops, the window closes) sends SIGHUP, and every
+    // later write to it fails (EIO, or EPIPE for a pipe): either would end the daemon, the second
+    // as an unhandled 'error' on stderr. A daemon serves on; it only stops drawing its status line.
+    let hungUp = false
+    const hangUp = () => {
+      if (hungUp) return
+      hungUp = true
+      status?.stop()
+      terminal?.printVia(() => undefined)
+    }
+    process.stderr.on('error', hangUp)
+    const onHup = () => {
+      if (tty) hangUp()
+      else server.app.log.warn('SIGHUP: serving on (SIGTERM or SIGINT stops the daemon)')
+    }
+    process.on('SIGHUP', onHup)
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve)
       process.once('SIGINT', resolve)
     })
-    status?.stop()
+    if (!hungUp) status?.stop()
     // Warnings of the shutdown itself (connections dropped after the grace period) follow the status line.
-    terminal?.printVia(undefined)
+    if (!hungUp) terminal?.printVia(undefined)
     if (!tty) server.app.log.info('shutting down: finishing requests in flight')
     try {
       await server.close()

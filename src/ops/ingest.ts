@@ -26,8 +26,11 @@ export interface IngestSummary extends IngestProgress {
   /** The first rejections, in line order (all are counted in `rejected`). */
   errors: LineError[]
   format: Exclude<IngestFormat, 'auto'>
-  /** Set when `signal` stopped the reading: every line up to afterLine (NDJSON) was ingested, none after it. */
-  interrupted?: {afterLine?: number}
+  /**
+   * Set when `signal` stopped the reading: every line up to afterLine (NDJSON, CSV) was ingested,
+   * none after it; unread when a JSON document was stopped before it was read whole, so nothing of it was stored.
+   */
+  interrupted?: {afterLine?: number; unread?: true}
 }
 
 export interface IngestInput {
@@ -145,6 +148,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const submitLines = (lines: string[], lineNos: ChunkJob['lineNos']) => submit({lines, lineNos}, lines.length)
 
   let format: Exclude<IngestFormat, 'auto'> = input.format && input.format !== 'auto' ? input.format : 'ndjson'
+  // Read as a JSON document because it is one line starting {"records": (see below).
+  let onlyLine = false
   let interrupted: IngestSummary['interrupted']
   const stopped = () => input.signal?.aborted === true
   try {
@@ -168,6 +173,12 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
       // its first line is a { alone, which starts one document over many lines (`steme log --json`).
       format = named === 'json' && head.trimStart()[0] === '{' ? 'ndjson' : (named ?? sniffFormat(head))
       if (format === 'ndjson' && named !== 'ndjson' && /^\{[ \t\r]*\n/.test(head.trimStart())) format = 'json'
+      // The same object on one line (`steme log --json | jq -c .`) is one document too, when that line
+      // is the whole input: read on to its end, once per input, never per line of NDJSON.
+      if (format === 'ndjson' && named !== 'ndjson' && RECORDS_HEAD.test(head) && (await oneLine(peeked, chunks))) {
+        format = 'json'
+        onlyLine = true
+      }
     }
     // An abort ends the input at once, even while it waits for a pipe that stays open.
     const abort = new Promise<IteratorResult<Buffer | string>>((r) => input.signal?.addEventListener('abort', () => r({done: true, value: undefined}), {once: true}))
@@ -261,62 +272,71 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         parts.push(b)
       }
       const bytes = Buffer.concat(parts)
-      if (!isUtf8(bytes)) {
-        // Which element holds the bytes is not known once decoded; the line they are on is.
-        let line = 1
-        for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
-        // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
-        const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
-        throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
-          code: 'invalid_record',
-          exit: 1,
-          hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
-        })
-      }
-      // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
-      text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
-      let doc: unknown
-      const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
-      // Objects one after another, each over many lines (`jq .` writes records so, and NDJSON lines
-      // may follow a first record printed over many): each is a record, as each line of NDJSON is.
-      let sequence: ReturnType<typeof objectSequence>
-      try {
-        doc = JSON.parse(text)
-      } catch (e) {
-        sequence = what === 'JSON document' ? objectSequence(text) : undefined
-        if (!sequence) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
-      }
-      if (!sequence && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
-      // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
-      const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
-      const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
-      // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
-      // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
-      const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
-      const starts = spans.map((s) => s.line)
-      if (starts.length === arr.length) {
-        const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
-        place = (e) => {
-          const line = starts[e.line - 1]
-          return {...e, line, reason: shared.has(line) ? `element ${e.line}: ${e.reason}` : e.reason}
+      // Stopped while reading (Ctrl-C with a pipe still open, or a slow file): what came may end
+      // inside the document, and a JSON text is stored only whole, so nothing of it is.
+      if (stopped() && !wholeJson(bytes)) interrupted = {unread: true}
+      else {
+        if (!isUtf8(bytes)) {
+          // Which element holds the bytes is not known once decoded; the line they are on is.
+          let line = 1
+          for (let at = 0, nl = bytes.indexOf(10); nl >= 0 && isUtf8(bytes.subarray(at, nl)); at = nl + 1, nl = bytes.indexOf(10, at)) line++
+          // Read as one JSON text because it starts with [ (an array) or with a { alone on its line.
+          const first = bytes.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
+          throw new UserError(`${input.name ?? 'input'}:${line}: not valid UTF-8, so nothing from this ${bytes[first] === 0x7b ? 'JSON input' : 'JSON array'} was stored`, {
+            code: 'invalid_record',
+            exit: 1,
+            hint: 'convert it to UTF-8; or to NDJSON (one record per line), where only the lines that are not UTF-8 are rejected',
+          })
         }
-      }
-      for (let i = 0; i < arr.length; i += size) {
-        // Stopped (a daemon's shutdown, whose request body is one JSON array): the elements sent so
-        // far are stored, none after them, as between the jobs of an NDJSON body.
-        if (stopped()) {
-          interrupted = {}
-          break
+        // A byte order mark is dropped, as for NDJSON and CSV (JSON.parse refuses it).
+        text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+        let doc: unknown
+        const what = text.trimStart()[0] === '{' ? 'JSON document' : 'JSON array'
+        // Objects one after another, each over many lines (`jq .` writes records so, and NDJSON lines
+        // may follow a first record printed over many): each is a record, as each line of NDJSON is.
+        let sequence: ReturnType<typeof objectSequence>
+        try {
+          doc = JSON.parse(text)
+        } catch (e) {
+          // Not `steme log --json` on one line after all: the line is rejected, as an NDJSON line is.
+          if (onlyLine) doc = undefined
+          else sequence = what === 'JSON document' ? objectSequence(text) : undefined
+          if (!sequence && !onlyLine) throw new UserError(`${input.name ?? 'input'} is not a valid ${what}: ${(e as Error).message}`, {code: 'invalid_record', exit: 1, hint: 'use NDJSON (one record per line) to keep the good records of a damaged file'})
         }
-        // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
-        // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
+        if (!sequence && !onlyLine && (doc === null || typeof doc !== 'object')) throw new UserError(`${input.name ?? 'input'} holds ${JSON.stringify(doc)?.slice(0, 40)}, not records`, {code: 'invalid_record', exit: 1, hint: 'give records as a JSON array, one JSON object, or NDJSON (one record per line)'})
+        // One object over many lines is one record, or, with a records array, what `steme log --json` writes.
+        const inner = sequence || Array.isArray(doc) ? undefined : recordsArray(text, doc)
+        const arr = sequence ? sequence.values : Array.isArray(doc) ? doc : inner ? inner.records : [doc]
+        // A line that is a record (it has fields besides "records") is one NDJSON line, and said so.
+        if (onlyLine && !inner) format = 'ndjson'
+        // Elements go to the workers numbered 1..n; a rejected one is reported on the line it starts
+        // on, as NDJSON lines and CSV rows are, and by its number too when its line starts others.
+        const spans = sequence ? sequence.spans : Array.isArray(doc) ? elementSpans(text) : inner ? inner.spans : [wholeSpan(text)]
+        const starts = spans.map((s) => s.line)
         if (starts.length === arr.length) {
-          await submitLines(spans.slice(i, i + size).map((s) => text.slice(s.start, s.end)), {first: i + 1})
-          continue
+          const shared = new Set(starts.filter((l, k) => starts[k - 1] === l))
+          place = (e) => {
+            const line = starts[e.line - 1]
+            return {...e, line, reason: shared.has(line) ? `element ${e.line}: ${e.reason}` : e.reason}
+          }
         }
-        const part = arr.slice(i, i + size)
-        // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
-        await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
+        for (let i = 0; i < arr.length; i += size) {
+          // Stopped (a daemon's shutdown, whose request body is one JSON array): the elements sent so
+          // far are stored, none after them, as between the jobs of an NDJSON body.
+          if (stopped()) {
+            interrupted = {}
+            break
+          }
+          // Each element's own text, as an NDJSON line would be read: what parsing changes in a plain
+          // fact (a key twice, a rounded number) is refused there, not signed as the parser left it.
+          if (starts.length === arr.length) {
+            await submitLines(spans.slice(i, i + size).map((s) => text.slice(s.start, s.end)), {first: i + 1})
+            continue
+          }
+          const part = arr.slice(i, i + size)
+          // An element too deep to re-encode becomes a text the line check rejects for its depth, with its own line.
+          await submitLines(part.map((x) => (jsonDepth(x) > BOUNDS.depth ? '['.repeat(BOUNDS.depth + 1) : (JSON.stringify(x) ?? 'undefined'))), {first: i + 1})
+        }
       }
     } else {
       // A row that does not parse is rejected here, on this thread; the good ones go to the workers.
@@ -369,6 +389,32 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
 
 /** Characters of the input's start looked at to pick its format. */
 const HEAD_CHARS = 1 << 16
+
+/** The start of a JSON object whose first key is "records", as `steme log --json` writes it (a byte order mark and blanks before it). */
+const RECORDS_HEAD = /^\uFEFF?\s*\{\s*"records"\s*:/
+
+/**
+ * Whether the input holds one line (blanks after it aside): reads on from the pieces already
+ * peeked until a line break with more after it, or the end, keeping what it reads in `peeked`.
+ */
+async function oneLine(peeked: Array<Buffer | string>, chunks: AsyncIterator<Buffer | string>): Promise<boolean> {
+  let broken = false
+  for (let k = 0; ; k++) {
+    if (k === peeked.length) {
+      const n = await chunks.next()
+      if (n.done) return true
+      peeked.push(n.value)
+    }
+    const b = typeof peeked[k] === 'string' ? Buffer.from(peeked[k] as string) : (peeked[k] as Buffer)
+    let at = broken ? 0 : b.indexOf(10)
+    if (at < 0) continue
+    broken = true
+    for (; at < b.length; at++) {
+      const c = b[at]
+      if (c !== 0x0a && c !== 0x0d && c !== 0x20 && c !== 0x09) return false
+    }
+  }
+}
 
 /** The format a file's extension names: .ndjson or .jsonl, .json (a JSON array), .csv. */
 export function formatOfName(name: string | undefined): Exclude<IngestFormat, 'auto'> | undefined {
@@ -428,6 +474,7 @@ function csvFact(row: Record<string, string>): Record<string, unknown> {
  * with the span of each element in the whole text; undefined for any other object.
  */
 function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: Array<{line: number; start: number; end: number}>} | undefined {
+  if (doc === null || typeof doc !== 'object') return undefined
   const records = (doc as {records?: unknown}).records
   if (!Array.isArray(records) || Object.keys(doc as object).length !== 1) return undefined
   // The object's only key is "records": its value is the first [ outside a string.
@@ -437,6 +484,18 @@ function recordsArray(text: string, doc: unknown): {records: unknown[]; spans: A
   for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) before++
   const spans = elementSpans(text.slice(at)).map((s) => ({line: s.line + before, start: s.start + at, end: s.end + at}))
   return {records, spans}
+}
+
+/** Whether bytes read before a stop hold a whole JSON input (an array, an object, or objects one after another). */
+function wholeJson(bytes: Buffer): boolean {
+  if (!isUtf8(bytes)) return false
+  const text = bytes.toString('utf8', bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return text.trimStart()[0] === '{' && objectSequence(text) !== undefined
+  }
 }
 
 /**

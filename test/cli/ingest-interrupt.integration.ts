@@ -58,4 +58,26 @@ describe('steme ingest, interrupted', () => {
     // Line 1 is the header: every data line up to the stop is stored.
     expect(count()).toBe(Number(m![1]) - 1)
   })
+
+  it('a JSON array stopped while still being read says nothing of it was stored, not that it is invalid, and it can be ingested again', async () => {
+    const p = spawn(process.execPath, [BIN, 'ingest', '-'], {cwd: sb.dir, env: sb.env})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    // The start of an array, then the pipe stays open: only the signal ends the reading.
+    const elements = facts(0, 500).trim().split('\n')
+    p.stdin.write('[\n' + elements.slice(0, 300).join(',\n') + ',\n', 'utf8')
+    await new Promise((r) => setTimeout(r, 2500))
+    p.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(130)
+    expect(stderr).not.toContain('not a valid JSON array')
+    expect(stderr).toMatch(/interrupted while reading stdin: nothing from it was stored.*ingest it again/)
+    expect(stdout).toContain('0 added, 0 already present, 0 rejected')
+    expect(count()).toBe(0)
+    const again = sb.run(['ingest', '-'], {input: '[' + elements.join(',\n') + ']\n'})
+    expect(again.code, again.stderr).toBe(0)
+    expect(count()).toBe(500)
+  })
 })
