@@ -501,6 +501,49 @@ describe('CLI against a daemon', () => {
     }
   })
 
+  it('retract goes through the daemon, by id or by --source: signed here, stored there; the cascade is not counted', async () => {
+    const d = await startDaemon(e)
+    try {
+      const added = await steme(e, ['assert', 'drug:warfarin', 'dose', '5mg', '--source', 'lab:remote-batch', '--json'])
+      expect(added.code, added.stderr).toBe(0)
+      const target = JSON.parse(added.stdout).id as string
+      const other = JSON.parse((await steme(e, ['assert', 'drug:warfarin', 'half_life', '40h', '--json'])).stdout).id as string
+      const byId = await steme(e, ['retract', other.slice(0, 12), '--reason', 'typo', '--json'])
+      expect(byId.code, byId.stderr).toBe(0)
+      expect(byId.stderr).toMatch(/holds this store: going through it/)
+      expect(byId.stderr).toContain('note: through steme serve: the cascade is not counted here')
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      // The shape of local mode, less what needs reads across the store.
+      const r = JSON.parse(byId.stdout)
+      expect(r).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), agent: me, target: other, targetKind: 'assertion', viewer: me, trusted: true})
+      const bySource = await steme(e, ['retract', '--source', 'lab:remote-batch', '--remote', d.url, '--token', token, '--json'])
+      expect(bySource.code, bySource.stderr).toBe(0)
+      expect(JSON.parse(bySource.stdout)).toMatchObject({agent: me, source: 'lab:remote-batch', trusted: true})
+      expect(JSON.parse(bySource.stdout).direct).toBeUndefined()
+      // Both are stored in the daemon's store, signed by this key, and take effect there.
+      for (const [id, by] of [[other, r.id], [target, JSON.parse(bySource.stdout).id]]) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown.state, id).toBe('retracted')
+        const rec = JSON.parse((await steme(e, ['show', by, '--json'])).stdout)
+        expect(rec).toMatchObject({signature: 'valid', record: {kind: 'retract', agent: me}})
+      }
+      // Refusals keep their codes across the wire: an unknown id, a retraction of a retraction, a read token.
+      const unknown = await steme(e, ['retract', 'e'.repeat(64)])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
+      const again = await steme(e, ['retract', r.id.slice(0, 12)])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain('is itself a retraction; retractions are permanent')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'retract-read'])).stdout.trim()
+      const refused = await steme(e, ['retract', target, '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
     const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
