@@ -544,6 +544,42 @@ describe('CLI against a daemon', () => {
     }
   })
 
+  it('trust goes through the daemon, found on this machine or with --remote: signed here, stored there; tiers are not checked', async () => {
+    const d = await startDaemon(e)
+    try {
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      const colleague = testKey(71).publicHex
+      const auto = await steme(e, ['trust', colleague, '0.8', '--json'])
+      expect(auto.code, auto.stderr).toBe(0)
+      expect(auto.stderr).toMatch(/holds this store: going through it/)
+      expect(auto.stderr).toContain("note: through steme serve: whether this endorsement drops anyone's tier is not checked here")
+      const first = JSON.parse(auto.stdout)
+      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), target: colleague, weight: 0.8})
+      const remote = await steme(e, ['trust', colleague, '0.5', '--remote', d.url, '--token', token, '--json'])
+      expect(remote.code, remote.stderr).toBe(0)
+      const second = JSON.parse(remote.stdout)
+      // Both are stored in the daemon's store, signed by this key.
+      for (const [id, weight] of [[first.id, 0.8], [second.id, 0.5]] as const) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'trust', agent: me, target: colleague, weight}})
+      }
+      // Refused before anything is sent, as locally: a short key, your own key; and a read token by the daemon.
+      const short = await steme(e, ['trust', colleague.slice(0, 16), '1'])
+      expect(short.code).toBe(2)
+      expect(short.stderr).toContain('is not an agent key: it has 16 hex chars')
+      const self = await steme(e, ['trust', me, '1'])
+      expect(self.code).not.toBe(0)
+      expect(self.stderr).toContain('an agent cannot endorse itself')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'trust-read'])).stdout.trim()
+      const refused = await steme(e, ['trust', colleague, '1', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
     const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
