@@ -580,6 +580,36 @@ describe('CLI against a daemon', () => {
     }
   })
 
+  it('epoch goes through the daemon, found on this machine or with --remote: signed here, stored there; a redefinition is not checked', async () => {
+    const d = await startDaemon(e)
+    try {
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      const auto = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-07-01', '--note', 'new guideline', '--json'])
+      expect(auto.code, auto.stderr).toBe(0)
+      expect(auto.stderr).toMatch(/holds this store: going through it/)
+      expect(auto.stderr).toContain('note: through steme serve: whether this redefines an earlier epoch "remote-q3" is not checked here')
+      const first = JSON.parse(auto.stdout)
+      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'remote-q3', starts: '2026-07-01', agent: me, viewer: me, trusted: true})
+      // A second declaration of the name: locally a note says it redefines the first; here it is left out.
+      const remote = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-08-01', '--remote', d.url, '--token', token, '--json'])
+      expect(remote.code, remote.stderr).toBe(0)
+      const second = JSON.parse(remote.stdout)
+      expect(second.redefines).toBeUndefined()
+      expect(remote.stderr).not.toContain('was declared before')
+      for (const [id, starts] of [[first.id, '2026-07-01'], [second.id, '2026-08-01']]) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'epoch', agent: me, name: 'remote-q3', starts}})
+      }
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'epoch-read'])).stdout.trim()
+      const refused = await steme(e, ['epoch', 'remote-q4', '--starts', '2026-10-01', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
     const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
