@@ -37,7 +37,7 @@ export abstract class StemeCommand extends Command {
     store: Flags.string({description: 'accepted and ignored: this command uses no store', hidden: true}),
   }
 
-  /** Flags of the commands that can run against a daemon (assert, ingest, query, log, show, stats, conflicts, verify). */
+  /** Flags of the commands that can run against a daemon (assert, vote, retract, trust, epoch, ingest, query, log, show, stats, conflicts, verify). */
   static remoteFlags = {
     remote: Flags.string({description: 'run against a `steme serve` daemon at this URL (default: STEME_REMOTE)', helpGroup: 'GLOBAL'}),
     token: Flags.string({description: 'bearer token for --remote (default: STEME_TOKEN)', helpGroup: 'GLOBAL'}),

@@ -258,7 +258,7 @@ function explainLock(e: unknown, location: Pick<StoreLocation, 'dir' | 'url'>): 
   return marked(heldByDaemon, new UserError(`the store ${location.url} is held by \`steme serve\` (pid ${daemon.pid}, ${daemon.url})`, {
     code: 'locked',
     exit: 1,
-    hint: `assert, vote, ingest, query, log, show, stats, conflicts and verify go through it on their own (or pass --remote ${daemon.url}); for anything else stop it first: kill -TERM ${daemon.pid}`,
+    hint: `assert, vote, retract, trust, epoch, ingest, query, log, show, stats, conflicts and verify go through it on their own (or pass --remote ${daemon.url}); for anything else stop it first: kill -TERM ${daemon.pid}`,
     cause: e,
   }))
 }

@@ -17,6 +17,12 @@ export interface RetractInput {
   reason?: string
   /** The agent whose queries the report speaks for (your default key, when signing with another); the signer when absent. */
   viewer?: string
+  /**
+   * Read the store for the report (default on): the earlier same retraction, the cascade and whose
+   * queries honour it. A daemon's store (--remote) answers none of these: off, the retraction is
+   * signed and stored, and the fields below that need them are absent.
+   */
+  storeWide?: boolean
 }
 
 export interface RetractResult {
@@ -27,21 +33,25 @@ export interface RetractResult {
   /** The kind of the retracted record, for a target retraction. */
   targetKind?: string
   source?: string
-  /** Assertions retracted directly (the target, or every assertion citing the source). */
-  direct: number
+  /** Assertions retracted directly (the target, or every assertion citing the source). Absent through a daemon (storeWide off), as are derived and kept. */
+  direct?: number
   /** Assertions derived from them that lose every justification. */
-  derived: number
+  derived?: number
   /** Derived assertions that keep another, unretracted justification. */
-  kept: number
+  kept?: number
   /**
    * When not `trusted`: of what it retracts directly, the records by other agents, which the
    * viewer's queries keep live (the signer's own queries honour it for them).
    */
   others?: number
-  /** The viewer's queries (see RetractInput) honour it for others' records: the signer is the viewer, pre-trusted, or tier trusted or above. */
-  trusted: boolean
+  /**
+   * The viewer's queries (see RetractInput) honour it for others' records: the signer is the viewer,
+   * pre-trusted, or tier trusted or above. Through a daemon only the first is known: absent when
+   * the signer is another key than the viewer.
+   */
+  trusted?: boolean
   viewer: string
-  /** Set when this agent had already made the same retraction: nothing new was written, and `id` is the earlier one. */
+  /** Set when this agent had already made the same retraction: nothing new was written, and `id` is the earlier one. Never set through a daemon. */
   duplicate?: true
 }
 
@@ -139,7 +149,8 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     targetKind = record.kind
     targetAuthor = record.agent
   } else body.source = input.source
-  const earlier = await sameRetraction(deps, body)
+  const storeWide = input.storeWide !== false
+  const earlier = storeWide ? await sameRetraction(deps, body) : undefined
   let id: string
   if (earlier) id = earlier.id
   else {
@@ -150,14 +161,19 @@ export async function retractOp(deps: Deps, input: RetractInput): Promise<Retrac
     await deps.saveClock()
     id = sealed.record.id
   }
+  const viewer = input.viewer ?? key.publicHex
+  if (!storeWide) {
+    const target = body.target ? {target: body.target, targetKind} : {source: body.source}
+    return {id, agent: key.publicHex, ...target, viewer, ...(viewer === key.publicHex ? {trusted: true} : {})}
+  }
   const {roots, ...effect} = await cascadeEffect(deps, body.target !== undefined ? {ids: [body.target]} : {sources: [body.source!]}, id, key.publicHex, priorFromStore(deps, key.publicHex))
   return {
     id,
     agent: key.publicHex,
     ...(body.target ? {target: body.target, targetKind} : {source: body.source}),
     ...effect,
-    viewer: input.viewer ?? key.publicHex,
-    ...(await reach(deps, key.publicHex, input.viewer ?? key.publicHex, roots, targetAuthor)),
+    viewer,
+    ...(await reach(deps, key.publicHex, viewer, roots, targetAuthor)),
     ...(earlier ? {duplicate: true as const} : {}),
   }
 }

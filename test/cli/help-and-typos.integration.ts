@@ -129,7 +129,7 @@ describe('a typo in a command or a flag', () => {
   it('--remote on a command that cannot go through a daemon names those that can', () => {
     const r = sb.run(['fsck', '--remote', 'http://127.0.0.1:9'])
     expect(r.stderr).toBe(
-      'error: Nonexistent flag: --remote; fsck does not go through a daemon (those that do: assert, conflicts, ingest, log, query, show, stats, verify, vote)\nhint: see `steme fsck --help`\n',
+      'error: Nonexistent flag: --remote; fsck does not go through a daemon (those that do: assert, conflicts, epoch, ingest, log, query, retract, show, stats, trust, verify, vote)\nhint: see `steme fsck --help`\n',
     )
     expect(r.code).toBe(2)
   })

@@ -501,6 +501,115 @@ describe('CLI against a daemon', () => {
     }
   })
 
+  it('retract goes through the daemon, by id or by --source: signed here, stored there; the cascade is not counted', async () => {
+    const d = await startDaemon(e)
+    try {
+      const added = await steme(e, ['assert', 'drug:warfarin', 'dose', '5mg', '--source', 'lab:remote-batch', '--json'])
+      expect(added.code, added.stderr).toBe(0)
+      const target = JSON.parse(added.stdout).id as string
+      const other = JSON.parse((await steme(e, ['assert', 'drug:warfarin', 'half_life', '40h', '--json'])).stdout).id as string
+      const byId = await steme(e, ['retract', other.slice(0, 12), '--reason', 'typo', '--json'])
+      expect(byId.code, byId.stderr).toBe(0)
+      expect(byId.stderr).toMatch(/holds this store: going through it/)
+      expect(byId.stderr).toContain('note: through steme serve: the cascade is not counted here')
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      // The shape of local mode, less what needs reads across the store.
+      const r = JSON.parse(byId.stdout)
+      expect(r).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), agent: me, target: other, targetKind: 'assertion', viewer: me, trusted: true})
+      const bySource = await steme(e, ['retract', '--source', 'lab:remote-batch', '--remote', d.url, '--token', token, '--json'])
+      expect(bySource.code, bySource.stderr).toBe(0)
+      expect(JSON.parse(bySource.stdout)).toMatchObject({agent: me, source: 'lab:remote-batch', trusted: true})
+      expect(JSON.parse(bySource.stdout).direct).toBeUndefined()
+      // Both are stored in the daemon's store, signed by this key, and take effect there.
+      for (const [id, by] of [[other, r.id], [target, JSON.parse(bySource.stdout).id]]) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown.state, id).toBe('retracted')
+        const rec = JSON.parse((await steme(e, ['show', by, '--json'])).stdout)
+        expect(rec).toMatchObject({signature: 'valid', record: {kind: 'retract', agent: me}})
+      }
+      // Refusals keep their codes across the wire: an unknown id, a retraction of a retraction, a read token.
+      const unknown = await steme(e, ['retract', 'e'.repeat(64)])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
+      const again = await steme(e, ['retract', r.id.slice(0, 12)])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain('is itself a retraction; retractions are permanent')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'retract-read'])).stdout.trim()
+      const refused = await steme(e, ['retract', target, '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
+  it('trust goes through the daemon, found on this machine or with --remote: signed here, stored there; tiers are not checked', async () => {
+    const d = await startDaemon(e)
+    try {
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      const colleague = testKey(71).publicHex
+      const auto = await steme(e, ['trust', colleague, '0.8', '--json'])
+      expect(auto.code, auto.stderr).toBe(0)
+      expect(auto.stderr).toMatch(/holds this store: going through it/)
+      expect(auto.stderr).toContain("note: through steme serve: whether this endorsement drops or raises anyone's tier is not checked here")
+      const first = JSON.parse(auto.stdout)
+      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), target: colleague, weight: 0.8})
+      const remote = await steme(e, ['trust', colleague, '0.5', '--remote', d.url, '--token', token, '--json'])
+      expect(remote.code, remote.stderr).toBe(0)
+      const second = JSON.parse(remote.stdout)
+      // Both are stored in the daemon's store, signed by this key.
+      for (const [id, weight] of [[first.id, 0.8], [second.id, 0.5]] as const) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'trust', agent: me, target: colleague, weight}})
+      }
+      // Refused before anything is sent, as locally: a short key, your own key; and a read token by the daemon.
+      const short = await steme(e, ['trust', colleague.slice(0, 16), '1'])
+      expect(short.code).toBe(2)
+      expect(short.stderr).toContain('is not an agent key: it has 16 hex chars')
+      const self = await steme(e, ['trust', me, '1'])
+      expect(self.code).not.toBe(0)
+      expect(self.stderr).toContain('an agent cannot endorse itself')
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'trust-read'])).stdout.trim()
+      const refused = await steme(e, ['trust', colleague, '1', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
+  it('epoch goes through the daemon, found on this machine or with --remote: signed here, stored there; a redefinition is not checked', async () => {
+    const d = await startDaemon(e)
+    try {
+      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      const auto = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-07-01', '--note', 'new guideline', '--json'])
+      expect(auto.code, auto.stderr).toBe(0)
+      expect(auto.stderr).toMatch(/holds this store: going through it/)
+      expect(auto.stderr).toContain('note: through steme serve: whether this redefines an earlier epoch "remote-q3" is not checked here')
+      const first = JSON.parse(auto.stdout)
+      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'remote-q3', starts: '2026-07-01', agent: me, viewer: me, trusted: true})
+      // A second declaration of the name: locally a note says it redefines the first; here it is left out.
+      const remote = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-08-01', '--remote', d.url, '--token', token, '--json'])
+      expect(remote.code, remote.stderr).toBe(0)
+      const second = JSON.parse(remote.stdout)
+      expect(second.redefines).toBeUndefined()
+      expect(remote.stderr).not.toContain('was declared before')
+      for (const [id, starts] of [[first.id, '2026-07-01'], [second.id, '2026-08-01']]) {
+        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
+        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'epoch', agent: me, name: 'remote-q3', starts}})
+      }
+      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'epoch-read'])).stdout.trim()
+      const refused = await steme(e, ['epoch', 'remote-q4', '--starts', '2026-10-01', '--remote', d.url, '--token', reader])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toMatch(/this route needs a write token/)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  })
+
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
     const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../../command.js'
+import {KeyStore} from '../../keystore.js'
 import {trustOp} from '../../ops/trust.js'
 
 export default class Trust extends StemeCommand {
@@ -10,19 +11,24 @@ export default class Trust extends StemeCommand {
     'endorsement gives 0.85, each further hop less; endorsements summing to more than 1 count for their shares, and a note says when ' +
     'an endorsement (or withdrawing one) drops anyone below trusted or raises anyone to it. Tiers (trusted from 0.5, established from 0.15) decide whose retractions and epochs ' +
     'count here, and the trust lens weighs values by them (docs/lenses.md, Trust). The agent is the whole 64-hex key: `steme whoami` ' +
-    'prints yours, `steme trust list --json` and `steme log --json` print others.'
+    'prints yours, `steme trust list --json` and `steme log --json` print others. ' +
+    'Through a daemon (--remote, or the `steme serve` holding this store) the endorsement is signed here and posted; whether it drops or raises ' +
+    "anyone's tier is then not checked (`steme trust list` on the store itself, with the daemon stopped, shows the scores)."
   static examples = ['<%= config.bin %> trust 9c1e...(64 hex agent key) 0.8', '<%= config.bin %> trust 9c1e... 0.5 --key bob', '<%= config.bin %> trust list']
   static args = {
     agent: Args.string({required: true, description: "the agent's public key (64 hex)"}),
     weight: Args.string({required: true, description: 'how much you trust it, a number in [0, 1]'}),
   }
-  static flags = {key: StemeCommand.keyFlag()}
+  static flags = {key: StemeCommand.keyFlag(), ...StemeCommand.remoteFlags}
 
   async run(): Promise<{id: string; target: string; weight: number; warnings?: string[]}> {
     const {args, flags} = await this.parse(Trust)
-    const rt = await this.open({store: flags.store, keyName: flags.key})
-    const res = await trustOp(rt, {agent: args.agent, weight: args.weight})
+    // Through the daemon that holds this store, or --remote, as assert and vote do: signed here, the record posted.
+    const t = await this.target(flags, {keyName: flags.key})
+    const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
+    const res = await trustOp(deps, {agent: args.agent, weight: args.weight, checkTiers: t.rt !== undefined})
     for (const w of res.warnings ?? []) this.note(`note: ${w}`)
+    if (t.remote) this.note("note: through steme serve: whether this endorsement drops or raises anyone's tier is not checked here; `steme trust list` on the store itself shows the scores")
     this.out(res.id)
     return res
   }
