@@ -467,9 +467,27 @@ describe('CLI against a daemon', () => {
     }
   })
 
-  it('vote goes through the daemon, found on this machine or with --remote: signed here, stored there', async () => {
+  /** Run with a daemon on the store, stopped after. */
+  async function withDaemon(run: (d: Awaited<ReturnType<typeof startDaemon>>) => Promise<void>): Promise<void> {
     const d = await startDaemon(e)
     try {
+      await run(d)
+    } finally {
+      d.proc.kill('SIGTERM')
+      await d.exited
+    }
+  }
+  const whoami = async () => JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent as string
+  /** A write through the daemon with a read token is refused with the daemon's 403. */
+  async function refusedForReadToken(d: {url: string}, name: string, args: string[]): Promise<void> {
+    const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', name])).stdout.trim()
+    const refused = await steme(e, [...args, '--remote', d.url, '--token', reader])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/this route needs a write token/)
+  }
+
+  it('vote goes through the daemon, found on this machine or with --remote: signed here, stored there', () =>
+    withDaemon(async (d) => {
       const target = ids.find((id) => id)!
       const up = await steme(e, ['vote', target.slice(0, 12), 'up', '--json'])
       expect(up.code, up.stderr).toBe(0)
@@ -483,7 +501,7 @@ describe('CLI against a daemon', () => {
       const shown = JSON.parse((await steme(e, ['show', target, '--json'])).stdout)
       expect(shown.citedBy).toEqual(expect.arrayContaining([expect.objectContaining({id: upVote.id, kind: 'vote'}), expect.objectContaining({id: downVote.id, kind: 'vote'})]))
       const vote = JSON.parse((await steme(e, ['show', downVote.id, '--json'])).stdout)
-      expect(vote).toMatchObject({signature: 'valid', record: {kind: 'vote', target, weight: -1, agent: JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent}})
+      expect(vote).toMatchObject({signature: 'valid', record: {kind: 'vote', target, weight: -1, agent: await whoami()}})
       // Refusals keep their codes across the wire: an unknown id, a vote on a vote, a read token.
       const unknown = await steme(e, ['vote', 'e'.repeat(64), 'up'])
       expect(unknown.code).toBe(1)
@@ -491,19 +509,11 @@ describe('CLI against a daemon', () => {
       const onVote = await steme(e, ['vote', downVote.id, 'up'])
       expect(onVote.code).toBe(1)
       expect(onVote.stderr).toContain('votes are on assertions')
-      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'voter-read'])).stdout.trim()
-      const refused = await steme(e, ['vote', target, 'up', '--remote', d.url, '--token', reader])
-      expect(refused.code).not.toBe(0)
-      expect(refused.stderr).toMatch(/this route needs a write token/)
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  })
+      await refusedForReadToken(d, 'voter-read', ['vote', target, 'up'])
+    }))
 
-  it('retract goes through the daemon, by id or by --source: signed here, stored there; the cascade is not counted', async () => {
-    const d = await startDaemon(e)
-    try {
+  it('retract goes through the daemon, by id or by --source: signed here, stored there; the cascade is not counted', () =>
+    withDaemon(async (d) => {
       const added = await steme(e, ['assert', 'drug:warfarin', 'dose', '5mg', '--source', 'lab:remote-batch', '--json'])
       expect(added.code, added.stderr).toBe(0)
       const target = JSON.parse(added.stdout).id as string
@@ -512,7 +522,7 @@ describe('CLI against a daemon', () => {
       expect(byId.code, byId.stderr).toBe(0)
       expect(byId.stderr).toMatch(/holds this store: going through it/)
       expect(byId.stderr).toContain('note: through steme serve: the cascade is not counted here')
-      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+      const me = await whoami()
       // The shape of local mode, less what needs reads across the store.
       const r = JSON.parse(byId.stdout)
       expect(r).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), agent: me, target: other, targetKind: 'assertion', viewer: me, trusted: true})
@@ -534,20 +544,12 @@ describe('CLI against a daemon', () => {
       const again = await steme(e, ['retract', r.id.slice(0, 12)])
       expect(again.code).toBe(1)
       expect(again.stderr).toContain('is itself a retraction; retractions are permanent')
-      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'retract-read'])).stdout.trim()
-      const refused = await steme(e, ['retract', target, '--remote', d.url, '--token', reader])
-      expect(refused.code).not.toBe(0)
-      expect(refused.stderr).toMatch(/this route needs a write token/)
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  })
+      await refusedForReadToken(d, 'retract-read', ['retract', target])
+    }))
 
-  it('trust goes through the daemon, found on this machine or with --remote: signed here, stored there; tiers are not checked', async () => {
-    const d = await startDaemon(e)
-    try {
-      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+  it('trust goes through the daemon, found on this machine or with --remote: signed here, stored there; tiers are not checked', () =>
+    withDaemon(async (d) => {
+      const me = await whoami()
       const colleague = testKey(71).publicHex
       const auto = await steme(e, ['trust', colleague, '0.8', '--json'])
       expect(auto.code, auto.stderr).toBe(0)
@@ -570,20 +572,12 @@ describe('CLI against a daemon', () => {
       const self = await steme(e, ['trust', me, '1'])
       expect(self.code).not.toBe(0)
       expect(self.stderr).toContain('an agent cannot endorse itself')
-      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'trust-read'])).stdout.trim()
-      const refused = await steme(e, ['trust', colleague, '1', '--remote', d.url, '--token', reader])
-      expect(refused.code).not.toBe(0)
-      expect(refused.stderr).toMatch(/this route needs a write token/)
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  })
+      await refusedForReadToken(d, 'trust-read', ['trust', colleague, '1'])
+    }))
 
-  it('epoch goes through the daemon, found on this machine or with --remote: signed here, stored there; a redefinition is not checked', async () => {
-    const d = await startDaemon(e)
-    try {
-      const me = JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent
+  it('epoch goes through the daemon, found on this machine or with --remote: signed here, stored there; a redefinition is not checked', () =>
+    withDaemon(async (d) => {
+      const me = await whoami()
       const auto = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-07-01', '--note', 'new guideline', '--json'])
       expect(auto.code, auto.stderr).toBe(0)
       expect(auto.stderr).toMatch(/holds this store: going through it/)
@@ -600,15 +594,8 @@ describe('CLI against a daemon', () => {
         const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
         expect(shown).toMatchObject({signature: 'valid', record: {kind: 'epoch', agent: me, name: 'remote-q3', starts}})
       }
-      const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'epoch-read'])).stdout.trim()
-      const refused = await steme(e, ['epoch', 'remote-q4', '--starts', '2026-10-01', '--remote', d.url, '--token', reader])
-      expect(refused.code).not.toBe(0)
-      expect(refused.stderr).toMatch(/this route needs a write token/)
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  })
+      await refusedForReadToken(d, 'epoch-read', ['epoch', 'remote-q4', '--starts', '2026-10-01'])
+    }))
 
   it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
     const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
