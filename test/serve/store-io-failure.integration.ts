@@ -32,6 +32,8 @@ describe('a store I/O failure under the daemon', () => {
         expect(error.message).toContain(`request id ${id}`)
         // The client is told nothing of the host's paths: they are in the log.
         expect(JSON.stringify(error)).not.toContain(e.dir)
+        // The daemon writes its log line after the answer, through a pipe: wait for it to arrive.
+        for (let i = 0; i < 100 && !/"msg":"request failed"/.test(d.log()); i++) await new Promise((r) => setTimeout(r, 50))
         expect(d.log()).toMatch(/"msg":"request failed"/)
       } finally {
         await d.stop()
