@@ -168,6 +168,28 @@ describe('steme lens commands', () => {
     expect(none.out).toMatch(/^no contested pairs at conflict >= 0\.5 among \d+ {2}\(lens source:nothing-here.*, valid at 2022-06-01\)$/)
   })
 
+  it('skeptic does not contest a tied timeline, as conflicts does not list it, but still contests a tie that overlaps', () => {
+    // One witness each, so consensus ties; "1.2" holds until July 2025, "1.3" from then: never both at once.
+    json('assert', 'svc:tls', 'min', '"1.2"', '--source', 'scan:a', '--valid-to', '2025-07-01')
+    json('assert', 'svc:tls', 'min', '"1.3"', '--source', 'scan:b', '--valid-from', '2025-07-01')
+    const [r] = json('query', 'svc:tls', 'min', '--lens', 'skeptic', '--explain').resolutions
+    expect(r.conflict).toBe(0)
+    expect(r.status).toBe('tie')
+    expect(r.winner.value).toBe(json('query', 'svc:tls', 'min', '--lens', 'consensus').resolutions[0].winner.value)
+    expect(r.explanation.join(' ')).toContain('never hold at the same time (a timeline')
+    expect(json('conflicts', '--lens', 'skeptic').conflicts.filter((c: {subject: string}) => c.subject === 'svc:tls')).toEqual([])
+    // A chain goes on past the tie, as it does past consensus's; a date gives the one answer.
+    expect(json('query', 'svc:tls', 'min', '--lens', 'skeptic, else recency').resolutions[0]).toMatchObject({decidedBy: 'recency', status: 'decided'})
+    expect(json('query', 'svc:tls', 'min', '--lens', 'skeptic', '--valid-at', '2025-06-01').resolutions[0]).toMatchObject({status: 'decided', winner: {value: '1.2'}})
+    // Ranges that overlap (August) are rivals there: contested, the camps listed.
+    json('assert', 'svc:tls2', 'min', '"1.2"', '--source', 'scan:a', '--valid-to', '2025-08-01')
+    json('assert', 'svc:tls2', 'min', '"1.3"', '--source', 'scan:b', '--valid-from', '2025-07-01')
+    const [o] = json('query', 'svc:tls2', 'min', '--lens', 'skeptic').resolutions
+    expect(o).toMatchObject({status: 'contested', conflict: 1})
+    expect(o.winner).toBeUndefined()
+    expect(o.explanation.join(' ')).toContain('the top values tie')
+  })
+
   it('epochs and trust are recorded and listed', () => {
     expect(steme('epoch', 'post-2024', '--starts', '2024-03-01').code).toBe(0)
     const other = 'ab'.repeat(32)
