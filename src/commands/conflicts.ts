@@ -16,7 +16,8 @@ when two of its values held then (by their valid ranges), and an assertion
 supersedes another only at dates its own valid range covers. Without it,
 values conflict only where their valid ranges overlap: a timeline ("1.2"
 until July, "1.3" from July) is not a conflict, and the score is the
-highest at any one date.
+highest at any one date, weighing the values as the lens does over all
+dates (docs/lenses.md, Over time): --valid-at can score a date higher.
 
 ${SELF_IN_LENS}`
   static examples = [
