@@ -266,6 +266,32 @@ describe('pre-commit hook', () => {
     expect(existsSync(join(dir, '.git/hooks/pre-commit'))).toBe(false)
   })
 
+  it('a fresh clone without the store: the refused commit says the claim needs the store and how to get one', () => {
+    const origin = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('owner', 'service:app', 'owner', 'expect = "team-a"')}, {git: true})
+    expect(steme(origin, 'init').code).toBe(0)
+    expect(steme(origin, 'assert', 'service:app', 'owner', 'team-a').code).toBe(0)
+    expect(steme(origin, 'verify').code).toBe(0)
+    const dir = join(tempDir('steme-clone-'), 'clone')
+    expect(git(origin, ['clone', '-q', origin, dir]).code).toBe(0)
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'README.md': 'hello\n'})
+    git(dir, ['add', 'README.md'])
+    const r = git(dir, ['commit', '-m', 'first commit of a new teammate'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('✗ owner (error): service:app owner: no observation (no store to consult)')
+    expect(r.out).toContain('warning: claim owner: only the steme store can answer it, and this repo has none')
+    expect(r.out).toContain('run `steme init` at the repo root, then `steme pull <remote>`')
+    const json = steme(dir, 'verify', '--staged', '--json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.out).warnings).toEqual([expect.stringContaining('claim owner: only the steme store can answer it')])
+    // A claim files answer, or one the store answers once there is a store, brings no such warning.
+    expect(steme(dir, 'init').code).toBe(0)
+    expect(steme(dir, 'assert', 'service:app', 'owner', 'team-a').code).toBe(0)
+    const ok = git(dir, ['commit', '-m', 'with a store'])
+    expect(ok.code, ok.out).toBe(0)
+    expect(ok.out).not.toContain('only the steme store')
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
