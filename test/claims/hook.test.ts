@@ -1,6 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {hookScript, hookState, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
 import {gitIn, makeRepo, tempDir} from './helpers.js'
@@ -82,5 +83,12 @@ describe('hook install / uninstall', () => {
     expect(run('lint, steme-verify')).toBe(0)
     expect(run('steme-verify')).toBe(0)
     expect(run('steme-verify-not')).toBe(1)
+  })
+
+  it('the pre-commit framework hook runs at merges git makes as well as at commits', () => {
+    const hooks = parseYaml(readFileSync(resolve(__dirname, '../../.pre-commit-hooks.yaml'), 'utf8')) as {id: string; stages: string[]; entry: string}[]
+    const hook = hooks.find((h) => h.id === 'steme-verify')!
+    expect(hook.entry).toBe('steme verify --staged')
+    expect(hook.stages).toEqual(['pre-commit', 'pre-merge-commit'])
   })
 })
