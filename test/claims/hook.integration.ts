@@ -292,6 +292,37 @@ describe('pre-commit hook', () => {
     expect(ok.out).not.toContain('only the steme store')
   })
 
+  it('refuses a commit whose private key sits in a file too large to scan: the scan is UNCHECKED, not passed', () => {
+    const claims =
+      '[settings]\nmax_file_bytes = 4096\n\n' +
+      claim('no-keys', 'repo:secrets', 'private_keys', 'expect = 0\nwhy = "keys never go in git"') +
+      '\n[[extract]]\nfiles = ["**/*", "!.steme/**"]\nregex = "BEGIN (?:RSA|EC) PRIVATE KEY"\ncount = true\nsubject = "repo:secrets"\npredicate = "private_keys"\n'
+    const dir = makeRepo({'.steme/claims.toml': claims, 'a.txt': 'hello\n'}, {git: true})
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'dump.sql': '-- BEGIN RSA PRIVATE KEY\n' + 'x'.repeat(8000) + '\n'})
+    git(dir, ['add', 'dump.sql'])
+    const r = git(dir, ['commit', '-m', 'a database dump'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toMatch(/UNCHECKED\s+error\s+no-keys/)
+    expect(r.out).toContain('could not read dump.sql, which is 8026 bytes, over the 4096-byte bound (settings.max_file_bytes)')
+    expect(r.out).toContain('raise settings.max_file_bytes, or leave the file out with a "!" glob in its files')
+    expect(commits(dir)).toBe('1')
+    const json = JSON.parse(steme(dir, 'verify', '--staged', '--json').out)
+    // A warm run (the refused commit's run cached every file, the skip included) says the same.
+    expect(json.cache.hits).toBeGreaterThan(0)
+    expect(json.verdicts[0]).toMatchObject({id: 'no-keys', status: 'UNCHECKED', fails: true, unchecked: {by: 'extract#1', file: 'dump.sql', cause: 'too_large'}})
+    // Raised, the file is read and the key found; a small file with none lets the commit through.
+    writeFiles(dir, {'.steme/claims.toml': claims.replace('max_file_bytes = 4096', 'max_file_bytes = 65536')})
+    git(dir, ['add', '.steme/claims.toml'])
+    const found = git(dir, ['commit', '-m', 'a database dump, read'])
+    expect(found.code).not.toBe(0)
+    expect(found.out).toContain('✗ no-keys (error): repo:secrets private_keys: expected 0, observed 1 at dump.sql:1')
+    writeFiles(dir, {'dump.sql': '-- no keys\n'})
+    git(dir, ['add', 'dump.sql'])
+    const ok = git(dir, ['commit', '-m', 'a clean dump'])
+    expect(ok.code, ok.out).toBe(0)
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
