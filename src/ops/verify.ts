@@ -184,7 +184,7 @@ function noStoreWarning(cf: ClaimsFile, verdicts: readonly Verdict[]): string | 
   const ids = verdicts.filter((v) => v.status === 'MISSING' && v.fails && v.source === 'none' && fromStore.has(v.id)).map((v) => v.id)
   if (!ids.length) return undefined
   const named = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '')
-  return `${ids.length === 1 ? 'claim' : `${ids.length} claims`} ${named}: only the steme store can answer ${ids.length === 1 ? 'it' : 'them'}, and this repo has none (its database is not kept in git, so a fresh clone or CI has none): run \`steme init\` at the repo root, then \`steme pull <remote>\` to fetch your team's assertions, or pass --store`
+  return `${ids.length === 1 ? 'claim' : `${ids.length} claims`} ${named}: only the steme store can answer ${ids.length === 1 ? 'it' : 'them'}, and this repo has none (its database is not kept in git, so a fresh clone or CI has none): run \`steme init\` at the repo root, then \`steme pull <remote>\` to fetch your team's assertions, or point --store (STEME_STORE, for the hook) at a store you have, such as another worktree's`
 }
 
 /**
