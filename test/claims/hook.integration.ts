@@ -415,6 +415,23 @@ describe('claims commands', () => {
     expect(cov.total).toMatchObject({observations: 2, claimed: 2})
   })
 
+  it('explain in a shallow clone does not credit the commit the history stops at with older claims', () => {
+    const origin = makeRepo({'package.json': '{"name": "app", "version": "1.0.0"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
+    git(origin, ['commit', '--allow-empty', '-qm', 'unrelated work'], {GIT_AUTHOR_NAME: 'Someone Else'})
+    writeFiles(origin, {'.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"') + claim('v', 'repo:package', 'version', 'expect = "1.0.0"')})
+    git(origin, ['commit', '-qam', 'claim the version'], {GIT_AUTHOR_NAME: 'Vera Version'})
+    const full = steme(origin, 'claims', 'explain').out
+    expect(full).toMatch(/`\.steme\/claims\.toml:1`, written by Test Author on \d{4}-\d\d-\d\d in [0-9a-f]{10} \(“initial”\)/)
+    const dir = join(tempDir('steme-shallow-'), 'clone')
+    expect(git(origin, ['clone', '-q', '--depth', '2', `file://${origin}`, dir]).code).toBe(0)
+    const md = steme(dir, 'claims', 'explain').out
+    // The name claim is older than the clone's history: it is not Someone Else's, whose commit the history stops at.
+    expect(md).not.toContain('Someone Else')
+    expect(md).toMatch(/`\.steme\/claims\.toml:1`, written in [0-9a-f]{10} \(“unrelated work”\) or before it: this clone's history stops there \(`git fetch --unshallow` for the rest\)/)
+    // The version claim was written inside the history the clone has: its author is known.
+    expect(md).toMatch(/`\.steme\/claims\.toml:\d+`, written by Vera Version on \d{4}-\d\d-\d\d in [0-9a-f]{10} \(“claim the version”\)/)
+  })
+
   it('coverage before the first claim: no claims file is 0% covered, every observation a candidate for `claims add`', () => {
     const dir = makeRepo({'package.json': '{"name": "app", "version": "1.0.0"}\n', 'web/.nvmrc': '20\n'}, {git: true})
     const res = steme(dir, 'coverage', '--json')
