@@ -1,4 +1,6 @@
 /** The claims as a markdown page grouped by subject: what must stay true, why, its status now, and who wrote it. */
+import {readFileSync} from 'node:fs'
+import {isAbsolute, join} from 'node:path'
 import type {VerifyResult} from '../ops/verify.js'
 import {baselineName} from './baseline.js'
 import {showValue} from './compare.js'
@@ -11,6 +13,8 @@ export interface Authorship {
   author: string
   date: string
   summary: string
+  /** The commit is where a shallow clone's history stops: the line may be older, by anyone. */
+  shallow?: boolean
 }
 
 /** Who last touched each line of a file (git blame), or an empty map outside git or for untracked files. */
@@ -31,7 +35,21 @@ export function blame(root: string, file: string): Map<number, Authorship> {
     else if (l.startsWith('summary ')) cur.summary = l.slice(8)
     else if (l.startsWith('\t') && cur.line) out.set(cur.line, cur as Authorship)
   }
+  // In a shallow clone (CI checkouts usually are), blame puts every older line on the commit the
+  // history is cut at: naming its author would credit the wrong person.
+  const cut = shallowCommits(root)
+  if (cut.size) for (const a of out.values()) if (cut.has(a.commit)) a.shallow = true
   return out
+}
+
+/** The commits a shallow clone's history stops at (empty for a full clone). */
+function shallowCommits(root: string): Set<string> {
+  try {
+    const path = git(root, ['rev-parse', '--git-path', 'shallow']).trim()
+    return new Set(readFileSync(isAbsolute(path) ? path : join(root, path), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l)))
+  } catch {
+    return new Set()
+  }
 }
 
 const code = (s: string) => '`' + s.replaceAll('`', "'") + '`'
@@ -77,7 +95,13 @@ export function renderExplain(res: VerifyResult, authors: Map<number, Authorship
       if (v.baseline === 'known') out.push(`- **Baseline:** this failure is accepted in ${baseline}: \`steme verify\` and the hook do not fail on it`)
       else if (res.baseline?.fixed.includes(v.id)) out.push(`- **Baseline:** listed in ${baseline}, and passes now: \`steme verify --update-baseline\` drops it`)
       const a = authors.get(v.line)
-      const by = a && !/^0+$/.test(a.commit) ? `, written by ${a.author} on ${a.date} in ${a.commit.slice(0, 10)} (“${a.summary}”)` : a ? ', not committed yet' : ''
+      const by = !a
+        ? ''
+        : /^0+$/.test(a.commit)
+          ? ', not committed yet'
+          : a.shallow
+            ? `, written in ${a.commit.slice(0, 10)} (“${a.summary}”) or before it: this clone's history stops there (\`git fetch --unshallow\` for the rest)`
+            : `, written by ${a.author} on ${a.date} in ${a.commit.slice(0, 10)} (“${a.summary}”)`
       out.push(`- **Defined in:** ${code(`${res.claimsFile}:${v.line}`)}${by}`)
       out.push('')
     }

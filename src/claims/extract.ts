@@ -196,6 +196,9 @@ export async function extractAll(repo: RepoFiles, cf: ClaimsFile, files?: readon
     if (r.skipped) {
       skipped.push(r.skipped)
       if (r.skipped.reason === 'symlink' || r.skipped.reason === 'outside' || r.skipped.reason === 'too_large') warnings.push(`${field(f)} ${r.skipped.detail}: skipped`)
+      // A file an [[extract]] asked for and could not read holds matches nobody saw: a count or a
+      // list without them could pass `expect = 0` or `absent` on a file that breaks the claim.
+      if (r.skipped.reason === 'too_large') for (const x of work.get(f)?.extracts ?? []) tooLarge(cf, x, f, r.skipped.detail, stopped, warnings)
     }
     warnings.push(...r.warnings)
   }
@@ -270,6 +273,15 @@ async function scanRegexes(regexes: RegexWork[], slow: ReadonlySet<number>, scan
     warnings.push(`${field(cf.path)}:${x.line}: extract #${x.index + 1}: regex ${what}; it observes nothing in this run`)
   })
   return incomplete
+}
+
+/** An extractor that wants a file over settings.max_file_bytes: stopped, as one that ran out of time is. */
+function tooLarge(cf: ClaimsFile, x: Extract, file: string, detail: string, stopped: Map<number, Stopped>, warnings: string[]): void {
+  if (stopped.has(x.index)) return
+  const what = `extract #${x.index + 1} (${field(cf.path)}:${x.line})`
+  const fix = 'raise settings.max_file_bytes, or leave the file out with a "!" glob in its files'
+  stopped.set(x.index, {subject: x.subject, predicate: x.predicate, why: {by: `extract#${x.index + 1}`, file, cause: 'too_large', detail: `${what} could not read ${field(file)}, which ${detail}, so what it would observe is unknown; ${fix}`}})
+  warnings.push(`${field(cf.path)}:${x.line}: extract #${x.index + 1}: its files include ${field(file)}, too large to read, so it observes nothing in this run: ${fix}`)
 }
 
 /** Why the claims a stopped extractor feeds are unchecked, and what would let them be checked. */

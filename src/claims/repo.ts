@@ -27,15 +27,28 @@ export interface RepoFiles {
   read(paths: readonly string[], maxBytes: number): Promise<FileContent[]>
 }
 
-/** The nearest directory upward holding `.git` (a dir, or a file for worktrees), else undefined. */
-export function findGitRoot(cwd: string): string | undefined {
-  let d = resolve(cwd)
-  for (;;) {
+/**
+ * The top of the git work tree holding cwd: $GIT_WORK_TREE when it is set and holds cwd (git sets
+ * it for hooks of `git --work-tree=...`, and a work tree kept apart from its repository, such as a
+ * bare repo's, has no `.git` to find); else the nearest directory upward holding `.git` (a dir, or
+ * a file for worktrees); else, with $GIT_DIR set, whatever git says the top is; else undefined.
+ */
+export function findGitRoot(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const start = resolve(cwd)
+  if (env.GIT_WORK_TREE) {
+    const top = resolve(env.GIT_WORK_TREE)
+    if (start === top || start.startsWith(top.endsWith(sep) ? top : top + sep)) return top
+  }
+  for (let d = start; ; ) {
     if (existsSync(join(d, '.git'))) return d
     const up = dirname(d)
-    if (up === d) return undefined
+    if (up === d) break
     d = up
   }
+  if (!env.GIT_DIR) return undefined
+  const r = spawnSync('git', ['rev-parse', '--show-toplevel'], {cwd: start, env, encoding: 'utf8'})
+  const top = r.status === 0 ? r.stdout.replace(/\n$/, '') : ''
+  return top ? resolve(top) : undefined
 }
 
 /** The nearest directory upward holding `.steme/`, else undefined. */

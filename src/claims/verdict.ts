@@ -14,7 +14,7 @@ export interface Unchecked {
   by: string
   /** Where it was stopped. */
   file?: string
-  cause: 'timeout' | 'error'
+  cause: 'timeout' | 'error' | 'too_large'
   /** What was stopped where, and what to do about it, for the message. */
   detail: string
 }

@@ -2,7 +2,7 @@
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
-import {isAbsolute, join, resolve} from 'node:path'
+import {dirname, isAbsolute, join, resolve} from 'node:path'
 import type {CommitHook} from '../claims/load.js'
 import {findGitRoot, git} from '../claims/repo.js'
 import {UserError} from '../core/errors.js'
@@ -10,6 +10,12 @@ import {replaceFileSync} from '../output-file.js'
 
 export const HOOK_MARKER = '# steme-verify hook'
 export const BACKUP_SUFFIX = '.steme-backup'
+/**
+ * `git merge` runs pre-merge-commit, not pre-commit, before it records a merge it made without
+ * conflicts: without this second hook, two branches that each pass (one adding a claim, the other a
+ * change that breaks it) merge into a commit nobody verified.
+ */
+export const MERGE_HOOK = 'pre-merge-commit'
 
 export interface HookInput {
   cwd: string
@@ -27,6 +33,8 @@ export interface HookResult {
   backup?: string
   /** After install: whether the repo has a claims file yet (without one, verify refuses every commit). */
   claimsFile?: boolean
+  /** The pre-merge-commit hook (merges `git merge` makes without conflicts): what was done with it, or why it was left alone. */
+  merge?: {path: string; action: HookResult['action'] | 'kept'; backup?: string; reason?: string}
 }
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
@@ -84,12 +92,12 @@ function present(path: string): boolean {
 
 const EDITED = "is steme's hook, edited since steme wrote it (or written by an older steme)"
 
-/** The pre-commit hook path, honouring core.hooksPath and worktrees. */
-export function hookPath(cwd: string): string {
+/** The pre-commit hook path (or another hook's, by name), honouring core.hooksPath and worktrees. */
+export function hookPath(cwd: string, name = 'pre-commit'): string {
   const root = findGitRoot(cwd)
   if (!root) throw new UserError(`${resolve(cwd)} is not inside a git repository`, {code: 'usage', hint: 'run `git init` first, or cd into your repo'})
   const dir = git(root, ['rev-parse', '--git-path', 'hooks']).trim()
-  return join(isAbsolute(dir) ? dir : join(root, dir), 'pre-commit')
+  return join(isAbsolute(dir) ? dir : join(root, dir), name)
 }
 
 /** What runs before commits in the repo at cwd: steme's hook as it wrote it (uninstall removes it), another hook (edited ones too: uninstall leaves them), or none. */
@@ -141,17 +149,51 @@ export function installHookOp(input: HookInput): HookResult {
       })
     }
     if (present(backup)) throw new UserError(`${backup} already exists, so the current hook cannot be kept`, {code: 'conflict', hint: 'move or delete that backup first'})
-    renameSync(path, backup)
     kept = backup
   }
-  mkdirSync(resolve(path, '..'), {recursive: true})
-  replaceFileSync(path, hookScript(input.self, input.args), 0o755)
+  // The merge hook is looked at before anything is written, so a backup in the way refuses the
+  // whole install rather than leave it half done.
+  const mergePath = join(dirname(path), MERGE_HOOK)
+  const mergeBackup = mergePath + BACKUP_SUFFIX
+  const mergeState = hookState(mergePath)
+  const replaceMerge = mergeState === 'absent' || mergeState === 'ours' || input.force
+  if (replaceMerge && (mergeState === 'foreign' || mergeState === 'edited') && present(mergeBackup)) {
+    throw new UserError(`${mergeBackup} already exists, so the current ${MERGE_HOOK} hook cannot be kept`, {code: 'conflict', hint: 'move or delete that backup first'})
+  }
+  if (state !== 'absent' && state !== 'ours') renameSync(path, backup)
+  mkdirSync(dirname(path), {recursive: true})
+  const script = hookScript(input.self, input.args)
+  replaceFileSync(path, script, 0o755)
+  let merge: NonNullable<HookResult['merge']>
+  if (replaceMerge) {
+    let mergeKept: string | undefined
+    if (mergeState === 'foreign' || mergeState === 'edited') {
+      renameSync(mergePath, mergeBackup)
+      mergeKept = mergeBackup
+    }
+    replaceFileSync(mergePath, script, 0o755)
+    merge = {path: mergePath, action: mergeState === 'ours' ? 'updated' : 'installed', ...(mergeKept ? {backup: mergeKept} : {})}
+  } else {
+    merge = {
+      path: mergePath,
+      action: 'kept',
+      reason: `${mergePath} ${mergeState === 'edited' ? EDITED : "is not steme's hook"}, so merges \`git merge\` makes without conflicts are not verified: pass --force to replace it (it is kept and \`steme hook uninstall\` restores it), or call \`steme verify --staged\` from it`,
+    }
+  }
   const claimsFile = existsSync(join(root, '.steme', 'claims.toml'))
-  return {path, action, ...(kept ? {backup: kept} : {}), claimsFile}
+  return {path, action, ...(kept ? {backup: kept} : {}), claimsFile, merge}
 }
 
 export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {
   const path = hookPath(input.cwd)
+  // steme's merge hook goes too (and the hook it replaced comes back); any other is left alone.
+  const mergePath = join(dirname(path), MERGE_HOOK)
+  const mergeState = hookState(mergePath)
+  const merge = mergeState === 'ours' || (mergeState === 'absent' && present(mergePath + BACKUP_SUFFIX)) ? uninstallOne(mergePath) : undefined
+  return {...uninstallOne(path), ...(merge ? {merge} : {})}
+}
+
+function uninstallOne(path: string): HookResult {
   const backup = path + BACKUP_SUFFIX
   const state = hookState(path)
   if (state === 'absent') {

@@ -146,6 +146,9 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   // A baseline just written makes each failure it accepted a known one.
   const {summary, fixed} = settle(verdicts, {failOnWarn: input.failOnWarn, baseline: accepted})
   if (baseline) baseline.fixed = fixed
+  // After settle(), which decides which claims fail (severity, baseline).
+  const storeless = store === 'absent' ? noStoreWarning(cf, verdicts) : undefined
+  if (storeless) warnings.push(storeless)
   return {
     root,
     claimsFile: cf.path,
@@ -162,6 +165,26 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
     ok: summary.failing === 0,
     observations: extraction.observations,
   }
+}
+
+// The subjects the built-in extractors observe (docs/claims.md, Built-in extractors).
+const BUILTIN_SUBJECT = /^repo:(?:(?:package|tsconfig|node|docker)(?::|$)|env$)/
+
+/**
+ * Claims left MISSING only because no store was there to ask: a fresh clone or CI has none, since the
+ * store's database is not kept in git. "no observation" alone leaves a new teammate refused with no
+ * idea what would answer the claim, so this says what is missing and how to get it.
+ */
+function noStoreWarning(cf: ClaimsFile, verdicts: readonly Verdict[]): string | undefined {
+  // A claim some extractor could answer (a Dockerfile claim, a regex's subject) wants a file, not a
+  // store: naming the store there would send the reader the wrong way.
+  const fromFiles = (c: Claim) =>
+    cf.extracts.some((x) => x.subject === c.subject && x.predicate === c.predicate) || (cf.settings.builtins && BUILTIN_SUBJECT.test(c.subject))
+  const fromStore = new Set(cf.claims.filter((c) => c.from === 'store' || (c.from === 'any' && !fromFiles(c))).map((c) => c.id))
+  const ids = verdicts.filter((v) => v.status === 'MISSING' && v.fails && v.source === 'none' && fromStore.has(v.id)).map((v) => v.id)
+  if (!ids.length) return undefined
+  const named = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '')
+  return `${ids.length === 1 ? 'claim' : `${ids.length} claims`} ${named}: only the steme store can answer ${ids.length === 1 ? 'it' : 'them'}, and this repo has none (its database is not kept in git, so a fresh clone or CI has none): run \`steme init\` at the repo root, then \`steme pull <remote>\` to fetch your team's assertions, or point --store (STEME_STORE, for the hook) at a store you have, such as another worktree's`
 }
 
 /**

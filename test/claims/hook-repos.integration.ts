@@ -121,6 +121,32 @@ describe('hook install in the repos developers have', () => {
     expect(ok.code, ok.out).toBe(0)
   })
 
+  it('a work tree kept apart from its repository (git --git-dir --work-tree, as dotfiles setups do): install, verify and the hook find it', () => {
+    const repo = join(tempDir('steme-bare-'), 'repo.git')
+    expect(spawnSync('git', ['init', '-q', '--bare', repo], {env}).status).toBe(0)
+    const work = tempDir('steme-worktree-')
+    writeFileSync(join(work, 'package.json'), '{"name": "app"}\n')
+    mkdirSync(join(work, '.steme'))
+    writeFileSync(join(work, '.steme/claims.toml'), CLAIMS)
+    const apart = {GIT_DIR: repo, GIT_WORK_TREE: work}
+    expect(git(work, ['add', '-A'], apart).code).toBe(0)
+    const inst = steme(work, ['hook', 'install'], apart)
+    expect(inst.code, inst.err).toBe(0)
+    expect(inst.out).toContain(join(repo, 'hooks', 'pre-commit'))
+    // From a subdirectory too, as git itself works there.
+    mkdirSync(join(work, 'sub'))
+    const v = steme(join(work, 'sub'), ['verify', '--staged', '--json'], apart)
+    expect(v.code, v.err).toBe(0)
+    expect(JSON.parse(v.out)).toMatchObject({root: work, verdicts: [{id: 'name', status: 'PASS'}]})
+    const good = git(work, ['commit', '-qm', 'first'], apart)
+    expect(good.code, good.out).toBe(0)
+    writeFileSync(join(work, 'package.json'), '{"name": "renamed"}\n')
+    const bad = git(work, ['commit', '-qam', 'rename'], apart)
+    expect(bad.code).not.toBe(0)
+    expect(bad.out).toContain('✗ name (error)')
+    expect(git(work, ['rev-list', '--count', 'HEAD'], apart).out.trim()).toBe('1')
+  })
+
   it('a repo with the hook and no claims file: the refused commit says how to keep claims, and how to stop', () => {
     const dir = makeRepo({'a.txt': 'a\n'}, {git: true})
     expect(steme(dir, ['hook', 'install']).code).toBe(0)

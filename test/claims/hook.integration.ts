@@ -221,6 +221,108 @@ describe('pre-commit hook', () => {
     expect(commits(dir)).toBe('2')
   })
 
+  it('refuses a merge git makes without conflicts when the merged tree breaks a claim, though each branch passed', () => {
+    const dir = repoWithHook()
+    // One branch adds a claim; the other, forked before it, adds a file that breaks it. Each commit passes.
+    git(dir, ['checkout', '-q', '-b', 'claims'])
+    writeFiles(dir, {'.steme/claims.toml': CLAIMS + claim('no-env', 'repo:env', 'present', 'compare = "absent"\nwhy = "secrets stay out of git"')})
+    git(dir, ['add', '.steme/claims.toml'])
+    expect(git(dir, ['commit', '-m', 'no .env in git']).code).toBe(0)
+    git(dir, ['checkout', '-q', 'main'])
+    writeFiles(dir, {'.env': 'TOKEN=x\n'})
+    git(dir, ['add', '.env'])
+    expect(git(dir, ['commit', '-m', 'local settings']).code).toBe(0)
+    const before = git(dir, ['rev-parse', 'HEAD']).out.trim()
+    const r = git(dir, ['merge', '--no-ff', '-m', 'merge the claims', 'claims'])
+    expect(r.code, r.out).not.toBe(0)
+    expect(r.out).toContain('✗ no-env (error)')
+    expect(git(dir, ['rev-parse', 'HEAD']).out.trim()).toBe(before)
+    expect(git(dir, ['merge', '--abort']).code).toBe(0)
+    // A merge that breaks nothing goes through, and SKIP works for merges as for commits.
+    expect(git(dir, ['merge', '--no-ff', '-m', 'merge anyway', 'claims'], {SKIP: 'steme-verify'}).code).toBe(0)
+    expect(git(dir, ['rev-parse', 'HEAD^2']).out.trim()).toBe(git(dir, ['rev-parse', 'claims']).out.trim())
+  })
+
+  it('installs the merge hook beside the commit hook, leaves a foreign one alone (saying so) unless --force, and uninstall restores it', () => {
+    const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
+    const mergeHook = join(dir, '.git/hooks/pre-merge-commit')
+    writeFileSync(mergeHook, '#!/bin/sh\necho my merge check\n', {mode: 0o755})
+    const kept = steme(dir, 'hook', 'install', '--json')
+    expect(kept.code, kept.err).toBe(0)
+    expect(JSON.parse(kept.out).merge).toMatchObject({path: mergeHook, action: 'kept'})
+    expect(kept.err).toMatch(/pre-merge-commit is not steme's hook, so merges `git merge` makes without conflicts are not verified: pass --force/)
+    expect(readFileSync(mergeHook, 'utf8')).toContain('echo my merge check')
+    expect(steme(dir, 'hook', 'uninstall').code).toBe(0)
+    expect(readFileSync(mergeHook, 'utf8')).toContain('echo my merge check')
+    const forced = steme(dir, 'hook', 'install', '--force')
+    expect(forced.code, forced.err).toBe(0)
+    expect(forced.out).toContain(`Installed ${mergeHook}`)
+    expect(readFileSync(mergeHook, 'utf8')).toContain('steme-verify hook')
+    expect(readFileSync(mergeHook + '.steme-backup', 'utf8')).toContain('echo my merge check')
+    const un = steme(dir, 'hook', 'uninstall')
+    expect(un.code, un.err).toBe(0)
+    expect(readFileSync(mergeHook, 'utf8')).toContain('echo my merge check')
+    expect(existsSync(mergeHook + '.steme-backup')).toBe(false)
+    expect(existsSync(join(dir, '.git/hooks/pre-commit'))).toBe(false)
+  })
+
+  it('a fresh clone without the store: the refused commit says the claim needs the store and how to get one', () => {
+    const origin = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('owner', 'service:app', 'owner', 'expect = "team-a"')}, {git: true})
+    expect(steme(origin, 'init').code).toBe(0)
+    expect(steme(origin, 'assert', 'service:app', 'owner', 'team-a').code).toBe(0)
+    expect(steme(origin, 'verify').code).toBe(0)
+    const dir = join(tempDir('steme-clone-'), 'clone')
+    expect(git(origin, ['clone', '-q', origin, dir]).code).toBe(0)
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'README.md': 'hello\n'})
+    git(dir, ['add', 'README.md'])
+    const r = git(dir, ['commit', '-m', 'first commit of a new teammate'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('✗ owner (error): service:app owner: no observation (no store to consult)')
+    expect(r.out).toContain('warning: claim owner: only the steme store can answer it, and this repo has none')
+    expect(r.out).toContain('run `steme init` at the repo root, then `steme pull <remote>`')
+    const json = steme(dir, 'verify', '--staged', '--json')
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.out).warnings).toEqual([expect.stringContaining('claim owner: only the steme store can answer it')])
+    // A claim files answer, or one the store answers once there is a store, brings no such warning.
+    expect(steme(dir, 'init').code).toBe(0)
+    expect(steme(dir, 'assert', 'service:app', 'owner', 'team-a').code).toBe(0)
+    const ok = git(dir, ['commit', '-m', 'with a store'])
+    expect(ok.code, ok.out).toBe(0)
+    expect(ok.out).not.toContain('only the steme store')
+  })
+
+  it('refuses a commit whose private key sits in a file too large to scan: the scan is UNCHECKED, not passed', () => {
+    const claims =
+      '[settings]\nmax_file_bytes = 4096\n\n' +
+      claim('no-keys', 'repo:secrets', 'private_keys', 'expect = 0\nwhy = "keys never go in git"') +
+      '\n[[extract]]\nfiles = ["**/*", "!.steme/**"]\nregex = "BEGIN (?:RSA|EC) PRIVATE KEY"\ncount = true\nsubject = "repo:secrets"\npredicate = "private_keys"\n'
+    const dir = makeRepo({'.steme/claims.toml': claims, 'a.txt': 'hello\n'}, {git: true})
+    expect(steme(dir, 'hook', 'install').code).toBe(0)
+    writeFiles(dir, {'dump.sql': '-- BEGIN RSA PRIVATE KEY\n' + 'x'.repeat(8000) + '\n'})
+    git(dir, ['add', 'dump.sql'])
+    const r = git(dir, ['commit', '-m', 'a database dump'])
+    expect(r.code).not.toBe(0)
+    expect(r.out).toMatch(/UNCHECKED\s+error\s+no-keys/)
+    expect(r.out).toContain('could not read dump.sql, which is 8026 bytes, over the 4096-byte bound (settings.max_file_bytes)')
+    expect(r.out).toContain('raise settings.max_file_bytes, or leave the file out with a "!" glob in its files')
+    expect(commits(dir)).toBe('1')
+    const json = JSON.parse(steme(dir, 'verify', '--staged', '--json').out)
+    // A warm run (the refused commit's run cached every file, the skip included) says the same.
+    expect(json.cache.hits).toBeGreaterThan(0)
+    expect(json.verdicts[0]).toMatchObject({id: 'no-keys', status: 'UNCHECKED', fails: true, unchecked: {by: 'extract#1', file: 'dump.sql', cause: 'too_large'}})
+    // Raised, the file is read and the key found; a small file with none lets the commit through.
+    writeFiles(dir, {'.steme/claims.toml': claims.replace('max_file_bytes = 4096', 'max_file_bytes = 65536')})
+    git(dir, ['add', '.steme/claims.toml'])
+    const found = git(dir, ['commit', '-m', 'a database dump, read'])
+    expect(found.code).not.toBe(0)
+    expect(found.out).toContain('✗ no-keys (error): repo:secrets private_keys: expected 0, observed 1 at dump.sql:1')
+    writeFiles(dir, {'dump.sql': '-- no keys\n'})
+    git(dir, ['add', 'dump.sql'])
+    const ok = git(dir, ['commit', '-m', 'a clean dump'])
+    expect(ok.code, ok.out).toBe(0)
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')
@@ -311,6 +413,23 @@ describe('claims commands', () => {
     expect(md).toContain('- **Why:** depended upon')
     const cov = JSON.parse(steme(dir, 'coverage', '--json').out)
     expect(cov.total).toMatchObject({observations: 2, claimed: 2})
+  })
+
+  it('explain in a shallow clone does not credit the commit the history stops at with older claims', () => {
+    const origin = makeRepo({'package.json': '{"name": "app", "version": "1.0.0"}\n', '.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"')}, {git: true})
+    git(origin, ['commit', '--allow-empty', '-qm', 'unrelated work'], {GIT_AUTHOR_NAME: 'Someone Else'})
+    writeFiles(origin, {'.steme/claims.toml': claim('name', 'repo:package', 'name', 'expect = "app"') + claim('v', 'repo:package', 'version', 'expect = "1.0.0"')})
+    git(origin, ['commit', '-qam', 'claim the version'], {GIT_AUTHOR_NAME: 'Vera Version'})
+    const full = steme(origin, 'claims', 'explain').out
+    expect(full).toMatch(/`\.steme\/claims\.toml:1`, written by Test Author on \d{4}-\d\d-\d\d in [0-9a-f]{10} \(“initial”\)/)
+    const dir = join(tempDir('steme-shallow-'), 'clone')
+    expect(git(origin, ['clone', '-q', '--depth', '2', `file://${origin}`, dir]).code).toBe(0)
+    const md = steme(dir, 'claims', 'explain').out
+    // The name claim is older than the clone's history: it is not Someone Else's, whose commit the history stops at.
+    expect(md).not.toContain('Someone Else')
+    expect(md).toMatch(/`\.steme\/claims\.toml:1`, written in [0-9a-f]{10} \(“unrelated work”\) or before it: this clone's history stops there \(`git fetch --unshallow` for the rest\)/)
+    // The version claim was written inside the history the clone has: its author is known.
+    expect(md).toMatch(/`\.steme\/claims\.toml:\d+`, written by Vera Version on \d{4}-\d\d-\d\d in [0-9a-f]{10} \(“claim the version”\)/)
   })
 
   it('coverage before the first claim: no claims file is 0% covered, every observation a candidate for `claims add`', () => {

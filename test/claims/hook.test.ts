@@ -1,6 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {hookScript, hookState, installHookOp, uninstallHookOp} from '../../src/ops/hook.js'
 import {gitIn, makeRepo, tempDir} from './helpers.js'
@@ -82,5 +83,31 @@ describe('hook install / uninstall', () => {
     expect(run('lint, steme-verify')).toBe(0)
     expect(run('steme-verify')).toBe(0)
     expect(run('steme-verify-not')).toBe(1)
+  })
+
+  it('installs pre-merge-commit with pre-commit, all or nothing: a merge hook backup in the way leaves both hooks as they were', () => {
+    const dir = makeRepo({'.steme/claims.toml': ''}, {git: true})
+    const hooks = join(dir, '.git/hooks')
+    writeFileSync(join(hooks, 'pre-commit'), '#!/bin/sh\necho lint\n')
+    writeFileSync(join(hooks, 'pre-merge-commit'), '#!/bin/sh\necho merge check\n')
+    writeFileSync(join(hooks, 'pre-merge-commit.steme-backup'), '#!/bin/sh\necho older\n')
+    expect(() => installHookOp({cwd: dir, force: true})).toThrow(/pre-merge-commit\.steme-backup already exists, so the current pre-merge-commit hook cannot be kept/)
+    expect(readFileSync(join(hooks, 'pre-commit'), 'utf8')).toBe('#!/bin/sh\necho lint\n')
+    expect(existsSync(join(hooks, 'pre-commit.steme-backup'))).toBe(false)
+    expect(readFileSync(join(hooks, 'pre-merge-commit'), 'utf8')).toBe('#!/bin/sh\necho merge check\n')
+    // Both ours: updated together, and removed together.
+    const fresh = makeRepo({'.steme/claims.toml': ''}, {git: true})
+    expect(installHookOp({cwd: fresh}).merge).toMatchObject({action: 'installed', path: join(fresh, '.git/hooks/pre-merge-commit')})
+    expect(installHookOp({cwd: fresh}).merge).toMatchObject({action: 'updated'})
+    expect(hookState(join(fresh, '.git/hooks/pre-merge-commit'))).toBe('ours')
+    expect(uninstallHookOp({cwd: fresh})).toMatchObject({action: 'uninstalled', merge: {action: 'uninstalled'}})
+    expect(existsSync(join(fresh, '.git/hooks/pre-merge-commit'))).toBe(false)
+  })
+
+  it('the pre-commit framework hook runs at merges git makes as well as at commits', () => {
+    const hooks = parseYaml(readFileSync(resolve(__dirname, '../../.pre-commit-hooks.yaml'), 'utf8')) as {id: string; stages: string[]; entry: string}[]
+    const hook = hooks.find((h) => h.id === 'steme-verify')!
+    expect(hook.entry).toBe('steme verify --staged')
+    expect(hook.stages).toEqual(['pre-commit', 'pre-merge-commit'])
   })
 })
