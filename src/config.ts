@@ -74,6 +74,29 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
   })
 }
 
+/** No store where `url` says (a file path): what to do about it, as every command says it. */
+export function noStoreAt(url: string): UserError {
+  const init = initCommandFor(url)
+  return new UserError(`no store at ${url}`, {
+    code: 'no_store',
+    hint: init
+      ? `create one there with \`${init}\`, or check --store / STEME_STORE`
+      : 'check --store / STEME_STORE: it names a directory holding .steme/, a .steme directory or its store.duckdb (`steme init --dir <dir>` makes one)',
+  })
+}
+
+/**
+ * locateStore for the commands that keep a store's own files (remotes in config.toml, serve tokens
+ * in state/) without opening its database: the store must be there, as opening it requires. A
+ * mistyped --store got "no remotes" or "no tokens", exit 0, and `serve token create` made a
+ * .steme/state/tokens.json where no store was, for a token no daemon would ever accept.
+ */
+export function locateExistingStore(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreLocation {
+  const loc = locateStore(flag, env, cwd)
+  if (isUrl(loc.url) || existsSync(loc.url) || (loc.dir !== undefined && existsSync(join(loc.dir, CONFIG_FILE)))) return loc
+  throw noStoreAt(loc.url)
+}
+
 /**
  * The `steme init` that makes a store where `path` (a store's directory, its `.steme/` or its
  * store.duckdb) will find it; undefined for a file of another name, which init cannot make.

@@ -1,0 +1,47 @@
+/** The commands that keep a store's own files without opening its database (remote, serve token) refuse a --store where no store is, as every other command does. */
+import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+let sb: Sandbox
+beforeAll(() => {
+  sb = sandbox('steme-mistyped-')
+  expect(sb.run(['init', '--dir', join(sb.dir, 'team')]).code).toBe(0)
+})
+afterAll(() => sb.cleanup())
+
+describe('--store naming no store', () => {
+  it('remote and serve token commands: exit 2, no_store naming the path, --json on stdout, and nothing made there', () => {
+    const empty = join(sb.dir, 'empty')
+    mkdirSync(empty)
+    const missing = join(sb.dir, 'teem')
+    for (const store of [empty, missing, join(missing, '.steme')]) {
+      for (const args of [
+        ['serve', 'token', 'create', '--role', 'admin'],
+        ['serve', 'token', 'list'],
+        ['serve', 'token', 'revoke', 'ci'],
+        ['remote', 'add', 'origin', join(sb.dir, 'team')],
+        ['remote', 'list'],
+        ['remote', 'remove', 'origin'],
+      ]) {
+        const r = sb.run([...args, '--store', store, '--json'])
+        const what = `${args.join(' ')} --store ${store}`
+        expect(r.code, `${what}: ${r.stdout}`).toBe(2)
+        expect(JSON.parse(r.stdout).error, what).toMatchObject({code: 'no_store', message: expect.stringMatching(/^no store at .*(empty|teem)/)})
+        expect(r.stderr, what).toMatch(/^error: no store at .*\nhint: create one there with `steme init --dir .*(empty|teem)`/)
+      }
+    }
+    // A token made for a mistyped store was kept in a .steme/state/ made for it there.
+    expect(readdirSync(empty)).toEqual([])
+    expect(existsSync(missing)).toBe(false)
+  })
+
+  it('a real store, by its directory, still takes tokens and remotes', () => {
+    const team = join(sb.dir, 'team')
+    expect(sb.run(['serve', 'token', 'create', '--role', 'read', '--name', 'dash', '--store', team]).code).toBe(0)
+    expect(sb.json<{tokens: Array<{name: string}>}>(['serve', 'token', 'list', '--store', team]).tokens.map((t) => t.name)).toEqual(['dash'])
+    expect(sb.run(['remote', 'add', 'self', team, '--store', team]).code).toBe(0)
+    expect(sb.json<{remotes: Array<{name: string}>}>(['remote', 'list', '--store', team]).remotes.map((r) => r.name)).toEqual(['self'])
+  })
+})
