@@ -1,5 +1,6 @@
 /** The commands that keep a store's own files without opening its database (remote, serve token) refuse a --store where no store is, as every other command does. */
-import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
@@ -43,5 +44,33 @@ describe('--store naming no store', () => {
     expect(sb.json<{tokens: Array<{name: string}>}>(['serve', 'token', 'list', '--store', team]).tokens.map((t) => t.name)).toEqual(['dash'])
     expect(sb.run(['remote', 'add', 'self', team, '--store', team]).code).toBe(0)
     expect(sb.json<{remotes: Array<{name: string}>}>(['remote', 'list', '--store', team]).remotes.map((r) => r.name)).toEqual(['self'])
+  })
+})
+
+describe('verify, claims list and claims explain with --store naming no store', () => {
+  it('exit 2, no_store, once a claim needs the store; never judged "no store to consult"', () => {
+    const repo = join(sb.dir, 'repo')
+    mkdirSync(join(repo, '.steme'), {recursive: true})
+    expect(spawnSync('git', ['init', '-q', repo]).status).toBe(0)
+    writeFileSync(join(repo, 'tsconfig.json'), '{"compilerOptions": {"strict": true}}\n')
+    const fromFiles = '[[claim]]\nid = "strict"\nsubject = "repo:tsconfig"\npredicate = "compilerOptions.strict"\nexpect = true\n'
+    const fromStore = '[[claim]]\nid = "dose"\nsubject = "drug:aspirin"\npredicate = "dose"\nexpect = "81mg"\nseverity = "warn"\n'
+    const missing = join(sb.dir, 'nowhere')
+    // Only the files are needed: the store is not opened, so its absence is no matter.
+    writeFileSync(join(repo, '.steme', 'claims.toml'), fromFiles)
+    expect(sb.run(['verify', '--store', missing], {cwd: repo}).code).toBe(0)
+    writeFileSync(join(repo, '.steme', 'claims.toml'), fromFiles + fromStore)
+    for (const args of [['verify'], ['claims', 'list'], ['claims', 'explain']]) {
+      for (const env of [{}, {STEME_STORE: missing}]) {
+        const r = sb.run([...args, ...('STEME_STORE' in env ? [] : ['--store', missing]), '--json'], {cwd: repo, env})
+        const what = `${args.join(' ')} ${JSON.stringify(env)}`
+        expect(r.code, `${what}: ${r.stdout}`).toBe(2)
+        expect(JSON.parse(r.stdout).error, what).toMatchObject({code: 'no_store', message: `no store at ${missing}`})
+      }
+    }
+    // Without --store or STEME_STORE, a repo with no store is judged from its files, as before.
+    const plain = sb.run(['verify', '--json'], {cwd: repo})
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(JSON.stringify(JSON.parse(plain.stdout))).toContain('no store to consult')
   })
 })
