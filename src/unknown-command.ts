@@ -8,6 +8,22 @@ import {closest} from './core/words.js'
 const VERSION_WORDS = new Set(['version', '-v', '-V', '--verison', '--versoin', '-version'])
 
 /**
+ * Words other tools use for what a steme command does. "import", one edit from "export", was
+ * answered with the command that does the opposite; these are said instead of the nearest spelling.
+ */
+const OTHER_NAMES: Record<string, string[]> = {
+  import: ['ingest'],
+  load: ['ingest'],
+  get: ['query'],
+  ask: ['query'],
+  add: ['assert'],
+  put: ['assert'],
+  history: ['log'],
+  status: ['stats'],
+  check: ['verify', 'fsck'],
+}
+
+/**
  * `words` as typed (without the arguments after them), of which the first `depth` name a topic
  * (`keys`, `serve token`): the next word is the unknown one. The commands and topics under that
  * topic, and only those, are the names it may have been meant as.
@@ -26,6 +42,11 @@ export function unknownCommand(config: Interfaces.Config, words: string[], depth
   const shown = (n: string) => `"${hideSeeds([...prefix, n].join(' '))}"`
   // Command names are short and few: one edit in a short word is a typo, two already reach other commands ("nope", "vote").
   let near = closest(word, names, {max: 2, within: Math.max(1, Math.floor(word.length / 3))}).map(shown)
+  // The start of a name or two (`keys gen`, `ver`, `sy`): what it abbreviates.
+  const starts = word.length >= 2 ? [...new Set(names.filter((n) => n.startsWith(word.toLowerCase())))].sort() : []
+  if (!near.length && starts.length <= 2) near = starts.map(shown)
+  const other = depth === 0 ? OTHER_NAMES[word.toLowerCase()]?.filter((n) => names.includes(n)) : undefined
+  if (other?.length) near = other.map(shown)
   if (depth === 0 && VERSION_WORDS.has(word)) near = ['--version']
   const where = [config.bin, ...prefix].join(' ')
   return new UserError(`unknown command ${shown(word)}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {

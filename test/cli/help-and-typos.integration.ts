@@ -96,6 +96,15 @@ describe('a typo in a command or a flag', () => {
     [['querry', 'drug:aspirin', 'bleeding_rate'], 'unknown command "querry"; did you mean "query"?', 'steme --help'],
     [['keys', 'generat'], 'unknown command "keys generat"; did you mean "keys generate"?', 'steme keys --help'],
     [['version'], 'unknown command "version"; did you mean --version?', 'steme --help'],
+    // The start of a name: what it abbreviates (two at most).
+    [['keys', 'gen'], 'unknown command "keys gen"; did you mean "keys generate"?', 'steme keys --help'],
+    [['ver'], 'unknown command "ver"; did you mean "verify"?', 'steme --help'],
+    [['sy'], 'unknown command "sy"; did you mean "sync" or "sync-serve"?', 'steme --help'],
+    [['serve', 'token', 'cr', '--role', 'read'], 'unknown command "serve token cr"; did you mean "serve token create"?', 'steme serve token --help'],
+    // Another tool's word for a steme command: that command, never the nearest spelling ("import" is one edit from "export").
+    [['import', 'facts.ndjson'], 'unknown command "import"; did you mean "ingest"?', 'steme --help'],
+    [['get', 'drug:aspirin'], 'unknown command "get"; did you mean "query"?', 'steme --help'],
+    [['check'], 'unknown command "check"; did you mean "verify" or "fsck"?', 'steme --help'],
   ])('%j names the nearest command', (args, message, help) => {
     const r = sb.run(args)
     expect(r.stderr).toBe(`error: ${message}\nhint: see \`${help}\` for the commands there are\n`)
