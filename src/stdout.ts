@@ -50,6 +50,16 @@ export function watchStdout(): void {
 }
 
 /**
+ * A failed write to stderr (`2>>ci.log` on a full disk, a closed stderr) has nowhere to be said,
+ * and is no failure of the command: without a listener it was an uncaught error, so a usage error
+ * exited 1 instead of 2, and an export that had written its file whole exited 1 too. The result
+ * (stdout) and the exit code stay the command's own.
+ */
+export function tolerateStderr(): void {
+  if (process.stderr.listenerCount('error') === 0) process.stderr.on('error', () => undefined)
+}
+
+/**
  * A write to stdout failed (ENOSPC, EIO, EFBIG...): said once on stderr (never as JSON on the stdout
  * that failed), and the process ends with exit 1 whatever the command goes on to do, so a script's
  * `steme export > backup.ndjson` never takes a cut-short file for a whole one.
