@@ -42,7 +42,9 @@ export function lazyStore<T extends StoreDeps>(
     let url: string
     try {
       url = locateStore(flag, env, root).url
-    } catch {
+    } catch (e) {
+      // No store found upward is a repo without one; a store named and not openable is a mistake to say.
+      if (flag ?? env.STEME_STORE) throw e
       return undefined
     }
     if (!url.includes(':') && !existsSync(url)) {

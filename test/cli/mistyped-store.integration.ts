@@ -1,6 +1,6 @@
 /** The commands that keep a store's own files without opening its database (remote, serve token) refuse a --store where no store is, as every other command does. */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
@@ -72,5 +72,42 @@ describe('verify, claims list and claims explain with --store naming no store', 
     const plain = sb.run(['verify', '--json'], {cwd: repo})
     expect(plain.code, plain.stderr).toBe(0)
     expect(JSON.stringify(JSON.parse(plain.stdout))).toContain('no store to consult')
+  })
+})
+
+describe('--store or STEME_STORE as a URL steme cannot open a store by', () => {
+  it('is a usage error naming the URL and what a store is, never "no store at https://..." with an init --dir of it', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['https://steme.example:7411', /--remote \(or STEME_REMOTE\)/],
+      ['file:///srv/team/.steme', /give its path without file:\/\//],
+      ['sqlite://team.db', /^a store is a \.steme directory, a DuckDB file or a postgres:\/\/ URL$/],
+    ]
+    for (const [url, hint] of cases) {
+      for (const [args, env] of [
+        [['stats', '--store', url], {}],
+        [['log'], {STEME_STORE: url}],
+        [['migrate', '--from', join(sb.dir, 'team'), '--to', url], {}],
+      ] as Array<[string[], NodeJS.ProcessEnv]>) {
+        const r = sb.run([...args, '--json'], {env})
+        const what = `${args.join(' ')} ${JSON.stringify(env)}`
+        expect(r.code, `${what}: ${r.stderr}`).toBe(2)
+        const error = JSON.parse(r.stdout).error
+        expect(error.message, what).toBe(`${env.STEME_STORE ? 'STEME_STORE' : 'the store'} ${JSON.stringify(url)} is a ${url.split(':')[0]}: URL, which names no store steme can open`)
+        expect(error.hint, what).toMatch(hint)
+        expect(r.stderr, what).not.toContain('init --dir')
+      }
+    }
+    // A password in such a URL is not echoed.
+    const r = sb.run(['stats', '--store', 'mysql://u:hunter2@db/x'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).not.toContain('hunter2')
+  })
+
+  it('a file whose name has a colon, where it is, is still a store path', () => {
+    const team = join(sb.dir, 'team')
+    writeFileSync(join(team, 'bk:1.duckdb'), readFileSync(join(team, '.steme', 'store.duckdb')))
+    const r = sb.run(['stats', '--store', 'bk:1.duckdb', '--json'], {cwd: team})
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).location).toBe(join(team, 'bk:1.duckdb'))
   })
 })
