@@ -111,6 +111,23 @@ describe('a typo in a command or a flag', () => {
     expect(r.code).toBe(2)
   })
 
+  it('a flag before the command is said as that, with the command line put in order', () => {
+    const cases: Array<[string[], string]> = [
+      [['--store', 'team', 'stats'], 'steme stats --store team'],
+      [['--json', 'keys', 'list'], 'steme keys list --json'],
+      // A word right after a flag may be its value: a later word naming a command is the command.
+      [['--store', 'log', 'query', 'drug:aspirin'], 'steme query --store log drug:aspirin'],
+      [['--verbose'], 'steme <command> --verbose` (see `steme --help` for the commands there are)'],
+    ]
+    for (const [args, fixed] of cases) {
+      const r = sb.run(args)
+      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 2, stderr: `error: ${args[0]} comes before the command: flags go after it\nhint: run \`${fixed.includes('`') ? fixed : fixed + '`'}\n`})
+    }
+    // --json first asks for JSON: the error is JSON too.
+    const j = sb.run(['--json', 'stats'])
+    expect(JSON.parse(j.stdout)).toEqual({error: {code: 'usage', message: '--json comes before the command: flags go after it', hint: 'run `steme stats --json`'}})
+  })
+
   it('a word near no command gets no guess', () => {
     expect(sb.run(['nope']).stderr).toBe('error: unknown command "nope"\nhint: see `steme --help` for the commands there are\n')
   })
