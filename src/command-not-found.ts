@@ -19,7 +19,7 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
     // A topic nearer than any command (`serve token nope`): the next word names a command that is not there.
     if (config.findTopic(prefix)) break
   }
-  process.exitCode = renderError(unknownCommand(config, words, n), argv.includes('--json'))
+  process.exitCode = renderError(unknownCommand(config, words, n, argv), argv.includes('--json') || id === '--json')
 }
 
 export default hook

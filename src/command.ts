@@ -6,7 +6,7 @@ import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions, StoreWait} from './runtime.js'
-import {isStdoutClosed, watchStdout} from './stdout.js'
+import {isStdoutClosed, isStdoutFailed, watchStdout} from './stdout.js'
 import type {RemoteClient} from './serve/client.js'
 
 /** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
@@ -171,6 +171,8 @@ export abstract class StemeCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // The reader has all it wanted: stop quietly, as `git log | head` does.
     if (isStdoutClosed(err)) return
+    // A write to stdout failed: said when it did, with its exit code.
+    if (isStdoutFailed(err)) return
     if (!(err instanceof UserError) && (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif)) {
       // oclif's own usage errors (unknown flag, missing argument) and this.exit(): usage exit code 2.
       if (err.oclif?.exit === 0 || err.exitCode === 0) return

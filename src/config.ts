@@ -55,7 +55,9 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
   const given = flag ?? env.STEME_STORE
   const via = flag ? '--store' : 'STEME_STORE'
   if (given) {
-    if (isUrl(given)) return {url: given, via}
+    if (STORE_URL.test(given)) return {url: given, via}
+    // A path with a colon in its first part (`backup:2024.duckdb`) that is there is a path.
+    if (isUrl(given) && !existsSync(resolve(cwd, given))) throw unsupportedStoreUrl(given, via)
     const p = resolve(cwd, given)
     if (existsSync(p) && statSync(p).isDirectory()) {
       const dir = p.endsWith(STEME_DIR) || existsSync(join(p, DB_FILE)) ? p : join(p, STEME_DIR)
@@ -72,6 +74,48 @@ export function locateStore(flag: string | undefined, env: NodeJS.ProcessEnv = p
     code: 'no_store',
     hint: 'run `steme init` to create one here, or pass --store <path> (or set STEME_STORE)',
   })
+}
+
+/** The URLs a store is opened by: PostgreSQL (and `memory:`, for tests); any other is no store. */
+const STORE_URL = /^(postgres(ql)?:\/\/|memory:$)/i
+
+/**
+ * A store named by a URL of another scheme (`https://`, `file://`, `mysql://`) was taken for a file
+ * path: "no store at https://...; create one there with `steme init --dir https://...`".
+ */
+function unsupportedStoreUrl(given: string, via: string): UserError {
+  const scheme = given.slice(0, given.indexOf(':') + 1).toLowerCase()
+  const why = /^https?:$/.test(scheme)
+    ? '; to work through a `steme serve` daemon, pass its URL as --remote (or STEME_REMOTE) instead'
+    : scheme === 'file:'
+      ? '; for a store on this machine, give its path without file://'
+      : ''
+  return new UserError(`${via === 'STEME_STORE' ? 'STEME_STORE' : 'the store'} ${JSON.stringify(given)} is a ${scheme} URL, which names no store steme can open`, {
+    hint: `a store is a .steme directory, a DuckDB file or a postgres:// URL${why}`,
+  })
+}
+
+/** No store where `url` says (a file path): what to do about it, as every command says it. */
+export function noStoreAt(url: string): UserError {
+  const init = initCommandFor(url)
+  return new UserError(`no store at ${url}`, {
+    code: 'no_store',
+    hint: init
+      ? `create one there with \`${init}\`, or check --store / STEME_STORE`
+      : 'check --store / STEME_STORE: it names a directory holding .steme/, a .steme directory or its store.duckdb (`steme init --dir <dir>` makes one)',
+  })
+}
+
+/**
+ * locateStore for the commands that keep a store's own files (remotes in config.toml, serve tokens
+ * in state/) without opening its database: the store must be there, as opening it requires. A
+ * mistyped --store got "no remotes" or "no tokens", exit 0, and `serve token create` made a
+ * .steme/state/tokens.json where no store was, for a token no daemon would ever accept.
+ */
+export function locateExistingStore(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoreLocation {
+  const loc = locateStore(flag, env, cwd)
+  if (isUrl(loc.url) || existsSync(loc.url) || (loc.dir !== undefined && existsSync(join(loc.dir, CONFIG_FILE)))) return loc
+  throw noStoreAt(loc.url)
 }
 
 /**

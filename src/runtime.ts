@@ -5,7 +5,7 @@ import {accessSync, closeSync, constants, openSync, readSync, statSync} from 'no
 import {dirname} from 'node:path'
 import {UserError} from './core/errors.js'
 import {storeNotWritable} from './core/render-error.js'
-import {DEFAULT_CONFIG, initCommandFor, locateStore, readConfig, type StoreConfig, type StoreLocation} from './config.js'
+import {DEFAULT_CONFIG, locateStore, noStoreAt, readConfig, type StoreConfig, type StoreLocation} from './config.js'
 import {KeyStore, type LoadedKey} from './keystore.js'
 import {readServeState, stateDir} from './serve/state.js'
 
@@ -80,10 +80,7 @@ export async function openStore(url: string, opts: {readOnly?: boolean | 'if-unw
   if (opts.create && isNonEmptyFile(url)) notDuckDB(url, {hint: CREATE_HINT})
   if (!opts.create) {
     const {existsSync} = await import('node:fs')
-    if (!existsSync(url)) {
-      const init = initCommandFor(url)
-      throw new UserError(`no store at ${url}`, {code: 'no_store', hint: init ? `create one there with \`${init}\`, or check --store / STEME_STORE` : 'check --store / STEME_STORE: it names a directory holding .steme/, a .steme directory or its store.duckdb (`steme init --dir <dir>` makes one)'})
-    }
+    if (!existsSync(url)) throw noStoreAt(url)
     notDuckDB(url)
     if (!readOnly) {
       const refused = unwritable(url)

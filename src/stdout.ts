@@ -3,6 +3,8 @@
  * reader is behind, and a reader that stops reading (`steme log | head`) ends the command quietly.
  */
 import {once} from 'node:events'
+import {UserError} from './core/errors.js'
+import {renderError} from './core/render-error.js'
 
 /** Thrown by writeOut once stdout's reader has gone: the command stops, and exits 0 without a word. */
 export class StdoutClosed extends Error {
@@ -12,7 +14,19 @@ export class StdoutClosed extends Error {
   }
 }
 
+/**
+ * Thrown by writeOut once a write to stdout failed for another reason than its reader going (a full
+ * disk under `> file`): the failure was said when it happened, so the command only stops.
+ */
+export class StdoutFailed extends Error {
+  constructor() {
+    super('a write to stdout failed')
+    this.name = 'StdoutFailed'
+  }
+}
+
 let closed = false
+let failed = false
 let watching = false
 
 /**
@@ -23,11 +37,46 @@ let watching = false
 export function watchStdout(): void {
   if (watching) return
   watching = true
-  // Other errors are left to oclif's own listener, which throws them.
+  // oclif's own listener (the one there before this) throws every other error again, as an uncaught
+  // exception: `steme log > file` on a full disk ended in a stack trace. This one says it instead.
+  for (const listener of process.stdout.listeners('error')) process.stdout.removeListener('error', listener as (e: Error) => void)
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') closed = true
+    else if (!failed) {
+      failed = true
+      stdoutFailed(e)
+    }
   })
 }
+
+/**
+ * A failed write to stderr (`2>>ci.log` on a full disk, a closed stderr) has nowhere to be said,
+ * and is no failure of the command: without a listener it was an uncaught error, so a usage error
+ * exited 1 instead of 2, and an export that had written its file whole exited 1 too. The result
+ * (stdout) and the exit code stay the command's own.
+ */
+export function tolerateStderr(): void {
+  if (process.stderr.listenerCount('error') === 0) process.stderr.on('error', () => undefined)
+}
+
+/**
+ * A write to stdout failed (ENOSPC, EIO, EFBIG...): said once on stderr (never as JSON on the stdout
+ * that failed), and the process ends with exit 1 whatever the command goes on to do, so a script's
+ * `steme export > backup.ndjson` never takes a cut-short file for a whole one.
+ */
+function stdoutFailed(e: NodeJS.ErrnoException): void {
+  const reason = e.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')
+  const full = e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'EFBIG'
+  const hint = `${full ? 'free some space where stdout goes, or send it elsewhere' : 'check where stdout goes (the file or device it is redirected to)'}, then run the command again`
+  const message = `could not write the output to stdout: ${reason}${e.code ? ` (${e.code})` : ''}; what reached it is incomplete`
+  process.exitCode = renderError(new UserError(message, {code: full ? 'no_space' : 'usage', exit: 1, hint}), false)
+  process.on('exit', () => {
+    if (!process.exitCode) process.exitCode = 1
+  })
+}
+
+/** Whether an error is writeOut's StdoutFailed: the failure was already said. */
+export const isStdoutFailed = (e: unknown): boolean => e instanceof StdoutFailed
 
 /** Whether an error means stdout's reader went away. */
 export const isStdoutClosed = (e: unknown): boolean => e instanceof StdoutClosed || (closed && (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE')
@@ -39,6 +88,7 @@ export const isStdoutClosed = (e: unknown): boolean => e instanceof StdoutClosed
 export async function writeOut(text: string): Promise<void> {
   watchStdout()
   if (closed) throw new StdoutClosed()
+  if (failed) throw new StdoutFailed()
   if (!process.stdout.write(text)) {
     // 'close' and 'error' too: a reader that goes away while the write waits never drains it.
     const ac = new AbortController()
@@ -54,6 +104,7 @@ export async function writeOut(text: string): Promise<void> {
   // The error of a failed write comes a tick later.
   await new Promise<void>((r) => setImmediate(r))
   if (closed) throw new StdoutClosed()
+  if (failed) throw new StdoutFailed()
 }
 
 /** About how much text one write carries when a listing is written in pieces. */

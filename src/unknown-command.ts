@@ -2,19 +2,36 @@
 import type {Interfaces} from '@oclif/core'
 import {UserError} from './core/errors.js'
 import {hideSeeds} from './core/redact.js'
-import {closest} from './core/words.js'
+import {closest, shellWord} from './core/words.js'
 
 /** What people type for the version, which steme takes as a flag. */
 const VERSION_WORDS = new Set(['version', '-v', '-V', '--verison', '--versoin', '-version'])
+
+/**
+ * Words other tools use for what a steme command does. "import", one edit from "export", was
+ * answered with the command that does the opposite; these are said instead of the nearest spelling.
+ */
+const OTHER_NAMES: Record<string, string[]> = {
+  import: ['ingest'],
+  load: ['ingest'],
+  get: ['query'],
+  ask: ['query'],
+  add: ['assert'],
+  put: ['assert'],
+  history: ['log'],
+  status: ['stats'],
+  check: ['verify', 'fsck'],
+}
 
 /**
  * `words` as typed (without the arguments after them), of which the first `depth` name a topic
  * (`keys`, `serve token`): the next word is the unknown one. The commands and topics under that
  * topic, and only those, are the names it may have been meant as.
  */
-export function unknownCommand(config: Interfaces.Config, words: string[], depth: number): UserError {
+export function unknownCommand(config: Interfaces.Config, words: string[], depth: number, after: string[] = []): UserError {
   const prefix = words.slice(0, depth)
   const word = words[depth] ?? ''
+  if (depth === 0 && word.startsWith('-') && !VERSION_WORDS.has(word)) return flagFirst(config, word, after)
   const under = (id: string) => {
     const parts = id.split(':')
     return parts.length === depth + 1 && prefix.every((p, i) => parts[i] === p) ? parts[depth] : undefined
@@ -26,9 +43,46 @@ export function unknownCommand(config: Interfaces.Config, words: string[], depth
   const shown = (n: string) => `"${hideSeeds([...prefix, n].join(' '))}"`
   // Command names are short and few: one edit in a short word is a typo, two already reach other commands ("nope", "vote").
   let near = closest(word, names, {max: 2, within: Math.max(1, Math.floor(word.length / 3))}).map(shown)
+  // The start of a name or two (`keys gen`, `ver`, `sy`): what it abbreviates.
+  const starts = word.length >= 2 ? [...new Set(names.filter((n) => n.startsWith(word.toLowerCase())))].sort() : []
+  if (!near.length && starts.length <= 2) near = starts.map(shown)
+  const other = depth === 0 ? OTHER_NAMES[word.toLowerCase()]?.filter((n) => names.includes(n)) : undefined
+  if (other?.length) near = other.map(shown)
   if (depth === 0 && VERSION_WORDS.has(word)) near = ['--version']
   const where = [config.bin, ...prefix].join(' ')
   return new UserError(`unknown command ${shown(word)}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
     hint: `see \`${where} --help\` for the commands there are`,
+  })
+}
+
+/**
+ * A flag before the command (`steme --store ../team stats`, as `git -C dir log` goes): said as
+ * that, with the command line put in order when a word after it names a command, rather than as
+ * an unknown command "--store".
+ */
+function flagFirst(config: Interfaces.Config, flag: string, after: string[]): UserError {
+  const args = [flag, ...after]
+  let at = -1
+  let len = 0
+  // A word right after a flag may be its value (`--store log query x`): taken for the command only
+  // when no other word is one.
+  const valueLike = (i: number) => args[i - 1].startsWith('-') && !args[i - 1].includes('=')
+  for (const pass of [false, true]) {
+    for (let i = 1; i < args.length && at < 0; i++) {
+      if (!pass && valueLike(i)) continue
+      // The longest run of words from here that names a command (`keys list`, `serve token create`).
+      for (let n = Math.min(3, args.length - i); n > 0; n--) {
+        if (config.findCommand(args.slice(i, i + n).join(':'))) {
+          at = i
+          len = n
+          break
+        }
+      }
+    }
+  }
+  const shown = (ws: string[]) => hideSeeds(ws.map(shellWord).join(' '))
+  const fixed = at < 0 ? `${config.bin} <command> ${shown(args)}` : `${config.bin} ${shown([...args.slice(at, at + len), ...args.slice(0, at), ...args.slice(at + len)])}`
+  return new UserError(`${shown([flag])} comes before the command: flags go after it`, {
+    hint: `run \`${fixed}\`${at < 0 ? ` (see \`${config.bin} --help\` for the commands there are)` : ''}`,
   })
 }

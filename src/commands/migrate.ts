@@ -14,6 +14,7 @@ export default class Migrate extends StemeCommand {
   static description =
     'Every record is re-verified (id from its canonical body, signature) before it is written; a bad record is reported and not copied. ' +
     'Records the target already has are skipped, so an interrupted copy can simply be run again. ' +
+    'Ctrl-C (or SIGTERM) stops the copy after the batches already read are committed, says how many records were copied, and exits 130 (143); a second Ctrl-C quits at once, which loses nothing committed either. ' +
     "The target is created when it does not exist yet (a new DuckDB file, or steme's schema in an existing PostgreSQL database). " +
     'Exit 1 if any record failed verification.'
   static examples = [
@@ -63,16 +64,37 @@ export default class Migrate extends StemeCommand {
     const to = await openWhenFree(target, {create: true, wait: this.storeWait()})
     this.stores.push(to)
     const progress = await this.progress('migrate')
+    // Ctrl-C stops the reading; the batches read are committed and counted. Without this the process
+    // died at once, saying nothing of what the target then held. A second one ends it at once (the
+    // handlers are gone by then); DuckDB keeps every batch committed before it.
+    const stop = new AbortController()
+    let signal: NodeJS.Signals | undefined
+    const onSignal = (s: NodeJS.Signals) => {
+      signal = s
+      stop.abort()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      progress?.stop()
+      this.note('stopping: committing the batches already read (press Ctrl-C again to quit at once)')
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     let res: MigrateResult
     try {
-      res = await migrateOp({from, to}, {batch: flags.batch, threads: flags.threads, onProgress: (p) => progress?.update({...p})})
+      res = await migrateOp({from, to}, {batch: flags.batch, threads: flags.threads, signal: stop.signal, onProgress: (p) => progress?.update({...p})})
     } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       progress?.stop()
     }
     for (const e of res.errors) this.note(visible(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`))
     if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad ${res.bad - res.errors.length === 1 ? 'record' : 'records'}`)
     this.out(`${res.from} -> ${res.to}: ${plural(res.scanned, 'record')} read, ${res.added} added, ${res.present} already present, ${res.bad} bad (${res.seconds} s)`)
     if (res.bad > 0) process.exitCode = 1
+    if (res.interrupted) {
+      this.note(`interrupted: the ${plural(res.added + res.present, 'record')} counted above are in ${res.to}, the rest are not; to copy them, run the same command again (records already there are skipped)`)
+      process.exitCode = signal === 'SIGTERM' ? 143 : 130
+    }
     return res
   }
 

@@ -110,7 +110,12 @@ function whereFound(dir: string, env: NodeJS.ProcessEnv): string[] {
   const notes: string[] = []
   const root = dirname(dir)
   if (env.STEME_STORE) {
-    const there = locateStore(undefined, env)
+    let there: {dir?: string; url?: string} = {}
+    try {
+      there = locateStore(undefined, env)
+    } catch {
+      // A STEME_STORE naming no store at all: commands still use it (and fail), not this one.
+    }
     if (there.dir !== dir && there.url !== join(dir, DB_FILE)) {
       notes.push(`STEME_STORE is set, so commands use the store it names (${isPostgresUrl(env.STEME_STORE) ? redactPg(env.STEME_STORE, ':***') : redactUrls(env.STEME_STORE)}), not this one: unset it, or pass --store ${dir}`)
     }

@@ -19,6 +19,8 @@ export interface MigrateResult extends MigrateProgress {
   /** The first bad records (all are counted in `bad`): they were not copied. */
   errors: Array<{id?: string; reason: string}>
   seconds: number
+  /** Stopped by `signal` before every record was read: the counts say what was copied; a rerun copies the rest. */
+  interrupted?: true
 }
 
 export interface MigrateInput {
@@ -28,6 +30,8 @@ export interface MigrateInput {
   threads?: number
   maxErrors?: number
   onProgress?: (p: MigrateProgress) => void
+  /** Stop reading the source: the batches already read are still checked and committed. */
+  signal?: AbortSignal
 }
 
 /**
@@ -52,8 +56,12 @@ export async function migrateOp(deps: {from: Store; to: Store}, input: MigrateIn
   const inflight = new Set<Promise<void>>()
   const limit = runner.parallelism * 2
   let seq = 0
+  let interrupted = false
 
-  const onResult = (r: ChunkResult) => {
+  // Resolves once the batch is committed (its failure goes to `failure`): a batch stays in flight
+  // until then, so memory holds a few batches, not every batch read ahead of a slower target, and a
+  // stop leaves only those few to commit.
+  const onResult = (r: ChunkResult): Promise<void> => {
     progress.bad += r.errors.length
     for (const e of r.errors) if (errors.length < maxErrors) errors.push({id: e.id, reason: e.reason})
     const ok = r.ok
@@ -65,13 +73,20 @@ export async function migrateOp(deps: {from: Store; to: Store}, input: MigrateIn
       }
       input.onProgress?.({...progress})
     })
-    inserting.catch((e) => (failure ??= e))
+    return inserting.then(
+      () => undefined,
+      (e) => void (failure ??= e),
+    )
   }
 
   try {
     for await (const batch of from.scan({batch: input.batch ?? 5000})) {
       if (failure) throw failure
       while (inflight.size >= limit) await Promise.race(inflight)
+      if (input.signal?.aborted) {
+        interrupted = true
+        break
+      }
       const lines = batch.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig))
       const job = {seq: seq++, lines, lineNos: {first: progress.scanned + 1}, nowMs: Date.now(), skewMs: Number.POSITIVE_INFINITY}
       progress.scanned += batch.length
@@ -89,5 +104,5 @@ export async function migrateOp(deps: {from: Store; to: Store}, input: MigrateIn
     await inserting.catch(() => undefined)
     await runner.close()
   }
-  return {from: from.location, to: to.location, ...progress, errors, seconds: Math.round(performance.now() - started) / 1000}
+  return {from: from.location, to: to.location, ...progress, errors, seconds: Math.round(performance.now() - started) / 1000, ...(interrupted ? {interrupted: true as const} : {})}
 }

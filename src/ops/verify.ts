@@ -38,14 +38,21 @@ export function lazyStore<T extends StoreDeps>(
 ): (root: string) => Promise<T | undefined> {
   let opened: Promise<T | undefined> | undefined
   const find = async (root: string): Promise<T | undefined> => {
-    const {locateStore} = await import('../config.js')
+    const {locateStore, noStoreAt} = await import('../config.js')
     let url: string
     try {
       url = locateStore(flag, env, root).url
-    } catch {
+    } catch (e) {
+      // No store found upward is a repo without one; a store named and not openable is a mistake to say.
+      if (flag ?? env.STEME_STORE) throw e
       return undefined
     }
-    if (!url.includes(':') && !existsSync(url)) return undefined
+    if (!url.includes(':') && !existsSync(url)) {
+      // A store named (--store, STEME_STORE) and not there is a mistake to say, not a repo without a
+      // store: a mistyped --store had claims judged "no observation (no store to consult)".
+      if (flag ?? env.STEME_STORE) throw noStoreAt(url)
+      return undefined
+    }
     return open(root)
   }
   return (root) => (opened ??= find(root))

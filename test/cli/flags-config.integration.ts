@@ -47,7 +47,8 @@ describe('--key on every command that signs, and STEME_KEY taking what --key tak
     const r = sb.run(['assert', 's:keys', 'p', '2'], {env: {STEME_KEY: 'bob'}})
     expect(r.code, r.stderr).toBe(0)
     expect(signer(r.stdout.trim())).toBe(agents.bob)
-    expect(sb.run(['whoami'], {env: {STEME_KEY: 'carol'}}).stdout).toContain(`${agents.carol}  (carol, ${keyFile('carol')}, from STEME_KEY)`)
+    const who = sb.run(['whoami'], {env: {STEME_KEY: 'carol'}})
+    expect({stdout: who.stdout, stderr: who.stderr}).toEqual({stdout: `${agents.carol}\n`, stderr: `key "carol" (${keyFile('carol')}, from STEME_KEY)\n`})
   })
 
   it('STEME_KEY as a path or a seed still works, for CI', () => {

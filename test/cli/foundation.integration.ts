@@ -19,7 +19,7 @@ describe('steme CLI on a real DuckDB file', () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600)
     const seed = JSON.parse(readFileSync(keyFile, 'utf8')).seed as string
     const who = sb.run(['whoami'])
-    expect(who.stdout).toMatch(/^[0-9a-f]{64} /)
+    expect(who.stdout).toMatch(/^[0-9a-f]{64}\n$/)
     // the private seed never appears in any output
     for (const args of [['whoami'], ['keys', 'list'], ['keys', 'list', '--json'], ['init']]) {
       const r = sb.run(args)

@@ -96,10 +96,36 @@ describe('a typo in a command or a flag', () => {
     [['querry', 'drug:aspirin', 'bleeding_rate'], 'unknown command "querry"; did you mean "query"?', 'steme --help'],
     [['keys', 'generat'], 'unknown command "keys generat"; did you mean "keys generate"?', 'steme keys --help'],
     [['version'], 'unknown command "version"; did you mean --version?', 'steme --help'],
+    // The start of a name: what it abbreviates (two at most).
+    [['keys', 'gen'], 'unknown command "keys gen"; did you mean "keys generate"?', 'steme keys --help'],
+    [['ver'], 'unknown command "ver"; did you mean "verify"?', 'steme --help'],
+    [['sy'], 'unknown command "sy"; did you mean "sync" or "sync-serve"?', 'steme --help'],
+    [['serve', 'token', 'cr', '--role', 'read'], 'unknown command "serve token cr"; did you mean "serve token create"?', 'steme serve token --help'],
+    // Another tool's word for a steme command: that command, never the nearest spelling ("import" is one edit from "export").
+    [['import', 'facts.ndjson'], 'unknown command "import"; did you mean "ingest"?', 'steme --help'],
+    [['get', 'drug:aspirin'], 'unknown command "get"; did you mean "query"?', 'steme --help'],
+    [['check'], 'unknown command "check"; did you mean "verify" or "fsck"?', 'steme --help'],
   ])('%j names the nearest command', (args, message, help) => {
     const r = sb.run(args)
     expect(r.stderr).toBe(`error: ${message}\nhint: see \`${help}\` for the commands there are\n`)
     expect(r.code).toBe(2)
+  })
+
+  it('a flag before the command is said as that, with the command line put in order', () => {
+    const cases: Array<[string[], string]> = [
+      [['--store', 'team', 'stats'], 'steme stats --store team'],
+      [['--json', 'keys', 'list'], 'steme keys list --json'],
+      // A word right after a flag may be its value: a later word naming a command is the command.
+      [['--store', 'log', 'query', 'drug:aspirin'], 'steme query --store log drug:aspirin'],
+      [['--verbose'], 'steme <command> --verbose` (see `steme --help` for the commands there are)'],
+    ]
+    for (const [args, fixed] of cases) {
+      const r = sb.run(args)
+      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 2, stderr: `error: ${args[0]} comes before the command: flags go after it\nhint: run \`${fixed.includes('`') ? fixed : fixed + '`'}\n`})
+    }
+    // --json first asks for JSON: the error is JSON too.
+    const j = sb.run(['--json', 'stats'])
+    expect(JSON.parse(j.stdout)).toEqual({error: {code: 'usage', message: '--json comes before the command: flags go after it', hint: 'run `steme stats --json`'}})
   })
 
   it('a word near no command gets no guess', () => {

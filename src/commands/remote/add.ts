@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../../command.js'
 import {addRemote, type AddedRemote} from '../../ops/remote.js'
-import {initCommandFor, locateStore} from '../../config.js'
+import {initCommandFor, locateExistingStore} from '../../config.js'
 
 export default class RemoteAdd extends StemeCommand {
   static summary = 'Name a remote store: ssh://user@host[:port]/path, http(s)://host:port, or a path'
@@ -13,7 +13,7 @@ where no store exists yet is added with a warning.`
 
   async run(): Promise<AddedRemote> {
     const {args, flags} = await this.parse(RemoteAdd)
-    const r = addRemote(locateStore(flags.store).dir, args.name, args.url)
+    const r = addRemote(locateExistingStore(flags.store).dir, args.name, args.url)
     this.out(`added remote ${r.name} (${r.kind}): ${r.url}${r.given === undefined ? '' : ` (${r.given} from this directory, stored absolute)`}`)
     if (r.missing) this.note(`warning: no store at ${r.url} yet; create it there with \`${initCommandFor(r.url) ?? 'steme init'}\`, or fix the path with \`steme remote remove ${r.name}\` and add it again`)
     return r

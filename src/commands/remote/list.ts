@@ -1,6 +1,6 @@
 import {StemeCommand} from '../../command.js'
 import {listRemotes, type RemoteEntry} from '../../ops/remote.js'
-import {locateStore} from '../../config.js'
+import {locateExistingStore} from '../../config.js'
 import {table} from '../../ui/table.js'
 
 export default class RemoteList extends StemeCommand {
@@ -9,7 +9,7 @@ export default class RemoteList extends StemeCommand {
 
   async run(): Promise<{remotes: RemoteEntry[]}> {
     const {flags} = await this.parse(RemoteList)
-    const remotes = listRemotes(locateStore(flags.store).dir)
+    const remotes = listRemotes(locateExistingStore(flags.store).dir)
     this.out(remotes.length ? table(['NAME', 'KIND', 'URL'], remotes.map((r) => [r.name, r.kind, r.url])) : 'no remotes (add one with `steme remote add <name> <url>`)')
     return {remotes}
   }

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../../command.js'
 import {removeRemote, type RemoteEntry} from '../../ops/remote.js'
-import {locateStore} from '../../config.js'
+import {locateExistingStore} from '../../config.js'
 
 export default class RemoteRemove extends StemeCommand {
   static summary = 'Forget a named remote (the remote store itself is untouched)'
@@ -10,7 +10,7 @@ export default class RemoteRemove extends StemeCommand {
 
   async run(): Promise<RemoteEntry> {
     const {args, flags} = await this.parse(RemoteRemove)
-    const r = removeRemote(locateStore(flags.store).dir, args.name)
+    const r = removeRemote(locateExistingStore(flags.store).dir, args.name)
     this.out(`removed remote ${r.name}`)
     return r
   }

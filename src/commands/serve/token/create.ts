@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {StemeCommand} from '../../../command.js'
-import {locateStore} from '../../../config.js'
+import {locateExistingStore} from '../../../config.js'
 import {UserError} from '../../../core/errors.js'
 import {stateDir, URL_STORE_NO_DAEMON} from '../../../serve/state.js'
 import {ROLES, TokenFile, type Role} from '../../../serve/tokens.js'
@@ -16,7 +16,7 @@ export default class TokenCreate extends StemeCommand {
 
   async run(): Promise<{token: string; id: string; role: Role; name?: string}> {
     const {flags} = await this.parse(TokenCreate)
-    const dir = stateDir(locateStore(flags.store))
+    const dir = stateDir(locateExistingStore(flags.store))
     if (!dir) throw new UserError('tokens belong to a store on disk (a .steme directory), which `steme serve` serves', {code: 'config', hint: URL_STORE_NO_DAEMON})
     if (flags.name !== undefined && flags.name.trim() === '') throw new UserError('--name is empty', {hint: 'give the token a name to recognise and revoke it by, or leave --name out'})
     const file = TokenFile.forStateDir(dir)

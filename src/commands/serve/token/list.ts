@@ -1,5 +1,5 @@
 import {StemeCommand} from '../../../command.js'
-import {locateStore} from '../../../config.js'
+import {locateExistingStore} from '../../../config.js'
 import {stateDir} from '../../../serve/state.js'
 import {TokenFile, type TokenEntry} from '../../../serve/tokens.js'
 import {table} from '../../../ui/table.js'
@@ -10,7 +10,7 @@ export default class TokenList extends StemeCommand {
 
   async run(): Promise<{tokens: Array<Omit<TokenEntry, 'hash'>>}> {
     const {flags} = await this.parse(TokenList)
-    const dir = stateDir(locateStore(flags.store))
+    const dir = stateDir(locateExistingStore(flags.store))
     const tokens = (dir ? TokenFile.forStateDir(dir).list() : []).map(({hash: _h, ...t}) => t)
     if (tokens.length === 0) this.out('no tokens: create one with `steme serve token create --role read|write|admin`')
     else this.out(table(['ID', 'NAME', 'ROLE', 'CREATED', 'REVOKED'], tokens.map((t) => [t.id, t.name ?? '', t.role, t.created, t.revoked ?? ''])))

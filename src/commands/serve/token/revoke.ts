@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {StemeCommand} from '../../../command.js'
-import {locateStore} from '../../../config.js'
+import {locateExistingStore} from '../../../config.js'
 import {UserError} from '../../../core/errors.js'
 import {stateDir, URL_STORE_NO_DAEMON} from '../../../serve/state.js'
 import {TokenFile, type TokenEntry} from '../../../serve/tokens.js'
@@ -12,7 +12,7 @@ export default class TokenRevoke extends StemeCommand {
 
   async run(): Promise<{revoked: Array<Omit<TokenEntry, 'hash'>>}> {
     const {args, flags} = await this.parse(TokenRevoke)
-    const dir = stateDir(locateStore(flags.store))
+    const dir = stateDir(locateExistingStore(flags.store))
     if (!dir) throw new UserError('tokens belong to a store on disk (a .steme directory), which `steme serve` serves', {code: 'config', hint: URL_STORE_NO_DAEMON})
     const revoked = TokenFile.forStateDir(dir)
       .revoke(args.token)
