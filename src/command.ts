@@ -6,7 +6,7 @@ import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions, StoreWait} from './runtime.js'
-import {isStdoutClosed, isStdoutFailed, watchStdout} from './stdout.js'
+import {isStdoutClosed, isStdoutFailed, stdoutDone, watchStdout} from './stdout.js'
 import type {RemoteClient} from './serve/client.js'
 
 /** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
@@ -155,6 +155,12 @@ export abstract class StemeCommand extends Command {
   /** Human output to stdout, only when --json is off. */
   protected out(text: string): void {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  /** Prints the id of the record the command stored, and has a failing stdout say it was stored. */
+  protected outStored(kind: string, id: string): void {
+    stdoutDone(`The ${kind} was stored all the same, as ${id}`)
+    this.out(id)
   }
 
   /**

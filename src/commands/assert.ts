@@ -80,7 +80,7 @@ Nothing is ever overwritten: a new assertion coexists with older ones and a lens
     if (epochNote) notes.push(`${epochNote}; stored as given, and epoch-aware lenses place it by its date until such a record arrives`)
     const split = await sameLookingNotes(subject, hasRecords(t))
     for (const w of [...notes, ...value.notes, ...(res.warnings ?? []), ...split]) this.note(visible(`note: ${w}`))
-    this.out(res.id)
+    this.outStored('assertion', res.id)
     return res
   }
 }

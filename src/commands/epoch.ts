@@ -25,7 +25,7 @@ Through a daemon (--remote, or the \`steme serve\` holding this store) the epoch
     // Signing with another key than your default one (--key, STEME_KEY): say whether your default key's queries count it.
     const viewer = (t.rt?.keys ?? new KeyStore()).list().find((k) => k.default && k.agent)?.agent
     const res = await epochOp(deps, {name: args.name, starts: flags.starts, note: flags.note, viewer, storeWide: t.rt !== undefined})
-    this.out(res.id)
+    this.outStored('epoch', res.id)
     if (t.remote) {
       const unchecked = res.trusted === undefined ? `, nor whether your default key's queries count an epoch signed with ${res.agent.slice(0, 12)}` : ''
       this.note(visible(`note: through steme serve: whether this redefines an earlier epoch ${JSON.stringify(res.name)} is not checked here${unchecked}; \`steme log --json\` lists the declarations`))

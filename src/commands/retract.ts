@@ -30,7 +30,7 @@ Through a daemon (--remote, or the \`steme serve\` holding this store) the retra
     // Signing with another key than your default one (--key, STEME_KEY): the report speaks for your default key's queries.
     const viewer = (t.rt?.keys ?? new KeyStore()).list().find((k) => k.default && k.agent)?.agent
     const res = await retractOp(deps, {target: args.id, source: flags.source, reason: flags.reason, viewer, storeWide: t.rt !== undefined})
-    this.out(res.id)
+    this.outStored('retraction', res.id)
     const short = res.id.slice(0, 12)
     if (res.duplicate) this.note(`you already made this retraction (${short}); nothing new written, and the reason shown stays that one's`)
     if (res.targetKind !== undefined && res.targetKind !== 'assertion') this.note(`${res.duplicate ? 'it retracts' : 'retracted'} the ${res.targetKind} ${res.target}`)

@@ -25,7 +25,7 @@ export default class Vote extends StemeCommand {
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const res = await voteOp(deps, {target: args.id, direction: args.direction, checkIdle: t.rt !== undefined})
-    this.out(res.id)
+    this.outStored('vote', res.id)
     for (const w of res.warnings ?? []) this.note(visible(`note: ${w}`))
     return res
   }

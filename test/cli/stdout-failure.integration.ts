@@ -40,6 +40,26 @@ describe.skipIf(!existsSync(FULL))('stdout on a full disk', () => {
     }
   })
 
+  it('a record command whose id cannot be printed says the record is stored, and its id, so a script does not store it twice', () => {
+    const sb = sandbox('steme-full-record-')
+    expect(sb.run(['init', '--dir', sb.dir]).code).toBe(0)
+    try {
+      for (const [args, kind] of [[['assert', 'full:1', 'p', '7'], 'assertion'], [['assert', 'full:1', 'p', '8', '--json'], 'assertion'], [['epoch', 'full-era', '--starts', '2024-01-01'], 'epoch']] as const) {
+      const r = runIntoFullDisk(sb, [...args])
+      expect(r.code).toBe(1)
+      const id = /The (\w+) was stored all the same, as ([0-9a-f]{64})\n/.exec(r.stderr)
+      expect({args, kind: id?.[1]}).toEqual({args, kind})
+      expect(r.stderr).toContain('hint: do not run the command again for this')
+      const shown = sb.run(['show', id![2], '--json'])
+      expect({code: shown.code, kind: JSON.parse(shown.stdout).record.kind}).toEqual({code: 0, kind})
+      }
+      // Each run stored exactly one record, which the message named.
+      expect(JSON.parse(sb.run(['stats', '--json']).stdout).records).toBe(3)
+    } finally {
+      sb.cleanup()
+    }
+  })
+
   it('stdout and stderr both on it: still exit 1', () => {
     expect(runIntoFullDisk(sb, ['stats'], 'both').code).toBe(1)
   })

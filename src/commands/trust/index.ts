@@ -29,7 +29,7 @@ export default class Trust extends StemeCommand {
     const res = await trustOp(deps, {agent: args.agent, weight: args.weight, checkTiers: t.rt !== undefined})
     for (const w of res.warnings ?? []) this.note(`note: ${w}`)
     if (t.remote) this.note("note: through steme serve: whether this endorsement drops or raises anyone's tier is not checked here; `steme trust list` on the store itself shows the scores")
-    this.out(res.id)
+    this.outStored('trust record', res.id)
     return res
   }
 }
