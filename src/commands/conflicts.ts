@@ -23,6 +23,10 @@ values conflict only where their valid ranges overlap: a timeline ("1.2"
 until July, "1.3" from July) is not a conflict, and the score is the
 highest at any one date.
 
+Without --limit every contested pair is listed: the ranking is sorted in
+runs on disk, in the temporary directory (TMPDIR), so memory does not grow
+with the number of pairs.
+
 ${SELF_IN_LENS}`
   static examples = [
     '<%= config.bin %> conflicts',

@@ -4,6 +4,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
+import {UserError} from '../core/errors.js'
 
 /**
  * Holds at most `runItems` items; each time it is full they are sorted and written to a temporary
@@ -42,6 +43,20 @@ export class SortedRuns<T> {
   }
 
   private async spill(): Promise<void> {
+    try {
+      await this.write()
+    } catch (e) {
+      const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+      throw new UserError(`cannot write a long listing's sorted runs to the temporary directory ${this.dir ?? this.tmp}: ${reason}`, {
+        code: (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no_space' : 'forbidden',
+        exit: 1,
+        hint: 'point TMPDIR at a writable directory with room (the runs take about as much as the listing printed as JSON), or pass --limit',
+        cause: e,
+      })
+    }
+  }
+
+  private async write(): Promise<void> {
     this.held.sort(this.compare)
     this.dir ??= await mkdtemp(join(this.tmp, 'steme-sort-'))
     const file = join(this.dir, `run-${this.files.length}.ndjson`)

@@ -74,6 +74,20 @@ describe('conflicts without a limit', () => {
 })
 
 describe('sorted runs', () => {
+  it('says which temporary directory it cannot write to, and what to do, when a run cannot be written', async () => {
+    const gone = join(tmp, 'no-such-dir')
+    const runs = new SortedRuns((a: number, b: number) => a - b, 2, gone)
+    await runs.add(1)
+    const e = await runs.add(2).then(
+      () => undefined,
+      (x: Error & {hint?: string; exit?: number}) => x,
+    )
+    expect(e?.message).toMatch(new RegExp(`^cannot write a long listing's sorted runs to the temporary directory ${gone}: no such file or directory`))
+    expect(e?.hint).toMatch(/TMPDIR.*--limit/)
+    expect(e?.exit).toBe(1)
+    await runs.close()
+  })
+
   it('merges many runs of random numbers into one ascending order, ties and all', async () => {
     let seed = 7
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
