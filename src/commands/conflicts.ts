@@ -60,7 +60,10 @@ ${SELF_IN_LENS}`
       if (res.conflicts.length) this.out(table(HEADERS, res.conflicts.map(cells)))
       return res
     }
-    const listing = await conflictsListingOp(t.rt, input)
+    // The table's columns are as wide as their widest cell over the whole listing: measured as the rows are ranked.
+    const widths = HEADERS.map(() => 0)
+    const measure = !this.jsonEnabled()
+    const listing = await conflictsListingOp(t.rt, input, {onRow: measure ? (r) => widen(widths, [cells(r)]) : undefined})
     try {
       const {head} = listing
       for (const n of head.notes ?? []) this.note(visible(`note: ${n}`))
@@ -84,10 +87,7 @@ ${SELF_IN_LENS}`
       }
       await writeOut(this.heading({...head, conflicts: []}, flags['as-of'], listing.count === 0) + '\n')
       if (listing.count === 0) return
-      // Read twice: the columns are as wide as their widest cell over the whole listing.
-      const widths = HEADERS.map(() => 0)
       widen(widths, [HEADERS])
-      for await (const rows of listing.rows()) widen(widths, rows.map(cells))
       await writeOut(tableRows(widths, [HEADERS]) + '\n')
       for await (const rows of listing.rows()) await writeOut(tableRows(widths, rows.map(cells)) + '\n')
     } finally {

@@ -103,8 +103,9 @@ export const RUN_ROWS = 20_000
 /**
  * Every contested pair, as `conflictsOp` ranks them without a limit, read back from disk in order:
  * the rows are sorted in runs of `runRows` (RUN_ROWS) written to temporary files and merged as
- * they are read, so memory does not grow with the number of pairs. `rows()` may be read more
- * than once (a table reads it twice: once for its column widths); close() removes the files.
+ * they are read, so memory does not grow with the number of pairs. `onRow` sees each row as it is
+ * ranked, in no order (a table measures its columns there). `rows()` may be read more than once;
+ * close() removes the files.
  */
 export interface ConflictsListing {
   head: Omit<ConflictsResult, 'conflicts'>
@@ -120,9 +121,9 @@ export interface ConflictsListing {
 export async function conflictsListingOp(
   deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>,
   input: Omit<ConflictsInput, 'limit' | 'after'> = {},
-  opts: {runRows?: number; tmpDir?: string} = {},
+  opts: {runRows?: number; tmpDir?: string; onRow?: (row: ConflictRow) => void} = {},
 ): Promise<ConflictsListing> {
-  const sink = new SortedRuns<ConflictRow>(byConflict, opts.runRows ?? RUN_ROWS, opts.tmpDir)
+  const sink = new SortedRuns<ConflictRow>(byConflict, opts.runRows ?? RUN_ROWS, opts.tmpDir, opts.onRow)
   try {
     const {result} = await ranked(deps, {...input, limit: undefined, after: undefined}, sink)
     const {conflicts: _, ...head} = result

@@ -26,6 +26,8 @@ export class SortedRuns<T> {
     private readonly compare: (a: T, b: T) => number,
     private readonly runItems: number,
     private readonly tmp: string = tmpdir(),
+    /** Sees each item as it is added. */
+    private readonly onAdd?: (item: T) => void,
   ) {
     if (!(runItems >= 1)) throw new RangeError(`runItems must be at least 1, got ${runItems}`)
   }
@@ -36,6 +38,7 @@ export class SortedRuns<T> {
   }
 
   async add(item: T): Promise<void> {
+    this.onAdd?.(item)
     this.held.push(item)
     this.count++
     if (this.held.length > this.peakHeld) this.peakHeld = this.held.length
