@@ -2,7 +2,8 @@
  * bench:reliability-flood — what a flood on one subject costs the source-reliability lens: the
  * training (truth discovery) and the lens, CPU time, medians of several runs, for 1,000, 5,000
  * and 20,000 witnesses of one value against a few others, and for two camps splitting a subject
- * (every claim wrong to the model, so copy detection's window decides the cost).
+ * (every claim wrong to the model, so copy detection's window decides the cost), and for a
+ * subject where every witness names a value of its own (1,000 to 4,000 distinct values).
  *
  * Usage: node bench/reliability-flood.mjs [runs, default 5] [dist directory, default ../dist] [one]
  * Give a build of an older commit as the second argument to compare, back to back; `one` runs
@@ -19,12 +20,12 @@ const {claimsOf, toTable} = await import(new URL('ops/reliability.js', dist))
 
 const hex = (n) => n.toString(16).padStart(64, '0')
 /** One agent citing a source per witness, as a flood synced from a peer would arrive. */
-function subject(n, split) {
+function subject(n, split, distinct) {
   const out = []
   const add = (source, value) =>
     out.push({v: 1, kind: 'assertion', agent: hex(1), hlc: `${String(1_700_000_000_000 + out.length).padStart(13, '0')}-0000`, id: hex(0x10000000 + out.length), subject: 's', predicate: 'p', value, confidence: 0.9, source})
-  for (let i = 0; i < n; i++) add(`feed:${i}`, split && i % 2 ? 'B' : 'A')
-  if (!split) for (const [i, v] of ['B', 'B', 'B', 'C', 'C', ['A', 'B'], ['B']].entries()) add(`other:${i}`, v)
+  for (let i = 0; i < n; i++) add(`feed:${i}`, distinct ? `v${i}` : split && i % 2 ? 'B' : 'A')
+  if (!split && !distinct) for (const [i, v] of ['B', 'B', 'B', 'C', 'C', ['A', 'B'], ['B']].entries()) add(`other:${i}`, v)
   return out
 }
 
@@ -42,9 +43,10 @@ function cpu(f) {
 
 console.log(`CPU ms, median of ${runs} (${new URL('.', dist).pathname})`)
 console.log(['shape', 'witnesses', 'training', 'lens (trained)', 'lens (alone)'].join('\t'))
-const shapes = [['one value', 1000], ['one value', 5000], ['one value', 20_000], ['two camps', 2000], ['two camps', 20_000]]
+// Distinct values (every witness a value of its own) stay quadratic: see docs/lenses.md.
+const shapes = [['one value', 1000], ['one value', 5000], ['one value', 20_000], ['two camps', 2000], ['two camps', 20_000], ['distinct', 1000], ['distinct', 2000], ['distinct', 4000]]
 for (const [shape, n] of shapes.filter(([shape]) => process.argv[4] !== 'one' || shape === 'one value')) {
-  const cands = subject(n, shape === 'two camps')
+  const cands = subject(n, shape === 'two camps', shape === 'distinct')
   const table = toTable(discoverTruth(claimsOf(cands)))
   const training = cpu(() => discoverTruth(claimsOf(cands)))
   const trained = cpu(() => reliability(cands, {...ctx, reliability: table}, {}))

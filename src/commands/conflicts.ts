@@ -1,8 +1,13 @@
 import {Flags} from '@oclif/core'
 import {unitNumber} from '../core/text.js'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
-import {conflictsOp, type ConflictsResult} from '../ops/conflicts.js'
-import {answerCell, bold, dim, field, shown, table, visible} from '../ui/table.js'
+import {conflictsListingOp, conflictsOp, type ConflictRow, type ConflictsResult} from '../ops/conflicts.js'
+import {writeOut} from '../stdout.js'
+import {answerCell, bold, dim, field, shown, table, tableRows, visible, widen, type Cell} from '../ui/table.js'
+
+const HEADERS = ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS']
+const EMPTY_LIST = '\n  "conflicts": []'
+const cells = (c: ConflictRow): Cell[] => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -18,6 +23,10 @@ values conflict only where their valid ranges overlap: a timeline ("1.2"
 until July, "1.3" from July) is not a conflict, and the score is the
 highest at any one date, weighing the values as the lens does over all
 dates (docs/lenses.md, Over time): --valid-at can score a date higher.
+
+Without --limit every contested pair is listed: the ranking is sorted in
+runs on disk, in the temporary directory (TMPDIR), so memory does not grow
+with the number of pairs.
 
 ${SELF_IN_LENS}`
   static examples = [
@@ -35,27 +44,61 @@ ${SELF_IN_LENS}`
     ...StemeCommand.remoteFlags,
   }
 
-  async run(): Promise<ConflictsResult> {
+  // With --limit (or through a daemon) the rows are few or come ranked: the result prints whole.
+  // Without it the listing can be every pair of the store: it is ranked on disk and printed as it
+  // is read back, --json included (the same text as the result printed whole).
+  async run(): Promise<ConflictsResult | void> {
     const {flags} = await this.parse(Conflicts)
     const min = unitNumber(flags['min-score'])
     if (min === undefined) this.error(`--min-score must be a number in [0, 1], got "${field(flags['min-score'])}"`, {exit: 2})
     const t = await this.target(flags, {readOnly: true})
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of'], validAt: flags['valid-at']}
-    const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
-    for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
-    if (this.jsonEnabled()) return res
-    // As query heads its answer: the lens, and the times asked about, as typed (res.asOf is the hlc bound it became).
-    const scope = `lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''}`
-    if (res.conflicts.length === 0) this.out(`no contested pairs${min > 0 ? ` at conflict >= ${min}` : ''} among ${res.pairs}` + dim(`  (${visible(scope)})`))
-    else {
-      this.out(bold('contested pairs') + dim(`  (${visible(scope)})`))
-      this.out(
-        table(
-          ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS'],
-          res.conflicts.map((c) => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]),
-        ),
-      )
+    if (t.remote || input.limit !== undefined) {
+      const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
+      for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
+      if (this.jsonEnabled()) return res
+      this.out(this.heading(res, flags['as-of'], res.conflicts.length === 0))
+      if (res.conflicts.length) this.out(table(HEADERS, res.conflicts.map(cells)))
+      return res
     }
-    return res
+    // The table's columns are as wide as their widest cell over the whole listing: measured as the rows are ranked.
+    const widths = HEADERS.map(() => 0)
+    const measure = !this.jsonEnabled()
+    const listing = await conflictsListingOp(t.rt, input, {onRow: measure ? (r) => widen(widths, [cells(r)]) : undefined})
+    try {
+      const {head} = listing
+      for (const n of head.notes ?? []) this.note(visible(`note: ${n}`))
+      if (this.jsonEnabled()) {
+        // The result's own JSON with an empty list, the rows written into the list as they are read.
+        const whole = JSON.stringify({...head, conflicts: []}, null, 2)
+        const at = whole.indexOf(EMPTY_LIST) + EMPTY_LIST.length - 1
+        if (listing.count === 0) return void (await writeOut(whole + '\n'))
+        await writeOut(whole.slice(0, at))
+        let first = true
+        for await (const rows of listing.rows()) {
+          let text = ''
+          for (const r of rows) {
+            text += (first ? '\n    ' : ',\n    ') + JSON.stringify(r, null, 2).replaceAll('\n', '\n    ')
+            first = false
+          }
+          await writeOut(text)
+        }
+        await writeOut('\n  ' + whole.slice(at) + '\n')
+        return
+      }
+      await writeOut(this.heading({...head, conflicts: []}, flags['as-of'], listing.count === 0) + '\n')
+      if (listing.count === 0) return
+      widen(widths, [HEADERS])
+      await writeOut(tableRows(widths, [HEADERS]) + '\n')
+      for await (const rows of listing.rows()) await writeOut(tableRows(widths, rows.map(cells)) + '\n')
+    } finally {
+      await listing.close()
+    }
+  }
+
+  /** As query heads its answer: the lens, and the times asked about, as typed (res.asOf is the hlc bound it became). */
+  private heading(res: ConflictsResult, asOfTyped: string | undefined, empty: boolean): string {
+    const scope = `lens ${res.lens}${res.asOf ? `, as of ${asOfTyped ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''}`
+    return empty ? `no contested pairs${res.minScore > 0 ? ` at conflict >= ${res.minScore}` : ''} among ${res.pairs}` + dim(`  (${visible(scope)})`) : bold('contested pairs') + dim(`  (${visible(scope)})`)
   }
 }

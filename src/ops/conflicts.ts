@@ -14,6 +14,7 @@ import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, 
 import type {Deps} from './deps.js'
 import {checkDate} from './query.js'
 import {learnReliability} from './reliability.js'
+import {SortedRuns} from './sorted-runs.js'
 
 export interface ConflictsInput {
   minScore?: number
@@ -96,7 +97,44 @@ export async function conflictsPageOp(deps: Pick<Deps, 'store' | 'config'> & Par
   return {...result, limit: input.limit, ...(more && last ? {next: conflictPositionText(last)} : {})}
 }
 
-async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput): Promise<{result: ConflictsResult; more: boolean}> {
+/** Rows of a listing without a limit held in memory at most, before they are written to disk as a sorted run. */
+export const RUN_ROWS = 20_000
+
+/**
+ * Every contested pair, as `conflictsOp` ranks them without a limit, read back from disk in order:
+ * the rows are sorted in runs of `runRows` (RUN_ROWS) written to temporary files and merged as
+ * they are read, so memory does not grow with the number of pairs. `onRow` sees each row as it is
+ * ranked, in no order (a table measures its columns there). `rows()` may be read more than once;
+ * close() removes the files.
+ */
+export interface ConflictsListing {
+  head: Omit<ConflictsResult, 'conflicts'>
+  /** Rows in the listing. */
+  count: number
+  /** Runs written to disk, and the most rows held in memory at once while ranking. */
+  runs: number
+  peakHeld: number
+  rows(batch?: number): AsyncIterable<ConflictRow[]>
+  close(): Promise<void>
+}
+
+export async function conflictsListingOp(
+  deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>,
+  input: Omit<ConflictsInput, 'limit' | 'after'> = {},
+  opts: {runRows?: number; tmpDir?: string; onRow?: (row: ConflictRow) => void} = {},
+): Promise<ConflictsListing> {
+  const sink = new SortedRuns<ConflictRow>(byConflict, opts.runRows ?? RUN_ROWS, opts.tmpDir, opts.onRow)
+  try {
+    const {result} = await ranked(deps, {...input, limit: undefined, after: undefined}, sink)
+    const {conflicts: _, ...head} = result
+    return {head, count: sink.count, runs: sink.runs, peakHeld: sink.peakHeld, rows: (batch) => sink.sorted(batch), close: () => sink.close()}
+  } catch (e) {
+    await sink.close()
+    throw e
+  }
+}
+
+async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 'key'>>, input: ConflictsInput, sink?: SortedRuns<ConflictRow>): Promise<{result: ConflictsResult; more: boolean}> {
   const expr = compile(input.lens ?? 'consensus', lensParams(deps.config.raw))
   const asOf = input.asOf === undefined ? undefined : hlcBound(input.asOf, inputName('as-of', input.naming))
   const valid = input.validAt === undefined ? undefined : checkDate(input.validAt, inputName('valid-at', input.naming))
@@ -143,7 +181,8 @@ async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 
       const row = conflictRow(res)
       if (after && byConflict(row, after) <= 0) continue
       matched++
-      rows.push(row)
+      if (sink) await sink.add(row)
+      else rows.push(row)
       if (limit !== undefined && rows.length >= limit + slack) rows = rows.sort(byConflict).slice(0, limit)
     }
   }

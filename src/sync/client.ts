@@ -59,6 +59,15 @@ const RANGES_PER_REQUEST = 16_384
  * would keep the client resending the same frames until the round cap.
  */
 const MAX_STALLED = 3
+/**
+ * Rounds in a row that moved no new record either way. An honest descent narrows the differing
+ * ranges at least 16-fold a round, so it reaches records within a handful of rounds (about 7 from
+ * a billion records down to 16), plus a round per 16,384 ranges queued at one level. A server
+ * that keeps answering with new differences (fingerprints that never match, counts it does not
+ * hold, ids it never sends) would otherwise keep the client going until the round cap: 100,000
+ * rounds, hours of work.
+ */
+export const MAX_IDLE_ROUNDS = 128
 
 export async function runSync(deps: ReceiveDeps, transport: Transport, opts: SyncOptions): Promise<SyncSummary> {
   const started = Date.now()
@@ -124,6 +133,10 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
     while (inflight.length) await inflight.shift()
   }
   let stalled = 0
+  let idle = 0
+  // Records that moved: stored here or there, or rejected for the first time in this run.
+  let moved = 0
+  let movedSeen = 0
   let linesIn = 0
   try {
     for (;;) {
@@ -178,6 +191,15 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
         }
         break
       }
+      // Records that moved since the last round (received ones count once their batch is verified,
+      // a round or two later). Records sent again that one side already holds, or rejected again,
+      // are no progress: a server can have the client send or receive the same ones every round.
+      idle = moved > movedSeen ? 0 : idle + 1
+      movedSeen = moved
+      if (idle > MAX_IDLE_ROUNDS) {
+        await settle()
+        throw idleError(transport.remote, MAX_IDLE_ROUNDS, pulls ? s.local.added : undefined)
+      }
       if (p.rounds >= (opts.maxRounds ?? 100_000)) throw new BugError(`sync with ${transport.remote} did not settle after ${p.rounds} rounds`)
       const req = encode(frames)
       // Records put in this request count as sent now: an interruption while it is on its way
@@ -220,6 +242,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           s.remoteResult.added += f.added
           s.remoteResult.present += f.present
           s.remoteResult.rejected += f.rejected
+          moved += f.added + f.rejected
           for (const e of f.errors) if (s.errors.length < 100) s.errors.push({where: 'remote', ...e})
           if (f.rejected) {
             // The remote names rejected records by id, up to a bound; when it did not name them
@@ -250,6 +273,7 @@ export async function runSync(deps: ReceiveDeps, transport: Transport, opts: Syn
           for (const id of r.rejectedIds) (refusedHere.has(id) ? again : refusedHere).add(id)
           skipped += again.size
           if (r.added) fresh += r.added
+          moved += r.added + r.rejected - again.size
           p.received += n - again.size
           p.rejected += r.rejected - again.size
           s.local.added += r.added
@@ -328,6 +352,14 @@ function stallError(remote: string, rounds: number, ranges: number): UserError {
     code: 'remote',
     exit: 1,
     hint: 'the remote steme sync server is broken or not steme; upgrade or restart it, then sync again (records already received are kept)',
+  })
+}
+
+function idleError(remote: string, rounds: number, kept: number | undefined): UserError {
+  return new UserError(`${remote} went on answering with differences for ${rounds} rounds in a row without a record moving either way: the sync made no progress`, {
+    code: 'remote',
+    exit: 1,
+    hint: `the remote is broken or not an honest steme sync server; check it runs \`steme sync-serve\` or \`steme serve\` of this version${kept === undefined ? '' : `; the ${kept} record(s) this run received were verified and are kept`}`,
   })
 }
 

@@ -87,6 +87,14 @@ export function tableRows(widths: readonly number[], rows: Cell[][]): string {
   )
 }
 
+/**
+ * Widens `widths` to fit `rows` as table() measures them (every column cut at 60): for a table
+ * printed a batch at a time through tableRows, its widths measured over all its rows first.
+ */
+export function widen(widths: number[], rows: Cell[][]): void {
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.min(60, Math.max(widths[i] ?? 0, displayWidth(cellText(c))))))
+}
+
 const lines = (cells: string[][], widths: readonly number[]): string => cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 
 export const bold = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1m${s}\x1b[22m` : s)
