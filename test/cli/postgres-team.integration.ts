@@ -1,0 +1,82 @@
+/** A PostgreSQL store used as a team uses it: the server going away under a running command. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import pg from 'pg'
+import {initHash} from '../../src/core/hash.js'
+import {recordLine, type Sealed} from '../../src/core/seal.js'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {startPostgres, type PgServer} from '../helpers/pg-server.js'
+import {assertion, stamp, testKey} from '../helpers/records.js'
+
+let server: PgServer
+let db: string
+let sb: Sandbox
+
+beforeAll(async () => {
+  await initHash()
+  server = await startPostgres()
+  db = await server.database()
+  sb = sandbox('steme-pg-team-')
+})
+afterAll(async () => {
+  sb?.cleanup()
+  await server?.stop()
+})
+
+const ndjson = (rs: readonly Sealed[]) => rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'
+
+function records(agent: number, n: number): Sealed[] {
+  const key = testKey(agent)
+  return Array.from({length: n}, (_, i) => assertion({subject: `s:${agent}:${i % 100}`, predicate: 'p', value: i, hlc: stamp(1_700_000_000_000 + i, agent)}, key))
+}
+
+/**
+ * Ends the session of a steme process as a restart or an admin would, once it has been seen
+ * running `like` twice over (two statements finished, so the command is under way); how many it ended.
+ */
+async function endSessionUnderWay(like: string, until: Promise<unknown>): Promise<number> {
+  const c = new pg.Client({connectionString: server.url})
+  await c.connect()
+  let done = false
+  void until.finally(() => (done = true))
+  const seen = new Map<number, Set<string>>()
+  try {
+    while (!done) {
+      const {rows} = await c.query<{pid: number; at: string}>(
+        `SELECT pid, state_change::text AS at FROM pg_stat_activity WHERE application_name = 'steme' AND state = 'idle in transaction' AND query LIKE $1`,
+        [like],
+      )
+      for (const {pid, at} of rows) {
+        const times = seen.get(pid) ?? new Set<string>()
+        seen.set(pid, times.add(at))
+        if (times.size >= 2) {
+          const ended = await c.query<{ok: boolean}>('SELECT pg_terminate_backend($1) AS ok', [pid])
+          return ended.rows[0].ok ? 1 : 0
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    return 0
+  } finally {
+    await c.end()
+  }
+}
+
+describe('a PostgreSQL store whose server goes away under a command', () => {
+  it('fsck whose scan loses the server says so (exit 1), rather than crash on the chunks it was checking', {timeout: 300_000}, async () => {
+    const url = `${db}?schema=fsck_lost`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    expect(sb.run(['ingest', '-', '--store', url], {input: ndjson(records(3, 40_000))}).code).toBe(0)
+    // The scan waits for the verification workers, so its cursor is read while chunks are being checked.
+    const run = sb.runAsync(['fsck', '--store', url])
+    const ended = await endSessionUnderWay('FETCH FORWARD % FROM steme_scan', run)
+    const r = await run
+    expect(ended, `fsck finished before its scan could be cut: ${r.code} ${r.stdout} ${r.stderr}`).toBe(1)
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/^error: lost the connection to the PostgreSQL server for postgres:\/\/steme@[^ ]*\?schema=fsck_lost: /)
+    expect(r.stderr).not.toMatch(/BugError|worker .* exited|    at /)
+    // The store is whole, and fsck run again passes.
+    const again = sb.run(['fsck', '--store', url])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toBe('40000 records checked, 0 bad\n')
+  })
+})
