@@ -1,4 +1,4 @@
-/** A PostgreSQL store used as a team uses it: the server going away under a running command. */
+/** A PostgreSQL store used as a team uses it: two servers on one machine, the server going away under a running command. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 import {initHash} from '../../src/core/hash.js'
@@ -78,5 +78,39 @@ describe('a PostgreSQL store whose server goes away under a command', () => {
     const again = sb.run(['fsck', '--store', url])
     expect(again.code, again.stderr).toBe(0)
     expect(again.stdout).toBe('40000 records checked, 0 bad\n')
+  })
+})
+
+describe('two PostgreSQL servers on one machine, told apart by port=', () => {
+  let second: PgServer | undefined
+  afterAll(async () => {
+    await second?.stop()
+  })
+
+  /** The URL of database `name` on a server, its port given as a query parameter (as beside host= for a Unix socket). */
+  const byParam = (serverDb: string) => serverDb.replace(/^(postgres:\/\/[^@]*@[^:/]*):(\d+)(\/[^?]*)$/, '$1$3?port=$2')
+
+  it('migrate copies between the same database name on two servers, and the hints name the server they mean', {timeout: 300_000}, async () => {
+    second = await startPostgres()
+    const [a, b] = [byParam(await server.database('team_two')), byParam(await second.database('team_two'))]
+    expect(a).toMatch(/\/team_two\?port=\d+$/)
+    expect(sb.run(['init', '--store', a]).code).toBe(0)
+    expect(sb.run(['ingest', '-', '--store', a], {input: ndjson(records(4, 50))}).code).toBe(0)
+    // The store on the second server is not there yet: the hint says how to make it, on that server.
+    const missing = sb.run(['stats', '--store', `${b}&schema=lab`])
+    expect(missing.code).toBe(2)
+    const port = /port=(\d+)/.exec(b)![1]
+    expect(missing.stderr).toContain(`has no steme store`)
+    const hinted = /`steme init --store '([^']*)'`/.exec(missing.stderr)?.[1]
+    expect(hinted).toBe(`postgres://steme@127.0.0.1/team_two?port=${port}&schema=lab`)
+    expect(missing.stderr).not.toMatch(/:steme@/)
+    // The hint's command, run as printed (the password from PGPASSWORD), makes the store there.
+    expect(sb.run(['init', '--store', hinted!], {env: {PGPASSWORD: 'steme'}}).code).toBe(0)
+    const r = sb.run(['migrate', '--from', a, '--to', `${b}&schema=lab`, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({scanned: 50, added: 50, bad: 0, from: expect.stringMatching(/\?port=/), to: expect.stringMatching(/\?port=\d+&schema=lab$/)})
+    const [ea, eb] = [sb.run(['export', '--store', a]).stdout, sb.run(['export', '--store', `${b}&schema=lab`]).stdout]
+    expect(ea.split('\n').length).toBe(51)
+    expect(eb).toBe(ea)
   })
 })

@@ -1,5 +1,6 @@
 /** Turn driver and server errors met while opening a PostgreSQL store into UserErrors that say what to do. */
 import {UserError} from '../../core/errors.js'
+import {shellWord} from '../../core/words.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE'])
 
@@ -53,7 +54,7 @@ export function connectError(location: string, e: unknown): UserError {
   if (code === '3D000') {
     return new UserError(`the database of ${location} does not exist: ${msg}`, {
       code: 'no_store',
-      hint: `create it (createdb, or CREATE DATABASE as an admin), then run \`steme init --store ${location}\``,
+      hint: `create it (createdb, or CREATE DATABASE as an admin), then run \`steme init --store ${shellWord(location)}\``,
       cause: e,
     })
   }
