@@ -114,3 +114,55 @@ describe('two PostgreSQL servers on one machine, told apart by port=', () => {
     expect(eb).toBe(ea)
   })
 })
+
+describe('roles a team gives steme', () => {
+  /** `url` with another user and password. */
+  const as = (url: string, user: string, password: string) => url.replace(/^postgres:\/\/[^@]*@/, `postgres://${user}:${password}@`)
+
+  async function admin(sql: string[]): Promise<void> {
+    const c = new pg.Client({connectionString: db})
+    await c.connect()
+    try {
+      for (const q of sql) await c.query(q)
+    } finally {
+      await c.end()
+    }
+  }
+
+  it('a schema an admin made for the steme user, who may not create schemas in the database: init, write and read work', async () => {
+    await admin([`CREATE ROLE team_app LOGIN PASSWORD 'app'`, `REVOKE CREATE ON DATABASE ${db.split('/').pop()} FROM PUBLIC`, `CREATE SCHEMA app_store AUTHORIZATION team_app`])
+    const url = `${as(db, 'team_app', 'app')}?schema=app_store`
+    const init = sb.run(['init', '--store', url])
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stdout).toContain('Created postgres://team_app@')
+    const id = sb.run(['assert', 'drug:x', 'dose', '5', '--store', url])
+    expect(id.code, id.stderr).toBe(0)
+    expect(JSON.parse(sb.run(['query', 'drug:x', '--store', url, '--json']).stdout).resolutions[0].winner.value).toBe(5)
+  })
+
+  it('a read-only role opening a store of an older schema version: says the upgrade is what it may not make (exit 2); once the owner opens it, the role reads', async () => {
+    const url = `${db}?schema=old_store`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    expect(sb.run(['assert', 'drug:y', 'dose', '7', '--store', url]).code).toBe(0)
+    // Back to version 2, as a store written before version 3's indexes.
+    await admin([
+      'DROP INDEX old_store.records_source',
+      'DROP INDEX old_store.refs_src',
+      'DELETE FROM old_store.schema_version WHERE version = 3',
+      `CREATE ROLE team_reader LOGIN PASSWORD 'r:d'`,
+      'GRANT USAGE ON SCHEMA old_store TO team_reader',
+      'GRANT SELECT ON ALL TABLES IN SCHEMA old_store TO team_reader',
+    ])
+    const reader = `${as(db, 'team_reader', 'r%3Ad')}?schema=old_store`
+    const refused = sb.run(['query', 'drug:y', '--store', reader])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/^error: postgres:\/\/team_reader@[^ ]*\?schema=old_store has steme schema version 2, which this steme upgrades to 3 when it opens the store, and its PostgreSQL user may not: permission denied/)
+    expect(refused.stderr).toContain("`steme stats --store 'postgres://<owner>@")
+    expect(refused.stderr).not.toContain('r:d')
+    // The owner's first command upgrades it; the reader then reads.
+    expect(sb.run(['stats', '--store', url]).code).toBe(0)
+    const q = sb.run(['query', 'drug:y', '--store', reader, '--json'])
+    expect(q.code, q.stderr).toBe(0)
+    expect(JSON.parse(q.stdout).resolutions[0].winner.value).toBe(7)
+  })
+})

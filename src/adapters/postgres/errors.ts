@@ -86,7 +86,7 @@ const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
   new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${message(e)}`, {
     code: 'forbidden',
     exit,
-    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
+    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user), or a schema an admin made for it (CREATE SCHEMA steme AUTHORIZATION user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
     cause: e,
   })
 
