@@ -81,6 +81,40 @@ describe('a PostgreSQL store whose server goes away under a command', () => {
   })
 })
 
+describe('ingest when the server goes away', () => {
+  it('a batch cut by an admin closing the database: the ingest says the connection was lost and what to rerun, not that saving its clock failed', {timeout: 300_000}, async () => {
+    const name = `${db.split('/').pop()}_gone`
+    const url = await server.database(name)
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    // Plain facts, which a rerun would store again: the hint that says so must reach the user.
+    const facts = Array.from({length: 60_000}, (_, i) => JSON.stringify({subject: `s:${i % 500}`, predicate: 'p', value: i})).join('\n') + '\n'
+    const run = sb.runAsync(['ingest', '-', '--store', url, '--json'], {input: facts})
+    const c = new pg.Client({connectionString: server.url})
+    await c.connect()
+    try {
+      let done = false
+      void run.finally(() => (done = true))
+      // Once an insert is under way, the database stops taking connections and its sessions end.
+      for (;;) {
+        const {rows} = await c.query<{n: number}>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'steme' AND query LIKE 'WITH ins AS%'`, [name])
+        if (rows[0].n > 0 || done) break
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(done, 'the ingest ended before an insert was seen').toBe(false)
+      await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`)
+      await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'steme'`, [name])
+      const r = await run
+      expect(r.code, r.stderr).toBe(1)
+      const {error} = JSON.parse(r.stdout) as {error: {message: string; hint: string}}
+      expect(error.message).toMatch(/^lost the connection to the PostgreSQL server for postgres:\/\/steme@[^ ]*: terminating connection/)
+      expect(error.hint).toContain('plain facts are signed anew on each ingest')
+    } finally {
+      await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`)
+      await c.end()
+    }
+  })
+})
+
 describe('two PostgreSQL servers on one machine, told apart by port=', () => {
   let second: PgServer | undefined
   afterAll(async () => {
