@@ -2,6 +2,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 import {initHash} from '../../src/core/hash.js'
+import {openRuntime} from '../../src/runtime.js'
 import {recordLine, type Sealed} from '../../src/core/seal.js'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 import {startPostgres, type PgServer} from '../helpers/pg-server.js'
@@ -172,6 +173,28 @@ describe('roles a team gives steme', () => {
     const id = sb.run(['assert', 'drug:x', 'dose', '5', '--store', url])
     expect(id.code, id.stderr).toBe(0)
     expect(JSON.parse(sb.run(['query', 'drug:x', '--store', url, '--json']).stdout).resolutions[0].winner.value).toBe(5)
+  })
+
+  it('a role whose connection limit the command outgrows part way: says the server accepts no more connections and what to raise (exit 1), not an internal error, and closes the store', async () => {
+    const url = `${db}?schema=limited`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    await admin([`CREATE ROLE team_limited LOGIN PASSWORD 'l' CONNECTION LIMIT 1`, 'GRANT USAGE ON SCHEMA limited TO team_limited', 'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA limited TO team_limited'])
+    // Opening takes one connection; a command that writes then reads two things at once.
+    const r = sb.run(['assert', 'drug:z', 'dose', '1', '--store', `${as(db, 'team_limited', 'l')}?schema=limited`, '--json'])
+    expect(r.code, r.stderr).toBe(1)
+    const {error} = JSON.parse(r.stdout) as {error: {code: string; message: string; hint: string}}
+    expect(error.message).toMatch(/^the PostgreSQL server for postgres:\/\/team_limited@[^ ]*\?schema=limited accepts no connections right now: too many connections for role "team_limited"$/)
+    expect(error.hint).toMatch(/each steme process opens up to 4 connections: raise max_connections \(or the CONNECTION LIMIT of the role or the database\)/)
+    expect(r.stderr).not.toMatch(/internal error/)
+    // And the store is closed on that failure: no connection is left to hold the process open
+    // until the pool's idle timeout (the CLI exited only then).
+    const sockets = () => process.getActiveResourcesInfo().filter((k) => k === 'TCPSocketWrap').length
+    const before = sockets()
+    await expect(openRuntime({store: `${as(db, 'team_limited', 'l')}?schema=limited`, env: {}})).rejects.toThrow(/too many connections for role "team_limited"/)
+    // Sockets finish closing a moment after the pool ends; left open, they would stay for the
+    // pool's 10 s idle timeout, twice what this waits.
+    for (let i = 0; i < 100 && sockets() !== before; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(sockets()).toBe(before)
   })
 
   it('a read-only role opening a store of an older schema version: says the upgrade is what it may not make (exit 2); once the owner opens it, the role reads', async () => {

@@ -7,6 +7,12 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOU
 /** Driver codes of a connection that could not be made at all, as against one that broke. */
 const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', '57P03'])
 
+/** SQLSTATEs of a new connection the server refused: too many connections, the login, the database. */
+const REFUSED = new Set(['53300', '28000', '28P01', '3D000'])
+
+/** A database an admin closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false). */
+const notAccepting = (code: string | undefined, msg: string) => code === '55000' && /not currently accepting connections/i.test(msg)
+
 /** SQLSTATEs (and driver codes) a caller may retry after: the whole transaction was rolled back. */
 export const RETRYABLE = new Set(['40001', '40P01'])
 
@@ -59,8 +65,13 @@ export function connectError(location: string, e: unknown): UserError {
     })
   }
   if (code === '42501') return privilegeError(location, e)
-  if (code === '53300' || code === '57P03') {
-    return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
+  if (code === '53300' || code === '57P03' || notAccepting(code, msg)) {
+    return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {
+      code: 'remote',
+      exit: 1,
+      hint: 'retry later; each steme process opens up to 4 connections: raise max_connections (or the CONNECTION LIMIT of the role or the database), or put PgBouncer in front of the server',
+      cause: e,
+    })
   }
   return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
 }
@@ -98,6 +109,10 @@ const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
 export function storeError(location: string, e: unknown): unknown {
   if (isConnectionLoss(e)) return lostError(location, e)
   const code = pgCode(e)
+  // A connection the pool opened part way through the command and the server would not give:
+  // too many connections (many steme processes at once), the database closed to connections,
+  // dropped, or the login refused since. Said as on opening, not as a bug.
+  if (code !== undefined && (REFUSED.has(code) || notAccepting(code, message(e)))) return connectError(location, e)
   // Exit 1, as for a file steme may not write: the store is there, the same command works once granted.
   if (code === '42501') return privilegeError(location, e, 1)
   if (code === '25006') {
