@@ -116,6 +116,32 @@ describe('ingest when the server goes away', () => {
   })
 })
 
+describe('a database that is not a steme store', () => {
+  it('init into a schema holding another application\'s tables: says so and which schema to use instead (exit 2), changing nothing', async () => {
+    const url = await server.database(`${db.split('/').pop()}_app`)
+    const c = new pg.Client({connectionString: url})
+    await c.connect()
+    try {
+      await c.query(`CREATE SCHEMA steme; CREATE TABLE steme.refs (account int); INSERT INTO steme.refs VALUES (42)`)
+      const r = sb.run(['init', '--store', url])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^error: cannot create a steme store in schema "steme" of postgres:\/\/steme@[^ ]*: it already holds tables that are not steme's \(relation "refs" already exists\)\n/)
+      const hinted = /such as '([^']*)'/.exec(r.stderr)?.[1]
+      expect(hinted).toMatch(/^postgres:\/\/steme@[^ ]*\?schema=steme_store$/)
+      expect(r.stderr).not.toMatch(/:steme@/)
+      // Nothing of steme's was left in the schema, and the application's row is there.
+      const {rows} = await c.query<{t: string}>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'steme' ORDER BY 1`)
+      expect(rows.map((x) => x.t)).toEqual(['refs'])
+      expect((await c.query('SELECT account FROM steme.refs')).rows).toEqual([{account: 42}])
+      // The schema the hint names takes the store.
+      expect(sb.run(['init', '--store', hinted!], {env: {PGPASSWORD: 'steme'}}).code).toBe(0)
+      expect(sb.run(['assert', 'a:b', 'c', '1', '--store', hinted!], {env: {PGPASSWORD: 'steme'}}).code).toBe(0)
+    } finally {
+      await c.end()
+    }
+  })
+})
+
 describe('two PostgreSQL servers on one machine, told apart by port=', () => {
   let second: PgServer | undefined
   afterAll(async () => {

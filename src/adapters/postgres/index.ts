@@ -28,6 +28,12 @@ function toSealed(row: Row): Sealed {
 
 const idBuf = (hex: string) => Buffer.from(hex, 'hex')
 
+/** A printed location (url.ts: its schema= parameter last, when there is one) naming another schema. */
+const withSchema = (location: string, schema: string) => {
+  const bare = location.replace(/[?&]schema=[^&]*$/, '')
+  return `${bare}${bare.includes('?') ? '&' : '?'}schema=${schema}`
+}
+
 type StoredColumns = Omit<TypedColumns, 'refs'> & {edges: string[] | null}
 
 /** A scanned row with its typed columns compared to the record, which they hold as pgText maps it. */
@@ -141,6 +147,14 @@ export class PostgresStore implements Store {
         throw new UserError(`${this.location} has steme schema version ${version}, which this steme upgrades to ${SCHEMA_VERSION} when it opens the store, and its PostgreSQL user may not: ${e instanceof Error ? e.message : String(e)}`, {
           code: 'forbidden',
           hint: `open the store once as the user that owns its tables (any command upgrades it, such as \`steme stats --store ${shellWord(this.location.replace(/^(postgres(?:ql)?:\/\/)(?:[^@/?]*@)?/, '$1<owner>@'))}\`), or use the steme version that wrote it`,
+          cause: e,
+        })
+      }
+      // The schema is another application's: creating steme's tables in it met one of its own.
+      if (version === 0 && pgCode(e) === '42P07') {
+        throw new UserError(`cannot create a steme store in schema "${schema}" of ${this.location}: it already holds tables that are not steme's (${e instanceof Error ? e.message : String(e)})`, {
+          code: 'config',
+          hint: `nothing was changed; keep the store in a schema of its own, named by ?schema=<name> in the URL (such as ${shellWord(withSchema(this.location, schema === 'steme_store' ? 'steme_store_2' : 'steme_store'))}), and use that URL with every command`,
           cause: e,
         })
       }
