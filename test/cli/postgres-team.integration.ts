@@ -142,6 +142,17 @@ describe('a database that is not a steme store', () => {
   })
 })
 
+describe('a Unix socket URL', () => {
+  it('with no server at the socket: says so of the socket, and points at host= and the port, not at TCP (exit 2)', () => {
+    const dir = `${sb.dir}/no-server-here`
+    const r = sb.run(['stats', '--store', `postgres://steme:pw@/steme?host=${dir}&port=5439`])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`error: cannot reach the PostgreSQL server for postgres://steme@/steme?host=${dir}&port=5439: no server listens on the Unix socket ${dir}/.s.PGSQL.5439`)
+    expect(r.stderr).toMatch(/hint: check host= in the URL \(the directory of the socket, the server's unix_socket_directories\)/)
+    expect(r.stderr).not.toMatch(/TCP|:pw@/)
+  })
+})
+
 describe('two PostgreSQL servers on one machine, told apart by port=', () => {
   let second: PgServer | undefined
   afterAll(async () => {

@@ -43,6 +43,15 @@ export function connectError(location: string, e: unknown): UserError {
       cause: e,
     })
   }
+  // A Unix socket (host= a directory): nothing listens at that path.
+  const socket = code === 'ENOENT' || code === 'ECONNREFUSED' ? (e as {address?: unknown}).address : undefined
+  if (typeof socket === 'string' && socket.startsWith('/')) {
+    return new UserError(`cannot reach the PostgreSQL server for ${location}: no server listens on the Unix socket ${socket} (${msg})`, {
+      code: 'remote',
+      hint: 'check host= in the URL (the directory of the socket, the server\'s unix_socket_directories) and the port (part of the socket\'s name, .s.PGSQL.<port>), and that the server is running',
+      cause: e,
+    })
+  }
   if ((code !== undefined && UNREACHABLE.has(code)) || (!sqlstate && /timeout|terminated/i.test(msg))) {
     return new UserError(`cannot reach the PostgreSQL server for ${location}: ${msg}`, {
       code: 'remote',
