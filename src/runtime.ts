@@ -154,7 +154,13 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   // an insert and saveClock() still never reissues a stamp. Readers, 'if-unwritable' openers
   // (which only cache) and noClock commands issue no stamps.
   const stamps = !opts.readOnly && !opts.noClock
-  const [saved0, stored] = stamps ? await Promise.all([store.getMeta(HLC_META), store.maxHlc()]) : [undefined, undefined]
+  const [saved0, stored] = stamps
+    ? await Promise.all([store.getMeta(HLC_META), store.maxHlc()]).catch(async (e: unknown) => {
+        // Closed, or a PostgreSQL store's pool keeps the process alive until its idle connections time out.
+        await store.close().catch(() => undefined)
+        throw e
+      })
+    : [undefined, undefined]
   // Neither comes from the user: one that is no stamp is damage in the store, and says where.
   if (stored && !HLC_RE.test(stored)) {
     await store.close().catch(() => undefined)

@@ -85,6 +85,10 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
     }
     await Promise.all(inflight)
   } finally {
+    // A scan that failed part way (a lost server, an I/O error) leaves chunks in the workers:
+    // they settle before the pool stops, or stopping it fails them as a bug nobody awaits, and
+    // that crash would hide the scan's own error.
+    await Promise.allSettled(inflight)
     await runner.close()
   }
   // After the scan, so the CPU goes to one thing at a time: each table in one statement.

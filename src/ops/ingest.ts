@@ -152,6 +152,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   let onlyLine = false
   let interrupted: IngestSummary['interrupted']
   const stopped = () => input.signal?.aborted === true
+  // Whether the body ran to its end: after a failure, that failure is what the caller hears.
+  let completed = false
   try {
     const chunks = input.input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
     // Peek at the first line to pick the format when not told.
@@ -374,6 +376,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     flush()
     await inserting
     if (failure) throw failure
+    completed = true
   } finally {
     await Promise.allSettled(inflight)
     // What verified before a failure is still stored (batches commit as they go), unless the
@@ -381,7 +384,11 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     if (!storeFailed) flush()
     await inserting.catch(() => undefined)
     if (!input.runner) await runner.close()
-    await deps.saveClock()
+    // A store that failed under the ingest (a PostgreSQL server gone) fails this too: its error
+    // must not replace the ingest's own, which says what was kept and how to finish.
+    await deps.saveClock().catch((e: unknown) => {
+      if (completed) throw e
+    })
   }
   errors.sort((a, b) => a.line - b.line)
   return interrupted ? {...progress, errors, format, interrupted} : {...progress, errors, format}

@@ -9,7 +9,7 @@ describe('PostgreSQL store URLs', () => {
     ['postgres://steme@db/steme', 'postgres://steme@db/steme', 'steme', 'postgres://steme@db/steme'],
     ['postgres://u:s3cret@db:5433/x', 'postgres://u:s3cret@db:5433/x', 'steme', 'postgres://u@db:5433/x'],
     ['postgresql://u:p%40ss@h/d?schema=team_a&sslmode=require', 'postgresql://u:p%40ss@h/d?sslmode=require', 'team_a', 'postgresql://u@h/d?schema=team_a'],
-    ['postgres://u@/d?host=/run/postgresql', 'postgres://u@/d?host=%2Frun%2Fpostgresql', 'steme', 'postgres://u@/d'],
+    ['postgres://u@/d?host=/run/postgresql', 'postgres://u@/d?host=%2Frun%2Fpostgresql', 'steme', 'postgres://u@/d?host=/run/postgresql'],
     ['POSTGRES://h/d?password=hunter2', 'POSTGRES://h/d?password=hunter2', 'steme', 'postgres://h/d'],
   ])('%s', (url, connectionString, schema, location) => {
     expect(parsePgUrl(url)).toEqual({connectionString, schema, location})
@@ -47,6 +47,16 @@ describe('PostgreSQL store URLs', () => {
     const err = refusal(pw)
     expect(err.message).toBe('postgres://u:***@h:5433/d is not a usable PostgreSQL URL: its password holds a character that ends the user and password part of a URL (/ ? or #)')
     expect(`${err.message} ${err.hint}`).not.toMatch(/QZ|2024/)
+  })
+
+  it('host= and port= choose the server, so the printed location keeps them (and only them, with schema=)', () => {
+    // Debian's second cluster on the same socket directory: the same database name, another store.
+    const a = parsePgUrl('postgres://u:pw@/team?host=/run/postgresql&port=5433&sslmode=disable&application_name=x&schema=lab')
+    expect(a.location).toBe('postgres://u@/team?host=/run/postgresql&port=5433&schema=lab')
+    expect(a.connectionString).toBe('postgres://u:pw@/team?host=%2Frun%2Fpostgresql&port=5433&sslmode=disable&application_name=x')
+    expect(parsePgUrl('postgres://u@/team?port=5432&host=/run/postgresql').location).not.toBe(parsePgUrl('postgres://u@/team?port=5433&host=/run/postgresql').location)
+    // A host value with characters a query would split on stays one value, and no password comes along.
+    expect(parsePgUrl('postgres://h/d?host=/tmp/a%26b&password=hunter2').location).toBe('postgres://h/d?host=/tmp/a%26b')
   })
 
   it('an @ after a port in the query or path is no password', () => {

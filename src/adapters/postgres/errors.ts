@@ -1,10 +1,17 @@
 /** Turn driver and server errors met while opening a PostgreSQL store into UserErrors that say what to do. */
 import {UserError} from '../../core/errors.js'
+import {shellWord} from '../../core/words.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE'])
 
 /** Driver codes of a connection that could not be made at all, as against one that broke. */
 const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', '57P03'])
+
+/** SQLSTATEs of a new connection the server refused: too many connections, the login, the database. */
+const REFUSED = new Set(['53300', '28000', '28P01', '3D000'])
+
+/** A database an admin closed to connections (ALTER DATABASE ... ALLOW_CONNECTIONS false). */
+const notAccepting = (code: string | undefined, msg: string) => code === '55000' && /not currently accepting connections/i.test(msg)
 
 /** SQLSTATEs (and driver codes) a caller may retry after: the whole transaction was rolled back. */
 export const RETRYABLE = new Set(['40001', '40P01'])
@@ -36,6 +43,15 @@ export function connectError(location: string, e: unknown): UserError {
       cause: e,
     })
   }
+  // A Unix socket (host= a directory): nothing listens at that path.
+  const socket = code === 'ENOENT' || code === 'ECONNREFUSED' ? (e as {address?: unknown}).address : undefined
+  if (typeof socket === 'string' && socket.startsWith('/')) {
+    return new UserError(`cannot reach the PostgreSQL server for ${location}: no server listens on the Unix socket ${socket} (${msg})`, {
+      code: 'remote',
+      hint: 'check host= in the URL (the directory of the socket, the server\'s unix_socket_directories) and the port (part of the socket\'s name, .s.PGSQL.<port>), and that the server is running',
+      cause: e,
+    })
+  }
   if ((code !== undefined && UNREACHABLE.has(code)) || (!sqlstate && /timeout|terminated/i.test(msg))) {
     return new UserError(`cannot reach the PostgreSQL server for ${location}: ${msg}`, {
       code: 'remote',
@@ -53,13 +69,18 @@ export function connectError(location: string, e: unknown): UserError {
   if (code === '3D000') {
     return new UserError(`the database of ${location} does not exist: ${msg}`, {
       code: 'no_store',
-      hint: `create it (createdb, or CREATE DATABASE as an admin), then run \`steme init --store ${location}\``,
+      hint: `create it (createdb, or CREATE DATABASE as an admin), then run \`steme init --store ${shellWord(location)}\``,
       cause: e,
     })
   }
   if (code === '42501') return privilegeError(location, e)
-  if (code === '53300' || code === '57P03') {
-    return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {code: 'remote', exit: 1, hint: 'retry later, or raise max_connections', cause: e})
+  if (code === '53300' || code === '57P03' || notAccepting(code, msg)) {
+    return new UserError(`the PostgreSQL server for ${location} accepts no connections right now: ${msg}`, {
+      code: 'remote',
+      exit: 1,
+      hint: 'retry later; each steme process opens up to 4 connections: raise max_connections (or the CONNECTION LIMIT of the role or the database), or put PgBouncer in front of the server',
+      cause: e,
+    })
   }
   return new UserError(`cannot open the PostgreSQL store ${location}: ${msg}`, {code: 'remote', hint: 'check the URL and the server log', cause: e})
 }
@@ -85,7 +106,7 @@ const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
   new UserError(`the PostgreSQL user of ${location} lacks a privilege steme needs: ${message(e)}`, {
     code: 'forbidden',
     exit,
-    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
+    hint: 'to create the store the user needs CREATE on the database (GRANT CREATE ON DATABASE db TO user), or a schema an admin made for it (CREATE SCHEMA steme AUTHORIZATION user); to read it, USAGE on the schema and SELECT on its tables; to write, also INSERT/UPDATE on its tables and TEMPORARY on the database (inserts stage batches in temporary tables)',
     cause: e,
   })
 
@@ -97,6 +118,10 @@ const privilegeError = (location: string, e: unknown, exit: 1 | 2 = 2) =>
 export function storeError(location: string, e: unknown): unknown {
   if (isConnectionLoss(e)) return lostError(location, e)
   const code = pgCode(e)
+  // A connection the pool opened part way through the command and the server would not give:
+  // too many connections (many steme processes at once), the database closed to connections,
+  // dropped, or the login refused since. Said as on opening, not as a bug.
+  if (code !== undefined && (REFUSED.has(code) || notAccepting(code, message(e)))) return connectError(location, e)
   // Exit 1, as for a file steme may not write: the store is there, the same command works once granted.
   if (code === '42501') return privilegeError(location, e, 1)
   if (code === '25006') {

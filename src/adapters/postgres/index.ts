@@ -28,6 +28,12 @@ function toSealed(row: Row): Sealed {
 
 const idBuf = (hex: string) => Buffer.from(hex, 'hex')
 
+/** A printed location (url.ts: its schema= parameter last, when there is one) naming another schema. */
+const withSchema = (location: string, schema: string) => {
+  const bare = location.replace(/[?&]schema=[^&]*$/, '')
+  return `${bare}${bare.includes('?') ? '&' : '?'}schema=${schema}`
+}
+
 type StoredColumns = Omit<TypedColumns, 'refs'> & {edges: string[] | null}
 
 /** A scanned row with its typed columns compared to the record, which they hold as pgText maps it. */
@@ -134,6 +140,25 @@ export class PostgresStore implements Store {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [key])
     try {
       await this.migrateLocked(client, schema)
+    } catch (e) {
+      // A user who may read the store but not change its tables (a read-only role) meets the
+      // upgrade, not a missing grant for what it came to do: said as such.
+      if (version > 0 && pgCode(e) === '42501') {
+        throw new UserError(`${this.location} has steme schema version ${version}, which this steme upgrades to ${SCHEMA_VERSION} when it opens the store, and its PostgreSQL user may not: ${e instanceof Error ? e.message : String(e)}`, {
+          code: 'forbidden',
+          hint: `open the store once as the user that owns its tables (any command upgrades it, such as \`steme stats --store ${shellWord(this.location.replace(/^(postgres(?:ql)?:\/\/)(?:[^@/?]*@)?/, '$1<owner>@'))}\`), or use the steme version that wrote it`,
+          cause: e,
+        })
+      }
+      // The schema is another application's: creating steme's tables in it met one of its own.
+      if (version === 0 && pgCode(e) === '42P07') {
+        throw new UserError(`cannot create a steme store in schema "${schema}" of ${this.location}: it already holds tables that are not steme's (${e instanceof Error ? e.message : String(e)})`, {
+          code: 'config',
+          hint: `nothing was changed; keep the store in a schema of its own, named by ?schema=<name> in the URL (such as ${shellWord(withSchema(this.location, schema === 'steme_store' ? 'steme_store_2' : 'steme_store'))}), and use that URL with every command`,
+          cause: e,
+        })
+      }
+      throw e
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined)
     }
@@ -144,7 +169,10 @@ export class PostgresStore implements Store {
     try {
       const version = await this.version(client, schema)
       if (version < SCHEMA_VERSION) {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`)
+        // Only when it is not there: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
+        // then, which the owner of a schema made for it by an admin need not have.
+        const {rows} = await client.query<{ns: string | null}>('SELECT to_regnamespace($1)::text AS ns', [`"${schema}"`])
+        if (rows[0].ns === null) await client.query(`CREATE SCHEMA ${this.s}`)
         await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
         for (let v = version; v < SCHEMA_VERSION; v++) {
           for (const sql of MIGRATIONS[v](this.s)) await client.query(sql)

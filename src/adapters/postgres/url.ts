@@ -8,7 +8,7 @@ export interface PgTarget {
   connectionString: string
   /** The PostgreSQL schema (namespace) that holds the store's tables. */
   schema: string
-  /** The URL as it may be printed: no password, no query parameters other than `schema`. */
+  /** The URL as it may be printed: no password, no query parameters but those that choose the server (`host`, `port`) and the store (`schema`). */
   location: string
 }
 
@@ -74,10 +74,15 @@ export function parsePgUrl(url: string): PgTarget {
   params.delete('schema')
   const rest = params.toString()
   const user = userinfo === undefined ? '' : userinfo.split(':')[0]
+  // host= and port= (a Unix socket directory, another cluster's port) choose the server, over
+  // what the authority says: kept, so that stores on two servers never print alike (migrate takes
+  // one location for one store) and a command a hint prints reaches this server.
+  const shown = (['host', 'port'] as const).filter((k) => params.has(k)).map((k) => `${k}=${encodeURIComponent(params.get(k)!).replaceAll('%2F', '/')}`)
+  if (schema !== DEFAULT_SCHEMA) shown.push(`schema=${schema}`)
   return {
     connectionString: `${scheme}${userinfo === undefined ? '' : userinfo + '@'}${host}${path}${rest ? '?' + rest : ''}`,
     schema,
-    location: `${scheme.toLowerCase()}${user ? user + '@' : ''}${host}${path}${schema === DEFAULT_SCHEMA ? '' : '?schema=' + schema}`,
+    location: `${scheme.toLowerCase()}${user ? user + '@' : ''}${host}${path}${shown.length ? '?' + shown.join('&') : ''}`,
   }
 }
 
