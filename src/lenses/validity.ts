@@ -158,3 +158,45 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
   }
   return worst
 }
+
+/**
+ * Stretches of time worked out one by one for a pair's conflict score without a date, at most.
+ * Each costs a lens run on the assertions holding in it, so a pair costs at most this many runs
+ * of the lens over its candidates: linear in them, never quadratic, however many ranges a hostile
+ * or huge pair carries. Every ranged assertion adds at most two boundaries, and n boundaries make
+ * n + 1 stretches, so 64 covers a pair of 31 ranged assertions with dates all different, far more
+ * versions than a fact usually goes through; past it the score falls back to conflictOverTime.
+ */
+export const STRETCHES_MAX = 64
+
+/** One stretch of time in which the same assertions hold: an instant of it (as `--valid-at` takes a date), and those assertions. */
+export interface Stretch {
+  at: string
+  holding: Assertion[]
+}
+
+/**
+ * The stretches of time in which the set of assertions holding is constant (cut at every finite
+ * `from` and `to`), each with an instant in it as an ISO date and the assertions holding then,
+ * keeping only those where two values hold (elsewhere the conflict is 0). `count` is how many
+ * stretches the ranges make; beyond `max` none are listed (`stretches` undefined).
+ */
+export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) => string, max = STRETCHES_MAX): {count: number; stretches?: Stretch[]} {
+  const parse = dateParser()
+  const ranges = cands.map((a) => rangeOf(a, parse))
+  const cuts = [...new Set(ranges.flat().filter((t) => Number.isFinite(t)))].sort((x, y) => x - y)
+  const count = cuts.length + 1
+  if (count > max) return {count}
+  const out: Stretch[] = []
+  // The stretch before the first cut is stood for by the millisecond before it; each other by its start.
+  for (const ms of cuts.length ? [cuts[0] - 1, ...cuts] : [0]) {
+    const holding = cands.filter((_, i) => ranges[i][0] <= ms && ms < ranges[i][1])
+    const first = holding.length ? valueKey(holding[0]) : undefined
+    if (!holding.some((a) => valueKey(a) !== first)) continue
+    // An instant `--valid-at` cannot name (a year outside 0000-9999) is no date anyone can ask about.
+    const at = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ''
+    if (parseDate(at) !== ms) continue
+    out.push({at, holding})
+  }
+  return {count, stretches: out}
+}
