@@ -100,10 +100,16 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
     return {c, cands}
   })
   const run = (i: number, x: (typeof at)[number]) => LENSES[expr.chain[i].lens as LensName].lens(x.cands, x.c, {...ctx.params[expr.chain[i].lens], ...expr.chain[i].params})
+  // The highest of a score over the stretches; none is above 1, so one at 1 ends the search.
+  const highest = (score: (x: (typeof at)[number]) => number) => {
+    let worst = 0
+    for (let k = 0; k < at.length && worst < 1; k++) worst = Math.max(worst, score(at[k]))
+    return worst
+  }
   const memo = new Map<number, number>()
   const step = (i: number) => {
     let worst = memo.get(i)
-    if (worst === undefined) memo.set(i, (worst = at.reduce((w, x) => Math.max(w, run(i, x).conflict), 0)))
+    if (worst === undefined) memo.set(i, (worst = highest((x) => run(i, x).conflict)))
     return worst
   }
   // The chain as it runs at each instant: the score of the lens that ends it there.
@@ -114,7 +120,7 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
     }
   }
   let final: number | undefined
-  return {step, final: () => (expr.chain.length === 1 ? step(0) : (final ??= at.reduce((w, x) => Math.max(w, chained(x)), 0)))}
+  return {step, final: () => (expr.chain.length === 1 ? step(0) : (final ??= highest(chained)))}
 }
 
 /**

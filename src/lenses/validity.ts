@@ -1,6 +1,7 @@
 /** When values hold in the world: `valid` ranges as instants, whether two values ever hold at once, and the conflict over time. */
 import {parseDate} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
+import {compareRecords} from '../core/store.js'
 import type {RankedValue} from './types.js'
 
 /**
@@ -187,12 +188,15 @@ export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) 
   const cuts = [...new Set(ranges.flat().filter((t) => Number.isFinite(t)))].sort((x, y) => x - y)
   const count = cuts.length + 1
   if (count > max) return {count}
+  // In (hlc, id) order, so each stretch's assertions come already in the order the lenses sort them into.
+  const order = cands.map((_, i) => i).sort((x, y) => compareRecords(cands[x], cands[y]))
+  const keys = cands.map(valueKey)
   const out: Stretch[] = []
   // The stretch before the first cut is stood for by the millisecond before it; each other by its start.
   for (const ms of cuts.length ? [cuts[0] - 1, ...cuts] : [0]) {
-    const holding = cands.filter((_, i) => ranges[i][0] <= ms && ms < ranges[i][1])
-    const first = holding.length ? valueKey(holding[0]) : undefined
-    if (!holding.some((a) => valueKey(a) !== first)) continue
+    const held = order.filter((i) => ranges[i][0] <= ms && ms < ranges[i][1])
+    if (!held.some((i) => keys[i] !== keys[held[0]])) continue
+    const holding = held.map((i) => cands[i])
     // An instant `--valid-at` cannot name (a year outside 0000-9999) is no date anyone can ask about.
     const at = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ''
     if (parseDate(at) !== ms) continue

@@ -71,6 +71,14 @@ describe('the conflict score without a date', () => {
     expect(run('skeptic', later())).toMatchObject({status: 'contested', conflict: 1})
   })
 
+  it('counts a witness for its latest word holding at each date, so a refinement without supersedes is no conflict', () => {
+    // Agent a said "1.2" with no range, then "1.3" from July; b said "1.2" until July. At every
+    // date --valid-at finds one value; over all dates a's old "1.2" held beside its "1.3" (1).
+    const cands = [say('a', '1.2'), say('b', '1.2', {to: '2025-07-01'}), say('a', '1.3', {from: '2025-07-01'})]
+    for (const at of ['2025-06-01', '2025-08-01']) expect(run('consensus', cands, at).conflict).toBe(0)
+    expect(run('consensus', cands).conflict).toBe(0)
+  })
+
   it('equals the highest --valid-at score over every boundary and before them all, for random pairs and lenses', () => {
     const dates = ['2020-01-01', '2021-01-01', '2021-06-01T12:00:00Z', '2022-01-01', '2023-01-01T00:00:00+02:00', '2024-01-01']
     const r = prng(11)
