@@ -185,9 +185,15 @@ export interface Stretch {
 export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) => string, max = STRETCHES_MAX): {count: number; stretches?: Stretch[]} {
   const parse = dateParser()
   const ranges = cands.map((a) => rangeOf(a, parse))
-  const cuts = [...new Set(ranges.flat().filter((t) => Number.isFinite(t)))].sort((x, y) => x - y)
-  const count = cuts.length + 1
+  const ends = new Set<number>()
+  for (const [from, to] of ranges) {
+    if (Number.isFinite(from)) ends.add(from)
+    if (Number.isFinite(to)) ends.add(to)
+  }
+  // Counted before anything is sorted: past the cap, nothing more is spent here.
+  const count = ends.size + 1
   if (count > max) return {count}
+  const cuts = [...ends].sort((x, y) => x - y)
   // In (hlc, id) order, so each stretch's assertions come already in the order the lenses sort them into.
   const order = cands.map((_, i) => i).sort((x, y) => compareRecords(cands[x], cands[y]))
   const keys = cands.map(valueKey)
