@@ -148,10 +148,13 @@ export function conflictOf(ranked: readonly RankedValue[]): number {
 }
 
 /**
- * The conflict score a resolution reports: conflictOf, but where candidates carry `valid` ranges,
- * the highest conflict at any one instant (validity.ts): a timeline, one value after another, is
- * no conflict. Without ranges (the common case), and at a --valid-at date (`validAt`, the
- * candidates already narrowed to those holding then), exactly conflictOf.
+ * The conflict score a lens reports by itself: conflictOf, but where candidates carry `valid`
+ * ranges, the highest at any one instant of the values holding then, weighed by the lens's belief
+ * over all dates (validity.ts conflictOverTime): a timeline, one value after another, is no
+ * conflict. Through resolve, a pair of at most STRETCHES_MAX stretches gets instead the score each
+ * instant's own resolution gives (ctx.conflictOverTime); this is what stands past that cap.
+ * Without ranges (the common case), and at a --valid-at date (`validAt`, the candidates already
+ * narrowed to those holding then), exactly conflictOf.
  */
 export function conflictIn(ranked: readonly RankedValue[], cands: readonly Assertion[], validAt: string | undefined): number {
   // At a --valid-at date the candidates are those that hold then: one instant, every value in it.
