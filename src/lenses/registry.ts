@@ -14,9 +14,9 @@ import {reliability} from './reliability.js'
 import {skeptic} from './skeptic.js'
 import {trust} from './trust.js'
 import type {Lens, LensContext, Resolution} from './types.js'
-import {STRETCHES_MAX, stretches} from './validity.js'
+import {STRETCHES_MAX, stretches, type Stretch} from './validity.js'
 import {votes} from './votes.js'
-import {plural, valueKey} from './values.js'
+import {fmt, plural, valueKey} from './values.js'
 import {LENS_PARAMS, type LensName, type ParamSpec} from './params.js'
 
 /** Each lens, and its parameters (params.ts: the config check reads them without loading the lenses). */
@@ -88,7 +88,7 @@ function setAside(cands: readonly Assertion[], ctx: LensContext, opts: Lifecycle
  * stretches than STRETCHES_MAX: the lenses' own score (over time, with their belief over all
  * dates) stands then.
  */
-function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext): {capped: number} | {step: (i: number) => number; final: () => number} | undefined {
+function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext): {capped: number} | {step: (i: number) => number; final: () => Highest; stretches: number} | undefined {
   // At a date the candidates are those holding then: one instant. Without ranges (the common case), every instant is alike.
   if (ctx.validAt !== undefined || !live.some((a) => a.valid !== undefined)) return undefined
   const cut = stretches(live, valueKey)
@@ -97,17 +97,20 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
     const c: LensContext = {...ctx, validAt: s.at}
     let cands = s.holding
     for (const f of expr.filters) cands = FILTERS[f.filter].run(cands, f.arg, c)
-    return {c, cands}
+    return {c, cands, s}
   })
   const run = (i: number, x: (typeof at)[number]) => LENSES[expr.chain[i].lens as LensName].lens(x.cands, x.c, {...ctx.params[expr.chain[i].lens], ...expr.chain[i].params})
   // The highest of a score over the stretches; none is above 1, so one at 1 ends the search.
-  const highest = (score: (x: (typeof at)[number]) => number) => {
-    let worst = 0
-    for (let k = 0; k < at.length && worst < 1; k++) worst = Math.max(worst, score(at[k]))
+  const highest = (score: (x: (typeof at)[number]) => number): Highest => {
+    let worst: Highest = {conflict: 0}
+    for (let k = 0; k < at.length && worst.conflict < 1; k++) {
+      const c = score(at[k])
+      if (c > worst.conflict) worst = {conflict: c, stretch: at[k].s}
+    }
     return worst
   }
-  const memo = new Map<number, number>()
-  const step = (i: number) => {
+  const memo = new Map<number, Highest>()
+  const stepAt = (i: number) => {
     let worst = memo.get(i)
     if (worst === undefined) memo.set(i, (worst = highest((x) => run(i, x).conflict)))
     return worst
@@ -119,8 +122,19 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
       if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) return res.conflict
     }
   }
-  let final: number | undefined
-  return {step, final: () => (expr.chain.length === 1 ? step(0) : (final ??= highest(chained)))}
+  let final: Highest | undefined
+  return {step: (i) => stepAt(i).conflict, final: () => (expr.chain.length === 1 ? stepAt(0) : (final ??= highest(chained))), stretches: at.length}
+}
+
+/** The highest score over the stretches, and the first stretch that has it (none when every one scores 0). */
+type Highest = {conflict: number; stretch?: Stretch}
+
+/** Where the score without a date comes from, for the explanation: the stretch and the date that gives it. */
+function mostContested(h: Highest, stretches: number): string {
+  const s = h.stretch!
+  const when = s.from === undefined ? `before ${s.to}` : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
+  const of = stretches === 1 ? 'the one stretch' : `the most contested of ${plural(stretches, 'stretch')}`
+  return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold`
 }
 
 /**
@@ -157,13 +171,15 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
     fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
   }
+  const highest = over && 'final' in over && res!.candidates.length > 1 ? over.final() : undefined
+  if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches))
   return {
     ...res!,
     lens: expr.text,
     decidedBy: res!.winner ? res!.lens : undefined,
     subject: subject || res!.subject,
     predicate: predicate || res!.predicate,
-    ...(over && 'final' in over && res!.candidates.length > 1 ? {conflict: over.final()} : {}),
+    ...(highest ? {conflict: highest.conflict} : {}),
     explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }
 }

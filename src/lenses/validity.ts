@@ -173,7 +173,18 @@ export const STRETCHES_MAX = 64
 /** One stretch of time in which the same assertions hold: an instant of it (as `--valid-at` takes a date), and those assertions. */
 export interface Stretch {
   at: string
+  /** A date in it to name to a person (`--valid-at` it): its start, or a day before the end of the first. */
+  date: string
+  /** Where it starts and ends, as dates (absent: unbounded that way). */
+  from?: string
+  to?: string
   holding: Assertion[]
+}
+
+/** An instant as a date: the day alone at midnight UTC, as dates are mostly written. */
+const dateText = (ms: number): string => {
+  const iso = new Date(ms).toISOString()
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso
 }
 
 /**
@@ -199,14 +210,21 @@ export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) 
   const keys = cands.map(valueKey)
   const out: Stretch[] = []
   // The stretch before the first cut is stood for by the millisecond before it; each other by its start.
-  for (const ms of cuts.length ? [cuts[0] - 1, ...cuts] : [0]) {
+  const starts = cuts.length ? [cuts[0] - 1, ...cuts] : [0]
+  for (let k = 0; k < starts.length; k++) {
+    const ms = starts[k]
     const held = order.filter((i) => ranges[i][0] <= ms && ms < ranges[i][1])
     if (!held.some((i) => keys[i] !== keys[held[0]])) continue
     const holding = held.map((i) => cands[i])
     // An instant `--valid-at` cannot name (a year outside 0000-9999) is no date anyone can ask about.
     const at = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ''
     if (parseDate(at) !== ms) continue
-    out.push({at, holding})
+    // Stretch k runs from cut k - 1 (none before the first) to cut k (none after the last).
+    const from = k > 0 ? cuts[k - 1] : undefined
+    const to = k < cuts.length ? cuts[k] : undefined
+    const before = to === undefined ? NaN : to - 86_400_000
+    const date = from !== undefined ? dateText(from) : parseDate(dateText(before)) === before ? dateText(before) : at
+    out.push({at, date, ...(from !== undefined ? {from: dateText(from)} : {}), ...(to !== undefined ? {to: dateText(to)} : {}), holding})
   }
   return {count, stretches: out}
 }

@@ -39,6 +39,14 @@ describe('the conflict score without a date', () => {
     expect(run('consensus', b, '2025-06-01').conflict).toBeCloseTo(0.8, 12)
     expect(run('consensus', b, '2025-08-01').conflict).toBeCloseTo(0.4, 12)
     expect(run('consensus', b).conflict).toBeCloseTo(0.8, 12)
+    // The explanation names the stretch and a date that give the score.
+    expect(run('consensus', a).explanation).toContain(
+      'conflict 1 is the highest at any one date: from 2024-01-01 on (--valid-at 2024-01-01 gives it), the most contested of 2 stretches of time in which two values hold',
+    )
+    expect(run('consensus', b).explanation).toContain(
+      'conflict 0.800 is the highest at any one date: before 2025-07-01 (--valid-at 2025-06-30 gives it), the most contested of 2 stretches of time in which two values hold',
+    )
+    expect(run('consensus', b, '2025-06-30').conflict).toBeCloseTo(0.8, 12)
   })
 
   it('leaves the ranking, probabilities and winner without a date as the lens gives them', () => {
@@ -121,6 +129,9 @@ describe('the conflict score without a date', () => {
     // One fewer witness: within the cap, worked out day by day.
     const within = run('consensus', cands.slice(0, -2))
     expect(within.conflict).toBe(1)
-    expect(within.explanation.join('\n')).not.toContain('stretches')
+    expect(within.explanation.join('\n')).not.toContain('worked out one by one')
+    expect(within.explanation).toContain(
+      'conflict 1 is the highest at any one date: from 2020-01-01 until 2020-01-02 (--valid-at 2020-01-01 gives it), the most contested of 62 stretches of time in which two values hold',
+    )
   })
 })
