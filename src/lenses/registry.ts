@@ -157,11 +157,6 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     live = FILTERS[f.filter].run(live, f.arg, ctx)
     notes.push(`filter ${f.filter}:${field(f.arg)} kept ${live.length} of ${before}`)
   }
-  if (over && 'capped' in over) {
-    notes.push(
-      `the valid ranges here cut time into ${over.capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
-    )
-  }
   let res: Resolution | undefined
   const fellBack: string[] = []
   for (let i = 0; i < expr.chain.length; i++) {
@@ -173,6 +168,12 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   }
   const highest = over && 'final' in over && res!.candidates.length > 1 ? over.final() : undefined
   if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches))
+  // Said only where there is a score to explain: one value has no conflict at any date.
+  if (over && 'capped' in over && res!.candidates.length > 1) {
+    notes.push(
+      `the valid ranges here cut time into ${over.capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+    )
+  }
   return {
     ...res!,
     lens: expr.text,

@@ -126,6 +126,8 @@ describe('the conflict score without a date', () => {
     expect(res.explanation[0]).toBe(
       `the valid ranges here cut time into ${STRETCHES_MAX + 2} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
     )
+    // One value alone has no score to explain, however many ranges it has.
+    expect(run('consensus', cands.slice(1)).explanation.join('\n')).not.toContain('worked out one by one')
     // One fewer witness: within the cap, worked out day by day.
     const within = run('consensus', cands.slice(0, -2))
     expect(within.conflict).toBe(1)
