@@ -21,8 +21,10 @@ when two of its values held then (by their valid ranges), and an assertion
 supersedes another only at dates its own valid range covers. Without it,
 values conflict only where their valid ranges overlap: a timeline ("1.2"
 until July, "1.3" from July) is not a conflict, and the score is the
-highest at any one date, weighing the values as the lens does over all
-dates (docs/lenses.md, Over time): --valid-at can score a date higher.
+highest --valid-at gives at any one date: each stretch of time in which
+the same assertions hold is resolved as at a date in it (docs/lenses.md,
+Over time). A pair whose ranges cut time into more than 64 stretches
+weighs its values as the lens does over all dates instead.
 
 Without --limit every contested pair is listed: the ranking is sorted in
 runs on disk, in the temporary directory (TMPDIR), so memory does not grow

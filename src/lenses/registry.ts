@@ -14,8 +14,9 @@ import {reliability} from './reliability.js'
 import {skeptic} from './skeptic.js'
 import {trust} from './trust.js'
 import type {Lens, LensContext, Resolution} from './types.js'
+import {STRETCHES_MAX, stretches, type Stretch} from './validity.js'
 import {votes} from './votes.js'
-import {plural} from './values.js'
+import {fmt, plural, valueKey} from './values.js'
 import {LENS_PARAMS, type LensName, type ParamSpec} from './params.js'
 
 /** Each lens, and its parameters (params.ts: the config check reads them without loading the lenses). */
@@ -78,11 +79,75 @@ function setAside(cands: readonly Assertion[], ctx: LensContext, opts: Lifecycle
   return `${plural(retracted + superseded + invalid, 'candidate')} set aside: ${parts.join(', ')}`
 }
 
-/** Resolve candidates through a compiled expression. Same inputs, same output: candidate order does not matter. */
+/**
+ * The conflict score without a date where live candidates carry `valid` ranges: per lens step of
+ * the chain and for the whole expression, the highest score at any one instant, each stretch of
+ * time in which the same assertions hold worked out as `--valid-at` an instant of it would (the
+ * assertions holding then, the filters and lenses with that date). Lazy: a lens that never asks
+ * (only skeptic does) and a pair without ranges cost nothing. `capped` when the ranges make more
+ * stretches than STRETCHES_MAX: the lenses' own score (over time, with their belief over all
+ * dates) stands then.
+ */
+function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext): {capped: number} | {step: (i: number) => number; final: () => Highest; stretches: number} | undefined {
+  // At a date the candidates are those holding then: one instant. Without ranges (the common case), every instant is alike.
+  if (ctx.validAt !== undefined || !live.some((a) => a.valid !== undefined)) return undefined
+  const cut = stretches(live, valueKey)
+  if (!cut.stretches) return {capped: cut.count}
+  const at = cut.stretches.map((s) => {
+    const c: LensContext = {...ctx, validAt: s.at}
+    let cands = s.holding
+    for (const f of expr.filters) cands = FILTERS[f.filter].run(cands, f.arg, c)
+    return {c, cands, s}
+  })
+  const run = (i: number, x: (typeof at)[number]) => LENSES[expr.chain[i].lens as LensName].lens(x.cands, x.c, {...ctx.params[expr.chain[i].lens], ...expr.chain[i].params})
+  // The highest of a score over the stretches; none is above 1, so one at 1 ends the search.
+  const highest = (score: (x: (typeof at)[number]) => number): Highest => {
+    let worst: Highest = {conflict: 0}
+    for (let k = 0; k < at.length && worst.conflict < 1; k++) {
+      const c = score(at[k])
+      if (c > worst.conflict) worst = {conflict: c, stretch: at[k].s}
+    }
+    return worst
+  }
+  const memo = new Map<number, Highest>()
+  const stepAt = (i: number) => {
+    let worst = memo.get(i)
+    if (worst === undefined) memo.set(i, (worst = highest((x) => run(i, x).conflict)))
+    return worst
+  }
+  // The chain as it runs at each instant: the score of the lens that ends it there.
+  const chained = (x: (typeof at)[number]) => {
+    for (let i = 0; ; i++) {
+      const res = run(i, x)
+      if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) return res.conflict
+    }
+  }
+  let final: Highest | undefined
+  return {step: (i) => stepAt(i).conflict, final: () => (expr.chain.length === 1 ? stepAt(0) : (final ??= highest(chained))), stretches: at.length}
+}
+
+/** The highest score over the stretches, and the first stretch that has it (none when every one scores 0). */
+type Highest = {conflict: number; stretch?: Stretch}
+
+/** Where the score without a date comes from, for the explanation: the stretch and the date that gives it. */
+function mostContested(h: Highest, stretches: number): string {
+  const s = h.stretch!
+  const when = s.from === undefined ? `before ${s.to}` : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
+  const of = stretches === 1 ? 'the one stretch' : `the most contested of ${plural(stretches, 'stretch')}`
+  return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold`
+}
+
+/**
+ * Resolve candidates through a compiled expression. Same inputs, same output: candidate order does
+ * not matter. Without a date, where candidates carry `valid` ranges, the conflict score is the
+ * highest any one instant gets (see overTime); the ranking, probabilities and winner are the
+ * lenses' over all dates.
+ */
 export function resolve(expr: Expression, cands: readonly Assertion[], ctx: LensContext, opts: LifecycleOptions = {}): Resolution {
   const subject = cands[0]?.subject ?? ''
   const predicate = cands[0]?.predicate ?? ''
   let live = lifecycle(cands, ctx, opts)
+  const over = overTime(expr, live, ctx)
   const notes = filterNotes(expr, ctx)
   const aside = setAside(cands, ctx, opts)
   if (aside) notes.push(aside)
@@ -96,9 +161,18 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const fellBack: string[] = []
   for (let i = 0; i < expr.chain.length; i++) {
     const step = expr.chain[i]
-    res = LENSES[step.lens as LensName].lens(live, ctx, {...ctx.params[step.lens], ...step.params})
+    const c = over && 'step' in over ? {...ctx, conflictOverTime: () => over.step(i)} : ctx
+    res = LENSES[step.lens as LensName].lens(live, c, {...ctx.params[step.lens], ...step.params})
     if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
     fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
+  }
+  const highest = over && 'final' in over && res!.candidates.length > 1 ? over.final() : undefined
+  if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches))
+  // Said only where there is a score to explain: one value has no conflict at any date.
+  if (over && 'capped' in over && res!.candidates.length > 1) {
+    notes.push(
+      `the valid ranges here cut time into ${over.capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+    )
   }
   return {
     ...res!,
@@ -106,6 +180,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     decidedBy: res!.winner ? res!.lens : undefined,
     subject: subject || res!.subject,
     predicate: predicate || res!.predicate,
+    ...(highest ? {conflict: highest.conflict} : {}),
     explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }
 }

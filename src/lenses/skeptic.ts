@@ -22,7 +22,10 @@ function tiedValuesMeet(cands: readonly Assertion[], ranked: readonly RankedValu
 export const skeptic: Lens = (cands, ctx, params) => {
   if (cands.length === 0) return empty('skeptic', cands)
   const t = threshold(params)
-  const base = consensus(cands, ctx, params)
+  const base0 = consensus(cands, ctx, params)
+  // Without a date, the conflict of the most contested instant (as `--valid-at` gives it), which
+  // the score `query` reports and `steme conflicts` ranks by: the threshold reads the same number.
+  const base = ctx.validAt === undefined && ctx.conflictOverTime ? {...base0, conflict: ctx.conflictOverTime()} : base0
   // Tied values that never hold at the same time are a timeline, not rivals: the conflict score
   // (and `steme conflicts`) gives them none, so the tie alone is no reason to refuse. Without a date
   // a timeline has no single answer: the tie stands as consensus reports it, and `--valid-at` picks
@@ -34,5 +37,5 @@ export const skeptic: Lens = (cands, ctx, params) => {
   }
   const camps = base.candidates.map((c) => `${showValue(c.key)}: ${plural(c.witnesses, 'witness')} (${(c.probability * 100).toFixed(0)}%)`)
   const why = base.status === 'tie' && !timeline ? 'the top values tie' : `conflict ${fmt(base.conflict)} exceeds the threshold ${fmt(t)}`
-  return declined('skeptic', cands, ctx, 'contested', [`no winner: ${why}. Camps: ${camps.join('; ')}`], base.candidates)
+  return {...declined('skeptic', cands, ctx, 'contested', [`no winner: ${why}. Camps: ${camps.join('; ')}`], base.candidates), conflict: base.conflict}
 }

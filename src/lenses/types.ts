@@ -42,6 +42,12 @@ export interface LensContext {
   trust: ReadonlyMap<string, number>
   /** Learned witness quality, per witness key (see witnessOf), when the query computed it. */
   reliability?: ReadonlyMap<string, WitnessQuality>
+  /**
+   * Without a date, where candidates carry `valid` ranges: the highest conflict score this lens
+   * step gives at any one instant, as `--valid-at` would (registry.ts resolve supplies it, lazily).
+   * A lens that acts on its conflict score (skeptic) asks for it; absent, the score over time stands.
+   */
+  conflictOverTime?: () => number
   /** The store's own agent key. */
   self?: string
   /** Lens parameters from config and the expression, per lens name. */

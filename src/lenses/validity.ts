@@ -1,6 +1,7 @@
 /** When values hold in the world: `valid` ranges as instants, whether two values ever hold at once, and the conflict over time. */
 import {parseDate} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
+import {compareRecords} from '../core/store.js'
 import type {RankedValue} from './types.js'
 
 /**
@@ -157,4 +158,73 @@ export function conflictOverTime(ranked: readonly RankedValue[], cands: readonly
     worst = Math.max(worst, Math.round(Math.min(1, Math.max(0, ((1 - top) * believed) / (believed - 1))) * 1e12) / 1e12)
   }
   return worst
+}
+
+/**
+ * Stretches of time worked out one by one for a pair's conflict score without a date, at most.
+ * Each costs a lens run on the assertions holding in it, so a pair costs at most this many runs
+ * of the lens over its candidates: linear in them, never quadratic, however many ranges a hostile
+ * or huge pair carries. Every ranged assertion adds at most two boundaries, and n boundaries make
+ * n + 1 stretches, so 64 covers a pair of 31 ranged assertions with dates all different, far more
+ * versions than a fact usually goes through; past it the score falls back to conflictOverTime.
+ */
+export const STRETCHES_MAX = 64
+
+/** One stretch of time in which the same assertions hold: an instant of it (as `--valid-at` takes a date), and those assertions. */
+export interface Stretch {
+  at: string
+  /** A date in it to name to a person (`--valid-at` it): its start, or a day before the end of the first. */
+  date: string
+  /** Where it starts and ends, as dates (absent: unbounded that way). */
+  from?: string
+  to?: string
+  holding: Assertion[]
+}
+
+/** An instant as a date: the day alone at midnight UTC, as dates are mostly written. */
+const dateText = (ms: number): string => {
+  const iso = new Date(ms).toISOString()
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso
+}
+
+/**
+ * The stretches of time in which the set of assertions holding is constant (cut at every finite
+ * `from` and `to`), each with an instant in it as an ISO date and the assertions holding then,
+ * keeping only those where two values hold (elsewhere the conflict is 0). `count` is how many
+ * stretches the ranges make; beyond `max` none are listed (`stretches` undefined).
+ */
+export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) => string, max = STRETCHES_MAX): {count: number; stretches?: Stretch[]} {
+  const parse = dateParser()
+  const ranges = cands.map((a) => rangeOf(a, parse))
+  const ends = new Set<number>()
+  for (const [from, to] of ranges) {
+    if (Number.isFinite(from)) ends.add(from)
+    if (Number.isFinite(to)) ends.add(to)
+  }
+  // Counted before anything is sorted: past the cap, nothing more is spent here.
+  const count = ends.size + 1
+  if (count > max) return {count}
+  const cuts = [...ends].sort((x, y) => x - y)
+  // In (hlc, id) order, so each stretch's assertions come already in the order the lenses sort them into.
+  const order = cands.map((_, i) => i).sort((x, y) => compareRecords(cands[x], cands[y]))
+  const keys = cands.map(valueKey)
+  const out: Stretch[] = []
+  // The stretch before the first cut is stood for by the millisecond before it; each other by its start.
+  const starts = cuts.length ? [cuts[0] - 1, ...cuts] : [0]
+  for (let k = 0; k < starts.length; k++) {
+    const ms = starts[k]
+    const held = order.filter((i) => ranges[i][0] <= ms && ms < ranges[i][1])
+    if (!held.some((i) => keys[i] !== keys[held[0]])) continue
+    const holding = held.map((i) => cands[i])
+    // An instant `--valid-at` cannot name (a year outside 0000-9999) is no date anyone can ask about.
+    const at = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ''
+    if (parseDate(at) !== ms) continue
+    // Stretch k runs from cut k - 1 (none before the first) to cut k (none after the last).
+    const from = k > 0 ? cuts[k - 1] : undefined
+    const to = k < cuts.length ? cuts[k] : undefined
+    const before = to === undefined ? NaN : to - 86_400_000
+    const date = from !== undefined ? dateText(from) : parseDate(dateText(before)) === before ? dateText(before) : at
+    out.push({at, date, ...(from !== undefined ? {from: dateText(from)} : {}), ...(to !== undefined ? {to: dateText(to)} : {}), holding})
+  }
+  return {count, stretches: out}
 }

@@ -148,21 +148,32 @@ export function conflictOf(ranked: readonly RankedValue[]): number {
 }
 
 /**
- * The conflict score a resolution reports: conflictOf, but where candidates carry `valid` ranges,
- * the highest conflict at any one instant (validity.ts): a timeline, one value after another, is
- * no conflict. Without ranges (the common case), and at a --valid-at date (`validAt`, the
- * candidates already narrowed to those holding then), exactly conflictOf.
+ * The conflict score a lens reports by itself: conflictOf, but where candidates carry `valid`
+ * ranges, the highest at any one instant of the values holding then, weighed by the lens's belief
+ * over all dates (validity.ts conflictOverTime): a timeline, one value after another, is no
+ * conflict. Through resolve, a pair of at most STRETCHES_MAX stretches gets instead the score each
+ * instant's own resolution gives (ctx.conflictOverTime); this is what stands past that cap.
+ * Without ranges (the common case), and at a --valid-at date (`validAt`, the candidates already
+ * narrowed to those holding then), exactly conflictOf.
  */
 export function conflictIn(ranked: readonly RankedValue[], cands: readonly Assertion[], validAt: string | undefined): number {
   // At a --valid-at date the candidates are those that hold then: one instant, every value in it.
   return validAt !== undefined || ranked.length < 2 || !cands.some((a) => a.valid !== undefined) ? conflictOf(ranked) : conflictOverTime(ranked, cands, conflictOf)
 }
 
+/**
+ * The score a lens reports: without a date, where resolve has worked out the highest score at any
+ * one instant (ctx.conflictOverTime), that one, and the sweep over the belief for all dates is not
+ * run for nothing; else conflictIn.
+ */
+const conflictFor = (ranked: readonly RankedValue[], cands: readonly Assertion[], ctx: Pick<LensContext, 'validAt' | 'conflictOverTime'>): number =>
+  ctx.validAt === undefined && ctx.conflictOverTime && ranked.length > 1 ? ctx.conflictOverTime() : conflictIn(ranked, cands, ctx.validAt)
+
 /** True when the two best scores are equal: the winner then rests on the id tie-break. */
 export const isTie = (ranked: readonly RankedValue[]): boolean => ranked.length > 1 && Math.abs(ranked[0].score - ranked[1].score) <= EPS
 
 /** Build a resolution from ranked values: decided or tie, with the conflict score (over time, or at `ctx.validAt`). */
-export function resolved(lens: string, cands: readonly Assertion[], ranked: RankedValue[], why: string[], ctx: Pick<LensContext, 'validAt'>, opts: {status?: Status} = {}): Resolution {
+export function resolved(lens: string, cands: readonly Assertion[], ranked: RankedValue[], why: string[], ctx: Pick<LensContext, 'validAt' | 'conflictOverTime'>, opts: {status?: Status} = {}): Resolution {
   const tie = isTie(ranked)
   const status = opts.status ?? (ranked.length === 0 ? 'empty' : tie ? 'tie' : 'decided')
   const explanation = [...why]
@@ -180,7 +191,7 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
     status,
     winner: status === 'decided' || status === 'tie' ? ranked[0] : undefined,
     candidates: ranked,
-    conflict: conflictIn(ranked, cands, ctx.validAt),
+    conflict: conflictFor(ranked, cands, ctx),
     explanation,
   }
 }
@@ -193,12 +204,12 @@ export function resolved(lens: string, cands: readonly Assertion[], ranked: Rank
 export function declined(
   lens: string,
   cands: readonly Assertion[],
-  ctx: Pick<LensContext, 'validAt'>,
+  ctx: Pick<LensContext, 'validAt' | 'conflictOverTime'>,
   status: 'abstain' | 'contested' | 'empty',
   why: string[],
   ranked: RankedValue[] = rank(groupByValue(cands), () => 0),
 ): Resolution {
-  return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictIn(ranked, cands, ctx.validAt), explanation: why}
+  return {lens, subject: cands[0]?.subject ?? '', predicate: cands[0]?.predicate ?? '', status, candidates: ranked, conflict: conflictFor(ranked, cands, ctx), explanation: why}
 }
 
 export const empty = (lens: string, cands: readonly Assertion[]) => declined(lens, cands, {}, 'empty', ['no candidates'])

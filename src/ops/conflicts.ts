@@ -64,6 +64,12 @@ export interface ConflictsPage extends ConflictsResult {
    * overlap (a timeline is no conflict): one from before leaves it out, and a client says so.
    */
   overlap?: true
+  /**
+   * Set by a daemon whose score without a date is the highest `--valid-at` gives at any date
+   * (each stretch of time resolved as at a date in it): one from before weighs the values by their
+   * belief over all dates, which can score a pair lower, and a client says so.
+   */
+  instants?: true
 }
 
 export interface ConflictsResult {

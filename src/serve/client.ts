@@ -288,7 +288,7 @@ export class RemoteClient {
   async conflicts(input: ConflictsInput, page = CONFLICTS_MAX): Promise<ConflictsResult> {
     const lens = await this.lens(input.lens)
     const answer = this.conflictPages({...input, lens: lens.sent}, page)
-    const {overlap, ...res} = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
+    const {overlap, instants, ...res} = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {
@@ -297,11 +297,19 @@ export class RemoteClient {
     // A daemon from before the timeline rule scores values that held one after another as a
     // conflict: its answer looks like this steme's, so the difference is said. At one date
     // (--valid-at) both score alike.
+    const notes: string[] = []
     if (overlap !== true && input.validAt === undefined) {
-      const note = `steme serve at ${this.url} runs an older steme, which counts values whose valid ranges never overlap (a timeline: "1.2" until July, "1.3" from July) as a conflict: it may list pairs, and score them higher, than this steme would. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`
-      return {...res, notes: [...(res.notes ?? []), note]}
+      notes.push(
+        `steme serve at ${this.url} runs an older steme, which counts values whose valid ranges never overlap (a timeline: "1.2" until July, "1.3" from July) as a conflict: it may list pairs, and score them higher, than this steme would. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`,
+      )
     }
-    return res
+    // Likewise one from before the score without a date was the highest any one date gets.
+    if (instants !== true && input.validAt === undefined) {
+      notes.push(
+        `steme serve at ${this.url} runs an older steme, whose conflict score without a date weighs values with valid ranges by the lens's belief over all dates: it may score such pairs lower than this steme (the highest --valid-at gives at any date) and leave out pairs --min-score would list. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`,
+      )
+    }
+    return notes.length ? {...res, notes: [...(res.notes ?? []), ...notes]} : res
   }
 
   /**
@@ -310,7 +318,7 @@ export class RemoteClient {
    * A daemon from before pages answers without `limit`: it then gets the request an older client
    * made (one whole list, unpaged), which such a daemon answers in full.
    */
-  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult & {overlap?: true}> {
+  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult & {overlap?: true; instants?: true}> {
     const query = {lens: input.lens, 'min-score': input.minScore, 'as-of': input.asOf, 'valid-at': input.validAt}
     let left = input.limit ?? Infinity
     let after: string | undefined

@@ -594,6 +594,36 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await listed()).toEqual([])
     })
 
+    it('conflicts without --valid-at: the score is the highest query --valid-at gives at any date, and skeptic holds it against its threshold', async () => {
+      let n = 0
+      const say = (subject: string, value: Json, who: number, valid?: {from?: string; to?: string}) =>
+        assertion({subject, predicate: 'tls', value, source: `w:${who}`, hlc: stamp(1_700_000_600_000 + ++n, 0), ...(valid ? {valid} : {})}, testKey(who))
+      await store.insert([
+        // "v" from two witnesses (2020 to 2022) and a third (from 2024); "u" from a fourth throughout.
+        say('svc:later', 'v', 1, {from: '2020-01-01', to: '2022-01-01'}),
+        say('svc:later', 'v', 2, {from: '2020-01-01', to: '2022-01-01'}),
+        say('svc:later', 'v', 3, {from: '2024-01-01'}),
+        say('svc:later', 'u', 4),
+        // Two witnesses switch "x" to "y" in July 2025; two more say "y", one "x".
+        say('svc:switch', 'x', 5, {to: '2025-07-01'}),
+        say('svc:switch', 'x', 6, {to: '2025-07-01'}),
+        say('svc:switch', 'y', 5, {from: '2025-07-01'}),
+        say('svc:switch', 'y', 6, {from: '2025-07-01'}),
+        say('svc:switch', 'y', 7),
+        say('svc:switch', 'y', 8),
+        say('svc:switch', 'x', 9),
+      ])
+      const deps = {store, config: {...DEFAULT_CONFIG}, key: () => testKey()}
+      const now = 1_800_000_000_000
+      const ask = async (subject: string, lens: string, validAt?: string) => (await queryOp({...deps, self: testKey().publicHex}, {subject, predicate: 'tls', lens, validAt, now})).resolutions[0]
+      const res = await conflictsOp(deps, {minScore: 0.5, now})
+      expect(res.conflicts.map((c) => `${c.subject} ${c.conflict}`)).toEqual(['svc:later 1', 'svc:switch 0.8'])
+      for (const row of res.conflicts) expect(row).toEqual(conflictRow(await ask(row.subject, 'consensus')))
+      expect((await ask('svc:later', 'consensus', '2024-06-01')).conflict).toBe(1)
+      expect((await ask('svc:switch', 'consensus', '2025-06-01')).conflict).toBeCloseTo(0.8, 12)
+      for (const subject of ['svc:later', 'svc:switch']) expect((await ask(subject, 'skeptic')).status, subject).toBe('contested')
+    })
+
     it('conflicts without --valid-at: values whose valid ranges never overlap are a timeline, not a conflict', async () => {
       const at = (n: number) => stamp(1_700_000_500_000 + n, 0)
       const say = (predicate: string, value: Json, n: number, valid?: {from?: string; to?: string}) => assertion({subject: 'svc:api', predicate, value, hlc: at(n), ...(valid ? {valid} : {})}, testKey(n))

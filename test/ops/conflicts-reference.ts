@@ -3,9 +3,10 @@ import {hlcBound, parseDate} from '../../src/core/hlc.js'
 import type {Assertion, Retract, Vote} from '../../src/core/record.js'
 import {compareRecords} from '../../src/core/store.js'
 import {cascade} from '../../src/lenses/cascade.js'
-import {lifecycle, validAt as holdsAt} from '../../src/lenses/filters.js'
+import {lifecycle} from '../../src/lenses/filters.js'
 import {compile, resolve} from '../../src/lenses/registry.js'
-import type {Resolution, RetractionWhy} from '../../src/lenses/types.js'
+import type {Expression} from '../../src/lenses/expression.js'
+import type {LensContext, Resolution, RetractionWhy} from '../../src/lenses/types.js'
 import {conflictOf, valueKey} from '../../src/lenses/values.js'
 import {conflictRow, type ConflictRow, type ConflictsInput, type conflictsOp} from '../../src/ops/conflicts.js'
 import {gatherPolicy, honours, lensParams, selfOf, supersession} from '../../src/ops/context.js'
@@ -18,23 +19,15 @@ type Result = Awaited<ReturnType<typeof conflictsOp>>
 export const validityStats = {rescored: 0, dropped: 0}
 
 /**
- * The conflict score without --valid-at, the slow way: at every instant where the set of values
- * holding could change (each `valid` end, and one before them all), the values whose candidates
- * hold then by the --valid-at test itself, weighed by the lens's probabilities; the highest.
+ * The conflict score without --valid-at, the slow way: at every instant where the set of
+ * assertions holding could change (each `valid` end, and one before them all), the pair resolved
+ * as at that --valid-at date (supersession as without a date); the highest.
  */
-function conflictAcrossInstants(res: Resolution, live: readonly Assertion[]): number {
-  const ends = [...new Set(live.flatMap((a) => [a.valid?.from, a.valid?.to].filter((d) => d !== undefined)))]
-  if (!ends.length) return conflictOf(res.candidates)
+function conflictAcrossInstants(res: Resolution, expr: Expression, cands: readonly Assertion[], ctx: LensContext): number {
+  const ends = [...new Set(lifecycle(cands, ctx).flatMap((a) => [a.valid?.from, a.valid?.to].filter((d) => d !== undefined)))]
+  if (!ends.length || res.candidates.length < 2) return res.conflict
   const instants = [...ends, new Date(Math.min(...ends.map(parseDate)) - 1).toISOString()]
-  const byId = new Map(live.map((a) => [a.id, a]))
-  let worst = 0
-  for (const t of instants) {
-    const holding = res.candidates.filter((c) => c.ids.some((id) => holdsAt(byId.get(id)!, t)))
-    const believed = holding.filter((c) => c.probability > 0)
-    if (believed.length < 2) continue
-    worst = Math.max(worst, conflictOf(holding))
-  }
-  return worst
+  return Math.max(...instants.map((t) => resolve(expr, cands, {...ctx, validAt: t}).conflict))
 }
 
 /** One pass over the store: the retraction cascade and supersession are computed store-wide, then each pair is resolved. */
@@ -99,7 +92,7 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
     const lensRes = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
     // Two values conflict only where their `valid` ranges overlap; at a --valid-at date every candidate holds.
-    const res = validAt === undefined ? {...lensRes, conflict: conflictAcrossInstants(lensRes, lifecycle(cands, ctx))} : lensRes
+    const res = validAt === undefined ? {...lensRes, conflict: conflictAcrossInstants(lensRes, expr, cands, {...ctx, reliability: reliability.get(predicate)})} : lensRes
     if (validAt === undefined && res.conflict !== conflictOf(res.candidates)) {
       validityStats.rescored++
       if (res.conflict === 0) validityStats.dropped++

@@ -155,8 +155,9 @@ describe('steme serve routes', () => {
     const want = await conflictsOp(h.rt, {})
     expect(want.conflicts.length).toBeGreaterThan(800)
     expect(r.text.length).toBeGreaterThan(100_000)
-    // One page, the default's: all of them here, so no next; `overlap` says this daemon scores a timeline as no conflict.
-    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT, overlap: true}))
+    // One page, the default's: all of them here, so no next; `overlap` says this daemon scores a timeline
+    // as no conflict, `instants` that its score without a date is the highest any one date gets.
+    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT, overlap: true, instants: true}))
   })
 
   it('the OpenAPI document names the fields the read routes answer with', async () => {
@@ -385,6 +386,29 @@ describe('GET /v1/conflicts with valid-at', () => {
       expect(fromCurrent).not.toHaveProperty('overlap')
       const raw = await current.req('/v1/conflicts', {token: current.read})
       expect(raw.body.overlap).toBe(true)
+    } finally {
+      await older.stop()
+      await current.stop()
+    }
+  })
+
+  it('a daemon from before the score without a date took the highest date (its pages say no instants) is noted, as it may score pairs lower', async () => {
+    const {conflictsPageOp} = await import('../../src/ops/conflicts.js')
+    // As such a daemon answers: timelines left out (`overlap`), but no `instants`.
+    const older = await startHarness({mounts: {conflicts: async (deps, q) => ({...(await conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? 1000, asOf: q['as-of'], validAt: q['valid-at']})), overlap: true})}})
+    const current = await startHarness()
+    try {
+      const rule = /runs an older steme, whose conflict score without a date weighs values with valid ranges by the lens's belief over all dates/
+      const timeline = /valid ranges never overlap/
+      const fromOlder = await new RemoteClient(older.url, older.read).conflicts({})
+      expect(fromOlder.notes?.some((n) => rule.test(n))).toBe(true)
+      expect(fromOlder.notes ?? []).not.toContainEqual(expect.stringMatching(timeline))
+      // At one date both score alike: nothing to say.
+      expect((await new RemoteClient(older.url, older.read).conflicts({validAt: '2022-06-01'})).notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      const fromCurrent = await new RemoteClient(current.url, current.read).conflicts({})
+      expect(fromCurrent.notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      expect(fromCurrent).not.toHaveProperty('instants')
+      expect((await current.req('/v1/conflicts', {token: current.read})).body.instants).toBe(true)
     } finally {
       await older.stop()
       await current.stop()

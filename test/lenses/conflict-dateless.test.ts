@@ -1,0 +1,139 @@
+/** The conflict score without a date: the highest `--valid-at` gives at any one instant, worked out stretch by stretch. */
+import {describe, expect, it} from 'vitest'
+import type {Assertion} from '../../src/core/record.js'
+import {consensus} from '../../src/lenses/consensus.js'
+import {compile, resolve} from '../../src/lenses/registry.js'
+import type {LensContext} from '../../src/lenses/types.js'
+import {conflictOverTime, STRETCHES_MAX} from '../../src/lenses/validity.js'
+import {conflictOf} from '../../src/lenses/values.js'
+import {assertion, stamp, testKey} from '../helpers/records.js'
+import {prng} from '../helpers/simnet.js'
+
+const ctx: LensContext = {now: 1_800_000_000_000, votes: [], retracted: new Map(), superseded: new Map(), epochs: [], trust: new Map(), params: {}}
+let n = 0
+/** An assertion of `value` by witness `who` (its own agent and source), stamped after every one before it. */
+const say = (who: string, value: string, valid?: {from?: string; to?: string}) =>
+  assertion({subject: 'svc:api', predicate: 'tls', value, source: `w:${who}`, hlc: stamp(1_700_000_000_000 + ++n, 0), ...(valid ? {valid} : {})}, testKey(who.charCodeAt(0))).record as Assertion
+const run = (text: string, cands: Assertion[], at?: string) => resolve(compile(text), cands, at === undefined ? ctx : {...ctx, validAt: at})
+
+// "v" from W1 and W2 (valid 2020 to 2022) and W3 (from 2024); "u" from W4 throughout.
+const later = () => [say('1', 'v', {from: '2020-01-01', to: '2022-01-01'}), say('2', 'v', {from: '2020-01-01', to: '2022-01-01'}), say('3', 'v', {from: '2024-01-01'}), say('4', 'u')]
+// A and D switch x to y in July 2025; B and E say y; C says x.
+const switched = () => [
+  say('A', 'x', {to: '2025-07-01'}),
+  say('D', 'x', {to: '2025-07-01'}),
+  say('A', 'y', {from: '2025-07-01'}),
+  say('D', 'y', {from: '2025-07-01'}),
+  say('B', 'y'),
+  say('E', 'y'),
+  say('C', 'x'),
+]
+
+describe('the conflict score without a date', () => {
+  it('is the highest score --valid-at gives at any date, not the score of the belief over all dates', () => {
+    const a = later()
+    expect(run('consensus', a, '2021-01-01').conflict).toBeCloseTo(2 / 3, 12)
+    expect(run('consensus', a, '2024-06-01').conflict).toBe(1)
+    expect(run('consensus', a).conflict).toBe(1)
+    const b = switched()
+    expect(run('consensus', b, '2025-06-01').conflict).toBeCloseTo(0.8, 12)
+    expect(run('consensus', b, '2025-08-01').conflict).toBeCloseTo(0.4, 12)
+    expect(run('consensus', b).conflict).toBeCloseTo(0.8, 12)
+    // The explanation names the stretch and a date that give the score.
+    expect(run('consensus', a).explanation).toContain(
+      'conflict 1 is the highest at any one date: from 2024-01-01 on (--valid-at 2024-01-01 gives it), the most contested of 2 stretches of time in which two values hold',
+    )
+    expect(run('consensus', b).explanation).toContain(
+      'conflict 0.800 is the highest at any one date: before 2025-07-01 (--valid-at 2025-06-30 gives it), the most contested of 2 stretches of time in which two values hold',
+    )
+    expect(run('consensus', b, '2025-06-30').conflict).toBeCloseTo(0.8, 12)
+  })
+
+  it('leaves the ranking, probabilities and winner without a date as the lens gives them', () => {
+    for (const cands of [later(), switched()]) {
+      const res = run('consensus', cands)
+      // The lens run alone, over all dates: what the ranking was before.
+      const plain = consensus(cands, ctx, {})
+      expect(res.candidates).toEqual(plain.candidates)
+      expect(res.winner).toEqual(plain.winner)
+      expect(res.status).toBe('decided')
+    }
+    // "v" holds 3 witnesses to "u"'s 1 over all dates.
+    expect(run('consensus', later()).candidates.map((c) => [c.key, c.probability])).toEqual([
+      ['"v"', 0.75],
+      ['"u"', 0.25],
+    ])
+  })
+
+  it('is what skeptic holds against its threshold, as query and conflicts report it', () => {
+    // Before: 0.4 over all dates, within 0.5, so skeptic decided "y"; at 2025-06-01 it is 0.8.
+    const b = switched()
+    const s = run('skeptic', b)
+    expect(s).toMatchObject({status: 'contested', conflict: 0.8})
+    expect(s.explanation.at(-1)).toMatch(/^no winner: conflict 0\.800 exceeds the threshold 0\.500/)
+    const lenient = run('skeptic(threshold=0.9)', b)
+    expect(lenient).toMatchObject({status: 'decided', conflict: 0.8, winner: {key: '"y"'}})
+    expect(lenient.explanation.at(-1)).toBe('conflict 0.800 is within the threshold 0.900')
+    // In a chain, the step that ends it gives the score.
+    expect(run('skeptic, else recency', b)).toMatchObject({status: 'decided', decidedBy: 'recency', conflict: run('recency', b).conflict})
+    expect(run('skeptic', later())).toMatchObject({status: 'contested', conflict: 1})
+  })
+
+  it('counts a witness for its latest word holding at each date, so a refinement without supersedes is no conflict', () => {
+    // Agent a said "1.2" with no range, then "1.3" from July; b said "1.2" until July. At every
+    // date --valid-at finds one value; over all dates a's old "1.2" held beside its "1.3" (1).
+    const cands = [say('a', '1.2'), say('b', '1.2', {to: '2025-07-01'}), say('a', '1.3', {from: '2025-07-01'})]
+    for (const at of ['2025-06-01', '2025-08-01']) expect(run('consensus', cands, at).conflict).toBe(0)
+    expect(run('consensus', cands).conflict).toBe(0)
+  })
+
+  it('equals the highest --valid-at score over every boundary and before them all, for random pairs and lenses', () => {
+    const dates = ['2020-01-01', '2021-01-01', '2021-06-01T12:00:00Z', '2022-01-01', '2023-01-01T00:00:00+02:00', '2024-01-01']
+    const r = prng(11)
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]
+    let moved = 0
+    for (let round = 0; round < 300; round++) {
+      const cands: Assertion[] = []
+      for (let j = 0, m = 2 + Math.floor(r() * 6); j < m; j++) {
+        const x = r()
+        const [p, q] = [pick(dates), pick(dates)].sort((s, t) => Date.parse(s) - Date.parse(t))
+        cands.push(say(pick(['a', 'b', 'c', 'd']), pick(['1', '2', '3']), x < 0.2 ? undefined : x < 0.4 ? {from: p} : x < 0.6 ? {to: q} : {from: p, to: q}))
+      }
+      for (const lens of ['consensus', 'recency', 'confidence', 'skeptic, else recency']) {
+        const instants = ['1900-01-01', ...dates]
+        const slow = Math.max(...instants.map((t) => run(lens, cands, t).conflict))
+        const res = run(lens, cands)
+        expect(res.conflict, `${lens} ${JSON.stringify(cands.map((a) => [a.source, a.value, a.valid]))}`).toBe(slow)
+        if (lens === 'consensus' && cands.some((a) => a.valid) && slow !== conflictOverTime(res.candidates, cands, conflictOf)) moved++
+      }
+    }
+    // The rounds reach pairs the belief over all dates scored otherwise.
+    expect(moved).toBeGreaterThan(10)
+  })
+
+  it(`past ${STRETCHES_MAX} stretches of time, falls back to the belief over all dates and says so`, () => {
+    // Each day of 2020 one witness says "a" for that day alone; "b" holds throughout.
+    const cands = [say('b', 'b')]
+    for (let d = 0; d < STRETCHES_MAX; d++) {
+      const from = new Date(Date.UTC(2020, 0, 1 + d)).toISOString().slice(0, 10)
+      const to = new Date(Date.UTC(2020, 0, 2 + d)).toISOString().slice(0, 10)
+      cands.push(assertion({subject: 'svc:api', predicate: 'tls', value: 'a', source: `day:${d}`, hlc: stamp(1_700_000_000_000 + ++n, 0), valid: {from, to}}).record as Assertion)
+    }
+    const res = run('consensus', cands)
+    // 65 days make 66 cuts, 67 stretches: one "a" witness against "b" each day would be 1.
+    expect(res.conflict).toBe(conflictOverTime(res.candidates, cands, conflictOf))
+    expect(res.conflict).not.toBe(1)
+    expect(res.explanation[0]).toBe(
+      `the valid ranges here cut time into ${STRETCHES_MAX + 2} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+    )
+    // One value alone has no score to explain, however many ranges it has.
+    expect(run('consensus', cands.slice(1)).explanation.join('\n')).not.toContain('worked out one by one')
+    // One fewer witness: within the cap, worked out day by day.
+    const within = run('consensus', cands.slice(0, -2))
+    expect(within.conflict).toBe(1)
+    expect(within.explanation.join('\n')).not.toContain('worked out one by one')
+    expect(within.explanation).toContain(
+      'conflict 1 is the highest at any one date: from 2020-01-01 until 2020-01-02 (--valid-at 2020-01-01 gives it), the most contested of 62 stretches of time in which two values hold',
+    )
+  })
+})
