@@ -1,5 +1,5 @@
 /** An external merge sort: items kept in memory up to a cap, spilled to disk as sorted runs, read back merged in order. */
-import {createReadStream} from 'node:fs'
+import {createReadStream, rmSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +17,8 @@ export class SortedRuns<T> {
   private held: T[] = []
   private readonly files: string[] = []
   private dir: string | undefined
+  /** Undoes removedOnExit for `dir`. */
+  private unhook: (() => void) | undefined
   /** Items added in all. */
   count = 0
   /** The most items held in memory at once: at most `runItems`. */
@@ -61,7 +63,10 @@ export class SortedRuns<T> {
 
   private async write(): Promise<void> {
     this.held.sort(this.compare)
-    this.dir ??= await mkdtemp(join(this.tmp, 'steme-sort-'))
+    if (!this.dir) {
+      this.dir = await mkdtemp(join(this.tmp, 'steme-sort-'))
+      this.unhook = removedOnExit(this.dir)
+    }
     const file = join(this.dir, `run-${this.files.length}.ndjson`)
     // Written in pieces: one string of a whole run would be the memory the runs are there to save.
     let text = ''
@@ -144,6 +149,8 @@ export class SortedRuns<T> {
   async close(): Promise<void> {
     this.held = []
     if (this.dir) await rm(this.dir, {recursive: true, force: true})
+    this.unhook?.()
+    this.unhook = undefined
     this.dir = undefined
     this.files.length = 0
   }
@@ -161,4 +168,42 @@ async function* runIterator<T>(file: string): AsyncGenerator<T> {
   } finally {
     lines.close()
   }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Has `dir` removed should the process end before close() does: by Ctrl-C, SIGTERM or a terminal
+ * hanging up while a long listing is ranked or printed (the runs are about the listing's size as
+ * JSON, and were left in the temporary directory at every interrupted run), or by process.exit().
+ * The process then dies of the signal as it would have, as a file written by a flag does.
+ * Returns what undoes it.
+ */
+function removedOnExit(dir: string): () => void {
+  const remove = () => rmSync(dir, {recursive: true, force: true})
+  const onSignal = (signal: NodeJS.Signals) => {
+    unhook()
+    try {
+      remove()
+    } catch {
+      // Nothing more can be done on the way out.
+    }
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    else process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
+  }
+  const onExit = () => {
+    unhook()
+    try {
+      remove()
+    } catch {
+      // As above.
+    }
+  }
+  const unhook = () => {
+    for (const s of SIGNALS) process.removeListener(s, onSignal)
+    process.removeListener('exit', onExit)
+  }
+  for (const s of SIGNALS) process.on(s, onSignal)
+  process.on('exit', onExit)
+  return unhook
 }
