@@ -1,7 +1,7 @@
 /** The error for words that name no command: the first word that is not one, the nearest names there are, and where to look. */
 import type {Interfaces} from '@oclif/core'
 import {UserError} from './core/errors.js'
-import {hideSeeds} from './core/redact.js'
+import {hideSeeds, redactUrls} from './core/redact.js'
 import {closest, shellWord} from './core/words.js'
 
 /** What people type for the version, which steme takes as a flag. */
@@ -31,7 +31,8 @@ const OTHER_NAMES: Record<string, string[]> = {
 export function unknownCommand(config: Interfaces.Config, words: string[], depth: number, after: string[] = []): UserError {
   const prefix = words.slice(0, depth)
   const word = words[depth] ?? ''
-  if (depth === 0 && word.startsWith('-') && !VERSION_WORDS.has(word)) return flagFirst(config, word, after)
+  // oclif cut the flag at its colons, as a command name's parts: `--store=postgres://u@h/db` is whole again.
+  if (depth === 0 && word.startsWith('-') && !VERSION_WORDS.has(word)) return flagFirst(config, words.join(':'), after)
   const under = (id: string) => {
     const parts = id.split(':')
     return parts.length === depth + 1 && prefix.every((p, i) => parts[i] === p) ? parts[depth] : undefined
@@ -80,7 +81,9 @@ function flagFirst(config: Interfaces.Config, flag: string, after: string[]): Us
       }
     }
   }
-  const shown = (ws: string[]) => hideSeeds(ws.map(shellWord).join(' '))
+  // The words go into the hint, which is printed as written: a URL's password or token (`--store
+  // postgres://ci:pw@db/team`, `--remote https://token@host`) is hidden here, as every message hides it.
+  const shown = (ws: string[]) => hideSeeds(redactUrls(ws.map(shellWord).join(' ')))
   const fixed = at < 0 ? `${config.bin} <command> ${shown(args)}` : `${config.bin} ${shown([...args.slice(at, at + len), ...args.slice(0, at), ...args.slice(at + len)])}`
   return new UserError(`${shown([flag])} comes before the command: flags go after it`, {
     hint: `run \`${fixed}\`${at < 0 ? ` (see \`${config.bin} --help\` for the commands there are)` : ''}`,

@@ -186,11 +186,14 @@ export function installHookOp(input: HookInput): HookResult {
 
 export function uninstallHookOp(input: Pick<HookInput, 'cwd'>): HookResult {
   const path = hookPath(input.cwd)
+  // The commit hook first: one left alone (edited, or not steme's) refuses the uninstall before the
+  // merge hook is touched, rather than remove that one under an error saying nothing was changed.
+  const main = uninstallOne(path)
   // steme's merge hook goes too (and the hook it replaced comes back); any other is left alone.
   const mergePath = join(dirname(path), MERGE_HOOK)
   const mergeState = hookState(mergePath)
   const merge = mergeState === 'ours' || (mergeState === 'absent' && present(mergePath + BACKUP_SUFFIX)) ? uninstallOne(mergePath) : undefined
-  return {...uninstallOne(path), ...(merge ? {merge} : {})}
+  return {...main, ...(merge ? {merge} : {})}
 }
 
 function uninstallOne(path: string): HookResult {

@@ -1,10 +1,17 @@
 /** An external merge sort: items kept in memory up to a cap, spilled to disk as sorted runs, read back merged in order. */
-import {createReadStream} from 'node:fs'
+import {createReadStream, rmSync} from 'node:fs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {UserError} from '../core/errors.js'
+
+/**
+ * Runs merged at once, at most: each is an open file and a read buffer (about 64 KiB, and up to
+ * about a thousand lines its reader holds). Well under the 1,024 files a process may open where
+ * the limit is the lowest common one.
+ */
+export const FAN_IN = 64
 
 /**
  * Holds at most `runItems` items; each time it is full they are sorted and written to a temporary
@@ -16,7 +23,11 @@ import {UserError} from '../core/errors.js'
 export class SortedRuns<T> {
   private held: T[] = []
   private readonly files: string[] = []
+  /** Run files made so far, for their names (merging runs makes new ones). */
+  private made = 0
   private dir: string | undefined
+  /** Undoes removedOnExit for `dir`. */
+  private unhook: (() => void) | undefined
   /** Items added in all. */
   count = 0
   /** The most items held in memory at once: at most `runItems`. */
@@ -28,6 +39,8 @@ export class SortedRuns<T> {
     private readonly tmp: string = tmpdir(),
     /** Sees each item as it is added. */
     private readonly onAdd?: (item: T) => void,
+    /** Runs merged at once, at most: more are first merged into longer runs, this many at a time. */
+    private readonly fanIn: number = FAN_IN,
   ) {
     if (!(runItems >= 1)) throw new RangeError(`runItems must be at least 1, got ${runItems}`)
   }
@@ -49,40 +62,82 @@ export class SortedRuns<T> {
     try {
       await this.write()
     } catch (e) {
-      const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
-      throw new UserError(`cannot write a long listing's sorted runs to the temporary directory ${this.dir ?? this.tmp}: ${reason}`, {
-        code: (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no_space' : 'forbidden',
-        exit: 1,
-        hint: 'point TMPDIR at a writable directory with room (the runs take about as much as the listing printed as JSON), or pass --limit',
-        cause: e,
-      })
+      throw this.tmpError(e)
     }
+  }
+
+  /** A temporary directory that cannot take a run (missing, not writable, full): said as such. */
+  private tmpError(e: unknown): unknown {
+    if (e instanceof UserError || typeof (e as NodeJS.ErrnoException).code !== 'string') return e
+    const reason = (e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '')
+    return new UserError(`cannot write a long listing's sorted runs to the temporary directory ${this.dir ?? this.tmp}: ${reason}`, {
+      code: (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no_space' : 'forbidden',
+      exit: 1,
+      hint: 'point TMPDIR at a writable directory with room (the runs take about as much as the listing printed as JSON), or pass --limit',
+      cause: e,
+    })
   }
 
   private async write(): Promise<void> {
     this.held.sort(this.compare)
-    this.dir ??= await mkdtemp(join(this.tmp, 'steme-sort-'))
-    const file = join(this.dir, `run-${this.files.length}.ndjson`)
+    if (!this.dir) {
+      this.dir = await mkdtemp(join(this.tmp, 'steme-sort-'))
+      this.unhook = removedOnExit(this.dir)
+    }
+    this.files.push(await this.writeRun([this.held]))
+    this.held = []
+  }
+
+  /** A new run file holding the items of `batches`, in the order given. */
+  private async writeRun(batches: Iterable<readonly T[]> | AsyncIterable<readonly T[]>): Promise<string> {
+    const file = join(this.dir!, `run-${this.made++}.ndjson`)
     // Written in pieces: one string of a whole run would be the memory the runs are there to save.
     let text = ''
     let first = true
-    for (const item of this.held) {
-      text += JSON.stringify(item) + '\n'
-      if (text.length >= 1 << 20) {
-        await writeFile(file, text, {flag: first ? 'w' : 'a'})
-        first = false
-        text = ''
+    for await (const items of batches) {
+      for (const item of items) {
+        text += JSON.stringify(item) + '\n'
+        if (text.length >= 1 << 20) {
+          await writeFile(file, text, {flag: first ? 'w' : 'a'})
+          first = false
+          text = ''
+        }
       }
     }
     if (text || first) await writeFile(file, text, {flag: first ? 'w' : 'a'})
-    this.files.push(file)
-    this.held = []
+    return file
+  }
+
+  /**
+   * Merges runs, `fanIn` at a time, into longer ones until at most `fanIn` are left: each run is
+   * an open file while merged, and a long listing's runs could outnumber the files a process may
+   * open (ulimit -n; EMFILE), besides taking a read buffer each.
+   */
+  private async narrow(): Promise<void> {
+    while (this.files.length > this.fanIn) {
+      const group = this.files.slice(0, this.fanIn)
+      let file: string
+      try {
+        file = await this.writeRun(this.merge(group.map((f) => runIterator<T>(f)), 1024))
+      } catch (e) {
+        throw this.tmpError(e)
+      }
+      this.files.splice(0, group.length)
+      this.files.push(file)
+      await Promise.all(group.map((f) => rm(f, {force: true})))
+    }
   }
 
   /** Every item in order, in batches of up to `batch`. May be read more than once, until close(). */
   async *sorted(batch = 1024): AsyncGenerator<T[]> {
     this.held.sort(this.compare)
-    const sources: Array<AsyncIterator<T>> = [arrayIterator(this.held), ...this.files.map((f) => runIterator<T>(f))]
+    // What is held counts as one of the sources merged at once.
+    await this.narrow()
+    yield* this.merge([arrayIterator(this.held), ...this.files.map((f) => runIterator<T>(f))], batch)
+  }
+
+  /** The items of sorted `sources` in `compare` order, in batches of up to `batch`. */
+  private async *merge(sources: Array<AsyncIterator<T>>, batch: number): AsyncGenerator<T[]> {
     try {
       // A binary heap of the sources' current heads.
       const heap: Array<{item: T; src: AsyncIterator<T>}> = []
@@ -144,6 +199,8 @@ export class SortedRuns<T> {
   async close(): Promise<void> {
     this.held = []
     if (this.dir) await rm(this.dir, {recursive: true, force: true})
+    this.unhook?.()
+    this.unhook = undefined
     this.dir = undefined
     this.files.length = 0
   }
@@ -154,11 +211,52 @@ async function* arrayIterator<T>(items: readonly T[]): AsyncGenerator<T> {
 }
 
 async function* runIterator<T>(file: string): AsyncGenerator<T> {
-  // A small read buffer per run: a long listing has many runs, all open at once while merging.
-  const lines = createInterface({input: createReadStream(file, {highWaterMark: 1 << 16}), crlfDelay: Infinity})
+  // A small read buffer per run: a long listing has many runs, up to FAN_IN open at once while merging.
+  const input = createReadStream(file, {highWaterMark: 1 << 16})
+  const lines = createInterface({input, crlfDelay: Infinity})
   try {
     for await (const line of lines) if (line) yield JSON.parse(line) as T
   } finally {
     lines.close()
+    // Closing the lines leaves the file open: a listing its reader stopped (`| head`) kept every run's.
+    input.destroy()
   }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Has `dir` removed should the process end before close() does: by Ctrl-C, SIGTERM or a terminal
+ * hanging up while a long listing is ranked or printed (the runs are about the listing's size as
+ * JSON, and were left in the temporary directory at every interrupted run), or by process.exit().
+ * The process then dies of the signal as it would have, as a file written by a flag does.
+ * Returns what undoes it.
+ */
+function removedOnExit(dir: string): () => void {
+  const remove = () => rmSync(dir, {recursive: true, force: true})
+  const onSignal = (signal: NodeJS.Signals) => {
+    unhook()
+    try {
+      remove()
+    } catch {
+      // Nothing more can be done on the way out.
+    }
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    else process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
+  }
+  const onExit = () => {
+    unhook()
+    try {
+      remove()
+    } catch {
+      // As above.
+    }
+  }
+  const unhook = () => {
+    for (const s of SIGNALS) process.removeListener(s, onSignal)
+    process.removeListener('exit', onExit)
+  }
+  for (const s of SIGNALS) process.on(s, onSignal)
+  process.on('exit', onExit)
+  return unhook
 }

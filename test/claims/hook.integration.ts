@@ -323,6 +323,19 @@ describe('pre-commit hook', () => {
     expect(ok.code, ok.out).toBe(0)
   })
 
+  it('an uninstall refused for an edited commit hook leaves the merge hook in place too', () => {
+    const dir = repoWithHook()
+    const hook = join(dir, '.git/hooks/pre-commit')
+    const mergeHook = join(dir, '.git/hooks/pre-merge-commit')
+    writeFileSync(hook, readFileSync(hook, 'utf8') + 'echo my own check\n')
+    const un = steme(dir, 'hook', 'uninstall')
+    expect(un.code).toBe(2)
+    expect(un.err).toMatch(/pre-commit is steme's hook, edited since steme wrote it .*; leaving it alone, with the edits/)
+    // Nothing was changed, as the error says: merges are still verified.
+    expect(readFileSync(mergeHook, 'utf8')).toContain('steme-verify hook')
+    expect(readFileSync(hook, 'utf8')).toContain('echo my own check')
+  })
+
   it('refuses to overwrite a foreign hook without --force, and uninstall restores it', () => {
     const dir = makeRepo({'.steme/claims.toml': CLAIMS}, {git: true})
     const hook = join(dir, '.git/hooks/pre-commit')

@@ -128,6 +128,23 @@ describe('a typo in a command or a flag', () => {
     expect(JSON.parse(j.stdout)).toEqual({error: {code: 'usage', message: '--json comes before the command: flags go after it', hint: 'run `steme stats --json`'}})
   })
 
+  it('a flag before the command never echoes the password or token of a URL in it', () => {
+    // The hint puts the command line in order; a CI log of it must not hold the secret typed in it.
+    const cases: Array<[string[], string]> = [
+      [['--store', 'postgres://ci:s3cretpw@db.example/team', 'stats'], 'steme stats --store postgres://ci:***@db.example/team'],
+      [['--store=postgres://ci:s3cretpw@db.example/team', 'stats', '--json'], 'steme stats --store=postgres://ci:***@db.example/team --json'],
+      [['--remote', 'https://tok3nvalue@steme.example', 'query', 'x'], 'steme query --remote https://***@steme.example x'],
+    ]
+    for (const [args, fixed] of cases) {
+      const r = sb.run(args)
+      expect(r.code).toBe(2)
+      const said = r.stderr + r.stdout
+      expect(said).not.toMatch(/s3cretpw|tok3nvalue/)
+      expect(r.stderr).toContain(`hint: run \`${fixed}\`\n`)
+      expect(r.stderr).toMatch(/^error: --(store|remote)\S* comes before the command/)
+    }
+  })
+
   it('a word near no command gets no guess', () => {
     expect(sb.run(['nope']).stderr).toBe('error: unknown command "nope"\nhint: see `steme --help` for the commands there are\n')
   })

@@ -117,6 +117,34 @@ describe('ingest when the server goes away', () => {
 })
 
 describe('a database that is not a steme store', () => {
+  it.each([
+    // Flyway before 5 kept its history there; its versions are text.
+    ['flyway_app', 'CREATE TABLE flyway_app.schema_version (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL); INSERT INTO flyway_app.schema_version VALUES (1, \'1\', \'init\'), (2, \'1.2\', \'users\')'],
+    // Another tool's integer versions, below steme's: read as steme's, they would run steme's upgrades there.
+    ['int_app', 'CREATE TABLE int_app.schema_version (version integer PRIMARY KEY, note text NOT NULL); INSERT INTO int_app.schema_version VALUES (1, \'a\'), (2, \'b\')'],
+  ])('a schema_version table that is not steme\'s (%s): init says so (exit 2), opening too, and changes nothing', async (schema, ddl) => {
+    const url = await server.database(`${db.split('/').pop()}_${schema}`)
+    const c = new pg.Client({connectionString: url})
+    await c.connect()
+    try {
+      await c.query(`CREATE SCHEMA ${schema}; ${ddl}`)
+      const before = (await c.query(`SELECT * FROM ${schema}.schema_version ORDER BY 1`)).rows
+      const store = `${url}?schema=${schema}`
+      for (const args of [['init', '--store', store], ['stats', '--store', store]]) {
+        const r = sb.run(args)
+        expect({args, code: r.code}).toEqual({args, code: 2})
+        expect(r.stderr).toMatch(new RegExp(`^error: schema "${schema}" of postgres://steme@[^ ]* holds a schema_version table that is not steme's`))
+        expect(r.stderr).toContain('hint: nothing was changed; keep the store in a schema of its own')
+        expect(r.stderr).not.toMatch(/internal error|:steme@/)
+      }
+      const {rows} = await c.query<{t: string}>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])
+      expect(rows.map((x) => x.t)).toEqual(['schema_version'])
+      expect((await c.query(`SELECT * FROM ${schema}.schema_version ORDER BY 1`)).rows).toEqual(before)
+    } finally {
+      await c.end()
+    }
+  })
+
   it('init into a schema holding another application\'s tables: says so and which schema to use instead (exit 2), changing nothing', async () => {
     const url = await server.database(`${db.split('/').pop()}_app`)
     const c = new pg.Client({connectionString: url})

@@ -1,7 +1,9 @@
 /** The listing without a limit (conflictsListingOp): ranked on disk in runs of a bounded size, read back as conflictsOp ranks it. */
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MemoryStore} from '../../src/adapters/memory.js'
 import {DEFAULT_CONFIG} from '../../src/config.js'
@@ -74,6 +76,39 @@ describe('conflicts without a limit', () => {
 })
 
 describe('sorted runs', () => {
+  it('merges more runs than the process may open files at once, and removes them all', () => {
+    // A real process under a real limit on open files (ulimit -n), from the build the CLI runs.
+    // Runs of 2,000 lines of 100 bytes: each stays open while merged (its reader holds about a
+    // thousand lines, then waits), 150 of them against a limit of 100 descriptors.
+    const dir = mkdtempSync(join(tmpdir(), 'steme-fanin-'))
+    try {
+      const script = `
+        import {readdirSync} from 'node:fs'
+        import {SortedRuns} from ${JSON.stringify(pathToFileURL(resolve(__dirname, '../../dist/ops/sorted-runs.js')).href)}
+        const runs = new SortedRuns((a, b) => (a < b ? -1 : a > b ? 1 : 0), 2000, ${JSON.stringify(dir)})
+        const n = 300000
+        for (let i = 0; i < n; i++) await runs.add(String((i * 7919) % n).padStart(100, '0'))
+        let count = 0
+        let last = ''
+        let ordered = true
+        for (const _ of [1, 2]) {
+          for await (const batch of runs.sorted()) for (const x of batch) {
+            if (count % n && x < last) ordered = false
+            last = x
+            count++
+          }
+        }
+        await runs.close()
+        console.log(JSON.stringify({runs: runs.runs, count, ordered, left: readdirSync(${JSON.stringify(dir)})}))
+      `
+      const r = spawnSync('sh', ['-c', 'ulimit -n 100 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {encoding: 'utf8'})
+      expect(r.stderr).toBe('')
+      expect(JSON.parse(r.stdout)).toEqual({runs: 0, count: 600000, ordered: true, left: []})
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
   it('says which temporary directory it cannot write to, and what to do, when a run cannot be written', async () => {
     const gone = join(tmp, 'no-such-dir')
     const runs = new SortedRuns((a: number, b: number) => a - b, 2, gone)
@@ -93,12 +128,17 @@ describe('sorted runs', () => {
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
     const items = Array.from({length: 5000}, (_, i) => ({k: Math.floor(rand() * 500), i}))
     const byK = (a: {k: number; i: number}, b: {k: number; i: number}) => a.k - b.k || a.i - b.i
-    const runs = new SortedRuns(byK, 97, tmp)
-    for (const x of items) await runs.add(x)
-    expect(runs.runs).toBe(Math.floor(5000 / 97))
-    expect(runs.peakHeld).toBe(97)
-    expect(await all(runs.sorted(500))).toEqual([...items].sort(byK))
-    await runs.close()
-    expect(existsSync(tmp) && readdirSync(tmp)).toEqual([])
+    // 51 runs: merged at once, or first into longer runs, a few at a time (and read twice).
+    for (const fanIn of [64, 7, 2]) {
+      const runs = new SortedRuns(byK, 97, tmp, undefined, fanIn)
+      for (const x of items) await runs.add(x)
+      expect(runs.runs).toBe(Math.floor(5000 / 97))
+      expect(runs.peakHeld).toBe(97)
+      expect(await all(runs.sorted(500)), `fan-in ${fanIn}`).toEqual([...items].sort(byK))
+      expect(runs.runs).toBeLessThanOrEqual(fanIn)
+      expect(await all(runs.sorted(333)), `fan-in ${fanIn}, read again`).toEqual([...items].sort(byK))
+      await runs.close()
+      expect(existsSync(tmp) && readdirSync(tmp)).toEqual([])
+    }
   })
 })

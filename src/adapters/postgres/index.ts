@@ -109,8 +109,24 @@ export class PostgresStore implements Store {
   }
 
   private async version(client: pg.PoolClient, schema: string): Promise<number> {
-    const {rows} = await client.query<{t: string | null}>(`SELECT to_regclass($1)::text AS t`, [`"${schema}".schema_version`])
+    // The table, and the columns steme gives it (any other columns it may have are in `cols`).
+    const {rows} = await client.query<{t: string | null; ours: boolean; cols: string | null}>(
+      `SELECT r::text AS t,
+        (SELECT count(*) = 2 FROM pg_attribute WHERE attrelid = r AND attnum > 0 AND NOT attisdropped
+          AND ((attname = 'version' AND atttypid = 'integer'::regtype) OR (attname = 'applied_at' AND atttypid = 'timestamptz'::regtype))) AS ours,
+        (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = r AND attnum > 0 AND NOT attisdropped) AS cols
+      FROM (SELECT to_regclass($1) AS r) x`,
+      [`"${schema}".schema_version`],
+    )
     if (rows[0].t === null) return 0
+    // Another tool's table of the same name (Flyway before 5 kept its history there): its versions
+    // read as steme's had steme run its upgrades on that schema, or say it was newer than steme.
+    if (!rows[0].ours) {
+      throw new UserError(`schema "${schema}" of ${this.location} holds a schema_version table that is not steme's (its columns: ${rows[0].cols ?? 'none'}), so it is not a steme store`, {
+        code: 'config',
+        hint: `nothing was changed; keep the store in a schema of its own, named by ?schema=<name> in the URL (such as ${shellWord(withSchema(this.location, schema === 'steme_store' ? 'steme_store_2' : 'steme_store'))}), and use that URL with every command`,
+      })
+    }
     const v = await client.query<{v: number | null}>(`SELECT max(version) AS v FROM ${this.s}.schema_version`)
     return v.rows[0].v ?? 0
   }
