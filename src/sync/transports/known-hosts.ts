@@ -40,8 +40,12 @@ function hostMatches(field: string, name: string): boolean {
 
 /** Check a presented host key against known_hosts. A matching host with only other keys is "changed". */
 export function checkHostKey(file: string, host: string, port: number, blob: Buffer): HostKeyVerdict {
+  return checkHostKeyAs(file, hostEntryName(host, port), blob)
+}
+
+/** Check a host key under the name known_hosts would use (`[host]:port`, or a HostKeyAlias). */
+export function checkHostKeyAs(file: string, name: string, blob: Buffer): HostKeyVerdict {
   if (!existsSync(file)) return {status: 'unknown'}
-  const name = hostEntryName(host, port)
   const type = keyType(blob)
   let changed: number | undefined
   const lines = readFileSync(file, 'utf8').split('\n')
@@ -69,6 +73,11 @@ export function checkHostKey(file: string, host: string, port: number, blob: Buf
 
 /** Record a host key, as `ssh -o StrictHostKeyChecking=accept-new` would. */
 export function addHostKey(file: string, host: string, port: number, blob: Buffer): void {
+  addHostKeyAs(file, hostEntryName(host, port), blob)
+}
+
+/** Record a host key under the name known_hosts would use. */
+export function addHostKeyAs(file: string, name: string, blob: Buffer): void {
   mkdirSync(dirname(file), {recursive: true, mode: 0o700})
-  appendFileSync(file, `${hostEntryName(host, port)} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
+  appendFileSync(file, `${name} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
 }
