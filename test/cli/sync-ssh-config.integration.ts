@@ -121,6 +121,12 @@ describe('SSH sync honours ~/.ssh/config', () => {
     const r = pull(`ssh://myserver${b()}`, [], {STEME_SSH_CONFIG: alt})
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
+    // none: ~/.ssh/config's key for this host is not used, and there is no default key.
+    setConfig(['Host 127.0.0.1', '  IdentityFile ~/.ssh/work_key', '  UserKnownHostsFile ~/.ssh/kh_work'])
+    expect(pull(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${b()}`).code).toBe(0)
+    const none = pull(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${b()}`, [], {STEME_SSH_CONFIG: 'none'})
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/no SSH key to log in to/)
   })
 
   it('ProxyCommand is refused, naming the file and line, never ignored', () => {
