@@ -104,6 +104,16 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(r2.code).toBe(1)
     expect(r2.stderr).toContain(`does NOT match ${kh} line 1`)
     expect(r2.stderr).toContain('accept-new records only new keys')
+    // HashKnownHosts yes: recorded with the name hashed, as ssh would, and found again.
+    writeFileSync(kh, '')
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_new', '  StrictHostKeyChecking accept-new', '  HashKnownHosts yes'])
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+    const line = readFileSync(kh, 'utf8')
+    expect(line).toMatch(/^\|1\|[^ ]+ ssh-ed25519 /)
+    expect(line).not.toContain('127.0.0.1')
+    const again = pull(`ssh://myserver${b()}`)
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe('')
   })
 
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {

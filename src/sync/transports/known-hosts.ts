@@ -1,5 +1,5 @@
 /** Host key checking against OpenSSH known_hosts files (plain and hashed entries, [host]:port, wildcards). */
-import {createHash, createHmac} from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 
@@ -76,8 +76,10 @@ export function addHostKey(file: string, host: string, port: number, blob: Buffe
   addHostKeyAs(file, hostEntryName(host, port), blob)
 }
 
-/** Record a host key under the name known_hosts would use. */
-export function addHostKeyAs(file: string, name: string, blob: Buffer): void {
+/** Record a host key under the name known_hosts would use; `hashed` (HashKnownHosts yes) writes the name as ssh hashes it. */
+export function addHostKeyAs(file: string, name: string, blob: Buffer, opts: {hashed?: boolean} = {}): void {
   mkdirSync(dirname(file), {recursive: true, mode: 0o700})
-  appendFileSync(file, `${name} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
+  const salt = randomBytes(20)
+  const field = opts.hashed ? `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}` : name
+  appendFileSync(file, `${field} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
 }

@@ -40,6 +40,8 @@ export interface HostConfig {
   /** ProxyJump hops, in order (`none` gives an empty list). */
   proxyJump?: {hops: string[]; from: Origin}
   identityAgent?: string
+  /** HashKnownHosts yes: record new host keys with the name hashed. */
+  hashKnownHosts?: boolean
   /** Where HostName, User or Port came from, for messages. */
   from: Partial<Record<'hostName' | 'user' | 'port', Origin>>
   /** The config files read, in order. */
@@ -346,6 +348,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   if (sacm) cfg.serverAliveCountMax = seconds(sacm, 'ServerAliveCountMax')
   const pj = first('proxyjump')
   if (pj) cfg.proxyJump = {hops: lower(pj.value.join(',')) === 'none' ? [] : pj.value.flatMap((v) => v.split(',')).filter(Boolean), from: pj.from}
+  const hash = first('hashknownhosts')
+  if (hash) cfg.hashKnownHosts = flag(hash, 'HashKnownHosts')
   const agent = first('identityagent')
   if (agent) {
     const v = agent.value[0] ?? ''

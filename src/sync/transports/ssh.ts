@@ -457,6 +457,8 @@ interface Endpoint {
   keyName: string
   /** StrictHostKeyChecking accept-new (or no): an unknown host key is recorded, with the line that said so. */
   acceptNew?: Origin
+  /** HashKnownHosts yes: a recorded key's name is hashed. */
+  hashKnownHosts: boolean
   readyTimeoutMs: number
   keepaliveMs: number
   keepaliveCountMax: number
@@ -501,6 +503,7 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     agent: agent || undefined,
     knownHosts,
     keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
+    hashKnownHosts: cfg.hashKnownHosts ?? false,
     acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
     readyTimeoutMs: (target ? opts.connectTimeoutMs : undefined) ?? cfg.connectTimeoutMs ?? 20_000,
     keepaliveMs: (target ? opts.keepaliveMs : undefined) ?? cfg.serverAliveIntervalMs ?? 15_000,
@@ -613,7 +616,7 @@ function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: 
         opts.onNote?.(`accepted the host key of ${role}${name} (${fp}) for this run only (${why}; no known_hosts file to record it in)`)
         return true
       }
-      addHostKeyAs(file, name, key)
+      addHostKeyAs(file, name, key, {hashed: ep.hashKnownHosts})
       opts.onNote?.(`accepted the host key of ${role}${name} (${fp}) and added it to ${file} (${why})`)
       return true
     }
