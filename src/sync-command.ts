@@ -16,7 +16,7 @@ export abstract class SyncCommand extends StemeCommand {
   static flags = {
     'accept-host-key': Flags.boolean({description: 'SSH: trust an unknown host key and add it to known_hosts (a changed key is accepted for this run only)'}),
     'remote-cmd': Flags.string({description: 'SSH: how to run steme on the remote (default: steme, or STEME_REMOTE_CMD)'}),
-    identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: ssh-agent, then ~/.ssh/id_*; a key with a passphrase: load it into ssh-agent)', multiple: true, multipleNonGreedy: true}),
+    identity: Flags.string({description: 'SSH: private key file to log in with (repeatable; default: the IdentityFile of ~/.ssh/config, and ssh-agent, else ~/.ssh/id_*; a key with a passphrase: load it into ssh-agent)', multiple: true, multipleNonGreedy: true}),
     token: Flags.string({description: 'HTTP: bearer token for a `steme serve` remote (default: STEME_TOKEN; create one there with `steme serve token create --role read|write`)'}),
     retries: Flags.integer({description: 'retries of a failed request, with exponential backoff', default: 5, min: 0}),
     threads: threadsFlag('verification worker threads (default: one per core)', {min: 0}),

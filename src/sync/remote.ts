@@ -1,6 +1,5 @@
 /** Remote specs (`ssh://user@host:port/path`, `http(s)://host:port`, a path) and opening the matching transport. */
 import {existsSync} from 'node:fs'
-import {userInfo} from 'node:os'
 import {resolve} from 'node:path'
 import {UserError} from '../core/errors.js'
 import {redactUrls} from '../core/redact.js'
@@ -11,7 +10,7 @@ import type {SshOptions} from './transports/ssh.js'
 /** A remote's name in [remotes]; not starting with `-`, which `steme pull -x` would read as a flag. */
 export const REMOTE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/
 
-export type RemoteSpec = {kind: 'path'; path: string} | {kind: 'ssh'; user: string; host: string; port: number; path: string} | {kind: 'http'; url: string}
+export type RemoteSpec = {kind: 'path'; path: string} | {kind: 'ssh'; user?: string; host: string; port?: number; path: string} | {kind: 'http'; url: string}
 
 /** What kind of remote a spec names, without checking it (for listing whatever the config holds). */
 export function remoteKind(spec: string): RemoteSpec['kind'] {
@@ -56,9 +55,10 @@ export function parseRemote(spec: string, cwd = process.cwd()): RemoteSpec {
     if (!u.hostname || !path || path === '/') throw new UserError(`"${shown}" names no store path`, {hint: 'write it as ssh://user@host[:port]/path/to/store (the path is absolute; use /~/dir for the home directory)'})
     return {
       kind: 'ssh',
-      user: decodeURIComponent(u.username) || userInfo().username,
+      // Without a user or port in the URL, the SSH config's User and Port apply (else the local user, 22).
+      user: decodeURIComponent(u.username) || undefined,
       host: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port ? Number(u.port) : 22,
+      port: u.port ? Number(u.port) : undefined,
       path: path.startsWith('/~/') ? path.slice(3) : path,
     }
   }

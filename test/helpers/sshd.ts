@@ -33,9 +33,11 @@ export interface Sshd {
   /** Listen again on the same port; with `newHostKey`, under a new host key (the host was reinstalled). */
   resume(opts?: {newHostKey?: boolean}): Promise<void>
   stop(): Promise<void>
+  /** What sshd wrote to stderr so far (at LogLevel ERROR unless `logLevel` says otherwise). */
+  log(): string
 }
 
-export async function startSshd(): Promise<Sshd> {
+export async function startSshd(opts: {logLevel?: string; config?: string[]} = {}): Promise<Sshd> {
   if (!existsSync(SSHD)) throw new Error(`no sshd at ${SSHD}: install OpenSSH's server (apt-get install -y openssh-server, as .ci/run does), or set STEME_TEST_SSHD to its path`)
   const dir = mkdtempSync(join(tmpdir(), 'steme-sshd-'))
   const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'steme-test', '-f', file])
@@ -58,14 +60,15 @@ export async function startSshd(): Promise<Sshd> {
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'PermitRootLogin prohibit-password',
-      'LogLevel ERROR',
+      `LogLevel ${opts.logLevel ?? 'ERROR'}`,
+      ...(opts.config ?? []),
       '',
     ].join('\n'),
   )
   const {connect} = await import('node:net')
+  let log = ''
   const launch = async (): Promise<ChildProcess> => {
     const proc: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], {stdio: ['ignore', 'ignore', 'pipe']})
-    let log = ''
     proc.stderr!.on('data', (d) => (log += d.toString()))
     // Ready when the port accepts connections.
     for (let i = 0; ; i++) {
@@ -112,6 +115,7 @@ export async function startSshd(): Promise<Sshd> {
       }
       proc = await launch()
     },
+    log: () => log,
     async stop() {
       await end(proc)
       rmSync(dir, {recursive: true, force: true})

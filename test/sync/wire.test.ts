@@ -97,7 +97,9 @@ describe('retries and remotes', () => {
 
   it('parses ssh, http and path remotes', () => {
     expect(parseRemote('ssh://me@host:2222/srv/store')).toEqual({kind: 'ssh', user: 'me', host: 'host', port: 2222, path: '/srv/store'})
-    expect(parseRemote('ssh://me@host/~/team')).toMatchObject({port: 22, path: 'team'})
+    // No port or user in the URL: left to the SSH config (else 22 and the local user) when connecting.
+    expect(parseRemote('ssh://me@host/~/team')).toEqual({kind: 'ssh', user: 'me', host: 'host', port: undefined, path: 'team'})
+    expect(parseRemote('ssh://myserver/srv/store')).toEqual({kind: 'ssh', user: undefined, host: 'myserver', port: undefined, path: '/srv/store'})
     expect(parseRemote('https://steme.example:7070/')).toEqual({kind: 'http', url: 'https://steme.example:7070'})
     expect(parseRemote('../b', '/x/y')).toEqual({kind: 'path', path: '/x/b'})
     expect(() => parseRemote('ssh://host')).toThrow(/names no store path/)

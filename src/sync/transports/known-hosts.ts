@@ -1,5 +1,5 @@
 /** Host key checking against OpenSSH known_hosts files (plain and hashed entries, [host]:port, wildcards). */
-import {createHash, createHmac} from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 
@@ -40,8 +40,12 @@ function hostMatches(field: string, name: string): boolean {
 
 /** Check a presented host key against known_hosts. A matching host with only other keys is "changed". */
 export function checkHostKey(file: string, host: string, port: number, blob: Buffer): HostKeyVerdict {
+  return checkHostKeyAs(file, hostEntryName(host, port), blob)
+}
+
+/** Check a host key under the name known_hosts would use (`[host]:port`, or a HostKeyAlias). */
+export function checkHostKeyAs(file: string, name: string, blob: Buffer): HostKeyVerdict {
   if (!existsSync(file)) return {status: 'unknown'}
-  const name = hostEntryName(host, port)
   const type = keyType(blob)
   let changed: number | undefined
   const lines = readFileSync(file, 'utf8').split('\n')
@@ -69,6 +73,13 @@ export function checkHostKey(file: string, host: string, port: number, blob: Buf
 
 /** Record a host key, as `ssh -o StrictHostKeyChecking=accept-new` would. */
 export function addHostKey(file: string, host: string, port: number, blob: Buffer): void {
+  addHostKeyAs(file, hostEntryName(host, port), blob)
+}
+
+/** Record a host key under the name known_hosts would use; `hashed` (HashKnownHosts yes) writes the name as ssh hashes it. */
+export function addHostKeyAs(file: string, name: string, blob: Buffer, opts: {hashed?: boolean} = {}): void {
   mkdirSync(dirname(file), {recursive: true, mode: 0o700})
-  appendFileSync(file, `${hostEntryName(host, port)} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
+  const salt = randomBytes(20)
+  const field = opts.hashed ? `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}` : name
+  appendFileSync(file, `${field} ${keyType(blob)} ${blob.toString('base64')}\n`, {mode: 0o600})
 }

@@ -1,6 +1,8 @@
 /** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
 import {existsSync, readFileSync} from 'node:fs'
+import {userInfo} from 'node:os'
 import {join} from 'node:path'
+import type {Duplex} from 'node:stream'
 import ssh2, {Client, type AnyAuthMethod, type ClientChannel} from 'ssh2'
 import {heldByDaemon, remoteHint, remoteStoreCode} from '../remote-errors.js'
 import {UserError} from '../../core/errors.js'
@@ -8,12 +10,16 @@ import {homeDir, whyNoHome} from '../../home.js'
 import {TransientError, type Transport} from '../../core/transport.js'
 import {FramingError, MessageReader, frameMessage} from '../framing.js'
 import {IDLE_EXIT} from '../stdio-server.js'
-import {addHostKey, checkHostKey, hostEntryName, keyFingerprint, keyType} from './known-hosts.js'
+import {addHostKeyAs, checkHostKeyAs, hostEntryName, keyFingerprint, keyType, type HostKeyVerdict} from './known-hosts.js'
+import {at, configFiles, parseHop, resolveHostConfig, type Origin} from './ssh-config.js'
 
 export interface SshTarget {
-  user: string
+  /** The user in the URL; without one, the SSH config's User, else the local user name. */
+  user?: string
+  /** The host as typed: a real host name, or a Host alias of the SSH config. */
   host: string
-  port: number
+  /** The port in the URL; without one, the SSH config's Port, else 22. */
+  port?: number
   /** The store path on the remote. */
   path: string
 }
@@ -59,11 +65,17 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       code: 'config',
       hint: 'set HOME to your home directory',
     })
-  const knownHosts = opts.knownHosts ?? (home === undefined ? '' : join(home, '.ssh', 'known_hosts'))
-  const where = `${target.user}@${hostEntryName(target.host, target.port)}`
+  // The target as ~/.ssh/config describes it (a user or port in the URL wins), and the jump
+  // hosts of its ProxyJump, each with its own configuration.
+  const files = configFiles(env)
+  const ep = endpoint(target.host, target.user, target.port, files, env, home, opts, '')
+  const jumps = jumpChain(ep, files, env, home, opts)
+  const knownHosts = ep.knownHosts[0] ?? ''
+  const where = ep.where
   const timeoutMs = opts.requestTimeoutMs ?? 120_000
-  const keepaliveMs = opts.keepaliveMs ?? 15_000
+  const keepaliveMs = ep.keepaliveMs
   let conn: Client | undefined
+  let hopConns: Client[] = []
   let channel: ClientChannel | undefined
   let reader: MessageReader | undefined
   let waiting: {resolve: (m: Uint8Array) => void; reject: (e: Error) => void; progress: () => void} | undefined
@@ -75,53 +87,95 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   // address where nothing ever answered. A refused login or host key is never retried.
   let answered = false
 
+  const endHops = () => {
+    for (const h of hopConns) h.end()
+    hopConns = []
+  }
   const fail = (e: Error) => {
     const w = waiting
     waiting = undefined
     channel = undefined
     conn?.end()
     conn = undefined
+    endHops()
     w?.reject(e)
   }
 
   // Key files that could not be offered, with why: said when no key logs in.
-  let unusable: {file: string; why: string}[] = []
-  const auth = (): AnyAuthMethod[] => {
-    const methods: AnyAuthMethod[] = []
-    unusable = []
-    const agent = opts.agent ?? env.SSH_AUTH_SOCK
-    if (agent) methods.push({type: 'agent', username: target.user, agent})
-    const files = opts.identities ?? (home === undefined ? [] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)))
-    for (const f of files) {
-      if (!existsSync(f)) {
-        if (opts.identities) throw new UserError(`remote ${remote}: no key file ${f}`, {code: 'config', hint: 'pass an existing private key with --identity'})
-        continue
+  let unusable: Unusable[] = []
+  const unusableNote = () => noteOf(unusable)
+  const unusableHint = () => hintOf(unusable)
+
+  /** Log in to one jump host, over the stream of the hop before it. */
+  const dialHop = (hop: Endpoint, sock: Duplex | undefined) =>
+    new Promise<Client>((resolve, reject) => {
+      let keyError: UserError | undefined
+      let hopUnusable: Unusable[] = []
+      let methods: AnyAuthMethod[]
+      try {
+        ;({methods, unusable: hopUnusable} = authFor(remote, hop))
+      } catch (e) {
+        reject(e)
+        return
       }
-      const key = readFileSync(f)
-      const why = unusableKey(key)
-      // A key given by --identity that is no private key at all is a mistake to say at once; one
-      // with a passphrase may still log in through the agent, which holds it unlocked.
-      if (why && opts.identities && why !== PASSPHRASE) {
-        throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint: f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'})
+      if (methods.length === 0) {
+        reject(noKeyError(remote, hop, hopUnusable))
+        return
       }
-      if (why) unusable.push({file: f, why})
-      else methods.push({type: 'publickey', username: target.user, key})
+      const c = new Client()
+      hopConns.push(c)
+      c.once('ready', () => resolve(c))
+      c.on('error', (e: Error & {code?: string; level?: string}) => {
+        reject(keyError ?? connectError(remote, hop.where, e, answered ? 'answered' : 'never', hop.keepaliveMs, hopUnusable.length ? {note: noteOf(hopUnusable), hint: hintOf(hopUnusable)} : undefined, hop.keepaliveCountMax))
+      })
+      c.connect({
+        ...(sock ? {sock} : {host: hop.host, port: hop.port}),
+        username: hop.user,
+        readyTimeout: hop.readyTimeoutMs,
+        keepaliveInterval: hop.keepaliveMs,
+        keepaliveCountMax: hop.keepaliveCountMax,
+        authHandler: methods,
+        hostVerifier: verifier(remote, hop, opts, (e) => (keyError = e)),
+      })
+    })
+  /** Through each jump host in turn, a stream to the target's sshd. */
+  const openJumps = async (): Promise<Duplex | undefined> => {
+    let sock: Duplex | undefined
+    for (let i = 0; i < jumps.length; i++) {
+      const c = await dialHop(jumps[i], sock)
+      const next = jumps[i + 1] ?? ep
+      sock = await new Promise<Duplex>((resolve, reject) =>
+        c.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) => {
+          if (err) {
+            reject(
+              new UserError(`remote ${remote}: the jump host ${jumps[i].where} would not forward a connection to ${next.host} port ${next.port}: ${err.message}`, {
+                code: 'remote',
+                exit: 1,
+                hint: `check that ${next.host} port ${next.port} is reachable from ${jumps[i].host}, and that its sshd allows forwarding (AllowTcpForwarding)`,
+              }),
+            )
+          } else resolve(stream)
+        }),
+      )
     }
-    return methods
+    return sock
   }
-  const unusableNote = () => unusable.map((u) => `${u.file} ${u.why}`).join('; ')
-  const unusableHint = () => (unusable.some((u) => u.why === PASSPHRASE) ? `load a key with a passphrase into ssh-agent (\`eval "$(ssh-agent)"; ssh-add ${unusable.find((u) => u.why === PASSPHRASE)!.file}\`), or pass --identity with a key that has none` : 'pass --identity with a private key file')
 
   const connect = () =>
     new Promise<void>((resolve, reject) => {
-      if (knownHosts === '') {
+      if (knownHosts === '' && home === undefined) {
         reject(noHome())
         return
       }
-      const methods = auth()
+      let methods: AnyAuthMethod[]
+      try {
+        ;({methods, unusable} = authFor(remote, ep))
+      } catch (e) {
+        reject(e)
+        return
+      }
       if (methods.length === 0) {
-        if (unusable.length) reject(new UserError(`remote ${remote}: no SSH key steme can use to log in to ${where}: ${unusableNote()}`, {code: 'unauthorized', exit: 1, hint: unusableHint()}))
-        else reject(new UserError(`remote ${remote}: no SSH key to log in to ${where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'}))
+        reject(noKeyError(remote, ep, unusable))
         return
       }
       const c = new Client()
@@ -174,7 +228,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         })
       })
       c.on('error', (e: Error & {code?: string; level?: string}) => {
-        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never', keepaliveMs, unusable.length ? {note: unusableNote(), hint: unusableHint()} : undefined)
+        const err = hostKeyError ?? connectError(remote, where, e, ready ? 'up' : answered ? 'answered' : 'never', keepaliveMs, unusable.length ? {note: unusableNote(), hint: unusableHint()} : undefined, ep.keepaliveCountMax)
         reject(err)
         // A connection already given up: its late errors must not fail the request of a new one.
         if (conn === c) fail(err)
@@ -184,47 +238,27 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         if (waiting) fail(new TransientError(`remote ${remote}: the SSH connection to ${where} closed`))
         conn = undefined
         channel = undefined
+        endHops()
       })
-      c.connect({
-        host: target.host,
-        port: target.port,
-        username: target.user,
-        readyTimeout: opts.connectTimeoutMs ?? 20_000,
-        keepaliveInterval: keepaliveMs,
-        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-        authHandler: methods,
-        hostVerifier: (key: Buffer) => {
-          const v = checkHostKey(knownHosts, target.host, target.port, key)
-          if (v.status === 'known') return true
-          const fp = `${keyType(key)} ${keyFingerprint(key)}`
-          const name = hostEntryName(target.host, target.port)
-          if (v.status === 'unknown' && opts.acceptHostKey) {
-            addHostKey(knownHosts, target.host, target.port, key)
-            opts.onNote?.(`accepted the host key of ${name} (${fp}) and added it to ${knownHosts}`)
-            return true
-          }
-          if (v.status === 'changed' && opts.acceptHostKey) {
-            opts.onNote?.(`warning: the host key of ${name} changed (${fp}); accepted for this run only because of --accept-host-key`)
-            return true
-          }
-          if (v.status === 'unknown') {
-            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} (${fp}) is not in ${knownHosts}`, {
-              code: 'unauthorized',
-              exit: 1,
-              hint: `check that fingerprint with the server's owner, then add it: \`ssh-keyscan ${target.port === 22 ? '' : `-p ${target.port} `}${target.host} >> ${knownHosts}\` (or log in once with ssh), or rerun with --accept-host-key`,
-            })
-          } else if (v.status === 'changed') {
-            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} (${fp}) does NOT match ${knownHosts} line ${v.line}: someone may be intercepting the connection, or the host was reinstalled`, {
-              code: 'unauthorized',
-              exit: 1,
-              hint: `if the change is expected, remove the old key with \`ssh-keygen -f ${knownHosts} -R '${name}'\` and add the new one; --accept-host-key overrides for one run`,
-            })
-          } else {
-            hostKeyError = new UserError(`remote ${remote}: the host key of ${name} is marked @revoked in ${knownHosts} line ${v.line}`, {code: 'unauthorized', exit: 1, hint: 'do not connect; ask the server owner'})
-          }
-          return false
-        },
-      })
+      const start = (sock: Duplex | undefined) => {
+        // The jump hosts went while this connection was being opened (close() or fail()).
+        if (conn !== c) return
+        c.connect({
+          ...(sock ? {sock} : {host: ep.host, port: ep.port}),
+          username: ep.user,
+          readyTimeout: ep.readyTimeoutMs,
+          keepaliveInterval: keepaliveMs,
+          keepaliveCountMax: ep.keepaliveCountMax,
+          authHandler: methods,
+          hostVerifier: verifier(remote, ep, opts, (e) => (hostKeyError = e)),
+        })
+      }
+      if (jumps.length === 0) start(undefined)
+      else
+        openJumps().then(start, (e: Error) => {
+          reject(e)
+          if (conn === c) fail(e)
+        })
     })
 
   // One connection attempt at a time, shared by an early connect() and the request that
@@ -258,7 +292,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       return new UserError(`remote ${remote}: \`${cmd}\` on ${where} started but sent nothing in ${secs} s: it is not steme sync-serve, or it hangs before serving`, {
         code: 'remote',
         exit: 1,
-        hint: `check that \`ssh ${target.port === 22 ? '' : `-p ${target.port} `}${target.user}@${target.host} ${cmd} --version\` prints steme's version, or set the command with --remote-cmd`,
+        hint: `check that \`ssh ${target.port === undefined ? '' : `-p ${target.port} `}${target.user === undefined ? '' : `${target.user}@`}${target.host} ${cmd} --version\` prints steme's version, or set the command with --remote-cmd`,
       })
     }
     return new TransientError(`remote ${remote}: no answer from ${where} in ${secs} s`)
@@ -306,6 +340,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       if (ch) ch.end()
       conn?.end()
       conn = undefined
+      endHops()
     },
   }
 }
@@ -380,7 +415,7 @@ function exitError(remote: string, where: string, x: {code: number | null; signa
  * went away mid-sync (a restart, a network outage), and is retried; before that (`never`), it
  * means a wrong address. A refused login is never retried.
  */
-function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never', keepaliveMs: number, unusable?: {note: string; hint: string}): Error {
+function connectError(remote: string, where: string, e: Error & {code?: string; level?: string}, seen: 'up' | 'answered' | 'never', keepaliveMs: number, unusable?: {note: string; hint: string}, countMax = KEEPALIVE_COUNT_MAX): Error {
   if (e.level === 'client-authentication') {
     return new UserError(`remote ${remote}: ${where} refused every key offered (${e.message})${unusable ? `; not offered: ${unusable.note}` : ''}`, {
       code: 'unauthorized',
@@ -389,14 +424,229 @@ function connectError(remote: string, where: string, e: Error & {code?: string; 
     })
   }
   if (e.level === 'client-timeout' && seen === 'up' && e.message === 'Keepalive timeout') {
-    const secs = Math.round(((KEEPALIVE_COUNT_MAX + 1) * keepaliveMs) / 100) / 10
-    return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost: ${KEEPALIVE_COUNT_MAX} keepalives went unanswered in ${secs} s (the network or the host went away)`, {cause: e})
+    const secs = Math.round(((countMax + 1) * keepaliveMs) / 100) / 10
+    return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost: ${countMax} keepalives went unanswered in ${secs} s (the network or the host went away)`, {cause: e})
   }
   const unreachable = e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e.level === 'client-timeout' || e.code === 'ETIMEDOUT'
   if (unreachable && seen === 'up') return new TransientError(`remote ${remote}: the SSH connection to ${where} was lost (${e.code ?? e.message})`, {cause: e})
   if (unreachable && seen === 'answered') return new TransientError(`remote ${remote}: cannot reach ${where} again (${e.code ?? e.message})`, {cause: e})
   if (unreachable) {
-    return new UserError(`remote ${remote}: cannot reach ${where} (${e.code ?? e.message})`, {code: 'remote', exit: 1, hint: 'check the host name and port in the remote URL, and that sshd runs there (`steme remote list`)'})
+    return new UserError(`remote ${remote}: cannot reach ${where} (${e.code ?? e.message})`, {code: 'remote', exit: 1, hint: 'check the host name and port in the remote URL (`steme remote list`) and in ~/.ssh/config if it names that host, and that sshd runs there'})
   }
   return new TransientError(`remote ${remote}: SSH to ${where} failed: ${e.message}`, {cause: e})
+}
+
+/** One SSH server to log in to, the target or a jump host, as its configuration resolves it. */
+interface Endpoint {
+  /** The name as typed (an alias in the SSH config, or a real host name). */
+  alias: string
+  host: string
+  port: number
+  user: string
+  /** How it is named in messages: user@host[:port], with the alias when the config renamed it, and `jump host` for a hop. */
+  where: string
+  /** Key files to try, with where each was named (a config file line, or --identity). */
+  identities: {file: string; from?: Origin}[]
+  /** Whether the files were given explicitly (--identity): then one that cannot be read is an error at once. */
+  explicit: boolean
+  /** Offer ssh-agent's keys (not with IdentitiesOnly yes, nor IdentityAgent none). */
+  agent?: string
+  /** known_hosts files to check, the first the one new keys are recorded in. */
+  knownHosts: string[]
+  /** The name looked up in known_hosts: HostKeyAlias, else `host` or `[host]:port`. */
+  keyName: string
+  /** StrictHostKeyChecking accept-new (or no): an unknown host key is recorded, with the line that said so. */
+  acceptNew?: Origin
+  /** HashKnownHosts yes: a recorded key's name is hashed. */
+  hashKnownHosts: boolean
+  readyTimeoutMs: number
+  keepaliveMs: number
+  keepaliveCountMax: number
+  /** ProxyJump hops and where they were set. */
+  proxyJump?: {hops: string[]; from: Origin}
+  /** The config files read. */
+  files: string[]
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa']
+
+function endpoint(alias: string, urlUser: string | undefined, urlPort: number | undefined, files: string[], env: NodeJS.ProcessEnv, home: string | undefined, opts: SshOptions, role: '' | 'jump host '): Endpoint {
+  const cfg = resolveHostConfig({env, alias, user: urlUser, port: urlPort}, files)
+  let localUser = ''
+  try {
+    localUser = userInfo().username
+  } catch {
+    localUser = env.USER ?? ''
+  }
+  const port = cfg.port ?? 22
+  const user = cfg.user ?? localUser
+  const target = role === ''
+  const renamed = cfg.hostName !== alias || cfg.from.port !== undefined || cfg.from.user !== undefined
+  const where = `${role}${user}@${hostEntryName(cfg.hostName, port)}${renamed ? ` (${alias} in ${cfg.from.hostName?.file ?? cfg.from.port?.file ?? cfg.from.user?.file})` : ''}`
+  const explicit = target && opts.identities !== undefined
+  let identities: {file: string; from?: Origin}[]
+  if (explicit) identities = opts.identities!.map((file) => ({file}))
+  else if (cfg.identityFiles.length) identities = cfg.identityFiles
+  // OpenSSH tries its default key files only when no IdentityFile applies.
+  else identities = home === undefined ? [] : DEFAULT_KEYS.map((f) => ({file: join(home, '.ssh', f)}))
+  const agent = cfg.identitiesOnly || cfg.identityAgent === 'none' ? undefined : (opts.agent ?? cfg.identityAgent ?? env.SSH_AUTH_SOCK)
+  const knownHosts = target && opts.knownHosts !== undefined ? [opts.knownHosts] : (cfg.knownHostsFiles?.files ?? (home === undefined ? [] : [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]))
+  const strict = cfg.strictHostKeyChecking
+  return {
+    alias,
+    host: cfg.hostName,
+    port,
+    user,
+    where,
+    identities,
+    explicit,
+    agent: agent || undefined,
+    knownHosts,
+    keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
+    hashKnownHosts: cfg.hashKnownHosts ?? false,
+    acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
+    readyTimeoutMs: (target ? opts.connectTimeoutMs : undefined) ?? cfg.connectTimeoutMs ?? 20_000,
+    keepaliveMs: (target ? opts.keepaliveMs : undefined) ?? cfg.serverAliveIntervalMs ?? 15_000,
+    keepaliveCountMax: cfg.serverAliveCountMax ?? KEEPALIVE_COUNT_MAX,
+    proxyJump: cfg.proxyJump,
+    files: cfg.files,
+  }
+}
+
+/**
+ * The jump hosts to pass through to reach `ep`, in order. As `ssh -J a,b` does: the first hop's
+ * own ProxyJump applies (it is reached as ssh would reach it), the later hops' do not (each is
+ * reached through the one before).
+ */
+function jumpChain(ep: Endpoint, files: string[], env: NodeJS.ProcessEnv, home: string | undefined, opts: SshOptions, seen: string[] = []): Endpoint[] {
+  if (!ep.proxyJump || ep.proxyJump.hops.length === 0) return []
+  const {hops, from} = ep.proxyJump
+  if (seen.includes(ep.alias) || seen.length > 8) {
+    throw new UserError(`ProxyJump (${at(from)}) loops: ${[...seen, ep.alias].join(' -> ')}`, {code: 'config', hint: 'set ProxyJump none in the jump host\'s own Host block'})
+  }
+  const out: Endpoint[] = []
+  hops.forEach((hop, i) => {
+    const h = parseHop(hop, from)
+    const e = endpoint(h.host, h.user, h.port, files, env, home, opts, 'jump host ')
+    if (i === 0) out.push(...jumpChain(e, files, env, home, opts, [...seen, ep.alias]))
+    out.push(e)
+  })
+  return out
+}
+
+interface Unusable {
+  file: string
+  why: string
+  from?: Origin
+}
+
+const noteOf = (u: Unusable[]) => u.map((x) => `${x.file}${x.from ? ` (IdentityFile, ${at(x.from)})` : ''} ${x.why}`).join('; ')
+const hintOf = (u: Unusable[]) => {
+  const locked = u.find((x) => x.why === PASSPHRASE)
+  if (locked) return `load a key with a passphrase into ssh-agent (\`eval "$(ssh-agent)"; ssh-add ${locked.file}\`), or pass --identity with a key that has none`
+  const cfg = u.find((x) => x.from)
+  return cfg ? `fix IdentityFile at ${at(cfg.from!)}, or pass --identity with a private key file` : 'pass --identity with a private key file'
+}
+
+/** The ways to log in to one endpoint: ssh-agent's keys, then its key files (those that cannot be offered, with why). */
+function authFor(remote: string, ep: Endpoint): {methods: AnyAuthMethod[]; unusable: Unusable[]} {
+  const methods: AnyAuthMethod[] = []
+  const unusable: Unusable[] = []
+  for (const {file: f, from} of ep.identities) {
+    if (!existsSync(f)) {
+      if (ep.explicit) throw new UserError(`remote ${remote}: no key file ${f}`, {code: 'config', hint: 'pass an existing private key with --identity'})
+      // A config's IdentityFile that is not there is passed over, as OpenSSH does, and named if no key logs in.
+      if (from) unusable.push({file: f, why: 'does not exist', from})
+      continue
+    }
+    let key: Buffer
+    try {
+      key = readFileSync(f)
+    } catch (e) {
+      if (ep.explicit || !from) throw new UserError(`remote ${remote}: cannot read the key file ${f}: ${(e as Error).message}`, {code: 'config', hint: 'make it readable by you (chmod 600), or pass another key with --identity'})
+      unusable.push({file: f, why: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, from})
+      continue
+    }
+    const why = unusableKey(key)
+    // A key given by --identity that is no private key at all is a mistake to say at once; one
+    // with a passphrase may still log in through the agent, which holds it unlocked.
+    if (why && ep.explicit && why !== PASSPHRASE) {
+      throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint: f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'})
+    }
+    if (why) unusable.push({file: f, why, from})
+    else methods.push({type: 'publickey', username: ep.user, key})
+  }
+  // IdentityFile keys first, as OpenSSH offers them before the agent's others.
+  if (ep.agent) {
+    const agent: AnyAuthMethod = {type: 'agent', username: ep.user, agent: ep.agent}
+    if (ep.identities.some((i) => i.from)) methods.push(agent)
+    else methods.unshift(agent)
+  }
+  return {methods, unusable}
+}
+
+function noKeyError(remote: string, ep: Endpoint, unusable: Unusable[]): UserError {
+  if (unusable.length) return new UserError(`remote ${remote}: no SSH key steme can use to log in to ${ep.where}: ${noteOf(unusable)}`, {code: 'unauthorized', exit: 1, hint: hintOf(unusable)})
+  return new UserError(`remote ${remote}: no SSH key to log in to ${ep.where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'})
+}
+
+/** Check a host key against the endpoint's known_hosts files, as OpenSSH does: a match anywhere is known, a revoked key anywhere refused. */
+function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string} {
+  let changed: {status: 'changed'; line: number; file: string} | undefined
+  for (const file of ep.knownHosts) {
+    const v = checkHostKeyAs(file, ep.keyName, key)
+    if (v.status === 'revoked') return {...v, file}
+    if (v.status === 'known') return v
+    if (v.status === 'changed') changed ??= {...v, file}
+  }
+  return changed ?? {status: 'unknown'}
+}
+
+function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: UserError) => void): (key: Buffer) => boolean {
+  return (key: Buffer) => {
+    const v = lookUp(ep, key)
+    if (v.status === 'known') return true
+    const fp = `${keyType(key)} ${keyFingerprint(key)}`
+    const name = ep.keyName
+    const role = ep.where.startsWith('jump host ') ? 'jump host ' : ''
+    const file = ep.knownHosts[0]
+    const checked = ep.knownHosts.length ? ep.knownHosts.join(' or ') : 'no known_hosts file (UserKnownHostsFile none)'
+    const record = (why: string) => {
+      if (file === undefined) {
+        opts.onNote?.(`accepted the host key of ${role}${name} (${fp}) for this run only (${why}; no known_hosts file to record it in)`)
+        return true
+      }
+      addHostKeyAs(file, name, key, {hashed: ep.hashKnownHosts})
+      opts.onNote?.(`accepted the host key of ${role}${name} (${fp}) and added it to ${file} (${why})`)
+      return true
+    }
+    if (v.status === 'unknown' && opts.acceptHostKey) return record('--accept-host-key')
+    if (v.status === 'unknown' && ep.acceptNew) return record(`StrictHostKeyChecking accept-new, ${at(ep.acceptNew)}`)
+    if (v.status === 'changed' && opts.acceptHostKey) {
+      opts.onNote?.(`warning: the host key of ${role}${name} changed (${fp}); accepted for this run only because of --accept-host-key`)
+      return true
+    }
+    const scan = `ssh-keyscan ${ep.port === 22 ? '' : `-p ${ep.port} `}${ep.host}`
+    if (v.status === 'unknown') {
+      const aliasNote = name === hostEntryName(ep.host, ep.port) ? '' : ` (HostKeyAlias for ${hostEntryName(ep.host, ep.port)})`
+      setError(
+        new UserError(`remote ${remote}: the host key of ${role}${name}${aliasNote} (${fp}) is not in ${checked}`, {
+          code: 'unauthorized',
+          exit: 1,
+          hint: `check that fingerprint with the server's owner, then add it: \`${aliasNote ? `${scan} | sed 's/^[^ ]*/${name}/'` : scan} >> ${file ?? '~/.ssh/known_hosts'}\` (or log in once with ssh), or rerun with --accept-host-key`,
+        }),
+      )
+    } else if (v.status === 'changed') {
+      setError(
+        new UserError(`remote ${remote}: the host key of ${role}${name} (${fp}) does NOT match ${v.file} line ${v.line}: someone may be intercepting the connection, or the host was reinstalled`, {
+          code: 'unauthorized',
+          exit: 1,
+          hint: `if the change is expected, remove the old key with \`ssh-keygen -f ${v.file} -R '${name}'\` and add the new one; --accept-host-key overrides for one run${ep.acceptNew ? ' (StrictHostKeyChecking accept-new records only new keys, never a changed one)' : ''}`,
+        }),
+      )
+    } else {
+      setError(new UserError(`remote ${remote}: the host key of ${role}${name} is marked @revoked in ${v.file} line ${v.line}`, {code: 'unauthorized', exit: 1, hint: 'do not connect; ask the server owner'}))
+    }
+    return false
+  }
 }

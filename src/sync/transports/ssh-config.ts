@@ -1,0 +1,370 @@
+/**
+ * The user's OpenSSH client configuration (`~/.ssh/config`, then `/etc/ssh/ssh_config`), as it
+ * applies to one host: the options steme's SSH transport honours, each with the file and line it
+ * came from. Parsed by the `ssh-config` package; matched here, as OpenSSH does: `Host` patterns
+ * against the name as typed, `Match` criteria in order, and the first value obtained for an option
+ * wins (IdentityFile accumulates).
+ */
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
+import {hostname, userInfo} from 'node:os'
+import {basename, dirname, isAbsolute, join} from 'node:path'
+import SSHConfig, {LineType, type Line} from 'ssh-config'
+import {UserError} from '../../core/errors.js'
+import {homeDir} from '../../home.js'
+
+/** Where an option's value was written: a config file and line. */
+export interface Origin {
+  file: string
+  line: number
+}
+
+export const at = (o: Origin) => `${o.file} line ${o.line}`
+
+export type StrictHostKeyChecking = 'yes' | 'ask' | 'accept-new' | 'no'
+
+export interface HostConfig {
+  /** The name as typed (a Host alias, or a real host name). */
+  alias: string
+  /** The host to connect to: HostName, else the name as typed. */
+  hostName: string
+  user?: string
+  port?: number
+  identityFiles: {file: string; from: Origin}[]
+  identitiesOnly?: boolean
+  knownHostsFiles?: {files: string[]; from: Origin}
+  strictHostKeyChecking?: {value: StrictHostKeyChecking; from: Origin}
+  hostKeyAlias?: string
+  connectTimeoutMs?: number
+  serverAliveIntervalMs?: number
+  serverAliveCountMax?: number
+  /** ProxyJump hops, in order (`none` gives an empty list). */
+  proxyJump?: {hops: string[]; from: Origin}
+  identityAgent?: string
+  /** HashKnownHosts yes: record new host keys with the name hashed. */
+  hashKnownHosts?: boolean
+  /** Where HostName, User or Port came from, for messages. */
+  from: Partial<Record<'hostName' | 'user' | 'port', Origin>>
+  /** The config files read, in order. */
+  files: string[]
+}
+
+interface Entry {
+  param: string
+  value: string[]
+  from: Origin
+}
+
+/** The config files to read: STEME_SSH_CONFIG alone (like `ssh -F`; `none` reads none), else ~/.ssh/config and /etc/ssh/ssh_config. */
+export function configFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const chosen = env.STEME_SSH_CONFIG
+  if (chosen !== undefined && chosen !== '') return chosen === 'none' ? [] : [chosen]
+  const home = homeDir(env)
+  const files = home === undefined ? [] : [join(home, '.ssh', 'config')]
+  files.push(env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config')
+  return files
+}
+
+const lower = (s: string) => s.toLowerCase()
+
+function globRe(pattern: string): RegExp {
+  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+}
+
+/** An OpenSSH pattern list (`a,b,!c`) against a name: a negated match vetoes. */
+export function matchPatterns(patterns: string[], name: string): boolean {
+  let hit = false
+  for (const p of patterns.flatMap((v) => v.split(',')).filter(Boolean)) {
+    if (p.startsWith('!')) {
+      if (globRe(p.slice(1)).test(name)) return false
+    } else if (globRe(p).test(name)) hit = true
+  }
+  return hit
+}
+
+const values = (line: Line & {value?: unknown}): string[] => {
+  const v = (line as {value: string | {val: string}[]}).value
+  return Array.isArray(v) ? v.map((x) => x.val) : v === undefined || v === '' ? [] : [v]
+}
+
+/** Parse one file into a flat list of directives with their lines; Host/Match open a block. */
+function readEntries(file: string): Entry[] | undefined {
+  let text: string
+  try {
+    if (!existsSync(file) || statSync(file).isDirectory()) return undefined
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new UserError(`cannot read the SSH config file ${file}: ${(e as Error).message}`, {code: 'config', hint: `make it readable, or point STEME_SSH_CONFIG at another file (\`none\` for no config)`})
+  }
+  let parsed: SSHConfig
+  try {
+    parsed = SSHConfig.parse(text)
+  } catch (e) {
+    throw new UserError(`cannot parse the SSH config file ${file}: ${(e as Error).message}`, {code: 'config', hint: 'fix the quoting there (`ssh -G <host>` shows what OpenSSH makes of it)'})
+  }
+  const out: Entry[] = []
+  let line = 1
+  const count = (s: string) => (s.match(/\r\n|\r|\n/g) ?? []).length
+  const walk = (lines: Line[]) => {
+    for (const l of lines) {
+      line += count(l.before)
+      if (l.type === LineType.DIRECTIVE) {
+        out.push({param: lower(l.param), value: values(l), from: {file, line}})
+      }
+      line += count(l.after)
+      if ('config' in l && l.config) walk(l.config as unknown as Line[])
+    }
+  }
+  walk(parsed as unknown as Line[])
+  return out
+}
+
+export interface Context {
+  env: NodeJS.ProcessEnv
+  /** The name as typed. */
+  alias: string
+  /** The user from the URL, if any: it wins, and `Match user` sees it. */
+  user?: string
+  port?: number
+}
+
+/** Expand `~` and OpenSSH's %-tokens in a path-like value. */
+export function expandPath(value: string, from: Origin, t: {home?: string; user: string; host: string; alias: string; port: number; remoteUser: string; env: NodeJS.ProcessEnv}, option: string): string {
+  let v = value
+  if (v === '~' || v.startsWith('~/')) {
+    if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
+    v = t.home + v.slice(1)
+  }
+  v = v.replace(/%(.)/g, (m, k: string) => {
+    switch (k) {
+      case '%':
+        return '%'
+      case 'd':
+        if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory (%d), and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
+        return t.home
+      case 'u':
+        return t.user
+      case 'h':
+        return t.host
+      case 'n':
+        return t.alias
+      case 'p':
+        return String(t.port)
+      case 'r':
+        return t.remoteUser
+      case 'i':
+        return String(process.getuid?.() ?? '')
+      case 'l':
+        return hostname().split('.')[0]
+      case 'L':
+        return hostname()
+      default:
+        throw new UserError(`${option} ${value} (${at(from)}): steme does not know the token ${m}`, {code: 'config', hint: 'use %d (home), %u (local user), %h (host), %n (name as typed), %p (port), %r (remote user), %l, %L, %i or %%'})
+    }
+  })
+  return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string) => {
+    const val = t.env[name]
+    if (val === undefined) throw new UserError(`${option} ${value} (${at(from)}): the environment variable ${name} is not set`, {code: 'config'})
+    return val
+  })
+}
+
+const YES = ['yes', 'true']
+const NO = ['no', 'false']
+
+function flag(e: Entry, option: string): boolean {
+  const v = lower(e.value[0] ?? '')
+  if (YES.includes(v)) return true
+  if (NO.includes(v)) return false
+  throw new UserError(`${option} ${e.value.join(' ')} (${at(e.from)}) is not yes or no`, {code: 'config', hint: `write ${option} yes or ${option} no`})
+}
+
+function seconds(e: Entry, option: string): number {
+  const v = e.value[0] ?? ''
+  if (!/^\d+$/.test(v)) throw new UserError(`${option} ${e.value.join(' ')} (${at(e.from)}) is not a whole number of seconds`, {code: 'config', hint: `write e.g. ${option} 30`})
+  return Number(v)
+}
+
+/** What steme cannot do that would change where or how it connects: refused, never ignored. */
+const UNSUPPORTED: Record<string, string> = {
+  proxycommand: 'steme runs no ProxyCommand: for a bastion use ProxyJump (steme opens the hops itself); for anything else (a VPN helper, a socket) make the host reachable directly',
+  knownhostscommand: 'steme runs no KnownHostsCommand: put the host key in a known_hosts file (UserKnownHostsFile) instead',
+}
+
+/** The configuration for one host, from the config files in order. */
+export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): HostConfig {
+  const home = homeDir(ctx.env)
+  let localUser = ''
+  try {
+    localUser = userInfo().username
+  } catch {
+    localUser = ctx.env.USER ?? ''
+  }
+  const got = new Map<string, Entry>()
+  const identities: Entry[] = []
+  const first = (param: string) => got.get(param)
+  const alias = ctx.alias
+
+  const take = (e: Entry) => {
+    if (e.param === 'identityfile') {
+      identities.push(e)
+      return
+    }
+    // ProxyJump and ProxyCommand exclude each other: the first one set wins, as in OpenSSH.
+    if ((e.param === 'proxyjump' || e.param === 'proxycommand') && (got.has('proxyjump') || got.has('proxycommand'))) return
+    if (!got.has(e.param)) got.set(e.param, e)
+  }
+  const hostNow = () => {
+    const h = first('hostname')?.value[0]
+    return h === undefined ? alias : h.replace(/%h/g, alias).replace(/%%/g, '%')
+  }
+  const userNow = () => ctx.user ?? first('user')?.value[0] ?? localUser
+
+  const read: string[] = []
+  const process_ = (file: string, active: boolean, depth: number, base: string) => {
+    const entries = readEntries(file)
+    if (!entries) return
+    read.push(file)
+    let on = active
+    for (const e of entries) {
+      if (e.param === 'host') {
+        on = active && matchPatterns(e.value, alias)
+        continue
+      }
+      if (e.param === 'match') {
+        on = active && matchBlock(e)
+        continue
+      }
+      if (e.param === 'include') {
+        if (!on) continue
+        if (depth >= 16) throw new UserError(`Include nested too deep at ${at(e.from)}`, {code: 'config'})
+        for (const pattern of e.value) {
+          for (const f of includeFiles(pattern, e.from, base)) process_(f, on, depth + 1, base)
+        }
+        continue
+      }
+      if (on) take(e)
+    }
+  }
+  const matchBlock = (e: Entry): boolean => {
+    const v = e.value
+    for (let i = 0; i < v.length; i++) {
+      const key = lower(v[i])
+      if (key === 'all') continue
+      if (key === 'canonical' || key === 'final') return false
+      const arg = v[++i]
+      if (arg === undefined) throw new UserError(`Match ${key} without a value (${at(e.from)})`, {code: 'config', hint: 'give the criterion a pattern, as in `Match host *.example.com`'})
+      let ok: boolean
+      switch (key) {
+        case 'host':
+          ok = matchPatterns([arg], hostNow())
+          break
+        case 'originalhost':
+          ok = matchPatterns([arg], alias)
+          break
+        case 'user':
+          ok = matchPatterns([arg], userNow())
+          break
+        case 'localuser':
+          ok = matchPatterns([arg], localUser)
+          break
+        case 'exec':
+          throw new UserError(`\`Match exec\` (${at(e.from)}) may apply to ${alias}, and steme runs no commands from the SSH config to decide`, {
+            code: 'config',
+            hint: `put the options for ${alias} in a \`Host ${alias}\` block before that line, or point STEME_SSH_CONFIG at a config without Match exec`,
+          })
+        default:
+          throw new UserError(`\`Match ${v[i - 1]}\` (${at(e.from)}) is a criterion steme does not evaluate, and it may apply to ${alias}`, {
+            code: 'config',
+            hint: `put the options for ${alias} in a \`Host ${alias}\` block before that line, or use Match host/originalhost/user/localuser/all`,
+          })
+      }
+      // Later criteria are not evaluated once one fails, as OpenSSH skips an exec after a failed criterion.
+      if (!ok) return false
+    }
+    return true
+  }
+  const includeFiles = (pattern: string, from: Origin, base: string): string[] => {
+    let p = pattern
+    if (p === '~' || p.startsWith('~/')) p = (home ?? '') + p.slice(1)
+    if (!isAbsolute(p)) p = join(base, p)
+    const dir = dirname(p)
+    const name = basename(p)
+    if (/[*?[]/.test(dir)) throw new UserError(`Include ${pattern} (${at(from)}): steme expands wildcards only in the file name, not in directories`, {code: 'config', hint: 'name the directory without wildcards'})
+    if (!/[*?]/.test(name)) return [p]
+    if (!existsSync(dir)) return []
+    const re = globRe(name)
+    return readdirSync(dir)
+      .filter((f) => re.test(f))
+      .sort()
+      .map((f) => join(dir, f))
+  }
+
+  // A relative Include is resolved against ~/.ssh in a user config, /etc/ssh in the system one.
+  const system = ctx.env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config'
+  for (const f of files) process_(f, true, 0, f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
+
+  for (const [param, why] of Object.entries(UNSUPPORTED)) {
+    const e = got.get(param)
+    if (e && lower(e.value.join(' ')) !== 'none') {
+      throw new UserError(`${e.from.file} line ${e.from.line} sets ${e.value.length ? `${capital(param)} ${e.value.join(' ')}` : capital(param)} for ${alias}, which steme does not support`, {code: 'config', hint: why})
+    }
+  }
+
+  const hostName = hostNow()
+  const portEntry = first('port')
+  let port = ctx.port
+  if (port === undefined && portEntry) {
+    const n = Number(portEntry.value[0])
+    if (!/^\d+$/.test(portEntry.value[0] ?? '') || n < 1 || n > 65535) throw new UserError(`Port ${portEntry.value.join(' ')} (${at(portEntry.from)}) is not a port number`, {code: 'config', hint: 'write a port from 1 to 65535'})
+    port = n
+  }
+  const user = ctx.user ?? first('user')?.value[0]
+  const tokens = {home, user: localUser, host: hostName, alias, port: port ?? 22, remoteUser: user ?? localUser, env: ctx.env}
+  const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], from: {}, files: read}
+  if (first('hostname')) cfg.from.hostName = first('hostname')!.from
+  if (ctx.user === undefined && first('user')) cfg.from.user = first('user')!.from
+  if (ctx.port === undefined && portEntry) cfg.from.port = portEntry.from
+  for (const e of identities) {
+    for (const v of e.value) cfg.identityFiles.push({file: expandPath(v, e.from, tokens, 'IdentityFile'), from: e.from})
+  }
+  const only = first('identitiesonly')
+  if (only) cfg.identitiesOnly = flag(only, 'IdentitiesOnly')
+  const khf = first('userknownhostsfile')
+  if (khf) cfg.knownHostsFiles = {files: khf.value.filter((v) => lower(v) !== 'none').map((v) => expandPath(v, khf.from, tokens, 'UserKnownHostsFile')), from: khf.from}
+  const strict = first('stricthostkeychecking')
+  if (strict) {
+    const v = lower(strict.value[0] ?? '')
+    const value: StrictHostKeyChecking | undefined = YES.includes(v) ? 'yes' : NO.includes(v) || v === 'off' ? 'no' : v === 'ask' ? 'ask' : v === 'accept-new' ? 'accept-new' : undefined
+    if (!value) throw new UserError(`StrictHostKeyChecking ${strict.value.join(' ')} (${at(strict.from)}) is not yes, accept-new, no or ask`, {code: 'config', hint: 'write StrictHostKeyChecking yes (or accept-new to record a new host key)'})
+    cfg.strictHostKeyChecking = {value, from: strict.from}
+  }
+  const alias_ = first('hostkeyalias')
+  if (alias_) cfg.hostKeyAlias = alias_.value[0]
+  const ct = first('connecttimeout')
+  if (ct && lower(ct.value[0] ?? '') !== 'none') cfg.connectTimeoutMs = seconds(ct, 'ConnectTimeout') * 1000 || undefined
+  const sai = first('serveraliveinterval')
+  if (sai) cfg.serverAliveIntervalMs = seconds(sai, 'ServerAliveInterval') * 1000
+  const sacm = first('serveralivecountmax')
+  if (sacm) cfg.serverAliveCountMax = seconds(sacm, 'ServerAliveCountMax')
+  const pj = first('proxyjump')
+  if (pj) cfg.proxyJump = {hops: lower(pj.value.join(',')) === 'none' ? [] : pj.value.flatMap((v) => v.split(',')).filter(Boolean), from: pj.from}
+  const hash = first('hashknownhosts')
+  if (hash) cfg.hashKnownHosts = flag(hash, 'HashKnownHosts')
+  const agent = first('identityagent')
+  if (agent) {
+    const v = agent.value[0] ?? ''
+    cfg.identityAgent = v === 'SSH_AUTH_SOCK' ? (ctx.env.SSH_AUTH_SOCK ?? '') : lower(v) === 'none' ? 'none' : v.startsWith('$') ? (ctx.env[v.slice(1)] ?? '') : expandPath(v, agent.from, tokens, 'IdentityAgent')
+  }
+  return cfg
+}
+
+const capital = (param: string) => ({proxycommand: 'ProxyCommand', knownhostscommand: 'KnownHostsCommand'})[param] ?? param
+
+/** A ProxyJump hop (`[user@]host[:port]` or `ssh://[user@]host[:port]`) split into its parts. */
+export function parseHop(hop: string, from: Origin): {user?: string; host: string; port?: number} {
+  const m = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:@/[\]]+)(?::(\d+))?\/?$/.exec(hop)
+  if (!m) throw new UserError(`ProxyJump ${hop} (${at(from)}) is not [user@]host[:port]`, {code: 'config', hint: 'write the jump hosts as ProxyJump [user@]host[:port][,...]'})
+  const port = m[3] === undefined ? undefined : Number(m[3])
+  if (port !== undefined && (port < 1 || port > 65535)) throw new UserError(`ProxyJump ${hop} (${at(from)}) has no valid port`, {code: 'config'})
+  return {user: m[1], host: m[2].replace(/^\[|\]$/g, ''), port}
+}

@@ -1,0 +1,226 @@
+/** `steme pull ssh://<alias>/...` as an OpenSSH user runs it: ~/.ssh/config honoured, over real sshd servers. */
+import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
+import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
+
+let sshd: Sshd
+let sb: Sandbox
+const REMOTE_CMD = `${process.execPath} ${BIN}`
+
+beforeAll(async () => {
+  sshd = await startSshd()
+  sb = sandbox('steme-sshcfg-')
+  for (const d of ['a', 'b']) {
+    mkdirSync(join(sb.dir, d))
+    expect(sb.run(['init'], {cwd: join(sb.dir, d)}).code).toBe(0)
+  }
+  for (let i = 0; i < 3; i++) expect(sb.run(['assert', `drug:${i}`, 'rate', String(i)], {cwd: join(sb.dir, 'b')}).code).toBe(0)
+  mkdirSync(join(sb.dir, '.ssh'), {mode: 0o700})
+  // No default key (~/.ssh/id_*): only the config's IdentityFile can log in.
+  copyFileSync(sshd.identity, join(sb.dir, '.ssh', 'work_key'))
+  writeFileSync(join(sb.dir, '.ssh', 'kh_work'), sshd.hostKeyLine + '\n')
+})
+afterAll(async () => {
+  await sshd?.stop()
+  sb?.cleanup()
+})
+
+const a = () => join(sb.dir, 'a')
+const b = () => join(sb.dir, 'b')
+const config = () => join(sb.dir, '.ssh', 'config')
+const setConfig = (lines: string[]) => writeFileSync(config(), lines.join('\n') + '\n')
+// The system config is left out, so what this machine's /etc/ssh/ssh_config says does not matter.
+const pull = (url: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => sb.run(['pull', url, '--remote-cmd', REMOTE_CMD, '--json', ...extra], {cwd: a(), env: {STEME_SSH_SYSTEM_CONFIG: join(sb.dir, 'no-system-config'), ...env}})
+const count = (dir: string) => sb.json<{records: number}>(['stats'], {cwd: dir}).records
+
+const myserver = () => [
+  '# work machines',
+  'Host myserver other',
+  '  HostName 127.0.0.1',
+  `  Port ${sshd.port}`,
+  `  User ${sshd.user}`,
+  '  IdentityFile ~/.ssh/work_key',
+  '  UserKnownHostsFile %d/.ssh/kh_work',
+  '',
+  'Host *',
+  // First match wins: these come too late to change myserver's port or user.
+  '  Port 1',
+  '  User nobody-here',
+]
+
+describe('SSH sync honours ~/.ssh/config', () => {
+  it('a Host alias: HostName, Port, User, IdentityFile and UserKnownHostsFile from the config', () => {
+    setConfig(myserver())
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).local.added).toBe(3)
+    expect(count(a())).toBe(3)
+  })
+
+  it('a user or port in the URL wins over the config', () => {
+    setConfig(['Host myserver', '  HostName 127.0.0.1', '  Port 1', '  User nobody-here', '  IdentityFile ~/.ssh/work_key', '  UserKnownHostsFile ~/.ssh/kh_work'])
+    const r = pull(`ssh://${sshd.user}@myserver:${sshd.port}${b()}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  })
+
+  it('an unknown host key: the error names the name it looked up and the file it checked', () => {
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_empty'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`the host key of [127.0.0.1]:${sshd.port} (ssh-ed25519 SHA256:`)
+    expect(r.stderr).toContain(`is not in ${join(sb.dir, '.ssh', 'kh_empty')}`)
+    expect(r.stderr).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${join(sb.dir, '.ssh', 'kh_empty')}`)
+  })
+
+  it('HostKeyAlias: the key is looked up under the alias', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    writeFileSync(join(sb.dir, '.ssh', 'kh_alias'), `build-box ${key}\n`)
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_alias', '  HostKeyAlias build-box'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // Another alias, not in the file: refused, naming that alias.
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_alias', '  HostKeyAlias other-box'])
+    const r2 = pull(`ssh://myserver${b()}`)
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toMatch(/host key of other-box \(HostKeyAlias for \[127\.0\.0\.1\]:\d+\)/)
+  })
+
+  it('StrictHostKeyChecking accept-new records a new host key, and still refuses a changed one', () => {
+    const kh = join(sb.dir, '.ssh', 'kh_new')
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_new', '  StrictHostKeyChecking accept-new'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(new RegExp(`accepted the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} .* added it to ${kh.replace(/[.]/g, '\\.')} \\(StrictHostKeyChecking accept-new, ${config().replace(/[.]/g, '\\.')} line 8\\)`))
+    expect(readFileSync(kh, 'utf8')).toContain(sshd.hostKeyLine)
+    // The same name with another key: a changed key, refused whatever accept-new says.
+    const other = readFileSync(`${sshd.identity}.pub`, 'utf8').trim().split(' ')
+    writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`)
+    const r2 = pull(`ssh://myserver${b()}`)
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toContain(`does NOT match ${kh} line 1`)
+    expect(r2.stderr).toContain('accept-new records only new keys')
+    // HashKnownHosts yes: recorded with the name hashed, as ssh would, and found again.
+    writeFileSync(kh, '')
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_new', '  StrictHostKeyChecking accept-new', '  HashKnownHosts yes'])
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+    const line = readFileSync(kh, 'utf8')
+    expect(line).toMatch(/^\|1\|[^ ]+ ssh-ed25519 /)
+    expect(line).not.toContain('127.0.0.1')
+    const again = pull(`ssh://myserver${b()}`)
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe('')
+  })
+
+  it('an IdentityFile that is not there: the error names it with its config file and line', () => {
+    setConfig(['Host myserver', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  IdentityFile ~/.ssh/gone_key', '  IdentitiesOnly yes', '  UserKnownHostsFile ~/.ssh/kh_work'])
+    const r = pull(`ssh://myserver${b()}`, [], {SSH_AUTH_SOCK: ''})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${join(sb.dir, '.ssh', 'gone_key')} (IdentityFile, ${config()} line 4) does not exist`)
+    expect(r.stderr).toContain(`fix IdentityFile at ${config()} line 4`)
+  })
+
+  it('STEME_SSH_CONFIG names the config file, as ssh -F does; none reads no config', () => {
+    const alt = join(sb.dir, 'alt_config')
+    writeFileSync(alt, myserver().join('\n') + '\n')
+    setConfig(['Host myserver', '  HostName 127.0.0.1', '  Port 1'])
+    const r = pull(`ssh://myserver${b()}`, [], {STEME_SSH_CONFIG: alt})
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // none: ~/.ssh/config's key for this host is not used, and there is no default key.
+    setConfig(['Host 127.0.0.1', '  IdentityFile ~/.ssh/work_key', '  UserKnownHostsFile ~/.ssh/kh_work'])
+    expect(pull(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${b()}`).code).toBe(0)
+    const none = pull(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${b()}`, [], {STEME_SSH_CONFIG: 'none'})
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/no SSH key to log in to/)
+  })
+
+  it('ProxyCommand is refused, naming the file and line, never ignored', () => {
+    setConfig([...myserver().slice(0, 6), '  ProxyCommand nc -x proxy:1080 %h %p'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`${config()} line 7 sets ProxyCommand nc -x proxy:1080 %h %p for myserver, which steme does not support`)
+    expect(r.stderr).toMatch(/ProxyJump/)
+  })
+
+  it('Match exec is refused, and its command never runs', () => {
+    const ran = join(sb.dir, 'match-exec-ran')
+    setConfig([`Match exec "touch ${ran}"`, '  Port 1', ...myserver()])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`\`Match exec\` (${config()} line 1) may apply to myserver`)
+    expect(existsSync(ran)).toBe(false)
+    // A criterion that already failed decides the block: the exec is then never reached.
+    setConfig(['Match originalhost elsewhere exec "false"', '  Port 1', ...myserver()])
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+  })
+
+  it('an option value steme cannot read is an error naming the file and line', () => {
+    setConfig([...myserver().slice(0, 6), '  ConnectTimeout soon'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`ConnectTimeout soon (${config()} line 7) is not a whole number of seconds`)
+  })
+})
+
+describe('ProxyJump', () => {
+  let jump: Sshd
+  let target: Sshd
+  beforeAll(async () => {
+    jump = await startSshd({logLevel: 'DEBUG1', config: ['AllowTcpForwarding yes']})
+    target = await startSshd()
+    copyFileSync(jump.identity, join(sb.dir, '.ssh', 'jump_key'))
+    copyFileSync(target.identity, join(sb.dir, '.ssh', 'target_key'))
+    writeFileSync(join(sb.dir, '.ssh', 'kh_jump'), jump.hostKeyLine + '\n' + target.hostKeyLine + '\n')
+  })
+  afterAll(async () => {
+    await jump?.stop()
+    await target?.stop()
+  })
+  const hosts = () => [
+    'Host inner',
+    '  HostName 127.0.0.1',
+    `  Port ${target.port}`,
+    '  IdentityFile ~/.ssh/target_key',
+    '  ProxyJump bastion',
+    'Host bastion',
+    '  HostName 127.0.0.1',
+    `  Port ${jump.port}`,
+    '  IdentityFile ~/.ssh/jump_key',
+    'Host *',
+    '  UserKnownHostsFile ~/.ssh/kh_jump',
+    '  IdentitiesOnly yes',
+  ]
+
+  it('reaches the target through the jump host, each hop with its own key and host key check', async () => {
+    setConfig(hosts())
+    const r = pull(`ssh://inner${b()}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // The jump host's sshd forwarded the connection to the target's port.
+    // (Its log reaches this process once the event loop runs again, after the synchronous run.)
+    const forwarded = new RegExp(`direct_tcpip: originator .* target 127\\.0\\.0\\.1 port ${target.port}`)
+    for (let i = 0; i < 100 && !forwarded.test(jump.log()); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(jump.log()).toMatch(forwarded)
+  })
+
+  it('a jump host with an unknown host key is refused, naming it as the jump host', () => {
+    writeFileSync(join(sb.dir, '.ssh', 'kh_target_only'), target.hostKeyLine + '\n')
+    setConfig([...hosts().slice(0, 10), '  UserKnownHostsFile ~/.ssh/kh_target_only', '  IdentitiesOnly yes'])
+    const r = pull(`ssh://inner${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`the host key of jump host [127.0.0.1]:${jump.port}`)
+  })
+
+  it('a jump host that refuses to forward: the error says so', async () => {
+    const closed = await freePort()
+    setConfig([...hosts().map((l) => l.replace(`Port ${target.port}`, `Port ${closed}`))])
+    const r = pull(`ssh://inner${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`would not forward a connection to 127.0.0.1 port ${closed}`)
+  })
+})

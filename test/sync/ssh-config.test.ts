@@ -1,0 +1,70 @@
+/** Resolving one host's options from real OpenSSH config files, as OpenSSH matches them. */
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir, userInfo} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {resolveHostConfig} from '../../src/sync/transports/ssh-config.js'
+
+const root = mkdtempSync(join(tmpdir(), 'steme-sshcfg-unit-'))
+afterAll(() => rmSync(root, {recursive: true, force: true}))
+let n = 0
+const home = () => {
+  const dir = join(root, `h${n++}`)
+  mkdirSync(join(dir, '.ssh'), {recursive: true})
+  return dir
+}
+const resolve = (dir: string, text: string, alias: string, extra: {user?: string; port?: number; system?: string} = {}) => {
+  writeFileSync(join(dir, '.ssh', 'config'), text)
+  const env = {HOME: dir, STEME_SSH_SYSTEM_CONFIG: extra.system ?? join(dir, 'no-system')}
+  return resolveHostConfig({env, alias, user: extra.user, port: extra.port})
+}
+
+describe('ssh config', () => {
+  it('first value wins; patterns, negation and case as OpenSSH matches them', () => {
+    const dir = home()
+    const text = ['Host *.lan !db.lan', '  User lanuser', '  ConnectTimeout 7', 'host DB.LAN', '  user dbuser', '  serveraliveinterval 5', 'Host *', '  User everyone', '  ServerAliveInterval 30', '  ServerAliveCountMax 2'].join('\n')
+    const web = resolve(dir, text, 'web.lan')
+    expect(web).toMatchObject({hostName: 'web.lan', user: 'lanuser', connectTimeoutMs: 7000, serverAliveIntervalMs: 30_000, serverAliveCountMax: 2})
+    const db = resolve(dir, text, 'db.lan')
+    expect(db).toMatchObject({user: 'dbuser', serverAliveIntervalMs: 5000})
+    expect(db.connectTimeoutMs).toBeUndefined()
+    expect(resolve(dir, text, 'db.lan', {user: 'me'}).user).toBe('me')
+  })
+
+  it('IdentityFile accumulates, with ~ and %-tokens expanded, and each keeps its line', () => {
+    const dir = home()
+    const cfg = resolve(dir, ['Host box', '  HostName box.example.com', '  User deploy', '  Port 2200', '  IdentityFile ~/.ssh/%h_%r_%p', 'Host *', '  IdentityFile %d/.ssh/id_%u'].join('\n'), 'box')
+    expect(cfg.identityFiles).toEqual([
+      {file: join(dir, '.ssh', 'box.example.com_deploy_2200'), from: {file: join(dir, '.ssh', 'config'), line: 5}},
+      {file: join(dir, '.ssh', `id_${userInfo().username}`), from: {file: join(dir, '.ssh', 'config'), line: 7}},
+    ])
+  })
+
+  it('Include (relative to ~/.ssh, wildcards in the name) and the system config after the user one', () => {
+    const dir = home()
+    mkdirSync(join(dir, '.ssh', 'conf.d'))
+    writeFileSync(join(dir, '.ssh', 'conf.d', '10-box.conf'), 'Host box\n  HostName 10.0.0.5\n')
+    writeFileSync(join(dir, 'system_config'), 'Host *\n  Port 2222\n  HostName ignored\n')
+    const cfg = resolve(dir, 'Include conf.d/*.conf\n', 'box', {system: join(dir, 'system_config')})
+    expect(cfg).toMatchObject({hostName: '10.0.0.5', port: 2222})
+    expect(cfg.files).toEqual([join(dir, '.ssh', 'config'), join(dir, '.ssh', 'conf.d', '10-box.conf'), join(dir, 'system_config')])
+  })
+
+  it('Match host sees the HostName set before it; a bad value names its file and line', () => {
+    const dir = home()
+    const cfg = resolve(dir, ['Host box', '  HostName 10.0.0.5', 'Match host 10.0.0.*', '  User tenuser'].join('\n'), 'box')
+    expect(cfg.user).toBe('tenuser')
+    expect(() => resolve(dir, ['Host box', '  ServerAliveInterval often'].join('\n'), 'box')).toThrow(`ServerAliveInterval often (${join(dir, '.ssh', 'config')} line 2) is not a whole number of seconds`)
+    expect(() => resolve(dir, ['Host box', '  StrictHostKeyChecking maybe'].join('\n'), 'box')).toThrow(/StrictHostKeyChecking maybe \(.* line 2\) is not yes, accept-new, no or ask/)
+    expect(() => resolve(dir, ['Host box', '  IdentityFile ~/.ssh/%z'].join('\n'), 'box')).toThrow(/does not know the token %z/)
+  })
+
+  it('ProxyJump: the first of ProxyJump and ProxyCommand wins; a ProxyCommand that applies is refused', () => {
+    const dir = home()
+    expect(resolve(dir, ['Host box', '  ProxyJump a,b:2222', '  ProxyCommand nc %h %p'].join('\n'), 'box').proxyJump?.hops).toEqual(['a', 'b:2222'])
+    expect(resolve(dir, ['Host box', '  ProxyJump none', 'Host *', '  ProxyJump bastion'].join('\n'), 'box').proxyJump?.hops).toEqual([])
+    expect(() => resolve(dir, ['Host box', '  ProxyCommand nc %h %p', '  ProxyJump a'].join('\n'), 'box')).toThrow(/line 2 sets ProxyCommand nc %h %p for box, which steme does not support/)
+    // A block that does not apply is not this host's business.
+    expect(resolve(dir, ['Host other', '  ProxyCommand nc %h %p'].join('\n'), 'box').hostName).toBe('box')
+  })
+})
