@@ -2,7 +2,7 @@
 import type {Assertion, Json} from '../core/record.js'
 import {field} from '../core/text.js'
 import type {Lens, WitnessQuality} from './types.js'
-import {discoverTruth, effectiveQuality, elementsOf, EXACT_ELEMENTS, partialClaims, partialLists, posteriors, sparsePosteriors, TRUTH_DEFAULTS, weighClaims, type TruthStats} from './truth-discovery.js'
+import {discoverTruth, effectiveQuality, elementsOf, EXACT_ELEMENTS, indexes, partialClaims, partialLists, posteriors, sparsePosteriors, TRUTH_DEFAULTS, weighClaims, type TruthStats} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, maxOf, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
@@ -58,18 +58,20 @@ export function reliabilityLens(model: ReliabilityModel, stats?: TruthStats): Le
     // sparsely, in proportion to the witnesses and what they name, rather than one flag and one
     // term per witness and element: equal up to rounding, and the explanation says so.
     const sparse = elements.size > EXACT_ELEMENTS
-    const lists = obs.map((o) => Int32Array.from(o.els, (e) => elements.get(e)!).sort())
-    const sets = sparse
-      ? undefined
-      : lists.map((els) => {
-          const listed = new Uint8Array(elements.size)
-          for (const e of els) listed[e] = 1
-          return listed
-        })
-    const partial = sets ? partialClaims(sets) : partialLists(lists)
-    const p = sets
-      ? posteriors(elements.size, obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
-      : sparsePosteriors(elements.size, obs.map((o, i) => ({els: lists[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
+    let p: Float64Array
+    if (sparse) {
+      const lists = obs.map((o) => indexes(o.els, elements))
+      const partial = partialLists(lists)
+      p = sparsePosteriors(elements.size, obs.map((o, i) => ({els: lists[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
+    } else {
+      const sets = obs.map((o) => {
+        const listed = new Uint8Array(elements.size)
+        for (const e of o.els) listed[elements.get(e)!] = 1
+        return listed
+      })
+      const partial = partialClaims(sets)
+      p = posteriors(elements.size, obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
+    }
     // Each element's log-probability of being true and of being false, once.
     const yes = new Float64Array(elements.size)
     const no = new Float64Array(elements.size)

@@ -79,7 +79,7 @@ interface Obs {
   /** Element indexes this witness lists, as a set over the object's elements: only on objects of at most EXACT_ELEMENTS elements (see there). */
   listed?: Uint8Array
   /** The same element indexes, ascending. */
-  els: Int32Array
+  els: number[]
   /** The claim is a strict subset of another witness's claim on the object (see partialClaims). */
   partial: boolean
   /** How much of an independent witness this claim counts for (copy detection), in [0, 1]. */
@@ -231,6 +231,13 @@ function logTerms(obs: ReadonlyArray<{quality: WitnessQuality; weight?: number}>
     nf[i] = w * Math.log(1 - fp)
   }
   return {t, f, nt, nf}
+}
+
+/** A claim's elements as their indexes on the object, ascending (a plain array: a typed array per claim cost a one-value flood of 20,000 a tenth more). */
+export function indexes(els: readonly string[], index: ReadonlyMap<string, number>): number[] {
+  const out = els.map((e) => index.get(e)!)
+  if (out.length > 1) out.sort((a, b) => a - b)
+  return out
 }
 
 /** Posterior truth of each element of one object, given witness rates: each element's sum over the witnesses in their order (exact; see EXACT_ELEMENTS). */
@@ -473,7 +480,7 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     o.raw.push({witness: w, els})
   }
   const objs: Obj[] = [...objects.values()].map((o) => {
-    const lists = o.raw.map((r) => Int32Array.from(r.els, (e) => o.elements.get(e)!).sort())
+    const lists = o.raw.map((r) => indexes(r.els, o.elements))
     // One flag per element and witness only where the elements are few (EXACT_ELEMENTS): a flood
     // of 20,000 values of their own took 400 MB of flags.
     const dense = o.elements.size <= EXACT_ELEMENTS
