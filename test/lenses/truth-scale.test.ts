@@ -192,8 +192,8 @@ function distinct(n: number, subject = 's:x'): Assertion[] {
 
 describe('a subject where every witness names a value of its own', () => {
   const rowArb = fc.record({agent: fc.nat(5), source: fc.option(fc.nat(6), {nil: undefined}), value: fc.constantFrom(...VALUES), tick: fc.nat(12)})
-  // VALUES name 5 elements; with up to 59 values of their own the subject stays within EXACT_ELEMENTS.
-  test.prop([fc.integer({min: 1, max: EXACT_ELEMENTS - 5}), fc.array(rowArb, {maxLength: 30}), fc.array(fc.record({subject: fc.nat(3), row: rowArb}), {maxLength: 40})], {numRuns: 40})(
+  // VALUES name 5 elements and distinct() 2 more (A, B): with up to 57 values of their own the subject stays within EXACT_ELEMENTS.
+  test.prop([fc.integer({min: 1, max: EXACT_ELEMENTS - 7}), fc.array(rowArb, {maxLength: 30}), fc.array(fc.record({subject: fc.nat(3), row: rowArb}), {maxLength: 40})], {numRuns: 40})(
     'up to EXACT_ELEMENTS elements: training and the lens equal the reference bit for bit',
     (n, rows, elsewhere) => {
       const cands = [...distinct(n), ...assertions(rows.map((r) => ({...r, tick: r.tick + n + 10})))]
@@ -224,14 +224,16 @@ describe('a subject where every witness names a value of its own', () => {
       const cands = [...distinct(n), ...assertions(rows.map((r) => ({...r, tick: r.tick + n + 10})))]
       const fast = toTable(discoverTruth(claimsOf(cands)))
       const ref = toTable(referenceDiscoverTruth(claimsOf(cands)))
+      // Rounding, except where a last bit tips a wrong-claim flag or a copy probability: on 400
+      // random stores of this shape rates moved by up to 3e-8 and probabilities by up to 9e-10.
       for (const [w, q] of ref) {
-        expect(fast.get(w)!.sensitivity).toBeCloseTo(q.sensitivity, 9)
-        expect(fast.get(w)!.falsePositive).toBeCloseTo(q.falsePositive, 9)
+        expect(fast.get(w)!.sensitivity).toBeCloseTo(q.sensitivity, 6)
+        expect(fast.get(w)!.falsePositive).toBeCloseTo(q.falsePositive, 6)
       }
       for (const [a, b] of [[reliability(cands, ctx(fast), {}), referenceReliability(cands, ctx(ref), {})], [reliability(cands, ctx(), {}), referenceReliability(cands, ctx(), {})]]) {
         expect(a.winner?.key).toBe(b.winner?.key)
         const theirs = new Map(b.candidates.map((c) => [c.key, c.probability]))
-        for (const c of a.candidates) expect(c.probability).toBeCloseTo(theirs.get(c.key)!, 9)
+        for (const c of a.candidates) expect(c.probability).toBeCloseTo(theirs.get(c.key)!, 8)
         const [, named] = /^(\d+) elements are named on this subject, more than (\d+): .* exact only up to rounding$/.exec(a.explanation.at(-1)!)!
         expect(Number(named)).toBeGreaterThanOrEqual(n + 2)
       }
