@@ -2,7 +2,7 @@
 import type {Assertion, Json} from '../core/record.js'
 import {field} from '../core/text.js'
 import type {Lens, WitnessQuality} from './types.js'
-import {discoverTruth, effectiveQuality, elementsOf, partialClaims, posteriors, TRUTH_DEFAULTS, weighClaims} from './truth-discovery.js'
+import {discoverTruth, effectiveQuality, elementsOf, EXACT_ELEMENTS, indexes, partialClaims, partialLists, posteriors, sparsePosteriors, TRUTH_DEFAULTS, weighClaims, type TruthStats} from './truth-discovery.js'
 import {empty, groupByValue, latestPerWitness, maxOf, ordered, plural, rank, resolved, showValue, valueKey, type ValueGroup} from './values.js'
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
@@ -18,9 +18,13 @@ export interface ReliabilityModel {
   groups: (cands: readonly Assertion[], obs: ReadonlyArray<{witness: string; key: string}>) => ValueGroup[]
 }
 
-export const reliability: Lens = reliabilityLens({discoverTruth, partialClaims, weighClaims, groups: elementGroups})
+/** The passes the lens runs by default. */
+export const reliabilityModel: ReliabilityModel = {discoverTruth, partialClaims, weighClaims, groups: elementGroups}
 
-export function reliabilityLens(model: ReliabilityModel): Lens {
+export const reliability: Lens = reliabilityLens(reliabilityModel)
+
+/** The lens, its element sums counted in `stats.cells` (see TruthStats): for tests of its cost. */
+export function reliabilityLens(model: ReliabilityModel, stats?: TruthStats): Lens {
   const {discoverTruth, partialClaims, weighClaims} = model
   return (cands, ctx) => {
     if (cands.length === 0) return empty('reliability', cands)
@@ -50,25 +54,48 @@ export function reliabilityLens(model: ReliabilityModel): Lens {
       const q = table.get(w) ?? pooled
       return q.sensitivity * (1 - q.falsePositive)
     }, TRUTH_DEFAULTS.copyRate)
-    const sets = obs.map((o) => {
-      const listed = new Uint8Array(elements.size)
-      for (const e of o.els) listed[elements.get(e)!] = 1
-      return listed
-    })
-    const partial = partialClaims(sets)
-    const p = posteriors(
-      elements.size,
-      obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})),
-      TRUTH_DEFAULTS.prior,
-    )
+    // Past EXACT_ELEMENTS elements (a subject flooded with values of their own) the sums run
+    // sparsely, in proportion to the witnesses and what they name, rather than one flag and one
+    // term per witness and element: equal up to rounding, and the explanation says so.
+    const sparse = elements.size > EXACT_ELEMENTS
+    let p: Float64Array
+    if (sparse) {
+      const lists = obs.map((o) => indexes(o.els, elements))
+      const partial = partialLists(lists)
+      p = sparsePosteriors(elements.size, obs.map((o, i) => ({els: lists[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
+    } else {
+      const sets = obs.map((o) => {
+        const listed = new Uint8Array(elements.size)
+        for (const e of o.els) listed[elements.get(e)!] = 1
+        return listed
+      })
+      const partial = partialClaims(sets)
+      p = posteriors(elements.size, obs.map((o, i) => ({listed: sets[i], quality: effectiveQuality(o.quality, partial[i]), weight: o.weight})), TRUTH_DEFAULTS.prior, stats)
+    }
+    // Each element's log-probability of being true and of being false, once.
+    const yes = new Float64Array(elements.size)
+    const no = new Float64Array(elements.size)
+    for (let i = 0; i < elements.size; i++) {
+      const q = Math.min(1 - 1e-12, Math.max(1e-12, p[i]))
+      yes[i] = Math.log(q)
+      no[i] = Math.log(1 - q)
+    }
+    // Sparse: every element false, then the value's own elements true.
+    let allFalse = 0
+    if (sparse) for (let i = 0; i < elements.size; i++) allFalse += no[i]
     // A value's log-likelihood: its elements true, every other named element false.
     const logLik = (value: Json) => {
-      const mine = new Set(elementsOf(value))
-      let l = 0
-      for (const [e, i] of elements) {
-        const q = Math.min(1 - 1e-12, Math.max(1e-12, p[i]))
-        l += Math.log(mine.has(e) ? q : 1 - q)
+      const mine = elementsOf(value).map((e) => elements.get(e)!)
+      if (sparse) {
+        if (stats?.cells !== undefined) stats.cells += mine.length + 1
+        let l = allFalse
+        for (const i of mine) l += yes[i] - no[i]
+        return l
       }
+      if (stats?.cells !== undefined) stats.cells += elements.size
+      const set = new Set(mine)
+      let l = 0
+      for (let i = 0; i < elements.size; i++) l += set.has(i) ? yes[i] : no[i]
       return l
     }
     const groups = model.groups(cands, obs)
@@ -91,6 +118,7 @@ export function reliabilityLens(model: ReliabilityModel): Lens {
       `${showValue(w.key)} is the most likely value (p ${w.probability.toFixed(2)}) given each witness's reliability ${learned}`,
       backers.length ? `its most reliable witnesses: ${backers.join('; ')}` : 'no witness holds it as its latest word',
       ...copyNote,
+      ...(sparse ? [`${elements.size} elements are named on this subject, more than ${EXACT_ELEMENTS}: the lens sums each witness's evidence once rather than per element, so probabilities are exact only up to rounding`] : []),
     ], ctx)
   }
 }

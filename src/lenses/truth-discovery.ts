@@ -76,8 +76,10 @@ export function elementsOf(value: Json): string[] {
 
 interface Obs {
   witness: number
-  /** Element indexes this witness lists, as a set over the object's elements. */
-  listed: Uint8Array
+  /** Element indexes this witness lists, as a set over the object's elements: only on objects of at most EXACT_ELEMENTS elements (see there). */
+  listed?: Uint8Array
+  /** The same element indexes, ascending. */
+  els: number[]
   /** The claim is a strict subset of another witness's claim on the object (see partialClaims). */
   partial: boolean
   /** How much of an independent witness this claim counts for (copy detection), in [0, 1]. */
@@ -91,6 +93,17 @@ interface Obj {
 }
 
 /**
+ * Up to this many elements named on one object, the sums over its witnesses run element by
+ * element in one fixed order (the pass is exact: bit for bit what it always was). Past it (a
+ * subject flooded with values of their own, or very long lists) they are sparse: every witness's
+ * evidence for leaving an element out is summed once, and each element adjusted by the few that
+ * list it, so the cost grows with the claims, not claims times elements. The same terms in another
+ * order: the numbers can differ in their last bits. The Book dataset names at most 19 authors on
+ * a book.
+ */
+export const EXACT_ELEMENTS = 64
+
+/**
  * What a pass cost, in steps of the parts that compare claims with claims: element checks of
  * one set against another (partialClaims), pairs of equal wrong claims and claim pairs checked
  * for a difference (copy detection), copy factors multiplied or looked up (weighClaims). Tests
@@ -98,6 +111,12 @@ interface Obj {
  */
 export interface TruthStats {
   steps: number
+  /**
+   * Witness-element pairs the sums over an object's witnesses visit (posteriors and the rates'
+   * sums), where counted: witnesses times elements on an object up to EXACT_ELEMENTS, the
+   * witnesses and what they list past it.
+   */
+  cells?: number
 }
 
 const clamp = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p))
@@ -110,27 +129,37 @@ const clamp = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p))
  */
 export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>, stats?: TruthStats): boolean[] {
   if (sets.length <= PAIRWISE) return pairwisePartial(sets, stats)
+  return partialLists(
+    sets.map((x) => {
+      const els: number[] = []
+      for (let e = 0; e < x.length; e++) if (x[e]) els.push(e)
+      return els
+    }),
+    stats,
+  )
+}
+
+/** partialClaims on each claim's element indexes, ascending and without repeats, rather than one flag per element. */
+export function partialLists(lists: ReadonlyArray<ArrayLike<number>>, stats?: TruthStats): boolean[] {
   // Whether a claim is partial depends on its set alone, so each distinct set is judged once (a
   // flood of one value is one set), against only the sets that hold its rarest element: a
   // superset holds all of them. Comparing every pair of claims took minutes on 20,000 witnesses.
   const distinct = new Map<string, number>()
-  const members: number[][] = []
-  const rep: number[] = []
-  const of = sets.map((x, i) => {
-    const els: number[] = []
-    for (let e = 0; e < x.length; e++) if (x[e]) els.push(e)
-    const k = els.join(',')
+  const members: Array<ArrayLike<number>> = []
+  const of = lists.map((els) => {
+    const k = Array.prototype.join.call(els, ',')
     let d = distinct.get(k)
     if (d === undefined) {
       distinct.set(k, (d = members.length))
       members.push(els)
-      rep.push(i)
     }
     return d
   })
   const holding = new Map<number, number[]>()
   for (let d = 0; d < members.length; d++) {
-    for (const e of members[d]) {
+    const els = members[d]
+    for (let x = 0; x < els.length; x++) {
+      const e = els[x]
       const list = holding.get(e)
       if (list) list.push(d)
       else holding.set(e, [d])
@@ -141,13 +170,18 @@ export function partialClaims(sets: ReadonlyArray<ArrayLike<number>>, stats?: Tr
     // The empty set is a strict subset of every other set.
     if (els.length === 0) return anyNonEmpty
     let rarest = holding.get(els[0])!
-    for (const e of els) if (holding.get(e)!.length < rarest.length) rarest = holding.get(e)!
+    for (let x = 1; x < els.length; x++) if (holding.get(els[x])!.length < rarest.length) rarest = holding.get(els[x])!
     return rarest.some((d) => {
       if (stats) stats.steps++
-      if (members[d].length <= els.length) return false
-      const b = sets[rep[d]]
+      const b = members[d]
+      if (b.length <= els.length) return false
       if (stats) stats.steps += els.length
-      for (const e of els) if (!b[e]) return false
+      // Both ascending: walk them together.
+      let y = 0
+      for (let x = 0; x < els.length; x++) {
+        while (y < b.length && b[y] < els[x]) y++
+        if (y === b.length || b[y] !== els[x]) return false
+      }
       return true
     })
   })
@@ -179,29 +213,91 @@ export function effectiveQuality(q: WitnessQuality, partial: boolean): WitnessQu
   return partial && q.partialSensitivity !== undefined ? {...q, sensitivity: q.partialSensitivity} : q
 }
 
-/** Posterior truth of each element of one object, given witness rates. */
-export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: ArrayLike<number>; quality: WitnessQuality; weight?: number}>, prior: number): Float64Array {
+/** Each witness's log-likelihood terms for an element it lists (t, f: if the element is true, false) and leaves out (nt, nf), times its weight: once per witness, not once per element. */
+function logTerms(obs: ReadonlyArray<{quality: WitnessQuality; weight?: number}>) {
+  const n = obs.length
+  const t = new Float64Array(n)
+  const f = new Float64Array(n)
+  const nt = new Float64Array(n)
+  const nf = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const o = obs[i]
+    const s = clamp(o.quality.sensitivity)
+    const fp = clamp(o.quality.falsePositive)
+    const w = o.weight ?? 1
+    t[i] = w * Math.log(s)
+    f[i] = w * Math.log(fp)
+    nt[i] = w * Math.log(1 - s)
+    nf[i] = w * Math.log(1 - fp)
+  }
+  return {t, f, nt, nf}
+}
+
+/** A claim's elements as their indexes on the object, ascending (a plain array: a typed array per claim cost a one-value flood of 20,000 a tenth more). */
+export function indexes(els: readonly string[], index: ReadonlyMap<string, number>): number[] {
+  const out = els.map((e) => index.get(e)!)
+  if (out.length > 1) out.sort((a, b) => a - b)
+  return out
+}
+
+/** Posterior truth of each element of one object, given witness rates: each element's sum over the witnesses in their order (exact; see EXACT_ELEMENTS). */
+export function posteriors(elementCount: number, obs: ReadonlyArray<{listed: ArrayLike<number>; quality: WitnessQuality; weight?: number}>, prior: number, stats?: TruthStats): Float64Array {
   const out = new Float64Array(elementCount)
   const lp = Math.log(prior)
   const lq = Math.log(1 - prior)
+  const {t, f, nt, nf} = logTerms(obs)
+  if (stats?.cells !== undefined) stats.cells += elementCount * obs.length
   for (let e = 0; e < elementCount; e++) {
     let lt = lp
     let lf = lq
-    for (const o of obs) {
-      const s = clamp(o.quality.sensitivity)
-      const f = clamp(o.quality.falsePositive)
-      const w = o.weight ?? 1
-      if (o.listed[e]) {
-        lt += w * Math.log(s)
-        lf += w * Math.log(f)
+    for (let i = 0; i < obs.length; i++) {
+      if (obs[i].listed[e]) {
+        lt += t[i]
+        lf += f[i]
       } else {
-        lt += w * Math.log(1 - s)
-        lf += w * Math.log(1 - f)
+        lt += nt[i]
+        lf += nf[i]
       }
     }
     out[e] = 1 / (1 + Math.exp(lf - lt))
   }
   return out
+}
+
+/**
+ * The same posteriors from each witness's element indexes, summed sparsely: every witness's
+ * terms for leaving an element out once, then each element moved by the witnesses that list it.
+ * In proportion to the witnesses and what they list, not to witnesses times elements; equal to
+ * posteriors up to rounding (the same terms, added in another order).
+ */
+export function sparsePosteriors(elementCount: number, obs: ReadonlyArray<{els: ArrayLike<number>; quality: WitnessQuality; weight?: number}>, prior: number, stats?: TruthStats): Float64Array {
+  const {t, f, nt, nf} = logTerms(obs)
+  let baseT = Math.log(prior)
+  let baseF = Math.log(1 - prior)
+  for (let i = 0; i < obs.length; i++) {
+    baseT += nt[i]
+    baseF += nf[i]
+  }
+  const lt = new Float64Array(elementCount).fill(baseT)
+  const lf = new Float64Array(elementCount).fill(baseF)
+  for (let i = 0; i < obs.length; i++) {
+    const els = obs[i].els
+    if (stats?.cells !== undefined) stats.cells += els.length + 1
+    for (let x = 0; x < els.length; x++) {
+      lt[els[x]] += t[i] - nt[i]
+      lf[els[x]] += f[i] - nf[i]
+    }
+  }
+  const out = new Float64Array(elementCount)
+  for (let e = 0; e < elementCount; e++) out[e] = 1 / (1 + Math.exp(lf[e] - lt[e]))
+  if (stats?.cells !== undefined) stats.cells += elementCount
+  return out
+}
+
+/** An object's posteriors: exact up to EXACT_ELEMENTS elements, sparse past it. */
+function objectPosteriors(o: Obj, quality: (ob: Obs) => WitnessQuality, weighted: boolean, prior: number, stats?: TruthStats): Float64Array {
+  if (o.elements.length > EXACT_ELEMENTS) return sparsePosteriors(o.elements.length, o.obs.map((ob) => ({els: ob.els, quality: quality(ob), ...(weighted ? {weight: ob.weight} : {})})), prior, stats)
+  return posteriors(o.elements.length, o.obs.map((ob) => ({listed: ob.listed!, quality: quality(ob), ...(weighted ? {weight: ob.weight} : {})})), prior, stats)
 }
 
 /**
@@ -224,10 +320,18 @@ function dependence(objs: Obj[], n: number, post: (o: Obj) => Float64Array, scor
   const wrong: boolean[][] = []
   for (const o of objs) {
     const p = post(o)
+    // Wrong: it lists something false or leaves out something true (not the most likely set):
+    // some element it lists is below 0.5, or it lists fewer of those at 0.5 or more than there are.
+    let believed = 0
+    for (let e = 0; e < p.length; e++) if (p[e] >= 0.5) believed++
     const flags = o.obs.map((ob) => {
       let bad = false
-      // Wrong: it lists something false or leaves out something true (not the most likely set).
-      for (let e = 0; e < p.length; e++) if (ob.listed[e] ? p[e] < 0.5 : p[e] >= 0.5) bad = true
+      let held = 0
+      for (let x = 0; x < ob.els.length; x++) {
+        if (p[ob.els[x]] < 0.5) bad = true
+        else held++
+      }
+      if (held < believed) bad = true
       claims[ob.witness]++
       if (bad) errors[ob.witness]++
       return bad
@@ -376,13 +480,19 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     o.raw.push({witness: w, els})
   }
   const objs: Obj[] = [...objects.values()].map((o) => {
-    const listed = o.raw.map((r) => {
-      const l = new Uint8Array(o.elements.size)
-      for (const e of r.els) l[o.elements.get(e)!] = 1
-      return l
-    })
-    const partial = partialClaims(listed, stats)
-    return {elements: [...o.elements.keys()], obs: o.raw.map((r, i) => ({witness: r.witness, listed: listed[i], partial: partial[i], weight: 1, key: [...r.els].sort().join('\u0000')}))}
+    const lists = o.raw.map((r) => indexes(r.els, o.elements))
+    // One flag per element and witness only where the elements are few (EXACT_ELEMENTS): a flood
+    // of 20,000 values of their own took 400 MB of flags.
+    const dense = o.elements.size <= EXACT_ELEMENTS
+    const listed = dense
+      ? lists.map((els) => {
+          const l = new Uint8Array(o.elements.size)
+          for (const e of els) l[e] = 1
+          return l
+        })
+      : undefined
+    const partial = listed ? partialClaims(listed, stats) : partialLists(lists, stats)
+    return {elements: [...o.elements.keys()], obs: o.raw.map((r, i) => ({witness: r.witness, ...(listed ? {listed: listed[i]} : {}), els: lists[i], partial: partial[i], weight: 1, key: [...r.els].sort().join('\u0000')}))}
   })
   const n = names.length
   let sens = new Float64Array(n).fill(opt.sensitivity)
@@ -400,7 +510,7 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     // Copy detection, once the rates have settled: find the pairs of witnesses that repeat each
     // other's mistakes, then count each claim for as much of an independent witness as it is.
     const score = (w: number) => sens[w] * (1 - fpr[w])
-    copies = dependence(objs, n, (o) => posteriors(o.elements.length, o.obs.map((ob) => ({listed: ob.listed, quality: quality0(ob.witness, ob.partial)})), opt.prior), score, opt, stats)
+    copies = dependence(objs, n, (o) => objectPosteriors(o, (ob) => quality0(ob.witness, ob.partial), false, opt.prior, stats), score, opt, stats)
     for (const o of objs) weighClaims(o.obs, copies, score, opt.copyRate, stats)
     converged = false
   }
@@ -414,18 +524,39 @@ export function discoverTruth(claims: Iterable<Claim>, options: TruthOptions = {
     const fp = new Float64Array(n)
     const neg = new Float64Array(n)
     for (const o of objs) {
-      const p = posteriors(
-        o.elements.length,
-        o.obs.map((ob) => ({listed: ob.listed, quality: quality0(ob.witness, ob.partial), weight: ob.weight})),
-        opt.prior,
-      )
+      const p = objectPosteriors(o, (ob) => quality0(ob.witness, ob.partial), true, opt.prior, stats)
+      if (o.elements.length > EXACT_ELEMENTS) {
+        // Sparse (see EXACT_ELEMENTS): the sums over all elements once for the object, then each
+        // witness's listed elements.
+        let all = 0
+        let none = 0
+        for (let e = 0; e < p.length; e++) {
+          all += p[e]
+          none += 1 - p[e]
+        }
+        if (stats?.cells !== undefined) stats.cells += p.length
+        for (const ob of o.obs) {
+          const T = ob.partial ? ptp : tp
+          const P = ob.partial ? ppos : pos
+          P[ob.witness] += all
+          neg[ob.witness] += none
+          if (stats?.cells !== undefined) stats.cells += ob.els.length + 1
+          for (let x = 0; x < ob.els.length; x++) {
+            T[ob.witness] += p[ob.els[x]]
+            fp[ob.witness] += 1 - p[ob.els[x]]
+          }
+        }
+        continue
+      }
       for (const ob of o.obs) {
         const T = ob.partial ? ptp : tp
         const P = ob.partial ? ppos : pos
+        const listed = ob.listed!
+        if (stats?.cells !== undefined) stats.cells += p.length
         for (let e = 0; e < p.length; e++) {
           P[ob.witness] += p[e]
           neg[ob.witness] += 1 - p[e]
-          if (ob.listed[e]) {
+          if (listed[e]) {
             T[ob.witness] += p[e]
             fp[ob.witness] += 1 - p[e]
           }
