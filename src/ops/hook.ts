@@ -4,7 +4,7 @@ import {createHash} from 'node:crypto'
 import {existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 import type {CommitHook} from '../claims/load.js'
-import {findGitRoot, git} from '../claims/repo.js'
+import {findGitRoot, git, gitAsync} from '../claims/repo.js'
 import {UserError} from '../core/errors.js'
 import {replaceFileSync} from '../output-file.js'
 
@@ -105,6 +105,26 @@ export function commitHook(cwd: string): CommitHook {
   const path = hookPath(cwd)
   const state = hookState(path)
   return state === 'absent' ? {kind: 'none'} : state === 'ours' ? {kind: 'steme'} : {kind: 'other', path}
+}
+
+/**
+ * Why merges go unverified in the repo at root, when its pre-commit hook is steme's and it has no
+ * pre-merge-commit hook: a steme before that hook existed installed only the first, and nothing
+ * else would tell the teammates who installed it then. Undefined otherwise, or when git cannot say.
+ */
+export async function mergeHookGap(root: string): Promise<string | undefined> {
+  let dir: string
+  try {
+    dir = (await gitAsync(root, ['rev-parse', '--git-path', 'hooks'])).trim()
+  } catch {
+    return undefined
+  }
+  const hooks = isAbsolute(dir) ? dir : join(root, dir)
+  const pre = hookState(join(hooks, 'pre-commit'))
+  if ((pre !== 'ours' && pre !== 'edited') || hookState(join(hooks, MERGE_HOOK)) !== 'absent') return undefined
+  // A hook from a steme before digests reads as edited, and install replaces that only with --force (keeping it).
+  const run = pre === 'ours' ? '`steme hook install`' : '`steme hook install --force` (your current pre-commit hook is kept beside it)'
+  return `merges \`git merge\` makes without conflicts are not verified here: steme's pre-commit hook is installed but not its ${MERGE_HOOK} hook, which git runs for them instead; run ${run} to add it`
 }
 
 /**

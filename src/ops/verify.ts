@@ -11,7 +11,7 @@ import {testPatterns, type PatternCache} from '../claims/pattern-tests.js'
 import {openRepo} from '../claims/repo.js'
 import {decide, indexObservations, unclaimed, type StoreAnswer, type Unchecked, type Verdict} from '../claims/verdict.js'
 import type {Deps} from './deps.js'
-import {commitHook} from './hook.js'
+import {commitHook, mergeHookGap} from './hook.js'
 import type {VerifyReport, VerifyRequest} from './verify-request.js'
 
 export type StoreDeps = Pick<Deps, 'store' | 'config'> & {
@@ -122,6 +122,8 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   const listing = repo.list()
   const useCache = staged && input.cache !== false
   if (!useCache || !hasCache(repo)) prefetchParsers(input.claims ?? defaultClaimsPath(root))
+  // Asked alongside the work below: one git process, whose answer is wanted only at the end.
+  const mergeGap = mergeHookGap(root).catch(() => undefined)
   const files = await listing
   // Lenses are checked inside loading, so a claims file naming an unknown lens leaves no cache entry behind.
   const {claims: cf, from, warning: claimsWarning} = await loadClaims(root, input.claims, repo, files, {cache: useCache, checkLenses: true, hook: () => commitHook(root)})
@@ -156,6 +158,8 @@ export async function verifyOp(deps: VerifyDeps, input: VerifyInput): Promise<Ve
   // After settle(), which decides which claims fail (severity, baseline).
   const storeless = store === 'absent' ? noStoreWarning(cf, verdicts) : undefined
   if (storeless) warnings.push(storeless)
+  const gap = await mergeGap
+  if (gap) warnings.push(gap)
   return {
     root,
     claimsFile: cf.path,

@@ -266,6 +266,33 @@ describe('pre-commit hook', () => {
     expect(existsSync(join(dir, '.git/hooks/pre-commit'))).toBe(false)
   })
 
+  it('a repo whose steme pre-commit hook came without the merge hook says once per run that merges are not verified, until `hook install` adds it', () => {
+    const dir = repoWithHook()
+    const mergeHook = join(dir, '.git/hooks/pre-merge-commit')
+    // As a steme from before the merge hook left it: its pre-commit hook alone.
+    rmSync(mergeHook)
+    writeFiles(dir, {'README.md': 'hello\n'})
+    git(dir, ['add', 'README.md'])
+    const r = git(dir, ['commit', '-m', 'a commit the hook passes'])
+    expect(r.code, r.out).toBe(0)
+    const note = /merges `git merge` makes without conflicts are not verified here: steme's pre-commit hook is installed but not its pre-merge-commit hook, which git runs for them instead; run `steme hook install` to add it/g
+    expect(r.out.match(note)).toHaveLength(1)
+    const json = steme(dir, 'verify', '--staged', '--json')
+    expect(json.code, json.err).toBe(0)
+    expect(JSON.parse(json.out).warnings).toEqual([expect.stringMatching(note)])
+    expect(json.err.match(note)).toHaveLength(1)
+    // An old hook without the digest reads as edited: install replaces it only with --force.
+    const pre = join(dir, '.git/hooks/pre-commit')
+    writeFileSync(pre, readFileSync(pre, 'utf8').replace(/^# steme-verify hook sha256:[0-9a-f]+$/m, '# steme-verify hook'), {mode: 0o755})
+    expect(steme(dir, 'verify').err).toContain('run `steme hook install --force` (your current pre-commit hook is kept beside it) to add it')
+    expect(steme(dir, 'hook', 'install', '--force').code).toBe(0)
+    expect(existsSync(mergeHook)).toBe(true)
+    const after = steme(dir, 'verify', '--staged', '--json')
+    expect(after.code, after.err).toBe(0)
+    expect(JSON.parse(after.out).warnings).toEqual([])
+    expect(after.err).not.toContain('not verified')
+  })
+
   it('a fresh clone without the store: the refused commit says the claim needs the store and how to get one', () => {
     const origin = makeRepo({'package.json': '{"name": "app"}\n', '.steme/claims.toml': claim('owner', 'service:app', 'owner', 'expect = "team-a"')}, {git: true})
     expect(steme(origin, 'init').code).toBe(0)
