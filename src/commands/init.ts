@@ -6,7 +6,7 @@ export default class Init extends StemeCommand {
   static summary = 'Create a store in .steme/ here (database, config, .gitignore) and a signing key if you have none'
   static description =
     '.steme/ holds the database (kept out of git by its .gitignore), config.toml and, for claims, claims.toml. Run again, init changes nothing. ' +
-    'Commands find the store as git finds a repository: --store, else STEME_STORE, else the nearest .steme/ upward; init says so (on stderr) when commands here would find another one (named by STEME_STORE, or a store this one is made inside).\n' +
+    'Commands find the store as git finds a repository: --store, else STEME_STORE, else the nearest .steme/ upward; init says so (on stderr) when commands here would find another one (named by STEME_STORE, or a store this one is made inside), and when this directory is below the top of a git repository: `steme verify`, the claims commands and the hook work from the top (claims in <top>/.steme/claims.toml), so they use a store there (`steme init --dir <top>`), not this one.\n' +
     'A signing key is made only when you have none and STEME_KEY is not set: in $XDG_CONFIG_HOME/steme/keys, else ~/.config/steme/keys, mode 0600, never printed. When you have keys and none can sign, init says why.'
   static examples = [
     '<%= config.bin %> init',

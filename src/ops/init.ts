@@ -7,6 +7,7 @@ import {redactUrls} from '../core/redact.js'
 // A PostgreSQL password may hold / ? # or @, which end a URL's user info for any other scheme.
 import {isPostgresUrl, redact as redactPg} from '../adapters/postgres/url.js'
 import {KeyStore, type KeyInfo} from '../keystore.js'
+import {findGitRoot} from '../claims/repo.js'
 import {openStore, openWhenFree, type StoreWait} from '../runtime.js'
 
 export interface InitInput {
@@ -122,7 +123,23 @@ function whereFound(dir: string, env: NodeJS.ProcessEnv): string[] {
   }
   const above = dirname(root) === root ? undefined : findStoreAbove(dirname(root))
   if (above !== undefined) notes.push(`this store is inside the tree of the store at ${above}: commands run in ${root} and below now use this one`)
+  const repo = belowRepoTop(root, env)
+  if (repo) notes.push(repo)
   return notes
+}
+
+/**
+ * A store made in a subdirectory of a git work tree, as `git init` makes a repository where it is
+ * run: commands run there find it, but verify, the claims commands and the hook work from the top of
+ * the work tree (claims in <top>/.steme/claims.toml, a store looked for from there upward), so they
+ * never see it. Said, rather than the store moved, since a store for one part of a repo is a fair wish.
+ */
+function belowRepoTop(root: string, env: NodeJS.ProcessEnv): string | undefined {
+  const top = findGitRoot(root, env)
+  if (top === undefined || top === root) return undefined
+  const topStore = join(top, STEME_DIR)
+  const theirs = existsSync(topStore) ? `they use the store at ${topStore}` : `for a store they use, run \`steme init --dir ${top}\``
+  return `${root} is inside the git repository at ${top}: commands run in ${root} and below use this store, but \`steme verify\`, the claims commands and the git hook work from the repository's top (claims in ${join(topStore, 'claims.toml')}), so they do not use it; ${theirs}`
 }
 
 /**

@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -67,5 +68,29 @@ describe('init where commands would find another store', () => {
       expect(r.stderr).toContain('(postgres://steme:***@db.internal/steme)')
       expect(r.stderr).not.toMatch(/hun|ter2/)
     }
+  })
+})
+
+describe('init in a subdirectory of a git repository', () => {
+  it('makes the store there, as git init would, and says verify and the claims commands work from the repository top', () => {
+    const top = join(sb.dir, 'repo')
+    mkdirSync(top)
+    expect(spawnSync('git', ['init', '-q'], {cwd: top}).status).toBe(0)
+    const sub = join(top, 'tools')
+    mkdirSync(sub)
+    const r = sb.run(['init', '--json'], {cwd: sub})
+    expect(r.code, r.stderr).toBe(0)
+    const note = `${sub} is inside the git repository at ${top}: commands run in ${sub} and below use this store, but \`steme verify\`, the claims commands and the git hook work from the repository's top (claims in ${join(top, '.steme', 'claims.toml')}), so they do not use it; for a store they use, run \`steme init --dir ${top}\``
+    expect(JSON.parse(r.stdout)).toMatchObject({dir: join(sub, '.steme'), created: true, notes: [note]})
+    expect(r.stderr).toBe(`note: ${note}\n`)
+    expect(location(sub)).toBe(join(sub, '.steme', 'store.duckdb'))
+    // Done as the note says: the store at the top has nothing to say, and one made below it afterwards names it.
+    const atTop = sb.run(['init', '--dir', top], {cwd: sub})
+    expect(atTop.code, atTop.stderr).toBe(0)
+    expect(atTop.stderr).toBe('')
+    const docs = join(top, 'docs')
+    mkdirSync(docs)
+    const below = sb.run(['init'], {cwd: docs})
+    expect(below.stderr).toContain(`so they do not use it; they use the store at ${join(top, '.steme')}\n`)
   })
 })
