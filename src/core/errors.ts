@@ -27,13 +27,16 @@ export class UserError extends Error {
   readonly exit: 1 | 2
   /** Where in the input the problem is (1-based), when it is in a text the user wrote. */
   readonly at?: {line: number; column?: number}
-  constructor(message: string, opts: {code?: ErrorCode; hint?: string; exit?: 1 | 2; cause?: unknown; at?: {line: number; column?: number}} = {}) {
+  /** Facts a script needs about the failure, beside code, message and hint in the --json error document (e.g. an ingest's progress). */
+  readonly details?: Record<string, unknown>
+  constructor(message: string, opts: {code?: ErrorCode; hint?: string; exit?: 1 | 2; cause?: unknown; at?: {line: number; column?: number}; details?: Record<string, unknown>} = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = 'UserError'
     this.code = opts.code ?? 'usage'
     this.hint = opts.hint
     this.exit = opts.exit ?? 2
     if (opts.at) this.at = opts.at
+    if (opts.details) this.details = opts.details
   }
 }
 

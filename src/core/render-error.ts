@@ -128,7 +128,7 @@ export function renderError(err: unknown, json: boolean): number {
   if (err instanceof UserError) {
     // A URL's userinfo (a token, a password) is never echoed, whatever message carries it (hints are steme's own text).
     const message = redactUrls(err.message)
-    if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message, hint: err.hint}}) + '\n')
+    if (json) process.stdout.write(JSON.stringify({error: {code: err.code, message, hint: err.hint, ...err.details}}) + '\n')
     process.stderr.write(`error: ${lines(message)}\n${err.hint ? `hint: ${lines(err.hint)}\n` : ''}`)
     return err.exit
   }

@@ -61,7 +61,39 @@ const GROUP_ROWS = 65_536
 const CSV_JSON = new Set(['value', 'evidence', 'supersedes', 'valid', 'weight'])
 const CSV_NUM = new Set(['confidence'])
 
+/**
+ * What an ingest that failed part way (its store's server gone, its disk full) had done by then:
+ * the records stored (added), those found stored already (present) and the lines rejected; for
+ * NDJSON, lastLine: every line up to it was stored or rejected, and nothing after it was stored.
+ * What a rerun of plain facts would store a second time follows from it.
+ */
+export interface IngestDone {
+  added: number
+  present: number
+  rejected: number
+  lastLine?: number
+}
+
+const doneBy = new WeakMap<object, IngestDone>()
+
+/** What the ingest whose failure this is had done (undefined for an error that is not an ingest's). */
+export const doneBeforeFailure = (e: unknown): IngestDone | undefined => (typeof e === 'object' && e !== null ? doneBy.get(e) : undefined)
+
 export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSummary> {
+  const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
+  const stored: {lastLine?: number} = {}
+  try {
+    return await ingestInto(deps, input, progress, stored)
+  } catch (e) {
+    if (typeof e === 'object' && e !== null && !doneBy.has(e)) {
+      const {added, present, rejected} = progress
+      doneBy.set(e, {added, present, rejected, ...(stored.lastLine !== undefined ? {lastLine: stored.lastLine} : {})})
+    }
+    throw e
+  }
+}
+
+async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgress, stored: {lastLine?: number}): Promise<IngestSummary> {
   let key: KeyPair | undefined
   let noKeyReason: string | undefined
   try {
@@ -72,7 +104,6 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const [runner] = await Promise.all([input.runner ?? startRunner(key, {threads: input.threads, noKeyReason}), initHash()])
   const skewMs = deps.config.skewSeconds * 1000
   const maxErrors = input.maxErrors ?? 100
-  const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
   const errors: LineError[] = []
   const store = deps.store
   const columnar = typeof store.insertColumns === 'function'
@@ -85,6 +116,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   // DuckDB appends and commits far cheaper in big batches than in chunk-sized ones.
   let group: ChunkResult[] = []
   let groupRows = 0
+  // The last NDJSON line of the chunks taken so far (undefined once a chunk's lines are not known as a range).
+  let takenThrough: number | undefined = 0
 
   // Groups handed to the store and not yet stored: checking waits when the store falls behind,
   // so verified rows cannot pile up in memory.
@@ -93,6 +126,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
   const flush = () => {
     if (group.length === 0) return
     const parts = group
+    const through = takenThrough
     group = []
     groupRows = 0
     storing++
@@ -101,6 +135,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         const res = columnar ? await store.insertColumns!(parts.map((r) => r.cols!)) : await store.insert(parts.flatMap((r) => r.ok))
         progress.added += res.added
         progress.present += res.present
+        if (through) stored.lastLine = through
         input.onProgress?.({...progress})
       } finally {
         storing--
@@ -114,7 +149,8 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
 
   /** Where a rejected entry is in the input, when its number is not already its line (JSON array elements). */
   let place = (e: LineError): LineError => e
-  const onResult = (r: ChunkResult) => {
+  const onResult = (r: ChunkResult, last: number | undefined) => {
+    takenThrough = takenThrough === undefined || last === undefined ? undefined : last
     progress.lines += r.lines
     progress.rejected += r.errors.length
     for (const e of r.errors) if (errors.length < maxErrors) errors.push(place(e))
@@ -126,14 +162,28 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
     if (groupRows >= GROUP_ROWS) flush()
   }
 
-  const submit = async (job: Omit<ChunkJob, 'seq' | 'nowMs' | 'skewMs'>, entries: number) => {
+  // Chunks are taken in the order they were read, whichever worker finishes first, so what is stored
+  // is always the input up to some line: a failure can say where to go on without storing anything twice.
+  const held = new Map<number, {r: ChunkResult; last?: number}>()
+  let nextSeq = 0
+  const take = (n: number, r: ChunkResult, last: number | undefined) => {
+    held.set(n, {r, last})
+    for (let h = held.get(nextSeq); h; h = held.get(nextSeq)) {
+      held.delete(nextSeq++)
+      onResult(h.r, h.last)
+    }
+  }
+  /** `last`: the job's last input line, when its lines are a range of the input's (NDJSON). */
+  const submit = async (job: Omit<ChunkJob, 'seq' | 'nowMs' | 'skewMs'>, entries: number, last?: number) => {
     if (failure) throw failure
     if (storing >= 2) await inserting.catch(() => undefined)
-    while (inflight.size >= limit) await Promise.race(inflight)
+    // Chunks held for an earlier one count too, so checked rows never pile up behind a slow chunk.
+    while (inflight.size > 0 && inflight.size + held.size >= limit) await Promise.race(inflight)
+    if (failure) throw failure
     const full: ChunkJob = {...job, seq: seq++, nowMs: Date.now(), skewMs, columnar}
     if (input.allowAgents) full.allowAgents = input.allowAgents
     if (key) full.stamp = deps.clock.reserve(entries)
-    const p = runner.run(full).then(onResult, (e) => {
+    const p = runner.run(full).then((r) => take(full.seq, r, last), (e) => {
       failure ??= e
     })
     const tracked = p.finally(() => inflight.delete(tracked))
@@ -215,7 +265,7 @@ export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSu
         pieces = []
         piecesLen = 0
         piecesLines = 0
-        await submit({text, lineNos: {first: lineNo}}, lines)
+        await submit({text, lineNos: {first: lineNo}}, lines, lineNo + lines - 1)
         lineNo += lines
       }
       const add = (b: Uint8Array) => {

@@ -1,4 +1,5 @@
 /** A PostgreSQL store used as a team uses it: two servers on one machine, the server going away under a running command. */
+import {writeFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 import {initHash} from '../../src/core/hash.js'
@@ -113,6 +114,68 @@ describe('ingest when the server goes away', () => {
       await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`)
       await c.end()
     }
+  })
+})
+
+describe('ingest cut part way, said with what it had done', () => {
+  it('the --json error carries the progress (added, present, rejected, the last line stored), and going on from that line stores every fact once', {timeout: 300_000}, async () => {
+    const name = `${db.split('/').pop()}_cut`
+    const url = await server.database(name)
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    // Three append transactions of plain facts (65,536 rows each), every value its line number, and one line rejected.
+    const n = 150_000
+    const lines = Array.from({length: n}, (_, i) => (i === 9 ? '{"subject": "s:x"}' : JSON.stringify({subject: `s:${i % 500}`, predicate: 'p', value: i + 1})))
+    const file = `${sb.dir}/cut.ndjson`
+    writeFileSync(file, lines.join('\n') + '\n')
+    const run = sb.runAsync(['ingest', file, '--store', url, '--json'])
+    const c = new pg.Client({connectionString: url})
+    await c.connect()
+    let cut = false
+    try {
+      let done = false
+      void run.finally(() => (done = true))
+      // Once a transaction is committed and the next one is under way, the server goes away.
+      while (!done) {
+        const {rows} = await c.query<{stored: number; inserting: number}>(
+          `SELECT (SELECT count(*)::int FROM steme.records) AS stored, (SELECT count(*)::int FROM pg_stat_activity WHERE datname = $1 AND application_name = 'steme' AND query LIKE 'WITH ins AS%' AND state <> 'idle') AS inserting`,
+          [name],
+        )
+        if (rows[0].stored > 0 && rows[0].inserting > 0) {
+          await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'steme'`, [name])
+          cut = true
+          break
+        }
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    } finally {
+      await c.end()
+    }
+    const r = await run
+    expect(cut, `the ingest ended before a second transaction was seen: ${r.code} ${r.stdout} ${r.stderr}`).toBe(true)
+    expect(r.code, r.stderr).toBe(1)
+    const {error} = JSON.parse(r.stdout) as {error: {message: string; hint: string; progress: {added: number; present: number; rejected: number; lastLine?: number}}}
+    expect(error.message).toMatch(/^lost the connection to the PostgreSQL server/)
+    const {progress} = error
+    const count = async (sql: string) => {
+      const k = new pg.Client({connectionString: url})
+      await k.connect()
+      try {
+        return (await k.query(sql)).rows[0] as Record<string, number>
+      } finally {
+        await k.end()
+      }
+    }
+    const stored = (await count('SELECT count(*)::int AS n FROM steme.records')).n
+    expect(progress.added).toBe(stored)
+    expect(progress.present).toBe(0)
+    expect(progress.rejected).toBeGreaterThanOrEqual(1)
+    // Stored is the input up to lastLine, less the one line rejected there: nothing after it.
+    expect(progress.lastLine).toBe(stored + 1)
+    expect(error.hint).toContain(`before the failure: ${stored} added, 0 already present, ${progress.rejected} rejected; every line up to ${progress.lastLine} of ${file} was stored or rejected, and none after it stored: to go on, tail -n +${progress.lastLine! + 1} ${file} | steme ingest --format ndjson -`)
+    // Going on as the hint says stores the rest, and no fact twice.
+    const rest = sb.run(['ingest', '-', '--format', 'ndjson', '--store', url], {input: lines.slice(progress.lastLine).join('\n') + '\n'})
+    expect(rest.code, rest.stderr).toBe(0)
+    expect(await count(`SELECT count(*)::int AS n, count(DISTINCT canonical::jsonb->'value')::int AS distinct FROM steme.records`)).toEqual({n: n - 1, distinct: n - 1})
   })
 })
 
