@@ -201,7 +201,8 @@ export class TokenFile {
         hint: 'revoke one by its id (`steme serve token list` shows them)',
       })
     }
-    if (hit.length === 0) throw new UserError(`no active token with id or name "${idOrName}"`, {code: 'not_found', exit: 1, hint: 'list tokens with `steme serve token list`'})
+    // A name that names nothing configured is a usage error (exit 2), as for remotes and keys; exit 1 is for ids the store lacks.
+    if (hit.length === 0) throw new UserError(`no active token with id or name "${idOrName}"`, {code: 'not_found', hint: 'list tokens with `steme serve token list`'})
     const now = new Date().toISOString()
     this.write(tokens.map((t) => (hit.includes(t) ? {...t, revoked: now} : t)))
     return hit.map((t) => ({...t, revoked: now}))
