@@ -15,6 +15,9 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
   for (; n > 0; n--) {
     const prefix = words.slice(0, n).join(':')
     const cmd = config.findCommand(prefix)
+    // A command that is a topic too and takes no arguments (`serve`, with `serve token ...` under
+    // it): the word after it can only be a command under it, mistyped (`serve tokens list`).
+    if (cmd && Object.keys(cmd.args ?? {}).length === 0 && config.commands.some((c) => !c.hidden && c.id.startsWith(prefix + ':'))) break
     if (cmd) return config.runCommand(cmd.id, [...words.slice(n), ...argv], cmd)
     // A topic nearer than any command (`serve token nope`): the next word names a command that is not there.
     if (config.findTopic(prefix)) break

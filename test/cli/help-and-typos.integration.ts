@@ -28,6 +28,15 @@ describe('steme help <command>', () => {
     expect(v.stdout).toMatch(/^steme\/\d+\.\d+\.\d+ /)
   })
 
+  it('help --json is refused as every command without JSON output refuses it: a JSON error, exit 2', () => {
+    for (const words of [[], ['keys', 'list']]) {
+      const r = sb.run(['help', ...words, '--json'])
+      expect(r.code).toBe(2)
+      expect(JSON.parse(r.stdout)).toEqual({error: {code: 'usage', message: 'Nonexistent flag: --json; help takes no --json: it prints text for people', hint: `run \`${['steme', 'help', ...words].join(' ')}\` without --json`}})
+      expect(r.stderr).toContain('error: Nonexistent flag: --json; help takes no --json')
+    }
+  })
+
   it('help for a command that is not there: the unknown word, the nearest command, exit 2', () => {
     for (const args of [['help', 'keys', 'lst'], ['keys', 'lst', '--help']]) {
       const r = sb.run(args)
@@ -101,6 +110,9 @@ describe('a typo in a command or a flag', () => {
     [['ver'], 'unknown command "ver"; did you mean "verify"?', 'steme --help'],
     [['sy'], 'unknown command "sy"; did you mean "sync" or "sync-serve"?', 'steme --help'],
     [['serve', 'token', 'cr', '--role', 'read'], 'unknown command "serve token cr"; did you mean "serve token create"?', 'steme serve token --help'],
+    // serve is a command and a topic: a word after it (it takes no arguments) is a command under it, mistyped.
+    [['serve', 'tokens', 'list'], 'unknown command "serve tokens"; did you mean "serve token"?', 'steme serve --help'],
+    [['serve', 'tokens', 'create', '--role', 'read'], 'unknown command "serve tokens"; did you mean "serve token"?', 'steme serve --help'],
     // Another tool's word for a steme command: that command, never the nearest spelling ("import" is one edit from "export").
     [['import', 'facts.ndjson'], 'unknown command "import"; did you mean "ingest"?', 'steme --help'],
     [['get', 'drug:aspirin'], 'unknown command "get"; did you mean "query"?', 'steme --help'],
