@@ -128,13 +128,13 @@ export abstract class StemeCommand extends Command {
 
   /**
    * Whether to draw live lines (progress, the daemon's status) on stderr: only on a real terminal
-   * with a width, never with --json, and never in CI. CI is read as ink reads it (CI or
+   * with a width that can redraw a line (not TERM=dumb), never with --json, and never in CI. CI is read as ink reads it (CI or
    * CONTINUOUS_INTEGRATION set, and not "0" or "false"): there ink holds every frame back until
    * the end, so a live line would show nothing at all.
    */
   protected liveTerminal(): boolean {
     const ci = (k: string) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false'
-    return !!process.stderr.isTTY && !!process.stderr.columns && !ci('CI') && !ci('CONTINUOUS_INTEGRATION') && !this.jsonEnabled()
+    return !!process.stderr.isTTY && !!process.stderr.columns && process.env.TERM !== 'dumb' && !ci('CI') && !ci('CONTINUOUS_INTEGRATION') && !this.jsonEnabled()
   }
 
   /** A live progress line on stderr when liveTerminal(), so pipes, logs and CI stay quiet. Loads ink only when shown. */

@@ -6,6 +6,7 @@ import type {Deps} from '../ops/deps.js'
 import {renderJunit, renderSarif, renderTable} from '../claims/report.js'
 import {lazyStore, verifyOp, type StoreDeps, type VerifyResult} from '../ops/verify.js'
 import {table} from '../ui/table.js'
+import {colorOn} from '../ui/color.js'
 import {plural} from '../core/words.js'
 
 export default class Verify extends StemeCommand {
@@ -73,7 +74,7 @@ A claim's lens resolves what the store says. ${SELF_IN_LENS}`
     else if (format === 'junit') process.stdout.write(renderJunit(res))
     else if (format === 'json') {
       if (!this.jsonEnabled()) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-    } else process.stdout.write(renderTable(res, {color: !!process.stdout.isTTY && !process.env.NO_COLOR, table}))
+    } else process.stdout.write(renderTable(res, {color: colorOn(), table}))
     return report
   }
 }

@@ -1,6 +1,7 @@
 /** Plain-text tables for human output (no colour in pipes), every cell made safe to print and measured as a terminal draws it. */
 import {eastAsianWidth} from 'get-east-asian-width'
 import {field, visible} from '../core/text.js'
+import {colorOn} from './color.js'
 
 export {field, visible}
 
@@ -97,8 +98,8 @@ export function widen(widths: number[], rows: Cell[][]): void {
 
 const lines = (cells: string[][], widths: readonly number[]): string => cells.map((r) => r.map((c, i) => fit(c ?? '', widths[i])).join('  ').trimEnd()).join('\n')
 
-export const bold = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1m${s}\x1b[22m` : s)
-export const dim = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[2m${s}\x1b[22m` : s)
+export const bold = (s: string) => (colorOn() ? `\x1b[1m${s}\x1b[22m` : s)
+export const dim = (s: string) => (colorOn() ? `\x1b[2m${s}\x1b[22m` : s)
 
 /**
  * The answer cell of a resolution: the winner (its value as canonical JSON), marked when it won
