@@ -28,7 +28,8 @@ weighs its values as the lens does over all dates instead.
 
 Without --limit every contested pair is listed: the ranking is sorted in
 runs on disk, in the temporary directory (TMPDIR), so memory does not grow
-with the number of pairs.
+with the number of pairs; through a daemon, its ranked pages are kept there
+as they come.
 
 ${SELF_IN_LENS}`
   static examples = [
@@ -46,16 +47,16 @@ ${SELF_IN_LENS}`
     ...StemeCommand.remoteFlags,
   }
 
-  // With --limit (or through a daemon) the rows are few or come ranked: the result prints whole.
-  // Without it the listing can be every pair of the store: it is ranked on disk and printed as it
-  // is read back, --json included (the same text as the result printed whole).
+  // With --limit the rows are few: the result prints whole. Without it the listing can be every
+  // pair of the store: it is ranked on disk (through a daemon, its ranked pages are kept on disk as
+  // they come) and printed as it is read back, --json included (the same text as the result printed whole).
   async run(): Promise<ConflictsResult | void> {
     const {flags} = await this.parse(Conflicts)
     const min = unitNumber(flags['min-score'])
     if (min === undefined) this.error(`--min-score must be a number in [0, 1], got "${field(flags['min-score'])}"`, {exit: 2})
     const t = await this.target(flags, {readOnly: true})
     const input = {minScore: min, lens: flags.lens, limit: flags.limit, asOf: flags['as-of'], validAt: flags['valid-at']}
-    if (t.remote || input.limit !== undefined) {
+    if (input.limit !== undefined) {
       const res = t.remote ? await t.remote.conflicts(input) : await conflictsOp(t.rt, input)
       for (const n of res.notes ?? []) this.note(visible(`note: ${n}`))
       if (this.jsonEnabled()) return res
@@ -66,13 +67,16 @@ ${SELF_IN_LENS}`
     // The table's columns are as wide as their widest cell over the whole listing: measured as the rows are ranked.
     const widths = HEADERS.map(() => 0)
     const measure = !this.jsonEnabled()
-    const listing = await conflictsListingOp(t.rt, input, {onRow: measure ? (r) => widen(widths, [cells(r)]) : undefined})
+    const onRow = measure ? (r: ConflictRow) => widen(widths, [cells(r)]) : undefined
+    const listing = t.remote ? await t.remote.conflictsListing(input, {onRow}) : await conflictsListingOp(t.rt, input, {onRow})
     try {
       const {head} = listing
       for (const n of head.notes ?? []) this.note(visible(`note: ${n}`))
       if (this.jsonEnabled()) {
-        // The result's own JSON with an empty list, the rows written into the list as they are read.
-        const whole = JSON.stringify({...head, conflicts: []}, null, 2)
+        // The result's own JSON with an empty list (its fields in the result's order: notes after the
+        // list), the rows written into the list as they are read.
+        const {notes, ...before} = head
+        const whole = JSON.stringify({...before, conflicts: [], ...(notes ? {notes} : {})}, null, 2)
         const at = whole.indexOf(EMPTY_LIST) + EMPTY_LIST.length - 1
         if (listing.count === 0) return void (await writeOut(whole + '\n'))
         await writeOut(whole.slice(0, at))

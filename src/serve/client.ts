@@ -9,7 +9,8 @@ import {compareRecords, type Store, type StoreStats} from '../core/store.js'
 import {BugError} from '../core/errors.js'
 import type {LogInput, LogPage} from '../ops/log.js'
 import type {QueryInput, QueryResult} from '../ops/query.js'
-import type {ConflictRow, ConflictsInput, ConflictsPage, ConflictsResult} from '../ops/conflicts.js'
+import type {ConflictRow, ConflictsInput, ConflictsListing, ConflictsPage, ConflictsResult} from '../ops/conflicts.js'
+import {SortedRuns} from '../ops/sorted-runs.js'
 import type {ShowResult} from '../ops/show.js'
 import type {VerifyReport, VerifyRequest} from '../ops/verify-request.js'
 import type {Observation} from '../claims/observation.js'
@@ -33,6 +34,8 @@ export const LOG_MAX = 100_000
  */
 export const CONFLICTS_MAX = 100_000
 export const CONFLICTS_DEFAULT = 1000
+/** Rows of a conflicts listing held in memory at most before they go to disk (as the local listing's RUN_ROWS). */
+const CONFLICTS_RUN_ROWS = 20_000
 
 /** Records per GET /v1/log when the CLI pages through a log: a page's JSON is held whole on both ends. */
 const LOG_PAGE = 10_000
@@ -288,7 +291,65 @@ export class RemoteClient {
   async conflicts(input: ConflictsInput, page = CONFLICTS_MAX): Promise<ConflictsResult> {
     const lens = await this.lens(input.lens)
     const answer = this.conflictPages({...input, lens: lens.sent}, page)
-    const {overlap, instants, ...res} = await this.inWords(lens.words, answer, (w, r) => w.conflicts(r))
+    return this.conflictsSaid(input, await this.inWords(lens.words, answer, (w, r) => w.conflicts(r)))
+  }
+
+  /**
+   * Every contested pair, as conflicts() without a limit gives them, but held on disk as the pages
+   * come (ranked by the daemon) and read back in order, as the local listing is: memory holds a page
+   * and a run (`runRows`), not the whole list. A pair a later page gives again (its score fell
+   * between the pages' passes) is listed once, where it came first, as conflicts() lists it.
+   * `onRow` sees each listed row once all pages are in, before the listing is returned.
+   */
+  async conflictsListing(
+    input: Omit<ConflictsInput, 'limit' | 'after'>,
+    opts: {page?: number; runRows?: number; tmpDir?: string; onRow?: (row: ConflictRow) => void} = {},
+  ): Promise<ConflictsListing> {
+    const lens = await this.lens(input.lens)
+    const runRows = opts.runRows ?? CONFLICTS_RUN_ROWS
+    // Rows by their place in the ranking; their keys by key, to find a pair listed twice without holding every key.
+    const rows = new SortedRuns<[number, ConflictRow]>((a, b) => a[0] - b[0], runRows, opts.tmpDir)
+    const keys = new SortedRuns<[string, number]>((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[0] === b[0] ? a[1] - b[1] : 0), runRows, opts.tmpDir)
+    try {
+      let n = 0
+      const first = await this.inWords(
+        lens.words,
+        this.conflictPages({...input, lens: lens.sent}, opts.page ?? CONFLICTS_MAX, async (page) => {
+          for (const row of page) {
+            await rows.add([n, row])
+            await keys.add([JSON.stringify([row.subject, row.predicate]), n])
+            n++
+          }
+        }),
+        (w, r) => w.conflicts(r),
+      )
+      const again = new Set<number>()
+      let prev: string | undefined
+      for await (const batch of keys.sorted()) {
+        for (const [k, at] of batch) {
+          if (k === prev) again.add(at)
+          prev = k
+        }
+      }
+      await keys.close()
+      const {conflicts: _rows, ...head} = this.conflictsSaid(input, first)
+      const listed = async function* (batch?: number): AsyncGenerator<ConflictRow[]> {
+        for await (const b of rows.sorted(batch)) {
+          const out = again.size ? b.filter(([at]) => !again.has(at)) : b
+          if (out.length) yield out.map(([, row]) => row)
+        }
+      }
+      if (opts.onRow) for await (const b of listed()) for (const row of b) opts.onRow(row)
+      return {head, count: n - again.size, runs: rows.runs, peakHeld: rows.peakHeld, rows: listed, close: () => rows.close()}
+    } catch (e) {
+      await Promise.all([rows.close(), keys.close()])
+      throw e
+    }
+  }
+
+  /** A conflicts answer as the CLI says it: refused when the daemon could not answer the question asked, with a note when it scores as an older steme. */
+  private conflictsSaid(input: ConflictsInput, answer: ConflictsResult & {overlap?: true; instants?: true}): ConflictsResult {
+    const {overlap, instants, ...res} = answer
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {
@@ -318,7 +379,7 @@ export class RemoteClient {
    * A daemon from before pages answers without `limit`: it then gets the request an older client
    * made (one whole list, unpaged), which such a daemon answers in full.
    */
-  private async conflictPages(input: ConflictsInput, page: number): Promise<ConflictsResult & {overlap?: true; instants?: true}> {
+  private async conflictPages(input: ConflictsInput, page: number, sink?: (rows: ConflictRow[]) => Promise<void>): Promise<ConflictsResult & {overlap?: true; instants?: true}> {
     const query = {lens: input.lens, 'min-score': input.minScore, 'as-of': input.asOf, 'valid-at': input.validAt}
     let left = input.limit ?? Infinity
     let after: string | undefined
@@ -335,7 +396,10 @@ export class RemoteClient {
           throw new UserError(`steme serve at ${this.url} stopped paging conflicts part way (its answer to the page after the first has no limit)`, {code: 'remote', exit: 1, hint: 'it may have been restarted with an older steme meanwhile: run the command again'})
         }
         // A full page, short of what was wanted: there may be more, which it gives only all at once.
-        return res.conflicts.length < ask || ask === left ? res : this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {...query, limit: input.limit}})
+        const whole = res.conflicts.length < ask || ask === left ? res : await this.request<ConflictsResult>('GET', '/v1/conflicts', {query: {...query, limit: input.limit}})
+        if (!sink) return whole
+        await sink(whole.conflicts)
+        return {...whole, conflicts: []}
       }
       // Every pair ranks after the one before it, on this page and across pages: a daemon that
       // went back to the start (restarted with a steme that drops `after`) is not believed, its
@@ -350,12 +414,16 @@ export class RemoteClient {
       first ??= res
       // Pages are ranked against the store as it is when each is asked for: a pair whose score
       // fell past the page's end meanwhile would come again, and is listed once.
-      for (const row of res.conflicts) {
-        const key = JSON.stringify([row.subject, row.predicate])
-        if (seen.has(key)) continue
-        seen.add(key)
-        rows.push(row)
-        left--
+      // With a sink the rows go there as they come, and it lists each pair once.
+      if (sink) await sink(res.conflicts)
+      else {
+        for (const row of res.conflicts) {
+          const key = JSON.stringify([row.subject, row.predicate])
+          if (seen.has(key)) continue
+          seen.add(key)
+          rows.push(row)
+          left--
+        }
       }
       if (res.next === undefined || !res.conflicts.length) break
       after = res.next

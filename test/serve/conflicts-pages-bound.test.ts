@@ -56,4 +56,24 @@ describe('paging conflicts from a daemon that does not go on', () => {
     expect(res.conflicts.map((r) => r.subject)).toEqual(['a', 'b', 'c'])
     expect(d.asked()).toBe(3)
   })
+
+  it('the listing on disk lists such pairs once too, where they came first', async () => {
+    const d = await daemon((n) => (n === 0 ? {conflicts: [row('a', 0.9), row('b', 0.8)], next: 'p1'} : n === 1 ? {conflicts: [row('a', 0.3), row('b', 0.2)], next: 'p2'} : {conflicts: [row('c', 0.1)]}))
+    const client = new RemoteClient(d.url, 'tok')
+    const listing = await client.conflictsListing({}, {page: 2, runRows: 1})
+    try {
+      const rows: ConflictRow[] = []
+      for await (const b of listing.rows()) rows.push(...b)
+      expect(rows.map((r) => [r.subject, r.conflict])).toEqual([['a', 0.9], ['b', 0.8], ['c', 0.1]])
+      expect(listing.count).toBe(3)
+    } finally {
+      await listing.close()
+    }
+  })
+
+  it('the listing on disk refuses a daemon that does not go on, as the whole list does', async () => {
+    const d = await daemon((n) => (n === 0 ? {conflicts: [row('a', 0.9), row('z', 0.5)], next: 'x'} : {conflicts: [row('a', 0.4)], next: 'x'}))
+    await expect(new RemoteClient(d.url, 'tok').conflictsListing({}, {page: 3})).rejects.toThrow(/did not go on after the pairs of its page before/)
+    expect(d.asked()).toBeLessThan(5)
+  })
 })

@@ -231,6 +231,41 @@ describe('GET /v1/conflicts answers a bounded page, and pages exactly with after
     }
   }, 60_000)
 
+  it('the CLI client lists every pair page by page through runs on disk, holding at most a run of rows', async () => {
+    const proxy = await conflictsProxy(d.url, false)
+    try {
+      const client = new RemoteClient(proxy.url, d.token)
+      const seen: ConflictRow[] = []
+      const listing = await client.conflictsListing({}, {page: 100, runRows: 150, onRow: (r) => seen.push(r)})
+      try {
+        expect(proxy.asked.length).toBe(Math.ceil(PAIRS / 100))
+        expect(listing.count).toBe(PAIRS)
+        expect(listing.runs).toBeGreaterThanOrEqual(Math.floor(PAIRS / 150))
+        expect(listing.peakHeld).toBeLessThanOrEqual(150)
+        const rows: ConflictRow[] = []
+        for await (const b of listing.rows(64)) rows.push(...b)
+        expect(rows).toEqual(all)
+        expect(seen).toEqual(all)
+        expect(listing.head).toMatchObject({lens: 'consensus', pairs: expect.any(Number), minScore: 0})
+        expect(listing.head).not.toHaveProperty('next')
+      } finally {
+        await listing.close()
+      }
+    } finally {
+      await proxy.close()
+    }
+  }, 60_000)
+
+  it('steme conflicts through the daemon prints, without --limit, the same bytes as the whole list asked for at once', async () => {
+    for (const args of [['conflicts', '--json'], ['conflicts']]) {
+      const paged = await steme(e, args)
+      expect(paged.code, paged.stderr).toBe(0)
+      const whole = await steme(e, [...args, '--limit', String(PAIRS + 10)])
+      expect(whole.code, whole.stderr).toBe(0)
+      expect(paged.stdout).toBe(whole.stdout)
+    }
+  }, 120_000)
+
   it('steme conflicts through the daemon prints the whole list, as it prints it with the store at hand', async () => {
     const through = await steme(e, ['conflicts', '--json'])
     expect(through.code, through.stderr).toBe(0)
