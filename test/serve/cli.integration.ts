@@ -613,7 +613,7 @@ describe('CLI against a daemon', () => {
       expect(refused.code).toBe(2) // a revoked token is a configuration error, as a missing one is
       expect(JSON.parse(refused.stdout).error.code).toBe('unauthorized')
       const unknown = await steme(e, ['serve', 'token', 'revoke', 'nope'])
-      expect(unknown.code).toBe(1)
+      expect(unknown.code).toBe(2) // a name that names no token is a usage error, as for remotes and keys
     } finally {
       d.proc.kill('SIGTERM')
       await d.exited
