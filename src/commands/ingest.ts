@@ -71,7 +71,9 @@ one after another, as \`jq .\` writes records.`
     try {
       res = await ingestOp(deps, {input, format, name, threads: flags.threads, signal: stop.signal, onProgress: (p) => progress?.update({...p})})
     } catch (e) {
-      const done = doneBeforeFailure(e)
+      // Through a daemon a batch goes in several requests, some of which may be stored when one fails:
+      // the client's own error says what the daemon had stored, and no line can be named.
+      const done = t.rt ? doneBeforeFailure(e) : undefined
       throw done ? failedPartWay(e, done, {file: args.file, name, store: deps.store.location}) : e
     } finally {
       process.off('SIGINT', onSignal)
