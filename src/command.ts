@@ -144,6 +144,30 @@ export abstract class StemeCommand extends Command {
   }
 
   /**
+   * Ctrl-C (or SIGTERM) during a long write stops it gracefully: `signal` aborts, the progress line
+   * goes, and `stopping` is said; the command finishes what was read and reports. A second signal
+   * ends the process at once (the handlers are gone by then). `release()` in a finally.
+   */
+  protected stopOnSignal(progress: {stop(): void} | undefined, stopping: string): {signal: AbortSignal; caught: () => NodeJS.Signals | undefined; release: () => void} {
+    const stop = new AbortController()
+    let caught: NodeJS.Signals | undefined
+    const release = () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      progress?.stop()
+    }
+    const onSignal = (s: NodeJS.Signals) => {
+      caught = s
+      stop.abort()
+      release()
+      this.note(`stopping: ${stopping} (press Ctrl-C again to quit at once)`)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    return {signal: stop.signal, caught: () => caught, release}
+  }
+
+  /**
    * --json output. oclif's own logJson runs every result through its JSON colorizer, which re-slices
    * the text once per token (about 65 ms on a 75 KB verify report); without a theme it prints this same text.
    */

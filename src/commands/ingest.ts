@@ -55,18 +55,7 @@ one after another, as \`jq .\` writes records.`
     const progress = await this.progress('ingest')
     // Ctrl-C (or SIGTERM) stops the reading; what was read is still stored and the summary says
     // where it stopped. A second one ends the process at once (the handlers are gone by then).
-    const stop = new AbortController()
-    let signal: NodeJS.Signals | undefined
-    const onSignal = (s: NodeJS.Signals) => {
-      signal = s
-      stop.abort()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      progress?.stop()
-      this.note('stopping: storing the lines already read (press Ctrl-C again to quit at once)')
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const stop = this.stopOnSignal(progress, 'storing the lines already read')
     let res: IngestSummary
     try {
       res = await ingestOp(deps, {input, format, name, threads: flags.threads, signal: stop.signal, onProgress: (p) => progress?.update({...p})})
@@ -76,9 +65,7 @@ one after another, as \`jq .\` writes records.`
       const done = t.rt ? doneBeforeFailure(e) : undefined
       throw done ? failedPartWay(e, done, {file: args.file, name, store: deps.store.location}) : e
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      progress?.stop()
+      stop.release()
     }
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
@@ -100,7 +87,7 @@ one after another, as \`jq .\` writes records.`
           ? `interrupted: the records above were stored; the rest of ${name} was not read`
           : `interrupted after line ${at} of ${name}: every line up to it was ingested (as counted above), none after it; to go on: ${rest}`,
       )
-      process.exitCode = signal === 'SIGTERM' ? 143 : 130
+      process.exitCode = stop.caught() === 'SIGTERM' ? 143 : 130
     }
     return res
   }

@@ -67,25 +67,12 @@ export default class Migrate extends StemeCommand {
     // Ctrl-C stops the reading; the batches read are committed and counted. Without this the process
     // died at once, saying nothing of what the target then held. A second one ends it at once (the
     // handlers are gone by then); DuckDB keeps every batch committed before it.
-    const stop = new AbortController()
-    let signal: NodeJS.Signals | undefined
-    const onSignal = (s: NodeJS.Signals) => {
-      signal = s
-      stop.abort()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      progress?.stop()
-      this.note('stopping: committing the batches already read (press Ctrl-C again to quit at once)')
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const stop = this.stopOnSignal(progress, 'committing the batches already read')
     let res: MigrateResult
     try {
       res = await migrateOp({from, to}, {batch: flags.batch, threads: flags.threads, signal: stop.signal, onProgress: (p) => progress?.update({...p})})
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      progress?.stop()
+      stop.release()
     }
     for (const e of res.errors) this.note(visible(`bad record${e.id ? ` ${e.id}` : ''}: ${e.reason}`))
     if (res.bad > res.errors.length) this.note(`... and ${res.bad - res.errors.length} more bad ${res.bad - res.errors.length === 1 ? 'record' : 'records'}`)
@@ -93,7 +80,7 @@ export default class Migrate extends StemeCommand {
     if (res.bad > 0) process.exitCode = 1
     if (res.interrupted) {
       this.note(`interrupted: the ${plural(res.added + res.present, 'record')} counted above are in ${res.to}, the rest are not; to copy them, run the same command again (records already there are skipped)`)
-      process.exitCode = signal === 'SIGTERM' ? 143 : 130
+      process.exitCode = stop.caught() === 'SIGTERM' ? 143 : 130
     }
     return res
   }
