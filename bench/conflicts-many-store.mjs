@@ -3,16 +3,9 @@
 // usage: node bench/conflicts-many-store.mjs [out] [subjects]   (run `npm run build` first)
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {STORE_TAG} from './lib.mjs'
+import {STORE_TAG, recordKit} from './lib.mjs'
 
-const dist = new URL('../dist/', import.meta.url)
-const imp = (p) => import(new URL(p, dist))
-const {DuckDBStore} = await imp('adapters/duckdb/index.js')
-const {initHash, blake3Hex} = await imp('core/hash.js')
-const {canonicalBody} = await imp('core/seal.js')
-const {formatHlc} = await imp('core/hlc.js')
-const {keyPairFromSeed} = await imp('core/sign.js')
-await initHash()
+const {DuckDBStore, blake3Hex, canonicalBody, formatHlc, keyPairFromSeed} = await recordKit()
 
 const dir = join(import.meta.dirname, '../.bench')
 mkdirSync(dir, {recursive: true})

@@ -6,15 +6,9 @@
 // usage: node bench/conflicts-supersede-store.mjs [lens store] [out]   (run `npm run build` first)
 import {copyFileSync, existsSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {STORE_TAG} from './lib.mjs'
+import {STORE_TAG, recordKit} from './lib.mjs'
 
-const dist = new URL('../dist/', import.meta.url)
-const imp = (p) => import(new URL(p, dist))
-const {DuckDBStore} = await imp('adapters/duckdb/index.js')
-const {initHash, blake3Hex} = await imp('core/hash.js')
-const {canonicalBody} = await imp('core/seal.js')
-const {formatHlc} = await imp('core/hlc.js')
-await initHash()
+const {DuckDBStore, blake3Hex, canonicalBody, formatHlc, keyPairFromSeed} = await recordKit()
 
 const dir = join(import.meta.dirname, '../.bench')
 const [from = join(dir, `lenses-1000000-${STORE_TAG}.duckdb`), to = join(dir, `conflicts-supersede-1000000-${STORE_TAG}.duckdb`)] = process.argv.slice(2)

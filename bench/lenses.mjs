@@ -12,15 +12,10 @@
 import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {STORE_TAG} from './lib.mjs'
+import {STORE_TAG, dist, recordKit} from './lib.mjs'
 
-const dist = new URL('../dist/', import.meta.url)
-const imp = (p) => import(new URL(p, dist))
-const {DuckDBStore} = await imp('adapters/duckdb/index.js')
-const {initHash, blake3Hex} = await imp('core/hash.js')
-const {canonicalBody} = await imp('core/seal.js')
-const {formatHlc} = await imp('core/hlc.js')
-const {keyPairFromSeed} = await imp('core/sign.js')
+const imp = dist
+const {DuckDBStore, blake3Hex, canonicalBody, formatHlc, keyPairFromSeed} = await recordKit()
 const {DEFAULT_CONFIG} = await imp('config.js')
 const {queryOp} = await imp('ops/query.js')
 const {gatherContext} = await imp('ops/context.js')
@@ -31,7 +26,6 @@ const {discoverTruth} = await imp('lenses/truth-discovery.js')
 
 const asJson = process.argv.includes('--json')
 const log = (s) => (asJson ? process.stderr : process.stdout).write(s + '\n')
-await initHash()
 
 const TOTAL = Number(process.env.STEME_BENCH_RECORDS ?? 1_000_000)
 const FAN = 10

@@ -5,7 +5,7 @@ import {existsSync, mkdirSync, createWriteStream, statSync, readdirSync} from 'n
 import {once} from 'node:events'
 import {availableParallelism} from 'node:os'
 import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -17,6 +17,18 @@ mkdirSync(CACHE, {recursive: true})
  * uncompressed; s4: DuckDB's 1.5 storage format; s5: id and sig uncompressed), so old ones are rebuilt.
  */
 export const STORE_TAG = 's5'
+
+/** A module of the build (`npm run build` first), by its path under dist/. */
+export const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href)
+
+/** What the store-building benches write records with: the DuckDB store, hashing (ready), sealing, stamps and keys. */
+export async function recordKit() {
+  const [{DuckDBStore}, {initHash, blake3Hex}, {canonicalBody}, {formatHlc}, {keyPairFromSeed}] = await Promise.all(
+    ['adapters/duckdb/index.js', 'core/hash.js', 'core/seal.js', 'core/hlc.js', 'core/sign.js'].map(dist),
+  )
+  await initHash()
+  return {DuckDBStore, blake3Hex, canonicalBody, formatHlc, keyPairFromSeed}
+}
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
