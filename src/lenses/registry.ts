@@ -132,7 +132,7 @@ type Highest = {conflict: number; stretch?: Stretch}
 /** Where the score without a date comes from, for the explanation: the stretch and the date that gives it. */
 function mostContested(h: Highest, stretches: number): string {
   const s = h.stretch!
-  const when = s.from === undefined ? `before ${s.to}` : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
+  const when = s.from === undefined ? (s.to === undefined ? 'at every date' : `before ${s.to}`) : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
   const of = stretches === 1 ? 'the one stretch' : `the most contested of ${plural(stretches, 'stretch')}`
   return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold`
 }

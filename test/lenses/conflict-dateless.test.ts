@@ -87,6 +87,17 @@ describe('the conflict score without a date', () => {
     expect(run('consensus', cands).conflict).toBe(0)
   })
 
+  it('scores a pair whose range ends all fail to parse as one stretch, all of time, and names it so', () => {
+    // A record stored before days a month lacks were refused: its range bounds nothing.
+    const old = {...say('a', '1.2'), valid: {from: '2025-02-30'}} as Assertion
+    const cands = [old, say('b', '1.3')]
+    expect(run('consensus', cands, '2020-01-01').conflict).toBe(1)
+    const res = run('consensus', cands)
+    expect(res.conflict).toBe(1)
+    expect(res.explanation).toContain('conflict 1 is the highest at any one date: at every date (--valid-at 1970-01-01 gives it), the one stretch of time in which two values hold')
+    expect(run('skeptic', cands)).toMatchObject({status: 'contested', conflict: 1})
+  })
+
   it('equals the highest --valid-at score over every boundary and before them all, for random pairs and lenses', () => {
     const dates = ['2020-01-01', '2021-01-01', '2021-06-01T12:00:00Z', '2022-01-01', '2023-01-01T00:00:00+02:00', '2024-01-01']
     const r = prng(11)
