@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 import type {Assertion} from '../../src/core/record.js'
 import {consensus} from '../../src/lenses/consensus.js'
-import {compile, resolve} from '../../src/lenses/registry.js'
+import {compile, LENSES, resolve} from '../../src/lenses/registry.js'
 import type {LensContext} from '../../src/lenses/types.js'
 import {conflictOverTime, STRETCHES_MAX} from '../../src/lenses/validity.js'
 import {conflictOf} from '../../src/lenses/values.js'
@@ -77,6 +77,27 @@ describe('the conflict score without a date', () => {
     // In a chain, the step that ends it gives the score.
     expect(run('skeptic, else recency', b)).toMatchObject({status: 'decided', decidedBy: 'recency', conflict: run('recency', b).conflict})
     expect(run('skeptic', later())).toMatchObject({status: 'contested', conflict: 1})
+  })
+
+  it('runs each lens of a chain once per stretch, however many of the chain\'s scores ask for it', () => {
+    // Two stretches where two values hold (before and from July 2025), and the run without a date.
+    const alone = run('recency', switched()).conflict
+    const calls = {skeptic: 0, recency: 0}
+    const saved = {skeptic: LENSES.skeptic.lens, recency: LENSES.recency.lens}
+    for (const name of ['skeptic', 'recency'] as const) {
+      LENSES[name].lens = (cands, c, params) => {
+        calls[name]++
+        return saved[name](cands, c, params)
+      }
+    }
+    try {
+      expect(run('skeptic, else recency', switched())).toMatchObject({decidedBy: 'recency', conflict: alone})
+    } finally {
+      Object.assign(LENSES.skeptic, {lens: saved.skeptic})
+      Object.assign(LENSES.recency, {lens: saved.recency})
+    }
+    // Skeptic's threshold, recency's own score and the chain's read the same runs: 2 stretches + 1.
+    expect(calls).toEqual({skeptic: 3, recency: 3})
   })
 
   it('counts a witness for its latest word holding at each date, so a refinement without supersedes is no conflict', () => {
