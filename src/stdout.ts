@@ -30,14 +30,17 @@ let failed = false
 let watching = false
 /** What the command did before printing it (a record stored), said if printing it then fails. */
 let done: string | undefined
+/** What to do instead of running the command again, when `done` is said. */
+let instead: string | undefined
 
 /**
  * Called by a command that wrote a record, before it prints the record's id: should that print fail
  * (`steme assert ... > /dev/full`), the error says the record is stored, so a script that reruns the
  * command on exit 1 knows it would store a second record, not retry the first.
  */
-export function stdoutDone(what: string): void {
+export function stdoutDone(what: string, insteadOfRerun?: string): void {
   done = what
+  instead = insteadOfRerun
 }
 
 /**
@@ -80,7 +83,7 @@ function stdoutFailed(e: NodeJS.ErrnoException): void {
   const full = e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'EFBIG'
   const hint = `${full ? 'free some space where stdout goes, or send it elsewhere' : 'check where stdout goes (the file or device it is redirected to)'}, then run the command again`
   const message = `could not write the output to stdout: ${reason}${e.code ? ` (${e.code})` : ''}; what reached it is incomplete${done ? `. ${done}` : ''}`
-  const rerun = done ? 'do not run the command again for this: `steme log` or `steme show <id>` shows what was stored' : undefined
+  const rerun = done ? (instead ?? 'do not run the command again for this: `steme log` or `steme show <id>` shows what was stored') : undefined
   process.exitCode = renderError(new UserError(message, {code: full ? 'no_space' : 'usage', exit: 1, hint: rerun ? `${rerun}; ${hint.replace(/, then run the command again$/, '')}` : hint}), false)
   process.on('exit', () => {
     if (!process.exitCode) process.exitCode = 1

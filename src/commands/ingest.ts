@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {createReadStream, statSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
+import {stdoutDone} from '../stdout.js'
 import {UserError} from '../core/errors.js'
 import {storeIoFailure} from '../core/render-error.js'
 import {KeyStore} from '../keystore.js'
@@ -70,6 +71,14 @@ one after another, as \`jq .\` writes records.`
     for (const e of res.errors) this.note(`${name}:${e.line}: rejected${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${visible(e.reason)}`)
     if (res.rejected > res.errors.length) this.note(`... and ${res.rejected - res.errors.length} more rejected lines`)
     if (res.rejected > 0) this.note(retryHint(res))
+    // Plain facts are signed anew on every run: a script that reran the ingest on a failed print of
+    // this summary would store each of them twice.
+    if (res.added > 0) {
+      stdoutDone(
+        `The ${plural(res.added, 'record')} added ${res.added === 1 ? 'was' : 'were'} stored all the same`,
+        'do not ingest the same input again for this: plain facts in it would be stored a second time, with new ids; `steme log` shows what was stored',
+      )
+    }
     this.out(`${res.added} added, ${res.present} already present, ${res.rejected} rejected (${plural(res.lines, `${res.format} record`)} read)`)
     if (res.rejected > 0) process.exitCode = 1
     if (res.interrupted) {

@@ -93,13 +93,23 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
   if (ctx.validAt !== undefined || !live.some((a) => a.valid !== undefined)) return undefined
   const cut = stretches(live, valueKey)
   if (!cut.stretches) return {capped: cut.count}
-  const at = cut.stretches.map((s) => {
+  const at = cut.stretches.map((s, k) => {
     const c: LensContext = {...ctx, validAt: s.at}
     let cands = s.holding
     for (const f of expr.filters) cands = FILTERS[f.filter].run(cands, f.arg, c)
-    return {c, cands, s}
+    return {c, cands, s, k}
   })
-  const run = (i: number, x: (typeof at)[number]) => LENSES[expr.chain[i].lens as LensName].lens(x.cands, x.c, {...ctx.params[expr.chain[i].lens], ...expr.chain[i].params})
+  // Each lens step runs once per stretch: a step's own highest (skeptic's threshold asks for it, and
+  // every lens's score does) and the chain's read the same run. Only its status and score are kept.
+  const runs = at.map(() => new Array<Pick<Resolution, 'status' | 'conflict'> | undefined>(expr.chain.length))
+  const run = (i: number, x: (typeof at)[number]) => {
+    let r = runs[x.k][i]
+    if (r === undefined) {
+      const {status, conflict} = LENSES[expr.chain[i].lens as LensName].lens(x.cands, x.c, {...ctx.params[expr.chain[i].lens], ...expr.chain[i].params})
+      runs[x.k][i] = r = {status, conflict}
+    }
+    return r
+  }
   // The highest of a score over the stretches; none is above 1, so one at 1 ends the search.
   const highest = (score: (x: (typeof at)[number]) => number): Highest => {
     let worst: Highest = {conflict: 0}
@@ -132,7 +142,7 @@ type Highest = {conflict: number; stretch?: Stretch}
 /** Where the score without a date comes from, for the explanation: the stretch and the date that gives it. */
 function mostContested(h: Highest, stretches: number): string {
   const s = h.stretch!
-  const when = s.from === undefined ? `before ${s.to}` : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
+  const when = s.from === undefined ? (s.to === undefined ? 'at every date' : `before ${s.to}`) : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
   const of = stretches === 1 ? 'the one stretch' : `the most contested of ${plural(stretches, 'stretch')}`
   return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold`
 }

@@ -222,8 +222,10 @@ export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) 
     // Stretch k runs from cut k - 1 (none before the first) to cut k (none after the last).
     const from = k > 0 ? cuts[k - 1] : undefined
     const to = k < cuts.length ? cuts[k] : undefined
+    // No cut at all (every range end is a date that does not parse, so each range is open): one
+    // stretch, all of time, and any date names it.
     const before = to === undefined ? NaN : to - 86_400_000
-    const date = from !== undefined ? dateText(from) : parseDate(dateText(before)) === before ? dateText(before) : at
+    const date = from !== undefined ? dateText(from) : to !== undefined && parseDate(dateText(before)) === before ? dateText(before) : dateText(ms)
     out.push({at, date, ...(from !== undefined ? {from: dateText(from)} : {}), ...(to !== undefined ? {to: dateText(to)} : {}), holding})
   }
   return {count, stretches: out}

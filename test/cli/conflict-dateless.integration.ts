@@ -5,6 +5,7 @@
  */
 import {rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {sandbox, tamperStore} from '../helpers/cli.js'
 import {makeEnv, startDaemon, steme, type Env} from '../serve/daemon.js'
 
 let e: Env
@@ -76,6 +77,34 @@ describe('the conflict score without a date', () => {
       expect(((await skeptic.json()) as {resolutions: Array<{status: string}>}).resolutions[0].status).toBe('contested')
     } finally {
       await d.stop()
+    }
+  }, 60_000)
+})
+
+describe('the conflict score without a date, on a range whose date does not parse', () => {
+  it('scores the pair as --valid-at does at any date, in query and conflicts, without an internal error', () => {
+    // A record stored before days a month lacks were refused: "2025-02-30" bounds nothing, so "1.2"
+    // holds at every date beside "1.3", which has no range. Written as such a store holds it.
+    const sb = sandbox('steme-dateless-unparsed-')
+    try {
+      expect(sb.run(['init']).code).toBe(0)
+      expect(sb.run(['assert', 'svc:api', 'tls', '"1.2"', '--source', 'w:a', '--valid-from', '2025-03-01']).code).toBe(0)
+      expect(sb.run(['assert', 'svc:api', 'tls', '"1.3"', '--source', 'w:b']).code).toBe(0)
+      tamperStore(sb, "update records set canonical = replace(canonical, '2025-03-01', '2025-02-30')")
+      const at = sb.json<{resolutions: Array<{conflict: number}>}>(['query', 'svc:api', 'tls', '--lens', 'consensus', '--valid-at', '2020-01-01']).resolutions[0]
+      expect(at.conflict).toBe(1)
+      const q = sb.json<{resolutions: Array<{conflict: number; explanation: string[]}>}>(['query', 'svc:api', 'tls', '--lens', 'consensus']).resolutions[0]
+      expect(q.conflict).toBe(1)
+      expect(q.explanation).toContain(
+        'conflict 1 is the highest at any one date: at every date (--valid-at 1970-01-01 gives it), the one stretch of time in which two values hold',
+      )
+      const c = sb.json<{conflicts: Array<{subject: string; conflict: number}>}>(['conflicts'])
+      expect(c.conflicts.map((r) => [r.subject, r.conflict])).toEqual([['svc:api', 1]])
+      const human = sb.run(['conflicts'])
+      expect(human.code, human.stderr).toBe(0)
+      expect(human.stderr).not.toContain('internal error')
+    } finally {
+      sb.cleanup()
     }
   }, 60_000)
 })

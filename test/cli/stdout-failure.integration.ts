@@ -60,6 +60,29 @@ describe.skipIf(!existsSync(FULL))('stdout on a full disk', () => {
     }
   })
 
+  it('ingest whose summary cannot be printed says the records are stored, so a script does not sign its plain facts twice', () => {
+    const sb = sandbox('steme-full-ingest-')
+    expect(sb.run(['init', '--dir', sb.dir]).code).toBe(0)
+    try {
+      writeFileSync(join(sb.dir, 'two.ndjson'), '{"subject":"dup:1","predicate":"p","value":1}\n{"subject":"dup:2","predicate":"p","value":2}\n')
+      for (const json of [false, true]) {
+        const r = runIntoFullDisk(sb, ['ingest', 'two.ndjson', ...(json ? ['--json'] : [])])
+        expect(r.code).toBe(1)
+        expect(r.stderr).toContain('what reached it is incomplete. The 2 records added were stored all the same\n')
+        expect(r.stderr).toContain('hint: do not ingest the same input again for this: plain facts in it would be stored a second time')
+        expect(r.stderr).not.toContain('run the command again')
+      }
+      expect(JSON.parse(sb.run(['stats', '--json']).stdout).records).toBe(4)
+      // Nothing added (every line refused): nothing stored to warn of, and running it again is what to do.
+      writeFileSync(join(sb.dir, 'bad.ndjson'), '{"subject":"dup:3"}\n')
+      const none = runIntoFullDisk(sb, ['ingest', 'bad.ndjson'])
+      expect(none.code).toBe(1)
+      expect(none.stderr).not.toContain('stored all the same')
+    } finally {
+      sb.cleanup()
+    }
+  })
+
   it('stdout and stderr both on it: still exit 1', () => {
     expect(runIntoFullDisk(sb, ['stats'], 'both').code).toBe(1)
   })

@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 import type {Assertion} from '../../src/core/record.js'
 import {consensus} from '../../src/lenses/consensus.js'
-import {compile, resolve} from '../../src/lenses/registry.js'
+import {compile, LENSES, resolve} from '../../src/lenses/registry.js'
 import type {LensContext} from '../../src/lenses/types.js'
 import {conflictOverTime, STRETCHES_MAX} from '../../src/lenses/validity.js'
 import {conflictOf} from '../../src/lenses/values.js'
@@ -79,12 +79,44 @@ describe('the conflict score without a date', () => {
     expect(run('skeptic', later())).toMatchObject({status: 'contested', conflict: 1})
   })
 
+  it('runs each lens of a chain once per stretch, however many of the chain\'s scores ask for it', () => {
+    // Two stretches where two values hold (before and from July 2025), and the run without a date.
+    const alone = run('recency', switched()).conflict
+    const calls = {skeptic: 0, recency: 0}
+    const saved = {skeptic: LENSES.skeptic.lens, recency: LENSES.recency.lens}
+    for (const name of ['skeptic', 'recency'] as const) {
+      LENSES[name].lens = (cands, c, params) => {
+        calls[name]++
+        return saved[name](cands, c, params)
+      }
+    }
+    try {
+      expect(run('skeptic, else recency', switched())).toMatchObject({decidedBy: 'recency', conflict: alone})
+    } finally {
+      Object.assign(LENSES.skeptic, {lens: saved.skeptic})
+      Object.assign(LENSES.recency, {lens: saved.recency})
+    }
+    // Skeptic's threshold, recency's own score and the chain's read the same runs: 2 stretches + 1.
+    expect(calls).toEqual({skeptic: 3, recency: 3})
+  })
+
   it('counts a witness for its latest word holding at each date, so a refinement without supersedes is no conflict', () => {
     // Agent a said "1.2" with no range, then "1.3" from July; b said "1.2" until July. At every
     // date --valid-at finds one value; over all dates a's old "1.2" held beside its "1.3" (1).
     const cands = [say('a', '1.2'), say('b', '1.2', {to: '2025-07-01'}), say('a', '1.3', {from: '2025-07-01'})]
     for (const at of ['2025-06-01', '2025-08-01']) expect(run('consensus', cands, at).conflict).toBe(0)
     expect(run('consensus', cands).conflict).toBe(0)
+  })
+
+  it('scores a pair whose range ends all fail to parse as one stretch, all of time, and names it so', () => {
+    // A record stored before days a month lacks were refused: its range bounds nothing.
+    const old = {...say('a', '1.2'), valid: {from: '2025-02-30'}} as Assertion
+    const cands = [old, say('b', '1.3')]
+    expect(run('consensus', cands, '2020-01-01').conflict).toBe(1)
+    const res = run('consensus', cands)
+    expect(res.conflict).toBe(1)
+    expect(res.explanation).toContain('conflict 1 is the highest at any one date: at every date (--valid-at 1970-01-01 gives it), the one stretch of time in which two values hold')
+    expect(run('skeptic', cands)).toMatchObject({status: 'contested', conflict: 1})
   })
 
   it('equals the highest --valid-at score over every boundary and before them all, for random pairs and lenses', () => {
