@@ -116,6 +116,26 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(again.stderr).toBe('')
   })
 
+  it('@revoked refuses the key wherever it stands: after a line that knows it, or in a later UserKnownHostsFile', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    const revoked = `@revoked * ${key}`
+    // The same file: the host's key on line 1, revoked on line 2.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_both'), `${sshd.hostKeyLine}\n${revoked}\n`)
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_both'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_both')} line 2`)
+    // Two files: the first knows the key, the second revokes it.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_revoked'), revoked + '\n')
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_revoked'])
+    const r2 = pull(`ssh://myserver${b()}`, ['--accept-host-key'])
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_revoked')} line 1`)
+    // Without the revocation, the first file lets it in.
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_none'])
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+  })
+
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {
     setConfig(['Host myserver', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  IdentityFile ~/.ssh/gone_key', '  IdentitiesOnly yes', '  UserKnownHostsFile ~/.ssh/kh_work'])
     const r = pull(`ssh://myserver${b()}`, [], {SSH_AUTH_SOCK: ''})

@@ -590,15 +590,21 @@ function noKeyError(remote: string, ep: Endpoint, unusable: Unusable[]): UserErr
   return new UserError(`remote ${remote}: no SSH key to log in to ${ep.where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'})
 }
 
-/** Check a host key against the endpoint's known_hosts files, as OpenSSH does: a match anywhere is known, a revoked key anywhere refused. */
+/**
+ * Check a host key against the endpoint's known_hosts files, as OpenSSH does: a revoked key in
+ * any of them is refused (every file is read, even past one that knows the key), else a match
+ * in any is known.
+ */
 function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string} {
   let changed: {status: 'changed'; line: number; file: string} | undefined
+  let known = false
   for (const file of ep.knownHosts) {
     const v = checkHostKeyAs(file, ep.keyName, key)
     if (v.status === 'revoked') return {...v, file}
-    if (v.status === 'known') return v
+    if (v.status === 'known') known = true
     if (v.status === 'changed') changed ??= {...v, file}
   }
+  if (known) return {status: 'known'}
   return changed ?? {status: 'unknown'}
 }
 
