@@ -40,6 +40,19 @@ describe('ssh config', () => {
     ])
   })
 
+  it('${VAR} and %-tokens expand in one pass: a host or user from the URL is never read as ${VAR}', () => {
+    const dir = home()
+    const text = ['Host *', '  UserKnownHostsFile ${KH_DIR}/kh_%n', '  IdentityFile ~/.ssh/id_%r'].join('\n')
+    writeFileSync(join(dir, '.ssh', 'config'), text)
+    const env = {HOME: dir, STEME_SSH_SYSTEM_CONFIG: join(dir, 'no-system'), KH_DIR: join(dir, 'kh'), SECRET: 'the-secret'}
+    const cfg = resolveHostConfig({env, alias: 'a${SECRET}b', user: 'u${SECRET}'})
+    // The config's own ${KH_DIR} expands; what %n and %r put in stays as typed.
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, 'kh', 'kh_a${SECRET}b')])
+    expect(cfg.identityFiles.map((i) => i.file)).toEqual([join(dir, '.ssh', 'id_u${SECRET}')])
+    // Nor does a name that is not set make the config fail.
+    expect(resolveHostConfig({env, alias: '${UNSET_VAR}'}).knownHostsFiles?.files).toEqual([join(dir, 'kh', 'kh_${UNSET_VAR}')])
+  })
+
   it('Include (relative to ~/.ssh, wildcards in the name) and the system config after the user one', () => {
     const dir = home()
     mkdirSync(join(dir, '.ssh', 'conf.d'))

@@ -134,7 +134,14 @@ export function expandPath(value: string, from: Origin, t: {home?: string; user:
     if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
     v = t.home + v.slice(1)
   }
-  v = v.replace(/%(.)/g, (m, k: string) => {
+  // One pass over %-tokens and ${VAR} together, as OpenSSH expands them: what a token puts in (a
+  // host or user name from the remote URL) is never read again as a ${VAR} to expand.
+  return v.replace(/%(.)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k: string | undefined, name: string | undefined) => {
+    if (k === undefined) {
+      const val = t.env[name!]
+      if (val === undefined) throw new UserError(`${option} ${value} (${at(from)}): the environment variable ${name} is not set`, {code: 'config'})
+      return val
+    }
     switch (k) {
       case '%':
         return '%'
@@ -160,11 +167,6 @@ export function expandPath(value: string, from: Origin, t: {home?: string; user:
       default:
         throw new UserError(`${option} ${value} (${at(from)}): steme does not know the token ${m}`, {code: 'config', hint: 'use %d (home), %u (local user), %h (host), %n (name as typed), %p (port), %r (remote user), %l, %L, %i or %%'})
     }
-  })
-  return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string) => {
-    const val = t.env[name]
-    if (val === undefined) throw new UserError(`${option} ${value} (${at(from)}): the environment variable ${name} is not set`, {code: 'config'})
-    return val
   })
 }
 
