@@ -22,13 +22,27 @@ const resolve = (dir: string, text: string, alias: string, extra: {user?: string
 describe('ssh config', () => {
   it('first value wins; patterns, negation and case as OpenSSH matches them', () => {
     const dir = home()
-    const text = ['Host *.lan !db.lan', '  User lanuser', '  ConnectTimeout 7', 'host DB.LAN', '  user dbuser', '  serveraliveinterval 5', 'Host *', '  User everyone', '  ServerAliveInterval 30', '  ServerAliveCountMax 2'].join('\n')
+    const text = ['Host *.lan !db.lan', '  User lanuser', '  ConnectTimeout 7', 'host db.lan', '  user dbuser', '  serveraliveinterval 5', 'Host *', '  User everyone', '  ServerAliveInterval 30', '  ServerAliveCountMax 2'].join('\n')
     const web = resolve(dir, text, 'web.lan')
     expect(web).toMatchObject({hostName: 'web.lan', user: 'lanuser', connectTimeoutMs: 7000, serverAliveIntervalMs: 30_000, serverAliveCountMax: 2})
     const db = resolve(dir, text, 'db.lan')
     expect(db).toMatchObject({user: 'dbuser', serverAliveIntervalMs: 5000})
     expect(db.connectTimeoutMs).toBeUndefined()
     expect(resolve(dir, text, 'db.lan', {user: 'me'}).user).toBe('me')
+  })
+
+  it('Host patterns and Match user are matched with case, Match host without, as ssh -G resolves them', () => {
+    const dir = home()
+    const text = ['Host PROD', '  StrictHostKeyChecking no', 'Host *.LAN', '  Port 2201', 'Match user BOB', '  HostKeyAlias bob-alias', 'Match host WEB.EXAMPLE', '  User webuser', 'Host *', '  Port 2222'].join('\n')
+    // `Host PROD` is not prod: its StrictHostKeyChecking no does not apply.
+    const prod = resolve(dir, text, 'prod')
+    expect(prod.strictHostKeyChecking).toBeUndefined()
+    expect(prod.port).toBe(2222)
+    expect(resolve(dir, text, 'PROD').strictHostKeyChecking?.value).toBe('no')
+    expect(resolve(dir, text, 'db.lan').port).toBe(2222)
+    expect(resolve(dir, text, 'x', {user: 'bob'}).hostKeyAlias).toBeUndefined()
+    expect(resolve(dir, text, 'x', {user: 'BOB'}).hostKeyAlias).toBe('bob-alias')
+    expect(resolve(dir, text, 'web.example').user).toBe('webuser')
   })
 
   it('IdentityFile accumulates, with ~ and %-tokens expanded, and each keeps its line', () => {

@@ -66,17 +66,21 @@ export function configFiles(env: NodeJS.ProcessEnv = process.env): string[] {
 
 const lower = (s: string) => s.toLowerCase()
 
-function globRe(pattern: string): RegExp {
-  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+function globRe(pattern: string, ignoreCase = true): RegExp {
+  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', ignoreCase ? 'i' : '')
 }
 
-/** An OpenSSH pattern list (`a,b,!c`) against a name: a negated match vetoes. */
-export function matchPatterns(patterns: string[], name: string): boolean {
+/**
+ * An OpenSSH pattern list (`a,b,!c`) against a name: a negated match vetoes. As in OpenSSH,
+ * `Host` patterns and `Match user`/`localuser` are matched with case (`Host Prod` is not `prod`);
+ * `Match host` and `originalhost` without (`ignoreCase`).
+ */
+export function matchPatterns(patterns: string[], name: string, ignoreCase = false): boolean {
   let hit = false
   for (const p of patterns.flatMap((v) => v.split(',')).filter(Boolean)) {
     if (p.startsWith('!')) {
-      if (globRe(p.slice(1)).test(name)) return false
-    } else if (globRe(p).test(name)) hit = true
+      if (globRe(p.slice(1), ignoreCase).test(name)) return false
+    } else if (globRe(p, ignoreCase).test(name)) hit = true
   }
   return hit
 }
@@ -258,10 +262,10 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
       let ok: boolean
       switch (key) {
         case 'host':
-          ok = matchPatterns([arg], hostNow())
+          ok = matchPatterns([arg], hostNow(), true)
           break
         case 'originalhost':
-          ok = matchPatterns([arg], alias)
+          ok = matchPatterns([arg], alias, true)
           break
         case 'user':
           ok = matchPatterns([arg], userNow())
@@ -294,7 +298,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
     if (/[*?[]/.test(dir)) throw new UserError(`Include ${pattern} (${at(from)}): steme expands wildcards only in the file name, not in directories`, {code: 'config', hint: 'name the directory without wildcards'})
     if (!/[*?]/.test(name)) return [p]
     if (!existsSync(dir)) return []
-    const re = globRe(name)
+    const re = globRe(name, false)
     return readdirSync(dir)
       .filter((f) => re.test(f))
       .sort()
