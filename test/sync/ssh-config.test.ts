@@ -45,6 +45,19 @@ describe('ssh config', () => {
     expect(resolve(dir, text, 'web.example').user).toBe('webuser')
   })
 
+  it('Match final: a second pass where Host matches the HostName and final blocks apply, as ssh -G resolves it', () => {
+    const dir = home()
+    const text = ['Host box', '  HostName real.example', 'Match final host real.example', '  UserKnownHostsFile ~/.ssh/kh_final', '  HostName ignored', 'Host real.example', '  Port 7777', 'Match canonical', '  User canon'].join('\n')
+    const cfg = resolve(dir, text, 'box')
+    expect(cfg).toMatchObject({hostName: 'real.example', port: 7777, user: 'canon'})
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, '.ssh', 'kh_final')])
+    expect(cfg.files).toEqual([join(dir, '.ssh', 'config')])
+    // Without a Match final line, no second pass: canonical alone does not apply.
+    expect(resolve(dir, ['Match canonical', '  User canon'].join('\n'), 'box').user).toBeUndefined()
+    // A ProxyCommand in a final block is refused like any other.
+    expect(() => resolve(dir, ['Match final', '  ProxyCommand nc %h %p'].join('\n'), 'box')).toThrow(/sets ProxyCommand nc %h %p for box, which steme does not support/)
+  })
+
   it('IdentityFile accumulates, with ~ and %-tokens expanded, and each keeps its line', () => {
     const dir = home()
     const cfg = resolve(dir, ['Host box', '  HostName box.example.com', '  User deploy', '  Port 2200', '  IdentityFile ~/.ssh/%h_%r_%p', 'Host *', '  IdentityFile %d/.ssh/id_%u'].join('\n'), 'box')

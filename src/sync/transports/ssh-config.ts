@@ -226,16 +226,23 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   const userNow = () => ctx.user ?? first('user')?.value[0] ?? localUser
 
   const read: string[] = []
+  // A `Match final` line asks for a second pass over the config, as OpenSSH makes: `Host` lines
+  // then match the HostName the first pass gave, `Match final` (and `canonical`) blocks apply, and
+  // the values of the first pass still win.
+  let wantFinal = false
+  let final = false
   const process_ = (file: string, active: boolean, depth: number, base: string) => {
     const entries = readEntries(file)
     if (!entries) return
-    read.push(file)
+    if (!final) read.push(file)
     let on = active
     for (const e of entries) {
       if (e.param === 'host') {
-        on = active && matchPatterns(e.value, alias)
+        on = active && matchPatterns(e.value, final ? hostNow() : alias)
         continue
       }
+      // The host name is settled by the first pass.
+      if (final && e.param === 'hostname') continue
       if (e.param === 'match') {
         on = active && matchBlock(e)
         continue
@@ -253,12 +260,20 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const matchBlock = (e: Entry): boolean => {
     const v = e.value
+    let result = true
     for (let i = 0; i < v.length; i++) {
       const key = lower(v[i])
       if (key === 'all') continue
-      if (key === 'canonical' || key === 'final') return false
+      if (key === 'canonical' || key === 'final') {
+        // Seen even after a failed criterion, as OpenSSH reads the whole line.
+        if (key === 'final') wantFinal = true
+        if (!final) result = false
+        continue
+      }
       const arg = v[++i]
       if (arg === undefined) throw new UserError(`Match ${key} without a value (${at(e.from)})`, {code: 'config', hint: 'give the criterion a pattern, as in `Match host *.example.com`'})
+      // Later criteria are not evaluated once one fails, as OpenSSH skips an exec after a failed criterion.
+      if (!result) continue
       let ok: boolean
       switch (key) {
         case 'host':
@@ -284,10 +299,9 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
             hint: `put the options for ${alias} in a \`Host ${alias}\` block before that line, or use Match host/originalhost/user/localuser/all`,
           })
       }
-      // Later criteria are not evaluated once one fails, as OpenSSH skips an exec after a failed criterion.
-      if (!ok) return false
+      if (!ok) result = false
     }
-    return true
+    return result
   }
   const includeFiles = (pattern: string, from: Origin, base: string): string[] => {
     let p = pattern
@@ -307,7 +321,12 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
 
   // A relative Include is resolved against ~/.ssh in a user config, /etc/ssh in the system one.
   const system = ctx.env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config'
-  for (const f of files) process_(f, true, 0, f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
+  const base = (f: string) => (f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
+  for (const f of files) process_(f, true, 0, base(f))
+  if (wantFinal) {
+    final = true
+    for (const f of files) process_(f, true, 0, base(f))
+  }
 
   for (const [param, why] of Object.entries(UNSUPPORTED)) {
     const e = got.get(param)
