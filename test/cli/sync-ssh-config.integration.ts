@@ -116,7 +116,7 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(again.stderr).toBe('')
   })
 
-  it('@revoked refuses the key wherever it stands: after a line that knows it, or in a later UserKnownHostsFile', () => {
+  it('@revoked refuses the key wherever it stands: after a line that knows it, in a later UserKnownHostsFile, or in GlobalKnownHostsFile', () => {
     const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
     const revoked = `@revoked * ${key}`
     // The same file: the host's key on line 1, revoked on line 2.
@@ -131,6 +131,11 @@ describe('SSH sync honours ~/.ssh/config', () => {
     const r2 = pull(`ssh://myserver${b()}`, ['--accept-host-key'])
     expect(r2.code).toBe(1)
     expect(r2.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_revoked')} line 1`)
+    // The system-wide file (GlobalKnownHostsFile) revokes too, as it does for ssh.
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work', '  GlobalKnownHostsFile ~/.ssh/kh_revoked'])
+    const r3 = pull(`ssh://myserver${b()}`)
+    expect(r3.code).toBe(1)
+    expect(r3.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_revoked')} line 1`)
     // Without the revocation, the first file lets it in.
     setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_none'])
     expect(pull(`ssh://myserver${b()}`).code).toBe(0)

@@ -32,6 +32,8 @@ export interface HostConfig {
   identityFiles: {file: string; from: Origin}[]
   identitiesOnly?: boolean
   knownHostsFiles?: {files: string[]; from: Origin}
+  /** GlobalKnownHostsFile (default /etc/ssh/ssh_known_hosts and ssh_known_hosts2): read for @revoked keys. */
+  globalKnownHostsFiles: string[]
   strictHostKeyChecking?: {value: StrictHostKeyChecking; from: Origin}
   hostKeyAlias?: string
   connectTimeoutMs?: number
@@ -345,7 +347,11 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const user = ctx.user ?? first('user')?.value[0]
   const tokens = {home, user: localUser, host: hostName, alias, port: port ?? 22, remoteUser: user ?? localUser, env: ctx.env}
-  const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], from: {}, files: read}
+  const gkhf = first('globalknownhostsfile')
+  const globalKnownHostsFiles = gkhf
+    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => (v === '~' || v.startsWith('~/') ? (home === undefined ? v : home + v.slice(1)) : v))
+    : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
+  const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], globalKnownHostsFiles, from: {}, files: read}
   if (first('hostname')) cfg.from.hostName = first('hostname')!.from
   if (ctx.user === undefined && first('user')) cfg.from.user = first('user')!.from
   if (ctx.port === undefined && portEntry) cfg.from.port = portEntry.from

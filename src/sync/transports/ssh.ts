@@ -453,6 +453,8 @@ interface Endpoint {
   agent?: string
   /** known_hosts files to check, the first the one new keys are recorded in. */
   knownHosts: string[]
+  /** The system's known_hosts files (GlobalKnownHostsFile): a key marked @revoked there is refused too. */
+  revokedIn: string[]
   /** The name looked up in known_hosts: HostKeyAlias, else `host` or `[host]:port`. */
   keyName: string
   /** StrictHostKeyChecking accept-new (or no): an unknown host key is recorded, with the line that said so. */
@@ -502,6 +504,7 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     explicit,
     agent: agent || undefined,
     knownHosts,
+    revokedIn: cfg.globalKnownHostsFiles,
     keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
     hashKnownHosts: cfg.hashKnownHosts ?? false,
     acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
@@ -598,6 +601,18 @@ function noKeyError(remote: string, ep: Endpoint, unusable: Unusable[]): UserErr
 function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string} {
   let changed: {status: 'changed'; line: number; file: string} | undefined
   let known = false
+  // The system-wide files (/etc/ssh/ssh_known_hosts) revoke as OpenSSH's do; a key they list is
+  // not taken as known here, which only makes steme stricter than ssh.
+  // One that cannot be read is passed over, as ssh passes it over.
+  for (const file of ep.revokedIn) {
+    let v: HostKeyVerdict
+    try {
+      v = checkHostKeyAs(file, ep.keyName, key)
+    } catch {
+      continue
+    }
+    if (v.status === 'revoked') return {...v, file}
+  }
   for (const file of ep.knownHosts) {
     const v = checkHostKeyAs(file, ep.keyName, key)
     if (v.status === 'revoked') return {...v, file}
