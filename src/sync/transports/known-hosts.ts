@@ -63,7 +63,9 @@ export function checkHostKeyAs(file: string, name: string, blob: Buffer): HostKe
       marker = fields[0]
       fields = fields.slice(1)
     }
-    if (fields.length < 3 || marker === '@cert-authority') continue
+    // Only @revoked is acted on: @cert-authority (steme checks no certificates) and any other
+    // marker (`@REVOKED`, a typo) make the line no host key at all, as OpenSSH skips them.
+    if (fields.length < 3 || (marker !== undefined && marker !== '@revoked')) continue
     if (!hostMatches(fields[0], name)) continue
     const same = Buffer.from(fields[2], 'base64').equals(blob)
     if (marker === '@revoked') {
