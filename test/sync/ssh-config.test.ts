@@ -94,6 +94,8 @@ describe('ssh config', () => {
     const dir = home()
     const cfg = resolve(dir, ['Host box', '  HostName 10.0.0.5', 'Match host 10.0.0.*', '  User tenuser'].join('\n'), 'box')
     expect(cfg.user).toBe('tenuser')
+    // %h and %% in HostName in one pass, as ssh -G gives it.
+    expect(resolve(dir, ['Host box', '  HostName lit%%h.%h.ex'].join('\n'), 'box').hostName).toBe('lit%h.box.ex')
     expect(() => resolve(dir, ['Host box', '  ServerAliveInterval often'].join('\n'), 'box')).toThrow(`ServerAliveInterval often (${join(dir, '.ssh', 'config')} line 2) is not a whole number of seconds`)
     expect(() => resolve(dir, ['Host box', '  StrictHostKeyChecking maybe'].join('\n'), 'box')).toThrow(/StrictHostKeyChecking maybe \(.* line 2\) is not yes, accept-new, no or ask/)
     expect(() => resolve(dir, ['Host box', '  IdentityFile ~/.ssh/%z'].join('\n'), 'box')).toThrow(/does not know the token %z/)

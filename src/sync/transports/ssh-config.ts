@@ -223,7 +223,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const hostNow = () => {
     const h = first('hostname')?.value[0]
-    return h === undefined ? alias : h.replace(/%h/g, alias).replace(/%%/g, '%')
+    // One pass, as ssh expands it: `%%h` is a literal %h.
+    return h === undefined ? alias : h.replace(/%([h%])/g, (m, k: string) => (k === 'h' ? alias : '%'))
   }
   const userNow = () => ctx.user ?? first('user')?.value[0] ?? localUser
 
