@@ -1,9 +1,13 @@
 /** `steme pull ssh://<alias>/...` as an OpenSSH user runs it: ~/.ssh/config honoured, over real sshd servers. */
+import {execFileSync} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
+import {CAPS} from '../../src/sync/server.js'
+import {openSshTransport} from '../../src/sync/transports/ssh.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 
 let sshd: Sshd
 let sb: Sandbox
@@ -232,6 +236,30 @@ describe('ProxyJump', () => {
     for (let i = 0; i < 100 && !forwarded.test(jump.log()); i++) await new Promise((r) => setTimeout(r, 50))
     expect(jump.log()).toMatch(forwarded)
   })
+
+  it('a remote steme that stops between requests: the jump host connection of that session is closed with it', async () => {
+    setConfig(hosts())
+    // The remote steme ends by itself one second after an answer (its idle timeout).
+    const wrapper = join(sb.dir, 'idle-steme.sh')
+    writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@" --idle-timeout 1\n`, {mode: 0o755})
+    // Our TCP connections to the jump host's sshd.
+    const toJump = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${jump.port} )`], {encoding: 'utf8'}).split('\n').filter((l) => l.trim()).length
+    const ssh = openSshTransport('inner', {host: 'inner', path: b()}, {remoteCmd: wrapper, env: {...sb.env, STEME_SSH_SYSTEM_CONFIG: join(sb.dir, 'no-system-config')}})
+    const hello = encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])
+    try {
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello})
+      expect(toJump()).toBe(1)
+      // The remote steme goes, the client ends the target connection, and the jump host's with it
+      // instead of keeping it open (with keepalives) until the sync ends.
+      for (let i = 0; i < 300 && toJump() > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      expect(toJump()).toBe(0)
+      // The next request goes through the jump host again, on new connections.
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello})
+      expect(toJump()).toBe(1)
+    } finally {
+      await ssh.close()
+    }
+  }, 60_000)
 
   it('a jump host with an unknown host key is refused, naming it as the jump host', () => {
     writeFileSync(join(sb.dir, '.ssh', 'kh_target_only'), target.hostKeyLine + '\n')

@@ -217,9 +217,11 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
             channel = undefined
             if (!waiting) {
               // The remote steme ended between requests (its idle timeout, a kill): the next
-              // request starts it again on a new connection, so this one is ended, not left open.
+              // request starts it again on a new connection, so this one is ended, not left open;
+              // so are the jump hosts it went through, which the next connection dials again.
               if (conn === c) conn = undefined
               c.end()
+              endHops()
               return
             }
             fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false, answered}))
