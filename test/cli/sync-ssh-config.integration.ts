@@ -1,9 +1,13 @@
 /** `steme pull ssh://<alias>/...` as an OpenSSH user runs it: ~/.ssh/config honoured, over real sshd servers. */
+import {execFileSync} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 import {freePort, startSshd, type Sshd} from '../helpers/sshd.js'
+import {CAPS} from '../../src/sync/server.js'
+import {openSshTransport} from '../../src/sync/transports/ssh.js'
+import {PROTOCOL, T, VERSION, decode, encode} from '../../src/sync/wire.js'
 
 let sshd: Sshd
 let sb: Sandbox
@@ -116,6 +120,31 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(again.stderr).toBe('')
   })
 
+  it('@revoked refuses the key wherever it stands: after a line that knows it, in a later UserKnownHostsFile, or in GlobalKnownHostsFile', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    const revoked = `@revoked * ${key}`
+    // The same file: the host's key on line 1, revoked on line 2.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_both'), `${sshd.hostKeyLine}\n${revoked}\n`)
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_both'])
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_both')} line 2`)
+    // Two files: the first knows the key, the second revokes it.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_revoked'), revoked + '\n')
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_revoked'])
+    const r2 = pull(`ssh://myserver${b()}`, ['--accept-host-key'])
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_revoked')} line 1`)
+    // The system-wide file (GlobalKnownHostsFile) revokes too, as it does for ssh.
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work', '  GlobalKnownHostsFile ~/.ssh/kh_revoked'])
+    const r3 = pull(`ssh://myserver${b()}`)
+    expect(r3.code).toBe(1)
+    expect(r3.stderr).toContain(`is marked @revoked in ${join(sb.dir, '.ssh', 'kh_revoked')} line 1`)
+    // Without the revocation, the first file lets it in.
+    setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_none'])
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+  })
+
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {
     setConfig(['Host myserver', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  IdentityFile ~/.ssh/gone_key', '  IdentitiesOnly yes', '  UserKnownHostsFile ~/.ssh/kh_work'])
     const r = pull(`ssh://myserver${b()}`, [], {SSH_AUTH_SOCK: ''})
@@ -207,6 +236,30 @@ describe('ProxyJump', () => {
     for (let i = 0; i < 100 && !forwarded.test(jump.log()); i++) await new Promise((r) => setTimeout(r, 50))
     expect(jump.log()).toMatch(forwarded)
   })
+
+  it('a remote steme that stops between requests: the jump host connection of that session is closed with it', async () => {
+    setConfig(hosts())
+    // The remote steme ends by itself one second after an answer (its idle timeout).
+    const wrapper = join(sb.dir, 'idle-steme.sh')
+    writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@" --idle-timeout 1\n`, {mode: 0o755})
+    // Our TCP connections to the jump host's sshd.
+    const toJump = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${jump.port} )`], {encoding: 'utf8'}).split('\n').filter((l) => l.trim()).length
+    const ssh = openSshTransport('inner', {host: 'inner', path: b()}, {remoteCmd: wrapper, env: {...sb.env, STEME_SSH_SYSTEM_CONFIG: join(sb.dir, 'no-system-config')}})
+    const hello = encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])
+    try {
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello})
+      expect(toJump()).toBe(1)
+      // The remote steme goes, the client ends the target connection, and the jump host's with it
+      // instead of keeping it open (with keepalives) until the sync ends.
+      for (let i = 0; i < 300 && toJump() > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      expect(toJump()).toBe(0)
+      // The next request goes through the jump host again, on new connections.
+      expect(decode(await ssh.request(hello))[0]).toMatchObject({t: T.Hello})
+      expect(toJump()).toBe(1)
+    } finally {
+      await ssh.close()
+    }
+  }, 60_000)
 
   it('a jump host with an unknown host key is refused, naming it as the jump host', () => {
     writeFileSync(join(sb.dir, '.ssh', 'kh_target_only'), target.hostKeyLine + '\n')

@@ -37,6 +37,14 @@ describe('known_hosts', () => {
     expect(checkHostKey(file(`# c\n\n${hashed('[h]:2200')} ssh-ed25519 ${key.toString('base64')}\n`), 'h', 2200, key)).toEqual({status: 'known'})
   })
 
+  it('a line with a marker other than @revoked is no host key, as ssh skips it', () => {
+    const b64 = key.toString('base64')
+    expect(checkHostKey(file(`@REVOKED example.org ssh-ed25519 ${b64}\n`), 'example.org', 22, key)).toEqual({status: 'unknown'})
+    expect(checkHostKey(file(`@revoke example.org ssh-ed25519 ${b64}\n`), 'example.org', 22, key)).toEqual({status: 'unknown'})
+    expect(checkHostKey(file(`@cert-authority example.org ssh-ed25519 ${b64}\n`), 'example.org', 22, key)).toEqual({status: 'unknown'})
+    expect(checkHostKey(file(`@revoked example.org ssh-ed25519 ${b64}\n`), 'example.org', 22, key)).toEqual({status: 'revoked', line: 1})
+  })
+
   it('tells changed keys, other key types and revoked keys apart', () => {
     const f = file(`h ssh-rsa ${rsa.toString('base64')}\nh ssh-ed25519 ${other.toString('base64')}\n`)
     expect(checkHostKey(f, 'h', 22, key)).toEqual({status: 'changed', line: 2})

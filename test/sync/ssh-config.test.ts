@@ -22,13 +22,40 @@ const resolve = (dir: string, text: string, alias: string, extra: {user?: string
 describe('ssh config', () => {
   it('first value wins; patterns, negation and case as OpenSSH matches them', () => {
     const dir = home()
-    const text = ['Host *.lan !db.lan', '  User lanuser', '  ConnectTimeout 7', 'host DB.LAN', '  user dbuser', '  serveraliveinterval 5', 'Host *', '  User everyone', '  ServerAliveInterval 30', '  ServerAliveCountMax 2'].join('\n')
+    const text = ['Host *.lan !db.lan', '  User lanuser', '  ConnectTimeout 7', 'host db.lan', '  user dbuser', '  serveraliveinterval 5', 'Host *', '  User everyone', '  ServerAliveInterval 30', '  ServerAliveCountMax 2'].join('\n')
     const web = resolve(dir, text, 'web.lan')
     expect(web).toMatchObject({hostName: 'web.lan', user: 'lanuser', connectTimeoutMs: 7000, serverAliveIntervalMs: 30_000, serverAliveCountMax: 2})
     const db = resolve(dir, text, 'db.lan')
     expect(db).toMatchObject({user: 'dbuser', serverAliveIntervalMs: 5000})
     expect(db.connectTimeoutMs).toBeUndefined()
     expect(resolve(dir, text, 'db.lan', {user: 'me'}).user).toBe('me')
+  })
+
+  it('Host patterns and Match user are matched with case, Match host without, as ssh -G resolves them', () => {
+    const dir = home()
+    const text = ['Host PROD', '  StrictHostKeyChecking no', 'Host *.LAN', '  Port 2201', 'Match user BOB', '  HostKeyAlias bob-alias', 'Match host WEB.EXAMPLE', '  User webuser', 'Host *', '  Port 2222'].join('\n')
+    // `Host PROD` is not prod: its StrictHostKeyChecking no does not apply.
+    const prod = resolve(dir, text, 'prod')
+    expect(prod.strictHostKeyChecking).toBeUndefined()
+    expect(prod.port).toBe(2222)
+    expect(resolve(dir, text, 'PROD').strictHostKeyChecking?.value).toBe('no')
+    expect(resolve(dir, text, 'db.lan').port).toBe(2222)
+    expect(resolve(dir, text, 'x', {user: 'bob'}).hostKeyAlias).toBeUndefined()
+    expect(resolve(dir, text, 'x', {user: 'BOB'}).hostKeyAlias).toBe('bob-alias')
+    expect(resolve(dir, text, 'web.example').user).toBe('webuser')
+  })
+
+  it('Match final: a second pass where Host matches the HostName and final blocks apply, as ssh -G resolves it', () => {
+    const dir = home()
+    const text = ['Host box', '  HostName real.example', 'Match final host real.example', '  UserKnownHostsFile ~/.ssh/kh_final', '  HostName ignored', 'Host real.example', '  Port 7777', 'Match canonical', '  User canon'].join('\n')
+    const cfg = resolve(dir, text, 'box')
+    expect(cfg).toMatchObject({hostName: 'real.example', port: 7777, user: 'canon'})
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, '.ssh', 'kh_final')])
+    expect(cfg.files).toEqual([join(dir, '.ssh', 'config')])
+    // Without a Match final line, no second pass: canonical alone does not apply.
+    expect(resolve(dir, ['Match canonical', '  User canon'].join('\n'), 'box').user).toBeUndefined()
+    // A ProxyCommand in a final block is refused like any other.
+    expect(() => resolve(dir, ['Match final', '  ProxyCommand nc %h %p'].join('\n'), 'box')).toThrow(/sets ProxyCommand nc %h %p for box, which steme does not support/)
   })
 
   it('IdentityFile accumulates, with ~ and %-tokens expanded, and each keeps its line', () => {
@@ -38,6 +65,19 @@ describe('ssh config', () => {
       {file: join(dir, '.ssh', 'box.example.com_deploy_2200'), from: {file: join(dir, '.ssh', 'config'), line: 5}},
       {file: join(dir, '.ssh', `id_${userInfo().username}`), from: {file: join(dir, '.ssh', 'config'), line: 7}},
     ])
+  })
+
+  it('${VAR} and %-tokens expand in one pass: a host or user from the URL is never read as ${VAR}', () => {
+    const dir = home()
+    const text = ['Host *', '  UserKnownHostsFile ${KH_DIR}/kh_%n', '  IdentityFile ~/.ssh/id_%r'].join('\n')
+    writeFileSync(join(dir, '.ssh', 'config'), text)
+    const env = {HOME: dir, STEME_SSH_SYSTEM_CONFIG: join(dir, 'no-system'), KH_DIR: join(dir, 'kh'), SECRET: 'the-secret'}
+    const cfg = resolveHostConfig({env, alias: 'a${SECRET}b', user: 'u${SECRET}'})
+    // The config's own ${KH_DIR} expands; what %n and %r put in stays as typed.
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, 'kh', 'kh_a${SECRET}b')])
+    expect(cfg.identityFiles.map((i) => i.file)).toEqual([join(dir, '.ssh', 'id_u${SECRET}')])
+    // Nor does a name that is not set make the config fail.
+    expect(resolveHostConfig({env, alias: '${UNSET_VAR}'}).knownHostsFiles?.files).toEqual([join(dir, 'kh', 'kh_${UNSET_VAR}')])
   })
 
   it('Include (relative to ~/.ssh, wildcards in the name) and the system config after the user one', () => {
@@ -54,6 +94,8 @@ describe('ssh config', () => {
     const dir = home()
     const cfg = resolve(dir, ['Host box', '  HostName 10.0.0.5', 'Match host 10.0.0.*', '  User tenuser'].join('\n'), 'box')
     expect(cfg.user).toBe('tenuser')
+    // %h and %% in HostName in one pass, as ssh -G gives it.
+    expect(resolve(dir, ['Host box', '  HostName lit%%h.%h.ex'].join('\n'), 'box').hostName).toBe('lit%h.box.ex')
     expect(() => resolve(dir, ['Host box', '  ServerAliveInterval often'].join('\n'), 'box')).toThrow(`ServerAliveInterval often (${join(dir, '.ssh', 'config')} line 2) is not a whole number of seconds`)
     expect(() => resolve(dir, ['Host box', '  StrictHostKeyChecking maybe'].join('\n'), 'box')).toThrow(/StrictHostKeyChecking maybe \(.* line 2\) is not yes, accept-new, no or ask/)
     expect(() => resolve(dir, ['Host box', '  IdentityFile ~/.ssh/%z'].join('\n'), 'box')).toThrow(/does not know the token %z/)

@@ -43,11 +43,16 @@ export function checkHostKey(file: string, host: string, port: number, blob: Buf
   return checkHostKeyAs(file, hostEntryName(host, port), blob)
 }
 
-/** Check a host key under the name known_hosts would use (`[host]:port`, or a HostKeyAlias). */
+/**
+ * Check a host key under the name known_hosts would use (`[host]:port`, or a HostKeyAlias). A
+ * key marked @revoked is refused wherever its line stands, even after a line that lists it as
+ * the host's key, as OpenSSH refuses it.
+ */
 export function checkHostKeyAs(file: string, name: string, blob: Buffer): HostKeyVerdict {
   if (!existsSync(file)) return {status: 'unknown'}
   const type = keyType(blob)
   let changed: number | undefined
+  let known = false
   const lines = readFileSync(file, 'utf8').split('\n')
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim()
@@ -58,16 +63,19 @@ export function checkHostKeyAs(file: string, name: string, blob: Buffer): HostKe
       marker = fields[0]
       fields = fields.slice(1)
     }
-    if (fields.length < 3 || marker === '@cert-authority') continue
+    // Only @revoked is acted on: @cert-authority (steme checks no certificates) and any other
+    // marker (`@REVOKED`, a typo) make the line no host key at all, as OpenSSH skips them.
+    if (fields.length < 3 || (marker !== undefined && marker !== '@revoked')) continue
     if (!hostMatches(fields[0], name)) continue
     const same = Buffer.from(fields[2], 'base64').equals(blob)
     if (marker === '@revoked') {
       if (same) return {status: 'revoked', line: i + 1}
       continue
     }
-    if (same) return {status: 'known'}
-    if (fields[1] === type) changed ??= i + 1
+    if (same) known = true
+    else if (fields[1] === type) changed ??= i + 1
   }
+  if (known) return {status: 'known'}
   return changed === undefined ? {status: 'unknown'} : {status: 'changed', line: changed}
 }
 

@@ -32,6 +32,8 @@ export interface HostConfig {
   identityFiles: {file: string; from: Origin}[]
   identitiesOnly?: boolean
   knownHostsFiles?: {files: string[]; from: Origin}
+  /** GlobalKnownHostsFile (default /etc/ssh/ssh_known_hosts and ssh_known_hosts2): read for @revoked keys. */
+  globalKnownHostsFiles: string[]
   strictHostKeyChecking?: {value: StrictHostKeyChecking; from: Origin}
   hostKeyAlias?: string
   connectTimeoutMs?: number
@@ -66,17 +68,21 @@ export function configFiles(env: NodeJS.ProcessEnv = process.env): string[] {
 
 const lower = (s: string) => s.toLowerCase()
 
-function globRe(pattern: string): RegExp {
-  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+function globRe(pattern: string, ignoreCase = true): RegExp {
+  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', ignoreCase ? 'i' : '')
 }
 
-/** An OpenSSH pattern list (`a,b,!c`) against a name: a negated match vetoes. */
-export function matchPatterns(patterns: string[], name: string): boolean {
+/**
+ * An OpenSSH pattern list (`a,b,!c`) against a name: a negated match vetoes. As in OpenSSH,
+ * `Host` patterns and `Match user`/`localuser` are matched with case (`Host Prod` is not `prod`);
+ * `Match host` and `originalhost` without (`ignoreCase`).
+ */
+export function matchPatterns(patterns: string[], name: string, ignoreCase = false): boolean {
   let hit = false
   for (const p of patterns.flatMap((v) => v.split(',')).filter(Boolean)) {
     if (p.startsWith('!')) {
-      if (globRe(p.slice(1)).test(name)) return false
-    } else if (globRe(p).test(name)) hit = true
+      if (globRe(p.slice(1), ignoreCase).test(name)) return false
+    } else if (globRe(p, ignoreCase).test(name)) hit = true
   }
   return hit
 }
@@ -134,7 +140,14 @@ export function expandPath(value: string, from: Origin, t: {home?: string; user:
     if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
     v = t.home + v.slice(1)
   }
-  v = v.replace(/%(.)/g, (m, k: string) => {
+  // One pass over %-tokens and ${VAR} together, as OpenSSH expands them: what a token puts in (a
+  // host or user name from the remote URL) is never read again as a ${VAR} to expand.
+  return v.replace(/%(.)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k: string | undefined, name: string | undefined) => {
+    if (k === undefined) {
+      const val = t.env[name!]
+      if (val === undefined) throw new UserError(`${option} ${value} (${at(from)}): the environment variable ${name} is not set`, {code: 'config'})
+      return val
+    }
     switch (k) {
       case '%':
         return '%'
@@ -160,11 +173,6 @@ export function expandPath(value: string, from: Origin, t: {home?: string; user:
       default:
         throw new UserError(`${option} ${value} (${at(from)}): steme does not know the token ${m}`, {code: 'config', hint: 'use %d (home), %u (local user), %h (host), %n (name as typed), %p (port), %r (remote user), %l, %L, %i or %%'})
     }
-  })
-  return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string) => {
-    const val = t.env[name]
-    if (val === undefined) throw new UserError(`${option} ${value} (${at(from)}): the environment variable ${name} is not set`, {code: 'config'})
-    return val
   })
 }
 
@@ -215,21 +223,29 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const hostNow = () => {
     const h = first('hostname')?.value[0]
-    return h === undefined ? alias : h.replace(/%h/g, alias).replace(/%%/g, '%')
+    // One pass, as ssh expands it: `%%h` is a literal %h.
+    return h === undefined ? alias : h.replace(/%([h%])/g, (m, k: string) => (k === 'h' ? alias : '%'))
   }
   const userNow = () => ctx.user ?? first('user')?.value[0] ?? localUser
 
   const read: string[] = []
+  // A `Match final` line asks for a second pass over the config, as OpenSSH makes: `Host` lines
+  // then match the HostName the first pass gave, `Match final` (and `canonical`) blocks apply, and
+  // the values of the first pass still win.
+  let wantFinal = false
+  let final = false
   const process_ = (file: string, active: boolean, depth: number, base: string) => {
     const entries = readEntries(file)
     if (!entries) return
-    read.push(file)
+    if (!final) read.push(file)
     let on = active
     for (const e of entries) {
       if (e.param === 'host') {
-        on = active && matchPatterns(e.value, alias)
+        on = active && matchPatterns(e.value, final ? hostNow() : alias)
         continue
       }
+      // The host name is settled by the first pass.
+      if (final && e.param === 'hostname') continue
       if (e.param === 'match') {
         on = active && matchBlock(e)
         continue
@@ -247,19 +263,27 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const matchBlock = (e: Entry): boolean => {
     const v = e.value
+    let result = true
     for (let i = 0; i < v.length; i++) {
       const key = lower(v[i])
       if (key === 'all') continue
-      if (key === 'canonical' || key === 'final') return false
+      if (key === 'canonical' || key === 'final') {
+        // Seen even after a failed criterion, as OpenSSH reads the whole line.
+        if (key === 'final') wantFinal = true
+        if (!final) result = false
+        continue
+      }
       const arg = v[++i]
       if (arg === undefined) throw new UserError(`Match ${key} without a value (${at(e.from)})`, {code: 'config', hint: 'give the criterion a pattern, as in `Match host *.example.com`'})
+      // Later criteria are not evaluated once one fails, as OpenSSH skips an exec after a failed criterion.
+      if (!result) continue
       let ok: boolean
       switch (key) {
         case 'host':
-          ok = matchPatterns([arg], hostNow())
+          ok = matchPatterns([arg], hostNow(), true)
           break
         case 'originalhost':
-          ok = matchPatterns([arg], alias)
+          ok = matchPatterns([arg], alias, true)
           break
         case 'user':
           ok = matchPatterns([arg], userNow())
@@ -278,10 +302,9 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
             hint: `put the options for ${alias} in a \`Host ${alias}\` block before that line, or use Match host/originalhost/user/localuser/all`,
           })
       }
-      // Later criteria are not evaluated once one fails, as OpenSSH skips an exec after a failed criterion.
-      if (!ok) return false
+      if (!ok) result = false
     }
-    return true
+    return result
   }
   const includeFiles = (pattern: string, from: Origin, base: string): string[] => {
     let p = pattern
@@ -292,7 +315,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
     if (/[*?[]/.test(dir)) throw new UserError(`Include ${pattern} (${at(from)}): steme expands wildcards only in the file name, not in directories`, {code: 'config', hint: 'name the directory without wildcards'})
     if (!/[*?]/.test(name)) return [p]
     if (!existsSync(dir)) return []
-    const re = globRe(name)
+    const re = globRe(name, false)
     return readdirSync(dir)
       .filter((f) => re.test(f))
       .sort()
@@ -301,7 +324,12 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
 
   // A relative Include is resolved against ~/.ssh in a user config, /etc/ssh in the system one.
   const system = ctx.env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config'
-  for (const f of files) process_(f, true, 0, f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
+  const base = (f: string) => (f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
+  for (const f of files) process_(f, true, 0, base(f))
+  if (wantFinal) {
+    final = true
+    for (const f of files) process_(f, true, 0, base(f))
+  }
 
   for (const [param, why] of Object.entries(UNSUPPORTED)) {
     const e = got.get(param)
@@ -320,7 +348,11 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const user = ctx.user ?? first('user')?.value[0]
   const tokens = {home, user: localUser, host: hostName, alias, port: port ?? 22, remoteUser: user ?? localUser, env: ctx.env}
-  const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], from: {}, files: read}
+  const gkhf = first('globalknownhostsfile')
+  const globalKnownHostsFiles = gkhf
+    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => (v === '~' || v.startsWith('~/') ? (home === undefined ? v : home + v.slice(1)) : v))
+    : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
+  const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], globalKnownHostsFiles, from: {}, files: read}
   if (first('hostname')) cfg.from.hostName = first('hostname')!.from
   if (ctx.user === undefined && first('user')) cfg.from.user = first('user')!.from
   if (ctx.port === undefined && portEntry) cfg.from.port = portEntry.from

@@ -217,9 +217,11 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
             channel = undefined
             if (!waiting) {
               // The remote steme ended between requests (its idle timeout, a kill): the next
-              // request starts it again on a new connection, so this one is ended, not left open.
+              // request starts it again on a new connection, so this one is ended, not left open;
+              // so are the jump hosts it went through, which the next connection dials again.
               if (conn === c) conn = undefined
               c.end()
+              endHops()
               return
             }
             fail(exitError(remote, where, {code, signal, stderr, remoteCmd: opts.remoteCmd, started: reader?.started ?? false, answered}))
@@ -453,6 +455,8 @@ interface Endpoint {
   agent?: string
   /** known_hosts files to check, the first the one new keys are recorded in. */
   knownHosts: string[]
+  /** The system's known_hosts files (GlobalKnownHostsFile): a key marked @revoked there is refused too. */
+  revokedIn: string[]
   /** The name looked up in known_hosts: HostKeyAlias, else `host` or `[host]:port`. */
   keyName: string
   /** StrictHostKeyChecking accept-new (or no): an unknown host key is recorded, with the line that said so. */
@@ -502,6 +506,7 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     explicit,
     agent: agent || undefined,
     knownHosts,
+    revokedIn: cfg.globalKnownHostsFiles,
     keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
     hashKnownHosts: cfg.hashKnownHosts ?? false,
     acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
@@ -590,15 +595,33 @@ function noKeyError(remote: string, ep: Endpoint, unusable: Unusable[]): UserErr
   return new UserError(`remote ${remote}: no SSH key to log in to ${ep.where} with`, {code: 'unauthorized', exit: 1, hint: 'start ssh-agent and `ssh-add` your key, or pass --identity <private key file>'})
 }
 
-/** Check a host key against the endpoint's known_hosts files, as OpenSSH does: a match anywhere is known, a revoked key anywhere refused. */
+/**
+ * Check a host key against the endpoint's known_hosts files, as OpenSSH does: a revoked key in
+ * any of them is refused (every file is read, even past one that knows the key), else a match
+ * in any is known.
+ */
 function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string} {
   let changed: {status: 'changed'; line: number; file: string} | undefined
+  let known = false
+  // The system-wide files (/etc/ssh/ssh_known_hosts) revoke as OpenSSH's do; a key they list is
+  // not taken as known here, which only makes steme stricter than ssh.
+  // One that cannot be read is passed over, as ssh passes it over.
+  for (const file of ep.revokedIn) {
+    let v: HostKeyVerdict
+    try {
+      v = checkHostKeyAs(file, ep.keyName, key)
+    } catch {
+      continue
+    }
+    if (v.status === 'revoked') return {...v, file}
+  }
   for (const file of ep.knownHosts) {
     const v = checkHostKeyAs(file, ep.keyName, key)
     if (v.status === 'revoked') return {...v, file}
-    if (v.status === 'known') return v
+    if (v.status === 'known') known = true
     if (v.status === 'changed') changed ??= {...v, file}
   }
+  if (known) return {status: 'known'}
   return changed ?? {status: 'unknown'}
 }
 
