@@ -64,7 +64,8 @@ const CSV_NUM = new Set(['confidence'])
 /**
  * What an ingest that failed part way (its store's server gone, its disk full) had done by then:
  * the records stored (added), those found stored already (present) and the lines rejected; for
- * NDJSON, lastLine: every line up to it was stored or rejected, and nothing after it was stored.
+ * NDJSON, lastLine: every line up to it was stored or rejected, and nothing after it was stored
+ * (and rejected counts only the lines up to it, as the lines after it are read again on a rerun).
  * What a rerun of plain facts would store a second time follows from it.
  */
 export interface IngestDone {
@@ -81,19 +82,32 @@ export const doneBeforeFailure = (e: unknown): IngestDone | undefined => (typeof
 
 export async function ingestOp(deps: Deps, input: IngestInput): Promise<IngestSummary> {
   const progress: IngestProgress = {lines: 0, added: 0, present: 0, rejected: 0, bytes: 0}
-  const stored: {lastLine?: number} = {}
+  const stored: StoredPrefix = {rejected: 0}
   try {
     return await ingestInto(deps, input, progress, stored)
   } catch (e) {
     if (typeof e === 'object' && e !== null && !doneBy.has(e)) {
-      const {added, present, rejected} = progress
+      const {added, present} = progress
+      // With a line to go on from, the rejections are those up to it: the lines after it are read
+      // again by the command that goes on, and rejected again there, so they are not counted twice.
+      const rejected = stored.ranged ? stored.rejected : progress.rejected
       doneBy.set(e, {added, present, rejected, ...(stored.lastLine !== undefined ? {lastLine: stored.lastLine} : {})})
     }
     throw e
   }
 }
 
-async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgress, stored: {lastLine?: number}): Promise<IngestSummary> {
+/**
+ * The input stored so far: for NDJSON (ranged), every line up to lastLine was stored or rejected,
+ * `rejected` of them rejected; lastLine is unset until a batch with records is stored.
+ */
+interface StoredPrefix {
+  lastLine?: number
+  rejected: number
+  ranged?: boolean
+}
+
+async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgress, stored: StoredPrefix): Promise<IngestSummary> {
   let key: KeyPair | undefined
   let noKeyReason: string | undefined
   try {
@@ -127,6 +141,8 @@ async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgre
     if (group.length === 0) return
     const parts = group
     const through = takenThrough
+    // Rejections are counted as chunks are taken, in input order: these are the ones up to `through`.
+    const rejectedThrough = progress.rejected
     group = []
     groupRows = 0
     storing++
@@ -135,7 +151,10 @@ async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgre
         const res = columnar ? await store.insertColumns!(parts.map((r) => r.cols!)) : await store.insert(parts.flatMap((r) => r.ok))
         progress.added += res.added
         progress.present += res.present
-        if (through) stored.lastLine = through
+        if (through) {
+          stored.lastLine = through
+          stored.rejected = rejectedThrough
+        }
         input.onProgress?.({...progress})
       } finally {
         storing--
@@ -151,6 +170,7 @@ async function ingestInto(deps: Deps, input: IngestInput, progress: IngestProgre
   let place = (e: LineError): LineError => e
   const onResult = (r: ChunkResult, last: number | undefined) => {
     takenThrough = takenThrough === undefined || last === undefined ? undefined : last
+    stored.ranged = takenThrough !== undefined
     progress.lines += r.lines
     progress.rejected += r.errors.length
     for (const e of r.errors) if (errors.length < maxErrors) errors.push(place(e))
