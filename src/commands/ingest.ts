@@ -3,6 +3,7 @@ import {createReadStream, statSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {stdoutDone} from '../stdout.js'
 import {UserError} from '../core/errors.js'
+import {redactUrls} from '../core/redact.js'
 import {storeIoFailure} from '../core/render-error.js'
 import {KeyStore} from '../keystore.js'
 import {doneBeforeFailure, ingestOp, type IngestDone, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
@@ -51,6 +52,8 @@ one after another, as \`jq .\` writes records.`
     if (flags.key !== undefined) new KeyStore().load(flags.key)
     const format = flags.format as IngestFormat
     const t = await this.target(flags, {keyName: flags.key})
+    // The command that goes on from a stop or a failure must reach the same store and sign with the same key.
+    const same = sameRun(flags)
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))
     const input = args.file === '-' ? process.stdin : createReadStream(args.file, {highWaterMark: 1 << 20})
     const progress = await this.progress('ingest')
@@ -64,7 +67,7 @@ one after another, as \`jq .\` writes records.`
       // Through a daemon a batch goes in several requests, some of which may be stored when one fails:
       // the client's own error says what the daemon had stored, and no line can be named.
       const done = t.rt ? doneBeforeFailure(e) : undefined
-      throw done ? failedPartWay(e, done, {file: args.file, name, store: deps.store.location}) : e
+      throw done ? failedPartWay(e, done, {file: args.file, name, store: deps.store.location, same}) : e
     } finally {
       stop.release()
     }
@@ -85,10 +88,11 @@ one after another, as \`jq .\` writes records.`
       input.destroy() // a pipe still open would keep the process alive
       const at = res.interrupted.afterLine
       const csv = res.format === 'csv'
+      const file = shellWord(args.file)
       const rest =
         args.file === '-'
-          ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest${csv ? ' --format csv' : ''} -\``
-          : `${csv ? `(head -n 1 ${args.file}; tail -n +${at! + 1} ${args.file})` : `tail -n +${at! + 1} ${args.file}`} | steme ingest --format ${res.format} -`
+          ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest${csv ? ' --format csv' : ''}${same} -\``
+          : `${csv ? `(head -n 1 ${file}; tail -n +${at! + 1} ${file})` : `tail -n +${at! + 1} ${file}`} | steme ingest --format ${res.format}${same} -`
       this.note(
         res.interrupted.unread
           ? `interrupted while reading ${name}: nothing from it was stored, as a JSON array or document is stored only once read whole; to store it, ingest it again`
@@ -107,7 +111,7 @@ one after another, as \`jq .\` writes records.`
  * --json error document, so a script can tell what a rerun of plain facts would store a second time.
  * A store that could not be written (a full disk) is said as such, not as a bug. Other errors stay as they are.
  */
-function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: string; store: string}): unknown {
+function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: string; store: string; same: string}): unknown {
   let base: UserError
   if (e instanceof UserError) base = e
   else {
@@ -128,12 +132,28 @@ function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: st
       done.lastLine === undefined
         ? ''
         : at.file === '-'
-          ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest -\``
-          : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${at.file} | steme ingest --format ndjson -`
+          ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest${at.same} -\``
+          : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${shellWord(at.file)} | steme ingest --format ndjson${at.same} -`
     hint = `${counts}${rest}${hint ? `; ${hint}` : ''}`
   }
   return new UserError(base.message, {code: base.code, exit: base.exit, hint, cause: base.cause ?? base, ...(base.at ? {at: base.at} : {}), details: {...base.details, progress: done}})
 }
+
+/**
+ * The options of this run that a command going on from it must repeat, as typed: the store, the key
+ * that signs plain facts, the daemon. Without them it would store into whichever store is found from
+ * where it runs, signed by another key. A password in a URL shows as *** (to be filled in), as in errors.
+ */
+function sameRun(flags: {store?: string; key?: string; remote?: string}): string {
+  let out = ''
+  if (flags.store !== undefined) out += ` --store ${shellWord(redactUrls(flags.store))}`
+  if (flags.key !== undefined) out += ` --key ${shellWord(flags.key)}`
+  if (flags.remote !== undefined) out += ` --remote ${shellWord(redactUrls(flags.remote))}`
+  return out
+}
+
+/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
 
 /** The file argument must be a file that exists: said here, before the store opens, rather than as a failed read. */
 function checkInputFile(file: string): void {

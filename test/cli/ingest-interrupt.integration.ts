@@ -1,6 +1,6 @@
 /** Ctrl-C during `steme ingest`: what was read is stored, the summary says where it stopped, and going on from there stores the rest once. */
-import {spawn} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -39,6 +39,33 @@ describe('steme ingest, interrupted', () => {
     expect(rest.code, rest.stderr).toBe(0)
     expect(count()).toBe(3000)
     expect(sb.run(['fsck']).code).toBe(0)
+  })
+
+  it('stopped with --store, the way to go on names that store (quoted as the shell needs), not the one found from here', async () => {
+    const other = join(sb.dir, 'other store')
+    mkdirSync(other)
+    expect(sb.run(['init', '--dir', other]).code).toBe(0)
+    const store = join(other, '.steme')
+    const file = join(sb.dir, "it's facts.ndjson")
+    writeFileSync(file, facts(0, 400_000))
+    const p = spawn(process.execPath, [BIN, 'ingest', file, '--store', store], {cwd: sb.dir, env: sb.env})
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    await new Promise((r) => setTimeout(r, 2500))
+    p.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(130)
+    const m = /interrupted after line (\d+) of .*: every line up to it was ingested .*to go on: (.*)$/m.exec(stderr)
+    expect(m, stderr).not.toBeNull()
+    const at = Number(m![1])
+    expect(at).toBeLessThan(400_000)
+    const command = m![2]
+    expect(command).toBe(`tail -n +${at + 1} '${sb.dir}/it'\\''s facts.ndjson' | steme ingest --format ndjson --store '${store}' -`)
+    // Run as given, by a shell, from where the first ingest ran (whose own store must stay empty).
+    const run = spawnSync('sh', ['-c', `steme() { "${process.execPath}" "${BIN}" "$@"; }; ${command}`], {cwd: sb.dir, env: sb.env, encoding: 'utf8'})
+    expect(run.status, run.stderr).toBe(0)
+    expect(sb.json<{records: number}>(['stats', '--store', store]).records).toBe(400_000)
+    expect(count()).toBe(0)
   })
 
   it('a CSV file stopped part-way prints a way to go on that keeps its header', async () => {

@@ -171,8 +171,8 @@ describe('ingest cut part way, said with what it had done', () => {
     expect(progress.rejected).toBeGreaterThanOrEqual(1)
     // Stored is the input up to lastLine, less the one line rejected there: nothing after it.
     expect(progress.lastLine).toBe(stored + 1)
-    expect(error.hint).toContain(`before the failure: ${stored} added, 0 already present, ${progress.rejected} rejected; every line up to ${progress.lastLine} of ${file} was stored or rejected, and none after it stored: to go on, tail -n +${progress.lastLine! + 1} ${file} | steme ingest --format ndjson -`)
-    // Going on as the hint says stores the rest, and no fact twice.
+    expect(error.hint).toContain(`before the failure: ${stored} added, 0 already present, ${progress.rejected} rejected; every line up to ${progress.lastLine} of ${file} was stored or rejected, and none after it stored: to go on, tail -n +${progress.lastLine! + 1} ${file} | steme ingest --format ndjson --store '${url.replace(/:[^:@/]+@/, ':***@')}' -`)
+    // Going on as the hint says (into the same store, which it names, its password left out) stores the rest, and no fact twice.
     const rest = sb.run(['ingest', '-', '--format', 'ndjson', '--store', url], {input: lines.slice(progress.lastLine).join('\n') + '\n'})
     expect(rest.code, rest.stderr).toBe(0)
     expect(await count(`SELECT count(*)::int AS n, count(DISTINCT canonical::jsonb->'value')::int AS distinct FROM steme.records`)).toEqual({n: n - 1, distinct: n - 1})
