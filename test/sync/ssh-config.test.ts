@@ -1,5 +1,5 @@
 /** Resolving one host's options from real OpenSSH config files, as OpenSSH matches them. */
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -108,5 +108,44 @@ describe('ssh config', () => {
     expect(() => resolve(dir, ['Host box', '  ProxyCommand nc %h %p', '  ProxyJump a'].join('\n'), 'box')).toThrow(/line 2 sets ProxyCommand nc %h %p for box, which steme does not support/)
     // A block that does not apply is not this host's business.
     expect(resolve(dir, ['Host other', '  ProxyCommand nc %h %p'].join('\n'), 'box').hostName).toBe('box')
+  })
+
+  it('a config file others can write is refused, as OpenSSH refuses it: ~/.ssh/config and any Include; not one named by STEME_SSH_CONFIG', () => {
+    const dir = home()
+    const config = join(dir, '.ssh', 'config')
+    writeFileSync(config, 'Host box\n  HostName 10.0.0.5\n')
+    chmodSync(config, 0o666)
+    expect(() => resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box')).toThrow(`the SSH config file ${config} is writable by everyone (mode 0666)`)
+    chmodSync(config, 0o620)
+    expect(() => resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box')).toThrow(/writable by its group \(mode 0620\).*OpenSSH refuses it too/)
+    chmodSync(config, 0o644)
+    expect(resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box').hostName).toBe('10.0.0.5')
+    // An Included file is checked wherever it is included from.
+    const inc = join(dir, '.ssh', 'inc.conf')
+    writeFileSync(inc, 'Host box\n  StrictHostKeyChecking no\n')
+    chmodSync(inc, 0o646)
+    expect(() => resolve(dir, 'Include inc.conf\n', 'box')).toThrow(`the SSH config file ${inc} is writable by everyone (mode 0646)`)
+    const chosen = join(dir, 'chosen.conf')
+    writeFileSync(chosen, 'Host box\n  Port 2200\n')
+    chmodSync(chosen, 0o666)
+    // Like ssh -F, a file named by STEME_SSH_CONFIG is not checked, but what it includes is.
+    expect(resolveHostConfig({env: {HOME: dir, STEME_SSH_CONFIG: chosen}, alias: 'box'}).port).toBe(2200)
+    writeFileSync(chosen, `Include ${inc}\n`)
+    expect(() => resolveHostConfig({env: {HOME: dir, STEME_SSH_CONFIG: chosen}, alias: 'box'})).toThrow(/writable by everyone/)
+    // The hint is the safe fix, never a wider permission.
+    try {
+      resolve(dir, 'Include inc.conf\n', 'box')
+    } catch (e) {
+      expect((e as {hint?: string}).hint).toBe(`check what it says, then take the write permission away from others: \`chmod go-w ${inc}\``)
+    }
+  })
+
+  it.runIf(process.getuid?.() === 0)('a config file owned by another user is refused, as OpenSSH refuses it', () => {
+    const dir = home()
+    const inc = join(dir, '.ssh', 'other.conf')
+    writeFileSync(inc, 'Host box\n  HostName evil.example\n')
+    chmodSync(inc, 0o644)
+    chownSync(inc, 65534, 65534)
+    expect(() => resolve(dir, 'Include other.conf\n', 'box')).toThrow(`the SSH config file ${inc} is owned by another user (uid 65534), not by you or root`)
   })
 })

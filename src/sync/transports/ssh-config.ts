@@ -5,7 +5,7 @@
  * against the name as typed, `Match` criteria in order, and the first value obtained for an option
  * wins (IdentityFile accumulates).
  */
-import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, dirname, isAbsolute, join} from 'node:path'
 import SSHConfig, {LineType, type Line} from 'ssh-config'
@@ -92,14 +92,44 @@ const values = (line: Line & {value?: unknown}): string[] => {
   return Array.isArray(v) ? v.map((x) => x.val) : v === undefined || v === '' ? [] : [v]
 }
 
+/**
+ * A config file that someone else could have written decides where steme connects and which
+ * host keys it trusts: refused, as OpenSSH refuses it ("Bad owner or permissions") for
+ * ~/.ssh/config and every Included file. Owned by the user or root, and writable by no one else.
+ */
+function refuseUnsafe(file: string, st: {uid: number; mode: number}): void {
+  const me = process.getuid?.()
+  if (me === undefined) return
+  const mode = `0${(st.mode & 0o777).toString(8)}`
+  if (st.uid !== 0 && st.uid !== me) {
+    throw new UserError(`the SSH config file ${file} is owned by another user (uid ${st.uid}), not by you or root, so it could say where steme connects and which host keys to trust; OpenSSH refuses it too ("Bad owner or permissions")`, {
+      code: 'config',
+      hint: `check what it says, then make it yours (\`chown ${me} ${file}\`), or point STEME_SSH_CONFIG at a config of your own`,
+    })
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new UserError(`the SSH config file ${file} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${mode}), so others could say where steme connects and which host keys to trust; OpenSSH refuses it too ("Bad owner or permissions")`, {
+      code: 'config',
+      hint: `check what it says, then take the write permission away from others: \`chmod go-w ${file}\``,
+    })
+  }
+}
+
 /** Parse one file into a flat list of directives with their lines; Host/Match open a block. */
-function readEntries(file: string): Entry[] | undefined {
+function readEntries(file: string, checkPerm: boolean): Entry[] | undefined {
   let text: string
+  let fd: number | undefined
   try {
     if (!existsSync(file) || statSync(file).isDirectory()) return undefined
-    text = readFileSync(file, 'utf8')
+    fd = openSync(file, 'r')
+    // Checked on the file opened, so what is read is what was checked.
+    if (checkPerm) refuseUnsafe(file, fstatSync(fd))
+    text = readFileSync(fd, 'utf8')
   } catch (e) {
+    if (e instanceof UserError) throw e
     throw new UserError(`cannot read the SSH config file ${file}: ${(e as Error).message}`, {code: 'config', hint: `make it readable, or point STEME_SSH_CONFIG at another file (\`none\` for no config)`})
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
   let parsed: SSHConfig
   try {
@@ -234,8 +264,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   // the values of the first pass still win.
   let wantFinal = false
   let final = false
-  const process_ = (file: string, active: boolean, depth: number, base: string) => {
-    const entries = readEntries(file)
+  const process_ = (file: string, active: boolean, depth: number, base: string, checkPerm: boolean) => {
+    const entries = readEntries(file, checkPerm)
     if (!entries) return
     if (!final) read.push(file)
     let on = active
@@ -254,7 +284,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
         if (!on) continue
         if (depth >= 16) throw new UserError(`Include nested too deep at ${at(e.from)}`, {code: 'config'})
         for (const pattern of e.value) {
-          for (const f of includeFiles(pattern, e.from, base)) process_(f, on, depth + 1, base)
+          // Every Included file is checked, whichever file includes it, as OpenSSH checks it.
+          for (const f of includeFiles(pattern, e.from, base)) process_(f, on, depth + 1, base, true)
         }
         continue
       }
@@ -325,10 +356,13 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   // A relative Include is resolved against ~/.ssh in a user config, /etc/ssh in the system one.
   const system = ctx.env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config'
   const base = (f: string) => (f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
-  for (const f of files) process_(f, true, 0, base(f))
+  // The user's own ~/.ssh/config is checked; a file named by STEME_SSH_CONFIG (like ssh -F) and
+  // the system one are not, as OpenSSH does not check them.
+  const userConfig = home === undefined || (ctx.env.STEME_SSH_CONFIG ?? '') !== '' ? undefined : join(home, '.ssh', 'config')
+  for (const f of files) process_(f, true, 0, base(f), f === userConfig)
   if (wantFinal) {
     final = true
-    for (const f of files) process_(f, true, 0, base(f))
+    for (const f of files) process_(f, true, 0, base(f), f === userConfig)
   }
 
   for (const [param, why] of Object.entries(UNSUPPORTED)) {
