@@ -148,4 +148,19 @@ describe('ssh config', () => {
     chownSync(inc, 65534, 65534)
     expect(() => resolve(dir, 'Include other.conf\n', 'box')).toThrow(`the SSH config file ${inc} is owned by another user (uid 65534), not by you or root`)
   })
+
+  it('~otheruser is refused, not read as a path relative to where steme runs; ~ and ~me are the home', () => {
+    const dir = home()
+    const me = userInfo().username
+    const config = join(dir, '.ssh', 'config')
+    const cfg = resolve(dir, ['Host box', `  IdentityFile ~${me}/.ssh/id_box`, `  UserKnownHostsFile ~/.ssh/kh ~${me}/kh2`, `  GlobalKnownHostsFile ~${me}/gkh`].join('\n'), 'box')
+    expect(cfg.identityFiles.map((i) => i.file)).toEqual([join(dir, '.ssh', 'id_box')])
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, '.ssh', 'kh'), join(dir, 'kh2')])
+    expect(cfg.globalKnownHostsFiles).toEqual([join(dir, 'gkh')])
+    // OpenSSH reads /home/ops/known_hosts here; steme would have read ./~ops/known_hosts.
+    expect(() => resolve(dir, ['Host box', '  UserKnownHostsFile ~ops/known_hosts'].join('\n'), 'box')).toThrow(`UserKnownHostsFile ~ops/known_hosts (${config} line 2) names the home directory of the user ops, which steme does not look up`)
+    expect(() => resolve(dir, ['Host box', '  IdentityFile ~ops/.ssh/id_ed25519'].join('\n'), 'box')).toThrow(/IdentityFile ~ops\/\.ssh\/id_ed25519 .* names the home directory of the user ops/)
+    expect(() => resolve(dir, ['Host box', '  GlobalKnownHostsFile ~ops/kh'].join('\n'), 'box')).toThrow(/GlobalKnownHostsFile ~ops\/kh .* the user ops/)
+    expect(() => resolve(dir, 'Include ~ops/shared.conf\n', 'box')).toThrow(`Include ~ops/shared.conf (${config} line 1) names the home directory of the user ops`)
+  })
 })

@@ -163,13 +163,28 @@ export interface Context {
   port?: number
 }
 
+/**
+ * Expand a leading `~` (or `~user` naming the local user) to the home directory. `~otheruser`
+ * is refused: OpenSSH reads that user's home there, and taken as written it would be a path
+ * relative to the directory steme runs in, a file the config's author never meant (a known_hosts
+ * that a checked-out repository could supply).
+ */
+export function expandTilde(value: string, from: Origin, home: string | undefined, localUser: string, option: string): string {
+  const m = /^~([^/]*)(\/.*)?$/.exec(value)
+  if (!m) return value
+  if (m[1] !== '' && m[1] !== localUser) {
+    throw new UserError(`${option} ${value} (${at(from)}) names the home directory of the user ${m[1]}, which steme does not look up`, {
+      code: 'config',
+      hint: `write the path in full (as \`ssh -G\` or \`echo ~${m[1]}\` shows the directory)`,
+    })
+  }
+  if (home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
+  return home + (m[2] ?? '')
+}
+
 /** Expand `~` and OpenSSH's %-tokens in a path-like value. */
 export function expandPath(value: string, from: Origin, t: {home?: string; user: string; host: string; alias: string; port: number; remoteUser: string; env: NodeJS.ProcessEnv}, option: string): string {
-  let v = value
-  if (v === '~' || v.startsWith('~/')) {
-    if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
-    v = t.home + v.slice(1)
-  }
+  const v = expandTilde(value, from, t.home, t.user, option)
   // One pass over %-tokens and ${VAR} together, as OpenSSH expands them: what a token puts in (a
   // host or user name from the remote URL) is never read again as a ${VAR} to expand.
   return v.replace(/%(.)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k: string | undefined, name: string | undefined) => {
@@ -339,7 +354,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const includeFiles = (pattern: string, from: Origin, base: string): string[] => {
     let p = pattern
-    if (p === '~' || p.startsWith('~/')) p = (home ?? '') + p.slice(1)
+    p = expandTilde(p, from, home, localUser, 'Include')
     if (!isAbsolute(p)) p = join(base, p)
     const dir = dirname(p)
     const name = basename(p)
@@ -384,7 +399,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   const tokens = {home, user: localUser, host: hostName, alias, port: port ?? 22, remoteUser: user ?? localUser, env: ctx.env}
   const gkhf = first('globalknownhostsfile')
   const globalKnownHostsFiles = gkhf
-    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => (v === '~' || v.startsWith('~/') ? (home === undefined ? v : home + v.slice(1)) : v))
+    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => expandTilde(v, gkhf.from, home, localUser, 'GlobalKnownHostsFile'))
     : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
   const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], globalKnownHostsFiles, from: {}, files: read}
   if (first('hostname')) cfg.from.hostName = first('hostname')!.from
