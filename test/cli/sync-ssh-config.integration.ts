@@ -1,5 +1,6 @@
 /** `steme pull ssh://<alias>/...` as an OpenSSH user runs it: ~/.ssh/config honoured, over real sshd servers. */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {createHmac, randomBytes} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -143,6 +144,27 @@ describe('SSH sync honours ~/.ssh/config', () => {
     // Without the revocation, the first file lets it in.
     setConfig([...myserver().slice(0, 6), '  UserKnownHostsFile ~/.ssh/kh_work ~/.ssh/kh_none'])
     expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+  })
+
+  it('host names are looked up in known_hosts lowercased, as ssh does: a hashed @revoked line for the name refuses it whatever its case', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    const salt = randomBytes(20)
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('mybox').digest('base64')}`
+    // Known under the alias in plain text (matched without case), revoked in the system file hashed, as ssh writes names.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_alias'), `mybox ${key}\n`)
+    writeFileSync(join(sb.dir, '.ssh', 'kh_alias_revoked'), `@revoked ${hashed} ${key}\n`)
+    const lines = [...myserver().slice(0, 6), '  HostKeyAlias MyBox', `  UserKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias')}`, `  GlobalKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias_revoked')}`]
+    setConfig(lines)
+    // OpenSSH refuses it.
+    const ssh = spawnSync('ssh', ['-F', config(), '-o', 'BatchMode=yes', '-i', join(sb.dir, '.ssh', 'work_key'), 'myserver', 'true'], {encoding: 'utf8'})
+    expect(ssh.status).not.toBe(0)
+    expect(ssh.stderr).toMatch(/REVOKED/)
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`the host key of mybox is marked @revoked in ${join(sb.dir, '.ssh', 'kh_alias_revoked')} line 1`)
+    // A host name typed with capitals is the same host.
+    setConfig(['Host *', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, '  IdentityFile ~/.ssh/work_key', `  UserKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias')}`, `  GlobalKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias_revoked')}`, '  HostKeyAlias MYBOX'])
+    expect(pull(`ssh://MyServer${b()}`).code).toBe(1)
   })
 
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {

@@ -507,7 +507,9 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     agent: agent || undefined,
     knownHosts,
     revokedIn: cfg.globalKnownHostsFiles,
-    keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
+    // Lowercased, as ssh looks names up (and hashes them) in known_hosts: a hashed or @revoked
+    // line written for `mybox` is the one for `MyBox`.
+    keyName: (cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port)).toLowerCase(),
     hashKnownHosts: cfg.hashKnownHosts ?? false,
     acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
     readyTimeoutMs: (target ? opts.connectTimeoutMs : undefined) ?? cfg.connectTimeoutMs ?? 20_000,
@@ -651,7 +653,7 @@ function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: 
     }
     const scan = `ssh-keyscan ${ep.port === 22 ? '' : `-p ${ep.port} `}${ep.host}`
     if (v.status === 'unknown') {
-      const aliasNote = name === hostEntryName(ep.host, ep.port) ? '' : ` (HostKeyAlias for ${hostEntryName(ep.host, ep.port)})`
+      const aliasNote = name === hostEntryName(ep.host, ep.port).toLowerCase() ? '' : ` (HostKeyAlias for ${hostEntryName(ep.host, ep.port)})`
       setError(
         new UserError(`remote ${remote}: the host key of ${role}${name}${aliasNote} (${fp}) is not in ${checked}`, {
           code: 'unauthorized',
