@@ -87,15 +87,24 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   // address where nothing ever answered. A refused login or host key is never retried.
   let answered = false
 
+  // Connections that logged in are ended politely (an SSH disconnect, then FIN). One still in
+  // its handshake is destroyed: end() only half-closes it, and a host that never answers (nor
+  // reads) would keep it, and its file descriptor, open for as long as steme runs.
+  const loggedIn = new WeakSet<Client>()
+  const letGo = (c: Client | undefined) => {
+    if (c === undefined) return
+    if (loggedIn.has(c)) c.end()
+    else c.destroy()
+  }
   const endHops = () => {
-    for (const h of hopConns) h.end()
+    for (const h of hopConns) letGo(h)
     hopConns = []
   }
   const fail = (e: Error) => {
     const w = waiting
     waiting = undefined
     channel = undefined
-    conn?.end()
+    letGo(conn)
     conn = undefined
     endHops()
     w?.reject(e)
@@ -124,7 +133,13 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       }
       const c = new Client()
       hopConns.push(c)
-      c.once('ready', () => resolve(c))
+      c.once('ready', () => {
+        loggedIn.add(c)
+        resolve(c)
+      })
+      // Ended before it logged in (close() or fail() while the hop's handshake was under way):
+      // settled, so a request waiting for this connection is not left waiting for ever.
+      c.once('close', () => reject(keyError ?? new TransientError(`remote ${remote}: the SSH connection to ${hop.where} closed before it logged in`)))
       c.on('error', (e: Error & {code?: string; level?: string}) => {
         reject(keyError ?? connectError(remote, hop.where, e, answered ? 'answered' : 'never', hop.keepaliveMs, hopUnusable.length ? {note: noteOf(hopUnusable), hint: hintOf(hopUnusable)} : undefined, hop.keepaliveCountMax))
       })
@@ -144,8 +159,25 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     for (let i = 0; i < jumps.length; i++) {
       const c = await dialHop(jumps[i], sock)
       const next = jumps[i + 1] ?? ep
-      sock = await new Promise<Duplex>((resolve, reject) =>
+      sock = await new Promise<Duplex>((resolve, reject) => {
+        // The jump host answers only once its own connection to the next host is made, which a
+        // host that drops packets holds up for minutes (the kernel's SYN retries): bounded by the
+        // next host's ConnectTimeout, as ssh bounds a connection made through a ProxyJump.
+        let settled = false
+        const timer = setTimeout(() => {
+          settled = true
+          const secs = Math.round(next.readyTimeoutMs / 100) / 10
+          const e = Object.assign(new Error(`${jumps[i].where} opened no connection to it in ${secs} s`), {level: 'client-timeout'})
+          reject(connectError(remote, next.where, e, answered ? 'answered' : 'never', next.keepaliveMs, undefined, next.keepaliveCountMax))
+        }, next.readyTimeoutMs)
         c.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) => {
+          clearTimeout(timer)
+          if (settled) {
+            // Too late: the attempt was given up.
+            stream?.destroy()
+            return
+          }
+          settled = true
           if (err) {
             reject(
               new UserError(`remote ${remote}: the jump host ${jumps[i].where} would not forward a connection to ${next.host} port ${next.port}: ${err.message}`, {
@@ -155,8 +187,8 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
               }),
             )
           } else resolve(stream)
-        }),
-      )
+        })
+      })
     }
     return sock
   }
@@ -186,6 +218,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       let ready = false
       c.on('ready', () => {
         ready = true
+        loggedIn.add(c)
         c.exec(remoteCommand(target, opts.remoteCmd), (err, ch) => {
           if (err) return reject(new UserError(`remote ${remote}: cannot start steme on ${where}: ${err.message}`, {code: 'remote', exit: 1}))
           channel = ch
@@ -243,8 +276,13 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         endHops()
       })
       const start = (sock: Duplex | undefined) => {
-        // The jump hosts went while this connection was being opened (close() or fail()).
-        if (conn !== c) return
+        // The jump hosts went while this connection was being opened (close() or fail()): the
+        // stream through them is let go, and whoever waits for this connection told.
+        if (conn !== c) {
+          sock?.destroy()
+          reject(new TransientError(`remote ${remote}: the SSH connection to ${where} was closed while it was being opened`))
+          return
+        }
         c.connect({
           ...(sock ? {sock} : {host: ep.host, port: ep.port}),
           username: ep.user,
@@ -340,7 +378,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       const ch = channel
       channel = undefined
       if (ch) ch.end()
-      conn?.end()
+      letGo(conn)
       conn = undefined
       endHops()
     },
