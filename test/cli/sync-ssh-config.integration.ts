@@ -2,7 +2,7 @@
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {connect, createServer, type AddressInfo, type Socket} from 'node:net'
 import {createHmac, randomBytes} from 'node:crypto'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -166,6 +166,28 @@ describe('SSH sync honours ~/.ssh/config', () => {
     // A host name typed with capitals is the same host.
     setConfig(['Host *', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, '  IdentityFile ~/.ssh/work_key', `  UserKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias')}`, `  GlobalKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias_revoked')}`, '  HostKeyAlias MYBOX'])
     expect(pull(`ssh://MyServer${b()}`).code).toBe(1)
+  })
+
+  it('a private key others can read is not offered, as ssh ignores it: named with the chmod that fixes it', () => {
+    const open = join(sb.dir, '.ssh', 'open_key')
+    copyFileSync(sshd.identity, open)
+    chmodSync(open, 0o644)
+    setConfig([...myserver().slice(0, 5), `  IdentityFile ${open}`, '  UserKnownHostsFile %d/.ssh/kh_work'])
+    // OpenSSH will not use it.
+    const ssh = spawnSync('ssh', ['-F', config(), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(sb.dir, '.ssh', 'kh_work')}`, 'myserver', 'true'], {encoding: 'utf8'})
+    expect(ssh.status).not.toBe(0)
+    expect(ssh.stderr).toMatch(/UNPROTECTED PRIVATE KEY FILE/)
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    const err = JSON.parse(r.stdout).error
+    expect(err.message).toContain(`${open} (IdentityFile, ${config()} line 6) is readable by others (mode 0644), which ssh ignores too`)
+    expect(err.hint).toBe(`make it readable by you alone: \`chmod 600 ${open}\``)
+    // Given by --identity, it is refused before connecting.
+    const id = pull(`ssh://myserver${b()}`, ['--identity', open])
+    expect(id.code).toBe(2)
+    expect(id.stderr).toContain(`--identity ${open} is readable by others (mode 0644)`)
+    chmodSync(open, 0o600)
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
   })
 
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {

@@ -1,5 +1,5 @@
 /** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
-import {existsSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readFileSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 import type {Duplex} from 'node:stream'
@@ -386,6 +386,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
 }
 
 const PASSPHRASE = 'is protected by a passphrase, which steme cannot ask for'
+const UNPROTECTED = 'is readable by others'
 
 /** Why a key file cannot be offered (a passphrase, a public key, not a key), or undefined when it can. */
 function unusableKey(key: Buffer): string | undefined {
@@ -589,6 +590,8 @@ const noteOf = (u: Unusable[]) => u.map((x) => `${x.file}${x.from ? ` (IdentityF
 const hintOf = (u: Unusable[]) => {
   const locked = u.find((x) => x.why === PASSPHRASE)
   if (locked) return `load a key with a passphrase into ssh-agent (\`eval "$(ssh-agent)"; ssh-add ${locked.file}\`), or pass --identity with a key that has none`
+  const open = u.find((x) => x.why.startsWith(UNPROTECTED))
+  if (open) return `make it readable by you alone: \`chmod 600 ${open.file}\``
   const cfg = u.find((x) => x.from)
   return cfg ? `fix IdentityFile at ${at(cfg.from!)}, or pass --identity with a private key file` : 'pass --identity with a private key file'
 }
@@ -605,18 +608,29 @@ function authFor(remote: string, ep: Endpoint): {methods: AnyAuthMethod[]; unusa
       continue
     }
     let key: Buffer
+    let mode = 0
+    let fd: number | undefined
     try {
-      key = readFileSync(f)
+      fd = openSync(f, 'r')
+      const st = fstatSync(fd)
+      // Only a key file of ours is judged by its mode, as OpenSSH judges it.
+      if (st.uid === process.getuid?.()) mode = st.mode & 0o777
+      key = readFileSync(fd)
     } catch (e) {
       if (ep.explicit || !from) throw new UserError(`remote ${remote}: cannot read the key file ${f}: ${(e as Error).message}`, {code: 'config', hint: 'make it readable by you (chmod 600), or pass another key with --identity'})
       unusable.push({file: f, why: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, from})
       continue
+    } finally {
+      if (fd !== undefined) closeSync(fd)
     }
-    const why = unusableKey(key)
+    // A private key others can read is one ssh ignores ("UNPROTECTED PRIVATE KEY FILE"), so that
+    // its owner notices and protects it (and replaces it, if it may have been copied).
+    const why = unusableKey(key) ?? ((mode & 0o077) !== 0 ? `${UNPROTECTED} (mode 0${mode.toString(8)}), which ssh ignores too` : undefined)
     // A key given by --identity that is no private key at all is a mistake to say at once; one
     // with a passphrase may still log in through the agent, which holds it unlocked.
     if (why && ep.explicit && why !== PASSPHRASE) {
-      throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint: f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'})
+      const hint = why.startsWith(UNPROTECTED) ? `make it readable by you alone: \`chmod 600 ${f}\`` : f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'
+      throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint})
     }
     if (why) unusable.push({file: f, why, from})
     else methods.push({type: 'publickey', username: ep.user, key})
