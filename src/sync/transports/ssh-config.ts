@@ -97,7 +97,7 @@ const values = (line: Line & {value?: unknown}): string[] => {
  * host keys it trusts: refused, as OpenSSH refuses it ("Bad owner or permissions") for
  * ~/.ssh/config and every Included file. Owned by the user or root, and writable by no one else.
  */
-function refuseUnsafe(file: string, st: {uid: number; mode: number}): void {
+function refuseUnsafe(file: string, st: {uid: number; gid: number; mode: number}): void {
   const me = process.getuid?.()
   if (me === undefined) return
   const mode = `0${(st.mode & 0o777).toString(8)}`
@@ -107,12 +107,44 @@ function refuseUnsafe(file: string, st: {uid: number; mode: number}): void {
       hint: `check what it says, then make it yours (\`chown ${me} ${file}\`), or point STEME_SSH_CONFIG at a config of your own`,
     })
   }
-  if ((st.mode & 0o022) !== 0) {
+  // Group-writable passes where the group is the user's own (no one else in it), as Debian's and
+  // Ubuntu's OpenSSH let it pass, for a umask of 002 with a group per user.
+  if ((st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && !privateGroup(st.gid, me, st.uid))) {
     throw new UserError(`the SSH config file ${file} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${mode}), so others could say where steme connects and which host keys to trust; OpenSSH refuses it too ("Bad owner or permissions")`, {
       code: 'config',
       hint: `check what it says, then take the write permission away from others: \`chmod go-w ${file}\``,
     })
   }
+}
+
+/**
+ * Whether group `gid` has exactly one member, the user `me` (the file's owner `owner`): as Debian's
+ * OpenSSH decides it, from the primary groups in /etc/passwd and the members in /etc/group. A group
+ * those files do not describe is not taken as private.
+ */
+function privateGroup(gid: number, me: number, owner: number): boolean {
+  let passwd: string[][]
+  let group: string[] | undefined
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'))
+    group = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f.length >= 4 && Number(f[2]) === gid && f[2] !== '')
+  } catch {
+    return false
+  }
+  if (!group) return false
+  let members = 0
+  for (const f of passwd) {
+    if (f.length < 4 || f[3] === '' || Number(f[3]) !== gid) continue
+    members++
+    if (Number(f[2]) !== me) return false
+  }
+  const listed = group[3].split(',').filter(Boolean)
+  if (listed.length) {
+    const ownerName = passwd.find((f) => f.length >= 4 && f[2] !== '' && Number(f[2]) === owner)?.[0]
+    if (listed.length > 1 || listed[0] !== ownerName) return false
+    members++
+  }
+  return members > 0
 }
 
 /** Parse one file into a flat list of directives with their lines; Host/Match open a block. */
