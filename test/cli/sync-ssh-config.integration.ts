@@ -1,6 +1,8 @@
 /** `steme pull ssh://<alias>/...` as an OpenSSH user runs it: ~/.ssh/config honoured, over real sshd servers. */
-import {execFileSync} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {connect, createServer, type AddressInfo, type Socket} from 'node:net'
+import {createHmac, randomBytes} from 'node:crypto'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -145,6 +147,49 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(pull(`ssh://myserver${b()}`).code).toBe(0)
   })
 
+  it('host names are looked up in known_hosts lowercased, as ssh does: a hashed @revoked line for the name refuses it whatever its case', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    const salt = randomBytes(20)
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('mybox').digest('base64')}`
+    // Known under the alias in plain text (matched without case), revoked in the system file hashed, as ssh writes names.
+    writeFileSync(join(sb.dir, '.ssh', 'kh_alias'), `mybox ${key}\n`)
+    writeFileSync(join(sb.dir, '.ssh', 'kh_alias_revoked'), `@revoked ${hashed} ${key}\n`)
+    const lines = [...myserver().slice(0, 6), '  HostKeyAlias MyBox', `  UserKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias')}`, `  GlobalKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias_revoked')}`]
+    setConfig(lines)
+    // OpenSSH refuses it.
+    const ssh = spawnSync('ssh', ['-F', config(), '-o', 'BatchMode=yes', '-i', join(sb.dir, '.ssh', 'work_key'), 'myserver', 'true'], {encoding: 'utf8'})
+    expect(ssh.status).not.toBe(0)
+    expect(ssh.stderr).toMatch(/REVOKED/)
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`the host key of mybox is marked @revoked in ${join(sb.dir, '.ssh', 'kh_alias_revoked')} line 1`)
+    // A host name typed with capitals is the same host.
+    setConfig(['Host *', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, '  IdentityFile ~/.ssh/work_key', `  UserKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias')}`, `  GlobalKnownHostsFile ${join(sb.dir, '.ssh', 'kh_alias_revoked')}`, '  HostKeyAlias MYBOX'])
+    expect(pull(`ssh://MyServer${b()}`).code).toBe(1)
+  })
+
+  it('a private key others can read is not offered, as ssh ignores it: named with the chmod that fixes it', () => {
+    const open = join(sb.dir, '.ssh', 'open_key')
+    copyFileSync(sshd.identity, open)
+    chmodSync(open, 0o644)
+    setConfig([...myserver().slice(0, 5), `  IdentityFile ${open}`, '  UserKnownHostsFile %d/.ssh/kh_work'])
+    // OpenSSH will not use it.
+    const ssh = spawnSync('ssh', ['-F', config(), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(sb.dir, '.ssh', 'kh_work')}`, 'myserver', 'true'], {encoding: 'utf8'})
+    expect(ssh.status).not.toBe(0)
+    expect(ssh.stderr).toMatch(/UNPROTECTED PRIVATE KEY FILE/)
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.code).toBe(1)
+    const err = JSON.parse(r.stdout).error
+    expect(err.message).toContain(`${open} (IdentityFile, ${config()} line 6) is readable by others (mode 0644), which ssh ignores too`)
+    expect(err.hint).toBe(`make it readable by you alone: \`chmod 600 ${open}\``)
+    // Given by --identity, it is refused before connecting.
+    const id = pull(`ssh://myserver${b()}`, ['--identity', open])
+    expect(id.code).toBe(2)
+    expect(id.stderr).toContain(`--identity ${open} is readable by others (mode 0644)`)
+    chmodSync(open, 0o600)
+    expect(pull(`ssh://myserver${b()}`).code).toBe(0)
+  })
+
   it('an IdentityFile that is not there: the error names it with its config file and line', () => {
     setConfig(['Host myserver', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  IdentityFile ~/.ssh/gone_key', '  IdentitiesOnly yes', '  UserKnownHostsFile ~/.ssh/kh_work'])
     const r = pull(`ssh://myserver${b()}`, [], {SSH_AUTH_SOCK: ''})
@@ -276,4 +321,61 @@ describe('ProxyJump', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`would not forward a connection to 127.0.0.1 port ${closed}`)
   })
+
+  // A listener that never accepts, its queue full: a connection to it hangs in the kernel's SYN
+  // retries (minutes), as to a host that drops packets. Python's socket gives a listen backlog of 0.
+  const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0
+  it.runIf(hasPython)('a jump host whose connection onward hangs: given up after the target\'s ConnectTimeout, not the kernel\'s minutes', async () => {
+    const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0);print(s.getsockname()[1],flush=True);time.sleep(120)'])
+    try {
+      const port = Number(await new Promise<string>((r) => py.stdout.once('data', (d: Buffer) => r(d.toString().trim()))))
+      const filler = connect(port, '127.0.0.1')
+      await new Promise((r) => filler.once('connect', r))
+      setConfig([...hosts().map((l) => l.replace(`Port ${target.port}`, `Port ${port}`)), '  ConnectTimeout 2'])
+      const ssh = openSshTransport('inner', {host: 'inner', path: b()}, {remoteCmd: REMOTE_CMD, env: {...sb.env, STEME_SSH_SYSTEM_CONFIG: join(sb.dir, 'no-system-config')}})
+      const hello = encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])
+      try {
+        await expect(ssh.request(hello)).rejects.toThrow(`cannot reach root@[127.0.0.1]:${port} (inner in ${config()}) (jump host`.replace('root', target.user))
+      } finally {
+        await ssh.close()
+        filler.destroy()
+      }
+    } finally {
+      py.kill()
+    }
+  }, 30_000)
+
+  // This process's open sockets.
+  const socketFds = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(join('/proc/self/fd', fd)).startsWith('socket:')
+    } catch {
+      return false
+    }
+  }).length
+
+  it.runIf(existsSync('/proc/self/fd'))('close() while a jump host is still in its handshake: the waiting request is told, no connection is left open', async () => {
+    // A "jump host" that accepts the connection and never says a word.
+    const sockets: Socket[] = []
+    const silent = createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as AddressInfo).port
+    try {
+      setConfig([...hosts().map((l) => l.replace(`Port ${jump.port}`, `Port ${port}`)), '  ConnectTimeout 600'])
+      const ssh = openSshTransport('inner', {host: 'inner', path: b()}, {remoteCmd: REMOTE_CMD, env: {...sb.env, STEME_SSH_SYSTEM_CONFIG: join(sb.dir, 'no-system-config')}})
+      const hello = encode([{t: T.Hello, hello: {proto: PROTOCOL, v: VERSION, caps: CAPS, mode: 'pull'}}])
+      const pending = ssh.request(hello)
+      for (let i = 0; i < 100 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 50))
+      expect(sockets.length).toBe(1)
+      const open = socketFds()
+      await ssh.close()
+      // Settled only once our socket to it is closed (not half-closed, as a host that never reads
+      // would otherwise keep it): its file descriptor is given back.
+      await expect(pending).rejects.toThrow(/^remote inner: .*jump host /)
+      expect(socketFds()).toBe(open - 1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  }, 30_000)
 })

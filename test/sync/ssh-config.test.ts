@@ -1,5 +1,5 @@
 /** Resolving one host's options from real OpenSSH config files, as OpenSSH matches them. */
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -108,5 +108,67 @@ describe('ssh config', () => {
     expect(() => resolve(dir, ['Host box', '  ProxyCommand nc %h %p', '  ProxyJump a'].join('\n'), 'box')).toThrow(/line 2 sets ProxyCommand nc %h %p for box, which steme does not support/)
     // A block that does not apply is not this host's business.
     expect(resolve(dir, ['Host other', '  ProxyCommand nc %h %p'].join('\n'), 'box').hostName).toBe('box')
+  })
+
+  it('a config file others can write is refused, as OpenSSH refuses it: ~/.ssh/config and any Include; not one named by STEME_SSH_CONFIG', () => {
+    const dir = home()
+    const config = join(dir, '.ssh', 'config')
+    writeFileSync(config, 'Host box\n  HostName 10.0.0.5\n')
+    chmodSync(config, 0o666)
+    expect(() => resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box')).toThrow(`the SSH config file ${config} is writable by everyone (mode 0666)`)
+    chmodSync(config, 0o644)
+    expect(resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box').hostName).toBe('10.0.0.5')
+    // An Included file is checked wherever it is included from.
+    const inc = join(dir, '.ssh', 'inc.conf')
+    writeFileSync(inc, 'Host box\n  StrictHostKeyChecking no\n')
+    chmodSync(inc, 0o646)
+    expect(() => resolve(dir, 'Include inc.conf\n', 'box')).toThrow(`the SSH config file ${inc} is writable by everyone (mode 0646)`)
+    const chosen = join(dir, 'chosen.conf')
+    writeFileSync(chosen, 'Host box\n  Port 2200\n')
+    chmodSync(chosen, 0o666)
+    // Like ssh -F, a file named by STEME_SSH_CONFIG is not checked, but what it includes is.
+    expect(resolveHostConfig({env: {HOME: dir, STEME_SSH_CONFIG: chosen}, alias: 'box'}).port).toBe(2200)
+    writeFileSync(chosen, `Include ${inc}\n`)
+    expect(() => resolveHostConfig({env: {HOME: dir, STEME_SSH_CONFIG: chosen}, alias: 'box'})).toThrow(/writable by everyone/)
+    // The hint is the safe fix, never a wider permission.
+    try {
+      resolve(dir, 'Include inc.conf\n', 'box')
+    } catch (e) {
+      expect((e as {hint?: string}).hint).toBe(`check what it says, then take the write permission away from others: \`chmod go-w ${inc}\``)
+    }
+  })
+
+  it.runIf(process.getuid?.() === 0)('a config file owned by another user, or writable by a group others are in, is refused, as OpenSSH refuses it', () => {
+    const dir = home()
+    const config = join(dir, '.ssh', 'config')
+    writeFileSync(config, 'Host box\n  HostName 10.0.0.5\n')
+    chmodSync(config, 0o664)
+    // Group-writable, its group root's own (no other member in /etc/passwd or /etc/group): passes, as with Debian's ssh.
+    chownSync(config, 0, 0)
+    expect(resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box').hostName).toBe('10.0.0.5')
+    // A group others are in (nogroup: nobody's): refused.
+    chownSync(config, 0, 65534)
+    expect(() => resolve(dir, 'Host box\n  HostName 10.0.0.5\n', 'box')).toThrow(/writable by its group \(mode 0664\).*OpenSSH refuses it too/)
+    chmodSync(config, 0o644)
+    const inc = join(dir, '.ssh', 'other.conf')
+    writeFileSync(inc, 'Host box\n  HostName evil.example\n')
+    chmodSync(inc, 0o644)
+    chownSync(inc, 65534, 65534)
+    expect(() => resolve(dir, 'Include other.conf\n', 'box')).toThrow(`the SSH config file ${inc} is owned by another user (uid 65534), not by you or root`)
+  })
+
+  it('~otheruser is refused, not read as a path relative to where steme runs; ~ and ~me are the home', () => {
+    const dir = home()
+    const me = userInfo().username
+    const config = join(dir, '.ssh', 'config')
+    const cfg = resolve(dir, ['Host box', `  IdentityFile ~${me}/.ssh/id_box`, `  UserKnownHostsFile ~/.ssh/kh ~${me}/kh2`, `  GlobalKnownHostsFile ~${me}/gkh`].join('\n'), 'box')
+    expect(cfg.identityFiles.map((i) => i.file)).toEqual([join(dir, '.ssh', 'id_box')])
+    expect(cfg.knownHostsFiles?.files).toEqual([join(dir, '.ssh', 'kh'), join(dir, 'kh2')])
+    expect(cfg.globalKnownHostsFiles).toEqual([join(dir, 'gkh')])
+    // OpenSSH reads /home/ops/known_hosts here; steme would have read ./~ops/known_hosts.
+    expect(() => resolve(dir, ['Host box', '  UserKnownHostsFile ~ops/known_hosts'].join('\n'), 'box')).toThrow(`UserKnownHostsFile ~ops/known_hosts (${config} line 2) names the home directory of the user ops, which steme does not look up`)
+    expect(() => resolve(dir, ['Host box', '  IdentityFile ~ops/.ssh/id_ed25519'].join('\n'), 'box')).toThrow(/IdentityFile ~ops\/\.ssh\/id_ed25519 .* names the home directory of the user ops/)
+    expect(() => resolve(dir, ['Host box', '  GlobalKnownHostsFile ~ops/kh'].join('\n'), 'box')).toThrow(/GlobalKnownHostsFile ~ops\/kh .* the user ops/)
+    expect(() => resolve(dir, 'Include ~ops/shared.conf\n', 'box')).toThrow(`Include ~ops/shared.conf (${config} line 1) names the home directory of the user ops`)
   })
 })

@@ -5,7 +5,7 @@
  * against the name as typed, `Match` criteria in order, and the first value obtained for an option
  * wins (IdentityFile accumulates).
  */
-import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, dirname, isAbsolute, join} from 'node:path'
 import SSHConfig, {LineType, type Line} from 'ssh-config'
@@ -92,14 +92,76 @@ const values = (line: Line & {value?: unknown}): string[] => {
   return Array.isArray(v) ? v.map((x) => x.val) : v === undefined || v === '' ? [] : [v]
 }
 
+/**
+ * A config file that someone else could have written decides where steme connects and which
+ * host keys it trusts: refused, as OpenSSH refuses it ("Bad owner or permissions") for
+ * ~/.ssh/config and every Included file. Owned by the user or root, and writable by no one else.
+ */
+function refuseUnsafe(file: string, st: {uid: number; gid: number; mode: number}): void {
+  const me = process.getuid?.()
+  if (me === undefined) return
+  const mode = `0${(st.mode & 0o777).toString(8)}`
+  if (st.uid !== 0 && st.uid !== me) {
+    throw new UserError(`the SSH config file ${file} is owned by another user (uid ${st.uid}), not by you or root, so it could say where steme connects and which host keys to trust; OpenSSH refuses it too ("Bad owner or permissions")`, {
+      code: 'config',
+      hint: `check what it says, then make it yours (\`chown ${me} ${file}\`), or point STEME_SSH_CONFIG at a config of your own`,
+    })
+  }
+  // Group-writable passes where the group is the user's own (no one else in it), as Debian's and
+  // Ubuntu's OpenSSH let it pass, for a umask of 002 with a group per user.
+  if ((st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && !privateGroup(st.gid, me, st.uid))) {
+    throw new UserError(`the SSH config file ${file} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${mode}), so others could say where steme connects and which host keys to trust; OpenSSH refuses it too ("Bad owner or permissions")`, {
+      code: 'config',
+      hint: `check what it says, then take the write permission away from others: \`chmod go-w ${file}\``,
+    })
+  }
+}
+
+/**
+ * Whether group `gid` has exactly one member, the user `me` (the file's owner `owner`): as Debian's
+ * OpenSSH decides it, from the primary groups in /etc/passwd and the members in /etc/group. A group
+ * those files do not describe is not taken as private.
+ */
+function privateGroup(gid: number, me: number, owner: number): boolean {
+  let passwd: string[][]
+  let group: string[] | undefined
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'))
+    group = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f.length >= 4 && Number(f[2]) === gid && f[2] !== '')
+  } catch {
+    return false
+  }
+  if (!group) return false
+  let members = 0
+  for (const f of passwd) {
+    if (f.length < 4 || f[3] === '' || Number(f[3]) !== gid) continue
+    members++
+    if (Number(f[2]) !== me) return false
+  }
+  const listed = group[3].split(',').filter(Boolean)
+  if (listed.length) {
+    const ownerName = passwd.find((f) => f.length >= 4 && f[2] !== '' && Number(f[2]) === owner)?.[0]
+    if (listed.length > 1 || listed[0] !== ownerName) return false
+    members++
+  }
+  return members > 0
+}
+
 /** Parse one file into a flat list of directives with their lines; Host/Match open a block. */
-function readEntries(file: string): Entry[] | undefined {
+function readEntries(file: string, checkPerm: boolean): Entry[] | undefined {
   let text: string
+  let fd: number | undefined
   try {
     if (!existsSync(file) || statSync(file).isDirectory()) return undefined
-    text = readFileSync(file, 'utf8')
+    fd = openSync(file, 'r')
+    // Checked on the file opened, so what is read is what was checked.
+    if (checkPerm) refuseUnsafe(file, fstatSync(fd))
+    text = readFileSync(fd, 'utf8')
   } catch (e) {
+    if (e instanceof UserError) throw e
     throw new UserError(`cannot read the SSH config file ${file}: ${(e as Error).message}`, {code: 'config', hint: `make it readable, or point STEME_SSH_CONFIG at another file (\`none\` for no config)`})
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
   let parsed: SSHConfig
   try {
@@ -133,13 +195,28 @@ export interface Context {
   port?: number
 }
 
+/**
+ * Expand a leading `~` (or `~user` naming the local user) to the home directory. `~otheruser`
+ * is refused: OpenSSH reads that user's home there, and taken as written it would be a path
+ * relative to the directory steme runs in, a file the config's author never meant (a known_hosts
+ * that a checked-out repository could supply).
+ */
+export function expandTilde(value: string, from: Origin, home: string | undefined, localUser: string, option: string): string {
+  const m = /^~([^/]*)(\/.*)?$/.exec(value)
+  if (!m) return value
+  if (m[1] !== '' && m[1] !== localUser) {
+    throw new UserError(`${option} ${value} (${at(from)}) names the home directory of the user ${m[1]}, which steme does not look up`, {
+      code: 'config',
+      hint: `write the path in full (as \`ssh -G\` or \`echo ~${m[1]}\` shows the directory)`,
+    })
+  }
+  if (home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
+  return home + (m[2] ?? '')
+}
+
 /** Expand `~` and OpenSSH's %-tokens in a path-like value. */
 export function expandPath(value: string, from: Origin, t: {home?: string; user: string; host: string; alias: string; port: number; remoteUser: string; env: NodeJS.ProcessEnv}, option: string): string {
-  let v = value
-  if (v === '~' || v.startsWith('~/')) {
-    if (t.home === undefined) throw new UserError(`${option} ${value} (${at(from)}) names the home directory, and there is none`, {code: 'config', hint: 'set HOME to your home directory'})
-    v = t.home + v.slice(1)
-  }
+  const v = expandTilde(value, from, t.home, t.user, option)
   // One pass over %-tokens and ${VAR} together, as OpenSSH expands them: what a token puts in (a
   // host or user name from the remote URL) is never read again as a ${VAR} to expand.
   return v.replace(/%(.)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k: string | undefined, name: string | undefined) => {
@@ -234,8 +311,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   // the values of the first pass still win.
   let wantFinal = false
   let final = false
-  const process_ = (file: string, active: boolean, depth: number, base: string) => {
-    const entries = readEntries(file)
+  const process_ = (file: string, active: boolean, depth: number, base: string, checkPerm: boolean) => {
+    const entries = readEntries(file, checkPerm)
     if (!entries) return
     if (!final) read.push(file)
     let on = active
@@ -254,7 +331,8 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
         if (!on) continue
         if (depth >= 16) throw new UserError(`Include nested too deep at ${at(e.from)}`, {code: 'config'})
         for (const pattern of e.value) {
-          for (const f of includeFiles(pattern, e.from, base)) process_(f, on, depth + 1, base)
+          // Every Included file is checked, whichever file includes it, as OpenSSH checks it.
+          for (const f of includeFiles(pattern, e.from, base)) process_(f, on, depth + 1, base, true)
         }
         continue
       }
@@ -308,7 +386,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   }
   const includeFiles = (pattern: string, from: Origin, base: string): string[] => {
     let p = pattern
-    if (p === '~' || p.startsWith('~/')) p = (home ?? '') + p.slice(1)
+    p = expandTilde(p, from, home, localUser, 'Include')
     if (!isAbsolute(p)) p = join(base, p)
     const dir = dirname(p)
     const name = basename(p)
@@ -325,10 +403,13 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   // A relative Include is resolved against ~/.ssh in a user config, /etc/ssh in the system one.
   const system = ctx.env.STEME_SSH_SYSTEM_CONFIG ?? '/etc/ssh/ssh_config'
   const base = (f: string) => (f === system || home === undefined ? dirname(f) : join(home, '.ssh'))
-  for (const f of files) process_(f, true, 0, base(f))
+  // The user's own ~/.ssh/config is checked; a file named by STEME_SSH_CONFIG (like ssh -F) and
+  // the system one are not, as OpenSSH does not check them.
+  const userConfig = home === undefined || (ctx.env.STEME_SSH_CONFIG ?? '') !== '' ? undefined : join(home, '.ssh', 'config')
+  for (const f of files) process_(f, true, 0, base(f), f === userConfig)
   if (wantFinal) {
     final = true
-    for (const f of files) process_(f, true, 0, base(f))
+    for (const f of files) process_(f, true, 0, base(f), f === userConfig)
   }
 
   for (const [param, why] of Object.entries(UNSUPPORTED)) {
@@ -350,7 +431,7 @@ export function resolveHostConfig(ctx: Context, files = configFiles(ctx.env)): H
   const tokens = {home, user: localUser, host: hostName, alias, port: port ?? 22, remoteUser: user ?? localUser, env: ctx.env}
   const gkhf = first('globalknownhostsfile')
   const globalKnownHostsFiles = gkhf
-    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => (v === '~' || v.startsWith('~/') ? (home === undefined ? v : home + v.slice(1)) : v))
+    ? gkhf.value.filter((v) => lower(v) !== 'none').map((v) => expandTilde(v, gkhf.from, home, localUser, 'GlobalKnownHostsFile'))
     : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
   const cfg: HostConfig = {alias, hostName, user, port, identityFiles: [], globalKnownHostsFiles, from: {}, files: read}
   if (first('hostname')) cfg.from.hostName = first('hostname')!.from

@@ -1,5 +1,5 @@
 /** The SSH transport: runs `steme sync-serve --stdio` on the remote over an exec channel, as git runs upload-pack. */
-import {existsSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readFileSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 import type {Duplex} from 'node:stream'
@@ -87,15 +87,24 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
   // address where nothing ever answered. A refused login or host key is never retried.
   let answered = false
 
+  // Connections that logged in are ended politely (an SSH disconnect, then FIN). One still in
+  // its handshake is destroyed: end() only half-closes it, and a host that never answers (nor
+  // reads) would keep it, and its file descriptor, open for as long as steme runs.
+  const loggedIn = new WeakSet<Client>()
+  const letGo = (c: Client | undefined) => {
+    if (c === undefined) return
+    if (loggedIn.has(c)) c.end()
+    else c.destroy()
+  }
   const endHops = () => {
-    for (const h of hopConns) h.end()
+    for (const h of hopConns) letGo(h)
     hopConns = []
   }
   const fail = (e: Error) => {
     const w = waiting
     waiting = undefined
     channel = undefined
-    conn?.end()
+    letGo(conn)
     conn = undefined
     endHops()
     w?.reject(e)
@@ -124,7 +133,13 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       }
       const c = new Client()
       hopConns.push(c)
-      c.once('ready', () => resolve(c))
+      c.once('ready', () => {
+        loggedIn.add(c)
+        resolve(c)
+      })
+      // Ended before it logged in (close() or fail() while the hop's handshake was under way):
+      // settled, so a request waiting for this connection is not left waiting for ever.
+      c.once('close', () => reject(keyError ?? new TransientError(`remote ${remote}: the SSH connection to ${hop.where} closed before it logged in`)))
       c.on('error', (e: Error & {code?: string; level?: string}) => {
         reject(keyError ?? connectError(remote, hop.where, e, answered ? 'answered' : 'never', hop.keepaliveMs, hopUnusable.length ? {note: noteOf(hopUnusable), hint: hintOf(hopUnusable)} : undefined, hop.keepaliveCountMax))
       })
@@ -144,8 +159,25 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
     for (let i = 0; i < jumps.length; i++) {
       const c = await dialHop(jumps[i], sock)
       const next = jumps[i + 1] ?? ep
-      sock = await new Promise<Duplex>((resolve, reject) =>
+      sock = await new Promise<Duplex>((resolve, reject) => {
+        // The jump host answers only once its own connection to the next host is made, which a
+        // host that drops packets holds up for minutes (the kernel's SYN retries): bounded by the
+        // next host's ConnectTimeout, as ssh bounds a connection made through a ProxyJump.
+        let settled = false
+        const timer = setTimeout(() => {
+          settled = true
+          const secs = Math.round(next.readyTimeoutMs / 100) / 10
+          const e = Object.assign(new Error(`${jumps[i].where} opened no connection to it in ${secs} s`), {level: 'client-timeout'})
+          reject(connectError(remote, next.where, e, answered ? 'answered' : 'never', next.keepaliveMs, undefined, next.keepaliveCountMax))
+        }, next.readyTimeoutMs)
         c.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) => {
+          clearTimeout(timer)
+          if (settled) {
+            // Too late: the attempt was given up.
+            stream?.destroy()
+            return
+          }
+          settled = true
           if (err) {
             reject(
               new UserError(`remote ${remote}: the jump host ${jumps[i].where} would not forward a connection to ${next.host} port ${next.port}: ${err.message}`, {
@@ -155,8 +187,8 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
               }),
             )
           } else resolve(stream)
-        }),
-      )
+        })
+      })
     }
     return sock
   }
@@ -186,6 +218,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       let ready = false
       c.on('ready', () => {
         ready = true
+        loggedIn.add(c)
         c.exec(remoteCommand(target, opts.remoteCmd), (err, ch) => {
           if (err) return reject(new UserError(`remote ${remote}: cannot start steme on ${where}: ${err.message}`, {code: 'remote', exit: 1}))
           channel = ch
@@ -243,8 +276,13 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
         endHops()
       })
       const start = (sock: Duplex | undefined) => {
-        // The jump hosts went while this connection was being opened (close() or fail()).
-        if (conn !== c) return
+        // The jump hosts went while this connection was being opened (close() or fail()): the
+        // stream through them is let go, and whoever waits for this connection told.
+        if (conn !== c) {
+          sock?.destroy()
+          reject(new TransientError(`remote ${remote}: the SSH connection to ${where} was closed while it was being opened`))
+          return
+        }
         c.connect({
           ...(sock ? {sock} : {host: ep.host, port: ep.port}),
           username: ep.user,
@@ -340,7 +378,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
       const ch = channel
       channel = undefined
       if (ch) ch.end()
-      conn?.end()
+      letGo(conn)
       conn = undefined
       endHops()
     },
@@ -348,6 +386,7 @@ export function openSshTransport(remote: string, target: SshTarget, opts: SshOpt
 }
 
 const PASSPHRASE = 'is protected by a passphrase, which steme cannot ask for'
+const UNPROTECTED = 'is readable by others'
 
 /** Why a key file cannot be offered (a passphrase, a public key, not a key), or undefined when it can. */
 function unusableKey(key: Buffer): string | undefined {
@@ -507,7 +546,9 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     agent: agent || undefined,
     knownHosts,
     revokedIn: cfg.globalKnownHostsFiles,
-    keyName: cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port),
+    // Lowercased, as ssh looks names up (and hashes them) in known_hosts: a hashed or @revoked
+    // line written for `mybox` is the one for `MyBox`.
+    keyName: (cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port)).toLowerCase(),
     hashKnownHosts: cfg.hashKnownHosts ?? false,
     acceptNew: strict && (strict.value === 'accept-new' || strict.value === 'no') ? strict.from : undefined,
     readyTimeoutMs: (target ? opts.connectTimeoutMs : undefined) ?? cfg.connectTimeoutMs ?? 20_000,
@@ -549,6 +590,8 @@ const noteOf = (u: Unusable[]) => u.map((x) => `${x.file}${x.from ? ` (IdentityF
 const hintOf = (u: Unusable[]) => {
   const locked = u.find((x) => x.why === PASSPHRASE)
   if (locked) return `load a key with a passphrase into ssh-agent (\`eval "$(ssh-agent)"; ssh-add ${locked.file}\`), or pass --identity with a key that has none`
+  const open = u.find((x) => x.why.startsWith(UNPROTECTED))
+  if (open) return `make it readable by you alone: \`chmod 600 ${open.file}\``
   const cfg = u.find((x) => x.from)
   return cfg ? `fix IdentityFile at ${at(cfg.from!)}, or pass --identity with a private key file` : 'pass --identity with a private key file'
 }
@@ -565,18 +608,29 @@ function authFor(remote: string, ep: Endpoint): {methods: AnyAuthMethod[]; unusa
       continue
     }
     let key: Buffer
+    let mode = 0
+    let fd: number | undefined
     try {
-      key = readFileSync(f)
+      fd = openSync(f, 'r')
+      const st = fstatSync(fd)
+      // Only a key file of ours is judged by its mode, as OpenSSH judges it.
+      if (st.uid === process.getuid?.()) mode = st.mode & 0o777
+      key = readFileSync(fd)
     } catch (e) {
       if (ep.explicit || !from) throw new UserError(`remote ${remote}: cannot read the key file ${f}: ${(e as Error).message}`, {code: 'config', hint: 'make it readable by you (chmod 600), or pass another key with --identity'})
       unusable.push({file: f, why: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, from})
       continue
+    } finally {
+      if (fd !== undefined) closeSync(fd)
     }
-    const why = unusableKey(key)
+    // A private key others can read is one ssh ignores ("UNPROTECTED PRIVATE KEY FILE"), so that
+    // its owner notices and protects it (and replaces it, if it may have been copied).
+    const why = unusableKey(key) ?? ((mode & 0o077) !== 0 ? `${UNPROTECTED} (mode 0${mode.toString(8)}), which ssh ignores too` : undefined)
     // A key given by --identity that is no private key at all is a mistake to say at once; one
     // with a passphrase may still log in through the agent, which holds it unlocked.
     if (why && ep.explicit && why !== PASSPHRASE) {
-      throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint: f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'})
+      const hint = why.startsWith(UNPROTECTED) ? `make it readable by you alone: \`chmod 600 ${f}\`` : f.endsWith('.pub') ? `pass the private key: --identity ${f.slice(0, -4)}` : 'pass a private key file (as ssh-keygen writes it, e.g. ~/.ssh/id_ed25519)'
+      throw new UserError(`remote ${remote}: --identity ${f} ${why}`, {code: 'config', hint})
     }
     if (why) unusable.push({file: f, why, from})
     else methods.push({type: 'publickey', username: ep.user, key})
@@ -651,7 +705,7 @@ function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: 
     }
     const scan = `ssh-keyscan ${ep.port === 22 ? '' : `-p ${ep.port} `}${ep.host}`
     if (v.status === 'unknown') {
-      const aliasNote = name === hostEntryName(ep.host, ep.port) ? '' : ` (HostKeyAlias for ${hostEntryName(ep.host, ep.port)})`
+      const aliasNote = name === hostEntryName(ep.host, ep.port).toLowerCase() ? '' : ` (HostKeyAlias for ${hostEntryName(ep.host, ep.port)})`
       setError(
         new UserError(`remote ${remote}: the host key of ${role}${name}${aliasNote} (${fp}) is not in ${checked}`, {
           code: 'unauthorized',
