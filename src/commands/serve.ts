@@ -69,6 +69,24 @@ requests in flight, then closes the store. See docs/serve.md.`
       https,
       logger: terminal ? {level: terminalLevel(flags['log-level']), stream: terminal.stream} : {level: flags['log-level']},
     })
+    // A terminal that hangs up (the ssh session drops, the window closes) sends SIGHUP, and every
+    // later write to it fails (EIO, or EPIPE for a pipe): either would end the daemon, the second
+    // as an unhandled 'error' on stderr. A daemon serves on; it only stops drawing its status line.
+    // Caught from before it listens: serve.json announces it, and a SIGHUP from then on must not end it.
+    let status: ReturnType<typeof import('../ui/serve-status.js').startServeStatus> | undefined
+    let hungUp = false
+    const hangUp = () => {
+      if (hungUp) return
+      hungUp = true
+      status?.stop()
+      terminal?.printVia(() => undefined)
+    }
+    process.stderr.on('error', hangUp)
+    const onHup = () => {
+      if (tty) hangUp()
+      else server.app.log.warn('SIGHUP: serving on (SIGTERM or SIGINT stops the daemon)')
+    }
+    process.on('SIGHUP', onHup)
     let url: string
     try {
       url = await server.app.listen({host: flags.host, port: flags.port})
@@ -91,25 +109,10 @@ requests in flight, then closes the store. See docs/serve.md.`
     if (!anyToken) {
       warn('no tokens yet, so only commands on this machine can use the daemon: create one for each client with `steme serve token create --role read|write|admin --name <who>`')
     }
-    const status = tty ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
-    terminal?.printVia(status?.print)
+    // A terminal that hung up while it started gets no status line.
+    status = tty && !hungUp ? (await import('../ui/serve-status.js')).startServeStatus(url, server.metrics.totals) : undefined
+    if (!hungUp) terminal?.printVia(status?.print)
     if (!tty) server.app.log.info({url, store: rt.location.url, allowAgents: allow?.length ?? 'any'}, 'steme serve ready')
-    // A terminal that hangs up (the ssh session drops, the window closes) sends SIGHUP, and every
-    // later write to it fails (EIO, or EPIPE for a pipe): either would end the daemon, the second
-    // as an unhandled 'error' on stderr. A daemon serves on; it only stops drawing its status line.
-    let hungUp = false
-    const hangUp = () => {
-      if (hungUp) return
-      hungUp = true
-      status?.stop()
-      terminal?.printVia(() => undefined)
-    }
-    process.stderr.on('error', hangUp)
-    const onHup = () => {
-      if (tty) hangUp()
-      else server.app.log.warn('SIGHUP: serving on (SIGTERM or SIGINT stops the daemon)')
-    }
-    process.on('SIGHUP', onHup)
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve)
       process.once('SIGINT', resolve)
