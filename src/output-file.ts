@@ -3,6 +3,7 @@ import {closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, rm
 import {open, rename, unlink, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from './core/errors.js'
+import {cleanupOnExit} from './exit-cleanup.js'
 import {StdoutClosed} from './stdout.js'
 
 /** Receives the text to write; resolves once it is written. */
@@ -23,8 +24,6 @@ export interface OutputFile {
    */
   notOver(inputs: readonly string[], what: string): void
 }
-
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 let made = 0
 /**
@@ -88,27 +87,10 @@ async function writeReplacing<T>(target: string, existing: Stats | undefined, pa
   // Same directory as the target, so the rename is atomic; a dot-name and .tmp, so it is plainly not the output.
   const tmp = tmpName(target)
   let done = false
-  const removeTmp = (): void => {
-    if (done) return
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // Already gone, or never made: nothing to clean.
-    }
-  }
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removeTmp()
-    unhook()
-    // Die of the same signal, as the shell and the parent expect; exit with 128+n if someone else still listens.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    else process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
-  }
-  const unhook = (): void => {
-    for (const s of SIGNALS) process.removeListener(s, onSignal)
-    process.removeListener('exit', removeTmp)
-  }
-  for (const s of SIGNALS) process.on(s, onSignal)
-  process.on('exit', removeTmp)
+  // Removed should the process end while it is written (Ctrl-C, SIGTERM, a hang-up, process.exit).
+  const unhook = cleanupOnExit(() => {
+    if (!done) unlinkSync(tmp)
+  })
   let fh: FileHandle | undefined
   try {
     // New file: the mode a plain file gets here (0644 less the umask). Existing file: its own mode and, where allowed, owner.

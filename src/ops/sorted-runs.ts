@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {UserError} from '../core/errors.js'
+import {cleanupOnExit} from '../exit-cleanup.js'
 
 /**
  * Runs merged at once, at most: each is an open file and a read buffer (about 64 KiB, and up to
@@ -223,40 +224,9 @@ async function* runIterator<T>(file: string): AsyncGenerator<T> {
   }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-
 /**
  * Has `dir` removed should the process end before close() does: by Ctrl-C, SIGTERM or a terminal
  * hanging up while a long listing is ranked or printed (the runs are about the listing's size as
  * JSON, and were left in the temporary directory at every interrupted run), or by process.exit().
- * The process then dies of the signal as it would have, as a file written by a flag does.
- * Returns what undoes it.
  */
-function removedOnExit(dir: string): () => void {
-  const remove = () => rmSync(dir, {recursive: true, force: true})
-  const onSignal = (signal: NodeJS.Signals) => {
-    unhook()
-    try {
-      remove()
-    } catch {
-      // Nothing more can be done on the way out.
-    }
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    else process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
-  }
-  const onExit = () => {
-    unhook()
-    try {
-      remove()
-    } catch {
-      // As above.
-    }
-  }
-  const unhook = () => {
-    for (const s of SIGNALS) process.removeListener(s, onSignal)
-    process.removeListener('exit', onExit)
-  }
-  for (const s of SIGNALS) process.on(s, onSignal)
-  process.on('exit', onExit)
-  return unhook
-}
+const removedOnExit = (dir: string): (() => void) => cleanupOnExit(() => rmSync(dir, {recursive: true, force: true}))
