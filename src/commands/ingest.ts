@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {createReadStream, statSync} from 'node:fs'
 import {StemeCommand} from '../command.js'
 import {stdoutDone} from '../stdout.js'
-import {UserError} from '../core/errors.js'
+import {BugError, UserError} from '../core/errors.js'
 import {redactUrls} from '../core/redact.js'
 import {storeIoFailure} from '../core/render-error.js'
 import {KeyStore} from '../keystore.js'
@@ -19,8 +19,9 @@ Batches commit as they go. A bad line is reported with its line number and reaso
 lines are kept. Exit 1 if anything was rejected. Signed records already stored are skipped,
 but plain facts are signed anew each time (with a new clock stamp, so a new id): ingesting
 them again stores them again. To retry rejected plain facts, ingest only those lines, fixed.
-An ingest that fails part way (a store's server gone, a full disk) says what it had stored, and
-for NDJSON the line to go on from; with --json, as "progress" in the error document.
+An ingest that fails part way (a store's server gone, a full disk, a verify worker that died)
+says what it had stored, and for NDJSON the line to go on from; with --json, as "progress" in
+the error document.
 
 CSV needs a header row of record fields, e.g. subject,predicate,value[,confidence,source,epoch,valid_from,valid_to]
 (kind,target,weight for votes, and so on; any case, each name once; a header naming anything that is
@@ -109,23 +110,25 @@ one after another, as \`jq .\` writes records.`
 /**
  * An ingest that failed part way, said with what it had done: in the hint, and as `progress` in the
  * --json error document, so a script can tell what a rerun of plain facts would store a second time.
- * A store that could not be written (a full disk) is said as such, not as a bug. Other errors stay as they are.
+ * A store that could not be written (a full disk) is said as such, not as a bug. A bug (a verify
+ * worker that died) stays a bug, with the same progress and the same way to go on.
  */
 function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: string; store: string; same: string}): unknown {
-  let base: UserError
+  let base: UserError | undefined
   if (e instanceof UserError) base = e
   else {
     const io = storeIoFailure(e)
-    if (!io) return e
-    const fix = io === 'no_space' ? 'free some space on its disk' : io === 'forbidden' ? 'get write permission on the store and its directory' : 'fix what kept it from writing its files (the reason above says)'
-    base = new UserError(`the store ${at.store} could not be written: ${(e as Error).message}`, {
-      code: io === 'no_space' ? 'no_space' : io === 'forbidden' ? 'forbidden' : 'integrity',
-      exit: 1,
-      hint: `${fix}, then check the store with \`steme fsck\`; the batches committed before stay, the one being written was not stored`,
-      cause: e,
-    })
+    if (io) {
+      const fix = io === 'no_space' ? 'free some space on its disk' : io === 'forbidden' ? 'get write permission on the store and its directory' : 'fix what kept it from writing its files (the reason above says)'
+      base = new UserError(`the store ${at.store} could not be written: ${(e as Error).message}`, {
+        code: io === 'no_space' ? 'no_space' : io === 'forbidden' ? 'forbidden' : 'integrity',
+        exit: 1,
+        hint: `${fix}, then check the store with \`steme fsck\`; the batches committed before stay, the one being written was not stored`,
+        cause: e,
+      })
+    }
   }
-  let hint = base.hint
+  let hint = base?.hint
   if (done.added + done.present + done.rejected > 0 || base !== e) {
     const counts = `before the failure: ${done.added} added, ${done.present} already present, ${done.rejected} rejected`
     const rest =
@@ -135,6 +138,12 @@ function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: st
           ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest${at.same} -\``
           : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${shellWord(at.file)} | steme ingest --format ndjson${at.same} -`
     hint = `${counts}${rest}${hint ? `; ${hint}` : ''}`
+  }
+  if (!base) {
+    const bug = new BugError(e instanceof Error ? e.message : String(e), {cause: e, hint, details: {progress: done}})
+    // STEME_DEBUG shows where the bug was, not where it was wrapped.
+    if (e instanceof Error && e.stack) bug.stack = e.stack
+    return bug
   }
   return new UserError(base.message, {code: base.code, exit: base.exit, hint, cause: base.cause ?? base, ...(base.at ? {at: base.at} : {}), details: {...base.details, progress: done}})
 }

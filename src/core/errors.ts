@@ -40,11 +40,19 @@ export class UserError extends Error {
   }
 }
 
-/** A broken invariant inside steme: always a bug, never the user's fault. */
+/**
+ * A broken invariant inside steme: always a bug, never the user's fault. It may still carry what
+ * the user can do meanwhile (`hint`) and facts a script needs (`details`, e.g. an ingest's progress),
+ * said after the bug as a UserError's are.
+ */
 export class BugError extends Error {
-  constructor(message: string, opts: {cause?: unknown} = {}) {
+  readonly hint?: string
+  readonly details?: Record<string, unknown>
+  constructor(message: string, opts: {cause?: unknown; hint?: string; details?: Record<string, unknown>} = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = 'BugError'
+    if (opts.hint !== undefined) this.hint = opts.hint
+    if (opts.details) this.details = opts.details
   }
 }
 

@@ -134,7 +134,15 @@ export function renderError(err: unknown, json: boolean): number {
   }
   const e = err as Error | undefined
   const bug = err instanceof BugError ? err : new BugError(e?.message ?? String(err), {cause: err})
-  process.stderr.write(`internal error (a bug in steme, please report it): ${lines(redactUrls(bug.message))}\n`)
+  const message = redactUrls(bug.message)
+  // A script reading --json gets a document for a bug too, as for any other failure: code
+  // `internal`, never the stack (that goes to stderr alone, with STEME_DEBUG).
+  if (json) process.stdout.write(JSON.stringify({error: {code: 'internal', message, hint: bug.hint ? `${bug.hint}; ${INTERNAL_HINT}` : INTERNAL_HINT, ...bug.details}}) + '\n')
+  process.stderr.write(`internal error (a bug in steme, please report it): ${lines(message)}\n${bug.hint ? `hint: ${lines(bug.hint)}\n` : ''}`)
   if (process.env.STEME_DEBUG) process.stderr.write(redactUrls(String(e?.stack)) + '\n')
   return 1
 }
+
+/** What to do about a bug, in the --json error document (on stderr, "a bug in steme, please report it" says it). */
+export const INTERNAL_HINT = 'this is a bug in steme: please report it with the command and this message (run it again with STEME_DEBUG=1 for the stack trace on stderr)'
+

@@ -2,8 +2,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {UserError} from '../../src/core/errors.js'
-import {fileSystemError, renderError, storeCloseError} from '../../src/core/render-error.js'
+import {BugError, UserError} from '../../src/core/errors.js'
+import {fileSystemError, INTERNAL_HINT, renderError, storeCloseError} from '../../src/core/render-error.js'
 
 /** The error Node throws for this file-system call. */
 function thrown(f: () => unknown): NodeJS.ErrnoException {
@@ -79,6 +79,35 @@ describe('a system error on a path is rendered as the user\'s error, not as a bu
     }
     expect(err).toMatch(/^internal error \(a bug in steme, please report it\): cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\nError: cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\n {4}at /)
     expect(err).not.toContain('hunter2')
+  })
+})
+
+describe('a bug under --json', () => {
+  it('one document, code internal, the message with any URL password hidden, a hint; the stack only on stderr with STEME_DEBUG', () => {
+    let out = ''
+    let err = ''
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
+    vi.stubEnv('STEME_DEBUG', '1')
+    try {
+      expect(renderError(new Error('cannot use postgres://team:hunter2@db.internal/steme'), true)).toBe(1)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    expect(out.endsWith('\n') && out.indexOf('\n') === out.length - 1).toBe(true)
+    expect(JSON.parse(out)).toEqual({error: {code: 'internal', message: 'cannot use postgres://team:***@db.internal/steme', hint: INTERNAL_HINT}})
+    expect(out + err).not.toContain('hunter2')
+    expect(err).toMatch(/^internal error \(a bug in steme, please report it\): cannot use postgres:\/\/team:\*\*\*@db\.internal\/steme\nError: /)
+  })
+
+  it("a bug's own hint and details: said after it on stderr, and in the document beside the hint to report it", () => {
+    let out = ''
+    let err = ''
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
+    expect(renderError(new BugError('worker 1 exited', {hint: 'to go on, do this', details: {progress: {added: 3}}}), true)).toBe(1)
+    expect(JSON.parse(out)).toEqual({error: {code: 'internal', message: 'worker 1 exited', hint: `to go on, do this; ${INTERNAL_HINT}`, progress: {added: 3}}})
+    expect(err).toBe('internal error (a bug in steme, please report it): worker 1 exited\nhint: to go on, do this\n')
   })
 })
 

@@ -1,0 +1,98 @@
+/**
+ * `steme ingest` whose verify worker thread dies part way: still an internal error (exit 1), but
+ * said with the progress it knows, as a full disk or a lost PostgreSQL server is: the counts, the
+ * line to go on from and the `tail -n +N` command, on stderr and as `progress` in the --json
+ * document. Going on with that command stores every fact once.
+ *
+ * The worker is really stopped, in the real CLI process: a module preloaded with --import (only
+ * here, through NODE_OPTIONS) holds back the Nth chunk handed to a worker thread and terminates
+ * that thread once it has answered for the chunks it had before, so the chunk is lost and every
+ * chunk before it is checked.
+ */
+import {spawnSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {afterAll, beforeAll, expect, it} from 'vitest'
+import {sandbox, type Sandbox} from '../helpers/cli.js'
+
+const STOP_WORKER = `import {isMainThread, Worker} from 'node:worker_threads'
+if (isMainThread) {
+  const at = Number(process.env.STOP_WORKER_AT_CHUNK)
+  let posted = 0
+  const open = new WeakMap()
+  const post = Worker.prototype.postMessage
+  Worker.prototype.postMessage = function (msg, transfer) {
+    if (msg === null || typeof msg !== 'object' || typeof msg.seq !== 'number') return post.call(this, msg, transfer)
+    if (!open.has(this)) {
+      open.set(this, {jobs: 0, stopAfter: undefined})
+      this.on('message', (m) => {
+        const o = open.get(this)
+        if (m === null || typeof m !== 'object' || typeof m.seq !== 'number') return
+        o.jobs--
+        if (o.stopAfter !== undefined && --o.stopAfter === 0) void this.terminate()
+      })
+    }
+    const o = open.get(this)
+    if (++posted !== at) {
+      o.jobs++
+      return post.call(this, msg, transfer)
+    }
+    // The chunk is never sent: the thread stops once its earlier chunks are answered.
+    if (o.jobs === 0) void this.terminate()
+    else o.stopAfter = o.jobs
+  }
+}
+`
+
+let sb: Sandbox
+let file: string
+let lines: string[]
+let preload: string
+beforeAll(() => {
+  sb = sandbox('steme-ingest-worker-')
+  expect(sb.run(['init']).code).toBe(0)
+  preload = join(sb.dir, 'stop-worker.mjs')
+  writeFileSync(preload, STOP_WORKER)
+  // About 1 MiB chunks of 110-byte lines: some 9,500 lines a chunk, so the sixth is lost part way
+  // through the input. A bad line now and then, so rejections before the line are counted too.
+  lines = []
+  for (let i = 1; lines.length < 80_000; i++) lines.push(i % 4999 === 0 ? '{bad json' : JSON.stringify({subject: `s:${i % 300}`, predicate: 'p', value: `${'x'.repeat(60)}${i}`}))
+  file = join(sb.dir, 'facts.ndjson')
+  writeFileSync(file, lines.join('\n') + '\n')
+})
+afterAll(() => sb.cleanup())
+
+const crashed = (args: string[]) => sb.run(args, {env: {NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, STOP_WORKER_AT_CHUNK: '6'}})
+
+it('a worker that dies: internal error, exit 1, with what was stored and the tail command to go on; going on stores every fact once', () => {
+  const r = crashed(['ingest', file, '--threads', '2', '--json'])
+  expect(r.code, r.stderr).toBe(1)
+  const out = r.stdout.trim().split('\n')
+  expect(out).toHaveLength(1)
+  const {error} = JSON.parse(out[0]) as {error: {code: string; message: string; hint: string; progress: {added: number; present: number; rejected: number; lastLine: number}}}
+  expect(error.code).toBe('internal')
+  expect(error.message).toMatch(/^ingest worker \d+ exited \(code \d+\) while checking a chunk of input$/)
+  const {progress} = error
+  expect(progress.lastLine).toBeGreaterThan(0)
+  expect(progress.lastLine).toBeLessThan(lines.length)
+  const upTo = lines.slice(0, progress.lastLine)
+  expect(progress).toEqual({added: upTo.filter((l) => l.startsWith('{"subject"')).length, present: 0, rejected: upTo.filter((l) => l === '{bad json').length, lastLine: progress.lastLine})
+  const tail = `tail -n +${progress.lastLine + 1} ${file} | steme ingest --format ndjson -`
+  expect(error.hint).toBe(
+    `before the failure: ${progress.added} added, 0 already present, ${progress.rejected} rejected; every line up to ${progress.lastLine} of ${file} was stored or rejected, and none after it stored: to go on, ${tail}; this is a bug in steme: please report it with the command and this message (run it again with STEME_DEBUG=1 for the stack trace on stderr)`,
+  )
+  // On stderr for a person: the bug, then the same way to go on.
+  expect(r.stderr).toMatch(/^internal error \(a bug in steme, please report it\): ingest worker \d+ exited/)
+  expect(r.stderr).toContain(`\nhint: before the failure: ${progress.added} added, 0 already present, ${progress.rejected} rejected; every line up to ${progress.lastLine} of ${file}`)
+  expect(r.stderr).toContain(tail)
+  expect(sb.json<{records: number}>(['stats']).records).toBe(progress.added)
+
+  // Go on as the hint says: every fact stored once, none twice.
+  const rest = spawnSync('tail', ['-n', `+${progress.lastLine + 1}`, file], {encoding: 'utf8', maxBuffer: 64 << 20}).stdout
+  const more = sb.run(['ingest', '--format', 'ndjson', '-', '--json'], {input: rest})
+  expect(more.code).toBe(1) // the bad lines after lastLine are rejected there
+  const res = JSON.parse(more.stdout) as {added: number; rejected: number}
+  expect(progress.rejected + res.rejected).toBe(lines.filter((l) => l === '{bad json').length)
+  expect(sb.json<{records: number}>(['stats']).records).toBe(lines.filter((l) => l.startsWith('{"subject"')).length)
+}, 180_000)
