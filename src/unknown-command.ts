@@ -33,26 +33,52 @@ export function unknownCommand(config: Interfaces.Config, words: string[], depth
   const word = words[depth] ?? ''
   // oclif cut the flag at its colons, as a command name's parts: `--store=postgres://u@h/db` is whole again.
   if (depth === 0 && word.startsWith('-') && !VERSION_WORDS.has(word)) return flagFirst(config, words.join(':'), after)
-  const under = (id: string) => {
-    const parts = id.split(':')
-    return parts.length === depth + 1 && prefix.every((p, i) => parts[i] === p) ? parts[depth] : undefined
-  }
-  const names = [
-    ...config.commands.filter((c) => !c.hidden).map((c) => under(c.id)),
-    ...config.topics.filter((t) => !t.hidden).map((t) => under(t.name)),
-  ].filter((n): n is string => n !== undefined)
+  const names = namesUnder(config, prefix)
   const shown = (n: string) => `"${hideSeeds([...prefix, n].join(' '))}"`
-  // Command names are short and few: one edit in a short word is a typo, two already reach other commands ("nope", "vote").
-  let near = closest(word, names, {max: 2, within: Math.max(1, Math.floor(word.length / 3))}).map(shown)
-  // The start of a name or two (`keys gen`, `ver`, `sy`): what it abbreviates.
-  const starts = word.length >= 2 ? [...new Set(names.filter((n) => n.startsWith(word.toLowerCase())))].sort() : []
-  if (!near.length && starts.length <= 2) near = starts.map(shown)
+  let near = nearNames(word, names).map(shown)
   const other = depth === 0 ? OTHER_NAMES[word.toLowerCase()]?.filter((n) => names.includes(n)) : undefined
   if (other?.length) near = other.map(shown)
   if (depth === 0 && VERSION_WORDS.has(word)) near = ['--version']
   const where = [config.bin, ...prefix].join(' ')
   return new UserError(`unknown command ${shown(word)}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
     hint: `see \`${where} --help\` for the commands there are`,
+  })
+}
+
+/** The names of the commands and topics right under a topic (`trust` -> list), or of the top level. */
+function namesUnder(config: Interfaces.Config, prefix: string[]): string[] {
+  const depth = prefix.length
+  const under = (id: string) => {
+    const parts = id.split(':')
+    return parts.length === depth + 1 && prefix.every((p, i) => parts[i] === p) ? parts[depth] : undefined
+  }
+  return [...config.commands.filter((c) => !c.hidden).map((c) => under(c.id)), ...config.topics.filter((t) => !t.hidden).map((t) => under(t.name))].filter((n): n is string => n !== undefined)
+}
+
+/** The names a mistyped word was probably meant as: one or two edits away, else what it abbreviates (two at most). */
+function nearNames(word: string, names: string[]): string[] {
+  // Command names are short and few: one edit in a short word is a typo, two already reach other commands ("nope", "vote").
+  const near = closest(word, names, {max: 2, within: Math.max(1, Math.floor(word.length / 3))})
+  if (near.length) return near
+  // The start of a name or two (`keys gen`, `ver`, `sy`): what it abbreviates.
+  const starts = word.length >= 2 ? [...new Set(names.filter((n) => n.startsWith(word.toLowerCase())))].sort() : []
+  return starts.length <= 2 ? starts : []
+}
+
+/**
+ * A command that is a topic too and takes arguments (`trust <agent> <weight>`, with `trust list`
+ * under it) reads a mistyped command under it (`trust lis`) as its first argument. When that word
+ * cannot be such an argument (`plausible` says what can) and is near a command under the topic,
+ * the error for it, as an unknown command's; else undefined, and the command goes on.
+ */
+export function commandUnderTopic(config: Interfaces.Config, topic: string, word: string | undefined, plausible: (word: string) => boolean, takes: string): UserError | undefined {
+  if (word === undefined || plausible(word)) return undefined
+  const prefix = topic.split(':')
+  const near = nearNames(word, namesUnder(config, prefix))
+  if (!near.length) return undefined
+  const shown = (n: string) => `"${hideSeeds([...prefix, n].join(' '))}"`
+  return new UserError(`unknown command ${shown(word)}; did you mean ${near.map(shown).join(' or ')}?`, {
+    hint: `see \`${[config.bin, ...prefix].join(' ')} --help\` for the commands there are; \`${[config.bin, ...prefix].join(' ')}\` itself takes ${takes}`,
   })
 }
 

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {unitNumber} from '../core/text.js'
+import {STRETCHES_MAX} from '../lenses/validity.js'
 import {SELF_IN_LENS, StemeCommand} from '../command.js'
 import {conflictsListingOp, conflictsOp, type ConflictRow, type ConflictsResult} from '../ops/conflicts.js'
 import {writeOut} from '../stdout.js'
@@ -7,7 +8,10 @@ import {answerCell, bold, dim, field, shown, table, tableRows, visible, widen, t
 
 const HEADERS = ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS']
 const EMPTY_LIST = '\n  "conflicts": []'
-const cells = (c: ConflictRow): Cell[] => [c.subject, c.predicate, c.conflict.toFixed(2), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]
+/** The mark on a score past the stretch cap, and the line under the table that says what it means. */
+const CAPPED_MARK = '*'
+const CAPPED_NOTE = `${CAPPED_MARK} the valid ranges cut time into more than ${STRETCHES_MAX} stretches, so the score is the lens's over all dates, which can be lower than some date's (\`steme query <subject> <predicate> --explain\` says so; --valid-at gives a date's own)`
+const cells = (c: ConflictRow): Cell[] => [c.subject, c.predicate, c.conflict.toFixed(2) + (c.cappedStretches !== undefined ? CAPPED_MARK : ''), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -24,7 +28,9 @@ until July, "1.3" from July) is not a conflict, and the score is the
 highest --valid-at gives at any one date: each stretch of time in which
 the same assertions hold is resolved as at a date in it (docs/lenses.md,
 Over time). A pair whose ranges cut time into more than 64 stretches
-weighs its values as the lens does over all dates instead.
+weighs its values as the lens does over all dates instead: its score is
+marked * in the table (a line under it says so) and its row carries
+cappedStretches (how many) in --json.
 
 Without --limit every contested pair is listed: the ranking is sorted in
 runs on disk, in the temporary directory (TMPDIR), so memory does not grow
@@ -62,6 +68,7 @@ ${SELF_IN_LENS}`
       if (this.jsonEnabled()) return res
       this.out(this.heading(res, flags['as-of'], res.conflicts.length === 0))
       if (res.conflicts.length) this.out(table(HEADERS, res.conflicts.map(cells)))
+      if (res.conflicts.some((r) => r.cappedStretches !== undefined)) this.out(dim(CAPPED_NOTE))
       return res
     }
     // The table's columns are as wide as their widest cell over the whole listing: measured as the rows are ranked.
@@ -96,7 +103,12 @@ ${SELF_IN_LENS}`
       if (listing.count === 0) return
       widen(widths, [HEADERS])
       await writeOut(tableRows(widths, [HEADERS]) + '\n')
-      for await (const rows of listing.rows()) await writeOut(tableRows(widths, rows.map(cells)) + '\n')
+      let capped = false
+      for await (const rows of listing.rows()) {
+        capped ||= rows.some((r) => r.cappedStretches !== undefined)
+        await writeOut(tableRows(widths, rows.map(cells)) + '\n')
+      }
+      if (capped) await writeOut(dim(CAPPED_NOTE) + '\n')
     } finally {
       await listing.close()
     }

@@ -3,7 +3,7 @@ import {SyncCommand} from '../sync-command.js'
 export default class Push extends SyncCommand {
   static summary = 'Send a remote the records it lacks'
   static description = `Remotes: a path to another store, ssh://[user@]host[:port]/path (runs \`steme sync-serve --stdio\` there;
-the host is looked up in ~/.ssh/config as ssh does: HostName, User, Port, IdentityFile, UserKnownHostsFile,
+the host is looked up in ~/.ssh/config as ssh does: HostName, User, Port, IdentityFile, UserKnownHostsFile, GlobalKnownHostsFile,
 StrictHostKeyChecking, ProxyJump; STEME_SSH_CONFIG=<file> reads that config instead, like ssh -F),
 or http(s)://host:port (\`steme serve\`, or \`steme sync-serve --http\`). \`steme serve\` wants a bearer
 token: set STEME_TOKEN (or pass --token) to one from \`steme serve token create --role read|write\`

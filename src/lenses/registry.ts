@@ -179,9 +179,10 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const highest = over && 'final' in over && res!.candidates.length > 1 ? over.final() : undefined
   if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches))
   // Said only where there is a score to explain: one value has no conflict at any date.
-  if (over && 'capped' in over && res!.candidates.length > 1) {
+  const capped = over && 'capped' in over && res!.candidates.length > 1 ? over.capped : undefined
+  if (capped !== undefined) {
     notes.push(
-      `the valid ranges here cut time into ${over.capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+      `the valid ranges here cut time into ${capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
     )
   }
   return {
@@ -191,6 +192,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     subject: subject || res!.subject,
     predicate: predicate || res!.predicate,
     ...(highest ? {conflict: highest.conflict} : {}),
+    ...(capped !== undefined ? {cappedStretches: capped} : {}),
     explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }
 }

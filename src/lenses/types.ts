@@ -88,6 +88,12 @@ export interface Resolution {
   candidates: RankedValue[]
   /** 0 when every candidate agrees, 1 for an even split (see values.ts conflictOf). */
   conflict: number
+  /**
+   * Without a date, where the live candidates' valid ranges cut time into more stretches than are
+   * worked out one by one (STRETCHES_MAX): how many. `conflict` is then the lens's own score over
+   * all dates, which can be lower than some date's. Absent otherwise (and for one value alone).
+   */
+  cappedStretches?: number
   /** Sentences a person can read: why the winner won. */
   explanation: string[]
 }

@@ -34,6 +34,12 @@ export interface ConflictRow {
   subject: string
   predicate: string
   conflict: number
+  /**
+   * Present when the pair's valid ranges cut time into more stretches than are worked out one by
+   * one (64): how many. The score is then the lens's over all dates, possibly lower than some
+   * date's (`query --explain` says so; `--valid-at` gives a date's own).
+   */
+  cappedStretches?: number
   values: number
   witnesses: number
   winner?: string
@@ -233,6 +239,7 @@ export function conflictRow(res: Resolution): ConflictRow {
     subject: res.subject,
     predicate: res.predicate,
     conflict: res.conflict,
+    ...(res.cappedStretches !== undefined ? {cappedStretches: res.cappedStretches} : {}),
     values: res.candidates.length,
     witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
     winner: res.winner?.key,

@@ -108,3 +108,82 @@ describe('the conflict score without a date, on a range whose date does not pars
     }
   }, 60_000)
 })
+
+describe('a pair past the stretch cap, in conflicts rows', () => {
+  let c: Env
+  const NOTE = '* the valid ranges cut time into more than 64 stretches, so the score is the lens\'s over all dates'
+  type Row = {subject: string; conflict: number; cappedStretches?: number}
+  beforeAll(async () => {
+    c = makeEnv('steme-capped-')
+    expect((await steme(c, ['keys', 'generate'])).code).toBe(0)
+    expect((await steme(c, ['init', '--dir', c.dir])).code).toBe(0)
+    // Each of 64 days of 2020 one witness says "a" for that day alone; "b" holds throughout: 66
+    // stretches, past the 64 worked out one by one. "svc:two" is an even split without ranges.
+    const facts = [{subject: 'svc:many', predicate: 'tls', value: 'b', source: 'w:b'}]
+    for (let d = 0; d < 64; d++) {
+      const day = (n: number) => new Date(Date.UTC(2020, 0, 1 + n)).toISOString().slice(0, 10)
+      facts.push({subject: 'svc:many', predicate: 'tls', value: 'a', source: `day:${d}`, valid: {from: day(d), to: day(d + 1)}} as (typeof facts)[number])
+    }
+    facts.push({subject: 'svc:two', predicate: 'tls', value: 'x', source: 's:1'}, {subject: 'svc:two', predicate: 'tls', value: 'y', source: 's:2'})
+    const r = await steme(c, ['ingest', '-', '--format', 'ndjson'], facts.map((f) => JSON.stringify(f)).join('\n') + '\n')
+    expect(r.code, r.stderr).toBe(0)
+  }, 120_000)
+  afterAll(() => rmSync(c.dir, {recursive: true, force: true}))
+
+  /** The rows of `conflicts --json` and the table's lines, with and without --limit, through `via` (a daemon's flags, or none). */
+  const listings = async (via: string[]) => {
+    const out: Array<{rows: Row[]; lines: string[]}> = []
+    for (const limit of [[], ['--limit', '5']]) {
+      const j = await steme(c, ['conflicts', ...limit, ...via, '--json'])
+      expect(j.code, j.stderr).toBe(0)
+      const t = await steme(c, ['conflicts', ...limit, ...via])
+      expect(t.code, t.stderr).toBe(0)
+      out.push({rows: (JSON.parse(j.stdout) as {conflicts: Row[]}).conflicts, lines: t.stdout.trimEnd().split('\n')})
+    }
+    return out
+  }
+  const expectMarked = (got: Array<{rows: Row[]; lines: string[]}>) => {
+    for (const {rows, lines} of got) {
+      expect(rows.map((r) => [r.subject, r.cappedStretches])).toEqual([
+        ['svc:two', undefined],
+        ['svc:many', 66],
+      ])
+      expect(lines.find((l) => l.startsWith('svc:many'))).toMatch(/ 0\.03\* /)
+      expect(lines.find((l) => l.startsWith('svc:two'))).toMatch(/ 1\.00 /)
+      expect(lines.at(-1)).toContain(NOTE)
+    }
+  }
+
+  it('conflicts marks the capped pair: cappedStretches in --json, * and a footnote in the table', async () => {
+    expectMarked(await listings([]))
+    // query --json says it on the resolution too.
+    const q = (await jsonIn(c, 'query', 'svc:many', 'tls', '--lens', 'consensus')).resolutions[0]
+    expect(q.cappedStretches).toBe(66)
+    // No row past the cap listed: no mark, no footnote.
+    const few = await steme(c, ['conflicts', '--min-score', '0.5'])
+    expect(few.stdout).toContain('svc:two')
+    expect(few.stdout).not.toContain('*')
+  })
+
+  it('through a daemon (--remote, GET /v1/conflicts) the rows say it the same', async () => {
+    const d = await startDaemon(c)
+    try {
+      const res = await fetch(`${d.url}/v1/conflicts`, {headers: {authorization: `Bearer ${d.token}`}})
+      expect(res.status).toBe(200)
+      const page = (await res.json()) as {conflicts: Row[]}
+      expect(page.conflicts.map((r) => [r.subject, r.cappedStretches])).toEqual([
+        ['svc:two', undefined],
+        ['svc:many', 66],
+      ])
+      expectMarked(await listings(['--remote', d.url, '--token', d.token]))
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})
+
+async function jsonIn(env: Env, ...args: string[]) {
+  const r = await steme(env, [...args, '--json'])
+  expect(r.code, r.stderr).toBe(0)
+  return JSON.parse(r.stdout)
+}

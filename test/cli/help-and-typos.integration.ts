@@ -123,6 +123,35 @@ describe('a typo in a command or a flag', () => {
     expect(r.code).toBe(2)
   })
 
+  // `trust` takes arguments (`trust <agent> <weight>`) and has `trust list` under it: a mistyped
+  // `list` was read as an agent, and the error was about the missing weight.
+  it.each([
+    [['trust', 'lis'], 'trust lis'],
+    [['trust', 'lsit', '0.5'], 'trust lsit'],
+    [['trust', '--key', 'bob', 'lis'], 'trust lis'],
+    [['trust', 'li'], 'trust li'],
+  ])('%j, a word no agent key can be, names the command under trust', (args, name) => {
+    const r = sb.run(args)
+    expect(r.stderr).toBe(`error: unknown command "${name}"; did you mean "trust list"?\nhint: see \`steme trust --help\` for the commands there are; \`steme trust\` itself takes an agent key and a weight: \`trust <agent> <weight>\`\n`)
+    expect(r.stdout).toBe('')
+    expect(r.code).toBe(2)
+    const j = sb.run([...args, '--json'])
+    expect(j.code).toBe(2)
+    expect(JSON.parse(j.stdout).error.message).toBe(`unknown command "${name}"; did you mean "trust list"?`)
+  })
+
+  it('trust with a hex word, or one near no command under trust, is still read as an agent', () => {
+    // A key cut short (hex), as tables print keys: the missing weight, as before.
+    for (const word of ['8139770ea87d', 'abc', 'nope']) {
+      const r = sb.run(['trust', word])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^error: Missing 1 required arg:\nweight /)
+    }
+    const r = sb.run(['trust', 'nope', '0.5'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).not.toContain('did you mean')
+  })
+
   it('a flag before the command is said as that, with the command line put in order', () => {
     const cases: Array<[string[], string]> = [
       [['--store', 'team', 'stats'], 'steme stats --store team'],

@@ -168,6 +168,61 @@ describe('SSH sync honours ~/.ssh/config', () => {
     expect(pull(`ssh://MyServer${b()}`).code).toBe(1)
   })
 
+  it('GlobalKnownHostsFile: a key listed there is known, as ssh takes it; one revoked anywhere or changed is still refused, and accept-new writes only to the user file', () => {
+    const key = sshd.hostKeyLine.split(' ').slice(1).join(' ')
+    // Full paths: ssh expands ~ from the password file, not from this sandbox's HOME.
+    const system = join(sb.dir, '.ssh', 'kh_system')
+    const mine = join(sb.dir, '.ssh', 'kh_mine')
+    writeFileSync(system, sshd.hostKeyLine + '\n')
+    const lines = [...myserver().slice(0, 6), `  UserKnownHostsFile ${mine}`, `  GlobalKnownHostsFile ${system}`]
+    setConfig(lines)
+    // OpenSSH connects: the administrator's file knows the key.
+    const ssh = spawnSync('ssh', ['-F', config(), '-o', 'BatchMode=yes', '-i', join(sb.dir, '.ssh', 'work_key'), 'myserver', 'true'], {encoding: 'utf8'})
+    expect(ssh.stderr).not.toMatch(/Host key verification failed/)
+    expect(ssh.status).toBe(0)
+    const r = pull(`ssh://myserver${b()}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // accept-new has nothing to record for a key the system's file knows.
+    setConfig([...lines, '  StrictHostKeyChecking accept-new'])
+    const known = pull(`ssh://myserver${b()}`)
+    expect(known.stderr).toBe('')
+    expect(known.code).toBe(0)
+    expect(existsSync(mine)).toBe(false)
+    // A key it does not know is recorded in the user's file, never in the system's.
+    writeFileSync(system, `[127.0.0.1]:${sshd.port + 1} ${key}\n`)
+    const added = pull(`ssh://myserver${b()}`)
+    expect(added.code).toBe(0)
+    expect(added.stderr).toContain(`added it to ${mine}`)
+    expect(readFileSync(mine, 'utf8')).toBe(sshd.hostKeyLine + '\n')
+    expect(readFileSync(system, 'utf8')).toBe(`[127.0.0.1]:${sshd.port + 1} ${key}\n`)
+    // Revoked in the user's file: refused, though the system's file lists it.
+    writeFileSync(system, sshd.hostKeyLine + '\n')
+    writeFileSync(mine, `@revoked * ${key}\n`)
+    setConfig(lines)
+    const revoked = pull(`ssh://myserver${b()}`)
+    expect(revoked.code).toBe(1)
+    expect(revoked.stderr).toContain(`is marked @revoked in ${mine} line 1`)
+    // Another key of that type under the name in the system's file: a changed key, refused
+    // whatever accept-new says, with a hint that does not ask the user to edit the system's file.
+    const other = readFileSync(`${sshd.identity}.pub`, 'utf8').trim().split(' ')
+    writeFileSync(system, `[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`)
+    writeFileSync(mine, '')
+    setConfig([...lines, '  StrictHostKeyChecking accept-new'])
+    const changed = pull(`ssh://myserver${b()}`)
+    expect(changed.code).toBe(1)
+    const err = JSON.parse(changed.stdout).error
+    expect(err.message).toContain(`does NOT match ${system} line 1`)
+    expect(err.hint).toContain("that file is the system's (GlobalKnownHostsFile)")
+    expect(readFileSync(mine, 'utf8')).toBe('')
+    // An unknown key: the error names the system's file as checked too.
+    writeFileSync(system, `[127.0.0.1]:${sshd.port + 1} ${key}\n`)
+    setConfig(lines)
+    const unknown = pull(`ssh://myserver${b()}`)
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain(`is not in ${mine} (nor in the system's ${system})`)
+  })
+
   it('a private key others can read is not offered, as ssh ignores it: named with the chmod that fixes it', () => {
     const open = join(sb.dir, '.ssh', 'open_key')
     copyFileSync(sshd.identity, open)

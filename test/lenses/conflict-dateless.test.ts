@@ -155,14 +155,18 @@ describe('the conflict score without a date', () => {
     // 65 days make 66 cuts, 67 stretches: one "a" witness against "b" each day would be 1.
     expect(res.conflict).toBe(conflictOverTime(res.candidates, cands, conflictOf))
     expect(res.conflict).not.toBe(1)
+    // The resolution says the cap was hit (conflicts rows carry it), with how many stretches.
+    expect(res.cappedStretches).toBe(STRETCHES_MAX + 2)
     expect(res.explanation[0]).toBe(
       `the valid ranges here cut time into ${STRETCHES_MAX + 2} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
     )
     // One value alone has no score to explain, however many ranges it has.
     expect(run('consensus', cands.slice(1)).explanation.join('\n')).not.toContain('worked out one by one')
+    expect(run('consensus', cands.slice(1)).cappedStretches).toBeUndefined()
     // One fewer witness: within the cap, worked out day by day.
     const within = run('consensus', cands.slice(0, -2))
     expect(within.conflict).toBe(1)
+    expect(within.cappedStretches).toBeUndefined()
     expect(within.explanation.join('\n')).not.toContain('worked out one by one')
     expect(within.explanation).toContain(
       'conflict 1 is the highest at any one date: from 2020-01-01 until 2020-01-02 (--valid-at 2020-01-01 gives it), the most contested of 62 stretches of time in which two values hold',

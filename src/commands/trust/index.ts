@@ -2,6 +2,10 @@ import {Args} from '@oclif/core'
 import {StemeCommand} from '../../command.js'
 import {KeyStore} from '../../keystore.js'
 import {trustOp} from '../../ops/trust.js'
+import {commandUnderTopic} from '../../unknown-command.js'
+
+/** An agent is a hex key (a prefix of one is a key cut short, said as that by trustOp): any other word may be `trust list` mistyped. */
+const agentLike = (word: string) => /^[0-9a-f]+$/i.test(word)
 
 export default class Trust extends StemeCommand {
   static summary = 'Endorse an agent with a weight in [0, 1] (0 withdraws); scores follow EigenTrust from your key'
@@ -22,7 +26,14 @@ export default class Trust extends StemeCommand {
   static flags = {key: StemeCommand.keyFlag(), ...StemeCommand.remoteFlags}
 
   async run(): Promise<{id: string; target: string; weight: number; warnings?: string[]}> {
-    const {args, flags} = await this.parse(Trust)
+    // `trust lis` reads `lis` as the agent: a word no agent key can be, near a command under
+    // `trust`, is that command mistyped, said so before the missing weight or a store is.
+    const typo = (agent: unknown) => commandUnderTopic(this.config, 'trust', typeof agent === 'string' ? agent : undefined, agentLike, 'an agent key and a weight: `trust <agent> <weight>`')
+    const {args, flags} = await this.parse(Trust).catch((e: unknown) => {
+      throw typo((e as {parse?: {output?: {args?: {agent?: unknown}}}}).parse?.output?.args?.agent) ?? e
+    })
+    const err = typo(args.agent)
+    if (err) throw err
     // Through the daemon that holds this store, or --remote, as assert and vote do: signed here, the record posted.
     const t = await this.target(flags, {keyName: flags.key})
     const deps = t.rt ?? (await t.remote.deps(() => new KeyStore().load(flags.key)))

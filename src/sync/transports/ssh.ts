@@ -492,10 +492,14 @@ interface Endpoint {
   explicit: boolean
   /** Offer ssh-agent's keys (not with IdentitiesOnly yes, nor IdentityAgent none). */
   agent?: string
-  /** known_hosts files to check, the first the one new keys are recorded in. */
+  /** The user's known_hosts files to check, the first the one new keys are recorded in. */
   knownHosts: string[]
-  /** The system's known_hosts files (GlobalKnownHostsFile): a key marked @revoked there is refused too. */
-  revokedIn: string[]
+  /**
+   * The system's known_hosts files (GlobalKnownHostsFile), where an administrator hands out the
+   * servers' keys: a key listed there is known and one marked @revoked refused, as in the user's
+   * files; nothing is ever written to them.
+   */
+  systemKnownHosts: string[]
   /** The name looked up in known_hosts: HostKeyAlias, else `host` or `[host]:port`. */
   keyName: string
   /** StrictHostKeyChecking accept-new (or no): an unknown host key is recorded, with the line that said so. */
@@ -545,7 +549,7 @@ function endpoint(alias: string, urlUser: string | undefined, urlPort: number | 
     explicit,
     agent: agent || undefined,
     knownHosts,
-    revokedIn: cfg.globalKnownHostsFiles,
+    systemKnownHosts: cfg.globalKnownHostsFiles,
     // Lowercased, as ssh looks names up (and hashes them) in known_hosts: a hashed or @revoked
     // line written for `mybox` is the one for `MyBox`.
     keyName: (cfg.hostKeyAlias ?? hostEntryName(cfg.hostName, port)).toLowerCase(),
@@ -650,30 +654,27 @@ function noKeyError(remote: string, ep: Endpoint, unusable: Unusable[]): UserErr
 }
 
 /**
- * Check a host key against the endpoint's known_hosts files, as OpenSSH does: a revoked key in
- * any of them is refused (every file is read, even past one that knows the key), else a match
- * in any is known.
+ * Check a host key against the endpoint's known_hosts files, as OpenSSH does: the user's, then the
+ * system's (GlobalKnownHostsFile). A revoked key in any of them is refused (every file is read,
+ * even past one that knows the key), else a match in any is known, else a line for the name with
+ * another key of that type is a changed key.
  */
-function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string} {
-  let changed: {status: 'changed'; line: number; file: string} | undefined
+function lookUp(ep: Endpoint, key: Buffer): HostKeyVerdict & {file?: string; system?: boolean} {
+  let changed: {status: 'changed'; line: number; file: string; system: boolean} | undefined
   let known = false
-  // The system-wide files (/etc/ssh/ssh_known_hosts) revoke as OpenSSH's do; a key they list is
-  // not taken as known here, which only makes steme stricter than ssh.
-  // One that cannot be read is passed over, as ssh passes it over.
-  for (const file of ep.revokedIn) {
+  const files = [...ep.knownHosts.map((file) => ({file, system: false})), ...ep.systemKnownHosts.map((file) => ({file, system: true}))]
+  for (const {file, system} of files) {
     let v: HostKeyVerdict
     try {
       v = checkHostKeyAs(file, ep.keyName, key)
-    } catch {
-      continue
+    } catch (e) {
+      // A system file that cannot be read is passed over, as ssh passes it over.
+      if (system) continue
+      throw e
     }
-    if (v.status === 'revoked') return {...v, file}
-  }
-  for (const file of ep.knownHosts) {
-    const v = checkHostKeyAs(file, ep.keyName, key)
-    if (v.status === 'revoked') return {...v, file}
+    if (v.status === 'revoked') return {...v, file, system}
     if (v.status === 'known') known = true
-    if (v.status === 'changed') changed ??= {...v, file}
+    if (v.status === 'changed') changed ??= {...v, file, system}
   }
   if (known) return {status: 'known'}
   return changed ?? {status: 'unknown'}
@@ -687,7 +688,9 @@ function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: 
     const name = ep.keyName
     const role = ep.where.startsWith('jump host ') ? 'jump host ' : ''
     const file = ep.knownHosts[0]
-    const checked = ep.knownHosts.length ? ep.knownHosts.join(' or ') : 'no known_hosts file (UserKnownHostsFile none)'
+    // The system's files are named only where there are some: most machines have none.
+    const system = ep.systemKnownHosts.filter((f) => existsSync(f))
+    const checked = (ep.knownHosts.length ? ep.knownHosts.join(' or ') : 'no known_hosts file (UserKnownHostsFile none)') + (system.length ? ` (nor in the system's ${system.join(' or ')})` : '')
     const record = (why: string) => {
       if (file === undefined) {
         opts.onNote?.(`accepted the host key of ${role}${name} (${fp}) for this run only (${why}; no known_hosts file to record it in)`)
@@ -718,7 +721,7 @@ function verifier(remote: string, ep: Endpoint, opts: SshOptions, setError: (e: 
         new UserError(`remote ${remote}: the host key of ${role}${name} (${fp}) does NOT match ${v.file} line ${v.line}: someone may be intercepting the connection, or the host was reinstalled`, {
           code: 'unauthorized',
           exit: 1,
-          hint: `if the change is expected, remove the old key with \`ssh-keygen -f ${v.file} -R '${name}'\` and add the new one; --accept-host-key overrides for one run${ep.acceptNew ? ' (StrictHostKeyChecking accept-new records only new keys, never a changed one)' : ''}`,
+          hint: `${v.system ? `that file is the system's (GlobalKnownHostsFile): if the change is expected, ask whoever keeps it to replace the key` : `if the change is expected, remove the old key with \`ssh-keygen -f ${v.file} -R '${name}'\` and add the new one`}; --accept-host-key overrides for one run${ep.acceptNew ? ' (StrictHostKeyChecking accept-new records only new keys, never a changed one)' : ''}`,
         }),
       )
     } else {
