@@ -112,23 +112,24 @@ describe('a slow link', () => {
     const store = join(dir, 'big')
     mkdirSync(join(store, '.steme'), {recursive: true})
     const s = await openStore(join(store, '.steme', 'store.duckdb'), {create: true})
-    await s.insert(await makeRecords(1200, {tag: 'ssh-slow'}))
+    await s.insert(await makeRecords(1700, {tag: 'ssh-slow'}))
     await s.close()
-    // The remote steme's output through a link of 8 KB every 50 ms: its ~0.5 MB answer of records
-    // takes about 3 s, half again the 2 s the client waits for a byte, each piece 40 times less.
-    // (Sized so the answer clearly outlasts the timeout while the link keeps the same margin per
-    // piece as before: more records only make the test slower, not the check any stronger.)
+    // The remote steme's output through a link of 8 KB every 50 ms: its ~0.75 MB answer of
+    // records takes at least 4.5 s (the link's pauses alone), half again the 3 s the client waits
+    // for a byte, each piece far less. Sized so the answer surely outlasts the timeout: more
+    // records only make the test slower, not the check stronger. The 3 s also covers the remote
+    // steme's start before its first byte, on a loaded machine.
     const trickle = `const i=process.stdin;i.on('data',async(c)=>{i.pause();for(let a=0;a<c.length;a+=8192){process.stdout.write(c.subarray(a,a+8192));await new Promise((r)=>setTimeout(r,50))}i.resume()})`
     const cmd = join(dir, 'slow-link.sh')
     writeFileSync(cmd, `#!/bin/sh\n'${process.execPath}' '${BIN}' "$@" | '${process.execPath}' -e "${trickle}"\n`)
     chmodSync(cmd, 0o755)
     const local = await memoryWith([])
-    const t = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: store}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: cmd, env: {HOME: sshd.dir}, requestTimeoutMs: 2000})
+    const t = openSshTransport('lab', {user: sshd.user, host: '127.0.0.1', port: sshd.port, path: store}, {identities: [sshd.identity], knownHosts: sshd.knownHosts, remoteCmd: cmd, env: {HOME: sshd.dir}, requestTimeoutMs: 3000})
     const retries: string[] = []
     try {
       const res = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 1, baseMs: 10, maxMs: 20, onRetry: (_n, _ms, e) => retries.push(e.message)}})
       expect(retries).toEqual([])
-      expect(res.local.added).toBe(1200)
+      expect(res.local.added).toBe(1700)
     } finally {
       await t.close()
     }
