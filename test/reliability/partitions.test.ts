@@ -148,7 +148,7 @@ async function schedule(seed: number, makeStore: (i: number) => Promise<Store>):
   return {faults: net.faults.dropped + net.faults.replayed + net.faults.splits + transportFailures, written: written.size, lost, invalidStored, crashes}
 }
 
-const SCHEDULES = FULL ? 1000 : 200
+const SCHEDULES = FULL ? 1000 : 100
 const DUCKDB_SCHEDULES = FULL ? 12 : 2
 
 describe('partitions and convergence', () => {

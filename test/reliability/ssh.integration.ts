@@ -112,11 +112,14 @@ describe('a slow link', () => {
     const store = join(dir, 'big')
     mkdirSync(join(store, '.steme'), {recursive: true})
     const s = await openStore(join(store, '.steme', 'store.duckdb'), {create: true})
-    await s.insert(await makeRecords(3000, {tag: 'ssh-slow'}))
+    await s.insert(await makeRecords(1700, {tag: 'ssh-slow'}))
     await s.close()
-    // The remote steme's output through a link of 16 KB every 100 ms: its ~1.3 MB answer of
-    // records takes about 8 s, each piece far less than the 3 s the client waits for a byte.
-    const trickle = `const i=process.stdin;i.on('data',async(c)=>{i.pause();for(let a=0;a<c.length;a+=16384){process.stdout.write(c.subarray(a,a+16384));await new Promise((r)=>setTimeout(r,100))}i.resume()})`
+    // The remote steme's output through a link of 8 KB every 50 ms: its ~0.75 MB answer of
+    // records takes at least 4.5 s (the link's pauses alone), half again the 3 s the client waits
+    // for a byte, each piece far less. Sized so the answer surely outlasts the timeout: more
+    // records only make the test slower, not the check stronger. The 3 s also covers the remote
+    // steme's start before its first byte, on a loaded machine.
+    const trickle = `const i=process.stdin;i.on('data',async(c)=>{i.pause();for(let a=0;a<c.length;a+=8192){process.stdout.write(c.subarray(a,a+8192));await new Promise((r)=>setTimeout(r,50))}i.resume()})`
     const cmd = join(dir, 'slow-link.sh')
     writeFileSync(cmd, `#!/bin/sh\n'${process.execPath}' '${BIN}' "$@" | '${process.execPath}' -e "${trickle}"\n`)
     chmodSync(cmd, 0o755)
@@ -126,7 +129,7 @@ describe('a slow link', () => {
     try {
       const res = await runSync(receiveDeps(local), t, {mode: 'pull', threads: 0, retry: {retries: 1, baseMs: 10, maxMs: 20, onRetry: (_n, _ms, e) => retries.push(e.message)}})
       expect(retries).toEqual([])
-      expect(res.local.added).toBe(3000)
+      expect(res.local.added).toBe(1700)
     } finally {
       await t.close()
     }
