@@ -76,6 +76,12 @@ export interface ConflictsPage extends ConflictsResult {
    * belief over all dates, which can score a pair lower, and a client says so.
    */
   instants?: true
+  /**
+   * Set by a daemon whose score without a date takes each date's supersession (a superseding
+   * assertion replaces nothing at a date its own range does not cover): one from before set every
+   * superseded candidate aside at every date, which can score a pair lower or leave it out.
+   */
+  supersessionAtDates?: true
 }
 
 export interface ConflictsResult {
