@@ -26,8 +26,9 @@ supersedes another only at dates its own valid range covers. Without it,
 values conflict only where their valid ranges overlap: a timeline ("1.2"
 until July, "1.3" from July) is not a conflict, and the score is the
 highest --valid-at gives at any one date: each stretch of time in which
-the same assertions hold is resolved as at a date in it (docs/lenses.md,
-Over time). A pair whose ranges cut time into more than 64 stretches
+the same assertions hold is resolved as at a date in it, supersession
+included (a date before a superseding assertion held counts the one it
+replaced; docs/lenses.md, Over time). A pair whose ranges cut time into more than 64 stretches
 weighs its values as the lens does over all dates instead: its score is
 marked * in the table (a line under it says so) and its row carries
 cappedStretches (how many) in --json.

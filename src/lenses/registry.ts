@@ -1,12 +1,13 @@
 /** Every lens and filter by name, and resolution through an expression: lifecycle, filters, then a fallback chain. */
 import {UserError} from '../core/errors.js'
+import {parseDate} from '../core/hlc.js'
 import type {Assertion} from '../core/record.js'
 import {field} from '../core/text.js'
 import {authority} from './authority.js'
 import {confidence} from './confidence.js'
 import {consensus} from './consensus.js'
 import {epoch} from './epoch.js'
-import {ignoredEpochsNote} from './epochs.js'
+import {epochTimeline, ignoredEpochsNote} from './epochs.js'
 import {parseExpression, type Expression} from './expression.js'
 import {FILTERS, lifecycle, validAt, type LifecycleOptions} from './filters.js'
 import {recency} from './recency.js'
@@ -14,7 +15,7 @@ import {reliability} from './reliability.js'
 import {skeptic} from './skeptic.js'
 import {trust} from './trust.js'
 import type {Lens, LensContext, Resolution} from './types.js'
-import {STRETCHES_MAX, stretches, type Stretch} from './validity.js'
+import {rangeOf, STRETCHES_MAX, stretches, type Stretch} from './validity.js'
 import {votes} from './votes.js'
 import {fmt, plural, valueKey} from './values.js'
 import {LENS_PARAMS, type LensName, type ParamSpec} from './params.js'
@@ -87,14 +88,40 @@ function setAside(cands: readonly Assertion[], ctx: LensContext, opts: Lifecycle
  * (only skeptic does) and a pair without ranges cost nothing. `capped` when the ranges make more
  * stretches than STRETCHES_MAX: the lenses' own score (over time, with their belief over all
  * dates) stands then.
+ *
+ * As at a date, a candidate superseded only by assertions with a `valid` range (ctx.supersededWhile)
+ * is set aside only where one of them holds: their ranges cut time too, and a stretch before they
+ * held has it back (`back`). Where the expression asks which epoch is current (`epoch:current`, the
+ * epoch lens), which `--valid-at` reads from the date, epoch starts cut time as well.
  */
-function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext): {capped: number} | {step: (i: number) => number; final: () => Highest; stretches: number} | undefined {
+function overTime(
+  expr: Expression,
+  cands: readonly Assertion[],
+  live: readonly Assertion[],
+  ctx: LensContext,
+  opts: LifecycleOptions,
+): {capped: number} | {step: (i: number) => number; final: () => Highest; stretches: number; back: ReadonlySet<string>; anyDate: boolean} | undefined {
+  if (ctx.validAt !== undefined) return undefined
+  const whileBy = opts.includeSuperseded ? undefined : ctx.supersededWhile
+  const back = whileBy ? cands.filter((a) => whileBy.has(a.id) && ctx.superseded.has(a.id) && (opts.includeRetracted || !ctx.retracted.has(a.id))) : []
   // At a date the candidates are those holding then: one instant. Without ranges (the common case), every instant is alike.
-  if (ctx.validAt !== undefined || !live.some((a) => a.valid !== undefined)) return undefined
-  const cut = stretches(live, valueKey)
+  if (!back.length && !live.some((a) => a.valid !== undefined)) return undefined
+  const also: Parameters<typeof stretches>[3] = {}
+  let supersededAt = (_ms: number): ReadonlyMap<string, string> => ctx.superseded
+  if (back.length) {
+    const supersededBy = new Map(back.map((a) => [a.id, whileBy!.get(a.id)!.map((s) => rangeOf(s))]))
+    const holds = (id: string, ms: number) => supersededBy.get(id)?.some(([from, to]) => from <= ms && ms < to) ?? false
+    also.ranges = [...new Set(back.flatMap((a) => whileBy!.get(a.id)!))]
+    also.aside = (a, ms) => holds(a.id, ms)
+    // What `--valid-at` that instant supersedes: the lenses read the candidates alone, but the context stays true to the date.
+    supersededAt = (ms) => new Map([...ctx.superseded].filter(([id]) => !supersededBy.has(id) || holds(id, ms)))
+  }
+  const epochal = ctx.epochs.length > 0 && (expr.filters.some((f) => f.filter === 'epoch' && f.arg === 'current') || expr.chain.some((s) => s.lens === 'epoch'))
+  if (epochal) also.instants = epochTimeline(ctx.epochs).map((e) => e.starts)
+  const cut = stretches(back.length ? [...live, ...back] : live, valueKey, STRETCHES_MAX, also)
   if (!cut.stretches) return {capped: cut.count}
   const at = cut.stretches.map((s, k) => {
-    const c: LensContext = {...ctx, validAt: s.at}
+    const c: LensContext = {...ctx, validAt: s.at, superseded: supersededAt(parseDate(s.at))}
     let cands = s.holding
     for (const f of expr.filters) cands = FILTERS[f.filter].run(cands, f.arg, c)
     return {c, cands, s, k}
@@ -133,18 +160,22 @@ function overTime(expr: Expression, live: readonly Assertion[], ctx: LensContext
     }
   }
   let final: Highest | undefined
-  return {step: (i) => stepAt(i).conflict, final: () => (expr.chain.length === 1 ? stepAt(0) : (final ??= highest(chained))), stretches: at.length}
+  const backIds = new Set(back.map((a) => a.id))
+  return {step: (i) => stepAt(i).conflict, final: () => (expr.chain.length === 1 ? stepAt(0) : (final ??= highest(chained))), stretches: at.length, back: backIds, anyDate: back.length > 0 || epochal}
 }
 
 /** The highest score over the stretches, and the first stretch that has it (none when every one scores 0). */
 type Highest = {conflict: number; stretch?: Stretch}
 
 /** Where the score without a date comes from, for the explanation: the stretch and the date that gives it. */
-function mostContested(h: Highest, stretches: number): string {
+function mostContested(h: Highest, stretches: number, back: ReadonlySet<string>): string {
   const s = h.stretch!
   const when = s.from === undefined ? (s.to === undefined ? 'at every date' : `before ${s.to}`) : s.to === undefined ? `from ${s.from} on` : `from ${s.from} until ${s.to}`
   const of = stretches === 1 ? 'the one stretch' : `the most contested of ${plural(stretches, 'stretch')}`
-  return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold`
+  // A candidate set aside as superseded, back because what supersedes it does not hold then: say so, or the score looks baseless.
+  const returned = back.size ? s.holding.filter((a) => back.has(a.id)).length : 0
+  const why = returned ? `; ${plural(returned, 'superseded candidate')} ${returned === 1 ? 'counts' : 'count'} there, as what supersedes ${returned === 1 ? 'it does' : 'them does'} not hold then` : ''
+  return `conflict ${fmt(h.conflict)} is the highest at any one date: ${when} (--valid-at ${s.date} gives it), ${of} of time in which two values hold${why}`
 }
 
 /**
@@ -157,7 +188,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const subject = cands[0]?.subject ?? ''
   const predicate = cands[0]?.predicate ?? ''
   let live = lifecycle(cands, ctx, opts)
-  const over = overTime(expr, live, ctx)
+  const over = overTime(expr, cands, live, ctx, opts)
   const notes = filterNotes(expr, ctx)
   const aside = setAside(cands, ctx, opts)
   if (aside) notes.push(aside)
@@ -176,8 +207,10 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     if (res.status === 'decided' || res.status === 'empty' || i === expr.chain.length - 1) break
     fellBack.push(`${step.lens}: ${res.status} (${res.explanation[0] ?? ''})`)
   }
-  const highest = over && 'final' in over && res!.candidates.length > 1 ? over.final() : undefined
-  if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches))
+  // One value without a date has no conflict at any date, unless a date has candidates it has not:
+  // one superseded only from a date on, or another epoch current then.
+  const highest = over && 'final' in over && (res!.candidates.length > 1 || over.anyDate) ? over.final() : undefined
+  if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches, (over as {back: ReadonlySet<string>}).back))
   // Said only where there is a score to explain: one value has no conflict at any date.
   const capped = over && 'capped' in over && res!.candidates.length > 1 ? over.capped : undefined
   if (capped !== undefined) {

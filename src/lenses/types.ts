@@ -34,6 +34,12 @@ export interface LensContext {
   retracted: ReadonlyMap<string, RetractionWhy>
   /** Ids superseded by an honoured, unretracted assertion: id -> the superseding id. */
   superseded: ReadonlyMap<string, string>
+  /**
+   * Without a date: the superseded ids whose every superseder carries a `valid` range, with those
+   * superseders. `--valid-at` a date supersedes such an id only where one of them holds, so the
+   * conflict score without a date (registry.ts overTime) works each date out so. Absent when none.
+   */
+  supersededWhile?: ReadonlyMap<string, readonly Assertion[]>
   /** Epochs honoured by the local policy (declared by agents trusted here). */
   epochs: readonly Epoch[]
   /** Epochs set aside because their author is not trusted here, so explanations can say so. */

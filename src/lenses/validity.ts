@@ -191,16 +191,25 @@ const dateText = (ms: number): string => {
  * The stretches of time in which the set of assertions holding is constant (cut at every finite
  * `from` and `to`), each with an instant in it as an ISO date and the assertions holding then,
  * keeping only those where two values hold (elsewhere the conflict is 0). `count` is how many
- * stretches the ranges make; beyond `max` none are listed (`stretches` undefined).
+ * stretches the ranges make; beyond `max` none are listed (`stretches` undefined). `also` cuts
+ * time further without holding anything itself: the ranges of assertions that supersede
+ * candidates (`aside` says which candidate they set aside at an instant) and instants where the
+ * answer changes otherwise (epoch starts).
  */
-export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) => string, max = STRETCHES_MAX): {count: number; stretches?: Stretch[]} {
+export function stretches(
+  cands: readonly Assertion[],
+  valueKey: (a: Assertion) => string,
+  max = STRETCHES_MAX,
+  also: {ranges?: readonly Assertion[]; instants?: readonly number[]; aside?: (a: Assertion, ms: number) => boolean} = {},
+): {count: number; stretches?: Stretch[]} {
   const parse = dateParser()
   const ranges = cands.map((a) => rangeOf(a, parse))
   const ends = new Set<number>()
-  for (const [from, to] of ranges) {
+  for (const [from, to] of also.ranges ? [...ranges, ...also.ranges.map((a) => rangeOf(a, parse))] : ranges) {
     if (Number.isFinite(from)) ends.add(from)
     if (Number.isFinite(to)) ends.add(to)
   }
+  for (const ms of also.instants ?? []) if (Number.isFinite(ms)) ends.add(ms)
   // Counted before anything is sorted: past the cap, nothing more is spent here.
   const count = ends.size + 1
   if (count > max) return {count}
@@ -213,7 +222,8 @@ export function stretches(cands: readonly Assertion[], valueKey: (a: Assertion) 
   const starts = cuts.length ? [cuts[0] - 1, ...cuts] : [0]
   for (let k = 0; k < starts.length; k++) {
     const ms = starts[k]
-    const held = order.filter((i) => ranges[i][0] <= ms && ms < ranges[i][1])
+    const aside = also.aside
+    const held = order.filter((i) => ranges[i][0] <= ms && ms < ranges[i][1] && !aside?.(cands[i], ms))
     if (!held.some((i) => keys[i] !== keys[held[0]])) continue
     const holding = held.map((i) => cands[i])
     // An instant `--valid-at` cannot name (a year outside 0000-9999) is no date anyone can ask about.

@@ -10,7 +10,7 @@ import {compile, filterNotes, resolve} from '../lenses/registry.js'
 import type {Resolution, RetractionWhy} from '../lenses/types.js'
 import {valuesOverlap} from '../lenses/validity.js'
 import {valueKey} from '../lenses/values.js'
-import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersession, type Policy} from './context.js'
+import {firstHonoured, gatherPolicy, honours, lensParams, selfOf, supersessionOverTime, type Policy} from './context.js'
 import type {Deps} from './deps.js'
 import {checkDate} from './query.js'
 import {learnReliability} from './reliability.js'
@@ -76,6 +76,12 @@ export interface ConflictsPage extends ConflictsResult {
    * belief over all dates, which can score a pair lower, and a client says so.
    */
   instants?: true
+  /**
+   * Set by a daemon whose score without a date takes each date's supersession (a superseding
+   * assertion replaces nothing at a date its own range does not cover): one from before set every
+   * superseded candidate aside at every date, which can score a pair lower or leave it out.
+   */
+  supersessionAtDates?: true
 }
 
 export interface ConflictsResult {
@@ -182,10 +188,12 @@ async function ranked(deps: Pick<Deps, 'store' | 'config'> & Partial<Pick<Deps, 
       // Resolving pairs is CPU work: yield now and then so a daemon keeps serving other requests.
       if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
       const others = superseders.size ? [...new Set(cands.flatMap((a) => superseders.get(a.id) ?? []))] : []
-      const superseded = supersession(cands, retracted, policy, others, valid)
+      const {superseded, supersededWhile} = supersessionOverTime(cands, retracted, policy, others, valid)
       const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-      const ctx = {now, asOf, validAt: valid, votes, retracted, superseded, epochs, trust, self, params}
-      if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
+      const ctx = {now, asOf, validAt: valid, votes, retracted, superseded, ...(supersededWhile ? {supersededWhile} : {}), epochs, trust, self, params}
+      // Without a date, one superseded only by ranged assertions counts at dates before they held (see resolve).
+      const live = supersededWhile ? cands.filter((a) => !retracted.has(a.id) && (!superseded.has(a.id) || supersededWhile.has(a.id))) : lifecycle(cands, ctx)
+      if (new Set(live.map(valueKey)).size < 2) continue
       const predicate = cands[0].predicate
       if (needsReliability && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
       const res = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})

@@ -4,6 +4,7 @@ import type {Assertion, Epoch, Retract, SignedAssertion, SignedRecord, Trust, Vo
 import {compareRecords} from '../core/store.js'
 import {cascade, findCycle} from '../lenses/cascade.js'
 import {validAt} from '../lenses/filters.js'
+import {rangeOf} from '../lenses/validity.js'
 import {trustScores, type TrustScore} from '../lenses/trust-scores.js'
 import type {LensContext, RetractionWhy} from '../lenses/types.js'
 import type {Deps} from './deps.js'
@@ -164,21 +165,55 @@ export function supersession(
   others: readonly Assertion[] = [],
   validDate?: string,
 ): Map<string, string> {
+  return supersessionOverTime(cands, retracted, policy, others, validDate).superseded
+}
+
+/** Does an assertion hold at every date `--valid-at` can name (no range, or one whose ends bound nothing)? */
+const holdsAlways = (a: Assertion): boolean => {
+  if (a.valid === undefined) return true
+  const [from, to] = rangeOf(a)
+  return from === -Infinity && to === Infinity
+}
+
+/**
+ * Supersession, and without a date what `--valid-at` would make of it: `supersededWhile` holds
+ * the superseded ids whose every honoured superseder carries a `valid` range, with those
+ * superseders. At a date such an id is superseded only if one of them holds then, so the conflict
+ * score without a date (the highest any date gives) scores a date before they held with it.
+ * Absent when there is none (most pairs supersede nothing, or by assertions without a range).
+ */
+export function supersessionOverTime(
+  cands: readonly Assertion[],
+  retracted: ReadonlyMap<string, RetractionWhy>,
+  policy: Policy,
+  others: readonly Assertion[] = [],
+  validDate?: string,
+): {superseded: Map<string, string>; supersededWhile?: Map<string, Assertion[]>} {
   const superseded = new Map<string, string>()
   // Only assertions that supersede something act here: most pairs have none, and then no map of ids is built.
   const superseders = [...cands, ...others].filter((s): s is Assertion & {supersedes: string[]} => s.supersedes !== undefined)
-  if (superseders.length === 0) return superseded
+  if (superseders.length === 0) return {superseded}
   const byId = new Map(cands.map((a) => [a.id, a]))
+  // Without a date: per superseded id, its honoured superseders, undefined once one holds always.
+  const ranged = validDate === undefined ? new Map<string, Assertion[] | undefined>() : undefined
   for (const s of superseders.sort(compareRecords)) {
     if (retracted.has(s.id)) continue
     if (validDate !== undefined && !validAt(s, validDate)) continue
     for (const old of s.supersedes) {
       const o = byId.get(old)
-      if (!o || compareRecords(o, s) >= 0) continue
-      if (maySupersede(policy, s, o) && !superseded.has(old)) superseded.set(old, s.id)
+      if (!o || compareRecords(o, s) >= 0 || !maySupersede(policy, s, o)) continue
+      if (!superseded.has(old)) superseded.set(old, s.id)
+      if (ranged) {
+        const list = ranged.has(old) ? ranged.get(old) : []
+        const always = holdsAlways(s)
+        if (list && !always) list.push(s)
+        ranged.set(old, always ? undefined : list)
+      }
     }
   }
-  return superseded
+  const supersededWhile = new Map<string, Assertion[]>()
+  for (const [id, list] of ranged ?? []) if (list) supersededWhile.set(id, list)
+  return supersededWhile.size ? {superseded, supersededWhile} : {superseded}
 }
 
 export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands: readonly Assertion[], input: ContextInput): Promise<GatheredContext> {
@@ -242,7 +277,7 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
     if (t) retracted.set(id, {by: 'target', retraction: t.id, agent: t.agent})
   }
   const votes = refs.filter((r): r is Vote => r.kind === 'vote' && candIds.has(r.target) && !retracted.has(r.id))
-  const superseded = supersession(cands, retracted, policy, superseders, input.validAt)
+  const {superseded, supersededWhile} = supersessionOverTime(cands, retracted, policy, superseders, input.validAt)
   const trust = new Map([...policy.scores].map(([a, s]) => [a, s.score]))
   return {
     now: input.now,
@@ -251,6 +286,7 @@ export async function gatherContext(deps: Pick<Deps, 'store' | 'config'>, cands:
     votes,
     retracted,
     superseded,
+    ...(supersededWhile ? {supersededWhile} : {}),
     epochs,
     ...(ignoredEpochs.length ? {ignoredEpochs} : {}),
     trust,

@@ -348,8 +348,8 @@ export class RemoteClient {
   }
 
   /** A conflicts answer as the CLI says it: refused when the daemon could not answer the question asked, with a note when it scores as an older steme. */
-  private conflictsSaid(input: ConflictsInput, answer: ConflictsResult & {overlap?: true; instants?: true}): ConflictsResult {
-    const {overlap, instants, ...res} = answer
+  private conflictsSaid(input: ConflictsInput, answer: ConflictsResult & {overlap?: true; instants?: true; supersessionAtDates?: true}): ConflictsResult {
+    const {overlap, instants, supersessionAtDates, ...res} = answer
     // A daemon from before conflicts took valid-at drops the parameter it does not know and ranks
     // the pairs for every date: an answer to another question, so it is refused, not shown.
     if (input.validAt !== undefined && res.validAt === undefined) {
@@ -370,6 +370,12 @@ export class RemoteClient {
         `steme serve at ${this.url} runs an older steme, whose conflict score without a date weighs values with valid ranges by the lens's belief over all dates: it may score such pairs lower than this steme (the highest --valid-at gives at any date) and leave out pairs --min-score would list. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`,
       )
     }
+    // And one from before that score took each date's supersession (an older one still is said above, once).
+    if (instants === true && supersessionAtDates !== true && input.validAt === undefined) {
+      notes.push(
+        `steme serve at ${this.url} runs an older steme, whose conflict score without a date sets a superseded assertion aside at every date, even one before what supersedes it held: it may score such pairs lower than this steme (which scores each date as --valid-at does) and leave out pairs. Restart \`steme serve\` with this version, or ask about one date with --valid-at, which both score alike`,
+      )
+    }
     return notes.length ? {...res, notes: [...(res.notes ?? []), ...notes]} : res
   }
 
@@ -379,7 +385,7 @@ export class RemoteClient {
    * A daemon from before pages answers without `limit`: it then gets the request an older client
    * made (one whole list, unpaged), which such a daemon answers in full.
    */
-  private async conflictPages(input: ConflictsInput, page: number, sink?: (rows: ConflictRow[]) => Promise<void>): Promise<ConflictsResult & {overlap?: true; instants?: true}> {
+  private async conflictPages(input: ConflictsInput, page: number, sink?: (rows: ConflictRow[]) => Promise<void>): Promise<ConflictsResult & {overlap?: true; instants?: true; supersessionAtDates?: true}> {
     const query = {lens: input.lens, 'min-score': input.minScore, 'as-of': input.asOf, 'valid-at': input.validAt}
     let left = input.limit ?? Infinity
     let after: string | undefined

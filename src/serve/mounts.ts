@@ -25,12 +25,14 @@ export const MOUNTS: Mounts = {
 async function conflictsPage(deps: Deps, q: ConflictsQuery, naming: Naming): Promise<unknown> {
   // Only ever a daemon's own `next` handed back (the CLI has no flag for it), so named as the parameter.
   const after = q.after === undefined ? undefined : parseConflictPosition(q.after, inputName('after', 'params'))
-  // `overlap`: this daemon scores a timeline as no conflict, and `instants`: without a date, by the
-  // highest score any one date gets; a client cannot tell either from the scores.
+  // `overlap`: this daemon scores a timeline as no conflict, `instants`: without a date, by the
+  // highest score any one date gets, and `supersessionAtDates`: each date with its own
+  // supersession; a client cannot tell any of them from the scores.
   const page = {
     ...(await conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? CONFLICTS_DEFAULT, after, asOf: q['as-of'], validAt: q['valid-at'], naming})),
     overlap: true as const,
     instants: true as const,
+    supersessionAtDates: true as const,
   }
   if (q.limit !== undefined || page.next === undefined) return page
   const cut =

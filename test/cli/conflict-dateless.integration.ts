@@ -187,3 +187,38 @@ async function jsonIn(env: Env, ...args: string[]) {
   expect(r.code, r.stderr).toBe(0)
   return JSON.parse(r.stdout)
 }
+
+describe('the conflict score without a date, at a date before the superseding assertion held', () => {
+  it('scores the date with the assertion it replaced, in query, skeptic and conflicts', () => {
+    // Scan a says TLS 1.2, scan b says 1.3. From 2026 a's 1.2 is replaced by a record about the
+    // edge proxy (valid from 2026): --valid-at 2025 still finds both, 1.2 against 1.3.
+    const sb = sandbox('steme-dateless-superseded-')
+    try {
+      expect(sb.run(['init']).code).toBe(0)
+      const old = sb.json<{id: string}>(['assert', 'svc:api', 'tls', '"1.2"', '--source', 'scan:a']).id
+      sb.json(['assert', 'svc:api', 'tls', '"1.3"', '--source', 'scan:b'])
+      sb.json(['assert', 'svc:edge', 'tls', '"1.3"', '--source', 'scan:a', '--valid-from', '2026-01-01', '--supersedes', old])
+      type Answer = {resolutions: Array<{conflict: number; status: string; winner?: {value: unknown}; candidates: Array<{value: unknown}>; explanation: string[]}>}
+      const query = (...more: string[]) => sb.json<Answer>(['query', 'svc:api', 'tls', '--lens', 'consensus', ...more]).resolutions[0]
+      expect(query('--valid-at', '2025-06-01').conflict).toBe(1)
+      expect(query('--valid-at', '2026-06-01')).toMatchObject({conflict: 0, winner: {value: '1.3'}})
+      // Without a date: the 2025 score, though over all dates 1.2 stays set aside and 1.3 wins alone.
+      const undated = query()
+      expect(undated).toMatchObject({conflict: 1, winner: {value: '1.3'}})
+      expect(undated.candidates.map((c) => c.value)).toEqual(['1.3'])
+      expect(undated.explanation).toContain(
+        'conflict 1 is the highest at any one date: before 2026-01-01 (--valid-at 2025-12-31 gives it), the one stretch of time in which two values hold; 1 superseded candidate counts there, as what supersedes it does not hold then',
+      )
+      const human = sb.run(['query', 'svc:api', 'tls', '--lens', 'consensus', '--explain'])
+      expect(human.code, human.stderr).toBe(0)
+      expect(human.stdout).toContain('--valid-at 2025-12-31 gives it')
+      // skeptic holds that score against its threshold; conflicts ranks the pair by it.
+      expect(sb.json<Answer>(['query', 'svc:api', 'tls', '--lens', 'skeptic']).resolutions[0].status).toBe('contested')
+      const c = sb.json<{conflicts: Array<{subject: string; conflict: number}>}>(['conflicts'])
+      expect(c.conflicts.map((r) => [r.subject, r.conflict])).toEqual([['svc:api', 1]])
+      expect(sb.json<{conflicts: unknown[]}>(['conflicts', '--valid-at', '2026-06-01']).conflicts).toEqual([])
+    } finally {
+      sb.cleanup()
+    }
+  }, 60_000)
+})

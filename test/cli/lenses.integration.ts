@@ -152,9 +152,10 @@ describe('steme lens commands', () => {
     expect(listed('2022-06-01')).toEqual({validAt: '2022-06-01', rows: ['engine "mysql" "pg14"']})
     expect(listed('2024-06-01')).toEqual({validAt: '2024-06-01', rows: ['port 5432 6432']})
     expect(listed('2025-06-01')).toEqual({validAt: '2025-06-01', rows: ['port 5432 6432']})
-    // Without a date, supersession holds whatever the ranges: pg14 and 5432 are out, and mysql
-    // (2022 to 2024) and pg16 (from 2025) never held at once: a timeline, not a conflict.
-    expect(listed()).toEqual({validAt: undefined, rows: []})
+    // Without a date, the highest any date gives, each with its own supersession: pg14 against
+    // mysql in 2022, 5432 against 6432 outside 2021 to 2024. The camps are those over all dates,
+    // where both superseders stand (pg14 and 5432 set aside).
+    expect(listed()).toEqual({validAt: undefined, rows: ['engine "mysql" "pg16"', 'port 6432']})
     const human = steme('conflicts', '--valid-at', '2022-06-01', '--as-of', '2100-01-01')
     expect(human.code, human.err).toBe(0)
     expect(human.out.split('\n')[0]).toMatch(/^contested pairs {2}\(lens consensus, as of 2100-01-01, valid at 2022-06-01\)$/)

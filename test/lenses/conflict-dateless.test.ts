@@ -1,12 +1,13 @@
 /** The conflict score without a date: the highest `--valid-at` gives at any one instant, worked out stretch by stretch. */
 import {describe, expect, it} from 'vitest'
-import type {Assertion} from '../../src/core/record.js'
+import type {Assertion, Epoch} from '../../src/core/record.js'
+import {supersession, supersessionOverTime, type Policy} from '../../src/ops/context.js'
 import {consensus} from '../../src/lenses/consensus.js'
 import {compile, LENSES, resolve} from '../../src/lenses/registry.js'
 import type {LensContext} from '../../src/lenses/types.js'
 import {conflictOverTime, STRETCHES_MAX} from '../../src/lenses/validity.js'
 import {conflictOf} from '../../src/lenses/values.js'
-import {assertion, stamp, testKey} from '../helpers/records.js'
+import {assertion, record, stamp, testKey} from '../helpers/records.js'
 import {prng} from '../helpers/simnet.js'
 
 const ctx: LensContext = {now: 1_800_000_000_000, votes: [], retracted: new Map(), superseded: new Map(), epochs: [], trust: new Map(), params: {}}
@@ -171,5 +172,107 @@ describe('the conflict score without a date', () => {
     expect(within.explanation).toContain(
       'conflict 1 is the highest at any one date: from 2020-01-01 until 2020-01-02 (--valid-at 2020-01-01 gives it), the most contested of 62 stretches of time in which two values hold',
     )
+  })
+
+  describe('with supersession and epochs, as --valid-at works them out at each date', () => {
+    const policy: Policy = {pretrusted: [], scores: new Map()}
+    /** An assertion about another subject, superseding `old` (by `who`, who may or may not be the old one's author). */
+    const replace = (who: string, old: Assertion[], valid?: {from?: string; to?: string}, subject = 'svc:other') =>
+      assertion({subject, predicate: 'tls', value: 'z', source: `w:${who}`, supersedes: old.map((a) => a.id), hlc: stamp(1_700_000_000_000 + ++n, 0), ...(valid ? {valid} : {})}, testKey(who.charCodeAt(0))).record as Assertion
+    const epochAt = (name: string, starts: string) => record({kind: 'epoch', name, starts, hlc: stamp(1_700_000_000_000 + ++n, 0)}, testKey(1)).record as Epoch
+    /** The pair as `query` sees it: without a date, or at `at`, supersession by `others` (and candidates) worked out for it. */
+    const score = (text: string, cands: Assertion[], others: Assertion[], epochs: Epoch[], at?: string) => {
+      if (at !== undefined) return resolve(compile(text), cands, {...ctx, epochs, validAt: at, superseded: supersession(cands, new Map(), policy, others, at)})
+      const {superseded, supersededWhile} = supersessionOverTime(cands, new Map(), policy, others)
+      return resolve(compile(text), cands, {...ctx, epochs, superseded, ...(supersededWhile ? {supersededWhile} : {})})
+    }
+
+    it('scores a date before the superseding assertion held with the one it replaced', () => {
+      // a says "x", b says "y"; from 2026 a's "x" is replaced by a's assertion about another subject.
+      const a = say('a', 'x')
+      const cands = [a, say('b', 'y')]
+      const s = replace('a', [a], {from: '2026-01-01'})
+      expect(score('consensus', cands, [s], [], '2025-06-01').conflict).toBe(1)
+      expect(score('consensus', cands, [s], [], '2026-06-01').conflict).toBe(0)
+      // Over all dates a's "x" is set aside, one value is left: the score was 0, below 2025's.
+      const dateless = score('consensus', cands, [s], [])
+      expect(dateless.conflict).toBe(1)
+      expect(dateless.explanation).toContain(
+        'conflict 1 is the highest at any one date: before 2026-01-01 (--valid-at 2025-12-31 gives it), the one stretch of time in which two values hold; 1 superseded candidate counts there, as what supersedes it does not hold then',
+      )
+      // The ranking over all dates is unchanged: a's "x" stays set aside there.
+      expect(dateless.candidates.map((c) => c.key)).toEqual(['"y"'])
+      expect(score('skeptic', cands, [s], [])).toMatchObject({status: 'contested', conflict: 1})
+      // A superseder without a range holds at every date: nothing comes back, the path of a pair without ranges.
+      const always = replace('a', [a])
+      expect(supersessionOverTime(cands, new Map(), policy, [always]).supersededWhile).toBeUndefined()
+      expect(score('consensus', cands, [s, always], []).conflict).toBe(0)
+      // One by an agent that may not supersede a's assertion here supersedes nothing, at any date.
+      expect(supersessionOverTime(cands, new Map(), policy, [replace('e', [a], {from: '2026-01-01'})]).superseded.size).toBe(0)
+    })
+
+    it('does not count the superseding assertion of the pair before it held', () => {
+      // c says "y", then from 2026 says "x" instead, superseding its "y"; a says "x", b "y".
+      const cands = [say('a', 'x'), say('b', 'y'), say('c', 'y')]
+      const inPair = assertion({subject: 'svc:api', predicate: 'tls', value: 'x', source: 'w:c', supersedes: [cands[2].id], valid: {from: '2026-01-01'}, hlc: stamp(1_700_000_000_000 + ++n, 0)}, testKey('c'.charCodeAt(0))).record as Assertion
+      const pair = [...cands, inPair]
+      // 2:1 at every date, "y" before 2026, "x" from then.
+      expect(score('consensus', pair, [], [], '2025-06-01').conflict).toBeCloseTo(2 / 3, 12)
+      expect(score('consensus', pair, [], [], '2026-06-01').conflict).toBeCloseTo(2 / 3, 12)
+      // Before: c's "y" set aside at every date, the 1:1 of a and b before 2026 scored 1, which no date gives.
+      expect(score('consensus', pair, [], []).conflict).toBeCloseTo(2 / 3, 12)
+    })
+
+    it('equals the highest --valid-at score over every boundary and within every stretch, for random pairs, superseders, epochs and lenses', () => {
+      const dates = ['2020-01-01', '2021-01-01', '2021-06-01T12:00:00Z', '2022-01-01', '2023-01-01T00:00:00+02:00', '2024-01-01']
+      const ms = dates.map((d) => Date.parse(d)).sort((x, y) => x - y)
+      // Every boundary, the instant before the first, and one inside every stretch (and after the last).
+      const instants = [...dates, new Date(ms[0] - 1).toISOString(), ...ms.map((t, i) => new Date(i + 1 < ms.length ? (t + ms[i + 1]) / 2 : t + 86_400_000).toISOString())]
+      const r = prng(23)
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]
+      const range = (): {from?: string; to?: string} | undefined => {
+        const x = r()
+        const [p, q] = [pick(dates), pick(dates)].sort((s, t) => Date.parse(s) - Date.parse(t))
+        return x < 0.25 ? undefined : x < 0.45 ? {from: p} : x < 0.65 ? {to: q} : {from: p, to: q}
+      }
+      const lenses = ['consensus', 'recency', 'skeptic, else recency', 'epoch', 'epoch:current, then consensus', 'epoch, else confidence']
+      let backed = 0
+      let epochal = 0
+      for (let round = 0; round < 250; round++) {
+        const cands: Assertion[] = []
+        for (let j = 0, m = 2 + Math.floor(r() * 5); j < m; j++) {
+          const who = pick(['a', 'b', 'c', 'd'])
+          // Some replace earlier candidates of the pair (their author's or another's: that one is refused).
+          const olds = cands.length && r() < 0.3 ? [pick(cands)] : []
+          const valid = range()
+          cands.push(assertion({subject: 'svc:api', predicate: 'tls', value: pick(['1', '2', '3']), source: `w:${who}`, hlc: stamp(1_700_000_000_000 + ++n, 0), ...(olds.length ? {supersedes: olds.map((a) => a.id)} : {}), ...(valid ? {valid} : {})}, testKey(who.charCodeAt(0))).record as Assertion)
+        }
+        const others: Assertion[] = []
+        for (let j = 0, m = Math.floor(r() * 3); j < m; j++) {
+          const old = pick(cands)
+          // Mostly by the old one's author (honoured), now and then by another agent (refused here).
+          others.push(replace(r() < 0.8 ? old.source!.slice(2) : 'e', [old], range()))
+        }
+        const epochs = r() < 0.5 ? [] : [epochAt('e1', pick(dates)), ...(r() < 0.6 ? [epochAt('e2', pick(dates))] : [])]
+        for (const lens of lenses) {
+          const epochWise = lens.includes('epoch')
+          if (epochWise && !epochs.length) continue
+          const res = score(lens, cands, others, epochs)
+          const ranged = cands.some((a) => a.valid) || supersessionOverTime(cands, new Map(), policy, others).supersededWhile !== undefined
+          // Epoch-aware, a pair without ranges or ranged supersession keeps its one answer without a date, at the time of the query.
+          if (epochWise && !ranged) {
+            expect(res.conflict).toBe(score(lens, cands, others, epochs, new Date(ctx.now).toISOString()).conflict)
+            continue
+          }
+          const slow = Math.max(...instants.map((t) => score(lens, cands, others, epochs, t).conflict))
+          expect(res.conflict, `${lens} ${JSON.stringify({cands: cands.map((a) => [a.id.slice(0, 6), a.source, a.value, a.valid, a.supersedes?.map((id) => id.slice(0, 6))]), others: others.map((a) => [a.source, a.valid, a.supersedes?.map((id) => id.slice(0, 6))]), epochs: epochs.map((e) => [e.name, e.starts])})}`).toBe(slow)
+          if (res.explanation.some((l) => l.includes('superseded candidate'))) backed++
+          if (epochWise) epochal++
+        }
+      }
+      // The rounds reach pairs a superseded candidate scores in, and epoch-aware expressions.
+      expect(backed).toBeGreaterThan(10)
+      expect(epochal).toBeGreaterThan(50)
+    })
   })
 })

@@ -9,7 +9,7 @@ import type {Expression} from '../../src/lenses/expression.js'
 import type {LensContext, Resolution, RetractionWhy} from '../../src/lenses/types.js'
 import {conflictOf, valueKey} from '../../src/lenses/values.js'
 import {conflictRow, type ConflictRow, type ConflictsInput, type conflictsOp} from '../../src/ops/conflicts.js'
-import {gatherPolicy, honours, lensParams, selfOf, supersession} from '../../src/ops/context.js'
+import {gatherPolicy, honours, lensParams, selfOf, supersession, supersessionOverTime, type Policy} from '../../src/ops/context.js'
 import type {Deps} from '../../src/ops/deps.js'
 import {learnReliability} from '../../src/ops/reliability.js'
 
@@ -20,14 +20,15 @@ export const validityStats = {rescored: 0, dropped: 0}
 
 /**
  * The conflict score without --valid-at, the slow way: at every instant where the set of
- * assertions holding could change (each `valid` end, and one before them all), the pair resolved
- * as at that --valid-at date (supersession as without a date); the highest.
+ * assertions holding could change (each `valid` end of a candidate or of an assertion that
+ * supersedes one, and one before them all), the pair resolved as at that --valid-at date,
+ * supersession included (a superseding assertion supersedes only where its range holds); the highest.
  */
-function conflictAcrossInstants(res: Resolution, expr: Expression, cands: readonly Assertion[], ctx: LensContext): number {
-  const ends = [...new Set(lifecycle(cands, ctx).flatMap((a) => [a.valid?.from, a.valid?.to].filter((d) => d !== undefined)))]
-  if (!ends.length || res.candidates.length < 2) return res.conflict
+function conflictAcrossInstants(res: Resolution, expr: Expression, cands: readonly Assertion[], others: readonly Assertion[], ctx: LensContext & {policy: Policy}): number {
+  const ends = [...new Set([...cands, ...others].flatMap((a) => [a.valid?.from, a.valid?.to].filter((d) => d !== undefined)))]
+  if (!ends.length) return res.conflict
   const instants = [...ends, new Date(Math.min(...ends.map(parseDate)) - 1).toISOString()]
-  return Math.max(...instants.map((t) => resolve(expr, cands, {...ctx, validAt: t}).conflict))
+  return Math.max(...instants.map((t) => resolve(expr, cands, {...ctx, validAt: t, superseded: supersession(cands, ctx.retracted, ctx.policy, others, t)}).conflict))
 }
 
 /** One pass over the store: the retraction cascade and supersession are computed store-wide, then each pair is resolved. */
@@ -84,15 +85,16 @@ export async function referenceConflicts(deps: Pick<Deps, 'store' | 'config'> & 
     if (++seen % 256 === 0) await new Promise<void>((r) => setImmediate(r))
     if (new Set(cands.map(valueKey)).size < 2) continue
     const others = [...new Set(cands.flatMap((a) => supersedersOf.get(a.id) ?? []))].filter((s) => !cands.includes(s))
-    const superseded = supersession(cands, retracted, policy, others, validAt)
+    const {superseded, supersededWhile} = supersessionOverTime(cands, retracted, policy, others, validAt)
     const votes = cands.flatMap((a) => votesByTarget.get(a.id) ?? []).filter((v) => !retracted.has(v.id))
-    const ctx = {now: input.now ?? Date.now(), asOf, validAt, votes, retracted, superseded, epochs, trust, self, params: lensParams(deps.config.raw)}
-    if (new Set(lifecycle(cands, ctx).map(valueKey)).size < 2) continue
+    const ctx = {now: input.now ?? Date.now(), asOf, validAt, votes, retracted, superseded, ...(supersededWhile ? {supersededWhile} : {}), epochs, trust, self, params: lensParams(deps.config.raw)}
+    // Without a date, a value superseded only from a date on still counts before it: the instants decide.
+    if (new Set(lifecycle(cands, validAt === undefined ? {...ctx, superseded: new Map()} : ctx).map(valueKey)).size < 2) continue
     const predicate = cands[0].predicate
     if (expr.chain.some((s) => s.lens === 'reliability') && !reliability.has(predicate)) reliability.set(predicate, (await learnReliability(deps, predicate, asOf)).table)
     const lensRes = resolve(expr, cands, {...ctx, reliability: reliability.get(predicate)})
     // Two values conflict only where their `valid` ranges overlap; at a --valid-at date every candidate holds.
-    const res = validAt === undefined ? {...lensRes, conflict: conflictAcrossInstants(lensRes, expr, cands, {...ctx, reliability: reliability.get(predicate)})} : lensRes
+    const res = validAt === undefined ? {...lensRes, conflict: conflictAcrossInstants(lensRes, expr, cands, others, {...ctx, policy, reliability: reliability.get(predicate)})} : lensRes
     if (validAt === undefined && res.conflict !== conflictOf(res.candidates)) {
       validityStats.rescored++
       if (res.conflict === 0) validityStats.dropped++

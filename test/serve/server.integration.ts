@@ -156,8 +156,9 @@ describe('steme serve routes', () => {
     expect(want.conflicts.length).toBeGreaterThan(800)
     expect(r.text.length).toBeGreaterThan(100_000)
     // One page, the default's: all of them here, so no next; `overlap` says this daemon scores a timeline
-    // as no conflict, `instants` that its score without a date is the highest any one date gets.
-    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT, overlap: true, instants: true}))
+    // as no conflict, `instants` that its score without a date is the highest any one date gets,
+    // `supersessionAtDates` that each date has its own supersession there.
+    expect(r.text).toBe(JSON.stringify({...want, limit: CONFLICTS_DEFAULT, overlap: true, instants: true, supersessionAtDates: true}))
   })
 
   it('the OpenAPI document names the fields the read routes answer with', async () => {
@@ -355,8 +356,8 @@ describe('GET /v1/conflicts with valid-at', () => {
         expect(await listed('2020-06-01')).toEqual(['port'])
         expect(await listed('2022-06-01')).toEqual(['tls-min'])
         expect(await listed('2024-06-01')).toEqual(['port'])
-        // Undated, 1.2 replaces 1.0 whatever its range, and 1.1 (2021 to 2023) and 1.2 (from 2025) are a timeline.
-        expect(await listed()).toEqual([])
+        // Undated, the highest any date gives, each with its own supersession: 1.0 against 1.1 in 2022, 80 against 8080 in 2020.
+        expect(await listed()).toEqual(['port', 'tls-min'])
       }
       const bad = await h.req('/v1/conflicts?valid-at=someday', {token: h.read})
       expect(bad.status).toBe(400)
@@ -409,6 +410,28 @@ describe('GET /v1/conflicts with valid-at', () => {
       expect(fromCurrent.notes ?? []).not.toContainEqual(expect.stringMatching(rule))
       expect(fromCurrent).not.toHaveProperty('instants')
       expect((await current.req('/v1/conflicts', {token: current.read})).body.instants).toBe(true)
+    } finally {
+      await older.stop()
+      await current.stop()
+    }
+  })
+
+  it('a daemon from before the score without a date took each date\'s supersession (no supersessionAtDates) is noted, as it may leave pairs out', async () => {
+    const {conflictsPageOp} = await import('../../src/ops/conflicts.js')
+    // As such a daemon answers: `overlap` and `instants`, but no `supersessionAtDates`.
+    const older = await startHarness({mounts: {conflicts: async (deps, q) => ({...(await conflictsPageOp(deps, {lens: q.lens, minScore: q['min-score'], limit: q.limit ?? 1000, asOf: q['as-of'], validAt: q['valid-at']})), overlap: true, instants: true})}})
+    const current = await startHarness()
+    try {
+      const rule = /runs an older steme, whose conflict score without a date sets a superseded assertion aside at every date/
+      const fromOlder = await new RemoteClient(older.url, older.read).conflicts({})
+      expect(fromOlder.notes?.some((n) => rule.test(n))).toBe(true)
+      // Said once: not the older notes too.
+      expect(fromOlder.notes ?? []).not.toContainEqual(expect.stringMatching(/belief over all dates|valid ranges never overlap/))
+      expect((await new RemoteClient(older.url, older.read).conflicts({validAt: '2022-06-01'})).notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      const fromCurrent = await new RemoteClient(current.url, current.read).conflicts({})
+      expect(fromCurrent.notes ?? []).not.toContainEqual(expect.stringMatching(rule))
+      expect(fromCurrent).not.toHaveProperty('supersessionAtDates')
+      expect((await current.req('/v1/conflicts', {token: current.read})).body.supersessionAtDates).toBe(true)
     } finally {
       await older.stop()
       await current.stop()
