@@ -1,9 +1,9 @@
 import {createHash} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {cpSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {DuckDBStore, PrefixBits, lockHolder} from '../../src/adapters/duckdb/index.js'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {storeContract} from '../contracts/store.js'
 import {ColumnBuilder} from '../../src/ops/ingest-check.js'
 import {assertion, record, stamp, testKey} from '../helpers/records.js'
@@ -11,10 +11,31 @@ import {MemoryStore} from '../../src/adapters/memory.js'
 import type {Json} from '../../src/core/record.js'
 import type {Sealed} from '../../src/core/seal.js'
 
+/**
+ * An empty store made once by DuckDBStore.open with create, and closed: a test that needs a new
+ * store opens a copy of its files. Making a store syncs the file to disk several times over (its
+ * schema, its checkpoint), which on a busy machine cost each of the fifty-odd tests here more
+ * than the rest of its work; the copy is the same file. The tests below that are about making a
+ * store (its format, its storage, its threads) still make their own.
+ */
+let empty: string | undefined
+async function newStore(dir: string): Promise<string> {
+  if (!empty) {
+    const made = mkdtempSync(join(tmpdir(), 'steme-duck-empty-'))
+    await (await DuckDBStore.open(join(made, 'store.duckdb'), {create: true})).close()
+    empty = made
+  }
+  cpSync(empty, dir, {recursive: true})
+  return join(dir, 'store.duckdb')
+}
+afterAll(() => {
+  if (empty) rmSync(empty, {recursive: true, force: true})
+})
+
 /** Run `fn` against a fresh DuckDB store in a temp dir, then close and remove it. */
 async function withStore(prefix: string, fn: (store: DuckDBStore) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  const store = await DuckDBStore.open(join(dir, 'store.duckdb'), {create: true})
+  const store = await DuckDBStore.open(await newStore(dir), {create: true})
   try {
     await fn(store)
   } finally {
@@ -28,7 +49,7 @@ const sealedAssertions = (n: number) => Array.from({length: n}, (_, i) => assert
 
 storeContract('duckdb', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'steme-duck-'))
-  const path = join(dir, 'store.duckdb')
+  const path = await newStore(dir)
   let store = await DuckDBStore.open(path, {create: true})
   return {
     store,
@@ -157,7 +178,8 @@ describe('duckdb referencing while the prefilter is built', () => {
 describe('duckdb reads during writes', () => {
   it('stats and cascade reads issued while batches are being appended neither fail nor break the appends', () =>
     withStore('steme-duck-rw-', async (store) => {
-      const recs = Array.from({length: 8_000}, (_, i) => assertion({subject: `rw:${i % 500}`, value: i, evidence: [EVIDENCE]}))
+      // Ten appends of 400, each its own flush and commit, made while both readers keep a query going.
+      const recs = Array.from({length: 4_000}, (_, i) => assertion({subject: `rw:${i % 500}`, value: i, evidence: [EVIDENCE]}))
       // Readers that keep a query in flight on the store the whole time the batches go in.
       let done = false
       const failures: string[] = []

@@ -3,13 +3,22 @@ import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BIN, holdStore, sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
+import {sandboxFrom} from '../helpers/fixture.js'
 
 let sb: Sandbox
+// A second store made by `steme init` and left as it was made: a test that needs a new store of
+// its own changes a copy of it (sandboxFrom), rather than running init again.
+let fresh: Sandbox
 beforeAll(() => {
   sb = sandbox()
   expect(sb.run(['init']).code).toBe(0)
+  fresh = sandbox()
+  expect(fresh.run(['init']).code).toBe(0)
 })
-afterAll(() => sb.cleanup())
+afterAll(() => {
+  sb.cleanup()
+  fresh?.cleanup()
+})
 
 describe('steme CLI on a real DuckDB file', () => {
   it('init creates .steme with config, .gitignore, database and a 0600 key', () => {
@@ -58,9 +67,8 @@ describe('steme CLI on a real DuckDB file', () => {
   })
 
   it('show: a trust record endorses an agent, which is no missing record; votes cite without repeating their kind', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       const agent = 'ab'.repeat(32)
       const trust = other.run(['trust', agent, '0.8']).stdout.trim()
       const shown = other.run(['show', trust])
@@ -79,9 +87,8 @@ describe('steme CLI on a real DuckDB file', () => {
   })
 
   it('--evidence and --supersedes take one id each, so the value may follow them', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       const a = other.run(['assert', 'x:1', 'p', '1']).stdout.trim()
       const b = other.run(['assert', 'x:1', 'q', '2']).stdout.trim()
       // Before, --evidence swallowed the value and the command asked for it.
@@ -138,9 +145,8 @@ describe('steme CLI on a real DuckDB file', () => {
     expect(r.stderr).toMatch(new RegExp(`stdin:${lines.length + 2}: rejected ${bad.id.slice(0, 12)}: id: does not match`))
     expect(r.stdout).toContain(`1 added, ${lines.length} already present, 2 rejected`)
 
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const res = other.json<{added: number; rejected: number}>(['ingest', '-'], {input: exported.stdout})
       expect(res).toMatchObject({added: lines.length, rejected: 0})
       expect(other.run(['export']).stdout).toBe(exported.stdout)
@@ -151,9 +157,8 @@ describe('steme CLI on a real DuckDB file', () => {
   })
 
   it('the clock moves past received stamps and stays there across processes', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       // A record from a peer whose clock is 30 s ahead (inside the 60 s skew bound).
       const stamp = (Date.now() + 30_000).toString(16).padStart(16, '0') + '-0000'
       // Sign it with another agent's key so it is a valid foreign record.
@@ -179,9 +184,8 @@ process.stdout.write(recordLine(canonical, record.id, record.sig) + '\\n')`
   })
 
   it('fsck finds a record whose stored bytes were altered, and exits 1', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       other.run(['assert', 'a', 'b', '1'])
       expect(other.json<{bad: unknown[]}>(['fsck']).bad).toEqual([])
       // Corrupt the store behind steme's back with DuckDB itself.
@@ -230,9 +234,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('stats of a new store says its clock has stamped nothing yet, rather than an empty clock; the size on disk reads in MiB', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       expect(other.run(['stats']).stdout).toMatch(/\nclock: none yet \(nothing stamped\)\n$/)
       other.run(['assert', 'x:1', 'p', '1'])
       const shown = other.run(['stats']).stdout
@@ -248,9 +251,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('log with nothing to list says what there is none of, not a bare header', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       expect(other.run(['log']).stdout).toBe('no records\n')
       other.run(['assert', 'x:1', 'p', '1'])
       expect(other.run(['log', 'x:2']).stdout).toBe('no records about x:2\n')
@@ -263,9 +265,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a query that finds nothing by --as-of says so, since the store knows more now', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       other.run(['assert', 'x:1', 'p', '1'])
       const then = other.run(['query', 'x:1', '--as-of', '2020-01-01'])
       expect(then.code).toBe(0)
@@ -277,9 +278,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('arguments come from the command line only, never from piped stdin', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       other.run(['assert', 'a:1', 'p', '1'])
       other.run(['assert', 'a:2', 'q', '2'])
       // As in a `while read` loop: stdin holds the loop's lines, not arguments for steme.
@@ -296,9 +296,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('ingest without a file on a terminal says what to give instead of waiting; piped records need no file', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      expect(other.run(['init']).code).toBe(0)
       // script(1) gives the command a terminal as its stdin.
       const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" ingest`, '/dev/null'], {cwd: other.dir, env: other.env, encoding: 'utf8', timeout: 30_000})
       expect(tty.status, tty.stdout).toBe(2)
@@ -313,9 +312,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a CSV row that does not parse is one rejected line: the other rows are stored, exit 1, no false hint', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const rows = Array.from({length: 3000}, (_, i) => `s:${i},p,${i}`)
       writeFileSync(join(other.dir, 'facts.csv'), 'subject,predicate,value\n' + [...rows.slice(0, 1500), 's:x,p', ...rows.slice(1500), 's:y,p,"cut off'].join('\n'))
       const r = other.run(['ingest', 'facts.csv'])
@@ -331,9 +329,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('an NDJSON file whose first line is damaged is read as NDJSON (by its extension): the other lines are kept', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const facts = Array.from({length: 50}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i}))
       writeFileSync(join(other.dir, 'facts.ndjson'), ['# made by hand', ...facts].join('\n') + '\n')
       const r = other.run(['ingest', 'facts.ndjson'])
@@ -348,9 +345,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a CSV header may name any record field, as --help says: kind,target,weight makes votes', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const id = other.run(['assert', 's:v', 'p', '1']).stdout.trim()
       writeFileSync(join(other.dir, 'votes.csv'), `kind,target,weight\nvote,${id},-1\n`)
       expect(other.run(['ingest', 'votes.csv']).stdout).toContain('1 added, 0 already present, 0 rejected (1 csv record read)')
@@ -366,9 +362,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('after rejected lines, the hint on retrying is true for plain facts: ingesting them again stores them again', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const text = '{"subject":"s:1","predicate":"p","value":1}\n{oops\n'
       const first = other.run(['ingest', '-'], {input: text})
       expect(first.code).toBe(1)
@@ -385,9 +380,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a rejected signed record is not to be fixed by editing: the hint sends its reader to the signer', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       other.run(['assert', 's:signed', 'p', '1'])
       const good = other.run(['export']).stdout.trim()
       const tampered = good.replace('"value":1', '"value":2')
@@ -411,9 +405,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('when every line is rejected the hint says nothing was stored, not that other lines were', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const r = other.run(['ingest', '-'], {input: 'hello world\n'})
       expect(r.code).toBe(1)
       expect(r.stderr).toBe('stdin:1: rejected: not valid JSON: Unexpected token \'h\', "hello world" is not valid JSON\nhint: no line was stored: fix the input and ingest it again\n')
@@ -462,9 +455,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a config setting of the wrong type is an error naming the file and setting, never replaced by its default', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const file = join(other.dir, '.steme', 'config.toml')
       const original = readFileSync(file, 'utf8')
       const cases: Array<[string, string, RegExp]> = [
@@ -495,9 +487,8 @@ describe('bad input: one clear message, the right exit code, nothing touched', (
   })
 
   it('a missing key says how to make one; a world-readable key is refused', () => {
-    const other = sandbox()
+    const other = sandboxFrom(fresh)
     try {
-      other.run(['init'])
       const keyFile = join(other.dir, 'xdg', 'steme', 'keys', 'default.key')
       chmodSync(keyFile, 0o644)
       const r = other.run(['assert', 'a', 'b', '1'])

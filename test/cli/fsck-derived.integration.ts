@@ -1,24 +1,43 @@
 /** fsck checks the derived tables (refs, sync_buckets) against the records, and --repair rewrites them, on a real DuckDB file changed behind steme's back. */
-import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {join} from 'node:path'
 import {bucketOf} from '../../src/core/bucket.js'
 import {initHash} from '../../src/core/hash.js'
 import {recordLine, type Sealed} from '../../src/core/seal.js'
 import type {FsckResult} from '../../src/ops/fsck.js'
 import {sandbox, tamperStore, type Sandbox} from '../helpers/cli.js'
+import {sandboxFrom} from '../helpers/fixture.js'
 import {assertion, record, stamp} from '../helpers/records.js'
 
 let sb: Sandbox
-beforeAll(() => initHash())
-beforeEach(() => {
-  sb = sandbox('steme-fsck-derived-')
-  expect(sb.run(['init']).code).toBe(0)
+// A store made by `steme init`, and stores made from it by `steme ingest` of the records a test
+// starts from, each made once: every test changes a copy of one of them.
+let fresh: Sandbox
+const made = new Map<string, Sandbox>()
+beforeAll(async () => {
+  await initHash()
+  fresh = sandbox('steme-fsck-derived-')
+  expect(fresh.run(['init']).code).toBe(0)
 })
-afterEach(() => sb.cleanup())
+afterEach(() => sb?.cleanup())
+afterAll(() => {
+  for (const f of made.values()) f.cleanup()
+  fresh?.cleanup()
+})
 
 const tamper = (sql: string) => tamperStore(sb, sql)
 
-const ingest = (rs: readonly Sealed[]) => expect(sb.run(['ingest', '-'], {input: rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'}).code).toBe(0)
+/** This test's store (sb): a fresh store into which `steme ingest` stored `rs`, and nothing else. */
+const ingest = (rs: readonly Sealed[]) => {
+  const key = rs.map((s) => s.record.id).join(' ')
+  let fixture = made.get(key)
+  if (!fixture) {
+    fixture = sandboxFrom(fresh, 'steme-fsck-derived-')
+    expect(fixture.run(['ingest', '-'], {input: rs.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)).join('\n') + '\n'}).code).toBe(0)
+    made.set(key, fixture)
+  }
+  sb = sandboxFrom(fixture, 'steme-fsck-derived-')
+}
 const fsck = (...args: string[]) => {
   const r = sb.run(['fsck', '--json', ...args])
   return {code: r.code, res: JSON.parse(r.stdout) as FsckResult, stderr: r.stderr}

@@ -7,16 +7,23 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {BIN, holdStore, sandbox, type Sandbox} from '../helpers/cli.js'
+import {sandboxFrom} from '../helpers/fixture.js'
 
 let sb: Sandbox
 let dotSteme: string
 let file: string
 let config: string
+// One store made by `steme init`; each test changes a copy of it.
+let fresh: Sandbox
+beforeAll(() => {
+  fresh = sandbox('steme-store-open-')
+  expect(fresh.run(['init']).code).toBe(0)
+})
+afterAll(() => fresh?.cleanup())
 beforeEach(() => {
-  sb = sandbox('steme-store-open-')
-  expect(sb.run(['init']).code).toBe(0)
+  sb = sandboxFrom(fresh, 'steme-store-open-')
   dotSteme = join(sb.dir, '.steme')
   file = join(dotSteme, 'store.duckdb')
   config = join(dotSteme, 'config.toml')
