@@ -14,7 +14,8 @@ const json = async (...args: string[]) => {
   expect(r.code, r.stderr).toBe(0)
   return JSON.parse(r.stdout)
 }
-const say = (subject: string, value: string, source: string, ...range: string[]) => json('assert', subject, 'tls', JSON.stringify(value), '--source', source, ...range)
+/** A plain fact about svc:<subject> tls, which ingest signs with the store's key as assert would. */
+const fact = (subject: string, value: string, source: string, valid?: {from?: string; to?: string}) => JSON.stringify({subject, predicate: 'tls', value, source, ...(valid ? {valid} : {})})
 // Through consensus, the lens `steme conflicts` ranks by (a store's default lens is recency).
 const score = async (subject: string, ...more: string[]) => (await json('query', subject, 'tls', '--lens', 'consensus', ...more)).resolutions[0]
 
@@ -24,16 +25,20 @@ describe('the conflict score without a date', () => {
     expect((await steme(e, ['keys', 'generate'])).code).toBe(0)
     expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
     // "v" from W1 and W2 (2020 to 2022) and W3 (from 2024); "u" from W4 throughout.
-    await say('svc:later', 'v', 'w1', '--valid-from', '2020-01-01', '--valid-to', '2022-01-01')
-    await say('svc:later', 'v', 'w2', '--valid-from', '2020-01-01', '--valid-to', '2022-01-01')
-    await say('svc:later', 'v', 'w3', '--valid-from', '2024-01-01')
-    await say('svc:later', 'u', 'w4')
     // A and D switch x to y in July 2025; B and E say y; C says x.
-    for (const w of ['A', 'D']) {
-      await say('svc:switch', 'x', w, '--valid-to', '2025-07-01')
-      await say('svc:switch', 'y', w, '--valid-from', '2025-07-01')
-    }
-    for (const [w, v] of [['B', 'y'], ['E', 'y'], ['C', 'x']]) await say('svc:switch', v, w)
+    // One ingest of plain facts, not eleven `steme assert` processes: the store holds the same
+    // assertions, signed with its key, each with its source and valid range.
+    const facts = [
+      fact('svc:later', 'v', 'w1', {from: '2020-01-01', to: '2022-01-01'}),
+      fact('svc:later', 'v', 'w2', {from: '2020-01-01', to: '2022-01-01'}),
+      fact('svc:later', 'v', 'w3', {from: '2024-01-01'}),
+      fact('svc:later', 'u', 'w4'),
+      ...['A', 'D'].flatMap((w) => [fact('svc:switch', 'x', w, {to: '2025-07-01'}), fact('svc:switch', 'y', w, {from: '2025-07-01'})]),
+      ...[['B', 'y'], ['E', 'y'], ['C', 'x']].map(([w, v]) => fact('svc:switch', v, w)),
+    ]
+    const ingested = await steme(e, ['ingest', '-', '--format', 'ndjson', '--json'], facts.join('\n') + '\n')
+    expect(ingested.code, ingested.stderr).toBe(0)
+    expect(JSON.parse(ingested.stdout)).toMatchObject({added: 11, rejected: 0})
   }, 120_000)
   afterAll(() => rmSync(e.dir, {recursive: true, force: true}))
 

@@ -2,6 +2,9 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {initHash} from '../../src/core/hash.js'
+import {queryOp} from '../../src/ops/query.js'
+import {openRuntime} from '../../src/runtime.js'
 import {sandbox, type Sandbox} from '../helpers/cli.js'
 
 const BOB = {STEME_KEY: '22'.repeat(32)}
@@ -10,12 +13,24 @@ const LENSES = ['recency', 'confidence', 'consensus', 'votes', 'trust', 'skeptic
 
 let sb: Sandbox
 const fresh = () => join(sb.dir, `fresh-${Math.random().toString(36).slice(2)}`)
-/** The store's answers about a subject through every lens: winners, states and scores (`now` aside, the same inputs give the same output). */
-function answers(subject: string, store?: string): unknown {
-  return LENSES.map((lens) => {
-    const r = sb.json<{resolutions: unknown[]; candidates: unknown[]}>(['query', subject, '--lens', lens, '--all', ...(store ? ['--store', store] : [])])
-    return {lens, resolutions: r.resolutions, candidates: r.candidates}
-  })
+/**
+ * The store's answers about a subject through every lens: winners, states and scores (`now` aside, the same inputs give the same output).
+ * Asked as `steme query <subject> --lens <lens> --json` asks them (the same runtime, read-only, the
+ * same op), in this process: eight spawns of bin/run.js per call were most of this file's time.
+ */
+async function answers(subject: string, store = join(sb.dir, '.steme')): Promise<unknown> {
+  const rt = await openRuntime({store, env: sb.env, cwd: sb.dir, readOnly: true, dbThreads: 1})
+  try {
+    const out = []
+    for (const lens of LENSES) {
+      const r = await queryOp(rt, {subject, lens})
+      out.push({lens, resolutions: r.resolutions, candidates: r.candidates})
+    }
+    // As --json prints them: what JSON leaves out (undefined fields) is not compared.
+    return JSON.parse(JSON.stringify(out))
+  } finally {
+    await rt.close()
+  }
 }
 function ingestInto(file: string): string {
   const dir = fresh()
@@ -32,7 +47,8 @@ const id = (args: string[], env?: NodeJS.ProcessEnv) => {
 }
 const kinds = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l).kind as string)
 
-beforeAll(() => {
+beforeAll(async () => {
+  await initHash()
   sb = sandbox()
   expect(sb.run(['init']).code).toBe(0)
 })
@@ -51,7 +67,7 @@ describe('steme export --subject', () => {
     expect(sb.run(['export', '--subject', 't:typo-target']).stderr).toBe('')
   })
 
-  it('a subject whose every assertion is retracted stays retracted after export and ingest elsewhere', () => {
+  it('a subject whose every assertion is retracted stays retracted after export and ingest elsewhere', async () => {
     const base = id(['assert', 't:base', 'q', 'x'])
     id(['assert', 't:z', 'p', 'A', '--source', 'doi:bad'])
     const b = id(['assert', 't:z', 'p', 'B'], BOB)
@@ -63,10 +79,10 @@ describe('steme export --subject', () => {
     const r = sb.run(['export', '--subject', 't:z', '-o', join(sb.dir, 'tz.ndjson')])
     expect(r.code, r.stderr).toBe(0)
     const store = ingestInto(join(sb.dir, 'tz.ndjson'))
-    expect(answers('t:z', store)).toEqual(answers('t:z'))
+    expect(await answers('t:z', store)).toEqual(await answers('t:z'))
   })
 
-  it('carries votes and their retractions, supersession (across subjects too), trust and epochs: every lens answers the same', () => {
+  it('carries votes and their retractions, supersession (across subjects too), trust and epochs: every lens answers the same', async () => {
     const [bob, carol] = [BOB, CAROL].map((env) => JSON.parse(sb.run(['whoami', '--json'], {env}).stdout).agent as string)
     expect(bob).toMatch(/^[0-9a-f]{64}$/)
     // Trust decides whose retractions count: bob's of carol's assertion only through alice's trust in him.
@@ -97,16 +113,16 @@ describe('steme export --subject', () => {
     expect(text).not.toContain('doi:unrelated')
     writeFileSync(join(sb.dir, 'tw.ndjson'), text)
     const store = ingestInto(join(sb.dir, 'tw.ndjson'))
-    const here = answers('t:w')
-    expect(answers('t:w', store)).toEqual(here)
+    const here = await answers('t:w')
+    expect(await answers('t:w', store)).toEqual(here)
     // The answers do depend on those records: without them, the copy answers differently.
     const bare = sb.run(['export', '--subject', 't:w']).stdout.split('\n').filter((l) => l.includes('"kind":"assertion"') && l.includes('"subject":"t:w"'))
     writeFileSync(join(sb.dir, 'bare.ndjson'), bare.join('\n') + '\n')
-    expect(answers('t:w', ingestInto(join(sb.dir, 'bare.ndjson')))).not.toEqual(here)
-    // About 60 steme processes: 15-30 s on a quiet 2-core machine, over 60 s beside other test files on a busy one.
+    expect(await answers('t:w', ingestInto(join(sb.dir, 'bare.ndjson')))).not.toEqual(here)
+    // About 35 steme processes: 10-20 s on a quiet 2-core machine, over 40 s beside other test files on a busy one.
   }, 240_000)
 
-  it('--since brings what bears on the subject since then, even on older assertions: incremental exports keep a copy in step', () => {
+  it('--since brings what bears on the subject since then, even on older assertions: incremental exports keep a copy in step', async () => {
     const x = id(['assert', 't:inc', 'p', 'X'])
     id(['assert', 't:inc', 'p', 'Y', '--confidence', '0.5'], BOB)
     const first = sb.run(['export', '--subject', 't:inc']).stdout
@@ -119,6 +135,6 @@ describe('steme export --subject', () => {
     expect(kinds(next)).toEqual(['retract'])
     writeFileSync(join(sb.dir, 'inc2.ndjson'), next)
     expect(sb.run(['ingest', join(sb.dir, 'inc2.ndjson'), '--store', copy]).code).toBe(0)
-    expect(answers('t:inc', copy)).toEqual(answers('t:inc'))
+    expect(await answers('t:inc', copy)).toEqual(await answers('t:inc'))
   })
 })

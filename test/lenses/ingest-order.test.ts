@@ -99,11 +99,16 @@ afterAll(() => {
 })
 
 const SEEDS = process.env.STEME_FUZZ_SEED ? [Number(process.env.STEME_FUZZ_SEED)] : Array.from({length: 6}, () => Math.floor(Math.random() * 1e9))
+/**
+ * Three of them for the ingest-order comparison: each costs ~4 s (two DuckDB stores, hundreds of queries
+ * each), and seeds are new on every run, so the worlds covered still grow run after run.
+ */
+const ORDER_SEEDS = SEEDS.slice(0, 3)
 
 describe('ingest order', () => {
-  it(`the same records in any order, in DuckDB or in memory, give the same answers, explanations and conflicts (seeds ${SEEDS.join(', ')})`, async () => {
+  it(`the same records in any order, in DuckDB or in memory, give the same answers, explanations and conflicts (seeds ${ORDER_SEEDS.join(', ')})`, async () => {
     let compared = 0
-    for (const seed of SEEDS) {
+    for (const seed of ORDER_SEEDS) {
       const where = `seed ${seed} (STEME_FUZZ_SEED=${seed} replays it)`
       const {records, last} = world(seed)
       const r = prng(seed ^ 0x5eed)
@@ -130,7 +135,7 @@ describe('ingest order', () => {
       }
       for (const s of stores) await s.close()
     }
-    expect(compared).toBe(SEEDS.length * EXPRESSIONS.length * 4 * 2)
+    expect(compared).toBe(ORDER_SEEDS.length * EXPRESSIONS.length * 4 * 2)
   }, 240_000)
 
   it(`query and conflicts agree on every pair, through every lens, now, --as-of and at random --valid-at dates (seeds ${SEEDS.join(', ')})`, async () => {
