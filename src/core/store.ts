@@ -30,6 +30,8 @@ export interface ScanOptions {
   /**
    * Also read the typed columns stored beside each record and attach those that disagree with
    * the record (see Scanned): what fsck checks. Adapters that keep no derived columns attach none.
+   * A row whose stored text is no record then comes as `damaged` (see Scanned) rather than ending
+   * the scan with a DamagedRecordError, as every other read does.
    */
   columns?: boolean
   /**
@@ -39,8 +41,12 @@ export interface ScanOptions {
   anyOrder?: boolean
 }
 
-/** A record from scan, with the stored typed columns that disagree with it when asked (ScanOptions.columns). */
-export type Scanned = Sealed & {mismatches?: ColumnMismatch[]}
+/**
+ * A record from scan, with the stored typed columns that disagree with it when asked
+ * (ScanOptions.columns). `damaged`: what is wrong with a row whose stored text is no record
+ * (see storedTextProblem), whose `record` then holds only the row's id and sig.
+ */
+export type Scanned = Sealed & {mismatches?: ColumnMismatch[]; damaged?: string}
 
 /**
  * The columns adapters keep beside a record's canonical text so queries find it by index; each

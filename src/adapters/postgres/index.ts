@@ -12,6 +12,7 @@ import {columnMismatches, compareRecords, contestedBatches, refsText, type Deriv
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, pgCode, RETRYABLE, storeError} from './errors.js'
 import * as derived from './derived.js'
+import {decodeStored, parseStored} from '../../core/stored.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
 
@@ -20,7 +21,10 @@ type Row = {id: Buffer; canonical: string; sig: Buffer}
 const COLS = 'id, canonical, sig'
 
 function toSealed(row: Row): Sealed {
-  const record = JSON.parse(row.canonical) as SignedRecord
+  return withIds(parseStored(row.canonical, row.id.toString('hex')), row)
+}
+
+function withIds(record: SignedRecord, row: Row): Sealed {
   record.id = row.id.toString('hex')
   record.sig = row.sig.toString('hex')
   return {record, canonical: row.canonical}
@@ -38,7 +42,10 @@ type StoredColumns = Omit<TypedColumns, 'refs'> & {edges: string[] | null}
 
 /** A scanned row with its typed columns compared to the record, which they hold as pgText maps it. */
 function checked(row: Row & StoredColumns): Scanned {
-  const sealed: Scanned = toSealed(row)
+  // fsck reports a damaged row with the others; every other read stops at it (toSealed).
+  const decoded = decodeStored(row.canonical)
+  if (decoded.problem !== undefined) return {record: {id: row.id.toString('hex'), sig: row.sig?.toString('hex')} as SignedRecord, canonical: row.canonical, damaged: decoded.problem}
+  const sealed: Scanned = withIds(decoded.record!, row)
   const stored = {kind: row.kind, agent: row.agent, hlc: row.hlc, subject: row.subject, predicate: row.predicate, target: row.target, source: row.source, refs: refsText(row.edges ?? [])}
   const mismatches = columnMismatches(stored, sealed.record, pgText)
   if (mismatches) sealed.mismatches = mismatches
