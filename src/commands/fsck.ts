@@ -56,7 +56,7 @@ export default class Fsck extends StemeCommand {
     // A record with no column problem failed its own checks (its stored text, id or signature):
     // nothing in this store can mend it, and reads that reach it stop there.
     if (res.bad.some((b) => !b.columns)) {
-      this.note('hint: a record whose stored text, id or signature is bad cannot be mended from this store: restore the store from a backup, or make a new store (`steme init --dir <new>`) and pull its records from a peer (`steme pull <remote>`)')
+      this.note('hint: a record whose stored text, id or signature is bad cannot be mended from this store: restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`')
     }
     if (!res.ok) process.exitCode = 1
     return res

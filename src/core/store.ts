@@ -30,10 +30,14 @@ export interface ScanOptions {
   /**
    * Also read the typed columns stored beside each record and attach those that disagree with
    * the record (see Scanned): what fsck checks. Adapters that keep no derived columns attach none.
-   * A row whose stored text is no record then comes as `damaged` (see Scanned) rather than ending
-   * the scan with a DamagedRecordError, as every other read does.
    */
   columns?: boolean
+  /**
+   * A row whose stored text is no record comes marked `damaged` (see Scanned), and the scan goes
+   * on, rather than ending with a DamagedRecordError as every other read does: for readers that
+   * report each bad record and carry on (fsck, migrate).
+   */
+  damaged?: boolean
   /**
    * The records may come in any order (each still exactly once), for readers that need every
    * record but no order (fsck): adapters may then skip sorting the store.
@@ -43,8 +47,9 @@ export interface ScanOptions {
 
 /**
  * A record from scan, with the stored typed columns that disagree with it when asked
- * (ScanOptions.columns). `damaged`: what is wrong with a row whose stored text is no record
- * (see storedTextProblem), whose `record` then holds only the row's id and sig.
+ * (ScanOptions.columns). `damaged` (only with ScanOptions.damaged): what is wrong with a row whose
+ * stored text is no record (see storedTextProblem); its `record` then holds only the row's id and
+ * sig, and no columns are compared.
  */
 export type Scanned = Sealed & {mismatches?: ColumnMismatch[]; damaged?: string}
 

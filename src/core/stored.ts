@@ -44,7 +44,7 @@ export class DamagedRecordError extends UserError {
     super(`record ${id} in the store is damaged: ${problem}`, {
       code: 'integrity',
       exit: 1,
-      hint: 'the store is damaged: run `steme fsck` to list every damaged record, then restore the store from a backup, or make a new store (`steme init --dir <new>`) and pull its records from a peer (`steme pull <remote>`)',
+      hint: 'the store is damaged: run `steme fsck` to list every damaged record, then restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`',
       details: {id},
     })
     this.name = 'DamagedRecordError'

@@ -58,7 +58,7 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
   let seq = 0
   const inflight = new Set<Promise<void>>()
   try {
-    for await (const batch of store.scan({batch: 4096, columns: true, anyOrder: true})) {
+    for await (const batch of store.scan({batch: 4096, columns: true, damaged: true, anyOrder: true})) {
       // A typed column that disagrees with its record makes queries by that column miss the
       // record (or find it where it does not belong), however sound the record itself is.
       // A row whose stored text is no record at all has nothing to verify or compare its columns

@@ -37,6 +37,13 @@ function withIds(record: SignedRecord, row: Row): Sealed {
   return {record, canonical: row.canonical}
 }
 
+/** A scanned row: with `damaged` (ScanOptions.damaged), a row whose text is no record comes marked instead of throwing. */
+function scannedRow(row: Row, damaged: boolean | undefined): Scanned {
+  if (!damaged) return toSealed(row)
+  const d = decodeStored(row.canonical)
+  return d.record ? withIds(d.record, row) : {record: {id: row.id, sig: row.sig} as SignedRecord, canonical: row.canonical, damaged: d.problem}
+}
+
 /** A stretch of a scan: hlc at or above `from` and below `to` (open where absent), row ids within `rows`, about `n` records. */
 interface ScanRange {
   from?: string
@@ -1012,7 +1019,7 @@ export class DuckDBStore implements Store {
             : `SELECT rowid FROM records${cond} ORDER BY hlc, id${limit}`
           for await (const rows of this.fetchInOrder(conn, order, topN ? [...p, ...p] : p)) {
             for (const r of rows) {
-              const full = push(toSealed(r))
+              const full = push(scannedRow(r, opts.damaged))
               if (full) yield full
             }
           }
@@ -1022,16 +1029,8 @@ export class DuckDBStore implements Store {
         const result = await conn.stream(sql, p)
         for await (const rows of result.yieldRowObjectJs()) {
           for (const r of rows) {
-            const row = r as unknown as Row
-            // fsck (columns) reports a damaged row with the others; every other read stops at it.
-            const decoded = opts.columns ? decodeStored(row.canonical) : undefined
-            if (decoded?.problem !== undefined) {
-              const full = push({record: {id: row.id, sig: row.sig} as SignedRecord, canonical: row.canonical, damaged: decoded.problem})
-              if (full) yield full
-              continue
-            }
-            const sealed: Scanned = decoded?.record ? withIds(decoded.record, row) : toSealed(row)
-            if (opts.columns) {
+            const sealed = scannedRow(r as unknown as Row, opts.damaged)
+            if (opts.columns && sealed.damaged === undefined) {
               const c = r as unknown as Omit<TypedColumns, 'refs'> & {edges: string | null}
               const stored = {kind: c.kind, agent: c.agent, hlc: c.hlc, subject: c.subject, predicate: c.predicate, target: c.target, source: c.source, refs: c.edges === null ? '' : refsText(c.edges.split(','))}
               const mismatches = columnMismatches(stored, sealed.record)
