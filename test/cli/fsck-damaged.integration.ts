@@ -88,6 +88,24 @@ describe('migrate copies the sound records out of a damaged store', () => {
   })
 })
 
+describe('sync from a damaged store', () => {
+  it('the receiving store rejects each damaged row by its id and takes the sound records; exit 1; the damage does not spread', () => {
+    const peer = sandbox('steme-damaged-peer-')
+    try {
+      expect(peer.run(['init']).code).toBe(0)
+      const r = peer.run(['pull', join(sb.dir, '.steme')])
+      expect(r.code).toBe(1)
+      for (const id of [ids.text, ids.array]) expect(r.stderr).toContain(`rejected here ${id.slice(0, 12)}: not valid JSON: `)
+      expect(r.stderr).toContain(`rejected here ${ids.sig.slice(0, 12)}: sig: does not verify`)
+      expect(r.stderr).not.toMatch(/internal error/)
+      expect(peer.run(['show', ids.ok]).code).toBe(0)
+      expect(peer.run(['fsck']).code).toBe(0)
+    } finally {
+      peer.cleanup()
+    }
+  })
+})
+
 describe('commands that read records stop at a damaged row, naming it', () => {
   it('log: exit 1, the record and a hint to run fsck; under --json the error document says integrity', () => {
     damagedError(sb.run(['log']).stderr, ids.text)
