@@ -58,6 +58,12 @@ export abstract class StemeCommand extends Command {
     // `steme log` inside a `while read` loop took the loop's next line for a subject.
     for (const arg of Object.values((this.constructor as typeof Command).args ?? {})) arg.ignoreStdin = true
     await super.init()
+    // Test-only: the tests of how a bug is reported (exit 1, code internal under --json) need a
+    // bug on demand, and a real one gets fixed. STEME_TEST_THROW=<command id> makes that command
+    // fail with an unexpected error before it touches anything; no other code reads it.
+    if (process.env.STEME_TEST_THROW !== undefined && process.env.STEME_TEST_THROW === this.id) {
+      throw new Error(`STEME_TEST_THROW: a bug simulated for tests in \`steme ${this.id}\``)
+    }
     // A reader that stops reading (`steme log | head`) is no failure: the command stops writing
     // (writeOut throws StdoutClosed) and exits 0 (see catch).
     watchStdout()

@@ -12,7 +12,7 @@ import {visible} from '../core/text.js'
 export default class Migrate extends StemeCommand {
   static summary = 'Copy a store into another one, for example from a DuckDB file to PostgreSQL'
   static description =
-    'Every record is re-verified (id from its canonical body, signature) before it is written; a bad record is reported and not copied. ' +
+    'Every record is re-verified (id from its canonical body, signature) before it is written; a bad record is reported and not copied, and so is a damaged row (stored text that is no record), so the sound records of a damaged store can be copied out of it. ' +
     'Records the target already has are skipped, so an interrupted copy can simply be run again. ' +
     'Ctrl-C (or SIGTERM) stops the copy after the batches already read are committed, says how many records were copied, and exits 130 (143); a second Ctrl-C quits at once, which loses nothing committed either. ' +
     "The target is created when it does not exist yet (a new DuckDB file, or steme's schema in an existing PostgreSQL database). " +

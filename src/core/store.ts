@@ -33,14 +33,25 @@ export interface ScanOptions {
    */
   columns?: boolean
   /**
+   * A row whose stored text is no record comes marked `damaged` (see Scanned), and the scan goes
+   * on, rather than ending with a DamagedRecordError as every other read does: for readers that
+   * report each bad record and carry on (fsck, migrate).
+   */
+  damaged?: boolean
+  /**
    * The records may come in any order (each still exactly once), for readers that need every
    * record but no order (fsck): adapters may then skip sorting the store.
    */
   anyOrder?: boolean
 }
 
-/** A record from scan, with the stored typed columns that disagree with it when asked (ScanOptions.columns). */
-export type Scanned = Sealed & {mismatches?: ColumnMismatch[]}
+/**
+ * A record from scan, with the stored typed columns that disagree with it when asked
+ * (ScanOptions.columns). `damaged` (only with ScanOptions.damaged): what is wrong with a row whose
+ * stored text is no record (see storedTextProblem); its `record` then holds only the row's id and
+ * sig, and no columns are compared.
+ */
+export type Scanned = Sealed & {mismatches?: ColumnMismatch[]; damaged?: string}
 
 /**
  * The columns adapters keep beside a record's canonical text so queries find it by index; each

@@ -58,10 +58,14 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
   let seq = 0
   const inflight = new Set<Promise<void>>()
   try {
-    for await (const batch of store.scan({batch: 4096, columns: true, anyOrder: true})) {
+    for await (const batch of store.scan({batch: 4096, columns: true, damaged: true, anyOrder: true})) {
       // A typed column that disagrees with its record makes queries by that column miss the
       // record (or find it where it does not belong), however sound the record itself is.
-      for (const s of batch) {
+      // A row whose stored text is no record at all has nothing to verify or compare its columns
+      // with: it is reported as it is, and the scan goes on.
+      for (const s of batch) if (s.damaged !== undefined) bad.push({id: s.record.id, reason: s.damaged})
+      const sound = batch.filter((s) => s.damaged === undefined)
+      for (const s of sound) {
         if (!s.mismatches) continue
         columns.push({id: s.record.id, reason: columnsReason(s.mismatches), columns: s.mismatches})
         mismatched.push(s.record)
@@ -69,9 +73,9 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
       while (inflight.size >= runner.parallelism * 2) await Promise.race(inflight)
       // Each stored record goes through the same check as a record arriving from outside,
       // rebuilt from the stored bytes; the stored text must also be exactly canonical.
-      const ids = batch.map((s) => s.record.id)
-      const stored = batch.map((s) => s.canonical)
-      const job = {seq: seq++, lines: batch.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)), lineNos: {first: 0}, nowMs: Number.MAX_SAFE_INTEGER, skewMs: 0}
+      const ids = sound.map((s) => s.record.id)
+      const stored = sound.map((s) => s.canonical)
+      const job = {seq: seq++, lines: sound.map((s) => recordLine(s.canonical, s.record.id, s.record.sig)), lineNos: {first: 0}, nowMs: Number.MAX_SAFE_INTEGER, skewMs: 0}
       const p = runner.run(job).then((r: ChunkResult) => {
         for (const e of r.errors) bad.push({id: ids[e.line], reason: e.reason})
         r.ok.forEach((s, i) => {

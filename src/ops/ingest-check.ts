@@ -46,6 +46,9 @@ export interface ChunkResult {
 
 const SIGNED_ONLY = ['agent', 'hlc', 'id']
 
+/** The id in the tail a record line ends with, `,"id":"<64 hex>","sig":"<hex>"}`. */
+const TAIL_ID = /"id":"([0-9a-f]{64})","sig":"[0-9a-f]*"\}\s*$/
+
 export function lineNo(job: ChunkJob, i: number): number {
   return Array.isArray(job.lineNos) ? job.lineNos[i] : job.lineNos.first + i
 }
@@ -78,7 +81,10 @@ export function processChunk(job: ChunkJob, key: KeyPair | undefined, noKeyReaso
     try {
       obj = JSON.parse(text)
     } catch (e) {
-      errors.push({line, reason: `not valid JSON: ${(e as Error).message}`})
+      // A stored record's line is its text with the id and signature appended (recordLine): when
+      // the text is broken (a damaged row sync sent on as it was stored), the tail still names it.
+      const id = TAIL_ID.exec(text)?.[1]
+      errors.push({line, ...(id ? {id} : {}), reason: `not valid JSON: ${(e as Error).message}`})
       continue
     }
     try {

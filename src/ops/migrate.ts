@@ -80,12 +80,22 @@ export async function migrateOp(deps: {from: Store; to: Store}, input: MigrateIn
   }
 
   try {
-    for await (const batch of from.scan({batch: input.batch ?? 5000})) {
+    // A damaged row (stored text that is no record) is a bad record like one that fails its
+    // checks: counted and reported, and the rest is copied. Copying the sound records out is how
+    // a damaged store is recovered, so one bad row must not stop it.
+    for await (const scanned of from.scan({batch: input.batch ?? 5000, damaged: true})) {
       if (failure) throw failure
       while (inflight.size >= limit) await Promise.race(inflight)
       if (input.signal?.aborted) {
         interrupted = true
         break
+      }
+      const batch = scanned.filter((s) => s.damaged === undefined)
+      for (const s of scanned) {
+        if (s.damaged === undefined) continue
+        progress.scanned++
+        progress.bad++
+        if (errors.length < maxErrors) errors.push({id: s.record.id, reason: s.damaged})
       }
       const lines = batch.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig))
       const job = {seq: seq++, lines, lineNos: {first: progress.scanned + 1}, nowMs: Date.now(), skewMs: Number.POSITIVE_INFINITY}

@@ -186,7 +186,31 @@ describe('steme on PostgreSQL through the CLI', () => {
     expect(res.errors[0].reason).toMatch(/^id:/)
   })
 
+  it('fsck names a row whose stored text is no record and goes on; query stops at it with an integrity error; exit 1', async () => {
+    const url = `${db}?schema=damaged`
+    expect(sb.run(['init', '--store', url]).code).toBe(0)
+    const rs = records(6, 10)
+    expect(sb.run(['ingest', '-', '--store', url], {input: ndjson(rs)}).code).toBe(0)
+    const pg = await import('pg')
+    const c = new pg.default.Client({connectionString: db})
+    await c.connect()
+    await c.query(`UPDATE damaged.records SET canonical = '{' WHERE id = decode($1, 'hex')`, [rs[2].record.id])
+    await c.end()
+    const f = sb.run(['fsck', '--store', url, '--json'])
+    expect(f.code).toBe(1)
+    const res = JSON.parse(f.stdout) as {checked: number; bad: Array<{id: string; reason: string}>}
+    expect(res.checked).toBe(10)
+    expect(res.bad).toEqual([{id: rs[2].record.id, reason: expect.stringMatching(/^its stored text is not JSON \(.+\): "\{"$/)}])
+    const q = sb.run(['query', (rs[2].record as {subject: string}).subject, 'p', '--store', url, '--json'])
+    expect(q.code).toBe(1)
+    const err = JSON.parse(q.stdout) as {error: {code: string; message: string; hint: string}}
+    expect(err.error.code).toBe('integrity')
+    expect(err.error.message).toContain(`record ${rs[2].record.id} in the store is damaged`)
+    expect(err.error.hint).toContain('steme fsck')
+  })
+
   it('fsck reports refs rows of no record and a drifted sync bucket; fsck --repair rewrites them; exit 1, then 0', async () => {
+
     const url = `${db}?schema=fsck_derived`
     expect(sb.run(['init', '--store', url]).code).toBe(0)
     const base = assertion({subject: 't:x', predicate: 'p', value: 'A', hlc: stamp(1_700_000_000_000, 1)})

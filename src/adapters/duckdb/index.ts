@@ -10,6 +10,7 @@ import type {Assertion, Kind, Retract, SignedRecord} from '../../core/record.js'
 import type {Sealed} from '../../core/seal.js'
 import {bucketFloor, bucketOf, fromLimbs, idLimbs} from '../../core/bucket.js'
 import {columnMismatches, columnsToSealed, compareRecords, refsText, type DerivedProblem, type DerivedRepair, type Scanned, type TypedColumns, contestedBatches, valueTextSql, type ContestedPairs, type RecordColumns, type BucketId, type BucketSpan, type BucketSum, type CascadeGraph, type CascadeSeed, type EvidenceNode, type InsertResult, type ScanOptions, type Store, type StoreStats, prefixRange, walkLineage} from '../../core/store.js'
+import {decodeStored, parseStored} from '../../core/stored.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {duck, openDatabase, queryStrings, Reader, streamRows, type Param} from './lean.js'
 import * as derived from './derived.js'
@@ -27,10 +28,20 @@ const HEX_COLS = 'lower(hex(id)) AS id, canonical, lower(hex(sig)) AS sig'
 type Row = {id: string; canonical: string; sig: string}
 
 function toSealed(row: Row): Sealed {
-  const record = JSON.parse(row.canonical) as SignedRecord
+  return withIds(parseStored(row.canonical, row.id), row)
+}
+
+function withIds(record: SignedRecord, row: Row): Sealed {
   record.id = row.id
   record.sig = row.sig
   return {record, canonical: row.canonical}
+}
+
+/** A scanned row: with `damaged` (ScanOptions.damaged), a row whose text is no record comes marked instead of throwing. */
+function scannedRow(row: Row, damaged: boolean | undefined): Scanned {
+  if (!damaged) return toSealed(row)
+  const d = decodeStored(row.canonical)
+  return d.record ? withIds(d.record, row) : {record: {id: row.id, sig: row.sig} as SignedRecord, canonical: row.canonical, damaged: d.problem}
 }
 
 /** A stretch of a scan: hlc at or above `from` and below `to` (open where absent), row ids within `rows`, about `n` records. */
@@ -622,7 +633,7 @@ export class DuckDBStore implements Store {
       try {
         const by = new Map<string, Assertion[]>()
         for (const r of await this.strings(sql, subjects)) {
-          const a = JSON.parse(r[1]!) as Assertion
+          const a = parseStored(r[1]!, r[0]!) as Assertion
           a.id = r[0]!
           const list = by.get(a.subject)
           if (list) list.push(a)
@@ -859,7 +870,7 @@ export class DuckDBStore implements Store {
           for await (const chunk of streamRows(conn, sql(w), [...params, ...p, ...params, ...p])) {
             yield chunk.map((r) => {
               // Without its signature (Assertion's may be left out): nothing here checks it again.
-              const record = JSON.parse(r[1] as string) as Assertion
+              const record = parseStored(r[1] as string, r[0] as string) as Assertion
               record.id = r[0] as string
               const flags = r[4] as number
               return {run: `${r[2]}\u0000${r[3]}`, record, targeted: (flags & 1) !== 0, supersededElsewhere: (flags & 2) !== 0}
@@ -1008,7 +1019,7 @@ export class DuckDBStore implements Store {
             : `SELECT rowid FROM records${cond} ORDER BY hlc, id${limit}`
           for await (const rows of this.fetchInOrder(conn, order, topN ? [...p, ...p] : p)) {
             for (const r of rows) {
-              const full = push(toSealed(r))
+              const full = push(scannedRow(r, opts.damaged))
               if (full) yield full
             }
           }
@@ -1018,8 +1029,8 @@ export class DuckDBStore implements Store {
         const result = await conn.stream(sql, p)
         for await (const rows of result.yieldRowObjectJs()) {
           for (const r of rows) {
-            const sealed: Scanned = toSealed(r as unknown as Row)
-            if (opts.columns) {
+            const sealed = scannedRow(r as unknown as Row, opts.damaged)
+            if (opts.columns && sealed.damaged === undefined) {
               const c = r as unknown as Omit<TypedColumns, 'refs'> & {edges: string | null}
               const stored = {kind: c.kind, agent: c.agent, hlc: c.hlc, subject: c.subject, predicate: c.predicate, target: c.target, source: c.source, refs: c.edges === null ? '' : refsText(c.edges.split(','))}
               const mismatches = columnMismatches(stored, sealed.record)

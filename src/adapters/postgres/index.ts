@@ -12,6 +12,7 @@ import {columnMismatches, compareRecords, contestedBatches, refsText, type Deriv
 import {copyRows, pgText, STAGE_COLUMNS} from './copy.js'
 import {connectError, pgCode, RETRYABLE, storeError} from './errors.js'
 import * as derived from './derived.js'
+import {decodeStored, parseStored} from '../../core/stored.js'
 import {MIGRATIONS, MOD, SCHEMA_VERSION} from './schema.js'
 import {parsePgUrl} from './url.js'
 
@@ -20,10 +21,20 @@ type Row = {id: Buffer; canonical: string; sig: Buffer}
 const COLS = 'id, canonical, sig'
 
 function toSealed(row: Row): Sealed {
-  const record = JSON.parse(row.canonical) as SignedRecord
+  return withIds(parseStored(row.canonical, row.id.toString('hex')), row)
+}
+
+function withIds(record: SignedRecord, row: Row): Sealed {
   record.id = row.id.toString('hex')
   record.sig = row.sig.toString('hex')
   return {record, canonical: row.canonical}
+}
+
+/** A scanned row: with `damaged` (ScanOptions.damaged), a row whose text is no record comes marked instead of throwing. */
+function scannedRow(row: Row, damaged: boolean | undefined): Scanned {
+  if (!damaged) return toSealed(row)
+  const d = decodeStored(row.canonical)
+  return d.record ? withIds(d.record, row) : {record: {id: row.id.toString('hex'), sig: row.sig?.toString('hex')} as SignedRecord, canonical: row.canonical, damaged: d.problem}
 }
 
 const idBuf = (hex: string) => Buffer.from(hex, 'hex')
@@ -37,8 +48,9 @@ const withSchema = (location: string, schema: string) => {
 type StoredColumns = Omit<TypedColumns, 'refs'> & {edges: string[] | null}
 
 /** A scanned row with its typed columns compared to the record, which they hold as pgText maps it. */
-function checked(row: Row & StoredColumns): Scanned {
-  const sealed: Scanned = toSealed(row)
+function checked(row: Row & StoredColumns, damaged: boolean | undefined): Scanned {
+  const sealed = scannedRow(row, damaged)
+  if (sealed.damaged !== undefined) return sealed
   const stored = {kind: row.kind, agent: row.agent, hlc: row.hlc, subject: row.subject, predicate: row.predicate, target: row.target, source: row.source, refs: refsText(row.edges ?? [])}
   const mismatches = columnMismatches(stored, sealed.record, pgText)
   if (mismatches) sealed.mismatches = mismatches
@@ -514,7 +526,7 @@ export class PostgresStore implements Store {
       await client.query(`DECLARE steme_scan NO SCROLL CURSOR FOR ${sql}`, values)
       for (;;) {
         const {rows} = await client.query<Row & Partial<StoredColumns>>(`FETCH FORWARD ${size} FROM steme_scan`)
-        let batch: Scanned[] = rows.map((r) => (opts.columns ? checked(r as Row & StoredColumns) : toSealed(r)))
+        let batch: Scanned[] = rows.map((r) => (opts.columns ? checked(r as Row & StoredColumns, opts.damaged) : scannedRow(r, opts.damaged)))
         if (opts.subject !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.subject === opts.subject)
         if (opts.predicate !== undefined) batch = batch.filter((s) => s.record.kind === 'assertion' && s.record.predicate === opts.predicate)
         if (batch.length) yield batch
