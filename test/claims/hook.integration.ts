@@ -1,6 +1,6 @@
 /** Real git, real hook, real `git commit`: the pre-commit path end to end through the built CLI. */
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {claim, GIT_ENV, gitIn, makeRepo, writeFiles, tempDir} from './helpers.js'
@@ -27,10 +27,20 @@ const commits = (dir: string) => git(dir, ['rev-list', '--count', 'HEAD']).out.t
 
 const CLAIMS = claim('name', 'repo:package', 'name', 'expect = "app"\nwhy = "other repos depend on the package name"') + claim('node', 'repo:node', 'version', 'expect = 20\ncompare = "gte"\nseverity = "warn"')
 
+let template: string | undefined
+/**
+ * A repo with the claims committed and steme's hooks installed. Made (git init, commit, `hook install`)
+ * once per file and copied for each test that asks: the hooks name the CLI, not the repo, so a copy is
+ * the same repo the set-up would make, and each test still gets one of its own.
+ */
 function repoWithHook(): string {
-  const dir = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
-  const r = steme(dir, 'hook', 'install')
-  expect(r.code, r.err).toBe(0)
+  if (!template) {
+    template = makeRepo({'package.json': '{\n  "name": "app"\n}\n', '.nvmrc': '20\n', '.steme/claims.toml': CLAIMS}, {git: true})
+    const r = steme(template, 'hook', 'install')
+    expect(r.code, r.err).toBe(0)
+  }
+  const dir = tempDir()
+  cpSync(template, dir, {recursive: true})
   return dir
 }
 

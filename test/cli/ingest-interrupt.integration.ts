@@ -1,6 +1,6 @@
 /** Ctrl-C during `steme ingest`: what was read is stored, the summary says where it stopped, and going on from there stores the rest once. */
-import {spawn, spawnSync} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
@@ -15,6 +15,35 @@ afterEach(() => sb.cleanup())
 const facts = (from: number, to: number) => Array.from({length: to - from}, (_, i) => JSON.stringify({subject: `s:${from + i}`, predicate: 'p', value: from + i})).join('\n') + '\n'
 const count = () => sb.json<{records: number}>(['stats']).records
 
+/**
+ * Resolves once process `p` has read from `file` (its read offset, from /proc, is past 0): it is then
+ * inside the ingest, past the point where it catches the signal. Waiting on that, not on a fixed time,
+ * makes the stop land part way on a loaded machine and a fast one alike: reading runs at most a few
+ * 1 MiB jobs ahead of the signing workers, so the input sizes below leave most of it unread.
+ */
+async function untilReading(p: ChildProcess, file: string): Promise<void> {
+  const pid = p.pid!
+  for (;;) {
+    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`the ingest ended (${p.exitCode ?? p.signalCode}) before it was seen reading ${file}`)
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== file) continue
+        if (Number(/^pos:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1]) > 0) return
+      } catch {
+        // The descriptor closed between the listing and the read.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/**
+ * Writes to the child's stdin and resolves once the child has taken in enough of it for the rest to fit
+ * the socket's buffers (some 200 KiB here), so only after the ingest has started reading, and so
+ * catches the signal. The inputs written this way are larger than those buffers for that reason.
+ */
+const written = (p: ChildProcessWithoutNullStreams, text: string) => new Promise<void>((r) => p.stdin.write(text, 'utf8', () => r()))
+
 describe('steme ingest, interrupted', () => {
   it('stores the whole lines read from a pipe still open, says after which line it stopped, and the rest goes on from there', async () => {
     const p = spawn(process.execPath, [BIN, 'ingest', '-'], {cwd: sb.dir, env: sb.env})
@@ -22,22 +51,22 @@ describe('steme ingest, interrupted', () => {
     let stderr = ''
     p.stdout.on('data', (d) => (stdout += d))
     p.stderr.on('data', (d) => (stderr += d))
-    // 3,000 lines and the start of one more, then the pipe stays open: only the signal ends it.
-    p.stdin.write(facts(0, 3000) + '{"subject":"cut', 'utf8')
-    await new Promise((r) => setTimeout(r, 2500))
+    // 15,000 lines (750 KB, more than the pipe holds) and the start of one more, then the pipe stays open: only the signal ends it.
+    await written(p, facts(0, 15_000) + '{"subject":"cut')
     p.kill('SIGINT')
     const code = await new Promise<number | null>((r) => p.on('close', r))
     expect(code, stderr).toBe(130)
     const m = /interrupted after line (\d+) of stdin: every line up to it was ingested/.exec(stderr)
     expect(m, stderr).not.toBeNull()
     const at = Number(m![1])
-    expect(at).toBeLessThanOrEqual(3000)
+    expect(at).toBeGreaterThan(0)
+    expect(at).toBeLessThanOrEqual(15_000)
     expect(stdout).toContain(`${at} added, 0 already present, 0 rejected`)
     expect(count()).toBe(at)
     // Going on from the next line stores the rest, each fact once.
-    const rest = sb.run(['ingest', '-'], {input: facts(at, 3000)})
+    const rest = sb.run(['ingest', '-'], {input: facts(at, 15_000)})
     expect(rest.code, rest.stderr).toBe(0)
-    expect(count()).toBe(3000)
+    expect(count()).toBe(15_000)
     expect(sb.run(['fsck']).code).toBe(0)
   })
 
@@ -47,36 +76,41 @@ describe('steme ingest, interrupted', () => {
     expect(sb.run(['init', '--dir', other]).code).toBe(0)
     const store = join(other, '.steme')
     const file = join(sb.dir, "it's facts.ndjson")
-    writeFileSync(file, facts(0, 400_000))
+    // 200,000 facts (10 MB). Stopped as it starts reading, the ingest has read one to three of its 1 MiB
+    // jobs (some 20,000 facts each); 200,000 is more than the most it can take in ahead of its workers
+    // on two cores (3 jobs a thread and one more, read-buffer included), so the stop lands part way.
+    writeFileSync(file, facts(0, 200_000))
     const p = spawn(process.execPath, [BIN, 'ingest', file, '--store', store], {cwd: sb.dir, env: sb.env})
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
-    await new Promise((r) => setTimeout(r, 2500))
+    await untilReading(p, file)
     p.kill('SIGINT')
     const code = await new Promise<number | null>((r) => p.on('close', r))
     expect(code, stderr).toBe(130)
     const m = /interrupted after line (\d+) of .*: every line up to it was ingested .*to go on: (.*)$/m.exec(stderr)
     expect(m, stderr).not.toBeNull()
     const at = Number(m![1])
-    expect(at).toBeLessThan(400_000)
+    expect(at).toBeLessThan(200_000)
     const command = m![2]
     expect(command).toBe(`tail -n +${at + 1} '${sb.dir}/it'\\''s facts.ndjson' | steme ingest --format ndjson --store '${store}' -`)
     // Run as given, by a shell, from where the first ingest ran (whose own store must stay empty).
     const run = spawnSync('sh', ['-c', `steme() { "${process.execPath}" "${BIN}" "$@"; }; ${command}`], {cwd: sb.dir, env: sb.env, encoding: 'utf8'})
     expect(run.status, run.stderr).toBe(0)
-    expect(sb.json<{records: number}>(['stats', '--store', store]).records).toBe(400_000)
+    expect(sb.json<{records: number}>(['stats', '--store', store]).records).toBe(200_000)
     expect(count()).toBe(0)
   })
 
   it('a CSV file stopped part-way prints a way to go on that keeps its header', async () => {
     const file = join(sb.dir, 'big.csv')
+    // 400,000 rows (6 MB). Stopped as it starts reading, the ingest stores the rows of its first 1 MiB
+    // reads (some 67,000 rows each; one or two of them here) and stops. Only those are signed, so the
+    // size costs little, and it leaves room for a stop that comes several reads later.
     writeFileSync(file, 'subject,predicate,value\n' + Array.from({length: 400_000}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n')
     const p = spawn(process.execPath, [BIN, 'ingest', file], {cwd: sb.dir, env: sb.env})
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
-    await new Promise((r) => setTimeout(r, 2500))
+    await untilReading(p, file)
     p.kill('SIGTERM')
-    // 400k plain facts take far longer than this to sign here (~30k/s on two cores).
     const code = await new Promise<number | null>((r) => p.on('close', r))
     expect(code, stderr).toBe(143)
     const m = /interrupted after line (\d+) of .*big\.csv: .*to go on: \(head -n 1 (\S+); tail -n \+(\d+) \2\) \| steme ingest --format csv -/.exec(stderr)
@@ -92,10 +126,9 @@ describe('steme ingest, interrupted', () => {
     let stderr = ''
     p.stdout.on('data', (d) => (stdout += d))
     p.stderr.on('data', (d) => (stderr += d))
-    // The start of an array, then the pipe stays open: only the signal ends the reading.
-    const elements = facts(0, 500).trim().split('\n')
-    p.stdin.write('[\n' + elements.slice(0, 300).join(',\n') + ',\n', 'utf8')
-    await new Promise((r) => setTimeout(r, 2500))
+    // The start of an array (600 KB, more than the pipe holds), then the pipe stays open: only the signal ends the reading.
+    const elements = facts(0, 15_000).trim().split('\n')
+    await written(p, '[\n' + elements.slice(0, 12_000).join(',\n') + ',\n')
     p.kill('SIGINT')
     const code = await new Promise<number | null>((r) => p.on('close', r))
     expect(code, stderr).toBe(130)
@@ -105,6 +138,6 @@ describe('steme ingest, interrupted', () => {
     expect(count()).toBe(0)
     const again = sb.run(['ingest', '-'], {input: '[' + elements.join(',\n') + ']\n'})
     expect(again.code, again.stderr).toBe(0)
-    expect(count()).toBe(500)
+    expect(count()).toBe(15_000)
   })
 })
