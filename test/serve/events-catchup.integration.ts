@@ -170,18 +170,25 @@ describe('GET /v1/events catch-up in pieces', () => {
   it('a reset does not quote token text a client put in its Last-Event-ID', async () => {
     h = await startHarness()
     const token = h.write
-    for (const from of [token, `x${token}`, `${'a'.repeat(70)}${token}`]) {
-      for (const how of ['header', 'query'] as const) {
-        if (how === 'query' && from.length > 128) continue
-        const s = await SseStream.open(`${h.url}/v1/events${how === 'query' ? `?last-event-id=${encodeURIComponent(from)}` : ''}`, {...auth(), ...(how === 'header' ? {'last-event-id': from} : {})})
-        await s.until((x) => x.events.length > 0, 'the reset')
-        s.close()
-        const body = JSON.parse(s.events[0].data) as {message: string}
-        expect(s.events[0].event).toBe('reset')
-        expect(body.message, `${how}: ${from}`).toContain('[redacted]')
-        expect(body.message).not.toContain('stm_')
-        expect(body.message).not.toContain(token.slice(4, 20))
+    // Each stream is left open until the last has its reset, then all are closed: a stream closed
+    // by its client before the next one opened kept the daemon's shutdown waiting ~4 s after.
+    const streams: SseStream[] = []
+    try {
+      for (const from of [token, `x${token}`, `${'a'.repeat(70)}${token}`]) {
+        for (const how of ['header', 'query'] as const) {
+          if (how === 'query' && from.length > 128) continue
+          const s = await SseStream.open(`${h.url}/v1/events${how === 'query' ? `?last-event-id=${encodeURIComponent(from)}` : ''}`, {...auth(), ...(how === 'header' ? {'last-event-id': from} : {})})
+          streams.push(s)
+          await s.until((x) => x.events.length > 0, 'the reset')
+          const body = JSON.parse(s.events[0].data) as {message: string}
+          expect(s.events[0].event).toBe('reset')
+          expect(body.message, `${how}: ${from}`).toContain('[redacted]')
+          expect(body.message).not.toContain('stm_')
+          expect(body.message).not.toContain(token.slice(4, 20))
+        }
       }
+    } finally {
+      for (const s of streams) s.close()
     }
   })
 })
