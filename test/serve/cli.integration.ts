@@ -1,84 +1,21 @@
-/** The CLI and the daemon as real processes: --remote gives the same JSON as local, the lock story, tokens, SIGTERM. */
-import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
-import {promisify} from 'node:util'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {DuckDBStore} from '../../src/adapters/duckdb/index.js'
+/** The CLI and the daemon as real processes: the daemon's log and terminal, errors and self over --remote, sync over HTTP (the commands that write through a daemon are in cli-daemon.integration.ts). */
+import {execFileSync, spawn} from 'node:child_process'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
 import {initHash} from '../../src/core/hash.js'
-import {assertion, testKey} from '../helpers/records.js'
+import {assertion} from '../helpers/records.js'
 import {freeFetchBlockedPort} from '../helpers/ports.js'
+import {BIN, copyOf, freshEnv, inFreshStore, removeTemplate, tokenFor, whileServing, type Env} from './cli-env.js'
 import {steme} from './daemon.js'
 import {ndjson} from './harness.js'
 
-const BIN = resolve(import.meta.dirname, '../../bin/run.js')
-const pexec = promisify(execFile)
-
-interface Env {
-  dir: string
-  env: NodeJS.ProcessEnv
-}
-
-function makeEnv(): Env {
-  const dir = mkdtempSync(join(tmpdir(), 'steme-cli-serve-'))
-  const env = {...process.env, XDG_CONFIG_HOME: join(dir, 'xdg'), STEME_STORE: join(dir, '.steme'), STEME_KEY: '', STEME_REMOTE: '', STEME_TOKEN: ''}
-  delete env.STEME_KEY
-  delete env.STEME_REMOTE
-  delete env.STEME_TOKEN
-  return {dir, env}
-}
-
-async function startDaemon(e: Env, extra: string[] = []): Promise<{proc: ChildProcess; url: string; exited: Promise<number | null>; log: () => string}> {
-  const state = join(e.dir, '.steme', 'state', 'serve.json')
-  rmSync(state, {force: true})
-  const proc = spawn(process.execPath, [BIN, 'serve', ...(extra.includes('--port') ? [] : ['--port', '0']), ...extra], {cwd: e.dir, env: e.env, stdio: ['ignore', 'pipe', 'pipe']})
-  let log = ''
-  proc.stdout!.on('data', (d) => (log += d))
-  proc.stderr!.on('data', (d) => (log += d))
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
-  for (let i = 0; i < 300 && !existsSync(state); i++) await new Promise((r) => setTimeout(r, 50))
-  if (!existsSync(state)) throw new Error(`daemon did not start: ${log}`)
-  const {url} = JSON.parse(readFileSync(state, 'utf8'))
-  return {proc, url, exited, log: () => log}
-}
-
-/** A fresh store directory with `steme init` done, for `fn`; removed after. */
-async function inFreshStore(fn: (e: Env) => Promise<void>): Promise<void> {
-  const e = makeEnv()
-  try {
-    expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
-    await fn(e)
-  } finally {
-    rmSync(e.dir, {recursive: true, force: true})
-  }
-}
-
-type Daemon = Awaited<ReturnType<typeof startDaemon>>
-
-/** `steme serve` running for `fn`, stopped (SIGTERM) after; returns it, to read its exit and last log. */
-async function whileServing(e: Env, extra: string[], fn: (d: Daemon) => Promise<void>): Promise<Daemon> {
-  const d = await startDaemon(e, extra)
-  try {
-    await fn(d)
-  } finally {
-    d.proc.kill('SIGTERM')
-    await d.exited
-  }
-  return d
-}
-
-/**
- * Two fresh stores for `fn`, signed by the same key: `a`, holding two facts about site:a, to serve,
- * and `b` to sync with it; both removed after.
- */
+/** Two stores signed by the same key (copies of one template, as every store here): `a`, holding two facts about site:a, to serve, and `b` to sync with it; both removed after. */
 async function inTwoStores(fn: (a: Env, b: Env) => Promise<void>): Promise<void> {
-  const a = makeEnv()
-  const b = makeEnv()
+  const a = await freshEnv()
+  const b = await freshEnv()
   b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
   try {
-    expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
-    expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
     expect((await steme(a, ['ingest', '-'], '{"subject":"site:a","predicate":"p","value":1}\n{"subject":"site:a","predicate":"q","value":2}\n')).code).toBe(0)
     await fn(a, b)
   } finally {
@@ -86,6 +23,8 @@ async function inTwoStores(fn: (a: Env, b: Env) => Promise<void>): Promise<void>
     rmSync(b.dir, {recursive: true, force: true})
   }
 }
+
+afterAll(removeTemplate)
 
 describe('steme serve with no tokens yet', () => {
   it('says how to create one, in its log', async () => {
@@ -225,7 +164,7 @@ describe('error messages name the inputs as the client sent them', () => {
       // A default lens that does not compile: the error says how to go around it.
       const config = join(e.dir, '.steme', 'config.toml')
       writeFileSync(config, readFileSync(config, 'utf8').replace('lens = "recency"', 'lens = "nonesuch"'))
-      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const token = tokenFor(e, 'read')
       await whileServing(e, [], async (d) => {
         const http = async (path: string) => {
           const res = await fetch(d.url + path, {headers: {authorization: `Bearer ${token}`}})
@@ -258,17 +197,40 @@ describe('error messages name the inputs as the client sent them', () => {
   })
 })
 
+/**
+ * The store both tests of self over --remote ask, made once and copied for each (as freshEnv
+ * copies what init made): the daemon runs with the key init makes; the client signs and asks
+ * with another one.
+ */
+let selfStore: Promise<Env> | undefined
+const withSelfStore = (fn: (e: Env, client: Env) => Promise<void>) => async () => {
+  selfStore ??= (async () => {
+    const e = await freshEnv()
+    const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+    // The client's values first, so plain recency picks the daemon's: only self can pick the client's.
+    // Two sources, so among the client's own assertions there is a conflict.
+    expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
+    expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
+    expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
+    return e
+  })()
+  const e = copyOf(await selfStore)
+  try {
+    await fn(e, {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}})
+  } finally {
+    rmSync(e.dir, {recursive: true, force: true})
+  }
+}
+afterAll(async () => {
+  const e = await selfStore?.catch(() => undefined)
+  if (e) rmSync(e.dir, {recursive: true, force: true})
+})
+
 describe('self in a lens over --remote', () => {
-  it("is the caller's key, as locally; to an HTTP client it is the daemon's; without a key here the CLI refuses", async () => {
-    await inFreshStore(async (e) => {
-      // The daemon runs with the key init makes; the client signs and asks with another one.
-      const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
+  it(
+    "is the caller's key, as locally; to an HTTP client it is the daemon's; without a key here the CLI refuses",
+    withSelfStore(async (e, client) => {
       const keyless: Env = {...e, env: {...e.env, XDG_CONFIG_HOME: join(e.dir, 'no-keys')}}
-      // The client's values first, so plain recency picks the daemon's: only self can pick the client's.
-      // Two sources, so among the client's own assertions there is a conflict.
-      expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
-      expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
-      expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
       writeFileSync(
         join(e.dir, '.steme', 'claims.toml'),
         '[[claim]]\nid = "mine"\nsubject = "s"\npredicate = "p"\nexpect = "client-value"\nfrom = "store"\nlens = "agent:self, recency"  # my own word\n',
@@ -281,7 +243,7 @@ describe('self in a lens over --remote', () => {
       const localConflicts = JSON.parse((await steme(client, conflicts)).stdout).conflicts
       expect(localConflicts).toMatchObject([{subject: 's', predicate: 'p', values: 2}])
       expect((await steme(client, ['verify', '--json'])).code).toBe(0)
-      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const token = tokenFor(e, 'read')
       await whileServing(e, [], async (d) => {
         const remote = ['--remote', d.url, '--token', token]
         const q = await steme(client, [...query, ...remote])
@@ -320,17 +282,14 @@ describe('self in a lens over --remote', () => {
         expect(multi.code).toBe(2)
         expect(multi.stderr).toMatch(/claim "mine" names self in a lens written in a way this client cannot put your key in/)
       })
-    })
-  })
+    }),
+  )
 })
 
 describe('self in a lens over --remote, as the answer shows it', () => {
-  it('the lens, its explanations and its errors name self as the user typed it (the JSON is what a local query gives), never the key put in for it', async () => {
-    await inFreshStore(async (e) => {
-      const client: Env = {...e, env: {...e.env, STEME_KEY: '0c'.repeat(32)}}
-      expect((await steme(client, ['assert', 's', 'p', 'client-other', '--source', 'b'])).code).toBe(0)
-      expect((await steme(client, ['assert', 's', 'p', 'client-value', '--source', 'a'])).code).toBe(0)
-      expect((await steme(e, ['assert', 's', 'p', 'daemon-value'])).code).toBe(0)
+  it(
+    'the lens, its explanations and its errors name self as the user typed it (the JSON is what a local query gives), never the key put in for it',
+    withSelfStore(async (e, client) => {
       const me = JSON.parse((await steme(client, ['whoami', '--json'])).stdout).agent as string
       expect(me).toMatch(/^[0-9a-f]{64}$/)
       // A filter and an authority order naming self, in each way they can be written.
@@ -347,7 +306,7 @@ describe('self in a lens over --remote, as the answer shows it', () => {
       const malformed = ['query', 's', 'p', '--lens', 'agent:self, then recency(']
       const localBad = await steme(client, badLens)
       const localMalformed = await steme(client, malformed)
-      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const token = tokenFor(e, 'read')
       await whileServing(e, [], async (d) => {
         const remote = ['--remote', d.url, '--token', token]
         for (const [i, args] of [query, quoted, unmatched, conflicts].entries()) {
@@ -374,300 +333,8 @@ describe('self in a lens over --remote, as the answer shows it', () => {
         expect(mal.stderr.replace(/ \(from http:\/\/[^)]*\)/, '')).toBe(localMalformed.stderr)
         expect(mal.stderr).toMatch(/^error: malformed lens expression "agent:self, then recency\(": .* at column 26/)
       })
-    })
-  })
-})
-
-describe('CLI against a daemon', () => {
-  // Made in beforeAll, not when the file is collected: a run that filters this block out runs no afterAll to remove it.
-  let e: Env
-  let token: string
-  let ids: string[]
-  const local: Record<string, unknown> = {}
-  const reads = (id: string) => ({
-    query: ['query', 'drug:aspirin', '--json'],
-    queryPred: ['query', 'drug:aspirin', 'bleeding_rate', '--lens', 'recency', '--json'],
-    log: ['log', '--json'],
-    logSubject: ['log', 'drug:aspirin', '--limit', '2', '--json'],
-    show: ['show', id, '--json'],
-    conflicts: ['conflicts', '--json'],
-    stats: ['stats', '--json'],
-  })
-
-  beforeAll(async () => {
-    e = makeEnv()
-    expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
-    const facts = ['{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.002,"confidence":0.9}', '{"subject":"drug:aspirin","predicate":"bleeding_rate","value":0.003}', '{"subject":"drug:aspirin","predicate":"dose","value":"81mg"}']
-    const ing = await steme(e, ['ingest', '-', '--json'], facts.join('\n') + '\n')
-    expect(ing.code).toBe(0)
-    ids = JSON.parse((await steme(e, ['log', '--json'])).stdout).records.map((r: {id: string}) => r.id)
-    for (const [k, args] of Object.entries(reads(ids[0]))) local[k] = JSON.parse((await steme(e, args)).stdout)
-    writeFileSync(join(e.dir, '.steme', 'claims.toml'), '[[claim]]\nid = "aspirin-dose"\nsubject = "drug:aspirin"\npredicate = "dose"\nexpect = "81mg"\nfrom = "store"\n')
-    const v = await steme(e, ['verify', '--json'])
-    expect(v.code, v.stderr).toBe(0)
-    local.verify = JSON.parse(v.stdout).verdicts
-    expect(local.verify).toMatchObject([{id: 'aspirin-dose', status: 'PASS'}])
-    token = (await steme(e, ['serve', 'token', 'create', '--role', 'write', '--name', 'cli'])).stdout.trim()
-    expect(token).toMatch(/^stm_/)
-  })
-  afterAll(() => e && rmSync(e.dir, {recursive: true, force: true}))
-
-  it('--remote, and a daemon found on this machine, give the same JSON as local mode; SIGTERM stops it cleanly', async () => {
-    const d = await startDaemon(e)
-    try {
-      for (const [k, args] of Object.entries(reads(ids[0]))) {
-        const remote = await steme(e, [...args, '--remote', d.url, '--token', token])
-        expect(remote.code, `${k}: ${remote.stderr}`).toBe(0)
-        expect(JSON.parse(remote.stdout), k).toEqual(local[k])
-        // Without --remote the command finds the daemon holding the store and goes through it.
-        const auto = await steme(e, args)
-        expect(auto.code, `${k}: ${auto.stderr}`).toBe(0)
-        expect(auto.stderr).toMatch(/holds this store: going through it/)
-        expect(JSON.parse(auto.stdout), k).toEqual(local[k])
-      }
-      // verify reads the repo here and resolves store claims through the daemon.
-      for (const extra of [['--remote', d.url, '--token', token], []]) {
-        const v = await steme(e, ['verify', '--json', ...extra])
-        expect(v.code, v.stderr).toBe(0)
-        expect(JSON.parse(v.stdout).verdicts).toEqual(local.verify)
-      }
-      // Errors keep their exit codes and codes across the wire.
-      const missing = await steme(e, ['show', 'f'.repeat(64), '--json', '--remote', d.url, '--token', token])
-      expect(missing.code).toBe(1)
-      expect(JSON.parse(missing.stdout).error.code).toBe('not_found')
-      const noToken = await steme(e, ['query', 'drug:aspirin', '--remote', d.url, '--token', 'stm_bad'])
-      expect(noToken.code).not.toBe(0)
-      expect(noToken.stderr).toMatch(/token refused/)
-      // Writes sign here, store there.
-      const asserted = await steme(e, ['assert', 'drug:aspirin', 'dose', '100mg', '--remote', d.url, '--token', token, '--json'])
-      expect(asserted.code, asserted.stderr).toBe(0)
-      const newId = JSON.parse(asserted.stdout).id
-      // What it cites and replaces is looked up through the daemon, by the short id log prints too.
-      const replaced = await steme(e, ['assert', 'drug:aspirin', 'dose', '150mg', '--supersedes', newId.slice(0, 12), '--evidence', newId, '--remote', d.url, '--token', token, '--json'])
-      expect(replaced.code, replaced.stderr).toBe(0)
-      expect(JSON.parse(replaced.stdout).record).toMatchObject({supersedes: [newId], evidence: [newId]})
-      const unknown = await steme(e, ['assert', 'drug:aspirin', 'dose', '1mg', '--supersedes', 'e'.repeat(64), '--remote', d.url, '--token', token])
-      expect(unknown.code).toBe(1)
-      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
-      const ing = await steme(e, ['ingest', '-', '--json'], '{"subject":"drug:ibuprofen","predicate":"dose","value":400}\n')
-      expect(JSON.parse(ing.stdout)).toMatchObject({added: 1, rejected: 0})
-      // A command that cannot go through the daemon says which daemon holds the store and what to do.
-      const fsck = await steme(e, ['fsck'])
-      expect(fsck.code).toBe(1)
-      expect(fsck.stderr).toMatch(/held by `steme serve` \(pid \d+/)
-      expect(fsck.stderr).toMatch(/kill -TERM \d+/)
-      expect(fsck.stderr).not.toMatch(/IO Error|Could not set lock/)
-      d.proc.kill('SIGTERM')
-      expect(await d.exited).toBe(0)
-      expect(existsSync(join(e.dir, '.steme', 'state', 'serve.json'))).toBe(false)
-      const after = JSON.parse((await steme(e, ['show', newId, '--json'])).stdout)
-      expect(after.signature).toBe('valid')
-    } finally {
-      d.proc.kill('SIGKILL')
-    }
-  })
-
-  /** Run with a daemon on the store, stopped after. */
-  async function withDaemon(run: (d: Awaited<ReturnType<typeof startDaemon>>) => Promise<void>): Promise<void> {
-    const d = await startDaemon(e)
-    try {
-      await run(d)
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  }
-  const whoami = async () => JSON.parse((await steme(e, ['whoami', '--json'])).stdout).agent as string
-  /** A write through the daemon with a read token is refused with the daemon's 403. */
-  async function refusedForReadToken(d: {url: string}, name: string, args: string[]): Promise<void> {
-    const reader = (await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', name])).stdout.trim()
-    const refused = await steme(e, [...args, '--remote', d.url, '--token', reader])
-    expect(refused.code).not.toBe(0)
-    expect(refused.stderr).toMatch(/this route needs a write token/)
-  }
-
-  it('vote goes through the daemon, found on this machine or with --remote: signed here, stored there', () =>
-    withDaemon(async (d) => {
-      const target = ids.find((id) => id)!
-      const up = await steme(e, ['vote', target.slice(0, 12), 'up', '--json'])
-      expect(up.code, up.stderr).toBe(0)
-      expect(up.stderr).toMatch(/holds this store: going through it/)
-      const upVote = JSON.parse(up.stdout)
-      expect(upVote).toMatchObject({target, weight: 1})
-      const down = await steme(e, ['vote', target, 'down', '--remote', d.url, '--token', token, '--json'])
-      expect(down.code, down.stderr).toBe(0)
-      const downVote = JSON.parse(down.stdout)
-      // Both are stored in the daemon's store, signed by this key, and cite their target.
-      const shown = JSON.parse((await steme(e, ['show', target, '--json'])).stdout)
-      expect(shown.citedBy).toEqual(expect.arrayContaining([expect.objectContaining({id: upVote.id, kind: 'vote'}), expect.objectContaining({id: downVote.id, kind: 'vote'})]))
-      const vote = JSON.parse((await steme(e, ['show', downVote.id, '--json'])).stdout)
-      expect(vote).toMatchObject({signature: 'valid', record: {kind: 'vote', target, weight: -1, agent: await whoami()}})
-      // Refusals keep their codes across the wire: an unknown id, a vote on a vote, a read token.
-      const unknown = await steme(e, ['vote', 'e'.repeat(64), 'up'])
-      expect(unknown.code).toBe(1)
-      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
-      const onVote = await steme(e, ['vote', downVote.id, 'up'])
-      expect(onVote.code).toBe(1)
-      expect(onVote.stderr).toContain('votes are on assertions')
-      await refusedForReadToken(d, 'voter-read', ['vote', target, 'up'])
-    }))
-
-  it('retract goes through the daemon, by id or by --source: signed here, stored there; the cascade is not counted', () =>
-    withDaemon(async (d) => {
-      const added = await steme(e, ['assert', 'drug:warfarin', 'dose', '5mg', '--source', 'lab:remote-batch', '--json'])
-      expect(added.code, added.stderr).toBe(0)
-      const target = JSON.parse(added.stdout).id as string
-      const other = JSON.parse((await steme(e, ['assert', 'drug:warfarin', 'half_life', '40h', '--json'])).stdout).id as string
-      const byId = await steme(e, ['retract', other.slice(0, 12), '--reason', 'typo', '--json'])
-      expect(byId.code, byId.stderr).toBe(0)
-      expect(byId.stderr).toMatch(/holds this store: going through it/)
-      expect(byId.stderr).toContain('note: through steme serve: the cascade is not counted here')
-      const me = await whoami()
-      // The shape of local mode, less what needs reads across the store.
-      const r = JSON.parse(byId.stdout)
-      expect(r).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), agent: me, target: other, targetKind: 'assertion', viewer: me, trusted: true})
-      const bySource = await steme(e, ['retract', '--source', 'lab:remote-batch', '--remote', d.url, '--token', token, '--json'])
-      expect(bySource.code, bySource.stderr).toBe(0)
-      expect(JSON.parse(bySource.stdout)).toMatchObject({agent: me, source: 'lab:remote-batch', trusted: true})
-      expect(JSON.parse(bySource.stdout).direct).toBeUndefined()
-      // Both are stored in the daemon's store, signed by this key, and take effect there.
-      for (const [id, by] of [[other, r.id], [target, JSON.parse(bySource.stdout).id]]) {
-        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
-        expect(shown.state, id).toBe('retracted')
-        const rec = JSON.parse((await steme(e, ['show', by, '--json'])).stdout)
-        expect(rec).toMatchObject({signature: 'valid', record: {kind: 'retract', agent: me}})
-      }
-      // Refusals keep their codes across the wire: an unknown id, a retraction of a retraction, a read token.
-      const unknown = await steme(e, ['retract', 'e'.repeat(64)])
-      expect(unknown.code).toBe(1)
-      expect(unknown.stderr).toContain(`no record ${'e'.repeat(64)}`)
-      const again = await steme(e, ['retract', r.id.slice(0, 12)])
-      expect(again.code).toBe(1)
-      expect(again.stderr).toContain('is itself a retraction; retractions are permanent')
-      await refusedForReadToken(d, 'retract-read', ['retract', target])
-    }))
-
-  it('trust goes through the daemon, found on this machine or with --remote: signed here, stored there; tiers are not checked', () =>
-    withDaemon(async (d) => {
-      const me = await whoami()
-      const colleague = testKey(71).publicHex
-      const auto = await steme(e, ['trust', colleague, '0.8', '--json'])
-      expect(auto.code, auto.stderr).toBe(0)
-      expect(auto.stderr).toMatch(/holds this store: going through it/)
-      expect(auto.stderr).toContain("note: through steme serve: whether this endorsement drops or raises anyone's tier is not checked here")
-      const first = JSON.parse(auto.stdout)
-      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), target: colleague, weight: 0.8})
-      const remote = await steme(e, ['trust', colleague, '0.5', '--remote', d.url, '--token', token, '--json'])
-      expect(remote.code, remote.stderr).toBe(0)
-      const second = JSON.parse(remote.stdout)
-      // Both are stored in the daemon's store, signed by this key.
-      for (const [id, weight] of [[first.id, 0.8], [second.id, 0.5]] as const) {
-        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
-        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'trust', agent: me, target: colleague, weight}})
-      }
-      // Refused before anything is sent, as locally: a short key, your own key; and a read token by the daemon.
-      const short = await steme(e, ['trust', colleague.slice(0, 16), '1'])
-      expect(short.code).toBe(2)
-      expect(short.stderr).toContain('is not an agent key: it has 16 hex chars')
-      const self = await steme(e, ['trust', me, '1'])
-      expect(self.code).not.toBe(0)
-      expect(self.stderr).toContain('an agent cannot endorse itself')
-      await refusedForReadToken(d, 'trust-read', ['trust', colleague, '1'])
-    }))
-
-  it('epoch goes through the daemon, found on this machine or with --remote: signed here, stored there; a redefinition is not checked', () =>
-    withDaemon(async (d) => {
-      const me = await whoami()
-      const auto = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-07-01', '--note', 'new guideline', '--json'])
-      expect(auto.code, auto.stderr).toBe(0)
-      expect(auto.stderr).toMatch(/holds this store: going through it/)
-      expect(auto.stderr).toContain('note: through steme serve: whether this redefines an earlier epoch "remote-q3" is not checked here')
-      const first = JSON.parse(auto.stdout)
-      expect(first).toEqual({id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'remote-q3', starts: '2026-07-01', agent: me, viewer: me, trusted: true})
-      // A second declaration of the name: locally a note says it redefines the first; here it is left out.
-      const remote = await steme(e, ['epoch', 'remote-q3', '--starts', '2026-08-01', '--remote', d.url, '--token', token, '--json'])
-      expect(remote.code, remote.stderr).toBe(0)
-      const second = JSON.parse(remote.stdout)
-      expect(second.redefines).toBeUndefined()
-      expect(remote.stderr).not.toContain('was declared before')
-      for (const [id, starts] of [[first.id, '2026-07-01'], [second.id, '2026-08-01']]) {
-        const shown = JSON.parse((await steme(e, ['show', id, '--json'])).stdout)
-        expect(shown).toMatchObject({signature: 'valid', record: {kind: 'epoch', agent: me, name: 'remote-q3', starts}})
-      }
-      await refusedForReadToken(d, 'epoch-read', ['epoch', 'remote-q4', '--starts', '2026-10-01'])
-    }))
-
-  it('token commands: create shows the token once, list never shows secrets, revoke refuses it', async () => {
-    const created = JSON.parse((await steme(e, ['serve', 'token', 'create', '--role', 'read', '--name', 'tmp', '--json'])).stdout)
-    const listed = (await steme(e, ['serve', 'token', 'list', '--json'])).stdout
-    expect(listed).not.toContain(created.token)
-    expect(listed).not.toContain('hash')
-    expect(JSON.parse(listed).tokens.map((t: {name: string}) => t.name)).toContain('tmp')
-    const file = readFileSync(join(e.dir, '.steme', 'state', 'tokens.json'), 'utf8')
-    expect(file).not.toContain(created.token)
-    const d = await startDaemon(e)
-    try {
-      expect((await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])).code).toBe(0)
-      expect((await steme(e, ['serve', 'token', 'revoke', 'tmp'])).code).toBe(0)
-      const refused = await steme(e, ['log', '--remote', d.url, '--token', created.token, '--json'])
-      expect(refused.code).toBe(2) // a revoked token is a configuration error, as a missing one is
-      expect(JSON.parse(refused.stdout).error.code).toBe('unauthorized')
-      const unknown = await steme(e, ['serve', 'token', 'revoke', 'nope'])
-      expect(unknown.code).toBe(2) // a name that names no token is a usage error, as for remotes and keys
-    } finally {
-      d.proc.kill('SIGTERM')
-      await d.exited
-    }
-  })
-})
-
-describe('SIGTERM during a large ingest', () => {
-  it('loses no acknowledged record', async () => {
-    await initHash()
-    const e = makeEnv()
-    try {
-      expect((await steme(e, ['init', '--dir', e.dir])).code).toBe(0)
-      const token = (await steme(e, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
-      const d = await startDaemon(e)
-      const key = testKey(7)
-      const batches = Array.from({length: 30}, (_, b) => Array.from({length: 1000}, (_, i) => assertion({subject: `load:${b}`, predicate: 'i', value: i}, key)))
-      const acked: string[] = []
-      let refused = 0
-      let sent = 0
-      const post = async (batch: (typeof batches)[number]) => {
-        try {
-          const res = await fetch(`${d.url}/v1/records?detail=ids`, {method: 'POST', headers: {authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson'}, body: ndjson(batch)})
-          if (res.status !== 200) return void refused++
-          const body = await res.json()
-          expect(body.rejected).toBe(0)
-          acked.push(...body.ids.added, ...body.ids.present)
-        } catch {
-          refused++ // connection refused or reset: not acknowledged
-        }
-      }
-      // Two writers, so a request is in flight when the signal lands.
-      const worker = async () => {
-        while (sent < batches.length) {
-          const batch = batches[sent++]
-          if (sent === 6) d.proc.kill('SIGTERM')
-          await post(batch)
-        }
-      }
-      await Promise.all([worker(), worker()])
-      expect(await d.exited).toBe(0)
-      expect(acked.length).toBeGreaterThan(0)
-      expect(refused).toBeGreaterThan(0)
-      const store = await DuckDBStore.open(join(e.dir, '.steme', 'store.duckdb'))
-      try {
-        const have = await store.has(acked)
-        expect(acked.filter((id) => !have.has(id))).toEqual([])
-      } finally {
-        await store.close()
-      }
-    } finally {
-      rmSync(e.dir, {recursive: true, force: true})
-    }
-  })
+    }),
+  )
 })
 
 
@@ -675,8 +342,8 @@ describe('sync over HTTP against steme serve', () => {
   it('read tokens pull, write tokens push; no token is refused; pushes reach /v1/events and metrics', async () => {
     await inTwoStores(async (a, b) => {
       await steme(b, ['ingest', '-'], '{"subject":"site:b","predicate":"p","value":3}\n')
-      const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
-      const write = (await steme(a, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
+      const read = tokenFor(a, 'read')
+      const write = tokenFor(a, 'write')
       await whileServing(a, [], async (d) => {
         const sse = await fetch(`${d.url}/v1/events?subject=site:`, {headers: {authorization: `Bearer ${read}`}})
         const reader = sse.body!.getReader()
@@ -714,7 +381,7 @@ describe('sync over HTTP against steme serve', () => {
 describe('steme serve on a port fetch refuses', () => {
   it('serves it, warns that browsers and fetch will not connect, and steme pulls from it', async () => {
     await inTwoStores(async (a, b) => {
-      const read = (await steme(a, ['serve', 'token', 'create', '--role', 'read'])).stdout.trim()
+      const read = tokenFor(a, 'read')
       const port = await freeFetchBlockedPort()
       await whileServing(a, ['--port', String(port)], async (d) => {
         expect(d.url).toBe(`http://127.0.0.1:${port}`)

@@ -152,9 +152,14 @@ describe('GET /v1/conflicts answers a bounded page, and pages exactly with after
 
   it('pages of any size give every pair exactly once, in rank order, across runs of tied scores', async () => {
     for (const size of [1, 3, 97, 333, PAIRS - 1, PAIRS, PAIRS + 1]) {
-      // Every page is a pass over the store: of the smallest, the first 40 are enough.
-      const got = size <= 3 ? (await pagesUpTo(size, 40)).flat() : (await pages('', size)).flat()
-      const want = size <= 3 ? all.slice(0, 40 * size) : all
+      // Every page is a pass over the store: of the smallest, the first 20 are enough, as long as
+      // they go past the end of a subject within a run of tied scores (checked below).
+      const got = size <= 3 ? (await pagesUpTo(size, 20)).flat() : (await pages('', size)).flat()
+      const want = size <= 3 ? all.slice(0, 20 * size) : all
+      if (size <= 3) {
+        expect(new Set(want.map((r) => r.conflict)).size, `pages of ${size}`).toBe(1)
+        expect(new Set(want.map((r) => r.subject)).size, `pages of ${size}`).toBeGreaterThan(1)
+      }
       expect(got.map(key), `pages of ${size}`).toEqual(want.map(key))
     }
   }, 120_000)
@@ -256,27 +261,25 @@ describe('GET /v1/conflicts answers a bounded page, and pages exactly with after
     }
   }, 60_000)
 
-  it('steme conflicts through the daemon prints, without --limit, the same bytes as the whole list asked for at once', async () => {
+  // One test, not two: the output through the daemon without --limit is what both compare (the
+  // same bytes as the whole list asked for at once, and what the store at hand prints), so each
+  // command runs once; the daemon is stopped last, for the store at hand.
+  it('steme conflicts through the daemon prints, without --limit, the same bytes as the whole list asked for at once, and as it prints with the store at hand', async () => {
+    const through: Record<string, string> = {}
     for (const args of [['conflicts', '--json'], ['conflicts']]) {
       const paged = await steme(e, args)
       expect(paged.code, paged.stderr).toBe(0)
       const whole = await steme(e, [...args, '--limit', String(PAIRS + 10)])
       expect(whole.code, whole.stderr).toBe(0)
       expect(paged.stdout).toBe(whole.stdout)
+      through[args.join(' ')] = paged.stdout
     }
-  }, 120_000)
-
-  it('steme conflicts through the daemon prints the whole list, as it prints it with the store at hand', async () => {
-    const through = await steme(e, ['conflicts', '--json'])
-    expect(through.code, through.stderr).toBe(0)
-    const human = await steme(e, ['conflicts'])
-    expect(human.code, human.stderr).toBe(0)
     await d.stop()
     const local = await steme(e, ['conflicts', '--json'])
     expect(local.code, local.stderr).toBe(0)
-    expect(JSON.parse(through.stdout)).toEqual(JSON.parse(local.stdout))
+    expect(JSON.parse(through['conflicts --json'])).toEqual(JSON.parse(local.stdout))
     expect(JSON.parse(local.stdout).conflicts).toHaveLength(PAIRS)
     const localHuman = await steme(e, ['conflicts'])
-    expect(human.stdout).toBe(localHuman.stdout)
+    expect(through.conflicts).toBe(localHuman.stdout)
   }, 120_000)
 })

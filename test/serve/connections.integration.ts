@@ -1,10 +1,10 @@
 /** The daemon's bound on open connections, over real sockets: past it a connection is closed unanswered, and that is logged and counted, never silent. */
-import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {Writable} from 'node:stream'
-import {afterEach, describe, expect, it} from 'vitest'
-import {inFreshStore, startDaemon, steme, type Daemon} from './daemon.js'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {makeEnv, startDaemon, steme, type Daemon, type Env} from './daemon.js'
 import {startHarness, type Harness} from './harness.js'
 
 /** A connection that has had an answer on it (so the daemon has surely counted it), kept open. */
@@ -94,7 +94,7 @@ describe('--max-connections, in-process', () => {
     const refusals = () => log.split('\n').filter((l) => l.includes('refused')).map((l) => JSON.parse(l) as {refused: number; msg: string})
     const get = `GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
     // A quiet period short enough to wait out.
-    h = await startHarness({maxConnections: 1, refusalLogMs: 1000, logger: {level: 'warn', stream}})
+    h = await startHarness({maxConnections: 1, refusalLogMs: 200, logger: {level: 'warn', stream}})
     open.push(await openConnection(h.url))
     for (let i = 0; i < 4; i++) expect(await exchange(h.url, get)).toBe('')
     const sum = () => refusals().reduce((t, l) => t + l.refused, 0)
@@ -134,9 +134,21 @@ describe('steme serve --max-connections and [serve] max_connections', () => {
     await d?.stop()
     d = undefined
   })
+  // One store for these tests, made once: each starts its own daemons on it, and the one that
+  // changes its config puts the config back.
+  let store: Env | undefined
+  beforeAll(async () => {
+    store = makeEnv()
+    const init = await steme(store, ['init', '--dir', store.dir])
+    expect(init.code, init.stderr).toBe(0)
+  })
+  afterAll(() => {
+    if (store) rmSync(store.dir, {recursive: true, force: true})
+  })
+  const inStore = (fn: (e: Env) => Promise<void>) => fn(store!)
 
   it('the flag bounds the daemon, its JSON log says so, and the CLI that meets the bound is told why', async () => {
-    await inFreshStore(async (e) => {
+    await inStore(async (e) => {
       d = await startDaemon(e, ['--max-connections', '2'])
       for (let i = 0; i < 2; i++) open.push(await openConnection(d.url))
       const stats = await steme(e, ['stats'])
@@ -159,7 +171,7 @@ describe('steme serve --max-connections and [serve] max_connections', () => {
       }
     })()
     if (!Number.isFinite(limits)) return
-    await inFreshStore(async (e) => {
+    await inStore(async (e) => {
       d = await startDaemon(e, ['--max-connections', '0'])
       for (let i = 0; i < 50 && !d.log().includes('steme serve ready'); i++) await new Promise((r) => setTimeout(r, 20))
       expect(d.log()).toContain(`this process may open at most ${limits} files, and each connection takes one: connections past about ${limits - 64} fail unseen before any limit refuses them`)
@@ -176,24 +188,28 @@ describe('steme serve --max-connections and [serve] max_connections', () => {
   })
 
   it('the config sets it when the flag does not; a value that is not a count is a config error', async () => {
-    await inFreshStore(async (e) => {
+    await inStore(async (e) => {
       const config = join(e.dir, '.steme', 'config.toml')
       const original = readFileSync(config, 'utf8')
-      appendFileSync(config, '\n[serve]\nmax_connections = 1\n')
-      d = await startDaemon(e)
-      open.push(await openConnection(d.url))
-      expect(await exchange(d.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('')
-      await d.stop()
-      // The flag wins over the config.
-      d = await startDaemon(e, ['--max-connections', '5'])
-      open.push(await openConnection(d.url))
-      expect(await exchange(d.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/)
-      await d.stop()
-      d = undefined
-      writeFileSync(config, original + '\n[serve]\nmax_connections = -1\n')
-      const bad = await steme(e, ['serve', '--port', '0'])
-      expect(bad.code).toBe(2)
-      expect(bad.stderr).toMatch(/serve\.max_connections must be a whole number of connections >= 0/)
+      try {
+        appendFileSync(config, '\n[serve]\nmax_connections = 1\n')
+        d = await startDaemon(e)
+        open.push(await openConnection(d.url))
+        expect(await exchange(d.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('')
+        await d.stop()
+        // The flag wins over the config.
+        d = await startDaemon(e, ['--max-connections', '5'])
+        open.push(await openConnection(d.url))
+        expect(await exchange(d.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/)
+        await d.stop()
+        d = undefined
+        writeFileSync(config, original + '\n[serve]\nmax_connections = -1\n')
+        const bad = await steme(e, ['serve', '--port', '0'])
+        expect(bad.code).toBe(2)
+        expect(bad.stderr).toMatch(/serve\.max_connections must be a whole number of connections >= 0/)
+      } finally {
+        writeFileSync(config, original)
+      }
     })
   })
 })

@@ -1,8 +1,10 @@
 /** GET /v1/events resumes where a stream left off (Last-Event-ID), exactly, or says it cannot: records stored later may carry older stamps. */
-import {rmSync} from 'node:fs'
+import {cpSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import type {SignedRecord} from '../../src/core/record.js'
 import type {ServeOptions} from '../../src/serve/app.js'
+import {TokenFile} from '../../src/serve/tokens.js'
 import {assertion, stamp, testKey} from '../helpers/records.js'
 import {makeEnv, startDaemon, steme, type Daemon, type Env} from './daemon.js'
 import {ndjson, startHarness, type Harness} from './harness.js'
@@ -158,10 +160,12 @@ describe('GET /v1/events resumes across a sync push of older records (a real ste
     b.env = {...b.env, XDG_CONFIG_HOME: a.env.XDG_CONFIG_HOME}
     dirs.push(a, b)
     expect((await steme(a, ['init', '--dir', a.dir])).code).toBe(0)
-    expect((await steme(b, ['init', '--dir', b.dir])).code).toBe(0)
+    // The peer's store: a copy of the one init just made (both sign with the same key), not a second init.
+    cpSync(join(a.dir, '.steme'), join(b.dir, '.steme'), {recursive: true})
     // The peer's record is stamped now, before anything the daemon will be sent.
     expect((await steme(b, ['ingest', '-'], '{"subject":"site:peer","predicate":"p","value":0}\n')).code).toBe(0)
-    const write = (await steme(a, ['serve', 'token', 'create', '--role', 'write'])).stdout.trim()
+    // Made here by the code behind `steme serve token create`, rather than by spawning it.
+    const write = TokenFile.forStateDir(join(a.dir, '.steme', 'state')).create('write').token
     let d = await startDaemon(a)
     daemons.push(d)
     const headers = (lastEventId?: string): Record<string, string> => ({authorization: `Bearer ${d.token}`, ...(lastEventId ? {'last-event-id': lastEventId} : {})})
