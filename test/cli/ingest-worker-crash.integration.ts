@@ -96,3 +96,24 @@ it('a worker that dies: internal error, exit 1, with what was stored and the tai
   expect(progress.rejected + res.rejected).toBe(lines.filter((l) => l === '{bad json').length)
   expect(sb.json<{records: number}>(['stats']).records).toBe(lines.filter((l) => l.startsWith('{"subject"')).length)
 }, 180_000)
+
+it('from stdin: the way to go on names --format ndjson, so the rest is read as lines whatever its first line looks like', () => {
+  const r = sb.run(['ingest', '-', '--threads', '2', '--json'], {input: lines.join('\n') + '\n', env: {NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, STOP_WORKER_AT_CHUNK: '6'}})
+  expect(r.code, r.stderr).toBe(1)
+  const {error} = JSON.parse(r.stdout) as {error: {code: string; hint: string; progress: {added: number; lastLine: number}}}
+  expect(error.code).toBe('internal')
+  const {lastLine} = error.progress
+  expect(lastLine).toBeGreaterThan(0)
+  const m = new RegExp(`every line up to ${lastLine} of stdin was stored or rejected, and none after it stored: to go on, feed the input from line ${lastLine + 1} to \`steme ([^\`]*)\``).exec(error.hint)
+  expect(m, error.hint).not.toBeNull()
+  const goOn = m![1].split(' ')
+  expect(goOn).toEqual(['ingest', '--format', 'ndjson', '-'])
+  // The command as given, fed a rest whose first line is a stray JSON array (a bad line, as any
+  // line of NDJSON may be): it is rejected alone, not taken for the start of a JSON array document.
+  const before = sb.json<{records: number}>(['stats']).records
+  const rest = ['["stray"]', ...lines.slice(lastLine, lastLine + 50)]
+  const more = sb.run([...goOn, '--json'], {input: rest.join('\n') + '\n'})
+  const res = JSON.parse(more.stdout) as {added: number; rejected: number}
+  expect(res.rejected).toBe(1 + rest.slice(1).filter((l) => l === '{bad json').length)
+  expect(sb.json<{records: number}>(['stats']).records).toBe(before + rest.slice(1).filter((l) => l.startsWith('{"subject"')).length)
+}, 180_000)
