@@ -6,7 +6,7 @@ import {visible} from './core/text.js'
 import {hideSeeds} from './core/redact.js'
 import {closest} from './core/words.js'
 import type {Runtime, RuntimeOptions, StoreWait} from './runtime.js'
-import {isStdoutClosed, isStdoutFailed, stdoutDone, watchStdout} from './stdout.js'
+import {endPartialLine, isStdoutClosed, isStdoutFailed, stdoutDone, watchStdout} from './stdout.js'
 import type {RemoteClient} from './serve/client.js'
 
 /** What self in a lens means, for the --help of the commands that take a lens and can go through a daemon. */
@@ -235,6 +235,8 @@ export abstract class StemeCommand extends Command {
       process.exitCode = renderError(new UserError(message, {hint: `see \`steme ${this.id?.replaceAll(':', ' ') ?? ''} --help\``}), this.jsonEnabled())
       return
     }
+    // A listing streamed part way (log, conflicts) has no end to its document: the error's own goes on the next line.
+    if (this.jsonEnabled()) endPartialLine()
     process.exitCode = renderError(err, this.jsonEnabled())
   }
 

@@ -27,6 +27,8 @@ export class StdoutFailed extends Error {
 
 let closed = false
 let failed = false
+/** Whether the last text writeOut wrote ended part way through a line (a JSON listing between its items). */
+let midLine = false
 let watching = false
 /** What the command did before printing it (a record stored), said if printing it then fails. */
 let done: string | undefined
@@ -104,6 +106,7 @@ export async function writeOut(text: string): Promise<void> {
   watchStdout()
   if (closed) throw new StdoutClosed()
   if (failed) throw new StdoutFailed()
+  if (text) midLine = !text.endsWith('\n')
   if (!process.stdout.write(text)) {
     // 'close' and 'error' too: a reader that goes away while the write waits never drains it.
     const ac = new AbortController()
@@ -120,6 +123,18 @@ export async function writeOut(text: string): Promise<void> {
   await new Promise<void>((r) => setImmediate(r))
   if (closed) throw new StdoutClosed()
   if (failed) throw new StdoutFailed()
+}
+
+/**
+ * Ends the line a listing cut short by an error left open (`log --json` stops between two of its
+ * records), so the error document written after it stands on a line of its own, the last one, where
+ * a script can find it, rather than glued to the end of the last record. Nothing when stdout is at
+ * the start of a line, or its reader has gone.
+ */
+export function endPartialLine(): void {
+  if (!midLine || closed || failed) return
+  midLine = false
+  process.stdout.write('\n')
 }
 
 /** About how much text one write carries when a listing is written in pieces. */

@@ -175,7 +175,7 @@ class WorkerScanner implements Scanner {
         out[id] = outcome
         if (--left === 0) done(undefined)
       }
-      const fail = (e: Error) => done(undefined, new BugError(`regex worker failed: ${e.stack ?? e.message}`))
+      const fail = (e: Error) => done(undefined, new BugError(`regex worker failed: ${String(e)}`, {cause: e}))
       const exited = (code: number) => done(undefined, new BugError(`regex worker exited (code ${code})`))
       const watchdog = setInterval(
         () => {

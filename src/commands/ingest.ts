@@ -92,7 +92,7 @@ one after another, as \`jq .\` writes records.`
       const file = shellWord(args.file)
       const rest =
         args.file === '-'
-          ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest${csv ? ' --format csv' : ''}${same} -\``
+          ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest --format ${res.format}${same} -\``
           : `${csv ? `(head -n 1 ${file}; tail -n +${at! + 1} ${file})` : `tail -n +${at! + 1} ${file}`} | steme ingest --format ${res.format}${same} -`
       this.note(
         res.interrupted.unread
@@ -135,7 +135,7 @@ function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: st
       done.lastLine === undefined
         ? ''
         : at.file === '-'
-          ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest${at.same} -\``
+          ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest --format ndjson${at.same} -\``
           : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${shellWord(at.file)} | steme ingest --format ndjson${at.same} -`
     hint = `${counts}${rest}${hint ? `; ${hint}` : ''}`
   }

@@ -51,6 +51,9 @@ export class BugError extends Error {
   constructor(message: string, opts: {cause?: unknown; hint?: string; details?: Record<string, unknown>} = {}) {
     super(message, opts.cause === undefined ? undefined : {cause: opts.cause})
     this.name = 'BugError'
+    // The message is said to the user (and written into --json documents): the cause's stack stays
+    // in this one's, for STEME_DEBUG and the daemon's log, where a bug is looked into.
+    if (opts.cause instanceof Error && opts.cause.stack && this.stack) this.stack += `\ncaused by: ${opts.cause.stack}`
     if (opts.hint !== undefined) this.hint = opts.hint
     if (opts.details) this.details = opts.details
   }

@@ -15,7 +15,8 @@ parentPort!.on('message', (job: ChunkJob) => {
     const r = processChunk(job, key, noKeyReason)
     parentPort!.postMessage(r, r.cols ? [r.cols.ids.buffer as ArrayBuffer, r.cols.sigs.buffer as ArrayBuffer] : [])
   } catch (e) {
-    parentPort!.postMessage({seq: job.seq, fatal: (e as Error).stack ?? String(e)})
+    // Said apart: the error's words go into the message the user sees, its stack only where a bug is looked into.
+    parentPort!.postMessage({seq: job.seq, fatal: String(e), stack: (e as Error | undefined)?.stack})
   }
 })
 parentPort!.postMessage({ready: true, crypto})

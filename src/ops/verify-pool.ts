@@ -51,15 +51,16 @@ class WorkerPool implements ChunkRunner {
     this.queued.set(w, 0)
     // Read now: a worker that has exited reports -1.
     const thread = w.threadId
-    w.on('message', (m: ChunkResult & {fatal?: string}) => {
+    w.on('message', (m: ChunkResult & {fatal?: string; stack?: string}) => {
       const p = this.pending.get(m.seq)
       if (!p) return
       this.pending.delete(m.seq)
       this.release(w)
-      if (m.fatal) p.reject(new BugError(`ingest worker failed: ${m.fatal}`))
+      if (m.fatal) p.reject(new BugError(`ingest worker failed: ${m.fatal}`, {cause: m.stack ? Object.assign(new Error(m.fatal), {stack: m.stack}) : undefined}))
       else p.resolve({...m, seq: p.seq})
     })
-    w.on('error', (e) => this.lost(w, `ingest worker ${thread} failed: ${e.stack ?? e.message}`))
+    // The error's own words in the message, which the user sees; its stack only where a bug is looked into (STEME_DEBUG).
+    w.on('error', (e) => this.lost(w, `ingest worker ${thread} failed: ${String(e)}`, e))
     w.on('exit', (code) => this.lost(w, `ingest worker ${thread} exited (code ${code})`))
   }
 
@@ -67,12 +68,12 @@ class WorkerPool implements ChunkRunner {
    * A worker died (an uncaught error, an exit, out of memory): its jobs cannot finish, so they fail
    * as the bug they are, and the rest of the pool carries on (with a replacement while allowed).
    */
-  private lost(w: Worker, how: string) {
+  private lost(w: Worker, how: string, cause?: Error) {
     if (!this.queued.delete(w)) return
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue
       this.pending.delete(id)
-      p.reject(new BugError(`${how} while checking a chunk of input`))
+      p.reject(new BugError(`${how} while checking a chunk of input`, {cause}))
     }
     if (!this.closing && this.respawnsLeft > 0) {
       this.respawnsLeft--

@@ -70,6 +70,30 @@ describe('steme ingest, interrupted', () => {
     expect(sb.run(['fsck']).code).toBe(0)
   })
 
+  it('from a pipe, the way to go on names --format ndjson: the line it stopped before may look like a JSON array', async () => {
+    const p = spawn(process.execPath, [BIN, 'ingest', '-'], {cwd: sb.dir, env: sb.env})
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    // A bad line, cut where the input stops for now: what is fed after the stop starts with it.
+    const input = facts(0, 2000) + '["a stray line"]\n' + facts(2000, 2100)
+    p.stdin.write(input.slice(0, input.indexOf('["a stray') + 4), 'utf8')
+    await new Promise((r) => setTimeout(r, 2500))
+    p.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(130)
+    const m = /interrupted after line (\d+) of stdin: .*to go on: feed the input from line (\d+) to `steme ([^`]*)`/.exec(stderr)
+    expect(m, stderr).not.toBeNull()
+    const at = Number(m![1])
+    expect(Number(m![2])).toBe(at + 1)
+    const goOn = m![3].split(' ')
+    expect(goOn).toEqual(['ingest', '--format', 'ndjson', '-'])
+    // The command as given, fed the input from that line: the stray line rejected alone, every fact stored once.
+    const rest = sb.run(goOn, {input: input.split('\n').slice(at).join('\n')})
+    expect(rest.code, rest.stderr).toBe(1)
+    expect(rest.stdout).toContain(`${2100 - at} added, 0 already present, 1 rejected`)
+    expect(count()).toBe(2100)
+  })
+
   it('stopped with --store, the way to go on names that store (quoted as the shell needs), not the one found from here', async () => {
     const other = join(sb.dir, 'other store')
     mkdirSync(other)

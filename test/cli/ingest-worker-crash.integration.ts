@@ -96,3 +96,64 @@ it('a worker that dies: internal error, exit 1, with what was stored and the tai
   expect(progress.rejected + res.rejected).toBe(lines.filter((l) => l === '{bad json').length)
   expect(sb.json<{records: number}>(['stats']).records).toBe(lines.filter((l) => l.startsWith('{"subject"')).length)
 }, 180_000)
+
+it('from stdin: the way to go on names --format ndjson, so the rest is read as lines whatever its first line looks like', () => {
+  const r = sb.run(['ingest', '-', '--threads', '2', '--json'], {input: lines.join('\n') + '\n', env: {NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, STOP_WORKER_AT_CHUNK: '6'}})
+  expect(r.code, r.stderr).toBe(1)
+  const {error} = JSON.parse(r.stdout) as {error: {code: string; hint: string; progress: {added: number; lastLine: number}}}
+  expect(error.code).toBe('internal')
+  const {lastLine} = error.progress
+  expect(lastLine).toBeGreaterThan(0)
+  const m = new RegExp(`every line up to ${lastLine} of stdin was stored or rejected, and none after it stored: to go on, feed the input from line ${lastLine + 1} to \`steme ([^\`]*)\``).exec(error.hint)
+  expect(m, error.hint).not.toBeNull()
+  const goOn = m![1].split(' ')
+  expect(goOn).toEqual(['ingest', '--format', 'ndjson', '-'])
+  // The command as given, fed a rest whose first line is a stray JSON array (a bad line, as any
+  // line of NDJSON may be): it is rejected alone, not taken for the start of a JSON array document.
+  const before = sb.json<{records: number}>(['stats']).records
+  const rest = ['["stray"]', ...lines.slice(lastLine, lastLine + 50)]
+  const more = sb.run([...goOn, '--json'], {input: rest.join('\n') + '\n'})
+  const res = JSON.parse(more.stdout) as {added: number; rejected: number}
+  expect(res.rejected).toBe(1 + rest.slice(1).filter((l) => l === '{bad json').length)
+  expect(sb.json<{records: number}>(['stats']).records).toBe(before + rest.slice(1).filter((l) => l.startsWith('{"subject"')).length)
+}, 180_000)
+
+// A verify worker thread that throws (an uncaught error in it), and one handed a chunk it fails on
+// (its job's input taken away on the way, so checking it throws): a bug either way.
+const THROW_IN_WORKER = `import {isMainThread, parentPort, Worker} from 'node:worker_threads'
+const at = Number(process.env.BREAK_CHUNK_AT)
+if (!isMainThread && parentPort && process.env.BREAK_HOW === 'throw') {
+  let n = 0
+  parentPort.on('message', (m) => {
+    if (m !== null && typeof m === 'object' && typeof m.seq === 'number' && ++n === at) setImmediate(() => { throw new Error('worker boom') })
+  })
+}
+if (isMainThread && process.env.BREAK_HOW === 'fail') {
+  let posted = 0
+  const post = Worker.prototype.postMessage
+  Worker.prototype.postMessage = function (msg, transfer) {
+    if (msg === null || typeof msg !== 'object' || typeof msg.seq !== 'number' || ++posted !== at) return post.call(this, msg, transfer)
+    return post.call(this, {...msg, lines: undefined, text: undefined}, [])
+  }
+}
+`
+
+it.each(['throw', 'fail'])('a worker that %ss: its error in the message, its stack only on stderr with STEME_DEBUG, never in the JSON document', (how) => {
+  const breaker = join(sb.dir, 'break-worker.mjs')
+  writeFileSync(breaker, THROW_IN_WORKER)
+  const env = {NODE_OPTIONS: `--import=${pathToFileURL(breaker).href}`, BREAK_HOW: how, BREAK_CHUNK_AT: '2'}
+  const r = sb.run(['ingest', file, '--threads', '2', '--json'], {env})
+  expect(r.code, r.stderr).toBe(1)
+  const out = r.stdout.trim().split('\n')
+  expect(out).toHaveLength(1)
+  const {error} = JSON.parse(out[0]) as {error: {code: string; message: string}}
+  expect(error.code).toBe('internal')
+  expect(error.message).toMatch(how === 'throw' ? /^ingest worker \d+ failed: Error: worker boom while checking a chunk of input$/ : /^ingest worker failed: TypeError: /)
+  expect(error.message).not.toMatch(/\n|\bat .*:\d+:\d+/)
+  expect(r.stderr).not.toMatch(/\n\s+at /)
+  // Looking into the bug: the worker's own stack, on stderr.
+  const debug = sb.run(['ingest', file, '--threads', '2', '--json'], {env: {...env, STEME_DEBUG: '1'}})
+  expect(debug.code).toBe(1)
+  expect(debug.stderr).toMatch(how === 'throw' ? /caused by: Error: worker boom\n\s+at .*break-worker\.mjs/ : /caused by: TypeError: [^\n]*\n\s+at .*ingest-check\.js/)
+  expect((JSON.parse(debug.stdout) as {error: {message: string}}).error.message).not.toMatch(/\n/)
+}, 180_000)

@@ -32,7 +32,7 @@ export interface HostConfig {
   identityFiles: {file: string; from: Origin}[]
   identitiesOnly?: boolean
   knownHostsFiles?: {files: string[]; from: Origin}
-  /** GlobalKnownHostsFile (default /etc/ssh/ssh_known_hosts and ssh_known_hosts2): read for @revoked keys. */
+  /** GlobalKnownHostsFile (default /etc/ssh/ssh_known_hosts and ssh_known_hosts2): a key listed there is known, one marked @revoked refused; never written to. */
   globalKnownHostsFiles: string[]
   strictHostKeyChecking?: {value: StrictHostKeyChecking; from: Origin}
   hostKeyAlias?: string
