@@ -249,6 +249,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     subject: subject || res!.subject,
     predicate: predicate || res!.predicate,
     ...(highest ? {conflict: highest.conflict} : {}),
+    ...(highest?.stretch ? {conflictAt: highest.stretch.date} : {}),
     ...(capped !== undefined ? {cappedStretches: capped} : {}),
     explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }

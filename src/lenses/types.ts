@@ -101,6 +101,12 @@ export interface Resolution {
    * date's. Absent otherwise (and for one value alone, unless supersession or epochs may give a date two).
    */
   cappedStretches?: number
+  /**
+   * Without a date, where the score is one stretch of time's (see cappedStretches): a date in it, as
+   * `--valid-at` takes it, that gives the score. Its values can differ from `candidates` (the answer
+   * over all dates): one superseded from a later date on counts there. Absent otherwise.
+   */
+  conflictAt?: string
   /** Sentences a person can read: why the winner won. */
   explanation: string[]
 }

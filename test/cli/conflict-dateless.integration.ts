@@ -214,9 +214,23 @@ describe('the conflict score without a date, at a date before the superseding as
       expect(human.stdout).toContain('--valid-at 2025-12-31 gives it')
       // skeptic holds that score against its threshold; conflicts ranks the pair by it.
       expect(sb.json<Answer>(['query', 'svc:api', 'tls', '--lens', 'skeptic']).resolutions[0].status).toBe('contested')
-      const c = sb.json<{conflicts: Array<{subject: string; conflict: number}>}>(['conflicts'])
+      const c = sb.json<{conflicts: Array<{subject: string; conflict: number; conflictAt?: string; values: number}>}>(['conflicts'])
       expect(c.conflicts.map((r) => [r.subject, r.conflict])).toEqual([['svc:api', 1]])
       expect(sb.json<{conflicts: unknown[]}>(['conflicts', '--valid-at', '2026-06-01']).conflicts).toEqual([])
+      // The row lists one value (the answer over all dates): it names the date that gives 1, and
+      // the table marks the score and says why, with and without --limit.
+      expect(c.conflicts[0]).toMatchObject({values: 1, conflictAt: '2025-12-31'})
+      for (const limit of [[], ['--limit', '3']]) {
+        const table = sb.run(['conflicts', ...limit])
+        expect(table.code, table.stderr).toBe(0)
+        const lines = table.stdout.trimEnd().split('\n')
+        expect(lines.find((l) => l.startsWith('svc:api'))).toMatch(/ 1\.00† +1 /)
+        expect(lines.at(-1)).toContain('† the score is that of a date when a value since superseded (or of another epoch) still held; VALUES, WINNER and CAMPS are the answer over all dates')
+      }
+      // At the date, both values are listed, with no mark.
+      const at = sb.run(['conflicts', '--valid-at', '2025-12-31'])
+      expect(at.stdout).toMatch(/svc:api +tls +1\.00 +2 /)
+      expect(at.stdout).not.toContain('†')
     } finally {
       sb.cleanup()
     }

@@ -48,6 +48,10 @@ describe('the conflict score without a date', () => {
       'conflict 0.800 is the highest at any one date: before 2025-07-01 (--valid-at 2025-06-30 gives it), the most contested of 2 stretches of time in which two values hold',
     )
     expect(run('consensus', b, '2025-06-30').conflict).toBeCloseTo(0.8, 12)
+    // And so does conflictAt; a date's own score, or one without ranges, has none.
+    expect([run('consensus', a).conflictAt, run('consensus', b).conflictAt]).toEqual(['2024-01-01', '2025-06-30'])
+    expect(run('consensus', b, '2025-06-30').conflictAt).toBeUndefined()
+    expect(run('consensus', [say('p', 'x'), say('q', 'y')]).conflictAt).toBeUndefined()
   })
 
   it('leaves the ranking, probabilities and winner without a date as the lens gives them', () => {
@@ -200,6 +204,8 @@ describe('the conflict score without a date', () => {
       expect(dateless.explanation).toContain(
         'conflict 1 is the highest at any one date: before 2026-01-01 (--valid-at 2025-12-31 gives it), the one stretch of time in which two values hold; 1 superseded candidate counts there, as what supersedes it does not hold then',
       )
+      // The date that gives it, for a listing to name beside the one value it lists.
+      expect(dateless.conflictAt).toBe('2025-12-31')
       // The ranking over all dates is unchanged: a's "x" stays set aside there.
       expect(dateless.candidates.map((c) => c.key)).toEqual(['"y"'])
       expect(score('skeptic', cands, [s], [])).toMatchObject({status: 'contested', conflict: 1})
