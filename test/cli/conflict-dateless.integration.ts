@@ -212,6 +212,14 @@ describe('the conflict score without a date, at a date before the superseding as
       const human = sb.run(['query', 'svc:api', 'tls', '--lens', 'consensus', '--explain'])
       expect(human.code, human.stderr).toBe(0)
       expect(human.stdout).toContain('--valid-at 2025-12-31 gives it')
+      expect(undated).toMatchObject({conflictAt: '2025-12-31'})
+      // Its table says the 1 is that date's, beside the one value over all dates; skeptic's "contested" too.
+      for (const lens of ['consensus', 'skeptic']) {
+        const plain = sb.run(['query', 'svc:api', 'tls', '--lens', lens])
+        expect(plain.stdout).toMatch(/tls +\S.* 1\.00† +1\n/)
+        expect(plain.stdout).toContain('† tls: the conflict is that of 2025-12-31 (--valid-at 2025-12-31 gives its camps), when a value since superseded (or of another epoch) still held; VALUES and the answer are over all dates')
+      }
+      expect(sb.run(['query', 'svc:api', 'tls', '--lens', 'consensus', '--valid-at', '2025-12-31']).stdout).not.toContain('†')
       // skeptic holds that score against its threshold; conflicts ranks the pair by it.
       expect(sb.json<Answer>(['query', 'svc:api', 'tls', '--lens', 'skeptic']).resolutions[0].status).toBe('contested')
       const c = sb.json<{conflicts: Array<{subject: string; conflict: number; conflictAt?: string; values: number}>}>(['conflicts'])
