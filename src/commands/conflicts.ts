@@ -10,7 +10,7 @@ const HEADERS = ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS'
 const EMPTY_LIST = '\n  "conflicts": []'
 /** The mark on a score past the stretch cap, and the line under the table that says what it means. */
 const CAPPED_MARK = '*'
-const CAPPED_NOTE = `${CAPPED_MARK} the valid ranges cut time into more than ${STRETCHES_MAX} stretches, so the score is the lens's over all dates, which can be lower than some date's (\`steme query <subject> <predicate> --explain\` says so; --valid-at gives a date's own)`
+const CAPPED_NOTE = `${CAPPED_MARK} the valid ranges (with the epoch starts and superseding assertions' ranges that count) cut time into more than ${STRETCHES_MAX} stretches, so the score is the lens's over all dates, which can be lower than some date's (\`steme query <subject> <predicate> --explain\` says so; --valid-at gives a date's own)`
 /**
  * The mark on a score no value listed beside it could make (one value over all dates: the other
  * held only at dates before what supersedes it did), and the line that says which date to ask.

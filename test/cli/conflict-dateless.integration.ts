@@ -111,7 +111,7 @@ describe('the conflict score without a date, on a range whose date does not pars
 
 describe('a pair past the stretch cap, in conflicts rows', () => {
   let c: Env
-  const NOTE = '* the valid ranges cut time into more than 64 stretches, so the score is the lens\'s over all dates'
+  const NOTE = '* the valid ranges (with the epoch starts and superseding assertions\' ranges that count) cut time into more than 64 stretches, so the score is the lens\'s over all dates'
   type Row = {subject: string; conflict: number; cappedStretches?: number}
   beforeAll(async () => {
     c = makeEnv('steme-capped-')
