@@ -10,8 +10,22 @@ const HEADERS = ['SUBJECT', 'PREDICATE', 'CONFLICT', 'VALUES', 'WINNER', 'CAMPS'
 const EMPTY_LIST = '\n  "conflicts": []'
 /** The mark on a score past the stretch cap, and the line under the table that says what it means. */
 const CAPPED_MARK = '*'
-const CAPPED_NOTE = `${CAPPED_MARK} the valid ranges cut time into more than ${STRETCHES_MAX} stretches, so the score is the lens's over all dates, which can be lower than some date's (\`steme query <subject> <predicate> --explain\` says so; --valid-at gives a date's own)`
-const cells = (c: ConflictRow): Cell[] => [c.subject, c.predicate, c.conflict.toFixed(2) + (c.cappedStretches !== undefined ? CAPPED_MARK : ''), c.values, answerCell(c.winner, c.status), shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | '))]
+const CAPPED_NOTE = `${CAPPED_MARK} the valid ranges (with the epoch starts and superseding assertions' ranges that count) cut time into more than ${STRETCHES_MAX} stretches, so the score is the lens's over all dates, which can be lower than some date's (\`steme query <subject> <predicate> --explain\` says so; --valid-at gives a date's own)`
+/**
+ * The mark on a score no value listed beside it could make (one value over all dates: the other
+ * held only at dates before what supersedes it did), and the line that says which date to ask.
+ */
+const DATED_MARK = '†'
+const DATED_NOTE = `${DATED_MARK} the score is that of a date when a value since superseded (or of another epoch) still held; VALUES, WINNER and CAMPS are the answer over all dates (\`steme query <subject> <predicate> --explain\` names the date, conflictAt in --json; --valid-at it gives that date's camps)`
+const dated = (c: ConflictRow) => c.values < 2 && c.conflict > 0
+const cells = (c: ConflictRow): Cell[] => [
+  c.subject,
+  c.predicate,
+  c.conflict.toFixed(2) + (c.cappedStretches !== undefined ? CAPPED_MARK : '') + (dated(c) ? DATED_MARK : ''),
+  c.values,
+  answerCell(c.winner, c.status),
+  shown(c.top.map((t) => `${t.value} ${(t.probability * 100).toFixed(0)}%`).join(' | ')),
+]
 
 export default class Conflicts extends StemeCommand {
   static summary = 'List the most contested (subject, predicate) pairs, by conflict score'
@@ -31,7 +45,11 @@ included (a date before a superseding assertion held counts the one it
 replaced; docs/lenses.md, Over time). A pair whose ranges cut time into more than 64 stretches
 weighs its values as the lens does over all dates instead: its score is
 marked * in the table (a line under it says so) and its row carries
-cappedStretches (how many) in --json.
+cappedStretches (how many) in --json. A row's VALUES, WINNER and CAMPS are
+the answer over all dates; its conflictAt in --json is a date that gives
+the score, and a score marked † is one no value listed could make (the
+other held only before what supersedes it did): --valid-at that date
+gives its camps.
 
 Without --limit every contested pair is listed: the ranking is sorted in
 runs on disk, in the temporary directory (TMPDIR), so memory does not grow
@@ -70,6 +88,7 @@ ${SELF_IN_LENS}`
       this.out(this.heading(res, flags['as-of'], res.conflicts.length === 0))
       if (res.conflicts.length) this.out(table(HEADERS, res.conflicts.map(cells)))
       if (res.conflicts.some((r) => r.cappedStretches !== undefined)) this.out(dim(CAPPED_NOTE))
+      if (res.conflicts.some(dated)) this.out(dim(DATED_NOTE))
       return res
     }
     // The table's columns are as wide as their widest cell over the whole listing: measured as the rows are ranked.
@@ -105,11 +124,14 @@ ${SELF_IN_LENS}`
       widen(widths, [HEADERS])
       await writeOut(tableRows(widths, [HEADERS]) + '\n')
       let capped = false
+      let anyDated = false
       for await (const rows of listing.rows()) {
         capped ||= rows.some((r) => r.cappedStretches !== undefined)
+        anyDated ||= rows.some(dated)
         await writeOut(tableRows(widths, rows.map(cells)) + '\n')
       }
       if (capped) await writeOut(dim(CAPPED_NOTE) + '\n')
+      if (anyDated) await writeOut(dim(DATED_NOTE) + '\n')
     } finally {
       await listing.close()
     }

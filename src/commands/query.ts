@@ -66,10 +66,16 @@ ${SELF_IN_LENS}`
       this.out(`no assertions about ${field(args.subject)}${args.predicate ? ' ' + field(args.predicate) : ''}${when}`)
       return res
     }
-    const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2), r.candidates.length])
+    // A score no value over all dates could make (one value: the other held only before what supersedes it did) is marked, and its date said.
+    const dated = res.resolutions.filter((r) => r.candidates.length < 2 && r.conflict > 0)
+    const rows = res.resolutions.map((r) => [r.predicate, answerCell(r.winner?.key, r.status), r.winner ? r.winner.probability.toFixed(2) : '-', r.conflict.toFixed(2) + (dated.includes(r) ? '†' : ''), r.candidates.length])
     // The lens is an expression in its own notation (quoted strings with backslash escapes): made visible, not escaped again.
     this.out(bold(field(res.subject)) + dim(visible(`  (lens ${res.lens}${res.asOf ? `, as of ${flags['as-of'] ?? res.asOf}` : ''}${res.validAt ? `, valid at ${res.validAt}` : ''})`)))
     this.out(table(['PREDICATE', 'VALUE', 'P', 'CONFLICT', 'VALUES'], rows))
+    for (const r of dated) {
+      const at = r.conflictAt === undefined ? 'a date' : `${r.conflictAt} (--valid-at ${r.conflictAt} gives its camps)`
+      this.out(dim(visible(`† ${r.predicate}: the conflict is that of ${at}, when a value since superseded (or of another epoch) still held; VALUES and the answer are over all dates`)))
+    }
     for (const r of res.resolutions) {
       if (flags.explain) {
         this.out('')

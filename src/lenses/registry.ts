@@ -7,7 +7,7 @@ import {authority} from './authority.js'
 import {confidence} from './confidence.js'
 import {consensus} from './consensus.js'
 import {epoch} from './epoch.js'
-import {epochTimeline, ignoredEpochsNote} from './epochs.js'
+import {epochOf, epochTimeline, ignoredEpochsNote} from './epochs.js'
 import {parseExpression, type Expression} from './expression.js'
 import {FILTERS, lifecycle, validAt, type LifecycleOptions} from './filters.js'
 import {recency} from './recency.js'
@@ -81,6 +81,26 @@ function setAside(cands: readonly Assertion[], ctx: LensContext, opts: Lifecycle
 }
 
 /**
+ * The instants at which the epoch current changes what `epoch:current` or the `epoch` lens make of
+ * these candidates: the start of each epoch one of them belongs to, and of the epoch after it (where
+ * `epoch:current` stops keeping them). At any other epoch's start the answer stays as it was: the
+ * lens walks back to the latest epoch with candidates, which has not changed, and the filter keeps
+ * none before and after. Every start would count a store's epochs against each pair's stretches:
+ * with 64 of them every ranged pair fell back to the score over all dates, lower than a date's.
+ */
+function epochCuts(epochs: LensContext['epochs'], cands: readonly Assertion[]): number[] {
+  const timeline = epochTimeline(epochs)
+  const eras = new Set(cands.map((a) => epochOf(a, timeline)))
+  const out: number[] = []
+  timeline.forEach((e, i) => {
+    if (!eras.has(e.name)) return
+    out.push(e.starts)
+    if (i + 1 < timeline.length) out.push(timeline[i + 1].starts)
+  })
+  return out
+}
+
+/**
  * The conflict score without a date where live candidates carry `valid` ranges: per lens step of
  * the chain and for the whole expression, the highest score at any one instant, each stretch of
  * time in which the same assertions hold worked out as `--valid-at` an instant of it would (the
@@ -100,7 +120,7 @@ function overTime(
   live: readonly Assertion[],
   ctx: LensContext,
   opts: LifecycleOptions,
-): {capped: number} | {step: (i: number) => number; final: () => Highest; stretches: number; back: ReadonlySet<string>; anyDate: boolean} | undefined {
+): {capped: number; anyDate: boolean; by: string[]} | {step: (i: number) => number; final: () => Highest; stretches: number; back: ReadonlySet<string>; anyDate: boolean} | undefined {
   if (ctx.validAt !== undefined) return undefined
   const whileBy = opts.includeSuperseded ? undefined : ctx.supersededWhile
   const back = whileBy ? cands.filter((a) => whileBy.has(a.id) && ctx.superseded.has(a.id) && (opts.includeRetracted || !ctx.retracted.has(a.id))) : []
@@ -117,9 +137,10 @@ function overTime(
     supersededAt = (ms) => new Map([...ctx.superseded].filter(([id]) => !supersededBy.has(id) || holds(id, ms)))
   }
   const epochal = ctx.epochs.length > 0 && (expr.filters.some((f) => f.filter === 'epoch' && f.arg === 'current') || expr.chain.some((s) => s.lens === 'epoch'))
-  if (epochal) also.instants = epochTimeline(ctx.epochs).map((e) => e.starts)
-  const cut = stretches(back.length ? [...live, ...back] : live, valueKey, STRETCHES_MAX, also)
-  if (!cut.stretches) return {capped: cut.count}
+  const held = back.length ? [...live, ...back] : live
+  if (epochal) also.instants = epochCuts(ctx.epochs, held)
+  const cut = stretches(held, valueKey, STRETCHES_MAX, also)
+  if (!cut.stretches) return {capped: cut.count, anyDate: back.length > 0 || epochal, by: [...(also.ranges?.length ? ['superseding'] : []), ...(also.instants?.length ? ['epochs'] : [])]}
   const at = cut.stretches.map((s, k) => {
     const c: LensContext = {...ctx, validAt: s.at, superseded: supersededAt(parseDate(s.at))}
     let cands = s.holding
@@ -212,10 +233,13 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
   const highest = over && 'final' in over && (res!.candidates.length > 1 || over.anyDate) ? over.final() : undefined
   if (highest?.stretch) notes.push(mostContested(highest, (over as {stretches: number}).stretches, (over as {back: ReadonlySet<string>}).back))
   // Said only where there is a score to explain: one value has no conflict at any date.
-  const capped = over && 'capped' in over && res!.candidates.length > 1 ? over.capped : undefined
+  // As above: one value without a date may be two at some date, which the fallback cannot see, so say so then too.
+  const capped = over && 'capped' in over && (res!.candidates.length > 1 || over.anyDate) ? over.capped : undefined
   if (capped !== undefined) {
+    const by = (over as {by: string[]}).by
+    const with_ = by.length ? ` (with ${by.map((b) => (b === 'epochs' ? 'the starts of the epochs they belong to' : 'the ranges of assertions superseding them')).join(' and ')})` : ''
     notes.push(
-      `the valid ranges here cut time into ${capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+      `the valid ranges here${with_} cut time into ${capped} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
     )
   }
   return {
@@ -225,6 +249,7 @@ export function resolve(expr: Expression, cands: readonly Assertion[], ctx: Lens
     subject: subject || res!.subject,
     predicate: predicate || res!.predicate,
     ...(highest ? {conflict: highest.conflict} : {}),
+    ...(highest?.stretch ? {conflictAt: highest.stretch.date} : {}),
     ...(capped !== undefined ? {cappedStretches: capped} : {}),
     explanation: [...notes, ...fellBack.map((t) => `fell back from ${t}`), ...res!.explanation],
   }

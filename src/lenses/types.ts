@@ -95,11 +95,18 @@ export interface Resolution {
   /** 0 when every candidate agrees, 1 for an even split (see values.ts conflictOf). */
   conflict: number
   /**
-   * Without a date, where the live candidates' valid ranges cut time into more stretches than are
-   * worked out one by one (STRETCHES_MAX): how many. `conflict` is then the lens's own score over
-   * all dates, which can be lower than some date's. Absent otherwise (and for one value alone).
+   * Without a date, where the live candidates' valid ranges (with the epoch starts and superseders'
+   * ranges that count) cut time into more stretches than are worked out one by one (STRETCHES_MAX):
+   * how many. `conflict` is then the lens's own score over all dates, which can be lower than some
+   * date's. Absent otherwise (and for one value alone, unless supersession or epochs may give a date two).
    */
   cappedStretches?: number
+  /**
+   * Without a date, where the score is one stretch of time's (see cappedStretches): a date in it, as
+   * `--valid-at` takes it, that gives the score. Its values can differ from `candidates` (the answer
+   * over all dates): one superseded from a later date on counts there. Absent otherwise.
+   */
+  conflictAt?: string
   /** Sentences a person can read: why the winner won. */
   explanation: string[]
 }

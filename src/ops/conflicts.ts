@@ -40,6 +40,12 @@ export interface ConflictRow {
    * date's (`query --explain` says so; `--valid-at` gives a date's own).
    */
   cappedStretches?: number
+  /**
+   * Without a date, where the score is that of one stretch of time: a date (as `--valid-at` takes
+   * it) that gives it. `values`, `winner` and `top` are the answer over all dates, which can hold
+   * fewer values than that date (one superseded only from a later date on).
+   */
+  conflictAt?: string
   values: number
   witnesses: number
   winner?: string
@@ -248,6 +254,7 @@ export function conflictRow(res: Resolution): ConflictRow {
     predicate: res.predicate,
     conflict: res.conflict,
     ...(res.cappedStretches !== undefined ? {cappedStretches: res.cappedStretches} : {}),
+    ...(res.conflictAt !== undefined ? {conflictAt: res.conflictAt} : {}),
     values: res.candidates.length,
     witnesses: res.candidates.reduce((t, c) => t + c.witnesses, 0),
     winner: res.winner?.key,

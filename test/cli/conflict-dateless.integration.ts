@@ -116,7 +116,7 @@ describe('the conflict score without a date, on a range whose date does not pars
 
 describe('a pair past the stretch cap, in conflicts rows', () => {
   let c: Env
-  const NOTE = '* the valid ranges cut time into more than 64 stretches, so the score is the lens\'s over all dates'
+  const NOTE = '* the valid ranges (with the epoch starts and superseding assertions\' ranges that count) cut time into more than 64 stretches, so the score is the lens\'s over all dates'
   type Row = {subject: string; conflict: number; cappedStretches?: number}
   beforeAll(async () => {
     c = makeEnv('steme-capped-')
@@ -217,11 +217,33 @@ describe('the conflict score without a date, at a date before the superseding as
       const human = sb.run(['query', 'svc:api', 'tls', '--lens', 'consensus', '--explain'])
       expect(human.code, human.stderr).toBe(0)
       expect(human.stdout).toContain('--valid-at 2025-12-31 gives it')
+      expect(undated).toMatchObject({conflictAt: '2025-12-31'})
+      // Its table says the 1 is that date's, beside the one value over all dates; skeptic's "contested" too.
+      for (const lens of ['consensus', 'skeptic']) {
+        const plain = sb.run(['query', 'svc:api', 'tls', '--lens', lens])
+        expect(plain.stdout).toMatch(/tls +\S.* 1\.00† +1\n/)
+        expect(plain.stdout).toContain('† tls: the conflict is that of 2025-12-31 (--valid-at 2025-12-31 gives its camps), when a value since superseded (or of another epoch) still held; VALUES and the answer are over all dates')
+      }
+      expect(sb.run(['query', 'svc:api', 'tls', '--lens', 'consensus', '--valid-at', '2025-12-31']).stdout).not.toContain('†')
       // skeptic holds that score against its threshold; conflicts ranks the pair by it.
       expect(sb.json<Answer>(['query', 'svc:api', 'tls', '--lens', 'skeptic']).resolutions[0].status).toBe('contested')
-      const c = sb.json<{conflicts: Array<{subject: string; conflict: number}>}>(['conflicts'])
+      const c = sb.json<{conflicts: Array<{subject: string; conflict: number; conflictAt?: string; values: number}>}>(['conflicts'])
       expect(c.conflicts.map((r) => [r.subject, r.conflict])).toEqual([['svc:api', 1]])
       expect(sb.json<{conflicts: unknown[]}>(['conflicts', '--valid-at', '2026-06-01']).conflicts).toEqual([])
+      // The row lists one value (the answer over all dates): it names the date that gives 1, and
+      // the table marks the score and says why, with and without --limit.
+      expect(c.conflicts[0]).toMatchObject({values: 1, conflictAt: '2025-12-31'})
+      for (const limit of [[], ['--limit', '3']]) {
+        const table = sb.run(['conflicts', ...limit])
+        expect(table.code, table.stderr).toBe(0)
+        const lines = table.stdout.trimEnd().split('\n')
+        expect(lines.find((l) => l.startsWith('svc:api'))).toMatch(/ 1\.00† +1 /)
+        expect(lines.at(-1)).toContain('† the score is that of a date when a value since superseded (or of another epoch) still held; VALUES, WINNER and CAMPS are the answer over all dates')
+      }
+      // At the date, both values are listed, with no mark.
+      const at = sb.run(['conflicts', '--valid-at', '2025-12-31'])
+      expect(at.stdout).toMatch(/svc:api +tls +1\.00 +2 /)
+      expect(at.stdout).not.toContain('†')
     } finally {
       sb.cleanup()
     }

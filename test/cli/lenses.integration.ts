@@ -152,6 +152,8 @@ describe('steme lens commands', () => {
           subject: 'svc:db',
           predicate: row.predicate,
           conflict: r.conflict,
+          // Without a date, the date that gives the score, as query names it.
+          ...(r.conflictAt !== undefined ? {conflictAt: r.conflictAt} : {}),
           values: r.candidates.length,
           witnesses: r.candidates.reduce((t: number, x: {witnesses: number}) => t + x.witnesses, 0),
           winner: r.winner?.key,

@@ -48,6 +48,10 @@ describe('the conflict score without a date', () => {
       'conflict 0.800 is the highest at any one date: before 2025-07-01 (--valid-at 2025-06-30 gives it), the most contested of 2 stretches of time in which two values hold',
     )
     expect(run('consensus', b, '2025-06-30').conflict).toBeCloseTo(0.8, 12)
+    // And so does conflictAt; a date's own score, or one without ranges, has none.
+    expect([run('consensus', a).conflictAt, run('consensus', b).conflictAt]).toEqual(['2024-01-01', '2025-06-30'])
+    expect(run('consensus', b, '2025-06-30').conflictAt).toBeUndefined()
+    expect(run('consensus', [say('p', 'x'), say('q', 'y')]).conflictAt).toBeUndefined()
   })
 
   it('leaves the ranking, probabilities and winner without a date as the lens gives them', () => {
@@ -200,6 +204,8 @@ describe('the conflict score without a date', () => {
       expect(dateless.explanation).toContain(
         'conflict 1 is the highest at any one date: before 2026-01-01 (--valid-at 2025-12-31 gives it), the one stretch of time in which two values hold; 1 superseded candidate counts there, as what supersedes it does not hold then',
       )
+      // The date that gives it, for a listing to name beside the one value it lists.
+      expect(dateless.conflictAt).toBe('2025-12-31')
       // The ranking over all dates is unchanged: a's "x" stays set aside there.
       expect(dateless.candidates.map((c) => c.key)).toEqual(['"y"'])
       expect(score('skeptic', cands, [s], [])).toMatchObject({status: 'contested', conflict: 1})
@@ -221,6 +227,42 @@ describe('the conflict score without a date', () => {
       expect(score('consensus', pair, [], [], '2026-06-01').conflict).toBeCloseTo(2 / 3, 12)
       // Before: c's "y" set aside at every date, the 1:1 of a and b before 2026 scored 1, which no date gives.
       expect(score('consensus', pair, [], []).conflict).toBeCloseTo(2 / 3, 12)
+    })
+
+    it('cuts time only at the starts of the epochs the candidates belong to (and the next), so a store\'s many epochs do not hit the cap', () => {
+      // Monthly epochs from 2015 to 2020: 72 starts. b says "y" from June 2019, c "x" from mid-June
+      // (both of epoch m53), a "x" throughout, stamped in 2023 (the last epoch, m71).
+      const months = Array.from({length: 72}, (_, m) => epochAt(`m${m}`, new Date(Date.UTC(2015, m, 1)).toISOString().slice(0, 10)))
+      const cands = [say('b', 'y', {from: '2019-06-01'}), say('c', 'x', {from: '2019-06-15'}), say('a', 'x')]
+      // With June 2019 current, b and c are its candidates, 1:1; at the time of the query only a's.
+      expect(score('epoch', cands, [], months, '2019-06-20').conflict).toBe(1)
+      expect(score('epoch:current, then consensus', cands, [], months, '2019-06-20').conflict).toBe(1)
+      expect(score('epoch', cands, [], months, '2024-01-01').conflict).toBe(0)
+      for (const lens of ['epoch', 'epoch:current, then consensus']) {
+        const res = score(lens, cands, [], months)
+        // Every start counted made 75 stretches: past the cap, the score over all dates was 0, and nothing said so.
+        expect(res.conflict, lens).toBe(1)
+        expect(res.cappedStretches).toBeUndefined()
+        expect(res.explanation, lens).toContain(
+          'conflict 1 is the highest at any one date: from 2019-06-15 until 2019-07-01 (--valid-at 2019-06-15 gives it), the most contested of 4 stretches of time in which two values hold',
+        )
+      }
+    })
+
+    it('says so past the cap even when the values over all dates are one, as some date may have two', () => {
+      // Each of 64 days of 2019 one witness says "a" for that day; b says "b" from then on, and a
+      // third value "c" is stamped in the last epoch: at the time of the query the epoch lens sees "c" alone.
+      const cands = [say('b', 'b', {from: '2019-01-01'}), say('c', 'c')]
+      for (let d = 0; d < STRETCHES_MAX; d++) cands.push(say(`d${d}`, 'a', {from: new Date(Date.UTC(2019, 0, 1 + d)).toISOString().slice(0, 10), to: new Date(Date.UTC(2019, 0, 2 + d)).toISOString().slice(0, 10)}))
+      const epochs = [epochAt('old', '2010-01-01'), epochAt('new', '2023-01-01')]
+      expect(score('epoch', cands, [], epochs, '2019-01-05').conflict).toBe(1)
+      const res = score('epoch', cands, [], epochs)
+      expect(res.candidates.map((c) => c.key)).toEqual(['"c"'])
+      // 65 dates of ranges and the two epochs' starts: 68 stretches.
+      expect(res.cappedStretches).toBe(STRETCHES_MAX + 4)
+      expect(res.explanation).toContain(
+        `the valid ranges here (with the starts of the epochs they belong to) cut time into ${STRETCHES_MAX + 4} stretches, more than the ${STRETCHES_MAX} worked out one by one, so the conflict score weighs each value with its belief over all dates wherever it holds (--valid-at gives a date's own)`,
+      )
     })
 
     it('equals the highest --valid-at score over every boundary and within every stretch, for random pairs, superseders, epochs and lenses', () => {
