@@ -645,9 +645,15 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await listed('2022-06-01')).toEqual(['tls-min "1.0" "1.1"'])
       expect(await listed('2024-06-01')).toEqual(['port 80 8080'])
       expect(await listed('2025-06-01')).toEqual(['port 80 8080'])
-      // Undated, 1.2 replaces 1.0 and 80 is replaced whatever the ranges; 1.1 (2021 to 2023) and
-      // 1.2 (from 2025) never held at once: a timeline, not a conflict.
-      expect(await listed()).toEqual([])
+      // Undated, the score is the highest any date gives (80 against 8080 before 2021 and from 2024;
+      // 1.0 against 1.1 from 2021 to 2023), while the values and camps are the answer over all
+      // dates, where 1.2 replaces 1.0 and the record about svc:edge replaces 80.
+      expect(await listed()).toEqual(['port 8080', 'tls-min "1.1" "1.2"'])
+      for (const row of (await conflictsOp(deps, {now: 1_800_000_000_000})).conflicts) {
+        expect(row.conflictAt, row.predicate).toBeDefined()
+        const then = (await conflictsOp(deps, {validAt: row.conflictAt, now: 1_800_000_000_000})).conflicts.find((c) => c.predicate === row.predicate)
+        expect(then?.conflict, `${row.predicate} at ${row.conflictAt}`).toBe(row.conflict)
+      }
     })
 
     it('conflicts without --valid-at: the score is the highest query --valid-at gives at any date, and skeptic holds it against its threshold', async () => {
