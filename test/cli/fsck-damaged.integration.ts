@@ -13,7 +13,7 @@ const ids: Record<string, string> = {}
 beforeAll(() => {
   sb = sandbox('steme-damaged-')
   expect(sb.run(['init']).code).toBe(0)
-  for (const s of ['ok', 'text', 'array', 'kind', 'column', 'sig']) {
+  for (const s of ['ok', 'text', 'array', 'kind', 'column', 'sig', 'shape']) {
     const r = sb.run(['assert', `d:${s}`, 'p', s])
     expect(r.code).toBe(0)
     ids[s] = r.stdout.trim()
@@ -24,7 +24,8 @@ beforeAll(() => {
      UPDATE records SET canonical = '[1]' WHERE subject = 'd:array';
      UPDATE records SET canonical = '{"kind":"nope"}' WHERE subject = 'd:kind';
      UPDATE records SET kind = 'vote' WHERE subject = 'd:column';
-     UPDATE records SET sig = unhex('${'00'.repeat(64)}') WHERE subject = 'd:sig'`,
+     UPDATE records SET sig = unhex('${'00'.repeat(64)}') WHERE subject = 'd:sig';
+     UPDATE records SET canonical = '{"kind":"assertion"}' WHERE subject = 'd:shape'`,
   )
 })
 afterAll(() => sb.cleanup())
@@ -39,12 +40,15 @@ describe('steme fsck on damaged rows', () => {
   it('names every bad row, what is wrong with it, checks them all and exits 1', () => {
     const r = sb.run(['fsck'])
     expect(r.code).toBe(1)
-    expect(r.stdout).toBe('6 records checked, 5 bad\n')
+    expect(r.stdout).toBe('7 records checked, 6 bad\n')
     expect(r.stderr).toMatch(new RegExp(`bad record ${ids.text}: its stored text is not JSON \\(.+\\): "\\{"\\n`))
     expect(r.stderr).toContain(`bad record ${ids.array}: its stored text is JSON but no record (a record is an object): "[1]"\n`)
     expect(r.stderr).toContain(`bad record ${ids.kind}: its stored text is no record of a known kind (kind "nope"; known kinds: assertion, vote, retract, epoch, trust)\n`)
     expect(r.stderr).toContain(`bad record ${ids.column}: typed columns disagree with the record: kind is stored as "vote", the record says "assertion"\n`)
     expect(r.stderr).toContain(`bad record ${ids.sig}: sig: does not verify against agent for this id\n`)
+    // JSON of a known kind without the fields of its kind is damage too, not a record whose
+    // columns --repair should rewrite from it.
+    expect(r.stderr).toContain(`bad record ${ids.shape}: its stored text is no whole assertion record (agent missing): "{\\"kind\\":\\"assertion\\"}"\n`)
     expect(r.stderr).not.toContain(ids.ok)
     // What to do: --repair for the column, a backup or a peer for the records themselves.
     expect(r.stderr).toContain('hint: `steme fsck --repair` rewrites the columns')
@@ -56,9 +60,9 @@ describe('steme fsck on damaged rows', () => {
     const r = sb.run(['fsck', '--json'])
     expect(r.code).toBe(1)
     const doc = JSON.parse(r.stdout) as {checked: number; bad: Array<{id: string; reason: string}>; ok: boolean}
-    expect(doc.checked).toBe(6)
+    expect(doc.checked).toBe(7)
     expect(doc.ok).toBe(false)
-    expect(doc.bad.map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.column, ids.sig].sort())
+    expect(doc.bad.map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.column, ids.sig, ids.shape].sort())
     expect(doc.bad.find((b) => b.id === ids.text)!.reason).toMatch(/^its stored text is not JSON/)
   })
 
@@ -66,9 +70,9 @@ describe('steme fsck on damaged rows', () => {
     const r = sb.run(['fsck', '--repair'])
     expect(r.code).toBe(1)
     expect(r.stdout).toContain('the columns and refs rows of 1 record rewritten')
-    expect(r.stderr).toContain('4 records failed the id, signature or canonical-text check')
+    expect(r.stderr).toContain('5 records failed the id, signature or canonical-text check')
     const after = JSON.parse(sb.run(['fsck', '--json']).stdout) as {bad: Array<{id: string}>}
-    expect(after.bad.map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.sig].sort())
+    expect(after.bad.map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.sig, ids.shape].sort())
   })
 })
 
@@ -79,8 +83,8 @@ describe('migrate copies the sound records out of a damaged store', () => {
     expect(r.code).toBe(1)
     const res = JSON.parse(r.stdout) as {scanned: number; added: number; bad: number; errors: Array<{id: string; reason: string}>}
     // The typed column does not travel (the copy derives its own); the signature fails its check.
-    expect(res).toMatchObject({scanned: 6, added: 2, bad: 4})
-    expect(res.errors.map((e) => e.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.sig].sort())
+    expect(res).toMatchObject({scanned: 7, added: 2, bad: 5})
+    expect(res.errors.map((e) => e.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.sig, ids.shape].sort())
     expect(res.errors.find((e) => e.id === ids.array)!.reason).toBe('its stored text is JSON but no record (a record is an object): "[1]"')
     expect(sb.run(['fsck', '--store', to]).code).toBe(0)
     expect(sb.run(['show', ids.ok, '--store', to]).code).toBe(0)
@@ -97,6 +101,7 @@ describe('sync from a damaged store', () => {
       expect(r.code).toBe(1)
       for (const id of [ids.text, ids.array]) expect(r.stderr).toContain(`rejected here ${id.slice(0, 12)}: not valid JSON: `)
       expect(r.stderr).toContain(`rejected here ${ids.sig.slice(0, 12)}: sig: does not verify`)
+      expect(r.stderr).toContain(`rejected here ${ids.shape.slice(0, 12)}: `)
       expect(r.stderr).not.toMatch(/internal error/)
       expect(peer.run(['show', ids.ok]).code).toBe(0)
       expect(peer.run(['fsck']).code).toBe(0)
@@ -136,5 +141,19 @@ describe('commands that read records stop at a damaged row, naming it', () => {
     expect(r.stderr).toMatch(/error: record [0-9a-f]{64} in the store is damaged: /)
     expect(r.stderr).toContain('steme fsck')
     expect(existsSync(out)).toBe(false)
+  })
+
+  it('a row of a known kind without its fields: log, query, show and export stop at it, naming it, rather than crash or leave it out', () => {
+    const named = (r: {code: number; stderr: string}) => {
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`error: record ${ids.shape} in the store is damaged: its stored text is no whole assertion record (agent missing)`)
+      expect(r.stderr).toContain('steme fsck')
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /)
+    }
+    named(sb.run(['log', 'd:shape']))
+    named(sb.run(['query', 'd:shape', 'p']))
+    named(sb.run(['query', 'd:shape', '--json']))
+    named(sb.run(['show', ids.shape]))
+    named(sb.run(['export', '--subject', 'd:shape']))
   })
 })
