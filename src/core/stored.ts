@@ -72,17 +72,18 @@ function excerpt(text: string): string {
  */
 export class DamagedRecordError extends UserError {
   readonly id: string
+  readonly problem: string
   constructor(id: string, problem: string) {
-    super(`record ${id} in the store is damaged: ${problem}`, {
-      code: 'integrity',
-      exit: 1,
-      hint: 'the store is damaged: run `steme fsck` to list every damaged record, then restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`',
-      details: {id},
-    })
+    super(`record ${id} in the store is damaged: ${problem}`, {code: 'integrity', exit: 1, hint: DAMAGED_HINT, details: {id}})
     this.name = 'DamagedRecordError'
     this.id = id
+    this.problem = problem
   }
 }
+
+/** What to do about a damaged store. */
+export const DAMAGED_HINT =
+  'the store is damaged: run `steme fsck` to list every damaged record, then restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`'
 
 /** The record a row's stored text holds (not yet given its id and signature), or a DamagedRecordError naming the row. */
 export function parseStored(canonical: string, id: string): SignedRecord {

@@ -111,6 +111,27 @@ describe('sync from a damaged store', () => {
   })
 })
 
+describe('push from a damaged store', () => {
+  it('says the records the remote rejected are damaged here, and what to do; exit 1', () => {
+    const peer = sandbox('steme-damaged-push-')
+    try {
+      expect(peer.run(['init']).code).toBe(0)
+      const r = sb.run(['push', join(peer.dir, '.steme')])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`rejected by the remote ${ids.text.slice(0, 12)}: not valid JSON: `)
+      expect(r.stderr).toMatch(new RegExp(`\\n  record ${ids.text} is damaged in this store, which sent it as stored: its stored text is not JSON \\(`))
+      expect(r.stderr).toContain(`  record ${ids.shape} is damaged in this store, which sent it as stored: its stored text is no whole assertion record (agent missing)`)
+      expect(r.stderr).toContain('hint: the store is damaged: run `steme fsck`')
+      // A record this store holds sound that the remote rejects is not blamed on this store.
+      expect(r.stderr).toContain(`rejected by the remote ${ids.sig.slice(0, 12)}: sig: does not verify`)
+      expect(r.stderr).not.toContain(`record ${ids.sig} is damaged`)
+      expect(r.stderr).not.toMatch(/internal error/)
+    } finally {
+      peer.cleanup()
+    }
+  })
+})
+
 describe('commands that read records stop at a damaged row, naming it', () => {
   it('log: exit 1, the record and a hint to run fsck; under --json the error document says integrity', () => {
     damagedError(sb.run(['log']).stderr, ids.text)
