@@ -178,3 +178,26 @@ describe('commands that read records stop at a damaged row, naming it', () => {
     named(sb.run(['export', '--subject', 'd:shape']))
   })
 })
+
+describe('export to stdout that meets a damaged row part way', () => {
+  it('says on stderr that the output is incomplete and how many records it holds; exit 1', () => {
+    const big = sandbox('steme-damaged-export-')
+    try {
+      expect(big.run(['init']).code).toBe(0)
+      // More than one scan batch (4096) before the damaged record: some records are out already.
+      const facts = Array.from({length: 5000}, (_, i) => JSON.stringify({subject: `s:${i}`, predicate: 'p', value: i})).join('\n') + '\n'
+      expect(big.run(['ingest', '-', '--format', 'ndjson'], {input: facts}).code).toBe(0)
+      const late = big.run(['assert', 'd:late', 'p', 'x']).stdout.trim()
+      tamperStore(big, `UPDATE records SET canonical = '{' WHERE subject = 'd:late'`)
+      const r = big.run(['export'])
+      expect(r.code).toBe(1)
+      const lines = r.stdout.split('\n').filter(Boolean).length
+      expect(lines).toBeGreaterThan(0)
+      expect(lines).toBeLessThan(5001)
+      expect(r.stderr).toContain(`the export on stdout is incomplete: it stopped after ${lines} records, and the records after them were not written\n`)
+      expect(r.stderr).toContain(`error: record ${late} in the store is damaged`)
+    } finally {
+      big.cleanup()
+    }
+  })
+})
