@@ -50,12 +50,12 @@ export default class Fsck extends StemeCommand {
       for (const d of r.remaining) this.note(visible(`still wrong after the repair: ${d.reason}`))
       const unsound = res.bad.length - r.ids.length
       if (unsound) this.note(`${plural(unsound, 'record')} failed the id, signature or canonical-text check: --repair derives data from records, it does not mend them`)
-    } else if (res.bad.some((b) => b.columns) || res.derived.length) {
+    } else if (res.bad.some((b) => b.columns && !b.unsound) || res.derived.length) {
       this.note('hint: `steme fsck --repair` rewrites the columns, refs and sync_buckets rows from the records themselves, and resets a damaged saved clock (records are never changed)')
     }
-    // A record with no column problem failed its own checks (its stored text, id or signature):
-    // nothing in this store can mend it, and reads that reach it stop there.
-    if (res.bad.some((b) => !b.columns)) {
+    // A record that failed its own checks (its stored text, id or signature), whether or not its
+    // columns disagree with it too: nothing in this store can mend it.
+    if (res.bad.some((b) => b.unsound)) {
       this.note('hint: a record whose stored text, id or signature is bad cannot be mended from this store: restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`')
     }
     if (!res.ok) process.exitCode = 1

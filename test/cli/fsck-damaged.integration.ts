@@ -59,8 +59,10 @@ describe('steme fsck on damaged rows', () => {
   it('--json: one entry per bad row with its stored id and reason; exit 1', () => {
     const r = sb.run(['fsck', '--json'])
     expect(r.code).toBe(1)
-    const doc = JSON.parse(r.stdout) as {checked: number; bad: Array<{id: string; reason: string}>; ok: boolean}
+    const doc = JSON.parse(r.stdout) as {checked: number; bad: Array<{id: string; reason: string; unsound?: boolean}>; ok: boolean}
     expect(doc.checked).toBe(7)
+    // unsound: the record itself fails, which --repair cannot mend; a typed column alone it can.
+    expect(doc.bad.filter((b) => b.unsound).map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.sig, ids.shape].sort())
     expect(doc.ok).toBe(false)
     expect(doc.bad.map((b) => b.id).sort()).toEqual([ids.text, ids.array, ids.kind, ids.column, ids.sig, ids.shape].sort())
     expect(doc.bad.find((b) => b.id === ids.text)!.reason).toMatch(/^its stored text is not JSON/)
@@ -198,6 +200,31 @@ describe('export to stdout that meets a damaged row part way', () => {
       expect(r.stderr).toContain(`error: record ${late} in the store is damaged`)
     } finally {
       big.cleanup()
+    }
+  })
+})
+
+describe('fsck on a record whose text was edited', () => {
+  it('does not offer --repair for it (its columns disagree too, but it fails its id check): it says it cannot be mended here', () => {
+    const one = sandbox('steme-damaged-edited-')
+    try {
+      expect(one.run(['init']).code).toBe(0)
+      const id = one.run(['assert', 'd:x', 'p', 'v']).stdout.trim()
+      tamperStore(one, `UPDATE records SET canonical = replace(canonical, '"d:x"', '"d:y"')`)
+      const r = one.run(['fsck'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`bad record ${id}: id: does not match the content`)
+      expect(r.stderr).toContain('subject is stored as "d:x", the record says "d:y"')
+      expect(r.stderr).not.toContain('`steme fsck --repair` rewrites')
+      expect(r.stderr).toContain('hint: a record whose stored text, id or signature is bad cannot be mended from this store')
+      const doc = JSON.parse(one.run(['fsck', '--json']).stdout) as {bad: Array<{id: string; unsound?: boolean; columns?: unknown[]}>}
+      expect(doc.bad).toHaveLength(1)
+      expect(doc.bad[0]).toMatchObject({id, unsound: true})
+      expect(doc.bad[0].columns).toHaveLength(1)
+      // And --repair indeed leaves it as it is.
+      expect(one.run(['fsck', '--repair']).stdout).toContain('nothing to repair')
+    } finally {
+      one.cleanup()
     }
   })
 })
