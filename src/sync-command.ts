@@ -3,6 +3,8 @@ import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {StemeCommand} from './command.js'
 import {UserError} from './core/errors.js'
+import {DAMAGED_HINT, DamagedRecordError} from './core/stored.js'
+import type {Store} from './core/store.js'
 import {redactUrls} from './core/redact.js'
 import type {Transport} from './core/transport.js'
 import type {SyncMode, SyncSummary} from './sync/client.js'
@@ -74,7 +76,15 @@ export abstract class SyncCommand extends StemeCommand {
       if (early && !usedEarly) await early.transport.close()
     }
     const {renderSyncSummary} = await import('./ui/sync-summary.js')
-    for (const e of res.errors) this.note(visible(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`))
+    // A record the remote rejected may be one this store holds damaged (sync sends the stored
+    // bytes as they are): the remote's reason alone would blame the remote, or the record's maker.
+    const damagedHere = await damagedLocally(rt.store, res.errors)
+    for (const e of res.errors) {
+      this.note(visible(`${e.where === 'local' ? 'rejected here' : 'rejected by the remote'}${e.id ? ` ${e.id.slice(0, 12)}` : ''}: ${e.reason}`))
+      const problem = e.id === undefined ? undefined : damagedHere.get(e.id)
+      if (problem !== undefined) this.note(visible(`  record ${e.id} is damaged in this store, which sent it as stored: ${problem}`))
+    }
+    if (damagedHere.size) this.note(`hint: ${DAMAGED_HINT}`)
     this.out(renderSyncSummary(res))
     // A memory: store lives in this process, as for assert and ingest: a pull into it verifies
     // what it receives (a check of the remote), but keeps nothing once the command exits.
@@ -104,6 +114,23 @@ async function earlySsh(store: string | undefined, remote: string | undefined, o
   } catch {
     return undefined
   }
+}
+
+/**
+ * Of the records the remote rejected, those whose text this store holds damaged (see
+ * core/stored.ts), with what is wrong: a lookup of each by id, at most the 100 errors a summary keeps.
+ */
+async function damagedLocally(store: Store, errors: SyncSummary['errors']): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const e of errors) {
+    if (e.where !== 'remote' || e.id === undefined) continue
+    try {
+      await store.get([e.id])
+    } catch (err) {
+      if (err instanceof DamagedRecordError) out.set(e.id, err.problem)
+    }
+  }
+  return out
 }
 
 /** What `pull`, `push` and `sync` on the other store do to this one: each the mirror of the other. */

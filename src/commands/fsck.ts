@@ -8,7 +8,7 @@ export default class Fsck extends StemeCommand {
   static summary = 'Check integrity: recompute every id, verify every signature, and check the columns and tables kept for queries and sync'
   static description = [
     "Besides each record's canonical text and signature, a store keeps data derived from it: typed columns (kind, agent, hlc, subject, predicate, target, source), which queries find records by; the refs table, the evidence and supersedes edges that `show` (\"cited by\") and retraction cascades follow; and the sync_buckets table, the count and id sum per time bucket that sync compares with peers. fsck recomputes them from the records and reports every difference: a record whose columns or refs rows disagree with it (stored against expected), refs rows from an id that is not a stored record, and a bucket whose row is missing, has no records, or counts or sums differently from the records in it. Such a store loses no record, but queries and sync answer wrongly.",
-    'Exit 1 if any check fails; each problem is listed with its table, its record or bucket, and what is wrong. A row whose stored text is no record at all (not JSON, or JSON that is no record of a known kind: a disk fault, a bad copy, a hand edit) is a bad record too, named by its stored id, and the scan goes on past it; the commands that read records (log, query, show, export, conflicts) stop at such a row with an error naming it. --repair then rewrites the derived data from the records themselves, in one transaction: the columns and refs rows of the records listed, refs rows of no record removed, every bucket recounted. It never changes a record (its text, id or signature): a record that fails its id or signature check, or whose stored text is no record, stays bad (restore it from a backup or pull it from a peer). A saved clock (the last stamp issued, kept so stamps never repeat across restarts) that is no stamp stops every command that stamps records; --repair resets it to the latest stored stamp. fsck --repair exits 0 when nothing is left wrong.',
+    'Exit 1 if any check fails; each problem is listed with its table, its record or bucket, and what is wrong. A row whose stored text is no record at all (not JSON, or JSON that is no record of a known kind or lacks a field its kind has: a disk fault, a bad copy, a hand edit) is a bad record too, named by its stored id, and the scan goes on past it; the commands that read records (log, query, show, export, conflicts) stop at such a row with an error naming it. --repair then rewrites the derived data from the records themselves, in one transaction: the columns and refs rows of the records listed, refs rows of no record removed, every bucket recounted. It never changes a record (its text, id or signature): a record that fails its id or signature check, or whose stored text is no record, stays bad (restore it from a backup or pull it from a peer). A saved clock (the last stamp issued, kept so stamps never repeat across restarts) that is no stamp stops every command that stamps records; --repair resets it to the latest stored stamp. fsck --repair exits 0 when nothing is left wrong.',
     'Opens the store read-only: it works on a read-only store, and queries run meanwhile. --repair opens it for writing.',
   ].join('\n\n')
   static examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --json', '<%= config.bin %> fsck --repair']
@@ -50,12 +50,12 @@ export default class Fsck extends StemeCommand {
       for (const d of r.remaining) this.note(visible(`still wrong after the repair: ${d.reason}`))
       const unsound = res.bad.length - r.ids.length
       if (unsound) this.note(`${plural(unsound, 'record')} failed the id, signature or canonical-text check: --repair derives data from records, it does not mend them`)
-    } else if (res.bad.some((b) => b.columns) || res.derived.length) {
+    } else if (res.bad.some((b) => b.columns && !b.unsound) || res.derived.length) {
       this.note('hint: `steme fsck --repair` rewrites the columns, refs and sync_buckets rows from the records themselves, and resets a damaged saved clock (records are never changed)')
     }
-    // A record with no column problem failed its own checks (its stored text, id or signature):
-    // nothing in this store can mend it, and reads that reach it stop there.
-    if (res.bad.some((b) => !b.columns)) {
+    // A record that failed its own checks (its stored text, id or signature), whether or not its
+    // columns disagree with it too: nothing in this store can mend it.
+    if (res.bad.some((b) => b.unsound)) {
       this.note('hint: a record whose stored text, id or signature is bad cannot be mended from this store: restore the store from a backup, pull the records from a peer into a new store (`steme init --dir <new>`, then `steme pull <remote>`), or copy the sound records into a new store with `steme migrate --from <this store> --to <new>`')
     }
     if (!res.ok) process.exitCode = 1

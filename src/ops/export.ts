@@ -14,11 +14,19 @@ export interface ExportInput extends Pick<ScanOptions, 'since' | 'until' | 'kind
    */
   subject?: string
   write(chunk: string): Promise<void> | void
+  /** Counted up as writes return: how many records went out, for a caller told of a failure part way. */
+  written?: {records: number}
 }
 
 /** `subjectAssertions`, with `subject`: how many assertions about it the store holds, whatever --since kept. */
 export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): Promise<{records: number; subjectAssertions?: number}> {
   let records = 0
+  let pending = 0
+  const written = input.written ?? {records: 0}
+  const write = async (text: string, n: number) => {
+    await input.write(text)
+    written.records += n
+  }
   const kept = (hlc: string) => (input.since === undefined || hlc > input.since) && (input.until === undefined || hlc <= input.until)
   // A subject's own assertions are found whatever --since says: what bears on them may be newer.
   const scan = input.subject === undefined ? {since: input.since, until: input.until, kinds: input.kinds} : {subject: input.subject}
@@ -34,13 +42,16 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
       if (!kept(r.hlc)) continue
       out += recordLine(canonical, r.id, r.sig) + '\n'
       records++
+      pending++
       // Written in pieces: a batch of big records is not one big text as well.
       if (out.length >= WRITE_CHARS) {
-        await input.write(out)
+        await write(out, pending)
         out = ''
+        pending = 0
       }
     }
-    if (out) await input.write(out)
+    if (out) await write(out, pending)
+    pending = 0
   }
   if (input.subject === undefined) return {records}
   const subjectAssertions = own.length
@@ -48,7 +59,7 @@ export async function exportOp(deps: Pick<Deps, 'store'>, input: ExportInput): P
   for (let i = 0; i < ids.length; i += 4096) {
     const part = (await deps.store.get(ids.slice(i, i + 4096))).filter((s) => kept(s.record.hlc)).sort((a, b) => compareRecords(a.record, b.record))
     if (!part.length) continue
-    await input.write(part.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig) + '\n').join(''))
+    await write(part.map(({record: r, canonical}) => recordLine(canonical, r.id, r.sig) + '\n').join(''), part.length)
     records += part.length
   }
   return {records, subjectAssertions}

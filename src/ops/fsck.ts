@@ -31,8 +31,12 @@ export type DerivedFinding = (DerivedProblem | ClockProblem) & {reason: string}
 
 export interface FsckResult {
   checked: number
-  /** One entry per bad record, its reasons joined; `columns` lists the typed columns that disagree with it. */
-  bad: Array<{id: string; reason: string; columns?: ColumnMismatch[]}>
+  /**
+   * One entry per bad record, its reasons joined; `columns` lists the typed columns that disagree
+   * with it; `unsound`, that the record itself failed a check (its stored text, id, signature or
+   * canonical encoding), which nothing derived from it can mend.
+   */
+  bad: Array<{id: string; reason: string; columns?: ColumnMismatch[]; unsound?: true}>
   /** Rows of derived tables that no record accounts for (refs from ids not stored, sync buckets that disagree with the records), and a saved clock that is no stamp. */
   derived: DerivedFinding[]
   /**
@@ -98,7 +102,7 @@ export async function fsckOp(deps: Pick<Deps, 'store'>, input: {onProgress?: (ch
   // After the scan, so the CPU goes to one thing at a time: each table in one statement.
   const tables = store.derivedProblems ? (await store.derivedProblems()).map(finding) : []
   const derived = [...tables, ...(await clockProblem(store))]
-  const all = merged([...bad, ...columns])
+  const all = merged([...bad.map((b) => ({...b, unsound: true as const})), ...columns])
   if (!input.repair) return {checked, bad: all, derived, ok: all.length === 0 && derived.length === 0}
   // A record that fails its own checks (id, signature, canonical text) is no source to derive
   // anything from: its columns stay as they are, and it stays bad.
@@ -182,6 +186,7 @@ function merged(bad: FsckResult['bad']): FsckResult['bad'] {
     else {
       seen.reason += `; ${b.reason}`
       if (b.columns) seen.columns = b.columns
+      if (b.unsound) seen.unsound = true
     }
   }
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))

@@ -152,7 +152,9 @@ export class RemoteClient {
           : (err?.hint ?? (res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : undefined))
       // A missing, wrong or revoked token, or one whose role is too low, is a configuration error (exit 2), as a missing --token is.
       const exit = (res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims')) || res.status === 401 || res.status === 403 ? 2 : 1
-      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit})
+      // The damaged record an integrity error names, kept for --json as a local read gives it.
+      const details = code === 'integrity' && typeof err?.id === 'string' ? {id: err.id} : undefined
+      throw new UserError(err ? `${err.message} (from ${this.url})` : `steme serve at ${this.url} answered ${res.status}`, {code, hint, exit, ...(details ? {details} : {})})
     }
     return parsed as T
   }

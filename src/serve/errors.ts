@@ -45,7 +45,7 @@ export const namingOf = (req: FastifyRequest): Naming => (req.headers[NAMING_HEA
 export const mediaType = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
 
 export interface ErrorBody {
-  error: {code: HttpErrorCode; message: string; hint?: string; line?: number; column?: number}
+  error: {code: HttpErrorCode; message: string; hint?: string; line?: number; column?: number; id?: string}
 }
 
 /** An error raised by the HTTP layer itself (auth, content type, unmounted routes). */
@@ -87,11 +87,14 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
   let message = 'internal error (a bug in steme serve; the server log has details)'
   let hint: string | undefined
   let at: {line: number; column?: number} | undefined
+  let id: string | undefined
   if (err instanceof UserError || err instanceof HttpError) {
     code = err.code
     message = err.message
     hint = err.hint
     if (err instanceof UserError) at = err.at
+    // The record an integrity error is about (a damaged row), as the CLI's --json error names it.
+    if (err instanceof UserError && err.code === 'integrity' && typeof err.details?.id === 'string') id = err.details.id
   } else {
     const f = err as FastifyError & {validation?: unknown}
     const mapped = f?.validation ? 'bad_request' : f?.code ? FASTIFY[f.code] : undefined
@@ -103,7 +106,7 @@ export function toErrorBody(err: unknown): {status: number; body: ErrorBody} {
       return {status: f.statusCode, body: {error: {code: f.statusCode === 429 ? 'rate_limited' : 'bad_request', message: f.message}}}
     }
   }
-  return {status: STATUS[code], body: {error: {code, message, ...(hint ? {hint} : {}), ...(at ? {line: at.line, ...(at.column ? {column: at.column} : {})} : {})}}}
+  return {status: STATUS[code], body: {error: {code, message, ...(hint ? {hint} : {}), ...(at ? {line: at.line, ...(at.column ? {column: at.column} : {})} : {}), ...(id ? {id} : {})}}}
 }
 
 /** What each body-taking route accepts, for the 415 hint. */

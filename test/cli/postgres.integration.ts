@@ -200,7 +200,7 @@ describe('steme on PostgreSQL through the CLI', () => {
     expect(f.code).toBe(1)
     const res = JSON.parse(f.stdout) as {checked: number; bad: Array<{id: string; reason: string}>}
     expect(res.checked).toBe(10)
-    expect(res.bad).toEqual([{id: rs[2].record.id, reason: expect.stringMatching(/^its stored text is not JSON \(.+\): "\{"$/)}])
+    expect(res.bad).toEqual([{id: rs[2].record.id, reason: expect.stringMatching(/^its stored text is not JSON \(.+\): "\{"$/), unsound: true}])
     const q = sb.run(['query', (rs[2].record as {subject: string}).subject, 'p', '--store', url, '--json'])
     expect(q.code).toBe(1)
     const err = JSON.parse(q.stdout) as {error: {code: string; message: string; hint: string}}
