@@ -37,11 +37,11 @@ describe('steme serve shutdown with idle connections', () => {
         let answer = ''
         await new Promise<void>((r) => idle.on('data', (b) => (answer += b) && answer.includes('{"status":"ok"}') && r()))
         expect(answer).toMatch(/^HTTP\/1\.1 200 /)
-        expect(answer.toLowerCase()).toContain('connection: keep-alive')
+        expect(answer.toLowerCase(), answer).toContain('connection: keep-alive')
         // Neither socket ever closes on this side: only the daemon can end them.
         d.proc.kill('SIGTERM')
         await Promise.all([closed(silent), closed(idle)])
-        expect(await d.exited).toBe(0)
+        expect(await d.exited, d.log()).toBe(0)
         expect(d.log()).not.toContain(GRACE_WARNING)
       } finally {
         await d.stop()
@@ -61,7 +61,7 @@ describe('steme serve shutdown with idle connections', () => {
         expect(res.status).toBe(200)
         d.proc.kill('SIGTERM')
         await closed(partial)
-        expect(await d.exited).toBe(0)
+        expect(await d.exited, d.log()).toBe(0)
         expect(d.log()).toContain(GRACE_WARNING)
       } finally {
         await d.stop()
