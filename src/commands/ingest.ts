@@ -9,7 +9,7 @@ import {KeyStore} from '../keystore.js'
 import {doneBeforeFailure, ingestOp, type IngestDone, type IngestFormat, type IngestSummary} from '../ops/ingest.js'
 import {threadsFlag} from '../threads-flag.js'
 import {visible} from '../ui/table.js'
-import {plural} from '../core/words.js'
+import {plural, shellPath, shellWord} from '../core/words.js'
 
 export default class Ingest extends StemeCommand {
   static summary = 'Load records from NDJSON, a JSON array or CSV (file or stdin)'
@@ -89,7 +89,7 @@ one after another, as \`jq .\` writes records.`
       input.destroy() // a pipe still open would keep the process alive
       const at = res.interrupted.afterLine
       const csv = res.format === 'csv'
-      const file = shellWord(args.file)
+      const file = shellPath(args.file)
       const rest =
         args.file === '-'
           ? `feed the input from line ${at! + 1}${csv ? ', after its header row,' : ''} to \`steme ingest --format ${res.format}${same} -\``
@@ -136,7 +136,7 @@ function failedPartWay(e: unknown, done: IngestDone, at: {file: string; name: st
         ? ''
         : at.file === '-'
           ? `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, feed the input from line ${done.lastLine + 1} to \`steme ingest --format ndjson${at.same} -\``
-          : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${shellWord(at.file)} | steme ingest --format ndjson${at.same} -`
+          : `; every line up to ${done.lastLine} of ${at.name} was stored or rejected, and none after it stored: to go on, tail -n +${done.lastLine + 1} ${shellPath(at.file)} | steme ingest --format ndjson${at.same} -`
     hint = `${counts}${rest}${hint ? `; ${hint}` : ''}`
   }
   if (!base) {
@@ -160,9 +160,6 @@ function sameRun(flags: {store?: string; key?: string; remote?: string}): string
   if (flags.remote !== undefined) out += ` --remote ${shellWord(redactUrls(flags.remote))}`
   return out
 }
-
-/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
 
 /** The file argument must be a file that exists: said here, before the store opens, rather than as a failed read. */
 function checkInputFile(file: string): void {

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'invalid_claims'
   | 'no_space'
+  /** A bug, or a failure of its host, on a `steme serve` daemon, passed on by the client as the daemon said it (this side has no stack to show). */
+  | 'internal'
 
 /** An error caused by input or environment the user controls. `exit` follows DESIGN.md §7. */
 export class UserError extends Error {

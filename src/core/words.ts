@@ -20,6 +20,12 @@ export function byteSize(b: number): string {
 /** A word as a POSIX shell reads it back: as it is when it holds nothing the shell treats specially, else in single quotes. */
 export const shellWord = (s: string): string => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
 
+/**
+ * A file path as an argument of a command such as `tail` or `head`: as shellWord writes it, and a
+ * relative path that starts with - behind ./, so the command reads it as a file, not as an option.
+ */
+export const shellPath = (p: string): string => shellWord(p.startsWith('-') ? `./${p}` : p)
+
 /** Edit distance (insertions, deletions, substitutions, and swaps of two neighbours). */
 function distance(a: string, b: string): number {
   const d: number[][] = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)])

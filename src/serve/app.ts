@@ -127,6 +127,10 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // start, so an id a client quotes from yesterday's 500 would name another request in the log.
   const run = randomBytes(6).readUIntBE(0, 6).toString(36)
   let requestCount = 0
+  // Connections that have not sent a byte of a request yet (a client's spare connection, one left
+  // after an aborted event stream): Node counts them as busy, not idle, so closeIdleConnections
+  // leaves them, and shutdown waited until the client let go (4 s for Node's fetch) or --timeout.
+  const unused = new Set<Socket>()
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
     genReqId: () => `${run}-${++requestCount}`,
@@ -145,6 +149,11 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       server.on('connection', (socket: Socket) => {
         metrics.connectionsOpen.inc()
         socket.once('close', () => metrics.connectionsOpen.dec())
+      })
+      // Over TLS, counted on the TLS socket: its bytesRead are of the HTTP text, not the handshake.
+      server.on(opts.https ? 'secureConnection' : 'connection', (socket: Socket) => {
+        unused.add(socket)
+        socket.once('close', () => unused.delete(socket))
       })
       // Node answers Expect: 100-continue before any route: the 100 waits for auth (preParsing below), so a refused upload never starts.
       server.on('checkContinue', (req, res) => handler(req, res))
@@ -327,8 +336,18 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
     close: () =>
       (closed ??= (async () => {
         closing = true
-        // Keep-alive connections busy when close began would otherwise linger for keepAliveTimeout.
-        const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+        // Keep-alive connections busy when close began would otherwise linger for keepAliveTimeout;
+        // connections that never sent a request, until their client closes them. One that has sent
+        // part of a request is in flight, and gets the grace period below.
+        const dropIdle = () => {
+          app.server.closeIdleConnections()
+          for (const socket of unused) {
+            if (socket.bytesRead === 0) socket.destroy()
+            unused.delete(socket)
+          }
+        }
+        dropIdle()
+        const sweep = setInterval(dropIdle, 100)
         // Node stops checking request timeouts once the server closes, so a client that stopped
         // sending a body would hold the store forever: after --timeout, drop what is left.
         const grace = setTimeout(() => {

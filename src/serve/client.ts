@@ -62,7 +62,20 @@ export const BODY_LIMIT_HEADER = 'x-steme-body-limit'
  */
 export const NAMING_HEADER = 'x-steme-naming'
 
-const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims', 'no_space'])
+/**
+ * The daemon's codes passed on as they are. `internal` among them: a bug on the daemon (or its
+ * store's files failing on its host) is said as such, not as a failure to reach it.
+ */
+const CORE_CODES = new Set<string>(['usage', 'config', 'not_found', 'invalid_record', 'rejected', 'locked', 'no_store', 'no_key', 'integrity', 'conflict', 'unauthorized', 'forbidden', 'too_large', 'rate_limited', 'invalid_claims', 'no_space', 'internal'])
+
+/**
+ * What to do about a daemon's bug: its stack trace is in the daemon's log alone (never sent), under
+ * the request id its message names.
+ */
+function daemonBugHint(url: string, message: string): string {
+  const id = /under request id (\S+?)\)/.exec(message)?.[1]
+  return `the bug is in the daemon at ${url}, not in this command: its log has the stack trace${id ? ` under request id ${id}` : ''}; please report it with that log entry and the command`
+}
 
 /** A claim's `lens = "…"` (or '…') on a line of its own, with an optional comment: the lens text is group 2. */
 const LENS_LINE = /^(\s*lens\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(\s*(?:#.*)?\r?)$/
@@ -149,7 +162,7 @@ export class RemoteClient {
       const hint =
         res.status === 401
           ? 'check --token or STEME_TOKEN: the token must be one the daemon issued and has not revoked (an admin creates one with `steme serve token create`)'
-          : (err?.hint ?? (res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : undefined))
+          : (err?.hint ?? (res.status === 413 ? 'start the daemon with a larger --body-limit (MiB)' : code === 'internal' ? daemonBugHint(this.url, err!.message) : undefined))
       // A missing, wrong or revoked token, or one whose role is too low, is a configuration error (exit 2), as a missing --token is.
       const exit = (res.status >= 400 && res.status < 500 && (code === 'usage' || code === 'invalid_claims')) || res.status === 401 || res.status === 403 ? 2 : 1
       // The damaged record an integrity error names, kept for --json as a local read gives it.
@@ -545,7 +558,8 @@ export class RemoteClient {
   private cutOff(e: unknown, sent: {added: number; present: number}): unknown {
     if (!(e instanceof UserError) || e.code === 'rejected' || e.code === 'too_large') return e
     const stored = sent.added + sent.present
-    if (stored === 0 && e.code !== 'remote') return e
+    // A daemon lost, or failing on its own (a bug, its host's files): the failed request's records may be in.
+    if (stored === 0 && e.code !== 'remote' && e.code !== 'internal') return e
     const message = `${e.message}; the daemon had stored ${plural(stored, 'record')} this command sent before that (${sent.added} added, ${sent.present} already present)`
     const hint = `${e.hint ? `${e.hint}. ` : ''}The records sent in the request that failed may be stored or not. Sending the same input again skips the signed records already stored, but plain facts are signed anew each time, so those that went in would be stored a second time: send only what is not in the store yet (\`steme log\` shows it)`
     return new UserError(message, {code: e.code, exit: e.exit, hint, cause: e})

@@ -144,6 +144,30 @@ describe('steme ingest, interrupted', () => {
     expect(count()).toBe(Number(m![1]) - 1)
   })
 
+  it('a file whose name starts with - is named ./-name in the way to go on, so head and tail read it as a file; run as printed, it stores the rest', async () => {
+    const file = join(sb.dir, '-big.csv')
+    // As in the test before: stopped as it starts reading, the ingest stores the rows of its first reads and stops part way.
+    writeFileSync(file, 'subject,predicate,value\n' + Array.from({length: 400_000}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n')
+    const p = spawn(process.execPath, [BIN, 'ingest', '--', '-big.csv'], {cwd: sb.dir, env: sb.env})
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    await untilReading(p, file)
+    p.kill('SIGTERM')
+    const code = await new Promise<number | null>((r) => p.on('close', r))
+    expect(code, stderr).toBe(143)
+    const m = /interrupted after line (\d+) of -big\.csv: .*to go on: (.*)$/m.exec(stderr)
+    expect(m, stderr).not.toBeNull()
+    const at = Number(m![1])
+    expect(at).toBeLessThan(400_001)
+    const command = m![2]
+    expect(command).toBe(`(head -n 1 ./-big.csv; tail -n +${at + 1} ./-big.csv) | steme ingest --format csv -`)
+    // Run as given, by a shell, where the first ingest ran: every row stored once.
+    const run = spawnSync('sh', ['-c', `steme() { "${process.execPath}" "${BIN}" "$@"; }; ${command}`], {cwd: sb.dir, env: sb.env, encoding: 'utf8'})
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toContain(`${400_001 - at} added, 0 already present, 0 rejected`)
+    expect(count()).toBe(400_000)
+  }, 180_000)
+
   it('a JSON array stopped while still being read says nothing of it was stored, not that it is invalid, and it can be ingested again', async () => {
     const p = spawn(process.execPath, [BIN, 'ingest', '-'], {cwd: sb.dir, env: sb.env})
     let stdout = ''

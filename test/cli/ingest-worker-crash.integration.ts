@@ -14,7 +14,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, expect, it} from 'vitest'
-import {sandbox, type Sandbox} from '../helpers/cli.js'
+import {BIN, sandbox, type Sandbox} from '../helpers/cli.js'
 
 const STOP_WORKER = `import {isMainThread, Worker} from 'node:worker_threads'
 if (isMainThread) {
@@ -95,6 +95,31 @@ it('a worker that dies: internal error, exit 1, with what was stored and the tai
   const res = JSON.parse(more.stdout) as {added: number; rejected: number}
   expect(progress.rejected + res.rejected).toBe(lines.filter((l) => l === '{bad json').length)
   expect(sb.json<{records: number}>(['stats']).records).toBe(lines.filter((l) => l.startsWith('{"subject"')).length)
+}, 180_000)
+
+it('a file whose name starts with -: the way to go on names it ./-name, so tail reads it as a file; run as printed, every fact is stored once', () => {
+  const own = sandbox('steme-ingest-worker-dash-')
+  try {
+    expect(own.run(['init']).code).toBe(0)
+    writeFileSync(join(own.dir, '-facts.ndjson'), lines.join('\n') + '\n')
+    const r = own.run(['ingest', '--threads', '2', '--json', '--', '-facts.ndjson'], {env: {NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, STOP_WORKER_AT_CHUNK: '6'}})
+    expect(r.code, r.stderr).toBe(1)
+    const {error} = JSON.parse(r.stdout) as {error: {code: string; hint: string; progress: {lastLine: number}}}
+    expect(error.code).toBe('internal')
+    const {lastLine} = error.progress
+    expect(lastLine).toBeGreaterThan(0)
+    const m = /of -facts\.ndjson was stored or rejected, and none after it stored: to go on, (tail [^;]*);/.exec(error.hint)
+    expect(m, error.hint).not.toBeNull()
+    const command = m![1]
+    expect(command).toBe(`tail -n +${lastLine + 1} ./-facts.ndjson | steme ingest --format ndjson -`)
+    // Run as given, by a shell, where the first ingest ran.
+    const run = spawnSync('sh', ['-c', `steme() { "${process.execPath}" "${BIN}" "$@"; }; ${command}`], {cwd: own.dir, env: own.env, encoding: 'utf8'})
+    expect(run.status, run.stderr).toBe(1) // the bad lines after lastLine are rejected there
+    expect(run.stderr).not.toMatch(/invalid option|unrecognized option/)
+    expect(own.json<{records: number}>(['stats']).records).toBe(lines.filter((l) => l.startsWith('{"subject"')).length)
+  } finally {
+    own.cleanup()
+  }
 }, 180_000)
 
 it('from stdin: the way to go on names --format ndjson, so the rest is read as lines whatever its first line looks like', () => {

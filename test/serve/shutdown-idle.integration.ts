@@ -1,0 +1,71 @@
+/**
+ * SIGTERM with connections open that carry no request: the daemon closes them itself and stops,
+ * rather than waiting for their clients to let go (Node's fetch keeps a spare connection 4 s; a
+ * raw socket, for ever) or for --timeout. A request only partly sent is in flight: it keeps its
+ * grace period, and is dropped only when --timeout runs out, as docs/serve.md says.
+ */
+import {connect, type Socket} from 'node:net'
+import {describe, expect, it} from 'vitest'
+import {inFreshStore, startDaemon} from './daemon.js'
+
+const GRACE_WARNING = 'dropping connections still open after the grace period'
+
+/** A raw connection to the daemon at `url`, once open; its errors (a reset) are kept, not thrown. */
+function open(url: string): Promise<Socket> {
+  const u = new URL(url)
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname, () => {
+      s.off('error', reject)
+      s.on('error', () => undefined)
+      resolve(s)
+    })
+    s.once('error', reject)
+  })
+}
+
+const closed = (s: Socket) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())))
+
+describe('steme serve shutdown with idle connections', () => {
+  it('closes a connection that sent nothing and one idle after a keep-alive request, and exits without the grace period', async () => {
+    await inFreshStore(async (e) => {
+      const d = await startDaemon(e, ['--timeout', '10'])
+      try {
+        // Opened first, so accepted before the request on the other is answered.
+        const silent = await open(d.url)
+        const idle = await open(d.url)
+        idle.write(`GET /healthz HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\nConnection: keep-alive\r\n\r\n`)
+        let answer = ''
+        await new Promise<void>((r) => idle.on('data', (b) => (answer += b) && answer.includes('{"status":"ok"}') && r()))
+        expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+        expect(answer.toLowerCase(), answer).toContain('connection: keep-alive')
+        // Neither socket ever closes on this side: only the daemon can end them.
+        d.proc.kill('SIGTERM')
+        await Promise.all([closed(silent), closed(idle)])
+        expect(await d.exited, d.log()).toBe(0)
+        expect(d.log()).not.toContain(GRACE_WARNING)
+      } finally {
+        await d.stop()
+      }
+    })
+  }, 60_000)
+
+  it('a request only partly sent is in flight: it is dropped only once --timeout runs out', async () => {
+    await inFreshStore(async (e) => {
+      const d = await startDaemon(e, ['--timeout', '5'])
+      try {
+        const partial = await open(d.url)
+        // Headers not ended: the request has begun and is not whole.
+        partial.write(`GET /healthz HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\n`)
+        // Sent with the next request on another connection, so the daemon has read it before the signal.
+        const res = await fetch(`${d.url}/healthz`)
+        expect(res.status).toBe(200)
+        d.proc.kill('SIGTERM')
+        await closed(partial)
+        expect(await d.exited, d.log()).toBe(0)
+        expect(d.log()).toContain(GRACE_WARNING)
+      } finally {
+        await d.stop()
+      }
+    })
+  }, 60_000)
+})
