@@ -2,8 +2,8 @@
  * An error after part of a --json listing was written (`log --json` streams its records as it
  * reads them): the error document goes on a line of its own after what was written, the last line
  * of stdout, so a script can still read it, and is not glued to the end of the last record. The
- * bug is real: the last record's stored text is not JSON (an invariant steme keeps on every write,
- * broken here by hand), so the scan fails after the records before it were printed.
+ * failure is real: the last record's stored text is not JSON (damage done here by hand), so the
+ * scan stops with an integrity error after the records before it were printed.
  */
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {writeFileSync} from 'node:fs'
@@ -32,7 +32,7 @@ afterAll(() => sb.cleanup())
 it('log --json failing part way: what was printed, then the error document alone on the last line; exit 1', () => {
   const r = sb.run(['log', '--json'])
   expect(r.code, r.stderr).toBe(1)
-  expect(r.stderr).toMatch(/^internal error \(a bug in steme, please report it\): .*JSON/)
+  expect(r.stderr).toMatch(/^error: record [0-9a-f]{64} in the store is damaged: its stored text is not JSON/)
   expect(r.stdout.endsWith('\n')).toBe(true)
   const lines = r.stdout.slice(0, -1).split('\n')
   // Some records were printed before the failure: the listing is cut short, not missing.
@@ -41,7 +41,7 @@ it('log --json failing part way: what was printed, then the error document alone
   expect(lines.length).toBeGreaterThan(10)
   const doc = JSON.parse(lines[lines.length - 1]) as {error: {code: string; message: string; hint: string}}
   expect(Object.keys(doc)).toEqual(['error'])
-  expect(doc.error.code).toBe('internal')
+  expect(doc.error.code).toBe('integrity')
   expect(doc.error.message).toMatch(/JSON/)
   // The line before it is the end of the last record printed, whole.
   expect(lines[lines.length - 2]).toBe('    }')
