@@ -131,6 +131,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
   // after an aborted event stream): Node counts them as busy, not idle, so closeIdleConnections
   // leaves them, and shutdown waited until the client let go (4 s for Node's fetch) or --timeout.
   const unused = new Set<Socket>()
+  // Over TLS, every TCP connection, handshake done or not (see the 'connection' handler).
+  const tcp = new Set<Socket>()
   const app = Fastify({
     logger: withRedactedUrls(opts.logger ?? false),
     genReqId: () => `${run}-${++requestCount}`,
@@ -149,6 +151,13 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
       server.on('connection', (socket: Socket) => {
         metrics.connectionsOpen.inc()
         socket.once('close', () => metrics.connectionsOpen.dec())
+        // Over TLS, Node's HTTP layer sees a connection only once its handshake is done: until
+        // then neither closeIdleConnections nor closeAllConnections reaches it, and server.close()
+        // waits for it, so a client that connected and never said hello held shutdown for ever.
+        if (opts.https) {
+          tcp.add(socket)
+          socket.once('close', () => tcp.delete(socket))
+        }
       })
       // Over TLS, counted on the TLS socket: its bytesRead are of the HTTP text, not the handshake.
       server.on(opts.https ? 'secureConnection' : 'connection', (socket: Socket) => {
@@ -345,6 +354,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
             if (socket.bytesRead === 0) socket.destroy()
             unused.delete(socket)
           }
+          // A TLS connection that has not sent a byte of its handshake carries no request either.
+          for (const socket of tcp) if (socket.bytesRead === 0) socket.destroy()
         }
         dropIdle()
         const sweep = setInterval(dropIdle, 100)
@@ -354,6 +365,8 @@ export async function createServer(opts: ServeOptions): Promise<Server> {
           app.log.warn('shutdown: dropping connections still open after the grace period (--timeout)')
           stopping.abort()
           app.server.closeAllConnections()
+          // TLS connections whose handshake never ended are not among them.
+          for (const socket of tcp) socket.destroy()
         }, requestTimeout)
         try {
           await app.close()
