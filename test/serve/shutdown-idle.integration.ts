@@ -35,6 +35,33 @@ function tlsFlags(e: Env): string[] {
 
 const closed = (s: Socket) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())))
 
+/**
+ * A daemon (over TLS or not) with one raw connection that sent `send` (or nothing), then SIGTERM:
+ * the daemon closes that connection itself and exits 0, after the grace period (its warning in the
+ * log) or without it.
+ */
+async function shutdownWith(o: {timeout: number; tls?: boolean; send?: (url: string) => string | Buffer; grace: boolean}): Promise<void> {
+  await inFreshStore(async (e) => {
+    const d = await startDaemon(e, ['--timeout', String(o.timeout), ...(o.tls ? tlsFlags(e) : [])])
+    try {
+      const conn = await open(d.url.replace('https:', 'http:'))
+      if (o.send) conn.write(o.send(d.url))
+      // A request (or handshake) on another connection, answered before the signal, so the daemon
+      // has accepted this one and read what it sent. Over TLS the certificate is not trusted here,
+      // so the fetch fails either way.
+      const res = await fetch(`${d.url}/healthz`).catch(() => undefined)
+      if (!o.tls) expect(res?.status).toBe(200)
+      d.proc.kill('SIGTERM')
+      await closed(conn)
+      expect(await d.exited, d.log()).toBe(0)
+      if (o.grace) expect(d.log()).toContain(GRACE_WARNING)
+      else expect(d.log()).not.toContain(GRACE_WARNING)
+    } finally {
+      await d.stop()
+    }
+  })
+}
+
 describe('steme serve shutdown with idle connections', () => {
   it('closes a connection that sent nothing and one idle after a keep-alive request, and exits without the grace period', async () => {
     await inFreshStore(async (e) => {
@@ -59,62 +86,15 @@ describe('steme serve shutdown with idle connections', () => {
     })
   }, 60_000)
 
-  it('a request only partly sent is in flight: it is dropped only once --timeout runs out', async () => {
-    await inFreshStore(async (e) => {
-      const d = await startDaemon(e, ['--timeout', '5'])
-      try {
-        const partial = await open(d.url)
-        // Headers not ended: the request has begun and is not whole.
-        partial.write(`GET /healthz HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\n`)
-        // Sent with the next request on another connection, so the daemon has read it before the signal.
-        const res = await fetch(`${d.url}/healthz`)
-        expect(res.status).toBe(200)
-        d.proc.kill('SIGTERM')
-        await closed(partial)
-        expect(await d.exited, d.log()).toBe(0)
-        expect(d.log()).toContain(GRACE_WARNING)
-      } finally {
-        await d.stop()
-      }
-    })
-  }, 60_000)
+  it('a request only partly sent is in flight: it is dropped only once --timeout runs out', () =>
+    // Headers not ended: the request has begun and is not whole.
+    shutdownWith({timeout: 5, send: (url) => `GET /healthz HTTP/1.1\r\nHost: ${new URL(url).host}\r\n`, grace: true}), 60_000)
 
   // Node's HTTP layer knows a TLS connection only once its handshake is done: before, neither its
   // idle sweep nor closeAllConnections reached one, and the daemon waited for it for ever.
-  it('over TLS, a connection that never began its handshake is closed at once', async () => {
-    await inFreshStore(async (e) => {
-      const d = await startDaemon(e, ['--timeout', '10', ...tlsFlags(e)])
-      try {
-        const silent = await open(d.url.replace('https:', 'http:'))
-        // A handshake on a later connection (its certificate is not trusted here, so it fails
-        // either way): the daemon has accepted the silent one before the signal.
-        await fetch(`${d.url}/healthz`).catch(() => undefined)
-        d.proc.kill('SIGTERM')
-        await closed(silent)
-        expect(await d.exited, d.log()).toBe(0)
-        expect(d.log()).not.toContain(GRACE_WARNING)
-      } finally {
-        await d.stop()
-      }
-    })
-  }, 60_000)
+  it('over TLS, a connection that never began its handshake is closed at once', () => shutdownWith({timeout: 10, tls: true, grace: false}), 60_000)
 
-  it('over TLS, a handshake only begun is dropped once --timeout runs out', async () => {
-    await inFreshStore(async (e) => {
-      const d = await startDaemon(e, ['--timeout', '3', ...tlsFlags(e)])
-      try {
-        const partial = await open(d.url.replace('https:', 'http:'))
-        // The first bytes of a TLS ClientHello record: a handshake that has begun and not ended.
-        partial.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
-        // Sent with a handshake on another connection, so the daemon has read it before the signal.
-        await fetch(`${d.url}/healthz`).catch(() => undefined)
-        d.proc.kill('SIGTERM')
-        await closed(partial)
-        expect(await d.exited, d.log()).toBe(0)
-        expect(d.log()).toContain(GRACE_WARNING)
-      } finally {
-        await d.stop()
-      }
-    })
-  }, 60_000)
+  it('over TLS, a handshake only begun is dropped once --timeout runs out', () =>
+    // The first bytes of a TLS ClientHello record: a handshake that has begun and not ended.
+    shutdownWith({timeout: 3, tls: true, send: () => Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]), grace: true}), 60_000)
 })
