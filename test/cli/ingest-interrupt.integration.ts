@@ -37,6 +37,20 @@ async function untilReading(p: ChildProcess, file: string): Promise<void> {
   }
 }
 
+/** `steme ingest <args>` on `file`, sent `signal` once it is seen reading: its exit code and stderr. */
+async function stopWhileReading(args: string[], file: string, signal: 'SIGINT' | 'SIGTERM'): Promise<{code: number | null; stderr: string}> {
+  const p = spawn(process.execPath, [BIN, 'ingest', ...args], {cwd: sb.dir, env: sb.env})
+  let stderr = ''
+  p.stderr.on('data', (d) => (stderr += d))
+  await untilReading(p, file)
+  p.kill(signal)
+  const code = await new Promise<number | null>((r) => p.on('close', r))
+  return {code, stderr}
+}
+
+/** A CSV file's text: a header row, then `n` rows of plain facts. */
+const csvRows = (n: number) => 'subject,predicate,value\n' + Array.from({length: n}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n'
+
 /**
  * Writes to the child's stdin and resolves once the child has taken in enough of it for the rest to fit
  * the socket's buffers (some 200 KiB here), so only after the ingest has started reading, and so
@@ -104,12 +118,7 @@ describe('steme ingest, interrupted', () => {
     // jobs (some 20,000 facts each); 200,000 is more than the most it can take in ahead of its workers
     // on two cores (3 jobs a thread and one more, read-buffer included), so the stop lands part way.
     writeFileSync(file, facts(0, 200_000))
-    const p = spawn(process.execPath, [BIN, 'ingest', file, '--store', store], {cwd: sb.dir, env: sb.env})
-    let stderr = ''
-    p.stderr.on('data', (d) => (stderr += d))
-    await untilReading(p, file)
-    p.kill('SIGINT')
-    const code = await new Promise<number | null>((r) => p.on('close', r))
+    const {code, stderr} = await stopWhileReading([file, '--store', store], file, 'SIGINT')
     expect(code, stderr).toBe(130)
     const m = /interrupted after line (\d+) of .*: every line up to it was ingested .*to go on: (.*)$/m.exec(stderr)
     expect(m, stderr).not.toBeNull()
@@ -129,13 +138,8 @@ describe('steme ingest, interrupted', () => {
     // 400,000 rows (6 MB). Stopped as it starts reading, the ingest stores the rows of its first 1 MiB
     // reads (some 67,000 rows each; one or two of them here) and stops. Only those are signed, so the
     // size costs little, and it leaves room for a stop that comes several reads later.
-    writeFileSync(file, 'subject,predicate,value\n' + Array.from({length: 400_000}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n')
-    const p = spawn(process.execPath, [BIN, 'ingest', file], {cwd: sb.dir, env: sb.env})
-    let stderr = ''
-    p.stderr.on('data', (d) => (stderr += d))
-    await untilReading(p, file)
-    p.kill('SIGTERM')
-    const code = await new Promise<number | null>((r) => p.on('close', r))
+    writeFileSync(file, csvRows(400_000))
+    const {code, stderr} = await stopWhileReading([file], file, 'SIGTERM')
     expect(code, stderr).toBe(143)
     const m = /interrupted after line (\d+) of .*big\.csv: .*to go on: \(head -n 1 (\S+); tail -n \+(\d+) \2\) \| steme ingest --format csv -/.exec(stderr)
     expect(m, stderr).not.toBeNull()
@@ -147,13 +151,8 @@ describe('steme ingest, interrupted', () => {
   it('a file whose name starts with - is named ./-name in the way to go on, so head and tail read it as a file; run as printed, it feeds the header and the rows after the stop', async () => {
     const file = join(sb.dir, '-big.csv')
     // As in the test before: stopped as it starts reading, the ingest stores the rows of its first reads and stops part way.
-    writeFileSync(file, 'subject,predicate,value\n' + Array.from({length: 400_000}, (_, i) => `c:${i},p,${i}`).join('\n') + '\n')
-    const p = spawn(process.execPath, [BIN, 'ingest', '--', '-big.csv'], {cwd: sb.dir, env: sb.env})
-    let stderr = ''
-    p.stderr.on('data', (d) => (stderr += d))
-    await untilReading(p, file)
-    p.kill('SIGTERM')
-    const code = await new Promise<number | null>((r) => p.on('close', r))
+    writeFileSync(file, csvRows(400_000))
+    const {code, stderr} = await stopWhileReading(['--', '-big.csv'], file, 'SIGTERM')
     expect(code, stderr).toBe(143)
     const m = /interrupted after line (\d+) of -big\.csv: .*to go on: (.*)$/m.exec(stderr)
     expect(m, stderr).not.toBeNull()
